@@ -1,0 +1,16 @@
+# The two commands of the README: `make estimate` (the main job) and `make test` (the whole suite).
+PROFILE ?= profiles/pretrain-1b-72h.yaml
+
+.PHONY: setup estimate test bench
+
+setup:
+	@./scripts/setup
+
+estimate: setup
+	.venv/bin/gpuplan estimate $(PROFILE)
+
+test: setup
+	.venv/bin/python -m pytest
+
+bench: setup
+	.venv/bin/python benchmarks/bench_estimate.py

@@ -1,0 +1,4 @@
+"""`python -m planner` runs the CLI."""
+from .cli import run
+
+run()

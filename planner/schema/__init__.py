@@ -1,0 +1,1 @@
+"""Pydantic models for everything the planner reads: profiles, catalog entries, records."""

@@ -1,0 +1,33 @@
+"""Shared pydantic configuration and human-unit field types."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from ..units import parse_count, parse_rate, parse_seconds, parse_usd
+
+
+class Strict(BaseModel):
+    """Frozen, unknown keys forbidden, descriptions on every field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _human(parser):
+    def convert(value: object) -> object:
+        if value is None:
+            return None
+        return parser(value)
+
+    return BeforeValidator(convert)
+
+
+Count = Annotated[float, _human(parse_count), Field(gt=0, allow_inf_nan=False)]
+"""A positive count: '7B', '350M', 2e9."""
+Seconds = Annotated[float, _human(parse_seconds), Field(gt=0, allow_inf_nan=False)]
+"""A positive duration: '72h', '3d', '500ms' (plain numbers are seconds)."""
+Usd = Annotated[float, _human(parse_usd), Field(gt=0, allow_inf_nan=False)]
+"""A positive amount of money in USD: '$20k'."""
+PerSecond = Annotated[float, _human(parse_rate), Field(gt=0, allow_inf_nan=False)]
+"""A positive rate per second: '20/s', '1200/min'."""

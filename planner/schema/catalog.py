@@ -1,0 +1,114 @@
+"""Catalog entries: GPU specs, provider offers, model presets, efficiency priors."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .base import Strict
+
+Precision = Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8"]
+Family = Literal["decoder", "encoder", "cnn", "mlp"]
+
+
+class PeakTflops(Strict):
+    """Dense (never with-sparsity) peak throughput by precision, TFLOP/s (int8: TOP/s)."""
+
+    fp32: float = Field(gt=0, description="Non-tensor FP32 peak, TFLOP/s.")
+    tf32: float | None = Field(None, gt=0, description="TF32 tensor peak, dense, TFLOP/s.")
+    fp16: float | None = Field(None, gt=0, description="FP16 tensor peak (FP32 accumulate), dense, TFLOP/s.")
+    bf16: float | None = Field(None, gt=0, description="BF16 tensor peak, dense, TFLOP/s.")
+    fp8: float | None = Field(None, gt=0, description="FP8 tensor peak, dense, TFLOP/s.")
+    int8: float | None = Field(None, gt=0, description="INT8 tensor peak, dense, TOP/s.")
+
+    def get(self, precision: str) -> float | None:
+        """Peak for a precision, or None when the GPU has no such path."""
+        return getattr(self, precision, None)
+
+
+class Interconnect(Strict):
+    """How a GPU talks to its neighbours inside one machine."""
+
+    pcie_gen: int | None = Field(None, ge=1, le=7, description="PCIe generation of the host link (x16).")
+    nvlink_gbs: float | None = Field(None, gt=0, description="NVLink/xGMI bandwidth per GPU, per direction, GB/s.")
+    nvlink_gpus: int | None = Field(None, ge=2, description="GPUs one NVLink domain joins (2: bridge, 8: HGX).")
+
+
+class GpuSpec(Strict):
+    """One GPU variant with its datasheet figures."""
+
+    id: str = Field(description="Catalog id, e.g. A100-80GB-SXM.")
+    name: str = Field(description="Marketing name.")
+    vendor: str = Field(description="NVIDIA or AMD.")
+    arch: Literal["pascal", "volta", "turing", "ampere", "ada", "hopper", "blackwell", "cdna2", "cdna3"] = Field(
+        description="Architecture family; efficiency priors are kept per family.")
+    chip: str | None = Field(None, description="Die name, e.g. GA100.")
+    memory_gb: float = Field(gt=0, description="Device memory, GB (1e9 bytes).")
+    memory_bandwidth_gbs: float = Field(gt=0, description="Peak memory bandwidth, GB/s.")
+    peak_tflops: PeakTflops = Field(description="Dense peaks by precision.")
+    interconnect: Interconnect = Field(default_factory=Interconnect, description="Links inside one machine.")
+    tdp_w: float | None = Field(None, gt=0, description="Board power, W.")
+    form_factor: str | None = Field(None, description="PCIe card, SXM module, …")
+    release_year: int | None = Field(None, ge=2010, le=2035, description="Year of release.")
+    aliases: list[str] = Field(default_factory=list, description="Other names users and price lists use.")
+    source: str = Field(min_length=3, description="Where the figures came from.")
+    as_of: dt.date = Field(description="When the figures were read.")
+    notes: str | None = Field(None, description="Derivations and caveats.")
+
+
+class GpuCatalog(Strict):
+    """catalog/gpus.yaml."""
+
+    schema_version: Literal[1] = Field(description="Format version.")
+    as_of: dt.date = Field(description="When the list was compiled.")
+    gpus: list[GpuSpec] = Field(min_length=1, description="GPU variants.")
+
+
+class Offer(Strict):
+    """One rentable instance type of a provider."""
+
+    instance: str = Field(description="The provider's name for the instance or offering.")
+    gpu: str = Field(description="GPU id from gpus.yaml.")
+    gpus_per_instance: int = Field(ge=1, le=64, description="GPUs in one instance.")
+    usd_per_hour: float = Field(gt=0, description="On-demand price of the whole instance, USD/hour.")
+    spot_usd_per_hour: float | None = Field(None, gt=0, description="Spot price of the whole instance, USD/hour.")
+    intra_node: Literal["nvlink", "pcie"] = Field("pcie", description="How the instance's GPUs talk to each other.")
+    network_gbps: float | None = Field(None, gt=0, description="Gbit/s between instances; null: single-instance only.")
+    region: str | None = Field(None, description="Region(s) the price applies to.")
+    as_of: dt.date | None = Field(None, description="Date of this price when it differs from the file's.")
+    source: str | None = Field(None, description="Source of this price when it differs from the file's.")
+    doubtful: str | None = Field(None, description="Why this row is doubtful, if it is.")
+    notes: str | None = Field(None, description="Anything else worth knowing.")
+
+    @model_validator(mode="after")
+    def _spot_not_dearer(self) -> "Offer":
+        if self.spot_usd_per_hour is not None and self.spot_usd_per_hour > self.usd_per_hour and not self.doubtful:
+            raise ValueError("spot_usd_per_hour is above usd_per_hour; mark the row doubtful or fix it")
+        return self
+
+
+class OmittedRow(Strict):
+    """A source row left out of the catalog, with the reason."""
+
+    row: str = Field(description="The source row, in words.")
+    reason: str = Field(description="Why it was left out.")
+
+
+class ProviderOffers(Strict):
+    """catalog/offers/<provider>.yaml."""
+
+    schema_version: Literal[1] = Field(description="Format version.")
+    provider: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Provider id (the file name).")
+    name: str = Field(description="Display name.")
+    as_of: dt.date = Field(description="Date of the prices.")
+    source: str = Field(min_length=3, description="Where the prices came from.")
+    billing: Literal["per-second", "per-minute", "per-hour"] = Field(description="Billing granularity.")
+    notes: str | None = Field(None, description="Caveats.")
+    offers: list[Offer] = Field(min_length=1, description="Instances.")
+    omitted: list[OmittedRow] = Field(default_factory=list, description="Rows left out, with reasons.")
+
+    @property
+    def billing_seconds(self) -> float:
+        """Billing granularity in seconds."""
+        return {"per-second": 1.0, "per-minute": 60.0, "per-hour": 3600.0}[self.billing]

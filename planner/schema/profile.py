@@ -1,0 +1,118 @@
+"""The project profile (CONTRACTS.md §1): what to train and serve, under which constraints."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .base import Count, PerSecond, Seconds, Strict, Usd
+from .model import ModelSection
+
+TrainPrecision = Literal["fp32", "tf32", "fp16", "bf16", "fp8"]
+WeightPrecision = Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4"]
+
+
+class Dataset(Strict):
+    """How much data one epoch holds: tokens, or samples (with tokens per sample for text)."""
+
+    tokens: Count | None = Field(None, description="Tokens per epoch (text).")
+    samples: Count | None = Field(None, description="Samples per epoch (images, or sequences with tokens_per_sample).")
+    tokens_per_sample: Count | None = Field(None, description="Tokens in one text sample.")
+
+    @model_validator(mode="after")
+    def _one_measure(self) -> "Dataset":
+        if self.tokens is None and self.samples is None:
+            raise ValueError("give tokens, or samples (with tokens_per_sample for text)")
+        if self.tokens is not None and self.samples is not None:
+            raise ValueError("give tokens or samples, not both")
+        return self
+
+
+class Batch(Strict):
+    """Global batch per optimizer step; the per-GPU micro-batch is chosen unless given."""
+
+    global_tokens: Count | None = Field(None, description="Tokens per optimizer step, all GPUs together.")
+    global_samples: Count | None = Field(None, description="Samples (sequences, images) per optimizer step.")
+    micro_batch: int | None = Field(None, ge=1, le=65536, description="Samples per GPU per forward pass.")
+
+    @model_validator(mode="after")
+    def _one_size(self) -> "Batch":
+        if self.global_tokens is not None and self.global_samples is not None:
+            raise ValueError("give global_tokens or global_samples, not both")
+        return self
+
+
+class Training(Strict):
+    """A training or fine-tuning job."""
+
+    dataset: Dataset = Field(description="Data per epoch.")
+    epochs: float = Field(1.0, gt=0, le=100_000, allow_inf_nan=False, description="Passes over the dataset.")
+    batch: Batch | None = Field(None, description="Global batch; default: each GPU runs its largest fitting micro-batch.")
+    precision: TrainPrecision = Field("bf16", description="fp32 | tf32 | fp16 | bf16 | fp8 (mixed precision).")
+    optimizer: Literal["adamw", "adam", "sgd", "adafactor"] = Field("adamw", description="Optimizer.")
+    method: Literal["full", "lora", "qlora"] = Field("full", description="Full training or LoRA/QLoRA adapters.")
+    lora_rank: int = Field(16, ge=1, le=65536, description="LoRA rank r.")
+    recompute: Literal["auto", "none", "full"] = Field(
+        "auto", description="Activation recomputation: auto turns it on only when memory requires it.")
+    deadline: Seconds | None = Field(None, description="Wall-clock limit, e.g. 72h.")
+    budget: Usd | None = Field(None, description="Spending limit, e.g. $20k.")
+
+
+class Slo(Strict):
+    """Latency targets at percentiles."""
+
+    ttft_p50: Seconds | None = Field(None, description="Time to first token, median.")
+    ttft_p95: Seconds | None = Field(None, description="Time to first token, 95th percentile.")
+    tpot_p50: Seconds | None = Field(None, description="Time per output token, median.")
+    tpot_p95: Seconds | None = Field(None, description="Time per output token, 95th percentile.")
+    latency_p50: Seconds | None = Field(None, description="Request latency, median (non-generative).")
+    latency_p95: Seconds | None = Field(None, description="Request latency, 95th percentile (non-generative).")
+    latency_p99: Seconds | None = Field(None, description="Request latency, 99th percentile (non-generative).")
+
+
+class Inference(Strict):
+    """A serving workload."""
+
+    rate: PerSecond = Field(description="Peak arrival rate, e.g. 20/s.")
+    average_rate: PerSecond | None = Field(None, description="Average rate, for the bill under autoscaling.")
+    prompt_tokens: Count | None = Field(None, description="Prompt tokens per request (generative).")
+    output_tokens: Count | None = Field(None, description="Generated tokens per request (generative).")
+    precision: WeightPrecision = Field("bf16", description="Weight precision: fp32, fp16, bf16, fp8, int8, int4.")
+    kv_precision: Literal["fp32", "fp16", "bf16", "fp8", "int8"] | None = Field(
+        None, description="KV-cache precision; default: 16-bit (8-bit when weights are fp8).")
+    slo: Slo = Field(default_factory=Slo, description="Latency targets.")
+    max_batch: int | None = Field(None, ge=1, le=65536, description="Cap on requests batched together.")
+    max_queue_delay: Seconds | None = Field(None, description="Longest wait to fill a batch (non-generative).")
+    hours_per_month: float = Field(730.0, gt=0, le=744, allow_inf_nan=False, description="Serving hours per month.")
+
+    @model_validator(mode="after")
+    def _average_not_above_peak(self) -> "Inference":
+        if self.average_rate is not None and self.average_rate > self.rate:
+            raise ValueError("average_rate is above the peak rate")
+        return self
+
+
+class Constraints(Strict):
+    """Which GPUs and providers to consider."""
+
+    gpus: list[str] | None = Field(None, min_length=1, description="GPU ids or aliases; default: all.")
+    providers: list[str] | None = Field(None, min_length=1, description="Provider ids; default: all.")
+    gpu_count: int | None = Field(None, ge=1, le=65536, description="Pin the training GPU count.")
+    max_gpus: int = Field(4096, ge=1, le=65536, description="Largest training GPU count searched.")
+    spot: bool = Field(False, description="Use spot (interruptible) prices where offered.")
+
+
+class Profile(Strict):
+    """A project profile."""
+
+    name: str = Field(min_length=1, max_length=200, description="Project name.")
+    model: ModelSection = Field(description="The model: a preset and/or its architecture.")
+    training: Training | None = Field(None, description="Training or fine-tuning job.")
+    inference: Inference | None = Field(None, description="Serving workload.")
+    constraints: Constraints = Field(default_factory=Constraints, description="GPUs, providers, counts.")
+
+    @model_validator(mode="after")
+    def _something_to_plan(self) -> "Profile":
+        if self.training is None and self.inference is None:
+            raise ValueError("a profile needs a training or an inference section (or both)")
+        return self

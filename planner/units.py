@@ -1,0 +1,84 @@
+"""Human units ("7B", "72h", "$20k", "20/s", "500ms") to SI numbers: counts, seconds, USD, per-second rates."""
+from __future__ import annotations
+
+import math
+import re
+
+_SUFFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}
+_SECONDS = {
+    "ms": 1e-3, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hr": 3600.0,
+    "d": 86400.0, "day": 86400.0, "days": 86400.0, "w": 604800.0, "week": 604800.0, "weeks": 604800.0,
+}
+_NUMBER = r"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)"
+_COUNT_RE = re.compile(rf"^{_NUMBER}\s*([kKMBGTP]?)$")
+_DURATION_RE = re.compile(rf"^{_NUMBER}\s*([a-z]+)$")
+_RATE_RE = re.compile(rf"^{_NUMBER}\s*([kKM]?)\s*/\s*([a-z]+)$")
+
+
+def _finite(value: float, text: object) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
+
+
+def _plain(value: object) -> float | None:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    if isinstance(value, (int, float)):
+        return _finite(float(value), value)
+    return None
+
+
+def parse_count(value: object) -> float:
+    """'6.7B' → 6.7e9; '350M', '1.4T', '4k', '2e9' and plain numbers too."""
+    plain = _plain(value)
+    if plain is not None:
+        return plain
+    text = str(value).strip().replace("_", "").replace(",", "")
+    match = _COUNT_RE.match(text)
+    if not match:
+        raise ValueError(f"expected a count such as 7B, 350M, 1.4T or 2e9, got {value!r}")
+    return _finite(float(match.group(1)) * _SUFFIX[match.group(2)], value)
+
+
+def parse_seconds(value: object) -> float:
+    """'72h' → 259200; '3d', '90min', '500ms', '30s'. A plain number is seconds."""
+    plain = _plain(value)
+    if plain is not None:
+        return plain
+    text = str(value).strip().lower()
+    if _COUNT_RE.match(text) and text[-1].isdigit():
+        return parse_count(text)
+    match = _DURATION_RE.match(text)
+    if not match or match.group(2) not in _SECONDS:
+        raise ValueError(f"expected a duration such as 72h, 3d, 90min or 500ms, got {value!r}")
+    return _finite(float(match.group(1)) * _SECONDS[match.group(2)], value)
+
+
+def parse_usd(value: object) -> float:
+    """'$20k' → 20000; '$1.5M', '2500', '$300'."""
+    plain = _plain(value)
+    if plain is not None:
+        return plain
+    text = str(value).strip().replace(",", "")
+    if text.startswith("$"):
+        text = text[1:]
+    elif text.lower().endswith("usd"):
+        text = text[:-3].strip()
+    try:
+        return parse_count(text)
+    except ValueError:
+        raise ValueError(f"expected an amount in USD such as $20k or 2500, got {value!r}") from None
+
+
+def parse_rate(value: object) -> float:
+    """'20/s' → 20.0 per second; '1200/min', '3k/h'. A plain number is per second."""
+    plain = _plain(value)
+    if plain is not None:
+        return plain
+    text = str(value).strip()
+    match = _RATE_RE.match(text)
+    if not match or match.group(3) not in _SECONDS or match.group(3) == "ms":
+        raise ValueError(f"expected a rate such as 20/s, 1200/min or 3k/h, got {value!r}")
+    per = _SECONDS[match.group(3)]
+    return _finite(float(match.group(1)) * _SUFFIX[match.group(2)] / per, value)

@@ -1,0 +1,50 @@
+import math
+
+import pytest
+
+from planner.units import parse_count, parse_rate, parse_seconds, parse_usd
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("7B", 7e9), ("6.7B", 6.7e9), ("350M", 350e6), ("1.4T", 1.4e12), ("4k", 4000.0), ("2e9", 2e9),
+    ("1_000", 1000.0), (12, 12.0), (1.5, 1.5), ("1.28M", 1.28e6),
+])
+def test_counts(text, expected):
+    assert parse_count(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("72h", 72 * 3600.0), ("3d", 3 * 86400.0), ("500ms", 0.5), ("90min", 5400.0), ("30s", 30.0), (10, 10.0),
+    ("2 weeks", 14 * 86400.0),
+])
+def test_durations(text, expected):
+    assert parse_seconds(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("text, expected", [("$20k", 20000.0), ("$1.5M", 1.5e6), ("2500", 2500.0),
+                                            ("$300", 300.0), ("1,200 USD", 1200.0)])
+def test_money(text, expected):
+    assert parse_usd(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("text, expected", [("20/s", 20.0), ("1200/min", 20.0), ("3k/h", 3000 / 3600), (5, 5.0)])
+def test_rates(text, expected):
+    assert parse_rate(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("parser, text, fragment", [
+    (parse_count, "7 bananas", "expected a count"),
+    (parse_seconds, "72 parsecs", "expected a duration"),
+    (parse_seconds, "72", None),
+    (parse_usd, "€20k", "expected an amount in USD"),
+    (parse_rate, "20 per second", "expected a rate"),
+    (parse_count, True, "expected a number"),
+    (parse_count, math.nan, "not a finite number"),
+    (parse_count, "1e999", "not a finite number"),
+])
+def test_bad_units_say_what_was_expected(parser, text, fragment):
+    if fragment is None:  # a bare number is seconds, not an error
+        assert parser(text) == 72.0
+        return
+    with pytest.raises(ValueError, match=fragment):
+        parser(text)
