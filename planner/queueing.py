@@ -16,6 +16,11 @@ def erlang_c(servers: int, offered_load: float) -> float:
         return 0.0
     if offered_load >= servers:
         return 1.0
+    if servers <= 64:  # Erlang B recursion B(k) = a·B(k−1) / (k + a·B(k−1)): exact and cheap for few servers
+        erlang_b = 1.0
+        for k in range(1, servers + 1):
+            erlang_b = offered_load * erlang_b / (k + offered_load * erlang_b)
+        return servers * erlang_b / (servers - offered_load * (1.0 - erlang_b))
     k = np.arange(servers + 1, dtype=float)
     log_fact = np.concatenate(([0.0], np.cumsum(np.log(k[1:]))))
     log_terms = k * math.log(offered_load) - log_fact
@@ -35,3 +40,12 @@ def wait_quantile(servers: int, arrival_rate: float, service_rate: float, q: flo
     if waiting <= tail:
         return 0.0
     return math.log(waiting / tail) / (capacity - arrival_rate)
+
+
+def wait_quantiles(servers: int, arrival_rate: float, service_rate: float, qs: tuple[float, ...]) -> list[float]:
+    """Several waiting-time quantiles of one M/M/c queue, computing C(c, a) once."""
+    capacity = servers * service_rate
+    if arrival_rate >= capacity:
+        return [math.inf for _ in qs]
+    waiting = erlang_c(servers, arrival_rate / service_rate)
+    return [0.0 if waiting <= 1.0 - q else math.log(waiting / (1.0 - q)) / (capacity - arrival_rate) for q in qs]

@@ -10,7 +10,7 @@ from .costing import monthly_cost_usd
 from .efficiency import Efficiency
 from .interconnect import intra_node_gbs, ring_allreduce_seconds
 from .memory import usable_bytes
-from .queueing import wait_quantile
+from .queueing import wait_quantiles
 from .schema.catalog import GpuSpec
 from .schema.profile import Inference
 from .workload import BYTES, Workload, decode_flops, kv_bytes_per_token, prefill_flops, weight_bytes
@@ -180,16 +180,21 @@ def _llm_plan_at(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffe
     )
 
 
-def _llm_latency(inf: Inference, rep: _Replica, replicas: int, batch: int, rate: float | None = None
+def _llm_latency(inf: Inference, rep: _Replica, replicas: int | None, batch: int, rate: float | None = None
                  ) -> dict[str, float]:
-    """TTFT and TPOT percentiles with `replicas` replicas of `batch` slots each (Erlang C on the slots)."""
+    """TTFT and TPOT percentiles with `replicas` replicas of `batch` slots each (Erlang C on the slots).
+
+    replicas=None: as many as it takes for no request to queue (the service-time floor of the latencies).
+    """
     rate = inf.rate if rate is None else rate
-    slots = replicas * batch
     slot_rate = 1.0 / rep.service_s
-    busy = min(1.0, rate / (slots * slot_rate))
-    # a new request waits for a free slot (queue), then for the running decode iteration, then its prefill
-    wait50 = wait_quantile(slots, rate, slot_rate, 0.50)
-    wait95 = wait_quantile(slots, rate, slot_rate, 0.95)
+    if replicas is None:
+        busy, wait50, wait95 = 0.0, 0.0, 0.0
+    else:
+        slots = replicas * batch
+        busy = min(1.0, rate / (slots * slot_rate))
+        # a new request waits for a free slot (queue), then for the running decode iteration, then its prefill
+        wait50, wait95 = wait_quantiles(slots, rate, slot_rate, (0.50, 0.95))
     # TPOT: a decode iteration at the running batch, plus the prefills that cut in, spread over the output
     mean_batch = max(1.0, busy * batch)
     tpot50 = rep.decode_s + mean_batch * rep.prefill_s / inf.output_tokens
@@ -200,22 +205,21 @@ def _llm_latency(inf: Inference, rep: _Replica, replicas: int, batch: int, rate:
 
 
 def _replicas_needed(rate: float, batch: int, slot_rate: float, latency_of, slo) -> int:
-    """Fewest replicas keeping utilisation < 1 and (where reachable) the latency targets."""
+    """Fewest replicas keeping utilisation < 1 and, where more replicas can reach them, the latency targets."""
+    def meets(latency: dict[str, float]) -> bool:
+        return all(getattr(slo, key, None) is None or latency[key] <= getattr(slo, key) for key in latency)
+
     replicas = max(1, math.floor(rate / (batch * slot_rate)) + 1)
-    for _ in range(64):
-        latency = latency_of(replicas)
-        if all(getattr(slo, key, None) is None or latency[key] <= getattr(slo, key) for key in latency):
-            return replicas
-        if not any(math.isinf(v) for v in latency.values()) and _queue_free(latency_of, replicas):
-            return replicas  # more replicas would not help: the service time itself misses the target
-        replicas = min(MAX_REPLICAS, replicas + max(1, replicas // 8))
+    if not meets(latency_of(None)):
+        return replicas  # the service time itself misses a target: no number of replicas helps
+    latency = latency_of(replicas)
+    while not meets(latency) and replicas < MAX_REPLICAS:
+        more = min(MAX_REPLICAS, replicas + max(1, replicas // 8))
+        next_latency = latency_of(more)
+        if max(next_latency.values()) >= max(latency.values()):
+            return replicas  # latency no longer falls with replicas (e.g. batches take longer to fill)
+        replicas, latency = more, next_latency
     return replicas
-
-
-def _queue_free(latency_of, replicas: int) -> bool:
-    more = latency_of(replicas * 4)
-    now = latency_of(replicas)
-    return all(abs(now[k] - more[k]) <= 1e-9 * max(1.0, now[k]) for k in now if not k.startswith("tpot"))
 
 
 def _fill_instances(replicas: int, gpus_per_replica: int, gpus_per_instance: int) -> tuple[int, int]:
@@ -274,14 +278,17 @@ def _latency_excess(plan: ServingPlan, inf: Inference) -> float:
                if getattr(inf.slo, k, None) is not None) + plan.monthly_cost_usd * 1e-12
 
 
-def _batch_latency(inf: Inference, replicas: int, batch: int, service: float, rate: float) -> dict[str, float]:
-    per_replica = rate / replicas
-    fill = (batch - 1) / per_replica if batch > 1 else 0.0  # time to gather a full batch at this rate
+def _batch_latency(inf: Inference, replicas: int | None, batch: int, service: float, rate: float
+                   ) -> dict[str, float]:
+    """Latency percentiles: queueing for a batch slot, gathering the batch, and the batch's service time."""
+    quantiles = (0.50, 0.95, 0.99)
+    if replicas is None:  # no queueing and a batch that is always already gathered: the floor
+        return {f"latency_p{round(q * 100)}": service for q in quantiles}
+    fill = (batch - 1) / (rate / replicas) if batch > 1 else 0.0  # time to gather a full batch at this rate
     if inf.max_queue_delay is not None:
         fill = min(fill, inf.max_queue_delay)
-    slots, slot_rate = replicas * batch, 1.0 / service
-    return {f"latency_p{q}": wait_quantile(slots, rate, slot_rate, q / 100.0) + fill * (q / 100.0) + service
-            for q in (50, 95, 99)}
+    waits = wait_quantiles(replicas * batch, rate, 1.0 / service, quantiles)
+    return {f"latency_p{round(q * 100)}": wait + fill * q + service for q, wait in zip(quantiles, waits)}
 
 
 def _batch_plan_at(inf: Inference, gpu: GpuSpec, offer: PricedOffer, eff: ServingEfficiency, batch: int,

@@ -1,0 +1,159 @@
+"""The CLI as a user runs it: every example profile, exact key outputs, formats, catalog listing, docs."""
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from planner.cli import app
+
+from .conftest import PROFILES, ROOT
+
+runner = CliRunner()
+
+
+def run_json(*args):
+    result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def test_there_are_five_example_profiles():
+    assert {p.stem for p in PROFILES} == {"lora-7b-a6000", "pretrain-1b-72h", "resnet50-imagenet", "serve-7b-chat",
+                                          "bert-train-then-serve"}
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.stem)
+def test_every_example_profile_plans_with_exit_0(profile):
+    result = runner.invoke(app, ["estimate", str(profile), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["schema_version"] == 1 and data["profile"] == profile.stem
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["catalog_as_of"])
+    for section in ("training", "inference"):
+        if section in data:
+            plans = data[section]["plans"]
+            assert plans and data[section]["recommended"] == 0
+            assert not plans[0]["reasons"]
+
+
+# The recommended plan of each example, pinned: a change to the model or the catalog that moves these is a
+# change a reviewer should see. (Values as the report rounds them: 4 significant figures.)
+EXPECTED_TRAINING = {
+    "pretrain-1b-72h": dict(gpu="H100-SXM", provider="vast-ai", gpu_count=8, hours={"p10": 7.925, "p50": 12.7,
+                            "p90": 20.36}, cost_usd={"p10": 126.8, "p50": 203.2, "p90": 325.7}),
+    "lora-7b-a6000": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1,
+                          hours={"p10": 5.816, "p50": 9.322, "p90": 14.94}),
+    "resnet50-imagenet": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1,
+                              hours={"p10": 6.463, "p50": 14.44, "p90": 32.26}),
+    "bert-train-then-serve": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1,
+                                  hours={"p10": 0.3568, "p50": 0.5723, "p90": 0.9179}),
+}
+EXPECTED_WORKLOAD = {
+    # 1.012B params · 20B tokens: flops_total = 20e9 · 3 · forward FLOP per token (6N + 12·L·d·s)
+    "pretrain-1b-72h": dict(params=1.012e9, tokens=2e10, flops_total=1.251e20, memory_min_gb=16.19),
+    # LoRA r=16 on Llama-2-7B: 39.98M adapter parameters; 50k samples × 1024 tokens × 3 epochs
+    "lora-7b-a6000": dict(trainable_params=3.998e7, tokens=1.536e8, memory_min_gb=14.12),
+}
+EXPECTED_SERVING = {
+    "serve-7b-chat": dict(gpu="RTX-6000-ADA", provider="vast-ai", replicas=7, batch_size=32,
+                          latency_ms={"ttft_p50": 75.37, "ttft_p95": 89.28, "tpot_p50": 34.06, "tpot_p95": 35.51},
+                          monthly_cost_usd=1891.0),
+    "bert-train-then-serve": dict(gpu="RTX-A5000", provider="runpod", replicas=1, batch_size=1,
+                                  monthly_cost_usd=211.7),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_TRAINING))
+def test_recommended_training_plan(name):
+    plan = run_json("estimate", str(ROOT / "profiles" / f"{name}.yaml"))["training"]["plans"][0]
+    assert {k: plan[k] for k in EXPECTED_TRAINING[name]} == EXPECTED_TRAINING[name]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_WORKLOAD))
+def test_training_workload(name):
+    workload = run_json("estimate", str(ROOT / "profiles" / f"{name}.yaml"))["training"]["workload"]
+    assert {k: workload[k] for k in EXPECTED_WORKLOAD[name]} == EXPECTED_WORKLOAD[name]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_SERVING))
+def test_recommended_serving_plan(name):
+    plan = run_json("estimate", str(ROOT / "profiles" / f"{name}.yaml"))["inference"]["plans"][0]
+    assert {k: plan[k] for k in EXPECTED_SERVING[name]} == EXPECTED_SERVING[name]
+
+
+def test_json_plan_has_every_contract_field():
+    data = run_json("estimate", str(ROOT / "profiles" / "pretrain-1b-72h.yaml"))
+    plan = data["training"]["plans"][0]
+    for key in ("gpu", "provider", "gpu_count", "instances", "parallelism", "memory_per_gpu_gb", "fits",
+                "step_time_s", "throughput", "mfu", "efficiency_source", "hours", "gpu_hours", "cost_usd",
+                "meets_deadline", "within_budget"):
+        assert key in plan
+    assert plan["efficiency_source"] in ("prior", "calibrated", "transferred", "measured")
+    assert set(plan["parallelism"]) == {"data", "tensor", "pipeline", "sharding"}
+    serving = run_json("estimate", str(ROOT / "profiles" / "serve-7b-chat.yaml"))["inference"]["plans"][0]
+    for key in ("gpu", "provider", "replicas", "gpus_per_replica", "gpu_count", "batch_size",
+                "capacity_rps_per_replica", "utilization", "latency_ms", "throughput_tokens_per_s",
+                "monthly_cost_usd", "meets_slo", "efficiency_source"):
+        assert key in serving
+    assert "training" not in run_json("estimate", str(ROOT / "profiles" / "serve-7b-chat.yaml"))
+
+
+def test_plans_are_sorted_best_first():
+    plans = run_json("estimate", str(ROOT / "profiles" / "pretrain-1b-72h.yaml"), "--top", "0")["training"]["plans"]
+    feasible = [p for p in plans if not p["reasons"]]
+    assert plans[: len(feasible)] == feasible
+    costs = [p["cost_usd"]["p50"] for p in feasible]
+    assert costs == sorted(costs)
+
+
+def test_infeasible_profile_exits_1_with_reasons(write):
+    path = write("tight.yaml", (ROOT / "profiles" / "pretrain-1b-72h.yaml").read_text()
+                 .replace("deadline: 72h", "deadline: 1min"))
+    result = runner.invoke(app, ["estimate", str(path), "--format", "json"])
+    assert result.exit_code == 1
+    plans = json.loads(result.stdout)["training"]["plans"]
+    assert json.loads(result.stdout)["training"]["recommended"] is None
+    assert all(any("misses the deadline" in r for r in p["reasons"]) for p in plans)
+
+
+@pytest.mark.parametrize("fmt, marker", [("table", "Training plans for pretrain-1b-72h"),
+                                         ("markdown", "## Training"), ("csv", "section,gpu,provider")])
+def test_other_formats(fmt, marker):
+    result = runner.invoke(app, ["estimate", str(ROOT / "profiles" / "pretrain-1b-72h.yaml"), "--format", fmt])
+    assert result.exit_code == 0 and marker in result.stdout
+
+
+def test_catalog_list_json():
+    result = runner.invoke(app, ["catalog", "list", "--format", "json"])
+    assert result.exit_code == 0
+    gpus = json.loads(result.stdout)
+    assert len(gpus) >= 40
+    a100 = next(g for g in gpus if g["id"] == "A100-80GB-SXM")
+    assert a100["memory_gb"] == 80 and a100["memory_bandwidth_gbs"] == 2039 and a100["peak_tflops"]["bf16"] == 312
+    assert a100["cheapest_usd_per_gpu_hour"] > 0
+
+
+def test_catalog_models_lists_presets():
+    result = runner.invoke(app, ["catalog", "models"])
+    assert result.exit_code == 0 and "llama-2-7b" in result.stdout
+
+
+def test_every_command_is_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    for command in ("gpuplan estimate", "gpuplan catalog list", "gpuplan catalog models", "make test",
+                    "make estimate"):
+        assert command in readme, command
+    for profile in PROFILES:
+        assert f"profiles/{profile.name}" in readme, profile.name
+
+
+def test_estimate_never_imports_torch():
+    code = ("import sys; from planner.cli import app; from typer.testing import CliRunner; "
+            f"r = CliRunner().invoke(app, ['estimate', {str(ROOT / 'profiles' / 'serve-7b-chat.yaml')!r}, "
+            "'--format', 'json']); assert r.exit_code == 0, r.output; "
+            "print('torch' in sys.modules, 'matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False False"

@@ -1,0 +1,168 @@
+"""Physical invariants of the training and serving models, and queueing closed forms."""
+import dataclasses
+import math
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from planner.catalog import PricedOffer
+from planner.costing import billed_hours, run_cost_usd
+from planner.efficiency import Efficiency
+from planner.queueing import erlang_c, wait_quantile
+from planner.schema.catalog import Offer
+from planner.schema.model import Architecture
+from planner.schema.profile import Inference
+from planner.serving import ServingEfficiency, plan_llm_serving
+from planner.training import TrainingJob, plan_training, training_memory
+from planner.workload import workload_for
+
+PYTHIA_1B = dict(name="p1b", family="decoder", layers=16, hidden=2048, heads=8, ffn_hidden=8192, vocab=50304,
+                 seq_len=2048, activation="gelu")
+LLAMA2_7B = dict(name="l7", family="decoder", layers=32, hidden=4096, heads=32, ffn_hidden=11008, vocab=32000,
+                 seq_len=4096, activation="swiglu", norm="rmsnorm", tied_embeddings=False)
+EFF = Efficiency(0.4, 0.3, "prior", "test")
+
+
+def offer(gpus=8, network=3200.0, price=20.0, billing=3600.0, intra="nvlink", spot=None):
+    o = Offer(instance="x", gpu="A100-80GB-SXM", gpus_per_instance=gpus, usd_per_hour=price, intra_node=intra,
+              network_gbps=network, spot_usd_per_hour=spot)
+    import datetime as dt
+    return PricedOffer("test", o, billing, dt.date(2026, 11, 1))
+
+
+def job(arch=PYTHIA_1B, tokens=20e9, batch_tokens=2**21):
+    work = workload_for(Architecture(**arch))
+    return TrainingJob(work, tokens / work.tokens_per_sample, batch_tokens / work.tokens_per_sample, None, "bf16",
+                       "adamw", "full", 16, "auto")
+
+
+def test_more_tokens_more_hours(catalog):
+    gpu = catalog.gpus["A100-80GB-SXM"]
+    small = plan_training(job(tokens=10e9), gpu, offer(), 8, EFF)
+    large = plan_training(job(tokens=20e9), gpu, offer(), 8, EFF)
+    assert large.hours_p50 == pytest.approx(2 * small.hours_p50, rel=1e-9)
+
+
+@pytest.mark.parametrize("network", [3200.0, 100.0])
+def test_more_gpus_fewer_hours_but_never_below_the_roofline(catalog, network):
+    gpu = catalog.gpus["A100-80GB-SXM"]
+    j = job()
+    peak = gpu.peak_tflops.bf16 * 1e12
+    previous = math.inf
+    for count in (8, 16, 32, 64, 128):
+        plan = plan_training(j, gpu, offer(network=network), count, EFF)
+        roofline_hours = j.model_flops / (count * peak) / 3600
+        assert plan.hours_p10 >= roofline_hours
+        assert plan.hours_p50 <= previous
+        previous = plan.hours_p50
+
+
+def test_slow_network_exposes_communication(catalog):
+    gpu = catalog.gpus["A100-80GB-SXM"]
+    fast = plan_training(job(), gpu, offer(network=3200.0), 64, EFF)
+    slow = plan_training(job(), gpu, offer(network=10.0), 64, EFF)
+    assert fast.exposed_comm_time_s < slow.exposed_comm_time_s
+    assert slow.hours_p50 > fast.hours_p50
+
+
+def test_cost_is_instances_times_price_times_billed_hours(catalog):
+    gpu = catalog.gpus["A100-80GB-SXM"]
+    plan = plan_training(job(), gpu, offer(gpus=8, price=20.0, billing=3600.0), 16, EFF)
+    # 16 GPUs on 8-GPU instances = 2 instances, billed in whole hours
+    assert plan.instances == 2
+    assert plan.cost_usd_p50 == pytest.approx(2 * 20.0 * math.ceil(plan.hours_p50))
+    assert billed_hours(1.01, 60.0) == pytest.approx(61 / 60)
+    assert run_cost_usd(3, 2.5, 0.5, 1.0) == pytest.approx(3.75)
+
+
+def test_spot_uses_the_spot_price(catalog):
+    gpu = catalog.gpus["A100-80GB-SXM"]
+    plan = plan_training(job(), gpu, offer(price=20.0, spot=8.0), 8, EFF, spot=True)
+    assert plan.usd_per_hour == 8.0 and plan.spot
+
+
+def test_a_gpu_that_cannot_hold_the_model_is_never_feasible(catalog):
+    t4 = catalog.gpus["T4"]
+    seventy = dict(LLAMA2_7B, layers=80, hidden=8192, heads=64, kv_heads=8, ffn_hidden=28672)
+    plan = plan_training(job(seventy), t4, offer(gpus=1, network=None, intra="pcie"), 1, EFF)
+    assert not plan.fits
+    assert any("does not fit in memory" in r for r in plan.reasons)
+
+
+def test_chosen_layout_fits_in_memory(catalog):
+    gpu = catalog.gpus["A100-80GB-SXM"]
+    j = job(LLAMA2_7B)
+    plan = plan_training(j, gpu, offer(), 8, EFF)
+    assert plan.fits and plan.sharding != "none"  # 7B × 16 B = 108 GB does not fit one 80 GB GPU unsharded
+    assert plan.memory_per_gpu_bytes <= gpu.memory_gb * 1e9
+    bigger = training_memory(j, plan.micro_batch * 2, plan.recompute, plan.sharding, 8)
+    assert bigger.total > plan.memory_per_gpu_bytes
+
+
+def test_no_network_means_one_instance(catalog):
+    gpu = catalog.gpus["A100-80GB-SXM"]
+    plan = plan_training(job(), gpu, offer(network=None), 16, EFF)
+    assert any("single instance only" in r for r in plan.reasons)
+
+
+@settings(max_examples=30, deadline=None)
+@given(tokens=st.floats(1e8, 1e12), factor=st.floats(1.01, 10.0), count=st.sampled_from([8, 16, 64, 256]))
+def test_hours_grow_with_data_property(catalog, tokens, factor, count):
+    gpu = catalog.gpus["H100-SXM"]
+    a = plan_training(job(tokens=tokens), gpu, offer(), count, EFF)
+    b = plan_training(job(tokens=tokens * factor), gpu, offer(), count, EFF)
+    assert b.hours_p50 > a.hours_p50
+    assert a.hours_p10 <= a.hours_p50 <= a.hours_p90
+    assert all(math.isfinite(v) for v in (a.hours_p90, a.cost_usd_p90, a.mfu))
+
+
+# -------------------------------------------------------------------------------------------- queueing
+
+
+def test_erlang_c_closed_forms():
+    # M/M/1: P(wait) = ρ
+    assert erlang_c(1, 0.7) == pytest.approx(0.7)
+    # M/M/2 with a = 1: C = (a²/2!·1/(1−ρ)) / (1 + a + a²/2!·1/(1−ρ)) = 1 / 3
+    assert erlang_c(2, 1.0) == pytest.approx(1 / 3)
+    assert erlang_c(4, 4.0) == 1.0  # unstable
+    assert 0.0 < erlang_c(5000, 4900.0) < 1.0  # stays finite for thousands of servers
+
+
+def test_mm1_wait_quantile():
+    # M/M/1, λ = 0.5, μ = 1: P(W > t) = ρ·e^{−(μ−λ)t} → t95 = ln(0.5/0.05)/0.5
+    assert wait_quantile(1, 0.5, 1.0, 0.95) == pytest.approx(math.log(10) / 0.5)
+    assert wait_quantile(1, 0.5, 1.0, 0.4) == 0.0  # 60 % of arrivals do not wait
+    assert wait_quantile(1, 1.0, 1.0, 0.95) == math.inf
+
+
+# -------------------------------------------------------------------------------------------- serving
+
+
+def serving(catalog, rate=20.0, **slo):
+    work = workload_for(Architecture(**LLAMA2_7B))
+    inf = Inference(rate=rate, prompt_tokens=512, output_tokens=256, slo=slo or {"ttft_p95": 0.5, "tpot_p95": 0.05})
+    eff = ServingEfficiency(Efficiency(0.3, 0.6, "prior", "t"), Efficiency(0.4, 0.8, "prior", "t"))
+    return plan_llm_serving(work, inf, catalog.gpus["A100-80GB-SXM"], offer(gpus=1, network=None), eff)
+
+
+def test_serving_plan_meets_its_targets(catalog):
+    plan = serving(catalog)
+    assert plan.meets_slo
+    assert plan.latency_s["ttft_p95"] <= 0.5 and plan.latency_s["tpot_p95"] <= 0.05
+    assert plan.utilization < 1.0
+
+
+def test_more_traffic_needs_more_replicas(catalog):
+    assert serving(catalog, rate=80.0).replicas > serving(catalog, rate=5.0).replicas
+
+
+def test_impossible_tpot_is_reported(catalog):
+    plan = serving(catalog, tpot_p95=0.0001)
+    assert not plan.meets_slo and "misses tpot p95" in plan.reasons[0]
+
+
+def test_decode_is_bandwidth_bound_at_batch_one(catalog):
+    # at batch 1 a decode step reads all weights: step ≥ weights / (bandwidth · efficiency)
+    plan = serving(catalog, rate=0.05, tpot_p95=10.0, ttft_p95=100.0)
+    weights = 6.738e9 * 2
+    assert plan.latency_s["tpot_p50"] >= weights / (2039e9 * 0.4) * 0.99
