@@ -36,11 +36,12 @@ def error_from_validation(exc: ValidationError, doc: YamlDocument, model: type[B
     if first["type"] == "extra_forbidden":
         known = _fields_at(model, loc[:-1])
         hint = did_you_mean(str(loc[-1]), known) or (f"Known keys: {', '.join(sorted(known))}." if known else None)
-        return doc.error(path, f"unknown key {str(loc[-1])!r}{more}", hint=hint)
+        return doc.error(path, f"unknown key {str(loc[-1])!r}.{more}", hint=hint)
     message = first["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
-    if first["type"] not in ("missing",) and "input" in first and not isinstance(first["input"], (dict, list)):
+    if (first["type"] != "missing" and "input" in first and not isinstance(first["input"], (dict, list))
+            and "got " not in message):
         message += f" (got {first['input']!r})"
     if first["type"] == "missing":
         message = "required field is missing"
