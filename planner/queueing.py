@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 
 def erlang_c(servers: int, offered_load: float) -> float:
     """Probability that an arrival waits, C(c, a), for c servers and offered load a = λ/μ (1.0 when a ≥ c).
@@ -21,6 +19,8 @@ def erlang_c(servers: int, offered_load: float) -> float:
         for k in range(1, servers + 1):
             erlang_b = offered_load * erlang_b / (k + offered_load * erlang_b)
         return servers * erlang_b / (servers - offered_load * (1.0 - erlang_b))
+    import numpy as np  # only for many servers; keeps numpy off the start-up path
+
     k = np.arange(servers + 1, dtype=float)
     log_fact = np.concatenate(([0.0], np.cumsum(np.log(k[1:]))))
     log_terms = k * math.log(offered_load) - log_fact
