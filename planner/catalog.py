@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -57,8 +58,11 @@ class Catalog:
             listed = ", ".join(matches[:-1]) + f" or {matches[-1]}"
             raise CatalogLookupError(f"{name}: did you mean {listed}?",
                                      hint="Use one of these ids (`gpuplan catalog list` shows them all).")
-        raise CatalogLookupError(f"unknown GPU {name!r}.",
-                                 hint=did_you_mean(name, self.gpus) or "Run `gpuplan catalog list` for the ids.")
+        close = difflib.get_close_matches(key, list(self._names), n=6, cutoff=0.6)
+        ids = list(dict.fromkeys(self._names[alias] for alias in close))[:3]
+        hint = did_you_mean(ids[0], ids) if len(ids) == 1 else (
+            "Did you mean " + ", ".join(repr(i) for i in ids[:-1]) + f" or {ids[-1]!r}?" if ids else "")
+        raise CatalogLookupError(f"unknown GPU {name!r}.", hint=hint or "Run `gpuplan catalog list` for the ids.")
 
     def provider(self, name: str) -> ProviderOffers:
         """The provider for an id (or display name)."""

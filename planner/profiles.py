@@ -1,6 +1,7 @@
 """Profiles: load, merge the preset with overrides, and check combinations the schema alone cannot see."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +55,12 @@ def load_profile(path: Path | str, catalog: Catalog) -> LoadedProfile:
     except PlannerError as exc:
         raise doc.error(("model", "preset"), exc.message, hint=exc.hint) from None
     except ValidationError as exc:
-        error = error_from_validation(exc, doc, Architecture, prefix=("model",))
-        raise error from None
+        first = exc.errors(include_url=False)[0]
+        if not first["loc"]:  # a whole-architecture check: place it at the first field it names that the file sets
+            message = first["msg"].removeprefix("Value error, ")
+            named = [f for f in ARCH_FIELDS if re.search(rf"\b{f}\b", message) and ("model", f) in doc.marks]
+            raise doc.error(("model", named[0]) if named else ("model",), message) from None
+        raise error_from_validation(exc, doc, Architecture, prefix=("model",)) from None
     except ValueError as exc:
         raise doc.error(("model",), str(exc)) from None
     _check_combinations(profile, arch, doc)

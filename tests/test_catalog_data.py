@@ -168,8 +168,13 @@ def test_misspelt_gpu_id_gets_a_suggestion(catalog):
     assert "Did you mean 'RTX-A6000'" in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="resolve_gpu's did-you-mean compares the name with GPU ids only, not with "
-                                       "aliases: 'A6001' (one letter from the alias 'A6000') gets no suggestion")
+def test_misspelt_gpu_alias_gets_a_suggestion(catalog):
+    # 'A6001' is one letter from the alias 'A6000': the suggestion names the id the alias stands for
+    with pytest.raises(CatalogLookupError) as info:
+        catalog.resolve_gpu("A6001")
+    assert "Did you mean 'RTX-A6000'" in str(info.value)
+
+
 def test_misspelt_gpu_alias_gets_a_suggestion(catalog):
     with pytest.raises(CatalogLookupError) as info:
         catalog.resolve_gpu("A6001")
