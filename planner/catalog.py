@@ -12,7 +12,7 @@ from .errors import CatalogLookupError, InputError, did_you_mean
 from .loading import load_model_file
 from .schema.catalog import GpuCatalog, GpuSpec, Offer, ProviderOffers
 from .schema.model import ModelCatalog, ModelPreset
-from .schema.priors import EfficiencyPrior, PriorsFile
+from .schema.priors import EfficiencyPrior, PriorsFile, TrainCurveFit
 
 BUNDLED_CATALOG = Path(__file__).resolve().parent.parent / "catalog"
 
@@ -41,6 +41,7 @@ class Catalog:
     priors: tuple[EfficiencyPrior, ...]
     as_of: dt.date
     _names: dict[str, str] = field(default_factory=dict, repr=False)
+    train_curves: tuple[TrainCurveFit, ...] = ()
 
     def gpu(self, name: str) -> GpuSpec:
         """The GPU for an id or alias; ambiguous names raise a question listing the choices."""
@@ -130,8 +131,10 @@ def _load_catalog(directory: str) -> Catalog:
         models, _ = load_model_file(model_path, ModelCatalog, "model presets")
         presets = {m.id: m for m in models.models}
     priors: tuple[EfficiencyPrior, ...] = ()
+    curves: tuple[TrainCurveFit, ...] = ()
     priors_path = root / "priors.yaml"
     if priors_path.exists():
-        priors = tuple(load_model_file(priors_path, PriorsFile, "priors file")[0].priors)
+        priors_file = load_model_file(priors_path, PriorsFile, "priors file")[0]
+        priors, curves = tuple(priors_file.priors), tuple(priors_file.train_curves)
     as_of = max([gpu_file.as_of, *(p.as_of for p in providers.values())])
-    return Catalog(gpus, providers, presets, priors, as_of, names)
+    return Catalog(gpus, providers, presets, priors, as_of, names, curves)

@@ -20,6 +20,8 @@ class Efficiency:
     """prior | calibrated | transferred | measured"""
     detail: str
     """Which runs or record it came from, in words."""
+    curve: object | None = None
+    """A training efficiency curve (traincurve.TrainCurve): the plan evaluates it at its layout's matrix sizes."""
 
 
 def prior_efficiency(catalog: Catalog, gpu: GpuSpec, kind: str, family: str) -> Efficiency:
@@ -28,6 +30,10 @@ def prior_efficiency(catalog: Catalog, gpu: GpuSpec, kind: str, family: str) -> 
     Priors are fitted from published runs by scripts/fit_priors.py and stored in catalog/priors.yaml.
     A fallback level borrows its median from broader data, so its spread is the broader level's spread.
     """
+    if kind == "train" and catalog.train_curves:
+        from .traincurve import curve_efficiency
+
+        return curve_efficiency(catalog, gpu)
     order = ((gpu.arch, family), ("any", family), (gpu.arch, "any"), ("any", "any"))
     for arch, fam in order:
         for prior in catalog.priors:

@@ -40,7 +40,7 @@ class PlannerError(Exception):
         field = f"{self.field}: " if self.field else ""
         text = f"{place}{field}{self.message}"
         if self.hint:
-            text += f" {self.hint}"
+            text += ("" if text.endswith((".", "?", "!", ":")) else ".") + f" {self.hint}"
         return text
 
 

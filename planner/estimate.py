@@ -5,10 +5,14 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
+from . import bounds
+from .calibrated import EfficiencyBook
 from .catalog import Catalog, PricedOffer
-from .efficiency import prior_efficiency
-from .profiles import LoadedProfile, resolve_architecture
-from .serving import ServingEfficiency, ServingPlan, plan_batch_serving, plan_llm_serving
+from .efficiency import Efficiency, prior_efficiency
+from .local_device import LocalDevice
+from .profiles import LoadedProfile
+from .schema.catalog import GpuSpec
+from .serving import COMPUTE_PRECISION, ServingEfficiency, ServingPlan, plan_batch_serving, plan_llm_serving
 from .training import TrainingJob, TrainingPlan, plan_training, training_job
 from .workload import Workload, workload_for
 
@@ -61,8 +65,11 @@ class Estimate:
         return all(s.feasible for s in (self.training, self.inference) if s is not None)
 
 
-def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = None) -> Estimate:
-    """Plans for the profile's training and inference sections over the catalog's offers."""
+def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = None,
+             book: EfficiencyBook | None = None, local: LocalDevice | None = None) -> Estimate:
+    """Plans for the profile's training and inference sections over the catalog's offers.
+
+    `book` gives calibrated/transferred efficiencies (default: priors); `local` adds the measured device's row."""
     profile = loaded.profile
     constraints = profile.constraints
     offers = [o for o in catalog.offers(set(loaded.gpu_ids) if loaded.gpu_ids else None,
@@ -75,16 +82,32 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         tokens_per_sample = profile.training.dataset.tokens_per_sample
         arch = loaded.arch
         if tokens_per_sample is not None and arch.family in ("decoder", "encoder"):
-            arch = resolve_architecture(profile.model, catalog, profile.name, seq_len=int(tokens_per_sample))
+            arch = bounds.sequence_architecture(profile.model, catalog, profile.name, tokens_per_sample,
+                                                loaded.document)
         job = training_job(workload_for(arch), profile.training)
+        bounds.check_training(job, profile.training, offers, catalog,
+                              lambda offer: candidate_counts(offer, constraints.max_gpus, constraints.gpu_count),
+                              loaded.document)
         plans = [plan for offer in offers
                  if (plan := best_training_plan(job, catalog, offer, profile.training.deadline,
                                                 profile.training.budget, constraints.gpu_count,
-                                                constraints.max_gpus, constraints.spot)) is not None]
+                                                constraints.max_gpus, constraints.spot,
+                                                efficiency=_book_train(book, catalog, offer, job))) is not None]
+        if local is not None:
+            from .local_plans import local_training_plan
+
+            plans += local_training_plan(local, job, profile.training, warnings)
         training = TrainingEstimate(job, sorted(plans, key=_training_rank))
     if profile.inference is not None:
         work = workload_for(loaded.arch)
-        plans = [serving_plan(work, profile.inference, catalog, offer) for offer in offers]
+        bounds.check_serving(work, profile.inference, offers, catalog, loaded.document)
+        plans = [serving_plan(work, profile.inference, catalog, offer, eff=_book_serving(book, catalog, offer, work,
+                                                                                        profile.inference))
+                 for offer in offers]
+        if local is not None:
+            from .local_plans import local_serving_plan
+
+            plans += local_serving_plan(local, work, profile.inference, warnings)
         inference = ServingEstimate(work, sorted(plans, key=_serving_rank))
     return Estimate(profile.name, catalog.as_of, training, inference, warnings)
 
@@ -110,10 +133,12 @@ def candidate_counts(offer: PricedOffer, max_gpus: int, pinned: int | None) -> l
 
 def best_training_plan(job: TrainingJob, catalog: Catalog, offer: PricedOffer, deadline_s: float | None,
                        budget_usd: float | None, pinned: int | None, max_gpus: int, spot: bool,
-                       confidence_key: str = "hours_p50") -> TrainingPlan | None:
-    """The cheapest count meeting deadline and budget on this offer; else the fastest, with its reasons."""
-    gpu = catalog.gpus[offer.offer.gpu]
-    efficiency = prior_efficiency(catalog, gpu, "train", job.work.family)
+                       confidence_key: str = "hours_p50", efficiency: Efficiency | None = None,
+                       gpu: GpuSpec | None = None) -> TrainingPlan | None:
+    """The cheapest count meeting deadline and budget on this offer; else the fastest, with its reasons.
+    `efficiency` (default: the prior) and `gpu` (default: the offer's catalog GPU) override the catalog's."""
+    gpu = gpu or catalog.gpus[offer.offer.gpu]
+    efficiency = efficiency or prior_efficiency(catalog, gpu, "train", job.work.family)
     best: TrainingPlan | None = None
     fastest: TrainingPlan | None = None
     for count in candidate_counts(offer, max_gpus, pinned):
@@ -138,9 +163,13 @@ def best_training_plan(job: TrainingJob, catalog: Catalog, offer: PricedOffer, d
     return best or fastest
 
 
-def serving_plan(work: Workload, inference, catalog: Catalog, offer: PricedOffer) -> ServingPlan:
-    """The cheapest serving configuration on one offer (or the closest, with its reasons)."""
-    gpu = catalog.gpus[offer.offer.gpu]
+def serving_plan(work: Workload, inference, catalog: Catalog, offer: PricedOffer,
+                 eff: ServingEfficiency | None = None, gpu: GpuSpec | None = None) -> ServingPlan:
+    """The cheapest serving configuration on one offer (or the closest, with its reasons); `eff` and `gpu`
+    override the priors and the offer's catalog GPU."""
+    gpu = gpu or catalog.gpus[offer.offer.gpu]
+    if eff is not None:
+        return (plan_llm_serving if work.is_generative else plan_batch_serving)(work, inference, gpu, offer, eff)
     if work.is_generative:
         eff = ServingEfficiency(prior_efficiency(catalog, gpu, "prefill", work.family),
                                 prior_efficiency(catalog, gpu, "decode", work.family))
@@ -148,6 +177,28 @@ def serving_plan(work: Workload, inference, catalog: Catalog, offer: PricedOffer
     eff = ServingEfficiency(prior_efficiency(catalog, gpu, "infer", work.family),
                             prior_efficiency(catalog, gpu, "decode", "any"))
     return plan_batch_serving(work, inference, gpu, offer, eff)
+
+
+def _book_train(book, catalog: Catalog, offer: PricedOffer, job: TrainingJob) -> Efficiency | None:
+    """Training efficiency from the calibration book at one sample's training FLOP (None: use the prior)."""
+    if book is None or not book.calibrated:
+        return None
+    return book.get(catalog.gpus[offer.offer.gpu], "train", job.work.family, job.precision,
+                    job.work.train_flops_per_sample, job.trainable_params)
+
+
+def _book_serving(book, catalog: Catalog, offer: PricedOffer, work: Workload, inference) -> ServingEfficiency | None:
+    """Serving efficiencies from the calibration book (None: use the priors); sizes in inference_sizes."""
+    if book is None or not book.calibrated:
+        return None
+    from .local_plans import inference_sizes
+
+    gpu = catalog.gpus[offer.offer.gpu]
+    (ck, cs), (bk, bs) = inference_sizes(work, inference)
+    family_b = work.family if work.is_generative else "any"
+    precision = COMPUTE_PRECISION[inference.precision]
+    return ServingEfficiency(book.get(gpu, ck, work.family, precision, cs, work.params),
+                             book.get(gpu, bk, family_b, precision, bs))
 
 
 def _price_warnings(catalog: Catalog, offers: list[PricedOffer], today: dt.date) -> list[str]:

@@ -33,17 +33,37 @@ def ring_allreduce_seconds(size_bytes: float, ranks: int, link_gbs: float, link:
     return steps / ranks * size_bytes / (link_gbs * 1e9) + steps * RING_STEP_LATENCY_S[link]
 
 
-def hierarchical_allreduce_seconds(size_bytes: float, gpus: int, gpu: GpuSpec, offer: PricedOffer) -> float:
+def hierarchical_allreduce_seconds(size_bytes: float, gpus: int, gpu: GpuSpec, offer: PricedOffer,
+                                   stride: int = 1) -> float:
     """All-reduce over `gpus` GPUs: a ring inside each instance, then a ring across instances over the network.
 
-    Across instances every instance moves its whole buffer through its network link (the GPUs of a node each
-    own 1/g of it after the intra-node reduce-scatter), so the inter-node term uses the node's bandwidth.
+    `stride` GPUs of a node belong to other groups (tensor/pipeline parallel ranks): a data-parallel group then has
+    per_instance/stride members in a node, and all the node's groups share its network link at once. After the
+    intra-node reduce-scatter each member holds 1/local of the buffer and sends it through its share of the link;
+    with stride 1 this is the node's whole buffer through the node's bandwidth.
     """
     per_instance = offer.offer.gpus_per_instance
-    local = min(gpus, per_instance)
-    nodes = -(-gpus // per_instance)
+    local = max(1, min(gpus, per_instance // max(1, stride)))
+    nodes = -(-gpus // local)
     link_gbs, link = intra_node_gbs(gpu, offer)
     seconds = ring_allreduce_seconds(size_bytes, local, link_gbs, link)
     if nodes > 1 and offer.offer.network_gbps:
-        seconds += ring_allreduce_seconds(size_bytes, nodes, offer.offer.network_gbps / 8.0, "network")
+        sharing = min(per_instance, local * max(1, stride))
+        seconds += ring_allreduce_seconds(size_bytes / local, nodes, offer.offer.network_gbps / 8.0 / sharing,
+                                          "network")
     return seconds
+
+
+def tensor_parallel_allreduce_seconds(size_bytes: float, tp: int, gpu: GpuSpec, offer: PricedOffer) -> float:
+    """One all-reduce of activations among the `tp` GPUs of a tensor-parallel group (always inside one node)."""
+    link_gbs, link = intra_node_gbs(gpu, offer)
+    return ring_allreduce_seconds(size_bytes, tp, link_gbs, link)
+
+
+def pipeline_send_seconds(size_bytes: float, offer: PricedOffer) -> float:
+    """Point-to-point send of one micro-batch's activations to the next stage on another node: each GPU of the
+    node sends at once, so each gets 1/per_instance of the node's network bandwidth."""
+    if not offer.offer.network_gbps:
+        return 0.0
+    per_gpu = offer.offer.network_gbps / 8.0 / offer.offer.gpus_per_instance
+    return size_bytes / (per_gpu * 1e9) + RING_STEP_LATENCY_S["network"]

@@ -29,23 +29,55 @@ def error_from_validation(exc: ValidationError, doc: YamlDocument, model: type[B
                           prefix: tuple[Any, ...] = ()) -> InputError:
     """One InputError for the first problem of a ValidationError, placed in `doc`."""
     errors = exc.errors(include_url=False)
-    first = errors[0]
-    loc = tuple(part for part in first["loc"] if not _is_union_tag(part))
+    # a misspelt key is both an unknown key and a missing field: name the unknown one, with its did-you-mean
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    data = doc.data
+    for part in prefix:
+        data = data.get(part) if isinstance(data, dict) else None
+    loc = _user_loc(first["loc"], data)
     path = (*prefix, *loc)
     more = f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after this one)" if len(errors) > 1 else ""
     if first["type"] == "extra_forbidden":
         known = _fields_at(model, loc[:-1])
         hint = did_you_mean(str(loc[-1]), known) or (f"Known keys: {', '.join(sorted(known))}." if known else None)
-        return doc.error(path, f"unknown key {str(loc[-1])!r}.{more}", hint=hint)
+        return doc.error(path, f"unknown key {str(loc[-1])!r}{more}.", hint=hint)
     message = first["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
     if (first["type"] != "missing" and "input" in first and not isinstance(first["input"], (dict, list))
             and "got " not in message):
-        message += f" (got {first['input']!r})"
+        message += f" (got {_shown(first['input'])})"
     if first["type"] == "missing":
         message = "required field is missing"
     return doc.error(path, message + more)
+
+
+SHOWN_INPUT_CHARS = 60
+"""Longest rendering of a bad value inside an error line (a 2 MB string stays one readable line)."""
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    if len(text) <= SHOWN_INPUT_CHARS:
+        return text
+    return f"{text[:SHOWN_INPUT_CHARS - 5]}…{text[-4:]} ({len(text):,} characters)"
+
+
+def _user_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
+    """pydantic's error location without the validator tags it inserts; a part that is a key of the document at
+    that point is the user's own, even when it looks like a tag (a key named 'int' or 'a[0]')."""
+    out = []
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        elif _is_union_tag(part):
+            continue
+        else:
+            data = None
+        out.append(part)
+    return tuple(out)
 
 
 def _is_union_tag(part: object) -> bool:

@@ -11,6 +11,7 @@ from .catalog import Catalog
 from .profiles import resolve_architecture
 from .schema.priors import EfficiencyPrior
 from .schema.runs import PublishedRun
+from .serving_validation import accumulate_factor, layer_split_speedup
 from .workload import prefill_flops, weight_bytes, workload_for
 
 RECOMPUTE_MODEL_SHARE = 3.0 / 4.0
@@ -46,6 +47,10 @@ def implied_efficiency(run: PublishedRun, catalog: Catalog) -> ImpliedEfficiency
         return None
     peak = peak_t * 1e12
     count = run.gpu_count or 1
+    if run.phase in ("prefill", "decode"):
+        # the published serving rows on several GPUs are llama.cpp layer splits (planner/serving_validation.py)
+        count = layer_split_speedup(count, run.phase, run.seq_len or 1)
+        peak *= accumulate_factor(run, gpu)  # llama.cpp accumulates in FP16
     if run.phase == "train":
         per_sample = 3.0 * work.forward_flops_per_sample
         if run.metric in ("gpu_hours", "wall_clock_hours"):

@@ -45,9 +45,14 @@ def resolve_architecture(section: ModelSection, catalog: Catalog, fallback_name:
     return Architecture.model_validate(fields)
 
 
-def load_profile(path: Path | str, catalog: Catalog) -> LoadedProfile:
-    """Load a profile file and resolve it against the catalog; every problem is one placed InputError."""
+def load_profile(path: Path | str, catalog: Catalog, overrides: list[str] | tuple[str, ...] = ()) -> LoadedProfile:
+    """Load a profile file (with `--set` what-if overrides applied) and resolve it against the catalog; every
+    problem is one placed InputError."""
     doc = load_yaml(path)
+    if overrides:
+        from .whatif import apply_overrides
+
+        doc = apply_overrides(doc, list(overrides))
     profile = validate_document(doc, Profile, "profile")
     model = profile.model
     try:
@@ -89,7 +94,7 @@ def _check_combinations(profile: Profile, arch: Architecture, doc: YamlDocument)
     if training is not None:
         if training.method != "full" and not transformer:
             raise doc.error(("training", "method"), f"{training.method} adapts transformer matmuls; "
-                            f"a {arch.family} model has none", hint="Use method: full.")
+                            f"{_a(arch.family)} model has none", hint="Use method: full.")
         dataset = training.dataset
         if dataset.tokens is not None and arch.family in ("cnn", "mlp"):
             raise doc.error(("training", "dataset", "tokens"), f"a {arch.family} model is trained on samples, "
@@ -105,7 +110,7 @@ def _check_combinations(profile: Profile, arch: Architecture, doc: YamlDocument)
         token_targets = [k for k in ("ttft_p50", "ttft_p95", "tpot_p50", "tpot_p95") if getattr(slo, k) is not None]
         latency_targets = [k for k in ("latency_p50", "latency_p95", "latency_p99") if getattr(slo, k) is not None]
         if token_targets and not generative:
-            raise doc.error(("inference", "slo", token_targets[0]), f"a {arch.family} model does not generate "
+            raise doc.error(("inference", "slo", token_targets[0]), f"{_a(arch.family)} model does not generate "
                             "tokens, so it has no TTFT/TPOT", hint="Use latency_p95 (or p50/p99).")
         if latency_targets and generative:
             raise doc.error(("inference", "slo", latency_targets[0]), "a decoder is served token by token",
@@ -120,3 +125,8 @@ def _check_combinations(profile: Profile, arch: Architecture, doc: YamlDocument)
         elif inference.prompt_tokens is not None or inference.output_tokens is not None:
             raise doc.error(("inference", "prompt_tokens" if inference.prompt_tokens else "output_tokens"),
                             f"a {arch.family} model has no prompt or output tokens")
+
+
+def _a(noun: str) -> str:
+    """The noun with its indefinite article."""
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"

@@ -1,45 +1,37 @@
-"""Queueing: Erlang C waiting probability and waiting-time percentiles for M/M/c (FORMULAS.md, 'Time and queues')."""
+"""Queueing: Erlang C, M/M/c and M/D/c waiting-time percentiles (FORMULAS.md, 'Time and queues'), binomial
+quantiles. Pure Python (no numpy): this runs on `gpuplan estimate`'s start-up path."""
 from __future__ import annotations
 
 import math
+
+WINDOW_SD = 12.0
+"""The Erlang B recursion starts this many standard deviations (√a) below the offered load a."""
 
 
 def erlang_c(servers: int, offered_load: float) -> float:
     """Probability that an arrival waits, C(c, a), for c servers and offered load a = λ/μ (1.0 when a ≥ c).
 
-    Computed from Poisson terms in log space, so it stays finite for thousands of servers:
-    Erlang B = P(N=c)/P(N≤c) for N ~ Poisson(a); C = c·B / (c − a·(1 − B)).
+    Erlang B by its recursion B(k) = a·B(k−1) / (k + a·B(k−1)); C = c·B / (c − a·(1 − B)). The recursion starts
+    from B = 1 at k₀ = a − 12√a instead of k = 0: B ≤ 1 overestimates, the iterates stay above the true values,
+    where B(k) ≥ 1 − k/a the map contracts errors by k/a per step (a product of e^{−72} by k = a), and beyond a it
+    never grows relative errors. So the cost is c − a + 12√a steps for any c, at full double precision.
     """
     if offered_load <= 0:
         return 0.0
     if offered_load >= servers:
         return 1.0
-    if servers <= 64:  # Erlang B recursion B(k) = a·B(k−1) / (k + a·B(k−1)): exact and cheap for few servers
-        erlang_b = 1.0
-        for k in range(1, servers + 1):
-            erlang_b = offered_load * erlang_b / (k + offered_load * erlang_b)
-        return servers * erlang_b / (servers - offered_load * (1.0 - erlang_b))
-    import numpy as np  # only for many servers; keeps numpy off the start-up path
-
-    k = np.arange(servers + 1, dtype=float)
-    log_fact = np.concatenate(([0.0], np.cumsum(np.log(k[1:]))))
-    log_terms = k * math.log(offered_load) - log_fact
-    top = float(log_terms.max())
-    log_sum = top + math.log(float(np.exp(log_terms - top).sum()))
-    erlang_b = math.exp(log_terms[-1] - log_sum)
-    return float(servers * erlang_b / (servers - offered_load * (1.0 - erlang_b)))
+    start = max(0, int(offered_load - WINDOW_SD * math.sqrt(offered_load)))
+    erlang_b = 1.0
+    for k in range(start + 1, servers + 1):
+        erlang_b = offered_load * erlang_b / (k + offered_load * erlang_b)
+        if erlang_b < 1e-300:  # past the load B only falls: nobody waits
+            return 0.0
+    return servers * erlang_b / (servers - offered_load * (1.0 - erlang_b))
 
 
 def wait_quantile(servers: int, arrival_rate: float, service_rate: float, q: float) -> float:
     """The q-quantile of the waiting time in M/M/c: P(W > t) = C·exp(−(cμ − λ)t); inf when unstable."""
-    capacity = servers * service_rate
-    if arrival_rate >= capacity:
-        return math.inf
-    waiting = erlang_c(servers, arrival_rate / service_rate)
-    tail = 1.0 - q
-    if waiting <= tail:
-        return 0.0
-    return math.log(waiting / tail) / (capacity - arrival_rate)
+    return wait_quantiles(servers, arrival_rate, service_rate, (q,))[0]
 
 
 def wait_quantiles(servers: int, arrival_rate: float, service_rate: float, qs: tuple[float, ...]) -> list[float]:
@@ -49,3 +41,143 @@ def wait_quantiles(servers: int, arrival_rate: float, service_rate: float, qs: t
         return [math.inf for _ in qs]
     waiting = erlang_c(servers, arrival_rate / service_rate)
     return [0.0 if waiting <= 1.0 - q else math.log(waiting / (1.0 - q)) / (capacity - arrival_rate) for q in qs]
+
+
+def md_c_decay_rate(servers: int, arrival_rate: float, service_s: float) -> float:
+    """Asymptotic decay rate δ of P(W > t) in M/D/c: the positive root of c·ln(1 + δ/λ) = δ·D.
+
+    M/D/c waiting times are those of E_c/D/1 (every c-th arrival goes to the same server; Crommelin 1932), whose
+    tail decays as e^{−δt} with E[e^{δ(D − A)}] = 1 for A ~ Gamma(c, λ) (Cramér–Lundberg; Tijms 2003, §5.4).
+    """
+    c, lam, hold = float(servers), arrival_rate, service_s
+
+    def g(d: float) -> float:
+        return c * math.log1p(d / lam) - d * hold
+
+    # g is concave, g(0) = 0, g'(0) = c/λ − D > 0 when stable; small-δ expansion gives δ ≈ 2λ(1 − ρ)
+    lo, hi = 0.0, max(2.0 * lam * (1.0 - lam * hold / c), 1e-300)
+    while g(hi) > 0:
+        lo, hi = hi, hi * 2.0
+    delta = hi
+    for _ in range(60):  # Newton from the right (where g < 0) stays in the bracket for a concave g
+        value = g(delta)
+        if abs(value) <= 1e-13 * c * hold * lam:
+            break
+        if value > 0:
+            lo = delta
+        else:
+            hi = delta
+        slope = c / (lam + delta) - hold
+        step = delta - value / slope if slope < 0 else (lo + hi) / 2
+        delta = step if lo < step < hi else (lo + hi) / 2
+        if hi - lo < 1e-12 * hi:
+            break
+    return delta
+
+
+def md_c_wait_tail(servers: int, arrival_rate: float, service_s: float) -> tuple[float, float]:
+    """(γ, δ) of the M/D/c waiting-time tail P(W > t) ≈ γ·e^{−δt} (Poisson arrivals, c servers, service D).
+
+    γ: the M/M/c probability of waiting C(c, a) times M/D/1's Cramér–Lundberg constant over its P(W > 0) = ρ,
+    (1−ρ)/(ρ(ρ·e^{δ₁D} − 1)) (Tijms 2003, §5.4); δ: the exact asymptotic decay (md_c_decay_rate), or slower
+    where that matches Cosmetatos' M/D/c mean wait E[W] ≈ ½·(1 + (1−ρ)(c−1)(√(4+5c) − 2)/(16ρc))·E[W_M/M/c]
+    (Cosmetatos 1975): δ = min(δ_asymptotic, γ/E[W]). Unstable (a ≥ c): (1, 0).
+    """
+    load = arrival_rate * service_s
+    if load >= servers:
+        return 1.0, 0.0
+    if load <= 0:
+        return 0.0, math.inf
+    rho = load / servers
+    delta_1 = md_c_decay_rate(1, rho / service_s, service_s)
+    shape = (1.0 - rho) / (rho * (rho * math.exp(delta_1 * service_s) - 1.0))
+    # C ≤ B/(1 − ρ), B ≤ P(N ≥ c)/P(N ≤ c) ≤ 2·e^{−(c−a)²/(2c)} (Poisson tail bound): skip C when γ < 1e-12
+    if 2.0 * math.exp(-(servers - load) ** 2 / (2.0 * servers)) / (1.0 - rho) * shape < 1e-12:
+        return 0.0, math.inf
+    waiting = erlang_c(servers, load)
+    gamma = waiting * shape
+    mean = 0.5 * (1.0 + (1.0 - rho) * (servers - 1) * (math.sqrt(4.0 + 5.0 * servers) - 2.0)
+                  / (16.0 * rho * servers)) * waiting * service_s / (servers - load)
+    delta = min(md_c_decay_rate(servers, arrival_rate, service_s), gamma / mean) if mean > 0 else math.inf
+    return min(gamma, 1.0), delta
+
+
+def md_c_wait_quantiles(servers: int, arrival_rate: float, service_s: float, qs: tuple[float, ...]
+                        ) -> list[float]:
+    """Waiting-time quantiles of M/D/c from its tail γ·e^{−δt} (md_c_wait_tail); inf when unstable."""
+    gamma, delta = md_c_wait_tail(servers, arrival_rate, service_s)
+    if delta == 0.0:
+        return [math.inf for _ in qs]
+    return [0.0 if gamma <= 1.0 - q else math.log(gamma / (1.0 - q)) / delta for q in qs]
+
+
+def wait_plus_uniform_quantiles(gamma: float, delta: float, spread: float, qs: tuple[float, ...]) -> list[float]:
+    """Quantiles of W + U·s for W with P(W > t) = γ·e^{−δt} and U ~ Uniform(0, 1) independent, s = spread.
+
+    P(W + U·s > y) = (1 − y/s) + γ(1 − e^{−δy})/(δs) for y ≤ s, and γ·e^{−δy}(e^{δs} − 1)/(δs) beyond;
+    each quantile by Newton's method inside a bisection bracket (the tail falls with y).
+    """
+    if delta == 0.0:
+        return [math.inf for _ in qs]
+    if spread <= 0.0:
+        return [0.0 if gamma <= 1.0 - q else math.log(gamma / (1.0 - q)) / delta for q in qs]
+
+    if gamma <= 0.0 or delta == math.inf:
+        return [q * spread for q in qs]
+    scale = math.log(math.expm1(delta * spread) / (delta * spread)) if delta * spread < 700 else math.inf
+
+    def tail_and_slope(y: float) -> tuple[float, float]:
+        if y <= spread:
+            decay = math.exp(-delta * y)
+            return (1.0 - y / spread) + gamma * (1.0 - decay) / (delta * spread), (gamma * decay - 1.0) / spread
+        value = gamma * math.exp(-delta * y + scale)
+        return value, -delta * value
+
+    out = []
+    for q in qs:
+        target = 1.0 - q
+        lo, hi = 0.0, spread
+        while tail_and_slope(hi)[0] > target:
+            lo, hi = hi, hi * 2.0
+        y = (lo + hi) / 2
+        for _ in range(100):  # Newton, kept inside the bracket by bisection
+            value, slope = tail_and_slope(y)
+            if abs(value - target) <= 1e-9 * target or hi - lo <= 1e-9 * hi:
+                break
+            if value > target:
+                lo = y
+            else:
+                hi = y
+            step = y - (value - target) / slope if slope < 0 else (lo + hi) / 2
+            y = step if lo < step < hi else (lo + hi) / 2
+        out.append(y)
+    return out
+
+
+def binomial_quantile(n: int, p: float, q: float) -> int:
+    """Smallest k with P(Binomial(n, p) ≤ k) ≥ q (pure Python: n is a batch size, at most a few thousand)."""
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    log_q = n * math.log1p(-p)
+    if log_q < -700.0:  # (1 − p)^n underflows: start from the mean instead, via log-gamma
+        return _binomial_quantile_log(n, p, q)
+    pmf, cdf, ratio = math.exp(log_q), 0.0, p / (1.0 - p)
+    for k in range(n + 1):
+        cdf += pmf
+        if cdf >= q - 1e-12:
+            return k
+        pmf *= (n - k) / (k + 1) * ratio
+    return n
+
+
+def _binomial_quantile_log(n: int, p: float, q: float) -> int:
+    log_p, log_q = math.log(p), math.log1p(-p)
+    cdf = 0.0
+    for k in range(n + 1):
+        cdf += math.exp(math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p
+                        + (n - k) * log_q)
+        if cdf >= q - 1e-12:
+            return k
+    return n

@@ -13,6 +13,13 @@ from .training import TrainingPlan, training_memory
 SCHEMA_VERSION = 1
 
 
+def shown(plans: list, top: int | None) -> list:
+    """The first `top` plans (all when top is None or 0), plus the measured device's row wherever it ranks."""
+    if not top:
+        return plans
+    return plans[:top] + [p for p in plans[top:] if p.provider == "local"]
+
+
 def _r(value: float | None, digits: int = 4) -> float | None:
     """Round to `digits` significant figures (None stays None)."""
     if value is None:
@@ -25,7 +32,8 @@ def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
     return {
         "gpu": plan.gpu, "provider": plan.provider, "instance": plan.instance, "gpu_count": plan.gpu_count,
         "instances": plan.instances,
-        "parallelism": {"data": plan.gpu_count, "tensor": 1, "pipeline": 1, "sharding": plan.sharding},
+        "parallelism": {"data": plan.data, "tensor": plan.tensor, "pipeline": plan.pipeline,
+                        "sharding": plan.sharding},
         "recompute": plan.recompute, "micro_batch": plan.micro_batch,
         "grad_accumulation": plan.grad_accumulation,
         "memory_per_gpu_gb": _r(plan.memory_per_gpu_bytes / 1e9), "fits": plan.fits,
@@ -63,16 +71,20 @@ def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
         "efficiency": {"compute": plan.efficiency.compute.value, "bandwidth": plan.efficiency.bandwidth.value,
                        "detail": f"{plan.efficiency.compute.detail}; {plan.efficiency.bandwidth.detail}"},
         "reasons": list(plan.reasons),
+        "autoscaled_replicas": plan.autoscaled_replicas,
+        **({"simulated_latency_ms": {k.replace("latency_", ""): _r(v * 1e3)
+                                     for k, v in plan.simulated_latency_s.items()}}
+           if plan.simulated_latency_s is not None else {}),
     }
 
 
-def estimate_dict(est: Estimate, top: int | None = None) -> dict[str, Any]:
-    """The whole estimate as the JSON document of CONTRACTS.md §2."""
+def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[str, Any]:
+    """The whole estimate as the JSON document of CONTRACTS.md §2 (plus `decisions` when a Decision is given)."""
     out: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "profile": est.profile,
                            "catalog_as_of": est.catalog_as_of.isoformat()}
     if est.training is not None:
         job = est.training.job
-        plans = est.training.plans[:top] if top else est.training.plans
+        plans = shown(est.training.plans, top)
         out["training"] = {
             "workload": {"params": _r(job.work.params), "trainable_params": _r(job.trainable_params),
                          "tokens": _r(job.tokens), "samples": _r(job.samples), "flops_total": _r(job.model_flops),
@@ -81,16 +93,20 @@ def estimate_dict(est: Estimate, top: int | None = None) -> dict[str, Any]:
             "recommended": 0 if plans and plans[0].feasible else None,
         }
     if est.inference is not None:
-        plans = est.inference.plans[:top] if top else est.inference.plans
+        plans = shown(est.inference.plans, top)
         out["inference"] = {"plans": [serving_plan_dict(p) for p in plans],
                             "recommended": 0 if plans and plans[0].meets_slo else None}
+    if decision is not None:
+        from .decision_report import decision_dict
+
+        out["decisions"] = decision_dict(decision)
     out["warnings"] = list(est.warnings)
     return out
 
 
-def render_json(est: Estimate, top: int | None = None) -> str:
+def render_json(est: Estimate, top: int | None = None, decision=None) -> str:
     """Pretty JSON."""
-    return json.dumps(estimate_dict(est, top), indent=2)
+    return json.dumps(estimate_dict(est, top, decision), indent=2)
 
 
 def _usd(value: float) -> str:
@@ -102,8 +118,9 @@ def _training_rows(est: Estimate, top: int | None) -> tuple[list[str], list[list
     head = ["#", "GPU", "provider", "GPUs", "layout", "hours P50 (P10–P90)", "cost P50", "MFU", "efficiency",
             "status"]
     rows = []
-    for i, p in enumerate(est.training.plans[:top] if top else est.training.plans):
-        layout = p.sharding + (" +recompute" if p.recompute else "") + f", mb {p.micro_batch}"
+    for i, p in enumerate(shown(est.training.plans, top)):
+        layout = (f"tp{p.tensor}×pp{p.pipeline} " if p.tensor * p.pipeline > 1 else "") + p.sharding \
+            + (" +recompute" if p.recompute else "") + f", mb {p.micro_batch}"
         rows.append([str(i + 1), p.gpu, p.provider, f"{p.gpu_count} ({p.instances}×)", layout,
                      f"{p.hours_p50:,.1f} ({p.hours_p10:,.1f}–{p.hours_p90:,.1f})", _usd(p.cost_usd_p50),
                      f"{p.mfu:.0%}", p.efficiency.source, "ok" if p.feasible else "; ".join(p.reasons)])
@@ -116,9 +133,12 @@ def _serving_rows(est: Estimate, top: int | None) -> tuple[list[str], list[list[
     head += ["TTFT p95", "TPOT p95"] if generative else ["latency p50", "latency p95"]
     head += ["$/month (peak)", "$/month (avg)", "util.", "status"]
     rows = []
-    for i, p in enumerate(est.inference.plans[:top] if top else est.inference.plans):
+    for i, p in enumerate(shown(est.inference.plans, top)):
         keys = ("ttft_p95", "tpot_p95") if generative else ("latency_p50", "latency_p95")
         lat = [f"{p.latency_s[k] * 1e3:,.0f} ms" if k in p.latency_s else "–" for k in keys]
+        if p.simulated_latency_s:  # --simulate: the simulated percentile beside the analytic one
+            lat = [f"{cell} (sim {p.simulated_latency_s[k] * 1e3:,.0f})" if k in p.simulated_latency_s else cell
+                   for cell, k in zip(lat, keys)]
         avg = _usd(p.monthly_cost_autoscaled_usd) if p.monthly_cost_autoscaled_usd is not None else "–"
         rows.append([str(i + 1), p.gpu, p.provider, f"{p.replicas}×{p.gpus_per_replica}", str(p.batch_size), *lat,
                      _usd(p.monthly_cost_usd), avg, f"{p.utilization:.0%}",
@@ -140,13 +160,17 @@ def _footer(est: Estimate) -> list[str]:
     return lines
 
 
-def render_table(est: Estimate, top: int | None = 10) -> str:
+def render_table(est: Estimate, top: int | None = 10, decision=None) -> str:
     """Tables for people (rich)."""
     from rich.console import Console
     from rich.table import Table
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=160, force_terminal=False, color_system=None)
+    if decision is not None:
+        from .decision_report import render_decision_table
+
+        render_decision_table(decision, est.profile, top, console)
     for title, rows_of in (("Training", _training_rows), ("Serving", _serving_rows)):
         section = est.training if title == "Training" else est.inference
         if section is None:
@@ -163,9 +187,13 @@ def render_table(est: Estimate, top: int | None = 10) -> str:
     return buffer.getvalue()
 
 
-def render_markdown(est: Estimate, top: int | None = 10) -> str:
+def render_markdown(est: Estimate, top: int | None = 10, decision=None) -> str:
     """Markdown tables, for pull requests and design docs."""
     out = [f"# GPU plan: {est.profile}", "", f"Catalog as of {est.catalog_as_of.isoformat()}.", ""]
+    if decision is not None:
+        from .decision_report import render_decision_markdown
+
+        out += render_decision_markdown(decision, est.profile, top)
     for title, rows_of, section in (("Training", _training_rows, est.training),
                                     ("Serving", _serving_rows, est.inference)):
         if section is None:
@@ -178,7 +206,7 @@ def render_markdown(est: Estimate, top: int | None = 10) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_csv(est: Estimate, top: int | None = None) -> str:
+def render_csv(est: Estimate, top: int | None = None, decision=None) -> str:
     """One row per plan: section, gpu, provider, gpus, hours or latency, cost, ok, reasons."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -79,6 +79,10 @@ def load_yaml(path: Path | str) -> YamlDocument:
 def parse_yaml(text: str, file: str) -> YamlDocument:
     """Parse YAML text (one document) with the safe loader; see `load_yaml`."""
     try:
+        # a node takes at least half a character (the densest form, '[?,?,…]', has 3 nodes per 2), so a shorter
+        # text cannot pass the cap before its aliases are expanded, which _index counts
+        if 2 * len(text) > MAX_NODES:
+            _count_nodes(text, file)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -100,6 +104,21 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         raise InputError(f"YAML error: {getattr(exc, 'problem', exc)}", file=file,
                          line=mark.line + 1 if mark else None) from None
     return YamlDocument(data, file, marks)
+
+
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
+
+
+def _count_nodes(text: str, file: str) -> None:
+    """Stream the parser's events (constant memory) and stop at MAX_NODES, before any node graph is built: a 2 MB
+    file of one-character list items would otherwise become a million node objects (~400 MB) first."""
+    nodes = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, _NODE_EVENTS):
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise InputError(f"document has more than {MAX_NODES:,} nodes; refusing to read it", file=file,
+                                 line=event.start_mark.line + 1)
 
 
 def _index(node: yaml.Node, path: Path_, marks: dict, file: str, visited: list[int], depth: int) -> None:

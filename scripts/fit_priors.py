@@ -20,12 +20,21 @@ from planner.loading import load_model_file  # noqa: E402
 from planner.priorfit import fit_priors  # noqa: E402
 from planner.schema.priors import PriorsFile  # noqa: E402
 from planner.schema.runs import PublishedRunsFile  # noqa: E402
+from planner.trainfit import fit_with_spread, training_cases  # noqa: E402
 
 METHOD = ("Each published run's implied efficiency: model FLOP (workload.py formulas, forward + backward = 3x "
           "forward) / (GPU-seconds x dense peak at the run's precision) for training and forward passes; decode: "
           "(weights + KV bytes per step x steps/s) / peak memory bandwidth. Median per (kind, GPU architecture, "
           "model family); log_sigma = standard deviation of ln(efficiency) in the group (groups of fewer than 3 "
-          "runs borrow the spread of the next broader group). Levels 'any' pool all architectures or families.")
+          "runs borrow the spread of the next broader group). Levels 'any' pool all architectures or families. "
+          "Training: train_curves (planner/traincurve.py), fitted by planner/trainfit.py with "
+          "scipy.optimize.curve_fit on ln(predicted/actual) of the training runs through the planner's own layout and "
+          "step-time model; one peak efficiency per GPU architecture family with >= 3 runs, a shared shape "
+          "(half_side, memory traffic per workload kind, fp32 factor); 'any' refits the peak on all runs; "
+          "log_sigma = RMS of the leave-one-out ln(predicted/actual) of the runs a curve covers. "
+          "Serving rows (llama.cpp, planner/serving_validation.py): multi-GPU layer splits decode on one GPU at a "
+          "time and pipeline a prefill's 512-token micro-batches; 16-bit prefill is measured against the "
+          "FP16-accumulate peak (2x the catalog's fp16 on GeForce cards).")
 
 
 def main() -> None:
@@ -35,13 +44,15 @@ def main() -> None:
     catalog = load_catalog(args.catalog)
     runs, _ = load_model_file(args.catalog / "published_runs.yaml", PublishedRunsFile)
     priors = fit_priors(runs.runs, catalog)
+    curves, _ = fit_with_spread(training_cases(runs.runs, catalog))
     latest = max(dt.date(2026, 1, 1), catalog.as_of)
-    doc = PriorsFile(schema_version=1, fitted_at=latest, method=METHOD, priors=priors)
+    doc = PriorsFile(schema_version=1, fitted_at=latest, method=METHOD, priors=priors, train_curves=curves)
     header = ("# Efficiency priors, fitted by scripts/fit_priors.py from catalog/published_runs.yaml.\n"
               "# Do not edit by hand: change the runs or the method and rerun the script.\n")
     body = yaml.safe_dump(doc.model_dump(mode="json"), sort_keys=False, width=120)
     write_text_atomic(args.catalog / "priors.yaml", header + body)
-    print(f"wrote {len(priors)} priors from {len(runs.runs)} runs to {args.catalog / 'priors.yaml'}")
+    print(f"wrote {len(priors)} priors and {len(curves)} training curves from {len(runs.runs)} runs to "
+          f"{args.catalog / 'priors.yaml'}")
 
 
 if __name__ == "__main__":

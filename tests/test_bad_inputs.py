@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from planner.cli import app
 from planner.errors import InputError, PlannerError
+from planner.profiles import load_profile
 from planner.yamlfile import MAX_DEPTH, MAX_FILE_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,10 +208,11 @@ def test_kv_heads_error_points_at_the_kv_heads_line(tmp_path):
 
 
 @pytest.mark.parametrize("name", [PRETRAIN, SERVE, RESNET, BERT])
-def test_bases_are_valid(name):
-    # Each broken case changes one thing in one of these; unbroken, they plan (0) or find nothing feasible (1).
-    result = invoke("estimate", str(PROFILES / name), "--format", "json")
-    assert result.exit_code in (0, 1), error_text(result)
+def test_bases_are_valid(name, catalog):
+    # Each broken case changes one thing in one of these, so unbroken they must load and resolve cleanly.
+    # (Loading only: whether they plan is for the planning tests, and keeps this file fast.)
+    loaded = load_profile(PROFILES / name, catalog)
+    assert loaded.profile.name == name.removesuffix(".yaml")
 
 
 @pytest.mark.parametrize("fmt", ["table", "markdown", "csv"])

@@ -1,7 +1,7 @@
 """Shared pydantic configuration and human-unit field types."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -20,7 +20,8 @@ def _human(parser):
             return None
         return parser(value)
 
-    return BeforeValidator(convert)
+    # the JSON Schema (gpuplan schema profile) must accept the human spellings editors will see: '7B', '72h'
+    return BeforeValidator(convert, json_schema_input_type=Union[float, str])
 
 
 Count = Annotated[float, _human(parse_count), Field(gt=0, allow_inf_nan=False)]

@@ -23,6 +23,21 @@ class EfficiencyPrior(Strict):
     runs: list[str] = Field(description="Ids of the published runs (catalog/published_runs.yaml).")
 
 
+class TrainCurveFit(Strict):
+    """Training compute efficiency of one GPU architecture family as a function of matrix size and memory traffic:
+    eta = 1 / (1 / (peak_efficiency · side / (side + half_side)) + traffic · ratio) (planner/traincurve.py)."""
+
+    arch: str = Field(description="GPU architecture family, or any (pooled over all runs).")
+    peak_efficiency: float = Field(gt=0, le=1, description="Efficiency of very large matmuls on this family.")
+    half_side: float = Field(ge=0, description="Matrix side (√ of a layer's weights per tensor rank) at half of it.")
+    traffic_transformer: float = Field(ge=0, description="Memory passes over stored activations, transformers/MLPs.")
+    traffic_cnn: float = Field(ge=0, description="Memory passes over stored activations, CNNs.")
+    fp32_factor: float = Field(1.0, gt=0, description="Peak multiplier for fp32 on CUDA cores (vs tensor cores).")
+    log_sigma: float = Field(ge=0, le=3, description="RMS of leave-one-out ln(predicted/actual) of its runs.")
+    n: int = Field(ge=1, description="Runs behind the figure.")
+    runs: list[str] = Field(description="Ids of the published runs (catalog/published_runs.yaml).")
+
+
 class PriorsFile(Strict):
     """catalog/priors.yaml."""
 
@@ -30,3 +45,5 @@ class PriorsFile(Strict):
     fitted_at: dt.date = Field(description="When the script ran.")
     method: str = Field(description="How the priors were fitted.")
     priors: list[EfficiencyPrior] = Field(min_length=1, description="Priors, most specific first.")
+    train_curves: list[TrainCurveFit] = Field(default_factory=list,
+                                              description="Training efficiency curves per GPU architecture family.")

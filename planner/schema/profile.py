@@ -84,6 +84,9 @@ class Inference(Strict):
     max_batch: int | None = Field(None, ge=1, le=65536, description="Cap on requests batched together.")
     max_queue_delay: Seconds | None = Field(None, description="Longest wait to fill a batch (non-generative).")
     hours_per_month: float = Field(730.0, gt=0, le=744, allow_inf_nan=False, description="Serving hours per month.")
+    autoscale_headroom: float = Field(
+        0.0, ge=0, le=10, allow_inf_nan=False,
+        description="Autoscaled bill: replicas hold the targets at average_rate × (1 + this), capped at rate.")
 
     @model_validator(mode="after")
     def _average_not_above_peak(self) -> "Inference":

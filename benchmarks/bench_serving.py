@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Benchmark of the serving model (not a test): simulated requests per second of the discrete-event simulation,
+the in-process time of a full serving search over the catalog, and the cold `gpuplan estimate` of the serving
+profiles.
+
+Run: .venv/bin/python benchmarks/bench_serving.py
+Targets (issue 6): ≥ 250,000 simulated requests/s; full serving search ≤ 100 ms; cold estimate ≤ 0.4 s.
+"""
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPEATS = 5
+SERVING_PROFILES = ("serve-7b-chat.yaml", "bert-train-then-serve.yaml")
+
+
+def median_seconds(fn, repeats: int = REPEATS, clock=time.perf_counter) -> float:
+    """Median time of fn() on `clock` (wall by default)."""
+    times = []
+    for _ in range(repeats):
+        start = clock()
+        fn()
+        times.append(clock() - start)
+    return statistics.median(times)
+
+
+def simulated_requests_per_second() -> None:
+    """The simulators on the serve-7b-chat recommendation (continuous batching) and on dynamic batching."""
+    from planner.simulation import simulate_dynamic_batching, simulate_llm
+
+    n = 1_000_000
+    llm = median_seconds(lambda: simulate_llm(16.0, 5, 64, 0.0355, 0.0402, 256, requests=n, seed=0))
+    print(f"simulate_llm (5 replicas × 64 slots, {n:,} requests): {n / llm:12,.0f} requests/s ({llm * 1e3:.0f} ms)")
+    for batch, replicas, delay in ((1, 2, None), (8, 2, 0.002)):
+        def service(b: float) -> float:
+            return 0.002 + 0.004 * (b - 1) / 7
+
+        rate = 0.6 * replicas * batch / service(batch)
+        seconds = median_seconds(lambda: simulate_dynamic_batching(rate, replicas, batch, service, delay,
+                                                                   requests=n, seed=0), repeats=3)
+        print(f"simulate_dynamic_batching (batch {batch}, {replicas} replicas, {n:,} requests): "
+              f"{n / seconds:12,.0f} requests/s ({seconds * 1e3:.0f} ms)")
+
+
+def full_search() -> None:
+    """estimate() over every offer of the catalog, serving section, caches cleared each time."""
+    sys.path.insert(0, str(ROOT))
+    from planner import serving
+    from planner.catalog import load_catalog
+    from planner.estimate import estimate
+    from planner.profiles import load_profile
+
+    catalog = load_catalog()
+    for name in SERVING_PROFILES:
+        loaded = load_profile(ROOT / "profiles" / name, catalog)
+        # the serving section only (bert-train-then-serve also trains)
+        loaded = dataclasses.replace(loaded, profile=loaded.profile.model_copy(update={"training": None}))
+
+        def run() -> None:
+            serving._CACHE.clear()
+            estimate(loaded, catalog)
+
+        seconds = median_seconds(run)
+        cpu = median_seconds(run, clock=time.process_time)  # CPU time: what a busy shared machine does not inflate
+        offers = len(estimate(loaded, catalog).inference.plans)
+        print(f"full serving search {name:28s} ({offers} offers): {seconds * 1e3:6.1f} ms wall, "
+              f"{cpu * 1e3:6.1f} ms CPU")
+
+
+def cold() -> None:
+    """Median wall time of a fresh `python -m planner estimate PROFILE --format json`."""
+    for name in SERVING_PROFILES:
+        args = [sys.executable, "-m", "planner", "estimate", str(ROOT / "profiles" / name), "--format", "json"]
+        seconds = median_seconds(lambda: subprocess.run(args, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                                        stderr=subprocess.DEVNULL, check=False))
+        print(f"cold estimate {name:28s} {seconds * 1e3:7.0f} ms")
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    simulated_requests_per_second()
+    full_search()
+    cold()
+
+
+if __name__ == "__main__":
+    main()

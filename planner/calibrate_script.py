@@ -1,0 +1,48 @@
+"""`gpuplan calibrate --print-script`: a POSIX shell script that calibrates a freshly rented GPU VM.
+
+Printing it installs and runs nothing; the script itself creates a venv, installs a CUDA build of torch and gpuplan,
+runs `gpuplan calibrate` within a time budget and says where the record is and how to bring it home.
+"""
+from __future__ import annotations
+
+TORCH_INDEX = "https://download.pytorch.org/whl/cu126"
+"""PyTorch's CUDA 12.6 wheel index (pytorch.org 'Get started' selector); override with TORCH_INDEX=… on the VM."""
+
+SCRIPT = r"""#!/bin/sh
+# gpuplan calibration for a rented GPU VM (printed by `gpuplan calibrate --print-script`).
+# Copy the gpuplan source tree to the VM first (scp -r gpuplan VM:), then run:  sh calibrate.sh
+# Settings (environment): GPUPLAN_SOURCE (pip spec or path, default ./gpuplan), TORCH_INDEX, BUDGET, WORKDIR.
+set -eu
+GPUPLAN_SOURCE="${GPUPLAN_SOURCE:-./gpuplan}"
+TORCH_INDEX="${TORCH_INDEX:-__TORCH_INDEX__}"
+BUDGET="${BUDGET:-__BUDGET__}"
+WORKDIR="${WORKDIR:-$HOME/gpuplan-calibration}"
+PYTHON="${PYTHON:-python3}"
+
+if ! command -v nvidia-smi >/dev/null 2>&1; then
+    echo "nvidia-smi not found: this VM has no NVIDIA driver, so there is no GPU to calibrate." >&2
+    exit 1
+fi
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+
+mkdir -p "$WORKDIR"
+"$PYTHON" -m venv "$WORKDIR/venv"
+"$WORKDIR/venv/bin/python" -m pip install --quiet --upgrade pip
+"$WORKDIR/venv/bin/python" -m pip install --quiet "torch>=2.3,<2.14" --index-url "$TORCH_INDEX"
+"$WORKDIR/venv/bin/python" -m pip install --quiet "$GPUPLAN_SOURCE"
+
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+OUT="$WORKDIR/calibration-$STAMP.yaml"
+"$WORKDIR/venv/bin/gpuplan" calibrate --out "$OUT" --budget "$BUDGET"
+
+echo ""
+echo "Calibration record: $OUT"
+echo "Bring it home and add it to your catalog:"
+echo "    scp $(whoami)@$(hostname -f 2>/dev/null || hostname):$OUT ."
+echo "    gpuplan calibration add $(basename "$OUT")"
+"""
+
+
+def calibrate_script(budget: str = "10m", torch_index: str = TORCH_INDEX) -> str:
+    """The script text, with the time budget and torch wheel index filled in."""
+    return SCRIPT.replace("__TORCH_INDEX__", torch_index).replace("__BUDGET__", budget)

@@ -1,0 +1,202 @@
+"""Measure a reference model: training steps and inference calls over a size sweep, as WorkPoints.
+
+Efficiency of a point = the core's model FLOP for the call (planner/workload.py) ÷ (median time × measured matmul
+peak at that precision); for decode, the core's bytes per step ÷ (time × measured copy bandwidth). Using the core's
+own FLOP and byte formulas makes the fitted efficiency the number the core multiplies by.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+
+from ..schema.model import Architecture
+from ..schema.record import WorkPoint
+from ..workload import decode_flops, kv_bytes_per_token, prefill_flops, weight_bytes, workload_for
+from .flops import count_flops
+from .microbench import DTYPES
+from .models import build_model, example_input, kv_caches, loss_of
+from .timing import peak_memory_bytes, tensor_bytes, time_call
+
+
+@dataclass(frozen=True)
+class Peak:
+    """The measured roofline the efficiencies are relative to."""
+
+    flops: dict[str, float]
+    """Measured matmul FLOP/s per precision."""
+    bandwidth: float
+    """Measured copy bandwidth, bytes/s."""
+
+
+def autocast(device: str, precision: str):
+    """Mixed precision where the device supports it (fp16/bf16); fp32 and tf32 run unchanged."""
+    if precision in ("fp16", "bf16"):
+        return torch.autocast(device_type=device.split(":")[0], dtype=DTYPES[precision])
+    return nullcontext()
+
+
+def make_optimizer(name: str, params):
+    """The profile's optimizer (torch.optim); Adafactor where this torch has it, else AdamW."""
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=1e-3, momentum=0.9)
+    if name == "adafactor" and hasattr(torch.optim, "Adafactor"):
+        return torch.optim.Adafactor(params, lr=1e-3)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=1e-3)
+    return torch.optim.AdamW(params, lr=1e-3)
+
+
+def with_tokens(arch: Architecture, tokens: int) -> Architecture:
+    """The architecture at another sequence length (for the core's FLOP formulas)."""
+    if arch.family not in ("decoder", "encoder"):
+        return arch
+    return arch.model_copy(update={"seq_len": tokens, "params": None})
+
+
+@dataclass
+class TrainStep:
+    """One training step of a reference model: forward (autocast) + loss + backward + optimizer step."""
+
+    arch: Architecture
+    batch: int
+    precision: str
+    optimizer: str
+    device: str = "cpu"
+
+    def __post_init__(self):
+        self.model = build_model(self.arch).to(self.device)
+        self.opt = make_optimizer(self.optimizer, self.model.parameters())
+        self.inputs = example_input(self.arch, self.batch, device=self.device)
+
+    def __call__(self) -> None:
+        self.opt.zero_grad(set_to_none=True)
+        with autocast(self.device, self.precision):
+            out = self.model(self.inputs)
+        loss_of(self.arch, out, self.inputs).backward()
+        self.opt.step()
+
+    def resident_bytes(self) -> float:
+        """Weights, gradients and optimizer state held between steps (measured from the tensors). The gradients
+        count here because the next step frees them (zero_grad) before allocating new ones."""
+        params = list(self.model.parameters())
+        state = [t for s in self.opt.state.values() for t in s.values() if isinstance(t, torch.Tensor)]
+        grads = [p.grad for p in params if p.grad is not None]
+        return tensor_bytes([*params, *grads, *state])
+
+
+def measure_train(arch: Architecture, batches: list[int], precision: str, optimizer: str, peak: Peak,
+                  device: str, min_run_time: float, memory: bool = True) -> list[WorkPoint]:
+    """Training-step points over micro-batch sizes."""
+    work = workload_for(arch)
+    points = []
+    for batch in batches:
+        step = TrainStep(arch, batch, precision, optimizer, device)
+        step()  # creates the optimizer state
+        timing = time_call(step, device, min_run_time)
+        counted = count_flops(step)
+        peak_mem = step.resident_bytes() + peak_memory_bytes(step, device) if memory and batch == batches[-1] \
+            else None
+        model_flops = batch * work.train_flops_per_sample
+        points.append(WorkPoint(
+            label=f"train step, batch {batch} × {work.tokens_per_sample:g} tokens", size=model_flops, batch=batch,
+            params=work.params,
+            tokens=int(work.tokens_per_sample), seconds=timing.median_s, iqr_seconds=timing.iqr_s,
+            model_flops=model_flops, counted_flops=counted, peak_memory_bytes=peak_mem,
+            efficiency=_clip(model_flops / (timing.median_s * peak.flops[precision]))))
+    return points
+
+
+def _forward_call(model, inputs, device: str, precision: str) -> Callable[[], object]:
+    def call():
+        with torch.inference_mode(), autocast(device, precision):
+            return model(inputs)
+    return call
+
+
+def measure_infer(arch: Architecture, batches: list[int], precision: str, peak: Peak, device: str,
+                  min_run_time: float) -> list[WorkPoint]:
+    """Forward passes under inference_mode over batch sizes (encoder, cnn, mlp)."""
+    work = workload_for(arch)
+    model = build_model(arch).to(device).eval()
+    points = []
+    for batch in batches:
+        inputs = example_input(arch, batch, device=device)
+        call = _forward_call(model, inputs, device, precision)
+        timing = time_call(call, device, min_run_time)
+        memory = peak_memory_bytes(call, device) + tensor_bytes(model.parameters()) if batch == batches[-1] \
+            else None
+        flops = batch * work.forward_flops_per_sample
+        points.append(WorkPoint(
+            label=f"forward, batch {batch}", size=flops, batch=batch, tokens=int(work.tokens_per_sample),
+            params=work.params,
+            seconds=timing.median_s, iqr_seconds=timing.iqr_s, model_flops=flops, counted_flops=count_flops(call),
+            peak_memory_bytes=memory, efficiency=_clip(flops / (timing.median_s * peak.flops[precision]))))
+    return points
+
+
+def measure_prefill(arch: Architecture, prompts: list[int], precision: str, peak: Peak, device: str,
+                    min_run_time: float) -> list[WorkPoint]:
+    """Decoder prefill of one prompt at several lengths. Model FLOP are the core's prefill_flops (causal
+    attention counted at half the s×s matrix); FlopCounterMode counts the full matrix the kernel is given."""
+    model = build_model(arch).to(device).eval()
+    work = workload_for(arch)
+    points = []
+    for prompt in prompts:
+        inputs = example_input(arch, 1, prompt, device)
+        call = _forward_call(model, inputs, device, precision)
+        timing = time_call(call, device, min_run_time)
+        flops = prefill_flops(work, prompt)
+        points.append(WorkPoint(
+            label=f"prefill, prompt {prompt}", size=flops, batch=1, tokens=prompt, seconds=timing.median_s,
+            params=work.params,
+            iqr_seconds=timing.iqr_s, model_flops=flops, counted_flops=count_flops(call),
+            efficiency=_clip(flops / (timing.median_s * peak.flops[precision]))))
+    return points
+
+
+def measure_decode(arch: Architecture, shapes: list[tuple[int, int]], precision: str, peak: Peak, device: str,
+                   min_run_time: float) -> list[WorkPoint]:
+    """One decode step (one new token per sequence) at (batch, context) shapes, with a filled KV cache.
+
+    Efficiency is against bandwidth: the core's bytes per step (weights once + every sequence's KV cache) ÷
+    (time × measured copy bandwidth). Weights stay fp32 on CPU (autocast casts per op), so bytes use fp32 weights
+    there; the KV cache is kept at the compute precision."""
+    model = build_model(arch).to(device).eval()
+    work = workload_for(arch)
+    kv_precision = precision if precision in ("fp16", "bf16") else "fp32"
+    weight_precision = "fp32"
+    points = []
+    for batch, context in shapes:
+        caches = kv_caches(arch, batch, context + 1, DTYPES.get(kv_precision, torch.float32), device)
+        with torch.inference_mode(), autocast(device, precision):
+            model(example_input(arch, batch, context, device), caches)
+        for cache in caches:
+            cache["len"] = context
+        token = example_input(arch, batch, 1, device)
+        call = _forward_call_cached(model, token, caches, device, precision)
+        timing = time_call(call, device, min_run_time)
+        moved = weight_bytes(work, weight_precision) + batch * context * kv_bytes_per_token(work, kv_precision)
+        flops = batch * decode_flops(work, context)
+        points.append(WorkPoint(
+            label=f"decode step, batch {batch}, context {context}", size=moved, batch=batch, tokens=context,
+            params=work.params,
+            seconds=timing.median_s, iqr_seconds=timing.iqr_s, model_flops=flops, counted_flops=count_flops(call),
+            bytes_moved=moved, efficiency=_clip(moved / (timing.median_s * peak.bandwidth))))
+    return points
+
+
+def _forward_call_cached(model, token, caches, device, precision):
+    def call():
+        with torch.inference_mode(), autocast(device, precision):
+            return model(token, caches)
+    return call
+
+
+def _clip(efficiency: float) -> float:
+    """Efficiency above the measured peak is possible only through timing noise; the record caps it at 2."""
+    return min(2.0, efficiency) if math.isfinite(efficiency) and efficiency > 0 else 1e-9
+

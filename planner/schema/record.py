@@ -1,0 +1,154 @@
+"""The measurement / calibration record (CONTRACTS.md §4), written by `gpuplan profile` and `gpuplan calibrate`."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .base import Strict
+
+RECORD_KIND = "gpuplan/calibration"
+RECORD_VERSION = 1
+"""The record format this gpuplan writes and reads; a record with a larger version comes from a newer gpuplan."""
+
+MeasuredPrecision = Literal["fp32", "tf32", "fp16", "bf16", "fp8"]
+WorkKind = Literal["train", "infer", "prefill", "decode"]
+
+
+class DeviceInfo(Strict):
+    """Which device measured, and with what software."""
+
+    name: str = Field(min_length=1, max_length=200, description="Device name as the driver reports it.")
+    type: Literal["cpu", "cuda", "mps"] = Field(description="torch device type.")
+    catalog_id: str | None = Field(None, max_length=100,
+                                   description="Catalog GPU id the device was identified as (null: not a catalog GPU).")
+    count: int = Field(1, ge=1, le=1024, description="Devices of this kind on the machine.")
+    memory_gb: float = Field(gt=0, le=100_000, description="Device memory (host RAM for cpu), GB.")
+    torch_version: str = Field(max_length=100, description="torch.__version__ when measured.")
+    driver: str | None = Field(None, max_length=100, description="CUDA driver/runtime version, when on CUDA.")
+    threads: int | None = Field(None, ge=1, le=100_000, description="torch intra-op threads (cpu).")
+    host: str = Field(max_length=200, description="Host fingerprint: a hash of hostname and platform, not the name.")
+
+
+class MatmulPoint(Strict):
+    """One square matmul of the peak sweep."""
+
+    precision: MeasuredPrecision = Field(description="Data type of the matmul.")
+    size: int = Field(ge=1, le=1_000_000, description="n of the n×n×n matmul.")
+    tflops: float = Field(gt=0, le=100_000, description="Achieved TFLOP/s (2·n³ / median time).")
+    spread: float = Field(ge=0, le=10, description="Interquartile range ÷ median of the timing.")
+
+
+class Peaks(Strict):
+    """The local roofline, measured."""
+
+    matmul_tflops: dict[MeasuredPrecision, float] = Field(
+        description="Best achieved matmul TFLOP/s per precision over the size sweep (the measured peak).")
+    memory_bandwidth_gbs: float = Field(gt=0, le=1_000_000,
+                                        description="Achieved copy bandwidth, GB/s (bytes read + written / time).")
+    sweep: list[MatmulPoint] = Field(default_factory=list, max_length=1000, description="Every matmul measured.")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> "Peaks":
+        if not self.matmul_tflops:
+            raise ValueError("matmul_tflops needs at least one precision")
+        for precision, value in self.matmul_tflops.items():
+            if not 0 < value <= 100_000:
+                raise ValueError(f"matmul_tflops.{precision} must be in (0, 100000] TFLOP/s (got {value})")
+        return self
+
+
+class WorkPoint(Strict):
+    """One measured training step or inference call."""
+
+    label: str = Field(max_length=200, description="What was measured, in words (model size, batch, lengths).")
+    size: float = Field(gt=0, description="Problem size the efficiency is fitted against: model FLOP per call "
+                                          "(decode: bytes moved per step).")
+    batch: int = Field(ge=1, le=1_000_000, description="Samples (sequences) per call.")
+    tokens: int = Field(ge=1, le=100_000_000, description="Tokens per sample (prompt or context length for decoders).")
+    seconds: float = Field(gt=0, le=1e6, description="Median time of one call.")
+    iqr_seconds: float = Field(ge=0, le=1e6, description="Interquartile range of the call time.")
+    params: float = Field(0.0, ge=0, description="Parameters of the reference model measured.")
+    model_flops: float = Field(ge=0, description="FLOP of the call by the core's analytic formulas (workload.py).")
+    counted_flops: float = Field(ge=0, description="FLOP counted by FlopCounterMode on the reference model.")
+    bytes_moved: float = Field(0.0, ge=0, description="Bytes the core's model says the call moves (decode).")
+    peak_memory_bytes: float | None = Field(None, ge=0, description="Peak memory of the call, when measured.")
+    efficiency: float = Field(gt=0, le=2, description="Achieved ÷ measured peak (FLOP/s, or bandwidth for decode).")
+
+
+class EfficiencyFit(Strict):
+    """efficiency(size, params) = e_max · size / (size + size_half + per_param · params), fitted with
+    scipy.optimize.curve_fit (planner/effcurve.py explains the form)."""
+
+    e_max: float = Field(gt=0, le=2, description="Efficiency at saturation.")
+    size_half: float = Field(ge=0, description="Fixed per-call overhead, in units of size: e_max/2 at this size "
+                                               "when per_param is 0.")
+    per_param: float = Field(0.0, ge=0, description="Overhead per model parameter (optimizer, weight reads), in "
+                                                    "units of size per parameter.")
+    e_max_sigma: float = Field(ge=0, description="Standard error of e_max from the fit's covariance.")
+    log_sigma: float = Field(ge=0, le=3, description="Spread of ln(efficiency) around the fit, parameter error "
+                                                     "included: the σ estimates use.")
+    n: int = Field(ge=1, description="Points fitted.")
+
+    def at(self, size: float, params: float = 0.0) -> float:
+        """Fitted efficiency at a problem size for a model of `params` parameters."""
+        return self.e_max * size / (size + self.size_half + self.per_param * params) if size > 0 else 0.0
+
+    def overhead_share(self, size: float, params: float = 0.0) -> float:
+        """Fraction of the call's time outside the saturated compute: (overhead) / (size + overhead)."""
+        overhead = self.size_half + self.per_param * params
+        return overhead / (size + overhead) if size + overhead > 0 else 0.0
+
+
+class WorkloadRecord(Strict):
+    """One family × kind × precision: its measured points and the fitted efficiency curve."""
+
+    family: Literal["decoder", "encoder", "cnn", "mlp"] = Field(description="Reference model family.")
+    kind: WorkKind = Field(description="train step, infer (forward), prefill or decode.")
+    precision: MeasuredPrecision = Field(description="Compute precision.")
+    model: str = Field(max_length=500, description="The reference model measured, in words.")
+    reduced: bool = Field(description="Profiled at reduced depth/width because the full model is too large here.")
+    points: list[WorkPoint] = Field(min_length=1, max_length=1000, description="Measured calls.")
+    fit: EfficiencyFit = Field(description="Efficiency against problem size.")
+
+
+class CommPoint(Strict):
+    """One all-reduce message size."""
+
+    bytes: float = Field(gt=0, description="Message size per rank, bytes.")
+    seconds: float = Field(gt=0, description="Median all-reduce time.")
+    bus_bandwidth_gbs: float = Field(ge=0, description="algbw · 2(n−1)/n, GB/s (nccl-tests convention).")
+
+
+class CommRecord(Strict):
+    """All-reduce across local processes."""
+
+    backend: Literal["gloo", "nccl", "mpi"] = Field(description="torch.distributed backend.")
+    world_size: int = Field(ge=2, le=1024, description="Processes (ranks).")
+    bus_bandwidth_gbs: float = Field(gt=0, description="Fitted asymptotic bus bandwidth, GB/s.")
+    latency_us: float = Field(ge=0, description="Fitted per-step latency α, µs (ring: time = 2(n−1)α + bus term).")
+    points: list[CommPoint] = Field(min_length=1, max_length=100, description="Measured message sizes.")
+
+
+class MeasurementRecord(Strict):
+    """A profiler / calibration record (CONTRACTS.md §4)."""
+
+    kind: Literal["gpuplan/calibration"] = Field(description="Always gpuplan/calibration.")
+    version: Literal[1] = Field(description="Record format version.")
+    device: DeviceInfo = Field(description="What measured.")
+    measured_at: dt.datetime = Field(description="When (UTC).")
+    command: str = Field(max_length=2000, description="The command that produced the record.")
+    quick: bool = Field(False, description="Measured with --quick (fewer sizes, shorter timing).")
+    peaks: Peaks = Field(description="Measured matmul peaks and memory bandwidth.")
+    workloads: list[WorkloadRecord] = Field(default_factory=list, max_length=200,
+                                            description="Per family, kind and precision.")
+    comm: CommRecord | None = Field(None, description="All-reduce measurements, when measured.")
+
+    def workload(self, family: str, kind: str, precision: str | None = None) -> WorkloadRecord | None:
+        """The record for a family and kind, preferring the given precision, else any measured one."""
+        matches = [w for w in self.workloads if w.family == family and w.kind == kind]
+        for w in matches:
+            if precision is None or w.precision == precision:
+                return w
+        return matches[0] if matches else None

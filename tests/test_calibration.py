@@ -1,0 +1,199 @@
+"""Measurement records as untrusted input, the calibration store, and calibrated / transferred / measured
+efficiencies in estimates. No torch: records here are written by hand, with numbers worked out in the tests."""
+import datetime as dt
+import json
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from planner.calibrated import EfficiencyBook, transferred_efficiency
+from planner.cli import app
+from planner.errors import InputError
+from planner.records import add_calibration, identify_gpu, load_record, record_yaml, save_record
+from planner.schema.record import EfficiencyFit, MeasurementRecord
+
+from .conftest import ROOT
+
+runner = CliRunner()
+PRETRAIN = str(ROOT / "profiles" / "pretrain-1b-72h.yaml")
+
+
+def make_record(catalog_id="A100-80GB-SXM", name="NVIDIA A100-SXM4-80GB", memory_gb=85.1, device_type="cuda",
+                bf16_tflops=250.0, bandwidth_gbs=1700.0, train_e_max=0.5, host="0123456789abcdef", size_half=0.0,
+                per_param=0.0):
+    """A calibration record as `gpuplan calibrate` would write it on an A100 (numbers chosen for the arithmetic)."""
+    point = dict(label="train step", size=1e12, batch=8, tokens=2048, seconds=1.0, iqr_seconds=0.01,
+                 model_flops=1e12, counted_flops=1e12, efficiency=0.5)
+    fit = dict(e_max=train_e_max, size_half=size_half, per_param=per_param, e_max_sigma=0.01, log_sigma=0.05, n=6)
+    return MeasurementRecord.model_validate(dict(
+        kind="gpuplan/calibration", version=1,
+        device=dict(name=name, type=device_type, catalog_id=catalog_id, memory_gb=memory_gb, torch_version="2.13.0",
+                    driver="12.6", host=host),
+        measured_at="2026-11-20T10:00:00Z", command="gpuplan calibrate",
+        peaks=dict(matmul_tflops={"bf16": bf16_tflops, "fp32": 18.0}, memory_bandwidth_gbs=bandwidth_gbs),
+        workloads=[dict(family=f, kind="train", precision="bf16", model="reference", reduced=False, points=[point],
+                        fit=fit) for f in ("decoder", "encoder", "cnn", "mlp")]
+        + [dict(family="decoder", kind=k, precision="bf16", model="reference", reduced=False, points=[point], fit=fit)
+           for k in ("prefill", "decode")]))
+
+
+def test_record_round_trips_through_yaml(tmp_path):
+    record = make_record()
+    path = tmp_path / "a100.yaml"
+    save_record(record, path)
+    assert load_record(path) == record
+    assert path.read_text().startswith("# gpuplan measurement record")
+
+
+def test_newer_record_version_is_refused_by_name(write):
+    text = record_yaml(make_record()).replace("version: 1", "version: 2")
+    with pytest.raises(InputError) as err:
+        load_record(write("new.yaml", text))
+    message = str(err.value)
+    assert "version 2 was written by a newer gpuplan" in message and "reads version 1" in message
+    assert ":4:" in message or "version" in message  # placed at the version field
+
+
+def test_corrupted_record_names_file_line_and_field(write):
+    text = record_yaml(make_record()).replace("memory_bandwidth_gbs: 1700.0", "memory_bandwidth_gbs: -5")
+    with pytest.raises(InputError) as err:
+        load_record(write("bad.yaml", text))
+    assert err.value.field == "peaks.memory_bandwidth_gbs" and err.value.line is not None
+    truncated = record_yaml(make_record())[:300]  # cut mid-file, as a broken copy would be
+    with pytest.raises(InputError):
+        load_record(write("cut.yaml", truncated))
+
+
+def test_not_a_record_and_oversized_record_are_refused(write, tmp_path):
+    with pytest.raises(InputError, match="not a gpuplan measurement record"):
+        load_record(write("profile.yaml", "name: x\nmodel: {preset: llama-2-7b}\n"))
+    big = tmp_path / "big.yaml"
+    big.write_text(record_yaml(make_record()) + "#" * (2 * 1024 * 1024))
+    with pytest.raises(InputError, match="larger than"):
+        load_record(big)
+
+
+def test_identify_gpu_from_driver_name_and_memory(catalog):
+    assert identify_gpu(catalog, "NVIDIA A100-SXM4-80GB", 85.1) == "A100-80GB-SXM"
+    assert identify_gpu(catalog, "NVIDIA H100 80GB HBM3", 85.0) == "H100-SXM"
+    assert identify_gpu(catalog, "Some Future Accelerator", 100.0) is None
+
+
+def test_unknown_gpu_record_is_refused(tmp_path, catalog):
+    unknown = make_record(catalog_id=None, name="Mystery GPU 9000")
+    path = tmp_path / "unknown.yaml"
+    save_record(unknown, path)
+    with pytest.raises(InputError, match="not a catalog GPU"):
+        add_calibration(path, catalog, tmp_path / "store")
+    wrong = make_record(catalog_id="H999")
+    save_record(wrong, path)
+    with pytest.raises(InputError, match="unknown GPU id 'H999'"):
+        add_calibration(path, catalog, tmp_path / "store")
+    liar = make_record(memory_gb=24.0)  # says A100-80GB, has 24 GB
+    save_record(liar, path)
+    with pytest.raises(InputError, match="does not match A100-80GB-SXM"):
+        add_calibration(path, catalog, tmp_path / "store")
+    assert not (tmp_path / "store").exists() or not list((tmp_path / "store").iterdir())
+
+
+def test_calibrated_efficiency_is_converted_to_the_datasheet_peak(catalog):
+    book = EfficiencyBook(catalog, {"A100-80GB-SXM": make_record()})
+    a100 = catalog.gpus["A100-80GB-SXM"]
+    eff = book.get(a100, "train", "decoder", "bf16", 1e12)
+    # 0.5 of the measured 250 TFLOP/s = 125 TFLOP/s achieved = 125/312 of the datasheet bf16 peak
+    assert eff.source == "calibrated"
+    assert eff.value == pytest.approx(0.5 * 250 / a100.peak_tflops.bf16)
+    assert eff.log_sigma == pytest.approx(0.05)
+
+
+def test_transfer_rule_worked_example(catalog):
+    """Source: A100 (datasheet 312 TFLOP/s bf16, 2039 GB/s) measured at 250 TFLOP/s, fitted e = 0.8·F/(F + 0.6e12):
+    at F = 1e12 FLOP, e_S = 0.5. t_S = F/(250e12·0.5) = 8 ms; saturated compute t_c = F/(250e12·0.8) = 5 ms;
+    overhead t_b = 3 ms. On the H100-SXM (989 TFLOP/s, 3350 GB/s): t_T = 5 ms·312/989 + 3 ms·2039/3350 and
+    e_T = F/(t_T·989e12)."""
+    a100, h100 = catalog.gpus["A100-80GB-SXM"], catalog.gpus["H100-SXM"]
+    record = make_record(train_e_max=0.8, size_half=0.6e12)
+    F = 1e12
+    assert record.workload("decoder", "train").fit.at(F) == pytest.approx(0.5)
+    t_t = (5e-3 * a100.peak_tflops.bf16 / h100.peak_tflops.bf16
+           + 3e-3 * a100.memory_bandwidth_gbs / h100.memory_bandwidth_gbs)
+    expected = F / (t_t * h100.peak_tflops.bf16 * 1e12)
+    eff = transferred_efficiency(record, a100, h100, "train", "decoder", "bf16", F, prior_sigma=0.3)
+    assert eff.source == "transferred" and eff.value == pytest.approx(expected)
+    assert eff.log_sigma == pytest.approx(math.hypot(0.05, 0.3))
+    # the H100's compute grows 3.2× but its bandwidth only 1.6×: the overhead share grows, efficiency falls
+    assert eff.value < 0.5 * 250 / a100.peak_tflops.bf16
+
+
+def test_per_parameter_overhead_lowers_efficiency_for_bigger_models(catalog):
+    record = make_record(train_e_max=0.8, size_half=0.0, per_param=1e5)
+    fit = record.workload("decoder", "train").fit
+    # e = 0.8·F/(F + 1e5·N): at F = 1e12, N = 1e7 the overhead equals F, so e = 0.4
+    assert fit.at(1e12, 1e7) == pytest.approx(0.4)
+    assert fit.at(1e12, 0.0) == pytest.approx(0.8)
+
+
+def test_estimate_marks_calibrated_transferred_and_prior(tmp_path):
+    store = tmp_path / "calibrations"
+    record = tmp_path / "a100.yaml"
+    save_record(make_record(), record)
+    added = runner.invoke(app, ["calibration", "add", str(record), "--calibrations", str(store)])
+    assert added.exit_code == 0 and "Stored" in added.stdout
+    listed = runner.invoke(app, ["calibration", "list", "--calibrations", str(store), "--format", "json"])
+    rows = json.loads(listed.stdout)
+    assert rows[0]["catalog_id"] == "A100-80GB-SXM"
+    bf16 = next(p for p in rows[0]["peaks"] if p["what"] == "matmul bf16")
+    assert bf16["ratio"] == pytest.approx(250 / 312)
+    result = runner.invoke(app, ["estimate", PRETRAIN, "--calibrations", str(store), "--format", "json", "--top",
+                                 "0"])
+    plans = json.loads(result.stdout)["training"]["plans"]
+    sources = {(p["gpu"], p["efficiency_source"]) for p in plans}
+    assert ("A100-80GB-SXM", "calibrated") in sources
+    assert ("H100-SXM", "transferred") in sources
+    a100 = next(p for p in plans if p["gpu"] == "A100-80GB-SXM")
+    width = a100["hours"]["p90"] / a100["hours"]["p10"]
+    (tmp_path / "empty").mkdir()
+    prior = json.loads(runner.invoke(app, ["estimate", PRETRAIN, "--format", "json", "--top", "0",
+                                           "--calibrations", str(tmp_path / "empty")]).stdout)["training"]["plans"]
+    prior_a100 = next(p for p in prior if p["gpu"] == "A100-80GB-SXM")
+    assert prior_a100["efficiency_source"] == "prior"
+    assert width < prior_a100["hours"]["p90"] / prior_a100["hours"]["p10"]  # a calibration narrows the interval
+
+
+def test_calibration_add_cli_reports_bad_records_with_exit_2(write):
+    bad = write("bad.yaml", record_yaml(make_record()).replace("kind: gpuplan/calibration", "kind: other"))
+    result = runner.invoke(app, ["calibration", "add", str(bad), "--calibrations", str(bad.parent / "s")])
+    assert result.exit_code == 2 and "not a gpuplan measurement record" in result.output
+
+
+def test_measured_local_row_uses_the_record_and_the_hourly_cost(tmp_path):
+    """A record of a catalog GPU used as --measurements: the row is the local device with measured efficiency."""
+    path = tmp_path / "local.yaml"
+    save_record(make_record(), path)
+    out = runner.invoke(app, ["estimate", PRETRAIN, "--measurements", str(path), "--format", "json", "--top", "3",
+                              "--local-usd-per-hour", "2"])
+    plans = json.loads(out.stdout)["training"]["plans"]
+    local = [p for p in plans if p["provider"] == "local"]
+    assert len(local) == 1 and local[0]["gpu"] == "A100-80GB-SXM" and local[0]["efficiency_source"] == "measured"
+    hours = local[0]["hours"]["p50"]
+    assert local[0]["cost_usd"]["p50"] == pytest.approx(2.0 * hours, rel=1e-3)  # per-second billing at $2/h
+    assert dt.date.fromisoformat(json.loads(out.stdout)["catalog_as_of"])
+
+
+def test_missing_calibrations_directory_is_an_input_error(tmp_path):
+    result = runner.invoke(app, ["estimate", PRETRAIN, "--calibrations", str(tmp_path / "typo")])
+    assert result.exit_code == 2 and "calibrations directory not found" in result.output
+
+
+def test_serving_uses_calibrated_prefill_and_transferred_elsewhere(tmp_path):
+    store = tmp_path / "calibrations"
+    record = tmp_path / "a100.yaml"
+    save_record(make_record(), record)
+    assert runner.invoke(app, ["calibration", "add", str(record), "--calibrations", str(store)]).exit_code == 0
+    out = runner.invoke(app, ["estimate", str(ROOT / "profiles" / "serve-7b-chat.yaml"), "--calibrations", str(store),
+                              "--format", "json", "--top", "0"])
+    plans = json.loads(out.stdout)["inference"]["plans"]
+    sources = {p["gpu"]: p["efficiency_source"] for p in plans}
+    assert sources["A100-80GB-SXM"] == "calibrated"
+    assert sources["H100-SXM"] == "transferred"

@@ -1,0 +1,136 @@
+"""`gpuplan catalog import --from skypilot|gpuhunt FILE`: small sample tables in the maintained catalogs' layouts
+(shared/reference/catalog_formats.md) become valid offers files; unmapped names are reported."""
+import shutil
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from planner.catalog import BUNDLED_CATALOG, load_catalog
+from planner.cli import app
+
+runner = CliRunner()
+
+# AWS v7 layout: one row per zone; Price equal across a region's zones, SpotPrice per zone.
+AWS_VMS = """InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,SpotPrice,Region,AvailabilityZone
+p4de.24xlarge,A100-80GB,8.0,96.0,1152.0,"{'Gpus': [{'Name': 'A100', 'Count': 8}]}",40.96,13.1,us-east-1,us-east-1a
+p4de.24xlarge,A100-80GB,8.0,96.0,1152.0,"{'Gpus': [{'Name': 'A100', 'Count': 8}]}",40.96,12.5,us-east-1,us-east-1b
+p4de.24xlarge,A100-80GB,8.0,96.0,1152.0,"{'Gpus': [{'Name': 'A100', 'Count': 8}]}",45.00,,eu-west-1,eu-west-1a
+g5.xlarge,A10G,1.0,4.0,16.0,"{'Gpus': [{'Name': 'A10G', 'Count': 1}]}",1.006,0.45,us-east-1,us-east-1a
+inf2.xlarge,Inferentia2,1.0,4.0,16.0,,0.76,0.2,us-east-1,us-east-1a
+m5.large,,,2.0,8.0,,0.096,0.04,us-east-1,us-east-1a
+"""
+# RunPod v7 layout: SpotPrice before Price; SkyPilot's A100-80GB is the PCIe card at RunPod.
+RUNPOD_VMS = """InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Region,SpotPrice,Price,AvailabilityZone
+1x_A100-80GB_SECURE,A100-80GB,1.0,8.0,117.0,A100-80GB,CA,0.82,1.64,
+8x_A100-80GB-SXM_SECURE,A100-80GB-SXM,8.0,128.0,1000.0,A100-80GB-SXM,US,,14.32,
+1x_L40S_SECURE,L40S,1.0,16.0,64.0,L40S,US,0.86,0.43,
+"""
+# gpuhunt layout: provider = file name; spot is a column; gpu_memory per GPU in GB tells A100 40 GB from 80 GB.
+GPUHUNT = """instance_name,location,price,cpu,memory,gpu_count,gpu_name,gpu_memory,spot,disk_size
+a2-highgpu-1g,us-central1,3.67,12,85,1,A100,40,false,
+a2-highgpu-1g,us-central1,1.10,12,85,1,A100,40,true,
+a2-ultragpu-1g,us-central1,5.07,12,170,1,A100,80,false,
+a2-ultragpu-1g,europe-west4,5.58,12,170,1,A100,80,false,
+g2-standard-4,us-central1,0.71,4,16,1,L4,24,false,
+tpu-v5p,us-east5,4.20,208,448,1,tpu-v5p,95,false,
+n1-standard-4,us-central1,0.19,4,15,0,,,false,
+"""
+
+
+@pytest.fixture
+def catalog_dir(tmp_path):
+    target = tmp_path / "catalog"
+    shutil.copytree(BUNDLED_CATALOG, target)
+    return target
+
+
+def run_import(catalog_dir, source, table, *extra):
+    return runner.invoke(app, ["catalog", "import", "--from", source, str(table), "--catalog", str(catalog_dir),
+                               "--as-of", "2026-11-20", *extra])
+
+
+def offers_of(path):
+    return {o["instance"]: o for o in yaml.safe_load(path.read_text())["offers"]}
+
+
+def test_skypilot_aws_table(catalog_dir, tmp_path):
+    table = tmp_path / "aws" / "vms.csv"
+    table.parent.mkdir()
+    table.write_text(AWS_VMS)
+    result = run_import(catalog_dir, "skypilot", table)
+    assert result.exit_code == 0, result.output
+    assert "Wrote 2 offer(s) for aws" in result.stdout
+    assert "Not mapped: accelerator 'Inferentia2' (1 row(s))" in result.stdout
+    assert "Skipped 1 row(s): no accelerator" in result.stdout
+    offers = offers_of(catalog_dir / "offers" / "aws.yaml")
+    p4de = offers["p4de.24xlarge"]
+    # cheapest region's on-demand price (us-east-1 40.96 < eu-west-1 45.00), lowest zone spot (12.5)
+    assert (p4de["gpu"], p4de["gpus_per_instance"], p4de["usd_per_hour"], p4de["spot_usd_per_hour"]) == \
+        ("A100-80GB-SXM", 8, 40.96, 12.5)
+    assert p4de["region"] == "us-east-1"
+    # links are not in SkyPilot's table: kept from the offer the catalog already had
+    assert p4de["intra_node"] == "nvlink" and p4de["network_gbps"] == 400
+    catalog = load_catalog(catalog_dir)  # the written file validates with the rest of the catalog
+    assert catalog.providers["aws"].as_of.isoformat() == "2026-11-20"
+    assert {o.offer.instance for o in catalog.offers(providers={"aws"})} == {"p4de.24xlarge", "g5.xlarge"}
+    assert catalog.providers["aws"].omitted[0].row.startswith("accelerator 'Inferentia2'")
+
+
+def test_skypilot_runpod_names_depend_on_the_cloud(catalog_dir, tmp_path):
+    table = tmp_path / "runpod" / "vms.csv"
+    table.parent.mkdir()
+    table.write_text(RUNPOD_VMS)
+    result = run_import(catalog_dir, "skypilot", table)
+    assert result.exit_code == 0, result.output
+    offers = offers_of(catalog_dir / "offers" / "runpod.yaml")
+    assert offers["1x_A100-80GB_SECURE"]["gpu"] == "A100-80GB-PCIE"
+    assert offers["8x_A100-80GB-SXM_SECURE"]["gpu"] == "A100-80GB-SXM"
+    # spot above on-demand (swapped columns in the source) is kept but marked doubtful
+    assert "doubtful" in offers["1x_L40S_SECURE"]
+    load_catalog(catalog_dir)
+
+
+def test_gpuhunt_table(catalog_dir, tmp_path):
+    table = tmp_path / "gcp.csv"
+    table.write_text(GPUHUNT)
+    result = run_import(catalog_dir, "gpuhunt", table)
+    assert result.exit_code == 0, result.output
+    offers = offers_of(catalog_dir / "offers" / "gcp.yaml")
+    assert offers["a2-highgpu-1g"]["gpu"] == "A100-40GB-SXM"
+    assert (offers["a2-highgpu-1g"]["usd_per_hour"], offers["a2-highgpu-1g"]["spot_usd_per_hour"]) == (3.67, 1.10)
+    assert offers["a2-ultragpu-1g"]["gpu"] == "A100-80GB-SXM" and offers["a2-ultragpu-1g"]["usd_per_hour"] == 5.07
+    assert offers["g2-standard-4"]["gpu"] == "L4"
+    assert "Not mapped: accelerator 'tpu-v5p'" in result.stdout
+    load_catalog(catalog_dir)
+
+
+def test_new_provider_needs_billing(catalog_dir, tmp_path):
+    table = tmp_path / "newcloud.csv"
+    table.write_text(GPUHUNT)
+    result = run_import(catalog_dir, "gpuhunt", table)
+    assert result.exit_code == 2 and "--billing" in result.output
+    result = run_import(catalog_dir, "gpuhunt", table, "--billing", "per-second")
+    assert result.exit_code == 0, result.output
+    assert load_catalog(catalog_dir).providers["newcloud"].billing == "per-second"
+
+
+def test_dry_run_writes_nothing(catalog_dir, tmp_path):
+    table = tmp_path / "gcp.csv"
+    table.write_text(GPUHUNT)
+    before = (catalog_dir / "offers" / "gcp.yaml").read_text()
+    result = run_import(catalog_dir, "gpuhunt", table, "--dry-run")
+    assert result.exit_code == 0 and result.stdout.startswith("Would write 3 offer(s) for gcp")
+    assert (catalog_dir / "offers" / "gcp.yaml").read_text() == before
+
+
+@pytest.mark.parametrize("content, message", [
+    ("a,b,c\n1,2,3\n", "column(s) InstanceType, AcceleratorName, AcceleratorCount, Price missing"),
+    ("InstanceType,AcceleratorName,AcceleratorCount,Price\nx,Inferentia2,1,1.0\n", "no GPU offer could be read"),
+])
+def test_bad_tables_exit_2(catalog_dir, tmp_path, content, message):
+    table = tmp_path / "aws" / "vms.csv"
+    table.parent.mkdir()
+    table.write_text(content)
+    result = run_import(catalog_dir, "skypilot", table)
+    assert result.exit_code == 2 and message in result.output

@@ -1,0 +1,157 @@
+"""Decisions: the confidence quantile, the Pareto frontier, the three named choices, spot overhead, rejections."""
+import json
+import math
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from planner.cli import app
+from planner.decisions import _balanced, decide, hours_at_confidence, pareto_frontier
+from planner.estimate import estimate
+from planner.profiles import load_profile
+from planner.spot import (CHECKPOINT_WRITE_BYTES_PER_S, INTERRUPTIONS_PER_MONTH, MONTH_HOURS, RESTART_S,
+                          checkpoint_bytes)
+
+from .conftest import ROOT
+
+runner = CliRunner()
+PRETRAIN = ROOT / "profiles" / "pretrain-1b-72h.yaml"
+SERVE = ROOT / "profiles" / "serve-7b-chat.yaml"
+
+
+def _decide(catalog, path, confidence=0.5, write=None, text=None):
+    loaded = load_profile(path if text is None else write("p.yaml", text), catalog)
+    est = estimate(loaded, catalog)
+    return decide(loaded, catalog, est, confidence), est
+
+
+def test_confidence_quantiles_match_the_plans_interval(catalog):
+    decision, est = _decide(catalog, PRETRAIN)
+    for plan in est.training.plans[:20]:
+        assert hours_at_confidence(plan, 0.5) == pytest.approx(plan.hours_p50, rel=1e-12)
+        # plan_training's P90 hours use the efficiency's P10: exp(+Z90·σ) on the compute share
+        assert hours_at_confidence(plan, 0.9) == pytest.approx(plan.hours_p90, rel=1e-12)
+        assert hours_at_confidence(plan, 0.75) < plan.hours_p90
+
+
+def test_three_choices_are_ordered_and_feasible(catalog):
+    decision, _ = _decide(catalog, PRETRAIN, 0.9)
+    d = decision.training
+    cheapest, balanced, fastest = (c.option for c in d.choices)
+    assert [c.name for c in d.choices] == ["cheapest viable", "balanced", "fastest"]
+    assert all(o.feasible for o in (cheapest, balanced, fastest))
+    assert cheapest.cost_usd <= balanced.cost_usd <= fastest.cost_usd
+    assert fastest.hours <= balanced.hours <= cheapest.hours
+    feasible = [o for o in d.options if o.feasible]
+    assert cheapest.cost_usd == min(o.cost_usd for o in feasible)
+    assert fastest.hours == min(o.hours for o in d.options if o.usable and o.within_budget)
+    # every trade-off names what is given up, with the numbers of the two plans
+    assert f"${fastest.cost_usd - cheapest.cost_usd:,.0f} more than the cheapest" in d.choices[2].tradeoff
+
+
+def test_frontier_is_not_dominated(catalog):
+    decision, _ = _decide(catalog, PRETRAIN, 0.9)
+    d = decision.training
+    costs = [o.cost_usd for o in d.frontier]
+    hours = [o.hours for o in d.frontier]
+    assert costs == sorted(costs) and hours == sorted(hours, reverse=True)
+    for point in d.frontier:
+        assert not any(o.cost_usd < point.cost_usd and o.hours < point.hours for o in d.options if o.usable)
+
+
+def test_pareto_and_knee_on_a_worked_example():
+    # (cost, time): (1, 10) and (2, 9) and (3, 3) and (9, 1); (4, 4) is dominated by (3, 3)
+    points = [(1, 10), (2, 9), (3, 3), (4, 4), (9, 1)]
+    frontier = pareto_frontier(points, lambda p: p[0], lambda p: p[1])
+    assert frontier == [(1, 10), (2, 9), (3, 3), (9, 1)]
+    # scaled to the span: u = (c−1)/8, v = (10−t)/9; (3, 3): v − u = 7/9 − 2/8 = 0.53, the largest
+    assert _balanced(frontier, lambda p: p[0], lambda p: p[1]) == (3, 3)
+    # a straight frontier has no knee: the cheapest is the balanced choice
+    assert _balanced([(1, 3), (2, 2), (3, 1)], lambda p: p[0], lambda p: p[1]) == (1, 3)
+
+
+def test_p90_planning_moves_the_choice_when_the_deadline_sits_between_p50_and_p90(catalog, write):
+    loose, _ = _decide(catalog, PRETRAIN, 0.5)
+    plan = loose.training.choices[0].option.plan
+    deadline = (plan.hours_p50 + plan.hours_p90) / 2  # this plan meets it at P50 only
+    text = PRETRAIN.read_text().replace("deadline: 72h", f"deadline: {deadline * 3600:.0f}")
+    median, _ = _decide(catalog, None, 0.5, write, text)
+    risky, _ = _decide(catalog, None, 0.9, write, text)
+    p50_choice, p90_choice = median.training.choices[0].option, risky.training.choices[0].option
+    assert (p50_choice.plan.instance, p50_choice.plan.gpu_count) == (plan.instance, plan.gpu_count)
+    assert p90_choice.hours <= deadline and p90_choice.cost_usd >= p50_choice.cost_usd
+    assert (p90_choice.plan.instance, p90_choice.plan.gpu_count) != (plan.instance, plan.gpu_count)
+
+
+def test_spot_overhead_is_stated_and_follows_youngs_formula(catalog, write):
+    text = PRETRAIN.read_text() + "constraints: {spot: true, gpus: [A100-80GB-SXM], providers: [aws]}\n"
+    decision, est = _decide(catalog, None, 0.5, write, text)
+    spots = [o for o in decision.training.options if o.spot is not None]
+    assert spots
+    option = spots[0]
+    job = est.training.job
+    # 1.012e9 trainable params × (2 bf16 weights + 4 fp32 master + 8 Adam moments) bytes
+    assert checkpoint_bytes(job) == pytest.approx(job.trainable_params * 14.0)
+    write_s = checkpoint_bytes(job) / CHECKPOINT_WRITE_BYTES_PER_S
+    rate = -math.log(1 - INTERRUPTIONS_PER_MONTH) / (MONTH_HOURS * 3600) * option.plan.instances
+    interval = math.sqrt(2 * write_s / rate)
+    assert option.spot.checkpoint_interval_s == pytest.approx(interval)
+    fraction = write_s / interval + rate * (interval / 2 + RESTART_S + write_s)
+    assert option.spot.overhead_fraction == pytest.approx(fraction)
+    assert option.hours == pytest.approx(option.plan.hours_p50 * (1 + fraction))
+    assert option.plan.usd_per_hour == option.plan.usd_per_hour and option.plan.spot
+    on_demand = next(o for o in decision.training.options if o.spot is None and o.plan.instance == option.plan.instance
+                     and o.plan.gpu_count == option.plan.gpu_count)
+    assert option.plan.usd_per_hour < on_demand.plan.usd_per_hour
+    result = runner.invoke(app, ["estimate", str(write("s.yaml", text)), "--set", "training.deadline=2000h"])
+    assert "spot: +" in result.stdout and "expected interruption" in result.stdout
+
+
+def test_rejections_say_why(catalog, write):
+    text = SERVE.read_text().replace("ttft_p95: 500ms", "ttft_p95: 60ms")
+    decision, _ = _decide(catalog, None, 0.5, write, text)
+    reasons = {r.gpu: "; ".join(r.reasons) for r in decision.inference.rejected}
+    assert "no bf16 on this GPU" in reasons["T4"]  # Turing has no bf16 tensor path
+    assert any("misses ttft p95" in r and "> 60 ms" in r for r in reasons.values())
+    good = {p.gpu for p in decision.inference.best_per_gpu}
+    assert all(p.meets_slo for p in decision.inference.best_per_gpu) and not good & set(reasons)
+    decision, _ = _decide(catalog, PRETRAIN, 0.9)
+    assert all(r.reasons for r in decision.training.rejected)
+    good = {o.plan.gpu for o in decision.training.best_per_gpu}
+    assert not good & {r.gpu for r in decision.training.rejected}
+
+
+def test_table_leads_with_the_three_choices_and_lists_assumptions():
+    result = runner.invoke(app, ["estimate", str(PRETRAIN), "--confidence", "0.9"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith("Training decision for pretrain-1b-72h — hours at P90; deadline 72.0 h, budget $20,000")
+    positions = [out.index(name) for name in ("│ cheapest viable", "│ balanced", "│ fastest", "Best plan per GPU type",
+                                              "Rejected GPU types", "Training plans for")]
+    assert positions == sorted(positions)
+    assert re.search(r"Efficiency origin — (prior|calibrated|transferred|measured): ", out)
+    assert "Hours are planned at P90" in out
+
+
+def test_json_decisions_agree_with_the_ranked_plans():
+    # at P50 and on-demand, the cheapest viable choice is the estimate's recommended plan
+    data = json.loads(runner.invoke(app, ["estimate", str(PRETRAIN), "--format", "json"]).stdout)
+    first = data["training"]["plans"][0]
+    choices = data["decisions"]["training"]["choices"]
+    assert [c["name"] for c in choices][:3] == ["cheapest viable", "balanced", "fastest"]
+    assert {k: choices[0][k] for k in ("gpu", "provider", "gpu_count")} == {k: first[k] for k in ("gpu", "provider",
+                                                                                                   "gpu_count")}
+    assert choices[0]["hours"] == first["hours"]["p50"] and choices[0]["cost_usd"] == first["cost_usd"]["p50"]
+    risky = json.loads(runner.invoke(app, ["estimate", str(PRETRAIN), "--format", "json", "--confidence", "0.9"])
+                       .stdout)["decisions"]["training"]
+    # a P90 choice also meets everything at P50, so it cannot beat the P50 choice's cost
+    assert risky["confidence"] == 0.9 and risky["choices"][0]["hours"] >= risky["choices"][0]["hours_p50"]
+    assert risky["choices"][0]["cost_usd"] >= choices[0]["cost_usd"]
+
+
+@pytest.mark.parametrize("value", ["1.5", "0.2", "nan"])
+def test_bad_confidence_exits_2(value):
+    result = runner.invoke(app, ["estimate", str(PRETRAIN), "--confidence", value])
+    assert result.exit_code == 2
+    assert "--confidence" in result.output and "outside [0.5, 1)" in result.output

@@ -1,0 +1,119 @@
+"""`gpuplan profile` and `gpuplan calibrate` as a user runs them, on a tiny model: the record, the local plan row,
+the calibrate → add → list → estimate loop on this CPU, the printed VM script, and a kill that leaves no partial
+file."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("torch")
+
+from planner.cli import app  # noqa: E402
+from planner.records import load_record  # noqa: E402
+
+runner = CliRunner()
+GPUPLAN = [sys.executable, "-m", "planner"]
+
+TINY = """name: tiny-lm
+model: {family: decoder, layers: 2, hidden: 64, heads: 4, kv_heads: 2, ffn_hidden: 176, vocab: 512, seq_len: 64,
+        activation: swiglu}
+training: {dataset: {tokens: 10M}, precision: fp32, optimizer: adamw, batch: {global_samples: 8}}
+inference: {rate: 1/s, prompt_tokens: 32, output_tokens: 16, precision: fp32, slo: {ttft_p95: 2s, tpot_p95: 500ms}}
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The tiny profile and its quick record, measured once for the module."""
+    root = tmp_path_factory.mktemp("profile")
+    profile = root / "tiny.yaml"
+    profile.write_text(TINY)
+    out = root / "tiny-record.yaml"
+    result = runner.invoke(app, ["profile", str(profile), "--quick", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return profile, out, result.stdout
+
+
+def test_profile_writes_a_valid_record_and_a_summary(tiny):
+    _, out, stdout = tiny
+    record = load_record(out)
+    assert record.device.type == "cpu" and record.quick
+    kinds = {(w.family, w.kind) for w in record.workloads}
+    assert kinds == {("decoder", "train"), ("decoder", "prefill"), ("decoder", "decode")}
+    for w in record.workloads:
+        assert all(p.seconds > 0 and p.counted_flops > 0 for p in w.points)
+    assert set(record.peaks.matmul_tflops) >= {"fp32"}
+    assert "Measured peaks" in stdout and f"Wrote {out}" in stdout
+
+
+def test_estimate_with_measurements_shows_this_machine(tiny):
+    profile, out, _ = tiny
+    result = runner.invoke(app, ["estimate", str(profile), "--measurements", str(out), "--format", "json"])
+    data = json.loads(result.stdout)
+    for section in ("training", "inference"):
+        local = [p for p in data[section]["plans"] if p["provider"] == "local"]
+        assert len(local) == 1 and local[0]["gpu"] == "cpu" and local[0]["efficiency_source"] == "measured"
+    train = next(p for p in data["training"]["plans"] if p["provider"] == "local")
+    assert train["cost_usd"]["p50"] == 0.0  # no hourly cost given
+    table = runner.invoke(app, ["estimate", str(profile), "--measurements", str(out), "--top", "1"]).stdout
+    assert "local" in table  # the row is shown even when it ranks below --top
+
+
+def test_calibrate_add_list_estimate_on_this_cpu(tiny, tmp_path):
+    out = tmp_path / "cal.yaml"
+    result = runner.invoke(app, ["calibrate", "--quick", "--budget", "1s", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    record = load_record(out)
+    assert record.device.type == "cpu" and record.device.catalog_id is None
+    store = tmp_path / "calibrations"
+    assert runner.invoke(app, ["calibration", "add", str(out), "--calibrations", str(store)]).exit_code == 0
+    # the profile's record of this CPU goes into the store too: estimates then show this machine without flags
+    assert runner.invoke(app, ["calibration", "add", str(tiny[1]), "--calibrations", str(store)]).exit_code == 0
+    listed = runner.invoke(app, ["calibration", "list", "--calibrations", str(store)])
+    assert listed.exit_code == 0 and "(cpu)" in listed.stdout
+    est = runner.invoke(app, ["estimate", str(tiny[0]), "--calibrations", str(store), "--format", "json"])
+    plans = json.loads(est.stdout)["training"]["plans"]
+    assert any(p["provider"] == "local" for p in plans)
+    assert {p["efficiency_source"] for p in plans if p["provider"] != "local"} == {"prior"}  # no GPU calibrated
+
+
+def test_print_script_is_valid_shell_and_installs_nothing(tmp_path):
+    result = runner.invoke(app, ["calibrate", "--print-script", "--budget", "10m"])
+    assert result.exit_code == 0
+    script = tmp_path / "calibrate.sh"
+    script.write_text(result.stdout)
+    assert subprocess.run(["sh", "-n", str(script)], capture_output=True).returncode == 0
+    assert "pip install" in result.stdout and 'bin/gpuplan" calibrate --out' in result.stdout
+    assert not list(tmp_path.glob("*venv*"))  # printing ran nothing
+    bad = runner.invoke(app, ["calibrate", "--print-script", "--budget", "10m; rm -rf /"])
+    assert bad.exit_code == 2 and "--budget" in bad.output
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
+def test_interrupted_profile_leaves_the_previous_record_intact(tiny, tmp_path, sig):
+    profile, previous, _ = tiny
+    out = tmp_path / "record.yaml"
+    shutil.copy(previous, out)
+    before = out.read_bytes()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    # without --quick the run takes tens of seconds; it is stopped mid-measurement
+    proc = subprocess.Popen([*GPUPLAN, "profile", str(profile), "--out", str(out)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(4)
+    assert proc.poll() is None, "the profile finished before it could be interrupted"
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130 and b"no record written" in err
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    assert out.read_bytes() == before
+    assert load_record(out) == load_record(previous)
+    assert [p.name for p in tmp_path.iterdir()] == ["record.yaml"]  # no temporary file left behind

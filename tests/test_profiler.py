@@ -1,0 +1,167 @@
+"""The profiler's reference models against the core's formulas: FLOP (FlopCounterMode) and memory (torch.profiler),
+and the measurement record's round trip. Tiny models: the whole file runs in seconds."""
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from planner.profiler.flops import count_flops  # noqa: E402
+from planner.profiler.models import build_model, example_input, kv_caches, loss_of  # noqa: E402
+from planner.profiler.timing import peak_memory_bytes  # noqa: E402
+from planner.profiler.workloads import TrainStep  # noqa: E402
+from planner.schema.model import Architecture  # noqa: E402
+from planner.training import TrainingJob, training_memory  # noqa: E402
+from planner.workload import decode_flops, prefill_flops, workload_for  # noqa: E402
+
+FLOP_TOLERANCE = 0.05
+"""Issue 3: FlopCounterMode and the analytic counts agree within 5 % for every family at several sizes."""
+
+ARCHS = [
+    Architecture(name="dec-gqa-swiglu", family="decoder", layers=2, hidden=64, heads=4, kv_heads=2, ffn_hidden=176,
+                 vocab=512, seq_len=32, activation="swiglu"),
+    Architecture(name="dec-mha-gelu", family="decoder", layers=1, hidden=128, heads=8, vocab=1000, seq_len=64,
+                 activation="gelu"),
+    Architecture(name="dec-3layer", family="decoder", layers=3, hidden=96, heads=6, kv_heads=3, ffn_hidden=256,
+                 vocab=300, seq_len=48, activation="swiglu"),
+    Architecture(name="enc-small", family="encoder", layers=2, hidden=64, heads=4, vocab=500, seq_len=32),
+    Architecture(name="enc-wide", family="encoder", layers=1, hidden=192, heads=3, vocab=800, seq_len=40),
+    Architecture(name="resnet-tiny", family="cnn", image_size=32, blocks=[1, 1, 1, 1], width=8, num_classes=10),
+    Architecture(name="resnet-deeper", family="cnn", image_size=64, blocks=[2, 1, 2, 1], width=16, num_classes=100),
+    Architecture(name="mlp-3x256", family="mlp", layers=3, hidden=256, params=3 * (256 * 256 + 256)),
+    Architecture(name="mlp-2x512", family="mlp", layers=2, hidden=512, params=2 * (512 * 512 + 512)),
+]
+
+
+def close(counted, expected, tol=FLOP_TOLERANCE):
+    return abs(counted - expected) <= tol * expected
+
+
+@pytest.mark.parametrize("arch", ARCHS, ids=lambda a: a.name)
+def test_forward_flops_match_the_core(arch):
+    torch.manual_seed(0)
+    model, batch = build_model(arch), 2
+    x = example_input(arch, batch)
+    counted = count_flops(lambda: model(x))
+    expected = batch * workload_for(arch).forward_flops_per_sample
+    assert close(counted, expected), (counted, expected)
+
+
+@pytest.mark.parametrize("arch", ARCHS, ids=lambda a: a.name)
+def test_training_flops_are_three_forwards(arch):
+    """The core's model FLOP (PaLM, MFU convention) = 3 × forward: backward computes every input gradient.
+    A real step skips the gradient of the data fed to the first layer (images, features; token ids have none and
+    the embedding is a lookup); we make the data require a gradient so the count follows the convention, and check
+    the skipped part separately below."""
+    model, batch = build_model(arch), 2
+    x = example_input(arch, batch)
+    if x.is_floating_point():
+        x.requires_grad_(True)
+    counted = count_flops(lambda: loss_of(arch, model(x), x.detach() if x.is_floating_point() else x).backward())
+    expected = 3 * batch * workload_for(arch).forward_flops_per_sample
+    assert close(counted, expected), (counted / expected)
+
+
+def test_mlp_step_without_input_gradient_skips_exactly_the_first_layer():
+    arch = ARCHS[-2]  # 3 layers of 256×256
+    model, batch = build_model(arch), 4
+    x = example_input(arch, batch)
+    counted = count_flops(lambda: loss_of(arch, model(x), x).backward())
+    first_layer = 2 * batch * 256 * 256  # the input-gradient matmul of layer 1, which a real step does not run
+    assert counted == 3 * (3 * 2 * batch * 256 * 256) - first_layer
+
+
+@pytest.mark.parametrize("arch", ARCHS, ids=lambda a: a.name)
+def test_parameter_count_matches_the_core(arch):
+    params = sum(p.numel() for p in build_model(arch).parameters())
+    assert abs(params - workload_for(arch).params) <= 0.02 * params
+
+
+@pytest.mark.parametrize("arch", [a for a in ARCHS if a.family == "decoder"], ids=lambda a: a.name)
+def test_prefill_and_decode_flops(arch):
+    model, work = build_model(arch).eval(), workload_for(arch)
+    prompt = arch.seq_len // 2
+    tokens = example_input(arch, 1, prompt)
+    with torch.inference_mode():
+        counted = count_flops(lambda: model(tokens))
+    # The causal kernel is handed the full P×P matrix and FlopCounterMode counts all of it (4·L·P²·d); the core's
+    # prefill_flops counts the causal half (2·L·P²·d) because half the scores are masked. Add that half back.
+    masked_half = 2 * arch.layers * prompt**2 * arch.hidden
+    assert close(counted, prefill_flops(work, prompt) + masked_half)
+    batch, context = 3, arch.seq_len - 1
+    caches = kv_caches(arch, batch, context + 1, torch.float32)
+    with torch.inference_mode():
+        model(example_input(arch, batch, context), caches)
+        for cache in caches:
+            cache["len"] = context
+        step = example_input(arch, batch, 1)
+        counted = count_flops(lambda: model(step, caches))
+    assert close(counted, batch * decode_flops(work, context + 1))  # the new token attends to context + itself
+
+
+def test_kv_cache_decode_equals_full_forward():
+    """The decode path is the same function: the last position's logits agree with a full forward."""
+    arch = ARCHS[0]
+    torch.manual_seed(0)
+    model = build_model(arch).eval()
+    tokens = example_input(arch, 2, 20)
+    with torch.inference_mode():
+        full = model(tokens)[:, -1]
+        caches = kv_caches(arch, 2, 20, torch.float32)
+        model(tokens[:, :19], caches)
+        for cache in caches:
+            cache["len"] = 19
+        last = model(tokens[:, 19:], caches)[:, -1]
+    assert torch.allclose(full, last, atol=1e-4)
+
+
+MEMORY_TOLERANCE = {"decoder": 0.10, "encoder": 0.10, "mlp": 0.25, "cnn": 0.25}
+"""Measured peak of an fp32 AdamW step vs training_memory(). Weights, gradients and optimizer state are exact
+(checked separately); the rest is activations. Transformers at batch 8 are activation-dominated and the
+Korthikanti count (which also budgets dropout masks these models do not have) lands within 10 %. For the MLP
+and the small ResNet the activations are tiny, and the peak is set by AdamW's foreach temporaries (up to one
+parameter-sized buffer during the update), which the memory model does not count: 25 %."""
+
+
+@pytest.mark.parametrize("arch", [ARCHS[0], ARCHS[3], ARCHS[6], ARCHS[7]], ids=lambda a: a.name)
+def test_training_step_memory_matches_the_core(arch):
+    batch = 8
+    step = TrainStep(arch, batch, "fp32", "adamw")
+    step()  # optimizer state exists after the first step
+    measured = step.resident_bytes() + peak_memory_bytes(step)
+    job = TrainingJob(workload_for(arch), 1000.0, None, batch, "fp32", "adamw", "full", 0, "none")
+    model = training_memory(job, batch, False, "none", 1)
+    static = model.weights + model.gradients + model.optimizer
+    assert abs(step.resident_bytes() - static) <= 0.01 * static  # 4 + 4 + 8 bytes per parameter, measured
+    assert abs(measured - model.total) <= MEMORY_TOLERANCE[arch.family] * model.total, (measured, model.total)
+
+
+def test_peak_memory_sees_a_known_allocation():
+    size = 4 * 1024 * 1024  # 4 MiB of float32
+
+    def allocate():
+        a = torch.empty(size // 4)
+        b = torch.empty(size // 4)
+        return a, b
+    assert peak_memory_bytes(allocate) == pytest.approx(2 * size, rel=0.01)
+
+
+def test_efficiency_fit_recovers_a_known_curve():
+    from planner.effcurve import fit_efficiency_curve, saturating
+
+    sizes = [1e8, 3e8, 1e9, 3e9, 1e10]
+    effs = [saturating(x, 0.6, 5e8) for x in sizes]
+    fit = fit_efficiency_curve(sizes, effs)
+    assert fit.e_max == pytest.approx(0.6, rel=1e-3) and fit.size_half == pytest.approx(5e8, rel=1e-3)
+    assert fit.log_sigma < 1e-3
+    assert math.isclose(fit.at(5e8), 0.3, rel_tol=1e-3)
+
+
+def test_allreduce_across_two_processes_reports_ring_bus_bandwidth():
+    from planner.profiler.comm import measure_allreduce
+
+    comm = measure_allreduce(2, "gloo", sizes=[2**12, 2**18, 2**21], repeats=3)
+    assert comm.backend == "gloo" and comm.world_size == 2 and len(comm.points) == 3
+    for point in comm.points:  # nccl-tests convention: busbw = S/t · 2(n−1)/n, which is S/t for n = 2
+        assert point.bus_bandwidth_gbs == pytest.approx(point.bytes / point.seconds / 1e9)
+    assert comm.bus_bandwidth_gbs > 0 and comm.latency_us >= 0

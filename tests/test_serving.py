@@ -1,0 +1,274 @@
+"""Serving: the roofline terms, the M/D/c approximations against the discrete-event simulation of the same system,
+the replica count the simulation confirms, and the published single-GPU decode/prefill rows."""
+import dataclasses
+import datetime as dt
+import heapq
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+from planner.catalog import PricedOffer
+from planner.cli import app
+from planner.efficiency import Efficiency
+from planner.estimate import estimate
+from planner.inference_time import (KV_BLOCK_TOKENS, decode_tokens_per_s, kv_batch_limit, prefill_seconds,
+                                    tp_allreduce_seconds)
+from planner.profiles import load_profile
+from planner.queueing import binomial_quantile, erlang_c, md_c_decay_rate, md_c_wait_quantiles
+from planner.schema.catalog import Offer
+from planner.schema.model import Architecture
+from planner.schema.profile import Inference
+from planner.serving import (LlmTiming, ServingEfficiency, batch_latency, llm_latency, plan_llm_serving,
+                             simulate_plan)
+from planner.serving_validation import median_abs_error, serving_errors
+from planner.simulation import simulate_dynamic_batching, simulate_llm, slot_starts
+from planner.trainfit import load_published_runs
+from planner.workload import kv_bytes_per_token, weight_bytes, workload_for
+
+from .conftest import ROOT
+
+LLAMA2_7B = dict(name="l7", family="decoder", layers=32, hidden=4096, heads=32, ffn_hidden=11008, vocab=32000,
+                 seq_len=4096, activation="swiglu", norm="rmsnorm", tied_embeddings=False)
+EFF = ServingEfficiency(Efficiency(0.5, 0.3, "prior", "test"), Efficiency(0.8, 0.3, "prior", "test"))
+LOADS = (0.30, 0.60, 0.85)
+
+
+def offer(gpu="A100-80GB-SXM", gpus=1, intra="pcie"):
+    return PricedOffer("test", Offer(instance="x", gpu=gpu, gpus_per_instance=gpus, usd_per_hour=2.0,
+                                     intra_node=intra, network_gbps=None), 3600.0, dt.date(2026, 11, 1))
+
+
+# -------------------------------------------------------------------------------------------- roofline terms
+
+
+def test_decode_at_batch_one_is_bounded_by_bandwidth(catalog):
+    work = workload_for(Architecture(**LLAMA2_7B))
+    gpu = catalog.gpus["A100-80GB-SXM"]
+    rate = decode_tokens_per_s(work, gpu, "bf16", 1, 512, 1.0, 1.0)
+    ceiling = gpu.memory_bandwidth_gbs * 1e9 / (weight_bytes(work, "bf16") + 512 * kv_bytes_per_token(work, "bf16"))
+    assert rate == pytest.approx(ceiling)
+    # int4 weights move a quarter of the bytes (plus group scales): decode is faster, by less than 4×
+    int4 = decode_tokens_per_s(work, gpu, "int4", 1, 512, 1.0, 1.0)
+    assert rate < int4 < 4 * rate
+
+
+def test_gqa_and_paged_blocks_set_the_kv_batch_limit(catalog):
+    gpu = catalog.gpus["A100-80GB-SXM"]
+    mha = workload_for(Architecture(**LLAMA2_7B))
+    gqa = workload_for(Architecture(**{**LLAMA2_7B, "kv_heads": 8}))
+    assert gqa.kv_bytes_per_token_16bit == mha.kv_bytes_per_token_16bit / 4
+    assert kv_batch_limit(gqa, gpu, 1, "bf16", "bf16", 768) > 3.9 * kv_batch_limit(mha, gpu, 1, "bf16", "bf16", 768)
+    # a sequence of one token more than a block takes two whole blocks
+    assert kv_batch_limit(mha, gpu, 1, "bf16", "bf16", KV_BLOCK_TOKENS + 1) == \
+        kv_batch_limit(mha, gpu, 1, "bf16", "bf16", 2 * KV_BLOCK_TOKENS)
+    assert kv_batch_limit(mha, gpu, 1, "bf16", "bf16", KV_BLOCK_TOKENS + 1) > \
+        kv_batch_limit(mha, gpu, 1, "bf16", "bf16", 2 * KV_BLOCK_TOKENS + 1)
+
+
+def test_tensor_parallel_pays_its_all_reduce(catalog):
+    work = workload_for(Architecture(**LLAMA2_7B))
+    gpu = catalog.gpus["A100-80GB-SXM"]
+    assert tp_allreduce_seconds(work, 512, 1, 600.0, "nvlink") == 0.0
+    pcie, nvlink = tp_allreduce_seconds(work, 512, 2, 32.0, "pcie"), tp_allreduce_seconds(work, 512, 2, 300.0,
+                                                                                           "nvlink")
+    assert pcie > nvlink > 0.0
+    flops = gpu.peak_tflops.bf16 * 1e12 * 0.5
+    one = prefill_seconds(work, 512, "bf16", flops, 2e12)
+    two = prefill_seconds(work, 512, "bf16", 2 * flops, 4e12, nvlink)
+    assert one / 2 < two < one
+
+
+# -------------------------------------------------------------------------------------------- queueing
+
+
+def test_erlang_c_window_equals_the_full_recursion():
+    # the recursion started 12√a below the load gives the recursion from k = 0, to double precision
+    for servers, load in ((300, 250.0), (1000, 960.0), (2000, 1000.0), (5000, 4900.0), (40, 39.5)):
+        recursion = 1.0
+        for k in range(1, servers + 1):
+            recursion = load * recursion / (k + load * recursion)
+        expected = servers * recursion / (servers - load * (1 - recursion))
+        assert erlang_c(servers, load) == pytest.approx(expected, rel=1e-12)
+
+
+def test_binomial_quantile_matches_scipy():
+    for n, p in ((1, 0.5), (31, 0.2), (63, 0.97), (255, 0.45), (4000, 0.999)):
+        for q in (0.5, 0.95, 0.99):
+            assert binomial_quantile(n, p, q) == int(stats.binom.ppf(q, n, p))
+
+
+def test_md1_decay_rate_solves_its_equation():
+    # M/D/1: P(W > t) decays as e^{−δt} with λ(e^{δD} − 1) = δ
+    delta = md_c_decay_rate(1, 0.6, 1.0)
+    assert 0.6 * math.expm1(delta) == pytest.approx(delta)
+
+
+def test_slot_starts_is_fcfs_on_c_servers():
+    rng = np.random.default_rng(3)
+    arrivals = np.cumsum(rng.exponential(1.0, 2000))
+    for servers, hold in ((1, 0.9), (3, 2.7), (8, 7.0)):
+        free = [0.0] * servers  # reference: every arrival takes the server that frees first
+        expected = []
+        for a in arrivals:
+            start = max(a, heapq.heappop(free))
+            heapq.heappush(free, start + hold)
+            expected.append(start)
+        assert np.allclose(slot_starts(arrivals, servers, hold), expected)
+
+
+@pytest.mark.parametrize("servers", [1, 8, 32])
+@pytest.mark.parametrize("load", LOADS)
+def test_md_c_waits_match_simulation(servers, load):
+    rng = np.random.default_rng(1)
+    rate = load * servers
+    arrivals = np.cumsum(rng.exponential(1.0 / rate, 400_000))
+    waits = (slot_starts(arrivals, servers, 1.0) - arrivals)[40_000:]
+    simulated = float(np.quantile(waits, 0.95))
+    analytic = md_c_wait_quantiles(servers, rate, 1.0, (0.95,))[0]
+    # p95 of the wait alone, in units of the service time: within 10 %, or 0.1 D where it is short
+    assert abs(analytic - simulated) <= max(0.1, 0.1 * simulated)
+
+
+# -------------------------------------------------------------------------------------------- LLM model vs simulation
+
+
+# (batch, replicas, prefill s, decode step s): the serve-7b-chat recommendation, a small and a single replica
+LLM_CONFIGS = [(64, 5, 0.0355, 0.0402), (8, 2, 0.030, 0.020), (32, 1, 0.050, 0.030)]
+
+
+@pytest.mark.parametrize("config", LLM_CONFIGS, ids=lambda c: f"b{c[0]}r{c[1]}")
+@pytest.mark.parametrize("load", LOADS)
+def test_llm_analytic_p95_within_10_percent_of_simulation(config, load):
+    batch, replicas, prefill, step = config
+    inf = Inference(rate=1.0, prompt_tokens=512, output_tokens=256)
+    timing = LlmTiming(1, batch, prefill, step, batch * prefill + 256 * step)
+    rate = load * replicas * timing.capacity_rps
+    analytic = llm_latency(inf, timing, replicas, rate)
+    sim = simulate_llm(rate, replicas, batch, prefill, step, 256, requests=200_000, seed=1)
+    assert sim.utilization == pytest.approx(load, rel=0.03)
+    for key in ("ttft_p95", "tpot_p95"):
+        assert analytic[key] == pytest.approx(sim.latency_s[key], rel=0.10), key
+
+
+@pytest.mark.parametrize("load", LOADS)
+@pytest.mark.parametrize("batch, replicas, delay", [(1, 1, 0.01), (1, 3, None), (8, 2, 0.002)])
+def test_dynamic_batching_p95_within_10_percent_of_simulation(batch, replicas, delay, load):
+    inf = Inference(rate=1.0, max_queue_delay=delay)
+
+    def service_of(b):
+        return 0.002 + 0.004 * (b - 1) / max(1, batch - 1)
+
+    rate = load * replicas * batch / service_of(batch)
+    analytic = batch_latency(inf, replicas, batch, service_of, rate)
+    sim = simulate_dynamic_batching(rate, replicas, batch, service_of, delay, requests=200_000, seed=1)
+    assert analytic["latency_p95"] == pytest.approx(sim.latency_s["latency_p95"], rel=0.10)
+
+
+def test_simulation_is_seeded():
+    a = simulate_llm(5.0, 2, 8, 0.03, 0.02, 256, requests=20_000, seed=7)
+    b = simulate_llm(5.0, 2, 8, 0.03, 0.02, 256, requests=20_000, seed=7)
+    c = simulate_llm(5.0, 2, 8, 0.03, 0.02, 256, requests=20_000, seed=8)
+    assert a == b and a != c
+
+
+def test_serve_7b_chat_replicas_hold_in_simulation_and_one_fewer_does_not(catalog):
+    loaded = load_profile(ROOT / "profiles" / "serve-7b-chat.yaml", catalog)
+    est = estimate(loaded, catalog)
+    plan, inf = est.inference.plans[0], loaded.profile.inference
+    gpu = catalog.gpus[plan.gpu]
+    assert plan.meets_slo and plan.gpus_per_replica == 1
+
+    def simulated(replicas):
+        fewer = dataclasses.replace(plan, replicas=replicas)
+        return simulate_plan(fewer, est.inference.work, inf, gpu, seed=2, requests=300_000).simulated_latency_s
+
+    chosen, fewer = simulated(plan.replicas), simulated(plan.replicas - 1)
+    assert chosen["ttft_p95"] <= inf.slo.ttft_p95 and chosen["tpot_p95"] <= inf.slo.tpot_p95
+    assert fewer["ttft_p95"] > inf.slo.ttft_p95 or fewer["tpot_p95"] > inf.slo.tpot_p95
+
+
+def test_llm_plan_meets_targets_with_fewest_replicas(catalog):
+    work = workload_for(Architecture(**LLAMA2_7B))
+    inf = Inference(rate=20.0, average_rate=8.0, prompt_tokens=512, output_tokens=256,
+                    slo={"ttft_p95": 0.5, "tpot_p95": 0.05})
+    gpu = catalog.gpus["A100-80GB-SXM"]
+    plan = plan_llm_serving(work, inf, gpu, offer(), EFF)
+    assert plan.meets_slo and plan.utilization < 1.0
+    timing = LlmTiming(1, plan.batch_size, plan.timing_s["prefill"], plan.timing_s["decode_step"],
+                       plan.timing_s["hold"])
+    fewer = llm_latency(inf, timing, plan.replicas - 1, inf.rate)
+    assert fewer["ttft_p95"] > 0.5 or fewer["tpot_p95"] > 0.05 or plan.replicas - 1 < inf.rate / timing.capacity_rps
+    # autoscaling on the average rate needs fewer replicas; headroom adds some back
+    assert plan.autoscaled_replicas <= plan.replicas
+    assert plan.monthly_cost_autoscaled_usd <= plan.monthly_cost_usd
+    roomy = plan_llm_serving(work, inf.model_copy(update={"autoscale_headroom": 1.0}), gpu, offer(), EFF)
+    assert roomy.autoscaled_replicas >= plan.autoscaled_replicas
+    # cost per million output tokens: the bill over the month's tokens at the average rate
+    tokens = 8.0 * 730 * 3600 * 256
+    assert plan.usd_per_million_output_tokens == pytest.approx(plan.monthly_cost_autoscaled_usd / tokens * 1e6)
+
+
+def test_big_model_needs_tensor_parallel(catalog):
+    llama70 = dict(LLAMA2_7B, layers=80, hidden=8192, heads=64, kv_heads=8, ffn_hidden=28672)
+    work = workload_for(Architecture(**llama70))
+    inf = Inference(rate=1.0, prompt_tokens=512, output_tokens=256, slo={"ttft_p95": 2.0, "tpot_p95": 0.2})
+    gpu = catalog.gpus["A100-80GB-SXM"]
+    assert not plan_llm_serving(work, inf, gpu, offer(gpus=1), EFF).fits  # 141 GB of bf16 weights
+    plan = plan_llm_serving(work, inf, gpu, offer(gpus=8, intra="nvlink"), EFF)
+    assert plan.fits and plan.gpus_per_replica >= 2
+
+
+# -------------------------------------------------------------------------------------------- published rows
+
+
+def test_single_gpu_decode_and_prefill_rows_within_15_percent(catalog):
+    runs = load_published_runs(ROOT / "catalog", catalog)
+    single = [r for r in runs if r.group in ("serving-decode", "serving-prefill") and (r.gpu_count or 1) == 1]
+    assert {r.group for r in single} == {"serving-decode", "serving-prefill"} and len(single) >= 6
+    ids = {r.id for r in single}
+    in_sample = serving_errors(single, catalog)
+    assert median_abs_error(in_sample) <= 0.15
+    # leave-one-out: each row predicted from priors refitted on every other published run
+    held_out = {k: v for k, v in serving_errors(runs, catalog, leave_one_out=True).items() if k in ids}
+    assert len(held_out) == len(single) and median_abs_error(held_out) <= 0.15
+
+
+# -------------------------------------------------------------------------------------------- CLI
+
+
+def test_estimate_simulate_prints_simulated_percentiles():
+    runner = CliRunner()
+    profile = str(ROOT / "profiles" / "serve-7b-chat.yaml")
+    result = runner.invoke(app, ["estimate", profile, "--simulate", "--top", "2", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    plans = json.loads(result.stdout)["inference"]["plans"]
+    for plan in plans:
+        sim = plan["simulated_latency_ms"]
+        assert set(sim) == set(plan["latency_ms"])
+        assert sim["ttft_p95"] == pytest.approx(plan["latency_ms"]["ttft_p95"], rel=0.15)
+        # a plan the simulation refutes says so and does not count as meeting its targets
+        refuted = sim["ttft_p95"] > 500 or sim["tpot_p95"] > 50
+        assert plan["meets_slo"] is not refuted
+        assert refuted == any(r.startswith("simulation misses") for r in plan["reasons"])
+    table = runner.invoke(app, ["estimate", profile, "--simulate", "--top", "1"])
+    assert table.exit_code == 0 and "(sim " in table.stdout
+    plain = runner.invoke(app, ["estimate", profile, "--top", "1", "--format", "json"])
+    assert "simulated_latency_ms" not in json.loads(plain.stdout)["inference"]["plans"][0]
+
+
+def test_files_are_where_the_docs_say():
+    assert (ROOT / "benchmarks" / "bench_serving.py").is_file()
+    assert Path(ROOT / "docs" / "readme-serving.md").is_file()
+
+
+def test_negative_autoscale_headroom_is_a_placed_error(write):
+    text = (ROOT / "profiles" / "serve-7b-chat.yaml").read_text().replace("average_rate: 8/s",
+                                                                          "average_rate: 8/s\n  autoscale_headroom: -0.5")
+    result = CliRunner().invoke(app, ["estimate", str(write("h.yaml", text))])
+    assert result.exit_code == 2
+    assert "h.yaml:9:3: inference.autoscale_headroom" in result.output and "Traceback" not in result.output

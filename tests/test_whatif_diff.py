@@ -1,0 +1,92 @@
+"""What-if (`--set`) and `gpuplan diff` with `--fail-above`."""
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from planner.cli import app
+from planner.diff import Change, cost_rises_above, parse_threshold
+
+from .conftest import ROOT
+
+runner = CliRunner()
+PRETRAIN = ROOT / "profiles" / "pretrain-1b-72h.yaml"
+
+
+def estimate_json(*args):
+    result = runner.invoke(app, ["estimate", str(PRETRAIN), "--format", "json", *args])
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def test_set_changes_the_profile_before_validation():
+    base = estimate_json()["training"]
+    more = estimate_json("--set", "training.epochs=3", "--set", "constraints.gpus=[A100-80GB-SXM]")["training"]
+    # 3 epochs of 20B tokens: three times the tokens and the FLOP
+    assert more["workload"]["tokens"] == 3 * base["workload"]["tokens"]
+    assert more["workload"]["flops_total"] == pytest.approx(3 * base["workload"]["flops_total"], rel=1e-3)
+    assert {p["gpu"] for p in more["plans"]} == {"A100-80GB-SXM"}
+
+
+def test_set_accepts_human_units_and_new_sections():
+    data = estimate_json("--set", "training.deadline=1min")
+    assert data["training"]["recommended"] is None
+    data = estimate_json("--set", "constraints.providers=[lambda]")
+    assert {p["provider"] for p in data["training"]["plans"]} == {"lambda"}
+
+
+@pytest.mark.parametrize("override, message", [
+    ("training.epochs", "expected KEY.PATH=VALUE"),
+    ("training.epoch=3", "unknown key 'epoch'"),
+    ("training.epochs=-1", "training.epochs"),
+    ("name.first=x", "name is not a mapping"),
+    ("constraints.gpus=[H100]", "did you mean"),
+])
+def test_bad_set_is_one_error_exit_2(override, message):
+    result = runner.invoke(app, ["estimate", str(PRETRAIN), "--set", override])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_diff_shows_the_change_and_fails_above_the_threshold(tmp_path):
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(estimate_json()))
+    new.write_text(json.dumps(estimate_json("--set", "training.epochs=3")))
+    result = runner.invoke(app, ["diff", str(old), str(new)])
+    assert result.exit_code == 0, result.output
+    assert "GPU-hours" in result.stdout and "cost P50 (USD)" in result.stdout
+    result = runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "15%"])
+    assert result.exit_code == 1
+    assert "above --fail-above 15%" in result.stdout
+    # the same plan: 0% change, passes any threshold
+    result = runner.invoke(app, ["diff", str(old), str(old), "--fail-above", "0%"])
+    assert result.exit_code == 0 and "+0.0%" in result.stdout
+
+
+def test_diff_of_two_profiles(write):
+    cheaper = write("cheap.yaml", PRETRAIN.read_text().replace("tokens: 20B", "tokens: 10B"))
+    result = runner.invoke(app, ["diff", str(PRETRAIN), str(cheaper), "--fail-above", "15%"])
+    assert result.exit_code == 0, result.output  # cheaper is fine
+    result = runner.invoke(app, ["diff", str(cheaper), str(PRETRAIN), "--fail-above", "15%"])
+    assert result.exit_code == 1
+
+
+def test_cost_rise_arithmetic():
+    # 100 → 116 is +16 %: above 15 %; 100 → 115 is not
+    assert cost_rises_above([Change("training", "cost", 100.0, 116.0, True)], 0.15)
+    assert not cost_rises_above([Change("training", "cost", 100.0, 115.0, True)], 0.15)
+    assert not cost_rises_above([Change("training", "hours", 100.0, 300.0, False)], 0.15)
+    assert cost_rises_above([Change("inference", "$/month", None, 10.0, True)], 0.15)  # a new bill
+    assert parse_threshold("15%") == pytest.approx(0.15) and parse_threshold("15") == pytest.approx(0.15)
+
+
+@pytest.mark.parametrize("content, message", [("{", "not JSON"), ('{"a": 1}', "not a gpuplan estimate")])
+def test_diff_bad_input_exit_2(write, content, message):
+    bad = write("bad.json", content)
+    result = runner.invoke(app, ["diff", str(bad), str(PRETRAIN)])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_bad_threshold_exit_2():
+    result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--fail-above", "lots"])
+    assert result.exit_code == 2 and "--fail-above" in result.output
