@@ -39,6 +39,16 @@ class ListFormat(str, Enum):
 CatalogOption = Annotated[Path, typer.Option("--catalog", help="Catalog directory.", show_default="bundled")]
 
 
+def _print_rows(rows: list[dict], format: "ListFormat", render_table) -> None:
+    """Print a listing as JSON or as the table `render_table` makes of it."""
+    if format is ListFormat.json:
+        import json
+
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        sys.stdout.write(render_table(rows))
+
+
 def _fail(exc: PlannerError) -> None:
     if _state["debug"]:
         raise exc
@@ -133,12 +143,7 @@ def catalog_list(
     except PlannerError as exc:
         _fail(exc)
         return
-    if format is ListFormat.json:
-        import json
-
-        typer.echo(json.dumps(rows, indent=2))
-    else:
-        sys.stdout.write(render_gpu_table(rows))
+    _print_rows(rows, format, render_gpu_table)
 
 
 @catalog_app.command("models")
@@ -255,12 +260,7 @@ def calibration_list(
     except PlannerError as exc:
         _fail(exc)
         return
-    if format is ListFormat.json:
-        import json
-
-        typer.echo(json.dumps(rows, indent=2))
-    else:
-        sys.stdout.write(render_calibration_list(rows))
+    _print_rows(rows, format, render_calibration_list)
 
 
 class ImportSource(str, Enum):

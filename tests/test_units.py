@@ -48,3 +48,18 @@ def test_bad_units_say_what_was_expected(parser, text, fragment):
         return
     with pytest.raises(ValueError, match=fragment):
         parser(text)
+
+
+def test_atomic_write_replaces_whole_file_with_normal_permissions(tmp_path):
+    import os
+
+    from planner.atomic import write_text_atomic
+
+    target = tmp_path / "record.yaml"
+    target.write_text("old\n")
+    write_text_atomic(target, "new\n")
+    assert target.read_text() == "new\n"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["record.yaml"]  # no temporary file left behind

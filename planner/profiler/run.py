@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import os
 import platform
 import time
@@ -210,6 +211,7 @@ def measure_peaks(device: str, settings: Settings, precisions: list[str],
               lambda: bandwidth.append(copy_bandwidth_gbs(device, settings.copy_megabytes, settings.min_run_time)[0]),
               True)
 
+    @functools.cache  # measured once, when the first workload needs it
     def assemble() -> tuple[Peak, Peaks]:
         best: dict[str, float] = {}
         for point in sweep:
@@ -264,12 +266,9 @@ def profile_record(arch: Architecture, training, inference, quick: bool, comm: b
     small, reduced = reduce_architecture(arch, quick, device)
     steps = Steps()
     assemble = measure_peaks(device, settings, precisions, steps)
-    cache: dict[str, object] = {}
 
     def peak_of() -> Peak:
-        if "peak" not in cache:
-            cache["peak"], cache["peaks"] = assemble()
-        return cache["peak"]
+        return assemble()[0]
 
     workloads: list[WorkloadRecord] = []
     if training is not None:
@@ -286,7 +285,7 @@ def profile_record(arch: Architecture, training, inference, quick: bool, comm: b
     peak_of()
     return MeasurementRecord(kind="gpuplan/calibration", version=1, device=device_info(device, catalog),
                              measured_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0), command=command,
-                             quick=quick, peaks=cache["peaks"], workloads=workloads,
+                             quick=quick, peaks=assemble()[1], workloads=workloads,
                              comm=comm_out[0] if comm_out else None)
 
 
@@ -327,12 +326,9 @@ def calibration_record(catalog: Catalog, budget_s: float, command: str, device: 
     precisions = supported_precisions(device)
     steps = Steps()
     assemble = measure_peaks(device, settings, precisions, steps)
-    cache: dict[str, object] = {}
 
     def peak_of() -> Peak:
-        if "peak" not in cache:
-            cache["peak"], cache["peaks"] = assemble()
-        return cache["peak"]
+        return assemble()[0]
 
     parts: list[WorkloadRecord] = []
     for arch in reference_architectures(device):  # smallest sizes of every family first: a budget cuts the top
@@ -349,7 +345,7 @@ def calibration_record(catalog: Catalog, budget_s: float, command: str, device: 
     peak_of()
     return MeasurementRecord(kind="gpuplan/calibration", version=1, device=device_info(device, catalog),
                              measured_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0), command=command,
-                             quick=quick, peaks=cache["peaks"], workloads=merge_workloads(parts),
+                             quick=quick, peaks=assemble()[1], workloads=merge_workloads(parts),
                              comm=comm_out[0] if comm_out else None)
 
 

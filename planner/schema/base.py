@@ -11,7 +11,7 @@ from ..units import parse_count, parse_rate, parse_seconds, parse_usd
 class Strict(BaseModel):
     """Frozen, unknown keys forbidden, descriptions on every field."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 def _human(parser):
