@@ -13,7 +13,7 @@ from .interconnect import hierarchical_allreduce_seconds, pipeline_send_seconds,
 from .memory import usable_bytes
 from .schema.catalog import GpuSpec
 from .schema.profile import Training
-from .workload import BYTES, NF4_BYTES, OPTIMIZER_STATE_BYTES, TrainingMemory, Workload, lora_params
+from .workload import NF4_BYTES, OPTIMIZER_STATE_BYTES, TrainingMemory, Workload, lora_params
 
 ZERO3_VOLUME_FACTOR = 1.5
 """ZeRO-3/FSDP moves ≈1.5× the all-reduce volume: weights all-gathered forward and backward, gradients

@@ -58,7 +58,7 @@ def test_deadline_below_the_roofline_is_named_with_the_computed_time(write, cata
     assert (fastest.gpu, fastest.count) == ("H100-SXM", 256)  # 256 of the faster GPU, 989 vs 312 TFLOP/s bf16
     error = info.value
     assert error.field == "training.deadline" and error.line == 7
-    assert f"even 256 H100-SXM at their dense bf16 peak (989 TFLOP/s each" in error.message
+    assert "even 256 H100-SXM at their dense bf16 peak (989 TFLOP/s each" in error.message
     assert f"need {human_time(floor)} for {job.model_flops:.3g} FLOP." in error.message
 
 

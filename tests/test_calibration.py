@@ -11,7 +11,7 @@ from planner.calibrated import EfficiencyBook, transferred_efficiency
 from planner.cli import app
 from planner.errors import InputError
 from planner.records import add_calibration, identify_gpu, load_record, record_yaml, save_record
-from planner.schema.record import EfficiencyFit, MeasurementRecord
+from planner.schema.record import MeasurementRecord
 
 from .conftest import ROOT
 

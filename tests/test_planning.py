@@ -1,5 +1,4 @@
 """Physical invariants of the training and serving models, and queueing closed forms."""
-import dataclasses
 import math
 
 import pytest
