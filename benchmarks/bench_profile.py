@@ -8,7 +8,10 @@
    fitted efficiency) — training.py's compute time on one device — is compared with the measured time at the
    held-out widths and batches (target within 15 %).
 
-Run: .venv/bin/python benchmarks/bench_profile.py [--skip-cli]
+3. LoRA: a LoRA step's time against a full step of the same model (the core's FLOP ratio is 2/3), and the
+   LoRA efficiency curve's predictions at held-out widths and batches.
+
+Run: .venv/bin/python benchmarks/bench_profile.py [--skip-cli | --lora-only]
 """
 from __future__ import annotations
 
@@ -88,7 +91,48 @@ def self_consistency() -> None:
           f"max {errors[-1]:.1%}, within 15 %: {sum(e <= 0.15 for e in errors)}/{len(errors)}")
 
 
+def lora_steps() -> None:
+    """A LoRA step against a full step of the same decoder, and the LoRA curve's predictions at held-out widths."""
+    from planner.effcurve import fit_efficiency_curve
+    from planner.profiler.microbench import matmul_point
+    from planner.profiler.workloads import Peak, measure_train
+    from planner.schema.model import Architecture
+
+    print("\n3. LoRA (r=16) steps, fp32, AdamW: time against a full step, and predicted vs measured")
+    peak_tflops = max(matmul_point("fp32", n, "cpu", 1.0).tflops for n in (512, 1024, 1536))
+    peak = Peak({"fp32": peak_tflops * 1e12}, 0.0)
+
+    def make(k: int) -> Architecture:
+        return Architecture(name=f"d{k}", family="decoder", layers=2, hidden=64 * k, heads=k, kv_heads=max(1, k // 2),
+                            ffn_hidden=(8 * 64 * k // 3) // 8 * 8, vocab=2048, seq_len=128, activation="swiglu")
+    widths, batches, fit_batches = (2, 4, 6), [1, 2, 4, 8], {1, 4, 8}
+    full = measure_train(make(4), batches, "fp32", "adamw", peak, "cpu", 1.0, memory=False)
+    lora = {k: measure_train(make(k), batches, "fp32", "adamw", peak, "cpu", 1.0, memory=False, method="lora")
+            for k in widths}
+    print(f"{'width ×4, batch':16} {'full ms':>9} {'LoRA ms':>9} {'LoRA/full':>10} {'core FLOP ratio':>16}")
+    for f, lo in zip(full, lora[4]):
+        print(f"{f.batch:16d} {f.seconds * 1e3:9.2f} {lo.seconds * 1e3:9.2f} {lo.seconds / f.seconds:10.2f} "
+              f"{lo.model_flops / f.model_flops:16.2f}")
+    train = [p for k in (widths[0], widths[-1]) for p in lora[k] if p.batch in fit_batches]
+    fit = fit_efficiency_curve([p.size for p in train], [p.efficiency for p in train], [p.params for p in train])
+    errors = []
+    for k in widths:
+        for p in lora[k]:
+            if k == widths[1] or p.batch not in fit_batches:
+                predicted = p.model_flops / (peak.flops["fp32"] * fit.at(p.size, p.params))
+                errors.append(abs(predicted - p.seconds) / p.seconds)
+                print(f"width ×{k}, {p.label:40} {p.seconds * 1e3:9.2f} ms measured {predicted * 1e3:9.2f} ms "
+                      f"predicted {(predicted - p.seconds) / p.seconds:+7.1%}")
+    errors.sort()
+    print(f"held-out LoRA points: {len(errors)}, median |error| {errors[len(errors) // 2]:.1%}, "
+          f"within 15 %: {sum(e <= 0.15 for e in errors)}/{len(errors)}")
+
+
 if __name__ == "__main__":
+    if "--lora-only" in sys.argv:
+        lora_steps()
+        sys.exit(0)
     if "--skip-cli" not in sys.argv:
         quick_wall_times()
     self_consistency()
+    lora_steps()

@@ -95,9 +95,23 @@ def fastest_training(job: TrainingJob, offers: list[PricedOffer], catalog: Catal
     return best
 
 
+def check_latency_units(doc: YamlDocument) -> None:
+    """A latency target written as a plain number is refused: `ttft_p95: 500` would be read as 500 s, while the
+    writer almost always means milliseconds; with a unit (500ms, 0.5s) there is nothing to guess."""
+    inference = doc.data.get("inference") if isinstance(doc.data, dict) else None
+    slo = inference.get("slo") if isinstance(inference, dict) else None
+    if not isinstance(slo, dict):
+        return
+    for key, value in slo.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise doc.error(("inference", "slo", key), f"{value:g} has no unit (a plain number here would be "
+                                                       f"{value:g} s)", hint=f"Write {value:g}ms or {value:g}s.")
+
+
 def check_serving(work: Workload, inference: Inference, offers: list[PricedOffer], catalog: Catalog,
                   doc: YamlDocument) -> None:
     """Raise a placed InputError when the inference section cannot be planned at all."""
+    check_latency_units(doc)
     if work.is_generative:
         for key in ("prompt_tokens", "output_tokens"):
             value = getattr(inference, key)

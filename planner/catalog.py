@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import CatalogLookupError, InputError, did_you_mean
+from .errors import CatalogLookupError, InputError, PlannerError, did_you_mean
 from .loading import load_model_file
 from .schema.catalog import GpuCatalog, GpuSpec, Offer, ProviderOffers
 from .schema.model import ModelCatalog, ModelPreset
@@ -95,8 +95,24 @@ class Catalog:
 
 
 def load_catalog(directory: Path | str = BUNDLED_CATALOG) -> Catalog:
-    """Load and cross-check a catalog directory (cached per resolved path)."""
-    return _load_catalog(str(Path(directory).resolve()))
+    """Load and cross-check a catalog directory (cached per resolved path; errors name the path as given)."""
+    resolved = Path(directory).resolve()
+    try:
+        return _load_catalog(str(resolved))
+    except PlannerError as exc:
+        exc.file = _as_given(exc.file, resolved, str(directory))
+        raise
+
+
+def _as_given(file: str | None, resolved: Path, given: str) -> str | None:
+    """`file` (under the resolved catalog directory) rewritten under the directory as the user typed it."""
+    if file is None:
+        return None
+    try:
+        inside = Path(file).relative_to(resolved)
+    except ValueError:
+        return file
+    return given if inside == Path(".") else str(Path(given) / inside)
 
 
 @lru_cache(maxsize=4)

@@ -172,6 +172,11 @@ def profile_command(
                                                 show_default="measurements/PROFILE-NAME.yaml")] = None,
     comm: Annotated[bool, typer.Option("--comm", help="Also measure all-reduce across local processes.")] = False,
     processes: Annotated[int, typer.Option("--processes", min=2, max=64, help="Ranks for --comm.")] = 2,
+    model_code: Annotated[Optional[str], typer.Option(
+        "--model-code", help="Profile your own nn.Module instead: path/to/file.py:ClassName (imports the file; "
+                             "needs --trust-model-code).")] = None,
+    trust_model_code: Annotated[bool, typer.Option(
+        "--trust-model-code", help="Allow --model-code to import and run that Python file.")] = False,
     catalog: CatalogOption = BUNDLED_CATALOG,
 ) -> None:
     """Measure training steps and inference calls of the profile's model on this device; write the record."""
@@ -183,7 +188,8 @@ def profile_command(
         target = out or Path("measurements") / f"{loaded.profile.name}.yaml"
         from .measure_command import run_profile
 
-        text = run_profile(loaded, cat, target, quick, comm, processes, " ".join(["gpuplan", *sys.argv[1:]]))
+        text = run_profile(loaded, cat, target, quick, comm, processes, " ".join(["gpuplan", *sys.argv[1:]]),
+                           model_code, trust_model_code)
     except PlannerError as exc:
         _fail(exc)
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .decisions import Decision, ServingDecision, TrainingDecision, TrainingOption, hours_text
+from .readable import fixed, usd
 from .serving import ServingPlan
 
 
@@ -11,8 +12,7 @@ def _r(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else float(f"{value:.{digits}g}")
 
 
-def _usd(value: float) -> str:
-    return f"${value:,.2f}" if value < 100 else f"${value:,.0f}"
+_usd = usd
 
 
 def _training_plan_text(o: TrainingOption) -> str:
@@ -28,7 +28,7 @@ def _serving_plan_text(p: ServingPlan) -> str:
 
 
 def _latency_ms(p: ServingPlan, key: str) -> str:
-    return f"{p.latency_s[key] * 1e3:,.0f} ms" if key in p.latency_s else "–"
+    return f"{fixed(p.latency_s[key] * 1e3, 0)} ms" if key in p.latency_s else "–"
 
 
 def training_title(d: TrainingDecision, profile: str) -> str:
@@ -45,9 +45,9 @@ def training_title(d: TrainingDecision, profile: str) -> str:
 def training_sections(d: TrainingDecision, top: int | None) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows) of each table of the training decision."""
     level = f"P{d.confidence * 100:g}"
-    choices = [[c.name, _training_plan_text(c.option), f"{c.option.hours:,.1f}", _usd(c.option.cost_usd), c.tradeoff]
+    choices = [[c.name, _training_plan_text(c.option), fixed(c.option.hours), _usd(c.option.cost_usd), c.tradeoff]
                for c in [*d.choices, *d.alternatives]]
-    per_gpu = [[o.plan.gpu, _training_plan_text(o), f"{o.hours:,.1f}", _usd(o.cost_usd)]
+    per_gpu = [[o.plan.gpu, _training_plan_text(o), fixed(o.hours), _usd(o.cost_usd)]
                for o in d.best_per_gpu[:top]]
     rejected = [[r.gpu, r.provider, "; ".join(r.reasons)] for r in d.rejected[:top]]
     out = [("Choices", ["choice", "plan", f"hours {level}", f"cost {level}", "trade-off"], choices),

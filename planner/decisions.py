@@ -13,6 +13,7 @@ from .efficiency import prior_efficiency
 from .errors import PlannerError
 from .estimate import Estimate, candidate_counts
 from .profiles import LoadedProfile
+from .readable import fixed, usd
 from .serving import ServingPlan
 from .spot import SpotOverhead, spot_overhead
 from .training import TrainingJob, TrainingPlan, plan_training
@@ -171,11 +172,10 @@ def _balanced(frontier: list, cost, time):
 
 def hours_text(hours: float) -> str:
     """Hours for people: minutes below one hour."""
-    return f"{hours:,.1f} h" if hours >= 1 else f"{hours * 60:,.1f} min"
+    return f"{fixed(hours)} h" if hours >= 1 else f"{fixed(hours * 60)} min"
 
 
-def _usd(value: float) -> str:
-    return f"${value:,.2f}" if abs(value) < 100 else f"${value:,.0f}"
+_usd = usd
 
 
 def _training_tradeoffs(cheapest: TrainingOption, balanced: TrainingOption, fastest: TrainingOption) -> list[Choice]:
@@ -184,8 +184,8 @@ def _training_tradeoffs(cheapest: TrainingOption, balanced: TrainingOption, fast
         if abs(dc) < 0.005 and abs(dh) < 0.005:
             return f"same as {other}"
         if dc >= 0:
-            return f"{_usd(dc)} more than {other} to finish {-dh:,.1f} h sooner"
-        return f"{dh:,.1f} h longer than {other} to save {_usd(-dc)}"
+            return f"{_usd(dc)} more than {other} to finish {fixed(-dh)} h sooner"
+        return f"{fixed(dh)} h longer than {other} to save {_usd(-dc)}"
 
     return [
         Choice("cheapest viable", cheapest,
@@ -251,7 +251,7 @@ def decide_training(job: TrainingJob, loaded: LoadedProfile, catalog: Catalog, c
         if anyway.cost_usd < cheapest.cost_usd:
             alternatives.append(Choice("cheapest regardless of deadline", anyway,
                                        f"saves {_usd(cheapest.cost_usd - anyway.cost_usd)} but takes "
-                                       f"{anyway.hours:,.1f} h"))
+                                       f"{fixed(anyway.hours)} h"))
     best_per_gpu = []
     for gpu in sorted({o.plan.gpu for o in feasible}):
         best_per_gpu.append(min((o for o in feasible if o.plan.gpu == gpu), key=lambda o: (o.cost_usd, o.hours)))
@@ -313,8 +313,8 @@ def decide_serving(plans: list[ServingPlan], slo=None) -> ServingDecision:
             if abs(dc) < 0.005 and abs(dt) < 0.005:
                 return f"same as {other}"
             if dc >= 0:
-                return f"{_usd(dc)}/month more than {other} for {-dt:,.0f} ms lower {name}"
-            return f"{dt:,.0f} ms higher {name} than {other} to save {_usd(-dc)}/month"
+                return f"{_usd(dc)}/month more than {other} for {fixed(-dt, 0)} ms lower {name}"
+            return f"{fixed(dt, 0)} ms higher {name} than {other} to save {_usd(-dc)}/month"
 
         choices = [
             Choice("cheapest viable", cheapest, "gives up latency headroom: " + versus(cheapest, fastest, "the fastest")

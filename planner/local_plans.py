@@ -28,7 +28,7 @@ def local_training_plan(local: LocalDevice, job: TrainingJob, training, warnings
     from .estimate import best_training_plan
 
     precision = local.precision_for(job.precision)
-    eff = local.efficiency("train", job.work.family, job.precision, job.work.train_flops_per_sample,
+    eff = local.efficiency("train", job.work.family, job.precision, job.model_flops_per_sample,
                            job.trainable_params) \
         if precision else None
     if eff is None:

@@ -48,14 +48,29 @@ def _interrupt_on_term() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def check_model_code(model_code: str | None, trusted: bool) -> None:
+    """--model-code imports (runs) a Python file: refused unless --trust-model-code says the user means it."""
+    if model_code is not None and not trusted:
+        raise PlannerError(f"--model-code {model_code} would import and run that Python file with your rights; "
+                           f"refusing without --trust-model-code",
+                           hint="Read the file, then add --trust-model-code to profile it.")
+
+
 def run_profile(loaded: LoadedProfile, catalog: Catalog, out: Path, quick: bool, comm: bool, processes: int,
-                command: str) -> str:
-    """Measure the profile's model, write the record atomically to `out`, return the summary text."""
+                command: str, model_code: str | None = None, trusted: bool = False) -> str:
+    """Measure the profile's model (or the user's --model-code class), write the record atomically to `out`,
+    return the summary text."""
+    check_model_code(model_code, trusted)
     run = _import_profiler()
+    code = None
+    if model_code is not None:
+        from .profiler.usercode import parse_model_code
+
+        code = parse_model_code(model_code)
     _interrupt_on_term()
     profile = loaded.profile
     record = run.profile_record(loaded.arch, profile.training, profile.inference, quick, comm, command, catalog,
-                                comm_world=processes)
+                                comm_world=processes, model_code=code)
     save_record(record, out)
     from .record_view import render_record_summary
 

@@ -6,6 +6,9 @@ import math
 
 WINDOW_SD = 12.0
 """The Erlang B recursion starts this many standard deviations (√a) below the offered load a."""
+RECURSION_STEPS = 4096
+"""Longest Erlang B recursion run (~1 ms in CPython); past it, C(c, a) comes from the Poisson distribution
+(`_erlang_c_poisson`), whose cost does not grow with c: a million servers would otherwise take ~40 ms a call."""
 
 
 def erlang_c(servers: int, offered_load: float) -> float:
@@ -21,12 +24,34 @@ def erlang_c(servers: int, offered_load: float) -> float:
     if offered_load >= servers:
         return 1.0
     start = max(0, int(offered_load - WINDOW_SD * math.sqrt(offered_load)))
+    if servers - start > RECURSION_STEPS:
+        return _erlang_c_poisson(servers, offered_load)
     erlang_b = 1.0
     for k in range(start + 1, servers + 1):
         erlang_b = offered_load * erlang_b / (k + offered_load * erlang_b)
         if erlang_b < 1e-300:  # past the load B only falls: nobody waits
             return 0.0
     return servers * erlang_b / (servers - offered_load * (1.0 - erlang_b))
+
+
+def _erlang_c_poisson(servers: int, offered_load: float) -> float:
+    """C(c, a) for large c through Erlang B = P(N = c)/P(N ≤ c), N ~ Poisson(a).
+
+    P(N ≤ c) is scipy's regularised incomplete gamma (`pdtr`); ln P(N = c) is written as
+    c·(ln(1 + t) − t) − ½·ln(2πc) − stirlerr(c) with t = (a − c)/c (Loader 2000, "Fast and accurate computation of
+    binomial probabilities"), which keeps full precision where c·ln a − a − ln c! would cancel to ~c·1e-16.
+    stirlerr(c) = ln c! − (c + ½)·ln c + c − ½·ln 2π ≈ 1/(12c) − 1/(360c³) (Stirling's series; c > 4096 here).
+    """
+    from scipy.special import pdtr
+
+    c, a = servers, offered_load
+    stirlerr = 1.0 / (12.0 * c) - 1.0 / (360.0 * c ** 3)
+    t = (a - c) / c
+    log_pmf = c * (math.log1p(t) - t) - 0.5 * math.log(2.0 * math.pi * c) - stirlerr
+    if log_pmf < -700.0:  # B underflows: nobody waits (as in the recursion)
+        return 0.0
+    erlang_b = math.exp(log_pmf) / float(pdtr(c, a))
+    return c * erlang_b / (c - a * (1.0 - erlang_b))
 
 
 def wait_quantile(servers: int, arrival_rate: float, service_rate: float, q: float) -> float:

@@ -13,7 +13,7 @@ from .catalog import BUNDLED_CATALOG, Catalog
 from .errors import InputError, did_you_mean
 from .loading import validate_document
 from .schema.record import RECORD_KIND, RECORD_VERSION, MeasurementRecord
-from .yamlfile import load_yaml, read_text
+from .yamlfile import YamlDocument, load_yaml, read_text
 
 MAX_RECORD_BYTES = 1024 * 1024
 """Largest record accepted: a full calibration is ~100 KB of YAML (a few hundred points); more is not a record."""
@@ -26,6 +26,11 @@ BUNDLED_CALIBRATIONS = BUNDLED_CATALOG / "calibrations"
 def load_record(path: Path | str) -> MeasurementRecord:
     """A profiler/calibration record, validated: size cap, kind, version (newer versions refused by name),
     schema and ranges; every problem is one InputError with file, line and field."""
+    return load_record_document(path)[0]
+
+
+def load_record_document(path: Path | str) -> tuple[MeasurementRecord, YamlDocument]:
+    """`load_record`, plus the YAML document, so later checks (device identity) can point at a line."""
     read_text(path, MAX_RECORD_BYTES)  # size cap before parsing
     doc = load_yaml(path)
     data = doc.data
@@ -38,7 +43,7 @@ def load_record(path: Path | str) -> MeasurementRecord:
             raise doc.error(("version",), f"record format version {version} was written by a newer gpuplan; this "
                                           f"gpuplan reads version {RECORD_VERSION}.",
                             hint="Upgrade gpuplan (pip install -U gpuplan) to use it.")
-    return validate_document(doc, MeasurementRecord, "measurement record")
+    return validate_document(doc, MeasurementRecord, "measurement record"), doc
 
 
 def record_yaml(record: MeasurementRecord) -> str:
@@ -84,23 +89,28 @@ def identify_gpu(catalog: Catalog, device_name: str, memory_gb: float) -> str | 
     return candidates[0] if candidates else None
 
 
-def check_device_identity(record: MeasurementRecord, catalog: Catalog, file: str) -> None:
-    """A record naming a catalog GPU must be one (id known, memory matching); a GPU record must name one."""
+def check_device_identity(record: MeasurementRecord, catalog: Catalog, where: YamlDocument | str) -> None:
+    """A record naming a catalog GPU must be one (id known, memory matching); a GPU record must name one.
+    `where` is the record's YAML document (errors then carry line and column) or just its file name."""
+    def error(path: tuple[str, ...], message: str, hint: str | None = None) -> InputError:
+        if isinstance(where, YamlDocument):
+            return where.error(path, message, hint=hint)
+        return InputError(message, file=where, field=".".join(path), hint=hint)
+
     device = record.device
     if device.catalog_id is not None:
         if device.catalog_id not in catalog.gpus:
-            raise InputError(f"unknown GPU id {device.catalog_id!r}", file=file, field="device.catalog_id",
-                             hint=did_you_mean(device.catalog_id, catalog.gpus)
-                             or "Run `gpuplan catalog list` for the ids.")
+            raise error(("device", "catalog_id"), f"unknown GPU id {device.catalog_id!r}",
+                        hint=did_you_mean(device.catalog_id, catalog.gpus) or "Run `gpuplan catalog list` for the ids.")
         spec = catalog.gpus[device.catalog_id]
         if abs(device.memory_gb - spec.memory_gb) > MEMORY_MATCH_TOLERANCE * spec.memory_gb:
-            raise InputError(f"device memory {device.memory_gb:g} GB does not match {spec.id} "
-                             f"({spec.memory_gb:g} GB)", file=file, field="device.memory_gb")
+            raise error(("device", "memory_gb"), f"device memory {device.memory_gb:g} GB does not match {spec.id} "
+                                                 f"({spec.memory_gb:g} GB)")
     elif device.type != "cpu":
-        raise InputError(f"the {device.type} device {device.name!r} is not a catalog GPU, so the record cannot "
-                         f"calibrate one", file=file, field="device.catalog_id",
-                         hint="Add the GPU to catalog/gpus.yaml (with its datasheet source) and set "
-                              "device.catalog_id, or use the file with `gpuplan estimate --measurements`.")
+        raise error(("device", "catalog_id"), f"the {device.type} device {device.name!r} is not a catalog GPU, so the "
+                                              f"record cannot calibrate one",
+                    hint="Add the GPU to catalog/gpus.yaml (with its datasheet source) and set device.catalog_id, or "
+                         "use the file with `gpuplan estimate --measurements`.")
 
 
 def calibration_name(record: MeasurementRecord) -> str:
@@ -112,8 +122,8 @@ def calibration_name(record: MeasurementRecord) -> str:
 
 def add_calibration(path: Path | str, catalog: Catalog, store: Path | str = BUNDLED_CALIBRATIONS) -> Path:
     """Validate a record (schema, ranges, size, device identity) and copy it into the store; returns the copy."""
-    record = load_record(path)
-    check_device_identity(record, catalog, str(path))
+    record, doc = load_record_document(path)
+    check_device_identity(record, catalog, doc)
     target = Path(store) / calibration_name(record)
     save_record(record, target)
     return target
@@ -134,8 +144,8 @@ def load_calibrations(catalog: Catalog, store: Path | str = BUNDLED_CALIBRATIONS
         return []
     found = []
     for path in sorted(root.glob("*.yaml")):
-        record = load_record(path)
-        check_device_identity(record, catalog, str(path))
+        record, doc = load_record_document(path)
+        check_device_identity(record, catalog, doc)
         found.append(StoredCalibration(path, record))
     return sorted(found, key=lambda c: c.record.measured_at, reverse=True)
 

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from .estimate import Estimate
+from .readable import fixed, usd
 from .serving import ServingPlan
 from .training import TrainingPlan, training_memory
 
@@ -109,9 +110,7 @@ def render_json(est: Estimate, top: int | None = None, decision=None) -> str:
     return json.dumps(estimate_dict(est, top, decision), indent=2)
 
 
-def _usd(value: float) -> str:
-    """Dollars: cents below $100, whole dollars above."""
-    return f"${value:,.2f}" if value < 100 else f"${value:,.0f}"
+_usd = usd
 
 
 def _training_rows(est: Estimate, top: int | None) -> tuple[list[str], list[list[str]]]:
@@ -122,7 +121,7 @@ def _training_rows(est: Estimate, top: int | None) -> tuple[list[str], list[list
         layout = (f"tp{p.tensor}×pp{p.pipeline} " if p.tensor * p.pipeline > 1 else "") + p.sharding \
             + (" +recompute" if p.recompute else "") + f", mb {p.micro_batch}"
         rows.append([str(i + 1), p.gpu, p.provider, f"{p.gpu_count} ({p.instances}×)", layout,
-                     f"{p.hours_p50:,.1f} ({p.hours_p10:,.1f}–{p.hours_p90:,.1f})", _usd(p.cost_usd_p50),
+                     f"{fixed(p.hours_p50)} ({fixed(p.hours_p10)}–{fixed(p.hours_p90)})", _usd(p.cost_usd_p50),
                      f"{p.mfu:.0%}", p.efficiency.source, "ok" if p.feasible else "; ".join(p.reasons)])
     return head, rows
 
@@ -135,9 +134,9 @@ def _serving_rows(est: Estimate, top: int | None) -> tuple[list[str], list[list[
     rows = []
     for i, p in enumerate(shown(est.inference.plans, top)):
         keys = ("ttft_p95", "tpot_p95") if generative else ("latency_p50", "latency_p95")
-        lat = [f"{p.latency_s[k] * 1e3:,.0f} ms" if k in p.latency_s else "–" for k in keys]
+        lat = [f"{fixed(p.latency_s[k] * 1e3, 0)} ms" if k in p.latency_s else "–" for k in keys]
         if p.simulated_latency_s:  # --simulate: the simulated percentile beside the analytic one
-            lat = [f"{cell} (sim {p.simulated_latency_s[k] * 1e3:,.0f})" if k in p.simulated_latency_s else cell
+            lat = [f"{cell} (sim {fixed(p.simulated_latency_s[k] * 1e3, 0)})" if k in p.simulated_latency_s else cell
                    for cell, k in zip(lat, keys)]
         avg = _usd(p.monthly_cost_autoscaled_usd) if p.monthly_cost_autoscaled_usd is not None else "–"
         rows.append([str(i + 1), p.gpu, p.provider, f"{p.replicas}×{p.gpus_per_replica}", str(p.batch_size), *lat,

@@ -131,14 +131,18 @@ def _meets(latency: dict[str, float], slo) -> bool:
     return all(getattr(slo, key, None) is None or latency[key] <= getattr(slo, key) * (1 + 1e-9) for key in latency)
 
 
-def replicas_needed(rate: float, capacity_rps: float, latency_of, slo, cap: int = MAX_REPLICAS) -> int:
+def replicas_needed(rate: float, capacity_rps: float, latency_of, slo, cap: int | None = None) -> int:
     """Fewest replicas with utilisation < 1 that meet the targets (latency falls with replicas: gallop, then
     bisection). When even unlimited replicas miss a target (latency_of(None)), the stable minimum is returned;
-    when more than `cap` replicas would be needed, `cap` + 1 (the caller has a cheaper configuration)."""
+    when more than `cap` replicas would be needed, max(`cap` + 1, the stable minimum) (the caller has a cheaper
+    configuration). Without a cap the gallop ends: unlimited replicas meet the targets, and the waiting-time tail
+    is exactly 0 once the slots exceed the load by a few standard deviations (md_c_wait_tail)."""
     low = max(1, math.floor(rate / capacity_rps) + 1)
     if not _meets(latency_of(None), slo) or _meets(latency_of(low), slo):
         return low
-    cap = min(cap, MAX_REPLICAS)
+    cap = cap if cap is not None else _NO_CAP  # a caller's cap is its cheaper plan: MAX_REPLICAS would hide better ones
+    if cap <= low:
+        return max(cap + 1, low)  # never fewer than the stable minimum: those latencies would be infinite
     step, high = 1, low + 1
     while high <= cap and not _meets(latency_of(high), slo):  # gallop: usually a few above the stable minimum
         low, step = high, step * 2
@@ -151,6 +155,10 @@ def replicas_needed(rate: float, capacity_rps: float, latency_of, slo, cap: int 
         mid = (low + high) // 2
         low, high = (low, mid) if _meets(latency_of(mid), slo) else (mid, high)
     return high
+
+
+_NO_CAP = 1 << 62
+"""Gallop bound without a caller's cap: beyond any finite plan (the gallop reaches it in ~62 doublings)."""
 
 
 def _fill_instances(replicas: int, gpus_per_replica: int, gpus_per_instance: int) -> tuple[int, int]:
@@ -240,7 +248,7 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
             stable = math.floor(inf.rate / timing.capacity_rps) + 1
             if _fill_instances(stable, tp, gpus_per_instance)[1] > fewest:
                 continue  # even the fewest stable replicas cost more than a configuration that meets the targets
-            cap = MAX_REPLICAS if fewest == math.inf else int(fewest) * gpus_per_instance // tp
+            cap = None if fewest == math.inf else int(fewest) * gpus_per_instance // tp
             reps = replicas_needed(inf.rate, timing.capacity_rps, lambda r: latency_at(r, inf.rate), inf.slo, cap)
             reps, instances = _fill_instances(reps, tp, gpus_per_instance)
             latency = latency_at(reps, inf.rate)
@@ -427,7 +435,7 @@ def _batch_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_ins
         if _fill_instances(math.floor(inf.rate * service / batch) + 1, 1, gpus_per_instance)[1] > fewest:
             continue  # even the fewest stable replicas cost more than a batch that meets the targets
         latency_at = lambda r, rate, b=batch: batch_latency(inf, r, b, service_of, rate)  # noqa: E731
-        cap = MAX_REPLICAS if fewest == math.inf else int(fewest) * gpus_per_instance
+        cap = None if fewest == math.inf else int(fewest) * gpus_per_instance
         reps = replicas_needed(inf.rate, batch / service, lambda r: latency_at(r, inf.rate), inf.slo, cap)
         reps, instances = _fill_instances(reps, 1, gpus_per_instance)
         latency = latency_at(reps, inf.rate)

@@ -12,7 +12,10 @@ eta(side, ratio) = 1 / (1 / (peak_efficiency · side / (side + half_side)) + tra
 - weights: the same ratio for WEIGHT_PASSES over the weights per micro-batch (not fitted: small micro-batches
   re-read the weights for few samples);
 - fp32 on CUDA cores reaches a larger fraction of its (low) peak than tensor cores do of theirs: peak_efficiency
-  is multiplied by fp32_factor for fp32 (one shared, fitted factor).
+  is multiplied by fp32_factor for fp32 (one shared, fitted factor);
+- a 16-bit CNN kept in NCHW layout makes nchw_passes more passes (one shared, fitted figure): tensor-core
+  convolutions run in NHWC, so cuDNN transposes around each one. Plans assume channels-last (the layout NVIDIA's
+  recipes use); only published runs that state NCHW (`memory_format` in catalog/published_runs.yaml) get the term.
 """
 from __future__ import annotations
 
@@ -59,6 +62,20 @@ def weight_ratio(work: Workload, gpu: GpuSpec, precision: str, micro_batch: floa
         return 0.0
     return WEIGHT_PASSES * work.params * _value_bytes(precision) / micro_batch \
         * _ridge_over_flops(work, gpu, precision)
+
+
+def nchw_transposes(work: Workload, precision: str, memory_format: str | None) -> bool:
+    """A 16-bit CNN with NCHW activations: cuDNN's tensor-core convolutions work in NHWC, so every convolution's
+    input and output are transposed, forward and backward — extra memory passes over the activations (NVIDIA, "Deep
+    Learning Performance Guide: Convolutional Layers", Tensor Layouts in Memory: NCHW vs NHWC). Plans assume
+    channels-last (memory_format None), what NVIDIA's own recipes use for AMP (DLE ConvNets configs.yml)."""
+    return work.family == "cnn" and memory_format == "nchw" and precision in ("fp16", "bf16")
+
+
+def cnn_traffic(traffic_cnn, nchw_passes, nchw16):
+    """Passes over a CNN's stored activations: the fitted traffic, plus nchw_passes for NCHW 16-bit runs (floats
+    or numpy arrays)."""
+    return traffic_cnn + nchw_passes * nchw16
 
 
 def curve_value(peak_efficiency, half_side, traffic, side, ratio, weights=0.0):

@@ -3,8 +3,9 @@
 Each run becomes a `RunCase`: the planner's own job, layout and step terms for the run's GPUs (training.py), so the
 fit adjusts only the curve's parameters and every other part of the prediction is the planner's model. Parameters
 are fitted by scipy.optimize.curve_fit on ln(predicted / actual): one peak efficiency per GPU architecture family
-with at least MIN_CURVE_RUNS runs, and a shared shape (half_side, traffic per workload kind); the pooled curve
-('any', for families without runs) refits the peak alone on all runs with that shape.
+with at least MIN_CURVE_RUNS runs, and a shared shape (half_side, traffic per workload kind, fp32 factor, extra
+passes of 16-bit NCHW CNNs); the pooled curve ('any', for families without runs) refits the peak alone on all runs
+with that shape.
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from .profiles import resolve_architecture
 from .schema.catalog import GpuSpec, Offer
 from .schema.priors import TrainCurveFit
 from .schema.runs import PublishedRun
-from .traincurve import curve_value, matrix_side, peak_of, pick_curve, traffic_ratio, weight_ratio
+from .traincurve import (curve_value, cnn_traffic, matrix_side, nchw_transposes, peak_of, pick_curve, traffic_ratio,
+                         weight_ratio)
 from .training import Layout, StepTerms, TrainingJob, fastest_layout, peak_flops, step_terms, training_memory
 from .workload import workload_for
 
@@ -60,6 +62,8 @@ class RunCase:
     ratio: float
     weights: float
     """Weight-traffic ratio (traincurve.weight_ratio) at the case's micro-batch."""
+    nchw16: bool = False
+    """A 16-bit CNN run that kept its activations in NCHW (traincurve.nchw_transposes)."""
 
     @property
     def arch(self) -> str:
@@ -151,7 +155,8 @@ def build_case(run: PublishedRun, catalog: Catalog, reference: Efficiency) -> Ru
         rate, conv = False, steps / 3600.0 * (count if run.metric == "gpu_hours" else 1)
     return RunCase(run, job, gpu, count, layout, terms, rate, conv, matrix_side(job.work, layout.tensor),
                    traffic_ratio(job.work, gpu, run.precision),
-                   weight_ratio(job.work, gpu, run.precision, layout.micro_batch))
+                   weight_ratio(job.work, gpu, run.precision, layout.micro_batch),
+                   nchw_transposes(job.work, run.precision, run.memory_format))
 
 
 def reference_efficiency(runs: list[PublishedRun], catalog: Catalog) -> Efficiency:
@@ -184,14 +189,15 @@ def _arrays(cases: list[RunCase]):
             "conv": col(lambda c: c.conv), "side": col(lambda c: c.side), "ratio": col(lambda c: c.ratio),
             "weights": col(lambda c: c.weights),
             "cnn": col(lambda c: c.job.work.family == "cnn"), "fp32": col(lambda c: c.run.precision == "fp32"),
+            "nchw16": col(lambda c: c.nchw16),
             "actual": col(lambda c: c.run.value)}
 
 
-def _log_predicted(a, peak, half_side, traffic_t, traffic_c, fp32_factor):
+def _log_predicted(a, peak, half_side, traffic_t, traffic_c, fp32_factor, nchw_passes):
     import numpy as np
 
     peak = peak * np.where(a["fp32"] > 0, fp32_factor, 1.0)
-    traffic = np.where(a["cnn"] > 0, traffic_c, traffic_t)
+    traffic = np.where(a["cnn"] > 0, cnn_traffic(traffic_c, nchw_passes, a["nchw16"] > 0), traffic_t)
     eta = curve_value(peak, half_side, traffic, a["side"], a["ratio"], a["weights"])
     seconds = a["compute"] / eta + a["fixed"] + a["repeats"] * np.maximum(0.0, a["overlap"] - a["window"] / eta)
     return np.where(a["rate"] > 0, np.log(a["conv"] / seconds), np.log(a["conv"] * seconds))
@@ -212,18 +218,20 @@ def fit_curves(cases: list[RunCase]) -> list[TrainCurveFit]:
 
     def model(_, *theta):
         peaks = np.exp(np.asarray(theta[:k]))[index]
-        half_side, traffic_t, traffic_c, fp32_factor = np.exp(theta[k:])
-        return _log_predicted(a, peaks, half_side, traffic_t, traffic_c, fp32_factor)
+        half_side, traffic_t, traffic_c, fp32_factor = np.exp(theta[k:k + 4])
+        return _log_predicted(a, peaks, half_side, traffic_t, traffic_c, fp32_factor, theta[k + 4])
 
-    start = [math.log(0.5)] * k + [math.log(300.0), math.log(3.0), math.log(3.0), 0.0]
-    lower = [math.log(1e-3)] * k + [math.log(1e-3)] * 3 + [math.log(0.05)]
-    upper = [0.0] * k + [math.log(1e5), math.log(1e3), math.log(1e3), math.log(20.0)]
+    start = [math.log(0.5)] * k + [math.log(300.0), math.log(3.0), math.log(3.0), 0.0, 1.0]
+    lower = [math.log(1e-3)] * k + [math.log(1e-3)] * 3 + [math.log(0.05), 0.0]
+    upper = [0.0] * k + [math.log(1e5), math.log(1e3), math.log(1e3), math.log(20.0), 1e3]
     theta, _ = curve_fit(model, np.zeros(len(own)), np.log(a["actual"]), p0=start, bounds=(lower, upper))
-    half_side, traffic_t, traffic_c, fp32_factor = (float(x) for x in np.exp(theta[k:]))
+    half_side, traffic_t, traffic_c, fp32_factor = (float(x) for x in np.exp(theta[k:k + 4]))
+    nchw_passes = float(theta[k + 4])
     everything = _arrays(cases)
 
     def pooled(_, log_peak):
-        return _log_predicted(everything, math.exp(log_peak), half_side, traffic_t, traffic_c, fp32_factor)
+        return _log_predicted(everything, math.exp(log_peak), half_side, traffic_t, traffic_c, fp32_factor,
+                              nchw_passes)
 
     (log_peak,), _ = curve_fit(pooled, np.zeros(len(cases)), np.log(everything["actual"]),
                                p0=[math.log(0.5)], bounds=([math.log(1e-3)], [0.0]))
@@ -231,7 +239,7 @@ def fit_curves(cases: list[RunCase]) -> list[TrainCurveFit]:
     def curve(arch: str, peak: float, members: list[RunCase]) -> TrainCurveFit:
         return TrainCurveFit(arch=arch, peak_efficiency=_sig(peak), half_side=_sig(half_side),
                              traffic_transformer=_sig(traffic_t), traffic_cnn=_sig(traffic_c), fp32_factor=_sig(fp32_factor),
-                             log_sigma=0.0,
+                             nchw_passes=_sig(nchw_passes), log_sigma=0.0,
                              n=len(members), runs=sorted(c.run.id for c in members))
 
     fits = [curve(arch, math.exp(theta[i]), [c for c in own if c.arch == arch]) for i, arch in enumerate(archs)]
@@ -246,7 +254,8 @@ def _sig(value: float) -> float:
 def case_efficiency(case: RunCase, curves: list[TrainCurveFit] | tuple[TrainCurveFit, ...]) -> tuple[float, str]:
     """The compute efficiency these curves give the run, and the arch of the curve used."""
     fit = pick_curve(curves, case.arch)
-    traffic = fit.traffic_cnn if case.job.work.family == "cnn" else fit.traffic_transformer
+    traffic = cnn_traffic(fit.traffic_cnn, fit.nchw_passes, case.nchw16) if case.job.work.family == "cnn" \
+        else fit.traffic_transformer
     eta = float(curve_value(peak_of(fit, case.run.precision), fit.half_side, traffic, case.side, case.ratio,
                             case.weights))
     return eta, fit.arch

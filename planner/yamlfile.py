@@ -90,20 +90,52 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         column = mark.column + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise InputError(f"YAML syntax error: {problem}", file=file, line=line, column=column) from None
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, file) from None
     except yaml.YAMLError as exc:
         raise InputError(f"YAML error: {exc}", file=file) from None
     if node is None:
         return YamlDocument(None, file, {})
     marks: dict[Path_, tuple[int, int]] = {}
     _index(node, (), marks, file, [0], 0)
-    constructor = yaml.constructor.SafeConstructor()
+    constructor = _Constructor()
     try:
         data = constructor.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"YAML error: {getattr(exc, 'problem', exc)}", file=file,
-                         line=mark.line + 1 if mark else None) from None
+                         line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
+                         field=_field_at(marks, mark.line + 1, mark.column + 1) if mark else None) from None
     return YamlDocument(data, file, marks)
+
+
+def _field_at(marks: dict[Path_, tuple[int, int]], line: int, column: int) -> str | None:
+    """The dotted field whose key sits on `line` nearest before `column` (the value's owner), if any."""
+    owners = [(col, path) for path, (ln, col) in marks.items() if ln == line and col <= column and path]
+    return ".".join(str(p) for p in max(owners, key=lambda o: (o[0], len(o[1])))[1]) if owners else None
+
+
+class _Constructor(yaml.constructor.SafeConstructor):
+    """The safe constructor, with an impossible date (2026-13-45) a placed error instead of a ValueError."""
+
+    def construct_yaml_timestamp(self, node):  # type: ignore[override]
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is not a valid date ({exc})",
+                                                    node.start_mark) from None
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> InputError:
+    """A character YAML does not allow (NUL, other control characters), placed by line and column."""
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    column = exc.position - (before.rfind("\n") + 1) + 1
+    return InputError(f"character U+{exc.character:04X} is not allowed in YAML ({exc.reason})", file=file,
+                      line=line, column=column)
 
 
 _NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)

@@ -44,14 +44,14 @@ def test_every_example_profile_plans_with_exit_0(profile):
 EXPECTED_TRAINING = {
     # efficiencies from the training curves (catalog/priors.yaml train_curves): MI300X and Ada GPUs have no published
     # training run, so they take the pooled curve; one MI300X beats 8 H100s on cost once its curve is the pooled one
-    "pretrain-1b-72h": dict(gpu="MI300X", provider="digitalocean", gpu_count=1, hours={"p10": 48.46, "p50": 69.57,
-                            "p90": 99.88}, cost_usd={"p10": 125.5, "p50": 180.2, "p90": 258.7}),
+    "pretrain-1b-72h": dict(gpu="MI300X", provider="digitalocean", gpu_count=1, hours={"p10": 48.82, "p50": 69.48,
+                            "p90": 98.87}, cost_usd={"p10": 126.5, "p50": 180.0, "p90": 256.1}),
     "lora-7b-a6000": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1,
-                          hours={"p10": 5.943, "p50": 8.533, "p90": 12.25}),
+                          hours={"p10": 5.987, "p50": 8.52, "p90": 12.13}),
     "resnet50-imagenet": dict(gpu="RTX-3090", provider="vast-ai", gpu_count=2,
-                              hours={"p10": 16.09, "p50": 23.66, "p90": 34.78}),
+                              hours={"p10": 14.76, "p50": 21.67, "p90": 31.82}),
     "bert-train-then-serve": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1,
-                                  hours={"p10": 0.568, "p50": 0.8154, "p90": 1.171}),
+                                  hours={"p10": 0.5745, "p50": 0.8175, "p90": 1.163}),
 }
 EXPECTED_WORKLOAD = {
     # 1.012B params · 20B tokens: flops_total = 20e9 · 3 · forward FLOP per token (6N + 12·L·d·s)

@@ -10,6 +10,7 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -20,6 +21,7 @@ from ..records import host_fingerprint, identify_gpu
 from ..schema.model import Architecture
 from ..schema.record import DeviceInfo, MeasurementRecord, Peaks, WorkloadRecord, WorkPoint
 from .microbench import copy_bandwidth_gbs, matmul_point, supported_precisions
+from .usercode import UserModel, load_user_model
 from .workloads import Peak, measure_decode, measure_infer, measure_prefill, measure_train
 
 
@@ -189,12 +191,17 @@ class Steps:
 
 
 def _workload(family: str, kind: str, precision: str, model: str, reduced: bool,
-              points: list[WorkPoint]) -> WorkloadRecord:
+              points: list[WorkPoint], method: str = "full", source: str = "reference") -> WorkloadRecord:
     # decode is fitted against bytes alone: its per-parameter cost (reading the weights) is part of its size
     params = [p.params for p in points] if kind != "decode" else None
     fit = fit_efficiency_curve([p.size for p in points], [p.efficiency for p in points], params)
-    return WorkloadRecord(family=family, kind=kind, precision=precision, model=model, reduced=reduced, points=points,
-                          fit=fit)
+    return WorkloadRecord(family=family, kind=kind, precision=precision, model=model[:500], reduced=reduced,
+                          points=points, fit=fit, method=method, source=source)
+
+
+QLORA_NOTE = "QLoRA timed as LoRA: no NF4 kernel here, frozen weights kept at the compute precision"
+"""No NF4 matmul exists on CPU (and bitsandbytes is not a dependency), so a QLoRA step is timed as a LoRA step; the
+record says so rather than pretending. The core's QLoRA memory model (NF4 weights) is unaffected."""
 
 
 def measure_peaks(device: str, settings: Settings, precisions: list[str],
@@ -223,15 +230,35 @@ def measure_peaks(device: str, settings: Settings, precisions: list[str],
 
 def queue_family(arch: Architecture, reduced: bool, precision: str, optimizer: str | None, inference: bool,
                  device: str, settings: Settings, steps: Steps, peak_of: Callable[[], Peak],
-                 out: list[WorkloadRecord], prompt: int | None = None) -> None:
-    """Queue the training and inference measurements of one reference model; records land in `out`."""
-    model = describe(arch) + (" (reduced from the profile's model)" if reduced else "")
+                 out: list[WorkloadRecord], prompt: int | None = None, method: str = "full", lora_rank: int = 16,
+                 user: UserModel | None = None) -> None:
+    """Queue the training and inference measurements of one reference model (or the user's, `user`); records land
+    in `out`. `method`: full training, or a LoRA/QLoRA step of rank `lora_rank` adapters."""
+    if user is not None:
+        model = f"user code {user.spec}, built with {user.kwargs or 'no arguments'}"
+    else:
+        model = describe(arch) + (" (reduced from the profile's model)" if reduced else "")
+    source = "reference" if user is None else "user-code"
     batches = list(settings.batches)
     if optimizer is not None:
-        steps.add(f"{arch.family} train step ({precision}, batches {batches})", lambda: out.append(_workload(
-            arch.family, "train", precision, model, reduced,
-            measure_train(arch, batches, precision, optimizer, peak_of(), device, settings.min_run_time))))
+        train_model = model if method == "full" else f"LoRA r={lora_rank} on {model}" + (
+            f"; {QLORA_NOTE}" if method == "qlora" else "")
+        steps.add(f"{arch.family} {'train' if method == 'full' else method} step ({precision}, batches {batches})",
+                  lambda: out.append(_workload(
+                      arch.family, "train", precision, train_model, reduced,
+                      measure_train(arch, batches, precision, optimizer, peak_of(), device, settings.min_run_time,
+                                    method=method, lora_rank=lora_rank, user=user), method, source)))
     if not inference:
+        return
+    if user is not None:  # the user's module has no KV-cache interface: forward passes only
+        seq = arch.seq_len or 1
+        prompts = sorted({max(8, seq // 4), max(8, seq // 2), seq})
+        kind, sizes = ("prefill", prompts) if arch.family == "decoder" else ("infer", [b * 4 for b in batches])
+        measure = (lambda: measure_prefill(arch, prompts, precision, peak_of(), device, settings.min_run_time, user)) \
+            if kind == "prefill" else \
+            (lambda: measure_infer(arch, sizes, precision, peak_of(), device, settings.min_run_time, user))
+        steps.add(f"user model {kind} ({precision}, {sizes})", lambda: out.append(_workload(
+            arch.family, kind, precision, model, reduced, measure(), source=source)))
         return
     if arch.family == "decoder":
         seq = arch.seq_len
@@ -252,8 +279,10 @@ def queue_family(arch: Architecture, reduced: bool, precision: str, optimizer: s
 
 def profile_record(arch: Architecture, training, inference, quick: bool, comm: bool, command: str,
                    catalog: Catalog | None = None, device: str | None = None, show: bool = True,
-                   comm_world: int = 2) -> MeasurementRecord:
-    """Measure a profile's model (reduced when too large) on this device: peaks, training, inference, comm."""
+                   comm_world: int = 2, model_code: tuple[Path, str] | None = None) -> MeasurementRecord:
+    """Measure a profile's model (reduced when too large) on this device: peaks, training (full, or the LoRA/QLoRA
+    step the profile asks for), inference, comm. `model_code` (file, class): the user's nn.Module instead of the
+    reference model, built from the reduced architecture's fields (the caller checked --trust-model-code)."""
     device = device or pick_device()
     settings = QUICK if quick else FULL
     supported = supported_precisions(device)
@@ -264,6 +293,7 @@ def profile_record(arch: Architecture, training, inference, quick: bool, comm: b
         wanted.append(local_precision(COMPUTE_PRECISION[inference.precision], supported))
     precisions = list(dict.fromkeys(["fp32", *wanted]))
     small, reduced = reduce_architecture(arch, quick, device)
+    user = load_user_model(*model_code, small) if model_code is not None else None
     steps = Steps()
     assemble = measure_peaks(device, settings, precisions, steps)
 
@@ -273,9 +303,9 @@ def profile_record(arch: Architecture, training, inference, quick: bool, comm: b
     workloads: list[WorkloadRecord] = []
     if training is not None:
         queue_family(small, reduced, wanted[0], training.optimizer, False, device, settings, steps, peak_of,
-                     workloads)
+                     workloads, method=training.method, lora_rank=training.lora_rank, user=user)
     if inference is not None:
-        queue_family(small, reduced, wanted[-1], None, True, device, settings, steps, peak_of, workloads)
+        queue_family(small, reduced, wanted[-1], None, True, device, settings, steps, peak_of, workloads, user=user)
     comm_out: list = []
     if comm:
         from .comm import measure_allreduce

@@ -15,11 +15,14 @@ import torch
 
 from ..schema.model import Architecture
 from ..schema.record import WorkPoint
+from ..training import TrainingJob
 from ..workload import decode_flops, kv_bytes_per_token, prefill_flops, weight_bytes, workload_for
 from .flops import count_flops
+from .lora import add_lora
 from .microbench import DTYPES
 from .models import build_model, example_input, kv_caches, loss_of
 from .timing import peak_memory_bytes, tensor_bytes, time_call
+from .usercode import UserModel
 
 
 @dataclass(frozen=True)
@@ -59,24 +62,35 @@ def with_tokens(arch: Architecture, tokens: int) -> Architecture:
 
 @dataclass
 class TrainStep:
-    """One training step of a reference model: forward (autocast) + loss + backward + optimizer step."""
+    """One training step of a reference model: forward (autocast) + loss + backward + optimizer step.
+
+    method "lora" / "qlora": the base weights are frozen and rank-`lora_rank` adapters train (profiler/lora.py);
+    the optimizer holds the adapters only. QLoRA runs as LoRA: no NF4 kernel here (see QLORA_NOTE). `user`: a
+    model from the user's own code (profiler/usercode.py) instead of the reference model."""
 
     arch: Architecture
     batch: int
     precision: str
     optimizer: str
     device: str = "cpu"
+    method: str = "full"
+    lora_rank: int = 16
+    user: UserModel | None = None
 
     def __post_init__(self):
-        self.model = build_model(self.arch).to(self.device)
-        self.opt = make_optimizer(self.optimizer, self.model.parameters())
-        self.inputs = example_input(self.arch, self.batch, device=self.device)
+        self.model = (self.user.build() if self.user else build_model(self.arch)).to(self.device)
+        if self.method != "full":
+            add_lora(self.model, self.lora_rank)
+        self.opt = make_optimizer(self.optimizer, [p for p in self.model.parameters() if p.requires_grad])
+        self.inputs = self.user.inputs(self.batch, self.device) if self.user else \
+            example_input(self.arch, self.batch, device=self.device)
 
     def __call__(self) -> None:
         self.opt.zero_grad(set_to_none=True)
         with autocast(self.device, self.precision):
             out = self.model(self.inputs)
-        loss_of(self.arch, out, self.inputs).backward()
+        loss = self.user.loss(out) if self.user else loss_of(self.arch, out, self.inputs)
+        loss.backward()
         self.opt.step()
 
     def resident_bytes(self) -> float:
@@ -89,21 +103,29 @@ class TrainStep:
 
 
 def measure_train(arch: Architecture, batches: list[int], precision: str, optimizer: str, peak: Peak,
-                  device: str, min_run_time: float, memory: bool = True) -> list[WorkPoint]:
-    """Training-step points over micro-batch sizes."""
+                  device: str, min_run_time: float, memory: bool = True, method: str = "full", lora_rank: int = 16,
+                  user: UserModel | None = None) -> list[WorkPoint]:
+    """Training-step points over micro-batch sizes. Model FLOP are the core's for the method (full: 3 × forward,
+    LoRA: 2 × forward; TrainingJob.model_flops_per_sample); for user code, which the core has no formula for,
+    FlopCounterMode's count."""
     work = workload_for(arch)
+    job = TrainingJob(work, 1.0, None, 1, precision, optimizer, method, lora_rank, "none")
     points = []
     for batch in batches:
-        step = TrainStep(arch, batch, precision, optimizer, device)
+        step = TrainStep(arch, batch, precision, optimizer, device, method, lora_rank, user)
         step()  # creates the optimizer state
         timing = time_call(step, device, min_run_time)
         counted = count_flops(step)
         peak_mem = step.resident_bytes() + peak_memory_bytes(step, device) if memory and batch == batches[-1] \
             else None
-        model_flops = batch * work.train_flops_per_sample
+        model_flops = counted if user else batch * job.model_flops_per_sample
+        # the per-parameter overhead of a step (optimizer) scales with what trains: adapters only for LoRA
+        trainable = sum(p.numel() for p in step.model.parameters() if p.requires_grad) if user \
+            else job.trainable_params
+        what = "train step" if method == "full" else f"{method} step (r={lora_rank})"
         points.append(WorkPoint(
-            label=f"train step, batch {batch} × {work.tokens_per_sample:g} tokens", size=model_flops, batch=batch,
-            params=work.params,
+            label=f"{what}, batch {batch} × {work.tokens_per_sample:g} tokens", size=model_flops, batch=batch,
+            params=float(trainable),
             tokens=int(work.tokens_per_sample), seconds=timing.median_s, iqr_seconds=timing.iqr_s,
             model_flops=model_flops, counted_flops=counted, peak_memory_bytes=peak_mem,
             efficiency=_clip(model_flops / (timing.median_s * peak.flops[precision]))))
@@ -118,42 +140,48 @@ def _forward_call(model, inputs, device: str, precision: str) -> Callable[[], ob
 
 
 def measure_infer(arch: Architecture, batches: list[int], precision: str, peak: Peak, device: str,
-                  min_run_time: float) -> list[WorkPoint]:
-    """Forward passes under inference_mode over batch sizes (encoder, cnn, mlp)."""
+                  min_run_time: float, user: UserModel | None = None) -> list[WorkPoint]:
+    """Forward passes under inference_mode over batch sizes (encoder, cnn, mlp; or user code, whose FLOP are
+    FlopCounterMode's count)."""
     work = workload_for(arch)
-    model = build_model(arch).to(device).eval()
+    model = (user.build() if user else build_model(arch)).to(device).eval()
+    params = float(sum(p.numel() for p in model.parameters())) if user else work.params
     points = []
     for batch in batches:
-        inputs = example_input(arch, batch, device=device)
+        inputs = user.inputs(batch, device) if user else example_input(arch, batch, device=device)
         call = _forward_call(model, inputs, device, precision)
         timing = time_call(call, device, min_run_time)
         memory = peak_memory_bytes(call, device) + tensor_bytes(model.parameters()) if batch == batches[-1] \
             else None
-        flops = batch * work.forward_flops_per_sample
+        counted = count_flops(call)
+        flops = counted if user else batch * work.forward_flops_per_sample
         points.append(WorkPoint(
             label=f"forward, batch {batch}", size=flops, batch=batch, tokens=int(work.tokens_per_sample),
-            params=work.params,
-            seconds=timing.median_s, iqr_seconds=timing.iqr_s, model_flops=flops, counted_flops=count_flops(call),
+            params=params,
+            seconds=timing.median_s, iqr_seconds=timing.iqr_s, model_flops=flops, counted_flops=counted,
             peak_memory_bytes=memory, efficiency=_clip(flops / (timing.median_s * peak.flops[precision]))))
     return points
 
 
 def measure_prefill(arch: Architecture, prompts: list[int], precision: str, peak: Peak, device: str,
-                    min_run_time: float) -> list[WorkPoint]:
+                    min_run_time: float, user: UserModel | None = None) -> list[WorkPoint]:
     """Decoder prefill of one prompt at several lengths. Model FLOP are the core's prefill_flops (causal
-    attention counted at half the s×s matrix); FlopCounterMode counts the full matrix the kernel is given."""
-    model = build_model(arch).to(device).eval()
+    attention counted at half the s×s matrix); FlopCounterMode counts the full matrix the kernel is given. User
+    code: a forward pass over the prompt, FLOP as counted."""
+    model = (user.build() if user else build_model(arch)).to(device).eval()
     work = workload_for(arch)
+    params = float(sum(p.numel() for p in model.parameters())) if user else work.params
     points = []
     for prompt in prompts:
-        inputs = example_input(arch, 1, prompt, device)
+        inputs = user.inputs(1, device, prompt) if user else example_input(arch, 1, prompt, device)
         call = _forward_call(model, inputs, device, precision)
         timing = time_call(call, device, min_run_time)
-        flops = prefill_flops(work, prompt)
+        counted = count_flops(call)
+        flops = counted if user else prefill_flops(work, prompt)
         points.append(WorkPoint(
             label=f"prefill, prompt {prompt}", size=flops, batch=1, tokens=prompt, seconds=timing.median_s,
-            params=work.params,
-            iqr_seconds=timing.iqr_s, model_flops=flops, counted_flops=count_flops(call),
+            params=params,
+            iqr_seconds=timing.iqr_s, model_flops=flops, counted_flops=counted,
             efficiency=_clip(flops / (timing.median_s * peak.flops[precision]))))
     return points
 

@@ -33,6 +33,8 @@ class TrainCurveFit(Strict):
     traffic_transformer: float = Field(ge=0, description="Memory passes over stored activations, transformers/MLPs.")
     traffic_cnn: float = Field(ge=0, description="Memory passes over stored activations, CNNs.")
     fp32_factor: float = Field(1.0, gt=0, description="Peak multiplier for fp32 on CUDA cores (vs tensor cores).")
+    nchw_passes: float = Field(0.0, ge=0, description="Extra memory passes over stored activations of a 16-bit CNN "
+                                                      "kept in NCHW layout (transposes around tensor-core convolutions).")
     log_sigma: float = Field(ge=0, le=3, description="RMS of leave-one-out ln(predicted/actual) of its runs.")
     n: int = Field(ge=1, description="Runs behind the figure.")
     runs: list[str] = Field(description="Ids of the published runs (catalog/published_runs.yaml).")

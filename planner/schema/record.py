@@ -109,6 +109,12 @@ class WorkloadRecord(Strict):
     precision: MeasuredPrecision = Field(description="Compute precision.")
     model: str = Field(max_length=500, description="The reference model measured, in words.")
     reduced: bool = Field(description="Profiled at reduced depth/width because the full model is too large here.")
+    method: Literal["full", "lora", "qlora"] = Field(
+        "full", description="Training method timed (train kind): full, or LoRA adapters on frozen weights; qlora is "
+                            "timed as LoRA where there is no NF4 kernel (the model text says so).")
+    source: Literal["reference", "user-code"] = Field(
+        "reference", description="reference: gpuplan's model built from the profile, FLOP by the core's formulas; "
+                                 "user-code: the user's nn.Module (--model-code), FLOP counted by FlopCounterMode.")
     points: list[WorkPoint] = Field(min_length=1, max_length=1000, description="Measured calls.")
     fit: EfficiencyFit = Field(description="Efficiency against problem size.")
 

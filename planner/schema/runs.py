@@ -30,6 +30,9 @@ class PublishedRun(Strict):
     value: float = Field(gt=0, description="The measured value.")
     phase: Literal["train", "infer", "prefill", "decode"] = Field(description="Training or which inference phase.")
     framework: str | None = Field(None, description="Software used.")
+    memory_format: Literal["nchw", "nhwc"] | None = Field(
+        None, description="CNN activation layout the run used (NVIDIA DLE ConvNets --memory-format, default nchw); "
+                          "null: not a CNN or not stated (nhwc, the layout tensor-core convolutions use, assumed).")
     source: str = Field(min_length=3, description="Where it was published.")
     notes: str | None = Field(None, description="Derivations and assumptions.")
 

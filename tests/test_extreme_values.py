@@ -1,0 +1,118 @@
+"""Huge but valid inputs: Erlang C over millions of servers, a 1e8 requests/s service, 1e30 training tokens, and
+how tables print such numbers; `--catalog` errors name the directory as typed."""
+from __future__ import annotations
+
+import math
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from planner import queueing
+from planner.catalog import BUNDLED_CATALOG, load_catalog
+from planner.cli import app
+from planner.estimate import estimate
+from planner.profiles import load_profile
+from planner.readable import fixed, usd
+from planner.report import estimate_dict, render_csv, render_markdown, render_table
+from planner.serving import _fill_instances
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(__file__).resolve().parent / "bad_inputs"
+CATALOG = load_catalog(BUNDLED_CATALOG)
+
+
+@pytest.mark.parametrize("servers", [5_000, 20_000, 100_000, 1_000_000])
+@pytest.mark.parametrize("utilisation", [0.9, 0.97, 0.99, 0.999, 0.9999])
+def test_erlang_c_through_poisson_agrees_with_the_recursion(servers, utilisation, monkeypatch):
+    load = servers * utilisation
+    fast = queueing._erlang_c_poisson(servers, load)
+    monkeypatch.setattr(queueing, "RECURSION_STEPS", 10**9)  # force the recursion however long it runs
+    exact = queueing.erlang_c(servers, load)
+    assert fast == pytest.approx(exact, rel=1e-10, abs=1e-300)
+
+
+def test_erlang_c_switches_to_poisson_only_for_long_recursions():
+    # 100 servers (the size of every pinned example) stay on the recursion; 10⁶ servers at 99.9 % take the Poisson form
+    assert 100 - int(90.0 - queueing.WINDOW_SD * math.sqrt(90.0)) <= queueing.RECURSION_STEPS
+    load = 999_000.0
+    assert 1_000_000 - int(load - queueing.WINDOW_SD * math.sqrt(load)) > queueing.RECURSION_STEPS
+    assert queueing.erlang_c(1_000_000, load) == queueing._erlang_c_poisson(1_000_000, load)
+
+
+def _profile(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+HUGE_RATE = """name: serve-7b-huge
+model: {preset: llama-2-7b}
+inference:
+  rate: 1e8/s
+  average_rate: 4e7/s
+  prompt_tokens: 512
+  output_tokens: 256
+  precision: bf16
+  slo: {ttft_p95: 500ms, tpot_p95: 50ms}
+"""
+
+
+def test_a_service_of_1e8_requests_per_second_gets_a_sane_plan(tmp_path):
+    loaded = load_profile(_profile(tmp_path, HUGE_RATE), CATALOG)
+    result = estimate(loaded, CATALOG)
+    plans = result.inference.plans
+    assert plans[0].meets_slo
+    for p in plans:
+        if not p.fits or p.replicas == 0:
+            continue
+        assert all(math.isfinite(v) for v in p.latency_s.values()), (p.gpu, p.latency_s)
+        # stable: more capacity than the load, so the replicas are at least rate / capacity
+        assert p.replicas * p.capacity_rps_per_replica > loaded.profile.inference.rate
+        assert p.utilization < 1.0
+        if p.meets_slo:
+            assert p.latency_s["ttft_p95"] <= 0.5 * (1 + 1e-9) and p.latency_s["tpot_p95"] <= 0.05 * (1 + 1e-9)
+        # the autoscaled fleet (average rate plus headroom) is never larger than the peak fleet, nor below its load
+        assert p.autoscaled_replicas is not None and p.autoscaled_replicas <= p.replicas
+        average = loaded.profile.inference.average_rate
+        assert p.autoscaled_replicas * p.capacity_rps_per_replica > average
+        offer = next(o for o in CATALOG.offers({p.gpu}, {p.provider}) if o.offer.instance == p.instance)
+        assert (p.replicas, p.instances) == _fill_instances(p.replicas, p.gpus_per_replica,
+                                                            offer.offer.gpus_per_instance)
+
+
+def test_huge_numbers_are_printed_readably(tmp_path):
+    assert fixed(8.331719223018285e20) == "8.33e+20"
+    assert fixed(1234.56) == "1,234.6" and fixed(999_999_999_999.0, 0) == "999,999,999,999"
+    assert fixed(0.00042) == "0.00042" and fixed(0.0) == "0.0" and fixed(0.06) == "0.1"
+    assert usd(5.000609e21) == "$5e+21" and usd(12.5) == "$12.50" and usd(1234.4) == "$1,234"
+    text = (ROOT / "profiles" / "pretrain-1b-72h.yaml").read_text(encoding="utf-8")
+    text = text.replace("tokens: 20B", "tokens: 1e30")
+    text = "\n".join(line for line in text.splitlines() if not line.startswith(("  deadline", "  budget")))
+    path = _profile(tmp_path, text + "\n")
+    result = estimate(load_profile(path, CATALOG), CATALOG)
+    assert result.training.plans[0].hours_p50 > 1e15
+    for out in (render_table(result), render_markdown(result)):
+        assert re.search(r"\d\.\d+e\+\d\d", out)
+        assert not re.search(r"\d{1,3}(,\d{3}){5,}", out)  # no run of six or more digit groups
+    csv_text = render_csv(result)
+    assert "e+" in csv_text  # CSV and JSON keep the numbers themselves
+    assert estimate_dict(result)["training"]["plans"][0]["hours"]["p50"] > 1e15
+    shown = CliRunner().invoke(app, ["estimate", str(path), "--top", "3"])
+    assert shown.exit_code == 0, shown.output
+    assert not re.search(r"\d{1,3}(,\d{3}){5,}", shown.stdout)
+    assert re.search(r"\$\d\.?\d*e\+\d\d", shown.stdout)
+
+
+def test_catalog_errors_name_the_directory_as_typed(tmp_path, monkeypatch):
+    shutil.copytree(CORPUS / "catalogs" / "offer-zero-price", tmp_path / "cat")
+    monkeypatch.chdir(tmp_path)
+    expected = "offers/x.yaml:11:3: offers.0.usd_per_hour: Input should be greater than 0 (got 0)"
+    for typed in ("cat", "./cat/../cat"):
+        result = CliRunner().invoke(app, ["catalog", "list", "--catalog", typed])
+        assert result.exit_code == 2
+        assert result.stderr == f"Error: {Path(typed) / expected}\n"
+    missing = CliRunner().invoke(app, ["catalog", "list", "--catalog", "no-such-dir"])
+    assert missing.stderr == "Error: no-such-dir: catalog directory not found. Pass --catalog DIR or omit it.\n"
