@@ -96,6 +96,18 @@ def test_print_script_is_valid_shell_and_installs_nothing(tmp_path):
     assert bad.exit_code == 2 and "--budget" in bad.output
 
 
+def _wait_until_measuring(proc: subprocess.Popen, limit_s: float = 60.0) -> None:
+    """Return once the process has loaded torch (it is then measuring), so the signal lands mid-run on a busy
+    machine too; a fixed sleep could land during start-up."""
+    maps = Path(f"/proc/{proc.pid}/maps")
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        if not maps.exists() or "libtorch" in maps.read_text(errors="replace"):
+            break
+        time.sleep(0.2)
+    time.sleep(2.0)  # into the measurements
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
 def test_interrupted_profile_leaves_the_previous_record_intact(tiny, tmp_path, sig):
     profile, previous, _ = tiny
@@ -106,7 +118,7 @@ def test_interrupted_profile_leaves_the_previous_record_intact(tiny, tmp_path, s
     # without --quick the run takes tens of seconds; it is stopped mid-measurement
     proc = subprocess.Popen([*GPUPLAN, "profile", str(profile), "--out", str(out)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(4)
+    _wait_until_measuring(proc)
     assert proc.poll() is None, "the profile finished before it could be interrupted"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
