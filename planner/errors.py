@@ -56,6 +56,8 @@ def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
     """'Did you mean …?' for the closest choices, or '' when nothing is close."""
     options = list(choices)
     lowered = {c.lower(): c for c in options}
+    if word.lower() in lowered:  # only the case differs
+        return f"Did you mean {lowered[word.lower()]!r}?"
     close = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.6)
     if not close:
         return ""

@@ -1,6 +1,7 @@
 """Files → validated models: YAML with places, pydantic errors mapped back to file:line:column."""
 from __future__ import annotations
 
+import re
 import types
 import typing
 from pathlib import Path
@@ -49,7 +50,11 @@ def error_from_validation(exc: ValidationError, doc: YamlDocument, model: type[B
         message += f" (got {_shown(first['input'])})"
     if first["type"] == "missing":
         message = "required field is missing"
-    return doc.error(path, message + more)
+    hint = None
+    if first["type"] == "literal_error" and isinstance(first.get("input"), str):
+        choices = re.findall(r"'([^']*)'", str(first.get("ctx", {}).get("expected", "")))
+        hint = did_you_mean(first["input"], choices) or None
+    return doc.error(path, message + more, hint=hint)
 
 
 SHOWN_INPUT_CHARS = 60

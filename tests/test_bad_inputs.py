@@ -300,3 +300,12 @@ def test_debug_lets_the_exception_through(tmp_path):
     assert "Error: " not in result.output
     # the flag does not stick: the next run without it prints the one-line error again
     assert_one_error(invoke("estimate", str(path)), path, line_of(text, "epoch:"), "training.epoch")
+
+
+def test_wrong_case_choice_gets_the_right_spelling(tmp_path):
+    path = tmp_path / "case.yaml"
+    path.write_text("name: x\nmodel: {preset: pythia-1b}\ntraining:\n  dataset: {tokens: 20B}\n  precision: BF16\n")
+    result = CliRunner().invoke(app, ["estimate", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:5:3: training.precision:" in result.output
+    assert result.output.rstrip().endswith("(got 'BF16'). Did you mean 'bf16'?")
