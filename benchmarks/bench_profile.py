@@ -49,15 +49,22 @@ def quick_wall_times() -> None:
                   f"{spreads[len(spreads) // 2]:18.1%} {within:>3}/{len(spreads)}")
 
 
+def _cpu_fp32_peak():
+    """Measured fp32 matmul peak of this CPU: (TFLOP/s, Peak for the core's efficiency)."""
+    from planner.profiler.microbench import matmul_point
+    from planner.profiler.workloads import Peak
+
+    tflops = max(matmul_point("fp32", n, "cpu", 1.0).tflops for n in (512, 1024, 1536))
+    return tflops, Peak({"fp32": tflops * 1e12}, 0.0)
+
+
 def self_consistency() -> None:
     from planner.effcurve import fit_efficiency_curve
-    from planner.profiler.microbench import matmul_point
-    from planner.profiler.workloads import Peak, measure_train
+    from planner.profiler.workloads import measure_train
     from planner.schema.model import Architecture
 
     print("\n2. Self-consistency: predicted (fit on other sizes) vs measured training step, fp32, AdamW")
-    peak_tflops = max(matmul_point("fp32", n, "cpu", 1.0).tflops for n in (512, 1024, 1536))
-    peak = Peak({"fp32": peak_tflops * 1e12}, 0.0)
+    peak_tflops, peak = _cpu_fp32_peak()
     print(f"measured fp32 matmul peak: {peak_tflops:.3f} TFLOP/s")
     families = {
         "decoder": lambda k: Architecture(name=f"d{k}", family="decoder", layers=2, hidden=64 * k, heads=k,
@@ -94,13 +101,11 @@ def self_consistency() -> None:
 def lora_steps() -> None:
     """A LoRA step against a full step of the same decoder, and the LoRA curve's predictions at held-out widths."""
     from planner.effcurve import fit_efficiency_curve
-    from planner.profiler.microbench import matmul_point
-    from planner.profiler.workloads import Peak, measure_train
+    from planner.profiler.workloads import measure_train
     from planner.schema.model import Architecture
 
     print("\n3. LoRA (r=16) steps, fp32, AdamW: time against a full step, and predicted vs measured")
-    peak_tflops = max(matmul_point("fp32", n, "cpu", 1.0).tflops for n in (512, 1024, 1536))
-    peak = Peak({"fp32": peak_tflops * 1e12}, 0.0)
+    peak_tflops, peak = _cpu_fp32_peak()
 
     def make(k: int) -> Architecture:
         return Architecture(name=f"d{k}", family="decoder", layers=2, hidden=64 * k, heads=k, kv_heads=max(1, k // 2),

@@ -248,15 +248,22 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
             stable = math.floor(inf.rate / timing.capacity_rps) + 1
             if _fill_instances(stable, tp, gpus_per_instance)[1] > fewest:
                 continue  # even the fewest stable replicas cost more than a configuration that meets the targets
-            cap = None if fewest == math.inf else int(fewest) * gpus_per_instance // tp
-            reps = replicas_needed(inf.rate, timing.capacity_rps, lambda r: latency_at(r, inf.rate), inf.slo, cap)
-            reps, instances = _fill_instances(reps, tp, gpus_per_instance)
-            latency = latency_at(reps, inf.rate)
-            out.append(_Candidate(timing, batch, tp, reps, instances, latency, _meets(latency, inf.slo),
-                                  timing.capacity_rps, latency_at, gpus_per_instance))
+            out.append(_sized(inf, timing, batch, tp, timing.capacity_rps, latency_at, gpus_per_instance, fewest))
             if out[-1].meets:
-                fewest = min(fewest, instances)
+                fewest = min(fewest, out[-1].instances)
     return out
+
+
+def _sized(inf: Inference, timing: LlmTiming | float, batch: int, tp: int, capacity_rps: float, latency_at,
+           gpus_per_instance: int, fewest: float) -> _Candidate:
+    """A configuration with the fewest replicas meeting the targets, searched no further than `fewest` instances
+    (the cheapest configuration already meeting them)."""
+    cap = None if fewest == math.inf else int(fewest) * gpus_per_instance // tp
+    reps = replicas_needed(inf.rate, capacity_rps, lambda r: latency_at(r, inf.rate), inf.slo, cap)
+    reps, instances = _fill_instances(reps, tp, gpus_per_instance)
+    latency = latency_at(reps, inf.rate)
+    return _Candidate(timing, batch, tp, reps, instances, latency, _meets(latency, inf.slo), capacity_rps,
+                      latency_at, gpus_per_instance)
 
 
 def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
@@ -435,14 +442,9 @@ def _batch_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_ins
         if _fill_instances(math.floor(inf.rate * service / batch) + 1, 1, gpus_per_instance)[1] > fewest:
             continue  # even the fewest stable replicas cost more than a batch that meets the targets
         latency_at = lambda r, rate, b=batch: batch_latency(inf, r, b, service_of, rate)  # noqa: E731
-        cap = None if fewest == math.inf else int(fewest) * gpus_per_instance
-        reps = replicas_needed(inf.rate, batch / service, lambda r: latency_at(r, inf.rate), inf.slo, cap)
-        reps, instances = _fill_instances(reps, 1, gpus_per_instance)
-        latency = latency_at(reps, inf.rate)
-        out.append(_Candidate(service, batch, 1, reps, instances, latency, _meets(latency, inf.slo),
-                              batch / service, latency_at, gpus_per_instance))
+        out.append(_sized(inf, service, batch, 1, batch / service, latency_at, gpus_per_instance, fewest))
         if out[-1].meets:
-            fewest = min(fewest, instances)
+            fewest = min(fewest, out[-1].instances)
     return out
 
 
