@@ -33,7 +33,7 @@ def peak_flops(gpu: GpuSpec, weight_precision: str) -> float | None:
 def fp16_accumulate_factor(gpu: GpuSpec) -> float:
     """Peak with FP16 accumulation over the catalog's FP32-accumulate fp16 peak: 2 on GeForce cards, which run
     FP32 accumulation at half rate (catalog/gpus.yaml header and GA102/AD102 whitepapers), else 1."""
-    return 2.0 if gpu.name.lower().startswith("geforce") else 1.0
+    return 2.0 if gpu.half_rate_accumulate else 1.0
 
 
 def tp_allreduce_seconds(work: Workload, tokens: float, tp: int, link_gbs: float, link: str) -> float:

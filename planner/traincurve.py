@@ -8,7 +8,10 @@ eta(side, ratio) = 1 / (1 / (peak_efficiency · side / (side + half_side)) + tra
   FLOP): the time of passing over the stored activations at memory bandwidth relative to the matmul time at peak.
   It carries precision (fp32 peaks are low, so fp32 training sits near the curve's top; tensor-core fp16 on a fast
   GPU is held back by normalisation and element-wise passes) and the GPU's balance (H100 vs RTX 3090);
-- traffic: how many such passes a step makes, fitted per workload kind (transformer/MLP, CNN);
+- traffic: how many such passes a step makes, fitted per workload kind (transformer/MLP, CNN), and for transformers
+  per attention kernel: flash attention (FlashAttention, xformers memory-efficient, cuDNN fused attention) never
+  writes the s×s scores and comes with fused element-wise kernels, so it makes fewer passes (traffic_flash); no
+  stack makes fewer than 2 (each stored activation is written in forward and read in backward: trainfit.MIN_PASSES);
 - weights: the same ratio for WEIGHT_PASSES over the weights per micro-batch (not fitted: small micro-batches
   re-read the weights for few samples);
 - fp32 on CUDA cores reaches a larger fraction of its (low) peak than tensor cores do of theirs: peak_efficiency
@@ -84,6 +87,20 @@ def curve_value(peak_efficiency, half_side, traffic, side, ratio, weights=0.0):
     return 1.0 / (1.0 / saturating(side, peak_efficiency, half_side) + traffic * ratio + weights)
 
 
+def uses_flash(family: str, attention: str | None) -> bool:
+    """Transformer work run with a flash-style attention kernel."""
+    return family in ("decoder", "encoder") and attention == "flash"
+
+
+def traffic_of(fit: TrainCurveFit, family: str, attention: str | None, nchw16: bool = False) -> float:
+    """A curve's memory passes for a workload family (CNN: plus NCHW transposes; transformer: by attention kernel)."""
+    if family == "cnn":
+        return cnn_traffic(fit.traffic_cnn, fit.nchw_passes, nchw16)
+    if uses_flash(family, attention) and fit.traffic_flash is not None:
+        return fit.traffic_flash
+    return fit.traffic_transformer
+
+
 def peak_of(fit: TrainCurveFit, precision: str) -> float:
     """The curve's top for a precision (fp32 runs on CUDA cores)."""
     return fit.peak_efficiency * (fit.fp32_factor if precision == "fp32" else 1.0)
@@ -95,21 +112,23 @@ class TrainCurve:
 
     fit: TrainCurveFit
 
-    def traffic(self, family: str) -> float:
-        """Memory passes for this workload family."""
-        return self.fit.traffic_cnn if family == "cnn" else self.fit.traffic_transformer
+    def traffic(self, family: str, attention: str = "flash") -> float:
+        """Memory passes for this workload family and attention kernel."""
+        return traffic_of(self.fit, family, attention)
 
     def efficiency(self, work: Workload, gpu: GpuSpec, precision: str, tp: int = 1,
-                   micro_batch: float | None = None) -> float:
-        """Compute efficiency of this work on this GPU at this tensor-parallel degree and micro-batch."""
-        return float(curve_value(peak_of(self.fit, precision), self.fit.half_side, self.traffic(work.family),
+                   micro_batch: float | None = None, attention: str = "flash") -> float:
+        """Compute efficiency of this work on this GPU at this tensor-parallel degree, micro-batch and attention
+        kernel."""
+        return float(curve_value(peak_of(self.fit, precision), self.fit.half_side, self.traffic(work.family, attention),
                                  matrix_side(work, tp), traffic_ratio(work, gpu, precision),
                                  weight_ratio(work, gpu, precision, micro_batch)))
 
 
-def pick_curve(curves: tuple[TrainCurveFit, ...] | list[TrainCurveFit], arch: str) -> TrainCurveFit | None:
-    """The GPU family's own curve, else the pooled one."""
-    for wanted in (arch, "any"):
+def pick_curve(curves: tuple[TrainCurveFit, ...] | list[TrainCurveFit], family: str) -> TrainCurveFit | None:
+    """The GPU family's own curve (GpuSpec.family), else its generation's (ampere for ampere-geforce), else the
+    pooled one."""
+    for wanted in dict.fromkeys((family, family.split("-")[0], "any")):
         for fit in curves:
             if fit.arch == wanted:
                 return fit
@@ -118,9 +137,9 @@ def pick_curve(curves: tuple[TrainCurveFit, ...] | list[TrainCurveFit], arch: st
 
 def curve_efficiency(catalog: Catalog, gpu: GpuSpec) -> Efficiency:
     """The training efficiency of a GPU from the catalog's curves (value: the curve's peak; plans evaluate it)."""
-    fit = pick_curve(catalog.train_curves, gpu.arch)
+    fit = pick_curve(catalog.train_curves, gpu.family)
     if fit is None:
         raise LookupError("no training efficiency curve in the catalog; run scripts/fit_priors.py")
-    scope = f"{fit.arch} GPUs" if fit.arch != "any" else f"all GPUs; none for {gpu.arch}"
+    scope = f"{fit.arch} GPUs" if fit.arch != "any" else f"all GPUs; none for {gpu.family}"
     return Efficiency(fit.peak_efficiency, fit.log_sigma, "prior",
                       f"train curve fitted on {fit.n} published run(s) ({scope})", curve=TrainCurve(fit))

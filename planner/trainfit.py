@@ -3,8 +3,8 @@
 Each run becomes a `RunCase`: the planner's own job, layout and step terms for the run's GPUs (training.py), so the
 fit adjusts only the curve's parameters and every other part of the prediction is the planner's model. Parameters
 are fitted by scipy.optimize.curve_fit on ln(predicted / actual): one peak efficiency per GPU architecture family
-with at least MIN_CURVE_RUNS runs, and a shared shape (half_side, traffic per workload kind, fp32 factor, extra
-passes of 16-bit NCHW CNNs); the pooled curve ('any', for families without runs) refits the peak alone on all runs
+(GpuSpec.family: the arch, GeForce cards apart) with at least MIN_CURVE_RUNS runs, and a shared shape (half_side,
+traffic per workload kind and attention kernel, fp32 factor, extra passes of 16-bit NCHW CNNs); the pooled curve ('any', for families without runs) refits the peak alone on all runs
 with that shape.
 """
 from __future__ import annotations
@@ -22,13 +22,15 @@ from .profiles import resolve_architecture
 from .schema.catalog import GpuSpec, Offer
 from .schema.priors import TrainCurveFit
 from .schema.runs import PublishedRun
-from .traincurve import (curve_value, cnn_traffic, matrix_side, nchw_transposes, peak_of, pick_curve, traffic_ratio,
-                         weight_ratio)
+from .traincurve import (curve_value, cnn_traffic, matrix_side, nchw_transposes, peak_of, pick_curve, traffic_of,
+                         traffic_ratio, uses_flash, weight_ratio)
 from .training import Layout, StepTerms, TrainingJob, fastest_layout, peak_flops, step_terms, training_memory
 from .workload import workload_for
 
 TRAIN_GROUPS = frozenset({"llm-pretraining", "fine-tuning", "cnn", "encoder", "single-gpu-throughput"})
 """Groups the curves are fitted on ('other' holds approximated architectures: validated, never fitted)."""
+MIN_PASSES = 2.0
+"""Least memory passes over the stored activations: written in forward, read in backward (the traffic floor)."""
 MIN_CURVE_RUNS = 3
 """An architecture family gets its own peak efficiency with at least this many runs; else the pooled curve."""
 GPUS_PER_NODE = 8
@@ -67,8 +69,13 @@ class RunCase:
 
     @property
     def arch(self) -> str:
-        """GPU architecture family."""
-        return self.gpu.arch
+        """GPU architecture family the curves are kept for (GpuSpec.family)."""
+        return self.gpu.family
+
+    @property
+    def flash(self) -> bool:
+        """Transformer work with a flash-style attention kernel."""
+        return uses_flash(self.job.work.family, self.job.attention)
 
     def predict(self, eta):
         """The run's metric at compute efficiency eta (float or numpy array)."""
@@ -115,7 +122,8 @@ def run_job(run: PublishedRun, catalog: Catalog) -> TrainingJob:
     # Megatron's reported TFLOP/s are for full activation recomputation (Narayanan et al. 2021, eq. 3)
     recompute = "full" if run.metric == "tflops_per_gpu" else "auto"
     optimizer = "sgd" if work.family == "cnn" else "adamw"  # NVIDIA DLE ResNet-50: SGD with momentum
-    return TrainingJob(work, samples, global_batch, micro, run.precision, optimizer, "full", 16, recompute)
+    return TrainingJob(work, samples, global_batch, micro, run.precision, optimizer, "full", 16, recompute,
+                       run.attention or "standard")
 
 
 def build_case(run: PublishedRun, catalog: Catalog, reference: Efficiency) -> RunCase | None:
@@ -189,15 +197,16 @@ def _arrays(cases: list[RunCase]):
             "conv": col(lambda c: c.conv), "side": col(lambda c: c.side), "ratio": col(lambda c: c.ratio),
             "weights": col(lambda c: c.weights),
             "cnn": col(lambda c: c.job.work.family == "cnn"), "fp32": col(lambda c: c.run.precision == "fp32"),
-            "nchw16": col(lambda c: c.nchw16),
+            "nchw16": col(lambda c: c.nchw16), "flash": col(lambda c: c.flash),
             "actual": col(lambda c: c.run.value)}
 
 
-def _log_predicted(a, peak, half_side, traffic_t, traffic_c, fp32_factor, nchw_passes):
+def _log_predicted(a, peak, half_side, traffic_t, traffic_c, fp32_factor, nchw_passes, traffic_f):
     import numpy as np
 
     peak = peak * np.where(a["fp32"] > 0, fp32_factor, 1.0)
-    traffic = np.where(a["cnn"] > 0, cnn_traffic(traffic_c, nchw_passes, a["nchw16"] > 0), traffic_t)
+    traffic = np.where(a["cnn"] > 0, cnn_traffic(traffic_c, nchw_passes, a["nchw16"] > 0),
+                       np.where(a["flash"] > 0, traffic_f, traffic_t))
     eta = curve_value(peak, half_side, traffic, a["side"], a["ratio"], a["weights"])
     seconds = a["compute"] / eta + a["fixed"] + a["repeats"] * np.maximum(0.0, a["overlap"] - a["window"] / eta)
     return np.where(a["rate"] > 0, np.log(a["conv"] / seconds), np.log(a["conv"] * seconds))
@@ -219,26 +228,29 @@ def fit_curves(cases: list[RunCase]) -> list[TrainCurveFit]:
     def model(_, *theta):
         peaks = np.exp(np.asarray(theta[:k]))[index]
         half_side, traffic_t, traffic_c, fp32_factor = np.exp(theta[k:k + 4])
-        return _log_predicted(a, peaks, half_side, traffic_t, traffic_c, fp32_factor, theta[k + 4])
+        return _log_predicted(a, peaks, half_side, traffic_t, traffic_c, fp32_factor, theta[k + 4], theta[k + 5])
 
-    start = [math.log(0.5)] * k + [math.log(300.0), math.log(3.0), math.log(3.0), 0.0, 1.0]
-    lower = [math.log(1e-3)] * k + [math.log(1e-3)] * 3 + [math.log(0.05), 0.0]
-    upper = [0.0] * k + [math.log(1e5), math.log(1e3), math.log(1e3), math.log(20.0), 1e3]
+    # every stored activation is written once in forward and read once in backward: no kernel fusion makes fewer
+    # than MIN_PASSES passes, so the traffic coefficients start there (traffic_flash on a linear scale)
+    start = [math.log(0.5)] * k + [math.log(300.0), math.log(3.0), math.log(3.0), 0.0, 1.0, 3.0]
+    lower = [math.log(1e-3)] * k + [math.log(1e-3)] + [math.log(MIN_PASSES)] * 2 + [math.log(0.05), 0.0, MIN_PASSES]
+    upper = [0.0] * k + [math.log(1e5), math.log(1e3), math.log(1e3), math.log(20.0), 1e3, 1e3]
     theta, _ = curve_fit(model, np.zeros(len(own)), np.log(a["actual"]), p0=start, bounds=(lower, upper))
     half_side, traffic_t, traffic_c, fp32_factor = (float(x) for x in np.exp(theta[k:k + 4]))
-    nchw_passes = float(theta[k + 4])
+    nchw_passes, traffic_f = float(theta[k + 4]), float(theta[k + 5])
     everything = _arrays(cases)
 
     def pooled(_, log_peak):
         return _log_predicted(everything, math.exp(log_peak), half_side, traffic_t, traffic_c, fp32_factor,
-                              nchw_passes)
+                              nchw_passes, traffic_f)
 
     (log_peak,), _ = curve_fit(pooled, np.zeros(len(cases)), np.log(everything["actual"]),
                                p0=[math.log(0.5)], bounds=([math.log(1e-3)], [0.0]))
 
     def curve(arch: str, peak: float, members: list[RunCase]) -> TrainCurveFit:
         return TrainCurveFit(arch=arch, peak_efficiency=_sig(peak), half_side=_sig(half_side),
-                             traffic_transformer=_sig(traffic_t), traffic_cnn=_sig(traffic_c), fp32_factor=_sig(fp32_factor),
+                             traffic_transformer=_sig(traffic_t), traffic_flash=_sig(traffic_f),
+                             traffic_cnn=_sig(traffic_c), fp32_factor=_sig(fp32_factor),
                              nchw_passes=_sig(nchw_passes), log_sigma=0.0,
                              n=len(members), runs=sorted(c.run.id for c in members))
 
@@ -254,8 +266,7 @@ def _sig(value: float) -> float:
 def case_efficiency(case: RunCase, curves: list[TrainCurveFit] | tuple[TrainCurveFit, ...]) -> tuple[float, str]:
     """The compute efficiency these curves give the run, and the arch of the curve used."""
     fit = pick_curve(curves, case.arch)
-    traffic = cnn_traffic(fit.traffic_cnn, fit.nchw_passes, case.nchw16) if case.job.work.family == "cnn" \
-        else fit.traffic_transformer
+    traffic = traffic_of(fit, case.job.work.family, case.job.attention, case.nchw16)
     eta = float(curve_value(peak_of(fit, case.run.precision), fit.half_side, traffic, case.side, case.ratio,
                             case.weights))
     return eta, fit.arch

@@ -39,6 +39,8 @@ class TrainingJob:
     method: str
     lora_rank: int
     recompute: str
+    attention: str = "flash"
+    """Attention kernel of transformer work: flash or standard (traincurve.traffic_of)."""
 
     @property
     def tokens(self) -> float:
@@ -77,7 +79,7 @@ def training_job(work: Workload, training: Training) -> TrainingJob:
             global_samples = batch.global_samples
     return TrainingJob(work, samples * training.epochs, global_samples, batch.micro_batch if batch else None,
                        training.precision, training.optimizer, training.method, training.lora_rank,
-                       training.recompute)
+                       training.recompute, training.attention)
 
 
 def training_memory(job: TrainingJob, micro_batch: int, recompute: bool, sharding: str, dp: int,
@@ -326,7 +328,7 @@ def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, la
         return efficiency
     import dataclasses
 
-    value = curve.efficiency(job.work, gpu, job.precision, layout.tensor, layout.micro_batch)
+    value = curve.efficiency(job.work, gpu, job.precision, layout.tensor, layout.micro_batch, job.attention)
     return dataclasses.replace(efficiency, value=value)
 
 

@@ -151,8 +151,9 @@ def _transformer_workload(arch: Architecture) -> Workload:
         matmul += 2.0 * patch_dim * d * patches + 2.0 * head_params  # patch embedding; classifier on one token
         head_per_token = head_params / seq
     else:
-        head_per_token = arch.vocab * d
-        matmul += 2.0 * head_per_token * seq  # output head over every position (LM / MLM logits)
+        share = 1.0 if arch.lm_head_share is None else arch.lm_head_share
+        head_per_token = arch.vocab * d * share
+        matmul += 2.0 * head_per_token * seq  # vocabulary head over its share of positions (LM / MLM logits)
     params = arch.params or transformer_params(arch)
     # Activations per layer, 16-bit, per token, in units of d (Korthikanti et al. 2022, §4.1, generalised to f ≠ 4d):
     # attention 11 (QKV input 2, Q,K 4, V 2, output-projection input 2, dropout mask 1), norms 4, FFN input 2,
@@ -160,7 +161,7 @@ def _transformer_workload(arch: Architecture) -> Workload:
     # dropout mask 1. For f = 4d, gelu this is Korthikanti's 34. Flash attention keeps no s×s scores.
     ffn_tensors = 4 if arch.is_swiglu else 2
     per_token_layer = d * (11 + 4 + 2 + 1) + 2.0 * ffn_tensors * arch.ffn
-    logits = 0.0 if vision else 6.0 * arch.vocab  # 16-bit logits + fp32 copy for the loss, per token
+    logits = 0.0 if vision else 6.0 * arch.vocab * share  # 16-bit logits + fp32 copy for the loss, per scored token
     activations = seq * (n_layers * per_token_layer + logits)
     recompute = seq * (n_layers * 2.0 * d + per_token_layer + logits)  # layer inputs kept; one layer rebuilt
     kv = 2.0 * n_layers * arch.n_kv_heads * (d / arch.heads) * 2.0 if arch.family == "decoder" else 0.0

@@ -44,14 +44,15 @@ def test_every_example_profile_plans_with_exit_0(profile):
 EXPECTED_TRAINING = {
     # efficiencies from the training curves (catalog/priors.yaml train_curves): MI300X and Ada GPUs have no published
     # training run, so they take the pooled curve; one MI300X beats 8 H100s on cost once its curve is the pooled one
-    "pretrain-1b-72h": dict(gpu="MI300X", provider="digitalocean", gpu_count=1, hours={"p10": 48.82, "p50": 69.48,
-                            "p90": 98.87}, cost_usd={"p10": 126.5, "p50": 180.0, "p90": 256.1}),
+    "pretrain-1b-72h": dict(gpu="MI300X", provider="digitalocean", gpu_count=1, hours={"p10": 44.69, "p50": 58.7,
+                            "p90": 77.09}, cost_usd={"p10": 115.8, "p50": 152.0, "p90": 199.7}),
     "lora-7b-a6000": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1,
-                          hours={"p10": 5.987, "p50": 8.52, "p90": 12.13}),
+                          hours={"p10": 5.573, "p50": 7.32, "p90": 9.613}),
+    # RTX 3090 (a GeForce card: its own ampere-geforce curve, half-rate FP32 accumulation)
     "resnet50-imagenet": dict(gpu="RTX-3090", provider="vast-ai", gpu_count=2,
-                              hours={"p10": 14.76, "p50": 21.67, "p90": 31.82}),
+                              hours={"p10": 14.43, "p50": 17.6, "p90": 21.46}),
     "bert-train-then-serve": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1,
-                                  hours={"p10": 0.5745, "p50": 0.8175, "p90": 1.163}),
+                                  hours={"p10": 0.3942, "p50": 0.5178, "p90": 0.68}),
 }
 EXPECTED_WORKLOAD = {
     # 1.012B params · 20B tokens: flops_total = 20e9 · 3 · forward FLOP per token (6N + 12·L·d·s)

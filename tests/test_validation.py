@@ -18,8 +18,10 @@ from planner.training import TrainingJob, candidate_layouts, plan_training, step
 from planner.validation import summaries, validate
 from planner.workload import workload_for
 
-LOO_MEDIAN_ABS_ERROR_RATCHET = 0.173
-"""Leave-one-out median |error| on the published training runs was 0.163 when this was set. Only lower it."""
+LOO_MEDIAN_ABS_ERROR_RATCHET = 0.137
+"""Leave-one-out median |error| on the published training runs was 0.127 when this was set. Only lower it."""
+LOO_P90_ABS_ERROR_RATCHET = 0.29
+"""Leave-one-out P90 |error| was 0.276 when this was set (the issue's target: 0.35). Only lower it."""
 RATCHET_MARGIN = 0.01
 COVERAGE_FLOOR = 0.70
 
@@ -31,11 +33,31 @@ def loo_rows():
 
 def test_leave_one_out_median_error_does_not_rise(loo_rows):
     training = summaries(loo_rows)["training"]
-    assert training.n >= 140
+    assert training.n >= 130
     assert training.median_abs_error <= LOO_MEDIAN_ABS_ERROR_RATCHET
     # the ratchet only tightens: once the model is clearly better, the constant must come down with it
     assert training.median_abs_error > LOO_MEDIAN_ABS_ERROR_RATCHET - 2 * RATCHET_MARGIN, (
         f"median |error| is now {training.median_abs_error:.3f}: lower LOO_MEDIAN_ABS_ERROR_RATCHET")
+
+
+def test_leave_one_out_p90_error_does_not_rise(loo_rows):
+    training = summaries(loo_rows)["training"]
+    assert training.p90_abs_error <= LOO_P90_ABS_ERROR_RATCHET
+    assert training.p90_abs_error > LOO_P90_ABS_ERROR_RATCHET - 3 * RATCHET_MARGIN, (
+        f"P90 |error| is now {training.p90_abs_error:.3f}: lower LOO_P90_ABS_ERROR_RATCHET")
+
+
+def test_no_kept_training_run_implies_more_than_its_dense_peak():
+    """A row that needs more than the GPU's dense peak at its precision cannot mean what it says (DLE-036 was such
+    a row and is excluded with its reason): every kept training row implies a model-FLOP share of peak ≤ 1."""
+    from planner.priorfit import implied_efficiency
+    from planner.trainfit import TRAIN_GROUPS, load_published_runs
+
+    catalog = load_catalog(BUNDLED_CATALOG)
+    runs = [r for r in load_published_runs(BUNDLED_CATALOG, catalog) if r.phase == "train" and r.group in TRAIN_GROUPS]
+    unusable = [r.id for r in runs if implied_efficiency(r, catalog) is None
+                and r.metric in ("samples_per_s", "tokens_per_s")]
+    assert not unusable
 
 
 def test_leave_one_out_interval_coverage(loo_rows):
@@ -201,3 +223,57 @@ def test_published_resnet_rows_state_the_layout_their_harness_used():
             assert run.memory_format == "nchw", run.id
         elif run.id.startswith(("DLE-", "dle-rn50")):
             assert run.memory_format == ("nhwc" if run.precision == "fp16" else "nchw"), run.id
+
+
+def test_flash_attention_runs_nearer_peak_but_not_above_the_two_pass_floor():
+    """Flash attention makes fewer passes over the stored activations than standard attention, never fewer than
+    the floor (written in forward, read in backward); CNNs ignore the setting."""
+    from planner.traincurve import curve_efficiency
+    from planner.trainfit import MIN_PASSES
+
+    catalog = load_catalog(BUNDLED_CATALOG)
+    gpu = catalog.gpus["A100-80GB-SXM"]
+    curve = curve_efficiency(catalog, gpu).curve
+    work = _job(12, 768).work
+    flash, standard = (curve.efficiency(work, gpu, "bf16", attention=a) for a in ("flash", "standard"))
+    assert standard < flash < curve.fit.peak_efficiency
+    for fit in catalog.train_curves:
+        assert min(fit.traffic_transformer, fit.traffic_flash, fit.traffic_cnn) >= MIN_PASSES
+    cnn = workload_for(Architecture(name="r", family="cnn", image_size=224, blocks=[3, 4, 6, 3]))
+    assert curve.efficiency(cnn, gpu, "bf16", attention="flash") == curve.efficiency(cnn, gpu, "bf16",
+                                                                                        attention="standard")
+
+
+def test_profile_attention_reaches_the_plan():
+    """`training.attention: standard` makes the same job on the same GPUs slower than the default (flash)."""
+    profile = str(BUNDLED_CATALOG.parent / "profiles" / "pretrain-1b-72h.yaml")
+    pinned = ["--set", "constraints.gpus=[A100-80GB-SXM]", "--set", "constraints.gpu_count=8", "--format", "json"]
+    plans = {}
+    for attention in ("flash", "standard"):
+        result = CliRunner().invoke(app, ["estimate", profile, *pinned, "--set", f"training.attention={attention}"])
+        assert result.exit_code in (0, 1), result.output
+        plans[attention] = json.loads(result.stdout)["training"]["plans"][0]
+    assert plans["standard"]["mfu"] < plans["flash"]["mfu"]
+    assert plans["standard"]["hours"]["p50"] > plans["flash"]["hours"]["p50"]
+
+
+def test_span_head_drops_the_vocabulary_projection():
+    """lm_head_share 0 (a SQuAD span head) removes exactly 2·V·d FLOP per token and the logits' bytes."""
+    base = dict(name="b", family="encoder", layers=24, hidden=1024, heads=16, vocab=30522, seq_len=384)
+    lm, span = workload_for(Architecture(**base)), workload_for(Architecture(**base, lm_head_share=0))
+    assert lm.forward_flops_per_sample - span.forward_flops_per_sample == pytest.approx(2 * 30522 * 1024 * 384)
+    assert lm.activation_bytes_per_sample_16bit - span.activation_bytes_per_sample_16bit == pytest.approx(
+        6 * 30522 * 384)
+    assert span.params == lm.params  # the (tied) embedding is still there
+
+
+def test_geforce_cards_have_their_own_curve_and_fall_back_by_generation():
+    from planner.traincurve import pick_curve
+
+    catalog = load_catalog(BUNDLED_CATALOG)
+    curves = catalog.train_curves
+    assert catalog.gpus["RTX-3090"].family == "ampere-geforce"
+    assert pick_curve(curves, catalog.gpus["RTX-3090"].family).arch == "ampere-geforce"
+    assert pick_curve(curves, catalog.gpus["RTX-A6000"].family).arch == "ampere"
+    assert pick_curve(curves, catalog.gpus["RTX-4090"].family).arch == "any"  # no Ada run at all
+    assert pick_curve(curves, "volta-geforce").arch == "volta"  # a generation's curve before the pooled one

@@ -56,6 +56,19 @@ class GpuSpec(Strict):
     as_of: dt.date = Field(description="When the figures were read.")
     notes: str | None = Field(None, description="Derivations and caveats.")
 
+    @property
+    def half_rate_accumulate(self) -> bool:
+        """A GeForce card: its 16-bit tensor math with FP32 accumulation (the catalog's fp16/bf16 peak) runs at half
+        the FP16-accumulate rate, unlike the data-centre and workstation parts of the same generation (catalog
+        header; GA102 / AD102 whitepapers)."""
+        return self.name.lower().startswith("geforce")
+
+    @property
+    def family(self) -> str:
+        """The architecture family training curves are kept for: the arch, split off for GeForce cards, whose
+        half-rate tensor accumulation leaves them a different balance of tensor to memory and SM throughput."""
+        return f"{self.arch}-geforce" if self.half_rate_accumulate else self.arch
+
 
 class GpuCatalog(Strict):
     """catalog/gpus.yaml."""

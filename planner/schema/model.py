@@ -11,7 +11,7 @@ from .catalog import Family
 ARCH_FIELDS = (
     "family", "params", "layers", "hidden", "heads", "kv_heads", "ffn_hidden", "vocab", "seq_len",
     "activation", "norm", "position", "tied_embeddings", "image_size", "patch_size", "channels", "blocks",
-    "width", "num_classes", "flops_per_sample",
+    "width", "num_classes", "flops_per_sample", "lm_head_share",
 )
 
 
@@ -39,6 +39,11 @@ class ModelFields(Strict):
     width: int | None = Field(None, ge=1, le=100_000, description="ResNet base width (first stage inner channels).")
     num_classes: int | None = Field(None, ge=1, le=10_000_000, description="Classifier outputs.")
     flops_per_sample: Count | None = Field(None, description="Forward FLOP per sample (cnn / mlp), when not derived.")
+    lm_head_share: float | None = Field(
+        None, ge=0, le=1, allow_inf_nan=False,
+        description="Share of positions the vocabulary projection runs on: 1 (default) language modelling and "
+                    "masked-LM heads that score every position; 0 classification or span (SQuAD) heads; 0.15 "
+                    "masked-LM code that projects only the masked positions.")
 
 
 class ModelPreset(ModelFields):

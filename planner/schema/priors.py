@@ -27,10 +27,14 @@ class TrainCurveFit(Strict):
     """Training compute efficiency of one GPU architecture family as a function of matrix size and memory traffic:
     eta = 1 / (1 / (peak_efficiency · side / (side + half_side)) + traffic · ratio) (planner/traincurve.py)."""
 
-    arch: str = Field(description="GPU architecture family, or any (pooled over all runs).")
+    arch: str = Field(description="GPU architecture family (arch, or arch-geforce for GeForce cards' half-rate "
+                                  "tensor accumulation), or any (pooled over all runs).")
     peak_efficiency: float = Field(gt=0, le=1, description="Efficiency of very large matmuls on this family.")
     half_side: float = Field(ge=0, description="Matrix side (√ of a layer's weights per tensor rank) at half of it.")
     traffic_transformer: float = Field(ge=0, description="Memory passes over stored activations, transformers/MLPs.")
+    traffic_flash: float | None = Field(
+        None, ge=0, description="Memory passes over stored activations, transformers with flash attention (null: as "
+                                "traffic_transformer).")
     traffic_cnn: float = Field(ge=0, description="Memory passes over stored activations, CNNs.")
     fp32_factor: float = Field(1.0, gt=0, description="Peak multiplier for fp32 on CUDA cores (vs tensor cores).")
     nchw_passes: float = Field(0.0, ge=0, description="Extra memory passes over stored activations of a 16-bit CNN "

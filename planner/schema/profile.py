@@ -54,6 +54,9 @@ class Training(Strict):
     lora_rank: int = Field(16, ge=1, le=65536, description="LoRA rank r.")
     recompute: Literal["auto", "none", "full"] = Field(
         "auto", description="Activation recomputation: auto turns it on only when memory requires it.")
+    attention: Literal["flash", "standard"] = Field(
+        "flash", description="Attention kernel (transformers): flash (FlashAttention / memory-efficient attention, "
+                             "what PyTorch >= 2.0 scaled_dot_product_attention runs) or standard (scores materialised).")
     deadline: Seconds | None = Field(None, description="Wall-clock limit, e.g. 72h.")
     budget: Usd | None = Field(None, description="Spending limit, e.g. $20k.")
 

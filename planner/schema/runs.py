@@ -33,6 +33,10 @@ class PublishedRun(Strict):
     memory_format: Literal["nchw", "nhwc"] | None = Field(
         None, description="CNN activation layout the run used (NVIDIA DLE ConvNets --memory-format, default nchw); "
                           "null: not a CNN or not stated (nhwc, the layout tensor-core convolutions use, assumed).")
+    attention: Literal["flash", "standard"] | None = Field(
+        None, description="Attention kernel the run's source states: flash (FlashAttention, xformers memory-efficient, "
+                          "cuDNN fused attention: the s×s scores never reach memory) or standard; null: not stated "
+                          "(standard assumed).")
     source: str = Field(min_length=3, description="Where it was published.")
     notes: str | None = Field(None, description="Derivations and assumptions.")
 
