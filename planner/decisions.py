@@ -17,6 +17,7 @@ from .readable import fixed, usd
 from .serving import ServingPlan
 from .spot import SpotOverhead, spot_overhead
 from .training import TrainingJob, TrainingPlan, plan_training
+from .traincurve import uses_flash
 
 CHOICE_NAMES = ("cheapest viable", "balanced", "fastest")
 
@@ -262,11 +263,11 @@ def decide_training(job: TrainingJob, loaded: LoadedProfile, catalog: Catalog, c
     deadline_h = training.deadline / 3600.0 if training.deadline else None
     decision = TrainingDecision(confidence, deadline_h, training.budget, options, frontier, choices, alternatives,
                                 best_per_gpu, rejected)
-    decision.assumptions.extend(_training_assumptions(decision, constraints.spot))
+    decision.assumptions.extend(_training_assumptions(decision, constraints.spot, job))
     return decision
 
 
-def _training_assumptions(decision: TrainingDecision, spot: bool) -> list[str]:
+def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJob) -> list[str]:
     from .spot import CHECKPOINT_WRITE_BYTES_PER_S, INTERRUPTIONS_PER_MONTH, RESTART_S
 
     level = decision.confidence
@@ -278,6 +279,9 @@ def _training_assumptions(decision: TrainingDecision, spot: bool) -> list[str]:
     lines += [f"Efficiency origin — {origin}." for origin in origins]
     lines.append("Each plan's layout (data × tensor × pipeline, ZeRO stage, recomputation) is the planner's choice "
                  "that fits memory; cost is whole instances billed at each provider's granularity.")
+    if uses_flash(job.work.family, job.attention):
+        lines.append("Attention: flash (FlashAttention / PyTorch scaled_dot_product_attention), whose curve is "
+                     "fitted on A100 runs; `--set training.attention=standard` plans materialised scores.")
     if spot:
         lines.append(f"Spot: {INTERRUPTIONS_PER_MONTH:.0%} of instances reclaimed per month (AWS Spot Instance "
                      f"Advisor band for H100), checkpoints written at {CHECKPOINT_WRITE_BYTES_PER_S / 2**20:,.0f} "
