@@ -102,8 +102,8 @@ def traffic_of(fit: TrainCurveFit, family: str, attention: str | None, nchw16: b
 
 
 def peak_of(fit: TrainCurveFit, precision: str) -> float:
-    """The curve's top for a precision (fp32 runs on CUDA cores)."""
-    return fit.peak_efficiency * (fit.fp32_factor if precision == "fp32" else 1.0)
+    """The curve's top for a precision (fp32 runs on CUDA cores), never above the peak itself."""
+    return min(1.0, fit.peak_efficiency * (fit.fp32_factor if precision == "fp32" else 1.0))
 
 
 @dataclass(frozen=True)

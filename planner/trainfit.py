@@ -204,7 +204,7 @@ def _arrays(cases: list[RunCase]):
 def _log_predicted(a, peak, half_side, traffic_t, traffic_c, fp32_factor, nchw_passes, traffic_f):
     import numpy as np
 
-    peak = peak * np.where(a["fp32"] > 0, fp32_factor, 1.0)
+    peak = np.minimum(1.0, peak * np.where(a["fp32"] > 0, fp32_factor, 1.0))  # traincurve.peak_of
     traffic = np.where(a["cnn"] > 0, cnn_traffic(traffic_c, nchw_passes, a["nchw16"] > 0),
                        np.where(a["flash"] > 0, traffic_f, traffic_t))
     eta = curve_value(peak, half_side, traffic, a["side"], a["ratio"], a["weights"])

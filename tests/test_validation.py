@@ -277,3 +277,20 @@ def test_geforce_cards_have_their_own_curve_and_fall_back_by_generation():
     assert pick_curve(curves, catalog.gpus["RTX-A6000"].family).arch == "ampere"
     assert pick_curve(curves, catalog.gpus["RTX-4090"].family).arch == "any"  # no Ada run at all
     assert pick_curve(curves, "volta-geforce").arch == "volta"  # a generation's curve before the pooled one
+
+
+def test_curve_efficiency_never_exceeds_peak():
+    """No GPU, precision, attention kernel or model size gets an efficiency above 1 (the GeForce curve's top times
+    the fp32 factor would, unclamped)."""
+    from planner.traincurve import curve_efficiency
+
+    catalog = load_catalog(BUNDLED_CATALOG)
+    works = [_job(2, 128).work, _job(12, 768).work, _job(80, 8192).work]
+    for gpu in catalog.gpus.values():
+        curve = curve_efficiency(catalog, gpu).curve
+        for precision in ("fp32", "tf32", "fp16", "bf16"):
+            if gpu.peak_tflops.get(precision) is None:
+                continue
+            for work in works:
+                for attention in ("flash", "standard"):
+                    assert 0 < curve.efficiency(work, gpu, precision, attention=attention) <= 1.0
