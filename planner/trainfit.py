@@ -4,8 +4,8 @@ Each run becomes a `RunCase`: the planner's own job, layout and step terms for t
 fit adjusts only the curve's parameters and every other part of the prediction is the planner's model. Parameters
 are fitted by scipy.optimize.curve_fit on ln(predicted / actual): one peak efficiency per GPU architecture family
 (GpuSpec.family: the arch, GeForce cards apart) with at least MIN_CURVE_RUNS runs, and a shared shape (half_side,
-traffic per workload kind and attention kernel, fp32 factor, extra passes of 16-bit NCHW CNNs); the pooled curve ('any', for families without runs) refits the peak alone on all runs
-with that shape.
+traffic per workload kind and attention kernel, fp32 factor, extra passes of 16-bit NCHW CNNs); the pooled curve
+('any', for families without runs) refits the peak alone on all runs with that shape.
 """
 from __future__ import annotations
 
