@@ -30,9 +30,9 @@ def cold(args: list[str]) -> float:
 def full_search_seconds() -> tuple[float, int]:
     """Median in-process time of a training search over every offer and count 1–4096 (catalog cached)."""
     sys.path.insert(0, str(ROOT))
-    from planner.catalog import load_catalog
-    from planner.estimate import estimate
-    from planner.profiles import load_profile
+    from planner.catalog.load import load_catalog
+    from planner.io.profile import load_profile
+    from planner.plans.search import estimate
 
     catalog = load_catalog()
     loaded = load_profile(ROOT / "profiles" / "pretrain-1b-72h.yaml", catalog)

@@ -24,10 +24,11 @@ inference: {rate: 1e8/s, average_rate: 4e7/s, prompt_tokens: 512, output_tokens:
 
 
 def main() -> None:
-    from planner import queueing, serving
-    from planner.catalog import load_catalog
-    from planner.estimate import estimate
-    from planner.profiles import load_profile
+    from planner.catalog.load import load_catalog
+    from planner.io.profile import load_profile
+    from planner.model import queueing
+    from planner.plans import serving
+    from planner.plans.search import estimate
 
     servers, load = 845_000_000, 844_000_000.0
     queueing.erlang_c(servers, load)  # imports scipy.special once

@@ -28,7 +28,7 @@ os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
 
 
 def quick_wall_times() -> None:
-    from planner.records import load_record
+    from planner.io.records import load_record
 
     print("1. gpuplan profile --quick (wall time, spread of the reported times)")
     print(f"{'profile':28} {'wall s':>7} {'points':>6} {'max IQR/median':>15} {'median IQR/median':>18} "
@@ -59,7 +59,7 @@ def _cpu_fp32_peak():
 
 
 def self_consistency() -> None:
-    from planner.effcurve import fit_efficiency_curve
+    from planner.efficiency.curve import fit_efficiency_curve
     from planner.profiler.workloads import measure_train
     from planner.schema.model import Architecture
 
@@ -100,7 +100,7 @@ def self_consistency() -> None:
 
 def lora_steps() -> None:
     """A LoRA step against a full step of the same decoder, and the LoRA curve's predictions at held-out widths."""
-    from planner.effcurve import fit_efficiency_curve
+    from planner.efficiency.curve import fit_efficiency_curve
     from planner.profiler.workloads import measure_train
     from planner.schema.model import Architecture
 

@@ -32,7 +32,7 @@ def median_seconds(fn, repeats: int = REPEATS, clock=time.perf_counter) -> float
 
 def simulated_requests_per_second() -> None:
     """The simulators on the serve-7b-chat recommendation (continuous batching) and on dynamic batching."""
-    from planner.simulation import simulate_dynamic_batching, simulate_llm
+    from planner.model.simulation import simulate_dynamic_batching, simulate_llm
 
     n = 1_000_000
     llm = median_seconds(lambda: simulate_llm(16.0, 5, 64, 0.0355, 0.0402, 256, requests=n, seed=0))
@@ -51,10 +51,10 @@ def simulated_requests_per_second() -> None:
 def full_search() -> None:
     """estimate() over every offer of the catalog, serving section, caches cleared each time."""
     sys.path.insert(0, str(ROOT))
-    from planner import serving
-    from planner.catalog import load_catalog
-    from planner.estimate import estimate
-    from planner.profiles import load_profile
+    from planner.catalog.load import load_catalog
+    from planner.io.profile import load_profile
+    from planner.plans import serving
+    from planner.plans.search import estimate
 
     catalog = load_catalog()
     for name in SERVING_PROFILES:

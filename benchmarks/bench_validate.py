@@ -13,9 +13,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from planner.catalog import BUNDLED_CATALOG, load_catalog  # noqa: E402
-from planner.trainfit import fit_curves, leave_one_out, load_published_runs, training_cases  # noqa: E402
-from planner.validation import validate  # noqa: E402
+from planner.catalog.load import BUNDLED_CATALOG, load_catalog  # noqa: E402
+from planner.efficiency.train_fit import fit_curves, leave_one_out, load_published_runs, training_cases  # noqa: E402
+from planner.validate.runs import validate  # noqa: E402
 
 
 def timed(label: str, func):

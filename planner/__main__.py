@@ -1,4 +1,4 @@
 """`python -m planner` runs the CLI."""
-from .cli import run
+from planner.cli.main import run
 
 run()

@@ -14,20 +14,20 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from planner.atomic import write_text_atomic  # noqa: E402
-from planner.catalog import BUNDLED_CATALOG, load_catalog  # noqa: E402
-from planner.loading import load_model_file  # noqa: E402
-from planner.priorfit import fit_priors  # noqa: E402
+from planner.catalog.load import BUNDLED_CATALOG, load_catalog  # noqa: E402
+from planner.efficiency.prior_fit import fit_priors  # noqa: E402
+from planner.efficiency.train_fit import fit_with_spread, training_cases  # noqa: E402
+from planner.io.atomic import write_text_atomic  # noqa: E402
+from planner.io.loading import load_model_file  # noqa: E402
 from planner.schema.priors import PriorsFile  # noqa: E402
 from planner.schema.runs import PublishedRunsFile  # noqa: E402
-from planner.trainfit import fit_with_spread, training_cases  # noqa: E402
 
 METHOD = ("Each published run's implied efficiency: model FLOP (workload.py formulas, forward + backward = 3x "
           "forward) / (GPU-seconds x dense peak at the run's precision) for training and forward passes; decode: "
           "(weights + KV bytes per step x steps/s) / peak memory bandwidth. Median per (kind, GPU architecture, "
           "model family); log_sigma = standard deviation of ln(efficiency) in the group (groups of fewer than 3 "
           "runs borrow the spread of the next broader group). Levels 'any' pool all architectures or families. "
-          "Training: train_curves (planner/traincurve.py), fitted by planner/trainfit.py with "
+          "Training: train_curves (planner/efficiency/train_curve.py), fitted by planner/efficiency/train_fit.py with "
           "scipy.optimize.curve_fit on ln(predicted/actual) of the training runs through the planner's own layout and "
           "step-time model; one peak efficiency per GPU architecture family with >= 3 runs (GeForce cards, with "
           "half-rate FP32-accumulate tensor math, apart), a shared shape (half_side, memory traffic per workload "
@@ -35,7 +35,7 @@ METHOD = ("Each published run's implied efficiency: model FLOP (workload.py form
           "at least 2 passes (stored activations written in forward, read in backward), fp32 factor, extra "
           "activation passes of 16-bit NCHW CNN runs); 'any' refits the peak on all runs; "
           "log_sigma = RMS of the leave-one-out ln(predicted/actual) of the runs a curve covers. "
-          "Serving rows (llama.cpp, planner/serving_validation.py): multi-GPU layer splits decode on one GPU at a "
+          "Serving rows (llama.cpp, planner/validate/serving.py): multi-GPU layer splits decode on one GPU at a "
           "time and pipeline a prefill's 512-token micro-batches; 16-bit prefill is measured against the "
           "FP16-accumulate peak (2x the catalog's fp16 on GeForce cards).")
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.catalog import BUNDLED_CATALOG, load_catalog
+from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))

@@ -8,9 +8,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from planner.cli import app
+from planner.cli.main import app
 from planner.errors import InputError
-from planner.yamlfile import MAX_FILE_BYTES, MAX_NODES, load_yaml
+from planner.io.yamlfile import MAX_FILE_BYTES, MAX_NODES, load_yaml
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 EXPECTED = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8"))["cases"]

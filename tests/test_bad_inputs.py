@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner.cli import app
+from planner.cli.main import app
 from planner.errors import InputError, PlannerError
-from planner.profiles import load_profile
-from planner.yamlfile import MAX_DEPTH, MAX_FILE_BYTES
+from planner.io.profile import load_profile
+from planner.io.yamlfile import MAX_DEPTH, MAX_FILE_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ROOT / "profiles"

@@ -1,16 +1,16 @@
-"""Impossible inputs named before the search (planner/bounds.py): the roofline bounds are computed, and no plan
+"""Impossible inputs named before the search (planner/plans/bounds.py): the roofline bounds are computed, and no plan
 the search finds ever beats them."""
 from __future__ import annotations
 
 import pytest
 
-from planner.bounds import check_serving, fastest_training, human_time
 from planner.errors import InputError
-from planner.estimate import candidate_counts, estimate
-from planner.profiles import load_profile
-from planner.serving import MAX_REPLICAS, TENSOR_PARALLEL
-from planner.training import peak_flops, training_job
-from planner.workload import decode_flops, prefill_flops, workload_for
+from planner.io.profile import load_profile
+from planner.model.workload import decode_flops, prefill_flops, workload_for
+from planner.plans.bounds import check_serving, fastest_training, human_time
+from planner.plans.search import candidate_counts, estimate
+from planner.plans.serving import MAX_REPLICAS, TENSOR_PARALLEL
+from planner.plans.training import peak_flops, training_job
 
 TRAIN = """\
 name: bound

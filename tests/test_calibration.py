@@ -7,10 +7,10 @@ import math
 import pytest
 from typer.testing import CliRunner
 
-from planner.calibrated import EfficiencyBook, transferred_efficiency
-from planner.cli import app
+from planner.cli.main import app
+from planner.efficiency.calibrated import EfficiencyBook, transferred_efficiency
 from planner.errors import InputError
-from planner.records import add_calibration, identify_gpu, load_record, record_yaml, save_record
+from planner.io.records import add_calibration, identify_gpu, load_record, record_yaml, save_record
 from planner.schema.record import MeasurementRecord
 
 from .conftest import ROOT

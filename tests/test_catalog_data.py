@@ -6,14 +6,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from planner.catalog import BUNDLED_CATALOG, load_catalog
+from planner.catalog.load import BUNDLED_CATALOG, load_catalog
+from planner.efficiency.prior_fit import fit_priors
 from planner.errors import CatalogLookupError, InputError
-from planner.loading import load_model_file
-from planner.priorfit import fit_priors
+from planner.io.loading import load_model_file
+from planner.model.workload import transformer_params
 from planner.schema.model import ARCH_FIELDS, Architecture
 from planner.schema.priors import PriorsFile
 from planner.schema.runs import PublishedRunsFile
-from planner.workload import transformer_params
 
 REQUIRED_GPUS = (
     "RTX-A4000", "RTX-A5000", "RTX-A6000", "RTX-6000-ADA", "L4", "L40", "L40S", "A10", "A10G", "T4",

@@ -6,8 +6,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from planner.catalog import BUNDLED_CATALOG, load_catalog
-from planner.cli import app
+from planner.catalog.load import BUNDLED_CATALOG, load_catalog
+from planner.cli.main import app
 
 runner = CliRunner()
 

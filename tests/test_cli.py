@@ -7,7 +7,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from planner.cli import app
+from planner.cli.main import app
 
 from .conftest import PROFILES, ROOT
 
@@ -158,7 +158,7 @@ def test_every_command_is_in_the_readme():
 
 
 def test_estimate_never_imports_torch():
-    code = ("import sys; from planner.cli import app; from typer.testing import CliRunner; "
+    code = ("import sys; from planner.cli.main import app; from typer.testing import CliRunner; "
             f"r = CliRunner().invoke(app, ['estimate', {str(ROOT / 'profiles' / 'serve-7b-chat.yaml')!r}, "
             "'--format', 'json']); assert r.exit_code == 0, r.output; "
             "print('torch' in sys.modules, 'matplotlib' in sys.modules)")

@@ -6,12 +6,17 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from planner.cli import app
-from planner.decisions import _balanced, decide, hours_at_confidence, pareto_frontier
-from planner.estimate import estimate
-from planner.profiles import load_profile
-from planner.spot import (CHECKPOINT_WRITE_BYTES_PER_S, INTERRUPTIONS_PER_MONTH, MONTH_HOURS, RESTART_S,
-                          checkpoint_bytes)
+from planner.cli.main import app
+from planner.decide.choices import _balanced, decide, hours_at_confidence, pareto_frontier
+from planner.io.profile import load_profile
+from planner.model.spot import (
+    CHECKPOINT_WRITE_BYTES_PER_S,
+    INTERRUPTIONS_PER_MONTH,
+    MONTH_HOURS,
+    RESTART_S,
+    checkpoint_bytes,
+)
+from planner.plans.search import estimate
 
 from .conftest import ROOT
 

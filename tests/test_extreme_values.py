@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner import queueing
-from planner.catalog import BUNDLED_CATALOG, load_catalog
-from planner.cli import app
-from planner.estimate import estimate
-from planner.profiles import load_profile
-from planner.readable import fixed, usd
-from planner.report import estimate_dict, render_csv, render_markdown, render_table
-from planner.serving import _fill_instances
+from planner.catalog.load import BUNDLED_CATALOG, load_catalog
+from planner.cli.main import app
+from planner.io.profile import load_profile
+from planner.model import queueing
+from planner.plans.search import estimate
+from planner.plans.serving import _fill_instances
+from planner.render.readable import fixed, usd
+from planner.render.report import estimate_dict, render_csv, render_markdown, render_table
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"

@@ -12,12 +12,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.catalog import BUNDLED_CATALOG, load_catalog
+from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.errors import PlannerError
-from planner.estimate import estimate
-from planner.profiles import load_profile
-from planner.records import check_device_identity, load_record
-from planner.report import render_json
+from planner.io.profile import load_profile
+from planner.io.records import check_device_identity, load_record
+from planner.plans.search import estimate
+from planner.render.report import render_json
 
 CATALOG = load_catalog(BUNDLED_CATALOG)
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"

@@ -2,18 +2,19 @@
 import math
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from planner.catalog import PricedOffer
-from planner.costing import billed_hours, run_cost_usd
-from planner.efficiency import Efficiency
-from planner.queueing import erlang_c, wait_quantile
+from planner.catalog.load import PricedOffer
+from planner.efficiency.origin import Efficiency
+from planner.model.costing import billed_hours, run_cost_usd
+from planner.model.queueing import erlang_c, wait_quantile
+from planner.model.workload import workload_for
+from planner.plans.serving import ServingEfficiency, plan_llm_serving
+from planner.plans.training import TrainingJob, plan_training, training_memory
 from planner.schema.catalog import Offer
 from planner.schema.model import Architecture
 from planner.schema.profile import Inference
-from planner.serving import ServingEfficiency, plan_llm_serving
-from planner.training import TrainingJob, plan_training, training_memory
-from planner.workload import workload_for
 
 PYTHIA_1B = dict(name="p1b", family="decoder", layers=16, hidden=2048, heads=8, ffn_hidden=8192, vocab=50304,
                  seq_len=2048, activation="gelu")

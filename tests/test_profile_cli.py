@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 pytest.importorskip("torch")
 
-from planner.cli import app  # noqa: E402
-from planner.records import load_record  # noqa: E402
+from planner.cli.main import app  # noqa: E402
+from planner.io.records import load_record  # noqa: E402
 
 runner = CliRunner()
 GPUPLAN = [sys.executable, "-m", "planner"]

@@ -6,13 +6,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from planner.model.workload import decode_flops, prefill_flops, workload_for  # noqa: E402
+from planner.plans.training import TrainingJob, training_memory  # noqa: E402
 from planner.profiler.flops import count_flops  # noqa: E402
 from planner.profiler.models import build_model, example_input, kv_caches, loss_of  # noqa: E402
 from planner.profiler.timing import peak_memory_bytes  # noqa: E402
 from planner.profiler.workloads import TrainStep  # noqa: E402
 from planner.schema.model import Architecture  # noqa: E402
-from planner.training import TrainingJob, training_memory  # noqa: E402
-from planner.workload import decode_flops, prefill_flops, workload_for  # noqa: E402
 
 FLOP_TOLERANCE = 0.05
 """Issue 3: FlopCounterMode and the analytic counts agree within 5 % for every family at several sizes."""
@@ -147,7 +147,7 @@ def test_peak_memory_sees_a_known_allocation():
 
 
 def test_efficiency_fit_recovers_a_known_curve():
-    from planner.effcurve import fit_efficiency_curve, saturating
+    from planner.efficiency.curve import fit_efficiency_curve, saturating
 
     sizes = [1e8, 3e8, 1e9, 3e9, 1e10]
     effs = [saturating(x, 0.6, 5e8) for x in sizes]

@@ -5,15 +5,15 @@ from typer.testing import CliRunner
 
 torch = pytest.importorskip("torch")
 
-from planner.cli import app  # noqa: E402
+from planner.cli.main import app  # noqa: E402
+from planner.io.records import load_record  # noqa: E402
+from planner.model.workload import lora_params, workload_for  # noqa: E402
+from planner.plans.training import TrainingJob  # noqa: E402
 from planner.profiler.flops import count_flops  # noqa: E402
 from planner.profiler.lora import LoRALinear, add_lora  # noqa: E402
 from planner.profiler.models import build_model, example_input, loss_of  # noqa: E402
 from planner.profiler.workloads import TrainStep  # noqa: E402
-from planner.records import load_record  # noqa: E402
 from planner.schema.model import Architecture  # noqa: E402
-from planner.training import TrainingJob  # noqa: E402
-from planner.workload import lora_params, workload_for  # noqa: E402
 
 runner = CliRunner()
 
@@ -223,8 +223,8 @@ def test_lora_step_memory_matches_the_core(arch):
     """training_memory() for method lora: frozen weights + adapter gradients and AdamW state + activations. Static
     part within 1 % (measured from the tensors), total within 10 % (the transformer tolerance of test_profiler.py:
     activations dominate at batch 8)."""
+    from planner.plans.training import training_memory
     from planner.profiler.timing import peak_memory_bytes
-    from planner.training import training_memory
 
     batch = 8
     step = TrainStep(arch, batch, "fp32", "adamw", method="lora", lora_rank=8)

@@ -13,14 +13,14 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from planner.catalog import BUNDLED_CATALOG, load_catalog
-from planner.efficiency import prior_efficiency
+from planner.catalog.load import BUNDLED_CATALOG, load_catalog
+from planner.efficiency.origin import prior_efficiency
 from planner.errors import PlannerError
-from planner.estimate import estimate
-from planner.memory import usable_bytes
-from planner.profiles import load_profile
-from planner.report import estimate_dict, render_csv, render_json, render_markdown, render_table
-from planner.training import plan_training
+from planner.io.profile import load_profile
+from planner.model.memory import usable_bytes
+from planner.plans.search import estimate
+from planner.plans.training import plan_training
+from planner.render.report import estimate_dict, render_csv, render_json, render_markdown, render_table
 
 CATALOG = load_catalog(BUNDLED_CATALOG)
 GPUS = sorted({offer.offer.gpu for offer in CATALOG.offers()})

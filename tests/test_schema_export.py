@@ -5,7 +5,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from planner.cli import app
+from planner.cli.main import app
 
 from .conftest import PROFILES, ROOT
 

@@ -11,23 +11,34 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from planner.catalog import PricedOffer
-from planner.cli import app
-from planner.efficiency import Efficiency
-from planner.estimate import estimate
-from planner.inference_time import (KV_BLOCK_TOKENS, decode_tokens_per_s, kv_batch_limit, prefill_seconds,
-                                    tp_allreduce_seconds)
-from planner.profiles import load_profile
-from planner.queueing import binomial_quantile, erlang_c, md_c_decay_rate, md_c_wait_quantiles
+from planner.catalog.load import PricedOffer
+from planner.cli.main import app
+from planner.efficiency.origin import Efficiency
+from planner.efficiency.train_fit import load_published_runs
+from planner.io.profile import load_profile
+from planner.model.inference_time import (
+    KV_BLOCK_TOKENS,
+    decode_tokens_per_s,
+    kv_batch_limit,
+    prefill_seconds,
+    tp_allreduce_seconds,
+)
+from planner.model.queueing import binomial_quantile, erlang_c, md_c_decay_rate, md_c_wait_quantiles
+from planner.model.simulation import simulate_dynamic_batching, simulate_llm, slot_starts
+from planner.model.workload import kv_bytes_per_token, weight_bytes, workload_for
+from planner.plans.search import estimate
+from planner.plans.serving import (
+    LlmTiming,
+    ServingEfficiency,
+    batch_latency,
+    llm_latency,
+    plan_llm_serving,
+    simulate_plan,
+)
 from planner.schema.catalog import Offer
 from planner.schema.model import Architecture
 from planner.schema.profile import Inference
-from planner.serving import (LlmTiming, ServingEfficiency, batch_latency, llm_latency, plan_llm_serving,
-                             simulate_plan)
-from planner.serving_validation import median_abs_error, serving_errors
-from planner.simulation import simulate_dynamic_batching, simulate_llm, slot_starts
-from planner.trainfit import load_published_runs
-from planner.workload import kv_bytes_per_token, weight_bytes, workload_for
+from planner.validate.serving import median_abs_error, serving_errors
 
 from .conftest import ROOT
 

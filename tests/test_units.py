@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from planner.units import parse_count, parse_rate, parse_seconds, parse_usd
+from planner.io.units import parse_count, parse_rate, parse_seconds, parse_usd
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -53,7 +53,7 @@ def test_bad_units_say_what_was_expected(parser, text, fragment):
 def test_atomic_write_replaces_whole_file_with_normal_permissions(tmp_path):
     import os
 
-    from planner.atomic import write_text_atomic
+    from planner.io.atomic import write_text_atomic
 
     target = tmp_path / "record.yaml"
     target.write_text("old\n")

@@ -7,16 +7,16 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from planner.catalog import BUNDLED_CATALOG, PricedOffer, load_catalog
-from planner.cli import app
-from planner.efficiency import Efficiency
-from planner.interconnect import hierarchical_allreduce_seconds, ring_allreduce_seconds
+from planner.catalog.load import BUNDLED_CATALOG, PricedOffer, load_catalog
+from planner.cli.main import app
+from planner.efficiency.origin import Efficiency
+from planner.efficiency.train_fit import cached_leave_one_out
+from planner.model.interconnect import hierarchical_allreduce_seconds, ring_allreduce_seconds
+from planner.model.workload import workload_for
+from planner.plans.training import TrainingJob, candidate_layouts, plan_training, step_terms
 from planner.schema.catalog import Offer
 from planner.schema.model import Architecture
-from planner.trainfit import cached_leave_one_out
-from planner.training import TrainingJob, candidate_layouts, plan_training, step_terms
-from planner.validation import summaries, validate
-from planner.workload import workload_for
+from planner.validate.runs import summaries, validate
 
 LOO_MEDIAN_ABS_ERROR_RATCHET = 0.137
 """Leave-one-out median |error| on the published training runs was 0.127 when this was set. Only lower it."""
@@ -50,8 +50,8 @@ def test_leave_one_out_p90_error_does_not_rise(loo_rows):
 def test_no_kept_training_run_implies_more_than_its_dense_peak():
     """A row that needs more than the GPU's dense peak at its precision cannot mean what it says (DLE-036 was such
     a row and is excluded with its reason): every kept training row implies a model-FLOP share of peak ≤ 1."""
-    from planner.priorfit import implied_efficiency
-    from planner.trainfit import TRAIN_GROUPS, load_published_runs
+    from planner.efficiency.prior_fit import implied_efficiency
+    from planner.efficiency.train_fit import TRAIN_GROUPS, load_published_runs
 
     catalog = load_catalog(BUNDLED_CATALOG)
     runs = [r for r in load_published_runs(BUNDLED_CATALOG, catalog) if r.phase == "train" and r.group in TRAIN_GROUPS]
@@ -159,7 +159,7 @@ def test_slower_network_never_speeds_training_up():
 def test_curve_efficiency_falls_for_small_matrices_and_low_bandwidth():
     """The fitted curve: a small-hidden model runs further below peak than a large one (arithmetic intensity);
     the same GPU with less memory bandwidth cannot be faster; fp32 on CUDA cores sits nearer its (low) peak."""
-    from planner.traincurve import curve_efficiency
+    from planner.efficiency.train_curve import curve_efficiency
 
     catalog = load_catalog(BUNDLED_CATALOG)
     gpu = catalog.gpus["A100-80GB-SXM"]
@@ -193,8 +193,8 @@ def test_nchw_transposes_only_slow_16bit_cnns_that_state_nchw():
     and the published Lambda ResNet-50 AMP rows (NCHW) are predicted slower than the same run in NHWC."""
     import dataclasses
 
-    from planner.traincurve import nchw_transposes
-    from planner.trainfit import case_prediction
+    from planner.efficiency.train_curve import nchw_transposes
+    from planner.efficiency.train_fit import case_prediction
 
     curves, _, cases = cached_leave_one_out(str(BUNDLED_CATALOG.resolve()))
     lambda_amp = next(c for c in cases if c.run.id.startswith("LMB1") and c.job.work.family == "cnn"
@@ -213,7 +213,7 @@ def test_nchw_transposes_only_slow_16bit_cnns_that_state_nchw():
 
 def test_published_resnet_rows_state_the_layout_their_harness_used():
     """Lambda's configs pass no --memory-format (DLE main.py default: nchw); DLE's configs.yml sets nhwc for AMP."""
-    from planner.trainfit import load_published_runs
+    from planner.efficiency.train_fit import load_published_runs
 
     runs = load_published_runs(BUNDLED_CATALOG, load_catalog(BUNDLED_CATALOG))
     resnet = [r for r in runs if r.phase == "train" and r.model.preset == "resnet50"]
@@ -228,8 +228,8 @@ def test_published_resnet_rows_state_the_layout_their_harness_used():
 def test_flash_attention_runs_nearer_peak_but_not_above_the_two_pass_floor():
     """Flash attention makes fewer passes over the stored activations than standard attention, never fewer than
     the floor (written in forward, read in backward); CNNs ignore the setting."""
-    from planner.traincurve import curve_efficiency
-    from planner.trainfit import MIN_PASSES
+    from planner.efficiency.train_curve import curve_efficiency
+    from planner.efficiency.train_fit import MIN_PASSES
 
     catalog = load_catalog(BUNDLED_CATALOG)
     gpu = catalog.gpus["A100-80GB-SXM"]
@@ -268,7 +268,7 @@ def test_span_head_drops_the_vocabulary_projection():
 
 
 def test_geforce_cards_have_their_own_curve_and_fall_back_by_generation():
-    from planner.traincurve import pick_curve
+    from planner.efficiency.train_curve import pick_curve
 
     catalog = load_catalog(BUNDLED_CATALOG)
     curves = catalog.train_curves
@@ -282,7 +282,7 @@ def test_geforce_cards_have_their_own_curve_and_fall_back_by_generation():
 def test_curve_efficiency_never_exceeds_peak():
     """No GPU, precision, attention kernel or model size gets an efficiency above 1 (the GeForce curve's top times
     the fp32 factor would, unclamped)."""
-    from planner.traincurve import curve_efficiency
+    from planner.efficiency.train_curve import curve_efficiency
 
     catalog = load_catalog(BUNDLED_CATALOG)
     works = [_job(2, 128).work, _job(12, 768).work, _job(80, 8192).work]

@@ -4,8 +4,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from planner.cli import app
-from planner.diff import Change, cost_rises_above, parse_threshold
+from planner.cli.main import app
+from planner.decide.diff import Change, cost_rises_above, parse_threshold
 
 from .conftest import ROOT
 

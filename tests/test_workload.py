@@ -1,10 +1,17 @@
 """Workload formulas against values worked out by hand (FORMULAS.md)."""
 import pytest
 
+from planner.model.workload import (
+    decode_flops,
+    kv_bytes_per_token,
+    lora_params,
+    prefill_flops,
+    resnet_layers,
+    transformer_params,
+    workload_for,
+)
+from planner.plans.training import TrainingJob, training_memory
 from planner.schema.model import Architecture
-from planner.workload import (kv_bytes_per_token, prefill_flops, decode_flops, resnet_layers, transformer_params,
-                              workload_for, lora_params)
-from planner.training import TrainingJob, training_memory
 
 GPT2 = dict(name="gpt2", family="decoder", layers=12, hidden=768, heads=12, ffn_hidden=3072, vocab=50257,
             seq_len=1024, activation="gelu", norm="layernorm", position="learned", tied_embeddings=True)

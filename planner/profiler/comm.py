@@ -15,7 +15,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from ..schema.record import CommPoint, CommRecord
+from planner.schema.record import CommPoint, CommRecord
 
 
 def _free_port() -> int:

@@ -1,6 +1,6 @@
 """LoRA adapters on a reference (or user) model, for timing a fine-tuning step as the profile asks for it.
 
-Placement is the core's (planner/workload.py `lora_params` / `_lora_sides`): rank-r adapters on every matmul of
+Placement is the core's (planner/model/workload.py `lora_params` / `_lora_sides`): rank-r adapters on every matmul of
 every transformer layer — Q, K, V, O and the FFN's up/gate/down — while the embedding, norms and output head stay
 frozen. Models without transformer layers (user code) get an adapter on every nn.Linear. Hu et al. 2021: W x + B A x
 with A (r × d_in) random, B (d_out × r) zero, scaled by alpha/r; the base weights get no gradient.
@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from .models import Attention, FeedForward
+from planner.profiler.models import Attention, FeedForward
 
 ADAPTED = {Attention: ("q", "k", "v", "o"), FeedForward: ("up", "gate", "down")}
 """The matmuls of a reference transformer layer that get adapters (the core's _lora_sides)."""

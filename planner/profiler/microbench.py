@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from ..schema.record import MatmulPoint
-from .timing import time_call
+from planner.profiler.timing import time_call
+from planner.schema.record import MatmulPoint
 
 DTYPES = {"fp32": torch.float32, "tf32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 

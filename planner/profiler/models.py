@@ -1,6 +1,6 @@
 """Reference PyTorch models built from an Architecture: decoder (Llama-style), encoder (BERT-style), ResNet, MLP.
 
-Randomly initialised; the same conventions as planner/workload.py so that FlopCounterMode agrees with its counts:
+Randomly initialised; the same conventions as planner/model/workload.py so that FlopCounterMode agrees with its counts:
 attention is one scaled_dot_product_attention call over the full s×s matrix (causal or not, FlopCounterMode and
 PaLM App. B both count the full matrix), the output head runs over every position, norms and activations are not
 matmuls and count no FLOP.
@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..schema.model import Architecture
+from planner.schema.model import Architecture
 
 
 class RMSNorm(nn.Module):

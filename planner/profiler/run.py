@@ -14,15 +14,15 @@ from pathlib import Path
 
 import torch
 
-from ..calibrated import NEAREST_PRECISION
-from ..catalog import Catalog
-from ..effcurve import fit_efficiency_curve
-from ..records import host_fingerprint, identify_gpu
-from ..schema.model import Architecture
-from ..schema.record import DeviceInfo, MeasurementRecord, Peaks, WorkloadRecord, WorkPoint
-from .microbench import copy_bandwidth_gbs, matmul_point, supported_precisions
-from .usercode import UserModel, load_user_model
-from .workloads import Peak, measure_decode, measure_infer, measure_prefill, measure_train
+from planner.catalog.load import Catalog
+from planner.efficiency.calibrated import NEAREST_PRECISION
+from planner.efficiency.curve import fit_efficiency_curve
+from planner.io.records import host_fingerprint, identify_gpu
+from planner.profiler.microbench import copy_bandwidth_gbs, matmul_point, supported_precisions
+from planner.profiler.usercode import UserModel, load_user_model
+from planner.profiler.workloads import Peak, measure_decode, measure_infer, measure_prefill, measure_train
+from planner.schema.model import Architecture
+from planner.schema.record import DeviceInfo, MeasurementRecord, Peaks, WorkloadRecord, WorkPoint
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def reduce_architecture(arch: Architecture, quick: bool, device: str = "cpu") ->
         if (arch.num_classes or 1000) > 100:
             update["num_classes"] = 100
     else:
-        from .models import mlp_shape
+        from planner.profiler.models import mlp_shape
 
         layers, width = mlp_shape(arch)
         max_layers, max_width = ((4, 512) if quick else (4, 1024)) if device == "cpu" else (4, 8192)
@@ -138,7 +138,7 @@ def describe(arch: Architecture) -> str:
     if arch.family == "cnn":
         return (f"ResNet blocks {arch.blocks}, width {arch.width or 64}, {arch.image_size}px, "
                 f"{arch.num_classes or 1000} classes")
-    from .models import mlp_shape
+    from planner.profiler.models import mlp_shape
 
     layers, width = mlp_shape(arch)
     return f"MLP {layers} layers × {width}"
@@ -288,7 +288,7 @@ def profile_record(arch: Architecture, training, inference, quick: bool, comm: b
     supported = supported_precisions(device)
     wanted = [local_precision(training.precision, supported)] if training is not None else []
     if inference is not None:
-        from ..serving import COMPUTE_PRECISION
+        from planner.plans.serving import COMPUTE_PRECISION
 
         wanted.append(local_precision(COMPUTE_PRECISION[inference.precision], supported))
     precisions = list(dict.fromkeys(["fp32", *wanted]))
@@ -308,7 +308,7 @@ def profile_record(arch: Architecture, training, inference, quick: bool, comm: b
         queue_family(small, reduced, wanted[-1], None, True, device, settings, steps, peak_of, workloads, user=user)
     comm_out: list = []
     if comm:
-        from .comm import measure_allreduce
+        from planner.profiler.comm import measure_allreduce
 
         steps.add(f"all-reduce across {comm_world} processes", lambda: comm_out.append(measure_allreduce(comm_world)))
     steps.run(show)
@@ -366,7 +366,7 @@ def calibration_record(catalog: Catalog, budget_s: float, command: str, device: 
             queue_family(arch, False, precision, "adamw", True, device, settings, steps, peak_of, parts)
     comm_out: list = []
     if comm:
-        from .comm import measure_allreduce
+        from planner.profiler.comm import measure_allreduce
 
         world = torch.cuda.device_count() if device.startswith("cuda") else 2
         if world >= 2:

@@ -1,6 +1,6 @@
 """The user's own nn.Module, imported from a file for profiling — only when the user passes --trust-model-code.
 
-Importing a Python file runs it with the user's rights, so the CLI refuses without the flag (planner/measure_command.py
+Importing a Python file runs it with the user's rights, so the CLI refuses without the flag (planner/cli/measure.py
 checks that before this module is imported). The class is built with those of the profile's `model` fields its
 constructor names (`def __init__(self, hidden, layers)` gets the profile's hidden and layers; none: no arguments).
 Inputs: the class's own `example_input(batch)` when it has one, else the reference input of the profile's family
@@ -16,8 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import PlannerError
-from ..schema.model import Architecture
+from planner.errors import PlannerError
+from planner.schema.model import Architecture
 
 
 def parse_model_code(spec: str) -> tuple[Path, str]:
@@ -57,7 +57,7 @@ class UserModel:
         own = getattr(self.cls, "example_input", None)
         if callable(own):
             return own(batch).to(device)
-        from .models import example_input
+        from planner.profiler.models import example_input
 
         return example_input(self.arch, batch, tokens, device)
 

@@ -1,6 +1,6 @@
 """Measure a reference model: training steps and inference calls over a size sweep, as WorkPoints.
 
-Efficiency of a point = the core's model FLOP for the call (planner/workload.py) ÷ (median time × measured matmul
+Efficiency of a point = the core's model FLOP for the call (planner/model/workload.py) ÷ (median time × measured matmul
 peak at that precision); for decode, the core's bytes per step ÷ (time × measured copy bandwidth). Using the core's
 own FLOP and byte formulas makes the fitted efficiency the number the core multiplies by.
 """
@@ -13,16 +13,16 @@ from dataclasses import dataclass
 
 import torch
 
-from ..schema.model import Architecture
-from ..schema.record import WorkPoint
-from ..training import TrainingJob
-from ..workload import decode_flops, kv_bytes_per_token, prefill_flops, weight_bytes, workload_for
-from .flops import count_flops
-from .lora import add_lora
-from .microbench import DTYPES
-from .models import build_model, example_input, kv_caches, loss_of
-from .timing import peak_memory_bytes, tensor_bytes, time_call
-from .usercode import UserModel
+from planner.model.workload import decode_flops, kv_bytes_per_token, prefill_flops, weight_bytes, workload_for
+from planner.plans.training import TrainingJob
+from planner.profiler.flops import count_flops
+from planner.profiler.lora import add_lora
+from planner.profiler.microbench import DTYPES
+from planner.profiler.models import build_model, example_input, kv_caches, loss_of
+from planner.profiler.timing import peak_memory_bytes, tensor_bytes, time_call
+from planner.profiler.usercode import UserModel
+from planner.schema.model import Architecture
+from planner.schema.record import WorkPoint
 
 
 @dataclass(frozen=True)

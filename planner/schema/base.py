@@ -5,7 +5,7 @@ from typing import Annotated, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from ..units import parse_count, parse_rate, parse_seconds, parse_usd
+from planner.io.units import parse_count, parse_rate, parse_seconds, parse_usd
 
 
 class Strict(BaseModel):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import Strict
+from planner.schema.base import Strict
 
 Precision = Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8"]
 Family = Literal["decoder", "encoder", "cnn", "mlp"]

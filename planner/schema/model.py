@@ -5,8 +5,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import Count, Strict
-from .catalog import Family
+from planner.schema.base import Count, Strict
+from planner.schema.catalog import Family
 
 ARCH_FIELDS = (
     "family", "params", "layers", "hidden", "heads", "kv_heads", "ffn_hidden", "vocab", "seq_len",

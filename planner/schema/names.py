@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .base import Strict
+from planner.schema.base import Strict
 
 
 class AcceleratorName(Strict):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .base import Strict
+from planner.schema.base import Strict
 
 
 class EfficiencyPrior(Strict):
@@ -25,7 +25,7 @@ class EfficiencyPrior(Strict):
 
 class TrainCurveFit(Strict):
     """Training compute efficiency of one GPU architecture family as a function of matrix size and memory traffic:
-    eta = 1 / (1 / (peak_efficiency · side / (side + half_side)) + traffic · ratio) (planner/traincurve.py)."""
+    eta = 1 / (1 / (peak_efficiency · side / (side + half_side)) + traffic · ratio) (planner/efficiency/train_curve.py)."""
 
     arch: str = Field(description="GPU architecture family (arch, or arch-geforce for GeForce cards' half-rate "
                                   "tensor accumulation), or any (pooled over all runs).")

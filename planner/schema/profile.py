@@ -5,8 +5,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import Count, PerSecond, Seconds, Strict, Usd
-from .model import ModelSection
+from planner.schema.base import Count, PerSecond, Seconds, Strict, Usd
+from planner.schema.model import ModelSection
 
 TrainPrecision = Literal["fp32", "tf32", "fp16", "bf16", "fp8"]
 WeightPrecision = Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4"]

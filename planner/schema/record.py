@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import Strict
+from planner.schema.base import Strict
 
 RECORD_KIND = "gpuplan/calibration"
 RECORD_VERSION = 1
@@ -79,7 +79,7 @@ class WorkPoint(Strict):
 
 class EfficiencyFit(Strict):
     """efficiency(size, params) = e_max · size / (size + size_half + per_param · params), fitted with
-    scipy.optimize.curve_fit (planner/effcurve.py explains the form)."""
+    scipy.optimize.curve_fit (planner/efficiency/curve.py explains the form)."""
 
     e_max: float = Field(gt=0, le=2, description="Efficiency at saturation.")
     size_half: float = Field(ge=0, description="Fixed per-call overhead, in units of size: e_max/2 at this size "

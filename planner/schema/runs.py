@@ -5,8 +5,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from .base import Count, Strict
-from .model import ModelSection
+from planner.schema.base import Count, Strict
+from planner.schema.model import ModelSection
 
 
 class PublishedRun(Strict):

@@ -1,0 +1,199 @@
+"""`gpuplan catalog import --from skypilot|gpuhunt FILE`: maintained price tables → catalog/offers/<provider>.yaml.
+
+Layouts (shared/reference/catalog_formats.md): SkyPilot `vms.csv` per cloud (columns found by header name, one row per
+region or zone, `Price`/`SpotPrice` per instance); gpuhunt's per-provider catalog CSV (`instance_name, location, price,
+gpu_count, gpu_name, gpu_memory, spot`, the provider is the file's name). Accelerator names are mapped to our GPU ids
+by catalog/accelerator_names.yaml; what cannot be mapped is reported and listed under `omitted`."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from planner.catalog.load import Catalog
+from planner.catalog.names import gpu_for, load_accelerator_names
+from planner.errors import InputError
+from planner.io.atomic import write_text_atomic
+from planner.io.yamlfile import read_text
+from planner.schema.catalog import Offer, OmittedRow, ProviderOffers
+
+MAX_CSV_BYTES = 64 * 2**20
+"""Largest price table read: SkyPilot's AWS vms.csv, the biggest, is a few MB."""
+SKYPILOT_REQUIRED = ("InstanceType", "AcceleratorName", "AcceleratorCount", "Price")
+GPUHUNT_REQUIRED = ("instance_name", "price", "gpu_count", "gpu_name")
+
+
+@dataclass
+class _Row:
+    instance: str
+    accelerator: str
+    count: float
+    price: float | None
+    spot: float | None
+    region: str
+    memory_gb: float | None
+
+
+@dataclass
+class ImportResult:
+    """What an import produced and what it left out."""
+
+    provider: str
+    path: Path
+    offers: list[Offer]
+    unmapped: Counter = field(default_factory=Counter)
+    """Accelerator names with no GPU id → rows."""
+    skipped: Counter = field(default_factory=Counter)
+    """Other reasons rows were left out → rows."""
+
+
+def _float(text: str | None) -> float | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
+    text = read_text(path, MAX_CSV_BYTES)
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputError(f"not the expected price table: column(s) {', '.join(missing)} missing", file=str(path),
+                         line=1, hint=f"Header found: {', '.join(header) or '(empty)'}.")
+    return list(reader)
+
+
+def _skypilot_rows(path: Path, skipped: Counter) -> list[_Row]:
+    rows = []
+    for raw in _read_csv(path, SKYPILOT_REQUIRED):
+        name = (raw.get("AcceleratorName") or "").strip()
+        if not name:
+            skipped["no accelerator (CPU-only or host-only row)"] += 1
+            continue
+        if not (raw.get("InstanceType") or "").strip():
+            skipped["accelerator-only row: host VM priced in a separate row (GCP)"] += 1
+            continue
+        spot = _float(raw.get("SpotPrice"))
+        rows.append(_Row(raw["InstanceType"].strip(), name, _float(raw.get("AcceleratorCount")) or 0.0,
+                         _float(raw.get("Price")), spot if spot and spot > 0 else None,
+                         (raw.get("Region") or "").strip(), None))
+    return rows
+
+
+def _gpuhunt_rows(path: Path, skipped: Counter) -> list[_Row]:
+    rows = []
+    for raw in _read_csv(path, GPUHUNT_REQUIRED):
+        name = (raw.get("gpu_name") or "").strip()
+        if not name:
+            skipped["no accelerator (CPU-only row)"] += 1
+            continue
+        price = _float(raw.get("price"))
+        is_spot = (raw.get("spot") or "").strip().lower() == "true"
+        rows.append(_Row(raw["instance_name"].strip(), name, _float(raw.get("gpu_count")) or 0.0,
+                         None if is_spot else price, price if is_spot else None,
+                         (raw.get("location") or "").strip(), _float(raw.get("gpu_memory"))))
+    return rows
+
+
+def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, provider: str | None = None,
+                  cloud: str | None = None, as_of: dt.date | None = None, billing: str | None = None,
+                  name: str | None = None) -> tuple[ProviderOffers, ImportResult]:
+    """Read a price table into a validated ProviderOffers (not yet written)."""
+    names = load_accelerator_names(catalog_dir, catalog)
+    skipped: Counter = Counter()
+    unmapped: Counter = Counter()
+    if source == "skypilot":
+        cloud = cloud or path.parent.name  # catalogs/<version>/<cloud>/vms.csv
+        rows = _skypilot_rows(path, skipped)
+        by_cloud = {v: k for k, v in names.skypilot_clouds.items()}
+        provider = provider or by_cloud.get(cloud.lower(), cloud.lower())
+    else:
+        provider = provider or path.stem.lower()
+        cloud = cloud or provider
+        rows = _gpuhunt_rows(path, skipped)
+    existing = catalog.providers.get(provider)
+    billing_given = billing is not None
+    billing = billing or (existing.billing if existing else None)
+    if billing is None:
+        raise InputError(f"provider {provider!r} is new to the catalog: its billing granularity is not in {path.name}",
+                         field="--billing", hint="Pass --billing per-second, per-minute or per-hour.")
+    merged: dict[str, dict] = {}
+    for row in rows:
+        gpu = gpu_for(names, source, row.accelerator, cloud, row.memory_gb)
+        if gpu is None:
+            unmapped[row.accelerator] += 1
+            continue
+        if row.count < 1 or row.count != int(row.count):
+            skipped[f"fractional GPU count ({row.count:g})"] += 1
+            continue
+        entry = merged.setdefault(row.instance, {"gpu": gpu, "count": int(row.count), "price": None, "spot": None,
+                                                 "region": ""})
+        if row.price is not None and row.price > 0 and (entry["price"] is None or row.price < entry["price"]):
+            entry["price"], entry["region"] = row.price, row.region
+        if row.spot is not None and (entry["spot"] is None or row.spot < entry["spot"]):
+            entry["spot"] = row.spot
+    previous = {o.instance: o for o in existing.offers} if existing else {}
+    offers = []
+    for instance, entry in sorted(merged.items()):
+        if entry["price"] is None:
+            skipped["spot price only (no on-demand price)"] += 1
+            continue
+        spot, doubtful = entry["spot"], None
+        if spot is not None and spot > entry["price"]:
+            doubtful = "spot price above on-demand in the source (swapped columns?)"
+        old = previous.get(instance)
+        offers.append(Offer(instance=instance, gpu=entry["gpu"], gpus_per_instance=entry["count"],
+                            usd_per_hour=entry["price"], spot_usd_per_hour=spot,
+                            intra_node=old.intra_node if old else "pcie",
+                            network_gbps=old.network_gbps if old else None, region=entry["region"] or None,
+                            doubtful=doubtful,
+                            notes=None if old else "Imported; links not in the source: pcie, single instance."))
+    if not offers:
+        raise InputError(f"no GPU offer could be read from the table ({sum(unmapped.values())} row(s) with "
+                         f"unmapped accelerator names, {sum(skipped.values())} skipped)", file=str(path),
+                         hint="Add the names to catalog/accelerator_names.yaml.")
+    label = {"skypilot": "SkyPilot catalog vms.csv", "gpuhunt": "gpuhunt catalog CSV"}[source]
+    omitted = [OmittedRow(row=f"accelerator {n!r} ({k} row(s))", reason="no GPU id for this name")
+               for n, k in sorted(unmapped.items())]
+    try:
+        document = ProviderOffers(
+            schema_version=1, provider=provider, name=name or (existing.name if existing else provider),
+            as_of=as_of or dt.date.today(), source=f"{label}: {path.parent.name}/{path.name}",
+            billing=billing, notes=(f"Billing granularity kept from the previous offers file ({existing.billing})."
+                                    if existing and not billing_given else None), offers=offers, omitted=omitted)
+    except ValidationError as exc:
+        raise InputError(f"imported offers do not validate: {exc.errors(include_url=False)[0]['msg']}",
+                         file=str(path)) from None
+    target = catalog_dir / "offers" / f"{provider}.yaml"
+    return document, ImportResult(provider, target, offers, unmapped, skipped)
+
+
+def write_offers(document: ProviderOffers, path: Path) -> None:
+    """Write the offers file atomically, with a header saying where it came from."""
+    header = f"# Imported by `gpuplan catalog import` from: {document.source}\n"
+    body = yaml.safe_dump(document.model_dump(mode="python", exclude_none=True), sort_keys=False,
+                          allow_unicode=True, width=120)
+    write_text_atomic(path, header + body)
+    from planner.catalog import load as catalog_module
+
+    catalog_module._load_catalog.cache_clear()  # the loader caches by directory; this directory just changed
+
+
+def summary(result: ImportResult) -> str:
+    """What was imported and what was not, in words."""
+    lines = [f"Wrote {len(result.offers)} offer(s) for {result.provider} to {result.path}"]
+    for name, count in sorted(result.unmapped.items()):
+        lines.append(f"Not mapped: accelerator {name!r} ({count} row(s)) — add it to catalog/accelerator_names.yaml")
+    for reason, count in sorted(result.skipped.items()):
+        lines.append(f"Skipped {count} row(s): {reason}")
+    return "\n".join(lines) + "\n"

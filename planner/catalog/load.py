@@ -1,0 +1,156 @@
+"""The catalog on disk → one validated `Catalog`, with name lookups that ask back when a name is ambiguous."""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from planner.errors import CatalogLookupError, InputError, PlannerError, did_you_mean
+from planner.io.loading import load_model_file
+from planner.schema.catalog import GpuCatalog, GpuSpec, Offer, ProviderOffers
+from planner.schema.model import ModelCatalog, ModelPreset
+from planner.schema.priors import EfficiencyPrior, PriorsFile, TrainCurveFit
+
+BUNDLED_CATALOG = Path(__file__).resolve().parents[2] / "catalog"
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name.lower())
+
+
+@dataclass(frozen=True)
+class PricedOffer:
+    """An offer with its provider's billing and date attached."""
+
+    provider: str
+    offer: Offer
+    billing_seconds: float
+    as_of: dt.date
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything under catalog/: GPUs, offers, presets, priors."""
+
+    gpus: dict[str, GpuSpec]
+    providers: dict[str, ProviderOffers]
+    presets: dict[str, ModelPreset]
+    priors: tuple[EfficiencyPrior, ...]
+    as_of: dt.date
+    _names: dict[str, str] = field(default_factory=dict, repr=False)
+    train_curves: tuple[TrainCurveFit, ...] = ()
+
+    def gpu(self, name: str) -> GpuSpec:
+        """The GPU for an id or alias; ambiguous names raise a question listing the choices."""
+        return self.gpus[self.resolve_gpu(name)]
+
+    def resolve_gpu(self, name: str) -> str:
+        """Catalog id for an id, alias or unambiguous prefix (case, spaces and hyphens ignored)."""
+        key = _norm(name)
+        if key in self._names:
+            return self._names[key]
+        matches = sorted({gid for alias, gid in self._names.items() if alias.startswith(key)}) if key else []
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            listed = ", ".join(matches[:-1]) + f" or {matches[-1]}"
+            raise CatalogLookupError(f"{name}: did you mean {listed}?",
+                                     hint="Use one of these ids (`gpuplan catalog list` shows them all).")
+        close = difflib.get_close_matches(key, list(self._names), n=6, cutoff=0.6)
+        ids = list(dict.fromkeys(self._names[alias] for alias in close))[:3]
+        hint = did_you_mean(ids[0], ids) if len(ids) == 1 else (
+            "Did you mean " + ", ".join(repr(i) for i in ids[:-1]) + f" or {ids[-1]!r}?" if ids else "")
+        raise CatalogLookupError(f"unknown GPU {name!r}.", hint=hint or "Run `gpuplan catalog list` for the ids.")
+
+    def provider(self, name: str) -> ProviderOffers:
+        """The provider for an id (or display name)."""
+        key = _norm(name)
+        for pid, prov in self.providers.items():
+            if key in (_norm(pid), _norm(prov.name)):
+                return prov
+        raise CatalogLookupError(f"unknown provider {name!r}.",
+                                 hint=did_you_mean(name, self.providers) or f"Known: {', '.join(sorted(self.providers))}.")
+
+    def preset(self, name: str) -> ModelPreset:
+        """The model preset for a name."""
+        for pid, preset in self.presets.items():
+            if _norm(pid) == _norm(name):
+                return preset
+        raise CatalogLookupError(f"unknown model preset {name!r}.",
+                                 hint=did_you_mean(name, self.presets) or "Run `gpuplan catalog models` for the list.")
+
+    def offers(self, gpu_ids: set[str] | None = None, providers: set[str] | None = None) -> list[PricedOffer]:
+        """Offers, optionally restricted to some GPU ids and provider ids."""
+        result = []
+        for pid, prov in sorted(self.providers.items()):
+            if providers is not None and pid not in providers:
+                continue
+            for offer in prov.offers:
+                if gpu_ids is None or offer.gpu in gpu_ids:
+                    result.append(PricedOffer(pid, offer, prov.billing_seconds, offer.as_of or prov.as_of))
+        return result
+
+
+def load_catalog(directory: Path | str = BUNDLED_CATALOG) -> Catalog:
+    """Load and cross-check a catalog directory (cached per resolved path; errors name the path as given)."""
+    resolved = Path(directory).resolve()
+    try:
+        return _load_catalog(str(resolved))
+    except PlannerError as exc:
+        exc.file = _as_given(exc.file, resolved, str(directory))
+        raise
+
+
+def _as_given(file: str | None, resolved: Path, given: str) -> str | None:
+    """`file` (under the resolved catalog directory) rewritten under the directory as the user typed it."""
+    if file is None:
+        return None
+    try:
+        inside = Path(file).relative_to(resolved)
+    except ValueError:
+        return file
+    return given if inside == Path(".") else str(Path(given) / inside)
+
+
+@lru_cache(maxsize=4)
+def _load_catalog(directory: str) -> Catalog:
+    root = Path(directory)
+    if not root.is_dir():
+        raise InputError("catalog directory not found", file=directory, hint="Pass --catalog DIR or omit it.")
+    gpu_file, gpu_doc = load_model_file(root / "gpus.yaml", GpuCatalog, "GPU catalog")
+    gpus: dict[str, GpuSpec] = {}
+    names: dict[str, str] = {}
+    for i, spec in enumerate(gpu_file.gpus):
+        if spec.id in gpus:
+            raise gpu_doc.error(("gpus", i, "id"), f"duplicate GPU id {spec.id!r}")
+        gpus[spec.id] = spec
+        for alias in (spec.id, spec.name, *spec.aliases):
+            owner = names.get(_norm(alias))
+            if owner is not None and owner != spec.id:
+                raise gpu_doc.error(("gpus", i, "aliases"), f"alias {alias!r} already names {owner}")
+            names[_norm(alias)] = spec.id
+    providers: dict[str, ProviderOffers] = {}
+    for path in sorted((root / "offers").glob("*.yaml")):
+        prov, doc = load_model_file(path, ProviderOffers, "offers file")
+        if prov.provider != path.stem:
+            raise doc.error(("provider",), f"provider id {prov.provider!r} differs from the file name {path.stem!r}")
+        for i, offer in enumerate(prov.offers):
+            if offer.gpu not in gpus:
+                raise doc.error(("offers", i, "gpu"), f"unknown GPU id {offer.gpu!r}", hint=did_you_mean(offer.gpu, gpus))
+        providers[prov.provider] = prov
+    presets: dict[str, ModelPreset] = {}
+    model_path = root / "models.yaml"
+    if model_path.exists():
+        models, _ = load_model_file(model_path, ModelCatalog, "model presets")
+        presets = {m.id: m for m in models.models}
+    priors: tuple[EfficiencyPrior, ...] = ()
+    curves: tuple[TrainCurveFit, ...] = ()
+    priors_path = root / "priors.yaml"
+    if priors_path.exists():
+        priors_file = load_model_file(priors_path, PriorsFile, "priors file")[0]
+        priors, curves = tuple(priors_file.priors), tuple(priors_file.train_curves)
+    as_of = max([gpu_file.as_of, *(p.as_of for p in providers.values())])
+    return Catalog(gpus, providers, presets, priors, as_of, names, curves)

@@ -1,0 +1,386 @@
+"""The `gpuplan` command: parse arguments, call the core, print. Errors become one line and exit 2."""
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from planner.catalog.load import BUNDLED_CATALOG, load_catalog
+from planner.errors import PlannerError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="GPU cost and capacity planner: which GPUs, how many, how long, what it costs.")
+catalog_app = typer.Typer(no_args_is_help=True, help="Look at the GPU catalog, offers and model presets.")
+app.add_typer(catalog_app, name="catalog")
+
+_state = {"debug": False}
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    csv = "csv"
+
+
+class Emit(str, Enum):
+    torchrun = "torchrun"
+    skypilot = "skypilot"
+
+
+class ListFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+CatalogOption = Annotated[Path, typer.Option("--catalog", help="Catalog directory.", show_default="bundled")]
+
+
+def _print_rows(rows: list[dict], format: "ListFormat", render_table) -> None:
+    """Print a listing as JSON or as the table `render_table` makes of it."""
+    if format is ListFormat.json:
+        import json
+
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        sys.stdout.write(render_table(rows))
+
+
+def _fail(exc: PlannerError) -> None:
+    if _state["debug"]:
+        raise exc
+    typer.echo(f"Error: {exc}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+@app.callback()
+def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    """gpuplan: plan GPUs for training and serving."""
+    _state["debug"] = debug
+
+
+@app.command()
+def estimate(
+    profile: Annotated[Path, typer.Argument(help="Project profile (YAML).")],
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+    top: Annotated[int, typer.Option("--top", help="Plans shown per section (0: all).", min=0)] = 10,
+    confidence: Annotated[float, typer.Option("--confidence", help="Plan on this quantile of hours (0.9: P90).")] = 0.5,
+    overrides: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="What-if: KEY.PATH=VALUE applied to the profile, e.g. training.epochs=3 (repeatable).")] = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write the Pareto plot (FILE.png or FILE.svg).")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML report.")] = None,
+    emit: Annotated[Optional[Emit], typer.Option(
+        "--emit", help="Print a launch spec for the recommended training plan instead of the plans.")] = None,
+    measurements: Annotated[Optional[Path], typer.Option(
+        "--measurements", help="A `gpuplan profile` record: adds a 'this machine' row (provider local).")] = None,
+    local_usd_per_hour: Annotated[float, typer.Option(
+        "--local-usd-per-hour", min=0, help="Hourly cost of this machine for its row.")] = 0.0,
+    calibrations: Annotated[Optional[Path], typer.Option(
+        "--calibrations", help="Calibration records directory.", show_default="CATALOG/calibrations")] = None,
+    simulate: Annotated[bool, typer.Option(
+        "--simulate", help="Also simulate the shown serving plans (seeded discrete-event) and print those percentiles.")
+    ] = False,
+) -> None:
+    """Plan training and serving for a profile: GPU type, count, hours, cost, latency. Exit 1 when nothing fits."""
+    from planner.decide.choices import check_confidence, decide
+    from planner.io.profile import load_profile
+    from planner.plans.search import estimate as run_estimate
+    from planner.render import report
+
+    try:
+        check_confidence(confidence)
+        cat = load_catalog(catalog)
+        loaded = load_profile(profile, cat, overrides or ())
+        from planner.io.measured import efficiency_inputs
+
+        book, local = efficiency_inputs(cat, catalog, calibrations, measurements, local_usd_per_hour)
+        result = run_estimate(loaded, cat, book=book, local=local)
+        if simulate:
+            from planner.plans.simulated import simulate_estimate
+
+            result = simulate_estimate(result, loaded, cat, top or None)
+        decision = decide(loaded, cat, result, confidence)
+        if emit is not None:
+            from planner.render.launch import launch_spec
+
+            sys.stdout.write(launch_spec(decision, result, emit.value, catalog))
+            return
+        if plot is not None:
+            from planner.render.plot import write_pareto_plot
+
+            write_pareto_plot(decision, result.profile, plot)
+        if html is not None:
+            from planner.render.html import write_html_report
+
+            write_html_report(result, decision, html, top or None)
+    except PlannerError as exc:
+        _fail(exc)
+        return
+    limit = top or None
+    render = {Format.table: report.render_table, Format.json: report.render_json,
+              Format.markdown: report.render_markdown, Format.csv: report.render_csv}[format]
+    sys.stdout.write(render(result, limit, decision))
+    if format is Format.json:
+        sys.stdout.write("\n")
+    if not result.feasible:
+        raise typer.Exit(1)
+
+
+@catalog_app.command("list")
+def catalog_list(
+    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+) -> None:
+    """List the GPUs: memory, bandwidth, dense peaks and the cheapest offer per GPU."""
+    from planner.render.catalog_tables import gpu_rows, render_gpu_table
+
+    try:
+        rows = gpu_rows(load_catalog(catalog))
+    except PlannerError as exc:
+        _fail(exc)
+        return
+    _print_rows(rows, format, render_gpu_table)
+
+
+@catalog_app.command("models")
+def catalog_models(catalog: CatalogOption = BUNDLED_CATALOG) -> None:
+    """List the model presets with their architecture and source."""
+    from planner.render.catalog_tables import render_model_table
+
+    try:
+        sys.stdout.write(render_model_table(load_catalog(catalog)))
+    except PlannerError as exc:
+        _fail(exc)
+
+
+calibration_app = typer.Typer(no_args_is_help=True, help="Store and list GPU calibration records.")
+app.add_typer(calibration_app, name="calibration")
+CalibrationsOption = Annotated[Optional[Path], typer.Option(
+    "--calibrations", help="Calibration records directory.", show_default="CATALOG/calibrations")]
+
+
+@app.command("profile")
+def profile_command(
+    profile: Annotated[Path, typer.Argument(help="Project profile (YAML) whose model is measured.")],
+    quick: Annotated[bool, typer.Option("--quick", help="Fewer sizes, shorter timing (under a minute on a CPU).")]
+    = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Record file to write.",
+                                                show_default="measurements/PROFILE-NAME.yaml")] = None,
+    comm: Annotated[bool, typer.Option("--comm", help="Also measure all-reduce across local processes.")] = False,
+    processes: Annotated[int, typer.Option("--processes", min=2, max=64, help="Ranks for --comm.")] = 2,
+    model_code: Annotated[Optional[str], typer.Option(
+        "--model-code", help="Profile your own nn.Module instead: path/to/file.py:ClassName (imports the file; "
+                             "needs --trust-model-code).")] = None,
+    trust_model_code: Annotated[bool, typer.Option(
+        "--trust-model-code", help="Allow --model-code to import and run that Python file.")] = False,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+) -> None:
+    """Measure training steps and inference calls of the profile's model on this device; write the record."""
+    from planner.io.profile import load_profile
+
+    try:
+        cat = load_catalog(catalog)
+        loaded = load_profile(profile, cat)
+        target = out or Path("measurements") / f"{loaded.profile.name}.yaml"
+        from planner.cli.measure import run_profile
+
+        text = run_profile(loaded, cat, target, quick, comm, processes, " ".join(["gpuplan", *sys.argv[1:]]),
+                           model_code, trust_model_code)
+    except PlannerError as exc:
+        _fail(exc)
+        return
+    except KeyboardInterrupt:
+        typer.echo("Interrupted: no record written.", err=True)
+        raise typer.Exit(130)
+    sys.stdout.write(text)
+
+
+@app.command()
+def calibrate(
+    out: Annotated[Optional[Path], typer.Option("--out", help="Record file to write.",
+                                                show_default="calibration-DEVICE-TIME.yaml")] = None,
+    budget: Annotated[str, typer.Option("--budget", help="Time budget, e.g. 10m; steps past it are skipped.")]
+    = "10m",
+    print_script: Annotated[bool, typer.Option(
+        "--print-script", help="Print a shell script that calibrates a fresh GPU VM (installs nothing now).")]
+    = False,
+    quick: Annotated[bool, typer.Option("--quick", help="Shorter timing per point.")] = False,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+) -> None:
+    """Run the full measurement suite on this machine's GPUs (or CPU) and write a calibration record."""
+    from planner.cli.measure import check_budget
+
+    try:
+        budget_s = check_budget(budget)
+        if print_script:
+            from planner.render.calibrate_script import calibrate_script
+
+            sys.stdout.write(calibrate_script(budget))
+            return
+        from planner.cli.measure import run_calibrate
+
+        text = run_calibrate(load_catalog(catalog), out, budget_s, quick, " ".join(["gpuplan", *sys.argv[1:]]))
+    except PlannerError as exc:
+        _fail(exc)
+        return
+    except KeyboardInterrupt:
+        typer.echo("Interrupted: no record written.", err=True)
+        raise typer.Exit(130)
+    sys.stdout.write(text)
+
+
+@calibration_app.command("add")
+def calibration_add(
+    file: Annotated[Path, typer.Argument(help="A record written by `gpuplan calibrate`.")],
+    calibrations: CalibrationsOption = None,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+) -> None:
+    """Validate a calibration record (schema, ranges, size, device identity) and store it."""
+    from planner.io.records import add_calibration, calibration_store
+
+    try:
+        stored = add_calibration(file, load_catalog(catalog), calibration_store(catalog, calibrations))
+    except PlannerError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"Stored {stored}")
+
+
+@calibration_app.command("list")
+def calibration_list(
+    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
+    calibrations: CalibrationsOption = None,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+) -> None:
+    """What is calibrated, when, on which driver/torch, and how far each measured peak is from the datasheet."""
+    from planner.io.records import calibration_store, load_calibrations
+    from planner.render.records import calibration_rows, render_calibration_list
+
+    try:
+        cat = load_catalog(catalog)
+        rows = calibration_rows(load_calibrations(cat, calibration_store(catalog, calibrations)), cat)
+    except PlannerError as exc:
+        _fail(exc)
+        return
+    _print_rows(rows, format, render_calibration_list)
+
+
+class ImportSource(str, Enum):
+    skypilot = "skypilot"
+    gpuhunt = "gpuhunt"
+
+
+class Billing(str, Enum):
+    second = "per-second"
+    minute = "per-minute"
+    hour = "per-hour"
+
+
+@catalog_app.command("import")
+def catalog_import(
+    table: Annotated[Path, typer.Argument(help="The price table: SkyPilot <cloud>/vms.csv or a gpuhunt <provider>.csv.")],
+    source: Annotated[ImportSource, typer.Option("--from", help="Which catalog's layout the table has.")],
+    provider: Annotated[Optional[str], typer.Option(
+        "--provider", help="Our provider id (default: from the cloud folder or file name).")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date of the prices, YYYY-MM-DD (default: today).")] = None,
+    billing: Annotated[Optional[Billing], typer.Option(
+        "--billing", help="Billing granularity, needed for a provider new to the catalog.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would be written; write nothing.")] = False,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+) -> None:
+    """Refresh a provider's prices from a maintained catalog's table into catalog/offers/<provider>.yaml."""
+    import datetime as dt
+
+    from planner.catalog.importer import import_offers, summary, write_offers
+    from planner.errors import InputError
+
+    try:
+        try:
+            date = dt.date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            raise InputError(f"--as-of {as_of!r}: expected a date YYYY-MM-DD", field="--as-of") from None
+        document, result = import_offers(source.value, table, load_catalog(catalog), Path(catalog), provider,
+                                         as_of=date, billing=billing.value if billing else None)
+        if not dry_run:
+            write_offers(document, result.path)
+    except PlannerError as exc:
+        _fail(exc)
+        return
+    text = summary(result)
+    sys.stdout.write(text.replace("Wrote", "Would write", 1) if dry_run else text)
+
+
+class SchemaName(str, Enum):
+    profile = "profile"
+    offers = "offers"
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="Old plan: `gpuplan estimate --format json` output, or a profile.")],
+    new: Annotated[Path, typer.Argument(help="New plan: `gpuplan estimate --format json` output, or a profile.")],
+    fail_above: Annotated[Optional[str], typer.Option(
+        "--fail-above", help="Exit 1 when a recommended plan's cost rises by more than this, e.g. 15%.")] = None,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+) -> None:
+    """What changed between two plans: GPU-hours, cost and latency of the recommended plans."""
+    from planner.decide.diff import cost_rises_above, load_plan_document, parse_threshold, plan_changes, render_changes
+
+    try:
+        threshold = parse_threshold(fail_above) if fail_above is not None else None
+        changes = plan_changes(load_plan_document(old, catalog), load_plan_document(new, catalog))
+    except PlannerError as exc:
+        _fail(exc)
+        return
+    sys.stdout.write(render_changes(changes, old.name, new.name))
+    if threshold is not None:
+        over = cost_rises_above(changes, threshold)
+        for change in over:
+            rise = change.relative
+            typer.echo(f"{change.section} {change.metric} rose "
+                       f"{'from nothing' if rise is None or rise == float('inf') else f'{rise:.1%}'}, "
+                       f"above --fail-above {threshold:.0%}")
+        if over:
+            raise typer.Exit(1)
+
+
+@app.command()
+def schema(name: Annotated[SchemaName, typer.Argument(help="Which file format.")] = SchemaName.profile) -> None:
+    """Print the JSON Schema of a file format (field descriptions included), for editor completion."""
+    from planner.schema.export import json_schema
+
+    sys.stdout.write(json_schema(name.value))
+
+
+@app.command()
+def validate(
+    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
+    only: Annotated[Optional[str], typer.Option("--only", help="Only runs of this group, tier, phase or id.")] = None,
+    leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="Refit every fitted figure without the "
+                                                "run it predicts.")] = False,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+) -> None:
+    """Predict every published run: predicted vs actual, error, P10–P90 and coverage, overall and by group."""
+    from planner.validate.runs import render_json, render_table
+    from planner.validate.runs import validate as run_validation
+
+    try:
+        rows = run_validation(catalog, leave_one_out, only)
+    except PlannerError as exc:
+        _fail(exc)
+        return
+    if not rows:
+        _fail(PlannerError(f"no published run matches --only {only!r}",
+                           hint="Use a group (llm-pretraining, fine-tuning, cnn, encoder, serving-decode, "
+                                "serving-prefill, other), a tier (A, B, C), a phase or a run id."))
+        return
+    sys.stdout.write(render_json(rows) if format is ListFormat.json else render_table(rows, leave_one_out))
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()

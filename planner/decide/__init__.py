@@ -1,0 +1,1 @@
+"""Rank what the search produced: named choices, Pareto frontier, plan diffs."""

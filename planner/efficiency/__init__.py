@@ -1,0 +1,1 @@
+"""Efficiency by origin: priors, fitted curves, calibration and transfer, the measured local device."""

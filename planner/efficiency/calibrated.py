@@ -1,0 +1,147 @@
+"""Efficiencies from measurement records: measured (the local device), calibrated (a catalog GPU with a record)
+and transferred (an uncalibrated GPU, from the nearest calibrated one through the roofline). No torch.
+
+Records store efficiency relative to the *measured* peak of their device (achieved ÷ measured matmul TFLOP/s, or
+÷ measured copy bandwidth for decode). The core multiplies a GPU's *datasheet* peak by an efficiency, so a record
+used for a catalog GPU is converted: e_datasheet = e_measured · measured_peak / datasheet_peak.
+
+Transfer rule (source S calibrated, target T not), for a call of F model FLOP on a model of N parameters; the
+fitted curve is e_S = e_max · F / (F + x_half + per_param · N) (planner/efficiency/curve.py):
+    t_S = F / (P_S,meas · e_S)                    measured time on S (fitted curve)
+    t_c = F / (P_S,meas · e_max)                  the saturated compute: scales with the matmul peak
+    t_b = t_S − t_c                               the overhead: optimizer update and weight passes (∝ N) and the
+                                                  fixed per-call part, memory-bound work
+    t_T = t_c · P_S,ds / P_T,ds + t_b · B_S,ds / B_T,ds     compute part scales by the ratio of matmul peaks,
+                                                            bandwidth part by the ratio of memory bandwidths
+    e_T = F / (t_T · P_T,ds)
+Decode is bandwidth-bound as a whole: t_T = t_S · B_S,ds / B_T,ds, so its bandwidth efficiency carries over.
+The transferred spread adds the target's prior spread (how much efficiency varies between setups, from published
+runs) to the fit's: σ_T = √(σ_fit² + σ_prior²).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from planner.catalog.load import Catalog
+from planner.efficiency.origin import Efficiency, prior_efficiency
+from planner.schema.catalog import GpuSpec
+from planner.schema.record import MeasurementRecord, WorkloadRecord
+
+BANDWIDTH_KINDS = ("decode",)
+"""Kinds whose efficiency is a fraction of memory bandwidth; the others are fractions of matmul peak."""
+NEAREST_PRECISION = {"fp32": ("fp32", "tf32"), "tf32": ("tf32", "fp32"), "fp16": ("fp16", "bf16"),
+                     "bf16": ("bf16", "fp16"), "fp8": ("fp8", "bf16", "fp16")}
+"""Measured precisions to use for a requested one, closest first (same-width formats share tensor-core paths)."""
+
+
+def measured_precision(record: MeasurementRecord, precision: str) -> str | None:
+    """The precision the record measured that stands closest to `precision`, else None."""
+    for candidate in NEAREST_PRECISION.get(precision, (precision,)):
+        if candidate in record.peaks.matmul_tflops:
+            return candidate
+    return None
+
+
+def _find_workload(record: MeasurementRecord, family: str, kind: str, precision: str
+                   ) -> tuple[WorkloadRecord, str] | None:
+    """The record's workload for the family and kind (else the same kind of another family), with a note."""
+    chosen = measured_precision(record, precision)
+    work = record.workload(family, kind, chosen)
+    if work is not None:
+        return work, ""
+    for other in ("decoder", "encoder", "cnn", "mlp"):
+        work = record.workload(other, kind, chosen)
+        if work is not None:
+            return work, f" ({other} curve: no {family} {kind} measured)"
+    return None
+
+
+def _datasheet_peak(gpu: GpuSpec, precision: str) -> float | None:
+    value = gpu.peak_tflops.get(precision)
+    return value * 1e12 if value else None
+
+
+def record_efficiency(record: MeasurementRecord, gpu: GpuSpec, kind: str, family: str, precision: str,
+                      size: float, source: str, params: float = 0.0) -> Efficiency | None:
+    """The record's fitted efficiency at `size` for a model of `params` parameters, relative to `gpu`'s peak
+    (datasheet for a catalog GPU)."""
+    found = _find_workload(record, family, kind, precision)
+    if found is None and kind in BANDWIDTH_KINDS:
+        # no decode measured: the copy benchmark's bandwidth is what this device reaches streaming memory
+        return Efficiency(record.peaks.memory_bandwidth_gbs / gpu.memory_bandwidth_gbs, 0.0, source,
+                          f"{kind} {source}: copy bandwidth of {record.device.catalog_id or record.device.name}")
+    if found is None:
+        return None
+    work, note = found
+    e_measured = work.fit.at(size, params)
+    if kind in BANDWIDTH_KINDS:
+        ratio = record.peaks.memory_bandwidth_gbs / gpu.memory_bandwidth_gbs
+    else:
+        peak = _datasheet_peak(gpu, work.precision)
+        ratio = record.peaks.matmul_tflops[work.precision] * 1e12 / peak if peak else 1.0
+    who = record.device.catalog_id or record.device.name
+    detail = (f"{kind} {source} on {who} ({record.measured_at:%Y-%m-%d}, {work.fit.n} points, "
+              f"{work.precision}){note}")
+    return Efficiency(e_measured * ratio, work.fit.log_sigma, source, detail)
+
+
+def transferred_efficiency(record: MeasurementRecord, source_gpu: GpuSpec, target: GpuSpec, kind: str,
+                           family: str, precision: str, size: float, prior_sigma: float,
+                           params: float = 0.0) -> Efficiency | None:
+    """Efficiency on `target` carried over from `source_gpu`'s record by the roofline (module docstring)."""
+    found = _find_workload(record, family, kind, precision)
+    if found is None:
+        return None
+    work, note = found
+    e_s = work.fit.at(size, params)
+    sigma = math.hypot(work.fit.log_sigma, prior_sigma)
+    detail = f"{kind} transferred from {source_gpu.id} ({work.precision}){note}"
+    if kind in BANDWIDTH_KINDS:
+        value = e_s * record.peaks.memory_bandwidth_gbs / source_gpu.memory_bandwidth_gbs
+        return Efficiency(value, sigma, "transferred", detail)
+    p_meas = record.peaks.matmul_tflops[work.precision] * 1e12
+    p_s, p_t = _datasheet_peak(source_gpu, work.precision), _datasheet_peak(target, work.precision)
+    if p_s is None or p_t is None:
+        return None
+    t_s = size / (p_meas * e_s)
+    t_c = size / (p_meas * work.fit.e_max)
+    t_b = max(0.0, t_s - t_c)
+    t_t = t_c * p_s / p_t + t_b * source_gpu.memory_bandwidth_gbs / target.memory_bandwidth_gbs
+    return Efficiency(size / (t_t * p_t), sigma, "transferred", detail)
+
+
+def roofline_distance(a: GpuSpec, b: GpuSpec, precision: str) -> float:
+    """How far apart two GPUs' rooflines are: |ln peak ratio| + |ln bandwidth ratio| (+1 across vendors)."""
+    pa, pb = _datasheet_peak(a, precision) or a.peak_tflops.fp32 * 1e12, \
+        _datasheet_peak(b, precision) or b.peak_tflops.fp32 * 1e12
+    return (abs(math.log(pa / pb)) + abs(math.log(a.memory_bandwidth_gbs / b.memory_bandwidth_gbs))
+            + (0.0 if a.vendor == b.vendor else 1.0))
+
+
+@dataclass(frozen=True)
+class EfficiencyBook:
+    """Where every GPU's efficiency comes from: its calibration, else a transfer from the nearest calibrated GPU,
+    else the prior fitted on published runs."""
+
+    catalog: Catalog
+    calibrated: dict[str, MeasurementRecord] = field(default_factory=dict)
+
+    def get(self, gpu: GpuSpec, kind: str, family: str, precision: str, size: float,
+            params: float = 0.0) -> Efficiency:
+        """The efficiency of one kind of work on `gpu` at problem size `size` (FLOP per call; bytes for decode)
+        for a model of `params` parameters."""
+        record = self.calibrated.get(gpu.id)
+        if record is not None:
+            found = record_efficiency(record, gpu, kind, family, precision, size, "calibrated", params)
+            if found is not None:
+                return found
+        prior = prior_efficiency(self.catalog, gpu, kind, family)
+        sources = sorted((roofline_distance(gpu, self.catalog.gpus[gid], precision), gid)
+                         for gid in self.calibrated if gid != gpu.id and gid in self.catalog.gpus)
+        for _, gid in sources:
+            moved = transferred_efficiency(self.calibrated[gid], self.catalog.gpus[gid], gpu, kind, family,
+                                           precision, size, prior.log_sigma, params)
+            if moved is not None:
+                return moved
+        return prior

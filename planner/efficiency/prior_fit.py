@@ -1,0 +1,117 @@
+"""Fit efficiency priors from published runs: each run's implied efficiency, then medians and log-spreads per
+(kind, GPU architecture, model family), with broader pooled levels for fallbacks."""
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+
+from planner.catalog.load import Catalog
+from planner.io.profile import resolve_architecture
+from planner.model.workload import prefill_flops, weight_bytes, workload_for
+from planner.schema.priors import EfficiencyPrior
+from planner.schema.runs import PublishedRun
+from planner.validate.serving import accumulate_factor, layer_split_speedup
+
+RECOMPUTE_MODEL_SHARE = 3.0 / 4.0
+"""Megatron's reported TFLOP/s count recomputation (4 passes, eq. 3 of Narayanan et al. 2021); model FLOP are 3/4."""
+FIT_GROUPS = frozenset({"llm-pretraining", "fine-tuning", "cnn", "encoder", "single-gpu-throughput",
+                        "serving-decode", "serving-prefill"})
+"""Groups priors are fitted on. 'other' holds rows whose architecture the planner only approximates
+(Transformer-XL: relative attention, adaptive softmax) and non-generative inference rows used for validation;
+of those, only ResNet/BERT inference rows (exact architectures) feed the 'infer' priors."""
+MIN_SIGMA_RUNS = 3
+"""Fewer runs than this give no usable spread; the level then takes the spread of the next broader level."""
+
+
+@dataclass(frozen=True)
+class ImpliedEfficiency:
+    """What efficiency a published run reached, by kind of work."""
+
+    run: PublishedRun
+    kind: str
+    family: str
+    arch: str
+    efficiency: float
+
+
+def implied_efficiency(run: PublishedRun, catalog: Catalog) -> ImpliedEfficiency | None:
+    """The fraction of peak a run reached (model FLOP or, for decode, memory bandwidth); None when unusable."""
+    gpu = catalog.gpu(run.gpu)
+    arch = resolve_architecture(run.model, catalog, run.id, seq_len=run.seq_len)
+    work = workload_for(arch)
+    precision = {"int8": "fp16", "int4": "fp16"}.get(run.precision, run.precision)
+    peak_t = gpu.peak_tflops.get(precision)
+    if peak_t is None:
+        return None
+    peak = peak_t * 1e12
+    count = run.gpu_count or 1
+    if run.phase in ("prefill", "decode"):
+        # the published serving rows on several GPUs are llama.cpp layer splits (planner/validate/serving.py)
+        count = layer_split_speedup(count, run.phase, run.seq_len or 1)
+        peak *= accumulate_factor(run, gpu)  # llama.cpp accumulates in FP16
+    if run.phase == "train":
+        per_sample = 3.0 * work.forward_flops_per_sample
+        if run.metric in ("gpu_hours", "wall_clock_hours"):
+            if run.metric == "wall_clock_hours" and run.gpu_count is None:
+                return None
+            gpu_hours = run.value * (count if run.metric == "wall_clock_hours" else 1)
+            if run.tokens is not None:
+                samples = run.tokens / work.tokens_per_sample
+            elif run.samples is not None:
+                samples = run.samples * (run.epochs or 1.0)
+            else:
+                return None
+            value = samples * per_sample / (gpu_hours * 3600.0 * peak)
+        elif run.metric == "tflops_per_gpu":
+            value = run.value * RECOMPUTE_MODEL_SHARE / peak_t
+        elif run.metric == "samples_per_s":
+            value = run.value * per_sample / (count * peak)
+        else:  # tokens_per_s
+            value = run.value / work.tokens_per_sample * per_sample / (count * peak)
+        kind = "train"
+    elif run.phase == "infer":
+        per_sample = work.forward_flops_per_sample
+        rate = run.value if run.metric == "samples_per_s" else run.value / work.tokens_per_sample
+        value, kind = rate * per_sample / (count * peak), "infer"
+    elif run.phase == "prefill":
+        prompt = run.seq_len or arch.seq_len
+        value, kind = run.value * prefill_flops(work, prompt) / prompt / (count * peak), "prefill"
+    else:  # decode: bandwidth-bound at small batch; bytes per step = weights + KV cache read
+        batch = run.batch or 1.0
+        context = (run.seq_len or 512) / 2.0
+        step_bytes = weight_bytes(work, run.precision) + batch * context * work.kv_bytes_per_token_16bit
+        steps_per_s = run.value / batch
+        value = steps_per_s * step_bytes / (count * gpu.memory_bandwidth_gbs * 1e9)
+        kind = "decode"
+    if not (0.0 < value <= 1.0) or not math.isfinite(value):
+        return None
+    return ImpliedEfficiency(run, kind, arch.family, gpu.arch, value)
+
+
+def fit_priors(runs: list[PublishedRun], catalog: Catalog) -> list[EfficiencyPrior]:
+    """Priors at four levels per kind: (arch, family), (any, family), (arch, any), (any, any)."""
+    usable = [r for r in runs if r.group in FIT_GROUPS or (r.phase == "infer" and r.model.preset is not None)]
+    points = [p for p in (implied_efficiency(r, catalog) for r in usable) if p is not None]
+    levels: dict[tuple[str, str, str], list[ImpliedEfficiency]] = defaultdict(list)
+    for p in points:
+        for arch, family in ((p.arch, p.family), ("any", p.family), (p.arch, "any"), ("any", "any")):
+            levels[(p.kind, arch, family)].append(p)
+    sigma: dict[tuple[str, str, str], float] = {}
+    for key, group in levels.items():
+        if len(group) >= MIN_SIGMA_RUNS:
+            sigma[key] = statistics.stdev(math.log(p.efficiency) for p in group)
+    priors = []
+    for (kind, arch, family), group in sorted(levels.items(), key=lambda kv: (kv[0][1] == "any", kv[0][2] == "any",
+                                                                              kv[0])):
+        spread = sigma.get((kind, arch, family))
+        for broader in ((kind, "any", family), (kind, arch, "any"), (kind, "any", "any")):
+            if spread is None:
+                spread = sigma.get(broader)
+        priors.append(EfficiencyPrior(
+            kind=kind, family=family, arch=arch,
+            efficiency=round(statistics.median(p.efficiency for p in group), 4),
+            log_sigma=round(spread if spread is not None else 0.5, 4), n=len(group),
+            runs=sorted(p.run.id for p in group)))
+    return priors

@@ -1,0 +1,145 @@
+"""Training compute efficiency as one fitted curve per GPU architecture family (fitted by planner/efficiency/train_fit.py).
+
+eta(side, ratio) = 1 / (1 / (peak_efficiency · side / (side + half_side)) + traffic · ratio + weights)
+
+- side: √(matmul weights of one layer / tensor-parallel ranks), the typical matrix side a GEMM sees; small hidden
+  sizes (and narrow tensor-parallel shards) run far below peak (effcurve.saturating: a kernel's fixed overhead);
+- ratio: the GPU's ridge point over the work's arithmetic intensity, (activation bytes · peak) / (bandwidth ·
+  FLOP): the time of passing over the stored activations at memory bandwidth relative to the matmul time at peak.
+  It carries precision (fp32 peaks are low, so fp32 training sits near the curve's top; tensor-core fp16 on a fast
+  GPU is held back by normalisation and element-wise passes) and the GPU's balance (H100 vs RTX 3090);
+- traffic: how many such passes a step makes, fitted per workload kind (transformer/MLP, CNN), and for transformers
+  per attention kernel: flash attention (FlashAttention, xformers memory-efficient, cuDNN fused attention) never
+  writes the s×s scores and comes with fused element-wise kernels, so it makes fewer passes (traffic_flash); no
+  stack makes fewer than 2 (each stored activation is written in forward and read in backward: trainfit.MIN_PASSES);
+- weights: the same ratio for WEIGHT_PASSES over the weights per micro-batch (not fitted: small micro-batches
+  re-read the weights for few samples);
+- fp32 on CUDA cores reaches a larger fraction of its (low) peak than tensor cores do of theirs: peak_efficiency
+  is multiplied by fp32_factor for fp32 (one shared, fitted factor);
+- a 16-bit CNN kept in NCHW layout makes nchw_passes more passes (one shared, fitted figure): tensor-core
+  convolutions run in NHWC, so cuDNN transposes around each one. Plans assume channels-last (the layout NVIDIA's
+  recipes use); only published runs that state NCHW (`memory_format` in catalog/published_runs.yaml) get the term.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from planner.catalog.load import Catalog
+from planner.efficiency.curve import saturating
+from planner.efficiency.origin import Efficiency
+from planner.model.workload import Workload
+from planner.schema.catalog import GpuSpec
+from planner.schema.priors import TrainCurveFit
+
+
+def matrix_side(work: Workload, tp: int = 1) -> float:
+    """√ of one layer's matmul weights per tensor-parallel rank."""
+    return math.sqrt(work.trainable_matmul_params / max(1, work.layers) / max(1, tp))
+
+
+WEIGHT_PASSES = 3.0
+"""Passes over the weights per micro-batch: read in forward, read in backward, gradient written."""
+
+
+def _ridge_over_flops(work: Workload, gpu: GpuSpec, precision: str) -> float:
+    peak = gpu.peak_tflops.get(precision) or gpu.peak_tflops.fp32
+    return peak * 1e12 / (gpu.memory_bandwidth_gbs * 1e9 * work.train_flops_per_sample)
+
+
+def _value_bytes(precision: str) -> float:
+    return 4.0 if precision in ("fp32", "tf32") else 2.0
+
+
+def traffic_ratio(work: Workload, gpu: GpuSpec, precision: str) -> float:
+    """Ridge point over arithmetic intensity of the stored activations: their bytes per sample at the precision ×
+    dense peak / (memory bandwidth × training FLOP per sample). Model-parallel splits divide bytes and FLOP alike."""
+    activation_bytes = work.activation_bytes_per_sample_16bit * _value_bytes(precision) / 2.0
+    return activation_bytes * _ridge_over_flops(work, gpu, precision)
+
+
+def weight_ratio(work: Workload, gpu: GpuSpec, precision: str, micro_batch: float | None) -> float:
+    """The same for the weights: WEIGHT_PASSES over them per micro-batch, shared by its samples (small
+    micro-batches run below peak); 0 when the micro-batch is not known."""
+    if not micro_batch:
+        return 0.0
+    return WEIGHT_PASSES * work.params * _value_bytes(precision) / micro_batch \
+        * _ridge_over_flops(work, gpu, precision)
+
+
+def nchw_transposes(work: Workload, precision: str, memory_format: str | None) -> bool:
+    """A 16-bit CNN with NCHW activations: cuDNN's tensor-core convolutions work in NHWC, so every convolution's
+    input and output are transposed, forward and backward — extra memory passes over the activations (NVIDIA, "Deep
+    Learning Performance Guide: Convolutional Layers", Tensor Layouts in Memory: NCHW vs NHWC). Plans assume
+    channels-last (memory_format None), what NVIDIA's own recipes use for AMP (DLE ConvNets configs.yml)."""
+    return work.family == "cnn" and memory_format == "nchw" and precision in ("fp16", "bf16")
+
+
+def cnn_traffic(traffic_cnn, nchw_passes, nchw16):
+    """Passes over a CNN's stored activations: the fitted traffic, plus nchw_passes for NCHW 16-bit runs (floats
+    or numpy arrays)."""
+    return traffic_cnn + nchw_passes * nchw16
+
+
+def curve_value(peak_efficiency, half_side, traffic, side, ratio, weights=0.0):
+    """The curve itself (works on floats and numpy arrays): the matmul time at the size-limited peak plus the
+    memory time of `traffic` passes over the activations and of the weight passes."""
+    return 1.0 / (1.0 / saturating(side, peak_efficiency, half_side) + traffic * ratio + weights)
+
+
+def uses_flash(family: str, attention: str | None) -> bool:
+    """Transformer work run with a flash-style attention kernel."""
+    return family in ("decoder", "encoder") and attention == "flash"
+
+
+def traffic_of(fit: TrainCurveFit, family: str, attention: str | None, nchw16: bool = False) -> float:
+    """A curve's memory passes for a workload family (CNN: plus NCHW transposes; transformer: by attention kernel)."""
+    if family == "cnn":
+        return cnn_traffic(fit.traffic_cnn, fit.nchw_passes, nchw16)
+    if uses_flash(family, attention) and fit.traffic_flash is not None:
+        return fit.traffic_flash
+    return fit.traffic_transformer
+
+
+def peak_of(fit: TrainCurveFit, precision: str) -> float:
+    """The curve's top for a precision (fp32 runs on CUDA cores), never above the peak itself."""
+    return min(1.0, fit.peak_efficiency * (fit.fp32_factor if precision == "fp32" else 1.0))
+
+
+@dataclass(frozen=True)
+class TrainCurve:
+    """One architecture family's fitted curve."""
+
+    fit: TrainCurveFit
+
+    def traffic(self, family: str, attention: str = "flash") -> float:
+        """Memory passes for this workload family and attention kernel."""
+        return traffic_of(self.fit, family, attention)
+
+    def efficiency(self, work: Workload, gpu: GpuSpec, precision: str, tp: int = 1,
+                   micro_batch: float | None = None, attention: str = "flash") -> float:
+        """Compute efficiency of this work on this GPU at this tensor-parallel degree, micro-batch and attention
+        kernel."""
+        return float(curve_value(peak_of(self.fit, precision), self.fit.half_side, self.traffic(work.family, attention),
+                                 matrix_side(work, tp), traffic_ratio(work, gpu, precision),
+                                 weight_ratio(work, gpu, precision, micro_batch)))
+
+
+def pick_curve(curves: tuple[TrainCurveFit, ...] | list[TrainCurveFit], family: str) -> TrainCurveFit | None:
+    """The GPU family's own curve (GpuSpec.family), else its generation's (ampere for ampere-geforce), else the
+    pooled one."""
+    for wanted in dict.fromkeys((family, family.split("-")[0], "any")):
+        for fit in curves:
+            if fit.arch == wanted:
+                return fit
+    return None
+
+
+def curve_efficiency(catalog: Catalog, gpu: GpuSpec) -> Efficiency:
+    """The training efficiency of a GPU from the catalog's curves (value: the curve's peak; plans evaluate it)."""
+    fit = pick_curve(catalog.train_curves, gpu.family)
+    if fit is None:
+        raise LookupError("no training efficiency curve in the catalog; run scripts/fit_priors.py")
+    scope = f"{fit.arch} GPUs" if fit.arch != "any" else f"all GPUs; none for {gpu.family}"
+    return Efficiency(fit.peak_efficiency, fit.log_sigma, "prior",
+                      f"train curve fitted on {fit.n} published run(s) ({scope})", curve=TrainCurve(fit))

@@ -1,0 +1,379 @@
+"""Fit the training efficiency curves (traincurve.py) to the published training runs, with leave-one-out.
+
+Each run becomes a `RunCase`: the planner's own job, layout and step terms for the run's GPUs (training.py), so the
+fit adjusts only the curve's parameters and every other part of the prediction is the planner's model. Parameters
+are fitted by scipy.optimize.curve_fit on ln(predicted / actual): one peak efficiency per GPU architecture family
+(GpuSpec.family: the arch, GeForce cards apart) with at least MIN_CURVE_RUNS runs, and a shared shape (half_side,
+traffic per workload kind and attention kernel, fp32 factor, extra passes of 16-bit NCHW CNNs); the pooled curve
+('any', for families without runs) refits the peak alone on all runs with that shape.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+from planner.catalog.load import Catalog, PricedOffer
+from planner.efficiency.origin import Efficiency
+from planner.efficiency.prior_fit import RECOMPUTE_MODEL_SHARE, implied_efficiency
+from planner.efficiency.train_curve import (
+    cnn_traffic,
+    curve_value,
+    matrix_side,
+    nchw_transposes,
+    peak_of,
+    pick_curve,
+    traffic_of,
+    traffic_ratio,
+    uses_flash,
+    weight_ratio,
+)
+from planner.io.profile import resolve_architecture
+from planner.model.workload import workload_for
+from planner.plans.training import (
+    Layout,
+    StepTerms,
+    TrainingJob,
+    fastest_layout,
+    peak_flops,
+    step_terms,
+    training_memory,
+)
+from planner.schema.catalog import GpuSpec, Offer
+from planner.schema.priors import TrainCurveFit
+from planner.schema.runs import PublishedRun
+
+TRAIN_GROUPS = frozenset({"llm-pretraining", "fine-tuning", "cnn", "encoder", "single-gpu-throughput"})
+"""Groups the curves are fitted on ('other' holds approximated architectures: validated, never fitted)."""
+MIN_PASSES = 2.0
+"""Least memory passes over the stored activations: written in forward, read in backward (the traffic floor)."""
+MIN_CURVE_RUNS = 3
+"""An architecture family gets its own peak efficiency with at least this many runs; else the pooled curve."""
+GPUS_PER_NODE = 8
+"""Published multi-GPU runs ran on 8-GPU servers (DGX-1/DGX A100/HGX, Facebook Big Basin, Lambda Hyperplane)."""
+CLUSTER_NETWORK_GBPS = {
+    "pascal": 50.0,     # Goyal et al. 2017 (arXiv 1706.02677) §5: Big Basin servers with 50 Gbit Ethernet
+    "volta": 400.0,     # NVIDIA DGX-1 (V100) datasheet: 4 × 100 Gb/s EDR InfiniBand per node
+    "ampere": 1600.0,   # NVIDIA DGX A100 datasheet: 8 × 200 Gb/s HDR InfiniBand per node (compute fabric)
+    "hopper": 3200.0,   # NVIDIA DGX H100 datasheet: 8 × 400 Gb/s NDR InfiniBand per node
+}
+"""Network per node of the clusters published runs used, by GPU family (the runs do not state their fabric)."""
+MAX_SEARCH_GPUS = 8192
+"""Largest count tried for a run that does not state its GPU count (it gets the count with the fewest GPU-seconds
+per sample at the reference efficiency: GPU-hours are what such runs publish)."""
+
+
+@dataclass(frozen=True)
+class RunCase:
+    """A published training run reduced to the planner's terms."""
+
+    run: PublishedRun
+    job: TrainingJob
+    gpu: GpuSpec
+    count: int
+    layout: Layout
+    terms: StepTerms
+    rate: bool
+    """True: the metric is conv / step seconds (throughput); False: conv × step seconds (hours)."""
+    conv: float
+    side: float
+    ratio: float
+    weights: float
+    """Weight-traffic ratio (traincurve.weight_ratio) at the case's micro-batch."""
+    nchw16: bool = False
+    """A 16-bit CNN run that kept its activations in NCHW (traincurve.nchw_transposes)."""
+
+    @property
+    def arch(self) -> str:
+        """GPU architecture family the curves are kept for (GpuSpec.family)."""
+        return self.gpu.family
+
+    @property
+    def flash(self) -> bool:
+        """Transformer work with a flash-style attention kernel."""
+        return uses_flash(self.job.work.family, self.job.attention)
+
+    def predict(self, eta):
+        """The run's metric at compute efficiency eta (float or numpy array)."""
+        seconds = self.terms.seconds(eta) if isinstance(eta, float) else _seconds(self.terms, eta)
+        return self.conv / seconds if self.rate else self.conv * seconds
+
+
+def _seconds(terms: StepTerms, eta):
+    import numpy as np
+
+    return terms.compute_s / eta + terms.fixed_comm_s + terms.repeats * np.maximum(
+        0.0, terms.overlap_comm_s - terms.window_s / eta)
+
+
+def run_offer(run: PublishedRun, gpu: GpuSpec, count: int) -> PricedOffer:
+    """The run's hardware as an offer: 8-GPU servers, NVLink when the GPU has it, its family's cluster network."""
+    per_node = min(count, GPUS_PER_NODE)
+    nvlink = gpu.interconnect.nvlink_gbs is not None and (gpu.interconnect.nvlink_gpus or per_node) >= per_node
+    offer = Offer(instance=f"published run {run.id}", gpu=gpu.id, gpus_per_instance=per_node, usd_per_hour=1.0,
+                  intra_node="nvlink" if nvlink else "pcie",
+                  network_gbps=CLUSTER_NETWORK_GBPS.get(gpu.arch, 1600.0) if count > per_node else None)
+    return PricedOffer("published", offer, 1.0, run_date())
+
+
+def run_date():
+    """A fixed date for the synthetic offers (prices are not used)."""
+    import datetime as dt
+
+    return dt.date(2026, 1, 1)
+
+
+def run_job(run: PublishedRun, catalog: Catalog) -> TrainingJob:
+    """The run's training job: throughput rows pin the per-GPU batch; whole runs give the global batch."""
+    arch = resolve_architecture(run.model, catalog, run.id, seq_len=run.seq_len)
+    work = workload_for(arch)
+    if run.tokens is not None:
+        samples = run.tokens / work.tokens_per_sample
+    else:
+        samples = (run.samples or 1.0) * (run.epochs or 1.0)
+    count = run.gpu_count or 1
+    throughput = run.metric in ("samples_per_s", "tokens_per_s")
+    micro = int(run.batch) if throughput and run.batch else None
+    global_batch = (run.batch * count if throughput else run.batch) if run.batch else None
+    # Megatron's reported TFLOP/s are for full activation recomputation (Narayanan et al. 2021, eq. 3)
+    recompute = "full" if run.metric == "tflops_per_gpu" else "auto"
+    optimizer = "sgd" if work.family == "cnn" else "adamw"  # NVIDIA DLE ResNet-50: SGD with momentum
+    return TrainingJob(work, samples, global_batch, micro, run.precision, optimizer, "full", 16, recompute,
+                       run.attention or "standard")
+
+
+def build_case(run: PublishedRun, catalog: Catalog, reference: Efficiency) -> RunCase | None:
+    """The run as a case; None when the planner cannot express it (no peak at its precision)."""
+    gpu = catalog.gpu(run.gpu)
+    peak = peak_flops(gpu, run.precision)
+    if peak is None:
+        return None
+    job = run_job(run, catalog)
+    counts = [run.gpu_count] if run.gpu_count else [GPUS_PER_NODE * 2**k for k in range(11)
+                                                    if GPUS_PER_NODE * 2**k <= MAX_SEARCH_GPUS]
+    best, count, cost = None, counts[0], math.inf
+    for candidate in counts:  # count not published: the one spending the fewest GPU-seconds per sample
+        found = fastest_layout(job, gpu, run_offer(run, gpu, candidate), candidate, reference, peak)
+        if found is not None:
+            layout, eff, terms = found
+            gpu_seconds = terms.seconds(eff.value) * candidate / terms.samples_per_step
+            if gpu_seconds < cost:
+                best, count, cost = found, candidate, gpu_seconds
+    offer = run_offer(run, gpu, count)
+    if best is None:  # the planner's memory model says it does not fit: predict at the lightest layout anyway
+        sharding = "zero3" if count > 1 else "none"
+        layout = Layout(count, 1, 1, sharding, True, job.micro_batch or 1,
+                        training_memory(job, job.micro_batch or 1, True, sharding, count))
+        terms = step_terms(job, gpu, offer, count, layout, peak)
+    else:
+        layout, _, terms = best
+    samples_per_step = terms.samples_per_step
+    if run.metric == "samples_per_s":
+        rate, conv = True, samples_per_step
+    elif run.metric == "tokens_per_s":
+        rate, conv = True, samples_per_step * job.work.tokens_per_sample
+    elif run.metric == "tflops_per_gpu":
+        rate, conv = True, samples_per_step * job.model_flops_per_sample / (count * RECOMPUTE_MODEL_SHARE * 1e12)
+    else:
+        steps = job.samples / samples_per_step
+        rate, conv = False, steps / 3600.0 * (count if run.metric == "gpu_hours" else 1)
+    return RunCase(run, job, gpu, count, layout, terms, rate, conv, matrix_side(job.work, layout.tensor),
+                   traffic_ratio(job.work, gpu, run.precision),
+                   weight_ratio(job.work, gpu, run.precision, layout.micro_batch),
+                   nchw_transposes(job.work, run.precision, run.memory_format))
+
+
+def reference_efficiency(runs: list[PublishedRun], catalog: Catalog) -> Efficiency:
+    """The efficiency layouts are compared at while fitting: the median implied MFU of the training runs."""
+    values = [p.efficiency for r in runs if r.group in TRAIN_GROUPS
+              if (p := implied_efficiency(r, catalog)) is not None]
+    return Efficiency(statistics.median(values), 0.0, "prior", "median implied MFU of the published training runs")
+
+
+def training_cases(runs: list[PublishedRun], catalog: Catalog, groups: frozenset[str] = TRAIN_GROUPS
+                   ) -> list[RunCase]:
+    """Cases of the training runs in `groups` (all train-phase runs with groups=None)."""
+    reference = reference_efficiency(runs, catalog)
+    chosen = [r for r in runs if r.phase == "train" and (groups is None or r.group in groups)]
+    return [c for r in chosen if (c := build_case(r, catalog, reference)) is not None]
+
+
+# ----------------------------------------------------------------------------------------------- fitting
+
+
+def _arrays(cases: list[RunCase]):
+    import numpy as np
+
+    def col(f):
+        return np.array([f(c) for c in cases], dtype=float)
+
+    return {"compute": col(lambda c: c.terms.compute_s), "fixed": col(lambda c: c.terms.fixed_comm_s),
+            "overlap": col(lambda c: c.terms.overlap_comm_s), "window": col(lambda c: c.terms.window_s),
+            "repeats": col(lambda c: c.terms.repeats), "rate": col(lambda c: c.rate),
+            "conv": col(lambda c: c.conv), "side": col(lambda c: c.side), "ratio": col(lambda c: c.ratio),
+            "weights": col(lambda c: c.weights),
+            "cnn": col(lambda c: c.job.work.family == "cnn"), "fp32": col(lambda c: c.run.precision == "fp32"),
+            "nchw16": col(lambda c: c.nchw16), "flash": col(lambda c: c.flash),
+            "actual": col(lambda c: c.run.value)}
+
+
+def _log_predicted(a, peak, half_side, traffic_t, traffic_c, fp32_factor, nchw_passes, traffic_f):
+    import numpy as np
+
+    peak = np.minimum(1.0, peak * np.where(a["fp32"] > 0, fp32_factor, 1.0))  # traincurve.peak_of
+    traffic = np.where(a["cnn"] > 0, cnn_traffic(traffic_c, nchw_passes, a["nchw16"] > 0),
+                       np.where(a["flash"] > 0, traffic_f, traffic_t))
+    eta = curve_value(peak, half_side, traffic, a["side"], a["ratio"], a["weights"])
+    seconds = a["compute"] / eta + a["fixed"] + a["repeats"] * np.maximum(0.0, a["overlap"] - a["window"] / eta)
+    return np.where(a["rate"] > 0, np.log(a["conv"] / seconds), np.log(a["conv"] * seconds))
+
+
+def fit_curves(cases: list[RunCase]) -> list[TrainCurveFit]:
+    """Curves per architecture family (≥ MIN_CURVE_RUNS runs) and the pooled 'any' curve; log_sigma 0, n and runs
+    filled in (the spread comes from leave-one-out, `fit_with_spread`)."""
+    import numpy as np
+    from scipy.optimize import curve_fit
+
+    counts = Counter(c.arch for c in cases)
+    archs = sorted(a for a, n in counts.items() if n >= MIN_CURVE_RUNS)
+    own = [c for c in cases if c.arch in archs]
+    a = _arrays(own)
+    index = np.array([archs.index(c.arch) for c in own])
+    k = len(archs)
+
+    def model(_, *theta):
+        peaks = np.exp(np.asarray(theta[:k]))[index]
+        half_side, traffic_t, traffic_c, fp32_factor = np.exp(theta[k:k + 4])
+        return _log_predicted(a, peaks, half_side, traffic_t, traffic_c, fp32_factor, theta[k + 4], theta[k + 5])
+
+    # every stored activation is written once in forward and read once in backward: no kernel fusion makes fewer
+    # than MIN_PASSES passes, so the traffic coefficients start there (traffic_flash on a linear scale)
+    start = [math.log(0.5)] * k + [math.log(300.0), math.log(3.0), math.log(3.0), 0.0, 1.0, 3.0]
+    lower = [math.log(1e-3)] * k + [math.log(1e-3)] + [math.log(MIN_PASSES)] * 2 + [math.log(0.05), 0.0, MIN_PASSES]
+    upper = [0.0] * k + [math.log(1e5), math.log(1e3), math.log(1e3), math.log(20.0), 1e3, 1e3]
+    theta, _ = curve_fit(model, np.zeros(len(own)), np.log(a["actual"]), p0=start, bounds=(lower, upper))
+    half_side, traffic_t, traffic_c, fp32_factor = (float(x) for x in np.exp(theta[k:k + 4]))
+    nchw_passes, traffic_f = float(theta[k + 4]), float(theta[k + 5])
+    everything = _arrays(cases)
+
+    def pooled(_, log_peak):
+        return _log_predicted(everything, math.exp(log_peak), half_side, traffic_t, traffic_c, fp32_factor,
+                              nchw_passes, traffic_f)
+
+    (log_peak,), _ = curve_fit(pooled, np.zeros(len(cases)), np.log(everything["actual"]),
+                               p0=[math.log(0.5)], bounds=([math.log(1e-3)], [0.0]))
+
+    def curve(arch: str, peak: float, members: list[RunCase]) -> TrainCurveFit:
+        return TrainCurveFit(arch=arch, peak_efficiency=_sig(peak), half_side=_sig(half_side),
+                             traffic_transformer=_sig(traffic_t), traffic_flash=_sig(traffic_f),
+                             traffic_cnn=_sig(traffic_c), fp32_factor=_sig(fp32_factor),
+                             nchw_passes=_sig(nchw_passes), log_sigma=0.0,
+                             n=len(members), runs=sorted(c.run.id for c in members))
+
+    fits = [curve(arch, math.exp(theta[i]), [c for c in own if c.arch == arch]) for i, arch in enumerate(archs)]
+    return fits + [curve("any", math.exp(log_peak), cases)]
+
+
+def _sig(value: float) -> float:
+    """Four significant figures: what the catalog stores."""
+    return float(f"{value:.4g}")
+
+
+def case_efficiency(case: RunCase, curves: list[TrainCurveFit] | tuple[TrainCurveFit, ...]) -> tuple[float, str]:
+    """The compute efficiency these curves give the run, and the arch of the curve used."""
+    fit = pick_curve(curves, case.arch)
+    traffic = traffic_of(fit, case.job.work.family, case.job.attention, case.nchw16)
+    eta = float(curve_value(peak_of(fit, case.run.precision), fit.half_side, traffic, case.side, case.ratio,
+                            case.weights))
+    return eta, fit.arch
+
+
+def case_prediction(case: RunCase, curves: list[TrainCurveFit] | tuple[TrainCurveFit, ...]) -> tuple[float, str]:
+    """The run's predicted metric with these curves, and the arch of the curve used."""
+    eta, arch = case_efficiency(case, curves)
+    return case.predict(eta), arch
+
+
+@dataclass(frozen=True)
+class LeaveOneOut:
+    """Each case predicted by curves fitted without it."""
+
+    cases: list[RunCase]
+    predicted: list[float]
+    curve_arch: list[str]
+    """Which curve predicted it ('any' when its family had too few other runs)."""
+
+    @property
+    def log_residuals(self) -> list[float]:
+        """ln(predicted / actual) per case."""
+        return [math.log(p / c.run.value) for p, c in zip(self.predicted, self.cases)]
+
+
+def leave_one_out(cases: list[RunCase]) -> LeaveOneOut:
+    """Refit without each case in turn and predict it."""
+    predicted, used = [], []
+    for i, case in enumerate(cases):
+        curves = fit_curves(cases[:i] + cases[i + 1:])
+        value, arch = case_prediction(case, curves)
+        predicted.append(value)
+        used.append(arch)
+    return LeaveOneOut(cases, predicted, used)
+
+
+def rms(values: list[float]) -> float:
+    """Root mean square (bias counts as spread: the interval must cover it)."""
+    return math.sqrt(sum(v * v for v in values) / len(values)) if values else 0.0
+
+
+def spread_by_arch(loo: LeaveOneOut, curves: list[TrainCurveFit], exclude: int | None = None) -> dict[str, float]:
+    """log_sigma per curve: RMS of the leave-one-out residuals of the runs it covers (optionally leaving one out)."""
+    residuals = loo.log_residuals
+    out = {}
+    for fit in curves:
+        chosen = [r for i, (r, c) in enumerate(zip(residuals, loo.cases))
+                  if i != exclude and (fit.arch == "any" or c.arch == fit.arch)]
+        out[fit.arch] = min(3.0, rms(chosen))
+    return out
+
+
+def fit_with_spread(cases: list[RunCase]) -> tuple[list[TrainCurveFit], LeaveOneOut]:
+    """The catalog's curves: fitted on every case, log_sigma from the leave-one-out residuals."""
+    curves = fit_curves(cases)
+    loo = leave_one_out(cases)
+    sigma = spread_by_arch(loo, curves)
+    return [c.model_copy(update={"log_sigma": _sig(sigma[c.arch])}) for c in curves], loo
+
+
+def load_published_runs(catalog_dir, catalog: Catalog) -> list[PublishedRun]:
+    """The catalog's published runs, each GPU id and model preset checked against the catalog (a bad one is an
+    InputError placed at its line of published_runs.yaml)."""
+    from pathlib import Path
+
+    from planner.errors import PlannerError
+    from planner.io.loading import load_model_file
+    from planner.schema.runs import PublishedRunsFile
+
+    runs, doc = load_model_file(Path(catalog_dir) / "published_runs.yaml", PublishedRunsFile, "published runs")
+    for i, run in enumerate(runs.runs):
+        for field, check in (("gpu", lambda r: catalog.gpu(r.gpu)),
+                             ("model", lambda r: resolve_architecture(r.model, catalog, r.id, seq_len=r.seq_len))):
+            try:
+                check(run)
+            except PlannerError as exc:
+                if exc.file:
+                    raise
+                raise doc.error(("runs", i, field), exc.message, hint=exc.hint) from None
+    return runs.runs
+
+
+@lru_cache(maxsize=2)
+def cached_leave_one_out(catalog_dir: str) -> tuple[list[TrainCurveFit], LeaveOneOut, list[RunCase]]:
+    """fit_with_spread over a catalog directory's published runs, computed once per process."""
+    from planner.catalog.load import load_catalog
+
+    catalog = load_catalog(catalog_dir)
+    cases = training_cases(load_published_runs(catalog_dir, catalog), catalog)
+    curves, loo = fit_with_spread(cases)
+    return curves, loo, cases

@@ -1,0 +1,126 @@
+"""Files → validated models: YAML with places, pydantic errors mapped back to file:line:column."""
+from __future__ import annotations
+
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from planner.errors import InputError, did_you_mean
+from planner.io.yamlfile import YamlDocument, load_yaml
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_document(doc: YamlDocument, model: type[M], what: str = "file") -> M:
+    """Validate a YAML document against `model`; the first problem becomes one InputError with its place."""
+    if not isinstance(doc.data, dict):
+        kind = "empty" if doc.data is None else f"a {type(doc.data).__name__}"
+        raise InputError(f"expected a YAML mapping at the top of the {what}, found {kind}", file=doc.file, line=1)
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        raise error_from_validation(exc, doc, model) from None
+
+
+def error_from_validation(exc: ValidationError, doc: YamlDocument, model: type[BaseModel],
+                          prefix: tuple[Any, ...] = ()) -> InputError:
+    """One InputError for the first problem of a ValidationError, placed in `doc`."""
+    errors = exc.errors(include_url=False)
+    # a misspelt key is both an unknown key and a missing field: name the unknown one, with its did-you-mean
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    data = doc.data
+    for part in prefix:
+        data = data.get(part) if isinstance(data, dict) else None
+    loc = _user_loc(first["loc"], data)
+    path = (*prefix, *loc)
+    more = f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after this one)" if len(errors) > 1 else ""
+    if first["type"] == "extra_forbidden":
+        known = _fields_at(model, loc[:-1])
+        hint = did_you_mean(str(loc[-1]), known) or (f"Known keys: {', '.join(sorted(known))}." if known else None)
+        return doc.error(path, f"unknown key {str(loc[-1])!r}{more}.", hint=hint)
+    message = first["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    if (first["type"] != "missing" and "input" in first and not isinstance(first["input"], (dict, list))
+            and "got " not in message):
+        message += f" (got {_shown(first['input'])})"
+    if first["type"] == "missing":
+        message = "required field is missing"
+    hint = None
+    if first["type"] == "literal_error" and isinstance(first.get("input"), str):
+        choices = re.findall(r"'([^']*)'", str(first.get("ctx", {}).get("expected", "")))
+        hint = did_you_mean(first["input"], choices) or None
+    return doc.error(path, message + more, hint=hint)
+
+
+SHOWN_INPUT_CHARS = 60
+"""Longest rendering of a bad value inside an error line (a 2 MB string stays one readable line)."""
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    if len(text) <= SHOWN_INPUT_CHARS:
+        return text
+    return f"{text[:SHOWN_INPUT_CHARS - 5]}…{text[-4:]} ({len(text):,} characters)"
+
+
+def _user_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
+    """pydantic's error location without the validator tags it inserts; a part that is a key of the document at
+    that point is the user's own, even when it looks like a tag (a key named 'int' or 'a[0]')."""
+    out = []
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        elif _is_union_tag(part):
+            continue
+        else:
+            data = None
+        out.append(part)
+    return tuple(out)
+
+
+def _is_union_tag(part: object) -> bool:
+    # pydantic inserts the validator name for Annotated/union members, e.g. 'function-before[...]'
+    return isinstance(part, str) and ("[" in part or part in {"float", "int", "str", "bool", "list", "dict"})
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model reached by following `loc` from `model`."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            current = _unwrap(current, list_item=True)
+            continue
+        current = _unwrap(current)
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return []
+        current = current.model_fields[part].annotation
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any, list_item: bool = False) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            if arg is not type(None):
+                return _unwrap(arg, list_item)
+    if list_item and origin in (list, tuple):
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0], list_item)
+    return annotation
+
+
+def load_model_file(path: Path | str, model: type[M], what: str = "file") -> tuple[M, YamlDocument]:
+    """Load and validate one YAML file; returns the model and the document (for later placed errors)."""
+    doc = load_yaml(path)
+    return validate_document(doc, model, what), doc

@@ -1,0 +1,26 @@
+"""What `gpuplan estimate` reads besides the profile and catalog: the calibration store and a measurement record."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from planner.catalog.load import Catalog
+from planner.efficiency.calibrated import EfficiencyBook
+from planner.efficiency.local_device import LocalDevice, local_device
+from planner.errors import InputError
+from planner.io.records import calibrated_gpus, calibration_store, load_calibrations, load_record, this_host_device
+
+
+def efficiency_inputs(catalog: Catalog, catalog_dir: Path | str, calibrations: Path | str | None,
+                      measurements: Path | str | None, local_usd_per_hour: float = 0.0
+                      ) -> tuple[EfficiencyBook | None, LocalDevice | None]:
+    """The calibration book (None when no catalog GPU is calibrated: priors everywhere) and the measured device:
+    the `--measurements` record, else a stored calibration of this machine's CPU (None when neither exists)."""
+    if calibrations is not None and not Path(calibrations).is_dir():
+        raise InputError("calibrations directory not found", file=str(calibrations),
+                         hint="Pass an existing directory to --calibrations, or omit it for CATALOG/calibrations.")
+    stored = load_calibrations(catalog, calibration_store(catalog_dir, calibrations))
+    gpus = calibrated_gpus(stored)
+    book = EfficiencyBook(catalog, gpus) if gpus else None
+    record = load_record(measurements) if measurements else this_host_device(stored)
+    local = local_device(record, catalog, local_usd_per_hour) if record is not None else None
+    return book, local

@@ -1,0 +1,132 @@
+"""Profiles: load, merge the preset with overrides, and check combinations the schema alone cannot see."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from planner.catalog.load import Catalog
+from planner.errors import PlannerError
+from planner.io.loading import error_from_validation, validate_document
+from planner.io.yamlfile import YamlDocument, load_yaml
+from planner.schema.model import ARCH_FIELDS, Architecture, ModelSection
+from planner.schema.profile import Profile
+
+
+@dataclass(frozen=True)
+class LoadedProfile:
+    """A validated profile with its resolved architecture and catalog ids."""
+
+    profile: Profile
+    arch: Architecture
+    gpu_ids: frozenset[str] | None
+    provider_ids: frozenset[str] | None
+    document: YamlDocument
+
+
+def resolve_architecture(section: ModelSection, catalog: Catalog, fallback_name: str = "model",
+                         seq_len: int | None = None) -> Architecture:
+    """Preset fields, overridden by the section's own fields, checked as a whole architecture."""
+    fields: dict[str, object] = {}
+    if section.preset is not None:
+        preset = catalog.preset(section.preset)
+        fields.update({k: getattr(preset, k) for k in ARCH_FIELDS if getattr(preset, k) is not None})
+        fields["name"] = preset.id
+    fields.update({k: getattr(section, k) for k in ARCH_FIELDS if getattr(section, k) is not None})
+    if seq_len is not None:
+        fields["seq_len"] = seq_len
+        if section.preset is not None and section.params is None:
+            fields.pop("params", None)  # a changed sequence length changes learned position tables: derive
+    fields["name"] = section.name or fields.get("name") or fallback_name
+    if "family" not in fields:
+        raise ValueError("give a preset or a family (decoder, encoder, cnn or mlp)")
+    return Architecture.model_validate(fields)
+
+
+def load_profile(path: Path | str, catalog: Catalog, overrides: list[str] | tuple[str, ...] = ()) -> LoadedProfile:
+    """Load a profile file (with `--set` what-if overrides applied) and resolve it against the catalog; every
+    problem is one placed InputError."""
+    doc = load_yaml(path)
+    if overrides:
+        from planner.io.whatif import apply_overrides
+
+        doc = apply_overrides(doc, list(overrides))
+    profile = validate_document(doc, Profile, "profile")
+    model = profile.model
+    try:
+        arch = resolve_architecture(model, catalog, profile.name)
+    except PlannerError as exc:
+        raise doc.error(("model", "preset"), exc.message, hint=exc.hint) from None
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        if not first["loc"]:  # a whole-architecture check: place it at the first field it names that the file sets
+            message = first["msg"].removeprefix("Value error, ")
+            named = [f for f in ARCH_FIELDS if re.search(rf"\b{f}\b", message) and ("model", f) in doc.marks]
+            raise doc.error(("model", named[0]) if named else ("model",), message) from None
+        raise error_from_validation(exc, doc, Architecture, prefix=("model",)) from None
+    except ValueError as exc:
+        raise doc.error(("model",), str(exc)) from None
+    _check_combinations(profile, arch, doc)
+    gpu_ids = provider_ids = None
+    if profile.constraints.gpus:
+        gpu_ids = frozenset(_lookup(doc, ("constraints", "gpus"), profile.constraints.gpus, catalog.resolve_gpu))
+    if profile.constraints.providers:
+        provider_ids = frozenset(_lookup(doc, ("constraints", "providers"), profile.constraints.providers,
+                                         lambda name: catalog.provider(name).provider))
+    return LoadedProfile(profile, arch, gpu_ids, provider_ids, doc)
+
+
+def _lookup(doc: YamlDocument, path: tuple, names: list[str], resolve) -> list[str]:
+    ids = []
+    for i, name in enumerate(names):
+        try:
+            ids.append(resolve(name))
+        except PlannerError as exc:
+            raise doc.error((*path, i), exc.message, hint=exc.hint) from None
+    return ids
+
+
+def _check_combinations(profile: Profile, arch: Architecture, doc: YamlDocument) -> None:
+    training, inference = profile.training, profile.inference
+    transformer = arch.family in ("decoder", "encoder")
+    if training is not None:
+        if training.method != "full" and not transformer:
+            raise doc.error(("training", "method"), f"{training.method} adapts transformer matmuls; "
+                            f"{_a(arch.family)} model has none", hint="Use method: full.")
+        dataset = training.dataset
+        if dataset.tokens is not None and arch.family in ("cnn", "mlp"):
+            raise doc.error(("training", "dataset", "tokens"), f"a {arch.family} model is trained on samples, "
+                            "not tokens", hint="Use dataset: {samples: …}.")
+        if dataset.tokens_per_sample is not None and not transformer:
+            raise doc.error(("training", "dataset", "tokens_per_sample"), f"a {arch.family} model has no tokens")
+        if training.batch and training.batch.global_tokens is not None and not transformer:
+            raise doc.error(("training", "batch", "global_tokens"), f"a {arch.family} model has no tokens",
+                            hint="Use global_samples.")
+    if inference is not None:
+        slo = inference.slo
+        generative = arch.family == "decoder"
+        token_targets = [k for k in ("ttft_p50", "ttft_p95", "tpot_p50", "tpot_p95") if getattr(slo, k) is not None]
+        latency_targets = [k for k in ("latency_p50", "latency_p95", "latency_p99") if getattr(slo, k) is not None]
+        if token_targets and not generative:
+            raise doc.error(("inference", "slo", token_targets[0]), f"{_a(arch.family)} model does not generate "
+                            "tokens, so it has no TTFT/TPOT", hint="Use latency_p95 (or p50/p99).")
+        if latency_targets and generative:
+            raise doc.error(("inference", "slo", latency_targets[0]), "a decoder is served token by token",
+                            hint="Use ttft_p95 and tpot_p95.")
+        if generative:
+            for key in ("prompt_tokens", "output_tokens"):
+                if getattr(inference, key) is None:
+                    raise doc.error(("inference",), f"serving a decoder needs {key}")
+                if getattr(inference, key) > arch.seq_len * 64:
+                    raise doc.error(("inference", key), f"{getattr(inference, key):g} tokens is far beyond the "
+                                    f"model's context of {arch.seq_len}")
+        elif inference.prompt_tokens is not None or inference.output_tokens is not None:
+            raise doc.error(("inference", "prompt_tokens" if inference.prompt_tokens else "output_tokens"),
+                            f"a {arch.family} model has no prompt or output tokens")
+
+
+def _a(noun: str) -> str:
+    """The noun with its indefinite article."""
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"

@@ -1,0 +1,174 @@
+"""Measurement records on disk: load them as untrusted input, write them atomically, keep the calibration store
+(catalog/calibrations/), and identify which catalog GPU a device is. No torch."""
+from __future__ import annotations
+
+import hashlib
+import platform
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from planner.catalog.load import BUNDLED_CATALOG, Catalog
+from planner.errors import InputError, did_you_mean
+from planner.io.atomic import write_text_atomic
+from planner.io.loading import validate_document
+from planner.io.yamlfile import YamlDocument, load_yaml, read_text
+from planner.schema.record import RECORD_KIND, RECORD_VERSION, MeasurementRecord
+
+MAX_RECORD_BYTES = 1024 * 1024
+"""Largest record accepted: a full calibration is ~100 KB of YAML (a few hundred points); more is not a record."""
+MEMORY_MATCH_TOLERANCE = 0.10
+"""A device's reported memory may differ from the datasheet by the driver's reservation and GB/GiB rounding
+(an 80 GB A100 reports 79.2 GiB = 85.1 GB; an H100 80GB reports 79.6 GiB): within 10 % counts as the same."""
+BUNDLED_CALIBRATIONS = BUNDLED_CATALOG / "calibrations"
+
+
+def load_record(path: Path | str) -> MeasurementRecord:
+    """A profiler/calibration record, validated: size cap, kind, version (newer versions refused by name),
+    schema and ranges; every problem is one InputError with file, line and field."""
+    return load_record_document(path)[0]
+
+
+def load_record_document(path: Path | str) -> tuple[MeasurementRecord, YamlDocument]:
+    """`load_record`, plus the YAML document, so later checks (device identity) can point at a line."""
+    read_text(path, MAX_RECORD_BYTES)  # size cap before parsing
+    doc = load_yaml(path)
+    data = doc.data
+    if isinstance(data, dict):
+        if data.get("kind") != RECORD_KIND:
+            raise doc.error(("kind",), f"not a gpuplan measurement record (kind is {data.get('kind')!r}, "
+                                       f"expected {RECORD_KIND!r})")
+        version = data.get("version")
+        if isinstance(version, int) and not isinstance(version, bool) and version > RECORD_VERSION:
+            raise doc.error(("version",), f"record format version {version} was written by a newer gpuplan; this "
+                                          f"gpuplan reads version {RECORD_VERSION}.",
+                            hint="Upgrade gpuplan (pip install -U gpuplan) to use it.")
+    return validate_document(doc, MeasurementRecord, "measurement record"), doc
+
+
+def record_yaml(record: MeasurementRecord) -> str:
+    """The record as YAML text (safe_dump of its JSON form)."""
+    import yaml
+
+    header = "# gpuplan measurement record (CONTRACTS.md §4). Written by gpuplan; validated again when read.\n"
+    return header + yaml.safe_dump(record.model_dump(mode="json"), sort_keys=False, width=120)
+
+
+def save_record(record: MeasurementRecord, path: Path | str) -> None:
+    """Write the record atomically: a reader sees the previous file or the whole new one."""
+    write_text_atomic(path, record_yaml(record))
+
+
+def host_fingerprint() -> str:
+    """This machine, as a hash of host name, machine type and OS (records carry the hash, not the name)."""
+    return hashlib.sha256(f"{platform.node()}|{platform.machine()}|{platform.system()}".encode()).hexdigest()[:16]
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
+
+
+def identify_gpu(catalog: Catalog, device_name: str, memory_gb: float) -> str | None:
+    """The catalog GPU id for a device name as the driver reports it (e.g. 'NVIDIA A100-SXM4-80GB') and its
+    memory: every catalog GPU whose id, name or an alias appears in the device name, narrowed by memory size.
+    None when no GPU, or more than one, matches."""
+    name = _norm(device_name)
+    candidates = []
+    for gid, spec in catalog.gpus.items():
+        aliases = [_norm(a) for a in (gid, spec.name, *spec.aliases)]
+        if any(a and (a in name or name in a) for a in aliases):
+            if abs(memory_gb - spec.memory_gb) <= MEMORY_MATCH_TOLERANCE * spec.memory_gb:
+                candidates.append(gid)
+    if len(candidates) > 1:  # prefer the longest matching alias (SXM4-80GB over a bare 'A100')
+        def best_len(gid: str) -> int:
+            spec = catalog.gpus[gid]
+            return max(len(_norm(a)) for a in (gid, spec.name, *spec.aliases) if _norm(a) in name or name in _norm(a))
+        candidates.sort(key=best_len, reverse=True)
+        if best_len(candidates[0]) == best_len(candidates[1]):
+            return None
+    return candidates[0] if candidates else None
+
+
+def check_device_identity(record: MeasurementRecord, catalog: Catalog, where: YamlDocument | str) -> None:
+    """A record naming a catalog GPU must be one (id known, memory matching); a GPU record must name one.
+    `where` is the record's YAML document (errors then carry line and column) or just its file name."""
+    def error(path: tuple[str, ...], message: str, hint: str | None = None) -> InputError:
+        if isinstance(where, YamlDocument):
+            return where.error(path, message, hint=hint)
+        return InputError(message, file=where, field=".".join(path), hint=hint)
+
+    device = record.device
+    if device.catalog_id is not None:
+        if device.catalog_id not in catalog.gpus:
+            raise error(("device", "catalog_id"), f"unknown GPU id {device.catalog_id!r}",
+                        hint=did_you_mean(device.catalog_id, catalog.gpus) or "Run `gpuplan catalog list` for the ids.")
+        spec = catalog.gpus[device.catalog_id]
+        if abs(device.memory_gb - spec.memory_gb) > MEMORY_MATCH_TOLERANCE * spec.memory_gb:
+            raise error(("device", "memory_gb"), f"device memory {device.memory_gb:g} GB does not match {spec.id} "
+                                                 f"({spec.memory_gb:g} GB)")
+    elif device.type != "cpu":
+        raise error(("device", "catalog_id"), f"the {device.type} device {device.name!r} is not a catalog GPU, so the "
+                                              f"record cannot calibrate one",
+                    hint="Add the GPU to catalog/gpus.yaml (with its datasheet source) and set device.catalog_id, or "
+                         "use the file with `gpuplan estimate --measurements`.")
+
+
+def calibration_name(record: MeasurementRecord) -> str:
+    """File name in the store: <catalog id or device type>-<host fingerprint>-<UTC time>.yaml."""
+    who = record.device.catalog_id or record.device.type
+    when = record.measured_at.strftime("%Y%m%dT%H%M%SZ")
+    return f"{who}-{record.device.host[:12]}-{when}.yaml"
+
+
+def add_calibration(path: Path | str, catalog: Catalog, store: Path | str = BUNDLED_CALIBRATIONS) -> Path:
+    """Validate a record (schema, ranges, size, device identity) and copy it into the store; returns the copy."""
+    record, doc = load_record_document(path)
+    check_device_identity(record, catalog, doc)
+    target = Path(store) / calibration_name(record)
+    save_record(record, target)
+    return target
+
+
+@dataclass(frozen=True)
+class StoredCalibration:
+    """A record in the store and its file."""
+
+    path: Path
+    record: MeasurementRecord
+
+
+def load_calibrations(catalog: Catalog, store: Path | str = BUNDLED_CALIBRATIONS) -> list[StoredCalibration]:
+    """Every record in the store, validated; newest first."""
+    root = Path(store)
+    if not root.is_dir():
+        return []
+    found = []
+    for path in sorted(root.glob("*.yaml")):
+        record, doc = load_record_document(path)
+        check_device_identity(record, catalog, doc)
+        found.append(StoredCalibration(path, record))
+    return sorted(found, key=lambda c: c.record.measured_at, reverse=True)
+
+
+def this_host_device(calibrations: list[StoredCalibration]) -> MeasurementRecord | None:
+    """The newest stored record of a non-catalog device (a CPU) measured on this very machine."""
+    here = host_fingerprint()
+    for cal in calibrations:
+        if cal.record.device.catalog_id is None and cal.record.device.host == here:
+            return cal.record
+    return None
+
+
+def calibrated_gpus(calibrations: list[StoredCalibration]) -> dict[str, MeasurementRecord]:
+    """The newest record per catalog GPU."""
+    latest: dict[str, MeasurementRecord] = {}
+    for cal in calibrations:
+        gid = cal.record.device.catalog_id
+        if gid is not None and gid not in latest:
+            latest[gid] = cal.record
+    return latest
+
+
+def calibration_store(catalog_dir: Path | str, calibrations: Path | str | None = None) -> Path:
+    """The calibration directory: the one given, else the catalog's calibrations/."""
+    return Path(calibrations) if calibrations is not None else Path(catalog_dir) / "calibrations"

@@ -1,0 +1,45 @@
+"""What-if overrides: `--set training.epochs=3 --set constraints.gpus=[A100-80GB-SXM]` applied to a profile's YAML
+before it is validated, so an override is checked exactly like the file itself."""
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+
+from planner.errors import InputError
+from planner.io.yamlfile import YamlDocument, parse_yaml
+
+
+def parse_override(text: str) -> tuple[tuple[str, ...], object]:
+    """'a.b.c=VALUE' → (('a', 'b', 'c'), VALUE parsed as YAML: 3, 72h, [A100-80GB-SXM], true, {tokens: 2B})."""
+    key, sep, raw = text.partition("=")
+    path = tuple(part.strip() for part in key.split("."))
+    if not sep or not all(path):
+        raise InputError(f"--set {text!r}: expected KEY.PATH=VALUE", field="--set",
+                         hint="For example --set training.epochs=3 or --set constraints.gpus=[A100-80GB-SXM].")
+    value = parse_yaml(raw, f"--set {key}").data if raw.strip() else None
+    return path, value
+
+
+def apply_overrides(doc: YamlDocument, overrides: list[str]) -> YamlDocument:
+    """A copy of the document with each override set (missing mappings are created; null removes a key)."""
+    if not overrides:
+        return doc
+    if not isinstance(doc.data, dict):
+        raise InputError("cannot apply --set: the profile is not a YAML mapping", file=doc.file, line=1)
+    data = copy.deepcopy(doc.data)
+    for text in overrides:
+        path, value = parse_override(text)
+        node = data
+        for depth, part in enumerate(path[:-1]):
+            child = node.get(part) if isinstance(node, dict) else None
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise InputError(f"--set {text!r}: {'.'.join(path[:depth + 1])} is not a mapping",
+                                 file=doc.file, line=doc.where(path[:depth + 1])[0], field=".".join(path))
+            node = child
+        if value is None:
+            node.pop(path[-1], None)
+        else:
+            node[path[-1]] = value
+    return replace(doc, data=data)

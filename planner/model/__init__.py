@@ -1,0 +1,1 @@
+"""Pure math: workload (FLOP, bytes, memory), interconnect, queueing, simulation, costing, spot."""

@@ -1,0 +1,93 @@
+"""Inference on the roofline: prefill and decode-step time of a decoder, forward time of a batch, tensor-parallel
+all-reduces, and the paged KV cache's concurrency limit. Pure functions of the workload counts and GPU figures."""
+from __future__ import annotations
+
+import math
+
+from planner.model.interconnect import ring_allreduce_seconds
+from planner.model.memory import usable_bytes
+from planner.model.workload import Workload, decode_flops, kv_bytes_per_token, prefill_flops, weight_bytes
+from planner.schema.catalog import GpuSpec
+
+COMPUTE_PRECISION = {"fp32": "fp32", "fp16": "fp16", "bf16": "bf16", "fp8": "fp8", "int8": "fp16", "int4": "fp16"}
+"""Matmul precision by weight precision: int8/int4 are weight-only (dequantised to 16-bit, W8A16/W4A16)."""
+KV_BLOCK_TOKENS = 16
+"""Paged KV cache block: vLLM's default --block-size is 16 tokens (Kwon et al. 2023, PagedAttention)."""
+ACTIVATION_BYTES = 2.0
+"""Tensor-parallel all-reduces move 16-bit activations."""
+
+
+def default_kv_precision(weight_precision: str) -> str:
+    """KV-cache precision when the profile gives none: 8-bit with fp8 weights, else 16-bit."""
+    return "fp8" if weight_precision == "fp8" else "bf16"
+
+
+def peak_flops(gpu: GpuSpec, weight_precision: str) -> float | None:
+    """Dense FLOP/s of the matmuls at this weight precision (None: the GPU has no such unit)."""
+    tflops = gpu.peak_tflops.get(COMPUTE_PRECISION[weight_precision])
+    if tflops is None and weight_precision in ("int8", "int4"):
+        tflops = gpu.peak_tflops.get("bf16")
+    return tflops * 1e12 if tflops else None
+
+
+def fp16_accumulate_factor(gpu: GpuSpec) -> float:
+    """Peak with FP16 accumulation over the catalog's FP32-accumulate fp16 peak: 2 on GeForce cards, which run
+    FP32 accumulation at half rate (catalog/gpus.yaml header and GA102/AD102 whitepapers), else 1."""
+    return 2.0 if gpu.half_rate_accumulate else 1.0
+
+
+def tp_allreduce_seconds(work: Workload, tokens: float, tp: int, link_gbs: float, link: str) -> float:
+    """Megatron tensor parallel: 2 all-reduces of tokens·d activations per layer (Shoeybi et al. 2019)."""
+    if tp <= 1:
+        return 0.0
+    return 2 * work.layers * ring_allreduce_seconds(tokens * work.hidden * ACTIVATION_BYTES, tp, link_gbs, link)
+
+
+def prefill_seconds(work: Workload, prompt_tokens: float, weight_precision: str, flops: float,
+                    bytes_per_s: float, comm_s: float = 0.0) -> float:
+    """One prompt's prefill: the larger of its FLOP at `flops` and one read of the weights, plus TP all-reduces."""
+    return max(prefill_flops(work, prompt_tokens) / flops, weight_bytes(work, weight_precision) / bytes_per_s) \
+        + comm_s
+
+
+def decode_step_seconds(work: Workload, batch: float, context: float, weight_precision: str, kv_precision: str,
+                        flops: float, bytes_per_s: float, comm_s: float = 0.0) -> float:
+    """One decode iteration of `batch` sequences at mean `context`: weights read once for the batch plus every
+    sequence's KV cache (bandwidth), or the batch's FLOP (compute), whichever is longer; plus TP all-reduces."""
+    step_bytes = weight_bytes(work, weight_precision) + batch * context * kv_bytes_per_token(work, kv_precision)
+    return max(batch * decode_flops(work, context) / flops, step_bytes / bytes_per_s) + comm_s
+
+
+def decode_tokens_per_s(work: Workload, gpu: GpuSpec, weight_precision: str, batch: float, context: float,
+                        compute_efficiency: float, bandwidth_efficiency: float, kv_precision: str | None = None
+                        ) -> float:
+    """Single-GPU decode throughput (generated tokens/s over the batch) at mean context `context`."""
+    flops = peak_flops(gpu, weight_precision)
+    if flops is None:
+        raise ValueError(f"{gpu.id} has no {COMPUTE_PRECISION[weight_precision]} peak")
+    step = decode_step_seconds(work, batch, context, weight_precision,
+                               kv_precision or default_kv_precision(weight_precision), flops * compute_efficiency,
+                               gpu.memory_bandwidth_gbs * 1e9 * bandwidth_efficiency)
+    return batch / step
+
+
+def prefill_tokens_per_s(work: Workload, gpu: GpuSpec, weight_precision: str, prompt_tokens: float,
+                         compute_efficiency: float, bandwidth_efficiency: float) -> float:
+    """Single-GPU prefill throughput (prompt tokens/s) for one prompt of `prompt_tokens`."""
+    flops = peak_flops(gpu, weight_precision)
+    if flops is None:
+        raise ValueError(f"{gpu.id} has no {COMPUTE_PRECISION[weight_precision]} peak")
+    seconds = prefill_seconds(work, prompt_tokens, weight_precision, flops * compute_efficiency,
+                              gpu.memory_bandwidth_gbs * 1e9 * bandwidth_efficiency)
+    return prompt_tokens / seconds
+
+
+def kv_batch_limit(work: Workload, gpu: GpuSpec, tp: int, weight_precision: str, kv_precision: str,
+                   tokens_per_sequence: float) -> int:
+    """Sequences whose paged KV cache fits beside the weights on `tp` GPUs (whole KV_BLOCK_TOKENS blocks)."""
+    free = usable_bytes(gpu) * tp - weight_bytes(work, weight_precision)
+    blocks = math.ceil(tokens_per_sequence / KV_BLOCK_TOKENS)
+    per_sequence = blocks * KV_BLOCK_TOKENS * kv_bytes_per_token(work, kv_precision)
+    if free <= 0 or per_sequence <= 0:
+        return 0
+    return int(free // per_sequence)

@@ -1,0 +1,69 @@
+"""Link bandwidths and ring all-reduce time (FORMULAS.md, 'Communication')."""
+from __future__ import annotations
+
+from planner.catalog.load import PricedOffer
+from planner.schema.catalog import GpuSpec
+
+RING_STEP_LATENCY_S = {"nvlink": 5e-6, "pcie": 10e-6, "network": 15e-6}
+"""Per-step latency α of a ring all-reduce. Order of the small-message all-reduce times nccl-tests reports
+(tens of µs for a full ring of 8 GPUs); it matters only for small messages, i.e. for latency-bound serving."""
+
+
+def pcie_gbs(generation: int) -> float:
+    """Unidirectional x16 PCIe bandwidth, GB/s: 8 GT/s·2^(gen−3) per lane, 16 lanes, 128b/130b coding (gen ≥ 3)."""
+    gen = max(3, generation)
+    return 8.0 * 2 ** (gen - 3) * 16 * (128 / 130) / 8
+
+
+def intra_node_gbs(gpu: GpuSpec, offer: PricedOffer) -> tuple[float, str]:
+    """Bandwidth (GB/s per direction) and kind of the link between GPUs of one instance of this offer."""
+    nvlink = gpu.interconnect.nvlink_gbs
+    if offer.offer.intra_node == "nvlink" and nvlink:
+        domain = gpu.interconnect.nvlink_gpus or offer.offer.gpus_per_instance
+        if domain >= offer.offer.gpus_per_instance:
+            return nvlink, "nvlink"
+    return pcie_gbs(gpu.interconnect.pcie_gen or 4), "pcie"
+
+
+def ring_allreduce_seconds(size_bytes: float, ranks: int, link_gbs: float, link: str) -> float:
+    """Ring all-reduce of `size_bytes` over `ranks`: 2(n−1)/n·S/B + 2(n−1)·α (FORMULAS.md)."""
+    if ranks <= 1 or size_bytes <= 0:
+        return 0.0
+    steps = 2.0 * (ranks - 1)
+    return steps / ranks * size_bytes / (link_gbs * 1e9) + steps * RING_STEP_LATENCY_S[link]
+
+
+def hierarchical_allreduce_seconds(size_bytes: float, gpus: int, gpu: GpuSpec, offer: PricedOffer,
+                                   stride: int = 1) -> float:
+    """All-reduce over `gpus` GPUs: a ring inside each instance, then a ring across instances over the network.
+
+    `stride` GPUs of a node belong to other groups (tensor/pipeline parallel ranks): a data-parallel group then has
+    per_instance/stride members in a node, and all the node's groups share its network link at once. After the
+    intra-node reduce-scatter each member holds 1/local of the buffer and sends it through its share of the link;
+    with stride 1 this is the node's whole buffer through the node's bandwidth.
+    """
+    per_instance = offer.offer.gpus_per_instance
+    local = max(1, min(gpus, per_instance // max(1, stride)))
+    nodes = -(-gpus // local)
+    link_gbs, link = intra_node_gbs(gpu, offer)
+    seconds = ring_allreduce_seconds(size_bytes, local, link_gbs, link)
+    if nodes > 1 and offer.offer.network_gbps:
+        sharing = min(per_instance, local * max(1, stride))
+        seconds += ring_allreduce_seconds(size_bytes / local, nodes, offer.offer.network_gbps / 8.0 / sharing,
+                                          "network")
+    return seconds
+
+
+def tensor_parallel_allreduce_seconds(size_bytes: float, tp: int, gpu: GpuSpec, offer: PricedOffer) -> float:
+    """One all-reduce of activations among the `tp` GPUs of a tensor-parallel group (always inside one node)."""
+    link_gbs, link = intra_node_gbs(gpu, offer)
+    return ring_allreduce_seconds(size_bytes, tp, link_gbs, link)
+
+
+def pipeline_send_seconds(size_bytes: float, offer: PricedOffer) -> float:
+    """Point-to-point send of one micro-batch's activations to the next stage on another node: each GPU of the
+    node sends at once, so each gets 1/per_instance of the node's network bandwidth."""
+    if not offer.offer.network_gbps:
+        return 0.0
+    per_gpu = offer.offer.network_gbps / 8.0 / offer.offer.gpus_per_instance
+    return size_bytes / (per_gpu * 1e9) + RING_STEP_LATENCY_S["network"]

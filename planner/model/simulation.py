@@ -1,0 +1,144 @@
+"""Discrete-event simulation (numpy, seeded, vectorised) of the serving systems planner/plans/serving.py models
+analytically, to check its queueing approximations and to report simulated percentiles (`--simulate`).
+
+Generative (continuous batching): `replicas × batch` slots behind one first-come-first-served queue; a request
+holds a slot for the replica's full-load cycle D (its prefill, its decode steps and the prefills of the other
+slots that cut in). With equal holding times, request n starts at max(arrival_n, finish_{n−c}) on the slot request
+n−c used (Crommelin 1932, the M/D/c ⇄ E_c/D/1 reduction), so each slot's sequence is a Lindley recursion solved
+with one cumulative maximum: start = k·D + cummax(arrival − k·D) down each slot's column.
+
+Non-generative (dynamic batching, as Triton's dynamic batcher): each free replica takes up to `batch` waiting
+requests, waiting at most `max_queue_delay` after the oldest arrived for the batch to fill; one loop step per
+batch, vectorised over the requests of a batch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+WARMUP_FRACTION = 0.1
+"""Share of the simulated requests dropped from the statistics: the queue starts empty."""
+DEFAULT_REQUESTS = 200_000
+
+
+@dataclass(frozen=True)
+class SimulatedLatency:
+    """Latency percentiles (seconds) of a simulated run, with what was simulated."""
+
+    latency_s: dict[str, float]
+    requests: int
+    utilization: float
+
+
+def _arrivals(rate: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Poisson arrival times: cumulative exponential gaps."""
+    return np.cumsum(rng.exponential(1.0 / rate, n))
+
+
+def slot_starts(arrivals: np.ndarray, servers: int, hold_s: float) -> np.ndarray:
+    """Start times of FCFS service on `servers` identical slots each held `hold_s` (exact for equal holds)."""
+    n = arrivals.size
+    rows = -(-n // servers)
+    padded = np.full(rows * servers, np.inf)
+    padded[:n] = arrivals
+    grid = padded.reshape(rows, servers)
+    steps = (np.arange(rows, dtype=float) * hold_s)[:, None]
+    starts = np.maximum.accumulate(grid - steps, axis=0) + steps
+    return starts.reshape(-1)[:n]
+
+
+def _percentiles(values: np.ndarray, prefix: str, qs: tuple[float, ...]) -> dict[str, float]:
+    return {f"{prefix}_p{round(q * 100)}": float(v) for q, v in zip(qs, np.quantile(values, qs))}
+
+
+def simulate_llm(rate: float, replicas: int, batch: int, prefill_s: float, step_s: float, output_tokens: int,
+                 requests: int = DEFAULT_REQUESTS, seed: int = 0) -> SimulatedLatency:
+    """TTFT and TPOT percentiles of continuous batching on `replicas` replicas of `batch` slots.
+
+    TTFT = queueing for a slot + the running decode step (uniform phase) + the request's prefill.
+    TPOT = a decode step + the prefills started on the same replica during the request's decode, spread over its
+    output tokens. Requests are routed round-robin: slot j belongs to replica j mod replicas.
+    """
+    rng = np.random.default_rng(seed)
+    hold = batch * prefill_s + output_tokens * step_s
+    servers = replicas * batch
+    arrivals = _arrivals(rate, requests, rng)
+    starts = slot_starts(arrivals, servers, hold)
+    waits = starts - arrivals
+    phase = rng.random(requests) * step_s
+    ttft = waits + phase + prefill_s
+    replica = (np.arange(requests) % servers) % replicas
+    order = np.lexsort((starts, replica))  # by replica, then start time
+    keys_start = starts[order]
+    keys_replica = replica[order]
+    bounds = np.searchsorted(keys_replica, np.arange(replicas + 1))
+    cut_ins = np.empty(requests)
+    for r in range(replicas):
+        lo, hi = bounds[r], bounds[r + 1]
+        mine = order[lo:hi]
+        times = keys_start[lo:hi]
+        decode_from = starts[mine] + prefill_s
+        decode_to = starts[mine] + hold
+        cut_ins[mine] = (np.searchsorted(times, decode_to, "left") - np.searchsorted(times, decode_from, "right"))
+    tpot = step_s + cut_ins * prefill_s / output_tokens
+    keep = slice(int(requests * WARMUP_FRACTION), requests)
+    qs = (0.50, 0.95, 0.99)
+    latency = {**_percentiles(ttft[keep], "ttft", qs), **_percentiles(tpot[keep], "tpot", qs)}
+    span = arrivals[-1] - arrivals[0]
+    return SimulatedLatency(latency, requests, float(requests * hold / (servers * span)))
+
+
+def simulate_dynamic_batching(rate: float, replicas: int, batch: int, service_of, max_queue_delay: float | None,
+                              requests: int = DEFAULT_REQUESTS, seed: int = 0) -> SimulatedLatency:
+    """Latency percentiles of dynamic batching: a free replica takes up to `batch` waiting requests, after waiting
+    up to `max_queue_delay` from the oldest one's arrival for the batch to fill (none: it never waits to fill).
+
+    `service_of(b)` is the service time of a batch of b requests (seconds).
+    """
+    import heapq
+
+    rng = np.random.default_rng(seed)
+    arrivals = _arrivals(rate, requests, rng)
+    service = [0.0] + [service_of(b) for b in range(1, batch + 1)]
+    if batch == 1:  # one request per batch: FCFS on `replicas` servers with equal service, solved in one pass
+        done = slot_starts(arrivals, replicas, service[1]) + service[1]
+        busy = requests * service[1]
+    else:
+        delay = 0.0 if max_queue_delay is None else max_queue_delay
+        free = [0.0] * replicas  # a heap of the times the replicas come free
+        done = np.empty(requests)
+        busy = 0.0
+        arr = arrivals.tolist()
+        i = 0
+        while i < requests:
+            ready = max(heapq.heappop(free), arr[i])
+            last = min(i + batch, requests) - 1
+            # the batch closes when it is full, or when the oldest has waited `delay` (not before the replica is free)
+            close = max(ready, min(arr[last], arr[i] + delay))
+            j = i + 1
+            while j <= last and arr[j] <= close:
+                j += 1
+            finish = close + service[j - i]
+            done[i:j] = finish
+            busy += service[j - i]
+            heapq.heappush(free, finish)
+            i = j
+    latency = done - arrivals
+    keep = slice(int(requests * WARMUP_FRACTION), requests)
+    span = arrivals[-1] - arrivals[0]
+    return SimulatedLatency(_percentiles(latency[keep], "latency", (0.50, 0.95, 0.99)), requests,
+                            float(busy / (replicas * span)))
+
+
+HEAVY_TRAFFIC_REQUESTS = 20_000
+"""Requests × (1 − ρ)² simulated: queues relax in a time that grows as 1/(1 − ρ)² (Kingman). Measured on the
+serve-7b-chat plans at ρ = 0.9: 200,000 requests put the TTFT p95 within ±15 % across seeds, 2,000,000 within ±3 %."""
+MAX_REQUESTS = 2_000_000
+
+
+def requests_for(servers: int, utilization: float = 0.0, minimum: int = DEFAULT_REQUESTS) -> int:
+    """Requests to simulate: every slot serves a few hundred after the warm-up, and heavy traffic runs longer."""
+    slack = max(1.0 - utilization, 1e-3)
+    return int(min(MAX_REQUESTS, max(minimum, 400 * servers / (1.0 - WARMUP_FRACTION),
+                                     HEAVY_TRAFFIC_REQUESTS / slack**2)))

@@ -1,0 +1,269 @@
+"""Architecture → work: parameters, FLOP per token/sample, bytes moved, memory. Pure; no torch.
+
+Formulas and sources are in ../README.md#formulas; each function cites the one it uses.
+FLOP here are floating-point operations (one multiply-accumulate = 2 FLOP), as FlopCounterMode counts them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from planner.schema.model import Architecture
+
+BYTES = {"fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "int8": 1.0,
+         # int4 weights with one 16-bit scale and one 16-bit zero point per group of 128 (GPTQ/AWQ default):
+         # 0.5 + 4/128 bytes per parameter
+         "int4": 0.5 + 4.0 / 128.0}
+"""Bytes per stored value by precision."""
+
+NF4_BYTES = 4.127 / 8.0
+"""QLoRA NF4 with double quantisation: 4.127 bits per parameter (Dettmers et al. 2023, §3)."""
+
+
+@dataclass(frozen=True)
+class ResnetLayer:
+    """One convolution (or the classifier) of a ResNet: its MACs, parameters and output size."""
+
+    macs: float
+    params: float
+    out_elements: float
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What one sample of a model costs: FLOP, parameters, memory terms. Counts are per sample."""
+
+    name: str
+    family: str
+    params: float
+    """Parameters (published count when given, else derived)."""
+    trainable_matmul_params: float
+    """Parameters multiplied once per token (matmul weights incl. the output head); the '2N' of 2N FLOP/token."""
+    tokens_per_sample: float
+    """Sequence length (text) or patches (vision transformer); 1 for cnn and mlp."""
+    forward_flops_per_sample: float
+    """Model FLOP of one forward pass over one sample."""
+    attention_flops_per_sample: float
+    """Share of forward_flops_per_sample spent in attention scores and weighted sums."""
+    activation_bytes_per_sample_16bit: float
+    """Activations kept for backward, 16-bit, no recomputation (flash-style attention: no s×s scores kept)."""
+    recompute_activation_bytes_per_sample_16bit: float
+    """Activations kept with full recomputation: layer inputs plus one layer's working set."""
+    layers: int
+    hidden: int
+    kv_bytes_per_token_16bit: float
+    """Key/value cache per token, 16-bit (0 for non-decoders)."""
+    lora_sides_per_layer: float = 0.0
+    """Σ (d_in + d_out) over the matmuls of one layer: LoRA adds rank × this per layer (0: not adaptable)."""
+
+    @property
+    def train_flops_per_sample(self) -> float:
+        """Model FLOP of one training step's work on one sample: forward + backward (2× forward)."""
+        return 3.0 * self.forward_flops_per_sample
+
+    @property
+    def is_generative(self) -> bool:
+        """Decoders generate token by token (prefill + decode)."""
+        return self.family == "decoder"
+
+
+def transformer_layer_matmul_params(arch: Architecture) -> float:
+    """Matmul parameters of one transformer layer: Q, K, V, O and the FFN (FORMULAS.md, 'Decoder parameters')."""
+    d = arch.hidden
+    head_dim = d / arch.heads
+    attention = 2 * d * d + 2 * d * arch.n_kv_heads * head_dim
+    ffn = (3 if arch.is_swiglu else 2) * d * arch.ffn
+    return attention + ffn
+
+
+def transformer_params(arch: Architecture) -> float:
+    """Total parameters of a decoder or encoder: layers + norms + embeddings (+ head when untied)."""
+    d = arch.hidden
+    norms = (2 * d if arch.norm == "rmsnorm" else 4 * d) * arch.layers
+    total = arch.layers * transformer_layer_matmul_params(arch) + norms
+    if arch.vocab:
+        total += arch.vocab * d * (1 if _tied(arch) else 2)
+    if arch.position == "learned" or (arch.position is None and arch.family == "encoder"):
+        total += arch.seq_len * d
+    if arch.image_size and arch.patch_size:
+        total += (arch.channels or 3) * arch.patch_size**2 * d + d * (arch.num_classes or 1000)
+    return float(total)
+
+
+def _tied(arch: Architecture) -> bool:
+    """Input and output embeddings shared: as given, else BERT-style encoders tie and decoders do not."""
+    return arch.tied_embeddings if arch.tied_embeddings is not None else arch.family == "encoder"
+
+
+def resnet_layers(arch: Architecture) -> list[ResnetLayer]:
+    """The convolutions of a bottleneck ResNet (torchvision v1.5 layout: stride on the 3×3), then the classifier.
+
+    He et al. 2016, Table 1; stride placement as in torchvision.models.resnet.Bottleneck.
+    """
+    channels = arch.channels or 3
+    width = arch.width or 64
+    side = arch.image_size / 2  # stem: 7×7 conv, stride 2
+    layers = [ResnetLayer(49 * channels * width * side**2, 49 * channels * width + 2 * width, width * side**2)]
+    side = math.ceil(side / 2)  # 3×3 max-pool, stride 2
+    in_ch = width
+    for stage, n_blocks in enumerate(arch.blocks or []):
+        mid = width * 2**stage
+        out = 4 * mid
+        for block in range(n_blocks):
+            stride = 2 if (stage > 0 and block == 0) else 1
+            out_side = math.ceil(side / stride)
+            layers.append(ResnetLayer(in_ch * mid * side**2, in_ch * mid + 2 * mid, mid * side**2))
+            layers.append(ResnetLayer(9 * mid * mid * out_side**2, 9 * mid * mid + 2 * mid, mid * out_side**2))
+            layers.append(ResnetLayer(mid * out * out_side**2, mid * out + 2 * out, out * out_side**2))
+            if block == 0:
+                layers.append(ResnetLayer(in_ch * out * out_side**2, in_ch * out + 2 * out, out * out_side**2))
+            in_ch, side = out, out_side
+    classes = arch.num_classes or 1000
+    layers.append(ResnetLayer(in_ch * classes, in_ch * classes + classes, classes))
+    return layers
+
+
+def workload_for(arch: Architecture) -> Workload:
+    """The per-sample work of an architecture."""
+    if arch.family in ("decoder", "encoder"):
+        return _transformer_workload(arch)
+    if arch.family == "cnn":
+        return _cnn_workload(arch)
+    return _mlp_workload(arch)
+
+
+def _transformer_workload(arch: Architecture) -> Workload:
+    d, n_layers = arch.hidden, arch.layers
+    vision = arch.vocab is None and arch.image_size is not None
+    if vision:
+        patches = (arch.image_size // (arch.patch_size or 16)) ** 2
+        seq = patches + 1  # + class token
+    else:
+        seq = arch.seq_len
+    layer_matmul = transformer_layer_matmul_params(arch)
+    # Forward FLOP per token: 2 per matmul weight; attention QK^T and AV over the full s×s matrix: 4·s·d per layer
+    # (PaLM App. B counts the full matrix; training = 3× forward gives 6N + 12·L·d·s).
+    attention = 4.0 * n_layers * seq * d * seq
+    matmul = 2.0 * n_layers * layer_matmul * seq
+    if vision:
+        patch_dim = (arch.channels or 3) * (arch.patch_size or 16) ** 2
+        head_params = d * (arch.num_classes or 1000)
+        matmul += 2.0 * patch_dim * d * patches + 2.0 * head_params  # patch embedding; classifier on one token
+        head_per_token = head_params / seq
+    else:
+        share = 1.0 if arch.lm_head_share is None else arch.lm_head_share
+        head_per_token = arch.vocab * d * share
+        matmul += 2.0 * head_per_token * seq  # vocabulary head over its share of positions (LM / MLM logits)
+    params = arch.params or transformer_params(arch)
+    # Activations per layer, 16-bit, per token, in units of d (Korthikanti et al. 2022, §4.1, generalised to f ≠ 4d):
+    # attention 11 (QKV input 2, Q,K 4, V 2, output-projection input 2, dropout mask 1), norms 4, FFN input 2,
+    # FFN inner tensors 2 bytes each: gelu keeps fc1-out and gelu-out (2·2f), swiglu gate, up, act, product (4·2f),
+    # dropout mask 1. For f = 4d, gelu this is Korthikanti's 34. Flash attention keeps no s×s scores.
+    ffn_tensors = 4 if arch.is_swiglu else 2
+    per_token_layer = d * (11 + 4 + 2 + 1) + 2.0 * ffn_tensors * arch.ffn
+    logits = 0.0 if vision else 6.0 * arch.vocab * share  # 16-bit logits + fp32 copy for the loss, per scored token
+    activations = seq * (n_layers * per_token_layer + logits)
+    recompute = seq * (n_layers * 2.0 * d + per_token_layer + logits)  # layer inputs kept; one layer rebuilt
+    kv = 2.0 * n_layers * arch.n_kv_heads * (d / arch.heads) * 2.0 if arch.family == "decoder" else 0.0
+    return Workload(
+        name=arch.name, family=arch.family, params=float(params),
+        trainable_matmul_params=float(n_layers * layer_matmul + head_per_token),
+        tokens_per_sample=float(seq), forward_flops_per_sample=matmul + attention,
+        attention_flops_per_sample=attention, activation_bytes_per_sample_16bit=activations,
+        recompute_activation_bytes_per_sample_16bit=recompute, layers=n_layers, hidden=d,
+        kv_bytes_per_token_16bit=kv, lora_sides_per_layer=_lora_sides(arch),
+    )
+
+
+def _lora_sides(arch: Architecture) -> float:
+    d, kv_width = arch.hidden, arch.n_kv_heads * arch.hidden / arch.heads
+    attention = (d + d) + 2 * (d + kv_width) + (d + d)  # Q, K, V, O
+    ffn = (3 if arch.is_swiglu else 2) * (d + arch.ffn)
+    return float(attention + ffn)
+
+
+def _cnn_workload(arch: Architecture) -> Workload:
+    if arch.blocks:
+        layers = resnet_layers(arch)
+        flops = 2.0 * sum(layer.macs for layer in layers)
+        derived_params = sum(layer.params for layer in layers)
+        # kept for backward per conv: its output and the batch-norm output (ReLU runs in place), 16-bit
+        activations = 2.0 * 2.0 * sum(layer.out_elements for layer in layers)
+        depth = len(layers)
+    else:
+        flops, derived_params, depth = float(arch.flops_per_sample), float(arch.params), 1
+        activations = 0.0
+    params = float(arch.params or derived_params)
+    return Workload(
+        name=arch.name, family="cnn", params=params, trainable_matmul_params=params, tokens_per_sample=1.0,
+        forward_flops_per_sample=float(arch.flops_per_sample or flops) if not arch.blocks else flops,
+        attention_flops_per_sample=0.0, activation_bytes_per_sample_16bit=activations,
+        recompute_activation_bytes_per_sample_16bit=activations / max(1.0, math.sqrt(depth)),
+        layers=depth, hidden=arch.width or 64, kv_bytes_per_token_16bit=0.0,
+    )
+
+
+def _mlp_workload(arch: Architecture) -> Workload:
+    params = float(arch.params)
+    flops = float(arch.flops_per_sample or 2.0 * params)  # a dense network does one MAC per weight per sample
+    width = arch.hidden or int(math.sqrt(params))
+    n_layers = arch.layers or 1
+    activations = 2.0 * 2.0 * width * n_layers  # each layer's input and pre-activation, 16-bit
+    return Workload(
+        name=arch.name, family="mlp", params=params, trainable_matmul_params=params, tokens_per_sample=1.0,
+        forward_flops_per_sample=flops, attention_flops_per_sample=0.0,
+        activation_bytes_per_sample_16bit=activations, recompute_activation_bytes_per_sample_16bit=activations,
+        layers=n_layers, hidden=width, kv_bytes_per_token_16bit=0.0,
+    )
+
+
+# ----------------------------------------------------------------------------------------------- inference
+
+
+def prefill_flops(work: Workload, prompt_tokens: float) -> float:
+    """Forward FLOP of a prompt: 2·N per token + causal attention 2·L·P²·d (FORMULAS.md, 'Inference')."""
+    return 2.0 * work.trainable_matmul_params * prompt_tokens + 2.0 * work.layers * prompt_tokens**2 * work.hidden
+
+
+def decode_flops(work: Workload, context: float) -> float:
+    """FLOP of one decode step of one sequence: 2·N + 4·L·ctx·d (FORMULAS.md, 'Inference')."""
+    return 2.0 * work.trainable_matmul_params + 4.0 * work.layers * context * work.hidden
+
+
+def weight_bytes(work: Workload, precision: str) -> float:
+    """Bytes of the weights at a storage precision (int4 includes its group scales)."""
+    return work.params * BYTES[precision]
+
+
+def kv_bytes_per_token(work: Workload, kv_precision: str) -> float:
+    """KV cache per token: 2·L·h_kv·d_h·p (FORMULAS.md, 'KV cache per token'); GQA-aware via kv_heads."""
+    return work.kv_bytes_per_token_16bit / 2.0 * BYTES[kv_precision]
+
+
+# ----------------------------------------------------------------------------------------------- training memory
+
+
+@dataclass(frozen=True)
+class TrainingMemory:
+    """Bytes per GPU of one training configuration."""
+
+    weights: float
+    gradients: float
+    optimizer: float
+    activations: float
+
+    @property
+    def total(self) -> float:
+        """All of it."""
+        return self.weights + self.gradients + self.optimizer + self.activations
+
+
+OPTIMIZER_STATE_BYTES = {"adamw": 8.0, "adam": 8.0, "sgd": 4.0, "adafactor": 0.0}
+"""fp32 optimizer state per trainable parameter: Adam's two moments; SGD momentum; Adafactor factored (≈ 0)."""
+
+ZERO_STAGES = ("none", "zero1", "zero2", "zero3")
+
+
+def lora_params(work: Workload, rank: int) -> float:
+    """LoRA adapter parameters on every matmul of every layer: r·(d_in + d_out) per matrix (Hu et al. 2021)."""
+    return float(work.layers * rank * work.lora_sides_per_layer)

@@ -1,0 +1,1 @@
+"""Candidates and their verdicts: training and serving plans, roofline bounds, the search over offers."""

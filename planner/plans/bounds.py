@@ -1,0 +1,193 @@
+"""Inputs that no plan can satisfy, named before the search: runs smaller than one sample or too large to count,
+deadlines and latency targets below the roofline, rates beyond the search. Each bound is computed from the
+workload formulas and the catalog's dense peaks (efficiency 1.0, no communication), so it is a true lower bound:
+a target under it is impossible on any GPU the profile allows, not merely hard."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from planner.catalog.load import Catalog, PricedOffer
+from planner.io.profile import resolve_architecture
+from planner.io.yamlfile import YamlDocument
+from planner.model.workload import Workload, decode_flops, prefill_flops, weight_bytes
+from planner.plans.serving import MAX_REPLICAS, TENSOR_PARALLEL
+from planner.plans.serving import _peak as serving_peak
+from planner.plans.training import TrainingJob, peak_flops, training_memory
+from planner.schema.model import Architecture, ModelSection
+from planner.schema.profile import Inference, Training
+
+
+def human_time(seconds: float) -> str:
+    """A duration for a message: '850 ms', '42 s', '31 h', '1.2e+18 h' (three significant figures)."""
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.3g} ms"
+    if seconds < 120.0:
+        return f"{seconds:.3g} s"
+    if seconds < 7200.0:
+        return f"{seconds / 60.0:.3g} min"
+    hours = seconds / 3600.0
+    return f"{hours:,.0f} h" if hours < 1e6 else f"{hours:.3g} h"
+
+
+@dataclass(frozen=True)
+class Fastest:
+    """The quickest any offer can possibly do a piece of work: its time, GPU, GPU count and the peak used."""
+
+    seconds: float
+    gpu: str
+    count: int
+    peak_tflops: float
+
+
+def check_training(job: TrainingJob, training: Training, offers: list[PricedOffer], catalog: Catalog,
+                   counts_of, doc: YamlDocument) -> None:
+    """Raise a placed InputError when the training section cannot be planned at all.
+
+    `counts_of(offer)` gives the GPU counts the search tries on an offer (estimate.candidate_counts).
+    """
+    dataset = training.dataset
+    data_path = ("training", "dataset", "tokens" if dataset.tokens is not None else "samples")
+    if job.samples < 1.0:
+        size = f"{dataset.tokens:g} tokens" if dataset.tokens is not None else f"{dataset.samples:g} samples"
+        one = f"one {job.work.tokens_per_sample:g}-token sample" if job.work.tokens_per_sample > 1 else "one sample"
+        raise doc.error(data_path, f"{size} × {training.epochs:g} epoch(s) is {job.samples:.3g} samples, less than "
+                        f"{one}")
+    memory = training_memory(job, 1, False, "none", 1).total
+    if not (math.isfinite(job.model_flops) and math.isfinite(memory)):
+        raise doc.error(data_path, f"{job.samples:.3g} samples × {job.model_flops_per_sample:.3g} FLOP each does "
+                        "not fit in a 64-bit float; no run of this size can be planned")
+    batch = training.batch
+    key = "global_tokens" if batch is not None and batch.global_tokens is not None else "global_samples"
+    if job.global_batch_samples is not None and job.global_batch_samples < 1.0:
+        raise doc.error(("training", "batch", key), f"a global batch of {job.global_batch_samples:g} samples is "
+                        "less than one sample")
+    if job.global_batch_samples is not None and job.global_batch_samples > job.samples:
+        raise doc.error(("training", "batch", key), f"one optimizer step of {job.global_batch_samples:.3g} samples "
+                        f"is more than the whole run ({job.samples:.3g} samples).",
+                        hint="Use a smaller batch or more data.")
+    if training.deadline is None:
+        return
+    fastest = fastest_training(job, offers, catalog, counts_of)
+    if fastest is not None and fastest.seconds > training.deadline:
+        raise doc.error(("training", "deadline"),
+                        f"{human_time(training.deadline)} is shorter than the roofline allows: even {fastest.count:,} "
+                        f"{fastest.gpu} at their dense {job.precision} peak ({fastest.peak_tflops:,.0f} TFLOP/s each, "
+                        f"100% utilisation, no communication) need {human_time(fastest.seconds)} for "
+                        f"{job.model_flops:.3g} FLOP.",
+                        hint="Allow more time, more GPUs (constraints.max_gpus) or less data.")
+
+
+def fastest_training(job: TrainingJob, offers: list[PricedOffer], catalog: Catalog, counts_of) -> Fastest | None:
+    """The shortest time any offer could take: model FLOP ÷ (most GPUs searched × dense peak)."""
+    best: Fastest | None = None
+    for offer in offers:
+        gpu = catalog.gpus[offer.offer.gpu]
+        peak = peak_flops(gpu, job.precision)
+        counts = counts_of(offer)
+        if peak is None or not counts:
+            continue
+        count = max(counts)
+        seconds = job.model_flops / (count * peak)
+        if best is None or seconds < best.seconds:
+            best = Fastest(seconds, gpu.id, count, peak / 1e12)
+    return best
+
+
+def check_latency_units(doc: YamlDocument) -> None:
+    """A latency target written as a plain number is refused: `ttft_p95: 500` would be read as 500 s, while the
+    writer almost always means milliseconds; with a unit (500ms, 0.5s) there is nothing to guess."""
+    inference = doc.data.get("inference") if isinstance(doc.data, dict) else None
+    slo = inference.get("slo") if isinstance(inference, dict) else None
+    if not isinstance(slo, dict):
+        return
+    for key, value in slo.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise doc.error(("inference", "slo", key), f"{value:g} has no unit (a plain number here would be "
+                                                       f"{value:g} s)", hint=f"Write {value:g}ms or {value:g}s.")
+
+
+def check_serving(work: Workload, inference: Inference, offers: list[PricedOffer], catalog: Catalog,
+                  doc: YamlDocument) -> None:
+    """Raise a placed InputError when the inference section cannot be planned at all."""
+    check_latency_units(doc)
+    if work.is_generative:
+        for key in ("prompt_tokens", "output_tokens"):
+            value = getattr(inference, key)
+            if value is not None and value < 1.0:
+                raise doc.error(("inference", key), f"a request has at least one token (got {value:g})")
+        flops = prefill_flops(work, inference.prompt_tokens) \
+            + inference.output_tokens * decode_flops(work, inference.prompt_tokens)
+    else:
+        flops = work.forward_flops_per_sample
+    peaks = [(p, catalog.gpus[o.offer.gpu].id) for o in offers
+             if (p := serving_peak(catalog.gpus[o.offer.gpu], inference.precision)) is not None]
+    if not peaks:
+        return
+    peak, gpu = max(peaks)
+    gpus_needed = inference.rate * flops / peak
+    limit = MAX_REPLICAS * max(TENSOR_PARALLEL)
+    if not math.isfinite(gpus_needed) or gpus_needed > limit:
+        raise doc.error(("inference", "rate"),
+                        f"{inference.rate:.3g} requests/s × {flops:.3g} FLOP each needs at least {gpus_needed:.3g} "
+                        f"GPUs even at the dense {inference.precision} peak of {gpu} ({peak / 1e12:,.0f} TFLOP/s); "
+                        f"the search stops at {MAX_REPLICAS:,} replicas of up to {max(TENSOR_PARALLEL)} GPUs")
+    _check_latency_floor(work, inference, offers, catalog, doc)
+
+
+def _check_latency_floor(work: Workload, inference: Inference, offers: list[PricedOffer], catalog: Catalog,
+                         doc: YamlDocument) -> None:
+    """TTFT/TPOT/latency targets below one request's roofline time on the best offer (widest tensor parallel)."""
+    slo = inference.slo
+    weights = weight_bytes(work, inference.precision)
+    if work.is_generative:
+        work_of = {"ttft": (prefill_flops(work, inference.prompt_tokens),
+                            f"to prefill a {inference.prompt_tokens:g}-token prompt"),
+                   "tpot": (decode_flops(work, inference.prompt_tokens), "for one decode step (weights read once)")}
+    else:
+        work_of = {"latency": (work.forward_flops_per_sample, "for one forward pass")}
+    for kind, (flops, what) in work_of.items():
+        targets = [(key, getattr(slo, key)) for key in (f"{kind}_p50", f"{kind}_p95", f"{kind}_p99")
+                   if getattr(slo, key, None) is not None]
+        if not targets:
+            continue
+        fastest = _fastest_request(flops, weights, inference.precision, offers, catalog, work.is_generative)
+        if fastest is None:
+            continue
+        for key, target in targets:
+            if target < fastest.seconds:
+                raise doc.error(("inference", "slo", key),
+                                f"{human_time(target)} is below what the hardware allows: even {fastest.count} "
+                                f"{fastest.gpu} at their dense {inference.precision} peak and full memory bandwidth "
+                                f"need {human_time(fastest.seconds)} {what}.",
+                                hint="Relax the target or use a smaller model or lower precision.")
+
+
+def _fastest_request(flops: float, weights: float, precision: str, offers: list[PricedOffer], catalog: Catalog,
+                     tensor_parallel: bool) -> Fastest | None:
+    best: Fastest | None = None
+    for offer in offers:
+        gpu = catalog.gpus[offer.offer.gpu]
+        peak = serving_peak(gpu, precision)
+        if peak is None:
+            continue
+        tp = max((t for t in TENSOR_PARALLEL if t <= offer.offer.gpus_per_instance), default=1) \
+            if tensor_parallel else 1
+        seconds = max(flops / (tp * peak), weights / (tp * gpu.memory_bandwidth_gbs * 1e9))
+        if best is None or seconds < best.seconds:
+            best = Fastest(seconds, gpu.id, tp, peak / 1e12)
+    return best
+
+
+def sequence_architecture(section: ModelSection, catalog: Catalog, name: str, tokens_per_sample: float,
+                          doc: YamlDocument) -> Architecture:
+    """The architecture trained at `tokens_per_sample` tokens per sequence; an unusable length is a placed error."""
+    try:
+        return resolve_architecture(section, catalog, name, seq_len=int(tokens_per_sample))
+    except ValidationError as exc:
+        problem = exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+        raise doc.error(("training", "dataset", "tokens_per_sample"),
+                        f"{tokens_per_sample:g} tokens per sample is not a usable sequence length: {problem}") \
+            from None

@@ -1,0 +1,65 @@
+"""Plan rows for the measured device ("this machine"): the core's training and serving plans with the record's
+measured efficiencies, at the precision the record measured. No torch."""
+from __future__ import annotations
+
+import dataclasses
+
+from planner.efficiency.local_device import LocalDevice
+from planner.model.workload import Workload, kv_bytes_per_token, prefill_flops, weight_bytes
+from planner.plans.serving import COMPUTE_PRECISION, ServingEfficiency, ServingPlan
+from planner.plans.training import TrainingJob, TrainingPlan
+
+
+def inference_sizes(work: Workload, inference) -> tuple[tuple[str, float], tuple[str, float]]:
+    """(kind, size) for the compute-bound and the bandwidth-bound part of serving, where the fitted curves are read:
+    prefill of one prompt (FLOP) and a decode step of one sequence (bytes) for decoders; for other families a
+    forward pass at the largest batch allowed (FLOP) and the weights read once (bytes)."""
+    if work.is_generative:
+        context = inference.prompt_tokens + inference.output_tokens / 2.0
+        kv = inference.kv_precision or ("fp8" if inference.precision == "fp8" else "bf16")
+        return (("prefill", prefill_flops(work, inference.prompt_tokens)),
+                ("decode", weight_bytes(work, inference.precision) + context * kv_bytes_per_token(work, kv)))
+    batch = inference.max_batch or 1
+    return (("infer", batch * work.forward_flops_per_sample), ("decode", weight_bytes(work, inference.precision)))
+
+
+def local_training_plan(local: LocalDevice, job: TrainingJob, training, warnings: list[str]) -> list[TrainingPlan]:
+    """The measured device's training row (empty, with a warning, when the record measured no training)."""
+    from planner.plans.search import best_training_plan
+
+    precision = local.precision_for(job.precision)
+    eff = local.efficiency("train", job.work.family, job.precision, job.model_flops_per_sample,
+                           job.trainable_params) \
+        if precision else None
+    if eff is None:
+        warnings.append("this machine: the measurement record has no training measurement; no local row")
+        return []
+    if precision != job.precision:
+        warnings.append(f"this machine: {job.precision} was not measured here; its row runs at {precision}")
+        job = dataclasses.replace(job, precision=precision)
+    plan = best_training_plan(job, None, local.offer, training.deadline, training.budget, None,
+                              local.offer.offer.gpus_per_instance, False, efficiency=eff, gpu=local.gpu)
+    return [plan] if plan is not None else []
+
+
+def local_serving_plan(local: LocalDevice, work: Workload, inference, warnings: list[str]) -> list[ServingPlan]:
+    """The measured device's serving row (empty, with a warning, when the record measured no inference)."""
+    from planner.plans.search import serving_plan
+
+    wanted = COMPUTE_PRECISION[inference.precision]
+    precision = local.precision_for(wanted)
+    (ck, cs), (bk, bs) = inference_sizes(work, inference)
+    compute = local.efficiency(ck, work.family, wanted, cs, work.params) if precision else None
+    bandwidth = local.efficiency(bk, work.family, wanted, bs) if precision else None
+    if compute is None or bandwidth is None:
+        warnings.append(f"this machine: the measurement record has no {ck}/{bk} measurement; no local serving row")
+        return []
+    if precision != wanted:
+        warnings.append(f"this machine: {wanted} was not measured here; its serving row runs at {precision}")
+        inference = inference.model_copy(update={"precision": precision})
+    plan = serving_plan(work, inference, None, local.offer, eff=ServingEfficiency(compute, bandwidth), gpu=local.gpu)
+    available = local.offer.offer.gpus_per_instance
+    if plan.gpu_count > available:  # replicas of a rented GPU are more instances; this machine is only itself
+        plan = dataclasses.replace(plan, meets_slo=False, reasons=(
+            *plan.reasons, f"needs {plan.gpu_count} devices; this machine has {available}"))
+    return [plan]

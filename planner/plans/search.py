@@ -1,0 +1,218 @@
+"""`gpuplan estimate`: for every candidate GPU offer, the best training and serving plan, sorted best first."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+from planner.catalog.load import Catalog, PricedOffer
+from planner.efficiency.calibrated import EfficiencyBook
+from planner.efficiency.local_device import LocalDevice
+from planner.efficiency.origin import Efficiency, prior_efficiency
+from planner.io.profile import LoadedProfile
+from planner.model.workload import Workload, workload_for
+from planner.plans import bounds
+from planner.plans.serving import (
+    COMPUTE_PRECISION,
+    ServingEfficiency,
+    ServingPlan,
+    plan_batch_serving,
+    plan_llm_serving,
+)
+from planner.plans.training import TrainingJob, TrainingPlan, plan_training, training_job
+from planner.schema.catalog import GpuSpec
+
+PRICE_MAX_AGE_DAYS = 90
+"""Prices older than this get a warning."""
+INSTANCE_STEPS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048,
+                  3072, 4096, 6144, 8192, 12288, 16384, 24576, 32768, 49152, 65536)
+"""Instance counts searched: powers of two and their 1.5× midpoints."""
+
+
+@dataclass(frozen=True)
+class TrainingEstimate:
+    """The training section of an estimate."""
+
+    job: TrainingJob
+    plans: list[TrainingPlan]
+
+    @property
+    def feasible(self) -> bool:
+        """Some plan meets every constraint."""
+        return any(p.feasible for p in self.plans)
+
+
+@dataclass(frozen=True)
+class ServingEstimate:
+    """The inference section of an estimate."""
+
+    work: Workload
+    plans: list[ServingPlan]
+
+    @property
+    def feasible(self) -> bool:
+        """Some plan meets every latency target."""
+        return any(p.meets_slo for p in self.plans)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Everything `gpuplan estimate` reports."""
+
+    profile: str
+    catalog_as_of: dt.date
+    training: TrainingEstimate | None
+    inference: ServingEstimate | None
+    warnings: list[str]
+
+    @property
+    def feasible(self) -> bool:
+        """Every requested section has a plan that meets its constraints."""
+        return all(s.feasible for s in (self.training, self.inference) if s is not None)
+
+
+def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = None,
+             book: EfficiencyBook | None = None, local: LocalDevice | None = None) -> Estimate:
+    """Plans for the profile's training and inference sections over the catalog's offers.
+
+    `book` gives calibrated/transferred efficiencies (default: priors); `local` adds the measured device's row."""
+    profile = loaded.profile
+    constraints = profile.constraints
+    offers = [o for o in catalog.offers(set(loaded.gpu_ids) if loaded.gpu_ids else None,
+                                        set(loaded.provider_ids) if loaded.provider_ids else None)]
+    warnings = _price_warnings(catalog, offers, today or dt.date.today())
+    if not offers:
+        warnings.append("no offer in the catalog matches constraints.gpus and constraints.providers")
+    training = inference = None
+    if profile.training is not None:
+        tokens_per_sample = profile.training.dataset.tokens_per_sample
+        arch = loaded.arch
+        if tokens_per_sample is not None and arch.family in ("decoder", "encoder"):
+            arch = bounds.sequence_architecture(profile.model, catalog, profile.name, tokens_per_sample,
+                                                loaded.document)
+        job = training_job(workload_for(arch), profile.training)
+        bounds.check_training(job, profile.training, offers, catalog,
+                              lambda offer: candidate_counts(offer, constraints.max_gpus, constraints.gpu_count),
+                              loaded.document)
+        plans = [plan for offer in offers
+                 if (plan := best_training_plan(job, catalog, offer, profile.training.deadline,
+                                                profile.training.budget, constraints.gpu_count,
+                                                constraints.max_gpus, constraints.spot,
+                                                efficiency=_book_train(book, catalog, offer, job))) is not None]
+        if local is not None:
+            from planner.plans.local import local_training_plan
+
+            plans += local_training_plan(local, job, profile.training, warnings)
+        training = TrainingEstimate(job, sorted(plans, key=_training_rank))
+    if profile.inference is not None:
+        work = workload_for(loaded.arch)
+        bounds.check_serving(work, profile.inference, offers, catalog, loaded.document)
+        plans = [serving_plan(work, profile.inference, catalog, offer, eff=_book_serving(book, catalog, offer, work,
+                                                                                        profile.inference))
+                 for offer in offers]
+        if local is not None:
+            from planner.plans.local import local_serving_plan
+
+            plans += local_serving_plan(local, work, profile.inference, warnings)
+        inference = ServingEstimate(work, sorted(plans, key=_serving_rank))
+    return Estimate(profile.name, catalog.as_of, training, inference, warnings)
+
+
+def _training_rank(plan: TrainingPlan) -> tuple:
+    return (not plan.feasible, not plan.fits, plan.cost_usd_p50 if plan.feasible else plan.hours_p50,
+            plan.hours_p50, plan.gpu, plan.provider)
+
+
+def _serving_rank(plan: ServingPlan) -> tuple:
+    return (not plan.meets_slo, not plan.fits, plan.monthly_cost_usd if plan.fits else 0.0, plan.gpu_count,
+            plan.gpu, plan.provider)
+
+
+def candidate_counts(offer: PricedOffer, max_gpus: int, pinned: int | None) -> list[int]:
+    """GPU counts searched on an offer: whole instances; one instance only when the offer states no network."""
+    if pinned is not None:
+        return [pinned]
+    per = offer.offer.gpus_per_instance
+    steps = INSTANCE_STEPS if offer.offer.network_gbps else (1,)
+    return [k * per for k in steps if k * per <= max(max_gpus, per)]
+
+
+def best_training_plan(job: TrainingJob, catalog: Catalog, offer: PricedOffer, deadline_s: float | None,
+                       budget_usd: float | None, pinned: int | None, max_gpus: int, spot: bool,
+                       confidence_key: str = "hours_p50", efficiency: Efficiency | None = None,
+                       gpu: GpuSpec | None = None) -> TrainingPlan | None:
+    """The cheapest count meeting deadline and budget on this offer; else the fastest, with its reasons.
+    `efficiency` (default: the prior) and `gpu` (default: the offer's catalog GPU) override the catalog's."""
+    gpu = gpu or catalog.gpus[offer.offer.gpu]
+    efficiency = efficiency or prior_efficiency(catalog, gpu, "train", job.work.family)
+    best: TrainingPlan | None = None
+    fastest: TrainingPlan | None = None
+    for count in candidate_counts(offer, max_gpus, pinned):
+        plan = plan_training(job, gpu, offer, count, efficiency, spot)
+        reasons = list(plan.reasons)
+        meets = deadline_s is None or getattr(plan, confidence_key) * 3600.0 <= deadline_s
+        within = budget_usd is None or plan.cost_usd_p50 <= budget_usd
+        if not meets:
+            reasons.append(f"misses the deadline ({plan.hours_p50:,.1f} h > {deadline_s / 3600:,.1f} h)")
+        if not within:
+            reasons.append(f"over budget (${plan.cost_usd_p50:,.0f} > ${budget_usd:,.0f})")
+        plan = dataclasses.replace(plan, reasons=tuple(reasons), meets_deadline=meets, within_budget=within)
+        if plan.feasible and (best is None or (plan.cost_usd_p50, plan.hours_p50) < (best.cost_usd_p50,
+                                                                                      best.hours_p50)):
+            best = plan
+        if plan.fits and (fastest is None or plan.hours_p50 < fastest.hours_p50):
+            fastest = plan
+        elif fastest is None:
+            fastest = plan
+        if fastest.fits and plan.fits and plan.hours_p50 > fastest.hours_p50 * 1.05 and best is not None:
+            break  # communication-bound: more GPUs only add cost
+    return best or fastest
+
+
+def serving_plan(work: Workload, inference, catalog: Catalog, offer: PricedOffer,
+                 eff: ServingEfficiency | None = None, gpu: GpuSpec | None = None) -> ServingPlan:
+    """The cheapest serving configuration on one offer (or the closest, with its reasons); `eff` and `gpu`
+    override the priors and the offer's catalog GPU."""
+    gpu = gpu or catalog.gpus[offer.offer.gpu]
+    if eff is not None:
+        return (plan_llm_serving if work.is_generative else plan_batch_serving)(work, inference, gpu, offer, eff)
+    if work.is_generative:
+        eff = ServingEfficiency(prior_efficiency(catalog, gpu, "prefill", work.family),
+                                prior_efficiency(catalog, gpu, "decode", work.family))
+        return plan_llm_serving(work, inference, gpu, offer, eff)
+    eff = ServingEfficiency(prior_efficiency(catalog, gpu, "infer", work.family),
+                            prior_efficiency(catalog, gpu, "decode", "any"))
+    return plan_batch_serving(work, inference, gpu, offer, eff)
+
+
+def _book_train(book, catalog: Catalog, offer: PricedOffer, job: TrainingJob) -> Efficiency | None:
+    """Training efficiency from the calibration book at one sample's training FLOP (None: use the prior)."""
+    if book is None or not book.calibrated:
+        return None
+    return book.get(catalog.gpus[offer.offer.gpu], "train", job.work.family, job.precision,
+                    job.work.train_flops_per_sample, job.trainable_params)
+
+
+def _book_serving(book, catalog: Catalog, offer: PricedOffer, work: Workload, inference) -> ServingEfficiency | None:
+    """Serving efficiencies from the calibration book (None: use the priors); sizes in inference_sizes."""
+    if book is None or not book.calibrated:
+        return None
+    from planner.plans.local import inference_sizes
+
+    gpu = catalog.gpus[offer.offer.gpu]
+    (ck, cs), (bk, bs) = inference_sizes(work, inference)
+    family_b = work.family if work.is_generative else "any"
+    precision = COMPUTE_PRECISION[inference.precision]
+    return ServingEfficiency(book.get(gpu, ck, work.family, precision, cs, work.params),
+                             book.get(gpu, bk, family_b, precision, bs))
+
+
+def _price_warnings(catalog: Catalog, offers: list[PricedOffer], today: dt.date) -> list[str]:
+    old: dict[str, list[int]] = {}
+    for offer in offers:
+        age = (today - offer.as_of).days
+        if age > PRICE_MAX_AGE_DAYS:
+            old.setdefault(offer.provider, []).append(age)
+    return [f"prices for {provider} are {max(ages)} days old"
+            + (f" ({len(ages)} offers older than {PRICE_MAX_AGE_DAYS} days)" if len(ages) > 1 else "")
+            for provider, ages in sorted(old.items())]

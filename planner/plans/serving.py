@@ -1,0 +1,497 @@
+"""Serving plans: continuous batching of a decoder on the prefill/decode roofline (paged KV cache, tensor parallel),
+dynamic batching of encoders/CNNs/MLPs, replicas from M/D/c queueing for the percentile targets, the monthly bill.
+
+The queueing model (checked by planner/model/simulation.py, which simulates the same system):
+- generative: a replica runs `batch` slots; a request holds a slot for the replica's full-load cycle
+  D = batch·prefill + output·step (its prefill, its decode steps, and the other slots' prefills that cut in,
+  as vLLM/TGI/TensorRT-LLM interleave them); replicas × batch slots form an M/D/c queue.
+  TTFT = wait + the running decode step + prefill; TPOT = step + (prefills cutting in)·prefill / output, the
+  cut-ins being Binomial(batch − 1, ρ·(D − prefill)/D): each other slot starts at most one request meanwhile.
+- non-generative: dynamic batching with max_queue_delay (batch_latency); batch 1 is M/D/c on the replicas.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from planner.catalog.load import PricedOffer
+from planner.efficiency.origin import Efficiency
+from planner.model.costing import monthly_cost_usd
+from planner.model.inference_time import (
+    COMPUTE_PRECISION,
+    decode_step_seconds,
+    default_kv_precision,
+    kv_batch_limit,
+    peak_flops,
+    prefill_seconds,
+    tp_allreduce_seconds,
+)
+from planner.model.interconnect import intra_node_gbs
+from planner.model.memory import usable_bytes
+from planner.model.queueing import binomial_quantile, md_c_wait_tail, wait_plus_uniform_quantiles
+from planner.model.workload import BYTES, Workload, weight_bytes
+from planner.schema.catalog import GpuSpec
+from planner.schema.profile import Inference
+
+TENSOR_PARALLEL = (1, 2, 4, 8)
+MAX_REPLICAS = 100_000
+MAX_BATCH = 1 << 12
+"""Largest batch searched when the profile sets no max_batch."""
+LLM_KEYS = ("ttft_p50", "ttft_p95", "tpot_p50", "tpot_p95")
+BATCH_QUANTILES = (0.50, 0.95, 0.99)
+_peak = peak_flops  # kept for callers that import the old name
+
+
+@dataclass(frozen=True)
+class ServingEfficiency:
+    """Compute efficiency (prefill, forward) and bandwidth efficiency (decode) with their origins."""
+
+    compute: Efficiency
+    bandwidth: Efficiency
+
+
+@dataclass(frozen=True)
+class ServingPlan:
+    """Replicas of one GPU offer serving the profile's traffic."""
+
+    gpu: str
+    provider: str
+    instance: str
+    replicas: int
+    gpus_per_replica: int
+    gpu_count: int
+    instances: int
+    batch_size: int
+    capacity_rps_per_replica: float
+    utilization: float
+    latency_s: dict[str, float]
+    throughput_tokens_per_s: float
+    monthly_cost_usd: float
+    monthly_cost_autoscaled_usd: float | None
+    usd_per_million_output_tokens: float | None
+    usd_per_thousand_requests: float
+    meets_slo: bool
+    fits: bool
+    efficiency: ServingEfficiency
+    reasons: tuple[str, ...]
+    timing_s: dict[str, float] = field(default_factory=dict)
+    """Per-replica service times behind the plan: prefill, decode_step and hold (generative) or service."""
+    autoscaled_replicas: int | None = None
+    """Replicas that hold the targets at average_rate × (1 + autoscale_headroom)."""
+    simulated_latency_s: dict[str, float] | None = None
+    """Percentiles from planner/model/simulation.py (estimate --simulate), beside the analytic latency_s."""
+
+
+# ------------------------------------------------------------------------------------------ generative
+
+
+@dataclass(frozen=True)
+class LlmTiming:
+    """One (tensor parallel, batch) configuration of a replica: its prefill, decode step and slot hold time."""
+
+    tp: int
+    batch: int
+    prefill_s: float
+    step_s: float
+    hold_s: float
+
+    @property
+    def capacity_rps(self) -> float:
+        """Requests per second one replica completes at full load."""
+        return self.batch / self.hold_s
+
+
+def llm_timing(work: Workload, inf: Inference, gpu: GpuSpec, tp: int, batch: int, link_gbs: float, link: str,
+               eff: ServingEfficiency) -> LlmTiming | None:
+    """Prefill, decode step (mean context prompt + output/2) and slot hold D = batch·prefill + output·step."""
+    peak = peak_flops(gpu, inf.precision)
+    if peak is None:
+        return None
+    flops = peak * eff.compute.value * tp
+    bytes_per_s = gpu.memory_bandwidth_gbs * 1e9 * eff.bandwidth.value * tp
+    kv = inf.kv_precision or default_kv_precision(inf.precision)
+    prefill = prefill_seconds(work, inf.prompt_tokens, inf.precision, flops, bytes_per_s,
+                              tp_allreduce_seconds(work, inf.prompt_tokens, tp, link_gbs, link))
+    step = decode_step_seconds(work, batch, inf.prompt_tokens + inf.output_tokens / 2.0, inf.precision, kv, flops,
+                               bytes_per_s, tp_allreduce_seconds(work, batch, tp, link_gbs, link))
+    return LlmTiming(tp, batch, prefill, step, batch * prefill + inf.output_tokens * step)
+
+
+def llm_latency(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) -> dict[str, float]:
+    """TTFT and TPOT p50/p95 with `replicas` replicas (None: unlimited replicas, the service-time floor)."""
+    batch, prefill, step, hold = timing.batch, timing.prefill_s, timing.step_s, timing.hold_s
+    if replicas is None:
+        gamma, delta, cut_in = 0.0, math.inf, 0.0
+    else:
+        slots = replicas * batch
+        gamma, delta = md_c_wait_tail(slots, rate, hold)
+        cut_in = min(1.0, rate * hold / slots * (hold - prefill) / hold)
+    # TTFT = wait for a slot + the rest of the running decode step (uniform) + the prefill
+    wait50, wait95 = wait_plus_uniform_quantiles(gamma, delta, step, (0.50, 0.95))
+    k50 = binomial_quantile(batch - 1, cut_in, 0.50)
+    k95 = binomial_quantile(batch - 1, cut_in, 0.95)
+    return {"ttft_p50": wait50 + prefill, "ttft_p95": wait95 + prefill,
+            "tpot_p50": step + k50 * prefill / inf.output_tokens, "tpot_p95": step + k95 * prefill / inf.output_tokens}
+
+
+def _meets(latency: dict[str, float], slo) -> bool:
+    return all(getattr(slo, key, None) is None or latency[key] <= getattr(slo, key) * (1 + 1e-9) for key in latency)
+
+
+def replicas_needed(rate: float, capacity_rps: float, latency_of, slo, cap: int | None = None) -> int:
+    """Fewest replicas with utilisation < 1 that meet the targets (latency falls with replicas: gallop, then
+    bisection). When even unlimited replicas miss a target (latency_of(None)), the stable minimum is returned;
+    when more than `cap` replicas would be needed, max(`cap` + 1, the stable minimum) (the caller has a cheaper
+    configuration). Without a cap the gallop ends: unlimited replicas meet the targets, and the waiting-time tail
+    is exactly 0 once the slots exceed the load by a few standard deviations (md_c_wait_tail)."""
+    low = max(1, math.floor(rate / capacity_rps) + 1)
+    if not _meets(latency_of(None), slo) or _meets(latency_of(low), slo):
+        return low
+    cap = cap if cap is not None else _NO_CAP  # a caller's cap is its cheaper plan: MAX_REPLICAS would hide better ones
+    if cap <= low:
+        return max(cap + 1, low)  # never fewer than the stable minimum: those latencies would be infinite
+    step, high = 1, low + 1
+    while high <= cap and not _meets(latency_of(high), slo):  # gallop: usually a few above the stable minimum
+        low, step = high, step * 2
+        high = high + step
+    if high > cap:
+        if cap <= low or not _meets(latency_of(cap), slo):
+            return cap + 1
+        high = cap
+    while high - low > 1:  # latency_of(low) misses, latency_of(high) meets
+        mid = (low + high) // 2
+        low, high = (low, mid) if _meets(latency_of(mid), slo) else (mid, high)
+    return high
+
+
+_NO_CAP = 1 << 62
+"""Gallop bound without a caller's cap: beyond any finite plan (the gallop reaches it in ~62 doublings)."""
+
+
+def _fill_instances(replicas: int, gpus_per_replica: int, gpus_per_instance: int) -> tuple[int, int]:
+    """Round replicas up so the rented instances are fully used; returns (replicas, instances)."""
+    instances = -(-replicas * gpus_per_replica // gpus_per_instance)
+    return instances * gpus_per_instance // gpus_per_replica, instances
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A configuration with its replicas at peak and under autoscaling (independent of the offer's price)."""
+
+    timing: LlmTiming | float
+    batch: int
+    tp: int
+    replicas: int
+    instances: int
+    latency: dict[str, float]
+    meets: bool
+    capacity_rps: float
+    latency_at: object
+    """latency_at(replicas, rate) → latency percentiles of this configuration."""
+    gpus_per_instance: int
+    autoscaled: list = field(default_factory=list, compare=False)
+    """(replicas, instances) under autoscaling, computed once for the configuration that gets chosen."""
+
+    def autoscale(self, inf: Inference) -> tuple[int | None, int | None]:
+        """Replicas and instances holding the targets at average_rate × (1 + autoscale_headroom)."""
+        if not self.autoscaled:
+            self.autoscaled.append(_autoscaled(inf, self.capacity_rps, self.latency_at, self.tp,
+                                               self.gpus_per_instance))
+        return self.autoscaled[0]
+
+
+_CACHE: dict[tuple, list[_Candidate]] = {}
+_CACHE_SIZE = 4096
+
+
+def _cached(key: tuple, build) -> list[_Candidate]:
+    found = _CACHE.get(key)
+    if found is None:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        found = _CACHE[key] = build()
+    return found
+
+
+def _batches(limit: int) -> list[int]:
+    """Batch sizes searched: powers of two up to the limit, and the limit itself."""
+    sizes, b = [], 1
+    while b < limit:
+        sizes.append(b)
+        b *= 2
+    return sizes + [limit]
+
+
+def _autoscaled(inf: Inference, capacity: float, latency_at, tp: int, gpus_per_instance: int
+                ) -> tuple[int | None, int | None]:
+    if inf.average_rate is None:
+        return None, None
+    rate = min(inf.rate, inf.average_rate * (1.0 + inf.autoscale_headroom))
+    reps = replicas_needed(rate, capacity, lambda r: latency_at(r, rate), inf.slo)
+    return _fill_instances(reps, tp, gpus_per_instance)
+
+
+def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_instance: int, link_gbs: float,
+                    link: str, eff: ServingEfficiency) -> list[_Candidate]:
+    kv = inf.kv_precision or default_kv_precision(inf.precision)
+    out: list[_Candidate] = []
+    fewest = math.inf  # instances of the best configuration meeting the targets so far
+    for tp in TENSOR_PARALLEL:
+        if tp > gpus_per_instance:
+            break
+        limit = min(kv_batch_limit(work, gpu, tp, inf.precision, kv, inf.prompt_tokens + inf.output_tokens),
+                    inf.max_batch or MAX_BATCH)
+        if limit < 1:
+            continue
+        for batch in reversed(_batches(limit)):  # largest first: most capacity, so the bound below prunes most
+            timing = llm_timing(work, inf, gpu, tp, batch, link_gbs, link, eff)
+            latency_at = lambda r, rate, t=timing: llm_latency(inf, t, r, rate)  # noqa: E731
+            if batch > 1 and not _meets(latency_at(None, inf.rate), inf.slo):
+                reps, instances = _fill_instances(math.floor(inf.rate / timing.capacity_rps) + 1, tp,
+                                                  gpus_per_instance)
+                out.append(_Candidate(timing, batch, tp, reps, instances, latency_at(None, inf.rate), False,
+                                      timing.capacity_rps, latency_at, gpus_per_instance))
+                continue  # no replica count helps this batch; kept only as a 'closest' plan
+            stable = math.floor(inf.rate / timing.capacity_rps) + 1
+            if _fill_instances(stable, tp, gpus_per_instance)[1] > fewest:
+                continue  # even the fewest stable replicas cost more than a configuration that meets the targets
+            out.append(_sized(inf, timing, batch, tp, timing.capacity_rps, latency_at, gpus_per_instance, fewest))
+            if out[-1].meets:
+                fewest = min(fewest, out[-1].instances)
+    return out
+
+
+def _sized(inf: Inference, timing: LlmTiming | float, batch: int, tp: int, capacity_rps: float, latency_at,
+           gpus_per_instance: int, fewest: float) -> _Candidate:
+    """A configuration with the fewest replicas meeting the targets, searched no further than `fewest` instances
+    (the cheapest configuration already meeting them)."""
+    cap = None if fewest == math.inf else int(fewest) * gpus_per_instance // tp
+    reps = replicas_needed(inf.rate, capacity_rps, lambda r: latency_at(r, inf.rate), inf.slo, cap)
+    reps, instances = _fill_instances(reps, tp, gpus_per_instance)
+    latency = latency_at(reps, inf.rate)
+    return _Candidate(timing, batch, tp, reps, instances, latency, _meets(latency, inf.slo), capacity_rps,
+                      latency_at, gpus_per_instance)
+
+
+def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
+                     eff: ServingEfficiency) -> ServingPlan:
+    """The cheapest (tensor parallel, batch, replicas) on this offer meeting the TTFT/TPOT targets."""
+    if peak_flops(gpu, inf.precision) is None:
+        return _unusable(gpu, offer, eff, f"no {COMPUTE_PRECISION[inf.precision]} on this GPU")
+    per_instance = offer.offer.gpus_per_instance
+    link_gbs, link = intra_node_gbs(gpu, offer)
+    candidates = _cached(("llm", work, inf, gpu.id, per_instance, link_gbs, link, eff),
+                         lambda: _llm_candidates(work, inf, gpu, per_instance, link_gbs, link, eff))
+    if not candidates:
+        kv = inf.kv_precision or default_kv_precision(inf.precision)
+        needed = weight_bytes(work, inf.precision) / 1e9
+        return _unusable(gpu, offer, eff, f"does not fit in memory ({needed:.1f} GB of weights plus the KV cache of "
+                                          f"one {inf.prompt_tokens + inf.output_tokens:g}-token {kv} sequence on up "
+                                          f"to {min(max(TENSOR_PARALLEL), per_instance)} GPU(s))")
+    meeting = [c for c in candidates if c.meets]
+    if meeting:
+        best = min(meeting, key=lambda c: (c.instances, c.replicas * c.tp, c.latency["ttft_p95"]))
+    else:
+        best = min(candidates, key=lambda c: (_slo_excess(c.latency, inf.slo), c.instances))
+    return _plan(work, inf, gpu, offer, eff, best)
+
+
+def _slo_excess(latency: dict[str, float], slo) -> float:
+    return sum(max(0.0, latency[key] / getattr(slo, key) - 1.0) for key in latency
+               if getattr(slo, key, None) is not None)
+
+
+def _plan(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer, eff: ServingEfficiency,
+          c: _Candidate) -> ServingPlan:
+    price = offer.offer.usd_per_hour
+    latency = c.latency if c.meets else c.latency_at(c.replicas, inf.rate)
+    monthly = monthly_cost_usd(c.instances, price, inf.hours_per_month)
+    auto_replicas, auto_instances = c.autoscale(inf)
+    autoscaled = None if auto_instances is None else monthly_cost_usd(auto_instances, price, inf.hours_per_month)
+    requests = (inf.average_rate or inf.rate) * inf.hours_per_month * 3600.0
+    bill = autoscaled if autoscaled is not None else monthly
+    if isinstance(c.timing, LlmTiming):
+        t = c.timing
+        capacity, timing = t.capacity_rps, {"prefill": t.prefill_s, "decode_step": t.step_s, "hold": t.hold_s}
+        tokens = inf.rate * inf.output_tokens
+        per_million = bill / (requests * inf.output_tokens) * 1e6
+    else:
+        capacity, timing = c.batch / c.timing, {"service": c.timing}
+        tokens, per_million = 0.0, None
+    return ServingPlan(
+        gpu=gpu.id, provider=offer.provider, instance=offer.offer.instance, replicas=c.replicas,
+        gpus_per_replica=c.tp, gpu_count=c.replicas * c.tp, instances=c.instances, batch_size=c.batch,
+        capacity_rps_per_replica=capacity, utilization=inf.rate / (c.replicas * capacity),
+        latency_s=latency, throughput_tokens_per_s=tokens, monthly_cost_usd=monthly,
+        monthly_cost_autoscaled_usd=autoscaled, usd_per_million_output_tokens=per_million,
+        usd_per_thousand_requests=bill / requests * 1e3, meets_slo=c.meets, fits=True, efficiency=eff,
+        reasons=() if c.meets else (_miss_reason(latency, inf.slo),), timing_s=timing,
+        autoscaled_replicas=auto_replicas,
+    )
+
+
+def _miss_reason(latency: dict[str, float], slo) -> str:
+    misses = [f"misses {key.replace('_', ' ')} ({latency[key] * 1e3:.0f} ms > {getattr(slo, key) * 1e3:.0f} ms)"
+              for key in latency if getattr(slo, key, None) is not None and latency[key] > getattr(slo, key)]
+    return "; ".join(misses) or "misses its latency targets"
+
+
+def _unusable(gpu: GpuSpec, offer: PricedOffer, eff: ServingEfficiency, reason: str) -> ServingPlan:
+    return ServingPlan(
+        gpu=gpu.id, provider=offer.provider, instance=offer.offer.instance, replicas=0, gpus_per_replica=1,
+        gpu_count=0, instances=0, batch_size=0, capacity_rps_per_replica=0.0, utilization=0.0, latency_s={},
+        throughput_tokens_per_s=0.0, monthly_cost_usd=0.0, monthly_cost_autoscaled_usd=None,
+        usd_per_million_output_tokens=None, usd_per_thousand_requests=0.0, meets_slo=False,
+        fits=not reason.startswith("does not fit"), efficiency=eff, reasons=(reason,),
+    )
+
+
+# ------------------------------------------------------------------------------------------ non-generative
+
+
+def batch_service_seconds(work: Workload, inf: Inference, gpu: GpuSpec, eff: ServingEfficiency, batch: float
+                          ) -> float:
+    """Forward pass of `batch` samples on the roofline: FLOP at the compute efficiency, or the weights plus the
+    batch's activations at the bandwidth efficiency, whichever is longer."""
+    peak = peak_flops(gpu, inf.precision)
+    return max(batch * work.forward_flops_per_sample / (peak * eff.compute.value),
+               (weight_bytes(work, inf.precision) + batch * _activation_bytes(work, inf))
+               / (gpu.memory_bandwidth_gbs * 1e9 * eff.bandwidth.value))
+
+
+def _activation_bytes(work: Workload, inf: Inference) -> float:
+    """Bytes of one sample's largest layer activations at the serving precision (inference keeps one layer)."""
+    return work.activation_bytes_per_sample_16bit / work.layers * BYTES[inf.precision] / 2.0
+
+
+def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of, rate: float) -> dict[str, float]:
+    """Latency p50/p95/p99 of dynamic batching with batches of up to `batch`; service_of(b) is a batch's time.
+
+    Batch size 1 is FCFS on `replicas` servers: M/D/c waits (queueing.md_c_wait_tail) plus the service.
+    Larger batches, per replica (λᵣ = rate/replicas): a batch closes when full or when its oldest request has
+    waited fill = min(max_queue_delay, (batch − 1)/λᵣ); it carries b = min(batch, max(1 + λᵣ·fill, λᵣ·S(b)))
+    requests (fixed point: a busy replica gathers what arrives during its batch). A request waits for its batch
+    to close — the oldest (1 in b) the whole fill, the others a uniform share — then, with probability
+    ρ = λᵣ·S(b)/b that the replica is still busy, a uniform residual of S(b); then S(b).
+    Unstable (λᵣ·S(batch) ≥ batch): inf.
+    """
+    keys = [f"latency_p{round(q * 100)}" for q in BATCH_QUANTILES]
+    if replicas is None:  # unlimited replicas: batches of one, never waiting
+        return dict.fromkeys(keys, service_of(1))
+    per_replica = rate / replicas
+    if per_replica * service_of(batch) >= batch:
+        return dict.fromkeys(keys, math.inf)
+    if batch == 1:
+        service = service_of(1)
+        gamma, delta = md_c_wait_tail(replicas, rate, service)
+        waits = wait_plus_uniform_quantiles(gamma, delta, 0.0, BATCH_QUANTILES)
+        return {key: service + wait for key, wait in zip(keys, waits)}
+    fill = min((batch - 1) / per_replica, inf.max_queue_delay or 0.0)
+    size = min(float(batch), 1.0 + per_replica * fill)
+    for _ in range(100):  # the fixed point: a busy replica finds λᵣ·S(b) requests waiting when it frees
+        grown = min(float(batch), max(1.0 + per_replica * fill, per_replica * service_of(size)))
+        if abs(grown - size) <= 1e-9 * size:
+            break
+        size = grown
+    service = service_of(size)
+    busy = min(1.0, per_replica * service / size)
+    return {key: service + _close_and_residual_quantile(fill, 1.0 / size, service, busy, q)
+            for key, q in zip(keys, BATCH_QUANTILES)}
+
+
+def _uniform_sum_cdf(z: float, a: float, b: float) -> float:
+    """P(U(0,a) + U(0,b) ≤ z), widths ≥ 0 (a zero width is a point at 0)."""
+    if a > b:
+        a, b = b, a
+    if z <= 0.0:
+        return 0.0 if z < 0.0 or a + b > 0.0 else 1.0
+    if z >= a + b:
+        return 1.0
+    if a == 0.0:
+        return z / b
+    if z < a:
+        return z * z / (2.0 * a * b)
+    if z < b:
+        return (2.0 * z - a) / (2.0 * b)
+    return 1.0 - (a + b - z) ** 2 / (2.0 * a * b)
+
+
+def _close_and_residual_quantile(fill: float, oldest: float, service: float, busy: float, q: float) -> float:
+    """q-quantile of X + Y: X = fill w.p. `oldest`, else U(0, fill); Y = U(0, service) w.p. `busy`, else 0."""
+    def cdf(z: float) -> float:
+        point = oldest * ((1.0 - busy) * (z >= fill) + busy * _uniform_sum_cdf(z - fill, 0.0, service))
+        spread = (1.0 - oldest) * ((1.0 - busy) * _uniform_sum_cdf(z, fill, 0.0)
+                                   + busy * _uniform_sum_cdf(z, fill, service))
+        return point + spread
+
+    lo, hi = 0.0, fill + service
+    while hi - lo > 1e-6 * (fill + service):  # the cdf increases: bisection to 1e-6 of its range
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) < q else (lo, mid)
+    return hi
+
+
+def _batch_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_instance: int,
+                      eff: ServingEfficiency) -> list[_Candidate]:
+    per_sample = _activation_bytes(work, inf)
+    free = usable_bytes(gpu) - weight_bytes(work, inf.precision)
+    if free <= per_sample:
+        return []
+    limit = min(int(free // max(per_sample, 1.0)), inf.max_batch or MAX_BATCH, MAX_BATCH)
+    out = []
+
+    def service_of(b: float) -> float:
+        return batch_service_seconds(work, inf, gpu, eff, b)
+
+    fewest = math.inf  # instances of the best batch meeting the targets so far
+    for batch in reversed(_batches(limit)):  # largest first: most capacity, so the bound below prunes most
+        service = service_of(batch)
+        if _fill_instances(math.floor(inf.rate * service / batch) + 1, 1, gpus_per_instance)[1] > fewest:
+            continue  # even the fewest stable replicas cost more than a batch that meets the targets
+        latency_at = lambda r, rate, b=batch: batch_latency(inf, r, b, service_of, rate)  # noqa: E731
+        out.append(_sized(inf, service, batch, 1, batch / service, latency_at, gpus_per_instance, fewest))
+        if out[-1].meets:
+            fewest = min(fewest, out[-1].instances)
+    return out
+
+
+def plan_batch_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
+                       eff: ServingEfficiency) -> ServingPlan:
+    """Dynamic batching for encoders, CNNs and MLPs: the cheapest (batch, replicas) meeting latency targets."""
+    if peak_flops(gpu, inf.precision) is None:
+        return _unusable(gpu, offer, eff, f"no {COMPUTE_PRECISION[inf.precision]} on this GPU")
+    per_instance = offer.offer.gpus_per_instance
+    candidates = _cached(("batch", work, inf, gpu.id, per_instance, eff),
+                         lambda: _batch_candidates(work, inf, gpu, per_instance, eff))
+    if not candidates:
+        weights = weight_bytes(work, inf.precision)
+        return _unusable(gpu, offer, eff, f"does not fit in memory ({weights / 1e9:.1f} GB of weights)")
+    meeting = [c for c in candidates if c.meets]
+    if meeting:
+        best = min(meeting, key=lambda c: (c.instances, c.replicas, c.latency["latency_p95"]))
+    else:
+        best = min(candidates, key=lambda c: (_slo_excess(c.latency, inf.slo), c.instances))
+    return _plan(work, inf, gpu, offer, eff, best)
+
+
+# ------------------------------------------------------------------------------------------ simulation
+
+
+def simulate_plan(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, seed: int = 0,
+                  requests: int | None = None) -> ServingPlan:
+    """The plan with simulated_latency_s filled in by the discrete-event simulation of the same system."""
+    from planner.model.simulation import requests_for, simulate_dynamic_batching, simulate_llm
+
+    if plan.replicas < 1 or not plan.timing_s:
+        return plan
+    n = requests or requests_for(plan.replicas * plan.batch_size, plan.utilization)
+    if "hold" in plan.timing_s:
+        sim = simulate_llm(inf.rate, plan.replicas, plan.batch_size, plan.timing_s["prefill"],
+                           plan.timing_s["decode_step"], int(round(inf.output_tokens)), n, seed)
+        keys = LLM_KEYS
+    else:
+        sim = simulate_dynamic_batching(inf.rate, plan.replicas, plan.batch_size,
+                                        lambda b: batch_service_seconds(work, inf, gpu, plan.efficiency, b),
+                                        inf.max_queue_delay, n, seed)
+        keys = tuple(sim.latency_s)
+    return replace(plan, simulated_latency_s={k: sim.latency_s[k] for k in keys})

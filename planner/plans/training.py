@@ -1,0 +1,402 @@
+"""Training plans: the parallel layout (data, tensor inside a node, pipeline across nodes, ZeRO/FSDP sharding,
+recomputation) that fits memory and runs fastest, its step time (compute at the efficiency curve, the pipeline
+bubble, tensor-parallel all-reduces, data-parallel all-reduce overlapped with backward), hours and GPU-hours."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from planner.catalog.load import PricedOffer
+from planner.efficiency.origin import Efficiency, interval
+from planner.model.costing import run_cost_usd
+from planner.model.interconnect import (
+    hierarchical_allreduce_seconds,
+    pipeline_send_seconds,
+    tensor_parallel_allreduce_seconds,
+)
+from planner.model.memory import usable_bytes
+from planner.model.workload import NF4_BYTES, OPTIMIZER_STATE_BYTES, TrainingMemory, Workload, lora_params
+from planner.schema.catalog import GpuSpec
+from planner.schema.profile import Training
+
+ZERO3_VOLUME_FACTOR = 1.5
+"""ZeRO-3/FSDP moves ≈1.5× the all-reduce volume: weights all-gathered forward and backward, gradients
+reduce-scattered (Rajbhandari et al. 2020, §7)."""
+BACKWARD_SHARE = 2.0 / 3.0
+"""Backward is 2/3 of a training step's FLOP (FORMULAS.md: forward is 1/3); gradient all-reduce overlaps it."""
+TP_ALLREDUCES_PER_LAYER = 4
+"""Megatron tensor parallel: 2 all-reduces of the layer's activations in forward and 2 in backward per transformer
+layer (Shoeybi et al. 2019, §3, Fig. 4); full recomputation repeats the 2 forward ones."""
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """What the profile asks to train, reduced to numbers."""
+
+    work: Workload
+    samples: float
+    """Samples (sequences, images) to process, all epochs together."""
+    global_batch_samples: float | None
+    micro_batch: int | None
+    precision: str
+    optimizer: str
+    method: str
+    lora_rank: int
+    recompute: str
+    attention: str = "flash"
+    """Attention kernel of transformer work: flash or standard (traincurve.traffic_of)."""
+
+    @property
+    def tokens(self) -> float:
+        """Tokens processed, all epochs."""
+        return self.samples * self.work.tokens_per_sample
+
+    @property
+    def trainable_params(self) -> float:
+        """Parameters that get gradients and optimizer state."""
+        return self.work.params if self.method == "full" else lora_params(self.work, self.lora_rank)
+
+    @property
+    def model_flops_per_sample(self) -> float:
+        """Model FLOP per sample: forward + backward; adapters skip the frozen weights' gradients (2× forward)."""
+        return (3.0 if self.method == "full" else 2.0) * self.work.forward_flops_per_sample
+
+    @property
+    def model_flops(self) -> float:
+        """Model FLOP of the whole job."""
+        return self.samples * self.model_flops_per_sample
+
+
+def training_job(work: Workload, training: Training) -> TrainingJob:
+    """The job of a profile's training section."""
+    dataset = training.dataset
+    if dataset.tokens is not None:
+        samples = dataset.tokens / work.tokens_per_sample
+    else:
+        samples = dataset.samples
+    batch = training.batch
+    global_samples = None
+    if batch is not None:
+        if batch.global_tokens is not None:
+            global_samples = max(1.0, batch.global_tokens / work.tokens_per_sample)
+        elif batch.global_samples is not None:
+            global_samples = batch.global_samples
+    return TrainingJob(work, samples * training.epochs, global_samples, batch.micro_batch if batch else None,
+                       training.precision, training.optimizer, training.method, training.lora_rank,
+                       training.recompute, training.attention)
+
+
+def training_memory(job: TrainingJob, micro_batch: int, recompute: bool, sharding: str, dp: int,
+                    tp: int = 1, pp: int = 1) -> TrainingMemory:
+    """Bytes per GPU (FORMULAS.md, 'Memory'): mixed-precision weights, gradients, fp32 master + optimizer state
+    split over tp·pp model-parallel ranks and sharded per ZeRO stage over `dp` ranks, and activations of one
+    micro-batch. Tensor parallel with sequence parallelism divides activations by tp; a 1F1B pipeline's first stage
+    keeps pp micro-batches of L/pp layers, i.e. one micro-batch's worth of all layers (Korthikanti et al. 2022, §4)."""
+    mixed = job.precision in ("fp16", "bf16", "fp8")
+    value_bytes = 2.0 if mixed else 4.0
+    model_split = max(1, tp) * max(1, pp)
+    trainable = job.trainable_params / model_split
+    frozen = (job.work.params if job.method != "full" else 0.0) / model_split
+    frozen_bytes = NF4_BYTES if job.method == "qlora" else value_bytes
+    state = trainable * (OPTIMIZER_STATE_BYTES[job.optimizer] + (4.0 if mixed else 0.0))
+    grads = trainable * value_bytes
+    weights = trainable * value_bytes + frozen * frozen_bytes
+    n = max(1, dp)
+    if sharding in ("zero1", "zero2", "zero3"):
+        state /= n
+    if sharding in ("zero2", "zero3"):
+        grads /= n
+    if sharding == "zero3":
+        weights /= n
+    per_sample = (job.work.recompute_activation_bytes_per_sample_16bit if recompute
+                  else job.work.activation_bytes_per_sample_16bit)
+    activations = per_sample * micro_batch * (value_bytes / 2.0) / max(1, tp)
+    return TrainingMemory(weights, grads, state, activations)
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """One GPU type, offer and count, with its time, cost and whether it works."""
+
+    gpu: str
+    provider: str
+    instance: str
+    gpu_count: int
+    instances: int
+    sharding: str
+    recompute: bool
+    micro_batch: int
+    grad_accumulation: int
+    memory_per_gpu_bytes: float
+    fits: bool
+    step_time_s: float
+    compute_time_s: float
+    exposed_comm_time_s: float
+    tokens_per_s: float
+    samples_per_s: float
+    mfu: float
+    efficiency: Efficiency
+    hours_p10: float
+    hours_p50: float
+    hours_p90: float
+    gpu_hours: float
+    usd_per_hour: float
+    billing_seconds: float
+    spot: bool
+    cost_usd_p10: float
+    cost_usd_p50: float
+    cost_usd_p90: float
+    reasons: tuple[str, ...]
+    """Why the plan fails its constraints (empty: it works)."""
+    meets_deadline: bool = True
+    within_budget: bool = True
+    tensor: int = 1
+    """Tensor-parallel ranks (inside one node)."""
+    pipeline: int = 1
+    """Pipeline stages (across nodes)."""
+    bubble_fraction: float = 0.0
+    """Share of the step the pipeline stands idle: (pp − 1) / (micro-batches + pp − 1)."""
+
+    @property
+    def data(self) -> int:
+        """Data-parallel replicas."""
+        return self.gpu_count // (self.tensor * self.pipeline)
+
+    @property
+    def feasible(self) -> bool:
+        """Fits, runs on this offer, and meets the deadline and budget."""
+        return not self.reasons
+
+
+def peak_flops(gpu: GpuSpec, precision: str) -> float | None:
+    """Dense peak FLOP/s for a training precision (fp32 runs on FP32 cores; tf32 needs TF32 tensor cores)."""
+    tflops = gpu.peak_tflops.get(precision)
+    return tflops * 1e12 if tflops else None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a job is spread over its GPUs: count = data × tensor × pipeline."""
+
+    data: int
+    tensor: int
+    pipeline: int
+    sharding: str
+    recompute: bool
+    micro_batch: int
+    memory: TrainingMemory
+
+
+@dataclass(frozen=True)
+class StepTerms:
+    """A layout's step time, split by how it depends on the compute efficiency η:
+    step = compute/η + fixed_comm + repeats · max(0, overlap_comm − window/η)."""
+
+    compute_s: float
+    """Compute seconds of one step at η = 1, pipeline bubble included."""
+    fixed_comm_s: float
+    """Communication nothing hides: tensor-parallel all-reduces and pipeline sends."""
+    overlap_comm_s: float
+    """Gradient all-reduce (or ZeRO-3 gather/scatter) that runs behind compute."""
+    window_s: float
+    """Compute seconds at η = 1 it hides behind (backward of the last micro-batch; a whole micro-batch for ZeRO-3)."""
+    repeats: int
+    """How often per step the overlapped communication happens."""
+    accumulation: int
+    samples_per_step: float
+    bubble_fraction: float
+
+    def seconds(self, eta: float) -> float:
+        """Step time at compute efficiency eta."""
+        return self.compute_s / eta + self.fixed_comm_s + self.repeats * max(0.0, self.overlap_comm_s
+                                                                              - self.window_s / eta)
+
+    def exposed_comm_s(self, eta: float) -> float:
+        """Communication not hidden behind compute at eta."""
+        return self.seconds(eta) - self.compute_s / eta
+
+
+def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
+                stages: tuple[str, ...]) -> Layout | None:
+    """The first (recomputation off before on, lowest ZeRO stage first) layout at this tp × pp that fits, with the
+    largest power-of-two micro-batch that fits (1 in a pipeline, whose bubble shrinks with more micro-batches:
+    Narayanan et al. 2021, §2.2), or the pinned one."""
+    capacity = usable_bytes(gpu)
+    dp = count // (tp * pp)
+    recompute_options = {"auto": (False, True), "none": (False,), "full": (True,)}[job.recompute]
+    per_gpu_cap = None
+    if job.global_batch_samples is not None:
+        per_gpu_cap = max(1, int(job.global_batch_samples // dp))
+    for recompute in recompute_options:
+        for sharding in (stages if dp > 1 else ("none",)):
+            static = training_memory(job, 0, recompute, sharding, dp, tp, pp)
+            one = training_memory(job, 1, recompute, sharding, dp, tp, pp).activations
+            if static.total + one > capacity:
+                continue
+            if job.micro_batch is not None:
+                micro = job.micro_batch
+            elif pp > 1:
+                micro = 1
+            else:
+                fit = int((capacity - static.total) // one) if one > 0 else 1 << 16
+                micro = 1 << int(math.log2(max(1, min(fit, per_gpu_cap or fit, 1 << 16))))
+            memory = training_memory(job, micro, recompute, sharding, dp, tp, pp)
+            if memory.total > capacity:
+                continue
+            return Layout(dp, tp, pp, sharding, recompute, micro, memory)
+    return None
+
+
+def _tensor_degrees(job: TrainingJob, offer: PricedOffer, count: int) -> list[int]:
+    """Tensor-parallel degrees a Megatron user would try: powers of two inside one instance that divide the
+    hidden size and the GPU count (transformers only)."""
+    if job.work.family not in ("decoder", "encoder"):
+        return []
+    per_instance = offer.offer.gpus_per_instance
+    return [t for t in (2, 4, 8, 16) if t <= per_instance and count % t == 0 and job.work.hidden % t == 0]
+
+
+def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int) -> list[Layout]:
+    """The layouts worth comparing, each the least model parallelism that fits in its kind: data parallel with
+    ZeRO-0…3/FSDP; tensor parallel inside a node with a distributed (ZeRO-1) optimizer; tensor parallel across the
+    whole node plus pipeline stages across nodes (Megatron-LM's rule: tensor inside the node, pipeline across)."""
+    layouts: list[Layout] = []
+    data = _fit_layout(job, gpu, count, 1, 1, ("none", "zero1", "zero2", "zero3"))
+    if data is not None:
+        layouts.append(data)
+    degrees = _tensor_degrees(job, offer, count)
+    for tp in degrees:
+        layout = _fit_layout(job, gpu, count, tp, 1, ("none", "zero1"))
+        if layout is not None:
+            layouts.append(layout)
+            break
+    if count > offer.offer.gpus_per_instance and offer.offer.network_gbps:
+        tp = degrees[-1] if degrees else 1
+        pp = 2
+        while tp * pp <= count and pp <= job.work.layers:
+            if count % (tp * pp) == 0:
+                layout = _fit_layout(job, gpu, count, tp, pp, ("none", "zero1"))
+                if layout is not None:
+                    layouts.append(layout)
+                    break
+            pp *= 2
+    if job.global_batch_samples is not None:  # more replicas than samples per step is not a layout anyone runs
+        usable = [layout for layout in layouts if layout.data <= job.global_batch_samples]
+        layouts = usable or layouts
+    return layouts
+
+
+def choose_memory_layout(job: TrainingJob, gpu: GpuSpec, count: int) -> tuple[str, bool, int, TrainingMemory] | None:
+    """The cheapest data-parallel layout that fits: lowest ZeRO stage first, recomputation only when needed;
+    largest micro-batch. Returns (sharding, recompute, micro_batch, memory) or None when nothing fits."""
+    layout = _fit_layout(job, gpu, count, 1, 1, ("none", "zero1", "zero2", "zero3"))
+    return None if layout is None else (layout.sharding, layout.recompute, layout.micro_batch, layout.memory)
+
+
+def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, layout: Layout,
+               peak: float) -> StepTerms:
+    """The η-independent parts of a layout's step time."""
+    dp, tp, pp, micro = layout.data, layout.tensor, layout.pipeline, layout.micro_batch
+    per_replica = job.global_batch_samples / dp if job.global_batch_samples else micro
+    accumulation = max(1, math.ceil(per_replica / micro))
+    hardware_factor = 1.0 + (job.work.forward_flops_per_sample / job.model_flops_per_sample
+                             if layout.recompute else 0.0)
+    micro_compute = micro * job.model_flops_per_sample * hardware_factor / (tp * pp) / peak
+    slots = accumulation + pp - 1  # 1F1B: the pipeline fills and drains once per step
+    value_bytes = 2.0 if job.precision in ("fp16", "bf16", "fp8") else 4.0
+    activation_bytes = micro * job.work.tokens_per_sample * job.work.hidden * value_bytes
+    fixed = 0.0
+    if tp > 1:
+        per_layer = TP_ALLREDUCES_PER_LAYER + (2 if layout.recompute else 0)
+        fixed += slots * per_layer * (job.work.layers / pp) * tensor_parallel_allreduce_seconds(
+            activation_bytes, tp, gpu, offer)
+    if pp > 1:
+        fixed += slots * 2.0 * pipeline_send_seconds(activation_bytes / tp, offer)
+    grad_bytes = job.trainable_params / (tp * pp) * value_bytes
+    if layout.sharding == "zero3":
+        # parameters gathered and gradients scattered for every micro-batch, prefetched behind its compute
+        comm = hierarchical_allreduce_seconds(grad_bytes * ZERO3_VOLUME_FACTOR, dp, gpu, offer, tp * pp)
+        window, repeats = micro_compute, accumulation
+    else:
+        comm = hierarchical_allreduce_seconds(grad_bytes, dp, gpu, offer, tp * pp)
+        window, repeats = BACKWARD_SHARE * micro_compute, 1
+    return StepTerms(slots * micro_compute, fixed, comm, window, repeats, accumulation,
+                     dp * micro * accumulation, (pp - 1) / slots)
+
+
+def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout) -> Efficiency:
+    """The efficiency at this layout: a fitted curve's value at the layout's matrix sizes and micro-batch, else the
+    figure given."""
+    curve = getattr(efficiency, "curve", None)
+    if curve is None:
+        return efficiency
+    import dataclasses
+
+    value = curve.efficiency(job.work, gpu, job.precision, layout.tensor, layout.micro_batch, job.attention)
+    return dataclasses.replace(efficiency, value=value)
+
+
+def fastest_layout(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency,
+                   peak: float) -> tuple[Layout, Efficiency, StepTerms] | None:
+    """The fitting layout with the shortest step, its efficiency and step terms (None: nothing fits)."""
+    best = None
+    for candidate in candidate_layouts(job, gpu, offer, count):
+        eff = layout_efficiency(efficiency, job, gpu, candidate)
+        terms = step_terms(job, gpu, offer, count, candidate, peak)
+        if best is None or terms.seconds(eff.value) < best[2].seconds(best[1].value):
+            best = (candidate, eff, terms)
+    return best
+
+
+def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency,
+                  spot: bool = False) -> TrainingPlan:
+    """Time and memory of the job on `count` GPUs of this offer, fastest fitting layout (reasons list what makes
+    it unusable)."""
+    reasons: list[str] = []
+    per_instance = offer.offer.gpus_per_instance
+    instances = -(-count // per_instance)
+    if instances > 1 and not offer.offer.network_gbps:
+        reasons.append("offer states no network between instances (single instance only)")
+    peak = peak_flops(gpu, job.precision)
+    if peak is None:
+        reasons.append(f"no {job.precision} on this GPU")
+        peak = gpu.peak_tflops.fp32 * 1e12
+    best = fastest_layout(job, gpu, offer, count, efficiency, peak)
+    fits = best is not None
+    if best is None:
+        sharding = "zero3" if count > 1 else "none"
+        memory = training_memory(job, 1, True, sharding, count)
+        reasons.append(f"does not fit in memory ({memory.total / 1e9:.1f} GB needed per GPU at micro-batch 1, "
+                       f"{gpu.memory_gb:g} GB available)")
+        layout = Layout(count, 1, 1, sharding, True, 1, memory)
+        eff = layout_efficiency(efficiency, job, gpu, layout)
+        best = (layout, eff, step_terms(job, gpu, offer, count, layout, peak))
+    layout, efficiency, terms = best
+    if job.global_batch_samples is not None and job.global_batch_samples < layout.data:
+        reasons.append(f"global batch of {job.global_batch_samples:g} samples is smaller than {layout.data} "
+                       "data-parallel replicas")
+    step_time = terms.seconds(efficiency.value)
+    compute_time = terms.compute_s / efficiency.value
+    exposed = step_time - compute_time
+    samples_per_step = terms.samples_per_step
+    steps = job.samples / samples_per_step
+    low, mid, high = (interval(efficiency.value, efficiency.log_sigma))
+    # hours at the efficiency's P90 (fast) / P50 / P10 (slow); communication is not scaled
+    hours = [steps * (compute_time * efficiency.value / e + exposed) / 3600.0 for e in (high, mid, low)]
+    price = offer.offer.spot_usd_per_hour if spot and offer.offer.spot_usd_per_hour else offer.offer.usd_per_hour
+    costs = [run_cost_usd(instances, price, h, offer.billing_seconds) for h in hours]
+    mfu = (samples_per_step * job.model_flops_per_sample) / (step_time * count * peak)
+    return TrainingPlan(
+        gpu=gpu.id, provider=offer.provider, instance=offer.offer.instance, gpu_count=count, instances=instances,
+        sharding=layout.sharding, recompute=layout.recompute, micro_batch=layout.micro_batch,
+        grad_accumulation=terms.accumulation,
+        memory_per_gpu_bytes=layout.memory.total, fits=fits, step_time_s=step_time,
+        compute_time_s=compute_time, exposed_comm_time_s=exposed,
+        tokens_per_s=samples_per_step * job.work.tokens_per_sample / step_time,
+        samples_per_s=samples_per_step / step_time, mfu=mfu, efficiency=efficiency,
+        hours_p10=hours[0], hours_p50=hours[1], hours_p90=hours[2], gpu_hours=hours[1] * count,
+        usd_per_hour=price, cost_usd_p10=costs[0], cost_usd_p50=costs[1], cost_usd_p90=costs[2],
+        billing_seconds=offer.billing_seconds, spot=spot and offer.offer.spot_usd_per_hour is not None,
+        reasons=tuple(reasons), tensor=layout.tensor, pipeline=layout.pipeline,
+        bubble_fraction=terms.bubble_fraction,
+    )

@@ -1,0 +1,63 @@
+"""Catalog listings for `gpuplan catalog list` and `gpuplan catalog models`."""
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from planner.catalog.load import Catalog
+
+
+def gpu_rows(catalog: Catalog) -> list[dict[str, Any]]:
+    """One dict per GPU: id, memory, bandwidth, dense peaks, and its cheapest on-demand offer per GPU-hour."""
+    cheapest: dict[str, tuple[float, str]] = {}
+    for offer in catalog.offers():
+        per_gpu = offer.offer.usd_per_hour / offer.offer.gpus_per_instance
+        if offer.offer.gpu not in cheapest or per_gpu < cheapest[offer.offer.gpu][0]:
+            cheapest[offer.offer.gpu] = (per_gpu, offer.provider)
+    rows = []
+    for gpu in catalog.gpus.values():
+        price = cheapest.get(gpu.id)
+        rows.append({
+            "id": gpu.id, "name": gpu.name, "arch": gpu.arch, "memory_gb": gpu.memory_gb,
+            "memory_bandwidth_gbs": gpu.memory_bandwidth_gbs,
+            "peak_tflops": gpu.peak_tflops.model_dump(exclude_none=True),
+            "cheapest_usd_per_gpu_hour": round(price[0], 4) if price else None,
+            "cheapest_provider": price[1] if price else None,
+        })
+    return rows
+
+
+def _table(title: str, head: list[str], rows: list[list[str]]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    buffer = io.StringIO()
+    table = Table(title=title, title_justify="left")
+    for column in head:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    Console(file=buffer, width=160, color_system=None).print(table)
+    return buffer.getvalue()
+
+
+def render_gpu_table(rows: list[dict[str, Any]]) -> str:
+    """The GPU list as a table."""
+    def peak(row: dict, key: str) -> str:
+        value = row["peak_tflops"].get(key)
+        return f"{value:g}" if value else "–"
+
+    body = [[r["id"], r["arch"], f"{r['memory_gb']:g}", f"{r['memory_bandwidth_gbs']:g}", peak(r, "fp32"),
+             peak(r, "bf16") if r["peak_tflops"].get("bf16") else peak(r, "fp16"), peak(r, "fp8"),
+             f"${r['cheapest_usd_per_gpu_hour']:.2f} ({r['cheapest_provider']})" if r["cheapest_provider"] else "–"]
+            for r in rows]
+    return _table("GPUs (dense peaks)", ["id", "arch", "GB", "GB/s", "fp32 TF", "16-bit TF", "fp8 TF",
+                                         "cheapest $/GPU-h"], body)
+
+
+def render_model_table(catalog: Catalog) -> str:
+    """The model presets as a table."""
+    body = [[m.id, m.family, f"{m.params / 1e9:.3g}B" if m.params else "–", str(m.layers or "–"),
+             str(m.hidden or "–"), str(m.seq_len or m.image_size or "–"), m.source[:60]]
+            for m in catalog.presets.values()]
+    return _table("Model presets", ["id", "family", "params", "layers", "hidden", "seq/image", "source"], body)

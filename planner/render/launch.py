@@ -1,0 +1,127 @@
+"""Launch specs for the recommended training plan: a torchrun command line or a SkyPilot task YAML, carrying the
+parallelism, sharding, recomputation and batch settings the plan assumed."""
+from __future__ import annotations
+
+import shlex
+
+from planner.decide.choices import Decision, TrainingOption
+from planner.errors import PlannerError
+from planner.plans.search import Estimate
+
+SHARDING_ENGINES = {
+    # our ZeRO stage → what implements it in PyTorch FSDP / DeepSpeed (Rajbhandari et al. 2020; torch FSDP docs)
+    "none": ("DDP (no sharding)", "NO_SHARD", 0),
+    "zero1": ("ZeRO-1: optimizer state sharded", "NO_SHARD (use DeepSpeed stage 1 or torch ZeroRedundancyOptimizer)", 1),
+    "zero2": ("ZeRO-2: optimizer state and gradients sharded", "SHARD_GRAD_OP", 2),
+    "zero3": ("ZeRO-3: parameters, gradients and optimizer state sharded", "FULL_SHARD", 3),
+}
+RDZV_PORT = 29500
+"""torchrun's default master port (torch.distributed.run --master-port)."""
+TRAIN_SCRIPT = "train.py"
+"""Placeholder for the user's training script; the spec says so."""
+
+
+class NothingToLaunch(PlannerError):
+    """Valid input, but no training plan meets the constraints (exit 1, like `gpuplan estimate`)."""
+
+    exit_code = 1
+
+
+def recommended_training(decision: Decision) -> TrainingOption:
+    """The cheapest viable training option, or a PlannerError saying there is nothing to launch."""
+    if decision.training is None:
+        raise PlannerError("the profile has no training section: nothing to launch",
+                           hint="--emit writes launch specs for training plans.")
+    if not decision.training.choices:
+        raise NothingToLaunch("no training plan meets the constraints: nothing to launch",
+                           hint="Run without --emit to see why each GPU type is rejected.")
+    return decision.training.choices[0].option
+
+
+def plan_env(option: TrainingOption, precision: str) -> dict[str, str]:
+    """Environment the training script can read: the plan's settings, named GPUPLAN_*."""
+    p = option.plan
+    _, fsdp, stage = SHARDING_ENGINES[p.sharding]
+    return {"GPUPLAN_TENSOR_PARALLEL": str(getattr(p, "tensor", 1)),
+            "GPUPLAN_PIPELINE_PARALLEL": str(getattr(p, "pipeline", 1)),
+            "GPUPLAN_MICRO_BATCH": str(p.micro_batch), "GPUPLAN_GRAD_ACCUMULATION": str(p.grad_accumulation),
+            "GPUPLAN_PRECISION": precision, "GPUPLAN_ZERO_STAGE": str(stage),
+            "GPUPLAN_FSDP_SHARDING_STRATEGY": fsdp.split(" ")[0],
+            "GPUPLAN_ACTIVATION_CHECKPOINTING": "1" if p.recompute else "0"}
+
+
+def _header(option: TrainingOption, est: Estimate) -> list[str]:
+    p = option.plan
+    what, fsdp, _ = SHARDING_ENGINES[p.sharding]
+    tensor, pipeline = getattr(p, "tensor", 1), getattr(p, "pipeline", 1)
+    lines = [f"gpuplan launch spec for {est.profile}: {option.label}",
+             f"instance {p.instance} × {p.instances}, {p.gpu_count // p.instances} GPU(s) each; "
+             f"{option.hours:,.1f} h and ${option.cost_usd:,.0f} planned",
+             f"parallelism: data {p.gpu_count // (tensor * pipeline)}, tensor {tensor}, pipeline {pipeline}; {what} "
+             f"(FSDP sharding_strategy={fsdp})",
+             f"micro-batch {p.micro_batch} × gradient accumulation {p.grad_accumulation}; activation checkpointing "
+             f"{'on' if p.recompute else 'off'}"]
+    if option.spot is not None:
+        lines.append(option.spot.describe())
+    lines.append(f"{TRAIN_SCRIPT} is a placeholder for your training script; it should read the GPUPLAN_* settings.")
+    return lines
+
+
+def torchrun_spec(option: TrainingOption, est: Estimate, precision: str) -> str:
+    """A shell script: exports the plan's settings and runs torchrun with nnodes / nproc-per-node of the plan."""
+    p = option.plan
+    per_node = p.gpu_count // p.instances
+    env = plan_env(option, precision)
+    lines = ["#!/bin/sh", *(f"# {line}" for line in _header(option, est))]
+    if p.instances > 1:
+        lines.append(f"# run on each of the {p.instances} instances with NODE_RANK=0..{p.instances - 1} and "
+                     "MASTER_ADDR=<address of instance 0>")
+    lines.append("export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()))
+    command = ["torchrun", f"--nnodes={p.instances}", f"--nproc-per-node={per_node}"]
+    if p.instances > 1:
+        command += ['--node-rank="${NODE_RANK:?set NODE_RANK}"', '--master-addr="${MASTER_ADDR:?set MASTER_ADDR}"',
+                    f"--master-port={RDZV_PORT}"]
+    command.append(f'"${{TRAIN_SCRIPT:-{TRAIN_SCRIPT}}}"')
+    lines.append(" ".join(command))
+    return "\n".join(lines) + "\n"
+
+
+def skypilot_task(option: TrainingOption, est: Estimate, precision: str, catalog_dir) -> dict:
+    """A SkyPilot task (as a dict) for the plan: accelerators NAME:COUNT per node, num_nodes, use_spot, infra."""
+    from planner.catalog.load import load_catalog
+    from planner.catalog.names import load_accelerator_names, skypilot_accelerator
+
+    p = option.plan
+    names = load_accelerator_names(catalog_dir, load_catalog(catalog_dir))
+    per_node = p.gpu_count // p.instances
+    resources: dict = {"accelerators": f"{skypilot_accelerator(names, p.gpu, p.provider)}:{per_node}",
+                       "use_spot": bool(p.spot)}
+    cloud = names.skypilot_clouds.get(p.provider)
+    if cloud is not None:
+        resources["infra"] = cloud
+    run = ("torchrun --nnodes=$SKYPILOT_NUM_NODES --nproc-per-node=$SKYPILOT_NUM_GPUS_PER_NODE "
+           "--node-rank=$SKYPILOT_NODE_RANK --master-addr=$(echo \"$SKYPILOT_NODE_IPS\" | head -n1) "
+           f"--master-port={RDZV_PORT} {TRAIN_SCRIPT}\n")
+    return {"name": est.profile, "num_nodes": p.instances, "resources": resources,
+            "envs": plan_env(option, precision), "setup": "# install your training dependencies here\n", "run": run}
+
+
+def launch_spec(decision: Decision, est: Estimate, kind: str, catalog_dir) -> str:
+    """The launch spec text of `kind` (torchrun | skypilot) for the recommended training plan."""
+    option = recommended_training(decision)
+    precision = est.training.job.precision
+    if kind == "torchrun":
+        return torchrun_spec(option, est, precision)
+    import yaml
+
+    class _Dumper(yaml.SafeDumper):
+        """Multi-line strings (setup, run) as literal blocks, the way SkyPilot's examples write them."""
+
+    def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    _Dumper.add_representer(str, _str)
+    header = "".join(f"# {line}\n" for line in _header(option, est))
+    return header + yaml.dump(skypilot_task(option, est, precision, catalog_dir), Dumper=_Dumper, sort_keys=False,
+                              width=200)

@@ -1,0 +1,104 @@
+"""Tables of measurement records: the summary `gpuplan profile`/`calibrate` print at the end, and
+`gpuplan calibration list`. Rows are plain data (a test can read them); rendering uses rich."""
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from planner.catalog.load import Catalog
+from planner.io.records import StoredCalibration
+from planner.schema.record import MeasurementRecord
+
+
+def peak_rows(record: MeasurementRecord, catalog: Catalog | None = None) -> list[dict[str, Any]]:
+    """Measured peaks, with the datasheet figure and the ratio when the device is a catalog GPU."""
+    spec = catalog.gpus.get(record.device.catalog_id) if catalog and record.device.catalog_id else None
+    rows = []
+    for precision, tflops in record.peaks.matmul_tflops.items():
+        sheet = spec.peak_tflops.get(precision) if spec else None
+        rows.append({"what": f"matmul {precision}", "measured": tflops, "unit": "TFLOP/s", "datasheet": sheet,
+                     "ratio": tflops / sheet if sheet else None})
+    sheet_bw = spec.memory_bandwidth_gbs if spec else None
+    bw = record.peaks.memory_bandwidth_gbs
+    rows.append({"what": "memory bandwidth", "measured": bw, "unit": "GB/s", "datasheet": sheet_bw,
+                 "ratio": bw / sheet_bw if sheet_bw else None})
+    return rows
+
+
+def _console(buffer: io.StringIO):
+    from rich.console import Console
+
+    return Console(file=buffer, width=140, force_terminal=False, color_system=None)
+
+
+def render_record_summary(record: MeasurementRecord, catalog: Catalog | None = None) -> str:
+    """Peaks (vs datasheet), every measured point (time, spread, efficiency), fits and all-reduce."""
+    from rich.table import Table
+
+    buffer = io.StringIO()
+    console = _console(buffer)
+    device = record.device
+    who = device.name + (f" = {device.catalog_id}" if device.catalog_id else "")
+    peaks = Table(title=f"Measured peaks on {who}", title_justify="left")
+    for column in ("what", "measured", "datasheet", "measured/datasheet"):
+        peaks.add_column(column)
+    for row in peak_rows(record, catalog):
+        sheet = f"{row['datasheet']:,.4g} {row['unit']}" if row["datasheet"] else "–"
+        ratio = f"{row['ratio']:.0%}" if row["ratio"] else "–"
+        peaks.add_row(row["what"], f"{row['measured']:,.4g} {row['unit']}", sheet, ratio)
+    console.print(peaks)
+    work = Table(title="Measured steps and calls (efficiency: achieved ÷ measured peak)", title_justify="left")
+    for column in ("family", "kind", "precision", "what", "median", "IQR/median", "efficiency", "peak memory"):
+        work.add_column(column, overflow="fold")
+    for w in record.workloads:
+        for p in w.points:
+            memory = f"{p.peak_memory_bytes / 1e6:,.1f} MB" if p.peak_memory_bytes is not None else ""
+            work.add_row(w.family, w.kind, w.precision, p.label, f"{p.seconds * 1e3:,.2f} ms",
+                         f"{p.iqr_seconds / p.seconds:.1%}", f"{p.efficiency:.0%}", memory)
+    console.print(work)
+    for model in dict.fromkeys(w.model for w in record.workloads):
+        console.print(f"reference model: {model}", highlight=False)
+    for w in record.workloads:
+        per_param = f" + {w.fit.per_param:.3g}·N" if w.fit.per_param else ""
+        console.print(f"fit {w.family} {w.kind} {w.precision}: efficiency = {w.fit.e_max:.3f} · x / (x + "
+                      f"{w.fit.size_half:.3g}{per_param}), σ(ln) {w.fit.log_sigma:.2f}, {w.fit.n} points"
+                      + (" — reduced model" if w.reduced else ""), highlight=False)
+    if record.comm is not None:
+        c = record.comm
+        console.print(f"all-reduce ({c.backend}, {c.world_size} ranks): bus bandwidth {c.bus_bandwidth_gbs:.3g} GB/s,"
+                      f" latency {c.latency_us:.3g} µs per step", highlight=False)
+    return buffer.getvalue()
+
+
+def calibration_rows(calibrations: list[StoredCalibration], catalog: Catalog) -> list[dict[str, Any]]:
+    """One row per stored record: device, when, software, and each measured peak against its datasheet."""
+    rows = []
+    for cal in calibrations:
+        r = cal.record
+        rows.append({"file": cal.path.name, "device": r.device.name, "catalog_id": r.device.catalog_id,
+                     "type": r.device.type, "measured_at": r.measured_at.isoformat(),
+                     "torch": r.device.torch_version, "driver": r.device.driver,
+                     "peaks": peak_rows(r, catalog), "workloads": len(r.workloads)})
+    return rows
+
+
+def render_calibration_list(rows: list[dict[str, Any]]) -> str:
+    """The calibration store as a table."""
+    from rich.table import Table
+
+    buffer = io.StringIO()
+    console = _console(buffer)
+    if not rows:
+        console.print("No calibrations stored. Run `gpuplan calibrate` on a GPU and `gpuplan calibration add FILE`.")
+        return buffer.getvalue()
+    table = Table(title="Calibrations", title_justify="left")
+    for column in ("GPU", "device", "measured", "torch / driver", "peaks measured (vs datasheet)", "workloads",
+                   "file"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        peaks = "; ".join(f"{p['what']} {p['measured']:,.3g} {p['unit']}"
+                          + (f" ({p['ratio']:.0%})" if p["ratio"] else "") for p in row["peaks"])
+        table.add_row(row["catalog_id"] or f"({row['type']})", row["device"], row["measured_at"],
+                      f"{row['torch']} / {row['driver'] or '–'}", peaks, str(row["workloads"]), row["file"])
+    console.print(table)
+    return buffer.getvalue()

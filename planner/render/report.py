@@ -1,0 +1,223 @@
+"""Render an Estimate: JSON (the stable interface, CONTRACTS.md §2), table, markdown, csv. Only this rounds."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from planner.plans.search import Estimate
+from planner.plans.serving import ServingPlan
+from planner.plans.training import TrainingPlan, training_memory
+from planner.render.readable import fixed, usd
+
+SCHEMA_VERSION = 1
+
+
+def shown(plans: list, top: int | None) -> list:
+    """The first `top` plans (all when top is None or 0), plus the measured device's row wherever it ranks."""
+    if not top:
+        return plans
+    return plans[:top] + [p for p in plans[top:] if p.provider == "local"]
+
+
+def _r(value: float | None, digits: int = 4) -> float | None:
+    """Round to `digits` significant figures (None stays None)."""
+    if value is None:
+        return None
+    return float(f"{value:.{digits}g}")
+
+
+def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
+    """One training plan as CONTRACTS.md §2 spells it (plus a few extra fields)."""
+    return {
+        "gpu": plan.gpu, "provider": plan.provider, "instance": plan.instance, "gpu_count": plan.gpu_count,
+        "instances": plan.instances,
+        "parallelism": {"data": plan.data, "tensor": plan.tensor, "pipeline": plan.pipeline,
+                        "sharding": plan.sharding},
+        "recompute": plan.recompute, "micro_batch": plan.micro_batch,
+        "grad_accumulation": plan.grad_accumulation,
+        "memory_per_gpu_gb": _r(plan.memory_per_gpu_bytes / 1e9), "fits": plan.fits,
+        "step_time_s": _r(plan.step_time_s),
+        "throughput": {"tokens_per_s": _r(plan.tokens_per_s), "samples_per_s": _r(plan.samples_per_s)},
+        "mfu": _r(plan.mfu, 3), "efficiency_source": plan.efficiency.source,
+        "efficiency": {"value": plan.efficiency.value, "log_sigma": plan.efficiency.log_sigma,
+                       "detail": plan.efficiency.detail},
+        "hours": {"p10": _r(plan.hours_p10), "p50": _r(plan.hours_p50), "p90": _r(plan.hours_p90)},
+        "gpu_hours": _r(plan.gpu_hours),
+        "usd_per_hour": plan.usd_per_hour, "spot": plan.spot,
+        "cost_usd": {"p10": _r(plan.cost_usd_p10), "p50": _r(plan.cost_usd_p50), "p90": _r(plan.cost_usd_p90)},
+        "meets_deadline": plan.meets_deadline, "within_budget": plan.within_budget,
+        "reasons": list(plan.reasons),
+    }
+
+
+def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
+    """One serving plan as CONTRACTS.md §2 spells it (plus a few extra fields)."""
+    latency = {}
+    for key, seconds in plan.latency_s.items():
+        latency[key.replace("latency_", "")] = _r(seconds * 1e3)
+    return {
+        "gpu": plan.gpu, "provider": plan.provider, "instance": plan.instance, "replicas": plan.replicas,
+        "gpus_per_replica": plan.gpus_per_replica, "gpu_count": plan.gpu_count, "instances": plan.instances,
+        "batch_size": plan.batch_size, "capacity_rps_per_replica": _r(plan.capacity_rps_per_replica),
+        "utilization": _r(plan.utilization, 3), "latency_ms": latency,
+        "throughput_tokens_per_s": _r(plan.throughput_tokens_per_s),
+        "monthly_cost_usd": _r(plan.monthly_cost_usd),
+        "monthly_cost_autoscaled_usd": _r(plan.monthly_cost_autoscaled_usd),
+        "usd_per_million_output_tokens": _r(plan.usd_per_million_output_tokens),
+        "usd_per_thousand_requests": _r(plan.usd_per_thousand_requests),
+        "meets_slo": plan.meets_slo, "fits": plan.fits,
+        "efficiency_source": plan.efficiency.compute.source,
+        "efficiency": {"compute": plan.efficiency.compute.value, "bandwidth": plan.efficiency.bandwidth.value,
+                       "detail": f"{plan.efficiency.compute.detail}; {plan.efficiency.bandwidth.detail}"},
+        "reasons": list(plan.reasons),
+        "autoscaled_replicas": plan.autoscaled_replicas,
+        **({"simulated_latency_ms": {k.replace("latency_", ""): _r(v * 1e3)
+                                     for k, v in plan.simulated_latency_s.items()}}
+           if plan.simulated_latency_s is not None else {}),
+    }
+
+
+def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[str, Any]:
+    """The whole estimate as the JSON document of CONTRACTS.md §2 (plus `decisions` when a Decision is given)."""
+    out: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "profile": est.profile,
+                           "catalog_as_of": est.catalog_as_of.isoformat()}
+    if est.training is not None:
+        job = est.training.job
+        plans = shown(est.training.plans, top)
+        out["training"] = {
+            "workload": {"params": _r(job.work.params), "trainable_params": _r(job.trainable_params),
+                         "tokens": _r(job.tokens), "samples": _r(job.samples), "flops_total": _r(job.model_flops),
+                         "memory_min_gb": _r(training_memory(job, 0, False, "none", 1).total / 1e9)},
+            "plans": [training_plan_dict(p) for p in plans],
+            "recommended": 0 if plans and plans[0].feasible else None,
+        }
+    if est.inference is not None:
+        plans = shown(est.inference.plans, top)
+        out["inference"] = {"plans": [serving_plan_dict(p) for p in plans],
+                            "recommended": 0 if plans and plans[0].meets_slo else None}
+    if decision is not None:
+        from planner.render.decision import decision_dict
+
+        out["decisions"] = decision_dict(decision)
+    out["warnings"] = list(est.warnings)
+    return out
+
+
+def render_json(est: Estimate, top: int | None = None, decision=None) -> str:
+    """Pretty JSON."""
+    return json.dumps(estimate_dict(est, top, decision), indent=2)
+
+
+_usd = usd
+
+
+def _training_rows(est: Estimate, top: int | None) -> tuple[list[str], list[list[str]]]:
+    head = ["#", "GPU", "provider", "GPUs", "layout", "hours P50 (P10–P90)", "cost P50", "MFU", "efficiency",
+            "status"]
+    rows = []
+    for i, p in enumerate(shown(est.training.plans, top)):
+        layout = (f"tp{p.tensor}×pp{p.pipeline} " if p.tensor * p.pipeline > 1 else "") + p.sharding \
+            + (" +recompute" if p.recompute else "") + f", mb {p.micro_batch}"
+        rows.append([str(i + 1), p.gpu, p.provider, f"{p.gpu_count} ({p.instances}×)", layout,
+                     f"{fixed(p.hours_p50)} ({fixed(p.hours_p10)}–{fixed(p.hours_p90)})", _usd(p.cost_usd_p50),
+                     f"{p.mfu:.0%}", p.efficiency.source, "ok" if p.feasible else "; ".join(p.reasons)])
+    return head, rows
+
+
+def _serving_rows(est: Estimate, top: int | None) -> tuple[list[str], list[list[str]]]:
+    generative = est.inference.work.is_generative
+    head = ["#", "GPU", "provider", "replicas×GPUs", "batch"]
+    head += ["TTFT p95", "TPOT p95"] if generative else ["latency p50", "latency p95"]
+    head += ["$/month (peak)", "$/month (avg)", "util.", "status"]
+    rows = []
+    for i, p in enumerate(shown(est.inference.plans, top)):
+        keys = ("ttft_p95", "tpot_p95") if generative else ("latency_p50", "latency_p95")
+        lat = [f"{fixed(p.latency_s[k] * 1e3, 0)} ms" if k in p.latency_s else "–" for k in keys]
+        if p.simulated_latency_s:  # --simulate: the simulated percentile beside the analytic one
+            lat = [f"{cell} (sim {fixed(p.simulated_latency_s[k] * 1e3, 0)})" if k in p.simulated_latency_s else cell
+                   for cell, k in zip(lat, keys)]
+        avg = _usd(p.monthly_cost_autoscaled_usd) if p.monthly_cost_autoscaled_usd is not None else "–"
+        rows.append([str(i + 1), p.gpu, p.provider, f"{p.replicas}×{p.gpus_per_replica}", str(p.batch_size), *lat,
+                     _usd(p.monthly_cost_usd), avg, f"{p.utilization:.0%}",
+                     "ok" if p.meets_slo else "; ".join(p.reasons)])
+    return head, rows
+
+
+def _footer(est: Estimate) -> list[str]:
+    lines = []
+    sections = [s for s in (est.training, est.inference) if s is not None and s.plans]
+    details = sorted({p.efficiency.detail for p in est.training.plans[:3]} if est.training and est.training.plans
+                     else set())
+    if est.inference and est.inference.plans:
+        p = est.inference.plans[0]
+        details += [p.efficiency.compute.detail, p.efficiency.bandwidth.detail]
+    if sections:
+        lines.append("Efficiency origins: " + "; ".join(dict.fromkeys(details)) + ".")
+    lines += [f"Warning: {w}" for w in est.warnings]
+    return lines
+
+
+def render_table(est: Estimate, top: int | None = 10, decision=None) -> str:
+    """Tables for people (rich)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=160, force_terminal=False, color_system=None)
+    if decision is not None:
+        from planner.render.decision import render_decision_table
+
+        render_decision_table(decision, est.profile, top, console)
+    for title, rows_of in (("Training", _training_rows), ("Serving", _serving_rows)):
+        section = est.training if title == "Training" else est.inference
+        if section is None:
+            continue
+        head, rows = rows_of(est, top)
+        table = Table(title=f"{title} plans for {est.profile} (best first)", title_justify="left")
+        for column in head:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    for line in _footer(est):
+        console.print(line, highlight=False, soft_wrap=True)
+    return buffer.getvalue()
+
+
+def render_markdown(est: Estimate, top: int | None = 10, decision=None) -> str:
+    """Markdown tables, for pull requests and design docs."""
+    out = [f"# GPU plan: {est.profile}", "", f"Catalog as of {est.catalog_as_of.isoformat()}.", ""]
+    if decision is not None:
+        from planner.render.decision import render_decision_markdown
+
+        out += render_decision_markdown(decision, est.profile, top)
+    for title, rows_of, section in (("Training", _training_rows, est.training),
+                                    ("Serving", _serving_rows, est.inference)):
+        if section is None:
+            continue
+        head, rows = rows_of(est, top)
+        out += [f"## {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+        out.append("")
+    out += [f"- {line}" for line in _footer(est)]
+    return "\n".join(out) + "\n"
+
+
+def render_csv(est: Estimate, top: int | None = None, decision=None) -> str:
+    """One row per plan: section, gpu, provider, gpus, hours or latency, cost, ok, reasons."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["section", "gpu", "provider", "instance", "gpu_count", "hours_p50", "cost_usd_p50",
+                     "ttft_p95_ms", "tpot_p95_ms", "latency_p95_ms", "monthly_cost_usd", "ok", "reasons"])
+    data = estimate_dict(est, top)
+    for p in data.get("training", {}).get("plans", []):
+        writer.writerow(["training", p["gpu"], p["provider"], p["instance"], p["gpu_count"], p["hours"]["p50"],
+                         p["cost_usd"]["p50"], "", "", "", "", not p["reasons"], "; ".join(p["reasons"])])
+    for p in data.get("inference", {}).get("plans", []):
+        lat = p["latency_ms"]
+        writer.writerow(["inference", p["gpu"], p["provider"], p["instance"], p["gpu_count"], "", "",
+                         lat.get("ttft_p95", ""), lat.get("tpot_p95", ""), lat.get("p95", ""),
+                         p["monthly_cost_usd"], p["meets_slo"], "; ".join(p["reasons"])])
+    return buffer.getvalue()

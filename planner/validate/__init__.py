@@ -1,0 +1,1 @@
+"""Accuracy: published runs planned through the same code as `estimate`."""
