@@ -1,4 +1,4 @@
-# The two commands of the README: `make estimate` (the main job) and `make test` (the whole suite).
+# The two commands of the README: `make estimate` (the main job) and `make test` (mypy, then the whole suite).
 PROFILE ?= profiles/pretrain-1b-72h.yaml
 
 .PHONY: setup estimate test bench
@@ -10,6 +10,7 @@ estimate: setup
 	.venv/bin/gpuplan estimate $(PROFILE)
 
 test: setup
+	.venv/bin/python -m mypy
 	.venv/bin/python -m pytest
 
 bench: setup
