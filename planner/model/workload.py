@@ -69,8 +69,8 @@ class Workload:
 
 def transformer_layer_matmul_params(arch: Architecture) -> float:
     """Matmul parameters of one transformer layer: Q, K, V, O and the FFN (FORMULAS.md, 'Decoder parameters')."""
-    d = arch.hidden
-    head_dim = d / arch.heads
+    d = arch.d_model
+    head_dim = d / arch.n_heads
     attention = 2 * d * d + 2 * d * arch.n_kv_heads * head_dim
     ffn = (3 if arch.is_swiglu else 2) * d * arch.ffn
     return attention + ffn
@@ -78,13 +78,13 @@ def transformer_layer_matmul_params(arch: Architecture) -> float:
 
 def transformer_params(arch: Architecture) -> float:
     """Total parameters of a decoder or encoder: layers + norms + embeddings (+ head when untied)."""
-    d = arch.hidden
-    norms = (2 * d if arch.norm == "rmsnorm" else 4 * d) * arch.layers
-    total = arch.layers * transformer_layer_matmul_params(arch) + norms
+    d = arch.d_model
+    norms = (2 * d if arch.norm == "rmsnorm" else 4 * d) * arch.n_layers
+    total = arch.n_layers * transformer_layer_matmul_params(arch) + norms
     if arch.vocab:
-        total += arch.vocab * d * (1 if _tied(arch) else 2)
+        total += arch.vocab_size * d * (1 if _tied(arch) else 2)
     if arch.position == "learned" or (arch.position is None and arch.family == "encoder"):
-        total += arch.seq_len * d
+        total += arch.context * d
     if arch.image_size and arch.patch_size:
         total += (arch.channels or 3) * arch.patch_size**2 * d + d * (arch.num_classes or 1000)
     return float(total)
@@ -102,7 +102,7 @@ def resnet_layers(arch: Architecture) -> list[ResnetLayer]:
     """
     channels = arch.channels or 3
     width = arch.width or 64
-    side = arch.image_size / 2  # stem: 7×7 conv, stride 2
+    side = arch.image_side / 2  # stem: 7×7 conv, stride 2
     layers = [ResnetLayer(49 * channels * width * side**2, 49 * channels * width + 2 * width, width * side**2)]
     side = math.ceil(side / 2)  # 3×3 max-pool, stride 2
     in_ch = width
@@ -133,13 +133,13 @@ def workload_for(arch: Architecture) -> Workload:
 
 
 def _transformer_workload(arch: Architecture) -> Workload:
-    d, n_layers = arch.hidden, arch.layers
+    d, n_layers = arch.d_model, arch.n_layers
     vision = arch.vocab is None and arch.image_size is not None
     if vision:
-        patches = (arch.image_size // (arch.patch_size or 16)) ** 2
+        patches = (arch.image_side // (arch.patch_size or 16)) ** 2
         seq = patches + 1  # + class token
     else:
-        seq = arch.seq_len
+        seq = arch.context
     layer_matmul = transformer_layer_matmul_params(arch)
     # Forward FLOP per token: 2 per matmul weight; attention QK^T and AV over the full s×s matrix: 4·s·d per layer
     # (PaLM App. B counts the full matrix; training = 3× forward gives 6N + 12·L·d·s).
@@ -152,7 +152,7 @@ def _transformer_workload(arch: Architecture) -> Workload:
         head_per_token = head_params / seq
     else:
         share = 1.0 if arch.lm_head_share is None else arch.lm_head_share
-        head_per_token = arch.vocab * d * share
+        head_per_token = arch.vocab_size * d * share
         matmul += 2.0 * head_per_token * seq  # vocabulary head over its share of positions (LM / MLM logits)
     params = arch.params or transformer_params(arch)
     # Activations per layer, 16-bit, per token, in units of d (Korthikanti et al. 2022, §4.1, generalised to f ≠ 4d):
@@ -161,10 +161,10 @@ def _transformer_workload(arch: Architecture) -> Workload:
     # dropout mask 1. For f = 4d, gelu this is Korthikanti's 34. Flash attention keeps no s×s scores.
     ffn_tensors = 4 if arch.is_swiglu else 2
     per_token_layer = d * (11 + 4 + 2 + 1) + 2.0 * ffn_tensors * arch.ffn
-    logits = 0.0 if vision else 6.0 * arch.vocab * share  # 16-bit logits + fp32 copy for the loss, per scored token
+    logits = 0.0 if vision else 6.0 * arch.vocab_size * share  # 16-bit logits + fp32 copy for the loss, per scored token
     activations = seq * (n_layers * per_token_layer + logits)
     recompute = seq * (n_layers * 2.0 * d + per_token_layer + logits)  # layer inputs kept; one layer rebuilt
-    kv = 2.0 * n_layers * arch.n_kv_heads * (d / arch.heads) * 2.0 if arch.family == "decoder" else 0.0
+    kv = 2.0 * n_layers * arch.n_kv_heads * (d / arch.n_heads) * 2.0 if arch.family == "decoder" else 0.0
     return Workload(
         name=arch.name, family=arch.family, params=float(params),
         trainable_matmul_params=float(n_layers * layer_matmul + head_per_token),
@@ -176,7 +176,7 @@ def _transformer_workload(arch: Architecture) -> Workload:
 
 
 def _lora_sides(arch: Architecture) -> float:
-    d, kv_width = arch.hidden, arch.n_kv_heads * arch.hidden / arch.heads
+    d, kv_width = arch.d_model, arch.n_kv_heads * arch.d_model / arch.n_heads
     attention = (d + d) + 2 * (d + kv_width) + (d + d)  # Q, K, V, O
     ffn = (3 if arch.is_swiglu else 2) * (d + arch.ffn)
     return float(attention + ffn)
@@ -191,7 +191,7 @@ def _cnn_workload(arch: Architecture) -> Workload:
         activations = 2.0 * 2.0 * sum(layer.out_elements for layer in layers)
         depth = len(layers)
     else:
-        flops, derived_params, depth = float(arch.flops_per_sample), float(arch.params), 1
+        flops, derived_params, depth = arch.sample_flops, arch.param_count, 1
         activations = 0.0
     params = float(arch.params or derived_params)
     return Workload(
@@ -204,7 +204,7 @@ def _cnn_workload(arch: Architecture) -> Workload:
 
 
 def _mlp_workload(arch: Architecture) -> Workload:
-    params = float(arch.params)
+    params = arch.param_count
     flops = float(arch.flops_per_sample or 2.0 * params)  # a dense network does one MAC per weight per sample
     width = arch.hidden or int(math.sqrt(params))
     n_layers = arch.layers or 1

@@ -1,12 +1,14 @@
 """Model architecture: the profile's `model:` section and the presets in catalog/models.yaml."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import Field, model_validator
 
 from planner.schema.base import Count, Strict
 from planner.schema.catalog import Family
+
+_T = TypeVar("_T")
 
 ARCH_FIELDS = (
     "family", "params", "layers", "hidden", "heads", "kv_heads", "ffn_hidden", "vocab", "seq_len",
@@ -91,14 +93,55 @@ class Architecture(ModelFields):
         if missing:
             raise ValueError(f"a {self.family} model needs {', '.join(missing)}")
         if self.family in ("decoder", "encoder"):
-            if self.hidden % self.heads:
+            if self.d_model % self.n_heads:
                 raise ValueError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads})")
-            kv = self.kv_heads or self.heads
-            if kv > self.heads or self.heads % kv:
+            kv = self.kv_heads or self.n_heads
+            if kv > self.n_heads or self.n_heads % kv:
                 raise ValueError(f"kv_heads ({kv}) must divide heads ({self.heads})")
             if self.family == "encoder" and self.vocab is None and self.image_size is None:
                 raise ValueError("an encoder needs vocab (text) or image_size and patch_size (vision)")
         return self
+
+    # Typed views of the fields `_complete` guarantees for the family: the core reads these, never the Optionals.
+    @property
+    def n_layers(self) -> int:
+        """Transformer layers L."""
+        return _given(self.layers, "layers")
+
+    @property
+    def d_model(self) -> int:
+        """Hidden size d."""
+        return _given(self.hidden, "hidden")
+
+    @property
+    def n_heads(self) -> int:
+        """Attention heads h."""
+        return _given(self.heads, "heads")
+
+    @property
+    def vocab_size(self) -> int:
+        """Vocabulary size V."""
+        return _given(self.vocab, "vocab")
+
+    @property
+    def context(self) -> int:
+        """Training sequence length s."""
+        return _given(self.seq_len, "seq_len")
+
+    @property
+    def image_side(self) -> int:
+        """Input image side in pixels."""
+        return _given(self.image_size, "image_size")
+
+    @property
+    def param_count(self) -> float:
+        """Parameters as given (cnn without blocks, mlp)."""
+        return float(_given(self.params, "params"))
+
+    @property
+    def sample_flops(self) -> float:
+        """Forward FLOP per sample as given (cnn without blocks)."""
+        return float(_given(self.flops_per_sample, "flops_per_sample"))
 
     @property
     def n_kv_heads(self) -> int:
@@ -114,3 +157,10 @@ class Architecture(ModelFields):
     def is_swiglu(self) -> bool:
         """Three FFN matrices (gate, up, down) rather than two."""
         return self.activation == "swiglu"
+
+
+def _given(value: _T | None, field: str) -> _T:
+    """A field the family requires; `Architecture._complete` has already refused a missing one."""
+    if value is None:
+        raise ValueError(f"this model has no {field}")
+    return value
