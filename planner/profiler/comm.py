@@ -10,6 +10,7 @@ import os
 import socket
 import statistics
 import time
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -24,7 +25,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(rank: int, world: int, port: int, backend: str, sizes: list[int], repeats: int, results) -> None:
+def _worker(rank: int, world: int, port: int, backend: str, sizes: list[int], repeats: int, results: Any) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
     dist.init_process_group(backend, rank=rank, world_size=world)
@@ -64,8 +65,9 @@ def measure_allreduce(world: int = 2, backend: str | None = None, sizes: list[in
     sizes = sizes or [2**k for k in range(12, 25, 2)]  # 4 KiB … 16 MiB
     ctx = mp.get_context("spawn")
     results = ctx.SimpleQueue()
-    mp.start_processes(_worker, args=(world, _free_port(), backend, sizes, repeats, results), nprocs=world,
-                       join=True, start_method="spawn")
+    start = mp.start_processes  # type: ignore[attr-defined]  # torch re-exports it without __all__
+    start(_worker, args=(world, _free_port(), backend, sizes, repeats, results), nprocs=world, join=True,
+          start_method="spawn")
     times = results.get()
     factor = 2.0 * (world - 1) / world
     points = [CommPoint(bytes=float(s), seconds=times[s], bus_bandwidth_gbs=s / times[s] * factor / 1e9)
@@ -73,7 +75,7 @@ def measure_allreduce(world: int = 2, backend: str | None = None, sizes: list[in
     x = np.array([float(s) for s in sizes])
     t = np.array([times[s] for s in sizes])
 
-    def ring(sz, alpha, inv_bw):
+    def ring(sz: Any, alpha: float, inv_bw: float) -> Any:
         return 2.0 * (world - 1) * alpha + factor * sz * inv_bw
 
     (alpha, inv_bw), _ = curve_fit(ring, x, t, p0=(1e-5, 1e-9), bounds=([0.0, 1e-15], [1.0, 1.0]),

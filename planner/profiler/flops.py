@@ -8,22 +8,28 @@ same on every device rather than silently missing the attention term.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
+from torch.utils.flop_counter import (
+    FlopCounterMode,
+    sdpa_backward_flop_count,
+    sdpa_flop_count,
+)
 
 
-def _cpu_sdpa(query, key, value, *args, out_shape=None, **kwargs) -> int:
+def _cpu_sdpa(query: Any, key: Any, value: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
     return sdpa_flop_count(query, key, value)
 
 
-def _cpu_sdpa_backward(grad_out, query, key, value, *args, out_shape=None, **kwargs) -> int:
+def _cpu_sdpa_backward(grad_out: Any, query: Any, key: Any, value: Any, *args: Any, out_shape: Any = None,
+                       **kwargs: Any) -> int:
     return sdpa_backward_flop_count(grad_out, query, key, value)
 
 
-def _custom_mapping() -> dict:
+def _custom_mapping() -> dict[Any, Callable[..., int]]:
     aten = torch.ops.aten
-    mapping = {}
+    mapping: dict[Any, Callable[..., int]] = {}
     if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu"):
         mapping[aten._scaled_dot_product_flash_attention_for_cpu] = _cpu_sdpa
     if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu_backward"):

@@ -31,7 +31,7 @@ class LoRALinear(nn.Module):
         nn.init.kaiming_uniform_(self.a, a=math.sqrt(5))  # as peft's default LoRA init
         self.scale = (alpha if alpha is not None else rank) / rank  # alpha = r: scale 1 (peft's default alpha/r)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.base(x) + (x @ self.a.t() @ self.b.t()) * self.scale
 
 

@@ -8,6 +8,7 @@ matmuls and count no FLOP.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -15,25 +16,29 @@ from torch import nn
 
 from planner.schema.model import Architecture
 
+Tensor = torch.Tensor
+Cache = dict[str, Any]
+"""One layer's KV cache: preallocated "k" and "v" tensors and the filled length "len"."""
+
 
 class RMSNorm(nn.Module):
     """Root-mean-square norm (Zhang & Sennrich 2019), as in Llama."""
 
-    def __init__(self, d: int, eps: float = 1e-6):
+    def __init__(self, d: int, eps: float = 1e-6) -> None:
         super().__init__()
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(d))
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
 def _norm(arch: Architecture) -> nn.Module:
     use_rms = arch.norm == "rmsnorm" or (arch.norm is None and arch.family == "decoder")
-    return RMSNorm(arch.hidden) if use_rms else nn.LayerNorm(arch.hidden)
+    return RMSNorm(arch.d_model) if use_rms else nn.LayerNorm(arch.d_model)
 
 
-def rotary(x, positions):
+def rotary(x: Tensor, positions: Tensor) -> Tensor:
     """Rotary position embedding (Su et al. 2021) on (B, H, T, Dh) at the given positions (T,)."""
     half = x.shape[-1] // 2
     freqs = 1.0 / (10000 ** (torch.arange(half, dtype=torch.float32, device=x.device) / half))
@@ -46,17 +51,17 @@ def rotary(x, positions):
 class Attention(nn.Module):
     """Multi-head attention with grouped-query K/V heads and an optional KV cache."""
 
-    def __init__(self, arch: Architecture, causal: bool, use_rotary: bool):
+    def __init__(self, arch: Architecture, causal: bool, use_rotary: bool) -> None:
         super().__init__()
-        d = arch.hidden
-        self.heads, self.kv_heads, self.head_dim = arch.heads, arch.n_kv_heads, d // arch.heads
+        d = arch.d_model
+        self.heads, self.kv_heads, self.head_dim = arch.n_heads, arch.n_kv_heads, d // arch.n_heads
         self.q = nn.Linear(d, d, bias=False)
         self.k = nn.Linear(d, self.kv_heads * self.head_dim, bias=False)
         self.v = nn.Linear(d, self.kv_heads * self.head_dim, bias=False)
         self.o = nn.Linear(d, d, bias=False)
         self.causal, self.use_rotary = causal, use_rotary
 
-    def forward(self, x, cache=None):
+    def forward(self, x: Tensor, cache: Cache | None = None) -> Tensor:
         b, t, d = x.shape  # (B, T, C)
         start = cache["len"] if cache is not None else 0
         q = self.q(x).view(b, t, self.heads, self.head_dim).transpose(1, 2)  # (B, H, T, Dh)
@@ -79,9 +84,9 @@ class Attention(nn.Module):
 class FeedForward(nn.Module):
     """SwiGLU (gate, up, down; Shazeer 2020) or GELU/ReLU (two matrices)."""
 
-    def __init__(self, arch: Architecture):
+    def __init__(self, arch: Architecture) -> None:
         super().__init__()
-        d, f = arch.hidden, arch.ffn
+        d, f = arch.d_model, arch.ffn
         self.swiglu = arch.is_swiglu
         bias = arch.family == "encoder"
         self.up = nn.Linear(d, f, bias=bias)
@@ -89,8 +94,8 @@ class FeedForward(nn.Module):
         self.down = nn.Linear(f, d, bias=bias)
         self.act = nn.ReLU() if arch.activation == "relu" else nn.GELU()
 
-    def forward(self, x):
-        if self.swiglu:
+    def forward(self, x: Tensor) -> Tensor:
+        if self.gate is not None:
             return self.down(F.silu(self.gate(x)) * self.up(x))
         return self.down(self.act(self.up(x)))
 
@@ -98,14 +103,14 @@ class FeedForward(nn.Module):
 class Block(nn.Module):
     """Pre-norm (decoder) or post-norm (BERT encoder) transformer layer."""
 
-    def __init__(self, arch: Architecture, causal: bool, use_rotary: bool):
+    def __init__(self, arch: Architecture, causal: bool, use_rotary: bool) -> None:
         super().__init__()
         self.pre_norm = arch.family == "decoder"
         self.norm1, self.norm2 = _norm(arch), _norm(arch)
         self.attn = Attention(arch, causal, use_rotary)
         self.ffn = FeedForward(arch)
 
-    def forward(self, x, cache=None):
+    def forward(self, x: Tensor, cache: Cache | None = None) -> Tensor:
         if self.pre_norm:
             x = x + self.attn(self.norm1(x), cache)
             return x + self.ffn(self.norm2(x))
@@ -116,23 +121,23 @@ class Block(nn.Module):
 class Transformer(nn.Module):
     """Decoder (causal LM, rotary) or text encoder (bidirectional, learned positions, MLM head over every token)."""
 
-    def __init__(self, arch: Architecture):
+    def __init__(self, arch: Architecture) -> None:
         super().__init__()
         if arch.vocab is None:
             raise ValueError("the reference transformer needs a vocabulary (text models)")
         decoder = arch.family == "decoder"
         use_rotary = arch.position == "rotary" or (arch.position is None and decoder)
-        self.embed = nn.Embedding(arch.vocab, arch.hidden)
+        self.embed = nn.Embedding(arch.vocab_size, arch.d_model)
         learned = arch.position == "learned" or (arch.position is None and not decoder)
-        self.pos = nn.Embedding(arch.seq_len, arch.hidden) if learned else None
-        self.layers = nn.ModuleList(Block(arch, decoder, use_rotary) for _ in range(arch.layers))
+        self.pos = nn.Embedding(arch.context, arch.d_model) if learned else None
+        self.layers = nn.ModuleList(Block(arch, decoder, use_rotary) for _ in range(arch.n_layers))
         self.norm = _norm(arch)
         tied = arch.tied_embeddings if arch.tied_embeddings is not None else not decoder
-        self.head = nn.Linear(arch.hidden, arch.vocab, bias=False)
+        self.head = nn.Linear(arch.d_model, arch.vocab_size, bias=False)
         if tied:
             self.head.weight = self.embed.weight
 
-    def forward(self, tokens, caches=None):
+    def forward(self, tokens: Tensor, caches: list[Cache] | None = None) -> Tensor:
         start = caches[0]["len"] if caches else 0
         x = self.embed(tokens)  # (B, T, C)
         if self.pos is not None:
@@ -142,17 +147,17 @@ class Transformer(nn.Module):
         return self.head(self.norm(x))  # (B, T, V)
 
 
-def kv_caches(arch: Architecture, batch: int, max_tokens: int, dtype, device: str = "cpu") -> list[dict]:
+def kv_caches(arch: Architecture, batch: int, max_tokens: int, dtype: torch.dtype, device: str = "cpu") -> list[Cache]:
     """Empty preallocated KV caches, one per layer: keys and values (B, Hkv, T_max, Dh) and the filled length."""
-    shape = (batch, arch.n_kv_heads, max_tokens, arch.hidden // arch.heads)
+    shape = (batch, arch.n_kv_heads, max_tokens, arch.d_model // arch.n_heads)
     return [{"k": torch.zeros(shape, dtype=dtype, device=device), "v": torch.zeros(shape, dtype=dtype, device=device),
-             "len": 0} for _ in range(arch.layers)]
+             "len": 0} for _ in range(arch.n_layers)]
 
 
 class Bottleneck(nn.Module):
     """ResNet v1.5 bottleneck: 1×1, 3×3 (stride here), 1×1 ×4, batch norm; projection shortcut on a first block."""
 
-    def __init__(self, in_ch: int, mid: int, stride: int, project: bool):
+    def __init__(self, in_ch: int, mid: int, stride: int, project: bool) -> None:
         super().__init__()
         out = 4 * mid
         self.conv1, self.bn1 = nn.Conv2d(in_ch, mid, 1, bias=False), nn.BatchNorm2d(mid)
@@ -161,7 +166,7 @@ class Bottleneck(nn.Module):
         self.shortcut = nn.Sequential(nn.Conv2d(in_ch, out, 1, stride, bias=False), nn.BatchNorm2d(out)) \
             if project else nn.Identity()
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         y = F.relu(self.bn1(self.conv1(x)), inplace=True)
         y = F.relu(self.bn2(self.conv2(y)), inplace=True)
         return F.relu(self.bn3(self.conv3(y)) + self.shortcut(x), inplace=True)
@@ -170,12 +175,13 @@ class Bottleneck(nn.Module):
 class ResNet(nn.Module):
     """Bottleneck ResNet (He et al. 2016; torchvision layout), built from blocks/width/image size."""
 
-    def __init__(self, arch: Architecture):
+    def __init__(self, arch: Architecture) -> None:
         super().__init__()
         channels, width = arch.channels or 3, arch.width or 64
         self.stem = nn.Sequential(nn.Conv2d(channels, width, 7, 2, 3, bias=False), nn.BatchNorm2d(width),
                                   nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1))
-        blocks, in_ch = [], width
+        blocks: list[nn.Module] = []
+        in_ch = width
         for stage, n in enumerate(arch.blocks or [1]):
             mid = width * 2**stage
             for i in range(n):
@@ -184,7 +190,7 @@ class ResNet(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.fc = nn.Linear(in_ch, arch.num_classes or 1000)
 
-    def forward(self, images):
+    def forward(self, images: Tensor) -> Tensor:
         x = self.blocks(self.stem(images))  # (B, C, H', W')
         return self.fc(x.mean(dim=(2, 3)))
 
@@ -192,7 +198,7 @@ class ResNet(nn.Module):
 class MLP(nn.Module):
     """`layers` dense layers of width `hidden` with ReLU: 2 FLOP per weight per sample."""
 
-    def __init__(self, arch: Architecture):
+    def __init__(self, arch: Architecture) -> None:
         super().__init__()
         n_layers, width = mlp_shape(arch)
         mods: list[nn.Module] = []
@@ -202,14 +208,14 @@ class MLP(nn.Module):
                 mods.append(nn.ReLU())
         self.net = nn.Sequential(*mods)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
 
 
 def mlp_shape(arch: Architecture) -> tuple[int, int]:
     """(layers, width) of the reference MLP: `hidden` when given, else the width giving `params` over the layers."""
     n_layers = arch.layers or 1
-    width = arch.hidden or max(1, int(math.sqrt(arch.params / n_layers)))
+    width = arch.hidden or max(1, int(math.sqrt(arch.param_count / n_layers)))
     return n_layers, width
 
 
@@ -224,16 +230,16 @@ def build_model(arch: Architecture) -> nn.Module:
     return MLP(arch)
 
 
-def example_input(arch: Architecture, batch: int, tokens: int | None = None, device: str = "cpu"):
+def example_input(arch: Architecture, batch: int, tokens: int | None = None, device: str = "cpu") -> Tensor:
     """A random input batch: token ids (B, T), images (B, C, H, W) or features (B, width)."""
     if arch.family in ("decoder", "encoder"):
-        return torch.randint(0, arch.vocab, (batch, tokens or arch.seq_len), device=device)
+        return torch.randint(0, arch.vocab_size, (batch, tokens or arch.context), device=device)
     if arch.family == "cnn":
-        return torch.randn(batch, arch.channels or 3, arch.image_size, arch.image_size, device=device)
+        return torch.randn(batch, arch.channels or 3, arch.image_side, arch.image_side, device=device)
     return torch.randn(batch, mlp_shape(arch)[1], device=device)
 
 
-def loss_of(arch: Architecture, output, batch_input):
+def loss_of(arch: Architecture, output: Tensor, batch_input: Tensor) -> Tensor:
     """Training loss: next-token / token cross-entropy, classification cross-entropy, or mean square."""
     if arch.family in ("decoder", "encoder"):
         return F.cross_entropy(output.flatten(0, 1).float(), batch_input.flatten())

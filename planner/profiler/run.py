@@ -18,11 +18,30 @@ from planner.catalog.load import Catalog
 from planner.efficiency.calibrated import NEAREST_PRECISION
 from planner.efficiency.curve import fit_efficiency_curve
 from planner.io.records import host_fingerprint, identify_gpu
-from planner.profiler.microbench import copy_bandwidth_gbs, matmul_point, supported_precisions
+from planner.profiler.microbench import (
+    copy_bandwidth_gbs,
+    matmul_point,
+    supported_precisions,
+)
 from planner.profiler.usercode import UserModel, load_user_model
-from planner.profiler.workloads import Peak, measure_decode, measure_infer, measure_prefill, measure_train
+from planner.profiler.workloads import (
+    Peak,
+    measure_decode,
+    measure_infer,
+    measure_prefill,
+    measure_train,
+)
 from planner.schema.model import Architecture
-from planner.schema.record import DeviceInfo, MeasurementRecord, Peaks, WorkloadRecord, WorkPoint
+from planner.schema.profile import Inference, Training
+from planner.schema.record import (
+    CommRecord,
+    DeviceInfo,
+    MatmulPoint,
+    MeasurementRecord,
+    Peaks,
+    WorkloadRecord,
+    WorkPoint,
+)
 
 
 @dataclass(frozen=True)
@@ -88,7 +107,7 @@ def reduce_architecture(arch: Architecture, quick: bool, device: str = "cpu") ->
             max_layers, max_hidden, max_seq, max_vocab = (2, 2048, 1024, 32768) if quick else (4, 4096, 2048, 65536)
         else:
             max_layers, max_hidden, max_seq, max_vocab = (2, 256, 128, 4096) if quick else (4, 384, 256, 8192)
-        d, heads = arch.hidden, arch.heads
+        d, heads = arch.d_model, arch.n_heads
         groups = heads // arch.n_kv_heads
         if d > max_hidden:
             head_dim = d // heads
@@ -96,16 +115,16 @@ def reduce_architecture(arch: Architecture, quick: bool, device: str = "cpu") ->
             new_head_dim = max(2, max_hidden // new_heads // 2 * 2)
             update.update(hidden=new_heads * new_head_dim, heads=new_heads, kv_heads=new_heads // groups,
                           ffn_hidden=max(8, round(arch.ffn * new_heads * new_head_dim / d / 8) * 8))
-        if arch.layers > max_layers:
+        if arch.n_layers > max_layers:
             update["layers"] = max_layers
-        if arch.seq_len > max_seq:
+        if arch.context > max_seq:
             update["seq_len"] = max_seq
         if arch.vocab and arch.vocab > max_vocab:
             update["vocab"] = max_vocab
     elif arch.family == "cnn":
         max_image, max_width, max_blocks = ((64, 16, 1) if quick else (112, 32, 2)) if device == "cpu" else (
             (224, 64, 1) if quick else (224, 64, 3))
-        if arch.image_size > max_image:
+        if arch.image_side > max_image:
             update["image_size"] = max_image
         if (arch.width or 64) > max_width:
             update["width"] = max_width
@@ -204,16 +223,20 @@ QLORA_NOTE = "QLoRA timed as LoRA: no NF4 kernel here, frozen weights kept at th
 record says so rather than pretending. The core's QLoRA memory model (NF4 weights) is unaffected."""
 
 
+def _append_matmul(sweep: list[MatmulPoint], precision: str, n: int, device: str, min_run_time: float) -> None:
+    sweep.append(matmul_point(precision, n, device, min_run_time))
+
+
 def measure_peaks(device: str, settings: Settings, precisions: list[str],
                   steps: Steps) -> Callable[[], tuple[Peak, Peaks]]:
     """Queue the roofline microbenchmarks; the returned function assembles the measured peaks afterwards."""
     sizes = GPU_MATMUL_SIZES if device.startswith("cuda") else settings.matmul_sizes
-    sweep: list = []
+    sweep: list[MatmulPoint] = []
     bandwidth: list[float] = []
     for precision in precisions:
         for n in sizes:
-            steps.add(f"matmul {precision} {n}³",
-                      lambda p=precision, n=n: sweep.append(matmul_point(p, n, device, settings.min_run_time)), True)
+            steps.add(f"matmul {precision} {n}³", functools.partial(
+                _append_matmul, sweep, precision, n, device, settings.min_run_time), True)
     steps.add(f"memory bandwidth ({settings.copy_megabytes} MB copy)",
               lambda: bandwidth.append(copy_bandwidth_gbs(device, settings.copy_megabytes, settings.min_run_time)[0]),
               True)
@@ -261,7 +284,7 @@ def queue_family(arch: Architecture, reduced: bool, precision: str, optimizer: s
             arch.family, kind, precision, model, reduced, measure(), source=source)))
         return
     if arch.family == "decoder":
-        seq = arch.seq_len
+        seq = arch.context
         prompts = sorted({max(8, seq // 4), max(8, seq // 2), seq})
         steps.add(f"decoder prefill ({precision}, prompts {prompts})", lambda: out.append(_workload(
             "decoder", "prefill", precision, model, reduced,
@@ -277,7 +300,8 @@ def queue_family(arch: Architecture, reduced: bool, precision: str, optimizer: s
             measure_infer(arch, infer_batches, precision, peak_of(), device, settings.min_run_time))))
 
 
-def profile_record(arch: Architecture, training, inference, quick: bool, comm: bool, command: str,
+def profile_record(arch: Architecture, training: Training | None, inference: Inference | None,
+                   quick: bool, comm: bool, command: str,
                    catalog: Catalog | None = None, device: str | None = None, show: bool = True,
                    comm_world: int = 2, model_code: tuple[Path, str] | None = None) -> MeasurementRecord:
     """Measure a profile's model (reduced when too large) on this device: peaks, training (full, or the LoRA/QLoRA
@@ -288,7 +312,7 @@ def profile_record(arch: Architecture, training, inference, quick: bool, comm: b
     supported = supported_precisions(device)
     wanted = [local_precision(training.precision, supported)] if training is not None else []
     if inference is not None:
-        from planner.plans.serving import COMPUTE_PRECISION
+        from planner.model.inference_time import COMPUTE_PRECISION
 
         wanted.append(local_precision(COMPUTE_PRECISION[inference.precision], supported))
     precisions = list(dict.fromkeys(["fp32", *wanted]))
@@ -306,7 +330,7 @@ def profile_record(arch: Architecture, training, inference, quick: bool, comm: b
                      workloads, method=training.method, lora_rank=training.lora_rank, user=user)
     if inference is not None:
         queue_family(small, reduced, wanted[-1], None, True, device, settings, steps, peak_of, workloads, user=user)
-    comm_out: list = []
+    comm_out: list[CommRecord] = []
     if comm:
         from planner.profiler.comm import measure_allreduce
 
@@ -319,10 +343,21 @@ def profile_record(arch: Architecture, training, inference, quick: bool, comm: b
                              comm=comm_out[0] if comm_out else None)
 
 
+@dataclass(frozen=True)
+class ReferenceSizes:
+    """Sizes of the calibration suite on one kind of device."""
+
+    hidden: tuple[int, ...]
+    seq: int
+    cnn_width: tuple[int, ...]
+    image: int
+    mlp: tuple[int, ...]
+
+
 REFERENCE_SIZES = {
-    "cpu": {"hidden": (64, 128, 256), "seq": 128, "cnn_width": (8, 16, 32), "image": 64, "mlp": (128, 256, 512)},
-    "gpu": {"hidden": (512, 1536, 4096), "seq": 1024, "cnn_width": (16, 32, 64), "image": 224,
-            "mlp": (1024, 4096, 8192)},
+    "cpu": ReferenceSizes(hidden=(64, 128, 256), seq=128, cnn_width=(8, 16, 32), image=64, mlp=(128, 256, 512)),
+    "gpu": ReferenceSizes(hidden=(512, 1536, 4096), seq=1024, cnn_width=(16, 32, 64), image=224,
+                          mlp=(1024, 4096, 8192)),
 }
 """Calibration sizes, small matrices to saturated ones: a 2-core CPU saturates near 256-wide matmuls; a datacenter
 GPU needs ~4096 (its matmul sweep runs to 8192³)."""
@@ -332,14 +367,14 @@ def reference_architectures(device: str) -> list[Architecture]:
     """The calibration suite: every family at three sizes, smallest first."""
     sizes = REFERENCE_SIZES["cpu" if device == "cpu" else "gpu"]
     archs = []
-    for d, width, mlp in zip(sizes["hidden"], sizes["cnn_width"], sizes["mlp"]):
+    for d, width, mlp in zip(sizes.hidden, sizes.cnn_width, sizes.mlp):
         archs.append(Architecture(name=f"decoder-{d}", family="decoder", layers=2, hidden=d, heads=max(2, d // 64),
                                   kv_heads=max(1, d // 128), ffn_hidden=(8 * d // 3) // 8 * 8, vocab=4096,
-                                  seq_len=sizes["seq"], activation="swiglu", norm="rmsnorm"))
+                                  seq_len=sizes.seq, activation="swiglu", norm="rmsnorm"))
         archs.append(Architecture(name=f"encoder-{d}", family="encoder", layers=2, hidden=d, heads=max(2, d // 64),
-                                  vocab=4096, seq_len=sizes["seq"], activation="gelu"))
+                                  vocab=4096, seq_len=sizes.seq, activation="gelu"))
         archs.append(Architecture(name=f"resnet-{width}", family="cnn", blocks=[1, 1, 1, 1], width=width,
-                                  image_size=sizes["image"], num_classes=100))
+                                  image_size=sizes.image, num_classes=100))
         archs.append(Architecture(name=f"mlp-{mlp}", family="mlp", layers=3, hidden=mlp, params=3 * (mlp * mlp + mlp)))
     return archs
 
@@ -364,7 +399,7 @@ def calibration_record(catalog: Catalog, budget_s: float, command: str, device: 
     for arch in reference_architectures(device):  # smallest sizes of every family first: a budget cuts the top
         for precision in precisions:
             queue_family(arch, False, precision, "adamw", True, device, settings, steps, peak_of, parts)
-    comm_out: list = []
+    comm_out: list[CommRecord] = []
     if comm:
         from planner.profiler.comm import measure_allreduce
 

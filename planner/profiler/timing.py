@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -76,7 +76,7 @@ def peak_memory_bytes(fn: Callable[[], object], device: str = "cpu") -> float:
 
 
 @contextlib.contextmanager
-def _quiet_stderr():
+def _quiet_stderr() -> Iterator[None]:
     """Kineto prints 'profiler_start/stop' lines straight to file descriptor 2; hide them for the call."""
     sys.stderr.flush()
     saved = os.dup(2)
@@ -89,9 +89,10 @@ def _quiet_stderr():
         os.close(saved)
 
 
-def tensor_bytes(tensors) -> float:
+def tensor_bytes(tensors: Iterable[torch.Tensor]) -> float:
     """Bytes held by some tensors, each storage once."""
-    seen, total = set(), 0
+    seen: set[int] = set()
+    total = 0
     for t in tensors:
         if isinstance(t, torch.Tensor):
             key = t.untyped_storage().data_ptr()

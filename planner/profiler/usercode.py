@@ -15,9 +15,14 @@ import inspect
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from planner.errors import PlannerError
 from planner.schema.model import Architecture
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 def parse_model_code(spec: str) -> tuple[Path, str]:
@@ -42,17 +47,17 @@ class UserModel:
     spec: str
 
     @property
-    def kwargs(self) -> dict:
+    def kwargs(self) -> dict[str, Any]:
         """Constructor arguments: the profile's model fields the signature names."""
         fields = {k: v for k, v in self.arch.model_dump().items() if v is not None}
-        params = inspect.signature(self.cls.__init__).parameters
+        params = inspect.signature(self.cls).parameters
         return {name: fields[name] for name in params if name in fields}
 
-    def build(self):
+    def build(self) -> nn.Module:
         """A fresh instance of the user's module (random weights, as the class initialises them)."""
         return self.cls(**self.kwargs)
 
-    def inputs(self, batch: int, device: str = "cpu", tokens: int | None = None):
+    def inputs(self, batch: int, device: str = "cpu", tokens: int | None = None) -> Any:
         """The class's own example_input(batch) when it defines one, else the family's reference input."""
         own = getattr(self.cls, "example_input", None)
         if callable(own):
@@ -62,7 +67,7 @@ class UserModel:
         return example_input(self.arch, batch, tokens, device)
 
     @staticmethod
-    def loss(output):
+    def loss(output: Any) -> torch.Tensor:
         """Mean square of the (first) output."""
         if isinstance(output, (tuple, list)):
             output = output[0]

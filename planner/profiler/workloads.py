@@ -6,19 +6,33 @@ own FLOP and byte formulas makes the fitted efficiency the number the core multi
 """
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
-from planner.model.workload import decode_flops, kv_bytes_per_token, prefill_flops, weight_bytes, workload_for
+from planner.model.workload import (
+    decode_flops,
+    kv_bytes_per_token,
+    prefill_flops,
+    weight_bytes,
+    workload_for,
+)
 from planner.plans.training import TrainingJob
 from planner.profiler.flops import count_flops
 from planner.profiler.lora import add_lora
 from planner.profiler.microbench import DTYPES
-from planner.profiler.models import build_model, example_input, kv_caches, loss_of
+from planner.profiler.models import (
+    Cache,
+    build_model,
+    example_input,
+    kv_caches,
+    loss_of,
+)
 from planner.profiler.timing import peak_memory_bytes, tensor_bytes, time_call
 from planner.profiler.usercode import UserModel
 from planner.schema.model import Architecture
@@ -35,14 +49,14 @@ class Peak:
     """Measured copy bandwidth, bytes/s."""
 
 
-def autocast(device: str, precision: str):
+def autocast(device: str, precision: str) -> contextlib.AbstractContextManager[Any]:
     """Mixed precision where the device supports it (fp16/bf16); fp32 and tf32 run unchanged."""
     if precision in ("fp16", "bf16"):
         return torch.autocast(device_type=device.split(":")[0], dtype=DTYPES[precision])
     return nullcontext()
 
 
-def make_optimizer(name: str, params):
+def make_optimizer(name: str, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
     """The profile's optimizer (torch.optim); Adafactor where this torch has it, else AdamW."""
     if name == "sgd":
         return torch.optim.SGD(params, lr=1e-3, momentum=0.9)
@@ -77,7 +91,7 @@ class TrainStep:
     lora_rank: int = 16
     user: UserModel | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.model = (self.user.build() if self.user else build_model(self.arch)).to(self.device)
         if self.method != "full":
             add_lora(self.model, self.lora_rank)
@@ -132,8 +146,8 @@ def measure_train(arch: Architecture, batches: list[int], precision: str, optimi
     return points
 
 
-def _forward_call(model, inputs, device: str, precision: str) -> Callable[[], object]:
-    def call():
+def _forward_call(model: torch.nn.Module, inputs: Any, device: str, precision: str) -> Callable[[], object]:
+    def call() -> object:
         with torch.inference_mode(), autocast(device, precision):
             return model(inputs)
     return call
@@ -217,8 +231,9 @@ def measure_decode(arch: Architecture, shapes: list[tuple[int, int]], precision:
     return points
 
 
-def _forward_call_cached(model, token, caches, device, precision):
-    def call():
+def _forward_call_cached(model: torch.nn.Module, token: torch.Tensor, caches: list[Cache], device: str,
+                         precision: str) -> Callable[[], object]:
+    def call() -> object:
         with torch.inference_mode(), autocast(device, precision):
             return model(token, caches)
     return call
