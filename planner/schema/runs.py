@@ -1,12 +1,40 @@
 """catalog/published_runs.yaml: published training and serving runs, the yardstick for priors and validation."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from planner.schema.base import Count, Strict
 from planner.schema.model import ModelSection
+
+TrainingFramework = Literal["megatron", "deepspeed", "fsdp", "hf-trainer", "llm.c", "eager", "other"]
+"""Training stacks (issue 13 item 3). megatron: Megatron-LM / NeMo / Megatron-Bridge / Megatron-Core; deepspeed: DeepSpeed's
+engine runs the step (Megatron-DeepSpeed, GPT-NeoX); fsdp: PyTorch FSDP/FSDP2 (torchtitan, llm-foundry/Composer);
+eager: a plain PyTorch loop (single GPU or DDP); other: a named stack outside these (JAX, custom)."""
+ServingEngine = Literal["vllm", "sglang", "tensorrt-llm", "llama.cpp", "hf-transformers", "torch-eager", "onnxruntime"]
+"""Inference engines (issue 13 item 3); torch-eager: a plain PyTorch forward (no TorchScript/TensorRT), or
+torch.compile'd code such as gpt-fast (the `software` text says which)."""
+IntraNode = Literal["nvlink1", "nvlink2", "nvlink3", "nvlink4", "nvlink5", "pcie3", "pcie4", "pcie5", "infinity-fabric"]
+"""GPU-to-GPU link inside a node: NVLink generation (1 P100, 2 V100, 3 A100, 4 H100/H200, 5 B200/GB200/GB300), PCIe
+generation when the GPUs have no NVLink between them, AMD Infinity Fabric (MI250X/MI300X)."""
+
+
+class RunLayout(Strict):
+    """How the run split its work, as its source states it (null: not stated)."""
+
+    tp: int | None = Field(None, ge=1, description="Tensor-parallel degree.")
+    pp: int | None = Field(None, ge=1, description="Pipeline-parallel degree.")
+    dp: int | None = Field(None, ge=1, description="Data-parallel degree (stated, or GPUs / (TP·PP·CP) when derived).")
+    ep: int | None = Field(None, ge=1, description="Expert-parallel degree (MoE).")
+    etp: int | None = Field(None, ge=1, description="Tensor-parallel degree inside the experts (Megatron ETP).")
+    cp: int | None = Field(None, ge=1, description="Context-parallel degree.")
+    vp: int | None = Field(None, ge=1, description="Virtual pipeline stages per rank (interleaved schedule).")
+    fsdp: bool | None = Field(None, description="Parameters sharded over data parallel (FSDP / ZeRO-3).")
+    zero_stage: int | None = Field(None, ge=0, le=3, description="DeepSpeed ZeRO / distributed-optimizer stage.")
+    micro_batch: int | None = Field(None, ge=1, description="Micro-batch per GPU, sequences.")
+    global_batch: int | None = Field(None, ge=1, description="Global batch, sequences.")
+    recompute: Literal["none", "selective", "full"] | None = Field(None, description="Activation recomputation.")
 
 
 class PublishedRun(Strict):
@@ -29,7 +57,23 @@ class PublishedRun(Strict):
         description="What was measured.")
     value: float = Field(gt=0, description="The measured value.")
     phase: Literal["train", "infer", "prefill", "decode"] = Field(description="Training or which inference phase.")
-    framework: str | None = Field(None, description="Software used.")
+    software: str | None = Field(None, description="Software as the source names it, with versions and containers.")
+    framework: TrainingFramework | None = Field(
+        None, description="Training stack the source states (train rows); null: not stated.")
+    engine: ServingEngine | None = Field(
+        None, description="Inference engine the source states (infer/prefill/decode rows); null: not stated.")
+    layout: RunLayout | None = Field(None, description="Parallel layout and batch split the source states.")
+    gpus_per_node: int | None = Field(None, ge=1, description="GPUs per server/node the run used.")
+    nvlink_domain: int | None = Field(
+        None, ge=1, description="GPUs in one NVLink domain when larger than a node (GB200/GB300 NVL72: 72).")
+    intra_node: IntraNode | None = Field(None, description="GPU-to-GPU link inside a node.")
+    inter_node_gbps: float | None = Field(
+        None, gt=0, description="Network bandwidth per node to the other nodes, Gb/s (sum of its compute NICs).")
+    cluster_source: str | None = Field(
+        None, description="Source of the cluster fields when it is not the row's `source` (e.g. a system datasheet).")
+    input_tokens: int | None = Field(None, ge=1, description="Serving rows: prompt tokens per request.")
+    output_tokens: int | None = Field(None, ge=1, description="Serving rows: generated tokens per request.")
+    concurrency: int | None = Field(None, ge=1, description="Serving rows: concurrent requests (max batch in flight).")
     memory_format: Literal["nchw", "nhwc"] | None = Field(
         None, description="CNN activation layout the run used (NVIDIA DLE ConvNets --memory-format, default nchw); "
                           "null: not a CNN or not stated (nhwc, the layout tensor-core convolutions use, assumed).")
@@ -46,6 +90,9 @@ class ExcludedRun(Strict):
 
     id: str = Field(description="Row id.")
     reason: str = Field(description="Why it is not used.")
+    facts: dict[str, Any] | None = Field(
+        None, description="The row's full facts (a `runs` entry) kept for when the reason no longer holds, e.g. MoE "
+                          "rows awaiting the MoE model fields.")
 
 
 class PublishedRunsFile(Strict):

@@ -22,7 +22,7 @@ LLAMA_CPP_UBATCH = 512
 def accumulate_factor(run: PublishedRun, gpu) -> float:
     """llama.cpp's 16-bit GEMMs accumulate in FP16 (ggml-cuda calls cublasGemmEx with CUBLAS_COMPUTE_16F), so
     its ceiling is the FP16-accumulate peak; other frameworks accumulate in FP32 (the catalog's fp16 figure)."""
-    if run.precision in ("fp16", "bf16") and (run.framework or "").lower().startswith("llama.cpp"):
+    if run.precision in ("fp16", "bf16") and run.engine == "llama.cpp":
         return fp16_accumulate_factor(gpu)
     return 1.0
 
