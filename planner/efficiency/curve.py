@@ -10,8 +10,12 @@ per-parameter term is fitted only when the points span several model sizes.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from planner.schema.record import EfficiencyFit
+
+Num = Any
+"""A float or a numpy array: the curves are evaluated on both."""
 
 E_MAX_BOUND = 1.0
 """Efficiencies are relative to the measured matmul peak (the fastest the device multiplied matrices): a step that
@@ -19,7 +23,7 @@ is made of matmuls and other work cannot beat it, so the saturated efficiency is
 1 (timing noise) are kept as measured."""
 
 
-def saturating(x, e_max, x_half):
+def saturating(x: Num, e_max: Num, x_half: Num) -> Num:
     """Efficiency rises with problem size and saturates at e_max (half of it at x_half): a kernel's fixed
     overhead t0 plus work at a saturated rate, t = t0 + x/(e_max·P), gives this form with x_half = t0·e_max·P."""
     return e_max * x / (x + x_half)
@@ -40,7 +44,7 @@ def fit_efficiency_curve(sizes: list[float], efficiencies: list[float],
     k = 3 if with_params else 2
     if n >= k + 1:
         try:
-            def log_model(data, log_e_max, log_x_half, *rest):
+            def log_model(data: tuple[Num, Num], log_e_max: float, log_x_half: float, *rest: float) -> Num:
                 xs, ns = data
                 per_param = math.exp(rest[0]) if rest else 0.0
                 return np.log(np.exp(log_e_max) * xs / (xs + np.exp(log_x_half) + per_param * ns))
@@ -51,8 +55,9 @@ def fit_efficiency_curve(sizes: list[float], efficiencies: list[float],
                 start.append(math.log(float(np.median(x / np.maximum(n_params, 1.0))) * 0.1))
                 low.append(-np.inf)
                 high.append(np.inf)
-            fitted, cov = curve_fit(log_model, (x, n_params), np.log(e), p0=start, maxfev=20000,
-                                    bounds=(low, high))
+            # xdata is a tuple of arrays, which curve_fit passes through to the model (its stubs say an array)
+            fitted, cov = curve_fit(log_model, (x, n_params), np.log(e), p0=start,  # type: ignore[arg-type]
+                                    maxfev=20000, bounds=(low, high))
             residual = np.log(e) - log_model((x, n_params), *fitted)
             resid_sigma = float(math.sqrt(float(np.sum(residual**2)) / max(1, n - k)))
             log_e_sigma = float(math.sqrt(max(0.0, float(cov[0, 0])))) if np.all(np.isfinite(cov)) else resid_sigma

@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass
 
 from planner.catalog.load import Catalog
-from planner.efficiency.curve import saturating
+from planner.efficiency.curve import Num, saturating
 from planner.efficiency.origin import Efficiency
 from planner.model.workload import Workload
 from planner.schema.catalog import GpuSpec
@@ -75,13 +75,13 @@ def nchw_transposes(work: Workload, precision: str, memory_format: str | None) -
     return work.family == "cnn" and memory_format == "nchw" and precision in ("fp16", "bf16")
 
 
-def cnn_traffic(traffic_cnn, nchw_passes, nchw16):
+def cnn_traffic(traffic_cnn: Num, nchw_passes: Num, nchw16: Num) -> Num:
     """Passes over a CNN's stored activations: the fitted traffic, plus nchw_passes for NCHW 16-bit runs (floats
     or numpy arrays)."""
     return traffic_cnn + nchw_passes * nchw16
 
 
-def curve_value(peak_efficiency, half_side, traffic, side, ratio, weights=0.0):
+def curve_value(peak_efficiency: Num, half_side: Num, traffic: Num, side: Num, ratio: Num, weights: Num = 0.0) -> Num:
     """The curve itself (works on floats and numpy arrays): the matmul time at the size-limited peak plus the
     memory time of `traffic` passes over the activations and of the weight passes."""
     return 1.0 / (1.0 / saturating(side, peak_efficiency, half_side) + traffic * ratio + weights)
@@ -95,7 +95,7 @@ def uses_flash(family: str, attention: str | None) -> bool:
 def traffic_of(fit: TrainCurveFit, family: str, attention: str | None, nchw16: bool = False) -> float:
     """A curve's memory passes for a workload family (CNN: plus NCHW transposes; transformer: by attention kernel)."""
     if family == "cnn":
-        return cnn_traffic(fit.traffic_cnn, fit.nchw_passes, nchw16)
+        return float(cnn_traffic(fit.traffic_cnn, fit.nchw_passes, nchw16))
     if uses_flash(family, attention) and fit.traffic_flash is not None:
         return fit.traffic_flash
     return fit.traffic_transformer

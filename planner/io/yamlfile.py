@@ -1,6 +1,7 @@
 """Read YAML safely (size cap, UTF-8, no aliases bombs, no duplicate keys) and remember where every field sits."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,7 +119,7 @@ def _field_at(marks: dict[Path_, tuple[int, int]], line: int, column: int) -> st
 class _Constructor(yaml.constructor.SafeConstructor):
     """The safe constructor, with an impossible date (2026-13-45) a placed error instead of a ValueError."""
 
-    def construct_yaml_timestamp(self, node):  # type: ignore[override]
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> dt.date:
         try:
             return super().construct_yaml_timestamp(node)
         except (ValueError, OverflowError) as exc:
@@ -126,7 +127,8 @@ class _Constructor(yaml.constructor.SafeConstructor):
                                                     node.start_mark) from None
 
 
-_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp",  # type: ignore[type-var]  # stub expects a function
+                             _Constructor.construct_yaml_timestamp)
 
 
 def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> InputError:
@@ -150,10 +152,10 @@ def _count_nodes(text: str, file: str) -> None:
             nodes += 1
             if nodes > MAX_NODES:
                 raise InputError(f"document has more than {MAX_NODES:,} nodes; refusing to read it", file=file,
-                                 line=event.start_mark.line + 1)
+                                 line=event.start_mark.line + 1 if event.start_mark else None)
 
 
-def _index(node: yaml.Node, path: Path_, marks: dict, file: str, visited: list[int], depth: int) -> None:
+def _index(node: yaml.Node, path: Path_, marks: dict[Path_, tuple[int, int]], file: str, visited: list[int], depth: int) -> None:
     visited[0] += 1
     if visited[0] > MAX_NODES:
         raise InputError(f"document has more than {MAX_NODES:,} nodes (aliases included); refusing to expand it",
@@ -170,10 +172,11 @@ def _index(node: yaml.Node, path: Path_, marks: dict, file: str, visited: list[i
             if key in seen:
                 raise InputError(f"duplicate key {key!r} (first at line {seen[key]})", file=file, line=line,
                                  column=key_node.start_mark.column + 1,
-                                 field=".".join(str(p) for p in (*path, key)))
+                                 field=".".join(str(p) for p in path + (key,)))
             seen[key] = line
-            marks[(*path, key)] = (line, key_node.start_mark.column + 1)
-            _index(value_node, (*path, key), marks, file, visited, depth + 1)
+            key_path = path + (key,)
+            marks[key_path] = (line, key_node.start_mark.column + 1)
+            _index(value_node, key_path, marks, file, visited, depth + 1)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _index(item, (*path, i), marks, file, visited, depth + 1)

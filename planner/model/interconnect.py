@@ -12,7 +12,7 @@ RING_STEP_LATENCY_S = {"nvlink": 5e-6, "pcie": 10e-6, "network": 15e-6}
 def pcie_gbs(generation: int) -> float:
     """Unidirectional x16 PCIe bandwidth, GB/s: 8 GT/s·2^(gen−3) per lane, 16 lanes, 128b/130b coding (gen ≥ 3)."""
     gen = max(3, generation)
-    return 8.0 * 2 ** (gen - 3) * 16 * (128 / 130) / 8
+    return 8.0 * 2.0 ** (gen - 3) * 16 * (128 / 130) / 8
 
 
 def intra_node_gbs(gpu: GpuSpec, offer: PricedOffer) -> tuple[float, str]:

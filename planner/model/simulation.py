@@ -13,6 +13,7 @@ batch, vectorised over the requests of a batch.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,7 +90,8 @@ def simulate_llm(rate: float, replicas: int, batch: int, prefill_s: float, step_
     return SimulatedLatency(latency, requests, float(requests * hold / (servers * span)))
 
 
-def simulate_dynamic_batching(rate: float, replicas: int, batch: int, service_of, max_queue_delay: float | None,
+def simulate_dynamic_batching(rate: float, replicas: int, batch: int, service_of: Callable[[int], float],
+                              max_queue_delay: float | None,
                               requests: int = DEFAULT_REQUESTS, seed: int = 0) -> SimulatedLatency:
     """Latency percentiles of dynamic batching: a free replica takes up to `batch` waiting requests, after waiting
     up to `max_queue_delay` from the oldest one's arrival for the batch to fill (none: it never waits to fill).

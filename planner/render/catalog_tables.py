@@ -43,7 +43,7 @@ def _table(title: str, head: list[str], rows: list[list[str]]) -> str:
 
 def render_gpu_table(rows: list[dict[str, Any]]) -> str:
     """The GPU list as a table."""
-    def peak(row: dict, key: str) -> str:
+    def peak(row: dict[str, Any], key: str) -> str:
         value = row["peak_tflops"].get(key)
         return f"{value:g}" if value else "–"
 

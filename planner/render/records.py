@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planner.catalog.load import Catalog
 from planner.io.records import StoredCalibration
 from planner.schema.record import MeasurementRecord
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def peak_rows(record: MeasurementRecord, catalog: Catalog | None = None) -> list[dict[str, Any]]:
@@ -25,7 +28,7 @@ def peak_rows(record: MeasurementRecord, catalog: Catalog | None = None) -> list
     return rows
 
 
-def _console(buffer: io.StringIO):
+def _console(buffer: io.StringIO) -> Console:
     from rich.console import Console
 
     return Console(file=buffer, width=140, force_terminal=False, color_system=None)

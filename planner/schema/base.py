@@ -1,7 +1,8 @@
 """Shared pydantic configuration and human-unit field types."""
 from __future__ import annotations
 
-from typing import Annotated, Union
+from collections.abc import Callable
+from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -14,7 +15,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
-def _human(parser):
+def _human(parser: Callable[[Any], float]) -> Any:
     def convert(value: object) -> object:
         if value is None:
             return None

@@ -9,10 +9,14 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 def json_schema(name: str) -> str:
     """The JSON Schema of `profile` (project profiles) or `offers` (catalog/offers/*.yaml), as pretty JSON."""
+    from planner.schema.catalog import ProviderOffers
+    from planner.schema.profile import Profile
+
+    model: type[Profile] | type[ProviderOffers]
     if name == "profile":
-        from planner.schema.profile import Profile as model
+        model = Profile
     elif name == "offers":
-        from planner.schema.catalog import ProviderOffers as model
+        model = ProviderOffers
     else:
         raise ValueError(f"unknown schema {name!r}")
     document = {"$schema": SCHEMA_DIALECT, **model.model_json_schema()}
