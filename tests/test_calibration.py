@@ -10,7 +10,13 @@ from typer.testing import CliRunner
 from planner.cli.main import app
 from planner.efficiency.calibrated import EfficiencyBook, transferred_efficiency
 from planner.errors import InputError
-from planner.io.records import add_calibration, identify_gpu, load_record, record_yaml, save_record
+from planner.io.records import (
+    add_calibration,
+    identify_gpu,
+    load_record,
+    record_yaml,
+    save_record,
+)
 from planner.schema.record import MeasurementRecord
 
 from .conftest import ROOT

@@ -164,3 +164,13 @@ def test_estimate_never_imports_torch():
             "print('torch' in sys.modules, 'matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False False"
+
+
+def test_readme_package_map_matches_the_folders():
+    """The README's layout table names exactly the subpackages of planner/ (and nothing that is gone)."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Layout"):]
+    section = section[:section.index("\n## ")] if "\n## " in section else section
+    named = set(re.findall(r"`planner/(\w+)/`", section))
+    folders = {p.parent.name for p in (ROOT / "planner").glob("*/__init__.py")}
+    assert named == folders

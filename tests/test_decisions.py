@@ -7,16 +7,21 @@ import pytest
 from typer.testing import CliRunner
 
 from planner.cli.main import app
-from planner.decide.choices import _balanced, decide, hours_at_confidence, pareto_frontier
+from planner.decide.choices import (
+    _balanced,
+    decide,
+    hours_at_confidence,
+    pareto_frontier,
+)
 from planner.io.profile import load_profile
-from planner.model.spot import (
+from planner.plans.search import estimate
+from planner.plans.spot import (
     CHECKPOINT_WRITE_BYTES_PER_S,
     INTERRUPTIONS_PER_MONTH,
     MONTH_HOURS,
     RESTART_S,
     checkpoint_bytes,
 )
-from planner.plans.search import estimate
 
 from .conftest import ROOT
 

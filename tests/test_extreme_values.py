@@ -17,7 +17,12 @@ from planner.model import queueing
 from planner.plans.search import estimate
 from planner.plans.serving import _fill_instances
 from planner.render.readable import fixed, usd
-from planner.render.report import estimate_dict, render_csv, render_markdown, render_table
+from planner.render.report import (
+    estimate_dict,
+    render_csv,
+    render_markdown,
+    render_table,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"

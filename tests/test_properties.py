@@ -20,7 +20,13 @@ from planner.io.profile import load_profile
 from planner.model.memory import usable_bytes
 from planner.plans.search import estimate
 from planner.plans.training import plan_training
-from planner.render.report import estimate_dict, render_csv, render_json, render_markdown, render_table
+from planner.render.report import (
+    estimate_dict,
+    render_csv,
+    render_json,
+    render_markdown,
+    render_table,
+)
 
 CATALOG = load_catalog(BUNDLED_CATALOG)
 GPUS = sorted({offer.offer.gpu for offer in CATALOG.offers()})

@@ -23,8 +23,17 @@ from planner.model.inference_time import (
     prefill_seconds,
     tp_allreduce_seconds,
 )
-from planner.model.queueing import binomial_quantile, erlang_c, md_c_decay_rate, md_c_wait_quantiles
-from planner.model.simulation import simulate_dynamic_batching, simulate_llm, slot_starts
+from planner.model.queueing import (
+    binomial_quantile,
+    erlang_c,
+    md_c_decay_rate,
+    md_c_wait_quantiles,
+)
+from planner.model.simulation import (
+    simulate_dynamic_batching,
+    simulate_llm,
+    slot_starts,
+)
 from planner.model.workload import kv_bytes_per_token, weight_bytes, workload_for
 from planner.plans.search import estimate
 from planner.plans.serving import (

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from planner.io.units import parse_count, parse_rate, parse_seconds, parse_usd
+from planner.schema.units import parse_count, parse_rate, parse_seconds, parse_usd
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -11,9 +11,17 @@ from planner.catalog.load import BUNDLED_CATALOG, PricedOffer, load_catalog
 from planner.cli.main import app
 from planner.efficiency.origin import Efficiency
 from planner.efficiency.train_fit import cached_leave_one_out
-from planner.model.interconnect import hierarchical_allreduce_seconds, ring_allreduce_seconds
+from planner.model.interconnect import (
+    hierarchical_allreduce_seconds,
+    ring_allreduce_seconds,
+)
 from planner.model.workload import workload_for
-from planner.plans.training import TrainingJob, candidate_layouts, plan_training, step_terms
+from planner.plans.training import (
+    TrainingJob,
+    candidate_layouts,
+    plan_training,
+    step_terms,
+)
 from planner.schema.catalog import Offer
 from planner.schema.model import Architecture
 from planner.validate.runs import summaries, validate

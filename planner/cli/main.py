@@ -95,7 +95,7 @@ def estimate(
         check_confidence(confidence)
         cat = load_catalog(catalog)
         loaded = load_profile(profile, cat, overrides or ())
-        from planner.io.measured import efficiency_inputs
+        from planner.efficiency.stores import efficiency_inputs
 
         book, local = efficiency_inputs(cat, catalog, calibrations, measurements, local_usd_per_hour)
         result = run_estimate(loaded, cat, book=book, local=local)
@@ -328,7 +328,13 @@ def diff(
     catalog: CatalogOption = BUNDLED_CATALOG,
 ) -> None:
     """What changed between two plans: GPU-hours, cost and latency of the recommended plans."""
-    from planner.decide.diff import cost_rises_above, load_plan_document, parse_threshold, plan_changes, render_changes
+    from planner.decide.diff import (
+        cost_rises_above,
+        load_plan_document,
+        parse_threshold,
+        plan_changes,
+        render_changes,
+    )
 
     try:
         threshold = parse_threshold(fail_above) if fail_above is not None else None

@@ -12,7 +12,7 @@ from planner.catalog.load import Catalog
 from planner.errors import PlannerError
 from planner.io.profile import LoadedProfile
 from planner.io.records import save_record
-from planner.io.units import parse_seconds
+from planner.schema.units import parse_seconds
 
 BUDGET_RE = re.compile(r"^[0-9]+(\.[0-9]+)?(ms|s|min|m|h)?$")
 """A budget as the script and the CLI accept it (it is pasted into a shell script, so nothing else)."""

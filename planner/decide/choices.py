@@ -13,9 +13,9 @@ from planner.efficiency.train_curve import uses_flash
 from planner.errors import PlannerError
 from planner.io.profile import LoadedProfile
 from planner.model.costing import run_cost_usd
-from planner.model.spot import SpotOverhead, spot_overhead
 from planner.plans.search import Estimate, candidate_counts
 from planner.plans.serving import ServingPlan
+from planner.plans.spot import SpotOverhead, spot_overhead
 from planner.plans.training import TrainingJob, TrainingPlan, plan_training
 from planner.render.readable import fixed, usd
 
@@ -268,7 +268,11 @@ def decide_training(job: TrainingJob, loaded: LoadedProfile, catalog: Catalog, c
 
 
 def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJob) -> list[str]:
-    from planner.model.spot import CHECKPOINT_WRITE_BYTES_PER_S, INTERRUPTIONS_PER_MONTH, RESTART_S
+    from planner.plans.spot import (
+        CHECKPOINT_WRITE_BYTES_PER_S,
+        INTERRUPTIONS_PER_MONTH,
+        RESTART_S,
+    )
 
     level = decision.confidence
     lines = [f"Hours are planned at P{level * 100:g}: the efficiency's log-normal spread at z = "

@@ -6,7 +6,13 @@ import math
 
 from planner.model.interconnect import ring_allreduce_seconds
 from planner.model.memory import usable_bytes
-from planner.model.workload import Workload, decode_flops, kv_bytes_per_token, prefill_flops, weight_bytes
+from planner.model.workload import (
+    Workload,
+    decode_flops,
+    kv_bytes_per_token,
+    prefill_flops,
+    weight_bytes,
+)
 from planner.schema.catalog import GpuSpec
 
 COMPUTE_PRECISION = {"fp32": "fp32", "fp16": "fp16", "bf16": "bf16", "fp8": "fp8", "int8": "fp16", "int4": "fp16"}

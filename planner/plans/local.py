@@ -5,7 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 from planner.efficiency.local_device import LocalDevice
-from planner.model.workload import Workload, kv_bytes_per_token, prefill_flops, weight_bytes
+from planner.model.workload import (
+    Workload,
+    kv_bytes_per_token,
+    prefill_flops,
+    weight_bytes,
+)
 from planner.plans.serving import COMPUTE_PRECISION, ServingEfficiency, ServingPlan
 from planner.plans.training import TrainingJob, TrainingPlan
 

@@ -19,7 +19,12 @@ from planner.plans.serving import (
     plan_batch_serving,
     plan_llm_serving,
 )
-from planner.plans.training import TrainingJob, TrainingPlan, plan_training, training_job
+from planner.plans.training import (
+    TrainingJob,
+    TrainingPlan,
+    plan_training,
+    training_job,
+)
 from planner.schema.catalog import GpuSpec
 
 PRICE_MAX_AGE_DAYS = 90

@@ -28,7 +28,11 @@ from planner.model.inference_time import (
 )
 from planner.model.interconnect import intra_node_gbs
 from planner.model.memory import usable_bytes
-from planner.model.queueing import binomial_quantile, md_c_wait_tail, wait_plus_uniform_quantiles
+from planner.model.queueing import (
+    binomial_quantile,
+    md_c_wait_tail,
+    wait_plus_uniform_quantiles,
+)
 from planner.model.workload import BYTES, Workload, weight_bytes
 from planner.schema.catalog import GpuSpec
 from planner.schema.profile import Inference
@@ -480,7 +484,11 @@ def plan_batch_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Pric
 def simulate_plan(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, seed: int = 0,
                   requests: int | None = None) -> ServingPlan:
     """The plan with simulated_latency_s filled in by the discrete-event simulation of the same system."""
-    from planner.model.simulation import requests_for, simulate_dynamic_batching, simulate_llm
+    from planner.model.simulation import (
+        requests_for,
+        simulate_dynamic_batching,
+        simulate_llm,
+    )
 
     if plan.replicas < 1 or not plan.timing_s:
         return plan

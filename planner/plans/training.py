@@ -15,7 +15,13 @@ from planner.model.interconnect import (
     tensor_parallel_allreduce_seconds,
 )
 from planner.model.memory import usable_bytes
-from planner.model.workload import NF4_BYTES, OPTIMIZER_STATE_BYTES, TrainingMemory, Workload, lora_params
+from planner.model.workload import (
+    NF4_BYTES,
+    OPTIMIZER_STATE_BYTES,
+    TrainingMemory,
+    Workload,
+    lora_params,
+)
 from planner.schema.catalog import GpuSpec
 from planner.schema.profile import Training
 

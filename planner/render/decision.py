@@ -3,7 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from planner.decide.choices import Decision, ServingDecision, TrainingDecision, TrainingOption, hours_text
+from planner.decide.choices import (
+    Decision,
+    ServingDecision,
+    TrainingDecision,
+    TrainingOption,
+    hours_text,
+)
 from planner.plans.serving import ServingPlan
 from planner.render.readable import fixed, usd
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from planner.io.units import parse_count, parse_rate, parse_seconds, parse_usd
+from planner.schema.units import parse_count, parse_rate, parse_seconds, parse_usd
 
 
 class Strict(BaseModel):

@@ -8,7 +8,11 @@ import statistics
 from planner.catalog.load import Catalog
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.io.profile import resolve_architecture
-from planner.model.inference_time import decode_tokens_per_s, fp16_accumulate_factor, prefill_tokens_per_s
+from planner.model.inference_time import (
+    decode_tokens_per_s,
+    fp16_accumulate_factor,
+    prefill_tokens_per_s,
+)
 from planner.model.workload import workload_for
 from planner.schema.runs import PublishedRun
 

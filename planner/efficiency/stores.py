@@ -7,7 +7,13 @@ from planner.catalog.load import Catalog
 from planner.efficiency.calibrated import EfficiencyBook
 from planner.efficiency.local_device import LocalDevice, local_device
 from planner.errors import InputError
-from planner.io.records import calibrated_gpus, calibration_store, load_calibrations, load_record, this_host_device
+from planner.io.records import (
+    calibrated_gpus,
+    calibration_store,
+    load_calibrations,
+    load_record,
+    this_host_device,
+)
 
 
 def efficiency_inputs(catalog: Catalog, catalog_dir: Path | str, calibrations: Path | str | None,
