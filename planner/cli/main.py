@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -39,7 +40,8 @@ class ListFormat(str, Enum):
 CatalogOption = Annotated[Path, typer.Option("--catalog", help="Catalog directory.", show_default="bundled")]
 
 
-def _print_rows(rows: list[dict], format: "ListFormat", render_table) -> None:
+def _print_rows(rows: list[dict[str, Any]], format: "ListFormat",
+                render_table: Callable[[list[dict[str, Any]]], str]) -> None:
     """Print a listing as JSON or as the table `render_table` makes of it."""
     if format is ListFormat.json:
         import json

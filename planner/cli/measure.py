@@ -7,6 +7,7 @@ import os
 import re
 import signal
 from pathlib import Path
+from types import FrameType, ModuleType
 
 from planner.catalog.load import Catalog
 from planner.errors import PlannerError
@@ -29,7 +30,7 @@ def check_budget(budget: str) -> float:
         raise PlannerError(f"--budget: {exc}") from None
 
 
-def _import_profiler():
+def _import_profiler() -> ModuleType:
     """The profiler package, or a clear error when torch is missing."""
     os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")  # silence allocator notices from torch.profiler
     try:
@@ -43,7 +44,7 @@ def _import_profiler():
 
 def _interrupt_on_term() -> None:
     """SIGTERM behaves like Ctrl-C: the run stops before anything is written."""
-    def handler(signum, frame):
+    def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, handler)
 

@@ -74,7 +74,8 @@ def recommended(section: dict[str, Any] | None) -> dict[str, Any] | None:
     if not section or not section.get("plans"):
         return None
     index = section.get("recommended")
-    return section["plans"][index if isinstance(index, int) else 0]
+    plan: dict[str, Any] = section["plans"][index if isinstance(index, int) else 0]
+    return plan
 
 
 def _get(plan: dict[str, Any] | None, keys: tuple[str, ...]) -> Any:

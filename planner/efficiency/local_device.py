@@ -47,7 +47,8 @@ def local_device(record: MeasurementRecord, catalog: Catalog, usd_per_hour: floa
         # every figure here is the record's measurement.
         gpu = GpuSpec.model_construct(
             id=device.type if device.type == "cpu" else device.name, name=device.name, vendor="local",
-            arch=device.type, memory_gb=device.memory_gb, memory_bandwidth_gbs=record.peaks.memory_bandwidth_gbs,
+            arch=device.type,  # type: ignore[arg-type]  # a device kind (cpu/cuda/mps), not a datasheet family
+            memory_gb=device.memory_gb, memory_bandwidth_gbs=record.peaks.memory_bandwidth_gbs,
             peak_tflops=peaks, interconnect=Interconnect(), aliases=[], source=f"measured ({record.command})",
             as_of=record.measured_at.date())
     offer = Offer.model_construct(instance="this machine", gpu=gpu.id, gpus_per_instance=device.count,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +79,8 @@ def load_profile(path: Path | str, catalog: Catalog, overrides: list[str] | tupl
     return LoadedProfile(profile, arch, gpu_ids, provider_ids, doc)
 
 
-def _lookup(doc: YamlDocument, path: tuple, names: list[str], resolve) -> list[str]:
+def _lookup(doc: YamlDocument, path: tuple[str | int, ...], names: list[str],
+            resolve: Callable[[str], str]) -> list[str]:
     ids = []
     for i, name in enumerate(names):
         try:
@@ -119,9 +121,9 @@ def _check_combinations(profile: Profile, arch: Architecture, doc: YamlDocument)
             for key in ("prompt_tokens", "output_tokens"):
                 if getattr(inference, key) is None:
                     raise doc.error(("inference",), f"serving a decoder needs {key}")
-                if getattr(inference, key) > arch.seq_len * 64:
+                if getattr(inference, key) > arch.context * 64:
                     raise doc.error(("inference", key), f"{getattr(inference, key):g} tokens is far beyond the "
-                                    f"model's context of {arch.seq_len}")
+                                    f"model's context of {arch.context}")
         elif inference.prompt_tokens is not None or inference.output_tokens is not None:
             raise doc.error(("inference", "prompt_tokens" if inference.prompt_tokens else "output_tokens"),
                             f"a {arch.family} model has no prompt or output tokens")

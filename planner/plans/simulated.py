@@ -7,6 +7,7 @@ from planner.catalog.load import Catalog
 from planner.io.profile import LoadedProfile
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan, simulate_plan
+from planner.schema.profile import Slo
 
 SIMULATE_SEED = 0
 """Fixed seed: the same profile prints the same simulated percentiles."""
@@ -34,7 +35,7 @@ def simulate_estimate(est: Estimate, loaded: LoadedProfile, catalog: Catalog, to
     return dataclasses.replace(est, inference=dataclasses.replace(est.inference, plans=plans))
 
 
-def _judged(plan: ServingPlan, slo) -> ServingPlan:
+def _judged(plan: ServingPlan, slo: Slo) -> ServingPlan:
     """A plan whose simulated percentiles miss a target no longer meets its targets, and says so."""
     misses = [f"simulation misses {key.replace('_', ' ')} ({value * 1e3:.0f} ms > {getattr(slo, key) * 1e3:.0f} ms)"
               for key, value in (plan.simulated_latency_s or {}).items()

@@ -79,6 +79,7 @@ def training_job(work: Workload, training: Training) -> TrainingJob:
     if dataset.tokens is not None:
         samples = dataset.tokens / work.tokens_per_sample
     else:
+        assert dataset.samples is not None  # the Dataset schema requires tokens or samples
         samples = dataset.samples
     batch = training.batch
     global_samples = None
