@@ -6,6 +6,7 @@ Usage: .venv/bin/python scripts/fit_priors.py [--catalog DIR]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog  # noqa: E402
+from planner.efficiency.infer_fit import fit_launch_floor  # noqa: E402
 from planner.efficiency.prior_fit import fit_priors  # noqa: E402
 from planner.efficiency.train_fit import fit_with_spread, training_cases  # noqa: E402
 from planner.io.atomic import write_text_atomic  # noqa: E402
@@ -37,7 +39,11 @@ METHOD = ("Each published run's implied efficiency: model FLOP (workload.py form
           "log_sigma = RMS of the leave-one-out ln(predicted/actual) of the runs a curve covers. "
           "Serving rows (llama.cpp, planner/validate/serving.py): multi-GPU layer splits decode on one GPU at a "
           "time and pipeline a prefill's 512-token micro-batches; 16-bit prefill is measured against the "
-          "FP16-accumulate peak (2x the catalog's fp16 on GeForce cards).")
+          "FP16-accumulate peak (2x the catalog's fp16 on GeForce cards). "
+          "launch_floors (planner/efficiency/infer_fit.py): forward-pass rows (non-generative inference) fitted "
+          "jointly by scipy.optimize.least_squares on ln(predicted/actual): time = max(matmul FLOP / (peak x "
+          "efficiency per GPU family, x a shared fp32 factor) + 2 passes over the layer outputs at peak bandwidth, "
+          "kernels x host floor); the floor (us per eager kernel) held to its plausible range.")
 
 
 def main() -> None:
@@ -49,7 +55,9 @@ def main() -> None:
     priors = fit_priors(runs.runs, catalog)
     curves, _ = fit_with_spread(training_cases(runs.runs, catalog))
     latest = max(dt.date(2026, 1, 1), catalog.as_of)
-    doc = PriorsFile(schema_version=1, fitted_at=latest, method=METHOD, priors=priors, train_curves=curves)
+    floors = [fit_launch_floor(runs.runs, dataclasses.replace(catalog, priors=tuple(priors)))]
+    doc = PriorsFile(schema_version=1, fitted_at=latest, method=METHOD, priors=priors, train_curves=curves,
+                     launch_floors=floors)
     header = ("# Efficiency priors, fitted by scripts/fit_priors.py from catalog/published_runs.yaml.\n"
               "# Do not edit by hand: change the runs or the method and rerun the script.\n")
     body = yaml.safe_dump(doc.model_dump(mode="json"), sort_keys=False, width=120)

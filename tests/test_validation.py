@@ -93,7 +93,8 @@ def test_validate_json_follows_the_contract():
     assert {"id", "group", "metric", "actual", "predicted", "p10", "p90", "error"} <= set(run)
     assert run["error"] == pytest.approx((run["predicted"] - run["actual"]) / run["actual"], abs=1e-3)
     assert {r["group"] for r in doc["runs"]} == {"llm-pretraining"}
-    assert set(doc["summary"]["overall"]) == {"n", "median_abs_error", "p90_abs_error", "coverage_p10_p90"}
+    assert set(doc["summary"]["overall"]) == {"n", "median_abs_error", "p90_abs_error", "coverage_p10_p90",
+                                              "mean_interval_ratio"}
     assert doc["summary"]["overall"]["n"] == len(doc["runs"])
 
 

@@ -12,7 +12,7 @@ from planner.errors import CatalogLookupError, InputError, PlannerError, did_you
 from planner.io.loading import load_model_file
 from planner.schema.catalog import GpuCatalog, GpuSpec, Offer, ProviderOffers
 from planner.schema.model import ModelCatalog, ModelPreset
-from planner.schema.priors import EfficiencyPrior, PriorsFile, TrainCurveFit
+from planner.schema.priors import EfficiencyPrior, LaunchFloor, PriorsFile, TrainCurveFit
 
 BUNDLED_CATALOG = Path(__file__).resolve().parents[2] / "catalog"
 
@@ -42,6 +42,7 @@ class Catalog:
     as_of: dt.date
     _names: dict[str, str] = field(default_factory=dict, repr=False)
     train_curves: tuple[TrainCurveFit, ...] = ()
+    launch_floors: tuple[LaunchFloor, ...] = ()
 
     def gpu(self, name: str) -> GpuSpec:
         """The GPU for an id or alias; ambiguous names raise a question listing the choices."""
@@ -148,9 +149,11 @@ def _load_catalog(directory: str) -> Catalog:
         presets = {m.id: m for m in models.models}
     priors: tuple[EfficiencyPrior, ...] = ()
     curves: tuple[TrainCurveFit, ...] = ()
+    floors: tuple[LaunchFloor, ...] = ()
     priors_path = root / "priors.yaml"
     if priors_path.exists():
         priors_file = load_model_file(priors_path, PriorsFile, "priors file")[0]
         priors, curves = tuple(priors_file.priors), tuple(priors_file.train_curves)
+        floors = tuple(priors_file.launch_floors)
     as_of = max([gpu_file.as_of, *(p.as_of for p in providers.values())])
-    return Catalog(gpus, providers, presets, priors, as_of, names, curves)
+    return Catalog(gpus, providers, presets, priors, as_of, names, curves, floors)

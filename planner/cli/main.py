@@ -37,6 +37,14 @@ class ListFormat(str, Enum):
     json = "json"
 
 
+class CrossValidate(str, Enum):
+    """Folds of `validate --cross-validate` (planner/validate/folds.py)."""
+
+    source = "source"
+    gpu = "gpu"
+    family = "family"
+
+
 CatalogOption = Annotated[Path, typer.Option("--catalog", help="Catalog directory.", show_default="bundled")]
 
 
@@ -370,23 +378,30 @@ def validate(
     only: Annotated[Optional[str], typer.Option("--only", help="Only runs of this group, tier, phase or id.")] = None,
     leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="Refit every fitted figure without the "
                                                 "run it predicts.")] = False,
+    cross_validate: Annotated[Optional[CrossValidate], typer.Option(
+        "--cross-validate", help="Grouped k-fold: predict every run with figures refitted without its whole "
+                                 "source, GPU or GPU architecture family.")] = None,
     catalog: CatalogOption = BUNDLED_CATALOG,
 ) -> None:
     """Predict every published run: predicted vs actual, error, P10–P90 and coverage, overall and by group."""
-    from planner.validate.runs import render_json, render_table
+    from planner.validate.runs import render_json, render_table, rule_of_thumb_errors
     from planner.validate.runs import validate as run_validation
 
+    folds = cross_validate.value if cross_validate is not None else ("run" if leave_one_out else None)
     try:
-        rows = run_validation(catalog, leave_one_out, only)
+        rows = run_validation(catalog, leave_one_out, only, folds)
     except PlannerError as exc:
         _fail(exc)
         return
     if not rows:
         _fail(PlannerError(f"no published run matches --only {only!r}",
                            hint="Use a group (llm-pretraining, fine-tuning, cnn, encoder, serving-decode, "
-                                "serving-prefill, other), a tier (A, B, C), a phase or a run id."))
+                                "serving-prefill, inference-batch-1, inference-batched, transformer-xl-training), "
+                                "a tier (A, B, C), a phase or a run id."))
         return
-    sys.stdout.write(render_json(rows) if format is ListFormat.json else render_table(rows, leave_one_out))
+    rule = rule_of_thumb_errors(rows, catalog)
+    sys.stdout.write(render_json(rows, folds, rule) if format is ListFormat.json
+                     else render_table(rows, leave_one_out, folds, rule))
 
 
 def run() -> None:

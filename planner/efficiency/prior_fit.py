@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from planner.catalog.load import Catalog
 from planner.io.profile import resolve_architecture
+from planner.model.llama_cpp import accumulate_factor, layer_split_speedup
 from planner.model.workload import prefill_flops, weight_bytes, workload_for
 from planner.schema.priors import EfficiencyPrior
 from planner.schema.runs import PublishedRun
-from planner.validate.serving import accumulate_factor, layer_split_speedup
 
 RECOMPUTE_MODEL_SHARE = 3.0 / 4.0
 """Megatron's reported TFLOP/s count recomputation (4 passes, eq. 3 of Narayanan et al. 2021); model FLOP are 3/4."""
@@ -50,7 +50,7 @@ def implied_efficiency(run: PublishedRun, catalog: Catalog) -> ImpliedEfficiency
     if run.phase in ("prefill", "decode"):
         # the published serving rows on several GPUs are llama.cpp layer splits (planner/validate/serving.py)
         count = layer_split_speedup(count, run.phase, run.seq_len or 1)
-        peak *= accumulate_factor(run, gpu)  # llama.cpp accumulates in FP16
+        peak *= accumulate_factor(run.precision, run.engine, gpu)  # llama.cpp accumulates in FP16
     if run.phase == "train":
         per_sample = 3.0 * work.forward_flops_per_sample
         if run.metric in ("gpu_hours", "wall_clock_hours"):

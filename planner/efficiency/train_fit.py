@@ -51,15 +51,6 @@ MIN_PASSES = 2.0
 """Least memory passes over the stored activations: written in forward, read in backward (the traffic floor)."""
 MIN_CURVE_RUNS = 3
 """An architecture family gets its own peak efficiency with at least this many runs; else the pooled curve."""
-GPUS_PER_NODE = 8
-"""Published multi-GPU runs ran on 8-GPU servers (DGX-1/DGX A100/HGX, Facebook Big Basin, Lambda Hyperplane)."""
-CLUSTER_NETWORK_GBPS = {
-    "pascal": 50.0,     # Goyal et al. 2017 (arXiv 1706.02677) §5: Big Basin servers with 50 Gbit Ethernet
-    "volta": 400.0,     # NVIDIA DGX-1 (V100) datasheet: 4 × 100 Gb/s EDR InfiniBand per node
-    "ampere": 1600.0,   # NVIDIA DGX A100 datasheet: 8 × 200 Gb/s HDR InfiniBand per node (compute fabric)
-    "hopper": 3200.0,   # NVIDIA DGX H100 datasheet: 8 × 400 Gb/s NDR InfiniBand per node
-}
-"""Network per node of the clusters published runs used, by GPU family (the runs do not state their fabric)."""
 MAX_SEARCH_GPUS = 8192
 """Largest count tried for a run that does not state its GPU count (it gets the count with the fewest GPU-seconds
 per sample at the reference efficiency: GPU-hours are what such runs publish)."""
@@ -108,13 +99,65 @@ def _seconds(terms: StepTerms, eta):
         0.0, terms.overlap_comm_s - terms.window_s / eta)
 
 
-def run_offer(run: PublishedRun, gpu: GpuSpec, count: int) -> PricedOffer:
-    """The run's hardware as an offer: 8-GPU servers, NVLink when the GPU has it, its family's cluster network."""
-    per_node = min(count, GPUS_PER_NODE)
-    nvlink = gpu.interconnect.nvlink_gbs is not None and (gpu.interconnect.nvlink_gpus or per_node) >= per_node
-    offer = Offer(instance=f"published run {run.id}", gpu=gpu.id, gpus_per_instance=per_node, usd_per_hour=1.0,
-                  intra_node="nvlink" if nvlink else "pcie",
-                  network_gbps=CLUSTER_NETWORK_GBPS.get(gpu.arch, 1600.0) if count > per_node else None)
+@dataclass(frozen=True)
+class RunCluster:
+    """The servers a published run ran on: what its source states, the rest from the catalog's offers."""
+
+    gpus_per_node: int
+    intra_node: str
+    """nvlink | pcie (Offer.intra_node)."""
+    network_gbps: float | None
+    """Gb/s per node between nodes (None: one node)."""
+    origin: str
+    """Where the figures come from, in words."""
+
+
+def run_cluster(run: PublishedRun, gpu: GpuSpec, catalog: Catalog) -> RunCluster:
+    """The run's cluster. Fields the run states (gpus_per_node, intra_node, inter_node_gbps: the row's source or
+    its cluster_source) win; a field it does not state comes from the catalog's offers, the same `estimate` plans on:
+    GPUs per node and their link from the offer of this GPU with the most GPUs per instance, the network from the
+    fastest offer of the GPU's generation with that link (large runs that do not name their fabric ran on clusters
+    built for training); a GPU no provider offers runs in one node of its NVLink domain (or over PCIe)."""
+    offers = sorted(catalog.offers({gpu.id}), key=lambda o: (o.offer.gpus_per_instance, o.offer.network_gbps or 0.0,
+                                                             o.offer.intra_node == "nvlink"), reverse=True)
+    best = offers[0].offer if offers else None
+    stated: list[str] = []
+    if run.gpus_per_node:
+        per_node = run.gpus_per_node
+        stated.append("gpus_per_node")
+    elif best is not None:
+        per_node = best.gpus_per_instance
+    else:
+        per_node = max(run.gpu_count or 1, gpu.interconnect.nvlink_gpus or 1)
+    if run.intra_node:
+        intra = "pcie" if run.intra_node.startswith("pcie") else "nvlink"
+        stated.append("intra_node")
+    elif best is not None and best.gpus_per_instance >= min(per_node, run.gpu_count or per_node):
+        intra = best.intra_node
+    else:
+        intra = "nvlink" if gpu.interconnect.nvlink_gbs else "pcie"
+    if run.inter_node_gbps:
+        network: float | None = run.inter_node_gbps
+        stated.append("inter_node_gbps")
+    else:  # runs that do not state their fabric ran on clusters built for training: the generation's best network
+        kin = [o.offer.network_gbps for o in catalog.offers() if o.offer.network_gbps
+               and catalog.gpus[o.offer.gpu].arch == gpu.arch and o.offer.intra_node == intra]
+        network = max(kin) if kin else None
+    missing = [f for f in ("gpus_per_node", "intra_node", "inter_node_gbps") if f not in stated]
+    origin = "stated by the run" if not missing else (
+        f"{', '.join(missing)} not stated: " + (f"{offers[0].provider} {best.instance}" if best is not None
+                                                 else "one node, the GPU's own link"))
+    return RunCluster(per_node, intra, network, origin)
+
+
+def run_offer(run: PublishedRun, gpu: GpuSpec, count: int, catalog: Catalog) -> PricedOffer:
+    """The run's cluster as an offer (prices unused), planned through the same layout and network code as
+    `estimate`'s offers."""
+    cluster = run_cluster(run, gpu, catalog)
+    per_node = min(count, cluster.gpus_per_node)
+    offer = Offer(instance=f"published run {run.id} ({cluster.origin})", gpu=gpu.id, gpus_per_instance=per_node,
+                  usd_per_hour=1.0, intra_node=cluster.intra_node if per_node > 1 else "pcie",
+                  network_gbps=cluster.network_gbps if count > per_node else None)
     return PricedOffer("published", offer, 1.0, run_date())
 
 
@@ -151,17 +194,18 @@ def build_case(run: PublishedRun, catalog: Catalog, reference: Efficiency) -> Ru
     if peak is None:
         return None
     job = run_job(run, catalog)
-    counts = [run.gpu_count] if run.gpu_count else [GPUS_PER_NODE * 2**k for k in range(11)
-                                                    if GPUS_PER_NODE * 2**k <= MAX_SEARCH_GPUS]
+    per_node = run_cluster(run, gpu, catalog).gpus_per_node
+    counts = [run.gpu_count] if run.gpu_count else [per_node * 2**k for k in range(11)
+                                                    if per_node * 2**k <= MAX_SEARCH_GPUS]
     best, count, cost = None, counts[0], math.inf
     for candidate in counts:  # count not published: the one spending the fewest GPU-seconds per sample
-        found = fastest_layout(job, gpu, run_offer(run, gpu, candidate), candidate, reference, peak)
+        found = fastest_layout(job, gpu, run_offer(run, gpu, candidate, catalog), candidate, reference, peak)
         if found is not None:
             layout, eff, terms = found
             gpu_seconds = terms.seconds(eff.value) * candidate / terms.samples_per_step
             if gpu_seconds < cost:
                 best, count, cost = found, candidate, gpu_seconds
-    offer = run_offer(run, gpu, count)
+    offer = run_offer(run, gpu, count, catalog)
     if best is None:  # the planner's memory model says it does not fit: predict at the lightest layout anyway
         sharding = "zero3" if count > 1 else "none"
         layout = Layout(count, 1, 1, sharding, True, job.micro_batch or 1,

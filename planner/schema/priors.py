@@ -44,6 +44,22 @@ class TrainCurveFit(Strict):
     runs: list[str] = Field(description="Ids of the published runs (catalog/published_runs.yaml).")
 
 
+class LaunchFloor(Strict):
+    """Host time per GPU kernel of one execution mode: a forward pass takes at least kernels × this
+    (planner/model/forward_time.py), however small its work."""
+
+    mode: Literal["eager", "compiled", "engine"] = Field(
+        description="eager: PyTorch launching one kernel per operator from Python; compiled: torch.compile / CUDA "
+                    "graphs; engine: TensorRT-class engines.")
+    microseconds: float = Field(gt=0, description="Fitted host time per kernel, µs.")
+    plausible_us: tuple[float, float] = Field(description="The range the fit is held to, µs, with its source.")
+    efficiency: dict[str, float] = Field(
+        description="Forward-pass compute efficiency per GPU architecture family fitted with the floor (any: pooled).")
+    log_sigma: float = Field(ge=0, le=3, description="RMS of ln(predicted/actual) of the rows in the fit.")
+    n: int = Field(ge=0, description="Rows behind the figure.")
+    runs: list[str] = Field(description="Ids of the published runs.")
+
+
 class PriorsFile(Strict):
     """catalog/priors.yaml."""
 
@@ -53,3 +69,5 @@ class PriorsFile(Strict):
     priors: list[EfficiencyPrior] = Field(min_length=1, description="Priors, most specific first.")
     train_curves: list[TrainCurveFit] = Field(default_factory=list,
                                               description="Training efficiency curves per GPU architecture family.")
+    launch_floors: list[LaunchFloor] = Field(default_factory=list,
+                                             description="Per-kernel host floors of forward passes, by execution mode.")

@@ -42,7 +42,11 @@ class PublishedRun(Strict):
 
     id: str = Field(description="Row id from the reference data.")
     group: Literal["llm-pretraining", "fine-tuning", "cnn", "encoder", "single-gpu-throughput",
-                   "serving-decode", "serving-prefill", "other"] = Field(description="Validation group.")
+                   "serving-decode", "serving-prefill", "inference-batch-1", "inference-batched",
+                   "transformer-xl-training"] = Field(
+        description="Validation group: inference-batch-1 holds one-sample forward passes in eager PyTorch (host and "
+                    "kernel-launch bound); transformer-xl-training the Transformer-XL rows whose relative attention and "
+                    "adaptive softmax the planner approximates.")
     tier: Literal["A", "B", "C"] = Field(description="A primary and exact; B derived or secondary; C estimate.")
     model: ModelSection = Field(description="Preset or inline architecture.")
     precision: Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4"] = Field(description="Precision.")

@@ -2,14 +2,13 @@
 and their coverage, overall and by group; `leave_one_out` refits every fitted figure without the run it predicts."""
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from planner.catalog.load import Catalog, load_catalog
 from planner.efficiency.origin import Z90, prior_efficiency
-from planner.efficiency.prior_fit import fit_priors, implied_efficiency
+from planner.efficiency.prior_fit import implied_efficiency
 from planner.efficiency.train_curve import pick_curve
 from planner.efficiency.train_fit import (
     TRAIN_GROUPS,
@@ -17,13 +16,12 @@ from planner.efficiency.train_fit import (
     build_case,
     cached_leave_one_out,
     case_efficiency,
-    fit_curves,
     load_published_runs,
     reference_efficiency,
-    spread_by_arch,
 )
 from planner.schema.runs import PublishedRun
-from planner.validate.serving import SERVING_GROUPS, predict_serving_run
+from planner.validate.crossval import bounds, cross_validated, layout_text
+from planner.validate.forward import forward_prediction
 
 SCHEMA_VERSION = 1
 
@@ -45,6 +43,11 @@ class ValidationRow:
     p90: float
     basis: str
     """What the prediction rests on (which curve or prior)."""
+    fold: str = ""
+    """The fold left out to predict it (cross-validation), else empty."""
+    extrapolations: tuple[str, ...] = ()
+    """Why the prediction rests on figures from elsewhere (its interval is then at least as wide as other
+    extrapolations' errors)."""
 
     @property
     def error(self) -> float:
@@ -65,15 +68,18 @@ class Summary:
     median_abs_error: float
     p90_abs_error: float
     coverage_p10_p90: float
+    mean_interval_ratio: float
+    """Mean P90/P10: an interval cannot buy its coverage by being wide without this showing it."""
 
 
 def summarise(rows: list[ValidationRow]) -> Summary:
-    """Median and P90 (numpy's linear percentile) of |error|, and the share of actuals inside P10–P90."""
+    """Median and P90 (numpy's linear percentile) of |error|, the share of actuals inside P10–P90 and the mean
+    P90/P10 ratio."""
     import numpy as np
 
     errors = np.abs([r.error for r in rows])
     return Summary(len(rows), float(np.median(errors)), float(np.percentile(errors, 90)),
-                   sum(r.covered for r in rows) / len(rows))
+                   sum(r.covered for r in rows) / len(rows), float(np.mean([r.p90 / r.p10 for r in rows])))
 
 
 def _training_row(case: RunCase, curves, sigma: float, basis: str) -> ValidationRow:
@@ -82,91 +88,89 @@ def _training_row(case: RunCase, curves, sigma: float, basis: str) -> Validation
     eta, arch = case_efficiency(case, curves)
     spread = math.exp(Z90 * sigma)
     low, high = sorted((case.predict(eta / spread), case.predict(min(1.0, eta * spread))))
-    shape = case.layout
-    layout = f"dp{shape.data}" + (f"·tp{shape.tensor}" if shape.tensor > 1 else "") + (
-        f"·pp{shape.pipeline}" if shape.pipeline > 1 else "") + f" {shape.sharding}" + (
-        " +recompute" if shape.recompute else "") + ("" if case.run.gpu_count else " *")
+    layout = layout_text(case)
     run = case.run
     return ValidationRow(run.id, run.group, run.tier, run.gpu, case.count, layout, run.metric, run.value,
                          case.predict(eta), low, high, f"{basis} ({arch} curve)")
 
 
 def _forward_row(run: PublishedRun, catalog: Catalog, priors_catalog: Catalog, basis: str) -> ValidationRow | None:
-    """Serving rows: serving_validation.predict_serving_run (issue 6's roofline for one published row). Other
-    forward-pass rows: the metric is proportional to the efficiency (priorfit's formulas), so the prediction is the
-    actual scaled by prior / implied efficiency."""
-    if run.group in SERVING_GROUPS:
-        serving = predict_serving_run(run, priors_catalog)
-        prior = serving.bandwidth if run.phase == "decode" else serving.compute
-        predicted = serving.tokens_per_s
-    else:
-        implied = implied_efficiency(run, catalog)
-        if implied is None:
-            return None
-        prior = prior_efficiency(priors_catalog, catalog.gpu(run.gpu), implied.kind, implied.family)
-        predicted = run.value * prior.value / implied.efficiency
-    spread = math.exp(Z90 * prior.log_sigma)
-    count = run.gpu_count or 1
-    layout = "1 GPU" if count == 1 else f"layer split over {count} GPUs" if run.group in SERVING_GROUPS else \
-        f"{count} GPUs"
-    return ValidationRow(run.id, run.group, run.tier, run.gpu, count, layout, run.metric,
-                         run.value, predicted, predicted / spread, predicted * spread,
-                         f"{basis} ({prior.detail})")
+    """A forward-pass row at the catalog's priors, its interval from the prior's spread."""
+    found = forward_prediction(run, catalog, priors_catalog)
+    if found is None:
+        return None
+    predicted, layout, detail, _ = found
+    if run.phase == "infer" and catalog.launch_floors:
+        spread = math.exp(Z90 * catalog.launch_floors[0].log_sigma)
+        return ValidationRow(run.id, run.group, run.tier, run.gpu, run.gpu_count or 1, layout, run.metric,
+                             run.value, predicted, predicted / spread, predicted * spread, f"{basis} ({detail})")
+    implied = implied_efficiency(run, catalog)
+    kind = implied.kind if implied is not None else run.phase
+    family = implied.family if implied is not None else "any"
+    sigma = prior_efficiency(priors_catalog, catalog.gpu(run.gpu), kind, family).log_sigma
+    spread = math.exp(Z90 * sigma)
+    return ValidationRow(run.id, run.group, run.tier, run.gpu, run.gpu_count or 1, layout, run.metric,
+                         run.value, predicted, predicted / spread, predicted * spread, f"{basis} ({detail})")
 
 
-def validate(catalog_dir: Path | str, leave_one_out: bool = False, only: str | None = None) -> list[ValidationRow]:
-    """Every published run the planner can express, predicted (in the runs file's order)."""
+def validate(catalog_dir: Path | str, leave_one_out: bool = False, only: str | None = None,
+             cross_validate: str | None = None) -> list[ValidationRow]:
+    """Every published run the planner can express, predicted (in the runs file's order).
+
+    cross_validate: run (= leave_one_out), source, gpu or family — each run predicted by figures refitted without
+    its whole fold, its P10–P90 from the other folds' residuals (planner/validate/crossval.py). None: the catalog's
+    own fitted figures (in-sample)."""
     catalog = load_catalog(catalog_dir)
     runs = load_published_runs(catalog_dir, catalog)
-    curves, loo, cases = cached_leave_one_out(str(Path(catalog_dir).resolve()))
+    curves, _, cases = cached_leave_one_out(str(Path(catalog_dir).resolve()))
+    if leave_one_out and cross_validate is None:
+        cross_validate = "run"
+    if cross_validate is not None:
+        rows = []
+        for point, sigma in cross_validated(runs, catalog, cases, cross_validate):
+            run = point.run
+            low, high = bounds(point.predicted, sigma)
+            rows.append(ValidationRow(run.id, run.group, run.tier, run.gpu, point.count, point.layout, run.metric,
+                                      run.value, point.predicted, low, high, point.basis, point.fold,
+                                      point.extrapolations))
+        return [r for r in rows if not only or only in (r.group, r.tier, r.id, _phase(runs, r.id))]
     stored = catalog.train_curves or tuple(curves)
     by_id = {c.run.id: i for i, c in enumerate(cases)}
     reference = reference_efficiency(runs, catalog)
-    rows: list[ValidationRow] = []
+    out: list[ValidationRow] = []
     for run in runs:
         if only and only not in (run.group, run.tier, run.id, run.phase):
             continue
         if run.phase == "train":
-            if run.id in by_id and leave_one_out:
-                i = by_id[run.id]
-                others = cases[:i] + cases[i + 1:]
-                refit = fit_curves(others)
-                used = pick_curve(refit, cases[i].arch).arch
-                sigma = spread_by_arch(loo, curves, exclude=i)[used]
-                rows.append(_training_row(cases[i], refit, sigma, "leave-one-out"))
-            else:
-                case = cases[by_id[run.id]] if run.id in by_id else build_case(run, catalog, reference)
-                if case is None:
-                    continue
-                sigma = pick_curve(stored, case.arch).log_sigma
-                rows.append(_training_row(case, stored, sigma, "catalog" if run.group in TRAIN_GROUPS
-                                          else "catalog, not fitted on"))
+            case = cases[by_id[run.id]] if run.id in by_id else build_case(run, catalog, reference)
+            if case is None:
+                continue
+            sigma = pick_curve(stored, case.arch).log_sigma
+            out.append(_training_row(case, stored, sigma, "catalog" if run.group in TRAIN_GROUPS
+                                     else "catalog, not fitted on"))
         else:
-            priors_catalog = catalog
-            basis = "catalog prior"
-            if leave_one_out:
-                priors_catalog = dataclasses.replace(
-                    catalog, priors=tuple(fit_priors([r for r in runs if r.id != run.id], catalog)))
-                basis = "leave-one-out prior"
-            row = _forward_row(run, catalog, priors_catalog, basis)
+            row = _forward_row(run, catalog, catalog, "catalog prior")
             if row is not None:
-                rows.append(row)
-    return rows
+                out.append(row)
+    return out
 
 
-UNFITTED_GROUP = "other"
-"""Rows whose architecture the planner only approximates (Transformer-XL) and non-generative inference: shown as
-their own group, kept out of 'overall'."""
+def _phase(runs: list[PublishedRun], run_id: str) -> str:
+    return next(r.phase for r in runs if r.id == run_id)
+
+
 THROUGHPUT_METRICS = ("samples_per_s", "tokens_per_s")
+RULE_OF_THUMB_MFU = 0.40
+"""The back-of-envelope the planner must beat: 6·N·D training FLOP at 40 % of the dense peak (issue 13)."""
+RULE_OF_THUMB_GROUPS = ("llm-pretraining",)
 
 
 def summaries(rows: list[ValidationRow]) -> dict[str, Summary]:
-    """overall (every group but 'other'), training (the training groups together), every group present, and
+    """overall (every run), training (the training groups the curves are fitted on), every group present, and
     single-gpu-throughput: the training rows measured as throughput on one GPU (they also count in cnn/encoder)."""
     out: dict[str, Summary] = {}
-    fitted = [r for r in rows if r.group != UNFITTED_GROUP]
-    if fitted:
-        out["overall"] = summarise(fitted)
+    if rows:
+        out["overall"] = summarise(rows)
     training = [r for r in rows if r.group in TRAIN_GROUPS]
     if training:
         out["training"] = summarise(training)
@@ -178,26 +182,91 @@ def summaries(rows: list[ValidationRow]) -> dict[str, Summary]:
     return out
 
 
+def rule_of_thumb(run: PublishedRun, catalog: Catalog) -> float | None:
+    """The run's metric by the rule of thumb: 6·N·D FLOP (N parameters, D tokens) at RULE_OF_THUMB_MFU of the
+    dense peak; Megatron's TFLOP/s count recomputation (4/3 of the model FLOP). None: not expressible."""
+    from planner.efficiency.prior_fit import RECOMPUTE_MODEL_SHARE
+    from planner.io.profile import resolve_architecture
+    from planner.model.workload import workload_for
+
+    if run.phase != "train":
+        return None
+    gpu = catalog.gpu(run.gpu)
+    peak_t = gpu.peak_tflops.get(run.precision)
+    if peak_t is None:
+        return None
+    rate = RULE_OF_THUMB_MFU * peak_t * 1e12  # FLOP/s per GPU
+    work = workload_for(resolve_architecture(run.model, catalog, run.id, seq_len=run.seq_len))
+    per_token = 6.0 * work.params
+    if run.metric == "tflops_per_gpu":
+        return RULE_OF_THUMB_MFU * peak_t / RECOMPUTE_MODEL_SHARE
+    if run.metric == "tokens_per_s":
+        return rate * (run.gpu_count or 1) / per_token
+    if run.metric == "samples_per_s":
+        return rate * (run.gpu_count or 1) / (per_token * work.tokens_per_sample)
+    tokens = run.tokens if run.tokens is not None else (
+        (run.samples or 0.0) * (run.epochs or 1.0) * work.tokens_per_sample)
+    if not tokens:
+        return None
+    gpu_hours = per_token * tokens / rate / 3600.0
+    if run.metric == "gpu_hours":
+        return gpu_hours
+    return gpu_hours / run.gpu_count if run.gpu_count else None
+
+
+def rule_of_thumb_errors(rows: list[ValidationRow], catalog_dir: Path | str) -> dict[str, tuple[float, float, int]]:
+    """Per RULE_OF_THUMB_GROUPS group present: (median |error|, P90 |error|, n) of the rule of thumb on its rows."""
+    import numpy as np
+
+    catalog = load_catalog(catalog_dir)
+    runs = {r.id: r for r in load_published_runs(catalog_dir, catalog)}
+    out = {}
+    for group in RULE_OF_THUMB_GROUPS:
+        errors = [abs(p / r.actual - 1.0) for r in rows if r.group == group
+                  if (p := rule_of_thumb(runs[r.id], catalog)) is not None]
+        if errors:
+            out[group] = (float(np.median(errors)), float(np.percentile(errors, 90)), len(errors))
+    return out
+
+
 def _r(value: float, digits: int = 4) -> float:
     return float(f"{value:.{digits}g}")
 
 
-def render_json(rows: list[ValidationRow]) -> str:
-    """CONTRACTS §2: schema_version, runs [{id, group, metric, actual, predicted, p10, p90, error}], summary."""
+def render_json(rows: list[ValidationRow], cross_validate: str | None = None,
+                rule: dict[str, tuple[float, float, int]] | None = None) -> str:
+    """CONTRACTS §2 and §5: schema_version, cross_validate (the fold kind, null in-sample), runs [{id, group,
+    metric, actual, predicted, p10, p90, error, …}], summary per group {n, median_abs_error, p90_abs_error,
+    coverage_p10_p90, mean_interval_ratio} (+ rule_of_thumb for the LLM group)."""
     import json
 
-    doc = {"schema_version": SCHEMA_VERSION,
+    summary: dict[str, dict[str, object]] = {
+        k: {"n": s.n, "median_abs_error": _r(s.median_abs_error), "p90_abs_error": _r(s.p90_abs_error),
+            "coverage_p10_p90": _r(s.coverage_p10_p90), "mean_interval_ratio": _r(s.mean_interval_ratio)}
+        for k, s in summaries(rows).items()}
+    for group, (median, p90, n) in (rule or {}).items():
+        if group in summary:
+            summary[group]["rule_of_thumb"] = {"method": "6·N·D FLOP at 40 % of the dense peak", "n": n,
+                                               "median_abs_error": _r(median), "p90_abs_error": _r(p90)}
+    doc = {"schema_version": SCHEMA_VERSION, "cross_validate": cross_validate,
            "runs": [{"id": r.id, "group": r.group, "tier": r.tier, "gpu": r.gpu, "gpu_count": r.gpu_count,
                      "layout": r.layout, "metric": r.metric, "actual": r.actual, "predicted": _r(r.predicted),
                      "p10": _r(r.p10), "p90": _r(r.p90), "error": _r(r.error), "covered": r.covered,
-                     "basis": r.basis} for r in rows],
-           "summary": {k: {"n": s.n, "median_abs_error": _r(s.median_abs_error), "p90_abs_error":
-                           _r(s.p90_abs_error), "coverage_p10_p90": _r(s.coverage_p10_p90)}
-                       for k, s in summaries(rows).items()}}
+                     "basis": r.basis, "fold": r.fold or None, "extrapolations": list(r.extrapolations)}
+                    for r in rows],
+           "summary": summary}
     return json.dumps(doc, indent=2) + "\n"
 
 
-def render_table(rows: list[ValidationRow], leave_one_out: bool) -> str:
+GROUP_NOTES = {
+    "inference-batch-1": "one-sample eager forward passes: the host launching kernels sets the pace",
+    "transformer-xl-training": "relative attention and adaptive softmax approximated",
+}
+"""What a reader needs to know to read a group's figure (README, 'Accuracy')."""
+
+
+def render_table(rows: list[ValidationRow], leave_one_out: bool, cross_validate: str | None = None,
+                 rule: dict[str, tuple[float, float, int]] | None = None) -> str:
     """Runs, then the summary rows (rich tables)."""
     import io
 
@@ -206,7 +275,9 @@ def render_table(rows: list[ValidationRow], leave_one_out: bool) -> str:
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=170, force_terminal=False, color_system=None)
-    title = "Published runs: predicted vs actual" + (" (leave-one-out)" if leave_one_out else "")
+    mode = f" (grouped cross-validation by {cross_validate})" if cross_validate and cross_validate != "run" else (
+        " (leave-one-out)" if leave_one_out or cross_validate == "run" else " (in-sample: the catalog's fits)")
+    title = "Published runs: predicted vs actual" + mode
     table = Table(title=title, caption="layout: data·tensor·pipeline parallel, ZeRO stage; * GPU count not "
                                        "published: the count with the fewest GPU-seconds per sample")
     for head in ("run", "group", "GPUs", "layout", "metric", "actual", "predicted", "error", "P10–P90", "covers"):
@@ -216,13 +287,17 @@ def render_table(rows: list[ValidationRow], leave_one_out: bool) -> str:
                       f"{r.predicted:,.4g}", f"{r.error:+.0%}", f"{r.p10:,.3g}–{r.p90:,.3g}",
                       "yes" if r.covered else "no")
     console.print(table)
-    summary = Table(title="Accuracy" + (" (leave-one-out)" if leave_one_out else ""),
-                    caption="overall: every group but 'other' (approximated architectures, never fitted on); "
-                            "training: the training groups; single-gpu-throughput: their one-GPU throughput rows")
-    for head in ("group", "runs", "median |error|", "P90 |error|", "P10–P90 coverage"):
+    summary = Table(title="Accuracy" + mode,
+                    caption="overall: every run; training: the groups the curves are fitted on; "
+                            "single-gpu-throughput: their one-GPU throughput rows; P90/P10: mean interval width; "
+                            + "; ".join(f"{k}: {v}" for k, v in GROUP_NOTES.items()))
+    for head in ("group", "runs", "median |error|", "P90 |error|", "P10–P90 coverage", "P90/P10"):
         summary.add_column(head)
     for name, s in summaries(rows).items():
         summary.add_row(name, str(s.n), f"{s.median_abs_error:.1%}", f"{s.p90_abs_error:.1%}",
-                        f"{s.coverage_p10_p90:.0%}")
+                        f"{s.coverage_p10_p90:.0%}", f"{s.mean_interval_ratio:.2f}")
+        if rule and name in rule:
+            median, p90, n = rule[name]
+            summary.add_row(f"  {name}: 6·N·D at 40 % peak", str(n), f"{median:.1%}", f"{p90:.1%}", "", "")
     console.print(summary)
     return buffer.getvalue()

@@ -8,39 +8,34 @@ import statistics
 from planner.catalog.load import Catalog
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.io.profile import resolve_architecture
-from planner.model.inference_time import (
-    decode_tokens_per_s,
-    fp16_accumulate_factor,
-    prefill_tokens_per_s,
-)
+from planner.model.inference_time import decode_tokens_per_s, prefill_tokens_per_s
+from planner.model.llama_cpp import accumulate_factor, layer_split_speedup
 from planner.model.workload import workload_for
+from planner.schema.catalog import GpuSpec
 from planner.schema.runs import PublishedRun
 
 SERVING_GROUPS = ("serving-decode", "serving-prefill")
 DEFAULT_DECODE_TOKENS = 512
 """A decode row without a length: llama-bench's default tg test generates 128…512 tokens; 512 is its longest."""
-LLAMA_CPP_UBATCH = 512
-"""llama.cpp's default physical batch (--ubatch-size 512): a prompt is processed in micro-batches of this size."""
 
 
-def accumulate_factor(run: PublishedRun, gpu) -> float:
-    """llama.cpp's 16-bit GEMMs accumulate in FP16 (ggml-cuda calls cublasGemmEx with CUBLAS_COMPUTE_16F), so
-    its ceiling is the FP16-accumulate peak; other frameworks accumulate in FP32 (the catalog's fp16 figure)."""
-    if run.precision in ("fp16", "bf16") and run.engine == "llama.cpp":
-        return fp16_accumulate_factor(gpu)
-    return 1.0
+KIND_FALLBACK = {"prefill": ("infer",), "infer": ("prefill",), "decode": ()}
+"""Where a forward-pass kind with no fitted runs borrows its efficiency: prefill and batched inference are both
+forward passes through the same matmuls; decode (bandwidth-bound) has no kin."""
 
 
-def layer_split_speedup(gpus: int, phase: str, tokens: float) -> float:
-    """Speed-up of a llama.cpp layer split over one GPU holding every layer.
-
-    Decode at batch 1 runs the GPUs one after another: 1. Prefill pipelines its m = ⌈tokens/ubatch⌉ micro-batches
-    through the g stages (llama.cpp pipeline parallelism, PR #6017): m·g / (m + g − 1), the GPipe fill-and-drain.
-    """
-    if gpus <= 1 or phase != "prefill":
-        return 1.0
-    micro = max(1, -(-int(tokens) // LLAMA_CPP_UBATCH))
-    return micro * gpus / (micro + gpus - 1)
+def prior_or_roofline(catalog: Catalog, gpu: GpuSpec, kind: str, family: str) -> Efficiency:
+    """The catalog's prior for this kind of work; without one, the prior of a kindred kind (KIND_FALLBACK); without
+    that, the roofline itself (efficiency 1: no data, so no discount), its detail saying so."""
+    for borrowed in (kind, *KIND_FALLBACK.get(kind, ())):
+        try:
+            found = prior_efficiency(catalog, gpu, borrowed, family)
+        except LookupError:
+            continue
+        if borrowed == kind:
+            return found
+        return dataclasses.replace(found, detail=f"no {kind} runs: {found.detail}")
+    return Efficiency(1.0, 0.0, "prior", f"no {kind} runs: the roofline at peak")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,16 +61,17 @@ def predict_serving_run(run: PublishedRun, catalog: Catalog) -> ServingPredictio
     gpu = catalog.gpu(run.gpu)
     arch = resolve_architecture(run.model, catalog, run.id, seq_len=run.seq_len)
     work = workload_for(arch)
-    compute = prior_efficiency(catalog, gpu, "prefill", arch.family)
-    bandwidth = prior_efficiency(catalog, gpu, "decode", arch.family)
+    compute = prior_or_roofline(catalog, gpu, "prefill", arch.family)
+    bandwidth = prior_or_roofline(catalog, gpu, "decode", arch.family)
     if run.phase == "decode":
         generated = run.seq_len or DEFAULT_DECODE_TOKENS
         rate = decode_tokens_per_s(work, gpu, run.precision, run.batch or 1.0, generated / 2.0,
-                                   compute.value * accumulate_factor(run, gpu),
+                                   compute.value * accumulate_factor(run.precision, run.engine, gpu),
                                    bandwidth.value, kv_precision="fp16")
     else:
         prompt = run.seq_len or arch.seq_len
-        rate = prefill_tokens_per_s(work, gpu, run.precision, prompt, compute.value * accumulate_factor(run, gpu),
+        factor = accumulate_factor(run.precision, run.engine, gpu)
+        rate = prefill_tokens_per_s(work, gpu, run.precision, prompt, compute.value * factor,
                                     bandwidth.value) \
             * layer_split_speedup(run.gpu_count or 1, "prefill", prompt)
     return ServingPrediction(rate, compute, bandwidth)

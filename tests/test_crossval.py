@@ -1,0 +1,113 @@
+"""Grouped cross-validation (`gpuplan validate --cross-validate`): ratchets on the grouped figures that can only
+tighten, readable group and fold names, folds that never grade their own fit, and estimate = validate for one run."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from planner.catalog.load import BUNDLED_CATALOG, load_catalog
+from planner.cli.main import app
+from planner.efficiency.train_fit import load_published_runs
+from planner.io.profile import load_profile
+from planner.plans.search import estimate
+from planner.validate.folds import fold_key, source_key
+from planner.validate.runs import summaries, validate
+
+SOURCE_CV_TRAINING_MEDIAN_RATCHET = 0.152
+"""Training runs, grouped by source: median |error| was 0.142 when this was set. Only lower it."""
+SOURCE_CV_TRAINING_P90_RATCHET = 0.312
+"""Training runs, grouped by source: P90 |error| was 0.302 when this was set. Only lower it."""
+SOURCE_CV_OVERALL_MEDIAN_RATCHET = 0.186
+"""All runs, grouped by source: median |error| was 0.176 when this was set (issue 13's target: 0.15)."""
+RATCHET_MARGIN = 0.01
+USER_GROUPS = {"llm-pretraining", "fine-tuning", "cnn", "encoder", "serving-decode", "serving-prefill",
+               "inference-batch-1", "inference-batched", "transformer-xl-training"}
+
+
+@pytest.fixture(scope="module")
+def source_rows():
+    return validate(BUNDLED_CATALOG, cross_validate="source")
+
+
+def _ratchet(value: float, limit: float, name: str) -> None:
+    assert value <= limit, f"{name} rose to {value:.3f} (ratchet {limit})"
+    assert value > limit - 2 * RATCHET_MARGIN, f"{name} is now {value:.3f}: lower its ratchet to tighten it"
+
+
+def test_source_cv_training_median_does_not_rise(source_rows):
+    _ratchet(summaries(source_rows)["training"].median_abs_error, SOURCE_CV_TRAINING_MEDIAN_RATCHET,
+             "source-CV training median |error|")
+
+
+def test_source_cv_training_p90_does_not_rise(source_rows):
+    _ratchet(summaries(source_rows)["training"].p90_abs_error, SOURCE_CV_TRAINING_P90_RATCHET,
+             "source-CV training P90 |error|")
+
+
+def test_source_cv_overall_median_does_not_rise(source_rows):
+    _ratchet(summaries(source_rows)["overall"].median_abs_error, SOURCE_CV_OVERALL_MEDIAN_RATCHET,
+             "source-CV overall median |error|")
+
+
+def test_source_cv_training_intervals_cover_without_being_wide(source_rows):
+    training = summaries(source_rows)["training"]
+    assert 0.75 <= training.coverage_p10_p90 <= 0.95
+    assert training.mean_interval_ratio < 2.5
+
+
+def test_every_group_has_a_name_a_user_understands(source_rows):
+    assert {r.group for r in source_rows} <= USER_GROUPS
+    assert "other" not in summaries(source_rows)
+
+
+def test_no_run_is_predicted_by_a_fit_that_saw_its_source(source_rows):
+    """The fold printed with each row is its own source, and refitting on a catalog with the whole source removed
+    gives the same prediction: nothing of the source leaked into its fit."""
+    catalog = load_catalog(BUNDLED_CATALOG)
+    runs = {r.id: r for r in load_published_runs(BUNDLED_CATALOG, catalog)}
+    for row in source_rows:
+        assert row.fold == source_key(runs[row.id].source) == fold_key(runs[row.id], "source", catalog)
+    pythia = [r for r in source_rows if r.id.startswith("pythia")]
+    assert {r.fold for r in pythia} == {"S14 — Pythia"} and all("without its source" in r.basis for r in pythia)
+
+
+def test_source_keys_are_readable():
+    assert source_key("S1 — LLaMA (Touvron et al. 2023, arXiv 2302.13971): Table 15") == "S1 — LLaMA"
+    assert source_key("lambdal/deeplearning-benchmark@67a9bb51:pytorch/x.csv (+ y.csv)") \
+        == "lambdal/deeplearning-benchmark@67a9bb51"
+    assert source_key("https://docs.nvidia.com/nemo/performance.html") == "docs.nvidia.com/nemo"
+
+
+def test_cross_validate_json_has_the_interval_ratio_and_the_rule_of_thumb():
+    result = CliRunner().invoke(app, ["validate", "--cross-validate", "family", "--only", "llm-pretraining",
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["cross_validate"] == "family"
+    llm = doc["summary"]["llm-pretraining"]
+    assert {"n", "median_abs_error", "p90_abs_error", "coverage_p10_p90", "mean_interval_ratio"} <= set(llm)
+    assert llm["mean_interval_ratio"] > 1.0
+    assert llm["rule_of_thumb"]["n"] == llm["n"]
+    # leaving out the whole ampere family predicts every A100 run from the other families' curves
+    assert all(r["fold"] == "ampere" and r["extrapolations"] for r in doc["runs"])
+
+
+def test_estimate_and_validate_give_the_same_prediction_for_the_same_run(tmp_path):
+    """llm.c's GPT-2 124M on one 8× A100-80GB SXM node: the profile says what the run says; `estimate`, pinned to
+    8 GPUs of an 8-GPU NVLink offer, plans it through the same layout and step code as `validate` (in-sample)."""
+    catalog = load_catalog(BUNDLED_CATALOG)
+    run = next(r for r in load_published_runs(BUNDLED_CATALOG, catalog) if r.id == "llmc-gpt2-124m-8xa100")
+    row = next(r for r in validate(BUNDLED_CATALOG, only=run.id))
+    profile = {"name": "llmc", "model": {"preset": "gpt2-124m", "seq_len": 1024},
+               "training": {"dataset": {"tokens": run.tokens}, "batch": {"global_tokens": 512 * 1024},
+                            "precision": "bf16", "attention": "flash"},
+               "constraints": {"gpus": ["A100-80GB-SXM"], "providers": ["aws"], "gpu_count": 8}}
+    path = tmp_path / "llmc.yaml"
+    path.write_text(yaml.safe_dump(profile))
+    result = estimate(load_profile(path, catalog), catalog)
+    plans = [p for p in result.training.plans if p.gpu_count == 8 and p.fits]
+    assert plans
+    assert plans[0].hours_p50 == pytest.approx(row.predicted, rel=1e-6)
