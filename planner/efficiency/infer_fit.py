@@ -91,7 +91,7 @@ def fit_launch_floor(runs: Sequence[PublishedRun], catalog: Catalog) -> LaunchFl
     index = [archs.index(r.gpu.arch) for r in rows]
     actual = np.log([r.run.value / (r.run.gpu_count or 1) for r in rows])
 
-    def residuals(theta):
+    def residuals(theta: np.ndarray) -> np.ndarray:
         floor, fp32_factor = math.exp(theta[0]), math.exp(theta[1])
         return np.array([math.log(row_rate(r, math.exp(theta[2 + i]), floor, fp32_factor))
                          for r, i in zip(rows, index)]) - actual
@@ -100,7 +100,7 @@ def fit_launch_floor(runs: Sequence[PublishedRun], catalog: Catalog) -> LaunchFl
     high = [math.log(HOST_FLOOR_RANGE_US[1]), math.log(FP32_FACTOR_MAX)] + [math.log(EFFICIENCY_RANGE[1])] * len(archs)
     start = [math.log(DEFAULT_HOST_FLOOR_US), 0.5] + [math.log(0.3)] * len(archs)
     fit = least_squares(residuals, start, bounds=(low, high))
-    efficiency = {arch: _sig(math.exp(fit.x[2 + i])) for i, arch in enumerate(archs)}
+    efficiency: dict[str, float] = {arch: _sig(math.exp(fit.x[2 + i])) for i, arch in enumerate(archs)}
     efficiency["any"] = _sig(math.exp(float(np.mean(fit.x[2:]))))
     efficiency["fp32_factor"] = _sig(math.exp(fit.x[1]))
     sigma = math.sqrt(float(np.mean(fit.fun ** 2)))
