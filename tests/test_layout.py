@@ -10,7 +10,6 @@ ROOT = Path(__file__).resolve().parents[1]
 KNOWN_CYCLES = [
     {"planner.efficiency.origin", "planner.efficiency.train_curve"},
     {"planner.plans.local", "planner.plans.search"},
-    {"planner.efficiency.prior_fit", "planner.validate.serving"},
 ]
 
 
