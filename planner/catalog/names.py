@@ -30,10 +30,12 @@ def load_accelerator_names(directory: Path, catalog: Catalog) -> AcceleratorName
 
 
 def gpu_for(names: AcceleratorNames, source: str, name: str, cloud: str | None = None,
-            memory_gb: float | None = None) -> str | None:
-    """Our GPU id for a catalog's accelerator name on a cloud (with the row's per-GPU memory when known), or None.
+            memory_gb: float | None = None, text: str = "") -> str | None:
+    """Our GPU id for a catalog's accelerator name on a cloud (with the row's per-GPU memory when known, and its
+    instance type and GPU description as `text`), or None.
 
-    The most specific entry wins: one limited to the cloud and the memory, then to either, then a plain entry."""
+    The most specific entry wins: one whose pattern occurs in the text, then one limited to the cloud, then to the
+    memory, then a plain entry."""
     key = _norm(name)
     best: tuple[int, AcceleratorName] | None = None
     for entry in names.names:
@@ -41,10 +43,12 @@ def gpu_for(names: AcceleratorNames, source: str, name: str, cloud: str | None =
             continue
         if entry.clouds is not None and (cloud is None or _norm(cloud) not in {_norm(c) for c in entry.clouds}):
             continue
-        if entry.memory_gb is not None:
-            if memory_gb is None or abs(memory_gb - entry.memory_gb) > MEMORY_TOLERANCE * entry.memory_gb:
-                continue
-        score = (entry.clouds is not None) * 2 + (entry.memory_gb is not None)
+        if entry.memory_gb is not None and (memory_gb is None or abs(memory_gb - entry.memory_gb)
+                                            > MEMORY_TOLERANCE * entry.memory_gb):
+            continue
+        if entry.pattern is not None and not re.search(entry.pattern, text, re.IGNORECASE):
+            continue
+        score = (entry.pattern is not None) * 4 + (entry.clouds is not None) * 2 + (entry.memory_gb is not None)
         if best is None or score > best[0]:
             best = (score, entry)
     return best[1].gpu if best else None

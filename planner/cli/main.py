@@ -292,7 +292,8 @@ class Billing(str, Enum):
 
 @catalog_app.command("import")
 def catalog_import(
-    table: Annotated[Path, typer.Argument(help="The price table: SkyPilot <cloud>/vms.csv or a gpuhunt <provider>.csv.")],
+    table: Annotated[Path, typer.Argument(help="The price table: SkyPilot <cloud>/vms.csv or a gpuhunt <provider>.csv; "
+                                               "or a SkyPilot v7 catalog directory (every provider folder).")],
     source: Annotated[ImportSource, typer.Option("--from", help="Which catalog's layout the table has.")],
     provider: Annotated[Optional[str], typer.Option(
         "--provider", help="Our provider id (default: from the cloud folder or file name).")] = None,
@@ -313,6 +314,18 @@ def catalog_import(
             date = dt.date.fromisoformat(as_of) if as_of else None
         except ValueError:
             raise InputError(f"--as-of {as_of!r}: expected a date YYYY-MM-DD", field="--as-of") from None
+        if table.is_dir():
+            if source.value != "skypilot":
+                raise InputError("a directory is read only with --from skypilot (a SkyPilot v7 catalog)",
+                                 file=str(table), hint="Pass a gpuhunt <provider>.csv file.")
+            from planner.catalog import snapshot_import
+
+            results = snapshot_import.import_snapshot(table, load_catalog(catalog), Path(catalog), date)
+            if not dry_run:
+                for item in results:
+                    write_offers(item.document, Path(catalog) / "offers" / f"{item.provider}.yaml")
+            sys.stdout.write(snapshot_import.summary(results, dry_run))
+            return
         document, result = import_offers(source.value, table, load_catalog(catalog), Path(catalog), provider,
                                          as_of=date, billing=billing.value if billing else None)
         if not dry_run:

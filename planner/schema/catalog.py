@@ -93,6 +93,9 @@ class Offer(Strict):
     source: str | None = Field(None, description="Source of this price when it differs from the file's.")
     doubtful: str | None = Field(None, description="Why this row is doubtful, if it is.")
     notes: str | None = Field(None, description="Anything else worth knowing.")
+    usd_per_hour_max: float | None = Field(None, gt=0, description="Dearest regional on-demand price in the source, "
+                                           "when regions differ (usd_per_hour is the cheapest).")
+    network_source: str | None = Field(None, description="Where network_gbps comes from (catalog/networks.yaml).")
 
     @model_validator(mode="after")
     def _spot_not_dearer(self) -> "Offer":

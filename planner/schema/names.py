@@ -17,6 +17,9 @@ class AcceleratorName(Strict):
     gpu: str = Field(description="Our GPU id (gpus.yaml).")
     clouds: list[str] | None = Field(None, description="Only on these clouds/providers (their names in that catalog).")
     memory_gb: float | None = Field(None, gt=0, description="Only when the row's per-GPU memory is about this, GB.")
+    pattern: str | None = Field(None, min_length=1, max_length=200,
+                                description="Only when this regular expression (case ignored) occurs in the row's "
+                                            "instance type or GPU description (SXM vs PCIe vs NVL of one name).")
 
 
 class AcceleratorNames(Strict):

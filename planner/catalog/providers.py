@@ -1,0 +1,35 @@
+"""catalog/providers.yaml → provider facts: billing, networks between instances, storage and egress prices."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from planner.io.loading import load_model_file
+from planner.schema.providers import NetworkFamily, ProviderInfo, ProvidersFile
+
+PROVIDERS_FILE = "providers.yaml"
+
+
+def load_providers(catalog_dir: Path) -> dict[str, ProviderInfo]:
+    """Provider id → its facts; empty when the catalog has no providers.yaml."""
+    path = Path(catalog_dir) / PROVIDERS_FILE
+    if not path.exists():
+        return {}
+    return _load(str(path.resolve()), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, _mtime: int) -> dict[str, ProviderInfo]:
+    document = load_model_file(Path(path), ProvidersFile, "providers file")[0]
+    return {p.id: p for p in document.providers}
+
+
+def network_for(info: ProviderInfo | None, instance: str) -> NetworkFamily | None:
+    """The network family of an instance type at a provider (first pattern that occurs in the name), if any."""
+    if info is None:
+        return None
+    for family in info.networks:
+        if re.search(family.pattern, instance, re.IGNORECASE):
+            return family
+    return None

@@ -1,0 +1,90 @@
+"""SkyPilot's v7 catalog layout, one provider folder at a time: `<dir>/<cloud>/vms.csv` → rows with per-GPU memory,
+with the data quirks of catalog/snapshots/skypilot-*/README.md detected by rules (planner/catalog/quirks.py).
+
+Columns are found by header name (their order differs by cloud). `GpuInfo` is a Python-dict-like string on most
+clouds, JSON with doubled quotes on primeintellect, a bare name on runpod: only its `Name` and `SizeInMiB` are read,
+by pattern, never evaluated."""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from planner.errors import InputError
+from planner.io.yamlfile import read_text
+
+MAX_CSV_BYTES = 64 * 2**20
+"""Largest price table read: SkyPilot's AWS vms.csv, the biggest, is a few MB."""
+REQUIRED = ("InstanceType", "AcceleratorName", "AcceleratorCount", "Price")
+_SIZE = re.compile(r"""SizeInMiB['"]*\s*:\s*['"]*([0-9.]+)""")
+_NAME = re.compile(r"""['"]Name['"]+\s*:\s*['"]+([^'"]+)""")
+
+
+@dataclass(frozen=True)
+class SkyRow:
+    """One accelerator row of a vms.csv, as written (prices may still be placeholders)."""
+
+    line: int
+    instance: str
+    accelerator: str
+    count: float
+    price: float | None
+    spot: float | None
+    region: str
+    host_gib: float | None
+    memory_mib: float | None
+    """`SizeInMiB` of the GpuInfo as written: per GPU, the instance total or host RAM depending on the cloud."""
+    description: str
+    """GpuInfo's GPU name and the upstream SKU (primeintellect): text that tells SXM from PCIe or NVL."""
+
+
+def number(text: str | None) -> float | None:
+    """A float from a cell, None when empty or not a number."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def read_vms(path: Path) -> list[SkyRow]:
+    """The accelerator rows of one vms.csv (CPU-only rows are not returned)."""
+    text = read_text(path, MAX_CSV_BYTES)
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise InputError(f"not a SkyPilot vms.csv: column(s) {', '.join(missing)} missing", file=str(path), line=1,
+                         hint=f"Header found: {', '.join(header) or '(empty)'}.")
+    rows = []
+    for line, raw in enumerate(reader, start=2):
+        name = (raw.get("AcceleratorName") or "").strip()
+        if not name:
+            continue
+        info = raw.get("GpuInfo") or ""
+        size = _SIZE.search(info)
+        gpu_name = _NAME.search(info)
+        description = " ".join(filter(None, [gpu_name.group(1) if gpu_name else info if "{" not in info else "",
+                                             (raw.get("UpstreamCloudId") or "").strip()]))
+        rows.append(SkyRow(line, (raw.get("InstanceType") or "").strip(), name,
+                           number(raw.get("AcceleratorCount")) or 0.0, number(raw.get("Price")),
+                           number(raw.get("SpotPrice")), (raw.get("Region") or "").strip(),
+                           number(raw.get("MemoryGiB")), number(size.group(1)) if size else None, description))
+    return rows
+
+
+def provider_folders(directory: Path) -> dict[str, Path]:
+    """Cloud folder name → its vms.csv under a v7 catalog directory (the directory itself, its `v7/` or a
+    `catalogs/v7/` below it)."""
+    for base in (directory, directory / "v7", directory / "catalogs" / "v7"):
+        found = {p.parent.name: p for p in sorted(base.glob("*/vms.csv"))}
+        if found:
+            return found
+    raise InputError("no <cloud>/vms.csv found: not a SkyPilot v7 catalog directory", file=str(directory),
+                     hint="Pass the folder that holds aws/, lambda/, runpod/ … (e.g. catalog/snapshots/"
+                          "skypilot-2026-11-30).")

@@ -1,0 +1,114 @@
+"""`gpuplan catalog import --from skypilot DIR` on the dated SkyPilot v7 snapshot kept in the repository
+(catalog/snapshots/skypilot-2026-11-30): every provider folder imports, the data quirks its README lists are caught
+by rules (flagged or dropped with a reason), and the bundled offers are exactly what the import writes."""
+import shutil
+from collections import defaultdict
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from planner.catalog.load import BUNDLED_CATALOG, load_catalog
+from planner.cli.main import app
+
+runner = CliRunner()
+SNAPSHOT = BUNDLED_CATALOG / "snapshots" / "skypilot-2026-11-30"
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory):
+    """A copy of the bundled catalog with the snapshot imported again, and the command's output."""
+    target = tmp_path_factory.mktemp("snap") / "catalog"
+    shutil.copytree(BUNDLED_CATALOG, target, ignore=shutil.ignore_patterns("snapshots"))
+    result = runner.invoke(app, ["catalog", "import", "--from", "skypilot", str(SNAPSHOT), "--catalog", str(target)])
+    assert result.exit_code == 0, result.output
+    return target, result.stdout
+
+
+def offers_of(catalog_dir, provider):
+    return {o["instance"]: o for o in yaml.safe_load((catalog_dir / "offers" / f"{provider}.yaml").read_text())["offers"]}
+
+
+def test_every_provider_folder_imports(imported):
+    _, out = imported
+    for provider in ("aws", "cudo", "gcp", "hyperbolic", "lambda", "mithril", "nebius", "primeintellect", "runpod",
+                     "seeweb", "shadeform", "simplepod", "vast-ai"):
+        assert f"offer(s) for {provider} (" in out
+    assert "from 13 provider folder(s)" in out
+
+
+def test_the_bundled_offers_are_the_import_of_the_snapshot(imported):
+    target, _ = imported
+    for path in sorted((BUNDLED_CATALOG / "offers").glob("*.yaml")):
+        assert yaml.safe_load(path.read_text()) == yaml.safe_load((target / "offers" / path.name).read_text()), \
+            f"{path.name} differs from a fresh import: rerun `gpuplan catalog import --from skypilot {SNAPSHOT}`"
+
+
+def test_market_size_and_multi_gpu_shapes():
+    catalog = load_catalog(BUNDLED_CATALOG)
+    assert len(catalog.providers) >= 15
+    assert sum(len(p.offers) for p in catalog.providers.values()) >= 500
+    providers = defaultdict(set)
+    for o in catalog.offers():
+        if o.offer.gpus_per_instance >= 4:
+            providers[o.offer.gpu].add(o.provider)
+    for gpu in ("RTX-A5000", "RTX-A6000", "L40S", "RTX-4090"):
+        assert len(providers[gpu]) >= 3, (gpu, providers[gpu])
+
+
+def test_swapped_spot_is_flagged_and_the_dearer_price_used(imported):
+    l40s = offers_of(imported[0], "runpod")["1x_L40S_SECURE"]
+    assert (l40s["usd_per_hour"], l40s["spot_usd_per_hour"]) == (0.86, 0.43)
+    assert "swapped" in l40s["doubtful"]
+
+
+def test_placeholder_spot_prices_are_dropped(imported):
+    target, out = imported
+    assert "placeholder spot price 99999999 dropped" in out and "placeholder spot price 0.00 dropped" in out
+    for provider in ("primeintellect", "vast-ai"):
+        imported_offers = [o for o in offers_of(target, provider).values() if "as_of" not in o]
+        assert imported_offers and all(o.get("spot_usd_per_hour") is None for o in imported_offers)
+
+
+def test_equal_spot_and_on_demand_everywhere_flags_the_price(imported):
+    for offer in offers_of(imported[0], "mithril").values():
+        assert "auction" in offer["doubtful"] and offer.get("spot_usd_per_hour") is None
+
+
+def test_memory_fields_holding_host_ram_or_totals_do_not_pick_the_variant(imported):
+    target, out = imported
+    assert "GPU memory field equals the host RAM per GPU in this file: ignored" in out
+    assert {o["gpu"] for o in offers_of(target, "nebius").values() if "h100" in o["instance"]} == {"H100-SXM"}
+    vast = offers_of(target, "vast-ai")
+    # SizeInMiB 163840 for 2 GPUs is 80 GB in all (instance total): 40 GB A100s, as the 1-GPU row says
+    assert vast["2x-A100_SXM4-32-65536"]["gpu"] == "A100-40GB-SXM"
+    assert vast["2x-H100_NVL-32-65536"]["gpu"] == "H100-NVL"
+    prime = offers_of(target, "primeintellect")
+    assert prime["runpod__1xA100_80GB__8__117"]["gpu"] == "A100-80GB-PCIE"
+
+
+def test_gcp_prices_the_gpu_with_its_host_vm(imported):
+    target, out = imported
+    a2 = offers_of(target, "gcp")["a2-highgpu-8g"]
+    rows = [line.split(",") for line in (SNAPSHOT / "v7" / "gcp" / "vms.csv").read_text().splitlines()
+            if line.startswith(",,,A100,8,")]
+    cheapest = min(float(r[-2]) for r in rows)
+    assert a2["usd_per_hour"] == pytest.approx(cheapest + 5.91582)
+    assert "GCP accelerator-only price with no host VM price" in out and "TPU slice, not a GPU" in out
+
+
+def test_offers_the_snapshot_does_not_cover_keep_source_and_date(imported):
+    target, _ = imported
+    kept = [o for o in offers_of(target, "aws").values() if o["instance"].startswith("g")]
+    assert kept and all(o["as_of"] and o["source"] for o in kept)
+    assert (target / "offers" / "massed-compute.yaml").exists()
+
+
+def test_every_offer_gpu_is_in_the_gpu_catalog(imported):
+    catalog = load_catalog(imported[0])  # loading checks every offer's GPU id
+    assert all(o.offer.gpu in catalog.gpus for o in catalog.offers())
+
+
+def test_a_file_that_is_not_a_catalog_directory_exits_2(tmp_path):
+    result = runner.invoke(app, ["catalog", "import", "--from", "skypilot", str(tmp_path), "--dry-run"])
+    assert result.exit_code == 2 and "not a SkyPilot v7 catalog directory" in result.output
