@@ -198,9 +198,9 @@ def test_simulation_is_seeded():
 def test_serve_7b_chat_replicas_hold_in_simulation_and_one_fewer_does_not(catalog):
     loaded = load_profile(ROOT / "profiles" / "serve-7b-chat.yaml", catalog)
     est = estimate(loaded, catalog)
-    # the simulation checks one-GPU replicas: the best such plan (the imported catalog's cheapest pick may shard a
-    # replica over 4 small GPUs)
-    plan = next(p for p in est.inference.plans if p.gpus_per_replica == 1)
+    # the simulation checks one-GPU replicas, several of them: the best such plan (the imported catalog's cheapest
+    # pick may shard a replica over 4 small GPUs)
+    plan = next(p for p in est.inference.plans if p.gpus_per_replica == 1 and p.replicas >= 2 and p.meets_slo)
     inf = loaded.profile.inference
     gpu = catalog.gpus[plan.gpu]
     assert plan.meets_slo

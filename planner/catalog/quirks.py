@@ -15,7 +15,7 @@ each rule either drops a value with its reason or keeps it with a flag, so no do
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from planner.catalog.skypilot import SkyRow
 
@@ -41,17 +41,13 @@ class CleanRow:
 class Findings:
     """What the rules did, by reason → rows."""
 
-    dropped: Counter = None  # type: ignore[assignment]
-    adjusted: Counter = None  # type: ignore[assignment]
-
-    def __post_init__(self) -> None:
-        self.dropped = self.dropped or Counter()
-        self.adjusted = self.adjusted or Counter()
+    dropped: Counter[str] = field(default_factory=Counter)
+    adjusted: Counter[str] = field(default_factory=Counter)
 
 
 def _memory_is_total(rows: list[SkyRow]) -> bool:
     """True when the file's SizeInMiB grows with the GPU count for one accelerator (instance total, not per GPU)."""
-    votes: Counter = Counter()
+    votes: Counter[str] = Counter()
     by_name: dict[str, set[tuple[float, float]]] = defaultdict(set)
     for r in rows:
         if r.memory_mib and r.count >= 1:

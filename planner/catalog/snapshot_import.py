@@ -25,6 +25,7 @@ from planner.catalog.quirks import CleanRow, clean
 from planner.catalog.skypilot import provider_folders, read_vms
 from planner.errors import InputError
 from planner.schema.catalog import GpuSpec, Offer, OmittedRow, ProviderOffers
+from planner.schema.names import AcceleratorNames
 from planner.schema.providers import ProviderInfo
 
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -44,9 +45,9 @@ class ProviderImport:
     document: ProviderOffers
     imported: int
     kept: int
-    unmapped: Counter = field(default_factory=Counter)
-    dropped: Counter = field(default_factory=Counter)
-    adjusted: Counter = field(default_factory=Counter)
+    unmapped: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
+    adjusted: Counter[str] = field(default_factory=Counter)
 
 
 def snapshot_date(directory: Path) -> dt.date | None:
@@ -92,7 +93,7 @@ def _intra_node(gpu: GpuSpec, count: int, text: str) -> Literal["nvlink", "pcie"
     return "pcie"
 
 
-def _gcp_rows(rows: list[CleanRow], info: ProviderInfo | None, found: Counter) -> list[tuple[str, CleanRow]]:
+def _gcp_rows(rows: list[CleanRow], info: ProviderInfo | None, found: Counter[str]) -> list[tuple[str, CleanRow]]:
     """GCP accelerator-only rows priced with their host VM: (instance, row with the sum as price)."""
     hosts = {(h.accelerator, h.count): h for h in (info.host_vms if info else [])}
     out = []
@@ -107,7 +108,7 @@ def _gcp_rows(rows: list[CleanRow], info: ProviderInfo | None, found: Counter) -
     return out
 
 
-def import_provider(cloud: str, path: Path, catalog: Catalog, names, providers: dict[str, ProviderInfo],
+def import_provider(cloud: str, path: Path, catalog: Catalog, names: AcceleratorNames, providers: dict[str, ProviderInfo],
                     as_of: dt.date, source: str) -> ProviderImport:
     """One provider folder → its merged offers document (not written)."""
     info = next((p for p in providers.values() if p.skypilot == cloud), None)
@@ -120,7 +121,7 @@ def import_provider(cloud: str, path: Path, catalog: Catalog, names, providers: 
                          hint=f"Add an entry with skypilot: {cloud} and billing to catalog/providers.yaml.")
     rows, findings = clean(read_vms(path))
     dropped, adjusted = findings.dropped, findings.adjusted
-    unmapped: Counter = Counter()
+    unmapped: Counter[str] = Counter()
     named: list[tuple[str, CleanRow]]
     if any(not r.row.instance for r in rows):
         named = _gcp_rows([r for r in rows if not r.row.instance], info, dropped)
