@@ -95,7 +95,7 @@ CASES = [
     Case("unknown-key-top-level", base(PRETRAIN) + "constraint: {spot: true}\n", "constraint:", "constraint",
          ("unknown key 'constraint'", "Did you mean 'constraints'?")),
     Case("unknown-key-model", broken(SERVE, "  preset: llama-2-7b\n", "  preset: llama-2-7b\n  layer: 24\n"),
-         "  layer: 24", "model.layer", ("unknown key 'layer'", "Did you mean 'layers'?")),
+         "  layer: 24", "model.layer", ("unknown key 'layer'", "Did you mean 'layers'")),
     Case("unknown-key-slo", broken(SERVE, "ttft_p95: 500ms", "ttft_p90: 500ms"), "ttft_p90", "inference.slo.ttft_p90",
          ("unknown key 'ttft_p90'", "Did you mean 'ttft_p95'")),
     Case("missing-name", broken(PRETRAIN, "name: pretrain-1b-72h\n", ""), "model:", "name",

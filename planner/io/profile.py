@@ -12,6 +12,8 @@ from planner.catalog.load import Catalog
 from planner.errors import PlannerError
 from planner.io.loading import error_from_validation, validate_document
 from planner.io.yamlfile import YamlDocument, load_yaml
+from planner.model.standard_shape import describe, standard_shape
+from planner.model.workload import params_disagreement
 from planner.schema.model import ARCH_FIELDS, Architecture, ModelSection
 from planner.schema.profile import Profile
 
@@ -25,6 +27,8 @@ class LoadedProfile:
     gpu_ids: frozenset[str] | None
     provider_ids: frozenset[str] | None
     document: YamlDocument
+    warnings: tuple[str, ...] = ()
+    """What the planner assumed on the profile's behalf (a derived shape, a parameter count it did not use)."""
 
 
 def resolve_architecture(section: ModelSection, catalog: Catalog, fallback_name: str = "model",
@@ -43,6 +47,17 @@ def resolve_architecture(section: ModelSection, catalog: Catalog, fallback_name:
     fields["name"] = section.name or fields.get("name") or fallback_name
     if "family" not in fields:
         raise ValueError("give a preset or a family (decoder, encoder, cnn or mlp)")
+    shape = ("layers", "hidden", "heads")
+    if (fields["family"] in ("decoder", "encoder") and fields.get("params") is not None
+            and not any(fields.get(k) is not None for k in shape) and fields.get("image_size") is None):
+        vocab = fields.get("vocab")
+        standard = standard_shape(float(fields["params"]),  # type: ignore[arg-type]
+                                  str(fields["family"]), vocab if isinstance(vocab, int) else None)
+        for key, value in standard.items():
+            if fields.get(key) is None:
+                fields[key] = value
+        fields["shape_note"] = (f"shape derived from {float(fields['params']):.3g} parameters "  # type: ignore[arg-type]
+                                f"(standard shape: {describe(standard)})")
     return Architecture.model_validate(fields)
 
 
@@ -76,7 +91,22 @@ def load_profile(path: Path | str, catalog: Catalog, overrides: list[str] | tupl
     if profile.constraints.providers:
         provider_ids = frozenset(_lookup(doc, ("constraints", "providers"), profile.constraints.providers,
                                          lambda name: catalog.provider(name).provider))
-    return LoadedProfile(profile, arch, gpu_ids, provider_ids, doc)
+    return LoadedProfile(profile, arch, gpu_ids, provider_ids, doc, model_warnings(arch))
+
+
+def model_warnings(arch: Architecture) -> tuple[str, ...]:
+    """Warnings about the model: its shape derived from a count, or a given count its architecture contradicts."""
+    notes: list[str] = []
+    if arch.shape_note:
+        notes.append(f"model {arch.shape_note}; give layers, hidden and heads to plan a specific architecture")
+    disagreement = params_disagreement(arch)
+    if disagreement is not None:
+        given, derived = disagreement
+        notes.append(f"model.params {given / 1e9:.4g}B disagrees with the architecture's {derived / 1e9:.4g}B "
+                     f"({(given - derived) / derived:+.0%}); the architecture's {derived / 1e9:.4g}B is used for "
+                     "memory and FLOP" + (" (a mixture of experts needs experts and experts_per_token)"
+                                          if not arch.is_moe and given > derived else ""))
+    return tuple(notes)
 
 
 def _lookup(doc: YamlDocument, path: tuple[str | int, ...], names: list[str],
@@ -103,6 +133,14 @@ def _check_combinations(profile: Profile, arch: Architecture, doc: YamlDocument)
                             "not tokens", hint="Use dataset: {samples: …}.")
         if dataset.tokens_per_sample is not None and not transformer:
             raise doc.error(("training", "dataset", "tokens_per_sample"), f"a {arch.family} model has no tokens")
+        text = transformer and arch.vocab is not None
+        if (text and dataset.samples is not None and dataset.tokens_per_sample is None
+                and profile.model.seq_len is None):
+            raise doc.error(("training", "dataset", "samples"), f"{dataset.samples:g} samples of how many tokens? "
+                            f"training.dataset.tokens_per_sample is missing for this text model (its preset context "
+                            f"is {arch.seq_len} tokens, rarely the length of fine-tuning samples)",
+                            hint=f"Add tokens_per_sample (e.g. {{samples: {dataset.samples:g}, tokens_per_sample: "
+                                 f"512}}), or set model.seq_len to the sample length.")
         if training.batch and training.batch.global_tokens is not None and not transformer:
             raise doc.error(("training", "batch", "global_tokens"), f"a {arch.family} model has no tokens",
                             hint="Use global_samples.")

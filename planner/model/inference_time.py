@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import math
 
-from planner.model.interconnect import ring_allreduce_seconds
+from planner.model.interconnect import all_to_all_seconds, ring_allreduce_seconds
 from planner.model.memory import usable_bytes
 from planner.model.workload import (
     Workload,
     decode_flops,
-    kv_bytes_per_token,
+    kv_cache_bytes,
     prefill_flops,
     weight_bytes,
+    weights_read_bytes,
 )
 from planner.schema.catalog import GpuSpec
 
@@ -43,24 +44,34 @@ def fp16_accumulate_factor(gpu: GpuSpec) -> float:
 
 
 def tp_allreduce_seconds(work: Workload, tokens: float, tp: int, link_gbs: float, link: str) -> float:
-    """Megatron tensor parallel: 2 all-reduces of tokens·d activations per layer (Shoeybi et al. 2019)."""
+    """Megatron tensor parallel: 2 all-reduces of tokens·d activations per layer (Shoeybi et al. 2019). A mixture
+    of experts spreads its experts over the same GPUs (expert parallel, vLLM --enable-expert-parallel): its MoE
+    layers replace the FFN all-reduce by a dispatch and a combine all-to-all of the k copies of each token."""
     if tp <= 1:
         return 0.0
-    return 2 * work.layers * ring_allreduce_seconds(tokens * work.hidden * ACTIVATION_BYTES, tp, link_gbs, link)
+    activation = tokens * work.hidden * ACTIVATION_BYTES
+    if not work.is_moe:
+        return 2 * work.layers * ring_allreduce_seconds(activation, tp, link_gbs, link)
+    dense = work.layers - work.moe_layers
+    return ((work.layers + dense) * ring_allreduce_seconds(activation, tp, link_gbs, link)
+            + 2 * work.moe_layers * all_to_all_seconds(activation * work.experts_per_token, tp, link_gbs, link))
 
 
 def prefill_seconds(work: Workload, prompt_tokens: float, weight_precision: str, flops: float,
                     bytes_per_s: float, comm_s: float = 0.0) -> float:
-    """One prompt's prefill: the larger of its FLOP at `flops` and one read of the weights, plus TP all-reduces."""
-    return max(prefill_flops(work, prompt_tokens) / flops, weight_bytes(work, weight_precision) / bytes_per_s) \
-        + comm_s
+    """One prompt's prefill: the larger of its FLOP at `flops` and one read of the weights (the experts its tokens
+    touch), plus TP all-reduces."""
+    read = weights_read_bytes(work, weight_precision, prompt_tokens)
+    return max(prefill_flops(work, prompt_tokens) / flops, read / bytes_per_s) + comm_s
 
 
 def decode_step_seconds(work: Workload, batch: float, context: float, weight_precision: str, kv_precision: str,
                         flops: float, bytes_per_s: float, comm_s: float = 0.0) -> float:
-    """One decode iteration of `batch` sequences at mean `context`: weights read once for the batch plus every
-    sequence's KV cache (bandwidth), or the batch's FLOP (compute), whichever is longer; plus TP all-reduces."""
-    step_bytes = weight_bytes(work, weight_precision) + batch * context * kv_bytes_per_token(work, kv_precision)
+    """One decode iteration of `batch` sequences at mean `context`: weights read once for the batch (of a mixture of
+    experts, the experts its `batch` tokens touch) plus every sequence's KV cache (bandwidth), or the batch's FLOP
+    (compute), whichever is longer; plus TP all-reduces."""
+    step_bytes = (weights_read_bytes(work, weight_precision, batch)
+                  + batch * kv_cache_bytes(work, context, kv_precision))
     return max(batch * decode_flops(work, context) / flops, step_bytes / bytes_per_s) + comm_s
 
 
@@ -93,7 +104,7 @@ def kv_batch_limit(work: Workload, gpu: GpuSpec, tp: int, weight_precision: str,
     """Sequences whose paged KV cache fits beside the weights on `tp` GPUs (whole KV_BLOCK_TOKENS blocks)."""
     free = usable_bytes(gpu) * tp - weight_bytes(work, weight_precision)
     blocks = math.ceil(tokens_per_sequence / KV_BLOCK_TOKENS)
-    per_sequence = blocks * KV_BLOCK_TOKENS * kv_bytes_per_token(work, kv_precision)
+    per_sequence = kv_cache_bytes(work, blocks * KV_BLOCK_TOKENS, kv_precision)
     if free <= 0 or per_sequence <= 0:
         return 0
     return int(free // per_sequence)

@@ -67,3 +67,23 @@ def pipeline_send_seconds(size_bytes: float, offer: PricedOffer) -> float:
         return 0.0
     per_gpu = offer.offer.network_gbps / 8.0 / offer.offer.gpus_per_instance
     return size_bytes / (per_gpu * 1e9) + RING_STEP_LATENCY_S["network"]
+
+
+def all_to_all_seconds(size_bytes: float, ranks: int, link_gbs: float, link: str) -> float:
+    """All-to-all where each of `ranks` GPUs holds `size_bytes` and keeps 1/n of it: (n−1)/n·S leaves every GPU at
+    once over its own link (nccl-tests doc/PERFORMANCE.md: alltoall bus bandwidth = algorithm bandwidth ·
+    (n−1)/n), plus one latency step per peer. Expert parallelism runs two per MoE layer forward, dispatch and combine
+    (Lepikhin et al. 2020, GShard §2.2; Megatron-Core MoE token dispatcher)."""
+    if ranks <= 1 or size_bytes <= 0:
+        return 0.0
+    return (ranks - 1) / ranks * size_bytes / (link_gbs * 1e9) + (ranks - 1) * RING_STEP_LATENCY_S[link]
+
+
+def expert_parallel_link(ep: int, inside: int, gpu: GpuSpec, offer: PricedOffer) -> tuple[float, str]:
+    """Per-GPU link of an expert-parallel group: NVLink/PCIe when its `ep` ranks sit within `inside` GPUs of one
+    instance, else each GPU's share of the instance's network."""
+    if ep <= inside:
+        return intra_node_gbs(gpu, offer)
+    if not offer.offer.network_gbps:
+        return intra_node_gbs(gpu, offer)
+    return offer.offer.network_gbps / 8.0 / offer.offer.gpus_per_instance, "network"

@@ -8,6 +8,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from planner.model.layers import (
+    attention_pair_flops,
+    causal_pairs,
+    decode_pair_flops,
+    kv_values_per_token_layer,
+    layer_shapes,
+    windowed_layers,
+)
 from planner.schema.model import Architecture
 
 BYTES = {"fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "int8": 1.0,
@@ -55,6 +63,52 @@ class Workload:
     """Key/value cache per token, 16-bit (0 for non-decoders)."""
     lora_sides_per_layer: float = 0.0
     """Σ (d_in + d_out) over the matmuls of one layer: LoRA adds rank × this per layer (0: not adaptable)."""
+    active_params_per_token: float = 0.0
+    """Parameters one token passes through (0: all of `params`). A mixture of experts counts only the top-k routed
+    and the shared experts; the input embedding, a table lookup with no arithmetic, is left out (OpenAI's gpt-oss
+    convention: 5.1B active of 117B; Mistral and Qwen count it, a ~1 % difference for Mixtral)."""
+    routed_expert_params: float = 0.0
+    """Parameters of every routed expert together (0: dense): what expert parallelism shards and what one decode
+    step reads only for the experts its batch touches."""
+    experts: int = 0
+    """Routed experts per MoE layer E (0: dense)."""
+    experts_per_token: int = 0
+    """Top-k."""
+    moe_layers: int = 0
+    """Layers with routed experts."""
+    expert_flops_share: float = 0.0
+    """Share of the forward FLOP spent in routed experts (what load imbalance slows down)."""
+    attention_pair_flops: float = 0.0
+    """Forward FLOP per layer per (query, key) pair (0: 4·hidden, plain multi-head attention)."""
+    decode_pair_flops: float = 0.0
+    """Decode FLOP per layer per cached token (MLA absorbed; 0: attention_pair_flops)."""
+    window: int = 0
+    """Sliding-window size W of the windowed layers (0: none)."""
+    windowed_layers: int = 0
+    """Layers attending over the window; the others attend over the whole context."""
+    attention_kind: str = ""
+    """MHA / GQA / MQA / MLA, with its window, for reports."""
+    shape_note: str = ""
+    """How the shape was obtained when it was not given ('derived from 7B parameters: …'); empty when given."""
+
+    @property
+    def active_params(self) -> float:
+        """Parameters per token (all of them for a dense model)."""
+        return self.active_params_per_token or self.params
+
+    @property
+    def is_moe(self) -> bool:
+        """A mixture of experts."""
+        return self.experts > 0
+
+    @property
+    def pair_flops(self) -> float:
+        """Forward attention FLOP per layer per (query, key) pair."""
+        return self.attention_pair_flops or 4.0 * self.hidden
+
+    def window_of(self, layer_windowed: bool) -> float | None:
+        """The window of a windowed layer, None for a global one."""
+        return float(self.window) if layer_windowed and self.window else None
 
     @property
     def train_flops_per_sample(self) -> float:
@@ -68,19 +122,17 @@ class Workload:
 
 
 def transformer_layer_matmul_params(arch: Architecture) -> float:
-    """Matmul parameters of one transformer layer: Q, K, V, O and the FFN (FORMULAS.md, 'Decoder parameters')."""
-    d = arch.d_model
-    head_dim = d / arch.n_heads
-    attention = 2 * d * d + 2 * d * arch.n_kv_heads * head_dim
-    ffn = (3 if arch.is_swiglu else 2) * d * arch.ffn
-    return attention + ffn
+    """Matmul parameters of one transformer layer, averaged over the layers: attention (Q, K, V, O or MLA's
+    projections) and the FFN or experts (FORMULAS.md, 'Decoder parameters'; planner/model/layers.py)."""
+    return layer_shapes(arch).matmul_params() / arch.n_layers
 
 
 def transformer_params(arch: Architecture) -> float:
-    """Total parameters of a decoder or encoder: layers + norms + embeddings (+ head when untied)."""
+    """Total parameters of a decoder or encoder: layers (every expert) + norms + embeddings (+ head when untied)."""
     d = arch.d_model
-    norms = (2 * d if arch.norm == "rmsnorm" else 4 * d) * arch.n_layers
-    total = arch.n_layers * transformer_layer_matmul_params(arch) + norms
+    shapes = layer_shapes(arch)
+    norms = ((2 * d if arch.norm == "rmsnorm" else 4 * d) + shapes.extra_norms) * arch.n_layers
+    total = shapes.matmul_params() + norms
     if arch.vocab:
         total += arch.vocab_size * d * (1 if _tied(arch) else 2)
     if arch.position == "learned" or (arch.position is None and arch.family == "encoder"):
@@ -132,6 +184,21 @@ def workload_for(arch: Architecture) -> Workload:
     return _mlp_workload(arch)
 
 
+PARAMS_AGREE = 0.05
+"""A given parameter count within 5 % of the architecture's is the published exact count and is used; further off,
+the architecture's own count is (issue 14: 'params: 46.7B' on a dense 7B shape must not plan 46.7B of FLOP)."""
+
+
+def params_disagreement(arch: Architecture) -> tuple[float, float] | None:
+    """(given, derived) when a transformer's given params differ from its architecture's by more than 5 %."""
+    if arch.params is None or arch.family not in ("decoder", "encoder") or arch.shape_note:
+        return None
+    derived = transformer_params(arch)
+    if abs(arch.params - derived) <= PARAMS_AGREE * derived:
+        return None
+    return float(arch.params), derived
+
+
 def _transformer_workload(arch: Architecture) -> Workload:
     d, n_layers = arch.d_model, arch.n_layers
     vision = arch.vocab is None and arch.image_size is not None
@@ -140,10 +207,16 @@ def _transformer_workload(arch: Architecture) -> Workload:
         seq = patches + 1  # + class token
     else:
         seq = arch.context
-    layer_matmul = transformer_layer_matmul_params(arch)
+    shapes = layer_shapes(arch)
+    layer_matmul = shapes.active_matmul_params() / n_layers  # what one token multiplies, per layer on average
     # Forward FLOP per token: 2 per matmul weight; attention QK^T and AV over the full s×s matrix: 4·s·d per layer
-    # (PaLM App. B counts the full matrix; training = 3× forward gives 6N + 12·L·d·s).
-    attention = 4.0 * n_layers * seq * d * seq
+    # for multi-head attention (PaLM App. B counts the full matrix; training = 3× forward gives 6N + 12·L·d·s);
+    # pair_flops generalises 4·d to head_dim ≠ d/h and MLA; windowed layers count the pairs inside their window.
+    pair = attention_pair_flops(arch)
+    n_windowed = windowed_layers(arch)
+    full_pairs = 2.0 * ((n_layers - n_windowed) * causal_pairs(seq, None)
+                        + n_windowed * causal_pairs(seq, arch.sliding_window))
+    attention = pair * full_pairs
     matmul = 2.0 * n_layers * layer_matmul * seq
     if vision:
         patch_dim = (arch.channels or 3) * (arch.patch_size or 16) ** 2
@@ -154,32 +227,37 @@ def _transformer_workload(arch: Architecture) -> Workload:
         share = 1.0 if arch.lm_head_share is None else arch.lm_head_share
         head_per_token = arch.vocab_size * d * share
         matmul += 2.0 * head_per_token * seq  # vocabulary head over its share of positions (LM / MLM logits)
-    params = arch.params or transformer_params(arch)
+    derived = transformer_params(arch)
+    params = derived if arch.params is None or params_disagreement(arch) else arch.params
     # Activations per layer, 16-bit, per token, in units of d (Korthikanti et al. 2022, §4.1, generalised to f ≠ 4d):
     # attention 11 (QKV input 2, Q,K 4, V 2, output-projection input 2, dropout mask 1), norms 4, FFN input 2,
     # FFN inner tensors 2 bytes each: gelu keeps fc1-out and gelu-out (2·2f), swiglu gate, up, act, product (4·2f),
     # dropout mask 1. For f = 4d, gelu this is Korthikanti's 34. Flash attention keeps no s×s scores.
     ffn_tensors = 4 if arch.is_swiglu else 2
-    per_token_layer = d * (11 + 4 + 2 + 1) + 2.0 * ffn_tensors * arch.ffn
+    per_token_layer = d * (11 + 4 + 2 + 1) + 2.0 * ffn_tensors * shapes.active_ffn_inner()
     logits = 0.0 if vision else 6.0 * arch.vocab_size * share  # 16-bit logits + fp32 copy for the loss, per scored token
     activations = seq * (n_layers * per_token_layer + logits)
     recompute = seq * (n_layers * 2.0 * d + per_token_layer + logits)  # layer inputs kept; one layer rebuilt
-    kv = 2.0 * n_layers * arch.n_kv_heads * (d / arch.n_heads) * 2.0 if arch.family == "decoder" else 0.0
+    # KV cache per token (FORMULAS.md 'KV cache per token'; MLA: latent + rotary key, layers.py), 16-bit
+    kv = n_layers * kv_values_per_token_layer(arch) * 2.0 if arch.family == "decoder" else 0.0
+    embedding = 0.0 if vision or _tied(arch) else float(arch.vocab_size * d)
+    active = params * (shapes.active_matmul_params() + derived - shapes.matmul_params() - embedding) / derived
+    routed = shapes.routed_expert_params() * params / derived
+    expert_flops = 2.0 * seq * shapes.moe_layers * shapes.experts_per_token * shapes.expert_params
     return Workload(
         name=arch.name, family=arch.family, params=float(params),
         trainable_matmul_params=float(n_layers * layer_matmul + head_per_token),
         tokens_per_sample=float(seq), forward_flops_per_sample=matmul + attention,
         attention_flops_per_sample=attention, activation_bytes_per_sample_16bit=activations,
         recompute_activation_bytes_per_sample_16bit=recompute, layers=n_layers, hidden=d,
-        kv_bytes_per_token_16bit=kv, lora_sides_per_layer=_lora_sides(arch),
+        kv_bytes_per_token_16bit=kv, lora_sides_per_layer=shapes.lora_sides() / n_layers,
+        active_params_per_token=float(active) if arch.is_moe else 0.0, routed_expert_params=float(routed),
+        experts=shapes.experts if arch.is_moe else 0, experts_per_token=shapes.experts_per_token,
+        moe_layers=shapes.moe_layers, expert_flops_share=expert_flops / (matmul + attention),
+        attention_pair_flops=pair, decode_pair_flops=decode_pair_flops(arch),
+        window=arch.sliding_window or 0, windowed_layers=n_windowed,
+        attention_kind=arch.attention_kind if arch.family == "decoder" else "", shape_note=arch.shape_note or "",
     )
-
-
-def _lora_sides(arch: Architecture) -> float:
-    d, kv_width = arch.d_model, arch.n_kv_heads * arch.d_model / arch.n_heads
-    attention = (d + d) + 2 * (d + kv_width) + (d + d)  # Q, K, V, O
-    ffn = (3 if arch.is_swiglu else 2) * (d + arch.ffn)
-    return float(attention + ffn)
 
 
 def _cnn_workload(arch: Architecture) -> Workload:
@@ -220,24 +298,59 @@ def _mlp_workload(arch: Architecture) -> Workload:
 # ----------------------------------------------------------------------------------------------- inference
 
 
+def _global_and_windowed(work: Workload) -> tuple[int, int]:
+    return work.layers - work.windowed_layers, work.windowed_layers
+
+
 def prefill_flops(work: Workload, prompt_tokens: float) -> float:
-    """Forward FLOP of a prompt: 2·N per token + causal attention 2·L·P²·d (FORMULAS.md, 'Inference')."""
-    return 2.0 * work.trainable_matmul_params * prompt_tokens + 2.0 * work.layers * prompt_tokens**2 * work.hidden
+    """Forward FLOP of a prompt: 2·N per token + causal attention 2·L·P²·d (FORMULAS.md, 'Inference'), the
+    attention term over each layer's causal pairs (windowed layers: inside the window) at pair_flops each."""
+    full, windowed = _global_and_windowed(work)
+    pairs = full * causal_pairs(prompt_tokens, None) + windowed * causal_pairs(prompt_tokens, work.window_of(True))
+    return 2.0 * work.trainable_matmul_params * prompt_tokens + work.pair_flops * pairs
 
 
 def decode_flops(work: Workload, context: float) -> float:
-    """FLOP of one decode step of one sequence: 2·N + 4·L·ctx·d (FORMULAS.md, 'Inference')."""
-    return 2.0 * work.trainable_matmul_params + 4.0 * work.layers * context * work.hidden
+    """FLOP of one decode step of one sequence: 2·N + 4·L·ctx·d (FORMULAS.md, 'Inference'); windowed layers attend
+    over at most W tokens, MLA over its latent (decode_pair_flops)."""
+    full, windowed = _global_and_windowed(work)
+    keys = full * context + windowed * min(context, work.window or context)
+    return 2.0 * work.trainable_matmul_params + (work.decode_pair_flops or work.pair_flops) * keys
 
 
 def weight_bytes(work: Workload, precision: str) -> float:
-    """Bytes of the weights at a storage precision (int4 includes its group scales)."""
+    """Bytes of the weights at a storage precision (int4 includes its group scales); every expert."""
     return work.params * BYTES[precision]
 
 
+def experts_touched_fraction(work: Workload, tokens: float) -> float:
+    """Expected share of a layer's routed experts that `tokens` tokens touch, each routed to k of E experts
+    uniformly: 1 − (1 − k/E)^tokens (expected distinct experts touched = E·(1 − (1 − k/E)^tokens); balanced
+    routing is what the load-balancing loss trains for, Fedus et al. 2022 §2.2). 1 for a dense model."""
+    if not work.is_moe:
+        return 1.0
+    untouched: float = (1.0 - work.experts_per_token / work.experts) ** max(0.0, tokens)
+    return 1.0 - untouched
+
+
+def weights_read_bytes(work: Workload, precision: str, tokens: float) -> float:
+    """Weight bytes one forward pass over `tokens` tokens reads: all dense weights, the routed experts touched."""
+    routed = work.routed_expert_params * experts_touched_fraction(work, tokens)
+    return (work.params - work.routed_expert_params + routed) * BYTES[precision]
+
+
 def kv_bytes_per_token(work: Workload, kv_precision: str) -> float:
-    """KV cache per token: 2·L·h_kv·d_h·p (FORMULAS.md, 'KV cache per token'); GQA-aware via kv_heads."""
+    """KV cache per token with every layer global: 2·L·h_kv·d_h·p (FORMULAS.md, 'KV cache per token'); GQA-aware
+    via kv_heads; MLA keeps L·(d_c + d_h^R)·p."""
     return work.kv_bytes_per_token_16bit / 2.0 * BYTES[kv_precision]
+
+
+def kv_cache_bytes(work: Workload, tokens: float, kv_precision: str) -> float:
+    """KV cache of one sequence of `tokens`: global layers keep every token, windowed layers at most W (Mistral 7B
+    arXiv 2310.06825 §2, rolling buffer cache)."""
+    full, windowed = _global_and_windowed(work)
+    kept = full * tokens + windowed * min(tokens, work.window or tokens)
+    return kv_bytes_per_token(work, kv_precision) / work.layers * kept if work.layers else 0.0
 
 
 # ----------------------------------------------------------------------------------------------- training memory

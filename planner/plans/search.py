@@ -85,7 +85,7 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
     constraints = profile.constraints
     offers = [o for o in catalog.offers(set(loaded.gpu_ids) if loaded.gpu_ids else None,
                                         set(loaded.provider_ids) if loaded.provider_ids else None)]
-    warnings = _price_warnings(catalog, offers, today or dt.date.today())
+    warnings = list(loaded.warnings) + _price_warnings(catalog, offers, today or dt.date.today())
     if not offers:
         warnings.append("no offer in the catalog matches constraints.gpus and constraints.providers")
     training = inference = None

@@ -55,9 +55,30 @@ def render_gpu_table(rows: list[dict[str, Any]]) -> str:
                                          "cheapest $/GPU-h"], body)
 
 
+def model_rows(catalog: Catalog) -> list[dict[str, Any]]:
+    """One dict per preset: total and active parameters (derived the way plans use them), attention, source."""
+    from planner.io.profile import resolve_architecture
+    from planner.model.workload import workload_for
+    from planner.schema.model import ModelSection
+
+    rows = []
+    for m in catalog.presets.values():
+        work = workload_for(resolve_architecture(ModelSection(preset=m.id), catalog))
+        rows.append({"id": m.id, "family": m.family, "params": work.params, "active_params": work.active_params,
+                     "experts": f"{work.experts}, top-{work.experts_per_token}" if work.is_moe else None,
+                     "attention": work.attention_kind or None, "layers": m.layers, "hidden": m.hidden,
+                     "seq_len": m.seq_len, "image_size": m.image_size, "source": m.source})
+    return rows
+
+
 def render_model_table(catalog: Catalog) -> str:
-    """The model presets as a table."""
-    body = [[m.id, m.family, f"{m.params / 1e9:.3g}B" if m.params else "–", str(m.layers or "–"),
-             str(m.hidden or "–"), str(m.seq_len or m.image_size or "–"), m.source[:60]]
-            for m in catalog.presets.values()]
-    return _table("Model presets", ["id", "family", "params", "layers", "hidden", "seq/image", "source"], body)
+    """The model presets as a table: total and active parameters, experts, attention type."""
+    def billions(value: float) -> str:
+        return f"{value / 1e9:.3g}B"
+
+    body = [[r["id"], r["family"], billions(r["params"]), billions(r["active_params"]), r["experts"] or "–",
+             r["attention"] or "–", str(r["layers"] or "–"), str(r["hidden"] or "–"),
+             str(r["seq_len"] or r["image_size"] or "–"), r["source"][:40]]
+            for r in model_rows(catalog)]
+    return _table("Model presets", ["id", "family", "params", "active", "experts", "attention", "layers", "hidden",
+                                    "seq/image", "source"], body)

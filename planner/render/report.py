@@ -6,6 +6,7 @@ import io
 import json
 from typing import Any
 
+from planner.model.workload import Workload
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan, training_memory
@@ -79,6 +80,17 @@ def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
     }
 
 
+def _model_dict(work: Workload) -> dict[str, Any]:
+    """What the model is: total and active parameters (CONTRACTS.md §5), experts, attention, how the shape came."""
+    out: dict[str, Any] = {"params": _r(work.params), "active_params": _r(work.active_params)}
+    if work.is_moe:
+        out["experts"] = {"routed": work.experts, "per_token": work.experts_per_token, "moe_layers": work.moe_layers}
+    if work.attention_kind:
+        out["attention"] = work.attention_kind
+    out["shape"] = "derived" if work.shape_note else "given"
+    return out
+
+
 def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[str, Any]:
     """The whole estimate as the JSON document of CONTRACTS.md §2 (plus `decisions` when a Decision is given)."""
     out: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "profile": est.profile,
@@ -87,7 +99,7 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
         job = est.training.job
         plans = shown(est.training.plans, top)
         out["training"] = {
-            "workload": {"params": _r(job.work.params), "trainable_params": _r(job.trainable_params),
+            "workload": {**_model_dict(job.work), "trainable_params": _r(job.trainable_params),
                          "tokens": _r(job.tokens), "samples": _r(job.samples), "flops_total": _r(job.model_flops),
                          "memory_min_gb": _r(training_memory(job, 0, False, "none", 1).total / 1e9)},
             "plans": [training_plan_dict(p) for p in plans],
@@ -95,7 +107,10 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
         }
     if est.inference is not None:
         plans = shown(est.inference.plans, top)
-        out["inference"] = {"plans": [serving_plan_dict(p) for p in plans],
+        work = est.inference.work
+        out["inference"] = {"workload": {**_model_dict(work), "weights_gb_bf16": _r(work.params * 2.0 / 1e9),
+                                         "kv_bytes_per_token_bf16": _r(work.kv_bytes_per_token_16bit)},
+                            "plans": [serving_plan_dict(p) for p in plans],
                             "recommended": 0 if plans and plans[0].meets_slo else None}
     if decision is not None:
         from planner.render.decision import decision_dict
@@ -147,6 +162,12 @@ def _serving_rows(est: Estimate, top: int | None) -> tuple[list[str], list[list[
 
 def _footer(est: Estimate) -> list[str]:
     lines = []
+    work = est.training.job.work if est.training is not None else est.inference.work if est.inference else None
+    if work is not None and work.is_moe:
+        lines.append(f"Model {work.name}: {work.params / 1e9:.4g}B parameters (memory, checkpoint, optimizer state), "
+                     f"{work.active_params / 1e9:.3g}B active per token (FLOP): {work.experts} experts, top-"
+                     f"{work.experts_per_token}, in {work.moe_layers} of {work.layers} layers; attention "
+                     f"{work.attention_kind}.")
     sections = [s for s in (est.training, est.inference) if s is not None and s.plans]
     details = sorted({p.efficiency.detail for p in est.training.plans[:3]} if est.training and est.training.plans
                      else set())

@@ -13,7 +13,9 @@ _T = TypeVar("_T")
 ARCH_FIELDS = (
     "family", "params", "layers", "hidden", "heads", "kv_heads", "ffn_hidden", "vocab", "seq_len",
     "activation", "norm", "position", "tied_embeddings", "image_size", "patch_size", "channels", "blocks",
-    "width", "num_classes", "flops_per_sample", "lm_head_share",
+    "width", "num_classes", "flops_per_sample", "lm_head_share", "head_dim", "experts", "experts_per_token",
+    "shared_experts", "expert_ffn_hidden", "moe_layers", "kv_lora_rank", "q_lora_rank", "rope_head_dim",
+    "sliding_window", "sliding_window_pattern",
 )
 
 
@@ -29,8 +31,8 @@ class ModelFields(Strict):
     ffn_hidden: int | None = Field(None, ge=1, le=10_000_000, description="FFN inner size f.")
     vocab: int | None = Field(None, ge=1, le=100_000_000, description="Vocabulary size V.")
     seq_len: int | None = Field(None, ge=1, le=100_000_000, description="Sequence length in training (tokens).")
-    activation: Literal["gelu", "relu", "swiglu"] | None = Field(
-        None, description="FFN type: gelu or relu (2 matrices) or swiglu (3).")
+    activation: Literal["gelu", "relu", "swiglu", "geglu"] | None = Field(
+        None, description="FFN type: gelu or relu (2 matrices) or the gated swiglu / geglu (3: gate, up, down).")
     norm: Literal["layernorm", "rmsnorm"] | None = Field(None, description="Normalisation layer.")
     position: Literal["rotary", "learned", "alibi", "none"] | None = Field(None, description="Position encoding.")
     tied_embeddings: bool | None = Field(None, description="Input and output embeddings shared.")
@@ -46,6 +48,47 @@ class ModelFields(Strict):
         description="Share of positions the vocabulary projection runs on: 1 (default) language modelling and "
                     "masked-LM heads that score every position; 0 classification or span (SQuAD) heads; 0.15 "
                     "masked-LM code that projects only the masked positions.")
+    head_dim: int | None = Field(
+        None, ge=1, le=100_000,
+        description="Size of one attention head; default hidden / heads (Qwen3, Gemma 3, gpt-oss and Mistral Small "
+                    "set it explicitly, so heads × head_dim may differ from hidden). With MLA: the non-rotary "
+                    "query/key and the value head size (DeepSeek qk_nope_head_dim = v_head_dim).")
+    # Mixture of experts (Shazeer et al. 2017; Fedus et al. 2022 Switch Transformer; config.json names in comments)
+    experts: int | None = Field(
+        None, ge=1, le=100_000,
+        description="Routed experts per MoE layer E (config.json num_local_experts / n_routed_experts / num_experts).")
+    experts_per_token: int | None = Field(
+        None, ge=1, le=100_000, description="Experts each token is routed to, top-k (num_experts_per_tok).")
+    shared_experts: int | None = Field(
+        None, ge=0, le=1000,
+        description="Experts every token passes through besides the routed ones, each of expert_ffn_hidden "
+                    "(DeepSeek n_shared_experts; Llama 4: 1). Default 0.")
+    expert_ffn_hidden: int | None = Field(
+        None, ge=1, le=10_000_000,
+        description="FFN inner size of one expert (moe_intermediate_size); default ffn_hidden (Mixtral's "
+                    "intermediate_size is per expert).")
+    moe_layers: int | None = Field(
+        None, ge=0, le=1000,
+        description="How many layers are MoE; the others are dense FFNs of ffn_hidden. Default: all layers. "
+                    "DeepSeek-V3: 58 of 61 (first_k_dense_replace 3); Llama 4 Maverick: 24 of 48 (every other).")
+    # Multi-head latent attention (DeepSeek-V2, arXiv 2405.04434 §2.1)
+    kv_lora_rank: int | None = Field(
+        None, ge=1, le=1_000_000,
+        description="MLA: compressed key/value latent per token per layer d_c; the KV cache keeps d_c + "
+                    "rope_head_dim values per layer instead of 2·kv_heads·head_dim.")
+    q_lora_rank: int | None = Field(
+        None, ge=1, le=1_000_000, description="MLA: compressed query rank d_c' (absent: queries not compressed).")
+    rope_head_dim: int | None = Field(
+        None, ge=1, le=100_000, description="MLA: decoupled rotary key/query size per head d_h^R (qk_rope_head_dim).")
+    # Sliding-window attention (Mistral 7B arXiv 2310.06825 §2; Gemma 2/3; gpt-oss)
+    sliding_window: int | None = Field(
+        None, ge=1, le=100_000_000,
+        description="Local attention window W: a windowed layer attends to the last W tokens and caches only W.")
+    sliding_window_pattern: int | None = Field(
+        None, ge=1, le=1000,
+        description="Every n-th layer attends globally, the others use the window (Hugging Face's Gemma 3 "
+                    "sliding_window_pattern: 6 = five local, one global; gpt-oss: 2). Absent: every layer windowed "
+                    "(Mistral 7B v0.1).")
 
 
 class ModelPreset(ModelFields):
@@ -77,6 +120,8 @@ class Architecture(ModelFields):
 
     name: str = Field(description="Label for reports.")
     family: Family = Field(description="decoder | encoder | cnn | mlp.")
+    shape_note: str | None = Field(
+        None, description="Set when the shape was derived from the parameter count (planner/model/standard_shape.py).")
 
     @model_validator(mode="after")
     def _complete(self) -> "Architecture":
@@ -93,14 +138,39 @@ class Architecture(ModelFields):
         if missing:
             raise ValueError(f"a {self.family} model needs {', '.join(missing)}")
         if self.family in ("decoder", "encoder"):
-            if self.d_model % self.n_heads:
-                raise ValueError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads})")
+            if self.head_dim is None and self.d_model % self.n_heads:
+                raise ValueError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads}), or give "
+                                 "head_dim")
             kv = self.kv_heads or self.n_heads
             if kv > self.n_heads or self.n_heads % kv:
                 raise ValueError(f"kv_heads ({kv}) must divide heads ({self.heads})")
+            self._check_moe()
+            if (self.kv_lora_rank is None) != (self.rope_head_dim is None):
+                raise ValueError("multi-head latent attention needs both kv_lora_rank and rope_head_dim")
+            if self.q_lora_rank is not None and self.kv_lora_rank is None:
+                raise ValueError("q_lora_rank is part of multi-head latent attention: give kv_lora_rank and "
+                                 "rope_head_dim too")
+            if self.sliding_window_pattern is not None and self.sliding_window is None:
+                raise ValueError("sliding_window_pattern needs sliding_window")
             if self.family == "encoder" and self.vocab is None and self.image_size is None:
                 raise ValueError("an encoder needs vocab (text) or image_size and patch_size (vision)")
         return self
+
+    def _check_moe(self) -> None:
+        moe_named = [f for f in ("experts_per_token", "shared_experts", "expert_ffn_hidden", "moe_layers")
+                     if getattr(self, f) is not None]
+        if self.experts is None:
+            if moe_named:
+                raise ValueError(f"{moe_named[0]} describes a mixture of experts: give experts too")
+            return
+        if self.experts_per_token is None:
+            raise ValueError("a mixture of experts needs experts_per_token (top-k)")
+        if self.experts_per_token > self.experts:
+            raise ValueError(f"experts_per_token ({self.experts_per_token}) exceeds experts ({self.experts})")
+        if self.moe_layers is not None and self.moe_layers > self.n_layers:
+            raise ValueError(f"moe_layers ({self.moe_layers}) exceeds layers ({self.layers})")
+        if self.expert_ffn_hidden is None and self.ffn_hidden is None:
+            raise ValueError("a mixture of experts needs expert_ffn_hidden (or ffn_hidden)")
 
     # Typed views of the fields `_complete` guarantees for the family: the core reads these, never the Optionals.
     @property
@@ -154,9 +224,53 @@ class Architecture(ModelFields):
         return self.ffn_hidden or 4 * (self.hidden or 0)
 
     @property
+    def head_size(self) -> int:
+        """Size of one attention head d_h: head_dim, else hidden / heads."""
+        return self.head_dim or self.d_model // self.n_heads
+
+    @property
+    def is_moe(self) -> bool:
+        """A mixture of experts (some layers route tokens to experts)."""
+        return self.experts is not None and self.n_moe_layers > 0
+
+    @property
+    def n_moe_layers(self) -> int:
+        """Layers with routed experts (0 for a dense model)."""
+        if self.experts is None:
+            return 0
+        return self.n_layers if self.moe_layers is None else self.moe_layers
+
+    @property
+    def expert_ffn(self) -> int:
+        """FFN inner size of one expert."""
+        return self.expert_ffn_hidden or self.ffn
+
+    @property
+    def is_mla(self) -> bool:
+        """Multi-head latent attention (DeepSeek-V2/V3)."""
+        return self.kv_lora_rank is not None
+
+    @property
+    def attention_kind(self) -> str:
+        """How attention is described in listings: MLA, MHA, GQA or MQA, with its window pattern."""
+        if self.is_mla:
+            kind = "MLA"
+        elif self.n_kv_heads == 1 and self.n_heads > 1:
+            kind = "MQA"
+        elif self.n_kv_heads < self.n_heads:
+            kind = "GQA"
+        else:
+            kind = "MHA"
+        if self.sliding_window is not None:
+            pattern = self.sliding_window_pattern
+            local = "all layers" if pattern is None else f"{pattern - 1} of {pattern} layers"
+            kind += f" + window {self.sliding_window} ({local})"
+        return kind
+
+    @property
     def is_swiglu(self) -> bool:
         """Three FFN matrices (gate, up, down) rather than two."""
-        return self.activation == "swiglu"
+        return self.activation in ("swiglu", "geglu")
 
 
 def _given(value: _T | None, field: str) -> _T:
