@@ -41,18 +41,20 @@ def test_every_example_profile_plans_with_exit_0(profile):
 
 # The recommended plan of each example, pinned: a change to the model or the catalog that moves these is a
 # change a reviewer should see. (Values as the report rounds them: 4 significant figures.)
+# Hours moved < 0.2 % (issue 14): the curves were refitted after phi-1's run counts its architecture's 1.418B
+# parameters instead of the paper's rounded 1.3B (a given count > 5 % off its architecture gives way to it).
 EXPECTED_TRAINING = {
     # Moved by the imported SkyPilot v7 snapshot (catalog/snapshots/skypilot-2026-11-30, 4x the offers): Mithril's
     # 8x H100 at 8 USD/h (a price the import flags: on-demand = spot in every Mithril row) now forms the cheapest
     # plan meeting 72 h; SimplePod's 3x RTX A4000 and 4x A4000 rows undercut the former vast-ai picks.
-    "pretrain-1b-72h": dict(gpu="H100-SXM", provider="mithril", gpu_count=8, hours={"p10": 10.02, "p50": 11.8,
-                            "p90": 13.91}, cost_usd={"p10": 88.0, "p50": 96.0, "p90": 112.0}),
+    "pretrain-1b-72h": dict(gpu="H100-SXM", provider="mithril", gpu_count=8, hours={"p10": 10.01, "p50": 11.79,
+                            "p90": 13.89}, cost_usd={"p10": 88.0, "p50": 96.0, "p90": 112.0}),
     "lora-7b-a6000": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1,
-                          hours={"p10": 5.573, "p50": 7.32, "p90": 9.613}),
+                          hours={"p10": 5.569, "p50": 7.315, "p90": 9.609}),
     "resnet50-imagenet": dict(gpu="RTX-A4000", provider="simplepod", gpu_count=3,
-                              hours={"p10": 15.98, "p50": 21.5, "p90": 28.92}),
+                              hours={"p10": 15.98, "p50": 21.5, "p90": 28.93}),
     "bert-train-then-serve": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1,
-                                  hours={"p10": 0.3942, "p50": 0.5178, "p90": 0.68}),
+                                  hours={"p10": 0.394, "p50": 0.5175, "p90": 0.6798}),
 }
 EXPECTED_WORKLOAD = {
     # 1.012B params · 20B tokens: flops_total = 20e9 · 3 · forward FLOP per token (6N + 12·L·d·s)
