@@ -22,6 +22,13 @@ from planner.model.workload import (
     Workload,
     lora_params,
 )
+from planner.plans.expert_parallel import (
+    DEFAULT_CAPACITY_FACTOR,
+    all_to_all_step_seconds,
+    expert_degrees,
+    imbalance_factor,
+    routed_share,
+)
 from planner.schema.catalog import GpuSpec
 from planner.schema.profile import Training
 
@@ -51,6 +58,8 @@ class TrainingJob:
     recompute: str
     attention: str = "flash"
     """Attention kernel of transformer work: flash or standard (traincurve.traffic_of)."""
+    capacity_factor: float = DEFAULT_CAPACITY_FACTOR
+    """Mixture of experts: tokens the busiest expert-parallel rank processes over the mean."""
 
     @property
     def tokens(self) -> float:
@@ -90,31 +99,42 @@ def training_job(work: Workload, training: Training) -> TrainingJob:
             global_samples = batch.global_samples
     return TrainingJob(work, samples * training.epochs, global_samples, batch.micro_batch if batch else None,
                        training.precision, training.optimizer, training.method, training.lora_rank,
-                       training.recompute, training.attention)
+                       training.recompute, training.attention, training.capacity_factor)
 
 
 def training_memory(job: TrainingJob, micro_batch: int, recompute: bool, sharding: str, dp: int,
-                    tp: int = 1, pp: int = 1) -> TrainingMemory:
+                    tp: int = 1, pp: int = 1, ep: int = 1) -> TrainingMemory:
     """Bytes per GPU (FORMULAS.md, 'Memory'): mixed-precision weights, gradients, fp32 master + optimizer state
     split over tp·pp model-parallel ranks and sharded per ZeRO stage over `dp` ranks, and activations of one
     micro-batch. Tensor parallel with sequence parallelism divides activations by tp; a 1F1B pipeline's first stage
-    keeps pp micro-batches of L/pp layers, i.e. one micro-batch's worth of all layers (Korthikanti et al. 2022, §4)."""
+    keeps pp micro-batches of L/pp layers, i.e. one micro-batch's worth of all layers (Korthikanti et al. 2022, §4).
+    A mixture of experts' routed experts split ep-ways more, and their ZeRO shards span dp/ep ranks
+    (plans/expert_parallel.py)."""
     mixed = job.precision in ("fp16", "bf16", "fp8")
     value_bytes = 2.0 if mixed else 4.0
     model_split = max(1, tp) * max(1, pp)
-    trainable = job.trainable_params / model_split
-    frozen = (job.work.params if job.method != "full" else 0.0) / model_split
+    ep = max(1, ep)
+    routed = routed_share(job.work) if job.method == "full" else 0.0
+    frozen_routed = routed_share(job.work) if job.method != "full" else 0.0
+    # (dense part, expert part) per GPU of each quantity; adapters are spread like the dense weights
+    trainable = (job.trainable_params * (1.0 - routed) / model_split,
+                 job.trainable_params * routed / (model_split * ep))
+    frozen_total = job.work.params if job.method != "full" else 0.0
+    frozen = (frozen_total * (1.0 - frozen_routed) / model_split, frozen_total * frozen_routed / (model_split * ep))
     frozen_bytes = NF4_BYTES if job.method == "qlora" else value_bytes
-    state = trainable * (OPTIMIZER_STATE_BYTES[job.optimizer] + (4.0 if mixed else 0.0))
-    grads = trainable * value_bytes
-    weights = trainable * value_bytes + frozen * frozen_bytes
-    n = max(1, dp)
-    if sharding in ("zero1", "zero2", "zero3"):
-        state /= n
-    if sharding in ("zero2", "zero3"):
-        grads /= n
-    if sharding == "zero3":
-        weights /= n
+    state_bytes = OPTIMIZER_STATE_BYTES[job.optimizer] + (4.0 if mixed else 0.0)
+    groups = (max(1, dp), max(1, dp // ep))  # ZeRO shards over the data-parallel / expert-data-parallel group
+    state = grads = weights = 0.0
+    for part, still, n in zip(trainable, frozen, groups):
+        part_state, part_grads = part * state_bytes, part * value_bytes
+        part_weights = part * value_bytes + still * frozen_bytes
+        if sharding in ("zero1", "zero2", "zero3"):
+            part_state /= n
+        if sharding in ("zero2", "zero3"):
+            part_grads /= n
+        if sharding == "zero3":
+            part_weights /= n
+        state, grads, weights = state + part_state, grads + part_grads, weights + part_weights
     per_sample = (job.work.recompute_activation_bytes_per_sample_16bit if recompute
                   else job.work.activation_bytes_per_sample_16bit)
     activations = per_sample * micro_batch * (value_bytes / 2.0) / max(1, tp)
@@ -163,6 +183,8 @@ class TrainingPlan:
     """Pipeline stages (across nodes)."""
     bubble_fraction: float = 0.0
     """Share of the step the pipeline stands idle: (pp − 1) / (micro-batches + pp − 1)."""
+    expert: int = 1
+    """Expert-parallel ranks (out of the data-parallel ones; 1: every GPU holds every expert)."""
 
     @property
     def data(self) -> int:
@@ -183,7 +205,8 @@ def peak_flops(gpu: GpuSpec, precision: str) -> float | None:
 
 @dataclass(frozen=True)
 class Layout:
-    """How a job is spread over its GPUs: count = data × tensor × pipeline."""
+    """How a job is spread over its GPUs: count = data × tensor × pipeline; expert-parallel ranks come out of the
+    data-parallel ones (expert divides data)."""
 
     data: int
     tensor: int
@@ -192,6 +215,7 @@ class Layout:
     recompute: bool
     micro_batch: int
     memory: TrainingMemory
+    expert: int = 1
 
 
 @dataclass(frozen=True)
@@ -224,7 +248,7 @@ class StepTerms:
 
 
 def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
-                stages: tuple[str, ...]) -> Layout | None:
+                stages: tuple[str, ...], ep: int = 1) -> Layout | None:
     """The first (recomputation off before on, lowest ZeRO stage first) layout at this tp × pp that fits, with the
     largest power-of-two micro-batch that fits (1 in a pipeline, whose bubble shrinks with more micro-batches:
     Narayanan et al. 2021, §2.2), or the pinned one."""
@@ -236,8 +260,8 @@ def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
         per_gpu_cap = max(1, int(job.global_batch_samples // dp))
     for recompute in recompute_options:
         for sharding in (stages if dp > 1 else ("none",)):
-            static = training_memory(job, 0, recompute, sharding, dp, tp, pp)
-            one = training_memory(job, 1, recompute, sharding, dp, tp, pp).activations
+            static = training_memory(job, 0, recompute, sharding, dp, tp, pp, ep)
+            one = training_memory(job, 1, recompute, sharding, dp, tp, pp, ep).activations
             if static.total + one > capacity:
                 continue
             if job.micro_batch is not None:
@@ -247,10 +271,10 @@ def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
             else:
                 fit = int((capacity - static.total) // one) if one > 0 else 1 << 16
                 micro = 1 << int(math.log2(max(1, min(fit, per_gpu_cap or fit, 1 << 16))))
-            memory = training_memory(job, micro, recompute, sharding, dp, tp, pp)
+            memory = training_memory(job, micro, recompute, sharding, dp, tp, pp, ep)
             if memory.total > capacity:
                 continue
-            return Layout(dp, tp, pp, sharding, recompute, micro, memory)
+            return Layout(dp, tp, pp, sharding, recompute, micro, memory, ep)
     return None
 
 
@@ -287,9 +311,28 @@ def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count:
                     layouts.append(layout)
                     break
             pp *= 2
+    layouts += _expert_layouts(job, gpu, offer, count, degrees)
     if job.global_batch_samples is not None:  # more replicas than samples per step is not a layout anyone runs
         usable = [layout for layout in layouts if layout.data <= job.global_batch_samples]
         layouts = usable or layouts
+    return layouts
+
+
+def _expert_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
+                    degrees: list[int]) -> list[Layout]:
+    """Mixture of experts: for each EP degree, the data-parallel layout (ZeRO-0…3) and the least tensor parallelism
+    that fits with it (Megatron-Core combines EP with TP, PP and a distributed optimizer)."""
+    layouts: list[Layout] = []
+    for ep in expert_degrees(job.work, count, 1, 1):
+        layout = _fit_layout(job, gpu, count, 1, 1, ("none", "zero1", "zero2", "zero3"), ep)
+        if layout is not None:
+            layouts.append(layout)
+    for tp in degrees:
+        fitted = [layout for ep in expert_degrees(job.work, count, tp, 1)
+                  if (layout := _fit_layout(job, gpu, count, tp, 1, ("none", "zero1"), ep)) is not None]
+        if fitted:
+            layouts += fitted
+            break
     return layouts
 
 
@@ -308,7 +351,8 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
     accumulation = max(1, math.ceil(per_replica / micro))
     hardware_factor = 1.0 + (job.work.forward_flops_per_sample / job.model_flops_per_sample
                              if layout.recompute else 0.0)
-    micro_compute = micro * job.model_flops_per_sample * hardware_factor / (tp * pp) / peak
+    micro_compute = (micro * job.model_flops_per_sample * hardware_factor / (tp * pp) / peak
+                     * imbalance_factor(job.work, layout.expert, job.capacity_factor))
     slots = accumulation + pp - 1  # 1F1B: the pipeline fills and drains once per step
     value_bytes = 2.0 if job.precision in ("fp16", "bf16", "fp8") else 4.0
     activation_bytes = micro * job.work.tokens_per_sample * job.work.hidden * value_bytes
@@ -319,7 +363,11 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
             activation_bytes, tp, gpu, offer)
     if pp > 1:
         fixed += slots * 2.0 * pipeline_send_seconds(activation_bytes / tp, offer)
-    grad_bytes = job.trainable_params / (tp * pp) * value_bytes
+    fixed += slots * all_to_all_step_seconds(job.work, micro, value_bytes, tp, pp, layout.expert, layout.recompute,
+                                             gpu, offer)
+    # expert gradients live in the expert-data-parallel group: 1/ep of them per GPU
+    routed = routed_share(job.work) if job.method == "full" else 0.0
+    grad_bytes = job.trainable_params * (1.0 - routed + routed / layout.expert) / (tp * pp) * value_bytes
     if layout.sharding == "zero3":
         # parameters gathered and gradients scattered for every micro-batch, prefetched behind its compute
         comm = hierarchical_allreduce_seconds(grad_bytes * ZERO3_VOLUME_FACTOR, dp, gpu, offer, tp * pp)
@@ -405,5 +453,5 @@ def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
         usd_per_hour=price, cost_usd_p10=costs[0], cost_usd_p50=costs[1], cost_usd_p90=costs[2],
         billing_seconds=offer.billing_seconds, spot=spot and offer.offer.spot_usd_per_hour is not None,
         reasons=tuple(reasons), tensor=layout.tensor, pipeline=layout.pipeline,
-        bubble_fraction=terms.bubble_fraction,
+        bubble_fraction=terms.bubble_fraction, expert=layout.expert,
     )

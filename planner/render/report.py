@@ -35,7 +35,7 @@ def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
         "gpu": plan.gpu, "provider": plan.provider, "instance": plan.instance, "gpu_count": plan.gpu_count,
         "instances": plan.instances,
         "parallelism": {"data": plan.data, "tensor": plan.tensor, "pipeline": plan.pipeline,
-                        "sharding": plan.sharding},
+                        "expert": plan.expert, "sharding": plan.sharding},
         "recompute": plan.recompute, "micro_batch": plan.micro_batch,
         "grad_accumulation": plan.grad_accumulation,
         "memory_per_gpu_gb": _r(plan.memory_per_gpu_bytes / 1e9), "fits": plan.fits,
@@ -133,7 +133,8 @@ def _training_rows(est: Estimate, top: int | None) -> tuple[list[str], list[list
             "status"]
     rows = []
     for i, p in enumerate(shown(est.training.plans, top)):
-        layout = (f"tp{p.tensor}×pp{p.pipeline} " if p.tensor * p.pipeline > 1 else "") + p.sharding \
+        layout = (f"tp{p.tensor}×pp{p.pipeline} " if p.tensor * p.pipeline > 1 else "") \
+            + (f"ep{p.expert} " if p.expert > 1 else "") + p.sharding \
             + (" +recompute" if p.recompute else "") + f", mb {p.micro_batch}"
         rows.append([str(i + 1), p.gpu, p.provider, f"{p.gpu_count} ({p.instances}×)", layout,
                      f"{fixed(p.hours_p50)} ({fixed(p.hours_p10)}–{fixed(p.hours_p90)})", _usd(p.cost_usd_p50),

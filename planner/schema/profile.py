@@ -57,6 +57,10 @@ class Training(Strict):
     attention: Literal["flash", "standard"] = Field(
         "flash", description="Attention kernel (transformers): flash (FlashAttention / memory-efficient attention, "
                              "what PyTorch >= 2.0 scaled_dot_product_attention runs) or standard (scores materialised).")
+    capacity_factor: float = Field(
+        1.25, ge=1, le=16, allow_inf_nan=False,
+        description="Mixture of experts with expert parallelism: tokens the busiest expert rank processes over the "
+                    "mean (load imbalance); 1.25 is the Switch Transformer's training default (Fedus et al. 2022).")
     deadline: Seconds | None = Field(None, description="Wall-clock limit, e.g. 72h.")
     budget: Usd | None = Field(None, description="Spending limit, e.g. $20k.")
 

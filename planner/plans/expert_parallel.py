@@ -1,0 +1,63 @@
+"""Expert parallelism (EP) for mixture-of-experts training: which EP degrees to try, how the experts' share of the
+weights splits, and the all-to-all time of dispatching tokens to their experts and combining the results.
+
+As Megatron-Core and DeepSpeed-MoE lay it out (Megatron-Core MoE docs: expert-model-parallel-size; Rajbhandari et
+al. 2022, DeepSpeed-MoE §4): EP ranks are carved out of the data-parallel ranks (ep divides dp), each holds
+experts/ep of every MoE layer's experts (still split tp-ways with expert tensor parallelism = tp and over the
+pipeline stages), the dense weights replicate as before, and the expert weights' gradients and ZeRO shards live in
+the expert-data-parallel group of dp/ep ranks. Per MoE layer and micro-batch the forward pass runs two all-to-alls
+(dispatch, combine) of the micro-batch's tokens × top-k hidden vectors, the backward pass two more (GShard,
+Lepikhin et al. 2020, §2.2), full recomputation repeats the forward two.
+"""
+from __future__ import annotations
+
+from planner.catalog.load import PricedOffer
+from planner.model.interconnect import all_to_all_seconds, expert_parallel_link
+from planner.model.workload import Workload
+from planner.schema.catalog import GpuSpec
+
+ALL_TO_ALLS_PER_MOE_LAYER = 4
+"""Dispatch and combine, forward and backward (GShard §2.2)."""
+DEFAULT_CAPACITY_FACTOR = 1.25
+"""Tokens the busiest expert rank processes over the mean: the Switch Transformer's training capacity factor
+(Fedus et al. 2022, §2.2 and Table 1: 1.25 is its default; GShard uses 2 with top-2). With dropless routing
+(Megatron-Core's default) the busiest rank still sets the pace of the synchronous all-to-all."""
+
+
+def expert_degrees(work: Workload, count: int, tp: int, pp: int) -> list[int]:
+    """EP degrees worth trying: powers of two that divide the data-parallel ranks and the experts."""
+    if not work.is_moe:
+        return []
+    dp = count // (tp * pp)
+    degrees, ep = [], 2
+    while ep <= min(dp, work.experts):
+        if dp % ep == 0 and work.experts % ep == 0:
+            degrees.append(ep)
+        ep *= 2
+    return degrees
+
+
+def routed_share(work: Workload) -> float:
+    """Share of the parameters in routed experts (0 for a dense model)."""
+    return work.routed_expert_params / work.params if work.params else 0.0
+
+
+def imbalance_factor(work: Workload, ep: int, capacity_factor: float) -> float:
+    """Compute stretch of the busiest EP rank: the expert FLOP share runs capacity_factor × the mean (1 without EP:
+    every rank then computes its own tokens through every expert)."""
+    if ep <= 1 or not work.is_moe:
+        return 1.0
+    return 1.0 + work.expert_flops_share * (capacity_factor - 1.0)
+
+
+def all_to_all_step_seconds(work: Workload, micro: int, value_bytes: float, tp: int, pp: int, ep: int,
+                            recompute: bool, gpu: GpuSpec, offer: PricedOffer) -> float:
+    """All-to-all seconds of one micro-batch on one pipeline stage: its MoE layers' dispatches and combines of
+    tokens × top-k hidden vectors (split over the tp ranks by sequence parallelism), over NVLink while tp·ep GPUs
+    fit in an instance, else over each GPU's share of the network."""
+    if ep <= 1 or not work.is_moe:
+        return 0.0
+    size = micro * work.tokens_per_sample * work.experts_per_token * work.hidden * value_bytes / tp
+    link_gbs, link = expert_parallel_link(tp * ep, offer.offer.gpus_per_instance, gpu, offer)
+    per_layer = ALL_TO_ALLS_PER_MOE_LAYER + (2 if recompute else 0)
+    return per_layer * (work.moe_layers / pp) * all_to_all_seconds(size, ep, link_gbs, link)
