@@ -84,6 +84,9 @@ class ServingPlan:
     """Replicas that hold the targets at average_rate × (1 + autoscale_headroom)."""
     simulated_latency_s: dict[str, float] | None = None
     """Percentiles from planner/model/simulation.py (estimate --simulate), beside the analytic latency_s."""
+    expert: int = 1
+    """Expert-parallel ranks of a replica: a mixture of experts spreads its experts over the replica's GPUs
+    (vLLM --enable-expert-parallel) while attention stays tensor parallel; 1 for dense models."""
 
 
 # ------------------------------------------------------------------------------------------ generative
@@ -330,7 +333,7 @@ def _plan(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer, eff:
         monthly_cost_autoscaled_usd=autoscaled, usd_per_million_output_tokens=per_million,
         usd_per_thousand_requests=bill / requests * 1e3, meets_slo=c.meets, fits=True, efficiency=eff,
         reasons=() if c.meets else (_miss_reason(latency, inf.slo),), timing_s=timing,
-        autoscaled_replicas=auto_replicas,
+        autoscaled_replicas=auto_replicas, expert=c.tp if work.is_moe else 1,
     )
 
 

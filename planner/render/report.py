@@ -61,6 +61,7 @@ def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
     return {
         "gpu": plan.gpu, "provider": plan.provider, "instance": plan.instance, "replicas": plan.replicas,
         "gpus_per_replica": plan.gpus_per_replica, "gpu_count": plan.gpu_count, "instances": plan.instances,
+        "parallelism": {"tensor": plan.gpus_per_replica, "expert": plan.expert},
         "batch_size": plan.batch_size, "capacity_rps_per_replica": _r(plan.capacity_rps_per_replica),
         "utilization": _r(plan.utilization, 3), "latency_ms": latency,
         "throughput_tokens_per_s": _r(plan.throughput_tokens_per_s),
