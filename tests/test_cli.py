@@ -35,8 +35,13 @@ def test_every_example_profile_plans_with_exit_0(profile):
     for section in ("training", "inference"):
         if section in data:
             plans = data[section]["plans"]
-            assert plans and data[section]["recommended"] == 0
-            assert not plans[0]["reasons"]
+            # recommended: the decision's first choice (training: the cheapest viable, plans[0]; serving: the
+            # cheapest plan holding every target with headroom, which need not be the cheapest at the targets)
+            index = data[section]["recommended"]
+            assert plans and isinstance(index, int) and not plans[index]["reasons"]
+            assert (index == 0) if section == "training" else True
+            first = data["decisions"][section]["choices"][0]
+            assert {k: first[k] for k in ("gpu", "provider")} == {k: plans[index][k] for k in ("gpu", "provider")}
 
 
 # The recommended plan of each example, pinned: a change to the model or the catalog that moves these is a
@@ -63,13 +68,14 @@ EXPECTED_WORKLOAD = {
     "lora-7b-a6000": dict(trainable_params=3.998e7, tokens=1.536e8, memory_min_gb=14.12),
 }
 EXPECTED_SERVING = {
-    # Moved by the imported snapshot: SimplePod rents RTX A4000s (4 per replica, tensor parallel) and an RTX 3060 Ti
-    # for less than the former vast-ai RTX 6000 Ada and runpod A5000 picks.
-    "serve-7b-chat": dict(gpu="RTX-A4000", provider="simplepod", replicas=4, batch_size=64,
-                          latency_ms={"ttft_p50": 81.47, "ttft_p95": 261.9, "tpot_p50": 43.7, "tpot_p95": 44.73},
-                          monthly_cost_usd=1051.0),
-    "bert-train-then-serve": dict(gpu="RTX-3060-TI", provider="simplepod", replicas=1, batch_size=1,
-                                  monthly_cost_usd=43.8),
+    # The recommended plan is the cheapest that holds every target at the P10 efficiency (choices.holds_with_headroom).
+    # The cheapest at the median efficiency (4×4 RTX-A4000 on simplepod, $1,051, TPOT p95 44.7 ms under 50 ms) misses
+    # TPOT at the P10 efficiency; one GH200 holds it for $1,088.
+    "serve-7b-chat": dict(gpu="GH200-96GB", provider="lambda", replicas=1, gpus_per_replica=1, batch_size=190,
+                          monthly_cost_usd=1088.0),
+    # an RTX 3060 Ti ($43.80) meets latency p95 at the median efficiency only; the RTX 3070 holds it with headroom
+    "bert-train-then-serve": dict(gpu="RTX-3070", provider="simplepod", replicas=1, batch_size=1,
+                                  monthly_cost_usd=62.05),
 }
 
 
@@ -87,7 +93,8 @@ def test_training_workload(name):
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_SERVING))
 def test_recommended_serving_plan(name):
-    plan = run_json("estimate", str(ROOT / "profiles" / f"{name}.yaml"))["inference"]["plans"][0]
+    section = run_json("estimate", str(ROOT / "profiles" / f"{name}.yaml"))["inference"]
+    plan = section["plans"][section["recommended"]]
     assert {k: plan[k] for k in EXPECTED_SERVING[name]} == EXPECTED_SERVING[name]
 
 

@@ -1,31 +1,82 @@
-"""`--plot FILE.png|.svg`: the Pareto plot is written, in the asked format, and only when asked."""
+"""`--plot FILE.png|.svg`: the Pareto plot is written, in the asked format, only when asked, and reads: one colour
+per GPU type in a legend, numbered choices with a key, plain-number log ticks, axis units."""
 import pytest
 from typer.testing import CliRunner
 
+from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.cli.main import app
+from planner.decide.choices import collapse_choices, decide
+from planner.io.profile import load_profile
+from planner.plans.search import estimate
 
 from .conftest import ROOT
 
-pytest.importorskip("matplotlib")
 runner = CliRunner()
 
 
+def _decision(name):
+    catalog = load_catalog(BUNDLED_CATALOG)
+    loaded = load_profile(ROOT / "profiles" / f"{name}.yaml", catalog)
+    return decide(loaded, catalog, estimate(loaded, catalog))
+
+
 @pytest.mark.parametrize("profile", ["pretrain-1b-72h", "serve-7b-chat", "bert-train-then-serve"])
+def test_png_artist_tree_has_gpu_legend_numbered_choices_plain_ticks_and_units(tmp_path, profile):
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from planner.render.plot import MAX_COLOURED_GPUS, pareto_figure
+
+    decision = _decision(profile)
+    fig = pareto_figure(decision, profile)
+    fig.savefig(tmp_path / "p.png")  # renders: tick labels are only final after a draw
+    sections = [s for s in (decision.training, decision.inference) if s is not None]
+    assert len(fig.axes) == len(sections)
+    for ax, section in zip(fig.axes, sections):
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        gpus = {getattr(o, "plan", o).gpu for o in section.options
+                if (o.usable if hasattr(o, "usable") else o.fits)}
+        coloured = [name for name in legend if name in gpus]
+        # one entry per GPU type, up to the palette's ten; the rest pooled as "other GPUs"
+        assert len(coloured) == min(len(gpus), MAX_COLOURED_GPUS) and len(set(coloured)) == len(coloured)
+        assert "Pareto frontier" in legend
+        assert len(gpus) <= MAX_COLOURED_GPUS or any(n.startswith("other GPUs") for n in legend)
+        # every distinct chosen plan is numbered once: coinciding choices share a number, so no label overprints
+        numbers = [t.get_text() for t in ax.texts if (t.get_gid() or "").startswith("choice-") and
+                   t.get_gid() != "choice-key"]
+        distinct = collapse_choices([*section.choices, *section.alternatives])
+        assert numbers == [str(n) for n in range(1, len(distinct) + 1)]
+        key = next(t.get_text() for t in ax.texts if t.get_gid() == "choice-key")
+        for names, _, _ in distinct:
+            assert ", ".join(names) in key
+        # units on both axes, and log ticks as plain numbers (no 10^x mathtext)
+        assert ("hours" in ax.get_xlabel() or "ms" in ax.get_xlabel()) and "USD" in ax.get_ylabel()
+        labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_text()]
+        assert labels and not any("$\\mathdefault" in t or "10^" in t or "×10" in t for t in labels)
+        costs = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+        assert costs and all(t.startswith("$") for t in costs)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("profile", ["pretrain-1b-72h", "serve-7b-chat"])
 def test_svg_plot_has_frontier_choices_and_limits(tmp_path, profile):
+    pytest.importorskip("matplotlib")
     out = tmp_path / "pareto.svg"
     result = runner.invoke(app, ["estimate", str(ROOT / "profiles" / f"{profile}.yaml"), "--plot", str(out)])
     assert result.exit_code == 0, result.output
+    assert f"Wrote {out}" in result.output
     svg = out.read_text()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
-    for label in ("Pareto frontier", "cheapest viable", "fastest"):
+    for label in ("Pareto frontier", "fastest", "GPU type"):
         assert label in svg, label
     if profile == "pretrain-1b-72h":
-        assert "deadline 72 h" in svg and "budget $20,000" in svg
+        assert "cheapest viable" in svg and "deadline 72 h" in svg and "budget $20,000" in svg
     if profile == "serve-7b-chat":
-        assert "target 500 ms" in svg
+        assert "cheapest with headroom" in svg and "target 500 ms" in svg
 
 
 def test_png_plot_is_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
     out = tmp_path / "pareto.png"
     result = runner.invoke(app, ["estimate", str(ROOT / "profiles" / "pretrain-1b-72h.yaml"), "--plot", str(out),
                                  "--format", "json"])
@@ -38,3 +89,17 @@ def test_unknown_plot_format_exit_2(tmp_path):
                                  str(tmp_path / "p.jpg")])
     assert result.exit_code == 2 and "expected a .png or .svg" in result.output
     assert not (tmp_path / "p.jpg").exists()
+
+
+def test_plot_without_matplotlib_is_one_line_with_the_install_command(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a, **k: None if name == "matplotlib" else real(name, *a, **k))
+    out = tmp_path / "p.png"
+    result = runner.invoke(app, ["estimate", str(ROOT / "profiles" / "pretrain-1b-72h.yaml"), "--plot", str(out)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and "ModuleNotFoundError" not in result.output
+    assert "pip install 'gpuplan[plot]'" in result.output
+    assert not out.exists()

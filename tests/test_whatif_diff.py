@@ -57,7 +57,7 @@ def test_diff_shows_the_change_and_fails_above_the_threshold(tmp_path):
     assert "GPU-hours" in result.stdout and "cost P50 (USD)" in result.stdout
     result = runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "15%"])
     assert result.exit_code == 1
-    assert "above --fail-above 15%" in result.stdout
+    assert "above --fail-above cost=15%" in result.stdout
     # the same plan: 0% change, passes any threshold
     result = runner.invoke(app, ["diff", str(old), str(old), "--fail-above", "0%"])
     assert result.exit_code == 0 and "+0.0%" in result.stdout

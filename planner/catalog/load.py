@@ -43,6 +43,8 @@ class Catalog:
     _names: dict[str, str] = field(default_factory=dict, repr=False)
     train_curves: tuple[TrainCurveFit, ...] = ()
     launch_floors: tuple[LaunchFloor, ...] = ()
+    directory: str = ""
+    """The resolved directory it was loaded from (catalog/accuracy.yaml is read from there)."""
 
     def gpu(self, name: str) -> GpuSpec:
         """The GPU for an id or alias; ambiguous names raise a question listing the choices."""
@@ -156,4 +158,4 @@ def _load_catalog(directory: str) -> Catalog:
         priors, curves = tuple(priors_file.priors), tuple(priors_file.train_curves)
         floors = tuple(priors_file.launch_floors)
     as_of = max([gpu_file.as_of, *(p.as_of for p in providers.values())])
-    return Catalog(gpus, providers, presets, priors, as_of, names, curves, floors)
+    return Catalog(gpus, providers, presets, priors, as_of, names, curves, floors, directory)

@@ -46,6 +46,21 @@ class CrossValidate(str, Enum):
 
 
 CatalogOption = Annotated[Path, typer.Option("--catalog", help="Catalog directory.", show_default="bundled")]
+WideOption = Annotated[bool, typer.Option(
+    "--wide", help="Every column and detail, ignoring the terminal width (default: fit COLUMNS or the terminal, "
+                   "dropping the least needed columns first).")]
+
+
+def _wide(on: bool) -> None:
+    from planner.render.console import set_wide
+
+    set_wide(on)
+
+
+def _wrote(path: Path, existed: bool) -> None:
+    """Say where a file went (on stderr, so a JSON document on stdout stays clean), and a folder it created."""
+    created = "" if existed else f" (created folder {path.parent})"
+    typer.echo(f"Wrote {path}{created}", err=True)
 
 
 def _print_rows(rows: list[dict[str, Any]], format: "ListFormat",
@@ -70,6 +85,7 @@ def _fail(exc: PlannerError) -> None:
 def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
     """gpuplan: plan GPUs for training and serving."""
     _state["debug"] = debug
+    _wide(False)
 
 
 @app.command()
@@ -94,8 +110,10 @@ def estimate(
     simulate: Annotated[bool, typer.Option(
         "--simulate", help="Also simulate the shown serving plans (seeded discrete-event) and print those percentiles.")
     ] = False,
+    wide: WideOption = False,
 ) -> None:
     """Plan training and serving for a profile: GPU type, count, hours, cost, latency. Exit 1 when nothing fits."""
+    _wide(wide)
     from planner.decide.choices import check_confidence, decide
     from planner.io.profile import load_profile
     from planner.plans.search import estimate as run_estimate
@@ -103,13 +121,21 @@ def estimate(
 
     try:
         check_confidence(confidence)
+        if plot is not None:
+            from planner.render.plot import check_plot_available, plot_format
+
+            plot_format(plot)
+            check_plot_available()
         cat = load_catalog(catalog)
         loaded = load_profile(profile, cat, overrides or ())
         from planner.efficiency.stores import efficiency_inputs
 
         book, local = efficiency_inputs(cat, catalog, calibrations, measurements, local_usd_per_hour)
         result = run_estimate(loaded, cat, book=book, local=local)
-        if simulate:
+        if simulate and result.inference is None:
+            typer.echo(f"Note: --simulate simulates serving plans, and {profile} has no inference section: "
+                       f"nothing to simulate.", err=True)
+        elif simulate:
             from planner.plans.simulated import simulate_estimate
 
             result = simulate_estimate(result, loaded, cat, top or None)
@@ -122,11 +148,15 @@ def estimate(
         if plot is not None:
             from planner.render.plot import write_pareto_plot
 
+            existed = plot.parent.is_dir()
             write_pareto_plot(decision, result.profile, plot)
+            _wrote(plot, existed)
         if html is not None:
             from planner.render.html import write_html_report
 
+            existed = html.parent.is_dir()
             write_html_report(result, decision, html, top or None)
+            _wrote(html, existed)
     except PlannerError as exc:
         _fail(exc)
         return
@@ -144,8 +174,10 @@ def estimate(
 def catalog_list(
     format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
     catalog: CatalogOption = BUNDLED_CATALOG,
+    wide: WideOption = False,
 ) -> None:
     """List the GPUs: memory, bandwidth, dense peaks and the cheapest offer per GPU."""
+    _wide(wide)
     from planner.render.catalog_tables import gpu_rows, render_gpu_table
 
     try:
@@ -157,8 +189,9 @@ def catalog_list(
 
 
 @catalog_app.command("models")
-def catalog_models(catalog: CatalogOption = BUNDLED_CATALOG) -> None:
+def catalog_models(catalog: CatalogOption = BUNDLED_CATALOG, wide: WideOption = False) -> None:
     """List the model presets with their architecture and source."""
+    _wide(wide)
     from planner.render.catalog_tables import render_model_table
 
     try:
@@ -188,8 +221,10 @@ def profile_command(
     trust_model_code: Annotated[bool, typer.Option(
         "--trust-model-code", help="Allow --model-code to import and run that Python file.")] = False,
     catalog: CatalogOption = BUNDLED_CATALOG,
+    wide: WideOption = False,
 ) -> None:
     """Measure training steps and inference calls of the profile's model on this device; write the record."""
+    _wide(wide)
     from planner.io.profile import load_profile
 
     try:
@@ -265,8 +300,10 @@ def calibration_list(
     format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
     calibrations: CalibrationsOption = None,
     catalog: CatalogOption = BUNDLED_CATALOG,
+    wide: WideOption = False,
 ) -> None:
     """What is calibrated, when, on which driver/torch, and how far each measured peak is from the datasheet."""
+    _wide(wide)
     from planner.io.records import calibration_store, load_calibrations
     from planner.render.records import calibration_rows, render_calibration_list
 
@@ -342,37 +379,43 @@ class SchemaName(str, Enum):
     offers = "offers"
 
 
+class DiffFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
 @app.command()
 def diff(
     old: Annotated[Path, typer.Argument(help="Old plan: `gpuplan estimate --format json` output, or a profile.")],
     new: Annotated[Path, typer.Argument(help="New plan: `gpuplan estimate --format json` output, or a profile.")],
     fail_above: Annotated[Optional[str], typer.Option(
-        "--fail-above", help="Exit 1 when a recommended plan's cost rises by more than this, e.g. 15%.")] = None,
+        "--fail-above", help="Exit 1 when a named metric of a recommended plan rises by more than its share: "
+                             "cost=15%,gpu_hours=25% (metrics: cost, gpu_hours, hours, gpus, ttft_p95, tpot_p95, "
+                             "latency_p95; a bare 15% means cost=15%). Metrics not named are never checked.")] = None,
+    format: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = DiffFormat.table,
     catalog: CatalogOption = BUNDLED_CATALOG,
+    wide: WideOption = False,
 ) -> None:
     """What changed between two plans: GPU-hours, cost and latency of the recommended plans."""
-    from planner.decide.diff import (
-        cost_rises_above,
-        load_plan_document,
-        parse_threshold,
-        plan_changes,
-        render_changes,
-    )
+    from planner.decide.diff import load_plan_document, parse_thresholds, plan_changes, render_changes, rises_above
 
+    _wide(wide)
     try:
-        threshold = parse_threshold(fail_above) if fail_above is not None else None
+        thresholds = parse_thresholds(fail_above) if fail_above is not None else None
         changes = plan_changes(load_plan_document(old, catalog), load_plan_document(new, catalog))
     except PlannerError as exc:
         _fail(exc)
         return
-    sys.stdout.write(render_changes(changes, old.name, new.name))
-    if threshold is not None:
-        over = cost_rises_above(changes, threshold)
+    sys.stdout.write(render_changes(changes, old.name, new.name, format.value))
+    if thresholds is not None:
+        over = rises_above(changes, thresholds)
         for change in over:
             rise = change.relative
             typer.echo(f"{change.section} {change.metric} rose "
                        f"{'from nothing' if rise is None or rise == float('inf') else f'{rise:.1%}'}, "
-                       f"above --fail-above {threshold:.0%}")
+                       f"above --fail-above {change.metric_key}={thresholds[change.metric_key]:.0%}",
+                       err=format is not DiffFormat.table)
         if over:
             raise typer.Exit(1)
 
@@ -395,8 +438,10 @@ def validate(
         "--cross-validate", help="Grouped k-fold: predict every run with figures refitted without its whole "
                                  "source, GPU or GPU architecture family.")] = None,
     catalog: CatalogOption = BUNDLED_CATALOG,
+    wide: WideOption = False,
 ) -> None:
     """Predict every published run: predicted vs actual, error, P10–P90 and coverage, overall and by group."""
+    _wide(wide)
     from planner.validate.runs import render_json, render_table, rule_of_thumb_errors
     from planner.validate.runs import validate as run_validation
 

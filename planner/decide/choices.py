@@ -5,10 +5,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from typing import Any
 from statistics import NormalDist
 
 from planner.catalog.load import Catalog
-from planner.efficiency.origin import prior_efficiency
+from planner.decide.confidence import Accuracy
+from planner.decide.understood import Understood
+from planner.efficiency.origin import Z90, prior_efficiency
 from planner.efficiency.train_curve import uses_flash
 from planner.errors import PlannerError
 from planner.io.profile import LoadedProfile
@@ -57,7 +60,7 @@ class Choice:
     """A named choice with the one-line trade-off of picking it."""
 
     name: str
-    option: object
+    option: Any
     """A TrainingOption or a ServingPlan."""
     tradeoff: str
 
@@ -85,6 +88,8 @@ class TrainingDecision:
     best_per_gpu: list[TrainingOption]
     rejected: list[Rejection]
     assumptions: list[str] = field(default_factory=list)
+    changes_needed: list[str] = field(default_factory=list)
+    """When nothing meets every constraint: what would have to change (deadline, budget, GPU count), in words."""
 
 
 @dataclass(frozen=True)
@@ -100,14 +105,21 @@ class ServingDecision:
     assumptions: list[str] = field(default_factory=list)
     target_s: float | None = None
     """The profile's target for `latency_key`, seconds."""
+    alternatives: list[Choice] = field(default_factory=list)
+    """When no plan meets the targets: the fastest and the cheapest plan that run at all."""
+    changes_needed: list[str] = field(default_factory=list)
+    """When no plan meets the targets: what would have to change, in words."""
 
 
 @dataclass(frozen=True)
 class Decision:
-    """Both sections."""
+    """Both sections, what the planner understood, and how sure each section is."""
 
     training: TrainingDecision | None
     inference: ServingDecision | None
+    understood: Understood | None = None
+    training_accuracy: Accuracy | None = None
+    inference_accuracy: Accuracy | None = None
 
 
 def check_confidence(confidence: float) -> float:
@@ -155,20 +167,19 @@ def pareto_frontier(points: list, cost, time) -> list:
     return frontier
 
 
-def _balanced(frontier: list, cost, time):
-    """The knee of the frontier (Satopää et al. 2011, 'Kneedle'): with cost and time scaled to the frontier's span,
-    the point farthest above the straight line from the cheapest to the fastest — past it, time saved costs more
-    than before. With no point above that line (two points or a straight frontier) the cheapest is balanced."""
-    if len(frontier) < 3:
-        return frontier[0] if frontier else None
-    xs = [cost(p) for p in frontier]
-    ys = [time(p) for p in frontier]
-    span_x, span_y = (xs[-1] - xs[0]) or 1.0, (ys[0] - ys[-1]) or 1.0
-    u = [(x - xs[0]) / span_x for x in xs]  # 0 at the cheapest, 1 at the fastest
-    v = [(ys[0] - y) / span_y for y in ys]  # 0 at the cheapest, 1 at the fastest
-    gain = [vi - ui for ui, vi in zip(u, v)]  # height above the chord u = v: speed bought beyond proportion
-    best = max(range(len(frontier)), key=lambda i: (gain[i], -i))
-    return frontier[best] if gain[best] > 1e-12 else frontier[0]
+BALANCED_MAX_EXTRA_COST = 0.25
+"""'balanced' pays at most this share more than the cheapest viable plan for its speed. A stated policy, not a fit:
+a faster finish is worth something to a team, but not any price; the trade-off line prints the share."""
+
+
+def _balanced(frontier: list, cost, time, max_extra: float = BALANCED_MAX_EXTRA_COST):
+    """The fastest frontier point costing at most (1 + max_extra) × the cheapest's cost (the frontier is sorted
+    cheapest first, so its first point is the cheapest). With no such faster point the cheapest is balanced."""
+    if not frontier:
+        return None
+    limit = cost(frontier[0]) * (1.0 + max_extra)
+    within = [p for p in frontier if cost(p) <= limit * (1 + 1e-12)]
+    return min(within, key=lambda p: (time(p), cost(p)))
 
 
 def hours_text(hours: float) -> str:
@@ -188,16 +199,31 @@ def _training_tradeoffs(cheapest: TrainingOption, balanced: TrainingOption, fast
             return f"{_usd(dc)} more than {other} to finish {fixed(-dh)} h sooner"
         return f"{fixed(dh)} h longer than {other} to save {_usd(-dc)}"
 
+    share = f"{BALANCED_MAX_EXTRA_COST:.0%}"
     return [
         Choice("cheapest viable", cheapest,
                "gives up speed: " + versus(cheapest, fastest, "the fastest") if cheapest is not fastest
                else "also the fastest: nothing to give up"),
-        Choice("balanced", balanced, "knee of the cost–time frontier: "
-               + (versus(balanced, cheapest, "the cheapest") if balanced is not cheapest else "it is the cheapest")),
+        Choice("balanced", balanced, f"the fastest plan costing at most {share} more than the cheapest: "
+               + (versus(balanced, cheapest, "the cheapest") if balanced is not cheapest
+                  else f"none is faster within {share}, so it is the cheapest")),
         Choice("fastest", fastest,
                "gives up money: " + versus(fastest, cheapest, "the cheapest") if fastest is not cheapest
                else "also the cheapest: nothing to give up"),
     ]
+
+
+def collapse_choices(choices: list[Choice]) -> list[tuple[list[str], Any, list[str]]]:
+    """Choices that are the same plan as one entry: (every name, the plan, every trade-off worth reading), in the
+    order of their first name. A trade-off that only says the plan equals another choice is left out."""
+    groups: dict[int, tuple[list[str], Any, list[str]]] = {}
+    for choice in choices:
+        names, option, tradeoffs = groups.setdefault(id(choice.option), ([], choice.option, []))
+        names.append(choice.name)
+        if choice.tradeoff and not any(t in choice.tradeoff for t in ("nothing to give up", "so it is the cheapest",
+                                                                      "so balanced is the cheapest")):
+            tradeoffs.append(choice.tradeoff)
+    return list(groups.values())
 
 
 def _rejections(options: list, gpu_of, provider_of, good, closeness, reasons_of) -> list[Rejection]:
@@ -253,6 +279,10 @@ def decide_training(job: TrainingJob, loaded: LoadedProfile, catalog: Catalog, c
             alternatives.append(Choice("cheapest regardless of deadline", anyway,
                                        f"saves {_usd(cheapest.cost_usd - anyway.cost_usd)} but takes "
                                        f"{fixed(anyway.hours)} h"))
+    changes: list[str] = []
+    if not feasible:
+        alternatives, changes = _training_impossible(usable, training.deadline, training.budget,
+                                                     constraints.max_gpus, constraints.gpu_count)
     best_per_gpu = []
     for gpu in sorted({o.plan.gpu for o in feasible}):
         best_per_gpu.append(min((o for o in feasible if o.plan.gpu == gpu), key=lambda o: (o.cost_usd, o.hours)))
@@ -262,9 +292,37 @@ def decide_training(job: TrainingJob, loaded: LoadedProfile, catalog: Catalog, c
                            lambda o: o.reasons)
     deadline_h = training.deadline / 3600.0 if training.deadline else None
     decision = TrainingDecision(confidence, deadline_h, training.budget, options, frontier, choices, alternatives,
-                                best_per_gpu, rejected)
+                                best_per_gpu, rejected, changes_needed=changes)
     decision.assumptions.extend(_training_assumptions(decision, constraints.spot, job))
     return decision
+
+
+def _training_impossible(usable: list[TrainingOption], deadline_s: float | None, budget_usd: float | None,
+                         max_gpus: int, pinned: int | None) -> tuple[list[Choice], list[str]]:
+    """Nothing meets every constraint: the fastest and the cheapest plan that run at all, and what would have to
+    change for some plan to qualify (a later deadline, a larger budget, more GPUs)."""
+    if not usable:
+        return [], ["No offer fits the model in memory: a GPU with more memory, a smaller model or a lower "
+                    "precision would have to change."]
+    fastest = min(usable, key=lambda o: (o.hours, o.cost_usd))
+    cheapest = min(usable, key=lambda o: (o.cost_usd, o.hours))
+    alternatives = [Choice("fastest possible", fastest, f"{hours_text(fastest.hours)} for {_usd(fastest.cost_usd)}"),
+                    Choice("cheapest possible", cheapest, f"{_usd(cheapest.cost_usd)} over "
+                                                          f"{hours_text(cheapest.hours)}")]
+    changes: list[str] = []
+    if deadline_s is not None and fastest.hours * 3600.0 > deadline_s:
+        changes.append(f"time: the deadline would have to be at least {hours_text(fastest.hours)} "
+                       f"(now {hours_text(deadline_s / 3600.0)}): the fastest plan is {fastest.label}.")
+    if budget_usd is not None:
+        on_time = [o for o in usable if o.meets_deadline]
+        base = min(on_time, key=lambda o: (o.cost_usd, o.hours)) if on_time else fastest
+        if base.cost_usd > budget_usd:
+            changes.append(f"budget: at least {_usd(base.cost_usd)} (now {_usd(budget_usd)}) for "
+                           f"{'the cheapest plan on time' if on_time else 'the fastest plan'}, {base.label}.")
+    if fastest.plan.gpu_count >= (pinned or max_gpus):
+        what = f"constraints.gpu_count is pinned at {pinned}" if pinned else f"max_gpus is {max_gpus}"
+        changes.append(f"count: the fastest plan uses every GPU allowed ({what}); more GPUs could be faster.")
+    return alternatives, changes
 
 
 def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJob) -> list[str]:
@@ -302,8 +360,27 @@ def serving_latency_key(plans: list[ServingPlan]) -> str:
     return "ttft_p95" if "ttft_p95" in keys else "latency_p95"
 
 
+def headroom_factor(plan: ServingPlan, key: str) -> float:
+    """How much a latency may grow if the GPU reaches the P10 of its efficiency instead of the median:
+    exp(Z90 · σ) of the efficiency that sets it (bandwidth for TPOT, compute for TTFT and request latency)."""
+    sigma = plan.efficiency.bandwidth.log_sigma if key.startswith("tpot") else plan.efficiency.compute.log_sigma
+    return math.exp(Z90 * sigma)
+
+
+def holds_with_headroom(plan: ServingPlan, slo) -> bool:
+    """Meets every latency target even at the P10 efficiency: each percentile × headroom_factor ≤ its target."""
+    if not plan.meets_slo:
+        return False
+    for key, target in (slo.model_dump(exclude_none=True).items() if slo is not None else ()):
+        if key in plan.latency_s and plan.latency_s[key] * headroom_factor(plan, key) > target:
+            return False
+    return True
+
+
 def decide_serving(plans: list[ServingPlan], slo=None) -> ServingDecision:
-    """The cheapest plan meeting every percentile target, the fastest (lowest p95) and the balanced one."""
+    """The recommendation is the cheapest plan that holds every percentile target with headroom (at the P10
+    efficiency); beside it, the cheapest that meets the targets at the median efficiency, and the fastest.
+    A latency far below its target is no benefit, so 'balanced' is the plan with headroom, never a faster one."""
     key = serving_latency_key(plans)
     good = [p for p in plans if p.meets_slo]
     cost = lambda p: p.monthly_cost_usd  # noqa: E731
@@ -311,10 +388,13 @@ def decide_serving(plans: list[ServingPlan], slo=None) -> ServingDecision:
     frontier = pareto_frontier([p for p in plans if p.fits], cost, time)
     choices: list[Choice] = []
     name = key.replace("_p95", "").upper() + " p95" if key != "latency_p95" else "latency p95"
+    changes: list[str] = []
+    alternatives: list[Choice] = []
     if good:
         cheapest = min(good, key=lambda p: (cost(p), time(p)))
         fastest = min(good, key=lambda p: (time(p), cost(p)))
-        balanced = _balanced(pareto_frontier(good, cost, time), cost, time)
+        safe = [p for p in good if holds_with_headroom(p, slo)]
+        recommended = min(safe, key=lambda p: (cost(p), time(p))) if safe else cheapest
 
         def versus(a: ServingPlan, b: ServingPlan, other: str) -> str:
             dc, dt = cost(a) - cost(b), (time(a) - time(b)) * 1e3
@@ -324,14 +404,40 @@ def decide_serving(plans: list[ServingPlan], slo=None) -> ServingDecision:
                 return f"{_usd(dc)}/month more than {other} for {fixed(-dt, 0)} ms lower {name}"
             return f"{fixed(dt, 0)} ms higher {name} than {other} to save {_usd(-dc)}/month"
 
+        if safe:
+            lead = "holds every target even at the P10 efficiency" + (
+                f": {_usd(cost(recommended) - cost(cheapest))}/month more than the cheapest at the targets"
+                if recommended is not cheapest else "")
+        else:
+            lead = "no plan holds the targets with headroom (at the P10 efficiency each misses one): the cheapest"
+        miss = _headroom_miss(cheapest, slo)
         choices = [
-            Choice("cheapest viable", cheapest, "gives up latency headroom: " + versus(cheapest, fastest, "the fastest")
-                   if cheapest is not fastest else "also the fastest: nothing to give up"),
-            Choice("balanced", balanced, "knee of the cost–latency frontier: "
-                   + (versus(balanced, cheapest, "the cheapest") if balanced is not cheapest else "it is the cheapest")),
-            Choice("fastest", fastest, "gives up money: " + versus(fastest, cheapest, "the cheapest")
-                   if fastest is not cheapest else "also the cheapest: nothing to give up"),
+            Choice("cheapest with headroom", recommended, lead),
+            Choice("balanced", recommended, "a latency below its target is no benefit, so balanced is the cheapest "
+                                            "plan with headroom"),
+            Choice("cheapest at the targets", cheapest,
+                   f"saves {_usd(cost(recommended) - cost(cheapest))}/month but meets the targets at the median "
+                   f"efficiency only" + (f" ({miss})" if miss else "") if cheapest is not recommended else ""),
+            Choice("fastest", fastest, "gives up money: " + versus(fastest, recommended, "the recommendation")
+                   if fastest is not recommended else "also the recommendation: nothing to give up"),
         ]
+    elif any(p.fits for p in plans):
+        usable = [p for p in plans if p.fits and key in p.latency_s]
+        if usable:
+            quick = min(usable, key=lambda p: (time(p), cost(p)))
+            cheap = min(usable, key=lambda p: (cost(p), time(p)))
+            target = getattr(slo, key, None) if slo is not None else None
+            changes.append(f"latency: the {name} target would have to be at least {fixed(time(quick) * 1e3, 0)} ms"
+                           + (f" (now {fixed(target * 1e3, 0)} ms)" if target else "")
+                           + f": the fastest plan is {_serving_label(quick)}.")
+            changes += [f"also: {r}" for r in quick.reasons if not r.startswith(key.split("_")[0])][:2]
+            alternatives = [Choice("fastest possible", quick, f"{fixed(time(quick) * 1e3, 0)} ms {name} for "
+                                                              f"{_usd(cost(quick))}/month"),
+                            Choice("cheapest possible", cheap, f"{_usd(cost(cheap))}/month at "
+                                                               f"{fixed(time(cheap) * 1e3, 0)} ms {name}")]
+    else:
+        changes.append("No offer fits the model in memory: more GPU memory per replica, a smaller model or "
+                       "lower-precision weights would have to change.")
     best_per_gpu = sorted((min((p for p in good if p.gpu == g), key=lambda p: (cost(p), time(p)))
                            for g in {p.gpu for p in good}), key=lambda p: (cost(p), time(p)))
     rejected = _rejections(plans, lambda p: p.gpu, lambda p: p.provider, lambda p: p.meets_slo,
@@ -342,14 +448,43 @@ def decide_serving(plans: list[ServingPlan], slo=None) -> ServingDecision:
         for p in shown)]
     assumptions.append("Replicas sized by Erlang C for the percentile targets at the peak rate; the monthly bill "
                        "keeps them up all month (autoscaled bill shown separately where average_rate is given).")
+    assumptions.append("Headroom: a plan holds a target with headroom when its percentile still meets it at the "
+                       "P10 efficiency (× exp(1.28 σ) of the efficiency behind that latency).")
     target = getattr(slo, key, None) if slo is not None else None
-    return ServingDecision(key, plans, frontier, choices, best_per_gpu, rejected, assumptions, target)
+    return ServingDecision(key, plans, frontier, choices, best_per_gpu, rejected, assumptions, target,
+                           alternatives, changes)
+
+
+def _headroom_miss(plan: ServingPlan, slo) -> str:
+    """The first target the plan misses at the P10 efficiency, in words ('' when it holds them all)."""
+    for key, target in (slo.model_dump(exclude_none=True).items() if slo is not None else ()):
+        if key in plan.latency_s:
+            factor = headroom_factor(plan, key)
+            if plan.latency_s[key] * factor > target:
+                return (f"{key.replace('_', ' ')} {fixed(plan.latency_s[key] * 1e3, 1)} ms × {factor:.2f} > "
+                        f"{fixed(target * 1e3, 0)} ms")
+    return ""
+
+
+def _serving_label(p: ServingPlan) -> str:
+    return f"{p.replicas}×{p.gpus_per_replica} {p.gpu} on {p.provider}"
 
 
 def decide(loaded: LoadedProfile, catalog: Catalog, est: Estimate, confidence: float = 0.5) -> Decision:
-    """The decision for both sections of an estimate."""
+    """The decision for both sections of an estimate, with the header of what was understood and the accuracy of
+    the validation group nearest each section."""
+    from planner.decide.confidence import nearest_accuracy, serving_group, training_group
+    from planner.decide.understood import understood
+
     check_confidence(confidence)
     training = (decide_training(est.training.job, loaded, catalog, confidence, est.training.plans)
                 if est.training else None)
     inference = decide_serving(est.inference.plans, loaded.profile.inference.slo) if est.inference else None
-    return Decision(training, inference)
+    train_acc = nearest_accuracy(catalog.directory, training_group(est.training.job.work.family,
+                                                                   est.training.job.method)) \
+        if est.training and catalog.directory else None
+    serve_acc = nearest_accuracy(catalog.directory, serving_group(est.inference.work.is_generative)) \
+        if est.inference and catalog.directory else None
+    chosen = training.choices[0].option.plan if training is not None and training.choices else None
+    chosen_s = inference.choices[0].option if inference is not None and inference.choices else None
+    return Decision(training, inference, understood(loaded, est, chosen, chosen_s), train_acc, serve_acc)

@@ -10,12 +10,14 @@ from typing import Any
 from planner.errors import InputError
 from planner.io.yamlfile import read_text
 
-TRAINING_METRICS = (("GPU-hours", ("gpu_hours",), True), ("hours P50", ("hours", "p50"), False),
-                    ("cost P50 (USD)", ("cost_usd", "p50"), True))
-SERVING_METRICS = (("GPUs", ("gpu_count",), False), ("$/month", ("monthly_cost_usd",), True),
-                   ("TTFT p95 (ms)", ("latency_ms", "ttft_p95"), False),
-                   ("TPOT p95 (ms)", ("latency_ms", "tpot_p95"), False),
-                   ("latency p95 (ms)", ("latency_ms", "p95"), False))
+TRAINING_METRICS = (("GPU-hours", ("gpu_hours",), "gpu_hours"), ("hours P50", ("hours", "p50"), "hours"),
+                    ("cost P50 (USD)", ("cost_usd", "p50"), "cost"))
+SERVING_METRICS = (("GPUs", ("gpu_count",), "gpus"), ("$/month", ("monthly_cost_usd",), "cost"),
+                   ("TTFT p95 (ms)", ("latency_ms", "ttft_p95"), "ttft_p95"),
+                   ("TPOT p95 (ms)", ("latency_ms", "tpot_p95"), "tpot_p95"),
+                   ("latency p95 (ms)", ("latency_ms", "p95"), "latency_p95"))
+METRIC_KEYS = ("cost", "gpu_hours", "hours", "gpus", "ttft_p95", "tpot_p95", "latency_p95")
+"""Names `--fail-above` accepts: cost (training cost P50 and serving $/month), gpu_hours, hours, gpus, latencies."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,13 @@ class Change:
     old: float | str | None
     new: float | str | None
     is_cost: bool
+    key: str = ""
+    """The metric's name for --fail-above (METRIC_KEYS); '' for the plan description."""
+
+    @property
+    def metric_key(self) -> str:
+        """`key`, or 'cost' for a cost change built without one."""
+        return self.key or ("cost" if self.is_cost else "")
 
     @property
     def relative(self) -> float | None:
@@ -34,6 +43,28 @@ class Change:
         if isinstance(self.old, (int, float)) and isinstance(self.new, (int, float)) and self.old:
             return (self.new - self.old) / self.old
         return None
+
+
+def parse_thresholds(text: str) -> dict[str, float]:
+    """'cost=15%,gpu_hours=25%' → {'cost': 0.15, 'gpu_hours': 0.25}; a bare '15%' is the cost threshold."""
+    out: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        if not sep:
+            name, value = "cost", part
+        name = name.strip().lower().replace("-", "_")
+        if name not in METRIC_KEYS:
+            from planner.errors import did_you_mean
+
+            raise InputError(f"unknown metric {name!r} in {text!r}", field="--fail-above",
+                             hint=did_you_mean(name, METRIC_KEYS) or f"Use one of {', '.join(METRIC_KEYS)}.")
+        out[name] = parse_threshold(value)
+    if not out:
+        raise InputError(f"--fail-above {text!r}: expected a percentage such as 15% or cost=15%,gpu_hours=25%",
+                         field="--fail-above")
+    return out
 
 
 def parse_threshold(text: str) -> float:
@@ -56,8 +87,12 @@ def load_plan_document(path: Path, catalog_dir: Path) -> dict[str, Any]:
         from planner.plans.search import estimate
         from planner.render.report import estimate_dict
 
+        from planner.decide.choices import decide
+
         catalog = load_catalog(catalog_dir)
-        return estimate_dict(estimate(load_profile(path, catalog), catalog))
+        loaded = load_profile(path, catalog)
+        result = estimate(loaded, catalog)
+        return estimate_dict(result, None, decide(loaded, catalog, result))
     try:
         data = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
@@ -95,10 +130,10 @@ def plan_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         if a is None and b is None:
             continue
         changes.append(Change(section, "plan", _describe(section, a), _describe(section, b), False))
-        for name, keys, is_cost in metrics:
+        for name, keys, key in metrics:
             va, vb = _get(a, keys), _get(b, keys)
             if va is not None or vb is not None:
-                changes.append(Change(section, name, va, vb, is_cost))
+                changes.append(Change(section, name, va, vb, key == "cost", key))
     return changes
 
 
@@ -112,9 +147,16 @@ def _describe(section: str, plan: dict[str, Any] | None) -> str | None:
 
 def cost_rises_above(changes: list[Change], threshold: float) -> list[Change]:
     """Cost metrics that rose by more than `threshold` (a section that appeared counts as an infinite rise)."""
+    return rises_above(changes, {"cost": threshold})
+
+
+def rises_above(changes: list[Change], thresholds: dict[str, float]) -> list[Change]:
+    """Changes of the named metrics that rose by more than their threshold (a section that appeared counts as an
+    infinite rise); metrics not named are never checked."""
     over = []
     for change in changes:
-        if not change.is_cost:
+        threshold = thresholds.get(change.metric_key)
+        if threshold is None:
             continue
         rise = change.relative
         if rise is None and change.old is None and isinstance(change.new, (int, float)) and change.new > 0:
@@ -124,29 +166,55 @@ def cost_rises_above(changes: list[Change], threshold: float) -> list[Change]:
     return over
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, metric: str = "") -> str:
+    """A value as people read it: dollars with cents below $100, grouped digits, one decimal for hours."""
+    from planner.render.readable import fixed, usd
+
     if value is None:
         return "–"
-    if isinstance(value, (int, float)):
-        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if "USD" in metric or "$" in metric:
+        return usd(value)
+    if metric in ("GPUs",):
+        return f"{value:,.0f}"
+    if "(ms)" in metric:
+        return fixed(value, 0 if abs(value) >= 10 else 1)
+    return fixed(value, 1)
 
 
-def render_changes(changes: list[Change], old_name: str, new_name: str) -> str:
-    """A table of the changes (rich)."""
+def _change(c: Change) -> str:
+    rel = c.relative
+    return f"{rel:+.1%}" if rel is not None else ("changed" if c.old != c.new else "")
+
+
+def changes_dict(changes: list[Change], old_name: str, new_name: str) -> dict[str, Any]:
+    """The diff as JSON: every metric with old, new and the relative change (a fraction, null when undefined)."""
+    return {"schema_version": 1, "old": old_name, "new": new_name,
+            "changes": [{"section": c.section, "metric": c.metric, "key": c.metric_key or None, "old": c.old,
+                         "new": c.new, "relative": None if c.relative is None else round(c.relative, 6)}
+                        for c in changes]}
+
+
+def render_changes(changes: list[Change], old_name: str, new_name: str, format: str = "table") -> str:
+    """The changes as a table fitted to the terminal (rich), JSON or markdown."""
+    if format == "json":
+        return json.dumps(changes_dict(changes, old_name, new_name), indent=2) + "\n"
+    rows = [[c.section, c.metric, _cell(c.old, c.metric), _cell(c.new, c.metric), _change(c)] for c in changes]
+    from planner.render.console import Column, clean
+
+    columns = [Column("section"), Column("metric"), Column("old", "right"), Column("new", "right"),
+               Column("change", "right")]
+    title = f"Plan diff: {old_name} → {new_name}"
+    if format == "markdown":
+        from planner.render.decision import markdown_table
+
+        return "\n".join([f"## {clean(title)}", "", *markdown_table(columns, rows)]) + "\n"
     import io
 
-    from rich.console import Console
-    from rich.table import Table
+    from planner.render.console import fit_table, make_console
 
     buffer = io.StringIO()
-    console = Console(file=buffer, width=160, force_terminal=False, color_system=None)
-    table = Table(title=f"Plan diff: {old_name} → {new_name}", title_justify="left")
-    for column in ("section", "metric", "old", "new", "change"):
-        table.add_column(column, overflow="fold")
-    for c in changes:
-        rel = c.relative
-        change = f"{rel:+.1%}" if rel is not None else ("changed" if c.old != c.new else "")
-        table.add_row(c.section, c.metric, _cell(c.old), _cell(c.new), change)
-    console.print(table)
+    console = make_console(buffer)
+    console.print(fit_table(console, columns, rows, title=title))
     return buffer.getvalue()

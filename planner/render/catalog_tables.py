@@ -5,6 +5,7 @@ import io
 from typing import Any
 
 from planner.catalog.load import Catalog
+from planner.render.console import Column, fit_table, is_wide, make_console
 
 
 def gpu_rows(catalog: Catalog) -> list[dict[str, Any]]:
@@ -27,17 +28,10 @@ def gpu_rows(catalog: Catalog) -> list[dict[str, Any]]:
     return rows
 
 
-def _table(title: str, head: list[str], rows: list[list[str]]) -> str:
-    from rich.console import Console
-    from rich.table import Table
-
+def _table(title: str, head: list[Column], rows: list[list[str]]) -> str:
     buffer = io.StringIO()
-    table = Table(title=title, title_justify="left")
-    for column in head:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*row)
-    Console(file=buffer, width=160, color_system=None).print(table)
+    console = make_console(buffer)
+    console.print(fit_table(console, head, rows, title=title))
     return buffer.getvalue()
 
 
@@ -51,8 +45,10 @@ def render_gpu_table(rows: list[dict[str, Any]]) -> str:
              peak(r, "bf16") if r["peak_tflops"].get("bf16") else peak(r, "fp16"), peak(r, "fp8"),
              f"${r['cheapest_usd_per_gpu_hour']:.2f} ({r['cheapest_provider']})" if r["cheapest_provider"] else "–"]
             for r in rows]
-    return _table("GPUs (dense peaks)", ["id", "arch", "GB", "GB/s", "fp32 TF", "16-bit TF", "fp8 TF",
-                                         "cheapest $/GPU-h"], body)
+    return _table("GPUs (dense peaks, TFLOP/s)", [
+        Column("id"), Column("arch", drop=4), Column("GB", "right"), Column("GB/s", "right"),
+        Column("fp32", "right", drop=2), Column("16-bit", "right"), Column("fp8", "right", drop=3),
+        Column("cheapest $/GPU-h", drop=1)], body)
 
 
 def model_rows(catalog: Catalog) -> list[dict[str, Any]]:
@@ -78,7 +74,10 @@ def render_model_table(catalog: Catalog) -> str:
 
     body = [[r["id"], r["family"], billions(r["params"]), billions(r["active_params"]), r["experts"] or "–",
              r["attention"] or "–", str(r["layers"] or "–"), str(r["hidden"] or "–"),
-             str(r["seq_len"] or r["image_size"] or "–"), r["source"][:40]]
+             str(r["seq_len"] or r["image_size"] or "–"), r["source"] if is_wide() else r["source"][:40]]
             for r in model_rows(catalog)]
-    return _table("Model presets", ["id", "family", "params", "active", "experts", "attention", "layers", "hidden",
-                                    "seq/image", "source"], body)
+    return _table("Model presets", [Column("id"), Column("family", drop=5), Column("params", "right"),
+                                    Column("active", "right"), Column("experts", "right", drop=3),
+                                    Column("attention", drop=4), Column("layers", "right", drop=1),
+                                    Column("hidden", "right", drop=2), Column("seq/image", "right", drop=6),
+                                    Column("source", drop=7)], body)

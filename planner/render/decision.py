@@ -4,14 +4,17 @@ from __future__ import annotations
 from typing import Any
 
 from planner.decide.choices import (
+    Choice,
     Decision,
     ServingDecision,
     TrainingDecision,
     TrainingOption,
+    collapse_choices,
     hours_text,
 )
 from planner.plans.serving import ServingPlan
-from planner.render.readable import fixed, usd
+from planner.render.console import Column, clean, fit_table, print_lines
+from planner.render.readable import fixed, ms, usd
 
 
 def _r(value: float | None, digits: int = 4) -> float | None:
@@ -21,20 +24,36 @@ def _r(value: float | None, digits: int = 4) -> float | None:
 _usd = usd
 
 
-def _training_plan_text(o: TrainingOption) -> str:
-    p = o.plan
+def _layout_text(p) -> str:
     tensor, pipeline = getattr(p, "tensor", 1), getattr(p, "pipeline", 1)
-    layout = (f"dp {p.gpu_count // (tensor * pipeline)} × tp {tensor} × pp {pipeline}, " if tensor * pipeline > 1
-              else "") + p.sharding + (" +recompute" if p.recompute else "")
-    return f"{o.label}, {p.instances}× {p.instance}, {layout}, micro-batch {p.micro_batch}"
+    return (f"dp {p.gpu_count // (tensor * pipeline)} × tp {tensor} × pp {pipeline}, " if tensor * pipeline > 1
+            else "") + p.sharding + (" +recompute" if p.recompute else "")
 
 
-def _serving_plan_text(p: ServingPlan) -> str:
-    return (f"{p.replicas}×{p.gpus_per_replica} {p.gpu} on {p.provider} ({p.instance}), batch {p.batch_size}")
+def training_label(o: TrainingOption) -> str:
+    """The short label of a training plan: count, GPU, provider (and spot)."""
+    p = o.plan
+    return f"{p.gpu_count}× {p.gpu} · {p.provider}" + (" · spot" if p.spot else "")
+
+
+def training_details(o: TrainingOption) -> str:
+    """The long part of a training plan: instances, layout, micro-batch (the --wide column)."""
+    p = o.plan
+    return f"{p.instances}× {p.instance}; {_layout_text(p)}; micro-batch {p.micro_batch}"
+
+
+def serving_label(p: ServingPlan) -> str:
+    """The short label of a serving plan: replicas × GPUs per replica, GPU, provider."""
+    return f"{p.replicas}×{p.gpus_per_replica} {p.gpu} · {p.provider}"
+
+
+def serving_details(p: ServingPlan) -> str:
+    """The long part of a serving plan: instance and batch."""
+    return f"{p.instances}× {p.instance}; batch {p.batch_size}"
 
 
 def _latency_ms(p: ServingPlan, key: str) -> str:
-    return f"{fixed(p.latency_s[key] * 1e3, 0)} ms" if key in p.latency_s else "–"
+    return ms(p.latency_s[key]) if key in p.latency_s else "–"
 
 
 def training_title(d: TrainingDecision, profile: str) -> str:
@@ -48,49 +67,73 @@ def training_title(d: TrainingDecision, profile: str) -> str:
             + (f"; {', '.join(limits)}" if limits else ""))
 
 
-def training_sections(d: TrainingDecision, top: int | None) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, header, rows) of each table of the training decision."""
+Section = tuple[str, list[Column], list[list[str]], list[str]]
+"""(title, columns, rows, lines printed under the table)."""
+
+
+def _choice_rows(choices: list[Choice], cells) -> tuple[list[list[str]], list[str]]:
+    """One row per distinct plan (its choice names joined), and the trade-off lines under the table."""
+    rows, lines = [], []
+    for names, option, tradeoffs in collapse_choices(choices):
+        label = ", ".join(names)
+        rows.append([label, *cells(option)])
+        if tradeoffs:
+            lines.append(f"{label}: " + "; ".join(tradeoffs) + ".")
+    return rows, lines
+
+
+def _rejected_section(d: TrainingDecision | ServingDecision, top: int | None) -> list[Section]:
+    rejected = [[r.gpu, r.provider, "; ".join(r.reasons)] for r in d.rejected[:top]]
+    if not rejected:
+        return []
+    more = len(d.rejected) - len(rejected)
+    return [("Rejected GPU types" + (f" ({more} more: --top 0 lists all)" if more > 0 else ""),
+             [Column("GPU"), Column("closest offer", drop=1), Column("why not")], rejected, [])]
+
+
+def training_sections(d: TrainingDecision, top: int | None) -> list[Section]:
+    """(title, columns, rows, lines) of each table of the training decision."""
     level = f"P{d.confidence * 100:g}"
-    choices = [[c.name, _training_plan_text(c.option), fixed(c.option.hours), _usd(c.option.cost_usd), c.tradeoff]
-               for c in [*d.choices, *d.alternatives]]
-    per_gpu = [[o.plan.gpu, _training_plan_text(o), fixed(o.hours), _usd(o.cost_usd)]
-               for o in d.best_per_gpu[:top]]
-    rejected = [[r.gpu, r.provider, "; ".join(r.reasons)] for r in d.rejected[:top]]
-    out = [("Choices", ["choice", "plan", f"hours {level}", f"cost {level}", "trade-off"], choices),
-           ("Best plan per GPU type", ["GPU", "plan", f"hours {level}", f"cost {level}"], per_gpu)]
-    if rejected:
-        more = len(d.rejected) - len(rejected)
-        out.append(("Rejected GPU types" + (f" ({more} more: --top 0 lists all)" if more > 0 else ""),
-                    ["GPU", "closest offer", "why not"], rejected))
-    return out
+
+    def cells(o: TrainingOption) -> list[str]:
+        return [training_label(o), fixed(o.hours), _usd(o.cost_usd), training_details(o)]
+
+    head = [Column("plan"), Column(f"hours {level}", "right"), Column(f"cost {level}", "right"),
+            Column("details", drop=1, wide_only=True)]
+    rows, lines = _choice_rows([*d.choices, *d.alternatives], cells)
+    out: list[Section] = []
+    title = "Choices" if d.choices else "Nothing meets every constraint: the closest plans"
+    out.append((title, [Column("choice"), *head], rows, lines + [f"To plan it, {c}" for c in d.changes_needed]))
+    per_gpu = [[o.plan.gpu, *cells(o)] for o in d.best_per_gpu[:top]]
+    out.append(("Best plan per GPU type", [Column("GPU", drop=2), *head], per_gpu, []))
+    return out + _rejected_section(d, top)
 
 
-def serving_sections(d: ServingDecision, top: int | None) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, header, rows) of each table of the serving decision."""
+def serving_sections(d: ServingDecision, top: int | None) -> list[Section]:
+    """(title, columns, rows, lines) of each table of the serving decision."""
     name = "TTFT p95" if d.latency_key == "ttft_p95" else "latency p95"
-    choices = [[c.name, _serving_plan_text(c.option), _latency_ms(c.option, d.latency_key),
-                _usd(c.option.monthly_cost_usd), c.tradeoff] for c in d.choices]
-    per_gpu = [[p.gpu, _serving_plan_text(p), _latency_ms(p, d.latency_key), _usd(p.monthly_cost_usd)]
-               for p in d.best_per_gpu[:top]]
-    rejected = [[r.gpu, r.provider, "; ".join(r.reasons)] for r in d.rejected[:top]]
-    out = [("Choices", ["choice", "plan", name, "$/month", "trade-off"], choices),
-           ("Best plan per GPU type", ["GPU", "plan", name, "$/month"], per_gpu)]
-    if rejected:
-        more = len(d.rejected) - len(rejected)
-        out.append(("Rejected GPU types" + (f" ({more} more: --top 0 lists all)" if more > 0 else ""),
-                    ["GPU", "closest offer", "why not"], rejected))
-    return out
+
+    def cells(p: ServingPlan) -> list[str]:
+        return [serving_label(p), _latency_ms(p, d.latency_key), _usd(p.monthly_cost_usd), serving_details(p)]
+
+    head = [Column("plan"), Column(name, "right"), Column("$/month", "right"),
+            Column("details", drop=1, wide_only=True)]
+    rows, lines = _choice_rows([*d.choices, *d.alternatives], cells)
+    title = "Choices" if d.choices else "No plan meets the targets: the closest plans"
+    out: list[Section] = [(title, [Column("choice"), *head], rows,
+                           lines + [f"To serve it, {c}" for c in d.changes_needed])]
+    per_gpu = [[p.gpu, *cells(p)] for p in d.best_per_gpu[:top]]
+    out.append(("Best plan per GPU type", [Column("GPU", drop=2), *head], per_gpu, []))
+    return out + _rejected_section(d, top)
 
 
 def decision_notes(d: TrainingDecision | ServingDecision) -> list[str]:
     """Spot overheads of the choices, then the assumptions."""
     notes = []
-    for c in d.choices + getattr(d, "alternatives", []):
-        spot = getattr(c.option, "spot", None)
+    for names, option, _ in collapse_choices(d.choices + getattr(d, "alternatives", [])):
+        spot = getattr(option, "spot", None)
         if spot is not None:
-            notes.append(f"{c.name} — {spot.describe()}.")
-    if not d.choices:
-        notes.append("No plan meets every constraint: the rejected list says what each GPU type misses.")
+            notes.append(f"{', '.join(names)} — {spot.describe()}.")
     return notes + d.assumptions
 
 
@@ -101,43 +144,42 @@ def blocks(decision: Decision, profile: str, top: int | None):
         out.append((training_title(decision.training, profile), training_sections(decision.training, top),
                     decision_notes(decision.training)))
     if decision.inference is not None:
-        out.append((f"Serving decision for {profile} — cheapest that meets every percentile target",
-                    serving_sections(decision.inference, top), decision_notes(decision.inference)))
+        out.append((f"Serving decision for {profile} — the cheapest plan that holds every percentile target with "
+                    f"headroom", serving_sections(decision.inference, top), decision_notes(decision.inference)))
     return out
 
 
 def render_decision_table(decision: Decision, profile: str, top: int | None, console) -> None:
-    """Print the decision on a rich console."""
-    from rich.table import Table
-
+    """Print the decision on a rich console, each table fitted to its width."""
     for heading, sections, notes in blocks(decision, profile, top):
-        console.print(heading, highlight=False, soft_wrap=True)
-        for title, head, rows in sections:
+        print_lines(console, [heading])
+        for title, columns, rows, lines in sections:
             if not rows:
                 continue
-            table = Table(title=title, title_justify="left")
-            for column in head:
-                table.add_column(column, overflow="fold")
-            for row in rows:
-                table.add_row(*row)
-            console.print(table)
-        for note in notes:
-            console.print(f"- {note}", highlight=False, soft_wrap=True)
+            console.print(fit_table(console, columns, rows, title=title))
+            print_lines(console, lines, "  ")
+        print_lines(console, notes, "- ")
         console.print()
+
+
+def markdown_table(columns: list[Column], rows: list[list[str]]) -> list[str]:
+    """A markdown table with every column (markdown is read rendered, so width does not matter)."""
+    cell = lambda text: clean(text).replace("|", "\\|")  # noqa: E731
+    return ["| " + " | ".join(cell(c.header) for c in columns) + " |", "|" + "---|" * len(columns),
+            *("| " + " | ".join(cell(v) for v in row) + " |" for row in rows)]
 
 
 def render_decision_markdown(decision: Decision, profile: str, top: int | None) -> list[str]:
     """Markdown lines of the decision."""
     out: list[str] = []
     for heading, sections, notes in blocks(decision, profile, top):
-        out += [f"## {heading}", ""]
-        for title, head, rows in sections:
+        out += [f"## {clean(heading)}", ""]
+        for title, columns, rows, lines in sections:
             if not rows:
                 continue
-            out += [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-            out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
-            out.append("")
-        out += [f"- {note}" for note in notes] + [""]
+            out += [f"### {clean(title)}", "", *markdown_table(columns, rows), ""]
+            out += [f"- {clean(line)}" for line in lines] + ([""] if lines else [])
+        out += [f"- {clean(note)}" for note in notes] + [""]
     return out
 
 
@@ -181,15 +223,17 @@ def decision_dict(decision: Decision) -> dict[str, Any]:
                           "provider": o.plan.provider, "gpu_count": o.plan.gpu_count, "spot": o.plan.spot}
                          for o in d.frontier],
             "assumptions": d.assumptions,
+            "changes_needed": list(d.changes_needed),
         }
     if decision.inference is not None:
-        d = decision.inference
+        sd = decision.inference
         out["inference"] = {
-            "latency_key": d.latency_key,
+            "latency_key": sd.latency_key,
             "choices": [{"name": c.name, "tradeoff": c.tradeoff, **_serving_option_dict(c.option)}
-                        for c in d.choices],
-            "best_per_gpu": [_serving_option_dict(p) for p in d.best_per_gpu],
-            "rejected": [{"gpu": r.gpu, "provider": r.provider, "reasons": list(r.reasons)} for r in d.rejected],
-            "assumptions": d.assumptions,
+                        for c in [*sd.choices, *sd.alternatives]],
+            "changes_needed": list(sd.changes_needed),
+            "best_per_gpu": [_serving_option_dict(p) for p in sd.best_per_gpu],
+            "rejected": [{"gpu": r.gpu, "provider": r.provider, "reasons": list(r.reasons)} for r in sd.rejected],
+            "assumptions": sd.assumptions,
         }
     return out

@@ -1,83 +1,161 @@
-"""The Pareto plot: cost against time (training) or p95 latency (serving) for every usable option, the frontier
-highlighted, the deadline, budget or latency target drawn. matplotlib (Agg) is imported only here."""
+"""The Pareto plot: cost against time (training) or p95 latency (serving) for every usable option, one colour per GPU
+type, the frontier, the choices numbered with a key (coinciding choices share a number, so labels never print over
+each other), the deadline, budget or latency target drawn; log axes ticked with plain numbers and units.
+matplotlib (Agg) is imported only here."""
 from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any, Callable
 
-from planner.decide.choices import Decision, ServingDecision, TrainingDecision
+from planner.decide.choices import Decision, ServingDecision, TrainingDecision, collapse_choices, hours_text
 from planner.errors import InputError
+from planner.render.readable import ms, usd
 
 FORMATS = {".png": "png", ".svg": "svg"}
+MAX_COLOURED_GPUS = 10
+"""GPU types given their own colour (tab10 has ten distinguishable colours); the rest are grey 'other GPUs'."""
+LABEL_OFFSETS = ((9, 9), (9, -15), (-18, 9), (-18, -15))
+"""Offsets (points) of the choice numbers, taken in turn so numbers of nearby choices do not print over each other."""
 
 
-def _training_axes(ax, d: TrainingDecision) -> None:
+def plain_number(value: float, _pos: object = None) -> str:
+    """A tick label without exponents: 0.01, 0.5, 3, 20, 1,000, 20,000."""
+    if value <= 0:
+        return ""
+    if value >= 1:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _plain_log_axis(axis, prefix: str = "") -> None:
+    """Log ticks written as plain numbers (with a prefix such as $), minor ticks unlabelled."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, pos: prefix + plain_number(v) if plain_number(v) else ""))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _colours(gpus_in_order: list[str]) -> dict[str, Any]:
+    import matplotlib
+
+    palette = matplotlib.colormaps["tab10"]
+    return {gpu: palette(i % 10) for i, gpu in enumerate(gpus_in_order[:MAX_COLOURED_GPUS])}
+
+
+def _scatter_by_gpu(ax, points: list, gpu_of: Callable, x: Callable, y: Callable, preferred: list[str]) -> None:
+    """One scatter per GPU type (its colour and legend entry); GPU types past MAX_COLOURED_GPUS in grey."""
+    order = list(dict.fromkeys(preferred + sorted({gpu_of(p) for p in points})))
+    present = [g for g in order if any(gpu_of(p) == g for p in points)]
+    colours = _colours(present)
+    for gpu in present:
+        mine = [p for p in points if gpu_of(p) == gpu]
+        if gpu in colours:
+            ax.scatter([x(p) for p in mine], [y(p) for p in mine], s=16, color=colours[gpu], alpha=0.75,
+                       label=gpu, zorder=2)
+    rest = [p for p in points if gpu_of(p) not in colours]
+    if rest:
+        ax.scatter([x(p) for p in rest], [y(p) for p in rest], s=10, color="#c0c0c0", alpha=0.7,
+                   label=f"other GPUs ({len({gpu_of(p) for p in rest})} types)", zorder=1)
+
+
+def _number_choices(ax, groups: list, x: Callable, y: Callable, describe: Callable) -> list[str]:
+    """Circle and number each distinct chosen plan; returns the key lines '1  names: plan'."""
+    key = []
+    for n, (names, option, _) in enumerate(groups, start=1):
+        px, py = x(option), y(option)
+        ax.scatter([px], [py], s=120, facecolors="none", edgecolors="#d62728", linewidths=2, zorder=5)
+        ax.annotate(str(n), (px, py), textcoords="offset points", xytext=LABEL_OFFSETS[(n - 1) % 4], fontsize=10,
+                    fontweight="bold", color="#d62728", zorder=6, gid=f"choice-{n}")
+        key.append(f"{n}  {', '.join(names)}: {describe(option)}")
+    return key
+
+
+def _training_axes(ax, d: TrainingDecision) -> list[str]:
     level = f"P{d.confidence * 100:g}"
     usable = [o for o in d.options if o.usable]
-    ax.scatter([o.hours for o in usable], [o.cost_usd for o in usable], s=12, color="#b0b0b0",
-               label=f"options ({len(usable)}: GPU × provider × count × pricing)")
-    ax.plot([o.hours for o in d.frontier], [o.cost_usd for o in d.frontier], "-o", color="#1f77b4", ms=4,
-            label="Pareto frontier")
-    for choice, marker in zip(d.choices, ("o", "D", "s")):
-        o = choice.option
-        ax.scatter([o.hours], [o.cost_usd], s=90, marker=marker, facecolors="none", edgecolors="#d62728",
-                   linewidths=2, zorder=5)
-        ax.annotate(f"{choice.name}: {o.plan.gpu_count}× {o.plan.gpu} ({o.plan.provider})", (o.hours, o.cost_usd),
-                    textcoords="offset points", xytext=(6, 6), fontsize=8, color="#d62728")
+    groups = collapse_choices([*d.choices, *d.alternatives])
+    preferred = [g[1].plan.gpu for g in groups] + [o.plan.gpu for o in d.frontier] + \
+        [o.plan.gpu for o in d.best_per_gpu]
+    hours, cost = (lambda o: o.hours), (lambda o: o.cost_usd)
+    _scatter_by_gpu(ax, usable, lambda o: o.plan.gpu, hours, cost, preferred)
+    ax.plot([o.hours for o in d.frontier], [o.cost_usd for o in d.frontier], "-", color="#1f3b73", lw=1.2,
+            label="Pareto frontier", zorder=3)
+    key = _number_choices(ax, groups, hours, cost, lambda o: f"{o.plan.gpu_count}× {o.plan.gpu} on "
+                                                             f"{o.plan.provider}, {hours_text(o.hours)}, "
+                                                             f"{usd(o.cost_usd)}")
     if d.deadline_h is not None:
         ax.axvline(d.deadline_h, color="#2ca02c", ls="--", label=f"deadline {d.deadline_h:,.0f} h")
     if d.budget_usd is not None:
         ax.axhline(d.budget_usd, color="#ff7f0e", ls="--", label=f"budget ${d.budget_usd:,.0f}")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(f"wall-clock hours ({level})")
-    ax.set_ylabel(f"cost, USD ({level})")
+    _plain_log_axis(ax.xaxis)
+    _plain_log_axis(ax.yaxis, "$")
+    ax.set_xlabel(f"wall-clock time at {level}, hours (log scale)")
+    ax.set_ylabel(f"cost at {level}, USD (log scale)")
+    return key
 
 
-def _serving_axes(ax, d: ServingDecision) -> None:
-    key = d.latency_key
-    usable = [p for p in d.options if p.fits and key in p.latency_s]
-    ax.scatter([p.latency_s[key] * 1e3 for p in usable], [p.monthly_cost_usd for p in usable], s=12,
-               color="#b0b0b0", label=f"options ({len(usable)}: GPU × provider)")
-    frontier = [p for p in d.frontier if key in p.latency_s]
-    ax.plot([p.latency_s[key] * 1e3 for p in frontier], [p.monthly_cost_usd for p in frontier], "-o",
-            color="#1f77b4", ms=4, label="Pareto frontier")
-    for choice, marker in zip(d.choices, ("o", "D", "s")):
-        p = choice.option
-        ax.scatter([p.latency_s[key] * 1e3], [p.monthly_cost_usd], s=90, marker=marker, facecolors="none",
-                   edgecolors="#d62728", linewidths=2, zorder=5)
-        ax.annotate(f"{choice.name}: {p.replicas}×{p.gpus_per_replica} {p.gpu} ({p.provider})",
-                    (p.latency_s[key] * 1e3, p.monthly_cost_usd), textcoords="offset points", xytext=(6, 6),
-                    fontsize=8, color="#d62728")
+def _serving_axes(ax, d: ServingDecision) -> list[str]:
+    key_name = d.latency_key
+    usable = [p for p in d.options if p.fits and key_name in p.latency_s]
+    groups = collapse_choices([*d.choices, *d.alternatives])
+    preferred = [g[1].gpu for g in groups] + [p.gpu for p in d.frontier] + [p.gpu for p in d.best_per_gpu]
+    latency, cost = (lambda p: p.latency_s[key_name] * 1e3), (lambda p: p.monthly_cost_usd)
+    _scatter_by_gpu(ax, usable, lambda p: p.gpu, latency, cost, preferred)
+    frontier = [p for p in d.frontier if key_name in p.latency_s]
+    ax.plot([latency(p) for p in frontier], [cost(p) for p in frontier], "-", color="#1f3b73", lw=1.2,
+            label="Pareto frontier", zorder=3)
+    key = _number_choices(ax, [g for g in groups if key_name in g[1].latency_s], latency, cost,
+                          lambda p: f"{p.replicas}×{p.gpus_per_replica} {p.gpu} on {p.provider}, "
+                                    f"{ms(p.latency_s[key_name])}, {usd(cost(p))}/month")
     if d.target_s is not None:
         ax.axvline(d.target_s * 1e3, color="#2ca02c", ls="--", label=f"target {d.target_s * 1e3:,.0f} ms")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(("TTFT" if key == "ttft_p95" else "latency") + " p95, ms")
-    ax.set_ylabel("USD per month (peak replicas)")
+    _plain_log_axis(ax.xaxis)
+    _plain_log_axis(ax.yaxis, "$")
+    ax.set_xlabel(("TTFT" if key_name == "ttft_p95" else "request latency") + " p95, ms (log scale)")
+    ax.set_ylabel("USD per month, peak replicas (log scale)")
+    return key
 
 
-def pareto_figure_bytes(decision: Decision, profile: str, fmt: str) -> bytes:
-    """The plot as PNG or SVG bytes: one panel per decided section."""
+def pareto_figure(decision: Decision, profile: str):
+    """The matplotlib Figure: one panel per decided section, each with its legend (GPU colours, frontier, limits)
+    and, under it, the key of the numbered choices."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     panels = [s for s in (decision.training, decision.inference) if s is not None]
-    fig, axes = plt.subplots(1, len(panels), figsize=(7.5 * len(panels), 5.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(8.5 * len(panels), 6.8), squeeze=False)
     for ax, section in zip(axes[0], panels):
         if isinstance(section, TrainingDecision):
-            _training_axes(ax, section)
+            key = _training_axes(ax, section)
             ax.set_title(f"{profile}: training cost vs time")
         else:
-            _serving_axes(ax, section)
+            key = _serving_axes(ax, section)
             ax.set_title(f"{profile}: serving cost vs p95 latency")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8, loc="best")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, title="GPU type",
+                  title_fontsize=8)
+        ax.text(0.0, -0.14, "\n".join(key) if key else "no plan meets every constraint", transform=ax.transAxes,
+                fontsize=8, va="top", ha="left", color="#d62728", gid="choice-key")
     fig.tight_layout()
+    return fig
+
+
+def pareto_figure_bytes(decision: Decision, profile: str, fmt: str) -> bytes:
+    """The plot as PNG or SVG bytes."""
+    import matplotlib.pyplot as plt
+
+    fig = pareto_figure(decision, profile)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=110, metadata={"Date": None} if fmt == "svg" else None)
+    fig.savefig(buffer, format=fmt, dpi=110, bbox_inches="tight",
+                metadata={"Date": None} if fmt == "svg" else None)
     plt.close(fig)
     return buffer.getvalue()
 
@@ -90,9 +168,19 @@ def plot_format(path: Path) -> str:
     return fmt
 
 
+def check_plot_available() -> None:
+    """An InputError (exit 2) with the install command when matplotlib is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise InputError("--plot needs matplotlib, which is not installed",
+                         hint="Install the plot extra: pip install 'gpuplan[plot]' (or: pip install matplotlib).")
+
+
 def write_pareto_plot(decision: Decision, profile: str, path: Path) -> None:
     """Write the Pareto plot to `path` (.png or .svg), atomically."""
     from planner.io.atomic import write_bytes_atomic
 
     fmt = plot_format(path)
+    check_plot_available()
     write_bytes_atomic(path, pareto_figure_bytes(decision, profile, fmt))

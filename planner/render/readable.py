@@ -20,3 +20,27 @@ def usd(value: float) -> str:
     if abs(value) >= LARGEST_GROUPED:
         return f"${value:.3g}"
     return f"${value:,.2f}" if abs(value) < 100 else f"${value:,.0f}"
+
+
+def ms(seconds: float) -> str:
+    """A latency in milliseconds: whole ms from 10 ms, one decimal from 1 ms, two significant figures below."""
+    value = seconds * 1e3
+    if abs(value) >= 10:
+        return f"{fixed(value, 0)} ms"
+    if abs(value) >= 1:
+        return f"{value:.1f} ms"
+    return f"{value:.2g} ms"
+
+
+def compact(value: float) -> str:
+    """A measured figure in at most ~6 characters: 3 significant figures with k, M, G, T above 10,000."""
+    size = abs(value)
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e4, "k")):
+        if size >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:,.4g}" if size >= 1 else f"{value:.3g}"
+
+
+UNITS = {"gpu_hours": "GPU-h", "wall_clock_hours": "hours", "tokens_per_s": "tok/s", "samples_per_s": "samples/s",
+         "tflops_per_gpu": "TFLOP/s/GPU"}
+"""Short names of the validation metrics, for narrow tables."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from planner.catalog.load import Catalog
 from planner.io.records import StoredCalibration
+from planner.render.console import Column, fit_table
 from planner.schema.record import MeasurementRecord
 
 if TYPE_CHECKING:
@@ -29,36 +30,37 @@ def peak_rows(record: MeasurementRecord, catalog: Catalog | None = None) -> list
 
 
 def _console(buffer: io.StringIO) -> Console:
-    from rich.console import Console
+    from planner.render.console import make_console
 
-    return Console(file=buffer, width=140, force_terminal=False, color_system=None)
+    return make_console(buffer)
 
 
 def render_record_summary(record: MeasurementRecord, catalog: Catalog | None = None) -> str:
     """Peaks (vs datasheet), every measured point (time, spread, efficiency), fits and all-reduce."""
-    from rich.table import Table
 
     buffer = io.StringIO()
     console = _console(buffer)
     device = record.device
     who = device.name + (f" = {device.catalog_id}" if device.catalog_id else "")
-    peaks = Table(title=f"Measured peaks on {who}", title_justify="left")
-    for column in ("what", "measured", "datasheet", "measured/datasheet"):
-        peaks.add_column(column)
+    peak_body = []
     for row in peak_rows(record, catalog):
         sheet = f"{row['datasheet']:,.4g} {row['unit']}" if row["datasheet"] else "–"
         ratio = f"{row['ratio']:.0%}" if row["ratio"] else "–"
-        peaks.add_row(row["what"], f"{row['measured']:,.4g} {row['unit']}", sheet, ratio)
-    console.print(peaks)
-    work = Table(title="Measured steps and calls (efficiency: achieved ÷ measured peak)", title_justify="left")
-    for column in ("family", "kind", "precision", "what", "median", "IQR/median", "efficiency", "peak memory"):
-        work.add_column(column, overflow="fold")
+        peak_body.append([row["what"], f"{row['measured']:,.4g} {row['unit']}", sheet, ratio])
+    console.print(fit_table(console, [Column("what"), Column("measured", "right"), Column("datasheet", "right"),
+                                      Column("of datasheet", "right")], peak_body,
+                            title=f"Measured peaks on {who}"))
+    body = []
     for w in record.workloads:
         for p in w.points:
             memory = f"{p.peak_memory_bytes / 1e6:,.1f} MB" if p.peak_memory_bytes is not None else ""
-            work.add_row(w.family, w.kind, w.precision, p.label, f"{p.seconds * 1e3:,.2f} ms",
-                         f"{p.iqr_seconds / p.seconds:.1%}", f"{p.efficiency:.0%}", memory)
-    console.print(work)
+            body.append([w.family, w.kind, w.precision, p.label, f"{p.seconds * 1e3:,.2f} ms",
+                         f"{p.iqr_seconds / p.seconds:.1%}", f"{p.efficiency:.0%}", memory])
+    console.print(fit_table(console, [Column("family", drop=3), Column("kind"), Column("precision", drop=4),
+                                      Column("what"), Column("median", "right"),
+                                      Column("IQR/median", "right", drop=2), Column("efficiency", "right"),
+                                      Column("peak memory", "right", drop=1)], body,
+                            title="Measured steps and calls (efficiency: achieved ÷ measured peak)"))
     for model in dict.fromkeys(w.model for w in record.workloads):
         console.print(f"reference model: {model}", highlight=False)
     for w in record.workloads:
@@ -87,21 +89,20 @@ def calibration_rows(calibrations: list[StoredCalibration], catalog: Catalog) ->
 
 def render_calibration_list(rows: list[dict[str, Any]]) -> str:
     """The calibration store as a table."""
-    from rich.table import Table
 
     buffer = io.StringIO()
     console = _console(buffer)
     if not rows:
         console.print("No calibrations stored. Run `gpuplan calibrate` on a GPU and `gpuplan calibration add FILE`.")
         return buffer.getvalue()
-    table = Table(title="Calibrations", title_justify="left")
-    for column in ("GPU", "device", "measured", "torch / driver", "peaks measured (vs datasheet)", "workloads",
-                   "file"):
-        table.add_column(column, overflow="fold")
+    body = []
     for row in rows:
         peaks = "; ".join(f"{p['what']} {p['measured']:,.3g} {p['unit']}"
                           + (f" ({p['ratio']:.0%})" if p["ratio"] else "") for p in row["peaks"])
-        table.add_row(row["catalog_id"] or f"({row['type']})", row["device"], row["measured_at"],
-                      f"{row['torch']} / {row['driver'] or '–'}", peaks, str(row["workloads"]), row["file"])
-    console.print(table)
+        body.append([row["catalog_id"] or f"({row['type']})", row["device"], row["measured_at"],
+                     f"{row['torch']} / {row['driver'] or '–'}", peaks, str(row["workloads"]), row["file"]])
+    console.print(fit_table(console, [Column("GPU"), Column("device", drop=3), Column("measured", drop=4),
+                                      Column("torch / driver", drop=5), Column("peaks measured (vs datasheet)"),
+                                      Column("workloads", drop=2), Column("file", drop=1)], body,
+                            title="Calibrations"))
     return buffer.getvalue()

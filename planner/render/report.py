@@ -10,7 +10,8 @@ from planner.model.workload import Workload
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan, training_memory
-from planner.render.readable import fixed, usd
+from planner.render.console import Column, clean, fit_table, make_console, print_lines
+from planner.render.readable import fixed, ms, usd
 
 SCHEMA_VERSION = 1
 
@@ -96,6 +97,9 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
     """The whole estimate as the JSON document of CONTRACTS.md §2 (plus `decisions` when a Decision is given)."""
     out: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "profile": est.profile,
                            "catalog_as_of": est.catalog_as_of.isoformat()}
+    train_acc = decision.training_accuracy.to_dict() if decision is not None and decision.training_accuracy else None
+    serve_acc = decision.inference_accuracy.to_dict() if decision is not None and decision.inference_accuracy \
+        else None
     if est.training is not None:
         job = est.training.job
         plans = shown(est.training.plans, top)
@@ -103,22 +107,44 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
             "workload": {**_model_dict(job.work), "trainable_params": _r(job.trainable_params),
                          "tokens": _r(job.tokens), "samples": _r(job.samples), "flops_total": _r(job.model_flops),
                          "memory_min_gb": _r(training_memory(job, 0, False, "none", 1).total / 1e9)},
-            "plans": [training_plan_dict(p) for p in plans],
-            "recommended": 0 if plans and plans[0].feasible else None,
+            "plans": [{**training_plan_dict(p), **({"accuracy": train_acc} if train_acc else {})} for p in plans],
+            "recommended": _recommended_index(plans, decision.training if decision is not None else None,
+                                              lambda p: p.feasible),
         }
     if est.inference is not None:
         plans = shown(est.inference.plans, top)
         work = est.inference.work
         out["inference"] = {"workload": {**_model_dict(work), "weights_gb_bf16": _r(work.params * 2.0 / 1e9),
                                          "kv_bytes_per_token_bf16": _r(work.kv_bytes_per_token_16bit)},
-                            "plans": [serving_plan_dict(p) for p in plans],
-                            "recommended": 0 if plans and plans[0].meets_slo else None}
+                            "plans": [{**serving_plan_dict(p), **({"accuracy": serve_acc} if serve_acc else {})}
+                                      for p in plans],
+                            "recommended": _recommended_index(plans, decision.inference if decision is not None
+                                                              else None, lambda p: p.meets_slo)}
     if decision is not None:
         from planner.render.decision import decision_dict
 
         out["decisions"] = decision_dict(decision)
     out["warnings"] = list(est.warnings)
     return out
+
+
+def _recommended_index(plans: list, section, good) -> int | None:
+    """The index of the decision's first choice among the shown plans (the same plan: offer, count, and for
+    serving replicas and batch); without a decision, or when it is not shown, the first plan if it is good."""
+    if section is not None:
+        if not section.choices:
+            return None
+        first = section.choices[0].option
+        first = getattr(first, "plan", first)
+        for i, p in enumerate(plans):
+            if p is first or _same_plan(p, first):
+                return i
+    return 0 if plans and good(plans[0]) else None
+
+
+def _same_plan(a, b) -> bool:
+    keys = ("gpu", "provider", "instance", "gpu_count", "spot", "replicas", "gpus_per_replica", "batch_size")
+    return all(getattr(a, k, None) == getattr(b, k, None) for k in keys)
 
 
 def render_json(est: Estimate, top: int | None = None, decision=None) -> str:
@@ -129,29 +155,40 @@ def render_json(est: Estimate, top: int | None = None, decision=None) -> str:
 _usd = usd
 
 
-def _training_rows(est: Estimate, top: int | None) -> tuple[list[str], list[list[str]]]:
-    head = ["#", "GPU", "provider", "GPUs", "layout", "hours P50 (P10–P90)", "cost P50", "MFU", "efficiency",
-            "status"]
+def _pricing(p) -> str:
+    return "spot" if getattr(p, "spot", False) else "on-demand"
+
+
+def _training_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[list[str]]]:
+    plans = shown(est.training.plans, top)
+    spot = any(p.spot for p in est.training.plans)
+    head = [Column("#", "right"), Column("GPU"), Column("provider"), Column("GPUs", "right"),
+            Column("pricing", drop=5, wide_only=not spot), Column("layout", drop=3),
+            Column("hours P50 (P10–P90)", "right"), Column("cost P50", "right"), Column("MFU", "right", drop=2),
+            Column("efficiency", drop=4), Column("status")]
     rows = []
-    for i, p in enumerate(shown(est.training.plans, top)):
+    for i, p in enumerate(plans):
         layout = (f"tp{p.tensor}×pp{p.pipeline} " if p.tensor * p.pipeline > 1 else "") \
             + (f"ep{p.expert} " if p.expert > 1 else "") + p.sharding \
-            + (" +recompute" if p.recompute else "") + f", mb {p.micro_batch}"
-        rows.append([str(i + 1), p.gpu, p.provider, f"{p.gpu_count} ({p.instances}×)", layout,
+            + (" +recompute" if p.recompute else "") + f", mb {p.micro_batch}" \
+            + (f", {p.instances} inst." if p.instances > 1 else "")
+        rows.append([str(i + 1), p.gpu, p.provider, str(p.gpu_count), _pricing(p), layout,
                      f"{fixed(p.hours_p50)} ({fixed(p.hours_p10)}–{fixed(p.hours_p90)})", _usd(p.cost_usd_p50),
                      f"{p.mfu:.0%}", p.efficiency.source, "ok" if p.feasible else "; ".join(p.reasons)])
     return head, rows
 
 
-def _serving_rows(est: Estimate, top: int | None) -> tuple[list[str], list[list[str]]]:
+def _serving_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[list[str]]]:
     generative = est.inference.work.is_generative
-    head = ["#", "GPU", "provider", "replicas×GPUs", "batch"]
-    head += ["TTFT p95", "TPOT p95"] if generative else ["latency p50", "latency p95"]
-    head += ["$/month (peak)", "$/month (avg)", "util.", "status"]
+    keys = ("ttft_p95", "tpot_p95") if generative else ("latency_p50", "latency_p95")
+    head = [Column("#", "right"), Column("GPU"), Column("provider"), Column("repl×GPU", "right"),
+            Column("batch", "right", drop=3)]
+    head += [Column(k.replace("_", " ").replace("ttft", "TTFT").replace("tpot", "TPOT"), "right") for k in keys]
+    head += [Column("$/month", "right"), Column("$/mo avg", "right", drop=2),
+             Column("util.", "right", drop=4), Column("status")]
     rows = []
     for i, p in enumerate(shown(est.inference.plans, top)):
-        keys = ("ttft_p95", "tpot_p95") if generative else ("latency_p50", "latency_p95")
-        lat = [f"{fixed(p.latency_s[k] * 1e3, 0)} ms" if k in p.latency_s else "–" for k in keys]
+        lat = [ms(p.latency_s[k]) if k in p.latency_s else "–" for k in keys]
         if p.simulated_latency_s:  # --simulate: the simulated percentile beside the analytic one
             lat = [f"{cell} (sim {fixed(p.simulated_latency_s[k] * 1e3, 0)})" if k in p.simulated_latency_s else cell
                    for cell, k in zip(lat, keys)]
@@ -162,7 +199,8 @@ def _serving_rows(est: Estimate, top: int | None) -> tuple[list[str], list[list[
     return head, rows
 
 
-def _footer(est: Estimate) -> list[str]:
+def _footer(est: Estimate, decision=None) -> list[str]:
+    """Warnings, and the efficiency origins when no decision lists them (the decision's notes do)."""
     lines = []
     work = est.training.job.work if est.training is not None else est.inference.work if est.inference else None
     if work is not None and work.is_moe:
@@ -170,61 +208,69 @@ def _footer(est: Estimate) -> list[str]:
                      f"{work.active_params / 1e9:.3g}B active per token (FLOP): {work.experts} experts, top-"
                      f"{work.experts_per_token}, in {work.moe_layers} of {work.layers} layers; attention "
                      f"{work.attention_kind}.")
-    sections = [s for s in (est.training, est.inference) if s is not None and s.plans]
-    details = sorted({p.efficiency.detail for p in est.training.plans[:3]} if est.training and est.training.plans
-                     else set())
-    if est.inference and est.inference.plans:
-        p = est.inference.plans[0]
-        details += [p.efficiency.compute.detail, p.efficiency.bandwidth.detail]
-    if sections:
-        lines.append("Efficiency origins: " + "; ".join(dict.fromkeys(details)) + ".")
+    if decision is None:
+        details: list[str] = sorted({p.efficiency.detail for p in est.training.plans[:3]}
+                                    if est.training and est.training.plans else set())
+        if est.inference and est.inference.plans:
+            p = est.inference.plans[0]
+            details += [p.efficiency.compute.detail, p.efficiency.bandwidth.detail]
+        if details:
+            lines.append("Efficiency origins: " + "; ".join(dict.fromkeys(details)) + ".")
     lines += [f"Warning: {w}" for w in est.warnings]
     return lines
 
 
-def render_table(est: Estimate, top: int | None = 10, decision=None) -> str:
-    """Tables for people (rich)."""
-    from rich.console import Console
-    from rich.table import Table
+def accuracy_lines(decision, section: str) -> list[str]:
+    """'How sure' under a plans table: the interval's meaning and the nearest validation group's note."""
+    acc = getattr(decision, f"{section}_accuracy", None) if decision is not None else None
+    if acc is None:
+        return []
+    return [f"How sure: {acc.note}."]
 
+
+def _sections(est: Estimate, top: int | None):
+    for title, rows_of, section, key in (("Training", _training_rows, est.training, "training"),
+                                         ("Serving", _serving_rows, est.inference, "inference")):
+        if section is not None:
+            head, rows = rows_of(est, top)
+            yield title, key, head, rows
+
+
+def render_table(est: Estimate, top: int | None = 10, decision=None) -> str:
+    """Tables for people (rich), fitted to the terminal width (planner/render/console.py)."""
     buffer = io.StringIO()
-    console = Console(file=buffer, width=160, force_terminal=False, color_system=None)
+    console = make_console(buffer)
+    print_lines(console, [f"GPU plan for {est.profile} (catalog as of {est.catalog_as_of.isoformat()})"])
+    if decision is not None and decision.understood is not None and decision.understood.lines:
+        print_lines(console, ["What I understood:"])
+        for label, text in decision.understood.lines:
+            print_lines(console, [text], f"  {label:<9} ")
     if decision is not None:
         from planner.render.decision import render_decision_table
 
         render_decision_table(decision, est.profile, top, console)
-    for title, rows_of in (("Training", _training_rows), ("Serving", _serving_rows)):
-        section = est.training if title == "Training" else est.inference
-        if section is None:
-            continue
-        head, rows = rows_of(est, top)
-        table = Table(title=f"{title} plans for {est.profile} (best first)", title_justify="left")
-        for column in head:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-    for line in _footer(est):
-        console.print(line, highlight=False, soft_wrap=True)
+    for title, key, head, rows in _sections(est, top):
+        console.print(fit_table(console, head, rows, title=f"{title} plans for {est.profile} (best first)"))
+        print_lines(console, accuracy_lines(decision, key))
+    print_lines(console, _footer(est, decision))
     return buffer.getvalue()
 
 
 def render_markdown(est: Estimate, top: int | None = 10, decision=None) -> str:
     """Markdown tables, for pull requests and design docs."""
-    out = [f"# GPU plan: {est.profile}", "", f"Catalog as of {est.catalog_as_of.isoformat()}.", ""]
+    from planner.render.decision import markdown_table
+
+    out = [f"# GPU plan: {clean(est.profile)}", "", f"Catalog as of {est.catalog_as_of.isoformat()}.", ""]
+    if decision is not None and decision.understood is not None and decision.understood.lines:
+        out += ["What I understood:", ""] + [f"- **{k}**: {clean(v)}" for k, v in decision.understood.lines] + [""]
     if decision is not None:
         from planner.render.decision import render_decision_markdown
 
         out += render_decision_markdown(decision, est.profile, top)
-    for title, rows_of, section in (("Training", _training_rows, est.training),
-                                    ("Serving", _serving_rows, est.inference)):
-        if section is None:
-            continue
-        head, rows = rows_of(est, top)
-        out += [f"## {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
-        out.append("")
-    out += [f"- {line}" for line in _footer(est)]
+    for title, key, head, rows in _sections(est, top):
+        out += [f"## {title}", "", *markdown_table(head, rows), ""]
+        out += [f"- {clean(line)}" for line in accuracy_lines(decision, key)] + [""]
+    out += [f"- {clean(line)}" for line in _footer(est, decision)]
     return "\n".join(out) + "\n"
 
 

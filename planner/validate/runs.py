@@ -267,37 +267,39 @@ GROUP_NOTES = {
 
 def render_table(rows: list[ValidationRow], leave_one_out: bool, cross_validate: str | None = None,
                  rule: dict[str, tuple[float, float, int]] | None = None) -> str:
-    """Runs, then the summary rows (rich tables)."""
+    """Runs, then the summary rows: tables fitted to the terminal (planner/render/console.py)."""
     import io
 
-    from rich.console import Console
-    from rich.table import Table
+    from planner.render.console import Column, fit_table, make_console
 
     buffer = io.StringIO()
-    console = Console(file=buffer, width=170, force_terminal=False, color_system=None)
+    console = make_console(buffer)
     mode = f" (grouped cross-validation by {cross_validate})" if cross_validate and cross_validate != "run" else (
         " (leave-one-out)" if leave_one_out or cross_validate == "run" else " (in-sample: the catalog's fits)")
     title = "Published runs: predicted vs actual" + mode
-    table = Table(title=title, caption="layout: data·tensor·pipeline parallel, ZeRO stage; * GPU count not "
-                                       "published: the count with the fewest GPU-seconds per sample")
-    for head in ("run", "group", "GPUs", "layout", "metric", "actual", "predicted", "error", "P10–P90", "covers"):
-        table.add_column(head, justify="right" if head in ("actual", "predicted", "error") else "left")
-    for r in rows:
-        table.add_row(r.id, r.group, f"{r.gpu_count}× {r.gpu}", r.layout, r.metric, f"{r.actual:,.4g}",
-                      f"{r.predicted:,.4g}", f"{r.error:+.0%}", f"{r.p10:,.3g}–{r.p90:,.3g}",
-                      "yes" if r.covered else "no")
-    console.print(table)
-    summary = Table(title="Accuracy" + mode,
-                    caption="overall: every run; training: the groups the curves are fitted on; "
-                            "single-gpu-throughput: their one-GPU throughput rows; P90/P10: mean interval width; "
-                            + "; ".join(f"{k}: {v}" for k, v in GROUP_NOTES.items()))
-    for head in ("group", "runs", "median |error|", "P90 |error|", "P10–P90 coverage", "P90/P10"):
-        summary.add_column(head)
+    from planner.render.readable import UNITS, compact
+
+    body = [[r.id, r.group, f"{r.gpu_count}× {r.gpu}", r.layout, UNITS.get(r.metric, r.metric), compact(r.actual),
+             compact(r.predicted), f"{r.error:+.0%}", f"{compact(r.p10)}–{compact(r.p90)}",
+             "yes" if r.covered else "no"] for r in rows]
+    columns = [Column("run"), Column("group", drop=4), Column("GPUs"), Column("layout", drop=5),
+               Column("metric", drop=1), Column("actual", "right"), Column("predicted", "right"),
+               Column("error", "right"), Column("P10–P90", drop=3), Column("covers", drop=2)]
+    console.print(fit_table(console, columns, body, title=title,
+                            caption="layout: data·tensor·pipeline parallel, ZeRO stage; * GPU count not published: "
+                                    "the count with the fewest GPU-seconds per sample"))
+    summary = []
     for name, s in summaries(rows).items():
-        summary.add_row(name, str(s.n), f"{s.median_abs_error:.1%}", f"{s.p90_abs_error:.1%}",
-                        f"{s.coverage_p10_p90:.0%}", f"{s.mean_interval_ratio:.2f}")
+        summary.append([name, str(s.n), f"{s.median_abs_error:.1%}", f"{s.p90_abs_error:.1%}",
+                        f"{s.coverage_p10_p90:.0%}", f"{s.mean_interval_ratio:.2f}"])
         if rule and name in rule:
             median, p90, n = rule[name]
-            summary.add_row(f"  {name}: 6·N·D at 40 % peak", str(n), f"{median:.1%}", f"{p90:.1%}", "", "")
-    console.print(summary)
+            summary.append([f"  {name}: 6·N·D at 40 % peak", str(n), f"{median:.1%}", f"{p90:.1%}", "", ""])
+    console.print(fit_table(console, [Column("group"), Column("runs", "right"), Column("median |error|", "right"),
+                                      Column("P90 |error|", "right"), Column("P10–P90 coverage", "right"),
+                                      Column("P90/P10", "right", drop=1)], summary,
+                            title="Accuracy" + mode,
+                            caption="overall: every run; training: the groups the curves are fitted on; "
+                                    "single-gpu-throughput: their one-GPU throughput rows; P90/P10: mean interval "
+                                    "width; " + "; ".join(f"{k}: {v}" for k, v in GROUP_NOTES.items())))
     return buffer.getvalue()

@@ -1,0 +1,111 @@
+"""How sure a plan is: the `gpuplan validate` group nearest the plan's kind of work, with its number of published
+runs and median |error| (leave-one-out), read from catalog/accuracy.yaml — written by scripts/build_accuracy.py
+from the validation, so an estimate does not rerun the validation at start-up (tests/test_accuracy_note.py checks
+the file is current)."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+ACCURACY_FILE = "accuracy.yaml"
+INPUT_FILES = ("published_runs.yaml", "priors.yaml", "gpus.yaml", "models.yaml")
+"""Catalog files the validation reads: their SHA-256 is stored with the summary; when today's files differ the note
+says the summary predates them (tests/test_accuracy_note.py keeps the bundled one current)."""
+ROUGH_MEDIAN = 0.30
+"""Median |error| above which a plan is called rough: beyond it the P10–P90 interval (±1.28 σ) no longer covers the
+typical miss of the validation (σ ≈ 0.2 for the fitted curves, exp(1.28·0.2) − 1 ≈ 0.29)."""
+FEW_RUNS = 5
+"""Fewer runs than this in a group: its median is one or two runs, so the note says so."""
+
+GROUP_TEXT = {"llm-pretraining": "LLM pretraining runs", "fine-tuning": "fine-tuning runs", "cnn": "CNN training runs",
+              "encoder": "encoder training runs", "training": "training runs (all groups)",
+              "serving-decode": "decode serving rows", "serving-prefill": "prefill serving rows",
+              "other": "approximated-architecture and non-generative rows", "overall": "published runs (all)"}
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """The validation group nearest a plan, its size and median |error|, and the note printed with the plan."""
+
+    group: str
+    n: int
+    median_abs_error: float
+    stale: bool = False
+    """The catalog's validation inputs changed since the summary was written (scripts/build_accuracy.py)."""
+
+    @property
+    def note(self) -> str:
+        """One line: the group, how many runs, the median error, and how to read the plan."""
+        what = GROUP_TEXT.get(self.group, self.group + " runs")
+        verdict = ("treat as rough" if self.median_abs_error > ROUGH_MEDIAN or self.n < FEW_RUNS
+                   else "the P10–P90 interval is the range to plan with")
+        few = " (too few to be sure)" if self.n < FEW_RUNS else ""
+        stale = " [validation inputs changed since: rerun scripts/build_accuracy.py]" if self.stale else ""
+        return (f"{what}: {self.n} in the data{few}, median error {self.median_abs_error:.0%} "
+                f"(leave-one-out, `gpuplan validate --only {self.group}`) — {verdict}{stale}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (CONTRACTS.md §5)."""
+        return {"group": self.group, "n": self.n, "median_abs_error": round(self.median_abs_error, 4)}
+
+
+def inputs_digest(catalog_dir: Path | str) -> str:
+    """SHA-256 over the validation's input files, in a fixed order (missing files count as empty)."""
+    digest = hashlib.sha256()
+    for name in INPUT_FILES:
+        path = Path(catalog_dir) / name
+        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
+    return digest.hexdigest()
+
+
+def _load(catalog_dir: str) -> tuple[dict[str, Any], bool] | None:
+    path = Path(catalog_dir) / ACCURACY_FILE
+    if not path.is_file():
+        return None
+    return _parse(catalog_dir, inputs_digest(catalog_dir), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _parse(catalog_dir: str, digest: str, _mtime: int) -> tuple[dict[str, Any], bool] | None:
+    """The groups of the accuracy file, and whether its inputs differ from today's (cached per inputs and file)."""
+    import yaml
+
+    data = yaml.safe_load((Path(catalog_dir) / ACCURACY_FILE).read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("groups"), dict):
+        return None
+    return data["groups"], data.get("inputs_sha256") != digest
+
+
+def group_accuracy(catalog_dir: Path | str, group: str) -> Accuracy | None:
+    """The stored summary of one validation group (None: no current accuracy file, or no such group)."""
+    loaded = _load(str(Path(catalog_dir).resolve()))
+    entry = loaded[0].get(group) if loaded else None
+    if loaded is None or not isinstance(entry, dict):
+        return None
+    return Accuracy(group, int(entry["n"]), float(entry["median_abs_error"]), loaded[1])
+
+
+def training_group(family: str, method: str) -> str:
+    """The validation group of a training job: adapters are fine-tuning; decoders otherwise pretraining runs."""
+    if method != "full":
+        return "fine-tuning"
+    return {"decoder": "llm-pretraining", "cnn": "cnn", "encoder": "encoder"}.get(family, "training")
+
+
+def serving_group(generative: bool) -> str:
+    """The validation group of serving: generative serving is bound by decode; other serving has no group of its
+    own, and 'other' holds the non-generative forward rows."""
+    return "serving-decode" if generative else "other"
+
+
+def nearest_accuracy(catalog_dir: Path | str, group: str) -> Accuracy | None:
+    """The group's accuracy, else the broader group it belongs to (training, overall)."""
+    for name in (group, "training" if group in ("llm-pretraining", "fine-tuning", "cnn", "encoder") else "overall",
+                 "overall"):
+        found = group_accuracy(catalog_dir, name)
+        if found is not None and found.n > 0:
+            return found
+    return None

@@ -1,0 +1,123 @@
+"""What the planner understood from a profile, in the words printed under the report's title: the model (params
+given or derived, active params), the work (tokens or samples, FLOP), the chosen plan's memory per GPU and layout,
+precision and the software stack assumed. Each line is (label, text) so tables and markdown print the same."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from planner.io.profile import LoadedProfile
+from planner.render.readable import fixed
+
+if TYPE_CHECKING:
+    from planner.plans.search import Estimate
+    from planner.plans.serving import ServingPlan
+    from planner.plans.training import TrainingPlan
+
+
+def count_text(value: float) -> str:
+    """A count for people: 6.74B, 153.6M, 50,000."""
+    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if abs(value) >= size:
+            return f"{value / size:,.4g}{suffix}"
+    return f"{value:,.0f}"
+
+
+@dataclass(frozen=True)
+class Understood:
+    """Lines of 'what I understood', and the same facts as data for JSON."""
+
+    lines: list[tuple[str, str]] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def _params_origin(loaded: LoadedProfile) -> str:
+    model = loaded.profile.model
+    if model.params is not None:
+        return "given"
+    if model.preset is not None and loaded.arch.params is not None and not any(
+            getattr(model, k, None) is not None for k in ("layers", "hidden", "seq_len")):
+        return f"preset {model.preset}"
+    return "derived from the architecture"
+
+
+def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None = None,
+               chosen_s: ServingPlan | None = None) -> Understood:
+    """The header lines for an estimate and the recommended plans (their memory per GPU and layout)."""
+    profile = loaded.profile
+    arch = loaded.arch
+    lines: list[tuple[str, str]] = []
+    facts: dict[str, Any] = {}
+    work = est.training.job.work if est.training is not None else (
+        est.inference.work if est.inference is not None else None)
+    if work is not None:
+        active = getattr(work, "active_params", None) or work.params
+        origin = _params_origin(loaded)
+        text = f"{arch.name} ({arch.family}): {count_text(work.params)} params ({origin})"
+        if active < work.params * 0.999:
+            text += f", {count_text(active)} active per token"
+        lines.append(("model", text))
+        facts["model"] = {"name": arch.name, "family": arch.family, "params": work.params, "active_params": active,
+                          "params_origin": origin}
+    if est.training is not None:
+        job = est.training.job
+        t = profile.training
+        assert t is not None  # an estimate has a training section only for a profile with one
+        if work is not None and work.family in ("decoder", "encoder"):
+            data = (f"{count_text(job.samples)} samples × {count_text(work.tokens_per_sample)} tokens = "
+                    f"{count_text(job.tokens)} tokens" if t.dataset.samples is not None
+                    else f"{count_text(job.tokens)} tokens ({count_text(work.tokens_per_sample)} per sequence)")
+        else:
+            data = f"{count_text(job.samples)} samples"
+        epochs = f" over {fixed(t.epochs, 0) if t.epochs == int(t.epochs) else fixed(t.epochs)} epoch(s)" \
+            if t.dataset.samples is not None or t.epochs != 1 else ""
+        lines.append(("training", f"{data}{epochs}; {job.model_flops:.3g} FLOP"))
+        method = "full training" if job.method == "full" else (
+            f"{ {'lora': 'LoRA', 'qlora': 'QLoRA'}.get(job.method, job.method)} rank {job.lora_rank}: {count_text(job.trainable_params)} trainable params")
+        stack = [f"{job.precision} mixed precision" if job.precision not in ("fp32", "tf32") else job.precision,
+                 job.optimizer, method]
+        framework = getattr(t, "framework", None)
+        if framework:
+            stack.append(f"framework {framework}")
+        if work is not None and work.family in ("decoder", "encoder"):
+            stack.append(f"{job.attention} attention")
+        lines.append(("assumed", ", ".join(stack)))
+        facts["training"] = {"tokens": job.tokens, "samples": job.samples, "flops_total": job.model_flops,
+                             "precision": job.precision, "optimizer": job.optimizer, "method": job.method,
+                             "attention": job.attention}
+        if chosen is not None:
+            layout = (f"data {chosen.data} × tensor {chosen.tensor} × pipeline {chosen.pipeline}, "
+                      f"{chosen.sharding}" + (", recompute" if chosen.recompute else "")
+                      + f", micro-batch {chosen.micro_batch} × accumulation {chosen.grad_accumulation}")
+            lines.append(("chosen", f"{chosen.gpu_count}× {chosen.gpu}: {chosen.memory_per_gpu_bytes / 1e9:,.1f} GB "
+                                    f"per GPU; {layout}"))
+            facts["training"].update({"memory_per_gpu_gb": chosen.memory_per_gpu_bytes / 1e9, "layout": layout})
+    if est.inference is not None:
+        inf = profile.inference
+        assert inf is not None
+        slo = ", ".join(f"{k.replace('_', ' ')} {fixed(v * 1e3, 0)} ms"
+                        for k, v in inf.slo.model_dump(exclude_none=True).items())
+        if est.inference.work.is_generative:
+            traffic = (f"{fixed(inf.rate)} req/s peak, {count_text(inf.prompt_tokens or 0)} prompt + "
+                       f"{count_text(inf.output_tokens or 0)} output tokens")
+        else:
+            traffic = f"{fixed(inf.rate)} req/s peak"
+        lines.append(("serving", traffic + (f"; targets {slo}" if slo else "")))
+        engine = getattr(inf, "engine", None)
+        stack = [f"{inf.precision} weights"]
+        stack.append(f"engine {engine}" if engine else (
+            "continuous batching with a paged KV cache (vLLM-style)" if est.inference.work.is_generative
+            else "dynamic batching"))
+        lines.append(("assumed", ", ".join(stack)))
+        facts["inference"] = {"rate": inf.rate, "precision": inf.precision, "slo": inf.slo.model_dump(
+            exclude_none=True)}
+        if chosen_s is not None:
+            from planner.model.workload import BYTES, weight_bytes  # noqa: F401
+
+            per_gpu = weight_bytes(est.inference.work, inf.precision) / chosen_s.gpus_per_replica \
+                if inf.precision in BYTES else None
+            text = f"{chosen_s.replicas}×{chosen_s.gpus_per_replica} {chosen_s.gpu}, batch {chosen_s.batch_size}"
+            if per_gpu is not None:
+                text += f"; weights {per_gpu / 1e9:,.1f} GB per GPU (the KV cache takes the rest)"
+            lines.append(("chosen", text))
+    return Understood(lines, facts)

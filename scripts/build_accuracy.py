@@ -1,0 +1,41 @@
+"""Write catalog/accuracy.yaml: the leave-one-out summary of `gpuplan validate` per group, with the SHA-256 of the
+catalog files it was computed from. Estimates read it to print each plan's accuracy note without rerunning the
+validation; tests/test_accuracy_note.py fails when the file is not what this script would write now.
+
+Run: .venv/bin/python scripts/build_accuracy.py [CATALOG_DIR]"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def accuracy_text(catalog_dir: Path) -> str:
+    """The file's content for a catalog directory."""
+    import yaml
+
+    from planner.decide.confidence import inputs_digest
+    from planner.validate.runs import summaries, validate
+
+    rows = validate(catalog_dir, leave_one_out=True)
+    groups = {name: {"n": s.n, "median_abs_error": round(s.median_abs_error, 4),
+                     "p90_abs_error": round(s.p90_abs_error, 4), "coverage_p10_p90": round(s.coverage_p10_p90, 4)}
+              for name, s in summaries(rows).items()}
+    header = ("# Written by scripts/build_accuracy.py from `gpuplan validate --leave-one-out`; do not edit.\n"
+              "# Each plan's accuracy note reads its group here. inputs_sha256: the catalog files it was computed "
+              "from.\n")
+    return header + yaml.safe_dump({"inputs_sha256": inputs_digest(catalog_dir), "groups": groups},
+                                   sort_keys=False)
+
+
+def main() -> None:
+    catalog_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "catalog"
+    path = catalog_dir / "accuracy.yaml"
+    path.write_text(accuracy_text(catalog_dir), encoding="utf-8")
+    print(f"Wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

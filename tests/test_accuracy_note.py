@@ -1,0 +1,44 @@
+"""catalog/accuracy.yaml is what scripts/build_accuracy.py writes from today's validation (so each plan's accuracy
+note is current), and a catalog whose validation inputs changed since says its note predates them."""
+import importlib.util
+import shutil
+
+from planner.decide.confidence import Accuracy, group_accuracy, nearest_accuracy, training_group
+
+from .conftest import ROOT
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("build_accuracy", ROOT / "scripts" / "build_accuracy.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_accuracy_file_is_current():
+    expected = _script().accuracy_text(ROOT / "catalog")
+    stored = (ROOT / "catalog" / "accuracy.yaml").read_text(encoding="utf-8")
+    assert stored == expected, "catalog/accuracy.yaml is stale: run .venv/bin/python scripts/build_accuracy.py"
+
+
+def test_groups_and_notes():
+    assert training_group("decoder", "lora") == "fine-tuning" and training_group("decoder", "full") == \
+        "llm-pretraining" and training_group("cnn", "full") == "cnn" and training_group("mlp", "full") == "training"
+    fine = group_accuracy(ROOT / "catalog", "fine-tuning")
+    assert fine is not None and fine.n >= 1
+    # fewer than 5 runs or a median error above 30 %: rough
+    assert "treat as rough" in Accuracy("fine-tuning", 2, 0.49).note
+    assert "2 in the data" in Accuracy("fine-tuning", 2, 0.49).note and "49%" in Accuracy("x", 2, 0.49).note
+    assert "treat as rough" not in Accuracy("encoder", 66, 0.09).note
+    assert Accuracy("cnn", 50, 0.15).to_dict() == {"group": "cnn", "n": 50, "median_abs_error": 0.15}
+
+
+def test_a_changed_catalog_says_its_note_predates_the_change(tmp_path):
+    copy = tmp_path / "catalog"
+    shutil.copytree(ROOT / "catalog", copy)
+    fresh = nearest_accuracy(copy, "cnn")
+    assert fresh is not None and not fresh.stale and "rerun" not in fresh.note
+    runs = copy / "published_runs.yaml"
+    runs.write_text(runs.read_text() + "\n# edited\n")
+    stale = nearest_accuracy(copy, "cnn")
+    assert stale is not None and stale.stale and "rerun scripts/build_accuracy.py" in stale.note
