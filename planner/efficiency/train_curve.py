@@ -101,6 +101,23 @@ def traffic_of(fit: TrainCurveFit, family: str, attention: str | None, nchw16: b
     return fit.traffic_transformer
 
 
+BASELINE_STACK = "eager"
+"""Stack factors are relative to a plain PyTorch loop (DDP or one GPU): the stack of most published rows."""
+
+
+def stack_factor(fit: TrainCurveFit, framework: str | None) -> float:
+    """The fitted efficiency multiplier of a training stack; 1 (the curve itself) for the baseline, a stack not
+    stated, or a stack without a factor (train_fit.MIN_STACK_RUNS / MIN_STACK_SOURCES)."""
+    if framework is None or framework == BASELINE_STACK:
+        return 1.0
+    return fit.stack_factors.get(framework, 1.0)
+
+
+def stack_known(fit: TrainCurveFit, framework: str | None) -> bool:
+    """The stack has a fitted factor of its own (or is the baseline)."""
+    return framework == BASELINE_STACK or (framework is not None and framework in fit.stack_factors)
+
+
 def peak_of(fit: TrainCurveFit, precision: str) -> float:
     """The curve's top for a precision (fp32 runs on CUDA cores), never above the peak itself."""
     return min(1.0, fit.peak_efficiency * (fit.fp32_factor if precision == "fp32" else 1.0))
@@ -117,12 +134,26 @@ class TrainCurve:
         return traffic_of(self.fit, family, attention)
 
     def efficiency(self, work: Workload, gpu: GpuSpec, precision: str, tp: int = 1,
-                   micro_batch: float | None = None, attention: str = "flash") -> float:
-        """Compute efficiency of this work on this GPU at this tensor-parallel degree, micro-batch and attention
-        kernel."""
-        return float(curve_value(peak_of(self.fit, precision), self.fit.half_side, self.traffic(work.family, attention),
-                                 matrix_side(work, tp), traffic_ratio(work, gpu, precision),
-                                 weight_ratio(work, gpu, precision, micro_batch)))
+                   micro_batch: float | None = None, attention: str = "flash", framework: str | None = None) -> float:
+        """Compute efficiency of this work on this GPU at this tensor-parallel degree, micro-batch, attention
+        kernel and training stack."""
+        value = float(curve_value(peak_of(self.fit, precision), self.fit.half_side,
+                                  self.traffic(work.family, attention), matrix_side(work, tp),
+                                  traffic_ratio(work, gpu, precision), weight_ratio(work, gpu, precision, micro_batch)))
+        return min(1.0, value * stack_factor(self.fit, framework))
+
+    def stack_note(self, framework: str | None) -> str:
+        """The stack assumption in words, for the plan's efficiency detail."""
+        if framework is None:
+            return "training stack not stated: the curve's efficiency"
+        if framework == BASELINE_STACK:
+            return "training stack eager (plain PyTorch, the baseline)"
+        if framework in self.fit.stack_factors:
+            return (f"training stack {framework}: ×{self.fit.stack_factors[framework]:.2f} fitted on "
+                    f"{self.fit.stack_runs.get(framework, 0)} published run(s); set training.framework to plan "
+                    "another")
+        return (f"training stack {framework}: too few published runs for a factor of its own, planned at the "
+                "curve's efficiency (wider interval); set training.framework to plan another")
 
 
 def pick_curve(curves: tuple[TrainCurveFit, ...] | list[TrainCurveFit], family: str) -> TrainCurveFit | None:

@@ -185,9 +185,28 @@ def serving_plan(work: Workload, inference, catalog: Catalog, offer: PricedOffer
         eff = ServingEfficiency(prior_efficiency(catalog, gpu, "prefill", work.family),
                                 prior_efficiency(catalog, gpu, "decode", work.family))
         return plan_llm_serving(work, inference, gpu, offer, eff)
-    eff = ServingEfficiency(prior_efficiency(catalog, gpu, "infer", work.family),
-                            prior_efficiency(catalog, gpu, "decode", "any"))
+    eff = forward_efficiency(catalog, gpu, work.family, getattr(inference, "engine", None))
     return plan_batch_serving(work, inference, gpu, offer, eff)
+
+
+def forward_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str | None) -> ServingEfficiency:
+    """Non-generative serving: torch-eager (the default engine) at the launch-floor fit (compute efficiency of the
+    GPU's family and the host floor per kernel, catalog/priors.yaml launch_floors); another engine at the forward
+    prior without a host floor (no published rows for it: its detail says so)."""
+    bandwidth = prior_efficiency(catalog, gpu, "decode", "any")
+    eager = (engine or "torch-eager") == "torch-eager"
+    if eager and catalog.launch_floors:
+        floor = catalog.launch_floors[0]
+        value = floor.efficiency.get(gpu.arch, floor.efficiency["any"])
+        scope = gpu.arch if gpu.arch in floor.efficiency else "all"
+        compute = Efficiency(value, floor.log_sigma, "prior",
+                             f"forward efficiency fitted on {floor.n} published run(s) ({scope} GPUs), engine "
+                             f"torch-eager with a {floor.microseconds:g} µs host floor per kernel; set "
+                             "inference.engine to plan another")
+        return ServingEfficiency(compute, bandwidth, floor.microseconds * 1e-6)
+    compute = prior_efficiency(catalog, gpu, "infer", family)
+    note = "" if eager else f"; engine {engine}: no published rows, no host floor assumed"
+    return ServingEfficiency(dataclasses.replace(compute, detail=compute.detail + note), bandwidth)
 
 
 def _book_train(book, catalog: Catalog, offer: PricedOffer, job: TrainingJob) -> Efficiency | None:

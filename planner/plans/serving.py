@@ -33,6 +33,7 @@ from planner.model.queueing import (
     md_c_wait_tail,
     wait_plus_uniform_quantiles,
 )
+from planner.model.forward_time import kernels_per_forward
 from planner.model.workload import BYTES, Workload, weight_bytes
 from planner.schema.catalog import GpuSpec
 from planner.schema.profile import Inference
@@ -52,6 +53,8 @@ class ServingEfficiency:
 
     compute: Efficiency
     bandwidth: Efficiency
+    host_floor_s: float = 0.0
+    """Host time per kernel of a non-generative forward pass (torch-eager: the fitted launch floor; 0: none)."""
 
 
 @dataclass(frozen=True)
@@ -359,11 +362,13 @@ def _unusable(gpu: GpuSpec, offer: PricedOffer, eff: ServingEfficiency, reason: 
 def batch_service_seconds(work: Workload, inf: Inference, gpu: GpuSpec, eff: ServingEfficiency, batch: float
                           ) -> float:
     """Forward pass of `batch` samples on the roofline: FLOP at the compute efficiency, or the weights plus the
-    batch's activations at the bandwidth efficiency, whichever is longer."""
+    batch's activations at the bandwidth efficiency, or the host launching its kernels (model/forward_time.py),
+    whichever is longest."""
     peak = peak_flops(gpu, inf.precision)
     return max(batch * work.forward_flops_per_sample / (peak * eff.compute.value),
                (weight_bytes(work, inf.precision) + batch * _activation_bytes(work, inf))
-               / (gpu.memory_bandwidth_gbs * 1e9 * eff.bandwidth.value))
+               / (gpu.memory_bandwidth_gbs * 1e9 * eff.bandwidth.value),
+               kernels_per_forward(work) * eff.host_floor_s)
 
 
 def _activation_bytes(work: Workload, inf: Inference) -> float:

@@ -60,6 +60,8 @@ class TrainingJob:
     """Attention kernel of transformer work: flash or standard (traincurve.traffic_of)."""
     capacity_factor: float = DEFAULT_CAPACITY_FACTOR
     """Mixture of experts: tokens the busiest expert-parallel rank processes over the mean."""
+    framework: str | None = "fsdp"
+    """Training stack (its fitted efficiency factor, train_curve.stack_factor); None: not stated (no factor)."""
 
     @property
     def tokens(self) -> float:
@@ -99,7 +101,8 @@ def training_job(work: Workload, training: Training) -> TrainingJob:
             global_samples = batch.global_samples
     return TrainingJob(work, samples * training.epochs, global_samples, batch.micro_batch if batch else None,
                        training.precision, training.optimizer, training.method, training.lora_rank,
-                       training.recompute, training.attention, training.capacity_factor)
+                       training.recompute, training.attention, training.capacity_factor,
+                       framework=training.framework)
 
 
 def training_memory(job: TrainingJob, micro_batch: int, recompute: bool, sharding: str, dp: int,
@@ -387,8 +390,9 @@ def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, la
         return efficiency
     import dataclasses
 
-    value = curve.efficiency(job.work, gpu, job.precision, layout.tensor, layout.micro_batch, job.attention)
-    return dataclasses.replace(efficiency, value=value)
+    value = curve.efficiency(job.work, gpu, job.precision, layout.tensor, layout.micro_batch, job.attention,
+                             job.framework)
+    return dataclasses.replace(efficiency, value=value, detail=f"{efficiency.detail}; {curve.stack_note(job.framework)}")
 
 
 def fastest_layout(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency,

@@ -42,6 +42,11 @@ class TrainCurveFit(Strict):
     log_sigma: float = Field(ge=0, le=3, description="RMS of leave-one-out ln(predicted/actual) of its runs.")
     n: int = Field(ge=1, description="Runs behind the figure.")
     runs: list[str] = Field(description="Ids of the published runs (catalog/published_runs.yaml).")
+    stack_factors: dict[str, float] = Field(
+        default_factory=dict, description="Efficiency multiplier per training stack (framework) relative to a plain "
+                                          "PyTorch loop (eager), fitted on the runs whose source states the stack; "
+                                          "shared by all curves.")
+    stack_runs: dict[str, int] = Field(default_factory=dict, description="Runs behind each stack factor.")
 
 
 class LaunchFloor(Strict):

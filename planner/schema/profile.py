@@ -61,6 +61,12 @@ class Training(Strict):
         1.25, ge=1, le=16, allow_inf_nan=False,
         description="Mixture of experts with expert parallelism: tokens the busiest expert rank processes over the "
                     "mean (load imbalance); 1.25 is the Switch Transformer's training default (Fedus et al. 2022).")
+    framework: Literal["megatron", "deepspeed", "fsdp", "hf-trainer", "llm.c", "eager"] = Field(
+        "fsdp", description="Training stack: megatron (Megatron-LM / NeMo), deepspeed, fsdp (PyTorch FSDP: "
+                            "torchtitan, llm-foundry), hf-trainer (Hugging Face Trainer), llm.c, eager (a plain "
+                            "PyTorch loop, DDP). Its efficiency factor is fitted on the published runs that state it "
+                            "(catalog/priors.yaml stack_factors); a stack without runs plans at the plain-PyTorch "
+                            "efficiency with a wider interval.")
     deadline: Seconds | None = Field(None, description="Wall-clock limit, e.g. 72h.")
     budget: Usd | None = Field(None, description="Spending limit, e.g. $20k.")
 
@@ -89,6 +95,11 @@ class Inference(Strict):
         None, description="KV-cache precision; default: 16-bit (8-bit when weights are fp8).")
     slo: Slo = Field(default_factory=Slo, description="Latency targets.")
     max_batch: int | None = Field(None, ge=1, le=65536, description="Cap on requests batched together.")
+    engine: Literal["vllm", "sglang", "tensorrt-llm", "llama.cpp", "hf-transformers", "torch-eager",
+                    "onnxruntime"] | None = Field(
+        None, description="Inference engine; default vllm for generative models, torch-eager for the others. "
+                          "torch-eager forward passes pay a host floor per kernel (catalog/priors.yaml "
+                          "launch_floors); llama.cpp accumulates 16-bit GEMMs in FP16.")
     max_queue_delay: Seconds | None = Field(None, description="Longest wait to fill a batch (non-generative).")
     hours_per_month: float = Field(730.0, gt=0, le=744, allow_inf_nan=False, description="Serving hours per month.")
     autoscale_headroom: float = Field(
