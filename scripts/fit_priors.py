@@ -21,7 +21,9 @@ from planner.efficiency.prior_fit import fit_priors  # noqa: E402
 from planner.efficiency.train_fit import fit_with_spread, training_cases  # noqa: E402
 from planner.io.atomic import write_text_atomic  # noqa: E402
 from planner.io.loading import load_model_file  # noqa: E402
-from planner.schema.priors import PriorsFile  # noqa: E402
+from planner.catalog.load import Catalog  # noqa: E402
+from planner.schema.priors import Extrapolation, PriorsFile, TrainCurveFit  # noqa: E402
+from planner.schema.runs import PublishedRun  # noqa: E402
 from planner.schema.runs import PublishedRunsFile  # noqa: E402
 
 METHOD = ("Each published run's implied efficiency: model FLOP (workload.py formulas, forward + backward = 3x "
@@ -36,7 +38,12 @@ METHOD = ("Each published run's implied efficiency: model FLOP (workload.py form
           "kind and, for transformers, per attention kernel (standard / flash, as each run's source states), each "
           "at least 2 passes (stored activations written in forward, read in backward), fp32 factor, extra "
           "activation passes of 16-bit NCHW CNN runs); 'any' refits the peak on all runs; "
-          "log_sigma = RMS of the leave-one-out ln(predicted/actual) of the runs a curve covers. "
+          "log_sigma = RMS of the leave-one-out ln(predicted/actual) of the runs a curve covers; stack_factors: an "
+          "efficiency multiplier per training stack stated by >= 2 runs from >= 3 publications, fitted with the "
+          "curves (others: 1). extrapolation: RMS of ln(predicted/actual) of the training runs predicted without "
+          "their GPU architecture (architecture), and without their publication for runs whose stack has no factor "
+          "(stack) and runs on >= 256 GPUs (scale); plans add it in quadrature to log_sigma when they leave the "
+          "data. "
           "Serving rows (llama.cpp, planner/validate/serving.py): multi-GPU layer splits decode on one GPU at a "
           "time and pipeline a prefill's 512-token micro-batches; 16-bit prefill is measured against the "
           "FP16-accumulate peak (2x the catalog's fp16 on GeForce cards). "
@@ -44,6 +51,29 @@ METHOD = ("Each published run's implied efficiency: model FLOP (workload.py form
           "jointly by scipy.optimize.least_squares on ln(predicted/actual): time = max(matmul FLOP / (peak x "
           "efficiency per GPU family, x a shared fp32 factor) + 2 passes over the layer outputs at peak bandwidth, "
           "kernels x host floor); the floor (us per eager kernel) held to its plausible range.")
+
+
+def fit_extrapolation(runs: list[PublishedRun], catalog: Catalog, curves: list[TrainCurveFit]) -> Extrapolation:
+    """Interval widening from grouped cross-validation of the training runs: RMS of ln(predicted/actual) of the runs
+    predicted without their GPU architecture; of those whose stack has no factor, and of those on >= 256 GPUs,
+    predicted without their publication."""
+    from planner.efficiency.train_curve import BASELINE_STACK
+    from planner.efficiency.train_fit import TRAIN_GROUPS, training_cases
+    from planner.validate.crossval import rms, train_predictions
+    from planner.validate.folds import fold_key
+
+    cases = training_cases(runs, catalog)
+    fitted = [r for r in runs if r.group in TRAIN_GROUPS]
+    by_family = train_predictions(fitted, catalog, cases, lambda r: fold_key(r, "family", catalog), "family")
+    by_source = train_predictions(fitted, catalog, cases, lambda r: fold_key(r, "source", catalog), "source")
+    factors = curves[0].stack_factors if curves else {}
+    stack = [p.log_residual for p in by_source
+             if p.run.framework not in (None, BASELINE_STACK) and p.run.framework not in factors]
+    scale = [p.log_residual for p in by_source if p.count >= 256]
+    family = [p.log_residual for p in by_family]
+    return Extrapolation(architecture_log_sigma=round(rms(family), 4), stack_log_sigma=round(rms(stack), 4),
+                         scale_log_sigma=round(rms(scale), 4), largest_run_gpus=max(c.count for c in cases),
+                         n={"architecture": len(family), "stack": len(stack), "scale": len(scale)})
 
 
 def main() -> None:
@@ -56,8 +86,9 @@ def main() -> None:
     curves, _ = fit_with_spread(training_cases(runs.runs, catalog))
     latest = max(dt.date(2026, 1, 1), catalog.as_of)
     floors = [fit_launch_floor(runs.runs, dataclasses.replace(catalog, priors=tuple(priors)))]
+    extrapolation = fit_extrapolation(runs.runs, catalog, curves)
     doc = PriorsFile(schema_version=1, fitted_at=latest, method=METHOD, priors=priors, train_curves=curves,
-                     launch_floors=floors)
+                     extrapolation=extrapolation, launch_floors=floors)
     header = ("# Efficiency priors, fitted by scripts/fit_priors.py from catalog/published_runs.yaml.\n"
               "# Do not edit by hand: change the runs or the method and rerun the script.\n")
     body = yaml.safe_dump(doc.model_dump(mode="json"), sort_keys=False, width=120)

@@ -111,3 +111,43 @@ def test_estimate_and_validate_give_the_same_prediction_for_the_same_run(tmp_pat
     plans = [p for p in result.training.plans if p.gpu_count == 8 and p.fits]
     assert plans
     assert plans[0].hours_p50 == pytest.approx(row.predicted, rel=1e-6)
+
+
+def _pretrain(tmp_path, gpus: list[str], framework: str | None = None):
+    catalog = load_catalog(BUNDLED_CATALOG)
+    doc = yaml.safe_load((BUNDLED_CATALOG.parent / "profiles" / "pretrain-1b-72h.yaml").read_text())
+    doc["constraints"] = {"gpus": gpus}
+    if framework:
+        doc["training"]["framework"] = framework
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return estimate(load_profile(path, catalog), catalog).training.plans[0]
+
+
+def test_an_architecture_without_runs_gets_a_wider_flagged_interval(tmp_path):
+    """B200 (Blackwell: no published training run) takes the pooled curve: its P90/P10 is wider than an H100's (own
+    curve) by the architecture spread of catalog/priors.yaml, and the efficiency says why."""
+    b200, h100 = _pretrain(tmp_path, ["B200"]), _pretrain(tmp_path, ["H100-SXM"])
+    assert any(f.startswith("architecture: no blackwell runs") for f in b200.efficiency.extrapolations)
+    assert not any(f.startswith("architecture:") for f in h100.efficiency.extrapolations)
+    assert b200.hours_p90 / b200.hours_p10 > h100.hours_p90 / h100.hours_p10
+
+
+def test_a_stack_without_a_factor_widens_the_interval_and_says_so(tmp_path):
+    """DeepSpeed has a fitted factor (runs from >= 3 publications); FSDP does not: same GPU, wider interval."""
+    fsdp, deepspeed = _pretrain(tmp_path, ["H100-SXM"], "fsdp"), _pretrain(tmp_path, ["H100-SXM"], "deepspeed")
+    assert "stack: no fsdp factor (too few published runs)" in fsdp.efficiency.extrapolations
+    assert not any(f.startswith("stack:") for f in deepspeed.efficiency.extrapolations)
+    assert "training stack deepspeed: ×" in deepspeed.efficiency.detail
+    assert fsdp.efficiency.log_sigma > deepspeed.efficiency.log_sigma
+
+
+def test_the_decision_never_calls_an_extrapolated_plan_cheapest_without_a_caveat(tmp_path):
+    path = tmp_path / "p.yaml"
+    doc = yaml.safe_load((BUNDLED_CATALOG.parent / "profiles" / "pretrain-1b-72h.yaml").read_text())
+    doc["constraints"] = {"gpus": ["MI300X"]}
+    path.write_text(yaml.safe_dump(doc))
+    result = CliRunner().invoke(app, ["estimate", str(path), "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    cheapest = next(line for line in result.output.splitlines() if "cheapest viable" in line)
+    assert "caveat: extrapolated efficiency (architecture: no cdna3 runs" in cheapest

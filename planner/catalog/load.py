@@ -12,7 +12,7 @@ from planner.errors import CatalogLookupError, InputError, PlannerError, did_you
 from planner.io.loading import load_model_file
 from planner.schema.catalog import GpuCatalog, GpuSpec, Offer, ProviderOffers
 from planner.schema.model import ModelCatalog, ModelPreset
-from planner.schema.priors import EfficiencyPrior, LaunchFloor, PriorsFile, TrainCurveFit
+from planner.schema.priors import EfficiencyPrior, Extrapolation, LaunchFloor, PriorsFile, TrainCurveFit
 
 BUNDLED_CATALOG = Path(__file__).resolve().parents[2] / "catalog"
 
@@ -45,6 +45,7 @@ class Catalog:
     launch_floors: tuple[LaunchFloor, ...] = ()
     directory: str = ""
     """The resolved directory it was loaded from (catalog/accuracy.yaml is read from there)."""
+    extrapolation: Extrapolation | None = None
 
     def gpu(self, name: str) -> GpuSpec:
         """The GPU for an id or alias; ambiguous names raise a question listing the choices."""
@@ -152,10 +153,12 @@ def _load_catalog(directory: str) -> Catalog:
     priors: tuple[EfficiencyPrior, ...] = ()
     curves: tuple[TrainCurveFit, ...] = ()
     floors: tuple[LaunchFloor, ...] = ()
+    extrapolation: Extrapolation | None = None
     priors_path = root / "priors.yaml"
     if priors_path.exists():
         priors_file = load_model_file(priors_path, PriorsFile, "priors file")[0]
         priors, curves = tuple(priors_file.priors), tuple(priors_file.train_curves)
         floors = tuple(priors_file.launch_floors)
+        extrapolation = priors_file.extrapolation
     as_of = max([gpu_file.as_of, *(p.as_of for p in providers.values())])
-    return Catalog(gpus, providers, presets, priors, as_of, names, curves, floors, directory)
+    return Catalog(gpus, providers, presets, priors, as_of, names, curves, floors, directory, extrapolation)

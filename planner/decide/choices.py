@@ -190,6 +190,15 @@ def hours_text(hours: float) -> str:
 _usd = usd
 
 
+def extrapolation_caveat(plan: TrainingPlan) -> str:
+    """'; caveat: …' when the plan's efficiency rests on no published run of its GPU architecture or scale (the
+    interval is widened for it: catalog/priors.yaml extrapolation), else ''."""
+    flags = [f for f in plan.efficiency.extrapolations if f.startswith(("architecture:", "scale:"))]
+    if not flags:
+        return ""
+    return "; caveat: extrapolated efficiency (" + "; ".join(flags) + "), see its P90"
+
+
 def _training_tradeoffs(cheapest: TrainingOption, balanced: TrainingOption, fastest: TrainingOption) -> list[Choice]:
     def versus(a: TrainingOption, b: TrainingOption, other: str) -> str:
         dc, dh = a.cost_usd - b.cost_usd, a.hours - b.hours
@@ -202,14 +211,14 @@ def _training_tradeoffs(cheapest: TrainingOption, balanced: TrainingOption, fast
     share = f"{BALANCED_MAX_EXTRA_COST:.0%}"
     return [
         Choice("cheapest viable", cheapest,
-               "gives up speed: " + versus(cheapest, fastest, "the fastest") if cheapest is not fastest
-               else "also the fastest: nothing to give up"),
+               ("gives up speed: " + versus(cheapest, fastest, "the fastest") if cheapest is not fastest
+                else "also the fastest: nothing to give up") + extrapolation_caveat(cheapest.plan)),
         Choice("balanced", balanced, f"the fastest plan costing at most {share} more than the cheapest: "
                + (versus(balanced, cheapest, "the cheapest") if balanced is not cheapest
-                  else f"none is faster within {share}, so it is the cheapest")),
+                  else f"none is faster within {share}, so it is the cheapest") + extrapolation_caveat(balanced.plan)),
         Choice("fastest", fastest,
-               "gives up money: " + versus(fastest, cheapest, "the cheapest") if fastest is not cheapest
-               else "also the cheapest: nothing to give up"),
+               ("gives up money: " + versus(fastest, cheapest, "the cheapest") if fastest is not cheapest
+                else "also the cheapest: nothing to give up") + extrapolation_caveat(fastest.plan)),
     ]
 
 

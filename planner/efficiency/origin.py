@@ -22,6 +22,9 @@ class Efficiency:
     """Which runs or record it came from, in words."""
     curve: object | None = None
     """A training efficiency curve (traincurve.TrainCurve): the plan evaluates it at its layout's matrix sizes."""
+    extrapolations: tuple[str, ...] = ()
+    """Why the figure rests on data from elsewhere (an architecture, stack or scale without published runs); its
+    log_sigma is widened for each (catalog/priors.yaml extrapolation)."""
 
 
 def prior_efficiency(catalog: Catalog, gpu: GpuSpec, kind: str, family: str) -> Efficiency:

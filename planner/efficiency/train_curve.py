@@ -22,6 +22,7 @@ eta(side, ratio) = 1 / (1 / (peak_efficiency · side / (side + half_side)) + tra
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -30,7 +31,7 @@ from planner.efficiency.curve import Num, saturating
 from planner.efficiency.origin import Efficiency
 from planner.model.workload import Workload
 from planner.schema.catalog import GpuSpec
-from planner.schema.priors import TrainCurveFit
+from planner.schema.priors import Extrapolation, TrainCurveFit
 
 
 def matrix_side(work: Workload, tp: int = 1) -> float:
@@ -128,6 +129,8 @@ class TrainCurve:
     """One architecture family's fitted curve."""
 
     fit: TrainCurveFit
+    extrapolation: Extrapolation | None = None
+    """How much to widen the interval where a plan leaves the data (catalog/priors.yaml)."""
 
     def traffic(self, family: str, attention: str = "flash") -> float:
         """Memory passes for this workload family and attention kernel."""
@@ -142,6 +145,28 @@ class TrainCurve:
                                   traffic_ratio(work, gpu, precision), weight_ratio(work, gpu, precision, micro_batch)))
         return min(1.0, value * stack_factor(self.fit, framework))
 
+    def widened(self, efficiency: Efficiency, framework: str | None, gpus: int) -> Efficiency:
+        """The efficiency with its interval widened (σ added in quadrature) and flagged for each way the plan
+        leaves the data: a training stack without a factor of its own, more GPUs than the largest fitted run. The
+        architecture is flagged where the curve is chosen (curve_efficiency)."""
+        extra = self.extrapolation
+        if extra is None:
+            return efficiency
+        flags, sigma2 = list(efficiency.extrapolations), efficiency.log_sigma ** 2
+        if not stack_known(self.fit, framework) and framework is not None:
+            flag = f"stack: no {framework} factor (too few published runs)"
+            if flag not in flags:
+                flags.append(flag)
+                sigma2 += extra.stack_log_sigma ** 2
+        if gpus > extra.largest_run_gpus:
+            flag = f"scale: {gpus} GPUs, beyond the largest published run ({extra.largest_run_gpus})"
+            if not any(f.startswith("scale:") for f in flags):
+                flags.append(flag)
+                sigma2 += extra.scale_log_sigma ** 2
+        if len(flags) == len(efficiency.extrapolations):
+            return efficiency
+        return dataclasses.replace(efficiency, log_sigma=min(3.0, math.sqrt(sigma2)), extrapolations=tuple(flags))
+
     def stack_note(self, framework: str | None) -> str:
         """The stack assumption in words, for the plan's efficiency detail."""
         if framework is None:
@@ -152,8 +177,8 @@ class TrainCurve:
             return (f"training stack {framework}: ×{self.fit.stack_factors[framework]:.2f} fitted on "
                     f"{self.fit.stack_runs.get(framework, 0)} published run(s); set training.framework to plan "
                     "another")
-        return (f"training stack {framework}: too few published runs for a factor of its own, planned at the "
-                "curve's efficiency (wider interval); set training.framework to plan another")
+        return (f"training stack {framework}: no factor of its own (too few published runs), the curve's "
+                "efficiency with a wider interval; set training.framework to plan another")
 
 
 def pick_curve(curves: tuple[TrainCurveFit, ...] | list[TrainCurveFit], family: str) -> TrainCurveFit | None:
@@ -172,5 +197,10 @@ def curve_efficiency(catalog: Catalog, gpu: GpuSpec) -> Efficiency:
     if fit is None:
         raise LookupError("no training efficiency curve in the catalog; run scripts/fit_priors.py")
     scope = f"{fit.arch} GPUs" if fit.arch != "any" else f"all GPUs; none for {gpu.family}"
-    return Efficiency(fit.peak_efficiency, fit.log_sigma, "prior",
-                      f"train curve fitted on {fit.n} published run(s) ({scope})", curve=TrainCurve(fit))
+    sigma, flags = fit.log_sigma, tuple[str, ...]()
+    extra = catalog.extrapolation
+    if fit.arch == "any" and extra is not None:
+        sigma = min(3.0, math.sqrt(sigma ** 2 + extra.architecture_log_sigma ** 2))
+        flags = (f"architecture: no {gpu.family} runs, the pooled curve",)
+    return Efficiency(fit.peak_efficiency, sigma, "prior", f"train curve fitted on {fit.n} published run(s) ({scope})",
+                      curve=TrainCurve(fit, extra), extrapolations=flags)

@@ -392,7 +392,12 @@ def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, la
 
     value = curve.efficiency(job.work, gpu, job.precision, layout.tensor, layout.micro_batch, job.attention,
                              job.framework)
-    return dataclasses.replace(efficiency, value=value, detail=f"{efficiency.detail}; {curve.stack_note(job.framework)}")
+    note = curve.stack_note(job.framework)
+    detail = efficiency.detail if note in efficiency.detail else f"{efficiency.detail}; {note}"
+    gpus = layout.data * layout.tensor * layout.pipeline
+    widened: Efficiency = curve.widened(dataclasses.replace(efficiency, value=value, detail=detail), job.framework,
+                                        gpus)
+    return widened
 
 
 def fastest_layout(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency,

@@ -65,6 +65,21 @@ class LaunchFloor(Strict):
     runs: list[str] = Field(description="Ids of the published runs.")
 
 
+class Extrapolation(Strict):
+    """How much wider a training interval gets where the plan leaves the data, from grouped cross-validation:
+    the RMS of ln(predicted/actual) of the training runs predicted that way (planner/validate/crossval.py)."""
+
+    architecture_log_sigma: float = Field(ge=0, le=3, description="Runs predicted without any run of their GPU "
+                                                                  "architecture (--cross-validate family).")
+    stack_log_sigma: float = Field(ge=0, le=3, description="Runs whose training stack has no factor of its own, "
+                                                           "predicted without their publication.")
+    scale_log_sigma: float = Field(ge=0, le=3, description="Runs on 256 or more GPUs, predicted without their "
+                                                           "publication.")
+    largest_run_gpus: int = Field(ge=1, description="GPUs of the largest fitted training run; plans beyond it "
+                                                    "extrapolate in scale.")
+    n: dict[str, int] = Field(description="Runs behind each figure.")
+
+
 class PriorsFile(Strict):
     """catalog/priors.yaml."""
 
@@ -74,5 +89,6 @@ class PriorsFile(Strict):
     priors: list[EfficiencyPrior] = Field(min_length=1, description="Priors, most specific first.")
     train_curves: list[TrainCurveFit] = Field(default_factory=list,
                                               description="Training efficiency curves per GPU architecture family.")
+    extrapolation: Extrapolation | None = Field(None, description="Interval widening where a plan extrapolates.")
     launch_floors: list[LaunchFloor] = Field(default_factory=list,
                                              description="Per-kernel host floors of forward passes, by execution mode.")
