@@ -20,7 +20,22 @@ from planner.efficiency.train_fit import (  # noqa: E402
     load_published_runs,
     training_cases,
 )
-from planner.validate.runs import validate  # noqa: E402
+from planner.validate.runs import (  # noqa: E402
+    rule_of_thumb_errors,
+    summaries,
+    validate,
+)
+
+TARGETS = {
+    # issue 13, `gpuplan validate --cross-validate source`: (group, figure, target, kind)
+    ("overall", "median_abs_error"): (0.15, "≤"),
+    ("overall", "p90_abs_error"): (0.35, "≤"),
+    ("overall", "coverage_p10_p90"): ((0.75, 0.90), "within"),
+    ("llm-pretraining ≥ 256 GPUs", "median_abs_error"): (0.15, "≤"),
+    ("single-gpu-throughput", "median_abs_error"): (0.15, "≤"),
+    ("inference-batch-1", "median_abs_error"): (0.25, "≤"),
+    ("serving-decode", "median_abs_error"): (0.15, "≤"),
+}
 
 
 def timed(label: str, func):
@@ -38,6 +53,22 @@ def main() -> None:
     timed("leave-one-out (one refit per case)", lambda: leave_one_out(cases))
     timed("validate (after the cached leave-one-out)", lambda: validate(BUNDLED_CATALOG))
     timed("validate --leave-one-out", lambda: validate(BUNDLED_CATALOG, leave_one_out=True))
+    rows = timed("validate --cross-validate source", lambda: validate(BUNDLED_CATALOG, cross_validate="source"))
+    timed("validate --cross-validate gpu", lambda: validate(BUNDLED_CATALOG, cross_validate="gpu"))
+    timed("validate --cross-validate family", lambda: validate(BUNDLED_CATALOG, cross_validate="family"))
+    figures = summaries(rows)
+    big = [r for r in rows if r.group == "llm-pretraining" and r.gpu_count >= 256]
+    if big:
+        figures["llm-pretraining ≥ 256 GPUs"] = summaries(big)["overall"]
+    print("\nissue 13 targets, grouped cross-validation by source:")
+    for (group, field), (target, kind) in TARGETS.items():
+        value = getattr(figures[group], field)
+        met = target[0] <= value <= target[1] if isinstance(target, tuple) else value <= target
+        wanted = f"{target[0]:.0%}–{target[1]:.0%}" if isinstance(target, tuple) else f"≤ {target:.0%}"
+        print(f"  {group:28s} {field:18s} {value:7.1%}  target {wanted:9s} {'met' if met else 'NOT met'}")
+    for group, (median, p90, n) in rule_of_thumb_errors(rows, BUNDLED_CATALOG).items():
+        print(f"  {group}: planner {figures[group].median_abs_error:.1%} median vs 6·N·D at 40 % of peak "
+              f"{median:.1%} ({n} runs)")
 
 
 if __name__ == "__main__":
