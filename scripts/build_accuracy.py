@@ -1,4 +1,5 @@
-"""Write catalog/accuracy.yaml: the leave-one-out summary of `gpuplan validate` per group, with the SHA-256 of the
+"""Write catalog/accuracy.yaml: the grouped cross-validation summary (`gpuplan validate --cross-validate source`:
+each run predicted without its publication) per group, with the SHA-256 of the
 catalog files it was computed from. Estimates read it to print each plan's accuracy note without rerunning the
 validation; tests/test_accuracy_note.py fails when the file is not what this script would write now.
 
@@ -19,11 +20,11 @@ def accuracy_text(catalog_dir: Path) -> str:
     from planner.decide.confidence import inputs_digest
     from planner.validate.runs import summaries, validate
 
-    rows = validate(catalog_dir, leave_one_out=True)
+    rows = validate(catalog_dir, cross_validate="source")
     groups = {name: {"n": s.n, "median_abs_error": round(s.median_abs_error, 4),
                      "p90_abs_error": round(s.p90_abs_error, 4), "coverage_p10_p90": round(s.coverage_p10_p90, 4)}
               for name, s in summaries(rows).items()}
-    header = ("# Written by scripts/build_accuracy.py from `gpuplan validate --leave-one-out`; do not edit.\n"
+    header = ("# Written by scripts/build_accuracy.py from `gpuplan validate --cross-validate source`; do not edit.\n"
               "# Each plan's accuracy note reads its group here. inputs_sha256: the catalog files it was computed "
               "from.\n")
     return header + yaml.safe_dump({"inputs_sha256": inputs_digest(catalog_dir), "groups": groups},

@@ -52,14 +52,18 @@ EXPECTED_TRAINING = {
     # Moved by the imported SkyPilot v7 snapshot (catalog/snapshots/skypilot-2026-11-30, 4x the offers): Mithril's
     # 8x H100 at 8 USD/h (a price the import flags: on-demand = spot in every Mithril row) now forms the cheapest
     # plan meeting 72 h; SimplePod's 3x RTX A4000 and 4x A4000 rows undercut the former vast-ai picks.
-    "pretrain-1b-72h": dict(gpu="H100-SXM", provider="mithril", gpu_count=8, hours={"p10": 10.01, "p50": 11.79,
-                            "p90": 13.89}, cost_usd={"p10": 88.0, "p50": 96.0, "p90": 112.0}),
+    # Issue 13 moved P50 hours by ≤ 2 % (the published runs' clusters from their stated fields and the catalog's
+    # offers instead of a per-generation network constant; DeepSpeed runs' stack factor ×0.98) and widened P10/P90:
+    # the default stack (fsdp) has no factor of its own, so the interval adds the spread of such runs predicted
+    # without their publication (catalog/priors.yaml extrapolation.stack_log_sigma 0.42).
+    "pretrain-1b-72h": dict(gpu="H100-SXM", provider="mithril", gpu_count=8, hours={"p10": 6.572, "p50": 11.56,
+                            "p90": 20.34}, cost_usd={"p10": 56.0, "p50": 96.0, "p90": 168.0}),
     "lora-7b-a6000": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1,
-                          hours={"p10": 5.569, "p50": 7.315, "p90": 9.609}),
+                          hours={"p10": 3.611, "p50": 7.172, "p90": 14.25}),
     "resnet50-imagenet": dict(gpu="RTX-A4000", provider="simplepod", gpu_count=3,
-                              hours={"p10": 15.98, "p50": 21.5, "p90": 28.93}),
+                              hours={"p10": 11.57, "p50": 21.46, "p90": 39.81}),
     "bert-train-then-serve": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1,
-                                  hours={"p10": 0.394, "p50": 0.5175, "p90": 0.6798}),
+                                  hours={"p10": 0.2562, "p50": 0.5089, "p90": 1.011}),
 }
 EXPECTED_WORKLOAD = {
     # 1.012B params · 20B tokens: flops_total = 20e9 · 3 · forward FLOP per token (6N + 12·L·d·s)
@@ -73,9 +77,11 @@ EXPECTED_SERVING = {
     # TPOT at the P10 efficiency; one GH200 holds it for $1,088.
     "serve-7b-chat": dict(gpu="GH200-96GB", provider="lambda", replicas=1, gpus_per_replica=1, batch_size=190,
                           monthly_cost_usd=1088.0),
-    # an RTX 3060 Ti ($43.80) meets latency p95 at the median efficiency only; the RTX 3070 holds it with headroom
-    "bert-train-then-serve": dict(gpu="RTX-3070", provider="simplepod", replicas=1, batch_size=1,
-                                  monthly_cost_usd=62.05),
+    # Issue 13: eager PyTorch pays a host floor per kernel (catalog/priors.yaml launch_floors: ~77 µs × 384 kernels
+    # of BERT-large ≈ 29 ms per call whatever the GPU), so every plan's p95 (~38 ms) sits near the 50 ms target;
+    # holding it at the P10 of the floor takes batch-1 replicas (4 RTX A2000s) instead of one batching GPU
+    "bert-train-then-serve": dict(gpu="RTX-A2000", provider="simplepod", replicas=4, batch_size=1,
+                                  monthly_cost_usd=175.2),
 }
 
 

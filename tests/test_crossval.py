@@ -147,7 +147,8 @@ def test_the_decision_never_calls_an_extrapolated_plan_cheapest_without_a_caveat
     doc = yaml.safe_load((BUNDLED_CATALOG.parent / "profiles" / "pretrain-1b-72h.yaml").read_text())
     doc["constraints"] = {"gpus": ["MI300X"]}
     path.write_text(yaml.safe_dump(doc))
-    result = CliRunner().invoke(app, ["estimate", str(path), "--format", "markdown"])
+    result = CliRunner().invoke(app, ["estimate", str(path), "--format", "json"])
     assert result.exit_code == 0, result.output
-    cheapest = next(line for line in result.output.splitlines() if "cheapest viable" in line)
-    assert "caveat: extrapolated efficiency (architecture: no cdna3 runs" in cheapest
+    choices = json.loads(result.output)["decisions"]["training"]["choices"]
+    cheapest = next(c for c in choices if c["name"] == "cheapest viable")
+    assert "caveat: extrapolated efficiency (architecture: no cdna3 runs" in cheapest["tradeoff"]

@@ -1,6 +1,6 @@
 """How sure a plan is: the `gpuplan validate` group nearest the plan's kind of work, with its number of published
-runs and median |error| (leave-one-out), read from catalog/accuracy.yaml — written by scripts/build_accuracy.py
-from the validation, so an estimate does not rerun the validation at start-up (tests/test_accuracy_note.py checks
+runs and median |error| (grouped cross-validation by source), read from catalog/accuracy.yaml — written by
+scripts/build_accuracy.py from the validation, so an estimate does not rerun the validation at start-up (tests/test_accuracy_note.py checks
 the file is current)."""
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ FEW_RUNS = 5
 GROUP_TEXT = {"llm-pretraining": "LLM pretraining runs", "fine-tuning": "fine-tuning runs", "cnn": "CNN training runs",
               "encoder": "encoder training runs", "training": "training runs (all groups)",
               "serving-decode": "decode serving rows", "serving-prefill": "prefill serving rows",
-              "other": "approximated-architecture and non-generative rows", "overall": "published runs (all)"}
+              "inference-batched": "non-generative batched inference rows",
+              "inference-batch-1": "non-generative one-sample inference rows", "overall": "published runs (all)"}
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ class Accuracy:
         few = " (too few to be sure)" if self.n < FEW_RUNS else ""
         stale = " [validation inputs changed since: rerun scripts/build_accuracy.py]" if self.stale else ""
         return (f"{what}: {self.n} in the data{few}, median error {self.median_abs_error:.0%} "
-                f"(leave-one-out, `gpuplan validate --only {self.group}`) — {verdict}{stale}")
+                f"(each predicted without its publication, `gpuplan validate --cross-validate source --only "
+                f"{self.group}`) — {verdict}{stale}")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (CONTRACTS.md §5)."""
@@ -96,9 +98,9 @@ def training_group(family: str, method: str) -> str:
 
 
 def serving_group(generative: bool) -> str:
-    """The validation group of serving: generative serving is bound by decode; other serving has no group of its
-    own, and 'other' holds the non-generative forward rows."""
-    return "serving-decode" if generative else "other"
+    """The validation group of serving: generative serving is bound by decode; non-generative serving by batched
+    forward passes."""
+    return "serving-decode" if generative else "inference-batched"
 
 
 def nearest_accuracy(catalog_dir: Path | str, group: str) -> Accuracy | None:

@@ -102,7 +102,7 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
         else None
     if est.training is not None:
         job = est.training.job
-        plans = shown(est.training.plans, top)
+        plans = _with_first_choice(shown(est.training.plans, top), decision.training if decision else None)
         out["training"] = {
             "workload": {**_model_dict(job.work), "trainable_params": _r(job.trainable_params),
                          "tokens": _r(job.tokens), "samples": _r(job.samples), "flops_total": _r(job.model_flops),
@@ -112,7 +112,7 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
                                               lambda p: p.feasible),
         }
     if est.inference is not None:
-        plans = shown(est.inference.plans, top)
+        plans = _with_first_choice(shown(est.inference.plans, top), decision.inference if decision else None)
         work = est.inference.work
         out["inference"] = {"workload": {**_model_dict(work), "weights_gb_bf16": _r(work.params * 2.0 / 1e9),
                                          "kv_bytes_per_token_bf16": _r(work.kv_bytes_per_token_16bit)},
@@ -126,6 +126,18 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
         out["decisions"] = decision_dict(decision)
     out["warnings"] = list(est.warnings)
     return out
+
+
+def _with_first_choice(plans: list, section) -> list:
+    """The shown plans, with the decision's first choice appended when --top cut it (so `recommended` can point
+    at it: a floor-bound serving plan may need more replicas than the cheapest shown ones to hold its targets)."""
+    if section is None or not section.choices:
+        return plans
+    first = section.choices[0].option
+    first = getattr(first, "plan", first)
+    if any(p is first or _same_plan(p, first) for p in plans):
+        return plans
+    return [*plans, first]
 
 
 def _recommended_index(plans: list, section, good) -> int | None:
