@@ -129,8 +129,8 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
 
 
 def _with_first_choice(plans: list, section) -> list:
-    """The shown plans, with the decision's first choice appended when --top cut it (so `recommended` can point
-    at it: a floor-bound serving plan may need more replicas than the cheapest shown ones to hold its targets)."""
+    """The shown plans, with the decision's first choice appended when --top cut it (so `recommended` points at
+    it: a serving plan holding its targets with headroom may cost more than every cheaper plan shown)."""
     if section is None or not section.choices:
         return plans
     first = section.choices[0].option
