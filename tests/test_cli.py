@@ -20,9 +20,9 @@ def run_json(*args):
     return json.loads(result.stdout)
 
 
-def test_there_are_five_example_profiles():
+def test_there_are_seven_example_profiles():
     assert {p.stem for p in PROFILES} == {"lora-7b-a6000", "pretrain-1b-72h", "resnet50-imagenet", "serve-7b-chat",
-                                          "bert-train-then-serve"}
+                                          "bert-train-then-serve", "serve-gpt-oss-120b-chat", "lora-mixtral-8x7b"}
 
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.stem)
@@ -62,6 +62,11 @@ EXPECTED_TRAINING = {
                           hours={"p10": 3.611, "p50": 7.172, "p90": 14.25}),
     "resnet50-imagenet": dict(gpu="RTX-A4000", provider="simplepod", gpu_count=3,
                               hours={"p10": 11.57, "p50": 21.46, "p90": 39.81}),
+    # Mixtral LoRA: 819M tokens × 2 × forward FLOP (4·12.75B active per token + attention) on 8 H100 at the hopper
+    # curve's ~35 % MFU; the adapters (240M) are tiny, the frozen 46.7B are what needs ZeRO-3 over 8 GPUs
+    "lora-mixtral-8x7b": dict(gpu="H100-SXM", provider="mithril", gpu_count=8,
+                              hours={"p10": 3.722, "p50": 4.385, "p90": 5.166},
+                              parallelism={"data": 8, "tensor": 1, "pipeline": 1, "expert": 1, "sharding": "zero3"}),
     "bert-train-then-serve": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1,
                                   hours={"p10": 0.2562, "p50": 0.5089, "p90": 1.011}),
 }
@@ -70,6 +75,9 @@ EXPECTED_WORKLOAD = {
     "pretrain-1b-72h": dict(params=1.012e9, tokens=2e10, flops_total=1.251e20, memory_min_gb=16.19),
     # LoRA r=16 on Llama-2-7B: 39.98M adapter parameters; 50k samples × 1024 tokens × 3 epochs
     "lora-7b-a6000": dict(trainable_params=3.998e7, tokens=1.536e8, memory_min_gb=14.12),
+    # Mixtral-8x7B: 46.70B total, 12.75B active (tests/test_moe.py works both by hand); LoRA r=16 on attention and
+    # all 8 experts: 32 · 16 · (26,624 + 8 · 3 · (4096 + 14336)) = 240.1M adapter parameters
+    "lora-mixtral-8x7b": dict(params=4.67e10, active_params=1.275e10, trainable_params=2.401e8),
 }
 EXPECTED_SERVING = {
     # The recommended plan is the cheapest that holds every target at the P10 efficiency (choices.holds_with_headroom).
@@ -77,6 +85,10 @@ EXPECTED_SERVING = {
     # TPOT at the P10 efficiency; one GH200 holds it for $1,088.
     "serve-7b-chat": dict(gpu="GH200-96GB", provider="lambda", replicas=1, gpus_per_replica=1, batch_size=190,
                           monthly_cost_usd=1088.0),
+    # gpt-oss-120b at int4 (≈ MXFP4): 62 GB of weights on one H100; decode reads the experts a batch touches
+    "serve-gpt-oss-120b-chat": dict(gpu="H100-SXM", provider="primeintellect", replicas=2, batch_size=128,
+                                    latency_ms={"ttft_p50": 56.8, "ttft_p95": 68.24, "tpot_p50": 34.02,
+                                                "tpot_p95": 35.01}, monthly_cost_usd=1763.0),
     # Issue 13: eager PyTorch pays a host floor per kernel (catalog/priors.yaml launch_floors: ~77 µs × 384 kernels
     # of BERT-large ≈ 29 ms per call whatever the GPU), so every plan's p95 (~38 ms) sits near the 50 ms target;
     # holding it at the P10 of the floor takes batch-1 replicas (4 RTX A2000s) instead of one batching GPU

@@ -85,6 +85,8 @@ def load_profile(path: Path | str, catalog: Catalog, overrides: list[str] | tupl
     except ValueError as exc:
         raise doc.error(("model",), str(exc)) from None
     _check_combinations(profile, arch, doc)
+    if profile.inference is not None and profile.inference.speculative is not None:
+        _check_draft(profile.inference.speculative.draft, arch, catalog, doc)
     gpu_ids = provider_ids = None
     if profile.constraints.gpus:
         gpu_ids = frozenset(_lookup(doc, ("constraints", "gpus"), profile.constraints.gpus, catalog.resolve_gpu))
@@ -165,6 +167,21 @@ def _check_combinations(profile: Profile, arch: Architecture, doc: YamlDocument)
         elif inference.prompt_tokens is not None or inference.output_tokens is not None:
             raise doc.error(("inference", "prompt_tokens" if inference.prompt_tokens else "output_tokens"),
                             f"a {arch.family} model has no prompt or output tokens")
+
+
+def _check_draft(draft: str, arch: Architecture, catalog: Catalog, doc: YamlDocument) -> None:
+    """A speculative draft is a decoder preset sharing the served model's vocabulary."""
+    path = ("inference", "speculative", "draft")
+    try:
+        draft_arch = resolve_architecture(ModelSection(preset=draft), catalog)
+    except PlannerError as exc:
+        raise doc.error(path, exc.message, hint=exc.hint) from None
+    if arch.family != "decoder" or draft_arch.family != "decoder":
+        raise doc.error(path, "speculative decoding drafts tokens for a decoder with a decoder")
+    if draft_arch.vocab != arch.vocab:
+        raise doc.error(path, f"the draft {draft} has a vocabulary of {draft_arch.vocab}, the served model "
+                        f"{arch.vocab}: speculative decoding needs the same tokenizer",
+                        hint="Use a smaller model of the same family as the draft.")
 
 
 def _a(noun: str) -> str:

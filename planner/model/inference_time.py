@@ -105,6 +105,9 @@ def kv_batch_limit(work: Workload, gpu: GpuSpec, tp: int, weight_precision: str,
     free = usable_bytes(gpu) * tp - weight_bytes(work, weight_precision)
     blocks = math.ceil(tokens_per_sequence / KV_BLOCK_TOKENS)
     per_sequence = kv_cache_bytes(work, blocks * KV_BLOCK_TOKENS, kv_precision)
+    if work.draft is not None:  # speculative decoding: the draft's weights and KV cache live beside the model's
+        free -= weight_bytes(work.draft, weight_precision)
+        per_sequence += kv_cache_bytes(work.draft, blocks * KV_BLOCK_TOKENS, kv_precision)
     if free <= 0 or per_sequence <= 0:
         return 0
     return int(free // per_sequence)

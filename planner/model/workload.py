@@ -90,6 +90,8 @@ class Workload:
     """MHA / GQA / MQA / MLA, with its window, for reports."""
     shape_note: str = ""
     """How the shape was obtained when it was not given ('derived from 7B parameters: …'); empty when given."""
+    draft: Workload | None = None
+    """Serving: the draft model of speculative decoding, when the profile asks for one."""
 
     @property
     def active_params(self) -> float:

@@ -9,7 +9,7 @@ from planner.catalog.load import Catalog, PricedOffer
 from planner.efficiency.calibrated import EfficiencyBook
 from planner.efficiency.local_device import LocalDevice
 from planner.efficiency.origin import Efficiency, prior_efficiency
-from planner.io.profile import LoadedProfile
+from planner.io.profile import LoadedProfile, resolve_architecture
 from planner.model.workload import Workload, workload_for
 from planner.plans import bounds
 from planner.plans.serving import (
@@ -26,6 +26,7 @@ from planner.plans.training import (
     training_job,
 )
 from planner.schema.catalog import GpuSpec
+from planner.schema.model import ModelSection
 
 PRICE_MAX_AGE_DAYS = 90
 """Prices older than this get a warning."""
@@ -111,6 +112,9 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         training = TrainingEstimate(job, sorted(plans, key=_training_rank))
     if profile.inference is not None:
         work = workload_for(loaded.arch)
+        if profile.inference.speculative is not None:  # the draft rides on the same GPUs (load_profile checked it)
+            draft = resolve_architecture(ModelSection(preset=profile.inference.speculative.draft), catalog)
+            work = dataclasses.replace(work, draft=workload_for(draft))
         bounds.check_serving(work, profile.inference, offers, catalog, loaded.document)
         plans = [serving_plan(work, profile.inference, catalog, offer, eff=_book_serving(book, catalog, offer, work,
                                                                                         profile.inference))

@@ -23,7 +23,6 @@ from planner.model.inference_time import (
     default_kv_precision,
     kv_batch_limit,
     peak_flops,
-    prefill_seconds,
     tp_allreduce_seconds,
 )
 from planner.model.interconnect import intra_node_gbs
@@ -34,6 +33,12 @@ from planner.model.queueing import (
     wait_plus_uniform_quantiles,
 )
 from planner.model.forward_time import kernels_per_forward
+from planner.model.serving_features import (
+    cached_prefill_seconds,
+    chunked_prefill_seconds,
+    expected_tokens_per_round,
+    verify_step_seconds,
+)
 from planner.model.workload import BYTES, Workload, weight_bytes
 from planner.schema.catalog import GpuSpec
 from planner.schema.profile import Inference
@@ -104,6 +109,13 @@ class LlmTiming:
     prefill_s: float
     step_s: float
     hold_s: float
+    prefill_cut_s: float | None = None
+    """What one prefill costs the running batch (chunked prefill: less than prefill_s); None: prefill_s."""
+
+    @property
+    def cut_s(self) -> float:
+        """Decode time the other slots lose to one prefill."""
+        return self.prefill_s if self.prefill_cut_s is None else self.prefill_cut_s
 
     @property
     def capacity_rps(self) -> float:
@@ -113,35 +125,55 @@ class LlmTiming:
 
 def llm_timing(work: Workload, inf: Inference, gpu: GpuSpec, tp: int, batch: int, link_gbs: float, link: str,
                eff: ServingEfficiency) -> LlmTiming | None:
-    """Prefill, decode step (mean context prompt + output/2) and slot hold D = batch·prefill + output·step."""
+    """Prefill, decode step (mean context prompt + output/2) and slot hold D = batch·prefill + output·step; with
+    prefix caching, chunked prefill and speculative decoding when the profile turns them on
+    (model/serving_features.py)."""
     peak = peak_flops(gpu, inf.precision)
     if peak is None:
         return None
     flops = peak * eff.compute.value * tp
     bytes_per_s = gpu.memory_bandwidth_gbs * 1e9 * eff.bandwidth.value * tp
     kv = inf.kv_precision or default_kv_precision(inf.precision)
-    prefill = prefill_seconds(work, inf.prompt_tokens, inf.precision, flops, bytes_per_s,
-                              tp_allreduce_seconds(work, inf.prompt_tokens, tp, link_gbs, link))
-    step = decode_step_seconds(work, batch, inf.prompt_tokens + inf.output_tokens / 2.0, inf.precision, kv, flops,
+    prompt = float(inf.prompt_tokens or 0.0)
+    output = float(inf.output_tokens or 0.0)
+    context = prompt + output / 2.0
+    cached = prompt * inf.prefix_cache_hit_rate
+    prefill = cached_prefill_seconds(work, prompt, cached, inf.precision, flops, bytes_per_s,
+                                     tp_allreduce_seconds(work, prompt - cached, tp, link_gbs, link))
+    cut = None
+    if inf.chunked_prefill is not None:
+        prefill, cut = chunked_prefill_seconds(work, prompt, cached, inf.chunked_prefill, batch, context,
+                                               inf.precision, kv, flops, bytes_per_s)
+    step = decode_step_seconds(work, batch, context, inf.precision, kv, flops,
                                bytes_per_s, tp_allreduce_seconds(work, batch, tp, link_gbs, link))
-    return LlmTiming(tp, batch, prefill, step, batch * prefill + inf.output_tokens * step)
+    spec = inf.speculative
+    if spec is not None and work.draft is not None:
+        draft_step = decode_step_seconds(work.draft, batch, context, inf.precision, kv, flops, bytes_per_s,
+                                         tp_allreduce_seconds(work.draft, batch, tp, link_gbs, link))
+        verify = verify_step_seconds(work, batch, spec.tokens, context, inf.precision, kv, flops, bytes_per_s,
+                                     tp_allreduce_seconds(work, batch * (spec.tokens + 1), tp, link_gbs, link))
+        step = (spec.tokens * draft_step + verify) / expected_tokens_per_round(spec.tokens, spec.acceptance)
+    timing = LlmTiming(tp, batch, prefill, step, 0.0, cut)
+    return replace(timing, hold_s=batch * timing.cut_s + output * step) if cut is not None else \
+        replace(timing, hold_s=batch * prefill + output * step)
 
 
 def llm_latency(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) -> dict[str, float]:
     """TTFT and TPOT p50/p95 with `replicas` replicas (None: unlimited replicas, the service-time floor)."""
     batch, prefill, step, hold = timing.batch, timing.prefill_s, timing.step_s, timing.hold_s
+    cut = timing.cut_s
     if replicas is None:
         gamma, delta, cut_in = 0.0, math.inf, 0.0
     else:
         slots = replicas * batch
         gamma, delta = md_c_wait_tail(slots, rate, hold)
-        cut_in = min(1.0, rate * hold / slots * (hold - prefill) / hold)
+        cut_in = min(1.0, rate * hold / slots * max(0.0, hold - cut) / hold)
     # TTFT = wait for a slot + the rest of the running decode step (uniform) + the prefill
     wait50, wait95 = wait_plus_uniform_quantiles(gamma, delta, step, (0.50, 0.95))
     k50 = binomial_quantile(batch - 1, cut_in, 0.50)
     k95 = binomial_quantile(batch - 1, cut_in, 0.95)
     return {"ttft_p50": wait50 + prefill, "ttft_p95": wait95 + prefill,
-            "tpot_p50": step + k50 * prefill / inf.output_tokens, "tpot_p95": step + k95 * prefill / inf.output_tokens}
+            "tpot_p50": step + k50 * cut / inf.output_tokens, "tpot_p95": step + k95 * cut / inf.output_tokens}
 
 
 def _meets(latency: dict[str, float], slo) -> bool:

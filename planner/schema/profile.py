@@ -83,6 +83,18 @@ class Slo(Strict):
     latency_p99: Seconds | None = Field(None, description="Request latency, 99th percentile (non-generative).")
 
 
+class Speculative(Strict):
+    """Speculative decoding: a draft model proposes `tokens` tokens, the served model verifies them in one pass
+    (Leviathan et al. 2023, arXiv 2211.17192; vLLM and TensorRT-LLM draft-model speculation)."""
+
+    draft: str = Field(min_length=1, description="Draft model: a preset name from catalog/models.yaml.")
+    tokens: int = Field(ge=1, le=64, description="Tokens the draft proposes per verification step, k.")
+    acceptance: float = Field(
+        gt=0, lt=1, allow_inf_nan=False,
+        description="Probability the served model accepts each drafted token, α (measure it on your traffic: "
+                    "Leviathan et al. report 0.5-0.9 for T5 and LaMDA pairs).")
+
+
 class Inference(Strict):
     """A serving workload."""
 
@@ -105,6 +117,16 @@ class Inference(Strict):
     autoscale_headroom: float = Field(
         0.0, ge=0, le=10, allow_inf_nan=False,
         description="Autoscaled bill: replicas hold the targets at average_rate × (1 + this), capped at rate.")
+    prefix_cache_hit_rate: float = Field(
+        0.0, ge=0, lt=1, allow_inf_nan=False,
+        description="Share of prompt tokens found in the prefix cache (vLLM automatic prefix caching, SGLang "
+                    "RadixAttention): their prefill is skipped. 0 (default): off.")
+    chunked_prefill: int | None = Field(
+        None, ge=16, le=1_000_000,
+        description="Chunked prefill with this token budget per step (vLLM max_num_batched_tokens; Agrawal et al. "
+                    "2024, Sarathi-Serve): prompts ride along decode steps in chunks. Absent (default): off.")
+    speculative: Speculative | None = Field(None, description="Speculative decoding with a draft model; off by "
+                                                              "default.")
 
     @model_validator(mode="after")
     def _average_not_above_peak(self) -> "Inference":
