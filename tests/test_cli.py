@@ -85,15 +85,15 @@ EXPECTED_SERVING = {
     # TPOT at the P10 efficiency; one GH200 holds it for $1,088.
     "serve-7b-chat": dict(gpu="GH200-96GB", provider="lambda", replicas=1, gpus_per_replica=1, batch_size=190,
                           monthly_cost_usd=1088.0),
-    # gpt-oss-120b at int4 (≈ MXFP4): 62 GB of weights on one H100; decode reads the experts a batch touches
-    "serve-gpt-oss-120b-chat": dict(gpu="H100-SXM", provider="primeintellect", replicas=2, batch_size=128,
-                                    latency_ms={"ttft_p50": 56.8, "ttft_p95": 68.24, "tpot_p50": 34.02,
-                                                "tpot_p95": 35.01}, monthly_cost_usd=1763.0),
-    # Issue 13: eager PyTorch pays a host floor per kernel (catalog/priors.yaml launch_floors: ~77 µs × 384 kernels
-    # of BERT-large ≈ 29 ms per call whatever the GPU), so every plan's p95 (~38 ms) sits near the 50 ms target;
-    # holding it at the P10 of the floor takes batch-1 replicas (4 RTX A2000s) instead of one batching GPU
-    "bert-train-then-serve": dict(gpu="RTX-A2000", provider="simplepod", replicas=4, batch_size=1,
-                                  monthly_cost_usd=175.2),
+    # gpt-oss-120b at int4 (≈ MXFP4): 62 GB of weights, 31 GB per GPU on one replica of 2 H100 (experts spread
+    # expert-parallel over both); decode reads the experts a batch touches
+    "serve-gpt-oss-120b-chat": dict(gpu="H100-SXM", provider="primeintellect", replicas=1, gpus_per_replica=2,
+                                    batch_size=128, latency_ms={"ttft_p50": 34.24, "ttft_p95": 40.41,
+                                                                "tpot_p50": 19.82, "tpot_p95": 20.36},
+                                    monthly_cost_usd=1763.0, parallelism={"tensor": 2, "expert": 2}),
+    # an RTX 3060 Ti ($43.80) meets latency p95 at the median efficiency only; the RTX 3070 holds it with headroom
+    "bert-train-then-serve": dict(gpu="RTX-3070", provider="simplepod", replicas=1, batch_size=1,
+                                  monthly_cost_usd=62.05),
 }
 
 
