@@ -65,7 +65,7 @@ EXPECTED_TRAINING = {
     # Mixtral LoRA: 819M tokens × 2 × forward FLOP (4·12.75B active per token + attention) on 8 H100 at the hopper
     # curve's ~35 % MFU; the adapters (240M) are tiny, the frozen 46.7B are what needs ZeRO-3 over 8 GPUs
     "lora-mixtral-8x7b": dict(gpu="H100-SXM", provider="mithril", gpu_count=8,
-                              hours={"p10": 3.722, "p50": 4.385, "p90": 5.166},
+                              hours={"p10": 2.447, "p50": 4.305, "p90": 7.574},
                               parallelism={"data": 8, "tensor": 1, "pipeline": 1, "expert": 1, "sharding": "zero3"}),
     "bert-train-then-serve": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1,
                                   hours={"p10": 0.2562, "p50": 0.5089, "p90": 1.011}),
@@ -91,9 +91,11 @@ EXPECTED_SERVING = {
                                     batch_size=128, latency_ms={"ttft_p50": 34.24, "ttft_p95": 40.41,
                                                                 "tpot_p50": 19.82, "tpot_p95": 20.36},
                                     monthly_cost_usd=1763.0, parallelism={"tensor": 2, "expert": 2}),
-    # an RTX 3060 Ti ($43.80) meets latency p95 at the median efficiency only; the RTX 3070 holds it with headroom
-    "bert-train-then-serve": dict(gpu="RTX-3070", provider="simplepod", replicas=1, batch_size=1,
-                                  monthly_cost_usd=62.05),
+    # Issue 13: eager PyTorch pays a host floor per kernel (catalog/priors.yaml launch_floors: ~77 µs × 384 kernels
+    # of BERT-large ≈ 29 ms per call whatever the GPU), so every plan's p95 (~38 ms) sits near the 50 ms target;
+    # holding it at the P10 of the floor takes batch-1 replicas (4 RTX A2000s) instead of one batching GPU
+    "bert-train-then-serve": dict(gpu="RTX-A2000", provider="simplepod", replicas=4, batch_size=1,
+                                  monthly_cost_usd=175.2),
 }
 
 
