@@ -19,6 +19,7 @@ class PlannerError(Exception):
         column: int | None = None,
         field: str | None = None,
         hint: str | None = None,
+        also: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -27,6 +28,8 @@ class PlannerError(Exception):
         self.column = column
         self.field = field
         self.hint = hint
+        self.also = also
+        """Further problems of the same file, each a placed line printed under this one."""
 
     def __str__(self) -> str:
         place = ""
@@ -41,7 +44,7 @@ class PlannerError(Exception):
         text = f"{place}{field}{self.message}"
         if self.hint:
             text += ("" if text.endswith((".", "?", "!", ":")) else ".") + f" {self.hint}"
-        return text
+        return text + "".join(f"\n  {line}" for line in self.also)
 
 
 class InputError(PlannerError):

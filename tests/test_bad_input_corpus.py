@@ -47,7 +47,10 @@ def test_bad_input_gives_its_message(case, tmp_path):
     code, stderr, stdout = _run(kind, path, store)
     assert (code, stderr) == (case["exit"], case["message"].replace("{path}", str(path)))
     assert stdout == ""
-    assert "Traceback" not in stderr and len(stderr.splitlines()) == 1
+    # one error line; further problems of the same file (up to 20 in all) as placed lines indented under it
+    lines = stderr.splitlines()
+    assert "Traceback" not in stderr and lines[0].startswith("Error: ") and len(lines) <= 20
+    assert all(line.startswith(f"  {path}") for line in lines[1:])
     assert not store.exists() or not any(store.iterdir())  # a rejected record is never stored
 
 

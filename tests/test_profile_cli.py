@@ -129,3 +129,17 @@ def test_interrupted_profile_leaves_the_previous_record_intact(tiny, tmp_path, s
     assert out.read_bytes() == before
     assert load_record(out) == load_record(previous)
     assert [p.name for p in tmp_path.iterdir()] == ["record.yaml"]  # no temporary file left behind
+
+
+def test_profile_summary_tells_a_renter_what_it_means_and_fits_80_columns(tiny, monkeypatch):
+    from planner.catalog.load import BUNDLED_CATALOG, load_catalog
+    from planner.render.records import render_record_summary
+
+    _, out, stdout = tiny
+    flat = " ".join(stdout.split())
+    assert "What this means:" in flat and "MFU" in flat and "TFLOP/s" in flat
+    assert "run `gpuplan calibrate --print-script`" in flat  # the one next step
+    for width in (80, 120):
+        monkeypatch.setenv("COLUMNS", str(width))
+        text = render_record_summary(load_record(out), load_catalog(BUNDLED_CATALOG))
+        assert max(len(line) for line in text.splitlines()) <= width

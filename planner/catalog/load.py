@@ -47,6 +47,10 @@ class Catalog:
     """The resolved directory it was loaded from (catalog/accuracy.yaml is read from there)."""
     extrapolation: Extrapolation | None = None
 
+    def is_exact_gpu_name(self, name: str) -> bool:
+        """Whether `name` is an id or alias (case, spaces and hyphens aside), not just a prefix of one."""
+        return _norm(name) in self._names
+
     def gpu(self, name: str) -> GpuSpec:
         """The GPU for an id or alias; ambiguous names raise a question listing the choices."""
         return self.gpus[self.resolve_gpu(name)]

@@ -158,6 +158,22 @@ def training_option(job: TrainingJob, plan: TrainingPlan, confidence: float, dea
     return TrainingOption(plan, hours, cost, overhead, meets, within, tuple(reasons))
 
 
+def spot_adjusted(job: TrainingJob, plan: TrainingPlan) -> TrainingPlan:
+    """A spot plan with its expected interruption overhead in its hours, GPU-hours and cost (P10, P50, P90), so the
+    plans table and JSON print the same hours and cost as the decision; an on-demand plan unchanged."""
+    if not plan.spot:
+        return plan
+    hours = {}
+    for q in ("p10", "p50", "p90"):
+        h = getattr(plan, f"hours_{q}")
+        hours[q] = h * (1.0 + spot_overhead(job, plan, h).overhead_fraction)
+    cost = {q: run_cost_usd(plan.instances, plan.usd_per_hour, h, plan.billing_seconds) for q, h in hours.items()}
+    return dataclasses.replace(plan, hours_p10=hours["p10"], hours_p50=hours["p50"], hours_p90=hours["p90"],
+                               gpu_hours=plan.gpu_hours * hours["p50"] / plan.hours_p50 if plan.hours_p50 else
+                               plan.gpu_hours, cost_usd_p10=cost["p10"], cost_usd_p50=cost["p50"],
+                               cost_usd_p90=cost["p90"])
+
+
 def pareto_frontier(points: list, cost, time) -> list:
     """The points no other point beats on both cost and time, cheapest first."""
     frontier = []

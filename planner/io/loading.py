@@ -26,22 +26,49 @@ def validate_document(doc: YamlDocument, model: type[M], what: str = "file") -> 
         raise error_from_validation(exc, doc, model) from None
 
 
+MAX_REPORTED_ERRORS = 20
+"""Problems of one file reported at once; past this, the count of the rest."""
+
+
 def error_from_validation(exc: ValidationError, doc: YamlDocument, model: type[BaseModel],
                           prefix: tuple[Any, ...] = ()) -> InputError:
-    """One InputError for the first problem of a ValidationError, placed in `doc`."""
+    """One InputError for every problem of a ValidationError, placed in `doc`: the first (an unknown key first: a
+    misspelt key is also a missing field) as the error, up to MAX_REPORTED_ERRORS − 1 more as lines under it."""
     errors = exc.errors(include_url=False)
-    # a misspelt key is both an unknown key and a missing field: name the unknown one, with its did-you-mean
-    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     data = doc.data
     for part in prefix:
         data = data.get(part) if isinstance(data, dict) else None
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    errors = unknown + [e for e in errors if e["type"] != "extra_forbidden" and not _same_mistake(e, unknown)]
+    placed = [_placed(e, doc, model, prefix, data) for e in errors]
+    first, rest = placed[0], placed[1:]
+    if rest:
+        shown_rest = rest[:MAX_REPORTED_ERRORS - 1]
+        over = len(rest) - len(shown_rest)
+        first.message += f" ({len(rest)} more problem{'s' if len(rest) > 1 else ''} below)"
+        first.also = tuple(str(e) for e in shown_rest) + ((f"… and {over} more",) if over else ())
+    return first
+
+
+def _same_mistake(error: Any, unknown: list[Any]) -> bool:
+    """A missing field next to an unknown key that resembles it (memroy_gb for memory_gb) is the same typo."""
+    if error["type"] != "missing":
+        return False
+    import difflib
+
+    loc = error["loc"]
+    return any(u["loc"][:-1] == loc[:-1] and difflib.SequenceMatcher(None, str(u["loc"][-1]), str(loc[-1])).ratio()
+               >= 0.6 for u in unknown)
+
+
+def _placed(first: Any, doc: YamlDocument, model: type[BaseModel], prefix: tuple[Any, ...], data: Any) -> InputError:
+    """One pydantic error as a placed InputError with its did-you-mean."""
     loc = _user_loc(first["loc"], data)
     path = (*prefix, *loc)
-    more = f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after this one)" if len(errors) > 1 else ""
     if first["type"] == "extra_forbidden":
         known = _fields_at(model, loc[:-1])
         hint = did_you_mean(str(loc[-1]), known) or (f"Known keys: {', '.join(sorted(known))}." if known else None)
-        return doc.error(path, f"unknown key {str(loc[-1])!r}{more}.", hint=hint)
+        return doc.error(path, f"unknown key {str(loc[-1])!r}", hint=hint)
     message = first["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
@@ -54,7 +81,7 @@ def error_from_validation(exc: ValidationError, doc: YamlDocument, model: type[B
     if first["type"] == "literal_error" and isinstance(first.get("input"), str):
         choices = re.findall(r"'([^']*)'", str(first.get("ctx", {}).get("expected", "")))
         hint = did_you_mean(first["input"], choices) or None
-    return doc.error(path, message + more, hint=hint)
+    return doc.error(path, message, hint=hint)
 
 
 SHOWN_INPUT_CHARS = 60

@@ -93,7 +93,10 @@ def load_profile(path: Path | str, catalog: Catalog, overrides: list[str] | tupl
     if profile.constraints.providers:
         provider_ids = frozenset(_lookup(doc, ("constraints", "providers"), profile.constraints.providers,
                                          lambda name: catalog.provider(name).provider))
-    return LoadedProfile(profile, arch, gpu_ids, provider_ids, doc, model_warnings(arch))
+    notes = model_warnings(arch) + tuple(
+        f"constraints.gpus: {name!r} read as {catalog.resolve_gpu(name)} (a prefix of its name); write the full id "
+        f"to be sure" for name in profile.constraints.gpus or () if not catalog.is_exact_gpu_name(name))
+    return LoadedProfile(profile, arch, gpu_ids, provider_ids, doc, notes)
 
 
 def model_warnings(arch: Architecture) -> tuple[str, ...]:

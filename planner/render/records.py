@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from planner.catalog.load import Catalog
 from planner.io.records import StoredCalibration
-from planner.render.console import Column, fit_table
+from planner.render.console import Column, fit_table, print_lines
 from planner.schema.record import MeasurementRecord
 
 if TYPE_CHECKING:
@@ -62,17 +62,56 @@ def render_record_summary(record: MeasurementRecord, catalog: Catalog | None = N
                                       Column("peak memory", "right", drop=1)], body,
                             title="Measured steps and calls (efficiency: achieved ÷ measured peak)"))
     for model in dict.fromkeys(w.model for w in record.workloads):
-        console.print(f"reference model: {model}", highlight=False)
+        print_lines(console, [f"reference model: {model}"])
     for w in record.workloads:
         per_param = f" + {w.fit.per_param:.3g}·N" if w.fit.per_param else ""
-        console.print(f"fit {w.family} {w.kind} {w.precision}: efficiency = {w.fit.e_max:.3f} · x / (x + "
-                      f"{w.fit.size_half:.3g}{per_param}), σ(ln) {w.fit.log_sigma:.2f}, {w.fit.n} points"
-                      + (" — reduced model" if w.reduced else ""), highlight=False)
+        print_lines(console, [f"fit {w.family} {w.kind} {w.precision}: efficiency = {w.fit.e_max:.3f} · x / (x + "
+                              f"{w.fit.size_half:.3g}{per_param}), σ(ln) {w.fit.log_sigma:.2f}, {w.fit.n} points"
+                              + (" — reduced model" if w.reduced else "")])
     if record.comm is not None:
         c = record.comm
-        console.print(f"all-reduce ({c.backend}, {c.world_size} ranks): bus bandwidth {c.bus_bandwidth_gbs:.3g} GB/s,"
-                      f" latency {c.latency_us:.3g} µs per step", highlight=False)
+        print_lines(console, [f"all-reduce ({c.backend}, {c.world_size} ranks): bus bandwidth "
+                              f"{c.bus_bandwidth_gbs:.3g} GB/s, latency {c.latency_us:.3g} µs per step"])
+    console.print()
+    print_lines(console, ["What this means:"])
+    print_lines(console, renter_lines(record, catalog), "- ")
     return buffer.getvalue()
+
+
+def renter_lines(record: MeasurementRecord, catalog: Catalog | None = None) -> list[str]:
+    """What was measured, in a renter's words: per measured kind, the best achieved TFLOP/s against the peak
+    (datasheet when the device is a catalog GPU, else the measured matmul peak) — the MFU —, and the next step."""
+    spec = catalog.gpus.get(record.device.catalog_id) if catalog and record.device.catalog_id else None
+    lines = []
+    for w in record.workloads:
+        if w.kind == "decode":
+            best = max(w.points, key=lambda p: p.bytes_moved / p.seconds if p.bytes_moved else 0.0)
+            if best.bytes_moved:
+                achieved = best.bytes_moved / best.seconds / 1e9
+                peak = spec.memory_bandwidth_gbs if spec else record.peaks.memory_bandwidth_gbs
+                lines.append(f"{w.family} decode ({w.precision}): {achieved:,.3g} GB/s of "
+                             f"{'the datasheet' if spec else 'the measured'} {peak:,.4g} GB/s = "
+                             f"{achieved / peak:.0%} of memory bandwidth (decode is bound by reading weights).")
+            continue
+        best = max(w.points, key=lambda p: p.model_flops / p.seconds)
+        achieved = best.model_flops / best.seconds / 1e12
+        sheet = spec.peak_tflops.get(w.precision) if spec else None
+        flops_peak = sheet or record.peaks.matmul_tflops.get(w.precision)
+        what = {"train": "training step", "infer": "forward pass", "prefill": "prefill"}.get(w.kind, w.kind)
+        if flops_peak:
+            lines.append(f"{w.family} {what} ({w.precision}, {best.label}): {achieved:,.3g} TFLOP/s of "
+                         f"{'the datasheet' if sheet else 'the measured matmul'} peak {flops_peak:,.4g} TFLOP/s — "
+                         f"MFU {achieved / flops_peak:.0%}.")
+    where = record.device.catalog_id or f"this {record.device.type.upper()} ({record.device.name})"
+    if record.device.type == "cpu" or spec is None:
+        lines.append(f"These figures describe {where}, not a GPU you would rent: planning uses them only for its "
+                     f"'this machine' row. The measurement that pays off is on the GPU you mean to rent: run "
+                     f"`gpuplan calibrate --print-script` and run that script on a rented VM of that type.")
+    else:
+        lines.append(f"To plan with these figures: `gpuplan estimate PROFILE --measurements FILE` (this machine), "
+                     f"or store a calibration with `gpuplan calibration add FILE` so every {where} plan uses it. "
+                     f"For another GPU type: run `gpuplan calibrate --print-script` on the GPU you mean to rent.")
+    return lines
 
 
 def calibration_rows(calibrations: list[StoredCalibration], catalog: Catalog) -> list[dict[str, Any]]:

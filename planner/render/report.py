@@ -30,6 +30,17 @@ def _r(value: float | None, digits: int = 4) -> float | None:
     return float(f"{value:.{digits}g}")
 
 
+def _training_shown(est: Estimate, top: int | None, section: Any = None) -> list[TrainingPlan]:
+    """The shown training plans (with the decision's first choice when --top cut it), spot plans with their expected
+    interruption overhead (as the decision has them)."""
+    from planner.decide.choices import spot_adjusted
+
+    assert est.training is not None
+    plans = _with_first_choice(shown(est.training.plans, top), section) if section is not None else \
+        shown(est.training.plans, top)
+    return [spot_adjusted(est.training.job, p) for p in plans]
+
+
 def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
     """One training plan as CONTRACTS.md §2 spells it (plus a few extra fields)."""
     return {
@@ -102,7 +113,7 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
         else None
     if est.training is not None:
         job = est.training.job
-        plans = _with_first_choice(shown(est.training.plans, top), decision.training if decision else None)
+        plans = _training_shown(est, top, decision.training if decision else None)
         out["training"] = {
             "workload": {**_model_dict(job.work), "trainable_params": _r(job.trainable_params),
                          "tokens": _r(job.tokens), "samples": _r(job.samples), "flops_total": _r(job.model_flops),
@@ -167,15 +178,11 @@ def render_json(est: Estimate, top: int | None = None, decision=None) -> str:
 _usd = usd
 
 
-def _pricing(p) -> str:
-    return "spot" if getattr(p, "spot", False) else "on-demand"
-
-
 def _training_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[list[str]]]:
-    plans = shown(est.training.plans, top)
+    plans = _training_shown(est, top)
     spot = any(p.spot for p in est.training.plans)
     head = [Column("#", "right"), Column("GPU"), Column("provider"), Column("GPUs", "right"),
-            Column("pricing", drop=5, wide_only=not spot), Column("layout", drop=3),
+            Column("spot", drop=1, wide_only=not spot), Column("layout", drop=3),
             Column("hours P50 (P10–P90)", "right"), Column("cost P50", "right"), Column("MFU", "right", drop=2),
             Column("efficiency", drop=4), Column("status")]
     rows = []
@@ -184,7 +191,7 @@ def _training_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[l
             + (f"ep{p.expert} " if p.expert > 1 else "") + p.sharding \
             + (" +recompute" if p.recompute else "") + f", mb {p.micro_batch}" \
             + (f", {p.instances} inst." if p.instances > 1 else "")
-        rows.append([str(i + 1), p.gpu, p.provider, str(p.gpu_count), _pricing(p), layout,
+        rows.append([str(i + 1), p.gpu, p.provider, str(p.gpu_count), "yes" if p.spot else "no", layout,
                      f"{fixed(p.hours_p50)} ({fixed(p.hours_p10)}–{fixed(p.hours_p90)})", _usd(p.cost_usd_p50),
                      f"{p.mfu:.0%}", p.efficiency.source, "ok" if p.feasible else "; ".join(p.reasons)])
     return head, rows
@@ -228,6 +235,9 @@ def _footer(est: Estimate, decision=None) -> list[str]:
             details += [p.efficiency.compute.detail, p.efficiency.bandwidth.detail]
         if details:
             lines.append("Efficiency origins: " + "; ".join(dict.fromkeys(details)) + ".")
+    if est.training is not None and any(p.spot for p in est.training.plans):
+        lines.append("Spot rows include the expected interruption overhead in hours and cost (as the decision "
+                     "does): checkpoints, restarts and lost work.")
     lines += [f"Warning: {w}" for w in est.warnings]
     return lines
 

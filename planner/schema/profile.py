@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from planner.schema.base import Count, PerSecond, Seconds, Strict, Usd
 from planner.schema.model import ModelSection
@@ -143,6 +143,15 @@ class Constraints(Strict):
     gpu_count: int | None = Field(None, ge=1, le=65536, description="Pin the training GPU count.")
     max_gpus: int = Field(4096, ge=1, le=65536, description="Largest training GPU count searched.")
     spot: bool = Field(False, description="Use spot (interruptible) prices where offered.")
+
+    @field_validator("gpus", "providers", mode="before")
+    @classmethod
+    def _names_as_text(cls, value: object) -> object:
+        """A bare number (gpus: [4090]) is a name written without quotes: read it as text, so the catalog lookup
+        answers it with its did-you-mean (RTX-4090) instead of a type error."""
+        if isinstance(value, list):
+            return [str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in value]
+        return value
 
 
 class Profile(Strict):

@@ -1,0 +1,100 @@
+"""The small things of issue 16, each as a user meets it: --simulate without serving, Wrote PATH, diff formats and
+--fail-above per metric, spot cost in one place, GPU prefixes and bare numbers, every validation error at once."""
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from planner.cli.main import app
+
+from .conftest import ROOT
+
+runner = CliRunner()
+PRETRAIN = ROOT / "profiles" / "pretrain-1b-72h.yaml"
+LORA = ROOT / "profiles" / "lora-7b-a6000.yaml"
+
+
+def test_simulate_on_a_training_only_profile_says_so():
+    result = runner.invoke(app, ["estimate", str(LORA), "--simulate", "--format", "json"])
+    assert result.exit_code == 0
+    assert "no inference section: nothing to simulate" in result.stderr
+    json.loads(result.stdout)  # the note stays off stdout
+
+
+def test_html_says_where_it_wrote(tmp_path):
+    page = tmp_path / "new-folder" / "report.html"
+    result = runner.invoke(app, ["estimate", str(LORA), "--html", str(page), "--format", "json"])
+    assert result.exit_code == 0 and page.is_file()
+    assert f"Wrote {page} (created folder {page.parent})" in result.stderr
+    again = runner.invoke(app, ["estimate", str(LORA), "--html", str(page), "--format", "json"])
+    assert f"Wrote {page}\n" in again.stderr
+
+
+def _two_plans(tmp_path):
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    for path, extra in ((old, []), (new, ["--set", "training.epochs=3"])):
+        result = runner.invoke(app, ["estimate", str(PRETRAIN), "--format", "json", *extra])
+        path.write_text(result.stdout)
+    return old, new
+
+
+def test_diff_formats_with_readable_numbers(tmp_path):
+    old, new = _two_plans(tmp_path)
+    data = json.loads(runner.invoke(app, ["diff", str(old), str(new), "--format", "json"]).stdout)
+    by_metric = {c["metric"]: c for c in data["changes"] if c["section"] == "training"}
+    # three epochs instead of one: three times the GPU-hours (the same plan)
+    gpu_hours = by_metric["GPU-hours"]
+    assert gpu_hours["key"] == "gpu_hours" and gpu_hours["new"] == pytest.approx(3 * gpu_hours["old"], rel=0.01)
+    md = runner.invoke(app, ["diff", str(old), str(new), "--format", "markdown"]).stdout
+    assert md.startswith("## Plan diff") and "| training | cost P50 (USD) | $" in md
+    table = runner.invoke(app, ["diff", str(old), str(new)]).stdout
+    assert "e+" not in table and not any(len(n) > 6 for n in
+                                           (w.split(".")[1] for w in table.split() if w.count(".") == 1 and
+                                            w.replace(".", "").replace(",", "").isdigit()))
+
+
+def test_fail_above_applies_to_the_metrics_it_names(tmp_path):
+    old, new = _two_plans(tmp_path)
+    # GPU-hours triple: a cost-only threshold of 500% passes, a gpu_hours threshold of 25% fails
+    assert runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "cost=500%"]).exit_code == 0
+    result = runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "cost=500%,gpu_hours=25%"])
+    assert result.exit_code == 1 and "training GPU-hours rose" in result.stdout
+    assert [line for line in result.stdout.splitlines() if " rose " in line] == [
+        line for line in result.stdout.splitlines() if line.startswith("training GPU-hours rose")]
+    assert "above --fail-above gpu_hours=25%" in result.stdout
+    bad = runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "gpu_hour=25%"])
+    assert bad.exit_code == 2 and "Did you mean 'gpu_hours'" in bad.output
+
+
+def test_spot_plans_cost_the_same_in_every_table():
+    result = runner.invoke(app, ["estimate", str(PRETRAIN), "--set", "constraints.spot=true", "--format", "json"])
+    data = json.loads(result.stdout)
+    first = data["decisions"]["training"]["choices"][0]
+    plan = next(p for p in data["training"]["plans"] if (p["gpu"], p["provider"], p["gpu_count"], p["spot"]) ==
+                (first["gpu"], first["provider"], first["gpu_count"], first["spot"]))
+    assert plan["cost_usd"]["p50"] == first["cost_usd"] and plan["hours"]["p50"] == first["hours"]
+    table = runner.invoke(app, ["estimate", str(PRETRAIN), "--set", "constraints.spot=true"]).stdout
+    assert " spot " in table.split("Training plans for")[1] and "interruption overhead" in table
+
+
+def test_gpu_prefix_is_reported_and_a_bare_number_gets_a_suggestion(write):
+    text = "name: t\nmodel: {preset: llama-2-7b}\ntraining: {dataset: {tokens: 1B}}\nconstraints: {gpus: [A600]}\n"
+    out = runner.invoke(app, ["estimate", str(write("p.yaml", text))]).stdout
+    assert "'A600' read as RTX-A6000 (a prefix of its name)" in " ".join(out.split())
+    result = runner.invoke(app, ["estimate", str(write("q.yaml", text.replace("[A600]", "[4090]")))])
+    assert result.exit_code == 2 and "unknown GPU '4090'. Did you mean 'RTX-4090'" in result.output
+
+
+def test_every_validation_error_of_a_file_at_once(write):
+    text = ("name: t\nmodel: {preset: llama-2-7b, layerz: 3}\n"
+            "training: {dataset: {tokens: -1B}, epochs: 0, precision: bf17}\ninference: {rate: 0/s}\n")
+    result = runner.invoke(app, ["estimate", str(write("p.yaml", text))])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("Error: ") and "(4 more problems below)" in lines[0]
+    assert [line.split(": ")[1] for line in lines[1:]] == ["training.dataset.tokens", "training.epochs",
+                                                            "training.precision", "inference.rate"]
+    many = "name: t\nmodel: {preset: llama-2-7b}\ntraining: {dataset: {tokens: 1B}, " + ", ".join(
+        f"k{i}: 1" for i in range(30)) + "}\n"
+    lines = runner.invoke(app, ["estimate", str(write("m.yaml", many))]).stderr.splitlines()
+    assert len(lines) == 21 and lines[-1] == "  … and 10 more"  # 20 reported, then the count of the rest
