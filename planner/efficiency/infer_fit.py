@@ -76,18 +76,19 @@ def predict_inference_row(row: InferenceRow, floor: LaunchFloor) -> tuple[float,
 
 def fit_launch_floor(runs: Sequence[PublishedRun], catalog: Catalog) -> LaunchFloor:
     """The eager floor and per-family efficiencies fitted on the forward-pass rows among `runs`. Without rows the
-    floor is DEFAULT_HOST_FLOOR_US and the efficiency the pooled prefill prior (or 1: the roofline)."""
+    floor is DEFAULT_HOST_FLOOR_US and the efficiencies the training curves' large-matmul ceilings per GPU
+    generation (or 1: the roofline)."""
     import numpy as np
     from scipy.optimize import least_squares
 
     rows = [r for r in (inference_row(run, catalog) for run in runs) if r is not None]
     archs = sorted({r.gpu.arch for r in rows})
-    if not rows:
-        prefill = [p.efficiency for p in catalog.priors if p.kind == "prefill" and p.arch == "any"
-                   and p.family == "any"]
+    if not rows:  # no forward-pass rows: the large-matmul ceilings of the training curves (a transfer), else 1
+        curves = {c.arch: c for c in catalog.train_curves if "-" not in c.arch}
+        ceilings = {arch: c.peak_efficiency for arch, c in curves.items()} or {"any": 1.0}
+        ceilings["fp32_factor"] = curves["any"].fp32_factor if "any" in curves else 1.0
         return LaunchFloor(mode="eager", microseconds=DEFAULT_HOST_FLOOR_US, plausible_us=HOST_FLOOR_RANGE_US,
-                           efficiency={"any": prefill[0] if prefill else 1.0, "fp32_factor": 1.0}, log_sigma=0.0,
-                           n=0, runs=[])
+                           efficiency=ceilings, log_sigma=0.0, n=0, runs=[])
     index = [archs.index(r.gpu.arch) for r in rows]
     actual = np.log([r.run.value / (r.run.gpu_count or 1) for r in rows])
 

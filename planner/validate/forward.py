@@ -30,7 +30,9 @@ def forward_prediction(run: PublishedRun, catalog: Catalog, priors_catalog: Cata
         predicted, used = predict_inference_row(row, floor)
         predicted *= run.gpu_count or 1
         detail = (f"eager host floor {floor.microseconds:g} µs/kernel and {used} forward efficiency fitted on "
-                  f"{floor.n} run(s)")
+                  f"{floor.n} run(s)") if floor.n else (
+            f"no forward-pass runs: documented host floor {floor.microseconds:g} µs/kernel, {used} training "
+            "curve's large-matmul efficiency")
         flags: tuple[str, ...] = ()
         if floor.n == 0:
             flags = ("kind: no forward-pass runs in the fit (host floor at its documented default)",)

@@ -24,16 +24,37 @@ KIND_FALLBACK = {"prefill": ("infer",), "infer": ("prefill",), "decode": ()}
 forward passes through the same matmuls; decode (bandwidth-bound) has no kin."""
 
 
-def prior_or_roofline(catalog: Catalog, gpu: GpuSpec, kind: str, family: str) -> Efficiency:
-    """The catalog's prior for this kind of work; without one, the prior of a kindred kind (KIND_FALLBACK); without
-    that, the roofline itself (efficiency 1: no data, so no discount), its detail saying so."""
-    for borrowed in (kind, *KIND_FALLBACK.get(kind, ())):
+def prior_or_roofline(catalog: Catalog, gpu: GpuSpec, kind: str, family: str, fp16_accumulate: bool = False
+                      ) -> Efficiency:
+    """The catalog's prior for this kind of work; without one, for prefill the large-matmul efficiency of the GPU's
+    training curve (a prompt is large GEMMs; with FP16 accumulation the generation's curve, not the GeForce one,
+    whose higher share makes up for half-rate FP32 accumulation), then the prior of a kindred kind (KIND_FALLBACK;
+    for batched inference the forward efficiency fitted with the host floor); without any, the roofline itself
+    (efficiency 1: no data, so no discount), its detail saying so."""
+    try:
+        return prior_efficiency(catalog, gpu, kind, family)
+    except LookupError:
+        pass
+    if kind == "prefill" and catalog.train_curves:
+        # a prompt's prefill is large GEMMs: the matmul ceiling the training curves fit for this GPU family
+        from planner.efficiency.train_curve import pick_curve
+
+        fit = pick_curve(catalog.train_curves, gpu.arch if fp16_accumulate else gpu.family)
+        if fit is not None:
+            return Efficiency(fit.peak_efficiency, fit.log_sigma, "prior",
+                              f"no {kind} runs: the large-matmul efficiency of the {fit.arch} training curve")
+    if "infer" in KIND_FALLBACK.get(kind, ()) and catalog.launch_floors and catalog.launch_floors[0].n:
+        # the forward efficiency fitted beside the host floor: batched forward passes net of host-bound calls
+        floor = catalog.launch_floors[0]
+        value = floor.efficiency.get(gpu.arch, floor.efficiency["any"])
+        scope = gpu.arch if gpu.arch in floor.efficiency else "all"
+        return Efficiency(value, floor.log_sigma, "prior", f"no {kind} runs: forward efficiency fitted on "
+                                                           f"{floor.n} inference run(s) ({scope} GPUs)")
+    for borrowed in KIND_FALLBACK.get(kind, ()):
         try:
             found = prior_efficiency(catalog, gpu, borrowed, family)
         except LookupError:
             continue
-        if borrowed == kind:
-            return found
         return dataclasses.replace(found, detail=f"no {kind} runs: {found.detail}")
     return Efficiency(1.0, 0.0, "prior", f"no {kind} runs: the roofline at peak")
 
@@ -61,7 +82,8 @@ def predict_serving_run(run: PublishedRun, catalog: Catalog) -> ServingPredictio
     gpu = catalog.gpu(run.gpu)
     arch = resolve_architecture(run.model, catalog, run.id, seq_len=run.seq_len)
     work = workload_for(arch)
-    compute = prior_or_roofline(catalog, gpu, "prefill", arch.family)
+    compute = prior_or_roofline(catalog, gpu, "prefill", arch.family,
+                                fp16_accumulate=accumulate_factor(run.precision, run.engine, gpu) > 1.0)
     bandwidth = prior_or_roofline(catalog, gpu, "decode", arch.family)
     if run.phase == "decode":
         generated = run.seq_len or DEFAULT_DECODE_TOKENS
