@@ -76,12 +76,10 @@ def fit_extrapolation(runs: list[PublishedRun], catalog: Catalog, curves: list[T
                          n={"architecture": len(family), "stack": len(stack), "scale": len(scale)})
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--catalog", type=Path, default=BUNDLED_CATALOG)
-    args = parser.parse_args()
-    catalog = load_catalog(args.catalog)
-    runs, _ = load_model_file(args.catalog / "published_runs.yaml", PublishedRunsFile)
+def priors_text(catalog_dir: Path) -> tuple[str, str]:
+    """The content catalog/priors.yaml should have for a catalog directory, and a one-line summary."""
+    catalog = load_catalog(catalog_dir)
+    runs, _ = load_model_file(catalog_dir / "published_runs.yaml", PublishedRunsFile)
     priors = fit_priors(runs.runs, catalog)
     curves, _ = fit_with_spread(training_cases(runs.runs, catalog))
     latest = max(dt.date(2026, 1, 1), catalog.as_of)
@@ -92,9 +90,16 @@ def main() -> None:
     header = ("# Efficiency priors, fitted by scripts/fit_priors.py from catalog/published_runs.yaml.\n"
               "# Do not edit by hand: change the runs or the method and rerun the script.\n")
     body = yaml.safe_dump(doc.model_dump(mode="json"), sort_keys=False, width=120)
-    write_text_atomic(args.catalog / "priors.yaml", header + body)
-    print(f"wrote {len(priors)} priors and {len(curves)} training curves from {len(runs.runs)} runs to "
-          f"{args.catalog / 'priors.yaml'}")
+    return header + body, f"{len(priors)} priors and {len(curves)} training curves from {len(runs.runs)} runs"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--catalog", type=Path, default=BUNDLED_CATALOG)
+    args = parser.parse_args()
+    text, summary = priors_text(args.catalog)
+    write_text_atomic(args.catalog / "priors.yaml", text)
+    print(f"wrote {summary} to {args.catalog / 'priors.yaml'}")
 
 
 if __name__ == "__main__":

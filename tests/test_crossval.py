@@ -152,3 +152,16 @@ def test_the_decision_never_calls_an_extrapolated_plan_cheapest_without_a_caveat
     choices = json.loads(result.output)["decisions"]["training"]["choices"]
     cheapest = next(c for c in choices if c["name"] == "cheapest viable")
     assert "caveat: extrapolated efficiency (architecture: no cdna3 runs" in cheapest["tradeoff"]
+
+
+def test_the_priors_file_is_exactly_what_fit_priors_writes():
+    """Every fitted figure in catalog/priors.yaml (priors, curves and stack factors, interval widening, host floors)
+    comes from scripts/fit_priors.py: rerunning it on the bundled catalog reproduces the file byte for byte."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fit_priors", BUNDLED_CATALOG.parent / "scripts" / "fit_priors.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text, _ = module.priors_text(BUNDLED_CATALOG)
+    assert text == (BUNDLED_CATALOG / "priors.yaml").read_text(encoding="utf-8")
