@@ -15,13 +15,12 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from planner.catalog.load import BUNDLED_CATALOG, load_catalog  # noqa: E402
+from planner.catalog.load import BUNDLED_CATALOG, Catalog, load_catalog  # noqa: E402
 from planner.efficiency.infer_fit import fit_launch_floor  # noqa: E402
 from planner.efficiency.prior_fit import fit_priors  # noqa: E402
 from planner.efficiency.train_fit import fit_with_spread, training_cases  # noqa: E402
 from planner.io.atomic import write_text_atomic  # noqa: E402
 from planner.io.loading import load_model_file  # noqa: E402
-from planner.catalog.load import Catalog  # noqa: E402
 from planner.schema.priors import Extrapolation, PriorsFile, TrainCurveFit  # noqa: E402
 from planner.schema.runs import PublishedRun  # noqa: E402
 from planner.schema.runs import PublishedRunsFile  # noqa: E402
