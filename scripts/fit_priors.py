@@ -22,8 +22,10 @@ from planner.efficiency.train_fit import fit_with_spread, training_cases  # noqa
 from planner.io.atomic import write_text_atomic  # noqa: E402
 from planner.io.loading import load_model_file  # noqa: E402
 from planner.schema.priors import Extrapolation, PriorsFile, TrainCurveFit  # noqa: E402
-from planner.schema.runs import PublishedRun  # noqa: E402
-from planner.schema.runs import PublishedRunsFile  # noqa: E402
+from planner.schema.runs import (
+    PublishedRun,  # noqa: E402
+    PublishedRunsFile,  # noqa: E402
+)
 
 METHOD = ("Each published run's implied efficiency: model FLOP (workload.py formulas, forward + backward = 3x "
           "forward) / (GPU-seconds x dense peak at the run's precision) for training and forward passes; decode: "
