@@ -294,7 +294,7 @@ def render_table(rows: list[ValidationRow], leave_one_out: bool, cross_validate:
                         f"{s.coverage_p10_p90:.0%}", f"{s.mean_interval_ratio:.2f}"])
         if rule and name in rule:
             median, p90, n = rule[name]
-            summary.append([f"  {name}: 6·N·D at 40 % peak", str(n), f"{median:.1%}", f"{p90:.1%}", "", ""])
+            summary.append(["  rule of thumb: 6·N·D at 40 %", str(n), f"{median:.1%}", f"{p90:.1%}", "", ""])
     console.print(fit_table(console, [Column("group"), Column("runs", "right"), Column("median |error|", "right"),
                                       Column("P90 |error|", "right"), Column("P10–P90 coverage", "right"),
                                       Column("P90/P10", "right", drop=1)], summary,
