@@ -11,6 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))
 
 
+def docs_text() -> str:
+    """README.md and every page of the reference under docs/, as one text (the documentation a user reads)."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return "\n".join(p.read_text(encoding="utf-8") for p in pages)
+
+
 @pytest.fixture(scope="session")
 def catalog():
     return load_catalog(BUNDLED_CATALOG)

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from planner.cli.main import app
 
-from .conftest import PROFILES, ROOT
+from .conftest import PROFILES, ROOT, docs_text
 
 runner = CliRunner()
 
@@ -175,14 +175,15 @@ def test_catalog_models_lists_presets():
     assert result.exit_code == 0 and "llama-2-7b" in result.stdout
 
 
-def test_every_command_is_in_the_readme():
-    readme = (ROOT / "README.md").read_text()
+def test_every_command_is_in_the_docs():
+    readme = docs_text()  # README.md and docs/*.md
     for command in ("gpuplan estimate", "gpuplan catalog list", "gpuplan catalog models", "make test",
                     "make estimate", "gpuplan diff", "gpuplan schema profile", "gpuplan catalog import",
                     "--confidence 0.9", "--set ", "--plot ", "--html ", "--emit torchrun", "--emit skypilot",
-                    "--fail-above 15%", "gpuplan validate", "--leave-one-out", "--simulate",
+                    "--fail-above cost=15%", "gpuplan validate", "--leave-one-out", "--simulate",
                     "gpuplan profile", "--measurements", "gpuplan calibrate --print-script",
-                    "gpuplan calibration add", "gpuplan calibration list", "Calibrate on a rented GPU"):
+                    "gpuplan calibration add", "gpuplan calibration list", "Calibrate on a rented GPU",
+                    "--wide", "--format markdown"):
         assert command in readme, command
     for profile in PROFILES:
         assert f"profiles/{profile.name}" in readme, profile.name
@@ -198,8 +199,8 @@ def test_estimate_never_imports_torch():
 
 
 def test_readme_package_map_matches_the_folders():
-    """The README's layout table names exactly the subpackages of planner/ (and nothing that is gone)."""
-    readme = (ROOT / "README.md").read_text()
+    """The layout table (docs/internals.md) names exactly the subpackages of planner/ (and nothing that is gone)."""
+    readme = (ROOT / "docs" / "internals.md").read_text()
     section = readme[readme.index("## Layout"):]
     section = section[:section.index("\n## ")] if "\n## " in section else section
     named = set(re.findall(r"`planner/(\w+)/`", section))

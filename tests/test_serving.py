@@ -49,7 +49,7 @@ from planner.schema.model import Architecture
 from planner.schema.profile import Inference
 from planner.validate.serving import median_abs_error, serving_errors
 
-from .conftest import ROOT
+from .conftest import ROOT, docs_text
 
 LLAMA2_7B = dict(name="l7", family="decoder", layers=32, hidden=4096, heads=32, ffn_hidden=11008, vocab=32000,
                  seq_len=4096, activation="swiglu", norm="rmsnorm", tied_embeddings=False)
@@ -283,8 +283,8 @@ def test_estimate_simulate_prints_simulated_percentiles():
     assert "simulated_latency_ms" not in json.loads(plain.stdout)["inference"]["plans"][0]
 
 
-def test_readme_states_the_serving_figures_and_their_benchmark():
-    readme = (ROOT / "README.md").read_text()
+def test_docs_state_the_serving_figures_and_their_benchmark():
+    readme = docs_text()
     assert (ROOT / "benchmarks" / "bench_serving.py").is_file() and "bench_serving.py" in readme
     assert "Median |error| on the 7 single-GPU rows" in readme
 

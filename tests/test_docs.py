@@ -1,0 +1,40 @@
+"""The documentation: README.md is the short front door, docs/ the reference site. The site builds with MkDocs in
+strict mode (a broken link or anchor fails) and every command
+output marked `<!-- output -->` is what the command prints today (scripts/docs_outputs.py regenerates them)."""
+import importlib.util
+import subprocess
+import sys
+
+from .conftest import ROOT
+
+MAX_README_LINES = 250
+
+
+def _outputs_script():
+    spec = importlib.util.spec_from_file_location("docs_outputs", ROOT / "scripts" / "docs_outputs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_is_the_short_front_door():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= MAX_README_LINES
+    for section in ("## The two commands", "## A worked example", "## Where to go next"):
+        assert section in readme
+    for page in ("docs/profile.md", "docs/commands.md", "docs/accuracy.md", "docs/measure.md"):
+        assert page in readme and (ROOT / page).is_file()
+
+
+def test_site_builds_in_strict_mode(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site"),
+                           "--config-file", str(ROOT / "mkdocs.yml")], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "site" / "commands" / "index.html").is_file()
+
+
+def test_documented_outputs_are_current():
+    script = _outputs_script()
+    assert sum(len(script.blocks(p)) for p in script.doc_files()) >= 4  # the checked examples exist
+    stale = [f"{b.path.name}:{b.start} `{b.command}`" for b, _ in script.stale_blocks()]
+    assert not stale, f"run .venv/bin/python scripts/docs_outputs.py to regenerate: {stale}"
