@@ -13,6 +13,7 @@ MAX_README_LINES = 250
 def _outputs_script():
     spec = importlib.util.spec_from_file_location("docs_outputs", ROOT / "scripts" / "docs_outputs.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up while the class is built
     spec.loader.exec_module(module)
     return module
 

@@ -1,6 +1,6 @@
 """Architecture → work: parameters, FLOP per token/sample, bytes moved, memory. Pure; no torch.
 
-Formulas and sources are in ../README.md#formulas; each function cites the one it uses.
+Formulas and sources are in docs/internals.md#formulas; each function cites the one it uses.
 FLOP here are floating-point operations (one multiply-accumulate = 2 FLOP), as FlopCounterMode counts them.
 """
 from __future__ import annotations

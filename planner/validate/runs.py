@@ -262,7 +262,7 @@ GROUP_NOTES = {
     "inference-batch-1": "one-sample eager forward passes: the host launching kernels sets the pace",
     "transformer-xl-training": "relative attention and adaptive softmax approximated",
 }
-"""What a reader needs to know to read a group's figure (README, 'Accuracy')."""
+"""What a reader needs to know to read a group's figure (docs/accuracy.md)."""
 
 
 def render_table(rows: list[ValidationRow], leave_one_out: bool, cross_validate: str | None = None,

@@ -1,5 +1,5 @@
 """Predicted decode and prefill tokens/s for published serving rows (groups serving-decode, serving-prefill), for
-`gpuplan validate` and the README's error figure. The same roofline as the serving plans (inference_time.py)."""
+`gpuplan validate` and the error figure of docs/serving.md. The same roofline as the serving plans (inference_time.py)."""
 from __future__ import annotations
 
 import dataclasses
