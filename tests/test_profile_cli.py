@@ -143,3 +143,10 @@ def test_profile_summary_tells_a_renter_what_it_means_and_fits_80_columns(tiny, 
         monkeypatch.setenv("COLUMNS", str(width))
         text = render_record_summary(load_record(out), load_catalog(BUNDLED_CATALOG))
         assert max(len(line) for line in text.splitlines()) <= width
+
+
+def test_the_local_row_says_it_is_this_machine_and_the_next_step(tiny):
+    profile, out, _ = tiny
+    table = runner.invoke(app, ["estimate", str(profile), "--measurements", str(out), "--top", "2"]).stdout
+    flat = " ".join(table.split())
+    assert "The 'local' row is this machine as measured" in flat and "gpuplan calibrate --print-script" in flat

@@ -235,6 +235,11 @@ def _footer(est: Estimate, decision=None) -> list[str]:
             details += [p.efficiency.compute.detail, p.efficiency.bandwidth.detail]
         if details:
             lines.append("Efficiency origins: " + "; ".join(dict.fromkeys(details)) + ".")
+    locals_ = [p for s in (est.training, est.inference) if s is not None for p in s.plans if p.provider == "local"]
+    if locals_:
+        lines.append(f"The 'local' row is this machine as measured ({locals_[0].gpu}), for comparison: its hours say "
+                     "what the profile would take here, not on a rented GPU. To plan a GPU you mean to rent with "
+                     "measured figures, run `gpuplan calibrate --print-script` and run that script on one.")
     if est.training is not None and any(p.spot for p in est.training.plans):
         lines.append("Spot rows include the expected interruption overhead in hours and cost (as the decision "
                      "does): checkpoints, restarts and lost work.")
