@@ -248,19 +248,43 @@ def _footer(est: Estimate, decision=None) -> list[str]:
 
 
 def accuracy_lines(decision, section: str) -> list[str]:
-    """'How sure' under a plans table: the interval's meaning and the nearest validation group's note."""
+    """Under a plans table: the recommended row's mark, and 'How sure' (the nearest validation group's note)."""
+    lines = ["← the recommended plan (the decision's first choice)."] if decision is not None and getattr(
+        getattr(decision, section, None), "choices", None) else []
     acc = getattr(decision, f"{section}_accuracy", None) if decision is not None else None
     if acc is None:
-        return []
-    return [f"How sure: {acc.note}."]
+        return lines
+    return lines + [f"How sure: {acc.note}."]
 
 
-def _sections(est: Estimate, top: int | None):
+def _collapse_identical(rows: list[list[str]]) -> list[list[str]]:
+    """Consecutive rows that read the same in every cell but '#' (offers of one provider that differ only in
+    instance name) as one row numbered '5–10'."""
+    out: list[list[str]] = []
+    for row in rows:
+        if out and out[-1][1:] == row[1:]:
+            out[-1][0] = f"{out[-1][0].split('–')[0]}–{row[0]}"
+        else:
+            out.append(list(row))
+    return out
+
+
+def _sections(est: Estimate, top: int | None, decision: Any = None):
+    """(title, key, columns, rows) of each plans table; the decision's recommended plan says so in its status."""
     for title, rows_of, section, key in (("Training", _training_rows, est.training, "training"),
                                          ("Serving", _serving_rows, est.inference, "inference")):
         if section is not None:
             head, rows = rows_of(est, top)
-            yield title, key, head, rows
+            chosen = getattr(decision, key, None) if decision is not None else None
+            if chosen is not None and chosen.choices:
+                first = chosen.choices[0].option
+                first = getattr(first, "plan", first)
+                plans = _training_shown(est, top) if key == "training" else shown(est.inference.plans, top)
+                for row, plan in zip(rows, plans):
+                    if (plan is first or _same_plan(plan, first)) and row[-1] == "ok":
+                        row[-1] = "ok ←"
+                        break
+            yield title, key, head, _collapse_identical(rows)
 
 
 def render_table(est: Estimate, top: int | None = 10, decision=None) -> str:
@@ -276,7 +300,7 @@ def render_table(est: Estimate, top: int | None = 10, decision=None) -> str:
         from planner.render.decision import render_decision_table
 
         render_decision_table(decision, est.profile, top, console)
-    for title, key, head, rows in _sections(est, top):
+    for title, key, head, rows in _sections(est, top, decision):
         console.print(fit_table(console, head, rows, title=f"{title} plans for {est.profile} (best first)"))
         print_lines(console, accuracy_lines(decision, key))
     print_lines(console, _footer(est, decision))
@@ -294,7 +318,7 @@ def render_markdown(est: Estimate, top: int | None = 10, decision=None) -> str:
         from planner.render.decision import render_decision_markdown
 
         out += render_decision_markdown(decision, est.profile, top)
-    for title, key, head, rows in _sections(est, top):
+    for title, key, head, rows in _sections(est, top, decision):
         out += [f"## {title}", "", *markdown_table(head, rows), ""]
         out += [f"- {clean(line)}" for line in accuracy_lines(decision, key)] + [""]
     out += [f"- {clean(line)}" for line in _footer(est, decision)]
