@@ -53,10 +53,11 @@ class PointPrediction:
 
 
 def layout_text(case: RunCase) -> str:
-    """dp·tp·pp, sharding, recomputation; '*' when the run does not publish its GPU count."""
+    """dp·tp·pp·ep, sharding, recomputation; '*' when the run does not publish its GPU count."""
     shape = case.layout
     return f"dp{shape.data}" + (f"·tp{shape.tensor}" if shape.tensor > 1 else "") + (
-        f"·pp{shape.pipeline}" if shape.pipeline > 1 else "") + f" {shape.sharding}" + (
+        f"·pp{shape.pipeline}" if shape.pipeline > 1 else "") + (
+        f"·ep{shape.expert}" if shape.expert > 1 else "") + f" {shape.sharding}" + (
         " +recompute" if shape.recompute else "") + ("" if case.run.gpu_count else " *")
 
 

@@ -2,6 +2,7 @@
 and their coverage, overall and by group; `leave_one_out` refits every fitted figure without the run it predicts."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,8 @@ class ValidationRow:
     extrapolations: tuple[str, ...] = ()
     """Why the prediction rests on figures from elsewhere (its interval is then at least as wide as other
     extrapolations' errors)."""
+    moe: bool = False
+    """The run trains or serves a mixture of experts (summarised again as the `moe` group)."""
 
     @property
     def error(self) -> float:
@@ -122,6 +125,25 @@ def validate(catalog_dir: Path | str, leave_one_out: bool = False, only: str | N
     own fitted figures (in-sample)."""
     catalog = load_catalog(catalog_dir)
     runs = load_published_runs(catalog_dir, catalog)
+    moe = moe_run_ids(runs, catalog)
+    return [dataclasses.replace(r, moe=True) if r.id in moe else r
+            for r in _validate(catalog, runs, catalog_dir, leave_one_out, only, cross_validate, moe)]
+
+
+def moe_run_ids(runs: list[PublishedRun], catalog: Catalog) -> frozenset[str]:
+    """Runs whose model is a mixture of experts: the `moe` validation group (issue 14)."""
+    from planner.io.profile import resolve_architecture
+
+    return frozenset(run.id for run in runs
+                     if resolve_architecture(run.model, catalog, run.id, seq_len=run.seq_len).is_moe)
+
+
+def _selected(only: str | None, moe: frozenset[str], run_id: str, *names: str) -> bool:
+    return not only or only in names or (only == "moe" and run_id in moe)
+
+
+def _validate(catalog: Catalog, runs: list[PublishedRun], catalog_dir: Path | str, leave_one_out: bool,
+              only: str | None, cross_validate: str | None, moe: frozenset[str]) -> list[ValidationRow]:
     curves, _, cases = cached_leave_one_out(str(Path(catalog_dir).resolve()))
     if leave_one_out and cross_validate is None:
         cross_validate = "run"
@@ -133,13 +155,13 @@ def validate(catalog_dir: Path | str, leave_one_out: bool = False, only: str | N
             rows.append(ValidationRow(run.id, run.group, run.tier, run.gpu, point.count, point.layout, run.metric,
                                       run.value, point.predicted, low, high, point.basis, point.fold,
                                       point.extrapolations))
-        return [r for r in rows if not only or only in (r.group, r.tier, r.id, _phase(runs, r.id))]
+        return [r for r in rows if _selected(only, moe, r.id, r.group, r.tier, r.id, _phase(runs, r.id))]
     stored = catalog.train_curves or tuple(curves)
     by_id = {c.run.id: i for i, c in enumerate(cases)}
     reference = reference_efficiency(runs, catalog)
     out: list[ValidationRow] = []
     for run in runs:
-        if only and only not in (run.group, run.tier, run.id, run.phase):
+        if not _selected(only, moe, run.id, run.group, run.tier, run.id, run.phase):
             continue
         if run.phase == "train":
             case = cases[by_id[run.id]] if run.id in by_id else build_case(run, catalog, reference)
@@ -176,6 +198,9 @@ def summaries(rows: list[ValidationRow]) -> dict[str, Summary]:
         out["training"] = summarise(training)
     for group in dict.fromkeys(r.group for r in rows):
         out[group] = summarise([r for r in rows if r.group == group])
+    moe = [r for r in rows if r.moe]
+    if moe:  # mixtures of experts across the groups they belong to (issue 14: target median ≤ 20 %)
+        out["moe"] = summarise(moe)
     single = [r for r in training if r.gpu_count == 1 and r.metric in THROUGHPUT_METRICS]
     if single and "single-gpu-throughput" not in out:
         out["single-gpu-throughput"] = summarise(single)
@@ -197,7 +222,7 @@ def rule_of_thumb(run: PublishedRun, catalog: Catalog) -> float | None:
         return None
     rate = RULE_OF_THUMB_MFU * peak_t * 1e12  # FLOP/s per GPU
     work = workload_for(resolve_architecture(run.model, catalog, run.id, seq_len=run.seq_len))
-    per_token = 6.0 * work.params
+    per_token = 6.0 * work.active_params  # a mixture of experts: the parameters a token passes through
     if run.metric == "tflops_per_gpu":
         return RULE_OF_THUMB_MFU * peak_t / RECOMPUTE_MODEL_SHARE
     if run.metric == "tokens_per_s":
@@ -261,6 +286,7 @@ def render_json(rows: list[ValidationRow], cross_validate: str | None = None,
 GROUP_NOTES = {
     "inference-batch-1": "one-sample eager forward passes: the host launching kernels sets the pace",
     "transformer-xl-training": "relative attention and adaptive softmax approximated",
+    "moe": "mixtures of experts, also counted in their own groups (target median |error| <= 20 %)",
 }
 """What a reader needs to know to read a group's figure (docs/accuracy.md)."""
 
