@@ -29,6 +29,8 @@ class PricedOffer:
     offer: Offer
     billing_seconds: float
     as_of: dt.date
+    network_assumed: bool = False
+    """network_gbps is the plan's assumption (constraints.assumed_network_gbps), not the offer's statement."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,13 @@ class Catalog:
                 return preset
         raise CatalogLookupError(f"unknown model preset {name!r}.",
                                  hint=did_you_mean(name, self.presets) or "Run `gpuplan catalog models` for the list.")
+
+    @property
+    def slowest_stated_network_gbps(self) -> float | None:
+        """The slowest network between instances any offer states, Gbit/s (the default assumption for offers that
+        state none: conservative by construction, and sourced where that offer is)."""
+        stated = [o.network_gbps for p in self.providers.values() for o in p.offers if o.network_gbps]
+        return min(stated) if stated else None
 
     def offers(self, gpu_ids: set[str] | None = None, providers: set[str] | None = None) -> list[PricedOffer]:
         """Offers, optionally restricted to some GPU ids and provider ids."""

@@ -3,6 +3,7 @@ Pareto frontier, three named choices with their trade-offs, the best plan per GP
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,15 +12,20 @@ from statistics import NormalDist
 from planner.catalog.load import Catalog
 from planner.decide.confidence import Accuracy
 from planner.decide.understood import Understood
-from planner.efficiency.origin import Z90, prior_efficiency
+from planner.efficiency.origin import Z90, Efficiency, prior_efficiency
 from planner.efficiency.train_curve import uses_flash
 from planner.errors import PlannerError
 from planner.io.profile import LoadedProfile
 from planner.model.costing import run_cost_usd
-from planner.plans.search import Estimate, candidate_counts
+from planner.plans.search import (
+    Estimate,
+    candidate_counts,
+    plan_training_shared,
+    searched_offers,
+)
 from planner.plans.serving import ServingPlan
 from planner.plans.spot import SpotOverhead, spot_overhead
-from planner.plans.training import TrainingJob, TrainingPlan, plan_training
+from planner.plans.training import TrainingJob, TrainingPlan
 from planner.render.readable import fixed, usd
 
 CHOICE_NAMES = ("cheapest viable", "balanced", "fastest")
@@ -269,21 +275,26 @@ def decide_training(job: TrainingJob, loaded: LoadedProfile, catalog: Catalog, c
     efficiencies = {(p.provider, p.instance, p.gpu): p.efficiency for p in ranked}
     profile = loaded.profile
     training, constraints = profile.training, profile.constraints
-    offers = catalog.offers(set(loaded.gpu_ids) if loaded.gpu_ids else None,
-                            set(loaded.provider_ids) if loaded.provider_ids else None)
+    offers = searched_offers(loaded, catalog, dt.date.today())
     options: list[TrainingOption] = []
+    memo: dict[tuple[object, ...], tuple[Efficiency, TrainingPlan]] = {}
     for offer in offers:
         gpu = catalog.gpus[offer.offer.gpu]
         efficiency = efficiencies.get((offer.provider, offer.offer.instance, gpu.id)) or prior_efficiency(
             catalog, gpu, "train", job.work.family)
         pricings = (False, True) if constraints.spot and offer.offer.spot_usd_per_hour else (False,)
-        for count in candidate_counts(offer, constraints.max_gpus, constraints.gpu_count):
+        counts = candidate_counts(offer, constraints.max_gpus, constraints.gpu_count)
+        if offer.network_assumed:  # one instance here; the estimate's plan over the assumed network joins below
+            counts = [c for c in counts if c <= offer.offer.gpus_per_instance] or counts[:1]
+        for count in counts:
             for spot in pricings:
-                plan = plan_training(job, gpu, offer, count, efficiency, spot)
+                plan = plan_training_shared(job, gpu, offer, count, efficiency, spot, memo)
                 options.append(training_option(job, plan, confidence, training.deadline, training.budget))
-    searched = {(o.provider, o.offer.instance) for o in offers}
+    searched = {(o.provider, o.offer.instance) for o in offers if not o.network_assumed}
+    assumed = {(o.provider, o.offer.instance) for o in offers if o.network_assumed}
     for plan in ranked:
-        if (plan.provider, plan.instance) not in searched:
+        key = (plan.provider, plan.instance)
+        if key not in searched and not (key in assumed and plan.instances == 1):
             bare = dataclasses.replace(plan, reasons=tuple(r for r in plan.reasons if not r.startswith(
                 ("misses the deadline", "over budget"))))
             options.append(training_option(job, bare, confidence, training.deadline, training.budget))
@@ -408,8 +419,8 @@ def decide_serving(plans: list[ServingPlan], slo=None) -> ServingDecision:
     A latency far below its target is no benefit, so 'balanced' is the plan with headroom, never a faster one."""
     key = serving_latency_key(plans)
     good = [p for p in plans if p.meets_slo]
-    cost = lambda p: p.monthly_cost_usd  # noqa: E731
-    time = lambda p: p.latency_s.get(key, math.inf)  # noqa: E731
+    cost = lambda p: p.monthly_cost_usd
+    time = lambda p: p.latency_s.get(key, math.inf)
     frontier = pareto_frontier([p for p in plans if p.fits], cost, time)
     choices: list[Choice] = []
     name = key.replace("_p95", "").upper() + " p95" if key != "latency_p95" else "latency p95"

@@ -1,15 +1,20 @@
 """`gpuplan estimate`: for every candidate GPU offer, the best training and serving plan, sorted best first."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import TypeVar
 
+from planner.catalog.dominance import undominated
 from planner.catalog.load import Catalog, PricedOffer
+from planner.catalog.trust import price_flags
 from planner.efficiency.calibrated import EfficiencyBook
 from planner.efficiency.local_device import LocalDevice
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.io.profile import LoadedProfile, resolve_architecture
+from planner.model.costing import run_cost_usd
 from planner.model.workload import Workload, workload_for
 from planner.plans import bounds
 from planner.plans.serving import (
@@ -28,11 +33,13 @@ from planner.plans.training import (
 from planner.schema.catalog import GpuSpec
 from planner.schema.model import ModelSection
 
-PRICE_MAX_AGE_DAYS = 90
-"""Prices older than this get a warning."""
 INSTANCE_STEPS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048,
                   3072, 4096, 6144, 8192, 12288, 16384, 24576, 32768, 49152, 65536)
 """Instance counts searched: powers of two and their 1.5× midpoints."""
+COST_RISE_STOP = 1.10
+"""The count search stops once a feasible plan costs this much more than the cheapest feasible one found: with
+sublinear scaling, GPUs × hours only grows with the count (a 10 % margin lets billing rounding and a larger
+micro-batch at a higher count show a cheaper plan first)."""
 
 
 @dataclass(frozen=True)
@@ -84,9 +91,10 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
     `book` gives calibrated/transferred efficiencies (default: priors); `local` adds the measured device's row."""
     profile = loaded.profile
     constraints = profile.constraints
-    offers = [o for o in catalog.offers(set(loaded.gpu_ids) if loaded.gpu_ids else None,
-                                        set(loaded.provider_ids) if loaded.provider_ids else None)]
-    warnings = list(loaded.warnings) + _price_warnings(catalog, offers, today or dt.date.today())
+    day = today or dt.date.today()
+    offers = searched_offers(loaded, catalog, day)
+    priced = {(o.provider, o.offer.instance): o for o in offers}
+    warnings: list[str] = list(loaded.warnings)
     if not offers:
         warnings.append("no offer in the catalog matches constraints.gpus and constraints.providers")
     training = inference = None
@@ -100,11 +108,16 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         bounds.check_training(job, profile.training, offers, catalog,
                               lambda offer: candidate_counts(offer, constraints.max_gpus, constraints.gpu_count),
                               loaded.document)
+        memo: dict[tuple[object, ...], tuple[Efficiency, TrainingPlan]] = {}
+        priors: dict[str, Efficiency] = {}
         plans = [plan for offer in offers
                  if (plan := best_training_plan(job, catalog, offer, profile.training.deadline,
                                                 profile.training.budget, constraints.gpu_count,
                                                 constraints.max_gpus, constraints.spot,
-                                                efficiency=_book_train(book, catalog, offer, job))) is not None]
+                                                efficiency=(_book_train(book, catalog, offer, job)
+                                                            or _prior_train(catalog, offer, job, priors)),
+                                                memo=memo)) is not None]
+        plans = [_with_price_trust(p, priced, day) for p in plans]
         if local is not None:
             from planner.plans.local import local_training_plan
 
@@ -119,6 +132,7 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         plans = [serving_plan(work, profile.inference, catalog, offer, eff=_book_serving(book, catalog, offer, work,
                                                                                         profile.inference))
                  for offer in offers]
+        plans = [_with_price_trust(p, priced, day) for p in plans]
         if local is not None:
             from planner.plans.local import local_serving_plan
 
@@ -149,15 +163,24 @@ def candidate_counts(offer: PricedOffer, max_gpus: int, pinned: int | None) -> l
 def best_training_plan(job: TrainingJob, catalog: Catalog, offer: PricedOffer, deadline_s: float | None,
                        budget_usd: float | None, pinned: int | None, max_gpus: int, spot: bool,
                        confidence_key: str = "hours_p50", efficiency: Efficiency | None = None,
-                       gpu: GpuSpec | None = None) -> TrainingPlan | None:
+                       gpu: GpuSpec | None = None,
+                       memo: dict[tuple[object, ...], tuple[Efficiency, TrainingPlan]] | None = None) -> TrainingPlan | None:
     """The cheapest count meeting deadline and budget on this offer; else the fastest, with its reasons.
     `efficiency` (default: the prior) and `gpu` (default: the offer's catalog GPU) override the catalog's."""
     gpu = gpu or catalog.gpus[offer.offer.gpu]
     efficiency = efficiency or prior_efficiency(catalog, gpu, "train", job.work.family)
     best: TrainingPlan | None = None
     fastest: TrainingPlan | None = None
-    for count in candidate_counts(offer, max_gpus, pinned):
-        plan = plan_training(job, gpu, offer, count, efficiency, spot)
+    counts = candidate_counts(offer, max_gpus, pinned)
+    peak = gpu.peak_tflops.get(job.precision)
+    if deadline_s is not None and peak and len(counts) > 1:
+        # counts whose roofline (every GPU at its dense peak, no communication) misses the deadline can neither meet
+        # it nor be the fastest while a larger count passes: beyond the first instance they are skipped
+        reach = [c for c in counts if job.model_flops / (c * peak * 1e12) <= deadline_s]
+        if reach:
+            counts = [c for c in counts if c in reach or c <= offer.offer.gpus_per_instance]
+    for count in counts:
+        plan = plan_training_shared(job, gpu, offer, count, efficiency, spot, memo)
         reasons = list(plan.reasons)
         meets = deadline_s is None or getattr(plan, confidence_key) * 3600.0 <= deadline_s
         within = budget_usd is None or plan.cost_usd_p50 <= budget_usd
@@ -165,17 +188,60 @@ def best_training_plan(job: TrainingJob, catalog: Catalog, offer: PricedOffer, d
             reasons.append(f"misses the deadline ({plan.hours_p50:,.1f} h > {deadline_s / 3600:,.1f} h)")
         if not within:
             reasons.append(f"over budget (${plan.cost_usd_p50:,.0f} > ${budget_usd:,.0f})")
-        plan = dataclasses.replace(plan, reasons=tuple(reasons), meets_deadline=meets, within_budget=within)
+        plan = _evolve(plan, reasons=tuple(reasons), meets_deadline=meets, within_budget=within)
         if plan.feasible and (best is None or (plan.cost_usd_p50, plan.hours_p50) < (best.cost_usd_p50,
                                                                                       best.hours_p50)):
             best = plan
-        if plan.fits and (fastest is None or plan.hours_p50 < fastest.hours_p50):
+        if plan.fits and (fastest is None or plan.hours_p50 < fastest.hours_p50) or fastest is None:
             fastest = plan
-        elif fastest is None:
-            fastest = plan
-        if fastest.fits and plan.fits and plan.hours_p50 > fastest.hours_p50 * 1.05 and best is not None:
-            break  # communication-bound: more GPUs only add cost
+        if fastest.fits and plan.fits and plan.hours_p50 > fastest.hours_p50 * 1.05:
+            break  # communication-bound: past the fastest count, more GPUs only add time and cost
+        if best is not None and plan.feasible and plan.cost_usd_p50 > best.cost_usd_p50 * COST_RISE_STOP:
+            break  # past the cheapest feasible count: cost = GPUs × hours only grows while scaling is sublinear
     return best or fastest
+
+
+T = TypeVar("T")
+
+
+def _evolve(obj: T, **changes: object) -> T:
+    """dataclasses.replace for the plan dataclasses (no __post_init__): a shallow copy with fields set, ~10× faster,
+    which matters with thousands of candidate plans per estimate."""
+    new = copy.copy(obj)
+    for name, value in changes.items():
+        object.__setattr__(new, name, value)
+    return new
+
+
+def _prior_train(catalog: Catalog, offer: PricedOffer, job: TrainingJob, priors: dict[str, Efficiency]) -> Efficiency:
+    """The prior training efficiency of the offer's GPU, one object per GPU within an estimate (so plans of one
+    shape can be shared)."""
+    gpu_id = offer.offer.gpu
+    if gpu_id not in priors:
+        priors[gpu_id] = prior_efficiency(catalog, catalog.gpus[gpu_id], "train", job.work.family)
+    return priors[gpu_id]
+
+
+def plan_training_shared(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency,
+                          spot: bool, memo: dict[tuple[object, ...], tuple[Efficiency, TrainingPlan]] | None) -> TrainingPlan:
+    """plan_training, shared between offers of one shape (GPU, GPUs per instance, link, network): their times are
+    the same, so a plan computed for one is repriced for the others (`memo` lives for one estimate)."""
+    if memo is None:
+        return plan_training(job, gpu, offer, count, efficiency, spot)
+    o = offer.offer
+    key = (gpu.id, o.gpus_per_instance, o.intra_node, o.network_gbps, count, id(efficiency), spot)
+    found = memo.get(key)
+    if found is None:
+        plan = plan_training(job, gpu, offer, count, efficiency, spot)
+        memo[key] = (efficiency, plan)  # the efficiency is kept alive so its id is not reused within the memo
+        return plan
+    plan = found[1]
+    price = o.spot_usd_per_hour if spot and o.spot_usd_per_hour else o.usd_per_hour
+    costs = [run_cost_usd(plan.instances, price, h, offer.billing_seconds)
+             for h in (plan.hours_p10, plan.hours_p50, plan.hours_p90)]
+    return _evolve(plan, provider=offer.provider, instance=o.instance, usd_per_hour=price,
+                               cost_usd_p10=costs[0], cost_usd_p50=costs[1], cost_usd_p90=costs[2],
+                               billing_seconds=offer.billing_seconds, spot=spot and o.spot_usd_per_hour is not None)
 
 
 def serving_plan(work: Workload, inference, catalog: Catalog, offer: PricedOffer,
@@ -235,12 +301,32 @@ def _book_serving(book, catalog: Catalog, offer: PricedOffer, work: Workload, in
                              book.get(gpu, bk, family_b, precision, bs))
 
 
-def _price_warnings(catalog: Catalog, offers: list[PricedOffer], today: dt.date) -> list[str]:
-    old: dict[str, list[int]] = {}
-    for offer in offers:
-        age = (today - offer.as_of).days
-        if age > PRICE_MAX_AGE_DAYS:
-            old.setdefault(offer.provider, []).append(age)
-    return [f"prices for {provider} are {max(ages)} days old"
-            + (f" ({len(ages)} offers older than {PRICE_MAX_AGE_DAYS} days)" if len(ages) > 1 else "")
-            for provider, ages in sorted(old.items())]
+P = TypeVar("P", TrainingPlan, ServingPlan)
+
+
+def _with_price_trust(plan: P, priced: dict[tuple[str, str], PricedOffer], today: dt.date) -> P:
+    """The plan with its offer's price date and doubts (planner/catalog/trust.py), and the network it assumed."""
+    offer = priced.get((plan.provider, plan.instance))
+    if offer is None:
+        return plan
+    spans = isinstance(plan, TrainingPlan) and plan.instances > 1  # serving replicas do not talk to each other
+    assumed = offer.offer.network_gbps if offer.network_assumed and spans else None
+    return _evolve(plan, price_as_of=offer.as_of, price_flags=price_flags(offer, today), assumed_network_gbps=assumed)
+
+
+def searched_offers(loaded: LoadedProfile, catalog: Catalog, today: dt.date) -> list[PricedOffer]:
+    """The offers a search plans on: those the constraints allow, less the dominated ones, with the assumed
+    network for offers that state none."""
+    offers = catalog.offers(set(loaded.gpu_ids) if loaded.gpu_ids else None,
+                            set(loaded.provider_ids) if loaded.provider_ids else None)
+    return with_assumed_network(undominated(offers, today), loaded.profile.constraints.assumed_network_gbps
+                                or catalog.slowest_stated_network_gbps)
+
+
+def with_assumed_network(offers: list[PricedOffer], gbps: float | None) -> list[PricedOffer]:
+    """Offers that state no network get `gbps` between instances, marked as assumed, so they can still span
+    instances (planner/catalog/load.py: slowest_stated_network_gbps is the default)."""
+    if not gbps:
+        return offers
+    return [dataclasses.replace(o, offer=o.offer.model_copy(update={"network_gbps": gbps}), network_assumed=True)
+            if o.offer.network_gbps is None else o for o in offers]

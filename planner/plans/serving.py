@@ -11,6 +11,7 @@ The queueing model (checked by planner/model/simulation.py, which simulates the 
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field, replace
 
@@ -91,6 +92,12 @@ class ServingPlan:
     autoscaled_replicas: int | None = None
     """Replicas that hold the targets at average_rate × (1 + autoscale_headroom)."""
     simulated_latency_s: dict[str, float] | None = None
+    price_as_of: dt.date | None = None
+    """Date of the offer's price (None: no catalog offer, e.g. this machine)."""
+    price_flags: tuple[str, ...] = ()
+    """Doubts about the price (planner/catalog/trust.py); empty when trusted."""
+    assumed_network_gbps: float | None = None
+    """Gbit/s between instances this plan assumed because its offer states none (None: stated, or one instance)."""
     """Percentiles from planner/model/simulation.py (estimate --simulate), beside the analytic latency_s."""
     expert: int = 1
     """Expert-parallel ranks of a replica: a mixture of experts spreads its experts over the replica's GPUs
@@ -287,7 +294,7 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
             continue
         for batch in reversed(_batches(limit)):  # largest first: most capacity, so the bound below prunes most
             timing = llm_timing(work, inf, gpu, tp, batch, link_gbs, link, eff)
-            latency_at = lambda r, rate, t=timing: llm_latency(inf, t, r, rate)  # noqa: E731
+            latency_at = lambda r, rate, t=timing: llm_latency(inf, t, r, rate)
             if batch > 1 and not _meets(latency_at(None, inf.rate), inf.slo):
                 reps, instances = _fill_instances(math.floor(inf.rate / timing.capacity_rps) + 1, tp,
                                                   gpus_per_instance)
@@ -492,7 +499,7 @@ def _batch_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_ins
         service = service_of(batch)
         if _fill_instances(math.floor(inf.rate * service / batch) + 1, 1, gpus_per_instance)[1] > fewest:
             continue  # even the fewest stable replicas cost more than a batch that meets the targets
-        latency_at = lambda r, rate, b=batch: batch_latency(inf, r, b, service_of, rate)  # noqa: E731
+        latency_at = lambda r, rate, b=batch: batch_latency(inf, r, b, service_of, rate)
         out.append(_sized(inf, service, batch, 1, batch / service, latency_at, gpus_per_instance, fewest))
         if out[-1].meets:
             fewest = min(fewest, out[-1].instances)

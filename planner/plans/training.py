@@ -3,6 +3,7 @@ recomputation) that fits memory and runs fastest, its step time (compute at the 
 bubble, tensor-parallel all-reduces, data-parallel all-reduce overlapped with backward), hours and GPU-hours."""
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -188,6 +189,12 @@ class TrainingPlan:
     """Share of the step the pipeline stands idle: (pp − 1) / (micro-batches + pp − 1)."""
     expert: int = 1
     """Expert-parallel ranks (out of the data-parallel ones; 1: every GPU holds every expert)."""
+    price_as_of: dt.date | None = None
+    """Date of the offer's price (None: no catalog offer, e.g. this machine)."""
+    price_flags: tuple[str, ...] = ()
+    """Doubts about the price (planner/catalog/trust.py); empty when trusted."""
+    assumed_network_gbps: float | None = None
+    """Gbit/s between instances this plan assumed because its offer states none (None: stated, or one instance)."""
 
     @property
     def data(self) -> int:

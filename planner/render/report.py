@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 from planner.model.workload import Workload
@@ -14,6 +15,7 @@ from planner.render.console import Column, clean, fit_table, make_console, print
 from planner.render.readable import fixed, ms, usd
 
 SCHEMA_VERSION = 1
+_OLD = re.compile(r"price (\d+) days old")
 
 
 def shown(plans: list, top: int | None) -> list:
@@ -41,6 +43,42 @@ def _training_shown(est: Estimate, top: int | None, section: Any = None) -> list
     return [spot_adjusted(est.training.job, p) for p in plans]
 
 
+def _price_fields(plan: TrainingPlan | ServingPlan) -> dict[str, Any]:
+    """`price_as_of` and `price_flags` (CONTRACTS.md §5)."""
+    return {"price_as_of": plan.price_as_of.isoformat() if plan.price_as_of else None,
+            "price_flags": list(plan.price_flags)}
+
+
+def price_warnings(est: Estimate, top: int | None) -> list[str]:
+    """Old prices among the plans shown (not the whole catalog): one line per provider, its oldest shown price."""
+    ages: dict[str, list[int]] = {}
+    for section in (est.training, est.inference):
+        for plan in shown(section.plans, top) if section is not None else []:
+            for flag in plan.price_flags:
+                match = _OLD.match(flag)
+                if match:
+                    ages.setdefault(plan.provider, []).append(int(match.group(1)))
+    return [f"prices for {provider} are {max(days)} days old" + (f" ({len(days)} plans shown)" if len(days) > 1 else "")
+            for provider, days in sorted(ages.items())]
+
+
+def _network_note(plans: list) -> list[str]:
+    """One line naming the shown training plans that span instances over an assumed network."""
+    assumed = [(i + 1, p.assumed_network_gbps) for i, p in enumerate(plans) if p.assumed_network_gbps]
+    if not assumed:
+        return []
+    gbps = sorted({g for _, g in assumed})
+    return [(f"Assumed network: training plan(s) {', '.join(f'#{i}' for i, _ in assumed)} span instances whose "
+             f"offer states no network, over {' / '.join(f'{g:g}' for g in gbps)} Gb/s (the slowest any catalog "
+             "offer states; change with --set constraints.assumed_network_gbps=N).")]
+
+
+def _flag_notes(plans: list, title: str) -> list[str]:
+    """Footnotes for the table's † marks: each flagged plan shown, with its flags."""
+    return [f"† {title} #{i + 1} {p.provider} {p.instance}: {'; '.join(p.price_flags)}"
+            for i, p in enumerate(plans) if p.price_flags]
+
+
 def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
     """One training plan as CONTRACTS.md §2 spells it (plus a few extra fields)."""
     return {
@@ -62,6 +100,8 @@ def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
         "cost_usd": {"p10": _r(plan.cost_usd_p10), "p50": _r(plan.cost_usd_p50), "p90": _r(plan.cost_usd_p90)},
         "meets_deadline": plan.meets_deadline, "within_budget": plan.within_budget,
         "reasons": list(plan.reasons),
+        **_price_fields(plan),
+        "assumed_network_gbps": plan.assumed_network_gbps,
     }
 
 
@@ -86,6 +126,7 @@ def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
         "efficiency": {"compute": plan.efficiency.compute.value, "bandwidth": plan.efficiency.bandwidth.value,
                        "detail": f"{plan.efficiency.compute.detail}; {plan.efficiency.bandwidth.detail}"},
         "reasons": list(plan.reasons),
+        **_price_fields(plan),
         "autoscaled_replicas": plan.autoscaled_replicas,
         **({"simulated_latency_ms": {k.replace("latency_", ""): _r(v * 1e3)
                                      for k, v in plan.simulated_latency_s.items()}}
@@ -135,7 +176,7 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
         from planner.render.decision import decision_dict
 
         out["decisions"] = decision_dict(decision)
-    out["warnings"] = list(est.warnings)
+    out["warnings"] = list(est.warnings) + price_warnings(est, top)
     return out
 
 
@@ -192,7 +233,8 @@ def _training_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[l
             + (" +recompute" if p.recompute else "") + f", mb {p.micro_batch}" \
             + (f", {p.instances} inst." if p.instances > 1 else "")
         rows.append([str(i + 1), p.gpu, p.provider, str(p.gpu_count), "yes" if p.spot else "no", layout,
-                     f"{fixed(p.hours_p50)} ({fixed(p.hours_p10)}–{fixed(p.hours_p90)})", _usd(p.cost_usd_p50),
+                     f"{fixed(p.hours_p50)} ({fixed(p.hours_p10)}–{fixed(p.hours_p90)})",
+                     _usd(p.cost_usd_p50) + (" †" if p.price_flags else ""),
                      f"{p.mfu:.0%}", p.efficiency.source, "ok" if p.feasible else "; ".join(p.reasons)])
     return head, rows
 
@@ -213,14 +255,20 @@ def _serving_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[li
                    for cell, k in zip(lat, keys)]
         avg = _usd(p.monthly_cost_autoscaled_usd) if p.monthly_cost_autoscaled_usd is not None else "–"
         rows.append([str(i + 1), p.gpu, p.provider, f"{p.replicas}×{p.gpus_per_replica}", str(p.batch_size), *lat,
-                     _usd(p.monthly_cost_usd), avg, f"{p.utilization:.0%}",
+                     _usd(p.monthly_cost_usd) + (" †" if p.price_flags else ""), avg, f"{p.utilization:.0%}",
                      "ok" if p.meets_slo else "; ".join(p.reasons)])
     return head, rows
 
 
-def _footer(est: Estimate, decision=None) -> list[str]:
-    """Warnings, and the efficiency origins when no decision lists them (the decision's notes do)."""
+def _footer(est: Estimate, decision=None, top: int | None = None) -> list[str]:
+    """Price flags (†), assumed networks, buy-versus-rent and discounts of the shown plans, warnings, and the
+    efficiency origins when no decision lists them (the decision's notes do)."""
     lines = []
+    if est.training is not None:
+        lines += _flag_notes(shown(est.training.plans, top), "training")
+        lines += _network_note(shown(est.training.plans, top))
+    if est.inference is not None:
+        lines += _flag_notes(shown(est.inference.plans, top), "serving")
     work = est.training.job.work if est.training is not None else est.inference.work if est.inference else None
     if work is not None and work.is_moe:
         lines.append(f"Model {work.name}: {work.params / 1e9:.4g}B parameters (memory, checkpoint, optimizer state), "
@@ -243,7 +291,7 @@ def _footer(est: Estimate, decision=None) -> list[str]:
     if est.training is not None and any(p.spot for p in est.training.plans):
         lines.append("Spot rows include the expected interruption overhead in hours and cost (as the decision "
                      "does): checkpoints, restarts and lost work.")
-    lines += [f"Warning: {w}" for w in est.warnings]
+    lines += [f"Warning: {w}" for w in est.warnings + price_warnings(est, top)]
     return lines
 
 
@@ -303,7 +351,7 @@ def render_table(est: Estimate, top: int | None = 10, decision=None) -> str:
     for title, key, head, rows in _sections(est, top, decision):
         console.print(fit_table(console, head, rows, title=f"{title} plans for {est.profile} (best first)"))
         print_lines(console, accuracy_lines(decision, key))
-    print_lines(console, _footer(est, decision))
+    print_lines(console, _footer(est, decision, top))
     return buffer.getvalue()
 
 
@@ -321,7 +369,7 @@ def render_markdown(est: Estimate, top: int | None = 10, decision=None) -> str:
     for title, key, head, rows in _sections(est, top, decision):
         out += [f"## {title}", "", *markdown_table(head, rows), ""]
         out += [f"- {clean(line)}" for line in accuracy_lines(decision, key)] + [""]
-    out += [f"- {clean(line)}" for line in _footer(est, decision)]
+    out += [f"- {clean(line)}" for line in _footer(est, decision, top)]
     return "\n".join(out) + "\n"
 
 

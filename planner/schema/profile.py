@@ -143,6 +143,10 @@ class Constraints(Strict):
     gpu_count: int | None = Field(None, ge=1, le=65536, description="Pin the training GPU count.")
     max_gpus: int = Field(4096, ge=1, le=65536, description="Largest training GPU count searched.")
     spot: bool = Field(False, description="Use spot (interruptible) prices where offered.")
+    assumed_network_gbps: float | None = Field(
+        None, gt=0, le=100_000, allow_inf_nan=False,
+        description="Gbit/s between instances assumed for offers that state no network (default: the slowest "
+                    "network any catalog offer states); plans that rely on it say so.")
 
     @field_validator("gpus", "providers", mode="before")
     @classmethod

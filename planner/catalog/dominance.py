@@ -1,0 +1,38 @@
+"""Offers another offer makes redundant: the same GPUs in the same shape (GPU, count per instance, link inside,
+network between instances) with billing at least as fine, no dearer on-demand or spot price, and no doubt or staleness
+the other lacks. A dominated offer can only repeat the dominating offer's plan at a higher cost, so the search skips
+it (4× the offers from the imported catalog are largely the same machines at different prices)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from planner.catalog.load import PricedOffer
+from planner.catalog.trust import price_flags
+
+
+def _dominates(a: PricedOffer, b: PricedOffer, a_flags: int, b_flags: int) -> bool:
+    oa, ob = a.offer, b.offer
+    spot_ok = ob.spot_usd_per_hour is None or (oa.spot_usd_per_hour is not None
+                                                and oa.spot_usd_per_hour <= ob.spot_usd_per_hour)
+    return (oa.usd_per_hour <= ob.usd_per_hour and spot_ok and a.billing_seconds <= b.billing_seconds
+            and (oa.network_gbps or 0.0) >= (ob.network_gbps or 0.0) and a_flags <= b_flags)
+
+
+def undominated(offers: list[PricedOffer], today: dt.date) -> list[PricedOffer]:
+    """The offers no other offer dominates (ties: the first in catalog order stays), in their original order."""
+    groups: dict[tuple[str, int, str], list[int]] = {}
+    for i, o in enumerate(offers):
+        groups.setdefault((o.offer.gpu, o.offer.gpus_per_instance, o.offer.intra_node), []).append(i)
+    flags = [len(price_flags(o, today)) for o in offers]
+    keep = [True] * len(offers)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        ranked = sorted(members, key=lambda i: (offers[i].offer.usd_per_hour, i))
+        kept: list[int] = []
+        for i in ranked:
+            if any(_dominates(offers[j], offers[i], flags[j], flags[i]) for j in kept):
+                keep[i] = False
+            else:
+                kept.append(i)
+    return [o for o, k in zip(offers, keep) if k]

@@ -1,0 +1,22 @@
+"""How far a plan's price can be trusted: its date and the doubts the catalog records about it (CONTRACTS.md §5:
+`price_as_of`, `price_flags`). A doubtful price is shown with its flag, never used silently."""
+from __future__ import annotations
+
+import datetime as dt
+
+from planner.catalog.load import PricedOffer
+
+PRICE_MAX_AGE_DAYS = 90
+"""Prices older than this are flagged: GPU rental prices move by tens of percent within a quarter (the catalog's
+own offers files record such moves, e.g. AWS P4/P5 cuts noted in catalog/offers/aws.yaml)."""
+
+
+def price_flags(offer: PricedOffer, today: dt.date) -> tuple[str, ...]:
+    """The doubts about an offer's price, in words (empty when the price is trusted)."""
+    flags = []
+    if offer.offer.doubtful:
+        flags.append(f"doubtful: {offer.offer.doubtful}")
+    age = (today - offer.as_of).days
+    if age > PRICE_MAX_AGE_DAYS:
+        flags.append(f"price {age} days old (as of {offer.as_of.isoformat()})")
+    return tuple(flags)

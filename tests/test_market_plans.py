@@ -1,0 +1,80 @@
+"""Plans on the imported market: price trust signals (price_as_of, price_flags, † footnotes, warnings for shown
+plans only), multi-node plans over an assumed network the plan names, dominated offers skipped."""
+import datetime as dt
+import json
+
+from typer.testing import CliRunner
+
+from planner.catalog.dominance import undominated
+from planner.catalog.load import PricedOffer
+from planner.cli.main import app
+from planner.schema.catalog import Offer
+
+from .conftest import ROOT
+
+runner = CliRunner()
+PRETRAIN = ROOT / "profiles" / "pretrain-1b-72h.yaml"
+CHAT = ROOT / "profiles" / "serve-7b-chat.yaml"
+
+
+def estimate(profile, *sets, fmt="json"):
+    args = ["estimate", str(profile), "--format", fmt]
+    for s in sets:
+        args += ["--set", s]
+    result = runner.invoke(app, args)
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout) if fmt == "json" else result.stdout
+
+
+def test_a_doubtful_price_is_flagged_in_json_and_table():
+    sets = ("constraints.providers=[runpod]", "constraints.gpus=[L40S]")
+    plan = estimate(CHAT, *sets)["inference"]["plans"][0]
+    assert plan["provider"] == "runpod" and any("swapped" in f for f in plan["price_flags"])
+    assert dt.date.fromisoformat(plan["price_as_of"])
+    table = estimate(CHAT, *sets, fmt="table")
+    assert " †" in table and "† serving #1 runpod" in table and "swapped columns" in table
+
+
+def test_trusted_prices_carry_no_flags():
+    plan = estimate(CHAT, "constraints.providers=[lambda]")["inference"]["plans"][0]
+    assert plan["price_flags"] == [] and plan["price_as_of"]
+
+
+def test_stale_price_warnings_name_only_providers_of_shown_plans():
+    shown = estimate(PRETRAIN, "constraints.providers=[lambda, massed-compute]", "constraints.gpus=[RTX-A6000]")
+    providers = {p["provider"] for p in shown["training"]["plans"]}
+    stale = [w for w in shown["warnings"] if w.startswith("prices for")]
+    assert all(any(f"prices for {p} " in w for p in providers) for w in stale)
+    none_shown = estimate(PRETRAIN, "constraints.providers=[lambda]")
+    assert not any("massed-compute" in w for w in none_shown["warnings"])
+
+
+def test_offer_without_network_spans_instances_over_a_named_assumption():
+    data = estimate(PRETRAIN, "constraints.gpus=[L40S]")
+    plan = data["training"]["plans"][0]
+    assert plan["reasons"] == [] and plan["gpu_count"] >= 4
+    spanning = [p for p in data["training"]["plans"] if p["instances"] > 1]
+    assert spanning and all(p["assumed_network_gbps"] == 10.0 or p["assumed_network_gbps"] is None
+                            for p in spanning)
+    faster = estimate(PRETRAIN, "constraints.gpus=[L40S]", "constraints.assumed_network_gbps=100")
+    assumed = {p["assumed_network_gbps"] for p in faster["training"]["plans"] if p["instances"] > 1}
+    assert 100.0 in assumed and 10.0 not in assumed
+    table = estimate(PRETRAIN, "constraints.gpus=[L40S]", fmt="table")
+    assert "Assumed network" in table and "constraints.assumed_network_gbps" in table
+
+
+def _offer(instance, price, spot=None, doubtful=None, network=None):
+    return PricedOffer("p", Offer(instance=instance, gpu="L40S", gpus_per_instance=1, usd_per_hour=price,
+                                  spot_usd_per_hour=spot, doubtful=doubtful, network_gbps=network),
+                       3600.0, dt.date(2026, 11, 30))
+
+
+def test_dominated_offers_are_skipped_but_not_trusted_ones_for_doubtful_ones():
+    cheap, dear = _offer("a", 1.0), _offer("b", 2.0)
+    doubtful_cheap = _offer("c", 0.5, doubtful="swapped?")
+    spot_only_dear = _offer("d", 3.0, spot=0.2)
+    networked_dear = _offer("e", 4.0, network=100.0)
+    kept = {o.offer.instance for o in undominated([cheap, dear, doubtful_cheap, spot_only_dear, networked_dear],
+                                                  dt.date(2026, 11, 30))}
+    # b is dominated by a; a is kept although c is cheaper (c is doubtful); d has a spot price a lacks; e a network
+    assert kept == {"a", "c", "d", "e"}
