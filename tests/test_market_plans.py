@@ -3,6 +3,8 @@ plans only), multi-node plans over an assumed network the plan names, dominated 
 import datetime as dt
 import json
 
+import pytest
+
 from typer.testing import CliRunner
 
 from planner.catalog.dominance import undominated
@@ -78,3 +80,68 @@ def test_dominated_offers_are_skipped_but_not_trusted_ones_for_doubtful_ones():
                                                   dt.date(2026, 11, 30))}
     # b is dominated by a; a is kept although c is cheaper (c is doubtful); d has a spot price a lacks; e a network
     assert kept == {"a", "c", "d", "e"}
+
+
+OWNED = """name: owned-4090
+model: {preset: llama-2-7b}
+training:
+  dataset: {tokens: 200M}
+  method: lora
+  deadline: 72h
+constraints:
+  owned:
+    - {gpu: RTX 4090, count: 2, usd_per_hour: 0, interconnect: pcie, purchase_usd: $4k, lifetime_years: 3}
+  usd_per_kwh: 0.30
+"""
+
+
+def test_owned_machine_plans_beside_rentals_with_electricity_and_buy_vs_rent(tmp_path):
+    profile = tmp_path / "owned.yaml"
+    profile.write_text(OWNED)
+    data = estimate(profile, "constraints.pue=1.2")
+    owned = [p for p in data["training"]["plans"] if p["provider"] == "owned"]
+    assert len(owned) == 1 and owned[0]["gpu"] == "RTX-4090" and owned[0]["gpu_count"] == 2
+    # electricity: 2 GPUs x 450 W (gpus.yaml TDP) x PUE 1.2 x 0.30 USD/kWh
+    assert owned[0]["usd_per_hour"] == 2 * 0.450 * 1.2 * 0.30
+    assert owned[0]["instances"] == 1 and owned[0]["price_flags"] == []
+    (line,) = data["training"]["buy_vs_rent"]
+    assert line["amortised_usd_per_hour"] == round(4000 / (3 * 8766), 4)
+    rent = next(p for p in data["training"]["plans"] if p["provider"] != "owned" and not p["reasons"])
+    margin = rent["cost_usd"]["p50"] / owned[0]["hours"]["p50"] - owned[0]["usd_per_hour"]
+    if margin > 0:
+        assert line["break_even_utilisation"] == pytest.approx(line["amortised_usd_per_hour"] / margin, rel=0.01)
+    else:
+        assert line["break_even_utilisation"] is None
+    table = estimate(profile, fmt="table")
+    assert "Buy vs rent (training, 2x RTX-4090 (owned))" in table
+
+
+def test_owned_machine_at_zero_cost_without_electricity_price(tmp_path):
+    profile = tmp_path / "owned.yaml"
+    profile.write_text(OWNED.replace("  usd_per_kwh: 0.30\n", ""))
+    plan = next(p for p in estimate(profile)["training"]["plans"] if p["provider"] == "owned")
+    assert plan["usd_per_hour"] == 0 and plan["cost_usd"]["p50"] == 0
+
+
+def test_purchase_price_needs_a_lifetime(tmp_path):
+    profile = tmp_path / "owned.yaml"
+    profile.write_text(OWNED.replace(", lifetime_years: 3", ""))
+    result = runner.invoke(app, ["estimate", str(profile)])
+    assert result.exit_code == 2 and "purchase_usd and lifetime_years go together" in result.output
+
+
+def test_unknown_owned_gpu_is_placed(tmp_path):
+    profile = tmp_path / "owned.yaml"
+    profile.write_text(OWNED.replace("gpu: RTX 4090", "gpu: RTX 9090"))
+    result = runner.invoke(app, ["estimate", str(profile)])
+    assert result.exit_code == 2 and "constraints.owned[0].gpu" in result.output.replace(".0.", "[0].")
+
+
+def test_a_discount_lowers_the_price_and_is_shown():
+    base = estimate(PRETRAIN, "constraints.providers=[lambda]")["training"]["plans"][0]
+    cut = estimate(PRETRAIN, "constraints.providers=[lambda]", "constraints.discounts={lambda: 15%}")
+    plan = next(p for p in cut["training"]["plans"] if p["instance"] == base["instance"])
+    assert plan["discount_percent"] == 15 and plan["usd_per_hour"] == pytest.approx(
+        base["usd_per_hour"] * 0.85)
+    table = estimate(PRETRAIN, "constraints.providers=[lambda]", "constraints.discounts={lambda: 15%}", fmt="table")
+    assert "Discounts in the prices (constraints.discounts): lambda 15 %." in table

@@ -31,6 +31,8 @@ class PricedOffer:
     as_of: dt.date
     network_assumed: bool = False
     """network_gbps is the plan's assumption (constraints.assumed_network_gbps), not the offer's statement."""
+    discount_percent: float = 0.0
+    """A discount the user holds (constraints.discounts), already taken off the offer's prices."""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,10 @@ class LoadedProfile:
     provider_ids: frozenset[str] | None
     document: YamlDocument
     warnings: tuple[str, ...] = ()
+    owned_gpu_ids: tuple[str, ...] = ()
+    """Catalog ids of constraints.owned machines' GPUs, in order."""
+    discounts: tuple[tuple[str, float], ...] = ()
+    """(provider id, percent) of constraints.discounts."""
     """What the planner assumed on the profile's behalf (a derived shape, a parameter count it did not use)."""
 
 
@@ -96,7 +100,12 @@ def load_profile(path: Path | str, catalog: Catalog, overrides: list[str] | tupl
     notes = model_warnings(arch) + tuple(
         f"constraints.gpus: {name!r} read as {catalog.resolve_gpu(name)} (a prefix of its name); write the full id "
         f"to be sure" for name in profile.constraints.gpus or () if not catalog.is_exact_gpu_name(name))
-    return LoadedProfile(profile, arch, gpu_ids, provider_ids, doc, notes)
+    owned = tuple(_lookup(doc, ("constraints", "owned"), [m.gpu for m in profile.constraints.owned],
+                          catalog.resolve_gpu, suffix=("gpu",)))
+    names = list(profile.constraints.discounts)
+    discount_ids = _lookup(doc, ("constraints", "discounts"), names, lambda name: catalog.provider(name).provider)
+    discounts = tuple(zip(discount_ids, profile.constraints.discounts.values()))
+    return LoadedProfile(profile, arch, gpu_ids, provider_ids, doc, notes, owned, discounts)
 
 
 def model_warnings(arch: Architecture) -> tuple[str, ...]:
@@ -115,13 +124,13 @@ def model_warnings(arch: Architecture) -> tuple[str, ...]:
 
 
 def _lookup(doc: YamlDocument, path: tuple[str | int, ...], names: list[str],
-            resolve: Callable[[str], str]) -> list[str]:
+            resolve: Callable[[str], str], suffix: tuple[str, ...] = ()) -> list[str]:
     ids = []
     for i, name in enumerate(names):
         try:
             ids.append(resolve(name))
         except PlannerError as exc:
-            raise doc.error((*path, i), exc.message, hint=exc.hint) from None
+            raise doc.error((*path, i, *suffix), exc.message, hint=exc.hint) from None
     return ids
 
 

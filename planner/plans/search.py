@@ -17,6 +17,13 @@ from planner.io.profile import LoadedProfile, resolve_architecture
 from planner.model.costing import run_cost_usd
 from planner.model.workload import Workload, workload_for
 from planner.plans import bounds
+from planner.plans.owned import (
+    OWNED,
+    BuyVersusRent,
+    buy_versus_rent,
+    owned_instance,
+    owned_offers,
+)
 from planner.plans.serving import (
     COMPUTE_PRECISION,
     ServingEfficiency,
@@ -77,6 +84,8 @@ class Estimate:
     training: TrainingEstimate | None
     inference: ServingEstimate | None
     warnings: list[str]
+    buy_vs_rent: tuple[tuple[str, BuyVersusRent], ...] = ()
+    """(section, line) per owned machine with a purchase price (constraints.owned)."""
 
     @property
     def feasible(self) -> bool:
@@ -138,7 +147,8 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
 
             plans += local_serving_plan(local, work, profile.inference, warnings)
         inference = ServingEstimate(work, sorted(plans, key=_serving_rank))
-    return Estimate(profile.name, catalog.as_of, training, inference, warnings)
+    lines = _buy_versus_rent(loaded, training, inference)
+    return Estimate(profile.name, catalog.as_of, training, inference, warnings, lines)
 
 
 def _training_rank(plan: TrainingPlan) -> tuple:
@@ -311,16 +321,69 @@ def _with_price_trust(plan: P, priced: dict[tuple[str, str], PricedOffer], today
         return plan
     spans = isinstance(plan, TrainingPlan) and plan.instances > 1  # serving replicas do not talk to each other
     assumed = offer.offer.network_gbps if offer.network_assumed and spans else None
-    return _evolve(plan, price_as_of=offer.as_of, price_flags=price_flags(offer, today), assumed_network_gbps=assumed)
+    return _evolve(plan, price_as_of=offer.as_of, price_flags=price_flags(offer, today), assumed_network_gbps=assumed,
+                   discount_percent=offer.discount_percent)
+
+
+def _buy_versus_rent(loaded: LoadedProfile, training: TrainingEstimate | None,
+                     inference: ServingEstimate | None) -> tuple[tuple[str, BuyVersusRent], ...]:
+    """Each owned machine with a purchase price against the cheapest rental plan meeting the targets."""
+    lines: list[tuple[str, BuyVersusRent]] = []
+    constraints = loaded.profile.constraints
+    for machine, gpu_id in zip(constraints.owned, loaded.owned_gpu_ids):
+        instance = owned_instance(machine, gpu_id)
+        if training is not None:
+            own = next((p for p in training.plans if p.provider == OWNED and p.instance == instance), None)
+            rent = next((p for p in training.plans if p.provider not in (OWNED, "local") and p.feasible), None)
+            if own is not None:
+                line = buy_versus_rent(machine, instance, own.usd_per_hour, own.hours_p50,
+                                       f"{rent.gpu_count}x {rent.gpu} at {rent.provider} ({rent.instance})"
+                                       if rent else None, rent.cost_usd_p50 if rent else None)
+                if line is not None:
+                    lines.append(("training", line))
+        if inference is not None and loaded.profile.inference is not None:
+            own_s = next((p for p in inference.plans if p.provider == OWNED and p.instance == instance), None)
+            rent_s = next((p for p in inference.plans if p.provider not in (OWNED, "local") and p.meets_slo), None)
+            if own_s is not None and own_s.meets_slo:
+                hours = loaded.profile.inference.hours_per_month
+                line = buy_versus_rent(machine, instance, own_s.monthly_cost_usd / hours, hours,
+                                       f"{rent_s.replicas}x{rent_s.gpus_per_replica} {rent_s.gpu} at "
+                                       f"{rent_s.provider} ({rent_s.instance})" if rent_s else None,
+                                       rent_s.monthly_cost_usd if rent_s else None)
+                if line is not None:
+                    lines.append(("inference", line))
+    return tuple(lines)
 
 
 def searched_offers(loaded: LoadedProfile, catalog: Catalog, today: dt.date) -> list[PricedOffer]:
     """The offers a search plans on: those the constraints allow, less the dominated ones, with the assumed
     network for offers that state none."""
+    constraints = loaded.profile.constraints
     offers = catalog.offers(set(loaded.gpu_ids) if loaded.gpu_ids else None,
                             set(loaded.provider_ids) if loaded.provider_ids else None)
-    return with_assumed_network(undominated(offers, today), loaded.profile.constraints.assumed_network_gbps
-                                or catalog.slowest_stated_network_gbps)
+    offers = with_discounts(offers, dict(loaded.discounts))
+    rented = with_assumed_network(undominated(offers, today), constraints.assumed_network_gbps
+                                  or catalog.slowest_stated_network_gbps)
+    return rented + owned_offers(constraints.owned, loaded.owned_gpu_ids, catalog, constraints.usd_per_kwh,
+                                 constraints.pue, today)
+
+
+def with_discounts(offers: list[PricedOffer], discounts: dict[str, float]) -> list[PricedOffer]:
+    """Offers of providers the user holds a discount with, at the discounted on-demand and spot prices."""
+    if not discounts:
+        return offers
+    out = []
+    for o in offers:
+        pct = discounts.get(o.provider)
+        if not pct:
+            out.append(o)
+            continue
+        factor = 1.0 - pct / 100.0
+        spot = o.offer.spot_usd_per_hour
+        out.append(dataclasses.replace(o, discount_percent=pct, offer=o.offer.model_copy(update={
+            "usd_per_hour": o.offer.usd_per_hour * factor,
+            "spot_usd_per_hour": spot * factor if spot is not None else None})))
+    return out
 
 
 def with_assumed_network(offers: list[PricedOffer], gbps: float | None) -> list[PricedOffer]:

@@ -98,6 +98,8 @@ class ServingPlan:
     """Doubts about the price (planner/catalog/trust.py); empty when trusted."""
     assumed_network_gbps: float | None = None
     """Gbit/s between instances this plan assumed because its offer states none (None: stated, or one instance)."""
+    discount_percent: float = 0.0
+    """The user's discount with the provider (constraints.discounts), already in the cost."""
     """Percentiles from planner/model/simulation.py (estimate --simulate), beside the analytic latency_s."""
     expert: int = 1
     """Expert-parallel ranks of a replica: a mixture of experts spreads its experts over the replica's GPUs

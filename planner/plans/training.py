@@ -195,6 +195,8 @@ class TrainingPlan:
     """Doubts about the price (planner/catalog/trust.py); empty when trusted."""
     assumed_network_gbps: float | None = None
     """Gbit/s between instances this plan assumed because its offer states none (None: stated, or one instance)."""
+    discount_percent: float = 0.0
+    """The user's discount with the provider (constraints.discounts), already in the cost."""
 
     @property
     def data(self) -> int:

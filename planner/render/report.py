@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from planner.model.workload import Workload
+from planner.plans.owned import BuyVersusRent
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan, training_memory
@@ -44,9 +45,9 @@ def _training_shown(est: Estimate, top: int | None, section: Any = None) -> list
 
 
 def _price_fields(plan: TrainingPlan | ServingPlan) -> dict[str, Any]:
-    """`price_as_of` and `price_flags` (CONTRACTS.md §5)."""
+    """`price_as_of` and `price_flags` (CONTRACTS.md §5), and the user's discount in the price."""
     return {"price_as_of": plan.price_as_of.isoformat() if plan.price_as_of else None,
-            "price_flags": list(plan.price_flags)}
+            "price_flags": list(plan.price_flags), "discount_percent": plan.discount_percent}
 
 
 def price_warnings(est: Estimate, top: int | None) -> list[str]:
@@ -60,6 +61,48 @@ def price_warnings(est: Estimate, top: int | None) -> list[str]:
                     ages.setdefault(plan.provider, []).append(int(match.group(1)))
     return [f"prices for {provider} are {max(days)} days old" + (f" ({len(days)} plans shown)" if len(days) > 1 else "")
             for provider, days in sorted(ages.items())]
+
+
+def _buy_dict(line: BuyVersusRent) -> dict[str, Any]:
+    return {"instance": line.instance, "amortised_usd_per_hour": _r(line.amortised_usd_per_hour),
+            "running_usd_per_hour": _r(line.running_usd_per_hour), "owned_hours": _r(line.owned_hours),
+            "rental": line.rental, "rental_usd": _r(line.rental_usd),
+            "break_even_utilisation": _r(line.break_even_utilisation, 3)}
+
+
+def _buy_lines(est: Estimate) -> list[str]:
+    """Buy versus rent, in words, per owned machine with a purchase price."""
+    lines = []
+    for section, b in est.buy_vs_rent:
+        what = "the job" if section == "training" else "a month"
+        head = (f"Buy vs rent ({section}, {b.instance}): amortised {usd(b.amortised_usd_per_hour)}/h + running "
+                f"{usd(b.running_usd_per_hour)}/h; ")
+        if b.rental is None:
+            lines.append(head + "no rental plan meets the targets.")
+        elif b.break_even_utilisation is None:
+            lines.append(head + f"renting ({b.rental}, {usd(b.rental_usd or 0.0)} for {what}) costs less than "
+                         "running it: owning never pays off.")
+        else:
+            verdict = (f"owning pays off above {b.break_even_utilisation:.0%} utilisation over its lifetime"
+                       if b.break_even_utilisation <= 1.0 else
+                       f"renting costs less even at 100 % utilisation (break-even {b.break_even_utilisation:.0%})")
+            lines.append(head + f"the cheapest rental meeting the targets, {b.rental}, costs "
+                         f"{usd(b.rental_usd or 0.0)} for {what} ({fixed(b.owned_hours)} h on the owned machine): "
+                         f"{verdict}.")
+    return lines
+
+
+def _discount_lines(est: Estimate, top: int | None) -> list[str]:
+    """The discounts (constraints.discounts) in the shown plans' prices."""
+    held: dict[str, float] = {}
+    for section in (est.training, est.inference):
+        for p in shown(section.plans, top) if section is not None else []:
+            if p.discount_percent:
+                held[p.provider] = p.discount_percent
+    if not held:
+        return []
+    return ["Discounts in the prices (constraints.discounts): "
+            + ", ".join(f"{provider} {pct:g} %" for provider, pct in sorted(held.items())) + "."]
 
 
 def _network_note(plans: list) -> list[str]:
@@ -176,6 +219,8 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
         from planner.render.decision import decision_dict
 
         out["decisions"] = decision_dict(decision)
+    for section, line in est.buy_vs_rent:
+        out.setdefault(section, {}).setdefault("buy_vs_rent", []).append(_buy_dict(line))
     out["warnings"] = list(est.warnings) + price_warnings(est, top)
     return out
 
@@ -269,6 +314,8 @@ def _footer(est: Estimate, decision=None, top: int | None = None) -> list[str]:
         lines += _network_note(shown(est.training.plans, top))
     if est.inference is not None:
         lines += _flag_notes(shown(est.inference.plans, top), "serving")
+    lines += _buy_lines(est)
+    lines += _discount_lines(est, top)
     work = est.training.job.work if est.training is not None else est.inference.work if est.inference else None
     if work is not None and work.is_moe:
         lines.append(f"Model {work.name}: {work.params / 1e9:.4g}B parameters (memory, checkpoint, optimizer state), "

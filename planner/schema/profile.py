@@ -1,9 +1,9 @@
 """The project profile (CONTRACTS.md §1): what to train and serve, under which constraints."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from planner.schema.base import Count, PerSecond, Seconds, Strict, Usd
 from planner.schema.model import ModelSection
@@ -135,6 +135,42 @@ class Inference(Strict):
         return self
 
 
+def _percent(value: object) -> object:
+    """'15%', '15 %' or 15 → 15.0 (a percentage)."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        value = value.strip()[:-1].strip()
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+Percent = Annotated[float, BeforeValidator(_percent, json_schema_input_type=float | str),
+                    Field(ge=0, lt=100, allow_inf_nan=False)]
+"""A percentage below 100: 15, '15%'."""
+
+
+class OwnedMachine(Strict):
+    """GPUs the user owns: planned beside rented offers (provider `owned`), one machine each."""
+
+    gpu: str = Field(min_length=1, description="GPU id or alias (gpus.yaml).")
+    count: int = Field(1, ge=1, le=64, description="GPUs in the machine.")
+    usd_per_hour: float = Field(0.0, ge=0, le=10_000, allow_inf_nan=False,
+                                description="Running cost per hour besides electricity (0: none).")
+    interconnect: Literal["pcie", "nvlink"] = Field("pcie", description="How the machine's GPUs talk to each other.")
+    purchase_usd: Usd | None = Field(None, description="What the machine cost (for the buy-versus-rent line).")
+    lifetime_years: float | None = Field(None, gt=0, le=30, allow_inf_nan=False,
+                                         description="Years the purchase is written off over (with purchase_usd).")
+
+    @model_validator(mode="after")
+    def _purchase_with_lifetime(self) -> OwnedMachine:
+        if (self.purchase_usd is None) != (self.lifetime_years is None):
+            raise ValueError("purchase_usd and lifetime_years go together (the amortised hourly cost needs both)")
+        return self
+
+
 class Constraints(Strict):
     """Which GPUs and providers to consider."""
 
@@ -147,6 +183,16 @@ class Constraints(Strict):
         None, gt=0, le=100_000, allow_inf_nan=False,
         description="Gbit/s between instances assumed for offers that state no network (default: the slowest "
                     "network any catalog offer states); plans that rely on it say so.")
+    owned: list[OwnedMachine] = Field(default_factory=list, max_length=64,
+                                      description="Machines the user owns, planned beside the rented offers.")
+    usd_per_kwh: float | None = Field(None, ge=0, le=10, allow_inf_nan=False,
+                                      description="Electricity price for owned machines, USD/kWh.")
+    discounts: dict[str, Percent] = Field(default_factory=dict,
+                                          description="Discount per provider id, percent (a coupon or an agreement),"
+                                                      " e.g. {massed-compute: 15%}.")
+    pue: float = Field(1.0, ge=1.0, le=5.0, allow_inf_nan=False,
+                       description="Power usage effectiveness of the owned machines' site (1: the GPUs' board power "
+                                   "only).")
 
     @field_validator("gpus", "providers", mode="before")
     @classmethod
