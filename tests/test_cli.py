@@ -54,7 +54,8 @@ EXPECTED_TRAINING = {
     # the plan): four 1-GPU vast-ai RTX 6000 Ada instances beat Mithril's flagged 8x H100 at 8 USD/h.
     "pretrain-1b-72h": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=4, instances=4,
                             assumed_network_gbps=10.0, hours={"p10": 46.79, "p50": 59.75, "p90": 76.76},
-                            cost_usd={"p10": 69.25, "p50": 88.43, "p90": 113.6}),
+                            cost_usd={"p10": 69.25, "p50": 88.43, "p90": 113.6, "compute": 88.43, "storage": None,
+                                      "egress": None, "total": 88.43}),
     # LoRA's adapter gradients are small: 8 one-GPU instances over the assumed network cost what one does (to the
     # cent: per-second billing) and finish 8x sooner
     "lora-7b-a6000": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=8, instances=8,

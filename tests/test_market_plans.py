@@ -145,3 +145,24 @@ def test_a_discount_lowers_the_price_and_is_shown():
         base["usd_per_hour"] * 0.85)
     table = estimate(PRETRAIN, "constraints.providers=[lambda]", "constraints.discounts={lambda: 15%}", fmt="table")
     assert "Discounts in the prices (constraints.discounts): lambda 15 %." in table
+
+
+def test_the_bill_adds_storage_and_egress_where_prices_are_known():
+    data = estimate(PRETRAIN, "constraints.providers=[runpod]", "training.dataset_gb=80",
+                    "training.retention_days=30", "training.checkpoints_kept=2")
+    plan = data["training"]["plans"][0]
+    cost = plan["cost_usd"]
+    # 1.012B params x 14 B (bf16 weights 2, fp32 master 4, AdamW moments 8) per checkpoint, 2 kept, + 80 GB of data,
+    # at 0.07 USD/GB-month (RunPod network volume) for the run's P50 hours plus 30 days; egress free at RunPod
+    stored = 80 + 2 * 1.012e9 * 14 / 1e9
+    months = plan["hours"]["p50"] / 730 + 30 / 30.44
+    assert cost["storage"] == pytest.approx(stored * 0.07 * months, rel=0.01)
+    assert cost["egress"] == 0 and cost["compute"] == cost["p50"]
+    assert cost["total"] == pytest.approx(cost["compute"] + cost["storage"], rel=0.001)
+    assert plan["bill_notes"] == []
+
+
+def test_unknown_storage_prices_are_off_the_total_and_said_so():
+    plan = estimate(PRETRAIN, "constraints.providers=[vast-ai]")["training"]["plans"][0]
+    assert plan["cost_usd"]["storage"] is None and plan["cost_usd"]["total"] == plan["cost_usd"]["p50"]
+    assert any("storage price unknown" in n for n in plan["bill_notes"])

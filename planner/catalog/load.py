@@ -12,7 +12,14 @@ from planner.errors import CatalogLookupError, InputError, PlannerError, did_you
 from planner.io.loading import load_model_file
 from planner.schema.catalog import GpuCatalog, GpuSpec, Offer, ProviderOffers
 from planner.schema.model import ModelCatalog, ModelPreset
-from planner.schema.priors import EfficiencyPrior, Extrapolation, LaunchFloor, PriorsFile, TrainCurveFit
+from planner.schema.priors import (
+    EfficiencyPrior,
+    Extrapolation,
+    LaunchFloor,
+    PriorsFile,
+    TrainCurveFit,
+)
+from planner.schema.providers import ProviderInfo, ProvidersFile
 
 BUNDLED_CATALOG = Path(__file__).resolve().parents[2] / "catalog"
 
@@ -50,6 +57,8 @@ class Catalog:
     directory: str = ""
     """The resolved directory it was loaded from (catalog/accuracy.yaml is read from there)."""
     extrapolation: Extrapolation | None = None
+    facts: dict[str, ProviderInfo] = field(default_factory=dict, repr=False)
+    """Provider facts of catalog/providers.yaml: billing, networks, storage and egress prices."""
 
     def is_exact_gpu_name(self, name: str) -> bool:
         """Whether `name` is an id or alias (case, spaces and hyphens aside), not just a prefix of one."""
@@ -176,4 +185,8 @@ def _load_catalog(directory: str) -> Catalog:
         floors = tuple(priors_file.launch_floors)
         extrapolation = priors_file.extrapolation
     as_of = max([gpu_file.as_of, *(p.as_of for p in providers.values())])
-    return Catalog(gpus, providers, presets, priors, as_of, names, curves, floors, directory, extrapolation)
+    facts: dict[str, ProviderInfo] = {}
+    facts_path = root / "providers.yaml"
+    if facts_path.exists():
+        facts = {p.id: p for p in load_model_file(facts_path, ProvidersFile, "providers file")[0].providers}
+    return Catalog(gpus, providers, presets, priors, as_of, names, curves, floors, directory, extrapolation, facts)

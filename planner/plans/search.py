@@ -14,6 +14,7 @@ from planner.efficiency.calibrated import EfficiencyBook
 from planner.efficiency.local_device import LocalDevice
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.io.profile import LoadedProfile, resolve_architecture
+from planner.model.bill import training_bill
 from planner.model.costing import run_cost_usd
 from planner.model.workload import Workload, workload_for
 from planner.plans import bounds
@@ -34,11 +35,14 @@ from planner.plans.serving import (
 from planner.plans.training import (
     TrainingJob,
     TrainingPlan,
+    checkpoint_bytes,
+    final_weights_bytes,
     plan_training,
     training_job,
 )
 from planner.schema.catalog import GpuSpec
 from planner.schema.model import ModelSection
+from planner.schema.profile import Training
 
 INSTANCE_STEPS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048,
                   3072, 4096, 6144, 8192, 12288, 16384, 24576, 32768, 49152, 65536)
@@ -126,7 +130,7 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
                                                 efficiency=(_book_train(book, catalog, offer, job)
                                                             or _prior_train(catalog, offer, job, priors)),
                                                 memo=memo)) is not None]
-        plans = [_with_price_trust(p, priced, day) for p in plans]
+        plans = [_with_bill(_with_price_trust(p, priced, day), catalog, job, profile.training) for p in plans]
         if local is not None:
             from planner.plans.local import local_training_plan
 
@@ -366,6 +370,14 @@ def searched_offers(loaded: LoadedProfile, catalog: Catalog, today: dt.date) -> 
                                   or catalog.slowest_stated_network_gbps)
     return rented + owned_offers(constraints.owned, loaded.owned_gpu_ids, catalog, constraints.usd_per_kwh,
                                  constraints.pue, today)
+
+
+def _with_bill(plan: TrainingPlan, catalog: Catalog, job: TrainingJob, training: Training) -> TrainingPlan:
+    """The plan with its storage and egress lines (planner/model/bill.py)."""
+    bill = training_bill(catalog.facts.get(plan.provider), plan.hours_p50, training.dataset_gb,
+                         checkpoint_bytes(job) / 1e9, training.checkpoints_kept, training.retention_days,
+                         final_weights_bytes(job) / 1e9)
+    return _evolve(plan, storage_usd=bill.storage_usd, egress_usd=bill.egress_usd, bill_notes=bill.notes)
 
 
 def with_discounts(offers: list[PricedOffer], discounts: dict[str, float]) -> list[PricedOffer]:

@@ -106,6 +106,19 @@ def training_job(work: Workload, training: Training) -> TrainingJob:
                        framework=training.framework)
 
 
+def checkpoint_bytes(job: TrainingJob) -> float:
+    """One checkpoint: the trained weights and their optimizer state with fp32 master copies (mixed precision);
+    adapters only for LoRA/QLoRA (the frozen base is not saved again)."""
+    mixed = job.precision in ("fp16", "bf16", "fp8")
+    return job.trainable_params * ((2.0 if mixed else 4.0) + OPTIMIZER_STATE_BYTES[job.optimizer]
+                                   + (4.0 if mixed else 0.0))
+
+
+def final_weights_bytes(job: TrainingJob) -> float:
+    """The weights shipped at the end, in 16 bits: the whole model, or the adapters of LoRA/QLoRA."""
+    return job.trainable_params * 2.0
+
+
 def training_memory(job: TrainingJob, micro_batch: int, recompute: bool, sharding: str, dp: int,
                     tp: int = 1, pp: int = 1, ep: int = 1) -> TrainingMemory:
     """Bytes per GPU (FORMULAS.md, 'Memory'): mixed-precision weights, gradients, fp32 master + optimizer state
@@ -197,6 +210,12 @@ class TrainingPlan:
     """Gbit/s between instances this plan assumed because its offer states none (None: stated, or one instance)."""
     discount_percent: float = 0.0
     """The user's discount with the provider (constraints.discounts), already in the cost."""
+    storage_usd: float | None = None
+    """Storage of data and checkpoints at P50 (planner/model/bill.py); None: price unknown."""
+    egress_usd: float | None = None
+    """Egress of the final weights (planner/model/bill.py); None: price unknown."""
+    bill_notes: tuple[str, ...] = ()
+    """What the storage and egress lines leave out, in words."""
 
     @property
     def data(self) -> int:

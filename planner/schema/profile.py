@@ -69,6 +69,12 @@ class Training(Strict):
                             "efficiency with a wider interval.")
     deadline: Seconds | None = Field(None, description="Wall-clock limit, e.g. 72h.")
     budget: Usd | None = Field(None, description="Spending limit, e.g. $20k.")
+    dataset_gb: float | None = Field(None, gt=0, le=1e9, allow_inf_nan=False,
+                                     description="Dataset size on disk, GB, for the storage line of the bill.")
+    checkpoints_kept: int = Field(1, ge=0, le=10_000, description="Checkpoints kept in storage (weights and "
+                                                                  "optimizer state each).")
+    retention_days: float = Field(0.0, ge=0, le=36_500, allow_inf_nan=False,
+                                  description="Days the data and checkpoints stay stored after the run.")
 
 
 class Slo(Strict):

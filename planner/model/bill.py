@@ -1,0 +1,48 @@
+"""The whole bill of a training plan beside compute (CONTRACTS.md §5: cost_usd.compute/storage/egress/total):
+storage of the dataset and the kept checkpoints while the run lasts and for the retention after it, at the provider's
+$/GB-month, and egress of the final weights once, at its $/GB (catalog/providers.yaml, each price with a source).
+A line whose price the catalog does not know is None, and the plan says so; the total then holds the known lines."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from planner.schema.providers import ProviderInfo
+
+HOURS_PER_MONTH = 730.0
+"""8,760 h / 12: the month the storage prices are quoted for (and inference.hours_per_month's default)."""
+DAYS_PER_MONTH = 30.44
+"""365.25 / 12."""
+WEIGHT_BYTES = 2.0
+"""Final weights are shipped in 16-bit (bf16/fp16) precision."""
+
+
+@dataclass(frozen=True)
+class Bill:
+    """Storage and egress of one plan, USD (None: the provider's price is not in the catalog)."""
+
+    storage_usd: float | None
+    egress_usd: float | None
+    storage_gb: float
+    egress_gb: float
+    notes: tuple[str, ...]
+
+
+def training_bill(facts: ProviderInfo | None, hours: float, dataset_gb: float | None, checkpoint_gb: float,
+                  checkpoints_kept: int, retention_days: float, final_weights_gb: float) -> Bill:
+    """Storage = (dataset + checkpoint × kept) GB × $/GB-month × (run months + retention months);
+    egress = final weights GB × $/GB."""
+    notes = []
+    stored = (dataset_gb or 0.0) + checkpoint_gb * checkpoints_kept
+    if dataset_gb is None:
+        notes.append("dataset size not given (training.dataset_gb): storage counts checkpoints only")
+    months = hours / HOURS_PER_MONTH + retention_days / DAYS_PER_MONTH
+    storage = egress = None
+    if facts is not None and facts.storage_usd_per_gb_month is not None:
+        storage = stored * facts.storage_usd_per_gb_month.usd * months
+    else:
+        notes.append("storage price unknown for this provider: not in the total")
+    if facts is not None and facts.egress_usd_per_gb is not None:
+        egress = final_weights_gb * facts.egress_usd_per_gb.usd
+    else:
+        notes.append("egress price unknown for this provider: not in the total")
+    return Bill(storage, egress, stored, final_weights_gb, tuple(notes))
