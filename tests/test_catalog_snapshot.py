@@ -112,3 +112,15 @@ def test_every_offer_gpu_is_in_the_gpu_catalog(imported):
 def test_a_file_that_is_not_a_catalog_directory_exits_2(tmp_path):
     result = runner.invoke(app, ["catalog", "import", "--from", "skypilot", str(tmp_path), "--dry-run"])
     assert result.exit_code == 2 and "not a SkyPilot v7 catalog directory" in result.output
+
+
+def test_catalog_providers_lists_every_provider():
+    result = runner.invoke(app, ["catalog", "providers", "--format", "json"])
+    assert result.exit_code == 0
+    import json
+    rows = json.loads(result.stdout)
+    assert len(rows) >= 15 and sum(r["offers"] for r in rows) >= 500
+    runpod = next(r for r in rows if r["provider"] == "runpod")
+    assert runpod["storage_usd_per_gb_month"] == 0.07 and runpod["doubtful_offers"] >= 4
+    table = runner.invoke(app, ["catalog", "providers"]).stdout
+    assert f"{len(rows)} providers, " in table

@@ -188,6 +188,22 @@ def catalog_list(
     _print_rows(rows, format, render_gpu_table)
 
 
+@catalog_app.command("providers")
+def catalog_providers(
+    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+) -> None:
+    """List the providers: offers, GPU types, multi-GPU shapes, price date, billing, storage and egress prices."""
+    from planner.render.provider_table import provider_rows, render_provider_table
+
+    try:
+        rows = provider_rows(load_catalog(catalog))
+    except PlannerError as exc:
+        _fail(exc)
+        return
+    _print_rows(rows, format, render_provider_table)
+
+
 @catalog_app.command("models")
 def catalog_models(catalog: CatalogOption = BUNDLED_CATALOG, wide: WideOption = False) -> None:
     """List the model presets with their architecture and source."""

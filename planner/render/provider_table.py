@@ -1,0 +1,40 @@
+"""`gpuplan catalog providers`: one row per provider — offers, GPU types, multi-GPU shapes, price date, billing,
+whether networks, storage and egress prices are known — so the market's coverage is visible at a glance."""
+from __future__ import annotations
+
+from typing import Any
+
+from planner.catalog.load import Catalog
+from planner.render.catalog_tables import _table
+
+
+def provider_rows(catalog: Catalog) -> list[dict[str, Any]]:
+    """Rows for the providers table (and its JSON)."""
+    rows = []
+    for pid, prov in sorted(catalog.providers.items()):
+        facts = catalog.facts.get(pid)
+        rows.append({
+            "provider": pid, "name": prov.name, "offers": len(prov.offers),
+            "gpus": len({o.gpu for o in prov.offers}),
+            "multi_gpu_offers": sum(1 for o in prov.offers if o.gpus_per_instance >= 4),
+            "networked_offers": sum(1 for o in prov.offers if o.network_gbps),
+            "doubtful_offers": sum(1 for o in prov.offers if o.doubtful),
+            "as_of": prov.as_of.isoformat(), "billing": prov.billing,
+            "storage_usd_per_gb_month": facts.storage_usd_per_gb_month.usd
+            if facts and facts.storage_usd_per_gb_month else None,
+            "egress_usd_per_gb": facts.egress_usd_per_gb.usd if facts and facts.egress_usd_per_gb else None,
+        })
+    return rows
+
+
+def render_provider_table(rows: list[dict[str, Any]]) -> str:
+    """The providers as a table, with the totals under it."""
+    def money(value: float | None) -> str:
+        return "–" if value is None else f"${value:g}"
+
+    body = [[r["provider"], str(r["offers"]), str(r["gpus"]), str(r["multi_gpu_offers"]), str(r["networked_offers"]),
+             str(r["doubtful_offers"]), r["as_of"], r["billing"], money(r["storage_usd_per_gb_month"]),
+             money(r["egress_usd_per_gb"])] for r in rows]
+    text = _table("Providers", ["provider", "offers", "GPU types", "≥4-GPU offers", "with network", "doubtful",
+                                "prices as of", "billing", "storage $/GB-mo", "egress $/GB"], body)
+    return text + f"{len(rows)} providers, {sum(r['offers'] for r in rows)} offers.\n"
