@@ -66,7 +66,8 @@ def _memory_is_total(rows: list[SkyRow]) -> bool:
 
 
 def _is_host_ram(row: SkyRow) -> bool:
-    """The memory field equals the host RAM per GPU (nebius: 204800 MiB = 200 GiB for 1 H100, and for 8 with 1600 GiB)."""
+    """The memory field equals the host RAM per GPU (nebius: 204800 MiB = 200 GiB, for 1 H100 and for 8 with 1600
+    GiB)."""
     return bool(row.memory_mib and row.host_gib and row.count >= 1
                 and abs(row.memory_mib - row.host_gib * 1024 / row.count) < 1.0)
 

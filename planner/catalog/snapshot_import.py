@@ -108,7 +108,8 @@ def _gcp_rows(rows: list[CleanRow], info: ProviderInfo | None, found: Counter[st
     return out
 
 
-def import_provider(cloud: str, path: Path, catalog: Catalog, names: AcceleratorNames, providers: dict[str, ProviderInfo],
+def import_provider(cloud: str, path: Path, catalog: Catalog, names: AcceleratorNames,
+                    providers: dict[str, ProviderInfo],
                     as_of: dt.date, source: str) -> ProviderImport:
     """One provider folder → its merged offers document (not written)."""
     info = next((p for p in providers.values() if p.skypilot == cloud), None)

@@ -47,6 +47,8 @@ from planner.schema.profile import Training
 INSTANCE_STEPS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048,
                   3072, 4096, 6144, 8192, 12288, 16384, 24576, 32768, 49152, 65536)
 """Instance counts searched: powers of two and their 1.5× midpoints."""
+PlanMemo = dict[tuple[object, ...], tuple[Efficiency, TrainingPlan]]
+"""Plans already computed in one estimate, by offer shape and count (with the efficiency they used)."""
 COST_RISE_STOP = 1.10
 """The count search stops once a feasible plan costs this much more than the cheapest feasible one found: with
 sublinear scaling, GPUs × hours only grows with the count (a 10 % margin lets billing rounding and a larger
@@ -121,7 +123,7 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         bounds.check_training(job, profile.training, offers, catalog,
                               lambda offer: candidate_counts(offer, constraints.max_gpus, constraints.gpu_count),
                               loaded.document)
-        memo: dict[tuple[object, ...], tuple[Efficiency, TrainingPlan]] = {}
+        memo: PlanMemo = {}
         priors: dict[str, Efficiency] = {}
         plans = [plan for offer in offers
                  if (plan := best_training_plan(job, catalog, offer, profile.training.deadline,
@@ -178,7 +180,7 @@ def best_training_plan(job: TrainingJob, catalog: Catalog, offer: PricedOffer, d
                        budget_usd: float | None, pinned: int | None, max_gpus: int, spot: bool,
                        confidence_key: str = "hours_p50", efficiency: Efficiency | None = None,
                        gpu: GpuSpec | None = None,
-                       memo: dict[tuple[object, ...], tuple[Efficiency, TrainingPlan]] | None = None) -> TrainingPlan | None:
+                       memo: PlanMemo | None = None) -> TrainingPlan | None:
     """The cheapest count meeting deadline and budget on this offer; else the fastest, with its reasons.
     `efficiency` (default: the prior) and `gpu` (default: the offer's catalog GPU) override the catalog's."""
     gpu = gpu or catalog.gpus[offer.offer.gpu]
@@ -237,7 +239,7 @@ def _prior_train(catalog: Catalog, offer: PricedOffer, job: TrainingJob, priors:
 
 
 def plan_training_shared(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency,
-                          spot: bool, memo: dict[tuple[object, ...], tuple[Efficiency, TrainingPlan]] | None) -> TrainingPlan:
+                          spot: bool, memo: PlanMemo | None) -> TrainingPlan:
     """plan_training, shared between offers of one shape (GPU, GPUs per instance, link, network): their times are
     the same, so a plan computed for one is repriced for the others (`memo` lives for one estimate)."""
     if memo is None:
