@@ -6,6 +6,7 @@ from typing import Any
 
 from planner.catalog.load import Catalog
 from planner.render.catalog_tables import _table
+from planner.render.console import Column
 
 
 def provider_rows(catalog: Catalog) -> list[dict[str, Any]]:
@@ -35,6 +36,9 @@ def render_provider_table(rows: list[dict[str, Any]]) -> str:
     body = [[r["provider"], str(r["offers"]), str(r["gpus"]), str(r["multi_gpu_offers"]), str(r["networked_offers"]),
              str(r["doubtful_offers"]), r["as_of"], r["billing"], money(r["storage_usd_per_gb_month"]),
              money(r["egress_usd_per_gb"])] for r in rows]
-    text = _table("Providers", ["provider", "offers", "GPU types", "≥4-GPU offers", "with network", "doubtful",
-                                "prices as of", "billing", "storage $/GB-mo", "egress $/GB"], body)
+    head = [Column("provider"), Column("offers", "right"), Column("GPU types", "right", drop=4),
+            Column("≥4-GPU offers", "right", drop=3), Column("with network", "right", drop=5),
+            Column("doubtful", "right", drop=2), Column("prices as of"), Column("billing", drop=6),
+            Column("storage $/GB-mo", "right", drop=1), Column("egress $/GB", "right", drop=1)]
+    text = _table("Providers", head, body)
     return text + f"{len(rows)} providers, {sum(r['offers'] for r in rows)} offers.\n"
