@@ -208,7 +208,7 @@ def import_provider(cloud: str, path: Path, catalog: Catalog, names: Accelerator
 
 
 def import_snapshot(directory: Path, catalog: Catalog, catalog_dir: Path,
-                    as_of: dt.date | None = None) -> list[ProviderImport]:
+                    as_of: dt.date | None = None, origin: str | None = None) -> list[ProviderImport]:
     """Every provider folder of a SkyPilot v7 catalog directory → merged offers documents (not yet written)."""
     folders = provider_folders(directory)
     names = load_accelerator_names(catalog_dir, catalog)
@@ -221,7 +221,8 @@ def import_snapshot(directory: Path, catalog: Catalog, catalog_dir: Path,
             continue
         shown = f"{directory.resolve().name}/{path.resolve().relative_to(directory.resolve())}"
         commit = commits.get(cloud)
-        source = (f"SkyPilot catalog v7 {cloud}/vms.csv (skypilot-org/skypilot-catalog"
+        source = (f"SkyPilot catalog v7 {cloud}/vms.csv ({origin})" if origin else
+                  f"SkyPilot catalog v7 {cloud}/vms.csv (skypilot-org/skypilot-catalog"
                   f"{' @' + commit[:12] if commit else ''}; commit date unknown), snapshot {shown}")
         results.append(import_provider(cloud, path.resolve(), catalog, names, providers, date, source))
     return results

@@ -390,6 +390,44 @@ def catalog_import(
     sys.stdout.write(text.replace("Wrote", "Would write", 1) if dry_run else text)
 
 
+class RefreshSource(str, Enum):
+    skypilot_url = "skypilot-url"
+    gpuhunt = "gpuhunt"
+
+
+@catalog_app.command("refresh")
+def catalog_refresh(
+    source: Annotated[RefreshSource, typer.Option("--from", help="Where today's prices come from.")],
+    url: Annotated[Optional[str], typer.Option("--url", help="Base URL of SkyPilot's v7 catalog.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+) -> None:
+    """Pull today's prices (network needed) into catalog/offers/, with a diff of what changed."""
+    from planner.catalog import refresh as refresh_module
+    from planner.catalog.importer import write_offers
+    from planner.errors import InputError
+
+    try:
+        if source is RefreshSource.gpuhunt:
+            raise InputError("--from gpuhunt is not available yet: gpuhunt's API is not wired to the importer",
+                             field="--from", hint="Use --from skypilot-url, or import a gpuhunt CSV with "
+                                                  "`gpuplan catalog import --from gpuhunt FILE`.")
+        try:
+            results, diff = refresh_module.refresh(load_catalog(catalog), Path(catalog),
+                                                   url or refresh_module.SKYPILOT_URL)
+        except refresh_module.NoNetwork as exc:
+            sys.stderr.write(f"{exc}\n")
+            raise typer.Exit(2) from None
+        if not dry_run:
+            for item in results:
+                write_offers(item.document, Path(catalog) / "offers" / f"{item.provider}.yaml")
+    except PlannerError as exc:
+        _fail(exc)
+        return
+    sys.stdout.write(refresh_module.render_changes(diff))
+    sys.stdout.write(("Would write" if dry_run else "Wrote") + f" {len(results)} offers file(s).\n")
+
+
 class SchemaName(str, Enum):
     profile = "profile"
     offers = "offers"

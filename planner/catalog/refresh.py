@@ -1,0 +1,99 @@
+"""`gpuplan catalog refresh --from skypilot-url`: today's SkyPilot v7 tables for every provider folder named in
+catalog/providers.yaml, downloaded into a temporary directory, imported like the bundled snapshot
+(planner/catalog/snapshot_import.py), compared with the offers files, and written only when every provider
+imported (each file atomically). Without network it says so in one line and changes nothing."""
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from planner.catalog.load import Catalog
+from planner.catalog.providers import load_providers
+from planner.catalog.snapshot_import import ProviderImport, import_snapshot
+from planner.errors import InputError
+from planner.schema.catalog import Offer
+
+SKYPILOT_URL = "https://raw.githubusercontent.com/skypilot-org/skypilot-catalog/master/catalogs/v7"
+"""Where SkyPilot publishes its catalog (skypilot-org/skypilot-catalog, catalogs/v7/<cloud>/vms.csv)."""
+TIMEOUT_S = 20.0
+MAX_BYTES = 64 * 2**20
+
+
+def fetch(url: str) -> bytes:
+    """The bytes at `url` (tests replace this with recorded files)."""
+    with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:  # a fixed https catalog URL or --url
+        data: bytes = response.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise InputError(f"{url}: larger than {MAX_BYTES // 2**20} MB; not a price table")
+    return data
+
+
+@dataclass(frozen=True)
+class OfferChange:
+    """How one provider's offers moved."""
+
+    provider: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    repriced: tuple[tuple[str, float, float], ...]
+    """(instance, old on-demand USD/h, new)."""
+
+
+def download(base_url: str, catalog_dir: Path, target: Path) -> list[str]:
+    """Every provider folder of providers.yaml into target/v7/<cloud>/vms.csv; the folders fetched."""
+    clouds = sorted({p.skypilot for p in load_providers(catalog_dir).values() if p.skypilot})
+    fetched = []
+    for cloud in clouds:
+        url = f"{base_url.rstrip('/')}/{cloud}/vms.csv"
+        try:
+            data = fetch(url)
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise NoNetwork(f"no network: could not fetch {url} ({reason}); the catalog is unchanged") from None
+        folder = target / "v7" / cloud
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "vms.csv").write_bytes(data)
+        fetched.append(cloud)
+    return fetched
+
+
+class NoNetwork(Exception):
+    """The catalog source could not be reached."""
+
+
+def changes(catalog: Catalog, results: list[ProviderImport]) -> list[OfferChange]:
+    """What each provider's offers would become, against the catalog as loaded."""
+    out = []
+    for r in results:
+        old: dict[str, Offer] = {o.instance: o for o in catalog.providers[r.provider].offers} \
+            if r.provider in catalog.providers else {}
+        new = {o.instance: o for o in r.document.offers}
+        repriced = tuple((i, old[i].usd_per_hour, new[i].usd_per_hour) for i in sorted(old.keys() & new.keys())
+                         if abs(old[i].usd_per_hour - new[i].usd_per_hour) > 1e-9)
+        out.append(OfferChange(r.provider, tuple(sorted(new.keys() - old.keys())),
+                               tuple(sorted(old.keys() - new.keys())), repriced))
+    return out
+
+
+def render_changes(diff: list[OfferChange], shown: int = 5) -> str:
+    """One line per provider, then up to `shown` repriced offers each."""
+    lines = []
+    for c in diff:
+        lines.append(f"{c.provider}: {len(c.added)} new, {len(c.removed)} gone, {len(c.repriced)} repriced")
+        for instance, before, after in c.repriced[:shown]:
+            lines.append(f"  {instance}: ${before:g}/h → ${after:g}/h ({(after - before) / before:+.1%})")
+    return "\n".join(lines) + "\n"
+
+
+def refresh(catalog: Catalog, catalog_dir: Path, base_url: str = SKYPILOT_URL,
+            today: dt.date | None = None) -> tuple[list[ProviderImport], list[OfferChange]]:
+    """Download, import and compare (nothing written here)."""
+    with tempfile.TemporaryDirectory(prefix="gpuplan-refresh-") as tmp:
+        download(base_url, catalog_dir, Path(tmp))
+        day = today or dt.date.today()
+        results = import_snapshot(Path(tmp), catalog, catalog_dir, day, origin=f"{base_url}, fetched {day}")
+    return results, changes(catalog, results)

@@ -1,0 +1,63 @@
+"""`gpuplan catalog refresh --from skypilot-url`, offline: the download is replaced by the recorded tables of the
+bundled snapshot (one changed price), so the diff and the writes are checked without a network."""
+import shutil
+import urllib.error
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from planner.catalog import refresh
+from planner.catalog.load import BUNDLED_CATALOG
+from planner.cli.main import app
+
+runner = CliRunner()
+RECORDED = BUNDLED_CATALOG / "snapshots" / "skypilot-2026-11-30" / "v7"
+
+
+@pytest.fixture
+def catalog_dir(tmp_path):
+    target = tmp_path / "catalog"
+    shutil.copytree(BUNDLED_CATALOG, target, ignore=shutil.ignore_patterns("snapshots"))
+    return target
+
+
+def recorded(url: str) -> bytes:
+    cloud = url.rstrip("/").split("/")[-2]
+    data = (RECORDED / cloud / "vms.csv").read_bytes()
+    if cloud == "lambda":  # today's table: one price moved
+        data = data.replace(b"gpu_8x_v100,V100,8.0,92.0,448.0,4.4,", b"gpu_8x_v100,V100,8.0,92.0,448.0,4.8,")
+    return data
+
+
+def test_refresh_writes_the_new_prices_and_prints_the_diff(catalog_dir, monkeypatch):
+    monkeypatch.setattr(refresh, "fetch", recorded)
+    result = runner.invoke(app, ["catalog", "refresh", "--from", "skypilot-url", "--catalog", str(catalog_dir)])
+    assert result.exit_code == 0, result.output
+    assert "lambda: 0 new, 0 gone, 1 repriced" in result.stdout
+    assert "gpu_8x_v100: $4.4/h → $4.8/h (+9.1%)" in result.stdout
+    assert "aws: 0 new, 0 gone, 0 repriced" in result.stdout
+    offers = {o["instance"]: o for o in yaml.safe_load((catalog_dir / "offers" / "lambda.yaml").read_text())["offers"]}
+    assert offers["gpu_8x_v100"]["usd_per_hour"] == 4.8
+    assert "fetched" in yaml.safe_load((catalog_dir / "offers" / "lambda.yaml").read_text())["source"]
+
+
+def test_dry_run_writes_nothing(catalog_dir, monkeypatch):
+    monkeypatch.setattr(refresh, "fetch", recorded)
+    before = (catalog_dir / "offers" / "lambda.yaml").read_text()
+    result = runner.invoke(app, ["catalog", "refresh", "--from", "skypilot-url", "--dry-run",
+                                 "--catalog", str(catalog_dir)])
+    assert result.exit_code == 0 and "Would write" in result.stdout
+    assert (catalog_dir / "offers" / "lambda.yaml").read_text() == before
+
+
+def test_without_network_one_line_and_nothing_changes(catalog_dir, monkeypatch):
+    def offline(url: str) -> bytes:
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(refresh, "fetch", offline)
+    before = {p.name: p.read_text() for p in (catalog_dir / "offers").glob("*.yaml")}
+    result = runner.invoke(app, ["catalog", "refresh", "--from", "skypilot-url", "--catalog", str(catalog_dir)])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and result.output.startswith("no network: could not fetch")
+    assert before == {p.name: p.read_text() for p in (catalog_dir / "offers").glob("*.yaml")}
