@@ -53,15 +53,15 @@ EXPECTED_TRAINING = {
     # that state no network now spanning instances over the assumed 10 Gb/s (the slowest any offer states, named in
     # the plan): four 1-GPU vast-ai RTX 6000 Ada instances beat Mithril's flagged 8x H100 at 8 USD/h.
     "pretrain-1b-72h": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=4, instances=4,
-                            assumed_network_gbps=10.0, hours={"p10": 46.79, "p50": 59.75, "p90": 76.76},
-                            cost_usd={"p10": 69.25, "p50": 88.43, "p90": 113.6, "compute": 88.43, "storage": None,
-                                      "egress": None, "total": 88.43}),
-    # LoRA's adapter gradients are small: 8 one-GPU instances over the assumed network cost what one does (to the
-    # cent: per-second billing) and finish 8x sooner
-    "lora-7b-a6000": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=8, instances=8,
-                          hours={"p10": 0.6962, "p50": 0.9144, "p90": 1.201}),
+                            assumed_network_gbps=10.0, hours={"p10": 32.29, "p50": 58.71, "p90": 111.2},
+                            cost_usd={"p10": 47.78, "p50": 86.89, "p90": 164.6, "compute": 86.89, "storage": None,
+                                      "egress": None, "total": 86.89}),
+    # LoRA's adapter gradients are small: 4 one-GPU instances over the assumed network cost about what one does
+    # (per-second billing) and finish about 4x sooner
+    "lora-7b-a6000": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=4, instances=4,
+                          hours={"p10": 0.9027, "p50": 1.793, "p90": 3.562}),
     "resnet50-imagenet": dict(gpu="RTX-3060-TI", provider="simplepod", gpu_count=4, instances=4,
-                              hours={"p10": 15.4, "p50": 18.78, "p90": 22.9}),
+                              hours={"p10": 10.57, "p50": 18.83, "p90": 33.52}),
     "bert-train-then-serve": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1,
                                   hours={"p10": 0.2562, "p50": 0.5089, "p90": 1.011}),
 }

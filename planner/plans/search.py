@@ -32,10 +32,10 @@ from planner.plans.serving import (
     plan_batch_serving,
     plan_llm_serving,
 )
+from planner.plans.spot import checkpoint_bytes
 from planner.plans.training import (
     TrainingJob,
     TrainingPlan,
-    checkpoint_bytes,
     final_weights_bytes,
     plan_training,
     training_job,

@@ -106,14 +106,6 @@ def training_job(work: Workload, training: Training) -> TrainingJob:
                        framework=training.framework)
 
 
-def checkpoint_bytes(job: TrainingJob) -> float:
-    """One checkpoint: the trained weights and their optimizer state with fp32 master copies (mixed precision);
-    adapters only for LoRA/QLoRA (the frozen base is not saved again)."""
-    mixed = job.precision in ("fp16", "bf16", "fp8")
-    return job.trainable_params * ((2.0 if mixed else 4.0) + OPTIMIZER_STATE_BYTES[job.optimizer]
-                                   + (4.0 if mixed else 0.0))
-
-
 def final_weights_bytes(job: TrainingJob) -> float:
     """The weights shipped at the end, in 16 bits: the whole model, or the adapters of LoRA/QLoRA."""
     return job.trainable_params * 2.0
