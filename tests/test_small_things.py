@@ -32,7 +32,10 @@ def test_html_says_where_it_wrote(tmp_path):
 
 def _two_plans(tmp_path):
     old, new = tmp_path / "old.json", tmp_path / "new.json"
-    for path, extra in ((old, []), (new, ["--set", "training.epochs=3"])):
+    # the same offer and count on both sides (8 H100s), so three epochs are three times the GPU-hours; unpinned, the
+    # cheapest plan for one epoch (RTX 6000 Ada instances over the assumed network) misses three epochs' deadline
+    pin = ["--set", "constraints.gpus=[H100-SXM]", "--set", "constraints.gpu_count=8"]
+    for path, extra in ((old, pin), (new, [*pin, "--set", "training.epochs=3"])):
         result = runner.invoke(app, ["estimate", str(PRETRAIN), "--format", "json", *extra])
         path.write_text(result.stdout)
     return old, new
