@@ -126,7 +126,10 @@ def test_json_plan_has_every_contract_field():
                 "meets_deadline", "within_budget"):
         assert key in plan
     assert plan["efficiency_source"] in ("prior", "calibrated", "transferred", "measured")
-    assert set(plan["parallelism"]) == {"data", "tensor", "pipeline", "expert", "sharding"}  # expert: CONTRACTS.md §5
+    # CONTRACTS.md §2 and §5: the degrees (expert included) and sharding, plus the ZeRO stage, recomputation and
+    # what the profile pinned
+    assert set(plan["parallelism"]) == {"data", "tensor", "pipeline", "expert", "sharding", "zero", "recompute",
+                                        "pinned"}
     serving = run_json("estimate", str(ROOT / "profiles" / "serve-7b-chat.yaml"))["inference"]["plans"][0]
     for key in ("gpu", "provider", "replicas", "gpus_per_replica", "gpu_count", "batch_size",
                 "capacity_rps_per_replica", "utilization", "latency_ms", "throughput_tokens_per_s",

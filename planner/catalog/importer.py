@@ -183,10 +183,7 @@ def write_offers(document: ProviderOffers, path: Path) -> None:
     header = f"# Imported by `gpuplan catalog import` from: {document.source}\n"
     body = yaml.safe_dump(document.model_dump(mode="python", exclude_none=True), sort_keys=False,
                           allow_unicode=True, width=120)
-    write_text_atomic(path, header + body)
-    from planner.catalog import load as catalog_module
-
-    catalog_module._load_catalog.cache_clear()  # the loader caches by directory; this directory just changed
+    write_text_atomic(path, header + body)  # the catalog loader caches by content: the next load sees this file
 
 
 def summary(result: ImportResult) -> str:

@@ -114,9 +114,8 @@ def estimate(
 ) -> None:
     """Plan training and serving for a profile: GPU type, count, hours, cost, latency. Exit 1 when nothing fits."""
     _wide(wide)
-    from planner.decide.choices import check_confidence, decide
-    from planner.io.profile import load_profile
-    from planner.plans.search import estimate as run_estimate
+    import planner
+    from planner.decide.choices import check_confidence
     from planner.render import report
 
     try:
@@ -126,20 +125,14 @@ def estimate(
 
             plot_format(plot)
             check_plot_available()
-        cat = load_catalog(catalog)
-        loaded = load_profile(profile, cat, overrides or ())
-        from planner.efficiency.stores import efficiency_inputs
-
-        book, local = efficiency_inputs(cat, catalog, calibrations, measurements, local_usd_per_hour)
-        result = run_estimate(loaded, cat, book=book, local=local)
-        if simulate and result.inference is None:
+        cat = planner.load_catalog(catalog)
+        loaded = planner.load_profile(profile, cat, overrides or ())
+        if simulate and loaded.profile.inference is None:
             typer.echo(f"Note: --simulate simulates serving plans, and {profile} has no inference section: "
                        f"nothing to simulate.", err=True)
-        elif simulate:
-            from planner.plans.simulated import simulate_estimate
-
-            result = simulate_estimate(result, loaded, cat, top or None)
-        decision = decide(loaded, cat, result, confidence)
+        planned = planner.plan(loaded, cat, confidence=confidence, calibrations=calibrations,
+                               measurements=measurements, simulate=simulate, local_usd_per_hour=local_usd_per_hour)
+        result, decision = planned.estimate, planned.decision
         if emit is not None:
             from planner.render.launch import launch_spec
 
@@ -161,9 +154,12 @@ def estimate(
         _fail(exc)
         return
     limit = top or None
-    render = {Format.table: report.render_table, Format.json: report.render_json,
-              Format.markdown: report.render_markdown, Format.csv: report.render_csv}[format]
-    sys.stdout.write(render(result, limit, decision))
+    if format is Format.json:
+        sys.stdout.write(planned.to_json(limit))
+    else:
+        render = {Format.table: report.render_table, Format.markdown: report.render_markdown,
+                  Format.csv: report.render_csv}[format]
+        sys.stdout.write(render(result, limit, decision))
     if format is Format.json:
         sys.stdout.write("\n")
     if not result.feasible:
@@ -398,7 +394,13 @@ def diff(
     wide: WideOption = False,
 ) -> None:
     """What changed between two plans: GPU-hours, cost and latency of the recommended plans."""
-    from planner.decide.diff import load_plan_document, parse_thresholds, plan_changes, render_changes, rises_above
+    from planner.decide.diff import (
+        load_plan_document,
+        parse_thresholds,
+        plan_changes,
+        render_changes,
+        rises_above,
+    )
 
     _wide(wide)
     try:

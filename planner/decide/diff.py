@@ -82,17 +82,10 @@ def parse_threshold(text: str) -> float:
 def load_plan_document(path: Path, catalog_dir: Path) -> dict[str, Any]:
     """An estimate as its JSON document: read from a `--format json` file, or computed from a profile."""
     if path.suffix.lower() in (".yaml", ".yml"):
-        from planner.catalog.load import load_catalog
-        from planner.io.profile import load_profile
-        from planner.plans.search import estimate
-        from planner.render.report import estimate_dict
+        import planner
 
-        from planner.decide.choices import decide
-
-        catalog = load_catalog(catalog_dir)
-        loaded = load_profile(path, catalog)
-        result = estimate(loaded, catalog)
-        return estimate_dict(result, None, decide(loaded, catalog, result))
+        catalog = planner.load_catalog(catalog_dir)
+        return planner.plan(planner.load_profile(path, catalog), catalog).to_dict(top=None)
     try:
         data = json.loads(read_text(path))
     except json.JSONDecodeError as exc:

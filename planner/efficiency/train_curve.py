@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from planner.catalog.load import Catalog
 from planner.efficiency.curve import Num, saturating
-from planner.efficiency.origin import Efficiency
+from planner.efficiency.figure import Efficiency
 from planner.model.workload import Workload
 from planner.schema.catalog import GpuSpec
 from planner.schema.priors import Extrapolation, TrainCurveFit

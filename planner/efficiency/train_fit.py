@@ -33,13 +33,13 @@ from planner.efficiency.train_curve import (
     weight_ratio,
 )
 from planner.io.profile import resolve_architecture
+from planner.model.precision import peak_flops
 from planner.model.workload import workload_for
 from planner.plans.training import (
     Layout,
     StepTerms,
     TrainingJob,
     fastest_layout,
-    peak_flops,
     step_terms,
     training_memory,
 )
@@ -221,7 +221,7 @@ def build_case(run: PublishedRun, catalog: Catalog, reference: Efficiency) -> Ru
     offer = run_offer(run, gpu, count, catalog)
     if best is None:  # the planner's memory model says it does not fit: predict at the lightest layout anyway
         sharding = "zero3" if count > 1 else "none"
-        layout = Layout(count, 1, 1, sharding, True, job.micro_batch or 1,
+        layout = Layout(count, 1, 1, sharding, "full", job.micro_batch or 1,
                         training_memory(job, job.micro_batch or 1, True, sharding, count))
         terms = step_terms(job, gpu, offer, count, layout, peak)
     else:

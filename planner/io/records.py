@@ -151,12 +151,12 @@ def load_calibrations(catalog: Catalog, store: Path | str = BUNDLED_CALIBRATIONS
 
 
 def this_host_device(calibrations: list[StoredCalibration]) -> MeasurementRecord | None:
-    """The newest stored record of a non-catalog device (a CPU) measured on this very machine."""
+    """The newest stored record of a non-catalog device (a CPU) measured on this very machine that measured some
+    workload (a calibration cut short by its time budget may hold peaks only); else the newest such record."""
     here = host_fingerprint()
-    for cal in calibrations:
-        if cal.record.device.catalog_id is None and cal.record.device.host == here:
-            return cal.record
-    return None
+    mine = [cal.record for cal in calibrations
+            if cal.record.device.catalog_id is None and cal.record.device.host == here]
+    return next((record for record in mine if record.workloads), mine[0] if mine else None)
 
 
 def calibrated_gpus(calibrations: list[StoredCalibration]) -> dict[str, MeasurementRecord]:

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from planner.errors import InputError
+from planner.io.positions import SourcePositions
 
 try:  # the C loader is several times faster; the pure-Python one behaves the same
     from yaml import CSafeLoader as _Loader
@@ -34,19 +35,18 @@ class YamlDocument:
     file: str
     marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
 
+    @property
+    def positions(self) -> SourcePositions:
+        """Where each field sits, without the data: what travels beside a validated model."""
+        return SourcePositions(self.file, self.marks)
+
     def where(self, path: Path_) -> tuple[int | None, int | None]:
         """Line and column (1-based) of the deepest known prefix of `path`."""
-        for cut in range(len(path), -1, -1):
-            mark = self.marks.get(tuple(path[:cut]))
-            if mark is not None:
-                return mark
-        return None, None
+        return self.positions.where(path)
 
     def error(self, path: Path_, message: str, hint: str | None = None) -> InputError:
         """An InputError placed at `path` in this file."""
-        line, column = self.where(path)
-        dotted = ".".join(str(p) for p in path) or None
-        return InputError(message, file=self.file, line=line, column=column, field=dotted, hint=hint)
+        return self.positions.error(path, message, hint)
 
 
 def read_text(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> str:

@@ -312,7 +312,7 @@ def profile_record(arch: Architecture, training: Training | None, inference: Inf
     supported = supported_precisions(device)
     wanted = [local_precision(training.precision, supported)] if training is not None else []
     if inference is not None:
-        from planner.model.inference_time import COMPUTE_PRECISION
+        from planner.model.precision import COMPUTE_PRECISION
 
         wanted.append(local_precision(COMPUTE_PRECISION[inference.precision], supported))
     precisions = list(dict.fromkeys(["fp32", *wanted]))

@@ -56,7 +56,12 @@ def _plot_svg(decision: Decision, profile: str) -> str:
 
 def render_html(est: Estimate, decision: Decision, top: int | None = 10) -> str:
     """The page as text."""
-    from planner.render.report import _footer, _serving_rows, _training_rows, accuracy_lines
+    from planner.render.report import (
+        _footer,
+        _serving_rows,
+        _training_rows,
+        accuracy_lines,
+    )
 
     title = f"GPU plan: {est.profile}"
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',

@@ -8,7 +8,13 @@ import io
 from pathlib import Path
 from typing import Any, Callable
 
-from planner.decide.choices import Decision, ServingDecision, TrainingDecision, collapse_choices, hours_text
+from planner.decide.choices import (
+    Decision,
+    ServingDecision,
+    TrainingDecision,
+    collapse_choices,
+    hours_text,
+)
 from planner.errors import InputError
 from planner.render.readable import ms, usd
 

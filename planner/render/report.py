@@ -47,7 +47,8 @@ def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
         "gpu": plan.gpu, "provider": plan.provider, "instance": plan.instance, "gpu_count": plan.gpu_count,
         "instances": plan.instances,
         "parallelism": {"data": plan.data, "tensor": plan.tensor, "pipeline": plan.pipeline,
-                        "expert": plan.expert, "sharding": plan.sharding},
+                        "expert": plan.expert, "sharding": plan.sharding, "zero": plan.zero,
+                        "recompute": plan.recompute_mode, "pinned": list(plan.pinned)},
         "recompute": plan.recompute, "micro_batch": plan.micro_batch,
         "grad_accumulation": plan.grad_accumulation,
         "memory_per_gpu_gb": _r(plan.memory_per_gpu_bytes / 1e9), "fits": plan.fits,
@@ -61,7 +62,7 @@ def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
         "usd_per_hour": plan.usd_per_hour, "spot": plan.spot,
         "cost_usd": {"p10": _r(plan.cost_usd_p10), "p50": _r(plan.cost_usd_p50), "p90": _r(plan.cost_usd_p90)},
         "meets_deadline": plan.meets_deadline, "within_budget": plan.within_budget,
-        "reasons": list(plan.reasons),
+        "reasons": list(plan.reasons), "verdicts": [v.as_dict() for v in plan.verdicts],
     }
 
 
@@ -85,7 +86,7 @@ def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
         "efficiency_source": plan.efficiency.compute.source,
         "efficiency": {"compute": plan.efficiency.compute.value, "bandwidth": plan.efficiency.bandwidth.value,
                        "detail": f"{plan.efficiency.compute.detail}; {plan.efficiency.bandwidth.detail}"},
-        "reasons": list(plan.reasons),
+        "reasons": list(plan.reasons), "verdicts": [v.as_dict() for v in plan.verdicts],
         "autoscaled_replicas": plan.autoscaled_replicas,
         **({"simulated_latency_ms": {k.replace("latency_", ""): _r(v * 1e3)
                                      for k, v in plan.simulated_latency_s.items()}}

@@ -42,6 +42,19 @@ class Batch(Strict):
         return self
 
 
+class Parallelism(Strict):
+    """Pinned parts of the training layout; the search fills the rest (any subset may be given)."""
+
+    data: int | None = Field(None, ge=1, le=65536, description="Data-parallel replicas.")
+    tensor: int | None = Field(None, ge=1, le=64, description="Tensor-parallel ranks (Megatron), inside one instance.")
+    pipeline: int | None = Field(None, ge=1, le=1024, description="Pipeline stages.")
+    zero: Literal[0, 1, 2, 3] | None = Field(
+        None, description="ZeRO stage: 0 none, 1 optimizer state, 2 + gradients, 3 + weights (FSDP full shard).")
+    recompute: Literal["none", "selective", "full"] | None = Field(
+        None, description="Activation recomputation: none, selective (attention core only, Korthikanti et al. "
+                          "2022) or full (every layer from its input).")
+
+
 class Training(Strict):
     """A training or fine-tuning job."""
 
@@ -52,8 +65,11 @@ class Training(Strict):
     optimizer: Literal["adamw", "adam", "sgd", "adafactor"] = Field("adamw", description="Optimizer.")
     method: Literal["full", "lora", "qlora"] = Field("full", description="Full training or LoRA/QLoRA adapters.")
     lora_rank: int = Field(16, ge=1, le=65536, description="LoRA rank r.")
-    recompute: Literal["auto", "none", "full"] = Field(
-        "auto", description="Activation recomputation: auto turns it on only when memory requires it.")
+    recompute: Literal["auto", "none", "selective", "full"] = Field(
+        "auto", description="Activation recomputation: auto turns it on only when memory requires it (selective, "
+                            "then full); parallelism.recompute pins it the same way.")
+    parallelism: Parallelism | None = Field(
+        None, description="Pin data/tensor/pipeline degrees, the ZeRO stage or recomputation; the rest is searched.")
     attention: Literal["flash", "standard"] = Field(
         "flash", description="Attention kernel (transformers): flash (FlashAttention / memory-efficient attention, "
                              "what PyTorch >= 2.0 scaled_dot_product_attention runs) or standard (scores materialised).")
@@ -69,6 +85,13 @@ class Training(Strict):
                             "efficiency with a wider interval.")
     deadline: Seconds | None = Field(None, description="Wall-clock limit, e.g. 72h.")
     budget: Usd | None = Field(None, description="Spending limit, e.g. $20k.")
+
+    @model_validator(mode="after")
+    def _one_recompute(self) -> "Training":
+        pinned = self.parallelism.recompute if self.parallelism is not None else None
+        if pinned is not None and self.recompute != "auto" and pinned != self.recompute:
+            raise ValueError(f"recompute: {self.recompute} and parallelism.recompute: {pinned} disagree; give one")
+        return self
 
 
 class Slo(Strict):
@@ -112,6 +135,8 @@ class Inference(Strict):
         None, description="Inference engine; default vllm for generative models, torch-eager for the others. "
                           "torch-eager forward passes pay a host floor per kernel (catalog/priors.yaml "
                           "launch_floors); llama.cpp accumulates 16-bit GEMMs in FP16.")
+    batch: int | None = Field(None, ge=1, le=65536, description="Pin the batch (requests per replica); replicas are "
+                                                                "sized for it.")
     max_queue_delay: Seconds | None = Field(None, description="Longest wait to fill a batch (non-generative).")
     hours_per_month: float = Field(730.0, gt=0, le=744, allow_inf_nan=False, description="Serving hours per month.")
     autoscale_headroom: float = Field(
@@ -132,6 +157,8 @@ class Inference(Strict):
     def _average_not_above_peak(self) -> "Inference":
         if self.average_rate is not None and self.average_rate > self.rate:
             raise ValueError("average_rate is above the peak rate")
+        if self.batch is not None and self.max_batch is not None and self.batch > self.max_batch:
+            raise ValueError(f"batch {self.batch} is above max_batch {self.max_batch}")
         return self
 
 

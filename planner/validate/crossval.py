@@ -58,7 +58,7 @@ def layout_text(case: RunCase) -> str:
     return f"dp{shape.data}" + (f"·tp{shape.tensor}" if shape.tensor > 1 else "") + (
         f"·pp{shape.pipeline}" if shape.pipeline > 1 else "") + (
         f"·ep{shape.expert}" if shape.expert > 1 else "") + f" {shape.sharding}" + (
-        " +recompute" if shape.recompute else "") + ("" if case.run.gpu_count else " *")
+        " +recompute" if shape.recompute != "none" else "") + ("" if case.run.gpu_count else " *")
 
 
 def _training_extrapolations(case: RunCase, curve_arch: str, fitted: Sequence[RunCase]) -> tuple[str, ...]:
