@@ -66,7 +66,9 @@ EXPECTED_TRAINING = {
     # curve's ~35 % MFU; the adapters (240M) are tiny, the frozen 46.7B are what needs ZeRO-3 over 8 GPUs
     "lora-mixtral-8x7b": dict(gpu="H100-SXM", provider="mithril", gpu_count=8,
                               hours={"p10": 2.447, "p50": 4.305, "p90": 7.574},
-                              parallelism={"data": 8, "tensor": 1, "pipeline": 1, "expert": 1, "sharding": "zero3"}),
+                              # the same layout; parallelism now also states the ZeRO stage, recomputation and pins
+                              parallelism={"data": 8, "tensor": 1, "pipeline": 1, "expert": 1, "sharding": "zero3",
+                                           "zero": 3, "recompute": "none", "pinned": []}),
     "bert-train-then-serve": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1,
                                   hours={"p10": 0.2562, "p50": 0.5089, "p90": 1.011}),
 }
