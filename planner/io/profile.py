@@ -60,7 +60,7 @@ def resolve_architecture(section: ModelSection, catalog: Catalog, fallback_name:
         for key, value in standard.items():
             if fields.get(key) is None:
                 fields[key] = value
-        fields["shape_note"] = (f"shape derived from {float(fields['params']):.3g} parameters "  # type: ignore[arg-type]
+        fields["shape_note"] = (f"shape derived from {float(fields['params']) / 1e9:.3g}B parameters "  # type: ignore[arg-type]
                                 f"(standard shape: {describe(standard)})")
     return Architecture.model_validate(fields)
 
