@@ -194,3 +194,21 @@ def test_moe_validation_group(tmp_path):
     summary = summaries(rows)
     assert summary["moe"].n == 1 and "llm-pretraining" in summary
     assert abs(rows[0].error) < 0.5  # the hopper curve, not fitted on this row, at the planner's own layout
+
+
+def test_expert_parallelism_can_be_pinned(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from planner.cli.main import app
+
+    profile = tmp_path / "e.yaml"
+    profile.write_text("name: e\nmodel: {preset: mixtral-8x7b, seq_len: 4096}\n"
+                       "training: {dataset: {tokens: 1B}, batch: {global_tokens: 4M}, parallelism: {expert: 8}}\n"
+                       "constraints: {gpus: [H100-SXM]}\n")
+    result = CliRunner().invoke(app, ["estimate", str(profile), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)["training"]["plans"][0]
+    assert plan["parallelism"]["expert"] == 8 and "expert" in plan["parallelism"]["pinned"]
+    assert plan["parallelism"]["data"] % 8 == 0

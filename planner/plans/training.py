@@ -346,6 +346,8 @@ def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count:
     ZeRO-0…3/FSDP; tensor parallel inside a node with a distributed (ZeRO-1) optimizer; tensor parallel across the
     whole node plus pipeline stages across nodes (Megatron-LM's rule: tensor inside the node, pipeline across)."""
     pins = job.parallelism
+    if pins is not None and pins.expert is not None:
+        return _expert_pinned_layouts(job, gpu, offer, count, pins, pins.expert)
     if pins is not None and (pins.data, pins.tensor, pins.pipeline) != (None, None, None):
         return _pinned_layouts(job, gpu, offer, count, pins)
     layouts: list[Layout] = []
@@ -393,6 +395,25 @@ def _expert_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: i
     return layouts
 
 
+def _expert_pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, pins: Parallelism,
+                           ep: int) -> list[Layout]:
+    """Layouts with the pinned expert-parallel degree (and whatever else is pinned): every tensor and pipeline
+    degree that leaves data-parallel ranks divisible by it."""
+    tensors = [pins.tensor] if pins.tensor else [1, *_tensor_degrees(job, offer, count)]
+    pipelines = [pins.pipeline] if pins.pipeline else [p for p in (1, 2, 4, 8, 16, 32, 64, 128)
+                                                       if p <= max(1, job.work.layers)]
+    layouts = []
+    for tp in tensors:
+        for pp in pipelines:
+            if count % (tp * pp) or (count // (tp * pp)) % ep or (
+                    pins.data is not None and pins.data * tp * pp != count):
+                continue
+            layout = _fit_layout(job, gpu, count, tp, pp, ZERO_SHARDING if tp * pp == 1 else ("none", "zero1"), ep)
+            if layout is not None:
+                layouts.append(layout)
+    return layouts
+
+
 def _pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
                     pins: Parallelism) -> list[Layout]:
     """Layouts with the pinned degrees; an unpinned degree takes every value that completes the count (tensor: the
@@ -425,6 +446,13 @@ def pin_problem(job: TrainingJob, offer: PricedOffer, count: int) -> str | None:
             return f"tensor {pins.tensor} does not divide the hidden size {job.work.hidden}"
         if pins.tensor > per_instance:
             return f"tensor {pins.tensor} spans more than one {per_instance}-GPU instance"
+    if pins.expert is not None and pins.expert > 1:
+        if not job.work.is_moe:
+            return f"expert {pins.expert}: expert parallelism splits experts; this model has none"
+        if job.work.experts % pins.expert:
+            return f"expert {pins.expert} does not divide the {job.work.experts} experts"
+        if count % pins.expert:
+            return f"expert {pins.expert} does not divide {count} GPUs"
     if pins.pipeline is not None and pins.pipeline > max(1, job.work.layers):
         return f"pipeline {pins.pipeline} is more stages than the model's {job.work.layers} layers"
     fixed = (pins.data or 1) * (pins.tensor or 1) * (pins.pipeline or 1)
@@ -593,5 +621,6 @@ def instance_shape(offer: PricedOffer) -> tuple[object, ...]:
 
 def _pinned_keys(job: TrainingJob) -> tuple[str, ...]:
     pins = job.parallelism
-    keys = [k for k in ("data", "tensor", "pipeline", "zero") if pins is not None and getattr(pins, k) is not None]
+    keys = [k for k in ("data", "tensor", "pipeline", "expert", "zero")
+            if pins is not None and getattr(pins, k) is not None]
     return (*keys, "recompute") if job.recompute != "auto" else tuple(keys)

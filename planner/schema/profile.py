@@ -48,6 +48,9 @@ class Parallelism(Strict):
     data: int | None = Field(None, ge=1, le=65536, description="Data-parallel replicas.")
     tensor: int | None = Field(None, ge=1, le=64, description="Tensor-parallel ranks (Megatron), inside one instance.")
     pipeline: int | None = Field(None, ge=1, le=1024, description="Pipeline stages.")
+    expert: int | None = Field(
+        None, ge=1, le=65536, description="Expert-parallel ranks of a mixture of experts, out of the data-parallel "
+                                          "ones (it divides data and the experts).")
     zero: Literal[0, 1, 2, 3] | None = Field(
         None, description="ZeRO stage: 0 none, 1 optimizer state, 2 + gradients, 3 + weights (FSDP full shard).")
     recompute: Literal["none", "selective", "full"] | None = Field(
