@@ -652,22 +652,26 @@ def resized(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, off
 def simulate_plan(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, seed: int = 0,
                   requests: int | None = None) -> ServingPlan:
     """The plan with simulated_latency_s filled in by the discrete-event simulation of the same system."""
-    from planner.model.simulation import (
-        requests_for,
-        simulate_dynamic_batching,
-        simulate_llm,
-    )
+    from planner.model.simulation import (FIRST_REQUESTS, SimulatedLatency, requests_for, simulate_dynamic_batching,
+                                          simulate_llm, until_decided)
 
     if plan.replicas < 1 or not plan.timing_s:
         return plan
-    n = requests or requests_for(plan.replicas * plan.batch_size, plan.utilization)
+    servers = plan.replicas * plan.batch_size
     if "hold" in plan.timing_s:
-        sim = simulate_llm(inf.rate, plan.replicas, plan.batch_size, plan.timing_s["prefill"],
-                           plan.timing_s["decode_step"], int(round(inf.output_tokens)), n, seed)
-        keys = LLM_KEYS
+        def run(n: int) -> SimulatedLatency:
+            return simulate_llm(inf.rate, plan.replicas, plan.batch_size, plan.timing_s["prefill"],
+                                plan.timing_s["decode_step"], int(round(inf.output_tokens)), n, seed)
     else:
-        sim = simulate_dynamic_batching(inf.rate, plan.replicas, plan.batch_size,
-                                        lambda b: batch_service_seconds(work, inf, gpu, plan.efficiency, b),
-                                        inf.max_queue_delay, n, seed)
-        keys = tuple(sim.latency_s)
+        def run(n: int) -> SimulatedLatency:
+            return simulate_dynamic_batching(inf.rate, plan.replicas, plan.batch_size,
+                                             lambda b: batch_service_seconds(work, inf, gpu, plan.efficiency, b),
+                                             inf.max_queue_delay, n, seed)
+    if requests is not None:
+        sim = run(requests)
+    else:  # stop once the targets' verdicts are settled (simulation.until_decided says why that is safe)
+        targets = {k: v for k, v in inf.slo.model_dump().items() if isinstance(v, (int, float)) and v is not None}
+        most = requests_for(servers, plan.utilization)
+        sim = until_decided(run, targets, requests_for(servers, 0.0, FIRST_REQUESTS), most)
+    keys = LLM_KEYS if "hold" in plan.timing_s else tuple(sim.latency_s)
     return replace(plan, simulated_latency_s={k: sim.latency_s[k] for k in keys})
