@@ -1,4 +1,7 @@
-"""The `gpuplan` command: parse arguments, call the core, print. Errors become one line and exit 2."""
+"""The `gpuplan` command: parse arguments, call the core, print.
+
+Exit codes (one handler, _Guarded.invoke): 0 ok; 1 nothing meets the constraints; 2 bad input or an unusable path
+(one `Error: …` line); 70 an unexpected internal error (one line; the traceback only with --debug); 130 Ctrl-C."""
 from __future__ import annotations
 
 import sys
@@ -8,16 +11,63 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.errors import PlannerError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+EXIT_INTERNAL = 70
+"""EX_SOFTWARE (sysexits.h): an internal software error, distinct from 1 (no plan fits) and 2 (bad input)."""
+
+_state = {"debug": False}
+
+
+class _Guarded(TyperGroup):
+    """The one error handler of every command: a PlannerError is one `Error:` line and its exit code, anything
+    unexpected one `internal error:` line and exit 70; tracebacks only with --debug."""
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException, SystemExit):
+            raise
+        except PlannerError as exc:
+            if _state["debug"]:
+                raise
+            _error_line(f"Error: {exc}")
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            if _state["debug"]:
+                raise
+            _error_line("Interrupted.")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001 - the last resort: never a bare traceback
+            if _state["debug"]:
+                raise
+            what = str(exc).splitlines()[0][:300] if str(exc) else ""
+            _error_line(f"internal error: {type(exc).__name__}{': ' + what if what else ''}; "
+                        f"rerun with --debug and report it")
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _error_line(text: str) -> None:
+    from planner.render.escape import terminal
+
+    typer.echo(terminal(text), err=True)
+
+
+def _out(text: str) -> None:
+    """Write command output, control characters (ESC sequences, carriage returns) removed for the terminal."""
+    from planner.render.escape import terminal_block
+
+    sys.stdout.write(terminal_block(text))
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, cls=_Guarded,
                   help="GPU cost and capacity planner: which GPUs, how many, how long, what it costs.")
 catalog_app = typer.Typer(no_args_is_help=True, help="Look at the GPU catalog, offers and model presets.")
 app.add_typer(catalog_app, name="catalog")
-
-_state = {"debug": False}
 
 
 class Format(str, Enum):
@@ -71,14 +121,11 @@ def _print_rows(rows: list[dict[str, Any]], format: "ListFormat",
 
         typer.echo(json.dumps(rows, indent=2))
     else:
-        sys.stdout.write(render_table(rows))
+        _out(render_table(rows))
 
 
 def _fail(exc: PlannerError) -> None:
-    if _state["debug"]:
-        raise exc
-    typer.echo(f"Error: {exc}", err=True)
-    raise typer.Exit(exc.exit_code)
+    raise exc  # _Guarded.invoke prints it
 
 
 @app.callback()
@@ -136,7 +183,7 @@ def estimate(
         if emit is not None:
             from planner.render.launch import launch_spec
 
-            sys.stdout.write(launch_spec(decision, result, emit.value, catalog))
+            _out(launch_spec(decision, result, emit.value, catalog))
             return
         if plot is not None:
             from planner.render.plot import write_pareto_plot
@@ -155,13 +202,13 @@ def estimate(
         return
     limit = top or None
     if format is Format.json:
-        sys.stdout.write(planned.to_json(limit))
+        _out(planned.to_json(limit))
     else:
         render = {Format.table: report.render_table, Format.markdown: report.render_markdown,
                   Format.csv: report.render_csv}[format]
-        sys.stdout.write(render(result, limit, decision))
+        _out(render(result, limit, decision))
     if format is Format.json:
-        sys.stdout.write("\n")
+        _out("\n")
     if not result.feasible:
         raise typer.Exit(1)
 
@@ -191,7 +238,7 @@ def catalog_models(catalog: CatalogOption = BUNDLED_CATALOG, wide: WideOption = 
     from planner.render.catalog_tables import render_model_table
 
     try:
-        sys.stdout.write(render_model_table(load_catalog(catalog)))
+        _out(render_model_table(load_catalog(catalog)))
     except PlannerError as exc:
         _fail(exc)
 
@@ -237,7 +284,7 @@ def profile_command(
     except KeyboardInterrupt:
         typer.echo("Interrupted: no record written.", err=True)
         raise typer.Exit(130)
-    sys.stdout.write(text)
+    _out(text)
 
 
 @app.command()
@@ -260,7 +307,7 @@ def calibrate(
         if print_script:
             from planner.render.calibrate_script import calibrate_script
 
-            sys.stdout.write(calibrate_script(budget))
+            _out(calibrate_script(budget))
             return
         from planner.cli.measure import run_calibrate
 
@@ -271,7 +318,7 @@ def calibrate(
     except KeyboardInterrupt:
         typer.echo("Interrupted: no record written.", err=True)
         raise typer.Exit(130)
-    sys.stdout.write(text)
+    _out(text)
 
 
 @calibration_app.command("add")
@@ -357,7 +404,7 @@ def catalog_import(
             if not dry_run:
                 for item in results:
                     write_offers(item.document, Path(catalog) / "offers" / f"{item.provider}.yaml")
-            sys.stdout.write(snapshot_import.summary(results, dry_run))
+            _out(snapshot_import.summary(results, dry_run))
             return
         document, result = import_offers(source.value, table, load_catalog(catalog), Path(catalog), provider,
                                          as_of=date, billing=billing.value if billing else None)
@@ -367,7 +414,7 @@ def catalog_import(
         _fail(exc)
         return
     text = summary(result)
-    sys.stdout.write(text.replace("Wrote", "Would write", 1) if dry_run else text)
+    _out(text.replace("Wrote", "Would write", 1) if dry_run else text)
 
 
 class SchemaName(str, Enum):
@@ -409,7 +456,7 @@ def diff(
     except PlannerError as exc:
         _fail(exc)
         return
-    sys.stdout.write(render_changes(changes, old.name, new.name, format.value))
+    _out(render_changes(changes, old.name, new.name, format.value))
     if thresholds is not None:
         over = rises_above(changes, thresholds)
         for change in over:
@@ -427,7 +474,7 @@ def schema(name: Annotated[SchemaName, typer.Argument(help="Which file format.")
     """Print the JSON Schema of a file format (field descriptions included), for editor completion."""
     from planner.schema.export import json_schema
 
-    sys.stdout.write(json_schema(name.value))
+    _out(json_schema(name.value))
 
 
 @app.command()
@@ -460,8 +507,8 @@ def validate(
                                 "a tier (A, B, C), a phase or a run id."))
         return
     rule = rule_of_thumb_errors(rows, catalog)
-    sys.stdout.write(render_json(rows, folds, rule) if format is ListFormat.json
-                     else render_table(rows, leave_one_out, folds, rule))
+    _out(render_json(rows, folds, rule) if format is ListFormat.json
+         else render_table(rows, leave_one_out, folds, rule))
 
 
 def run() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,20 +51,35 @@ class YamlDocument:
 
 
 def read_text(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> str:
-    """The file's text, refusing missing, oversized and non-UTF-8 files with a clear message."""
+    """The file's text, refusing missing, special (FIFO, device, directory), oversized and non-UTF-8 files with a
+    clear message. Opened non-blocking, so a FIFO never hangs the read."""
     name = str(path)
     try:
-        size = os.path.getsize(path)
-        if size > max_bytes:
-            raise InputError(f"file is {size:,} bytes, larger than the {max_bytes:,}-byte limit", file=name)
-        with open(path, "rb") as handle:
-            raw = handle.read(max_bytes + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         raise InputError("file not found", file=name) from None
     except IsADirectoryError:
         raise InputError("is a directory, expected a YAML file", file=name) from None
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", file=name) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError("is a directory, expected a YAML file", file=name)
+        if not stat.S_ISREG(info.st_mode):
+            from planner.io.atomic import _kind
+
+            raise InputError(f"is {_kind(info.st_mode)}, not a regular file; refusing to read it", file=name)
+        if info.st_size > max_bytes:
+            raise InputError(f"file is {info.st_size:,} bytes, larger than the {max_bytes:,}-byte limit", file=name)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            raw = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", file=name) from None
+    finally:
+        os.close(fd)
+    if len(raw) > max_bytes:
+        raise InputError(f"file is larger than the {max_bytes:,}-byte limit", file=name)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

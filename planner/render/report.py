@@ -12,6 +12,7 @@ from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan, training_memory
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
 from planner.render.readable import fixed, ms, usd
+from planner.render.escape import terminal
 
 SCHEMA_VERSION = 1
 
@@ -292,7 +293,7 @@ def render_table(est: Estimate, top: int | None = 10, decision=None) -> str:
     """Tables for people (rich), fitted to the terminal width (planner/render/console.py)."""
     buffer = io.StringIO()
     console = make_console(buffer)
-    print_lines(console, [f"GPU plan for {est.profile} (catalog as of {est.catalog_as_of.isoformat()})"])
+    print_lines(console, [f"GPU plan for {terminal(est.profile)} (catalog as of {est.catalog_as_of.isoformat()})"])
     if decision is not None and decision.understood is not None and decision.understood.lines:
         print_lines(console, ["What I understood:"])
         for label, text in decision.understood.lines:
@@ -300,9 +301,9 @@ def render_table(est: Estimate, top: int | None = 10, decision=None) -> str:
     if decision is not None:
         from planner.render.decision import render_decision_table
 
-        render_decision_table(decision, est.profile, top, console)
+        render_decision_table(decision, terminal(est.profile), top, console)
     for title, key, head, rows in _sections(est, top, decision):
-        console.print(fit_table(console, head, rows, title=f"{title} plans for {est.profile} (best first)"))
+        console.print(fit_table(console, head, rows, title=f"{title} plans for {terminal(est.profile)} (best first)"))
         print_lines(console, accuracy_lines(decision, key))
     print_lines(console, _footer(est, decision))
     return buffer.getvalue()
@@ -312,13 +313,13 @@ def render_markdown(est: Estimate, top: int | None = 10, decision=None) -> str:
     """Markdown tables, for pull requests and design docs."""
     from planner.render.decision import markdown_table
 
-    out = [f"# GPU plan: {clean(est.profile)}", "", f"Catalog as of {est.catalog_as_of.isoformat()}.", ""]
+    out = [f"# GPU plan: {terminal(est.profile)}", "", f"Catalog as of {est.catalog_as_of.isoformat()}.", ""]
     if decision is not None and decision.understood is not None and decision.understood.lines:
         out += ["What I understood:", ""] + [f"- **{k}**: {clean(v)}" for k, v in decision.understood.lines] + [""]
     if decision is not None:
         from planner.render.decision import render_decision_markdown
 
-        out += render_decision_markdown(decision, est.profile, top)
+        out += render_decision_markdown(decision, terminal(est.profile), top)
     for title, key, head, rows in _sections(est, top, decision):
         out += [f"## {title}", "", *markdown_table(head, rows), ""]
         out += [f"- {clean(line)}" for line in accuracy_lines(decision, key)] + [""]
