@@ -128,6 +128,22 @@ def _fail(exc: PlannerError) -> None:
     raise exc  # _Guarded.invoke prints it
 
 
+def _check_estimate_options(local_usd_per_hour: float, plot: Optional[Path], html: Optional[Path]) -> None:
+    """Options checked before any work: a finite hourly cost, output paths that can be written."""
+    import math
+
+    from planner.errors import InputError
+    from planner.io.atomic import check_output_path
+    from planner.schema.bounds import MAX_USD_PER_GPU_HOUR
+
+    if not math.isfinite(local_usd_per_hour) or local_usd_per_hour > MAX_USD_PER_GPU_HOUR:
+        raise InputError(f"--local-usd-per-hour {local_usd_per_hour:g}: expected a finite cost of at most "
+                         f"${MAX_USD_PER_GPU_HOUR:,.0f} per hour")
+    for path in (plot, html):
+        if path is not None:
+            check_output_path(path)
+
+
 @app.callback()
 def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
     """gpuplan: plan GPUs for training and serving."""
@@ -172,6 +188,7 @@ def estimate(
 
             plot_format(plot)
             check_plot_available()
+        _check_estimate_options(local_usd_per_hour, plot, html)
         cat = planner.load_catalog(catalog)
         loaded = planner.load_profile(profile, cat, overrides or ())
         if simulate and loaded.profile.inference is None:
@@ -273,7 +290,10 @@ def profile_command(
     try:
         cat = load_catalog(catalog)
         loaded = load_profile(profile, cat)
-        target = out or Path("measurements") / f"{loaded.profile.name}.yaml"
+        from planner.io.safepath import inside, safe_name
+
+        # the profile's name is user data: a safe file name, inside measurements/ (`name: ../../x` stays there)
+        target = out or inside(Path("measurements"), f"{safe_name(loaded.profile.name, 'profile')}.yaml")
         from planner.cli.measure import run_profile
 
         text = run_profile(loaded, cat, target, quick, comm, processes, " ".join(["gpuplan", *sys.argv[1:]]),

@@ -24,4 +24,8 @@ def prior_efficiency(catalog: Catalog, gpu: GpuSpec, kind: str, family: str) -> 
                 scope = f"{prior.arch if arch != 'any' else 'all'} GPUs, {fam if fam != 'any' else 'all'} models"
                 return Efficiency(prior.efficiency, prior.log_sigma, "prior",
                                   f"{kind} prior fitted on {prior.n} published run(s) ({scope})")
-    raise LookupError(f"no {kind} efficiency prior in the catalog; run scripts/fit_priors.py")
+    from planner.errors import MissingPriorError
+
+    raise MissingPriorError(f"the catalog has no {kind} efficiency prior (priors.yaml missing or incomplete), so "
+                            f"nothing can be planned", hint="Copy priors.yaml from the bundled catalog, or run "
+                                                          "scripts/fit_priors.py.")

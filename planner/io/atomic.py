@@ -67,9 +67,14 @@ def check_output_path(path: Path | str) -> Path:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _os_error(target, exc, f"create the directory {parent}") from None
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if not _writable(parent):
         raise InputError(f"cannot write here: the directory {parent} is not writable", file=str(target))
     return target
+
+
+def _writable(directory: Path) -> bool:
+    """Whether this process may create files in `directory` (always true for root, whatever the mode)."""
+    return os.access(directory, os.W_OK | os.X_OK)
 
 
 def clean_stale_temps(target: Path) -> None:

@@ -108,6 +108,16 @@ class Slo(Strict):
     latency_p95: Seconds | None = Field(None, description="Request latency, 95th percentile (non-generative).")
     latency_p99: Seconds | None = Field(None, description="Request latency, 99th percentile (non-generative).")
 
+    @model_validator(mode="after")
+    def _percentiles_in_order(self) -> "Slo":
+        for metric, keys in (("ttft", ("p50", "p95")), ("tpot", ("p50", "p95")), ("latency", ("p50", "p95", "p99"))):
+            given = [(k, getattr(self, f"{metric}_{k}")) for k in keys if getattr(self, f"{metric}_{k}") is not None]
+            for (low, a), (high, b) in zip(given, given[1:]):
+                if a > b:
+                    raise ValueError(f"{metric}_{low} ({a * 1e3:,.4g} ms) is above {metric}_{high} ({b * 1e3:,.4g} ms): "
+                                     f"a lower percentile cannot exceed a higher one")
+        return self
+
 
 class Speculative(Strict):
     """Speculative decoding: a draft model proposes `tokens` tokens, the served model verifies them in one pass
