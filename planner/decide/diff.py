@@ -135,12 +135,12 @@ def _check_shape(data: dict[str, Any], file: str) -> None:
             raise bad(f"{section}.recommended", f"a plan index from 0 to {max(0, len(plans) - 1)} or null")
         for i, plan in enumerate(plans):
             for key, kind in fields.items():
-                value = plan.get(key)
+                value: Any = plan.get(key)
                 if not isinstance(value, kind) or isinstance(value, bool):
                     raise bad(f"{section}.plans.{i}.{key}", "a number" if kind is int else "a string")
             metrics = TRAINING_METRICS if section == "training" else SERVING_METRICS
             for name, keys, _ in metrics:
-                value: Any = plan
+                value = plan
                 for depth, key in enumerate(keys):
                     if value is None:
                         break

@@ -7,6 +7,7 @@ from planner.catalog.load import Catalog
 from planner.efficiency.calibrated import EfficiencyBook
 from planner.efficiency.local_device import LocalDevice, local_device
 from planner.errors import InputError
+from planner.schema.record import MeasurementRecord
 from planner.io.records import (calibrated_gpus, calibration_store, check_against_datasheet, load_calibrations,
                                 load_record_document, this_host_device)
 
@@ -22,6 +23,7 @@ def efficiency_inputs(catalog: Catalog, catalog_dir: Path | str, calibrations: P
     stored = load_calibrations(catalog, calibration_store(catalog_dir, calibrations))
     gpus = calibrated_gpus(stored)
     book = EfficiencyBook(catalog, gpus) if gpus else None
+    record: MeasurementRecord | None = None
     if measurements:
         record, doc = load_record_document(measurements)
         check_against_datasheet(record, catalog, doc)  # a record of a catalog GPU cannot beat its datasheet

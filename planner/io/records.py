@@ -106,7 +106,7 @@ def check_against_datasheet(record: MeasurementRecord, catalog: Catalog, where: 
         return
     spec = catalog.gpus[gid]
 
-    def error(path: tuple, message: str) -> InputError:
+    def error(path: tuple[str, ...], message: str) -> InputError:
         hint = "Recheck the record (or the catalog's figures and their source) before adding it."
         if isinstance(where, YamlDocument):
             return where.error(path, message, hint=hint)

@@ -151,7 +151,7 @@ class _Constructor(yaml.constructor.SafeConstructor):
             raise yaml.constructor.ConstructorError(None, None, f"{_short(node.value)} is not a valid date ({exc})",
                                                     node.start_mark) from None
 
-    def construct_yaml_int(self, node):  # type: ignore[override]
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         try:
             return super().construct_yaml_int(node)
         except (ValueError, OverflowError) as exc:
@@ -159,7 +159,7 @@ class _Constructor(yaml.constructor.SafeConstructor):
             raise yaml.constructor.ConstructorError(None, None, f"{_short(node.value)} is {reason}",
                                                     node.start_mark) from None
 
-    def construct_yaml_float(self, node):  # type: ignore[override]
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
         try:
             return super().construct_yaml_float(node)
         except (ValueError, OverflowError):
@@ -189,14 +189,16 @@ def _check_scalar(node: yaml.ScalarNode, file: str, path: Path_) -> None:
     """YAML 1.1 readings a person would not expect: `1:30` is 90 (base 60), `yes`/`no`/`on`/`off` are booleans."""
     if node.style:  # quoted or block: a string as written (plain scalars have style None or "")
         return
-    where = {"file": file, "line": node.start_mark.line + 1, "column": node.start_mark.column + 1,
-             "field": ".".join(str(p) for p in path) or None}
+    line, column = node.start_mark.line + 1, node.start_mark.column + 1
+    field_ = ".".join(str(p) for p in path) or None
     if node.tag in (_TAG + "int", _TAG + "float") and _SEXAGESIMAL.match(node.value):
         raise InputError(f"{node.value} is a base-60 number in YAML 1.1 (1:30 reads as 90), not a time or ratio",
-                         hint="Write the number itself, or a duration such as 90s or 1.5h, or quote it.", **where)
+                         hint="Write the number itself, or a duration such as 90s or 1.5h, or quote it.", file=file,
+                         line=line, column=column, field=field_)
     if node.tag == _TAG + "bool" and node.value.lower() in _YAML11_BOOLEANS:
         raise InputError(f"{node.value} is a YAML 1.1 boolean (yes/no/on/off mean true/false)",
-                         hint="Write true or false, or quote the word if you mean the text.", **where)
+                         hint="Write true or false, or quote the word if you mean the text.", file=file, line=line,
+                         column=column, field=field_)
 
 
 def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> InputError:

@@ -117,7 +117,8 @@ def _cut_ins(starts: np.ndarray, replicas: int, prefill_s: float, hold_s: float)
     offset = last + 1.0
     keys = (grid + np.arange(replicas) * offset).T.ravel()
     counts = (np.searchsorted(keys, keys + hold_s, "left") - np.searchsorted(keys, keys + prefill_s, "right"))
-    return counts.reshape(replicas, rows).T.ravel()[:n].astype(float)
+    cut_ins: np.ndarray = counts.reshape(replicas, rows).T.ravel()[:n].astype(float)
+    return cut_ins
 
 
 def simulate_llm(rate: float, replicas: int, batch: int, prefill_s: float, step_s: float, output_tokens: int,

@@ -10,8 +10,6 @@ from planner.schema.base import Strict
 from planner.schema.bounds import (MAX_BANDWIDTH_GBS, MAX_GPU_MEMORY_GB, MAX_NETWORK_GBPS, MAX_PEAK_TFLOPS,
                                    MAX_TDP_W, MAX_USD_PER_GPU_HOUR, future_date)
 
-_PEAK = {"gt": 0, "le": MAX_PEAK_TFLOPS, "allow_inf_nan": False}
-
 
 def _not_future(value: dt.date | None) -> dt.date | None:
     if value is not None and future_date(value):
@@ -26,13 +24,18 @@ Family = Literal["decoder", "encoder", "cnn", "mlp"]
 class PeakTflops(Strict):
     """Dense (never with-sparsity) peak throughput by precision, TFLOP/s (int8: TOP/s)."""
 
-    fp32: float = Field(**_PEAK, description="Non-tensor FP32 peak, TFLOP/s.")  # type: ignore[arg-type]
-    tf32: float | None = Field(None, **_PEAK, description="TF32 tensor peak, dense, TFLOP/s.")  # type: ignore[arg-type]
-    fp16: float | None = Field(None, **_PEAK,  # type: ignore[arg-type]
-                               description="FP16 tensor peak (FP32 accumulate), dense, TFLOP/s.")
-    bf16: float | None = Field(None, **_PEAK, description="BF16 tensor peak, dense, TFLOP/s.")  # type: ignore[arg-type]
-    fp8: float | None = Field(None, **_PEAK, description="FP8 tensor peak, dense, TFLOP/s.")  # type: ignore[arg-type]
-    int8: float | None = Field(None, **_PEAK, description="INT8 tensor peak, dense, TOP/s.")  # type: ignore[arg-type]
+    fp32: float = Field(gt=0, le=MAX_PEAK_TFLOPS, allow_inf_nan=False,
+                        description="Non-tensor FP32 peak, TFLOP/s.")
+    tf32: float | None = Field(None, gt=0, le=MAX_PEAK_TFLOPS, allow_inf_nan=False,
+                                 description="TF32 tensor peak, dense, TFLOP/s.")
+    fp16: float | None = Field(None, gt=0, le=MAX_PEAK_TFLOPS, allow_inf_nan=False,
+                                 description="FP16 tensor peak (FP32 accumulate), dense, TFLOP/s.")
+    bf16: float | None = Field(None, gt=0, le=MAX_PEAK_TFLOPS, allow_inf_nan=False,
+                                 description="BF16 tensor peak, dense, TFLOP/s.")
+    fp8: float | None = Field(None, gt=0, le=MAX_PEAK_TFLOPS, allow_inf_nan=False,
+                                 description="FP8 tensor peak, dense, TFLOP/s.")
+    int8: float | None = Field(None, gt=0, le=MAX_PEAK_TFLOPS, allow_inf_nan=False,
+                                 description="INT8 tensor peak, dense, TOP/s.")
 
     def get(self, precision: str) -> float | None:
         """Peak for a precision, or None when the GPU has no such path."""
