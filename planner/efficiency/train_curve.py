@@ -195,9 +195,9 @@ def curve_efficiency(catalog: Catalog, gpu: GpuSpec) -> Efficiency:
     """The training efficiency of a GPU from the catalog's curves (value: the curve's peak; plans evaluate it)."""
     fit = pick_curve(catalog.train_curves, gpu.family)
     if fit is None:
-        from planner.errors import CatalogLookupError
+        from planner.errors import MissingPriorError
 
-        raise CatalogLookupError("the catalog has no training efficiency curve (priors.yaml missing or incomplete), "
+        raise MissingPriorError("the catalog has no training efficiency curve (priors.yaml missing or incomplete), "
                                  "so nothing can be planned",
                                  hint="Copy priors.yaml from the bundled catalog, or run scripts/fit_priors.py.")
     scope = f"{fit.arch} GPUs" if fit.arch != "any" else f"all GPUs; none for {gpu.family}"
