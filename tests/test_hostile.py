@@ -485,3 +485,26 @@ def test_naive_and_aware_records_no_longer_break_listing(tmp_path):
     (store / "naive.yaml").write_text(RECORD.replace("2026-03-01T12:00:00Z", "2026-03-02T12:00:00"))
     result = _invoke(["calibration", "list", "--calibrations", str(store)])
     assert result.exit_code == 2 and "measured_at: no time zone" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["calibrate", "--quick", "--budget", "1s", "--out"],
+                                     ["profile", str(PROFILES / "pretrain-1b-72h.yaml"), "--quick", "--out"]])
+def test_measuring_commands_check_out_before_measuring(command, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for out, message in ((tmp_path, "is a directory; refusing to replace it"),
+                         (Path("/dev/null"), "is a character device; refusing to replace it"),
+                         (blocker / "r.yaml", "not a directory")):
+        result = _invoke([*command, str(out)])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"Error: {out}: ") and message in result.stderr
+        assert "measuring" not in result.output  # refused before the progress bar of a measurement
+
+
+def test_profile_name_cannot_leave_measurements(tmp_path, monkeypatch):
+    from planner.io.safepath import inside as inside_
+
+    monkeypatch.chdir(tmp_path)
+    name = "../../../../tmp/x"
+    target = inside_(Path("measurements"), f"{safe_name(name, 'profile')}.yaml")
+    assert target == Path("measurements/tmp-x.yaml")

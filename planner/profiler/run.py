@@ -387,7 +387,7 @@ def calibration_record(catalog: Catalog, budget_s: float, command: str, device: 
                        show: bool = True, quick: bool = False, comm: bool = True) -> MeasurementRecord:
     """The full suite on this device: peaks at every supported precision, every family training and inference
     at several sizes and precisions, all-reduce across the local GPUs (or 2 CPU processes). Steps that would start
-    after `budget_s` are skipped, except the smallest size of every family; every fit uses what was measured."""
+    after `budget_s` are skipped, except the smallest decoder's; every fit uses what was measured."""
     device = device or pick_device()
     settings = QUICK if quick else FULL
     if device != "cpu":  # GPU timings are steady: half a second per point keeps the suite inside 10 minutes
@@ -400,16 +400,13 @@ def calibration_record(catalog: Catalog, budget_s: float, command: str, device: 
         return assemble()[0]
 
     parts: list[WorkloadRecord] = []
-    # smallest sizes of every family first: a budget cuts the top. The smallest size of each family at the first
-    # precision runs whatever the budget (a second or so on a CPU), so a record always holds every family's train
-    # and inference curves: a budget spent on the roofline by a busy machine once left records with no workload
-    families_seen: set[str] = set()
-    for arch in reference_architectures(device):
-        first = arch.family not in families_seen
-        families_seen.add(arch.family)
+    # smallest sizes of every family first: a budget cuts the top. The first of them (the smallest decoder, first
+    # precision: train, prefill and decode) runs whatever the budget, so a record always holds workloads: a budget
+    # spent on the roofline by a busy machine once left records with none, which hid good records from `estimate`
+    for a, arch in enumerate(reference_architectures(device)):
         for i, precision in enumerate(precisions):
             queue_family(arch, False, precision, "adamw", True, device, settings, steps, peak_of, parts,
-                         required=first and i == 0)
+                         required=a == 0 and i == 0)
     comm_out: list[CommRecord] = []
     if comm:
         from planner.profiler.comm import measure_allreduce
