@@ -210,11 +210,16 @@ def test_unwritable_output_is_exit_2_naming_the_path(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("option", ["--html", "--plot"])
 def test_estimate_output_paths_are_checked_first(option, tmp_path):
-    for kind, path in _special_files(tmp_path).items():
-        target = path if option == "--html" or kind != "a directory" else path
+    pytest.importorskip("matplotlib")
+    fifo, link, directory = tmp_path / "f.png", tmp_path / "l.png", tmp_path / "d.png"
+    os.mkfifo(fifo)
+    link.symlink_to(tmp_path / "target.png")
+    directory.mkdir()
+    for kind, target in (("a FIFO (named pipe)", fifo), ("a symbolic link", link), ("a directory", directory)):
         result = _invoke(["estimate", str(PROFILES / "pretrain-1b-72h.yaml"), option, str(target)])
         assert result.exit_code == 2, (kind, result.output)
         assert result.stderr.startswith(f"Error: {target}: is {kind}")
+        assert result.stdout == ""  # refused before planning: nothing printed
 
 
 def test_stale_temp_files_are_cleaned_on_the_next_write(tmp_path):
@@ -498,7 +503,7 @@ def test_measuring_commands_check_out_before_measuring(command, tmp_path):
         result = _invoke([*command, str(out)])
         assert result.exit_code == 2, result.output
         assert result.stderr.startswith(f"Error: {out}: ") and message in result.stderr
-        assert "measuring" not in result.output  # refused before the progress bar of a measurement
+        assert "━" not in result.output  # refused before the progress bar of a measurement
 
 
 def test_profile_name_cannot_leave_measurements(tmp_path, monkeypatch):
