@@ -45,10 +45,25 @@ class _Guarded(TyperGroup):
         except Exception as exc:  # noqa: BLE001 - the last resort: never a bare traceback
             if _state["debug"]:
                 raise
+            if _interrupted(exc):  # Ctrl-C that landed inside a library which re-raised it as another exception
+                _error_line("Interrupted: no record written.")
+                raise typer.Exit(130) from None
             what = str(exc).splitlines()[0][:300] if str(exc) else ""
             _error_line(f"internal error: {type(exc).__name__}{': ' + what if what else ''}; "
                         f"rerun with --debug and report it")
             raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is in the exception's cause or context chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _error_line(text: str) -> None:
