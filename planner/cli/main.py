@@ -67,9 +67,9 @@ def _interrupted(exc: BaseException) -> bool:
 
 
 def _error_line(text: str) -> None:
-    from planner.render.escape import terminal
+    from planner.render.escape import terminal_block
 
-    typer.echo(terminal(text), err=True)
+    typer.echo(terminal_block(text), err=True)  # line feeds kept (a message may list further problems below)
 
 
 def _out(text: str) -> None:
