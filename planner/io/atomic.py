@@ -58,18 +58,21 @@ def check_output_path(path: Path | str) -> Path:
         hint = "Give a file name." if stat.S_ISDIR(info.st_mode) else "Write to a regular file instead."
         raise InputError(f"is {_kind(info.st_mode)}; refusing to replace it", file=str(target), hint=hint)
     parent = target.parent
-    for ancestor in (parent, *parent.parents):
+    for ancestor in (parent, *parent.parents):  # the nearest existing one decides (missing folders are created)
         if ancestor.exists() or ancestor.is_symlink():
             if not ancestor.is_dir():
                 raise InputError(f"cannot write here: {ancestor} is a file, not a directory", file=str(target))
+            if not _writable(ancestor):
+                raise InputError(f"cannot write here: the directory {ancestor} is not writable", file=str(target))
             break
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _os_error(target, exc, f"create the directory {parent}") from None
-    if not _writable(parent):
-        raise InputError(f"cannot write here: the directory {parent} is not writable", file=str(target))
     return target
+
+
+def _make_parent(target: Path) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _os_error(target, exc, f"create the directory {target.parent}") from None
 
 
 def _writable(directory: Path) -> bool:
@@ -128,6 +131,7 @@ def write_bytes_atomic(path: Path | str, data: bytes) -> None:
     """Write `data` to `path` so a reader sees the old file or the new one, never half of one. Refuses to replace
     anything but a regular file; failures are InputErrors naming the path."""
     target = check_output_path(path)
+    _make_parent(target)
     clean_stale_temps(target)
     try:
         tmp = _write_temp(target, data)
@@ -148,6 +152,7 @@ def write_new_file_atomic(path: Path | str, data: bytes) -> bool:
     """Write `data` to `path` only if nothing is there (a hard link, atomic and never overwriting). Returns False
     when the path already exists (the caller decides whether that is the same content)."""
     target = check_output_path(path)
+    _make_parent(target)
     clean_stale_temps(target)
     try:
         tmp = _write_temp(target, data)
