@@ -58,7 +58,8 @@ class GpuSpec(Strict):
     id: str = Field(description="Catalog id, e.g. A100-80GB-SXM.")
     name: str = Field(description="Marketing name.")
     vendor: str = Field(description="NVIDIA or AMD.")
-    arch: Literal["pascal", "volta", "turing", "ampere", "ada", "hopper", "blackwell", "cdna2", "cdna3"] = Field(
+    arch: Literal["pascal", "volta", "turing", "ampere", "ada", "hopper", "blackwell", "cdna2", "cdna3",
+                  "cdna4"] = Field(
         description="Architecture family; efficiency priors are kept per family.")
     chip: str | None = Field(None, description="Die name, e.g. GA100.")
     memory_gb: float = Field(gt=0, le=MAX_GPU_MEMORY_GB, allow_inf_nan=False, description="Device memory, GB (1e9 bytes).")
