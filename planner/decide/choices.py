@@ -23,7 +23,7 @@ from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingJob, TrainingPlan
 from planner.plans.verdict import Verdict
 from planner.render.readable import fixed, usd
-from planner.schema.profile import Profile
+from planner.schema.profile import Profile, Slo
 
 T = TypeVar("T")
 __all__ = ["Choice", "Decision", "Rejection", "ServingDecision", "TrainingDecision", "TrainingOption",
@@ -107,9 +107,9 @@ def check_confidence(confidence: float) -> float:
     return confidence
 
 
-def pareto_frontier(points: list, cost, time) -> list:
+def pareto_frontier(points: Sequence[T], cost: Callable[[T], float], time: Callable[[T], float]) -> list[T]:
     """The points no other point beats on both cost and time, cheapest first."""
-    frontier = []
+    frontier: list[T] = []
     for point in sorted(points, key=lambda p: (cost(p), time(p))):
         if not frontier or time(point) < time(frontier[-1]):
             frontier.append(point)
@@ -121,7 +121,8 @@ BALANCED_MAX_EXTRA_COST = 0.25
 a faster finish is worth something to a team, but not any price; the trade-off line prints the share."""
 
 
-def _balanced(frontier: list, cost, time, max_extra: float = BALANCED_MAX_EXTRA_COST):
+def _balanced(frontier: list[T], cost: Callable[[T], float], time: Callable[[T], float],
+              max_extra: float = BALANCED_MAX_EXTRA_COST) -> T | None:
     """The fastest frontier point costing at most (1 + max_extra) × the cheapest's cost (the frontier is sorted
     cheapest first, so its first point is the cheapest). With no such faster point the cheapest is balanced."""
     if not frontier:
@@ -205,14 +206,20 @@ def decide_training(section: TrainingEstimate, profile: Profile) -> TrainingDeci
     options = section.options
     usable = [o for o in options if o.usable]
     feasible = sorted((o for o in usable if o.feasible), key=training_rank)
-    cost, time = (lambda o: o.cost_usd), (lambda o: o.hours)
+
+    def cost(o: TrainingOption) -> float:
+        return o.cost_usd
+
+    def time(o: TrainingOption) -> float:
+        return o.hours
+
     frontier = pareto_frontier(usable, cost, time)
     choices: list[Choice] = []
     alternatives: list[Choice] = []
     if feasible:
         cheapest = feasible[0]
         fastest = min((o for o in usable if o.within_budget), key=lambda o: (o.hours, o.cost_usd))
-        balanced = _balanced(pareto_frontier(feasible, cost, time), cost, time)
+        balanced = _balanced(pareto_frontier(feasible, cost, time), cost, time) or cheapest
         choices = _training_tradeoffs(cheapest, balanced, fastest)
         in_budget = [o for o in usable if o.within_budget]
         anyway = min(in_budget, key=lambda o: (o.cost_usd, o.hours))
@@ -301,7 +308,7 @@ def headroom_factor(plan: ServingPlan, key: str) -> float:
     return math.exp(Z90 * sigma)
 
 
-def holds_with_headroom(plan: ServingPlan, slo) -> bool:
+def holds_with_headroom(plan: ServingPlan, slo: Slo | None) -> bool:
     """Meets every latency target even at the P10 efficiency: each percentile × headroom_factor ≤ its target."""
     if not plan.meets_slo:
         return False
@@ -311,7 +318,7 @@ def holds_with_headroom(plan: ServingPlan, slo) -> bool:
     return True
 
 
-def decide_serving(plans: list[ServingPlan], slo=None) -> ServingDecision:
+def decide_serving(plans: list[ServingPlan], slo: Slo | None = None) -> ServingDecision:
     """The recommendation is the cheapest plan that holds every percentile target with headroom (at the P10
     efficiency); beside it, the cheapest that meets the targets at the median efficiency, and the fastest.
     A latency far below its target is no benefit, so 'balanced' is the plan with headroom, never a faster one."""
@@ -321,8 +328,12 @@ def decide_serving(plans: list[ServingPlan], slo=None) -> ServingDecision:
         return serving_rank(p, key)
 
     good = [p for p in plans if p.meets_slo]
-    cost = lambda p: p.monthly_cost_usd  # noqa: E731
-    time = lambda p: p.latency_s.get(key, math.inf)  # noqa: E731
+    def cost(p: ServingPlan) -> float:
+        return p.monthly_cost_usd
+
+    def time(p: ServingPlan) -> float:
+        return p.latency_s.get(key, math.inf)
+
     frontier = pareto_frontier([p for p in plans if p.fits], cost, time)
     choices: list[Choice] = []
     name = key.replace("_p95", "").upper() + " p95" if key != "latency_p95" else "latency p95"
@@ -392,7 +403,7 @@ def decide_serving(plans: list[ServingPlan], slo=None) -> ServingDecision:
                            alternatives, changes)
 
 
-def _headroom_miss(plan: ServingPlan, slo) -> str:
+def _headroom_miss(plan: ServingPlan, slo: Slo | None) -> str:
     """The first target the plan misses at the P10 efficiency, in words ('' when it holds them all)."""
     for key, target in (slo.model_dump(exclude_none=True).items() if slo is not None else ()):
         if key in plan.latency_s:

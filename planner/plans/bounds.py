@@ -5,6 +5,7 @@ a target under it is impossible on any GPU the profile allows, not merely hard."
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -43,7 +44,7 @@ class Fastest:
 
 
 def check_training(job: TrainingJob, training: Training, offers: list[PricedOffer], catalog: Catalog,
-                   counts_of, doc: SourcePositions) -> None:
+                   counts_of: Callable[[PricedOffer], Iterable[int]], doc: SourcePositions) -> None:
     """Raise a placed InputError when the training section cannot be planned at all.
 
     `counts_of(offer)` gives the GPU counts the search tries on an offer (estimate.candidate_counts).
@@ -80,7 +81,8 @@ def check_training(job: TrainingJob, training: Training, offers: list[PricedOffe
                         hint="Allow more time, more GPUs (constraints.max_gpus) or less data.")
 
 
-def fastest_training(job: TrainingJob, offers: list[PricedOffer], catalog: Catalog, counts_of) -> Fastest | None:
+def fastest_training(job: TrainingJob, offers: list[PricedOffer], catalog: Catalog,
+                     counts_of: Callable[[PricedOffer], Iterable[int]]) -> Fastest | None:
     """The shortest time any offer could take: model FLOP ÷ (most GPUs searched × dense peak)."""
     best: Fastest | None = None
     for offer in offers:
@@ -104,8 +106,8 @@ def check_serving(work: Workload, inference: Inference, offers: list[PricedOffer
             value = getattr(inference, key)
             if value is not None and value < 1.0:
                 raise doc.error(("inference", key), f"a request has at least one token (got {value:g})")
-        flops = prefill_flops(work, inference.prompt_tokens) \
-            + inference.output_tokens * decode_flops(work, inference.prompt_tokens)
+        flops = prefill_flops(work, inference.prompt) \
+            + inference.generated * decode_flops(work, inference.prompt)
     else:
         flops = work.forward_flops_per_sample
     peaks = [(p, catalog.gpus[o.offer.gpu].id) for o in offers
@@ -129,9 +131,9 @@ def _check_latency_floor(work: Workload, inference: Inference, offers: list[Pric
     slo = inference.slo
     weights = weight_bytes(work, inference.precision)
     if work.is_generative:
-        work_of = {"ttft": (prefill_flops(work, inference.prompt_tokens),
+        work_of = {"ttft": (prefill_flops(work, inference.prompt),
                             f"to prefill a {inference.prompt_tokens:g}-token prompt"),
-                   "tpot": (decode_flops(work, inference.prompt_tokens), "for one decode step (weights read once)")}
+                   "tpot": (decode_flops(work, inference.prompt), "for one decode step (weights read once)")}
     else:
         work_of = {"latency": (work.forward_flops_per_sample, "for one forward pass")}
     for kind, (flops, what) in work_of.items():

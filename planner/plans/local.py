@@ -23,16 +23,17 @@ from planner.plans.serving import (
 from planner.plans.training import TrainingJob
 from planner.plans.verdict import Kind, Verdict
 from planner.schema.catalog import GpuSpec
+from planner.schema.profile import Inference
 
 
-def inference_sizes(work: Workload, inference) -> tuple[tuple[str, float], tuple[str, float]]:
+def inference_sizes(work: Workload, inference: Inference) -> tuple[tuple[str, float], tuple[str, float]]:
     """(kind, size) for the compute-bound and the bandwidth-bound part of serving, where the fitted curves are read:
     prefill of one prompt (FLOP) and a decode step of one sequence (bytes) for decoders; for other families a
     forward pass at the largest batch allowed (FLOP) and the weights read once (bytes)."""
     if work.is_generative:
-        context = inference.prompt_tokens + inference.output_tokens / 2.0
+        context = inference.prompt + inference.generated / 2.0
         kv = inference.kv_precision or ("fp8" if inference.precision == "fp8" else "bf16")
-        return (("prefill", prefill_flops(work, inference.prompt_tokens)),
+        return (("prefill", prefill_flops(work, inference.prompt)),
                 ("decode", weight_bytes(work, inference.precision) + context * kv_bytes_per_token(work, kv)))
     batch = inference.max_batch or 1
     return (("infer", batch * work.forward_flops_per_sample), ("decode", weight_bytes(work, inference.precision)))
@@ -65,7 +66,8 @@ def local_training_target(local: LocalDevice, job: TrainingJob, warnings: list[s
     return LocalTarget(local.offer, local.gpu, eff, [local.offer.offer.gpus_per_instance], job)
 
 
-def local_serving_plan(local: LocalDevice, work: Workload, inference, warnings: list[str]) -> list[ServingPlan]:
+def local_serving_plan(local: LocalDevice, work: Workload, inference: Inference,
+                       warnings: list[str]) -> list[ServingPlan]:
     """The measured device's serving row (empty, with a warning, when the record measured no inference)."""
     wanted = COMPUTE_PRECISION[inference.precision]
     precision = local.precision_for(wanted)

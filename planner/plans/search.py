@@ -37,7 +37,7 @@ from planner.plans.training import (
 )
 from planner.schema.catalog import GpuSpec
 from planner.schema.model import ModelSection
-from planner.schema.profile import Parallelism, Training
+from planner.schema.profile import Inference, Parallelism, Training
 
 PRICE_MAX_AGE_DAYS = 90
 """Prices older than this get a warning."""
@@ -134,9 +134,10 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
             arch = bounds.sequence_architecture(profile.model, catalog, profile.name, tokens_per_sample,
                                                 loaded.positions)
         job = training_job(workload_for(arch), profile.training)
+        pins = profile.training.parallelism
         bounds.check_training(job, profile.training, offers, catalog,
                               lambda offer: candidate_counts(offer, constraints.max_gpus, constraints.gpu_count,
-                                                             profile.training.parallelism),
+                                                             pins),
                               loaded.positions)
         targets = [Target(offer, catalog.gpus[offer.offer.gpu],
                           _book_train(book, catalog, offer, job)
@@ -184,9 +185,10 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
         mine = []
         shape = (id(this_job), target.gpu.id, instance_shape(target.offer), _efficiency_key(target.efficiency))
         for count in target.counts:
-            plan = timed.get((*shape, count))
+            key = shape + (count,)
+            plan = timed.get(key)
             if plan is None:
-                plan = timed[(*shape, count)] = plan_training(this_job, target.gpu, target.offer, count,
+                plan = timed[key] = plan_training(this_job, target.gpu, target.offer, count,
                                                               target.efficiency)
             for spot in (False, True) if target.spot_too else (False,):
                 here = plan if (plan.provider, plan.instance, spot) == (target.offer.provider,
@@ -223,7 +225,7 @@ def candidate_counts(offer: PricedOffer, max_gpus: int, pinned: int | None,
     return counts
 
 
-def _book_train(book, catalog: Catalog, offer: PricedOffer, job: TrainingJob) -> Efficiency | None:
+def _book_train(book: EfficiencyBook | None, catalog: Catalog, offer: PricedOffer, job: TrainingJob) -> Efficiency | None:
     """Training efficiency from the calibration book at one sample's training FLOP (None: use the prior)."""
     if book is None or not book.calibrated:
         return None
@@ -231,7 +233,8 @@ def _book_train(book, catalog: Catalog, offer: PricedOffer, job: TrainingJob) ->
                     job.work.train_flops_per_sample, job.trainable_params)
 
 
-def _book_serving(book, catalog: Catalog, offer: PricedOffer, work: Workload, inference) -> ServingEfficiency | None:
+def _book_serving(book: EfficiencyBook | None, catalog: Catalog, offer: PricedOffer, work: Workload,
+                  inference: Inference) -> ServingEfficiency | None:
     """Serving efficiencies from the calibration book (None: use the priors); sizes in inference_sizes."""
     if book is None or not book.calibrated:
         return None

@@ -174,6 +174,21 @@ class Inference(Strict):
             raise ValueError(f"batch {self.batch} is above max_batch {self.max_batch}")
         return self
 
+    # Typed views for generative serving: the profile loader refuses a decoder served without these lengths.
+    @property
+    def prompt(self) -> float:
+        """Prompt tokens per request."""
+        if self.prompt_tokens is None:
+            raise ValueError("inference.prompt_tokens is not given")
+        return self.prompt_tokens
+
+    @property
+    def generated(self) -> float:
+        """Generated tokens per request."""
+        if self.output_tokens is None:
+            raise ValueError("inference.output_tokens is not given")
+        return self.output_tokens
+
 
 class Constraints(Strict):
     """Which GPUs and providers to consider."""

@@ -90,7 +90,7 @@ def train_predictions(runs: Sequence[PublishedRun], catalog: Catalog, cases: Seq
             if case is None:
                 continue
             eta, arch = case_efficiency(case, curves)
-            predicted = float(case.predict(eta))  # type: ignore[no-untyped-call]  # train_fit is untyped
+            predicted = float(case.predict(eta))
             out.append(PointPrediction(run, "train", predicted, case.count, layout_text(case),
                                        f"{basis} ({arch} curve)", fold,
                                        _training_extrapolations(case, arch, fitted)))
