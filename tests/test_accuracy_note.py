@@ -3,7 +3,12 @@ note is current), and a catalog whose validation inputs changed since says its n
 import importlib.util
 import shutil
 
-from planner.decide.confidence import Accuracy, group_accuracy, nearest_accuracy, training_group
+from planner.decide.confidence import (
+    Accuracy,
+    group_accuracy,
+    nearest_accuracy,
+    training_group,
+)
 
 from .conftest import ROOT
 

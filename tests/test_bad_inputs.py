@@ -121,7 +121,7 @@ CASES = [
     Case("inf-tokens", broken(PRETRAIN, "tokens: 20B", "tokens: .inf"), "dataset:", "training.dataset.tokens",
          ("inf is not a finite number",)),
     Case("bool-tokens", broken(PRETRAIN, "tokens: 20B", "tokens: yes"), "dataset:", "training.dataset.tokens",
-         ("expected a number, got True",)),
+         ("yes is a YAML 1.1 boolean",)),
     Case("bad-precision", broken(PRETRAIN, "precision: bf16", "precision: fp64"), "precision:", "training.precision",
          ("Input should be 'fp32', 'tf32', 'fp16', 'bf16' or 'fp8' (got 'fp64')",)),
     Case("tokens-and-samples", broken(PRETRAIN, "{tokens: 20B}", "{tokens: 20B, samples: 1M}"), "dataset:",

@@ -6,11 +6,12 @@ import pytest
 
 from planner.errors import InputError
 from planner.io.profile import load_profile
+from planner.model.precision import peak_flops
 from planner.model.workload import decode_flops, prefill_flops, workload_for
 from planner.plans.bounds import check_serving, fastest_training, human_time
 from planner.plans.search import candidate_counts, estimate
 from planner.plans.serving import MAX_REPLICAS, TENSOR_PARALLEL
-from planner.plans.training import peak_flops, training_job
+from planner.plans.training import training_job
 
 TRAIN = """\
 name: bound
@@ -103,7 +104,7 @@ def test_rate_beyond_the_search_is_named(write, catalog):
 
     def check(rate: float) -> None:
         profile = _load(write, SERVE.replace("RATE", f"{rate:.6g}").replace("TTFT", "10s"), catalog)
-        check_serving(work, profile.profile.inference, catalog.offers(set(profile.gpu_ids)), catalog, profile.document)
+        check_serving(work, profile.profile.inference, catalog.offers(set(profile.gpu_ids)), catalog, profile.positions)
 
     check(crossing * 0.99)
     with pytest.raises(InputError) as info:

@@ -16,12 +16,16 @@ from planner.plans.search import estimate
 from planner.validate.folds import fold_key, source_key
 from planner.validate.runs import summaries, validate
 
-SOURCE_CV_TRAINING_MEDIAN_RATCHET = 0.152
-"""Training runs, grouped by source: median |error| was 0.142 when this was set. Only lower it."""
-SOURCE_CV_TRAINING_P90_RATCHET = 0.312
-"""Training runs, grouped by source: P90 |error| was 0.302 when this was set. Only lower it."""
-SOURCE_CV_OVERALL_MEDIAN_RATCHET = 0.173
-"""All runs, grouped by source: median |error| was 0.163 when this was set (issue 13's target: 0.15)."""
+SOURCE_CV_TRAINING_MEDIAN_RATCHET = 0.176
+"""Training runs, grouped by source: median |error| was 0.166 when this was set (0.142 before the 77 kept rows of
+issue 13 item 4 - NeMo / Megatron-Bridge, Megatron-LM, llm-foundry, torchtitan, gpt-fast - each source a fold). Only
+lower it."""
+SOURCE_CV_TRAINING_P90_RATCHET = 0.415
+"""Training runs, grouped by source: P90 |error| was 0.405 when this was set (0.302 before those rows). Only lower
+it."""
+SOURCE_CV_OVERALL_MEDIAN_RATCHET = 0.188
+"""All runs, grouped by source: median |error| was 0.178 when this was set (0.163 before those rows; issue 13's target:
+0.15)."""
 RATCHET_MARGIN = 0.01
 USER_GROUPS = {"llm-pretraining", "fine-tuning", "cnn", "encoder", "serving-decode", "serving-prefill",
                "inference-batch-1", "inference-batched", "transformer-xl-training"}
@@ -92,7 +96,8 @@ def test_cross_validate_json_has_the_interval_ratio_and_the_rule_of_thumb():
     assert llm["mean_interval_ratio"] > 1.0
     assert llm["rule_of_thumb"]["n"] == llm["n"]
     # leaving out the whole ampere family predicts every A100 run from the other families' curves
-    assert all(r["fold"] == "ampere" and r["extrapolations"] for r in doc["runs"])
+    a100 = [r for r in doc["runs"] if r["gpu"].startswith("A100")]
+    assert a100 and all(r["fold"] == "ampere" and r["extrapolations"] for r in a100)
 
 
 def test_estimate_and_validate_give_the_same_prediction_for_the_same_run(tmp_path):
@@ -103,7 +108,7 @@ def test_estimate_and_validate_give_the_same_prediction_for_the_same_run(tmp_pat
     row = next(r for r in validate(BUNDLED_CATALOG, only=run.id))
     profile = {"name": "llmc", "model": {"preset": "gpt2-124m", "seq_len": 1024},
                "training": {"dataset": {"tokens": run.tokens}, "batch": {"global_tokens": 512 * 1024},
-                            "precision": "bf16", "attention": "flash"},
+                            "precision": "bf16", "attention": "flash", "framework": "llm.c"},
                "constraints": {"gpus": ["A100-80GB-SXM"], "providers": ["aws"], "gpu_count": 8}}
     path = tmp_path / "llmc.yaml"
     path.write_text(yaml.safe_dump(profile))
@@ -134,9 +139,10 @@ def test_an_architecture_without_runs_gets_a_wider_flagged_interval(tmp_path):
 
 
 def test_a_stack_without_a_factor_widens_the_interval_and_says_so(tmp_path):
-    """DeepSpeed has a fitted factor (runs from >= 3 publications); FSDP does not: same GPU, wider interval."""
-    fsdp, deepspeed = _pretrain(tmp_path, ["H100-SXM"], "fsdp"), _pretrain(tmp_path, ["H100-SXM"], "deepspeed")
-    assert "stack: no fsdp factor (too few published runs)" in fsdp.efficiency.extrapolations
+    """DeepSpeed has a fitted factor (runs from >= 3 publications); the HF Trainer does not (one run, Alpaca; FSDP got
+    its factor from the llm-foundry and torchtitan rows of issue 13 item 4): same GPU, wider interval."""
+    fsdp, deepspeed = _pretrain(tmp_path, ["H100-SXM"], "hf-trainer"), _pretrain(tmp_path, ["H100-SXM"], "deepspeed")
+    assert "stack: no hf-trainer factor (too few published runs)" in fsdp.efficiency.extrapolations
     assert not any(f.startswith("stack:") for f in deepspeed.efficiency.extrapolations)
     assert "training stack deepspeed: ×" in deepspeed.efficiency.detail
     assert fsdp.efficiency.log_sigma > deepspeed.efficiency.log_sigma

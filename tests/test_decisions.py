@@ -6,15 +6,9 @@ import re
 import pytest
 from typer.testing import CliRunner
 
+import planner
 from planner.cli.main import app
-from planner.decide.choices import (
-    _balanced,
-    decide,
-    hours_at_confidence,
-    pareto_frontier,
-)
-from planner.io.profile import load_profile
-from planner.plans.search import estimate
+from planner.decide.choices import _balanced, hours_at_confidence, pareto_frontier
 from planner.plans.spot import (
     CHECKPOINT_WRITE_BYTES_PER_S,
     INTERRUPTIONS_PER_MONTH,
@@ -31,9 +25,9 @@ SERVE = ROOT / "profiles" / "serve-7b-chat.yaml"
 
 
 def _decide(catalog, path, confidence=0.5, write=None, text=None):
-    loaded = load_profile(path if text is None else write("p.yaml", text), catalog)
-    est = estimate(loaded, catalog)
-    return decide(loaded, catalog, est, confidence), est
+    loaded = planner.load_profile(path if text is None else write("p.yaml", text), catalog)
+    result = planner.plan(loaded, catalog, confidence=confidence)
+    return result.decision, result.estimate
 
 
 def test_confidence_quantiles_match_the_plans_interval(catalog):

@@ -7,9 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # Cycles that existed when the layout moved to subpackages; each is being broken. This list may only shrink.
-KNOWN_CYCLES = [
-    {"planner.efficiency.origin", "planner.efficiency.train_curve"},
-    {"planner.plans.local", "planner.plans.search"},
+KNOWN_CYCLES: list[set[str]] = [
 ]
 
 

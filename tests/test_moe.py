@@ -171,26 +171,35 @@ def test_every_preset_plans_training_and_serving(name, tmp_path):
     assert ("experts" in out["inference"]["workload"]) == moe
 
 
-def test_moe_validation_group(tmp_path):
-    """`gpuplan validate` reports mixtures of experts as the `moe` group (issue 14), besides their own group; the
-    row below is Megatron-Bridge's published Qwen3-30B-A3B pre-training row (16 H100, FP8, EP 16)."""
-    import shutil
-
+def test_moe_validation_group():
+    """`gpuplan validate` reports mixtures of experts as the `moe` group (issue 14), besides their own group: the
+    published H100 MoE rows of the Megatron-Bridge performance summaries (issue 13 item 4), among them Qwen3-30B-A3B
+    pre-training on 16 H100 in FP8 with EP 16 (8,960 tokens/s/GPU)."""
     from planner.catalog.load import BUNDLED_CATALOG
     from planner.validate.runs import summaries, validate
 
-    catalog = tmp_path / "catalog"
-    shutil.copytree(BUNDLED_CATALOG, catalog)
-    runs = catalog / "published_runs.yaml"
-    text = runs.read_text()
-    row = ("- id: qwen3-30b-a3b-h100x16-fp8\n  group: llm-pretraining\n  tier: A\n  model:\n    preset: qwen3-30b-a3b\n"
-           "  precision: fp8\n  seq_len: 4096\n  batch: 1\n  gpu: H100-SXM\n  gpu_count: 16\n  metric: tokens_per_s\n"
-           "  value: 143360\n  phase: train\n  source: 'NVIDIA-NeMo/Megatron-Bridge docs/performance-summary-archive.md, "
-           "26.04.01: DGX-H100 Qwen3_30B_a3B, 16 GPUs, FP8, EP 16, 8960 tokens/s/GPU'\n")
-    at = text.index("\nexcluded:") + 1
-    runs.write_text(text[:at] + row + text[at:])
-    rows = validate(catalog, only="moe")
-    assert [r.id for r in rows] == ["qwen3-30b-a3b-h100x16-fp8"] and rows[0].moe
+    rows = validate(BUNDLED_CATALOG, only="moe")
+    ids = [r.id for r in rows]
+    assert "mbridge260401-qwen3-30b-a3b-h100x16-fp8" in ids and len(ids) >= 7 and all(r.moe for r in rows)
     summary = summaries(rows)
-    assert summary["moe"].n == 1 and "llm-pretraining" in summary
-    assert abs(rows[0].error) < 0.5  # the hopper curve, not fitted on this row, at the planner's own layout
+    assert summary["moe"].n == len(rows) and "llm-pretraining" in summary
+    qwen = next(r for r in rows if r.id == "mbridge260401-qwen3-30b-a3b-h100x16-fp8")
+    assert abs(qwen.error) < 0.5  # the catalog's hopper curve at the planner's own layout (EP from its search)
+
+
+def test_expert_parallelism_can_be_pinned(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from planner.cli.main import app
+
+    profile = tmp_path / "e.yaml"
+    profile.write_text("name: e\nmodel: {preset: mixtral-8x7b, seq_len: 4096}\n"
+                       "training: {dataset: {tokens: 1B}, batch: {global_tokens: 4M}, parallelism: {expert: 8}}\n"
+                       "constraints: {gpus: [H100-SXM]}\n")
+    result = CliRunner().invoke(app, ["estimate", str(profile), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)["training"]["plans"][0]
+    assert plan["parallelism"]["expert"] == 8 and "expert" in plan["parallelism"]["pinned"]
+    assert plan["parallelism"]["data"] % 8 == 0

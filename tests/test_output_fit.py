@@ -94,7 +94,7 @@ def test_every_plan_carries_its_accuracy(profile):
 
 def test_lora_accuracy_note_says_rough(monkeypatch):
     out = " ".join(run_at(120, monkeypatch, "estimate", str(ROOT / "profiles" / "lora-7b-a6000.yaml")).split())
-    assert re.search(r"How sure: fine-tuning runs: \d+ in the data .*median error \d+% .*treat as rough", out)
+    assert re.search(r"How sure: fine-tuning runs: \d+ in the data.*median error \d+% .*treat as rough", out)
 
 
 def test_impossible_deadline_names_fastest_and_cheapest_and_what_to_change(write, monkeypatch):

@@ -272,7 +272,10 @@ def test_estimate_simulate_prints_simulated_percentiles():
     for plan in plans:
         sim = plan["simulated_latency_ms"]
         assert set(sim) == set(plan["latency_ms"])
-        assert sim["ttft_p95"] == pytest.approx(plan["latency_ms"]["ttft_p95"], rel=0.15)
+        # the analytic model within 15 % of the simulated system, whose printed percentile is within ±25 % (95 %) of
+        # its long-run value once the plan's verdict is settled (planner/model/simulation.py until_decided)
+        assert abs(sim["ttft_p95"] - plan["latency_ms"]["ttft_p95"]) <= (0.15 * plan["latency_ms"]["ttft_p95"]
+                                                                         + 0.25 * sim["ttft_p95"])
         # a plan the simulation refutes says so and does not count as meeting its targets
         refuted = sim["ttft_p95"] > 500 or sim["tpot_p95"] > 50
         assert plan["meets_slo"] is not refuted

@@ -65,12 +65,16 @@ def _float(text: str | None) -> float | None:
 def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
     text = read_text(path, MAX_CSV_BYTES)
     reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise InputError(f"not the expected price table: column(s) {', '.join(missing)} missing", file=str(path),
-                         line=1, hint=f"Header found: {', '.join(header) or '(empty)'}.")
-    return list(reader)
+    try:
+        header = reader.fieldnames or []
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise InputError(f"not the expected price table: column(s) {', '.join(missing)} missing", file=str(path),
+                             line=1, hint=f"Header found: {', '.join(header) or '(empty)'}.")
+        return list(reader)
+    except csv.Error as exc:  # a field over csv.field_size_limit() (131,072 characters), a NUL byte, …
+        raise InputError(f"not a readable price table: {exc}", file=str(path), line=reader.line_num or None) \
+            from None
 
 
 def _skypilot_rows(path: Path, skipped: Counter) -> list[_Row]:
@@ -152,16 +156,22 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
         if spot is not None and spot > entry["price"]:
             doubtful = "spot price above on-demand in the source (swapped columns?)"
         old = previous.get(instance)
-        offers.append(Offer(instance=instance, gpu=entry["gpu"], gpus_per_instance=entry["count"],
-                            usd_per_hour=entry["price"], spot_usd_per_hour=spot,
-                            intra_node=old.intra_node if old else "pcie",
-                            network_gbps=old.network_gbps if old else None, region=entry["region"] or None,
-                            doubtful=doubtful,
-                            notes=None if old else "Imported; links not in the source: pcie, single instance."))
+        try:
+            offers.append(Offer(instance=instance, gpu=entry["gpu"], gpus_per_instance=entry["count"],
+                                usd_per_hour=entry["price"], spot_usd_per_hour=spot,
+                                intra_node=old.intra_node if old else "pcie",
+                                network_gbps=old.network_gbps if old else None, region=entry["region"] or None,
+                                doubtful=doubtful,
+                                notes=None if old else "Imported; links not in the source: pcie, single instance."))
+        except ValidationError as exc:  # an infinite price, 65 GPUs in one instance, $5,000 per GPU-hour, …
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"])
+            skipped[f"out of range ({where + ': ' if where else ''}{first['msg'].removeprefix('Value error, ')})"] += 1
     if not offers:
+        reasons = "; ".join(f"{count} {reason}" for reason, count in sorted(skipped.items()))
         raise InputError(f"no GPU offer could be read from the table ({sum(unmapped.values())} row(s) with "
-                         f"unmapped accelerator names, {sum(skipped.values())} skipped)", file=str(path),
-                         hint="Add the names to catalog/accelerator_names.yaml.")
+                         f"unmapped accelerator names, {sum(skipped.values())} skipped{': ' + reasons if reasons else ''})",
+                         file=str(path), hint="Add the names to catalog/accelerator_names.yaml." if unmapped else None)
     label = {"skypilot": "SkyPilot catalog vms.csv", "gpuhunt": "gpuhunt catalog CSV"}[source]
     omitted = [OmittedRow(row=f"accelerator {n!r} ({k} row(s))", reason="no GPU id for this name")
                for n, k in sorted(unmapped.items())]
@@ -183,10 +193,7 @@ def write_offers(document: ProviderOffers, path: Path) -> None:
     header = f"# Imported by `gpuplan catalog import` from: {document.source}\n"
     body = yaml.safe_dump(document.model_dump(mode="python", exclude_none=True), sort_keys=False,
                           allow_unicode=True, width=120)
-    write_text_atomic(path, header + body)
-    from planner.catalog import load as catalog_module
-
-    catalog_module._load_catalog.cache_clear()  # the loader caches by directory; this directory just changed
+    write_text_atomic(path, header + body)  # the catalog loader caches by content: the next load sees this file
 
 
 def summary(result: ImportResult) -> str:

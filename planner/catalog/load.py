@@ -5,11 +5,12 @@ import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from planner.errors import CatalogLookupError, InputError, PlannerError, did_you_mean
-from planner.io.loading import load_model_file
+from planner.io.loading import M, load_model_file
+from planner.io.yamlcache import content_key
+from planner.io.yamlfile import YamlDocument, read_text
 from planner.schema.catalog import GpuCatalog, GpuSpec, Offer, ProviderOffers
 from planner.schema.model import ModelCatalog, ModelPreset
 from planner.schema.priors import (
@@ -122,14 +123,38 @@ class Catalog:
         return result
 
 
+LOADED_KEEP = 4
+"""Catalogs kept in memory, by content: a process that plans many profiles validates its catalog once."""
+_LOADED: dict[tuple[str, tuple[tuple[str, str], ...]], Catalog] = {}
+
+
 def load_catalog(directory: Path | str = BUNDLED_CATALOG) -> Catalog:
-    """Load and cross-check a catalog directory (cached per resolved path; errors name the path as given)."""
+    """Load and cross-check a catalog directory (errors name the path as given). The files are read every time;
+    a catalog whose files hold the same bytes as one loaded before is that one (never a stale one: an edited price
+    is a different key), and each file's parse comes from the content cache (planner/io/yamlcache.py)."""
     resolved = Path(directory).resolve()
     try:
-        return _load_catalog(str(resolved))
+        texts = _catalog_texts(resolved)
+        key = (str(resolved), tuple((name, content_key(text)) for name, text in texts.items()))
+        found = _LOADED.get(key)
+        if found is None:
+            found = _load_catalog(resolved, texts)
+            if len(_LOADED) >= LOADED_KEEP:
+                _LOADED.clear()
+            _LOADED[key] = found
+        return found
     except PlannerError as exc:
         exc.file = _as_given(exc.file, resolved, str(directory))
         raise
+
+
+def _catalog_texts(root: Path) -> dict[str, str]:
+    """The catalog's YAML files (gpus, offers/*, models, priors, providers) by path, read and size-checked."""
+    if not root.is_dir():
+        raise InputError("catalog directory not found", file=str(root), hint="Pass --catalog DIR or omit it.")
+    paths = [root / "gpus.yaml", *sorted((root / "offers").glob("*.yaml"))]
+    paths += [p for p in (root / "models.yaml", root / "priors.yaml", root / "providers.yaml") if p.exists()]
+    return {str(p): read_text(p) for p in paths}
 
 
 def _as_given(file: str | None, resolved: Path, given: str) -> str | None:
@@ -143,12 +168,11 @@ def _as_given(file: str | None, resolved: Path, given: str) -> str | None:
     return given if inside == Path(".") else str(Path(given) / inside)
 
 
-@lru_cache(maxsize=4)
-def _load_catalog(directory: str) -> Catalog:
-    root = Path(directory)
-    if not root.is_dir():
-        raise InputError("catalog directory not found", file=directory, hint="Pass --catalog DIR or omit it.")
-    gpu_file, gpu_doc = load_model_file(root / "gpus.yaml", GpuCatalog, "GPU catalog")
+def _load_catalog(root: Path, texts: dict[str, str]) -> Catalog:
+    def load(path: Path, model: type[M], what: str) -> tuple[M, YamlDocument]:
+        return load_model_file(path, model, what, text=texts[str(path)])
+
+    gpu_file, gpu_doc = load(root / "gpus.yaml", GpuCatalog, "GPU catalog")
     gpus: dict[str, GpuSpec] = {}
     names: dict[str, str] = {}
     for i, spec in enumerate(gpu_file.gpus):
@@ -162,7 +186,7 @@ def _load_catalog(directory: str) -> Catalog:
             names[_norm(alias)] = spec.id
     providers: dict[str, ProviderOffers] = {}
     for path in sorted((root / "offers").glob("*.yaml")):
-        prov, doc = load_model_file(path, ProviderOffers, "offers file")
+        prov, doc = load(path, ProviderOffers, "offers file")
         if prov.provider != path.stem:
             raise doc.error(("provider",), f"provider id {prov.provider!r} differs from the file name {path.stem!r}")
         for i, offer in enumerate(prov.offers):
@@ -172,7 +196,7 @@ def _load_catalog(directory: str) -> Catalog:
     presets: dict[str, ModelPreset] = {}
     model_path = root / "models.yaml"
     if model_path.exists():
-        models, _ = load_model_file(model_path, ModelCatalog, "model presets")
+        models, _ = load(model_path, ModelCatalog, "model presets")
         presets = {m.id: m for m in models.models}
     priors: tuple[EfficiencyPrior, ...] = ()
     curves: tuple[TrainCurveFit, ...] = ()
@@ -180,7 +204,7 @@ def _load_catalog(directory: str) -> Catalog:
     extrapolation: Extrapolation | None = None
     priors_path = root / "priors.yaml"
     if priors_path.exists():
-        priors_file = load_model_file(priors_path, PriorsFile, "priors file")[0]
+        priors_file = load(priors_path, PriorsFile, "priors file")[0]
         priors, curves = tuple(priors_file.priors), tuple(priors_file.train_curves)
         floors = tuple(priors_file.launch_floors)
         extrapolation = priors_file.extrapolation
@@ -188,5 +212,5 @@ def _load_catalog(directory: str) -> Catalog:
     facts: dict[str, ProviderInfo] = {}
     facts_path = root / "providers.yaml"
     if facts_path.exists():
-        facts = {p.id: p for p in load_model_file(facts_path, ProvidersFile, "providers file")[0].providers}
-    return Catalog(gpus, providers, presets, priors, as_of, names, curves, floors, directory, extrapolation, facts)
+        facts = {p.id: p for p in load(facts_path, ProvidersFile, "providers file")[0].providers}
+    return Catalog(gpus, providers, presets, priors, as_of, names, curves, floors, str(root), extrapolation, facts)

@@ -1,4 +1,7 @@
-"""The `gpuplan` command: parse arguments, call the core, print. Errors become one line and exit 2."""
+"""The `gpuplan` command: parse arguments, call the core, print.
+
+Exit codes (one handler, _Guarded.invoke): 0 ok; 1 nothing meets the constraints; 2 bad input or an unusable path
+(one `Error: …` line); 70 an unexpected internal error (one line; the traceback only with --debug); 130 Ctrl-C."""
 from __future__ import annotations
 
 import sys
@@ -8,16 +11,78 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.errors import PlannerError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+EXIT_INTERNAL = 70
+"""EX_SOFTWARE (sysexits.h): an internal software error, distinct from 1 (no plan fits) and 2 (bad input)."""
+
+_state = {"debug": False}
+
+
+class _Guarded(TyperGroup):
+    """The one error handler of every command: a PlannerError is one `Error:` line and its exit code, anything
+    unexpected one `internal error:` line and exit 70; tracebacks only with --debug."""
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException, SystemExit):
+            raise
+        except PlannerError as exc:
+            if _state["debug"]:
+                raise
+            _error_line(f"Error: {exc}")
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            if _state["debug"]:
+                raise
+            _error_line("Interrupted.")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001 - the last resort: never a bare traceback
+            if _state["debug"]:
+                raise
+            if _interrupted(exc):  # Ctrl-C that landed inside a library which re-raised it as another exception
+                _error_line("Interrupted: no record written.")
+                raise typer.Exit(130) from None
+            what = str(exc).splitlines()[0][:300] if str(exc) else ""
+            _error_line(f"internal error: {type(exc).__name__}{': ' + what if what else ''}; "
+                        f"rerun with --debug and report it")
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is in the exception's cause or context chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _error_line(text: str) -> None:
+    from planner.render.escape import terminal_block
+
+    typer.echo(terminal_block(text), err=True)  # line feeds kept (a message may list further problems below)
+
+
+def _out(text: str) -> None:
+    """Write command output, control characters (ESC sequences, carriage returns) removed for the terminal."""
+    from planner.render.escape import terminal_block
+
+    sys.stdout.write(terminal_block(text))
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, cls=_Guarded,
                   help="GPU cost and capacity planner: which GPUs, how many, how long, what it costs.")
 catalog_app = typer.Typer(no_args_is_help=True, help="Look at the GPU catalog, offers and model presets.")
 app.add_typer(catalog_app, name="catalog")
-
-_state = {"debug": False}
 
 
 class Format(str, Enum):
@@ -71,14 +136,27 @@ def _print_rows(rows: list[dict[str, Any]], format: "ListFormat",
 
         typer.echo(json.dumps(rows, indent=2))
     else:
-        sys.stdout.write(render_table(rows))
+        _out(render_table(rows))
 
 
 def _fail(exc: PlannerError) -> None:
-    if _state["debug"]:
-        raise exc
-    typer.echo(f"Error: {exc}", err=True)
-    raise typer.Exit(exc.exit_code)
+    raise exc  # _Guarded.invoke prints it
+
+
+def _check_estimate_options(local_usd_per_hour: float, plot: Optional[Path], html: Optional[Path]) -> None:
+    """Options checked before any work: a finite hourly cost, output paths that can be written."""
+    import math
+
+    from planner.errors import InputError
+    from planner.io.atomic import check_output_path
+    from planner.schema.bounds import MAX_USD_PER_GPU_HOUR
+
+    if not math.isfinite(local_usd_per_hour) or local_usd_per_hour > MAX_USD_PER_GPU_HOUR:
+        raise InputError(f"--local-usd-per-hour {local_usd_per_hour:g}: expected a finite cost of at most "
+                         f"${MAX_USD_PER_GPU_HOUR:,.0f} per hour")
+    for path in (plot, html):
+        if path is not None:
+            check_output_path(path)
 
 
 @app.callback()
@@ -114,9 +192,8 @@ def estimate(
 ) -> None:
     """Plan training and serving for a profile: GPU type, count, hours, cost, latency. Exit 1 when nothing fits."""
     _wide(wide)
-    from planner.decide.choices import check_confidence, decide
-    from planner.io.profile import load_profile
-    from planner.plans.search import estimate as run_estimate
+    import planner
+    from planner.decide.choices import check_confidence
     from planner.render import report
 
     try:
@@ -126,24 +203,19 @@ def estimate(
 
             plot_format(plot)
             check_plot_available()
-        cat = load_catalog(catalog)
-        loaded = load_profile(profile, cat, overrides or ())
-        from planner.efficiency.stores import efficiency_inputs
-
-        book, local = efficiency_inputs(cat, catalog, calibrations, measurements, local_usd_per_hour)
-        result = run_estimate(loaded, cat, book=book, local=local)
-        if simulate and result.inference is None:
+        _check_estimate_options(local_usd_per_hour, plot, html)
+        cat = planner.load_catalog(catalog)
+        loaded = planner.load_profile(profile, cat, overrides or ())
+        if simulate and loaded.profile.inference is None:
             typer.echo(f"Note: --simulate simulates serving plans, and {profile} has no inference section: "
                        f"nothing to simulate.", err=True)
-        elif simulate:
-            from planner.plans.simulated import simulate_estimate
-
-            result = simulate_estimate(result, loaded, cat, top or None)
-        decision = decide(loaded, cat, result, confidence)
+        planned = planner.plan(loaded, cat, confidence=confidence, calibrations=calibrations,
+                               measurements=measurements, simulate=simulate, local_usd_per_hour=local_usd_per_hour)
+        result, decision = planned.estimate, planned.decision
         if emit is not None:
             from planner.render.launch import launch_spec
 
-            sys.stdout.write(launch_spec(decision, result, emit.value, catalog))
+            _out(launch_spec(decision, result, emit.value, catalog))
             return
         if plot is not None:
             from planner.render.plot import write_pareto_plot
@@ -161,11 +233,14 @@ def estimate(
         _fail(exc)
         return
     limit = top or None
-    render = {Format.table: report.render_table, Format.json: report.render_json,
-              Format.markdown: report.render_markdown, Format.csv: report.render_csv}[format]
-    sys.stdout.write(render(result, limit, decision))
     if format is Format.json:
-        sys.stdout.write("\n")
+        _out(planned.to_json(limit))
+    else:
+        render = {Format.table: report.render_table, Format.markdown: report.render_markdown,
+                  Format.csv: report.render_csv}[format]
+        _out(render(result, limit, decision))
+    if format is Format.json:
+        _out("\n")
     if not result.feasible:
         raise typer.Exit(1)
 
@@ -211,7 +286,7 @@ def catalog_models(catalog: CatalogOption = BUNDLED_CATALOG, wide: WideOption = 
     from planner.render.catalog_tables import render_model_table
 
     try:
-        sys.stdout.write(render_model_table(load_catalog(catalog)))
+        _out(render_model_table(load_catalog(catalog)))
     except PlannerError as exc:
         _fail(exc)
 
@@ -246,7 +321,10 @@ def profile_command(
     try:
         cat = load_catalog(catalog)
         loaded = load_profile(profile, cat)
-        target = out or Path("measurements") / f"{loaded.profile.name}.yaml"
+        from planner.io.safepath import inside, safe_name
+
+        # the profile's name is user data: a safe file name, inside measurements/ (`name: ../../x` stays there)
+        target = out or inside(Path("measurements"), f"{safe_name(loaded.profile.name, 'profile')}.yaml")
         from planner.cli.measure import run_profile
 
         text = run_profile(loaded, cat, target, quick, comm, processes, " ".join(["gpuplan", *sys.argv[1:]]),
@@ -257,7 +335,7 @@ def profile_command(
     except KeyboardInterrupt:
         typer.echo("Interrupted: no record written.", err=True)
         raise typer.Exit(130)
-    sys.stdout.write(text)
+    _out(text)
 
 
 @app.command()
@@ -280,7 +358,7 @@ def calibrate(
         if print_script:
             from planner.render.calibrate_script import calibrate_script
 
-            sys.stdout.write(calibrate_script(budget))
+            _out(calibrate_script(budget))
             return
         from planner.cli.measure import run_calibrate
 
@@ -291,7 +369,7 @@ def calibrate(
     except KeyboardInterrupt:
         typer.echo("Interrupted: no record written.", err=True)
         raise typer.Exit(130)
-    sys.stdout.write(text)
+    _out(text)
 
 
 @calibration_app.command("add")
@@ -377,7 +455,7 @@ def catalog_import(
             if not dry_run:
                 for item in results:
                     write_offers(item.document, Path(catalog) / "offers" / f"{item.provider}.yaml")
-            sys.stdout.write(snapshot_import.summary(results, dry_run))
+            _out(snapshot_import.summary(results, dry_run))
             return
         document, result = import_offers(source.value, table, load_catalog(catalog), Path(catalog), provider,
                                          as_of=date, billing=billing.value if billing else None)
@@ -387,7 +465,7 @@ def catalog_import(
         _fail(exc)
         return
     text = summary(result)
-    sys.stdout.write(text.replace("Wrote", "Would write", 1) if dry_run else text)
+    _out(text.replace("Wrote", "Would write", 1) if dry_run else text)
 
 
 class RefreshSource(str, Enum):
@@ -452,7 +530,13 @@ def diff(
     wide: WideOption = False,
 ) -> None:
     """What changed between two plans: GPU-hours, cost and latency of the recommended plans."""
-    from planner.decide.diff import load_plan_document, parse_thresholds, plan_changes, render_changes, rises_above
+    from planner.decide.diff import (
+        load_plan_document,
+        parse_thresholds,
+        plan_changes,
+        render_changes,
+        rises_above,
+    )
 
     _wide(wide)
     try:
@@ -461,7 +545,7 @@ def diff(
     except PlannerError as exc:
         _fail(exc)
         return
-    sys.stdout.write(render_changes(changes, old.name, new.name, format.value))
+    _out(render_changes(changes, old.name, new.name, format.value))
     if thresholds is not None:
         over = rises_above(changes, thresholds)
         for change in over:
@@ -479,7 +563,7 @@ def schema(name: Annotated[SchemaName, typer.Argument(help="Which file format.")
     """Print the JSON Schema of a file format (field descriptions included), for editor completion."""
     from planner.schema.export import json_schema
 
-    sys.stdout.write(json_schema(name.value))
+    _out(json_schema(name.value))
 
 
 @app.command()
@@ -512,8 +596,8 @@ def validate(
                                 "a tier (A, B, C), a phase or a run id."))
         return
     rule = rule_of_thumb_errors(rows, catalog)
-    sys.stdout.write(render_json(rows, folds, rule) if format is ListFormat.json
-                     else render_table(rows, leave_one_out, folds, rule))
+    _out(render_json(rows, folds, rule) if format is ListFormat.json
+         else render_table(rows, leave_one_out, folds, rule))
 
 
 def run() -> None:

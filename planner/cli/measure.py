@@ -12,7 +12,8 @@ from types import FrameType, ModuleType
 from planner.catalog.load import Catalog
 from planner.errors import PlannerError
 from planner.io.profile import LoadedProfile
-from planner.io.records import save_record
+from planner.io.atomic import check_output_path, write_new_file_atomic
+from planner.io.records import record_yaml, save_record
 from planner.schema.units import parse_seconds
 
 BUDGET_RE = re.compile(r"^[0-9]+(\.[0-9]+)?(ms|s|min|m|h)?$")
@@ -62,6 +63,7 @@ def run_profile(loaded: LoadedProfile, catalog: Catalog, out: Path, quick: bool,
     """Measure the profile's model (or the user's --model-code class), write the record atomically to `out`,
     return the summary text."""
     check_model_code(model_code, trusted)
+    check_output_path(out)  # before measuring: an unusable --out must not cost the run
     run = _import_profiler()
     code = None
     if model_code is not None:
@@ -80,6 +82,10 @@ def run_profile(loaded: LoadedProfile, catalog: Catalog, out: Path, quick: bool,
 
 def run_calibrate(catalog: Catalog, out: Path | None, budget_s: float, quick: bool, command: str) -> str:
     """The calibration suite on this machine; refuses a GPU the catalog does not know. Returns the summary."""
+    if out is not None:
+        check_output_path(out)  # before measuring: an unusable --out must not cost the run
+    else:
+        check_output_path(Path("calibration.yaml"))  # the default goes to the current directory
     run = _import_profiler()
     _interrupt_on_term()
     device = run.pick_device()
@@ -93,8 +99,12 @@ def run_calibrate(catalog: Catalog, out: Path | None, budget_s: float, quick: bo
     record = run.calibration_record(catalog, budget_s, command, device, quick=quick)
     from planner.io.records import calibration_name
 
-    target = out or Path(calibration_name(record))
-    save_record(record, target)
+    if out is not None:
+        target = out
+        save_record(record, target)
+    else:  # a fresh, content-named file: two runs in the same second write two files, neither over the other
+        target = Path(calibration_name(record))
+        write_new_file_atomic(target, record_yaml(record).encode("utf-8"))
     from planner.render.records import render_record_summary
 
     return render_record_summary(record, catalog) + f"Wrote {target}\nAdd it with: gpuplan calibration add {target}\n"

@@ -2,63 +2,33 @@
 Pareto frontier, three named choices with their trade-offs, the best plan per GPU type and why the rest fail."""
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from statistics import NormalDist
+from typing import Any, TypeVar
 
 from planner.catalog.load import Catalog
 from planner.decide.confidence import Accuracy
 from planner.decide.understood import Understood
-from planner.efficiency.origin import Z90, Efficiency, prior_efficiency
+from planner.efficiency.origin import Z90
 from planner.efficiency.train_curve import uses_flash
 from planner.errors import PlannerError
 from planner.io.profile import LoadedProfile
-from planner.model.costing import run_cost_usd
-from planner.plans.search import (
-    Estimate,
-    candidate_counts,
-    plan_training_shared,
-    searched_offers,
-)
+from planner.plans import verdict
+from planner.plans.options import TrainingOption, hours_at_confidence, spot_adjusted
+from planner.plans.rank import serving_latency_key, serving_rank, training_rank
+from planner.plans.search import Estimate, TrainingEstimate
 from planner.plans.serving import ServingPlan
-from planner.plans.spot import SpotOverhead, spot_overhead
 from planner.plans.training import TrainingJob, TrainingPlan
+from planner.plans.verdict import Verdict
 from planner.render.readable import fixed, usd
+from planner.schema.profile import Profile, Slo
 
-CHOICE_NAMES = ("cheapest viable", "balanced", "fastest")
-
-
-@dataclass(frozen=True)
-class TrainingOption:
-    """One training plan judged at the decision's confidence (spot: with its expected interruption overhead)."""
-
-    plan: TrainingPlan
-    hours: float
-    """Wall-clock hours at the confidence level, interruptions included."""
-    cost_usd: float
-    spot: SpotOverhead | None
-    meets_deadline: bool
-    within_budget: bool
-    reasons: tuple[str, ...]
-
-    @property
-    def usable(self) -> bool:
-        """Fits and runs on its offer (deadline and budget aside)."""
-        return not self.plan.reasons
-
-    @property
-    def feasible(self) -> bool:
-        """Meets every constraint."""
-        return not self.reasons
-
-    @property
-    def label(self) -> str:
-        """GPU, provider, count and pricing, in words."""
-        pricing = "spot" if self.spot else "on-demand"
-        return f"{self.plan.gpu_count}× {self.plan.gpu} on {self.plan.provider} ({pricing})"
+T = TypeVar("T")
+__all__ = ["Choice", "Decision", "Rejection", "ServingDecision", "TrainingDecision", "TrainingOption",
+           "check_confidence", "decide", "decide_serving", "decide_training", "hours_at_confidence",
+           "pareto_frontier", "serving_latency_key", "spot_adjusted"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +48,7 @@ class Rejection:
     gpu: str
     provider: str
     reasons: tuple[str, ...]
+    verdicts: tuple[Verdict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,53 +107,9 @@ def check_confidence(confidence: float) -> float:
     return confidence
 
 
-def hours_at_confidence(plan: TrainingPlan, confidence: float) -> float:
-    """Hours the plan takes with probability `confidence`: the compute share scaled by the efficiency's log-normal
-    quantile exp(z·σ) (communication is not scaled, as in the P10/P90 of plan_training)."""
-    z = NormalDist().inv_cdf(confidence)
-    steps = plan.hours_p50 * 3600.0 / plan.step_time_s
-    return steps * (plan.compute_time_s * math.exp(z * plan.efficiency.log_sigma) + plan.exposed_comm_time_s) / 3600.0
-
-
-def training_option(job: TrainingJob, plan: TrainingPlan, confidence: float, deadline_s: float | None,
-                    budget_usd: float | None) -> TrainingOption:
-    """Judge one plan at `confidence`: spot adds its expected overhead; deadline and budget are checked."""
-    hours = hours_at_confidence(plan, confidence)
-    overhead = None
-    if plan.spot:
-        overhead = spot_overhead(job, plan, hours)
-        hours *= 1.0 + overhead.overhead_fraction
-    cost = run_cost_usd(plan.instances, plan.usd_per_hour, hours, plan.billing_seconds)
-    reasons = list(plan.reasons)
-    meets = deadline_s is None or hours * 3600.0 <= deadline_s
-    within = budget_usd is None or cost <= budget_usd
-    level = f"P{confidence * 100:g}"
-    if not meets:
-        reasons.append(f"misses the deadline ({hours_text(hours)} at {level} > {hours_text(deadline_s / 3600)})")
-    if not within:
-        reasons.append(f"over budget (${cost:,.0f} at {level} > ${budget_usd:,.0f})")
-    return TrainingOption(plan, hours, cost, overhead, meets, within, tuple(reasons))
-
-
-def spot_adjusted(job: TrainingJob, plan: TrainingPlan) -> TrainingPlan:
-    """A spot plan with its expected interruption overhead in its hours, GPU-hours and cost (P10, P50, P90), so the
-    plans table and JSON print the same hours and cost as the decision; an on-demand plan unchanged."""
-    if not plan.spot:
-        return plan
-    hours = {}
-    for q in ("p10", "p50", "p90"):
-        h = getattr(plan, f"hours_{q}")
-        hours[q] = h * (1.0 + spot_overhead(job, plan, h).overhead_fraction)
-    cost = {q: run_cost_usd(plan.instances, plan.usd_per_hour, h, plan.billing_seconds) for q, h in hours.items()}
-    return dataclasses.replace(plan, hours_p10=hours["p10"], hours_p50=hours["p50"], hours_p90=hours["p90"],
-                               gpu_hours=plan.gpu_hours * hours["p50"] / plan.hours_p50 if plan.hours_p50 else
-                               plan.gpu_hours, cost_usd_p10=cost["p10"], cost_usd_p50=cost["p50"],
-                               cost_usd_p90=cost["p90"])
-
-
-def pareto_frontier(points: list, cost, time) -> list:
+def pareto_frontier(points: Sequence[T], cost: Callable[[T], float], time: Callable[[T], float]) -> list[T]:
     """The points no other point beats on both cost and time, cheapest first."""
-    frontier = []
+    frontier: list[T] = []
     for point in sorted(points, key=lambda p: (cost(p), time(p))):
         if not frontier or time(point) < time(frontier[-1]):
             frontier.append(point)
@@ -194,7 +121,8 @@ BALANCED_MAX_EXTRA_COST = 0.25
 a faster finish is worth something to a team, but not any price; the trade-off line prints the share."""
 
 
-def _balanced(frontier: list, cost, time, max_extra: float = BALANCED_MAX_EXTRA_COST):
+def _balanced(frontier: list[T], cost: Callable[[T], float], time: Callable[[T], float],
+              max_extra: float = BALANCED_MAX_EXTRA_COST) -> T | None:
     """The fastest frontier point costing at most (1 + max_extra) × the cheapest's cost (the frontier is sorted
     cheapest first, so its first point is the cheapest). With no such faster point the cheapest is balanced."""
     if not frontier:
@@ -257,57 +185,41 @@ def collapse_choices(choices: list[Choice]) -> list[tuple[list[str], Any, list[s
     return list(groups.values())
 
 
-def _rejections(options: list, gpu_of, provider_of, good, closeness, reasons_of) -> list[Rejection]:
-    by_gpu: dict[str, list] = {}
+def _rejections(options: Sequence[T], gpu_of: Callable[[T], str], provider_of: Callable[[T], str],
+                good: Callable[[T], bool], rank: Callable[[T], tuple[object, ...]],
+                verdicts_of: Callable[[T], tuple[Verdict, ...]]) -> list[Rejection]:
+    """Per GPU type with no good option, its closest option (by the search's own rank), nearest misses first."""
+    by_gpu: dict[str, list[T]] = {}
     for option in options:
         by_gpu.setdefault(gpu_of(option), []).append(option)
-    closest = [min(group, key=closeness) for gpu, group in sorted(by_gpu.items()) if not any(good(o) for o in group)]
-    closest.sort(key=closeness)  # the nearest misses first
-    return [Rejection(gpu_of(o), provider_of(o), tuple(reasons_of(o))) for o in closest]
+    closest = [min(group, key=rank) for gpu, group in sorted(by_gpu.items()) if not any(good(o) for o in group)]
+    closest.sort(key=rank)  # the nearest misses first
+    return [Rejection(gpu_of(o), provider_of(o), verdict.reasons(verdicts_of(o)), verdicts_of(o)) for o in closest]
 
 
-def decide_training(job: TrainingJob, loaded: LoadedProfile, catalog: Catalog, confidence: float,
-                    ranked: list[TrainingPlan] = ()) -> TrainingDecision:
-    """Every (offer, count, pricing) option judged at `confidence`, and the decision over them.
-
-    `ranked` are the estimate's plans: each offer's efficiency is taken from its plan there (so calibrated or
-    measured efficiencies carry over), and plans on no catalog offer (the local machine) join as they are."""
-    efficiencies = {(p.provider, p.instance, p.gpu): p.efficiency for p in ranked}
-    profile = loaded.profile
+def decide_training(section: TrainingEstimate, profile: Profile) -> TrainingDecision:
+    """The decision over the options the search evaluated (each judged at the section's confidence): the frontier,
+    the three named choices, the best per GPU type and the GPU types that cannot do the job. The first choice is
+    the search's first plan: both take the minimum of the same rank."""
     training, constraints = profile.training, profile.constraints
-    offers = searched_offers(loaded, catalog, dt.date.today())
-    options: list[TrainingOption] = []
-    memo: dict[tuple[object, ...], tuple[Efficiency, TrainingPlan]] = {}
-    for offer in offers:
-        gpu = catalog.gpus[offer.offer.gpu]
-        efficiency = efficiencies.get((offer.provider, offer.offer.instance, gpu.id)) or prior_efficiency(
-            catalog, gpu, "train", job.work.family)
-        pricings = (False, True) if constraints.spot and offer.offer.spot_usd_per_hour else (False,)
-        counts = candidate_counts(offer, constraints.max_gpus, constraints.gpu_count)
-        if offer.network_assumed:  # one instance here; the estimate's plan over the assumed network joins below
-            counts = [c for c in counts if c <= offer.offer.gpus_per_instance] or counts[:1]
-        for count in counts:
-            for spot in pricings:
-                plan = plan_training_shared(job, gpu, offer, count, efficiency, spot, memo)
-                options.append(training_option(job, plan, confidence, training.deadline, training.budget))
-    searched = {(o.provider, o.offer.instance) for o in offers if not o.network_assumed}
-    assumed = {(o.provider, o.offer.instance) for o in offers if o.network_assumed}
-    for plan in ranked:
-        key = (plan.provider, plan.instance)
-        if key not in searched and not (key in assumed and plan.instances == 1):
-            bare = dataclasses.replace(plan, reasons=tuple(r for r in plan.reasons if not r.startswith(
-                ("misses the deadline", "over budget"))))
-            options.append(training_option(job, bare, confidence, training.deadline, training.budget))
+    assert training is not None
+    options = section.options
     usable = [o for o in options if o.usable]
-    feasible = [o for o in usable if o.feasible]
-    cost, time = (lambda o: o.cost_usd), (lambda o: o.hours)
+    feasible = sorted((o for o in usable if o.feasible), key=training_rank)
+
+    def cost(o: TrainingOption) -> float:
+        return o.cost_usd
+
+    def time(o: TrainingOption) -> float:
+        return o.hours
+
     frontier = pareto_frontier(usable, cost, time)
     choices: list[Choice] = []
     alternatives: list[Choice] = []
     if feasible:
-        cheapest = min(feasible, key=lambda o: (o.cost_usd, o.hours))
+        cheapest = feasible[0]
         fastest = min((o for o in usable if o.within_budget), key=lambda o: (o.hours, o.cost_usd))
-        balanced = _balanced(pareto_frontier(feasible, cost, time), cost, time)
+        balanced = _balanced(pareto_frontier(feasible, cost, time), cost, time) or cheapest
         choices = _training_tradeoffs(cheapest, balanced, fastest)
         in_budget = [o for o in usable if o.within_budget]
         anyway = min(in_budget, key=lambda o: (o.cost_usd, o.hours))
@@ -321,15 +233,14 @@ def decide_training(job: TrainingJob, loaded: LoadedProfile, catalog: Catalog, c
                                                      constraints.max_gpus, constraints.gpu_count)
     best_per_gpu = []
     for gpu in sorted({o.plan.gpu for o in feasible}):
-        best_per_gpu.append(min((o for o in feasible if o.plan.gpu == gpu), key=lambda o: (o.cost_usd, o.hours)))
-    best_per_gpu.sort(key=lambda o: (o.cost_usd, o.hours))
+        best_per_gpu.append(min((o for o in feasible if o.plan.gpu == gpu), key=training_rank))
+    best_per_gpu.sort(key=training_rank)
     rejected = _rejections(options, lambda o: o.plan.gpu, lambda o: o.plan.provider, lambda o: o.feasible,
-                           lambda o: (not o.plan.fits, len(o.plan.reasons), len(o.reasons), o.hours),
-                           lambda o: o.reasons)
+                           training_rank, lambda o: o.verdicts)
     deadline_h = training.deadline / 3600.0 if training.deadline else None
-    decision = TrainingDecision(confidence, deadline_h, training.budget, options, frontier, choices, alternatives,
-                                best_per_gpu, rejected, changes_needed=changes)
-    decision.assumptions.extend(_training_assumptions(decision, constraints.spot, job))
+    decision = TrainingDecision(section.confidence, deadline_h, training.budget, options, frontier, choices,
+                                alternatives, best_per_gpu, rejected, changes_needed=changes)
+    decision.assumptions.extend(_training_assumptions(decision, constraints.spot, section.job))
     return decision
 
 
@@ -390,12 +301,6 @@ def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJ
     return lines
 
 
-def serving_latency_key(plans: list[ServingPlan]) -> str:
-    """The p95 latency the decision trades against cost: TTFT p95 for generative serving, else latency p95."""
-    keys = set().union(*(p.latency_s for p in plans)) if plans else set()
-    return "ttft_p95" if "ttft_p95" in keys else "latency_p95"
-
-
 def headroom_factor(plan: ServingPlan, key: str) -> float:
     """How much a latency may grow if the GPU reaches the P10 of its efficiency instead of the median:
     exp(Z90 · σ) of the efficiency that sets it (bandwidth for TPOT, compute for TTFT and request latency)."""
@@ -403,7 +308,7 @@ def headroom_factor(plan: ServingPlan, key: str) -> float:
     return math.exp(Z90 * sigma)
 
 
-def holds_with_headroom(plan: ServingPlan, slo) -> bool:
+def holds_with_headroom(plan: ServingPlan, slo: Slo | None) -> bool:
     """Meets every latency target even at the P10 efficiency: each percentile × headroom_factor ≤ its target."""
     if not plan.meets_slo:
         return False
@@ -413,21 +318,29 @@ def holds_with_headroom(plan: ServingPlan, slo) -> bool:
     return True
 
 
-def decide_serving(plans: list[ServingPlan], slo=None) -> ServingDecision:
+def decide_serving(plans: list[ServingPlan], slo: Slo | None = None) -> ServingDecision:
     """The recommendation is the cheapest plan that holds every percentile target with headroom (at the P10
     efficiency); beside it, the cheapest that meets the targets at the median efficiency, and the fastest.
     A latency far below its target is no benefit, so 'balanced' is the plan with headroom, never a faster one."""
     key = serving_latency_key(plans)
+
+    def rank(p: ServingPlan) -> tuple[object, ...]:
+        return serving_rank(p, key)
+
     good = [p for p in plans if p.meets_slo]
-    cost = lambda p: p.monthly_cost_usd
-    time = lambda p: p.latency_s.get(key, math.inf)
+    def cost(p: ServingPlan) -> float:
+        return p.monthly_cost_usd
+
+    def time(p: ServingPlan) -> float:
+        return p.latency_s.get(key, math.inf)
+
     frontier = pareto_frontier([p for p in plans if p.fits], cost, time)
     choices: list[Choice] = []
     name = key.replace("_p95", "").upper() + " p95" if key != "latency_p95" else "latency p95"
     changes: list[str] = []
     alternatives: list[Choice] = []
     if good:
-        cheapest = min(good, key=lambda p: (cost(p), time(p)))
+        cheapest = min(good, key=rank)
         fastest = min(good, key=lambda p: (time(p), cost(p)))
         safe = [p for p in good if holds_with_headroom(p, slo)]
         recommended = min(safe, key=lambda p: (cost(p), time(p))) if safe else cheapest
@@ -474,10 +387,9 @@ def decide_serving(plans: list[ServingPlan], slo=None) -> ServingDecision:
     else:
         changes.append("No offer fits the model in memory: more GPU memory per replica, a smaller model or "
                        "lower-precision weights would have to change.")
-    best_per_gpu = sorted((min((p for p in good if p.gpu == g), key=lambda p: (cost(p), time(p)))
-                           for g in {p.gpu for p in good}), key=lambda p: (cost(p), time(p)))
-    rejected = _rejections(plans, lambda p: p.gpu, lambda p: p.provider, lambda p: p.meets_slo,
-                           lambda p: (not p.fits, len(p.reasons), cost(p)), lambda p: p.reasons)
+    best_per_gpu = sorted((min((p for p in good if p.gpu == g), key=rank) for g in {p.gpu for p in good}), key=rank)
+    rejected = _rejections(plans, lambda p: p.gpu, lambda p: p.provider, lambda p: p.meets_slo, rank,
+                           lambda p: p.verdicts)
     shown = [c.option for c in choices] + best_per_gpu[:3]
     assumptions = [f"Efficiency origin — {o}." for o in dict.fromkeys(
         f"{p.efficiency.compute.source}: {p.efficiency.compute.detail}; {p.efficiency.bandwidth.detail}"
@@ -491,7 +403,7 @@ def decide_serving(plans: list[ServingPlan], slo=None) -> ServingDecision:
                            alternatives, changes)
 
 
-def _headroom_miss(plan: ServingPlan, slo) -> str:
+def _headroom_miss(plan: ServingPlan, slo: Slo | None) -> str:
     """The first target the plan misses at the P10 efficiency, in words ('' when it holds them all)."""
     for key, target in (slo.model_dump(exclude_none=True).items() if slo is not None else ()):
         if key in plan.latency_s:
@@ -506,16 +418,23 @@ def _serving_label(p: ServingPlan) -> str:
     return f"{p.replicas}×{p.gpus_per_replica} {p.gpu} on {p.provider}"
 
 
-def decide(loaded: LoadedProfile, catalog: Catalog, est: Estimate, confidence: float = 0.5) -> Decision:
-    """The decision for both sections of an estimate, with the header of what was understood and the accuracy of
-    the validation group nearest each section."""
-    from planner.decide.confidence import nearest_accuracy, serving_group, training_group
+def decide(loaded: LoadedProfile, catalog: Catalog, est: Estimate, confidence: float | None = None) -> Decision:
+    """The decision for both sections of an estimate, ranked from the options its search judged (at the estimate's
+    confidence), with the header of what was understood and the accuracy of the validation group nearest each
+    section."""
+    from planner.decide.confidence import (
+        nearest_accuracy,
+        serving_group,
+        training_group,
+    )
     from planner.decide.understood import understood
 
-    check_confidence(confidence)
-    training = (decide_training(est.training.job, loaded, catalog, confidence, est.training.plans)
-                if est.training else None)
-    inference = decide_serving(est.inference.plans, loaded.profile.inference.slo) if est.inference else None
+    if confidence is not None and confidence != est.confidence:
+        raise ValueError(f"the estimate was judged at {est.confidence:g}, not {confidence:g}: plan() again")
+    profile = loaded.profile
+    training = decide_training(est.training, profile) if est.training is not None else None
+    inference = (decide_serving(est.inference.plans, profile.inference.slo)
+                 if est.inference is not None and profile.inference is not None else None)
     train_acc = nearest_accuracy(catalog.directory, training_group(est.training.job.work.family,
                                                                    est.training.job.method)) \
         if est.training and catalog.directory else None

@@ -82,26 +82,73 @@ def parse_threshold(text: str) -> float:
 def load_plan_document(path: Path, catalog_dir: Path) -> dict[str, Any]:
     """An estimate as its JSON document: read from a `--format json` file, or computed from a profile."""
     if path.suffix.lower() in (".yaml", ".yml"):
-        from planner.catalog.load import load_catalog
-        from planner.io.profile import load_profile
-        from planner.plans.search import estimate
-        from planner.render.report import estimate_dict
+        import planner
 
-        from planner.decide.choices import decide
-
-        catalog = load_catalog(catalog_dir)
-        loaded = load_profile(path, catalog)
-        result = estimate(loaded, catalog)
-        return estimate_dict(result, None, decide(loaded, catalog, result))
+        catalog = planner.load_catalog(catalog_dir)
+        return planner.plan(planner.load_profile(path, catalog), catalog).to_dict(top=None)
     try:
-        data = json.loads(read_text(path))
+        data = json.loads(read_text(path), parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise InputError(f"not JSON: {exc.msg}", file=str(path), line=exc.lineno, column=exc.colno,
-                         hint="Give the output of `gpuplan estimate PROFILE --format json`, or a profile.") from None
+                         hint=ESTIMATE_HINT) from None
+    except RecursionError:
+        raise InputError("not a gpuplan estimate: the JSON is nested too deeply to read", file=str(path),
+                         hint=ESTIMATE_HINT) from None
+    except ValueError as exc:  # NaN / Infinity, or an integer of more than 4,300 digits
+        raise InputError(f"not a gpuplan estimate: {exc}", file=str(path), hint=ESTIMATE_HINT) from None
     if not isinstance(data, dict) or data.get("schema_version") != 1:
-        raise InputError("not a gpuplan estimate (schema_version 1 expected)", file=str(path),
-                         hint="Give the output of `gpuplan estimate PROFILE --format json`, or a profile.")
+        raise InputError("not a gpuplan estimate (schema_version 1 expected)", file=str(path), hint=ESTIMATE_HINT)
+    _check_shape(data, str(path))
     return data
+
+
+ESTIMATE_HINT = "Give the output of `gpuplan estimate PROFILE --format json`, or a profile."
+_PLAN_FIELDS = {"training": {"gpu_count": int, "gpu": str, "provider": str},
+                "inference": {"replicas": int, "gpus_per_replica": int, "gpu": str, "provider": str}}
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows (gpuplan writes only finite numbers)")
+
+
+def _check_shape(data: dict[str, Any], file: str) -> None:
+    """The parts of an estimate document diff reads, with the types it reads them as: a document with
+    schema_version 1 but another shape is one placed error, not a crash."""
+    def bad(where: str, expected: str) -> InputError:
+        return InputError(f"not a gpuplan estimate: {where} should be {expected}", file=file,
+                          hint=ESTIMATE_HINT)
+
+    for section, fields in _PLAN_FIELDS.items():
+        part = data.get(section)
+        if part is None:
+            continue
+        if not isinstance(part, dict):
+            raise bad(section, "an object")
+        plans = part.get("plans")
+        if plans is None:
+            continue
+        if not isinstance(plans, list) or not all(isinstance(p, dict) for p in plans):
+            raise bad(f"{section}.plans", "a list of objects")
+        index = part.get("recommended")
+        if index is not None and (not isinstance(index, int) or isinstance(index, bool)
+                                  or not 0 <= index < max(1, len(plans))):
+            raise bad(f"{section}.recommended", f"a plan index from 0 to {max(0, len(plans) - 1)} or null")
+        for i, plan in enumerate(plans):
+            for key, kind in fields.items():
+                value: Any = plan.get(key)
+                if not isinstance(value, kind) or isinstance(value, bool):
+                    raise bad(f"{section}.plans.{i}.{key}", "a number" if kind is int else "a string")
+            metrics = TRAINING_METRICS if section == "training" else SERVING_METRICS
+            for name, keys, _ in metrics:
+                value = plan
+                for depth, key in enumerate(keys):
+                    if value is None:
+                        break
+                    if not isinstance(value, dict):
+                        raise bad(f"{section}.plans.{i}.{'.'.join(keys[:depth])}", "an object")
+                    value = value.get(key)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, str))):
+                    raise bad(f"{section}.plans.{i}.{'.'.join(keys)}", "a number")
 
 
 def recommended(section: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -19,8 +19,8 @@ Num = Any
 
 E_MAX_BOUND = 1.0
 """Efficiencies are relative to the measured matmul peak (the fastest the device multiplied matrices): a step that
-is made of matmuls and other work cannot beat it, so the saturated efficiency is bounded by 1. Single points above
-1 (timing noise) are kept as measured."""
+is made of matmuls and other work cannot beat it, so the saturated efficiency is bounded by 1. The profiler records
+single points above 1 (timing noise) at 1, and records holding more are refused (planner/schema/record.py)."""
 
 
 def saturating(x: Num, e_max: Num, x_half: Num) -> Num:

@@ -46,10 +46,10 @@ def implied_efficiency(run: PublishedRun, catalog: Catalog) -> ImpliedEfficiency
     if peak_t is None:
         return None
     peak = peak_t * 1e12
-    count = run.gpu_count or 1
+    count: float = run.gpu_count or 1
     if run.phase in ("prefill", "decode"):
         # the published serving rows on several GPUs are llama.cpp layer splits (planner/validate/serving.py)
-        count = layer_split_speedup(count, run.phase, run.seq_len or 1)
+        count = layer_split_speedup(run.gpu_count or 1, run.phase, run.seq_len or 1)
         peak *= accumulate_factor(run.precision, run.engine, gpu)  # llama.cpp accumulates in FP16
     if run.phase == "train":
         per_sample = 3.0 * work.forward_flops_per_sample
@@ -76,7 +76,7 @@ def implied_efficiency(run: PublishedRun, catalog: Catalog) -> ImpliedEfficiency
         rate = run.value if run.metric == "samples_per_s" else run.value / work.tokens_per_sample
         value, kind = rate * per_sample / (count * peak), "infer"
     elif run.phase == "prefill":
-        prompt = run.seq_len or arch.seq_len
+        prompt = run.seq_len or arch.context
         value, kind = run.value * prefill_flops(work, prompt) / prompt / (count * peak), "prefill"
     else:  # decode: bandwidth-bound at small batch; bytes per step = weights + KV cache read
         batch = run.batch or 1.0

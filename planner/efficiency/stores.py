@@ -7,13 +7,9 @@ from planner.catalog.load import Catalog
 from planner.efficiency.calibrated import EfficiencyBook
 from planner.efficiency.local_device import LocalDevice, local_device
 from planner.errors import InputError
-from planner.io.records import (
-    calibrated_gpus,
-    calibration_store,
-    load_calibrations,
-    load_record,
-    this_host_device,
-)
+from planner.schema.record import MeasurementRecord
+from planner.io.records import (calibrated_gpus, calibration_store, check_against_datasheet, load_calibrations,
+                                load_record_document, this_host_device)
 
 
 def efficiency_inputs(catalog: Catalog, catalog_dir: Path | str, calibrations: Path | str | None,
@@ -27,6 +23,11 @@ def efficiency_inputs(catalog: Catalog, catalog_dir: Path | str, calibrations: P
     stored = load_calibrations(catalog, calibration_store(catalog_dir, calibrations))
     gpus = calibrated_gpus(stored)
     book = EfficiencyBook(catalog, gpus) if gpus else None
-    record = load_record(measurements) if measurements else this_host_device(stored)
+    record: MeasurementRecord | None = None
+    if measurements:
+        record, doc = load_record_document(measurements)
+        check_against_datasheet(record, catalog, doc)  # a record of a catalog GPU cannot beat its datasheet
+    else:
+        record = this_host_device(stored)
     local = local_device(record, catalog, local_usd_per_hour) if record is not None else None
     return book, local

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from planner.catalog.load import Catalog
 from planner.efficiency.curve import Num, saturating
-from planner.efficiency.origin import Efficiency
+from planner.efficiency.figure import Efficiency
 from planner.model.workload import Workload
 from planner.schema.catalog import GpuSpec
 from planner.schema.priors import Extrapolation, TrainCurveFit
@@ -195,7 +195,11 @@ def curve_efficiency(catalog: Catalog, gpu: GpuSpec) -> Efficiency:
     """The training efficiency of a GPU from the catalog's curves (value: the curve's peak; plans evaluate it)."""
     fit = pick_curve(catalog.train_curves, gpu.family)
     if fit is None:
-        raise LookupError("no training efficiency curve in the catalog; run scripts/fit_priors.py")
+        from planner.errors import MissingPriorError
+
+        raise MissingPriorError("the catalog has no training efficiency curve (priors.yaml missing or incomplete), "
+                                 "so nothing can be planned",
+                                 hint="Copy priors.yaml from the bundled catalog, or run scripts/fit_priors.py.")
     scope = f"{fit.arch} GPUs" if fit.arch != "any" else f"all GPUs; none for {gpu.family}"
     sigma, flags = fit.log_sigma, tuple[str, ...]()
     extra = catalog.extrapolation

@@ -9,13 +9,18 @@ traffic per workload kind and attention kernel, fp32 factor, extra passes of 16-
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 from planner.catalog.load import Catalog, PricedOffer
+from planner.efficiency.curve import Num
 from planner.efficiency.origin import Efficiency
 from planner.efficiency.prior_fit import RECOMPUTE_MODEL_SHARE, implied_efficiency
 from planner.efficiency.train_curve import (
@@ -33,13 +38,13 @@ from planner.efficiency.train_curve import (
     weight_ratio,
 )
 from planner.io.profile import resolve_architecture
+from planner.model.precision import peak_flops
 from planner.model.workload import workload_for
 from planner.plans.training import (
     Layout,
     StepTerms,
     TrainingJob,
     fastest_layout,
-    peak_flops,
     step_terms,
     training_memory,
 )
@@ -99,13 +104,13 @@ class RunCase:
         """Transformer work with a flash-style attention kernel."""
         return uses_flash(self.job.work.family, self.job.attention)
 
-    def predict(self, eta):
+    def predict(self, eta: Num) -> Num:
         """The run's metric at compute efficiency eta (float or numpy array)."""
         seconds = self.terms.seconds(eta) if isinstance(eta, float) else _seconds(self.terms, eta)
         return self.conv / seconds if self.rate else self.conv * seconds
 
 
-def _seconds(terms: StepTerms, eta):
+def _seconds(terms: StepTerms, eta: Num) -> Num:
     import numpy as np
 
     return terms.compute_s / eta + terms.fixed_comm_s + terms.repeats * np.maximum(
@@ -174,9 +179,8 @@ def run_offer(run: PublishedRun, gpu: GpuSpec, count: int, catalog: Catalog) -> 
     return PricedOffer("published", offer, 1.0, run_date())
 
 
-def run_date():
+def run_date() -> dt.date:
     """A fixed date for the synthetic offers (prices are not used)."""
-    import datetime as dt
 
     return dt.date(2026, 1, 1)
 
@@ -221,7 +225,7 @@ def build_case(run: PublishedRun, catalog: Catalog, reference: Efficiency) -> Ru
     offer = run_offer(run, gpu, count, catalog)
     if best is None:  # the planner's memory model says it does not fit: predict at the lightest layout anyway
         sharding = "zero3" if count > 1 else "none"
-        layout = Layout(count, 1, 1, sharding, True, job.micro_batch or 1,
+        layout = Layout(count, 1, 1, sharding, "full", job.micro_batch or 1,
                         training_memory(job, job.micro_batch or 1, True, sharding, count))
         terms = step_terms(job, gpu, offer, count, layout, peak)
     else:
@@ -260,10 +264,10 @@ def training_cases(runs: list[PublishedRun], catalog: Catalog, groups: frozenset
 # ----------------------------------------------------------------------------------------------- fitting
 
 
-def _arrays(cases: list[RunCase]):
+def _arrays(cases: list[RunCase]) -> dict[str, Any]:
     import numpy as np
 
-    def col(f):
+    def col(f: Callable[[RunCase], float]) -> Any:
         return np.array([f(c) for c in cases], dtype=float)
 
     return {"compute": col(lambda c: c.terms.compute_s), "fixed": col(lambda c: c.terms.fixed_comm_s),
@@ -276,7 +280,8 @@ def _arrays(cases: list[RunCase]):
             "actual": col(lambda c: c.run.value)}
 
 
-def _log_predicted(a, peak, half_side, traffic_t, traffic_c, fp32_factor, nchw_passes, traffic_f, stack=1.0):
+def _log_predicted(a: dict[str, Any], peak: Num, half_side: Num, traffic_t: Num, traffic_c: Num, fp32_factor: Num,
+                   nchw_passes: Num, traffic_f: Num, stack: Num = 1.0) -> Num:
     import numpy as np
 
     peak = np.minimum(1.0, peak * np.where(a["fp32"] > 0, fp32_factor, 1.0))  # traincurve.peak_of
@@ -311,7 +316,7 @@ def fit_curves(cases: list[RunCase]) -> list[TrainCurveFit]:
         return np.array([factors[stacks.index(str(c.job.framework))] if c.job.framework in stacks else 1.0
                          for c in members])
 
-    def model(_, *theta):
+    def model(_: object, *theta: float) -> Num:
         peaks = np.exp(np.asarray(theta[:k]))[index]
         half_side, traffic_t, traffic_c, fp32_factor = np.exp(theta[k:k + 4])
         stack = stack_column(own, np.exp(np.asarray(theta[k + 6:])))
@@ -334,7 +339,7 @@ def fit_curves(cases: list[RunCase]) -> list[TrainCurveFit]:
     everything = _arrays(cases)
     everything_stack = stack_column(cases, factors)
 
-    def pooled(_, log_peak):
+    def pooled(_: object, log_peak: float) -> Num:
         return _log_predicted(everything, math.exp(log_peak), half_side, traffic_t, traffic_c, fp32_factor,
                               nchw_passes, traffic_f, everything_stack)
 
@@ -361,6 +366,7 @@ def _sig(value: float) -> float:
 def case_efficiency(case: RunCase, curves: list[TrainCurveFit] | tuple[TrainCurveFit, ...]) -> tuple[float, str]:
     """The compute efficiency these curves give the run, and the arch of the curve used."""
     fit = pick_curve(curves, case.arch)
+    assert fit is not None  # curves always hold the pooled "any" curve
     traffic = traffic_of(fit, case.job.work.family, case.job.attention, case.nchw16)
     eta = float(curve_value(peak_of(fit, case.run.precision), fit.half_side, traffic, case.side, case.ratio,
                             case.weights))
@@ -423,7 +429,7 @@ def fit_with_spread(cases: list[RunCase]) -> tuple[list[TrainCurveFit], LeaveOne
     return [c.model_copy(update={"log_sigma": _sig(sigma[c.arch])}) for c in curves], loo
 
 
-def load_published_runs(catalog_dir, catalog: Catalog) -> list[PublishedRun]:
+def load_published_runs(catalog_dir: Path | str, catalog: Catalog) -> list[PublishedRun]:
     """The catalog's published runs, each GPU id and model preset checked against the catalog (a bad one is an
     InputError placed at its line of published_runs.yaml)."""
     from pathlib import Path

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from planner.errors import InputError, did_you_mean
+from planner.io.yamlcache import parse_yaml_cached
 from planner.io.yamlfile import YamlDocument, load_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -147,7 +148,12 @@ def _unwrap(annotation: Any, list_item: bool = False) -> Any:
     return annotation
 
 
-def load_model_file(path: Path | str, model: type[M], what: str = "file") -> tuple[M, YamlDocument]:
-    """Load and validate one YAML file; returns the model and the document (for later placed errors)."""
-    doc = load_yaml(path)
+def load_model_file(path: Path | str, model: type[M], what: str = "file",
+                    text: str | None = None) -> tuple[M, YamlDocument]:
+    """Load and validate one YAML file; returns the model and the document (for later placed errors). With `text`
+    (the file's contents, already read), the parse comes from the content cache (planner/io/yamlcache.py)."""
+    if text is None:
+        doc = load_yaml(path)
+    else:
+        doc = parse_yaml_cached(text, str(path))
     return validate_document(doc, model, what), doc

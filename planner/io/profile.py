@@ -1,16 +1,19 @@
 """Profiles: load, merge the preset with overrides, and check combinations the schema alone cannot see."""
 from __future__ import annotations
 
+import copy
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from planner.catalog.load import Catalog
 from planner.errors import PlannerError
 from planner.io.loading import error_from_validation, validate_document
+from planner.io.positions import SourcePositions
 from planner.io.yamlfile import YamlDocument, load_yaml
 from planner.model.standard_shape import describe, standard_shape
 from planner.model.workload import params_disagreement
@@ -26,7 +29,8 @@ class LoadedProfile:
     arch: Architecture
     gpu_ids: frozenset[str] | None
     provider_ids: frozenset[str] | None
-    document: YamlDocument
+    positions: SourcePositions
+    """Where each field of the profile sits (file:line), for errors found after validation."""
     warnings: tuple[str, ...] = ()
     owned_gpu_ids: tuple[str, ...] = ()
     """Catalog ids of constraints.owned machines' GPUs, in order."""
@@ -60,15 +64,23 @@ def resolve_architecture(section: ModelSection, catalog: Catalog, fallback_name:
         for key, value in standard.items():
             if fields.get(key) is None:
                 fields[key] = value
-        fields["shape_note"] = (f"shape derived from {float(fields['params']):.3g} parameters "  # type: ignore[arg-type]
+        fields["shape_note"] = (f"shape derived from {float(fields['params']) / 1e9:.3g}B parameters "  # type: ignore[arg-type]
                                 f"(standard shape: {describe(standard)})")
     return Architecture.model_validate(fields)
 
 
-def load_profile(path: Path | str, catalog: Catalog, overrides: list[str] | tuple[str, ...] = ()) -> LoadedProfile:
-    """Load a profile file (with `--set` what-if overrides applied) and resolve it against the catalog; every
-    problem is one placed InputError."""
-    doc = load_yaml(path)
+DICT_SOURCE = "<profile dict>"
+"""The file name errors give for a profile built from a Python dict (it has no lines)."""
+
+
+def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
+                 overrides: Sequence[str] = ()) -> LoadedProfile:
+    """Load a profile file, or take a dict of the same shape, apply `--set` what-if overrides, and resolve it
+    against the catalog; every problem is one placed InputError."""
+    if isinstance(source, Mapping):
+        doc = YamlDocument(copy.deepcopy(dict(source)), DICT_SOURCE, {})
+    else:
+        doc = load_yaml(source)
     if overrides:
         from planner.io.whatif import apply_overrides
 
@@ -105,7 +117,9 @@ def load_profile(path: Path | str, catalog: Catalog, overrides: list[str] | tupl
     names = list(profile.constraints.discounts)
     discount_ids = _lookup(doc, ("constraints", "discounts"), names, lambda name: catalog.provider(name).provider)
     discounts = tuple(zip(discount_ids, profile.constraints.discounts.values()))
-    return LoadedProfile(profile, arch, gpu_ids, provider_ids, doc, notes, owned, discounts)
+    if profile.inference is not None and doc.file != DICT_SOURCE:  # in Python, a plain number is SI: seconds
+        check_latency_units(doc)
+    return LoadedProfile(profile, arch, gpu_ids, provider_ids, doc.positions, notes, owned, discounts)
 
 
 def model_warnings(arch: Architecture) -> tuple[str, ...]:
@@ -121,6 +135,19 @@ def model_warnings(arch: Architecture) -> tuple[str, ...]:
                      "memory and FLOP" + (" (a mixture of experts needs experts and experts_per_token)"
                                           if not arch.is_moe and given > derived else ""))
     return tuple(notes)
+
+
+def check_latency_units(doc: YamlDocument) -> None:
+    """A latency target written as a plain number is refused: `ttft_p95: 500` would be read as 500 s, while the
+    writer almost always means milliseconds; with a unit (500ms, 0.5s) there is nothing to guess."""
+    inference = doc.data.get("inference") if isinstance(doc.data, dict) else None
+    slo = inference.get("slo") if isinstance(inference, dict) else None
+    if not isinstance(slo, dict):
+        return
+    for key, value in slo.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise doc.error(("inference", "slo", key), f"{value:g} has no unit (a plain number here would be "
+                                                       f"{value:g} s)", hint=f"Write {value:g}ms or {value:g}s.")
 
 
 def _lookup(doc: YamlDocument, path: tuple[str | int, ...], names: list[str],

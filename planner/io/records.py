@@ -2,6 +2,7 @@
 (catalog/calibrations/), and identify which catalog GPU a device is. No torch."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import platform
 import re
@@ -10,7 +11,8 @@ from pathlib import Path
 
 from planner.catalog.load import BUNDLED_CATALOG, Catalog
 from planner.errors import InputError, did_you_mean
-from planner.io.atomic import write_text_atomic
+from planner.io.atomic import write_new_file_atomic, write_text_atomic
+from planner.io.safepath import inside, safe_name
 from planner.io.loading import validate_document
 from planner.io.yamlfile import YamlDocument, load_yaml, read_text
 from planner.schema.record import RECORD_KIND, RECORD_VERSION, MeasurementRecord
@@ -89,6 +91,41 @@ def identify_gpu(catalog: Catalog, device_name: str, memory_gb: float) -> str | 
     return candidates[0] if candidates else None
 
 
+DATASHEET_TOLERANCE = 1.10
+"""A measured peak or bandwidth may exceed the GPU's datasheet by boost clocks and rounding, by a few per cent
+(H100 SXM matmuls measure ~0.7–0.8× of the dense datasheet peak; copy bandwidth ~0.9×); more than 10 % above the
+datasheet is not a measurement of that GPU."""
+_MEASURED_PRECISION_PEAK = {"fp32": "fp32", "tf32": "tf32", "fp16": "fp16", "bf16": "bf16", "fp8": "fp8"}
+
+
+def check_against_datasheet(record: MeasurementRecord, catalog: Catalog, where: YamlDocument | str) -> None:
+    """A record of a catalog GPU cannot beat the GPU's datasheet by more than DATASHEET_TOLERANCE: a matmul peak
+    or copy bandwidth above it is refused with both figures."""
+    gid = record.device.catalog_id
+    if gid is None or gid not in catalog.gpus:
+        return
+    spec = catalog.gpus[gid]
+
+    def error(path: tuple[str, ...], message: str) -> InputError:
+        hint = "Recheck the record (or the catalog's figures and their source) before adding it."
+        if isinstance(where, YamlDocument):
+            return where.error(path, message, hint=hint)
+        return InputError(message, file=where, field=".".join(str(p) for p in path), hint=hint)
+
+    for precision, measured in record.peaks.matmul_tflops.items():
+        sheet = spec.peak_tflops.get(_MEASURED_PRECISION_PEAK[precision])
+        if sheet is not None and measured > DATASHEET_TOLERANCE * sheet:
+            raise error(("peaks", "matmul_tflops", precision),
+                        f"measured {measured:,.4g} TFLOP/s is {measured / sheet:,.3g}× the {spec.id} datasheet "
+                        f"{precision} peak ({sheet:,.4g} TFLOP/s); at most {DATASHEET_TOLERANCE:g}× is a measurement")
+    bandwidth = record.peaks.memory_bandwidth_gbs
+    if bandwidth > DATASHEET_TOLERANCE * spec.memory_bandwidth_gbs:
+        raise error(("peaks", "memory_bandwidth_gbs"),
+                    f"measured {bandwidth:,.4g} GB/s is {bandwidth / spec.memory_bandwidth_gbs:,.3g}× the {spec.id} "
+                    f"datasheet bandwidth ({spec.memory_bandwidth_gbs:,.4g} GB/s); at most {DATASHEET_TOLERANCE:g}× "
+                    f"is a measurement")
+
+
 def check_device_identity(record: MeasurementRecord, catalog: Catalog, where: YamlDocument | str) -> None:
     """A record naming a catalog GPU must be one (id known, memory matching); a GPU record must name one.
     `where` is the record's YAML document (errors then carry line and column) or just its file name."""
@@ -114,18 +151,36 @@ def check_device_identity(record: MeasurementRecord, catalog: Catalog, where: Ya
 
 
 def calibration_name(record: MeasurementRecord) -> str:
-    """File name in the store: <catalog id or device type>-<host fingerprint>-<UTC time>.yaml."""
-    who = record.device.catalog_id or record.device.type
-    when = record.measured_at.strftime("%Y%m%dT%H%M%SZ")
-    return f"{who}-{record.device.host[:12]}-{when}.yaml"
+    """File name in the store: <catalog id or device type>-<host>-<UTC time>-<content hash>.yaml, every part from
+    the record through safe_name (a hostile `device.host: '/../..'` becomes '-'), the hash making two records of the
+    same second two files."""
+    who = safe_name(record.device.catalog_id or record.device.type, "device")
+    host = safe_name(record.device.host[:12], "host")
+    when = record.measured_at.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    digest = hashlib.sha256(record_yaml(record).encode("utf-8")).hexdigest()[:12]
+    return f"{who}-{host}-{when}-{digest}.yaml"
+
+
+def _check_store(store: Path) -> None:
+    for where in (store, *store.parents):
+        if where.exists():
+            if not where.is_dir():
+                what = "is a file" if where == store else f"is under {where}, which is a file"
+                raise InputError(f"the calibration store {what}, not a directory", file=str(store),
+                                 hint="Pass a directory to --calibrations.")
+            return
 
 
 def add_calibration(path: Path | str, catalog: Catalog, store: Path | str = BUNDLED_CALIBRATIONS) -> Path:
-    """Validate a record (schema, ranges, size, device identity) and copy it into the store; returns the copy."""
+    """Validate a record (schema, ranges, size, device identity, datasheet) and copy it into the store, never over
+    another file; returns the copy (the existing one when the same record is already stored)."""
     record, doc = load_record_document(path)
     check_device_identity(record, catalog, doc)
-    target = Path(store) / calibration_name(record)
-    save_record(record, target)
+    check_against_datasheet(record, catalog, doc)
+    root = Path(store)
+    _check_store(root)
+    target = inside(root, calibration_name(record))
+    write_new_file_atomic(target, record_yaml(record).encode("utf-8"))  # False: the same content is there already
     return target
 
 
@@ -140,23 +195,29 @@ class StoredCalibration:
 def load_calibrations(catalog: Catalog, store: Path | str = BUNDLED_CALIBRATIONS) -> list[StoredCalibration]:
     """Every record in the store, validated; newest first."""
     root = Path(store)
+    _check_store(root)
     if not root.is_dir():
         return []
     found = []
-    for path in sorted(root.glob("*.yaml")):
+    try:
+        paths = sorted(root.glob("*.yaml"))
+    except OSError as exc:
+        raise InputError(f"cannot list the calibration store: {exc.strerror}", file=str(root)) from None
+    for path in paths:
         record, doc = load_record_document(path)
         check_device_identity(record, catalog, doc)
+        check_against_datasheet(record, catalog, doc)
         found.append(StoredCalibration(path, record))
     return sorted(found, key=lambda c: c.record.measured_at, reverse=True)
 
 
 def this_host_device(calibrations: list[StoredCalibration]) -> MeasurementRecord | None:
-    """The newest stored record of a non-catalog device (a CPU) measured on this very machine."""
+    """The newest stored record of a non-catalog device (a CPU) measured on this very machine that measured some
+    workload (a calibration cut short by its time budget may hold peaks only); else the newest such record."""
     here = host_fingerprint()
-    for cal in calibrations:
-        if cal.record.device.catalog_id is None and cal.record.device.host == here:
-            return cal.record
-    return None
+    mine = [cal.record for cal in calibrations
+            if cal.record.device.catalog_id is None and cal.record.device.host == here]
+    return next((record for record in mine if record.workloads), mine[0] if mine else None)
 
 
 def calibrated_gpus(calibrations: list[StoredCalibration]) -> dict[str, MeasurementRecord]:

@@ -27,6 +27,7 @@ def apply_overrides(doc: YamlDocument, overrides: list[str]) -> YamlDocument:
     if not isinstance(doc.data, dict):
         raise InputError("cannot apply --set: the profile is not a YAML mapping", file=doc.file, line=1)
     data = copy.deepcopy(doc.data)
+    placed = dict(doc.overrides)
     for text in overrides:
         path, value = parse_override(text)
         node = data
@@ -42,4 +43,5 @@ def apply_overrides(doc: YamlDocument, overrides: list[str]) -> YamlDocument:
             node.pop(path[-1], None)
         else:
             node[path[-1]] = value
-    return replace(doc, data=data)
+        placed[path] = text
+    return replace(doc, data=data, overrides=placed)

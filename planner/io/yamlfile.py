@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import yaml
 
 from planner.errors import InputError
+from planner.io.positions import SourcePositions
 
 try:  # the C loader is several times faster; the pure-Python one behaves the same
     from yaml import CSafeLoader as _Loader
@@ -33,37 +36,58 @@ class YamlDocument:
     data: Any
     file: str
     marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    overrides: dict[Path_, str] = field(default_factory=dict)
+    """Paths set by `--set KEY=VALUE` (what-if), with the option's text: errors there cite the option."""
+
+    @property
+    def positions(self) -> SourcePositions:
+        """Where each field sits, without the data: what travels beside a validated model."""
+        return SourcePositions(self.file, self.marks)
 
     def where(self, path: Path_) -> tuple[int | None, int | None]:
         """Line and column (1-based) of the deepest known prefix of `path`."""
-        for cut in range(len(path), -1, -1):
-            mark = self.marks.get(tuple(path[:cut]))
-            if mark is not None:
-                return mark
-        return None, None
+        return self.positions.where(path)
 
     def error(self, path: Path_, message: str, hint: str | None = None) -> InputError:
-        """An InputError placed at `path` in this file."""
-        line, column = self.where(path)
+        """An InputError placed at `path` in this file (or at the `--set` that set it)."""
         dotted = ".".join(str(p) for p in path) or None
-        return InputError(message, file=self.file, line=line, column=column, field=dotted, hint=hint)
+        for cut in range(len(path), 0, -1):
+            option = self.overrides.get(tuple(path[:cut]))
+            if option is not None:
+                return InputError(message, file=f"--set {option}", field=dotted, hint=hint)
+        return self.positions.error(path, message, hint)
 
 
 def read_text(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> str:
-    """The file's text, refusing missing, oversized and non-UTF-8 files with a clear message."""
+    """The file's text, refusing missing, special (FIFO, device, directory), oversized and non-UTF-8 files with a
+    clear message. Opened non-blocking, so a FIFO never hangs the read."""
     name = str(path)
     try:
-        size = os.path.getsize(path)
-        if size > max_bytes:
-            raise InputError(f"file is {size:,} bytes, larger than the {max_bytes:,}-byte limit", file=name)
-        with open(path, "rb") as handle:
-            raw = handle.read(max_bytes + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         raise InputError("file not found", file=name) from None
     except IsADirectoryError:
         raise InputError("is a directory, expected a YAML file", file=name) from None
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", file=name) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError("is a directory, expected a YAML file", file=name)
+        if not stat.S_ISREG(info.st_mode):
+            from planner.io.atomic import _kind
+
+            raise InputError(f"is {_kind(info.st_mode)}, not a regular file; refusing to read it", file=name)
+        if info.st_size > max_bytes:
+            raise InputError(f"file is {info.st_size:,} bytes, larger than the {max_bytes:,}-byte limit", file=name)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            raw = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", file=name) from None
+    finally:
+        os.close(fd)
+    if len(raw) > max_bytes:
+        raise InputError(f"file is larger than the {max_bytes:,}-byte limit", file=name)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -117,18 +141,64 @@ def _field_at(marks: dict[Path_, tuple[int, int]], line: int, column: int) -> st
 
 
 class _Constructor(yaml.constructor.SafeConstructor):
-    """The safe constructor, with an impossible date (2026-13-45) a placed error instead of a ValueError."""
+    """The safe constructor, with values it cannot build (an impossible date 2026-13-45, `!!int zz`, `!!float abc`,
+    an integer of more than 4,300 digits, Python's int-from-text limit) a placed error instead of a ValueError."""
 
     def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> dt.date:
         try:
             return super().construct_yaml_timestamp(node)
         except (ValueError, OverflowError) as exc:
-            raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is not a valid date ({exc})",
+            raise yaml.constructor.ConstructorError(None, None, f"{_short(node.value)} is not a valid date ({exc})",
+                                                    node.start_mark) from None
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            return super().construct_yaml_int(node)
+        except (ValueError, OverflowError) as exc:
+            reason = "more than 4,300 digits" if "digits" in str(exc) else "not an integer"
+            raise yaml.constructor.ConstructorError(None, None, f"{_short(node.value)} is {reason}",
+                                                    node.start_mark) from None
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        try:
+            return super().construct_yaml_float(node)
+        except (ValueError, OverflowError):
+            raise yaml.constructor.ConstructorError(None, None, f"{_short(node.value)} is not a number",
                                                     node.start_mark) from None
 
 
 _Constructor.add_constructor("tag:yaml.org,2002:timestamp",  # type: ignore[type-var]  # stub expects a function
                              _Constructor.construct_yaml_timestamp)
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)  # type: ignore[type-var]
+_Constructor.add_constructor("tag:yaml.org,2002:float", _Constructor.construct_yaml_float)  # type: ignore[type-var]
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text) if len(text) <= limit else f"{text[:limit - 10]!r}…({len(text):,} characters)"
+
+
+_TAG = "tag:yaml.org,2002:"
+ALLOWED_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")}
+"""The only tags a gpuplan file may hold (implicitly or as `!!str` …): plain values, lists and mappings. `!!binary`,
+`!!set`, `!!omap`, `!!python/…` and local `!tags` build objects no field expects."""
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
+_YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
+
+
+def _check_scalar(node: yaml.ScalarNode, file: str, path: Path_) -> None:
+    """YAML 1.1 readings a person would not expect: `1:30` is 90 (base 60), `yes`/`no`/`on`/`off` are booleans."""
+    if node.style:  # quoted or block: a string as written (plain scalars have style None or "")
+        return
+    line, column = node.start_mark.line + 1, node.start_mark.column + 1
+    field_ = ".".join(str(p) for p in path) or None
+    if node.tag in (_TAG + "int", _TAG + "float") and _SEXAGESIMAL.match(node.value):
+        raise InputError(f"{node.value} is a base-60 number in YAML 1.1 (1:30 reads as 90), not a time or ratio",
+                         hint="Write the number itself, or a duration such as 90s or 1.5h, or quote it.", file=file,
+                         line=line, column=column, field=field_)
+    if node.tag == _TAG + "bool" and node.value.lower() in _YAML11_BOOLEANS:
+        raise InputError(f"{node.value} is a YAML 1.1 boolean (yes/no/on/off mean true/false)",
+                         hint="Write true or false, or quote the word if you mean the text.", file=file, line=line,
+                         column=column, field=field_)
 
 
 def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> InputError:
@@ -164,6 +234,13 @@ def _index(node: yaml.Node, path: Path_, marks: dict[Path_, tuple[int, int]], fi
         raise InputError(f"document is nested deeper than {MAX_DEPTH} levels", file=file,
                          line=node.start_mark.line + 1)
     marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if node.tag not in ALLOWED_TAGS:
+        shown = node.tag.replace(_TAG, "!!")
+        raise InputError(f"the YAML tag {shown} is not allowed here", file=file, line=node.start_mark.line + 1,
+                         column=node.start_mark.column + 1, field=".".join(str(p) for p in path) or None,
+                         hint="Use plain values, lists and mappings (tags !!str, !!int, !!float, !!bool, !!null at most).")
+    if isinstance(node, yaml.ScalarNode):
+        _check_scalar(node, file, path)
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:

@@ -6,6 +6,7 @@ import math
 
 from planner.model.interconnect import all_to_all_seconds, ring_allreduce_seconds
 from planner.model.memory import usable_bytes
+from planner.model.precision import COMPUTE_PRECISION, peak_flops
 from planner.model.workload import (
     Workload,
     decode_flops,
@@ -16,8 +17,6 @@ from planner.model.workload import (
 )
 from planner.schema.catalog import GpuSpec
 
-COMPUTE_PRECISION = {"fp32": "fp32", "fp16": "fp16", "bf16": "bf16", "fp8": "fp8", "int8": "fp16", "int4": "fp16"}
-"""Matmul precision by weight precision: int8/int4 are weight-only (dequantised to 16-bit, W8A16/W4A16)."""
 KV_BLOCK_TOKENS = 16
 """Paged KV cache block: vLLM's default --block-size is 16 tokens (Kwon et al. 2023, PagedAttention)."""
 ACTIVATION_BYTES = 2.0
@@ -27,14 +26,6 @@ ACTIVATION_BYTES = 2.0
 def default_kv_precision(weight_precision: str) -> str:
     """KV-cache precision when the profile gives none: 8-bit with fp8 weights, else 16-bit."""
     return "fp8" if weight_precision == "fp8" else "bf16"
-
-
-def peak_flops(gpu: GpuSpec, weight_precision: str) -> float | None:
-    """Dense FLOP/s of the matmuls at this weight precision (None: the GPU has no such unit)."""
-    tflops = gpu.peak_tflops.get(COMPUTE_PRECISION[weight_precision])
-    if tflops is None and weight_precision in ("int8", "int4"):
-        tflops = gpu.peak_tflops.get("bf16")
-    return tflops * 1e12 if tflops else None
 
 
 def fp16_accumulate_factor(gpu: GpuSpec) -> float:

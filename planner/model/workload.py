@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from planner.model import precision
 from planner.model.layers import (
     attention_pair_flops,
     causal_pairs,
@@ -18,11 +19,8 @@ from planner.model.layers import (
 )
 from planner.schema.model import Architecture
 
-BYTES = {"fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "int8": 1.0,
-         # int4 weights with one 16-bit scale and one 16-bit zero point per group of 128 (GPTQ/AWQ default):
-         # 0.5 + 4/128 bytes per parameter
-         "int4": 0.5 + 4.0 / 128.0}
-"""Bytes per stored value by precision."""
+BYTES = precision.BYTES
+"""Bytes per stored value by precision (planner/model/precision.py)."""
 
 NF4_BYTES = 4.127 / 8.0
 """QLoRA NF4 with double quantisation: 4.127 bits per parameter (Dettmers et al. 2023, §3)."""

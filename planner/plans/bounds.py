@@ -5,17 +5,18 @@ a target under it is impossible on any GPU the profile allows, not merely hard."
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from planner.catalog.load import Catalog, PricedOffer
+from planner.io.positions import SourcePositions
 from planner.io.profile import resolve_architecture
-from planner.io.yamlfile import YamlDocument
+from planner.model.precision import peak_flops
 from planner.model.workload import Workload, decode_flops, prefill_flops, weight_bytes
 from planner.plans.serving import MAX_REPLICAS, TENSOR_PARALLEL
-from planner.plans.serving import _peak as serving_peak
-from planner.plans.training import TrainingJob, peak_flops, training_memory
+from planner.plans.training import TrainingJob, training_memory
 from planner.schema.model import Architecture, ModelSection
 from planner.schema.profile import Inference, Training
 
@@ -43,7 +44,7 @@ class Fastest:
 
 
 def check_training(job: TrainingJob, training: Training, offers: list[PricedOffer], catalog: Catalog,
-                   counts_of, doc: YamlDocument) -> None:
+                   counts_of: Callable[[PricedOffer], Iterable[int]], doc: SourcePositions) -> None:
     """Raise a placed InputError when the training section cannot be planned at all.
 
     `counts_of(offer)` gives the GPU counts the search tries on an offer (estimate.candidate_counts).
@@ -80,7 +81,8 @@ def check_training(job: TrainingJob, training: Training, offers: list[PricedOffe
                         hint="Allow more time, more GPUs (constraints.max_gpus) or less data.")
 
 
-def fastest_training(job: TrainingJob, offers: list[PricedOffer], catalog: Catalog, counts_of) -> Fastest | None:
+def fastest_training(job: TrainingJob, offers: list[PricedOffer], catalog: Catalog,
+                     counts_of: Callable[[PricedOffer], Iterable[int]]) -> Fastest | None:
     """The shortest time any offer could take: model FLOP ÷ (most GPUs searched × dense peak)."""
     best: Fastest | None = None
     for offer in offers:
@@ -96,34 +98,20 @@ def fastest_training(job: TrainingJob, offers: list[PricedOffer], catalog: Catal
     return best
 
 
-def check_latency_units(doc: YamlDocument) -> None:
-    """A latency target written as a plain number is refused: `ttft_p95: 500` would be read as 500 s, while the
-    writer almost always means milliseconds; with a unit (500ms, 0.5s) there is nothing to guess."""
-    inference = doc.data.get("inference") if isinstance(doc.data, dict) else None
-    slo = inference.get("slo") if isinstance(inference, dict) else None
-    if not isinstance(slo, dict):
-        return
-    for key, value in slo.items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            raise doc.error(("inference", "slo", key), f"{value:g} has no unit (a plain number here would be "
-                                                       f"{value:g} s)", hint=f"Write {value:g}ms or {value:g}s.")
-
-
 def check_serving(work: Workload, inference: Inference, offers: list[PricedOffer], catalog: Catalog,
-                  doc: YamlDocument) -> None:
+                  doc: SourcePositions) -> None:
     """Raise a placed InputError when the inference section cannot be planned at all."""
-    check_latency_units(doc)
     if work.is_generative:
         for key in ("prompt_tokens", "output_tokens"):
             value = getattr(inference, key)
             if value is not None and value < 1.0:
                 raise doc.error(("inference", key), f"a request has at least one token (got {value:g})")
-        flops = prefill_flops(work, inference.prompt_tokens) \
-            + inference.output_tokens * decode_flops(work, inference.prompt_tokens)
+        flops = prefill_flops(work, inference.prompt) \
+            + inference.generated * decode_flops(work, inference.prompt)
     else:
         flops = work.forward_flops_per_sample
     peaks = [(p, catalog.gpus[o.offer.gpu].id) for o in offers
-             if (p := serving_peak(catalog.gpus[o.offer.gpu], inference.precision)) is not None]
+             if (p := peak_flops(catalog.gpus[o.offer.gpu], inference.precision)) is not None]
     if not peaks:
         return
     peak, gpu = max(peaks)
@@ -138,14 +126,14 @@ def check_serving(work: Workload, inference: Inference, offers: list[PricedOffer
 
 
 def _check_latency_floor(work: Workload, inference: Inference, offers: list[PricedOffer], catalog: Catalog,
-                         doc: YamlDocument) -> None:
+                         doc: SourcePositions) -> None:
     """TTFT/TPOT/latency targets below one request's roofline time on the best offer (widest tensor parallel)."""
     slo = inference.slo
     weights = weight_bytes(work, inference.precision)
     if work.is_generative:
-        work_of = {"ttft": (prefill_flops(work, inference.prompt_tokens),
+        work_of = {"ttft": (prefill_flops(work, inference.prompt),
                             f"to prefill a {inference.prompt_tokens:g}-token prompt"),
-                   "tpot": (decode_flops(work, inference.prompt_tokens), "for one decode step (weights read once)")}
+                   "tpot": (decode_flops(work, inference.prompt), "for one decode step (weights read once)")}
     else:
         work_of = {"latency": (work.forward_flops_per_sample, "for one forward pass")}
     for kind, (flops, what) in work_of.items():
@@ -170,7 +158,7 @@ def _fastest_request(flops: float, weights: float, precision: str, offers: list[
     best: Fastest | None = None
     for offer in offers:
         gpu = catalog.gpus[offer.offer.gpu]
-        peak = serving_peak(gpu, precision)
+        peak = peak_flops(gpu, precision)
         if peak is None:
             continue
         tp = max((t for t in TENSOR_PARALLEL if t <= offer.offer.gpus_per_instance), default=1) \
@@ -182,7 +170,7 @@ def _fastest_request(flops: float, weights: float, precision: str, offers: list[
 
 
 def sequence_architecture(section: ModelSection, catalog: Catalog, name: str, tokens_per_sample: float,
-                          doc: YamlDocument) -> Architecture:
+                          doc: SourcePositions) -> Architecture:
     """The architecture trained at `tokens_per_sample` tokens per sequence; an unusable length is a placed error."""
     try:
         return resolve_architecture(section, catalog, name, seq_len=int(tokens_per_sample))

@@ -3,54 +3,72 @@ measured efficiencies, at the precision the record measured. No torch."""
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
+from planner.catalog.load import PricedOffer
 from planner.efficiency.local_device import LocalDevice
+from planner.efficiency.origin import Efficiency
+from planner.model.precision import COMPUTE_PRECISION
 from planner.model.workload import (
     Workload,
     kv_bytes_per_token,
     prefill_flops,
     weight_bytes,
 )
-from planner.plans.serving import COMPUTE_PRECISION, ServingEfficiency, ServingPlan
-from planner.plans.training import TrainingJob, TrainingPlan
+from planner.plans.serving import (
+    ServingEfficiency,
+    ServingPlan,
+    serving_plan,
+)
+from planner.plans.training import TrainingJob
+from planner.plans.verdict import Kind, Verdict
+from planner.schema.catalog import GpuSpec
+from planner.schema.profile import Inference
 
 
-def inference_sizes(work: Workload, inference) -> tuple[tuple[str, float], tuple[str, float]]:
+def inference_sizes(work: Workload, inference: Inference) -> tuple[tuple[str, float], tuple[str, float]]:
     """(kind, size) for the compute-bound and the bandwidth-bound part of serving, where the fitted curves are read:
     prefill of one prompt (FLOP) and a decode step of one sequence (bytes) for decoders; for other families a
     forward pass at the largest batch allowed (FLOP) and the weights read once (bytes)."""
     if work.is_generative:
-        context = inference.prompt_tokens + inference.output_tokens / 2.0
+        context = inference.prompt + inference.generated / 2.0
         kv = inference.kv_precision or ("fp8" if inference.precision == "fp8" else "bf16")
-        return (("prefill", prefill_flops(work, inference.prompt_tokens)),
+        return (("prefill", prefill_flops(work, inference.prompt)),
                 ("decode", weight_bytes(work, inference.precision) + context * kv_bytes_per_token(work, kv)))
     batch = inference.max_batch or 1
     return (("infer", batch * work.forward_flops_per_sample), ("decode", weight_bytes(work, inference.precision)))
 
 
-def local_training_plan(local: LocalDevice, job: TrainingJob, training, warnings: list[str]) -> list[TrainingPlan]:
-    """The measured device's training row (empty, with a warning, when the record measured no training)."""
-    from planner.plans.search import best_training_plan
+@dataclass(frozen=True)
+class LocalTarget:
+    """Where the measured device trains: its offer, its GPU, the measured efficiency, its one count and the job at
+    the precision it measured."""
 
+    offer: PricedOffer
+    gpu: GpuSpec
+    efficiency: Efficiency
+    counts: list[int]
+    job: TrainingJob
+
+
+def local_training_target(local: LocalDevice, job: TrainingJob, warnings: list[str]) -> LocalTarget | None:
+    """The measured device as a training target (None, with a warning, when the record measured no training)."""
     precision = local.precision_for(job.precision)
     eff = local.efficiency("train", job.work.family, job.precision, job.model_flops_per_sample,
                            job.trainable_params) \
         if precision else None
-    if eff is None:
+    if eff is None or precision is None:
         warnings.append("this machine: the measurement record has no training measurement; no local row")
-        return []
+        return None
     if precision != job.precision:
         warnings.append(f"this machine: {job.precision} was not measured here; its row runs at {precision}")
         job = dataclasses.replace(job, precision=precision)
-    plan = best_training_plan(job, None, local.offer, training.deadline, training.budget, None,
-                              local.offer.offer.gpus_per_instance, False, efficiency=eff, gpu=local.gpu)
-    return [plan] if plan is not None else []
+    return LocalTarget(local.offer, local.gpu, eff, [local.offer.offer.gpus_per_instance], job)
 
 
-def local_serving_plan(local: LocalDevice, work: Workload, inference, warnings: list[str]) -> list[ServingPlan]:
+def local_serving_plan(local: LocalDevice, work: Workload, inference: Inference,
+                       warnings: list[str]) -> list[ServingPlan]:
     """The measured device's serving row (empty, with a warning, when the record measured no inference)."""
-    from planner.plans.search import serving_plan
-
     wanted = COMPUTE_PRECISION[inference.precision]
     precision = local.precision_for(wanted)
     (ck, cs), (bk, bs) = inference_sizes(work, inference)
@@ -65,6 +83,6 @@ def local_serving_plan(local: LocalDevice, work: Workload, inference, warnings: 
     plan = serving_plan(work, inference, None, local.offer, eff=ServingEfficiency(compute, bandwidth), gpu=local.gpu)
     available = local.offer.offer.gpus_per_instance
     if plan.gpu_count > available:  # replicas of a rented GPU are more instances; this machine is only itself
-        plan = dataclasses.replace(plan, meets_slo=False, reasons=(
-            *plan.reasons, f"needs {plan.gpu_count} devices; this machine has {available}"))
+        plan = dataclasses.replace(plan, meets_slo=False, verdicts=(
+            *plan.verdicts, Verdict(Kind.TOO_MANY_DEVICES, float(plan.gpu_count), float(available))))
     return [plan]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from planner.catalog.dominance import undominated
@@ -15,9 +15,15 @@ from planner.efficiency.local_device import LocalDevice
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.io.profile import LoadedProfile, resolve_architecture
 from planner.model.bill import training_bill
-from planner.model.costing import run_cost_usd
+from planner.model.precision import COMPUTE_PRECISION
 from planner.model.workload import Workload, workload_for
 from planner.plans import bounds
+from planner.plans.local import (
+    inference_sizes,
+    local_serving_plan,
+    local_training_target,
+)
+from planner.plans.options import TrainingOption, judge_training
 from planner.plans.owned import (
     OWNED,
     BuyVersusRent,
@@ -25,47 +31,53 @@ from planner.plans.owned import (
     owned_instance,
     owned_offers,
 )
+from planner.plans.rank import serving_latency_key, serving_rank, training_rank
 from planner.plans.serving import (
-    COMPUTE_PRECISION,
+    Memo,
     ServingEfficiency,
     ServingPlan,
-    plan_batch_serving,
-    plan_llm_serving,
+    serving_plan,
 )
+from planner.plans.simulated import SimulationMemo, simulated_plan
 from planner.plans.spot import checkpoint_bytes
 from planner.plans.training import (
     TrainingJob,
     TrainingPlan,
     final_weights_bytes,
+    instance_shape,
     plan_training,
+    priced,
     training_job,
 )
 from planner.schema.catalog import GpuSpec
 from planner.schema.model import ModelSection
-from planner.schema.profile import Training
+from planner.schema.profile import Inference, Parallelism, Training
 
 INSTANCE_STEPS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048,
                   3072, 4096, 6144, 8192, 12288, 16384, 24576, 32768, 49152, 65536)
 """Instance counts searched: powers of two and their 1.5× midpoints."""
-PlanMemo = dict[tuple[object, ...], tuple[Efficiency, TrainingPlan]]
-"""Plans already computed in one estimate, by offer shape and count (with the efficiency they used)."""
-COST_RISE_STOP = 1.10
-"""The count search stops once a feasible plan costs this much more than the cheapest feasible one found: with
-sublinear scaling, GPUs × hours only grows with the count (a 10 % margin lets billing rounding and a larger
-micro-batch at a higher count show a cheaper plan first)."""
 
 
 @dataclass(frozen=True)
 class TrainingEstimate:
-    """The training section of an estimate."""
+    """The training section of an estimate: every option searched, and the best one per offer, ranked."""
 
     job: TrainingJob
-    plans: list[TrainingPlan]
+    ranked: list[TrainingOption]
+    """The best option of each offer (and of the measured device), best first (rank.training_rank)."""
+    options: list[TrainingOption] = field(default_factory=list)
+    """Every (offer, GPU count, pricing) evaluated, judged at the confidence: what the decision ranks."""
+    confidence: float = 0.5
+
+    @property
+    def plans(self) -> list[TrainingPlan]:
+        """The ranked options' plans (their verdicts judged at the confidence)."""
+        return [o.plan for o in self.ranked]
 
     @property
     def feasible(self) -> bool:
         """Some plan meets every constraint."""
-        return any(p.feasible for p in self.plans)
+        return any(o.feasible for o in self.ranked)
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,7 @@ class Estimate:
     training: TrainingEstimate | None
     inference: ServingEstimate | None
     warnings: list[str]
+    confidence: float = 0.5
     buy_vs_rent: tuple[tuple[str, BuyVersusRent], ...] = ()
     """(section, line) per owned machine with a purchase price (constraints.owned)."""
 
@@ -99,16 +112,33 @@ class Estimate:
         return all(s.feasible for s in (self.training, self.inference) if s is not None)
 
 
-def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = None,
-             book: EfficiencyBook | None = None, local: LocalDevice | None = None) -> Estimate:
-    """Plans for the profile's training and inference sections over the catalog's offers.
+@dataclass(frozen=True)
+class Target:
+    """Where a training job can run: an offer, its GPU, the efficiency there and the GPU counts to try."""
 
-    `book` gives calibrated/transferred efficiencies (default: priors); `local` adds the measured device's row."""
+    offer: PricedOffer
+    gpu: GpuSpec
+    efficiency: Efficiency
+    counts: list[int]
+    spot_too: bool = False
+    """Also price the counts at the offer's spot rate."""
+    job: TrainingJob | None = None
+    """The job planned here when it differs from the profile's (the measured device runs its measured precision)."""
+
+
+def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = None,
+             book: EfficiencyBook | None = None, local: LocalDevice | None = None, confidence: float = 0.5,
+             simulate: bool = False, seed: int = 0) -> Estimate:
+    """Plans for the profile's training and inference sections over the catalog's offers, judged at `confidence`.
+
+    `book` gives calibrated/transferred efficiencies (default: priors); `local` adds the measured device's row;
+    `simulate` checks each serving plan with the discrete-event simulation and sizes past what it refutes."""
     profile = loaded.profile
     constraints = profile.constraints
     day = today or dt.date.today()
     offers = searched_offers(loaded, catalog, day)
     priced = {(o.provider, o.offer.instance): o for o in offers}
+    # stale prices are warned about in the report, for the providers of the plans shown (render/report.py)
     warnings: list[str] = list(loaded.warnings)
     if not offers:
         warnings.append("no offer in the catalog matches constraints.gpus and constraints.providers")
@@ -118,103 +148,121 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         arch = loaded.arch
         if tokens_per_sample is not None and arch.family in ("decoder", "encoder"):
             arch = bounds.sequence_architecture(profile.model, catalog, profile.name, tokens_per_sample,
-                                                loaded.document)
+                                                loaded.positions)
         job = training_job(workload_for(arch), profile.training)
+        pins = profile.training.parallelism
         bounds.check_training(job, profile.training, offers, catalog,
-                              lambda offer: candidate_counts(offer, constraints.max_gpus, constraints.gpu_count),
-                              loaded.document)
-        memo: PlanMemo = {}
-        priors: dict[str, Efficiency] = {}
-        plans = [plan for offer in offers
-                 if (plan := best_training_plan(job, catalog, offer, profile.training.deadline,
-                                                profile.training.budget, constraints.gpu_count,
-                                                constraints.max_gpus, constraints.spot,
-                                                efficiency=(_book_train(book, catalog, offer, job)
-                                                            or _prior_train(catalog, offer, job, priors)),
-                                                memo=memo)) is not None]
-        plans = [_with_bill(_with_price_trust(p, priced, day), catalog, job, profile.training) for p in plans]
+                              lambda offer: candidate_counts(offer, constraints.max_gpus, constraints.gpu_count,
+                                                             pins),
+                              loaded.positions)
+        targets = [Target(offer, catalog.gpus[offer.offer.gpu],
+                          _book_train(book, catalog, offer, job)
+                          or prior_efficiency(catalog, catalog.gpus[offer.offer.gpu], "train", job.work.family),
+                          candidate_counts(offer, constraints.max_gpus, constraints.gpu_count,
+                                           profile.training.parallelism),
+                          constraints.spot and offer.offer.spot_usd_per_hour is not None)
+                   for offer in offers]
         if local is not None:
-            from planner.plans.local import local_training_plan
-
-            plans += local_training_plan(local, job, profile.training, warnings)
-        training = TrainingEstimate(job, sorted(plans, key=_training_rank))
+            mine = local_training_target(local, job, warnings)
+            targets += [Target(mine.offer, mine.gpu, mine.efficiency, mine.counts, job=mine.job)] if mine else []
+        training = _with_market(search_training(job, targets, profile.training, confidence), priced, day, catalog,
+                                profile.training)
     if profile.inference is not None:
         work = workload_for(loaded.arch)
         if profile.inference.speculative is not None:  # the draft rides on the same GPUs (load_profile checked it)
             draft = resolve_architecture(ModelSection(preset=profile.inference.speculative.draft), catalog)
             work = dataclasses.replace(work, draft=workload_for(draft))
-        bounds.check_serving(work, profile.inference, offers, catalog, loaded.document)
-        plans = [serving_plan(work, profile.inference, catalog, offer, eff=_book_serving(book, catalog, offer, work,
-                                                                                        profile.inference))
-                 for offer in offers]
+        bounds.check_serving(work, profile.inference, offers, catalog, loaded.positions)
+        memo: Memo = {}
+        simulations: SimulationMemo = {}
+        plans = []
+        for offer in offers:
+            gpu = catalog.gpus[offer.offer.gpu]
+            plan = serving_plan(work, profile.inference, catalog, offer,
+                                _book_serving(book, catalog, offer, work, profile.inference), memo=memo)
+            plans.append(simulated_plan(plan, work, profile.inference, gpu, offer, seed, simulations)
+                         if simulate else plan)
         plans = [_with_price_trust(p, priced, day) for p in plans]
         if local is not None:
-            from planner.plans.local import local_serving_plan
-
             plans += local_serving_plan(local, work, profile.inference, warnings)
-        inference = ServingEstimate(work, sorted(plans, key=_serving_rank))
+        key = serving_latency_key(plans)
+        inference = ServingEstimate(work, sorted(plans, key=lambda p: serving_rank(p, key)))
     lines = _buy_versus_rent(loaded, training, inference)
-    return Estimate(profile.name, catalog.as_of, training, inference, warnings, lines)
+    return Estimate(profile.name, catalog.as_of, training, inference, warnings, confidence, lines)
 
 
-def _training_rank(plan: TrainingPlan) -> tuple:
-    return (not plan.feasible, not plan.fits, plan.cost_usd_p50 if plan.feasible else plan.hours_p50,
-            plan.hours_p50, plan.gpu, plan.provider)
+def search_training(job: TrainingJob, targets: list[Target], training: Training,
+                    confidence: float) -> TrainingEstimate:
+    """Every (target, GPU count, pricing) planned once and judged at `confidence`; the best of each target ranked."""
+    options: list[TrainingOption] = []
+    best: list[TrainingOption] = []
+    # offers of one GPU and instance shape at several providers or regions take the same time: planned once,
+    # priced per offer
+    timed: dict[tuple[object, ...], TrainingPlan] = {}
+    for target in targets:
+        this_job = target.job or job
+        mine = []
+        shape = (id(this_job), target.gpu.id, instance_shape(target.offer), _efficiency_key(target.efficiency))
+        for count in target.counts:
+            key = shape + (count,)
+            plan = timed.get(key)
+            if plan is None:
+                plan = timed[key] = plan_training(this_job, target.gpu, target.offer, count,
+                                                              target.efficiency)
+            for spot in (False, True) if target.spot_too else (False,):
+                here = plan if (plan.provider, plan.instance, spot) == (target.offer.provider,
+                                                                        target.offer.offer.instance, False) \
+                    else priced(plan, target.offer, spot)
+                mine.append(judge_training(this_job, here, confidence, training.deadline, training.budget))
+        options += mine
+        if mine:
+            best.append(min(mine, key=training_rank))
+    return TrainingEstimate(job, sorted(best, key=training_rank), options, confidence)
 
 
-def _serving_rank(plan: ServingPlan) -> tuple:
-    return (not plan.meets_slo, not plan.fits, plan.monthly_cost_usd if plan.fits else 0.0, plan.gpu_count,
-            plan.gpu, plan.provider)
+def _efficiency_key(efficiency: Efficiency) -> tuple[object, ...]:
+    """What a plan's time depends on in an efficiency (beside the GPU, which keys the plan too): its figures, its
+    origin in words and the kind of curve, which is built the same way from the catalog for every offer of a GPU."""
+    curve = type(efficiency.curve).__name__ if efficiency.curve is not None else None
+    return efficiency.value, efficiency.log_sigma, efficiency.source, efficiency.detail, curve
 
 
-def candidate_counts(offer: PricedOffer, max_gpus: int, pinned: int | None) -> list[int]:
-    """GPU counts searched on an offer: whole instances; one instance only when the offer states no network."""
+def candidate_counts(offer: PricedOffer, max_gpus: int, pinned: int | None,
+                     parallelism: Parallelism | None = None) -> list[int]:
+    """GPU counts searched on an offer: whole instances; one instance only when the offer states no network.
+    Pinned data × tensor × pipeline degrees fix the count (all three) or keep the counts they divide."""
     if pinned is not None:
         return [pinned]
+    if parallelism is not None and None not in (parallelism.data, parallelism.tensor, parallelism.pipeline):
+        return [parallelism.data * parallelism.tensor * parallelism.pipeline]  # type: ignore[operator]
     per = offer.offer.gpus_per_instance
     steps = INSTANCE_STEPS if offer.offer.network_gbps else (1,)
-    return [k * per for k in steps if k * per <= max(max_gpus, per)]
+    counts = [k * per for k in steps if k * per <= max(max_gpus, per)]
+    if parallelism is not None:
+        fixed = (parallelism.data or 1) * (parallelism.tensor or 1) * (parallelism.pipeline or 1)
+        counts = [c for c in counts if c % fixed == 0] or counts  # none divisible: the plans say why
+    return counts
 
 
-def best_training_plan(job: TrainingJob, catalog: Catalog, offer: PricedOffer, deadline_s: float | None,
-                       budget_usd: float | None, pinned: int | None, max_gpus: int, spot: bool,
-                       confidence_key: str = "hours_p50", efficiency: Efficiency | None = None,
-                       gpu: GpuSpec | None = None,
-                       memo: PlanMemo | None = None) -> TrainingPlan | None:
-    """The cheapest count meeting deadline and budget on this offer; else the fastest, with its reasons.
-    `efficiency` (default: the prior) and `gpu` (default: the offer's catalog GPU) override the catalog's."""
-    gpu = gpu or catalog.gpus[offer.offer.gpu]
-    efficiency = efficiency or prior_efficiency(catalog, gpu, "train", job.work.family)
-    best: TrainingPlan | None = None
-    fastest: TrainingPlan | None = None
-    counts = candidate_counts(offer, max_gpus, pinned)
-    peak = gpu.peak_tflops.get(job.precision)
-    if deadline_s is not None and peak and len(counts) > 1:
-        # counts whose roofline (every GPU at its dense peak, no communication) misses the deadline can neither meet
-        # it nor be the fastest while a larger count passes: beyond the first instance they are skipped
-        reach = [c for c in counts if job.model_flops / (c * peak * 1e12) <= deadline_s]
-        if reach:
-            counts = [c for c in counts if c in reach or c <= offer.offer.gpus_per_instance]
-    for count in counts:
-        plan = plan_training_shared(job, gpu, offer, count, efficiency, spot, memo)
-        reasons = list(plan.reasons)
-        meets = deadline_s is None or getattr(plan, confidence_key) * 3600.0 <= deadline_s
-        within = budget_usd is None or plan.cost_usd_p50 <= budget_usd
-        if not meets:
-            reasons.append(f"misses the deadline ({plan.hours_p50:,.1f} h > {deadline_s / 3600:,.1f} h)")
-        if not within:
-            reasons.append(f"over budget (${plan.cost_usd_p50:,.0f} > ${budget_usd:,.0f})")
-        plan = _evolve(plan, reasons=tuple(reasons), meets_deadline=meets, within_budget=within)
-        if plan.feasible and (best is None or (plan.cost_usd_p50, plan.hours_p50) < (best.cost_usd_p50,
-                                                                                      best.hours_p50)):
-            best = plan
-        if plan.fits and (fastest is None or plan.hours_p50 < fastest.hours_p50) or fastest is None:
-            fastest = plan
-        if fastest.fits and plan.fits and plan.hours_p50 > fastest.hours_p50 * 1.05:
-            break  # communication-bound: past the fastest count, more GPUs only add time and cost
-        if best is not None and plan.feasible and plan.cost_usd_p50 > best.cost_usd_p50 * COST_RISE_STOP:
-            break  # past the cheapest feasible count: cost = GPUs × hours only grows while scaling is sublinear
-    return best or fastest
+def _book_train(book: EfficiencyBook | None, catalog: Catalog, offer: PricedOffer, job: TrainingJob) -> Efficiency | None:
+    """Training efficiency from the calibration book at one sample's training FLOP (None: use the prior)."""
+    if book is None or not book.calibrated:
+        return None
+    return book.get(catalog.gpus[offer.offer.gpu], "train", job.work.family, job.precision,
+                    job.work.train_flops_per_sample, job.trainable_params)
+
+
+def _book_serving(book: EfficiencyBook | None, catalog: Catalog, offer: PricedOffer, work: Workload,
+                  inference: Inference) -> ServingEfficiency | None:
+    """Serving efficiencies from the calibration book (None: use the priors); sizes in inference_sizes."""
+    if book is None or not book.calibrated:
+        return None
+    gpu = catalog.gpus[offer.offer.gpu]
+    (ck, cs), (bk, bs) = inference_sizes(work, inference)
+    family_b = work.family if work.is_generative else "any"
+    precision = COMPUTE_PRECISION[inference.precision]
+    return ServingEfficiency(book.get(gpu, ck, work.family, precision, cs, work.params),
+                             book.get(gpu, bk, family_b, precision, bs))
 
 
 T = TypeVar("T")
@@ -229,92 +277,20 @@ def _evolve(obj: T, **changes: object) -> T:
     return new
 
 
-def _prior_train(catalog: Catalog, offer: PricedOffer, job: TrainingJob, priors: dict[str, Efficiency]) -> Efficiency:
-    """The prior training efficiency of the offer's GPU, one object per GPU within an estimate (so plans of one
-    shape can be shared)."""
-    gpu_id = offer.offer.gpu
-    if gpu_id not in priors:
-        priors[gpu_id] = prior_efficiency(catalog, catalog.gpus[gpu_id], "train", job.work.family)
-    return priors[gpu_id]
+def _with_market(est: TrainingEstimate, priced: dict[tuple[str, str], PricedOffer], today: dt.date,
+                 catalog: Catalog, training: Training) -> TrainingEstimate:
+    """Every judged option's plan with its price trust and whole bill (after judging: neither changes the compute
+    cost the deadline and budget verdicts read); the ranked options are the same objects, updated alike."""
+    done: dict[int, TrainingOption] = {}
 
+    def market(option: TrainingOption) -> TrainingOption:
+        if id(option) not in done:
+            plan = _with_bill(_with_price_trust(option.plan, priced, today), catalog, est.job, training)
+            done[id(option)] = _evolve(option, plan=plan)
+        return done[id(option)]
 
-def plan_training_shared(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency,
-                          spot: bool, memo: PlanMemo | None) -> TrainingPlan:
-    """plan_training, shared between offers of one shape (GPU, GPUs per instance, link, network): their times are
-    the same, so a plan computed for one is repriced for the others (`memo` lives for one estimate)."""
-    if memo is None:
-        return plan_training(job, gpu, offer, count, efficiency, spot)
-    o = offer.offer
-    key = (gpu.id, o.gpus_per_instance, o.intra_node, o.network_gbps, count, id(efficiency), spot)
-    found = memo.get(key)
-    if found is None:
-        plan = plan_training(job, gpu, offer, count, efficiency, spot)
-        memo[key] = (efficiency, plan)  # the efficiency is kept alive so its id is not reused within the memo
-        return plan
-    plan = found[1]
-    price = o.spot_usd_per_hour if spot and o.spot_usd_per_hour else o.usd_per_hour
-    costs = [run_cost_usd(plan.instances, price, h, offer.billing_seconds)
-             for h in (plan.hours_p10, plan.hours_p50, plan.hours_p90)]
-    return _evolve(plan, provider=offer.provider, instance=o.instance, usd_per_hour=price,
-                               cost_usd_p10=costs[0], cost_usd_p50=costs[1], cost_usd_p90=costs[2],
-                               billing_seconds=offer.billing_seconds, spot=spot and o.spot_usd_per_hour is not None)
-
-
-def serving_plan(work: Workload, inference, catalog: Catalog, offer: PricedOffer,
-                 eff: ServingEfficiency | None = None, gpu: GpuSpec | None = None) -> ServingPlan:
-    """The cheapest serving configuration on one offer (or the closest, with its reasons); `eff` and `gpu`
-    override the priors and the offer's catalog GPU."""
-    gpu = gpu or catalog.gpus[offer.offer.gpu]
-    if eff is not None:
-        return (plan_llm_serving if work.is_generative else plan_batch_serving)(work, inference, gpu, offer, eff)
-    if work.is_generative:
-        eff = ServingEfficiency(prior_efficiency(catalog, gpu, "prefill", work.family),
-                                prior_efficiency(catalog, gpu, "decode", work.family))
-        return plan_llm_serving(work, inference, gpu, offer, eff)
-    eff = forward_efficiency(catalog, gpu, work.family, getattr(inference, "engine", None))
-    return plan_batch_serving(work, inference, gpu, offer, eff)
-
-
-def forward_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str | None) -> ServingEfficiency:
-    """Non-generative serving: torch-eager (the default engine) at the launch-floor fit (compute efficiency of the
-    GPU's family and the host floor per kernel, catalog/priors.yaml launch_floors); another engine at the forward
-    prior without a host floor (no published rows for it: its detail says so)."""
-    bandwidth = prior_efficiency(catalog, gpu, "decode", "any")
-    eager = (engine or "torch-eager") == "torch-eager"
-    if eager and catalog.launch_floors:
-        floor = catalog.launch_floors[0]
-        value = floor.efficiency.get(gpu.arch, floor.efficiency["any"])
-        scope = gpu.arch if gpu.arch in floor.efficiency else "all"
-        compute = Efficiency(value, floor.log_sigma, "prior",
-                             f"forward efficiency fitted on {floor.n} published run(s) ({scope} GPUs), engine "
-                             f"torch-eager with a {floor.microseconds:g} µs host floor per kernel; set "
-                             "inference.engine to plan another")
-        return ServingEfficiency(compute, bandwidth, floor.microseconds * 1e-6)
-    compute = prior_efficiency(catalog, gpu, "infer", family)
-    note = "" if eager else f"; engine {engine}: no published rows, no host floor assumed"
-    return ServingEfficiency(dataclasses.replace(compute, detail=compute.detail + note), bandwidth)
-
-
-def _book_train(book, catalog: Catalog, offer: PricedOffer, job: TrainingJob) -> Efficiency | None:
-    """Training efficiency from the calibration book at one sample's training FLOP (None: use the prior)."""
-    if book is None or not book.calibrated:
-        return None
-    return book.get(catalog.gpus[offer.offer.gpu], "train", job.work.family, job.precision,
-                    job.work.train_flops_per_sample, job.trainable_params)
-
-
-def _book_serving(book, catalog: Catalog, offer: PricedOffer, work: Workload, inference) -> ServingEfficiency | None:
-    """Serving efficiencies from the calibration book (None: use the priors); sizes in inference_sizes."""
-    if book is None or not book.calibrated:
-        return None
-    from planner.plans.local import inference_sizes
-
-    gpu = catalog.gpus[offer.offer.gpu]
-    (ck, cs), (bk, bs) = inference_sizes(work, inference)
-    family_b = work.family if work.is_generative else "any"
-    precision = COMPUTE_PRECISION[inference.precision]
-    return ServingEfficiency(book.get(gpu, ck, work.family, precision, cs, work.params),
-                             book.get(gpu, bk, family_b, precision, bs))
+    options = [market(o) for o in est.options]
+    return dataclasses.replace(est, ranked=[market(o) for o in est.ranked], options=options)
 
 
 P = TypeVar("P", TrainingPlan, ServingPlan)

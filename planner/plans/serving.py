@@ -12,28 +12,31 @@ The queueing model (checked by planner/model/simulation.py, which simulates the 
 from __future__ import annotations
 
 import datetime as dt
+import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from planner.catalog.load import PricedOffer
-from planner.efficiency.origin import Efficiency
+from planner.catalog.load import Catalog, PricedOffer
+from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.model.costing import monthly_cost_usd
+from planner.model.forward_time import kernels_per_forward
 from planner.model.inference_time import (
-    COMPUTE_PRECISION,
     decode_step_seconds,
     default_kv_precision,
     kv_batch_limit,
-    peak_flops,
     tp_allreduce_seconds,
 )
 from planner.model.interconnect import intra_node_gbs
 from planner.model.memory import usable_bytes
+from planner.model.precision import COMPUTE_PRECISION, peak_flops
 from planner.model.queueing import (
     binomial_quantile,
+    md1_wait_plus_uniform_quantiles,
     md_c_wait_tail,
     wait_plus_uniform_quantiles,
 )
-from planner.model.forward_time import kernels_per_forward
 from planner.model.serving_features import (
     cached_prefill_seconds,
     chunked_prefill_seconds,
@@ -41,8 +44,10 @@ from planner.model.serving_features import (
     verify_step_seconds,
 )
 from planner.model.workload import BYTES, Workload, weight_bytes
+from planner.plans import verdict
+from planner.plans.verdict import Kind, Verdict
 from planner.schema.catalog import GpuSpec
-from planner.schema.profile import Inference
+from planner.schema.profile import Inference, Slo
 
 TENSOR_PARALLEL = (1, 2, 4, 8)
 MAX_REPLICAS = 100_000
@@ -50,7 +55,6 @@ MAX_BATCH = 1 << 12
 """Largest batch searched when the profile sets no max_batch."""
 LLM_KEYS = ("ttft_p50", "ttft_p95", "tpot_p50", "tpot_p95")
 BATCH_QUANTILES = (0.50, 0.95, 0.99)
-_peak = peak_flops  # kept for callers that import the old name
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,8 @@ class ServingPlan:
     meets_slo: bool
     fits: bool
     efficiency: ServingEfficiency
-    reasons: tuple[str, ...]
+    verdicts: tuple[Verdict, ...]
+    """Why the plan misses its targets or cannot run, as data (empty: it meets them)."""
     timing_s: dict[str, float] = field(default_factory=dict)
     """Per-replica service times behind the plan: prefill, decode_step and hold (generative) or service."""
     autoscaled_replicas: int | None = None
@@ -104,6 +109,11 @@ class ServingPlan:
     expert: int = 1
     """Expert-parallel ranks of a replica: a mixture of experts spreads its experts over the replica's GPUs
     (vLLM --enable-expert-parallel) while attention stays tensor parallel; 1 for dense models."""
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The verdicts in words."""
+        return verdict.reasons(self.verdicts)
 
 
 # ------------------------------------------------------------------------------------------ generative
@@ -178,7 +188,10 @@ def llm_latency(inf: Inference, timing: LlmTiming, replicas: int | None, rate: f
         gamma, delta = md_c_wait_tail(slots, rate, hold)
         cut_in = min(1.0, rate * hold / slots * max(0.0, hold - cut) / hold)
     # TTFT = wait for a slot + the rest of the running decode step (uniform) + the prefill
-    wait50, wait95 = wait_plus_uniform_quantiles(gamma, delta, step, (0.50, 0.95))
+    if replicas is not None and replicas * batch == 1:  # one slot: M/D/1, whose exact short waits are known
+        wait50, wait95 = md1_wait_plus_uniform_quantiles(rate, hold, step, (0.50, 0.95))
+    else:
+        wait50, wait95 = wait_plus_uniform_quantiles(gamma, delta, step, (0.50, 0.95))
     k50 = binomial_quantile(batch - 1, cut_in, 0.50)
     k95 = binomial_quantile(batch - 1, cut_in, 0.95)
     return {"ttft_p50": wait50 + prefill, "ttft_p95": wait95 + prefill,
@@ -251,17 +264,46 @@ class _Candidate:
         return self.autoscaled[0]
 
 
-_CACHE: dict[tuple, list[_Candidate]] = {}
-_CACHE_SIZE = 4096
+Memo = dict[tuple[object, ...], Any]
+"""Candidates already sized in one estimate, by everything they depend on (offers of one GPU share them); made
+per estimate and dropped with it, so nothing outlives the inputs it was computed from."""
 
 
-def _cached(key: tuple, build) -> list[_Candidate]:
-    found = _CACHE.get(key)
+def _memoised(memo: Memo | None, key: tuple[object, ...], build: Callable[[], list[_Candidate]]
+              ) -> list[_Candidate]:
+    if memo is None:
+        return build()
+    found: list[_Candidate] | None = memo.get(key)
     if found is None:
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.clear()
-        found = _CACHE[key] = build()
+        found = memo[key] = build()
     return found
+
+
+LatencyOf = Callable[[int | None, float], dict[str, float]]
+
+
+def _remembered(memo: Memo | None, key: tuple[object, ...], latency_at: LatencyOf) -> LatencyOf:
+    """latency_at, its answers kept in the estimate's memo: one GPU's configurations are sized again for every
+    instance size it is offered in, at the same replica counts, and the percentiles do not depend on the instance."""
+    if memo is None:
+        return latency_at
+    seen: dict[tuple[int | None, float], dict[str, float]] = memo.setdefault(("latency", *key), {})
+
+    def remembered(replicas: int | None, rate: float) -> dict[str, float]:
+        found = seen.get((replicas, rate))
+        if found is None:
+            found = seen[(replicas, rate)] = latency_at(replicas, rate)
+        return found
+
+    return remembered
+
+
+def _searched_batches(limit: int, pinned: int | None) -> list[int]:
+    """Batches to size, largest first (most capacity, so the cost bound prunes most); a pinned batch alone, when
+    memory allows it."""
+    if pinned is not None:
+        return [pinned] if pinned <= limit else []
+    return list(reversed(_batches(limit)))
 
 
 def _batches(limit: int) -> list[int]:
@@ -283,7 +325,7 @@ def _autoscaled(inf: Inference, capacity: float, latency_at, tp: int, gpus_per_i
 
 
 def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_instance: int, link_gbs: float,
-                    link: str, eff: ServingEfficiency) -> list[_Candidate]:
+                    link: str, eff: ServingEfficiency, memo: Memo | None = None) -> list[_Candidate]:
     kv = inf.kv_precision or default_kv_precision(inf.precision)
     out: list[_Candidate] = []
     fewest = math.inf  # instances of the best configuration meeting the targets so far
@@ -294,9 +336,10 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
                     inf.max_batch or MAX_BATCH)
         if limit < 1:
             continue
-        for batch in reversed(_batches(limit)):  # largest first: most capacity, so the bound below prunes most
+        for batch in _searched_batches(limit, inf.batch):
             timing = llm_timing(work, inf, gpu, tp, batch, link_gbs, link, eff)
-            latency_at = lambda r, rate, t=timing: llm_latency(inf, t, r, rate)
+            latency_at = _remembered(memo, ("llm", work, inf, gpu.id, eff, tp, batch, link_gbs, link),
+                                     lambda r, rate, t=timing: llm_latency(inf, t, r, rate))
             if batch > 1 and not _meets(latency_at(None, inf.rate), inf.slo):
                 reps, instances = _fill_instances(math.floor(inf.rate / timing.capacity_rps) + 1, tp,
                                                   gpus_per_instance)
@@ -325,20 +368,27 @@ def _sized(inf: Inference, timing: LlmTiming | float, batch: int, tp: int, capac
 
 
 def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
-                     eff: ServingEfficiency) -> ServingPlan:
+                     eff: ServingEfficiency, memo: Memo | None = None) -> ServingPlan:
     """The cheapest (tensor parallel, batch, replicas) on this offer meeting the TTFT/TPOT targets."""
     if peak_flops(gpu, inf.precision) is None:
-        return _unusable(gpu, offer, eff, f"no {COMPUTE_PRECISION[inf.precision]} on this GPU")
+        return _unusable(gpu, offer, eff, Verdict(Kind.NO_PRECISION, detail=COMPUTE_PRECISION[inf.precision]))
     per_instance = offer.offer.gpus_per_instance
     link_gbs, link = intra_node_gbs(gpu, offer)
-    candidates = _cached(("llm", work, inf, gpu.id, per_instance, link_gbs, link, eff),
-                         lambda: _llm_candidates(work, inf, gpu, per_instance, link_gbs, link, eff))
+    candidates = _memoised(memo, ("llm", work, inf, gpu.id, per_instance, link_gbs, link, eff),
+                         lambda: _llm_candidates(work, inf, gpu, per_instance, link_gbs, link, eff, memo))
     if not candidates:
         kv = inf.kv_precision or default_kv_precision(inf.precision)
-        needed = weight_bytes(work, inf.precision) / 1e9
-        return _unusable(gpu, offer, eff, f"does not fit in memory ({needed:.1f} GB of weights plus the KV cache of "
-                                          f"one {inf.prompt_tokens + inf.output_tokens:g}-token {kv} sequence on up "
-                                          f"to {min(max(TENSOR_PARALLEL), per_instance)} GPU(s))")
+        widest = max(t for t in TENSOR_PARALLEL if t <= per_instance)
+        most = kv_batch_limit(work, gpu, widest, inf.precision, kv, inf.prompt_tokens + inf.output_tokens)
+        if inf.batch is not None and most >= 1:
+            return _unusable(gpu, offer, eff, Verdict(
+                Kind.PIN_UNWORKABLE, float(inf.batch), float(most),
+                f"batch {inf.batch}: the KV cache holds at most {most} sequences of "
+                f"{inf.prompt_tokens + inf.output_tokens:g} tokens on {widest} {gpu.id}"))
+        return _unusable(gpu, offer, eff, Verdict(
+            Kind.DOES_NOT_FIT, weight_bytes(work, inf.precision), widest * gpu.memory_gb * 1e9,
+            f"of weights plus the KV cache of one {inf.prompt_tokens + inf.output_tokens:g}-token {kv} sequence "
+            f"on {widest} GPU(s)"))
     meeting = [c for c in candidates if c.meets]
     if meeting:
         best = min(meeting, key=lambda c: (c.instances, c.replicas * c.tp, c.latency["ttft_p95"]))
@@ -364,6 +414,8 @@ def _plan(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer, eff:
     if isinstance(c.timing, LlmTiming):
         t = c.timing
         capacity, timing = t.capacity_rps, {"prefill": t.prefill_s, "decode_step": t.step_s, "hold": t.hold_s}
+        if t.prefill_cut_s is not None:
+            timing["prefill_cut"] = t.prefill_cut_s
         tokens = inf.rate * inf.output_tokens
         per_million = bill / (requests * inf.output_tokens) * 1e6
     else:
@@ -376,24 +428,24 @@ def _plan(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer, eff:
         latency_s=latency, throughput_tokens_per_s=tokens, monthly_cost_usd=monthly,
         monthly_cost_autoscaled_usd=autoscaled, usd_per_million_output_tokens=per_million,
         usd_per_thousand_requests=bill / requests * 1e3, meets_slo=c.meets, fits=True, efficiency=eff,
-        reasons=() if c.meets else (_miss_reason(latency, inf.slo),), timing_s=timing,
+        verdicts=() if c.meets else slo_verdicts(latency, inf.slo), timing_s=timing,
         autoscaled_replicas=auto_replicas, expert=c.tp if work.is_moe else 1,
     )
 
 
-def _miss_reason(latency: dict[str, float], slo) -> str:
-    misses = [f"misses {key.replace('_', ' ')} ({latency[key] * 1e3:.0f} ms > {getattr(slo, key) * 1e3:.0f} ms)"
-              for key in latency if getattr(slo, key, None) is not None and latency[key] > getattr(slo, key)]
-    return "; ".join(misses) or "misses its latency targets"
+def slo_verdicts(latency: dict[str, float], slo: Slo, kind: Kind = Kind.SLO_MISSED) -> tuple[Verdict, ...]:
+    """One verdict per percentile above its target."""
+    return tuple(Verdict(kind, latency[key], getattr(slo, key), key) for key in latency
+                 if getattr(slo, key, None) is not None and latency[key] > getattr(slo, key))
 
 
-def _unusable(gpu: GpuSpec, offer: PricedOffer, eff: ServingEfficiency, reason: str) -> ServingPlan:
+def _unusable(gpu: GpuSpec, offer: PricedOffer, eff: ServingEfficiency, why: Verdict) -> ServingPlan:
     return ServingPlan(
         gpu=gpu.id, provider=offer.provider, instance=offer.offer.instance, replicas=0, gpus_per_replica=1,
         gpu_count=0, instances=0, batch_size=0, capacity_rps_per_replica=0.0, utilization=0.0, latency_s={},
         throughput_tokens_per_s=0.0, monthly_cost_usd=0.0, monthly_cost_autoscaled_usd=None,
         usd_per_million_output_tokens=None, usd_per_thousand_requests=0.0, meets_slo=False,
-        fits=not reason.startswith("does not fit"), efficiency=eff, reasons=(reason,),
+        fits=why.kind is not Kind.DOES_NOT_FIT, efficiency=eff, verdicts=(why,),
     )
 
 
@@ -436,8 +488,11 @@ def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of, 
         return dict.fromkeys(keys, math.inf)
     if batch == 1:
         service = service_of(1)
-        gamma, delta = md_c_wait_tail(replicas, rate, service)
-        waits = wait_plus_uniform_quantiles(gamma, delta, 0.0, BATCH_QUANTILES)
+        if replicas == 1:  # M/D/1: exact short waits (queueing.md1_wait_tail)
+            waits = md1_wait_plus_uniform_quantiles(rate, service, 0.0, BATCH_QUANTILES)
+        else:
+            gamma, delta = md_c_wait_tail(replicas, rate, service)
+            waits = wait_plus_uniform_quantiles(gamma, delta, 0.0, BATCH_QUANTILES)
         return {key: service + wait for key, wait in zip(keys, waits)}
     fill = min((batch - 1) / per_replica, inf.max_queue_delay or 0.0)
     size = min(float(batch), 1.0 + per_replica * fill)
@@ -485,7 +540,7 @@ def _close_and_residual_quantile(fill: float, oldest: float, service: float, bus
 
 
 def _batch_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_instance: int,
-                      eff: ServingEfficiency) -> list[_Candidate]:
+                      eff: ServingEfficiency, memo: Memo | None = None) -> list[_Candidate]:
     per_sample = _activation_bytes(work, inf)
     free = usable_bytes(gpu) - weight_bytes(work, inf.precision)
     if free <= per_sample:
@@ -497,11 +552,12 @@ def _batch_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_ins
         return batch_service_seconds(work, inf, gpu, eff, b)
 
     fewest = math.inf  # instances of the best batch meeting the targets so far
-    for batch in reversed(_batches(limit)):  # largest first: most capacity, so the bound below prunes most
+    for batch in _searched_batches(limit, inf.batch):
         service = service_of(batch)
         if _fill_instances(math.floor(inf.rate * service / batch) + 1, 1, gpus_per_instance)[1] > fewest:
             continue  # even the fewest stable replicas cost more than a batch that meets the targets
-        latency_at = lambda r, rate, b=batch: batch_latency(inf, r, b, service_of, rate)
+        latency_at = _remembered(memo, ("batch", work, inf, gpu.id, eff, batch),
+                                 lambda r, rate, b=batch: batch_latency(inf, r, b, service_of, rate))
         out.append(_sized(inf, service, batch, 1, batch / service, latency_at, gpus_per_instance, fewest))
         if out[-1].meets:
             fewest = min(fewest, out[-1].instances)
@@ -509,16 +565,20 @@ def _batch_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_ins
 
 
 def plan_batch_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
-                       eff: ServingEfficiency) -> ServingPlan:
+                       eff: ServingEfficiency, memo: Memo | None = None) -> ServingPlan:
     """Dynamic batching for encoders, CNNs and MLPs: the cheapest (batch, replicas) meeting latency targets."""
     if peak_flops(gpu, inf.precision) is None:
-        return _unusable(gpu, offer, eff, f"no {COMPUTE_PRECISION[inf.precision]} on this GPU")
+        return _unusable(gpu, offer, eff, Verdict(Kind.NO_PRECISION, detail=COMPUTE_PRECISION[inf.precision]))
     per_instance = offer.offer.gpus_per_instance
-    candidates = _cached(("batch", work, inf, gpu.id, per_instance, eff),
-                         lambda: _batch_candidates(work, inf, gpu, per_instance, eff))
+    candidates = _memoised(memo, ("batch", work, inf, gpu.id, per_instance, eff),
+                         lambda: _batch_candidates(work, inf, gpu, per_instance, eff, memo))
+    if not candidates and inf.batch is not None and usable_bytes(gpu) > weight_bytes(work, inf.precision):
+        return _unusable(gpu, offer, eff, Verdict(
+            Kind.PIN_UNWORKABLE, float(inf.batch), None,
+            f"batch {inf.batch}: its activations do not fit beside the weights on one {gpu.id}"))
     if not candidates:
-        weights = weight_bytes(work, inf.precision)
-        return _unusable(gpu, offer, eff, f"does not fit in memory ({weights / 1e9:.1f} GB of weights)")
+        return _unusable(gpu, offer, eff, Verdict(Kind.DOES_NOT_FIT, weight_bytes(work, inf.precision),
+                                                  gpu.memory_gb * 1e9, "of weights"))
     meeting = [c for c in candidates if c.meets]
     if meeting:
         best = min(meeting, key=lambda c: (c.instances, c.replicas, c.latency["latency_p95"]))
@@ -527,28 +587,100 @@ def plan_batch_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Pric
     return _plan(work, inf, gpu, offer, eff, best)
 
 
+def serving_plan(work: Workload, inference: Inference, catalog: Catalog | None, offer: PricedOffer,
+                 eff: ServingEfficiency | None = None, gpu: GpuSpec | None = None,
+                 memo: Memo | None = None) -> ServingPlan:
+    """The cheapest serving configuration on one offer (or the closest, with its reasons); `eff` and `gpu`
+    override the priors and the offer's catalog GPU."""
+    if gpu is None:
+        assert catalog is not None, "give the catalog or the GPU"
+        gpu = catalog.gpus[offer.offer.gpu]
+    if eff is not None:
+        return (plan_llm_serving if work.is_generative else plan_batch_serving)(work, inference, gpu, offer, eff, memo)
+    assert catalog is not None, "priors come from the catalog"
+    if work.is_generative:
+        eff = ServingEfficiency(prior_efficiency(catalog, gpu, "prefill", work.family),
+                                prior_efficiency(catalog, gpu, "decode", work.family))
+        return plan_llm_serving(work, inference, gpu, offer, eff, memo)
+    eff = forward_efficiency(catalog, gpu, work.family, inference.engine)
+    return plan_batch_serving(work, inference, gpu, offer, eff, memo)
+
+
+def forward_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str | None) -> ServingEfficiency:
+    """Non-generative serving: torch-eager (the default engine) at the launch-floor fit (compute efficiency of the
+    GPU's family and the host floor per kernel, catalog/priors.yaml launch_floors); another engine at the forward
+    prior without a host floor (no published rows for it: its detail says so)."""
+    bandwidth = prior_efficiency(catalog, gpu, "decode", "any")
+    eager = (engine or "torch-eager") == "torch-eager"
+    if eager and catalog.launch_floors:
+        floor = catalog.launch_floors[0]
+        value = floor.efficiency.get(gpu.arch, floor.efficiency["any"])
+        scope = gpu.arch if gpu.arch in floor.efficiency else "all"
+        compute = Efficiency(value, floor.log_sigma, "prior",
+                             f"forward efficiency fitted on {floor.n} published run(s) ({scope} GPUs), engine "
+                             f"torch-eager with a {floor.microseconds:g} µs host floor per kernel; set "
+                             "inference.engine to plan another")
+        return ServingEfficiency(compute, bandwidth, floor.microseconds * 1e-6)
+    compute = prior_efficiency(catalog, gpu, "infer", family)
+    note = "" if eager else f"; engine {engine}: no published rows, no host floor assumed"
+    return ServingEfficiency(dataclasses.replace(compute, detail=compute.detail + note), bandwidth)
+
+
+def resized(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
+            replicas: int) -> ServingPlan:
+    """The plan's configuration (tensor parallel, batch) with `replicas` replicas (rounded up to whole instances):
+    what sizing does when the simulation refutes the analytic replica count."""
+    tp, batch = plan.gpus_per_replica, plan.batch_size
+    if "hold" in plan.timing_s:
+        t = LlmTiming(tp, batch, plan.timing_s["prefill"], plan.timing_s["decode_step"], plan.timing_s["hold"],
+                      plan.timing_s.get("prefill_cut"))
+        timing: LlmTiming | float = t
+        capacity = t.capacity_rps
+
+        def latency_at(r: int | None, rate: float) -> dict[str, float]:
+            return llm_latency(inf, t, r, rate)
+    else:
+        timing = plan.timing_s["service"]
+        capacity = batch / timing
+
+        def service_of(b: float) -> float:
+            return batch_service_seconds(work, inf, gpu, plan.efficiency, b)
+
+        def latency_at(r: int | None, rate: float) -> dict[str, float]:
+            return batch_latency(inf, r, batch, service_of, rate)
+    reps, instances = _fill_instances(replicas, tp, offer.offer.gpus_per_instance)
+    latency = latency_at(reps, inf.rate)
+    return _plan(work, inf, gpu, offer, plan.efficiency, _Candidate(
+        timing, batch, tp, reps, instances, latency, _meets(latency, inf.slo), capacity, latency_at,
+        offer.offer.gpus_per_instance))
+
+
 # ------------------------------------------------------------------------------------------ simulation
 
 
 def simulate_plan(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, seed: int = 0,
                   requests: int | None = None) -> ServingPlan:
     """The plan with simulated_latency_s filled in by the discrete-event simulation of the same system."""
-    from planner.model.simulation import (
-        requests_for,
-        simulate_dynamic_batching,
-        simulate_llm,
-    )
+    from planner.model.simulation import (FIRST_REQUESTS, SimulatedLatency, requests_for, simulate_dynamic_batching,
+                                          simulate_llm, until_decided)
 
     if plan.replicas < 1 or not plan.timing_s:
         return plan
-    n = requests or requests_for(plan.replicas * plan.batch_size, plan.utilization)
+    servers = plan.replicas * plan.batch_size
     if "hold" in plan.timing_s:
-        sim = simulate_llm(inf.rate, plan.replicas, plan.batch_size, plan.timing_s["prefill"],
-                           plan.timing_s["decode_step"], int(round(inf.output_tokens)), n, seed)
-        keys = LLM_KEYS
+        def run(n: int) -> SimulatedLatency:
+            return simulate_llm(inf.rate, plan.replicas, plan.batch_size, plan.timing_s["prefill"],
+                                plan.timing_s["decode_step"], int(round(inf.output_tokens)), n, seed)
     else:
-        sim = simulate_dynamic_batching(inf.rate, plan.replicas, plan.batch_size,
-                                        lambda b: batch_service_seconds(work, inf, gpu, plan.efficiency, b),
-                                        inf.max_queue_delay, n, seed)
-        keys = tuple(sim.latency_s)
+        def run(n: int) -> SimulatedLatency:
+            return simulate_dynamic_batching(inf.rate, plan.replicas, plan.batch_size,
+                                             lambda b: batch_service_seconds(work, inf, gpu, plan.efficiency, b),
+                                             inf.max_queue_delay, n, seed)
+    if requests is not None:
+        sim = run(requests)
+    else:  # stop once the targets' verdicts are settled (simulation.until_decided says why that is safe)
+        targets = {k: v for k, v in inf.slo.model_dump().items() if isinstance(v, (int, float)) and v is not None}
+        most = requests_for(servers, plan.utilization)
+        sim = until_decided(run, targets, requests_for(servers, 0.0, FIRST_REQUESTS), most)
+    keys = LLM_KEYS if "hold" in plan.timing_s else tuple(sim.latency_s)
     return replace(plan, simulated_latency_s={k: sim.latency_s[k] for k in keys})

@@ -1,45 +1,64 @@
-"""`gpuplan estimate --simulate`: the shown serving plans re-run through the discrete-event simulation."""
+"""`--simulate` as part of evaluation: each serving plan is re-run through the discrete-event simulation; a plan the
+simulation refutes gets more replicas until the simulation agrees, or is rejected with the simulated miss."""
 from __future__ import annotations
 
 import dataclasses
 
-from planner.catalog.load import Catalog
-from planner.io.profile import LoadedProfile
-from planner.plans.search import Estimate
-from planner.plans.serving import ServingPlan, simulate_plan
-from planner.schema.profile import Slo
+from planner.catalog.load import PricedOffer
+from planner.model.workload import Workload
+from planner.plans.serving import ServingPlan, resized, simulate_plan, slo_verdicts
+from planner.plans.verdict import Kind
+from planner.schema.catalog import GpuSpec
+from planner.schema.profile import Inference, Slo
 
 SIMULATE_SEED = 0
 """Fixed seed: the same profile prints the same simulated percentiles."""
+RESIZE_TRIES = 6
+"""Replica counts tried past the analytic one when the simulation refutes it: +1, +2, +4, … (a 1 + 63 replica
+search). The analytic count is usually within a replica or two of what the simulation accepts."""
 
 
-def simulate_estimate(est: Estimate, loaded: LoadedProfile, catalog: Catalog, top: int | None,
-                      seed: int = SIMULATE_SEED) -> Estimate:
-    """The estimate with the first `top` serving plans (all when None) carrying simulated percentiles; a plan whose
-    simulated percentile misses a target is marked so and moves behind the plans that meet theirs."""
-    inference = loaded.profile.inference
-    if est.inference is None or inference is None:
-        return est
-    plans = list(est.inference.plans)
-    done: set[int] = set()
-    while True:  # refuted plans move down, so plans from further down are simulated until the shown ones all are
-        shown = [i for i, p in enumerate(plans[:top] if top else plans)
-                 if id(p) not in done and p.replicas >= 1 and p.gpu in catalog.gpus]
-        if not shown:
-            break
-        for i in shown:
-            plans[i] = _judged(simulate_plan(plans[i], est.inference.work, inference, catalog.gpus[plans[i].gpu],
-                                             seed), inference.slo)
-            done.add(id(plans[i]))
-        plans.sort(key=lambda p: (not p.meets_slo, not p.fits))  # stable: the estimate's order otherwise
-    return dataclasses.replace(est, inference=dataclasses.replace(est.inference, plans=plans))
+SimulationMemo = dict[tuple[object, ...], dict[str, float]]
+"""Simulated percentiles by everything the simulation depends on, shared by the offers of one estimate (the same
+GPU at several providers is the same queue)."""
 
 
-def _judged(plan: ServingPlan, slo: Slo) -> ServingPlan:
+def simulated_plan(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
+                   seed: int = SIMULATE_SEED, memo: SimulationMemo | None = None) -> ServingPlan:
+    """The plan with simulated percentiles; when the simulation misses a target the analytic model met, the same
+    configuration with more replicas (the fewest tried that the simulation accepts), else the plan rejected with
+    the simulated miss. Plans the analytic model already rejects are not simulated: they are never best."""
+    if plan.replicas < 1 or not plan.timing_s or not plan.meets_slo:
+        return plan
+    judged = judged_by_simulation(_simulated(plan, work, inf, gpu, seed, memo), inf.slo)
+    if judged.meets_slo:
+        return judged
+    step, replicas = 1, plan.replicas
+    for _ in range(RESIZE_TRIES):
+        bigger = resized(plan, work, inf, gpu, offer, replicas + step)
+        replicas = bigger.replicas
+        retry = judged_by_simulation(_simulated(bigger, work, inf, gpu, seed, memo), inf.slo)
+        if retry.meets_slo:
+            return retry
+        step *= 2
+    return judged
+
+
+def _simulated(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, seed: int,
+               memo: SimulationMemo | None) -> ServingPlan:
+    key = (gpu.id, plan.replicas, plan.batch_size, plan.gpus_per_replica, tuple(sorted(plan.timing_s.items())),
+           plan.efficiency, seed)
+    if memo is not None and key in memo:
+        return dataclasses.replace(plan, simulated_latency_s=dict(memo[key]))
+    done = simulate_plan(plan, work, inf, gpu, seed)
+    if memo is not None and done.simulated_latency_s is not None:
+        memo[key] = dict(done.simulated_latency_s)
+    return done
+
+
+def judged_by_simulation(plan: ServingPlan, slo: Slo) -> ServingPlan:
     """A plan whose simulated percentiles miss a target no longer meets its targets, and says so."""
-    misses = [f"simulation misses {key.replace('_', ' ')} ({value * 1e3:.0f} ms > {getattr(slo, key) * 1e3:.0f} ms)"
-              for key, value in (plan.simulated_latency_s or {}).items()
-              if getattr(slo, key, None) is not None and value > getattr(slo, key)]
+    misses = slo_verdicts(plan.simulated_latency_s or {}, slo, Kind.SIMULATION_MISSED)
     if not misses or not plan.meets_slo:
         return plan
-    return dataclasses.replace(plan, meets_slo=False, reasons=plan.reasons + ("; ".join(misses),))
+    return dataclasses.replace(plan, meets_slo=False, verdicts=plan.verdicts + misses)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from planner.model.precision import master_bytes, training_value_bytes
 from planner.model.workload import OPTIMIZER_STATE_BYTES
 from planner.plans.training import TrainingJob, TrainingPlan
 
@@ -50,9 +51,8 @@ class SpotOverhead:
 def checkpoint_bytes(job: TrainingJob) -> float:
     """Bytes of a resumable checkpoint: trainable weights at training precision, fp32 master copy (mixed
     precision) and optimizer state. Frozen weights (LoRA) are not saved."""
-    mixed = job.precision in ("fp16", "bf16", "fp8")
-    value = 2.0 if mixed else 4.0
-    return job.trainable_params * (value + (4.0 if mixed else 0.0) + OPTIMIZER_STATE_BYTES[job.optimizer])
+    return job.trainable_params * (training_value_bytes(job.precision) + master_bytes(job.precision)
+                                   + OPTIMIZER_STATE_BYTES[job.optimizer])
 
 
 def spot_overhead(job: TrainingJob, plan: TrainingPlan, useful_hours: float) -> SpotOverhead:

@@ -4,6 +4,7 @@ bubble, tensor-parallel all-reduces, data-parallel all-reduce overlapped with ba
 from __future__ import annotations
 
 import datetime as dt
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from planner.model.interconnect import (
     tensor_parallel_allreduce_seconds,
 )
 from planner.model.memory import usable_bytes
+from planner.model.precision import master_bytes, peak_flops, training_value_bytes
 from planner.model.workload import (
     NF4_BYTES,
     OPTIMIZER_STATE_BYTES,
@@ -23,6 +25,7 @@ from planner.model.workload import (
     Workload,
     lora_params,
 )
+from planner.plans import verdict
 from planner.plans.expert_parallel import (
     DEFAULT_CAPACITY_FACTOR,
     all_to_all_step_seconds,
@@ -30,8 +33,9 @@ from planner.plans.expert_parallel import (
     imbalance_factor,
     routed_share,
 )
+from planner.plans.verdict import Kind, Verdict
 from planner.schema.catalog import GpuSpec
-from planner.schema.profile import Training
+from planner.schema.profile import Parallelism, Training
 
 ZERO3_VOLUME_FACTOR = 1.5
 """ZeRO-3/FSDP moves ≈1.5× the all-reduce volume: weights all-gathered forward and backward, gradients
@@ -57,12 +61,15 @@ class TrainingJob:
     method: str
     lora_rank: int
     recompute: str
+    """auto | none | selective | full."""
     attention: str = "flash"
     """Attention kernel of transformer work: flash or standard (traincurve.traffic_of)."""
     capacity_factor: float = DEFAULT_CAPACITY_FACTOR
     """Mixture of experts: tokens the busiest expert-parallel rank processes over the mean."""
     framework: str | None = "fsdp"
     """Training stack (its fitted efficiency factor, train_curve.stack_factor); None: not stated (no factor)."""
+    parallelism: Parallelism | None = None
+    """Pinned layout parts (training.parallelism); None: everything searched."""
 
     @property
     def tokens(self) -> float:
@@ -100,10 +107,12 @@ def training_job(work: Workload, training: Training) -> TrainingJob:
             global_samples = max(1.0, batch.global_tokens / work.tokens_per_sample)
         elif batch.global_samples is not None:
             global_samples = batch.global_samples
+    pins = training.parallelism
+    recompute = pins.recompute if pins is not None and pins.recompute is not None else training.recompute
     return TrainingJob(work, samples * training.epochs, global_samples, batch.micro_batch if batch else None,
                        training.precision, training.optimizer, training.method, training.lora_rank,
-                       training.recompute, training.attention, training.capacity_factor,
-                       framework=training.framework)
+                       recompute, training.attention, training.capacity_factor,
+                       framework=training.framework, parallelism=pins)
 
 
 def final_weights_bytes(job: TrainingJob) -> float:
@@ -111,7 +120,27 @@ def final_weights_bytes(job: TrainingJob) -> float:
     return job.trainable_params * 2.0
 
 
-def training_memory(job: TrainingJob, micro_batch: int, recompute: bool, sharding: str, dp: int,
+RECOMPUTE_MODES = ("none", "selective", "full")
+"""Recomputation, least first: none keeps every activation; selective recomputes the attention core (scores,
+softmax, dropout) and keeps the rest (Korthikanti et al. 2022, §5); full keeps each layer's input and reruns it."""
+RECOMPUTE_AUTO = ("none", "full")
+"""What `recompute: auto` tries, in order. Selective is not among them: the activation model (workload.py, the one
+the training curves were fitted with) keeps no s×s attention scores, as flash attention does, so selective
+recomputation saves no memory over none here and only adds the attention core's forward FLOP; it is planned when
+pinned. With a standard kernel it would drop 5·a·s² bytes per layer (Korthikanti et al. 2022, §4.1); counting
+those needs the curves refitted on that memory model."""
+ZERO_SHARDING = ("none", "zero1", "zero2", "zero3")
+"""Sharding by ZeRO stage 0–3 (Rajbhandari et al. 2020): optimizer state, + gradients, + weights (FSDP)."""
+
+
+def recompute_mode(recompute: bool | str) -> str:
+    """none | selective | full (True means full, False none: the older boolean spelling)."""
+    if isinstance(recompute, bool):
+        return "full" if recompute else "none"
+    return recompute
+
+
+def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, sharding: str, dp: int,
                     tp: int = 1, pp: int = 1, ep: int = 1) -> TrainingMemory:
     """Bytes per GPU (FORMULAS.md, 'Memory'): mixed-precision weights, gradients, fp32 master + optimizer state
     split over tp·pp model-parallel ranks and sharded per ZeRO stage over `dp` ranks, and activations of one
@@ -119,8 +148,7 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool, shardin
     keeps pp micro-batches of L/pp layers, i.e. one micro-batch's worth of all layers (Korthikanti et al. 2022, §4).
     A mixture of experts' routed experts split ep-ways more, and their ZeRO shards span dp/ep ranks
     (plans/expert_parallel.py)."""
-    mixed = job.precision in ("fp16", "bf16", "fp8")
-    value_bytes = 2.0 if mixed else 4.0
+    value_bytes = training_value_bytes(job.precision)
     model_split = max(1, tp) * max(1, pp)
     ep = max(1, ep)
     routed = routed_share(job.work) if job.method == "full" else 0.0
@@ -131,7 +159,7 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool, shardin
     frozen_total = job.work.params if job.method != "full" else 0.0
     frozen = (frozen_total * (1.0 - frozen_routed) / model_split, frozen_total * frozen_routed / (model_split * ep))
     frozen_bytes = NF4_BYTES if job.method == "qlora" else value_bytes
-    state_bytes = OPTIMIZER_STATE_BYTES[job.optimizer] + (4.0 if mixed else 0.0)
+    state_bytes = OPTIMIZER_STATE_BYTES[job.optimizer] + master_bytes(job.precision)
     groups = (max(1, dp), max(1, dp // ep))  # ZeRO shards over the data-parallel / expert-data-parallel group
     state = grads = weights = 0.0
     for part, still, n in zip(trainable, frozen, groups):
@@ -144,8 +172,10 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool, shardin
         if sharding == "zero3":
             part_weights /= n
         state, grads, weights = state + part_state, grads + part_grads, weights + part_weights
-    per_sample = (job.work.recompute_activation_bytes_per_sample_16bit if recompute
-                  else job.work.activation_bytes_per_sample_16bit)
+    if recompute_mode(recompute) == "full":
+        per_sample = job.work.recompute_activation_bytes_per_sample_16bit
+    else:  # none and selective keep the same tensors here: see RECOMPUTE_AUTO
+        per_sample = job.work.activation_bytes_per_sample_16bit
     activations = per_sample * micro_batch * (value_bytes / 2.0) / max(1, tp)
     return TrainingMemory(weights, grads, state, activations)
 
@@ -182,8 +212,8 @@ class TrainingPlan:
     cost_usd_p10: float
     cost_usd_p50: float
     cost_usd_p90: float
-    reasons: tuple[str, ...]
-    """Why the plan fails its constraints (empty: it works)."""
+    verdicts: tuple[Verdict, ...]
+    """Why the plan fails its constraints, as data (empty: it works)."""
     meets_deadline: bool = True
     within_budget: bool = True
     tensor: int = 1
@@ -208,6 +238,15 @@ class TrainingPlan:
     """Egress of the final weights (planner/model/bill.py); None: price unknown."""
     bill_notes: tuple[str, ...] = ()
     """What the storage and egress lines leave out, in words."""
+    recompute_mode: str = "none"
+    """none | selective | full (`recompute` is true for the last two)."""
+    pinned: tuple[str, ...] = ()
+    """Which layout parts the profile pinned (training.parallelism keys)."""
+
+    @property
+    def zero(self) -> int:
+        """ZeRO stage 0–3 of the sharding."""
+        return ZERO_SHARDING.index(self.sharding)
 
     @property
     def data(self) -> int:
@@ -215,15 +254,19 @@ class TrainingPlan:
         return self.gpu_count // (self.tensor * self.pipeline)
 
     @property
+    def reasons(self) -> tuple[str, ...]:
+        """The verdicts in words."""
+        return verdict.reasons(self.verdicts)
+
+    @property
+    def usable(self) -> bool:
+        """Fits and runs on this offer (deadline and budget aside)."""
+        return not any(v.intrinsic for v in self.verdicts)
+
+    @property
     def feasible(self) -> bool:
         """Fits, runs on this offer, and meets the deadline and budget."""
-        return not self.reasons
-
-
-def peak_flops(gpu: GpuSpec, precision: str) -> float | None:
-    """Dense peak FLOP/s for a training precision (fp32 runs on FP32 cores; tf32 needs TF32 tensor cores)."""
-    tflops = gpu.peak_tflops.get(precision)
-    return tflops * 1e12 if tflops else None
+        return not self.verdicts
 
 
 @dataclass(frozen=True)
@@ -235,7 +278,8 @@ class Layout:
     tensor: int
     pipeline: int
     sharding: str
-    recompute: bool
+    recompute: str
+    """none | selective | full."""
     micro_batch: int
     memory: TrainingMemory
     expert: int = 1
@@ -272,17 +316,19 @@ class StepTerms:
 
 def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
                 stages: tuple[str, ...], ep: int = 1) -> Layout | None:
-    """The first (recomputation off before on, lowest ZeRO stage first) layout at this tp × pp that fits, with the
+    """The first (least recomputation first, lowest ZeRO stage first) layout at this tp × pp that fits, with the
     largest power-of-two micro-batch that fits (1 in a pipeline, whose bubble shrinks with more micro-batches:
-    Narayanan et al. 2021, §2.2), or the pinned one."""
+    Narayanan et al. 2021, §2.2), or the pinned one. A pinned recomputation or ZeRO stage is the only one tried."""
     capacity = usable_bytes(gpu)
     dp = count // (tp * pp)
-    recompute_options = {"auto": (False, True), "none": (False,), "full": (True,)}[job.recompute]
+    recompute_options = RECOMPUTE_AUTO if job.recompute == "auto" else (job.recompute,)
+    stages = _pinned_stages(job, stages)
     per_gpu_cap = None
     if job.global_batch_samples is not None:
         per_gpu_cap = max(1, int(job.global_batch_samples // dp))
     for recompute in recompute_options:
-        for sharding in (stages if dp > 1 else ("none",)):
+        pinned_zero = job.parallelism is not None and job.parallelism.zero is not None
+        for sharding in (stages if dp > 1 or pinned_zero else ("none",)):  # one replica: every stage is none
             static = training_memory(job, 0, recompute, sharding, dp, tp, pp, ep)
             one = training_memory(job, 1, recompute, sharding, dp, tp, pp, ep).activations
             if static.total + one > capacity:
@@ -301,6 +347,11 @@ def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
     return None
 
 
+def _pinned_stages(job: TrainingJob, stages: tuple[str, ...]) -> tuple[str, ...]:
+    pins = job.parallelism
+    return (ZERO_SHARDING[pins.zero],) if pins is not None and pins.zero is not None else stages
+
+
 def _tensor_degrees(job: TrainingJob, offer: PricedOffer, count: int) -> list[int]:
     """Tensor-parallel degrees a Megatron user would try: powers of two inside one instance that divide the
     hidden size and the GPU count (transformers only)."""
@@ -314,8 +365,13 @@ def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count:
     """The layouts worth comparing, each the least model parallelism that fits in its kind: data parallel with
     ZeRO-0…3/FSDP; tensor parallel inside a node with a distributed (ZeRO-1) optimizer; tensor parallel across the
     whole node plus pipeline stages across nodes (Megatron-LM's rule: tensor inside the node, pipeline across)."""
+    pins = job.parallelism
+    if pins is not None and pins.expert is not None:
+        return _expert_pinned_layouts(job, gpu, offer, count, pins, pins.expert)
+    if pins is not None and (pins.data, pins.tensor, pins.pipeline) != (None, None, None):
+        return _pinned_layouts(job, gpu, offer, count, pins)
     layouts: list[Layout] = []
-    data = _fit_layout(job, gpu, count, 1, 1, ("none", "zero1", "zero2", "zero3"))
+    data = _fit_layout(job, gpu, count, 1, 1, ZERO_SHARDING)
     if data is not None:
         layouts.append(data)
     degrees = _tensor_degrees(job, offer, count)
@@ -359,11 +415,72 @@ def _expert_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: i
     return layouts
 
 
-def choose_memory_layout(job: TrainingJob, gpu: GpuSpec, count: int) -> tuple[str, bool, int, TrainingMemory] | None:
-    """The cheapest data-parallel layout that fits: lowest ZeRO stage first, recomputation only when needed;
-    largest micro-batch. Returns (sharding, recompute, micro_batch, memory) or None when nothing fits."""
-    layout = _fit_layout(job, gpu, count, 1, 1, ("none", "zero1", "zero2", "zero3"))
-    return None if layout is None else (layout.sharding, layout.recompute, layout.micro_batch, layout.memory)
+def _expert_pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, pins: Parallelism,
+                           ep: int) -> list[Layout]:
+    """Layouts with the pinned expert-parallel degree (and whatever else is pinned): every tensor and pipeline
+    degree that leaves data-parallel ranks divisible by it."""
+    tensors = [pins.tensor] if pins.tensor else [1, *_tensor_degrees(job, offer, count)]
+    pipelines = [pins.pipeline] if pins.pipeline else [p for p in (1, 2, 4, 8, 16, 32, 64, 128)
+                                                       if p <= max(1, job.work.layers)]
+    layouts = []
+    for tp in tensors:
+        for pp in pipelines:
+            if count % (tp * pp) or (count // (tp * pp)) % ep or (
+                    pins.data is not None and pins.data * tp * pp != count):
+                continue
+            layout = _fit_layout(job, gpu, count, tp, pp, ZERO_SHARDING if tp * pp == 1 else ("none", "zero1"), ep)
+            if layout is not None:
+                layouts.append(layout)
+    return layouts
+
+
+def _pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
+                    pins: Parallelism) -> list[Layout]:
+    """Layouts with the pinned degrees; an unpinned degree takes every value that completes the count (tensor: the
+    degrees of _tensor_degrees; pipeline: powers of two up to the layers)."""
+    tensors = [pins.tensor] if pins.tensor else [1, *_tensor_degrees(job, offer, count)]
+    pipelines = [pins.pipeline] if pins.pipeline else [p for p in (1, 2, 4, 8, 16, 32, 64, 128)
+                                                       if p <= max(1, job.work.layers)]
+    layouts = []
+    for tp in tensors:
+        for pp in pipelines:
+            if count % (tp * pp) or (pins.data is not None and pins.data * tp * pp != count):
+                continue
+            layout = _fit_layout(job, gpu, count, tp, pp, ZERO_SHARDING if tp * pp == 1 else ("none", "zero1"))
+            if layout is not None:
+                layouts.append(layout)
+    return layouts
+
+
+def pin_problem(job: TrainingJob, offer: PricedOffer, count: int) -> str | None:
+    """Why the pinned degrees cannot run on `count` GPUs of this offer, in words (None: they can)."""
+    pins = job.parallelism
+    if pins is None:
+        return None
+    per_instance = offer.offer.gpus_per_instance
+    if pins.tensor is not None and pins.tensor > 1:
+        if job.work.family not in ("decoder", "encoder"):
+            return f"tensor {pins.tensor}: tensor parallelism splits transformer matmuls; a {job.work.family} " \
+                   "model has none"
+        if job.work.hidden % pins.tensor:
+            return f"tensor {pins.tensor} does not divide the hidden size {job.work.hidden}"
+        if pins.tensor > per_instance:
+            return f"tensor {pins.tensor} spans more than one {per_instance}-GPU instance"
+    if pins.expert is not None and pins.expert > 1:
+        if not job.work.is_moe:
+            return f"expert {pins.expert}: expert parallelism splits experts; this model has none"
+        if job.work.experts % pins.expert:
+            return f"expert {pins.expert} does not divide the {job.work.experts} experts"
+        if count % pins.expert:
+            return f"expert {pins.expert} does not divide {count} GPUs"
+    if pins.pipeline is not None and pins.pipeline > max(1, job.work.layers):
+        return f"pipeline {pins.pipeline} is more stages than the model's {job.work.layers} layers"
+    fixed = (pins.data or 1) * (pins.tensor or 1) * (pins.pipeline or 1)
+    if count % fixed or (None not in (pins.data, pins.tensor, pins.pipeline) and fixed != count):
+        named = " × ".join(f"{k} {v}" for k, v in (("data", pins.data), ("tensor", pins.tensor),
+                                                    ("pipeline", pins.pipeline)) if v is not None)
+        return f"{named} does not fill {count} GPUs"
+    return None
 
 
 def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, layout: Layout,
@@ -372,22 +489,24 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
     dp, tp, pp, micro = layout.data, layout.tensor, layout.pipeline, layout.micro_batch
     per_replica = job.global_batch_samples / dp if job.global_batch_samples else micro
     accumulation = max(1, math.ceil(per_replica / micro))
-    hardware_factor = 1.0 + (job.work.forward_flops_per_sample / job.model_flops_per_sample
-                             if layout.recompute else 0.0)
+    # recomputation reruns forward work in backward: all of it (full) or the attention core (selective)
+    rerun = {"none": 0.0, "selective": job.work.attention_flops_per_sample,
+             "full": job.work.forward_flops_per_sample}[layout.recompute]
+    hardware_factor = 1.0 + rerun / job.model_flops_per_sample
     micro_compute = (micro * job.model_flops_per_sample * hardware_factor / (tp * pp) / peak
                      * imbalance_factor(job.work, layout.expert, job.capacity_factor))
     slots = accumulation + pp - 1  # 1F1B: the pipeline fills and drains once per step
-    value_bytes = 2.0 if job.precision in ("fp16", "bf16", "fp8") else 4.0
+    value_bytes = training_value_bytes(job.precision)
     activation_bytes = micro * job.work.tokens_per_sample * job.work.hidden * value_bytes
     fixed = 0.0
     if tp > 1:
-        per_layer = TP_ALLREDUCES_PER_LAYER + (2 if layout.recompute else 0)
+        per_layer = TP_ALLREDUCES_PER_LAYER + (2 if layout.recompute == "full" else 0)
         fixed += slots * per_layer * (job.work.layers / pp) * tensor_parallel_allreduce_seconds(
             activation_bytes, tp, gpu, offer)
     if pp > 1:
         fixed += slots * 2.0 * pipeline_send_seconds(activation_bytes / tp, offer)
-    fixed += slots * all_to_all_step_seconds(job.work, micro, value_bytes, tp, pp, layout.expert, layout.recompute,
-                                             gpu, offer)
+    fixed += slots * all_to_all_step_seconds(job.work, micro, value_bytes, tp, pp, layout.expert,
+                                             layout.recompute == "full", gpu, offer)
     # expert gradients live in the expert-data-parallel group: 1/ep of them per GPU
     routed = routed_share(job.work) if job.method == "full" else 0.0
     grad_bytes = job.trainable_params * (1.0 - routed + routed / layout.expert) / (tp * pp) * value_bytes
@@ -436,29 +555,44 @@ def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
                   spot: bool = False) -> TrainingPlan:
     """Time and memory of the job on `count` GPUs of this offer, fastest fitting layout (reasons list what makes
     it unusable)."""
-    reasons: list[str] = []
+    verdicts: list[Verdict] = []
     per_instance = offer.offer.gpus_per_instance
     instances = -(-count // per_instance)
     if instances > 1 and not offer.offer.network_gbps:
-        reasons.append("offer states no network between instances (single instance only)")
+        verdicts.append(Verdict(Kind.NO_NETWORK, float(instances), 1.0))
     peak = peak_flops(gpu, job.precision)
     if peak is None:
-        reasons.append(f"no {job.precision} on this GPU")
+        verdicts.append(Verdict(Kind.NO_PRECISION, detail=job.precision))
         peak = gpu.peak_tflops.fp32 * 1e12
-    best = fastest_layout(job, gpu, offer, count, efficiency, peak)
+    problem = pin_problem(job, offer, count)
+    best = None if problem else fastest_layout(job, gpu, offer, count, efficiency, peak)
     fits = best is not None
     if best is None:
-        sharding = "zero3" if count > 1 else "none"
-        memory = training_memory(job, 1, True, sharding, count)
-        reasons.append(f"does not fit in memory ({memory.total / 1e9:.1f} GB needed per GPU at micro-batch 1, "
-                       f"{gpu.memory_gb:g} GB available)")
-        layout = Layout(count, 1, 1, sharding, True, 1, memory)
+        # the layout nearest to fitting within what is pinned: most sharding, most recomputation (a pinned
+        # `recompute: none` stays none, and the message says so)
+        pins = job.parallelism
+        tp = pins.tensor if pins and pins.tensor and count % pins.tensor == 0 else 1
+        pp = pins.pipeline if pins and pins.pipeline and count % (tp * pins.pipeline) == 0 else 1
+        sharding = _pinned_stages(job, ("zero3" if count > 1 else "none",))[0]
+        mode = "full" if job.recompute == "auto" else job.recompute
+        memory = training_memory(job, 1, mode, sharding, max(1, count // (tp * pp)), tp, pp)
+        if problem:
+            verdicts.append(Verdict(Kind.PIN_UNWORKABLE, detail=f"parallelism: {problem}"))
+        else:
+            pinned = [f"recompute {job.recompute}"] if job.recompute != "auto" else []
+            if pins is not None:
+                pinned += [f"{k} {v}" for k, v in (("data", pins.data), ("tensor", pins.tensor),
+                                                    ("pipeline", pins.pipeline), ("zero", pins.zero))
+                           if v is not None]
+            where = f" with the pinned {', '.join(pinned)}" if pinned else ""
+            verdicts.append(Verdict(Kind.DOES_NOT_FIT, memory.total, gpu.memory_gb * 1e9,
+                                    f"needed per GPU at micro-batch 1{where}"))
+        layout = Layout(max(1, count // (tp * pp)), tp, pp, sharding, mode, 1, memory)
         eff = layout_efficiency(efficiency, job, gpu, layout)
         best = (layout, eff, step_terms(job, gpu, offer, count, layout, peak))
     layout, efficiency, terms = best
     if job.global_batch_samples is not None and job.global_batch_samples < layout.data:
-        reasons.append(f"global batch of {job.global_batch_samples:g} samples is smaller than {layout.data} "
-                       "data-parallel replicas")
+        verdicts.append(Verdict(Kind.BATCH_TOO_SMALL, job.global_batch_samples, float(layout.data)))
     step_time = terms.seconds(efficiency.value)
     compute_time = terms.compute_s / efficiency.value
     exposed = step_time - compute_time
@@ -472,7 +606,7 @@ def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
     mfu = (samples_per_step * job.model_flops_per_sample) / (step_time * count * peak)
     return TrainingPlan(
         gpu=gpu.id, provider=offer.provider, instance=offer.offer.instance, gpu_count=count, instances=instances,
-        sharding=layout.sharding, recompute=layout.recompute, micro_batch=layout.micro_batch,
+        sharding=layout.sharding, recompute=layout.recompute != "none", micro_batch=layout.micro_batch,
         grad_accumulation=terms.accumulation,
         memory_per_gpu_bytes=layout.memory.total, fits=fits, step_time_s=step_time,
         compute_time_s=compute_time, exposed_comm_time_s=exposed,
@@ -481,6 +615,32 @@ def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
         hours_p10=hours[0], hours_p50=hours[1], hours_p90=hours[2], gpu_hours=hours[1] * count,
         usd_per_hour=price, cost_usd_p10=costs[0], cost_usd_p50=costs[1], cost_usd_p90=costs[2],
         billing_seconds=offer.billing_seconds, spot=spot and offer.offer.spot_usd_per_hour is not None,
-        reasons=tuple(reasons), tensor=layout.tensor, pipeline=layout.pipeline,
-        bubble_fraction=terms.bubble_fraction, expert=layout.expert,
+        verdicts=tuple(verdicts), tensor=layout.tensor, pipeline=layout.pipeline,
+        bubble_fraction=terms.bubble_fraction, expert=layout.expert, recompute_mode=layout.recompute,
+        pinned=_pinned_keys(job),
     )
+
+
+def priced(plan: TrainingPlan, offer: PricedOffer, spot: bool = False) -> TrainingPlan:
+    """The same plan on another offer with the same GPU and instance shape (GPUs per instance, link, network):
+    only the provider, the price and the billing differ, so the hours stay and the costs are recomputed."""
+    price = offer.offer.spot_usd_per_hour if spot and offer.offer.spot_usd_per_hour else offer.offer.usd_per_hour
+    costs = [run_cost_usd(plan.instances, price, h, offer.billing_seconds)
+             for h in (plan.hours_p10, plan.hours_p50, plan.hours_p90)]
+    return dataclasses.replace(
+        plan, provider=offer.provider, instance=offer.offer.instance, usd_per_hour=price, cost_usd_p10=costs[0],
+        cost_usd_p50=costs[1], cost_usd_p90=costs[2], billing_seconds=offer.billing_seconds,
+        spot=spot and offer.offer.spot_usd_per_hour is not None)
+
+
+def instance_shape(offer: PricedOffer) -> tuple[object, ...]:
+    """What of an offer a plan's time depends on: GPUs per instance, the link inside, the network between."""
+    o = offer.offer
+    return o.gpu, o.gpus_per_instance, o.intra_node, o.network_gbps
+
+
+def _pinned_keys(job: TrainingJob) -> tuple[str, ...]:
+    pins = job.parallelism
+    keys = [k for k in ("data", "tensor", "pipeline", "expert", "zero")
+            if pins is not None and getattr(pins, k) is not None]
+    return (*keys, "recompute") if job.recompute != "auto" else tuple(keys)

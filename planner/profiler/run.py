@@ -254,9 +254,13 @@ def measure_peaks(device: str, settings: Settings, precisions: list[str],
 def queue_family(arch: Architecture, reduced: bool, precision: str, optimizer: str | None, inference: bool,
                  device: str, settings: Settings, steps: Steps, peak_of: Callable[[], Peak],
                  out: list[WorkloadRecord], prompt: int | None = None, method: str = "full", lora_rank: int = 16,
-                 user: UserModel | None = None) -> None:
+                 user: UserModel | None = None, required: bool = False) -> None:
     """Queue the training and inference measurements of one reference model (or the user's, `user`); records land
-    in `out`. `method`: full training, or a LoRA/QLoRA step of rank `lora_rank` adapters."""
+    in `out`. `method`: full training, or a LoRA/QLoRA step of rank `lora_rank` adapters. `required` steps run
+    whatever the budget."""
+    def _add(description: str, action: Callable[[], object]) -> None:
+        steps.add(description, action, required)
+
     if user is not None:
         model = f"user code {user.spec}, built with {user.kwargs or 'no arguments'}"
     else:
@@ -266,7 +270,7 @@ def queue_family(arch: Architecture, reduced: bool, precision: str, optimizer: s
     if optimizer is not None:
         train_model = model if method == "full" else f"LoRA r={lora_rank} on {model}" + (
             f"; {QLORA_NOTE}" if method == "qlora" else "")
-        steps.add(f"{arch.family} {'train' if method == 'full' else method} step ({precision}, batches {batches})",
+        _add(f"{arch.family} {'train' if method == 'full' else method} step ({precision}, batches {batches})",
                   lambda: out.append(_workload(
                       arch.family, "train", precision, train_model, reduced,
                       measure_train(arch, batches, precision, optimizer, peak_of(), device, settings.min_run_time,
@@ -280,22 +284,22 @@ def queue_family(arch: Architecture, reduced: bool, precision: str, optimizer: s
         measure = (lambda: measure_prefill(arch, prompts, precision, peak_of(), device, settings.min_run_time, user)) \
             if kind == "prefill" else \
             (lambda: measure_infer(arch, sizes, precision, peak_of(), device, settings.min_run_time, user))
-        steps.add(f"user model {kind} ({precision}, {sizes})", lambda: out.append(_workload(
+        _add(f"user model {kind} ({precision}, {sizes})", lambda: out.append(_workload(
             arch.family, kind, precision, model, reduced, measure(), source=source)))
         return
     if arch.family == "decoder":
         seq = arch.context
         prompts = sorted({max(8, seq // 4), max(8, seq // 2), seq})
-        steps.add(f"decoder prefill ({precision}, prompts {prompts})", lambda: out.append(_workload(
+        _add(f"decoder prefill ({precision}, prompts {prompts})", lambda: out.append(_workload(
             "decoder", "prefill", precision, model, reduced,
             measure_prefill(arch, prompts, precision, peak_of(), device, settings.min_run_time))))
         shapes = [(1, seq // 2), (4, seq // 2), (8, seq)]
-        steps.add(f"decoder decode step ({precision}, batch×context {shapes})", lambda: out.append(_workload(
+        _add(f"decoder decode step ({precision}, batch×context {shapes})", lambda: out.append(_workload(
             "decoder", "decode", precision, model, reduced,
             measure_decode(arch, shapes, precision, peak_of(), device, settings.min_run_time))))
     else:
         infer_batches = [b * 4 for b in batches]
-        steps.add(f"{arch.family} forward ({precision}, batches {infer_batches})", lambda: out.append(_workload(
+        _add(f"{arch.family} forward ({precision}, batches {infer_batches})", lambda: out.append(_workload(
             arch.family, "infer", precision, model, reduced,
             measure_infer(arch, infer_batches, precision, peak_of(), device, settings.min_run_time))))
 
@@ -312,7 +316,7 @@ def profile_record(arch: Architecture, training: Training | None, inference: Inf
     supported = supported_precisions(device)
     wanted = [local_precision(training.precision, supported)] if training is not None else []
     if inference is not None:
-        from planner.model.inference_time import COMPUTE_PRECISION
+        from planner.model.precision import COMPUTE_PRECISION
 
         wanted.append(local_precision(COMPUTE_PRECISION[inference.precision], supported))
     precisions = list(dict.fromkeys(["fp32", *wanted]))
@@ -383,7 +387,7 @@ def calibration_record(catalog: Catalog, budget_s: float, command: str, device: 
                        show: bool = True, quick: bool = False, comm: bool = True) -> MeasurementRecord:
     """The full suite on this device: peaks at every supported precision, every family training and inference
     at several sizes and precisions, all-reduce across the local GPUs (or 2 CPU processes). Steps that would start
-    after `budget_s` are skipped; every fit uses what was measured."""
+    after `budget_s` are skipped, except the smallest decoder's; every fit uses what was measured."""
     device = device or pick_device()
     settings = QUICK if quick else FULL
     if device != "cpu":  # GPU timings are steady: half a second per point keeps the suite inside 10 minutes
@@ -396,9 +400,13 @@ def calibration_record(catalog: Catalog, budget_s: float, command: str, device: 
         return assemble()[0]
 
     parts: list[WorkloadRecord] = []
-    for arch in reference_architectures(device):  # smallest sizes of every family first: a budget cuts the top
-        for precision in precisions:
-            queue_family(arch, False, precision, "adamw", True, device, settings, steps, peak_of, parts)
+    # smallest sizes of every family first: a budget cuts the top. The first of them (the smallest decoder, first
+    # precision: train, prefill and decode) runs whatever the budget, so a record always holds workloads: a budget
+    # spent on the roofline by a busy machine once left records with none, which hid good records from `estimate`
+    for a, arch in enumerate(reference_architectures(device)):
+        for i, precision in enumerate(precisions):
+            queue_family(arch, False, precision, "adamw", True, device, settings, steps, peak_of, parts,
+                         required=a == 0 and i == 0)
     comm_out: list[CommRecord] = []
     if comm:
         from planner.profiler.comm import measure_allreduce

@@ -240,6 +240,8 @@ def _forward_call_cached(model: torch.nn.Module, token: torch.Tensor, caches: li
 
 
 def _clip(efficiency: float) -> float:
-    """Efficiency above the measured peak is possible only through timing noise; the record caps it at 2."""
-    return min(2.0, efficiency) if math.isfinite(efficiency) and efficiency > 0 else 1e-9
+    """Achieved ÷ measured peak. Above 1 only through timing noise or a peak that ran low (on a CPU a small model
+    may stay in cache): the record keeps it at the peak, 1, the most a call can achieve by definition (and what a
+    record is allowed to hold: planner/schema/record.py)."""
+    return min(1.0, efficiency) if math.isfinite(efficiency) and efficiency > 0 else 1e-9
 

@@ -14,8 +14,10 @@ SCRIPT = r"""#!/bin/sh
 # Settings (environment): GPUPLAN_SOURCE (pip spec or path, default ./gpuplan), TORCH_INDEX, BUDGET, WORKDIR.
 set -eu
 GPUPLAN_SOURCE="${GPUPLAN_SOURCE:-./gpuplan}"
-TORCH_INDEX="${TORCH_INDEX:-__TORCH_INDEX__}"
-BUDGET="${BUDGET:-__BUDGET__}"
+DEFAULT_TORCH_INDEX=__TORCH_INDEX__
+DEFAULT_BUDGET=__BUDGET__
+TORCH_INDEX="${TORCH_INDEX:-$DEFAULT_TORCH_INDEX}"
+BUDGET="${BUDGET:-$DEFAULT_BUDGET}"
 WORKDIR="${WORKDIR:-$HOME/gpuplan-calibration}"
 PYTHON="${PYTHON:-python3}"
 
@@ -44,5 +46,7 @@ echo "    gpuplan calibration add $(basename "$OUT")"
 
 
 def calibrate_script(budget: str = "10m", torch_index: str = TORCH_INDEX) -> str:
-    """The script text, with the time budget and torch wheel index filled in."""
-    return SCRIPT.replace("__TORCH_INDEX__", torch_index).replace("__BUDGET__", budget)
+    """The script text, with the time budget and torch wheel index filled in as shell-quoted words."""
+    from planner.render.escape import shell_word
+
+    return SCRIPT.replace("__TORCH_INDEX__", shell_word(torch_index)).replace("__BUDGET__", shell_word(budget))

@@ -2,11 +2,10 @@
 parallelism, sharding, recomputation and batch settings the plan assumed."""
 from __future__ import annotations
 
-import shlex
-
 from planner.decide.choices import Decision, TrainingOption
 from planner.errors import PlannerError
 from planner.plans.search import Estimate
+from planner.render.escape import comment, shell_word
 
 SHARDING_ENGINES = {
     # our ZeRO stage → what implements it in PyTorch FSDP / DeepSpeed (Rajbhandari et al. 2020; torch FSDP docs)
@@ -72,11 +71,12 @@ def torchrun_spec(option: TrainingOption, est: Estimate, precision: str) -> str:
     p = option.plan
     per_node = p.gpu_count // p.instances
     env = plan_env(option, precision)
-    lines = ["#!/bin/sh", *(f"# {line}" for line in _header(option, est))]
+    # names in the header come from the profile and the catalog: one line each, so no newline ends the comment
+    lines = ["#!/bin/sh", *(f"# {comment(line)}" for line in _header(option, est))]
     if p.instances > 1:
         lines.append(f"# run on each of the {p.instances} instances with NODE_RANK=0..{p.instances - 1} and "
                      "MASTER_ADDR=<address of instance 0>")
-    lines.append("export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()))
+    lines.append("export " + " ".join(f"{k}={shell_word(v)}" for k, v in env.items()))
     command = ["torchrun", f"--nnodes={p.instances}", f"--nproc-per-node={per_node}"]
     if p.instances > 1:
         command += ['--node-rank="${NODE_RANK:?set NODE_RANK}"', '--master-addr="${MASTER_ADDR:?set MASTER_ADDR}"',
@@ -122,6 +122,6 @@ def launch_spec(decision: Decision, est: Estimate, kind: str, catalog_dir) -> st
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
     _Dumper.add_representer(str, _str)
-    header = "".join(f"# {line}\n" for line in _header(option, est))
+    header = "".join(f"# {comment(line)}\n" for line in _header(option, est))
     return header + yaml.dump(skypilot_task(option, est, precision, catalog_dir), Dumper=_Dumper, sort_keys=False,
                               width=200)

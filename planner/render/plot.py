@@ -8,8 +8,15 @@ import io
 from pathlib import Path
 from typing import Any, Callable
 
-from planner.decide.choices import Decision, ServingDecision, TrainingDecision, collapse_choices, hours_text
+from planner.decide.choices import (
+    Decision,
+    ServingDecision,
+    TrainingDecision,
+    collapse_choices,
+    hours_text,
+)
 from planner.errors import InputError
+from planner.render.escape import mathtext
 from planner.render.readable import ms, usd
 
 FORMATS = {".png": "png", ".svg": "svg"}
@@ -53,7 +60,7 @@ def _scatter_by_gpu(ax, points: list, gpu_of: Callable, x: Callable, y: Callable
         mine = [p for p in points if gpu_of(p) == gpu]
         if gpu in colours:
             ax.scatter([x(p) for p in mine], [y(p) for p in mine], s=16, color=colours[gpu], alpha=0.75,
-                       label=gpu, zorder=2)
+                       label=mathtext(gpu), zorder=2)
     rest = [p for p in points if gpu_of(p) not in colours]
     if rest:
         ax.scatter([x(p) for p in rest], [y(p) for p in rest], s=10, color="#c0c0c0", alpha=0.7,
@@ -88,7 +95,7 @@ def _training_axes(ax, d: TrainingDecision) -> list[str]:
     if d.deadline_h is not None:
         ax.axvline(d.deadline_h, color="#2ca02c", ls="--", label=f"deadline {d.deadline_h:,.0f} h")
     if d.budget_usd is not None:
-        ax.axhline(d.budget_usd, color="#ff7f0e", ls="--", label=f"budget ${d.budget_usd:,.0f}")
+        ax.axhline(d.budget_usd, color="#ff7f0e", ls="--", label=mathtext(f"budget ${d.budget_usd:,.0f}"))
     ax.set_xscale("log")
     ax.set_yscale("log")
     _plain_log_axis(ax.xaxis)
@@ -135,14 +142,16 @@ def pareto_figure(decision: Decision, profile: str):
     for ax, section in zip(axes[0], panels):
         if isinstance(section, TrainingDecision):
             key = _training_axes(ax, section)
-            ax.set_title(f"{profile}: training cost vs time")
+            ax.set_title(mathtext(f"{profile}: training cost vs time"))
         else:
             key = _serving_axes(ax, section)
-            ax.set_title(f"{profile}: serving cost vs p95 latency")
+            ax.set_title(mathtext(f"{profile}: serving cost vs p95 latency"))
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, title="GPU type",
                   title_fontsize=8)
-        ax.text(0.0, -0.14, "\n".join(key) if key else "no plan meets every constraint", transform=ax.transAxes,
+        # the key names GPUs, providers and instances (catalog text): every `$` escaped, line by line
+        ax.text(0.0, -0.14, "\n".join(mathtext(k) for k in key) if key else "no plan meets every constraint",
+                transform=ax.transAxes,
                 fontsize=8, va="top", ha="left", color="#d62728", gid="choice-key")
     fig.tight_layout()
     return fig

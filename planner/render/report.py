@@ -14,6 +14,7 @@ from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan, training_memory
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
 from planner.render.readable import fixed, ms, usd
+from planner.render.escape import terminal
 
 SCHEMA_VERSION = 1
 _OLD = re.compile(r"price (\d+) days old")
@@ -128,7 +129,8 @@ def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
         "gpu": plan.gpu, "provider": plan.provider, "instance": plan.instance, "gpu_count": plan.gpu_count,
         "instances": plan.instances,
         "parallelism": {"data": plan.data, "tensor": plan.tensor, "pipeline": plan.pipeline,
-                        "expert": plan.expert, "sharding": plan.sharding},
+                        "expert": plan.expert, "sharding": plan.sharding, "zero": plan.zero,
+                        "recompute": plan.recompute_mode, "pinned": list(plan.pinned)},
         "recompute": plan.recompute, "micro_batch": plan.micro_batch,
         "grad_accumulation": plan.grad_accumulation,
         "memory_per_gpu_gb": _r(plan.memory_per_gpu_bytes / 1e9), "fits": plan.fits,
@@ -145,7 +147,7 @@ def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
                      "total": _r(plan.cost_usd_p50 + (plan.storage_usd or 0.0) + (plan.egress_usd or 0.0))},
         "bill_notes": list(plan.bill_notes),
         "meets_deadline": plan.meets_deadline, "within_budget": plan.within_budget,
-        "reasons": list(plan.reasons),
+        "reasons": list(plan.reasons), "verdicts": [v.as_dict() for v in plan.verdicts],
         **_price_fields(plan),
         "assumed_network_gbps": plan.assumed_network_gbps,
     }
@@ -171,7 +173,7 @@ def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
         "efficiency_source": plan.efficiency.compute.source,
         "efficiency": {"compute": plan.efficiency.compute.value, "bandwidth": plan.efficiency.bandwidth.value,
                        "detail": f"{plan.efficiency.compute.detail}; {plan.efficiency.bandwidth.detail}"},
-        "reasons": list(plan.reasons),
+        "reasons": list(plan.reasons), "verdicts": [v.as_dict() for v in plan.verdicts],
         **_price_fields(plan),
         "autoscaled_replicas": plan.autoscaled_replicas,
         **({"simulated_latency_ms": {k.replace("latency_", ""): _r(v * 1e3)
@@ -389,7 +391,7 @@ def render_table(est: Estimate, top: int | None = 10, decision=None) -> str:
     """Tables for people (rich), fitted to the terminal width (planner/render/console.py)."""
     buffer = io.StringIO()
     console = make_console(buffer)
-    print_lines(console, [f"GPU plan for {est.profile} (catalog as of {est.catalog_as_of.isoformat()})"])
+    print_lines(console, [f"GPU plan for {terminal(est.profile)} (catalog as of {est.catalog_as_of.isoformat()})"])
     if decision is not None and decision.understood is not None and decision.understood.lines:
         print_lines(console, ["What I understood:"])
         for label, text in decision.understood.lines:
@@ -397,9 +399,9 @@ def render_table(est: Estimate, top: int | None = 10, decision=None) -> str:
     if decision is not None:
         from planner.render.decision import render_decision_table
 
-        render_decision_table(decision, est.profile, top, console)
+        render_decision_table(decision, terminal(est.profile), top, console)
     for title, key, head, rows in _sections(est, top, decision):
-        console.print(fit_table(console, head, rows, title=f"{title} plans for {est.profile} (best first)"))
+        console.print(fit_table(console, head, rows, title=f"{title} plans for {terminal(est.profile)} (best first)"))
         print_lines(console, accuracy_lines(decision, key))
     print_lines(console, _footer(est, decision, top))
     return buffer.getvalue()
@@ -409,13 +411,13 @@ def render_markdown(est: Estimate, top: int | None = 10, decision=None) -> str:
     """Markdown tables, for pull requests and design docs."""
     from planner.render.decision import markdown_table
 
-    out = [f"# GPU plan: {clean(est.profile)}", "", f"Catalog as of {est.catalog_as_of.isoformat()}.", ""]
+    out = [f"# GPU plan: {terminal(est.profile)}", "", f"Catalog as of {est.catalog_as_of.isoformat()}.", ""]
     if decision is not None and decision.understood is not None and decision.understood.lines:
         out += ["What I understood:", ""] + [f"- **{k}**: {clean(v)}" for k, v in decision.understood.lines] + [""]
     if decision is not None:
         from planner.render.decision import render_decision_markdown
 
-        out += render_decision_markdown(decision, est.profile, top)
+        out += render_decision_markdown(decision, terminal(est.profile), top)
     for title, key, head, rows in _sections(est, top, decision):
         out += [f"## {title}", "", *markdown_table(head, rows), ""]
         out += [f"- {clean(line)}" for line in accuracy_lines(decision, key)] + [""]

@@ -1,18 +1,52 @@
 """Shared pydantic configuration and human-unit field types."""
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Callable
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from planner.schema.units import parse_count, parse_rate, parse_seconds, parse_usd
 
 
 class Strict(BaseModel):
-    """Frozen, unknown keys forbidden, descriptions on every field."""
+    """Frozen, unknown keys forbidden, descriptions on every field; a boolean is never taken for a number."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_number(cls, value: object, info: ValidationInfo) -> object:
+        # pydantic's lax mode reads true as 1 (`gpu_count: true` would count one GPU); YAML 1.1 also reads yes/on
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and _numeric_not_bool(field.annotation):
+                raise ValueError(f"expected a number, got {value}")
+        return value
+
+
+def _numeric_not_bool(annotation: object) -> bool:
+    """Whether a field's type takes numbers but not booleans (int, float, Optional/Annotated of them, int Literals)."""
+    kinds: set[str] = set()
+
+    def walk(tp: object) -> None:
+        origin = typing.get_origin(tp)
+        if tp is bool:
+            kinds.add("bool")
+        elif tp in (int, float):
+            kinds.add("number")
+        elif origin is typing.Literal:
+            for arg in typing.get_args(tp):
+                kinds.add("bool" if isinstance(arg, bool) else "number" if isinstance(arg, (int, float)) else "other")
+        elif origin is typing.Annotated:
+            walk(typing.get_args(tp)[0])
+        elif origin in (typing.Union, types.UnionType):
+            for arg in typing.get_args(tp):
+                walk(arg)
+    walk(annotation)
+    return "number" in kinds and "bool" not in kinds
 
 
 def _human(parser: Callable[[Any], float]) -> Any:

@@ -4,9 +4,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from planner.schema.base import Strict
+from planner.schema.bounds import (MAX_BANDWIDTH_GBS, MAX_GPU_MEMORY_GB, MAX_NETWORK_GBPS, MAX_PEAK_TFLOPS,
+                                   MAX_TDP_W, MAX_USD_PER_GPU_HOUR, future_date)
+
+
+def _not_future(value: dt.date | None) -> dt.date | None:
+    if value is not None and future_date(value):
+        raise ValueError(f"as_of is the date the figures were read, so it cannot lie in the future (got "
+                         f"{value.isoformat()})")
+    return value
 
 Precision = Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8"]
 Family = Literal["decoder", "encoder", "cnn", "mlp"]
@@ -15,12 +24,18 @@ Family = Literal["decoder", "encoder", "cnn", "mlp"]
 class PeakTflops(Strict):
     """Dense (never with-sparsity) peak throughput by precision, TFLOP/s (int8: TOP/s)."""
 
-    fp32: float = Field(gt=0, description="Non-tensor FP32 peak, TFLOP/s.")
-    tf32: float | None = Field(None, gt=0, description="TF32 tensor peak, dense, TFLOP/s.")
-    fp16: float | None = Field(None, gt=0, description="FP16 tensor peak (FP32 accumulate), dense, TFLOP/s.")
-    bf16: float | None = Field(None, gt=0, description="BF16 tensor peak, dense, TFLOP/s.")
-    fp8: float | None = Field(None, gt=0, description="FP8 tensor peak, dense, TFLOP/s.")
-    int8: float | None = Field(None, gt=0, description="INT8 tensor peak, dense, TOP/s.")
+    fp32: float = Field(gt=0, le=MAX_PEAK_TFLOPS, allow_inf_nan=False,
+                        description="Non-tensor FP32 peak, TFLOP/s.")
+    tf32: float | None = Field(None, gt=0, le=MAX_PEAK_TFLOPS, allow_inf_nan=False,
+                                 description="TF32 tensor peak, dense, TFLOP/s.")
+    fp16: float | None = Field(None, gt=0, le=MAX_PEAK_TFLOPS, allow_inf_nan=False,
+                                 description="FP16 tensor peak (FP32 accumulate), dense, TFLOP/s.")
+    bf16: float | None = Field(None, gt=0, le=MAX_PEAK_TFLOPS, allow_inf_nan=False,
+                                 description="BF16 tensor peak, dense, TFLOP/s.")
+    fp8: float | None = Field(None, gt=0, le=MAX_PEAK_TFLOPS, allow_inf_nan=False,
+                                 description="FP8 tensor peak, dense, TFLOP/s.")
+    int8: float | None = Field(None, gt=0, le=MAX_PEAK_TFLOPS, allow_inf_nan=False,
+                                 description="INT8 tensor peak, dense, TOP/s.")
 
     def get(self, precision: str) -> float | None:
         """Peak for a precision, or None when the GPU has no such path."""
@@ -31,8 +46,10 @@ class Interconnect(Strict):
     """How a GPU talks to its neighbours inside one machine."""
 
     pcie_gen: int | None = Field(None, ge=1, le=7, description="PCIe generation of the host link (x16).")
-    nvlink_gbs: float | None = Field(None, gt=0, description="NVLink/xGMI bandwidth per GPU, per direction, GB/s.")
-    nvlink_gpus: int | None = Field(None, ge=2, description="GPUs one NVLink domain joins (2: bridge, 8: HGX).")
+    nvlink_gbs: float | None = Field(None, gt=0, le=MAX_BANDWIDTH_GBS, allow_inf_nan=False,
+                                     description="NVLink/xGMI bandwidth per GPU, per direction, GB/s.")
+    nvlink_gpus: int | None = Field(None, ge=2, le=1024,
+                                    description="GPUs one NVLink domain joins (2: bridge, 8: HGX).")
 
 
 class GpuSpec(Strict):
@@ -45,17 +62,20 @@ class GpuSpec(Strict):
                   "cdna4"] = Field(
         description="Architecture family; efficiency priors are kept per family.")
     chip: str | None = Field(None, description="Die name, e.g. GA100.")
-    memory_gb: float = Field(gt=0, description="Device memory, GB (1e9 bytes).")
-    memory_bandwidth_gbs: float = Field(gt=0, description="Peak memory bandwidth, GB/s.")
+    memory_gb: float = Field(gt=0, le=MAX_GPU_MEMORY_GB, allow_inf_nan=False, description="Device memory, GB (1e9 bytes).")
+    memory_bandwidth_gbs: float = Field(gt=0, le=MAX_BANDWIDTH_GBS, allow_inf_nan=False,
+                                        description="Peak memory bandwidth, GB/s.")
     peak_tflops: PeakTflops = Field(description="Dense peaks by precision.")
     interconnect: Interconnect = Field(default_factory=Interconnect, description="Links inside one machine.")
-    tdp_w: float | None = Field(None, gt=0, description="Board power, W.")
+    tdp_w: float | None = Field(None, gt=0, le=MAX_TDP_W, allow_inf_nan=False, description="Board power, W.")
     form_factor: str | None = Field(None, description="PCIe card, SXM module, …")
     release_year: int | None = Field(None, ge=2010, le=2035, description="Year of release.")
     aliases: list[str] = Field(default_factory=list, description="Other names users and price lists use.")
     source: str = Field(min_length=3, description="Where the figures came from.")
     as_of: dt.date = Field(description="When the figures were read.")
     notes: str | None = Field(None, description="Derivations and caveats.")
+
+    _as_of = field_validator("as_of")(_not_future)
 
     @property
     def half_rate_accumulate(self) -> bool:
@@ -78,6 +98,8 @@ class GpuCatalog(Strict):
     as_of: dt.date = Field(description="When the list was compiled.")
     gpus: list[GpuSpec] = Field(min_length=1, description="GPU variants.")
 
+    _as_of = field_validator("as_of")(_not_future)
+
 
 class Offer(Strict):
     """One rentable instance type of a provider."""
@@ -85,10 +107,12 @@ class Offer(Strict):
     instance: str = Field(description="The provider's name for the instance or offering.")
     gpu: str = Field(description="GPU id from gpus.yaml.")
     gpus_per_instance: int = Field(ge=1, le=64, description="GPUs in one instance.")
-    usd_per_hour: float = Field(gt=0, description="On-demand price of the whole instance, USD/hour.")
-    spot_usd_per_hour: float | None = Field(None, gt=0, description="Spot price of the whole instance, USD/hour.")
+    usd_per_hour: float = Field(gt=0, allow_inf_nan=False, description="On-demand price of the whole instance, USD/hour.")
+    spot_usd_per_hour: float | None = Field(None, gt=0, allow_inf_nan=False,
+                                            description="Spot price of the whole instance, USD/hour.")
     intra_node: Literal["nvlink", "pcie"] = Field("pcie", description="How the instance's GPUs talk to each other.")
-    network_gbps: float | None = Field(None, gt=0, description="Gbit/s between instances; null: single-instance only.")
+    network_gbps: float | None = Field(None, gt=0, le=MAX_NETWORK_GBPS, allow_inf_nan=False,
+                                       description="Gbit/s between instances; null: single-instance only.")
     region: str | None = Field(None, description="Region(s) the price applies to.")
     as_of: dt.date | None = Field(None, description="Date of this price when it differs from the file's.")
     source: str | None = Field(None, description="Source of this price when it differs from the file's.")
@@ -97,6 +121,17 @@ class Offer(Strict):
     usd_per_hour_max: float | None = Field(None, gt=0, description="Dearest regional on-demand price in the source, "
                                            "when regions differ (usd_per_hour is the cheapest).")
     network_source: str | None = Field(None, description="Where network_gbps comes from (catalog/networks.yaml).")
+
+    _as_of = field_validator("as_of")(_not_future)
+
+    @model_validator(mode="after")
+    def _price_per_gpu(self) -> "Offer":
+        for key in ("usd_per_hour", "spot_usd_per_hour"):
+            price = getattr(self, key)
+            if price is not None and price / self.gpus_per_instance > MAX_USD_PER_GPU_HOUR:
+                raise ValueError(f"{key} {price:,.6g} is ${price / self.gpus_per_instance:,.6g} per GPU-hour, above "
+                                 f"the ${MAX_USD_PER_GPU_HOUR:,.0f} any GPU rents for; a unit slip (cents, per month)?")
+        return self
 
     @model_validator(mode="after")
     def _spot_not_dearer(self) -> "Offer":
@@ -124,6 +159,21 @@ class ProviderOffers(Strict):
     notes: str | None = Field(None, description="Caveats.")
     offers: list[Offer] = Field(min_length=1, description="Instances.")
     omitted: list[OmittedRow] = Field(default_factory=list, description="Rows left out, with reasons.")
+
+    _as_of = field_validator("as_of")(_not_future)
+
+    @model_validator(mode="after")
+    def _no_duplicates(self) -> "ProviderOffers":
+        """The same instance listed twice would be planned twice (duplicate plans): refused, naming both."""
+        seen: dict[tuple[str, str, int, str | None], int] = {}
+        for i, offer in enumerate(self.offers):
+            key = (offer.instance, offer.gpu, offer.gpus_per_instance, offer.region)
+            if key in seen:
+                raise ValueError(f"offers {seen[key]} and {i} are the same instance ({offer.instance!r}, "
+                                 f"{offer.gpus_per_instance}× {offer.gpu}{f', {offer.region}' if offer.region else ''})"
+                                 f"; keep one")
+            seen[key] = i
+        return self
 
     @property
     def billing_seconds(self) -> float:

@@ -42,6 +42,22 @@ class Batch(Strict):
         return self
 
 
+class Parallelism(Strict):
+    """Pinned parts of the training layout; the search fills the rest (any subset may be given)."""
+
+    data: int | None = Field(None, ge=1, le=65536, description="Data-parallel replicas.")
+    tensor: int | None = Field(None, ge=1, le=64, description="Tensor-parallel ranks (Megatron), inside one instance.")
+    pipeline: int | None = Field(None, ge=1, le=1024, description="Pipeline stages.")
+    expert: int | None = Field(
+        None, ge=1, le=65536, description="Expert-parallel ranks of a mixture of experts, out of the data-parallel "
+                                          "ones (it divides data and the experts).")
+    zero: Literal[0, 1, 2, 3] | None = Field(
+        None, description="ZeRO stage: 0 none, 1 optimizer state, 2 + gradients, 3 + weights (FSDP full shard).")
+    recompute: Literal["none", "selective", "full"] | None = Field(
+        None, description="Activation recomputation: none, selective (attention core only, Korthikanti et al. "
+                          "2022) or full (every layer from its input).")
+
+
 class Training(Strict):
     """A training or fine-tuning job."""
 
@@ -52,8 +68,11 @@ class Training(Strict):
     optimizer: Literal["adamw", "adam", "sgd", "adafactor"] = Field("adamw", description="Optimizer.")
     method: Literal["full", "lora", "qlora"] = Field("full", description="Full training or LoRA/QLoRA adapters.")
     lora_rank: int = Field(16, ge=1, le=65536, description="LoRA rank r.")
-    recompute: Literal["auto", "none", "full"] = Field(
-        "auto", description="Activation recomputation: auto turns it on only when memory requires it.")
+    recompute: Literal["auto", "none", "selective", "full"] = Field(
+        "auto", description="Activation recomputation: auto turns it on only when memory requires it (selective, "
+                            "then full); parallelism.recompute pins it the same way.")
+    parallelism: Parallelism | None = Field(
+        None, description="Pin data/tensor/pipeline degrees, the ZeRO stage or recomputation; the rest is searched.")
     attention: Literal["flash", "standard"] = Field(
         "flash", description="Attention kernel (transformers): flash (FlashAttention / memory-efficient attention, "
                              "what PyTorch >= 2.0 scaled_dot_product_attention runs) or standard (scores materialised).")
@@ -76,6 +95,13 @@ class Training(Strict):
     retention_days: float = Field(0.0, ge=0, le=36_500, allow_inf_nan=False,
                                   description="Days the data and checkpoints stay stored after the run.")
 
+    @model_validator(mode="after")
+    def _one_recompute(self) -> "Training":
+        pinned = self.parallelism.recompute if self.parallelism is not None else None
+        if pinned is not None and self.recompute != "auto" and pinned != self.recompute:
+            raise ValueError(f"recompute: {self.recompute} and parallelism.recompute: {pinned} disagree; give one")
+        return self
+
 
 class Slo(Strict):
     """Latency targets at percentiles."""
@@ -87,6 +113,16 @@ class Slo(Strict):
     latency_p50: Seconds | None = Field(None, description="Request latency, median (non-generative).")
     latency_p95: Seconds | None = Field(None, description="Request latency, 95th percentile (non-generative).")
     latency_p99: Seconds | None = Field(None, description="Request latency, 99th percentile (non-generative).")
+
+    @model_validator(mode="after")
+    def _percentiles_in_order(self) -> "Slo":
+        for metric, keys in (("ttft", ("p50", "p95")), ("tpot", ("p50", "p95")), ("latency", ("p50", "p95", "p99"))):
+            given = [(k, getattr(self, f"{metric}_{k}")) for k in keys if getattr(self, f"{metric}_{k}") is not None]
+            for (low, a), (high, b) in zip(given, given[1:]):
+                if a > b:
+                    raise ValueError(f"{metric}_{low} ({a * 1e3:,.4g} ms) is above {metric}_{high} ({b * 1e3:,.4g} ms): "
+                                     f"a lower percentile cannot exceed a higher one")
+        return self
 
 
 class Speculative(Strict):
@@ -118,6 +154,8 @@ class Inference(Strict):
         None, description="Inference engine; default vllm for generative models, torch-eager for the others. "
                           "torch-eager forward passes pay a host floor per kernel (catalog/priors.yaml "
                           "launch_floors); llama.cpp accumulates 16-bit GEMMs in FP16.")
+    batch: int | None = Field(None, ge=1, le=65536, description="Pin the batch (requests per replica); replicas are "
+                                                                "sized for it.")
     max_queue_delay: Seconds | None = Field(None, description="Longest wait to fill a batch (non-generative).")
     hours_per_month: float = Field(730.0, gt=0, le=744, allow_inf_nan=False, description="Serving hours per month.")
     autoscale_headroom: float = Field(
@@ -138,7 +176,24 @@ class Inference(Strict):
     def _average_not_above_peak(self) -> "Inference":
         if self.average_rate is not None and self.average_rate > self.rate:
             raise ValueError("average_rate is above the peak rate")
+        if self.batch is not None and self.max_batch is not None and self.batch > self.max_batch:
+            raise ValueError(f"batch {self.batch} is above max_batch {self.max_batch}")
         return self
+
+    # Typed views for generative serving: the profile loader refuses a decoder served without these lengths.
+    @property
+    def prompt(self) -> float:
+        """Prompt tokens per request."""
+        if self.prompt_tokens is None:
+            raise ValueError("inference.prompt_tokens is not given")
+        return self.prompt_tokens
+
+    @property
+    def generated(self) -> float:
+        """Generated tokens per request."""
+        if self.output_tokens is None:
+            raise ValueError("inference.output_tokens is not given")
+        return self.output_tokens
 
 
 def _percent(value: object) -> object:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from planner.schema.base import Strict
+from planner.schema.bounds import CLOCK_SKEW, MAX_BANDWIDTH_GBS, MAX_GPU_MEMORY_GB, MAX_PEAK_TFLOPS
 
 RECORD_KIND = "gpuplan/calibration"
 RECORD_VERSION = 1
@@ -24,11 +25,19 @@ class DeviceInfo(Strict):
     catalog_id: str | None = Field(None, max_length=100,
                                    description="Catalog GPU id the device was identified as (null: not a catalog GPU).")
     count: int = Field(1, ge=1, le=1024, description="Devices of this kind on the machine.")
-    memory_gb: float = Field(gt=0, le=100_000, description="Device memory (host RAM for cpu), GB.")
+    memory_gb: float = Field(gt=0, le=100_000, allow_inf_nan=False,
+                             description="Device memory (host RAM for cpu), GB.")
     torch_version: str = Field(max_length=100, description="torch.__version__ when measured.")
     driver: str | None = Field(None, max_length=100, description="CUDA driver/runtime version, when on CUDA.")
     threads: int | None = Field(None, ge=1, le=100_000, description="torch intra-op threads (cpu).")
     host: str = Field(max_length=200, description="Host fingerprint: a hash of hostname and platform, not the name.")
+
+    @model_validator(mode="after")
+    def _gpu_memory(self) -> "DeviceInfo":
+        if self.type != "cpu" and self.memory_gb > MAX_GPU_MEMORY_GB:
+            raise ValueError(f"memory_gb {self.memory_gb:g} GB is more than any GPU has (at most "
+                             f"{MAX_GPU_MEMORY_GB:,} GB per GPU)")
+        return self
 
 
 class MatmulPoint(Strict):
@@ -36,8 +45,11 @@ class MatmulPoint(Strict):
 
     precision: MeasuredPrecision = Field(description="Data type of the matmul.")
     size: int = Field(ge=1, le=1_000_000, description="n of the n×n×n matmul.")
-    tflops: float = Field(gt=0, le=100_000, description="Achieved TFLOP/s (2·n³ / median time).")
-    spread: float = Field(ge=0, le=10, description="Interquartile range ÷ median of the timing.")
+    tflops: float = Field(gt=0, le=MAX_PEAK_TFLOPS, allow_inf_nan=False,
+                          description="Achieved TFLOP/s (2·n³ / median time).")
+    spread: float = Field(ge=0, le=1000, allow_inf_nan=False,
+                          description="Interquartile range ÷ median of the timing (above 10 on a busy machine: a "
+                                      "context switch in a sub-millisecond matmul; the peak takes the best point).")
 
 
 class Peaks(Strict):
@@ -45,7 +57,7 @@ class Peaks(Strict):
 
     matmul_tflops: dict[MeasuredPrecision, float] = Field(
         description="Best achieved matmul TFLOP/s per precision over the size sweep (the measured peak).")
-    memory_bandwidth_gbs: float = Field(gt=0, le=1_000_000,
+    memory_bandwidth_gbs: float = Field(gt=0, le=MAX_BANDWIDTH_GBS, allow_inf_nan=False,
                                         description="Achieved copy bandwidth, GB/s (bytes read + written / time).")
     sweep: list[MatmulPoint] = Field(default_factory=list, max_length=1000, description="Every matmul measured.")
 
@@ -54,8 +66,8 @@ class Peaks(Strict):
         if not self.matmul_tflops:
             raise ValueError("matmul_tflops needs at least one precision")
         for precision, value in self.matmul_tflops.items():
-            if not 0 < value <= 100_000:
-                raise ValueError(f"matmul_tflops.{precision} must be in (0, 100000] TFLOP/s (got {value})")
+            if not 0 < value <= MAX_PEAK_TFLOPS:
+                raise ValueError(f"matmul_tflops.{precision} must be in (0, {MAX_PEAK_TFLOPS:,}] TFLOP/s (got {value})")
         return self
 
 
@@ -74,14 +86,15 @@ class WorkPoint(Strict):
     counted_flops: float = Field(ge=0, description="FLOP counted by FlopCounterMode on the reference model.")
     bytes_moved: float = Field(0.0, ge=0, description="Bytes the core's model says the call moves (decode).")
     peak_memory_bytes: float | None = Field(None, ge=0, description="Peak memory of the call, when measured.")
-    efficiency: float = Field(gt=0, le=2, description="Achieved ÷ measured peak (FLOP/s, or bandwidth for decode).")
+    efficiency: float = Field(gt=0, le=1, description="Achieved ÷ measured peak (FLOP/s, or bandwidth for decode); "
+                                                      "at most 1: nothing runs faster than the peak.")
 
 
 class EfficiencyFit(Strict):
     """efficiency(size, params) = e_max · size / (size + size_half + per_param · params), fitted with
     scipy.optimize.curve_fit (planner/efficiency/curve.py explains the form)."""
 
-    e_max: float = Field(gt=0, le=2, description="Efficiency at saturation.")
+    e_max: float = Field(gt=0, le=1, description="Efficiency at saturation (at most 1: the measured peak).")
     size_half: float = Field(ge=0, description="Fixed per-call overhead, in units of size: e_max/2 at this size "
                                                "when per_param is 0.")
     per_param: float = Field(0.0, ge=0, description="Overhead per model parameter (optimizer, weight reads), in "
@@ -124,7 +137,8 @@ class CommPoint(Strict):
 
     bytes: float = Field(gt=0, description="Message size per rank, bytes.")
     seconds: float = Field(gt=0, description="Median all-reduce time.")
-    bus_bandwidth_gbs: float = Field(ge=0, description="algbw · 2(n−1)/n, GB/s (nccl-tests convention).")
+    bus_bandwidth_gbs: float = Field(ge=0, le=MAX_BANDWIDTH_GBS, allow_inf_nan=False,
+                                     description="algbw · 2(n−1)/n, GB/s (nccl-tests convention).")
 
 
 class CommRecord(Strict):
@@ -132,7 +146,9 @@ class CommRecord(Strict):
 
     backend: Literal["gloo", "nccl", "mpi"] = Field(description="torch.distributed backend.")
     world_size: int = Field(ge=2, le=1024, description="Processes (ranks).")
-    bus_bandwidth_gbs: float = Field(gt=0, description="Fitted asymptotic bus bandwidth, GB/s.")
+    bus_bandwidth_gbs: float = Field(gt=0, le=1_000_000, allow_inf_nan=False,
+                                     description="Fitted asymptotic bus bandwidth, GB/s (the fit's upper bound, 1e6, "
+                                                 "when every message was latency-bound).")
     latency_us: float = Field(ge=0, description="Fitted per-step latency α, µs (ring: time = 2(n−1)α + bus term).")
     points: list[CommPoint] = Field(min_length=1, max_length=100, description="Measured message sizes.")
 
@@ -143,13 +159,31 @@ class MeasurementRecord(Strict):
     kind: Literal["gpuplan/calibration"] = Field(description="Always gpuplan/calibration.")
     version: Literal[1] = Field(description="Record format version.")
     device: DeviceInfo = Field(description="What measured.")
-    measured_at: dt.datetime = Field(description="When (UTC).")
+    measured_at: dt.datetime = Field(description="When (UTC), with its time zone.")
     command: str = Field(max_length=2000, description="The command that produced the record.")
     quick: bool = Field(False, description="Measured with --quick (fewer sizes, shorter timing).")
     peaks: Peaks = Field(description="Measured matmul peaks and memory bandwidth.")
-    workloads: list[WorkloadRecord] = Field(default_factory=list, max_length=200,
-                                            description="Per family, kind and precision.")
+    workloads: list[WorkloadRecord] = Field(max_length=200,
+                                            description="Per family, kind and precision (at least one).")
     comm: CommRecord | None = Field(None, description="All-reduce measurements, when measured.")
+
+    @field_validator("measured_at")
+    @classmethod
+    def _aware_and_past(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"no time zone (got {value.isoformat()}); write it in UTC, e.g. "
+                             f"{value.replace(microsecond=0).isoformat()}Z")
+        now = dt.datetime.now(dt.timezone.utc)
+        if value > now + CLOCK_SKEW:
+            raise ValueError(f"in the future (got {value.isoformat()}); a record is measured before it is read")
+        return value
+
+    @field_validator("workloads")
+    @classmethod
+    def _measured_something(cls, value: list[WorkloadRecord]) -> list[WorkloadRecord]:
+        if not value:
+            raise ValueError("no workload measured: the record holds peaks alone, which plan nothing (got [])")
+        return value
 
     def workload(self, family: str, kind: str, precision: str | None = None) -> WorkloadRecord | None:
         """The record for a family and kind, preferring the given precision, else any measured one."""

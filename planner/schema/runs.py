@@ -12,9 +12,11 @@ TrainingFramework = Literal["megatron", "deepspeed", "fsdp", "hf-trainer", "llm.
 """Training stacks (issue 13 item 3). megatron: Megatron-LM / NeMo / Megatron-Bridge / Megatron-Core; deepspeed: DeepSpeed's
 engine runs the step (Megatron-DeepSpeed, GPT-NeoX); fsdp: PyTorch FSDP/FSDP2 (torchtitan, llm-foundry/Composer);
 eager: a plain PyTorch loop (single GPU or DDP); other: a named stack outside these (JAX, custom)."""
-ServingEngine = Literal["vllm", "sglang", "tensorrt-llm", "llama.cpp", "hf-transformers", "torch-eager", "onnxruntime"]
-"""Inference engines (issue 13 item 3); torch-eager: a plain PyTorch forward (no TorchScript/TensorRT), or
-torch.compile'd code such as gpt-fast (the `software` text says which)."""
+ServingEngine = Literal["vllm", "sglang", "tensorrt-llm", "llama.cpp", "hf-transformers", "torch-eager", "torch-compile",
+                        "onnxruntime"]
+"""Inference engines (issue 13 item 3, plus torch-compile); torch-eager: a plain PyTorch forward (no TorchScript,
+TensorRT or torch.compile); torch-compile: torch.compile'd code with CUDA graphs (gpt-fast), whose per-token host and
+launch floor is far below eager's."""
 IntraNode = Literal["nvlink1", "nvlink2", "nvlink3", "nvlink4", "nvlink5", "pcie3", "pcie4", "pcie5", "infinity-fabric"]
 """GPU-to-GPU link inside a node: NVLink generation (1 P100, 2 V100, 3 A100, 4 H100/H200, 5 B200/GB200/GB300), PCIe
 generation when the GPUs have no NVLink between them, AMD Infinity Fabric (MI250X/MI300X)."""

@@ -58,7 +58,7 @@ def layout_text(case: RunCase) -> str:
     return f"dp{shape.data}" + (f"·tp{shape.tensor}" if shape.tensor > 1 else "") + (
         f"·pp{shape.pipeline}" if shape.pipeline > 1 else "") + (
         f"·ep{shape.expert}" if shape.expert > 1 else "") + f" {shape.sharding}" + (
-        " +recompute" if shape.recompute else "") + ("" if case.run.gpu_count else " *")
+        " +recompute" if shape.recompute != "none" else "") + ("" if case.run.gpu_count else " *")
 
 
 def _training_extrapolations(case: RunCase, curve_arch: str, fitted: Sequence[RunCase]) -> tuple[str, ...]:
@@ -90,7 +90,7 @@ def train_predictions(runs: Sequence[PublishedRun], catalog: Catalog, cases: Seq
             if case is None:
                 continue
             eta, arch = case_efficiency(case, curves)
-            predicted = float(case.predict(eta))  # type: ignore[no-untyped-call]  # train_fit is untyped
+            predicted = float(case.predict(eta))
             out.append(PointPrediction(run, "train", predicted, case.count, layout_text(case),
                                        f"{basis} ({arch} curve)", fold,
                                        _training_extrapolations(case, arch, fitted)))

@@ -20,6 +20,7 @@ from planner.efficiency.train_fit import (
     load_published_runs,
     reference_efficiency,
 )
+from planner.schema.priors import TrainCurveFit
 from planner.schema.runs import PublishedRun
 from planner.validate.crossval import bounds, cross_validated, layout_text
 from planner.validate.forward import forward_prediction
@@ -85,7 +86,8 @@ def summarise(rows: list[ValidationRow]) -> Summary:
                    sum(r.covered for r in rows) / len(rows), float(np.mean([r.p90 / r.p10 for r in rows])))
 
 
-def _training_row(case: RunCase, curves, sigma: float, basis: str) -> ValidationRow:
+def _training_row(case: RunCase, curves: list[TrainCurveFit] | tuple[TrainCurveFit, ...], sigma: float,
+                  basis: str) -> ValidationRow:
     """The run at the curve's efficiency, and at its P10/P90 efficiencies (the metric moves with efficiency,
     communication aside: throughput up, hours down — both ends are evaluated and sorted)."""
     eta, arch = case_efficiency(case, curves)
@@ -167,7 +169,9 @@ def _validate(catalog: Catalog, runs: list[PublishedRun], catalog_dir: Path | st
             case = cases[by_id[run.id]] if run.id in by_id else build_case(run, catalog, reference)
             if case is None:
                 continue
-            sigma = pick_curve(stored, case.arch).log_sigma
+            curve = pick_curve(stored, case.arch)
+            assert curve is not None  # the priors file always holds the pooled "any" curve
+            sigma = curve.log_sigma
             out.append(_training_row(case, stored, sigma, "catalog" if run.group in TRAIN_GROUPS
                                      else "catalog, not fitted on"))
         else:

@@ -91,7 +91,7 @@ def predict_serving_run(run: PublishedRun, catalog: Catalog) -> ServingPredictio
                                    compute.value * accumulate_factor(run.precision, run.engine, gpu),
                                    bandwidth.value, kv_precision="fp16")
     else:
-        prompt = run.seq_len or arch.seq_len
+        prompt = run.seq_len or arch.context
         factor = accumulate_factor(run.precision, run.engine, gpu)
         rate = prefill_tokens_per_s(work, gpu, run.precision, prompt, compute.value * factor,
                                     bandwidth.value) \

@@ -1,0 +1,79 @@
+"""The library: load a catalog and a profile, plan them, get the `estimate --format json` document. The CLI, `diff`
+and the tests go through these three functions like any Python user."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from planner.catalog.load import BUNDLED_CATALOG, Catalog
+from planner.catalog.load import load_catalog as _load_catalog
+from planner.decide.choices import Decision, check_confidence, decide
+from planner.io.profile import LoadedProfile
+from planner.io.profile import load_profile as _load_profile
+from planner.plans.search import Estimate
+
+DEFAULT_TOP = 10
+"""Plans per section in `to_dict()`, as `gpuplan estimate` shows by default (`--top`)."""
+
+
+def load_catalog(path: Path | str | None = None) -> Catalog:
+    """The catalog directory at `path` (default: the bundled one), validated and cross-checked."""
+    return _load_catalog(BUNDLED_CATALOG if path is None else path)
+
+
+def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
+                 overrides: Sequence[str] = ()) -> LoadedProfile:
+    """A profile from a YAML file or a dict of the same shape, with `--set`-style overrides ("training.epochs=3");
+    errors name the file, line and field (a dict's errors name the field)."""
+    return _load_profile(source, catalog, overrides)
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """What `plan` found: the estimate (ranked plans per offer), the decision over the same options, and the
+    profile they answer."""
+
+    profile: LoadedProfile
+    estimate: Estimate
+    decision: Decision
+
+    @property
+    def feasible(self) -> bool:
+        """Every section asked for has a plan meeting its constraints (the CLI exits 1 otherwise)."""
+        return self.estimate.feasible
+
+    def to_dict(self, top: int | None = DEFAULT_TOP) -> dict[str, Any]:
+        """The `gpuplan estimate --format json` document (`top` plans per section; None or 0: all)."""
+        from planner.render.report import estimate_dict
+
+        return estimate_dict(self.estimate, top or None, self.decision)
+
+    def to_json(self, top: int | None = DEFAULT_TOP) -> str:
+        """`to_dict` as the CLI prints it."""
+        return json.dumps(self.to_dict(top), indent=2)
+
+
+def plan(profile: LoadedProfile, catalog: Catalog, *, confidence: float = 0.5,
+         calibrations: Path | str | None = None, measurements: Path | str | None = None, simulate: bool = False,
+         local_usd_per_hour: float = 0.0, seed: int = 0, today: dt.date | None = None) -> PlanResult:
+    """Plan the profile's training and serving over the catalog's offers, every candidate judged once at
+    `confidence` (0.5: median hours; 0.9: P90), and decide over them.
+
+    calibrations: a calibration records directory (default: the catalog's own calibrations/); measurements: a
+    `gpuplan profile` record, which adds the measured machine as provider "local" (at `local_usd_per_hour`);
+    simulate: check each serving plan with the seeded discrete-event simulation and add replicas where it refutes
+    the analytic count."""
+    from planner.efficiency.stores import efficiency_inputs
+
+    check_confidence(confidence)
+    book, local = efficiency_inputs(catalog, catalog.directory or BUNDLED_CATALOG, calibrations, measurements,
+                                    local_usd_per_hour)
+    from planner.plans.search import estimate
+
+    est = estimate(profile, catalog, today=today, book=book, local=local, confidence=confidence, simulate=simulate,
+                   seed=seed)
+    return PlanResult(profile, est, decide(profile, catalog, est))

@@ -1,0 +1,31 @@
+"""An efficiency figure: a fraction of peak with its log-normal spread and where it came from (its origin)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+Z90 = 1.2815515655446004
+"""Standard normal quantile at 0.90 (scipy.stats.norm.ppf(0.9)); P10/P90 = median · exp(∓Z90 · σ)."""
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """A fraction of peak with its spread (σ of its logarithm) and its origin."""
+
+    value: float
+    log_sigma: float
+    source: str
+    """prior | calibrated | transferred | measured"""
+    detail: str
+    """Which runs or record it came from, in words."""
+    curve: object | None = None
+    """A training efficiency curve (traincurve.TrainCurve): the plan evaluates it at its layout's matrix sizes."""
+    extrapolations: tuple[str, ...] = ()
+    """Why the figure rests on data from elsewhere (an architecture, stack or scale without published runs); its
+    log_sigma is widened for each (catalog/priors.yaml extrapolation)."""
+
+
+def interval(p50: float, log_sigma: float) -> tuple[float, float, float]:
+    """P10, P50, P90 of a log-normal quantity with median p50 and log-spread log_sigma."""
+    spread = math.exp(Z90 * log_sigma)
+    return p50 / spread, p50, p50 * spread

@@ -1,0 +1,34 @@
+"""Source positions beside a validated model: field path → (line, column) in the file it came from, so the core
+can place an error at the field it names without holding the raw YAML document."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from planner.errors import InputError
+
+FieldPath = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class SourcePositions:
+    """Where each field sits: `file` and a map from field path to (line, column), 1-based. A profile built from a
+    dict has no lines: its errors name the field only."""
+
+    file: str
+    marks: Mapping[FieldPath, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: FieldPath) -> tuple[int | None, int | None]:
+        """Line and column of the deepest known prefix of `path` (None, None when unknown)."""
+        for cut in range(len(path), -1, -1):
+            mark = self.marks.get(tuple(path[:cut]))
+            if mark is not None:
+                return mark
+        return None, None
+
+    def error(self, path: FieldPath, message: str, hint: str | None = None) -> InputError:
+        """An InputError placed at `path`."""
+        line, column = self.where(path)
+        dotted = ".".join(str(p) for p in path) or None
+        return InputError(message, file=self.file, line=line, column=column, field=dotted, hint=hint)

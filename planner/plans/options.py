@@ -1,0 +1,115 @@
+"""Training options: one plan (offer × GPU count × on-demand/spot) judged at the planning confidence — hours and
+cost at that quantile, spot interruptions, and the deadline and budget verdicts. Search makes them once; the
+estimate's rows and the decision both read them."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+
+from planner.model.costing import run_cost_usd
+from planner.plans.spot import SpotOverhead, spot_overhead
+from planner.plans.training import TrainingJob, TrainingPlan
+from planner.plans.verdict import Kind, Verdict
+
+
+@dataclass(frozen=True)
+class TrainingOption:
+    """One training plan judged at a confidence level (spot: with its expected interruption overhead)."""
+
+    plan: TrainingPlan
+    """The plan, its verdicts including the deadline and budget at this confidence."""
+    hours: float
+    """Wall-clock hours at the confidence level, interruptions included."""
+    cost_usd: float
+    spot: SpotOverhead | None
+    confidence: float = 0.5
+
+    @property
+    def meets_deadline(self) -> bool:
+        """Hours at the confidence within the deadline (or no deadline)."""
+        return self.plan.meets_deadline
+
+    @property
+    def within_budget(self) -> bool:
+        """Cost at the confidence within the budget (or no budget)."""
+        return self.plan.within_budget
+
+    @property
+    def verdicts(self) -> tuple[Verdict, ...]:
+        """Why the option fails, as data."""
+        return self.plan.verdicts
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The verdicts in words."""
+        return self.plan.reasons
+
+    @property
+    def usable(self) -> bool:
+        """Fits and runs on its offer (deadline and budget aside)."""
+        return self.plan.usable
+
+    @property
+    def feasible(self) -> bool:
+        """Meets every constraint."""
+        return self.plan.feasible
+
+    @property
+    def label(self) -> str:
+        """GPU, provider, count and pricing, in words."""
+        pricing = "spot" if self.spot else "on-demand"
+        return f"{self.plan.gpu_count}× {self.plan.gpu} on {self.plan.provider} ({pricing})"
+
+
+def level_name(confidence: float) -> str:
+    """'P50', 'P90', 'P97.5'."""
+    return f"P{confidence * 100:g}"
+
+
+def hours_at_confidence(plan: TrainingPlan, confidence: float) -> float:
+    """Hours the plan takes with probability `confidence`: the compute share scaled by the efficiency's log-normal
+    quantile exp(z·σ) (communication is not scaled, as in the P10/P90 of plan_training)."""
+    z = NormalDist().inv_cdf(confidence)
+    steps = plan.hours_p50 * 3600.0 / plan.step_time_s
+    return steps * (plan.compute_time_s * math.exp(z * plan.efficiency.log_sigma) + plan.exposed_comm_time_s) / 3600.0
+
+
+def judge_training(job: TrainingJob, plan: TrainingPlan, confidence: float, deadline_s: float | None,
+                   budget_usd: float | None) -> TrainingOption:
+    """Judge one plan at `confidence`: spot adds its expected overhead; the deadline and budget verdicts are added
+    to the plan's own (memory, network, precision)."""
+    hours = hours_at_confidence(plan, confidence)
+    overhead = None
+    if plan.spot:
+        overhead = spot_overhead(job, plan, hours)
+        hours *= 1.0 + overhead.overhead_fraction
+    cost = run_cost_usd(plan.instances, plan.usd_per_hour, hours, plan.billing_seconds)
+    meets = deadline_s is None or hours * 3600.0 <= deadline_s
+    within = budget_usd is None or cost <= budget_usd
+    level = level_name(confidence)
+    verdicts = [v for v in plan.verdicts if v.kind not in (Kind.MISSES_DEADLINE, Kind.OVER_BUDGET)]
+    if not meets:
+        assert deadline_s is not None
+        verdicts.append(Verdict(Kind.MISSES_DEADLINE, hours, deadline_s / 3600.0, level))
+    if not within:
+        verdicts.append(Verdict(Kind.OVER_BUDGET, cost, budget_usd, level))
+    judged = dataclasses.replace(plan, verdicts=tuple(verdicts), meets_deadline=meets, within_budget=within)
+    return TrainingOption(judged, hours, cost, overhead, confidence)
+
+
+def spot_adjusted(job: TrainingJob, plan: TrainingPlan) -> TrainingPlan:
+    """A spot plan with its expected interruption overhead in its hours, GPU-hours and cost (P10, P50, P90), so the
+    plans table and JSON print the same hours and cost as the decision; an on-demand plan unchanged."""
+    if not plan.spot:
+        return plan
+    hours = {}
+    for q in ("p10", "p50", "p90"):
+        h = getattr(plan, f"hours_{q}")
+        hours[q] = h * (1.0 + spot_overhead(job, plan, h).overhead_fraction)
+    cost = {q: run_cost_usd(plan.instances, plan.usd_per_hour, h, plan.billing_seconds) for q, h in hours.items()}
+    return dataclasses.replace(plan, hours_p10=hours["p10"], hours_p50=hours["p50"], hours_p90=hours["p90"],
+                               gpu_hours=plan.gpu_hours * hours["p50"] / plan.hours_p50 if plan.hours_p50 else
+                               plan.gpu_hours, cost_usd_p10=cost["p10"], cost_usd_p50=cost["p50"],
+                               cost_usd_p90=cost["p90"])

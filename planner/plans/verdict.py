@@ -1,0 +1,128 @@
+"""Verdicts: why a plan fails a constraint, as data (a kind and its numbers). Ranking and filtering read the kind
+and the numbers; the words people read are made from them here, in `text`, and nowhere else."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Kind(str, Enum):
+    """What is wrong with a plan. The order of `SEVERITY` says how far a plan is from working."""
+
+    DOES_NOT_FIT = "does_not_fit_memory"
+    """Weights, optimizer state and one sample's activations exceed the GPU memory (value, limit: bytes)."""
+    NO_PRECISION = "no_precision"
+    """The GPU has no unit for the asked precision (detail: the precision)."""
+    NO_NETWORK = "no_network"
+    """More than one instance is needed but the offer states no network between instances."""
+    PIN_UNWORKABLE = "pin_unworkable"
+    """A pinned layout part (training.parallelism, inference.batch) cannot run here (detail says why)."""
+    BATCH_TOO_SMALL = "batch_smaller_than_replicas"
+    """The global batch has fewer samples (value) than data-parallel replicas (limit)."""
+    TOO_MANY_DEVICES = "too_many_devices"
+    """The measured machine would need more devices (value) than it has (limit)."""
+    SLO_MISSED = "slo_missed"
+    """A latency percentile (detail: its key, e.g. ttft_p95) above its target (value, limit: seconds)."""
+    SIMULATION_MISSED = "simulation_missed"
+    """The discrete-event simulation of the plan misses a target (detail: key; value, limit: seconds)."""
+    MISSES_DEADLINE = "misses_deadline"
+    """Hours at the planning confidence (value) above the deadline (limit), detail: the level, e.g. P90."""
+    OVER_BUDGET = "over_budget"
+    """Cost at the planning confidence (value, USD) above the budget (limit), detail: the level."""
+
+
+INTRINSIC = frozenset({Kind.DOES_NOT_FIT, Kind.NO_PRECISION, Kind.NO_NETWORK, Kind.PIN_UNWORKABLE,
+                       Kind.BATCH_TOO_SMALL, Kind.TOO_MANY_DEVICES})
+"""Kinds that make a plan unusable whatever the deadline, budget or latency targets."""
+SEVERITY = {Kind.DOES_NOT_FIT: 6, Kind.NO_PRECISION: 5, Kind.PIN_UNWORKABLE: 5, Kind.NO_NETWORK: 4,
+            Kind.TOO_MANY_DEVICES: 4, Kind.BATCH_TOO_SMALL: 3, Kind.SLO_MISSED: 1, Kind.SIMULATION_MISSED: 1,
+            Kind.MISSES_DEADLINE: 1, Kind.OVER_BUDGET: 1}
+"""How far a kind puts a plan from working: unusable kinds above the ones more money or time could fix."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One reason a plan fails, with its numbers (SI units: seconds, bytes, USD; hours for deadlines)."""
+
+    kind: Kind
+    value: float | None = None
+    limit: float | None = None
+    detail: str = ""
+
+    @property
+    def intrinsic(self) -> bool:
+        """The plan cannot run at all (deadline, budget and latency targets aside)."""
+        return self.kind in INTRINSIC
+
+    @property
+    def excess(self) -> float:
+        """How far over its limit, as a ratio − 1 (0 when the verdict has no numbers)."""
+        if self.value is None or not self.limit:
+            return 0.0
+        return max(0.0, self.value / self.limit - 1.0)
+
+    @property
+    def text(self) -> str:
+        """The verdict in words (the JSON `reasons` strings)."""
+        return text(self)
+
+    def as_dict(self) -> dict[str, object]:
+        """The verdict as JSON: kind, value, limit, detail."""
+        return {"kind": self.kind.value, "value": _round(self.value), "limit": _round(self.limit),
+                "detail": self.detail}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(f"{value:.4g}")
+
+
+def _hours(hours: float) -> str:
+    return f"{hours:,.1f} h" if hours >= 1 else f"{hours * 60:,.1f} min"
+
+
+def text(v: Verdict) -> str:
+    """Words for a verdict: the one place reason strings are made."""
+    k = v.kind
+    if k is Kind.MISSES_DEADLINE:
+        assert v.value is not None and v.limit is not None
+        return f"misses the deadline ({_hours(v.value)} at {v.detail} > {_hours(v.limit)})"
+    if k is Kind.OVER_BUDGET:
+        return f"over budget (${v.value:,.0f} at {v.detail} > ${v.limit:,.0f})"
+    if k is Kind.DOES_NOT_FIT:
+        assert v.value is not None and v.limit is not None
+        return f"does not fit in memory ({v.value / 1e9:.1f} GB {v.detail}, {v.limit / 1e9:g} GB available)"
+    if k is Kind.NO_PRECISION:
+        return f"no {v.detail} on this GPU"
+    if k is Kind.NO_NETWORK:
+        return "offer states no network between instances (single instance only)"
+    if k is Kind.PIN_UNWORKABLE:
+        return f"pinned {v.detail}"
+    if k is Kind.BATCH_TOO_SMALL:
+        return f"global batch of {v.value:g} samples is smaller than {v.limit:g} data-parallel replicas"
+    if k is Kind.TOO_MANY_DEVICES:
+        return f"needs {v.value:g} devices; this machine has {v.limit:g}"
+    if k in (Kind.SLO_MISSED, Kind.SIMULATION_MISSED):
+        assert v.value is not None and v.limit is not None
+        prefix = "simulation misses" if k is Kind.SIMULATION_MISSED else "misses"
+        return f"{prefix} {v.detail.replace('_', ' ')} ({v.value * 1e3:.0f} ms > {v.limit * 1e3:.0f} ms)"
+    raise ValueError(k)  # pragma: no cover - every kind is worded above
+
+
+def reasons(verdicts: tuple[Verdict, ...]) -> tuple[str, ...]:
+    """The verdicts in words, in order; the latency misses of one kind share one line."""
+    out: list[str] = []
+    previous: Kind | None = None
+    for v in verdicts:
+        if v.kind is previous and v.kind in (Kind.SLO_MISSED, Kind.SIMULATION_MISSED):
+            out[-1] += "; " + text(v)
+        else:
+            out.append(text(v))
+        previous = v.kind
+    return tuple(out)
+
+
+def closeness(verdicts: tuple[Verdict, ...]) -> tuple[int, float]:
+    """How far a plan is from working, for ranking near misses: its worst kind, then its summed excess."""
+    worst = max((SEVERITY[v.kind] for v in verdicts), default=0)
+    return worst, sum(v.excess for v in verdicts)

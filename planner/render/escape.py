@@ -1,0 +1,55 @@
+"""Escaping of untrusted text (profile names, catalog and record strings) for each medium it reaches. One module,
+so every renderer calls the same rule: shell scripts, YAML comments, one-line terminal text, HTML, matplotlib.
+(Rich tables: planner/render/console.py renders with markup and emoji codes off and shows control characters.)
+
+The text is the user's (or an imported price table's): it may hold newlines, ESC sequences, `$(…)`, backticks,
+quotes, Rich markup (`[/]`, `[link=…]`) or matplotlib math text (`$\\foo$`)."""
+from __future__ import annotations
+
+import html
+import re
+import shlex
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""C0 and C1 control characters (ESC starts terminal sequences, CR and BS overwrite what was shown, NEL/LS/PS break
+lines) and the bidirectional overrides that reorder what a reader sees (CVE-2021-42574, 'Trojan Source')."""
+_CONTROL_KEEP_NEWLINES = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal(text: object) -> str:
+    """One line of text safe for a terminal: control characters and line breaks become a space."""
+    return _CONTROL.sub(" ", str(text))
+
+
+def terminal_block(text: str) -> str:
+    """Many lines (a rendered table) safe for a terminal: line feeds kept, other control characters removed."""
+    return _CONTROL_KEEP_NEWLINES.sub(" ", text)
+
+
+def rich(text: object) -> str:
+    """For a Rich table cell or console line: one terminal line with markup (`[b]`, `[/]`, `[link=…]`) escaped."""
+    from rich.markup import escape
+
+    return escape(terminal(text))
+
+
+def html_text(text: object) -> str:
+    """For HTML element text or a quoted attribute value."""
+    return html.escape(terminal(text), quote=True)
+
+
+def mathtext(text: object) -> str:
+    """For matplotlib text: every `$` escaped as `\\$`, so no math mode starts and `$\\foo$` is shown as written
+    (outside math mode matplotlib unescapes `\\$` and leaves other backslashes alone; Text._preprocess_math)."""
+    return terminal(text).replace("$", r"\$")
+
+
+def comment(text: object) -> str:
+    """For a `# …` comment line of a shell script or YAML file: one line, so nothing after it becomes code."""
+    return terminal(text)
+
+
+def shell_word(text: object) -> str:
+    """One shell word (POSIX sh), quoted so it is never expanded or split."""
+    return shlex.quote(str(text))
+

@@ -1,0 +1,196 @@
+"""The library door: `planner.plan(...).to_dict()` is the CLI's JSON, the first row is the first choice, a profile
+built from a dict plans, and verdicts are data that filtering reads."""
+import json
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import planner
+from planner.cli.main import app
+from planner.errors import InputError
+from planner.plans.verdict import Kind
+
+from .conftest import PROFILES, ROOT
+
+runner = CliRunner()
+PRETRAIN = ROOT / "profiles" / "pretrain-1b-72h.yaml"
+
+
+def _cli_json(*args: str) -> dict:
+    result = runner.invoke(app, ["estimate", *args, "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def _same_plan(row: dict, choice: dict, keys: tuple[str, ...]) -> bool:
+    return all(row[k] == choice[k] for k in keys)
+
+
+@pytest.mark.parametrize("confidence", [0.5, 0.9])
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.stem)
+def test_library_document_is_the_cli_json_and_the_first_row_is_the_first_choice(catalog, profile, confidence):
+    result = planner.plan(planner.load_profile(profile, catalog), catalog, confidence=confidence)
+    document = result.to_dict()
+    assert document == _cli_json(str(profile), "--confidence", str(confidence))
+    training = document.get("training")
+    if training is not None and training["recommended"] is not None:
+        row = training["plans"][training["recommended"]]
+        choice = document["decisions"]["training"]["choices"][0]
+        assert choice["name"] == "cheapest viable"
+        assert _same_plan(row, choice, ("gpu", "provider", "instance", "gpu_count", "spot"))
+        assert row["meets_deadline"] and row["within_budget"] and not row["reasons"]
+    serving = document.get("inference")
+    if serving is not None and serving["recommended"] is not None:
+        row = serving["plans"][serving["recommended"]]
+        choice = document["decisions"]["inference"]["choices"][0]
+        assert _same_plan(row, choice, ("gpu", "provider", "instance", "replicas", "batch_size"))
+
+
+def test_p90_never_recommends_a_plan_it_rejects(catalog):
+    # at P90 a plan whose P90 hours miss the deadline is a rejection, never the recommended row
+    result = planner.plan(planner.load_profile(PRETRAIN, catalog), catalog, confidence=0.9)
+    training = result.to_dict(top=0)["training"]
+    rejected = {(r["gpu"], r["provider"]) for r in result.to_dict()["decisions"]["training"]["rejected"]}
+    best = training["plans"][training["recommended"]]
+    assert (best["gpu"], best["provider"]) not in rejected
+    for plan in training["plans"]:
+        missing = [v for v in plan["verdicts"] if v["kind"] == "misses_deadline"]
+        assert bool(missing) == (not plan["meets_deadline"])
+        # the deadline verdict carries the hours at P90 (4 significant figures, as reported)
+        for v in missing:
+            assert v["detail"] == "P90" and v["value"] > v["limit"] == 72.0
+
+
+def test_a_profile_built_from_a_dict_plans_like_its_file(catalog):
+    data = yaml.safe_load(PRETRAIN.read_text())
+    from_dict = planner.plan(planner.load_profile(data, catalog), catalog).to_dict()
+    from_file = planner.plan(planner.load_profile(PRETRAIN, catalog), catalog).to_dict()
+    assert from_dict == from_file
+
+
+def test_dict_profile_errors_name_the_field(catalog):
+    data = yaml.safe_load(PRETRAIN.read_text())
+    data["training"]["deadline"] = "1s"  # below the roofline: found after validation, placed by field path
+    with pytest.raises(InputError) as caught:
+        planner.plan(planner.load_profile(data, catalog), catalog)
+    assert caught.value.field == "training.deadline" and caught.value.line is None
+    data["training"]["epochz"] = 2
+    with pytest.raises(InputError, match="unknown key 'epochz'"):
+        planner.load_profile(data, catalog)
+
+
+def test_overrides_apply_to_dicts_and_files_alike(catalog):
+    data = yaml.safe_load(PRETRAIN.read_text())
+    a = planner.plan(planner.load_profile(data, catalog, ["training.epochs=2"]), catalog).to_dict()
+    b = planner.plan(planner.load_profile(PRETRAIN, catalog, ["training.epochs=2"]), catalog).to_dict()
+    assert a == b and a["training"]["workload"]["tokens"] == 2 * 2e10
+
+
+def test_filtering_reads_verdict_kinds(catalog):
+    text = PRETRAIN.read_text().replace("deadline: 72h", "deadline: 20h")
+    data = yaml.safe_load(text)
+    result = planner.plan(planner.load_profile(data, catalog), catalog)
+    options = result.estimate.training.options
+    late = [o for o in options if any(v.kind is Kind.MISSES_DEADLINE for v in o.verdicts)]
+    assert late and all(not o.feasible and not o.meets_deadline for o in late)
+    # a plan unusable for memory or network is never counted usable, whatever its words say
+    unusable = [o for o in options if any(v.intrinsic for v in o.verdicts)]
+    assert all(not o.usable for o in unusable)
+    assert {v.kind for o in unusable for v in o.verdicts} & {Kind.NO_NETWORK, Kind.DOES_NOT_FIT, Kind.NO_PRECISION}
+    # the words are made from the data
+    for o in late:
+        v = next(v for v in o.verdicts if v.kind is Kind.MISSES_DEADLINE)
+        assert v.text in o.reasons and "misses the deadline" in v.text and v.limit == 20.0
+
+
+def _plan(catalog, *overrides: str, profile=PRETRAIN, **kwargs):
+    return planner.plan(planner.load_profile(profile, catalog, list(overrides)), catalog, **kwargs)
+
+
+def test_pins_appear_in_parallelism_and_are_respected(catalog):
+    result = _plan(catalog, "training.parallelism={data: 4, tensor: 2, zero: 1, recompute: selective}")
+    plans = result.to_dict(top=0)["training"]["plans"]
+    usable = [p for p in plans if p["fits"]]
+    assert usable
+    for p in usable:
+        par = p["parallelism"]
+        assert (par["data"], par["tensor"], par["zero"], par["recompute"]) == (4, 2, 1, "selective")
+        assert p["gpu_count"] == 4 * 2 * par["pipeline"]
+        assert set(par["pinned"]) == {"data", "tensor", "zero", "recompute"}
+
+
+def test_selective_recomputation_costs_the_attention_forward_again(catalog):
+    # same layout, recomputation pinned: selective reruns the attention core (4·L·s²·d FLOP forward), full reruns the
+    # whole forward; the step grows by that FLOP over the model's 3× forward
+    pins = "training.parallelism={data: 8, tensor: 1, pipeline: 1, zero: 1, recompute: %s}"
+    steps = {}
+    for mode in ("none", "selective", "full"):
+        result = _plan(catalog, pins % mode, "constraints.gpus=[H100-SXM]", "training.batch.micro_batch=4")
+        plan = next(p for p in result.estimate.training.plans if p.fits)
+        steps[mode] = plan.compute_time_s
+    job = result.estimate.training.job
+    attention = job.work.attention_flops_per_sample / job.model_flops_per_sample
+    forward = job.work.forward_flops_per_sample / job.model_flops_per_sample  # 1/3
+    assert steps["selective"] / steps["none"] == pytest.approx(1 + attention, rel=1e-6)
+    assert steps["full"] / steps["none"] == pytest.approx(1 + forward, rel=1e-6)
+
+
+def test_recompute_none_is_never_overridden(catalog):
+    # 70B on one 80 GB GPU fits nowhere; with recompute pinned to none the plan says so instead of turning it on
+    result = _plan(catalog, "model={preset: llama-2-70b}", "training.parallelism={recompute: none}",
+                   "constraints.gpus=[A100-80GB-SXM]", "constraints.max_gpus=1", "training.deadline=100000h",
+                   "training.budget=$10M")
+    for p in result.estimate.training.plans:
+        assert p.recompute_mode == "none" and not p.fits
+        assert any("with the pinned recompute none" in r for r in p.reasons)
+
+
+def test_unworkable_pins_say_why(catalog):
+    result = _plan(catalog, "training.parallelism={tensor: 16}", "constraints.gpus=[H100-SXM]")
+    reasons = {r for p in result.estimate.training.plans for r in p.reasons}
+    assert any("tensor 16 spans more than one 8-GPU instance" in r for r in reasons)
+    assert all(any(v.kind is Kind.PIN_UNWORKABLE for v in p.verdicts) for p in result.estimate.training.plans)
+
+
+def test_serving_batch_pin(catalog):
+    serve = ROOT / "profiles" / "serve-7b-chat.yaml"
+    result = _plan(catalog, "inference.batch=8", profile=serve)
+    plans = result.estimate.inference.plans
+    assert all(p.batch_size == 8 for p in plans if p.fits and p.replicas > 0)
+    huge = _plan(catalog, "inference.batch=65536", "constraints.gpus=[A100-80GB-SXM]", profile=serve)
+    for p in huge.estimate.inference.plans:
+        assert [v.kind for v in p.verdicts] == [Kind.PIN_UNWORKABLE]
+        assert "pinned batch 65536: the KV cache holds at most" in p.reasons[0]
+
+
+def test_simulation_never_shows_a_refuted_plan_as_best(catalog):
+    serve = ROOT / "profiles" / "serve-7b-chat.yaml"
+    # a tight TPOT target puts the analytic percentiles close to the line, where the simulation can refute them
+    result = _plan(catalog, "inference.slo={ttft_p95: 500ms, tpot_p95: 60ms}", "inference.max_batch=128",
+                   "constraints.gpus=[A100-80GB-SXM, H100-SXM, L40S]", profile=serve, simulate=True)
+    decision = result.decision.inference
+    shown = [c.option for c in decision.choices] + decision.best_per_gpu
+    assert shown
+    for plan in shown:
+        sim = plan.simulated_latency_s
+        assert sim is not None and plan.meets_slo
+        assert sim["ttft_p95"] <= 0.5 and sim["tpot_p95"] <= 0.060
+    best = result.estimate.inference.plans[0]
+    assert best.meets_slo and not any(v.kind is Kind.SIMULATION_MISSED for v in best.verdicts)
+
+
+def test_readme_python_example_runs():
+    # the README's "Python library" block, run as written (from the repository root, where its paths point)
+    import os
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"## Python library\n.*?```python\n(.*?)```", text, re.S)
+    assert block is not None
+    cwd = os.getcwd()
+    try:
+        os.chdir(ROOT)
+        exec(compile(block.group(1), "README.md", "exec"), {})
+    finally:
+        os.chdir(cwd)

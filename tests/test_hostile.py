@@ -1,0 +1,515 @@
+"""Issue 17: hostile names, paths, special files and numbers, as a user meets them. Each escaping medium, each
+write refusal, each exit code (0 / 1 / 2 / 70) and the absence of tracebacks."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from planner.cli.main import app
+from planner.errors import InputError
+from planner.io.atomic import check_output_path, clean_stale_temps, write_bytes_atomic, write_new_file_atomic
+from planner.io.safepath import inside, safe_name
+from planner.io.yamlfile import read_text
+from planner.render.escape import comment, html_text, mathtext, rich, terminal
+
+ROOT = Path(__file__).resolve().parent.parent
+PROFILES = ROOT / "profiles"
+CORPUS = ROOT / "tests" / "bad_inputs"
+runner = CliRunner()
+
+HOSTILE_NAMES = [
+    "evil\nrm -rf \"$HOME\"/x; touch PWNED_NEWLINE",
+    "$(touch PWNED_SUBST)",
+    "`touch PWNED_BACKTICK`",
+    "it's \"quoted\" ' ; touch PWNED_QUOTE",
+    "markup [/] [link=http://x]click[/link] [bold]b",
+    "math $\\foo$ and $x^2$",
+    "esc \x1b[31mred\x1b[0m \x1b]0;title\x07 bell\rcr",
+    "yaml: {a: 1}\n- item\nrun: touch PWNED_YAML",
+]
+
+
+def _profile(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({"name": name, "model": {"preset": "pythia-1b"},
+                                    "training": {"dataset": {"tokens": "20B"}, "precision": "bf16",
+                                                 "deadline": "72h"}}), encoding="utf-8")
+    return path
+
+
+def _invoke(args: list[str]):
+    result = runner.invoke(app, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    return result
+
+
+# ------------------------------------------------------------------ 1. escaping per medium
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_torchrun_script_from_a_hostile_name_runs_nothing_but_torchrun(name, tmp_path):
+    result = _invoke(["estimate", str(_profile(tmp_path, name)), "--emit", "torchrun"])
+    assert result.exit_code == 0, result.output
+    script = tmp_path / "launch.sh"
+    script.write_text(result.stdout, encoding="utf-8")
+    assert subprocess.run(["sh", "-n", str(script)], capture_output=True).returncode == 0
+    # dry run: a fake torchrun on PATH records its arguments; nothing else may run or be created
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "torchrun-calls"
+    fake = bin_dir / "torchrun"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" >> {calls}\n', encoding="utf-8")
+    fake.chmod(0o755)
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(work)}
+    run = subprocess.run(["sh", str(script)], cwd=work, env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "" and run.stderr == ""
+    assert list(work.iterdir()) == []  # no PWNED_* file, nothing at all
+    assert calls.read_text().splitlines()[-1] == "train.py"
+    assert all(line.startswith("#") or line.startswith(("export ", "torchrun "))
+               for line in result.stdout.splitlines())
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_skypilot_task_from_a_hostile_name_has_only_its_keys(name, tmp_path):
+    result = _invoke(["estimate", str(_profile(tmp_path, name)), "--emit", "skypilot"])
+    assert result.exit_code == 0, result.output
+    task = yaml.safe_load(result.stdout)
+    assert list(task) == ["name", "num_nodes", "resources", "envs", "setup", "run"]
+    assert task["name"] == terminal(name) or task["name"] == name
+    assert "PWNED" not in task["run"] and "PWNED" not in task["setup"]
+    head = [line for line in result.stdout.splitlines() if not line.startswith("#")][0]
+    assert head.startswith("name:")
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv", "json"])
+def test_reports_from_a_hostile_name_show_it_inert(name, fmt, tmp_path):
+    result = _invoke(["estimate", str(_profile(tmp_path, name)), "--format", fmt, "--top", "2"])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "\r" not in result.stdout and "\x07" not in result.stdout
+    if fmt == "json":
+        assert json.loads(result.stdout)["profile"] == name  # data keeps the name exactly
+    if fmt == "table":
+        assert "[/]" in result.stdout or "[/]" not in name  # shown, not interpreted
+
+
+def test_html_and_plot_from_hostile_names(tmp_path):
+    pytest.importorskip("matplotlib")
+    name = "<script>alert(1)</script> $\\foo$ [/] \x1b[31m"
+    html = tmp_path / "r.html"
+    plot = tmp_path / "r.png"
+    result = _invoke(["estimate", str(_profile(tmp_path, name)), "--html", str(html), "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    page = html.read_text(encoding="utf-8")
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "\x1b" not in page
+    assert plot.stat().st_size > 0
+
+
+def test_escaping_helpers():
+    assert terminal("a\nb\x1b[31mc\x9b\u202ed") == "a b [31mc  d"
+    assert comment("x\ny") == "x y"
+    assert rich("[/]") == "\\[/]"
+    assert html_text('<a href="x">') == "&lt;a href=&quot;x&quot;&gt;"
+    assert mathtext("$\\foo$") == "\\$\\foo\\$"
+
+
+def test_mathtext_escape_is_shown_literally():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.text import Text
+
+    for text in ["$\\foo$", "price $5 and $6", "\\$x$"]:
+        shown, is_math = Text()._preprocess_math(mathtext(text))
+        assert (shown, is_math) == (text, False)
+
+
+def test_calibrate_script_quotes_its_settings():
+    from planner.render.calibrate_script import calibrate_script
+
+    script = calibrate_script("10m", "https://x/$(touch PWNED)")
+    assert "DEFAULT_TORCH_INDEX='https://x/$(touch PWNED)'" in script
+
+
+# ------------------------------------------------------------------ 2. paths and special files
+
+@pytest.mark.parametrize("text, expected", [("../../../../tmp/x", "tmp-x"), ("/etc/passwd", "etc-passwd"),
+                                            ("..", "fallback"), ("a b/c\\d", "a-b-c-d"), ("", "fallback"),
+                                            ("x" * 300, "x" * 100), (".hidden", "hidden"), ("-rf", "rf")])
+def test_safe_name(text, expected):
+    assert safe_name(text, "fallback") == expected
+
+
+def test_inside_refuses_escapes_and_links(tmp_path):
+    assert inside(tmp_path, "a.yaml") == tmp_path / "a.yaml"
+    for bad in ("../a.yaml", "/abs.yaml", "..", "sub/a.yaml"):
+        with pytest.raises(InputError):
+            inside(tmp_path, bad)
+    (tmp_path / "link.yaml").symlink_to("/tmp/elsewhere.yaml")
+    with pytest.raises(InputError, match="outside"):
+        inside(tmp_path, "link.yaml")
+
+
+def _special_files(tmp_path: Path) -> dict[str, Path]:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "target")
+    directory = tmp_path / "dir"
+    directory.mkdir()
+    return {"a FIFO (named pipe)": fifo, "a symbolic link": link, "a directory": directory,
+            "a character device": Path("/dev/null")}
+
+
+def test_atomic_writer_replaces_only_regular_files(tmp_path):
+    for kind, path in _special_files(tmp_path).items():
+        before = os.lstat(path)
+        with pytest.raises(InputError) as info:
+            write_bytes_atomic(path, b"x")
+        assert str(info.value).startswith(f"{path}: is {kind}; refusing to replace it")
+        after = os.lstat(path)
+        assert (before.st_mode, before.st_ino) == (after.st_mode, after.st_ino)
+    assert not (tmp_path / "target").exists()
+    under_file = tmp_path / "plain"
+    under_file.write_text("x")
+    with pytest.raises(InputError, match="not a directory"):
+        write_bytes_atomic(under_file / "out.html", b"x")
+    regular = tmp_path / "ok.txt"
+    write_bytes_atomic(regular, b"1")
+    write_bytes_atomic(regular, b"2")
+    assert regular.read_bytes() == b"2"
+    assert [p.name for p in tmp_path.glob(".ok.txt.*")] == []
+
+
+def test_unwritable_output_is_exit_2_naming_the_path(tmp_path, monkeypatch):
+    import planner.io.atomic as atomic
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
+    out = tmp_path / "r.html"
+    result = _invoke(["estimate", str(PROFILES / "pretrain-1b-72h.yaml"), "--html", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {out}: cannot write: permission denied\n"
+
+
+@pytest.mark.parametrize("option", ["--html", "--plot"])
+def test_estimate_output_paths_are_checked_first(option, tmp_path):
+    pytest.importorskip("matplotlib")
+    fifo, link, directory = tmp_path / "f.png", tmp_path / "l.png", tmp_path / "d.png"
+    os.mkfifo(fifo)
+    link.symlink_to(tmp_path / "target.png")
+    directory.mkdir()
+    for kind, target in (("a FIFO (named pipe)", fifo), ("a symbolic link", link), ("a directory", directory)):
+        result = _invoke(["estimate", str(PROFILES / "pretrain-1b-72h.yaml"), option, str(target)])
+        assert result.exit_code == 2, (kind, result.output)
+        assert result.stderr.startswith(f"Error: {target}: is {kind}")
+        assert result.stdout == ""  # refused before planning: nothing printed
+
+
+def test_stale_temp_files_are_cleaned_on_the_next_write(tmp_path):
+    target = tmp_path / "r.yaml"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    leftover = tmp_path / f".r.yaml.{dead}.abc123.tmp"
+    leftover.write_text("half")
+    old = tmp_path / ".r.yaml.zz9x_old.tmp"  # an old-style name without a pid, from a killed run long ago
+    old.write_text("half")
+    os.utime(old, (0, 0))
+    mine = tmp_path / f".r.yaml.{os.getpid()}.live.tmp"  # this process's: not a leftover
+    mine.write_text("live")
+    write_bytes_atomic(target, b"whole")
+    assert not leftover.exists() and not old.exists() and mine.exists()
+    clean_stale_temps(target)
+    assert target.read_bytes() == b"whole"
+
+
+def test_new_file_writer_never_overwrites(tmp_path):
+    target = tmp_path / "r.yaml"
+    assert write_new_file_atomic(target, b"one") is True
+    assert write_new_file_atomic(target, b"two") is False
+    assert target.read_bytes() == b"one"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.yaml"]
+
+
+@pytest.mark.parametrize("command", [["estimate", "{fifo}"], ["estimate", "{good}", "--measurements", "{fifo}"],
+                                     ["catalog", "list", "--catalog", "{fifodir}"],
+                                     ["calibration", "add", "{fifo}", "--calibrations", "{store}"],
+                                     ["diff", "{fifo}.json", "{fifo}.json"]])
+def test_a_fifo_input_is_refused_without_hanging(command, tmp_path):
+    fifo = tmp_path / "in.yaml"
+    os.mkfifo(fifo)
+    os.mkfifo(tmp_path / "in.yaml.json")
+    fifodir = tmp_path / "cat"
+    fifodir.mkdir()
+    os.mkfifo(fifodir / "gpus.yaml")
+    args = [a.format(fifo=fifo, good=PROFILES / "pretrain-1b-72h.yaml", fifodir=fifodir, store=tmp_path / "s")
+            for a in command]
+    run = subprocess.run([sys.executable, "-m", "planner", *args], capture_output=True, text=True, timeout=120,
+                         cwd=ROOT)
+    assert run.returncode == 2, run.stderr
+    assert "not a regular file; refusing to read it" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_read_text_refuses_devices():
+    with pytest.raises(InputError, match="is a character device, not a regular file"):
+        read_text("/dev/zero")
+
+
+# ------------------------------------------------------------------ 3. exit codes
+
+def test_internal_error_is_one_line_exit_70_and_traceback_only_with_debug(monkeypatch):
+    import planner.plans.search as search
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(search, "estimate", broken)
+    profile = str(PROFILES / "pretrain-1b-72h.yaml")
+    result = runner.invoke(app, ["estimate", profile])
+    assert result.exit_code == 70
+    assert result.stderr == "internal error: RuntimeError: boom; rerun with --debug and report it\n"
+    debug = runner.invoke(app, ["--debug", "estimate", profile])
+    assert isinstance(debug.exception, RuntimeError)
+
+
+def test_nothing_fits_is_exit_1(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("name: x\nmodel: {preset: pythia-1b}\ntraining: {dataset: {tokens: 20B}, precision: bf16,"
+                    " budget: $1}\n", encoding="utf-8")
+    assert _invoke(["estimate", str(path)]).exit_code == 1
+
+
+def _corpus(kind: str) -> list[Path]:
+    return sorted((CORPUS / kind).iterdir())
+
+
+GOOD = str(PROFILES / "pretrain-1b-72h.yaml")
+
+
+def _check(args: list[str], allowed: tuple[int, ...] = (2,)) -> None:
+    result = runner.invoke(app, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), (args, repr(result.exception))
+    assert result.exit_code in allowed, (args, result.exit_code, result.output)
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    if result.exit_code == 2:
+        assert result.stderr.startswith("Error: "), result.stderr
+
+
+@pytest.mark.parametrize("path", _corpus("profiles"), ids=lambda p: p.name)
+def test_every_command_on_a_bad_profile(path, tmp_path):
+    _check(["estimate", str(path), "--emit", "torchrun"])
+    _check(["estimate", str(path), "--format", "markdown", "--set", "training.epochs=2"], (0, 1, 2))  # --set may fix it
+    _check(["diff", GOOD, str(path)])
+
+
+@pytest.mark.parametrize("path", _corpus("catalogs"), ids=lambda p: p.name)
+def test_every_command_on_a_bad_catalog(path, tmp_path):
+    _check(["catalog", "list", "--catalog", str(path), "--format", "json"])
+    _check(["catalog", "models", "--catalog", str(path)])
+    _check(["estimate", GOOD, "--catalog", str(path)])
+    _check(["calibration", "list", "--catalog", str(path)])
+
+
+@pytest.mark.parametrize("path", _corpus("records"), ids=lambda p: p.name)
+def test_every_command_on_a_bad_record(path, tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "r.yaml").write_bytes(path.read_bytes())
+    _check(["calibration", "list", "--calibrations", str(store)])
+    _check(["estimate", GOOD, "--calibrations", str(store)])
+    # --measurements takes records of machines outside the catalog, so identity problems are not its to refuse
+    _check(["estimate", GOOD, "--measurements", str(path), "--format", "json"], (0, 2))
+
+
+def test_local_usd_per_hour_must_be_finite():
+    result = _invoke(["estimate", GOOD, "--local-usd-per-hour", "inf"])
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --local-usd-per-hour inf: expected a finite cost of at most $1,000 per hour\n"
+
+
+def test_json_output_is_always_finite():
+    for profile in sorted(PROFILES.glob("*.yaml")):
+        result = runner.invoke(app, ["estimate", str(profile), "--format", "json", "--top", "0"])
+        assert result.exit_code in (0, 1)
+        json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"{profile.name}: {name} in JSON"))
+
+
+def test_set_errors_cite_the_set_option():
+    result = _invoke(["estimate", GOOD, "--set", "training.epochs=abc"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: --set training.epochs=abc: training.epochs: ")
+    result = _invoke(["estimate", GOOD, "--set", "training.epochs=!!int zz"])
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --set training.epochs:1:1: training.epochs: YAML error: 'zz' is not an integer\n" \
+        or "'zz' is not an integer" in result.stderr
+    result = _invoke(["estimate", GOOD, "--set", "training.epochs=1:30"])
+    assert result.exit_code == 2 and "base-60" in result.stderr
+
+
+@pytest.mark.parametrize("mutate, where", [
+    (lambda d: d.update(training=[1]), "training should be an object"),
+    (lambda d: d["training"].update(plans=[1, 2]), "training.plans should be a list of objects"),
+    (lambda d: d["training"].update(recommended=99), "training.recommended should be a plan index"),
+    (lambda d: d["training"].update(recommended=True), "training.recommended should be a plan index"),
+    (lambda d: d["training"]["plans"][0].update(gpu_count="x"), "training.plans.0.gpu_count should be a number"),
+    (lambda d: d["training"]["plans"][0].pop("gpu"), "training.plans.0.gpu should be a string"),
+    (lambda d: d["training"]["plans"][0].update(hours=[1]), "training.plans.0.hours should be an object"),
+    (lambda d: d["training"]["plans"][0].update(cost_usd={"p50": {"x": 1}}),
+     "training.plans.0.cost_usd.p50 should be a number"),
+])
+def test_diff_refuses_another_shape(mutate, where, tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text(runner.invoke(app, ["estimate", GOOD, "--format", "json"]).stdout)
+    data = json.loads(good.read_text())
+    mutate(data)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    result = _invoke(["diff", str(good), str(bad)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {bad}: not a gpuplan estimate: {where}")
+
+
+@pytest.mark.parametrize("text", ['{"schema_version": 1, "training": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                                  '{"schema_version": 1, "training": {"plans": [{"gpu_count": Infinity}]}}',
+                                  '{"schema_version": 1, "x": ' + "9" * 5000 + "}"])
+def test_diff_refuses_deep_or_non_finite_json(text, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(text)
+    result = _invoke(["diff", str(bad), str(bad)])
+    assert result.exit_code == 2 and result.stderr.startswith(f"Error: {bad}: not a gpuplan estimate")
+
+
+def test_catalog_without_priors_is_a_clear_error(tmp_path):
+    import shutil
+
+    catalog = tmp_path / "catalog"
+    shutil.copytree(ROOT / "catalog", catalog, ignore=shutil.ignore_patterns("priors.yaml", "calibrations"))
+    for profile in ("pretrain-1b-72h.yaml", "serve-7b-chat.yaml"):
+        result = _invoke(["estimate", str(PROFILES / profile), "--catalog", str(catalog)])
+        assert result.exit_code == 2
+        assert "priors.yaml missing or incomplete" in result.stderr
+
+
+def _skypilot_table(tmp_path: Path, row: str) -> Path:
+    folder = tmp_path / "aws"
+    folder.mkdir()
+    table = folder / "vms.csv"
+    table.write_text("InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,Price,Region,GpuInfo,SpotPrice\n"
+                     + row + "\n", encoding="utf-8")
+    return table
+
+
+@pytest.mark.parametrize("row, message", [
+    ("p4d.24xlarge,A100,65,96,1152,32.77,us-east-1,,", "gpus_per_instance: Input should be less than or equal to 64"),
+    ("p4d.24xlarge,A100,8,96,1152,inf,us-east-1,,", "usd_per_hour: Input should be a finite number"),
+    ("p4d.24xlarge,A100,8,96,1152,1e308,us-east-1,,", "per GPU-hour, above the $1,000"),
+    ("p4d.24xlarge,A100,8,96,1152,32,us-east-1," + "x" * 140_000 + ",", "field larger than field limit (131072)"),
+])
+def test_catalog_import_refuses_absurd_rows(row, message, tmp_path):
+    result = _invoke(["catalog", "import", str(_skypilot_table(tmp_path, row)), "--from", "skypilot", "--dry-run"])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+# ------------------------------------------------------------------ 5/6. records and the store
+
+RECORD = (CORPUS / "records" / "memory-mismatch.yaml").read_text().replace("memory_gb: 24", "memory_gb: 80")
+
+
+def test_record_paths_from_hostile_device_fields_stay_in_the_store(tmp_path):
+    record = tmp_path / "r.yaml"
+    record.write_text(RECORD.replace("host: 3f2a9c0d1e4b", "host: '/../../..'"))
+    store = tmp_path / "a" / "b" / "store"
+    result = _invoke(["calibration", "add", str(record), "--calibrations", str(store)])
+    assert result.exit_code == 0, result.output
+    stored = list(store.iterdir())
+    assert len(stored) == 1 and stored[0].parent == store
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "r.yaml"]
+
+
+def test_store_names_are_unique_and_never_overwritten(tmp_path):
+    store = tmp_path / "store"
+    first, second = tmp_path / "1.yaml", tmp_path / "2.yaml"
+    first.write_text(RECORD)
+    second.write_text(RECORD.replace("seconds: 0.052", "seconds: 0.053"))  # same second, other content
+    for path in (first, second, first):
+        assert _invoke(["calibration", "add", str(path), "--calibrations", str(store)]).exit_code == 0
+    names = sorted(p.name for p in store.iterdir())
+    assert len(names) == 2 and all(n.startswith("A100-80GB-SXM-3f2a9c0d1e4b-20260301T120000Z-") for n in names)
+
+
+@pytest.mark.parametrize("setup", ["file", "under-file"])
+def test_an_unusable_store_is_exit_2(setup, tmp_path):
+    record = tmp_path / "r.yaml"
+    record.write_text(RECORD)
+    store = tmp_path / "store"
+    store.write_text("not a directory")
+    target = store if setup == "file" else store / "sub"
+    for args in (["calibration", "add", str(record), "--calibrations", str(target)],
+                 ["calibration", "list", "--calibrations", str(target)], ["estimate", GOOD, "--calibrations",
+                                                                           str(target)]):
+        result = _invoke(args)
+        assert result.exit_code == 2, (args, result.output)
+        assert str(store) in result.stderr
+
+
+def test_a_read_only_store_is_exit_2(tmp_path, monkeypatch):
+    record = tmp_path / "r.yaml"
+    record.write_text(RECORD)
+    store = tmp_path / "store"
+    store.mkdir()
+    import planner.io.atomic as atomic
+
+    monkeypatch.setattr(atomic, "_writable", lambda directory: False)  # as root, chmod would not stop the write
+    result = _invoke(["calibration", "add", str(record), "--calibrations", str(store)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {store}/") and "is not writable" in result.stderr
+    assert list(store.iterdir()) == []
+
+
+def test_naive_and_aware_records_no_longer_break_listing(tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "aware.yaml").write_text(RECORD)
+    (store / "naive.yaml").write_text(RECORD.replace("2026-03-01T12:00:00Z", "2026-03-02T12:00:00"))
+    result = _invoke(["calibration", "list", "--calibrations", str(store)])
+    assert result.exit_code == 2 and "measured_at: no time zone" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["calibrate", "--quick", "--budget", "1s", "--out"],
+                                     ["profile", str(PROFILES / "pretrain-1b-72h.yaml"), "--quick", "--out"]])
+def test_measuring_commands_check_out_before_measuring(command, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for out, message in ((tmp_path, "is a directory; refusing to replace it"),
+                         (Path("/dev/null"), "is a character device; refusing to replace it"),
+                         (blocker / "r.yaml", "not a directory")):
+        result = _invoke([*command, str(out)])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"Error: {out}: ") and message in result.stderr
+        assert "━" not in result.output  # refused before the progress bar of a measurement
+
+
+def test_profile_name_cannot_leave_measurements(tmp_path, monkeypatch):
+    from planner.io.safepath import inside as inside_
+
+    monkeypatch.chdir(tmp_path)
+    name = "../../../../tmp/x"
+    target = inside_(Path("measurements"), f"{safe_name(name, 'profile')}.yaml")
+    assert target == Path("measurements/tmp-x.yaml")
