@@ -1,6 +1,7 @@
 """Render a Decision: the three named choices with trade-offs, best per GPU type, rejections, assumptions."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from planner.decide.choices import (
@@ -24,10 +25,10 @@ def _r(value: float | None, digits: int = 4) -> float | None:
 _usd = usd
 
 
-def _layout_text(p) -> str:
+def _layout_text(p: Any) -> str:
     tensor, pipeline = getattr(p, "tensor", 1), getattr(p, "pipeline", 1)
     return (f"dp {p.gpu_count // (tensor * pipeline)} × tp {tensor} × pp {pipeline}, " if tensor * pipeline > 1
-            else "") + p.sharding + (" +recompute" if p.recompute else "")
+            else "") + str(p.sharding) + (" +recompute" if p.recompute else "")
 
 
 def training_label(o: TrainingOption) -> str:
@@ -71,7 +72,7 @@ Section = tuple[str, list[Column], list[list[str]], list[str]]
 """(title, columns, rows, lines printed under the table)."""
 
 
-def _choice_rows(choices: list[Choice], cells) -> tuple[list[list[str]], list[str]]:
+def _choice_rows(choices: list[Choice], cells: Callable[[Any], list[str]]) -> tuple[list[list[str]], list[str]]:
     """One row per distinct plan (its choice names joined), and the trade-off lines under the table."""
     rows, lines = [], []
     for names, option, tradeoffs in collapse_choices(choices):
@@ -137,9 +138,9 @@ def decision_notes(d: TrainingDecision | ServingDecision) -> list[str]:
     return notes + d.assumptions
 
 
-def blocks(decision: Decision, profile: str, top: int | None):
+def blocks(decision: Decision, profile: str, top: int | None) -> list[tuple[str, list[Any], list[str]]]:
     """(heading, sections, notes) per decided section, for the table and markdown renderers."""
-    out = []
+    out: list[tuple[str, list[Any], list[str]]] = []
     if decision.training is not None:
         out.append((training_title(decision.training, profile), training_sections(decision.training, top),
                     decision_notes(decision.training)))
@@ -149,7 +150,7 @@ def blocks(decision: Decision, profile: str, top: int | None):
     return out
 
 
-def render_decision_table(decision: Decision, profile: str, top: int | None, console) -> None:
+def render_decision_table(decision: Decision, profile: str, top: int | None, console: Any) -> None:
     """Print the decision on a rich console, each table fitted to its width."""
     for heading, sections, notes in blocks(decision, profile, top):
         print_lines(console, [heading])
@@ -164,7 +165,10 @@ def render_decision_table(decision: Decision, profile: str, top: int | None, con
 
 def markdown_table(columns: list[Column], rows: list[list[str]]) -> list[str]:
     """A markdown table with every column (markdown is read rendered, so width does not matter)."""
-    cell = lambda text: clean(text).replace("|", "\\|")  # noqa: E731
+
+    def cell(text: str) -> str:
+        return clean(text).replace("|", "\\|")
+
     return ["| " + " | ".join(cell(c.header) for c in columns) + " |", "|" + "---|" * len(columns),
             *("| " + " | ".join(cell(v) for v in row) + " |" for row in rows)]
 

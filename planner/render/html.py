@@ -2,12 +2,13 @@
 assumptions, and the Pareto plot inline (SVG) when matplotlib is installed. No external resources."""
 from __future__ import annotations
 
-from planner.render.escape import html_text
 from pathlib import Path
+from typing import Any
 
 from planner.decide.choices import Decision
 from planner.plans.search import Estimate
 from planner.render.decision import blocks
+from planner.render.escape import html_text
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }
@@ -19,7 +20,7 @@ ul.notes li { margin: .2em 0; } .warn { color: #a33; } figure { margin: 1em 0; }
 """
 
 
-def _table(head: list, rows: list[list[str]]) -> str:
+def _table(head: list[Any], rows: list[list[str]]) -> str:
     out = ["<table><thead><tr>", *(f"<th>{html_text(getattr(h, 'header', h))}</th>" for h in head),
            "</tr></thead><tbody>"]
     for row in rows:

@@ -2,6 +2,9 @@
 parallelism, sharding, recomputation and batch settings the plan assumed."""
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from planner.decide.choices import Decision, TrainingOption
 from planner.errors import PlannerError
 from planner.plans.search import Estimate
@@ -34,7 +37,8 @@ def recommended_training(decision: Decision) -> TrainingOption:
     if not decision.training.choices:
         raise NothingToLaunch("no training plan meets the constraints: nothing to launch",
                            hint="Run without --emit to see why each GPU type is rejected.")
-    return decision.training.choices[0].option
+    option: TrainingOption = decision.training.choices[0].option
+    return option
 
 
 def plan_env(option: TrainingOption, precision: str) -> dict[str, str]:
@@ -86,7 +90,7 @@ def torchrun_spec(option: TrainingOption, est: Estimate, precision: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def skypilot_task(option: TrainingOption, est: Estimate, precision: str, catalog_dir) -> dict:
+def skypilot_task(option: TrainingOption, est: Estimate, precision: str, catalog_dir: Path) -> dict[str, Any]:
     """A SkyPilot task (as a dict) for the plan: accelerators NAME:COUNT per node, num_nodes, use_spot, infra."""
     from planner.catalog.load import load_catalog
     from planner.catalog.names import load_accelerator_names, skypilot_accelerator
@@ -94,7 +98,7 @@ def skypilot_task(option: TrainingOption, est: Estimate, precision: str, catalog
     p = option.plan
     names = load_accelerator_names(catalog_dir, load_catalog(catalog_dir))
     per_node = p.gpu_count // p.instances
-    resources: dict = {"accelerators": f"{skypilot_accelerator(names, p.gpu, p.provider)}:{per_node}",
+    resources: dict[str, Any] = {"accelerators": f"{skypilot_accelerator(names, p.gpu, p.provider)}:{per_node}",
                        "use_spot": bool(p.spot)}
     cloud = names.skypilot_clouds.get(p.provider)
     if cloud is not None:
@@ -106,9 +110,10 @@ def skypilot_task(option: TrainingOption, est: Estimate, precision: str, catalog
             "envs": plan_env(option, precision), "setup": "# install your training dependencies here\n", "run": run}
 
 
-def launch_spec(decision: Decision, est: Estimate, kind: str, catalog_dir) -> str:
+def launch_spec(decision: Decision, est: Estimate, kind: str, catalog_dir: Path) -> str:
     """The launch spec text of `kind` (torchrun | skypilot) for the recommended training plan."""
     option = recommended_training(decision)
+    assert est.training is not None  # recommended_training refused a profile without training
     precision = est.training.job.precision
     if kind == "torchrun":
         return torchrun_spec(option, est, precision)

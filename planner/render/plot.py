@@ -16,6 +16,7 @@ from planner.decide.choices import (
     hours_text,
 )
 from planner.errors import InputError
+from planner.plans.serving import ServingPlan
 from planner.render.escape import mathtext
 from planner.render.readable import ms, usd
 
@@ -35,7 +36,7 @@ def plain_number(value: float, _pos: object = None) -> str:
     return f"{value:.3g}"
 
 
-def _plain_log_axis(axis, prefix: str = "") -> None:
+def _plain_log_axis(axis: Any, prefix: str = "") -> None:
     """Log ticks written as plain numbers (with a prefix such as $), minor ticks unlabelled."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
@@ -51,7 +52,8 @@ def _colours(gpus_in_order: list[str]) -> dict[str, Any]:
     return {gpu: palette(i % 10) for i, gpu in enumerate(gpus_in_order[:MAX_COLOURED_GPUS])}
 
 
-def _scatter_by_gpu(ax, points: list, gpu_of: Callable, x: Callable, y: Callable, preferred: list[str]) -> None:
+def _scatter_by_gpu(ax: Any, points: list[Any], gpu_of: Callable[[Any], str], x: Callable[[Any], float],
+                    y: Callable[[Any], float], preferred: list[str]) -> None:
     """One scatter per GPU type (its colour and legend entry); GPU types past MAX_COLOURED_GPUS in grey."""
     order = list(dict.fromkeys(preferred + sorted({gpu_of(p) for p in points})))
     present = [g for g in order if any(gpu_of(p) == g for p in points)]
@@ -67,7 +69,8 @@ def _scatter_by_gpu(ax, points: list, gpu_of: Callable, x: Callable, y: Callable
                    label=f"other GPUs ({len({gpu_of(p) for p in rest})} types)", zorder=1)
 
 
-def _number_choices(ax, groups: list, x: Callable, y: Callable, describe: Callable) -> list[str]:
+def _number_choices(ax: Any, groups: list[Any], x: Callable[[Any], float], y: Callable[[Any], float],
+                    describe: Callable[[Any], str]) -> list[str]:
     """Circle and number each distinct chosen plan; returns the key lines '1  names: plan'."""
     key = []
     for n, (names, option, _) in enumerate(groups, start=1):
@@ -79,7 +82,7 @@ def _number_choices(ax, groups: list, x: Callable, y: Callable, describe: Callab
     return key
 
 
-def _training_axes(ax, d: TrainingDecision) -> list[str]:
+def _training_axes(ax: Any, d: TrainingDecision) -> list[str]:
     level = f"P{d.confidence * 100:g}"
     usable = [o for o in d.options if o.usable]
     groups = collapse_choices([*d.choices, *d.alternatives])
@@ -105,12 +108,18 @@ def _training_axes(ax, d: TrainingDecision) -> list[str]:
     return key
 
 
-def _serving_axes(ax, d: ServingDecision) -> list[str]:
+def _serving_axes(ax: Any, d: ServingDecision) -> list[str]:
     key_name = d.latency_key
     usable = [p for p in d.options if p.fits and key_name in p.latency_s]
     groups = collapse_choices([*d.choices, *d.alternatives])
     preferred = [g[1].gpu for g in groups] + [p.gpu for p in d.frontier] + [p.gpu for p in d.best_per_gpu]
-    latency, cost = (lambda p: p.latency_s[key_name] * 1e3), (lambda p: p.monthly_cost_usd)
+
+    def latency(p: ServingPlan) -> float:
+        return float(p.latency_s[key_name] * 1e3)
+
+    def cost(p: ServingPlan) -> float:
+        return float(p.monthly_cost_usd)
+
     _scatter_by_gpu(ax, usable, lambda p: p.gpu, latency, cost, preferred)
     frontier = [p for p in d.frontier if key_name in p.latency_s]
     ax.plot([latency(p) for p in frontier], [cost(p) for p in frontier], "-", color="#1f3b73", lw=1.2,
@@ -129,7 +138,7 @@ def _serving_axes(ax, d: ServingDecision) -> list[str]:
     return key
 
 
-def pareto_figure(decision: Decision, profile: str):
+def pareto_figure(decision: Decision, profile: str) -> Any:
     """The matplotlib Figure: one panel per decided section, each with its legend (GPU colours, frontier, limits)
     and, under it, the key of the numbered choices."""
     import matplotlib

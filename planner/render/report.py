@@ -13,8 +13,8 @@ from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan, training_memory
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
-from planner.render.readable import fixed, ms, usd
 from planner.render.escape import terminal
+from planner.render.readable import fixed, ms, usd
 
 SCHEMA_VERSION = 1
 _OLD = re.compile(r"price (\d+) days old")
