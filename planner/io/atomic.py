@@ -127,16 +127,21 @@ def _write_temp(target: Path, data: bytes) -> str:
     return tmp
 
 
-def write_bytes_atomic(path: Path | str, data: bytes) -> None:
-    """Write `data` to `path` so a reader sees the old file or the new one, never half of one. Refuses to replace
-    anything but a regular file; failures are InputErrors naming the path."""
+def _staged(path: Path | str, data: bytes) -> tuple[Path, str]:
+    """The checked target and a flushed temporary file beside it holding `data` (stale temporaries cleaned)."""
     target = check_output_path(path)
     _make_parent(target)
     clean_stale_temps(target)
     try:
-        tmp = _write_temp(target, data)
+        return target, _write_temp(target, data)
     except OSError as exc:
         raise _os_error(target, exc, "write") from None
+
+
+def write_bytes_atomic(path: Path | str, data: bytes) -> None:
+    """Write `data` to `path` so a reader sees the old file or the new one, never half of one. Refuses to replace
+    anything but a regular file; failures are InputErrors naming the path."""
+    target, tmp = _staged(path, data)
     try:
         check_output_path(target)  # again: a FIFO or link may have appeared meanwhile
         os.replace(tmp, target)
@@ -151,13 +156,7 @@ def write_bytes_atomic(path: Path | str, data: bytes) -> None:
 def write_new_file_atomic(path: Path | str, data: bytes) -> bool:
     """Write `data` to `path` only if nothing is there (a hard link, atomic and never overwriting). Returns False
     when the path already exists (the caller decides whether that is the same content)."""
-    target = check_output_path(path)
-    _make_parent(target)
-    clean_stale_temps(target)
-    try:
-        tmp = _write_temp(target, data)
-    except OSError as exc:
-        raise _os_error(target, exc, "write") from None
+    target, tmp = _staged(path, data)
     try:
         os.link(tmp, target)
     except FileExistsError:

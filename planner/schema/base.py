@@ -4,9 +4,16 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Callable
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, TypeVar, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from planner.schema.units import parse_count, parse_rate, parse_seconds, parse_usd
 
@@ -67,3 +74,13 @@ Usd = Annotated[float, _human(parse_usd), Field(gt=0, allow_inf_nan=False)]
 """A positive amount of money in USD: '$20k'."""
 PerSecond = Annotated[float, _human(parse_rate), Field(gt=0, allow_inf_nan=False)]
 """A positive rate per second: '20/s', '1200/min'."""
+
+
+_T = TypeVar("_T")
+
+
+def given(value: _T | None, field: str) -> _T:
+    """A field that validation has already required (a typed view for the core); a clear error otherwise."""
+    if value is None:
+        raise ValueError(f"{field} is not given")
+    return value

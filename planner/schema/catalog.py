@@ -7,8 +7,15 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from planner.schema.base import Strict
-from planner.schema.bounds import (MAX_BANDWIDTH_GBS, MAX_GPU_MEMORY_GB, MAX_NETWORK_GBPS, MAX_PEAK_TFLOPS,
-                                   MAX_TDP_W, MAX_USD_PER_GPU_HOUR, future_date)
+from planner.schema.bounds import (
+    MAX_BANDWIDTH_GBS,
+    MAX_GPU_MEMORY_GB,
+    MAX_NETWORK_GBPS,
+    MAX_PEAK_TFLOPS,
+    MAX_TDP_W,
+    MAX_USD_PER_GPU_HOUR,
+    future_date,
+)
 
 
 def _not_future(value: dt.date | None) -> dt.date | None:

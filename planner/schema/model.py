@@ -1,14 +1,12 @@
 """Model architecture: the profile's `model:` section and the presets in catalog/models.yaml."""
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+from typing import Literal
 
 from pydantic import Field, model_validator
 
-from planner.schema.base import Count, Strict
+from planner.schema.base import Count, Strict, given
 from planner.schema.catalog import Family
-
-_T = TypeVar("_T")
 
 ARCH_FIELDS = (
     "family", "params", "layers", "hidden", "heads", "kv_heads", "ffn_hidden", "vocab", "seq_len",
@@ -176,42 +174,42 @@ class Architecture(ModelFields):
     @property
     def n_layers(self) -> int:
         """Transformer layers L."""
-        return _given(self.layers, "layers")
+        return given(self.layers, "layers")
 
     @property
     def d_model(self) -> int:
         """Hidden size d."""
-        return _given(self.hidden, "hidden")
+        return given(self.hidden, "hidden")
 
     @property
     def n_heads(self) -> int:
         """Attention heads h."""
-        return _given(self.heads, "heads")
+        return given(self.heads, "heads")
 
     @property
     def vocab_size(self) -> int:
         """Vocabulary size V."""
-        return _given(self.vocab, "vocab")
+        return given(self.vocab, "vocab")
 
     @property
     def context(self) -> int:
         """Training sequence length s."""
-        return _given(self.seq_len, "seq_len")
+        return given(self.seq_len, "seq_len")
 
     @property
     def image_side(self) -> int:
         """Input image side in pixels."""
-        return _given(self.image_size, "image_size")
+        return given(self.image_size, "image_size")
 
     @property
     def param_count(self) -> float:
         """Parameters as given (cnn without blocks, mlp)."""
-        return float(_given(self.params, "params"))
+        return float(given(self.params, "params"))
 
     @property
     def sample_flops(self) -> float:
         """Forward FLOP per sample as given (cnn without blocks)."""
-        return float(_given(self.flops_per_sample, "flops_per_sample"))
+        return float(given(self.flops_per_sample, "flops_per_sample"))
 
     @property
     def n_kv_heads(self) -> int:
@@ -271,10 +269,3 @@ class Architecture(ModelFields):
     def is_swiglu(self) -> bool:
         """Three FFN matrices (gate, up, down) rather than two."""
         return self.activation in ("swiglu", "geglu")
-
-
-def _given(value: _T | None, field: str) -> _T:
-    """A field the family requires; `Architecture._complete` has already refused a missing one."""
-    if value is None:
-        raise ValueError(f"this model has no {field}")
-    return value

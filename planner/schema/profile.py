@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from planner.schema.base import Count, PerSecond, Seconds, Strict, Usd
+from planner.schema.base import Count, PerSecond, Seconds, Strict, Usd, given
 from planner.schema.model import ModelSection
 
 TrainPrecision = Literal["fp32", "tf32", "fp16", "bf16", "fp8"]
@@ -184,16 +184,12 @@ class Inference(Strict):
     @property
     def prompt(self) -> float:
         """Prompt tokens per request."""
-        if self.prompt_tokens is None:
-            raise ValueError("inference.prompt_tokens is not given")
-        return self.prompt_tokens
+        return given(self.prompt_tokens, "inference.prompt_tokens")
 
     @property
     def generated(self) -> float:
         """Generated tokens per request."""
-        if self.output_tokens is None:
-            raise ValueError("inference.output_tokens is not given")
-        return self.output_tokens
+        return given(self.output_tokens, "inference.output_tokens")
 
 
 def _percent(value: object) -> object:

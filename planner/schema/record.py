@@ -7,7 +7,12 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from planner.schema.base import Strict
-from planner.schema.bounds import CLOCK_SKEW, MAX_BANDWIDTH_GBS, MAX_GPU_MEMORY_GB, MAX_PEAK_TFLOPS
+from planner.schema.bounds import (
+    CLOCK_SKEW,
+    MAX_BANDWIDTH_GBS,
+    MAX_GPU_MEMORY_GB,
+    MAX_PEAK_TFLOPS,
+)
 
 RECORD_KIND = "gpuplan/calibration"
 RECORD_VERSION = 1
