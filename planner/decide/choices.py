@@ -231,9 +231,10 @@ def decide_training(section: TrainingEstimate, profile: Profile) -> TrainingDeci
     if not feasible:
         alternatives, changes = _training_impossible(usable, training.deadline, training.budget,
                                                      constraints.max_gpus, constraints.gpu_count)
-    best_per_gpu = []
-    for gpu in sorted({o.plan.gpu for o in feasible}):
-        best_per_gpu.append(min((o for o in feasible if o.plan.gpu == gpu), key=training_rank))
+    by_gpu: dict[str, list[TrainingOption]] = {}  # one pass: thousands of options over dozens of GPU types
+    for o in feasible:
+        by_gpu.setdefault(o.plan.gpu, []).append(o)
+    best_per_gpu = [min(by_gpu[gpu], key=training_rank) for gpu in sorted(by_gpu)]
     best_per_gpu.sort(key=training_rank)
     rejected = _rejections(options, lambda o: o.plan.gpu, lambda o: o.plan.provider, lambda o: o.feasible,
                            training_rank, lambda o: o.verdicts)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 from planner.model.costing import run_cost_usd
+from planner.plans.evolve import evolve
 from planner.plans.spot import SpotOverhead, spot_overhead
 from planner.plans.training import TrainingJob, TrainingPlan
 from planner.plans.verdict import Kind, Verdict
@@ -95,7 +96,7 @@ def judge_training(job: TrainingJob, plan: TrainingPlan, confidence: float, dead
         verdicts.append(Verdict(Kind.MISSES_DEADLINE, hours, deadline_s / 3600.0, level))
     if not within:
         verdicts.append(Verdict(Kind.OVER_BUDGET, cost, budget_usd, level))
-    judged = dataclasses.replace(plan, verdicts=tuple(verdicts), meets_deadline=meets, within_budget=within)
+    judged = evolve(plan, verdicts=tuple(verdicts), meets_deadline=meets, within_budget=within)
     return TrainingOption(judged, hours, cost, overhead, confidence)
 
 

@@ -1,7 +1,6 @@
 """`gpuplan estimate`: for every candidate GPU offer, the best training and serving plan, sorted best first."""
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from planner.model.bill import training_bill
 from planner.model.precision import COMPUTE_PRECISION
 from planner.model.workload import Workload, workload_for
 from planner.plans import bounds
+from planner.plans.evolve import evolve
 from planner.plans.local import (
     inference_sizes,
     local_serving_plan,
@@ -41,6 +41,7 @@ from planner.plans.serving import (
 from planner.plans.simulated import SimulationMemo, simulated_plan
 from planner.plans.spot import checkpoint_bytes
 from planner.plans.training import (
+    LayoutMemo,
     TrainingJob,
     TrainingPlan,
     final_weights_bytes,
@@ -199,16 +200,18 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
     # offers of one GPU and instance shape at several providers or regions take the same time: planned once,
     # priced per offer
     timed: dict[tuple[object, ...], TrainingPlan] = {}
+    memos: dict[int, LayoutMemo] = {}  # layouts shared across GPUs of one memory size, per job
     for target in targets:
         this_job = target.job or job
+        memo = memos.setdefault(id(this_job), LayoutMemo())
         mine = []
         shape = (id(this_job), target.gpu.id, instance_shape(target.offer), _efficiency_key(target.efficiency))
         for count in target.counts:
             key = shape + (count,)
             plan = timed.get(key)
             if plan is None:
-                plan = timed[key] = plan_training(this_job, target.gpu, target.offer, count,
-                                                              target.efficiency)
+                plan = timed[key] = plan_training(this_job, target.gpu, target.offer, count, target.efficiency,
+                                                  memo=memo)
             for spot in (False, True) if target.spot_too else (False,):
                 here = plan if (plan.provider, plan.instance, spot) == (target.offer.provider,
                                                                         target.offer.offer.instance, False) \
@@ -265,29 +268,31 @@ def _book_serving(book: EfficiencyBook | None, catalog: Catalog, offer: PricedOf
                              book.get(gpu, bk, family_b, precision, bs))
 
 
-T = TypeVar("T")
-
-
-def _evolve(obj: T, **changes: object) -> T:
-    """dataclasses.replace for the plan dataclasses (no __post_init__): a shallow copy with fields set, ~10× faster,
-    which matters with thousands of candidate plans per estimate."""
-    new = copy.copy(obj)
-    for name, value in changes.items():
-        object.__setattr__(new, name, value)
-    return new
-
-
 def _with_market(est: TrainingEstimate, priced: dict[tuple[str, str], PricedOffer], today: dt.date,
                  catalog: Catalog, training: Training) -> TrainingEstimate:
     """Every judged option's plan with its price trust and whole bill (after judging: neither changes the compute
-    cost the deadline and budget verdicts read); the ranked options are the same objects, updated alike."""
+    cost the deadline and budget verdicts read); the ranked options are the same objects, updated alike. The
+    doubts are worked out once per offer and the bill once per provider and hours (thousands of options share
+    them)."""
     done: dict[int, TrainingOption] = {}
+    flags: dict[tuple[str, str], tuple[str, ...]] = {}
+    bills: dict[tuple[str, float], dict[str, object]] = {}
+    checkpoint_gb, weights_gb = checkpoint_bytes(est.job) / 1e9, final_weights_bytes(est.job) / 1e9
 
     def market(option: TrainingOption) -> TrainingOption:
-        if id(option) not in done:
-            plan = _with_bill(_with_price_trust(option.plan, priced, today), catalog, est.job, training)
-            done[id(option)] = _evolve(option, plan=plan)
-        return done[id(option)]
+        found = done.get(id(option))
+        if found is None:
+            plan = option.plan
+            key = (plan.provider, plan.instance)
+            offer = priced.get(key)
+            changes = {} if offer is None else _trust_changes(plan, offer, flags.get(key) or flags.setdefault(
+                key, price_flags(offer, today)))
+            bill_key = (plan.provider, plan.hours_p50)
+            bill = bills.get(bill_key)
+            if bill is None:
+                bill = bills[bill_key] = _bill_changes(plan, catalog, training, checkpoint_gb, weights_gb)
+            found = done[id(option)] = evolve(option, plan=evolve(plan, **changes, **bill))
+        return found
 
     options = [market(o) for o in est.options]
     return dataclasses.replace(est, ranked=[market(o) for o in est.ranked], options=options)
@@ -301,10 +306,15 @@ def _with_price_trust(plan: P, priced: dict[tuple[str, str], PricedOffer], today
     offer = priced.get((plan.provider, plan.instance))
     if offer is None:
         return plan
+    return evolve(plan, **_trust_changes(plan, offer, price_flags(offer, today)))
+
+
+def _trust_changes(plan: TrainingPlan | ServingPlan, offer: PricedOffer, flags: tuple[str, ...]) -> dict[str, object]:
+    """The price date, the doubts `flags`, the assumed network and the discount of the plan's offer, as fields."""
     spans = isinstance(plan, TrainingPlan) and plan.instances > 1  # serving replicas do not talk to each other
     assumed = offer.offer.network_gbps if offer.network_assumed and spans else None
-    return _evolve(plan, price_as_of=offer.as_of, price_flags=price_flags(offer, today), assumed_network_gbps=assumed,
-                   discount_percent=offer.discount_percent)
+    return {"price_as_of": offer.as_of, "price_flags": flags, "assumed_network_gbps": assumed,
+            "discount_percent": offer.discount_percent}
 
 
 def _buy_versus_rent(loaded: LoadedProfile, training: TrainingEstimate | None,
@@ -350,12 +360,12 @@ def searched_offers(loaded: LoadedProfile, catalog: Catalog, today: dt.date) -> 
                                  constraints.pue, today)
 
 
-def _with_bill(plan: TrainingPlan, catalog: Catalog, job: TrainingJob, training: Training) -> TrainingPlan:
-    """The plan with its storage and egress lines (planner/model/bill.py)."""
-    bill = training_bill(catalog.facts.get(plan.provider), plan.hours_p50, training.dataset_gb,
-                         checkpoint_bytes(job) / 1e9, training.checkpoints_kept, training.retention_days,
-                         final_weights_bytes(job) / 1e9)
-    return _evolve(plan, storage_usd=bill.storage_usd, egress_usd=bill.egress_usd, bill_notes=bill.notes)
+def _bill_changes(plan: TrainingPlan, catalog: Catalog, training: Training, checkpoint_gb: float,
+                 weights_gb: float) -> dict[str, object]:
+    """The plan's storage and egress lines (planner/model/bill.py), as fields."""
+    bill = training_bill(catalog.facts.get(plan.provider), plan.hours_p50, training.dataset_gb, checkpoint_gb,
+                         training.checkpoints_kept, training.retention_days, weights_gb)
+    return {"storage_usd": bill.storage_usd, "egress_usd": bill.egress_usd, "bill_notes": bill.notes}
 
 
 def with_discounts(offers: list[PricedOffer], discounts: dict[str, float]) -> list[PricedOffer]:

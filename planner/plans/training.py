@@ -26,6 +26,7 @@ from planner.model.workload import (
     lora_params,
 )
 from planner.plans import verdict
+from planner.plans.evolve import evolve
 from planner.plans.expert_parallel import (
     DEFAULT_CAPACITY_FACTOR,
     all_to_all_step_seconds,
@@ -539,12 +540,48 @@ def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, la
     return widened
 
 
+@dataclass
+class LayoutMemo:
+    """The layouts and layout efficiencies of one job, shared by the plans of one search: thousands of (offer,
+    count) plans repeat the same few GPU memory sizes and GPU types (the memo is only valid for one job)."""
+
+    layouts: dict[tuple[object, ...], list[Layout]] = dataclasses.field(default_factory=dict)
+    efficiencies: dict[tuple[object, ...], Efficiency] = dataclasses.field(default_factory=dict)
+
+    def candidate_layouts(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int) -> list[Layout]:
+        """candidate_layouts, once per layouts_key."""
+        key = layouts_key(gpu, offer, count)
+        found = self.layouts.get(key)
+        if found is None:
+            found = self.layouts[key] = candidate_layouts(job, gpu, offer, count)
+        return found
+
+    def layout_efficiency(self, efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout) -> Efficiency:
+        """layout_efficiency, once per GPU, efficiency and what of the layout it reads."""
+        curve = efficiency.curve
+        key = (gpu.id, efficiency.value, efficiency.log_sigma, efficiency.source, efficiency.detail,
+               efficiency.extrapolations, type(curve).__name__ if curve is not None else None, layout.tensor,
+               layout.micro_batch, layout.data * layout.tensor * layout.pipeline)
+        found = self.efficiencies.get(key)
+        if found is None:
+            found = self.efficiencies[key] = layout_efficiency(efficiency, job, gpu, layout)
+        return found
+
+
+def layouts_key(gpu: GpuSpec, offer: PricedOffer, count: int) -> tuple[object, ...]:
+    """What candidate_layouts reads of the GPU and the offer (beside the job): the usable memory (_fit_layout), GPUs
+    per instance (_tensor_degrees) and whether instances are networked (pipeline stages)."""
+    return usable_bytes(gpu), offer.offer.gpus_per_instance, bool(offer.offer.network_gbps), count
+
+
 def fastest_layout(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency,
-                   peak: float) -> tuple[Layout, Efficiency, StepTerms] | None:
+                   peak: float, memo: LayoutMemo | None = None) -> tuple[Layout, Efficiency, StepTerms] | None:
     """The fitting layout with the shortest step, its efficiency and step terms (None: nothing fits)."""
     best = None
-    for candidate in candidate_layouts(job, gpu, offer, count):
-        eff = layout_efficiency(efficiency, job, gpu, candidate)
+    layouts = memo.candidate_layouts(job, gpu, offer, count) if memo else candidate_layouts(job, gpu, offer, count)
+    for candidate in layouts:
+        eff = memo.layout_efficiency(efficiency, job, gpu, candidate) if memo \
+            else layout_efficiency(efficiency, job, gpu, candidate)
         terms = step_terms(job, gpu, offer, count, candidate, peak)
         if best is None or terms.seconds(eff.value) < best[2].seconds(best[1].value):
             best = (candidate, eff, terms)
@@ -552,9 +589,9 @@ def fastest_layout(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: in
 
 
 def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency,
-                  spot: bool = False) -> TrainingPlan:
+                  spot: bool = False, memo: LayoutMemo | None = None) -> TrainingPlan:
     """Time and memory of the job on `count` GPUs of this offer, fastest fitting layout (reasons list what makes
-    it unusable)."""
+    it unusable); `memo` shares layouts between the plans of one job."""
     verdicts: list[Verdict] = []
     per_instance = offer.offer.gpus_per_instance
     instances = -(-count // per_instance)
@@ -565,7 +602,7 @@ def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
         verdicts.append(Verdict(Kind.NO_PRECISION, detail=job.precision))
         peak = gpu.peak_tflops.fp32 * 1e12
     problem = pin_problem(job, offer, count)
-    best = None if problem else fastest_layout(job, gpu, offer, count, efficiency, peak)
+    best = None if problem else fastest_layout(job, gpu, offer, count, efficiency, peak, memo)
     fits = best is not None
     if best is None:
         # the layout nearest to fitting within what is pinned: most sharding, most recomputation (a pinned
@@ -627,7 +664,7 @@ def priced(plan: TrainingPlan, offer: PricedOffer, spot: bool = False) -> Traini
     price = offer.offer.spot_usd_per_hour if spot and offer.offer.spot_usd_per_hour else offer.offer.usd_per_hour
     costs = [run_cost_usd(plan.instances, price, h, offer.billing_seconds)
              for h in (plan.hours_p10, plan.hours_p50, plan.hours_p90)]
-    return dataclasses.replace(
+    return evolve(
         plan, provider=offer.provider, instance=offer.offer.instance, usd_per_hour=price, cost_usd_p10=costs[0],
         cost_usd_p50=costs[1], cost_usd_p90=costs[2], billing_seconds=offer.billing_seconds,
         spot=spot and offer.offer.spot_usd_per_hour is not None)
