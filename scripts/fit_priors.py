@@ -50,8 +50,10 @@ METHOD = ("Each published run's implied efficiency: model FLOP (workload.py form
           "FP16-accumulate peak (2x the catalog's fp16 on GeForce cards). "
           "launch_floors (planner/efficiency/infer_fit.py): forward-pass rows (non-generative inference) fitted "
           "jointly by scipy.optimize.least_squares on ln(predicted/actual): time = max(matmul FLOP / (peak x "
-          "efficiency per GPU family, x a shared fp32 factor) + 2 passes over the layer outputs at peak bandwidth, "
-          "kernels x host floor); the floor (us per eager kernel) held to its plausible range.")
+          "efficiency per GPU family x the mode's factor, x a shared fp32 factor) + 2 passes over the layer "
+          "outputs at peak bandwidth, eager-graph operators x host floor of the execution mode); one floor per mode "
+          "(eager, runtime, engine, compiled: the engine the row's source states, eager when unstated), each held to "
+          "its plausible range; a mode without rows keeps its documented default floor and factor 1.")
 
 
 def fit_extrapolation(runs: list[PublishedRun], catalog: Catalog, curves: list[TrainCurveFit]) -> Extrapolation:
@@ -84,7 +86,7 @@ def priors_text(catalog_dir: Path) -> tuple[str, str]:
     priors = fit_priors(runs.runs, catalog)
     curves, _ = fit_with_spread(training_cases(runs.runs, catalog))
     latest = max(dt.date(2026, 1, 1), catalog.as_of)
-    floors = [fit_launch_floor(runs.runs, dataclasses.replace(catalog, priors=tuple(priors)))]
+    floors = list(fit_launch_floor(runs.runs, dataclasses.replace(catalog, priors=tuple(priors))))
     extrapolation = fit_extrapolation(runs.runs, catalog, curves)
     doc = PriorsFile(schema_version=1, fitted_at=latest, method=METHOD, priors=priors, train_curves=curves,
                      extrapolation=extrapolation, launch_floors=floors)

@@ -28,7 +28,7 @@ SOURCE_CV_OVERALL_MEDIAN_RATCHET = 0.188
 0.15)."""
 RATCHET_MARGIN = 0.01
 USER_GROUPS = {"llm-pretraining", "fine-tuning", "cnn", "encoder", "serving-decode", "serving-prefill",
-               "inference-batch-1", "inference-batched", "transformer-xl-training"}
+               "inference-batch-1", "inference-batched", "transformer-xl-training", "transformer-xl-inference"}
 
 
 @pytest.fixture(scope="module")

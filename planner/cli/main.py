@@ -592,7 +592,8 @@ def validate(
     if not rows:
         _fail(PlannerError(f"no published run matches --only {only!r}",
                            hint="Use a group (llm-pretraining, fine-tuning, cnn, encoder, serving-decode, "
-                                "serving-prefill, inference-batch-1, inference-batched, transformer-xl-training), "
+                                "serving-prefill, inference-batch-1, inference-batched, transformer-xl-training, "
+                                "transformer-xl-inference), "
                                 "a tier (A, B, C), a phase or a run id."))
         return
     rule = rule_of_thumb_errors(rows, catalog)

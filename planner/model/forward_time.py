@@ -5,6 +5,8 @@ kernels × (host time per kernel) whatever the GPU (the published DLE rows: a T4
 it is 3× slower at batch 256)."""
 from __future__ import annotations
 
+from typing import Literal
+
 from planner.model.workload import Workload
 
 KERNELS_PER_LAYER = {"decoder": 16.0, "encoder": 16.0, "cnn": 3.0, "mlp": 2.0}
@@ -12,13 +14,35 @@ KERNELS_PER_LAYER = {"decoder": 16.0, "encoder": 16.0, "cnn": 3.0, "mlp": 2.0}
 scores, scale, mask, softmax, weighted sum, head-merge copy, output projection, residual add, layer norm, FFN in,
 activation, FFN out (+ residual add) = 16 (dropout launches nothing in eval mode). CNN (ResNet) layer: convolution,
 batch norm, then ReLU or the residual add = 3. MLP layer: matmul with bias, activation = 2."""
-HOST_FLOOR_RANGE_US = (2.0, 100.0)
-"""Plausible host time per eager kernel: ~5–25 µs of Python, dispatcher, autograd bookkeeping and cudaLaunchKernel
-per operator (J. Lin, "From PyTorch op to kernel launch", gpu_kernel_serving lesson 18, the layer-by-layer table),
-widened for module-call overhead and older drivers; the fit is held to this range."""
-DEFAULT_HOST_FLOOR_US = 10.0
-"""Used only when no published row constrains the fit (a fold without batch-1 rows): the geometric middle of the
-5–25 µs per operator the source above gives (√(5·25) ≈ 11, rounded down)."""
+ExecutionMode = Literal["eager", "runtime", "engine", "compiled"]
+EXECUTION_MODES: tuple[ExecutionMode, ...] = ("eager", "runtime", "engine", "compiled")
+"""How the host issues a forward pass's kernels. eager: Python launches one kernel per operator (PyTorch eager,
+Hugging Face transformers); runtime: a C++ graph executor launches one kernel per graph node (ONNX Runtime,
+llama.cpp's ggml graph); engine: a TensorRT-class engine, layers fused ahead of time and enqueued from C++
+(TensorRT, TensorRT-LLM); compiled: torch.compile / CUDA graphs, the whole step replayed as one graph (vLLM and
+SGLang decode with CUDA graphs by default; gpt-fast)."""
+ENGINE_MODE: dict[str, ExecutionMode] = {"torch-eager": "eager", "hf-transformers": "eager", "onnxruntime": "runtime", "llama.cpp": "runtime",
+               "tensorrt": "engine", "tensorrt-llm": "engine", "torch-compile": "compiled", "vllm": "compiled",
+               "sglang": "compiled"}
+"""The execution mode of each inference engine (catalog/published_runs.yaml `engine`, profile `inference.engine`)."""
+HOST_FLOOR_RANGE_US: dict[str, tuple[float, float]] = {"eager": (2.0, 100.0), "runtime": (0.5, 30.0), "engine": (0.2, 20.0), "compiled": (0.05, 10.0)}
+"""Plausible host time per operator of the eager graph (the floor counts the operators eager PyTorch would launch,
+KERNELS_PER_LAYER; modes that fuse operators or replay graphs pay less per operator). eager: ~5–25 µs of Python,
+dispatcher, autograd bookkeeping and cudaLaunchKernel per operator (J. Lin, "From PyTorch op to kernel launch",
+gpu_kernel_serving lesson 18, the layer-by-layer table), widened for module-call overhead and older drivers.
+runtime: the cudaLaunchKernel call alone (a few µs) plus the executor's per-node bookkeeping, with no Python; up to
+30 µs where nodes are finer than operators. engine: fused layers launch fewer kernels than operators, so per
+operator below one launch. compiled: a CUDA-graph replay costs the GPU's own launch latency, around a µs per kernel
+or less. Each fit is held to its range."""
+DEFAULT_HOST_FLOOR_US: dict[str, float] = {"eager": 10.0, "runtime": 4.0, "engine": 2.0, "compiled": 0.7}
+"""Used only when no published row of that mode is in the fit: the geometric middle of each range above, rounded
+down (eager: of the 5–25 µs per operator the source gives)."""
+
+
+def execution_mode(engine: str | None, generative: bool) -> ExecutionMode:
+    """The execution mode of an engine; without one, the default engine's (vllm for generative models, torch-eager
+    for the others: issue 13's defaults)."""
+    return ENGINE_MODE[engine or ("vllm" if generative else "torch-eager")]
 
 
 def kernels_per_forward(work: Workload) -> float:

@@ -21,7 +21,7 @@ from typing import Any
 from planner.catalog.load import Catalog, PricedOffer
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.model.costing import monthly_cost_usd
-from planner.model.forward_time import kernels_per_forward
+from planner.model.forward_time import execution_mode, kernels_per_forward
 from planner.model.inference_time import (
     decode_step_seconds,
     default_kv_precision,
@@ -602,28 +602,37 @@ def serving_plan(work: Workload, inference: Inference, catalog: Catalog | None, 
         eff = ServingEfficiency(prior_efficiency(catalog, gpu, "prefill", work.family),
                                 prior_efficiency(catalog, gpu, "decode", work.family))
         return plan_llm_serving(work, inference, gpu, offer, eff, memo)
-    eff = forward_efficiency(catalog, gpu, work.family, inference.engine)
+    eff = forward_efficiency(catalog, gpu, work.family, inference.engine, inference.precision)
     return plan_batch_serving(work, inference, gpu, offer, eff, memo)
 
 
-def forward_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str | None) -> ServingEfficiency:
-    """Non-generative serving: torch-eager (the default engine) at the launch-floor fit (compute efficiency of the
-    GPU's family and the host floor per kernel, catalog/priors.yaml launch_floors); another engine at the forward
-    prior without a host floor (no published rows for it: its detail says so)."""
+def forward_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str | None, precision: str = "bf16"
+                       ) -> ServingEfficiency:
+    """Non-generative serving: the launch-floor fit of the engine's execution mode (planner/model/forward_time.py
+    ENGINE_MODE; torch-eager by default): compute efficiency of the GPU's family with the mode's factor and the
+    mode's host floor per operator (catalog/priors.yaml launch_floors). A mode with no published rows keeps its
+    documented default floor, and the detail says so; without any floors, the forward prior and no floor. fp32 runs
+    at the fp32 fraction fitted across families (CUDA cores, planner/efficiency/infer_fit.py FP32_KEY)."""
     bandwidth = prior_efficiency(catalog, gpu, "decode", "any")
-    eager = (engine or "torch-eager") == "torch-eager"
-    if eager and catalog.launch_floors:
-        floor = catalog.launch_floors[0]
+    name = engine or "torch-eager"
+    floor = next((f for f in catalog.launch_floors if f.mode == execution_mode(name, False)), None)
+    if floor is not None:
         value = floor.efficiency.get(gpu.arch, floor.efficiency["any"])
         scope = gpu.arch if gpu.arch in floor.efficiency else "all"
-        compute = Efficiency(value, floor.log_sigma, "prior",
-                             f"forward efficiency fitted on {floor.n} published run(s) ({scope} GPUs), engine "
-                             f"torch-eager with a {floor.microseconds:g} µs host floor per kernel; set "
-                             "inference.engine to plan another")
+        if precision == "fp32" and "fp32" in floor.efficiency:
+            value, scope = floor.efficiency["fp32"], "fp32 on all"
+        assumed = "" if engine else " (the default; set inference.engine to plan another)"
+        if floor.n:
+            basis = (f"forward efficiency fitted on {floor.n} published {floor.mode}-mode run(s) ({scope} GPUs), "
+                     f"engine {name}{assumed} with a {floor.microseconds:g} µs host floor per operator")
+        else:
+            basis = (f"forward efficiency of the other modes ({scope} GPUs), engine {name}{assumed}: no published "
+                     f"{floor.mode}-mode rows, documented {floor.microseconds:g} µs host floor per operator")
+        compute = Efficiency(value, floor.log_sigma, "prior", basis)
         return ServingEfficiency(compute, bandwidth, floor.microseconds * 1e-6)
     compute = prior_efficiency(catalog, gpu, "infer", family)
-    note = "" if eager else f"; engine {engine}: no published rows, no host floor assumed"
-    return ServingEfficiency(dataclasses.replace(compute, detail=compute.detail + note), bandwidth)
+    return ServingEfficiency(dataclasses.replace(compute, detail=compute.detail + f"; engine {name}: no host floor "
+                                                 "fitted"), bandwidth)
 
 
 def resized(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,

@@ -53,13 +53,18 @@ class LaunchFloor(Strict):
     """Host time per GPU kernel of one execution mode: a forward pass takes at least kernels × this
     (planner/model/forward_time.py), however small its work."""
 
-    mode: Literal["eager", "compiled", "engine"] = Field(
-        description="eager: PyTorch launching one kernel per operator from Python; compiled: torch.compile / CUDA "
-                    "graphs; engine: TensorRT-class engines.")
-    microseconds: float = Field(gt=0, description="Fitted host time per kernel, µs.")
+    mode: Literal["eager", "runtime", "engine", "compiled"] = Field(
+        description="eager: PyTorch launching one kernel per operator from Python; runtime: a C++ graph executor "
+                    "(ONNX Runtime, llama.cpp); engine: TensorRT-class engines; compiled: torch.compile / CUDA "
+                    "graphs (planner/model/forward_time.py ENGINE_MODE maps engines to modes).")
+    microseconds: float = Field(gt=0, description="Fitted host time per operator of the eager graph, µs (the "
+                                                  "documented default of the mode when n is 0).")
     plausible_us: tuple[float, float] = Field(description="The range the fit is held to, µs, with its source.")
     efficiency: dict[str, float] = Field(
-        description="Forward-pass compute efficiency per GPU architecture family fitted with the floor (any: pooled).")
+        description="Forward-pass compute efficiency per GPU architecture family fitted with the floor (any: pooled), "
+                    "the mode's factor included.")
+    factor: float = Field(1.0, gt=0, description="Compute efficiency of this mode over eager's, fitted on its rows "
+                                                 "(1: eager, or no rows of the mode).")
     log_sigma: float = Field(ge=0, le=3, description="RMS of ln(predicted/actual) of the rows in the fit.")
     n: int = Field(ge=0, description="Rows behind the figure.")
     runs: list[str] = Field(description="Ids of the published runs.")

@@ -13,10 +13,11 @@ TrainingFramework = Literal["megatron", "deepspeed", "fsdp", "hf-trainer", "llm.
 engine runs the step (Megatron-DeepSpeed, GPT-NeoX); fsdp: PyTorch FSDP/FSDP2 (torchtitan, llm-foundry/Composer);
 eager: a plain PyTorch loop (single GPU or DDP); other: a named stack outside these (JAX, custom)."""
 ServingEngine = Literal["vllm", "sglang", "tensorrt-llm", "llama.cpp", "hf-transformers", "torch-eager", "torch-compile",
-                        "onnxruntime"]
-"""Inference engines (issue 13 item 3, plus torch-compile); torch-eager: a plain PyTorch forward (no TorchScript,
-TensorRT or torch.compile); torch-compile: torch.compile'd code with CUDA graphs (gpt-fast), whose per-token host and
-launch floor is far below eager's."""
+                        "onnxruntime", "tensorrt"]
+"""Inference engines (issue 13 item 3, plus torch-compile and tensorrt); torch-eager: a plain PyTorch forward (no
+TorchScript, TensorRT or torch.compile); hf-transformers: a Hugging Face transformers model in eager PyTorch;
+torch-compile: torch.compile'd code with CUDA graphs (gpt-fast), whose per-token host and launch floor is far below
+eager's; tensorrt: a TensorRT engine built from an ONNX export (encoders and CNNs, not TensorRT-LLM)."""
 IntraNode = Literal["nvlink1", "nvlink2", "nvlink3", "nvlink4", "nvlink5", "pcie3", "pcie4", "pcie5", "infinity-fabric"]
 """GPU-to-GPU link inside a node: NVLink generation (1 P100, 2 V100, 3 A100, 4 H100/H200, 5 B200/GB200/GB300), PCIe
 generation when the GPUs have no NVLink between them, AMD Infinity Fabric (MI250X/MI300X)."""
@@ -45,10 +46,11 @@ class PublishedRun(Strict):
     id: str = Field(description="Row id from the reference data.")
     group: Literal["llm-pretraining", "fine-tuning", "cnn", "encoder", "single-gpu-throughput",
                    "serving-decode", "serving-prefill", "inference-batch-1", "inference-batched",
-                   "transformer-xl-training"] = Field(
+                   "transformer-xl-training", "transformer-xl-inference"] = Field(
         description="Validation group: inference-batch-1 holds one-sample forward passes in eager PyTorch (host and "
-                    "kernel-launch bound); transformer-xl-training the Transformer-XL rows whose relative attention and "
-                    "adaptive softmax the planner approximates.")
+                    "kernel-launch bound); transformer-xl-training and -inference the Transformer-XL rows whose relative "
+                    "attention, recurrence memory and adaptive softmax the planner approximates (predicted, never "
+                    "fitted).")
     tier: Literal["A", "B", "C"] = Field(description="A primary and exact; B derived or secondary; C estimate.")
     model: ModelSection = Field(description="Preset or inline architecture.")
     precision: Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4"] = Field(description="Precision.")

@@ -108,8 +108,8 @@ def forward_predictions(runs: Sequence[PublishedRun], catalog: Catalog, key: Cal
     for fold, members in folds.items():
         others = [r for r in runs if key(r) != fold]
         priors = tuple(fit_priors(others, catalog))
-        priors_catalog = dataclasses.replace(catalog, priors=priors, launch_floors=(
-            fit_launch_floor(others, dataclasses.replace(catalog, priors=priors)),))
+        priors_catalog = dataclasses.replace(catalog, priors=priors, launch_floors=fit_launch_floor(
+            others, dataclasses.replace(catalog, priors=priors)))
         for run in members:
             found = forward_prediction(run, catalog, priors_catalog)
             if found is None:

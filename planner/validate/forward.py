@@ -4,6 +4,7 @@ from __future__ import annotations
 from planner.catalog.load import Catalog
 from planner.efficiency.infer_fit import (
     fit_launch_floor,
+    floor_for,
     inference_row,
     predict_inference_row,
 )
@@ -26,16 +27,18 @@ def forward_prediction(run: PublishedRun, catalog: Catalog, priors_catalog: Cata
         row = inference_row(run, catalog)
         if row is None:
             return None
-        floor = priors_catalog.launch_floors[0] if priors_catalog.launch_floors else fit_launch_floor([], catalog)
+        floor = floor_for(priors_catalog.launch_floors, row.mode) or floor_for(fit_launch_floor([], catalog), row.mode)
+        assert floor is not None, "fit_launch_floor returns every mode"
         predicted, used = predict_inference_row(row, floor)
         predicted *= run.gpu_count or 1
-        detail = (f"eager host floor {floor.microseconds:g} µs/kernel and {used} forward efficiency fitted on "
-                  f"{floor.n} run(s)") if floor.n else (
-            f"no forward-pass runs: documented host floor {floor.microseconds:g} µs/kernel, {used} training "
-            "curve's large-matmul efficiency")
+        engine = run.engine or "torch-eager (unstated)"
+        detail = (f"{engine}: {row.mode} host floor {floor.microseconds:g} µs/op and {used} forward efficiency fitted "
+                  f"on {floor.n} run(s)") if floor.n else (
+            f"{engine}: no {row.mode}-mode runs, documented host floor {floor.microseconds:g} µs/op, {used} "
+            "efficiency of the other modes")
         flags: tuple[str, ...] = ()
         if floor.n == 0:
-            flags = ("kind: no forward-pass runs in the fit (host floor at its documented default)",)
+            flags = (f"stack: no {row.mode}-mode runs in the fit (host floor at its documented default)",)
         elif used != row.gpu.arch:
             flags = (f"architecture: no {row.gpu.arch} runs in the fit",)
         count = run.gpu_count or 1

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from planner.catalog.load import Catalog, load_catalog
+from planner.efficiency.infer_fit import floor_for
 from planner.efficiency.origin import Z90, prior_efficiency
 from planner.efficiency.prior_fit import implied_efficiency
 from planner.efficiency.train_curve import pick_curve
@@ -20,6 +21,7 @@ from planner.efficiency.train_fit import (
     load_published_runs,
     reference_efficiency,
 )
+from planner.model.forward_time import execution_mode
 from planner.schema.priors import TrainCurveFit
 from planner.schema.runs import PublishedRun
 from planner.validate.crossval import bounds, cross_validated, layout_text
@@ -105,8 +107,9 @@ def _forward_row(run: PublishedRun, catalog: Catalog, priors_catalog: Catalog, b
     if found is None:
         return None
     predicted, layout, detail, _ = found
-    if run.phase == "infer" and catalog.launch_floors:
-        spread = math.exp(Z90 * catalog.launch_floors[0].log_sigma)
+    floor = floor_for(catalog.launch_floors, execution_mode(run.engine, False))
+    if run.phase == "infer" and floor is not None:
+        spread = math.exp(Z90 * floor.log_sigma)
         return ValidationRow(run.id, run.group, run.tier, run.gpu, run.gpu_count or 1, layout, run.metric,
                              run.value, predicted, predicted / spread, predicted * spread, f"{basis} ({detail})")
     implied = implied_efficiency(run, catalog)
@@ -290,6 +293,7 @@ def render_json(rows: list[ValidationRow], cross_validate: str | None = None,
 GROUP_NOTES = {
     "inference-batch-1": "one-sample eager forward passes: the host launching kernels sets the pace",
     "transformer-xl-training": "relative attention and adaptive softmax approximated",
+    "transformer-xl-inference": "relative attention over a 640-token memory approximated; never fitted",
     "moe": "mixtures of experts, also counted in their own groups (target median |error| <= 20 %)",
 }
 """What a reader needs to know to read a group's figure (docs/accuracy.md)."""

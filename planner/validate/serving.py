@@ -43,9 +43,10 @@ def prior_or_roofline(catalog: Catalog, gpu: GpuSpec, kind: str, family: str, fp
         if fit is not None:
             return Efficiency(fit.peak_efficiency, fit.log_sigma, "prior",
                               f"no {kind} runs: the large-matmul efficiency of the {fit.arch} training curve")
-    if "infer" in KIND_FALLBACK.get(kind, ()) and catalog.launch_floors and catalog.launch_floors[0].n:
-        # the forward efficiency fitted beside the host floor: batched forward passes net of host-bound calls
-        floor = catalog.launch_floors[0]
+    eager = next((f for f in catalog.launch_floors if f.mode == "eager"), None)
+    if "infer" in KIND_FALLBACK.get(kind, ()) and eager is not None and eager.n:
+        # the forward efficiency fitted beside the eager host floor: batched forward passes net of host-bound calls
+        floor = eager
         value = floor.efficiency.get(gpu.arch, floor.efficiency["any"])
         scope = gpu.arch if gpu.arch in floor.efficiency else "all"
         return Efficiency(value, floor.log_sigma, "prior", f"no {kind} runs: forward efficiency fitted on "
