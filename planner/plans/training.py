@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from planner.catalog.load import PricedOffer
 from planner.efficiency.origin import Efficiency, interval
@@ -181,6 +183,10 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, s
     return TrainingMemory(weights, grads, state, activations)
 
 
+MemoryOf = Callable[[TrainingJob, int, "bool | str", str, int, int, int, int], TrainingMemory]
+"""training_memory's signature: how layouts get their memory (LayoutMemo passes a remembering one)."""
+
+
 @dataclass(frozen=True)
 class TrainingPlan:
     """One GPU type, offer and count, with its time, cost and whether it works."""
@@ -316,7 +322,7 @@ class StepTerms:
 
 
 def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
-                stages: tuple[str, ...], ep: int = 1) -> Layout | None:
+                stages: tuple[str, ...], ep: int = 1, memory_of: MemoryOf = training_memory) -> Layout | None:
     """The first (least recomputation first, lowest ZeRO stage first) layout at this tp × pp that fits, with the
     largest power-of-two micro-batch that fits (1 in a pipeline, whose bubble shrinks with more micro-batches:
     Narayanan et al. 2021, §2.2), or the pinned one. A pinned recomputation or ZeRO stage is the only one tried."""
@@ -330,8 +336,8 @@ def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
     for recompute in recompute_options:
         pinned_zero = job.parallelism is not None and job.parallelism.zero is not None
         for sharding in (stages if dp > 1 or pinned_zero else ("none",)):  # one replica: every stage is none
-            static = training_memory(job, 0, recompute, sharding, dp, tp, pp, ep)
-            one = training_memory(job, 1, recompute, sharding, dp, tp, pp, ep).activations
+            static = memory_of(job, 0, recompute, sharding, dp, tp, pp, ep)
+            one = memory_of(job, 1, recompute, sharding, dp, tp, pp, ep).activations
             if static.total + one > capacity:
                 continue
             if job.micro_batch is not None:
@@ -341,7 +347,7 @@ def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
             else:
                 fit = int((capacity - static.total) // one) if one > 0 else 1 << 16
                 micro = 1 << int(math.log2(max(1, min(fit, per_gpu_cap or fit, 1 << 16))))
-            memory = training_memory(job, micro, recompute, sharding, dp, tp, pp, ep)
+            memory = memory_of(job, micro, recompute, sharding, dp, tp, pp, ep)
             if memory.total > capacity:
                 continue
             return Layout(dp, tp, pp, sharding, recompute, micro, memory, ep)
@@ -362,22 +368,23 @@ def _tensor_degrees(job: TrainingJob, offer: PricedOffer, count: int) -> list[in
     return [t for t in (2, 4, 8, 16) if t <= per_instance and count % t == 0 and job.work.hidden % t == 0]
 
 
-def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int) -> list[Layout]:
+def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
+                      memory_of: MemoryOf = training_memory) -> list[Layout]:
     """The layouts worth comparing, each the least model parallelism that fits in its kind: data parallel with
     ZeRO-0…3/FSDP; tensor parallel inside a node with a distributed (ZeRO-1) optimizer; tensor parallel across the
     whole node plus pipeline stages across nodes (Megatron-LM's rule: tensor inside the node, pipeline across)."""
     pins = job.parallelism
     if pins is not None and pins.expert is not None:
-        return _expert_pinned_layouts(job, gpu, offer, count, pins, pins.expert)
+        return _expert_pinned_layouts(job, gpu, offer, count, pins, pins.expert, memory_of)
     if pins is not None and (pins.data, pins.tensor, pins.pipeline) != (None, None, None):
-        return _pinned_layouts(job, gpu, offer, count, pins)
+        return _pinned_layouts(job, gpu, offer, count, pins, memory_of)
     layouts: list[Layout] = []
-    data = _fit_layout(job, gpu, count, 1, 1, ZERO_SHARDING)
+    data = _fit_layout(job, gpu, count, 1, 1, ZERO_SHARDING, memory_of=memory_of)
     if data is not None:
         layouts.append(data)
     degrees = _tensor_degrees(job, offer, count)
     for tp in degrees:
-        layout = _fit_layout(job, gpu, count, tp, 1, ("none", "zero1"))
+        layout = _fit_layout(job, gpu, count, tp, 1, ("none", "zero1"), memory_of=memory_of)
         if layout is not None:
             layouts.append(layout)
             break
@@ -386,12 +393,12 @@ def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count:
         pp = 2
         while tp * pp <= count and pp <= job.work.layers:
             if count % (tp * pp) == 0:
-                layout = _fit_layout(job, gpu, count, tp, pp, ("none", "zero1"))
+                layout = _fit_layout(job, gpu, count, tp, pp, ("none", "zero1"), memory_of=memory_of)
                 if layout is not None:
                     layouts.append(layout)
                     break
             pp *= 2
-    layouts += _expert_layouts(job, gpu, offer, count, degrees)
+    layouts += _expert_layouts(job, gpu, offer, count, degrees, memory_of)
     if job.global_batch_samples is not None:  # more replicas than samples per step is not a layout anyone runs
         usable = [layout for layout in layouts if layout.data <= job.global_batch_samples]
         layouts = usable or layouts
@@ -399,17 +406,17 @@ def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count:
 
 
 def _expert_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
-                    degrees: list[int]) -> list[Layout]:
+                    degrees: list[int], memory_of: MemoryOf = training_memory) -> list[Layout]:
     """Mixture of experts: for each EP degree, the data-parallel layout (ZeRO-0…3) and the least tensor parallelism
     that fits with it (Megatron-Core combines EP with TP, PP and a distributed optimizer)."""
     layouts: list[Layout] = []
     for ep in expert_degrees(job.work, count, 1, 1):
-        layout = _fit_layout(job, gpu, count, 1, 1, ("none", "zero1", "zero2", "zero3"), ep)
+        layout = _fit_layout(job, gpu, count, 1, 1, ("none", "zero1", "zero2", "zero3"), ep, memory_of)
         if layout is not None:
             layouts.append(layout)
     for tp in degrees:
         fitted = [layout for ep in expert_degrees(job.work, count, tp, 1)
-                  if (layout := _fit_layout(job, gpu, count, tp, 1, ("none", "zero1"), ep)) is not None]
+                  if (layout := _fit_layout(job, gpu, count, tp, 1, ("none", "zero1"), ep, memory_of)) is not None]
         if fitted:
             layouts += fitted
             break
@@ -417,7 +424,7 @@ def _expert_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: i
 
 
 def _expert_pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, pins: Parallelism,
-                           ep: int) -> list[Layout]:
+                           ep: int, memory_of: MemoryOf = training_memory) -> list[Layout]:
     """Layouts with the pinned expert-parallel degree (and whatever else is pinned): every tensor and pipeline
     degree that leaves data-parallel ranks divisible by it."""
     tensors = [pins.tensor] if pins.tensor else [1, *_tensor_degrees(job, offer, count)]
@@ -429,14 +436,15 @@ def _expert_pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, c
             if count % (tp * pp) or (count // (tp * pp)) % ep or (
                     pins.data is not None and pins.data * tp * pp != count):
                 continue
-            layout = _fit_layout(job, gpu, count, tp, pp, ZERO_SHARDING if tp * pp == 1 else ("none", "zero1"), ep)
+            layout = _fit_layout(job, gpu, count, tp, pp, ZERO_SHARDING if tp * pp == 1 else ("none", "zero1"), ep,
+                                 memory_of)
             if layout is not None:
                 layouts.append(layout)
     return layouts
 
 
 def _pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
-                    pins: Parallelism) -> list[Layout]:
+                    pins: Parallelism, memory_of: MemoryOf = training_memory) -> list[Layout]:
     """Layouts with the pinned degrees; an unpinned degree takes every value that completes the count (tensor: the
     degrees of _tensor_degrees; pipeline: powers of two up to the layers)."""
     tensors = [pins.tensor] if pins.tensor else [1, *_tensor_degrees(job, offer, count)]
@@ -447,7 +455,8 @@ def _pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: i
         for pp in pipelines:
             if count % (tp * pp) or (pins.data is not None and pins.data * tp * pp != count):
                 continue
-            layout = _fit_layout(job, gpu, count, tp, pp, ZERO_SHARDING if tp * pp == 1 else ("none", "zero1"))
+            layout = _fit_layout(job, gpu, count, tp, pp, ZERO_SHARDING if tp * pp == 1 else ("none", "zero1"),
+                                 memory_of=memory_of)
             if layout is not None:
                 layouts.append(layout)
     return layouts
@@ -522,16 +531,15 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
                      dp * micro * accumulation, (pp - 1) / slots)
 
 
-def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout) -> Efficiency:
-    """The efficiency at this layout: a fitted curve's value at the layout's matrix sizes and micro-batch, else the
-    figure given."""
+def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout,
+                      value: float | None = None) -> Efficiency:
+    """The efficiency at this layout: a fitted curve's value at the layout's matrix sizes and micro-batch (`value`:
+    curve_value, already worked out), else the figure given."""
     curve = getattr(efficiency, "curve", None)
     if curve is None:
         return efficiency
-    import dataclasses
-
-    value = curve.efficiency(job.work, gpu, job.precision, layout.tensor, layout.micro_batch, job.attention,
-                             job.framework)
+    if value is None:
+        value = curve_value(curve, job, gpu, layout)
     note = curve.stack_note(job.framework)
     detail = efficiency.detail if note in efficiency.detail else f"{efficiency.detail}; {note}"
     gpus = layout.data * layout.tensor * layout.pipeline
@@ -547,25 +555,50 @@ class LayoutMemo:
 
     layouts: dict[tuple[object, ...], list[Layout]] = dataclasses.field(default_factory=dict)
     efficiencies: dict[tuple[object, ...], Efficiency] = dataclasses.field(default_factory=dict)
+    memories: dict[tuple[object, ...], TrainingMemory] = dataclasses.field(default_factory=dict)
+    values: dict[tuple[object, ...], float] = dataclasses.field(default_factory=dict)
 
     def candidate_layouts(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int) -> list[Layout]:
-        """candidate_layouts, once per layouts_key."""
+        """candidate_layouts, once per layouts_key, with each memory worked out once (it does not depend on the
+        GPU: every memory size tries the same configurations)."""
         key = layouts_key(gpu, offer, count)
         found = self.layouts.get(key)
         if found is None:
-            found = self.layouts[key] = candidate_layouts(job, gpu, offer, count)
+            found = self.layouts[key] = candidate_layouts(job, gpu, offer, count, self.training_memory)
+        return found
+
+    def training_memory(self, job: TrainingJob, micro_batch: int, recompute: bool | str, sharding: str, dp: int,
+                        tp: int = 1, pp: int = 1, ep: int = 1) -> TrainingMemory:
+        """training_memory, once per configuration."""
+        key = (micro_batch, recompute, sharding, dp, tp, pp, ep)
+        found = self.memories.get(key)
+        if found is None:
+            found = self.memories[key] = training_memory(job, micro_batch, recompute, sharding, dp, tp, pp, ep)
         return found
 
     def layout_efficiency(self, efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout) -> Efficiency:
         """layout_efficiency, once per GPU, efficiency and what of the layout it reads."""
         curve = efficiency.curve
-        key = (gpu.id, efficiency.value, efficiency.log_sigma, efficiency.source, efficiency.detail,
-               efficiency.extrapolations, type(curve).__name__ if curve is not None else None, layout.tensor,
-               layout.micro_batch, layout.data * layout.tensor * layout.pipeline)
+        at = (gpu.id, efficiency.value, efficiency.log_sigma, efficiency.source, efficiency.detail,
+              efficiency.extrapolations, type(curve).__name__ if curve is not None else None, layout.tensor,
+              layout.micro_batch)
+        key = (*at, layout.data * layout.tensor * layout.pipeline)
         found = self.efficiencies.get(key)
         if found is None:
-            found = self.efficiencies[key] = layout_efficiency(efficiency, job, gpu, layout)
+            value = None
+            if curve is not None:  # the curve's value is the same at every GPU count
+                value = self.values.get(at)
+                if value is None:
+                    value = self.values[at] = curve_value(curve, job, gpu, layout)
+            found = self.efficiencies[key] = layout_efficiency(efficiency, job, gpu, layout, value)
         return found
+
+
+def curve_value(curve: Any, job: TrainingJob, gpu: GpuSpec, layout: Layout) -> float:
+    """A training curve's efficiency at the layout's tensor degree and micro-batch (all it reads of the layout)."""
+    value: float = curve.efficiency(job.work, gpu, job.precision, layout.tensor, layout.micro_batch, job.attention,
+                                    job.framework)
+    return value
 
 
 def layouts_key(gpu: GpuSpec, offer: PricedOffer, count: int) -> tuple[object, ...]:
