@@ -64,7 +64,8 @@ class ServingEfficiency:
     compute: Efficiency
     bandwidth: Efficiency
     host_floor_s: float = 0.0
-    """Host time per kernel of a non-generative forward pass (torch-eager: the fitted launch floor; 0: none)."""
+    """Host time per operator of the engine's execution mode (catalog/priors.yaml launch_floors; 0: none): a forward
+    pass or decode step takes at least operators × this."""
 
 
 @dataclass(frozen=True)
@@ -163,12 +164,15 @@ def llm_timing(work: Workload, inf: Inference, gpu: GpuSpec, tp: int, batch: int
     if inf.chunked_prefill is not None:
         prefill, cut = chunked_prefill_seconds(work, prompt, cached, inf.chunked_prefill, batch, context,
                                                inf.precision, kv, flops, bytes_per_s)
-    step = decode_step_seconds(work, batch, context, inf.precision, kv, flops,
-                               bytes_per_s, tp_allreduce_seconds(work, batch, tp, link_gbs, link))
+    # the host issues every operator of a step: an eager engine's step is no shorter than that (forward_time.py)
+    host = kernels_per_forward(work) * eff.host_floor_s
+    step = max(host, decode_step_seconds(work, batch, context, inf.precision, kv, flops,
+                                         bytes_per_s, tp_allreduce_seconds(work, batch, tp, link_gbs, link)))
     spec = inf.speculative
     if spec is not None and work.draft is not None:
-        draft_step = decode_step_seconds(work.draft, batch, context, inf.precision, kv, flops, bytes_per_s,
-                                         tp_allreduce_seconds(work.draft, batch, tp, link_gbs, link))
+        draft_step = max(kernels_per_forward(work.draft) * eff.host_floor_s,
+                         decode_step_seconds(work.draft, batch, context, inf.precision, kv, flops, bytes_per_s,
+                                             tp_allreduce_seconds(work.draft, batch, tp, link_gbs, link)))
         verify = verify_step_seconds(work, batch, spec.tokens, context, inf.precision, kv, flops, bytes_per_s,
                                      tp_allreduce_seconds(work, batch * (spec.tokens + 1), tp, link_gbs, link))
         step = (spec.tokens * draft_step + verify) / expected_tokens_per_round(spec.tokens, spec.acceptance)
@@ -599,11 +603,27 @@ def serving_plan(work: Workload, inference: Inference, catalog: Catalog | None, 
         return (plan_llm_serving if work.is_generative else plan_batch_serving)(work, inference, gpu, offer, eff, memo)
     assert catalog is not None, "priors come from the catalog"
     if work.is_generative:
-        eff = ServingEfficiency(prior_efficiency(catalog, gpu, "prefill", work.family),
-                                prior_efficiency(catalog, gpu, "decode", work.family))
+        eff = llm_efficiency(catalog, gpu, work.family, inference.engine)
         return plan_llm_serving(work, inference, gpu, offer, eff, memo)
     eff = forward_efficiency(catalog, gpu, work.family, inference.engine, inference.precision)
     return plan_batch_serving(work, inference, gpu, offer, eff, memo)
+
+
+def llm_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str | None) -> ServingEfficiency:
+    """Generative serving: the prefill and decode priors (pooled over the engines of the published rows) and the
+    host floor per operator of the engine's execution mode (vllm by default: CUDA graphs), which bounds a decode
+    step from below (an eager engine such as hf-transformers is host-bound at small batch)."""
+    name = engine or "vllm"
+    floor = next((f for f in catalog.launch_floors if f.mode == execution_mode(name, True)), None)
+    assumed = "" if engine else " (the default; set inference.engine to plan another)"
+    compute = prior_efficiency(catalog, gpu, "prefill", family)
+    note = f"; engine {name}{assumed}"
+    if floor is not None:
+        note += f", decode steps no shorter than {floor.microseconds:g} µs of host time per operator ({floor.mode} mode" \
+                + ("" if floor.n else ", documented default") + ")"
+    return ServingEfficiency(dataclasses.replace(compute, detail=compute.detail + note),
+                             prior_efficiency(catalog, gpu, "decode", family),
+                             floor.microseconds * 1e-6 if floor is not None else 0.0)
 
 
 def forward_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str | None, precision: str = "bf16"

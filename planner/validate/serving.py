@@ -8,6 +8,7 @@ import statistics
 from planner.catalog.load import Catalog
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.io.profile import resolve_architecture
+from planner.model.forward_time import execution_mode, kernels_per_forward
 from planner.model.inference_time import decode_tokens_per_s, prefill_tokens_per_s
 from planner.model.llama_cpp import accumulate_factor, layer_split_speedup
 from planner.model.workload import workload_for
@@ -91,6 +92,10 @@ def predict_serving_run(run: PublishedRun, catalog: Catalog) -> ServingPredictio
         rate = decode_tokens_per_s(work, gpu, run.precision, run.batch or 1.0, generated / 2.0,
                                    compute.value * accumulate_factor(run.precision, run.engine, gpu),
                                    bandwidth.value, kv_precision="fp16")
+        # the host issues every operator of a step (the floor of the engine's mode, as estimate's llm_timing)
+        floor = next((f for f in catalog.launch_floors if f.mode == execution_mode(run.engine, True)), None)
+        if floor is not None:
+            rate = min(rate, (run.batch or 1.0) / (kernels_per_forward(work) * floor.microseconds * 1e-6))
     else:
         prompt = run.seq_len or arch.context
         factor = accumulate_factor(run.precision, run.engine, gpu)
