@@ -16,6 +16,7 @@ from planner.model.forward_time import (
     execution_mode,
     kernels_per_forward,
 )
+from planner.model.workload import workload_for
 from planner.plans.serving import forward_efficiency
 from planner.schema.profile import Inference
 from planner.schema.runs import PublishedRun
@@ -117,3 +118,22 @@ def test_the_host_floor_sets_batch_one_whatever_the_gpu(catalog, runs):
     row = inference_row(one, catalog)
     assert row is not None
     assert rates[0] == pytest.approx(1.0 / (kernels_per_forward(row.work) * floor.microseconds * 1e-6))
+
+
+def test_estimate_and_validate_time_a_forward_pass_alike(runs, catalog):
+    """A published batched row: validate's prediction (planner/validate/forward.py) equals the serving plan's service
+    time for the same batch, GPU, precision and engine (planner/plans/serving.py batch_service_seconds)."""
+    from planner.io.profile import resolve_architecture
+    from planner.plans.serving import batch_service_seconds
+    from planner.validate.forward import forward_prediction
+
+    for run_id in ("DLE-016", "td-roberta-large-b16-s384-3090-pt-fp16", "td-minilm-b1-s16-t4-pt-fp32"):
+        run = next(r for r in runs if r.id == run_id)
+        found = forward_prediction(run, catalog, catalog)
+        assert found is not None
+        work = workload_for(resolve_architecture(run.model, catalog, run.id, seq_len=run.seq_len))
+        gpu = catalog.gpu(run.gpu)
+        inf = Inference(rate=1.0, precision=run.precision, engine=run.engine)
+        eff = forward_efficiency(catalog, gpu, work.family, run.engine, run.precision)
+        seconds = batch_service_seconds(work, inf, gpu, eff, run.batch or 1)
+        assert found[0] == pytest.approx((run.batch or 1) / seconds, rel=1e-9)

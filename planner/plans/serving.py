@@ -21,7 +21,7 @@ from typing import Any
 from planner.catalog.load import Catalog, PricedOffer
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.model.costing import monthly_cost_usd
-from planner.model.forward_time import execution_mode, kernels_per_forward
+from planner.model.forward_time import execution_mode, forward_seconds, kernels_per_forward
 from planner.model.inference_time import (
     decode_step_seconds,
     default_kv_precision,
@@ -458,14 +458,14 @@ def _unusable(gpu: GpuSpec, offer: PricedOffer, eff: ServingEfficiency, why: Ver
 
 def batch_service_seconds(work: Workload, inf: Inference, gpu: GpuSpec, eff: ServingEfficiency, batch: float
                           ) -> float:
-    """Forward pass of `batch` samples on the roofline: FLOP at the compute efficiency, or the weights plus the
-    batch's activations at the bandwidth efficiency, or the host launching its kernels (model/forward_time.py),
-    whichever is longest."""
+    """Forward pass of `batch` samples: the forward model the launch floors are fitted with
+    (model/forward_time.py: matmuls at the compute efficiency plus passes over the layer outputs, or the host
+    launching its operators, whichever is longer), and never shorter than one read of the weights at the bandwidth
+    efficiency."""
     peak = peak_flops(gpu, inf.precision)
-    return max(batch * work.forward_flops_per_sample / (peak * eff.compute.value),
-               (weight_bytes(work, inf.precision) + batch * _activation_bytes(work, inf))
-               / (gpu.memory_bandwidth_gbs * 1e9 * eff.bandwidth.value),
-               kernels_per_forward(work) * eff.host_floor_s)
+    return max(forward_seconds(work, batch, peak * eff.compute.value, eff.host_floor_s,
+                               gpu.memory_bandwidth_gbs * 1e9, BYTES[inf.precision]),
+               weight_bytes(work, inf.precision) / (gpu.memory_bandwidth_gbs * 1e9 * eff.bandwidth.value))
 
 
 def _activation_bytes(work: Workload, inf: Inference) -> float:
