@@ -41,6 +41,7 @@ from planner.io.profile import resolve_architecture
 from planner.model.precision import peak_flops
 from planner.model.workload import workload_for
 from planner.plans.training import (
+    ZERO_SHARDING,
     Layout,
     StepTerms,
     TrainingJob,
@@ -50,6 +51,7 @@ from planner.plans.training import (
 )
 from planner.schema.catalog import GpuSpec, Offer
 from planner.schema.priors import TrainCurveFit
+from planner.schema.profile import Parallelism
 from planner.schema.runs import PublishedRun
 
 TRAIN_GROUPS = frozenset({"llm-pretraining", "fine-tuning", "cnn", "encoder", "single-gpu-throughput"})
@@ -199,9 +201,57 @@ def run_job(run: PublishedRun, catalog: Catalog) -> TrainingJob:
     global_batch = (run.batch * count if throughput else run.batch) if run.batch else None
     # Megatron's reported TFLOP/s are for full activation recomputation (Narayanan et al. 2021, eq. 3)
     recompute = "full" if run.metric == "tflops_per_gpu" else "auto"
+    stated = run.layout
+    if stated is not None:
+        if stated.recompute is not None:
+            recompute = stated.recompute
+        replicas = count // ((stated.tp or 1) * (stated.pp or 1)) or 1
+        if stated.global_batch is not None:
+            global_batch = float(stated.global_batch)
+        elif throughput and run.batch:  # the row's per-GPU batch is per data-parallel replica
+            global_batch = run.batch * replicas
+        if (stated.pp or 1) > 1:
+            micro = None  # a pipeline's stated batch is its replica's; its micro-batches are searched (1)
+        elif stated.micro_batch is not None:
+            micro = stated.micro_batch
     optimizer = "sgd" if work.family == "cnn" else "adamw"  # NVIDIA DLE ResNet-50: SGD with momentum
     return TrainingJob(work, samples, global_batch, micro, run.precision, optimizer, "full", 16, recompute,
-                       run.attention or "standard", framework=run.framework)
+                       run.attention or "standard", framework=run.framework, parallelism=stated_parallelism(run))
+
+
+def stated_layout(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, peak: float
+                  ) -> tuple[Layout, Efficiency, StepTerms] | None:
+    """The run's stated layout as it ran, for a run whose layout the planner's memory model says does not fit
+    (its activation model is the flash-free upper bound): tensor, pipeline, expert degrees and ZeRO stage as pinned,
+    the stated recomputation (else full), micro-batch 1 in a pipeline. None when the pins do not fill the count."""
+    pins = job.parallelism
+    if pins is None or pins.data is None:
+        return None
+    tp, pp, ep = pins.tensor or 1, pins.pipeline or 1, pins.expert or 1
+    sharding = ZERO_SHARDING[pins.zero] if pins.zero is not None else ("zero1" if pins.data > 1 else "none")
+    recompute = "none" if job.recompute == "auto" else job.recompute
+    micro = job.micro_batch if job.micro_batch and pp == 1 else 1
+    virtual = pins.virtual if pins.virtual and pp > 1 and (job.work.layers // pp) % pins.virtual == 0 else 1
+    layout = Layout(pins.data, tp, pp, sharding, recompute, micro,
+                    training_memory(job, micro, recompute, sharding, pins.data, tp, pp, ep), ep, virtual)
+    return layout, Efficiency(1.0, 0.0, "prior", "stated layout"), step_terms(job, gpu, offer, count, layout, peak)
+
+
+def stated_parallelism(run: PublishedRun) -> Parallelism | None:
+    """The layout a run's source states, as the pins a user reproducing it would set (training.parallelism):
+    tensor, pipeline and expert degrees, ZeRO stage (FSDP: 3), and the data degree when it completes the count
+    (context-parallel ranks, which the planner does not model, count as data-parallel ones). None: nothing stated
+    or no GPU count."""
+    stated, count = run.layout, run.gpu_count
+    if stated is None or count is None:
+        return None
+    zero = 3 if stated.fsdp else stated.zero_stage
+    tp, pp = stated.tp or 1, stated.pp or 1
+    data = count // (tp * pp) if count % (tp * pp) == 0 else None
+    pins = Parallelism(data=data, tensor=stated.tp or (1 if data is not None else None),
+                       pipeline=stated.pp or (1 if data is not None else None), expert=stated.ep, zero=zero,
+                       virtual=stated.vp if stated.vp and stated.vp > 1 else None)
+    return pins if pins != Parallelism() else None
 
 
 def build_case(run: PublishedRun, catalog: Catalog, reference: Efficiency) -> RunCase | None:
@@ -217,6 +267,8 @@ def build_case(run: PublishedRun, catalog: Catalog, reference: Efficiency) -> Ru
     best, count, cost = None, counts[0], math.inf
     for candidate in counts:  # count not published: the one spending the fewest GPU-seconds per sample
         found = fastest_layout(job, gpu, run_offer(run, gpu, candidate, catalog), candidate, reference, peak)
+        if found is None and job.parallelism is not None:  # the stated layout, even where the memory model
+            found = stated_layout(job, gpu, run_offer(run, gpu, candidate, catalog), candidate, peak)  # disagrees
         if found is not None:
             layout, eff, terms = found
             gpu_seconds = terms.seconds(eff.value) * candidate / terms.samples_per_step

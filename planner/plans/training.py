@@ -290,6 +290,8 @@ class Layout:
     micro_batch: int
     memory: TrainingMemory
     expert: int = 1
+    virtual: int = 1
+    """Virtual pipeline stages per rank (interleaved 1F1B; 1: plain 1F1B)."""
 
 
 @dataclass(frozen=True)
@@ -350,8 +352,16 @@ def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
             memory = memory_of(job, micro, recompute, sharding, dp, tp, pp, ep)
             if memory.total > capacity:
                 continue
-            return Layout(dp, tp, pp, sharding, recompute, micro, memory, ep)
+            return Layout(dp, tp, pp, sharding, recompute, micro, memory, ep, _virtual_stages(job, pp))
     return None
+
+
+def _virtual_stages(job: TrainingJob, pp: int) -> int:
+    """Interleaving of a pipeline: the pinned virtual stages when they divide each stage's layers, else 1."""
+    pins = job.parallelism
+    if pp <= 1 or pins is None or not pins.virtual:
+        return 1
+    return pins.virtual if (job.work.layers // pp) % pins.virtual == 0 else 1
 
 
 def _pinned_stages(job: TrainingJob, stages: tuple[str, ...]) -> tuple[str, ...]:
@@ -505,7 +515,11 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
     hardware_factor = 1.0 + rerun / job.model_flops_per_sample
     micro_compute = (micro * job.model_flops_per_sample * hardware_factor / (tp * pp) / peak
                      * imbalance_factor(job.work, layout.expert, job.capacity_factor))
-    slots = accumulation + pp - 1  # 1F1B: the pipeline fills and drains once per step
+    # 1F1B: the pipeline fills and drains once per step, idle (pp − 1) micro-batch slots; the interleaved schedule
+    # with v virtual stages per rank cuts the idle slots to (pp − 1)/v and sends v times as often (Narayanan et al.
+    # 2021, §2.2)
+    virtual = max(1, layout.virtual) if pp > 1 else 1
+    slots = accumulation + (pp - 1) / virtual
     value_bytes = training_value_bytes(job.precision)
     activation_bytes = micro * job.work.tokens_per_sample * job.work.hidden * value_bytes
     fixed = 0.0
@@ -514,7 +528,7 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
         fixed += slots * per_layer * (job.work.layers / pp) * tensor_parallel_allreduce_seconds(
             activation_bytes, tp, gpu, offer)
     if pp > 1:
-        fixed += slots * 2.0 * pipeline_send_seconds(activation_bytes / tp, offer)
+        fixed += (accumulation + pp - 1) * 2.0 * virtual * pipeline_send_seconds(activation_bytes / tp, offer)
     fixed += slots * all_to_all_step_seconds(job.work, micro, value_bytes, tp, pp, layout.expert,
                                              layout.recompute == "full", gpu, offer)
     # expert gradients live in the expert-data-parallel group: 1/ep of them per GPU
@@ -528,7 +542,7 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
         comm = hierarchical_allreduce_seconds(grad_bytes, dp, gpu, offer, tp * pp)
         window, repeats = BACKWARD_SHARE * micro_compute, 1
     return StepTerms(slots * micro_compute, fixed, comm, window, repeats, accumulation,
-                     dp * micro * accumulation, (pp - 1) / slots)
+                     dp * micro * accumulation, (pp - 1) / virtual / slots)
 
 
 def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout,
@@ -711,6 +725,6 @@ def instance_shape(offer: PricedOffer) -> tuple[object, ...]:
 
 def _pinned_keys(job: TrainingJob) -> tuple[str, ...]:
     pins = job.parallelism
-    keys = [k for k in ("data", "tensor", "pipeline", "expert", "zero")
+    keys = [k for k in ("data", "tensor", "pipeline", "expert", "zero", "virtual")
             if pins is not None and getattr(pins, k) is not None]
     return (*keys, "recompute") if job.recompute != "auto" else tuple(keys)

@@ -53,6 +53,9 @@ class Parallelism(Strict):
                                           "ones (it divides data and the experts).")
     zero: Literal[0, 1, 2, 3] | None = Field(
         None, description="ZeRO stage: 0 none, 1 optimizer state, 2 + gradients, 3 + weights (FSDP full shard).")
+    virtual: int | None = Field(
+        None, ge=1, le=128, description="Virtual pipeline stages per rank (Megatron's interleaved 1F1B schedule): "
+                                        "the pipeline bubble shrinks by this factor, point-to-point sends grow by it.")
     recompute: Literal["none", "selective", "full"] | None = Field(
         None, description="Activation recomputation: none, selective (attention core only, Korthikanti et al. "
                           "2022) or full (every layer from its input).")
