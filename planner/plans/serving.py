@@ -273,6 +273,15 @@ Memo = dict[tuple[object, ...], Any]
 per estimate and dropped with it, so nothing outlives the inputs it was computed from."""
 
 
+def _context(memo: Memo | None, work: Workload, inf: Inference, gpu: GpuSpec, eff: ServingEfficiency) -> object:
+    """A token standing for (workload, inference section, GPU, efficiencies) in the memo's keys: those are hashed
+    once per offer here rather than at each of the search's tens of thousands of look-ups (hashing a workload and
+    a profile section field by field costs microseconds)."""
+    if memo is None:
+        return None
+    return memo.setdefault(("context", work, inf, gpu.id, eff), object())
+
+
 def _memoised(memo: Memo | None, key: tuple[object, ...], build: Callable[[], list[_Candidate]]
               ) -> list[_Candidate]:
     if memo is None:
@@ -329,7 +338,8 @@ def _autoscaled(inf: Inference, capacity: float, latency_at, tp: int, gpus_per_i
 
 
 def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_instance: int, link_gbs: float,
-                    link: str, eff: ServingEfficiency, memo: Memo | None = None) -> list[_Candidate]:
+                    link: str, eff: ServingEfficiency, memo: Memo | None = None, ctx: object = None
+                    ) -> list[_Candidate]:
     kv = inf.kv_precision or default_kv_precision(inf.precision)
     out: list[_Candidate] = []
     fewest = math.inf  # instances of the best configuration meeting the targets so far
@@ -341,8 +351,8 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
         if limit < 1:
             continue
         for batch in _searched_batches(limit, inf.batch):
-            timing = llm_timing(work, inf, gpu, tp, batch, link_gbs, link, eff)
-            latency_at = _remembered(memo, ("llm", work, inf, gpu.id, eff, tp, batch, link_gbs, link),
+            timing = _llm_timing(memo, ctx, work, inf, gpu, tp, batch, link_gbs, link, eff)
+            latency_at = _remembered(memo, ("llm", ctx, tp, batch, link_gbs, link),
                                      lambda r, rate, t=timing: llm_latency(inf, t, r, rate))
             if batch > 1 and not _meets(latency_at(None, inf.rate), inf.slo):
                 reps, instances = _fill_instances(math.floor(inf.rate / timing.capacity_rps) + 1, tp,
@@ -357,6 +367,19 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
             if out[-1].meets:
                 fewest = min(fewest, out[-1].instances)
     return out
+
+
+def _llm_timing(memo: Memo | None, ctx: object, work: Workload, inf: Inference, gpu: GpuSpec, tp: int, batch: int,
+                link_gbs: float, link: str, eff: ServingEfficiency) -> LlmTiming | None:
+    """llm_timing, kept in the estimate's memo: the same GPU offered in several instance sizes times the same
+    configurations."""
+    if memo is None:
+        return llm_timing(work, inf, gpu, tp, batch, link_gbs, link, eff)
+    key = ("timing", ctx, tp, batch, link_gbs, link)
+    if key not in memo:
+        memo[key] = llm_timing(work, inf, gpu, tp, batch, link_gbs, link, eff)
+    timing: LlmTiming | None = memo[key]
+    return timing
 
 
 def _sized(inf: Inference, timing: LlmTiming | float, batch: int, tp: int, capacity_rps: float, latency_at,
@@ -378,8 +401,9 @@ def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Priced
         return _unusable(gpu, offer, eff, Verdict(Kind.NO_PRECISION, detail=COMPUTE_PRECISION[inf.precision]))
     per_instance = offer.offer.gpus_per_instance
     link_gbs, link = intra_node_gbs(gpu, offer)
-    candidates = _memoised(memo, ("llm", work, inf, gpu.id, per_instance, link_gbs, link, eff),
-                         lambda: _llm_candidates(work, inf, gpu, per_instance, link_gbs, link, eff, memo))
+    ctx = _context(memo, work, inf, gpu, eff)
+    candidates = _memoised(memo, ("llm", ctx, per_instance, link_gbs, link),
+                         lambda: _llm_candidates(work, inf, gpu, per_instance, link_gbs, link, eff, memo, ctx))
     if not candidates:
         kv = inf.kv_precision or default_kv_precision(inf.precision)
         widest = max(t for t in TENSOR_PARALLEL if t <= per_instance)
@@ -544,7 +568,7 @@ def _close_and_residual_quantile(fill: float, oldest: float, service: float, bus
 
 
 def _batch_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_instance: int,
-                      eff: ServingEfficiency, memo: Memo | None = None) -> list[_Candidate]:
+                      eff: ServingEfficiency, memo: Memo | None = None, ctx: object = None) -> list[_Candidate]:
     per_sample = _activation_bytes(work, inf)
     free = usable_bytes(gpu) - weight_bytes(work, inf.precision)
     if free <= per_sample:
@@ -560,7 +584,7 @@ def _batch_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_ins
         service = service_of(batch)
         if _fill_instances(math.floor(inf.rate * service / batch) + 1, 1, gpus_per_instance)[1] > fewest:
             continue  # even the fewest stable replicas cost more than a batch that meets the targets
-        latency_at = _remembered(memo, ("batch", work, inf, gpu.id, eff, batch),
+        latency_at = _remembered(memo, ("batch", ctx, batch),
                                  lambda r, rate, b=batch: batch_latency(inf, r, b, service_of, rate))
         out.append(_sized(inf, service, batch, 1, batch / service, latency_at, gpus_per_instance, fewest))
         if out[-1].meets:
@@ -574,8 +598,9 @@ def plan_batch_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Pric
     if peak_flops(gpu, inf.precision) is None:
         return _unusable(gpu, offer, eff, Verdict(Kind.NO_PRECISION, detail=COMPUTE_PRECISION[inf.precision]))
     per_instance = offer.offer.gpus_per_instance
-    candidates = _memoised(memo, ("batch", work, inf, gpu.id, per_instance, eff),
-                         lambda: _batch_candidates(work, inf, gpu, per_instance, eff, memo))
+    ctx = _context(memo, work, inf, gpu, eff)
+    candidates = _memoised(memo, ("batch", ctx, per_instance),
+                         lambda: _batch_candidates(work, inf, gpu, per_instance, eff, memo, ctx))
     if not candidates and inf.batch is not None and usable_bytes(gpu) > weight_bytes(work, inf.precision):
         return _unusable(gpu, offer, eff, Verdict(
             Kind.PIN_UNWORKABLE, float(inf.batch), None,
