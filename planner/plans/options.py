@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -78,9 +79,10 @@ def hours_at_confidence(plan: TrainingPlan, confidence: float) -> float:
 
 
 def judge_training(job: TrainingJob, plan: TrainingPlan, confidence: float, deadline_s: float | None,
-                   budget_usd: float | None) -> TrainingOption:
+                   budget_usd: float | None, annotations: Mapping[str, object] | None = None) -> TrainingOption:
     """Judge one plan at `confidence`: spot adds its expected overhead; the deadline and budget verdicts are added
-    to the plan's own (memory, network, precision)."""
+    to the plan's own (memory, network, precision). `annotations`: further plan fields none of this reads (price
+    trust, bill), set in the same copy."""
     hours = hours_at_confidence(plan, confidence)
     overhead = None
     if plan.spot:
@@ -96,7 +98,7 @@ def judge_training(job: TrainingJob, plan: TrainingPlan, confidence: float, dead
         verdicts.append(Verdict(Kind.MISSES_DEADLINE, hours, deadline_s / 3600.0, level))
     if not within:
         verdicts.append(Verdict(Kind.OVER_BUDGET, cost, budget_usd, level))
-    judged = evolve(plan, verdicts=tuple(verdicts), meets_deadline=meets, within_budget=within)
+    judged = evolve(plan, verdicts=tuple(verdicts), meets_deadline=meets, within_budget=within, **(annotations or {}))
     return TrainingOption(judged, hours, cost, overhead, confidence)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -166,8 +167,8 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         if local is not None:
             mine = local_training_target(local, job, warnings)
             targets += [Target(mine.offer, mine.gpu, mine.efficiency, mine.counts, job=mine.job)] if mine else []
-        training = _with_market(search_training(job, targets, profile.training, confidence), priced, day, catalog,
-                                profile.training)
+        training = search_training(job, targets, profile.training, confidence,
+                                   _market(job, priced, day, catalog, profile.training))
     if profile.inference is not None:
         work = workload_for(loaded.arch)
         if profile.inference.speculative is not None:  # the draft rides on the same GPUs (load_profile checked it)
@@ -192,9 +193,10 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
     return Estimate(profile.name, catalog.as_of, training, inference, warnings, confidence, lines)
 
 
-def search_training(job: TrainingJob, targets: list[Target], training: Training,
-                    confidence: float) -> TrainingEstimate:
-    """Every (target, GPU count, pricing) planned once and judged at `confidence`; the best of each target ranked."""
+def search_training(job: TrainingJob, targets: list[Target], training: Training, confidence: float,
+                    market: Callable[[TrainingPlan], dict[str, object]] | None = None) -> TrainingEstimate:
+    """Every (target, GPU count, pricing) planned once and judged at `confidence`; the best of each target ranked.
+    `market` gives each judged plan's price trust and bill fields (_market)."""
     options: list[TrainingOption] = []
     best: list[TrainingOption] = []
     # offers of one GPU and instance shape at several providers or regions take the same time: planned once,
@@ -216,7 +218,8 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
                 here = plan if (plan.provider, plan.instance, spot) == (target.offer.provider,
                                                                         target.offer.offer.instance, False) \
                     else priced(plan, target.offer, spot)
-                mine.append(judge_training(this_job, here, confidence, training.deadline, training.budget))
+                mine.append(judge_training(this_job, here, confidence, training.deadline, training.budget,
+                                           market(here) if market else None))
         options += mine
         if mine:
             best.append(min(mine, key=training_rank))
@@ -268,34 +271,30 @@ def _book_serving(book: EfficiencyBook | None, catalog: Catalog, offer: PricedOf
                              book.get(gpu, bk, family_b, precision, bs))
 
 
-def _with_market(est: TrainingEstimate, priced: dict[tuple[str, str], PricedOffer], today: dt.date,
-                 catalog: Catalog, training: Training) -> TrainingEstimate:
-    """Every judged option's plan with its price trust and whole bill (after judging: neither changes the compute
-    cost the deadline and budget verdicts read); the ranked options are the same objects, updated alike. The
-    doubts are worked out once per offer and the bill once per provider and hours (thousands of options share
-    them)."""
-    done: dict[int, TrainingOption] = {}
+def _market(job: TrainingJob, priced: dict[tuple[str, str], PricedOffer], today: dt.date, catalog: Catalog,
+            training: Training) -> Callable[[TrainingPlan], dict[str, object]]:
+    """A plan's price trust and whole bill as fields, set as it is judged (neither changes the compute cost the
+    deadline and budget verdicts read). The doubts are worked out once per offer and the bill once per provider
+    and hours: thousands of options share them."""
     flags: dict[tuple[str, str], tuple[str, ...]] = {}
     bills: dict[tuple[str, float], dict[str, object]] = {}
-    checkpoint_gb, weights_gb = checkpoint_bytes(est.job) / 1e9, final_weights_bytes(est.job) / 1e9
+    checkpoint_gb, weights_gb = checkpoint_bytes(job) / 1e9, final_weights_bytes(job) / 1e9
 
-    def market(option: TrainingOption) -> TrainingOption:
-        found = done.get(id(option))
-        if found is None:
-            plan = option.plan
-            key = (plan.provider, plan.instance)
-            offer = priced.get(key)
-            changes = {} if offer is None else _trust_changes(plan, offer, flags.get(key) or flags.setdefault(
-                key, price_flags(offer, today)))
-            bill_key = (plan.provider, plan.hours_p50)
-            bill = bills.get(bill_key)
-            if bill is None:
-                bill = bills[bill_key] = _bill_changes(plan, catalog, training, checkpoint_gb, weights_gb)
-            found = done[id(option)] = evolve(option, plan=evolve(plan, **changes, **bill))
-        return found
+    def market(plan: TrainingPlan) -> dict[str, object]:
+        key = (plan.provider, plan.instance)
+        offer = priced.get(key)
+        changes = {}
+        if offer is not None:
+            if key not in flags:
+                flags[key] = price_flags(offer, today)
+            changes = _trust_changes(plan, offer, flags[key])
+        bill_key = (plan.provider, plan.hours_p50)
+        bill = bills.get(bill_key)
+        if bill is None:
+            bill = bills[bill_key] = _bill_changes(plan, catalog, training, checkpoint_gb, weights_gb)
+        return {**changes, **bill}
 
-    options = [market(o) for o in est.options]
-    return dataclasses.replace(est, ranked=[market(o) for o in est.ranked], options=options)
+    return market
 
 
 P = TypeVar("P", TrainingPlan, ServingPlan)
