@@ -19,6 +19,7 @@ from planner.model.precision import COMPUTE_PRECISION
 from planner.model.workload import Workload, workload_for
 from planner.plans import bounds
 from planner.plans.evolve import evolve
+from planner.plans.no_offer import mark_serving, mark_training, no_offer_offers, unplanned_gpus, unrented_gpus
 from planner.plans.local import (
     inference_sizes,
     local_serving_plan,
@@ -107,6 +108,8 @@ class Estimate:
     confidence: float = 0.5
     buy_vs_rent: tuple[tuple[str, BuyVersusRent], ...] = ()
     """(section, line) per owned machine with a purchase price (constraints.owned)."""
+    unplanned_gpus: tuple[str, ...] = ()
+    """Catalog GPUs no searched offer rents, not planned (constraints.gpus names none of them)."""
 
     @property
     def feasible(self) -> bool:
@@ -142,7 +145,11 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
     priced = {(o.provider, o.offer.instance): o for o in offers}
     # stale prices are warned about in the report, for the providers of the plans shown (render/report.py)
     warnings: list[str] = list(loaded.warnings)
-    if not offers:
+    # GPUs named with no offer to rent are planned for time only (planner/plans/no_offer.py)
+    network = constraints.assumed_network_gbps or catalog.slowest_stated_network_gbps
+    unrented = no_offer_offers(unrented_gpus(loaded.gpu_ids or (), offers), catalog, network, day)
+    unplanned = () if loaded.gpu_ids else tuple(unplanned_gpus(catalog, offers))
+    if not offers and not unrented:
         warnings.append("no offer in the catalog matches constraints.gpus and constraints.providers")
     training = inference = None
     if profile.training is not None:
@@ -153,7 +160,7 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
                                                 loaded.positions)
         job = training_job(workload_for(arch), profile.training)
         pins = profile.training.parallelism
-        bounds.check_training(job, profile.training, offers, catalog,
+        bounds.check_training(job, profile.training, offers + unrented, catalog,
                               lambda offer: candidate_counts(offer, constraints.max_gpus, constraints.gpu_count,
                                                              pins),
                               loaded.positions)
@@ -163,34 +170,37 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
                           candidate_counts(offer, constraints.max_gpus, constraints.gpu_count,
                                            profile.training.parallelism),
                           constraints.spot and offer.offer.spot_usd_per_hour is not None)
-                   for offer in offers]
+                   for offer in offers + unrented]
         if local is not None:
             mine = local_training_target(local, job, warnings)
             targets += [Target(mine.offer, mine.gpu, mine.efficiency, mine.counts, job=mine.job)] if mine else []
         training = search_training(job, targets, profile.training, confidence,
                                    _market(job, priced, day, catalog, profile.training))
+        if unrented:
+            options, ranked = mark_training(training.options, training.ranked, network)
+            training = dataclasses.replace(training, options=options, ranked=ranked)
     if profile.inference is not None:
         work = workload_for(loaded.arch)
         if profile.inference.speculative is not None:  # the draft rides on the same GPUs (load_profile checked it)
             draft = resolve_architecture(ModelSection(preset=profile.inference.speculative.draft), catalog)
             work = dataclasses.replace(work, draft=workload_for(draft))
-        bounds.check_serving(work, profile.inference, offers, catalog, loaded.positions)
+        bounds.check_serving(work, profile.inference, offers + unrented, catalog, loaded.positions)
         memo: Memo = {}
         simulations: SimulationMemo = {}
         plans = []
-        for offer in offers:
+        for offer in offers + unrented:
             gpu = catalog.gpus[offer.offer.gpu]
             plan = serving_plan(work, profile.inference, catalog, offer,
                                 _book_serving(book, catalog, offer, work, profile.inference), memo=memo)
             plans.append(simulated_plan(plan, work, profile.inference, gpu, offer, seed, simulations)
                          if simulate else plan)
-        plans = [_with_price_trust(p, priced, day) for p in plans]
+        plans = mark_serving([_with_price_trust(p, priced, day) for p in plans])
         if local is not None:
             plans += local_serving_plan(local, work, profile.inference, warnings)
         key = serving_latency_key(plans)
         inference = ServingEstimate(work, sorted(plans, key=lambda p: serving_rank(p, key)))
     lines = _buy_versus_rent(loaded, training, inference)
-    return Estimate(profile.name, catalog.as_of, training, inference, warnings, confidence, lines)
+    return Estimate(profile.name, catalog.as_of, training, inference, warnings, confidence, lines, unplanned)
 
 
 def search_training(job: TrainingJob, targets: list[Target], training: Training, confidence: float,

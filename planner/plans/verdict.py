@@ -30,14 +30,16 @@ class Kind(str, Enum):
     """Hours at the planning confidence (value) above the deadline (limit), detail: the level, e.g. P90."""
     OVER_BUDGET = "over_budget"
     """Cost at the planning confidence (value, USD) above the budget (limit), detail: the level."""
+    NO_OFFER = "no_offer"
+    """No offer in the catalog rents this GPU: the plan gives time only, no cost (planner/plans/no_offer.py)."""
 
 
 INTRINSIC = frozenset({Kind.DOES_NOT_FIT, Kind.NO_PRECISION, Kind.NO_NETWORK, Kind.PIN_UNWORKABLE,
-                       Kind.BATCH_TOO_SMALL, Kind.TOO_MANY_DEVICES})
+                       Kind.BATCH_TOO_SMALL, Kind.TOO_MANY_DEVICES, Kind.NO_OFFER})
 """Kinds that make a plan unusable whatever the deadline, budget or latency targets."""
 SEVERITY = {Kind.DOES_NOT_FIT: 6, Kind.NO_PRECISION: 5, Kind.PIN_UNWORKABLE: 5, Kind.NO_NETWORK: 4,
             Kind.TOO_MANY_DEVICES: 4, Kind.BATCH_TOO_SMALL: 3, Kind.SLO_MISSED: 1, Kind.SIMULATION_MISSED: 1,
-            Kind.MISSES_DEADLINE: 1, Kind.OVER_BUDGET: 1}
+            Kind.MISSES_DEADLINE: 1, Kind.OVER_BUDGET: 1, Kind.NO_OFFER: 2}
 """How far a kind puts a plan from working: unusable kinds above the ones more money or time could fix."""
 
 
@@ -100,6 +102,8 @@ def text(v: Verdict) -> str:
         return f"pinned {v.detail}"
     if k is Kind.BATCH_TOO_SMALL:
         return f"global batch of {v.value:g} samples is smaller than {v.limit:g} data-parallel replicas"
+    if k is Kind.NO_OFFER:
+        return "no offer rents this GPU: time only, no cost"
     if k is Kind.TOO_MANY_DEVICES:
         return f"needs {v.value:g} devices; this machine has {v.limit:g}"
     if k in (Kind.SLO_MISSED, Kind.SIMULATION_MISSED):

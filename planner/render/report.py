@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from planner.model.workload import Workload
+from planner.plans.no_offer import is_no_offer
 from planner.plans.owned import BuyVersusRent
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
@@ -21,10 +22,11 @@ _OLD = re.compile(r"price (\d+) days old")
 
 
 def shown(plans: list, top: int | None) -> list:
-    """The first `top` plans (all when top is None or 0), plus the measured device's row wherever it ranks."""
+    """The first `top` plans (all when top is None or 0), plus the measured device's row and the time-only rows of
+    GPUs named with no offer (planner/plans/no_offer.py) wherever they rank."""
     if not top:
         return plans
-    return plans[:top] + [p for p in plans[top:] if p.provider == "local"]
+    return plans[:top] + [p for p in plans[top:] if p.provider == "local" or is_no_offer(p)]
 
 
 def _r(value: float | None, digits: int = 4) -> float | None:
@@ -141,16 +143,23 @@ def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
                        "detail": plan.efficiency.detail},
         "hours": {"p10": _r(plan.hours_p10), "p50": _r(plan.hours_p50), "p90": _r(plan.hours_p90)},
         "gpu_hours": _r(plan.gpu_hours),
-        "usd_per_hour": plan.usd_per_hour, "spot": plan.spot,
-        "cost_usd": {"p10": _r(plan.cost_usd_p10), "p50": _r(plan.cost_usd_p50), "p90": _r(plan.cost_usd_p90),
-                     "compute": _r(plan.cost_usd_p50), "storage": _r(plan.storage_usd), "egress": _r(plan.egress_usd),
-                     "total": _r(plan.cost_usd_p50 + (plan.storage_usd or 0.0) + (plan.egress_usd or 0.0))},
+        "usd_per_hour": None if is_no_offer(plan) else plan.usd_per_hour, "spot": plan.spot,
+        "cost_usd": _cost_dict(plan),
         "bill_notes": list(plan.bill_notes),
         "meets_deadline": plan.meets_deadline, "within_budget": plan.within_budget,
         "reasons": list(plan.reasons), "verdicts": [v.as_dict() for v in plan.verdicts],
         **_price_fields(plan),
         "assumed_network_gbps": plan.assumed_network_gbps,
     }
+
+
+def _cost_dict(plan: TrainingPlan) -> dict[str, float | None]:
+    """cost_usd of a training plan: all null for a time-only plan (no offer: its price is unknown)."""
+    if is_no_offer(plan):
+        return dict.fromkeys(("p10", "p50", "p90", "compute", "storage", "egress", "total"))
+    return {"p10": _r(plan.cost_usd_p10), "p50": _r(plan.cost_usd_p50), "p90": _r(plan.cost_usd_p90),
+            "compute": _r(plan.cost_usd_p50), "storage": _r(plan.storage_usd), "egress": _r(plan.egress_usd),
+            "total": _r(plan.cost_usd_p50 + (plan.storage_usd or 0.0) + (plan.egress_usd or 0.0))}
 
 
 def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
@@ -165,10 +174,7 @@ def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
         "batch_size": plan.batch_size, "capacity_rps_per_replica": _r(plan.capacity_rps_per_replica),
         "utilization": _r(plan.utilization, 3), "latency_ms": latency,
         "throughput_tokens_per_s": _r(plan.throughput_tokens_per_s),
-        "monthly_cost_usd": _r(plan.monthly_cost_usd),
-        "monthly_cost_autoscaled_usd": _r(plan.monthly_cost_autoscaled_usd),
-        "usd_per_million_output_tokens": _r(plan.usd_per_million_output_tokens),
-        "usd_per_thousand_requests": _r(plan.usd_per_thousand_requests),
+        **_serving_costs(plan),
         "meets_slo": plan.meets_slo, "fits": plan.fits,
         "efficiency_source": plan.efficiency.compute.source,
         "efficiency": {"compute": plan.efficiency.compute.value, "bandwidth": plan.efficiency.bandwidth.value,
@@ -180,6 +186,15 @@ def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
                                      for k, v in plan.simulated_latency_s.items()}}
            if plan.simulated_latency_s is not None else {}),
     }
+
+
+def _serving_costs(plan: ServingPlan) -> dict[str, float | None]:
+    """The serving plan's cost fields: all null for a time-only plan (no offer: its price is unknown)."""
+    costs = {"monthly_cost_usd": plan.monthly_cost_usd,
+             "monthly_cost_autoscaled_usd": plan.monthly_cost_autoscaled_usd,
+             "usd_per_million_output_tokens": plan.usd_per_million_output_tokens,
+             "usd_per_thousand_requests": plan.usd_per_thousand_requests}
+    return {k: None if is_no_offer(plan) else _r(v) for k, v in costs.items()}
 
 
 def _model_dict(work: Workload) -> dict[str, Any]:
@@ -226,6 +241,7 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
         out["decisions"] = decision_dict(decision)
     for section, line in est.buy_vs_rent:
         out.setdefault(section, {}).setdefault("buy_vs_rent", []).append(_buy_dict(line))
+    out["unplanned_gpus"] = list(est.unplanned_gpus)
     out["warnings"] = list(est.warnings) + price_warnings(est, top)
     return out
 
@@ -284,9 +300,16 @@ def _training_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[l
             + (f", {p.instances} inst." if p.instances > 1 else "")
         rows.append([str(i + 1), p.gpu, p.provider, str(p.gpu_count), "yes" if p.spot else "no", layout,
                      f"{fixed(p.hours_p50)} ({fixed(p.hours_p10)}–{fixed(p.hours_p90)})",
-                     _usd(p.cost_usd_p50) + (" †" if p.price_flags else ""),
+                     f"{fixed(p.gpu_hours)} GPU-h" if is_no_offer(p) else _cost_cell(p, p.cost_usd_p50),
                      f"{p.mfu:.0%}", p.efficiency.source, "ok" if p.feasible else "; ".join(p.reasons)])
     return head, rows
+
+
+def _cost_cell(plan: TrainingPlan | ServingPlan, usd_value: float) -> str:
+    """A cost cell: the amount with † when the price is doubted; "no offer" for a time-only plan."""
+    if is_no_offer(plan):
+        return "no offer"
+    return _usd(usd_value) + (" †" if plan.price_flags else "")
 
 
 def _serving_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[list[str]]]:
@@ -305,7 +328,7 @@ def _serving_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[li
                    for cell, k in zip(lat, keys)]
         avg = _usd(p.monthly_cost_autoscaled_usd) if p.monthly_cost_autoscaled_usd is not None else "–"
         rows.append([str(i + 1), p.gpu, p.provider, f"{p.replicas}×{p.gpus_per_replica}", str(p.batch_size), *lat,
-                     _usd(p.monthly_cost_usd) + (" †" if p.price_flags else ""), avg, f"{p.utilization:.0%}",
+                     _cost_cell(p, p.monthly_cost_usd), "–" if is_no_offer(p) else avg, f"{p.utilization:.0%}",
                      "ok" if p.meets_slo else "; ".join(p.reasons)])
     return head, rows
 
@@ -321,6 +344,7 @@ def _footer(est: Estimate, decision=None, top: int | None = None) -> list[str]:
         lines += _flag_notes(shown(est.inference.plans, top), "serving")
     lines += _buy_lines(est)
     lines += _discount_lines(est, top)
+    lines += _no_offer_lines(est)
     work = est.training.job.work if est.training is not None else est.inference.work if est.inference else None
     if work is not None and work.is_moe:
         lines.append(f"Model {work.name}: {work.params / 1e9:.4g}B parameters (memory, checkpoint, optimizer state), "
@@ -344,6 +368,20 @@ def _footer(est: Estimate, decision=None, top: int | None = None) -> list[str]:
         lines.append("Spot rows include the expected interruption overhead in hours and cost (as the decision "
                      "does): checkpoints, restarts and lost work.")
     lines += [f"Warning: {w}" for w in est.warnings + price_warnings(est, top)]
+    return lines
+
+
+def _no_offer_lines(est: Estimate) -> list[str]:
+    """What the time-only rows are, and which catalog GPUs were not planned at all for want of an offer."""
+    lines = []
+    if any(is_no_offer(p) for s in (est.training, est.inference) if s is not None for p in s.plans):
+        lines.append("'no offer' rows: no offer in the catalog rents that GPU, so the plan gives time (and GPU-hours) "
+                     "only, on the machine its datasheet describes (its NVLink domain, else one card per machine); "
+                     "it is never a choice.")
+    if est.unplanned_gpus:
+        names = ", ".join(est.unplanned_gpus[:6]) + (", …" if len(est.unplanned_gpus) > 6 else "")
+        lines.append(f"Not planned: {len(est.unplanned_gpus)} GPU type(s) with no offer ({names}); name one in "
+                     "constraints.gpus for a time-only plan.")
     return lines
 
 
