@@ -9,6 +9,17 @@ A block is regenerated when a marker line precedes it:
     ```
 
 The command runs in-process (typer's CliRunner) from the repository root at that terminal width (default 100).
+
+A measuring command (`gpuplan profile …`, `gpuplan calibrate …`) times this machine, so its output cannot be
+rerun and compared. Its block names the record that run wrote, kept in the repository:
+
+    <!-- output: record=docs/records/bert-train-then-serve.yaml -->
+    ```console
+    $ gpuplan profile profiles/bert-train-then-serve.yaml --quick --out docs/records/bert-train-then-serve.yaml
+    ```
+
+and shows what the command prints for that record (planner/cli/measure.py profile_summary / calibrate_summary),
+so the block goes stale when the summary's rendering changes, like any other.
 `--check` writes nothing and exits 1 listing the stale blocks; tests/test_docs.py runs the same check. Ages of
 prices ("851 days old") depend on today's date, so the check compares them as "N days old".
 
@@ -24,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-MARKER = re.compile(r"^<!-- output(?::\s*COLUMNS=(\d+))?\s*-->$")
+MARKER = re.compile(r"^<!-- output(?::\s*COLUMNS=(\d+))?(?:\s*record=(\S+))?\s*-->$")
 DEFAULT_COLUMNS = 100
 AGE = re.compile(r"\b\d[\d,]* days old")
 
@@ -40,6 +51,8 @@ class Block:
     """Index of the closing fence."""
     command: str
     columns: int
+    record: str | None = None
+    """The stored record a measuring command's output is rendered from (None: the command runs)."""
 
 
 def doc_files() -> list[Path]:
@@ -59,7 +72,7 @@ def blocks(path: Path) -> list[Block]:
             raise SystemExit(f"{path}:{i + 1}: a marker must precede ```console and a `$ gpuplan …` line")
         end = next(j for j in range(i + 3, len(lines)) if lines[j].startswith("```"))
         command = lines[i + 2][2:].strip()
-        found.append(Block(path, i + 3, end, command, int(match.group(1) or DEFAULT_COLUMNS)))
+        found.append(Block(path, i + 3, end, command, int(match.group(1) or DEFAULT_COLUMNS), match.group(2)))
     return found
 
 
@@ -87,6 +100,29 @@ def run(command: str, columns: int) -> str:
     return result.output.rstrip("\n")
 
 
+def measured(command: str, record: str, columns: int) -> str:
+    """What a measuring command printed, rendered from the record it wrote (at `columns` columns)."""
+    from pathlib import Path as _Path
+
+    from planner.catalog.load import BUNDLED_CATALOG, load_catalog
+    from planner.cli.measure import calibrate_summary, profile_summary
+    from planner.io.records import load_record
+
+    args = shlex.split(command)
+    out = _Path(args[args.index("--out") + 1]) if "--out" in args else _Path(record)
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(columns)
+    try:
+        loaded = load_record(ROOT / record)
+        summary = calibrate_summary if "calibrate" in args else profile_summary
+        return summary(loaded, load_catalog(BUNDLED_CATALOG), out).rstrip("\n")
+    finally:
+        if old is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = old
+
+
 def normalised(text: str) -> str:
     """Text with date-dependent figures masked and trailing spaces dropped."""
     return "\n".join(AGE.sub("N days old", line.rstrip()) for line in text.splitlines())
@@ -98,7 +134,8 @@ def stale_blocks() -> list[tuple[Block, str]]:
     for path in doc_files():
         lines = path.read_text(encoding="utf-8").splitlines()
         for block in blocks(path):
-            now = run(block.command, block.columns)
+            now = measured(block.command, block.record, block.columns) if block.record else \
+                run(block.command, block.columns)
             if normalised("\n".join(lines[block.start:block.end])) != normalised(now):
                 out.append((block, now))
     return out

@@ -1,6 +1,8 @@
 """`--emit torchrun|skypilot`: launch specs of the recommended training plan."""
 import json
 import shlex
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -13,17 +15,28 @@ from .conftest import ROOT
 runner = CliRunner()
 PRETRAIN = ROOT / "profiles" / "pretrain-1b-72h.yaml"
 
-# SkyPilot task YAML field names, as documented (docs.skypilot.co "YAML configuration"; the task schema in
-# sky/utils/schemas.py of skypilot-org/skypilot @aa1f97b, get_task_schema / get_resources_schema).
-SKYPILOT_TASK_FIELDS = {"name", "workdir", "num_nodes", "resources", "envs", "secrets", "volumes", "file_mounts",
-                        "setup", "run", "config", "service", "event_callback"}
-SKYPILOT_RESOURCES_FIELDS = {"cloud", "region", "zone", "infra", "cpus", "memory", "accelerators", "instance_type",
-                             "use_spot", "job_recovery", "volumes", "disk_size", "ephemeral_storage", "disk_tier",
-                             "network_tier", "local_disk", "max_hourly_cost", "ports", "labels", "accelerator_args",
-                             "image_id", "container_image", "autostop", "priority", "priority_class", "any_of",
-                             "ordered"}
 SKYPILOT_CLOUDS = {"aws", "gcp", "azure", "lambda", "runpod", "paperspace", "vast", "do", "kubernetes", "oci",
                    "fluidstack", "cudo", "ibm", "scp", "nebius", "vsphere", "hyperbolic", "seeweb", "primeintellect"}
+
+# SkyPilot itself loads every emitted task (skypilot is in the test extra): sky.Task.from_yaml_config validates
+# against SkyPilot's own task schema (sky/utils/schemas.py) and builds the resources, without any cloud call. It runs
+# in a child process with HOME in a temporary folder, because importing sky writes ~/.sky.
+_SKY_LOADER = """
+import sys, yaml, sky
+for i, doc in enumerate(yaml.safe_load_all(sys.stdin.read())):
+    task = sky.Task.from_yaml_config(doc)
+    print(i, task.name, sorted(str(r.accelerators) for r in task.resources), task.num_nodes)
+"""
+
+
+def sky_load(text, tmp_path):
+    """SkyPilot's task loader over each YAML document of `text`; one line per task (name, resources, nodes)."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    result = subprocess.run([sys.executable, "-c", _SKY_LOADER], input=text, capture_output=True, text=True,
+                            env={"HOME": str(home), "PATH": "/usr/bin:/bin"}, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.splitlines()
 
 
 def recommended(*args):
@@ -67,12 +80,12 @@ def test_torchrun_flags_parse_with_torchs_own_parser():
     assert parsed.node_rank == 0 and parsed.master_addr == "10.0.0.1"
 
 
-def test_skypilot_yaml_uses_documented_fields():
+def test_skypilot_yaml_loads_in_skypilot(tmp_path):
     plan = recommended("--set", "constraints.gpus=[A100-80GB-SXM]", "--set", "constraints.providers=[aws]")
     text = emit("skypilot", "--set", "constraints.gpus=[A100-80GB-SXM]", "--set", "constraints.providers=[aws]")
+    [loaded] = sky_load(text, tmp_path)
+    assert "A100-80GB" in loaded and loaded.endswith(f" {plan['instances']}")
     task = yaml.safe_load(text)
-    assert set(task) <= SKYPILOT_TASK_FIELDS
-    assert set(task["resources"]) <= SKYPILOT_RESOURCES_FIELDS
     name, count = task["resources"]["accelerators"].split(":")
     assert name == "A100-80GB"  # SkyPilot's name for the SXM4 80 GB part (p4de.24xlarge on AWS)
     assert int(count) * task["num_nodes"] == plan["gpu_count"] and task["num_nodes"] == plan["instances"]
@@ -98,3 +111,61 @@ def test_emit_without_training_exits_2():
 def test_emit_when_nothing_is_feasible_exits_1():
     result = runner.invoke(app, ["estimate", str(PRETRAIN), "--emit", "skypilot", "--set", "training.deadline=1min"])
     assert result.exit_code == 1 and "nothing to launch" in result.output
+
+
+def test_skypilot_loader_refuses_what_skypilot_refuses(tmp_path):
+    # the check is SkyPilot's, not a list kept here: an unknown key fails it
+    home = tmp_path / "home"
+    home.mkdir()
+    result = subprocess.run([sys.executable, "-c", _SKY_LOADER], input="name: x\nrun: echo\nbogus: 1\n",
+                            capture_output=True, text=True, env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
+                            timeout=120)
+    assert result.returncode != 0 and "bogus" in result.stderr
+
+
+def calibrate_emit(*args):
+    result = runner.invoke(app, ["calibrate", "--emit", "skypilot", *args])
+    return result
+
+
+def test_calibrate_emits_one_skypilot_task_per_gpu_type_that_skypilot_loads(tmp_path):
+    result = calibrate_emit("--gpus", "RTX-A5000,rtx a6000,L40S:2", "--budget", "15m")
+    assert result.exit_code == 0, result.output
+    loaded = sky_load(result.stdout, tmp_path)
+    assert [line.split()[1] for line in loaded] == ["gpuplan-calibrate-rtx-a5000", "gpuplan-calibrate-rtx-a6000",
+                                                    "gpuplan-calibrate-l40s"]
+    tasks = list(yaml.safe_load_all(result.stdout))
+    # every SkyPilot name of the type, as a set: SkyPilot provisions the cheapest offer of any of them
+    assert tasks[0]["resources"]["accelerators"] == {"A5000": 1, "RTXA5000": 1}
+    assert tasks[2]["resources"]["accelerators"] == {"L40S": 2}
+    for task in tasks:
+        assert task["workdir"] == "." and task["envs"]["BUDGET"] == "15m"
+        assert "--index-url" in task["setup"] and "pip install --quiet ." in task["setup"]
+        assert 'calibrate --out "$OUT" --budget "$BUDGET"' in task["run"]
+        assert "gpuplan calibration add" in task["run"] and "file_mounts" not in task
+        subprocess.run(["sh", "-n"], input=task["setup"] + task["run"], text=True, check=True)
+
+
+def test_calibrate_task_writes_the_record_to_a_mounted_bucket(tmp_path):
+    result = calibrate_emit("--gpus", "H100-SXM:8", "--bucket", "my-team-records")
+    assert result.exit_code == 0, result.output
+    [loaded] = sky_load(result.stdout, tmp_path)
+    task = yaml.safe_load(result.stdout)
+    mount, spec = next(iter(task["file_mounts"].items()))
+    assert spec == {"name": "my-team-records", "mode": "MOUNT"} and f'OUT="{mount}/' in task["run"]
+    assert all(count == 8 for count in task["resources"]["accelerators"].values())
+
+
+@pytest.mark.parametrize("args, field", [
+    (("--gpus", "4090x"), "--gpus"), (("--gpus", "L40S:0"), "--gpus"), (("--gpus", "L40S,L40S"), "--gpus"),
+    (("--gpus", "L40S:two"), "--gpus"), ((), "--gpus"), (("--gpus", "L40S", "--bucket", "a b"), "--bucket"),
+    (("--gpus", "L40S\nrun: rm -rf /"), "--gpus"),
+])
+def test_calibrate_emit_bad_input_is_one_error_exit_2(args, field):
+    result = calibrate_emit(*args)
+    assert result.exit_code == 2 and result.output.startswith(f"Error: {field}:") and "Traceback" not in result.output
+
+
+def test_gpus_without_emit_is_an_error():
+    result = runner.invoke(app, ["calibrate", "--gpus", "L40S"])
+    assert result.exit_code == 2 and "--emit skypilot" in result.output

@@ -22,7 +22,7 @@ from planner.catalog.load import Catalog
 from planner.catalog.names import gpu_for, load_accelerator_names
 from planner.catalog.providers import load_providers, network_for
 from planner.catalog.quirks import CleanRow, clean
-from planner.catalog.skypilot import provider_folders, read_vms
+from planner.catalog.skypilot import SkyRow, provider_folders, read_vms
 from planner.errors import InputError
 from planner.schema.catalog import GpuSpec, Offer, OmittedRow, ProviderOffers
 from planner.schema.names import AcceleratorNames
@@ -110,17 +110,22 @@ def _gcp_rows(rows: list[CleanRow], info: ProviderInfo | None, found: Counter[st
 
 def import_provider(cloud: str, path: Path, catalog: Catalog, names: AcceleratorNames,
                     providers: dict[str, ProviderInfo],
-                    as_of: dt.date, source: str) -> ProviderImport:
-    """One provider folder → its merged offers document (not written)."""
-    info = next((p for p in providers.values() if p.skypilot == cloud), None)
-    provider = info.id if info else cloud.lower()
+                    as_of: dt.date, source: str, rows_given: list[SkyRow] | None = None,
+                    names_source: Literal["skypilot", "gpuhunt"] = "skypilot",
+                    provider_id: str | None = None) -> ProviderImport:
+    """One provider folder → its merged offers document (not written). `rows_given` replaces reading `path` (rows
+    from another catalog's API, planner/catalog/gpuhunt_refresh.py), whose accelerator names are `names_source`'s
+    and whose provider is `provider_id`."""
+    info = providers.get(provider_id) if provider_id else next((p for p in providers.values()
+                                                                if p.skypilot == cloud), None)
+    provider = provider_id or (info.id if info else cloud.lower())
     existing = catalog.providers.get(provider)
     billing = existing.billing if existing else (info.billing if info else None)
     if billing is None:
         raise InputError(f"provider folder {cloud!r} is new to the catalog and catalog/providers.yaml gives no "
                          "billing granularity for it", file=str(path),
                          hint=f"Add an entry with skypilot: {cloud} and billing to catalog/providers.yaml.")
-    rows, findings = clean(read_vms(path))
+    rows, findings = clean(read_vms(path) if rows_given is None else rows_given)
     dropped, adjusted = findings.dropped, findings.adjusted
     unmapped: Counter[str] = Counter()
     named: list[tuple[str, CleanRow]]
@@ -134,7 +139,7 @@ def import_provider(cloud: str, path: Path, catalog: Catalog, names: Accelerator
         if row.row.count < 1 or row.row.count != int(row.row.count):
             dropped[f"fractional GPU count ({row.row.count:g})"] += 1
             continue
-        mapped = gpu_for(names, "skypilot", row.row.accelerator, cloud, row.memory_gb,
+        mapped = gpu_for(names, names_source, row.row.accelerator, cloud, row.memory_gb,
                          f"{instance} {row.row.description}")
         if mapped is None:
             unmapped[row.row.accelerator] += 1

@@ -97,6 +97,10 @@ class Emit(str, Enum):
     skypilot = "skypilot"
 
 
+class CalibrateEmit(str, Enum):
+    skypilot = "skypilot"
+
+
 class ListFormat(str, Enum):
     table = "table"
     json = "json"
@@ -348,6 +352,14 @@ def calibrate(
         "--print-script", help="Print a shell script that calibrates a fresh GPU VM (installs nothing now).")]
     = False,
     quick: Annotated[bool, typer.Option("--quick", help="Shorter timing per point.")] = False,
+    emit: Annotated[Optional[CalibrateEmit], typer.Option(
+        "--emit", help="Print one SkyPilot task per --gpus type that calibrates it on the cheapest matching offer "
+                       "(runs nothing now).")] = None,
+    gpus: Annotated[Optional[str], typer.Option(
+        "--gpus", help="With --emit: GPU types to calibrate, TYPE[:N],… e.g. RTX-A5000,L40S:2.")] = None,
+    bucket: Annotated[Optional[str], typer.Option(
+        "--bucket", help="With --emit: a storage bucket mounted on the cluster that the record is written to.")]
+    = None,
     catalog: CatalogOption = BUNDLED_CATALOG,
 ) -> None:
     """Run the full measurement suite on this machine's GPUs (or CPU) and write a calibration record."""
@@ -359,6 +371,12 @@ def calibrate(
             from planner.render.calibrate_script import calibrate_script
 
             _out(calibrate_script(budget))
+            return
+        if emit is not None or gpus is not None or bucket is not None:
+            from planner.cli.measure import calibration_tasks_text
+
+            _out(calibration_tasks_text(load_catalog(catalog), Path(catalog), gpus, budget, bucket,
+                                        emit is not None))
             return
         from planner.cli.measure import run_calibrate
 
@@ -486,13 +504,16 @@ def catalog_refresh(
     from planner.errors import InputError
 
     try:
-        if source is RefreshSource.gpuhunt:
-            raise InputError("--from gpuhunt is not available yet: gpuhunt's API is not wired to the importer",
-                             field="--from", hint="Use --from skypilot-url, or import a gpuhunt CSV with "
-                                                  "`gpuplan catalog import --from gpuhunt FILE`.")
+        if source is RefreshSource.gpuhunt and url is not None:
+            raise InputError("--url goes with --from skypilot-url (gpuhunt fetches its own catalog)", field="--url")
         try:
-            results, diff = refresh_module.refresh(load_catalog(catalog), Path(catalog),
-                                                   url or refresh_module.SKYPILOT_URL)
+            if source is RefreshSource.gpuhunt:
+                from planner.catalog import gpuhunt_refresh
+
+                results, diff = gpuhunt_refresh.refresh(load_catalog(catalog), Path(catalog))
+            else:
+                results, diff = refresh_module.refresh(load_catalog(catalog), Path(catalog),
+                                                       url or refresh_module.SKYPILOT_URL)
         except refresh_module.NoNetwork as exc:
             sys.stderr.write(f"{exc}\n")
             raise typer.Exit(2) from None

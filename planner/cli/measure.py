@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import os
 import re
-import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType, ModuleType
+from types import ModuleType
 
 from planner.catalog.load import Catalog
 from planner.errors import PlannerError
-from planner.io.profile import LoadedProfile
 from planner.io.atomic import check_output_path, write_new_file_atomic
+from planner.io.profile import LoadedProfile
 from planner.io.records import record_yaml, save_record
+from planner.schema.record import MeasurementRecord
 from planner.schema.units import parse_seconds
 
 BUDGET_RE = re.compile(r"^[0-9]+(\.[0-9]+)?(ms|s|min|m|h)?$")
@@ -43,11 +45,44 @@ def _import_profiler() -> ModuleType:
     return run
 
 
-def _interrupt_on_term() -> None:
-    """SIGTERM behaves like Ctrl-C: the run stops before anything is written."""
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, handler)
+@contextmanager
+def measuring() -> Iterator[None]:
+    """Around a measurement: SIGINT and SIGTERM are recorded (planner/profiler/interrupts.py), and an interrupt that
+    landed in C code which swallowed it or raised something else comes out as the KeyboardInterrupt it was (exit
+    130, nothing written), never as exit 0 or an internal error."""
+    from planner.profiler import interrupts
+
+    with interrupts.watching():
+        try:
+            yield
+            interrupts.check()  # swallowed on the way: the record must not be written
+        except Exception:
+            if interrupts.interrupted():
+                raise KeyboardInterrupt from None
+            raise
+
+
+@contextmanager
+def schema_checked(out: Path) -> Iterator[None]:
+    """A measurement whose record fails the record schema (planner/schema/record.py: a bound from physics, a
+    timing of zero, …) is bad input of the run, exit 2 naming the record and the field, and nothing is written:
+    not an internal error."""
+    from pydantic import ValidationError
+
+    from planner.errors import InputError
+
+    try:
+        yield
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in (exc.title, *first["loc"]))
+        value = first.get("input")
+        shown = f" (measured {value!r:.60})" if isinstance(value, (int, float, str)) else ""
+        more = len(exc.errors()) - 1
+        raise InputError(f"the measured record fails the record schema: {first['msg']}{shown}"
+                         f"{f'; {more} more problem(s)' if more > 0 else ''}; nothing written", file=str(out),
+                         field=where, hint="Rerun the measurement; if it fails again, report it with this line.") \
+            from None
 
 
 def check_model_code(model_code: str | None, trusted: bool) -> None:
@@ -64,20 +99,33 @@ def run_profile(loaded: LoadedProfile, catalog: Catalog, out: Path, quick: bool,
     return the summary text."""
     check_model_code(model_code, trusted)
     check_output_path(out)  # before measuring: an unusable --out must not cost the run
-    run = _import_profiler()
-    code = None
-    if model_code is not None:
-        from planner.profiler.usercode import parse_model_code
+    with measuring():
+        run = _import_profiler()
+        code = None
+        if model_code is not None:
+            from planner.profiler.usercode import parse_model_code
 
-        code = parse_model_code(model_code)
-    _interrupt_on_term()
-    profile = loaded.profile
-    record = run.profile_record(loaded.arch, profile.training, profile.inference, quick, comm, command, catalog,
-                                comm_world=processes, model_code=code)
+            code = parse_model_code(model_code)
+        profile = loaded.profile
+        with schema_checked(out):
+            record = run.profile_record(loaded.arch, profile.training, profile.inference, quick, comm, command,
+                                        catalog, comm_world=processes, model_code=code)
     save_record(record, out)
+    return profile_summary(record, catalog, out)
+
+
+def profile_summary(record: MeasurementRecord, catalog: Catalog, out: Path) -> str:
+    """What `gpuplan profile` prints once the record is written (docs/measure.md shows it for a stored record)."""
     from planner.render.records import render_record_summary
 
     return render_record_summary(record, catalog) + f"Wrote {out}\n"
+
+
+def calibrate_summary(record: MeasurementRecord, catalog: Catalog, target: Path) -> str:
+    """What `gpuplan calibrate` prints once the record is written."""
+    from planner.render.records import render_record_summary
+
+    return render_record_summary(record, catalog) + f"Wrote {target}\nAdd it with: gpuplan calibration add {target}\n"
 
 
 def run_calibrate(catalog: Catalog, out: Path | None, budget_s: float, quick: bool, command: str) -> str:
@@ -86,17 +134,18 @@ def run_calibrate(catalog: Catalog, out: Path | None, budget_s: float, quick: bo
         check_output_path(out)  # before measuring: an unusable --out must not cost the run
     else:
         check_output_path(Path("calibration.yaml"))  # the default goes to the current directory
-    run = _import_profiler()
-    _interrupt_on_term()
-    device = run.pick_device()
-    info = run.device_info(device, catalog)
-    if info.type == "cuda" and info.catalog_id is None:
-        raise PlannerError(f"this GPU ({info.name}, {info.memory_gb:.0f} GB) is not in the catalog, so a calibration "
-                           f"would calibrate nothing.",
-                           hint="Add it to catalog/gpus.yaml with its datasheet source (and an alias matching the "
-                                "name above), or use `gpuplan profile PROFILE --out FILE` and "
-                                "`gpuplan estimate --measurements FILE` for this machine alone.")
-    record = run.calibration_record(catalog, budget_s, command, device, quick=quick)
+    with measuring():
+        run = _import_profiler()
+        device = run.pick_device()
+        info = run.device_info(device, catalog)
+        if info.type == "cuda" and info.catalog_id is None:
+            raise PlannerError(f"this GPU ({info.name}, {info.memory_gb:.0f} GB) is not in the catalog, so a "
+                               f"calibration would calibrate nothing.",
+                               hint="Add it to catalog/gpus.yaml with its datasheet source (and an alias matching "
+                                    "the name above), or use `gpuplan profile PROFILE --out FILE` and "
+                                    "`gpuplan estimate --measurements FILE` for this machine alone.")
+        with schema_checked(out or Path("calibration.yaml")):
+            record = run.calibration_record(catalog, budget_s, command, device, quick=quick)
     from planner.io.records import calibration_name
 
     if out is not None:
@@ -105,6 +154,44 @@ def run_calibrate(catalog: Catalog, out: Path | None, budget_s: float, quick: bo
     else:  # a fresh, content-named file: two runs in the same second write two files, neither over the other
         target = Path(calibration_name(record))
         write_new_file_atomic(target, record_yaml(record).encode("utf-8"))
-    from planner.render.records import render_record_summary
+    return calibrate_summary(record, catalog, target)
 
-    return render_record_summary(record, catalog) + f"Wrote {target}\nAdd it with: gpuplan calibration add {target}\n"
+
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+"""Bucket names as S3 and GCS accept them (3–63 lower-case letters, digits, dots and dashes)."""
+
+
+def calibration_tasks_text(catalog: Catalog, catalog_dir: Path, gpus: str | None, budget: str, bucket: str | None,
+                           emitting: bool) -> str:
+    """`calibrate --emit skypilot --gpus TYPE[:N],…`: the SkyPilot tasks, one per GPU type; bad input is one error
+    naming the option."""
+    from planner.catalog.names import load_accelerator_names
+    from planner.errors import CatalogLookupError, InputError
+    from planner.render.calibrate_task import Request, calibration_tasks
+
+    if not emitting:
+        raise InputError("--gpus and --bucket go with --emit skypilot", field="--emit",
+                         hint="gpuplan calibrate --emit skypilot --gpus RTX-A5000,L40S:2")
+    if not gpus or not gpus.strip():
+        raise InputError("--emit skypilot needs the GPU types to calibrate, TYPE[:N],…", field="--gpus")
+    if bucket is not None and not BUCKET_RE.match(bucket):
+        raise InputError(f"{bucket!r}: expected a bucket name of 3–63 lower-case letters, digits, dots "
+                         "and dashes", field="--bucket")
+    requests = []
+    for item in gpus.split(","):
+        name, _, count = item.strip().partition(":")
+        try:
+            gpu_id = catalog.resolve_gpu(name)
+        except CatalogLookupError as exc:
+            raise InputError(f"{item.strip()!r}: {exc.message}", field="--gpus", hint=exc.hint) from None
+        if count and (not count.isdigit() or not 1 <= int(count) <= 64):
+            raise InputError(f"{item.strip()!r}: the count after ':' must be a whole number from 1 to 64",
+                             field="--gpus")
+        requests.append(Request(gpu_id, int(count) if count else 1))
+    if len({r.gpu for r in requests}) < len(requests):
+        raise InputError(f"{gpus!r} names a GPU type twice", field="--gpus")
+    try:
+        names = load_accelerator_names(catalog_dir, catalog)
+        return calibration_tasks(names, requests, budget, bucket)
+    except CatalogLookupError as exc:
+        raise InputError(exc.message, field="--gpus", hint=exc.hint) from None

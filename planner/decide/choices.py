@@ -11,13 +11,18 @@ from typing import Any, TypeVar
 from planner.catalog.load import Catalog
 from planner.decide.confidence import Accuracy
 from planner.decide.understood import Understood
-from planner.efficiency.origin import Z90
 from planner.efficiency.train_curve import uses_flash
 from planner.errors import PlannerError
 from planner.io.profile import LoadedProfile
 from planner.plans import verdict
 from planner.plans.options import TrainingOption, hours_at_confidence, spot_adjusted
-from planner.plans.rank import serving_latency_key, serving_rank, training_rank
+from planner.plans.rank import (
+    headroom_factor,
+    holds_with_headroom,
+    serving_latency_key,
+    serving_rank,
+    training_rank,
+)
 from planner.plans.search import Estimate, TrainingEstimate
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingJob, TrainingPlan
@@ -28,7 +33,7 @@ from planner.schema.profile import Profile, Slo
 T = TypeVar("T")
 __all__ = ["Choice", "Decision", "Rejection", "ServingDecision", "TrainingDecision", "TrainingOption",
            "check_confidence", "decide", "decide_serving", "decide_training", "hours_at_confidence",
-           "pareto_frontier", "serving_latency_key", "spot_adjusted"]
+           "holds_with_headroom", "pareto_frontier", "serving_latency_key", "spot_adjusted"]
 
 
 @dataclass(frozen=True)
@@ -302,23 +307,6 @@ def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJ
     return lines
 
 
-def headroom_factor(plan: ServingPlan, key: str) -> float:
-    """How much a latency may grow if the GPU reaches the P10 of its efficiency instead of the median:
-    exp(Z90 · σ) of the efficiency that sets it (bandwidth for TPOT, compute for TTFT and request latency)."""
-    sigma = plan.efficiency.bandwidth.log_sigma if key.startswith("tpot") else plan.efficiency.compute.log_sigma
-    return math.exp(Z90 * sigma)
-
-
-def holds_with_headroom(plan: ServingPlan, slo: Slo | None) -> bool:
-    """Meets every latency target even at the P10 efficiency: each percentile × headroom_factor ≤ its target."""
-    if not plan.meets_slo:
-        return False
-    for key, target in (slo.model_dump(exclude_none=True).items() if slo is not None else ()):
-        if key in plan.latency_s and plan.latency_s[key] * headroom_factor(plan, key) > target:
-            return False
-    return True
-
-
 def decide_serving(plans: list[ServingPlan], slo: Slo | None = None) -> ServingDecision:
     """The recommendation is the cheapest plan that holds every percentile target with headroom (at the P10
     efficiency); beside it, the cheapest that meets the targets at the median efficiency, and the fastest.
@@ -326,7 +314,10 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None) -> ServingD
     key = serving_latency_key(plans)
 
     def rank(p: ServingPlan) -> tuple[object, ...]:
-        return serving_rank(p, key)
+        return serving_rank(p, key, slo)
+
+    def at_targets(p: ServingPlan) -> tuple[object, ...]:
+        return serving_rank(p, key)  # the targets at the median efficiency, headroom aside
 
     good = [p for p in plans if p.meets_slo]
     def cost(p: ServingPlan) -> float:
@@ -341,7 +332,7 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None) -> ServingD
     changes: list[str] = []
     alternatives: list[Choice] = []
     if good:
-        cheapest = min(good, key=rank)
+        cheapest = min(good, key=at_targets)
         fastest = min(good, key=lambda p: (time(p), cost(p)))
         safe = [p for p in good if holds_with_headroom(p, slo)]
         recommended = min(safe, key=lambda p: (cost(p), time(p))) if safe else cheapest

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 
+from planner.efficiency.origin import Z90
 from planner.plans.options import TrainingOption
 from planner.plans.serving import ServingPlan
 from planner.plans.verdict import closeness
+from planner.schema.profile import Slo
 
 
 def training_rank(o: TrainingOption) -> tuple[object, ...]:
@@ -25,9 +27,29 @@ def serving_latency_key(plans: list[ServingPlan]) -> str:
     return "ttft_p95" if "ttft_p95" in keys else "latency_p95"
 
 
-def serving_rank(p: ServingPlan, latency_key: str) -> tuple[object, ...]:
-    """Plans meeting every target first, cheapest (then lowest p95 latency); the rest by how far they are from
-    working, then the cost of the closest configuration."""
+def serving_rank(p: ServingPlan, latency_key: str, slo: Slo | None = None) -> tuple[object, ...]:
+    """Plans meeting every target first — with `slo`, those holding every target with headroom before the rest
+    (the decision recommends the cheapest of them, so the list's first plan is the recommendation) — cheapest (then
+    lowest p95 latency); the rest by how far they are from working, then the cost of the closest configuration."""
     near = closeness(p.verdicts)[0] if not p.meets_slo else 0
-    return (not p.meets_slo, near, p.monthly_cost_usd if p.fits else 0.0, p.latency_s.get(latency_key, math.inf),
-            p.gpu_count, p.gpu, p.provider, p.instance)
+    thin = p.meets_slo and slo is not None and not holds_with_headroom(p, slo)
+    return (not p.meets_slo, thin, near, p.monthly_cost_usd if p.fits else 0.0,
+            p.latency_s.get(latency_key, math.inf), p.gpu_count, p.gpu, p.provider, p.instance)
+
+
+def headroom_factor(plan: ServingPlan, key: str) -> float:
+    """How much a latency may grow if the GPU reaches the P10 of its efficiency instead of the median:
+    exp(Z90 · σ) of the efficiency that sets it (bandwidth for TPOT, compute for TTFT and request latency)."""
+    sigma = plan.efficiency.bandwidth.log_sigma if key.startswith("tpot") else plan.efficiency.compute.log_sigma
+    return math.exp(Z90 * sigma)
+
+
+def holds_with_headroom(plan: ServingPlan, slo: Slo | None) -> bool:
+    """Meets every latency target even at the P10 efficiency: each percentile × headroom_factor ≤ its target."""
+    if not plan.meets_slo:
+        return False
+    for key, target in (slo.model_dump(exclude_none=True).items() if slo is not None else ()):
+        if key in plan.latency_s and plan.latency_s[key] * headroom_factor(plan, key) > target:
+            return False
+    return True
+

@@ -198,7 +198,8 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         if local is not None:
             plans += local_serving_plan(local, work, profile.inference, warnings)
         key = serving_latency_key(plans)
-        inference = ServingEstimate(work, sorted(plans, key=lambda p: serving_rank(p, key)))
+        slo = profile.inference.slo
+        inference = ServingEstimate(work, sorted(plans, key=lambda p: serving_rank(p, key, slo)))
     lines = _buy_versus_rent(loaded, training, inference)
     return Estimate(profile.name, catalog.as_of, training, inference, warnings, confidence, lines, unplanned)
 

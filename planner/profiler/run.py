@@ -18,6 +18,7 @@ from planner.catalog.load import Catalog
 from planner.efficiency.calibrated import NEAREST_PRECISION
 from planner.efficiency.curve import fit_efficiency_curve
 from planner.io.records import host_fingerprint, identify_gpu
+from planner.profiler.interrupts import check
 from planner.profiler.microbench import (
     copy_bandwidth_gbs,
     matmul_point,
@@ -192,6 +193,7 @@ class Steps:
                       TimeElapsedColumn(), console=Console(stderr=True), disable=not show, transient=False) as bar:
             task = bar.add_task("measuring", total=len(self.items))
             for description, action, required in self.items:
+                check()  # an interrupt some C code swallowed stops the run here (planner/profiler/interrupts.py)
                 if budget_s is not None and time.perf_counter() - start > budget_s and not required:
                     results.append(None)
                 else:

@@ -119,14 +119,22 @@ def launch_spec(decision: Decision, est: Estimate, kind: str, catalog_dir: Path)
         return torchrun_spec(option, est, precision)
     import yaml
 
+    header = "".join(f"# {comment(line)}\n" for line in _header(option, est))
+    return header + yaml.dump(skypilot_task(option, est, precision, catalog_dir), Dumper=yaml_dumper(),
+                              sort_keys=False, width=200)
+
+
+def yaml_dumper() -> type[Any]:
+    """A safe YAML dumper writing multi-line strings (setup, run) as literal blocks, the way SkyPilot's examples
+    write them; every value goes through it, so no value can add keys (issue 17)."""
+    import yaml
+
     class _Dumper(yaml.SafeDumper):
-        """Multi-line strings (setup, run) as literal blocks, the way SkyPilot's examples write them."""
+        pass
 
     def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
         style = "|" if "\n" in value else None
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
     _Dumper.add_representer(str, _str)
-    header = "".join(f"# {comment(line)}\n" for line in _header(option, est))
-    return header + yaml.dump(skypilot_task(option, est, precision, catalog_dir), Dumper=_Dumper, sort_keys=False,
-                              width=200)
+    return _Dumper

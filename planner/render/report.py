@@ -15,6 +15,7 @@ from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan, training_memory
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
 from planner.render.escape import terminal
+from planner.render.merge import key, merged
 from planner.render.readable import fixed, ms, usd
 
 SCHEMA_VERSION = 1
@@ -23,10 +24,23 @@ _OLD = re.compile(r"price (\d+) days old")
 
 def shown(plans: list, top: int | None) -> list:
     """The first `top` plans (all when top is None or 0), plus the measured device's row and the time-only rows of
-    GPUs named with no offer (planner/plans/no_offer.py) wherever they rank."""
+    GPUs named with no offer (planner/plans/no_offer.py) wherever they rank; plans that differ only by instance type
+    once (planner/render/merge.py)."""
+    plans = merged(plans)[0]
     if not top:
         return plans
     return plans[:top] + [p for p in plans[top:] if p.provider == "local" or is_no_offer(p)]
+
+
+def _types(plans: list, plan: Any) -> list[str]:
+    """The other instance types that give the same plan as `plan` (merged into its row)."""
+    return merged(plans)[1].get(key(plan), [])
+
+
+def _provider_cell(plan: Any, others: dict[tuple[str, str, str], list[str]]) -> str:
+    """The provider, with '(×N)' when N instance types give this plan (the cheapest is priced)."""
+    more = others.get(key(plan))
+    return f"{plan.provider} (×{len(more) + 1})" if more else plan.provider
 
 
 def _r(value: float | None, digits: int = 4) -> float | None:
@@ -222,7 +236,8 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
             "workload": {**_model_dict(job.work), "trainable_params": _r(job.trainable_params),
                          "tokens": _r(job.tokens), "samples": _r(job.samples), "flops_total": _r(job.model_flops),
                          "memory_min_gb": _r(training_memory(job, 0, False, "none", 1).total / 1e9)},
-            "plans": [{**training_plan_dict(p), **({"accuracy": train_acc} if train_acc else {})} for p in plans],
+            "plans": [{**training_plan_dict(p), **_types_dict(est.training.plans, p),
+                       **({"accuracy": train_acc} if train_acc else {})} for p in plans],
             "recommended": _recommended_index(plans, decision.training if decision is not None else None,
                                               lambda p: p.feasible),
         }
@@ -231,8 +246,8 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
         work = est.inference.work
         out["inference"] = {"workload": {**_model_dict(work), "weights_gb_bf16": _r(work.params * 2.0 / 1e9),
                                          "kv_bytes_per_token_bf16": _r(work.kv_bytes_per_token_16bit)},
-                            "plans": [{**serving_plan_dict(p), **({"accuracy": serve_acc} if serve_acc else {})}
-                                      for p in plans],
+                            "plans": [{**serving_plan_dict(p), **_types_dict(est.inference.plans, p),
+                                       **({"accuracy": serve_acc} if serve_acc else {})} for p in plans],
                             "recommended": _recommended_index(plans, decision.inference if decision is not None
                                                               else None, lambda p: p.meets_slo)}
     if decision is not None:
@@ -244,6 +259,13 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
     out["unplanned_gpus"] = list(est.unplanned_gpus)
     out["warnings"] = list(est.warnings) + price_warnings(est, top)
     return out
+
+
+def _types_dict(plans: list, plan: Any) -> dict[str, Any]:
+    """`instance_types`: how many instance types of the provider give this plan (1: this one); `other_instances`
+    names the dearer ones merged into it."""
+    others = _types(plans, plan)
+    return {"instance_types": 1 + len(others), **({"other_instances": others} if others else {})}
 
 
 def _with_first_choice(plans: list, section) -> list:
@@ -293,12 +315,14 @@ def _training_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[l
             Column("hours P50 (P10–P90)", "right"), Column("cost P50", "right"), Column("MFU", "right", drop=2),
             Column("efficiency", drop=4), Column("status")]
     rows = []
+    others = merged(est.training.plans)[1]
     for i, p in enumerate(plans):
         layout = (f"tp{p.tensor}×pp{p.pipeline} " if p.tensor * p.pipeline > 1 else "") \
             + (f"ep{p.expert} " if p.expert > 1 else "") + p.sharding \
             + (" +recompute" if p.recompute else "") + f", mb {p.micro_batch}" \
             + (f", {p.instances} inst." if p.instances > 1 else "")
-        rows.append([str(i + 1), p.gpu, p.provider, str(p.gpu_count), "yes" if p.spot else "no", layout,
+        rows.append([str(i + 1), p.gpu, _provider_cell(p, others), str(p.gpu_count), "yes" if p.spot else "no",
+                     layout,
                      f"{fixed(p.hours_p50)} ({fixed(p.hours_p10)}–{fixed(p.hours_p90)})",
                      f"{fixed(p.gpu_hours)} GPU-h" if is_no_offer(p) else _cost_cell(p, p.cost_usd_p50),
                      f"{p.mfu:.0%}", p.efficiency.source, "ok" if p.feasible else "; ".join(p.reasons)])
@@ -321,13 +345,15 @@ def _serving_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[li
     head += [Column("$/month", "right"), Column("$/mo avg", "right", drop=2),
              Column("util.", "right", drop=4), Column("status")]
     rows = []
+    others = merged(est.inference.plans)[1]
     for i, p in enumerate(shown(est.inference.plans, top)):
         lat = [ms(p.latency_s[k]) if k in p.latency_s else "–" for k in keys]
         if p.simulated_latency_s:  # --simulate: the simulated percentile beside the analytic one
             lat = [f"{cell} (sim {fixed(p.simulated_latency_s[k] * 1e3, 0)})" if k in p.simulated_latency_s else cell
                    for cell, k in zip(lat, keys)]
         avg = _usd(p.monthly_cost_autoscaled_usd) if p.monthly_cost_autoscaled_usd is not None else "–"
-        rows.append([str(i + 1), p.gpu, p.provider, f"{p.replicas}×{p.gpus_per_replica}", str(p.batch_size), *lat,
+        rows.append([str(i + 1), p.gpu, _provider_cell(p, others), f"{p.replicas}×{p.gpus_per_replica}",
+                     str(p.batch_size), *lat,
                      _cost_cell(p, p.monthly_cost_usd), "–" if is_no_offer(p) else avg, f"{p.utilization:.0%}",
                      "ok" if p.meets_slo else "; ".join(p.reasons)])
     return head, rows
@@ -345,6 +371,9 @@ def _footer(est: Estimate, decision=None, top: int | None = None) -> list[str]:
     lines += _buy_lines(est)
     lines += _discount_lines(est, top)
     lines += _no_offer_lines(est)
+    if any(row[2].endswith(")") and " (×" in row[2] for _, _, _, rows in _sections(est, top) for row in rows):
+        lines.append("(×N) after a provider: N of its instance types give the same plan; the cheapest is priced "
+                     "(JSON: instance_types, other_instances).")
     work = est.training.job.work if est.training is not None else est.inference.work if est.inference else None
     if work is not None and work.is_moe:
         lines.append(f"Model {work.name}: {work.params / 1e9:.4g}B parameters (memory, checkpoint, optimizer state), "

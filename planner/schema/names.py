@@ -31,3 +31,6 @@ class AcceleratorNames(Strict):
     names: list[AcceleratorName] = Field(description="Name entries; the most specific match wins.")
     skypilot_clouds: dict[str, str] = Field(default_factory=dict,
                                             description="Our provider id → SkyPilot infra/cloud name.")
+    gpuhunt_providers: dict[str, str] = Field(default_factory=dict,
+                                              description="Our provider id → gpuhunt provider name (the providers "
+                                                          "`catalog refresh --from gpuhunt` queries).")

@@ -1,0 +1,54 @@
+"""Plans that differ only by instance type, shown once.
+
+A provider often sells one shape of work under several instance types (a 2-GPU and an 8-GPU instance filled with the
+same replicas, two regions' names for one machine): the plans then read the same — GPU, provider, GPU count, layout or
+batch, hours or latencies — and differ in price or in the instance name alone. Tables and JSON keep the first of
+them in rank order, which is the cheapest (ranking is by cost among plans of equal time), and say how many instance
+types give it."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from planner.plans.serving import ServingPlan
+from planner.plans.training import TrainingPlan
+
+P = TypeVar("P", TrainingPlan, ServingPlan)
+
+SIGNIFICANT = 3
+"""Hours and latencies are compared at 3 significant figures, the precision the tables print."""
+
+
+def _sig(value: float) -> float:
+    return float(f"{value:.{SIGNIFICANT}g}")
+
+
+def shape(plan: TrainingPlan | ServingPlan) -> tuple[object, ...]:
+    """What a reader compares: everything a row shows but the price and the instance name."""
+    if isinstance(plan, TrainingPlan):
+        return ("training", plan.gpu, plan.provider, plan.gpu_count, plan.spot, plan.tensor, plan.pipeline,
+                plan.expert, plan.sharding, plan.recompute_mode, plan.micro_batch, _sig(plan.hours_p50),
+                plan.feasible)
+    return ("serving", plan.gpu, plan.provider, plan.replicas, plan.gpus_per_replica, plan.batch_size,
+            tuple(sorted((k, _sig(v)) for k, v in plan.latency_s.items())), plan.meets_slo)
+
+
+def key(plan: TrainingPlan | ServingPlan) -> tuple[str, str, str]:
+    """(GPU, provider, instance): what names one offer (an instance name alone may cover several GPUs)."""
+    return plan.gpu, plan.provider, plan.instance
+
+
+def merged(plans: Sequence[P]) -> tuple[list[P], dict[tuple[str, str, str], list[str]]]:
+    """The plans with later near-copies (same shape(), another instance) dropped, and for each kept plan that had
+    copies, key(plan) → the other instance types' names."""
+    first: dict[tuple[object, ...], P] = {}
+    others: dict[tuple[str, str, str], list[str]] = {}
+    kept: list[P] = []
+    for plan in plans:
+        seen = shape(plan)
+        if seen in first and first[seen].instance != plan.instance:
+            others.setdefault(key(first[seen]), []).append(plan.instance)
+            continue
+        first.setdefault(seen, plan)
+        kept.append(plan)
+    return kept, others
