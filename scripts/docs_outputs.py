@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-MARKER = re.compile(r"^<!-- output(?::\s*COLUMNS=(\d+))?(?:\s*record=(\S+))?\s*-->$")
+MARKER = re.compile(r"^<!-- output(?::\s*(?:COLUMNS=(\d+))?\s*(?:record=(\S+))?)?\s*-->$")
 DEFAULT_COLUMNS = 100
 AGE = re.compile(r"\b\d[\d,]* days old")
 

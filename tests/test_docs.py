@@ -39,3 +39,24 @@ def test_documented_outputs_are_current():
     assert sum(len(script.blocks(p)) for p in script.doc_files()) >= 4  # the checked examples exist
     stale = [f"{b.path.name}:{b.start} `{b.command}`" for b, _ in script.stale_blocks()]
     assert not stale, f"run .venv/bin/python scripts/docs_outputs.py to regenerate: {stale}"
+
+
+def test_measuring_commands_shown_in_the_docs_are_checked_against_stored_records():
+    # a profile or calibrate run cannot be rerun by the check (it times this machine): its block names the record it
+    # wrote, kept in docs/records/, and shows what the command prints for it (issue 16: stale profiler outputs)
+    script = _outputs_script()
+    checked = {(b.path.name, b.command) for p in script.doc_files() for b in script.blocks(p)}
+    shown = []
+    for path in script.doc_files():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            words = line.removeprefix("$ ").split()
+            if line.startswith("$ ") and len(words) > 1 and words[0].endswith("gpuplan") \
+                    and words[1] in ("profile", "calibrate") \
+                    and not {"--print-script", "--emit", "--model-code"} & set(words):
+                shown.append((path.name, line[2:].strip()))
+    assert shown, "the docs show measuring commands"
+    assert [s for s in shown if s not in checked] == []
+    records = [b for p in script.doc_files() for b in script.blocks(p) if b.record]
+    assert {b.command.split()[1] for b in records} == {"profile", "calibrate"}
+    for block in records:
+        assert (script.ROOT / block.record).is_file() and f"--out {block.record}" in block.command

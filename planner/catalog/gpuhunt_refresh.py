@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from planner.catalog.importer import GB_TO_MIB
 from planner.catalog.load import Catalog
 from planner.catalog.names import load_accelerator_names
 from planner.catalog.providers import load_providers
@@ -24,9 +25,6 @@ from planner.catalog.refresh import NoNetwork, OfferChange, changes
 from planner.catalog.skypilot import SkyRow
 from planner.catalog.snapshot_import import ProviderImport, import_provider
 from planner.errors import InputError
-
-GB_TO_MIB = 1e9 / 2**20
-
 
 class Item(Protocol):
     """The fields of gpuhunt's CatalogItem this module reads."""

@@ -6,38 +6,25 @@ gpu_count, gpu_name, gpu_memory, spot`, the provider is the file's name). Accele
 by catalog/accelerator_names.yaml; what cannot be mapped is reported and listed under `omitted`."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from planner.catalog.load import Catalog
 from planner.catalog.names import gpu_for, load_accelerator_names
+from planner.catalog.skypilot import SkyRow, cell, read_table
 from planner.errors import InputError
 from planner.io.atomic import write_text_atomic
-from planner.io.yamlfile import read_text
 from planner.schema.catalog import Offer, OmittedRow, ProviderOffers
 
-MAX_CSV_BYTES = 64 * 2**20
-"""Largest price table read: SkyPilot's AWS vms.csv, the biggest, is a few MB."""
 SKYPILOT_REQUIRED = ("InstanceType", "AcceleratorName", "AcceleratorCount", "Price")
 GPUHUNT_REQUIRED = ("instance_name", "price", "gpu_count", "gpu_name")
-
-
-@dataclass
-class _Row:
-    instance: str
-    accelerator: str
-    count: float
-    price: float | None
-    spot: float | None
-    region: str
-    memory_gb: float | None
+GB_TO_MIB = 1e9 / 2**20
 
 
 @dataclass
@@ -47,39 +34,15 @@ class ImportResult:
     provider: str
     path: Path
     offers: list[Offer]
-    unmapped: Counter = field(default_factory=Counter)
+    unmapped: Counter[str] = field(default_factory=Counter)
     """Accelerator names with no GPU id → rows."""
-    skipped: Counter = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
     """Other reasons rows were left out → rows."""
 
 
-def _float(text: str | None) -> float | None:
-    if text is None or not text.strip():
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
-    text = read_text(path, MAX_CSV_BYTES)
-    reader = csv.DictReader(io.StringIO(text))
-    try:
-        header = reader.fieldnames or []
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise InputError(f"not the expected price table: column(s) {', '.join(missing)} missing", file=str(path),
-                             line=1, hint=f"Header found: {', '.join(header) or '(empty)'}.")
-        return list(reader)
-    except csv.Error as exc:  # a field over csv.field_size_limit() (131,072 characters), a NUL byte, …
-        raise InputError(f"not a readable price table: {exc}", file=str(path), line=reader.line_num or None) \
-            from None
-
-
-def _skypilot_rows(path: Path, skipped: Counter) -> list[_Row]:
+def _skypilot_rows(path: Path, skipped: Counter[str]) -> list[SkyRow]:
     rows = []
-    for raw in _read_csv(path, SKYPILOT_REQUIRED):
+    for line, raw in read_table(path, SKYPILOT_REQUIRED, "the expected price table"):
         name = (raw.get("AcceleratorName") or "").strip()
         if not name:
             skipped["no accelerator (CPU-only or host-only row)"] += 1
@@ -87,25 +50,30 @@ def _skypilot_rows(path: Path, skipped: Counter) -> list[_Row]:
         if not (raw.get("InstanceType") or "").strip():
             skipped["accelerator-only row: host VM priced in a separate row (GCP)"] += 1
             continue
-        spot = _float(raw.get("SpotPrice"))
-        rows.append(_Row(raw["InstanceType"].strip(), name, _float(raw.get("AcceleratorCount")) or 0.0,
-                         _float(raw.get("Price")), spot if spot and spot > 0 else None,
-                         (raw.get("Region") or "").strip(), None))
+        spot = cell(raw.get("SpotPrice"))
+        rows.append(SkyRow(line, raw["InstanceType"].strip(), name, cell(raw.get("AcceleratorCount")) or 0.0,
+                           cell(raw.get("Price")), spot if spot and spot > 0 else None,
+                           (raw.get("Region") or "").strip(), None, None, ""))
     return rows
 
 
-def _gpuhunt_rows(path: Path, skipped: Counter) -> list[_Row]:
+def gpuhunt_row(line: int, instance: str, name: str, count: float, price: float | None, spot: bool, location: str,
+                gpu_memory_gb: float | None) -> SkyRow:
+    """One gpuhunt offer (a CSV row or a CatalogItem: one per instance, location and pricing) as a row."""
+    return SkyRow(line, instance, name, count, None if spot else price, price if spot else None, location, None,
+                  gpu_memory_gb * GB_TO_MIB if gpu_memory_gb else None, "")
+
+
+def _gpuhunt_rows(path: Path, skipped: Counter[str]) -> list[SkyRow]:
     rows = []
-    for raw in _read_csv(path, GPUHUNT_REQUIRED):
+    for line, raw in read_table(path, GPUHUNT_REQUIRED, "the expected price table"):
         name = (raw.get("gpu_name") or "").strip()
         if not name:
             skipped["no accelerator (CPU-only row)"] += 1
             continue
-        price = _float(raw.get("price"))
-        is_spot = (raw.get("spot") or "").strip().lower() == "true"
-        rows.append(_Row(raw["instance_name"].strip(), name, _float(raw.get("gpu_count")) or 0.0,
-                         None if is_spot else price, price if is_spot else None,
-                         (raw.get("location") or "").strip(), _float(raw.get("gpu_memory"))))
+        rows.append(gpuhunt_row(line, raw["instance_name"].strip(), name, cell(raw.get("gpu_count")) or 0.0,
+                                cell(raw.get("price")), (raw.get("spot") or "").strip().lower() == "true",
+                                (raw.get("location") or "").strip(), cell(raw.get("gpu_memory"))))
     return rows
 
 
@@ -114,8 +82,8 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
                   name: str | None = None) -> tuple[ProviderOffers, ImportResult]:
     """Read a price table into a validated ProviderOffers (not yet written)."""
     names = load_accelerator_names(catalog_dir, catalog)
-    skipped: Counter = Counter()
-    unmapped: Counter = Counter()
+    skipped: Counter[str] = Counter()
+    unmapped: Counter[str] = Counter()
     if source == "skypilot":
         cloud = cloud or path.parent.name  # catalogs/<version>/<cloud>/vms.csv
         rows = _skypilot_rows(path, skipped)
@@ -131,9 +99,10 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
     if billing is None:
         raise InputError(f"provider {provider!r} is new to the catalog: its billing granularity is not in {path.name}",
                          field="--billing", hint="Pass --billing per-second, per-minute or per-hour.")
-    merged: dict[str, dict] = {}
+    merged: dict[str, dict[str, Any]] = {}
     for row in rows:
-        gpu = gpu_for(names, source, row.accelerator, cloud, row.memory_gb)
+        memory_gb = row.memory_mib / GB_TO_MIB if row.memory_mib else None
+        gpu = gpu_for(names, source, row.accelerator, cloud, memory_gb)
         if gpu is None:
             unmapped[row.accelerator] += 1
             continue

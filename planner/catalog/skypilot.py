@@ -41,28 +41,44 @@ class SkyRow:
     """GpuInfo's GPU name and the upstream SKU (primeintellect): text that tells SXM from PCIe or NVL."""
 
 
-def number(text: str | None) -> float | None:
-    """A float from a cell, None when empty or not a number."""
+def cell(text: str | None) -> float | None:
+    """A float from a cell as written (inf kept, for the offer's validation to refuse by name); None when empty or
+    not a number."""
     if text is None or not text.strip():
         return None
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         return None
-    return value if math.isfinite(value) else None
+
+
+def number(text: str | None) -> float | None:
+    """A finite float from a cell, None when empty, not a number or not finite."""
+    value = cell(text)
+    return value if value is not None and math.isfinite(value) else None
+
+
+def read_table(path: Path, required: tuple[str, ...], what: str) -> list[tuple[int, dict[str, str]]]:
+    """(line, row by header name) of a price table (SkyPilot vms.csv, gpuhunt CSV); a missing column or an
+    unreadable table is one placed InputError."""
+    text = read_text(path, MAX_CSV_BYTES)
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        header = reader.fieldnames or []
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise InputError(f"not {what}: column(s) {', '.join(missing)} missing", file=str(path), line=1,
+                             hint=f"Header found: {', '.join(header) or '(empty)'}.")
+        return list(enumerate(reader, start=2))
+    except csv.Error as exc:  # a field over csv.field_size_limit() (131,072 characters), a NUL byte, …
+        raise InputError(f"not a readable price table: {exc}", file=str(path), line=reader.line_num or None) \
+            from None
 
 
 def read_vms(path: Path) -> list[SkyRow]:
     """The accelerator rows of one vms.csv (CPU-only rows are not returned)."""
-    text = read_text(path, MAX_CSV_BYTES)
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise InputError(f"not a SkyPilot vms.csv: column(s) {', '.join(missing)} missing", file=str(path), line=1,
-                         hint=f"Header found: {', '.join(header) or '(empty)'}.")
     rows = []
-    for line, raw in enumerate(reader, start=2):
+    for line, raw in read_table(path, REQUIRED, "a SkyPilot vms.csv"):
         name = (raw.get("AcceleratorName") or "").strip()
         if not name:
             continue

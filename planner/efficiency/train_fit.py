@@ -13,7 +13,7 @@ import datetime as dt
 import math
 import statistics
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -457,8 +457,9 @@ def leave_one_out(cases: list[RunCase]) -> LeaveOneOut:
     return LeaveOneOut(cases, predicted, used)
 
 
-def rms(values: list[float]) -> float:
-    """Root mean square (bias counts as spread: the interval must cover it)."""
+def rms(values: Sequence[float]) -> float:
+    """Root mean square (bias counts as spread: the interval must cover it): the one used for every residual
+    spread (curve σ here, interval σ in planner/validate/crossval.py, the extrapolation σ of scripts/fit_priors.py)."""
     return math.sqrt(sum(v * v for v in values) / len(values)) if values else 0.0
 
 

@@ -21,6 +21,7 @@ from planner.efficiency.train_fit import (
     case_efficiency,
     fit_curves,
     reference_efficiency,
+    rms,
 )
 from planner.schema.priors import TrainCurveFit
 from planner.schema.runs import PublishedRun
@@ -118,11 +119,6 @@ def forward_predictions(runs: Sequence[PublishedRun], catalog: Catalog, key: Cal
             out.append(PointPrediction(run, run.phase, predicted, run.gpu_count or 1, layout,
                                        f"{basis} ({detail})", fold, flags))
     return out
-
-
-def rms(values: Sequence[float]) -> float:
-    """Root mean square (bias counts as spread: the interval must cover it)."""
-    return math.sqrt(sum(v * v for v in values) / len(values)) if values else 0.0
 
 
 def interval_sigma(point: PointPrediction, points: Sequence[PointPrediction]) -> float:

@@ -83,9 +83,17 @@ def summarise(rows: list[ValidationRow]) -> Summary:
     P90/P10 ratio."""
     import numpy as np
 
-    errors = np.abs([r.error for r in rows])
-    return Summary(len(rows), float(np.median(errors)), float(np.percentile(errors, 90)),
-                   sum(r.covered for r in rows) / len(rows), float(np.mean([r.p90 / r.p10 for r in rows])))
+    median, p90 = error_quantiles([r.error for r in rows])
+    return Summary(len(rows), median, p90, sum(r.covered for r in rows) / len(rows),
+                   float(np.mean([r.p90 / r.p10 for r in rows])))
+
+
+def error_quantiles(errors: list[float]) -> tuple[float, float]:
+    """Median and P90 (numpy's linear percentile) of |error|: the one summary of residuals every table prints."""
+    import numpy as np
+
+    magnitudes = np.abs(errors)
+    return float(np.median(magnitudes)), float(np.percentile(magnitudes, 90))
 
 
 def _training_row(case: RunCase, curves: list[TrainCurveFit] | tuple[TrainCurveFit, ...], sigma: float,
@@ -248,16 +256,14 @@ def rule_of_thumb(run: PublishedRun, catalog: Catalog) -> float | None:
 
 def rule_of_thumb_errors(rows: list[ValidationRow], catalog_dir: Path | str) -> dict[str, tuple[float, float, int]]:
     """Per RULE_OF_THUMB_GROUPS group present: (median |error|, P90 |error|, n) of the rule of thumb on its rows."""
-    import numpy as np
-
     catalog = load_catalog(catalog_dir)
     runs = {r.id: r for r in load_published_runs(catalog_dir, catalog)}
     out = {}
     for group in RULE_OF_THUMB_GROUPS:
-        errors = [abs(p / r.actual - 1.0) for r in rows if r.group == group
+        errors = [p / r.actual - 1.0 for r in rows if r.group == group
                   if (p := rule_of_thumb(runs[r.id], catalog)) is not None]
         if errors:
-            out[group] = (float(np.median(errors)), float(np.percentile(errors, 90)), len(errors))
+            out[group] = (*error_quantiles(errors), len(errors))
     return out
 
 
