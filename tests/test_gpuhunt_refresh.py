@@ -2,6 +2,7 @@
 recorded fixture (tests/recorded/gpuhunt-items.json), so the mapping, the diff and the writes are checked without a
 network."""
 import json
+import logging
 import shutil
 
 import gpuhunt
@@ -90,20 +91,24 @@ def test_dry_run_writes_nothing(catalog_dir, monkeypatch):
     assert {p.name: p.read_text() for p in (catalog_dir / "offers").glob("*.yaml")} == before
 
 
-def test_without_network_one_line_and_nothing_changes(catalog_dir, monkeypatch):
+def test_without_network_one_line_and_nothing_changes(catalog_dir, monkeypatch, caplog):
     import urllib.error
 
-    def offline(**query):  # what gpuhunt 0.1.34 raises offline
+    def offline(**query):  # what gpuhunt 0.1.34 does offline: log a traceback per provider, then raise
         try:
             raise urllib.error.URLError("[Errno -2] Name or service not known")
         except urllib.error.URLError as exc:
+            logging.getLogger("gpuhunt._internal.catalog").exception("Failed to load aws catalog.")
             raise gpuhunt.GPUHuntError("Failed to load catalogs of all providers") from exc
 
     monkeypatch.setattr(gpuhunt, "query", offline)
     before = {p.name: p.read_text() for p in (catalog_dir / "offers").glob("*.yaml")}
-    result = runner.invoke(app, ["catalog", "refresh", "--from", "gpuhunt", "--catalog", str(catalog_dir)])
+    with caplog.at_level(logging.DEBUG):
+        result = runner.invoke(app, ["catalog", "refresh", "--from", "gpuhunt", "--catalog", str(catalog_dir)])
+    assert not [r for r in caplog.records if r.name.startswith("gpuhunt")]  # no traceback printed under the line
     assert result.exit_code == 2
     assert result.output.startswith("no network: gpuhunt could not fetch") and result.output.count("\n") == 1
+    assert "Traceback" not in result.output
     assert {p.name: p.read_text() for p in (catalog_dir / "offers").glob("*.yaml")} == before
 
 

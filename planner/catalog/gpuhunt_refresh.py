@@ -11,6 +11,7 @@ accelerator_names.yaml."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from importlib import metadata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -46,6 +47,11 @@ def query(providers: list[str]) -> list[Any]:
     except ImportError:
         raise InputError("--from gpuhunt needs the gpuhunt package, which is not installed", field="--from",
                          hint="pip install 'gpuplan[gpuhunt]' (or .venv/bin/pip install gpuhunt)") from None
+    # gpuhunt logs each provider it cannot load with a traceback (logger.exception) before raising; the one line
+    # below says it all, so its loggers are quiet while it runs
+    quiet = logging.getLogger("gpuhunt")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL + 1)
     try:
         items = list(gpuhunt.query(provider=providers, min_gpu_count=1))
     except (OSError, gpuhunt.GPUHuntError) as exc:  # offline: "Failed to load catalogs of all providers" from a
@@ -53,6 +59,8 @@ def query(providers: list[str]) -> list[Any]:
         cause = exc.__cause__ or exc.__context__ or exc
         raise NoNetwork(f"no network: gpuhunt could not fetch its catalog ({str(cause)[:200]}); the catalog is "
                         "unchanged") from None
+    finally:
+        quiet.setLevel(level)
     if not items:
         raise NoNetwork("gpuhunt returned no offers (no network?); the catalog is unchanged")
     return items
