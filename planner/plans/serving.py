@@ -199,14 +199,15 @@ def llm_latency(inf: Inference, timing: LlmTiming, replicas: int | None, rate: f
     k50 = binomial_quantile(batch - 1, cut_in, 0.50)
     k95 = binomial_quantile(batch - 1, cut_in, 0.95)
     return {"ttft_p50": wait50 + prefill, "ttft_p95": wait95 + prefill,
-            "tpot_p50": step + k50 * cut / inf.output_tokens, "tpot_p95": step + k95 * cut / inf.output_tokens}
+            "tpot_p50": step + k50 * cut / inf.generated, "tpot_p95": step + k95 * cut / inf.generated}
 
 
-def _meets(latency: dict[str, float], slo) -> bool:
+def _meets(latency: dict[str, float], slo: Slo) -> bool:
     return all(getattr(slo, key, None) is None or latency[key] <= getattr(slo, key) * (1 + 1e-9) for key in latency)
 
 
-def replicas_needed(rate: float, capacity_rps: float, latency_of, slo, cap: int | None = None) -> int:
+def replicas_needed(rate: float, capacity_rps: float, latency_of: Callable[[int | None], dict[str, float]], slo: Slo,
+                    cap: int | None = None) -> int:
     """Fewest replicas with utilisation < 1 that meet the targets (latency falls with replicas: gallop, then
     bisection). When even unlimited replicas miss a target (latency_of(None)), the stable minimum is returned;
     when more than `cap` replicas would be needed, max(`cap` + 1, the stable minimum) (the caller has a cheaper
@@ -254,10 +255,10 @@ class _Candidate:
     latency: dict[str, float]
     meets: bool
     capacity_rps: float
-    latency_at: object
+    latency_at: LatencyOf
     """latency_at(replicas, rate) → latency percentiles of this configuration."""
     gpus_per_instance: int
-    autoscaled: list = field(default_factory=list, compare=False)
+    autoscaled: list[tuple[int | None, int | None]] = field(default_factory=list, compare=False)
     """(replicas, instances) under autoscaling, computed once for the configuration that gets chosen."""
 
     def autoscale(self, inf: Inference) -> tuple[int | None, int | None]:
@@ -328,7 +329,7 @@ def _batches(limit: int) -> list[int]:
     return sizes + [limit]
 
 
-def _autoscaled(inf: Inference, capacity: float, latency_at, tp: int, gpus_per_instance: int
+def _autoscaled(inf: Inference, capacity: float, latency_at: LatencyOf, tp: int, gpus_per_instance: int
                 ) -> tuple[int | None, int | None]:
     if inf.average_rate is None:
         return None, None
@@ -346,14 +347,19 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
     for tp in TENSOR_PARALLEL:
         if tp > gpus_per_instance:
             break
-        limit = min(kv_batch_limit(work, gpu, tp, inf.precision, kv, inf.prompt_tokens + inf.output_tokens),
+        limit = min(kv_batch_limit(work, gpu, tp, inf.precision, kv, inf.prompt + inf.generated),
                     inf.max_batch or MAX_BATCH)
         if limit < 1:
             continue
         for batch in _searched_batches(limit, inf.batch):
             timing = _llm_timing(memo, ctx, work, inf, gpu, tp, batch, link_gbs, link, eff)
-            latency_at = _remembered(memo, ("llm", ctx, tp, batch, link_gbs, link),
-                                     lambda r, rate, t=timing: llm_latency(inf, t, r, rate))
+            if timing is None:  # no peak at this precision: plan_llm_serving refuses the GPU before searching
+                continue
+
+            def llm_latency_at(r: int | None, rate: float, t: LlmTiming = timing) -> dict[str, float]:
+                return llm_latency(inf, t, r, rate)
+
+            latency_at = _remembered(memo, ("llm", ctx, tp, batch, link_gbs, link), llm_latency_at)
             if batch > 1 and not _meets(latency_at(None, inf.rate), inf.slo):
                 reps, instances = _fill_instances(math.floor(inf.rate / timing.capacity_rps) + 1, tp,
                                                   gpus_per_instance)
@@ -382,8 +388,8 @@ def _llm_timing(memo: Memo | None, ctx: object, work: Workload, inf: Inference, 
     return timing
 
 
-def _sized(inf: Inference, timing: LlmTiming | float, batch: int, tp: int, capacity_rps: float, latency_at,
-           gpus_per_instance: int, fewest: float) -> _Candidate:
+def _sized(inf: Inference, timing: LlmTiming | float, batch: int, tp: int, capacity_rps: float,
+           latency_at: LatencyOf, gpus_per_instance: int, fewest: float) -> _Candidate:
     """A configuration with the fewest replicas meeting the targets, searched no further than `fewest` instances
     (the cheapest configuration already meeting them)."""
     cap = None if fewest == math.inf else int(fewest) * gpus_per_instance // tp
@@ -407,15 +413,15 @@ def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Priced
     if not candidates:
         kv = inf.kv_precision or default_kv_precision(inf.precision)
         widest = max(t for t in TENSOR_PARALLEL if t <= per_instance)
-        most = kv_batch_limit(work, gpu, widest, inf.precision, kv, inf.prompt_tokens + inf.output_tokens)
+        most = kv_batch_limit(work, gpu, widest, inf.precision, kv, inf.prompt + inf.generated)
         if inf.batch is not None and most >= 1:
             return _unusable(gpu, offer, eff, Verdict(
                 Kind.PIN_UNWORKABLE, float(inf.batch), float(most),
                 f"batch {inf.batch}: the KV cache holds at most {most} sequences of "
-                f"{inf.prompt_tokens + inf.output_tokens:g} tokens on {widest} {gpu.id}"))
+                f"{inf.prompt + inf.generated:g} tokens on {widest} {gpu.id}"))
         return _unusable(gpu, offer, eff, Verdict(
             Kind.DOES_NOT_FIT, weight_bytes(work, inf.precision), widest * gpu.memory_gb * 1e9,
-            f"of weights plus the KV cache of one {inf.prompt_tokens + inf.output_tokens:g}-token {kv} sequence "
+            f"of weights plus the KV cache of one {inf.prompt + inf.generated:g}-token {kv} sequence "
             f"on {widest} GPU(s)"))
     meeting = [c for c in candidates if c.meets]
     if meeting:
@@ -425,9 +431,9 @@ def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Priced
     return _plan(work, inf, gpu, offer, eff, best)
 
 
-def _slo_excess(latency: dict[str, float], slo) -> float:
-    return sum(max(0.0, latency[key] / getattr(slo, key) - 1.0) for key in latency
-               if getattr(slo, key, None) is not None)
+def _slo_excess(latency: dict[str, float], slo: Slo) -> float:
+    return float(sum(max(0.0, latency[key] / getattr(slo, key) - 1.0) for key in latency
+                     if getattr(slo, key, None) is not None))
 
 
 def _plan(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer, eff: ServingEfficiency,
@@ -444,8 +450,8 @@ def _plan(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer, eff:
         capacity, timing = t.capacity_rps, {"prefill": t.prefill_s, "decode_step": t.step_s, "hold": t.hold_s}
         if t.prefill_cut_s is not None:
             timing["prefill_cut"] = t.prefill_cut_s
-        tokens = inf.rate * inf.output_tokens
-        per_million = bill / (requests * inf.output_tokens) * 1e6
+        tokens = inf.rate * inf.generated
+        per_million = bill / (requests * inf.generated) * 1e6
     else:
         capacity, timing = c.batch / c.timing, {"service": c.timing}
         tokens, per_million = 0.0, None
@@ -487,6 +493,7 @@ def batch_service_seconds(work: Workload, inf: Inference, gpu: GpuSpec, eff: Ser
     launching its operators, whichever is longer), and never shorter than one read of the weights at the bandwidth
     efficiency."""
     peak = peak_flops(gpu, inf.precision)
+    assert peak is not None  # plan_batch_serving refuses a GPU without this precision before sizing
     return max(forward_seconds(work, batch, peak * eff.compute.value, eff.host_floor_s,
                                gpu.memory_bandwidth_gbs * 1e9, BYTES[inf.precision]),
                weight_bytes(work, inf.precision) / (gpu.memory_bandwidth_gbs * 1e9 * eff.bandwidth.value))
@@ -497,7 +504,8 @@ def _activation_bytes(work: Workload, inf: Inference) -> float:
     return work.activation_bytes_per_sample_16bit / work.layers * BYTES[inf.precision] / 2.0
 
 
-def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of, rate: float) -> dict[str, float]:
+def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: Callable[[float], float],
+                  rate: float) -> dict[str, float]:
     """Latency p50/p95/p99 of dynamic batching with batches of up to `batch`; service_of(b) is a batch's time.
 
     Batch size 1 is FCFS on `replicas` servers: M/D/c waits (queueing.md_c_wait_tail) plus the service.
@@ -584,8 +592,11 @@ def _batch_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_ins
         service = service_of(batch)
         if _fill_instances(math.floor(inf.rate * service / batch) + 1, 1, gpus_per_instance)[1] > fewest:
             continue  # even the fewest stable replicas cost more than a batch that meets the targets
-        latency_at = _remembered(memo, ("batch", ctx, batch),
-                                 lambda r, rate, b=batch: batch_latency(inf, r, b, service_of, rate))
+
+        def batch_latency_at(r: int | None, rate: float, b: int = batch) -> dict[str, float]:
+            return batch_latency(inf, r, b, service_of, rate)
+
+        latency_at = _remembered(memo, ("batch", ctx, batch), batch_latency_at)
         out.append(_sized(inf, service, batch, 1, batch / service, latency_at, gpus_per_instance, fewest))
         if out[-1].meets:
             fewest = min(fewest, out[-1].instances)
@@ -663,7 +674,7 @@ def forward_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str 
     floor = next((f for f in catalog.launch_floors if f.mode == execution_mode(name, False)), None)
     if floor is not None:
         value = floor.efficiency.get(gpu.arch, floor.efficiency["any"])
-        scope = gpu.arch if gpu.arch in floor.efficiency else "all"
+        scope: str = gpu.arch if gpu.arch in floor.efficiency else "all"
         if precision == "fp32" and "fp32" in floor.efficiency:
             value, scope = floor.efficiency["fp32"], "fp32 on all"
         assumed = "" if engine else " (the default; set inference.engine to plan another)"
@@ -724,7 +735,7 @@ def simulate_plan(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpe
     if "hold" in plan.timing_s:
         def run(n: int) -> SimulatedLatency:
             return simulate_llm(inf.rate, plan.replicas, plan.batch_size, plan.timing_s["prefill"],
-                                plan.timing_s["decode_step"], int(round(inf.output_tokens)), n, seed)
+                                plan.timing_s["decode_step"], int(round(inf.generated)), n, seed)
     else:
         def run(n: int) -> SimulatedLatency:
             return simulate_dynamic_batching(inf.rate, plan.replicas, plan.batch_size,
