@@ -386,7 +386,7 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None) -> ServingD
     assumptions = [f"Efficiency origin — {o}." for o in dict.fromkeys(
         f"{p.efficiency.compute.source}: {p.efficiency.compute.detail}; {p.efficiency.bandwidth.detail}"
         for p in shown)]
-    assumptions.append("Replicas sized by Erlang C for the percentile targets at the peak rate; the monthly bill "
+    assumptions.append("Replicas sized by the M/D/c waiting time for the percentile targets at the peak rate; the monthly bill "
                        "keeps them up all month (autoscaled bill shown separately where average_rate is given).")
     assumptions.append("Headroom: a plan holds a target with headroom when its percentile still meets it at the "
                        "P10 efficiency (× exp(1.28 σ) of the efficiency behind that latency).")

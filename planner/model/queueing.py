@@ -1,5 +1,7 @@
-"""Queueing: Erlang C, M/M/c and M/D/c waiting-time percentiles (FORMULAS.md, 'Time and queues'), binomial
-quantiles. Pure Python (no numpy): this runs on `gpuplan estimate`'s start-up path."""
+"""Queueing: Erlang C and M/M/c waiting-time percentiles, the asymptotic M/D/c tail γ·e^{−δt}, binomial quantiles.
+Pure Python (no numpy). The M/D/c waits the serving plans use are exact (planner/model/md_c.py); the tail form here
+is its fallback only where the exact computation would need more than md_c.MAX_FFT_POINTS points (hundreds of
+thousands of slots within a few standard deviations of their load)."""
 from __future__ import annotations
 
 import math
@@ -127,15 +129,6 @@ def md_c_wait_tail(servers: int, arrival_rate: float, service_s: float) -> tuple
     return min(gamma, 1.0), delta
 
 
-def md_c_wait_quantiles(servers: int, arrival_rate: float, service_s: float, qs: tuple[float, ...]
-                        ) -> list[float]:
-    """Waiting-time quantiles of M/D/c from its tail γ·e^{−δt} (md_c_wait_tail); inf when unstable."""
-    gamma, delta = md_c_wait_tail(servers, arrival_rate, service_s)
-    if delta == 0.0:
-        return [math.inf for _ in qs]
-    return [0.0 if gamma <= 1.0 - q else math.log(gamma / (1.0 - q)) / delta for q in qs]
-
-
 def wait_plus_uniform_quantiles(gamma: float, delta: float, spread: float, qs: tuple[float, ...]) -> list[float]:
     """Quantiles of W + U·s for W with P(W > t) = γ·e^{−δt} and U ~ Uniform(0, 1) independent, s = spread.
 
@@ -206,71 +199,3 @@ def _binomial_quantile_log(n: int, p: float, q: float) -> int:
         if cdf >= q - 1e-12:
             return k
     return n
-
-
-EXACT_SPAN = 2.0
-"""M/D/1 waits below this many service times use Erlang's exact distribution; beyond, the tail γ·e^{−δt} (which
-agrees with the exact one within 1 % from 2 D on, for ρ from 0.05 to 0.97, and where the exact sum would lose its
-digits to cancellation)."""
-
-
-def md1_wait_tail(t: float, arrival_rate: float, service_s: float) -> float:
-    """P(W > t) in M/D/1 (one server, Poisson arrivals, service D); 1.0 for t < 0.
-
-    Below EXACT_SPAN·D, Erlang's exact distribution P(W ≤ t) = (1 − ρ)·Σ_{k=0}^{⌊t/D⌋} e^{λ(t−kD)}·(−λ(t−kD))^k/k!
-    (Erlang 1909; Tijms 2003, 'A First Course in Stochastic Models', §5.2): the atom P(W = 0) = 1 − ρ and the
-    linear start of the tail. The Cramér–Lundberg form γ·e^{−δt} alone overstates short waits several-fold at light
-    load (its γ exceeds ρ = P(W > 0)), which put a 1 %-load TTFT p95 at 10× the simulated one."""
-    if t < 0.0:
-        return 1.0
-    rho = arrival_rate * service_s
-    if rho >= 1.0:
-        return 1.0
-    if t >= EXACT_SPAN * service_s:
-        gamma, delta = md_c_wait_tail(1, arrival_rate, service_s)
-        return gamma * math.exp(-delta * t)
-    total, k = 0.0, 0
-    while k * service_s <= t:
-        x = arrival_rate * (t - k * service_s)
-        total += math.exp(x) * (-x) ** k / math.factorial(k)
-        k += 1
-    return min(1.0, max(0.0, 1.0 - (1.0 - rho) * total))
-
-
-SIMPSON_INTERVALS = 32
-"""Intervals of the Simpson rule that averages the M/D/1 tail over the uniform phase (the tail is smooth there)."""
-
-
-def md1_wait_plus_uniform_quantiles(arrival_rate: float, service_s: float, spread: float,
-                                    qs: tuple[float, ...]) -> list[float]:
-    """Quantiles of W + U·s for the M/D/1 wait W (md1_wait_tail) and U ~ Uniform(0, 1) independent, s = spread;
-    inf when unstable. P(W + U·s > y) = (1/s)·∫₀ˢ P(W > y − v) dv, by Simpson's rule; each quantile by bisection."""
-    if arrival_rate * service_s >= 1.0:
-        return [math.inf for _ in qs]
-
-    def tail(y: float) -> float:
-        if spread <= 0.0:
-            return md1_wait_tail(y, arrival_rate, service_s)
-        top = min(spread, y)
-        h = top / SIMPSON_INTERVALS
-        acc = 0.0
-        for i in range(SIMPSON_INTERVALS + 1):
-            weight = 1 if i in (0, SIMPSON_INTERVALS) else (4 if i % 2 else 2)
-            acc += weight * md1_wait_tail(y - i * h, arrival_rate, service_s)
-        return (max(0.0, spread - y) + acc * h / 3.0) / spread
-
-    out = []
-    for q in qs:
-        target = 1.0 - q
-        hi = max(spread, service_s)
-        while tail(hi) > target:
-            hi *= 2.0
-        lo = 0.0
-        if tail(lo) <= target:  # the atom at 0 covers the quantile
-            out.append(0.0)
-            continue
-        while hi - lo > 1e-9 * hi:
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if tail(mid) > target else (lo, mid)
-        out.append(hi)
-    return out

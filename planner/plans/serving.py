@@ -11,8 +11,8 @@ The queueing model (checked by planner/model/simulation.py, which simulates the 
 """
 from __future__ import annotations
 
-import datetime as dt
 import dataclasses
+import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -29,14 +29,10 @@ from planner.model.inference_time import (
     tp_allreduce_seconds,
 )
 from planner.model.interconnect import intra_node_gbs
+from planner.model.md_c import md_c_wait_plus_uniform_quantiles
 from planner.model.memory import usable_bytes
 from planner.model.precision import COMPUTE_PRECISION, peak_flops
-from planner.model.queueing import (
-    binomial_quantile,
-    md1_wait_plus_uniform_quantiles,
-    md_c_wait_tail,
-    wait_plus_uniform_quantiles,
-)
+from planner.model.queueing import binomial_quantile
 from planner.model.serving_features import (
     cached_prefill_seconds,
     chunked_prefill_seconds,
@@ -185,17 +181,15 @@ def llm_latency(inf: Inference, timing: LlmTiming, replicas: int | None, rate: f
     """TTFT and TPOT p50/p95 with `replicas` replicas (None: unlimited replicas, the service-time floor)."""
     batch, prefill, step, hold = timing.batch, timing.prefill_s, timing.step_s, timing.hold_s
     cut = timing.cut_s
+    # TTFT = wait for a slot + the rest of the running decode step (uniform) + the prefill; replicas × batch slots
+    # each held exactly `hold` form an M/D/c queue, whose waiting time is Crommelin's (planner/model/md_c.py)
     if replicas is None:
-        gamma, delta, cut_in = 0.0, math.inf, 0.0
+        wait50, wait95 = 0.50 * step, 0.95 * step
+        cut_in = 0.0
     else:
         slots = replicas * batch
-        gamma, delta = md_c_wait_tail(slots, rate, hold)
+        wait50, wait95 = md_c_wait_plus_uniform_quantiles(slots, rate, hold, step, (0.50, 0.95))
         cut_in = min(1.0, rate * hold / slots * max(0.0, hold - cut) / hold)
-    # TTFT = wait for a slot + the rest of the running decode step (uniform) + the prefill
-    if replicas is not None and replicas * batch == 1:  # one slot: M/D/1, whose exact short waits are known
-        wait50, wait95 = md1_wait_plus_uniform_quantiles(rate, hold, step, (0.50, 0.95))
-    else:
-        wait50, wait95 = wait_plus_uniform_quantiles(gamma, delta, step, (0.50, 0.95))
     k50 = binomial_quantile(batch - 1, cut_in, 0.50)
     k95 = binomial_quantile(batch - 1, cut_in, 0.95)
     return {"ttft_p50": wait50 + prefill, "ttft_p95": wait95 + prefill,
@@ -212,7 +206,7 @@ def replicas_needed(rate: float, capacity_rps: float, latency_of: Callable[[int 
     bisection). When even unlimited replicas miss a target (latency_of(None)), the stable minimum is returned;
     when more than `cap` replicas would be needed, max(`cap` + 1, the stable minimum) (the caller has a cheaper
     configuration). Without a cap the gallop ends: unlimited replicas meet the targets, and the waiting-time tail
-    is exactly 0 once the slots exceed the load by a few standard deviations (md_c_wait_tail)."""
+    is exactly 0 once the slots exceed the load by a few standard deviations (md_c.no_wait_bound)."""
     low = max(1, math.floor(rate / capacity_rps) + 1)
     if not _meets(latency_of(None), slo) or _meets(latency_of(low), slo):
         return low
@@ -508,7 +502,7 @@ def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: 
                   rate: float) -> dict[str, float]:
     """Latency p50/p95/p99 of dynamic batching with batches of up to `batch`; service_of(b) is a batch's time.
 
-    Batch size 1 is FCFS on `replicas` servers: M/D/c waits (queueing.md_c_wait_tail) plus the service.
+    Batch size 1 is FCFS on `replicas` servers: M/D/c waits (md_c.md_c_wait, exact) plus the service.
     Larger batches, per replica (λᵣ = rate/replicas): a batch closes when full or when its oldest request has
     waited fill = min(max_queue_delay, (batch − 1)/λᵣ); it carries b = min(batch, max(1 + λᵣ·fill, λᵣ·S(b)))
     requests (fixed point: a busy replica gathers what arrives during its batch). A request waits for its batch
@@ -524,11 +518,7 @@ def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: 
         return dict.fromkeys(keys, math.inf)
     if batch == 1:
         service = service_of(1)
-        if replicas == 1:  # M/D/1: exact short waits (queueing.md1_wait_tail)
-            waits = md1_wait_plus_uniform_quantiles(rate, service, 0.0, BATCH_QUANTILES)
-        else:
-            gamma, delta = md_c_wait_tail(replicas, rate, service)
-            waits = wait_plus_uniform_quantiles(gamma, delta, 0.0, BATCH_QUANTILES)
+        waits = md_c_wait_plus_uniform_quantiles(replicas, rate, service, 0.0, BATCH_QUANTILES)
         return {key: service + wait for key, wait in zip(keys, waits)}
     fill = min((batch - 1) / per_replica, inf.max_queue_delay or 0.0)
     size = min(float(batch), 1.0 + per_replica * fill)
@@ -726,8 +716,14 @@ def resized(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, off
 def simulate_plan(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, seed: int = 0,
                   requests: int | None = None) -> ServingPlan:
     """The plan with simulated_latency_s filled in by the discrete-event simulation of the same system."""
-    from planner.model.simulation import (FIRST_REQUESTS, SimulatedLatency, requests_for, simulate_dynamic_batching,
-                                          simulate_llm, until_decided)
+    from planner.model.simulation import (
+        FIRST_REQUESTS,
+        SimulatedLatency,
+        requests_for,
+        simulate_dynamic_batching,
+        simulate_llm,
+        until_decided,
+    )
 
     if plan.replicas < 1 or not plan.timing_s:
         return plan

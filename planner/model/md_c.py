@@ -1,0 +1,263 @@
+"""Exact M/D/c waiting times (Poisson arrivals at rate λ, c servers, every service exactly D, first come first
+served): the distribution the continuous-batching simulation (planner/model/simulation.py) samples.
+
+Crommelin's formula (Crommelin 1932, "Delay probability formulae when the holding times are constant", P.O. Elec.
+Engrs. J. 25; in this form Franx 2001, "A simple solution for the M/D/c waiting time distribution", Oper. Res.
+Lett. 29, eq. (3)). Let X be the number of customers waiting (not in service) at an arbitrary time. Everyone in
+service at time s − D has left by s and everyone waiting then has not, so X follows the Lindley recursion
+X(s + D) = (X(s) + A − c)⁺ with A ~ Poisson(a), a = λD. A customer arriving at t = s + D − u waits at most
+jD + u (0 ≤ u < D) exactly when the customers ahead of it at time s + D — those waiting at s and those arriving in
+(s, t) — fill fewer than (j + 1)·c − 1 + 1 places:
+
+    P(W ≤ jD + u) = P(X + A_{λ(D−u)} ≤ (j + 1)·c − 1),   A_μ ~ Poisson(μ) independent of X.
+
+X is the all-time maximum of the random walk with steps A − c, whose generating function comes from the
+Wiener–Hopf factorisation of 1 − Φ(z), Φ(z) = E z^{A−c} = z^{−c}·e^{a(z−1)} (Spitzer's identity; Feller 1971,
+"An Introduction to Probability Theory and Its Applications" II, §XII.7): on a circle |z| = r between the roots
+1 and η of Φ(z) = 1, log(1 − Φ(z)) = Σ ℓ_k z^k, and E z^X = exp(−Σ_{k≥1} ℓ_k·(z^k − 1)). This is the root
+factorisation of Crommelin and of Janssen & van Leeuwaarden 2008 ("Back to the roots of the M/D/s queue and the
+works of Erlang, Crommelin and Pollaczek", Statistica Neerlandica 62) — the c − 1 roots of z^c = e^{a(z−1)} inside
+the unit disk are exactly the zeros the negative-power part removes — computed with two FFTs instead of c roots
+(Abate & Whitt 1992, "The Fourier-series method for inverting transforms of probability distributions", Queueing
+Systems 10: sampling on a circle, aliasing error bounded by the coefficients N places away).
+
+Error budget. Both halves of the Laurent series decay at least as η^{−|k|/2} on the circle r = √η (the nearest
+singularities are z = 1 and z = η), so N ≥ COEFFICIENT_DIGITS/ln η keeps the aliasing below 1e-14; X's
+probabilities decay as η^{−n} (Kingman's bound P(X ≥ n) ≤ η^{−n}), so the unit-circle grid holds all but 1e-14 of
+X's mass and of Q = X + A's (N also exceeds a + 8√a + 8). Poisson sums use the terms within 8√μ + 8 of the mean
+(what lies beyond is below 1e-14).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.model.queueing import md_c_wait_tail, wait_plus_uniform_quantiles
+
+MASS_DIGITS = 23.0
+"""X's support is kept to n·ln η ≤ this (Kingman: P(X ≥ n) ≤ η^{−n} = e^{−23} ≈ 1e-10 beyond); the FFT has
+N ≥ 2n points, so the aliased Laurent coefficients, ≤ η^{−N/2}, are below 1e-10 too."""
+POISSON_SD = 7.0
+"""Poisson terms kept: within this many standard deviations (+8) of the mean; the rest is below 1e-11."""
+NEGLIGIBLE_WAIT = 1e-3
+"""P(W > 0) = ε below this, and q ≤ 1 − ε: the q-quantile of W + U·s lies in [q·s, q·s/(1 − ε)] (P(W = 0, U·s ≤ y)
+≤ P(W + U·s ≤ y) ≤ P(U·s ≤ y)), so the midpoint is within ε/2 ≤ 0.05 % of it without computing W's distribution."""
+GRID = 16
+"""Intervals per spread s on which W + U·s is integrated (trapezoid, with nodes at every kink jD and at the atom
+t = 0); its quantiles move by < 0.1 % between 16 and 512 intervals (tests/test_md_c.py)."""
+MAX_FFT_POINTS = 1 << 18
+"""Largest FFT (~30 ms): beyond it — only hundreds of thousands of slots within a few standard deviations of their
+load, outside every grid the benchmark checks — the waits come from the asymptotic tail γ·e^{−δt}
+(planner/model/queueing.py md_c_wait_tail), whose long-wait decay is exact."""
+BRACKET_POINTS = 17
+"""Points of each grid that narrows a waiting-time quantile's bracket (16-fold a round)."""
+
+
+def growth_root(servers: int, offered_load: float) -> float:
+    """η > 1 with c·ln η = a·(η − 1): the positive root of Φ(z) = 1 besides z = 1 (Newton from the right, where
+    the concave g(z) = c·ln z − a(z − 1) is negative)."""
+    c, a = float(servers), offered_load
+    if a <= 0.0:
+        return math.inf
+    hi = max(2.0, 2.0 * c / a)
+    while c * math.log(hi) - a * (hi - 1.0) > 0.0:
+        hi *= 2.0
+    z = hi
+    for _ in range(200):
+        g = c * math.log(z) - a * (z - 1.0)
+        slope = c / z - a  # < 0 right of the maximum at c/a
+        step = g / slope
+        z = max(z - step, 0.5 * (z + c / a))  # never left of the maximum, where the other root (1) lies
+        if abs(step) <= 1e-15 * z:
+            break
+    return z
+
+
+def no_wait_bound(servers: int, offered_load: float, eta: float) -> float:
+    """Upper bound on P(W > 0) = P(X + A ≥ c), by Chernoff: ≤ E[z^X]·Φ(z) for 1 < z < η, with
+    E[z^X] ≤ 1 + (z − 1)/(η − z) from Kingman's P(X ≥ n) ≤ η^{−n}; the least over a few z. Pure Python: it spares
+    the FFT (and numpy) for the many sizings where nobody waits."""
+    if not math.isfinite(eta):
+        return 0.0
+    best = 1.0
+    for k in range(1, 8):
+        z = 1.0 + (eta - 1.0) * k / 8.0
+        log_phi = -servers * math.log(z) + offered_load * (z - 1.0)
+        best = min(best, (1.0 + (z - 1.0) / (eta - z)) * math.exp(log_phi))
+    return best
+
+
+def _pow2_at_least(n: float) -> int:
+    return 1 << max(6, math.ceil(math.log2(max(n, 2.0))))
+
+
+@dataclass(frozen=True)
+class MdcWait:
+    """The waiting-time distribution of one M/D/c queue: P(W ≤ t) by Crommelin's formula."""
+
+    servers: int
+    arrival_rate: float
+    service_s: float
+    waiting_cdf: np.ndarray
+    """P(X ≤ n), n = 0, 1, …: customers waiting at an arbitrary time (beyond the array: 1)."""
+    system_cdf: np.ndarray
+    """P(Q ≤ n) for Q = X + Poisson(a): customers in the system at an arbitrary time."""
+
+    @property
+    def no_wait(self) -> float:
+        """P(W = 0) = P(Q ≤ c − 1)."""
+        return _at(self.system_cdf, self.servers - 1)
+
+    def cdf(self, t: np.ndarray) -> np.ndarray:
+        """P(W ≤ t) for every t (0 for t < 0)."""
+        t = np.asarray(t, dtype=float)
+        out = np.zeros_like(t)
+        c, lam, hold = self.servers, self.arrival_rate, self.service_s
+        j = np.floor(np.maximum(t, 0.0) / hold)
+        for jj in np.unique(j[t >= 0.0]):
+            sel = (t >= 0.0) & (j == jj)
+            tau = (jj + 1.0) * hold - t[sel]  # D − u, in (0, D]
+            out[sel] = _poisson_mix(self.waiting_cdf, int(jj + 1) * c - 1, lam * np.maximum(tau, 0.0))
+        return out
+
+    def bracket(self, q: float, width: float) -> tuple[float, float]:
+        """(lo, hi) with P(W ≤ lo) < q ≤ P(W ≤ hi) and hi − lo ≤ width; (0, 0) when q ≤ P(W = 0)."""
+        if q <= self.no_wait:
+            return 0.0, 0.0
+        c, hold = self.servers, self.service_s
+        # P(W ≤ jD) = P(Q ≤ (j + 1)c − 1): the interval holding the quantile, then grids inside it
+        j = 0
+        while _at(self.system_cdf, (j + 2) * c - 1) < q:
+            j += 1
+        lo, hi = j * hold, (j + 1) * hold
+        while hi - lo > width:
+            grid = np.linspace(lo, hi, BRACKET_POINTS)
+            k = int(np.searchsorted(self.cdf(grid), q))  # first grid point with P(W ≤ t) ≥ q
+            k = min(max(k, 1), BRACKET_POINTS - 1)
+            lo, hi = float(grid[k - 1]), float(grid[k])
+        return lo, hi
+
+    def quantile(self, q: float) -> float:
+        """Smallest t with P(W ≤ t) ≥ q, within 1e-9·D."""
+        return self.bracket(q, 1e-9 * self.service_s)[1]
+
+    def plus_uniform_quantiles(self, spread: float, qs: tuple[float, ...]) -> list[float]:
+        """Quantiles of W + U·s, U ~ Uniform(0, 1) independent of W, s = spread (the rest of the running decode step
+        a new request waits for): P(W + U·s ≤ y) = (1/s)·∫_{y−s}^{y} P(W ≤ t) dt."""
+        if spread <= 0.0:
+            return [self.quantile(q) for q in qs]
+        return [self._plus_uniform(spread, q) for q in qs]
+
+    def _plus_uniform(self, spread: float, q: float) -> float:
+        # P(W ≤ y − s) ≤ P(W + U·s ≤ y) ≤ P(W ≤ y): the quantile lies in [w_q, w_q + s], w_q ∈ [lo, hi]
+        lo, hi = self.bracket(q, spread / 4.0)
+        start = max(0.0, lo - spread)
+        h = spread / GRID
+        nodes = start + h * np.arange(math.ceil((hi + spread - start) / h) + 1)
+        kinks = np.arange(math.ceil(start / self.service_s), math.floor(nodes[-1] / self.service_s) + 1)
+        t = np.unique(np.concatenate([nodes, kinks * self.service_s]))
+        values = self.cdf(t)
+        integral = np.concatenate([[0.0], np.cumsum(np.diff(t) * (values[1:] + values[:-1]) / 2.0)])
+        ys = t[t >= lo]
+        below = np.interp(ys - spread, t, integral, left=0.0)  # P(W ≤ t) = 0 left of max(0, lo − s)
+        mixed = (np.interp(ys, t, integral) - below) / spread
+        k = int(np.searchsorted(mixed, q))
+        if k == 0:
+            return float(ys[0])
+        if k >= ys.size:
+            return float(ys[-1])
+        y0, y1, g0, g1 = ys[k - 1], ys[k], mixed[k - 1], mixed[k]
+        return float(y0 + (y1 - y0) * (q - g0) / (g1 - g0)) if g1 > g0 else float(y1)
+
+
+def _at(cdf: np.ndarray, n: int) -> float:
+    if n < 0:
+        return 0.0
+    return float(cdf[n]) if n < cdf.size else 1.0
+
+
+def _poisson_mix(cdf: np.ndarray, top: int, means: np.ndarray) -> np.ndarray:
+    """Σ_i P(Poisson(μ) = i)·P(X ≤ top − i) for every μ in `means` (i ≤ top)."""
+    if means.size == 0:
+        return means
+    mu_lo, mu_hi = float(means.min()), float(means.max())
+    lo = max(0, int(mu_lo - POISSON_SD * math.sqrt(mu_lo) - 8.0))
+    hi = min(top, int(mu_hi + POISSON_SD * math.sqrt(mu_hi) + 8.0))
+    if hi < lo:
+        return np.zeros_like(means)
+    i = np.arange(lo, hi + 1, dtype=float)
+    log_fact = _log_factorials(hi)[lo:hi + 1]
+    safe = np.maximum(means, 1e-300)[:, None]
+    pmf = np.exp(i[None, :] * np.log(safe) - safe - log_fact[None, :])
+    pmf[means <= 0.0, :] = 0.0
+    if lo == 0:
+        pmf[means <= 0.0, 0] = 1.0
+    index = top - np.arange(lo, hi + 1)  # ≥ 0 since i ≤ top
+    weights = np.where(index < cdf.size, cdf[np.minimum(index, cdf.size - 1)], 1.0)
+    mixed: np.ndarray = np.clip(pmf @ weights, 0.0, 1.0)
+    return mixed
+
+
+def _log_factorials(n: int) -> np.ndarray:
+    """ln k! for k = 0…n (a running sum of logs: relative error ≲ n·1e-16, far below what the sums need)."""
+    out = np.zeros(n + 1)
+    if n >= 1:
+        out[1:] = np.cumsum(np.log(np.arange(1, n + 1, dtype=float)))
+    return out
+
+
+def fft_points(servers: int, offered_load: float) -> int:
+    """Points of md_c_wait's FFTs: twice X's kept support, and Q = X + A's."""
+    top = math.ceil(MASS_DIGITS / math.log(growth_root(servers, offered_load))) + 1
+    a = offered_load
+    return _pow2_at_least(max(2.0 * top + 2.0, a + POISSON_SD * math.sqrt(a) + 8.0 + top))
+
+
+def md_c_wait(servers: int, arrival_rate: float, service_s: float) -> MdcWait | None:
+    """The M/D/c waiting-time distribution; None when unstable (a = λD ≥ c)."""
+    c, a = servers, arrival_rate * service_s
+    if a >= c:
+        return None
+    eta = growth_root(c, a)
+    log_eta = math.log(eta)
+    top = math.ceil(MASS_DIGITS / log_eta) + 1  # X's support kept, and the ℓ_k used (both ≤ η^{−k} beyond)
+    n = fft_points(c, a)
+    r = math.sqrt(eta)
+    half = n // 2 + 1
+    # every series here has real coefficients: sample the upper half circle, transform with rfft/irfft
+    theta = 2.0 * np.pi * np.arange(half) / n
+    z = r * np.exp(1j * theta)
+    log_phi = -c * np.log(z) + a * (z - 1.0)
+    log_one_minus = np.log1p(-np.exp(log_phi))  # |Φ| ≤ Φ(r) < 1 on the circle: no branch cut is crossed
+    scaled = np.fft.irfft(np.conj(log_one_minus), n)  # ℓ_k r^k for 0 ≤ k < n/2 (negative k wrapped to the top)
+    ell = np.zeros(n)
+    ell[1:top] = scaled[1:top] / r ** np.arange(1, top)  # r^k ≤ e^{MASS_DIGITS/2}: no overflow
+    series = np.conj(np.fft.rfft(ell))  # Σ_{k≥1} ℓ_k e^{ikθ} on the upper half of the unit circle
+    x_values = np.exp(ell.sum() - series)
+    x_pmf = np.fft.irfft(np.conj(x_values), n)
+    q_pmf = np.fft.irfft(np.conj(x_values * np.exp(a * np.expm1(1j * theta))), n)
+    waiting_cdf = np.clip(np.maximum.accumulate(np.cumsum(x_pmf[:min(n, top)])), 0.0, 1.0)
+    system_cdf = np.clip(np.maximum.accumulate(np.cumsum(q_pmf)), 0.0, 1.0)
+    return MdcWait(c, arrival_rate, service_s, waiting_cdf, system_cdf)
+
+
+def md_c_wait_plus_uniform_quantiles(servers: int, arrival_rate: float, service_s: float, spread: float,
+                                     qs: tuple[float, ...]) -> list[float]:
+    """Quantiles of W + U·s for the M/D/c wait W (md_c_wait); inf when unstable."""
+    c, a = servers, arrival_rate * service_s
+    if a >= c:
+        return [math.inf for _ in qs]
+    waits = no_wait_bound(c, a, growth_root(c, a))
+    if waits < NEGLIGIBLE_WAIT and all(q <= 1.0 - waits for q in qs):  # nobody waits, to within 0.05 %
+        return [q * spread * (1.0 + 1.0 / (1.0 - waits)) / 2.0 for q in qs]
+    if fft_points(c, a) > MAX_FFT_POINTS:
+        gamma, delta = md_c_wait_tail(c, arrival_rate, service_s)
+        return wait_plus_uniform_quantiles(gamma, delta, spread, qs)
+    wait = md_c_wait(servers, arrival_rate, service_s)
+    assert wait is not None
+    waits = 1.0 - wait.no_wait
+    if waits < NEGLIGIBLE_WAIT and all(q <= 1.0 - waits for q in qs):
+        return [q * spread * (1.0 + 1.0 / (1.0 - waits)) / 2.0 for q in qs]
+    return wait.plus_uniform_quantiles(spread, qs)
