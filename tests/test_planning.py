@@ -166,3 +166,40 @@ def test_decode_is_bandwidth_bound_at_batch_one(catalog):
     plan = serving(catalog, rate=0.05, tpot_p95=10.0, ttft_p95=100.0)
     weights = 6.738e9 * 2
     assert plan.latency_s["tpot_p50"] >= weights / (2039e9 * 0.4) * 0.99
+
+
+# ---------------------------------------------------------------------------------------------- recomputation
+
+LLAMA2_7B_4K = Architecture(name="llama-2-7b", family="decoder", params=6738415616, layers=32, hidden=4096, heads=32,
+                            ffn_hidden=11008, vocab=32000, seq_len=4096, activation="swiglu", norm="rmsnorm",
+                            tied_embeddings=False)
+
+
+@pytest.mark.parametrize("tp, sharding, dp", [(1, "none", 1), (1, "zero3", 8), (8, "zero1", 1)])
+def test_recomputation_saves_memory_in_order(tp, sharding, dp):
+    """Korthikanti et al. 2022: none ≥ selective ≥ full; selective drops (L − 1)/L of the 5·a·s² scores (the layer
+    being rebuilt holds its own); a flash kernel keeps no scores, so selective = none there."""
+    work = workload_for(LLAMA2_7B_4K)
+    scores = 32 * 5 * 32 * 4096**2  # L · 5 · a · s², 16-bit bytes per sample
+    assert work.attention_score_bytes_per_sample_16bit == scores
+    for attention in ("standard", "flash"):
+        job = TrainingJob(work, 1e6, None, 1, "bf16", "adamw", "full", 0, "auto", attention)
+        none, selective, full = (training_memory(job, 1, mode, sharding, dp, tp).total
+                                 for mode in ("none", "selective", "full"))
+        assert none >= selective > full
+        dropped = scores * 31 / 32 / tp if attention == "standard" else 0.0
+        assert none - selective == pytest.approx(dropped, rel=1e-9)
+
+
+def test_auto_recomputation_takes_selective_when_that_fits(catalog):
+    # 7B at 4k, micro-batch 1, 8 × A100-80GB, ZeRO-3: 121 GB per GPU without recomputation with standard
+    # attention, 38 GB with selective; flash keeps no scores (35 GB): none
+    gpu = catalog.gpus["A100-80GB-SXM"]
+    offer = next(o for o in catalog.offers({"A100-80GB-SXM"}) if o.offer.gpus_per_instance == 8)
+    work = workload_for(LLAMA2_7B_4K)
+    modes = {}
+    for attention in ("standard", "flash"):
+        job = TrainingJob(work, 1e9, None, 1, "bf16", "adamw", "full", 0, "auto", attention)
+        plan = plan_training(job, gpu, offer, 8, Efficiency(0.4, 0.2, "prior", "test"))
+        modes[attention] = plan.recompute_mode
+    assert modes == {"standard": "selective", "flash": "none"}

@@ -216,7 +216,8 @@ def run_job(run: PublishedRun, catalog: Catalog) -> TrainingJob:
             micro = stated.micro_batch
     optimizer = "sgd" if work.family == "cnn" else "adamw"  # NVIDIA DLE ResNet-50: SGD with momentum
     return TrainingJob(work, samples, global_batch, micro, run.precision, optimizer, "full", 16, recompute,
-                       run.attention or "standard", framework=run.framework, parallelism=stated_parallelism(run))
+                       run.attention or "standard", framework=run.framework, parallelism=stated_parallelism(run),
+                       attention_stated=run.attention is not None)
 
 
 def stated_layout(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, peak: float

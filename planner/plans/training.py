@@ -73,6 +73,10 @@ class TrainingJob:
     """Training stack (its fitted efficiency factor, train_curve.stack_factor); None: not stated (no factor)."""
     parallelism: Parallelism | None = None
     """Pinned layout parts (training.parallelism); None: everything searched."""
+    attention_stated: bool = True
+    """False for a published run that does not say its kernel: `attention` is then the curve fit's convention
+    (standard), and the memory model keeps no scores for it — the run fit in memory as published, and counting
+    scores it may not have kept would force recomputation it did not use (modern stacks run flash kernels)."""
 
     @property
     def tokens(self) -> float:
@@ -127,11 +131,26 @@ RECOMPUTE_MODES = ("none", "selective", "full")
 """Recomputation, least first: none keeps every activation; selective recomputes the attention core (scores,
 softmax, dropout) and keeps the rest (Korthikanti et al. 2022, §5); full keeps each layer's input and reruns it."""
 RECOMPUTE_AUTO = ("none", "full")
-"""What `recompute: auto` tries, in order. Selective is not among them: the activation model (workload.py, the one
-the training curves were fitted with) keeps no s×s attention scores, as flash attention does, so selective
-recomputation saves no memory over none here and only adds the attention core's forward FLOP; it is planned when
-pinned. With a standard kernel it would drop 5·a·s² bytes per layer (Korthikanti et al. 2022, §4.1); counting
-those needs the curves refitted on that memory model."""
+"""What `recompute: auto` tries, in order, with flash attention (the default, `training.attention: flash`): a flash
+kernel never materialises the s×s attention scores, so selective recomputation keeps exactly what none keeps and
+only adds the attention core's forward FLOP; it is planned when pinned."""
+RECOMPUTE_AUTO_STANDARD = ("none", "selective", "full")
+"""What `recompute: auto` tries with a standard attention kernel, whose scores (5·a·s² bytes per layer) selective
+recomputation drops at the cost of the attention core's forward (Korthikanti et al. 2022, §5)."""
+
+
+def recompute_options(job: TrainingJob) -> tuple[str, ...]:
+    """The recomputation modes a layout search tries, least first: the pinned one, or the auto order."""
+    if job.recompute != "auto":
+        return (job.recompute,)
+    return RECOMPUTE_AUTO_STANDARD if keeps_scores(job) else RECOMPUTE_AUTO
+
+
+def keeps_scores(job: TrainingJob) -> bool:
+    """Whether the job's attention kernel materialises the s×s scores: a stated standard kernel."""
+    return job.attention != "flash" and job.attention_stated
+
+
 ZERO_SHARDING = ("none", "zero1", "zero2", "zero3")
 """Sharding by ZeRO stage 0–3 (Rajbhandari et al. 2020): optimizer state, + gradients, + weights (FSDP)."""
 
@@ -143,11 +162,23 @@ def recompute_mode(recompute: bool | str) -> str:
     return recompute
 
 
+def attention_score_bytes(job: TrainingJob, mode: str) -> float:
+    """16-bit bytes per sample of the s×s attention scores kept for backward (Korthikanti et al. 2022, §4.1 and §5):
+    none with a standard kernel keeps every layer's 5·a·s²; selective and full recompute them, so only the layer
+    being rebuilt holds its scores; a flash kernel never materialises them."""
+    scores = job.work.attention_score_bytes_per_sample_16bit
+    if not keeps_scores(job) or scores <= 0.0:
+        return 0.0
+    return scores if mode == "none" else scores / max(1, job.work.layers)
+
+
 def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, sharding: str, dp: int,
                     tp: int = 1, pp: int = 1, ep: int = 1) -> TrainingMemory:
     """Bytes per GPU (FORMULAS.md, 'Memory'): mixed-precision weights, gradients, fp32 master + optimizer state
     split over tp·pp model-parallel ranks and sharded per ZeRO stage over `dp` ranks, and activations of one
-    micro-batch. Tensor parallel with sequence parallelism divides activations by tp; a 1F1B pipeline's first stage
+    micro-batch: s·b·h·(34 + 5·a·s/h) per layer without recomputation (the scores term only with a standard
+    attention kernel), the scores of one layer with selective, 2·s·b·h per layer plus one layer's working set with
+    full. Tensor parallel with sequence parallelism divides activations by tp; a 1F1B pipeline's first stage
     keeps pp micro-batches of L/pp layers, i.e. one micro-batch's worth of all layers (Korthikanti et al. 2022, §4).
     A mixture of experts' routed experts split ep-ways more, and their ZeRO shards span dp/ep ranks
     (plans/expert_parallel.py)."""
@@ -175,10 +206,10 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, s
         if sharding == "zero3":
             part_weights /= n
         state, grads, weights = state + part_state, grads + part_grads, weights + part_weights
-    if recompute_mode(recompute) == "full":
-        per_sample = job.work.recompute_activation_bytes_per_sample_16bit
-    else:  # none and selective keep the same tensors here: see RECOMPUTE_AUTO
-        per_sample = job.work.activation_bytes_per_sample_16bit
+    mode = recompute_mode(recompute)
+    per_sample = job.work.recompute_activation_bytes_per_sample_16bit if mode == "full" \
+        else job.work.activation_bytes_per_sample_16bit
+    per_sample += attention_score_bytes(job, mode)
     activations = per_sample * micro_batch * (value_bytes / 2.0) / max(1, tp)
     return TrainingMemory(weights, grads, state, activations)
 
@@ -330,12 +361,12 @@ def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
     Narayanan et al. 2021, §2.2), or the pinned one. A pinned recomputation or ZeRO stage is the only one tried."""
     capacity = usable_bytes(gpu)
     dp = count // (tp * pp)
-    recompute_options = RECOMPUTE_AUTO if job.recompute == "auto" else (job.recompute,)
+    modes = recompute_options(job)
     stages = _pinned_stages(job, stages)
     per_gpu_cap = None
     if job.global_batch_samples is not None:
         per_gpu_cap = max(1, int(job.global_batch_samples // dp))
-    for recompute in recompute_options:
+    for recompute in modes:
         pinned_zero = job.parallelism is not None and job.parallelism.zero is not None
         for sharding in (stages if dp > 1 or pinned_zero else ("none",)):  # one replica: every stage is none
             static = memory_of(job, 0, recompute, sharding, dp, tp, pp, ep)
@@ -385,9 +416,9 @@ def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count:
     whole node plus pipeline stages across nodes (Megatron-LM's rule: tensor inside the node, pipeline across)."""
     pins = job.parallelism
     if pins is not None and pins.expert is not None:
-        return _expert_pinned_layouts(job, gpu, offer, count, pins, pins.expert, memory_of)
+        return _pinned_layouts(job, gpu, offer, count, pins, pins.expert, memory_of)
     if pins is not None and (pins.data, pins.tensor, pins.pipeline) != (None, None, None):
-        return _pinned_layouts(job, gpu, offer, count, pins, memory_of)
+        return _pinned_layouts(job, gpu, offer, count, pins, memory_of=memory_of)
     layouts: list[Layout] = []
     data = _fit_layout(job, gpu, count, 1, 1, ZERO_SHARDING, memory_of=memory_of)
     if data is not None:
@@ -433,10 +464,11 @@ def _expert_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: i
     return layouts
 
 
-def _expert_pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, pins: Parallelism,
-                           ep: int, memory_of: MemoryOf = training_memory) -> list[Layout]:
-    """Layouts with the pinned expert-parallel degree (and whatever else is pinned): every tensor and pipeline
-    degree that leaves data-parallel ranks divisible by it."""
+def _pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, pins: Parallelism,
+                    ep: int = 1, memory_of: MemoryOf = training_memory) -> list[Layout]:
+    """Layouts with the pinned degrees (expert parallel `ep`: the pinned expert degree, 1 for dense models); an
+    unpinned degree takes every value that completes the count and leaves data-parallel ranks divisible by ep
+    (tensor: the degrees of _tensor_degrees; pipeline: powers of two up to the layers)."""
     tensors = [pins.tensor] if pins.tensor else [1, *_tensor_degrees(job, offer, count)]
     pipelines = [pins.pipeline] if pins.pipeline else [p for p in (1, 2, 4, 8, 16, 32, 64, 128)
                                                        if p <= max(1, job.work.layers)]
@@ -448,25 +480,6 @@ def _expert_pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, c
                 continue
             layout = _fit_layout(job, gpu, count, tp, pp, ZERO_SHARDING if tp * pp == 1 else ("none", "zero1"), ep,
                                  memory_of)
-            if layout is not None:
-                layouts.append(layout)
-    return layouts
-
-
-def _pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
-                    pins: Parallelism, memory_of: MemoryOf = training_memory) -> list[Layout]:
-    """Layouts with the pinned degrees; an unpinned degree takes every value that completes the count (tensor: the
-    degrees of _tensor_degrees; pipeline: powers of two up to the layers)."""
-    tensors = [pins.tensor] if pins.tensor else [1, *_tensor_degrees(job, offer, count)]
-    pipelines = [pins.pipeline] if pins.pipeline else [p for p in (1, 2, 4, 8, 16, 32, 64, 128)
-                                                       if p <= max(1, job.work.layers)]
-    layouts = []
-    for tp in tensors:
-        for pp in pipelines:
-            if count % (tp * pp) or (pins.data is not None and pins.data * tp * pp != count):
-                continue
-            layout = _fit_layout(job, gpu, count, tp, pp, ZERO_SHARDING if tp * pp == 1 else ("none", "zero1"),
-                                 memory_of=memory_of)
             if layout is not None:
                 layouts.append(layout)
     return layouts

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from planner.schema.model import Architecture
 
@@ -48,11 +49,22 @@ def rotary(x: Tensor, positions: Tensor) -> Tensor:
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos, x[..., 2 * half:]], dim=-1)
 
 
-class Attention(nn.Module):
-    """Multi-head attention with grouped-query K/V heads and an optional KV cache."""
+STANDARD_DROPOUT = 0.1
+"""Attention dropout of the standard kernel (Korthikanti et al. 2022 count its mask and output: 5·a·s² bytes)."""
 
-    def __init__(self, arch: Architecture, causal: bool, use_rotary: bool) -> None:
+
+class Attention(nn.Module):
+    """Multi-head attention with grouped-query K/V heads and an optional KV cache.
+
+    kernel "flash": one scaled_dot_product_attention call (no s×s scores kept for backward); "standard": the
+    scores materialised, softmax, dropout, weighted sum, as Megatron's unfused path (what the memory model's
+    5·a·s² term counts). recompute "selective": the attention core (scores to weighted sum) is rebuilt in backward
+    (torch.utils.checkpoint; Korthikanti et al. 2022, §5)."""
+
+    def __init__(self, arch: Architecture, causal: bool, use_rotary: bool, kernel: str = "flash",
+                 recompute: str = "none") -> None:
         super().__init__()
+        self.kernel, self.selective = kernel, recompute == "selective"
         d = arch.d_model
         self.heads, self.kv_heads, self.head_dim = arch.n_heads, arch.n_kv_heads, d // arch.n_heads
         self.q = nn.Linear(d, d, bias=False)
@@ -77,8 +89,23 @@ class Attention(nn.Module):
         groups = self.heads // self.kv_heads
         if groups > 1:  # GQA: each K/V head serves `groups` query heads
             k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal and t > 1)
+        if self.kernel == "flash":
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal and t > 1)
+        elif self.selective and self.training:
+            y = checkpoint(self._core, q, k, v, use_reentrant=False)
+        else:
+            y = self._core(q, k, v)
         return self.o(y.transpose(1, 2).reshape(b, t, d))
+
+    def _core(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        """Standard attention: softmax(QKᵀ/√d_h + causal mask), dropout, times V."""
+        t, total = q.shape[-2], k.shape[-2]
+        scores = q @ k.transpose(-2, -1) * (1.0 / math.sqrt(q.shape[-1]))
+        if self.causal and t > 1:
+            mask = torch.ones(t, total, dtype=torch.bool, device=q.device).triu(total - t + 1)
+            scores = scores.masked_fill(mask, float("-inf"))
+        weights = F.dropout(torch.softmax(scores, dim=-1), STANDARD_DROPOUT, self.training)
+        return weights @ v
 
 
 class FeedForward(nn.Module):
@@ -101,16 +128,25 @@ class FeedForward(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-norm (decoder) or post-norm (BERT encoder) transformer layer."""
+    """Pre-norm (decoder) or post-norm (BERT encoder) transformer layer; recompute "full" keeps only its input
+    and reruns it in backward (torch.utils.checkpoint)."""
 
-    def __init__(self, arch: Architecture, causal: bool, use_rotary: bool) -> None:
+    def __init__(self, arch: Architecture, causal: bool, use_rotary: bool, kernel: str = "flash",
+                 recompute: str = "none") -> None:
         super().__init__()
         self.pre_norm = arch.family == "decoder"
+        self.full = recompute == "full"
         self.norm1, self.norm2 = _norm(arch), _norm(arch)
-        self.attn = Attention(arch, causal, use_rotary)
+        self.attn = Attention(arch, causal, use_rotary, kernel, recompute)
         self.ffn = FeedForward(arch)
 
     def forward(self, x: Tensor, cache: Cache | None = None) -> Tensor:
+        if self.full and self.training and cache is None:
+            out: Tensor = checkpoint(self._layer, x, use_reentrant=False)
+            return out
+        return self._layer(x, cache)
+
+    def _layer(self, x: Tensor, cache: Cache | None = None) -> Tensor:
         if self.pre_norm:
             x = x + self.attn(self.norm1(x), cache)
             return x + self.ffn(self.norm2(x))
@@ -121,7 +157,7 @@ class Block(nn.Module):
 class Transformer(nn.Module):
     """Decoder (causal LM, rotary) or text encoder (bidirectional, learned positions, MLM head over every token)."""
 
-    def __init__(self, arch: Architecture) -> None:
+    def __init__(self, arch: Architecture, kernel: str = "flash", recompute: str = "none") -> None:
         super().__init__()
         if arch.vocab is None:
             raise ValueError("the reference transformer needs a vocabulary (text models)")
@@ -130,7 +166,7 @@ class Transformer(nn.Module):
         self.embed = nn.Embedding(arch.vocab_size, arch.d_model)
         learned = arch.position == "learned" or (arch.position is None and not decoder)
         self.pos = nn.Embedding(arch.context, arch.d_model) if learned else None
-        self.layers = nn.ModuleList(Block(arch, decoder, use_rotary) for _ in range(arch.n_layers))
+        self.layers = nn.ModuleList(Block(arch, decoder, use_rotary, kernel, recompute) for _ in range(arch.n_layers))
         self.norm = _norm(arch)
         tied = arch.tied_embeddings if arch.tied_embeddings is not None else not decoder
         self.head = nn.Linear(arch.d_model, arch.vocab_size, bias=False)
@@ -219,10 +255,11 @@ def mlp_shape(arch: Architecture) -> tuple[int, int]:
     return n_layers, width
 
 
-def build_model(arch: Architecture) -> nn.Module:
-    """The reference nn.Module of an architecture (random weights)."""
+def build_model(arch: Architecture, attention: str = "flash", recompute: str = "none") -> nn.Module:
+    """The reference nn.Module of an architecture (random weights); transformers with the attention kernel
+    (flash | standard) and activation recomputation (none | selective | full) asked for."""
     if arch.family in ("decoder", "encoder"):
-        return Transformer(arch)
+        return Transformer(arch, attention, recompute)
     if arch.family == "cnn":
         if not arch.blocks:
             raise ValueError("the reference CNN is a bottleneck ResNet: give blocks and image_size")
