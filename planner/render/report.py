@@ -5,7 +5,8 @@ import csv
 import io
 import json
 import re
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from planner.model.workload import Workload
 from planner.plans.no_offer import is_no_offer
@@ -18,11 +19,14 @@ from planner.render.escape import terminal
 from planner.render.merge import key, merged
 from planner.render.readable import fixed, ms, usd
 
+if TYPE_CHECKING:  # annotations only: the decision is made before rendering
+    from planner.decide.choices import Decision, ServingDecision, TrainingDecision
+
 SCHEMA_VERSION = 1
 _OLD = re.compile(r"price (\d+) days old")
 
 
-def shown(plans: list, top: int | None) -> list:
+def shown(plans: list[Any], top: int | None) -> list[Any]:
     """The first `top` plans (all when top is None or 0), plus the measured device's row and the time-only rows of
     GPUs named with no offer (planner/plans/no_offer.py) wherever they rank; plans that differ only by instance type
     once (planner/render/merge.py)."""
@@ -32,7 +36,7 @@ def shown(plans: list, top: int | None) -> list:
     return plans[:top] + [p for p in plans[top:] if p.provider == "local" or is_no_offer(p)]
 
 
-def _types(plans: list, plan: Any) -> list[str]:
+def _types(plans: list[Any], plan: Any) -> list[str]:
     """The other instance types that give the same plan as `plan` (merged into its row)."""
     return merged(plans)[1].get(key(plan), [])
 
@@ -122,7 +126,7 @@ def _discount_lines(est: Estimate, top: int | None) -> list[str]:
             + ", ".join(f"{provider} {pct:g} %" for provider, pct in sorted(held.items())) + "."]
 
 
-def _network_note(plans: list) -> list[str]:
+def _network_note(plans: list[Any]) -> list[str]:
     """One line naming the shown training plans that span instances over an assumed network."""
     assumed = [(i + 1, p.assumed_network_gbps) for i, p in enumerate(plans) if p.assumed_network_gbps]
     if not assumed:
@@ -133,7 +137,7 @@ def _network_note(plans: list) -> list[str]:
              "offer states; change with --set constraints.assumed_network_gbps=N).")]
 
 
-def _flag_notes(plans: list, title: str) -> list[str]:
+def _flag_notes(plans: list[Any], title: str) -> list[str]:
     """Footnotes for the table's † marks: each flagged plan shown, with its flags."""
     return [f"† {title} #{i + 1} {p.provider} {p.instance}: {'; '.join(p.price_flags)}"
             for i, p in enumerate(plans) if p.price_flags]
@@ -222,7 +226,7 @@ def _model_dict(work: Workload) -> dict[str, Any]:
     return out
 
 
-def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[str, Any]:
+def estimate_dict(est: Estimate, top: int | None = None, decision: Decision | None = None) -> dict[str, Any]:
     """The whole estimate as the JSON document of CONTRACTS.md §2 (plus `decisions` when a Decision is given)."""
     out: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "profile": est.profile,
                            "catalog_as_of": est.catalog_as_of.isoformat()}
@@ -242,13 +246,13 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
                                               lambda p: p.feasible),
         }
     if est.inference is not None:
-        plans = _with_first_choice(shown(est.inference.plans, top), decision.inference if decision else None)
+        serving = _with_first_choice(shown(est.inference.plans, top), decision.inference if decision else None)
         work = est.inference.work
         out["inference"] = {"workload": {**_model_dict(work), "weights_gb_bf16": _r(work.params * 2.0 / 1e9),
                                          "kv_bytes_per_token_bf16": _r(work.kv_bytes_per_token_16bit)},
                             "plans": [{**serving_plan_dict(p), **_types_dict(est.inference.plans, p),
-                                       **({"accuracy": serve_acc} if serve_acc else {})} for p in plans],
-                            "recommended": _recommended_index(plans, decision.inference if decision is not None
+                                       **({"accuracy": serve_acc} if serve_acc else {})} for p in serving],
+                            "recommended": _recommended_index(serving, decision.inference if decision is not None
                                                               else None, lambda p: p.meets_slo)}
     if decision is not None:
         from planner.render.decision import decision_dict
@@ -261,14 +265,14 @@ def estimate_dict(est: Estimate, top: int | None = None, decision=None) -> dict[
     return out
 
 
-def _types_dict(plans: list, plan: Any) -> dict[str, Any]:
+def _types_dict(plans: list[Any], plan: Any) -> dict[str, Any]:
     """`instance_types`: how many instance types of the provider give this plan (1: this one); `other_instances`
     names the dearer ones merged into it."""
     others = _types(plans, plan)
     return {"instance_types": 1 + len(others), **({"other_instances": others} if others else {})}
 
 
-def _with_first_choice(plans: list, section) -> list:
+def _with_first_choice(plans: list[Any], section: TrainingDecision | ServingDecision | None) -> list[Any]:
     """The shown plans, with the decision's first choice appended when --top cut it (so `recommended` points at
     it: a serving plan holding its targets with headroom may cost more than every cheaper plan shown)."""
     if section is None or not section.choices:
@@ -280,7 +284,8 @@ def _with_first_choice(plans: list, section) -> list:
     return [*plans, first]
 
 
-def _recommended_index(plans: list, section, good) -> int | None:
+def _recommended_index(plans: list[Any], section: TrainingDecision | ServingDecision | None,
+                       good: Callable[[Any], bool]) -> int | None:
     """The index of the decision's first choice among the shown plans (the same plan: offer, count, and for
     serving replicas and batch); without a decision, or when it is not shown, the first plan if it is good."""
     if section is not None:
@@ -294,12 +299,12 @@ def _recommended_index(plans: list, section, good) -> int | None:
     return 0 if plans and good(plans[0]) else None
 
 
-def _same_plan(a, b) -> bool:
+def _same_plan(a: object, b: object) -> bool:
     keys = ("gpu", "provider", "instance", "gpu_count", "spot", "replicas", "gpus_per_replica", "batch_size")
     return all(getattr(a, k, None) == getattr(b, k, None) for k in keys)
 
 
-def render_json(est: Estimate, top: int | None = None, decision=None) -> str:
+def render_json(est: Estimate, top: int | None = None, decision: Decision | None = None) -> str:
     """Pretty JSON."""
     return json.dumps(estimate_dict(est, top, decision), indent=2)
 
@@ -308,6 +313,7 @@ _usd = usd
 
 
 def _training_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[list[str]]]:
+    assert est.training is not None
     plans = _training_shown(est, top)
     spot = any(p.spot for p in est.training.plans)
     head = [Column("#", "right"), Column("GPU"), Column("provider"), Column("GPUs", "right"),
@@ -337,6 +343,7 @@ def _cost_cell(plan: TrainingPlan | ServingPlan, usd_value: float) -> str:
 
 
 def _serving_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[list[str]]]:
+    assert est.inference is not None
     generative = est.inference.work.is_generative
     keys = ("ttft_p95", "tpot_p95") if generative else ("latency_p50", "latency_p95")
     head = [Column("#", "right"), Column("GPU"), Column("provider"), Column("repl×GPU", "right"),
@@ -359,7 +366,7 @@ def _serving_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[li
     return head, rows
 
 
-def _footer(est: Estimate, decision=None, top: int | None = None) -> list[str]:
+def _footer(est: Estimate, decision: Decision | None = None, top: int | None = None) -> list[str]:
     """Price flags (†), assumed networks, buy-versus-rent and discounts of the shown plans, warnings, and the
     efficiency origins when no decision lists them (the decision's notes do)."""
     lines = []
@@ -414,7 +421,7 @@ def _no_offer_lines(est: Estimate) -> list[str]:
     return lines
 
 
-def accuracy_lines(decision, section: str) -> list[str]:
+def accuracy_lines(decision: Decision | None, section: str) -> list[str]:
     """Under a plans table: the recommended row's mark, and 'How sure' (the nearest validation group's note)."""
     lines = ["← the recommended plan (the decision's first choice)."] if decision is not None and getattr(
         getattr(decision, section, None), "choices", None) else []
@@ -436,7 +443,8 @@ def _collapse_identical(rows: list[list[str]]) -> list[list[str]]:
     return out
 
 
-def _sections(est: Estimate, top: int | None, decision: Any = None):
+def _sections(est: Estimate, top: int | None, decision: Decision | None = None
+              ) -> Iterator[tuple[str, str, list[Column], list[list[str]]]]:
     """(title, key, columns, rows) of each plans table; the decision's recommended plan says so in its status."""
     for title, rows_of, section, key in (("Training", _training_rows, est.training, "training"),
                                          ("Serving", _serving_rows, est.inference, "inference")):
@@ -446,7 +454,7 @@ def _sections(est: Estimate, top: int | None, decision: Any = None):
             if chosen is not None and chosen.choices:
                 first = chosen.choices[0].option
                 first = getattr(first, "plan", first)
-                plans = _training_shown(est, top) if key == "training" else shown(est.inference.plans, top)
+                plans = _training_shown(est, top) if key == "training" else shown(section.plans, top)
                 for row, plan in zip(rows, plans):
                     if (plan is first or _same_plan(plan, first)) and row[-1] == "ok":
                         row[-1] = "ok ←"
@@ -454,7 +462,7 @@ def _sections(est: Estimate, top: int | None, decision: Any = None):
             yield title, key, head, _collapse_identical(rows)
 
 
-def render_table(est: Estimate, top: int | None = 10, decision=None) -> str:
+def render_table(est: Estimate, top: int | None = 10, decision: Decision | None = None) -> str:
     """Tables for people (rich), fitted to the terminal width (planner/render/console.py)."""
     buffer = io.StringIO()
     console = make_console(buffer)
@@ -474,7 +482,7 @@ def render_table(est: Estimate, top: int | None = 10, decision=None) -> str:
     return buffer.getvalue()
 
 
-def render_markdown(est: Estimate, top: int | None = 10, decision=None) -> str:
+def render_markdown(est: Estimate, top: int | None = 10, decision: Decision | None = None) -> str:
     """Markdown tables, for pull requests and design docs."""
     from planner.render.decision import markdown_table
 
@@ -492,7 +500,7 @@ def render_markdown(est: Estimate, top: int | None = 10, decision=None) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_csv(est: Estimate, top: int | None = None, decision=None) -> str:
+def render_csv(est: Estimate, top: int | None = None, decision: Decision | None = None) -> str:
     """One row per plan: section, gpu, provider, gpus, hours or latency, cost, ok, reasons."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
