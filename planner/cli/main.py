@@ -143,10 +143,6 @@ def _print_rows(rows: list[dict[str, Any]], format: "ListFormat",
         _out(render_table(rows))
 
 
-def _fail(exc: PlannerError) -> None:
-    raise exc  # _Guarded.invoke prints it
-
-
 def _check_estimate_options(local_usd_per_hour: float, plot: Optional[Path], html: Optional[Path]) -> None:
     """Options checked before any work: a finite hourly cost, output paths that can be written."""
     import math
@@ -200,42 +196,38 @@ def estimate(
     from planner.decide.choices import check_confidence
     from planner.render import report
 
-    try:
-        check_confidence(confidence)
-        if plot is not None:
-            from planner.render.plot import check_plot_available, plot_format
+    check_confidence(confidence)
+    if plot is not None:
+        from planner.render.plot import check_plot_available, plot_format
 
-            plot_format(plot)
-            check_plot_available()
-        _check_estimate_options(local_usd_per_hour, plot, html)
-        cat = planner.load_catalog(catalog)
-        loaded = planner.load_profile(profile, cat, overrides or ())
-        if simulate and loaded.profile.inference is None:
-            typer.echo(f"Note: --simulate simulates serving plans, and {profile} has no inference section: "
-                       f"nothing to simulate.", err=True)
-        planned = planner.plan(loaded, cat, confidence=confidence, calibrations=calibrations,
-                               measurements=measurements, simulate=simulate, local_usd_per_hour=local_usd_per_hour)
-        result, decision = planned.estimate, planned.decision
-        if emit is not None:
-            from planner.render.launch import launch_spec
+        plot_format(plot)
+        check_plot_available()
+    _check_estimate_options(local_usd_per_hour, plot, html)
+    cat = planner.load_catalog(catalog)
+    loaded = planner.load_profile(profile, cat, overrides or ())
+    if simulate and loaded.profile.inference is None:
+        typer.echo(f"Note: --simulate simulates serving plans, and {profile} has no inference section: "
+                   f"nothing to simulate.", err=True)
+    planned = planner.plan(loaded, cat, confidence=confidence, calibrations=calibrations,
+                           measurements=measurements, simulate=simulate, local_usd_per_hour=local_usd_per_hour)
+    result, decision = planned.estimate, planned.decision
+    if emit is not None:
+        from planner.render.launch import launch_spec
 
-            _out(launch_spec(decision, result, emit.value, catalog))
-            return
-        if plot is not None:
-            from planner.render.plot import write_pareto_plot
-
-            existed = plot.parent.is_dir()
-            write_pareto_plot(decision, result.profile, plot)
-            _wrote(plot, existed)
-        if html is not None:
-            from planner.render.html import write_html_report
-
-            existed = html.parent.is_dir()
-            write_html_report(result, decision, html, top or None)
-            _wrote(html, existed)
-    except PlannerError as exc:
-        _fail(exc)
+        _out(launch_spec(decision, result, emit.value, catalog))
         return
+    if plot is not None:
+        from planner.render.plot import write_pareto_plot
+
+        existed = plot.parent.is_dir()
+        write_pareto_plot(decision, result.profile, plot)
+        _wrote(plot, existed)
+    if html is not None:
+        from planner.render.html import write_html_report
+
+        existed = html.parent.is_dir()
+        write_html_report(result, decision, html, top or None)
+        _wrote(html, existed)
     limit = top or None
     if format is Format.json:
         _out(planned.to_json(limit))
@@ -259,11 +251,7 @@ def catalog_list(
     _wide(wide)
     from planner.render.catalog_tables import gpu_rows, render_gpu_table
 
-    try:
-        rows = gpu_rows(load_catalog(catalog))
-    except PlannerError as exc:
-        _fail(exc)
-        return
+    rows = gpu_rows(load_catalog(catalog))
     _print_rows(rows, format, render_gpu_table)
 
 
@@ -275,11 +263,7 @@ def catalog_providers(
     """List the providers: offers, GPU types, multi-GPU shapes, price date, billing, storage and egress prices."""
     from planner.render.provider_table import provider_rows, render_provider_table
 
-    try:
-        rows = provider_rows(load_catalog(catalog))
-    except PlannerError as exc:
-        _fail(exc)
-        return
+    rows = provider_rows(load_catalog(catalog))
     _print_rows(rows, format, render_provider_table)
 
 
@@ -289,10 +273,7 @@ def catalog_models(catalog: CatalogOption = BUNDLED_CATALOG, wide: WideOption = 
     _wide(wide)
     from planner.render.catalog_tables import render_model_table
 
-    try:
-        _out(render_model_table(load_catalog(catalog)))
-    except PlannerError as exc:
-        _fail(exc)
+    _out(render_model_table(load_catalog(catalog)))
 
 
 calibration_app = typer.Typer(no_args_is_help=True, help="Store and list GPU calibration records.")
@@ -333,9 +314,6 @@ def profile_command(
 
         text = run_profile(loaded, cat, target, quick, comm, processes, " ".join(["gpuplan", *sys.argv[1:]]),
                            model_code, trust_model_code)
-    except PlannerError as exc:
-        _fail(exc)
-        return
     except KeyboardInterrupt:
         typer.echo("Interrupted: no record written.", err=True)
         raise typer.Exit(130)
@@ -381,9 +359,6 @@ def calibrate(
         from planner.cli.measure import run_calibrate
 
         text = run_calibrate(load_catalog(catalog), out, budget_s, quick, " ".join(["gpuplan", *sys.argv[1:]]))
-    except PlannerError as exc:
-        _fail(exc)
-        return
     except KeyboardInterrupt:
         typer.echo("Interrupted: no record written.", err=True)
         raise typer.Exit(130)
@@ -399,11 +374,7 @@ def calibration_add(
     """Validate a calibration record (schema, ranges, size, device identity) and store it."""
     from planner.io.records import add_calibration, calibration_store
 
-    try:
-        stored = add_calibration(file, load_catalog(catalog), calibration_store(catalog, calibrations))
-    except PlannerError as exc:
-        _fail(exc)
-        return
+    stored = add_calibration(file, load_catalog(catalog), calibration_store(catalog, calibrations))
     typer.echo(f"Stored {stored}")
 
 
@@ -419,12 +390,8 @@ def calibration_list(
     from planner.io.records import calibration_store, load_calibrations
     from planner.render.records import calibration_rows, render_calibration_list
 
-    try:
-        cat = load_catalog(catalog)
-        rows = calibration_rows(load_calibrations(cat, calibration_store(catalog, calibrations)), cat)
-    except PlannerError as exc:
-        _fail(exc)
-        return
+    cat = load_catalog(catalog)
+    rows = calibration_rows(load_calibrations(cat, calibration_store(catalog, calibrations)), cat)
     _print_rows(rows, format, render_calibration_list)
 
 
@@ -459,29 +426,25 @@ def catalog_import(
     from planner.errors import InputError
 
     try:
-        try:
-            date = dt.date.fromisoformat(as_of) if as_of else None
-        except ValueError:
-            raise InputError(f"--as-of {as_of!r}: expected a date YYYY-MM-DD", field="--as-of") from None
-        if table.is_dir():
-            if source.value != "skypilot":
-                raise InputError("a directory is read only with --from skypilot (a SkyPilot v7 catalog)",
-                                 file=str(table), hint="Pass a gpuhunt <provider>.csv file.")
-            from planner.catalog import snapshot_import
+        date = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise InputError(f"--as-of {as_of!r}: expected a date YYYY-MM-DD", field="--as-of") from None
+    if table.is_dir():
+        if source.value != "skypilot":
+            raise InputError("a directory is read only with --from skypilot (a SkyPilot v7 catalog)",
+                             file=str(table), hint="Pass a gpuhunt <provider>.csv file.")
+        from planner.catalog import snapshot_import
 
-            results = snapshot_import.import_snapshot(table, load_catalog(catalog), Path(catalog), date)
-            if not dry_run:
-                for item in results:
-                    write_offers(item.document, Path(catalog) / "offers" / f"{item.provider}.yaml")
-            _out(snapshot_import.summary(results, dry_run))
-            return
-        document, result = import_offers(source.value, table, load_catalog(catalog), Path(catalog), provider,
-                                         as_of=date, billing=billing.value if billing else None)
+        results = snapshot_import.import_snapshot(table, load_catalog(catalog), Path(catalog), date)
         if not dry_run:
-            write_offers(document, result.path)
-    except PlannerError as exc:
-        _fail(exc)
+            for item in results:
+                write_offers(item.document, Path(catalog) / "offers" / f"{item.provider}.yaml")
+        _out(snapshot_import.summary(results, dry_run))
         return
+    document, result = import_offers(source.value, table, load_catalog(catalog), Path(catalog), provider,
+                                     as_of=date, billing=billing.value if billing else None)
+    if not dry_run:
+        write_offers(document, result.path)
     text = summary(result)
     _out(text.replace("Wrote", "Would write", 1) if dry_run else text)
 
@@ -503,26 +466,22 @@ def catalog_refresh(
     from planner.catalog.importer import write_offers
     from planner.errors import InputError
 
+    if source is RefreshSource.gpuhunt and url is not None:
+        raise InputError("--url goes with --from skypilot-url (gpuhunt fetches its own catalog)", field="--url")
     try:
-        if source is RefreshSource.gpuhunt and url is not None:
-            raise InputError("--url goes with --from skypilot-url (gpuhunt fetches its own catalog)", field="--url")
-        try:
-            if source is RefreshSource.gpuhunt:
-                from planner.catalog import gpuhunt_refresh
+        if source is RefreshSource.gpuhunt:
+            from planner.catalog import gpuhunt_refresh
 
-                results, diff = gpuhunt_refresh.refresh(load_catalog(catalog), Path(catalog))
-            else:
-                results, diff = refresh_module.refresh(load_catalog(catalog), Path(catalog),
-                                                       url or refresh_module.SKYPILOT_URL)
-        except refresh_module.NoNetwork as exc:
-            sys.stderr.write(f"{exc}\n")
-            raise typer.Exit(2) from None
-        if not dry_run:
-            for item in results:
-                write_offers(item.document, Path(catalog) / "offers" / f"{item.provider}.yaml")
-    except PlannerError as exc:
-        _fail(exc)
-        return
+            results, diff = gpuhunt_refresh.refresh(load_catalog(catalog), Path(catalog))
+        else:
+            results, diff = refresh_module.refresh(load_catalog(catalog), Path(catalog),
+                                                   url or refresh_module.SKYPILOT_URL)
+    except refresh_module.NoNetwork as exc:
+        sys.stderr.write(f"{exc}\n")
+        raise typer.Exit(2) from None
+    if not dry_run:
+        for item in results:
+            write_offers(item.document, Path(catalog) / "offers" / f"{item.provider}.yaml")
     sys.stdout.write(refresh_module.render_changes(diff))
     sys.stdout.write(("Would write" if dry_run else "Wrote") + f" {len(results)} offers file(s).\n")
 
@@ -560,12 +519,8 @@ def diff(
     )
 
     _wide(wide)
-    try:
-        thresholds = parse_thresholds(fail_above) if fail_above is not None else None
-        changes = plan_changes(load_plan_document(old, catalog), load_plan_document(new, catalog))
-    except PlannerError as exc:
-        _fail(exc)
-        return
+    thresholds = parse_thresholds(fail_above) if fail_above is not None else None
+    changes = plan_changes(load_plan_document(old, catalog), load_plan_document(new, catalog))
     _out(render_changes(changes, old.name, new.name, format.value))
     if thresholds is not None:
         over = rises_above(changes, thresholds)
@@ -605,18 +560,13 @@ def validate(
     from planner.validate.runs import validate as run_validation
 
     folds = cross_validate.value if cross_validate is not None else ("run" if leave_one_out else None)
-    try:
-        rows = run_validation(catalog, leave_one_out, only, folds)
-    except PlannerError as exc:
-        _fail(exc)
-        return
+    rows = run_validation(catalog, leave_one_out, only, folds)
     if not rows:
-        _fail(PlannerError(f"no published run matches --only {only!r}",
+        raise PlannerError(f"no published run matches --only {only!r}",
                            hint="Use a group (llm-pretraining, fine-tuning, cnn, encoder, serving-decode, "
                                 "serving-prefill, inference-batch-1, inference-batched, transformer-xl-training, "
                                 "transformer-xl-inference), "
-                                "a tier (A, B, C), a phase or a run id."))
-        return
+                                "a tier (A, B, C), a phase or a run id.")
     rule = rule_of_thumb_errors(rows, catalog)
     _out(render_json(rows, folds, rule) if format is ListFormat.json
          else render_table(rows, leave_one_out, folds, rule))
