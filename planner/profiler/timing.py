@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch.utils.benchmark import Timer
@@ -53,10 +54,14 @@ def time_call(fn: Callable[[], object], device: str = "cpu", max_run_time: float
 def peak_memory_bytes(fn: Callable[[], object], device: str = "cpu") -> float:
     """Bytes allocated at the peak of one call of `fn`, beyond what was allocated before it.
 
-    CUDA: the caching allocator's max_memory_allocated. CPU: torch.profiler with profile_memory=True; every op
-    reports the bytes it allocated and freed (self_cpu_memory_usage), so the running sum in time order is the live
-    allocation and its maximum the peak (resolved per op, so a transient inside one kernel is not seen).
-    """
+    CUDA: the caching allocator's max_memory_allocated. CPU: torch.profiler with profile_memory=True records every
+    allocation and free with its size, in nanoseconds of one clock; the largest running sum during the call is the
+    peak (transients inside a kernel included, as max_memory_allocated sees them). `fn` runs twice under the
+    profiler and the second call is measured: a block allocated before profiling is freed without a size, so a
+    step that frees the previous step's gradients (zero_grad) and allocates new ones would otherwise count them
+    twice. Summing each op's net memory at its start time instead, as this did before, undercounts (an op's frees
+    after its children count before the children allocate) and depends on how times round: a 1 MB swing between
+    runs of the same step (issue 17)."""
     if device.startswith("cuda"):
         synchronize(device)
         before = torch.cuda.memory_allocated()
@@ -64,15 +69,41 @@ def peak_memory_bytes(fn: Callable[[], object], device: str = "cpu") -> float:
         fn()
         synchronize(device)
         return float(torch.cuda.max_memory_allocated() - before)
+    from torch.autograd.profiler import record_function
     from torch.profiler import ProfilerActivity, profile
 
     with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
+        with record_function(_MEASURED):
+            fn()
+    return float(_allocation_peak(prof.profiler.kineto_results.experimental_event_tree()))
+
+
+_MEASURED = "gpuplan::measured_call"
+
+
+def _allocation_peak(roots: list[Any]) -> int:
+    """Largest rise of the allocator's live bytes after the start of the _MEASURED call, from the event tree that
+    torch.profiler's own memory timeline reads (allocation records carry alloc_size, negative for a free)."""
+    records: list[tuple[int, int]] = []
+    start: int | None = None
+    stack = list(roots)
+    while stack:
+        event = stack.pop()
+        stack.extend(event.children)
+        if event.name == _MEASURED:
+            start = event.start_time_ns
+        fields = event.extra_fields
+        if type(fields).__name__ == "_ExtraFields_Allocation" and str(fields.device).startswith("cpu"):
+            records.append((event.start_time_ns, int(fields.alloc_size)))
+    if start is None:
+        raise RuntimeError("torch.profiler recorded no measured call")
     live = peak = 0
-    for event in sorted(prof.events(), key=lambda e: e.time_range.start):
-        live += event.self_cpu_memory_usage
-        peak = max(peak, live)
-    return float(peak)
+    for time_ns, size in sorted(records):
+        if time_ns >= start:
+            live += size
+            peak = max(peak, live)
+    return peak
 
 
 @contextlib.contextmanager
