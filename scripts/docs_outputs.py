@@ -20,6 +20,15 @@ rerun and compared. Its block names the record that run wrote, kept in the repos
 
 and shows what the command prints for that record (planner/cli/measure.py profile_summary / calibrate_summary),
 so the block goes stale when the summary's rendering changes, like any other.
+
+A command that reads a calibration store (`--calibrations DIR`) finds there the record of the machine it runs on,
+so its block names the record whose machine it runs as, and the store is a committed fixture
+(docs/records/calibrations/):
+
+    <!-- output: host=docs/records/cpu-calibration.yaml -->
+    ```console
+    $ gpuplan estimate profiles/resnet50-imagenet.yaml --calibrations docs/records/calibrations --top 2
+    ```
 `--check` writes nothing and exits 1 listing the stale blocks; tests/test_docs.py runs the same check. Ages of
 prices ("851 days old") depend on today's date, so the check compares them as "N days old".
 
@@ -35,7 +44,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-MARKER = re.compile(r"^<!-- output(?::\s*(?:COLUMNS=(\d+))?\s*(?:record=(\S+))?)?\s*-->$")
+MARKER = re.compile(r"^<!-- output(?::\s*(?:COLUMNS=(\d+))?\s*(?:record=(\S+))?\s*(?:host=(\S+))?)?\s*-->$")
 DEFAULT_COLUMNS = 100
 AGE = re.compile(r"\b\d[\d,]* days old")
 
@@ -53,6 +62,9 @@ class Block:
     columns: int
     record: str | None = None
     """The stored record a measuring command's output is rendered from (None: the command runs)."""
+    host: str | None = None
+    """A stored record whose host the command runs as (None: this machine): a calibration store finds the record
+    of the machine it runs on, so the output of commands reading a store would depend on where the check runs."""
 
 
 def doc_files() -> list[Path]:
@@ -72,15 +84,20 @@ def blocks(path: Path) -> list[Block]:
             raise SystemExit(f"{path}:{i + 1}: a marker must precede ```console and a `$ gpuplan …` line")
         end = next(j for j in range(i + 3, len(lines)) if lines[j].startswith("```"))
         command = lines[i + 2][2:].strip()
-        found.append(Block(path, i + 3, end, command, int(match.group(1) or DEFAULT_COLUMNS), match.group(2)))
+        found.append(Block(path, i + 3, end, command, int(match.group(1) or DEFAULT_COLUMNS), match.group(2),
+                           match.group(3)))
     return found
 
 
-def run(command: str, columns: int) -> str:
-    """The command's output (stdout and stderr, as a terminal shows them) at `columns` columns."""
+def run(command: str, columns: int, host: str | None = None) -> str:
+    """The command's output (stdout and stderr, as a terminal shows them) at `columns` columns; with `host` (a record
+    path), run as the machine that record was measured on."""
+    from unittest import mock
+
     from typer.testing import CliRunner
 
     from planner.cli.main import app
+    from planner.io import records
 
     args = shlex.split(command)
     if args[0].endswith("gpuplan"):
@@ -90,7 +107,12 @@ def run(command: str, columns: int) -> str:
     cwd = os.getcwd()
     try:
         os.chdir(ROOT)
-        result = CliRunner().invoke(app, args)
+        if host is None:
+            result = CliRunner().invoke(app, args)
+        else:
+            fingerprint = records.load_record(ROOT / host).device.host
+            with mock.patch.object(records, "host_fingerprint", return_value=fingerprint):
+                result = CliRunner().invoke(app, args)
     finally:
         os.chdir(cwd)
         if old is None:
@@ -135,7 +157,7 @@ def stale_blocks() -> list[tuple[Block, str]]:
         lines = path.read_text(encoding="utf-8").splitlines()
         for block in blocks(path):
             now = measured(block.command, block.record, block.columns) if block.record else \
-                run(block.command, block.columns)
+                run(block.command, block.columns, block.host)
             if normalised("\n".join(lines[block.start:block.end])) != normalised(now):
                 out.append((block, now))
     return out

@@ -60,3 +60,23 @@ def test_measuring_commands_shown_in_the_docs_are_checked_against_stored_records
     assert {b.command.split()[1] for b in records} == {"profile", "calibrate"}
     for block in records:
         assert (script.ROOT / block.record).is_file() and f"--out {block.record}" in block.command
+
+
+def test_stored_calibration_commands_are_checked_against_the_committed_store():
+    # issue 16: the commands that read a calibration store ran against a scratch store the check could not rerun;
+    # they now read the store kept in docs/records/calibrations/, run as the machine that measured its record
+    script = _outputs_script()
+    checked = {b.command: b for p in script.doc_files() for b in script.blocks(p)}
+    shown = [line[2:].strip() for p in script.doc_files() for line in p.read_text(encoding="utf-8").splitlines()
+             if line.startswith("$ ") and "--calibrations" in line.split()]
+    assert {" ".join(c.split()[1:3]) for c in shown} >= {"calibration add", "calibration list"}
+    assert any(c.split()[1] == "estimate" for c in shown)
+    for command in shown:
+        block = checked.get(command)
+        assert block is not None, f"unchecked: {command}"
+        assert block.host and (ROOT / block.host).is_file(), command
+        store = command.split()[command.split().index("--calibrations") + 1]
+        assert store.startswith("docs/records/") and any((ROOT / store).glob("*.yaml")), command
+    estimate = next(b for c, b in checked.items() if "--calibrations" in c and c.split()[1] == "estimate")
+    shown_output = estimate.path.read_text(encoding="utf-8").splitlines()[estimate.start:estimate.end]
+    assert any("· local" in line for line in shown_output)  # the stored record's row: the host was matched
