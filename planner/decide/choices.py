@@ -292,8 +292,13 @@ def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJ
     shown = [c.option for c in decision.choices] + decision.best_per_gpu[:3]
     origins = dict.fromkeys(f"{o.plan.efficiency.source}: {o.plan.efficiency.detail}" for o in shown)
     lines += [f"Efficiency origin — {origin}." for origin in origins]
-    lines.append("Each plan's layout (data × tensor × pipeline, ZeRO stage, recomputation) is the planner's choice "
-                 "that fits memory; cost is whole instances billed at each provider's granularity.")
+    context = " × context" if any(o.plan.context > 1 for o in shown) else ""
+    lines.append(f"Each plan's layout (data × tensor × pipeline{context}, ZeRO stage, recomputation) is the planner's "
+                 "choice that fits memory; cost is whole instances billed at each provider's granularity.")
+    if context:
+        lines.append("Context parallelism splits each sequence over the context ranks (Megatron-LM "
+                     "context_parallel_size, ring attention): 1/context of the activations per GPU, K,V blocks "
+                     "passed around a ring behind the attention compute.")
     if uses_flash(job.work.family, job.attention):
         lines.append("Attention: flash (FlashAttention / PyTorch scaled_dot_product_attention), whose curve is "
                      "fitted on A100 runs; `--set training.attention=standard` plans materialised scores.")

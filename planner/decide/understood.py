@@ -86,7 +86,8 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
                              "precision": job.precision, "optimizer": job.optimizer, "method": job.method,
                              "attention": job.attention}
         if chosen is not None:
-            layout = (f"data {chosen.data} × tensor {chosen.tensor} × pipeline {chosen.pipeline}, "
+            layout = (f"data {chosen.data} × tensor {chosen.tensor} × pipeline {chosen.pipeline}"
+                      + (f" × context {chosen.context}" if chosen.context > 1 else "") + ", "
                       f"{chosen.sharding}" + (", recompute" if chosen.recompute else "")
                       + f", micro-batch {chosen.micro_batch} × accumulation {chosen.grad_accumulation}")
             lines.append(("chosen", f"{chosen.gpu_count}× {chosen.gpu}: {chosen.memory_per_gpu_bytes / 1e9:,.1f} GB "

@@ -116,7 +116,8 @@ def _seconds(terms: StepTerms, eta: Num) -> Num:
     import numpy as np
 
     return terms.compute_s / eta + terms.fixed_comm_s + terms.repeats * np.maximum(
-        0.0, terms.overlap_comm_s - terms.window_s / eta)
+        0.0, terms.overlap_comm_s - terms.window_s / eta) + np.maximum(0.0, terms.ring_comm_s
+                                                                       - terms.ring_window_s / eta)
 
 
 @dataclass(frozen=True)
@@ -228,29 +229,29 @@ def stated_layout(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
     pins = job.parallelism
     if pins is None or pins.data is None:
         return None
-    tp, pp, ep = pins.tensor or 1, pins.pipeline or 1, pins.expert or 1
+    tp, pp, ep, cp = pins.tensor or 1, pins.pipeline or 1, pins.expert or 1, pins.context or 1
     sharding = ZERO_SHARDING[pins.zero] if pins.zero is not None else ("zero1" if pins.data > 1 else "none")
     recompute = "none" if job.recompute == "auto" else job.recompute
     micro = job.micro_batch if job.micro_batch and pp == 1 else 1
     virtual = pins.virtual if pins.virtual and pp > 1 and (job.work.layers // pp) % pins.virtual == 0 else 1
     layout = Layout(pins.data, tp, pp, sharding, recompute, micro,
-                    training_memory(job, micro, recompute, sharding, pins.data, tp, pp, ep), ep, virtual)
+                    training_memory(job, micro, recompute, sharding, pins.data, tp, pp, ep, cp), ep, virtual, cp)
     return layout, Efficiency(1.0, 0.0, "prior", "stated layout"), step_terms(job, gpu, offer, count, layout, peak)
 
 
 def stated_parallelism(run: PublishedRun) -> Parallelism | None:
     """The layout a run's source states, as the pins a user reproducing it would set (training.parallelism):
-    tensor, pipeline and expert degrees, ZeRO stage (FSDP: 3), and the data degree when it completes the count
-    (context-parallel ranks, which the planner does not model, count as data-parallel ones). None: nothing stated
-    or no GPU count."""
+    tensor, pipeline, expert and context degrees, ZeRO stage (FSDP: 3), and the data degree when it completes the
+    count. None: nothing stated or no GPU count."""
     stated, count = run.layout, run.gpu_count
     if stated is None or count is None:
         return None
     zero = 3 if stated.fsdp else stated.zero_stage
-    tp, pp = stated.tp or 1, stated.pp or 1
-    data = count // (tp * pp) if count % (tp * pp) == 0 else None
+    tp, pp, cp = stated.tp or 1, stated.pp or 1, stated.cp or 1
+    data = count // (tp * pp * cp) if count % (tp * pp * cp) == 0 else None
     pins = Parallelism(data=data, tensor=stated.tp or (1 if data is not None else None),
-                       pipeline=stated.pp or (1 if data is not None else None), expert=stated.ep, zero=zero,
+                       pipeline=stated.pp or (1 if data is not None else None), expert=stated.ep,
+                       context=stated.cp or (1 if data is not None else None), zero=zero,
                        virtual=stated.vp if stated.vp and stated.vp > 1 else None)
     return pins if pins != Parallelism() else None
 
@@ -325,7 +326,8 @@ def _arrays(cases: list[RunCase]) -> dict[str, Any]:
 
     return {"compute": col(lambda c: c.terms.compute_s), "fixed": col(lambda c: c.terms.fixed_comm_s),
             "overlap": col(lambda c: c.terms.overlap_comm_s), "window": col(lambda c: c.terms.window_s),
-            "repeats": col(lambda c: c.terms.repeats), "rate": col(lambda c: c.rate),
+            "repeats": col(lambda c: c.terms.repeats), "ring": col(lambda c: c.terms.ring_comm_s),
+            "ring_window": col(lambda c: c.terms.ring_window_s), "rate": col(lambda c: c.rate),
             "conv": col(lambda c: c.conv), "side": col(lambda c: c.side), "ratio": col(lambda c: c.ratio),
             "weights": col(lambda c: c.weights),
             "cnn": col(lambda c: c.job.work.family == "cnn"), "fp32": col(lambda c: c.run.precision == "fp32"),
@@ -341,7 +343,8 @@ def _log_predicted(a: dict[str, Any], peak: Num, half_side: Num, traffic_t: Num,
     traffic = np.where(a["cnn"] > 0, cnn_traffic(traffic_c, nchw_passes, a["nchw16"] > 0),
                        np.where(a["flash"] > 0, traffic_f, traffic_t))
     eta = np.minimum(1.0, curve_value(peak, half_side, traffic, a["side"], a["ratio"], a["weights"]) * stack)
-    seconds = a["compute"] / eta + a["fixed"] + a["repeats"] * np.maximum(0.0, a["overlap"] - a["window"] / eta)
+    seconds = a["compute"] / eta + a["fixed"] + a["repeats"] * np.maximum(0.0, a["overlap"] - a["window"] / eta) \
+        + np.maximum(0.0, a["ring"] - a["ring_window"] / eta)
     return np.where(a["rate"] > 0, np.log(a["conv"] / seconds), np.log(a["conv"] * seconds))
 
 

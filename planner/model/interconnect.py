@@ -79,11 +79,24 @@ def all_to_all_seconds(size_bytes: float, ranks: int, link_gbs: float, link: str
     return (ranks - 1) / ranks * size_bytes / (link_gbs * 1e9) + (ranks - 1) * RING_STEP_LATENCY_S[link]
 
 
-def expert_parallel_link(ep: int, inside: int, gpu: GpuSpec, offer: PricedOffer) -> tuple[float, str]:
-    """Per-GPU link of an expert-parallel group: NVLink/PCIe when its `ep` ranks sit within `inside` GPUs of one
-    instance, else each GPU's share of the instance's network."""
-    if ep <= inside:
+def group_link(span: int, inside: int, gpu: GpuSpec, offer: PricedOffer) -> tuple[float, str]:
+    """Per-GPU link of a group whose ranks lie `span` GPUs apart at most (expert- or context-parallel ranks after
+    the tensor-parallel ones, Megatron's rank order tp-cp-ep-dp-pp): NVLink/PCIe when the span fits within `inside`
+    GPUs of one instance, else each GPU's share of the instance's network (every GPU of the node talks at once)."""
+    if span <= inside:
         return intra_node_gbs(gpu, offer)
     if not offer.offer.network_gbps:
         return intra_node_gbs(gpu, offer)
     return offer.offer.network_gbps / 8.0 / offer.offer.gpus_per_instance, "network"
+
+
+def expert_parallel_link(ep: int, inside: int, gpu: GpuSpec, offer: PricedOffer) -> tuple[float, str]:
+    """Per-GPU link of an expert-parallel group of `ep` ranks (group_link)."""
+    return group_link(ep, inside, gpu, offer)
+
+
+def point_to_point_seconds(size_bytes: float, link_gbs: float, link: str) -> float:
+    """One send of `size_bytes` to a neighbour while receiving as much from the other (a ring step): S/B + α."""
+    if size_bytes <= 0:
+        return 0.0
+    return size_bytes / (link_gbs * 1e9) + RING_STEP_LATENCY_S[link]

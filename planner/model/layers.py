@@ -138,6 +138,22 @@ def kv_values_per_token_layer(arch: Architecture) -> float:
     return 2.0 * arch.n_kv_heads * arch.head_size
 
 
+def attention_kv_heads(arch: Architecture) -> int:
+    """Key/value heads the training attention kernel reads: h_kv (GQA/MQA), or h for MLA, whose latent is
+    up-projected to per-head keys and values before the kernel in training (DeepSeek-V2 §2.1.2; the absorbed form
+    is a decoding trick)."""
+    return arch.n_heads if arch.is_mla else arch.n_kv_heads
+
+
+def attention_kv_values_per_token_layer(arch: Architecture) -> float:
+    """Key and value entries per token per layer that the training attention kernel reads, what context
+    parallelism passes around its ring: 2·h_kv·d_h (GQA shrinks it, Megatron-LM context_parallel docs), or MLA's
+    up-projected keys h·(d_h + d_h^R) and values h·d_h."""
+    if arch.is_mla:
+        return float(arch.n_heads * (2 * arch.head_size + (arch.rope_head_dim or 0)))
+    return 2.0 * arch.n_kv_heads * arch.head_size
+
+
 def windowed_layers(arch: Architecture) -> int:
     """Layers attending over a sliding window: all, or all but every sliding_window_pattern-th."""
     if arch.sliding_window is None:

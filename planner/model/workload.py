@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from planner.model import precision
 from planner.model.layers import (
+    attention_kv_heads,
+    attention_kv_values_per_token_layer,
     attention_pair_flops,
     causal_pairs,
     decode_pair_flops,
@@ -91,6 +93,12 @@ class Workload:
     """MHA / GQA / MQA / MLA, with its window, for reports."""
     shape_note: str = ""
     """How the shape was obtained when it was not given ('derived from 7B parameters: …'); empty when given."""
+    attention_kv_values_per_token_layer: float = 0.0
+    """Key/value entries per token per layer the training attention kernel reads (2·h_kv·d_h; MLA up-projected):
+    what a context-parallel ring passes between GPUs (0: no attention)."""
+    attention_kv_heads: int = 0
+    """Key/value heads of that kernel (tensor parallelism splits them; with more ranks than heads each rank keeps
+    one, Megatron's GQA replication)."""
     draft: Workload | None = None
     """Serving: the draft model of speculative decoding, when the profile asks for one."""
 
@@ -263,6 +271,8 @@ def _transformer_workload(arch: Architecture) -> Workload:
         attention_pair_flops=pair, decode_pair_flops=decode_pair_flops(arch),
         window=arch.sliding_window or 0, windowed_layers=n_windowed,
         attention_kind=arch.attention_kind if arch.family == "decoder" else "", shape_note=arch.shape_note or "",
+        attention_kv_values_per_token_layer=attention_kv_values_per_token_layer(arch),
+        attention_kv_heads=attention_kv_heads(arch),
     )
 
 

@@ -247,16 +247,19 @@ def _efficiency_key(efficiency: Efficiency) -> tuple[object, ...]:
 def candidate_counts(offer: PricedOffer, max_gpus: int, pinned: int | None,
                      parallelism: Parallelism | None = None) -> list[int]:
     """GPU counts searched on an offer: whole instances; one instance only when the offer states no network.
-    Pinned data × tensor × pipeline degrees fix the count (all three) or keep the counts they divide."""
+    Pinned data × tensor × pipeline (× context) degrees fix the count (the first three) or keep the counts they
+    divide."""
     if pinned is not None:
         return [pinned]
     if parallelism is not None and None not in (parallelism.data, parallelism.tensor, parallelism.pipeline):
-        return [parallelism.data * parallelism.tensor * parallelism.pipeline]  # type: ignore[operator]
+        return [parallelism.data * parallelism.tensor * parallelism.pipeline  # type: ignore[operator]
+                * (parallelism.context or 1)]
     per = offer.offer.gpus_per_instance
     steps = INSTANCE_STEPS if offer.offer.network_gbps else (1,)
     counts = [k * per for k in steps if k * per <= max(max_gpus, per)]
     if parallelism is not None:
-        fixed = (parallelism.data or 1) * (parallelism.tensor or 1) * (parallelism.pipeline or 1)
+        fixed = (parallelism.data or 1) * (parallelism.tensor or 1) * (parallelism.pipeline or 1) \
+            * (parallelism.context or 1)
         counts = [c for c in counts if c % fixed == 0] or counts  # none divisible: the plans say why
     return counts
 

@@ -1,6 +1,7 @@
-"""Training plans: the parallel layout (data, tensor inside a node, pipeline across nodes, ZeRO/FSDP sharding,
-recomputation) that fits memory and runs fastest, its step time (compute at the efficiency curve, the pipeline
-bubble, tensor-parallel all-reduces, data-parallel all-reduce overlapped with backward), hours and GPU-hours."""
+"""Training plans: the parallel layout (data, tensor inside a node, pipeline across nodes, experts, context for long
+sequences, ZeRO/FSDP sharding, recomputation) that fits memory and runs fastest, its step time (compute at the
+efficiency curve, the pipeline bubble, tensor-parallel all-reduces, all-to-alls, the context-parallel ring overlapped
+with attention, data-parallel all-reduce overlapped with backward), hours and GPU-hours."""
 from __future__ import annotations
 
 import datetime as dt
@@ -28,6 +29,7 @@ from planner.model.workload import (
     lora_params,
 )
 from planner.plans import verdict
+from planner.plans.context_parallel import context_degrees, context_problem, ring_seconds, splits_sequence
 from planner.plans.evolve import evolve
 from planner.plans.expert_parallel import (
     DEFAULT_CAPACITY_FACTOR,
@@ -173,7 +175,7 @@ def attention_score_bytes(job: TrainingJob, mode: str) -> float:
 
 
 def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, sharding: str, dp: int,
-                    tp: int = 1, pp: int = 1, ep: int = 1) -> TrainingMemory:
+                    tp: int = 1, pp: int = 1, ep: int = 1, cp: int = 1) -> TrainingMemory:
     """Bytes per GPU (FORMULAS.md, 'Memory'): mixed-precision weights, gradients, fp32 master + optimizer state
     split over tp·pp model-parallel ranks and sharded per ZeRO stage over `dp` ranks, and activations of one
     micro-batch: s·b·h·(34 + 5·a·s/h) per layer without recomputation (the scores term only with a standard
@@ -181,7 +183,9 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, s
     full. Tensor parallel with sequence parallelism divides activations by tp; a 1F1B pipeline's first stage
     keeps pp micro-batches of L/pp layers, i.e. one micro-batch's worth of all layers (Korthikanti et al. 2022, §4).
     A mixture of experts' routed experts split ep-ways more, and their ZeRO shards span dp/ep ranks
-    (plans/expert_parallel.py)."""
+    (plans/expert_parallel.py). Context parallelism keeps s/cp tokens of every sample per GPU, so 1/cp of the
+    activations, and replicates the weights like data parallelism: ZeRO shards span the dp·cp ranks
+    (plans/context_parallel.py)."""
     value_bytes = training_value_bytes(job.precision)
     model_split = max(1, tp) * max(1, pp)
     ep = max(1, ep)
@@ -194,7 +198,9 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, s
     frozen = (frozen_total * (1.0 - frozen_routed) / model_split, frozen_total * frozen_routed / (model_split * ep))
     frozen_bytes = NF4_BYTES if job.method == "qlora" else value_bytes
     state_bytes = OPTIMIZER_STATE_BYTES[job.optimizer] + master_bytes(job.precision)
-    groups = (max(1, dp), max(1, dp // ep))  # ZeRO shards over the data-parallel / expert-data-parallel group
+    cp = max(1, cp)
+    # ZeRO shards over the data(·context)-parallel / expert-data-parallel group
+    groups = (max(1, dp) * cp, max(1, dp // ep) * cp)
     state = grads = weights = 0.0
     for part, still, n in zip(trainable, frozen, groups):
         part_state, part_grads = part * state_bytes, part * value_bytes
@@ -210,11 +216,11 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, s
     per_sample = job.work.recompute_activation_bytes_per_sample_16bit if mode == "full" \
         else job.work.activation_bytes_per_sample_16bit
     per_sample += attention_score_bytes(job, mode)
-    activations = per_sample * micro_batch * (value_bytes / 2.0) / max(1, tp)
+    activations = per_sample * micro_batch * (value_bytes / 2.0) / (max(1, tp) * cp)
     return TrainingMemory(weights, grads, state, activations)
 
 
-MemoryOf = Callable[[TrainingJob, int, "bool | str", str, int, int, int, int], TrainingMemory]
+MemoryOf = Callable[[TrainingJob, int, "bool | str", str, int, int, int, int, int], TrainingMemory]
 """training_memory's signature: how layouts get their memory (LayoutMemo passes a remembering one)."""
 
 
@@ -262,6 +268,8 @@ class TrainingPlan:
     """Share of the step the pipeline stands idle: (pp − 1) / (micro-batches + pp − 1)."""
     expert: int = 1
     """Expert-parallel ranks (out of the data-parallel ones; 1: every GPU holds every expert)."""
+    context: int = 1
+    """Context-parallel ranks splitting each sample's sequence (1: every GPU holds whole samples)."""
     price_as_of: dt.date | None = None
     """Date of the offer's price (None: no catalog offer, e.g. this machine)."""
     price_flags: tuple[str, ...] = ()
@@ -289,7 +297,7 @@ class TrainingPlan:
     @property
     def data(self) -> int:
         """Data-parallel replicas."""
-        return self.gpu_count // (self.tensor * self.pipeline)
+        return self.gpu_count // (self.tensor * self.pipeline * self.context)
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -309,8 +317,8 @@ class TrainingPlan:
 
 @dataclass(frozen=True)
 class Layout:
-    """How a job is spread over its GPUs: count = data × tensor × pipeline; expert-parallel ranks come out of the
-    data-parallel ones (expert divides data)."""
+    """How a job is spread over its GPUs: count = data × tensor × pipeline × context; expert-parallel ranks come out
+    of the data-parallel ones (expert divides data)."""
 
     data: int
     tensor: int
@@ -323,6 +331,13 @@ class Layout:
     expert: int = 1
     virtual: int = 1
     """Virtual pipeline stages per rank (interleaved 1F1B; 1: plain 1F1B)."""
+    context: int = 1
+    """Context-parallel ranks splitting each sample's sequence (plans/context_parallel.py)."""
+
+    @property
+    def gpus(self) -> int:
+        """GPUs the layout spans."""
+        return self.data * self.tensor * self.pipeline * self.context
 
 
 @dataclass(frozen=True)
@@ -343,11 +358,17 @@ class StepTerms:
     accumulation: int
     samples_per_step: float
     bubble_fraction: float
+    ring_comm_s: float = 0.0
+    """Context-parallel K,V sends of one step, each behind the attention of the block before it."""
+    ring_window_s: float = 0.0
+    """Attention compute seconds at η = 1 the ring sends hide behind (equal blocks: the sum of the per-send
+    max(0, send − block/η) is max(0, ring_comm − ring_window/η))."""
 
     def seconds(self, eta: float) -> float:
         """Step time at compute efficiency eta."""
         return self.compute_s / eta + self.fixed_comm_s + self.repeats * max(0.0, self.overlap_comm_s
-                                                                              - self.window_s / eta)
+                                                                              - self.window_s / eta) \
+            + max(0.0, self.ring_comm_s - self.ring_window_s / eta)
 
     def exposed_comm_s(self, eta: float) -> float:
         """Communication not hidden behind compute at eta."""
@@ -355,12 +376,13 @@ class StepTerms:
 
 
 def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
-                stages: tuple[str, ...], ep: int = 1, memory_of: MemoryOf = training_memory) -> Layout | None:
+                stages: tuple[str, ...], ep: int = 1, memory_of: MemoryOf = training_memory,
+                cp: int = 1) -> Layout | None:
     """The first (least recomputation first, lowest ZeRO stage first) layout at this tp × pp that fits, with the
     largest power-of-two micro-batch that fits (1 in a pipeline, whose bubble shrinks with more micro-batches:
     Narayanan et al. 2021, §2.2), or the pinned one. A pinned recomputation or ZeRO stage is the only one tried."""
     capacity = usable_bytes(gpu)
-    dp = count // (tp * pp)
+    dp = count // (tp * pp * cp)
     modes = recompute_options(job)
     stages = _pinned_stages(job, stages)
     per_gpu_cap = None
@@ -368,9 +390,10 @@ def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
         per_gpu_cap = max(1, int(job.global_batch_samples // dp))
     for recompute in modes:
         pinned_zero = job.parallelism is not None and job.parallelism.zero is not None
-        for sharding in (stages if dp > 1 or pinned_zero else ("none",)):  # one replica: every stage is none
-            static = memory_of(job, 0, recompute, sharding, dp, tp, pp, ep)
-            one = memory_of(job, 1, recompute, sharding, dp, tp, pp, ep).activations
+        # one replica (and no context ranks to shard over): every stage is none
+        for sharding in (stages if dp * cp > 1 or pinned_zero else ("none",)):
+            static = memory_of(job, 0, recompute, sharding, dp, tp, pp, ep, cp)
+            one = memory_of(job, 1, recompute, sharding, dp, tp, pp, ep, cp).activations
             if static.total + one > capacity:
                 continue
             if job.micro_batch is not None:
@@ -380,10 +403,10 @@ def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
             else:
                 fit = int((capacity - static.total) // one) if one > 0 else 1 << 16
                 micro = 1 << int(math.log2(max(1, min(fit, per_gpu_cap or fit, 1 << 16))))
-            memory = memory_of(job, micro, recompute, sharding, dp, tp, pp, ep)
+            memory = memory_of(job, micro, recompute, sharding, dp, tp, pp, ep, cp)
             if memory.total > capacity:
                 continue
-            return Layout(dp, tp, pp, sharding, recompute, micro, memory, ep, _virtual_stages(job, pp))
+            return Layout(dp, tp, pp, sharding, recompute, micro, memory, ep, _virtual_stages(job, pp), cp)
     return None
 
 
@@ -413,11 +436,12 @@ def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count:
                       memory_of: MemoryOf = training_memory) -> list[Layout]:
     """The layouts worth comparing, each the least model parallelism that fits in its kind: data parallel with
     ZeRO-0…3/FSDP; tensor parallel inside a node with a distributed (ZeRO-1) optimizer; tensor parallel across the
-    whole node plus pipeline stages across nodes (Megatron-LM's rule: tensor inside the node, pipeline across)."""
+    whole node plus pipeline stages across nodes (Megatron-LM's rule: tensor inside the node, pipeline across); and,
+    when one sample's activations outgrow a GPU, context parallelism (_context_layouts)."""
     pins = job.parallelism
     if pins is not None and pins.expert is not None:
         return _pinned_layouts(job, gpu, offer, count, pins, pins.expert, memory_of)
-    if pins is not None and (pins.data, pins.tensor, pins.pipeline) != (None, None, None):
+    if pins is not None and (pins.data, pins.tensor, pins.pipeline, pins.context) != (None, None, None, None):
         return _pinned_layouts(job, gpu, offer, count, pins, memory_of=memory_of)
     layouts: list[Layout] = []
     data = _fit_layout(job, gpu, count, 1, 1, ZERO_SHARDING, memory_of=memory_of)
@@ -440,6 +464,8 @@ def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count:
                     break
             pp *= 2
     layouts += _expert_layouts(job, gpu, offer, count, degrees, memory_of)
+    if long_sequence(job, gpu, degrees, memory_of):
+        layouts += _context_layouts(job, gpu, offer, count, degrees, memory_of)
     if job.global_batch_samples is not None:  # more replicas than samples per step is not a layout anyone runs
         usable = [layout for layout in layouts if layout.data <= job.global_batch_samples]
         layouts = usable or layouts
@@ -464,24 +490,64 @@ def _expert_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: i
     return layouts
 
 
+def long_sequence(job: TrainingJob, gpu: GpuSpec, degrees: list[int], memory_of: MemoryOf = training_memory) -> bool:
+    """Whether one sample's activations without recomputation outgrow a GPU even split over the widest tensor
+    degree of the instance (`degrees`, _tensor_degrees): then the choice is recomputation or splitting the sequence,
+    and context parallelism is worth trying (Megatron-LM context_parallel docs: long context's activation OOM, which
+    recomputation fixes at ~30 % more compute and wider tensor parallelism only within a node)."""
+    if not splits_sequence(job.work):
+        return False
+    widest = max(degrees, default=1)
+    return memory_of(job, 1, "none", "none", 1, widest, 1, 1, 1).activations > usable_bytes(gpu)
+
+
+def _context_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, degrees: list[int],
+                     memory_of: MemoryOf = training_memory) -> list[Layout]:
+    """Context parallelism for long sequences: for each CP degree the least tensor parallelism inside the node that
+    fits next to it (Megatron's TP × CP combinations, tensor and context ranks inside the node first), else
+    pipeline stages across nodes at the widest tensor degree."""
+    layouts: list[Layout] = []
+    for cp in context_degrees(job.work, count, 1, 1):
+        found = None
+        for tp in (1, *degrees):
+            if count % (tp * cp) == 0:
+                found = _fit_layout(job, gpu, count, tp, 1, ZERO_SHARDING if tp == 1 else ("none", "zero1"),
+                                    memory_of=memory_of, cp=cp)
+                if found is not None:
+                    break
+        if found is None and count > offer.offer.gpus_per_instance and offer.offer.network_gbps:
+            tp, pp = (degrees[-1] if degrees else 1), 2
+            while found is None and tp * pp * cp <= count and pp <= job.work.layers:
+                if count % (tp * pp * cp) == 0:
+                    found = _fit_layout(job, gpu, count, tp, pp, ("none", "zero1"), memory_of=memory_of, cp=cp)
+                pp *= 2
+        if found is not None:
+            layouts.append(found)
+    return layouts
+
+
 def _pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, pins: Parallelism,
                     ep: int = 1, memory_of: MemoryOf = training_memory) -> list[Layout]:
     """Layouts with the pinned degrees (expert parallel `ep`: the pinned expert degree, 1 for dense models); an
     unpinned degree takes every value that completes the count and leaves data-parallel ranks divisible by ep
-    (tensor: the degrees of _tensor_degrees; pipeline: powers of two up to the layers)."""
+    (tensor: the degrees of _tensor_degrees; pipeline: powers of two up to the layers; context: 1, and the CP
+    degrees of a sequence too long for the widest tensor degree)."""
     tensors = [pins.tensor] if pins.tensor else [1, *_tensor_degrees(job, offer, count)]
     pipelines = [pins.pipeline] if pins.pipeline else [p for p in (1, 2, 4, 8, 16, 32, 64, 128)
                                                        if p <= max(1, job.work.layers)]
+    long = long_sequence(job, gpu, _tensor_degrees(job, offer, count), memory_of)
+    contexts = [pins.context] if pins.context else [1, *(context_degrees(job.work, count, 1, 1) if long else [])]
     layouts = []
-    for tp in tensors:
-        for pp in pipelines:
-            if count % (tp * pp) or (count // (tp * pp)) % ep or (
-                    pins.data is not None and pins.data * tp * pp != count):
-                continue
-            layout = _fit_layout(job, gpu, count, tp, pp, ZERO_SHARDING if tp * pp == 1 else ("none", "zero1"), ep,
-                                 memory_of)
-            if layout is not None:
-                layouts.append(layout)
+    for cp in contexts:
+        for tp in tensors:
+            for pp in pipelines:
+                if count % (tp * pp * cp) or (count // (tp * pp * cp)) % ep or (
+                        pins.data is not None and pins.data * tp * pp * cp != count):
+                    continue
+                layout = _fit_layout(job, gpu, count, tp, pp, ZERO_SHARDING if tp * pp == 1 else ("none", "zero1"),
+                                     ep, memory_of, cp)
+                if layout is not None:
+                    layouts.append(layout)
     return layouts
 
 
@@ -508,10 +574,13 @@ def pin_problem(job: TrainingJob, offer: PricedOffer, count: int) -> str | None:
             return f"expert {pins.expert} does not divide {count} GPUs"
     if pins.pipeline is not None and pins.pipeline > max(1, job.work.layers):
         return f"pipeline {pins.pipeline} is more stages than the model's {job.work.layers} layers"
-    fixed = (pins.data or 1) * (pins.tensor or 1) * (pins.pipeline or 1)
+    if pins.context is not None and (problem := context_problem(job.work, pins.context)) is not None:
+        return problem
+    fixed = (pins.data or 1) * (pins.tensor or 1) * (pins.pipeline or 1) * (pins.context or 1)
     if count % fixed or (None not in (pins.data, pins.tensor, pins.pipeline) and fixed != count):
         named = " × ".join(f"{k} {v}" for k, v in (("data", pins.data), ("tensor", pins.tensor),
-                                                    ("pipeline", pins.pipeline)) if v is not None)
+                                                    ("pipeline", pins.pipeline), ("context", pins.context))
+                           if v is not None)
         return f"{named} does not fill {count} GPUs"
     return None
 
@@ -519,14 +588,15 @@ def pin_problem(job: TrainingJob, offer: PricedOffer, count: int) -> str | None:
 def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, layout: Layout,
                peak: float) -> StepTerms:
     """The η-independent parts of a layout's step time."""
-    dp, tp, pp, micro = layout.data, layout.tensor, layout.pipeline, layout.micro_batch
+    dp, tp, pp, cp, micro = layout.data, layout.tensor, layout.pipeline, layout.context, layout.micro_batch
     per_replica = job.global_batch_samples / dp if job.global_batch_samples else micro
     accumulation = max(1, math.ceil(per_replica / micro))
     # recomputation reruns forward work in backward: all of it (full) or the attention core (selective)
     rerun = {"none": 0.0, "selective": job.work.attention_flops_per_sample,
              "full": job.work.forward_flops_per_sample}[layout.recompute]
     hardware_factor = 1.0 + rerun / job.model_flops_per_sample
-    micro_compute = (micro * job.model_flops_per_sample * hardware_factor / (tp * pp) / peak
+    # context parallelism splits every sample's FLOP evenly over its cp ranks (load-balanced causal chunks)
+    micro_compute = (micro * job.model_flops_per_sample * hardware_factor / (tp * pp * cp) / peak
                      * imbalance_factor(job.work, layout.expert, job.capacity_factor))
     # 1F1B: the pipeline fills and drains once per step, idle (pp − 1) micro-batch slots; the interleaved schedule
     # with v virtual stages per rank cuts the idle slots to (pp − 1)/v and sends v times as often (Narayanan et al.
@@ -534,7 +604,8 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
     virtual = max(1, layout.virtual) if pp > 1 else 1
     slots = accumulation + (pp - 1) / virtual
     value_bytes = training_value_bytes(job.precision)
-    activation_bytes = micro * job.work.tokens_per_sample * job.work.hidden * value_bytes
+    # each GPU's share of a micro-batch's activations: s/cp tokens of it
+    activation_bytes = micro * job.work.tokens_per_sample * job.work.hidden * value_bytes / cp
     fixed = 0.0
     if tp > 1:
         per_layer = TP_ALLREDUCES_PER_LAYER + (2 if layout.recompute == "full" else 0)
@@ -544,18 +615,23 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
         fixed += (accumulation + pp - 1) * 2.0 * virtual * pipeline_send_seconds(activation_bytes / tp, offer)
     fixed += slots * all_to_all_step_seconds(job.work, micro, value_bytes, tp, pp, layout.expert,
                                              layout.recompute == "full", gpu, offer)
+    # context parallelism: K,V blocks around the ring, behind this GPU's attention of the block before each send
+    attention = micro * job.work.attention_flops_per_sample / (tp * pp * cp) / peak
+    ring_comm, ring_window = ring_seconds(job.work, micro, value_bytes, tp, pp, cp, layout.recompute != "none",
+                                          attention, gpu, offer)
     # expert gradients live in the expert-data-parallel group: 1/ep of them per GPU
     routed = routed_share(job.work) if job.method == "full" else 0.0
     grad_bytes = job.trainable_params * (1.0 - routed + routed / layout.expert) / (tp * pp) * value_bytes
+    # context ranks hold the same weights: gradients reduce over the data × context group
     if layout.sharding == "zero3":
         # parameters gathered and gradients scattered for every micro-batch, prefetched behind its compute
-        comm = hierarchical_allreduce_seconds(grad_bytes * ZERO3_VOLUME_FACTOR, dp, gpu, offer, tp * pp)
+        comm = hierarchical_allreduce_seconds(grad_bytes * ZERO3_VOLUME_FACTOR, dp * cp, gpu, offer, tp * pp)
         window, repeats = micro_compute, accumulation
     else:
-        comm = hierarchical_allreduce_seconds(grad_bytes, dp, gpu, offer, tp * pp)
+        comm = hierarchical_allreduce_seconds(grad_bytes, dp * cp, gpu, offer, tp * pp)
         window, repeats = BACKWARD_SHARE * micro_compute, 1
     return StepTerms(slots * micro_compute, fixed, comm, window, repeats, accumulation,
-                     dp * micro * accumulation, (pp - 1) / virtual / slots)
+                     dp * micro * accumulation, (pp - 1) / virtual / slots, slots * ring_comm, slots * ring_window)
 
 
 def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout,
@@ -569,7 +645,7 @@ def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, la
         value = curve_value(curve, job, gpu, layout)
     note = curve.stack_note(job.framework)
     detail = efficiency.detail if note in efficiency.detail else f"{efficiency.detail}; {note}"
-    gpus = layout.data * layout.tensor * layout.pipeline
+    gpus = layout.gpus
     widened: Efficiency = curve.widened(dataclasses.replace(efficiency, value=value, detail=detail), job.framework,
                                         gpus)
     return widened
@@ -595,12 +671,12 @@ class LayoutMemo:
         return found
 
     def training_memory(self, job: TrainingJob, micro_batch: int, recompute: bool | str, sharding: str, dp: int,
-                        tp: int = 1, pp: int = 1, ep: int = 1) -> TrainingMemory:
+                        tp: int = 1, pp: int = 1, ep: int = 1, cp: int = 1) -> TrainingMemory:
         """training_memory, once per configuration."""
-        key = (micro_batch, recompute, sharding, dp, tp, pp, ep)
+        key = (micro_batch, recompute, sharding, dp, tp, pp, ep, cp)
         found = self.memories.get(key)
         if found is None:
-            found = self.memories[key] = training_memory(job, micro_batch, recompute, sharding, dp, tp, pp, ep)
+            found = self.memories[key] = training_memory(job, micro_batch, recompute, sharding, dp, tp, pp, ep, cp)
         return found
 
     def layout_efficiency(self, efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout) -> Efficiency:
@@ -609,7 +685,7 @@ class LayoutMemo:
         at = (gpu.id, efficiency.value, efficiency.log_sigma, efficiency.source, efficiency.detail,
               efficiency.extrapolations, type(curve).__name__ if curve is not None else None, layout.tensor,
               layout.micro_batch)
-        key = (*at, layout.data * layout.tensor * layout.pipeline)
+        key = (*at, layout.gpus)
         found = self.efficiencies.get(key)
         if found is None:
             value = None
@@ -670,21 +746,23 @@ def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
         pins = job.parallelism
         tp = pins.tensor if pins and pins.tensor and count % pins.tensor == 0 else 1
         pp = pins.pipeline if pins and pins.pipeline and count % (tp * pins.pipeline) == 0 else 1
+        cp = pins.context if pins and pins.context and count % (tp * pp * pins.context) == 0 else 1
         sharding = _pinned_stages(job, ("zero3" if count > 1 else "none",))[0]
         mode = "full" if job.recompute == "auto" else job.recompute
-        memory = training_memory(job, 1, mode, sharding, max(1, count // (tp * pp)), tp, pp)
+        memory = training_memory(job, 1, mode, sharding, max(1, count // (tp * pp * cp)), tp, pp, 1, cp)
         if problem:
             verdicts.append(Verdict(Kind.PIN_UNWORKABLE, detail=f"parallelism: {problem}"))
         else:
             pinned = [f"recompute {job.recompute}"] if job.recompute != "auto" else []
             if pins is not None:
                 pinned += [f"{k} {v}" for k, v in (("data", pins.data), ("tensor", pins.tensor),
-                                                    ("pipeline", pins.pipeline), ("zero", pins.zero))
+                                                    ("pipeline", pins.pipeline), ("context", pins.context),
+                                                    ("zero", pins.zero))
                            if v is not None]
             where = f" with the pinned {', '.join(pinned)}" if pinned else ""
             verdicts.append(Verdict(Kind.DOES_NOT_FIT, memory.total, gpu.memory_gb * 1e9,
                                     f"needed per GPU at micro-batch 1{where}"))
-        layout = Layout(max(1, count // (tp * pp)), tp, pp, sharding, mode, 1, memory)
+        layout = Layout(max(1, count // (tp * pp * cp)), tp, pp, sharding, mode, 1, memory, context=cp)
         eff = layout_efficiency(efficiency, job, gpu, layout)
         best = (layout, eff, step_terms(job, gpu, offer, count, layout, peak))
     layout, efficiency, terms = best
@@ -713,7 +791,8 @@ def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
         usd_per_hour=price, cost_usd_p10=costs[0], cost_usd_p50=costs[1], cost_usd_p90=costs[2],
         billing_seconds=offer.billing_seconds, spot=spot and offer.offer.spot_usd_per_hour is not None,
         verdicts=tuple(verdicts), tensor=layout.tensor, pipeline=layout.pipeline,
-        bubble_fraction=terms.bubble_fraction, expert=layout.expert, recompute_mode=layout.recompute,
+        bubble_fraction=terms.bubble_fraction, expert=layout.expert, context=layout.context,
+        recompute_mode=layout.recompute,
         pinned=_pinned_keys(job),
     )
 
@@ -738,6 +817,6 @@ def instance_shape(offer: PricedOffer) -> tuple[object, ...]:
 
 def _pinned_keys(job: TrainingJob) -> tuple[str, ...]:
     pins = job.parallelism
-    keys = [k for k in ("data", "tensor", "pipeline", "expert", "zero", "virtual")
+    keys = [k for k in ("data", "tensor", "pipeline", "expert", "context", "zero", "virtual")
             if pins is not None and getattr(pins, k) is not None]
     return (*keys, "recompute") if job.recompute != "auto" else tuple(keys)

@@ -26,9 +26,11 @@ _usd = usd
 
 
 def _layout_text(p: Any) -> str:
-    tensor, pipeline = getattr(p, "tensor", 1), getattr(p, "pipeline", 1)
-    return (f"dp {p.gpu_count // (tensor * pipeline)} × tp {tensor} × pp {pipeline}, " if tensor * pipeline > 1
-            else "") + str(p.sharding) + (" +recompute" if p.recompute else "")
+    tensor, pipeline, context = getattr(p, "tensor", 1), getattr(p, "pipeline", 1), getattr(p, "context", 1)
+    split = tensor * pipeline * context
+    return (f"dp {p.gpu_count // split} × tp {tensor} × pp {pipeline}"
+            + (f" × cp {context}" if context > 1 else "") + ", " if split > 1 else "") \
+        + str(p.sharding) + (" +recompute" if p.recompute else "")
 
 
 def training_label(o: TrainingOption) -> str:

@@ -47,6 +47,7 @@ def plan_env(option: TrainingOption, precision: str) -> dict[str, str]:
     _, fsdp, stage = SHARDING_ENGINES[p.sharding]
     return {"GPUPLAN_TENSOR_PARALLEL": str(getattr(p, "tensor", 1)),
             "GPUPLAN_PIPELINE_PARALLEL": str(getattr(p, "pipeline", 1)),
+            "GPUPLAN_CONTEXT_PARALLEL": str(getattr(p, "context", 1)),
             "GPUPLAN_MICRO_BATCH": str(p.micro_batch), "GPUPLAN_GRAD_ACCUMULATION": str(p.grad_accumulation),
             "GPUPLAN_PRECISION": precision, "GPUPLAN_ZERO_STAGE": str(stage),
             "GPUPLAN_FSDP_SHARDING_STRATEGY": fsdp.split(" ")[0],
@@ -56,11 +57,12 @@ def plan_env(option: TrainingOption, precision: str) -> dict[str, str]:
 def _header(option: TrainingOption, est: Estimate) -> list[str]:
     p = option.plan
     what, fsdp, _ = SHARDING_ENGINES[p.sharding]
-    tensor, pipeline = getattr(p, "tensor", 1), getattr(p, "pipeline", 1)
+    tensor, pipeline, context = getattr(p, "tensor", 1), getattr(p, "pipeline", 1), getattr(p, "context", 1)
     lines = [f"gpuplan launch spec for {est.profile}: {option.label}",
              f"instance {p.instance} × {p.instances}, {p.gpu_count // p.instances} GPU(s) each; "
              f"{option.hours:,.1f} h and ${option.cost_usd:,.0f} planned",
-             f"parallelism: data {p.gpu_count // (tensor * pipeline)}, tensor {tensor}, pipeline {pipeline}; {what} "
+             f"parallelism: data {p.gpu_count // (tensor * pipeline * context)}, tensor {tensor}, pipeline {pipeline}"
+             + (f", context {context}" if context > 1 else "") + f"; {what} "
              f"(FSDP sharding_strategy={fsdp})",
              f"micro-batch {p.micro_batch} × gradient accumulation {p.grad_accumulation}; activation checkpointing "
              f"{'on' if p.recompute else 'off'}"]

@@ -27,7 +27,7 @@ def shape(plan: TrainingPlan | ServingPlan) -> tuple[object, ...]:
     """What a reader compares: everything a row shows but the price and the instance name."""
     if isinstance(plan, TrainingPlan):
         return ("training", plan.gpu, plan.provider, plan.gpu_count, plan.spot, plan.tensor, plan.pipeline,
-                plan.expert, plan.sharding, plan.recompute_mode, plan.micro_batch, _sig(plan.hours_p50),
+                plan.expert, plan.context, plan.sharding, plan.recompute_mode, plan.micro_batch, _sig(plan.hours_p50),
                 plan.feasible)
     return ("serving", plan.gpu, plan.provider, plan.replicas, plan.gpus_per_replica, plan.batch_size,
             tuple(sorted((k, _sig(v)) for k, v in plan.latency_s.items())), plan.meets_slo)

@@ -149,7 +149,7 @@ def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
         "gpu": plan.gpu, "provider": plan.provider, "instance": plan.instance, "gpu_count": plan.gpu_count,
         "instances": plan.instances,
         "parallelism": {"data": plan.data, "tensor": plan.tensor, "pipeline": plan.pipeline,
-                        "expert": plan.expert, "sharding": plan.sharding, "zero": plan.zero,
+                        "expert": plan.expert, "context": plan.context, "sharding": plan.sharding, "zero": plan.zero,
                         "recompute": plan.recompute_mode, "pinned": list(plan.pinned)},
         "recompute": plan.recompute, "micro_batch": plan.micro_batch,
         "grad_accumulation": plan.grad_accumulation,
@@ -324,7 +324,7 @@ def _training_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[l
     others = merged(est.training.plans)[1]
     for i, p in enumerate(plans):
         layout = (f"tp{p.tensor}×pp{p.pipeline} " if p.tensor * p.pipeline > 1 else "") \
-            + (f"ep{p.expert} " if p.expert > 1 else "") + p.sharding \
+            + (f"ep{p.expert} " if p.expert > 1 else "") + (f"cp{p.context} " if p.context > 1 else "") + p.sharding \
             + (" +recompute" if p.recompute else "") + f", mb {p.micro_batch}" \
             + (f", {p.instances} inst." if p.instances > 1 else "")
         rows.append([str(i + 1), p.gpu, _provider_cell(p, others), str(p.gpu_count), "yes" if p.spot else "no",

@@ -51,6 +51,10 @@ class Parallelism(Strict):
     expert: int | None = Field(
         None, ge=1, le=65536, description="Expert-parallel ranks of a mixture of experts, out of the data-parallel "
                                           "ones (it divides data and the experts).")
+    context: int | None = Field(
+        None, ge=1, le=65536, description="Context-parallel ranks splitting each sample's sequence (Megatron "
+                                          "context_parallel_size, ring attention): for long sequences; the "
+                                          "sequence length must divide by 2 × context.")
     zero: Literal[0, 1, 2, 3] | None = Field(
         None, description="ZeRO stage: 0 none, 1 optimizer state, 2 + gradients, 3 + weights (FSDP full shard).")
     virtual: int | None = Field(
@@ -75,7 +79,8 @@ class Training(Strict):
         "auto", description="Activation recomputation: auto turns it on only when memory requires it (selective, "
                             "then full); parallelism.recompute pins it the same way.")
     parallelism: Parallelism | None = Field(
-        None, description="Pin data/tensor/pipeline degrees, the ZeRO stage or recomputation; the rest is searched.")
+        None, description="Pin data/tensor/pipeline/expert/context degrees, the ZeRO stage or recomputation; the "
+                          "rest is searched.")
     attention: Literal["flash", "standard"] = Field(
         "flash", description="Attention kernel (transformers): flash (FlashAttention / memory-efficient attention, "
                              "what PyTorch >= 2.0 scaled_dot_product_attention runs) or standard (scores materialised).")
