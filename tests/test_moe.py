@@ -203,3 +203,60 @@ def test_expert_parallelism_can_be_pinned(tmp_path):
     plan = json.loads(result.output)["training"]["plans"][0]
     assert plan["parallelism"]["expert"] == 8 and "expert" in plan["parallelism"]["pinned"]
     assert plan["parallelism"]["data"] % 8 == 0
+
+
+# ------------------------------------------------------------------- expert parallelism with pipeline parallelism
+
+def _h100_offer(network_gbps: float = 3200.0):
+    import datetime as dt
+
+    from planner.catalog.load import PricedOffer
+    from planner.schema.catalog import Offer
+
+    o = Offer(instance="x", gpu="H100-SXM", gpus_per_instance=8, usd_per_hour=20.0, intra_node="nvlink",
+              network_gbps=network_gbps)
+    return PricedOffer("test", o, 3600.0, dt.date(2026, 11, 1))
+
+
+def test_the_search_combines_expert_and_pipeline_parallelism():
+    """Llama-4-Maverick (400B total, 128 experts) on 512 H100: the automatic search now tries EP × PP (Megatron-Core
+    combines them; DeepSeek-V3 trained at PP 16 × EP 64) and the fastest layout uses both: experts spread over the
+    data-parallel ranks cut the weights per GPU enough for fewer pipeline stages (a smaller bubble) than the dense
+    layout needs, faster than any layout with only one of them."""
+    from planner.efficiency.origin import Efficiency
+    from planner.model.precision import peak_flops
+    from planner.plans.training import TrainingJob, candidate_layouts, plan_training, step_terms, training_memory
+
+    work = preset("llama-4-maverick")
+    job = TrainingJob(work, 1e12 / work.tokens_per_sample, 4e6 / work.tokens_per_sample, None, "bf16", "adamw",
+                      "full", 16, "auto", framework="megatron")
+    gpu, offer = CATALOG.gpus["H100-SXM"], _h100_offer()
+    layouts = candidate_layouts(job, gpu, offer, 512)
+    both = [layout for layout in layouts if layout.expert > 1 and layout.pipeline > 1]
+    assert both
+    for layout in both:  # the memory each was fitted at is the model's, and fits
+        assert layout.memory == training_memory(job, layout.micro_batch, layout.recompute, layout.sharding,
+                                                layout.data, layout.tensor, layout.pipeline, layout.expert)
+        assert layout.data % layout.expert == 0 and layout.gpus == 512
+    peak = peak_flops(gpu, "bf16")
+
+    def seconds(layout):
+        return step_terms(job, gpu, offer, 512, layout, peak).seconds(0.4)
+
+    assert min(map(seconds, both)) < min(seconds(layout) for layout in layouts if layout not in both)
+    plan = plan_training(job, gpu, offer, 512, Efficiency(0.4, 0.3, "prior", "test"))
+    assert plan.fits and plan.expert > 1 and plan.pipeline > 1
+
+
+def test_pinning_other_degrees_still_searches_experts():
+    """A pinned pipeline (or tensor, data, context) degree no longer rules expert parallelism out: the unpinned EP
+    degree is searched like the other unpinned ones."""
+    from planner.plans.training import TrainingJob, candidate_layouts
+    from planner.schema.profile import Parallelism
+
+    work = preset("mixtral-8x7b")
+    job = TrainingJob(work, 1e9 / work.tokens_per_sample, 4e6 / work.tokens_per_sample, None, "bf16", "adamw",
+                      "full", 16, "auto", parallelism=Parallelism(pipeline=2))
+    layouts = candidate_layouts(job, CATALOG.gpus["H100-SXM"], _h100_offer(), 16)
+    assert all(layout.pipeline == 2 for layout in layouts)
+    assert {layout.expert for layout in layouts} >= {1, 2, 4, 8}

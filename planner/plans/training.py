@@ -439,10 +439,8 @@ def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count:
     whole node plus pipeline stages across nodes (Megatron-LM's rule: tensor inside the node, pipeline across); and,
     when one sample's activations outgrow a GPU, context parallelism (_context_layouts)."""
     pins = job.parallelism
-    if pins is not None and pins.expert is not None:
-        return _pinned_layouts(job, gpu, offer, count, pins, pins.expert, memory_of)
-    if pins is not None and (pins.data, pins.tensor, pins.pipeline, pins.context) != (None, None, None, None):
-        return _pinned_layouts(job, gpu, offer, count, pins, memory_of=memory_of)
+    if pins is not None and (pins.data, pins.tensor, pins.pipeline, pins.context, pins.expert) != (None,) * 5:
+        return _pinned_layouts(job, gpu, offer, count, pins, memory_of)
     layouts: list[Layout] = []
     data = _fit_layout(job, gpu, count, 1, 1, ZERO_SHARDING, memory_of=memory_of)
     if data is not None:
@@ -475,7 +473,10 @@ def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count:
 def _expert_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
                     degrees: list[int], memory_of: MemoryOf = training_memory) -> list[Layout]:
     """Mixture of experts: for each EP degree, the data-parallel layout (ZeRO-0…3) and the least tensor parallelism
-    that fits with it (Megatron-Core combines EP with TP, PP and a distributed optimizer)."""
+    that fits with it; across networked nodes also pipeline stages, at no and at the widest tensor degree, the
+    least pipeline depth at which some EP degree fits, with every EP degree that fits there (Megatron-Core combines
+    EP with TP, PP and a distributed optimizer: DeepSeek-V3 was trained at PP 16 × EP 64, DeepSeek-V3 report
+    §3.2.1)."""
     layouts: list[Layout] = []
     for ep in expert_degrees(job.work, count, 1, 1):
         layout = _fit_layout(job, gpu, count, 1, 1, ("none", "zero1", "zero2", "zero3"), ep, memory_of)
@@ -487,7 +488,26 @@ def _expert_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: i
         if fitted:
             layouts += fitted
             break
+    if count > offer.offer.gpus_per_instance and offer.offer.network_gbps:
+        for tp in dict.fromkeys((1, degrees[-1] if degrees else 1)):
+            layouts += _expert_pipeline_layouts(job, gpu, count, tp, memory_of)
     return layouts
+
+
+def _expert_pipeline_layouts(job: TrainingJob, gpu: GpuSpec, count: int, tp: int,
+                             memory_of: MemoryOf = training_memory) -> list[Layout]:
+    """EP × PP at tensor degree `tp`: the fewest pipeline stages (powers of two up to the layers) at which some EP
+    degree fits, with every EP degree that fits there."""
+    pp = 2
+    while tp * pp <= count and pp <= job.work.layers:
+        if count % (tp * pp) == 0:
+            fitted = [layout for ep in expert_degrees(job.work, count, tp, pp)
+                      if (layout := _fit_layout(job, gpu, count, tp, pp, ("none", "zero1"), ep, memory_of))
+                      is not None]
+            if fitted:
+                return fitted
+        pp *= 2
+    return []
 
 
 def long_sequence(job: TrainingJob, gpu: GpuSpec, degrees: list[int], memory_of: MemoryOf = training_memory) -> bool:
@@ -527,11 +547,11 @@ def _context_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: 
 
 
 def _pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, pins: Parallelism,
-                    ep: int = 1, memory_of: MemoryOf = training_memory) -> list[Layout]:
-    """Layouts with the pinned degrees (expert parallel `ep`: the pinned expert degree, 1 for dense models); an
-    unpinned degree takes every value that completes the count and leaves data-parallel ranks divisible by ep
-    (tensor: the degrees of _tensor_degrees; pipeline: powers of two up to the layers; context: 1, and the CP
-    degrees of a sequence too long for the widest tensor degree)."""
+                    memory_of: MemoryOf = training_memory) -> list[Layout]:
+    """Layouts with the pinned degrees; an unpinned degree takes every value that completes the count (tensor: the
+    degrees of _tensor_degrees; pipeline: powers of two up to the layers; context: 1, and the CP degrees of a
+    sequence too long for the widest tensor degree; expert: 1 and, for a mixture of experts, every EP degree that
+    divides the data-parallel ranks and the experts)."""
     tensors = [pins.tensor] if pins.tensor else [1, *_tensor_degrees(job, offer, count)]
     pipelines = [pins.pipeline] if pins.pipeline else [p for p in (1, 2, 4, 8, 16, 32, 64, 128)
                                                        if p <= max(1, job.work.layers)]
@@ -541,13 +561,16 @@ def _pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: i
     for cp in contexts:
         for tp in tensors:
             for pp in pipelines:
-                if count % (tp * pp * cp) or (count // (tp * pp * cp)) % ep or (
-                        pins.data is not None and pins.data * tp * pp * cp != count):
+                if count % (tp * pp * cp) or (pins.data is not None and pins.data * tp * pp * cp != count):
                     continue
-                layout = _fit_layout(job, gpu, count, tp, pp, ZERO_SHARDING if tp * pp == 1 else ("none", "zero1"),
-                                     ep, memory_of, cp)
-                if layout is not None:
-                    layouts.append(layout)
+                experts = [pins.expert] if pins.expert else [1, *expert_degrees(job.work, count // cp, tp, pp)]
+                for ep in experts:
+                    if (count // (tp * pp * cp)) % ep:
+                        continue
+                    layout = _fit_layout(job, gpu, count, tp, pp,
+                                         ZERO_SHARDING if tp * pp == 1 else ("none", "zero1"), ep, memory_of, cp)
+                    if layout is not None:
+                        layouts.append(layout)
     return layouts
 
 
