@@ -127,7 +127,68 @@ def test_purchase_price_needs_a_lifetime(tmp_path):
     profile = tmp_path / "owned.yaml"
     profile.write_text(OWNED.replace(", lifetime_years: 3", ""))
     result = runner.invoke(app, ["estimate", str(profile)])
-    assert result.exit_code == 2 and "purchase_usd and lifetime_years go together" in result.output
+    assert result.exit_code == 2 and "purchase_usd needs lifetime_years" in result.output
+
+
+def test_a_lifetime_alone_buys_at_the_catalogs_sourced_card_price_named_on_the_plan(tmp_path, catalog):
+    profile = tmp_path / "owned.yaml"
+    profile.write_text(OWNED.replace(", purchase_usd: $4k", ""))
+    data = estimate(profile)
+    (line,) = data["training"]["buy_vs_rent"]
+    card = catalog.purchase_prices["RTX-4090"]
+    purchase = line["purchase"]
+    assert purchase["origin"] == "catalog" and purchase["usd"] == 2 * card.usd and purchase["per_gpu_usd"] == card.usd
+    assert purchase["url"] == card.url and purchase["as_of"] == card.as_of.isoformat() and purchase["kind"]
+    assert line["amortised_usd_per_hour"] == round(2 * card.usd / (3 * 8766), 4)
+    assert purchase["stale"] == (purchase["age_days"] > 548)
+    table = estimate(profile, fmt="table")
+    assert f"= 2 × ${card.usd:,.0f}" in " ".join(table.split()) and card.source in table
+    given = estimate(_with(tmp_path, OWNED))["training"]["buy_vs_rent"][0]
+    assert given["purchase"]["origin"] == "constraints.owned" and given["purchase"]["usd"] == 4000
+
+
+def _with(tmp_path, text, name="given.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_a_card_with_no_sourced_price_gets_no_line_and_a_warning(tmp_path, catalog):
+    assert "RTX-3080" not in catalog.purchase_prices
+    data = estimate(_with(tmp_path, OWNED.replace("RTX 4090", "RTX-3080").replace(", purchase_usd: $4k", "")))
+    assert "buy_vs_rent" not in data["training"]
+    assert any("no sourced price for RTX-3080" in w and "purchase_usd" in w for w in data["warnings"])
+
+
+def test_a_catalog_purchase_price_is_stale_after_18_months(catalog):
+    from planner.plans.owned import purchase_basis
+    from planner.schema.profile import OwnedMachine
+
+    machine = OwnedMachine(gpu="RTX-4090", count=3, lifetime_years=4)
+    as_of = catalog.purchase_prices["RTX-4090"].as_of
+    fresh = purchase_basis(machine, "RTX-4090", catalog, as_of + dt.timedelta(days=548))
+    old = purchase_basis(machine, "RTX-4090", catalog, as_of + dt.timedelta(days=549))
+    assert fresh is not None and old is not None and not fresh.stale and old.stale
+    assert fresh.usd == 3 * catalog.purchase_prices["RTX-4090"].usd
+    assert purchase_basis(OwnedMachine(gpu="RTX-4090", purchase_usd=1000, lifetime_years=2), "RTX-4090", catalog,
+                          as_of).usd == 1000
+
+
+def test_purchase_prices_file_errors_name_file_line_and_field(tmp_path):
+    import shutil
+
+    from .conftest import ROOT as root
+
+    (tmp_path / "offers").mkdir()
+    shutil.copy(root / "catalog" / "gpus.yaml", tmp_path / "gpus.yaml")
+    shutil.copy(root / "catalog" / "offers" / "lambda.yaml", tmp_path / "offers" / "lambda.yaml")
+    entry = ("schema_version: 1\nas_of: 2026-11-30\nprices:\n- gpu: {gpu}\n  usd: 100\n  kind: street\n"
+             "  as_of: 2026-01-01\n  source: A site\n  title: A page\n  url: https://example.org/p\n"
+             "  quote: $100 each\n")
+    (tmp_path / "purchase_prices.yaml").write_text(entry.format(gpu="RTX-9999"))
+    result = runner.invoke(app, ["estimate", str(CHAT), "--catalog", str(tmp_path)])
+    assert result.exit_code == 2 and "purchase_prices.yaml:4:" in result.output and "prices.0.gpu" in result.output
+    assert "unknown GPU id 'RTX-9999'" in result.output
 
 
 def test_unknown_owned_gpu_is_placed(tmp_path):

@@ -11,7 +11,7 @@ from planner.errors import CatalogLookupError, InputError, PlannerError, did_you
 from planner.io.loading import M, load_model_file
 from planner.io.yamlcache import content_key
 from planner.io.yamlfile import YamlDocument, read_text
-from planner.schema.catalog import GpuCatalog, GpuSpec, Offer, ProviderOffers
+from planner.schema.catalog import GpuCatalog, GpuSpec, Offer, ProviderOffers, PurchasePrice, PurchasePricesFile
 from planner.schema.model import ModelCatalog, ModelPreset
 from planner.schema.priors import (
     EfficiencyPrior,
@@ -60,6 +60,8 @@ class Catalog:
     extrapolation: Extrapolation | None = None
     facts: dict[str, ProviderInfo] = field(default_factory=dict, repr=False)
     """Provider facts of catalog/providers.yaml: billing, networks, storage and egress prices."""
+    purchase_prices: dict[str, PurchasePrice] = field(default_factory=dict, repr=False)
+    """Sourced prices to buy one card, by GPU id (catalog/purchase_prices.yaml)."""
 
     def is_exact_gpu_name(self, name: str) -> bool:
         """Whether `name` is an id or alias (case, spaces and hyphens aside), not just a prefix of one."""
@@ -123,6 +125,9 @@ class Catalog:
         return result
 
 
+PURCHASE_PRICES_FILE = "purchase_prices.yaml"
+"""Sourced card prices (optional): the buy-versus-rent line's price when a profile gives none."""
+
 LOADED_KEEP = 4
 """Catalogs kept in memory, by content: a process that plans many profiles validates its catalog once."""
 _LOADED: dict[tuple[str, tuple[tuple[str, str], ...]], Catalog] = {}
@@ -153,7 +158,8 @@ def _catalog_texts(root: Path) -> dict[str, str]:
     if not root.is_dir():
         raise InputError("catalog directory not found", file=str(root), hint="Pass --catalog DIR or omit it.")
     paths = [root / "gpus.yaml", *sorted((root / "offers").glob("*.yaml"))]
-    paths += [p for p in (root / "models.yaml", root / "priors.yaml", root / "providers.yaml") if p.exists()]
+    paths += [p for p in (root / "models.yaml", root / "priors.yaml", root / "providers.yaml",
+                          root / PURCHASE_PRICES_FILE) if p.exists()]
     return {str(p): read_text(p) for p in paths}
 
 
@@ -213,4 +219,15 @@ def _load_catalog(root: Path, texts: dict[str, str]) -> Catalog:
     facts_path = root / "providers.yaml"
     if facts_path.exists():
         facts = {p.id: p for p in load(facts_path, ProvidersFile, "providers file")[0].providers}
-    return Catalog(gpus, providers, presets, priors, as_of, names, curves, floors, str(root), extrapolation, facts)
+    purchase: dict[str, PurchasePrice] = {}
+    purchase_path = root / PURCHASE_PRICES_FILE
+    if purchase_path.exists():
+        prices, doc = load(purchase_path, PurchasePricesFile, "purchase prices")
+        for i, price in enumerate(prices.prices):
+            if price.gpu not in gpus:
+                raise doc.error(("prices", i, "gpu"), f"unknown GPU id {price.gpu!r}", hint=did_you_mean(price.gpu, gpus))
+            if price.gpu in purchase:
+                raise doc.error(("prices", i, "gpu"), f"a second price for {price.gpu}; keep one per card")
+            purchase[price.gpu] = price
+    return Catalog(gpus, providers, presets, priors, as_of, names, curves, floors, str(root), extrapolation, facts,
+                   purchase)

@@ -4,20 +4,67 @@ An owned machine is one instance of provider `owned`: its hourly cost is the use
 count × TDP × PUE × usd_per_kwh (the GPUs' board power; the host's is not in the catalog). With a purchase price and
 a lifetime, owning costs purchase / (lifetime × 8766 h) per hour of the year whether used or not; renting the same
 work costs the cheapest rental plan meeting the targets. Owning pays off above the utilisation
-u* = amortised / (rental cost per owned-hour − running cost per hour)."""
+u* = amortised / (rental cost per owned-hour − running cost per hour).
+
+The purchase price is the profile's purchase_usd, else count × the card's sourced price in
+catalog/purchase_prices.yaml, named on the line with its kind, source and date (flagged past
+PURCHASE_PRICE_MAX_AGE_DAYS)."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
 from planner.catalog.load import Catalog, PricedOffer
-from planner.schema.catalog import Offer
+from planner.schema.catalog import Offer, PurchaseKind
 from planner.schema.profile import OwnedMachine
 
 OWNED = "owned"
 """Provider id of owned machines."""
 HOURS_PER_YEAR = 8766.0
 """365.25 days × 24 h."""
+PURCHASE_PRICE_MAX_AGE_DAYS = 548
+"""18 months (548 days): a card generation has lasted about two years (RTX 3090 2020-09, RTX 4090 2022-09, RTX 5090
+2025-01 in catalog/purchase_prices.yaml), so an older price may predate a successor's launch, which moves what the
+card sells for; the line says so and asks for purchase_usd."""
+
+
+@dataclass(frozen=True)
+class PurchaseBasis:
+    """What the machine cost, and where that figure comes from."""
+
+    usd: float
+    """The whole machine's GPUs (catalog prices are per card: count × card price; the host is not included)."""
+    per_gpu_usd: float | None = None
+    """The catalog's card price (None: the profile's purchase_usd)."""
+    kind: PurchaseKind | None = None
+    source: str | None = None
+    """Who published the card price; `title` and `url` name the page."""
+    title: str | None = None
+    url: str | None = None
+    quote: str | None = None
+    as_of: dt.date | None = None
+    age_days: int | None = None
+
+    @property
+    def from_catalog(self) -> bool:
+        """The price is the catalog's sourced card price, not the user's."""
+        return self.per_gpu_usd is not None
+
+    @property
+    def stale(self) -> bool:
+        """A catalog price older than PURCHASE_PRICE_MAX_AGE_DAYS."""
+        return self.age_days is not None and self.age_days > PURCHASE_PRICE_MAX_AGE_DAYS
+
+
+def purchase_basis(machine: OwnedMachine, gpu_id: str, catalog: Catalog, today: dt.date) -> PurchaseBasis | None:
+    """The profile's purchase_usd, else count × the catalog's card price; None when neither exists."""
+    if machine.purchase_usd is not None:
+        return PurchaseBasis(machine.purchase_usd)
+    price = catalog.purchase_prices.get(gpu_id)
+    if price is None:
+        return None
+    return PurchaseBasis(machine.count * price.usd, price.usd, price.kind, price.source, price.title, price.url,
+                         price.quote, price.as_of, (today - price.as_of).days)
 
 
 def owned_instance(machine: OwnedMachine, gpu_id: str) -> str:
@@ -65,17 +112,21 @@ class BuyVersusRent:
     """Its cost for the same work (training: the job; serving: a month)."""
     break_even_utilisation: float | None
     """Share of the year the owned machine must be busy for owning to cost less (None: never, or no rental)."""
+    purchase: PurchaseBasis = PurchaseBasis(0.0)
+    """The purchase price amortised, and its origin."""
 
 
 def buy_versus_rent(machine: OwnedMachine, instance: str, running_usd_per_hour: float, owned_hours: float,
-                    rental: str | None, rental_usd: float | None) -> BuyVersusRent | None:
-    """The buy-versus-rent line for a machine with a purchase price, or None without one."""
-    if machine.purchase_usd is None or machine.lifetime_years is None:
+                    rental: str | None, rental_usd: float | None,
+                    purchase: PurchaseBasis | None) -> BuyVersusRent | None:
+    """The buy-versus-rent line for a machine with a lifetime and a purchase price, or None without them."""
+    if purchase is None or machine.lifetime_years is None:
         return None
-    amortised = machine.purchase_usd / (machine.lifetime_years * HOURS_PER_YEAR)
+    amortised = purchase.usd / (machine.lifetime_years * HOURS_PER_YEAR)
     utilisation = None
     if rental_usd is not None and owned_hours > 0:
         margin = rental_usd / owned_hours - running_usd_per_hour
         if margin > 0:
             utilisation = amortised / margin
-    return BuyVersusRent(instance, amortised, running_usd_per_hour, owned_hours, rental, rental_usd, utilisation)
+    return BuyVersusRent(instance, amortised, running_usd_per_hour, owned_hours, rental, rental_usd, utilisation,
+                         purchase)

@@ -32,6 +32,7 @@ from planner.plans.owned import (
     buy_versus_rent,
     owned_instance,
     owned_offers,
+    purchase_basis,
 )
 from planner.plans.rank import serving_latency_key, serving_rank, training_rank
 from planner.plans.serving import (
@@ -200,7 +201,7 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         key = serving_latency_key(plans)
         slo = profile.inference.slo
         inference = ServingEstimate(work, sorted(plans, key=lambda p: serving_rank(p, key, slo)))
-    lines = _buy_versus_rent(loaded, training, inference)
+    lines = _buy_versus_rent(loaded, catalog, day, training, inference, warnings)
     return Estimate(profile.name, catalog.as_of, training, inference, warnings, confidence, lines, unplanned)
 
 
@@ -330,20 +331,25 @@ def _trust_changes(plan: TrainingPlan | ServingPlan, offer: PricedOffer, flags: 
             "discount_percent": offer.discount_percent}
 
 
-def _buy_versus_rent(loaded: LoadedProfile, training: TrainingEstimate | None,
-                     inference: ServingEstimate | None) -> tuple[tuple[str, BuyVersusRent], ...]:
-    """Each owned machine with a purchase price against the cheapest rental plan meeting the targets."""
+def _buy_versus_rent(loaded: LoadedProfile, catalog: Catalog, today: dt.date, training: TrainingEstimate | None,
+                     inference: ServingEstimate | None, warnings: list[str]) -> tuple[tuple[str, BuyVersusRent], ...]:
+    """Each owned machine with a lifetime and a purchase price (the profile's, else the catalog's sourced card
+    price) against the cheapest rental plan meeting the targets; a lifetime with no price found is warned about."""
     lines: list[tuple[str, BuyVersusRent]] = []
     constraints = loaded.profile.constraints
     for machine, gpu_id in zip(constraints.owned, loaded.owned_gpu_ids):
         instance = owned_instance(machine, gpu_id)
+        purchase = purchase_basis(machine, gpu_id, catalog, today)
+        if machine.lifetime_years is not None and purchase is None:
+            warnings.append(f"{instance}: no buy-versus-rent line: catalog/purchase_prices.yaml has no sourced price "
+                            f"for {gpu_id}; give constraints.owned[].purchase_usd")
         if training is not None:
             own = next((p for p in training.plans if p.provider == OWNED and p.instance == instance), None)
             rent = next((p for p in training.plans if p.provider not in (OWNED, "local") and p.feasible), None)
             if own is not None:
                 line = buy_versus_rent(machine, instance, own.usd_per_hour, own.hours_p50,
                                        f"{rent.gpu_count}x {rent.gpu} at {rent.provider} ({rent.instance})"
-                                       if rent else None, rent.cost_usd_p50 if rent else None)
+                                       if rent else None, rent.cost_usd_p50 if rent else None, purchase)
                 if line is not None:
                     lines.append(("training", line))
         if inference is not None and loaded.profile.inference is not None:
@@ -354,7 +360,7 @@ def _buy_versus_rent(loaded: LoadedProfile, training: TrainingEstimate | None,
                 line = buy_versus_rent(machine, instance, own_s.monthly_cost_usd / hours, hours,
                                        f"{rent_s.replicas}x{rent_s.gpus_per_replica} {rent_s.gpu} at "
                                        f"{rent_s.provider} ({rent_s.instance})" if rent_s else None,
-                                       rent_s.monthly_cost_usd if rent_s else None)
+                                       rent_s.monthly_cost_usd if rent_s else None, purchase)
                 if line is not None:
                     lines.append(("inference", line))
     return tuple(lines)

@@ -85,10 +85,35 @@ def price_warnings(est: Estimate, top: int | None) -> list[str]:
 
 
 def _buy_dict(line: BuyVersusRent) -> dict[str, Any]:
-    return {"instance": line.instance, "amortised_usd_per_hour": _r(line.amortised_usd_per_hour),
+    p = line.purchase
+    purchase = {"usd": _r(p.usd), "origin": "catalog" if p.from_catalog else "constraints.owned",
+                "per_gpu_usd": _r(p.per_gpu_usd), "kind": p.kind, "source": p.source, "title": p.title,
+                "url": p.url, "quote": p.quote,
+                "as_of": p.as_of.isoformat() if p.as_of else None, "age_days": p.age_days, "stale": p.stale}
+    return {"instance": line.instance, "purchase": purchase,
+            "amortised_usd_per_hour": _r(line.amortised_usd_per_hour),
             "running_usd_per_hour": _r(line.running_usd_per_hour), "owned_hours": _r(line.owned_hours),
             "rental": line.rental, "rental_usd": _r(line.rental_usd),
             "break_even_utilisation": _r(line.break_even_utilisation, 3)}
+
+
+_PURCHASE_KIND = {"launch-msrp": "launch MSRP", "list": "list price", "street": "street price",
+                  "analyst-estimate": "analyst estimate"}
+
+
+def purchase_words(line: BuyVersusRent) -> str:
+    """Where the purchase price comes from, in words: the user's figure, or the catalog's card price with its kind,
+    source and date (and a stale mark past 18 months)."""
+    p = line.purchase
+    if not p.from_catalog or p.per_gpu_usd is None or p.as_of is None or p.kind is None:
+        return f"purchase {usd(p.usd)} (constraints.owned)"
+    count = round(p.usd / p.per_gpu_usd)
+    words = (f"purchase {usd(p.usd)} = {count} × {usd(p.per_gpu_usd)} ({_PURCHASE_KIND[p.kind]} as of "
+             f"{p.as_of.isoformat()}, {p.source}; GPUs only, no host)")
+    if p.stale:
+        words += (f" — {p.age_days} days old, possibly stale: set constraints.owned[].purchase_usd to what the "
+                  "machine costs today")
+    return words
 
 
 def _buy_lines(est: Estimate) -> list[str]:
@@ -96,8 +121,8 @@ def _buy_lines(est: Estimate) -> list[str]:
     lines = []
     for section, b in est.buy_vs_rent:
         what = "the job" if section == "training" else "a month"
-        head = (f"Buy vs rent ({section}, {b.instance}): amortised {usd(b.amortised_usd_per_hour)}/h + running "
-                f"{usd(b.running_usd_per_hour)}/h; ")
+        head = (f"Buy vs rent ({section}, {b.instance}): {purchase_words(b)}; amortised "
+                f"{usd(b.amortised_usd_per_hour)}/h + running {usd(b.running_usd_per_hour)}/h; ")
         if b.rental is None:
             lines.append(head + "no rental plan meets the targets.")
         elif b.break_even_utilisation is None:

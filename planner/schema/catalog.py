@@ -186,3 +186,35 @@ class ProviderOffers(Strict):
     def billing_seconds(self) -> float:
         """Billing granularity in seconds."""
         return {"per-second": 1.0, "per-minute": 60.0, "per-hour": 3600.0}[self.billing]
+
+
+PurchaseKind = Literal["launch-msrp", "list", "street", "analyst-estimate"]
+"""What a purchase price is: the maker's suggested price at launch, a vendor's list price, a retail (street) price
+seen on a date, or an analyst's estimate reported in the press."""
+
+
+class PurchasePrice(Strict):
+    """A sourced price to buy one card (catalog/purchase_prices.yaml), for the buy-versus-rent line of an owned
+    machine whose profile gives no purchase_usd."""
+
+    gpu: str = Field(description="GPU id from gpus.yaml.")
+    usd: float = Field(gt=0, le=1_000_000, allow_inf_nan=False, description="Price of one card, USD.")
+    kind: PurchaseKind = Field(description="launch-msrp, list, street or analyst-estimate.")
+    as_of: dt.date = Field(description="When the source published the figure.")
+    source: str = Field(min_length=2, description="Who published the figure (a site, a vendor).")
+    title: str = Field(min_length=3, description="Title of the page or article.")
+    url: str = Field(pattern=r"^https://\S+$", description="Address of the page.")
+    quote: str = Field(min_length=3, description="The figure as the source writes it.")
+    notes: str | None = Field(None, description="Caveats.")
+
+    _as_of = field_validator("as_of")(_not_future)
+
+
+class PurchasePricesFile(Strict):
+    """catalog/purchase_prices.yaml."""
+
+    schema_version: Literal[1] = Field(description="Format version.")
+    as_of: dt.date = Field(description="When the list was compiled.")
+    prices: list[PurchasePrice] = Field(min_length=1, description="One sourced price per card.")
+
+    _as_of = field_validator("as_of")(_not_future)

@@ -225,14 +225,17 @@ class OwnedMachine(Strict):
     usd_per_hour: float = Field(0.0, ge=0, le=10_000, allow_inf_nan=False,
                                 description="Running cost per hour besides electricity (0: none).")
     interconnect: Literal["pcie", "nvlink"] = Field("pcie", description="How the machine's GPUs talk to each other.")
-    purchase_usd: Usd | None = Field(None, description="What the machine cost (for the buy-versus-rent line).")
+    purchase_usd: Usd | None = Field(None, description="What the machine cost (for the buy-versus-rent line; "
+                                                       "default: count × the card's sourced price in "
+                                                       "catalog/purchase_prices.yaml).")
     lifetime_years: float | None = Field(None, gt=0, le=30, allow_inf_nan=False,
-                                         description="Years the purchase is written off over (with purchase_usd).")
+                                         description="Years the purchase is written off over: asks for the "
+                                                     "buy-versus-rent line.")
 
     @model_validator(mode="after")
     def _purchase_with_lifetime(self) -> OwnedMachine:
-        if (self.purchase_usd is None) != (self.lifetime_years is None):
-            raise ValueError("purchase_usd and lifetime_years go together (the amortised hourly cost needs both)")
+        if self.purchase_usd is not None and self.lifetime_years is None:
+            raise ValueError("purchase_usd needs lifetime_years (the amortised hourly cost divides the price by it)")
         return self
 
 
