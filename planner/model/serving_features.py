@@ -58,6 +58,16 @@ def chunked_prefill_seconds(work: Workload, prompt_tokens: float, cached_tokens:
     return n * fused, n * (fused - plain)
 
 
+def slot_hold_seconds(batch: int, prefill_s: float, cut_s: float | None, output_tokens: float,
+                      step_s: float) -> float:
+    """A slot's full-load cycle D under continuous batching: its own prefill, the other batch − 1 slots' prefills
+    cutting into its decode (cut_s each: what one prefill costs the running batch, only the fused steps' excess
+    with chunked prefill; None: the whole prefill, so D = batch·prefill + output·step), and its decode steps."""
+    if cut_s is None:
+        return batch * prefill_s + output_tokens * step_s
+    return prefill_s + (batch - 1) * cut_s + output_tokens * step_s
+
+
 def verify_step_seconds(work: Workload, batch: int, tokens: int, context: float, weight_precision: str,
                         kv_precision: str, flops: float, bytes_per_s: float, comm_s: float) -> float:
     """The served model checking `tokens` + 1 tokens of each of `batch` sequences in one pass."""

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from planner.model.serving_features import slot_hold_seconds
+
 WARMUP_FRACTION = 0.1
 """Share of the simulated requests dropped from the statistics: the queue starts empty."""
 DEFAULT_REQUESTS = 200_000
@@ -131,15 +133,19 @@ def _cut_ins(starts: np.ndarray, replicas: int, prefill_s: float, hold_s: float)
 
 
 def simulate_llm(rate: float, replicas: int, batch: int, prefill_s: float, step_s: float, output_tokens: int,
-                 requests: int = DEFAULT_REQUESTS, seed: int = 0) -> SimulatedLatency:
+                 requests: int = DEFAULT_REQUESTS, seed: int = 0, cut_s: float | None = None) -> SimulatedLatency:
     """TTFT and TPOT percentiles of continuous batching on `replicas` replicas of `batch` slots.
 
     TTFT = queueing for a slot + the running decode step (uniform phase) + the request's prefill.
-    TPOT = a decode step + the prefills started on the same replica during the request's decode, spread over its
-    output tokens. Requests are routed round-robin: slot j belongs to replica j mod replicas.
+    TPOT = a decode step + what the prefills started on the same replica during the request's decode cost it,
+    spread over its output tokens: each a whole prefill, or with chunked prefill (`cut_s`, Sarathi-Serve: the
+    prompt rides along decode steps in chunks) only the excess of the fused steps over plain ones
+    (model/serving_features.py). A slot is held prefill + (batch − 1)·cut + output·step. Requests are routed
+    round-robin: slot j belongs to replica j mod replicas.
     """
     rng = np.random.default_rng(seed)
-    hold = batch * prefill_s + output_tokens * step_s
+    cut = prefill_s if cut_s is None else cut_s
+    hold = slot_hold_seconds(batch, prefill_s, cut_s, output_tokens, step_s)
     servers = replicas * batch
     arrivals = _arrivals(rate, requests, rng)
     starts = slot_starts(arrivals, servers, hold)
@@ -147,7 +153,7 @@ def simulate_llm(rate: float, replicas: int, batch: int, prefill_s: float, step_
     phase = rng.random(requests) * step_s
     ttft = waits + phase + prefill_s
     cut_ins = _cut_ins(starts, replicas, prefill_s, hold)
-    tpot = step_s + cut_ins * prefill_s / output_tokens
+    tpot = step_s + cut_ins * cut / output_tokens
     keep = slice(int(requests * WARMUP_FRACTION), requests)
     qs = (0.50, 0.95, 0.99)
     latency = {**_percentiles(ttft[keep], "ttft", qs), **_percentiles(tpot[keep], "tpot", qs)}

@@ -36,6 +36,7 @@ from planner.model.queueing import binomial_quantile
 from planner.model.serving_features import (
     cached_prefill_seconds,
     chunked_prefill_seconds,
+    slot_hold_seconds,
     expected_tokens_per_round,
     verify_step_seconds,
 )
@@ -172,9 +173,9 @@ def llm_timing(work: Workload, inf: Inference, gpu: GpuSpec, tp: int, batch: int
         verify = verify_step_seconds(work, batch, spec.tokens, context, inf.precision, kv, flops, bytes_per_s,
                                      tp_allreduce_seconds(work, batch * (spec.tokens + 1), tp, link_gbs, link))
         step = (spec.tokens * draft_step + verify) / expected_tokens_per_round(spec.tokens, spec.acceptance)
-    timing = LlmTiming(tp, batch, prefill, step, 0.0, cut)
-    return replace(timing, hold_s=batch * timing.cut_s + output * step) if cut is not None else \
-        replace(timing, hold_s=batch * prefill + output * step)
+    # a slot is held for its own prefill, the other batch − 1 slots' prefills cutting into its decode (each costing
+    # it cut_s: a whole prefill, or with chunked prefill only the excess of the fused steps), and its decode steps
+    return LlmTiming(tp, batch, prefill, step, slot_hold_seconds(batch, prefill, cut, output, step), cut)
 
 
 def llm_latency(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) -> dict[str, float]:
@@ -731,7 +732,8 @@ def simulate_plan(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpe
     if "hold" in plan.timing_s:
         def run(n: int) -> SimulatedLatency:
             return simulate_llm(inf.rate, plan.replicas, plan.batch_size, plan.timing_s["prefill"],
-                                plan.timing_s["decode_step"], int(round(inf.generated)), n, seed)
+                                plan.timing_s["decode_step"], int(round(inf.generated)), n, seed,
+                                cut_s=plan.timing_s.get("prefill_cut"))
     else:
         def run(n: int) -> SimulatedLatency:
             return simulate_dynamic_batching(inf.rate, plan.replicas, plan.batch_size,
