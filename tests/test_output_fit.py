@@ -62,7 +62,8 @@ def test_decision_rows_are_distinct_plans(profile, monkeypatch):
     for section in data["decisions"].values():
         plans = {}
         for choice in section["choices"]:
-            key = (choice["gpu"], choice["provider"], choice.get("gpu_count"), choice.get("replicas"))
+            key = (choice["gpu"], choice["provider"], choice.get("gpu_count"), choice.get("replicas"),
+                   choice.get("gpus_per_replica"), choice.get("instance"))
             plans.setdefault(key, []).append(choice["name"])
         for names in plans.values():
             # one row per plan, naming every choice it is

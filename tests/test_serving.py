@@ -43,7 +43,7 @@ from planner.plans.serving import (
 from planner.schema.catalog import Offer
 from planner.schema.model import Architecture
 from planner.schema.profile import Inference
-from planner.validate.serving import median_abs_error, serving_errors
+from planner.validate.serving import serving_errors
 
 from .conftest import ROOT, docs_text
 
@@ -269,16 +269,21 @@ def test_big_model_needs_tensor_parallel(catalog):
 # -------------------------------------------------------------------------------------------- published rows
 
 
-def test_single_gpu_decode_and_prefill_rows_within_15_percent(catalog):
+def test_serving_rows_are_an_independent_check_never_fitted_on(catalog):
+    """The llama.cpp decode and prefill rows are an independent check (issue 13): refitting the priors without each
+    row predicts it exactly as the catalog's priors do, because no fit ever saw it. Their held-out error is bounded
+    in tests/accuracy_bounds.yaml (serving-decode, serving-prefill)."""
     runs = load_published_runs(ROOT / "catalog", catalog)
-    single = [r for r in runs if r.group in ("serving-decode", "serving-prefill") and (r.gpu_count or 1) == 1]
-    assert {r.group for r in single} == {"serving-decode", "serving-prefill"} and len(single) >= 6
-    ids = {r.id for r in single}
-    in_sample = serving_errors(single, catalog)
-    assert median_abs_error(in_sample) <= 0.15
-    # leave-one-out: each row predicted from priors refitted on every other published run
+    rows = [r for r in runs if r.group in ("serving-decode", "serving-prefill") and r.check_family]
+    assert {r.group for r in rows} == {"serving-decode", "serving-prefill"} and len(rows) >= 6
+    ids = {r.id for r in rows}
+    in_sample = {k: v for k, v in serving_errors(runs, catalog).items() if k in ids}
     held_out = {k: v for k, v in serving_errors(runs, catalog, leave_one_out=True).items() if k in ids}
-    assert len(held_out) == len(single) and median_abs_error(held_out) <= 0.15
+    assert in_sample.keys() == ids and held_out == pytest.approx(in_sample, rel=1e-12)
+    fitted = [r for r in runs if r.group == "serving-decode" and not r.check_family]
+    assert fitted  # gpt-fast's rows: refitting without one moves its prediction
+    moved = serving_errors(runs, catalog, leave_one_out=True)[fitted[0].id]
+    assert moved != pytest.approx(serving_errors(runs, catalog)[fitted[0].id], rel=1e-6)
 
 
 # -------------------------------------------------------------------------------------------- CLI

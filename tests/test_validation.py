@@ -26,12 +26,13 @@ from planner.schema.catalog import Offer
 from planner.schema.model import Architecture
 from planner.validate.runs import summaries, validate
 
-LOO_MEDIAN_ABS_ERROR_RATCHET = 0.14
-"""Leave-one-out median |error| on the published training runs was 0.130 when this was set. Only lower it. (0.127 on
-the first 137 runs; 212 since the 75 training rows of issue 13 item 4.)"""
-LOO_P90_ABS_ERROR_RATCHET = 0.37
-"""Leave-one-out P90 |error| was 0.369 when this was set (0.276 before the issue 13 item 4 rows; the largest errors are
-torchtitan 405B pipeline runs, llm-foundry FP8 runs and NeMo FP8 fine-tuning). Only lower it."""
+LOO_MEDIAN_ABS_ERROR_RATCHET = 0.166
+"""Leave-one-out median |error| on the published training runs was 0.156 when this was set (2026-11-30, once the
+independent-check rows left every fit: a check row is predicted without any of them; 0.130 while they were fitted on).
+Only lower it."""
+LOO_P90_ABS_ERROR_RATCHET = 0.411
+"""Leave-one-out P90 |error| was 0.401 when this was set (0.369 while the independent-check rows were fitted on; the
+largest errors are torchtitan 405B pipeline runs, llm-foundry FP8 runs and NeMo FP8 fine-tuning). Only lower it."""
 RATCHET_MARGIN = 0.01
 COVERAGE_FLOOR = 0.70
 
@@ -278,13 +279,16 @@ def test_span_head_drops_the_vocabulary_projection():
     assert span.params == lm.params  # the (tied) embedding is still there
 
 
-def test_geforce_cards_have_their_own_curve_and_fall_back_by_generation():
+def test_geforce_cards_fall_back_to_their_generation_without_fitted_geforce_runs():
+    """The GeForce training rows are all Lambda's (an independent check, never fitted), so no GeForce curve is fitted
+    and a GeForce card takes its generation's curve before the pooled one."""
     from planner.efficiency.train_curve import pick_curve
 
     catalog = load_catalog(BUNDLED_CATALOG)
     curves = catalog.train_curves
     assert catalog.gpus["RTX-3090"].family == "ampere-geforce"
-    assert pick_curve(curves, catalog.gpus["RTX-3090"].family).arch == "ampere-geforce"
+    assert not any(c.arch.endswith("-geforce") for c in curves)
+    assert pick_curve(curves, catalog.gpus["RTX-3090"].family).arch == "ampere"
     assert pick_curve(curves, catalog.gpus["RTX-A6000"].family).arch == "ampere"
     assert pick_curve(curves, catalog.gpus["RTX-4090"].family).arch == "any"  # no Ada run at all
     assert pick_curve(curves, "volta-geforce").arch == "volta"  # a generation's curve before the pooled one

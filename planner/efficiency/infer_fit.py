@@ -22,7 +22,7 @@ from planner.model.forward_time import (
 from planner.model.workload import Workload, workload_for
 from planner.schema.catalog import GpuSpec
 from planner.schema.priors import LaunchFloor
-from planner.schema.runs import PublishedRun
+from planner.schema.runs import PublishedRun, fittable
 
 EFFICIENCY_RANGE = (1e-3, 1.0)
 """A fraction of peak."""
@@ -112,7 +112,7 @@ def fit_launch_floor(runs: Sequence[PublishedRun], catalog: Catalog) -> tuple[La
     import numpy as np
     from scipy.optimize import least_squares
 
-    rows = [r for r in (inference_row(run, catalog) for run in runs if run.group not in NOT_FITTED)
+    rows = [r for r in (inference_row(run, catalog) for run in fittable(list(runs)) if run.group not in NOT_FITTED)
             if r is not None]
     archs = sorted({r.gpu.arch for r in rows})
     if not rows:  # no forward-pass rows: the large-matmul ceilings of the training curves (a transfer), else 1

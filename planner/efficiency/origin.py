@@ -3,17 +3,22 @@ from __future__ import annotations
 
 from planner.catalog.load import Catalog
 from planner.efficiency.figure import Z90, Efficiency, interval
-from planner.efficiency.train_curve import curve_efficiency
+from planner.efficiency.train_curve import curve_efficiency, pick_curve
 from planner.schema.catalog import GpuSpec
 
 __all__ = ["Z90", "Efficiency", "interval", "prior_efficiency"]
 
 
-def prior_efficiency(catalog: Catalog, gpu: GpuSpec, kind: str, family: str) -> Efficiency:
+def prior_efficiency(catalog: Catalog, gpu: GpuSpec, kind: str, family: str, fp16_accumulate: bool = False
+                     ) -> Efficiency:
     """The most specific fitted prior: (arch, family), then (any arch, family), then (arch, any), then (any, any).
 
     Priors are fitted from published runs by scripts/fit_priors.py and stored in catalog/priors.yaml.
     A fallback level borrows its median from broader data, so its spread is the broader level's spread.
+    Prefill without any prefill prior (no fittable prefill run: the llama.cpp rows are an independent check) is
+    transferred from the training curves: a prompt is large GEMMs, so it takes the large-matmul efficiency of the
+    GPU family's curve (with FP16 accumulation, llama.cpp's, the generation's curve rather than the GeForce one,
+    whose higher share makes up for half-rate FP32 accumulation).
     """
     if kind == "train" and catalog.train_curves:
         return curve_efficiency(catalog, gpu)
@@ -24,6 +29,11 @@ def prior_efficiency(catalog: Catalog, gpu: GpuSpec, kind: str, family: str) -> 
                 scope = f"{prior.arch if arch != 'any' else 'all'} GPUs, {fam if fam != 'any' else 'all'} models"
                 return Efficiency(prior.efficiency, prior.log_sigma, "prior",
                                   f"{kind} prior fitted on {prior.n} published run(s) ({scope})")
+    if kind == "prefill" and catalog.train_curves:
+        fit = pick_curve(catalog.train_curves, gpu.arch if fp16_accumulate else gpu.family)
+        if fit is not None:
+            return Efficiency(fit.peak_efficiency, fit.log_sigma, "transferred",
+                              f"no prefill runs: the large-matmul efficiency of the {fit.arch} training curve")
     from planner.errors import MissingPriorError
 
     raise MissingPriorError(f"the catalog has no {kind} efficiency prior (priors.yaml missing or incomplete), so "

@@ -12,7 +12,7 @@ from planner.io.profile import resolve_architecture
 from planner.model.llama_cpp import accumulate_factor, layer_split_speedup
 from planner.model.workload import prefill_flops, weight_bytes, workload_for
 from planner.schema.priors import EfficiencyPrior
-from planner.schema.runs import PublishedRun
+from planner.schema.runs import PublishedRun, fittable
 
 RECOMPUTE_MODEL_SHARE = 3.0 / 4.0
 """Megatron's reported TFLOP/s count recomputation (4 passes, eq. 3 of Narayanan et al. 2021); model FLOP are 3/4."""
@@ -92,7 +92,7 @@ def implied_efficiency(run: PublishedRun, catalog: Catalog) -> ImpliedEfficiency
 
 def fit_priors(runs: list[PublishedRun], catalog: Catalog) -> list[EfficiencyPrior]:
     """Priors at four levels per kind: (arch, family), (any, family), (arch, any), (any, any)."""
-    usable = [r for r in runs if r.group in FIT_GROUPS or (r.phase == "infer" and r.model.preset is not None)]
+    usable = [r for r in fittable(runs) if r.group in FIT_GROUPS or (r.phase == "infer" and r.model.preset is not None)]
     points = [p for p in (implied_efficiency(r, catalog) for r in usable) if p is not None]
     levels: dict[tuple[str, str, str], list[ImpliedEfficiency]] = defaultdict(list)
     for p in points:

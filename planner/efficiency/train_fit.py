@@ -52,7 +52,7 @@ from planner.plans.training import (
 from planner.schema.catalog import GpuSpec, Offer
 from planner.schema.priors import TrainCurveFit
 from planner.schema.profile import Parallelism
-from planner.schema.runs import PublishedRun
+from planner.schema.runs import PublishedRun, fittable
 
 TRAIN_GROUPS = frozenset({"llm-pretraining", "fine-tuning", "cnn", "encoder", "single-gpu-throughput"})
 """Groups the curves are fitted on ('other' holds approximated architectures: validated, never fitted)."""
@@ -302,7 +302,7 @@ def build_case(run: PublishedRun, catalog: Catalog, reference: Efficiency) -> Ru
 
 def reference_efficiency(runs: list[PublishedRun], catalog: Catalog) -> Efficiency:
     """The efficiency layouts are compared at while fitting: the median implied MFU of the training runs."""
-    values = [p.efficiency for r in runs if r.group in TRAIN_GROUPS
+    values = [p.efficiency for r in fittable(runs) if r.group in TRAIN_GROUPS
               if (p := implied_efficiency(r, catalog)) is not None]
     return Efficiency(statistics.median(values), 0.0, "prior", "median implied MFU of the published training runs")
 
@@ -354,6 +354,7 @@ def fit_curves(cases: list[RunCase]) -> list[TrainCurveFit]:
     import numpy as np
     from scipy.optimize import curve_fit
 
+    cases = [c for c in cases if c.run.check_family is None]  # independent-check rows are never fitted on
     counts = Counter(c.arch for c in cases)
     archs = sorted(a for a, n in counts.items() if n >= MIN_CURVE_RUNS)
     own = [c for c in cases if c.arch in archs]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from planner.schema.base import Count, Strict
 from planner.schema.model import ModelSection
@@ -91,6 +91,22 @@ class PublishedRun(Strict):
                           "(standard assumed).")
     source: str = Field(min_length=3, description="Where it was published.")
     notes: str | None = Field(None, description="Derivations and assumptions.")
+    check_family: str | None = Field(
+        None, description="The independent-check family the row belongs to (set from the file's `independent_check` "
+                          "list by its source): predicted, never fitted on.")
+
+
+def fittable(runs: list[PublishedRun]) -> list[PublishedRun]:
+    """The runs a fit may use: every run outside the independent-check families (issue 13: those stay a check)."""
+    return [r for r in runs if r.check_family is None]
+
+
+class CheckFamily(Strict):
+    """A family of sources kept out of every fit so that it stays an independent check (issue 13 item 4)."""
+
+    name: str = Field(min_length=3, description="The family, as the issue names it.")
+    sources: list[str] = Field(min_length=1, description="Row `source` prefixes that belong to the family.")
+    why: str = Field(min_length=3, description="Why the family is a check.")
 
 
 class ExcludedRun(Strict):
@@ -109,3 +125,17 @@ class PublishedRunsFile(Strict):
     schema_version: Literal[1] = Field(description="Format version.")
     runs: list[PublishedRun] = Field(min_length=1, description="Runs.")
     excluded: list[ExcludedRun] = Field(default_factory=list, description="Rows left out.")
+    independent_check: list[CheckFamily] = Field(
+        default_factory=list, description="Source families predicted but never fitted on: each row whose source "
+                                          "starts with one of a family's prefixes gets its check_family.")
+
+    @model_validator(mode="after")
+    def _mark_check_rows(self) -> PublishedRunsFile:
+        marked = []
+        for run in self.runs:
+            family = next((f.name for f in self.independent_check
+                           if any(run.source.startswith(prefix) for prefix in f.sources)), None)
+            marked.append(run if family is None or run.check_family == family
+                          else run.model_copy(update={"check_family": family}))
+        object.__setattr__(self, "runs", marked)
+        return self

@@ -54,6 +54,8 @@ class ValidationRow:
     extrapolations' errors)."""
     moe: bool = False
     """The run trains or serves a mixture of experts (summarised again as the `moe` group)."""
+    check_family: str | None = None
+    """The independent-check family of the run's source: never fitted on (summarised as `independent-check`)."""
 
     @property
     def error(self) -> float:
@@ -139,7 +141,8 @@ def validate(catalog_dir: Path | str, leave_one_out: bool = False, only: str | N
     catalog = load_catalog(catalog_dir)
     runs = load_published_runs(catalog_dir, catalog)
     moe = moe_run_ids(runs, catalog)
-    return [dataclasses.replace(r, moe=True) if r.id in moe else r
+    family = {r.id: r.check_family for r in runs}
+    return [dataclasses.replace(r, moe=r.id in moe, check_family=family[r.id])
             for r in _validate(catalog, runs, catalog_dir, leave_one_out, only, cross_validate, moe)]
 
 
@@ -219,6 +222,11 @@ def summaries(rows: list[ValidationRow]) -> dict[str, Summary]:
     single = [r for r in training if r.gpu_count == 1 and r.metric in THROUGHPUT_METRICS]
     if single and "single-gpu-throughput" not in out:
         out["single-gpu-throughput"] = summarise(single)
+    fitted = [r for r in rows if r.check_family is None]
+    check = [r for r in rows if r.check_family is not None]
+    if fitted and check:  # issue 13 item 4: the sources fits may use, and the families kept out of every fit
+        out["fitted-sources"] = summarise(fitted)
+        out["independent-check"] = summarise(check)
     return out
 
 
@@ -340,6 +348,8 @@ def render_table(rows: list[ValidationRow], leave_one_out: bool, cross_validate:
                                       Column("P90/P10", "right", drop=1)], summary,
                             title="Accuracy" + mode,
                             caption="overall: every run; training: the groups the curves are fitted on; "
-                                    "single-gpu-throughput: their one-GPU throughput rows; P90/P10: mean interval "
-                                    "width; " + "; ".join(f"{k}: {v}" for k, v in GROUP_NOTES.items())))
+                                    "single-gpu-throughput: their one-GPU throughput rows; fitted-sources: the rows fits may use; "
+                                    "independent-check: the source families kept out of every fit (catalog/"
+                                    "published_runs.yaml independent_check), predicted from the others; P90/P10: "
+                                    "mean interval width; " + "; ".join(f"{k}: {v}" for k, v in GROUP_NOTES.items())))
     return buffer.getvalue()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import statistics
 
 from planner.catalog.load import Catalog
 from planner.efficiency.origin import Efficiency, prior_efficiency
@@ -33,17 +32,9 @@ def prior_or_roofline(catalog: Catalog, gpu: GpuSpec, kind: str, family: str, fp
     for batched inference the forward efficiency fitted with the host floor); without any, the roofline itself
     (efficiency 1: no data, so no discount), its detail saying so."""
     try:
-        return prior_efficiency(catalog, gpu, kind, family)
+        return prior_efficiency(catalog, gpu, kind, family, fp16_accumulate)
     except LookupError:
         pass
-    if kind == "prefill" and catalog.train_curves:
-        # a prompt's prefill is large GEMMs: the matmul ceiling the training curves fit for this GPU family
-        from planner.efficiency.train_curve import pick_curve
-
-        fit = pick_curve(catalog.train_curves, gpu.arch if fp16_accumulate else gpu.family)
-        if fit is not None:
-            return Efficiency(fit.peak_efficiency, fit.log_sigma, "prior",
-                              f"no {kind} runs: the large-matmul efficiency of the {fit.arch} training curve")
     eager = next((f for f in catalog.launch_floors if f.mode == "eager"), None)
     if "infer" in KIND_FALLBACK.get(kind, ()) and eager is not None and eager.n:
         # the forward efficiency fitted beside the eager host floor: batched forward passes net of host-bound calls
@@ -124,8 +115,3 @@ def serving_errors(runs: list[PublishedRun], catalog: Catalog, leave_one_out: bo
             cat = dataclasses.replace(catalog, priors=tuple(fit_priors(others, catalog)))
         errors[run.id] = (predict_serving_run(run, cat).tokens_per_s - run.value) / run.value
     return errors
-
-
-def median_abs_error(errors: dict[str, float]) -> float:
-    """Median |error| of a set of rows."""
-    return statistics.median(abs(e) for e in errors.values())
