@@ -65,8 +65,8 @@ plain-PyTorch baseline) and a wider interval."""
 MIN_STACK_SOURCES = 3
 """...and from at least this many publications, so that a factor is never one or two harnesses' bias. Measured with
 `validate --cross-validate source` (issue 13): factors for every stack with 2 runs from 2 publications (llm.c ×1.5,
-Megatron ×1.13, FSDP ×1.15, Meta's ×1.2) made the held-out training P90 |error| 0.32–0.38 against 0.30 without;
-at 3 publications only DeepSpeed qualifies."""
+Megatron ×1.13, FSDP ×1.15, Meta's ×1.2) made the held-out training P90 |error| 0.32–0.38 against 0.30 without.
+Only fittable runs count (not the independent-check families): Megatron qualifies (4 publications)."""
 STACK_FACTOR_RANGE = (0.3, 2.5)
 """Plausible efficiency multiplier of a stack over a plain PyTorch loop: from a stack that loses two thirds of the
 step to overheads to hand-fused kernels (llm.c, Megatron's fused layers) at 2.5× — the fit is held to it."""
