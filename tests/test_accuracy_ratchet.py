@@ -26,3 +26,28 @@ def test_grouped_figure_within_its_bound(group: str, field: str) -> None:
 def test_every_bounded_group_is_validated() -> None:
     assert set(BOUNDS["groups"]) <= set(FIGURES)
     assert all(FIGURES[g]["n"] >= 6 for g in BOUNDS["groups"])
+
+
+README_ROWS = {"all published runs": "overall", "independent check": "independent-check",
+               "training runs": "training", "LLM pretraining": "llm-pretraining"}
+
+
+def test_readme_accuracy_table_is_catalog_accuracy() -> None:
+    """The README's front-door accuracy table quotes catalog/accuracy.yaml (rounded to 0.1 %), so it cannot go stale."""
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    seen = set()
+    for line in text.splitlines():
+        for label, group in README_ROWS.items():
+            if line.startswith(f"| {label}"):
+                cells = [c.strip() for c in line.strip("|").split("|")]
+                n, median, p90, coverage = cells[1:5]
+                fig = FIGURES[group]
+                assert int(n) == fig["n"], (label, n)
+                assert median == f"{fig['median_abs_error'] * 100:.1f} %", (label, median)
+                assert p90 == f"{fig['p90_abs_error'] * 100:.1f} %", (label, p90)
+                assert coverage == f"{round(fig['coverage_p10_p90'] * 100)} %", (label, coverage)
+                seen.add(label)
+    assert seen == set(README_ROWS)
+    assert re.search(r"## How accurate it is", text)
