@@ -179,3 +179,25 @@ def test_a_long_context_profile_plans_with_context_parallelism(tmp_path):
     result = CliRunner().invoke(app, ["estimate", str(bad), "--format", "json"])
     reasons = [r for p in json.loads(result.output)["training"]["plans"] for r in p["reasons"]]
     assert any("6 equal chunks" in r for r in reasons)
+
+
+def test_experts_with_context_parallelism():
+    """EP with CP (Megatron-Core combines them): each context rank dispatches only its s/cp tokens, so the
+    all-to-all of a micro-batch halves with cp 2 (latency aside), and the group spans tp·cp·ep GPUs: over the
+    network once that outgrows the 8-GPU instance. A pinned {context: 2, expert: 2} plans Mixtral at 128k."""
+    from planner.model.interconnect import all_to_all_seconds
+    from planner.plans.expert_parallel import all_to_all_step_seconds
+
+    mixtral = workload_for(resolve_architecture(ModelSection(preset="mixtral-8x7b", seq_len=SEQ), CATALOG))
+    nvlink = H100.interconnect.nvlink_gbs
+    # 4 all-to-alls per MoE layer × 32 layers; tokens · top-2 · 4096 · 2 bytes, per context rank
+    size = SEQ * 2 * 4096 * 2.0
+    for cp in (1, 2):
+        got = all_to_all_step_seconds(mixtral, 1, 2.0, 1, 1, 4, False, H100, offer(), cp)
+        assert got == pytest.approx(4 * 32 * all_to_all_seconds(size / cp, 4, nvlink, "nvlink"))
+    across = all_to_all_step_seconds(mixtral, 1, 2.0, 1, 1, 4, False, H100, offer(), 4)  # 16 GPUs: network
+    assert across == pytest.approx(4 * 32 * all_to_all_seconds(size / 4, 4, 3200 / 8 / 8, "network"))
+    pins = Parallelism(context=2, expert=2)
+    plan = plan_training(TrainingJob(mixtral, 1e9 / SEQ, 32, None, "bf16", "adamw", "full", 16, "auto",
+                                     parallelism=pins), H100, offer(), 16, EFF)
+    assert plan.fits and (plan.context, plan.expert) == (2, 2) and plan.data % 2 == 0

@@ -51,13 +51,14 @@ def imbalance_factor(work: Workload, ep: int, capacity_factor: float) -> float:
 
 
 def all_to_all_step_seconds(work: Workload, micro: int, value_bytes: float, tp: int, pp: int, ep: int,
-                            recompute: bool, gpu: GpuSpec, offer: PricedOffer) -> float:
+                            recompute: bool, gpu: GpuSpec, offer: PricedOffer, cp: int = 1) -> float:
     """All-to-all seconds of one micro-batch on one pipeline stage: its MoE layers' dispatches and combines of
-    tokens × top-k hidden vectors (split over the tp ranks by sequence parallelism), over NVLink while tp·ep GPUs
-    fit in an instance, else over each GPU's share of the network."""
+    tokens × top-k hidden vectors (split over the tp ranks by sequence parallelism and over the cp context ranks,
+    each of which holds s/cp tokens), over NVLink while the tp·cp·ep GPUs the group spans (Megatron's rank order
+    tp-cp-ep-dp) fit in an instance, else over each GPU's share of the network."""
     if ep <= 1 or not work.is_moe:
         return 0.0
-    size = micro * work.tokens_per_sample * work.experts_per_token * work.hidden * value_bytes / tp
-    link_gbs, link = expert_parallel_link(tp * ep, offer.offer.gpus_per_instance, gpu, offer)
+    size = micro * work.tokens_per_sample * work.experts_per_token * work.hidden * value_bytes / (tp * cp)
+    link_gbs, link = expert_parallel_link(tp * cp * ep, offer.offer.gpus_per_instance, gpu, offer)
     per_layer = ALL_TO_ALLS_PER_MOE_LAYER + (2 if recompute else 0)
     return per_layer * (work.moe_layers / pp) * all_to_all_seconds(size, ep, link_gbs, link)

@@ -525,24 +525,29 @@ def _context_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: 
                      memory_of: MemoryOf = training_memory) -> list[Layout]:
     """Context parallelism for long sequences: for each CP degree the least tensor parallelism inside the node that
     fits next to it (Megatron's TP × CP combinations, tensor and context ranks inside the node first), else
-    pipeline stages across nodes at the widest tensor degree."""
+    pipeline stages across nodes at the widest tensor degree; a mixture of experts also with every EP degree of
+    the data-parallel ranks left (Megatron-Core combines CP with EP)."""
     layouts: list[Layout] = []
+
+    def fitted(tp: int, pp: int, cp: int, stages: tuple[str, ...]) -> list[Layout]:
+        experts = [1, *expert_degrees(job.work, count // cp, tp, pp)]
+        return [layout for ep in experts
+                if (layout := _fit_layout(job, gpu, count, tp, pp, stages, ep, memory_of, cp)) is not None]
+
     for cp in context_degrees(job.work, count, 1, 1):
-        found = None
+        found: list[Layout] = []
         for tp in (1, *degrees):
             if count % (tp * cp) == 0:
-                found = _fit_layout(job, gpu, count, tp, 1, ZERO_SHARDING if tp == 1 else ("none", "zero1"),
-                                    memory_of=memory_of, cp=cp)
-                if found is not None:
+                found = fitted(tp, 1, cp, ZERO_SHARDING if tp == 1 else ("none", "zero1"))
+                if found:
                     break
-        if found is None and count > offer.offer.gpus_per_instance and offer.offer.network_gbps:
+        if not found and count > offer.offer.gpus_per_instance and offer.offer.network_gbps:
             tp, pp = (degrees[-1] if degrees else 1), 2
-            while found is None and tp * pp * cp <= count and pp <= job.work.layers:
+            while not found and tp * pp * cp <= count and pp <= job.work.layers:
                 if count % (tp * pp * cp) == 0:
-                    found = _fit_layout(job, gpu, count, tp, pp, ("none", "zero1"), memory_of=memory_of, cp=cp)
+                    found = fitted(tp, pp, cp, ("none", "zero1"))
                 pp *= 2
-        if found is not None:
-            layouts.append(found)
+        layouts += found
     return layouts
 
 
@@ -637,7 +642,7 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
     if pp > 1:
         fixed += (accumulation + pp - 1) * 2.0 * virtual * pipeline_send_seconds(activation_bytes / tp, offer)
     fixed += slots * all_to_all_step_seconds(job.work, micro, value_bytes, tp, pp, layout.expert,
-                                             layout.recompute == "full", gpu, offer)
+                                             layout.recompute == "full", gpu, offer, cp)
     # context parallelism: K,V blocks around the ring, behind this GPU's attention of the block before each send
     attention = micro * job.work.attention_flops_per_sample / (tp * pp * cp) / peak
     ring_comm, ring_window = ring_seconds(job.work, micro, value_bytes, tp, pp, cp, layout.recompute != "none",
