@@ -26,6 +26,11 @@ from planner.model.inference_time import (
 from planner.model.md_c import md_c_wait
 from planner.model.queueing import binomial_quantile, erlang_c
 from planner.model.simulation import (
+    DynamicBatchingRuns,
+    _count_percentiles,
+    _cut_ins,
+    _half_widths,
+    _percentiles,
     simulate_dynamic_batching,
     simulate_llm,
     slot_starts,
@@ -207,6 +212,51 @@ def test_dynamic_batching_p95_within_10_percent_of_simulation(batch, replicas, d
     analytic = batch_latency(inf, replicas, batch, service_of, rate)
     sim = simulate_dynamic_batching(rate, replicas, batch, service_of, delay, requests=200_000, seed=1)
     assert analytic["latency_p95"] == pytest.approx(sim.latency_s["latency_p95"], rel=0.10)
+
+
+def test_cut_ins_count_the_same_replicas_starts_during_each_decode():
+    # reference: each replica's starts searched one by one (the merge must give np.searchsorted's counts, ties too)
+    rng = np.random.default_rng(4)
+    for replicas, batch, prefill, hold in ((1, 4, 0.5, 3.0), (3, 8, 0.25, 2.0), (2, 16, 1.0, 1.0)):
+        arrivals = np.cumsum(rng.exponential(hold / (0.8 * replicas * batch), 3000))
+        # on a grid of 1/8: equal times and starts exactly a prefill or a hold apart occur, and sums are exact
+        starts = slot_starts(np.round(arrivals * 8.0) / 8.0, replicas * batch, hold)
+        expected = np.empty(starts.size, dtype=int)
+        for r in range(replicas):
+            col = starts[r::replicas]
+            expected[r::replicas] = (np.searchsorted(col, col + hold, "left")
+                                     - np.searchsorted(col, col + prefill, "right"))
+        assert np.array_equal(_cut_ins(starts, replicas, prefill, hold), expected)
+
+
+def test_counted_percentiles_equal_numpys_of_the_sample():
+    rng = np.random.default_rng(6)
+    levels = 0.02 + np.arange(12, dtype=float) * 0.013
+    qs = (0.50, 0.95, 0.99)
+    for size in (1000, 4567, 20_000):
+        counts = rng.binomial(11, rng.uniform(0.05, 0.9), size)
+        latency, widths = _count_percentiles(counts, levels, "x", qs)
+        assert latency == _percentiles(levels[counts], "x", qs)
+        assert widths == _half_widths(levels[counts], "x", qs)
+
+
+def test_dynamic_batching_runs_are_shared_only_when_provably_the_same():
+    # service times equal up to batch 6 and apart beyond: at light load no batch reaches 6, so the caps 8, 16 and
+    # 64 make one run; a different small-batch time, or a heavy load that fills the cap, is simulated afresh
+    def service(slope):
+        return lambda b: 0.004 + 0.001 * b + (slope * (b - 6) if b > 6 else 0.0)
+
+    runs = DynamicBatchingRuns()
+    systems = [(8, service(0.01)), (16, service(0.02)), (64, service(0.05)), (4, service(0.01))]
+    for batch, service_of in systems:
+        shared = runs.run(150.0, 2, batch, service_of, 0.003, 20_000, 0)
+        fresh = simulate_dynamic_batching(150.0, 2, batch, service_of, 0.003, 20_000, 0)
+        assert shared == fresh
+    assert fresh.largest_batch == 4  # the cap of 4 is reached: not shareable with the others
+    assert runs.simulated == 2
+    slower = runs.run(150.0, 2, 8, lambda b: 0.0051 + 0.001 * b, 0.003, 20_000, 0)
+    assert runs.simulated == 3 and slower == simulate_dynamic_batching(150.0, 2, 8, lambda b: 0.0051 + 0.001 * b,
+                                                                       0.003, 20_000, 0)
 
 
 def test_simulation_is_seeded():

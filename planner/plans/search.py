@@ -187,7 +187,7 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
             work = dataclasses.replace(work, draft=workload_for(draft))
         bounds.check_serving(work, profile.inference, offers + unrented, catalog, loaded.positions)
         memo: Memo = {}
-        simulations: SimulationMemo = {}
+        simulations = SimulationMemo()
         plans = []
         for offer in offers + unrented:
             gpu = catalog.gpus[offer.offer.gpu]

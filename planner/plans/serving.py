@@ -21,7 +21,11 @@ from typing import Any
 from planner.catalog.load import Catalog, PricedOffer
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.model.costing import monthly_cost_usd
-from planner.model.forward_time import execution_mode, forward_seconds, kernels_per_forward
+from planner.model.forward_time import (
+    execution_mode,
+    forward_seconds,
+    kernels_per_forward,
+)
 from planner.model.inference_time import (
     decode_step_seconds,
     default_kv_precision,
@@ -39,6 +43,14 @@ from planner.model.serving_features import (
     slot_hold_seconds,
     expected_tokens_per_round,
     verify_step_seconds,
+)
+from planner.model.simulation import (
+    DynamicBatchingRuns,
+    SimulatedLatency,
+    first_requests,
+    requests_for,
+    simulate_llm,
+    until_decided,
 )
 from planner.model.workload import BYTES, Workload, weight_bytes
 from planner.plans import verdict
@@ -521,17 +533,26 @@ def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: 
         service = service_of(1)
         waits = md_c_wait_plus_uniform_quantiles(replicas, rate, service, 0.0, BATCH_QUANTILES)
         return {key: service + wait for key, wait in zip(keys, waits)}
-    fill = min((batch - 1) / per_replica, inf.max_queue_delay or 0.0)
-    size = min(float(batch), 1.0 + per_replica * fill)
-    for _ in range(100):  # the fixed point: a busy replica finds λᵣ·S(b) requests waiting when it frees
-        grown = min(float(batch), max(1.0 + per_replica * fill, per_replica * service_of(size)))
-        if abs(grown - size) <= 1e-9 * size:
-            break
-        size = grown
+    fill, size = batch_cycle(inf, per_replica, batch, service_of)
     service = service_of(size)
     busy = min(1.0, per_replica * service / size)
     return {key: service + _close_and_residual_quantile(fill, 1.0 / size, service, busy, q)
             for key, q in zip(keys, BATCH_QUANTILES)}
+
+
+def batch_cycle(inf: Inference, per_replica: float, batch: int, service_of: Callable[[float], float]
+                ) -> tuple[float, float]:
+    """(fill, b) of dynamic batching at λᵣ = `per_replica` requests/s (batch_latency): the longest a batch waits
+    to fill, min(max_queue_delay, (batch − 1)/λᵣ), and the requests it carries, the fixed point
+    b = min(batch, max(1 + λᵣ·fill, λᵣ·S(b))) (a busy replica finds λᵣ·S(b) requests waiting when it frees)."""
+    fill = min((batch - 1) / per_replica, inf.max_queue_delay or 0.0)
+    size = min(float(batch), 1.0 + per_replica * fill)
+    for _ in range(100):
+        grown = min(float(batch), max(1.0 + per_replica * fill, per_replica * service_of(size)))
+        if abs(grown - size) <= 1e-9 * size:
+            break
+        size = grown
+    return fill, size
 
 
 def _uniform_sum_cdf(z: float, a: float, b: float) -> float:
@@ -715,35 +736,34 @@ def resized(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, off
 
 
 def simulate_plan(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, seed: int = 0,
-                  requests: int | None = None) -> ServingPlan:
-    """The plan with simulated_latency_s filled in by the discrete-event simulation of the same system."""
-    from planner.model.simulation import (
-        FIRST_REQUESTS,
-        SimulatedLatency,
-        requests_for,
-        simulate_dynamic_batching,
-        simulate_llm,
-        until_decided,
-    )
-
+                  requests: int | None = None, runs: DynamicBatchingRuns | None = None) -> ServingPlan:
+    """The plan with simulated_latency_s filled in by the discrete-event simulation of the same system (`runs`:
+    dynamic-batching runs shared with the other plans of one estimate)."""
     if plan.replicas < 1 or not plan.timing_s:
         return plan
     servers = plan.replicas * plan.batch_size
     if "hold" in plan.timing_s:
+        cycle = inf.rate * plan.timing_s["hold"]  # λ·D: the slots busy on average
+
         def run(n: int) -> SimulatedLatency:
             return simulate_llm(inf.rate, plan.replicas, plan.batch_size, plan.timing_s["prefill"],
                                 plan.timing_s["decode_step"], int(round(inf.generated)), n, seed,
                                 cut_s=plan.timing_s.get("prefill_cut"))
     else:
+        def service_of(b: float) -> float:
+            return batch_service_seconds(work, inf, gpu, plan.efficiency, b)
+
+        fill, size = batch_cycle(inf, inf.rate / plan.replicas, plan.batch_size, service_of)
+        cycle = inf.rate * (fill + service_of(size))  # requests arriving while one waits for its batch and is served
+        shared = runs if runs is not None else DynamicBatchingRuns()
+
         def run(n: int) -> SimulatedLatency:
-            return simulate_dynamic_batching(inf.rate, plan.replicas, plan.batch_size,
-                                             lambda b: batch_service_seconds(work, inf, gpu, plan.efficiency, b),
-                                             inf.max_queue_delay, n, seed)
+            return shared.run(inf.rate, plan.replicas, plan.batch_size, service_of, inf.max_queue_delay, n, seed)
     if requests is not None:
         sim = run(requests)
     else:  # stop once the targets' verdicts are settled (simulation.until_decided says why that is safe)
         targets = {k: v for k, v in inf.slo.model_dump().items() if isinstance(v, (int, float)) and v is not None}
         most = requests_for(servers, plan.utilization)
-        sim = until_decided(run, targets, requests_for(servers, 0.0, FIRST_REQUESTS), most)
+        sim = until_decided(run, targets, first_requests(cycle), most)
     keys = LLM_KEYS if "hold" in plan.timing_s else tuple(sim.latency_s)
     return replace(plan, simulated_latency_s={k: sim.latency_s[k] for k in keys})

@@ -3,8 +3,10 @@ simulation refutes gets more replicas until the simulation agrees, or is rejecte
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 
 from planner.catalog.load import PricedOffer
+from planner.model.simulation import DynamicBatchingRuns
 from planner.model.workload import Workload
 from planner.plans.serving import ServingPlan, resized, simulate_plan, slo_verdicts
 from planner.plans.verdict import Kind
@@ -18,9 +20,15 @@ RESIZE_TRIES = 6
 search). The analytic count is usually within a replica or two of what the simulation accepts."""
 
 
-SimulationMemo = dict[tuple[object, ...], dict[str, float]]
-"""Simulated percentiles by everything the simulation depends on, shared by the offers of one estimate (the same
-GPU at several providers is the same queue)."""
+@dataclass
+class SimulationMemo:
+    """What the simulations of one estimate share."""
+
+    plans: dict[tuple[object, ...], dict[str, float]] = field(default_factory=dict)
+    """Simulated percentiles by everything the simulation depends on (the same GPU at several providers is the same
+    queue)."""
+    batching: DynamicBatchingRuns = field(default_factory=DynamicBatchingRuns)
+    """Dynamic-batching runs shared across GPU types where they are provably the same run."""
 
 
 def simulated_plan(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
@@ -48,11 +56,11 @@ def _simulated(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, 
                memo: SimulationMemo | None) -> ServingPlan:
     key = (gpu.id, plan.replicas, plan.batch_size, plan.gpus_per_replica, tuple(sorted(plan.timing_s.items())),
            plan.efficiency, seed)
-    if memo is not None and key in memo:
-        return dataclasses.replace(plan, simulated_latency_s=dict(memo[key]))
-    done = simulate_plan(plan, work, inf, gpu, seed)
+    if memo is not None and key in memo.plans:
+        return dataclasses.replace(plan, simulated_latency_s=dict(memo.plans[key]))
+    done = simulate_plan(plan, work, inf, gpu, seed, runs=memo.batching if memo is not None else None)
     if memo is not None and done.simulated_latency_s is not None:
-        memo[key] = dict(done.simulated_latency_s)
+        memo.plans[key] = dict(done.simulated_latency_s)
     return done
 
 

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Benchmark (not a test): in-process CPU time of `planner.api.plan` on every example profile, analytic and with
+`simulate=True`, and how often the serving search asks for M/D/c quantiles (calls vs distinct arguments).
+
+Run: .venv/bin/python benchmarks/bench_plan.py [--no-simulate]
+Target (issue 17): `--simulate --top 0` ≤ 3 s per profile (cold, whole command: benchmarks/bench_simulate.py);
+issue 12: the serving search no slower than before the exact M/D/c model. CPU time (time.process_time), median of
+REPEATS runs in one process after one warm-up run, so import time and first-call caches are not counted; the
+in-process memos (planner/model/md_c.py) are cleared before every run, so each run pays for its own misses.
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPEATS = 3
+
+
+def _clear_memos() -> None:
+    from planner.model import md_c
+
+    clear = getattr(md_c, "clear_memos", None)
+    if clear is not None:
+        clear()
+
+
+def plan_seconds(name: str, simulate: bool) -> float:
+    """Median CPU seconds of plan() on profiles/<name>."""
+    import planner
+
+    catalog = planner.load_catalog()
+    loaded = planner.load_profile(ROOT / "profiles" / name, catalog)
+    times = []
+    for _ in range(REPEATS + 1):
+        _clear_memos()
+        start = time.process_time()
+        planner.plan(loaded, catalog, simulate=simulate)
+        times.append(time.process_time() - start)
+    return statistics.median(times[1:])
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    modes = (False,) if "--no-simulate" in sys.argv else (False, True)
+    for profile in sorted((ROOT / "profiles").glob("*.yaml")):
+        figures = "  ".join(f"{'simulated' if s else 'analytic'} {plan_seconds(profile.name, s) * 1e3:8.1f} ms CPU"
+                            for s in modes)
+        print(f"plan() {profile.name:32s} {figures}")
+
+
+if __name__ == "__main__":
+    main()
