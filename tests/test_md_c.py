@@ -49,7 +49,7 @@ def test_no_wait_shortcut_is_within_its_bound():
 
 
 def test_unstable_and_huge_systems():
-    assert md_c.md_c_wait_plus_uniform_quantiles(4, 4.0, 1.0, 0.1, (0.95,)) == [math.inf]
+    assert md_c.md_c_wait_plus_uniform_quantiles(4, 4.0, 1.0, 0.1, (0.95,)) == (math.inf,)
     assert md_c.md_c_wait(4, 5.0, 1.0) is None
     # ten million slots a few standard deviations below their load: past MAX_FFT_POINTS, the asymptotic tail
     servers = 10_000_000
@@ -57,3 +57,14 @@ def test_unstable_and_huge_systems():
     assert md_c.fft_points(servers, load) > md_c.MAX_FFT_POINTS
     waits = md_c.md_c_wait_plus_uniform_quantiles(servers, load, 1.0, 0.01, (0.5, 0.95))
     assert all(0.0 < w < math.inf for w in waits)
+
+
+def test_quantiles_are_kept_per_queue():
+    # a pure function of its arguments, memoised: the same queue asked again is not recomputed (bert-base at batch 1
+    # is the same queue on every GPU), a different one is
+    md_c.clear_memos()
+    first = md_c.md_c_wait_plus_uniform_quantiles(8, 6.0, 1.0, 0.05, (0.5, 0.95))
+    assert md_c.md_c_wait_plus_uniform_quantiles(8, 6.0, 1.0, 0.05, (0.5, 0.95)) is first
+    info = md_c.md_c_wait_plus_uniform_quantiles.cache_info()
+    assert (info.hits, info.misses) == (1, 1)
+    assert md_c.md_c_wait_plus_uniform_quantiles(8, 6.5, 1.0, 0.05, (0.5, 0.95)) != first

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -201,12 +202,28 @@ def _poisson_mix(cdf: np.ndarray, top: int, means: np.ndarray) -> np.ndarray:
     return mixed
 
 
+@lru_cache(maxsize=64)
 def _log_factorials(n: int) -> np.ndarray:
-    """ln k! for k = 0…n (a running sum of logs: relative error ≲ n·1e-16, far below what the sums need)."""
+    """ln k! for k = 0…n (a running sum of logs: relative error ≲ n·1e-16, far below what the sums need). Kept per
+    n (read-only): every CDF evaluation of a queue asks for the same table."""
     out = np.zeros(n + 1)
     if n >= 1:
         out[1:] = np.cumsum(np.log(np.arange(1, n + 1, dtype=float)))
+    out.flags.writeable = False
     return out
+
+
+@lru_cache(maxsize=32)
+def _upper_circle(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """θ_k = 2πk/n, e^{iθ_k} and e^{iθ_k} − 1 for k = 0…n/2 (read-only): the sample points of every n-point
+    transform, the same for all queues of that size (the serving search asks for hundreds of queues, mostly of
+    128–1,024 points)."""
+    theta = 2.0 * np.pi * np.arange(n // 2 + 1) / n
+    roots = np.exp(1j * theta)
+    shifted = np.expm1(1j * theta)
+    for array in (theta, roots, shifted):
+        array.flags.writeable = False
+    return theta, roots, shifted
 
 
 def fft_points(servers: int, offered_load: float) -> int:
@@ -226,10 +243,9 @@ def md_c_wait(servers: int, arrival_rate: float, service_s: float) -> MdcWait | 
     top = math.ceil(MASS_DIGITS / log_eta) + 1  # X's support kept, and the ℓ_k used (both ≤ η^{−k} beyond)
     n = fft_points(c, a)
     r = math.sqrt(eta)
-    half = n // 2 + 1
     # every series here has real coefficients: sample the upper half circle, transform with rfft/irfft
-    theta = 2.0 * np.pi * np.arange(half) / n
-    z = r * np.exp(1j * theta)
+    theta, roots, shifted = _upper_circle(n)
+    z = r * roots
     log_phi = -c * np.log(z) + a * (z - 1.0)
     log_one_minus = np.log1p(-np.exp(log_phi))  # |Φ| ≤ Φ(r) < 1 on the circle: no branch cut is crossed
     scaled = np.fft.irfft(np.conj(log_one_minus), n)  # ℓ_k r^k for 0 ≤ k < n/2 (negative k wrapped to the top)
@@ -238,27 +254,39 @@ def md_c_wait(servers: int, arrival_rate: float, service_s: float) -> MdcWait | 
     series = np.conj(np.fft.rfft(ell))  # Σ_{k≥1} ℓ_k e^{ikθ} on the upper half of the unit circle
     x_values = np.exp(ell.sum() - series)
     x_pmf = np.fft.irfft(np.conj(x_values), n)
-    q_pmf = np.fft.irfft(np.conj(x_values * np.exp(a * np.expm1(1j * theta))), n)
+    q_pmf = np.fft.irfft(np.conj(x_values * np.exp(a * shifted)), n)
     waiting_cdf = np.clip(np.maximum.accumulate(np.cumsum(x_pmf[:min(n, top)])), 0.0, 1.0)
     system_cdf = np.clip(np.maximum.accumulate(np.cumsum(q_pmf)), 0.0, 1.0)
     return MdcWait(c, arrival_rate, service_s, waiting_cdf, system_cdf)
 
 
+@lru_cache(maxsize=4096)
 def md_c_wait_plus_uniform_quantiles(servers: int, arrival_rate: float, service_s: float, spread: float,
-                                     qs: tuple[float, ...]) -> list[float]:
-    """Quantiles of W + U·s for the M/D/c wait W (md_c_wait); inf when unstable."""
+                                     qs: tuple[float, ...]) -> tuple[float, ...]:
+    """Quantiles of W + U·s for the M/D/c wait W (md_c_wait); inf when unstable.
+
+    A pure function of its arguments, kept for the run (lru_cache): the serving search asks for the same queue
+    again where offers share a GPU configuration and where a non-generative model's batch-1 service time is the
+    same on every GPU (bert-train-then-serve: 210 calls, 11 distinct)."""
     c, a = servers, arrival_rate * service_s
     if a >= c:
-        return [math.inf for _ in qs]
+        return tuple(math.inf for _ in qs)
     waits = no_wait_bound(c, a, growth_root(c, a))
     if waits < NEGLIGIBLE_WAIT and all(q <= 1.0 - waits for q in qs):  # nobody waits, to within 0.05 %
-        return [q * spread * (1.0 + 1.0 / (1.0 - waits)) / 2.0 for q in qs]
+        return tuple(q * spread * (1.0 + 1.0 / (1.0 - waits)) / 2.0 for q in qs)
     if fft_points(c, a) > MAX_FFT_POINTS:
         gamma, delta = md_c_wait_tail(c, arrival_rate, service_s)
-        return wait_plus_uniform_quantiles(gamma, delta, spread, qs)
+        return tuple(wait_plus_uniform_quantiles(gamma, delta, spread, qs))
     wait = md_c_wait(servers, arrival_rate, service_s)
     assert wait is not None
     waits = 1.0 - wait.no_wait
     if waits < NEGLIGIBLE_WAIT and all(q <= 1.0 - waits for q in qs):
-        return [q * spread * (1.0 + 1.0 / (1.0 - waits)) / 2.0 for q in qs]
-    return wait.plus_uniform_quantiles(spread, qs)
+        return tuple(q * spread * (1.0 + 1.0 / (1.0 - waits)) / 2.0 for q in qs)
+    return tuple(wait.plus_uniform_quantiles(spread, qs))
+
+
+def clear_memos() -> None:
+    """Forget the kept quantiles and tables (benchmarks time cold searches with it)."""
+    md_c_wait_plus_uniform_quantiles.cache_clear()
+    _log_factorials.cache_clear()
+    _upper_circle.cache_clear()

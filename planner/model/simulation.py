@@ -13,6 +13,7 @@ batch, vectorised over the requests of a batch.
 """
 from __future__ import annotations
 
+import dataclasses
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -127,22 +128,45 @@ def _count_percentiles(counts: np.ndarray, levels: np.ndarray, prefix: str, qs: 
             _spread(per_batch, prefix, qs))
 
 
-def until_decided(run: Callable[[int], SimulatedLatency], targets: dict[str, float], first: int,
+def until_decided(run: Callable[[int, frozenset[str]], SimulatedLatency], targets: dict[str, float], first: int,
                   most: int) -> SimulatedLatency:
-    """`run(n)` with n doubling from `first` until the targets' verdicts are settled, or cannot be settled within
-    `most` requests (the relaxation-time bound of requests_for).
+    """`run(n, settled)` with n doubling from `first` until the targets' verdicts are settled, or cannot be settled
+    within `most` requests (the relaxation-time bound of requests_for).
 
     Why stopping is safe. A simulated percentile matters through its comparison with the target and as a printed
     figure. Settled: the 95 % batch-means interval lies wholly on one side of every target, so more requests narrow
-    it without flipping the verdict, and it is within ±PRECISION of the percentile, so the printed figure is too. Futile: an unsettled target is nearer its percentile than the half-width projected to `most` requests
+    it without flipping the verdict, and it is within ±PRECISION of the percentile, so the printed figure is too.
+    Futile: an unsettled target is nearer its percentile than the half-width projected to `most` requests
     (half-widths shrink as 1/√n), so even the full horizon would leave the comparison a toss-up; the printed
-    percentile of such a close call is within that half-width of the target either way."""
+    percentile of such a close call is within that half-width of the target either way.
+
+    The same holds for each metric on its own (`ttft`, `tpot`, `latency`: the keys' prefix): once every target of
+    a metric is settled, its percentiles are kept from that run and the longer runs are told to skip it (`settled`:
+    continuous batching then skips the cut-in count, nearly half a run's work, while TTFT alone is still open)."""
     n = min(first, most)
+    kept: dict[str, SimulatedLatency] = {}  # metric → the run at which its targets settled
     while True:
-        sim = run(n)
+        sim = _with_settled(run(n, frozenset(kept)), kept)
         if n >= most or (sim.decided(targets) and sim.precise(targets)) or _futile(sim, targets, n, most):
             return sim
+        for metric in {k.rsplit("_", 1)[0] for k in sim.latency_s} - set(kept):
+            own = {k: t for k, t in targets.items() if k.rsplit("_", 1)[0] == metric}
+            if sim.decided(own) and sim.precise(own):
+                kept[metric] = sim
         n = min(2 * n, most)
+
+
+def _with_settled(sim: SimulatedLatency, kept: dict[str, SimulatedLatency]) -> SimulatedLatency:
+    """The run's percentiles, with those of the settled metrics from the runs at which they settled."""
+    if not kept:
+        return sim
+    latency, widths = dict(sim.latency_s), dict(sim.half_width_s)
+    for metric, earlier in kept.items():
+        for key in earlier.latency_s:
+            if key.rsplit("_", 1)[0] == metric:
+                latency[key] = earlier.latency_s[key]
+                widths[key] = earlier.half_width_s[key]
+    return dataclasses.replace(sim, latency_s=latency, half_width_s=widths)
 
 
 def _futile(sim: SimulatedLatency, targets: dict[str, float], n: int, most: int) -> bool:
@@ -173,16 +197,27 @@ def _cut_ins(starts: np.ndarray, replicas: int, prefill_s: float, hold_s: float)
     offset = last + 1.0
     keys = (grid + np.arange(replicas) * offset).T.ravel()
     size = keys.size
-    # #keys < key + hold minus #keys ≤ key + prefill (the query's own index i cancels out of the difference)
-    below_end = np.flatnonzero(np.argsort(np.concatenate([keys + hold_s, keys]), kind="stable") < size)
-    by_prefill = np.flatnonzero(np.argsort(np.concatenate([keys, keys + prefill_s]), kind="stable") >= size)
-    counts = below_end - by_prefill
+    # #keys < key + hold: the query's place in the merge less its own index i
+    counts = np.flatnonzero(np.argsort(np.concatenate([keys + hold_s, keys]), kind="stable") < size)
+    # minus #keys ≤ key + prefill: the i + 1 keys up to the key itself and the few after it that start within a
+    # prefill, counted by stepping ahead while any does (the keys are sorted, so those are the next ones): one pass
+    # over the requests, then passes over the few still within a prefill, instead of a second merge
+    counts -= 2 * np.arange(size) + 1
+    within = keys + prefill_s
+    active = np.arange(size - 1)
+    step = 1
+    while active.size:
+        active = active[keys[active + step] <= within[active]]
+        counts[active] -= 1
+        step += 1
+        active = active[active + step < size]
     cut_ins: np.ndarray = counts.reshape(replicas, rows).T.ravel()[:n]
     return cut_ins
 
 
 def simulate_llm(rate: float, replicas: int, batch: int, prefill_s: float, step_s: float, output_tokens: int,
-                 requests: int = DEFAULT_REQUESTS, seed: int = 0, cut_s: float | None = None) -> SimulatedLatency:
+                 requests: int = DEFAULT_REQUESTS, seed: int = 0, cut_s: float | None = None,
+                 skip: frozenset[str] = frozenset()) -> SimulatedLatency:
     """TTFT and TPOT percentiles of continuous batching on `replicas` replicas of `batch` slots.
 
     TTFT = queueing for a slot + the running decode step (uniform phase) + the request's prefill.
@@ -190,7 +225,8 @@ def simulate_llm(rate: float, replicas: int, batch: int, prefill_s: float, step_
     spread over its output tokens: each a whole prefill, or with chunked prefill (`cut_s`, Sarathi-Serve: the
     prompt rides along decode steps in chunks) only the excess of the fused steps over plain ones
     (model/serving_features.py). A slot is held prefill + (batch − 1)·cut + output·step. Requests are routed
-    round-robin: slot j belongs to replica j mod replicas.
+    round-robin: slot j belongs to replica j mod replicas. `skip`: metrics ("tpot") not computed (until_decided
+    has them from a shorter run).
     """
     rng = np.random.default_rng(seed)
     cut = prefill_s if cut_s is None else cut_s
@@ -201,14 +237,15 @@ def simulate_llm(rate: float, replicas: int, batch: int, prefill_s: float, step_
     waits = starts - arrivals
     phase = rng.random(requests) * step_s
     ttft = waits + phase + prefill_s
-    cut_ins = _cut_ins(starts, replicas, prefill_s, hold)
-    # TPOT takes one value per cut-in count (at most batch − 1): its percentiles come from counts, not a partition
-    tpot_levels = step_s + np.arange(int(cut_ins.max(initial=0)) + 1, dtype=float) * cut / output_tokens
     keep = slice(int(requests * WARMUP_FRACTION), requests)
     qs = (0.50, 0.95, 0.99)
-    tpot, tpot_widths = _count_percentiles(cut_ins[keep], tpot_levels, "tpot", qs)
-    latency = {**_percentiles(ttft[keep], "ttft", qs), **tpot}
-    widths = {**_half_widths(ttft[keep], "ttft", qs), **tpot_widths}
+    latency, widths = _percentiles(ttft[keep], "ttft", qs), _half_widths(ttft[keep], "ttft", qs)
+    if "tpot" not in skip:
+        cut_ins = _cut_ins(starts, replicas, prefill_s, hold)
+        # TPOT takes one value per cut-in count (at most batch − 1): percentiles from counts, not a partition
+        levels = step_s + np.arange(int(cut_ins.max(initial=0)) + 1, dtype=float) * cut / output_tokens
+        tpot, tpot_widths = _count_percentiles(cut_ins[keep], levels, "tpot", qs)
+        latency, widths = {**latency, **tpot}, {**widths, **tpot_widths}
     span = arrivals[-1] - arrivals[0]
     return SimulatedLatency(latency, requests, float(requests * hold / (servers * span)), widths)
 

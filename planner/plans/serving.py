@@ -745,10 +745,10 @@ def simulate_plan(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpe
     if "hold" in plan.timing_s:
         cycle = inf.rate * plan.timing_s["hold"]  # λ·D: the slots busy on average
 
-        def run(n: int) -> SimulatedLatency:
+        def run(n: int, settled: frozenset[str] = frozenset()) -> SimulatedLatency:
             return simulate_llm(inf.rate, plan.replicas, plan.batch_size, plan.timing_s["prefill"],
                                 plan.timing_s["decode_step"], int(round(inf.generated)), n, seed,
-                                cut_s=plan.timing_s.get("prefill_cut"))
+                                cut_s=plan.timing_s.get("prefill_cut"), skip=settled)
     else:
         def service_of(b: float) -> float:
             return batch_service_seconds(work, inf, gpu, plan.efficiency, b)
@@ -757,7 +757,7 @@ def simulate_plan(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpe
         cycle = inf.rate * (fill + service_of(size))  # requests arriving while one waits for its batch and is served
         shared = runs if runs is not None else DynamicBatchingRuns()
 
-        def run(n: int) -> SimulatedLatency:
+        def run(n: int, settled: frozenset[str] = frozenset()) -> SimulatedLatency:  # one metric: none settled
             return shared.run(inf.rate, plan.replicas, plan.batch_size, service_of, inf.max_queue_delay, n, seed)
     if requests is not None:
         sim = run(requests)
