@@ -138,3 +138,42 @@ def test_serving_recommends_the_cheapest_plan_with_headroom(catalog):
     assert first.monthly_cost_usd == min(p.monthly_cost_usd for p in safe)
     # "balanced" is the same plan: a latency far below its target buys nothing
     assert d.choices[1].name == "balanced" and d.choices[1].option is first
+
+
+def test_fit_table_measures_as_the_whole_table_would():
+    # fit_table measures a probe of each column's widest cell; the columns it keeps must be those that measuring
+    # every row (rich's own Measurement of the full table) keeps, for multi-line, double-width and empty cells too
+    import io
+    import random
+
+    from rich import box
+    from rich.measure import Measurement
+    from rich.table import Table
+
+    from planner.render.console import Column, fit_table, make_console, plain
+
+    rng = random.Random(3)
+    words = ["a", "GPU", "H100-SXM", "日本語", "3×8", "$1,234", "line\nbreak", "", "x" * 17, "ok ←"]
+    columns = [Column(f"c{i}", "right" if i % 2 else "left", drop=rng.choice([0, 1, 2, 3])) for i in range(7)]
+    for trial in range(40):
+        rows = [[" ".join(rng.choices(words, k=rng.randint(0, 3))) for _ in columns] for _ in range(rng.randint(0, 12))]
+        console = make_console(io.StringIO(), width=rng.randint(40, 140))
+
+        def full_width(indices, style):
+            table = Table(box=style, padding=(0, 1) if style is box.HEAVY_HEAD else 0,
+                          show_edge=style is box.HEAVY_HEAD)
+            for i in indices:
+                table.add_column(plain(columns[i].header), justify=columns[i].justify, overflow="fold")
+            for row in rows:
+                table.add_row(*(plain(row[i]) for i in indices))
+            options = console.options.update(width=10_000, max_width=10_000)
+            return Measurement.get(console, options, table).maximum
+
+        keep = list(range(len(columns)))
+        if full_width(keep, box.HEAVY_HEAD) > console.width:
+            for i in sorted((i for i in keep if columns[i].drop > 0), key=lambda i: -columns[i].drop):
+                if full_width(keep, box.SIMPLE_HEAD) <= console.width:
+                    break
+                keep.remove(i)
+        shown = [str(c.header) for c in fit_table(console, columns, rows).columns]
+        assert shown == [columns[i].header for i in keep], trial

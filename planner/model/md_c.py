@@ -118,7 +118,12 @@ class MdcWait:
         out = np.zeros_like(t)
         c, lam, hold = self.servers, self.arrival_rate, self.service_s
         j = np.floor(np.maximum(t, 0.0) / hold)
-        for jj in np.unique(j[t >= 0.0]):
+        inside = j[t >= 0.0]
+        if inside.size == 0:
+            return out
+        first = inside[0]
+        # a bracket's grid lies within one interval [jD, (j+1)D): one group, without np.unique
+        for jj in ((first,) if (inside == first).all() else np.unique(inside)):
             sel = (t >= 0.0) & (j == jj)
             tau = (jj + 1.0) * hold - t[sel]  # D − u, in (0, D]
             out[sel] = _poisson_mix(self.waiting_cdf, int(jj + 1) * c - 1, lam * np.maximum(tau, 0.0))

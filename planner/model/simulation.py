@@ -17,6 +17,7 @@ import dataclasses
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from heapq import heappop, heappush
 
 import numpy as np
@@ -68,6 +69,30 @@ def _arrivals(rate: float, n: int, rng: np.random.Generator) -> np.ndarray:
     return np.cumsum(rng.exponential(1.0 / rate, n))
 
 
+TRAFFIC_BLOCK = 1 << 15
+"""Smallest traffic drawn (_traffic): requests are drawn in powers of two from this up."""
+
+
+def _traffic(rate: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first n Poisson arrival times at `rate` (as _arrivals with default_rng(seed)) and n uniforms from a
+    second stream, (seed, 1), both read-only and shared: every continuous-batching simulation of an estimate — one
+    rate, one seed, plans that differ in their servers — sees the same requests (common random numbers: the plans
+    are compared on the same traffic, and it is drawn once). Each stream is generated value after value, so the
+    first n of a longer draw are the n of a shorter one: the result depends on (rate, n, seed) alone."""
+    size = max(TRAFFIC_BLOCK, 1 << (n - 1).bit_length())
+    arrivals, uniforms = _drawn_traffic(rate, size, seed)
+    return arrivals[:n], uniforms[:n]
+
+
+@lru_cache(maxsize=2)
+def _drawn_traffic(rate: float, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    arrivals = _arrivals(rate, size, np.random.default_rng(seed))
+    uniforms = np.random.default_rng((seed, 1)).random(size)
+    arrivals.flags.writeable = False
+    uniforms.flags.writeable = False
+    return arrivals, uniforms
+
+
 def slot_starts(arrivals: np.ndarray, servers: int, hold_s: float) -> np.ndarray:
     """Start times of FCFS service on `servers` identical slots each held `hold_s` (exact for equal holds)."""
     n = arrivals.size
@@ -76,18 +101,25 @@ def slot_starts(arrivals: np.ndarray, servers: int, hold_s: float) -> np.ndarray
     padded[:n] = arrivals
     grid = padded.reshape(rows, servers)
     steps = (np.arange(rows, dtype=float) * hold_s)[:, None]
-    starts = np.maximum.accumulate(grid - steps, axis=0) + steps
-    return starts.reshape(-1)[:n]
+    grid -= steps  # in place: the same values as a new array, without allocating two more of the run's size
+    np.maximum.accumulate(grid, axis=0, out=grid)
+    grid += steps
+    return padded[:n]
 
 
-def _percentiles(values: np.ndarray, prefix: str, qs: tuple[float, ...]) -> dict[str, float]:
-    return {f"{prefix}_p{round(q * 100)}": float(v) for q, v in zip(qs, np.quantile(values, qs))}
+def _percentiles(values: np.ndarray, prefix: str, qs: tuple[float, ...], overwrite: bool = False
+                 ) -> dict[str, float]:
+    """`values`' quantiles by name (overwrite: the array may be reordered instead of copied)."""
+    return {f"{prefix}_p{round(q * 100)}": float(v)
+            for q, v in zip(qs, np.quantile(values, qs, overwrite_input=overwrite))}
 
 
-def _half_widths(values: np.ndarray, prefix: str, qs: tuple[float, ...]) -> dict[str, float]:
-    """95 % batch-means half-widths of the percentiles of `values` (in request order)."""
+def _half_widths(values: np.ndarray, prefix: str, qs: tuple[float, ...], overwrite: bool = False
+                 ) -> dict[str, float]:
+    """95 % batch-means half-widths of the percentiles of `values` (in request order; overwrite: each batch may be
+    reordered within its place)."""
     usable = values[: values.size - values.size % BATCHES].reshape(BATCHES, -1)
-    per_batch = np.quantile(usable, qs, axis=1)  # (len(qs), BATCHES)
+    per_batch = np.quantile(usable, qs, axis=1, overwrite_input=overwrite)  # (len(qs), BATCHES)
     return _spread(per_batch, prefix, qs)
 
 
@@ -228,18 +260,20 @@ def simulate_llm(rate: float, replicas: int, batch: int, prefill_s: float, step_
     round-robin: slot j belongs to replica j mod replicas. `skip`: metrics ("tpot") not computed (until_decided
     has them from a shorter run).
     """
-    rng = np.random.default_rng(seed)
     cut = prefill_s if cut_s is None else cut_s
     hold = slot_hold_seconds(batch, prefill_s, cut_s, output_tokens, step_s)
     servers = replicas * batch
-    arrivals = _arrivals(rate, requests, rng)
+    arrivals, uniforms = _traffic(rate, requests, seed)
     starts = slot_starts(arrivals, servers, hold)
-    waits = starts - arrivals
-    phase = rng.random(requests) * step_s
-    ttft = waits + phase + prefill_s
+    ttft = starts - arrivals
+    ttft += uniforms * step_s
+    ttft += prefill_s
     keep = slice(int(requests * WARMUP_FRACTION), requests)
     qs = (0.50, 0.95, 0.99)
-    latency, widths = _percentiles(ttft[keep], "ttft", qs), _half_widths(ttft[keep], "ttft", qs)
+    # half-widths first: they partition each batch of the kept TTFTs in place, which leaves the whole's quantiles
+    # (a function of the values, not their order) to partition the same array without a copy
+    widths = _half_widths(ttft[keep], "ttft", qs, overwrite=True)
+    latency = _percentiles(ttft[keep], "ttft", qs, overwrite=True)
     if "tpot" not in skip:
         cut_ins = _cut_ins(starts, replicas, prefill_s, hold)
         # TPOT takes one value per cut-in count (at most batch − 1): percentiles from counts, not a partition

@@ -90,7 +90,7 @@ def fit_table(console: "Console", columns: Sequence[Column], rows: Sequence[Sequ
     keep = [i for i, c in enumerate(columns) if is_wide() or not c.wide_only]
     order = sorted((i for i in keep if columns[i].drop > 0), key=lambda i: -columns[i].drop)
 
-    def build(indices: list[int], style: box.Box) -> "Table":
+    def build(indices: list[int], style: box.Box, body: Sequence[Sequence[object]] = rows) -> "Table":
         from rich.table import Table
 
         table = Table(title=plain(title) if title else None, caption=plain(caption) if caption else None,
@@ -98,27 +98,37 @@ def fit_table(console: "Console", columns: Sequence[Column], rows: Sequence[Sequ
                       padding=(0, 1) if style is box.HEAVY_HEAD else 0, show_edge=style is box.HEAVY_HEAD)
         for i in indices:
             table.add_column(plain(columns[i].header), justify=columns[i].justify, overflow="fold")  # type: ignore
-        for row in rows:
+        for row in body:
             table.add_row(*(plain(row[i]) for i in indices))
         return table
 
-    def natural_width(table: "Table") -> int:
+    # A table's natural width is the sum of its columns' widest cells (a plain Text measures its longest line, and
+    # a column's padding is the same on every row) plus the borders, so a table of the header and one row holding
+    # each column's widest cell measures the same as the whole table, at the cost of two rows instead of hundreds.
+    widest = [max((row[i] for row in rows), key=_text_width) if rows else "" for i in range(len(columns))]
+
+    def natural_width(indices: list[int], style: box.Box) -> int:
         # measured without the console's limit (rich clamps a measurement to the width it is given)
         from rich.measure import Measurement
 
-        return Measurement.get(console, console.options.update(width=10_000, max_width=10_000), table).maximum
+        probe = build(indices, style, [widest] if rows else [])
+        return Measurement.get(console, console.options.update(width=10_000, max_width=10_000), probe).maximum
 
-    table = build(keep, box.HEAVY_HEAD)
-    if is_wide() or natural_width(table) <= console.width:
-        return table
+    if is_wide() or natural_width(keep, box.HEAVY_HEAD) <= console.width:
+        return build(keep, box.HEAVY_HEAD)
     indices = list(keep)
-    table = build(indices, box.SIMPLE_HEAD)
     for i in order:
-        if natural_width(table) <= console.width:
+        if natural_width(indices, box.SIMPLE_HEAD) <= console.width:
             break
         indices.remove(i)
-        table = build(indices, box.SIMPLE_HEAD)
-    return table
+    return build(indices, box.SIMPLE_HEAD)
+
+
+def _text_width(value: object) -> int:
+    """Cells of the longest line of `value` as plain() prints it: what rich measures a Text's natural width by."""
+    from rich.cells import cell_len
+
+    return max((cell_len(line) for line in clean(value).splitlines()), default=0)
 
 
 def wrap_lines(lines: Sequence[str], width: int, prefix: str = "") -> list[str]:
