@@ -259,6 +259,19 @@ def test_dynamic_batching_runs_are_shared_only_when_provably_the_same():
                                                                        0.003, 20_000, 0)
 
 
+def test_simulations_share_traffic_without_depending_on_what_ran_before():
+    # common random numbers: a run's traffic is the first n of one stream, whatever longer or other runs drew first
+    from planner.model import simulation
+
+    simulation._DRAWN.clear()
+    alone = simulate_llm(5.0, 2, 8, 0.03, 0.02, 256, requests=20_000, seed=7)
+    simulate_llm(5.0, 2, 8, 0.03, 0.02, 256, requests=150_000, seed=7)  # draws a longer stream
+    simulate_llm(6.0, 2, 8, 0.03, 0.02, 256, requests=20_000, seed=7)  # and another rate's
+    assert simulate_llm(5.0, 2, 8, 0.03, 0.02, 256, requests=20_000, seed=7) == alone
+    arrivals, _ = simulation._traffic(5.0, 1000, 7)
+    assert np.array_equal(arrivals, np.cumsum(np.random.default_rng(7).exponential(1 / 5.0, 1000)))
+
+
 def test_simulation_is_seeded():
     a = simulate_llm(5.0, 2, 8, 0.03, 0.02, 256, requests=20_000, seed=7)
     b = simulate_llm(5.0, 2, 8, 0.03, 0.02, 256, requests=20_000, seed=7)

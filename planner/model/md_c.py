@@ -57,9 +57,11 @@ BRACKET_POINTS = 17
 """Points of each grid that narrows a waiting-time quantile's bracket (16-fold a round)."""
 
 
+@lru_cache(maxsize=4096)
 def growth_root(servers: int, offered_load: float) -> float:
     """η > 1 with c·ln η = a·(η − 1): the positive root of Φ(z) = 1 besides z = 1 (Newton from the right, where
-    the concave g(z) = c·ln z − a(z − 1) is negative)."""
+    the concave g(z) = c·ln z − a(z − 1) is negative). Kept per queue: the shortcut bound, the FFT size and the
+    distribution each need it."""
     c, a = float(servers), offered_load
     if a <= 0.0:
         return math.inf
@@ -164,7 +166,11 @@ class MdcWait:
         h = spread / GRID
         nodes = start + h * np.arange(math.ceil((hi + spread - start) / h) + 1)
         kinks = np.arange(math.ceil(start / self.service_s), math.floor(nodes[-1] / self.service_s) + 1)
-        t = np.unique(np.concatenate([nodes, kinks * self.service_s]))
+        marks = kinks * self.service_s
+        # the nodes are increasing: merged with the kinks only when one is not already a node (the kink at 0 of a
+        # grid starting at 0 is its first node)
+        t = nodes if marks.size == 0 or (marks.size == 1 and marks[0] == nodes[0]) else \
+            np.unique(np.concatenate([nodes, marks]))
         values = self.cdf(t)
         integral = np.concatenate([[0.0], np.cumsum(np.diff(t) * (values[1:] + values[:-1]) / 2.0)])
         ys = t[t >= lo]
@@ -198,12 +204,14 @@ def _poisson_mix(cdf: np.ndarray, top: int, means: np.ndarray) -> np.ndarray:
     log_fact = _log_factorials(hi)[lo:hi + 1]
     safe = np.maximum(means, 1e-300)[:, None]
     pmf = np.exp(i[None, :] * np.log(safe) - safe - log_fact[None, :])
-    pmf[means <= 0.0, :] = 0.0
-    if lo == 0:
-        pmf[means <= 0.0, 0] = 1.0
+    if mu_lo <= 0.0:  # a zero mean is a point mass at 0
+        pmf[means <= 0.0, :] = 0.0
+        if lo == 0:
+            pmf[means <= 0.0, 0] = 1.0
     index = top - np.arange(lo, hi + 1)  # ≥ 0 since i ≤ top
-    weights = np.where(index < cdf.size, cdf[np.minimum(index, cdf.size - 1)], 1.0)
-    mixed: np.ndarray = np.clip(pmf @ weights, 0.0, 1.0)
+    weights = cdf[index] if index[0] < cdf.size else np.where(index < cdf.size, cdf[np.minimum(index, cdf.size - 1)],
+                                                                 1.0)
+    mixed: np.ndarray = np.minimum(np.maximum(pmf @ weights, 0.0), 1.0)  # np.clip's values, without its dispatch
     return mixed
 
 
@@ -293,5 +301,6 @@ def md_c_wait_plus_uniform_quantiles(servers: int, arrival_rate: float, service_
 def clear_memos() -> None:
     """Forget the kept quantiles and tables (benchmarks time cold searches with it)."""
     md_c_wait_plus_uniform_quantiles.cache_clear()
+    growth_root.cache_clear()
     _log_factorials.cache_clear()
     _upper_circle.cache_clear()

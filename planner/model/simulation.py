@@ -17,7 +17,6 @@ import dataclasses
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from heapq import heappop, heappush
 
 import numpy as np
@@ -71,6 +70,8 @@ def _arrivals(rate: float, n: int, rng: np.random.Generator) -> np.ndarray:
 
 TRAFFIC_BLOCK = 1 << 15
 """Smallest traffic drawn (_traffic): requests are drawn in powers of two from this up."""
+_DRAWN: dict[tuple[float, int], tuple[np.ndarray, np.ndarray]] = {}
+"""The longest traffic drawn per (rate, seed), the latest two (_traffic)."""
 
 
 def _traffic(rate: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -78,19 +79,21 @@ def _traffic(rate: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     second stream, (seed, 1), both read-only and shared: every continuous-batching simulation of an estimate — one
     rate, one seed, plans that differ in their servers — sees the same requests (common random numbers: the plans
     are compared on the same traffic, and it is drawn once). Each stream is generated value after value, so the
-    first n of a longer draw are the n of a shorter one: the result depends on (rate, n, seed) alone."""
-    size = max(TRAFFIC_BLOCK, 1 << (n - 1).bit_length())
-    arrivals, uniforms = _drawn_traffic(rate, size, seed)
-    return arrivals[:n], uniforms[:n]
-
-
-@lru_cache(maxsize=2)
-def _drawn_traffic(rate: float, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    arrivals = _arrivals(rate, size, np.random.default_rng(seed))
-    uniforms = np.random.default_rng((seed, 1)).random(size)
-    arrivals.flags.writeable = False
-    uniforms.flags.writeable = False
-    return arrivals, uniforms
+    first n of a longer draw are the n of a shorter one: the result depends on (rate, n, seed) alone, and the
+    longest draw so far serves every shorter run (drawn again, twice as long, only when a run is longer)."""
+    key = (rate, seed)
+    drawn = _DRAWN.pop(key, None)
+    if drawn is None or drawn[0].size < n:
+        size = max(TRAFFIC_BLOCK, 1 << (n - 1).bit_length())
+        arrivals = _arrivals(rate, size, np.random.default_rng(seed))
+        uniforms = np.random.default_rng((seed, 1)).random(size)
+        arrivals.flags.writeable = False
+        uniforms.flags.writeable = False
+        drawn = (arrivals, uniforms)
+    _DRAWN[key] = drawn  # most recent last
+    while len(_DRAWN) > 2:
+        del _DRAWN[next(iter(_DRAWN))]
+    return drawn[0][:n], drawn[1][:n]
 
 
 def slot_starts(arrivals: np.ndarray, servers: int, hold_s: float) -> np.ndarray:
