@@ -20,9 +20,10 @@ def run_json(*args):
     return json.loads(result.stdout)
 
 
-def test_there_are_seven_example_profiles():
+def test_there_are_eight_example_profiles():
     assert {p.stem for p in PROFILES} == {"lora-7b-a6000", "pretrain-1b-72h", "resnet50-imagenet", "serve-7b-chat",
-                                          "bert-train-then-serve", "serve-gpt-oss-120b-chat", "lora-mixtral-8x7b"}
+                                          "bert-train-then-serve", "serve-gpt-oss-120b-chat", "lora-mixtral-8x7b",
+                                          "long-context-llama-8b"}
 
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.stem)
@@ -90,6 +91,13 @@ EXPECTED_TRAINING = {
                               # and the context-parallel degree (1: a 4k sequence fits one GPU)
                               parallelism={"data": 8, "tensor": 1, "pipeline": 1, "expert": 1, "context": 1,
                                            "sharding": "zero3", "zero": 3, "recompute": "none", "pinned": []}),
+    # Llama-3.1-8B at 128k (issue 14): 891 GB of activations per sequence without recomputation, 111 GB per GPU at
+    # tensor 8: every plan splits the sequence (context parallelism); 16 H100 as data 4 × context 4 with full
+    # recomputation are the cheapest within 48 h
+    "long-context-llama-8b": dict(gpu="H100-SXM", provider="mithril", gpu_count=16,
+                                  hours={"p10": 12.65, "p50": 22.63, "p90": 40.48},
+                                  parallelism={"data": 4, "tensor": 1, "pipeline": 1, "expert": 1, "context": 4,
+                                               "sharding": "zero2", "zero": 2, "recompute": "full", "pinned": []}),
     "bert-train-then-serve": dict(gpu="RTX-A4000", provider="simplepod", gpu_count=3,
                                   hours={"p10": 0.4541, "p50": 0.8414, "p90": 1.559}),
 }
@@ -101,6 +109,9 @@ EXPECTED_WORKLOAD = {
     # Mixtral-8x7B: 46.70B total, 12.75B active (tests/test_moe.py works both by hand); LoRA r=16 on attention and
     # all 8 experts: 32 · 16 · (26,624 + 8 · 3 · (4096 + 14336)) = 240.1M adapter parameters
     "lora-mixtral-8x7b": dict(params=4.67e10, active_params=1.275e10, trainable_params=2.401e8),
+    # Llama-3.1-8B at 128k: per token 6 · 7.504B matmul weights (32 · 218.1M + the 525.3M head) + 12 · 32 · 4096 ·
+    # 131072 of attention = 4.502e10 + 2.062e11 (attention is 82 % of it at this length); × 2B tokens = 5.024e20
+    "long-context-llama-8b": dict(tokens=2e9, flops_total=5.024e20),
 }
 EXPECTED_SERVING = {
     # The recommended plan is the cheapest that holds every target at the P10 efficiency (choices.holds_with_headroom).
