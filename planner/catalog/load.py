@@ -11,7 +11,16 @@ from planner.errors import CatalogLookupError, InputError, PlannerError, did_you
 from planner.io.loading import M, load_model_file
 from planner.io.yamlcache import content_key
 from planner.io.yamlfile import YamlDocument, read_text
-from planner.schema.catalog import GpuCatalog, GpuSpec, Offer, ProviderOffers, PurchasePrice, PurchasePricesFile
+from planner.schema.catalog import (
+    CommitmentsFile,
+    CommittedPrice,
+    GpuCatalog,
+    GpuSpec,
+    Offer,
+    ProviderOffers,
+    PurchasePrice,
+    PurchasePricesFile,
+)
 from planner.schema.model import ModelCatalog, ModelPreset
 from planner.schema.priors import (
     EfficiencyPrior,
@@ -41,6 +50,8 @@ class PricedOffer:
     """network_gbps is the plan's assumption (constraints.assumed_network_gbps), not the offer's statement."""
     discount_percent: float = 0.0
     """A discount the user holds (constraints.discounts), already taken off the offer's prices."""
+    commitment: CommittedPrice | None = None
+    """The published committed-term price this offer is priced at (constraints.commitment); None: on demand."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,8 @@ class Catalog:
     """Provider facts of catalog/providers.yaml: billing, networks, storage and egress prices."""
     purchase_prices: dict[str, PurchasePrice] = field(default_factory=dict, repr=False)
     """Sourced prices to buy one card, by GPU id (catalog/purchase_prices.yaml)."""
+    commitments: tuple[CommittedPrice, ...] = ()
+    """Published committed-term prices of catalog offers (catalog/commitments.yaml)."""
 
     def is_exact_gpu_name(self, name: str) -> bool:
         """Whether `name` is an id or alias (case, spaces and hyphens aside), not just a prefix of one."""
@@ -128,6 +141,9 @@ class Catalog:
 PURCHASE_PRICES_FILE = "purchase_prices.yaml"
 """Sourced card prices (optional): the buy-versus-rent line's price when a profile gives none."""
 
+COMMITMENTS_FILE = "commitments.yaml"
+"""Published committed-term prices (optional), planned only when a profile sets constraints.commitment."""
+
 LOADED_KEEP = 4
 """Catalogs kept in memory, by content: a process that plans many profiles validates its catalog once."""
 _LOADED: dict[tuple[str, tuple[tuple[str, str], ...]], Catalog] = {}
@@ -159,7 +175,7 @@ def _catalog_texts(root: Path) -> dict[str, str]:
         raise InputError("catalog directory not found", file=str(root), hint="Pass --catalog DIR or omit it.")
     paths = [root / "gpus.yaml", *sorted((root / "offers").glob("*.yaml"))]
     paths += [p for p in (root / "models.yaml", root / "priors.yaml", root / "providers.yaml",
-                          root / PURCHASE_PRICES_FILE) if p.exists()]
+                          root / PURCHASE_PRICES_FILE, root / COMMITMENTS_FILE) if p.exists()]
     return {str(p): read_text(p) for p in paths}
 
 
@@ -229,5 +245,19 @@ def _load_catalog(root: Path, texts: dict[str, str]) -> Catalog:
             if price.gpu in purchase:
                 raise doc.error(("prices", i, "gpu"), f"a second price for {price.gpu}; keep one per card")
             purchase[price.gpu] = price
+    commitments: list[CommittedPrice] = []
+    commitments_path = root / COMMITMENTS_FILE
+    if commitments_path.exists():
+        committed, doc = load(commitments_path, CommitmentsFile, "commitments")
+        seen: set[tuple[str, str, str, str]] = set()
+        for i, c in enumerate(committed.commitments):
+            # an entry whose offer an import has since dropped prices nothing (the on-demand offer is gone too);
+            # the bundled file is checked against the bundled offers by tests/test_commitments.py
+            key = (c.provider, c.instance, c.term, c.payment)
+            if key in seen:
+                raise doc.error(("commitments", i, "term"), f"a second {c.term} {c.payment} price for {c.provider} "
+                                f"{c.instance}; keep one")
+            seen.add(key)
+            commitments.append(c)
     return Catalog(gpus, providers, presets, priors, as_of, names, curves, floors, str(root), extrapolation, facts,
-                   purchase)
+                   purchase, tuple(commitments))

@@ -246,7 +246,8 @@ def decide_training(section: TrainingEstimate, profile: Profile) -> TrainingDeci
     deadline_h = training.deadline / 3600.0 if training.deadline else None
     decision = TrainingDecision(section.confidence, deadline_h, training.budget, options, frontier, choices,
                                 alternatives, best_per_gpu, rejected, changes_needed=changes)
-    decision.assumptions.extend(_training_assumptions(decision, constraints.spot, section.job))
+    decision.assumptions.extend(_training_assumptions(decision, constraints.spot, section.job,
+                                                      constraints.commitment))
     return decision
 
 
@@ -278,7 +279,8 @@ def _training_impossible(usable: list[TrainingOption], deadline_s: float | None,
     return alternatives, changes
 
 
-def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJob) -> list[str]:
+def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJob,
+                          commitment: str | None = None) -> list[str]:
     from planner.plans.spot import (
         CHECKPOINT_WRITE_BYTES_PER_S,
         INTERRUPTIONS_PER_MONTH,
@@ -307,7 +309,10 @@ def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJ
                      f"Advisor band for H100), checkpoints written at {CHECKPOINT_WRITE_BYTES_PER_S / 2**20:,.0f} "
                      f"MiB/s (EBS gp3), {RESTART_S / 60:g} min to restart; interval by Young's formula.")
     else:
-        lines.append("On-demand prices only (constraints.spot: false); `--set constraints.spot=true` compares spot "
+        lines.append(("On-demand prices only" if commitment is None else
+                      f"On-demand prices, and {commitment} committed-term prices where published "
+                      "(constraints.commitment)")
+                     + " (constraints.spot: false); `--set constraints.spot=true` compares spot "
                      "with its expected interruption overhead.")
     return lines
 
@@ -412,7 +417,8 @@ def _headroom_miss(plan: ServingPlan, slo: Slo | None) -> str:
 
 
 def _serving_label(p: ServingPlan) -> str:
-    return f"{p.replicas}×{p.gpus_per_replica} {p.gpu} on {p.provider}"
+    return f"{p.replicas}×{p.gpus_per_replica} {p.gpu} on {p.provider}" + (
+        f" ({p.commitment.term} commitment)" if p.commitment is not None else "")
 
 
 def decide(loaded: LoadedProfile, catalog: Catalog, est: Estimate, confidence: float | None = None) -> Decision:

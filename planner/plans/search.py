@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from planner.catalog.commitments import committed_offers
 from planner.catalog.dominance import undominated
 from planner.catalog.load import Catalog, PricedOffer
 from planner.catalog.trust import price_flags
@@ -152,6 +153,11 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
     unplanned = () if loaded.gpu_ids else tuple(unplanned_gpus(catalog, offers))
     if not offers and not unrented:
         warnings.append("no offer in the catalog matches constraints.gpus and constraints.providers")
+    if constraints.commitment is not None and not any(o.commitment for o in offers):
+        published = sorted({f"{c.provider} {c.instance} ({c.term} {c.payment})" for c in catalog.commitments})
+        warnings.append(f"constraints.commitment {constraints.commitment} ({constraints.commitment_payment}): no "
+                        "offer searched has a published price for that term in catalog/commitments.yaml"
+                        + (f" (it has: {', '.join(published)})" if published else "") + "; on-demand prices only")
     training = inference = None
     if profile.training is not None:
         tokens_per_sample = profile.training.dataset.tokens_per_sample
@@ -327,8 +333,11 @@ def _trust_changes(plan: TrainingPlan | ServingPlan, offer: PricedOffer, flags: 
     """The price date, the doubts `flags`, the assumed network and the discount of the plan's offer, as fields."""
     spans = isinstance(plan, TrainingPlan) and plan.instances > 1  # serving replicas do not talk to each other
     assumed = offer.offer.network_gbps if offer.network_assumed and spans else None
-    return {"price_as_of": offer.as_of, "price_flags": flags, "assumed_network_gbps": assumed,
-            "discount_percent": offer.discount_percent}
+    changes: dict[str, object] = {"price_as_of": offer.as_of, "price_flags": flags, "assumed_network_gbps": assumed,
+                                  "discount_percent": offer.discount_percent, "commitment": offer.commitment}
+    if offer.commitment is not None and isinstance(plan, ServingPlan) and plan.monthly_cost_autoscaled_usd is not None:
+        changes["monthly_cost_autoscaled_usd"] = plan.monthly_cost_usd  # committed replicas are owed all month
+    return changes
 
 
 def _buy_versus_rent(loaded: LoadedProfile, catalog: Catalog, today: dt.date, training: TrainingEstimate | None,
@@ -372,8 +381,11 @@ def searched_offers(loaded: LoadedProfile, catalog: Catalog, today: dt.date) -> 
     constraints = loaded.profile.constraints
     offers = catalog.offers(set(loaded.gpu_ids) if loaded.gpu_ids else None,
                             set(loaded.provider_ids) if loaded.provider_ids else None)
+    # committed-term prices (from the undiscounted list prices) are offers of their own, kept out of the dominance
+    # check: a committed price must never silently replace the on-demand offer it belongs to
+    committed = committed_offers(offers, catalog, constraints.commitment, constraints.commitment_payment)
     offers = with_discounts(offers, dict(loaded.discounts))
-    rented = with_assumed_network(undominated(offers, today), constraints.assumed_network_gbps
+    rented = with_assumed_network(undominated(offers, today) + committed, constraints.assumed_network_gbps
                                   or catalog.slowest_stated_network_gbps)
     return rented + owned_offers(constraints.owned, loaded.owned_gpu_ids, catalog, constraints.usd_per_kwh,
                                  constraints.pue, today)

@@ -55,7 +55,7 @@ from planner.model.simulation import (
 from planner.model.workload import BYTES, Workload, weight_bytes
 from planner.plans import verdict
 from planner.plans.verdict import Kind, Verdict
-from planner.schema.catalog import GpuSpec
+from planner.schema.catalog import CommittedPrice, GpuSpec
 from planner.schema.profile import Inference, Slo
 
 TENSOR_PARALLEL = (1, 2, 4, 8)
@@ -115,6 +115,8 @@ class ServingPlan:
     """Gbit/s between instances this plan assumed because its offer states none (None: stated, or one instance)."""
     discount_percent: float = 0.0
     """The user's discount with the provider (constraints.discounts), already in the cost."""
+    commitment: CommittedPrice | None = None
+    """The committed-term price the plan is priced at (constraints.commitment); None: on demand or spot."""
     """Percentiles from planner/model/simulation.py (estimate --simulate), beside the analytic latency_s."""
     expert: int = 1
     """Expert-parallel ranks of a replica: a mixture of experts spreads its experts over the replica's GPUs

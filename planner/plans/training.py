@@ -39,7 +39,7 @@ from planner.plans.expert_parallel import (
     routed_share,
 )
 from planner.plans.verdict import Kind, Verdict
-from planner.schema.catalog import GpuSpec
+from planner.schema.catalog import CommittedPrice, GpuSpec
 from planner.schema.profile import Parallelism, Training
 
 ZERO3_VOLUME_FACTOR = 1.5
@@ -278,6 +278,8 @@ class TrainingPlan:
     """Gbit/s between instances this plan assumed because its offer states none (None: stated, or one instance)."""
     discount_percent: float = 0.0
     """The user's discount with the provider (constraints.discounts), already in the cost."""
+    commitment: CommittedPrice | None = None
+    """The committed-term price the plan is priced at (constraints.commitment); None: on demand or spot."""
     storage_usd: float | None = None
     """Storage of data and checkpoints at P50 (planner/model/bill.py); None: price unknown."""
     egress_usd: float | None = None

@@ -14,6 +14,7 @@ from planner.decide.choices import (
     hours_text,
 )
 from planner.plans.serving import ServingPlan
+from planner.plans.training import TrainingPlan
 from planner.render.console import Column, clean, fit_table, print_lines
 from planner.render.readable import fixed, ms, usd
 
@@ -36,7 +37,7 @@ def _layout_text(p: Any) -> str:
 def training_label(o: TrainingOption) -> str:
     """The short label of a training plan: count, GPU, provider (and spot)."""
     p = o.plan
-    return f"{p.gpu_count}× {p.gpu} · {p.provider}" + (" · spot" if p.spot else "")
+    return f"{p.gpu_count}× {p.gpu} · {p.provider}" + (" · spot" if p.spot else "") + _term(p)
 
 
 def training_details(o: TrainingOption) -> str:
@@ -47,7 +48,12 @@ def training_details(o: TrainingOption) -> str:
 
 def serving_label(p: ServingPlan) -> str:
     """The short label of a serving plan: replicas × GPUs per replica, GPU, provider."""
-    return f"{p.replicas}×{p.gpus_per_replica} {p.gpu} · {p.provider}"
+    return f"{p.replicas}×{p.gpus_per_replica} {p.gpu} · {p.provider}" + _term(p)
+
+
+def _term(p: TrainingPlan | ServingPlan) -> str:
+    """' · 1y' for a plan at a committed-term price (constraints.commitment), so it never reads as on demand."""
+    return f" · {p.commitment.term}" if p.commitment is not None else ""
 
 
 def serving_details(p: ServingPlan) -> str:

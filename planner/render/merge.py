@@ -24,13 +24,15 @@ def _sig(value: float) -> float:
 
 
 def shape(plan: TrainingPlan | ServingPlan) -> tuple[object, ...]:
-    """What a reader compares: everything a row shows but the price and the instance name."""
+    """What a reader compares: everything a row shows but the price and the instance name. A committed-term price
+    (constraints.commitment) binds the renter to its term, so it is never merged into an on-demand row."""
+    term = plan.commitment.term if plan.commitment is not None else None
     if isinstance(plan, TrainingPlan):
         return ("training", plan.gpu, plan.provider, plan.gpu_count, plan.spot, plan.tensor, plan.pipeline,
-                plan.expert, plan.context, plan.sharding, plan.recompute_mode, plan.micro_batch, _sig(plan.hours_p50),
-                plan.feasible)
+                plan.expert, plan.context, plan.sharding, plan.recompute_mode, plan.micro_batch,
+                _sig(plan.hours_p50), plan.feasible, term)
     return ("serving", plan.gpu, plan.provider, plan.replicas, plan.gpus_per_replica, plan.batch_size,
-            tuple(sorted((k, _sig(v)) for k, v in plan.latency_s.items())), plan.meets_slo)
+            tuple(sorted((k, _sig(v)) for k, v in plan.latency_s.items())), plan.meets_slo, term)
 
 
 def key(plan: TrainingPlan | ServingPlan) -> tuple[str, str, str]:

@@ -44,7 +44,8 @@ def _types(plans: list[Any], plan: Any) -> list[str]:
 def _provider_cell(plan: Any, others: dict[tuple[str, str, str], list[str]]) -> str:
     """The provider, with '(×N)' when N instance types give this plan (the cheapest is priced)."""
     more = others.get(key(plan))
-    return f"{plan.provider} (×{len(more) + 1})" if more else plan.provider
+    term = f" {plan.commitment.term}" if getattr(plan, "commitment", None) is not None else ""
+    return (f"{plan.provider} (×{len(more) + 1})" if more else plan.provider) + term
 
 
 def _r(value: float | None, digits: int = 4) -> float | None:
@@ -67,8 +68,14 @@ def _training_shown(est: Estimate, top: int | None, section: Any = None) -> list
 
 def _price_fields(plan: TrainingPlan | ServingPlan) -> dict[str, Any]:
     """`price_as_of` and `price_flags` (CONTRACTS.md §5), and the user's discount in the price."""
+    c = plan.commitment
+    commitment = None if c is None else {
+        "term": c.term, "payment": c.payment, "usd_per_hour": c.usd_per_hour, "term_hours": _r(c.term_hours),
+        "obligation_usd": _r(c.usd_per_hour * c.term_hours * plan.instances), "source": c.source,
+        "title": c.title, "url": c.url, "quote": c.quote, "as_of": c.as_of.isoformat()}
     return {"price_as_of": plan.price_as_of.isoformat() if plan.price_as_of else None,
-            "price_flags": list(plan.price_flags), "discount_percent": plan.discount_percent}
+            "price_flags": list(plan.price_flags), "discount_percent": plan.discount_percent,
+            "commitment": commitment}
 
 
 def price_warnings(est: Estimate, top: int | None) -> list[str]:
@@ -135,6 +142,24 @@ def _buy_lines(est: Estimate) -> list[str]:
             lines.append(head + f"the cheapest rental meeting the targets, {b.rental}, costs "
                          f"{usd(b.rental_usd or 0.0)} for {what} ({fixed(b.owned_hours)} h on the owned machine): "
                          f"{verdict}.")
+    return lines
+
+
+_TERM_WORDS = {"1m": "1 month", "3m": "3 months", "6m": "6 months", "1y": "1 year", "3y": "3 years"}
+
+
+def commitment_lines(est: Estimate, top: int | None) -> list[str]:
+    """The committed-term plans shown (constraints.commitment): term, payment, price and what it binds to."""
+    lines = []
+    for name, section in (("training", est.training), ("serving", est.inference)):
+        for i, p in enumerate(shown(section.plans, top) if section is not None else []):
+            c = p.commitment
+            if c is None:
+                continue
+            lines.append(f"Committed price, {name} #{i + 1} {p.provider} {p.instance}: {usd(c.usd_per_hour)}/h per "
+                         f"instance for {_TERM_WORDS[c.term]} ({c.payment}), owed whether used or not: "
+                         f"{usd(c.usd_per_hour * c.term_hours * p.instances)} for {p.instances} instance(s) "
+                         f"({c.source}, {c.as_of.isoformat()}).")
     return lines
 
 
@@ -402,6 +427,7 @@ def _footer(est: Estimate, decision: Decision | None = None, top: int | None = N
         lines += _flag_notes(shown(est.inference.plans, top), "serving")
     lines += _buy_lines(est)
     lines += _discount_lines(est, top)
+    lines += commitment_lines(est, top)
     lines += _no_offer_lines(est)
     if any(row[2].endswith(")") and " (×" in row[2] for _, _, _, rows in _sections(est, top) for row in rows):
         lines.append("(×N) after a provider: N of its instance types give the same plan; the cheapest is priced "

@@ -218,3 +218,47 @@ class PurchasePricesFile(Strict):
     prices: list[PurchasePrice] = Field(min_length=1, description="One sourced price per card.")
 
     _as_of = field_validator("as_of")(_not_future)
+
+
+CommitTerm = Literal["1m", "3m", "6m", "1y", "3y"]
+"""Length of a committed term: months or years."""
+CommitPayment = Literal["no-upfront", "partial-upfront", "all-upfront"]
+"""How a committed term is paid: monthly, part upfront, or all upfront (then usd_per_hour spreads the sum)."""
+COMMIT_TERM_HOURS: dict[str, float] = {"1m": 8766.0 / 12, "3m": 8766.0 / 4, "6m": 8766.0 / 2, "1y": 8766.0,
+                                       "3y": 3 * 8766.0}
+"""Hours in a term (a year of 365.25 days × 24 h, a month a twelfth of it)."""
+
+
+class CommittedPrice(Strict):
+    """A published committed-term (reserved) price of one instance (catalog/commitments.yaml)."""
+
+    provider: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Provider id (catalog/offers/<id>.yaml).")
+    instance: str = Field(min_length=1, description="The offer's instance name in that file.")
+    term: CommitTerm = Field(description="Length of the commitment: 1m, 3m, 6m, 1y or 3y.")
+    payment: CommitPayment = Field(description="no-upfront, partial-upfront or all-upfront.")
+    usd_per_hour: float = Field(gt=0, allow_inf_nan=False,
+                                description="Price of the whole instance per hour under the commitment (all-upfront: "
+                                            "the upfront sum over the term's hours).")
+    as_of: dt.date = Field(description="When the source published the figure.")
+    source: str = Field(min_length=2, description="Who published the figure.")
+    title: str = Field(min_length=3, description="Title of the page.")
+    url: str = Field(pattern=r"^https://\S+$", description="Address of the page.")
+    quote: str = Field(min_length=3, description="The figure as the source writes it.")
+    notes: str | None = Field(None, description="Caveats.")
+
+    _as_of = field_validator("as_of")(_not_future)
+
+    @property
+    def term_hours(self) -> float:
+        """Hours the commitment binds to."""
+        return COMMIT_TERM_HOURS[self.term]
+
+
+class CommitmentsFile(Strict):
+    """catalog/commitments.yaml."""
+
+    schema_version: Literal[1] = Field(description="Format version.")
+    as_of: dt.date = Field(description="When the list was compiled.")
+    commitments: list[CommittedPrice] = Field(min_length=1, description="Published committed-term prices.")
+
+    _as_of = field_validator("as_of")(_not_future)

@@ -1,0 +1,33 @@
+"""Committed-term offers (constraints.commitment): the catalog offers that have a published price for the chosen
+term and payment, as offers of their own beside the on-demand ones. Each is named "<instance> (<term> commitment)",
+priced at the committed rate with no spot price, dated and sourced by catalog/commitments.yaml, and carries the
+commitment, so every plan on it says the term it binds to; the on-demand offer stays searched as it was."""
+from __future__ import annotations
+
+import dataclasses
+
+from planner.catalog.load import Catalog, PricedOffer
+
+
+def committed_instance(instance: str, term: str) -> str:
+    """The name a committed offer's plans carry."""
+    return f"{instance} ({term} commitment)"
+
+
+def committed_offers(offers: list[PricedOffer], catalog: Catalog, term: str | None,
+                     payment: str) -> list[PricedOffer]:
+    """For each of `offers` with a published `term`/`payment` price, that offer at the committed price."""
+    if term is None:
+        return []
+    prices = {(c.provider, c.instance): c for c in catalog.commitments if c.term == term and c.payment == payment}
+    out = []
+    for o in offers:
+        c = prices.get((o.provider, o.offer.instance))
+        if c is None:
+            continue
+        offer = o.offer.model_copy(update={
+            "instance": committed_instance(o.offer.instance, term), "usd_per_hour": c.usd_per_hour,
+            "spot_usd_per_hour": None, "usd_per_hour_max": None, "as_of": c.as_of,
+            "source": f"{c.source}, {c.title} ({c.url})", "doubtful": None})
+        out.append(dataclasses.replace(o, offer=offer, as_of=c.as_of, commitment=c, discount_percent=0.0))
+    return out
