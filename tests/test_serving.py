@@ -272,6 +272,27 @@ def test_simulations_share_traffic_without_depending_on_what_ran_before():
     assert np.array_equal(arrivals, np.cumsum(np.random.default_rng(7).exponential(1 / 5.0, 1000)))
 
 
+def test_until_decided_doubles_and_goes_to_the_horizon_only_when_doubling_cannot_settle():
+    from planner.model.simulation import SimulatedLatency, until_decided
+
+    def runs_of(width_at):  # a percentile of 0.1 s far below its 0.5 s target, its half-width a function of n
+        asked = []
+
+        def run(n, settled=frozenset()):
+            asked.append(n)
+            return SimulatedLatency({"ttft_p95": 0.1}, n, 0.5, {"ttft_p95": width_at(n)})
+        return asked, run
+
+    # shrinking as 1/√n from ±40 % at 100,000 requests: ±25 % within reach of 400,000, so n doubles to it
+    asked, run = runs_of(lambda n: 0.04 * (100_000 / n) ** 0.5)
+    until_decided(run, {"ttft_p95": 0.5}, 100_000, 2_000_000)
+    assert asked == [100_000, 200_000, 400_000]
+    # ±150 % at 100,000: even 2,000,000 (±34 %) cannot reach ±25 %, so the next run is the horizon
+    asked, run = runs_of(lambda n: 0.15 * (100_000 / n) ** 0.5)
+    until_decided(run, {"ttft_p95": 0.5}, 100_000, 2_000_000)
+    assert asked == [100_000, 2_000_000]
+
+
 def test_simulation_is_seeded():
     a = simulate_llm(5.0, 2, 8, 0.03, 0.02, 256, requests=20_000, seed=7)
     b = simulate_llm(5.0, 2, 8, 0.03, 0.02, 256, requests=20_000, seed=7)

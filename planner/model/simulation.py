@@ -177,7 +177,11 @@ def until_decided(run: Callable[[int, frozenset[str]], SimulatedLatency], target
 
     The same holds for each metric on its own (`ttft`, `tpot`, `latency`: the keys' prefix): once every target of
     a metric is settled, its percentiles are kept from that run and the longer runs are told to skip it (`settled`:
-    continuous batching then skips the cut-in count, nearly half a run's work, while TTFT alone is still open)."""
+    continuous batching then skips the cut-in count, nearly half a run's work, while TTFT alone is still open).
+
+    n doubles, except that a decided target whose percentile cannot become precise before `most` — its half-width
+    shrunk as 1/√n to `most` still above PRECISION of it — sends the next run to `most` at once: the runs in
+    between could not settle it, and the run at `most` is the same whichever way it is reached."""
     n = min(first, most)
     kept: dict[str, SimulatedLatency] = {}  # metric → the run at which its targets settled
     while True:
@@ -188,7 +192,15 @@ def until_decided(run: Callable[[int, frozenset[str]], SimulatedLatency], target
             own = {k: t for k, t in targets.items() if k.rsplit("_", 1)[0] == metric}
             if sim.decided(own) and sim.precise(own):
                 kept[metric] = sim
-        n = min(2 * n, most)
+        n = most if _beyond_reach(sim, targets, n, most) else min(2 * n, most)
+
+
+def _beyond_reach(sim: SimulatedLatency, targets: dict[str, float], n: int, most: int) -> bool:
+    """A target is decided but its percentile's half-width, shrunk as 1/√n to `most` requests, would still exceed
+    PRECISION of it: no run before `most` can make it precise, so doubling up to it only repeats work."""
+    shrink = (n / most) ** 0.5
+    return any(sim.half_width_s.get(k, 0.0) * shrink > PRECISION * sim.latency_s[k]
+               for k, t in targets.items() if k in sim.latency_s and abs(sim.latency_s[k] - t) > sim.half_width_s[k])
 
 
 def _with_settled(sim: SimulatedLatency, kept: dict[str, SimulatedLatency]) -> SimulatedLatency:
@@ -268,21 +280,22 @@ def simulate_llm(rate: float, replicas: int, batch: int, prefill_s: float, step_
     servers = replicas * batch
     arrivals, uniforms = _traffic(rate, requests, seed)
     starts = slot_starts(arrivals, servers, hold)
-    ttft = starts - arrivals
-    ttft += uniforms * step_s
-    ttft += prefill_s
     keep = slice(int(requests * WARMUP_FRACTION), requests)
     qs = (0.50, 0.95, 0.99)
-    # half-widths first: they partition each batch of the kept TTFTs in place, which leaves the whole's quantiles
-    # (a function of the values, not their order) to partition the same array without a copy
-    widths = _half_widths(ttft[keep], "ttft", qs, overwrite=True)
-    latency = _percentiles(ttft[keep], "ttft", qs, overwrite=True)
+    tpot: dict[str, float] = {}
+    tpot_widths: dict[str, float] = {}
     if "tpot" not in skip:
         cut_ins = _cut_ins(starts, replicas, prefill_s, hold)
         # TPOT takes one value per cut-in count (at most batch − 1): percentiles from counts, not a partition
         levels = step_s + np.arange(int(cut_ins.max(initial=0)) + 1, dtype=float) * cut / output_tokens
         tpot, tpot_widths = _count_percentiles(cut_ins[keep], levels, "tpot", qs)
-        latency, widths = {**latency, **tpot}, {**widths, **tpot_widths}
+    ttft = np.subtract(starts, arrivals, out=starts)  # the starts are not needed again: their array holds TTFT
+    ttft += uniforms * step_s
+    ttft += prefill_s
+    # half-widths first: they partition each batch of the kept TTFTs in place, which leaves the whole's quantiles
+    # (a function of the values, not their order) to partition the same array without a copy
+    widths = {**_half_widths(ttft[keep], "ttft", qs, overwrite=True), **tpot_widths}
+    latency = {**_percentiles(ttft[keep], "ttft", qs, overwrite=True), **tpot}
     span = arrivals[-1] - arrivals[0]
     return SimulatedLatency(latency, requests, float(requests * hold / (servers * span)), widths)
 
