@@ -193,13 +193,9 @@ PurchaseKind = Literal["launch-msrp", "list", "street", "analyst-estimate"]
 seen on a date, or an analyst's estimate reported in the press."""
 
 
-class PurchasePrice(Strict):
-    """A sourced price to buy one card (catalog/purchase_prices.yaml), for the buy-versus-rent line of an owned
-    machine whose profile gives no purchase_usd."""
+class PublishedFigure(Strict):
+    """Where a price figure was published: date, publisher, page and the figure as quoted."""
 
-    gpu: str = Field(description="GPU id from gpus.yaml.")
-    usd: float = Field(gt=0, le=1_000_000, allow_inf_nan=False, description="Price of one card, USD.")
-    kind: PurchaseKind = Field(description="launch-msrp, list, street or analyst-estimate.")
     as_of: dt.date = Field(description="When the source published the figure.")
     source: str = Field(min_length=2, description="Who published the figure (a site, a vendor).")
     title: str = Field(min_length=3, description="Title of the page or article.")
@@ -208,6 +204,15 @@ class PurchasePrice(Strict):
     notes: str | None = Field(None, description="Caveats.")
 
     _as_of = field_validator("as_of")(_not_future)
+
+
+class PurchasePrice(PublishedFigure):
+    """A sourced price to buy one card (catalog/purchase_prices.yaml), for the buy-versus-rent line of an owned
+    machine whose profile gives no purchase_usd."""
+
+    gpu: str = Field(description="GPU id from gpus.yaml.")
+    usd: float = Field(gt=0, le=1_000_000, allow_inf_nan=False, description="Price of one card, USD.")
+    kind: PurchaseKind = Field(description="launch-msrp, list, street or analyst-estimate.")
 
 
 class PurchasePricesFile(Strict):
@@ -229,7 +234,7 @@ COMMIT_TERM_HOURS: dict[str, float] = {"1m": 8766.0 / 12, "3m": 8766.0 / 4, "6m"
 """Hours in a term (a year of 365.25 days × 24 h, a month a twelfth of it)."""
 
 
-class CommittedPrice(Strict):
+class CommittedPrice(PublishedFigure):
     """A published committed-term (reserved) price of one instance (catalog/commitments.yaml)."""
 
     provider: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Provider id (catalog/offers/<id>.yaml).")
@@ -239,14 +244,6 @@ class CommittedPrice(Strict):
     usd_per_hour: float = Field(gt=0, allow_inf_nan=False,
                                 description="Price of the whole instance per hour under the commitment (all-upfront: "
                                             "the upfront sum over the term's hours).")
-    as_of: dt.date = Field(description="When the source published the figure.")
-    source: str = Field(min_length=2, description="Who published the figure.")
-    title: str = Field(min_length=3, description="Title of the page.")
-    url: str = Field(pattern=r"^https://\S+$", description="Address of the page.")
-    quote: str = Field(min_length=3, description="The figure as the source writes it.")
-    notes: str | None = Field(None, description="Caveats.")
-
-    _as_of = field_validator("as_of")(_not_future)
 
     @property
     def term_hours(self) -> float:
