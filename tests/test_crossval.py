@@ -145,3 +145,16 @@ def test_the_priors_file_is_exactly_what_fit_priors_writes():
     spec.loader.exec_module(module)
     text, _ = module.priors_text(BUNDLED_CATALOG)
     assert text == (BUNDLED_CATALOG / "priors.yaml").read_text(encoding="utf-8")
+
+
+def test_only_independent_check_selects_the_rows_no_fit_uses(source_rows):
+    """`--only independent-check` keeps exactly the rows of the independent_check families, predicted as in the full
+    run (their fits never saw them either way), and `--only fitted-sources` the rest."""
+    catalog = load_catalog(BUNDLED_CATALOG)
+    runs = {r.id: r for r in load_published_runs(BUNDLED_CATALOG, catalog)}
+    check = validate(BUNDLED_CATALOG, cross_validate="source", only="independent-check")
+    assert check and all(runs[r.id].check_family for r in check)
+    assert {r.id for r in check} == {r.id for r in source_rows if runs[r.id].check_family}
+    full = {r.id: r.predicted for r in source_rows}
+    assert all(r.predicted == full[r.id] for r in check)
+    assert summaries(check)["overall"] == summaries(source_rows)["independent-check"]

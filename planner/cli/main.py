@@ -545,7 +545,7 @@ def schema(name: Annotated[SchemaName, typer.Argument(help="Which file format.")
 @app.command()
 def validate(
     format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
-    only: Annotated[Optional[str], typer.Option("--only", help="Only runs of this group, tier, phase or id.")] = None,
+    only: Annotated[Optional[str], typer.Option("--only", help="Only runs of this group, tier, phase or id; moe; independent-check or fitted-sources.")] = None,
     leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="Refit every fitted figure without the "
                                                 "run it predicts.")] = False,
     cross_validate: Annotated[Optional[CrossValidate], typer.Option(

@@ -154,8 +154,10 @@ def moe_run_ids(runs: list[PublishedRun], catalog: Catalog) -> frozenset[str]:
                      if resolve_architecture(run.model, catalog, run.id, seq_len=run.seq_len).is_moe)
 
 
-def _selected(only: str | None, moe: frozenset[str], run_id: str, *names: str) -> bool:
-    return not only or only in names or (only == "moe" and run_id in moe)
+def _selected(only: str | None, moe: frozenset[str], run: PublishedRun) -> bool:
+    """`--only`: a group, tier, phase or run id, `moe`, or which side of the independent check the run is on."""
+    side = "fitted-sources" if run.check_family is None else "independent-check"
+    return not only or only in (run.group, run.tier, run.id, run.phase, side) or (only == "moe" and run.id in moe)
 
 
 def _validate(catalog: Catalog, runs: list[PublishedRun], catalog_dir: Path | str, leave_one_out: bool,
@@ -171,13 +173,14 @@ def _validate(catalog: Catalog, runs: list[PublishedRun], catalog_dir: Path | st
             rows.append(ValidationRow(run.id, run.group, run.tier, run.gpu, point.count, point.layout, run.metric,
                                       run.value, point.predicted, low, high, point.basis, point.fold,
                                       point.extrapolations))
-        return [r for r in rows if _selected(only, moe, r.id, r.group, r.tier, r.id, _phase(runs, r.id))]
+        by_run = {run.id: run for run in runs}
+        return [r for r in rows if _selected(only, moe, by_run[r.id])]
     stored = catalog.train_curves or tuple(curves)
     by_id = {c.run.id: i for i, c in enumerate(cases)}
     reference = reference_efficiency(runs, catalog)
     out: list[ValidationRow] = []
     for run in runs:
-        if not _selected(only, moe, run.id, run.group, run.tier, run.id, run.phase):
+        if not _selected(only, moe, run):
             continue
         if run.phase == "train":
             case = cases[by_id[run.id]] if run.id in by_id else build_case(run, catalog, reference)
@@ -193,10 +196,6 @@ def _validate(catalog: Catalog, runs: list[PublishedRun], catalog_dir: Path | st
             if row is not None:
                 out.append(row)
     return out
-
-
-def _phase(runs: list[PublishedRun], run_id: str) -> str:
-    return next(r.phase for r in runs if r.id == run_id)
 
 
 THROUGHPUT_METRICS = ("samples_per_s", "tokens_per_s")
