@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch._C._profiler import _ExtraFields_Allocation
 from torch.utils.benchmark import Timer
 
 
@@ -94,7 +95,7 @@ def _allocation_peak(roots: list[Any]) -> int:
         if event.name == _MEASURED:
             start = event.start_time_ns
         fields = event.extra_fields
-        if type(fields).__name__ == "_ExtraFields_Allocation" and str(fields.device).startswith("cpu"):
+        if isinstance(fields, _ExtraFields_Allocation) and str(fields.device).startswith("cpu"):
             records.append((event.start_time_ns, int(fields.alloc_size)))
     if start is None:
         raise RuntimeError("torch.profiler recorded no measured call")

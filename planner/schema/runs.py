@@ -129,13 +129,18 @@ class PublishedRunsFile(Strict):
         default_factory=list, description="Source families predicted but never fitted on: each row whose source "
                                           "starts with one of a family's prefixes gets its check_family.")
 
-    @model_validator(mode="after")
-    def _mark_check_rows(self) -> PublishedRunsFile:
-        marked = []
-        for run in self.runs:
-            family = next((f.name for f in self.independent_check
-                           if any(run.source.startswith(prefix) for prefix in f.sources)), None)
-            marked.append(run if family is None or run.check_family == family
-                          else run.model_copy(update={"check_family": family}))
-        object.__setattr__(self, "runs", marked)
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _mark_check_rows(cls, data: Any) -> Any:
+        """Each run whose source starts with a family's prefix gets that family as its check_family (malformed
+        entries are left for field validation to report)."""
+        if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
+            return data
+        prefixes = [(str(f.get("name")), str(p)) for f in data.get("independent_check") or [] if isinstance(f, dict)
+                    for p in f.get("sources") or []]
+        runs = []
+        for run in data["runs"]:
+            source = run.get("source") if isinstance(run, dict) else None
+            family = next((name for name, p in prefixes if isinstance(source, str) and source.startswith(p)), None)
+            runs.append({**run, "check_family": family} if family and "check_family" not in run else run)
+        return {**data, "runs": runs}
