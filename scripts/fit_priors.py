@@ -51,7 +51,8 @@ METHOD = ("Each published run's implied efficiency: model FLOP (workload.py form
           "launch_floors (planner/efficiency/infer_fit.py): forward-pass rows (non-generative inference) fitted "
           "jointly by scipy.optimize.least_squares on ln(predicted/actual): time = max(matmul FLOP / (peak x "
           "efficiency per GPU family x the mode's factor, x a shared fp32 factor) + 2 passes over the layer "
-          "outputs at peak bandwidth, eager-graph operators x host floor of the execution mode); one floor per mode "
+          "outputs (and, in eager mode, 8 over the materialised attention scores) at peak bandwidth, eager-graph "
+          "operators x host floor of the execution mode); one floor per mode "
           "(eager, runtime, engine, compiled: the engine the row's source states, eager when unstated), each held to "
           "its plausible range; a mode without rows keeps its documented default floor and factor 1.")
 

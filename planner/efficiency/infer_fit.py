@@ -33,7 +33,8 @@ RoBERTa reach 0.35–0.65 of the fp32 peak on T4, V100 and RTX 3090 alike), whil
 by family (0.13–0.15 on T4, 0.2 on V100, 0.33–0.39 on the RTX 3090)."""
 NOT_FITTED = ("transformer-xl-inference",)
 """Validation groups predicted but never fitted: the model approximates their architecture (Transformer-XL's relative
-attention over its 640-token memory), so their rows would bias the efficiencies of every other model."""
+attention and adaptive softmax; its 640-token memory is modelled, memory_len), so their rows would bias the
+efficiencies of every other model."""
 MODE_FACTOR_RANGE = (0.5, 5.0)
 """Compute efficiency of a non-eager mode over eager's: above 1 where fused kernels skip the memory passes eager runs
 operator by operator (TensorRT's layer fusion), below 1 where a runtime's kernels are slower than cuBLAS/cuDNN;
@@ -75,7 +76,7 @@ def row_rate(row: InferenceRow, efficiency: float, floor_us: float, fp32_efficie
     fp32 = row.run.precision == "fp32"
     eta = min(1.0, fp32_efficiency if fp32 and fp32_efficiency is not None else efficiency)
     return row.per_call / forward_seconds(row.work, row.run.batch or 1.0, row.peak * eta, floor_us * 1e-6,
-                                          row.gpu.memory_bandwidth_gbs * 1e9, 4.0 if fp32 else 2.0)
+                                          row.gpu.memory_bandwidth_gbs * 1e9, 4.0 if fp32 else 2.0, row.mode)
 
 
 def pick_efficiency(floor: LaunchFloor, arch: str) -> tuple[float, str]:

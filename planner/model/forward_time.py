@@ -52,13 +52,22 @@ def kernels_per_forward(work: Workload) -> float:
 
 ACTIVATION_PASSES = 2.0
 """Every layer output is written once and read once by the next layer (the memory floor of a forward pass)."""
+SCORE_PASSES: dict[str, float] = {"eager": 8.0}
+"""Passes over the a·s² attention scores of each layer in one forward pass, by execution mode. Eager PyTorch
+attention (Hugging Face's eager BertSelfAttention; the operators of KERNELS_PER_LAYER) runs scores = Q·Kᵀ (write),
+scale (read, write), mask (read, write), softmax (read, write), dropout (nothing in eval mode) and probs·V (read):
+8 passes at the run's precision. The other modes fuse attention into one kernel that keeps the scores on chip
+(ONNX Runtime's fused Attention node, TensorRT's fused MHA, flash kernels under torch.compile and vLLM): 0."""
 
 
 def forward_seconds(work: Workload, batch: float, flops_per_s: float, host_floor_s: float,
-                    bytes_per_s: float = float("inf"), value_bytes: float = 2.0) -> float:
+                    bytes_per_s: float = float("inf"), value_bytes: float = 2.0, mode: ExecutionMode = "compiled"
+                    ) -> float:
     """One forward pass of `batch` samples: the GPU's time — matmuls at `flops_per_s` (peak × efficiency) plus
-    ACTIVATION_PASSES over the layer outputs at `bytes_per_s` — or the host floor, whichever is longer (host and GPU
-    run asynchronously, so the slower of the two sets the pace)."""
-    activations = work.activation_bytes_per_sample_16bit * value_bytes / 2.0
-    gpu = batch * (work.forward_flops_per_sample / flops_per_s + ACTIVATION_PASSES * activations / bytes_per_s)
+    ACTIVATION_PASSES over the layer outputs and the mode's SCORE_PASSES over materialised attention scores at
+    `bytes_per_s` — or the host floor, whichever is longer (host and GPU run asynchronously, so the slower of the
+    two sets the pace)."""
+    moved = (work.activation_bytes_per_sample_16bit / 2.0 * ACTIVATION_PASSES
+             + work.attention_scores_per_sample * SCORE_PASSES.get(mode, 0.0)) * value_bytes
+    gpu = batch * (work.forward_flops_per_sample / flops_per_s + moved / bytes_per_s)
     return max(gpu, kernels_per_forward(work) * host_floor_s)

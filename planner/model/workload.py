@@ -64,6 +64,9 @@ class Workload:
     attention_score_bytes_per_sample_16bit: float = 0.0
     """What a standard (non-flash) attention kernel keeps besides, over all layers: 5·a·s² bytes per layer (softmax
     output 2, dropout mask 1, dropout output 2 per score; Korthikanti et al. 2022, §4.1). 0 for non-transformers."""
+    attention_scores_per_sample: float = 0.0
+    """Attention scores a standard kernel materialises per sample: a·s² per layer over all layers (0 for
+    non-transformers)."""
     lora_sides_per_layer: float = 0.0
     """Σ (d_in + d_out) over the matmuls of one layer: LoRA adds rank × this per layer (0: not adaptable)."""
     active_params_per_token: float = 0.0
@@ -225,8 +228,10 @@ def _transformer_workload(arch: Architecture) -> Workload:
     # pair_flops generalises 4·d to head_dim ≠ d/h and MLA; windowed layers count the pairs inside their window.
     pair = attention_pair_flops(arch)
     n_windowed = windowed_layers(arch)
+    # a Transformer-XL memory of m cached tokens adds s·m pairs per layer, all visible (no mask)
+    memory = float(arch.memory_len or 0)
     full_pairs = 2.0 * ((n_layers - n_windowed) * causal_pairs(seq, None)
-                        + n_windowed * causal_pairs(seq, arch.sliding_window))
+                        + n_windowed * causal_pairs(seq, arch.sliding_window)) + n_layers * seq * memory
     attention = pair * full_pairs
     matmul = 2.0 * n_layers * layer_matmul * seq
     if vision:
@@ -249,9 +254,9 @@ def _transformer_workload(arch: Architecture) -> Workload:
     logits = 0.0 if vision else 6.0 * arch.vocab_size * share  # 16-bit logits + fp32 copy for the loss, per scored token
     activations = seq * (n_layers * per_token_layer + logits)
     recompute = seq * (n_layers * 2.0 * d + per_token_layer + logits)  # layer inputs kept; one layer rebuilt
-    # a standard kernel materialises a × s × s scores per layer: 5·a·s² bytes (Korthikanti's 5as/h term of
-    # s·h·(34 + 5as/h)); causal and windowed kernels still hand the full matrix to the softmax (masked)
-    scores = n_layers * 5.0 * arch.n_heads * float(seq) ** 2
+    # a standard kernel materialises a × s × s scores per layer, kept for backward as 5·a·s² bytes (Korthikanti's
+    # 5as/h term of s·h·(34 + 5as/h)); causal and windowed kernels still hand the full matrix to the softmax (masked)
+    scores = n_layers * arch.n_heads * float(seq) * (seq + memory)
     # KV cache per token (FORMULAS.md 'KV cache per token'; MLA: latent + rotary key, layers.py), 16-bit
     kv = n_layers * kv_values_per_token_layer(arch) * 2.0 if arch.family == "decoder" else 0.0
     embedding = 0.0 if vision or _tied(arch) else float(arch.vocab_size * d)
@@ -263,7 +268,8 @@ def _transformer_workload(arch: Architecture) -> Workload:
         trainable_matmul_params=float(n_layers * layer_matmul + head_per_token),
         tokens_per_sample=float(seq), forward_flops_per_sample=matmul + attention,
         attention_flops_per_sample=attention, activation_bytes_per_sample_16bit=activations,
-        recompute_activation_bytes_per_sample_16bit=recompute, attention_score_bytes_per_sample_16bit=scores,
+        recompute_activation_bytes_per_sample_16bit=recompute, attention_score_bytes_per_sample_16bit=5.0 * scores,
+        attention_scores_per_sample=scores,
         layers=n_layers, hidden=d, kv_bytes_per_token_16bit=kv, lora_sides_per_layer=shapes.lora_sides() / n_layers,
         active_params_per_token=float(active) if arch.is_moe else 0.0, routed_expert_params=float(routed),
         experts=shapes.experts if arch.is_moe else 0, experts_per_token=shapes.experts_per_token,

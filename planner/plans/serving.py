@@ -22,6 +22,7 @@ from planner.catalog.load import Catalog, PricedOffer
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.model.costing import monthly_cost_usd
 from planner.model.forward_time import (
+    ExecutionMode,
     execution_mode,
     forward_seconds,
     kernels_per_forward,
@@ -75,6 +76,8 @@ class ServingEfficiency:
     host_floor_s: float = 0.0
     """Host time per operator of the engine's execution mode (catalog/priors.yaml launch_floors; 0: none): a forward
     pass or decode step takes at least operators × this."""
+    mode: ExecutionMode = "compiled"
+    """The engine's execution mode (a forward pass in eager mode also moves its materialised attention scores)."""
 
 
 @dataclass(frozen=True)
@@ -498,13 +501,13 @@ def _unusable(gpu: GpuSpec, offer: PricedOffer, eff: ServingEfficiency, why: Ver
 def batch_service_seconds(work: Workload, inf: Inference, gpu: GpuSpec, eff: ServingEfficiency, batch: float
                           ) -> float:
     """Forward pass of `batch` samples: the forward model the launch floors are fitted with
-    (model/forward_time.py: matmuls at the compute efficiency plus passes over the layer outputs, or the host
-    launching its operators, whichever is longer), and never shorter than one read of the weights at the bandwidth
-    efficiency."""
+    (model/forward_time.py: matmuls at the compute efficiency plus passes over the layer outputs and, in eager mode,
+    the attention scores, or the host launching its operators, whichever is longer), and never shorter than one read
+    of the weights at the bandwidth efficiency."""
     peak = peak_flops(gpu, inf.precision)
     assert peak is not None  # plan_batch_serving refuses a GPU without this precision before sizing
     return max(forward_seconds(work, batch, peak * eff.compute.value, eff.host_floor_s,
-                               gpu.memory_bandwidth_gbs * 1e9, BYTES[inf.precision]),
+                               gpu.memory_bandwidth_gbs * 1e9, BYTES[inf.precision], eff.mode),
                weight_bytes(work, inf.precision) / (gpu.memory_bandwidth_gbs * 1e9 * eff.bandwidth.value))
 
 
@@ -699,10 +702,10 @@ def forward_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str 
             basis = (f"forward efficiency of the other modes ({scope} GPUs), engine {name}{assumed}: no published "
                      f"{floor.mode}-mode rows, documented {floor.microseconds:g} µs host floor per operator")
         compute = Efficiency(value, floor.log_sigma, "prior", basis)
-        return ServingEfficiency(compute, bandwidth, floor.microseconds * 1e-6)
+        return ServingEfficiency(compute, bandwidth, floor.microseconds * 1e-6, execution_mode(name, False))
     compute = prior_efficiency(catalog, gpu, "infer", family)
     return ServingEfficiency(dataclasses.replace(compute, detail=compute.detail + f"; engine {name}: no host floor "
-                                                 "fitted"), bandwidth)
+                                                 "fitted"), bandwidth, 0.0, execution_mode(name, False))
 
 
 def resized(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,

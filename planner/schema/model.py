@@ -13,7 +13,7 @@ ARCH_FIELDS = (
     "activation", "norm", "position", "tied_embeddings", "image_size", "patch_size", "channels", "blocks",
     "width", "num_classes", "flops_per_sample", "lm_head_share", "head_dim", "experts", "experts_per_token",
     "shared_experts", "expert_ffn_hidden", "moe_layers", "kv_lora_rank", "q_lora_rank", "rope_head_dim",
-    "sliding_window", "sliding_window_pattern",
+    "sliding_window", "sliding_window_pattern", "memory_len",
 )
 
 
@@ -87,6 +87,12 @@ class ModelFields(Strict):
         description="Every n-th layer attends globally, the others use the window (Hugging Face's Gemma 3 "
                     "sliding_window_pattern: 6 = five local, one global; gpt-oss: 2). Absent: every layer windowed "
                     "(Mistral 7B v0.1).")
+    # Segment-level recurrence (Transformer-XL, Dai et al. 2019, arXiv 1901.02860 §3.2)
+    memory_len: int | None = Field(
+        None, ge=1, le=100_000_000,
+        description="Transformer-XL memory: hidden states of the previous memory_len tokens, cached without "
+                    "gradient, that every query of a segment also attends (attention spans memory_len + its causal "
+                    "prefix).")
 
 
 class ModelPreset(ModelFields):
