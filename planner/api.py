@@ -72,8 +72,10 @@ def plan(profile: LoadedProfile, catalog: Catalog, *, confidence: float = 0.5,
     check_confidence(confidence)
     book, local = efficiency_inputs(catalog, catalog.directory or BUNDLED_CATALOG, calibrations, measurements,
                                     local_usd_per_hour)
+    from planner.plans.collector import fewer_collections
     from planner.plans.search import estimate
 
-    est = estimate(profile, catalog, today=today, book=book, local=local, confidence=confidence, simulate=simulate,
-                   seed=seed)
-    return PlanResult(profile, est, decide(profile, catalog, est))
+    with fewer_collections():
+        est = estimate(profile, catalog, today=today, book=book, local=local, confidence=confidence,
+                       simulate=simulate, seed=seed)
+        return PlanResult(profile, est, decide(profile, catalog, est))

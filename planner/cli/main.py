@@ -572,15 +572,12 @@ def validate(
          else render_table(rows, leave_one_out, folds, rule))
 
 
-GC_THRESHOLD = 50_000
-"""Allocations between the cyclic collector's youngest-generation passes in the CLI (Python's default: 700). An
-estimate makes tens of thousands of plan objects that all live to the end, and each pass rescans the survivors:
-~10 % of a full search's time for no memory back (gc.set_threshold; the older generations keep their ratios)."""
-
-
 def run() -> None:
     """Console-script entry point."""
     import gc
 
+    from planner.plans.collector import GC_THRESHOLD
+
+    # the whole command, rendering included, makes plan objects that live to the end (plans/collector.py)
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     app()

@@ -4,6 +4,7 @@ estimate's rows and the decision both read them."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -70,10 +71,17 @@ def level_name(confidence: float) -> str:
     return f"P{confidence * 100:g}"
 
 
+@functools.lru_cache(maxsize=16)
+def z_score(confidence: float) -> float:
+    """The standard normal quantile at `confidence`, remembered: a pure function of one number, asked once per
+    option (thousands per search) at one or two confidences."""
+    return NormalDist().inv_cdf(confidence)
+
+
 def hours_at_confidence(plan: TrainingPlan, confidence: float) -> float:
     """Hours the plan takes with probability `confidence`: the compute share scaled by the efficiency's log-normal
     quantile exp(z·σ) (communication is not scaled, as in the P10/P90 of plan_training)."""
-    z = NormalDist().inv_cdf(confidence)
+    z = z_score(confidence)
     steps = plan.hours_p50 * 3600.0 / plan.step_time_s
     return steps * (plan.compute_time_s * math.exp(z * plan.efficiency.log_sigma) + plan.exposed_comm_time_s) / 3600.0
 
@@ -91,13 +99,12 @@ def judge_training(job: TrainingJob, plan: TrainingPlan, confidence: float, dead
     cost = run_cost_usd(plan.instances, plan.usd_per_hour, hours, plan.billing_seconds)
     meets = deadline_s is None or hours * 3600.0 <= deadline_s
     within = budget_usd is None or cost <= budget_usd
-    level = level_name(confidence)
     verdicts = [v for v in plan.verdicts if v.kind not in (Kind.MISSES_DEADLINE, Kind.OVER_BUDGET)]
     if not meets:
         assert deadline_s is not None
-        verdicts.append(Verdict(Kind.MISSES_DEADLINE, hours, deadline_s / 3600.0, level))
+        verdicts.append(Verdict(Kind.MISSES_DEADLINE, hours, deadline_s / 3600.0, level_name(confidence)))
     if not within:
-        verdicts.append(Verdict(Kind.OVER_BUDGET, cost, budget_usd, level))
+        verdicts.append(Verdict(Kind.OVER_BUDGET, cost, budget_usd, level_name(confidence)))
     judged = evolve(plan, verdicts=tuple(verdicts), meets_deadline=meets, within_budget=within, **(annotations or {}))
     return TrainingOption(judged, hours, cost, overhead, confidence)
 

@@ -480,6 +480,8 @@ def _expert_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: i
     EP with TP, PP and a distributed optimizer: DeepSeek-V3 was trained at PP 16 × EP 64, DeepSeek-V3 report
     §3.2.1)."""
     layouts: list[Layout] = []
+    if not job.work.is_moe:  # no EP degree to try (expert_degrees), and the loops below would find none
+        return layouts
     for ep in expert_degrees(job.work, count, 1, 1):
         layout = _fit_layout(job, gpu, count, 1, 1, ("none", "zero1", "zero2", "zero3"), ep, memory_of)
         if layout is not None:
@@ -621,13 +623,18 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
     dp, tp, pp, cp, micro = layout.data, layout.tensor, layout.pipeline, layout.context, layout.micro_batch
     per_replica = job.global_batch_samples / dp if job.global_batch_samples else micro
     accumulation = max(1, math.ceil(per_replica / micro))
+    work, recompute, flops = job.work, layout.recompute, job.model_flops_per_sample
     # recomputation reruns forward work in backward: all of it (full) or the attention core (selective)
-    rerun = {"none": 0.0, "selective": job.work.attention_flops_per_sample,
-             "full": job.work.forward_flops_per_sample}[layout.recompute]
-    hardware_factor = 1.0 + rerun / job.model_flops_per_sample
+    rerun = 0.0 if recompute == "none" else work.attention_flops_per_sample if recompute == "selective" \
+        else work.forward_flops_per_sample
+    hardware_factor = 1.0 + rerun / flops
     # context parallelism splits every sample's FLOP evenly over its cp ranks (load-balanced causal chunks)
-    micro_compute = (micro * job.model_flops_per_sample * hardware_factor / (tp * pp * cp) / peak
-                     * imbalance_factor(job.work, layout.expert, job.capacity_factor))
+    micro_compute = micro * flops * hardware_factor / (tp * pp * cp) / peak
+    # the all-to-alls and the busiest rank's stretch only exist with expert parallelism (an exact 0 and 1 without:
+    # the search skips the calls, a few µs each over thousands of layouts)
+    experts = layout.expert > 1 and work.is_moe
+    if experts:
+        micro_compute *= imbalance_factor(work, layout.expert, job.capacity_factor)
     # 1F1B: the pipeline fills and drains once per step, idle (pp − 1) micro-batch slots; the interleaved schedule
     # with v virtual stages per rank cuts the idle slots to (pp − 1)/v and sends v times as often (Narayanan et al.
     # 2021, §2.2)
@@ -643,12 +650,15 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
             activation_bytes, tp, gpu, offer)
     if pp > 1:
         fixed += (accumulation + pp - 1) * 2.0 * virtual * pipeline_send_seconds(activation_bytes / tp, offer)
-    fixed += slots * all_to_all_step_seconds(job.work, micro, value_bytes, tp, pp, layout.expert,
-                                             layout.recompute == "full", gpu, offer, cp)
-    # context parallelism: K,V blocks around the ring, behind this GPU's attention of the block before each send
-    attention = micro * job.work.attention_flops_per_sample / (tp * pp * cp) / peak
-    ring_comm, ring_window = ring_seconds(job.work, micro, value_bytes, tp, pp, cp, layout.recompute != "none",
-                                          attention, gpu, offer)
+    if experts:
+        fixed += slots * all_to_all_step_seconds(work, micro, value_bytes, tp, pp, layout.expert,
+                                                 recompute == "full", gpu, offer, cp)
+    ring_comm = ring_window = 0.0
+    if cp > 1:
+        # context parallelism: K,V blocks around the ring, behind this GPU's attention of the block before each send
+        attention = micro * work.attention_flops_per_sample / (tp * pp * cp) / peak
+        ring_comm, ring_window = ring_seconds(work, micro, value_bytes, tp, pp, cp, recompute != "none", attention,
+                                              gpu, offer)
     # expert gradients live in the expert-data-parallel group: 1/ep of them per GPU
     routed = routed_share(job.work) if job.method == "full" else 0.0
     grad_bytes = job.trainable_params * (1.0 - routed + routed / layout.expert) / (tp * pp) * value_bytes
@@ -673,12 +683,17 @@ def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, la
         return efficiency
     if value is None:
         value = curve_value(curve, job, gpu, layout)
+    widened: Efficiency = curve.widened(at_curve_value(efficiency, job, value), job.framework, layout.gpus)
+    return widened
+
+
+def at_curve_value(efficiency: Efficiency, job: TrainingJob, value: float) -> Efficiency:
+    """A curve's efficiency set to its `value` at a layout, its detail noting the training stack assumed (before
+    the interval is widened for the GPU count: TrainCurve.widened)."""
+    curve: Any = efficiency.curve  # a TrainCurve (planner/efficiency/train_curve.py), typed object where it is held
     note = curve.stack_note(job.framework)
     detail = efficiency.detail if note in efficiency.detail else f"{efficiency.detail}; {note}"
-    gpus = layout.gpus
-    widened: Efficiency = curve.widened(dataclasses.replace(efficiency, value=value, detail=detail), job.framework,
-                                        gpus)
-    return widened
+    return dataclasses.replace(efficiency, value=value, detail=detail)
 
 
 @dataclass
@@ -689,7 +704,10 @@ class LayoutMemo:
     layouts: dict[tuple[object, ...], list[Layout]] = dataclasses.field(default_factory=dict)
     efficiencies: dict[tuple[object, ...], Efficiency] = dataclasses.field(default_factory=dict)
     memories: dict[tuple[object, ...], TrainingMemory] = dataclasses.field(default_factory=dict)
-    values: dict[tuple[object, ...], float] = dataclasses.field(default_factory=dict)
+    values: dict[tuple[object, ...], Efficiency] = dataclasses.field(default_factory=dict)
+    """The curve's efficiency at (GPU and efficiency, tensor degree, micro-batch), before widening."""
+    contents: dict[tuple[object, ...], int] = dataclasses.field(default_factory=dict)
+    tokens: dict[tuple[int, int], tuple[int, GpuSpec, Efficiency]] = dataclasses.field(default_factory=dict)
 
     def candidate_layouts(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int) -> list[Layout]:
         """candidate_layouts, once per layouts_key, with each memory worked out once (it does not depend on the
@@ -711,20 +729,34 @@ class LayoutMemo:
 
     def layout_efficiency(self, efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout) -> Efficiency:
         """layout_efficiency, once per GPU, efficiency and what of the layout it reads."""
-        curve = efficiency.curve
-        at = (gpu.id, efficiency.value, efficiency.log_sigma, efficiency.source, efficiency.detail,
-              efficiency.extrapolations, type(curve).__name__ if curve is not None else None, layout.tensor,
-              layout.micro_batch)
+        token = self.efficiency_token(gpu, efficiency)
+        at = (token, layout.tensor, layout.micro_batch)
         key = (*at, layout.gpus)
         found = self.efficiencies.get(key)
         if found is None:
-            value = None
-            if curve is not None:  # the curve's value is the same at every GPU count
-                value = self.values.get(at)
-                if value is None:
-                    value = self.values[at] = curve_value(curve, job, gpu, layout)
-            found = self.efficiencies[key] = layout_efficiency(efficiency, job, gpu, layout, value)
+            curve: Any = efficiency.curve  # a TrainCurve, as in at_curve_value
+            if curve is None:
+                found = efficiency
+            else:  # the curve's value and the stack note are the same at every GPU count: only the widening varies
+                base = self.values.get(at)
+                if base is None:
+                    base = self.values[at] = at_curve_value(efficiency, job, curve_value(curve, job, gpu, layout))
+                found = curve.widened(base, job.framework, layout.gpus)
+            self.efficiencies[key] = found
         return found
+
+    def efficiency_token(self, gpu: GpuSpec, efficiency: Efficiency) -> int:
+        """A small number naming the (GPU, efficiency) pair by content: every offer of a GPU gets its own Efficiency
+        object with the same figures, and hashing those figures at every look-up cost more than the look-up. The
+        objects are held in `self.tokens` with their number, so their id() cannot be reused while the memo lives."""
+        held = self.tokens.get((id(gpu), id(efficiency)))
+        if held is None:
+            curve = efficiency.curve
+            content = (gpu.id, efficiency.value, efficiency.log_sigma, efficiency.source, efficiency.detail,
+                       efficiency.extrapolations, type(curve).__name__ if curve is not None else None)
+            number = self.contents.setdefault(content, len(self.contents))
+            held = self.tokens[(id(gpu), id(efficiency))] = (number, gpu, efficiency)
+        return held[0]
 
 
 def curve_value(curve: Any, job: TrainingJob, gpu: GpuSpec, layout: Layout) -> float:
