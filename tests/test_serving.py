@@ -24,6 +24,7 @@ from planner.model.inference_time import (
     tp_allreduce_seconds,
 )
 from planner.model.md_c import md_c_wait
+from planner.model.order_statistics import quantiles_in_place
 from planner.model.queueing import binomial_quantile, erlang_c
 from planner.model.simulation import (
     DynamicBatchingRuns,
@@ -238,6 +239,18 @@ def test_counted_percentiles_equal_numpys_of_the_sample():
         latency, widths = _count_percentiles(counts, levels, "x", qs)
         assert latency == _percentiles(levels[counts], "x", qs)
         assert widths == _half_widths(levels[counts], "x", qs)
+
+
+def test_selected_quantiles_equal_numpys_bit_for_bit():
+    # the chain of single-kth partitions (planner/model/order_statistics.py) returns np.quantile's numbers exactly:
+    # ties, neighbours that are the next order statistic, one-element rows and quantiles 0 and 1 included
+    rng = np.random.default_rng(8)
+    for trial in range(400):
+        rows, size = int(rng.integers(1, 5)), int(rng.integers(1, 300))
+        sample = (rng.integers(0, 6, (rows, size)).astype(float) if trial % 2 else rng.exponential(1.0, (rows, size)))
+        qs = (0.50, 0.95, 0.99) if trial % 3 else tuple(sorted(rng.choice([0.0, 1.0, *rng.random(4)], 3)))
+        expected = np.quantile(sample, qs, axis=1).T
+        assert np.array_equal(quantiles_in_place(sample.copy(), qs), expected)
 
 
 def test_dynamic_batching_runs_are_shared_only_when_provably_the_same():
