@@ -1,7 +1,9 @@
 """Committed-term offers (constraints.commitment): the catalog offers that have a published price for the chosen
 term and payment, as offers of their own beside the on-demand ones. Each is named "<instance> (<term> commitment)",
 priced at the committed rate with no spot price, dated and sourced by catalog/commitments.yaml, and carries the
-commitment, so every plan on it says the term it binds to; the on-demand offer stays searched as it was."""
+commitment, so every plan on it says the term it binds to; the on-demand offer stays searched as it was. An entry
+published as a percentage off on-demand (discount_percent) is resolved here against the offer's listed price, so the
+commitment a plan carries always has its hourly price."""
 from __future__ import annotations
 
 import dataclasses
@@ -25,9 +27,16 @@ def committed_offers(offers: list[PricedOffer], catalog: Catalog, term: str | No
         c = prices.get((o.provider, o.offer.instance))
         if c is None:
             continue
+        hourly = c.price(o.offer.usd_per_hour)
+        # a percentage off the on-demand price inherits that price's doubt and is only as recent as the older of the
+        # two figures; a published price stands on its own
+        derived = c.usd_per_hour is None
+        doubtful = o.offer.doubtful if derived else None
+        as_of = min(o.as_of, c.as_of) if derived else c.as_of
         offer = o.offer.model_copy(update={
-            "instance": committed_instance(o.offer.instance, term), "usd_per_hour": c.usd_per_hour,
-            "spot_usd_per_hour": None, "usd_per_hour_max": None, "as_of": c.as_of,
-            "source": f"{c.source}, {c.title} ({c.url})", "doubtful": None})
-        out.append(dataclasses.replace(o, offer=offer, as_of=c.as_of, commitment=c, discount_percent=0.0))
+            "instance": committed_instance(o.offer.instance, term), "usd_per_hour": hourly,
+            "spot_usd_per_hour": None, "usd_per_hour_max": None, "as_of": as_of,
+            "source": f"{c.source}, {c.title} ({c.url})", "doubtful": doubtful})
+        resolved = c.model_copy(update={"usd_per_hour": hourly})
+        out.append(dataclasses.replace(o, offer=offer, as_of=as_of, commitment=resolved, discount_percent=0.0))
     return out

@@ -70,8 +70,9 @@ def _price_fields(plan: TrainingPlan | ServingPlan) -> dict[str, Any]:
     """`price_as_of` and `price_flags` (CONTRACTS.md §5), and the user's discount in the price."""
     c = plan.commitment
     commitment = None if c is None else {
-        "term": c.term, "payment": c.payment, "usd_per_hour": c.usd_per_hour, "term_hours": _r(c.term_hours),
-        "obligation_usd": _r(c.usd_per_hour * c.term_hours * plan.instances), "source": c.source,
+        "term": c.term, "payment": c.payment, "usd_per_hour": c.hourly, "discount_percent": c.discount_percent,
+        "term_hours": _r(c.term_hours), "obligation_usd": _r(c.hourly * c.term_hours * plan.instances),
+        "source": c.source,
         "title": c.title, "url": c.url, "quote": c.quote, "as_of": c.as_of.isoformat()}
     return {"price_as_of": plan.price_as_of.isoformat() if plan.price_as_of else None,
             "price_flags": list(plan.price_flags), "discount_percent": plan.discount_percent,
@@ -156,9 +157,10 @@ def commitment_lines(est: Estimate, top: int | None) -> list[str]:
             c = p.commitment
             if c is None:
                 continue
-            lines.append(f"Committed price, {name} #{i + 1} {p.provider} {p.instance}: {usd(c.usd_per_hour)}/h per "
+            off = "" if c.discount_percent is None else f" ({c.discount_percent:g}% off on demand)"
+            lines.append(f"Committed price, {name} #{i + 1} {p.provider} {p.instance}: {usd(c.hourly)}/h{off} per "
                          f"instance for {_TERM_WORDS[c.term]} ({c.payment}), owed whether used or not: "
-                         f"{usd(c.usd_per_hour * c.term_hours * p.instances)} for {p.instances} instance(s) "
+                         f"{usd(c.hourly * c.term_hours * p.instances)} for {p.instances} instance(s) "
                          f"({c.source}, {c.as_of.isoformat()}).")
     return lines
 

@@ -241,14 +241,42 @@ class CommittedPrice(PublishedFigure):
     instance: str = Field(min_length=1, description="The offer's instance name in that file.")
     term: CommitTerm = Field(description="Length of the commitment: 1m, 3m, 6m, 1y or 3y.")
     payment: CommitPayment = Field(description="no-upfront, partial-upfront or all-upfront.")
-    usd_per_hour: float = Field(gt=0, allow_inf_nan=False,
-                                description="Price of the whole instance per hour under the commitment (all-upfront: "
-                                            "the upfront sum over the term's hours).")
+    usd_per_hour: float | None = Field(None, gt=0, allow_inf_nan=False,
+                                       description="Price of the whole instance per hour under the commitment "
+                                                   "(all-upfront: the upfront sum over the term's hours). Give this "
+                                                   "or discount_percent.")
+    discount_percent: float | None = Field(None, gt=0, lt=100, allow_inf_nan=False,
+                                           description="The committed price as a published percentage off the "
+                                                       "offer's on-demand price (a provider that publishes its "
+                                                       "committed-use discount per machine family, not prices); the "
+                                                       "hourly price is then on-demand × (1 − discount_percent/100). "
+                                                       "Give this or usd_per_hour.")
+
+    @model_validator(mode="after")
+    def _one_price(self) -> CommittedPrice:
+        if (self.usd_per_hour is None) == (self.discount_percent is None):
+            raise ValueError("give exactly one of usd_per_hour and discount_percent")
+        return self
 
     @property
     def term_hours(self) -> float:
         """Hours the commitment binds to."""
         return COMMIT_TERM_HOURS[self.term]
+
+    def price(self, on_demand_usd_per_hour: float) -> float:
+        """The committed hourly price of the instance whose on-demand price is `on_demand_usd_per_hour`."""
+        if self.usd_per_hour is not None:
+            return self.usd_per_hour
+        assert self.discount_percent is not None  # _one_price
+        return on_demand_usd_per_hour * (1.0 - self.discount_percent / 100.0)
+
+    @property
+    def hourly(self) -> float:
+        """The committed hourly price of an entry resolved against its offer (planner.catalog.commitments)."""
+        if self.usd_per_hour is None:
+            raise ValueError(f"{self.provider} {self.instance}: a discount_percent commitment used before being "
+                             "resolved against its offer's on-demand price")
+        return self.usd_per_hour
 
 
 class CommitmentsFile(Strict):
