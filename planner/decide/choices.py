@@ -3,6 +3,7 @@ Pareto frontier, three named choices with their trade-offs, the best plan per GP
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
@@ -210,13 +211,18 @@ def decide_training(section: TrainingEstimate, profile: Profile) -> TrainingDeci
     assert training is not None
     options = section.options
     usable = [o for o in options if o.usable]
-    feasible = sorted((o for o in usable if o.feasible), key=training_rank)
+    ranks: dict[int, tuple[object, ...]] = {}  # each option's rank once: the sorts and minima below share them
 
-    def cost(o: TrainingOption) -> float:
-        return o.cost_usd
+    def rank(o: TrainingOption) -> tuple[object, ...]:
+        key = ranks.get(id(o))  # the options outlive this call, so their ids stay theirs
+        if key is None:
+            key = ranks[id(o)] = training_rank(o)
+        return key
 
-    def time(o: TrainingOption) -> float:
-        return o.hours
+    feasible = sorted((o for o in usable if o.feasible), key=rank)
+    # C-level getters: the frontier sorts thousands of options by them
+    cost: Callable[[TrainingOption], float] = operator.attrgetter("cost_usd")
+    time: Callable[[TrainingOption], float] = operator.attrgetter("hours")
 
     frontier = pareto_frontier(usable, cost, time)
     choices: list[Choice] = []
@@ -239,10 +245,10 @@ def decide_training(section: TrainingEstimate, profile: Profile) -> TrainingDeci
     by_gpu: dict[str, list[TrainingOption]] = {}  # one pass: thousands of options over dozens of GPU types
     for o in feasible:
         by_gpu.setdefault(o.plan.gpu, []).append(o)
-    best_per_gpu = [min(by_gpu[gpu], key=training_rank) for gpu in sorted(by_gpu)]
-    best_per_gpu.sort(key=training_rank)
+    best_per_gpu = [min(by_gpu[gpu], key=rank) for gpu in sorted(by_gpu)]
+    best_per_gpu.sort(key=rank)
     rejected = _rejections(options, lambda o: o.plan.gpu, lambda o: o.plan.provider, lambda o: o.feasible,
-                           training_rank, lambda o: o.verdicts)
+                           rank, lambda o: o.verdicts)
     deadline_h = training.deadline / 3600.0 if training.deadline else None
     decision = TrainingDecision(section.confidence, deadline_h, training.budget, options, frontier, choices,
                                 alternatives, best_per_gpu, rejected, changes_needed=changes)

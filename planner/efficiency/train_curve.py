@@ -167,6 +167,12 @@ class TrainCurve:
             return efficiency
         return dataclasses.replace(efficiency, log_sigma=min(3.0, math.sqrt(sigma2)), extrapolations=tuple(flags))
 
+    def widening_count(self, gpus: int) -> int:
+        """What `widened` reads of a GPU count: the count beyond the largest published run (its flag names it),
+        else 0, since every count up to that run widens alike; a search shares the efficiencies of those counts."""
+        extra = self.extrapolation
+        return gpus if extra is not None and gpus > extra.largest_run_gpus else 0
+
     def stack_note(self, framework: str | None) -> str:
         """The stack assumption in words, for the plan's efficiency detail."""
         if framework is None:

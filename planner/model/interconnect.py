@@ -34,18 +34,19 @@ def ring_allreduce_seconds(size_bytes: float, ranks: int, link_gbs: float, link:
 
 
 def hierarchical_allreduce_seconds(size_bytes: float, gpus: int, gpu: GpuSpec, offer: PricedOffer,
-                                   stride: int = 1) -> float:
+                                   stride: int = 1, intra: tuple[float, str] | None = None) -> float:
     """All-reduce over `gpus` GPUs: a ring inside each instance, then a ring across instances over the network.
 
     `stride` GPUs of a node belong to other groups (tensor/pipeline parallel ranks): a data-parallel group then has
     per_instance/stride members in a node, and all the node's groups share its network link at once. After the
     intra-node reduce-scatter each member holds 1/local of the buffer and sends it through its share of the link;
-    with stride 1 this is the node's whole buffer through the node's bandwidth.
+    with stride 1 this is the node's whole buffer through the node's bandwidth. `intra`: intra_node_gbs(gpu, offer)
+    when the caller has it already (a training search asks for thousands of layouts on one offer).
     """
     per_instance = offer.offer.gpus_per_instance
     local = max(1, min(gpus, per_instance // max(1, stride)))
     nodes = -(-gpus // local)
-    link_gbs, link = intra_node_gbs(gpu, offer)
+    link_gbs, link = intra or intra_node_gbs(gpu, offer)
     seconds = ring_allreduce_seconds(size_bytes, local, link_gbs, link)
     if nodes > 1 and offer.offer.network_gbps:
         sharing = min(per_instance, local * max(1, stride))
@@ -54,9 +55,11 @@ def hierarchical_allreduce_seconds(size_bytes: float, gpus: int, gpu: GpuSpec, o
     return seconds
 
 
-def tensor_parallel_allreduce_seconds(size_bytes: float, tp: int, gpu: GpuSpec, offer: PricedOffer) -> float:
-    """One all-reduce of activations among the `tp` GPUs of a tensor-parallel group (always inside one node)."""
-    link_gbs, link = intra_node_gbs(gpu, offer)
+def tensor_parallel_allreduce_seconds(size_bytes: float, tp: int, gpu: GpuSpec, offer: PricedOffer,
+                                      intra: tuple[float, str] | None = None) -> float:
+    """One all-reduce of activations among the `tp` GPUs of a tensor-parallel group (always inside one node);
+    `intra` as in hierarchical_allreduce_seconds."""
+    link_gbs, link = intra or intra_node_gbs(gpu, offer)
     return ring_allreduce_seconds(size_bytes, tp, link_gbs, link)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 from planner.model.costing import run_cost_usd
-from planner.plans.evolve import evolve
+from planner.plans.evolve import evolve_with
 from planner.plans.spot import SpotOverhead, spot_overhead
 from planner.plans.training import TrainingJob, TrainingPlan
 from planner.plans.verdict import Kind, Verdict
@@ -105,7 +105,9 @@ def judge_training(job: TrainingJob, plan: TrainingPlan, confidence: float, dead
         verdicts.append(Verdict(Kind.MISSES_DEADLINE, hours, deadline_s / 3600.0, level_name(confidence)))
     if not within:
         verdicts.append(Verdict(Kind.OVER_BUDGET, cost, budget_usd, level_name(confidence)))
-    judged = evolve(plan, verdicts=tuple(verdicts), meets_deadline=meets, within_budget=within, **(annotations or {}))
+    changes = {**annotations} if annotations else {}
+    changes.update(verdicts=tuple(verdicts), meets_deadline=meets, within_budget=within)
+    judged = evolve_with(plan, changes)
     return TrainingOption(judged, hours, cost, overhead, confidence)
 
 

@@ -297,18 +297,18 @@ def _market(job: TrainingJob, priced: dict[tuple[str, str], PricedOffer], today:
     """A plan's price trust and whole bill as fields, set as it is judged (neither changes the compute cost the
     deadline and budget verdicts read). The doubts are worked out once per offer and the bill once per provider
     and hours: thousands of options share them."""
-    flags: dict[tuple[str, str], tuple[str, ...]] = {}
+    trust: dict[tuple[str, str, bool], dict[str, object]] = {}
     bills: dict[tuple[str, float], dict[str, object]] = {}
     checkpoint_gb, weights_gb = checkpoint_bytes(job) / 1e9, final_weights_bytes(job) / 1e9
 
     def market(plan: TrainingPlan) -> dict[str, object]:
-        key = (plan.provider, plan.instance)
-        offer = priced.get(key)
-        changes = {}
-        if offer is not None:
-            if key not in flags:
-                flags[key] = price_flags(offer, today)
-            changes = _trust_changes(plan, offer, flags[key])
+        # a training plan's trust fields read its offer and whether it spans instances (_trust_changes)
+        key = (plan.provider, plan.instance, plan.instances > 1)
+        changes = trust.get(key)
+        if changes is None:
+            offer = priced.get(key[:2])
+            changes = trust[key] = _trust_changes(plan, offer, price_flags(offer, today)) if offer is not None \
+                else {}
         bill_key = (plan.provider, plan.hours_p50)
         bill = bills.get(bill_key)
         if bill is None:

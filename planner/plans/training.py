@@ -16,6 +16,7 @@ from planner.efficiency.origin import Efficiency, interval
 from planner.model.costing import run_cost_usd
 from planner.model.interconnect import (
     hierarchical_allreduce_seconds,
+    intra_node_gbs,
     pipeline_send_seconds,
     tensor_parallel_allreduce_seconds,
 )
@@ -30,7 +31,7 @@ from planner.model.workload import (
 )
 from planner.plans import verdict
 from planner.plans.context_parallel import context_degrees, context_problem, ring_seconds, splits_sequence
-from planner.plans.evolve import evolve
+from planner.plans.evolve import build, evolve
 from planner.plans.expert_parallel import (
     DEFAULT_CAPACITY_FACTOR,
     all_to_all_step_seconds,
@@ -644,10 +645,11 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
     # each GPU's share of a micro-batch's activations: s/cp tokens of it
     activation_bytes = micro * job.work.tokens_per_sample * job.work.hidden * value_bytes / cp
     fixed = 0.0
+    intra = intra_node_gbs(gpu, offer)  # once for both all-reduces
     if tp > 1:
         per_layer = TP_ALLREDUCES_PER_LAYER + (2 if layout.recompute == "full" else 0)
         fixed += slots * per_layer * (job.work.layers / pp) * tensor_parallel_allreduce_seconds(
-            activation_bytes, tp, gpu, offer)
+            activation_bytes, tp, gpu, offer, intra)
     if pp > 1:
         fixed += (accumulation + pp - 1) * 2.0 * virtual * pipeline_send_seconds(activation_bytes / tp, offer)
     if experts:
@@ -665,10 +667,10 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
     # context ranks hold the same weights: gradients reduce over the data × context group
     if layout.sharding == "zero3":
         # parameters gathered and gradients scattered for every micro-batch, prefetched behind its compute
-        comm = hierarchical_allreduce_seconds(grad_bytes * ZERO3_VOLUME_FACTOR, dp * cp, gpu, offer, tp * pp)
+        comm = hierarchical_allreduce_seconds(grad_bytes * ZERO3_VOLUME_FACTOR, dp * cp, gpu, offer, tp * pp, intra)
         window, repeats = micro_compute, accumulation
     else:
-        comm = hierarchical_allreduce_seconds(grad_bytes, dp * cp, gpu, offer, tp * pp)
+        comm = hierarchical_allreduce_seconds(grad_bytes, dp * cp, gpu, offer, tp * pp, intra)
         window, repeats = BACKWARD_SHARE * micro_compute, 1
     return StepTerms(slots * micro_compute, fixed, comm, window, repeats, accumulation,
                      dp * micro * accumulation, (pp - 1) / virtual / slots, slots * ring_comm, slots * ring_window)
@@ -731,10 +733,10 @@ class LayoutMemo:
         """layout_efficiency, once per GPU, efficiency and what of the layout it reads."""
         token = self.efficiency_token(gpu, efficiency)
         at = (token, layout.tensor, layout.micro_batch)
-        key = (*at, layout.gpus)
+        curve: Any = efficiency.curve  # a TrainCurve, as in at_curve_value
+        key = (*at, curve.widening_count(layout.gpus) if curve is not None else 0)
         found = self.efficiencies.get(key)
         if found is None:
-            curve: Any = efficiency.curve  # a TrainCurve, as in at_curve_value
             if curve is None:
                 found = efficiency
             else:  # the curve's value and the stack note are the same at every GPU count: only the widening varies
@@ -776,13 +778,15 @@ def fastest_layout(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: in
                    peak: float, memo: LayoutMemo | None = None) -> tuple[Layout, Efficiency, StepTerms] | None:
     """The fitting layout with the shortest step, its efficiency and step terms (None: nothing fits)."""
     best = None
+    fastest = math.inf
     layouts = memo.candidate_layouts(job, gpu, offer, count) if memo else candidate_layouts(job, gpu, offer, count)
     for candidate in layouts:
         eff = memo.layout_efficiency(efficiency, job, gpu, candidate) if memo \
             else layout_efficiency(efficiency, job, gpu, candidate)
         terms = step_terms(job, gpu, offer, count, candidate, peak)
-        if best is None or terms.seconds(eff.value) < best[2].seconds(best[1].value):
-            best = (candidate, eff, terms)
+        seconds = terms.seconds(eff.value)
+        if best is None or seconds < fastest:
+            best, fastest = (candidate, eff, terms), seconds
     return best
 
 
@@ -841,7 +845,8 @@ def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
     price = offer.offer.spot_usd_per_hour if spot and offer.offer.spot_usd_per_hour else offer.offer.usd_per_hour
     costs = [run_cost_usd(instances, price, h, offer.billing_seconds) for h in hours]
     mfu = (samples_per_step * job.model_flops_per_sample) / (step_time * count * peak)
-    return TrainingPlan(
+    return build(  # TrainingPlan(...) without its per-field setattr: thousands per search (plans/evolve.py)
+        TrainingPlan,
         gpu=gpu.id, provider=offer.provider, instance=offer.offer.instance, gpu_count=count, instances=instances,
         sharding=layout.sharding, recompute=layout.recompute != "none", micro_batch=layout.micro_batch,
         grad_accumulation=terms.accumulation,

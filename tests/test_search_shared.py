@@ -1,0 +1,69 @@
+"""The search's shortcuts change no answer: plans built through the shared layout memo (one per search) equal plans
+built alone, the fast constructors equal the dataclasses' own, and the collector's threshold comes back."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import gc
+import random
+
+import pytest
+
+import planner
+from planner.efficiency.origin import prior_efficiency
+from planner.plans.collector import fewer_collections
+from planner.plans.evolve import build, evolve_with
+from planner.plans.search import candidate_counts, searched_offers
+from planner.plans.training import LayoutMemo, TrainingPlan, plan_training
+
+from .conftest import ROOT
+
+DAY = dt.date(2026, 11, 30)
+
+
+@pytest.mark.parametrize("name", ["pretrain-1b-72h", "lora-mixtral-8x7b", "long-context-llama-8b"])
+def test_plans_through_the_shared_memo_equal_plans_built_alone(catalog, name):
+    """One memo across many offers and counts (as search_training shares it) against no memo at all, on a dense
+    model, a mixture of experts (expert layouts) and a long context (context-parallel layouts)."""
+    # counts past the largest published run (catalog/priors.yaml) widen the efficiency by their number
+    loaded = planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog, ["constraints.max_gpus=16384"])
+    job = planner.plan(loaded, catalog, today=DAY).estimate.training.job
+    offers = searched_offers(loaded, catalog, DAY)
+    # every count of a few offers, smallest first as the search goes: a memo key that left out something a plan
+    # reads would hand a later count what an earlier one found
+    picked = random.Random(name).sample(offers, min(6, len(offers)))
+    pairs = [(o, c) for o in picked for c in candidate_counts(o, loaded.profile.constraints.max_gpus, None)]
+    memo = LayoutMemo()
+    for offer, count in pairs:
+        gpu = catalog.gpus[offer.offer.gpu]
+        efficiency = prior_efficiency(catalog, gpu, "train", job.work.family)
+        shared = plan_training(job, gpu, offer, count, efficiency, memo=memo)
+        alone = plan_training(job, gpu, offer, count, prior_efficiency(catalog, gpu, "train", job.work.family))
+        assert shared == alone, (offer.provider, offer.offer.instance, count)
+
+
+def test_build_is_the_generated_init(catalog):
+    plan = planner.plan(planner.load_profile(ROOT / "profiles" / "pretrain-1b-72h.yaml", catalog), catalog,
+                        today=DAY).estimate.training.plans[0]
+    values = {f.name: getattr(plan, f.name) for f in dataclasses.fields(plan) if f.name not in ("price_flags", "pinned")}
+    built = build(TrainingPlan, **values)
+    assert built == TrainingPlan(**values) and repr(built) == repr(TrainingPlan(**values))
+    assert evolve_with(built, {"gpu_count": 3}) == dataclasses.replace(built, gpu_count=3)
+    with pytest.raises(TypeError):
+        build(TrainingPlan, **values, colour="red")
+    with pytest.raises(TypeError):
+        build(TrainingPlan, **{k: v for k, v in values.items() if k != "gpu"})
+
+
+def test_fewer_collections_restores_the_callers_threshold():
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, *before[1:])
+        with fewer_collections(50_000):
+            assert gc.get_threshold()[0] == 50_000
+        assert gc.get_threshold()[0] == 700
+        gc.set_threshold(100_000, *before[1:])
+        with fewer_collections(50_000):  # a caller already collecting more rarely is left alone
+            assert gc.get_threshold()[0] == 100_000
+    finally:
+        gc.set_threshold(*before)
