@@ -80,10 +80,20 @@ def implied_efficiency(run: PublishedRun, catalog: Catalog) -> ImpliedEfficiency
         value, kind = run.value * prefill_flops(work, prompt) / prompt / (count * peak), "prefill"
     else:  # decode: bandwidth-bound at small batch; bytes per step = weights + KV cache read
         batch = run.batch or 1.0
-        context = (run.seq_len or 512) / 2.0
-        step_bytes = weight_bytes(work, run.precision) + batch * context * work.kv_bytes_per_token_16bit
-        steps_per_s = run.value / batch
-        value = steps_per_s * step_bytes / (count * gpu.memory_bandwidth_gbs * 1e9)
+        bandwidth = count * gpu.memory_bandwidth_gbs * 1e9
+        if run.input_tokens is not None and run.output_tokens is not None:
+            # one batch timed end to end (planner/validate/serving.py end_to_end_decode_tokens_per_s): its short
+            # prompts' prefill reads the weights once, then output − 1 steps at the mean context input + output/2
+            out = run.output_tokens
+            context = run.input_tokens + out / 2.0
+            step_bytes = weight_bytes(work, run.precision) + batch * context * work.kv_bytes_per_token_16bit
+            seconds = batch * out / run.value
+            value = (weight_bytes(work, run.precision) + (out - 1) * step_bytes) / (seconds * bandwidth)
+        else:
+            context = (run.seq_len or 512) / 2.0
+            step_bytes = weight_bytes(work, run.precision) + batch * context * work.kv_bytes_per_token_16bit
+            steps_per_s = run.value / batch
+            value = steps_per_s * step_bytes / bandwidth
         kind = "decode"
     if not (0.0 < value <= 1.0) or not math.isfinite(value):
         return None

@@ -8,9 +8,19 @@ from planner.catalog.load import Catalog
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.io.profile import resolve_architecture
 from planner.model.forward_time import execution_mode, kernels_per_forward
-from planner.model.inference_time import decode_tokens_per_s, prefill_tokens_per_s
+from planner.model.inference_time import (
+    decode_step_seconds,
+    decode_tokens_per_s,
+    prefill_tokens_per_s,
+)
 from planner.model.llama_cpp import accumulate_factor, layer_split_speedup
-from planner.model.workload import workload_for
+from planner.model.precision import COMPUTE_PRECISION, peak_flops
+from planner.model.workload import (
+    Workload,
+    prefill_flops,
+    weights_read_bytes,
+    workload_for,
+)
 from planner.schema.catalog import GpuSpec
 from planner.schema.runs import PublishedRun
 
@@ -52,6 +62,26 @@ def prior_or_roofline(catalog: Catalog, gpu: GpuSpec, kind: str, family: str, fp
     return Efficiency(1.0, 0.0, "prior", f"no {kind} runs: the roofline at peak")
 
 
+def end_to_end_decode_tokens_per_s(work: Workload, gpu: GpuSpec, precision: str, batch: float, input_tokens: int,
+                                    output_tokens: int, compute_efficiency: float, bandwidth_efficiency: float,
+                                    host_s: float = 0.0) -> float:
+    """Generated tokens/s of one static batch timed end to end (vLLM's benchmark_latency, gpt-fast's generate.py):
+    one batched prefill of batch × input_tokens (its FLOP, or one read of the weights, whichever is longer; it
+    yields the first token), then output_tokens − 1 decode steps at the mean context input + output/2, each no
+    shorter than the host floor `host_s` — the prefill and decode-step roofline of estimate's llm_timing, with
+    the prompts prefilled together as these benchmarks do."""
+    peak = peak_flops(gpu, precision)
+    if peak is None:
+        raise ValueError(f"{gpu.id} has no {COMPUTE_PRECISION[precision]} peak")
+    flops = peak * compute_efficiency
+    bytes_per_s = gpu.memory_bandwidth_gbs * 1e9 * bandwidth_efficiency
+    prefill = max(batch * prefill_flops(work, input_tokens) / flops,
+                  weights_read_bytes(work, precision, batch * input_tokens) / bytes_per_s)
+    context = input_tokens + output_tokens / 2.0
+    step = max(host_s, decode_step_seconds(work, batch, context, precision, "fp16", flops, bytes_per_s))
+    return batch * output_tokens / (prefill + (output_tokens - 1) * step)
+
+
 @dataclasses.dataclass(frozen=True)
 class ServingPrediction:
     """A predicted rate with the efficiencies behind it."""
@@ -67,7 +97,9 @@ def predict_serving_run(run: PublishedRun, catalog: Catalog) -> ServingPredictio
     Rows on several GPUs are llama.cpp layer splits: the GPUs run their layers one after another, so a token
     costs the sum of the per-GPU times — the rate of one GPU holding every layer (memory aside) — times the
     prefill's pipelining (layer_split_speedup).
-    Decode: batch `run.batch` (default 1) at the mean context seq_len/2 (tg tests start from an empty context).
+    Decode: with input_tokens and output_tokens stated, one batch timed end to end
+    (end_to_end_decode_tokens_per_s); else batch `run.batch` (default 1) at the mean context seq_len/2 (llama.cpp's
+    tg tests start from an empty context).
     Prefill: one prompt of seq_len tokens.
     """
     if run.phase not in ("decode", "prefill"):
@@ -79,14 +111,20 @@ def predict_serving_run(run: PublishedRun, catalog: Catalog) -> ServingPredictio
                                 fp16_accumulate=accumulate_factor(run.precision, run.engine, gpu) > 1.0)
     bandwidth = prior_or_roofline(catalog, gpu, "decode", arch.family)
     if run.phase == "decode":
-        generated = run.seq_len or DEFAULT_DECODE_TOKENS
-        rate = decode_tokens_per_s(work, gpu, run.precision, run.batch or 1.0, generated / 2.0,
-                                   compute.value * accumulate_factor(run.precision, run.engine, gpu),
-                                   bandwidth.value, kv_precision="fp16")
+        batch = run.batch or 1.0
         # the host issues every operator of a step (the floor of the engine's mode, as estimate's llm_timing)
         floor = next((f for f in catalog.launch_floors if f.mode == execution_mode(run.engine, True)), None)
-        if floor is not None:
-            rate = min(rate, (run.batch or 1.0) / (kernels_per_forward(work) * floor.microseconds * 1e-6))
+        host_s = kernels_per_forward(work) * floor.microseconds * 1e-6 if floor is not None else 0.0
+        factor = accumulate_factor(run.precision, run.engine, gpu)
+        if run.input_tokens is not None and run.output_tokens is not None:
+            rate = end_to_end_decode_tokens_per_s(work, gpu, run.precision, batch, run.input_tokens,
+                                                  run.output_tokens, compute.value * factor, bandwidth.value, host_s)
+        else:
+            generated = run.seq_len or DEFAULT_DECODE_TOKENS
+            rate = decode_tokens_per_s(work, gpu, run.precision, batch, generated / 2.0, compute.value * factor,
+                                       bandwidth.value, kv_precision="fp16")
+            if host_s > 0:
+                rate = min(rate, batch / host_s)
     else:
         prompt = run.seq_len or arch.context
         factor = accumulate_factor(run.precision, run.engine, gpu)
