@@ -114,7 +114,7 @@ def test_gcp_committed_plans_sit_beside_on_demand_with_the_percentage_named(cata
         listed = next(o.usd_per_hour for o in catalog.provider("gcp").offers if o.instance == base)
         assert p["commitment"]["discount_percent"] == 37.0
         assert p["commitment"]["usd_per_hour"] == pytest.approx(listed * 0.63)
-        assert p["commitment"]["obligation_usd"] == pytest.approx(listed * 0.63 * 8766 * p["instances"], rel=1e-3)
+        assert p["commitment"]["obligation_usd"] == pytest.approx(listed * 0.63 * 8760 * p["instances"], rel=1e-3)
 
 
 def _catalog_with(tmp_path, price_lines):

@@ -29,6 +29,7 @@ from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingJob, TrainingPlan
 from planner.plans.verdict import Verdict
 from planner.render.readable import fixed, usd
+from planner.schema.catalog import COMMIT_TERM_HOURS
 from planner.schema.profile import Profile, Slo
 
 T = TypeVar("T")
@@ -317,7 +318,8 @@ def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJ
     else:
         lines.append(("On-demand prices only" if commitment is None else
                       f"On-demand prices, and {commitment} committed-term prices where published "
-                      "(constraints.commitment)")
+                      f"(constraints.commitment: a committed plan costs the whole term, "
+                      f"{fixed(COMMIT_TERM_HOURS[commitment], 0)} h per instance, however few hours the job uses)")
                      + " (constraints.spot: false); `--set constraints.spot=true` compares spot "
                      "with its expected interruption overhead.")
     return lines

@@ -11,11 +11,16 @@ def billed_hours(hours: float, billing_seconds: float) -> float:
     return math.ceil(hours * 3600.0 / billing_seconds - 1e-9) * billing_seconds / 3600.0
 
 
-def run_cost_usd(instances: int, usd_per_hour: float, hours: float, billing_seconds: float) -> float:
-    """Cost of running `instances` for `hours`: instances × price × billed hours."""
-    return instances * usd_per_hour * billed_hours(hours, billing_seconds)
+def run_cost_usd(instances: int, usd_per_hour: float, hours: float, billing_seconds: float,
+                 term_hours: float = 0.0) -> float:
+    """Cost of running `instances` for `hours`: instances × price × billed hours. At a committed-term price
+    (`term_hours` > 0, constraints.commitment) every hour of the term is owed whether the job uses it or not:
+    instances × price × max(billed hours, term hours); hours past the term are priced at the same rate (renewed)."""
+    return instances * usd_per_hour * max(billed_hours(hours, billing_seconds), term_hours)
 
 
-def monthly_cost_usd(instances: int, usd_per_hour: float, hours_per_month: float) -> float:
-    """Cost of keeping `instances` up for a month of `hours_per_month` hours."""
-    return instances * usd_per_hour * hours_per_month
+def monthly_cost_usd(instances: int, usd_per_hour: float, hours_per_month: float,
+                     owed_hours_per_month: float = 0.0) -> float:
+    """Cost of keeping `instances` up for a month of `hours_per_month` hours. At a committed-term price
+    (`owed_hours_per_month` > 0: the term's month) the whole month is owed even when the service is up for less."""
+    return instances * usd_per_hour * max(hours_per_month, owed_hours_per_month)

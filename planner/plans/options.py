@@ -26,6 +26,7 @@ class TrainingOption:
     hours: float
     """Wall-clock hours at the confidence level, interruptions included."""
     cost_usd: float
+    """Cost at the confidence level (at a committed-term price: the whole term at least, plans/training.py)."""
     spot: SpotOverhead | None
     confidence: float = 0.5
 
@@ -62,7 +63,8 @@ class TrainingOption:
     @property
     def label(self) -> str:
         """GPU, provider, count and pricing, in words."""
-        pricing = "spot" if self.spot else "on-demand"
+        c = self.plan.commitment
+        pricing = "spot" if self.spot else f"{c.term} commitment" if c is not None else "on-demand"
         return f"{self.plan.gpu_count}× {self.plan.gpu} on {self.plan.provider} ({pricing})"
 
 
@@ -96,7 +98,7 @@ def judge_training(job: TrainingJob, plan: TrainingPlan, confidence: float, dead
     if plan.spot:
         overhead = spot_overhead(job, plan, hours)
         hours *= 1.0 + overhead.overhead_fraction
-    cost = run_cost_usd(plan.instances, plan.usd_per_hour, hours, plan.billing_seconds)
+    cost = run_cost_usd(plan.instances, plan.usd_per_hour, hours, plan.billing_seconds, plan.term_hours)
     meets = deadline_s is None or hours * 3600.0 <= deadline_s
     within = budget_usd is None or cost <= budget_usd
     verdicts = [v for v in plan.verdicts if v.kind not in (Kind.MISSES_DEADLINE, Kind.OVER_BUDGET)]
@@ -120,7 +122,8 @@ def spot_adjusted(job: TrainingJob, plan: TrainingPlan) -> TrainingPlan:
     for q in ("p10", "p50", "p90"):
         h = getattr(plan, f"hours_{q}")
         hours[q] = h * (1.0 + spot_overhead(job, plan, h).overhead_fraction)
-    cost = {q: run_cost_usd(plan.instances, plan.usd_per_hour, h, plan.billing_seconds) for q, h in hours.items()}
+    cost = {q: run_cost_usd(plan.instances, plan.usd_per_hour, h, plan.billing_seconds, plan.term_hours)
+            for q, h in hours.items()}
     return dataclasses.replace(plan, hours_p10=hours["p10"], hours_p50=hours["p50"], hours_p90=hours["p90"],
                                gpu_hours=plan.gpu_hours * hours["p50"] / plan.hours_p50 if plan.hours_p50 else
                                plan.gpu_hours, cost_usd_p10=cost["p10"], cost_usd_p50=cost["p50"],

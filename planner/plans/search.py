@@ -335,8 +335,6 @@ def _trust_changes(plan: TrainingPlan | ServingPlan, offer: PricedOffer, flags: 
     assumed = offer.offer.network_gbps if offer.network_assumed and spans else None
     changes: dict[str, object] = {"price_as_of": offer.as_of, "price_flags": flags, "assumed_network_gbps": assumed,
                                   "discount_percent": offer.discount_percent, "commitment": offer.commitment}
-    if offer.commitment is not None and isinstance(plan, ServingPlan) and plan.monthly_cost_autoscaled_usd is not None:
-        changes["monthly_cost_autoscaled_usd"] = plan.monthly_cost_usd  # committed replicas are owed all month
     return changes
 
 

@@ -56,7 +56,7 @@ from planner.model.simulation import (
 from planner.model.workload import BYTES, Workload, weight_bytes
 from planner.plans import verdict
 from planner.plans.verdict import Kind, Verdict
-from planner.schema.catalog import CommittedPrice, GpuSpec
+from planner.schema.catalog import COMMIT_TERM_HOURS, CommittedPrice, GpuSpec
 from planner.schema.profile import Inference, Slo
 
 TENSOR_PARALLEL = (1, 2, 4, 8)
@@ -110,6 +110,7 @@ class ServingPlan:
     autoscaled_replicas: int | None = None
     """Replicas that hold the targets at average_rate × (1 + autoscale_headroom)."""
     simulated_latency_s: dict[str, float] | None = None
+    """Percentiles from planner/model/simulation.py (estimate --simulate), beside the analytic latency_s."""
     price_as_of: dt.date | None = None
     """Date of the offer's price (None: no catalog offer, e.g. this machine)."""
     price_flags: tuple[str, ...] = ()
@@ -119,8 +120,8 @@ class ServingPlan:
     discount_percent: float = 0.0
     """The user's discount with the provider (constraints.discounts), already in the cost."""
     commitment: CommittedPrice | None = None
-    """The committed-term price the plan is priced at (constraints.commitment); None: on demand or spot."""
-    """Percentiles from planner/model/simulation.py (estimate --simulate), beside the analytic latency_s."""
+    """The committed-term price the plan is priced at (constraints.commitment); None: on demand or spot. A service
+    runs the whole term, so its monthly cost is the committed price × instances × the whole month (_plan below)."""
     expert: int = 1
     """Expert-parallel ranks of a replica: a mixture of experts spreads its experts over the replica's GPUs
     (vLLM --enable-expert-parallel) while attention stays tensor parallel; 1 for dense models."""
@@ -452,9 +453,13 @@ def _plan(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer, eff:
           c: _Candidate) -> ServingPlan:
     price = offer.offer.usd_per_hour
     latency = c.latency if c.meets else c.latency_at(c.replicas, inf.rate)
-    monthly = monthly_cost_usd(c.instances, price, inf.hours_per_month)
+    # at a committed-term price the service's instances are owed every hour of the term: the whole month (730 h)
+    # even when inference.hours_per_month is less, and no autoscaling saves anything
+    owed = COMMIT_TERM_HOURS["1m"] if offer.commitment is not None else 0.0
+    monthly = monthly_cost_usd(c.instances, price, inf.hours_per_month, owed)
     auto_replicas, auto_instances = c.autoscale(inf)
-    autoscaled = None if auto_instances is None else monthly_cost_usd(auto_instances, price, inf.hours_per_month)
+    autoscaled = None if auto_instances is None else monthly if offer.commitment is not None else \
+        monthly_cost_usd(auto_instances, price, inf.hours_per_month)
     requests = (inf.average_rate or inf.rate) * inf.hours_per_month * 3600.0
     bill = autoscaled if autoscaled is not None else monthly
     if isinstance(c.timing, LlmTiming):
@@ -475,7 +480,7 @@ def _plan(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer, eff:
         monthly_cost_autoscaled_usd=autoscaled, usd_per_million_output_tokens=per_million,
         usd_per_thousand_requests=bill / requests * 1e3, meets_slo=c.meets, fits=True, efficiency=eff,
         verdicts=() if c.meets else slo_verdicts(latency, inf.slo), timing_s=timing,
-        autoscaled_replicas=auto_replicas, expert=c.tp if work.is_moe else 1,
+        autoscaled_replicas=auto_replicas, expert=c.tp if work.is_moe else 1, commitment=offer.commitment,
     )
 
 

@@ -280,7 +280,8 @@ class TrainingPlan:
     discount_percent: float = 0.0
     """The user's discount with the provider (constraints.discounts), already in the cost."""
     commitment: CommittedPrice | None = None
-    """The committed-term price the plan is priced at (constraints.commitment); None: on demand or spot."""
+    """The committed-term price the plan is priced at (constraints.commitment); None: on demand or spot. Its costs
+    are then the whole term's: price × instances × max(job hours, term hours)."""
     storage_usd: float | None = None
     """Storage of data and checkpoints at P50 (planner/model/bill.py); None: price unknown."""
     egress_usd: float | None = None
@@ -291,6 +292,21 @@ class TrainingPlan:
     """none | selective | full (`recompute` is true for the last two)."""
     pinned: tuple[str, ...] = ()
     """Which layout parts the profile pinned (training.parallelism keys)."""
+
+    @property
+    def term_hours(self) -> float:
+        """Hours of the committed term owed whether used or not (0: no commitment)."""
+        return self.commitment.term_hours if self.commitment is not None else 0.0
+
+    @property
+    def commitment_usd(self) -> float | None:
+        """What the committed term binds to: price × instances × term hours (None: no commitment)."""
+        return self.usd_per_hour * self.instances * self.term_hours if self.commitment is not None else None
+
+    @property
+    def term_used(self) -> float | None:
+        """Share of the committed term the job uses at P50 (above 1: it runs past the term; None: no commitment)."""
+        return self.hours_p50 / self.term_hours if self.commitment is not None else None
 
     @property
     def zero(self) -> int:
@@ -843,7 +859,9 @@ def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
     # hours at the efficiency's P90 (fast) / P50 / P10 (slow); communication is not scaled
     hours = [steps * (compute_time * efficiency.value / e + exposed) / 3600.0 for e in (high, mid, low)]
     price = offer.offer.spot_usd_per_hour if spot and offer.offer.spot_usd_per_hour else offer.offer.usd_per_hour
-    costs = [run_cost_usd(instances, price, h, offer.billing_seconds) for h in hours]
+    commitment = offer.commitment
+    term = commitment.term_hours if commitment is not None else 0.0  # a committed term is owed whole
+    costs = [run_cost_usd(instances, price, h, offer.billing_seconds, term) for h in hours]
     mfu = (samples_per_step * job.model_flops_per_sample) / (step_time * count * peak)
     return build(  # TrainingPlan(...) without its per-field setattr: thousands per search (plans/evolve.py)
         TrainingPlan,
@@ -859,21 +877,24 @@ def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
         billing_seconds=offer.billing_seconds, spot=spot and offer.offer.spot_usd_per_hour is not None,
         verdicts=tuple(verdicts), tensor=layout.tensor, pipeline=layout.pipeline,
         bubble_fraction=terms.bubble_fraction, expert=layout.expert, context=layout.context,
-        recompute_mode=layout.recompute,
+        recompute_mode=layout.recompute, commitment=commitment,
         pinned=_pinned_keys(job),
     )
 
 
 def priced(plan: TrainingPlan, offer: PricedOffer, spot: bool = False) -> TrainingPlan:
     """The same plan on another offer with the same GPU and instance shape (GPUs per instance, link, network):
-    only the provider, the price and the billing differ, so the hours stay and the costs are recomputed."""
+    only the provider, the price, the billing and any committed term differ, so the hours stay and the costs are
+    recomputed."""
     price = offer.offer.spot_usd_per_hour if spot and offer.offer.spot_usd_per_hour else offer.offer.usd_per_hour
-    costs = [run_cost_usd(plan.instances, price, h, offer.billing_seconds)
+    commitment = offer.commitment
+    term = commitment.term_hours if commitment is not None else 0.0
+    costs = [run_cost_usd(plan.instances, price, h, offer.billing_seconds, term)
              for h in (plan.hours_p10, plan.hours_p50, plan.hours_p90)]
     return evolve(
         plan, provider=offer.provider, instance=offer.offer.instance, usd_per_hour=price, cost_usd_p10=costs[0],
         cost_usd_p50=costs[1], cost_usd_p90=costs[2], billing_seconds=offer.billing_seconds,
-        spot=spot and offer.offer.spot_usd_per_hour is not None)
+        spot=spot and offer.offer.spot_usd_per_hour is not None, commitment=commitment)
 
 
 def instance_shape(offer: PricedOffer) -> tuple[object, ...]:

@@ -22,6 +22,12 @@ def usd(value: float) -> str:
     return f"${value:,.2f}" if abs(value) < 100 else f"${value:,.0f}"
 
 
+def percent(share: float) -> str:
+    """A share as a percentage: whole percent from 10 %, two significant figures below (0.3 %, 0.0042 %)."""
+    value = share * 100.0
+    return f"{value:,.0f} %" if value >= 10 else f"{value:.2g} %"
+
+
 def ms(seconds: float) -> str:
     """A latency in milliseconds: whole ms from 10 ms, one decimal from 1 ms, two significant figures below."""
     value = seconds * 1e3

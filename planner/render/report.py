@@ -17,7 +17,7 @@ from planner.plans.training import TrainingPlan, training_memory
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
 from planner.render.escape import terminal
 from planner.render.merge import key, merged
-from planner.render.readable import fixed, ms, usd
+from planner.render.readable import fixed, ms, percent, usd
 
 if TYPE_CHECKING:  # annotations only: the decision is made before rendering
     from planner.decide.choices import Decision, ServingDecision, TrainingDecision
@@ -69,9 +69,13 @@ def _training_shown(est: Estimate, top: int | None, section: Any = None) -> list
 def _price_fields(plan: TrainingPlan | ServingPlan) -> dict[str, Any]:
     """`price_as_of` and `price_flags` (CONTRACTS.md §5), and the user's discount in the price."""
     c = plan.commitment
+    # a training job uses a share of the term (its cost is the whole term at least); a service runs it all
+    used = plan.term_used if isinstance(plan, TrainingPlan) else None
     commitment = None if c is None else {
         "term": c.term, "payment": c.payment, "usd_per_hour": c.hourly, "discount_percent": c.discount_percent,
         "term_hours": _r(c.term_hours), "obligation_usd": _r(c.hourly * c.term_hours * plan.instances),
+        "job_hours_p50": _r(plan.hours_p50) if isinstance(plan, TrainingPlan) else None,
+        "term_used_percent": _r(used * 100.0, 3) if used is not None else None,
         "source": c.source,
         "title": c.title, "url": c.url, "quote": c.quote, "as_of": c.as_of.isoformat()}
     return {"price_as_of": plan.price_as_of.isoformat() if plan.price_as_of else None,
@@ -160,9 +164,24 @@ def commitment_lines(est: Estimate, top: int | None) -> list[str]:
             off = "" if c.discount_percent is None else f" ({c.discount_percent:g}% off on demand)"
             lines.append(f"Committed price, {name} #{i + 1} {p.provider} {p.instance}: {usd(c.hourly)}/h{off} per "
                          f"instance for {_TERM_WORDS[c.term]} ({c.payment}), owed whether used or not: "
-                         f"{usd(c.hourly * c.term_hours * p.instances)} for {p.instances} instance(s) "
-                         f"({c.source}, {c.as_of.isoformat()}).")
+                         f"{usd(c.hourly * c.term_hours * p.instances)} for {p.instances} instance(s)"
+                         + (_term_use(p) if isinstance(p, TrainingPlan) else
+                            "; a service runs the whole term, so its monthly cost is every hour of the month at this "
+                            "price")
+                         + f" ({c.source}, {c.as_of.isoformat()}).")
     return lines
+
+
+def _term_use(plan: TrainingPlan) -> str:
+    """How much of its committed term a training job uses, and what its cost therefore is, in words."""
+    used = plan.term_used or 0.0
+    hours = f"{fixed(plan.hours_p50)} h (P50)"
+    term = f"{fixed(plan.term_hours, 0)} h term"
+    if used > 1.0:
+        return (f"; the job's {hours} run past the {term} ({percent(used)}): its cost is every hour at the "
+                "committed rate")
+    return f"; the job's {hours} use {percent(used)} of the {term}: its cost is the whole term"
+
 
 
 def _discount_lines(est: Estimate, top: int | None) -> list[str]:

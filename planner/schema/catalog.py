@@ -229,9 +229,14 @@ CommitTerm = Literal["1m", "3m", "6m", "1y", "3y"]
 """Length of a committed term: months or years."""
 CommitPayment = Literal["no-upfront", "partial-upfront", "all-upfront"]
 """How a committed term is paid: monthly, part upfront, or all upfront (then usd_per_hour spreads the sum)."""
-COMMIT_TERM_HOURS: dict[str, float] = {"1m": 8766.0 / 12, "3m": 8766.0 / 4, "6m": 8766.0 / 2, "1y": 8766.0,
-                                       "3y": 3 * 8766.0}
-"""Hours in a term (a year of 365.25 days × 24 h, a month a twelfth of it)."""
+COMMIT_TERM_HOURS: dict[str, float] = {"1m": 8760.0 / 12, "3m": 8760.0 / 4, "6m": 8760.0 / 2, "1y": 8760.0,
+                                       "3y": 3 * 8760.0}
+"""Hours in a term, calendar facts as the providers count them: a year of 365 days × 24 h = 8,760 h (AWS's EC2 API
+gives a reservation's duration as "the number of seconds in a year (365x24x60x60) times one of the supported
+durations (1 or 3)", 31,536,000 s for one year, 94,608,000 s for three; GCP's commitment plans are TWELVE_MONTH and
+THIRTY_SIX_MONTH), a month a twelfth of it, 730 h (the month of the GCP list prices quoted in
+catalog/commitments.yaml: a2-highgpu-1g month 2736.01956 = hour 3.747972 × 730), 3 and 6 months a quarter and a
+half of the year."""
 
 
 class CommittedPrice(PublishedFigure):

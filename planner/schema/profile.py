@@ -260,7 +260,9 @@ class Constraints(Strict):
                                                       " e.g. {massed-compute: 15%}.")
     commitment: Literal["1m", "3m", "6m", "1y", "3y"] | None = Field(
         None, description="Also plan at the published committed-term prices of this length (catalog/commitments.yaml),"
-                          " beside the on-demand ones; each such plan names its term and what it binds you to.")
+                          " beside the on-demand ones; each such plan names its term and what it binds you to, and"
+                          " costs what you would owe: a training plan price × instances × max(job hours, term"
+                          " hours), a serving plan every hour of the month.")
     commitment_payment: Literal["no-upfront", "partial-upfront", "all-upfront"] = Field(
         "no-upfront", description="Which published payment option of the term to plan with.")
     pue: float = Field(1.0, ge=1.0, le=5.0, allow_inf_nan=False,
