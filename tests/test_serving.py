@@ -285,6 +285,29 @@ def test_simulations_share_traffic_without_depending_on_what_ran_before():
     assert np.array_equal(arrivals, np.cumsum(np.random.default_rng(7).exponential(1 / 5.0, 1000)))
 
 
+def test_slot_ttft_in_blocks_and_continued_equals_the_whole_run(monkeypatch):
+    # blocks of a few rows and a longer run continuing a shorter one give slot_starts' TTFTs bit for bit (the
+    # cumulative maximum carried across blocks and runs is exact): partial last rows, and a continuation from a
+    # run whose last row was partial
+    from planner.model import slot_queue
+
+    monkeypatch.setattr(slot_queue, "BLOCK_REQUESTS", 40)
+    rng = np.random.default_rng(9)
+    arrivals, uniforms = np.cumsum(rng.exponential(0.1, 5003)), rng.random(5003)
+    for servers, hold in ((1, 0.09), (7, 0.65), (64, 6.0)):
+        starts = slot_starts(arrivals, servers, hold)
+        expected = starts - arrivals + uniforms * 0.02 + 0.03
+        slot_queue._LATEST.clear()
+        got_starts = np.empty(arrivals.size)
+        whole = slot_queue.slot_ttft(arrivals, uniforms, ("t", 0), servers, hold, 0.02, 0.03, got_starts)
+        assert np.array_equal(whole, expected) and np.array_equal(got_starts, starts)
+        slot_queue._LATEST.clear()
+        for n in (1001, 2500, 5003, 3000):  # each continues the longest run so far (a shorter one copies it)
+            part = slot_queue.slot_ttft(arrivals[:n], uniforms[:n], ("t", 0), servers, hold, 0.02, 0.03)
+            assert np.array_equal(part, expected[:n])
+    slot_queue._LATEST.clear()
+
+
 def test_until_decided_doubles_and_goes_to_the_horizon_only_when_doubling_cannot_settle():
     from planner.model.simulation import SimulatedLatency, until_decided
 

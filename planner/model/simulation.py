@@ -5,7 +5,7 @@ Generative (continuous batching): `replicas × batch` slots behind one first-com
 holds a slot for the replica's full-load cycle D (its prefill, its decode steps and the prefills of the other
 slots that cut in). With equal holding times, request n starts at max(arrival_n, finish_{n−c}) on the slot request
 n−c used (Crommelin 1932, the M/D/c ⇄ E_c/D/1 reduction), so each slot's sequence is a Lindley recursion solved
-with one cumulative maximum: start = k·D + cummax(arrival − k·D) down each slot's column.
+with one cumulative maximum: start = k·D + cummax(arrival − k·D) down each slot's column (model/slot_queue.py).
 
 Non-generative (dynamic batching, as Triton's dynamic batcher): each free replica takes up to `batch` waiting
 requests, waiting at most `max_queue_delay` after the oldest arrived for the batch to fill; one loop step per
@@ -23,6 +23,7 @@ import numpy as np
 
 from planner.model.order_statistics import counted_quantiles, quantiles_in_place
 from planner.model.serving_features import slot_hold_seconds
+from planner.model.slot_queue import slot_starts, slot_ttft
 
 WARMUP_FRACTION = 0.1
 """Share of the simulated requests dropped from the statistics: the queue starts empty."""
@@ -95,21 +96,6 @@ def _traffic(rate: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     while len(_DRAWN) > 2:
         del _DRAWN[next(iter(_DRAWN))]
     return drawn[0][:n], drawn[1][:n]
-
-
-def slot_starts(arrivals: np.ndarray, servers: int, hold_s: float) -> np.ndarray:
-    """Start times of FCFS service on `servers` identical slots each held `hold_s` (exact for equal holds)."""
-    n = arrivals.size
-    rows = -(-n // servers)
-    padded = np.empty(rows * servers)
-    padded[:n] = arrivals
-    padded[n:] = np.inf
-    grid = padded.reshape(rows, servers)
-    steps = (np.arange(rows, dtype=float) * hold_s)[:, None]
-    grid -= steps  # in place: the same values as a new array, without allocating two more of the run's size
-    np.maximum.accumulate(grid, axis=0, out=grid)
-    grid += steps
-    return padded[:n]
 
 
 def _percentiles(values: np.ndarray, prefix: str, qs: tuple[float, ...], overwrite: bool = False
@@ -289,19 +275,19 @@ def simulate_llm(rate: float, replicas: int, batch: int, prefill_s: float, step_
     hold = slot_hold_seconds(batch, prefill_s, cut_s, output_tokens, step_s)
     servers = replicas * batch
     arrivals, uniforms = _traffic(rate, requests, seed)
-    starts = slot_starts(arrivals, servers, hold)
+    starts = None if "tpot" in skip else np.empty(requests)
+    # TTFT = start − arrival + the rest of the running decode step + the prefill (a longer run of the same system
+    # continues the previous one: slot_queue.slot_ttft)
+    ttft = slot_ttft(arrivals, uniforms, (rate, seed), servers, hold, step_s, prefill_s, starts)
     keep = slice(int(requests * WARMUP_FRACTION), requests)
     qs = (0.50, 0.95, 0.99)
     tpot: dict[str, float] = {}
     tpot_widths: dict[str, float] = {}
-    if "tpot" not in skip:
+    if starts is not None:
         cut_ins = _cut_ins(starts, replicas, prefill_s, hold)
         # TPOT takes one value per cut-in count (at most batch − 1): percentiles from counts, not a partition
         levels = step_s + np.arange(int(cut_ins.max(initial=0)) + 1, dtype=float) * cut / output_tokens
         tpot, tpot_widths = _count_percentiles(cut_ins[keep], levels, "tpot", qs)
-    ttft = np.subtract(starts, arrivals, out=starts)  # the starts are not needed again: their array holds TTFT
-    ttft += uniforms * step_s
-    ttft += prefill_s
     # half-widths first: they partition each batch of the kept TTFTs in place, which leaves the whole's quantiles
     # (a function of the values, not their order) to partition the same array without a copy
     widths = {**_half_widths(ttft[keep], "ttft", qs, overwrite=True), **tpot_widths}
