@@ -1,12 +1,14 @@
-"""Link bandwidths and ring all-reduce time (FORMULAS.md, 'Communication')."""
+"""Link bandwidths and collective times (FORMULAS.md, 'Communication'; latencies: planner/model/nccl.py)."""
 from __future__ import annotations
 
 from planner.catalog.load import PricedOffer
+from planner.model.nccl import Collective, collective_seconds
 from planner.schema.catalog import GpuSpec
 
 RING_STEP_LATENCY_S = {"nvlink": 5e-6, "pcie": 10e-6, "network": 15e-6}
-"""Per-step latency α of a ring all-reduce. Order of the small-message all-reduce times nccl-tests reports
-(tens of µs for a full ring of 8 GPUs); it matters only for small messages, i.e. for latency-bound serving."""
+"""Latency α of one point-to-point step (a send while receiving): pipeline sends, all-to-all peers, context-parallel
+ring steps. Order of the small-message times nccl-tests reports; collectives (all-reduce, all-gather, reduce-scatter)
+take NCCL's own per-algorithm latencies instead (planner/model/nccl.py)."""
 
 
 def pcie_gbs(generation: int) -> float:
@@ -26,16 +28,23 @@ def intra_node_gbs(gpu: GpuSpec, offer: PricedOffer) -> tuple[float, str]:
 
 
 def ring_allreduce_seconds(size_bytes: float, ranks: int, link_gbs: float, link: str) -> float:
-    """Ring all-reduce of `size_bytes` over `ranks`: 2(n−1)/n·S/B + 2(n−1)·α (FORMULAS.md)."""
+    """All-reduce of `size_bytes` over `ranks` GPUs joined by one kind of link (nvlink | pcie inside a node; network:
+    one GPU per node): the ring moves 2(n−1)/n·S at the link's bandwidth B (FORMULAS.md), plus NCCL's latency of the
+    fastest algorithm and protocol (planner/model/nccl.py)."""
     if ranks <= 1 or size_bytes <= 0:
         return 0.0
-    steps = 2.0 * (ranks - 1)
-    return steps / ranks * size_bytes / (link_gbs * 1e9) + steps * RING_STEP_LATENCY_S[link]
+    bandwidth = 2.0 * (ranks - 1) / ranks * size_bytes / (link_gbs * 1e9)
+    if link == "network":
+        return collective_seconds("allreduce", size_bytes, ranks, ranks, "pcie", bandwidth)
+    return collective_seconds("allreduce", size_bytes, ranks, 1, link, bandwidth)
 
 
 def hierarchical_allreduce_seconds(size_bytes: float, gpus: int, gpu: GpuSpec, offer: PricedOffer,
-                                   stride: int = 1, intra: tuple[float, str] | None = None) -> float:
-    """All-reduce over `gpus` GPUs: a ring inside each instance, then a ring across instances over the network.
+                                   stride: int = 1, intra: tuple[float, str] | None = None, messages: int = 1,
+                                   kind: Collective = "allreduce") -> float:
+    """`messages` collectives moving `size_bytes` in all over `gpus` GPUs (an all-reduce by default; all-gathers and
+    reduce-scatters move (n−1)/n·S where an all-reduce moves 2(n−1)/n·S): a ring inside each instance, then a ring
+    across instances over the network, plus NCCL's latency per collective for the whole group (planner/model/nccl.py).
 
     `stride` GPUs of a node belong to other groups (tensor/pipeline parallel ranks): a data-parallel group then has
     per_instance/stride members in a node, and all the node's groups share its network link at once. After the
@@ -43,16 +52,22 @@ def hierarchical_allreduce_seconds(size_bytes: float, gpus: int, gpu: GpuSpec, o
     with stride 1 this is the node's whole buffer through the node's bandwidth. `intra`: intra_node_gbs(gpu, offer)
     when the caller has it already (a training search asks for thousands of layouts on one offer).
     """
+    if gpus <= 1 or size_bytes <= 0:
+        return 0.0
     per_instance = offer.offer.gpus_per_instance
     local = max(1, min(gpus, per_instance // max(1, stride)))
     nodes = -(-gpus // local)
     link_gbs, link = intra or intra_node_gbs(gpu, offer)
-    seconds = ring_allreduce_seconds(size_bytes, local, link_gbs, link)
+    passes = 2.0 if kind == "allreduce" else 1.0
+    bandwidth = passes * (local - 1) / local * size_bytes / (link_gbs * 1e9) if local > 1 else 0.0
     if nodes > 1 and offer.offer.network_gbps:
         sharing = min(per_instance, local * max(1, stride))
-        seconds += ring_allreduce_seconds(size_bytes / local, nodes, offer.offer.network_gbps / 8.0 / sharing,
-                                          "network")
-    return seconds
+        bandwidth += passes * (nodes - 1) / nodes * size_bytes / local / (offer.offer.network_gbps / 8.0 / sharing
+                                                                            * 1e9)
+    else:
+        nodes = 1
+    count = max(1, messages)
+    return count * collective_seconds(kind, size_bytes / count, gpus, nodes, link, bandwidth / count)
 
 
 def tensor_parallel_allreduce_seconds(size_bytes: float, tp: int, gpu: GpuSpec, offer: PricedOffer,

@@ -4,8 +4,8 @@ efficiency curve, the pipeline bubble, tensor-parallel all-reduces, all-to-alls,
 with attention, data-parallel all-reduce overlapped with backward), hours and GPU-hours."""
 from __future__ import annotations
 
-import datetime as dt
 import dataclasses
+import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +14,7 @@ from typing import Any
 from planner.catalog.load import PricedOffer
 from planner.efficiency.origin import Efficiency, interval
 from planner.model.costing import run_cost_usd
+from planner.model.grad_sync import gradient_messages
 from planner.model.interconnect import (
     hierarchical_allreduce_seconds,
     intra_node_gbs,
@@ -43,9 +44,10 @@ from planner.plans.verdict import Kind, Verdict
 from planner.schema.catalog import CommittedPrice, GpuSpec
 from planner.schema.profile import Parallelism, Training
 
-ZERO3_VOLUME_FACTOR = 1.5
+ZERO3_PASSES = 3
 """ZeRO-3/FSDP moves ≈1.5× the all-reduce volume: weights all-gathered forward and backward, gradients
-reduce-scattered (Rajbhandari et al. 2020, §7)."""
+reduce-scattered (Rajbhandari et al. 2020, §7) — three collectives per layer, each moving (n−1)/n of the layer's
+bytes where an all-reduce moves 2(n−1)/n."""
 BACKWARD_SHARE = 2.0 / 3.0
 """Backward is 2/3 of a training step's FLOP (FORMULAS.md: forward is 1/3); gradient all-reduce overlaps it."""
 TP_ALLREDUCES_PER_LAYER = 4
@@ -682,11 +684,17 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
     grad_bytes = job.trainable_params * (1.0 - routed + routed / layout.expert) / (tp * pp) * value_bytes
     # context ranks hold the same weights: gradients reduce over the data × context group
     if layout.sharding == "zero3":
-        # parameters gathered and gradients scattered for every micro-batch, prefetched behind its compute
-        comm = hierarchical_allreduce_seconds(grad_bytes * ZERO3_VOLUME_FACTOR, dp * cp, gpu, offer, tp * pp, intra)
+        # parameters gathered and gradients scattered for every micro-batch, prefetched behind its compute: FSDP
+        # wraps each layer, so each layer pays an all-gather forward, one backward and a reduce-scatter (ZERO3_PASSES
+        # collectives)
+        comm = hierarchical_allreduce_seconds(grad_bytes * ZERO3_PASSES, dp * cp, gpu, offer, tp * pp, intra,
+                                              messages=ZERO3_PASSES * math.ceil(job.work.layers / pp),
+                                              kind="allgather")
         window, repeats = micro_compute, accumulation
     else:
-        comm = hierarchical_allreduce_seconds(grad_bytes, dp * cp, gpu, offer, tp * pp, intra)
+        comm = hierarchical_allreduce_seconds(grad_bytes, dp * cp, gpu, offer, tp * pp, intra,
+                                              messages=gradient_messages(job.framework, grad_bytes, value_bytes, dp * cp,
+                                                                         math.ceil(job.work.layers / pp)))
         window, repeats = BACKWARD_SHARE * micro_compute, 1
     return StepTerms(slots * micro_compute, fixed, comm, window, repeats, accumulation,
                      dp * micro * accumulation, (pp - 1) / virtual / slots, slots * ring_comm, slots * ring_window)

@@ -121,6 +121,18 @@ def forward_predictions(runs: Sequence[PublishedRun], catalog: Catalog, key: Cal
     return out
 
 
+def spread(residuals: Sequence[float]) -> float:
+    """σ whose normal P10–P90 interval, ±Z90·σ, holds 80 % of these log residuals (their 80th percentile of
+    |residual| over Z90): the held-out errors' own spread, heavy tails included, not their RMS."""
+    if not residuals:
+        return 0.0
+    ordered = sorted(abs(r) for r in residuals)
+    rank = 0.8 * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return (ordered[low] + (ordered[high] - ordered[low]) * (rank - low)) / Z90
+
+
 def interval_sigma(point: PointPrediction, points: Sequence[PointPrediction]) -> float:
     """σ of ln(predicted/actual) for a run's interval, from the cross-validated residuals of runs in *other* folds:
     the same validation group when it has MIN_POOL of them, else the same kind of work, else all. A prediction that
@@ -133,11 +145,11 @@ def interval_sigma(point: PointPrediction, points: Sequence[PointPrediction]) ->
         if len(pool) >= MIN_POOL:
             base = [p.log_residual for p in pool]
             break
-    sigma = rms(base)
+    sigma = spread(base)
     if point.extrapolations:
         flagged = [p.log_residual for p in others if p.extrapolations and p.kind == point.kind]
         if len(flagged) >= MIN_POOL:
-            sigma = max(sigma, rms(flagged))
+            sigma = max(sigma, spread(flagged))
     return min(3.0, sigma)
 
 

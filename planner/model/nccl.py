@@ -1,0 +1,85 @@
+"""Time of one NCCL collective: a latency and a bandwidth term per algorithm and protocol, the cheapest chosen — the
+cost model NCCL itself tunes with (NVIDIA/nccl@01afd20a src/graph/tuning.cc, ncclTopoTuneModel and
+ncclTopoGetAlgoTime; its figures below, in µs). A ring all-gather over 2,048 GPUs waits for 2,047 hops, so the
+many small per-layer collectives of ZeRO-3/FSDP at scale pay latency that one bandwidth term cannot show; a
+tensor-parallel all-reduce of a few KB costs ~10 µs on NVLink (the low-latency LL protocol), not a ring of full
+chunk steps."""
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+Collective = Literal["allreduce", "allgather", "reducescatter"]
+Protocol = Literal["LL", "LL128", "Simple"]
+PROTOCOLS: tuple[Protocol, ...] = ("LL", "LL128", "Simple")
+
+BASE_LATENCY_US = {"tree": (4.4, 4.4, 0.0), "ring": (3.6, 10.0, 8.4)}
+"""Fixed latency of a collective per algorithm, (LL, LL128, Simple) (tuning.cc baseLat)."""
+HOP_LATENCY_US = {
+    "nvlink": {"tree": (0.52, 1.2, 28.0), "ring": (0.47, 1.9, 3.4)},
+    "pcie": {"tree": (1.0, 1.9, 28.0), "ring": (1.0, 2.5, 5.7)},
+    "network": {"tree": (5.0, 8.5, 50.0), "ring": (2.7, 4.0, 9.6)},
+}
+"""Latency per step over each kind of link, (LL, LL128, Simple) (tuning.cc hwLat; Simple moves a whole chunk per
+step, the tree's 256 KB)."""
+LL_INTRA_MULTINODE = 1.8
+"""LL's intra-node step latency grows by this when the collective spans nodes (tuning.cc)."""
+TREE_BANDWIDTH = 0.9
+"""A tree reaches 0.9 of the ring's bus bandwidth (tuning.cc)."""
+RING_PLATEAU = 1.9
+"""A multi-node ring all-reduce of large messages (≥ ranks/16 × 64 KiB) in Simple takes 1.9× its latency (tuning.cc,
+'plateau effect of ring')."""
+
+
+def _share(algorithm: str, protocol: Protocol, kind: Collective, nodes: int, per_node: float) -> float:
+    """Share of the Simple protocol's bus bandwidth that an algorithm and protocol reach (tuning.cc): LL sends 8 bytes
+    per 16 (flag words) and waits more, LL128 120 of every 128 bytes."""
+    if algorithm == "ring":
+        if protocol == "LL":
+            return 1.0 / 4.0 if nodes > 1 or kind == "allreduce" else 1.0 / 3.0
+        if protocol == "LL128":
+            return 0.7 if per_node < 2 else 0.92
+        return 1.0
+    if protocol == "LL":
+        return TREE_BANDWIDTH / 3.8
+    if protocol == "LL128":
+        return TREE_BANDWIDTH * (7.0 / 9.0 if nodes == 1 else 0.915)
+    return TREE_BANDWIDTH
+
+
+def _latency_us(algorithm: str, protocol: Protocol, kind: Collective, ranks: int, nodes: int, intra: str) -> float:
+    p = PROTOCOLS.index(protocol)
+    intra_hop = HOP_LATENCY_US[intra][algorithm][p] * (LL_INTRA_MULTINODE if nodes > 1 and protocol == "LL" else 1.0)
+    net_hop = HOP_LATENCY_US["network"][algorithm][p]
+    if algorithm == "tree":
+        return BASE_LATENCY_US["tree"][p] + 2.0 * ((ranks / nodes - 1) * intra_hop + math.floor(math.log2(nodes))
+                                                   * net_hop)
+    steps = 2 * (ranks - 1) if kind == "allreduce" else ranks - 1
+    inter_steps = 2 * (nodes - 1) if kind == "allreduce" else nodes - 1
+    return BASE_LATENCY_US["ring"][p] + (steps - inter_steps) * intra_hop + inter_steps * net_hop
+
+
+def collective_seconds(kind: Collective, size_bytes: float, ranks: int, nodes: int, intra: str,
+                       ring_bandwidth_s: float) -> float:
+    """One collective of `size_bytes` over `ranks` GPUs in `nodes` nodes joined inside by `intra` (nvlink | pcie):
+    the fastest algorithm (ring; a tree too for all-reduce) and protocol (LL128 only over NVLink, as NCCL enables
+    it), each costing its latency plus `ring_bandwidth_s` — the ring's time at full bandwidth — over its bandwidth
+    share. A tree all-reduce moves S at half the bus bandwidth where a ring moves 2(n−1)/n·S at all of it."""
+    if ranks <= 1 or size_bytes <= 0:
+        return 0.0
+    nodes = max(1, min(nodes, ranks))
+    per_node = ranks / nodes
+    algorithms = ("ring", "tree") if kind == "allreduce" else ("ring",)
+    best = math.inf
+    for algorithm in algorithms:
+        volume = 1.0 if algorithm == "ring" else ranks / (ranks - 1) if ranks > 1 else 1.0
+        for protocol in PROTOCOLS:
+            if protocol == "LL128" and intra != "nvlink":
+                continue
+            latency = _latency_us(algorithm, protocol, kind, ranks, nodes, intra) * 1e-6
+            if (algorithm == "ring" and protocol == "Simple" and kind == "allreduce" and nodes > 1
+                    and size_bytes >= ranks / 16.0 * 65536):
+                latency *= RING_PLATEAU
+            best = min(best, latency + ring_bandwidth_s * volume / _share(algorithm, protocol, kind, nodes,
+                                                                            per_node))
+    return best
