@@ -16,7 +16,7 @@ eta(side, ratio) = 1 / (1 / (peak_efficiency · side / (side + half_side)) + tra
   re-read the weights for few samples);
 - fp32 on CUDA cores reaches a larger fraction of its (low) peak than tensor cores do of theirs: peak_efficiency
   is multiplied by fp32_factor for fp32 (one shared, fitted factor);
-- a 16-bit CNN kept in NCHW layout makes nchw_passes more passes (one shared, fitted figure): tensor-core
+- a 16-bit CNN kept in NCHW layout makes NCHW_PASSES more passes (counted, not fitted): tensor-core
   convolutions run in NHWC, so cuDNN transposes around each one. Plans assume channels-last (the layout NVIDIA's
   recipes use); only published runs that state NCHW (`memory_format` in catalog/published_runs.yaml) get the term.
 """
@@ -74,6 +74,15 @@ def nchw_transposes(work: Workload, precision: str, memory_format: str | None) -
     Learning Performance Guide: Convolutional Layers", Tensor Layouts in Memory: NCHW vs NHWC). Plans assume
     channels-last (memory_format None), what NVIDIA's own recipes use for AMP (DLE ConvNets configs.yml)."""
     return work.family == "cnn" and memory_format == "nchw" and precision in ("fp16", "bf16")
+
+
+NCHW_PASSES = 5.0
+"""Extra passes over a 16-bit CNN's stored activations when they are kept in NCHW, counted rather than fitted (no
+fittable published run trains that way; Lambda's, which do, are an independent check): tensor-core convolutions run
+in NHWC, so each convolution transposes its input and its output forward (read and write each: 4 passes of one
+activation tensor) and the gradient of its output, the gradient of its input and its input again for the weight
+gradient backward (6): 10 passes of one conv-output tensor per convolution, where the stored activations are two such
+tensors (convolution and batch-norm outputs, workload.py), so 5 in units of the stored bytes."""
 
 
 def cnn_traffic(traffic_cnn: Num, nchw_passes: Num, nchw16: Num) -> Num:

@@ -4,7 +4,8 @@ Each run becomes a `RunCase`: the planner's own job, layout and step terms for t
 fit adjusts only the curve's parameters and every other part of the prediction is the planner's model. Parameters
 are fitted by scipy.optimize.curve_fit on ln(predicted / actual): one peak efficiency per GPU architecture family
 (GpuSpec.family: the arch, GeForce cards apart) with at least MIN_CURVE_RUNS runs, and a shared shape (half_side,
-traffic per workload kind and attention kernel, fp32 factor, extra passes of 16-bit NCHW CNNs); the pooled curve
+traffic per workload kind and attention kernel, fp32 factor; the extra passes of 16-bit NCHW CNNs are counted, not
+fitted: train_curve.NCHW_PASSES); the pooled curve
 ('any', for families without runs) refits the peak alone on all runs with that shape.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ from planner.efficiency.origin import Efficiency
 from planner.efficiency.prior_fit import RECOMPUTE_MODEL_SHARE, implied_efficiency
 from planner.efficiency.train_curve import (
     BASELINE_STACK,
+    NCHW_PASSES,
     cnn_traffic,
     curve_value,
     matrix_side,
@@ -376,21 +378,21 @@ def fit_curves(cases: list[RunCase]) -> list[TrainCurveFit]:
     def model(_: object, *theta: float) -> Num:
         peaks = np.exp(np.asarray(theta[:k]))[index]
         half_side, traffic_t, traffic_c, fp32_factor = np.exp(theta[k:k + 4])
-        stack = stack_column(own, np.exp(np.asarray(theta[k + 6:])))
-        return _log_predicted(a, peaks, half_side, traffic_t, traffic_c, fp32_factor, theta[k + 4], theta[k + 5],
+        stack = stack_column(own, np.exp(np.asarray(theta[k + 5:])))
+        return _log_predicted(a, peaks, half_side, traffic_t, traffic_c, fp32_factor, NCHW_PASSES, theta[k + 4],
                               stack)
 
     # every stored activation is written once in forward and read once in backward: no kernel fusion makes fewer
     # than MIN_PASSES passes, so the traffic coefficients start there (traffic_flash on a linear scale)
-    start = [math.log(0.5)] * k + [math.log(300.0), math.log(3.0), math.log(3.0), 0.0, 1.0, 3.0] + [0.0] * len(stacks)
-    lower = [math.log(1e-3)] * k + [math.log(1e-3)] + [math.log(MIN_PASSES)] * 2 + [math.log(0.05), 0.0, MIN_PASSES] \
+    start = [math.log(0.5)] * k + [math.log(300.0), math.log(3.0), math.log(3.0), 0.0, 3.0] + [0.0] * len(stacks)
+    lower = [math.log(1e-3)] * k + [math.log(1e-3)] + [math.log(MIN_PASSES)] * 2 + [math.log(0.05), MIN_PASSES] \
         + [math.log(STACK_FACTOR_RANGE[0])] * len(stacks)
-    upper = [0.0] * k + [math.log(1e5), math.log(1e3), math.log(1e3), math.log(20.0), 1e3, 1e3] \
+    upper = [0.0] * k + [math.log(1e5), math.log(1e3), math.log(1e3), math.log(20.0), 1e3] \
         + [math.log(STACK_FACTOR_RANGE[1])] * len(stacks)
     theta, _ = curve_fit(model, np.zeros(len(own)), np.log(a["actual"]), p0=start, bounds=(lower, upper))
     half_side, traffic_t, traffic_c, fp32_factor = (float(x) for x in np.exp(theta[k:k + 4]))
-    nchw_passes, traffic_f = float(theta[k + 4]), float(theta[k + 5])
-    factors = np.exp(np.asarray(theta[k + 6:]))
+    nchw_passes, traffic_f = NCHW_PASSES, float(theta[k + 4])
+    factors = np.exp(np.asarray(theta[k + 5:]))
     stack_factors = {f: _sig(float(factors[i])) for i, f in enumerate(stacks)}
     stack_runs = {f: stack_counts[f] for f in stacks}
     everything = _arrays(cases)
