@@ -73,20 +73,24 @@ EXPECTED_TRAINING = {
     # left every fit (issue 13): no Ada or GeForce training run is fitted on any more, so Ada/GeForce cards plan at the
     # pooled curve and their generation's with wider intervals (architecture extrapolation), and the megatron stack
     # factor (×1.55) replaced DeepSpeed's. Every plan below moved with it.
+    # Moved by NCCL's collective latencies (planner/model/nccl.py: a latency per collective, per DDP/Megatron bucket
+    # and per FSDP layer, planner/model/grad_sync.py) and the counted NCHW passes: the refitted curves move P50 hours
+    # by ≤ 0.3 %; lora-7b-a6000's one-GPU plan and its 3-instance spread, tied on cost at per-second billing, swap
+    # again (3 instances now cheaper by < 1 cent, and 3× sooner).
     "pretrain-1b-72h": dict(gpu="RTX-A4000", provider="simplepod", gpu_count=16, instances=4,
-                            assumed_network_gbps=10.0, hours={"p10": 34.25, "p50": 58.55, "p90": 103.6},
+                            assumed_network_gbps=10.0, hours={"p10": 34.21, "p50": 58.58, "p90": 103.8},
                             cost_usd={"p10": 50.4, "p50": 84.96, "p90": 149.8, "compute": 84.96, "storage": None,
                                       "egress": None, "total": 84.96}),
     # LoRA's adapter gradients are small: 16 one-GPU instances over the assumed network cost about what one does
-    # (per-second billing) and finish 16x sooner; one is cheaper by < 1 cent and comes first
-    "lora-7b-a6000": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1, instances=1,
-                          hours={"p10": 3.468, "p50": 7.166, "p90": 14.81}),
+    # (per-second billing) and finish sooner; 3 instances are cheaper by < 1 cent and come first
+    "lora-7b-a6000": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=3, instances=3,
+                          hours={"p10": 1.111, "p50": 2.386, "p90": 5.124}),
     "resnet50-imagenet": dict(gpu="RTX-3060-TI", provider="simplepod", gpu_count=8, instances=8,
-                              hours={"p10": 5.9, "p50": 10.93, "p90": 20.26}),
+                              hours={"p10": 5.887, "p50": 10.93, "p90": 20.31}),
     # Mixtral LoRA: 819M tokens × 2 × forward FLOP (4·12.75B active per token + attention) on 8 H100 at the hopper
     # curve's ~35 % MFU; the adapters (240M) are tiny, the frozen 46.7B are what needs ZeRO-3 over 8 GPUs
     "lora-mixtral-8x7b": dict(gpu="H100-SXM", provider="mithril", gpu_count=8,
-                              hours={"p10": 2.104, "p50": 3.764, "p90": 6.733},
+                              hours={"p10": 2.103, "p50": 3.757, "p90": 6.711},
                               # the same layout; parallelism now also states the ZeRO stage, recomputation and pins,
                               # and the context-parallel degree (1: a 4k sequence fits one GPU)
                               parallelism={"data": 8, "tensor": 1, "pipeline": 1, "expert": 1, "context": 1,
@@ -95,11 +99,11 @@ EXPECTED_TRAINING = {
     # tensor 8: every plan splits the sequence (context parallelism); 16 H100 as data 4 × context 4 with full
     # recomputation are the cheapest within 48 h
     "long-context-llama-8b": dict(gpu="H100-SXM", provider="mithril", gpu_count=16,
-                                  hours={"p10": 12.65, "p50": 22.63, "p90": 40.48},
+                                  hours={"p10": 12.63, "p50": 22.56, "p90": 40.29},
                                   parallelism={"data": 4, "tensor": 1, "pipeline": 1, "expert": 1, "context": 4,
                                                "sharding": "zero2", "zero": 2, "recompute": "full", "pinned": []}),
     "bert-train-then-serve": dict(gpu="RTX-A4000", provider="simplepod", gpu_count=3,
-                                  hours={"p10": 0.4541, "p50": 0.8414, "p90": 1.559}),
+                                  hours={"p10": 0.454, "p50": 0.8433, "p90": 1.566}),
 }
 EXPECTED_WORKLOAD = {
     # 1.012B params · 20B tokens: flops_total = 20e9 · 3 · forward FLOP per token (6N + 12·L·d·s)
@@ -122,6 +126,8 @@ EXPECTED_SERVING = {
     # Then moved when the llama.cpp rows became an independent check: no prefill run is fitted, prefill takes the
     # large-matmul efficiency of the GPU's training curve (a transfer, wider interval), and one replica of 4 A100s
     # holds the TTFT target with headroom where 3 one-GPU replicas no longer do.
+    # Then a tensor-parallel all-reduce took NCCL's latency (planner/model/nccl.py: ~10 µs with the LL protocol over
+    # NVLink, was 30 µs of ring steps).
     # Then moved when vLLM's H200 decode row joined gpt-fast's (issue 13 item 4): with 3 decode runs the decode
     # prior's log-σ is measured (0.19) instead of the 0.5 placeholder of a group under 3 runs, so 3 one-A100
     # replicas at batch 64 hold every target at the P10 efficiency again.
@@ -133,6 +139,7 @@ EXPECTED_SERVING = {
     # γe^{−δt} rounded to 0 and the exact distribution counts
     # (the same transfer: the H100 pair, $1,763, no longer holds TTFT with headroom; 8 A100s tensor- and
     # expert-parallel do)
+    # (and NCCL's latency for the 2 all-reduces per layer, planner/model/nccl.py, shortens TPOT)
     # (then, with vLLM's decode row beside gpt-fast's, the decode log-σ measured at 0.19 instead of the 0.5
     # placeholder: 4 A100s tensor- and expert-parallel hold every target at the P10 efficiency)
     "serve-gpt-oss-120b-chat": dict(gpu="A100-80GB-SXM", provider="mithril", replicas=1, gpus_per_replica=4,
