@@ -143,8 +143,8 @@ EXPECTED_SERVING = {
     # (then, with vLLM's decode row beside gpt-fast's, the decode log-σ measured at 0.19 instead of the 0.5
     # placeholder: 4 A100s tensor- and expert-parallel hold every target at the P10 efficiency)
     "serve-gpt-oss-120b-chat": dict(gpu="A100-80GB-SXM", provider="mithril", replicas=1, gpus_per_replica=4,
-                                    batch_size=128, latency_ms={"ttft_p50": 44.74, "ttft_p95": 51.77,
-                                                                "tpot_p50": 24.99, "tpot_p95": 25.55},
+                                    batch_size=128, latency_ms={"ttft_p50": 44.19, "ttft_p95": 50.86,
+                                                                "tpot_p50": 24.13, "tpot_p95": 24.77},
                                     monthly_cost_usd=1460.0, parallelism={"tensor": 4, "expert": 4}),
     # Issue 13: eager PyTorch pays a host floor per operator (catalog/priors.yaml launch_floors, mode eager: ~61 µs ×
     # 192 operators of BERT-base ≈ 12 ms per call whatever the GPU). Moved when the floor was fitted per execution
