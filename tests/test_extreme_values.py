@@ -16,7 +16,7 @@ from planner.io.profile import load_profile
 from planner.model import queueing
 from planner.plans.search import estimate
 from planner.plans.serving import _fill_instances
-from planner.render.readable import fixed, usd
+from planner.readable import fixed, usd
 from planner.render.report import (
     estimate_dict,
     render_csv,

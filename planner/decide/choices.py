@@ -28,7 +28,7 @@ from planner.plans.search import Estimate, TrainingEstimate
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingJob, TrainingPlan
 from planner.plans.verdict import Verdict
-from planner.render.readable import fixed, usd
+from planner.readable import fixed, usd
 from planner.schema.catalog import COMMIT_TERM_HOURS
 from planner.schema.profile import Profile, Slo
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from planner.errors import InputError
 from planner.io.yamlfile import read_text
+from planner.readable import fixed, usd
 
 TRAINING_METRICS = (("GPU-hours", ("gpu_hours",), "gpu_hours"), ("hours P50", ("hours", "p50"), "hours"),
                     ("cost P50 (USD)", ("cost_usd", "p50"), "cost"))
@@ -215,8 +216,6 @@ def rises_above(changes: list[Change], thresholds: dict[str, float]) -> list[Cha
 
 def _cell(value: Any, metric: str = "") -> str:
     """A value as people read it: dollars with cents below $100, grouped digits, one decimal for hours."""
-    from planner.render.readable import fixed, usd
-
     if value is None:
         return "–"
     if isinstance(value, bool) or not isinstance(value, (int, float)):

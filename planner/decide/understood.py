@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from planner.io.profile import LoadedProfile
-from planner.render.readable import fixed
+from planner.readable import fixed
 
 if TYPE_CHECKING:
     from planner.plans.search import Estimate

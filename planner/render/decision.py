@@ -15,8 +15,8 @@ from planner.decide.choices import (
 )
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan
+from planner.readable import fixed, ms, usd
 from planner.render.console import Column, clean, fit_table, print_lines
-from planner.render.readable import fixed, ms, usd
 
 
 def _r(value: float | None, digits: int = 4) -> float | None:

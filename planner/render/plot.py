@@ -17,8 +17,8 @@ from planner.decide.choices import (
 )
 from planner.errors import InputError
 from planner.plans.serving import ServingPlan
+from planner.readable import ms, usd
 from planner.render.escape import mathtext
-from planner.render.readable import ms, usd
 
 FORMATS = {".png": "png", ".svg": "svg"}
 MAX_COLOURED_GPUS = 10

@@ -14,10 +14,10 @@ from planner.plans.owned import BuyVersusRent
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan, training_memory
+from planner.readable import fixed, ms, percent, usd
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
 from planner.render.escape import terminal
 from planner.render.merge import key, merged
-from planner.render.readable import fixed, ms, percent, usd
 
 if TYPE_CHECKING:  # annotations only: the decision is made before rendering
     from planner.decide.choices import Decision, ServingDecision, TrainingDecision

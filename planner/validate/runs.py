@@ -324,7 +324,7 @@ def render_table(rows: list[ValidationRow], leave_one_out: bool, cross_validate:
     mode = f" (grouped cross-validation by {cross_validate})" if cross_validate and cross_validate != "run" else (
         " (leave-one-out)" if leave_one_out or cross_validate == "run" else " (in-sample: the catalog's fits)")
     title = "Published runs: predicted vs actual" + mode
-    from planner.render.readable import UNITS, compact
+    from planner.readable import UNITS, compact
 
     body = [[r.id, r.group, f"{r.gpu_count}× {r.gpu}", r.layout, UNITS.get(r.metric, r.metric), compact(r.actual),
              compact(r.predicted), f"{r.error:+.0%}", f"{compact(r.p10)}–{compact(r.p90)}",

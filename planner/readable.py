@@ -1,5 +1,7 @@
 """Numbers as a person reads them in a table or a sentence: grouped digits normally, three significant figures
-(e-notation where needed) where grouped digits stop being readable or would round a non-zero value to zero."""
+(e-notation where needed) where grouped digits stop being readable or would round a non-zero value to zero.
+Beside the flow (like errors.py): decisions write their trade-off sentences with these formats and the report its
+tables, so neither package reaches into the other."""
 from __future__ import annotations
 
 LARGEST_GROUPED = 1e12
