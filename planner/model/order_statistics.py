@@ -37,24 +37,21 @@ def quantiles_in_place(rows: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
     Reorders each row in place. The order statistics needed (the floor and the next index of each quantile) are
     selected in ascending order, each by one single-kth partition of what lies above the previous one, so every
     partition after the first works on the upper part only; an order statistic right after the previous one is
-    the minimum of the rest, moved to its place instead of partitioned for."""
+    the minimum of the rest (a reduction, nothing moved: the rest still holds exactly the elements ranked from
+    there on, which is all the next partition needs)."""
     n = rows.shape[-1]
     h, below, above = virtual_indexes(n, qs)
     wanted = sorted({int(i) for i in below} | {int(i) for i in above})
     values: dict[int, np.ndarray] = {}
-    first = 0  # every element before it is at its sorted place or below it: the rest hold the larger ones
-    every = np.arange(rows.shape[0])
+    first = 0  # rows[:, first:] holds the elements ranked `first` and above (those before are at or below it)
     for k in wanted:
         rest = rows[:, first:]
         if k == first:
-            at = rest.argmin(axis=-1)
-            smallest = rest[every, at]
-            rest[every, at] = rest[:, 0]
-            rest[:, 0] = smallest
+            values[k] = rest.min(axis=-1)
         else:
             rest.partition(k - first, axis=-1)
-        values[k] = rows[:, k].copy()
-        first = k + 1
+            values[k] = rows[:, k].copy()
+            first = k + 1
     low = np.stack([values[int(i)] for i in below], axis=-1)
     high = np.stack([values[int(i)] for i in above], axis=-1)
     return lerp(low, high, h - below)
