@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from planner.catalog.load import Catalog, PricedOffer
-from planner.efficiency.origin import Efficiency, prior_efficiency
+from planner.efficiency.origin import Efficiency, held_out_widened, prior_efficiency
 from planner.model.costing import monthly_cost_usd
 from planner.model.forward_time import (
     ExecutionMode,
@@ -706,7 +706,7 @@ def forward_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str 
         else:
             basis = (f"forward efficiency of the other modes ({scope} GPUs), engine {name}{assumed}: no published "
                      f"{floor.mode}-mode rows, documented {floor.microseconds:g} µs host floor per operator")
-        compute = Efficiency(value, floor.log_sigma, "prior", basis)
+        compute = held_out_widened(Efficiency(value, floor.log_sigma, "prior", basis), catalog, "inference-batched")
         return ServingEfficiency(compute, bandwidth, floor.microseconds * 1e-6, execution_mode(name, False))
     compute = prior_efficiency(catalog, gpu, "infer", family)
     return ServingEfficiency(dataclasses.replace(compute, detail=compute.detail + f"; engine {name}: no host floor "
