@@ -16,22 +16,28 @@ HALF_NORMAL_MEDIAN = 0.6745
 
 
 @lru_cache(maxsize=8)
-def _groups(path: str, _mtime_ns: int) -> dict[str, Any]:
+def _document(path: str, _mtime_ns: int) -> dict[str, Any]:
     import yaml
 
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    groups = data.get("groups") if isinstance(data, dict) else None
-    return groups if isinstance(groups, dict) else {}
+    return data if isinstance(data, dict) and isinstance(data.get("groups"), dict) else {}
 
 
-def held_out_groups(catalog_dir: Path | str) -> dict[str, Any]:
-    """The groups of the catalog's accuracy file ({} without one), cached by the file's path and modification time."""
+def accuracy_document(catalog_dir: Path | str) -> dict[str, Any]:
+    """The catalog's accuracy file ({} without one, or without its `groups`), parsed once per file version (cached by
+    its resolved path and modification time; decide/confidence.py reads the plan's note from the same parse)."""
     path = Path(catalog_dir) / ACCURACY_FILE
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:
         return {}
-    return _groups(str(path.resolve()), mtime)
+    return _document(str(path.resolve()), mtime)
+
+
+def held_out_groups(catalog_dir: Path | str) -> dict[str, Any]:
+    """The validation groups of the catalog's accuracy file ({} without one)."""
+    groups: dict[str, Any] = accuracy_document(catalog_dir).get("groups", {})
+    return groups
 
 
 def held_out_sigma(catalog_dir: Path | str, group: str) -> tuple[float, int, float] | None:

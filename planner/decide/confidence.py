@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-ACCURACY_FILE = "accuracy.yaml"
+from planner.catalog.held_out import accuracy_document
+
 INPUT_FILES = ("published_runs.yaml", "priors.yaml", "gpus.yaml", "models.yaml")
 """Catalog files the validation reads: their SHA-256 is stored with the summary; when today's files differ the note
 says the summary predates them (tests/test_accuracy_note.py keeps the bundled one current)."""
@@ -64,21 +64,17 @@ def inputs_digest(catalog_dir: Path | str) -> str:
 
 
 def _load(catalog_dir: str) -> tuple[dict[str, Any], bool] | None:
-    path = Path(catalog_dir) / ACCURACY_FILE
-    if not path.is_file():
+    """The groups of the accuracy file (planner/catalog/held_out.py parses it once per file version), and whether
+    its inputs differ from today's."""
+    document = accuracy_document(catalog_dir)
+    if not document:
         return None
-    return _parse(catalog_dir, inputs_digest(catalog_dir), path.stat().st_mtime_ns)
+    return document["groups"], _stale(catalog_dir, str(document.get("inputs_sha256")))
 
 
-@lru_cache(maxsize=8)
-def _parse(catalog_dir: str, digest: str, _mtime: int) -> tuple[dict[str, Any], bool] | None:
-    """The groups of the accuracy file, and whether its inputs differ from today's (cached per inputs and file)."""
-    import yaml
-
-    data = yaml.safe_load((Path(catalog_dir) / ACCURACY_FILE).read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not isinstance(data.get("groups"), dict):
-        return None
-    return data["groups"], data.get("inputs_sha256") != digest
+def _stale(catalog_dir: str, stored: str) -> bool:
+    """Whether today's validation inputs differ from those the file was written from."""
+    return stored != inputs_digest(catalog_dir)
 
 
 def group_accuracy(catalog_dir: Path | str, group: str) -> Accuracy | None:

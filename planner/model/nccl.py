@@ -72,7 +72,7 @@ def collective_seconds(kind: Collective, size_bytes: float, ranks: int, nodes: i
     algorithms = ("ring", "tree") if kind == "allreduce" else ("ring",)
     best = math.inf
     for algorithm in algorithms:
-        volume = 1.0 if algorithm == "ring" else ranks / (ranks - 1) if ranks > 1 else 1.0
+        volume = 1.0 if algorithm == "ring" else ranks / (ranks - 1)
         for protocol in PROTOCOLS:
             if protocol == "LL128" and intra != "nvlink":
                 continue
