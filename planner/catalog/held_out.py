@@ -1,6 +1,10 @@
 """The held-out error of each validation group, as catalog/accuracy.yaml stores it (scripts/build_accuracy.py writes it
 from `gpuplan validate --cross-validate source`): what a plan's P10–P90 interval must at least span (issue 13 item 5:
-intervals from the grouped cross-validation residuals, not only the fitted spread)."""
+intervals from the grouped cross-validation residuals, not only the fitted spread).
+
+The σ of every group is worked out once per catalog, from the accuracy file's text read with the catalog's other files
+(planner/catalog/load.py keys a loaded catalog by all of their contents): the serving search asks for it once per
+efficiency (764 times on serve-7b-chat), and a look-up by path had to resolve and stat the file each time."""
 from __future__ import annotations
 
 import math
@@ -14,37 +18,47 @@ MIN_HELD_OUT_RUNS = 5
 HALF_NORMAL_MEDIAN = 0.6745
 """Median of |x| for x ~ N(0, 1): a log-normal error's σ is ln(1 + median |error|) / 0.6745."""
 
+HeldOut = dict[str, tuple[float, int, float]]
+"""(σ of ln(predicted/actual), runs, median |error|) by validation group."""
+
 
 @lru_cache(maxsize=8)
-def _document(path: str, _mtime_ns: int) -> dict[str, Any]:
+def parse_accuracy(text: str) -> dict[str, Any]:
+    """An accuracy file's document ({} without its `groups`), parsed once per distinct text (keyed by the text itself,
+    so an edited file is parsed afresh). Callers must not modify it."""
     import yaml
 
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    data = yaml.safe_load(text)
     return data if isinstance(data, dict) and isinstance(data.get("groups"), dict) else {}
 
 
 def accuracy_document(catalog_dir: Path | str) -> dict[str, Any]:
-    """The catalog's accuracy file ({} without one, or without its `groups`), parsed once per file version (cached by
-    its resolved path and modification time; decide/confidence.py reads the plan's note from the same parse)."""
-    path = Path(catalog_dir) / ACCURACY_FILE
+    """The catalog's accuracy file ({} without one, or without its `groups`), read now and parsed once per content
+    (decide/confidence.py reads the plan's note from it)."""
     try:
-        mtime = path.stat().st_mtime_ns
+        text = (Path(catalog_dir) / ACCURACY_FILE).read_text(encoding="utf-8")
     except OSError:
         return {}
-    return _document(str(path.resolve()), mtime)
+    return parse_accuracy(text)
 
 
-def held_out_groups(catalog_dir: Path | str) -> dict[str, Any]:
-    """The validation groups of the catalog's accuracy file ({} without one)."""
-    groups: dict[str, Any] = accuracy_document(catalog_dir).get("groups", {})
-    return groups
+def held_out_sigmas(text: str, file: str) -> HeldOut:
+    """The held-out σ of every validation group of an accuracy file's text with at least MIN_HELD_OUT_RUNS runs: the
+    σ whose normal median |error| is the group's. A group without numbers where they belong is bad input, placed."""
+    from planner.io.yamlfile import parse_yaml
 
-
-def held_out_sigma(catalog_dir: Path | str, group: str) -> tuple[float, int, float] | None:
-    """(σ of ln(predicted/actual), runs, median |error|) of a validation group held out by publication: the σ whose
-    normal median |error| is the group's (None: no such group, or fewer than MIN_HELD_OUT_RUNS runs)."""
-    entry = held_out_groups(catalog_dir).get(group) if catalog_dir else None
-    if not isinstance(entry, dict) or int(entry.get("n", 0)) < MIN_HELD_OUT_RUNS:
-        return None
-    median = float(entry["median_abs_error"])
-    return math.log1p(median) / HALF_NORMAL_MEDIAN, int(entry["n"]), median
+    doc = parse_yaml(text, file)
+    groups = doc.data.get("groups") if isinstance(doc.data, dict) else None
+    out: HeldOut = {}
+    for group, entry in (groups.items() if isinstance(groups, dict) else ()):
+        if not isinstance(entry, dict):
+            continue
+        n, median = entry.get("n", 0), entry.get("median_abs_error")
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise doc.error(("groups", group, "n"), f"expected a count of runs, got {n!r}")
+        if n < MIN_HELD_OUT_RUNS:
+            continue
+        if not isinstance(median, (int, float)) or isinstance(median, bool) or not 0.0 <= median < math.inf:
+            raise doc.error(("groups", group, "median_abs_error"), f"expected a fraction ≥ 0, got {median!r}")
+        out[str(group)] = (math.log1p(median) / HALF_NORMAL_MEDIAN, n, float(median))
+    return out

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from planner.catalog.held_out import ACCURACY_FILE, HeldOut, held_out_sigmas
 from planner.errors import CatalogLookupError, InputError, PlannerError, did_you_mean
 from planner.io.loading import M, load_model_file
 from planner.io.yamlcache import content_key
@@ -75,6 +76,9 @@ class Catalog:
     """Sourced prices to buy one card, by GPU id (catalog/purchase_prices.yaml)."""
     commitments: tuple[CommittedPrice, ...] = ()
     """Published committed-term prices of catalog offers (catalog/commitments.yaml)."""
+    held_out: HeldOut = field(default_factory=dict, repr=False)
+    """The held-out error of each validation group of catalog/accuracy.yaml ({} without one): the least spread of
+    a serving interval (planner/catalog/held_out.py)."""
 
     def is_exact_gpu_name(self, name: str) -> bool:
         """Whether `name` is an id or alias (case, spaces and hyphens aside), not just a prefix of one."""
@@ -170,12 +174,13 @@ def load_catalog(directory: Path | str = BUNDLED_CATALOG) -> Catalog:
 
 
 def _catalog_texts(root: Path) -> dict[str, str]:
-    """The catalog's YAML files (gpus, offers/*, models, priors, providers) by path, read and size-checked."""
+    """The catalog's YAML files (gpus, offers/*, models, priors, providers, purchase prices, commitments, accuracy) by
+    path, read and size-checked."""
     if not root.is_dir():
         raise InputError("catalog directory not found", file=str(root), hint="Pass --catalog DIR or omit it.")
     paths = [root / "gpus.yaml", *sorted((root / "offers").glob("*.yaml"))]
     paths += [p for p in (root / "models.yaml", root / "priors.yaml", root / "providers.yaml",
-                          root / PURCHASE_PRICES_FILE, root / COMMITMENTS_FILE) if p.exists()]
+                          root / PURCHASE_PRICES_FILE, root / COMMITMENTS_FILE, root / ACCURACY_FILE) if p.exists()]
     return {str(p): read_text(p) for p in paths}
 
 
@@ -259,5 +264,7 @@ def _load_catalog(root: Path, texts: dict[str, str]) -> Catalog:
                                 f"{c.instance}; keep one")
             seen.add(key)
             commitments.append(c)
+    accuracy_path = str(root / ACCURACY_FILE)
+    held_out = held_out_sigmas(texts[accuracy_path], accuracy_path) if accuracy_path in texts else {}
     return Catalog(gpus, providers, presets, priors, as_of, names, curves, floors, str(root), extrapolation, facts,
-                   purchase, tuple(commitments))
+                   purchase, tuple(commitments), held_out)

@@ -64,7 +64,7 @@ def inputs_digest(catalog_dir: Path | str) -> str:
 
 
 def _load(catalog_dir: str) -> tuple[dict[str, Any], bool] | None:
-    """The groups of the accuracy file (planner/catalog/held_out.py parses it once per file version), and whether
+    """The groups of the accuracy file (planner/catalog/held_out.py parses it once per content), and whether
     its inputs differ from today's."""
     document = accuracy_document(catalog_dir)
     if not document:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from planner.catalog.held_out import held_out_sigma
 from planner.catalog.load import Catalog
 from planner.efficiency.figure import Z90, Efficiency, interval
 from planner.efficiency.train_curve import curve_efficiency, pick_curve
@@ -18,8 +17,9 @@ HELD_OUT_GROUP = {"decode": "serving-decode", "prefill": "serving-prefill", "inf
 def held_out_widened(efficiency: Efficiency, catalog: Catalog, group: str) -> Efficiency:
     """The efficiency with its σ at least the held-out σ of its validation group (planner/catalog/held_out.py): a
     prior fitted on a few runs from one or two publications spreads less than those publications disagree, so its
-    interval alone would be narrower than the error `gpuplan validate --cross-validate source` measures."""
-    found = held_out_sigma(catalog.directory, group)
+    interval alone would be narrower than the error `gpuplan validate --cross-validate source` measures. The σ are
+    the catalog's, worked out once when it was loaded (Catalog.held_out)."""
+    found = catalog.held_out.get(group)
     if found is None or found[0] <= efficiency.log_sigma:
         return efficiency
     sigma, n, median = found
