@@ -6,6 +6,7 @@ tensor-parallel all-reduce of a few KB costs ~10 µs on NVLink (the low-latency 
 chunk steps."""
 from __future__ import annotations
 
+import functools
 import math
 from typing import Literal
 
@@ -67,19 +68,32 @@ def collective_seconds(kind: Collective, size_bytes: float, ranks: int, nodes: i
     share. A tree all-reduce moves S at half the bus bandwidth where a ring moves 2(n−1)/n·S at all of it."""
     if ranks <= 1 or size_bytes <= 0:
         return 0.0
+    best = math.inf
+    for latency, plateau, threshold, volume, share in _candidates(kind, ranks, nodes, intra):
+        if size_bytes >= threshold:
+            latency = plateau
+        best = min(best, latency + ring_bandwidth_s * volume / share)
+    return best
+
+
+@functools.lru_cache(maxsize=8192)
+def _candidates(kind: Collective, ranks: int, nodes: int, intra: str) -> tuple[tuple[float, float, float, float,
+                                                                                      float], ...]:
+    """Per algorithm and protocol NCCL may pick for this group: (latency s, latency s of a message at or past the
+    ring's plateau threshold, that threshold in bytes, volume, bandwidth share). They depend on the group only, and
+    a training search asks for tens of thousands of collectives over a few hundred groups: worked out once each."""
     nodes = max(1, min(nodes, ranks))
     per_node = ranks / nodes
     algorithms = ("ring", "tree") if kind == "allreduce" else ("ring",)
-    best = math.inf
+    out = []
     for algorithm in algorithms:
         volume = 1.0 if algorithm == "ring" else ranks / (ranks - 1)
         for protocol in PROTOCOLS:
             if protocol == "LL128" and intra != "nvlink":
                 continue
             latency = _latency_us(algorithm, protocol, kind, ranks, nodes, intra) * 1e-6
-            if (algorithm == "ring" and protocol == "Simple" and kind == "allreduce" and nodes > 1
-                    and size_bytes >= ranks / 16.0 * 65536):
-                latency *= RING_PLATEAU
-            best = min(best, latency + ring_bandwidth_s * volume / _share(algorithm, protocol, kind, nodes,
-                                                                            per_node))
-    return best
+            plateau, threshold = latency, math.inf
+            if algorithm == "ring" and protocol == "Simple" and kind == "allreduce" and nodes > 1:
+                plateau, threshold = latency * RING_PLATEAU, ranks / 16.0 * 65536
+            out.append((latency, plateau, threshold, volume, _share(algorithm, protocol, kind, nodes, per_node)))
+    return tuple(out)

@@ -9,7 +9,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from planner.catalog.load import PricedOffer
 from planner.efficiency.origin import Efficiency, interval
@@ -361,10 +361,12 @@ class Layout:
         return self.data * self.tensor * self.pipeline * self.context
 
 
-@dataclass(frozen=True)
-class StepTerms:
+class StepTerms(NamedTuple):
     """A layout's step time, split by how it depends on the compute efficiency η:
-    step = compute/η + fixed_comm + repeats · max(0, overlap_comm − window/η)."""
+    step = compute/η + fixed_comm + repeats · max(0, overlap_comm − window/η).
+
+    A named tuple, not a frozen dataclass: a search builds one per (plan, layout), ~12,000, and a frozen
+    dataclass's __init__ sets each field through object.__setattr__ (~1 µs more each)."""
 
     compute_s: float
     """Compute seconds of one step at η = 1, pipeline bubble included."""
@@ -636,9 +638,33 @@ def pin_problem(job: TrainingJob, offer: PricedOffer, count: int) -> str | None:
     return None
 
 
-def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, layout: Layout,
-               peak: float) -> StepTerms:
-    """The η-independent parts of a layout's step time."""
+class LayoutWork(NamedTuple):
+    """What a layout's step terms read of the job and the layout alone, not of the GPU or the offer (step_terms):
+    a search meets each layout on every GPU and every instance shape, so LayoutMemo works these out once per
+    layout configuration. Each product is kept as the prefix that step_terms multiplies left to right, so the terms
+    come out bit for bit as if worked out in place. A named tuple for the same reason as StepTerms."""
+
+    accumulation: int
+    slots: float
+    """Micro-batch slots per step: accumulation plus the pipeline's idle (pp − 1)/virtual."""
+    virtual: int
+    micro_flops: float
+    """FLOP of one micro-batch per GPU, recomputation included (÷ peak: its compute seconds at η = 1)."""
+    value_bytes: float
+    activation_bytes: float
+    """Each GPU's share of a micro-batch's activations: s/cp tokens of it."""
+    tp_allreduces: float
+    """Tensor-parallel all-reduces of the activations per step (slots × per layer × layers per stage)."""
+    pipeline_sends: float
+    """Pipeline sends per step, each counted as in step_terms: (accumulation + pp − 1) × 2 × virtual."""
+    grad_bytes: float
+    """Gradient bytes per GPU (expert gradients 1/ep of them: they live in the expert-data-parallel group)."""
+    grad_messages: int
+    """Collectives the gradient synchronisation is split into (ZeRO-3: all-gathers and reduce-scatters per layer)."""
+
+
+def layout_work(job: TrainingJob, layout: Layout) -> LayoutWork:
+    """The job-and-layout parts of step_terms (LayoutWork)."""
     dp, tp, pp, cp, micro = layout.data, layout.tensor, layout.pipeline, layout.context, layout.micro_batch
     per_replica = job.global_batch_samples / dp if job.global_batch_samples else micro
     accumulation = max(1, math.ceil(per_replica / micro))
@@ -648,28 +674,49 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
         else work.forward_flops_per_sample
     hardware_factor = 1.0 + rerun / flops
     # context parallelism splits every sample's FLOP evenly over its cp ranks (load-balanced causal chunks)
-    micro_compute = micro * flops * hardware_factor / (tp * pp * cp) / peak
-    # the all-to-alls and the busiest rank's stretch only exist with expert parallelism (an exact 0 and 1 without:
-    # the search skips the calls, a few µs each over thousands of layouts)
-    experts = layout.expert > 1 and work.is_moe
-    if experts:
-        micro_compute *= imbalance_factor(work, layout.expert, job.capacity_factor)
+    micro_flops = micro * flops * hardware_factor / (tp * pp * cp)
     # 1F1B: the pipeline fills and drains once per step, idle (pp − 1) micro-batch slots; the interleaved schedule
     # with v virtual stages per rank cuts the idle slots to (pp − 1)/v and sends v times as often (Narayanan et al.
     # 2021, §2.2)
     virtual = max(1, layout.virtual) if pp > 1 else 1
     slots = accumulation + (pp - 1) / virtual
     value_bytes = training_value_bytes(job.precision)
-    # each GPU's share of a micro-batch's activations: s/cp tokens of it
     activation_bytes = micro * job.work.tokens_per_sample * job.work.hidden * value_bytes / cp
+    per_layer = TP_ALLREDUCES_PER_LAYER + (2 if layout.recompute == "full" else 0)
+    tp_allreduces = slots * per_layer * (job.work.layers / pp)
+    pipeline_sends = (accumulation + pp - 1) * 2.0 * virtual
+    # expert gradients live in the expert-data-parallel group: 1/ep of them per GPU
+    routed = routed_share(job.work) if job.method == "full" else 0.0
+    grad_bytes = job.trainable_params * (1.0 - routed + routed / layout.expert) / (tp * pp) * value_bytes
+    # context ranks hold the same weights: gradients reduce over the data × context group
+    if layout.sharding == "zero3":
+        messages = ZERO3_PASSES * math.ceil(job.work.layers / pp)
+    else:
+        messages = gradient_messages(job.framework, grad_bytes, value_bytes, dp * cp, math.ceil(job.work.layers / pp))
+    return LayoutWork(accumulation, slots, virtual, micro_flops, value_bytes, activation_bytes, tp_allreduces,
+                      pipeline_sends, grad_bytes, messages)
+
+
+def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, layout: Layout,
+               peak: float, shared: LayoutWork | None = None, intra: tuple[float, str] | None = None) -> StepTerms:
+    """The η-independent parts of a layout's step time. `shared`: layout_work(job, layout), when the caller keeps
+    it (LayoutMemo); `intra`: intra_node_gbs(gpu, offer), when the caller has it."""
+    lw = shared or layout_work(job, layout)
+    dp, tp, pp, cp, micro = layout.data, layout.tensor, layout.pipeline, layout.context, layout.micro_batch
+    accumulation, slots, virtual, value_bytes = lw.accumulation, lw.slots, lw.virtual, lw.value_bytes
+    work, recompute = job.work, layout.recompute
+    micro_compute = lw.micro_flops / peak
+    # the all-to-alls and the busiest rank's stretch only exist with expert parallelism (an exact 0 and 1 without:
+    # the search skips the calls, a few µs each over thousands of layouts)
+    experts = layout.expert > 1 and work.is_moe
+    if experts:
+        micro_compute *= imbalance_factor(work, layout.expert, job.capacity_factor)
     fixed = 0.0
-    intra = intra_node_gbs(gpu, offer)  # once for both all-reduces
+    intra = intra or intra_node_gbs(gpu, offer)  # once for both all-reduces
     if tp > 1:
-        per_layer = TP_ALLREDUCES_PER_LAYER + (2 if layout.recompute == "full" else 0)
-        fixed += slots * per_layer * (job.work.layers / pp) * tensor_parallel_allreduce_seconds(
-            activation_bytes, tp, gpu, offer, intra)
+        fixed += lw.tp_allreduces * tensor_parallel_allreduce_seconds(lw.activation_bytes, tp, gpu, offer, intra)
     if pp > 1:
-        fixed += (accumulation + pp - 1) * 2.0 * virtual * pipeline_send_seconds(activation_bytes / tp, offer)
+        fixed += lw.pipeline_sends * pipeline_send_seconds(lw.activation_bytes / tp, offer)
     if experts:
         fixed += slots * all_to_all_step_seconds(work, micro, value_bytes, tp, pp, layout.expert,
                                                  recompute == "full", gpu, offer, cp)
@@ -679,22 +726,16 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
         attention = micro * work.attention_flops_per_sample / (tp * pp * cp) / peak
         ring_comm, ring_window = ring_seconds(work, micro, value_bytes, tp, pp, cp, recompute != "none", attention,
                                               gpu, offer)
-    # expert gradients live in the expert-data-parallel group: 1/ep of them per GPU
-    routed = routed_share(job.work) if job.method == "full" else 0.0
-    grad_bytes = job.trainable_params * (1.0 - routed + routed / layout.expert) / (tp * pp) * value_bytes
-    # context ranks hold the same weights: gradients reduce over the data × context group
     if layout.sharding == "zero3":
         # parameters gathered and gradients scattered for every micro-batch, prefetched behind its compute: FSDP
         # wraps each layer, so each layer pays an all-gather forward, one backward and a reduce-scatter (ZERO3_PASSES
         # collectives)
-        comm = hierarchical_allreduce_seconds(grad_bytes * ZERO3_PASSES, dp * cp, gpu, offer, tp * pp, intra,
-                                              messages=ZERO3_PASSES * math.ceil(job.work.layers / pp),
-                                              kind="allgather")
+        comm = hierarchical_allreduce_seconds(lw.grad_bytes * ZERO3_PASSES, dp * cp, gpu, offer, tp * pp, intra,
+                                              messages=lw.grad_messages, kind="allgather")
         window, repeats = micro_compute, accumulation
     else:
-        comm = hierarchical_allreduce_seconds(grad_bytes, dp * cp, gpu, offer, tp * pp, intra,
-                                              messages=gradient_messages(job.framework, grad_bytes, value_bytes, dp * cp,
-                                                                         math.ceil(job.work.layers / pp)))
+        comm = hierarchical_allreduce_seconds(lw.grad_bytes, dp * cp, gpu, offer, tp * pp, intra,
+                                              messages=lw.grad_messages)
         window, repeats = BACKWARD_SHARE * micro_compute, 1
     return StepTerms(slots * micro_compute, fixed, comm, window, repeats, accumulation,
                      dp * micro * accumulation, (pp - 1) / virtual / slots, slots * ring_comm, slots * ring_window)
@@ -734,6 +775,9 @@ class LayoutMemo:
     """The curve's efficiency at (GPU and efficiency, tensor degree, micro-batch), before widening."""
     contents: dict[tuple[object, ...], int] = dataclasses.field(default_factory=dict)
     tokens: dict[tuple[int, int], tuple[int, GpuSpec, Efficiency]] = dataclasses.field(default_factory=dict)
+    works: dict[tuple[object, ...], list[tuple[Layout, LayoutWork]]] = dataclasses.field(default_factory=dict)
+    configs: dict[tuple[object, ...], LayoutWork] = dataclasses.field(default_factory=dict)
+    """layout_work per layout configuration (what it reads of a layout: every field but the memory)."""
 
     def candidate_layouts(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int) -> list[Layout]:
         """candidate_layouts, once per layouts_key, with each memory worked out once (it does not depend on the
@@ -742,6 +786,25 @@ class LayoutMemo:
         found = self.layouts.get(key)
         if found is None:
             found = self.layouts[key] = candidate_layouts(job, gpu, offer, count, self.training_memory)
+        return found
+
+    def layouts_with_work(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer,
+                          count: int) -> list[tuple[Layout, LayoutWork]]:
+        """candidate_layouts, each with its layout_work: both once per layouts_key."""
+        key = layouts_key(gpu, offer, count)
+        found = self.works.get(key)
+        if found is None:
+            found = self.works[key] = [(layout, self.layout_work(job, layout))
+                                       for layout in self.candidate_layouts(job, gpu, offer, count)]
+        return found
+
+    def layout_work(self, job: TrainingJob, layout: Layout) -> LayoutWork:
+        """layout_work, once per configuration: GPUs of every memory size meet the same ones."""
+        key = (layout.data, layout.tensor, layout.pipeline, layout.context, layout.expert, layout.virtual,
+               layout.micro_batch, layout.recompute, layout.sharding)
+        found = self.configs.get(key)
+        if found is None:
+            found = self.configs[key] = layout_work(job, layout)
         return found
 
     def training_memory(self, job: TrainingJob, micro_batch: int, recompute: bool | str, sharding: str, dp: int,
@@ -803,11 +866,13 @@ def fastest_layout(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: in
     """The fitting layout with the shortest step, its efficiency and step terms (None: nothing fits)."""
     best = None
     fastest = math.inf
-    layouts = memo.candidate_layouts(job, gpu, offer, count) if memo else candidate_layouts(job, gpu, offer, count)
-    for candidate in layouts:
+    intra = intra_node_gbs(gpu, offer)  # one link for every layout's all-reduces
+    layouts = memo.layouts_with_work(job, gpu, offer, count) if memo \
+        else [(layout, None) for layout in candidate_layouts(job, gpu, offer, count)]
+    for candidate, shared in layouts:
         eff = memo.layout_efficiency(efficiency, job, gpu, candidate) if memo \
             else layout_efficiency(efficiency, job, gpu, candidate)
-        terms = step_terms(job, gpu, offer, count, candidate, peak)
+        terms = step_terms(job, gpu, offer, count, candidate, peak, shared, intra)
         seconds = terms.seconds(eff.value)
         if best is None or seconds < fastest:
             best, fastest = (candidate, eff, terms), seconds
