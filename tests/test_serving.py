@@ -25,7 +25,7 @@ from planner.model.inference_time import (
 )
 from planner.model.md_c import md_c_wait
 from planner.model.order_statistics import quantiles_in_place
-from planner.model.queueing import binomial_quantile, erlang_c
+from planner.model.queueing import erlang_c, poisson_quantile
 from planner.model.simulation import (
     DynamicBatchingRuns,
     _count_percentiles,
@@ -117,10 +117,12 @@ def test_erlang_c_window_equals_the_full_recursion():
         assert erlang_c(servers, load) == pytest.approx(expected, rel=1e-12)
 
 
-def test_binomial_quantile_matches_scipy():
-    for n, p in ((1, 0.5), (31, 0.2), (63, 0.97), (255, 0.45), (4000, 0.999)):
+def test_poisson_quantile_matches_scipy_and_its_cap():
+    for mean in (0.01, 0.7, 14.5, 120.0, 600.0, 2500.0):
         for q in (0.5, 0.95, 0.99):
-            assert binomial_quantile(n, p, q) == int(stats.binom.ppf(q, n, p))
+            expected = int(stats.poisson.ppf(q, mean))
+            assert poisson_quantile(mean, q, 10_000) == expected
+            assert poisson_quantile(mean, q, 5) == min(5, expected)
 
 
 def test_md1_is_erlangs_closed_form():

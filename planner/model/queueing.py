@@ -1,4 +1,4 @@
-"""Queueing: Erlang C and M/M/c waiting-time percentiles, the asymptotic M/D/c tail γ·e^{−δt}, binomial quantiles.
+"""Queueing: Erlang C and M/M/c waiting-time percentiles, the asymptotic M/D/c tail γ·e^{−δt}, Poisson quantiles.
 Pure Python (no numpy). The M/D/c waits the serving plans use are exact (planner/model/md_c.py); the tail form here
 is its fallback only where the exact computation would need more than md_c.MAX_FFT_POINTS points (hundreds of
 thousands of slots within a few standard deviations of their load)."""
@@ -172,30 +172,17 @@ def wait_plus_uniform_quantiles(gamma: float, delta: float, spread: float, qs: t
     return out
 
 
-def binomial_quantile(n: int, p: float, q: float) -> int:
-    """Smallest k with P(Binomial(n, p) ≤ k) ≥ q (pure Python: n is a batch size, at most a few thousand)."""
-    if n <= 0 or p <= 0.0:
+def poisson_quantile(mean: float, q: float, cap: int) -> int:
+    """Smallest k with P(Poisson(mean) ≤ k) ≥ q, at most `cap` (pure Python: the mean is at most a batch size).
+    The sum starts 40 standard deviations below the mean, where the mass left out is under 1e-300 (and e^−mean
+    would underflow for a mean over ~700)."""
+    if mean <= 0.0 or cap <= 0:
         return 0
-    if p >= 1.0:
-        return n
-    log_q = n * math.log1p(-p)
-    if log_q < -700.0:  # (1 − p)^n underflows: start from the mean instead, via log-gamma
-        return _binomial_quantile_log(n, p, q)
-    pmf, cdf, ratio = math.exp(log_q), 0.0, p / (1.0 - p)
-    for k in range(n + 1):
-        cdf += pmf
+    start = max(0, int(mean - 40.0 * math.sqrt(mean)))
+    log_pmf, cdf = start * math.log(mean) - mean - math.lgamma(start + 1), 0.0
+    for k in range(start, cap):
+        cdf += math.exp(log_pmf)
         if cdf >= q - 1e-12:
             return k
-        pmf *= (n - k) / (k + 1) * ratio
-    return n
-
-
-def _binomial_quantile_log(n: int, p: float, q: float) -> int:
-    log_p, log_q = math.log(p), math.log1p(-p)
-    cdf = 0.0
-    for k in range(n + 1):
-        cdf += math.exp(math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p
-                        + (n - k) * log_q)
-        if cdf >= q - 1e-12:
-            return k
-    return n
+        log_pmf += math.log(mean) - math.log(k + 1)
+    return cap

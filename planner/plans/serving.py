@@ -6,7 +6,10 @@ The queueing model (checked by planner/model/simulation.py, which simulates the 
   D = batch·prefill + output·step (its prefill, its decode steps, and the other slots' prefills that cut in,
   as vLLM/TGI/TensorRT-LLM interleave them); replicas × batch slots form an M/D/c queue.
   TTFT = wait + the running decode step + prefill; TPOT = step + (prefills cutting in)·prefill / output, the
-  cut-ins being Binomial(batch − 1, ρ·(D − prefill)/D): each other slot starts at most one request meanwhile.
+  cut-ins being Poisson with mean (batch − 1)·ρ·(D − prefill)/D, at most batch − 1 (each other slot starts at most
+  one request meanwhile): requests arrive as a Poisson stream and, below saturation, start on arrival. A binomial
+  over the other slots with the same mean had a thinner tail: with chunked 16k-token prompts on H100
+  (tests/test_serving_features.py) its TPOT p95 was 9.3 % under the simulation's, the Poisson's 2.3 %.
 - non-generative: dynamic batching with max_queue_delay (batch_latency); batch 1 is M/D/c on the replicas.
 """
 from __future__ import annotations
@@ -37,7 +40,7 @@ from planner.model.interconnect import intra_node_gbs
 from planner.model.md_c import md_c_wait_plus_uniform_quantiles
 from planner.model.memory import usable_bytes
 from planner.model.precision import COMPUTE_PRECISION, peak_flops
-from planner.model.queueing import binomial_quantile
+from planner.model.queueing import poisson_quantile
 from planner.model.serving_features import (
     cached_prefill_seconds,
     chunked_prefill_seconds,
@@ -209,8 +212,8 @@ def llm_latency(inf: Inference, timing: LlmTiming, replicas: int | None, rate: f
         slots = replicas * batch
         wait50, wait95 = md_c_wait_plus_uniform_quantiles(slots, rate, hold, step, (0.50, 0.95))
         cut_in = min(1.0, rate * hold / slots * max(0.0, hold - cut) / hold)
-    k50 = binomial_quantile(batch - 1, cut_in, 0.50)
-    k95 = binomial_quantile(batch - 1, cut_in, 0.95)
+    k50 = poisson_quantile((batch - 1) * cut_in, 0.50, batch - 1)
+    k95 = poisson_quantile((batch - 1) * cut_in, 0.95, batch - 1)
     return {"ttft_p50": wait50 + prefill, "ttft_p95": wait95 + prefill,
             "tpot_p50": step + k50 * cut / inf.generated, "tpot_p95": step + k95 * cut / inf.generated}
 

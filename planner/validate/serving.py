@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from planner.catalog.load import Catalog
-from planner.efficiency.origin import Efficiency, prior_efficiency
+from planner.efficiency.origin import Efficiency, forward_fit_efficiency, prior_efficiency
 from planner.io.profile import resolve_architecture
 from planner.model.forward_time import execution_mode, kernels_per_forward
 from planner.model.inference_time import (
@@ -36,23 +36,18 @@ forward passes through the same matmuls; decode (bandwidth-bound) has no kin."""
 
 def prior_or_roofline(catalog: Catalog, gpu: GpuSpec, kind: str, family: str, fp16_accumulate: bool = False
                       ) -> Efficiency:
-    """The catalog's prior for this kind of work; without one, for prefill the large-matmul efficiency of the GPU's
-    training curve (a prompt is large GEMMs; with FP16 accumulation the generation's curve, not the GeForce one,
-    whose higher share makes up for half-rate FP32 accumulation), then the prior of a kindred kind (KIND_FALLBACK;
-    for batched inference the forward efficiency fitted with the host floor); without any, the roofline itself
+    """The catalog's prior for this kind of work (for prefill without prefill rows, the forward-pass fit:
+    planner/efficiency/origin.py prior_efficiency); without one, the prior of a kindred kind (KIND_FALLBACK; for
+    batched inference the forward efficiency fitted with the host floors); without any, the roofline itself
     (efficiency 1: no data, so no discount), its detail saying so."""
     try:
         return prior_efficiency(catalog, gpu, kind, family, fp16_accumulate)
     except LookupError:
         pass
-    eager = next((f for f in catalog.launch_floors if f.mode == "eager"), None)
-    if "infer" in KIND_FALLBACK.get(kind, ()) and eager is not None and eager.n:
-        # the forward efficiency fitted beside the eager host floor: batched forward passes net of host-bound calls
-        floor = eager
-        value = floor.efficiency.get(gpu.arch, floor.efficiency["any"])
-        scope = gpu.arch if gpu.arch in floor.efficiency else "all"
-        return Efficiency(value, floor.log_sigma, "prior", f"no {kind} runs: forward efficiency fitted on "
-                                                           f"{floor.n} inference run(s) ({scope} GPUs)")
+    forward = forward_fit_efficiency(catalog, gpu, f"no {kind} runs") if "infer" in KIND_FALLBACK.get(kind, ()) \
+        else None
+    if forward is not None:  # batched forward passes net of host-bound calls
+        return forward
     for borrowed in KIND_FALLBACK.get(kind, ()):
         try:
             found = prior_efficiency(catalog, gpu, borrowed, family)
