@@ -1,12 +1,15 @@
 """The catalog on disk → one validated `Catalog`, with name lookups that ask back when a name is ambiguous."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from planner.catalog.compiled import compiled_key, load_compiled, store_compiled
 from planner.catalog.held_out import ACCURACY_FILE, HeldOut, held_out_sigmas
 from planner.errors import CatalogLookupError, InputError, PlannerError, did_you_mean
 from planner.io.loading import M, load_model_file
@@ -156,14 +159,22 @@ _LOADED: dict[tuple[str, tuple[tuple[str, str], ...]], Catalog] = {}
 def load_catalog(directory: Path | str = BUNDLED_CATALOG) -> Catalog:
     """Load and cross-check a catalog directory (errors name the path as given). The files are read every time;
     a catalog whose files hold the same bytes as one loaded before is that one (never a stale one: an edited price
-    is a different key), and each file's parse comes from the content cache (planner/io/yamlcache.py)."""
+    is a different key). A catalog loaded before by the same code comes validated from the compiled cache
+    (planner/catalog/compiled.py), else each file's parse from the YAML cache (planner/io/yamlcache.py)."""
     resolved = Path(directory).resolve()
     try:
         texts = _catalog_texts(resolved)
-        key = (str(resolved), tuple((name, content_key(text)) for name, text in texts.items()))
+        contents = {name: content_key(text) for name, text in texts.items()}
+        key = (str(resolved), tuple(contents.items()))
         found = _LOADED.get(key)
         if found is None:
-            found = _load_catalog(resolved, texts)
+            compiled = compiled_key(resolved, contents)
+            stored = load_compiled(compiled)
+            found = _from_fields(stored, resolved) if stored is not None else None
+            if found is None:
+                found = _load_catalog(resolved, texts)
+                store_compiled({f.name: getattr(found, f.name) for f in dataclasses.fields(found)
+                                if f.name != "directory"}, compiled)
             if len(_LOADED) >= LOADED_KEEP:
                 _LOADED.clear()
             _LOADED[key] = found
@@ -171,6 +182,15 @@ def load_catalog(directory: Path | str = BUNDLED_CATALOG) -> Catalog:
     except PlannerError as exc:
         exc.file = _as_given(exc.file, resolved, str(directory))
         raise
+
+
+def _from_fields(fields: dict[str, Any], root: Path) -> Catalog | None:
+    """The catalog a compiled entry holds (planner/catalog/compiled.py), loaded from `root`; None when its fields
+    are not exactly the Catalog's."""
+    names = {f.name for f in dataclasses.fields(Catalog)}
+    if set(fields) != names - {"directory"}:
+        return None
+    return Catalog(**fields, directory=str(root))
 
 
 def _catalog_texts(root: Path) -> dict[str, str]:

@@ -17,6 +17,9 @@ from typer.exceptions import TyperException
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.errors import PlannerError
 
+PYDANTIC_PLUGINS_ENV = "PYDANTIC_DISABLE_PLUGINS"
+"""pydantic's switch for its plugin discovery ('__all__': none; read by pydantic/plugin/_loader.py get_plugins)."""
+
 EXIT_INTERNAL = 70
 """EX_SOFTWARE (sysexits.h): an internal software error, distinct from 1 (no plan fits) and 2 (bad input)."""
 
@@ -575,8 +578,14 @@ def validate(
 def run() -> None:
     """Console-script entry point."""
     import gc
+    import os
 
     from planner.plans.collector import GC_THRESHOLD
+
+    # pydantic looks for plugins in every installed distribution's entry points (importlib.metadata) before it
+    # validates the first model: ~15 ms of a cold start, for plugins gpuplan neither needs nor wants observing its
+    # validation. A user who sets the variable (to anything, even empty) keeps their choice.
+    os.environ.setdefault(PYDANTIC_PLUGINS_ENV, "__all__")
 
     # the whole command, rendering included, makes plan objects that live to the end (plans/collector.py)
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])

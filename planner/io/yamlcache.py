@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from planner.errors import InputError
 from planner.io.atomic import write_text_atomic
 from planner.io.yamlfile import YamlDocument, parse_yaml
 
@@ -49,7 +50,7 @@ def parse_yaml_cached(text: str, file: str) -> YamlDocument:
             write_text_atomic(entry, json.dumps(
                 {"data": doc.data, "marks": [[list(path), line, column] for path, (line, column) in doc.marks.items()]},
                 default=_encode, separators=(",", ":")))
-        except OSError:
+        except (OSError, InputError):  # write_text_atomic says why as an InputError
             pass  # a read-only home or cache folder: run without the cache
     return doc
 
