@@ -60,6 +60,13 @@ scale (read, write), mask (read, write), softmax (read, write), dropout (nothing
 (ONNX Runtime's fused Attention node, TensorRT's fused MHA, flash kernels under torch.compile and vLLM): 0."""
 
 
+RELATIVE_SCORE_PASSES = 4.0
+"""More passes over the scores in eager Transformer-XL attention (NVIDIA DLE mem_transformer.py,
+RelPartialLearnableMultiHeadAttn): AC = q·kᵀ (write) and BD = q·Rᵀ (write), BD shifted by a zero-pad concatenation
+(read, write; the following view and narrow copy nothing), AC + BD and the scale in one scripted kernel (read 2,
+write), masked_fill_ (read, write), softmax (read, write), probs·V (read): 12 passes against standard attention's 8."""
+
+
 def forward_seconds(work: Workload, batch: float, flops_per_s: float, host_floor_s: float,
                     bytes_per_s: float = float("inf"), value_bytes: float = 2.0, mode: ExecutionMode = "compiled"
                     ) -> float:
@@ -68,6 +75,13 @@ def forward_seconds(work: Workload, batch: float, flops_per_s: float, host_floor
     `bytes_per_s` — or the host floor, whichever is longer (host and GPU run asynchronously, so the slower of the
     two sets the pace)."""
     moved = (work.activation_bytes_per_sample_16bit / 2.0 * ACTIVATION_PASSES
-             + work.attention_scores_per_sample * SCORE_PASSES.get(mode, 0.0)) * value_bytes
+             + work.attention_scores_per_sample * score_passes(work, mode)) * value_bytes
     gpu = batch * (work.forward_flops_per_sample / flops_per_s + moved / bytes_per_s)
     return max(gpu, kernels_per_forward(work) * host_floor_s)
+
+
+def score_passes(work: Workload, mode: ExecutionMode) -> float:
+    """Passes over the materialised attention scores of one forward pass in this mode (SCORE_PASSES; Transformer-XL's
+    relative attention RELATIVE_SCORE_PASSES more when they are materialised)."""
+    passes = SCORE_PASSES.get(mode, 0.0)
+    return passes + RELATIVE_SCORE_PASSES if passes and work.relative_attention else passes

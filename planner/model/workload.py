@@ -102,6 +102,9 @@ class Workload:
     attention_kv_heads: int = 0
     """Key/value heads of that kernel (tensor parallelism splits them; with more ranks than heads each rank keeps
     one, Megatron's GQA replication)."""
+    relative_attention: bool = False
+    """Transformer-XL attention over a memory: a second, shifted score matmul per pair (relative positions), so an
+    eager forward pass makes RELATIVE_SCORE_PASSES more passes over the scores (forward_time.py)."""
     draft: Workload | None = None
     """Serving: the draft model of speculative decoding, when the profile asks for one."""
 
@@ -234,6 +237,15 @@ def _transformer_workload(arch: Architecture) -> Workload:
                         + n_windowed * causal_pairs(seq, arch.sliding_window)) + n_layers * seq * memory
     attention = pair * full_pairs
     matmul = 2.0 * n_layers * layer_matmul * seq
+    qkv = shapes.attention_params - shapes.attention[-1][0] * shapes.attention[-1][1]  # all but the output matrix
+    if memory:
+        # Transformer-XL's memory holds hidden states, not keys and values (Dai et al. 2019 §3.2; NVIDIA DLE
+        # PyTorch/LanguageModeling/Transformer-XL mem_transformer.py, the source of its catalog/published_runs.yaml
+        # rows, RelPartialLearnableMultiHeadAttn: qkv_net(cat([mems, w]))): every segment projects Q, K and V over
+        # memory + segment, and relative positions add a second score matmul per pair, BD = (q + r_r_bias)·Rᵀ, of
+        # the FLOP of q·kᵀ. R's own projection (r_net) runs once per forward for the whole batch: not per sample.
+        matmul += 2.0 * n_layers * qkv * memory
+        attention += 2.0 * arch.n_heads * arch.head_size * n_layers * seq * (seq + memory)
     if vision:
         patch_dim = (arch.channels or 3) * (arch.patch_size or 16) ** 2
         head_params = d * (arch.num_classes or 1000)
@@ -252,7 +264,9 @@ def _transformer_workload(arch: Architecture) -> Workload:
     ffn_tensors = 4 if arch.is_swiglu else 2
     per_token_layer = d * (11 + 4 + 2 + 1) + 2.0 * ffn_tensors * shapes.active_ffn_inner()
     logits = 0.0 if vision else 6.0 * arch.vocab_size * share  # 16-bit logits + fp32 copy for the loss, per scored token
-    activations = seq * (n_layers * per_token_layer + logits)
+    # with a memory, the projection's input cat([mems, w]) and its Q, K, V output span memory + segment (the
+    # memory's 2 + 6 bytes per d per layer beside the segment's, kept for backward like the segment's own)
+    activations = seq * (n_layers * per_token_layer + logits) + n_layers * 8.0 * d * memory
     recompute = seq * (n_layers * 2.0 * d + per_token_layer + logits)  # layer inputs kept; one layer rebuilt
     # a standard kernel materialises a × s × s scores per layer, kept for backward as 5·a·s² bytes (Korthikanti's
     # 5as/h term of s·h·(34 + 5as/h)); causal and windowed kernels still hand the full matrix to the softmax (masked)
@@ -278,7 +292,7 @@ def _transformer_workload(arch: Architecture) -> Workload:
         window=arch.sliding_window or 0, windowed_layers=n_windowed,
         attention_kind=arch.attention_kind if arch.family == "decoder" else "", shape_note=arch.shape_note or "",
         attention_kv_values_per_token_layer=attention_kv_values_per_token_layer(arch),
-        attention_kv_heads=attention_kv_heads(arch),
+        attention_kv_heads=attention_kv_heads(arch), relative_attention=bool(memory),
     )
 
 

@@ -305,8 +305,8 @@ def render_json(rows: list[ValidationRow], cross_validate: str | None = None,
 
 GROUP_NOTES = {
     "inference-batch-1": "one-sample eager forward passes: the host launching kernels sets the pace",
-    "transformer-xl-training": "relative attention and adaptive softmax approximated (its memory modelled)",
-    "transformer-xl-inference": "relative attention and adaptive softmax approximated (its memory modelled); never fitted",
+    "transformer-xl-training": "memory and relative attention counted, adaptive softmax approximated",
+    "transformer-xl-inference": "memory and relative attention counted, adaptive softmax approximated; never fitted",
     "moe": "mixtures of experts, also counted in their own groups (target median |error| <= 20 %)",
 }
 """What a reader needs to know to read a group's figure (docs/accuracy.md)."""
