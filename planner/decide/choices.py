@@ -22,7 +22,6 @@ from planner.plans.rank import (
     holds_with_headroom,
     serving_latency_key,
     serving_rank,
-    training_rank,
 )
 from planner.plans.search import Estimate, TrainingEstimate
 from planner.plans.serving import ServingPlan
@@ -114,10 +113,12 @@ def check_confidence(confidence: float) -> float:
     return confidence
 
 
-def pareto_frontier(points: Sequence[T], cost: Callable[[T], float], time: Callable[[T], float]) -> list[T]:
-    """The points no other point beats on both cost and time, cheapest first."""
+def pareto_frontier(points: Sequence[T], cost: Callable[[T], float], time: Callable[[T], float],
+                    order: Callable[[T], tuple[float, float]] | None = None) -> list[T]:
+    """The points no other point beats on both cost and time, cheapest first. `order`: (cost, time) of a point in
+    one call, when the caller has a faster one (an attrgetter over thousands of training options)."""
     frontier: list[T] = []
-    for point in sorted(points, key=lambda p: (cost(p), time(p))):
+    for point in sorted(points, key=order or (lambda p: (cost(p), time(p)))):
         if not frontier or time(point) < time(frontier[-1]):
             frontier.append(point)
     return frontier
@@ -212,26 +213,22 @@ def decide_training(section: TrainingEstimate, profile: Profile) -> TrainingDeci
     assert training is not None
     options = section.options
     usable = [o for o in options if o.usable]
-    ranks: dict[int, tuple[object, ...]] = {}  # each option's rank once: the sorts and minima below share them
-
-    def rank(o: TrainingOption) -> tuple[object, ...]:
-        key = ranks.get(id(o))  # the options outlive this call, so their ids stay theirs
-        if key is None:
-            key = ranks[id(o)] = training_rank(o)
-        return key
+    # each option's rank once (TrainingOption.rank): the sorts and minima below share it with the search
+    rank: Callable[[TrainingOption], tuple[object, ...]] = operator.attrgetter("rank")
 
     feasible = sorted((o for o in usable if o.feasible), key=rank)
     # C-level getters: the frontier sorts thousands of options by them
     cost: Callable[[TrainingOption], float] = operator.attrgetter("cost_usd")
     time: Callable[[TrainingOption], float] = operator.attrgetter("hours")
 
-    frontier = pareto_frontier(usable, cost, time)
+    order: Callable[[TrainingOption], tuple[float, float]] = operator.attrgetter("cost_usd", "hours")
+    frontier = pareto_frontier(usable, cost, time, order)
     choices: list[Choice] = []
     alternatives: list[Choice] = []
     if feasible:
         cheapest = feasible[0]
         fastest = min((o for o in usable if o.within_budget), key=lambda o: (o.hours, o.cost_usd))
-        balanced = _balanced(pareto_frontier(feasible, cost, time), cost, time) or cheapest
+        balanced = _balanced(pareto_frontier(feasible, cost, time, order), cost, time) or cheapest
         choices = _training_tradeoffs(cheapest, balanced, fastest)
         in_budget = [o for o in usable if o.within_budget]
         anyway = min(in_budget, key=lambda o: (o.cost_usd, o.hours))

@@ -27,22 +27,50 @@ class Bill:
     notes: tuple[str, ...]
 
 
-def training_bill(facts: ProviderInfo | None, hours: float, dataset_gb: float | None, checkpoint_gb: float,
-                  checkpoints_kept: int, retention_days: float, final_weights_gb: float) -> Bill:
-    """Storage = (dataset + checkpoint × kept) GB × $/GB-month × (run months + retention months);
-    egress = final weights GB × $/GB."""
+@dataclass(frozen=True)
+class BillRates:
+    """One provider's storage and egress for one job, all but the run's hours: a training search prices thousands
+    of plans at a few dozen providers, each plan with its own hours."""
+
+    stored_gb: float
+    storage_usd_per_gb_month: float | None
+    retention_months: float
+    egress_usd: float | None
+    final_weights_gb: float
+    notes: tuple[str, ...]
+
+    def storage_usd(self, hours: float) -> float | None:
+        """Storage over the run's `hours` and the retention after it (None: price unknown)."""
+        if self.storage_usd_per_gb_month is None:
+            return None
+        return self.stored_gb * self.storage_usd_per_gb_month * (hours / HOURS_PER_MONTH + self.retention_months)
+
+    def at(self, hours: float) -> Bill:
+        """The bill of a run of `hours`."""
+        return Bill(self.storage_usd(hours), self.egress_usd, self.stored_gb, self.final_weights_gb, self.notes)
+
+
+def bill_rates(facts: ProviderInfo | None, dataset_gb: float | None, checkpoint_gb: float, checkpoints_kept: int,
+               retention_days: float, final_weights_gb: float) -> BillRates:
+    """A provider's rates for one job (training_bill without the hours)."""
     notes = []
     stored = (dataset_gb or 0.0) + checkpoint_gb * checkpoints_kept
     if dataset_gb is None:
         notes.append("dataset size not given (training.dataset_gb): storage counts checkpoints only")
-    months = hours / HOURS_PER_MONTH + retention_days / DAYS_PER_MONTH
     storage = egress = None
     if facts is not None and facts.storage_usd_per_gb_month is not None:
-        storage = stored * facts.storage_usd_per_gb_month.usd * months
+        storage = facts.storage_usd_per_gb_month.usd
     else:
         notes.append("storage price unknown for this provider: not in the total")
     if facts is not None and facts.egress_usd_per_gb is not None:
         egress = final_weights_gb * facts.egress_usd_per_gb.usd
     else:
         notes.append("egress price unknown for this provider: not in the total")
-    return Bill(storage, egress, stored, final_weights_gb, tuple(notes))
+    return BillRates(stored, storage, retention_days / DAYS_PER_MONTH, egress, final_weights_gb, tuple(notes))
+
+
+def training_bill(facts: ProviderInfo | None, hours: float, dataset_gb: float | None, checkpoint_gb: float,
+                  checkpoints_kept: int, retention_days: float, final_weights_gb: float) -> Bill:
+    """Storage = (dataset + checkpoint × kept) GB × $/GB-month × (run months + retention months);
+    egress = final weights GB × $/GB."""
+    return bill_rates(facts, dataset_gb, checkpoint_gb, checkpoints_kept, retention_days, final_weights_gb).at(hours)

@@ -14,8 +14,7 @@ from collections.abc import Iterable
 from typing import Literal, TypeVar
 
 from planner.catalog.load import Catalog, PricedOffer
-from planner.plans.options import TrainingOption
-from planner.plans.rank import training_rank
+from planner.plans.options import TrainingOption, training_rank
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan
 from planner.plans.verdict import Kind, Verdict

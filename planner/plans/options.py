@@ -14,7 +14,7 @@ from planner.model.costing import run_cost_usd
 from planner.plans.evolve import evolve_with
 from planner.plans.spot import SpotOverhead, spot_overhead
 from planner.plans.training import TrainingJob, TrainingPlan
-from planner.plans.verdict import Kind, Verdict
+from planner.plans.verdict import Kind, Verdict, closeness
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,41 @@ class TrainingOption:
         return self.plan.feasible
 
     @property
+    def rank(self) -> tuple[object, ...]:
+        """training_rank, worked out once: the search takes each offer's best by it and the decision sorts, takes
+        minima and groups by it again, thousands of options each time. Kept in the instance's __dict__ beside the
+        fields (not a field: dataclasses.replace makes a new option, ranked afresh; functools.cached_property would
+        take a lock per first read in Python 3.11)."""
+        found: tuple[object, ...] | None = self.__dict__.get("_rank")
+        if found is None:
+            found = self.__dict__["_rank"] = training_rank(self)
+        return found
+
+    @property
     def label(self) -> str:
         """GPU, provider, count and pricing, in words."""
         c = self.plan.commitment
         pricing = "spot" if self.spot else f"{c.term} commitment" if c is not None else "on-demand"
         return f"{self.plan.gpu_count}× {self.plan.gpu} on {self.plan.provider} ({pricing})"
+
+
+def training_rank(o: TrainingOption) -> tuple[object, ...]:
+    """Feasible first, cheapest at the confidence (then fastest); the rest by how far they are from working, then
+    fastest (or, for a plan that cannot run at all, fewest GPUs: its hours mean nothing; for one that is only over
+    budget, cheapest: its cost is how far it is from working, e.g. a committed term a short job cannot fill). Names
+    and counts break ties so the order never depends on the catalog's file order."""
+    near = closeness(o.verdicts)[0] if not o.feasible else 0
+    # a plan only over budget meets the deadline, so it came before those that miss it when these were ordered by
+    # hours alone: it still does, now cheapest first
+    budget_only = _over_budget_only(o.verdicts)
+    key = o.cost_usd if o.feasible or budget_only else (o.hours if o.plan.fits else float(o.plan.gpu_count))
+    return (not o.feasible, near, not budget_only, key, o.hours, o.plan.gpu, o.plan.provider, o.plan.instance, o.plan.gpu_count,
+            o.plan.spot)
+
+
+def _over_budget_only(verdicts: tuple[Verdict, ...]) -> bool:
+    """The plan works and meets the deadline, and only its cost is over the budget."""
+    return bool(verdicts) and all(v.kind is Kind.OVER_BUDGET for v in verdicts)
 
 
 def level_name(confidence: float) -> str:
@@ -101,7 +131,8 @@ def judge_training(job: TrainingJob, plan: TrainingPlan, confidence: float, dead
     cost = run_cost_usd(plan.instances, plan.usd_per_hour, hours, plan.billing_seconds, plan.term_hours)
     meets = deadline_s is None or hours * 3600.0 <= deadline_s
     within = budget_usd is None or cost <= budget_usd
-    verdicts = [v for v in plan.verdicts if v.kind not in (Kind.MISSES_DEADLINE, Kind.OVER_BUDGET)]
+    verdicts = [v for v in plan.verdicts if v.kind not in (Kind.MISSES_DEADLINE, Kind.OVER_BUDGET)] \
+        if plan.verdicts else []
     if not meets:
         assert deadline_s is not None
         verdicts.append(Verdict(Kind.MISSES_DEADLINE, hours, deadline_s / 3600.0, level_name(confidence)))

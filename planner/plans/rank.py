@@ -1,33 +1,14 @@
 """The one order of plans, best first: the estimate's rows and the decision's choices both sort by these keys, so
-the first row is the first choice."""
+the first row is the first choice (a training option's key, training_rank, lives with the options in
+planner/plans/options.py: each option remembers its own)."""
 from __future__ import annotations
 
 import math
 
 from planner.efficiency.origin import Z90
-from planner.plans.options import TrainingOption
 from planner.plans.serving import ServingPlan
-from planner.plans.verdict import Kind, Verdict, closeness
+from planner.plans.verdict import closeness
 from planner.schema.profile import Slo
-
-
-def training_rank(o: TrainingOption) -> tuple[object, ...]:
-    """Feasible first, cheapest at the confidence (then fastest); the rest by how far they are from working, then
-    fastest (or, for a plan that cannot run at all, fewest GPUs: its hours mean nothing; for one that is only over
-    budget, cheapest: its cost is how far it is from working, e.g. a committed term a short job cannot fill). Names
-    and counts break ties so the order never depends on the catalog's file order."""
-    near = closeness(o.verdicts)[0] if not o.feasible else 0
-    # a plan only over budget meets the deadline, so it came before those that miss it when these were ordered by
-    # hours alone: it still does, now cheapest first
-    budget_only = _over_budget_only(o.verdicts)
-    key = o.cost_usd if o.feasible or budget_only else (o.hours if o.plan.fits else float(o.plan.gpu_count))
-    return (not o.feasible, near, not budget_only, key, o.hours, o.plan.gpu, o.plan.provider, o.plan.instance, o.plan.gpu_count,
-            o.plan.spot)
-
-
-def _over_budget_only(verdicts: tuple[Verdict, ...]) -> bool:
-    """The plan works and meets the deadline, and only its cost is over the budget."""
-    return bool(verdicts) and all(v.kind is Kind.OVER_BUDGET for v in verdicts)
 
 
 def serving_latency_key(plans: list[ServingPlan]) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -15,7 +16,7 @@ from planner.efficiency.calibrated import EfficiencyBook
 from planner.efficiency.local_device import LocalDevice
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.io.profile import LoadedProfile, resolve_architecture
-from planner.model.bill import training_bill
+from planner.model.bill import BillRates, bill_rates
 from planner.model.precision import COMPUTE_PRECISION
 from planner.model.workload import Workload, workload_for
 from planner.plans import bounds
@@ -35,7 +36,7 @@ from planner.plans.owned import (
     owned_offers,
     purchase_basis,
 )
-from planner.plans.rank import serving_latency_key, serving_rank, training_rank
+from planner.plans.rank import serving_latency_key, serving_rank
 from planner.plans.serving import (
     Memo,
     ServingEfficiency,
@@ -223,7 +224,9 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
     memos: dict[int, LayoutMemo] = {}  # layouts shared across GPUs of one memory size, per job
     for target in targets:
         this_job = target.job or job
-        memo = memos.setdefault(id(this_job), LayoutMemo())
+        memo = memos.get(id(this_job))
+        if memo is None:
+            memo = memos[id(this_job)] = LayoutMemo()
         mine = []
         shape = (id(this_job), target.gpu.id, instance_shape(target.offer), _efficiency_key(target.efficiency))
         for count in target.counts:
@@ -240,8 +243,12 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
                                            market(here) if market else None))
         options += mine
         if mine:
-            best.append(min(mine, key=training_rank))
-    return TrainingEstimate(job, sorted(best, key=training_rank), options, confidence)
+            best.append(min(mine, key=_rank))
+    return TrainingEstimate(job, sorted(best, key=_rank), options, confidence)
+
+
+_rank: Callable[[TrainingOption], tuple[object, ...]] = operator.attrgetter("rank")
+"""An option's rank.training_rank, remembered on the option (TrainingOption.rank)."""
 
 
 def _efficiency_key(efficiency: Efficiency) -> tuple[object, ...]:
@@ -295,10 +302,10 @@ def _book_serving(book: EfficiencyBook | None, catalog: Catalog, offer: PricedOf
 def _market(job: TrainingJob, priced: dict[tuple[str, str], PricedOffer], today: dt.date, catalog: Catalog,
             training: Training) -> Callable[[TrainingPlan], dict[str, object]]:
     """A plan's price trust and whole bill as fields, set as it is judged (neither changes the compute cost the
-    deadline and budget verdicts read). The doubts are worked out once per offer and the bill once per provider
-    and hours: thousands of options share them."""
+    deadline and budget verdicts read). The doubts are worked out once per offer and the bill's rates once per
+    provider (planner/model/bill.py BillRates): thousands of options share them."""
     trust: dict[tuple[str, str, bool], dict[str, object]] = {}
-    bills: dict[tuple[str, float], dict[str, object]] = {}
+    rates: dict[str, BillRates] = {}
     checkpoint_gb, weights_gb = checkpoint_bytes(job) / 1e9, final_weights_bytes(job) / 1e9
 
     def market(plan: TrainingPlan) -> dict[str, object]:
@@ -309,11 +316,13 @@ def _market(job: TrainingJob, priced: dict[tuple[str, str], PricedOffer], today:
             offer = priced.get(key[:2])
             changes = trust[key] = _trust_changes(plan, offer, price_flags(offer, today)) if offer is not None \
                 else {}
-        bill_key = (plan.provider, plan.hours_p50)
-        bill = bills.get(bill_key)
+        bill = rates.get(plan.provider)
         if bill is None:
-            bill = bills[bill_key] = _bill_changes(plan, catalog, training, checkpoint_gb, weights_gb)
-        return {**changes, **bill}
+            bill = rates[plan.provider] = bill_rates(catalog.facts.get(plan.provider), training.dataset_gb,
+                                                     checkpoint_gb, training.checkpoints_kept,
+                                                     training.retention_days, weights_gb)
+        return {**changes, "storage_usd": bill.storage_usd(plan.hours_p50), "egress_usd": bill.egress_usd,
+                "bill_notes": bill.notes}
 
     return market
 
@@ -387,14 +396,6 @@ def searched_offers(loaded: LoadedProfile, catalog: Catalog, today: dt.date) -> 
                                   or catalog.slowest_stated_network_gbps)
     return rented + owned_offers(constraints.owned, loaded.owned_gpu_ids, catalog, constraints.usd_per_kwh,
                                  constraints.pue, today)
-
-
-def _bill_changes(plan: TrainingPlan, catalog: Catalog, training: Training, checkpoint_gb: float,
-                 weights_gb: float) -> dict[str, object]:
-    """The plan's storage and egress lines (planner/model/bill.py), as fields."""
-    bill = training_bill(catalog.facts.get(plan.provider), plan.hours_p50, training.dataset_gb, checkpoint_gb,
-                         training.checkpoints_kept, training.retention_days, weights_gb)
-    return {"storage_usd": bill.storage_usd, "egress_usd": bill.egress_usd, "bill_notes": bill.notes}
 
 
 def with_discounts(offers: list[PricedOffer], discounts: dict[str, float]) -> list[PricedOffer]:

@@ -225,6 +225,9 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, s
 
 MemoryOf = Callable[[TrainingJob, int, "bool | str", str, int, int, int, int, int], TrainingMemory]
 """training_memory's signature: how layouts get their memory (LayoutMemo passes a remembering one)."""
+FitLayout = Callable[[int, int, tuple[str, ...]], "Layout | None"]
+"""_fit_layout of one job, GPU and count at (tensor, pipeline, ZeRO stages tried): how candidate_layouts fits its
+dense layouts (LayoutMemo passes a remembering one)."""
 
 
 @dataclass(frozen=True)
@@ -328,7 +331,7 @@ class TrainingPlan:
     @property
     def usable(self) -> bool:
         """Fits and runs on this offer (deadline and budget aside)."""
-        return not any(v.intrinsic for v in self.verdicts)
+        return not self.verdicts or not any(v.intrinsic for v in self.verdicts)  # most plans have none
 
     @property
     def feasible(self) -> bool:
@@ -389,9 +392,11 @@ class StepTerms(NamedTuple):
 
     def seconds(self, eta: float) -> float:
         """Step time at compute efficiency eta."""
-        return self.compute_s / eta + self.fixed_comm_s + self.repeats * max(0.0, self.overlap_comm_s
-                                                                              - self.window_s / eta) \
-            + max(0.0, self.ring_comm_s - self.ring_window_s / eta)
+        # max(0, x) as conditionals: the search asks ~18,000 times
+        exposed = self.overlap_comm_s - self.window_s / eta
+        ring = self.ring_comm_s - self.ring_window_s / eta
+        return self.compute_s / eta + self.fixed_comm_s + self.repeats * (exposed if exposed > 0.0 else 0.0) \
+            + (ring if ring > 0.0 else 0.0)
 
     def exposed_comm_s(self, eta: float) -> float:
         """Communication not hidden behind compute at eta."""
@@ -456,21 +461,25 @@ def _tensor_degrees(job: TrainingJob, offer: PricedOffer, count: int) -> list[in
 
 
 def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
-                      memory_of: MemoryOf = training_memory) -> list[Layout]:
+                      memory_of: MemoryOf = training_memory, fit: FitLayout | None = None) -> list[Layout]:
     """The layouts worth comparing, each the least model parallelism that fits in its kind: data parallel with
     ZeRO-0…3/FSDP; tensor parallel inside a node with a distributed (ZeRO-1) optimizer; tensor parallel across the
     whole node plus pipeline stages across nodes (Megatron-LM's rule: tensor inside the node, pipeline across); and,
-    when one sample's activations outgrow a GPU, context parallelism (_context_layouts)."""
+    when one sample's activations outgrow a GPU, context parallelism (_context_layouts). `fit`: _fit_layout of the
+    dense layouts at (tp, pp, stages) for this job, GPU and count (LayoutMemo passes a remembering one)."""
+    if fit is None:
+        def fit(tp: int, pp: int, stages: tuple[str, ...]) -> Layout | None:
+            return _fit_layout(job, gpu, count, tp, pp, stages, memory_of=memory_of)
     pins = job.parallelism
     if pins is not None and (pins.data, pins.tensor, pins.pipeline, pins.context, pins.expert) != (None,) * 5:
         return _pinned_layouts(job, gpu, offer, count, pins, memory_of)
     layouts: list[Layout] = []
-    data = _fit_layout(job, gpu, count, 1, 1, ZERO_SHARDING, memory_of=memory_of)
+    data = fit(1, 1, ZERO_SHARDING)
     if data is not None:
         layouts.append(data)
     degrees = _tensor_degrees(job, offer, count)
     for tp in degrees:
-        layout = _fit_layout(job, gpu, count, tp, 1, ("none", "zero1"), memory_of=memory_of)
+        layout = fit(tp, 1, ("none", "zero1"))
         if layout is not None:
             layouts.append(layout)
             break
@@ -479,7 +488,7 @@ def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count:
         pp = 2
         while tp * pp <= count and pp <= job.work.layers:
             if count % (tp * pp) == 0:
-                layout = _fit_layout(job, gpu, count, tp, pp, ("none", "zero1"), memory_of=memory_of)
+                layout = fit(tp, pp, ("none", "zero1"))
                 if layout is not None:
                     layouts.append(layout)
                     break
@@ -777,6 +786,8 @@ class LayoutMemo:
     tokens: dict[tuple[int, int], tuple[int, GpuSpec, Efficiency]] = dataclasses.field(default_factory=dict)
     works: dict[tuple[object, ...], list[tuple[Layout, LayoutWork]]] = dataclasses.field(default_factory=dict)
     configs: dict[tuple[object, ...], LayoutWork] = dataclasses.field(default_factory=dict)
+    fits: dict[tuple[object, ...], Layout | None] = dataclasses.field(default_factory=dict)
+    """_fit_layout of the dense layouts (fit_layout)."""
     """layout_work per layout configuration (what it reads of a layout: every field but the memory)."""
 
     def candidate_layouts(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int) -> list[Layout]:
@@ -785,7 +796,22 @@ class LayoutMemo:
         key = layouts_key(gpu, offer, count)
         found = self.layouts.get(key)
         if found is None:
-            found = self.layouts[key] = candidate_layouts(job, gpu, offer, count, self.training_memory)
+            capacity = usable_bytes(gpu)
+
+            def fit(tp: int, pp: int, stages: tuple[str, ...]) -> Layout | None:
+                return self.fit_layout(job, gpu, capacity, count, tp, pp, stages)
+
+            found = self.layouts[key] = candidate_layouts(job, gpu, offer, count, self.training_memory, fit)
+        return found
+
+    def fit_layout(self, job: TrainingJob, gpu: GpuSpec, capacity: float, count: int, tp: int, pp: int,
+                   stages: tuple[str, ...]) -> Layout | None:
+        """_fit_layout of a dense layout, once per usable memory (`capacity`: usable_bytes(gpu), all it reads of
+        the GPU), count, degrees and stages: instance shapes of one memory size and count try the same ones."""
+        key = (capacity, count, tp, pp, stages)
+        if key in self.fits:
+            return self.fits[key]
+        found = self.fits[key] = _fit_layout(job, gpu, count, tp, pp, stages, memory_of=self.training_memory)
         return found
 
     def layouts_with_work(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer,
