@@ -36,7 +36,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from planner.model.queueing import md_c_wait_tail, wait_plus_uniform_quantiles
+from planner.model.queueing import md_c_wait_tail, poisson_quantiles, wait_plus_uniform_quantiles
 
 MASS_DIGITS = 23.0
 """X's support is kept to n·ln η ≤ this (Kingman: P(X ≥ n) ≤ η^{−n} = e^{−23} ≈ 1e-10 beyond); the FFT has
@@ -280,27 +280,49 @@ def md_c_wait_plus_uniform_quantiles(servers: int, arrival_rate: float, service_
 
     A pure function of its arguments, kept for the run (lru_cache): the serving search asks for the same queue
     again where offers share a GPU configuration and where a non-generative model's batch-1 service time is the
-    same on every GPU (bert-train-then-serve: 210 calls, 11 distinct)."""
+    same on every GPU (bert-train-then-serve: 210 calls, 11 distinct). Each quantile is
+    md_c_wait_plus_uniform_quantile's, with the shortcut decided on the largest q of `qs`."""
+    largest = max(qs, default=0.0)
+    return tuple(md_c_wait_plus_uniform_quantile(servers, arrival_rate, service_s, spread, q, largest) for q in qs)
+
+
+@lru_cache(maxsize=8192)
+def md_c_wait_plus_uniform_quantile(servers: int, arrival_rate: float, service_s: float, spread: float, q: float,
+                                    largest: float) -> float:
+    """The q-quantile of W + U·s, taking the no-wait shortcut only where it also holds for `largest` (the largest
+    quantile asked of this queue together). Each quantile is computed on its own (MdcWait.plus_uniform_quantiles
+    brackets each q apart), so one asked alone is the same number as when asked with others: the serving search
+    decides most replica counts on the quantiles that have targets and computes the rest for the plans it keeps."""
     c, a = servers, arrival_rate * service_s
     if a >= c:
-        return tuple(math.inf for _ in qs)
+        return math.inf
     waits = no_wait_bound(c, a, growth_root(c, a))
-    if waits < NEGLIGIBLE_WAIT and all(q <= 1.0 - waits for q in qs):  # nobody waits, to within 0.05 %
-        return tuple(q * spread * (1.0 + 1.0 / (1.0 - waits)) / 2.0 for q in qs)
+    if waits < NEGLIGIBLE_WAIT and largest <= 1.0 - waits:  # nobody waits, to within 0.05 %
+        return q * spread * (1.0 + 1.0 / (1.0 - waits)) / 2.0
     if fft_points(c, a) > MAX_FFT_POINTS:
         gamma, delta = md_c_wait_tail(c, arrival_rate, service_s)
-        return tuple(wait_plus_uniform_quantiles(gamma, delta, spread, qs))
-    wait = md_c_wait(servers, arrival_rate, service_s)
+        return wait_plus_uniform_quantiles(gamma, delta, spread, (q,))[0]
+    wait = _kept_wait(servers, arrival_rate, service_s)
     assert wait is not None
     waits = 1.0 - wait.no_wait
-    if waits < NEGLIGIBLE_WAIT and all(q <= 1.0 - waits for q in qs):
-        return tuple(q * spread * (1.0 + 1.0 / (1.0 - waits)) / 2.0 for q in qs)
-    return tuple(wait.plus_uniform_quantiles(spread, qs))
+    if waits < NEGLIGIBLE_WAIT and largest <= 1.0 - waits:
+        return q * spread * (1.0 + 1.0 / (1.0 - waits)) / 2.0
+    return wait.plus_uniform_quantiles(spread, (q,))[0]
+
+
+@lru_cache(maxsize=256)
+def _kept_wait(servers: int, arrival_rate: float, service_s: float) -> MdcWait | None:
+    """md_c_wait, kept for the run: a queue's other quantile is often asked later (for the plan kept)."""
+    return md_c_wait(servers, arrival_rate, service_s)
 
 
 def clear_memos() -> None:
-    """Forget the kept quantiles and tables (benchmarks time cold searches with it)."""
+    """Forget the kept quantiles and tables, the queue's and the serving search's Poisson ones (benchmarks time cold
+    searches with it)."""
     md_c_wait_plus_uniform_quantiles.cache_clear()
+    poisson_quantiles.cache_clear()  # the TPOT quantiles the serving search keeps beside these
+    md_c_wait_plus_uniform_quantile.cache_clear()
+    _kept_wait.cache_clear()
     growth_root.cache_clear()
     _log_factorials.cache_clear()
     _upper_circle.cache_clear()

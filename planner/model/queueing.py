@@ -5,6 +5,7 @@ thousands of slots within a few standard deviations of their load)."""
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 WINDOW_SD = 12.0
 """The Erlang B recursion starts this many standard deviations (√a) below the offered load a."""
@@ -176,13 +177,43 @@ def poisson_quantile(mean: float, q: float, cap: int) -> int:
     """Smallest k with P(Poisson(mean) ≤ k) ≥ q, at most `cap` (pure Python: the mean is at most a batch size).
     The sum starts 40 standard deviations below the mean, where the mass left out is under 1e-300 (and e^−mean
     would underflow for a mean over ~700)."""
+    return poisson_quantiles(mean, (q,), cap)[0]
+
+
+@lru_cache(maxsize=16384)
+def poisson_quantiles(mean: float, qs: tuple[float, ...], cap: int) -> tuple[int, ...]:
+    """poisson_quantile(mean, q, cap) for every q of `qs`, in one pass over the distribution (the same running sum,
+    so the same answers as one pass per q): the serving search asks for p50 and p95 of every configuration it
+    sizes, most twice (whether a replica count meets the targets, then the latency of the count kept); a pure
+    function of its arguments, kept for the run."""
     if mean <= 0.0 or cap <= 0:
-        return 0
+        return tuple(0 for _ in qs)
+    order = sorted(range(len(qs)), key=lambda i: qs[i])
+    reached = [qs[i] - 1e-12 for i in order]  # the thresholds the running sum must reach, ascending
+    out = [cap] * len(qs)
+    if not order:
+        return ()
+    done, target = 0, reached[0]
     start = max(0, int(mean - 40.0 * math.sqrt(mean)))
-    log_pmf, cdf = start * math.log(mean) - mean - math.lgamma(start + 1), 0.0
+    log_mean = math.log(mean)
+    logs = _logs_to(cap)  # math.log(k + 1) from a table: the same numbers, without a call per term
+    log_pmf, cdf = start * log_mean - mean - math.lgamma(start + 1), 0.0
     for k in range(start, cap):
         cdf += math.exp(log_pmf)
-        if cdf >= q - 1e-12:
-            return k
-        log_pmf += math.log(mean) - math.log(k + 1)
-    return cap
+        if cdf >= target:
+            while done < len(order) and cdf >= reached[done]:
+                out[order[done]] = k
+                done += 1
+            if done == len(order):
+                break
+            target = reached[done]
+        log_pmf += log_mean - logs[k + 1]
+    return tuple(out)
+
+
+@lru_cache(maxsize=8)
+def _logs_to(n: int) -> tuple[float, ...]:
+    """math.log(k) for k = 1…n at index k (index 0 unused), for the smallest power of two ≥ n: one table serves
+    every batch cap of a search."""
+    size = 1 << max(6, (n - 1).bit_length())
+    return (0.0, *(math.log(k) for k in range(1, size + 1)))

@@ -37,10 +37,10 @@ from planner.model.inference_time import (
     tp_allreduce_seconds,
 )
 from planner.model.interconnect import intra_node_gbs
-from planner.model.md_c import md_c_wait_plus_uniform_quantiles
+from planner.model.md_c import md_c_wait_plus_uniform_quantile, md_c_wait_plus_uniform_quantiles
 from planner.model.memory import usable_bytes
 from planner.model.precision import COMPUTE_PRECISION, peak_flops
-from planner.model.queueing import poisson_quantile
+from planner.model.queueing import poisson_quantiles
 from planner.model.serving_features import (
     cached_prefill_seconds,
     chunked_prefill_seconds,
@@ -199,23 +199,57 @@ def llm_timing(work: Workload, inf: Inference, gpu: GpuSpec, tp: int, batch: int
     return LlmTiming(tp, batch, prefill, step, slot_hold_seconds(batch, prefill, cut, output, step), cut)
 
 
-def llm_latency(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) -> dict[str, float]:
-    """TTFT and TPOT p50/p95 with `replicas` replicas (None: unlimited replicas, the service-time floor)."""
-    batch, prefill, step, hold = timing.batch, timing.prefill_s, timing.step_s, timing.hold_s
-    cut = timing.cut_s
-    # TTFT = wait for a slot + the rest of the running decode step (uniform) + the prefill; replicas × batch slots
-    # each held exactly `hold` form an M/D/c queue, whose waiting time is Crommelin's (planner/model/md_c.py)
+LLM_QUANTILES = (0.50, 0.95)
+"""The TTFT and TPOT percentiles of a generative plan (p50, p95)."""
+
+
+def llm_latency(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float, whole: bool = True
+                ) -> dict[str, float]:
+    """TTFT and TPOT p50/p95 with `replicas` replicas (None: unlimited replicas, the service-time floor). Not
+    `whole`: without the TTFT p50 unless it has a target — what judges and ranks a configuration (_meets,
+    _slo_excess, the TTFT p95 tie-break), the p50's queue quantile left for the configuration a plan keeps."""
+    latency = {}
+    if whole or inf.slo.ttft_p50 is not None:
+        latency["ttft_p50"] = _slot_wait(timing, replicas, rate, LLM_QUANTILES[0]) + timing.prefill_s
+    latency["ttft_p95"] = _slot_wait(timing, replicas, rate, LLM_QUANTILES[1]) + timing.prefill_s
+    latency["tpot_p50"], latency["tpot_p95"] = _tpot(inf, timing, replicas, rate)
+    return latency
+
+
+def _slot_wait(timing: LlmTiming, replicas: int | None, rate: float, q: float) -> float:
+    """TTFT less the prefill: the wait for a slot + the rest of the running decode step (uniform); replicas × batch
+    slots each held exactly `hold` form an M/D/c queue, whose waiting time is Crommelin's (planner/model/md_c.py)."""
     if replicas is None:
-        wait50, wait95 = 0.50 * step, 0.95 * step
-        cut_in = 0.0
-    else:
-        slots = replicas * batch
-        wait50, wait95 = md_c_wait_plus_uniform_quantiles(slots, rate, hold, step, (0.50, 0.95))
-        cut_in = min(1.0, rate * hold / slots * max(0.0, hold - cut) / hold)
-    k50 = poisson_quantile((batch - 1) * cut_in, 0.50, batch - 1)
-    k95 = poisson_quantile((batch - 1) * cut_in, 0.95, batch - 1)
-    return {"ttft_p50": wait50 + prefill, "ttft_p95": wait95 + prefill,
-            "tpot_p50": step + k50 * cut / inf.generated, "tpot_p95": step + k95 * cut / inf.generated}
+        return q * timing.step_s
+    return md_c_wait_plus_uniform_quantile(replicas * timing.batch, rate, timing.hold_s, timing.step_s, q,
+                                           max(LLM_QUANTILES))
+
+
+def _tpot(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) -> tuple[float, float]:
+    """TPOT p50 and p95: a decode step, and the prefills of new requests cutting into the batch (Poisson, at most
+    batch − 1)."""
+    batch, step, hold, cut = timing.batch, timing.step_s, timing.hold_s, timing.cut_s
+    cut_in = 0.0 if replicas is None else min(1.0, rate * hold / (replicas * batch) * max(0.0, hold - cut) / hold)
+    k50, k95 = poisson_quantiles((batch - 1) * cut_in, LLM_QUANTILES, batch - 1)
+    return step + k50 * cut / inf.generated, step + k95 * cut / inf.generated
+
+
+def llm_meets(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) -> bool:
+    """_meets(llm_latency(…), inf.slo), computing only what decides it: the TPOT percentiles (no queue) first, then
+    the TTFT percentiles that have a target — each TTFT quantile is the same number alone as in llm_latency
+    (md_c_wait_plus_uniform_quantile), so the answer is too. Replica searches ask this at every count they try and
+    need the whole latency only at the count they keep."""
+    slo = inf.slo
+    tpot50, tpot95 = _tpot(inf, timing, replicas, rate)
+    if not (_within(tpot50, slo.tpot_p50) and _within(tpot95, slo.tpot_p95)):
+        return False
+    return all(_within(_slot_wait(timing, replicas, rate, q) + timing.prefill_s, target)
+               for q, target in zip(LLM_QUANTILES, (slo.ttft_p50, slo.ttft_p95)) if target is not None)
+
+
+def _within(value: float, target: float | None) -> bool:
+    """A value meets its target (None: no target), as _meets judges it."""
+    return target is None or value <= target * (1 + 1e-9)
 
 
 def _meets(latency: dict[str, float], slo: Slo) -> bool:
@@ -223,29 +257,31 @@ def _meets(latency: dict[str, float], slo: Slo) -> bool:
 
 
 def replicas_needed(rate: float, capacity_rps: float, latency_of: Callable[[int | None], dict[str, float]], slo: Slo,
-                    cap: int | None = None) -> int:
+                    cap: int | None = None, meets_of: Callable[[int | None], bool] | None = None) -> int:
     """Fewest replicas with utilisation < 1 that meet the targets (latency falls with replicas: gallop, then
     bisection). When even unlimited replicas miss a target (latency_of(None)), the stable minimum is returned;
     when more than `cap` replicas would be needed, max(`cap` + 1, the stable minimum) (the caller has a cheaper
-    configuration). Without a cap the gallop ends: unlimited replicas meet the targets, and the waiting-time tail
+    configuration). `meets_of(r)`, when given, says whether `latency_of(r)` meets the targets without working out all
+    of it (llm_meets). Without a cap the gallop ends: unlimited replicas meet the targets, and the waiting-time tail
     is exactly 0 once the slots exceed the load by a few standard deviations (md_c.no_wait_bound)."""
+    meets = meets_of if meets_of is not None else (lambda r: _meets(latency_of(r), slo))
     low = max(1, math.floor(rate / capacity_rps) + 1)
-    if not _meets(latency_of(None), slo) or _meets(latency_of(low), slo):
+    if not meets(None) or meets(low):
         return low
     cap = cap if cap is not None else _NO_CAP  # a caller's cap is its cheaper plan: MAX_REPLICAS would hide better ones
     if cap <= low:
         return max(cap + 1, low)  # never fewer than the stable minimum: those latencies would be infinite
     step, high = 1, low + 1
-    while high <= cap and not _meets(latency_of(high), slo):  # gallop: usually a few above the stable minimum
+    while high <= cap and not meets(high):  # gallop: usually a few above the stable minimum
         low, step = high, step * 2
         high = high + step
     if high > cap:
-        if cap <= low or not _meets(latency_of(cap), slo):
+        if cap <= low or not meets(cap):
             return cap + 1
         high = cap
     while high - low > 1:  # latency_of(low) misses, latency_of(high) meets
         mid = (low + high) // 2
-        low, high = (low, mid) if _meets(latency_of(mid), slo) else (mid, high)
+        low, high = (low, mid) if meets(mid) else (mid, high)
     return high
 
 
@@ -269,6 +305,7 @@ class _Candidate:
     replicas: int
     instances: int
     latency: dict[str, float]
+    """The percentiles that judge and rank it (llm_latency(whole=False)); _plan reads the whole from latency_at."""
     meets: bool
     capacity_rps: float
     latency_at: LatencyOf
@@ -276,12 +313,14 @@ class _Candidate:
     gpus_per_instance: int
     autoscaled: list[tuple[int | None, int | None]] = field(default_factory=list, compare=False)
     """(replicas, instances) under autoscaling, computed once for the configuration that gets chosen."""
+    meets_at: MeetsOf | None = field(default=None, compare=False)
+    """meets_at(replicas, rate) → whether latency_at(replicas, rate) meets the targets (None: judge latency_at's)."""
 
     def autoscale(self, inf: Inference) -> tuple[int | None, int | None]:
         """Replicas and instances holding the targets at average_rate × (1 + autoscale_headroom)."""
         if not self.autoscaled:
             self.autoscaled.append(_autoscaled(inf, self.capacity_rps, self.latency_at, self.tp,
-                                               self.gpus_per_instance))
+                                               self.gpus_per_instance, self.meets_at))
         return self.autoscaled[0]
 
 
@@ -310,19 +349,41 @@ def _memoised(memo: Memo | None, key: tuple[object, ...], build: Callable[[], li
 
 
 LatencyOf = Callable[[int | None, float], dict[str, float]]
+MeetsOf = Callable[[int | None, float], bool]
 
 
-def _remembered(memo: Memo | None, key: tuple[object, ...], latency_at: LatencyOf) -> LatencyOf:
+def _remembered(memo: Memo | None, key: tuple[object, ...], latency_at: LatencyOf, kind: str = "latency"
+                ) -> LatencyOf:
     """latency_at, its answers kept in the estimate's memo: one GPU's configurations are sized again for every
-    instance size it is offered in, at the same replica counts, and the percentiles do not depend on the instance."""
+    instance size it is offered in, at the same replica counts, and the percentiles do not depend on the instance.
+    `kind` names what latency_at gives (the whole latency, or the part that judges a configuration)."""
     if memo is None:
         return latency_at
-    seen: dict[tuple[int | None, float], dict[str, float]] = memo.setdefault(("latency", *key), {})
+    seen: dict[tuple[int | None, float], dict[str, float]] = memo.setdefault((kind, *key), {})
 
     def remembered(replicas: int | None, rate: float) -> dict[str, float]:
         found = seen.get((replicas, rate))
         if found is None:
             found = seen[(replicas, rate)] = latency_at(replicas, rate)
+        return found
+
+    return remembered
+
+
+def _remembered_meets(memo: Memo | None, key: tuple[object, ...], slo: Slo, meets_at: MeetsOf) -> MeetsOf:
+    """meets_at, its answers kept in the estimate's memo beside _remembered's latencies (a latency already worked
+    out is judged as it is)."""
+    if memo is None:
+        return meets_at
+    seen: dict[tuple[int | None, float], dict[str, float]] = memo.setdefault(("latency", *key), {})
+    decided: dict[tuple[int | None, float], bool] = memo.setdefault(("meets", *key), {})
+
+    def remembered(replicas: int | None, rate: float) -> bool:
+        found = decided.get((replicas, rate))
+        if found is None:
+            latency = seen.get((replicas, rate))
+            found = decided[(replicas, rate)] = (_meets(latency, slo) if latency is not None
+                                                 else meets_at(replicas, rate))
         return found
 
     return remembered
@@ -345,12 +406,13 @@ def _batches(limit: int) -> list[int]:
     return sizes + [limit]
 
 
-def _autoscaled(inf: Inference, capacity: float, latency_at: LatencyOf, tp: int, gpus_per_instance: int
-                ) -> tuple[int | None, int | None]:
+def _autoscaled(inf: Inference, capacity: float, latency_at: LatencyOf, tp: int, gpus_per_instance: int,
+                meets_at: MeetsOf | None = None) -> tuple[int | None, int | None]:
     if inf.average_rate is None:
         return None, None
     rate = min(inf.rate, inf.average_rate * (1.0 + inf.autoscale_headroom))
-    reps = replicas_needed(rate, capacity, lambda r: latency_at(r, rate), inf.slo)
+    reps = replicas_needed(rate, capacity, lambda r: latency_at(r, rate), inf.slo,
+                           meets_of=None if meets_at is None else lambda r: meets_at(r, rate))
     return _fill_instances(reps, tp, gpus_per_instance)
 
 
@@ -375,7 +437,15 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
             def llm_latency_at(r: int | None, rate: float, t: LlmTiming = timing) -> dict[str, float]:
                 return llm_latency(inf, t, r, rate)
 
+            def llm_meets_at(r: int | None, rate: float, t: LlmTiming = timing) -> bool:
+                return llm_meets(inf, t, r, rate)
+
+            def llm_judged_at(r: int | None, rate: float, t: LlmTiming = timing) -> dict[str, float]:
+                return llm_latency(inf, t, r, rate, whole=False)
+
             latency_at = _remembered(memo, ("llm", ctx, tp, batch, link_gbs, link), llm_latency_at)
+            judged_at = _remembered(memo, ("llm", ctx, tp, batch, link_gbs, link), llm_judged_at, "judged")
+            meets_at = _remembered_meets(memo, ("llm", ctx, tp, batch, link_gbs, link), inf.slo, llm_meets_at)
             if batch > 1 and not _meets(latency_at(None, inf.rate), inf.slo):
                 reps, instances = _fill_instances(math.floor(inf.rate / timing.capacity_rps) + 1, tp,
                                                   gpus_per_instance)
@@ -385,7 +455,8 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
             stable = math.floor(inf.rate / timing.capacity_rps) + 1
             if _fill_instances(stable, tp, gpus_per_instance)[1] > fewest:
                 continue  # even the fewest stable replicas cost more than a configuration that meets the targets
-            out.append(_sized(inf, timing, batch, tp, timing.capacity_rps, latency_at, gpus_per_instance, fewest))
+            out.append(_sized(inf, timing, batch, tp, timing.capacity_rps, latency_at, gpus_per_instance, fewest,
+                              meets_at, judged_at))
             if out[-1].meets:
                 fewest = min(fewest, out[-1].instances)
     return out
@@ -405,15 +476,17 @@ def _llm_timing(memo: Memo | None, ctx: object, work: Workload, inf: Inference, 
 
 
 def _sized(inf: Inference, timing: LlmTiming | float, batch: int, tp: int, capacity_rps: float,
-           latency_at: LatencyOf, gpus_per_instance: int, fewest: float) -> _Candidate:
+           latency_at: LatencyOf, gpus_per_instance: int, fewest: float, meets_at: MeetsOf | None = None,
+           judged_at: LatencyOf | None = None) -> _Candidate:
     """A configuration with the fewest replicas meeting the targets, searched no further than `fewest` instances
     (the cheapest configuration already meeting them)."""
     cap = None if fewest == math.inf else int(fewest) * gpus_per_instance // tp
-    reps = replicas_needed(inf.rate, capacity_rps, lambda r: latency_at(r, inf.rate), inf.slo, cap)
+    reps = replicas_needed(inf.rate, capacity_rps, lambda r: latency_at(r, inf.rate), inf.slo, cap,
+                           None if meets_at is None else lambda r: meets_at(r, inf.rate))
     reps, instances = _fill_instances(reps, tp, gpus_per_instance)
-    latency = latency_at(reps, inf.rate)
+    latency = (judged_at or latency_at)(reps, inf.rate)
     return _Candidate(timing, batch, tp, reps, instances, latency, _meets(latency, inf.slo), capacity_rps,
-                      latency_at, gpus_per_instance)
+                      latency_at, gpus_per_instance, meets_at=meets_at)
 
 
 def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
@@ -455,7 +528,7 @@ def _slo_excess(latency: dict[str, float], slo: Slo) -> float:
 def _plan(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer, eff: ServingEfficiency,
           c: _Candidate) -> ServingPlan:
     price = offer.offer.usd_per_hour
-    latency = c.latency if c.meets else c.latency_at(c.replicas, inf.rate)
+    latency = c.latency_at(c.replicas, inf.rate)  # the whole of it (c.latency may hold only what judged c)
     # at a committed-term price the service's instances are owed every hour of the term: the whole month (730 h)
     # even when inference.hours_per_month is less, and no autoscaling saves anything
     owed = COMMIT_TERM_HOURS["1m"] if offer.commitment is not None else 0.0

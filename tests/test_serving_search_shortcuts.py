@@ -1,0 +1,61 @@
+"""The serving search decides replica counts on what decides them: one pass for both Poisson quantiles, each M/D/c
+quantile on its own, TPOT before the queue, and the TTFT p50 only for the plan kept — each the same number or
+answer as the whole computation (planner/plans/serving.py llm_meets, llm_latency(whole=False))."""
+import math
+
+import pytest
+from scipy import stats
+
+from planner.model import md_c
+from planner.model.queueing import poisson_quantile, poisson_quantiles
+from planner.plans.serving import LLM_QUANTILES, _meets, llm_latency, llm_meets
+
+from .test_queue_agreement import a100_timing
+
+
+@pytest.mark.parametrize("mean", [0.0, 1e-4, 0.3, 7.5, 120.0, 2500.0])
+@pytest.mark.parametrize("cap", [0, 5, 10_000])
+def test_both_poisson_quantiles_in_one_pass_are_scipys(mean, cap):
+    # 2500: e^−mean underflows, the sum starts 40 standard deviations below the mean
+    qs = (0.95, 0.5, 0.95)
+    expected = tuple(0 if mean == 0.0 else min(cap, int(stats.poisson.ppf(q, mean))) for q in qs)
+    assert poisson_quantiles(mean, qs, cap) == expected
+    assert tuple(poisson_quantile(mean, q, cap) for q in qs) == expected
+
+
+@pytest.mark.parametrize("servers, load, spread", [(64, 32.0, 0.1), (8, 6.0, 0.05), (64, 60.0, 0.02),
+                                                   (1, 0.9, 0.3), (4, 3.99, 0.01)])
+def test_one_md_c_quantile_alone_is_the_same_number(servers, load, spread):
+    md_c.clear_memos()
+    together = md_c.md_c_wait_plus_uniform_quantiles(servers, load, 1.0, spread, LLM_QUANTILES)
+    md_c.clear_memos()
+    alone = tuple(md_c.md_c_wait_plus_uniform_quantile(servers, load, 1.0, spread, q, max(LLM_QUANTILES))
+                  for q in reversed(LLM_QUANTILES))
+    assert alone == tuple(reversed(together))
+
+
+@pytest.fixture(scope="module")
+def seven_b(catalog):
+    return a100_timing(catalog)
+
+
+@pytest.mark.parametrize("batch", [1, 16, 64])
+@pytest.mark.parametrize("keys", [(), ("ttft_p50",), ("tpot_p50", "ttft_p95"), ("tpot_p95", "ttft_p95"),
+                                  ("tpot_p95",)])
+def test_meets_is_judging_the_whole_latency(seven_b, batch, keys):
+    inf, timing_at = seven_b
+    timing = timing_at(batch)
+    stable = math.floor(inf.rate / timing.capacity_rps) + 1
+    # targets met from two replicas past the stable minimum on (latency falls with replicas)
+    at = llm_latency(inf, timing, stable + 2, inf.rate)
+    inf = inf.model_copy(update={"slo": inf.slo.model_copy(update={
+        "ttft_p50": None, "ttft_p95": None, "tpot_p50": None, "tpot_p95": None, **{k: at[k] for k in keys}})})
+    decided = set()
+    for replicas in (None, *range(stable, stable + 12)):
+        whole = llm_latency(inf, timing, replicas, inf.rate)
+        judged = llm_latency(inf, timing, replicas, inf.rate, whole=False)
+        assert llm_meets(inf, timing, replicas, inf.rate) == _meets(whole, inf.slo) == _meets(judged, inf.slo)
+        assert judged == {k: v for k, v in whole.items() if k != "ttft_p50" or "ttft_p50" in keys}
+        decided.add(_meets(whole, inf.slo))
+    if any(k.startswith("ttft") for k in keys):
+        assert decided == {True, False}  # the sweep crosses the targets
