@@ -47,7 +47,8 @@ def test_every_purchase_price_is_sourced_and_its_quote_shows_the_figure(catalog)
 
 @pytest.mark.parametrize("gpu,usd,source", [
     ("RTX-4080", 1199, "Wccftech"), ("RTX-3080", 699, "HotHardware"), ("RTX-5080", 999, "BigGo News"),
-    ("H100-PCIE", 30000, "CityLife Cape Town"), ("QUADRO-RTX-6000", 6300, "CHIP (chip.pl)")])
+    ("H100-PCIE", 30000, "CityLife Cape Town"), ("QUADRO-RTX-6000", 6300, "CHIP (chip.pl)"),
+    ("RTX-6000-ADA", 7378, "Tom's Hardware France")])
 def test_cards_found_since_the_first_list_have_their_price(catalog, gpu, usd, source):
     price = catalog.purchase_prices[gpu]
     assert (price.usd, price.source) == (usd, source)
@@ -55,6 +56,23 @@ def test_cards_found_since_the_first_list_have_their_price(catalog, gpu, usd, so
 
 def test_a_street_price_is_marked_as_one(catalog):
     assert catalog.purchase_prices["H100-PCIE"].kind == "street"
+    assert catalog.purchase_prices["RTX-6000-ADA"].kind == "list"  # a retailer's listing, not NVIDIA's MSRP
+
+
+def test_an_owned_rtx_6000_ada_buys_at_its_listed_price_flagged_stale(tmp_path, catalog):
+    """The RTX 6000 Ada's only dated price is a November 2022 listing: the line uses it, names the source and says it
+    is older than 18 months."""
+    profile = tmp_path / "owned-6000-ada.yaml"
+    profile.write_text("name: owned-6000-ada\nmodel: {preset: llama-2-7b}\ntraining:\n  dataset: {tokens: 200M}\n"
+                       "  method: lora\n  deadline: 72h\nconstraints:\n  owned:\n"
+                       "    - {gpu: RTX-6000-ADA, count: 4, usd_per_hour: 0, interconnect: pcie, lifetime_years: 4}\n")
+    (line,) = _estimate(profile, "constraints.gpus=[RTX-6000-ADA]")["training"]["buy_vs_rent"]
+    assert line["rental"] and "RTX-6000-ADA" in line["rental"]
+    p = line["purchase"]
+    assert (p["origin"], p["per_gpu_usd"], p["kind"]) == ("catalog", 7378, "list")
+    assert p["usd"] == pytest.approx(4 * 7378, rel=1e-3)  # the JSON rounds to 4 significant figures
+    assert p["source"] == "Tom's Hardware France" and p["as_of"] == "2022-11-01" and p["stale"] is True
+    assert line["amortised_usd_per_hour"] == pytest.approx(4 * 7378 / (4 * 8766), rel=1e-3)
 
 
 def test_an_owned_card_buys_at_its_new_sourced_price(tmp_path, catalog):
