@@ -6,7 +6,9 @@ Run: .venv/bin/python benchmarks/bench_estimate.py
 Targets (issue 2): cold estimate ≤ 0.4 s and ≤ 2× the import floor; full search ≤ 50 ms (issue 12: ≤ 2× the floor,
 measured side by side: floor and estimate alternate, so a busy machine slows both alike). Wall and CPU time are both
 printed; the ratio judged is CPU time's, which other jobs on a shared machine do not stretch.
-Figures and history: docs/internals.md, 'Performance'.
+Figures and history: docs/internals.md, 'Performance'. Last run (2026-11-30, after the search's third round, busy
+2-core machine): in-process plan() of pretrain-1b-72h 419 ms CPU (~580-710 ms before the round); cold estimate
+2.6-6.4x the import floor in CPU time (pretrain-1b-72h 4.8x, serve-7b-chat 6.4x).
 
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the

@@ -227,11 +227,11 @@ def decide_training(section: TrainingEstimate, profile: Profile) -> TrainingDeci
     alternatives: list[Choice] = []
     if feasible:
         cheapest = feasible[0]
-        fastest = min((o for o in usable if o.within_budget), key=lambda o: (o.hours, o.cost_usd))
+        in_budget = [o for o in usable if o.within_budget]
+        fastest = min(in_budget, key=operator.attrgetter("hours", "cost_usd"))
         balanced = _balanced(pareto_frontier(feasible, cost, time, order), cost, time) or cheapest
         choices = _training_tradeoffs(cheapest, balanced, fastest)
-        in_budget = [o for o in usable if o.within_budget]
-        anyway = min(in_budget, key=lambda o: (o.cost_usd, o.hours))
+        anyway = min(in_budget, key=order)
         if anyway.cost_usd < cheapest.cost_usd:
             alternatives.append(Choice("cheapest regardless of deadline", anyway,
                                        f"saves {_usd(cheapest.cost_usd - anyway.cost_usd)} but takes "
@@ -245,8 +245,8 @@ def decide_training(section: TrainingEstimate, profile: Profile) -> TrainingDeci
         by_gpu.setdefault(o.plan.gpu, []).append(o)
     best_per_gpu = [min(by_gpu[gpu], key=rank) for gpu in sorted(by_gpu)]
     best_per_gpu.sort(key=rank)
-    rejected = _rejections(options, lambda o: o.plan.gpu, lambda o: o.plan.provider, lambda o: o.feasible,
-                           rank, lambda o: o.verdicts)
+    rejected = _rejections(options, operator.attrgetter("plan.gpu"), operator.attrgetter("plan.provider"),
+                           operator.attrgetter("feasible"), rank, operator.attrgetter("verdicts"))
     deadline_h = training.deadline / 3600.0 if training.deadline else None
     decision = TrainingDecision(section.confidence, deadline_h, training.budget, options, frontier, choices,
                                 alternatives, best_per_gpu, rejected, changes_needed=changes)

@@ -842,9 +842,12 @@ class LayoutMemo:
             found = self.memories[key] = training_memory(job, micro_batch, recompute, sharding, dp, tp, pp, ep, cp)
         return found
 
-    def layout_efficiency(self, efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout) -> Efficiency:
-        """layout_efficiency, once per GPU, efficiency and what of the layout it reads."""
-        token = self.efficiency_token(gpu, efficiency)
+    def layout_efficiency(self, efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout,
+                          token: int | None = None) -> Efficiency:
+        """layout_efficiency, once per GPU, efficiency and what of the layout it reads (`token`:
+        efficiency_token(gpu, efficiency), when the caller asks for several layouts)."""
+        if token is None:
+            token = self.efficiency_token(gpu, efficiency)
         at = (token, layout.tensor, layout.micro_batch)
         curve: Any = efficiency.curve  # a TrainCurve, as in at_curve_value
         key = (*at, curve.widening_count(layout.gpus) if curve is not None else 0)
@@ -895,8 +898,9 @@ def fastest_layout(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: in
     intra = intra_node_gbs(gpu, offer)  # one link for every layout's all-reduces
     layouts = memo.layouts_with_work(job, gpu, offer, count) if memo \
         else [(layout, None) for layout in candidate_layouts(job, gpu, offer, count)]
+    token = memo.efficiency_token(gpu, efficiency) if memo else 0
     for candidate, shared in layouts:
-        eff = memo.layout_efficiency(efficiency, job, gpu, candidate) if memo \
+        eff = memo.layout_efficiency(efficiency, job, gpu, candidate, token) if memo \
             else layout_efficiency(efficiency, job, gpu, candidate)
         terms = step_terms(job, gpu, offer, count, candidate, peak, shared, intra)
         seconds = terms.seconds(eff.value)
