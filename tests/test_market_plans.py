@@ -160,10 +160,12 @@ def _with(tmp_path, text, name="given.yaml"):
 
 
 def test_a_card_with_no_sourced_price_gets_no_line_and_a_warning(tmp_path, catalog):
-    assert "RTX-A6000" not in catalog.purchase_prices  # no dated USD price found (catalog/purchase_prices.yaml)
-    data = estimate(_with(tmp_path, OWNED.replace("RTX 4090", "RTX-A6000").replace(", purchase_usd: $4k", "")))
+    # no dated USD price found for the A100 80GB PCIe (catalog/purchase_prices.yaml; the RTX A6000 used here before
+    # has one since 2026-11-30)
+    assert "A100-80GB-PCIE" not in catalog.purchase_prices
+    data = estimate(_with(tmp_path, OWNED.replace("RTX 4090", "A100-80GB-PCIE").replace(", purchase_usd: $4k", "")))
     assert "buy_vs_rent" not in data["training"]
-    assert any("no sourced price for RTX-A6000" in w and "purchase_usd" in w for w in data["warnings"])
+    assert any("no sourced price for A100-80GB-PCIE" in w and "purchase_usd" in w for w in data["warnings"])
 
 
 def test_a_catalog_purchase_price_is_stale_after_18_months(catalog):

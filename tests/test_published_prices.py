@@ -39,16 +39,22 @@ def _sourced(entry) -> None:
 
 
 def test_every_purchase_price_is_sourced_and_its_quote_shows_the_figure(catalog):
-    assert len(catalog.purchase_prices) >= 14
+    assert len(catalog.purchase_prices) >= 19
     for gpu, price in catalog.purchase_prices.items():
         _sourced(price)
-        assert str(round(price.usd)) in _digits(price.quote), (gpu, price.quote)
+        # the figure as the source writes it: whole dollars ("$1,199") or with cents ("5189.96")
+        figure = f"{price.usd:.2f}".removesuffix(".00")
+        assert figure in _digits(price.quote), (gpu, figure, price.quote)
+
+
+TRACKER = "United-Compute gpu-price-tracker (Amazon.com Buy Box via Keepa)"
 
 
 @pytest.mark.parametrize("gpu,usd,source", [
     ("RTX-4080", 1199, "Wccftech"), ("RTX-3080", 699, "HotHardware"), ("RTX-5080", 999, "BigGo News"),
     ("H100-PCIE", 30000, "CityLife Cape Town"), ("QUADRO-RTX-6000", 6300, "CHIP (chip.pl)"),
-    ("RTX-6000-ADA", 7378, "Tom's Hardware France")])
+    ("RTX-A6000", 5189.96, TRACKER), ("RTX-A5000", 1815.99, TRACKER), ("RTX-6000-ADA", 6886.96, TRACKER),
+    ("L40S", 9749.95, TRACKER), ("A100-40GB-PCIE", 6639, TRACKER)])
 def test_cards_found_since_the_first_list_have_their_price(catalog, gpu, usd, source):
     price = catalog.purchase_prices[gpu]
     assert (price.usd, price.source) == (usd, source)
@@ -56,36 +62,43 @@ def test_cards_found_since_the_first_list_have_their_price(catalog, gpu, usd, so
 
 def test_a_street_price_is_marked_as_one(catalog):
     assert catalog.purchase_prices["H100-PCIE"].kind == "street"
-    assert catalog.purchase_prices["RTX-6000-ADA"].kind == "list"  # a retailer's listing, not NVIDIA's MSRP
+    # Amazon.com Buy Box prices are what a seller asked, not NVIDIA's price
+    assert {catalog.purchase_prices[g].kind for g in ("RTX-A6000", "RTX-A5000", "L40S", "A100-40GB-PCIE")} == {"street"}
 
 
-def test_an_owned_rtx_6000_ada_buys_at_its_listed_price_flagged_stale(tmp_path, catalog):
-    """The RTX 6000 Ada's only dated price is a November 2022 listing: the line uses it, names the source and says it
-    is older than 18 months."""
-    profile = tmp_path / "owned-6000-ada.yaml"
-    profile.write_text("name: owned-6000-ada\nmodel: {preset: llama-2-7b}\ntraining:\n  dataset: {tokens: 200M}\n"
+def test_a_tracker_price_names_the_file_at_the_commit_read_and_the_product(catalog):
+    for gpu in ("RTX-A6000", "RTX-A5000", "RTX-6000-ADA", "L40S", "A100-40GB-PCIE"):
+        price = catalog.purchase_prices[gpu]
+        assert re.fullmatch(r"https://github\.com/United-Compute/gpu-price-tracker/blob/[0-9a-f]{40}/data/\S+\.json",
+                            price.url), price.url
+        assert price.as_of.isoformat() in price.quote and "ASIN" in (price.notes or "")
+
+
+def test_an_owned_rtx_a6000_buys_at_its_sourced_street_price(tmp_path, catalog):
+    """The buy-versus-rent line of owned RTX A6000s takes the card's Amazon.com price (2025-08-22), names its source
+    and says whether it is older than 18 months."""
+    profile = tmp_path / "owned-a6000.yaml"
+    profile.write_text("name: owned-a6000\nmodel: {preset: llama-2-7b}\ntraining:\n  dataset: {tokens: 200M}\n"
                        "  method: lora\n  deadline: 72h\nconstraints:\n  owned:\n"
-                       "    - {gpu: RTX-6000-ADA, count: 4, usd_per_hour: 0, interconnect: pcie, lifetime_years: 4}\n")
-    (line,) = _estimate(profile, "constraints.gpus=[RTX-6000-ADA]")["training"]["buy_vs_rent"]
-    assert line["rental"] and "RTX-6000-ADA" in line["rental"]
+                       "    - {gpu: RTX-A6000, count: 4, usd_per_hour: 0, interconnect: pcie, lifetime_years: 4}\n")
+    (line,) = _estimate(profile, "constraints.gpus=[RTX-A6000]")["training"]["buy_vs_rent"]
+    assert line["rental"] and "RTX-A6000" in line["rental"] and line["break_even_utilisation"] is not None
     p = line["purchase"]
-    assert (p["origin"], p["per_gpu_usd"], p["kind"]) == ("catalog", 7378, "list")
-    assert p["usd"] == pytest.approx(4 * 7378, rel=1e-3)  # the JSON rounds to 4 significant figures
-    assert p["source"] == "Tom's Hardware France" and p["as_of"] == "2022-11-01" and p["stale"] is True
-    assert line["amortised_usd_per_hour"] == pytest.approx(4 * 7378 / (4 * 8766), rel=1e-3)
+    assert (p["origin"], p["kind"]) == ("catalog", "street")
+    # the JSON rounds to 4 significant figures; the quote keeps the cents
+    assert p["per_gpu_usd"] == pytest.approx(5189.96, rel=1e-3) and p["usd"] == pytest.approx(4 * 5189.96, rel=1e-3)
+    assert "5189.96" in p["quote"]
+    assert p["source"] == TRACKER and p["as_of"] == "2025-08-22" and p["stale"] == (p["age_days"] > 548)
+    assert line["amortised_usd_per_hour"] == pytest.approx(4 * 5189.96 / (4 * 8766), rel=1e-3)
 
 
-def test_an_owned_card_buys_at_its_new_sourced_price(tmp_path, catalog):
-    profile = tmp_path / "owned-4080.yaml"
-    profile.write_text("name: owned-4080\nmodel: {preset: llama-2-7b}\ntraining:\n  dataset: {tokens: 200M}\n"
-                       "  method: lora\n  deadline: 72h\nconstraints:\n  owned:\n"
-                       "    - {gpu: RTX-4080, count: 2, usd_per_hour: 0, interconnect: pcie, lifetime_years: 3}\n")
-    (line,) = _estimate(profile, "constraints.gpus=[RTX-4080]")["training"]["buy_vs_rent"]  # 4080 rentals only: fast
-    assert line["rental"] and "RTX-4080" in line["rental"] and line["break_even_utilisation"] is not None
-    card = catalog.purchase_prices["RTX-4080"]
-    assert line["purchase"]["per_gpu_usd"] == 1199 and line["purchase"]["usd"] == 2 * 1199
-    assert line["purchase"]["source"] == card.source and line["purchase"]["url"] == card.url
-    assert line["amortised_usd_per_hour"] == pytest.approx(2 * 1199 / (3 * 8766), rel=1e-3)
+def test_an_l40s_price_older_than_18_months_is_marked_stale(catalog):
+    import datetime as dt
+
+    from planner.plans.owned import purchase_basis
+    from planner.schema.profile import OwnedMachine
+    basis = purchase_basis(OwnedMachine(gpu="L40S", count=8, lifetime_years=5), "L40S", catalog, dt.date(2026, 11, 30))
+    assert basis is not None and basis.usd == pytest.approx(8 * 9749.95) and basis.stale and basis.kind == "street"
 
 
 def test_every_commitment_is_sourced_and_its_quote_shows_the_figure(catalog):
