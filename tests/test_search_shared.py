@@ -67,3 +67,18 @@ def test_fewer_collections_restores_the_callers_threshold():
             assert gc.get_threshold()[0] == 100_000
     finally:
         gc.set_threshold(*before)
+
+
+def test_an_options_remembered_rank_is_its_rank_and_a_changed_option_is_ranked_afresh(catalog):
+    """TrainingOption.rank keeps training_rank's key beside the fields: the search's best per offer and the
+    decision read it; dataclasses.replace makes a new option, which must not inherit the old key."""
+    from planner.plans.options import training_rank
+    from planner.plans.verdict import Kind, Verdict
+
+    options = planner.plan(planner.load_profile(ROOT / "profiles" / "lora-7b-a6000.yaml", catalog), catalog,
+                           today=DAY).estimate.training.options
+    assert all(o.rank == training_rank(o) for o in options)
+    feasible = next(o for o in options if o.feasible)
+    broken = dataclasses.replace(feasible, plan=dataclasses.replace(
+        feasible.plan, verdicts=(Verdict(Kind.DOES_NOT_FIT, 2.0, 1.0),)))
+    assert broken.rank == training_rank(broken) != feasible.rank and broken.rank[0] is True
