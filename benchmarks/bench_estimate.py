@@ -8,7 +8,9 @@ measured side by side: floor and estimate alternate, so a busy machine slows bot
 printed; the ratio judged is CPU time's, which other jobs on a shared machine do not stretch.
 Figures and history: docs/internals.md, 'Performance'. Last run (2026-11-30, after the search's third round, busy
 2-core machine): in-process plan() of pretrain-1b-72h 419 ms CPU (~580-710 ms before the round); cold estimate
-2.6-6.4x the import floor in CPU time (pretrain-1b-72h 4.8x, serve-7b-chat 6.4x).
+2.6-6.4x the import floor in CPU time (pretrain-1b-72h 4.8x, serve-7b-chat 6.4x). The compiled catalog
+(planner/catalog/compiled.py) took the lightest profiles from 2.8-3.3x to 2.5-2.9x (lora-7b-a6000 2.83x -> 2.53x);
+what is left past 2x: imports, the profile's validation, the training searches, the serving search's M/D/c queues.
 
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the

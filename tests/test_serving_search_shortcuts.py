@@ -1,15 +1,19 @@
 """The serving search decides replica counts on what decides them: one pass for both Poisson quantiles, each M/D/c
 quantile on its own, TPOT before the queue, and the TTFT p50 only for the plan kept — each the same number or
-answer as the whole computation (planner/plans/serving.py llm_meets, llm_latency(whole=False))."""
+answer as the whole computation (planner/plans/serving.py llm_meets, llm_latency(whole=False),
+batch_latency(whole=False))."""
 import math
 
 import pytest
 from scipy import stats
 
+import planner
+
 from planner.model import md_c
 from planner.model.queueing import poisson_quantile, poisson_quantiles
-from planner.plans.serving import LLM_QUANTILES, _meets, llm_latency, llm_meets
+from planner.plans.serving import LLM_QUANTILES, _meets, batch_latency, llm_latency, llm_meets
 
+from .conftest import ROOT
 from .test_queue_agreement import a100_timing
 
 
@@ -59,3 +63,22 @@ def test_meets_is_judging_the_whole_latency(seven_b, batch, keys):
         decided.add(_meets(whole, inf.slo))
     if any(k.startswith("ttft") for k in keys):
         assert decided == {True, False}  # the sweep crosses the targets
+
+
+@pytest.mark.parametrize("batch", [1, 8])
+@pytest.mark.parametrize("keys", [("latency_p95",), ("latency_p50", "latency_p99"), ()])
+def test_dynamic_batching_judged_on_its_targets_is_the_same_numbers(catalog, batch, keys):
+    loaded = planner.load_profile(ROOT / "profiles" / "bert-train-then-serve.yaml", catalog)
+    inf = loaded.profile.inference
+    inf = inf.model_copy(update={"slo": inf.slo.model_copy(update={
+        "latency_p50": None, "latency_p95": None, "latency_p99": None, **{k: 0.05 for k in keys}})})
+
+    def service_of(b: float) -> float:
+        return 0.002 + 0.004 * (b - 1) / 7
+
+    stable = math.floor(inf.rate * service_of(batch) / batch) + 1
+    for replicas in (None, *range(stable, stable + 6)):
+        whole = batch_latency(inf, replicas, batch, service_of, inf.rate)
+        judged = batch_latency(inf, replicas, batch, service_of, inf.rate, whole=False)
+        assert judged == {k: v for k, v in whole.items() if k in keys or k == "latency_p95"}
+        assert _meets(judged, inf.slo) == _meets(whole, inf.slo)

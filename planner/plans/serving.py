@@ -37,7 +37,7 @@ from planner.model.inference_time import (
     tp_allreduce_seconds,
 )
 from planner.model.interconnect import intra_node_gbs
-from planner.model.md_c import md_c_wait_plus_uniform_quantile, md_c_wait_plus_uniform_quantiles
+from planner.model.md_c import md_c_wait_plus_uniform_quantile
 from planner.model.memory import usable_bytes
 from planner.model.precision import COMPUTE_PRECISION, peak_flops
 from planner.model.queueing import poisson_quantiles
@@ -68,6 +68,8 @@ MAX_BATCH = 1 << 12
 """Largest batch searched when the profile sets no max_batch."""
 LLM_KEYS = ("ttft_p50", "ttft_p95", "tpot_p50", "tpot_p95")
 BATCH_QUANTILES = (0.50, 0.95, 0.99)
+BATCH_RANKED = "latency_p95"
+"""The percentile that ranks non-generative configurations meeting the targets (plan_batch_serving)."""
 
 
 @dataclass(frozen=True)
@@ -598,8 +600,10 @@ def _activation_bytes(work: Workload, inf: Inference) -> float:
 
 
 def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: Callable[[float], float],
-                  rate: float) -> dict[str, float]:
-    """Latency p50/p95/p99 of dynamic batching with batches of up to `batch`; service_of(b) is a batch's time.
+                  rate: float, whole: bool = True) -> dict[str, float]:
+    """Latency p50/p95/p99 of dynamic batching with batches of up to `batch`; service_of(b) is a batch's time. Not
+    `whole`: only the percentiles with a target and the p95 (what judges and ranks a configuration; each
+    percentile is computed on its own, so each is the same number either way).
 
     Batch size 1 is FCFS on `replicas` servers: M/D/c waits (md_c.md_c_wait, exact) plus the service.
     Larger batches, per replica (λᵣ = rate/replicas): a batch closes when full or when its oldest request has
@@ -609,7 +613,10 @@ def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: 
     ρ = λᵣ·S(b)/b that the replica is still busy, a uniform residual of S(b); then S(b).
     Unstable (λᵣ·S(batch) ≥ batch): inf.
     """
-    keys = [f"latency_p{round(q * 100)}" for q in BATCH_QUANTILES]
+    wanted = [(f"latency_p{round(q * 100)}", q) for q in BATCH_QUANTILES]
+    if not whole:
+        wanted = [(key, q) for key, q in wanted if key == BATCH_RANKED or getattr(inf.slo, key) is not None]
+    keys = [key for key, _ in wanted]
     if replicas is None:  # unlimited replicas: batches of one, never waiting
         return dict.fromkeys(keys, service_of(1))
     per_replica = rate / replicas
@@ -617,13 +624,13 @@ def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: 
         return dict.fromkeys(keys, math.inf)
     if batch == 1:
         service = service_of(1)
-        waits = md_c_wait_plus_uniform_quantiles(replicas, rate, service, 0.0, BATCH_QUANTILES)
-        return {key: service + wait for key, wait in zip(keys, waits)}
+        # md_c_wait_plus_uniform_quantiles(replicas, rate, service, 0.0, BATCH_QUANTILES), one quantile at a time
+        return {key: service + md_c_wait_plus_uniform_quantile(replicas, rate, service, 0.0, q, max(BATCH_QUANTILES))
+                for key, q in wanted}
     fill, size = batch_cycle(inf, per_replica, batch, service_of)
     service = service_of(size)
     busy = min(1.0, per_replica * service / size)
-    return {key: service + _close_and_residual_quantile(fill, 1.0 / size, service, busy, q)
-            for key, q in zip(keys, BATCH_QUANTILES)}
+    return {key: service + _close_and_residual_quantile(fill, 1.0 / size, service, busy, q) for key, q in wanted}
 
 
 def batch_cycle(inf: Inference, per_replica: float, batch: int, service_of: Callable[[float], float]
@@ -694,8 +701,17 @@ def _batch_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_ins
         def batch_latency_at(r: int | None, rate: float, b: int = batch) -> dict[str, float]:
             return batch_latency(inf, r, b, service_of, rate)
 
+        def batch_judged_at(r: int | None, rate: float, b: int = batch) -> dict[str, float]:
+            return batch_latency(inf, r, b, service_of, rate, whole=False)
+
         latency_at = _remembered(memo, ("batch", ctx, batch), batch_latency_at)
-        out.append(_sized(inf, service, batch, 1, batch / service, latency_at, gpus_per_instance, fewest))
+        judged_at = _remembered(memo, ("batch", ctx, batch), batch_judged_at, "judged")
+        def batch_meets_at(r: int | None, rate: float, judged: LatencyOf = judged_at) -> bool:
+            return _meets(judged(r, rate), inf.slo)
+
+        meets_at = _remembered_meets(memo, ("batch", ctx, batch), inf.slo, batch_meets_at)
+        out.append(_sized(inf, service, batch, 1, batch / service, latency_at, gpus_per_instance, fewest,
+                          meets_at, judged_at))
         if out[-1].meets:
             fewest = min(fewest, out[-1].instances)
     return out
@@ -719,7 +735,7 @@ def plan_batch_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Pric
                                                   gpu.memory_gb * 1e9, "of weights"))
     meeting = [c for c in candidates if c.meets]
     if meeting:
-        best = min(meeting, key=lambda c: (c.instances, c.replicas, c.latency["latency_p95"]))
+        best = min(meeting, key=lambda c: (c.instances, c.replicas, c.latency[BATCH_RANKED]))
     else:
         best = min(candidates, key=lambda c: (_slo_excess(c.latency, inf.slo), c.instances))
     return _plan(work, inf, gpu, offer, eff, best)
