@@ -82,3 +82,18 @@ def test_dynamic_batching_judged_on_its_targets_is_the_same_numbers(catalog, bat
         judged = batch_latency(inf, replicas, batch, service_of, inf.rate, whole=False)
         assert judged == {k: v for k, v in whole.items() if k in keys or k == "latency_p95"}
         assert _meets(judged, inf.slo) == _meets(whole, inf.slo)
+
+
+@pytest.mark.parametrize("servers, load", [(64, 62.0), (256, 251.0), (1024, 1012.0), (2048, 2030.0)])
+def test_a_quantile_surely_above_a_wait_is_computed_above_it(servers, load):
+    # near saturation (the FFTs the bound spares); the bound may say "not known", never wrongly "above"
+    md_c.clear_memos()
+    sure = 0
+    for q in LLM_QUANTILES:
+        for wait in (0.002, 0.005, 0.01, 0.03, 0.1, 0.3, 1.5):
+            if md_c.quantile_surely_above(servers, load, 1.0, q, wait):
+                sure += 1
+                for spread in (0.0, 0.02, 0.3):
+                    assert md_c.md_c_wait_plus_uniform_quantile(servers, load, 1.0, spread, q, 0.95) > wait
+    assert sure >= 1  # it does decide near saturation
+    assert not md_c.quantile_surely_above(servers, load * 0.5, 1.0, 0.95, 0.01)  # light load: no waiting to prove

@@ -316,6 +316,53 @@ def _kept_wait(servers: int, arrival_rate: float, service_s: float) -> MdcWait |
     return md_c_wait(servers, arrival_rate, service_s)
 
 
+SURE_MARGIN = 0.01
+"""How far past a wait the Poisson bound must place a quantile before quantile_surely_above trusts it: ten times the
+0.1 % within which the W + U·s quantiles are computed (GRID), so the computed quantile is past the wait too."""
+SURE_FROM_POINTS = 1024
+"""Queues whose FFT has fewer points are cheaper to compute exactly than to bound."""
+
+
+def quantile_surely_above(servers: int, arrival_rate: float, service_s: float, q: float, wait: float) -> bool:
+    """Whether the q-quantile of W + U·s (md_c_wait_plus_uniform_quantile, any spread s ≥ 0) is certainly above
+    `wait`, decided without the FFT. W + U·s ≥ W, and with u = jD + v (0 ≤ v < D), X ≥ 0 in Crommelin's formula:
+    P(W ≤ u) = P(X + A_{λ(D−v)} ≤ (j + 1)·c − 1) ≤ P(A_{λ(D−v)} ≤ (j + 1)·c − 1), A Poisson. When that bound at
+    u = (1 + SURE_MARGIN)·wait is below q, W's q-quantile — and W + U·s's — exceeds u, and the computed quantile,
+    within 0.1 % of it, exceeds `wait`. Only where the exact path would compute the quantile (a stable queue past
+    the no-wait shortcut, within MAX_FFT_POINTS) and its FFT is large (SURE_FROM_POINTS): the serving search's
+    replica counts near saturation, whose TTFT is far past any target. False means "not known", never "below"."""
+    c, a = servers, arrival_rate * service_s
+    if wait <= 0.0 or a >= c:
+        return False
+    points = fft_points(c, a)
+    if points < SURE_FROM_POINTS or points > MAX_FFT_POINTS:
+        return False
+    if no_wait_bound(c, a, growth_root(c, a)) < NEGLIGIBLE_WAIT:
+        return False
+    u = (1.0 + SURE_MARGIN) * wait
+    j = math.floor(u / service_s)
+    mean = arrival_rate * (service_s - (u - j * service_s))
+    return _poisson_cdf_above(mean, (j + 1) * c - 1, q - 1e-6)
+
+
+def _poisson_cdf_above(mean: float, k: int, level: float) -> bool:
+    """Whether P(Poisson(mean) ≤ k) < level, summing upwards from 12 standard deviations below the mean (the mass
+    left out, under 1e-30, is added back as 1e-15) and stopping as soon as the sum reaches `level`."""
+    if mean <= 0.0:
+        return 1.0 < level
+    start = max(0, int(mean - 12.0 * math.sqrt(mean) - 12.0))
+    if k < start:
+        return 1e-15 < level
+    log_mean = math.log(mean)
+    log_pmf, cdf = start * log_mean - mean - math.lgamma(start + 1), 1e-15
+    for i in range(start, k + 1):
+        cdf += math.exp(log_pmf)
+        if cdf >= level:
+            return False
+        log_pmf += log_mean - math.log(i + 1)
+    return True
+
+
 def clear_memos() -> None:
     """Forget the kept quantiles and tables, the queue's and the serving search's Poisson ones (benchmarks time cold
     searches with it)."""

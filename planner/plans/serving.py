@@ -37,7 +37,7 @@ from planner.model.inference_time import (
     tp_allreduce_seconds,
 )
 from planner.model.interconnect import intra_node_gbs
-from planner.model.md_c import md_c_wait_plus_uniform_quantile
+from planner.model.md_c import md_c_wait_plus_uniform_quantile, quantile_surely_above
 from planner.model.memory import usable_bytes
 from planner.model.precision import COMPUTE_PRECISION, peak_flops
 from planner.model.queueing import poisson_quantiles
@@ -239,14 +239,23 @@ def _tpot(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) 
 def llm_meets(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) -> bool:
     """_meets(llm_latency(…), inf.slo), computing only what decides it: the TPOT percentiles (no queue) first, then
     the TTFT percentiles that have a target — each TTFT quantile is the same number alone as in llm_latency
-    (md_c_wait_plus_uniform_quantile), so the answer is too. Replica searches ask this at every count they try and
+    (md_c_wait_plus_uniform_quantile), so the answer is too; one a Poisson bound puts past its target is not computed
+    (md_c.quantile_surely_above). Replica searches ask this at every count they try and
     need the whole latency only at the count they keep."""
     slo = inf.slo
     tpot50, tpot95 = _tpot(inf, timing, replicas, rate)
     if not (_within(tpot50, slo.tpot_p50) and _within(tpot95, slo.tpot_p95)):
         return False
-    return all(_within(_slot_wait(timing, replicas, rate, q) + timing.prefill_s, target)
-               for q, target in zip(LLM_QUANTILES, (slo.ttft_p50, slo.ttft_p95)) if target is not None)
+    for q, target in zip(LLM_QUANTILES, (slo.ttft_p50, slo.ttft_p95)):
+        if target is None:
+            continue
+        # near saturation the queue's quantile is far past the target: a Poisson bound says so without the FFT
+        if replicas is not None and quantile_surely_above(replicas * timing.batch, rate, timing.hold_s, q,
+                                                          target * (1 + 1e-9) - timing.prefill_s):
+            return False
+        if not _within(_slot_wait(timing, replicas, rate, q) + timing.prefill_s, target):
+            return False
+    return True
 
 
 def _within(value: float, target: float | None) -> bool:
