@@ -127,3 +127,17 @@ def test_old_entries_are_pruned(tmp_path, monkeypatch):
         (tmp_path / f"catalog-{i:064x}.json").write_text("{}")
     compiled._prune(tmp_path)
     assert len(list(tmp_path.glob("catalog-*.json"))) == compiled.KEEP_ENTRIES
+
+
+def test_without_readable_source_nothing_is_cached(copy, monkeypatch, tmp_path):
+    # an install without the .py files cannot key entries by its code: it validates every time and stores nothing
+    monkeypatch.setenv("GPUPLAN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(compiled, "_CODE_PACKAGES", ("schema", "no-such-package"))
+    compiled.code_fingerprint.cache_clear()
+    try:
+        assert compiled.code_fingerprint() is None
+        _same(_load_catalog(copy.resolve(), _catalog_texts(copy.resolve())), _fresh_process_load(copy))
+        assert not list((tmp_path / "cache").glob("catalog-*.json"))
+    finally:
+        monkeypatch.undo()
+        compiled.code_fingerprint.cache_clear()

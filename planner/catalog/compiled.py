@@ -40,23 +40,32 @@ _CODE_FILES = ("io/loading.py", "io/yamlfile.py", "io/yamlcache.py")
 
 
 @lru_cache(maxsize=1)
-def code_fingerprint() -> str:
+def code_fingerprint() -> str | None:
     """SHA-256 of the source that turns catalog files into a Catalog, and of pydantic's version (read once per
-    process: the code a process runs is the code it imported)."""
+    process: the code a process runs is the code it imported); None when that source cannot be read (an install
+    without .py files): then nothing is cached, rather than entries keyed without the code."""
     import pydantic
 
     root = Path(__file__).resolve().parents[1]
-    files = sorted(p for package in _CODE_PACKAGES for p in (root / package).glob("*.py"))
-    files += [root / name for name in _CODE_FILES]
+    packages = [sorted((root / package).glob("*.py")) for package in _CODE_PACKAGES]
+    if not all(packages):
+        return None
     digest = hashlib.sha256(f"{COMPILED_FORMAT}\npydantic {pydantic.VERSION}\n".encode())
-    for path in files:
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    try:
+        for path in [p for files in packages for p in files] + [root / name for name in _CODE_FILES]:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    except OSError:
+        return None
     return digest.hexdigest()
 
 
-def compiled_key(root: Path, content_keys: dict[str, str]) -> str:
-    """The entry's key: the code's fingerprint and each file's name (relative to the catalog folder) and content."""
-    digest = hashlib.sha256(code_fingerprint().encode())
+def compiled_key(root: Path, content_keys: dict[str, str]) -> str | None:
+    """The entry's key: the code's fingerprint and each file's name (relative to the catalog folder) and content;
+    None: no compiled cache (code_fingerprint)."""
+    code = code_fingerprint()
+    if code is None:
+        return None
+    digest = hashlib.sha256(code.encode())
     for path, key in sorted(content_keys.items()):
         digest.update(Path(path).relative_to(root).as_posix().encode() + b"\0" + key.encode() + b"\0")
     return digest.hexdigest()

@@ -169,12 +169,13 @@ def load_catalog(directory: Path | str = BUNDLED_CATALOG) -> Catalog:
         found = _LOADED.get(key)
         if found is None:
             compiled = compiled_key(resolved, contents)
-            stored = load_compiled(compiled)
+            stored = load_compiled(compiled) if compiled is not None else None
             found = _from_fields(stored, resolved) if stored is not None else None
             if found is None:
                 found = _load_catalog(resolved, texts)
-                store_compiled({f.name: getattr(found, f.name) for f in dataclasses.fields(found)
-                                if f.name != "directory"}, compiled)
+                if compiled is not None:
+                    store_compiled({f.name: getattr(found, f.name) for f in dataclasses.fields(found)
+                                    if f.name != "directory"}, compiled)
             if len(_LOADED) >= LOADED_KEEP:
                 _LOADED.clear()
             _LOADED[key] = found
