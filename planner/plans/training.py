@@ -785,10 +785,11 @@ class LayoutMemo:
     contents: dict[tuple[object, ...], int] = dataclasses.field(default_factory=dict)
     tokens: dict[tuple[int, int], tuple[int, GpuSpec, Efficiency]] = dataclasses.field(default_factory=dict)
     works: dict[tuple[object, ...], list[tuple[Layout, LayoutWork]]] = dataclasses.field(default_factory=dict)
+    """Each layouts_key's candidate layouts with their layout_work (layouts_with_work)."""
     configs: dict[tuple[object, ...], LayoutWork] = dataclasses.field(default_factory=dict)
+    """layout_work per layout configuration (what it reads of a layout: every field but the memory)."""
     fits: dict[tuple[object, ...], Layout | None] = dataclasses.field(default_factory=dict)
     """_fit_layout of the dense layouts (fit_layout)."""
-    """layout_work per layout configuration (what it reads of a layout: every field but the memory)."""
 
     def candidate_layouts(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int) -> list[Layout]:
         """candidate_layouts, once per layouts_key, with each memory worked out once (it does not depend on the
