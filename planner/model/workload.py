@@ -237,13 +237,13 @@ def _transformer_workload(arch: Architecture) -> Workload:
                         + n_windowed * causal_pairs(seq, arch.sliding_window)) + n_layers * seq * memory
     attention = pair * full_pairs
     matmul = 2.0 * n_layers * layer_matmul * seq
-    qkv = shapes.attention_params - shapes.attention[-1][0] * shapes.attention[-1][1]  # all but the output matrix
     if memory:
         # Transformer-XL's memory holds hidden states, not keys and values (Dai et al. 2019 §3.2; NVIDIA DLE
         # PyTorch/LanguageModeling/Transformer-XL mem_transformer.py, the source of its catalog/published_runs.yaml
         # rows, RelPartialLearnableMultiHeadAttn: qkv_net(cat([mems, w]))): every segment projects Q, K and V over
         # memory + segment, and relative positions add a second score matmul per pair, BD = (q + r_r_bias)·Rᵀ, of
         # the FLOP of q·kᵀ. R's own projection (r_net) runs once per forward for the whole batch: not per sample.
+        qkv = shapes.attention_params - shapes.attention[-1][0] * shapes.attention[-1][1]  # all but the output matrix
         matmul += 2.0 * n_layers * qkv * memory
         attention += 2.0 * arch.n_heads * arch.head_size * n_layers * seq * (seq + memory)
     if vision:
