@@ -13,8 +13,10 @@ ring steps. Order of the small-message times nccl-tests reports; collectives (al
 take NCCL's own per-algorithm latencies instead (planner/model/nccl.py)."""
 
 
+@functools.lru_cache(maxsize=16)
 def pcie_gbs(generation: int) -> float:
-    """Unidirectional x16 PCIe bandwidth, GB/s: 8 GT/s·2^(gen−3) per lane, 16 lanes, 128b/130b coding (gen ≥ 3)."""
+    """Unidirectional x16 PCIe bandwidth, GB/s: 8 GT/s·2^(gen−3) per lane, 16 lanes, 128b/130b coding (gen ≥ 3).
+    Remembered (a handful of generations, asked once per training plan)."""
     gen = max(3, generation)
     return 8.0 * 2.0 ** (gen - 3) * 16 * (128 / 130) / 8
 
@@ -58,16 +60,24 @@ def hierarchical_allreduce_seconds(size_bytes: float, gpus: int, gpu: GpuSpec, o
     """
     if gpus <= 1 or size_bytes <= 0:
         return 0.0
-    per_instance = offer.offer.gpus_per_instance
+    link_gbs, link = intra or intra_node_gbs(gpu, offer)
+    return group_collective_seconds(size_bytes, gpus, offer.offer.gpus_per_instance, offer.offer.network_gbps,
+                                    stride, link_gbs, link, messages, kind)
+
+
+@functools.lru_cache(maxsize=16384)
+def group_collective_seconds(size_bytes: float, gpus: int, per_instance: int, network_gbps: float | None,
+                             stride: int, link_gbs: float, link: str, messages: int, kind: Collective) -> float:
+    """hierarchical_allreduce_seconds from the numbers it reads of the GPU and the offer. Remembered: a training
+    search asks for ~12,000 gradient collectives over ~3,000 distinct groups (pretrain-1b-72h), since GPUs of one
+    link speed on offers of one network meet the same ones."""
     local = max(1, min(gpus, per_instance // max(1, stride)))
     nodes = -(-gpus // local)
-    link_gbs, link = intra or intra_node_gbs(gpu, offer)
     passes = 2.0 if kind == "allreduce" else 1.0
     bandwidth = passes * (local - 1) / local * size_bytes / (link_gbs * 1e9) if local > 1 else 0.0
-    if nodes > 1 and offer.offer.network_gbps:
+    if nodes > 1 and network_gbps:
         sharing = min(per_instance, local * max(1, stride))
-        bandwidth += passes * (nodes - 1) / nodes * size_bytes / local / (offer.offer.network_gbps / 8.0 / sharing
-                                                                            * 1e9)
+        bandwidth += passes * (nodes - 1) / nodes * size_bytes / local / (network_gbps / 8.0 / sharing * 1e9)
     else:
         nodes = 1
     count = max(1, messages)

@@ -409,33 +409,63 @@ def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
     """The first (least recomputation first, lowest ZeRO stage first) layout at this tp × pp that fits, with the
     largest power-of-two micro-batch that fits (1 in a pipeline, whose bubble shrinks with more micro-batches:
     Narayanan et al. 2021, §2.2), or the pinned one. A pinned recomputation or ZeRO stage is the only one tried."""
-    capacity = usable_bytes(gpu)
-    dp = count // (tp * pp * cp)
-    modes = recompute_options(job)
-    stages = _pinned_stages(job, stages)
-    per_gpu_cap = None
-    if job.global_batch_samples is not None:
-        per_gpu_cap = max(1, int(job.global_batch_samples // dp))
-    for recompute in modes:
-        pinned_zero = job.parallelism is not None and job.parallelism.zero is not None
-        # one replica (and no context ranks to shard over): every stage is none
-        for sharding in (stages if dp * cp > 1 or pinned_zero else ("none",)):
-            static = memory_of(job, 0, recompute, sharding, dp, tp, pp, ep, cp)
-            one = memory_of(job, 1, recompute, sharding, dp, tp, pp, ep, cp).activations
-            if static.total + one > capacity:
+    return fit_trials(job, count, tp, pp, stages, ep, memory_of, cp).first_fit(job, usable_bytes(gpu), memory_of)
+
+
+class FitTrials(NamedTuple):
+    """What _fit_layout tries at one count and tp × pp (× ep × cp), in order, before it reads the GPU: each
+    (recomputation, ZeRO stage) with its memory at micro-batch 0 and one micro-batch's activations. None of it
+    depends on the GPU, so GPUs of every memory size share them (LayoutMemo.fit_layout); only the capacity test
+    and the micro-batch read the GPU's usable memory."""
+
+    gpus: int
+    tp: int
+    pp: int
+    ep: int
+    cp: int
+    dp: int
+    per_gpu_cap: int | None
+    trials: tuple[tuple[str, str, float, float], ...]
+    """(recompute, sharding, static bytes, bytes of one micro-batch's activations), in the order tried."""
+
+    def first_fit(self, job: TrainingJob, capacity: float, memory_of: MemoryOf) -> Layout | None:
+        """The first trial that fits `capacity` bytes, at the largest power-of-two micro-batch that fits (or the
+        pinned one; 1 in a pipeline); None: none fits."""
+        dp, tp, pp, ep, cp, per_gpu_cap = self.dp, self.tp, self.pp, self.ep, self.cp, self.per_gpu_cap
+        for recompute, sharding, static, one in self.trials:
+            if static + one > capacity:
                 continue
             if job.micro_batch is not None:
                 micro = job.micro_batch
             elif pp > 1:
                 micro = 1
             else:
-                fit = int((capacity - static.total) // one) if one > 0 else 1 << 16
+                fit = int((capacity - static) // one) if one > 0 else 1 << 16
                 micro = 1 << int(math.log2(max(1, min(fit, per_gpu_cap or fit, 1 << 16))))
             memory = memory_of(job, micro, recompute, sharding, dp, tp, pp, ep, cp)
             if memory.total > capacity:
                 continue
             return Layout(dp, tp, pp, sharding, recompute, micro, memory, ep, _virtual_stages(job, pp), cp)
-    return None
+        return None
+
+
+def fit_trials(job: TrainingJob, count: int, tp: int, pp: int, stages: tuple[str, ...], ep: int = 1,
+               memory_of: MemoryOf = training_memory, cp: int = 1) -> FitTrials:
+    """The (recomputation, ZeRO stage) trials of _fit_layout at this count and degrees, with their memory."""
+    dp = count // (tp * pp * cp)
+    stages = _pinned_stages(job, stages)
+    per_gpu_cap = None
+    if job.global_batch_samples is not None:
+        per_gpu_cap = max(1, int(job.global_batch_samples // dp))
+    pinned_zero = job.parallelism is not None and job.parallelism.zero is not None
+    trials = []
+    for recompute in recompute_options(job):
+        # one replica (and no context ranks to shard over): every stage is none
+        for sharding in (stages if dp * cp > 1 or pinned_zero else ("none",)):
+            static = memory_of(job, 0, recompute, sharding, dp, tp, pp, ep, cp)
+            one = memory_of(job, 1, recompute, sharding, dp, tp, pp, ep, cp).activations
+            trials.append((recompute, sharding, static.total, one))
+    return FitTrials(count, tp, pp, ep, cp, dp, per_gpu_cap, tuple(trials))
 
 
 def _virtual_stages(job: TrainingJob, pp: int) -> int:
@@ -790,6 +820,8 @@ class LayoutMemo:
     """layout_work per layout configuration (what it reads of a layout: every field but the memory)."""
     fits: dict[tuple[object, ...], Layout | None] = dataclasses.field(default_factory=dict)
     """_fit_layout of the dense layouts (fit_layout)."""
+    trials: dict[tuple[object, ...], FitTrials] = dataclasses.field(default_factory=dict)
+    """fit_trials of the dense layouts per (count, degrees, stages): every memory size tries the same ones."""
 
     def candidate_layouts(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int) -> list[Layout]:
         """candidate_layouts, once per layouts_key, with each memory worked out once (it does not depend on the
@@ -812,7 +844,10 @@ class LayoutMemo:
         key = (capacity, count, tp, pp, stages)
         if key in self.fits:
             return self.fits[key]
-        found = self.fits[key] = _fit_layout(job, gpu, count, tp, pp, stages, memory_of=self.training_memory)
+        trials = self.trials.get(key[1:])
+        if trials is None:
+            trials = self.trials[key[1:]] = fit_trials(job, count, tp, pp, stages, memory_of=self.training_memory)
+        found = self.fits[key] = trials.first_fit(job, capacity, self.training_memory)
         return found
 
     def layouts_with_work(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer,
