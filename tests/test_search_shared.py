@@ -82,3 +82,20 @@ def test_an_options_remembered_rank_is_its_rank_and_a_changed_option_is_ranked_a
     broken = dataclasses.replace(feasible, plan=dataclasses.replace(
         feasible.plan, verdicts=(Verdict(Kind.DOES_NOT_FIT, 2.0, 1.0),)))
     assert broken.rank == training_rank(broken) != feasible.rank and broken.rank[0] is True
+
+
+@pytest.mark.parametrize("confidence", [0.5, 0.9])
+def test_judged_options_equal_the_dataclass_and_the_reference_hours(catalog, confidence):
+    """The search's options (options.Judge: hours written out, the option made without its __init__, its rank
+    remembered) equal the option the dataclass makes, at hours_at_confidence, ranked by training_rank afresh."""
+    from planner.plans.options import TrainingOption, hours_at_confidence, training_rank
+
+    loaded = planner.load_profile(ROOT / "profiles" / "lora-7b-a6000.yaml", catalog, ["constraints.spot=true"])
+    options = planner.plan(loaded, catalog, confidence=confidence, today=DAY).estimate.training.options
+    assert any(o.spot for o in options) and any(not o.feasible for o in options)
+    for o in options:
+        assert o == TrainingOption(o.plan, o.hours, o.cost_usd, o.spot, o.confidence)
+        assert set(vars(o)) == {f.name for f in dataclasses.fields(TrainingOption)} | {"_rank"}
+        assert o.rank == training_rank(dataclasses.replace(o))
+        if o.spot is None:
+            assert o.hours == hours_at_confidence(o.plan, confidence)

@@ -84,13 +84,20 @@ def training_rank(o: TrainingOption) -> tuple[object, ...]:
     fastest (or, for a plan that cannot run at all, fewest GPUs: its hours mean nothing; for one that is only over
     budget, cheapest: its cost is how far it is from working, e.g. a committed term a short job cannot fill). Names
     and counts break ties so the order never depends on the catalog's file order."""
-    near = closeness(o.verdicts)[0] if not o.feasible else 0
+    return rank_of(o.plan, o.hours, o.cost_usd)
+
+
+def rank_of(plan: TrainingPlan, hours: float, cost: float) -> tuple[object, ...]:
+    """training_rank of a judged plan with its hours and cost at the confidence."""
+    verdicts = plan.verdicts
+    feasible = not verdicts
+    near = closeness(verdicts)[0] if not feasible else 0
     # a plan only over budget meets the deadline, so it came before those that miss it when these were ordered by
     # hours alone: it still does, now cheapest first
-    budget_only = _over_budget_only(o.verdicts)
-    key = o.cost_usd if o.feasible or budget_only else (o.hours if o.plan.fits else float(o.plan.gpu_count))
-    return (not o.feasible, near, not budget_only, key, o.hours, o.plan.gpu, o.plan.provider, o.plan.instance, o.plan.gpu_count,
-            o.plan.spot)
+    budget_only = _over_budget_only(verdicts)
+    key = cost if feasible or budget_only else (hours if plan.fits else float(plan.gpu_count))
+    return (not feasible, near, not budget_only, key, hours, plan.gpu, plan.provider, plan.instance, plan.gpu_count,
+            plan.spot)
 
 
 def _over_budget_only(verdicts: tuple[Verdict, ...]) -> bool:
@@ -123,25 +130,50 @@ def judge_training(job: TrainingJob, plan: TrainingPlan, confidence: float, dead
     """Judge one plan at `confidence`: spot adds its expected overhead; the deadline and budget verdicts are added
     to the plan's own (memory, network, precision). `annotations`: further plan fields none of this reads (price
     trust, bill), set in the same copy."""
-    hours = hours_at_confidence(plan, confidence)
-    overhead = None
-    if plan.spot:
-        overhead = spot_overhead(job, plan, hours)
-        hours *= 1.0 + overhead.overhead_fraction
-    cost = run_cost_usd(plan.instances, plan.usd_per_hour, hours, plan.billing_seconds, plan.term_hours)
-    meets = deadline_s is None or hours * 3600.0 <= deadline_s
-    within = budget_usd is None or cost <= budget_usd
-    verdicts = [v for v in plan.verdicts if v.kind not in (Kind.MISSES_DEADLINE, Kind.OVER_BUDGET)] \
-        if plan.verdicts else []
-    if not meets:
-        assert deadline_s is not None
-        verdicts.append(Verdict(Kind.MISSES_DEADLINE, hours, deadline_s / 3600.0, level_name(confidence)))
-    if not within:
-        verdicts.append(Verdict(Kind.OVER_BUDGET, cost, budget_usd, level_name(confidence)))
-    changes = {**annotations} if annotations else {}
-    changes.update(verdicts=tuple(verdicts), meets_deadline=meets, within_budget=within)
-    judged = evolve_with(plan, changes)
-    return TrainingOption(judged, hours, cost, overhead, confidence)
+    return Judge(job, confidence, deadline_s, budget_usd)(plan, {**annotations} if annotations else {})
+
+
+class Judge:
+    """judge_training for one job, confidence, deadline and budget, set up once for the thousands of plans of a
+    search (the z of the confidence and the level's name worked out once). Each option is made with its rank."""
+
+    def __init__(self, job: TrainingJob, confidence: float, deadline_s: float | None,
+                 budget_usd: float | None) -> None:
+        self.job, self.confidence, self.deadline_s, self.budget_usd = job, confidence, deadline_s, budget_usd
+        self.z, self.level = z_score(confidence), level_name(confidence)
+
+    def __call__(self, plan: TrainingPlan, fields: dict[str, object]) -> TrainingOption:
+        """The option of `plan`; `fields`: further plan fields none of this reads (price trust, bill), a dict of
+        the caller's that the judged copy is made from (the verdicts are added to it)."""
+        # hours_at_confidence, written out
+        steps = plan.hours_p50 * 3600.0 / plan.step_time_s
+        hours = steps * (plan.compute_time_s * math.exp(self.z * plan.efficiency.log_sigma)
+                         + plan.exposed_comm_time_s) / 3600.0
+        overhead = None
+        if plan.spot:
+            overhead = spot_overhead(self.job, plan, hours)
+            hours *= 1.0 + overhead.overhead_fraction
+        cost = run_cost_usd(plan.instances, plan.usd_per_hour, hours, plan.billing_seconds, plan.term_hours)
+        deadline_s, budget_usd = self.deadline_s, self.budget_usd
+        meets = deadline_s is None or hours * 3600.0 <= deadline_s
+        within = budget_usd is None or cost <= budget_usd
+        verdicts = [v for v in plan.verdicts if v.kind not in (Kind.MISSES_DEADLINE, Kind.OVER_BUDGET)] \
+            if plan.verdicts else []
+        if not meets:
+            assert deadline_s is not None
+            verdicts.append(Verdict(Kind.MISSES_DEADLINE, hours, deadline_s / 3600.0, self.level))
+        if not within:
+            verdicts.append(Verdict(Kind.OVER_BUDGET, cost, budget_usd, self.level))
+        fields["verdicts"] = tuple(verdicts)
+        fields["meets_deadline"] = meets
+        fields["within_budget"] = within
+        judged = evolve_with(plan, fields)
+        # TrainingOption(judged, hours, cost, overhead, confidence) without the frozen dataclass's per-field
+        # setattr, its rank remembered at once (TrainingOption.rank: the search and the decision read every one)
+        option: TrainingOption = object.__new__(TrainingOption)
+        option.__dict__.update(plan=judged, hours=hours, cost_usd=cost, spot=overhead, confidence=self.confidence,
+                               _rank=rank_of(judged, hours, cost))
+        return option
 
 
 def spot_adjusted(job: TrainingJob, plan: TrainingPlan) -> TrainingPlan:

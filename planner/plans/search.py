@@ -27,7 +27,7 @@ from planner.plans.local import (
     local_serving_plan,
     local_training_target,
 )
-from planner.plans.options import TrainingOption, judge_training
+from planner.plans.options import Judge, TrainingOption
 from planner.plans.owned import (
     OWNED,
     BuyVersusRent,
@@ -215,32 +215,35 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
 def search_training(job: TrainingJob, targets: list[Target], training: Training, confidence: float,
                     market: Callable[[TrainingPlan], dict[str, object]] | None = None) -> TrainingEstimate:
     """Every (target, GPU count, pricing) planned once and judged at `confidence`; the best of each target ranked.
-    `market` gives each judged plan's price trust and bill fields (_market)."""
+    `market` gives each judged plan's price trust and bill fields (_market), a fresh dict per plan."""
     options: list[TrainingOption] = []
     best: list[TrainingOption] = []
     # offers of one GPU and instance shape at several providers or regions take the same time: planned once,
     # priced per offer
     timed: dict[tuple[object, ...], TrainingPlan] = {}
     memos: dict[int, LayoutMemo] = {}  # layouts shared across GPUs of one memory size, per job
+    judges: dict[int, Judge] = {}
     for target in targets:
         this_job = target.job or job
         memo = memos.get(id(this_job))
         if memo is None:
             memo = memos[id(this_job)] = LayoutMemo()
+            judges[id(this_job)] = Judge(this_job, confidence, training.deadline, training.budget)
+        judge = judges[id(this_job)]
         mine = []
-        shape = (id(this_job), target.gpu.id, instance_shape(target.offer), _efficiency_key(target.efficiency))
+        offer = target.offer
+        provider, instance = offer.provider, offer.offer.instance
+        shape = (id(this_job), target.gpu.id, instance_shape(offer), _efficiency_key(target.efficiency))
         for count in target.counts:
-            key = shape + (count,)
+            key = (*shape, count)
             plan = timed.get(key)
             if plan is None:
-                plan = timed[key] = plan_training(this_job, target.gpu, target.offer, count, target.efficiency,
+                plan = timed[key] = plan_training(this_job, target.gpu, offer, count, target.efficiency,
                                                   memo=memo)
             for spot in (False, True) if target.spot_too else (False,):
-                here = plan if (plan.provider, plan.instance, spot) == (target.offer.provider,
-                                                                        target.offer.offer.instance, False) \
-                    else priced(plan, target.offer, spot)
-                mine.append(judge_training(this_job, here, confidence, training.deadline, training.budget,
-                                           market(here) if market else None))
+                here = plan if not spot and plan.provider == provider and plan.instance == instance \
+                    else priced(plan, offer, spot)
+                mine.append(judge(here, market(here) if market else {}))
         options += mine
         if mine:
             best.append(min(mine, key=_rank))

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from planner.catalog.load import PricedOffer
 from planner.efficiency.origin import Efficiency, interval
-from planner.model.costing import run_cost_usd
+from planner.model.costing import run_costs_usd
 from planner.model.grad_sync import gradient_messages
 from planner.model.interconnect import (
     hierarchical_allreduce_seconds,
@@ -409,63 +409,74 @@ def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
     """The first (least recomputation first, lowest ZeRO stage first) layout at this tp × pp that fits, with the
     largest power-of-two micro-batch that fits (1 in a pipeline, whose bubble shrinks with more micro-batches:
     Narayanan et al. 2021, §2.2), or the pinned one. A pinned recomputation or ZeRO stage is the only one tried."""
-    return fit_trials(job, count, tp, pp, stages, ep, memory_of, cp).first_fit(job, usable_bytes(gpu), memory_of)
+    return fit_trials(job, count, tp, pp, stages, ep, memory_of, cp).first_fit(usable_bytes(gpu))
 
 
-class FitTrials(NamedTuple):
+class FitTrials:
     """What _fit_layout tries at one count and tp × pp (× ep × cp), in order, before it reads the GPU: each
-    (recomputation, ZeRO stage) with its memory at micro-batch 0 and one micro-batch's activations. None of it
-    depends on the GPU, so GPUs of every memory size share them (LayoutMemo.fit_layout); only the capacity test
-    and the micro-batch read the GPU's usable memory."""
+    (recomputation, ZeRO stage) with its memory at micro-batch 0 and one micro-batch's activations, worked out when
+    first reached. None of it depends on the GPU, so GPUs of every memory size share them (LayoutMemo.fit_layout),
+    and the layouts found; only the capacity test and the micro-batch read the GPU's usable memory."""
 
-    gpus: int
-    tp: int
-    pp: int
-    ep: int
-    cp: int
-    dp: int
-    per_gpu_cap: int | None
-    trials: tuple[tuple[str, str, float, float], ...]
-    """(recompute, sharding, static bytes, bytes of one micro-batch's activations), in the order tried."""
+    __slots__ = ("job", "memory_of", "tp", "pp", "ep", "cp", "dp", "per_gpu_cap", "virtual", "configs", "sizes",
+                 "found")
 
-    def first_fit(self, job: TrainingJob, capacity: float, memory_of: MemoryOf) -> Layout | None:
+    def __init__(self, job: TrainingJob, count: int, tp: int, pp: int, stages: tuple[str, ...], ep: int,
+                 memory_of: MemoryOf, cp: int) -> None:
+        self.job, self.memory_of, self.tp, self.pp, self.ep, self.cp = job, memory_of, tp, pp, ep, cp
+        self.dp = dp = count // (tp * pp * cp)
+        stages = _pinned_stages(job, stages)
+        self.per_gpu_cap = None if job.global_batch_samples is None \
+            else max(1, int(job.global_batch_samples // dp))
+        self.virtual = _virtual_stages(job, pp)
+        pinned_zero = job.parallelism is not None and job.parallelism.zero is not None
+        # one replica (and no context ranks to shard over): every stage is none
+        self.configs = tuple((recompute, sharding) for recompute in recompute_options(job)
+                             for sharding in (stages if dp * cp > 1 or pinned_zero else ("none",)))
+        self.sizes: list[tuple[float, float] | None] = [None] * len(self.configs)
+        """Per trial: bytes at micro-batch 0 and of one micro-batch's activations."""
+        self.found: dict[tuple[int, int], Layout] = {}
+        """The layout of (trial, micro-batch), shared by every capacity that picks it."""
+
+    def first_fit(self, capacity: float) -> Layout | None:
         """The first trial that fits `capacity` bytes, at the largest power-of-two micro-batch that fits (or the
         pinned one; 1 in a pipeline); None: none fits."""
-        dp, tp, pp, ep, cp, per_gpu_cap = self.dp, self.tp, self.pp, self.ep, self.cp, self.per_gpu_cap
-        for recompute, sharding, static, one in self.trials:
-            if static + one > capacity:
+        job, memory_of, sizes = self.job, self.memory_of, self.sizes
+        dp, tp, pp, ep, cp = self.dp, self.tp, self.pp, self.ep, self.cp
+        for i, (recompute, sharding) in enumerate(self.configs):
+            size = sizes[i]
+            if size is None:
+                static = memory_of(job, 0, recompute, sharding, dp, tp, pp, ep, cp)
+                one = memory_of(job, 1, recompute, sharding, dp, tp, pp, ep, cp).activations
+                size = sizes[i] = (static.total, one)
+            total, one = size
+            if total + one > capacity:
                 continue
             if job.micro_batch is not None:
                 micro = job.micro_batch
             elif pp > 1:
                 micro = 1
             else:
-                fit = int((capacity - static) // one) if one > 0 else 1 << 16
+                fit = int((capacity - total) // one) if one > 0 else 1 << 16
+                per_gpu_cap = self.per_gpu_cap
                 micro = 1 << int(math.log2(max(1, min(fit, per_gpu_cap or fit, 1 << 16))))
-            memory = memory_of(job, micro, recompute, sharding, dp, tp, pp, ep, cp)
-            if memory.total > capacity:
+            layout = self.found.get((i, micro))
+            if layout is None:
+                memory = memory_of(job, micro, recompute, sharding, dp, tp, pp, ep, cp)
+                if memory.total > capacity:
+                    continue
+                layout = self.found[(i, micro)] = Layout(dp, tp, pp, sharding, recompute, micro, memory, ep,
+                                                         self.virtual, cp)
+            elif layout.memory.total > capacity:
                 continue
-            return Layout(dp, tp, pp, sharding, recompute, micro, memory, ep, _virtual_stages(job, pp), cp)
+            return layout
         return None
 
 
 def fit_trials(job: TrainingJob, count: int, tp: int, pp: int, stages: tuple[str, ...], ep: int = 1,
                memory_of: MemoryOf = training_memory, cp: int = 1) -> FitTrials:
-    """The (recomputation, ZeRO stage) trials of _fit_layout at this count and degrees, with their memory."""
-    dp = count // (tp * pp * cp)
-    stages = _pinned_stages(job, stages)
-    per_gpu_cap = None
-    if job.global_batch_samples is not None:
-        per_gpu_cap = max(1, int(job.global_batch_samples // dp))
-    pinned_zero = job.parallelism is not None and job.parallelism.zero is not None
-    trials = []
-    for recompute in recompute_options(job):
-        # one replica (and no context ranks to shard over): every stage is none
-        for sharding in (stages if dp * cp > 1 or pinned_zero else ("none",)):
-            static = memory_of(job, 0, recompute, sharding, dp, tp, pp, ep, cp)
-            one = memory_of(job, 1, recompute, sharding, dp, tp, pp, ep, cp).activations
-            trials.append((recompute, sharding, static.total, one))
-    return FitTrials(count, tp, pp, ep, cp, dp, per_gpu_cap, tuple(trials))
+    """The (recomputation, ZeRO stage) trials of _fit_layout at this count and degrees."""
+    return FitTrials(job, count, tp, pp, stages, ep, memory_of, cp)
 
 
 def _virtual_stages(job: TrainingJob, pp: int) -> int:
@@ -820,6 +831,10 @@ class LayoutMemo:
     """layout_work per layout configuration (what it reads of a layout: every field but the memory)."""
     fits: dict[tuple[object, ...], Layout | None] = dataclasses.field(default_factory=dict)
     """_fit_layout of the dense layouts (fit_layout)."""
+    peaks: dict[int, tuple[float | None, GpuSpec]] = dataclasses.field(default_factory=dict)
+    """peak_flops per GPU object (peak_flops)."""
+    pinned: tuple[str, ...] | None = None
+    """_pinned_keys of the job (pinned_keys)."""
     trials: dict[tuple[object, ...], FitTrials] = dataclasses.field(default_factory=dict)
     """fit_trials of the dense layouts per (count, degrees, stages): every memory size tries the same ones."""
 
@@ -847,7 +862,7 @@ class LayoutMemo:
         trials = self.trials.get(key[1:])
         if trials is None:
             trials = self.trials[key[1:]] = fit_trials(job, count, tp, pp, stages, memory_of=self.training_memory)
-        found = self.fits[key] = trials.first_fit(job, capacity, self.training_memory)
+        found = self.fits[key] = trials.first_fit(capacity)
         return found
 
     def layouts_with_work(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer,
@@ -898,6 +913,20 @@ class LayoutMemo:
                 found = curve.widened(base, job.framework, layout.gpus)
             self.efficiencies[key] = found
         return found
+
+    def peak_flops(self, gpu: GpuSpec, precision: str) -> float | None:
+        """peak_flops, once per GPU object (held with its figure, so its id() is not reused while the memo lives;
+        one job, one precision)."""
+        held = self.peaks.get(id(gpu))
+        if held is None:
+            held = self.peaks[id(gpu)] = (peak_flops(gpu, precision), gpu)
+        return held[0]
+
+    def pinned_keys(self, job: TrainingJob) -> tuple[str, ...]:
+        """_pinned_keys of the memo's one job, once."""
+        if self.pinned is None:
+            self.pinned = _pinned_keys(job)
+        return self.pinned
 
     def efficiency_token(self, gpu: GpuSpec, efficiency: Efficiency) -> int:
         """A small number naming the (GPU, efficiency) pair by content: every offer of a GPU gets its own Efficiency
@@ -954,7 +983,7 @@ def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
     instances = -(-count // per_instance)
     if instances > 1 and not offer.offer.network_gbps:
         verdicts.append(Verdict(Kind.NO_NETWORK, float(instances), 1.0))
-    peak = peak_flops(gpu, job.precision)
+    peak = memo.peak_flops(gpu, job.precision) if memo else peak_flops(gpu, job.precision)
     if peak is None:
         verdicts.append(Verdict(Kind.NO_PRECISION, detail=job.precision))
         peak = gpu.peak_tflops.fp32 * 1e12
@@ -996,11 +1025,14 @@ def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
     steps = job.samples / samples_per_step
     low, mid, high = (interval(efficiency.value, efficiency.log_sigma))
     # hours at the efficiency's P90 (fast) / P50 / P10 (slow); communication is not scaled
-    hours = [steps * (compute_time * efficiency.value / e + exposed) / 3600.0 for e in (high, mid, low)]
+    value = efficiency.value
+    hours = (steps * (compute_time * value / high + exposed) / 3600.0,
+             steps * (compute_time * value / mid + exposed) / 3600.0,
+             steps * (compute_time * value / low + exposed) / 3600.0)
     price = offer.offer.spot_usd_per_hour if spot and offer.offer.spot_usd_per_hour else offer.offer.usd_per_hour
     commitment = offer.commitment
     term = commitment.term_hours if commitment is not None else 0.0  # a committed term is owed whole
-    costs = [run_cost_usd(instances, price, h, offer.billing_seconds, term) for h in hours]
+    costs = run_costs_usd(instances, price, hours, offer.billing_seconds, term)
     mfu = (samples_per_step * job.model_flops_per_sample) / (step_time * count * peak)
     return build(  # TrainingPlan(...) without its per-field setattr: thousands per search (plans/evolve.py)
         TrainingPlan,
@@ -1017,7 +1049,7 @@ def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
         verdicts=tuple(verdicts), tensor=layout.tensor, pipeline=layout.pipeline,
         bubble_fraction=terms.bubble_fraction, expert=layout.expert, context=layout.context,
         recompute_mode=layout.recompute, commitment=commitment,
-        pinned=_pinned_keys(job),
+        pinned=memo.pinned_keys(job) if memo else _pinned_keys(job),
     )
 
 
@@ -1028,8 +1060,8 @@ def priced(plan: TrainingPlan, offer: PricedOffer, spot: bool = False) -> Traini
     price = offer.offer.spot_usd_per_hour if spot and offer.offer.spot_usd_per_hour else offer.offer.usd_per_hour
     commitment = offer.commitment
     term = commitment.term_hours if commitment is not None else 0.0
-    costs = [run_cost_usd(plan.instances, price, h, offer.billing_seconds, term)
-             for h in (plan.hours_p10, plan.hours_p50, plan.hours_p90)]
+    costs = run_costs_usd(plan.instances, price, (plan.hours_p10, plan.hours_p50, plan.hours_p90),
+                          offer.billing_seconds, term)
     return evolve(
         plan, provider=offer.provider, instance=offer.offer.instance, usd_per_hour=price, cost_usd_p10=costs[0],
         cost_usd_p50=costs[1], cost_usd_p90=costs[2], billing_seconds=offer.billing_seconds,
