@@ -43,8 +43,8 @@ def ms(seconds: float) -> str:
 def compact(value: float) -> str:
     """A measured figure in at most ~6 characters: 3 significant figures with k, M, G, T above 10,000."""
     size = abs(value)
-    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e4, "k")):
-        if size >= scale:
+    for threshold, scale, suffix in ((1e12, 1e12, "T"), (1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if size >= threshold:
             return f"{value / scale:.3g}{suffix}"
     return f"{value:,.4g}" if size >= 1 else f"{value:.3g}"
 

@@ -16,7 +16,7 @@ from planner.io.profile import load_profile
 from planner.model import queueing
 from planner.plans.search import estimate
 from planner.plans.serving import _fill_instances
-from planner.readable import fixed, usd
+from planner.readable import compact, fixed, usd
 from planner.render.report import (
     estimate_dict,
     render_csv,
@@ -86,6 +86,12 @@ def test_a_service_of_1e8_requests_per_second_gets_a_sane_plan(tmp_path):
         offer = next(o for o in CATALOG.offers({p.gpu}, {p.provider}) if o.offer.instance == p.instance)
         assert (p.replicas, p.instances) == _fill_instances(p.replicas, p.gpus_per_replica,
                                                             offer.offer.gpus_per_instance)
+
+
+def test_compact_figures_keep_their_magnitude():
+    # validate's narrow table: 839,700 GPU-hours was printed "84k" (divided by 1e4 under the "k" suffix)
+    assert [compact(v) for v in (839_700.0, 67_500.0, 12_345.0, 9_999.0, 1.02e6, 3.5e9, 0.0123)] == \
+        ["840k", "67.5k", "12.3k", "9,999", "1.02M", "3.5G", "0.0123"]
 
 
 def test_huge_numbers_are_printed_readably(tmp_path):
