@@ -58,8 +58,6 @@ def hierarchical_allreduce_seconds(size_bytes: float, gpus: int, gpu: GpuSpec, o
     with stride 1 this is the node's whole buffer through the node's bandwidth. `intra`: intra_node_gbs(gpu, offer)
     when the caller has it already (a training search asks for thousands of layouts on one offer).
     """
-    if gpus <= 1 or size_bytes <= 0:
-        return 0.0
     link_gbs, link = intra or intra_node_gbs(gpu, offer)
     return group_collective_seconds(size_bytes, gpus, offer.offer.gpus_per_instance, offer.offer.network_gbps,
                                     stride, link_gbs, link, messages, kind)
@@ -71,6 +69,8 @@ def group_collective_seconds(size_bytes: float, gpus: int, per_instance: int, ne
     """hierarchical_allreduce_seconds from the numbers it reads of the GPU and the offer. Remembered: a training
     search asks for ~12,000 gradient collectives over ~3,000 distinct groups (pretrain-1b-72h), since GPUs of one
     link speed on offers of one network meet the same ones."""
+    if gpus <= 1 or size_bytes <= 0:
+        return 0.0
     local = max(1, min(gpus, per_instance // max(1, stride)))
     nodes = -(-gpus // local)
     passes = 2.0 if kind == "allreduce" else 1.0

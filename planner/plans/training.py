@@ -16,10 +16,10 @@ from planner.efficiency.origin import Efficiency, interval
 from planner.model.costing import run_costs_usd
 from planner.model.grad_sync import gradient_messages
 from planner.model.interconnect import (
-    hierarchical_allreduce_seconds,
+    group_collective_seconds,
     intra_node_gbs,
     pipeline_send_seconds,
-    tensor_parallel_allreduce_seconds,
+    ring_allreduce_seconds,
 )
 from planner.model.memory import usable_bytes
 from planner.model.precision import master_bytes, peak_flops, training_value_bytes
@@ -764,7 +764,8 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
     fixed = 0.0
     intra = intra or intra_node_gbs(gpu, offer)  # once for both all-reduces
     if tp > 1:
-        fixed += lw.tp_allreduces * tensor_parallel_allreduce_seconds(lw.activation_bytes, tp, gpu, offer, intra)
+        # tensor_parallel_allreduce_seconds on the link at hand
+        fixed += lw.tp_allreduces * ring_allreduce_seconds(lw.activation_bytes, tp, intra[0], intra[1])
     if pp > 1:
         fixed += lw.pipeline_sends * pipeline_send_seconds(lw.activation_bytes / tp, offer)
     if experts:
@@ -776,16 +777,17 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
         attention = micro * work.attention_flops_per_sample / (tp * pp * cp) / peak
         ring_comm, ring_window = ring_seconds(work, micro, value_bytes, tp, pp, cp, recompute != "none", attention,
                                               gpu, offer)
+    o = offer.offer  # hierarchical_allreduce_seconds reads its GPUs per instance and network
     if layout.sharding == "zero3":
         # parameters gathered and gradients scattered for every micro-batch, prefetched behind its compute: FSDP
         # wraps each layer, so each layer pays an all-gather forward, one backward and a reduce-scatter (ZERO3_PASSES
         # collectives)
-        comm = hierarchical_allreduce_seconds(lw.grad_bytes * ZERO3_PASSES, dp * cp, gpu, offer, tp * pp, intra,
-                                              messages=lw.grad_messages, kind="allgather")
+        comm = group_collective_seconds(lw.grad_bytes * ZERO3_PASSES, dp * cp, o.gpus_per_instance, o.network_gbps,
+                                        tp * pp, intra[0], intra[1], lw.grad_messages, "allgather")
         window, repeats = micro_compute, accumulation
     else:
-        comm = hierarchical_allreduce_seconds(lw.grad_bytes, dp * cp, gpu, offer, tp * pp, intra,
-                                              messages=lw.grad_messages)
+        comm = group_collective_seconds(lw.grad_bytes, dp * cp, o.gpus_per_instance, o.network_gbps, tp * pp,
+                                        intra[0], intra[1], lw.grad_messages, "allreduce")
         window, repeats = BACKWARD_SHARE * micro_compute, 1
     return StepTerms(slots * micro_compute, fixed, comm, window, repeats, accumulation,
                      dp * micro * accumulation, (pp - 1) / virtual / slots, slots * ring_comm, slots * ring_window)
@@ -831,6 +833,8 @@ class LayoutMemo:
     """layout_work per layout configuration (what it reads of a layout: every field but the memory)."""
     fits: dict[tuple[object, ...], Layout | None] = dataclasses.field(default_factory=dict)
     """_fit_layout of the dense layouts (fit_layout)."""
+    views: dict[tuple[int, int, int], TargetView] = dataclasses.field(default_factory=dict)
+    """view per (GPU, offer, efficiency) object."""
     peaks: dict[int, tuple[float | None, GpuSpec]] = dataclasses.field(default_factory=dict)
     """peak_flops per GPU object (peak_flops)."""
     pinned: tuple[str, ...] | None = None
@@ -914,6 +918,15 @@ class LayoutMemo:
             self.efficiencies[key] = found
         return found
 
+    def view(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, efficiency: Efficiency) -> TargetView:
+        """The TargetView of a GPU, offer and efficiency, once: a search plans ~20 counts of each."""
+        key = (id(gpu), id(offer), id(efficiency))
+        found = self.views.get(key)
+        if found is None:
+            found = self.views[key] = TargetView(layouts_key(gpu, offer, 0)[:-1], intra_node_gbs(gpu, offer),
+                                                 self.efficiency_token(gpu, efficiency), (gpu, offer, efficiency))
+        return found
+
     def peak_flops(self, gpu: GpuSpec, precision: str) -> float | None:
         """peak_flops, once per GPU object (held with its figure, so its id() is not reused while the memo lives;
         one job, one precision)."""
@@ -960,18 +973,43 @@ def fastest_layout(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: in
     """The fitting layout with the shortest step, its efficiency and step terms (None: nothing fits)."""
     best = None
     fastest = math.inf
-    intra = intra_node_gbs(gpu, offer)  # one link for every layout's all-reduces
-    layouts = memo.layouts_with_work(job, gpu, offer, count) if memo \
-        else [(layout, None) for layout in candidate_layouts(job, gpu, offer, count)]
-    token = memo.efficiency_token(gpu, efficiency) if memo else 0
+    if memo is None:
+        intra = intra_node_gbs(gpu, offer)  # one link for every layout's all-reduces
+        for candidate in candidate_layouts(job, gpu, offer, count):
+            eff = layout_efficiency(efficiency, job, gpu, candidate)
+            terms = step_terms(job, gpu, offer, count, candidate, peak, None, intra)
+            seconds = terms.seconds(eff.value)
+            if best is None or seconds < fastest:
+                best, fastest = (candidate, eff, terms), seconds
+        return best
+    view = memo.view(job, gpu, offer, efficiency)
+    intra, token = view.intra, view.token
+    curve: Any = efficiency.curve  # a TrainCurve, as in at_curve_value
+    layouts = memo.works.get((*view.layouts_prefix, count)) or memo.layouts_with_work(job, gpu, offer, count)
+    efficiencies = memo.efficiencies
     for candidate, shared in layouts:
-        eff = memo.layout_efficiency(efficiency, job, gpu, candidate, token) if memo \
-            else layout_efficiency(efficiency, job, gpu, candidate)
+        # LayoutMemo.layout_efficiency's look-up, in place: ~12,000 per search
+        eff = efficiency if curve is None else efficiencies.get(
+            (token, candidate.tensor, candidate.micro_batch, curve.widening_count(candidate.gpus))) \
+            or memo.layout_efficiency(efficiency, job, gpu, candidate, token)
         terms = step_terms(job, gpu, offer, count, candidate, peak, shared, intra)
         seconds = terms.seconds(eff.value)
         if best is None or seconds < fastest:
             best, fastest = (candidate, eff, terms), seconds
     return best
+
+
+class TargetView(NamedTuple):
+    """What every plan of one (GPU, offer, efficiency) reads alike (LayoutMemo.view)."""
+
+    layouts_prefix: tuple[object, ...]
+    """layouts_key less the count."""
+    intra: tuple[float, str]
+    """intra_node_gbs(gpu, offer)."""
+    token: int
+    """LayoutMemo.efficiency_token(gpu, efficiency)."""
+    held: tuple[object, ...]
+    """The GPU, offer and efficiency, held so their id() is not reused while the memo lives."""
 
 
 def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency,
