@@ -28,8 +28,9 @@ LOO_MEDIAN_ABS_ERROR_RATCHET = 0.156
 """Leave-one-out median |error| on the published training runs was 0.146 when this was set (2026-11-30, with NCCL's
 collective latencies and the NCHW passes counted; 0.156 before; 0.130 while the independent-check rows were fitted
 on). Only lower it."""
-LOO_P90_ABS_ERROR_RATCHET = 0.343
-"""Leave-one-out P90 |error| was 0.333 when this was set (0.401 before NCCL's latencies and the counted NCHW passes;
+LOO_P90_ABS_ERROR_RATCHET = 0.322
+"""Leave-one-out P90 |error| was 0.311 when this was set (issue 14 item 6: the MoE rows left the curve fit, validated as
+the `moe` group; 0.333 before; 0.401 before NCCL's latencies and the counted NCHW passes;
 0.369 while the independent-check rows were fitted on; the largest errors are torchtitan 405B pipeline runs,
 llm-foundry FP8 runs and NeMo FP8 fine-tuning). Only lower it."""
 RATCHET_MARGIN = 0.01

@@ -59,13 +59,16 @@ def traffic_ratio(work: Workload, gpu: GpuSpec, precision: str) -> float:
     return activation_bytes * _ridge_over_flops(work, gpu, precision)
 
 
-def weight_ratio(work: Workload, gpu: GpuSpec, precision: str, micro_batch: float | None) -> float:
+def weight_ratio(work: Workload, gpu: GpuSpec, precision: str, micro_batch: float | None, ep: int = 1) -> float:
     """The same for the weights: WEIGHT_PASSES over them per micro-batch, shared by its samples (small
-    micro-batches run below peak); 0 when the micro-batch is not known."""
+    micro-batches run below peak); 0 when the micro-batch is not known. With expert parallelism a GPU holds and
+    re-reads only 1/ep of the routed experts while it computes as many tokens' FLOP as without (its own tokens'
+    worth, routed to its experts: plans/expert_parallel.py), so the routed weights count 1/ep; model-parallel
+    splits divide bytes and FLOP alike."""
     if not micro_batch:
         return 0.0
-    return WEIGHT_PASSES * work.params * _value_bytes(precision) / micro_batch \
-        * _ridge_over_flops(work, gpu, precision)
+    held = work.params - work.routed_expert_params * (1.0 - 1.0 / max(1, ep))
+    return WEIGHT_PASSES * held * _value_bytes(precision) / micro_batch * _ridge_over_flops(work, gpu, precision)
 
 
 def nchw_transposes(work: Workload, precision: str, memory_format: str | None) -> bool:
@@ -146,12 +149,14 @@ class TrainCurve:
         return traffic_of(self.fit, family, attention)
 
     def efficiency(self, work: Workload, gpu: GpuSpec, precision: str, tp: int = 1,
-                   micro_batch: float | None = None, attention: str = "flash", framework: str | None = None) -> float:
+                   micro_batch: float | None = None, attention: str = "flash", framework: str | None = None,
+                   ep: int = 1) -> float:
         """Compute efficiency of this work on this GPU at this tensor-parallel degree, micro-batch, attention
-        kernel and training stack."""
+        kernel, training stack and expert-parallel degree."""
         value = float(curve_value(peak_of(self.fit, precision), self.fit.half_side,
                                   self.traffic(work.family, attention), matrix_side(work, tp),
-                                  traffic_ratio(work, gpu, precision), weight_ratio(work, gpu, precision, micro_batch)))
+                                  traffic_ratio(work, gpu, precision),
+                                  weight_ratio(work, gpu, precision, micro_batch, ep)))
         return min(1.0, value * stack_factor(self.fit, framework))
 
     def widened(self, efficiency: Efficiency, framework: str | None, gpus: int) -> Efficiency:

@@ -2,11 +2,12 @@
 
 Each run becomes a `RunCase`: the planner's own job, layout and step terms for the run's GPUs (training.py), so the
 fit adjusts only the curve's parameters and every other part of the prediction is the planner's model. Parameters
-are fitted by scipy.optimize.curve_fit on ln(predicted / actual): one peak efficiency per GPU architecture family
-(GpuSpec.family: the arch, GeForce cards apart) with at least MIN_CURVE_RUNS runs, and a shared shape (half_side,
-traffic per workload kind and attention kernel, fp32 factor; the extra passes of 16-bit NCHW CNNs are counted, not
-fitted: train_curve.NCHW_PASSES); the pooled curve
-('any', for families without runs) refits the peak alone on all runs with that shape.
+are fitted on ln(predicted / actual) with priors (`_regularised_fit`: each parameter held towards its PLAUSIBLE range,
+the families' peaks towards their common level): one peak efficiency per GPU architecture family (GpuSpec.family:
+the arch, GeForce cards apart) with at least MIN_CURVE_RUNS runs, and a shared shape (half_side, traffic per workload
+kind and attention kernel, fp32 factor; the extra passes of 16-bit NCHW CNNs are counted, not fitted:
+train_curve.NCHW_PASSES); the pooled curve ('any', for families without runs) refits the peak alone on all runs with
+that shape (scipy.optimize.curve_fit).
 """
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ class RunCase:
     side: float
     ratio: float
     weights: float
-    """Weight-traffic ratio (traincurve.weight_ratio) at the case's micro-batch."""
+    """Weight-traffic ratio (traincurve.weight_ratio) at the case's micro-batch and expert degree."""
     nchw16: bool = False
     """A 16-bit CNN run that kept its activations in NCHW (traincurve.nchw_transposes)."""
 
@@ -220,7 +221,8 @@ def run_job(run: PublishedRun, catalog: Catalog) -> TrainingJob:
     optimizer = "sgd" if work.family == "cnn" else "adamw"  # NVIDIA DLE ResNet-50: SGD with momentum
     return TrainingJob(work, samples, global_batch, micro, run.precision, optimizer, "full", 16, recompute,
                        run.attention or "standard", framework=run.framework, parallelism=stated_parallelism(run),
-                       attention_stated=run.attention is not None)
+                       attention_stated=run.attention is not None,
+                       pipeline_split=(stated.pipeline_split if stated is not None else None) or "even")
 
 
 def stated_layout(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, peak: float
@@ -298,7 +300,7 @@ def build_case(run: PublishedRun, catalog: Catalog, reference: Efficiency) -> Ru
         rate, conv = False, steps / 3600.0 * (count if run.metric == "gpu_hours" else 1)
     return RunCase(run, job, gpu, count, layout, terms, rate, conv, matrix_side(job.work, layout.tensor),
                    traffic_ratio(job.work, gpu, run.precision),
-                   weight_ratio(job.work, gpu, run.precision, layout.micro_batch),
+                   weight_ratio(job.work, gpu, run.precision, layout.micro_batch, layout.expert),
                    nchw_transposes(job.work, run.precision, run.memory_format))
 
 
@@ -350,13 +352,22 @@ def _log_predicted(a: dict[str, Any], peak: Num, half_side: Num, traffic_t: Num,
     return np.where(a["rate"] > 0, np.log(a["conv"] / seconds), np.log(a["conv"] * seconds))
 
 
+def fits_curves(case: RunCase) -> bool:
+    """Whether a case is fitted on: not an independent-check row (never fitted), and not a mixture of experts. MoE
+    rows are validated (the `moe` group), never fitted: the curve has no term for routing, token permutation,
+    grouped expert GEMMs or the all-to-all, so an MoE row's residual is the expert-parallel step model's
+    (plans/expert_parallel.py); fitted on, the curve's flat directions (the fp32 factor) moved unrelated groups
+    whenever that model changed (docs/accuracy.md, moe)."""
+    return case.run.check_family is None and not case.job.work.is_moe
+
+
 def fit_curves(cases: list[RunCase]) -> list[TrainCurveFit]:
     """Curves per architecture family (≥ MIN_CURVE_RUNS runs) and the pooled 'any' curve; log_sigma 0, n and runs
     filled in (the spread comes from leave-one-out, `fit_with_spread`)."""
     import numpy as np
     from scipy.optimize import curve_fit
 
-    cases = [c for c in cases if c.run.check_family is None]  # independent-check rows are never fitted on
+    cases = [c for c in cases if fits_curves(c)]
     counts = Counter(c.arch for c in cases)
     archs = sorted(a for a, n in counts.items() if n >= MIN_CURVE_RUNS)
     own = [c for c in cases if c.arch in archs]
@@ -389,7 +400,7 @@ def fit_curves(cases: list[RunCase]) -> list[TrainCurveFit]:
         + [math.log(STACK_FACTOR_RANGE[0])] * len(stacks)
     upper = [0.0] * k + [math.log(1e5), math.log(1e3), math.log(1e3), math.log(20.0), 1e3] \
         + [math.log(STACK_FACTOR_RANGE[1])] * len(stacks)
-    theta, _ = curve_fit(model, np.zeros(len(own)), np.log(a["actual"]), p0=start, bounds=(lower, upper))
+    theta = _regularised_fit(model, np.log(a["actual"]), start, lower, upper, k, len(stacks))
     half_side, traffic_t, traffic_c, fp32_factor = (float(x) for x in np.exp(theta[k:k + 4]))
     nchw_passes, traffic_f = NCHW_PASSES, float(theta[k + 4])
     factors = np.exp(np.asarray(theta[k + 5:]))
@@ -415,6 +426,58 @@ def fit_curves(cases: list[RunCase]) -> list[TrainCurveFit]:
 
     fits = [curve(arch, math.exp(theta[i]), [c for c in own if c.arch == arch]) for i, arch in enumerate(archs)]
     return fits + [curve("any", math.exp(log_peak), cases)]
+
+
+PLAUSIBLE = {"peak": (0.3, 0.95), "traffic": (MIN_PASSES, 100.0), "fp32_factor": (0.5, 4.0),
+             "stack": STACK_FACTOR_RANGE}
+"""Plausible range of each regularised curve parameter, read as its prior's ±2σ in log space (the fit is a maximum a
+posteriori estimate, `_regularised_fit`): an architecture's large-matmul peak efficiency between 0.3 and 0.95 of the
+dense datasheet peak (the best measured matmuls reach 0.51-0.97 of it: stas00/ml-engineering compute/accelerator
+README.md @744d01e, MAMF table); memory passes over the stored activations from MIN_PASSES to 100 (an eager step with
+every element-wise operator in its own kernel); fp32 on CUDA cores reaching 0.5-4× the fraction of its peak that
+tensor cores reach of theirs; a stack factor within STACK_FACTOR_RANGE. half_side has no published figure to centre a
+prior on: it is left free."""
+ARCH_SPREAD = 0.1
+"""σ of ln(peak efficiency) between architecture families around their common level (a hierarchical prior): twice the
+spread of the measured matmul ceilings of NVIDIA's data-centre parts (σ of ln(MAMF / dense peak) = 0.056 over A100
+SXM and PCIe, GH200, H100, B200, B300, GB200, MAMF table above), the rest left to their software. Without it a
+family's peak follows its few fitted sources: with Volta's 10 runs its peak sat at the bound 1.0 and the fp32 factor
+at 9 (docs/accuracy.md, "A fit with priors")."""
+FIT_ROUNDS = 3
+"""Rounds of the fit: each weighs the priors against the data by the previous round's residual σ."""
+
+
+def _regularised_fit(model: Callable[..., Any], y: Any, start: list[float], lower: list[float], upper: list[float],
+                     k: int, n_stacks: int) -> Any:
+    """Maximum a posteriori fit of the curve parameters θ (fit_curves' order: k family peaks, half_side, the
+    transformer and CNN traffic, the fp32 factor, the flash traffic, the stack factors): least squares on the log
+    residuals plus, per parameter with a PLAUSIBLE range, (ln θ − ln centre) / (¼ ln(high / low)), and per family
+    peak its deviation from the families' mean over ARCH_SPREAD, all weighted by the data's residual σ (unit-σ
+    priors against residuals of σ), by scipy.optimize.least_squares within the bounds."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    names = ["peak"] * k + ["half_side", "traffic", "traffic", "fp32_factor", "traffic"] + ["stack"] * n_stacks
+    chosen = np.array([i for i, n in enumerate(names) if n in PLAUSIBLE])
+    centre = np.array([math.log(math.sqrt(PLAUSIBLE[names[i]][0] * PLAUSIBLE[names[i]][1])) for i in chosen])
+    width = np.array([math.log(PLAUSIBLE[names[i]][1] / PLAUSIBLE[names[i]][0]) / 4 for i in chosen])
+    flash = k + 4  # the flash traffic is fitted on a linear scale
+
+    def logs(theta: Any) -> Any:
+        out = np.array(theta, dtype=float)
+        out[flash] = math.log(max(float(theta[flash]), MIN_PASSES))
+        return out[chosen]
+
+    sigma, theta = 0.3, np.array(start, dtype=float)  # round 1: σ of the order of the curves' log_sigma
+    for _ in range(FIT_ROUNDS):
+        def residuals(t: Any, s: float = sigma) -> Any:
+            peaks = t[:k]
+            return np.concatenate([model(None, *t) - y, s * (logs(t) - centre) / width,
+                                   s * (peaks - peaks.mean()) / ARCH_SPREAD])
+
+        theta = least_squares(residuals, theta, bounds=(lower, upper)).x
+        sigma = float(np.sqrt(np.mean((model(None, *theta) - y) ** 2)))
+    return theta
 
 
 def _sig(value: float) -> float:

@@ -122,9 +122,27 @@ def group_link(span: int, inside: int, gpu: GpuSpec, offer: PricedOffer) -> tupl
     return offer.offer.network_gbps / 8.0 / offer.offer.gpus_per_instance, "network"
 
 
-def expert_parallel_link(ep: int, inside: int, gpu: GpuSpec, offer: PricedOffer) -> tuple[float, str]:
-    """Per-GPU link of an expert-parallel group of `ep` ranks (group_link)."""
-    return group_link(ep, inside, gpu, offer)
+def expert_all_to_all_seconds(size_bytes: float, ep: int, stride: int, gpu: GpuSpec, offer: PricedOffer) -> float:
+    """One all-to-all of an expert-parallel group of `ep` ranks, each holding `size_bytes` and keeping 1/ep of it,
+    the ranks `stride` GPUs apart (the tensor and context ranks sit between them: Megatron's rank order
+    tp-cp-ep-dp-pp). Each GPU's payload splits by where its peers are: the (local − 1)/ep share for the group
+    members inside its instance goes over NVLink/PCIe, the (ep − local)/ep share for the members on other instances
+    over its share of the instance's network (every GPU of the node sends at once). The two paths are separate
+    hardware (NVSwitch ports vs the GPU's own NIC behind PCIe: NVIDIA DGX H100 datasheet, one 400 Gb/s ConnectX-7
+    per GPU) and NCCL's all-to-all posts every peer's send at once (nccl-tests doc/PERFORMANCE.md, alltoall), so
+    the slower path sets the time, plus one latency step per peer on it. A group inside one instance is
+    all_to_all_seconds over the intra-node link."""
+    if ep <= 1 or size_bytes <= 0:
+        return 0.0
+    inside = offer.offer.gpus_per_instance
+    local = max(1, min(ep, inside // max(1, stride)))
+    intra_gbs, intra = intra_node_gbs(gpu, offer)
+    if local >= ep or not offer.offer.network_gbps:
+        return all_to_all_seconds(size_bytes, ep, intra_gbs, intra)
+    near = (local - 1) / ep * size_bytes / (intra_gbs * 1e9) + (local - 1) * RING_STEP_LATENCY_S[intra]
+    net_gbs = offer.offer.network_gbps / 8.0 / inside
+    far = (ep - local) / ep * size_bytes / (net_gbs * 1e9) + (ep - local) * RING_STEP_LATENCY_S["network"]
+    return max(near, far)
 
 
 def point_to_point_seconds(size_bytes: float, link_gbs: float, link: str) -> float:

@@ -107,6 +107,9 @@ class Workload:
     eager forward pass makes RELATIVE_SCORE_PASSES more passes over the scores (forward_time.py)."""
     draft: Workload | None = None
     """Serving: the draft model of speculative decoding, when the profile asks for one."""
+    head_flops_per_sample: float = 0.0
+    """Forward FLOP of the output layer (vocabulary head or classifier) per sample, part of
+    forward_flops_per_sample: what the last pipeline stage computes besides its transformer layers."""
 
     @property
     def active_params(self) -> float:
@@ -293,6 +296,7 @@ def _transformer_workload(arch: Architecture) -> Workload:
         attention_kind=arch.attention_kind if arch.family == "decoder" else "", shape_note=arch.shape_note or "",
         attention_kv_values_per_token_layer=attention_kv_values_per_token_layer(arch),
         attention_kv_heads=attention_kv_heads(arch), relative_attention=bool(memory),
+        head_flops_per_sample=2.0 * head_per_token * seq,
     )
 
 

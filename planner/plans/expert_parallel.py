@@ -12,7 +12,7 @@ Lepikhin et al. 2020, §2.2), full recomputation repeats the forward two.
 from __future__ import annotations
 
 from planner.catalog.load import PricedOffer
-from planner.model.interconnect import all_to_all_seconds, expert_parallel_link
+from planner.model.interconnect import expert_all_to_all_seconds
 from planner.model.workload import Workload
 from planner.schema.catalog import GpuSpec
 
@@ -51,14 +51,18 @@ def imbalance_factor(work: Workload, ep: int, capacity_factor: float) -> float:
 
 
 def all_to_all_step_seconds(work: Workload, micro: int, value_bytes: float, tp: int, pp: int, ep: int,
-                            recompute: bool, gpu: GpuSpec, offer: PricedOffer, cp: int = 1) -> float:
+                            recompute: bool, gpu: GpuSpec, offer: PricedOffer, cp: int = 1, dp: int = 0) -> float:
     """All-to-all seconds of one micro-batch on one pipeline stage: its MoE layers' dispatches and combines of
     tokens × top-k hidden vectors (split over the tp ranks by sequence parallelism and over the cp context ranks,
-    each of which holds s/cp tokens), over NVLink while the tp·cp·ep GPUs the group spans (Megatron's rank order
-    tp-cp-ep-dp) fit in an instance, else over each GPU's share of the network."""
+    each of which holds s/cp tokens), the EP ranks tp·cp GPUs apart (Megatron's rank order tp-cp-ep-dp): over
+    NVLink to the members inside the instance, over each GPU's share of the network to the others
+    (interconnect.expert_all_to_all_seconds). An EP degree beyond the `dp` data-parallel ranks exists only with
+    Megatron-Core's MoE parallel folding (expert tensor parallelism 1, as the Megatron-Bridge Qwen3-235B recipes
+    quoted in catalog/published_runs.yaml set it: the experts lay the tp·cp·dp ranks out anew, EP first), whose EP
+    group is ep consecutive ranks."""
     if ep <= 1 or not work.is_moe:
         return 0.0
     size = micro * work.tokens_per_sample * work.experts_per_token * work.hidden * value_bytes / (tp * cp)
-    link_gbs, link = expert_parallel_link(tp * cp * ep, offer.offer.gpus_per_instance, gpu, offer)
     per_layer = ALL_TO_ALLS_PER_MOE_LAYER + (2 if recompute else 0)
-    return per_layer * (work.moe_layers / pp) * all_to_all_seconds(size, ep, link_gbs, link)
+    stride = 1 if 0 < dp < ep else tp * cp
+    return per_layer * (work.moe_layers / pp) * expert_all_to_all_seconds(size, ep, stride, gpu, offer)

@@ -82,6 +82,11 @@ class TrainingJob:
     """False for a published run that does not say its kernel: `attention` is then the curve fit's convention
     (standard), and the memory model keeps no scores for it — the run fit in memory as published, and counting
     scores it may not have kept would force recomputation it did not use (modern stacks run flash kernels)."""
+    pipeline_split: str = "even"
+    """How the layers split over pipeline stages: even (the transformer layers evenly, the output layer on the last
+    stage besides its share: Megatron-Core's default, account_for_embedding/loss_in_pipeline_split False) or
+    ends-counted (embedding and loss counted as one layer each); a published run's recipe may state the latter
+    (stage_imbalance)."""
 
     @property
     def tokens(self) -> float:
@@ -688,6 +693,26 @@ def pin_problem(job: TrainingJob, offer: PricedOffer, count: int) -> str | None:
     return None
 
 
+def stage_imbalance(work: Workload, pp: int, split: str = "even") -> float:
+    """Compute of the busiest pipeline stage over the mean stage's (1 without a pipeline). Every micro-batch passes
+    every stage, so the step runs at the busiest stage's pace. Megatron-Core's default ("even") splits the L
+    transformer layers evenly and puts the output layer, H forward FLOP of the model's F, on the last stage besides
+    its share: (F + (pp − 1)·H)/F — ×1.3 for gpt-oss-120b's 201k-vocabulary head in 4 stages (its Megatron-Bridge
+    recipe keeps the default: catalog/published_runs.yaml notes), ×1.03 for Llama-3.1-405B in 8. With
+    account_for_embedding/loss_in_pipeline_split ("ends-counted") the embedding and the loss count as one layer each
+    in the split: every stage gets (L + 2)/pp slots, the first and last one layer fewer, so the last holds
+    ((L + 2)/pp − 1) layers and the head — ×1.09 for Qwen3-235B-A22B in 8 stages (its head is two layers' worth)."""
+    head, total = work.head_flops_per_sample, work.forward_flops_per_sample
+    if pp <= 1 or head <= 0.0 or total <= head or not work.layers:
+        return 1.0
+    mean = total / pp
+    if split == "even":
+        return ((total - head) / pp + head) / mean
+    layer = (total - head) / work.layers
+    slots = (work.layers + 2) / pp
+    return max((slots - 1) * layer + head, slots * layer) / mean
+
+
 class LayoutWork(NamedTuple):
     """What a layout's step terms read of the job and the layout alone, not of the GPU or the offer (step_terms):
     a search meets each layout on every GPU and every instance shape, so LayoutMemo works these out once per
@@ -725,6 +750,8 @@ def layout_work(job: TrainingJob, layout: Layout) -> LayoutWork:
     hardware_factor = 1.0 + rerun / flops
     # context parallelism splits every sample's FLOP evenly over its cp ranks (load-balanced causal chunks)
     micro_flops = micro * flops * hardware_factor / (tp * pp * cp)
+    if pp > 1:  # a pipeline runs at its busiest stage's pace
+        micro_flops *= stage_imbalance(work, pp, job.pipeline_split)
     # 1F1B: the pipeline fills and drains once per step, idle (pp − 1) micro-batch slots; the interleaved schedule
     # with v virtual stages per rank cuts the idle slots to (pp − 1)/v and sends v times as often (Narayanan et al.
     # 2021, §2.2)
@@ -770,7 +797,7 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
         fixed += lw.pipeline_sends * pipeline_send_seconds(lw.activation_bytes / tp, offer)
     if experts:
         fixed += slots * all_to_all_step_seconds(work, micro, value_bytes, tp, pp, layout.expert,
-                                                 recompute == "full", gpu, offer, cp)
+                                                 recompute == "full", gpu, offer, cp, dp)
     ring_comm = ring_window = 0.0
     if cp > 1:
         # context parallelism: K,V blocks around the ring, behind this GPU's attention of the block before each send
@@ -824,7 +851,7 @@ class LayoutMemo:
     efficiencies: dict[tuple[object, ...], Efficiency] = dataclasses.field(default_factory=dict)
     memories: dict[tuple[object, ...], TrainingMemory] = dataclasses.field(default_factory=dict)
     values: dict[tuple[object, ...], Efficiency] = dataclasses.field(default_factory=dict)
-    """The curve's efficiency at (GPU and efficiency, tensor degree, micro-batch), before widening."""
+    """The curve's efficiency at (GPU and efficiency, tensor degree, micro-batch, expert degree), before widening."""
     contents: dict[tuple[object, ...], int] = dataclasses.field(default_factory=dict)
     tokens: dict[tuple[int, int], tuple[int, GpuSpec, Efficiency]] = dataclasses.field(default_factory=dict)
     works: dict[tuple[object, ...], list[tuple[Layout, LayoutWork]]] = dataclasses.field(default_factory=dict)
@@ -903,7 +930,7 @@ class LayoutMemo:
         efficiency_token(gpu, efficiency), when the caller asks for several layouts)."""
         if token is None:
             token = self.efficiency_token(gpu, efficiency)
-        at = (token, layout.tensor, layout.micro_batch)
+        at = (token, layout.tensor, layout.micro_batch, layout.expert)
         curve: Any = efficiency.curve  # a TrainCurve, as in at_curve_value
         key = (*at, curve.widening_count(layout.gpus) if curve is not None else 0)
         found = self.efficiencies.get(key)
@@ -956,9 +983,10 @@ class LayoutMemo:
 
 
 def curve_value(curve: Any, job: TrainingJob, gpu: GpuSpec, layout: Layout) -> float:
-    """A training curve's efficiency at the layout's tensor degree and micro-batch (all it reads of the layout)."""
+    """A training curve's efficiency at the layout's tensor degree, micro-batch and expert degree (all it reads of
+    the layout)."""
     value: float = curve.efficiency(job.work, gpu, job.precision, layout.tensor, layout.micro_batch, job.attention,
-                                    job.framework)
+                                    job.framework, layout.expert)
     return value
 
 

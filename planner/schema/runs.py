@@ -38,6 +38,12 @@ class RunLayout(Strict):
     micro_batch: int | None = Field(None, ge=1, description="Micro-batch per GPU, sequences.")
     global_batch: int | None = Field(None, ge=1, description="Global batch, sequences.")
     recompute: Literal["none", "selective", "full"] | None = Field(None, description="Activation recomputation.")
+    pipeline_split: Literal["even", "ends-counted"] | None = Field(
+        None, description="How the recipe split the layers over the pipeline stages (Megatron-Core): even — the "
+                          "transformer layers evenly, the output layer on the last stage besides its share "
+                          "(account_for_embedding/loss_in_pipeline_split False, the default); ends-counted — the "
+                          "embedding and the loss counted as one layer each (both True). Null: not stated, planned "
+                          "as Megatron-Core's default (even).")
 
 
 class PublishedRun(Strict):
