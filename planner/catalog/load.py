@@ -15,6 +15,7 @@ from planner.errors import CatalogLookupError, InputError, PlannerError, did_you
 from planner.io.loading import M, load_model_file
 from planner.io.yamlcache import content_key
 from planner.io.yamlfile import YamlDocument, read_text
+from planner.model.matmul_ceiling import with_ceilings
 from planner.schema.catalog import (
     CommitmentsFile,
     CommittedPrice,
@@ -232,6 +233,7 @@ def _load_catalog(root: Path, texts: dict[str, str]) -> Catalog:
             if owner is not None and owner != spec.id:
                 raise gpu_doc.error(("gpus", i, "aliases"), f"alias {alias!r} already names {owner}")
             names[_norm(alias)] = spec.id
+    gpus = with_ceilings(gpus)
     providers: dict[str, ProviderOffers] = {}
     for path in sorted((root / "offers").glob("*.yaml")):
         prov, doc = load(path, ProviderOffers, "offers file")

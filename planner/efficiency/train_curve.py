@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from planner.catalog.load import Catalog
 from planner.efficiency.curve import Num, saturating
 from planner.efficiency.figure import Efficiency
+from planner.model.matmul_ceiling import ceiling_share
 from planner.model.workload import Workload
 from planner.schema.catalog import GpuSpec
 from planner.schema.priors import Extrapolation, TrainCurveFit
@@ -131,6 +132,17 @@ def stack_known(fit: TrainCurveFit, framework: str | None) -> bool:
     return framework == BASELINE_STACK or (framework is not None and framework in fit.stack_factors)
 
 
+def ceiling_factor(fit: TrainCurveFit, gpu: GpuSpec, precision: str) -> float:
+    """How the pooled curve scales for a GPU of an architecture without runs: its matmul ceiling (the share of its
+    dense peak the best matmul reaches, planner/model/matmul_ceiling.py) over the pooled runs' (fit.ceiling_share) —
+    an MI300X's best bf16 matmul reaches 51 % of its peak where the runs' GPUs reach ~84 % of theirs. 1 for a curve
+    of the GPU's own family (its fitted peak holds the level), on CUDA-core precisions, or without either figure."""
+    if fit.arch != "any" or not fit.ceiling_share:
+        return 1.0
+    share = ceiling_share(gpu, precision)
+    return share / fit.ceiling_share if share else 1.0
+
+
 def peak_of(fit: TrainCurveFit, precision: str) -> float:
     """The curve's top for a precision (fp32 runs on CUDA cores), never above the peak itself."""
     return min(1.0, fit.peak_efficiency * (fit.fp32_factor if precision == "fp32" else 1.0))
@@ -157,7 +169,7 @@ class TrainCurve:
                                   self.traffic(work.family, attention), matrix_side(work, tp),
                                   traffic_ratio(work, gpu, precision),
                                   weight_ratio(work, gpu, precision, micro_batch, ep)))
-        return min(1.0, value * stack_factor(self.fit, framework))
+        return min(1.0, value * stack_factor(self.fit, framework) * ceiling_factor(self.fit, gpu, precision))
 
     def widened(self, efficiency: Efficiency, framework: str | None, gpus: int) -> Efficiency:
         """The efficiency with its interval widened (σ added in quadrature) and flagged for each way the plan
@@ -211,6 +223,16 @@ def pick_curve(curves: tuple[TrainCurveFit, ...] | list[TrainCurveFit], family: 
     return None
 
 
+def _ceiling_note(fit: TrainCurveFit, gpu: GpuSpec) -> str:
+    """How the pooled curve is scaled for this GPU, in words (ceiling_factor at bf16)."""
+    share, ceiling = ceiling_share(gpu, "bf16"), gpu.matmul_ceiling
+    if not fit.ceiling_share or not share or ceiling is None:
+        return ""
+    how = "measured" if ceiling.measured else "transferred"
+    return (f" × its matmul ceiling ({share:.1%} of peak, {how}) over the runs' GPUs' ({fit.ceiling_share:.1%}) = "
+            f"×{share / fit.ceiling_share:.2f}")
+
+
 def curve_efficiency(catalog: Catalog, gpu: GpuSpec) -> Efficiency:
     """The training efficiency of a GPU from the catalog's curves (value: the curve's peak; plans evaluate it)."""
     fit = pick_curve(catalog.train_curves, gpu.family)
@@ -225,6 +247,6 @@ def curve_efficiency(catalog: Catalog, gpu: GpuSpec) -> Efficiency:
     extra = catalog.extrapolation
     if fit.arch == "any" and extra is not None:
         sigma = min(3.0, math.sqrt(sigma ** 2 + extra.architecture_log_sigma ** 2))
-        flags = (f"architecture: no {gpu.family} runs, the pooled curve",)
+        flags = (f"architecture: no {gpu.family} runs, the pooled curve{_ceiling_note(fit, gpu)}",)
     return Efficiency(fit.peak_efficiency, sigma, "prior", f"train curve fitted on {fit.n} published run(s) ({scope})",
                       curve=TrainCurve(fit, extra), extrapolations=flags)

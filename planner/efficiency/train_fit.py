@@ -28,6 +28,7 @@ from planner.efficiency.prior_fit import RECOMPUTE_MODEL_SHARE, implied_efficien
 from planner.efficiency.train_curve import (
     BASELINE_STACK,
     NCHW_PASSES,
+    ceiling_factor,
     cnn_traffic,
     curve_value,
     matrix_side,
@@ -41,6 +42,7 @@ from planner.efficiency.train_curve import (
     weight_ratio,
 )
 from planner.io.profile import resolve_architecture
+from planner.model.matmul_ceiling import ceiling_share
 from planner.model.precision import peak_flops
 from planner.model.workload import workload_for
 from planner.plans.training import (
@@ -407,7 +409,13 @@ def fit_curves(cases: list[RunCase]) -> list[TrainCurveFit]:
     stack_factors = {f: _sig(float(factors[i])) for i, f in enumerate(stacks)}
     stack_runs = {f: stack_counts[f] for f in stacks}
     everything = _arrays(cases)
-    everything_stack = stack_column(cases, factors)
+    # the pooled curve stands for architectures without runs, each scaled by its matmul ceiling over the runs' GPUs'
+    # (train_curve.ceiling_factor): fitted the same way, each run scaled by its own GPU's
+    shares = [s for c in cases if (s := ceiling_share(c.gpu, c.run.precision))]
+    reference = _sig(statistics.median(shares)) if shares else None
+    ceilings = np.array([s / reference if reference and (s := ceiling_share(c.gpu, c.run.precision)) else 1.0
+                         for c in cases])
+    everything_stack = stack_column(cases, factors) * ceilings
 
     def pooled(_: object, log_peak: float) -> Num:
         return _log_predicted(everything, math.exp(log_peak), half_side, traffic_t, traffic_c, fp32_factor,
@@ -418,6 +426,7 @@ def fit_curves(cases: list[RunCase]) -> list[TrainCurveFit]:
 
     def curve(arch: str, peak: float, members: list[RunCase]) -> TrainCurveFit:
         return TrainCurveFit(arch=arch, peak_efficiency=_sig(peak), half_side=_sig(half_side),
+                             ceiling_share=reference if arch == "any" else None,
                              traffic_transformer=_sig(traffic_t), traffic_flash=_sig(traffic_f),
                              traffic_cnn=_sig(traffic_c), fp32_factor=_sig(fp32_factor),
                              nchw_passes=_sig(nchw_passes), log_sigma=0.0,
@@ -492,7 +501,8 @@ def case_efficiency(case: RunCase, curves: list[TrainCurveFit] | tuple[TrainCurv
     traffic = traffic_of(fit, case.job.work.family, case.job.attention, case.nchw16)
     eta = float(curve_value(peak_of(fit, case.run.precision), fit.half_side, traffic, case.side, case.ratio,
                             case.weights))
-    return min(1.0, eta * stack_factor(fit, case.job.framework)), fit.arch
+    return min(1.0, eta * stack_factor(fit, case.job.framework) * ceiling_factor(fit, case.gpu, case.run.precision)), \
+        fit.arch
 
 
 def case_prediction(case: RunCase, curves: list[TrainCurveFit] | tuple[TrainCurveFit, ...]) -> tuple[float, str]:

@@ -59,6 +59,18 @@ class Interconnect(Strict):
                                     description="GPUs one NVLink domain joins (2: bridge, 8: HGX).")
 
 
+class MatmulCeiling(Strict):
+    """The best dense matmul a GPU runs, as a share of its dense peak: measured (maximum achievable matmul FLOP/s,
+    MAMF) where published, else transferred at catalog load (planner/model/matmul_ceiling.py)."""
+
+    bf16: float | None = Field(None, gt=0, le=1, description="Share of the dense 16-bit peak the best bf16 matmul "
+                                                             "reaches (also stands for fp16 and tf32).")
+    fp8: float | None = Field(None, gt=0, le=1, description="Share of the dense fp8 peak the best fp8 matmul reaches.")
+    source: str = Field(min_length=3, description="Where the measurement was published, or the transfer rule used.")
+    as_of: dt.date | None = Field(None, description="When the measurement was read (measured figures).")
+    measured: bool = Field(True, description="False: transferred at catalog load, not measured.")
+
+
 class GpuSpec(Strict):
     """One GPU variant with its datasheet figures."""
 
@@ -81,6 +93,8 @@ class GpuSpec(Strict):
     source: str = Field(min_length=3, description="Where the figures came from.")
     as_of: dt.date = Field(description="When the figures were read.")
     notes: str | None = Field(None, description="Derivations and caveats.")
+    matmul_ceiling: MatmulCeiling | None = Field(
+        None, description="The best matmul's share of the dense peak where measured (else transferred at load).")
 
     _as_of = field_validator("as_of")(_not_future)
 

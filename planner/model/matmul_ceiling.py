@@ -1,0 +1,61 @@
+"""The best dense matmul a GPU runs, as a share of its datasheet peak (its achievable matmul ceiling).
+
+Measured where published: the maximum achievable matmul FLOP/s (MAMF) table of stas00/ml-engineering, copied into
+catalog/gpus.yaml `matmul_ceiling` with its source (A100 SXM 86.9 %, H100 SXM 80.3 %, B200 77.6 %, MI300X 51.4 % of
+the dense bf16 peak, …). A GPU without a measurement gets one transferred at catalog load (`with_ceilings`, the
+source says which rule): the median of the measured GPUs of its architecture, else of its vendor; an fp8 share not
+measured is the bf16 share × the median fp8/bf16 ratio of the GPUs measured in both.
+
+The training curves use it where they have no runs of a GPU's architecture (the pooled `any` curve,
+train_curve.ceiling_factor): a family with runs has its own fitted peak, which already holds its level.
+"""
+from __future__ import annotations
+
+import statistics
+
+from planner.schema.catalog import GpuSpec, MatmulCeiling
+
+TENSOR_PRECISIONS = {"fp16": "bf16", "bf16": "bf16", "tf32": "bf16", "fp8": "fp8"}
+"""The precisions that run on tensor cores, and the measurement each reads (16-bit and TF32 share the bf16 one)."""
+
+
+def ceiling_share(gpu: GpuSpec, precision: str) -> float | None:
+    """The share of the dense peak at `precision` the GPU's best matmul reaches; None on CUDA-core precisions (fp32)
+    or without a ceiling."""
+    key = TENSOR_PRECISIONS.get(precision)
+    ceiling = gpu.matmul_ceiling
+    if key is None or ceiling is None:
+        return None
+    return ceiling.fp8 if key == "fp8" else ceiling.bf16
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 4) if values else None
+
+
+def with_ceilings(gpus: dict[str, GpuSpec]) -> dict[str, GpuSpec]:
+    """Every GPU with a matmul ceiling: its measured one, else one transferred from the measured GPUs (module
+    docstring), the rule named in its source."""
+    measured = [g for g in gpus.values() if g.matmul_ceiling is not None and g.matmul_ceiling.measured]
+    ratios = [c.fp8 / c.bf16 for g in measured if (c := g.matmul_ceiling) is not None and c.fp8 and c.bf16]
+    fp8_ratio = _median(ratios)
+    out: dict[str, GpuSpec] = {}
+    for gid, gpu in gpus.items():
+        ceiling = gpu.matmul_ceiling
+        if ceiling is None or not ceiling.measured:
+            kin = [c.bf16 for g in measured if g.arch == gpu.arch and (c := g.matmul_ceiling) and c.bf16]
+            peers = [c.bf16 for g in measured if g.vendor == gpu.vendor and (c := g.matmul_ceiling) and c.bf16]
+            bf16, rule = (_median(kin), f"median of the {len(kin)} measured {gpu.arch} GPU(s)") if kin else (
+                _median(peers), f"no {gpu.arch} measurement: median of the {len(peers)} measured {gpu.vendor} GPU(s)")
+            if bf16 is None:
+                out[gid] = gpu
+                continue
+            ceiling = MatmulCeiling(bf16=bf16, source=f"transferred: {rule} (planner/model/matmul_ceiling.py)",
+                                    measured=False)
+        if ceiling.fp8 is None and ceiling.bf16 and gpu.peak_tflops.fp8 and fp8_ratio:
+            ceiling = ceiling.model_copy(update={
+                "fp8": round(min(1.0, ceiling.bf16 * fp8_ratio), 4),
+                "source": f"{ceiling.source}; fp8 transferred: bf16 share × {fp8_ratio} (median fp8/bf16 of the "
+                          f"{len(ratios)} GPUs measured in both)"})
+        out[gid] = gpu if ceiling is gpu.matmul_ceiling else gpu.model_copy(update={"matmul_ceiling": ceiling})
+    return out
