@@ -15,7 +15,7 @@ from planner.errors import CatalogLookupError, InputError, PlannerError, did_you
 from planner.io.loading import M, load_model_file
 from planner.io.yamlcache import content_key
 from planner.io.yamlfile import YamlDocument, read_text
-from planner.model.matmul_ceiling import with_ceilings
+from planner.catalog.ceilings import with_ceilings
 from planner.schema.catalog import (
     CommitmentsFile,
     CommittedPrice,

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from planner.catalog.load import Catalog
 from planner.efficiency.curve import Num, saturating
 from planner.efficiency.figure import Efficiency
-from planner.model.matmul_ceiling import ceiling_share
+from planner.catalog.ceilings import ceiling_share
 from planner.model.workload import Workload
 from planner.schema.catalog import GpuSpec
 from planner.schema.priors import Extrapolation, TrainCurveFit
@@ -134,7 +134,7 @@ def stack_known(fit: TrainCurveFit, framework: str | None) -> bool:
 
 def ceiling_factor(fit: TrainCurveFit, gpu: GpuSpec, precision: str) -> float:
     """How the pooled curve scales for a GPU of an architecture without runs: its matmul ceiling (the share of its
-    dense peak the best matmul reaches, planner/model/matmul_ceiling.py) over the pooled runs' (fit.ceiling_share) —
+    dense peak the best matmul reaches, planner/catalog/ceilings.py) over the pooled runs' (fit.ceiling_share) —
     an MI300X's best bf16 matmul reaches 51 % of its peak where the runs' GPUs reach ~84 % of theirs. 1 for a curve
     of the GPU's own family (its fitted peak holds the level), on CUDA-core precisions, or without either figure."""
     if fit.arch != "any" or not fit.ceiling_share:
@@ -247,6 +247,7 @@ def curve_efficiency(catalog: Catalog, gpu: GpuSpec) -> Efficiency:
     extra = catalog.extrapolation
     if fit.arch == "any" and extra is not None:
         sigma = min(3.0, math.sqrt(sigma ** 2 + extra.architecture_log_sigma ** 2))
-        flags = (f"architecture: no {gpu.family} runs, the pooled curve{_ceiling_note(fit, gpu)}",)
-    return Efficiency(fit.peak_efficiency, sigma, "prior", f"train curve fitted on {fit.n} published run(s) ({scope})",
+        flags = (f"architecture: no {gpu.family} runs, the pooled curve",)
+    return Efficiency(fit.peak_efficiency, sigma, "prior",
+                      f"train curve fitted on {fit.n} published run(s) ({scope}){_ceiling_note(fit, gpu)}",
                       curve=TrainCurve(fit, extra), extrapolations=flags)

@@ -42,7 +42,7 @@ from planner.efficiency.train_curve import (
     weight_ratio,
 )
 from planner.io.profile import resolve_architecture
-from planner.model.matmul_ceiling import ceiling_share
+from planner.catalog.ceilings import ceiling_share
 from planner.model.precision import peak_flops
 from planner.model.workload import workload_for
 from planner.plans.training import (

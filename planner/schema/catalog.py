@@ -61,7 +61,7 @@ class Interconnect(Strict):
 
 class MatmulCeiling(Strict):
     """The best dense matmul a GPU runs, as a share of its dense peak: measured (maximum achievable matmul FLOP/s,
-    MAMF) where published, else transferred at catalog load (planner/model/matmul_ceiling.py)."""
+    MAMF) where published, else transferred at catalog load (planner/catalog/ceilings.py)."""
 
     bf16: float | None = Field(None, gt=0, le=1, description="Share of the dense 16-bit peak the best bf16 matmul "
                                                              "reaches (also stands for fp16 and tf32).")

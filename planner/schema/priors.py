@@ -49,7 +49,7 @@ class TrainCurveFit(Strict):
     stack_runs: dict[str, int] = Field(default_factory=dict, description="Runs behind each stack factor.")
     ceiling_share: float | None = Field(
         None, gt=0, le=1, description="The pooled curve's reference matmul ceiling: the median share of the dense peak "
-                                      "the best matmul reaches on its runs' GPUs (planner/model/matmul_ceiling.py); a "
+                                      "the best matmul reaches on its runs' GPUs (planner/catalog/ceilings.py); a "
                                       "GPU of an architecture without runs is scaled by its own share over this one.")
 
 

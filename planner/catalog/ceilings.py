@@ -4,7 +4,8 @@ Measured where published: the maximum achievable matmul FLOP/s (MAMF) table of s
 catalog/gpus.yaml `matmul_ceiling` with its source (A100 SXM 86.9 %, H100 SXM 80.3 %, B200 77.6 %, MI300X 51.4 % of
 the dense bf16 peak, …). A GPU without a measurement gets one transferred at catalog load (`with_ceilings`, the
 source says which rule): the median of the measured GPUs of its architecture, else of its vendor; an fp8 share not
-measured is the bf16 share × the median fp8/bf16 ratio of the GPUs measured in both.
+measured is the median fp8 share of its architecture's GPUs measured in fp8 (for a GPU whose bf16 share is
+transferred too), else its bf16 share × the median fp8/bf16 ratio of the GPUs measured in both.
 
 The training curves use it where they have no runs of a GPU's architecture (the pooled `any` curve,
 train_curve.ceiling_factor): a family with runs has its own fitted peak, which already holds its level.
@@ -50,12 +51,18 @@ def with_ceilings(gpus: dict[str, GpuSpec]) -> dict[str, GpuSpec]:
             if bf16 is None:
                 out[gid] = gpu
                 continue
-            ceiling = MatmulCeiling(bf16=bf16, source=f"transferred: {rule} (planner/model/matmul_ceiling.py)",
+            ceiling = MatmulCeiling(bf16=bf16, source=f"transferred: {rule} (planner/catalog/ceilings.py)",
                                     measured=False)
-        if ceiling.fp8 is None and ceiling.bf16 and gpu.peak_tflops.fp8 and fp8_ratio:
-            ceiling = ceiling.model_copy(update={
-                "fp8": round(min(1.0, ceiling.bf16 * fp8_ratio), 4),
-                "source": f"{ceiling.source}; fp8 transferred: bf16 share × {fp8_ratio} (median fp8/bf16 of the "
-                          f"{len(ratios)} GPUs measured in both)"})
+        if ceiling.fp8 is None and ceiling.bf16 and gpu.peak_tflops.fp8:
+            kin8 = [c.fp8 for g in measured if g.arch == gpu.arch and (c := g.matmul_ceiling) and c.fp8]
+            if kin8 and not ceiling.measured:
+                fp8, rule8 = _median(kin8), f"median of the {len(kin8)} {gpu.arch} GPU(s) measured in fp8"
+            elif fp8_ratio:
+                fp8 = round(min(1.0, ceiling.bf16 * fp8_ratio), 4)
+                rule8 = f"bf16 share × {fp8_ratio} (median fp8/bf16 of the {len(ratios)} GPUs measured in both)"
+            else:
+                fp8 = None
+            if fp8 is not None:
+                ceiling = ceiling.model_copy(update={"fp8": fp8, "source": f"{ceiling.source}; fp8 transferred: {rule8}"})
         out[gid] = gpu if ceiling is gpu.matmul_ceiling else gpu.model_copy(update={"matmul_ceiling": ceiling})
     return out
