@@ -26,10 +26,10 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from planner.catalog.ceilings import ceiling_share
 from planner.catalog.load import Catalog
 from planner.efficiency.curve import Num, saturating
 from planner.efficiency.figure import Efficiency
-from planner.catalog.ceilings import ceiling_share
 from planner.model.workload import Workload
 from planner.schema.catalog import GpuSpec
 from planner.schema.priors import Extrapolation, TrainCurveFit

@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from planner.catalog.ceilings import ceiling_share
 from planner.catalog.load import Catalog, PricedOffer
 from planner.efficiency.curve import Num
 from planner.efficiency.origin import Efficiency
@@ -42,7 +43,6 @@ from planner.efficiency.train_curve import (
     weight_ratio,
 )
 from planner.io.profile import resolve_architecture
-from planner.catalog.ceilings import ceiling_share
 from planner.model.precision import peak_flops
 from planner.model.workload import workload_for
 from planner.plans.training import (
