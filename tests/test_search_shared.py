@@ -94,8 +94,30 @@ def test_judged_options_equal_the_dataclass_and_the_reference_hours(catalog, con
     options = planner.plan(loaded, catalog, confidence=confidence, today=DAY).estimate.training.options
     assert any(o.spot for o in options) and any(not o.feasible for o in options)
     for o in options:
-        assert o == TrainingOption(o.plan, o.hours, o.cost_usd, o.spot, o.confidence)
-        assert set(vars(o)) == {f.name for f in dataclasses.fields(TrainingOption)} | {"_rank"}
+        made = TrainingOption(o.plan, o.hours, o.cost_usd, o.spot, o.confidence)
+        assert vars(o) == {**vars(made), "_rank": o.rank}  # every field, the flags __post_init__ sets included
         assert o.rank == training_rank(dataclasses.replace(o))
         if o.spot is None:
             assert o.hours == hours_at_confidence(o.plan, confidence)
+
+
+def test_layout_memo_is_freed_without_the_collector(catalog):
+    """A search's LayoutMemo holds thousands of layouts and fits: it must not sit in a reference cycle (e.g. a bound
+    method of its own held inside it), or each search leaves it for the cyclic collector to find and scan."""
+    import weakref
+
+    loaded = planner.load_profile(ROOT / "profiles" / "pretrain-1b-72h.yaml", catalog)
+    job = planner.plan(loaded, catalog, today=DAY).estimate.training.job
+    offer = searched_offers(loaded, catalog, DAY)[0]
+    gpu = catalog.gpus[offer.offer.gpu]
+    gc.disable()
+    try:
+        memo = LayoutMemo()
+        for count in candidate_counts(offer, 64, None):
+            plan_training(job, gpu, offer, count, prior_efficiency(catalog, gpu, "train", job.work.family), memo=memo)
+        assert memo.trials and memo.fits
+        held = weakref.ref(memo)
+        del memo
+        assert held() is None
+    finally:
+        gc.enable()

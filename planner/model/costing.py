@@ -24,10 +24,13 @@ def run_costs_usd(instances: int, usd_per_hour: float, hours: tuple[float, float
     """run_cost_usd of each of three hours (a plan's P10, P50 and P90) in one call, with the same arithmetic: a
     training search prices tens of thousands of them."""
     rate = instances * usd_per_hour
-    billed = [0.0 if h <= 0 else math.ceil(h * 3600.0 / billing_seconds - 1e-9) * billing_seconds / 3600.0
-              for h in hours]
-    low, mid, high = (b if b >= term_hours else term_hours for b in billed)
-    return rate * low, rate * mid, rate * high
+    low, mid, high = hours
+    # billed_hours of each, then max(billed, term) as max() picks (the first of equals), written out
+    low = 0.0 if low <= 0 else math.ceil(low * 3600.0 / billing_seconds - 1e-9) * billing_seconds / 3600.0
+    mid = 0.0 if mid <= 0 else math.ceil(mid * 3600.0 / billing_seconds - 1e-9) * billing_seconds / 3600.0
+    high = 0.0 if high <= 0 else math.ceil(high * 3600.0 / billing_seconds - 1e-9) * billing_seconds / 3600.0
+    return (rate * (low if low >= term_hours else term_hours), rate * (mid if mid >= term_hours else term_hours),
+            rate * (high if high >= term_hours else term_hours))
 
 
 def monthly_cost_usd(instances: int, usd_per_hour: float, hours_per_month: float,

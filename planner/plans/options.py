@@ -7,7 +7,7 @@ import dataclasses
 import functools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import NormalDist
 
 from planner.model.costing import run_cost_usd
@@ -29,16 +29,22 @@ class TrainingOption:
     """Cost at the confidence level (at a committed-term price: the whole term at least, plans/training.py)."""
     spot: SpotOverhead | None
     confidence: float = 0.5
+    usable: bool = field(init=False, repr=False, compare=False)
+    """Fits and runs on its offer (deadline and budget aside): the plan's, kept as a field (the decision and the plot
+    filter thousands of options by these flags)."""
+    feasible: bool = field(init=False, repr=False, compare=False)
+    """Meets every constraint: the plan's."""
+    meets_deadline: bool = field(init=False, repr=False, compare=False)
+    """Hours at the confidence within the deadline (or no deadline): the plan's."""
+    within_budget: bool = field(init=False, repr=False, compare=False)
+    """Cost at the confidence within the budget (or no budget): the plan's."""
 
-    @property
-    def meets_deadline(self) -> bool:
-        """Hours at the confidence within the deadline (or no deadline)."""
-        return self.plan.meets_deadline
-
-    @property
-    def within_budget(self) -> bool:
-        """Cost at the confidence within the budget (or no budget)."""
-        return self.plan.within_budget
+    def __post_init__(self) -> None:
+        plan = self.plan
+        object.__setattr__(self, "usable", plan.usable)
+        object.__setattr__(self, "feasible", plan.feasible)
+        object.__setattr__(self, "meets_deadline", plan.meets_deadline)
+        object.__setattr__(self, "within_budget", plan.within_budget)
 
     @property
     def verdicts(self) -> tuple[Verdict, ...]:
@@ -49,16 +55,6 @@ class TrainingOption:
     def reasons(self) -> tuple[str, ...]:
         """The verdicts in words."""
         return self.plan.reasons
-
-    @property
-    def usable(self) -> bool:
-        """Fits and runs on its offer (deadline and budget aside)."""
-        return self.plan.usable
-
-    @property
-    def feasible(self) -> bool:
-        """Meets every constraint."""
-        return self.plan.feasible
 
     @property
     def rank(self) -> tuple[object, ...]:
@@ -159,6 +155,8 @@ class Judge:
         within = budget_usd is None or cost <= budget_usd
         verdicts = [v for v in plan.verdicts if v.kind not in (Kind.MISSES_DEADLINE, Kind.OVER_BUDGET)] \
             if plan.verdicts else []
+        # TrainingPlan.usable of the judged plan: the deadline and budget verdicts added below are not intrinsic
+        usable = not verdicts or not any(v.intrinsic for v in verdicts)
         if not meets:
             assert deadline_s is not None
             verdicts.append(Verdict(Kind.MISSES_DEADLINE, hours, deadline_s / 3600.0, self.level))
@@ -169,9 +167,10 @@ class Judge:
         fields["within_budget"] = within
         judged = evolve_with(plan, fields)
         # TrainingOption(judged, hours, cost, overhead, confidence) without the frozen dataclass's per-field
-        # setattr, its rank remembered at once (TrainingOption.rank: the search and the decision read every one)
+        # setattr (its flags as __post_init__ sets them), its rank remembered at once (TrainingOption.rank: the search and the decision read every one)
         option: TrainingOption = object.__new__(TrainingOption)
         option.__dict__.update(plan=judged, hours=hours, cost_usd=cost, spot=overhead, confidence=self.confidence,
+                               usable=usable, feasible=not verdicts, meets_deadline=meets, within_budget=within,
                                _rank=rank_of(judged, hours, cost))
         return option
 

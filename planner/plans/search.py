@@ -220,7 +220,8 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
     best: list[TrainingOption] = []
     # offers of one GPU and instance shape at several providers or regions take the same time: planned once,
     # priced per offer
-    timed: dict[tuple[object, ...], TrainingPlan] = {}
+    timed: dict[tuple[int, int], TrainingPlan] = {}
+    shapes: dict[tuple[object, ...], int] = {}
     memos: dict[int, LayoutMemo] = {}  # layouts shared across GPUs of one memory size, per job
     judges: dict[int, Judge] = {}
     for target in targets:
@@ -233,9 +234,11 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
         mine = []
         offer = target.offer
         provider, instance = offer.provider, offer.offer.instance
-        shape = (id(this_job), target.gpu.id, instance_shape(offer), _efficiency_key(target.efficiency))
+        # a small number per (job, GPU, instance shape, efficiency): hashing that nested tuple at every count cost more
+        shape = shapes.setdefault((id(this_job), target.gpu.id, instance_shape(offer),
+                                   _efficiency_key(target.efficiency)), len(shapes))
         for count in target.counts:
-            key = (*shape, count)
+            key = (shape, count)
             plan = timed.get(key)
             if plan is None:
                 plan = timed[key] = plan_training(this_job, target.gpu, offer, count, target.efficiency,

@@ -414,7 +414,7 @@ def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
     """The first (least recomputation first, lowest ZeRO stage first) layout at this tp × pp that fits, with the
     largest power-of-two micro-batch that fits (1 in a pipeline, whose bubble shrinks with more micro-batches:
     Narayanan et al. 2021, §2.2), or the pinned one. A pinned recomputation or ZeRO stage is the only one tried."""
-    return fit_trials(job, count, tp, pp, stages, ep, memory_of, cp).first_fit(usable_bytes(gpu))
+    return fit_trials(job, count, tp, pp, stages, ep, cp).first_fit(usable_bytes(gpu), memory_of)
 
 
 class FitTrials:
@@ -423,12 +423,11 @@ class FitTrials:
     first reached. None of it depends on the GPU, so GPUs of every memory size share them (LayoutMemo.fit_layout),
     and the layouts found; only the capacity test and the micro-batch read the GPU's usable memory."""
 
-    __slots__ = ("job", "memory_of", "tp", "pp", "ep", "cp", "dp", "per_gpu_cap", "virtual", "configs", "sizes",
-                 "found")
+    __slots__ = ("job", "tp", "pp", "ep", "cp", "dp", "per_gpu_cap", "virtual", "configs", "sizes", "found")
 
     def __init__(self, job: TrainingJob, count: int, tp: int, pp: int, stages: tuple[str, ...], ep: int,
-                 memory_of: MemoryOf, cp: int) -> None:
-        self.job, self.memory_of, self.tp, self.pp, self.ep, self.cp = job, memory_of, tp, pp, ep, cp
+                 cp: int) -> None:
+        self.job, self.tp, self.pp, self.ep, self.cp = job, tp, pp, ep, cp
         self.dp = dp = count // (tp * pp * cp)
         stages = _pinned_stages(job, stages)
         self.per_gpu_cap = None if job.global_batch_samples is None \
@@ -443,10 +442,11 @@ class FitTrials:
         self.found: dict[tuple[int, int], Layout] = {}
         """The layout of (trial, micro-batch), shared by every capacity that picks it."""
 
-    def first_fit(self, capacity: float) -> Layout | None:
+    def first_fit(self, capacity: float, memory_of: MemoryOf) -> Layout | None:
         """The first trial that fits `capacity` bytes, at the largest power-of-two micro-batch that fits (or the
-        pinned one; 1 in a pipeline); None: none fits."""
-        job, memory_of, sizes = self.job, self.memory_of, self.sizes
+        pinned one; 1 in a pipeline); None: none fits. `memory_of`: the one the trials were made with (not held:
+        a LayoutMemo's bound method would make the memo a reference cycle, freed only by the collector)."""
+        job, sizes = self.job, self.sizes
         dp, tp, pp, ep, cp = self.dp, self.tp, self.pp, self.ep, self.cp
         for i, (recompute, sharding) in enumerate(self.configs):
             size = sizes[i]
@@ -479,9 +479,9 @@ class FitTrials:
 
 
 def fit_trials(job: TrainingJob, count: int, tp: int, pp: int, stages: tuple[str, ...], ep: int = 1,
-               memory_of: MemoryOf = training_memory, cp: int = 1) -> FitTrials:
+               cp: int = 1) -> FitTrials:
     """The (recomputation, ZeRO stage) trials of _fit_layout at this count and degrees."""
-    return FitTrials(job, count, tp, pp, stages, ep, memory_of, cp)
+    return FitTrials(job, count, tp, pp, stages, ep, cp)
 
 
 def _virtual_stages(job: TrainingJob, pp: int) -> int:
@@ -892,8 +892,8 @@ class LayoutMemo:
             return self.fits[key]
         trials = self.trials.get(key[1:])
         if trials is None:
-            trials = self.trials[key[1:]] = fit_trials(job, count, tp, pp, stages, memory_of=self.training_memory)
-        found = self.fits[key] = trials.first_fit(capacity)
+            trials = self.trials[key[1:]] = fit_trials(job, count, tp, pp, stages)
+        found = self.fits[key] = trials.first_fit(capacity, self.training_memory)
         return found
 
     def layouts_with_work(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer,
