@@ -363,9 +363,10 @@ def fits_curves(case: RunCase) -> bool:
     return case.run.check_family is None and not case.job.work.is_moe
 
 
-def fit_curves(cases: list[RunCase]) -> list[TrainCurveFit]:
+def fit_curves(cases: list[RunCase], near: Sequence[TrainCurveFit] = ()) -> list[TrainCurveFit]:
     """Curves per architecture family (≥ MIN_CURVE_RUNS runs) and the pooled 'any' curve; log_sigma 0, n and runs
-    filled in (the spread comes from leave-one-out, `fit_with_spread`)."""
+    filled in (the spread comes from leave-one-out, `fit_with_spread`). `near`: curves fitted on nearly the same
+    cases (a refit without one run or one fold), whose parameters the search starts from (`_start_from`)."""
     import numpy as np
     from scipy.optimize import curve_fit
 
@@ -402,6 +403,7 @@ def fit_curves(cases: list[RunCase]) -> list[TrainCurveFit]:
         + [math.log(STACK_FACTOR_RANGE[0])] * len(stacks)
     upper = [0.0] * k + [math.log(1e5), math.log(1e3), math.log(1e3), math.log(20.0), 1e3] \
         + [math.log(STACK_FACTOR_RANGE[1])] * len(stacks)
+    start = _start_from(near, archs, stacks) or start
     theta = _regularised_fit(model, np.log(a["actual"]), start, lower, upper, k, len(stacks))
     half_side, traffic_t, traffic_c, fp32_factor = (float(x) for x in np.exp(theta[k:k + 4]))
     nchw_passes, traffic_f = NCHW_PASSES, float(theta[k + 4])
@@ -454,6 +456,19 @@ family's peak follows its few fitted sources: with Volta's 10 runs its peak sat 
 at 9 (docs/accuracy.md, "A fit with priors")."""
 FIT_ROUNDS = 3
 """Rounds of the fit: each weighs the priors against the data by the previous round's residual σ."""
+
+
+def _start_from(curves: Sequence[TrainCurveFit], archs: list[str], stacks: list[str]) -> list[float] | None:
+    """fit_curves' parameter vector read back from curves that hold every family and stack factor of this fit (the
+    same optimum is found from there in a few evaluations; refits in leave-one-out and cross-validation), else
+    None."""
+    by_arch = {c.arch: c for c in curves}
+    if not curves or any(a not in by_arch for a in archs) or any(f not in curves[0].stack_factors for f in stacks):
+        return None
+    first = curves[0]
+    shape = [first.half_side, first.traffic_transformer, first.traffic_cnn, first.fp32_factor]
+    return [math.log(by_arch[a].peak_efficiency) for a in archs] + [math.log(max(v, 1e-3)) for v in shape] \
+        + [first.traffic_flash or MIN_PASSES] + [math.log(first.stack_factors[f]) for f in stacks]
 
 
 def _regularised_fit(model: Callable[..., Any], y: Any, start: list[float], lower: list[float], upper: list[float],
@@ -529,8 +544,9 @@ class LeaveOneOut:
 def leave_one_out(cases: list[RunCase]) -> LeaveOneOut:
     """Refit without each case in turn and predict it."""
     predicted, used = [], []
+    full = fit_curves(cases)
     for i, case in enumerate(cases):
-        curves = fit_curves(cases[:i] + cases[i + 1:])
+        curves = fit_curves(cases[:i] + cases[i + 1:], full)
         value, arch = case_prediction(case, curves)
         predicted.append(value)
         used.append(arch)
@@ -585,11 +601,17 @@ def load_published_runs(catalog_dir: Path | str, catalog: Catalog) -> list[Publi
 
 
 @lru_cache(maxsize=2)
-def cached_leave_one_out(catalog_dir: str) -> tuple[list[TrainCurveFit], LeaveOneOut, list[RunCase]]:
-    """fit_with_spread over a catalog directory's published runs, computed once per process."""
+def cached_cases(catalog_dir: str) -> list[RunCase]:
+    """The training cases of a catalog directory's published runs, built once per process."""
     from planner.catalog.load import load_catalog
 
     catalog = load_catalog(catalog_dir)
-    cases = training_cases(load_published_runs(catalog_dir, catalog), catalog)
+    return training_cases(load_published_runs(catalog_dir, catalog), catalog)
+
+
+@lru_cache(maxsize=2)
+def cached_leave_one_out(catalog_dir: str) -> tuple[list[TrainCurveFit], LeaveOneOut, list[RunCase]]:
+    """fit_with_spread over a catalog directory's published runs, computed once per process."""
+    cases = cached_cases(catalog_dir)
     curves, loo = fit_with_spread(cases)
     return curves, loo, cases

@@ -83,9 +83,10 @@ def train_predictions(runs: Sequence[PublishedRun], catalog: Catalog, cases: Seq
         if run.phase == "train":
             folds[key(run)].append(run)
     out: list[PointPrediction] = []
+    everything = fit_curves(list(cases))
     for fold, members in folds.items():
         fitted = [c for c in cases if key(c.run) != fold]
-        curves: list[TrainCurveFit] = fit_curves(fitted)
+        curves: list[TrainCurveFit] = fit_curves(fitted, everything)
         for run in members:
             case = by_id.get(run.id) or build_case(run, catalog, reference)
             if case is None:

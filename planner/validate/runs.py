@@ -16,6 +16,7 @@ from planner.efficiency.train_fit import (
     TRAIN_GROUPS,
     RunCase,
     build_case,
+    cached_cases,
     cached_leave_one_out,
     case_efficiency,
     load_published_runs,
@@ -162,7 +163,7 @@ def _selected(only: str | None, moe: frozenset[str], run: PublishedRun) -> bool:
 
 def _validate(catalog: Catalog, runs: list[PublishedRun], catalog_dir: Path | str, leave_one_out: bool,
               only: str | None, cross_validate: str | None, moe: frozenset[str]) -> list[ValidationRow]:
-    curves, _, cases = cached_leave_one_out(str(Path(catalog_dir).resolve()))
+    cases = cached_cases(str(Path(catalog_dir).resolve()))
     if leave_one_out and cross_validate is None:
         cross_validate = "run"
     if cross_validate is not None:
@@ -175,7 +176,8 @@ def _validate(catalog: Catalog, runs: list[PublishedRun], catalog_dir: Path | st
                                       point.extrapolations))
         by_run = {run.id: run for run in runs}
         return [r for r in rows if _selected(only, moe, by_run[r.id])]
-    stored = catalog.train_curves or tuple(curves)
+    # the catalog's own curves; a catalog without them (no priors.yaml) gets them fitted here, with their spread
+    stored = catalog.train_curves or tuple(cached_leave_one_out(str(Path(catalog_dir).resolve()))[0])
     by_id = {c.run.id: i for i, c in enumerate(cases)}
     reference = reference_efficiency(runs, catalog)
     out: list[ValidationRow] = []
