@@ -172,9 +172,12 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
                               lambda offer: candidate_counts(offer, constraints.max_gpus, constraints.gpu_count,
                                                              pins),
                               loaded.positions)
+        priors: dict[str, Efficiency] = {}  # one per GPU: offers of a GPU share its curve (~10 ms of building)
         targets = [Target(offer, catalog.gpus[offer.offer.gpu],
                           _book_train(book, catalog, offer, job)
-                          or prior_efficiency(catalog, catalog.gpus[offer.offer.gpu], "train", job.work.family),
+                          or priors.get(offer.offer.gpu)
+                          or priors.setdefault(offer.offer.gpu, prior_efficiency(catalog, catalog.gpus[offer.offer.gpu],
+                                                                                 "train", job.work.family)),
                           candidate_counts(offer, constraints.max_gpus, constraints.gpu_count,
                                            profile.training.parallelism),
                           constraints.spot and offer.offer.spot_usd_per_hour is not None)
