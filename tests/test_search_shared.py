@@ -21,12 +21,14 @@ from .conftest import ROOT
 DAY = dt.date(2026, 11, 30)
 
 
-@pytest.mark.parametrize("name", ["pretrain-1b-72h", "lora-mixtral-8x7b", "long-context-llama-8b"])
-def test_plans_through_the_shared_memo_equal_plans_built_alone(catalog, name):
+@pytest.mark.parametrize("name, pins", [("pretrain-1b-72h", []), ("lora-mixtral-8x7b", []),
+                                        ("long-context-llama-8b", []),
+                                        ("pretrain-1b-72h", ["training.parallelism.tensor=2"])])
+def test_plans_through_the_shared_memo_equal_plans_built_alone(catalog, name, pins):
     """One memo across many offers and counts (as search_training shares it) against no memo at all, on a dense
-    model, a mixture of experts (expert layouts) and a long context (context-parallel layouts)."""
+    model, a mixture of experts (expert layouts), a long context (context-parallel layouts) and a pinned degree."""
     # counts past the largest published run (catalog/priors.yaml) widen the efficiency by their number
-    loaded = planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog, ["constraints.max_gpus=16384"])
+    loaded = planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog, ["constraints.max_gpus=16384", *pins])
     job = planner.plan(loaded, catalog, today=DAY).estimate.training.job
     offers = searched_offers(loaded, catalog, DAY)
     # every count of a few offers, smallest first as the search goes: a memo key that left out something a plan

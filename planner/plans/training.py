@@ -230,9 +230,9 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, s
 
 MemoryOf = Callable[[TrainingJob, int, "bool | str", str, int, int, int, int, int], TrainingMemory]
 """training_memory's signature: how layouts get their memory (LayoutMemo passes a remembering one)."""
-FitLayout = Callable[[int, int, tuple[str, ...]], "Layout | None"]
-"""_fit_layout of one job, GPU and count at (tensor, pipeline, ZeRO stages tried): how candidate_layouts fits its
-dense layouts (LayoutMemo passes a remembering one)."""
+FitLayout = Callable[[int, int, tuple[str, ...], int, int], "Layout | None"]
+"""_fit_layout of one job, GPU and count at (tensor, pipeline, ZeRO stages tried, expert, context): how
+candidate_layouts fits its layouts (LayoutMemo passes a remembering one)."""
 
 
 @dataclass(frozen=True)
@@ -511,21 +511,21 @@ def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count:
     """The layouts worth comparing, each the least model parallelism that fits in its kind: data parallel with
     ZeRO-0…3/FSDP; tensor parallel inside a node with a distributed (ZeRO-1) optimizer; tensor parallel across the
     whole node plus pipeline stages across nodes (Megatron-LM's rule: tensor inside the node, pipeline across); and,
-    when one sample's activations outgrow a GPU, context parallelism (_context_layouts). `fit`: _fit_layout of the
-    dense layouts at (tp, pp, stages) for this job, GPU and count (LayoutMemo passes a remembering one)."""
+    when one sample's activations outgrow a GPU, context parallelism (_context_layouts). `fit`: _fit_layout at
+    (tp, pp, stages, ep, cp) for this job, GPU and count (LayoutMemo passes a remembering one)."""
     if fit is None:
-        def fit(tp: int, pp: int, stages: tuple[str, ...]) -> Layout | None:
-            return _fit_layout(job, gpu, count, tp, pp, stages, memory_of=memory_of)
+        def fit(tp: int, pp: int, stages: tuple[str, ...], ep: int, cp: int) -> Layout | None:
+            return _fit_layout(job, gpu, count, tp, pp, stages, ep, memory_of, cp)
     pins = job.parallelism
     if pins is not None and (pins.data, pins.tensor, pins.pipeline, pins.context, pins.expert) != (None,) * 5:
-        return _pinned_layouts(job, gpu, offer, count, pins, memory_of)
+        return _pinned_layouts(job, gpu, offer, count, pins, memory_of, fit)
     layouts: list[Layout] = []
-    data = fit(1, 1, ZERO_SHARDING)
+    data = fit(1, 1, ZERO_SHARDING, 1, 1)
     if data is not None:
         layouts.append(data)
     degrees = _tensor_degrees(job, offer, count)
     for tp in degrees:
-        layout = fit(tp, 1, ("none", "zero1"))
+        layout = fit(tp, 1, ("none", "zero1"), 1, 1)
         if layout is not None:
             layouts.append(layout)
             break
@@ -534,22 +534,22 @@ def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count:
         pp = 2
         while tp * pp <= count and pp <= job.work.layers:
             if count % (tp * pp) == 0:
-                layout = fit(tp, pp, ("none", "zero1"))
+                layout = fit(tp, pp, ("none", "zero1"), 1, 1)
                 if layout is not None:
                     layouts.append(layout)
                     break
             pp *= 2
-    layouts += _expert_layouts(job, gpu, offer, count, degrees, memory_of)
+    layouts += _expert_layouts(job, offer, count, degrees, fit)
     if long_sequence(job, gpu, degrees, memory_of):
-        layouts += _context_layouts(job, gpu, offer, count, degrees, memory_of)
+        layouts += _context_layouts(job, offer, count, degrees, fit)
     if job.global_batch_samples is not None:  # more replicas than samples per step is not a layout anyone runs
         usable = [layout for layout in layouts if layout.data <= job.global_batch_samples]
         layouts = usable or layouts
     return layouts
 
 
-def _expert_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
-                    degrees: list[int], memory_of: MemoryOf = training_memory) -> list[Layout]:
+def _expert_layouts(job: TrainingJob, offer: PricedOffer, count: int, degrees: list[int],
+                    fit: FitLayout) -> list[Layout]:
     """Mixture of experts: for each EP degree, the data-parallel layout (ZeRO-0…3) and the least tensor parallelism
     that fits with it; across networked nodes also pipeline stages, at no and at the widest tensor degree, the
     least pipeline depth at which some EP degree fits, with every EP degree that fits there (Megatron-Core combines
@@ -559,31 +559,29 @@ def _expert_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: i
     if not job.work.is_moe:  # no EP degree to try (expert_degrees), and the loops below would find none
         return layouts
     for ep in expert_degrees(job.work, count, 1, 1):
-        layout = _fit_layout(job, gpu, count, 1, 1, ("none", "zero1", "zero2", "zero3"), ep, memory_of)
+        layout = fit(1, 1, ("none", "zero1", "zero2", "zero3"), ep, 1)
         if layout is not None:
             layouts.append(layout)
     for tp in degrees:
         fitted = [layout for ep in expert_degrees(job.work, count, tp, 1)
-                  if (layout := _fit_layout(job, gpu, count, tp, 1, ("none", "zero1"), ep, memory_of)) is not None]
+                  if (layout := fit(tp, 1, ("none", "zero1"), ep, 1)) is not None]
         if fitted:
             layouts += fitted
             break
     if count > offer.offer.gpus_per_instance and offer.offer.network_gbps:
         for tp in dict.fromkeys((1, degrees[-1] if degrees else 1)):
-            layouts += _expert_pipeline_layouts(job, gpu, count, tp, memory_of)
+            layouts += _expert_pipeline_layouts(job, count, tp, fit)
     return layouts
 
 
-def _expert_pipeline_layouts(job: TrainingJob, gpu: GpuSpec, count: int, tp: int,
-                             memory_of: MemoryOf = training_memory) -> list[Layout]:
+def _expert_pipeline_layouts(job: TrainingJob, count: int, tp: int, fit: FitLayout) -> list[Layout]:
     """EP × PP at tensor degree `tp`: the fewest pipeline stages (powers of two up to the layers) at which some EP
     degree fits, with every EP degree that fits there."""
     pp = 2
     while tp * pp <= count and pp <= job.work.layers:
         if count % (tp * pp) == 0:
             fitted = [layout for ep in expert_degrees(job.work, count, tp, pp)
-                      if (layout := _fit_layout(job, gpu, count, tp, pp, ("none", "zero1"), ep, memory_of))
-                      is not None]
+                      if (layout := fit(tp, pp, ("none", "zero1"), ep, 1)) is not None]
             if fitted:
                 return fitted
         pp *= 2
@@ -601,8 +599,8 @@ def long_sequence(job: TrainingJob, gpu: GpuSpec, degrees: list[int], memory_of:
     return memory_of(job, 1, "none", "none", 1, widest, 1, 1, 1).activations > usable_bytes(gpu)
 
 
-def _context_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, degrees: list[int],
-                     memory_of: MemoryOf = training_memory) -> list[Layout]:
+def _context_layouts(job: TrainingJob, offer: PricedOffer, count: int, degrees: list[int],
+                     fit: FitLayout) -> list[Layout]:
     """Context parallelism for long sequences: for each CP degree the least tensor parallelism inside the node that
     fits next to it (Megatron's TP × CP combinations, tensor and context ranks inside the node first), else
     pipeline stages across nodes at the widest tensor degree; a mixture of experts also with every EP degree of
@@ -612,7 +610,7 @@ def _context_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: 
     def fitted(tp: int, pp: int, cp: int, stages: tuple[str, ...]) -> list[Layout]:
         experts = [1, *expert_degrees(job.work, count // cp, tp, pp)]
         return [layout for ep in experts
-                if (layout := _fit_layout(job, gpu, count, tp, pp, stages, ep, memory_of, cp)) is not None]
+                if (layout := fit(tp, pp, stages, ep, cp)) is not None]
 
     for cp in context_degrees(job.work, count, 1, 1):
         found: list[Layout] = []
@@ -632,7 +630,7 @@ def _context_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: 
 
 
 def _pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, pins: Parallelism,
-                    memory_of: MemoryOf = training_memory) -> list[Layout]:
+                    memory_of: MemoryOf, fit: FitLayout) -> list[Layout]:
     """Layouts with the pinned degrees; an unpinned degree takes every value that completes the count (tensor: the
     degrees of _tensor_degrees; pipeline: powers of two up to the layers; context: 1, and the CP degrees of a
     sequence too long for the widest tensor degree; expert: 1 and, for a mixture of experts, every EP degree that
@@ -652,8 +650,7 @@ def _pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: i
                 for ep in experts:
                     if (count // (tp * pp * cp)) % ep:
                         continue
-                    layout = _fit_layout(job, gpu, count, tp, pp,
-                                         ZERO_SHARDING if tp * pp == 1 else ("none", "zero1"), ep, memory_of, cp)
+                    layout = fit(tp, pp, ZERO_SHARDING if tp * pp == 1 else ("none", "zero1"), ep, cp)
                     if layout is not None:
                         layouts.append(layout)
     return layouts
@@ -859,7 +856,7 @@ class LayoutMemo:
     configs: dict[tuple[object, ...], LayoutWork] = dataclasses.field(default_factory=dict)
     """layout_work per layout configuration (what it reads of a layout: every field but the memory)."""
     fits: dict[tuple[object, ...], Layout | None] = dataclasses.field(default_factory=dict)
-    """_fit_layout of the dense layouts (fit_layout)."""
+    """_fit_layout of every layout tried (fit_layout)."""
     views: dict[tuple[int, int, int], TargetView] = dataclasses.field(default_factory=dict)
     """view per (GPU, offer, efficiency) object."""
     peaks: dict[int, tuple[float | None, GpuSpec]] = dataclasses.field(default_factory=dict)
@@ -867,7 +864,7 @@ class LayoutMemo:
     pinned: tuple[str, ...] | None = None
     """_pinned_keys of the job (pinned_keys)."""
     trials: dict[tuple[object, ...], FitTrials] = dataclasses.field(default_factory=dict)
-    """fit_trials of the dense layouts per (count, degrees, stages): every memory size tries the same ones."""
+    """fit_trials per (count, degrees, stages): every memory size tries the same ones."""
 
     def candidate_layouts(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int) -> list[Layout]:
         """candidate_layouts, once per layouts_key, with each memory worked out once (it does not depend on the
@@ -877,22 +874,22 @@ class LayoutMemo:
         if found is None:
             capacity = usable_bytes(gpu)
 
-            def fit(tp: int, pp: int, stages: tuple[str, ...]) -> Layout | None:
-                return self.fit_layout(job, gpu, capacity, count, tp, pp, stages)
+            def fit(tp: int, pp: int, stages: tuple[str, ...], ep: int, cp: int) -> Layout | None:
+                return self.fit_layout(job, gpu, capacity, count, tp, pp, stages, ep, cp)
 
             found = self.layouts[key] = candidate_layouts(job, gpu, offer, count, self.training_memory, fit)
         return found
 
     def fit_layout(self, job: TrainingJob, gpu: GpuSpec, capacity: float, count: int, tp: int, pp: int,
-                   stages: tuple[str, ...]) -> Layout | None:
-        """_fit_layout of a dense layout, once per usable memory (`capacity`: usable_bytes(gpu), all it reads of
-        the GPU), count, degrees and stages: instance shapes of one memory size and count try the same ones."""
-        key = (capacity, count, tp, pp, stages)
+                   stages: tuple[str, ...], ep: int = 1, cp: int = 1) -> Layout | None:
+        """_fit_layout, once per usable memory (`capacity`: usable_bytes(gpu), all it reads of the GPU), count,
+        degrees and stages: instance shapes of one memory size and count try the same ones."""
+        key = (capacity, count, tp, pp, stages, ep, cp)
         if key in self.fits:
             return self.fits[key]
         trials = self.trials.get(key[1:])
         if trials is None:
-            trials = self.trials[key[1:]] = fit_trials(job, count, tp, pp, stages)
+            trials = self.trials[key[1:]] = fit_trials(job, count, tp, pp, stages, ep, cp)
         found = self.fits[key] = trials.first_fit(capacity, self.training_memory)
         return found
 
