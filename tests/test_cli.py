@@ -159,9 +159,11 @@ EXPECTED_SERVING = {
     # (then, with vLLM's decode row beside gpt-fast's, the decode log-σ measured at 0.19 instead of the 0.5
     # placeholder: 4 A100s tensor- and expert-parallel hold every target at the P10 efficiency)
     # (then, with prefill at the forward-pass fit's efficiency and Poisson cut-ins, as serve-7b-chat: 8 A100s)
+    # (then latencies 2-4 % shorter, same plan: the forward fit counts tile and wave quantisation of its GEMMs on the
+    # GPUs' SMs, planner/model/gemm_shapes.py, so its fitted ampere share, which prefill takes, rose 0.37 -> 0.40)
     "serve-gpt-oss-120b-chat": dict(gpu="A100-80GB-SXM", provider="mithril", replicas=1, gpus_per_replica=8,
-                                    batch_size=128, latency_ms={"ttft_p50": 44.27, "ttft_p95": 48.89,
-                                                                "tpot_p50": 19.07, "tpot_p95": 20.64},
+                                    batch_size=128, latency_ms={"ttft_p50": 42.51, "ttft_p95": 47.14,
+                                                                "tpot_p50": 18.49, "tpot_p95": 19.99},
                                     monthly_cost_usd=2920.0, parallelism={"tensor": 8, "expert": 8}),
     # Issue 13: eager PyTorch pays a host floor per operator (catalog/priors.yaml launch_floors, mode eager: ~61 µs ×
     # 192 operators of BERT-base ≈ 12 ms per call whatever the GPU). Moved when the floor was fitted per execution

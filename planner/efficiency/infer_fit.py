@@ -76,7 +76,8 @@ def row_rate(row: InferenceRow, efficiency: float, floor_us: float, fp32_efficie
     fp32 = row.run.precision == "fp32"
     eta = min(1.0, fp32_efficiency if fp32 and fp32_efficiency is not None else efficiency)
     return row.per_call / forward_seconds(row.work, row.run.batch or 1.0, row.peak * eta, floor_us * 1e-6,
-                                          row.gpu.memory_bandwidth_gbs * 1e9, 4.0 if fp32 else 2.0, row.mode)
+                                          row.gpu.memory_bandwidth_gbs * 1e9, 4.0 if fp32 else 2.0, row.mode,
+                                          row.gpu.sms)
 
 
 def pick_efficiency(floor: LaunchFloor, arch: str) -> tuple[float, str]:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+from planner.model.gemm_shapes import forward_shape_efficiency
 from planner.model.workload import Workload
+from planner.schema.catalog import GpuSpec
 
 KERNELS_PER_LAYER = {"decoder": 16.0, "encoder": 16.0, "cnn": 3.0, "mlp": 2.0}
 """Kernels eager PyTorch launches per layer in inference. Transformer layer: layer norm, Q, K and V projections,
@@ -68,16 +70,31 @@ write), masked_fill_ (read, write), softmax (read, write), probs·V (read): 12 p
 
 
 def forward_seconds(work: Workload, batch: float, flops_per_s: float, host_floor_s: float,
-                    bytes_per_s: float = float("inf"), value_bytes: float = 2.0, mode: ExecutionMode = "compiled"
-                    ) -> float:
-    """One forward pass of `batch` samples: the GPU's time — matmuls at `flops_per_s` (peak × efficiency) plus
-    ACTIVATION_PASSES over the layer outputs and the mode's SCORE_PASSES over materialised attention scores at
-    `bytes_per_s` — or the host floor, whichever is longer (host and GPU run asynchronously, so the slower of the
-    two sets the pace)."""
+                    bytes_per_s: float = float("inf"), value_bytes: float = 2.0, mode: ExecutionMode = "compiled",
+                    sms: int | None = None) -> float:
+    """One forward pass of `batch` samples: the GPU's time — matmuls at `flops_per_s` (peak × efficiency) times
+    their tile and wave quantisation on `sms` SMs (shape_efficiency; None: 1) plus ACTIVATION_PASSES over the layer
+    outputs and the mode's SCORE_PASSES over materialised attention scores at `bytes_per_s` — or the host floor,
+    whichever is longer (host and GPU run asynchronously, so the slower of the two sets the pace)."""
     moved = (work.activation_bytes_per_sample_16bit / 2.0 * ACTIVATION_PASSES
              + work.attention_scores_per_sample * score_passes(work, mode)) * value_bytes
-    gpu = batch * (work.forward_flops_per_sample / flops_per_s + moved / bytes_per_s)
+    compute = work.forward_flops_per_sample / (flops_per_s * shape_efficiency(work, batch, sms))
+    gpu = batch * (compute + moved / bytes_per_s)
     return max(gpu, kernels_per_forward(work) * host_floor_s)
+
+
+def shape_efficiency(work: Workload, batch: float, sms: int | None) -> float:
+    """The share of the fitted matmul rate a forward pass of `batch` samples keeps after tile and wave quantisation
+    of its dense GEMMs on `sms` SMs (planner/model/gemm_shapes.py; rows M = batch × tokens): 1 for a GPU without a
+    known SM count or a model without GEMM shapes."""
+    return forward_shape_efficiency(work.gemms, work.forward_flops_per_sample, batch, sms)
+
+
+def shape_note(gpu: GpuSpec) -> str:
+    """What the forward model does with the GPU's SM count, for an efficiency's detail."""
+    if gpu.sms is None:
+        return "no SM count in the catalog: dense GEMMs at the fitted rate (tile and wave quantisation factor 1)"
+    return f"dense GEMMs at their tile and wave quantisation on {gpu.sms} SMs (planner/model/gemm_shapes.py)"
 
 
 def score_passes(work: Workload, mode: ExecutionMode) -> float:

@@ -9,7 +9,9 @@ import math
 from dataclasses import dataclass
 
 from planner.model import precision
+from planner.model.gemm_shapes import Gemm
 from planner.model.layers import (
+    LayerShapes,
     attention_kv_heads,
     attention_kv_values_per_token_layer,
     attention_pair_flops,
@@ -110,6 +112,10 @@ class Workload:
     head_flops_per_sample: float = 0.0
     """Forward FLOP of the output layer (vocabulary head or classifier) per sample, part of
     forward_flops_per_sample: what the last pipeline stage computes besides its transformer layers."""
+    gemms: tuple[Gemm, ...] = ()
+    """The dense matrix products of one forward pass per sample (rows per sample, N, K, count), part of
+    forward_flops_per_sample: what tile and wave quantisation act on (planner/model/gemm_shapes.py). Empty: shapes
+    unknown (a model given by its FLOP only)."""
 
     @property
     def active_params(self) -> float:
@@ -258,6 +264,7 @@ def _transformer_workload(arch: Architecture) -> Workload:
         share = 1.0 if arch.lm_head_share is None else arch.lm_head_share
         head_per_token = arch.vocab_size * d * share
         matmul += 2.0 * head_per_token * seq  # vocabulary head over its share of positions (LM / MLM logits)
+    gemms = _transformer_gemms(arch, shapes, float(seq), memory, vision)
     derived = transformer_params(arch)
     params = derived if arch.params is None or params_disagreement(arch) else arch.params
     # Activations per layer, 16-bit, per token, in units of d (Korthikanti et al. 2022, §4.1, generalised to f ≠ 4d):
@@ -296,8 +303,41 @@ def _transformer_workload(arch: Architecture) -> Workload:
         attention_kind=arch.attention_kind if arch.family == "decoder" else "", shape_note=arch.shape_note or "",
         attention_kv_values_per_token_layer=attention_kv_values_per_token_layer(arch),
         attention_kv_heads=attention_kv_heads(arch), relative_attention=bool(memory),
-        head_flops_per_sample=2.0 * head_per_token * seq,
+        head_flops_per_sample=2.0 * head_per_token * seq, gemms=gemms,
     )
+
+
+def _transformer_gemms(arch: Architecture, shapes: LayerShapes, seq: float, memory: float, vision: bool
+                       ) -> tuple[Gemm, ...]:
+    """The dense products behind the matmul FLOP of _transformer_workload, per sample: each attention matrix (over
+    memory + segment for all but the output projection when a Transformer-XL memory is kept), the FFN matrices of
+    the dense layers (gated: two d×f and one f×d), in MoE layers each routed expert over its share k/E of the tokens
+    (balanced routing), the shared experts and the router; then the vocabulary head over its share of positions, or
+    a vision model's patch embedding and classifier."""
+    d, n_layers = float(arch.d_model), arch.n_layers
+    out: list[Gemm] = []
+    last = len(shapes.attention) - 1
+    for i, (d_in, d_out) in enumerate(shapes.attention):
+        out.append(Gemm(seq + (memory if i < last else 0.0), d_out, d_in, n_layers))
+    up = float(shapes.ffn_matrices - 1)  # d → f matrices (gate and up, or up alone); one f → d
+    if shapes.dense_layers:
+        f = shapes.ffn[1]
+        out += [Gemm(seq, f, d, up * shapes.dense_layers), Gemm(seq, d, f, float(shapes.dense_layers))]
+    if shapes.moe_layers:
+        fe, moe = shapes.expert[1], float(shapes.moe_layers)
+        routed = seq * shapes.experts_per_token / shapes.experts
+        for rows, count in ((routed, moe * shapes.experts), (seq, moe * shapes.shared_experts)):
+            if count:
+                out += [Gemm(rows, fe, d, up * count), Gemm(rows, d, fe, count)]
+        out.append(Gemm(seq, float(shapes.experts), d, moe))
+    if vision:
+        side = arch.patch_size or 16
+        out += [Gemm(seq - 1, d, float((arch.channels or 3) * side * side)), Gemm(1.0, float(arch.num_classes or 1000), d)]
+    else:
+        share = 1.0 if arch.lm_head_share is None else arch.lm_head_share
+        if share and arch.vocab_size:
+            out.append(Gemm(seq * share, float(arch.vocab_size), d))
+    return tuple(out)
 
 
 def _cnn_workload(arch: Architecture) -> Workload:

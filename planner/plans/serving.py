@@ -29,6 +29,7 @@ from planner.model.forward_time import (
     execution_mode,
     forward_seconds,
     kernels_per_forward,
+    shape_note,
 )
 from planner.model.inference_time import (
     decode_step_seconds,
@@ -599,7 +600,7 @@ def batch_service_seconds(work: Workload, inf: Inference, gpu: GpuSpec, eff: Ser
     peak = peak_flops(gpu, inf.precision)
     assert peak is not None  # plan_batch_serving refuses a GPU without this precision before sizing
     return max(forward_seconds(work, batch, peak * eff.compute.value, eff.host_floor_s,
-                               gpu.memory_bandwidth_gbs * 1e9, BYTES[inf.precision], eff.mode),
+                               gpu.memory_bandwidth_gbs * 1e9, BYTES[inf.precision], eff.mode, gpu.sms),
                weight_bytes(work, inf.precision) / (gpu.memory_bandwidth_gbs * 1e9 * eff.bandwidth.value))
 
 
@@ -807,7 +808,8 @@ def forward_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str 
         else:
             basis = (f"forward efficiency of the other modes ({scope} GPUs), engine {name}{assumed}: no published "
                      f"{floor.mode}-mode rows, documented {floor.microseconds:g} µs host floor per operator")
-        compute = held_out_widened(Efficiency(value, floor.log_sigma, "prior", basis), catalog, "inference-batched")
+        compute = held_out_widened(Efficiency(value, floor.log_sigma, "prior", basis + "; " + shape_note(gpu)),
+                                   catalog, "inference-batched")
         return ServingEfficiency(compute, bandwidth, floor.microseconds * 1e-6, execution_mode(name, False))
     compute = prior_efficiency(catalog, gpu, "infer", family)
     return ServingEfficiency(dataclasses.replace(compute, detail=compute.detail + f"; engine {name}: no host floor "

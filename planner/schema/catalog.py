@@ -95,6 +95,9 @@ class GpuSpec(Strict):
     notes: str | None = Field(None, description="Derivations and caveats.")
     matmul_ceiling: MatmulCeiling | None = Field(
         None, description="The best matmul's share of the dense peak where measured (else transferred at load).")
+    sms: int | None = Field(None, ge=1, le=1024, description=(
+        "Streaming multiprocessors (NVIDIA) or compute units (AMD) that run GEMM tiles, as the entry's source "
+        "states; null: unknown (no tile and wave quantisation is applied)."))
 
     _as_of = field_validator("as_of")(_not_future)
 

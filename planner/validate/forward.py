@@ -36,6 +36,8 @@ def forward_prediction(run: PublishedRun, catalog: Catalog, priors_catalog: Cata
                   f"on {floor.n} run(s)") if floor.n else (
             f"{engine}: no {row.mode}-mode runs, documented host floor {floor.microseconds:g} µs/op, {used} "
             "efficiency of the other modes")
+        if row.gpu.sms is None:
+            detail += "; no SM count: tile and wave quantisation factor 1"
         flags: tuple[str, ...] = ()
         if floor.n == 0:
             flags = (f"stack: no {row.mode}-mode runs in the fit (host floor at its documented default)",)
