@@ -20,11 +20,18 @@ REPEATS = 3
 
 
 def _clear_memos() -> None:
-    from planner.model import md_c
+    """Forget what a process remembers between plans (the M/D/c memos, the search's remembered collectives, PCIe
+    rates and z-scores), so each run pays its own misses as a fresh `gpuplan estimate` does."""
+    from planner.model import interconnect, md_c, nccl
+    from planner.plans import options
 
     clear = getattr(md_c, "clear_memos", None)
     if clear is not None:
         clear()
+    for module in (interconnect, nccl, options):
+        for value in vars(module).values():
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "") == module.__name__:
+                value.cache_clear()
 
 
 def plan_seconds(name: str, simulate: bool) -> float:
