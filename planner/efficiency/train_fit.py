@@ -413,10 +413,10 @@ def fit_curves(cases: list[RunCase], near: Sequence[TrainCurveFit] = ()) -> list
     everything = _arrays(cases)
     # the pooled curve stands for architectures without runs, each scaled by its matmul ceiling over the runs' GPUs'
     # (train_curve.ceiling_factor): fitted the same way, each run scaled by its own GPU's
-    shares = [s for c in cases if (s := ceiling_share(c.gpu, c.run.precision))]
+    per_case = [ceiling_share(c.gpu, c.run.precision) for c in cases]
+    shares = [s for s in per_case if s]
     reference = _sig(statistics.median(shares)) if shares else None
-    ceilings = np.array([s / reference if reference and (s := ceiling_share(c.gpu, c.run.precision)) else 1.0
-                         for c in cases])
+    ceilings = np.array([s / reference if reference and s else 1.0 for s in per_case])
     everything_stack = stack_column(cases, factors) * ceilings
 
     def pooled(_: object, log_peak: float) -> Num:
@@ -467,6 +467,7 @@ def _start_from(curves: Sequence[TrainCurveFit], archs: list[str], stacks: list[
         return None
     first = curves[0]
     shape = [first.half_side, first.traffic_transformer, first.traffic_cnn, first.fp32_factor]
+    # the shape's lower bounds are 1e-3 (half_side) and MIN_PASSES (flash traffic): a stored, rounded value stays in
     return [math.log(by_arch[a].peak_efficiency) for a in archs] + [math.log(max(v, 1e-3)) for v in shape] \
         + [first.traffic_flash or MIN_PASSES] + [math.log(first.stack_factors[f]) for f in stacks]
 
