@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REPEATS = 5
-SERVING_PROFILES = ("serve-7b-chat.yaml", "bert-train-then-serve.yaml")
+SERVING_PROFILES = ("serve-7b-chat.yaml", "serve-gpt-oss-120b-chat.yaml", "bert-train-then-serve.yaml")
 
 
 def median_seconds(fn, repeats: int = REPEATS, clock=time.perf_counter) -> float:

@@ -97,3 +97,31 @@ def test_a_quantile_surely_above_a_wait_is_computed_above_it(servers, load):
                     assert md_c.md_c_wait_plus_uniform_quantile(servers, load, 1.0, spread, q, 0.95) > wait
     assert sure >= 1  # it does decide near saturation
     assert not md_c.quantile_surely_above(servers, load * 0.5, 1.0, 0.95, 0.01)  # light load: no waiting to prove
+
+
+def _reference_close_and_residual_quantile(fill, oldest, service, busy, q):
+    """The cdf as the sum of planner/plans/serving.py _uniform_sum_cdf calls (before its cases were written out)."""
+    from planner.plans.serving import _uniform_sum_cdf
+
+    def cdf(z):
+        point = oldest * ((1.0 - busy) * (z >= fill) + busy * _uniform_sum_cdf(z - fill, 0.0, service))
+        spread = (1.0 - oldest) * ((1.0 - busy) * _uniform_sum_cdf(z, fill, 0.0)
+                                   + busy * _uniform_sum_cdf(z, fill, service))
+        return point + spread
+
+    lo, hi = 0.0, fill + service
+    while hi - lo > 1e-6 * (fill + service):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) < q else (lo, mid)
+    return hi
+
+
+@pytest.mark.parametrize("fill, service", [(0.01, 0.004), (0.002, 0.03), (0.0, 0.02), (0.005, 0.005),
+                                           (0.01, 1e-9)])
+@pytest.mark.parametrize("oldest, busy", [(1.0, 0.0), (0.125, 0.6), (1 / 3, 1.0), (0.02, 0.97)])
+def test_written_out_batch_quantile_is_the_same_number(fill, service, oldest, busy):
+    from planner.plans.serving import _close_and_residual_quantile
+
+    for q in (0.5, 0.95, 0.99):
+        assert _close_and_residual_quantile(fill, oldest, service, busy, q) == \
+            _reference_close_and_residual_quantile(fill, oldest, service, busy, q)

@@ -364,41 +364,58 @@ LatencyOf = Callable[[int | None, float], dict[str, float]]
 MeetsOf = Callable[[int | None, float], bool]
 
 
-def _remembered(memo: Memo | None, key: tuple[object, ...], latency_at: LatencyOf, kind: str = "latency"
-                ) -> LatencyOf:
-    """latency_at, its answers kept in the estimate's memo: one GPU's configurations are sized again for every
-    instance size it is offered in, at the same replica counts, and the percentiles do not depend on the instance.
-    `kind` names what latency_at gives (the whole latency, or the part that judges a configuration)."""
-    if memo is None:
-        return latency_at
-    seen: dict[tuple[int | None, float], dict[str, float]] = memo.setdefault((kind, *key), {})
+def _remembering(latency_at: LatencyOf, judged_at: LatencyOf, meets_at: MeetsOf, slo: Slo
+                 ) -> tuple[LatencyOf, LatencyOf, MeetsOf]:
+    """latency_at, judged_at and meets_at of one configuration, their answers kept: the replica search asks for the
+    same counts again (the gallop, the bisection, the count kept, autoscaling), and one GPU's configurations are
+    sized again for every instance size it is offered in, at the same replica counts (_Configuration). A count
+    whose whole latency is already worked out is judged as it is."""
+    seen: dict[tuple[int | None, float], dict[str, float]] = {}
+    parts: dict[tuple[int | None, float], dict[str, float]] = {}
+    decided: dict[tuple[int | None, float], bool] = {}
 
-    def remembered(replicas: int | None, rate: float) -> dict[str, float]:
+    def latency(replicas: int | None, rate: float) -> dict[str, float]:
         found = seen.get((replicas, rate))
         if found is None:
             found = seen[(replicas, rate)] = latency_at(replicas, rate)
         return found
 
-    return remembered
+    def judged(replicas: int | None, rate: float) -> dict[str, float]:
+        found = parts.get((replicas, rate))
+        if found is None:
+            found = parts[(replicas, rate)] = judged_at(replicas, rate)
+        return found
 
-
-def _remembered_meets(memo: Memo | None, key: tuple[object, ...], slo: Slo, meets_at: MeetsOf) -> MeetsOf:
-    """meets_at, its answers kept in the estimate's memo beside _remembered's latencies (a latency already worked
-    out is judged as it is)."""
-    if memo is None:
-        return meets_at
-    seen: dict[tuple[int | None, float], dict[str, float]] = memo.setdefault(("latency", *key), {})
-    decided: dict[tuple[int | None, float], bool] = memo.setdefault(("meets", *key), {})
-
-    def remembered(replicas: int | None, rate: float) -> bool:
+    def meets(replicas: int | None, rate: float) -> bool:
         found = decided.get((replicas, rate))
         if found is None:
-            latency = seen.get((replicas, rate))
-            found = decided[(replicas, rate)] = (_meets(latency, slo) if latency is not None
+            whole = seen.get((replicas, rate))
+            found = decided[(replicas, rate)] = (_meets(whole, slo) if whole is not None
                                                  else meets_at(replicas, rate))
         return found
 
-    return remembered
+    return latency, judged, meets
+
+
+@dataclass(frozen=True)
+class _Configuration:
+    """A (tensor parallel, batch) configuration of one GPU with its link and efficiencies: what sizes it at any
+    instance size. Offers of one GPU in several instance sizes share it through the estimate's memo: replica
+    counts and latencies do not depend on the instance, only the rounding to whole instances and the cost bound
+    (the cap of _sized) do."""
+
+    timing: LlmTiming | float
+    capacity_rps: float
+    stable: int
+    """Fewest replicas with utilisation < 1, as the cost bound of the candidate searches counts them."""
+    latency_at: LatencyOf
+    judged_at: LatencyOf
+    meets_at: MeetsOf
+    unreachable: dict[str, float] | None = None
+    """Generative batch above 1 that no replica count brings within the targets: its latency with unlimited
+    replicas (the configuration is kept only as a 'closest' plan); None otherwise."""
+    needed: dict[int | None, int] = field(default_factory=dict, compare=False)
+    """replicas_needed at the rate, by the caller's cap (None: no cap)."""
 
 
 def _searched_batches(limit: int, pinned: int | None) -> list[int]:
@@ -442,63 +459,73 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
         if limit < 1:
             continue
         for batch in _searched_batches(limit, inf.batch):
-            timing = _llm_timing(memo, ctx, work, inf, gpu, tp, batch, link_gbs, link, eff)
-            if timing is None:  # no peak at this precision: plan_llm_serving refuses the GPU before searching
+            config = _llm_configuration(memo, ctx, work, inf, gpu, tp, batch, link_gbs, link, eff)
+            if config is None:  # no peak at this precision: plan_llm_serving refuses the GPU before searching
                 continue
-
-            def llm_latency_at(r: int | None, rate: float, t: LlmTiming = timing) -> dict[str, float]:
-                return llm_latency(inf, t, r, rate)
-
-            def llm_meets_at(r: int | None, rate: float, t: LlmTiming = timing) -> bool:
-                return llm_meets(inf, t, r, rate)
-
-            def llm_judged_at(r: int | None, rate: float, t: LlmTiming = timing) -> dict[str, float]:
-                return llm_latency(inf, t, r, rate, whole=False)
-
-            latency_at = _remembered(memo, ("llm", ctx, tp, batch, link_gbs, link), llm_latency_at)
-            judged_at = _remembered(memo, ("llm", ctx, tp, batch, link_gbs, link), llm_judged_at, "judged")
-            meets_at = _remembered_meets(memo, ("llm", ctx, tp, batch, link_gbs, link), inf.slo, llm_meets_at)
-            if batch > 1 and not _meets(latency_at(None, inf.rate), inf.slo):
-                reps, instances = _fill_instances(math.floor(inf.rate / timing.capacity_rps) + 1, tp,
-                                                  gpus_per_instance)
-                out.append(_Candidate(timing, batch, tp, reps, instances, latency_at(None, inf.rate), False,
-                                      timing.capacity_rps, latency_at, gpus_per_instance))
+            if config.unreachable is not None:
+                reps, instances = _fill_instances(config.stable, tp, gpus_per_instance)
+                out.append(_Candidate(config.timing, batch, tp, reps, instances, config.unreachable, False,
+                                      config.capacity_rps, config.latency_at, gpus_per_instance))
                 continue  # no replica count helps this batch; kept only as a 'closest' plan
-            stable = math.floor(inf.rate / timing.capacity_rps) + 1
-            if _fill_instances(stable, tp, gpus_per_instance)[1] > fewest:
+            if _fill_instances(config.stable, tp, gpus_per_instance)[1] > fewest:
                 continue  # even the fewest stable replicas cost more than a configuration that meets the targets
-            out.append(_sized(inf, timing, batch, tp, timing.capacity_rps, latency_at, gpus_per_instance, fewest,
-                              meets_at, judged_at))
+            out.append(_sized(inf, config, batch, tp, gpus_per_instance, fewest))
             if out[-1].meets:
                 fewest = min(fewest, out[-1].instances)
     return out
 
 
-def _llm_timing(memo: Memo | None, ctx: object, work: Workload, inf: Inference, gpu: GpuSpec, tp: int, batch: int,
-                link_gbs: float, link: str, eff: ServingEfficiency) -> LlmTiming | None:
-    """llm_timing, kept in the estimate's memo: the same GPU offered in several instance sizes times the same
-    configurations."""
-    if memo is None:
-        return llm_timing(work, inf, gpu, tp, batch, link_gbs, link, eff)
-    key = ("timing", ctx, tp, batch, link_gbs, link)
-    if key not in memo:
-        memo[key] = llm_timing(work, inf, gpu, tp, batch, link_gbs, link, eff)
-    timing: LlmTiming | None = memo[key]
-    return timing
+def _llm_configuration(memo: Memo | None, ctx: object, work: Workload, inf: Inference, gpu: GpuSpec, tp: int,
+                       batch: int, link_gbs: float, link: str, eff: ServingEfficiency) -> _Configuration | None:
+    """The configuration (None: no peak at the precision), kept in the estimate's memo: the same GPU offered in
+    several instance sizes times and sizes the same configurations. One GPU has no all-reduce
+    (tp_allreduce_seconds), so its configurations are the same over every link."""
+    key = ("configuration", ctx, tp, batch) + ((link_gbs, link) if tp > 1 else ())
+    if memo is not None and key in memo:
+        found: _Configuration | None = memo[key]
+        return found
+    timing = llm_timing(work, inf, gpu, tp, batch, link_gbs, link, eff)
+    config = None if timing is None else _llm_config(inf, timing)
+    if memo is not None:
+        memo[key] = config
+    return config
 
 
-def _sized(inf: Inference, timing: LlmTiming | float, batch: int, tp: int, capacity_rps: float,
-           latency_at: LatencyOf, gpus_per_instance: int, fewest: float, meets_at: MeetsOf | None = None,
-           judged_at: LatencyOf | None = None) -> _Candidate:
+def _llm_config(inf: Inference, timing: LlmTiming) -> _Configuration:
+    def latency_at(r: int | None, rate: float) -> dict[str, float]:
+        return llm_latency(inf, timing, r, rate)
+
+    def judged_at(r: int | None, rate: float) -> dict[str, float]:
+        return llm_latency(inf, timing, r, rate, whole=False)
+
+    def meets_at(r: int | None, rate: float) -> bool:
+        return llm_meets(inf, timing, r, rate)
+
+    latency, judged, meets = _remembering(latency_at, judged_at, meets_at, inf.slo)
+    unreachable = None
+    if timing.batch > 1:
+        unlimited = latency(None, inf.rate)
+        if not _meets(unlimited, inf.slo):
+            unreachable = unlimited
+    capacity = timing.capacity_rps
+    return _Configuration(timing, capacity, math.floor(inf.rate / capacity) + 1, latency, judged, meets,
+                          unreachable)
+
+
+def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per_instance: int, fewest: float
+           ) -> _Candidate:
     """A configuration with the fewest replicas meeting the targets, searched no further than `fewest` instances
     (the cheapest configuration already meeting them)."""
     cap = None if fewest == math.inf else int(fewest) * gpus_per_instance // tp
-    reps = replicas_needed(inf.rate, capacity_rps, lambda r: latency_at(r, inf.rate), inf.slo, cap,
-                           None if meets_at is None else lambda r: meets_at(r, inf.rate))
+    reps = config.needed.get(cap)
+    if reps is None:
+        rate, latency_at, meets_at = inf.rate, config.latency_at, config.meets_at
+        reps = config.needed[cap] = replicas_needed(rate, config.capacity_rps, lambda r: latency_at(r, rate),
+                                                    inf.slo, cap, lambda r: meets_at(r, rate))
     reps, instances = _fill_instances(reps, tp, gpus_per_instance)
-    latency = (judged_at or latency_at)(reps, inf.rate)
-    return _Candidate(timing, batch, tp, reps, instances, latency, _meets(latency, inf.slo), capacity_rps,
-                      latency_at, gpus_per_instance, meets_at=meets_at)
+    latency = config.judged_at(reps, inf.rate)
+    return _Candidate(config.timing, batch, tp, reps, instances, latency, _meets(latency, inf.slo),
+                      config.capacity_rps, config.latency_at, gpus_per_instance, meets_at=config.meets_at)
 
 
 def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
@@ -609,6 +636,10 @@ def _activation_bytes(work: Workload, inf: Inference) -> float:
     return work.activation_bytes_per_sample_16bit / work.layers * BYTES[inf.precision] / 2.0
 
 
+_BATCH_KEYS = [(f"latency_p{round(q * 100)}", q) for q in BATCH_QUANTILES]
+"""The percentiles of a non-generative plan, by their keys."""
+
+
 def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: Callable[[float], float],
                   rate: float, whole: bool = True) -> dict[str, float]:
     """Latency p50/p95/p99 of dynamic batching with batches of up to `batch`; service_of(b) is a batch's time. Not
@@ -623,7 +654,7 @@ def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: 
     ρ = λᵣ·S(b)/b that the replica is still busy, a uniform residual of S(b); then S(b).
     Unstable (λᵣ·S(batch) ≥ batch): inf.
     """
-    wanted = [(f"latency_p{round(q * 100)}", q) for q in BATCH_QUANTILES]
+    wanted = _BATCH_KEYS
     if not whole:
         wanted = [(key, q) for key, q in wanted if key == BATCH_RANKED or getattr(inf.slo, key) is not None]
     keys = [key for key, _ in wanted]
@@ -676,15 +707,41 @@ def _uniform_sum_cdf(z: float, a: float, b: float) -> float:
 
 
 def _close_and_residual_quantile(fill: float, oldest: float, service: float, busy: float, q: float) -> float:
-    """q-quantile of X + Y: X = fill w.p. `oldest`, else U(0, fill); Y = U(0, service) w.p. `busy`, else 0."""
-    def cdf(z: float) -> float:
-        point = oldest * ((1.0 - busy) * (z >= fill) + busy * _uniform_sum_cdf(z - fill, 0.0, service))
-        spread = (1.0 - oldest) * ((1.0 - busy) * _uniform_sum_cdf(z, fill, 0.0)
-                                   + busy * _uniform_sum_cdf(z, fill, service))
-        return point + spread
+    """q-quantile of X + Y: X = fill w.p. `oldest`, else U(0, fill); Y = U(0, service) w.p. `busy`, else 0.
 
-    lo, hi = 0.0, fill + service
-    while hi - lo > 1e-6 * (fill + service):  # the cdf increases: bisection to 1e-6 of its range
+    The cdf is _uniform_sum_cdf's three cases written out, the same operations on the same numbers (so the same
+    bisection): the search bisects ~20 times per quantile and asks for thousands of quantiles, where the calls
+    cost more than the arithmetic."""
+    idle, young, whole = 1.0 - busy, 1.0 - oldest, fill + service
+    short, long = (service, fill) if fill > service else (fill, service)  # as _uniform_sum_cdf orders the widths
+
+    def cdf(z: float) -> float:
+        x = z - fill  # _uniform_sum_cdf(z - fill, 0.0, service)
+        if x <= 0.0:
+            residual = 0.0 if x < 0.0 or service > 0.0 else 1.0
+        elif x >= service:
+            residual = 1.0
+        else:
+            residual = x / service
+        if z <= 0.0:  # _uniform_sum_cdf(z, fill, 0.0) and _uniform_sum_cdf(z, fill, service)
+            closing = 0.0 if z < 0.0 or fill > 0.0 else 1.0
+            both = 0.0 if z < 0.0 or whole > 0.0 else 1.0
+        else:
+            closing = 1.0 if z >= fill else z / fill
+            if z >= whole:
+                both = 1.0
+            elif short == 0.0:
+                both = z / long
+            elif z < short:
+                both = z * z / (2.0 * short * long)
+            elif z < long:
+                both = (2.0 * z - short) / (2.0 * long)
+            else:
+                both = 1.0 - (whole - z) ** 2 / (2.0 * short * long)
+        return oldest * (idle * (z >= fill) + busy * residual) + young * (idle * closing + busy * both)
+
+    lo, hi = 0.0, whole
+    while hi - lo > 1e-6 * whole:  # the cdf increases: bisection to 1e-6 of its range
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if cdf(mid) < q else (lo, mid)
     return hi
@@ -698,33 +755,62 @@ def _batch_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_ins
         return []
     limit = min(int(free // max(per_sample, 1.0)), inf.max_batch or MAX_BATCH, MAX_BATCH)
     out = []
-
-    def service_of(b: float) -> float:
-        return batch_service_seconds(work, inf, gpu, eff, b)
-
+    service_of = _service_of(memo, ctx, work, inf, gpu, eff)
     fewest = math.inf  # instances of the best batch meeting the targets so far
     for batch in _searched_batches(limit, inf.batch):
-        service = service_of(batch)
-        if _fill_instances(math.floor(inf.rate * service / batch) + 1, 1, gpus_per_instance)[1] > fewest:
+        config = _batch_configuration(memo, ctx, inf, service_of, batch)
+        if _fill_instances(config.stable, 1, gpus_per_instance)[1] > fewest:
             continue  # even the fewest stable replicas cost more than a batch that meets the targets
-
-        def batch_latency_at(r: int | None, rate: float, b: int = batch) -> dict[str, float]:
-            return batch_latency(inf, r, b, service_of, rate)
-
-        def batch_judged_at(r: int | None, rate: float, b: int = batch) -> dict[str, float]:
-            return batch_latency(inf, r, b, service_of, rate, whole=False)
-
-        latency_at = _remembered(memo, ("batch", ctx, batch), batch_latency_at)
-        judged_at = _remembered(memo, ("batch", ctx, batch), batch_judged_at, "judged")
-        def batch_meets_at(r: int | None, rate: float, judged: LatencyOf = judged_at) -> bool:
-            return _meets(judged(r, rate), inf.slo)
-
-        meets_at = _remembered_meets(memo, ("batch", ctx, batch), inf.slo, batch_meets_at)
-        out.append(_sized(inf, service, batch, 1, batch / service, latency_at, gpus_per_instance, fewest,
-                          meets_at, judged_at))
+        out.append(_sized(inf, config, batch, 1, gpus_per_instance, fewest))
         if out[-1].meets:
             fewest = min(fewest, out[-1].instances)
     return out
+
+
+def _service_of(memo: Memo | None, ctx: object, work: Workload, inf: Inference, gpu: GpuSpec,
+                eff: ServingEfficiency) -> Callable[[float], float]:
+    """batch_service_seconds of this GPU, its answers kept in the estimate's memo (every instance size of the GPU
+    and every batch's fill fixed point ask for the same batch sizes again)."""
+    if memo is not None and ("service", ctx) in memo:
+        found: Callable[[float], float] = memo[("service", ctx)]
+        return found
+    seen: dict[float, float] = {}
+
+    def service_of(b: float) -> float:
+        found = seen.get(b)
+        if found is None:
+            found = seen[b] = batch_service_seconds(work, inf, gpu, eff, b)
+        return found
+
+    if memo is not None:
+        memo[("service", ctx)] = service_of
+    return service_of
+
+
+def _batch_configuration(memo: Memo | None, ctx: object, inf: Inference, service_of: Callable[[float], float],
+                         batch: int) -> _Configuration:
+    """Dynamic batching with batches of up to `batch` on this GPU, kept in the estimate's memo (_Configuration)."""
+    key = ("configuration", ctx, batch)
+    if memo is not None and key in memo:
+        found: _Configuration = memo[key]
+        return found
+    service = service_of(batch)
+
+    def latency_at(r: int | None, rate: float) -> dict[str, float]:
+        return batch_latency(inf, r, batch, service_of, rate)
+
+    def judged_at(r: int | None, rate: float) -> dict[str, float]:
+        return batch_latency(inf, r, batch, service_of, rate, whole=False)
+
+    def meets_at(r: int | None, rate: float) -> bool:
+        return _meets(judged(r, rate), inf.slo)
+
+    latency, judged, meets = _remembering(latency_at, judged_at, meets_at, inf.slo)
+    config = _Configuration(service, batch / service, math.floor(inf.rate * service / batch) + 1, latency, judged,
+                            meets)
+    if memo is not None:
+        memo[key] = config
+    return config
 
 
 def plan_batch_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
@@ -756,17 +842,30 @@ def serving_plan(work: Workload, inference: Inference, catalog: Catalog | None, 
                  memo: Memo | None = None) -> ServingPlan:
     """The cheapest serving configuration on one offer (or the closest, with its reasons); `eff` and `gpu`
     override the priors and the offer's catalog GPU."""
+    from_catalog = gpu is None
     if gpu is None:
         assert catalog is not None, "give the catalog or the GPU"
         gpu = catalog.gpus[offer.offer.gpu]
-    if eff is not None:
-        return (plan_llm_serving if work.is_generative else plan_batch_serving)(work, inference, gpu, offer, eff, memo)
-    assert catalog is not None, "priors come from the catalog"
-    if work.is_generative:
-        eff = llm_efficiency(catalog, gpu, work.family, inference.engine)
-        return plan_llm_serving(work, inference, gpu, offer, eff, memo)
-    eff = forward_efficiency(catalog, gpu, work.family, inference.engine, inference.precision)
-    return plan_batch_serving(work, inference, gpu, offer, eff, memo)
+    plan = plan_llm_serving if work.is_generative else plan_batch_serving
+    if eff is None:
+        assert catalog is not None, "priors come from the catalog"
+        eff = _priors(catalog, gpu, work, inference, memo if from_catalog else None)
+    return plan(work, inference, gpu, offer, eff, memo)
+
+
+def _priors(catalog: Catalog, gpu: GpuSpec, work: Workload, inference: Inference, memo: Memo | None
+            ) -> ServingEfficiency:
+    """llm_efficiency or forward_efficiency of a catalog GPU, once per estimate (`memo`): its offers share them
+    (~50 µs each to look up and describe)."""
+    key = ("priors", gpu.id, work.is_generative, work.family, inference.engine, inference.precision)
+    if memo is not None and key in memo:
+        found: ServingEfficiency = memo[key]
+        return found
+    eff = llm_efficiency(catalog, gpu, work.family, inference.engine) if work.is_generative else \
+        forward_efficiency(catalog, gpu, work.family, inference.engine, inference.precision)
+    if memo is not None:
+        memo[key] = eff
+    return eff
 
 
 def llm_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str | None) -> ServingEfficiency:
