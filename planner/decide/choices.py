@@ -242,10 +242,11 @@ def decide_training(section: TrainingEstimate, profile: Profile) -> TrainingDeci
                                                      constraints.max_gpus, constraints.gpu_count)
     by_gpu: dict[str, list[TrainingOption]] = {}  # one pass: thousands of options over dozens of GPU types
     for o in feasible:
-        by_gpu.setdefault(o.plan.gpu, []).append(o)
+        by_gpu.setdefault(o.gpu, []).append(o)
     best_per_gpu = [min(by_gpu[gpu], key=rank) for gpu in sorted(by_gpu)]
     best_per_gpu.sort(key=rank)
-    rejected = _rejections(options, operator.attrgetter("plan.gpu"), operator.attrgetter("plan.provider"),
+    # the options' own GPU and provider fields: reading `plan` would make every option's plan copy (Judge.lazily)
+    rejected = _rejections(options, operator.attrgetter("gpu"), operator.attrgetter("provider"),
                            operator.attrgetter("feasible"), rank, operator.attrgetter("verdicts"))
     deadline_h = training.deadline / 3600.0 if training.deadline else None
     decision = TrainingDecision(section.confidence, deadline_h, training.budget, options, frontier, choices,

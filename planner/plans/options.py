@@ -6,14 +6,16 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from statistics import NormalDist
+from typing import Any
 
+from planner.catalog.load import PricedOffer
 from planner.model.costing import run_cost_usd
 from planner.plans.evolve import evolve_with
 from planner.plans.spot import SpotOverhead, spot_overhead
-from planner.plans.training import TrainingJob, TrainingPlan
+from planner.plans.training import TrainingJob, TrainingPlan, priced
 from planner.plans.verdict import Kind, Verdict, closeness
 
 
@@ -38,6 +40,11 @@ class TrainingOption:
     """Hours at the confidence within the deadline (or no deadline): the plan's."""
     within_budget: bool = field(init=False, repr=False, compare=False)
     """Cost at the confidence within the budget (or no budget): the plan's."""
+    gpu: str = field(init=False, repr=False, compare=False)
+    """The plan's GPU, kept as a field: the decision groups thousands of options by it without reading their plans
+    (a search's options make their judged plan copies only when read: Judge.lazily)."""
+    provider: str = field(init=False, repr=False, compare=False)
+    """The plan's provider, kept as a field for the same reason."""
 
     def __post_init__(self) -> None:
         plan = self.plan
@@ -45,6 +52,8 @@ class TrainingOption:
         object.__setattr__(self, "feasible", plan.feasible)
         object.__setattr__(self, "meets_deadline", plan.meets_deadline)
         object.__setattr__(self, "within_budget", plan.within_budget)
+        object.__setattr__(self, "gpu", plan.gpu)
+        object.__setattr__(self, "provider", plan.provider)
 
     @property
     def verdicts(self) -> tuple[Verdict, ...]:
@@ -85,15 +94,20 @@ def training_rank(o: TrainingOption) -> tuple[object, ...]:
 
 def rank_of(plan: TrainingPlan, hours: float, cost: float) -> tuple[object, ...]:
     """training_rank of a judged plan with its hours and cost at the confidence."""
-    verdicts = plan.verdicts
+    return _rank_values(plan.verdicts, plan.fits, plan.gpu_count, plan.gpu, plan.provider, plan.instance, plan.spot,
+                        hours, cost)
+
+
+def _rank_values(verdicts: tuple[Verdict, ...], fits: bool, gpu_count: int, gpu: str, provider: str, instance: str,
+                 spot: bool, hours: float, cost: float) -> tuple[object, ...]:
+    """rank_of from the judged plan's fields, for an option whose plan copy is not made yet (Judge.lazily)."""
     feasible = not verdicts
     near = closeness(verdicts)[0] if not feasible else 0
     # a plan only over budget meets the deadline, so it came before those that miss it when these were ordered by
     # hours alone: it still does, now cheapest first
     budget_only = _over_budget_only(verdicts)
-    key = cost if feasible or budget_only else (hours if plan.fits else float(plan.gpu_count))
-    return (not feasible, near, not budget_only, key, hours, plan.gpu, plan.provider, plan.instance, plan.gpu_count,
-            plan.spot)
+    key = cost if feasible or budget_only else (hours if fits else float(gpu_count))
+    return (not feasible, near, not budget_only, key, hours, gpu, provider, instance, gpu_count, spot)
 
 
 def _over_budget_only(verdicts: tuple[Verdict, ...]) -> bool:
@@ -171,8 +185,72 @@ class Judge:
         option: TrainingOption = object.__new__(TrainingOption)
         option.__dict__.update(plan=judged, hours=hours, cost_usd=cost, spot=overhead, confidence=self.confidence,
                                usable=usable, feasible=not verdicts, meets_deadline=meets, within_budget=within,
-                               _rank=rank_of(judged, hours, cost))
+                               gpu=judged.gpu, provider=judged.provider, _rank=rank_of(judged, hours, cost))
         return option
+
+    def lazily(self, plan: TrainingPlan, offer: PricedOffer | None,
+               market: Callable[[TrainingPlan], dict[str, object]] | None) -> TrainingOption:
+        """The on-demand option of `plan` priced on `offer` (None: the plan's own offer), equal to
+        `self(priced(plan, offer), market(...))` but with its plan copy (priced, with the market's fields and the
+        verdicts) made only when `option.plan` is first read (_LazyPlan): a search judges thousands of options and
+        the report prints a few hundred of them. Hours, cost, flags and rank are worked out now, with the same
+        arithmetic as __call__ on the priced copy (which shares the plan's hours and step times)."""
+        if offer is None:
+            provider, instance, price = plan.provider, plan.instance, plan.usd_per_hour
+            billing, term = plan.billing_seconds, plan.term_hours
+        else:  # training.priced's price, billing and term, on demand
+            provider, instance, price = offer.provider, offer.offer.instance, offer.offer.usd_per_hour
+            commitment = offer.commitment
+            billing, term = offer.billing_seconds, commitment.term_hours if commitment is not None else 0.0
+        steps = plan.hours_p50 * 3600.0 / plan.step_time_s
+        hours = steps * (plan.compute_time_s * math.exp(self.z * plan.efficiency.log_sigma)
+                         + plan.exposed_comm_time_s) / 3600.0
+        cost = run_cost_usd(plan.instances, price, hours, billing, term)
+        deadline_s, budget_usd = self.deadline_s, self.budget_usd
+        meets = deadline_s is None or hours * 3600.0 <= deadline_s
+        within = budget_usd is None or cost <= budget_usd
+        verdicts = [v for v in plan.verdicts if v.kind not in (Kind.MISSES_DEADLINE, Kind.OVER_BUDGET)] \
+            if plan.verdicts else []
+        usable = not verdicts or not any(v.intrinsic for v in verdicts)
+        if not meets:
+            assert deadline_s is not None
+            verdicts.append(Verdict(Kind.MISSES_DEADLINE, hours, deadline_s / 3600.0, self.level))
+        if not within:
+            verdicts.append(Verdict(Kind.OVER_BUDGET, cost, budget_usd, self.level))
+        judged = tuple(verdicts)
+        option: TrainingOption = object.__new__(TrainingOption)
+        option.__dict__.update(hours=hours, cost_usd=cost, spot=None, confidence=self.confidence, usable=usable,
+                               feasible=not verdicts, meets_deadline=meets, within_budget=within, gpu=plan.gpu,
+                               provider=provider,
+                               _rank=_rank_values(judged, plan.fits, plan.gpu_count, plan.gpu, provider, instance,
+                                                  False, hours, cost),
+                               _lazy=(plan, offer, market, {"verdicts": judged, "meets_deadline": meets,
+                                                            "within_budget": within}))
+        return option
+
+
+class _LazyPlan:
+    """TrainingOption.plan of an option made by Judge.lazily: read once, the judged plan copy is made and kept in
+    the option's __dict__ (a non-data descriptor: an option holding its plan never reaches here)."""
+
+    def __get__(self, option: TrainingOption | None, owner: type | None = None) -> Any:
+        if option is None:
+            return self
+        state = option.__dict__
+        if "_lazy" not in state:
+            raise AttributeError("plan")
+        plan, offer, market, verdicts = state["_lazy"]
+        here = plan if offer is None else priced(plan, offer)
+        fields = market(here) if market else {}
+        fields.update(verdicts)
+        judged = state["plan"] = evolve_with(here, fields)
+        del state["_lazy"]
+        return judged
+
+
+# set after the dataclass is made, so it is no default of the field: options made by __init__ or Judge.__call__ hold
+# their plan in __dict__, which a non-data descriptor does not shadow
+setattr(TrainingOption, "plan", _LazyPlan())
 
 
 def spot_adjusted(job: TrainingJob, plan: TrainingPlan) -> TrainingPlan:

@@ -246,9 +246,11 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
             if plan is None:
                 plan = timed[key] = plan_training(this_job, target.gpu, offer, count, target.efficiency,
                                                   memo=memo)
-            for spot in (False, True) if target.spot_too else (False,):
-                here = plan if not spot and plan.provider == provider and plan.instance == instance \
-                    else priced(plan, offer, spot)
+            # on demand: the option's plan copy (priced on this offer, with the market's fields) is made when read
+            own = plan.provider == provider and plan.instance == instance
+            mine.append(judge.lazily(plan, None if own else offer, market))
+            if target.spot_too:
+                here = priced(plan, offer, True)
                 mine.append(judge(here, market(here) if market else {}))
         options += mine
         if mine:
