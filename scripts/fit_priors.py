@@ -29,7 +29,8 @@ from planner.schema.runs import (
 
 METHOD = ("Each published run's implied efficiency: model FLOP (workload.py formulas, forward + backward = 3x "
           "forward) / (GPU-seconds x dense peak at the run's precision) for training and forward passes; decode: "
-          "(weights + KV bytes per step x steps/s) / peak memory bandwidth. Median per (kind, GPU architecture, "
+          "(weights + KV bytes per step x steps/s) / (SMs x boost clock x one 32-byte sector: "
+          "planner/model/decode_ceiling.py; a plan reads it as a share of its GPU's peak bandwidth, at most 1). Median per (kind, GPU architecture, "
           "model family); log_sigma = standard deviation of ln(efficiency) in the group (groups of fewer than 3 "
           "runs borrow the spread of the next broader group). Levels 'any' pool all architectures or families. "
           "Training: train_curves (planner/efficiency/train_curve.py), fitted by planner/efficiency/train_fit.py with "

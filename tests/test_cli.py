@@ -147,8 +147,12 @@ EXPECTED_SERVING = {
     # 0.37 against 0.70: serving-prefill held out 23.7 % median against 43.9 %) and prefills cutting into a slot's
     # decode became Poisson rather than binomial (a heavier TPOT tail, as the simulation shows): one replica of 4
     # A100s, tensor-parallel, holds every target with headroom where 3 one-GPU replicas no longer do.
-    "serve-7b-chat": dict(gpu="A100-80GB-SXM", provider="mithril", replicas=1, gpus_per_replica=4, batch_size=128,
-                          monthly_cost_usd=1460.0),
+    # Then moved when the decode prior became a share of what the SMs issue (planner/model/decode_ceiling.py: 0.30
+    # of a 32-byte sector per SM-clock on the A100 and the H200 alike; serving-decode held out 24.5 -> 14.3 %
+    # median): an RTX A5000's 64 SMs at 1.695 GHz issue more than its 768 GB/s, so it decodes at its DRAM peak
+    # (was 72 % of it), and 11 one-A5000 replicas at batch 20 ($1,420) undercut the 4-A100 replica ($1,460).
+    "serve-7b-chat": dict(gpu="RTX-A5000", provider="primeintellect", replicas=11, gpus_per_replica=1, batch_size=20,
+                          monthly_cost_usd=1420.0),
     # gpt-oss-120b at int4 (≈ MXFP4): 62 GB of weights, 31 GB per GPU on one replica of 2 H100 (experts spread
     # expert-parallel over both); decode reads the experts a batch touches. TTFT −0.01 ms with the exact M/D/c
     # wait (planner/model/md_c.py): 128 slots at 72 % load wait with probability < 10⁻³, which the tail form

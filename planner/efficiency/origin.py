@@ -6,6 +6,7 @@ import dataclasses
 from planner.catalog.load import Catalog
 from planner.efficiency.figure import Z90, Efficiency, interval
 from planner.efficiency.train_curve import curve_efficiency, pick_curve
+from planner.model.decode_ceiling import issue_bytes_per_s, share_of_peak
 from planner.schema.catalog import GpuSpec
 
 __all__ = ["Z90", "Efficiency", "interval", "prior_efficiency", "held_out_widened", "forward_fit_efficiency"]
@@ -51,6 +52,8 @@ def prior_efficiency(catalog: Catalog, gpu: GpuSpec, kind: str, family: str, fp1
                 scope = f"{prior.arch if arch != 'any' else 'all'} GPUs, {fam if fam != 'any' else 'all'} models"
                 found = Efficiency(prior.efficiency, prior.log_sigma, "prior",
                                    f"{kind} prior fitted on {prior.n} published run(s) ({scope})")
+                if kind == "decode":
+                    found = _decode_share(found, gpu)
                 return held_out_widened(found, catalog, HELD_OUT_GROUP[kind]) if kind in HELD_OUT_GROUP else found
     forward = forward_fit_efficiency(catalog, gpu) if kind == "prefill" else None
     if forward is not None:
@@ -80,3 +83,16 @@ def forward_fit_efficiency(catalog: Catalog, gpu: GpuSpec, detail: str = "no pre
     scope = gpu.arch if gpu.arch in floor.efficiency else "all"
     return Efficiency(value, floor.log_sigma, "transferred", f"{detail}: the forward-pass efficiency fitted on "
                                                              f"{floor.n} published inference run(s) ({scope} GPUs)")
+
+
+def _decode_share(prior: Efficiency, gpu: GpuSpec) -> Efficiency:
+    """A decode prior (a share of one sector per SM per clock) as a share of `gpu`'s peak bandwidth
+    (planner/model/decode_ceiling.py); without the GPU's SM count or clock, the peak itself, and the detail says so."""
+    share = share_of_peak(gpu, prior.value)
+    if share is None:
+        return dataclasses.replace(prior, value=1.0, detail=f"{prior.detail}; {gpu.id} has no SM count or clock in "
+                                                                  "the catalog: decode at its peak bandwidth")
+    issue = issue_bytes_per_s(gpu) or 0.0
+    return dataclasses.replace(prior, value=share, detail=(
+        f"{prior.detail}: {prior.value:.3g} of a sector per SM-clock, {share:.0%} of {gpu.id}'s peak bandwidth"
+        + (" (its DRAM peak binds)" if share >= 1.0 else f" ({issue / 1e9 * prior.value:,.0f} GB/s)")))

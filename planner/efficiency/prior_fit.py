@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from planner.catalog.load import Catalog
 from planner.io.profile import resolve_architecture
+from planner.model.decode_ceiling import issue_bytes_per_s
 from planner.model.llama_cpp import accumulate_factor, layer_split_speedup
 from planner.model.workload import prefill_flops, weight_bytes, workload_for
 from planner.schema.priors import EfficiencyPrior
@@ -37,7 +38,8 @@ class ImpliedEfficiency:
 
 
 def implied_efficiency(run: PublishedRun, catalog: Catalog) -> ImpliedEfficiency | None:
-    """The fraction of peak a run reached (model FLOP or, for decode, memory bandwidth); None when unusable."""
+    """The fraction of peak a run reached (model FLOP or, for decode, of one sector per SM per clock:
+    planner/model/decode_ceiling.py); None when unusable."""
     gpu = catalog.gpu(run.gpu)
     arch = resolve_architecture(run.model, catalog, run.id, seq_len=run.seq_len)
     work = workload_for(arch)
@@ -80,7 +82,11 @@ def implied_efficiency(run: PublishedRun, catalog: Catalog) -> ImpliedEfficiency
         value, kind = run.value * prefill_flops(work, prompt) / prompt / (count * peak), "prefill"
     else:  # decode: bandwidth-bound at small batch; bytes per step = weights + KV cache read
         batch = run.batch or 1.0
-        bandwidth = count * gpu.memory_bandwidth_gbs * 1e9
+        # a share of what the SMs issue (planner/model/decode_ceiling.py), which transfers across GPUs
+        issue = issue_bytes_per_s(gpu)
+        if issue is None:
+            return None
+        bandwidth = count * issue
         if run.input_tokens is not None and run.output_tokens is not None:
             # one batch timed end to end (planner/validate/serving.py end_to_end_decode_tokens_per_s): its short
             # prompts' prefill reads the weights once, then output − 1 steps at the mean context input + output/2

@@ -95,6 +95,9 @@ class GpuSpec(Strict):
     notes: str | None = Field(None, description="Derivations and caveats.")
     matmul_ceiling: MatmulCeiling | None = Field(
         None, description="The best matmul's share of the dense peak where measured (else transferred at load).")
+    boost_clock_mhz: float | None = Field(None, gt=0, le=5000, allow_inf_nan=False, description=(
+        "Boost clock, MHz, as the entry's source states; with `sms`, the SM issue rate a batch-1 decode step's "
+        "weight reads scale with (planner/model/decode_ceiling.py); null: unknown."))
     sms: int | None = Field(None, ge=1, le=1024, description=(
         "Streaming multiprocessors (NVIDIA) or compute units (AMD) that run GEMM tiles, as the entry's source "
         "states; null: unknown (no tile and wave quantisation is applied)."))
