@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from planner.catalog.load import BUNDLED_CATALOG, Catalog, load_catalog  # noqa: E402
 from planner.efficiency.infer_fit import fit_launch_floor  # noqa: E402
 from planner.efficiency.prior_fit import fit_priors  # noqa: E402
-from planner.efficiency.train_fit import fit_with_spread, training_cases  # noqa: E402
+from planner.efficiency.train_fit import cached_leave_one_out  # noqa: E402
 from planner.io.atomic import write_text_atomic  # noqa: E402
 from planner.io.loading import load_model_file  # noqa: E402
 from planner.schema.priors import Extrapolation, PriorsFile, TrainCurveFit  # noqa: E402
@@ -86,7 +86,9 @@ def priors_text(catalog_dir: Path) -> tuple[str, str]:
     catalog = load_catalog(catalog_dir)
     runs, _ = load_model_file(catalog_dir / "published_runs.yaml", PublishedRunsFile)
     priors = fit_priors(runs.runs, catalog)
-    curves, _ = fit_with_spread(training_cases(runs.runs, catalog))
+    # the curves validate uses: fit_with_spread over the catalog's training cases, once per process (a test session
+    # that already validated the catalog reuses them; run as a script it fits them here)
+    curves = cached_leave_one_out(str(Path(catalog_dir).resolve()))[0]
     latest = max(dt.date(2026, 1, 1), catalog.as_of)
     floors = list(fit_launch_floor(runs.runs, dataclasses.replace(catalog, priors=tuple(priors))))
     extrapolation = fit_extrapolation(runs.runs, catalog, curves)

@@ -542,12 +542,31 @@ class LeaveOneOut:
         return [math.log(p / c.run.value) for p, c in zip(self.predicted, self.cases)]
 
 
-def leave_one_out(cases: list[RunCase]) -> LeaveOneOut:
-    """Refit without each case in turn and predict it."""
+class Refits:
+    """fit_curves on subsets of one list of cases, each started from the curves fitted on all of them (`near`), each
+    distinct set of fitted cases fitted once. fit_curves reads only the cases it fits on (fits_curves), in order, and
+    its start, so leaving out a case it never fits on (an independent-check or MoE row) or a fold of such cases leaves
+    the same refit: leave-one-out and cross-validation run it once for all of them (bit-identical to refitting each
+    time)."""
+
+    def __init__(self, near: Sequence[TrainCurveFit]) -> None:
+        self.near = near
+        self._fitted: dict[tuple[int, ...], list[TrainCurveFit]] = {}
+
+    def fit(self, cases: list[RunCase]) -> list[TrainCurveFit]:
+        """fit_curves(cases, near), once per set of fitted cases (the curves are shared: read them, never mutate)."""
+        key = tuple(id(c) for c in cases if fits_curves(c))
+        if key not in self._fitted:
+            self._fitted[key] = fit_curves(cases, self.near)
+        return self._fitted[key]
+
+
+def leave_one_out(cases: list[RunCase], full: Sequence[TrainCurveFit] | None = None) -> LeaveOneOut:
+    """Refit without each case in turn and predict it. full: the curves fitted on every case, when already fitted."""
     predicted, used = [], []
-    full = fit_curves(cases)
+    refits = Refits(fit_curves(cases) if full is None else full)
     for i, case in enumerate(cases):
-        curves = fit_curves(cases[:i] + cases[i + 1:], full)
+        curves = refits.fit(cases[:i] + cases[i + 1:])
         value, arch = case_prediction(case, curves)
         predicted.append(value)
         used.append(arch)
@@ -574,7 +593,7 @@ def spread_by_arch(loo: LeaveOneOut, curves: list[TrainCurveFit], exclude: int |
 def fit_with_spread(cases: list[RunCase]) -> tuple[list[TrainCurveFit], LeaveOneOut]:
     """The catalog's curves: fitted on every case, log_sigma from the leave-one-out residuals."""
     curves = fit_curves(cases)
-    loo = leave_one_out(cases)
+    loo = leave_one_out(cases, curves)
     sigma = spread_by_arch(loo, curves)
     return [c.model_copy(update={"log_sigma": _sig(sigma[c.arch])}) for c in curves], loo
 

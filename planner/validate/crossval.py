@@ -16,6 +16,7 @@ from planner.efficiency.origin import Z90
 from planner.efficiency.prior_fit import fit_priors
 from planner.efficiency.train_fit import (
     TRAIN_GROUPS,
+    Refits,
     RunCase,
     build_case,
     case_efficiency,
@@ -83,10 +84,10 @@ def train_predictions(runs: Sequence[PublishedRun], catalog: Catalog, cases: Seq
         if run.phase == "train":
             folds[key(run)].append(run)
     out: list[PointPrediction] = []
-    everything = fit_curves(list(cases))
+    refits = Refits(fit_curves(list(cases)))
     for fold, members in folds.items():
         fitted = [c for c in cases if key(c.run) != fold]
-        curves: list[TrainCurveFit] = fit_curves(fitted, everything)
+        curves: list[TrainCurveFit] = refits.fit(fitted)
         for run in members:
             case = by_id.get(run.id) or build_case(run, catalog, reference)
             if case is None:
