@@ -15,7 +15,7 @@ from planner.catalog.load import PricedOffer
 from planner.model.costing import run_cost_usd
 from planner.plans.evolve import evolve_with
 from planner.plans.spot import SpotOverhead, spot_overhead
-from planner.plans.training import TrainingJob, TrainingPlan, priced
+from planner.plans.training import TimedPlan, TrainingJob, TrainingPlan, priced
 from planner.plans.verdict import Kind, Verdict, closeness
 
 
@@ -188,10 +188,10 @@ class Judge:
                                gpu=judged.gpu, provider=judged.provider, _rank=rank_of(judged, hours, cost))
         return option
 
-    def lazily(self, plan: TrainingPlan, offer: PricedOffer | None,
+    def lazily(self, plan: TimedPlan, offer: PricedOffer | None,
                market: Callable[[TrainingPlan], dict[str, object]] | None) -> TrainingOption:
         """The on-demand option of `plan` priced on `offer` (None: the plan's own offer), equal to
-        `self(priced(plan, offer), market(...))` but with its plan copy (priced, with the market's fields and the
+        `self(priced(plan.plan(), offer), market(...))` but with its plan (made from the TimedPlan) and its copy (priced, with the market's fields and the
         verdicts) made only when `option.plan` is first read (_LazyPlan): a search judges thousands of options and
         the report prints a few hundred of them. Hours, cost, flags and rank are worked out now, with the same
         arithmetic as __call__ on the priced copy (which shares the plan's hours and step times)."""
@@ -240,7 +240,8 @@ class _LazyPlan:
         if "_lazy" not in state:
             raise AttributeError("plan")
         plan, offer, market, verdicts = state["_lazy"]
-        here = plan if offer is None else priced(plan, offer)
+        made = plan.plan()
+        here = made if offer is None else priced(made, offer)
         fields = market(here) if market else {}
         fields.update(verdicts)
         judged = state["plan"] = evolve_with(here, fields)

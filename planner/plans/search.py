@@ -47,12 +47,13 @@ from planner.plans.simulated import SimulationMemo, simulated_plan
 from planner.plans.spot import checkpoint_bytes
 from planner.plans.training import (
     LayoutMemo,
+    TimedPlan,
     TrainingJob,
     TrainingPlan,
     final_weights_bytes,
     instance_shape,
-    plan_training,
     priced,
+    timed_plan,
     training_job,
 )
 from planner.schema.catalog import GpuSpec
@@ -223,7 +224,7 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
     best: list[TrainingOption] = []
     # offers of one GPU and instance shape at several providers or regions take the same time: planned once,
     # priced per offer
-    timed: dict[tuple[int, int], TrainingPlan] = {}
+    timed: dict[tuple[int, int], TimedPlan] = {}
     shapes: dict[tuple[object, ...], int] = {}
     memos: dict[int, LayoutMemo] = {}  # layouts shared across GPUs of one memory size, per job
     judges: dict[int, Judge] = {}
@@ -244,13 +245,13 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
             key = (shape, count)
             plan = timed.get(key)
             if plan is None:
-                plan = timed[key] = plan_training(this_job, target.gpu, offer, count, target.efficiency,
-                                                  memo=memo)
+                plan = timed[key] = timed_plan(this_job, target.gpu, offer, count, target.efficiency,
+                                               memo=memo)
             # on demand: the option's plan copy (priced on this offer, with the market's fields) is made when read
             own = plan.provider == provider and plan.instance == instance
             mine.append(judge.lazily(plan, None if own else offer, market))
             if target.spot_too:
-                here = priced(plan, offer, True)
+                here = priced(plan.plan(), offer, True)
                 mine.append(judge(here, market(here) if market else {}))
         options += mine
         if mine:

@@ -1041,6 +1041,12 @@ def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
                   spot: bool = False, memo: LayoutMemo | None = None) -> TrainingPlan:
     """Time and memory of the job on `count` GPUs of this offer, fastest fitting layout (reasons list what makes
     it unusable); `memo` shares layouts between the plans of one job."""
+    return timed_plan(job, gpu, offer, count, efficiency, spot, memo).plan()
+
+
+def timed_plan(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency,
+               spot: bool = False, memo: LayoutMemo | None = None) -> TimedPlan:
+    """plan_training's plan before it is made into a TrainingPlan (TimedPlan)."""
     verdicts: list[Verdict] = []
     per_instance = offer.offer.gpus_per_instance
     instances = -(-count // per_instance)
@@ -1093,27 +1099,79 @@ def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
              steps * (compute_time * value / mid + exposed) / 3600.0,
              steps * (compute_time * value / low + exposed) / 3600.0)
     price = offer.offer.spot_usd_per_hour if spot and offer.offer.spot_usd_per_hour else offer.offer.usd_per_hour
-    commitment = offer.commitment
-    term = commitment.term_hours if commitment is not None else 0.0  # a committed term is owed whole
-    costs = run_costs_usd(instances, price, hours, offer.billing_seconds, term)
-    mfu = (samples_per_step * job.model_flops_per_sample) / (step_time * count * peak)
-    return build(  # TrainingPlan(...) without its per-field setattr: thousands per search (plans/evolve.py)
-        TrainingPlan,
-        gpu=gpu.id, provider=offer.provider, instance=offer.offer.instance, gpu_count=count, instances=instances,
-        sharding=layout.sharding, recompute=layout.recompute != "none", micro_batch=layout.micro_batch,
-        grad_accumulation=terms.accumulation,
-        memory_per_gpu_bytes=layout.memory.total, fits=fits, step_time_s=step_time,
-        compute_time_s=compute_time, exposed_comm_time_s=exposed,
-        tokens_per_s=samples_per_step * job.work.tokens_per_sample / step_time,
-        samples_per_s=samples_per_step / step_time, mfu=mfu, efficiency=efficiency,
-        hours_p10=hours[0], hours_p50=hours[1], hours_p90=hours[2], gpu_hours=hours[1] * count,
-        usd_per_hour=price, cost_usd_p10=costs[0], cost_usd_p50=costs[1], cost_usd_p90=costs[2],
-        billing_seconds=offer.billing_seconds, spot=spot and offer.offer.spot_usd_per_hour is not None,
-        verdicts=tuple(verdicts), tensor=layout.tensor, pipeline=layout.pipeline,
-        bubble_fraction=terms.bubble_fraction, expert=layout.expert, context=layout.context,
-        recompute_mode=layout.recompute, commitment=commitment,
-        pinned=memo.pinned_keys(job) if memo else _pinned_keys(job),
-    )
+    return TimedPlan(gpu.id, offer.provider, offer.offer.instance, count, instances, fits, tuple(verdicts), step_time,
+                     compute_time, exposed, efficiency, hours[1], price, offer.billing_seconds,
+                     spot and offer.offer.spot_usd_per_hour is not None, offer.commitment, hours, layout, terms, peak,
+                     job, memo.pinned_keys(job) if memo else _pinned_keys(job), [])
+
+
+class TimedPlan(NamedTuple):
+    """A training plan worked out but not yet made into its TrainingPlan (`plan()` makes it, once): a search times
+    thousands of (GPU, instance shape, count) plans and reads a few numbers of each to judge its options
+    (options.Judge.lazily); the plan object, its costs and rates are made only for the options whose plan is read.
+    The fields read by the judge carry TrainingPlan's names and values."""
+
+    gpu: str
+    provider: str
+    instance: str
+    gpu_count: int
+    instances: int
+    fits: bool
+    verdicts: tuple[Verdict, ...]
+    step_time_s: float
+    compute_time_s: float
+    exposed_comm_time_s: float
+    efficiency: Efficiency
+    hours_p50: float
+    usd_per_hour: float
+    billing_seconds: float
+    spot: bool
+    commitment: CommittedPrice | None
+    hours: tuple[float, float, float]
+    """P10, P50, P90 hours."""
+    layout: Layout
+    terms: StepTerms
+    peak: float
+    job: TrainingJob
+    pinned: tuple[str, ...]
+    made: list[TrainingPlan]
+    """The TrainingPlan once made (plan())."""
+
+    @property
+    def term_hours(self) -> float:
+        """TrainingPlan.term_hours: a committed term is owed whole."""
+        return self.commitment.term_hours if self.commitment is not None else 0.0
+
+    def plan(self) -> TrainingPlan:
+        """The TrainingPlan, made on the first call."""
+        if self.made:
+            return self.made[0]
+        job, layout, terms, hours, count = self.job, self.layout, self.terms, self.hours, self.gpu_count
+        price, step_time, commitment = self.usd_per_hour, self.step_time_s, self.commitment
+        term = commitment.term_hours if commitment is not None else 0.0  # a committed term is owed whole
+        costs = run_costs_usd(self.instances, price, hours, self.billing_seconds, term)
+        samples_per_step = terms.samples_per_step
+        mfu = (samples_per_step * job.model_flops_per_sample) / (step_time * count * self.peak)
+        plan = build(  # TrainingPlan(...) without its per-field setattr: thousands per search (plans/evolve.py)
+            TrainingPlan,
+            gpu=self.gpu, provider=self.provider, instance=self.instance, gpu_count=count, instances=self.instances,
+            sharding=layout.sharding, recompute=layout.recompute != "none", micro_batch=layout.micro_batch,
+            grad_accumulation=terms.accumulation,
+            memory_per_gpu_bytes=layout.memory.total, fits=self.fits, step_time_s=step_time,
+            compute_time_s=self.compute_time_s, exposed_comm_time_s=self.exposed_comm_time_s,
+            tokens_per_s=samples_per_step * job.work.tokens_per_sample / step_time,
+            samples_per_s=samples_per_step / step_time, mfu=mfu, efficiency=self.efficiency,
+            hours_p10=hours[0], hours_p50=hours[1], hours_p90=hours[2], gpu_hours=hours[1] * count,
+            usd_per_hour=price, cost_usd_p10=costs[0], cost_usd_p50=costs[1], cost_usd_p90=costs[2],
+            billing_seconds=self.billing_seconds, spot=self.spot,
+            verdicts=self.verdicts, tensor=layout.tensor, pipeline=layout.pipeline,
+            bubble_fraction=terms.bubble_fraction, expert=layout.expert, context=layout.context,
+            recompute_mode=layout.recompute, commitment=commitment, pinned=self.pinned,
+        )
+        self.made.append(plan)
+        return plan
+
+
 
 
 def priced(plan: TrainingPlan, offer: PricedOffer, spot: bool = False) -> TrainingPlan:
