@@ -323,6 +323,7 @@ SURE_FROM_POINTS = 1024
 """Queues whose FFT has fewer points are cheaper to compute exactly than to bound."""
 
 
+@lru_cache(maxsize=8192)
 def quantile_surely_above(servers: int, arrival_rate: float, service_s: float, q: float, wait: float) -> bool:
     """Whether the q-quantile of W + U·s (md_c_wait_plus_uniform_quantile, any spread s ≥ 0) is certainly above
     `wait`, decided without the FFT. W + U·s ≥ W, and with u = jD + v (0 ≤ v < D), X ≥ 0 in Crommelin's formula:
@@ -330,7 +331,8 @@ def quantile_surely_above(servers: int, arrival_rate: float, service_s: float, q
     u = (1 + SURE_MARGIN)·wait is below q, W's q-quantile — and W + U·s's — exceeds u, and the computed quantile,
     within 0.1 % of it, exceeds `wait`. Only where the exact path would compute the quantile (a stable queue past
     the no-wait shortcut, within MAX_FFT_POINTS) and its FFT is large (SURE_FROM_POINTS): the serving search's
-    replica counts near saturation, whose TTFT is far past any target. False means "not known", never "below"."""
+    replica counts near saturation, whose TTFT is far past any target. False means "not known", never "below".
+    A pure function of its arguments, kept for the run like the quantiles it stands in for."""
     c, a = servers, arrival_rate * service_s
     if wait <= 0.0 or a >= c:
         return False
@@ -369,6 +371,7 @@ def clear_memos() -> None:
     md_c_wait_plus_uniform_quantiles.cache_clear()
     poisson_quantiles.cache_clear()  # the TPOT quantiles the serving search keeps beside these
     md_c_wait_plus_uniform_quantile.cache_clear()
+    quantile_surely_above.cache_clear()
     _kept_wait.cache_clear()
     growth_root.cache_clear()
     _log_factorials.cache_clear()

@@ -169,6 +169,29 @@ def llm_timing(work: Workload, inf: Inference, gpu: GpuSpec, tp: int, batch: int
     """Prefill, decode step (mean context prompt + output/2) and slot hold D = batch·prefill + output·step; with
     prefix caching, chunked prefill and speculative decoding when the profile turns them on
     (model/serving_features.py)."""
+    basis = _timing_basis(work, inf, gpu, tp, link_gbs, link, eff)
+    return None if basis is None else _timing_at(basis, work, inf, tp, batch, link_gbs, link, eff)
+
+
+@dataclass(frozen=True)
+class _TimingBasis:
+    """What llm_timing reads that is the same at every batch of one (GPU, tensor degree, link)."""
+
+    flops: float
+    bytes_per_s: float
+    kv: str
+    output: float
+    context: float
+    prompt: float
+    cached: float
+    prefill: float
+    """The whole prompt's prefill (chunked prefill replaces it per batch)."""
+    host: float
+    """Host time of a decode step's operators (an eager engine's step is no shorter: forward_time.py)."""
+
+
+def _timing_basis(work: Workload, inf: Inference, gpu: GpuSpec, tp: int, link_gbs: float, link: str,
+                  eff: ServingEfficiency) -> _TimingBasis | None:
     peak = peak_flops(gpu, inf.precision)
     if peak is None:
         return None
@@ -181,14 +204,21 @@ def llm_timing(work: Workload, inf: Inference, gpu: GpuSpec, tp: int, batch: int
     cached = prompt * inf.prefix_cache_hit_rate
     prefill = cached_prefill_seconds(work, prompt, cached, inf.precision, flops, bytes_per_s,
                                      tp_allreduce_seconds(work, prompt - cached, tp, link_gbs, link))
+    return _TimingBasis(flops, bytes_per_s, kv, output, context, prompt, cached, prefill,
+                        kernels_per_forward(work) * eff.host_floor_s)
+
+
+def _timing_at(basis: _TimingBasis, work: Workload, inf: Inference, tp: int, batch: int, link_gbs: float,
+               link: str, eff: ServingEfficiency) -> LlmTiming:
+    """llm_timing at one batch from its basis."""
+    flops, bytes_per_s, kv, context, prefill = basis.flops, basis.bytes_per_s, basis.kv, basis.context, basis.prefill
     cut = None
     if inf.chunked_prefill is not None:
-        prefill, cut = chunked_prefill_seconds(work, prompt, cached, inf.chunked_prefill, batch, context,
+        prefill, cut = chunked_prefill_seconds(work, basis.prompt, basis.cached, inf.chunked_prefill, batch, context,
                                                inf.precision, kv, flops, bytes_per_s)
     # the host issues every operator of a step: an eager engine's step is no shorter than that (forward_time.py)
-    host = kernels_per_forward(work) * eff.host_floor_s
-    step = max(host, decode_step_seconds(work, batch, context, inf.precision, kv, flops,
-                                         bytes_per_s, tp_allreduce_seconds(work, batch, tp, link_gbs, link)))
+    step = max(basis.host, decode_step_seconds(work, batch, context, inf.precision, kv, flops,
+                                               bytes_per_s, tp_allreduce_seconds(work, batch, tp, link_gbs, link)))
     spec = inf.speculative
     if spec is not None and work.draft is not None:
         draft_step = max(kernels_per_forward(work.draft) * eff.host_floor_s,
@@ -199,7 +229,7 @@ def llm_timing(work: Workload, inf: Inference, gpu: GpuSpec, tp: int, batch: int
         step = (spec.tokens * draft_step + verify) / expected_tokens_per_round(spec.tokens, spec.acceptance)
     # a slot is held for its own prefill, the other batch − 1 slots' prefills cutting into its decode (each costing
     # it cut_s: a whole prefill, or with chunked prefill only the excess of the fused steps), and its decode steps
-    return LlmTiming(tp, batch, prefill, step, slot_hold_seconds(batch, prefill, cut, output, step), cut)
+    return LlmTiming(tp, batch, prefill, step, slot_hold_seconds(batch, prefill, cut, basis.output, step), cut)
 
 
 LLM_QUANTILES = (0.50, 0.95)
@@ -265,7 +295,12 @@ def _within(value: float, target: float | None) -> bool:
 
 
 def _meets(latency: dict[str, float], slo: Slo) -> bool:
-    return all(getattr(slo, key, None) is None or latency[key] <= getattr(slo, key) * (1 + 1e-9) for key in latency)
+    """Every percentile with a target within it (to 1e-9 relative)."""
+    for key, value in latency.items():
+        target = getattr(slo, key, None)
+        if target is not None and not value <= target * (1 + 1e-9):
+            return False
+    return True
 
 
 def replicas_needed(rate: float, capacity_rps: float, latency_of: Callable[[int | None], dict[str, float]], slo: Slo,
@@ -344,10 +379,16 @@ per estimate and dropped with it, so nothing outlives the inputs it was computed
 def _context(memo: Memo | None, work: Workload, inf: Inference, gpu: GpuSpec, eff: ServingEfficiency) -> object:
     """A token standing for (workload, inference section, GPU, efficiencies) in the memo's keys: those are hashed
     once per offer here rather than at each of the search's tens of thousands of look-ups (hashing a workload and
-    a profile section field by field costs microseconds)."""
+    a profile section field by field costs microseconds). The same objects again (the offers of one GPU share its
+    priors: _priors) find their token by identity, without hashing them at all; the memo holds them, so no other
+    object takes their ids while it lives."""
     if memo is None:
         return None
-    return memo.setdefault(("context", work, inf, gpu.id, eff), object())
+    same = ("same context", id(work), id(inf), gpu.id, id(eff))
+    found = memo.get(same)
+    if found is None:
+        found = memo[same] = (memo.setdefault(("context", work, inf, gpu.id, eff), object()), work, inf, eff)
+    return found[0]
 
 
 def _memoised(memo: Memo | None, key: tuple[object, ...], build: Callable[[], list[_Candidate]]
@@ -448,20 +489,14 @@ def _autoscaled(inf: Inference, capacity: float, latency_at: LatencyOf, tp: int,
 def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_instance: int, link_gbs: float,
                     link: str, eff: ServingEfficiency, memo: Memo | None = None, ctx: object = None
                     ) -> list[_Candidate]:
-    kv = inf.kv_precision or default_kv_precision(inf.precision)
     out: list[_Candidate] = []
     fewest = math.inf  # instances of the best configuration meeting the targets so far
     for tp in TENSOR_PARALLEL:
         if tp > gpus_per_instance:
             break
-        limit = min(kv_batch_limit(work, gpu, tp, inf.precision, kv, inf.prompt + inf.generated),
-                    inf.max_batch or MAX_BATCH)
-        if limit < 1:
-            continue
-        for batch in _searched_batches(limit, inf.batch):
-            config = _llm_configuration(memo, ctx, work, inf, gpu, tp, batch, link_gbs, link, eff)
-            if config is None:  # no peak at this precision: plan_llm_serving refuses the GPU before searching
-                continue
+        degree = _degree(memo, ctx, work, inf, gpu, tp, link_gbs, link, eff)
+        for batch in degree.batches:
+            config = degree.at(batch)
             if config.unreachable is not None:
                 reps, instances = _fill_instances(config.stable, tp, gpus_per_instance)
                 out.append(_Candidate(config.timing, batch, tp, reps, instances, config.unreachable, False,
@@ -475,20 +510,45 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
     return out
 
 
-def _llm_configuration(memo: Memo | None, ctx: object, work: Workload, inf: Inference, gpu: GpuSpec, tp: int,
-                       batch: int, link_gbs: float, link: str, eff: ServingEfficiency) -> _Configuration | None:
-    """The configuration (None: no peak at the precision), kept in the estimate's memo: the same GPU offered in
-    several instance sizes times and sizes the same configurations. One GPU has no all-reduce
-    (tp_allreduce_seconds), so its configurations are the same over every link."""
-    key = ("configuration", ctx, tp, batch) + ((link_gbs, link) if tp > 1 else ())
-    if memo is not None and key in memo:
-        found: _Configuration | None = memo[key]
+class _Degree:
+    """One tensor degree of a GPU over one link: the batches searched (those the KV cache holds; none without a
+    peak at the precision, which plan_llm_serving refuses before searching), what their timings share, and their
+    configurations, each made when first asked. Kept in the estimate's memo: the same GPU offered in several
+    instance sizes times and sizes the same configurations."""
+
+    __slots__ = ("work", "inf", "tp", "link_gbs", "link", "eff", "basis", "batches", "configs")
+
+    def __init__(self, work: Workload, inf: Inference, gpu: GpuSpec, tp: int, link_gbs: float, link: str,
+                 eff: ServingEfficiency) -> None:
+        self.work, self.inf, self.tp, self.link_gbs, self.link, self.eff = work, inf, tp, link_gbs, link, eff
+        kv = inf.kv_precision or default_kv_precision(inf.precision)
+        limit = min(kv_batch_limit(work, gpu, tp, inf.precision, kv, inf.prompt + inf.generated),
+                    inf.max_batch or MAX_BATCH)
+        self.basis = _timing_basis(work, inf, gpu, tp, link_gbs, link, eff) if limit >= 1 else None
+        self.batches = _searched_batches(limit, inf.batch) if self.basis is not None else []
+        self.configs: dict[int, _Configuration] = {}
+
+    def at(self, batch: int) -> _Configuration:
+        """The configuration of `batch` sequences."""
+        found = self.configs.get(batch)
+        if found is None:
+            assert self.basis is not None  # no batches are searched without it
+            timing = _timing_at(self.basis, self.work, self.inf, self.tp, batch, self.link_gbs, self.link, self.eff)
+            found = self.configs[batch] = _llm_config(self.inf, timing)
         return found
-    timing = llm_timing(work, inf, gpu, tp, batch, link_gbs, link, eff)
-    config = None if timing is None else _llm_config(inf, timing)
-    if memo is not None:
-        memo[key] = config
-    return config
+
+
+def _degree(memo: Memo | None, ctx: object, work: Workload, inf: Inference, gpu: GpuSpec, tp: int,
+            link_gbs: float, link: str, eff: ServingEfficiency) -> _Degree:
+    """The tensor degree, kept in the estimate's memo. One GPU has no all-reduce (tp_allreduce_seconds), so its
+    configurations are the same over every link."""
+    if memo is None:
+        return _Degree(work, inf, gpu, tp, link_gbs, link, eff)
+    key = ("degree", ctx, tp, link_gbs, link) if tp > 1 else ("degree", ctx, tp)
+    found: _Degree | None = memo.get(key)
+    if found is None:
+        found = memo[key] = _Degree(work, inf, gpu, tp, link_gbs, link, eff)
+    return found
 
 
 def _llm_config(inf: Inference, timing: LlmTiming) -> _Configuration:
@@ -641,7 +701,7 @@ _BATCH_KEYS = [(f"latency_p{round(q * 100)}", q) for q in BATCH_QUANTILES]
 
 
 def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: Callable[[float], float],
-                  rate: float, whole: bool = True) -> dict[str, float]:
+                  rate: float, whole: bool = True, state_of: BatchStateOf | None = None) -> dict[str, float]:
     """Latency p50/p95/p99 of dynamic batching with batches of up to `batch`; service_of(b) is a batch's time. Not
     `whole`: only the percentiles with a target and the p95 (what judges and ranks a configuration; each
     percentile is computed on its own, so each is the same number either way).
@@ -652,7 +712,7 @@ def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: 
     requests (fixed point: a busy replica gathers what arrives during its batch). A request waits for its batch
     to close — the oldest (1 in b) the whole fill, the others a uniform share — then, with probability
     ρ = λᵣ·S(b)/b that the replica is still busy, a uniform residual of S(b); then S(b).
-    Unstable (λᵣ·S(batch) ≥ batch): inf.
+    Unstable (λᵣ·S(batch) ≥ batch): inf. `state_of`: batch_state at a per-replica rate (default: worked out here).
     """
     wanted = _BATCH_KEYS
     if not whole:
@@ -668,10 +728,21 @@ def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: 
         # md_c_wait_plus_uniform_quantiles(replicas, rate, service, 0.0, BATCH_QUANTILES), one quantile at a time
         return {key: service + md_c_wait_plus_uniform_quantile(replicas, rate, service, 0.0, q, max(BATCH_QUANTILES))
                 for key, q in wanted}
+    fill, size, service, busy = (state_of(per_replica) if state_of is not None
+                                 else batch_state(inf, per_replica, batch, service_of))
+    return {key: service + _close_and_residual_quantile(fill, 1.0 / size, service, busy, q) for key, q in wanted}
+
+
+BatchStateOf = Callable[[float], tuple[float, float, float, float]]
+
+
+def batch_state(inf: Inference, per_replica: float, batch: int, service_of: Callable[[float], float]
+                ) -> tuple[float, float, float, float]:
+    """(fill, b, S(b), ρ) of dynamic batching at λᵣ = `per_replica` requests/s: batch_cycle, the service time of the
+    batch it carries and the probability that the replica is still busy."""
     fill, size = batch_cycle(inf, per_replica, batch, service_of)
     service = service_of(size)
-    busy = min(1.0, per_replica * service / size)
-    return {key: service + _close_and_residual_quantile(fill, 1.0 / size, service, busy, q) for key, q in wanted}
+    return fill, size, service, min(1.0, per_replica * service / size)
 
 
 def batch_cycle(inf: Inference, per_replica: float, batch: int, service_of: Callable[[float], float]
@@ -796,11 +867,19 @@ def _batch_configuration(memo: Memo | None, ctx: object, inf: Inference, service
         return found
     service = service_of(batch)
 
+    states: dict[float, tuple[float, float, float, float]] = {}  # a count's batch state, judged and then kept
+
+    def state_of(per_replica: float) -> tuple[float, float, float, float]:
+        found = states.get(per_replica)
+        if found is None:
+            found = states[per_replica] = batch_state(inf, per_replica, batch, service_of)
+        return found
+
     def latency_at(r: int | None, rate: float) -> dict[str, float]:
-        return batch_latency(inf, r, batch, service_of, rate)
+        return batch_latency(inf, r, batch, service_of, rate, state_of=state_of)
 
     def judged_at(r: int | None, rate: float) -> dict[str, float]:
-        return batch_latency(inf, r, batch, service_of, rate, whole=False)
+        return batch_latency(inf, r, batch, service_of, rate, whole=False, state_of=state_of)
 
     def meets_at(r: int | None, rate: float) -> bool:
         return _meets(judged(r, rate), inf.slo)
