@@ -191,41 +191,44 @@ class Judge:
     def lazily(self, plan: TimedPlan, offer: PricedOffer | None,
                market: Callable[[TrainingPlan], dict[str, object]] | None) -> TrainingOption:
         """The on-demand option of `plan` priced on `offer` (None: the plan's own offer), equal to
-        `self(priced(plan.plan(), offer), market(...))` but with its plan (made from the TimedPlan) and its copy (priced, with the market's fields and the
-        verdicts) made only when `option.plan` is first read (_LazyPlan): a search judges thousands of options and
-        the report prints a few hundred of them. Hours, cost, flags and rank are worked out now, with the same
-        arithmetic as __call__ on the priced copy (which shares the plan's hours and step times)."""
+        `self(priced(plan.plan(), offer), market(...))`, but its plan (made from the TimedPlan) and the plan's copy
+        (priced, with the market's fields and the verdicts) are made only when `option.plan` is first read
+        (_LazyPlan): a search judges thousands of options and the report prints a few hundred of them. Hours, cost,
+        flags and rank are worked out now, with __call__'s arithmetic on the priced copy (which shares the plan's
+        hours and step times)."""
         if offer is None:
             provider, instance, price = plan.provider, plan.instance, plan.usd_per_hour
-            billing, term = plan.billing_seconds, plan.term_hours
+            billing, commitment = plan.billing_seconds, plan.commitment
         else:  # training.priced's price, billing and term, on demand
             provider, instance, price = offer.provider, offer.offer.instance, offer.offer.usd_per_hour
-            commitment = offer.commitment
-            billing, term = offer.billing_seconds, commitment.term_hours if commitment is not None else 0.0
+            billing, commitment = offer.billing_seconds, offer.commitment
+        term = commitment.term_hours if commitment is not None else 0.0
         steps = plan.hours_p50 * 3600.0 / plan.step_time_s
         hours = steps * (plan.compute_time_s * math.exp(self.z * plan.efficiency.log_sigma)
                          + plan.exposed_comm_time_s) / 3600.0
-        cost = run_cost_usd(plan.instances, price, hours, billing, term)
+        # run_cost_usd, written out: billed_hours, then max(billed, term) as max() picks
+        billed = math.ceil(hours * 3600.0 / billing - 1e-9) * billing / 3600.0 if hours > 0 else 0.0
+        cost = plan.instances * price * (term if term > billed else billed)
         deadline_s, budget_usd = self.deadline_s, self.budget_usd
         meets = deadline_s is None or hours * 3600.0 <= deadline_s
         within = budget_usd is None or cost <= budget_usd
-        verdicts = [v for v in plan.verdicts if v.kind not in (Kind.MISSES_DEADLINE, Kind.OVER_BUDGET)] \
-            if plan.verdicts else []
-        usable = not verdicts or not any(v.intrinsic for v in verdicts)
-        if not meets:
-            assert deadline_s is not None
-            verdicts.append(Verdict(Kind.MISSES_DEADLINE, hours, deadline_s / 3600.0, self.level))
-        if not within:
-            verdicts.append(Verdict(Kind.OVER_BUDGET, cost, budget_usd, self.level))
-        judged = tuple(verdicts)
+        if plan.verdicts or not meets or not within:
+            verdicts = [v for v in plan.verdicts if v.kind not in (Kind.MISSES_DEADLINE, Kind.OVER_BUDGET)]
+            usable = not verdicts or not any(v.intrinsic for v in verdicts)
+            if not meets:
+                assert deadline_s is not None
+                verdicts.append(Verdict(Kind.MISSES_DEADLINE, hours, deadline_s / 3600.0, self.level))
+            if not within:
+                verdicts.append(Verdict(Kind.OVER_BUDGET, cost, budget_usd, self.level))
+            judged = tuple(verdicts)
+            rank = _rank_values(judged, plan.fits, plan.gpu_count, plan.gpu, provider, instance, False, hours, cost)
+        else:  # feasible: _rank_values of no verdicts
+            judged, usable = (), True
+            rank = (False, 0, True, cost, hours, plan.gpu, provider, instance, plan.gpu_count, False)
         option: TrainingOption = object.__new__(TrainingOption)
         option.__dict__.update(hours=hours, cost_usd=cost, spot=None, confidence=self.confidence, usable=usable,
-                               feasible=not verdicts, meets_deadline=meets, within_budget=within, gpu=plan.gpu,
-                               provider=provider,
-                               _rank=_rank_values(judged, plan.fits, plan.gpu_count, plan.gpu, provider, instance,
-                                                  False, hours, cost),
-                               _lazy=(plan, offer, market, {"verdicts": judged, "meets_deadline": meets,
-                                                            "within_budget": within}))
+                               feasible=not judged, meets_deadline=meets, within_budget=within, gpu=plan.gpu,
+                               provider=provider, _rank=rank, _lazy=(plan, offer, market, judged, meets, within))
         return option
 
 
@@ -239,11 +242,11 @@ class _LazyPlan:
         state = option.__dict__
         if "_lazy" not in state:
             raise AttributeError("plan")
-        plan, offer, market, verdicts = state["_lazy"]
+        plan, offer, market, verdicts, meets, within = state["_lazy"]
         made = plan.plan()
         here = made if offer is None else priced(made, offer)
         fields = market(here) if market else {}
-        fields.update(verdicts)
+        fields["verdicts"], fields["meets_deadline"], fields["within_budget"] = verdicts, meets, within
         judged = state["plan"] = evolve_with(here, fields)
         del state["_lazy"]
         return judged

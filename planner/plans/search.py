@@ -53,7 +53,7 @@ from planner.plans.training import (
     final_weights_bytes,
     instance_shape,
     priced,
-    timed_plan,
+    timed_plans,
     training_job,
 )
 from planner.schema.catalog import GpuSpec
@@ -224,7 +224,7 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
     best: list[TrainingOption] = []
     # offers of one GPU and instance shape at several providers or regions take the same time: planned once,
     # priced per offer
-    timed: dict[tuple[int, int], TimedPlan] = {}
+    timed: dict[tuple[int, tuple[int, ...]], list[TimedPlan]] = {}
     shapes: dict[tuple[object, ...], int] = {}
     memos: dict[int, LayoutMemo] = {}  # layouts shared across GPUs of one memory size, per job
     judges: dict[int, Judge] = {}
@@ -241,15 +241,16 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
         # a small number per (job, GPU, instance shape, efficiency): hashing that nested tuple at every count cost more
         shape = shapes.setdefault((id(this_job), target.gpu.id, instance_shape(offer),
                                    _efficiency_key(target.efficiency)), len(shapes))
-        for count in target.counts:
-            key = (shape, count)
-            plan = timed.get(key)
-            if plan is None:
-                plan = timed[key] = timed_plan(this_job, target.gpu, offer, count, target.efficiency,
-                                               memo=memo)
+        key = (shape, tuple(target.counts))
+        plans = timed.get(key)
+        if plans is None:
+            plans = timed[key] = timed_plans(this_job, target.gpu, offer, target.counts, target.efficiency,
+                                             memo=memo)
+        # the plans were timed on the first offer of this shape: priced on this one unless it is that offer
+        elsewhere = None if plans and plans[0].provider == provider and plans[0].instance == instance else offer
+        for plan in plans:
             # on demand: the option's plan copy (priced on this offer, with the market's fields) is made when read
-            own = plan.provider == provider and plan.instance == instance
-            mine.append(judge.lazily(plan, None if own else offer, market))
+            mine.append(judge.lazily(plan, elsewhere, market))
             if target.spot_too:
                 here = priced(plan.plan(), offer, True)
                 mine.append(judge(here, market(here) if market else {}))
@@ -282,7 +283,8 @@ def candidate_counts(offer: PricedOffer, max_gpus: int, pinned: int | None,
                 * (parallelism.context or 1)]
     per = offer.offer.gpus_per_instance
     steps = INSTANCE_STEPS if offer.offer.network_gbps else (1,)
-    counts = [k * per for k in steps if k * per <= max(max_gpus, per)]
+    limit = max(max_gpus, per)
+    counts = [k * per for k in steps if k * per <= limit]
     if parallelism is not None:
         fixed = (parallelism.data or 1) * (parallelism.tensor or 1) * (parallelism.pipeline or 1) \
             * (parallelism.context or 1)

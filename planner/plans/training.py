@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -839,6 +839,18 @@ def at_curve_value(efficiency: Efficiency, job: TrainingJob, value: float) -> Ef
     return dataclasses.replace(efficiency, value=value, detail=detail)
 
 
+class LayoutEntry(NamedTuple):
+    """A candidate layout as fastest_layout reads it: the layout, its layout_work, and the tensor degree,
+    micro-batch, expert degree and GPUs that key its efficiency (LayoutMemo.layout_efficiency), read once."""
+
+    layout: Layout
+    work: LayoutWork
+    tensor: int
+    micro_batch: int
+    expert: int
+    gpus: int
+
+
 @dataclass
 class LayoutMemo:
     """The layouts and layout efficiencies of one job, shared by the plans of one search: thousands of (offer,
@@ -851,7 +863,7 @@ class LayoutMemo:
     """The curve's efficiency at (GPU and efficiency, tensor degree, micro-batch, expert degree), before widening."""
     contents: dict[tuple[object, ...], int] = dataclasses.field(default_factory=dict)
     tokens: dict[tuple[int, int], tuple[int, GpuSpec, Efficiency]] = dataclasses.field(default_factory=dict)
-    works: dict[tuple[object, ...], list[tuple[Layout, LayoutWork]]] = dataclasses.field(default_factory=dict)
+    works: dict[tuple[object, ...], list[LayoutEntry]] = dataclasses.field(default_factory=dict)
     """Each layouts_key's candidate layouts with their layout_work (layouts_with_work)."""
     configs: dict[tuple[object, ...], LayoutWork] = dataclasses.field(default_factory=dict)
     """layout_work per layout configuration (what it reads of a layout: every field but the memory)."""
@@ -894,13 +906,16 @@ class LayoutMemo:
         return found
 
     def layouts_with_work(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer,
-                          count: int) -> list[tuple[Layout, LayoutWork]]:
-        """candidate_layouts, each with its layout_work: both once per layouts_key."""
+                          count: int) -> list[LayoutEntry]:
+        """candidate_layouts, each with its layout_work and what the efficiency look-up reads of it (LayoutEntry):
+        all once per layouts_key."""
         key = layouts_key(gpu, offer, count)
         found = self.works.get(key)
         if found is None:
-            found = self.works[key] = [(layout, self.layout_work(job, layout))
-                                       for layout in self.candidate_layouts(job, gpu, offer, count)]
+            found = self.works[key] = [
+                LayoutEntry(layout, self.layout_work(job, layout), layout.tensor, layout.micro_batch, layout.expert,
+                            layout.gpus)
+                for layout in self.candidate_layouts(job, gpu, offer, count)]
         return found
 
     def layout_work(self, job: TrainingJob, layout: Layout) -> LayoutWork:
@@ -996,31 +1011,39 @@ def layouts_key(gpu: GpuSpec, offer: PricedOffer, count: int) -> tuple[object, .
 def fastest_layout(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency,
                    peak: float, memo: LayoutMemo | None = None) -> tuple[Layout, Efficiency, StepTerms] | None:
     """The fitting layout with the shortest step, its efficiency and step terms (None: nothing fits)."""
+    found = _fastest(job, gpu, offer, count, efficiency, peak, memo,
+                     memo.view(job, gpu, offer, efficiency) if memo is not None else None)
+    return found[:3] if found is not None else None
+
+
+def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency, peak: float,
+             memo: LayoutMemo | None, view: TargetView | None) -> tuple[Layout, Efficiency, StepTerms, float] | None:
+    """fastest_layout, with the step's seconds at the layout's efficiency; `view`: memo.view(job, gpu, offer,
+    efficiency), given with the memo."""
     best = None
     fastest = math.inf
-    if memo is None:
+    if memo is None or view is None:
         intra = intra_node_gbs(gpu, offer)  # one link for every layout's all-reduces
         for candidate in candidate_layouts(job, gpu, offer, count):
             eff = layout_efficiency(efficiency, job, gpu, candidate)
             terms = step_terms(job, gpu, offer, count, candidate, peak, None, intra)
             seconds = terms.seconds(eff.value)
             if best is None or seconds < fastest:
-                best, fastest = (candidate, eff, terms), seconds
+                best, fastest = (candidate, eff, terms, seconds), seconds
         return best
-    view = memo.view(job, gpu, offer, efficiency)
     intra, token = view.intra, view.token
     curve: Any = efficiency.curve  # a TrainCurve, as in at_curve_value
     layouts = memo.works.get((*view.layouts_prefix, count)) or memo.layouts_with_work(job, gpu, offer, count)
     efficiencies = memo.efficiencies
-    for candidate, shared in layouts:
-        # LayoutMemo.layout_efficiency's look-up, in place: ~12,000 per search
+    for candidate, shared, tensor, micro, expert, gpus in layouts:
+        # LayoutMemo.layout_efficiency's look-up, in place (the same key): ~12,000 per search
         eff = efficiency if curve is None else efficiencies.get(
-            (token, candidate.tensor, candidate.micro_batch, curve.widening_count(candidate.gpus))) \
+            (token, tensor, micro, expert, curve.widening_count(gpus))) \
             or memo.layout_efficiency(efficiency, job, gpu, candidate, token)
         terms = step_terms(job, gpu, offer, count, candidate, peak, shared, intra)
         seconds = terms.seconds(eff.value)
         if best is None or seconds < fastest:
-            best, fastest = (candidate, eff, terms), seconds
+            best, fastest = (candidate, eff, terms, seconds), seconds
     return best
 
 
@@ -1047,62 +1070,83 @@ def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int
 def timed_plan(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency,
                spot: bool = False, memo: LayoutMemo | None = None) -> TimedPlan:
     """plan_training's plan before it is made into a TrainingPlan (TimedPlan)."""
-    verdicts: list[Verdict] = []
-    per_instance = offer.offer.gpus_per_instance
-    instances = -(-count // per_instance)
-    if instances > 1 and not offer.offer.network_gbps:
-        verdicts.append(Verdict(Kind.NO_NETWORK, float(instances), 1.0))
-    peak = memo.peak_flops(gpu, job.precision) if memo else peak_flops(gpu, job.precision)
-    if peak is None:
-        verdicts.append(Verdict(Kind.NO_PRECISION, detail=job.precision))
-        peak = gpu.peak_tflops.fp32 * 1e12
-    problem = pin_problem(job, offer, count)
-    best = None if problem else fastest_layout(job, gpu, offer, count, efficiency, peak, memo)
-    fits = best is not None
-    if best is None:
-        # the layout nearest to fitting within what is pinned: most sharding, most recomputation (a pinned
-        # `recompute: none` stays none, and the message says so)
-        pins = job.parallelism
-        tp = pins.tensor if pins and pins.tensor and count % pins.tensor == 0 else 1
-        pp = pins.pipeline if pins and pins.pipeline and count % (tp * pins.pipeline) == 0 else 1
-        cp = pins.context if pins and pins.context and count % (tp * pp * pins.context) == 0 else 1
-        sharding = _pinned_stages(job, ("zero3" if count > 1 else "none",))[0]
-        mode = "full" if job.recompute == "auto" else job.recompute
-        memory = training_memory(job, 1, mode, sharding, max(1, count // (tp * pp * cp)), tp, pp, 1, cp)
-        if problem:
-            verdicts.append(Verdict(Kind.PIN_UNWORKABLE, detail=f"parallelism: {problem}"))
-        else:
-            pinned = [f"recompute {job.recompute}"] if job.recompute != "auto" else []
-            if pins is not None:
-                pinned += [f"{k} {v}" for k, v in (("data", pins.data), ("tensor", pins.tensor),
-                                                    ("pipeline", pins.pipeline), ("context", pins.context),
-                                                    ("zero", pins.zero))
-                           if v is not None]
-            where = f" with the pinned {', '.join(pinned)}" if pinned else ""
-            verdicts.append(Verdict(Kind.DOES_NOT_FIT, memory.total, gpu.memory_gb * 1e9,
-                                    f"needed per GPU at micro-batch 1{where}"))
-        layout = Layout(max(1, count // (tp * pp * cp)), tp, pp, sharding, mode, 1, memory, context=cp)
-        eff = layout_efficiency(efficiency, job, gpu, layout)
-        best = (layout, eff, step_terms(job, gpu, offer, count, layout, peak))
-    layout, efficiency, terms = best
-    if job.global_batch_samples is not None and job.global_batch_samples < layout.data:
-        verdicts.append(Verdict(Kind.BATCH_TOO_SMALL, job.global_batch_samples, float(layout.data)))
-    step_time = terms.seconds(efficiency.value)
-    compute_time = terms.compute_s / efficiency.value
-    exposed = step_time - compute_time
-    samples_per_step = terms.samples_per_step
-    steps = job.samples / samples_per_step
-    low, mid, high = (interval(efficiency.value, efficiency.log_sigma))
-    # hours at the efficiency's P90 (fast) / P50 / P10 (slow); communication is not scaled
-    value = efficiency.value
-    hours = (steps * (compute_time * value / high + exposed) / 3600.0,
-             steps * (compute_time * value / mid + exposed) / 3600.0,
-             steps * (compute_time * value / low + exposed) / 3600.0)
-    price = offer.offer.spot_usd_per_hour if spot and offer.offer.spot_usd_per_hour else offer.offer.usd_per_hour
-    return TimedPlan(gpu.id, offer.provider, offer.offer.instance, count, instances, fits, tuple(verdicts), step_time,
-                     compute_time, exposed, efficiency, hours[1], price, offer.billing_seconds,
-                     spot and offer.offer.spot_usd_per_hour is not None, offer.commitment, hours, layout, terms, peak,
-                     job, memo.pinned_keys(job) if memo else _pinned_keys(job), [])
+    return timed_plans(job, gpu, offer, (count,), efficiency, spot, memo)[0]
+
+
+def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequence[int], efficiency: Efficiency,
+                spot: bool = False, memo: LayoutMemo | None = None) -> list[TimedPlan]:
+    """timed_plan at each of `counts`, what every count reads alike (the peak, the memo's view, the price, the
+    pinned keys) worked out once: a search times ~20 counts of each (GPU, instance shape)."""
+    o = offer.offer
+    per_instance, networked = o.gpus_per_instance, bool(o.network_gbps)
+    peak_found = memo.peak_flops(gpu, job.precision) if memo else peak_flops(gpu, job.precision)
+    peak = gpu.peak_tflops.fp32 * 1e12 if peak_found is None else peak_found
+    view = memo.view(job, gpu, offer, efficiency) if memo is not None else None
+    price = o.spot_usd_per_hour if spot and o.spot_usd_per_hour else o.usd_per_hour
+    is_spot = spot and o.spot_usd_per_hour is not None
+    pinned_keys = memo.pinned_keys(job) if memo else _pinned_keys(job)
+    gpu_id, provider, instance, billing, commitment = gpu.id, offer.provider, o.instance, offer.billing_seconds, \
+        offer.commitment
+    samples, batch = job.samples, job.global_batch_samples
+    plans = []
+    for count in counts:
+        verdicts: list[Verdict] = []
+        instances = -(-count // per_instance)
+        if instances > 1 and not networked:
+            verdicts.append(Verdict(Kind.NO_NETWORK, float(instances), 1.0))
+        if peak_found is None:
+            verdicts.append(Verdict(Kind.NO_PRECISION, detail=job.precision))
+        problem = pin_problem(job, offer, count)
+        best = None if problem else _fastest(job, gpu, offer, count, efficiency, peak, memo, view)
+        fits = best is not None
+        if best is None:
+            best = _unfitted(job, gpu, offer, count, efficiency, peak, problem, verdicts)
+        layout, eff, terms, step_time = best
+        if batch is not None and batch < layout.data:
+            verdicts.append(Verdict(Kind.BATCH_TOO_SMALL, batch, float(layout.data)))
+        value = eff.value
+        compute_time = terms.compute_s / value
+        exposed = step_time - compute_time
+        steps = samples / terms.samples_per_step
+        low, mid, high = (interval(value, eff.log_sigma))
+        # hours at the efficiency's P90 (fast) / P50 / P10 (slow); communication is not scaled
+        hours = (steps * (compute_time * value / high + exposed) / 3600.0,
+                 steps * (compute_time * value / mid + exposed) / 3600.0,
+                 steps * (compute_time * value / low + exposed) / 3600.0)
+        plans.append(TimedPlan(gpu_id, provider, instance, count, instances, fits, tuple(verdicts), step_time,
+                               compute_time, exposed, eff, hours[1], price, billing, is_spot, commitment, hours,
+                               layout, terms, peak, job, pinned_keys, []))
+    return plans
+
+
+def _unfitted(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency, peak: float,
+              problem: str | None, verdicts: list[Verdict]) -> tuple[Layout, Efficiency, StepTerms, float]:
+    """When no layout fits (or the pinned degrees cannot run): the layout nearest to fitting within what is pinned
+    (most sharding, most recomputation; a pinned `recompute: none` stays none, and the message says so), with its
+    efficiency, step terms and seconds; the verdict saying why is added to `verdicts`."""
+    pins = job.parallelism
+    tp = pins.tensor if pins and pins.tensor and count % pins.tensor == 0 else 1
+    pp = pins.pipeline if pins and pins.pipeline and count % (tp * pins.pipeline) == 0 else 1
+    cp = pins.context if pins and pins.context and count % (tp * pp * pins.context) == 0 else 1
+    sharding = _pinned_stages(job, ("zero3" if count > 1 else "none",))[0]
+    mode = "full" if job.recompute == "auto" else job.recompute
+    memory = training_memory(job, 1, mode, sharding, max(1, count // (tp * pp * cp)), tp, pp, 1, cp)
+    if problem:
+        verdicts.append(Verdict(Kind.PIN_UNWORKABLE, detail=f"parallelism: {problem}"))
+    else:
+        pinned = [f"recompute {job.recompute}"] if job.recompute != "auto" else []
+        if pins is not None:
+            pinned += [f"{k} {v}" for k, v in (("data", pins.data), ("tensor", pins.tensor),
+                                                ("pipeline", pins.pipeline), ("context", pins.context),
+                                                ("zero", pins.zero))
+                       if v is not None]
+        where = f" with the pinned {', '.join(pinned)}" if pinned else ""
+        verdicts.append(Verdict(Kind.DOES_NOT_FIT, memory.total, gpu.memory_gb * 1e9,
+                                f"needed per GPU at micro-batch 1{where}"))
+    layout = Layout(max(1, count // (tp * pp * cp)), tp, pp, sharding, mode, 1, memory, context=cp)
+    eff = layout_efficiency(efficiency, job, gpu, layout)
+    terms = step_terms(job, gpu, offer, count, layout, peak)
+    return layout, eff, terms, terms.seconds(eff.value)
 
 
 class TimedPlan(NamedTuple):
