@@ -2,8 +2,11 @@
 strict mode (a broken link or anchor fails) and every command
 output marked `<!-- output -->` is what the command prints today (scripts/docs_outputs.py regenerates them)."""
 import importlib.util
+import re
 import subprocess
 import sys
+
+import yaml
 
 from .conftest import ROOT
 
@@ -80,3 +83,39 @@ def test_stored_calibration_commands_are_checked_against_the_committed_store():
     estimate = next(b for c, b in checked.items() if "--calibrations" in c and c.split()[1] == "estimate")
     shown_output = estimate.path.read_text(encoding="utf-8").splitlines()[estimate.start:estimate.end]
     assert any("· local" in line for line in shown_output)  # the stored record's row: the host was matched
+
+
+def test_readme_package_map_matches_the_folders():
+    # issue 12: the README's architecture section is a map of planner/'s packages; a package added, renamed or
+    # removed without the map fails here
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    mapped = set(re.findall(r"^\| `planner/(\w+)/` \|", section, re.MULTILINE))
+    folders = {p.parent.name for p in (ROOT / "planner").glob("*/__init__.py")}
+    assert mapped == folders, f"README map {sorted(mapped)} vs folders {sorted(folders)}"
+    assert "`planner/api.py`" in section and (ROOT / "planner" / "api.py").is_file()
+    assert "profile → workload → candidates → verdicts → decision → render" in section
+
+
+def _number(text: str, pattern: str) -> int:
+    found = re.search(pattern, text)
+    assert found, pattern
+    return int(found.group(1).replace(",", ""))
+
+
+def test_catalog_counts_in_the_docs_are_the_catalogs(catalog):
+    runs = yaml.safe_load((ROOT / "catalog" / "published_runs.yaml").read_text(encoding="utf-8"))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    pages = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "docs").glob("*.md")}
+    assert _number(readme, r"catalog\*\* of (\d+) GPU variants") == len(catalog.gpus)
+    assert _number(readme, r"offers from (\d+) providers") == len(catalog.providers)
+    assert _number(readme, r"(\d+) published model architectures") == len(catalog.presets)
+    assert _number(readme, r"(\d+) published training/serving runs") == len(runs["runs"])
+    assert _number(pages["catalog.md"], r"`catalog/gpus.yaml` — (\d+) GPUs") == len(catalog.gpus)
+    assert _number(pages["catalog.md"], r"`catalog/offers/<provider>.yaml` — (\d+) providers") \
+        == len(catalog.providers)
+    assert _number(pages["catalog.md"], r"providers, ([\d,]+) offers, imported") == len(catalog.offers())
+    assert _number(pages["catalog.md"], r"`catalog/models.yaml` — (\d+) presets") == len(catalog.presets)
+    assert _number(pages["catalog.md"], r"— (\d+) published runs \(and") == len(runs["runs"])
+    assert _number(pages["catalog.md"], r"published runs \(and (\d+) excluded rows") == len(runs["excluded"])
+    assert _number(pages["accuracy.md"], r"`catalog/published_runs.yaml` \((\d+) runs") == len(runs["runs"])
