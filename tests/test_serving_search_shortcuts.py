@@ -100,8 +100,9 @@ def test_a_quantile_surely_above_a_wait_is_computed_above_it(servers, load):
 
 
 def _reference_close_and_residual_quantile(fill, oldest, service, busy, q):
-    """The cdf as the sum of planner/plans/serving.py _uniform_sum_cdf calls (before its cases were written out)."""
-    from planner.plans.serving import _uniform_sum_cdf
+    """The cdf as the sum of planner/model/dynamic_batching.py _uniform_sum_cdf calls (before its cases were written
+    out)."""
+    from planner.model.dynamic_batching import _uniform_sum_cdf
 
     def cdf(z):
         point = oldest * ((1.0 - busy) * (z >= fill) + busy * _uniform_sum_cdf(z - fill, 0.0, service))
@@ -120,8 +121,30 @@ def _reference_close_and_residual_quantile(fill, oldest, service, busy, q):
                                            (0.01, 1e-9)])
 @pytest.mark.parametrize("oldest, busy", [(1.0, 0.0), (0.125, 0.6), (1 / 3, 1.0), (0.02, 0.97)])
 def test_written_out_batch_quantile_is_the_same_number(fill, service, oldest, busy):
-    from planner.plans.serving import _close_and_residual_quantile
+    from planner.model.dynamic_batching import _close_and_residual_quantile
 
     for q in (0.5, 0.95, 0.99):
         assert _close_and_residual_quantile(fill, oldest, service, busy, q) == \
             _reference_close_and_residual_quantile(fill, oldest, service, busy, q)
+
+
+def test_a_percentile_compared_step_by_step_decides_as_its_value():
+    # dynamic batching's judging percentiles are bisected only as far as a comparison needs (Percentile): every
+    # answer is the one the whole numbers give, at and around the values themselves
+    from planner.model.dynamic_batching import Percentile, _close_and_residual_quantile
+
+    cases = [(0.006, 0.01, 0.8, 0.4, 0.95), (0.006, 0.01, 0.8, 0.4, 0.5), (0.003, 0.002, 0.125, 0.97, 0.99),
+             (0.02, 0.0, 1.0, 0.3, 0.95), (0.004, 0.004, 1 / 3, 1.0, 0.95)]
+    values = [service + _close_and_residual_quantile(fill, oldest, service, busy, q)
+              for service, fill, oldest, busy, q in cases]
+    for args, value in zip(cases, values):
+        assert Percentile(*args).value() == value
+        for limit in (value, value * (1 - 1e-12), value * (1 + 1e-12), value * 0.9, value * 1.1, 0.0):
+            assert Percentile(*args).within(limit) == (value <= limit)
+        for other_args, other in zip(cases, values):
+            assert Percentile(*args).below(Percentile(*other_args)) == (value < other)
+        same = Percentile(*args)
+        assert not same.below(same) and not same.below(Percentile(*args))
+    exact = Percentile(0.01, exact=True)
+    assert exact.value() == 0.01 and exact.within(0.01) and not exact.within(0.0099)
+    assert exact.below(Percentile(*cases[0])) == (0.01 < values[0])

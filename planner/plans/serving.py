@@ -24,6 +24,15 @@ from typing import Any
 from planner.catalog.load import Catalog, PricedOffer
 from planner.efficiency.origin import Efficiency, held_out_widened, prior_efficiency
 from planner.model.costing import monthly_cost_usd
+from planner.model.dynamic_batching import (
+    BATCH_KEYS,
+    BATCH_RANKED,
+    Percentile,
+    batch_cycle,
+    batch_latency,
+    batch_percentiles,
+    batch_state,
+)
 from planner.model.forward_time import (
     ExecutionMode,
     execution_mode,
@@ -68,9 +77,6 @@ MAX_REPLICAS = 100_000
 MAX_BATCH = 1 << 12
 """Largest batch searched when the profile sets no max_batch."""
 LLM_KEYS = ("ttft_p50", "ttft_p95", "tpot_p50", "tpot_p95")
-BATCH_QUANTILES = (0.50, 0.95, 0.99)
-BATCH_RANKED = "latency_p95"
-"""The percentile that ranks non-generative configurations meeting the targets (plan_batch_serving)."""
 
 
 @dataclass(frozen=True)
@@ -351,8 +357,9 @@ class _Candidate:
     tp: int
     replicas: int
     instances: int
-    latency: dict[str, float]
-    """The percentiles that judge and rank it (llm_latency(whole=False)); _plan reads the whole from latency_at."""
+    judged: dict[str, float] | None
+    """The percentiles that judge and rank it (llm_latency(whole=False)); None: worked out from `percentiles` when
+    first read (`latency`). _plan reads the whole from latency_at."""
     meets: bool
     capacity_rps: float
     latency_at: LatencyOf
@@ -362,6 +369,22 @@ class _Candidate:
     """(replicas, instances) under autoscaling, computed once for the configuration that gets chosen."""
     meets_at: MeetsOf | None = field(default=None, compare=False)
     """meets_at(replicas, rate) → whether latency_at(replicas, rate) meets the targets (None: judge latency_at's)."""
+    percentiles: dict[str, Percentile] | None = field(default=None, compare=False)
+    """Dynamic batching: the judging percentiles, worked out as far as comparisons need them."""
+
+    @property
+    def latency(self) -> dict[str, float]:
+        """The percentiles that judge and rank it."""
+        if self.judged is not None:
+            return self.judged
+        assert self.percentiles is not None
+        return {key: p.value() for key, p in self.percentiles.items()}
+
+    def ranked_below(self, other: _Candidate) -> bool:
+        """latency[BATCH_RANKED] < other's, worked out only as far as that takes."""
+        if self.percentiles is not None and other.percentiles is not None:
+            return self.percentiles[BATCH_RANKED].below(other.percentiles[BATCH_RANKED])
+        return self.latency[BATCH_RANKED] < other.latency[BATCH_RANKED]
 
     def autoscale(self, inf: Inference) -> tuple[int | None, int | None]:
         """Replicas and instances holding the targets at average_rate × (1 + autoscale_headroom)."""
@@ -455,6 +478,8 @@ class _Configuration:
     unreachable: dict[str, float] | None = None
     """Generative batch above 1 that no replica count brings within the targets: its latency with unlimited
     replicas (the configuration is kept only as a 'closest' plan); None otherwise."""
+    percentiles_at: Callable[[int | None, float], dict[str, Percentile]] | None = None
+    """Dynamic batching: judged_at's percentiles as Percentile, worked out when compared (None: generative)."""
     needed: dict[int | None, int] = field(default_factory=dict, compare=False)
     """replicas_needed at the rate, by the caller's cap (None: no cap)."""
 
@@ -504,9 +529,11 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
                 continue  # no replica count helps this batch; kept only as a 'closest' plan
             if _fill_instances(config.stable, tp, gpus_per_instance)[1] > fewest:
                 continue  # even the fewest stable replicas cost more than a configuration that meets the targets
-            out.append(_sized(inf, config, batch, tp, gpus_per_instance, fewest))
-            if out[-1].meets:
-                fewest = min(fewest, out[-1].instances)
+            sized = _sized(inf, config, batch, tp, gpus_per_instance, fewest)
+            if sized is not None:
+                out.append(sized)
+                if sized.meets:
+                    fewest = min(fewest, sized.instances)
     return out
 
 
@@ -573,16 +600,24 @@ def _llm_config(inf: Inference, timing: LlmTiming) -> _Configuration:
 
 
 def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per_instance: int, fewest: float
-           ) -> _Candidate:
+           ) -> _Candidate | None:
     """A configuration with the fewest replicas meeting the targets, searched no further than `fewest` instances
-    (the cheapest configuration already meeting them)."""
+    (the cheapest configuration already meeting them). None when it needs more: (cap + 1)·tp GPUs fill more than
+    `fewest` instances, so it could never be the plan chosen — the cheapest meeting configuration is (by instances
+    first), and `fewest` is finite only when one meets — and its latency need not be worked out."""
     cap = None if fewest == math.inf else int(fewest) * gpus_per_instance // tp
     reps = config.needed.get(cap)
     if reps is None:
         rate, latency_at, meets_at = inf.rate, config.latency_at, config.meets_at
         reps = config.needed[cap] = replicas_needed(rate, config.capacity_rps, lambda r: latency_at(r, rate),
                                                     inf.slo, cap, lambda r: meets_at(r, rate))
+    if cap is not None and reps > cap:
+        return None
     reps, instances = _fill_instances(reps, tp, gpus_per_instance)
+    if config.percentiles_at is not None:  # judged as far as its verdict needs (the same verdict: meets_at)
+        return _Candidate(config.timing, batch, tp, reps, instances, None, config.meets_at(reps, inf.rate),
+                          config.capacity_rps, config.latency_at, gpus_per_instance, meets_at=config.meets_at,
+                          percentiles=config.percentiles_at(reps, inf.rate))
     latency = config.judged_at(reps, inf.rate)
     return _Candidate(config.timing, batch, tp, reps, instances, latency, _meets(latency, inf.slo),
                       config.capacity_rps, config.latency_at, gpus_per_instance, meets_at=config.meets_at)
@@ -696,128 +731,6 @@ def _activation_bytes(work: Workload, inf: Inference) -> float:
     return work.activation_bytes_per_sample_16bit / work.layers * BYTES[inf.precision] / 2.0
 
 
-_BATCH_KEYS = [(f"latency_p{round(q * 100)}", q) for q in BATCH_QUANTILES]
-"""The percentiles of a non-generative plan, by their keys."""
-
-
-def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: Callable[[float], float],
-                  rate: float, whole: bool = True, state_of: BatchStateOf | None = None) -> dict[str, float]:
-    """Latency p50/p95/p99 of dynamic batching with batches of up to `batch`; service_of(b) is a batch's time. Not
-    `whole`: only the percentiles with a target and the p95 (what judges and ranks a configuration; each
-    percentile is computed on its own, so each is the same number either way).
-
-    Batch size 1 is FCFS on `replicas` servers: M/D/c waits (md_c.md_c_wait, exact) plus the service.
-    Larger batches, per replica (λᵣ = rate/replicas): a batch closes when full or when its oldest request has
-    waited fill = min(max_queue_delay, (batch − 1)/λᵣ); it carries b = min(batch, max(1 + λᵣ·fill, λᵣ·S(b)))
-    requests (fixed point: a busy replica gathers what arrives during its batch). A request waits for its batch
-    to close — the oldest (1 in b) the whole fill, the others a uniform share — then, with probability
-    ρ = λᵣ·S(b)/b that the replica is still busy, a uniform residual of S(b); then S(b).
-    Unstable (λᵣ·S(batch) ≥ batch): inf. `state_of`: batch_state at a per-replica rate (default: worked out here).
-    """
-    wanted = _BATCH_KEYS
-    if not whole:
-        wanted = [(key, q) for key, q in wanted if key == BATCH_RANKED or getattr(inf.slo, key) is not None]
-    keys = [key for key, _ in wanted]
-    if replicas is None:  # unlimited replicas: batches of one, never waiting
-        return dict.fromkeys(keys, service_of(1))
-    per_replica = rate / replicas
-    if per_replica * service_of(batch) >= batch:
-        return dict.fromkeys(keys, math.inf)
-    if batch == 1:
-        service = service_of(1)
-        # md_c_wait_plus_uniform_quantiles(replicas, rate, service, 0.0, BATCH_QUANTILES), one quantile at a time
-        return {key: service + md_c_wait_plus_uniform_quantile(replicas, rate, service, 0.0, q, max(BATCH_QUANTILES))
-                for key, q in wanted}
-    fill, size, service, busy = (state_of(per_replica) if state_of is not None
-                                 else batch_state(inf, per_replica, batch, service_of))
-    return {key: service + _close_and_residual_quantile(fill, 1.0 / size, service, busy, q) for key, q in wanted}
-
-
-BatchStateOf = Callable[[float], tuple[float, float, float, float]]
-
-
-def batch_state(inf: Inference, per_replica: float, batch: int, service_of: Callable[[float], float]
-                ) -> tuple[float, float, float, float]:
-    """(fill, b, S(b), ρ) of dynamic batching at λᵣ = `per_replica` requests/s: batch_cycle, the service time of the
-    batch it carries and the probability that the replica is still busy."""
-    fill, size = batch_cycle(inf, per_replica, batch, service_of)
-    service = service_of(size)
-    return fill, size, service, min(1.0, per_replica * service / size)
-
-
-def batch_cycle(inf: Inference, per_replica: float, batch: int, service_of: Callable[[float], float]
-                ) -> tuple[float, float]:
-    """(fill, b) of dynamic batching at λᵣ = `per_replica` requests/s (batch_latency): the longest a batch waits
-    to fill, min(max_queue_delay, (batch − 1)/λᵣ), and the requests it carries, the fixed point
-    b = min(batch, max(1 + λᵣ·fill, λᵣ·S(b))) (a busy replica finds λᵣ·S(b) requests waiting when it frees)."""
-    fill = min((batch - 1) / per_replica, inf.max_queue_delay or 0.0)
-    size = min(float(batch), 1.0 + per_replica * fill)
-    for _ in range(100):
-        grown = min(float(batch), max(1.0 + per_replica * fill, per_replica * service_of(size)))
-        if abs(grown - size) <= 1e-9 * size:
-            break
-        size = grown
-    return fill, size
-
-
-def _uniform_sum_cdf(z: float, a: float, b: float) -> float:
-    """P(U(0,a) + U(0,b) ≤ z), widths ≥ 0 (a zero width is a point at 0)."""
-    if a > b:
-        a, b = b, a
-    if z <= 0.0:
-        return 0.0 if z < 0.0 or a + b > 0.0 else 1.0
-    if z >= a + b:
-        return 1.0
-    if a == 0.0:
-        return z / b
-    if z < a:
-        return z * z / (2.0 * a * b)
-    if z < b:
-        return (2.0 * z - a) / (2.0 * b)
-    return 1.0 - (a + b - z) ** 2 / (2.0 * a * b)
-
-
-def _close_and_residual_quantile(fill: float, oldest: float, service: float, busy: float, q: float) -> float:
-    """q-quantile of X + Y: X = fill w.p. `oldest`, else U(0, fill); Y = U(0, service) w.p. `busy`, else 0.
-
-    The cdf is _uniform_sum_cdf's three cases written out, the same operations on the same numbers (so the same
-    bisection): the search bisects ~20 times per quantile and asks for thousands of quantiles, where the calls
-    cost more than the arithmetic."""
-    idle, young, whole = 1.0 - busy, 1.0 - oldest, fill + service
-    short, long = (service, fill) if fill > service else (fill, service)  # as _uniform_sum_cdf orders the widths
-
-    def cdf(z: float) -> float:
-        x = z - fill  # _uniform_sum_cdf(z - fill, 0.0, service)
-        if x <= 0.0:
-            residual = 0.0 if x < 0.0 or service > 0.0 else 1.0
-        elif x >= service:
-            residual = 1.0
-        else:
-            residual = x / service
-        if z <= 0.0:  # _uniform_sum_cdf(z, fill, 0.0) and _uniform_sum_cdf(z, fill, service)
-            closing = 0.0 if z < 0.0 or fill > 0.0 else 1.0
-            both = 0.0 if z < 0.0 or whole > 0.0 else 1.0
-        else:
-            closing = 1.0 if z >= fill else z / fill
-            if z >= whole:
-                both = 1.0
-            elif short == 0.0:
-                both = z / long
-            elif z < short:
-                both = z * z / (2.0 * short * long)
-            elif z < long:
-                both = (2.0 * z - short) / (2.0 * long)
-            else:
-                both = 1.0 - (whole - z) ** 2 / (2.0 * short * long)
-        return oldest * (idle * (z >= fill) + busy * residual) + young * (idle * closing + busy * both)
-
-    lo, hi = 0.0, whole
-    while hi - lo > 1e-6 * whole:  # the cdf increases: bisection to 1e-6 of its range
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if cdf(mid) < q else (lo, mid)
-    return hi
-
-
 def _batch_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_instance: int,
                       eff: ServingEfficiency, memo: Memo | None = None, ctx: object = None) -> list[_Candidate]:
     per_sample = _activation_bytes(work, inf)
@@ -832,9 +745,11 @@ def _batch_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_ins
         config = _batch_configuration(memo, ctx, inf, service_of, batch)
         if _fill_instances(config.stable, 1, gpus_per_instance)[1] > fewest:
             continue  # even the fewest stable replicas cost more than a batch that meets the targets
-        out.append(_sized(inf, config, batch, 1, gpus_per_instance, fewest))
-        if out[-1].meets:
-            fewest = min(fewest, out[-1].instances)
+        sized = _sized(inf, config, batch, 1, gpus_per_instance, fewest)
+        if sized is not None:
+            out.append(sized)
+            if sized.meets:
+                fewest = min(fewest, sized.instances)
     return out
 
 
@@ -878,15 +793,27 @@ def _batch_configuration(memo: Memo | None, ctx: object, inf: Inference, service
     def latency_at(r: int | None, rate: float) -> dict[str, float]:
         return batch_latency(inf, r, batch, service_of, rate, state_of=state_of)
 
+    percentiles: dict[tuple[int | None, float], dict[str, Percentile]] = {}
+    shared: dict[tuple[float, ...], Percentile] = {} if memo is None else memo.setdefault(("percentiles", ctx), {})
+    limits = {key: target * (1 + 1e-9) for key, _ in BATCH_KEYS if (target := getattr(inf.slo, key)) is not None}
+
+    def percentiles_at(r: int | None, rate: float) -> dict[str, Percentile]:
+        found = percentiles.get((r, rate))
+        if found is None:
+            found = percentiles[(r, rate)] = batch_percentiles(inf, r, batch, service_of, rate, state_of, shared)
+        return found
+
     def judged_at(r: int | None, rate: float) -> dict[str, float]:
-        return batch_latency(inf, r, batch, service_of, rate, whole=False, state_of=state_of)
+        return {key: p.value() for key, p in percentiles_at(r, rate).items()}
 
     def meets_at(r: int | None, rate: float) -> bool:
-        return _meets(judged(r, rate), inf.slo)
+        # _meets(judged_at(r, rate)): each target decided without more of its bisection than that takes
+        found = percentiles_at(r, rate)
+        return all(found[key].within(limit) for key, limit in limits.items())
 
     latency, judged, meets = _remembering(latency_at, judged_at, meets_at, inf.slo)
     config = _Configuration(service, batch / service, math.floor(inf.rate * service / batch) + 1, latency, judged,
-                            meets)
+                            meets, percentiles_at=percentiles_at)
     if memo is not None:
         memo[key] = config
     return config
@@ -909,8 +836,13 @@ def plan_batch_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Pric
         return _unusable(gpu, offer, eff, Verdict(Kind.DOES_NOT_FIT, weight_bytes(work, inf.precision),
                                                   gpu.memory_gb * 1e9, "of weights"))
     meeting = [c for c in candidates if c.meets]
-    if meeting:
-        best = min(meeting, key=lambda c: (c.instances, c.replicas, c.latency[BATCH_RANKED]))
+    if meeting:  # min by (instances, replicas, latency[BATCH_RANKED]): the first of the least, the percentile
+        fewest = min((c.instances, c.replicas) for c in meeting)  # compared only among the ties, and only as
+        tied = [c for c in meeting if (c.instances, c.replicas) == fewest]  # far as each comparison needs
+        best = tied[0]
+        for c in tied[1:]:
+            if c.ranked_below(best):
+                best = c
     else:
         best = min(candidates, key=lambda c: (_slo_excess(c.latency, inf.slo), c.instances))
     return _plan(work, inf, gpu, offer, eff, best)
