@@ -148,6 +148,12 @@ CASES = [
          "constraints.providers.1", ("unknown provider 'hyperscaler-x'.", "Known: aws, azure,")),
     Case("misspelt-provider", base(PRETRAIN) + "constraints:\n  providers: [lamda]\n", "providers:",
          "constraints.providers.0", ("unknown provider 'lamda'.", "Did you mean 'lambda'?")),
+    # a discount's provider is a mapping key: the error names the key, not its index (constraints.discounts.0)
+    Case("unknown-discount-provider",
+         base(PRETRAIN) + "constraints:\n  discounts:\n    runpod: 10%\n    nosuchprovider: 15%\n", "nosuchprovider:",
+         "constraints.discounts.nosuchprovider", ("unknown provider 'nosuchprovider'.", "Known: aws, azure,")),
+    Case("misspelt-discount-provider", base(PRETRAIN) + "constraints:\n  discounts: {lamda: 5%}\n", "discounts:",
+         "constraints.discounts.lamda", ("unknown provider 'lamda'.", "Did you mean 'lambda'?")),
     Case("zero-gpu-count", base(PRETRAIN) + "constraints:\n  gpu_count: 0\n", "gpu_count:", "constraints.gpu_count",
          ("Input should be greater than or equal to 1 (got 0)",)),
     Case("duplicate-key", broken(PRETRAIN, "  epochs: 1\n", "  epochs: 1\n  precision: fp16\n"), "precision:",

@@ -235,3 +235,58 @@ def test_unknown_storage_prices_are_off_the_total_and_said_so():
     plan = estimate(PRETRAIN, "constraints.providers=[vast-ai]")["training"]["plans"][0]
     assert plan["cost_usd"]["storage"] is None and plan["cost_usd"]["total"] == plan["cost_usd"]["p50"]
     assert any("storage price unknown" in n for n in plan["bill_notes"])
+
+
+@pytest.fixture(scope="module")
+def billed(catalog):
+    """The library's plan of pretrain-1b on RunPod (storage and egress priced) with a dataset and retention, once."""
+    from planner.api import load_profile, plan
+
+    profile = load_profile(PRETRAIN, catalog, ["constraints.providers=[runpod]", "training.dataset_gb=80",
+                                               "training.retention_days=30"])
+    return plan(profile, catalog)
+
+
+def _bill_cells(text, line):
+    """The cells of a bill row ('compute', 'storage', ...) in a table or markdown rendering."""
+    for row in text.splitlines():
+        cells = [c.strip() for c in row.replace("│", "|").strip(" |").split("|")] if "|" in row or "│" in row \
+            else row.split(None, 2)
+        if cells and cells[0] == line:
+            return cells
+    raise AssertionError(f"no {line!r} row in:\n{text}")
+
+
+def test_the_table_and_markdown_show_the_whole_bill_of_the_json(billed, monkeypatch):
+    # issue 15 item 6: the bill's lines as separate rows in the human outputs, the amounts those of the JSON
+    monkeypatch.setenv("COLUMNS", "160")  # rows unwrapped, whatever the terminal running the tests
+    from planner.readable import usd
+    from planner.render.report import render_markdown, render_table
+
+    data = billed.to_dict()
+    cost = data["training"]["plans"][data["training"]["recommended"]]["cost_usd"]
+    assert cost["storage"] and cost["egress"] == 0.0
+    for text in (render_table(billed.estimate, 10, billed.decision),
+                 render_markdown(billed.estimate, 10, billed.decision)):
+        assert "Whole bill of the recommended training plan (#1: " in text
+        for line in ("compute", "storage", "egress", "total"):
+            assert _bill_cells(text, line)[1] == usd(cost[line]), line
+        assert "compute P50" in text and "cost P50" not in text  # the columns say they are compute only
+        assert "dataset 80.0 GB + 1 checkpoint" in text and "30.0 days kept after" in text
+
+
+def test_unknown_bill_lines_are_said_in_the_table(catalog, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")
+    from planner.api import load_profile, plan
+    from planner.readable import usd
+    from planner.render.report import render_table
+
+    result = plan(load_profile(PRETRAIN, catalog, ["constraints.providers=[vast-ai]"]), catalog)
+    data = result.to_dict()
+    cost = data["training"]["plans"][data["training"]["recommended"]]["cost_usd"]
+    text = render_table(result.estimate, 10, result.decision)
+    assert _bill_cells(text, "storage")[1:] == ["not counted", "no storage price for vast-ai in the catalog"]
+    assert _bill_cells(text, "egress")[1] == "not counted"
+    assert _bill_cells(text, "total")[1] == usd(cost["total"]) == usd(cost["compute"])
+    assert "compute (storage and egress unknown for vast-ai)" in text
+    assert "dataset size not given" not in text  # moot without a storage price

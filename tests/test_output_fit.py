@@ -49,7 +49,7 @@ def test_columns_changes_the_layout_and_wide_shows_details(monkeypatch):
     wide = run_at(200, monkeypatch, "estimate", profile)
     assert narrow != wide and widest(wide) > 80
     # the compact view drops the least needed columns first (efficiency origin, layout), never cost or hours
-    assert "hours P50 (P10–P90)" in narrow and "cost P50" in narrow and "efficiency" not in narrow.split(
+    assert "hours P50 (P10–P90)" in narrow and "compute P50" in narrow and "efficiency" not in narrow.split(
         "Training plans for")[1].splitlines()[1]
     details = run_at(80, monkeypatch, "estimate", profile, "--wide")
     assert "details" in details and "micro-batch" in details and widest(details) > 80

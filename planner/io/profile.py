@@ -115,7 +115,8 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
     owned = tuple(_lookup(doc, ("constraints", "owned"), [m.gpu for m in profile.constraints.owned],
                           catalog.resolve_gpu, suffix=("gpu",)))
     names = list(profile.constraints.discounts)
-    discount_ids = _lookup(doc, ("constraints", "discounts"), names, lambda name: catalog.provider(name).provider)
+    discount_ids = _lookup(doc, ("constraints", "discounts"), names, lambda name: catalog.provider(name).provider,
+                           by_key=True)
     discounts = tuple(zip(discount_ids, profile.constraints.discounts.values()))
     if profile.inference is not None and doc.file != DICT_SOURCE:  # in Python, a plain number is SI: seconds
         check_latency_units(doc)
@@ -151,13 +152,15 @@ def check_latency_units(doc: YamlDocument) -> None:
 
 
 def _lookup(doc: YamlDocument, path: tuple[str | int, ...], names: list[str],
-            resolve: Callable[[str], str], suffix: tuple[str, ...] = ()) -> list[str]:
+            resolve: Callable[[str], str], suffix: tuple[str, ...] = (), by_key: bool = False) -> list[str]:
+    """Each of `names` resolved against the catalog; an unknown one is an error placed at its list index, or at
+    the name itself when the names are the keys of a mapping (`by_key`: constraints.discounts.<provider>)."""
     ids = []
     for i, name in enumerate(names):
         try:
             ids.append(resolve(name))
         except PlannerError as exc:
-            raise doc.error((*path, i, *suffix), exc.message, hint=exc.hint) from None
+            raise doc.error((*path, name if by_key else i, *suffix), exc.message, hint=exc.hint) from None
     return ids
 
 

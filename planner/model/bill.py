@@ -14,6 +14,11 @@ DAYS_PER_MONTH = 30.44
 """365.25 / 12."""
 WEIGHT_BYTES = 2.0
 """Final weights are shipped in 16-bit (bf16/fp16) precision."""
+DATASET_NOT_GIVEN = "dataset size not given (training.dataset_gb): storage counts checkpoints only"
+STORAGE_UNKNOWN = "storage price unknown for this provider: not in the total"
+EGRESS_UNKNOWN = "egress price unknown for this provider: not in the total"
+"""The bill's notes (a plan's `bill_notes` in the JSON); the report words the unknown lines itself
+(planner/render/bill.py) and prints the others under the bill."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,18 @@ class BillRates:
     egress_usd: float | None
     final_weights_gb: float
     notes: tuple[str, ...]
+    egress_usd_per_gb: float | None = None
+    """The provider's egress price, USD per GB (None: unknown)."""
+    dataset_gb: float | None = None
+    """What stored_gb holds, for the report: the dataset (None: not given), and `checkpoints_kept` checkpoints of
+    `checkpoint_gb` each."""
+    checkpoint_gb: float = 0.0
+    checkpoints_kept: int = 0
+
+    @property
+    def retention_days(self) -> float:
+        """Days the storage is kept after the run (training.retention_days)."""
+        return self.retention_months * DAYS_PER_MONTH
 
     def storage_usd(self, hours: float) -> float | None:
         """Storage over the run's `hours` and the retention after it (None: price unknown)."""
@@ -56,17 +73,19 @@ def bill_rates(facts: ProviderInfo | None, dataset_gb: float | None, checkpoint_
     notes = []
     stored = (dataset_gb or 0.0) + checkpoint_gb * checkpoints_kept
     if dataset_gb is None:
-        notes.append("dataset size not given (training.dataset_gb): storage counts checkpoints only")
-    storage = egress = None
+        notes.append(DATASET_NOT_GIVEN)
+    storage = egress = egress_rate = None
     if facts is not None and facts.storage_usd_per_gb_month is not None:
         storage = facts.storage_usd_per_gb_month.usd
     else:
-        notes.append("storage price unknown for this provider: not in the total")
+        notes.append(STORAGE_UNKNOWN)
     if facts is not None and facts.egress_usd_per_gb is not None:
-        egress = final_weights_gb * facts.egress_usd_per_gb.usd
+        egress_rate = facts.egress_usd_per_gb.usd
+        egress = final_weights_gb * egress_rate
     else:
-        notes.append("egress price unknown for this provider: not in the total")
-    return BillRates(stored, storage, retention_days / DAYS_PER_MONTH, egress, final_weights_gb, tuple(notes))
+        notes.append(EGRESS_UNKNOWN)
+    return BillRates(stored, storage, retention_days / DAYS_PER_MONTH, egress, final_weights_gb, tuple(notes),
+                     egress_rate, dataset_gb, checkpoint_gb, checkpoints_kept)
 
 
 def training_bill(facts: ProviderInfo | None, hours: float, dataset_gb: float | None, checkpoint_gb: float,

@@ -336,7 +336,7 @@ def _market(job: TrainingJob, priced: dict[tuple[str, str], PricedOffer], today:
                                                      checkpoint_gb, training.checkpoints_kept,
                                                      training.retention_days, weights_gb)
         return {**changes, "storage_usd": bill.storage_usd(plan.hours_p50), "egress_usd": bill.egress_usd,
-                "bill_notes": bill.notes}
+                "bill_notes": bill.notes, "bill_rates": bill}
 
     return market
 

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from planner.catalog.load import PricedOffer
 from planner.efficiency.origin import Efficiency, interval
+from planner.model.bill import BillRates
 from planner.model.costing import run_costs_usd
 from planner.model.grad_sync import gradient_messages
 from planner.model.interconnect import (
@@ -298,6 +299,9 @@ class TrainingPlan:
     """Egress of the final weights (planner/model/bill.py); None: price unknown."""
     bill_notes: tuple[str, ...] = ()
     """What the storage and egress lines leave out, in words."""
+    bill_rates: BillRates | None = None
+    """The provider's storage and egress rates for the job the lines above come from (None: not priced), so the
+    report can say what each line counts (planner/render/bill.py)."""
     recompute_mode: str = "none"
     """none | selective | full (`recompute` is true for the last two)."""
     pinned: tuple[str, ...] = ()

@@ -107,7 +107,7 @@ def training_sections(d: TrainingDecision, top: int | None) -> list[Section]:
     def cells(o: TrainingOption) -> list[str]:
         return [training_label(o), fixed(o.hours), _usd(o.cost_usd), training_details(o)]
 
-    head = [Column("plan"), Column(f"hours {level}", "right"), Column(f"cost {level}", "right"),
+    head = [Column("plan"), Column(f"hours {level}", "right"), Column(f"compute {level}", "right"),
             Column("details", drop=1, wide_only=True)]
     rows, lines = _choice_rows([*d.choices, *d.alternatives], cells)
     out: list[Section] = []

@@ -15,6 +15,8 @@ from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan, training_memory
 from planner.readable import fixed, ms, percent, usd
+from planner.render.bill import COLUMNS as BILL_COLUMNS
+from planner.render.bill import bill_rows, bill_title
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
 from planner.render.escape import terminal
 from planner.render.merge import key, merged
@@ -389,7 +391,7 @@ def _training_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[l
     spot = any(p.spot for p in est.training.plans)
     head = [Column("#", "right"), Column("GPU"), Column("provider"), Column("GPUs", "right"),
             Column("spot", drop=1, wide_only=not spot), Column("layout", drop=3),
-            Column("hours P50 (P10–P90)", "right"), Column("cost P50", "right"), Column("MFU", "right", drop=2),
+            Column("hours P50 (P10–P90)", "right"), Column("compute P50", "right"), Column("MFU", "right", drop=2),
             Column("efficiency", drop=4), Column("status")]
     rows = []
     others = merged(est.training.plans)[1]
@@ -404,6 +406,24 @@ def _training_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[l
                      f"{fixed(p.gpu_hours)} GPU-h" if is_no_offer(p) else _cost_cell(p, p.cost_usd_p50),
                      f"{p.mfu:.0%}", p.efficiency.source, "ok" if p.feasible else "; ".join(p.reasons)])
     return head, rows
+
+
+def _bill(est: Estimate, top: int | None, decision: Decision | None
+          ) -> tuple[str, list[list[str]], list[str]] | None:
+    """The whole bill (title, rows, notes; planner/render/bill.py) of the plan the JSON recommends, else of the
+    first plan shown; None without a priced training plan. Its amounts are the JSON's cost_usd of that plan."""
+    if est.training is None:
+        return None
+    section = decision.training if decision is not None else None
+    plans = _training_shown(est, top, section)
+    index = _recommended_index(plans, section, lambda p: p.feasible)
+    recommended = index is not None
+    plan = plans[index if index is not None else 0] if plans else None
+    if plan is None or is_no_offer(plan):
+        return None
+    number = plans.index(plan) + 1 if plans.index(plan) < len(_training_shown(est, top)) else None
+    rows, notes = bill_rows(plan, _cost_dict(plan))
+    return bill_title(plan, number, recommended), rows, notes
 
 
 def _cost_cell(plan: TrainingPlan | ServingPlan, usd_value: float) -> str:
@@ -550,6 +570,10 @@ def render_table(est: Estimate, top: int | None = 10, decision: Decision | None 
     for title, key, head, rows in _sections(est, top, decision):
         console.print(fit_table(console, head, rows, title=f"{title} plans for {terminal(est.profile)} (best first)"))
         print_lines(console, accuracy_lines(decision, key))
+        bill = _bill(est, top, decision) if key == "training" else None
+        if bill is not None:
+            console.print(fit_table(console, BILL_COLUMNS, bill[1], title=bill[0]))
+            print_lines(console, bill[2])
     print_lines(console, _footer(est, decision, top))
     return buffer.getvalue()
 
@@ -568,6 +592,10 @@ def render_markdown(est: Estimate, top: int | None = 10, decision: Decision | No
     for title, key, head, rows in _sections(est, top, decision):
         out += [f"## {title}", "", *markdown_table(head, rows), ""]
         out += [f"- {clean(line)}" for line in accuracy_lines(decision, key)] + [""]
+        bill = _bill(est, top, decision) if key == "training" else None
+        if bill is not None:
+            out += [f"### {clean(bill[0])}", "", *markdown_table(BILL_COLUMNS, bill[1]), ""]
+            out += [f"- {clean(line)}" for line in bill[2]] + [""]
     out += [f"- {clean(line)}" for line in _footer(est, decision, top)]
     return "\n".join(out) + "\n"
 
