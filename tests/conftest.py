@@ -1,14 +1,63 @@
 """Shared fixtures: the bundled catalog and a CLI runner."""
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
+from planner.cli.main import app
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """What one in-process `gpuplan` command printed, and its exit code (read-only: shared by the tests that run the
+    same command)."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    output: str
+
+
+_CLI_RUNS: dict[tuple[object, ...], CliRun] = {}
+READ_ONLY_INPUTS = (ROOT / "profiles", ROOT / "catalog")
+
+
+def gpuplan(*args: str, env: dict[str, str] | None = None) -> CliRun:
+    """`gpuplan ARGS` through typer's CliRunner, run once per session for each command line, working directory and
+    environment (`env` over os.environ, COLUMNS included): the example profiles' estimates are asked for by many
+    tests, and the same command on the same files prints the same text. Only for commands whose input files are the
+    repository's profiles and catalog, which no test changes: a command naming any other file (a test's temporary
+    profile) runs every time, and so does one that raised."""
+    if not all(_read_only(arg) for arg in args):
+        result = CliRunner().invoke(app, list(args), env=env)
+        return CliRun(result.exit_code, result.stdout, result.stderr, result.output)
+    environment = {**os.environ, **(env or {})}
+    environment.pop("PYTEST_CURRENT_TEST", None)  # pytest's name of the running test: read by nothing it runs
+    key = (args, os.getcwd(), tuple(sorted(environment.items())))
+    found = _CLI_RUNS.get(key)
+    if found is None:
+        result = CliRunner().invoke(app, list(args), env=env)
+        found = CliRun(result.exit_code, result.stdout, result.stderr, result.output)
+        if result.exception is None or isinstance(result.exception, SystemExit):
+            _CLI_RUNS[key] = found
+    return found
+
+
+def _read_only(arg: str) -> bool:
+    """Not a path (no '/', no such file), or an existing file of the repository's example profiles or catalog: an
+    output path (--html, --plot, --out) or a temporary file is never read-only."""
+    path = Path(arg)
+    if "/" not in arg and not path.exists():
+        return True
+    return path.exists() and any(path.resolve().is_relative_to(folder) for folder in READ_ONLY_INPUTS)
 
 
 def docs_text() -> str:
@@ -58,8 +107,6 @@ def _cli_command_built_once():
 def _yaml_cache_in_a_temporary_folder(tmp_path_factory):
     """Tests never write the user's cache folder: the content cache (planner/io/yamlcache.py) goes to a temporary
     one, inherited by the CLI subprocesses the tests start."""
-    import os
-
     from planner.io.yamlcache import CACHE_ENV
 
     saved = os.environ.get(CACHE_ENV)

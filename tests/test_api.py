@@ -4,21 +4,18 @@ import json
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 import planner
-from planner.cli.main import app
 from planner.errors import InputError
 from planner.plans.verdict import Kind
 
-from .conftest import PROFILES, ROOT
+from .conftest import PROFILES, ROOT, gpuplan
 
-runner = CliRunner()
 PRETRAIN = ROOT / "profiles" / "pretrain-1b-72h.yaml"
 
 
 def _cli_json(*args: str) -> dict:
-    result = runner.invoke(app, ["estimate", *args, "--format", "json"])
+    result = gpuplan("estimate", *args, "--format", "json")
     assert result.exit_code in (0, 1), result.output
     return json.loads(result.stdout)
 

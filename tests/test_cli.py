@@ -9,13 +9,13 @@ from typer.testing import CliRunner
 
 from planner.cli.main import app
 
-from .conftest import PROFILES, ROOT, docs_text
+from .conftest import PROFILES, ROOT, docs_text, gpuplan
 
 runner = CliRunner()
 
 
 def run_json(*args):
-    result = runner.invoke(app, [*args, "--format", "json"])
+    result = gpuplan(*args, "--format", "json")  # each example's estimate runs once for the tests that read it
     assert result.exit_code in (0, 1), result.output
     return json.loads(result.stdout)
 
@@ -28,7 +28,7 @@ def test_there_are_eight_example_profiles():
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.stem)
 def test_every_example_profile_plans_with_exit_0(profile):
-    result = runner.invoke(app, ["estimate", str(profile), "--format", "json"])
+    result = gpuplan("estimate", str(profile), "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["schema_version"] == 1 and data["profile"] == profile.stem
@@ -238,7 +238,7 @@ def test_infeasible_profile_exits_1_with_reasons(write):
 @pytest.mark.parametrize("fmt, marker", [("table", "Training plans for pretrain-1b-72h"),
                                          ("markdown", "## Training"), ("csv", "section,gpu,provider")])
 def test_other_formats(fmt, marker):
-    result = runner.invoke(app, ["estimate", str(ROOT / "profiles" / "pretrain-1b-72h.yaml"), "--format", fmt])
+    result = gpuplan("estimate", str(ROOT / "profiles" / "pretrain-1b-72h.yaml"), "--format", fmt)
     assert result.exit_code == 0 and marker in result.stdout
 
 

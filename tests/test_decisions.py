@@ -17,7 +17,7 @@ from planner.plans.spot import (
     checkpoint_bytes,
 )
 
-from .conftest import ROOT
+from .conftest import ROOT, gpuplan
 
 runner = CliRunner()
 PRETRAIN = ROOT / "profiles" / "pretrain-1b-72h.yaml"
@@ -131,7 +131,7 @@ def test_rejections_say_why(catalog, write):
 
 
 def test_table_leads_with_the_three_choices_and_lists_assumptions():
-    result = runner.invoke(app, ["estimate", str(PRETRAIN), "--confidence", "0.9"])
+    result = gpuplan("estimate", str(PRETRAIN), "--confidence", "0.9")
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert out.startswith("GPU plan for pretrain-1b-72h")
@@ -146,14 +146,14 @@ def test_table_leads_with_the_three_choices_and_lists_assumptions():
 
 def test_json_decisions_agree_with_the_ranked_plans():
     # at P50 and on-demand, the cheapest viable choice is the estimate's recommended plan
-    data = json.loads(runner.invoke(app, ["estimate", str(PRETRAIN), "--format", "json"]).stdout)
+    data = json.loads(gpuplan("estimate", str(PRETRAIN), "--format", "json").stdout)
     first = data["training"]["plans"][0]
     choices = data["decisions"]["training"]["choices"]
     assert [c["name"] for c in choices][:3] == ["cheapest viable", "balanced", "fastest"]
     assert {k: choices[0][k] for k in ("gpu", "provider", "gpu_count")} == {k: first[k] for k in ("gpu", "provider",
                                                                                                    "gpu_count")}
     assert choices[0]["hours"] == first["hours"]["p50"] and choices[0]["cost_usd"] == first["cost_usd"]["p50"]
-    risky = json.loads(runner.invoke(app, ["estimate", str(PRETRAIN), "--format", "json", "--confidence", "0.9"])
+    risky = json.loads(gpuplan("estimate", str(PRETRAIN), "--format", "json", "--confidence", "0.9")
                        .stdout)["decisions"]["training"]
     # a P90 choice also meets everything at P50, so it cannot beat the P50 choice's cost
     assert risky["confidence"] == 0.9 and risky["choices"][0]["hours"] >= risky["choices"][0]["hours_p50"]

@@ -3,6 +3,8 @@ import json
 import shlex
 import subprocess
 import sys
+import threading
+from pathlib import Path
 
 import pytest
 import yaml
@@ -10,7 +12,7 @@ from typer.testing import CliRunner
 
 from planner.cli.main import app
 
-from .conftest import ROOT
+from .conftest import ROOT, gpuplan
 
 runner = CliRunner()
 PRETRAIN = ROOT / "profiles" / "pretrain-1b-72h.yaml"
@@ -20,32 +22,77 @@ SKYPILOT_CLOUDS = {"aws", "gcp", "azure", "lambda", "runpod", "paperspace", "vas
 
 # SkyPilot itself loads every emitted task (skypilot is in the test extra): sky.Task.from_yaml_config validates
 # against SkyPilot's own task schema (sky/utils/schemas.py) and builds the resources, without any cloud call. It runs
-# in a child process with HOME in a temporary folder, because importing sky writes ~/.sky.
+# in a child process with HOME in a temporary folder, because importing sky writes ~/.sky. Importing sky takes ~3 s
+# of CPU, so one child serves the module: each request is one JSON line (the YAML text), each answer one JSON line
+# (the loaded tasks, or SkyPilot's error with its traceback); every text is loaded afresh by from_yaml_config.
 _SKY_LOADER = """
-import sys, yaml, sky
-for i, doc in enumerate(yaml.safe_load_all(sys.stdin.read())):
-    task = sky.Task.from_yaml_config(doc)
-    print(i, task.name, sorted(str(r.accelerators) for r in task.resources), task.num_nodes)
+import json, sys, traceback, yaml, sky
+for request in sys.stdin:
+    try:
+        lines = []
+        for i, doc in enumerate(yaml.safe_load_all(json.loads(request))):
+            task = sky.Task.from_yaml_config(doc)
+            lines.append(f"{i} {task.name} {sorted(str(r.accelerators) for r in task.resources)} {task.num_nodes}")
+        answer = {"ok": True, "lines": lines}
+    except Exception:
+        answer = {"ok": False, "error": traceback.format_exc()}
+    print(json.dumps(answer), flush=True)
 """
 
 
-def sky_load(text, tmp_path):
+class SkyLoader:
+    """SkyPilot's task loader in a child process: `load(text)` is its answer for each YAML document of `text`."""
+
+    def __init__(self, home: Path) -> None:
+        self.log = home / "loader.log"  # the child's stderr (a file: an unread pipe could fill and block it)
+        with self.log.open("w") as log:
+            self.proc = subprocess.Popen([sys.executable, "-c", _SKY_LOADER], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=log, text=True,
+                                         env={"HOME": str(home), "PATH": "/usr/bin:/bin"})
+
+    def load(self, text: str) -> dict:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        watchdog = threading.Timer(120, self.proc.kill)  # as subprocess.run(timeout=120) did per load
+        watchdog.start()
+        try:
+            self.proc.stdin.write(json.dumps(text) + "\n")
+            self.proc.stdin.flush()
+            answer = self.proc.stdout.readline()
+        finally:
+            watchdog.cancel()
+        assert answer, self.log.read_text()[-2000:]  # the child died (or hung past the watchdog)
+        return json.loads(answer)
+
+    def close(self) -> None:
+        self.proc.kill()  # nothing left to load: its exit (sky's own clean-up) would only cost time
+        self.proc.wait(timeout=60)
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def sky(tmp_path_factory):
+    loader = SkyLoader(tmp_path_factory.mktemp("sky-home"))
+    yield loader
+    loader.close()
+
+
+def sky_load(sky, text):
     """SkyPilot's task loader over each YAML document of `text`; one line per task (name, resources, nodes)."""
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    result = subprocess.run([sys.executable, "-c", _SKY_LOADER], input=text, capture_output=True, text=True,
-                            env={"HOME": str(home), "PATH": "/usr/bin:/bin"}, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout.splitlines()
+    answer = sky.load(text)
+    assert answer["ok"], answer["error"][-2000:]
+    return answer["lines"]
 
 
 def recommended(*args):
-    data = json.loads(runner.invoke(app, ["estimate", str(PRETRAIN), "--format", "json", *args]).stdout)
+    data = json.loads(gpuplan("estimate", str(PRETRAIN), "--format", "json", *args).stdout)
     return data["decisions"]["training"]["choices"][0]
 
 
 def emit(kind, *args):
-    result = runner.invoke(app, ["estimate", str(PRETRAIN), "--emit", kind, *args])
+    result = gpuplan("estimate", str(PRETRAIN), "--emit", kind, *args)
     assert result.exit_code == 0, result.output
     return result.stdout
 
@@ -80,10 +127,10 @@ def test_torchrun_flags_parse_with_torchs_own_parser():
     assert parsed.node_rank == 0 and parsed.master_addr == "10.0.0.1"
 
 
-def test_skypilot_yaml_loads_in_skypilot(tmp_path):
+def test_skypilot_yaml_loads_in_skypilot(sky):
     plan = recommended("--set", "constraints.gpus=[A100-80GB-SXM]", "--set", "constraints.providers=[aws]")
     text = emit("skypilot", "--set", "constraints.gpus=[A100-80GB-SXM]", "--set", "constraints.providers=[aws]")
-    [loaded] = sky_load(text, tmp_path)
+    [loaded] = sky_load(sky, text)
     assert "A100-80GB" in loaded and loaded.endswith(f" {plan['instances']}")
     task = yaml.safe_load(text)
     name, count = task["resources"]["accelerators"].split(":")
@@ -113,14 +160,10 @@ def test_emit_when_nothing_is_feasible_exits_1():
     assert result.exit_code == 1 and "nothing to launch" in result.output
 
 
-def test_skypilot_loader_refuses_what_skypilot_refuses(tmp_path):
+def test_skypilot_loader_refuses_what_skypilot_refuses(sky):
     # the check is SkyPilot's, not a list kept here: an unknown key fails it
-    home = tmp_path / "home"
-    home.mkdir()
-    result = subprocess.run([sys.executable, "-c", _SKY_LOADER], input="name: x\nrun: echo\nbogus: 1\n",
-                            capture_output=True, text=True, env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
-                            timeout=120)
-    assert result.returncode != 0 and "bogus" in result.stderr
+    answer = sky.load("name: x\nrun: echo\nbogus: 1\n")
+    assert not answer["ok"] and "bogus" in answer["error"]
 
 
 def calibrate_emit(*args):
@@ -128,10 +171,10 @@ def calibrate_emit(*args):
     return result
 
 
-def test_calibrate_emits_one_skypilot_task_per_gpu_type_that_skypilot_loads(tmp_path):
+def test_calibrate_emits_one_skypilot_task_per_gpu_type_that_skypilot_loads(sky):
     result = calibrate_emit("--gpus", "RTX-A5000,rtx a6000,L40S:2", "--budget", "15m")
     assert result.exit_code == 0, result.output
-    loaded = sky_load(result.stdout, tmp_path)
+    loaded = sky_load(sky, result.stdout)
     assert [line.split()[1] for line in loaded] == ["gpuplan-calibrate-rtx-a5000", "gpuplan-calibrate-rtx-a6000",
                                                     "gpuplan-calibrate-l40s"]
     tasks = list(yaml.safe_load_all(result.stdout))
@@ -146,10 +189,10 @@ def test_calibrate_emits_one_skypilot_task_per_gpu_type_that_skypilot_loads(tmp_
         subprocess.run(["sh", "-n"], input=task["setup"] + task["run"], text=True, check=True)
 
 
-def test_calibrate_task_writes_the_record_to_a_mounted_bucket(tmp_path):
+def test_calibrate_task_writes_the_record_to_a_mounted_bucket(sky):
     result = calibrate_emit("--gpus", "H100-SXM:8", "--bucket", "my-team-records")
     assert result.exit_code == 0, result.output
-    [loaded] = sky_load(result.stdout, tmp_path)
+    [loaded] = sky_load(sky, result.stdout)
     task = yaml.safe_load(result.stdout)
     mount, spec = next(iter(task["file_mounts"].items()))
     assert spec == {"name": "my-team-records", "mode": "MOUNT"} and f'OUT="{mount}/' in task["run"]

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from planner.cli.main import app
 
-from .conftest import PROFILES, ROOT
+from .conftest import PROFILES, ROOT, gpuplan
 
 runner = CliRunner()
 WIDTHS = (80, 120)
@@ -17,7 +17,7 @@ WIDTHS = (80, 120)
 
 def run_at(width, monkeypatch, *args):
     monkeypatch.setenv("COLUMNS", str(width))
-    result = runner.invoke(app, list(args))
+    result = gpuplan(*args)  # once per command and width for the tests that read it
     assert result.exit_code in (0, 1), result.output
     return result.stdout
 
@@ -85,7 +85,7 @@ def test_header_says_what_was_understood(monkeypatch):
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.stem)
 def test_every_plan_carries_its_accuracy(profile):
-    data = json.loads(runner.invoke(app, ["estimate", str(profile), "--format", "json"]).stdout)
+    data = json.loads(gpuplan("estimate", str(profile), "--format", "json").stdout)
     for section in ("training", "inference"):
         for plan in data.get(section, {}).get("plans", []):
             accuracy = plan["accuracy"]
@@ -126,7 +126,7 @@ def test_balanced_never_pays_more_than_its_share():
     from planner.decide.choices import BALANCED_MAX_EXTRA_COST
 
     for profile in PROFILES:
-        data = json.loads(runner.invoke(app, ["estimate", str(profile), "--format", "json"]).stdout)
+        data = json.loads(gpuplan("estimate", str(profile), "--format", "json").stdout)
         training = data.get("decisions", {}).get("training")
         if training:
             by_name = {c["name"]: c for c in training["choices"]}

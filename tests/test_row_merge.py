@@ -8,7 +8,7 @@ import planner
 from planner.cli.main import app
 from planner.render.merge import merged, shape
 
-from .conftest import ROOT
+from .conftest import ROOT, gpuplan
 
 runner = CliRunner()
 CATALOG = planner.load_catalog()
@@ -43,7 +43,7 @@ def test_json_and_table_say_how_many_instance_types_give_a_row():
 
 def test_serving_list_starts_with_the_recommendation():
     for name in ("serve-7b-chat.yaml", "serve-gpt-oss-120b-chat.yaml", "bert-train-then-serve.yaml"):
-        result = runner.invoke(app, ["estimate", str(ROOT / "profiles" / name), "--format", "json"])
+        result = gpuplan("estimate", str(ROOT / "profiles" / name), "--format", "json")
         data = json.loads(result.stdout)
         assert data["inference"]["recommended"] == 0, name
         choice = data["decisions"]["inference"]["choices"][0]

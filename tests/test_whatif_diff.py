@@ -7,14 +7,14 @@ from typer.testing import CliRunner
 from planner.cli.main import app
 from planner.decide.diff import Change, cost_rises_above, parse_threshold
 
-from .conftest import ROOT
+from .conftest import ROOT, gpuplan
 
 runner = CliRunner()
 PRETRAIN = ROOT / "profiles" / "pretrain-1b-72h.yaml"
 
 
 def estimate_json(*args):
-    result = runner.invoke(app, ["estimate", str(PRETRAIN), "--format", "json", *args])
+    result = gpuplan("estimate", str(PRETRAIN), "--format", "json", *args)
     assert result.exit_code in (0, 1), result.output
     return json.loads(result.stdout)
 
