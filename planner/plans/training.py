@@ -122,7 +122,8 @@ def training_job(work: Workload, training: Training) -> TrainingJob:
     global_samples = None
     if batch is not None:
         if batch.global_tokens is not None:
-            global_samples = max(1.0, batch.global_tokens / work.tokens_per_sample)
+            # whole sequences: a batch of tokens is a number of samples of tokens_per_sample each
+            global_samples = float(max(1, round(batch.global_tokens / work.tokens_per_sample)))
         elif batch.global_samples is not None:
             global_samples = batch.global_samples
     pins = training.parallelism
@@ -737,20 +738,30 @@ class LayoutWork(NamedTuple):
     """Gradient bytes per GPU (expert gradients 1/ep of them: they live in the expert-data-parallel group)."""
     grad_messages: int
     """Collectives the gradient synchronisation is split into (ZeRO-3: all-gathers and reduce-scatters per layer)."""
+    samples_per_step: float
+    """Samples a step trains on: the global batch when fixed, else data ranks × micro-batch."""
 
 
 def layout_work(job: TrainingJob, layout: Layout) -> LayoutWork:
     """The job-and-layout parts of step_terms (LayoutWork)."""
     dp, tp, pp, cp, micro = layout.data, layout.tensor, layout.pipeline, layout.context, layout.micro_batch
-    per_replica = job.global_batch_samples / dp if job.global_batch_samples else micro
-    accumulation = max(1, math.ceil(per_replica / micro))
+    if job.global_batch_samples:
+        # a fixed global batch: the busiest replica takes ceil(B/dp) samples in `accumulation` micro-batches of at
+        # most `micro` (balanced, so their mean size is what each slot computes); the step yields B samples, never the
+        # padded dp·ceil(B/dp) (DDP's uneven inputs wait for the busiest replica)
+        per_replica = math.ceil(job.global_batch_samples / dp - 1e-9)
+        accumulation = max(1, math.ceil(per_replica / micro))
+        size = per_replica / accumulation
+        samples = float(job.global_batch_samples)
+    else:
+        accumulation, samples, size = 1, float(dp * micro), float(micro)
     work, recompute, flops = job.work, layout.recompute, job.model_flops_per_sample
     # recomputation reruns forward work in backward: all of it (full) or the attention core (selective)
     rerun = 0.0 if recompute == "none" else work.attention_flops_per_sample if recompute == "selective" \
         else work.forward_flops_per_sample
     hardware_factor = 1.0 + rerun / flops
     # context parallelism splits every sample's FLOP evenly over its cp ranks (load-balanced causal chunks)
-    micro_flops = micro * flops * hardware_factor / (tp * pp * cp)
+    micro_flops = size * flops * hardware_factor / (tp * pp * cp)
     if pp > 1:  # a pipeline runs at its busiest stage's pace
         micro_flops *= stage_imbalance(work, pp, job.pipeline_split)
     # 1F1B: the pipeline fills and drains once per step, idle (pp − 1) micro-batch slots; the interleaved schedule
@@ -759,7 +770,7 @@ def layout_work(job: TrainingJob, layout: Layout) -> LayoutWork:
     virtual = max(1, layout.virtual) if pp > 1 else 1
     slots = accumulation + (pp - 1) / virtual
     value_bytes = training_value_bytes(job.precision)
-    activation_bytes = micro * job.work.tokens_per_sample * job.work.hidden * value_bytes / cp
+    activation_bytes = size * job.work.tokens_per_sample * job.work.hidden * value_bytes / cp
     per_layer = TP_ALLREDUCES_PER_LAYER + (2 if layout.recompute == "full" else 0)
     tp_allreduces = slots * per_layer * (job.work.layers / pp)
     pipeline_sends = (accumulation + pp - 1) * 2.0 * virtual
@@ -772,7 +783,7 @@ def layout_work(job: TrainingJob, layout: Layout) -> LayoutWork:
     else:
         messages = gradient_messages(job.framework, grad_bytes, value_bytes, dp * cp, math.ceil(job.work.layers / pp))
     return LayoutWork(accumulation, slots, virtual, micro_flops, value_bytes, activation_bytes, tp_allreduces,
-                      pipeline_sends, grad_bytes, messages)
+                      pipeline_sends, grad_bytes, messages, samples)
 
 
 def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, layout: Layout,
@@ -818,7 +829,7 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
                                         intra[0], intra[1], lw.grad_messages, "allreduce")
         window, repeats = BACKWARD_SHARE * micro_compute, 1
     return StepTerms(slots * micro_compute, fixed, comm, window, repeats, accumulation,
-                     dp * micro * accumulation, (pp - 1) / virtual / slots, slots * ring_comm, slots * ring_window)
+                     lw.samples_per_step, (pp - 1) / virtual / slots, slots * ring_comm, slots * ring_window)
 
 
 def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout,
