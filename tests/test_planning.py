@@ -203,3 +203,19 @@ def test_auto_recomputation_takes_selective_when_that_fits(catalog):
         plan = plan_training(job, gpu, offer, 8, Efficiency(0.4, 0.2, "prior", "test"))
         modes[attention] = plan.recompute_mode
     assert modes == {"standard": "selective", "flash": "none"}
+
+
+@pytest.mark.parametrize(("data", "micro", "accumulation"), [(24, 1, 3), (48, 1, 2), (16, 4, 1), (8, 4, 2)])
+def test_a_fixed_global_batch_yields_that_batch_and_pays_for_the_busiest_replica(data, micro, accumulation):
+    """64 samples over 24 replicas: the busiest takes ceil(64/24) = 3 in 3 micro-batches; a step yields 64 samples,
+    not the padded 72, and computes 3 samples' work per replica (planner/plans/training.py layout_work)."""
+    from planner.plans.training import Layout, layout_work
+
+    j = job(batch_tokens=64 * 2048)
+    assert j.global_batch_samples == 64
+    memory = training_memory(j, 1, "none", "none", 1, 1, 1, 1, micro)
+    lw = layout_work(j, Layout(data, 1, 1, "none", "none", micro, memory))
+    assert lw.samples_per_step == 64
+    assert lw.accumulation == accumulation
+    per_sample = layout_work(j, Layout(64, 1, 1, "none", "none", 1, memory)).micro_flops
+    assert lw.micro_flops * lw.accumulation == pytest.approx(math.ceil(64 / data) * per_sample)
