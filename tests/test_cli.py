@@ -89,16 +89,18 @@ EXPECTED_TRAINING = {
     # than two nodes; lora-7b-a6000's 2-instance spread is now the cheapest (tied within cents, per-second billing).
     # Moved by the matmul ceilings (planner/catalog/ceilings.py): the pooled curve, refitted with each run scaled by its
     # GPU's measured best-matmul share, plans Ada at its transferred share over the runs' (80.7 % / 80.3 %): < 1 %.
+    # Then moved when the profile stated Pythia's batch as 1024 sequences (2M SI tokens were 976.6 of them): fewer,
+    # larger steps, −0.3 % hours.
     "pretrain-1b-72h": dict(gpu="RTX-A4000", provider="simplepod", gpu_count=16, instances=4,
-                            assumed_network_gbps=10.0, hours={"p10": 34.74, "p50": 59.67, "p90": 106.1},
-                            cost_usd={"p10": 50.4, "p50": 86.4, "p90": 154.1, "compute": 86.4, "storage": None,
+                            assumed_network_gbps=10.0, hours={"p10": 34.58, "p50": 59.49, "p90": 105.8},
+                            cost_usd={"p10": 50.4, "p50": 86.4, "p90": 152.6, "compute": 86.4, "storage": None,
                                       "egress": None, "total": 86.4}),
     # LoRA's adapter gradients are small: 16 one-GPU instances over the assumed network cost about what one does
     # (per-second billing) and finish sooner; 2 instances are cheaper by < 1 cent and come first
     "lora-7b-a6000": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=2, instances=2,
-                          hours={"p10": 1.747, "p50": 3.6, "p90": 7.418}),
+                          hours={"p10": 1.748, "p50": 3.6, "p90": 7.414}),
     "resnet50-imagenet": dict(gpu="RTX-3060-TI", provider="simplepod", gpu_count=8, instances=8,
-                              hours={"p10": 5.774, "p50": 10.74, "p90": 19.98}),
+                              hours={"p10": 5.778, "p50": 10.74, "p90": 19.97}),
     # Mixtral LoRA: 819M tokens × 2 × forward FLOP (4·12.75B active per token + attention) on 8 H100 at the hopper
     # curve's ~35 % MFU; the adapters (240M) are tiny, the frozen 46.7B are what needs ZeRO-3 over 8 GPUs
     "lora-mixtral-8x7b": dict(gpu="H100-SXM", provider="mithril", gpu_count=8,
