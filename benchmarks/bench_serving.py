@@ -10,6 +10,11 @@ other agents' test suites): serve-7b-chat cold 593 ms (663 before the serving se
 warm 103 ms (122); bert-train-then-serve cold 177 ms (233), warm 168 ms (229). With the Poisson bound that spares the
 FFTs of saturated queues (md_c.quantile_surely_above) serve-7b-chat cold 483 ms against 682 ms for the tree without
 it, alternated. Cold is still the M/D/c queues' FFTs and quantile searches (~440 queues): target not met.
+After the serving search shared its configurations across instance sizes (issue 15; docs/internals.md 'The serving
+search shares configurations across instance sizes'), in-process plan() of the serving section, CPU, median of 7,
+the trees alternated, load average ~7: serve-7b-chat warm 80-94 ms (146-202 before), cold 388-460 ms (467-665);
+serve-gpt-oss-120b-chat warm 18-19 ms (31-44), cold 70-80 ms (91-112); bert-train-then-serve warm 117-134 ms
+(367-446), cold 127-144 ms (390-463).
 """
 from __future__ import annotations
 

@@ -270,7 +270,8 @@ def _tpot(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) 
     batch, step, hold, cut = timing.batch, timing.step_s, timing.hold_s, timing.cut_s
     cut_in = 0.0 if replicas is None else min(1.0, rate * hold / (replicas * batch) * max(0.0, hold - cut) / hold)
     k50, k95 = poisson_quantiles((batch - 1) * cut_in, LLM_QUANTILES, batch - 1)
-    return step + k50 * cut / inf.generated, step + k95 * cut / inf.generated
+    generated = inf.generated
+    return step + k50 * cut / generated, step + k95 * cut / generated
 
 
 def llm_meets(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) -> bool:
