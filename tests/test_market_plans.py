@@ -290,3 +290,15 @@ def test_unknown_bill_lines_are_said_in_the_table(catalog, monkeypatch):
     assert _bill_cells(text, "total")[1] == usd(cost["total"]) == usd(cost["compute"])
     assert "compute (storage and egress unknown for vast-ai)" in text
     assert "dataset size not given" not in text  # moot without a storage price
+
+
+def test_a_spot_plan_stores_its_data_over_its_longer_hours(billed):
+    # interruptions lengthen a spot run (spot_adjusted), and the data and checkpoints stay stored meanwhile
+    from planner.plans.evolve import evolve
+    from planner.plans.options import spot_adjusted
+
+    plan = billed.estimate.training.plans[0]
+    rates = plan.bill_rates
+    spot = spot_adjusted(billed.estimate.training.job, evolve(plan, spot=True))
+    assert spot.hours_p50 > plan.hours_p50 and rates is not None
+    assert spot.storage_usd == pytest.approx(rates.storage_usd(spot.hours_p50)) and spot.storage_usd > plan.storage_usd

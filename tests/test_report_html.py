@@ -32,6 +32,8 @@ def test_html_is_self_contained_and_names_the_recommended_plan(tmp_path):
     assert not re.search(r"@import|url\(\s*['\"]?https?:", page)
     assert "Recommended training plan:" in page and "cheapest viable" in page
     assert "P10–P90" in page and "Efficiency origin" in page
+    # the whole bill (issue 15 item 6): one row per line; no storage or egress price for the recommended provider
+    assert "Whole bill of the recommended training plan" in page and "<td>storage</td><td>not counted</td>" in page
     if importlib.util.find_spec("matplotlib"):
         assert "<svg" in page  # the Pareto plot, inline
 

@@ -49,7 +49,7 @@ def test_diff_formats_with_readable_numbers(tmp_path):
     gpu_hours = by_metric["GPU-hours"]
     assert gpu_hours["key"] == "gpu_hours" and gpu_hours["new"] == pytest.approx(3 * gpu_hours["old"], rel=0.01)
     md = runner.invoke(app, ["diff", str(old), str(new), "--format", "markdown"]).stdout
-    assert md.startswith("## Plan diff") and "| training | cost P50 (USD) | $" in md
+    assert md.startswith("## Plan diff") and "| training | compute P50 (USD) | $" in md
     table = runner.invoke(app, ["diff", str(old), str(new)]).stdout
     assert "e+" not in table and not any(len(n) > 6 for n in
                                            (w.split(".")[1] for w in table.split() if w.count(".") == 1 and

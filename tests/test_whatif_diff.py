@@ -54,7 +54,7 @@ def test_diff_shows_the_change_and_fails_above_the_threshold(tmp_path):
     new.write_text(json.dumps(estimate_json("--set", "training.epochs=3")))
     result = runner.invoke(app, ["diff", str(old), str(new)])
     assert result.exit_code == 0, result.output
-    assert "GPU-hours" in result.stdout and "cost P50 (USD)" in result.stdout
+    assert "GPU-hours" in result.stdout and "compute P50 (USD)" in result.stdout
     result = runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "15%"])
     assert result.exit_code == 1
     assert "above --fail-above cost=15%" in result.stdout

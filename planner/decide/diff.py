@@ -12,13 +12,14 @@ from planner.io.yamlfile import read_text
 from planner.readable import fixed, usd
 
 TRAINING_METRICS = (("GPU-hours", ("gpu_hours",), "gpu_hours"), ("hours P50", ("hours", "p50"), "hours"),
-                    ("cost P50 (USD)", ("cost_usd", "p50"), "cost"))
+                    ("compute P50 (USD)", ("cost_usd", "p50"), "cost"))
 SERVING_METRICS = (("GPUs", ("gpu_count",), "gpus"), ("$/month", ("monthly_cost_usd",), "cost"),
                    ("TTFT p95 (ms)", ("latency_ms", "ttft_p95"), "ttft_p95"),
                    ("TPOT p95 (ms)", ("latency_ms", "tpot_p95"), "tpot_p95"),
                    ("latency p95 (ms)", ("latency_ms", "p95"), "latency_p95"))
 METRIC_KEYS = ("cost", "gpu_hours", "hours", "gpus", "ttft_p95", "tpot_p95", "latency_p95")
-"""Names `--fail-above` accepts: cost (training cost P50 and serving $/month), gpu_hours, hours, gpus, latencies."""
+"""Names `--fail-above` accepts: cost (training compute cost P50, cost_usd.p50, and serving $/month), gpu_hours,
+hours, gpus, latencies."""
 
 
 @dataclass(frozen=True)

@@ -259,7 +259,8 @@ setattr(TrainingOption, "plan", _LazyPlan())
 
 def spot_adjusted(job: TrainingJob, plan: TrainingPlan) -> TrainingPlan:
     """A spot plan with its expected interruption overhead in its hours, GPU-hours and cost (P10, P50, P90), so the
-    plans table and JSON print the same hours and cost as the decision; an on-demand plan unchanged."""
+    plans table and JSON print the same hours and cost as the decision, and its storage over those longer P50 hours
+    (the data and checkpoints stay stored while the run is interrupted); an on-demand plan unchanged."""
     if not plan.spot:
         return plan
     hours = {}
@@ -271,4 +272,6 @@ def spot_adjusted(job: TrainingJob, plan: TrainingPlan) -> TrainingPlan:
     return dataclasses.replace(plan, hours_p10=hours["p10"], hours_p50=hours["p50"], hours_p90=hours["p90"],
                                gpu_hours=plan.gpu_hours * hours["p50"] / plan.hours_p50 if plan.hours_p50 else
                                plan.gpu_hours, cost_usd_p10=cost["p10"], cost_usd_p50=cost["p50"],
-                               cost_usd_p90=cost["p90"])
+                               cost_usd_p90=cost["p90"],
+                               storage_usd=plan.bill_rates.storage_usd(hours["p50"]) if plan.bill_rates is not None
+                               else plan.storage_usd)

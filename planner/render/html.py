@@ -57,11 +57,13 @@ def _plot_svg(decision: Decision, profile: str) -> str:
 
 def render_html(est: Estimate, decision: Decision, top: int | None = 10) -> str:
     """The page as text."""
+    from planner.render.bill import COLUMNS as BILL_COLUMNS
     from planner.render.report import (
         _footer,
         _serving_rows,
         _training_rows,
         accuracy_lines,
+        bill_section,
     )
 
     title = f"GPU plan: {est.profile}"
@@ -90,6 +92,10 @@ def render_html(est: Estimate, decision: Decision, top: int | None = 10) -> str:
             head, rows = rows_of(est, top)
             parts += [f"<h2>{name} plans, best first (P50 with the P10–P90 interval)</h2>", _table(head, rows)]
             parts += [f'<p class="accuracy">{html_text(line)}</p>' for line in accuracy_lines(decision, key)]
+            bill = bill_section(est, top, decision) if key == "training" else None
+            if bill is not None:
+                parts += [f"<h3>{html_text(bill[0])}</h3>", _table(BILL_COLUMNS, bill[1])]
+                parts.append('<ul class="notes">' + "".join(f"<li>{html_text(n)}</li>" for n in bill[2]) + "</ul>")
     parts.append('<ul class="notes">' + "".join(
         f'<li class="{"warn" if line.startswith("Warning") else ""}">{html_text(line)}</li>'
         for line in _footer(est, decision)) + "</ul>")

@@ -408,8 +408,8 @@ def _training_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[l
     return head, rows
 
 
-def _bill(est: Estimate, top: int | None, decision: Decision | None
-          ) -> tuple[str, list[list[str]], list[str]] | None:
+def bill_section(est: Estimate, top: int | None, decision: Decision | None
+                 ) -> tuple[str, list[list[str]], list[str]] | None:
     """The whole bill (title, rows, notes; planner/render/bill.py) of the plan the JSON recommends, else of the
     first plan shown; None without a priced training plan. Its amounts are the JSON's cost_usd of that plan."""
     if est.training is None:
@@ -570,7 +570,7 @@ def render_table(est: Estimate, top: int | None = 10, decision: Decision | None 
     for title, key, head, rows in _sections(est, top, decision):
         console.print(fit_table(console, head, rows, title=f"{title} plans for {terminal(est.profile)} (best first)"))
         print_lines(console, accuracy_lines(decision, key))
-        bill = _bill(est, top, decision) if key == "training" else None
+        bill = bill_section(est, top, decision) if key == "training" else None
         if bill is not None:
             console.print(fit_table(console, BILL_COLUMNS, bill[1], title=bill[0]))
             print_lines(console, bill[2])
@@ -592,7 +592,7 @@ def render_markdown(est: Estimate, top: int | None = 10, decision: Decision | No
     for title, key, head, rows in _sections(est, top, decision):
         out += [f"## {title}", "", *markdown_table(head, rows), ""]
         out += [f"- {clean(line)}" for line in accuracy_lines(decision, key)] + [""]
-        bill = _bill(est, top, decision) if key == "training" else None
+        bill = bill_section(est, top, decision) if key == "training" else None
         if bill is not None:
             out += [f"### {clean(bill[0])}", "", *markdown_table(BILL_COLUMNS, bill[1]), ""]
             out += [f"- {clean(line)}" for line in bill[2]] + [""]
