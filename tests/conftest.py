@@ -5,6 +5,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+# One OpenMP thread per torch (and OpenBLAS) kernel in the tests and the processes they start, set before either is
+# loaded: the tests assert counts, memory, records and exit codes, never speed, and on 2 cores shared with other test
+# runs two threads per kernel spin-wait on each other (tests/test_profiler*.py under load: 50 s of CPU with 2 threads,
+# 19 s with 1). A value set outside (CI, a user) is kept.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import pytest
 from typer.testing import CliRunner
 
