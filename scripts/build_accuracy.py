@@ -7,23 +7,30 @@ Run: .venv/bin/python scripts/build_accuracy.py [CATALOG_DIR]"""
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+if TYPE_CHECKING:
+    from planner.validate.runs import ValidationRow
 
-def accuracy_text(catalog_dir: Path) -> str:
-    """The file's content for a catalog directory."""
+
+def accuracy_text(catalog_dir: Path, rows: Sequence[ValidationRow] | None = None) -> str:
+    """The file's content for a catalog directory. rows: its `validate(catalog_dir, cross_validate="source")`, when
+    already computed (the tests share one run of it)."""
     import yaml
 
     from planner.decide.confidence import inputs_digest
     from planner.validate.runs import summaries, validate
 
-    rows = validate(catalog_dir, cross_validate="source")
+    if rows is None:
+        rows = validate(catalog_dir, cross_validate="source")
     groups = {name: {"n": s.n, "median_abs_error": round(s.median_abs_error, 4),
                      "p90_abs_error": round(s.p90_abs_error, 4), "coverage_p10_p90": round(s.coverage_p10_p90, 4)}
-              for name, s in summaries(rows).items()}
+              for name, s in summaries(list(rows)).items()}
     header = ("# Written by scripts/build_accuracy.py from `gpuplan validate --cross-validate source`; do not edit.\n"
               "# Each plan's accuracy note reads its group here. inputs_sha256: the catalog files it was computed "
               "from.\n")

@@ -77,6 +77,16 @@ def catalog():
     return load_catalog(BUNDLED_CATALOG)
 
 
+@pytest.fixture(scope="session")
+def source_cv_rows():
+    """`validate(BUNDLED_CATALOG, cross_validate="source")`, run once for the tests that read it (the grouped
+    cross-validation ratchets of test_crossval.py and scripts/build_accuracy.py's file in test_accuracy_note.py), as
+    a tuple of frozen rows."""
+    from planner.validate.runs import validate
+
+    return tuple(validate(BUNDLED_CATALOG, cross_validate="source"))
+
+
 @pytest.fixture
 def write(tmp_path):
     """Write a file under tmp_path and return its path."""

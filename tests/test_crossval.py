@@ -21,9 +21,9 @@ USER_GROUPS = {"llm-pretraining", "fine-tuning", "cnn", "encoder", "serving-deco
                "inference-batch-1", "inference-batched", "transformer-xl-training", "transformer-xl-inference"}
 
 
-@pytest.fixture(scope="module")
-def source_rows():
-    return validate(BUNDLED_CATALOG, cross_validate="source")
+@pytest.fixture
+def source_rows(source_cv_rows):
+    return source_cv_rows  # validate(BUNDLED_CATALOG, cross_validate="source"), once per session (conftest.py)
 
 
 def test_source_cv_training_intervals_cover_without_being_wide(source_rows):
