@@ -13,6 +13,9 @@ Figures and history: docs/internals.md, 'Performance'. Last run (2026-11-30, aft
 what is left past 2x: imports, the profile's validation, the training searches, the serving search's M/D/c queues.
 After the search's fourth round (2026-11-30, the search's remembered functions now cleared before each run, busy
 machine): in-process plan() of pretrain-1b-72h 388 ms CPU, median of 5 (d31de96 measured the same way: 457 ms).
+After the fifth round (2026-11-30: options judged and plans made lazily, benchmarks/bench_plan.py): 240-250 ms CPU,
+median of 5 in 3 rounds, against 406-439 ms for the tree before it on the same busy machine; issue 15's ≤ 50 ms
+is not met (what is left: docs/internals.md 'Performance').
 
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the

@@ -892,6 +892,9 @@ class LayoutMemo:
     """_pinned_keys of the job (pinned_keys)."""
     trials: dict[tuple[object, ...], FitTrials] = dataclasses.field(default_factory=dict)
     """fit_trials per (count, degrees, stages): every memory size tries the same ones."""
+    entries: dict[int, LayoutEntry] = dataclasses.field(default_factory=dict)
+    """The LayoutEntry of each layout object (its id(): the entry holds the layout, so the id is not reused while the
+    memo lives): a search's layouts_keys list ~5,000 layouts, ~900 distinct."""
 
     def candidate_layouts(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int) -> list[Layout]:
         """candidate_layouts, once per layouts_key, with each memory worked out once (it does not depend on the
@@ -927,11 +930,16 @@ class LayoutMemo:
         key = layouts_key(gpu, offer, count)
         found = self.works.get(key)
         if found is None:
-            found = self.works[key] = [
-                LayoutEntry(layout, self.layout_work(job, layout), layout.tensor, layout.micro_batch, layout.expert,
-                            layout.gpus)
-                for layout in self.candidate_layouts(job, gpu, offer, count)]
+            entries = self.entries
+            found = self.works[key] = [entries.get(id(layout)) or self.entry(job, layout)
+                                       for layout in self.candidate_layouts(job, gpu, offer, count)]
         return found
+
+    def entry(self, job: TrainingJob, layout: Layout) -> LayoutEntry:
+        """The layout's LayoutEntry, made once per layout object."""
+        made = self.entries[id(layout)] = LayoutEntry(layout, self.layout_work(job, layout), layout.tensor,
+                                                      layout.micro_batch, layout.expert, layout.gpus)
+        return made
 
     def layout_work(self, job: TrainingJob, layout: Layout) -> LayoutWork:
         """layout_work, once per configuration: GPUs of every memory size meet the same ones."""
