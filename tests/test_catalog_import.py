@@ -1,5 +1,5 @@
 """`gpuplan catalog import --from skypilot|gpuhunt FILE`: small sample tables in the maintained catalogs' layouts
-(shared/reference/catalog_formats.md) become valid offers files; unmapped names are reported."""
+(planner/catalog/importer.py) become valid offers files; unmapped names are reported."""
 import shutil
 
 import pytest

@@ -210,7 +210,7 @@ def test_json_plan_has_every_contract_field():
                 "meets_deadline", "within_budget"):
         assert key in plan
     assert plan["efficiency_source"] in ("prior", "calibrated", "transferred", "measured")
-    # CONTRACTS.md §2 and §5: the degrees (expert and context included) and sharding, plus the ZeRO stage,
+    # the JSON plan's parallelism: the degrees (expert and context included) and sharding, plus the ZeRO stage,
     # recomputation and what the profile pinned
     assert set(plan["parallelism"]) == {"data", "tensor", "pipeline", "expert", "context", "sharding", "zero",
                                         "recompute", "pinned"}
@@ -293,3 +293,26 @@ def test_readme_package_map_matches_the_folders():
     named = set(re.findall(r"`planner/(\w+)/`", section))
     folders = {p.parent.name for p in (ROOT / "planner").glob("*/__init__.py")}
     assert named == folders
+
+
+def test_help_shows_flags_without_a_value_placeholder():
+    # a flag takes no value, so its help line is the flag alone (typer prints `--wide <bool>` unless told otherwise:
+    # planner/cli/main.py _plain_flags); every command that has a flag, nested groups included
+    import typer.main
+
+    def paths(command, prefix):
+        flags = any(getattr(p, "is_flag", False) for p in command.params)
+        if flags or not prefix:
+            yield prefix
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from paths(sub, [*prefix, name])
+
+    shown = 0
+    for path in paths(typer.main.get_command(app), []):
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "120"})
+        assert result.exit_code == 0, (path, result.output)
+        assert "<bool>" not in result.output, path
+        assert "--help" in result.output
+        shown += 1
+    assert shown >= 5
+    assert "--leave-one-out  " in runner.invoke(app, ["validate", "--help"], env={"COLUMNS": "120"}).output

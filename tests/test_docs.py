@@ -2,9 +2,11 @@
 strict mode (a broken link or anchor fails) and every command
 output marked `<!-- output -->` is what the command prints today (scripts/docs_outputs.py regenerates them)."""
 import importlib.util
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -119,3 +121,61 @@ def test_catalog_counts_in_the_docs_are_the_catalogs(catalog):
     assert _number(pages["catalog.md"], r"— (\d+) published runs \(and") == len(runs["runs"])
     assert _number(pages["catalog.md"], r"published runs \(and (\d+) excluded rows") == len(runs["excluded"])
     assert _number(pages["accuracy.md"], r"`catalog/published_runs.yaml` \((\d+) runs") == len(runs["runs"])
+
+
+OUTSIDE_DOCUMENTS = re.compile(r"\b(?:CONTRACTS|FORMULAS|PRODUCT|STYLE|SOURCES)(?:\.md| §)|\.\./shared/|/work/shared|"
+                               r"\bshared/(?:design|reference)/")
+"""Pointers to design documents and reference tables kept outside the repository (issue 12 item 6)."""
+
+
+def test_comments_and_docs_point_only_inside_the_repository():
+    found = []
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("site", "snapshots", "__pycache__")]
+        for name in files:
+            if name.endswith((".py", ".md", ".yaml", ".toml")) and name != Path(__file__).name:
+                path = Path(folder) / name
+                for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+                    if OUTSIDE_DOCUMENTS.search(line):
+                        found.append(f"{path.relative_to(ROOT)}:{number}")
+    assert not found, found
+
+
+def test_profile_page_example_names_real_fields_and_every_pin():
+    # docs/profile.md's field-by-field example: every key is a field of the profile schema (no stale names), and the
+    # pins (training.parallelism, inference.batch) are all listed
+    from planner.schema.profile import Parallelism, Profile
+
+    page = (ROOT / "docs" / "profile.md").read_text(encoding="utf-8")
+    example = yaml.safe_load(page.split("```yaml\n", 1)[1].split("```", 1)[0])
+
+    def unknown(data, model, where):
+        for key, value in data.items():
+            field = model.model_fields.get(key)
+            if field is None:
+                yield f"{where}{key}"
+                continue
+            nested = [t for t in (field.annotation, *getattr(field.annotation, "__args__", ()))
+                      if isinstance(t, type) and hasattr(t, "model_fields")]
+            if isinstance(value, dict) and nested:
+                yield from unknown(value, nested[0], f"{where}{key}.")
+
+    assert list(unknown(example, Profile, "")) == []
+    assert set(example["training"]["parallelism"]) == set(Parallelism.model_fields)
+    assert "batch" in example["inference"]
+
+
+def test_accuracy_headline_sentence_is_the_current_summary():
+    # docs/accuracy.md states the overall and training figures against issue 13's targets in prose; they are the
+    # figures of catalog/accuracy.yaml (rerun scripts/build_accuracy.py, then update the sentence)
+    groups = yaml.safe_load((ROOT / "catalog" / "accuracy.yaml").read_text(encoding="utf-8"))["groups"]
+    text = " ".join((ROOT / "docs" / "accuracy.md").read_text(encoding="utf-8").split())
+    found = re.search(r"\*\*all (\d+) runs ([\d.]+) % / ([\d.]+) % / (\d+) %, training runs ([\d.]+) % / ([\d.]+) % / "
+                      r"(\d+) %", text)
+    assert found, "the sentence against issue 13's targets"
+    overall, training = groups["overall"], groups["training"]
+    assert int(found.group(1)) == overall["n"]
+    shown = [float(found.group(i)) for i in (2, 3, 4, 5, 6, 7)]
+    assert shown == [round(overall["median_abs_error"] * 100, 1), round(overall["p90_abs_error"] * 100, 1),
+                     round(overall["coverage_p10_p90"] * 100), round(training["median_abs_error"] * 100, 1),
+                     round(training["p90_abs_error"] * 100, 1), round(training["coverage_p10_p90"] * 100)]

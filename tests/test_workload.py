@@ -1,4 +1,4 @@
-"""Workload formulas against values worked out by hand (FORMULAS.md)."""
+"""Workload formulas against values worked out by hand (docs/internals.md, 'Formulas')."""
 import pytest
 
 from planner.model.workload import (

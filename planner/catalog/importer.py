@@ -1,8 +1,9 @@
 """`gpuplan catalog import --from skypilot|gpuhunt FILE`: maintained price tables → catalog/offers/<provider>.yaml.
 
-Layouts (shared/reference/catalog_formats.md): SkyPilot `vms.csv` per cloud (columns found by header name, one row per
-region or zone, `Price`/`SpotPrice` per instance); gpuhunt's per-provider catalog CSV (`instance_name, location, price,
-gpu_count, gpu_name, gpu_memory, spot`, the provider is the file's name). Accelerator names are mapped to our GPU ids
+Layouts (catalog/snapshots/skypilot-2026-11-30/README.md; docs/catalog.md): SkyPilot `vms.csv` per cloud
+(columns found by header name, one row per region or zone, `Price`/`SpotPrice` per instance); gpuhunt's
+per-provider catalog CSV (`instance_name, location, price, gpu_count, gpu_name, gpu_memory, spot`, the provider is
+the file's name). Accelerator names are mapped to our GPU ids
 by catalog/accelerator_names.yaml; what cannot be mapped is reported and listed under `omitted`."""
 from __future__ import annotations
 

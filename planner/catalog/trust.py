@@ -1,5 +1,5 @@
-"""How far a plan's price can be trusted: its date and the doubts the catalog records about it (CONTRACTS.md §5:
-`price_as_of`, `price_flags`). A doubtful price is shown with its flag, never used silently."""
+"""How far a plan's price can be trusted: its date and the doubts the catalog records about it (the plan's JSON
+fields `price_as_of`, `price_flags`: docs/catalog.md). A doubtful price is shown with its flag, never used silently."""
 from __future__ import annotations
 
 import datetime as dt

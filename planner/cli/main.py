@@ -26,9 +26,30 @@ EXIT_INTERNAL = 70
 _state = {"debug": False}
 
 
+def _plain_flags(command: Any, ctx: Any) -> None:
+    """Show flags as flags in --help: typer's help prints every option's value type beside it, a flag's too
+    (`--wide <bool>`), though a flag takes no value; an empty metavar leaves the type column blank. Groups (catalog,
+    calibration) pass it on to their commands. Parsing is unchanged: a flag never reads its metavar."""
+    for param in [*command.params, command.get_help_option(ctx)]:
+        if param is not None and getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _plain_flags(sub, ctx)
+
+
 class _Guarded(TyperGroup):
     """The one error handler of every command: a PlannerError is one `Error:` line and its exit code, anything
     unexpected one `internal error:` line and exit 70; tracebacks only with --debug."""
+
+    def get_command(self, ctx, cmd_name):  # type: ignore[no-untyped-def]
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _plain_flags(command, ctx)
+        return command
+
+    def format_help(self, ctx, formatter):  # type: ignore[no-untyped-def]
+        _plain_flags(self, ctx)
+        super().format_help(ctx, formatter)
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:

@@ -50,7 +50,7 @@ class Accuracy:
                 f"{self.group}`) — {verdict}{stale}")
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form (CONTRACTS.md §5)."""
+        """The JSON form: each plan's `accuracy` in `gpuplan estimate --format json` (planner/render/report.py)."""
         return {"group": self.group, "n": self.n, "median_abs_error": round(self.median_abs_error, 4)}
 
 

@@ -52,7 +52,7 @@ def record_yaml(record: MeasurementRecord) -> str:
     """The record as YAML text (safe_dump of its JSON form)."""
     import yaml
 
-    header = "# gpuplan measurement record (CONTRACTS.md §4). Written by gpuplan; validated again when read.\n"
+    header = "# gpuplan measurement record (planner/schema/record.py). Written by gpuplan; validated again when read.\n"
     return header + yaml.safe_dump(record.model_dump(mode="json"), sort_keys=False, width=120)
 
 

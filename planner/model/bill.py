@@ -1,4 +1,4 @@
-"""The whole bill of a training plan beside compute (CONTRACTS.md §5: cost_usd.compute/storage/egress/total):
+"""The whole bill of a training plan beside compute (JSON cost_usd.compute/storage/egress/total; docs/catalog.md):
 storage of the dataset and the kept checkpoints while the run lasts and for the retention after it, at the provider's
 $/GB-month, and egress of the final weights once, at its $/GB (catalog/providers.yaml, each price with a source).
 A line whose price the catalog does not know is None, and the plan says so; the total then holds the known lines."""

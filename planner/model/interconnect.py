@@ -1,4 +1,4 @@
-"""Link bandwidths and collective times (FORMULAS.md, 'Communication'; latencies: planner/model/nccl.py)."""
+"""Link bandwidths and collective times (docs/internals.md, 'Communication'; latencies: planner/model/nccl.py)."""
 from __future__ import annotations
 
 import functools
@@ -34,9 +34,10 @@ def intra_node_gbs(gpu: GpuSpec, offer: PricedOffer) -> tuple[float, str]:
 @functools.lru_cache(maxsize=4096)
 def ring_allreduce_seconds(size_bytes: float, ranks: int, link_gbs: float, link: str) -> float:
     """All-reduce of `size_bytes` over `ranks` GPUs joined by one kind of link (nvlink | pcie inside a node; network:
-    one GPU per node): the ring moves 2(n−1)/n·S at the link's bandwidth B (FORMULAS.md), plus NCCL's latency of the
-    fastest algorithm and protocol (planner/model/nccl.py). Remembered: a training search asks for the tensor-parallel
-    all-reduce of every (plan, layout), thousands, over a few hundred (size, degree, link)."""
+    one GPU per node): the ring moves 2(n−1)/n·S at the link's bandwidth B (docs/internals.md, 'Communication'),
+    plus NCCL's latency of the fastest algorithm and protocol (planner/model/nccl.py). Remembered: a training search
+    asks for the tensor-parallel all-reduce of every (plan, layout), thousands, over a few hundred (size, degree,
+    link)."""
     if ranks <= 1 or size_bytes <= 0:
         return 0.0
     bandwidth = 2.0 * (ranks - 1) / ranks * size_bytes / (link_gbs * 1e9)

@@ -1,7 +1,7 @@
 """One transformer layer's matrices: attention (multi-head, grouped-query, multi-head latent), dense FFN, experts.
 
 Pure counting from the architecture; workload.py turns the counts into parameters, FLOP and bytes. Sources:
-- multi-head / grouped-query attention: FORMULAS.md 'Decoder parameters' (Q and O are d × h·d_h, K and V are
+- multi-head / grouped-query attention: docs/internals.md 'Parameters' (Q and O are d × h·d_h, K and V are
   d × h_kv·d_h; h·d_h = d unless head_dim is given, as in Qwen3, Gemma 3, gpt-oss and Mistral Small).
 - multi-head latent attention (MLA): DeepSeek-V2 (arXiv 2405.04434) §2.1.2–2.1.3, eqs. 9–19: queries through a
   rank-d_c' bottleneck (W^DQ d × d_c', W^UQ d_c' × h·(d_h + d_h^R)), keys and values from one latent

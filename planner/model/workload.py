@@ -149,7 +149,7 @@ class Workload:
 
 def transformer_layer_matmul_params(arch: Architecture) -> float:
     """Matmul parameters of one transformer layer, averaged over the layers: attention (Q, K, V, O or MLA's
-    projections) and the FFN or experts (FORMULAS.md, 'Decoder parameters'; planner/model/layers.py)."""
+    projections) and the FFN or experts (docs/internals.md, 'Parameters'; planner/model/layers.py)."""
     return layer_shapes(arch).matmul_params() / arch.n_layers
 
 
@@ -281,7 +281,7 @@ def _transformer_workload(arch: Architecture) -> Workload:
     # a standard kernel materialises a × s × s scores per layer, kept for backward as 5·a·s² bytes (Korthikanti's
     # 5as/h term of s·h·(34 + 5as/h)); causal and windowed kernels still hand the full matrix to the softmax (masked)
     scores = n_layers * arch.n_heads * float(seq) * (seq + memory)
-    # KV cache per token (FORMULAS.md 'KV cache per token'; MLA: latent + rotary key, layers.py), 16-bit
+    # KV cache per token (docs/internals.md, 'Serving': 2·L·h_kv·d_h·p; MLA: latent + rotary key, layers.py), 16-bit
     kv = n_layers * kv_values_per_token_layer(arch) * 2.0 if arch.family == "decoder" else 0.0
     embedding = 0.0 if vision or _tied(arch) else float(arch.vocab_size * d)
     active = params * (shapes.active_matmul_params() + derived - shapes.matmul_params() - embedding) / derived
@@ -383,7 +383,7 @@ def _global_and_windowed(work: Workload) -> tuple[int, int]:
 
 
 def prefill_flops(work: Workload, prompt_tokens: float) -> float:
-    """Forward FLOP of a prompt: 2·N per token + causal attention 2·L·P²·d (FORMULAS.md, 'Inference'), the
+    """Forward FLOP of a prompt: 2·N per token + causal attention 2·L·P²·d (docs/internals.md, 'Serving'), the
     attention term over each layer's causal pairs (windowed layers: inside the window) at pair_flops each."""
     full, windowed = _global_and_windowed(work)
     pairs = full * causal_pairs(prompt_tokens, None) + windowed * causal_pairs(prompt_tokens, work.window_of(True))
@@ -391,8 +391,8 @@ def prefill_flops(work: Workload, prompt_tokens: float) -> float:
 
 
 def decode_flops(work: Workload, context: float) -> float:
-    """FLOP of one decode step of one sequence: 2·N + 4·L·ctx·d (FORMULAS.md, 'Inference'); windowed layers attend
-    over at most W tokens, MLA over its latent (decode_pair_flops)."""
+    """FLOP of one decode step of one sequence: 2·N + 4·L·ctx·d (docs/internals.md, 'Serving'); windowed layers
+    attend over at most W tokens, MLA over its latent (decode_pair_flops)."""
     full, windowed = _global_and_windowed(work)
     keys = full * context + windowed * min(context, work.window or context)
     return 2.0 * work.trainable_matmul_params + (work.decode_pair_flops or work.pair_flops) * keys
@@ -420,7 +420,7 @@ def weights_read_bytes(work: Workload, precision: str, tokens: float) -> float:
 
 
 def kv_bytes_per_token(work: Workload, kv_precision: str) -> float:
-    """KV cache per token with every layer global: 2·L·h_kv·d_h·p (FORMULAS.md, 'KV cache per token'); GQA-aware
+    """KV cache per token with every layer global: 2·L·h_kv·d_h·p (docs/internals.md, 'Serving'); GQA-aware
     via kv_heads; MLA keeps L·(d_c + d_h^R)·p."""
     return work.kv_bytes_per_token_16bit / 2.0 * BYTES[kv_precision]
 

@@ -50,7 +50,8 @@ ZERO3_PASSES = 3
 reduce-scattered (Rajbhandari et al. 2020, §7) — three collectives per layer, each moving (n−1)/n of the layer's
 bytes where an all-reduce moves 2(n−1)/n."""
 BACKWARD_SHARE = 2.0 / 3.0
-"""Backward is 2/3 of a training step's FLOP (FORMULAS.md: forward is 1/3); gradient all-reduce overlaps it."""
+"""Backward is 2/3 of a training step's FLOP (docs/internals.md, 'Training FLOP per token': forward is 1/3);
+gradient all-reduce overlaps it."""
 TP_ALLREDUCES_PER_LAYER = 4
 """Megatron tensor parallel: 2 all-reduces of the layer's activations in forward and 2 in backward per transformer
 layer (Shoeybi et al. 2019, §3, Fig. 4); full recomputation repeats the 2 forward ones."""
@@ -186,7 +187,7 @@ def attention_score_bytes(job: TrainingJob, mode: str) -> float:
 
 def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, sharding: str, dp: int,
                     tp: int = 1, pp: int = 1, ep: int = 1, cp: int = 1) -> TrainingMemory:
-    """Bytes per GPU (FORMULAS.md, 'Memory'): mixed-precision weights, gradients, fp32 master + optimizer state
+    """Bytes per GPU (docs/internals.md, 'Memory'): mixed-precision weights, gradients, fp32 master + optimizer state
     split over tp·pp model-parallel ranks and sharded per ZeRO stage over `dp` ranks, and activations of one
     micro-batch: s·b·h·(34 + 5·a·s/h) per layer without recomputation (the scores term only with a standard
     attention kernel), the scores of one layer with selective, 2·s·b·h per layer plus one layer's working set with

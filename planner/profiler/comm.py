@@ -1,7 +1,7 @@
 """All-reduce bus bandwidth and latency across N local processes (torch.distributed; gloo on CPU, NCCL on GPUs).
 
 Bus bandwidth follows nccl-tests (doc/PERFORMANCE.md): algbw = S / t, busbw = algbw · 2(n−1)/n. The ring model
-(FORMULAS.md, 'Ring all-reduce') t = 2(n−1)·α + 2(n−1)/n · S / B is fitted to the median times by least squares
+(docs/internals.md, 'Communication') t = 2(n−1)·α + 2(n−1)/n · S / B is fitted to the median times by least squares
 (scipy.optimize.curve_fit), giving the latency α and the bus bandwidth B.
 """
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Render an Estimate: JSON (the stable interface, CONTRACTS.md §2), table, markdown, csv. Only this rounds."""
+"""Render an Estimate: JSON (the stable interface; tests/test_cli.py pins its fields), table, markdown, csv.
+Only this rounds."""
 from __future__ import annotations
 
 import csv
@@ -69,7 +70,7 @@ def _training_shown(est: Estimate, top: int | None, section: Any = None) -> list
 
 
 def _price_fields(plan: TrainingPlan | ServingPlan) -> dict[str, Any]:
-    """`price_as_of` and `price_flags` (CONTRACTS.md §5), and the user's discount in the price."""
+    """`price_as_of` and `price_flags` (docs/catalog.md), and the user's discount in the price."""
     c = plan.commitment
     # a training job uses a share of the term (its cost is the whole term at least); a service runs it all
     used = plan.term_used if isinstance(plan, TrainingPlan) else None
@@ -217,7 +218,7 @@ def _flag_notes(plans: list[Any], title: str) -> list[str]:
 
 
 def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
-    """One training plan as CONTRACTS.md §2 spells it (plus a few extra fields)."""
+    """One training plan of the JSON document (the fields tests/test_cli.py requires, and more)."""
     return {
         "gpu": plan.gpu, "provider": plan.provider, "instance": plan.instance, "gpu_count": plan.gpu_count,
         "instances": plan.instances,
@@ -254,7 +255,7 @@ def _cost_dict(plan: TrainingPlan) -> dict[str, float | None]:
 
 
 def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
-    """One serving plan as CONTRACTS.md §2 spells it (plus a few extra fields)."""
+    """One serving plan of the JSON document (the fields tests/test_cli.py requires, and more)."""
     latency = {}
     for key, seconds in plan.latency_s.items():
         latency[key.replace("latency_", "")] = _r(seconds * 1e3)
@@ -289,7 +290,7 @@ def _serving_costs(plan: ServingPlan) -> dict[str, float | None]:
 
 
 def _model_dict(work: Workload) -> dict[str, Any]:
-    """What the model is: total and active parameters (CONTRACTS.md §5), experts, attention, how the shape came."""
+    """What the model is: total and active parameters, experts, attention, how the shape came."""
     out: dict[str, Any] = {"params": _r(work.params), "active_params": _r(work.active_params)}
     if work.is_moe:
         out["experts"] = {"routed": work.experts, "per_token": work.experts_per_token, "moe_layers": work.moe_layers}
@@ -300,7 +301,8 @@ def _model_dict(work: Workload) -> dict[str, Any]:
 
 
 def estimate_dict(est: Estimate, top: int | None = None, decision: Decision | None = None) -> dict[str, Any]:
-    """The whole estimate as the JSON document of CONTRACTS.md §2 (plus `decisions` when a Decision is given)."""
+    """The whole estimate as the `gpuplan estimate --format json` document (plus `decisions` when a Decision is
+    given)."""
     out: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "profile": est.profile,
                            "catalog_as_of": est.catalog_as_of.isoformat()}
     train_acc = decision.training_accuracy.to_dict() if decision is not None and decision.training_accuracy else None

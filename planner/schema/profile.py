@@ -1,4 +1,4 @@
-"""The project profile (CONTRACTS.md §1): what to train and serve, under which constraints."""
+"""The project profile (docs/profile.md, field by field): what to train and serve, under which constraints."""
 from __future__ import annotations
 
 from typing import Annotated, Literal

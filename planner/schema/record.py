@@ -1,4 +1,4 @@
-"""The measurement / calibration record (CONTRACTS.md §4), written by `gpuplan profile` and `gpuplan calibrate`."""
+"""The measurement / calibration record (docs/measure.md), written by `gpuplan profile` and `gpuplan calibrate`."""
 from __future__ import annotations
 
 import datetime as dt
@@ -159,7 +159,7 @@ class CommRecord(Strict):
 
 
 class MeasurementRecord(Strict):
-    """A profiler / calibration record (CONTRACTS.md §4)."""
+    """A profiler / calibration record: what `gpuplan profile` and `gpuplan calibrate` write (docs/measure.md)."""
 
     kind: Literal["gpuplan/calibration"] = Field(description="Always gpuplan/calibration.")
     version: Literal[1] = Field(description="Record format version.")

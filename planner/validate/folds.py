@@ -19,8 +19,8 @@ _URL = re.compile(r"^https?://([^/\s]+)(/[^/\s#?]+)?")
 def source_key(source: str) -> str:
     """A short, readable name of the publication a row comes from.
 
-    - `S<n> — Title (…)`: the reference id of ../shared/reference/SOURCES.md with its title up to the first
-      parenthesis, colon, comma or quote, at most four words (`S14 — Pythia`);
+    - `S<n> — Title (…)`: the reference id a run's `source` opens with (catalog/published_runs.yaml) and its title
+      up to the first parenthesis, colon, comma or quote, at most four words (`S14 — Pythia`);
     - `owner/repo@commit:path`: the repository at that commit (one published snapshot: Lambda's 2020 and 2022–24
       harnesses are different sources);
     - a URL: its host and first path segment;

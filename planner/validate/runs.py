@@ -282,9 +282,9 @@ def _r(value: float, digits: int = 4) -> float:
 
 def render_json(rows: list[ValidationRow], cross_validate: str | None = None,
                 rule: dict[str, tuple[float, float, int]] | None = None) -> str:
-    """CONTRACTS §2 and §5: schema_version, cross_validate (the fold kind, null in-sample), runs [{id, group,
-    metric, actual, predicted, p10, p90, error, …}], summary per group {n, median_abs_error, p90_abs_error,
-    coverage_p10_p90, mean_interval_ratio} (+ rule_of_thumb for the LLM group)."""
+    """The stable JSON form (docs/accuracy.md): schema_version, cross_validate (the fold kind, null in-sample),
+    runs [{id, group, metric, actual, predicted, p10, p90, error, …}], summary per group {n, median_abs_error,
+    p90_abs_error, coverage_p10_p90, mean_interval_ratio} (+ rule_of_thumb for the LLM group)."""
     import json
 
     summary: dict[str, dict[str, object]] = {
