@@ -143,6 +143,20 @@ def judge_training(job: TrainingJob, plan: TrainingPlan, confidence: float, dead
     return Judge(job, confidence, deadline_s, budget_usd)(plan, {**annotations} if annotations else {})
 
 
+
+def _judged(verdicts: tuple[Verdict, ...], hours: float, cost: float, deadline_s: float | None,
+            budget_usd: float | None, level: str) -> tuple[tuple[Verdict, ...], bool]:
+    """A plan's verdicts at the judged hours and cost: its own, less any earlier deadline and budget verdicts, plus
+    those of this judgement; and whether the plan is usable (TrainingPlan.usable: no intrinsic verdict — the deadline
+    and budget verdicts are not intrinsic)."""
+    kept = [v for v in verdicts if v.kind not in (Kind.MISSES_DEADLINE, Kind.OVER_BUDGET)] if verdicts else []
+    usable = not kept or not any(v.intrinsic for v in kept)
+    if deadline_s is not None and hours * 3600.0 > deadline_s:
+        kept.append(Verdict(Kind.MISSES_DEADLINE, hours, deadline_s / 3600.0, level))
+    if budget_usd is not None and cost > budget_usd:
+        kept.append(Verdict(Kind.OVER_BUDGET, cost, budget_usd, level))
+    return tuple(kept), usable
+
 class Judge:
     """judge_training for one job, confidence, deadline and budget, set up once for the thousands of plans of a
     search (the z of the confidence and the level's name worked out once). Each option is made with its rank."""
@@ -167,16 +181,8 @@ class Judge:
         deadline_s, budget_usd = self.deadline_s, self.budget_usd
         meets = deadline_s is None or hours * 3600.0 <= deadline_s
         within = budget_usd is None or cost <= budget_usd
-        verdicts = [v for v in plan.verdicts if v.kind not in (Kind.MISSES_DEADLINE, Kind.OVER_BUDGET)] \
-            if plan.verdicts else []
-        # TrainingPlan.usable of the judged plan: the deadline and budget verdicts added below are not intrinsic
-        usable = not verdicts or not any(v.intrinsic for v in verdicts)
-        if not meets:
-            assert deadline_s is not None
-            verdicts.append(Verdict(Kind.MISSES_DEADLINE, hours, deadline_s / 3600.0, self.level))
-        if not within:
-            verdicts.append(Verdict(Kind.OVER_BUDGET, cost, budget_usd, self.level))
-        fields["verdicts"] = tuple(verdicts)
+        verdicts, usable = _judged(plan.verdicts, hours, cost, deadline_s, budget_usd, self.level)
+        fields["verdicts"] = verdicts
         fields["meets_deadline"] = meets
         fields["within_budget"] = within
         judged = evolve_with(plan, fields)
@@ -213,14 +219,7 @@ class Judge:
         meets = deadline_s is None or hours * 3600.0 <= deadline_s
         within = budget_usd is None or cost <= budget_usd
         if plan.verdicts or not meets or not within:
-            verdicts = [v for v in plan.verdicts if v.kind not in (Kind.MISSES_DEADLINE, Kind.OVER_BUDGET)]
-            usable = not verdicts or not any(v.intrinsic for v in verdicts)
-            if not meets:
-                assert deadline_s is not None
-                verdicts.append(Verdict(Kind.MISSES_DEADLINE, hours, deadline_s / 3600.0, self.level))
-            if not within:
-                verdicts.append(Verdict(Kind.OVER_BUDGET, cost, budget_usd, self.level))
-            judged = tuple(verdicts)
+            judged, usable = _judged(plan.verdicts, hours, cost, deadline_s, budget_usd, self.level)
             rank = _rank_values(judged, plan.fits, plan.gpu_count, plan.gpu, provider, instance, False, hours, cost)
         else:  # feasible: _rank_values of no verdicts
             judged, usable = (), True
