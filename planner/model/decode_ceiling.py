@@ -2,7 +2,7 @@
 
 A batch-1 decode step is a chain of matrix-vector products that read every weight once. The published decode
 rows the priors are fitted on do not reach one share of the DRAM peak across GPUs (gpt-fast on an A100 72 %, vLLM
-on an H200 52 %), but they do reach the same bytes per SM per clock (9.6 and 9.5: docs/accuracy.md, "Decode"):
+on an H200 52 %), but they do reach the same bytes per SM per clock (9.6 and 9.5: docs/accuracy.md, serving-decode):
 the GEMV kernels issue a bounded number of loads per SM per cycle, so a GPU with many bytes/s of DRAM per SM-cycle
 (an H200) cannot use its whole peak. The decode prior is therefore fitted as a share of one 32-byte sector per SM
 per clock (the unit NVIDIA GPUs move between L2 and DRAM: CUDA C++ Best Practices Guide, "Coalesced Access to
