@@ -212,18 +212,15 @@ class Judge:
         steps = plan.hours_p50 * 3600.0 / plan.step_time_s
         hours = steps * (plan.compute_time_s * math.exp(self.z * plan.efficiency.log_sigma)
                          + plan.exposed_comm_time_s) / 3600.0
-        # run_cost_usd, written out: billed_hours, then max(billed, term) as max() picks
-        billed = math.ceil(hours * 3600.0 / billing - 1e-9) * billing / 3600.0 if hours > 0 else 0.0
-        cost = plan.instances * price * (term if term > billed else billed)
+        cost = run_cost_usd(plan.instances, price, hours, billing, term)
         deadline_s, budget_usd = self.deadline_s, self.budget_usd
         meets = deadline_s is None or hours * 3600.0 <= deadline_s
         within = budget_usd is None or cost <= budget_usd
         if plan.verdicts or not meets or not within:
             judged, usable = _judged(plan.verdicts, hours, cost, deadline_s, budget_usd, self.level)
-            rank = _rank_values(judged, plan.fits, plan.gpu_count, plan.gpu, provider, instance, False, hours, cost)
-        else:  # feasible: _rank_values of no verdicts
+        else:
             judged, usable = (), True
-            rank = (False, 0, True, cost, hours, plan.gpu, provider, instance, plan.gpu_count, False)
+        rank = _rank_values(judged, plan.fits, plan.gpu_count, plan.gpu, provider, instance, False, hours, cost)
         option: TrainingOption = object.__new__(TrainingOption)
         option.__dict__.update(hours=hours, cost_usd=cost, spot=None, confidence=self.confidence, usable=usable,
                                feasible=not judged, meets_deadline=meets, within_budget=within, gpu=plan.gpu,
