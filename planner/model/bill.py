@@ -1,6 +1,7 @@
-"""The whole bill of a training plan beside compute (JSON cost_usd.compute/storage/egress/total; docs/catalog.md):
-storage of the dataset and the kept checkpoints while the run lasts and for the retention after it, at the provider's
-$/GB-month, and egress of the final weights once, at its $/GB (catalog/providers.yaml, each price with a source).
+"""The whole bill of a plan beside compute (JSON cost_usd.compute/storage/egress/total; docs/catalog.md), at the
+provider's $/GB-month and $/GB (catalog/providers.yaml, each price with a source). Training: storage of the dataset
+and the kept checkpoints while the run lasts and for the retention after it, and egress of the final weights once.
+Serving, per month: storage of the served weights all month, and egress of the responses the profile says leave.
 A line whose price the catalog does not know is None, and the plan says so; the total then holds the known lines."""
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ WEIGHT_BYTES = 2.0
 DATASET_NOT_GIVEN = "dataset size not given (training.dataset_gb): storage counts checkpoints only"
 STORAGE_UNKNOWN = "storage price unknown for this provider: not in the total"
 EGRESS_UNKNOWN = "egress price unknown for this provider: not in the total"
+EGRESS_VOLUME_NOT_GIVEN = "response volume not given (inference.egress_gb_per_month): egress not in the total"
 """The bill's notes (a plan's `bill_notes` in the JSON); the report words the unknown lines itself
 (planner/render/bill.py) and prints the others under the bill."""
 
@@ -93,3 +95,52 @@ def training_bill(facts: ProviderInfo | None, hours: float, dataset_gb: float | 
     """Storage = (dataset + checkpoint × kept) GB × $/GB-month × (run months + retention months);
     egress = final weights GB × $/GB."""
     return bill_rates(facts, dataset_gb, checkpoint_gb, checkpoints_kept, retention_days, final_weights_gb).at(hours)
+
+
+@dataclass(frozen=True)
+class ServingBill:
+    """One provider's storage and egress for a month of serving: one copy of the served weights (a speculative
+    draft's too), at the served precision, kept in the provider's persistent storage the whole month (it stays
+    stored whether or not the instances run; the replicas load it from there), and the data the service sends out,
+    inference.egress_gb_per_month. The profile states no other disk (KV-cache offload, logs), so none is counted."""
+
+    weights_gb: float
+    storage_usd_per_gb_month: float | None
+    """The provider's storage price (None: unknown)."""
+    egress_gb: float | None
+    """GB sent out per month (None: the profile does not say)."""
+    egress_usd_per_gb: float | None
+    """The provider's egress price (None: unknown)."""
+    notes: tuple[str, ...]
+
+    @property
+    def storage_usd(self) -> float | None:
+        """Weights GB × $/GB-month × one month (None: price unknown)."""
+        if self.storage_usd_per_gb_month is None:
+            return None
+        return self.weights_gb * self.storage_usd_per_gb_month
+
+    @property
+    def egress_usd(self) -> float | None:
+        """GB out × $/GB; 0 at a provider that charges nothing for egress whatever the volume (None: price unknown,
+        or a priced egress with no volume given)."""
+        if self.egress_usd_per_gb is None:
+            return None
+        if self.egress_usd_per_gb == 0.0:
+            return 0.0
+        return None if self.egress_gb is None else self.egress_gb * self.egress_usd_per_gb
+
+
+def serving_bill(facts: ProviderInfo | None, weights_gb: float, egress_gb: float | None) -> ServingBill:
+    """A provider's month of storage and egress for one service (ServingBill), with notes on what is left out."""
+    storage = egress = None
+    if facts is not None and facts.storage_usd_per_gb_month is not None:
+        storage = facts.storage_usd_per_gb_month.usd
+    if facts is not None and facts.egress_usd_per_gb is not None:
+        egress = facts.egress_usd_per_gb.usd
+    notes = [STORAGE_UNKNOWN] if storage is None else []
+    if egress is None:
+        notes.append(EGRESS_UNKNOWN)
+    elif egress > 0.0 and egress_gb is None:
+        notes.append(EGRESS_VOLUME_NOT_GIVEN)
+    return ServingBill(weights_gb, storage, egress_gb, egress, tuple(notes))

@@ -16,9 +16,9 @@ from planner.efficiency.calibrated import EfficiencyBook
 from planner.efficiency.local_device import LocalDevice
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.io.profile import LoadedProfile, resolve_architecture
-from planner.model.bill import BillRates, bill_rates
+from planner.model.bill import BillRates, ServingBill, bill_rates, serving_bill
 from planner.model.precision import COMPUTE_PRECISION
-from planner.model.workload import Workload, workload_for
+from planner.model.workload import Workload, weight_bytes, workload_for
 from planner.plans import bounds
 from planner.plans.evolve import evolve
 from planner.plans.no_offer import mark_serving, mark_training, no_offer_offers, unplanned_gpus, unrented_gpus
@@ -209,6 +209,7 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         plans = mark_serving([_with_price_trust(p, priced, day) for p in plans])
         if local is not None:
             plans += local_serving_plan(local, work, profile.inference, warnings)
+        plans = _with_serving_bills(plans, catalog, work, profile.inference)
         key = serving_latency_key(plans)
         slo = profile.inference.slo
         inference = ServingEstimate(work, sorted(plans, key=lambda p: serving_rank(p, key, slo)))
@@ -339,6 +340,24 @@ def _market(job: TrainingJob, priced: dict[tuple[str, str], PricedOffer], today:
                 "bill_notes": bill.notes, "bill_rates": bill}
 
     return market
+
+
+def _with_serving_bills(plans: list[ServingPlan], catalog: Catalog, work: Workload, inference: Inference
+                        ) -> list[ServingPlan]:
+    """Each serving plan with its month of storage and egress (planner/model/bill.py ServingBill), once per
+    provider: the served weights (and a speculative draft's) at the served precision, the profile's egress volume."""
+    weights = weight_bytes(work, inference.precision)
+    if work.draft is not None:
+        weights += weight_bytes(work.draft, inference.precision)
+    bills: dict[str, ServingBill] = {}
+    out = []
+    for plan in plans:
+        bill = bills.get(plan.provider)
+        if bill is None:
+            bill = bills[plan.provider] = serving_bill(catalog.facts.get(plan.provider), weights / 1e9,
+                                                       inference.egress_gb_per_month)
+        out.append(evolve(plan, bill=bill))
+    return out
 
 
 P = TypeVar("P", TrainingPlan, ServingPlan)

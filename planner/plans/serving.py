@@ -23,6 +23,7 @@ from typing import Any
 
 from planner.catalog.load import Catalog, PricedOffer
 from planner.efficiency.origin import Efficiency, held_out_widened, prior_efficiency
+from planner.model.bill import ServingBill
 from planner.model.costing import monthly_cost_usd
 from planner.model.dynamic_batching import (
     BATCH_KEYS,
@@ -137,6 +138,11 @@ class ServingPlan:
     expert: int = 1
     """Expert-parallel ranks of a replica: a mixture of experts spreads its experts over the replica's GPUs
     (vLLM --enable-expert-parallel) while attention stays tensor parallel; 1 for dense models."""
+    billed_hours_per_month: float = 0.0
+    """Hours a month the instances are billed: inference.hours_per_month, the whole month (730 h) at a committed
+    price (_plan below); 0 for a plan with no instances."""
+    bill: ServingBill | None = None
+    """Storage and egress of the month (planner/model/bill.py), set per provider by the search; None: not priced."""
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -668,6 +674,7 @@ def _plan(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer, eff:
     # even when inference.hours_per_month is less, and no autoscaling saves anything
     owed = COMMIT_TERM_HOURS["1m"] if offer.commitment is not None else 0.0
     monthly = monthly_cost_usd(c.instances, price, inf.hours_per_month, owed)
+    billed_hours = max(inf.hours_per_month, owed)
     auto_replicas, auto_instances = c.autoscale(inf)
     autoscaled = None if auto_instances is None else monthly if offer.commitment is not None else \
         monthly_cost_usd(auto_instances, price, inf.hours_per_month)
@@ -692,6 +699,7 @@ def _plan(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer, eff:
         usd_per_thousand_requests=bill / requests * 1e3, meets_slo=c.meets, fits=True, efficiency=eff,
         verdicts=() if c.meets else slo_verdicts(latency, inf.slo), timing_s=timing,
         autoscaled_replicas=auto_replicas, expert=c.tp if work.is_moe else 1, commitment=offer.commitment,
+        billed_hours_per_month=billed_hours,
     )
 
 

@@ -1,20 +1,55 @@
-"""The whole bill of one training plan, for people: compute, storage, egress and total as rows (issue 15 item 6),
-the amounts read from the plan's `cost_usd` as the JSON has it (planner/render/report.py _cost_dict), so the text,
-the markdown and the JSON never disagree; a line whose price the catalog does not know says so and stays out of
-the total. The rates behind each line come from the plan's BillRates (planner/model/bill.py)."""
+"""The whole bill of one plan, for people: compute, storage, egress and total as rows (issue 15 item 6), the amounts
+read from the plan's `cost_usd` as the JSON has it (planner/render/report.py _cost_dict and _serving_cost_dict), so
+the text, the markdown, the HTML and the JSON never disagree; a line whose price (or, for serving egress, volume) is
+unknown says so and stays out of the total. A training plan's bill is its run at P50; a serving plan's is one
+month. The rates behind each line come from the plan's BillRates or ServingBill (planner/model/bill.py)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from planner.model.bill import DATASET_NOT_GIVEN, EGRESS_UNKNOWN, STORAGE_UNKNOWN, BillRates
+from planner.model.bill import (
+    DATASET_NOT_GIVEN,
+    EGRESS_UNKNOWN,
+    EGRESS_VOLUME_NOT_GIVEN,
+    STORAGE_UNKNOWN,
+    BillRates,
+    ServingBill,
+)
+from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan
 from planner.readable import fixed, usd
 from planner.render.console import Column
 
 COLUMNS = [Column("line"), Column("USD, P50", "right"), Column("what it counts")]
+SERVING_COLUMNS = [Column("line"), Column("USD/month", "right"), Column("what it counts")]
 
 COMPUTE_ONLY = ("The compute columns (plans and choices) are the GPU instances only, whole instances billed: what "
                 "the ranking, the budget and the choices read; storage and egress are in this bill.")
+SERVING_COMPUTE_ONLY = ("The $/month columns (plans and choices) are the GPU instances only, whole instances billed: "
+                        "what the ranking and the choices read; storage and egress are in this bill.")
+
+_SAID = (STORAGE_UNKNOWN, EGRESS_UNKNOWN, EGRESS_VOLUME_NOT_GIVEN)
+"""Bill notes each bill says in its rows, not again under it."""
+
+
+@dataclass(frozen=True)
+class BillSection:
+    """A bill as the reports print it: a heading, a table and the notes under it."""
+
+    title: str
+    columns: list[Column]
+    rows: list[list[str]]
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One storage or egress row: what it counts when counted, else why not and whether the price is unknown."""
+
+    counts: str | None
+    why_not: str = ""
+    price_unknown: bool = True
 
 
 def _gb(value: float) -> str:
@@ -36,40 +71,80 @@ def _stored(rates: BillRates) -> str:
     return " + ".join(parts) if parts else "nothing"
 
 
-def bill_title(plan: TrainingPlan, number: int | None, recommended: bool) -> str:
+def bill_title(plan: TrainingPlan | ServingPlan, number: int | None, recommended: bool) -> str:
     """Heading of the bill: whose plan it is (its row number in the plans table when shown there)."""
-    which = "the recommended training plan" if recommended else "the first training plan (none is recommended)"
+    kind = "training" if isinstance(plan, TrainingPlan) else "serving"
+    which = f"the recommended {kind} plan" if recommended else f"the first {kind} plan (none is recommended)"
     row = f"#{number}: " if number is not None else ""
-    return (f"Whole bill of {which} ({row}{plan.gpu_count}× {plan.gpu} · {plan.provider}"
-            + (" · spot" if plan.spot else "") + ")")
+    if isinstance(plan, TrainingPlan):
+        return (f"Whole bill of {which} ({row}{plan.gpu_count}× {plan.gpu} · {plan.provider}"
+                + (" · spot" if plan.spot else "") + ")")
+    return (f"Whole monthly bill of {which} ({row}{plan.replicas}×{plan.gpus_per_replica} {plan.gpu} · "
+            f"{plan.provider})")
 
 
-def bill_rows(plan: TrainingPlan, cost: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
-    """Rows (line, USD, what it counts) of the bill from `cost` (the plan's cost_usd as in the JSON), and the
-    notes printed under it."""
-    rates = plan.bill_rates
-    hours = fixed(plan.hours_p50)
-    rows = [["compute", usd(cost["compute"]),
-             f"{plan.instances}× {plan.instance} ({plan.gpu_count} GPUs) for {hours} h"]]
-    unknown = []
-    if cost["storage"] is None or rates is None or rates.storage_usd_per_gb_month is None:
-        unknown.append("storage")
-        rows.append(["storage", "not counted", f"no storage price for {plan.provider} in the catalog"])
-    else:
+def _gpus(count: int) -> str:
+    """'1 GPU', '8 GPUs'."""
+    return f"{count} GPU" + ("" if count == 1 else "s")
+
+
+def _training_lines(plan: TrainingPlan) -> tuple[str, _Line, _Line]:
+    """What compute, storage and egress count for a training run at P50."""
+    rates, hours = plan.bill_rates, fixed(plan.hours_p50)
+    compute = f"{plan.instances}× {plan.instance} ({_gpus(plan.gpu_count)}) for {hours} h"
+    storage = egress = _Line(None)
+    if plan.storage_usd is not None and rates is not None and rates.storage_usd_per_gb_month is not None:
         kept = f" + {fixed(rates.retention_days)} days kept after" if rates.retention_days else ""
-        rows.append(["storage", usd(cost["storage"]),
-                     f"{_gb(rates.stored_gb)} ({_stored(rates)}) × {_rate(rates.storage_usd_per_gb_month)}/GB-month "
-                     f"for the run's {hours} h{kept}"])
-    if cost["egress"] is None or rates is None or rates.egress_usd_per_gb is None:
-        unknown.append("egress")
-        rows.append(["egress", "not counted", f"no egress price for {plan.provider} in the catalog"])
-    else:
-        rows.append(["egress", usd(cost["egress"]),
-                     f"final weights {_gb(rates.final_weights_gb)} × {_rate(rates.egress_usd_per_gb)}/GB, once"])
-    counted = " + ".join(part for part in ("compute", "storage", "egress") if part not in unknown)
-    rows.append(["total", usd(cost["total"]),
-                 counted + (f" ({' and '.join(unknown)} unknown for {plan.provider})" if unknown else "")])
-    # the unknown prices are said in their rows; without a storage price, what storage would hold is moot
-    said = (STORAGE_UNKNOWN, EGRESS_UNKNOWN) + ((DATASET_NOT_GIVEN,) if "storage" in unknown else ())
-    notes = [n for n in plan.bill_notes if n not in said]
-    return rows, [COMPUTE_ONLY, *(f"Bill: {n}." for n in notes)]
+        storage = _Line(f"{_gb(rates.stored_gb)} ({_stored(rates)}) × {_rate(rates.storage_usd_per_gb_month)}"
+                        f"/GB-month for the run's {hours} h{kept}")
+    if plan.egress_usd is not None and rates is not None and rates.egress_usd_per_gb is not None:
+        egress = _Line(f"final weights {_gb(rates.final_weights_gb)} × {_rate(rates.egress_usd_per_gb)}/GB, once")
+    return compute, storage, egress
+
+
+def _serving_lines(plan: ServingPlan) -> tuple[str, _Line, _Line]:
+    """What compute, storage and egress count for a month of serving."""
+    bill: ServingBill | None = plan.bill
+    compute = (f"{plan.instances}× {plan.instance} ({_gpus(plan.gpu_count)}) for "
+               f"{fixed(plan.billed_hours_per_month)} h a month")
+    storage = egress = _Line(None)
+    if bill is not None and bill.storage_usd_per_gb_month is not None:
+        storage = _Line(f"served weights {_gb(bill.weights_gb)} × {_rate(bill.storage_usd_per_gb_month)}/GB-month, "
+                        f"one copy kept all month")
+    if bill is not None and bill.egress_usd_per_gb is not None:
+        rate = _rate(bill.egress_usd_per_gb)
+        if bill.egress_gb is not None:
+            egress = _Line(f"{_gb(bill.egress_gb)} sent out a month × {rate}/GB")
+        elif bill.egress_usd_per_gb == 0.0:
+            egress = _Line(f"{plan.provider} charges {rate}/GB for egress, whatever the volume")
+        else:
+            egress = _Line(None, f"no egress volume given (inference.egress_gb_per_month); {plan.provider} charges "
+                                 f"{rate}/GB", price_unknown=False)
+    return compute, storage, egress
+
+
+def bill_section(plan: TrainingPlan | ServingPlan, cost: dict[str, Any], number: int | None,
+                 recommended: bool) -> BillSection:
+    """The bill of `plan`: rows (line, USD, what it counts) from `cost` (the plan's cost_usd as in the JSON), and
+    the notes printed under it."""
+    training = isinstance(plan, TrainingPlan)
+    compute, storage, egress = _training_lines(plan) if isinstance(plan, TrainingPlan) else _serving_lines(plan)
+    rows = [["compute", usd(cost["compute"]), compute]]
+    unknown: list[str] = []
+    other: list[str] = []
+    for name, line in (("storage", storage), ("egress", egress)):
+        if line.counts is None or cost[name] is None:
+            (unknown if line.price_unknown else other).append(name)
+            rows.append([name, "not counted", line.why_not or f"no {name} price for {plan.provider} in the catalog"])
+        else:
+            rows.append([name, usd(cost[name]), line.counts])
+    counted = " + ".join(part for part in ("compute", "storage", "egress") if part not in unknown + other)
+    why = ([f"{' and '.join(unknown)} unknown for {plan.provider}"] if unknown else []) \
+        + [f"{name} volume not given" for name in other]
+    rows.append(["total", usd(cost["total"]), counted + (f" ({'; '.join(why)})" if why else "")])
+    # the unknown lines are said in their rows; without a storage price, what storage would hold is moot
+    said = _SAID + ((DATASET_NOT_GIVEN,) if "storage" in unknown else ())
+    notes = plan.bill_notes if isinstance(plan, TrainingPlan) else (plan.bill.notes if plan.bill else ())
+    return BillSection(bill_title(plan, number, recommended), COLUMNS if training else SERVING_COLUMNS, rows,
+                       [COMPUTE_ONLY if training else SERVING_COMPUTE_ONLY,
+                        *(f"Bill: {n}." for n in notes if n not in said)])

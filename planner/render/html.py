@@ -57,7 +57,6 @@ def _plot_svg(decision: Decision, profile: str) -> str:
 
 def render_html(est: Estimate, decision: Decision, top: int | None = 10) -> str:
     """The page as text."""
-    from planner.render.bill import COLUMNS as BILL_COLUMNS
     from planner.render.report import (
         _footer,
         _serving_rows,
@@ -92,10 +91,10 @@ def render_html(est: Estimate, decision: Decision, top: int | None = 10) -> str:
             head, rows = rows_of(est, top)
             parts += [f"<h2>{name} plans, best first (P50 with the P10–P90 interval)</h2>", _table(head, rows)]
             parts += [f'<p class="accuracy">{html_text(line)}</p>' for line in accuracy_lines(decision, key)]
-            bill = bill_section(est, top, decision) if key == "training" else None
+            bill = bill_section(est, top, decision, key)
             if bill is not None:
-                parts += [f"<h3>{html_text(bill[0])}</h3>", _table(BILL_COLUMNS, bill[1])]
-                parts.append('<ul class="notes">' + "".join(f"<li>{html_text(n)}</li>" for n in bill[2]) + "</ul>")
+                parts += [f"<h3>{html_text(bill.title)}</h3>", _table(bill.columns, bill.rows)]
+                parts.append('<ul class="notes">' + "".join(f"<li>{html_text(n)}</li>" for n in bill.notes) + "</ul>")
     parts.append('<ul class="notes">' + "".join(
         f'<li class="{"warn" if line.startswith("Warning") else ""}">{html_text(line)}</li>'
         for line in _footer(est, decision)) + "</ul>")

@@ -16,8 +16,8 @@ from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan, training_memory
 from planner.readable import fixed, ms, percent, usd
-from planner.render.bill import COLUMNS as BILL_COLUMNS
-from planner.render.bill import bill_rows, bill_title
+from planner.render.bill import BillSection
+from planner.render.bill import bill_section as bill_of
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
 from planner.render.escape import terminal
 from planner.render.merge import key, merged
@@ -267,6 +267,8 @@ def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
         "utilization": _r(plan.utilization, 3), "latency_ms": latency,
         "throughput_tokens_per_s": _r(plan.throughput_tokens_per_s),
         **_serving_costs(plan),
+        "cost_usd": _serving_cost_dict(plan),
+        "bill_notes": list(plan.bill.notes) if plan.bill is not None else [],
         "meets_slo": plan.meets_slo, "fits": plan.fits,
         "efficiency_source": plan.efficiency.compute.source,
         "efficiency": {"compute": plan.efficiency.compute.value, "bandwidth": plan.efficiency.bandwidth.value,
@@ -278,6 +280,17 @@ def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
                                      for k, v in plan.simulated_latency_s.items()}}
            if plan.simulated_latency_s is not None else {}),
     }
+
+
+def _serving_cost_dict(plan: ServingPlan) -> dict[str, float | None]:
+    """cost_usd of a serving plan, a month of it: the instances (monthly_cost_usd), storage and egress
+    (planner/model/bill.py ServingBill) and their total; all null for a time-only plan (no offer)."""
+    if is_no_offer(plan):
+        return dict.fromkeys(("compute", "storage", "egress", "total"))
+    storage = plan.bill.storage_usd if plan.bill is not None else None
+    egress = plan.bill.egress_usd if plan.bill is not None else None
+    return {"compute": _r(plan.monthly_cost_usd), "storage": _r(storage), "egress": _r(egress),
+            "total": _r(plan.monthly_cost_usd + (storage or 0.0) + (egress or 0.0))}
 
 
 def _serving_costs(plan: ServingPlan) -> dict[str, float | None]:
@@ -410,22 +423,30 @@ def _training_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[l
     return head, rows
 
 
-def bill_section(est: Estimate, top: int | None, decision: Decision | None
-                 ) -> tuple[str, list[list[str]], list[str]] | None:
-    """The whole bill (title, rows, notes; planner/render/bill.py) of the plan the JSON recommends, else of the
-    first plan shown; None without a priced training plan. Its amounts are the JSON's cost_usd of that plan."""
-    if est.training is None:
-        return None
-    section = decision.training if decision is not None else None
-    plans = _training_shown(est, top, section)
-    index = _recommended_index(plans, section, lambda p: p.feasible)
-    recommended = index is not None
+def bill_section(est: Estimate, top: int | None, decision: Decision | None, key: str) -> BillSection | None:
+    """The whole bill (planner/render/bill.py) of the `key` ("training" or "inference") plan the JSON recommends,
+    else of the first plan shown; None without a priced plan. Its amounts are the JSON's cost_usd of that plan."""
+    plans: list[Any]
+    if key == "training":
+        if est.training is None:
+            return None
+        section: TrainingDecision | ServingDecision | None = decision.training if decision is not None else None
+        plans = _training_shown(est, top, section)
+        index = _recommended_index(plans, section, lambda p: p.feasible)
+        listed = len(_training_shown(est, top))
+    else:
+        if est.inference is None:
+            return None
+        section = decision.inference if decision is not None else None
+        plans = _with_first_choice(shown(est.inference.plans, top), section)
+        index = _recommended_index(plans, section, lambda p: p.meets_slo)
+        listed = len(shown(est.inference.plans, top))
     plan = plans[index if index is not None else 0] if plans else None
     if plan is None or is_no_offer(plan):
         return None
-    number = plans.index(plan) + 1 if plans.index(plan) < len(_training_shown(est, top)) else None
-    rows, notes = bill_rows(plan, _cost_dict(plan))
-    return bill_title(plan, number, recommended), rows, notes
+    number = plans.index(plan) + 1 if plans.index(plan) < listed else None
+    cost = _cost_dict(plan) if isinstance(plan, TrainingPlan) else _serving_cost_dict(plan)
+    return bill_of(plan, cost, number, index is not None)
 
 
 def _cost_cell(plan: TrainingPlan | ServingPlan, usd_value: float) -> str:
@@ -572,10 +593,10 @@ def render_table(est: Estimate, top: int | None = 10, decision: Decision | None 
     for title, key, head, rows in _sections(est, top, decision):
         console.print(fit_table(console, head, rows, title=f"{title} plans for {terminal(est.profile)} (best first)"))
         print_lines(console, accuracy_lines(decision, key))
-        bill = bill_section(est, top, decision) if key == "training" else None
+        bill = bill_section(est, top, decision, key)
         if bill is not None:
-            console.print(fit_table(console, BILL_COLUMNS, bill[1], title=bill[0]))
-            print_lines(console, bill[2])
+            console.print(fit_table(console, bill.columns, bill.rows, title=bill.title))
+            print_lines(console, bill.notes)
     print_lines(console, _footer(est, decision, top))
     return buffer.getvalue()
 
@@ -594,10 +615,10 @@ def render_markdown(est: Estimate, top: int | None = 10, decision: Decision | No
     for title, key, head, rows in _sections(est, top, decision):
         out += [f"## {title}", "", *markdown_table(head, rows), ""]
         out += [f"- {clean(line)}" for line in accuracy_lines(decision, key)] + [""]
-        bill = bill_section(est, top, decision) if key == "training" else None
+        bill = bill_section(est, top, decision, key)
         if bill is not None:
-            out += [f"### {clean(bill[0])}", "", *markdown_table(BILL_COLUMNS, bill[1]), ""]
-            out += [f"- {clean(line)}" for line in bill[2]] + [""]
+            out += [f"### {clean(bill.title)}", "", *markdown_table(bill.columns, bill.rows), ""]
+            out += [f"- {clean(line)}" for line in bill.notes] + [""]
     out += [f"- {clean(line)}" for line in _footer(est, decision, top)]
     return "\n".join(out) + "\n"
 

@@ -166,6 +166,10 @@ class Inference(Strict):
                                                                 "sized for it.")
     max_queue_delay: Seconds | None = Field(None, description="Longest wait to fill a batch (non-generative).")
     hours_per_month: float = Field(730.0, gt=0, le=744, allow_inf_nan=False, description="Serving hours per month.")
+    egress_gb_per_month: float | None = Field(
+        None, ge=0, le=1e9, allow_inf_nan=False,
+        description="Data the service sends out to the internet per month (responses), GB, for the egress line of "
+                    "the bill; absent: egress is counted only where the provider charges nothing for it.")
     autoscale_headroom: float = Field(
         0.0, ge=0, le=10, allow_inf_nan=False,
         description="Autoscaled bill: replicas hold the targets at average_rate × (1 + this), capped at rate.")

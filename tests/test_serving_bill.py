@@ -1,0 +1,117 @@
+"""The monthly bill of a serving plan (issue 15 item 6): cost_usd.compute/storage/egress/total in the JSON, storage of
+the served weights at the provider's $/GB-month, egress of inference.egress_gb_per_month at its $/GB, lines whose
+price or volume is unknown off the total and said so, and the same bill in the table, markdown and HTML reports."""
+import pytest
+
+from planner.model.bill import EGRESS_UNKNOWN, EGRESS_VOLUME_NOT_GIVEN, STORAGE_UNKNOWN, serving_bill
+from planner.model.workload import weight_bytes
+
+from .conftest import ROOT
+
+CHAT = ROOT / "profiles" / "serve-7b-chat.yaml"
+
+
+def _plan(catalog, *sets):
+    from planner.api import load_profile, plan
+
+    return plan(load_profile(CHAT, catalog, list(sets)), catalog)
+
+
+@pytest.fixture(scope="module")
+def aws(catalog):
+    """serve-7b-chat on AWS (S3 storage $0.023/GB-month, egress $0.09/GB) with 500 GB sent out a month, once."""
+    return _plan(catalog, "constraints.providers=[aws]", "inference.egress_gb_per_month=500")
+
+
+def _recommended(result):
+    data = result.to_dict()
+    return data["inference"]["plans"][data["inference"]["recommended"]]
+
+
+def test_a_serving_plan_pays_for_its_weights_storage_and_its_egress(aws):
+    plan = _recommended(aws)
+    cost = plan["cost_usd"]
+    # Llama-2-7B-class weights at bf16 (serve-7b-chat) in one copy for the month, and 500 GB × $0.09
+    weights_gb = weight_bytes(aws.estimate.inference.work, "bf16") / 1e9
+    assert cost["compute"] == plan["monthly_cost_usd"]
+    assert cost["storage"] == pytest.approx(weights_gb * 0.023, rel=0.001)
+    assert cost["egress"] == pytest.approx(500 * 0.09)
+    assert cost["total"] == pytest.approx(cost["compute"] + cost["storage"] + cost["egress"], rel=0.001)
+    assert plan["bill_notes"] == []
+
+
+def test_a_priced_egress_without_a_volume_stays_off_the_total_and_says_so(catalog):
+    plan = _recommended(_plan(catalog, "constraints.providers=[aws]"))
+    assert plan["cost_usd"]["egress"] is None and plan["cost_usd"]["storage"] > 0
+    assert plan["cost_usd"]["total"] == pytest.approx(plan["cost_usd"]["compute"] + plan["cost_usd"]["storage"],
+                                                      rel=0.001)
+    assert plan["bill_notes"] == [EGRESS_VOLUME_NOT_GIVEN]
+
+
+def test_free_egress_is_zero_whatever_the_volume_and_unknown_prices_are_off():
+    import datetime as dt
+
+    from planner.schema.providers import PriceFact, ProviderInfo
+
+    day = dt.date(2026, 11, 30)
+    free = ProviderInfo(id="x", name="X", storage_usd_per_gb_month=PriceFact(usd=0.07, source="a page", as_of=day),
+                        egress_usd_per_gb=PriceFact(usd=0.0, source="a page", as_of=day))
+    bill = serving_bill(free, 16.0, None)
+    assert bill.egress_usd == 0.0 and bill.storage_usd == pytest.approx(16 * 0.07) and bill.notes == ()
+    unknown = serving_bill(ProviderInfo(id="y", name="Y"), 16.0, 500.0)
+    assert unknown.storage_usd is None and unknown.egress_usd is None
+    assert unknown.notes == (STORAGE_UNKNOWN, EGRESS_UNKNOWN)
+    assert serving_bill(None, 16.0, 500.0).notes == (STORAGE_UNKNOWN, EGRESS_UNKNOWN)
+
+
+def test_a_provider_without_prices_bills_compute_only_and_says_so(catalog, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")
+    from planner.render.report import render_table
+
+    result = _plan(catalog, "constraints.providers=[vast-ai]")
+    cost = _recommended(result)["cost_usd"]
+    assert cost["storage"] is None and cost["egress"] is None and cost["total"] == cost["compute"]
+    text = render_table(result.estimate, 10, result.decision)
+    assert "no storage price for vast-ai in the catalog" in text
+    assert "compute (storage and egress unknown for vast-ai)" in text
+
+
+def _bill_cells(text, line):
+    """The cells of a bill row in a table, markdown or HTML rendering."""
+    html = ("<tr><td>", "\n|"), ("</td><td>", "|"), ("</td></tr>", "|\n")
+    for old, new in html:
+        text = text.replace(old, new)
+    for row in text.splitlines():
+        cells = [c.strip() for c in row.replace("│", "|").strip(" |").split("|")] if "|" in row or "│" in row \
+            else row.split(None, 2)
+        if cells and cells[0] == line:
+            return cells
+    raise AssertionError(f"no {line!r} row in:\n{text}")
+
+
+def test_every_report_shows_the_monthly_bill_of_the_json(aws, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")
+    from planner.readable import usd
+    from planner.render.html import render_html
+    from planner.render.report import render_markdown, render_table
+
+    cost = _recommended(aws)["cost_usd"]
+    for text in (render_table(aws.estimate, 10, aws.decision), render_markdown(aws.estimate, 10, aws.decision),
+                 render_html(aws.estimate, aws.decision, 10)):
+        assert "Whole monthly bill of the recommended serving plan (#1: " in text
+        start = text.index("Whole monthly bill")
+        for line in ("compute", "storage", "egress", "total"):
+            assert _bill_cells(text[start:], line)[1] == usd(cost[line]), line
+        assert "500.0 GB sent out a month × $0.09/GB" in text
+
+
+def test_a_speculative_draft_is_stored_beside_the_served_model(catalog):
+    llama3 = ("constraints.providers=[runpod]", "model.preset=llama-3.1-8b")
+    plain = _recommended(_plan(catalog, *llama3))
+    drafted = _plan(catalog, *llama3, "inference.speculative.draft=llama-3.2-1b",
+                    "inference.speculative.tokens=4", "inference.speculative.acceptance=0.7")
+    work = drafted.estimate.inference.work
+    assert work.draft is not None
+    extra_gb = weight_bytes(work.draft, "bf16") / 1e9
+    assert _recommended(drafted)["cost_usd"]["storage"] == pytest.approx(plain["cost_usd"]["storage"]
+                                                                         + extra_gb * 0.07, rel=0.002)
