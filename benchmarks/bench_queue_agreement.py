@@ -4,7 +4,7 @@ Crommelin's formula, planner/model/md_c.py) against the discrete-event simulatio
 (planner/model/simulation.py simulate_llm), over loads 1–95 %, batch slots 1–64 and replicas 1–8.
 
 The request is serve-7b-chat's (7B, 512 prompt / 256 output tokens) on one A100-80GB-SXM, timed by llm_timing at each
-batch with the catalog's priors. Each simulation runs simulation.requests_for(servers, load) requests (2,000,000 at
+batch with the catalog's priors. Each simulation runs simulation_length.requests_for(servers, load) requests (2,000,000 at
 heavy load), seed 1; its 95 % batch-means half-width says how far the simulated percentile itself may be off.
 
 Ill-conditioned points: where P(W > 0) is within the simulation's reach of 1 − q, the q-quantile of W + U·step sits
@@ -23,7 +23,8 @@ from pathlib import Path
 
 import planner
 from planner.model.interconnect import intra_node_gbs
-from planner.model.simulation import requests_for, simulate_llm
+from planner.model.simulation import simulate_llm
+from planner.model.simulation_length import requests_for
 from planner.model.workload import workload_for
 from planner.plans.serving import llm_latency, llm_timing
 

@@ -11,7 +11,7 @@ Run: .venv/bin/python benchmarks/bench_simulate.py [--repeat N]
 Target (issue 17): ≤ 3 s per profile. Before the batch-means stop and the per-system cache the 7B serving profile
 took 14.4 s CPU (16–18 s wall) for 120 simulations of up to 2,000,000 requests; planner/model/simulation.py
 until_decided says why stopping earlier cannot change a plan's verdict. Before the first run scaled with one
-holding cycle's requests (simulation.first_requests) bert-train-then-serve took 68 s (2,000,000-request runs for
+holding cycle's requests (simulation_length.first_requests) bert-train-then-serve took 68 s (2,000,000-request runs for
 a batch cap of 4,096 that never formed); figures in docs/internals.md, 'Performance'.
 """
 from __future__ import annotations

@@ -285,6 +285,18 @@ def test_estimate_never_imports_torch():
     assert out.strip() == "False False"
 
 
+def test_training_estimate_never_imports_numpy():
+    # numpy is imported by the M/D/c distribution and the simulation only when a run needs them (model/md_c.py,
+    # plans/serving.py simulate_plan): a training-only estimate never pays its import
+    code = ("import sys; from planner.cli.main import run; sys.argv = ['gpuplan', 'estimate', "
+            f"{str(ROOT / 'profiles' / 'lora-7b-a6000.yaml')!r}, '--format', 'json']\n"
+            "try:\n    run()\nexcept SystemExit:\n    pass\n"
+            "print('numpy' in sys.modules, 'scipy' in sys.modules, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert '"recommended"' in done.stdout
+    assert done.stderr.strip() == "False False"
+
+
 def test_readme_package_map_matches_the_folders():
     """The layout table (docs/internals.md) names exactly the subpackages of planner/ (and nothing that is gone)."""
     readme = (ROOT / "docs" / "internals.md").read_text()

@@ -311,7 +311,7 @@ def test_slot_ttft_in_blocks_and_continued_equals_the_whole_run(monkeypatch):
 
 
 def test_until_decided_doubles_and_goes_to_the_horizon_only_when_doubling_cannot_settle():
-    from planner.model.simulation import SimulatedLatency, until_decided
+    from planner.model.simulation_length import SimulatedLatency, until_decided
 
     def runs_of(width_at):  # a percentile of 0.1 s far below its 0.5 s target, its half-width a function of n
         asked = []
@@ -421,7 +421,7 @@ def test_estimate_simulate_prints_simulated_percentiles():
         sim = plan["simulated_latency_ms"]
         assert set(sim) == set(plan["latency_ms"])
         # the analytic model within 15 % of the simulated system, whose printed percentile is within ±25 % (95 %) of
-        # its long-run value once the plan's verdict is settled (planner/model/simulation.py until_decided)
+        # its long-run value once the plan's verdict is settled (planner/model/simulation_length.py until_decided)
         assert abs(sim["ttft_p95"] - plan["latency_ms"]["ttft_p95"]) <= (0.15 * plan["latency_ms"]["ttft_p95"]
                                                                          + 0.25 * sim["ttft_p95"])
         # a plan the simulation refutes says so and does not count as meeting its targets

@@ -33,10 +33,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from planner.model.queueing import md_c_wait_tail, poisson_quantiles, wait_plus_uniform_quantiles
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy is imported inside the functions that compute a distribution, not here: most queues a serving search asks
+# about are decided by the pure-Python bounds below (no_wait_bound, quantile_surely_above, the tail fallback), and a
+# training estimate asks none, so a run that needs no FFT never pays numpy's import (~140 ms CPU, more than the rest
+# of a cold `gpuplan estimate` of a LoRA profile; benchmarks/bench_estimate.py).
 
 MASS_DIGITS = 23.0
 """X's support is kept to n·ln η ≤ this (Kingman: P(X ≥ n) ≤ η^{−n} = e^{−23} ≈ 1e-10 beyond); the FFT has
@@ -116,6 +123,7 @@ class MdcWait:
 
     def cdf(self, t: np.ndarray) -> np.ndarray:
         """P(W ≤ t) for every t (0 for t < 0)."""
+        import numpy as np
         t = np.asarray(t, dtype=float)
         out = np.zeros_like(t)
         c, lam, hold = self.servers, self.arrival_rate, self.service_s
@@ -133,6 +141,7 @@ class MdcWait:
 
     def bracket(self, q: float, width: float) -> tuple[float, float]:
         """(lo, hi) with P(W ≤ lo) < q ≤ P(W ≤ hi) and hi − lo ≤ width; (0, 0) when q ≤ P(W = 0)."""
+        import numpy as np
         if q <= self.no_wait:
             return 0.0, 0.0
         c, hold = self.servers, self.service_s
@@ -160,6 +169,7 @@ class MdcWait:
         return [self._plus_uniform(spread, q) for q in qs]
 
     def _plus_uniform(self, spread: float, q: float) -> float:
+        import numpy as np
         # P(W ≤ y − s) ≤ P(W + U·s ≤ y) ≤ P(W ≤ y): the quantile lies in [w_q, w_q + s], w_q ∈ [lo, hi]
         lo, hi = self.bracket(q, spread / 4.0)
         start = max(0.0, lo - spread)
@@ -193,6 +203,7 @@ def _at(cdf: np.ndarray, n: int) -> float:
 
 def _poisson_mix(cdf: np.ndarray, top: int, means: np.ndarray) -> np.ndarray:
     """Σ_i P(Poisson(μ) = i)·P(X ≤ top − i) for every μ in `means` (i ≤ top)."""
+    import numpy as np
     if means.size == 0:
         return means
     mu_lo, mu_hi = float(means.min()), float(means.max())
@@ -219,6 +230,7 @@ def _poisson_mix(cdf: np.ndarray, top: int, means: np.ndarray) -> np.ndarray:
 def _log_factorials(n: int) -> np.ndarray:
     """ln k! for k = 0…n (a running sum of logs: relative error ≲ n·1e-16, far below what the sums need). Kept per
     n (read-only): every CDF evaluation of a queue asks for the same table."""
+    import numpy as np
     out = np.zeros(n + 1)
     if n >= 1:
         out[1:] = np.cumsum(np.log(np.arange(1, n + 1, dtype=float)))
@@ -231,6 +243,7 @@ def _upper_circle(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """θ_k = 2πk/n, e^{iθ_k} and e^{iθ_k} − 1 for k = 0…n/2 (read-only): the sample points of every n-point
     transform, the same for all queues of that size (the serving search asks for hundreds of queues, mostly of
     128–1,024 points)."""
+    import numpy as np
     theta = 2.0 * np.pi * np.arange(n // 2 + 1) / n
     roots = np.exp(1j * theta)
     shifted = np.expm1(1j * theta)
@@ -248,6 +261,7 @@ def fft_points(servers: int, offered_load: float) -> int:
 
 def md_c_wait(servers: int, arrival_rate: float, service_s: float) -> MdcWait | None:
     """The M/D/c waiting-time distribution; None when unstable (a = λD ≥ c)."""
+    import numpy as np
     c, a = servers, arrival_rate * service_s
     if a >= c:
         return None

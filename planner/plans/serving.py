@@ -19,7 +19,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planner.catalog.load import Catalog, PricedOffer
 from planner.efficiency.origin import Efficiency, held_out_widened, prior_efficiency
@@ -59,19 +59,15 @@ from planner.model.serving_features import (
     expected_tokens_per_round,
     verify_step_seconds,
 )
-from planner.model.simulation import (
-    DynamicBatchingRuns,
-    SimulatedLatency,
-    first_requests,
-    requests_for,
-    simulate_llm,
-    until_decided,
-)
+from planner.model.simulation_length import SimulatedLatency, first_requests, requests_for, until_decided
 from planner.model.workload import BYTES, Workload, weight_bytes
 from planner.plans import verdict
 from planner.plans.verdict import Kind, Verdict
 from planner.schema.catalog import COMMIT_TERM_HOURS, CommittedPrice, GpuSpec
 from planner.schema.profile import Inference, Slo
+
+if TYPE_CHECKING:
+    from planner.model.simulation import DynamicBatchingRuns
 
 TENSOR_PARALLEL = (1, 2, 4, 8)
 MAX_REPLICAS = 100_000
@@ -971,6 +967,9 @@ def simulate_plan(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpe
                   requests: int | None = None, runs: DynamicBatchingRuns | None = None) -> ServingPlan:
     """The plan with simulated_latency_s filled in by the discrete-event simulation of the same system (`runs`:
     dynamic-batching runs shared with the other plans of one estimate)."""
+    # the simulation's numpy engine only here, for `--simulate`: an estimate without it never imports numpy for it
+    from planner.model.simulation import DynamicBatchingRuns, simulate_llm
+
     if plan.replicas < 1 or not plan.timing_s:
         return plan
     servers = plan.replicas * plan.batch_size
@@ -993,7 +992,7 @@ def simulate_plan(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpe
             return shared.run(inf.rate, plan.replicas, plan.batch_size, service_of, inf.max_queue_delay, n, seed)
     if requests is not None:
         sim = run(requests)
-    else:  # stop once the targets' verdicts are settled (simulation.until_decided says why that is safe)
+    else:  # stop once the targets' verdicts are settled (simulation_length.until_decided says why that is safe)
         targets = {k: v for k, v in inf.slo.model_dump().items() if isinstance(v, (int, float)) and v is not None}
         most = requests_for(servers, plan.utilization)
         sim = until_decided(run, targets, first_requests(cycle), most)

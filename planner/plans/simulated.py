@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from planner.catalog.load import PricedOffer
-from planner.model.simulation import DynamicBatchingRuns
 from planner.model.workload import Workload
 from planner.plans.serving import ServingPlan, resized, simulate_plan, slo_verdicts
 from planner.plans.verdict import Kind
 from planner.schema.catalog import GpuSpec
 from planner.schema.profile import Inference, Slo
+
+if TYPE_CHECKING:
+    from planner.model.simulation import DynamicBatchingRuns
 
 SIMULATE_SEED = 0
 """Fixed seed: the same profile prints the same simulated percentiles."""
@@ -27,8 +30,9 @@ class SimulationMemo:
     plans: dict[tuple[object, ...], dict[str, float]] = field(default_factory=dict)
     """Simulated percentiles by everything the simulation depends on (the same GPU at several providers is the same
     queue)."""
-    batching: DynamicBatchingRuns = field(default_factory=DynamicBatchingRuns)
-    """Dynamic-batching runs shared across GPU types where they are provably the same run."""
+    batching: DynamicBatchingRuns | None = None
+    """Dynamic-batching runs shared across GPU types where they are provably the same run; made by the first
+    simulation (every serving estimate makes a memo, and only `--simulate` imports the simulation's numpy engine)."""
 
 
 def simulated_plan(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
@@ -58,6 +62,10 @@ def _simulated(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpec, 
            plan.efficiency, seed)
     if memo is not None and key in memo.plans:
         return dataclasses.replace(plan, simulated_latency_s=dict(memo.plans[key]))
+    if memo is not None and memo.batching is None:
+        from planner.model.simulation import DynamicBatchingRuns  # numpy: only when a plan is simulated
+
+        memo.batching = DynamicBatchingRuns()
     done = simulate_plan(plan, work, inf, gpu, seed, runs=memo.batching if memo is not None else None)
     if memo is not None and done.simulated_latency_s is not None:
         memo.plans[key] = dict(done.simulated_latency_s)
