@@ -123,3 +123,36 @@ def test_layout_memo_is_freed_without_the_collector(catalog):
         assert held() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("name", ["pretrain-1b-72h", "lora-mixtral-8x7b", "long-context-llama-8b"])
+def test_plans_on_step_comm_another_gpu_made_equal_plans_built_alone(catalog, name):
+    """A memo keeps each candidate layout's communication (StepComm) per (layouts key, intra-node link, network) and
+    every GPU meeting that key divides it by its own peak: plans of a GPU that reused rows another GPU made equal
+    the plans built alone (step_terms in one piece), on a dense model, a mixture of experts and a long context."""
+    from planner.plans.training import timed_plans
+
+    job = planner.plan(planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog), catalog,
+                       today=DAY).estimate.training.job
+    # on every GPU's offers (the examples name two or three GPUs of different memory sizes: no layouts key shared)
+    loaded = planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog,
+                                  ["constraints.gpus=null", "constraints.max_gpus=64"])
+    memo = LayoutMemo()
+    made_by: dict[tuple[int, int], str] = {}
+    reused = []
+    for offer in searched_offers(loaded, catalog, DAY):
+        gpu = catalog.gpus[offer.offer.gpu]
+        counts = candidate_counts(offer, loaded.profile.constraints.max_gpus, None)
+        efficiency = prior_efficiency(catalog, gpu, "train", job.work.family)
+        comm = memo.view(job, gpu, offer, efficiency).comm
+        reused += [(offer, c) for c in counts if made_by.get((comm, c), gpu.id) != gpu.id]
+        timed_plans(job, gpu, offer, counts, efficiency, memo=memo)
+        for c in counts:
+            made_by.setdefault((comm, c), gpu.id)
+    assert len(reused) > 20
+    for offer, count in random.Random(name).sample(reused, 12):
+        gpu = catalog.gpus[offer.offer.gpu]
+        efficiency = prior_efficiency(catalog, gpu, "train", job.work.family)
+        shared = plan_training(job, gpu, offer, count, efficiency, memo=memo)
+        alone = plan_training(job, gpu, offer, count, prior_efficiency(catalog, gpu, "train", job.work.family))
+        assert shared == alone, (offer.provider, offer.offer.instance, count)

@@ -78,13 +78,20 @@ def ring_seconds(work: Workload, micro: int, value_bytes: float, tp: int, pp: in
     (cp − 1) sends of the K,V block per layer and pass, and the attention compute of the (cp − 1) blocks they hide
     behind (`attention_seconds`: this GPU's forward attention of the micro-batch on its stage). Over NVLink while
     the tp·cp ranks fit in an instance, else each GPU's share of the network."""
+    comm, share = ring_comm_and_share(work, micro, value_bytes, tp, pp, cp, reruns_forward, gpu, offer)
+    # backward attention is 2× forward: the two backward passes hide behind it, one forward block's worth each
+    return comm, share * attention_seconds
+
+
+def ring_comm_and_share(work: Workload, micro: int, value_bytes: float, tp: int, pp: int, cp: int, reruns_forward: bool,
+              gpu: GpuSpec, offer: PricedOffer) -> tuple[float, float]:
+    """ring_seconds' communication and the share of the attention seconds its window is (window = share ×
+    attention_seconds, the same product): neither reads the GPU's peak, so a search works them out once for every
+    GPU of one link and network (plans/training.py StepComm)."""
     if cp <= 1 or not splits_sequence(work):
         return 0.0, 0.0
     passes = RING_PASSES + (1 if reruns_forward else 0)
     link_gbs, link = group_link(tp * cp, offer.offer.gpus_per_instance, gpu, offer)
     send = point_to_point_seconds(kv_block_bytes(work, micro, value_bytes, tp, cp), link_gbs, link)
     layers = max(1, work.layers) / pp
-    comm = passes * layers * (cp - 1) * send
-    # backward attention is 2× forward: the two backward passes hide behind it, one forward block's worth each
-    window = passes * (cp - 1) / cp * attention_seconds
-    return comm, window
+    return passes * layers * (cp - 1) * send, passes * (cp - 1) / cp

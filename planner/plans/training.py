@@ -32,7 +32,7 @@ from planner.model.workload import (
     lora_params,
 )
 from planner.plans import verdict
-from planner.plans.context_parallel import context_degrees, context_problem, ring_seconds, splits_sequence
+from planner.plans.context_parallel import context_degrees, context_problem, ring_comm_and_share, splits_sequence
 from planner.plans.evolve import build, evolve
 from planner.plans.expert_parallel import (
     DEFAULT_CAPACITY_FACTOR,
@@ -792,17 +792,43 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
     """The η-independent parts of a layout's step time. `shared`: layout_work(job, layout), when the caller keeps
     it (LayoutMemo); `intra`: intra_node_gbs(gpu, offer), when the caller has it."""
     lw = shared or layout_work(job, layout)
+    return terms_at(lw, step_comm(job, gpu, offer, layout, lw, intra or intra_node_gbs(gpu, offer)), peak)
+
+
+class StepComm(NamedTuple):
+    """What a layout's step terms read of the GPU's links and the offer's network but not of the GPU's peak
+    (step_comm): GPUs of one link speed on offers of one network and instance size meet the same ones, so a search
+    works them out once per (layout, link, network) and only divides by each GPU's peak (terms_at). A named tuple
+    for the same reason as StepTerms."""
+
+    fixed_comm_s: float
+    """StepTerms.fixed_comm_s: tensor-parallel all-reduces, pipeline sends, all-to-alls."""
+    overlap_comm_s: float
+    """StepTerms.overlap_comm_s: the gradient all-reduce, or ZeRO-3's gathers and scatters."""
+    imbalance: float | None
+    """The busiest expert-parallel rank's compute stretch (None without expert parallelism: no factor)."""
+    zero3: bool
+    """ZeRO-3 prefetches behind each whole micro-batch (window: the micro-batch's compute, once per micro-batch)."""
+    ring_comm_s: float
+    """StepTerms.ring_comm_s (the slots' context-parallel sends)."""
+    ring_share: float
+    """The ring's window as a share of the stage's attention seconds (context_parallel.ring_comm_and_share)."""
+    attention_flops: float
+    """This GPU's forward attention FLOP of one micro-batch on its stage (÷ peak: its seconds at η = 1)."""
+    bubble_fraction: float
+
+
+def step_comm(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, layout: Layout, lw: LayoutWork,
+              intra: tuple[float, str]) -> StepComm:
+    """The peak-free parts of step_terms (StepComm): what they read of the GPU is its intra-node link (`intra`:
+    intra_node_gbs(gpu, offer)), of the offer its GPUs per instance and network."""
     dp, tp, pp, cp, micro = layout.data, layout.tensor, layout.pipeline, layout.context, layout.micro_batch
-    accumulation, slots, virtual, value_bytes = lw.accumulation, lw.slots, lw.virtual, lw.value_bytes
+    slots, virtual, value_bytes = lw.slots, lw.virtual, lw.value_bytes
     work, recompute = job.work, layout.recompute
-    micro_compute = lw.micro_flops / peak
     # the all-to-alls and the busiest rank's stretch only exist with expert parallelism (an exact 0 and 1 without:
     # the search skips the calls, a few µs each over thousands of layouts)
     experts = layout.expert > 1 and work.is_moe
-    if experts:
-        micro_compute *= imbalance_factor(work, layout.expert, job.capacity_factor)
     fixed = 0.0
-    intra = intra or intra_node_gbs(gpu, offer)  # once for both all-reduces
     if tp > 1:
         # tensor_parallel_allreduce_seconds on the link at hand
         fixed += lw.tp_allreduces * ring_allreduce_seconds(lw.activation_bytes, tp, intra[0], intra[1])
@@ -811,26 +837,40 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
     if experts:
         fixed += slots * all_to_all_step_seconds(work, micro, value_bytes, tp, pp, layout.expert,
                                                  recompute == "full", gpu, offer, cp, dp)
-    ring_comm = ring_window = 0.0
+    ring_comm = share = attention = 0.0
     if cp > 1:
         # context parallelism: K,V blocks around the ring, behind this GPU's attention of the block before each send
-        attention = micro * work.attention_flops_per_sample / (tp * pp * cp) / peak
-        ring_comm, ring_window = ring_seconds(work, micro, value_bytes, tp, pp, cp, recompute != "none", attention,
-                                              gpu, offer)
+        attention = micro * work.attention_flops_per_sample / (tp * pp * cp)
+        ring_comm, share = ring_comm_and_share(work, micro, value_bytes, tp, pp, cp, recompute != "none", gpu, offer)
     o = offer.offer  # hierarchical_allreduce_seconds reads its GPUs per instance and network
-    if layout.sharding == "zero3":
+    zero3 = layout.sharding == "zero3"
+    if zero3:
         # parameters gathered and gradients scattered for every micro-batch, prefetched behind its compute: FSDP
         # wraps each layer, so each layer pays an all-gather forward, one backward and a reduce-scatter (ZERO3_PASSES
         # collectives)
         comm = group_collective_seconds(lw.grad_bytes * ZERO3_PASSES, dp * cp, o.gpus_per_instance, o.network_gbps,
                                         tp * pp, intra[0], intra[1], lw.grad_messages, "allgather")
-        window, repeats = micro_compute, accumulation
     else:
         comm = group_collective_seconds(lw.grad_bytes, dp * cp, o.gpus_per_instance, o.network_gbps, tp * pp,
                                         intra[0], intra[1], lw.grad_messages, "allreduce")
+    return StepComm(fixed, comm, imbalance_factor(work, layout.expert, job.capacity_factor) if experts else None,
+                    zero3, slots * ring_comm, share, attention, (pp - 1) / virtual / slots)
+
+
+def terms_at(lw: LayoutWork, comm: StepComm, peak: float) -> StepTerms:
+    """step_terms from the layout's work, its StepComm and the GPU's peak FLOP/s (the same operations in the same
+    order as worked out in one piece)."""
+    micro_compute = lw.micro_flops / peak
+    if comm.imbalance is not None:
+        micro_compute *= comm.imbalance
+    slots = lw.slots
+    if comm.zero3:
+        window, repeats = micro_compute, lw.accumulation
+    else:
         window, repeats = BACKWARD_SHARE * micro_compute, 1
-    return StepTerms(slots * micro_compute, fixed, comm, window, repeats, accumulation,
-                     lw.samples_per_step, (pp - 1) / virtual / slots, slots * ring_comm, slots * ring_window)
+    return StepTerms(slots * micro_compute, comm.fixed_comm_s, comm.overlap_comm_s, window, repeats, lw.accumulation,
+                     lw.samples_per_step, comm.bubble_fraction, comm.ring_comm_s,
+                     slots * (comm.ring_share * (comm.attention_flops / peak)))
 
 
 def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout,
@@ -894,6 +934,13 @@ class LayoutMemo:
     trials: dict[tuple[object, ...], FitTrials] = dataclasses.field(default_factory=dict)
     """fit_trials per (count, degrees, stages): every memory size tries the same ones."""
     entries: dict[int, LayoutEntry] = dataclasses.field(default_factory=dict)
+    comm_tokens: dict[tuple[object, ...], int] = dataclasses.field(default_factory=dict)
+    """Small numbers for TargetView.comm and TargetView.link (view)."""
+    comms: dict[tuple[int, int], StepComm] = dataclasses.field(default_factory=dict)
+    """step_comm per (TargetView.link, layout object): GPUs of every memory size meet the same layouts."""
+    rows: dict[tuple[int, int], list[tuple[LayoutEntry, StepComm]]] = dataclasses.field(default_factory=dict)
+    """Each (comm token, count)'s candidate layouts with their StepComm (comm_rows): ~2,000 of a search's ~5,400
+    plans, since GPUs of one link speed on offers of one network and instance size share them."""
     """The LayoutEntry of each layout object (its id(): the entry holds the layout, so the id is not reused while the
     memo lives): a search's layouts_keys list ~5,000 layouts, ~900 distinct."""
 
@@ -935,6 +982,22 @@ class LayoutMemo:
             found = self.works[key] = [entries.get(id(layout)) or self.entry(job, layout)
                                        for layout in self.candidate_layouts(job, gpu, offer, count)]
         return found
+
+    def comm_rows(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
+                  view: TargetView) -> list[tuple[LayoutEntry, StepComm]]:
+        """layouts_with_work, each layout with its StepComm on this GPU's link and this offer's network, once per
+        (view.comm, count); each StepComm once per (layout, link and network), whatever the memory size."""
+        entries = self.works.get((*view.layouts_prefix, count)) or self.layouts_with_work(job, gpu, offer, count)
+        comms, link = self.comms, view.link
+        rows = []
+        for e in entries:
+            key = (link, id(e.layout))  # the entry holds the layout: its id is not reused while the memo lives
+            comm = comms.get(key)
+            if comm is None:
+                comm = comms[key] = step_comm(job, gpu, offer, e.layout, e.work, view.intra)
+            rows.append((e, comm))
+        self.rows[(view.comm, count)] = rows
+        return rows
 
     def entry(self, job: TrainingJob, layout: Layout) -> LayoutEntry:
         """The layout's LayoutEntry, made once per layout object."""
@@ -986,8 +1049,12 @@ class LayoutMemo:
         key = (id(gpu), id(offer), id(efficiency))
         found = self.views.get(key)
         if found is None:
-            found = self.views[key] = TargetView(layouts_key(gpu, offer, 0)[:-1], intra_node_gbs(gpu, offer),
-                                                 self.efficiency_token(gpu, efficiency), (gpu, offer, efficiency))
+            prefix, intra = layouts_key(gpu, offer, 0)[:-1], intra_node_gbs(gpu, offer)
+            tokens = self.comm_tokens
+            link = tokens.setdefault((intra, prefix[1], offer.offer.network_gbps), len(tokens))
+            comm = tokens.setdefault((prefix, intra, offer.offer.network_gbps), len(tokens))
+            found = self.views[key] = TargetView(prefix, intra, self.efficiency_token(gpu, efficiency), comm, link,
+                                                 (gpu, offer, efficiency))
         return found
 
     def peak_flops(self, gpu: GpuSpec, precision: str) -> float | None:
@@ -1055,20 +1122,40 @@ def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, eff
             if best is None or seconds < fastest:
                 best, fastest = (candidate, eff, terms, seconds), seconds
         return best
-    intra, token = view.intra, view.token
+    token = view.token
     curve: Any = efficiency.curve  # a TrainCurve, as in at_curve_value
-    layouts = memo.works.get((*view.layouts_prefix, count)) or memo.layouts_with_work(job, gpu, offer, count)
+    rows = memo.rows.get((view.comm, count)) or memo.comm_rows(job, gpu, offer, count, view)
     efficiencies = memo.efficiencies
-    for candidate, shared, tensor, micro, expert, gpus in layouts:
+    chosen = None
+    for entry, comm in rows:
+        candidate, shared, tensor, micro, expert, gpus = entry
         # LayoutMemo.layout_efficiency's look-up, in place (the same key): ~12,000 per search
         eff = efficiency if curve is None else efficiencies.get(
             (token, tensor, micro, expert, curve.widening_count(gpus))) \
             or memo.layout_efficiency(efficiency, job, gpu, candidate, token)
-        terms = step_terms(job, gpu, offer, count, candidate, peak, shared, intra)
-        seconds = terms.seconds(eff.value)
-        if best is None or seconds < fastest:
-            best, fastest = (candidate, eff, terms, seconds), seconds
-    return best
+        # terms_at and StepTerms.seconds written out, the same operations in the same order (the step terms of
+        # the fastest alone are made, below)
+        eta = eff.value
+        micro_compute = shared.micro_flops / peak
+        if comm.imbalance is not None:
+            micro_compute *= comm.imbalance
+        slots = shared.slots
+        if comm.zero3:
+            exposed = comm.overlap_comm_s - micro_compute / eta
+            seconds = slots * micro_compute / eta + comm.fixed_comm_s \
+                + shared.accumulation * (exposed if exposed > 0.0 else 0.0)
+        else:
+            exposed = comm.overlap_comm_s - BACKWARD_SHARE * micro_compute / eta
+            seconds = slots * micro_compute / eta + comm.fixed_comm_s + (exposed if exposed > 0.0 else 0.0)
+        if comm.ring_comm_s:  # without context ranks the ring adds an exact 0.0
+            ring = comm.ring_comm_s - slots * (comm.ring_share * (comm.attention_flops / peak)) / eta
+            seconds += ring if ring > 0.0 else 0.0
+        if chosen is None or seconds < fastest:
+            chosen, fastest = (candidate, eff, shared, comm, seconds), seconds
+    if chosen is None:
+        return None
+    candidate, eff, shared, comm, seconds = chosen
+    return candidate, eff, terms_at(shared, comm, peak), seconds
 
 
 class TargetView(NamedTuple):
@@ -1080,6 +1167,12 @@ class TargetView(NamedTuple):
     """intra_node_gbs(gpu, offer)."""
     token: int
     """LayoutMemo.efficiency_token(gpu, efficiency)."""
+    comm: int
+    """A LayoutMemo.comm_tokens number of the layouts key's prefix, the intra-node link and the network: the
+    candidate layouts and what their StepComm read (LayoutMemo.comm_rows)."""
+    link: int
+    """A LayoutMemo.comm_tokens number of the intra-node link, the GPUs per instance and the network: what a
+    layout's StepComm reads of the GPU and the offer."""
     held: tuple[object, ...]
     """The GPU, offer and efficiency, held so their id() is not reused while the memo lives."""
 
