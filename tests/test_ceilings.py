@@ -1,15 +1,16 @@
-"""Matmul ceilings (planner/catalog/ceilings.py): measured shares from the catalog, transfers for the other GPUs, and
-the pooled training curve scaled by them for architectures without runs."""
+"""Matmul ceilings (planner/catalog/ceilings.py): measured shares from the catalog, transfers for the other GPUs, the
+pooled training curve scaled by them for architectures without runs, and a family's peak carried to its chips."""
 from __future__ import annotations
 
 import statistics
 
 import pytest
 
-from planner.catalog.ceilings import ceiling_share
+from planner.catalog.ceilings import ceiling_share, tensor_rate
 from planner.efficiency.train_curve import (
     TrainCurve,
     ceiling_factor,
+    chip_factor,
     curve_efficiency,
     pick_curve,
 )
@@ -56,3 +57,28 @@ def test_the_pooled_curve_scales_by_the_ceiling_and_a_fitted_family_does_not(cat
     assert ceiling_factor(own, catalog.gpus["A100-80GB-PCIE"], "bf16") == 1.0
     detail = curve_efficiency(catalog, mi300x).detail
     assert "matmul ceiling (51.4% of peak, measured)" in detail and "×0.64" in detail
+
+
+def test_a_family_peak_is_carried_to_each_chip_by_its_tensor_rate(catalog):
+    # train_curve.chip_transfer: 1/p = 1/c + o·r with o from the curve's own GPUs (A100 SXM: 312 TFLOP/s over
+    # 108 SMs × 1,410 MHz = 2,049 FLOP per SM-cycle, MAMF share 86.9 %)
+    ampere = pick_curve(catalog.train_curves, "ampere")
+    assert ampere is not None and ampere.sm_rate == tensor_rate(catalog.gpus["A100-80GB-SXM"]) == 2049.0
+    assert ampere.ceiling_share == ceiling_share(catalog.gpus["A100-80GB-SXM"], "bf16")
+    assert chip_factor(ampere, catalog.gpus["A100-80GB-SXM"], "bf16") == 1.0  # the fitted chip reads its curve
+    assert tensor_rate(catalog.gpus["RTX-A6000"]) == pytest.approx(154.8e12 / (84 * 1800e6), rel=1e-3)
+    a6000, rtx3090 = (chip_factor(ampere, catalog.gpus[g], "bf16") for g in ("RTX-A6000", "RTX-3090"))
+    overhead = (1 / ampere.peak_efficiency - 1 / ampere.ceiling_share) / ampere.sm_rate
+    share = ceiling_share(catalog.gpus["RTX-A6000"], "bf16")
+    assert share is not None
+    assert a6000 * ampere.peak_efficiency == pytest.approx(1 / (1 / share + overhead * 1024.0), rel=1e-3)
+    # fewer tensor FLOP per SM-cycle: a larger share of the (smaller) peak, never above the chip's best matmul
+    assert 1.0 < a6000 < rtx3090 and rtx3090 * ampere.peak_efficiency < share
+    assert chip_factor(ampere, catalog.gpus["RTX-A6000"], "fp32") == 1.0  # CUDA cores: not carried
+    pooled = pick_curve(catalog.train_curves, "cdna3")
+    assert pooled is not None and chip_factor(pooled, catalog.gpus["MI300X"], "bf16") == 1.0  # ceiling_factor's job
+    work = workload_for(resolve_architecture(ModelSection(preset="llama-3-8b"), catalog))
+    curve = TrainCurve(ampere)
+    big = curve.efficiency(work, catalog.gpus["RTX-A6000"], "bf16", micro_batch=None)
+    assert big < a6000 * ampere.peak_efficiency  # the memory terms are not scaled
+    assert "×1.09" in curve_efficiency(catalog, catalog.gpus["RTX-A6000"]).detail

@@ -30,6 +30,22 @@ def ceiling_share(gpu: GpuSpec, precision: str) -> float | None:
     return ceiling.fp8 if key == "fp8" else ceiling.bf16
 
 
+def sm_cycles_per_s(gpu: GpuSpec) -> float | None:
+    """SMs × boost clock, cycles/s: the rate at which a chip's SMs issue work; None without the SM count or clock."""
+    if gpu.sms is None or gpu.boost_clock_mhz is None:
+        return None
+    return gpu.sms * gpu.boost_clock_mhz * 1e6
+
+
+def tensor_rate(gpu: GpuSpec) -> float | None:
+    """Dense 16-bit tensor-core FLOP per SM per boost-clock cycle (datasheet peak over SMs × boost clock): 2,048 on
+    GA100 (A100), 1,024 on GA102 workstation and data-centre cards (A6000, A10, A40), 512 on the GeForce RTX 3090
+    (half-rate fp32 accumulation), 3,784 on GH100 (H100). Four significant figures, as catalog/priors.yaml keeps
+    the fitted curves' rate, so a GPU of the fitted chip reads exactly its curve's."""
+    cycles, peak = sm_cycles_per_s(gpu), gpu.peak_tflops.bf16 or gpu.peak_tflops.fp16
+    return float(f"{peak * 1e12 / cycles:.4g}") if cycles and peak else None
+
+
 def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 4) if values else None
 

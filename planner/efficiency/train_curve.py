@@ -26,7 +26,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from planner.catalog.ceilings import ceiling_share
+from planner.catalog.ceilings import TENSOR_PRECISIONS, ceiling_share, tensor_rate
 from planner.catalog.load import Catalog
 from planner.efficiency.curve import Num, saturating
 from planner.efficiency.figure import Efficiency
@@ -148,6 +148,41 @@ def peak_of(fit: TrainCurveFit, precision: str) -> float:
     return min(1.0, fit.peak_efficiency * (fit.fp32_factor if precision == "fp32" else 1.0))
 
 
+def chip_transfer(peak: Num, fit_share: Num, fit_rate: Num, share: Num, rate: Num) -> Num:
+    """A family's fitted peak efficiency carried to another chip of the family (floats or numpy arrays).
+
+    What separates the peak a family's runs reach (`peak`) from the best matmul of their GPUs (`fit_share`, the
+    MAMF share: planner/catalog/ceilings.py) is work the SMs do beside the tensor cores — address arithmetic, data
+    staging through shared memory, epilogues, the non-matmul parts of fused kernels — at a rate set by the SMs'
+    issue, the same per SM-cycle on every chip of an architecture. Per FLOP it costs o = (1/peak − 1/fit_share) /
+    fit_rate SM-cycles per unit of tensor rate, so a chip whose tensor cores do `rate` FLOP per SM-cycle
+    (ceilings.tensor_rate) reaches 1 / (1/share + o · rate): the GA102 cards (RTX A6000, A10, A40: 1,024 FLOP per
+    SM-cycle; RTX 3090: 512) a larger share of their smaller peak than the A100s (2,048) the ampere curve is fitted
+    on. Returned as the factor on `peak`; 1 where the fitted peak is not below the ceiling (no overhead to carry).
+    Plain floats need no numpy (a training-only estimate imports none)."""
+    overhead = (1.0 / peak - 1.0 / fit_share) / fit_rate
+    if isinstance(overhead, float):
+        return (1.0 / peak) / (1.0 / share + overhead * rate) if overhead > 0 else 1.0
+    import numpy as np
+
+    return np.where(overhead > 0, (1.0 / peak) / (1.0 / share + np.maximum(overhead, 0.0) * rate), 1.0)
+
+
+def chip_factor(fit: TrainCurveFit, gpu: GpuSpec, precision: str) -> float:
+    """chip_transfer for a GPU on its own family's curve at a tensor-core precision; 1 on the pooled curve (scaled
+    by ceiling_factor instead), on CUDA-core precisions (fp32), or without the figures."""
+    share, rate = ceiling_share(gpu, "bf16"), tensor_rate(gpu)
+    if fit.arch == "any" or precision not in TENSOR_PRECISIONS or not fit.ceiling_share or not fit.sm_rate \
+            or not share or not rate or (share, rate) == (fit.ceiling_share, fit.sm_rate):
+        return 1.0
+    return float(chip_transfer(fit.peak_efficiency, fit.ceiling_share, fit.sm_rate, share, rate))
+
+
+def gpu_peak(fit: TrainCurveFit, gpu: GpuSpec, precision: str) -> float:
+    """The curve's top for this GPU and precision: peak_of carried to the GPU's chip (chip_factor)."""
+    return min(1.0, peak_of(fit, precision) * chip_factor(fit, gpu, precision))
+
+
 @dataclass(frozen=True)
 class TrainCurve:
     """One architecture family's fitted curve."""
@@ -165,7 +200,7 @@ class TrainCurve:
                    ep: int = 1) -> float:
         """Compute efficiency of this work on this GPU at this tensor-parallel degree, micro-batch, attention
         kernel, training stack and expert-parallel degree."""
-        value = float(curve_value(peak_of(self.fit, precision), self.fit.half_side,
+        value = float(curve_value(gpu_peak(self.fit, gpu, precision), self.fit.half_side,
                                   self.traffic(work.family, attention), matrix_side(work, tp),
                                   traffic_ratio(work, gpu, precision),
                                   weight_ratio(work, gpu, precision, micro_batch, ep)))
@@ -224,8 +259,15 @@ def pick_curve(curves: tuple[TrainCurveFit, ...] | list[TrainCurveFit], family: 
 
 
 def _ceiling_note(fit: TrainCurveFit, gpu: GpuSpec) -> str:
-    """How the pooled curve is scaled for this GPU, in words (ceiling_factor at bf16)."""
+    """How the curve is scaled for this GPU, in words: the pooled one by ceiling_factor, a family's carried to the
+    GPU's chip by chip_factor (both at bf16)."""
     share, ceiling = ceiling_share(gpu, "bf16"), gpu.matmul_ceiling
+    if fit.arch != "any":
+        factor, rate = chip_factor(fit, gpu, "bf16"), tensor_rate(gpu)
+        if factor == 1.0 or rate is None:
+            return ""
+        return (f" × its peak carried to this chip ({rate:,.0f} tensor FLOP per SM-cycle against the runs' GPUs' "
+                f"{fit.sm_rate:,.0f}) = ×{factor:.2f}")
     if not fit.ceiling_share or not share or ceiling is None:
         return ""
     how = "measured" if ceiling.measured else "transferred"

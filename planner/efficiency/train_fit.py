@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from planner.catalog.ceilings import ceiling_share
+from planner.catalog.ceilings import TENSOR_PRECISIONS, ceiling_share, tensor_rate
 from planner.catalog.load import Catalog, PricedOffer
 from planner.efficiency.curve import Num
 from planner.efficiency.origin import Efficiency
@@ -30,11 +30,12 @@ from planner.efficiency.train_curve import (
     BASELINE_STACK,
     NCHW_PASSES,
     ceiling_factor,
+    chip_transfer,
     cnn_traffic,
     curve_value,
     matrix_side,
     nchw_transposes,
-    peak_of,
+    gpu_peak,
     pick_curve,
     stack_factor,
     traffic_of,
@@ -389,8 +390,27 @@ def fit_curves(cases: list[RunCase], near: Sequence[TrainCurveFit] = ()) -> list
         return np.array([factors[stacks.index(str(c.job.framework))] if c.job.framework in stacks else 1.0
                          for c in members])
 
+    # each family's chips: its runs' GPUs' median matmul ceiling and tensor rate, and each run carried from them to
+    # its own GPU (train_curve.chip_transfer; 1 for fp32 runs and where a figure is missing)
+    chip = [(ceiling_share(c.gpu, "bf16"), tensor_rate(c.gpu)) if c.run.precision in TENSOR_PRECISIONS
+            else (None, None) for c in own]
+    fit_share = {arch: statistics.median(shares) if (shares := [s for (s, _), c in zip(chip, own)
+                                                                      if s and c.arch == arch]) else None
+                 for arch in archs}
+    fit_rate = {arch: statistics.median(rates) if (rates := [r for (_, r), c in zip(chip, own)
+                                                                   if r and c.arch == arch]) else None
+                for arch in archs}
+    carried = [i for i, ((s, r), c) in enumerate(zip(chip, own)) if s and r and fit_share[c.arch] and fit_rate[c.arch]]
+    carried_at = np.array(carried, dtype=int)
+    chip_arrays = [np.array([fit_share[own[i].arch] for i in carried], dtype=float),
+                   np.array([fit_rate[own[i].arch] for i in carried], dtype=float),
+                   np.array([chip[i][0] for i in carried], dtype=float),
+                   np.array([chip[i][1] for i in carried], dtype=float)]
+
     def model(_: object, *theta: float) -> Num:
         peaks = np.exp(np.asarray(theta[:k]))[index]
+        if carried:
+            peaks[carried_at] = peaks[carried_at] * chip_transfer(peaks[carried_at], *chip_arrays)
         half_side, traffic_t, traffic_c, fp32_factor = np.exp(theta[k:k + 4])
         stack = stack_column(own, np.exp(np.asarray(theta[k + 5:])))
         return _log_predicted(a, peaks, half_side, traffic_t, traffic_c, fp32_factor, NCHW_PASSES, theta[k + 4],
@@ -428,7 +448,8 @@ def fit_curves(cases: list[RunCase], near: Sequence[TrainCurveFit] = ()) -> list
 
     def curve(arch: str, peak: float, members: list[RunCase]) -> TrainCurveFit:
         return TrainCurveFit(arch=arch, peak_efficiency=_sig(peak), half_side=_sig(half_side),
-                             ceiling_share=reference if arch == "any" else None,
+                             ceiling_share=reference if arch == "any" else _opt_sig(fit_share[arch]),
+                             sm_rate=None if arch == "any" else _opt_sig(fit_rate[arch]),
                              traffic_transformer=_sig(traffic_t), traffic_flash=_sig(traffic_f),
                              traffic_cnn=_sig(traffic_c), fp32_factor=_sig(fp32_factor),
                              nchw_passes=_sig(nchw_passes), log_sigma=0.0,
@@ -510,12 +531,16 @@ def _sig(value: float) -> float:
     return float(f"{value:.4g}")
 
 
+def _opt_sig(value: float | None) -> float | None:
+    return None if value is None else _sig(value)
+
+
 def case_efficiency(case: RunCase, curves: list[TrainCurveFit] | tuple[TrainCurveFit, ...]) -> tuple[float, str]:
     """The compute efficiency these curves give the run, and the arch of the curve used."""
     fit = pick_curve(curves, case.arch)
     assert fit is not None  # curves always hold the pooled "any" curve
     traffic = traffic_of(fit, case.job.work.family, case.job.attention, case.nchw16)
-    eta = float(curve_value(peak_of(fit, case.run.precision), fit.half_side, traffic, case.side, case.ratio,
+    eta = float(curve_value(gpu_peak(fit, case.gpu, case.run.precision), fit.half_side, traffic, case.side, case.ratio,
                             case.weights))
     return min(1.0, eta * stack_factor(fit, case.job.framework) * ceiling_factor(fit, case.gpu, case.run.precision)), \
         fit.arch

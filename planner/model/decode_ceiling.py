@@ -10,6 +10,7 @@ Global Memory") and read, for a plan's GPU, as a share of that GPU's peak bandwi
 """
 from __future__ import annotations
 
+from planner.catalog.ceilings import sm_cycles_per_s
 from planner.schema.catalog import GpuSpec
 
 SECTOR_BYTES = 32.0
@@ -18,9 +19,8 @@ SECTOR_BYTES = 32.0
 
 def issue_bytes_per_s(gpu: GpuSpec) -> float | None:
     """One sector per SM per boost-clock cycle, bytes/s; None when the catalog lacks the SM count or the clock."""
-    if gpu.sms is None or gpu.boost_clock_mhz is None:
-        return None
-    return gpu.sms * gpu.boost_clock_mhz * 1e6 * SECTOR_BYTES
+    cycles = sm_cycles_per_s(gpu)
+    return cycles * SECTOR_BYTES if cycles else None
 
 
 def share_of_peak(gpu: GpuSpec, issue_share: float) -> float | None:

@@ -48,9 +48,14 @@ class TrainCurveFit(Strict):
                                           "shared by all curves.")
     stack_runs: dict[str, int] = Field(default_factory=dict, description="Runs behind each stack factor.")
     ceiling_share: float | None = Field(
-        None, gt=0, le=1, description="The pooled curve's reference matmul ceiling: the median share of the dense peak "
-                                      "the best matmul reaches on its runs' GPUs (planner/catalog/ceilings.py); a "
-                                      "GPU of an architecture without runs is scaled by its own share over this one.")
+        None, gt=0, le=1, description="The reference matmul ceiling: the median share of the dense peak the best "
+                                      "matmul reaches on the runs' GPUs (planner/catalog/ceilings.py). The pooled "
+                                      "curve scales a GPU of an architecture without runs by its own share over this "
+                                      "one; a family's curve carries its peak to another chip of the family with it "
+                                      "and sm_rate (planner/efficiency/train_curve.py chip_transfer).")
+    sm_rate: float | None = Field(
+        None, gt=0, description="A family curve's runs' GPUs' dense 16-bit tensor FLOP per SM per boost-clock cycle "
+                                "(median; planner/catalog/ceilings.py tensor_rate).")
 
 
 class LaunchFloor(Strict):
