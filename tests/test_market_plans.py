@@ -153,6 +153,21 @@ def test_a_lifetime_alone_buys_at_the_catalogs_sourced_card_price_named_on_the_p
     assert given["purchase"]["origin"] == "constraints.owned" and given["purchase"]["usd"] == 4000
 
 
+def test_an_owned_sxm_server_buys_at_its_share_of_the_servers_price(tmp_path, catalog):
+    # SXM modules are sold eight to a board in a server: the A100 40GB SXM's sourced price is the DGX A100's
+    # $200,000 launch price / 8 (catalog/purchase_prices.yaml kind system-share), and the line says the host is in it
+    card = catalog.purchase_prices["A100-40GB-SXM"]
+    assert card.kind == "system-share" and card.usd * 8 == 200_000
+    owned = OWNED.replace("{gpu: RTX 4090, count: 2, usd_per_hour: 0, interconnect: pcie, purchase_usd: $4k",
+                          "{gpu: A100-40GB-SXM, count: 8, usd_per_hour: 0, interconnect: nvlink")
+    path = _with(tmp_path, owned)
+    (line,) = estimate(path)["training"]["buy_vs_rent"]
+    assert line["purchase"]["usd"] == 200_000 and line["purchase"]["kind"] == "system-share"
+    table = " ".join(estimate(path, fmt="table").split())
+    assert "= 8 × $25,000 (share of a server's launch price as of 2020-05-14" in table
+    assert "host included" in table and "possibly stale" in table
+
+
 def _with(tmp_path, text, name="given.yaml"):
     path = tmp_path / name
     path.write_text(text)

@@ -113,7 +113,7 @@ def _buy_dict(line: BuyVersusRent) -> dict[str, Any]:
 
 
 _PURCHASE_KIND = {"launch-msrp": "launch MSRP", "list": "list price", "street": "street price",
-                  "analyst-estimate": "analyst estimate"}
+                  "analyst-estimate": "analyst estimate", "system-share": "share of a server's launch price"}
 
 
 def purchase_words(line: BuyVersusRent) -> str:
@@ -124,7 +124,8 @@ def purchase_words(line: BuyVersusRent) -> str:
         return f"purchase {usd(p.usd)} (constraints.owned)"
     count = round(p.usd / p.per_gpu_usd)
     words = (f"purchase {usd(p.usd)} = {count} × {usd(p.per_gpu_usd)} ({_PURCHASE_KIND[p.kind]} as of "
-             f"{p.as_of.isoformat()}, {p.source}; GPUs only, no host)")
+             f"{p.as_of.isoformat()}, {p.source}; "
+             + ("a whole server's price per GPU, host included)" if p.kind == "system-share" else "GPUs only, no host)"))
     if p.stale:
         words += (f" — {p.age_days} days old, possibly stale: set constraints.owned[].purchase_usd to what the "
                   "machine costs today")

@@ -208,7 +208,9 @@ class ProviderOffers(Strict):
         return {"per-second": 1.0, "per-minute": 60.0, "per-hour": 3600.0}[self.billing]
 
 
-PurchaseKind = Literal["launch-msrp", "list", "street", "analyst-estimate"]
+PurchaseKind = Literal["launch-msrp", "list", "street", "analyst-estimate", "system-share"]
+"""system-share: a whole server's launch price divided by its GPUs, for SXM modules that are sold only on boards in
+servers (the share includes the host: CPUs, memory, network, storage)."""
 """What a purchase price is: the maker's suggested price at launch, a vendor's list price, a retail (street) price
 seen on a date, or an analyst's estimate reported in the press."""
 
@@ -232,7 +234,8 @@ class PurchasePrice(PublishedFigure):
 
     gpu: str = Field(description="GPU id from gpus.yaml.")
     usd: float = Field(gt=0, le=1_000_000, allow_inf_nan=False, description="Price of one card, USD.")
-    kind: PurchaseKind = Field(description="launch-msrp, list, street or analyst-estimate.")
+    kind: PurchaseKind = Field(description="launch-msrp, list, street, analyst-estimate or system-share (a "
+                                           "server's price ÷ its GPUs, host included).")
 
 
 class PurchasePricesFile(Strict):
