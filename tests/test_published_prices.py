@@ -42,8 +42,9 @@ def test_every_purchase_price_is_sourced_and_its_quote_shows_the_figure(catalog)
     assert len(catalog.purchase_prices) >= 19
     for gpu, price in catalog.purchase_prices.items():
         _sourced(price)
-        # the figure as the source writes it: whole dollars ("$1,199") or with cents ("5189.96")
-        figure = f"{price.usd:.2f}".removesuffix(".00")
+        # the figure as the source writes it: whole dollars ("$1,199") or with cents ("5189.96"); a system share's
+        # source gives the whole server's price ("200 000 dólares" for 8 × $25,000)
+        figure = f"{price.usd * (price.server_gpus or 1):.2f}".removesuffix(".00")
         assert figure in _digits(price.quote), (gpu, figure, price.quote)
 
 
@@ -58,6 +59,20 @@ TRACKER = "United-Compute gpu-price-tracker (Amazon.com Buy Box via Keepa)"
 def test_cards_found_since_the_first_list_have_their_price(catalog, gpu, usd, source):
     price = catalog.purchase_prices[gpu]
     assert (price.usd, price.source) == (usd, source)
+
+
+def test_a_system_share_needs_its_server_size_and_only_it_has_one(catalog):
+    from pydantic import ValidationError
+
+    from planner.schema.catalog import PurchasePrice
+
+    shares = {g: p.server_gpus for g, p in catalog.purchase_prices.items() if p.kind == "system-share"}
+    assert shares == {"A100-40GB-SXM": 8}
+    entry = catalog.purchase_prices["A100-40GB-SXM"].model_dump()
+    with pytest.raises(ValidationError, match="server_gpus goes with kind system-share"):
+        PurchasePrice(**{**entry, "server_gpus": None})
+    with pytest.raises(ValidationError, match="server_gpus goes with kind system-share"):
+        PurchasePrice(**{**entry, "kind": "list"})
 
 
 def test_a_street_price_is_marked_as_one(catalog):

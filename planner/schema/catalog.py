@@ -209,10 +209,10 @@ class ProviderOffers(Strict):
 
 
 PurchaseKind = Literal["launch-msrp", "list", "street", "analyst-estimate", "system-share"]
-"""system-share: a whole server's launch price divided by its GPUs, for SXM modules that are sold only on boards in
-servers (the share includes the host: CPUs, memory, network, storage)."""
 """What a purchase price is: the maker's suggested price at launch, a vendor's list price, a retail (street) price
-seen on a date, or an analyst's estimate reported in the press."""
+seen on a date, an analyst's estimate reported in the press, or a system share: a whole server's launch price
+divided by its GPUs, for SXM modules sold only on boards in servers (the share includes the host: CPUs, memory,
+network, storage)."""
 
 
 class PublishedFigure(Strict):
@@ -236,6 +236,14 @@ class PurchasePrice(PublishedFigure):
     usd: float = Field(gt=0, le=1_000_000, allow_inf_nan=False, description="Price of one card, USD.")
     kind: PurchaseKind = Field(description="launch-msrp, list, street, analyst-estimate or system-share (a "
                                            "server's price ÷ its GPUs, host included).")
+    server_gpus: int | None = Field(None, ge=2, le=72, description="kind system-share only: the GPUs in the server "
+                                                                   "whose price the source gives (usd × this).")
+
+    @model_validator(mode="after")
+    def _server_share(self) -> "PurchasePrice":
+        if (self.kind == "system-share") != (self.server_gpus is not None):
+            raise ValueError("server_gpus goes with kind system-share, and a system share needs it")
+        return self
 
 
 class PurchasePricesFile(Strict):
