@@ -211,9 +211,12 @@ def poisson_quantiles(mean: float, qs: tuple[float, ...], cap: int) -> tuple[int
     return tuple(out)
 
 
-@lru_cache(maxsize=8)
 def _logs_to(n: int) -> tuple[float, ...]:
     """math.log(k) for k = 1…n at index k (index 0 unused), for the smallest power of two ≥ n: one table serves
-    every batch cap of a search."""
-    size = 1 << max(6, (n - 1).bit_length())
+    every batch cap of a search (kept per power of two, not per cap: serve-7b-chat asks for 300 caps of 10 sizes)."""
+    return _log_table(1 << max(6, (n - 1).bit_length()))
+
+
+@lru_cache(maxsize=8)
+def _log_table(size: int) -> tuple[float, ...]:
     return (0.0, *(math.log(k) for k in range(1, size + 1)))
