@@ -165,3 +165,22 @@ def test_bad_confidence_exits_2(value):
     result = runner.invoke(app, ["estimate", str(PRETRAIN), "--confidence", value])
     assert result.exit_code == 2
     assert "--confidence" in result.output and "outside [0.5, 1)" in result.output
+
+
+@pytest.mark.parametrize("name, sets", [("pretrain-1b-72h", []), ("lora-7b-a6000", ["constraints.spot=true"])])
+def test_feasible_options_in_rank_order_are_in_the_frontiers_order(catalog, name, sets):
+    """decide_training takes the frontier of the feasible options from their rank order without sorting them again:
+    a feasible rank leads with (cost, hours), so it is the (cost, hours) order with equal pairs as the stable sort
+    leaves them, and both frontiers are the same options."""
+    import operator
+
+    from planner.decide.choices import frontier_of_sorted
+
+    loaded = planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog, sets)
+    options = planner.plan(loaded, catalog).estimate.training.options
+    feasible = sorted((o for o in options if o.usable and o.feasible), key=operator.attrgetter("rank"))
+    assert len(feasible) > 10
+    cost, time = operator.attrgetter("cost_usd"), operator.attrgetter("hours")
+    assert sorted(feasible, key=operator.attrgetter("cost_usd", "hours")) == feasible
+    assert [id(o) for o in frontier_of_sorted(feasible, time)] == \
+        [id(o) for o in pareto_frontier(feasible, cost, time)]

@@ -117,8 +117,13 @@ def pareto_frontier(points: Sequence[T], cost: Callable[[T], float], time: Calla
                     order: Callable[[T], tuple[float, float]] | None = None) -> list[T]:
     """The points no other point beats on both cost and time, cheapest first. `order`: (cost, time) of a point in
     one call, when the caller has a faster one (an attrgetter over thousands of training options)."""
+    return frontier_of_sorted(sorted(points, key=order or (lambda p: (cost(p), time(p)))), time)
+
+
+def frontier_of_sorted(points: Sequence[T], time: Callable[[T], float]) -> list[T]:
+    """pareto_frontier of points already in its order (cost, then time; equal pairs in the order given)."""
     frontier: list[T] = []
-    for point in sorted(points, key=order or (lambda p: (cost(p), time(p)))):
+    for point in points:
         if not frontier or time(point) < time(frontier[-1]):
             frontier.append(point)
     return frontier
@@ -229,7 +234,9 @@ def decide_training(section: TrainingEstimate, profile: Profile) -> TrainingDeci
         cheapest = feasible[0]
         in_budget = [o for o in usable if o.within_budget]
         fastest = min(in_budget, key=operator.attrgetter("hours", "cost_usd"))
-        balanced = _balanced(pareto_frontier(feasible, cost, time, order), cost, time) or cheapest
+        # a feasible option's rank is (False, 0, True, cost, hours, names…): `feasible` is already in the frontier's
+        # (cost, hours) order, equal pairs as its stable sort would leave them, so it is not sorted again
+        balanced = _balanced(frontier_of_sorted(feasible, time), cost, time) or cheapest
         choices = _training_tradeoffs(cheapest, balanced, fastest)
         anyway = min(in_budget, key=order)
         if anyway.cost_usd < cheapest.cost_usd:

@@ -937,6 +937,9 @@ class LayoutMemo:
     comm_tokens: dict[tuple[object, ...], int] = dataclasses.field(default_factory=dict)
     """Small numbers for TargetView.comm and TargetView.link (view)."""
     comms: dict[tuple[int, int], StepComm] = dataclasses.field(default_factory=dict)
+    alike: dict[tuple[object, ...], list[LayoutEntry]] = dataclasses.field(default_factory=dict)
+    """layouts_with_work per reading_key: layouts keys that differ only in what candidate_layouts does not read
+    (GPUs per instance beyond the tensor degrees they allow) share one list."""
     """step_comm per (TargetView.link, layout object): GPUs of every memory size meet the same layouts."""
     rows: dict[tuple[int, int], list[tuple[LayoutEntry, StepComm]]] = dataclasses.field(default_factory=dict)
     """Each (comm token, count)'s candidate layouts with their StepComm (comm_rows): ~2,000 of a search's ~5,400
@@ -974,20 +977,26 @@ class LayoutMemo:
     def layouts_with_work(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer,
                           count: int) -> list[LayoutEntry]:
         """candidate_layouts, each with its layout_work and what the efficiency look-up reads of it (LayoutEntry):
-        all once per layouts_key."""
+        all once per layouts_key, and one list for layouts keys that read alike (reading_key)."""
         key = layouts_key(gpu, offer, count)
         found = self.works.get(key)
         if found is None:
-            entries = self.entries
-            found = self.works[key] = [entries.get(id(layout)) or self.entry(job, layout)
-                                       for layout in self.candidate_layouts(job, gpu, offer, count)]
+            alike = reading_key(job, gpu, offer, count)
+            found = self.alike.get(alike)
+            if found is None:
+                entries = self.entries
+                found = self.alike[alike] = [entries.get(id(layout)) or self.entry(job, layout)
+                                             for layout in self.candidate_layouts(job, gpu, offer, count)]
+            self.works[key] = found
         return found
 
     def comm_rows(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
                   view: TargetView) -> list[tuple[LayoutEntry, StepComm]]:
         """layouts_with_work, each layout with its StepComm on this GPU's link and this offer's network, once per
         (view.comm, count); each StepComm once per (layout, link and network), whatever the memory size."""
-        entries = self.works.get((*view.layouts_prefix, count)) or self.layouts_with_work(job, gpu, offer, count)
+        entries = self.works.get((*view.layouts_prefix, count))
+        if entries is None:
+            entries = self.layouts_with_work(job, gpu, offer, count)
         comms, link = self.comms, view.link
         rows = []
         for e in entries:
@@ -1099,6 +1108,15 @@ def layouts_key(gpu: GpuSpec, offer: PricedOffer, count: int) -> tuple[object, .
     return usable_bytes(gpu), offer.offer.gpus_per_instance, bool(offer.offer.network_gbps), count
 
 
+def reading_key(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int) -> tuple[object, ...]:
+    """What candidate_layouts reads, less than layouts_key: of the GPUs per instance only the tensor degrees they
+    allow (_tensor_degrees) and whether the count spans networked instances (pipeline, expert and context stages
+    across nodes); a CNN (no tensor degrees) on 3 or 5 GPUs per instance plans the same layouts as on 2 or 4."""
+    o = offer.offer
+    return (usable_bytes(gpu), tuple(_tensor_degrees(job, offer, count)),
+            bool(count > o.gpus_per_instance and o.network_gbps), count)
+
+
 def fastest_layout(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency,
                    peak: float, memo: LayoutMemo | None = None) -> tuple[Layout, Efficiency, StepTerms] | None:
     """The fitting layout with the shortest step, its efficiency and step terms (None: nothing fits)."""
@@ -1124,15 +1142,22 @@ def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, eff
         return best
     token = view.token
     curve: Any = efficiency.curve  # a TrainCurve, as in at_curve_value
-    rows = memo.rows.get((view.comm, count)) or memo.comm_rows(job, gpu, offer, count, view)
+    rows = memo.rows.get((view.comm, count))
+    if rows is None:
+        rows = memo.comm_rows(job, gpu, offer, count, view)
     efficiencies = memo.efficiencies
     chosen = None
+    counted, widening = 0, 0  # a count's layouts all span its GPUs: the widening is asked once per count
     for entry, comm in rows:
         candidate, shared, tensor, micro, expert, gpus = entry
-        # LayoutMemo.layout_efficiency's look-up, in place (the same key): ~12,000 per search
-        eff = efficiency if curve is None else efficiencies.get(
-            (token, tensor, micro, expert, curve.widening_count(gpus))) \
-            or memo.layout_efficiency(efficiency, job, gpu, candidate, token)
+        if curve is None:
+            eff = efficiency
+        else:
+            if gpus != counted:
+                counted, widening = gpus, curve.widening_count(gpus)
+            # LayoutMemo.layout_efficiency's look-up, in place (the same key): ~12,000 per search
+            eff = efficiencies.get((token, tensor, micro, expert, widening)) \
+                or memo.layout_efficiency(efficiency, job, gpu, candidate, token)
         # terms_at and StepTerms.seconds written out, the same operations in the same order (the step terms of
         # the fastest alone are made, below)
         eta = eff.value
