@@ -1,5 +1,6 @@
 """The CLI as a user runs it: every example profile, exact key outputs, formats, catalog listing, docs."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -299,6 +300,23 @@ def test_training_estimate_never_imports_numpy():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert '"recommended"' in done.stdout
     assert done.stderr.strip() == "False False"
+
+
+def test_plugins_off_skip_the_metadata_scan_and_a_users_setting_keeps_pydantics_loader():
+    # run() turns pydantic's plugins off, and then pydantic's loader (which imports importlib.metadata) is not needed
+    code = ("import sys; from planner.cli.main import run; sys.argv = ['gpuplan', 'estimate', "
+            f"{str(ROOT / 'profiles' / 'lora-7b-a6000.yaml')!r}, '--format', 'json']\n"
+            "try:\n    run()\nexcept SystemExit:\n    pass\n"
+            "print('importlib.metadata' in sys.modules, file=sys.stderr)")
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert json.loads(done.stdout)["decisions"]["training"]["choices"]
+    assert done.stderr.strip() == "False"
+    # a user's own setting (here: none disabled) leaves plugin discovery to pydantic, metadata scan included
+    kept = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**env, "PYDANTIC_DISABLE_PLUGINS": ""})
+    assert kept.stdout == done.stdout
+    assert kept.stderr.strip() == "True"
 
 
 def test_readme_package_map_matches_the_folders():

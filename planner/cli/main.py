@@ -598,6 +598,30 @@ def validate(
          else render_table(rows, leave_one_out, folds, rule))
 
 
+PYDANTIC_PLUGIN_LOADER = "pydantic.plugin._loader"
+"""The module pydantic imports the first time it builds a validator, to ask for plugins (get_plugins)."""
+
+
+def _no_plugins() -> tuple[()]:
+    return ()
+
+
+def _no_plugin_loader() -> None:
+    """With every plugin off (PYDANTIC_DISABLE_PLUGINS=__all__), pydantic's plugin loader answers "no plugins" without
+    reading any metadata, but importing it imports importlib.metadata first (its entry-point scanner, email, zipfile,
+    csv: ~16 ms CPU, 8 % of the import floor of benchmarks/bench_estimate.py, spent while the profile's validators
+    are built). Under that setting only, a stand-in loader that gives the same answer takes its place; with any
+    other setting, or once the real loader is imported, pydantic's own is used (tests/test_cli.py)."""
+    import os
+    import types
+
+    if os.environ.get(PYDANTIC_PLUGINS_ENV) != "__all__" or PYDANTIC_PLUGIN_LOADER in sys.modules:
+        return
+    loader = types.ModuleType(PYDANTIC_PLUGIN_LOADER, "Plugins off: planner/cli/main.py _no_plugin_loader.")
+    loader.get_plugins = _no_plugins  # type: ignore[attr-defined]
+    sys.modules[PYDANTIC_PLUGIN_LOADER] = loader
+
+
 def run() -> None:
     """Console-script entry point."""
     import gc
@@ -609,6 +633,7 @@ def run() -> None:
     # validates the first model: ~15 ms of a cold start, for plugins gpuplan neither needs nor wants observing its
     # validation. A user who sets the variable (to anything, even empty) keeps their choice.
     os.environ.setdefault(PYDANTIC_PLUGINS_ENV, "__all__")
+    _no_plugin_loader()
 
     # the whole command, rendering included, makes plan objects that live to the end (plans/collector.py)
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
