@@ -390,22 +390,16 @@ def fit_curves(cases: list[RunCase], near: Sequence[TrainCurveFit] = ()) -> list
         return np.array([factors[stacks.index(str(c.job.framework))] if c.job.framework in stacks else 1.0
                          for c in members])
 
-    # each family's chips: its runs' GPUs' median matmul ceiling and tensor rate, and each run carried from them to
-    # its own GPU (train_curve.chip_transfer; 1 for fp32 runs and where a figure is missing)
+    # each run carried from its family's GPUs to its own (train_curve.chip_transfer; 1 for fp32 runs and where a
+    # figure is missing)
     chip = [(ceiling_share(c.gpu, "bf16"), tensor_rate(c.gpu)) if c.run.precision in TENSOR_PRECISIONS
             else (None, None) for c in own]
-    fit_share = {arch: statistics.median(shares) if (shares := [s for (s, _), c in zip(chip, own)
-                                                                      if s and c.arch == arch]) else None
-                 for arch in archs}
-    fit_rate = {arch: statistics.median(rates) if (rates := [r for (_, r), c in zip(chip, own)
-                                                                   if r and c.arch == arch]) else None
-                for arch in archs}
+    fit_share = {arch: _median_of([s for (s, _), c in zip(chip, own) if c.arch == arch]) for arch in archs}
+    fit_rate = {arch: _median_of([r for (_, r), c in zip(chip, own) if c.arch == arch]) for arch in archs}
     carried = [i for i, ((s, r), c) in enumerate(zip(chip, own)) if s and r and fit_share[c.arch] and fit_rate[c.arch]]
     carried_at = np.array(carried, dtype=int)
-    chip_arrays = [np.array([fit_share[own[i].arch] for i in carried], dtype=float),
-                   np.array([fit_rate[own[i].arch] for i in carried], dtype=float),
-                   np.array([chip[i][0] for i in carried], dtype=float),
-                   np.array([chip[i][1] for i in carried], dtype=float)]
+    chip_arrays = [np.array(column, dtype=float) for column in zip(
+        *[(fit_share[own[i].arch], fit_rate[own[i].arch], chip[i][0], chip[i][1]) for i in carried])]
 
     def model(_: object, *theta: float) -> Num:
         peaks = np.exp(np.asarray(theta[:k]))[index]
@@ -448,8 +442,8 @@ def fit_curves(cases: list[RunCase], near: Sequence[TrainCurveFit] = ()) -> list
 
     def curve(arch: str, peak: float, members: list[RunCase]) -> TrainCurveFit:
         return TrainCurveFit(arch=arch, peak_efficiency=_sig(peak), half_side=_sig(half_side),
-                             ceiling_share=reference if arch == "any" else _opt_sig(fit_share[arch]),
-                             sm_rate=None if arch == "any" else _opt_sig(fit_rate[arch]),
+                             ceiling_share=reference if arch == "any" else fit_share[arch],
+                             sm_rate=None if arch == "any" else fit_rate[arch],
                              traffic_transformer=_sig(traffic_t), traffic_flash=_sig(traffic_f),
                              traffic_cnn=_sig(traffic_c), fp32_factor=_sig(fp32_factor),
                              nchw_passes=_sig(nchw_passes), log_sigma=0.0,
@@ -531,8 +525,10 @@ def _sig(value: float) -> float:
     return float(f"{value:.4g}")
 
 
-def _opt_sig(value: float | None) -> float | None:
-    return None if value is None else _sig(value)
+def _median_of(values: Sequence[float | None]) -> float | None:
+    """The median of the figures given, at the catalog's four significant figures (None: none given)."""
+    known = [v for v in values if v]
+    return _sig(statistics.median(known)) if known else None
 
 
 def case_efficiency(case: RunCase, curves: list[TrainCurveFit] | tuple[TrainCurveFit, ...]) -> tuple[float, str]:
