@@ -350,3 +350,14 @@ def test_help_shows_flags_without_a_value_placeholder():
         shown += 1
     assert shown >= 5
     assert "--leave-one-out  " in runner.invoke(app, ["validate", "--help"], env={"COLUMNS": "120"}).output
+
+
+def test_top_0_lists_every_plan_the_decision_names():
+    # --top 0 is "all plans": the balanced and fastest choices (other GPU counts than each offer's best) get their
+    # rows too, in rank order, so their P10-P90 hours, layout and bill are printed somewhere
+    doc = run_json("estimate", str(ROOT / "profiles" / "lora-7b-a6000.yaml"), "--top", "0")
+    plans = [(p["gpu"], p["provider"], p["instance"], p["gpu_count"]) for p in doc["training"]["plans"]]
+    named = [(c["gpu"], c["provider"], c["instance"], c["gpu_count"]) for c in doc["decisions"]["training"]["choices"]]
+    assert len(set(named)) == 3 and all(n in plans for n in named)
+    default = run_json("estimate", str(ROOT / "profiles" / "lora-7b-a6000.yaml"))["training"]["plans"]
+    assert len(plans) > len(default)

@@ -140,7 +140,7 @@ def test_table_leads_with_the_three_choices_and_lists_assumptions():
     positions = [out.index(name) for name in ("What I understood", "cheapest viable", "balanced", "fastest",
                                               "Best plan per GPU type", "Rejected GPU types", "Training plans for")]
     assert positions == sorted(positions)
-    assert re.search(r"Efficiency origin — (prior|calibrated|transferred|measured): ", out)
+    assert re.search(r"Efficiency origin \([^)]+\) — (prior|calibrated|transferred|measured): ", out)
     assert "Hours are planned at P90" in out
 
 

@@ -38,8 +38,8 @@ def sm_cycles_per_s(gpu: GpuSpec) -> float | None:
 
 
 def tensor_rate(gpu: GpuSpec) -> float | None:
-    """Dense 16-bit tensor-core FLOP per SM per boost-clock cycle (datasheet peak over SMs × boost clock): 2,048 on
-    GA100 (A100), 1,024 on GA102 workstation and data-centre cards (A6000, A10, A40), 512 on the GeForce RTX 3090
+    """Dense 16-bit tensor-core FLOP per SM per boost-clock cycle (datasheet peak over SMs × boost clock): 2,049 on
+    GA100 (A100), ~1,024 on GA102 workstation and data-centre cards (A6000, A10, A40), ~512 on the GeForce RTX 3090
     (half-rate fp32 accumulation), 3,784 on GH100 (H100). Four significant figures, as catalog/priors.yaml keeps
     the fitted curves' rate, so a GPU of the fitted chip reads exactly its curve's."""
     cycles, peak = sm_cycles_per_s(gpu), gpu.peak_tflops.bf16 or gpu.peak_tflops.fp16

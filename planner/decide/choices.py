@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any, TypeVar
@@ -291,6 +291,17 @@ def _training_impossible(usable: list[TrainingOption], deadline_s: float | None,
     return alternatives, changes
 
 
+def origin_lines(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """One 'Efficiency origin' line per distinct origin, naming the GPUs of the shown plans it holds for (an origin
+    can be particular to a GPU: the ampere curve carried to an RTX A6000's chip)."""
+    gpus: dict[str, list[str]] = {}
+    for gpu, origin in pairs:
+        names = gpus.setdefault(origin, [])
+        if gpu not in names:
+            names.append(gpu)
+    return [f"Efficiency origin ({', '.join(names)}) — {origin}." for origin, names in gpus.items()]
+
+
 def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJob,
                           commitment: str | None = None) -> list[str]:
     from planner.plans.spot import (
@@ -304,8 +315,7 @@ def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJ
              f"{NormalDist().inv_cdf(level):.2f} (P50 plans on the median)."
              if level != 0.5 else "Hours are planned at P50 (the median efficiency); use --confidence 0.9 for P90."]
     shown = [c.option for c in decision.choices] + decision.best_per_gpu[:3]
-    origins = dict.fromkeys(f"{o.plan.efficiency.source}: {o.plan.efficiency.detail}" for o in shown)
-    lines += [f"Efficiency origin — {origin}." for origin in origins]
+    lines += origin_lines((o.gpu, f"{o.plan.efficiency.source}: {o.plan.efficiency.detail}") for o in shown)
     context = " × context" if any(o.plan.context > 1 for o in shown) else ""
     lines.append(f"Each plan's layout (data × tensor × pipeline{context}, ZeRO stage, recomputation) is the planner's "
                  "choice that fits memory; cost is whole instances billed at each provider's granularity.")
@@ -330,10 +340,11 @@ def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJ
     return lines
 
 
-def decide_serving(plans: list[ServingPlan], slo: Slo | None = None) -> ServingDecision:
+def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative: bool = True) -> ServingDecision:
     """The recommendation is the cheapest plan that holds every percentile target with headroom (at the P10
     efficiency); beside it, the cheapest that meets the targets at the median efficiency, and the fastest.
-    A latency far below its target is no benefit, so 'balanced' is the plan with headroom, never a faster one."""
+    A latency far below its target is no benefit, so 'balanced' is the plan with headroom, never a faster one.
+    generative: the plans decode tokens (their efficiency notes name the decode bandwidth)."""
     key = serving_latency_key(plans)
 
     def rank(p: ServingPlan) -> tuple[object, ...]:
@@ -406,9 +417,9 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None) -> ServingD
     rejected = _rejections(plans, lambda p: p.gpu, lambda p: p.provider, lambda p: p.meets_slo, rank,
                            lambda p: p.verdicts)
     shown = [c.option for c in choices] + best_per_gpu[:3]
-    assumptions = [f"Efficiency origin — {o}." for o in dict.fromkeys(
-        f"{p.efficiency.compute.source}: {p.efficiency.compute.detail}; {p.efficiency.bandwidth.detail}"
-        for p in shown)]
+    # the bandwidth (decode) efficiency paces generative plans only: an encoder's or CNN's forward pass is its compute
+    assumptions = origin_lines((p.gpu, f"{p.efficiency.compute.source}: {p.efficiency.compute.detail}"
+                                       + (f"; {p.efficiency.bandwidth.detail}" if generative else "")) for p in shown)
     assumptions.append("Replicas sized by the M/D/c waiting time for the percentile targets at the peak rate; the monthly bill "
                        "keeps them up all month (autoscaled bill shown separately where average_rate is given).")
     assumptions.append("Headroom: a plan holds a target with headroom when its percentile still meets it at the "
@@ -449,7 +460,7 @@ def decide(loaded: LoadedProfile, catalog: Catalog, est: Estimate, confidence: f
         raise ValueError(f"the estimate was judged at {est.confidence:g}, not {confidence:g}: plan() again")
     profile = loaded.profile
     training = decide_training(est.training, profile) if est.training is not None else None
-    inference = (decide_serving(est.inference.plans, profile.inference.slo)
+    inference = (decide_serving(est.inference.plans, profile.inference.slo, est.inference.work.is_generative)
                  if est.inference is not None and profile.inference is not None else None)
     train_acc = nearest_accuracy(catalog.directory, training_group(est.training.job.work.family,
                                                                    est.training.job.method)) \

@@ -117,8 +117,11 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
 
             per_gpu = weight_bytes(est.inference.work, inf.precision) / chosen_s.gpus_per_replica \
                 if inf.precision in BYTES else None
-            text = f"{chosen_s.replicas}×{chosen_s.gpus_per_replica} {chosen_s.gpu}, batch {chosen_s.batch_size}"
+            generative = est.inference.work.is_generative
+            text = f"{chosen_s.replicas}×{chosen_s.gpus_per_replica} {chosen_s.gpu}, " + (
+                f"batch {chosen_s.batch_size}" if generative else f"dynamic batches of up to {chosen_s.batch_size}")
             if per_gpu is not None:
-                text += f"; weights {per_gpu / 1e9:,.1f} GB per GPU (the KV cache takes the rest)"
+                text += f"; weights {per_gpu / 1e9:,.1f} GB per GPU (" + (
+                    "the KV cache takes the rest)" if generative else "a batch's activations take the rest)")
             lines.append(("chosen", text))
     return Understood(lines, facts)

@@ -264,10 +264,11 @@ def _ceiling_note(fit: TrainCurveFit, gpu: GpuSpec) -> str:
     share, ceiling = ceiling_share(gpu, "bf16"), gpu.matmul_ceiling
     if fit.arch != "any":
         factor, rate = chip_factor(fit, gpu, "bf16"), tensor_rate(gpu)
-        if factor == 1.0 or rate is None:
+        if factor == 1.0 or rate is None or share is None or ceiling is None or not fit.ceiling_share:
             return ""
-        return (f" × its peak carried to this chip ({rate:,.0f} tensor FLOP per SM-cycle against the runs' GPUs' "
-                f"{fit.sm_rate:,.0f}) = ×{factor:.2f}")
+        how = "measured" if ceiling.measured else "transferred"
+        return (f" × {factor:.2f} carried to the {gpu.id}'s chip ({rate:,.0f} tensor FLOP per SM-cycle, matmul "
+                f"ceiling {share:.1%} {how}; the fitted GPUs' {fit.sm_rate:,.0f} and {fit.ceiling_share:.1%})")
     if not fit.ceiling_share or not share or ceiling is None:
         return ""
     how = "measured" if ceiling.measured else "transferred"

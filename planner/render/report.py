@@ -63,9 +63,18 @@ def _training_shown(est: Estimate, top: int | None, section: Any = None) -> list
     interruption overhead (as the decision has them)."""
     from planner.decide.choices import spot_adjusted
 
+    from planner.plans.options import training_rank
+
     assert est.training is not None
-    plans = _with_first_choice(shown(est.training.plans, top), section) if section is not None else \
-        shown(est.training.plans, top)
+    if not top and section is not None:  # all plans: with every plan the decision names, in rank order
+        ranked = list(est.training.ranked)
+        for choice in section.choices + section.alternatives:
+            if not any(choice.option is r or _same_plan(choice.option.plan, r.plan) for r in ranked):
+                ranked.append(choice.option)
+        plans = shown([o.plan for o in sorted(ranked, key=training_rank)], None)
+    else:
+        plans = _with_first_choice(shown(est.training.plans, top), section) if section is not None else \
+            shown(est.training.plans, top)
     return [spot_adjusted(est.training.job, p) for p in plans]
 
 
@@ -335,7 +344,7 @@ def estimate_dict(est: Estimate, top: int | None = None, decision: Decision | No
                                               lambda p: p.feasible),
         }
     if est.inference is not None:
-        serving = _with_first_choice(shown(est.inference.plans, top), decision.inference if decision else None)
+        serving = _serving_shown(est, top, decision.inference if decision else None)
         work = est.inference.work
         out["inference"] = {"workload": {**_model_dict(work), "weights_gb_bf16": _r(work.params * 2.0 / 1e9),
                                          "kv_bytes_per_token_bf16": _r(work.kv_bytes_per_token_16bit)},
@@ -361,16 +370,20 @@ def _types_dict(plans: list[Any], plan: Any) -> dict[str, Any]:
     return {"instance_types": 1 + len(others), **({"other_instances": others} if others else {})}
 
 
-def _with_first_choice(plans: list[Any], section: TrainingDecision | ServingDecision | None) -> list[Any]:
+def _with_first_choice(plans: list[Any], section: TrainingDecision | ServingDecision | None,
+                       every: bool = False) -> list[Any]:
     """The shown plans, with the decision's first choice appended when --top cut it (so `recommended` points at
-    it: a serving plan holding its targets with headroom may cost more than every cheaper plan shown)."""
+    it: a serving plan holding its targets with headroom may cost more than every cheaper plan shown); `every`
+    (--top 0, all plans): each plan a choice or alternative names, so every plan the decision names has its row."""
     if section is None or not section.choices:
         return plans
-    first = section.choices[0].option
-    first = getattr(first, "plan", first)
-    if any(p is first or _same_plan(p, first) for p in plans):
-        return plans
-    return [*plans, first]
+    named = section.choices + section.alternatives if every else section.choices[:1]
+    out = list(plans)
+    for choice in named:
+        plan = getattr(choice.option, "plan", choice.option)
+        if not any(p is plan or _same_plan(p, plan) for p in out):
+            out.append(plan)
+    return out
 
 
 def _recommended_index(plans: list[Any], section: TrainingDecision | ServingDecision | None,
@@ -401,9 +414,16 @@ def render_json(est: Estimate, top: int | None = None, decision: Decision | None
 _usd = usd
 
 
-def _training_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[list[str]]]:
+def _serving_shown(est: Estimate, top: int | None, section: ServingDecision | None = None) -> list[ServingPlan]:
+    """The shown serving plans, with the plans the decision names (_with_first_choice)."""
+    assert est.inference is not None
+    return _with_first_choice(shown(est.inference.plans, top), section, not top)
+
+
+def _training_rows(est: Estimate, top: int | None, section: TrainingDecision | None = None
+                   ) -> tuple[list[Column], list[list[str]]]:
     assert est.training is not None
-    plans = _training_shown(est, top)
+    plans = _training_shown(est, top, section)
     spot = any(p.spot for p in est.training.plans)
     head = [Column("#", "right"), Column("GPU"), Column("provider"), Column("GPUs", "right"),
             Column("spot", drop=1, wide_only=not spot), Column("layout", drop=3),
@@ -432,20 +452,19 @@ def bill_section(est: Estimate, top: int | None, decision: Decision | None, key:
         if est.training is None:
             return None
         section: TrainingDecision | ServingDecision | None = decision.training if decision is not None else None
-        plans = _training_shown(est, top, section)
+        plans = list(_training_shown(est, top, section))
         index = _recommended_index(plans, section, lambda p: p.feasible)
-        listed = len(_training_shown(est, top))
     else:
         if est.inference is None:
             return None
         section = decision.inference if decision is not None else None
-        plans = _with_first_choice(shown(est.inference.plans, top), section)
+        plans = list(_serving_shown(est, top, section))
         index = _recommended_index(plans, section, lambda p: p.meets_slo)
-        listed = len(shown(est.inference.plans, top))
-    plan = plans[index if index is not None else 0] if plans else None
+    at = index if index is not None else 0
+    plan = plans[at] if plans else None
     if plan is None or is_no_offer(plan):
         return None
-    number = plans.index(plan) + 1 if plans.index(plan) < listed else None
+    number = at + 1  # its row in the plans table, which lists the plans the decision names
     cost = _cost_dict(plan) if isinstance(plan, TrainingPlan) else _serving_cost_dict(plan)
     return bill_of(plan, cost, number, index is not None)
 
@@ -457,7 +476,8 @@ def _cost_cell(plan: TrainingPlan | ServingPlan, usd_value: float) -> str:
     return _usd(usd_value) + (" †" if plan.price_flags else "")
 
 
-def _serving_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[list[str]]]:
+def _serving_rows(est: Estimate, top: int | None, section: ServingDecision | None = None
+                  ) -> tuple[list[Column], list[list[str]]]:
     assert est.inference is not None
     generative = est.inference.work.is_generative
     keys = ("ttft_p95", "tpot_p95") if generative else ("latency_p50", "latency_p95")
@@ -468,7 +488,7 @@ def _serving_rows(est: Estimate, top: int | None) -> tuple[list[Column], list[li
              Column("util.", "right", drop=4), Column("status")]
     rows = []
     others = merged(est.inference.plans)[1]
-    for i, p in enumerate(shown(est.inference.plans, top)):
+    for i, p in enumerate(_serving_shown(est, top, section)):
         lat = [ms(p.latency_s[k]) if k in p.latency_s else "–" for k in keys]
         if p.simulated_latency_s:  # --simulate: the simulated percentile beside the analytic one
             lat = [f"{cell} (sim {fixed(p.simulated_latency_s[k] * 1e3, 0)})" if k in p.simulated_latency_s else cell
@@ -565,12 +585,12 @@ def _sections(est: Estimate, top: int | None, decision: Decision | None = None
     for title, rows_of, section, key in (("Training", _training_rows, est.training, "training"),
                                          ("Serving", _serving_rows, est.inference, "inference")):
         if section is not None:
-            head, rows = rows_of(est, top)
             chosen = getattr(decision, key, None) if decision is not None else None
+            head, rows = rows_of(est, top, chosen)
             if chosen is not None and chosen.choices:
                 first = chosen.choices[0].option
                 first = getattr(first, "plan", first)
-                plans = _training_shown(est, top) if key == "training" else shown(section.plans, top)
+                plans = _training_shown(est, top, chosen) if key == "training" else _serving_shown(est, top, chosen)
                 for row, plan in zip(rows, plans):
                     if (plan is first or _same_plan(plan, first)) and row[-1] == "ok":
                         row[-1] = "ok ←"
