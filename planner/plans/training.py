@@ -429,15 +429,16 @@ class FitTrials:
     first reached. None of it depends on the GPU, so GPUs of every memory size share them (LayoutMemo.fit_layout),
     and the layouts found; only the capacity test and the micro-batch read the GPU's usable memory."""
 
-    __slots__ = ("job", "tp", "pp", "ep", "cp", "dp", "per_gpu_cap", "virtual", "configs", "sizes", "found")
+    __slots__ = ("job", "tp", "pp", "ep", "cp", "dp", "per_replica", "virtual", "configs", "sizes", "found")
 
     def __init__(self, job: TrainingJob, count: int, tp: int, pp: int, stages: tuple[str, ...], ep: int,
                  cp: int) -> None:
         self.job, self.tp, self.pp, self.ep, self.cp = job, tp, pp, ep, cp
         self.dp = dp = count // (tp * pp * cp)
         stages = _pinned_stages(job, stages)
-        self.per_gpu_cap = None if job.global_batch_samples is None \
-            else max(1, int(job.global_batch_samples // dp))
+        self.per_replica = None if job.global_batch_samples is None \
+            else max(1, math.ceil(job.global_batch_samples / dp - 1e-9))
+        """The busiest replica's samples per step (layout_work): ⌈B/dp⌉."""
         self.virtual = _virtual_stages(job, pp)
         pinned_zero = job.parallelism is not None and job.parallelism.zero is not None
         # one replica (and no context ranks to shard over): every stage is none
@@ -469,8 +470,14 @@ class FitTrials:
                 micro = 1
             else:
                 fit = int((capacity - total) // one) if one > 0 else 1 << 16
-                per_gpu_cap = self.per_gpu_cap
-                micro = 1 << int(math.log2(max(1, min(fit, per_gpu_cap or fit, 1 << 16))))
+                per_replica = self.per_replica
+                if per_replica is None:  # samples per step grow with the replicas: the largest power of two
+                    micro = 1 << int(math.log2(max(1, min(fit, 1 << 16))))
+                else:
+                    # a fixed global batch: the busiest replica's ⌈B/dp⌉ samples in as few micro-batches as memory
+                    # holds, balanced (171 samples with room for 128 run as 2 of 86, not 128 + 43)
+                    accumulation = -(-per_replica // max(1, min(fit, per_replica)))
+                    micro = -(-per_replica // accumulation)
             layout = self.found.get((i, micro))
             if layout is None:
                 memory = memory_of(job, micro, recompute, sharding, dp, tp, pp, ep, cp)
