@@ -16,10 +16,12 @@ machine): in-process plan() of pretrain-1b-72h 388 ms CPU, median of 5 (d31de96 
 After the fifth round (2026-11-30: options judged and plans made lazily, benchmarks/bench_plan.py): 240-250 ms CPU,
 median of 5 in 3 rounds, against 406-439 ms for the tree before it on the same busy machine; issue 15's ≤ 50 ms
 is not met (what is left: docs/internals.md 'Performance').
-Start-up (issue 12 item 7, docs/internals.md 'Start-up: what every run pays'; 2026-11-30, main before and after
-side by side with the floor, CPU medians of 5): numpy imported only by runs that need an M/D/c distribution or a
-simulation: lora-7b-a6000 2.62x -> 2.12x, long-context-llama-8b 2.65x -> 2.11x, lora-mixtral-8x7b 2.88x -> 2.40x;
-serving profiles unchanged (serve-gpt-oss-120b-chat 2.6x, serve-7b-chat 4.0x).
+Start-up (issue 12 item 7, docs/internals.md 'Start-up: what every run pays'; 2026-11-30, the tree without and with
+the start-up commits side by side with the floor, CPU medians of 7): numpy only for runs that need an M/D/c
+distribution or a simulation, Typer's annotations evaluated once, pydantic's plugin loader skipped with plugins off:
+lora-7b-a6000 2.49x -> 1.71x, long-context-llama-8b 2.25x -> 1.62x, lora-mixtral-8x7b 2.96x -> 2.27x,
+resnet50-imagenet 3.18x -> 2.39x, pretrain-1b-72h 3.51x -> 2.72x, serve-gpt-oss-120b-chat 2.75x -> 2.59x,
+serve-7b-chat 4.05x -> 3.86x, bert-train-then-serve 4.14x -> 4.11x.
 
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the

@@ -1,6 +1,7 @@
 """Shared pydantic configuration and human-unit field types."""
 from __future__ import annotations
 
+import inspect
 import types
 import typing
 from collections.abc import Callable
@@ -18,6 +19,17 @@ from pydantic import (
 from planner.schema.units import parse_count, parse_rate, parse_seconds, parse_usd
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _signed(func: _F) -> _F:
+    """`func` with its signature stored on it (the `__signature__` that inspect.signature returns first): pydantic
+    inspects a validator's signature (whether it takes `info`) at every field it validates, ~190 times when a profile's
+    validators are built, each rebuilt from the code object; stored, the same Signature is read back."""
+    func.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
+    return func
+
+
 class Strict(BaseModel):
     """Frozen, unknown keys forbidden, descriptions on every field; a boolean is never taken for a number."""
 
@@ -25,6 +37,7 @@ class Strict(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
+    @_signed
     def _no_bool_for_number(cls, value: object, info: ValidationInfo) -> object:
         # pydantic's lax mode reads true as 1 (`gpu_count: true` would count one GPU); YAML 1.1 also reads yes/on
         if isinstance(value, bool) and info.field_name is not None:
@@ -57,6 +70,7 @@ def _numeric_not_bool(annotation: object) -> bool:
 
 
 def _human(parser: Callable[[Any], float]) -> Any:
+    @_signed
     def convert(value: object) -> object:
         if value is None:
             return None
