@@ -10,7 +10,11 @@ in-process memos (planner/model/md_c.py) are cleared before every run, so each r
 Issue 15: the full training search ≤ 50 ms in-process. Last measured (2026-11-30, the search's fifth round, medians
 of 5, 3 rounds alternating with the tree before it, load average 6-8 on 2 cores; docs/internals.md 'Performance'):
 analytic pretrain-1b-72h 406-439 -> 240-250 ms CPU, resnet50-imagenet 357-370 -> 187-197 ms, bert-train-then-serve
-531-587 -> 348-388 ms, lora-7b-a6000 59-63 -> 38-41 ms: the 50 ms target is not met.
+531-587 -> 348-388 ms, lora-7b-a6000 59-63 -> 38-41 ms: the 50 ms target is not met. Sixth round (2026-11-30:
+communication terms shared across GPUs, layouts keys that read alike sharing one list; docs/internals.md): CPU
+medians moved within the busy machine's ±15 % noise; instructions per plan() (valgrind callgrind, deterministic)
+pretrain-1b-72h 1,249 -> 1,175 M (-6.0 %), resnet50-imagenet 1,008 -> 908 M (-9.8 %), bert-train-then-serve's
+serving section 663 -> 639 M (-3.6 %).
 """
 from __future__ import annotations
 

@@ -97,7 +97,7 @@ def test_judged_options_equal_the_dataclass_and_the_reference_hours(catalog, con
     assert any(o.spot for o in options) and any(not o.feasible for o in options)
     for o in options:
         made = TrainingOption(o.plan, o.hours, o.cost_usd, o.spot, o.confidence)
-        assert vars(o) == {**vars(made), "_rank": o.rank}  # every field, the flags __post_init__ sets included
+        assert vars(o) == {**vars(made), "rank": o.rank}  # every field, the flags __post_init__ sets included
         assert o.rank == training_rank(dataclasses.replace(o))
         if o.spot is None:
             assert o.hours == hours_at_confidence(o.plan, confidence)
@@ -156,3 +156,17 @@ def test_plans_on_step_comm_another_gpu_made_equal_plans_built_alone(catalog, na
         shared = plan_training(job, gpu, offer, count, efficiency, memo=memo)
         alone = plan_training(job, gpu, offer, count, prior_efficiency(catalog, gpu, "train", job.work.family))
         assert shared == alone, (offer.provider, offer.offer.instance, count)
+
+
+@pytest.mark.parametrize("name", ["serve-gpt-oss-120b-chat", "bert-train-then-serve"])
+def test_serving_plans_built_without_init_equal_the_dataclass(catalog, name):
+    """plans/serving.py builds its candidates and plans with evolve.build (no per-field setattr): every serving plan
+    of an estimate (continuous batching, dynamic batching) equals, field for field, the plan the dataclass makes."""
+    from planner.plans.serving import ServingPlan
+
+    plans = planner.plan(planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog), catalog,
+                         today=DAY).estimate.inference.plans
+    assert plans
+    for p in plans:
+        made = ServingPlan(**{f.name: getattr(p, f.name) for f in dataclasses.fields(ServingPlan)})
+        assert vars(p) == vars(made) and repr(p) == repr(made)

@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planner.catalog.load import PricedOffer
 from planner.model.costing import run_cost_usd
@@ -65,16 +65,10 @@ class TrainingOption:
         """The verdicts in words."""
         return self.plan.reasons
 
-    @property
-    def rank(self) -> tuple[object, ...]:
-        """training_rank, worked out once: the search takes each offer's best by it and the decision sorts, takes
-        minima and groups by it again, thousands of options each time. Kept in the instance's __dict__ beside the
-        fields (not a field: dataclasses.replace makes a new option, ranked afresh; functools.cached_property would
-        take a lock per first read in Python 3.11)."""
-        found: tuple[object, ...] | None = self.__dict__.get("_rank")
-        if found is None:
-            found = self.__dict__["_rank"] = training_rank(self)
-        return found
+    if TYPE_CHECKING:  # at run time a non-data descriptor (_RememberedRank, set below the class)
+        @property
+        def rank(self) -> tuple[object, ...]:
+            """training_rank, worked out once."""
 
     @property
     def label(self) -> str:
@@ -191,7 +185,7 @@ class Judge:
         option: TrainingOption = object.__new__(TrainingOption)
         option.__dict__.update(plan=judged, hours=hours, cost_usd=cost, spot=overhead, confidence=self.confidence,
                                usable=usable, feasible=not verdicts, meets_deadline=meets, within_budget=within,
-                               gpu=judged.gpu, provider=judged.provider, _rank=rank_of(judged, hours, cost))
+                               gpu=judged.gpu, provider=judged.provider, rank=rank_of(judged, hours, cost))
         return option
 
     def lazily(self, plan: TimedPlan, offer: PricedOffer | None,
@@ -224,7 +218,7 @@ class Judge:
         option: TrainingOption = object.__new__(TrainingOption)
         option.__dict__.update(hours=hours, cost_usd=cost, spot=None, confidence=self.confidence, usable=usable,
                                feasible=not judged, meets_deadline=meets, within_budget=within, gpu=plan.gpu,
-                               provider=provider, _rank=rank, _lazy=(plan, offer, market, judged, meets, within))
+                               provider=provider, rank=rank, _lazy=(plan, offer, market, judged, meets, within))
         return option
 
 
@@ -247,6 +241,22 @@ class _LazyPlan:
         del state["_lazy"]
         return judged
 
+
+class _RememberedRank:
+    """TrainingOption.rank: training_rank, worked out once: the search takes each offer's best by it and the decision
+    sorts, takes minima and groups by it again, thousands of options each time. A non-data descriptor: the first read
+    keeps the rank in the option's __dict__ (Judge sets it there at once), so every later read is a plain attribute
+    read, which the sorts' C-level attrgetter makes without a Python call. Not a field: dataclasses.replace makes a
+    new option, ranked afresh."""
+
+    def __get__(self, option: TrainingOption | None, owner: type | None = None) -> Any:
+        if option is None:
+            return self
+        found = option.__dict__["rank"] = training_rank(option)
+        return found
+
+
+setattr(TrainingOption, "rank", _RememberedRank())
 
 # set after the dataclass is made, so it is no default of the field: options made by __init__ or Judge.__call__ hold
 # their plan in __dict__, which a non-data descriptor does not shadow

@@ -62,6 +62,7 @@ from planner.model.serving_features import (
 from planner.model.simulation_length import SimulatedLatency, first_requests, requests_for, until_decided
 from planner.model.workload import BYTES, Workload, weight_bytes
 from planner.plans import verdict
+from planner.plans.evolve import build
 from planner.plans.verdict import Kind, Verdict
 from planner.schema.catalog import COMMIT_TERM_HOURS, CommittedPrice, GpuSpec
 from planner.schema.profile import Inference, Slo
@@ -618,12 +619,16 @@ def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per
         return None
     reps, instances = _fill_instances(reps, tp, gpus_per_instance)
     if config.percentiles_at is not None:  # judged as far as its verdict needs (the same verdict: meets_at)
-        return _Candidate(config.timing, batch, tp, reps, instances, None, config.meets_at(reps, inf.rate),
-                          config.capacity_rps, config.latency_at, gpus_per_instance, meets_at=config.meets_at,
-                          percentiles=config.percentiles_at(reps, inf.rate))
+        # _Candidate(...) without the frozen dataclass's per-field setattr (plans/evolve.py): a search sizes
+        # thousands of configurations
+        return build(_Candidate, timing=config.timing, batch=batch, tp=tp, replicas=reps, instances=instances,
+                     judged=None, meets=config.meets_at(reps, inf.rate), capacity_rps=config.capacity_rps,
+                     latency_at=config.latency_at, gpus_per_instance=gpus_per_instance, meets_at=config.meets_at,
+                     percentiles=config.percentiles_at(reps, inf.rate))
     latency = config.judged_at(reps, inf.rate)
-    return _Candidate(config.timing, batch, tp, reps, instances, latency, _meets(latency, inf.slo),
-                      config.capacity_rps, config.latency_at, gpus_per_instance, meets_at=config.meets_at)
+    return build(_Candidate, timing=config.timing, batch=batch, tp=tp, replicas=reps, instances=instances,
+                 judged=latency, meets=_meets(latency, inf.slo), capacity_rps=config.capacity_rps,
+                 latency_at=config.latency_at, gpus_per_instance=gpus_per_instance, meets_at=config.meets_at)
 
 
 def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
@@ -686,7 +691,8 @@ def _plan(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer, eff:
     else:
         capacity, timing = c.batch / c.timing, {"service": c.timing}
         tokens, per_million = 0.0, None
-    return ServingPlan(
+    return build(  # ServingPlan(...) without its per-field setattr (plans/evolve.py)
+        ServingPlan,
         gpu=gpu.id, provider=offer.provider, instance=offer.offer.instance, replicas=c.replicas,
         gpus_per_replica=c.tp, gpu_count=c.replicas * c.tp, instances=c.instances, batch_size=c.batch,
         capacity_rps_per_replica=capacity, utilization=inf.rate / (c.replicas * capacity),

@@ -944,6 +944,8 @@ class LayoutMemo:
     comm_tokens: dict[tuple[object, ...], int] = dataclasses.field(default_factory=dict)
     """Small numbers for TargetView.comm and TargetView.link (view)."""
     comms: dict[tuple[int, int], StepComm] = dataclasses.field(default_factory=dict)
+    intervals: dict[int, tuple[tuple[float, float, float], Efficiency]] = dataclasses.field(default_factory=dict)
+    """interval(value, log_sigma) per efficiency object, held with it (timed_plans)."""
     alike: dict[tuple[object, ...], list[LayoutEntry]] = dataclasses.field(default_factory=dict)
     """layouts_with_work per reading_key: layouts keys that differ only in what candidate_layouts does not read
     (GPUs per instance beyond the tensor degrees they allow) share one list."""
@@ -1236,7 +1238,9 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
     pinned_keys = memo.pinned_keys(job) if memo else _pinned_keys(job)
     gpu_id, provider, instance, billing, commitment = gpu.id, offer.provider, o.instance, offer.billing_seconds, \
         offer.commitment
-    samples, batch = job.samples, job.global_batch_samples
+    samples, batch, pins = job.samples, job.global_batch_samples, job.parallelism
+    # interval() per efficiency object, held with it (its id is not reused while held): counts and GPUs share them
+    intervals: dict[int, tuple[tuple[float, float, float], Efficiency]] = memo.intervals if memo is not None else {}
     plans = []
     for count in counts:
         verdicts: list[Verdict] = []
@@ -1245,7 +1249,7 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
             verdicts.append(Verdict(Kind.NO_NETWORK, float(instances), 1.0))
         if peak_found is None:
             verdicts.append(Verdict(Kind.NO_PRECISION, detail=job.precision))
-        problem = pin_problem(job, offer, count)
+        problem = pin_problem(job, offer, count) if pins is not None else None
         best = None if problem else _fastest(job, gpu, offer, count, efficiency, peak, memo, view)
         fits = best is not None
         if best is None:
@@ -1257,12 +1261,16 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
         compute_time = terms.compute_s / value
         exposed = step_time - compute_time
         steps = samples / terms.samples_per_step
-        low, mid, high = (interval(value, eff.log_sigma))
+        held = intervals.get(id(eff))
+        if held is None:
+            held = intervals[id(eff)] = (interval(value, eff.log_sigma), eff)
+        low, mid, high = held[0]
         # hours at the efficiency's P90 (fast) / P50 / P10 (slow); communication is not scaled
         hours = (steps * (compute_time * value / high + exposed) / 3600.0,
                  steps * (compute_time * value / mid + exposed) / 3600.0,
                  steps * (compute_time * value / low + exposed) / 3600.0)
-        plans.append(TimedPlan(gpu_id, provider, instance, count, instances, fits, tuple(verdicts), step_time,
+        plans.append(TimedPlan(gpu_id, provider, instance, count, instances, fits, tuple(verdicts) if verdicts else (),
+                               step_time,
                                compute_time, exposed, eff, hours[1], price, billing, is_spot, commitment, hours,
                                layout, terms, peak, job, pinned_keys, []))
     return plans
