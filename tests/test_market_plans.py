@@ -317,3 +317,15 @@ def test_a_spot_plan_stores_its_data_over_its_longer_hours(billed):
     spot = spot_adjusted(billed.estimate.training.job, evolve(plan, spot=True))
     assert spot.hours_p50 > plan.hours_p50 and rates is not None
     assert spot.storage_usd == pytest.approx(rates.storage_usd(spot.hours_p50)) and spot.storage_usd > plan.storage_usd
+
+
+def test_a_break_even_past_full_time_use_says_owning_never_pays_off_not_a_utilisation_over_100_percent(tmp_path):
+    # $4k of RTX 4090s over 3 years against a 200M-token LoRA a rental finishes for about its running cost: the
+    # break-even share of the lifetime is above 1, which no machine can be busy; the line says so in hourly figures
+    path = _with(tmp_path, OWNED)
+    (line,) = estimate(path)["training"]["buy_vs_rent"]
+    assert line["break_even_utilisation"] > 1
+    table = " ".join(estimate(path, fmt="table").split())
+    assert "owning never pays off at these prices" in table
+    assert f"breaking even would take {line['break_even_utilisation']:.1f}× full-time use" in table
+    assert "at 100 % utilisation" not in table and "break-even" not in table

@@ -155,12 +155,21 @@ def _buy_lines(est: Estimate) -> list[str]:
                          "running it: owning never pays off.")
         else:
             verdict = (f"owning pays off above {b.break_even_utilisation:.0%} utilisation over its lifetime"
-                       if b.break_even_utilisation <= 1.0 else
-                       f"renting costs less even at 100 % utilisation (break-even {b.break_even_utilisation:.0%})")
+                       if b.break_even_utilisation <= 1.0 else _never_pays_off(b))
             lines.append(head + f"the cheapest rental meeting the targets, {b.rental}, costs "
                          f"{usd(b.rental_usd or 0.0)} for {what} ({fixed(b.owned_hours)} h on the owned machine): "
                          f"{verdict}.")
     return lines
+
+
+def _never_pays_off(b: BuyVersusRent) -> str:
+    """The verdict when even full-time use cannot amortise the purchase: a utilisation above 100 % is not possible,
+    so the line compares the hourly figures and says how many lifetimes of full-time use would break even."""
+    rental_per_hour = (b.rental_usd or 0.0) / b.owned_hours
+    owning_per_hour = b.amortised_usd_per_hour + b.running_usd_per_hour
+    return (f"owning never pays off at these prices: renting costs {usd(rental_per_hour)} per hour of the owned "
+            f"machine's work, less than owning's {usd(owning_per_hour)}/h at full-time use (amortised + running); "
+            f"breaking even would take {b.break_even_utilisation or 0.0:.1f}× full-time use over its lifetime")
 
 
 _TERM_WORDS = {"1m": "1 month", "3m": "3 months", "6m": "6 months", "1y": "1 year", "3y": "3 years"}
