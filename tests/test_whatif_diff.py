@@ -46,6 +46,13 @@ def test_bad_set_is_one_error_exit_2(override, message):
     result = runner.invoke(app, ["estimate", str(PRETRAIN), "--set", override])
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+    assert result.output.count("--set") == 1 + result.output.count("For example --set") * 2  # the option named once
+
+
+def test_a_set_without_equals_names_the_option_once():
+    result = runner.invoke(app, ["estimate", str(PRETRAIN), "--set", "nonsense"])
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: --set nonsense: expected KEY.PATH=VALUE.")
 
 
 def test_diff_shows_the_change_and_fails_above_the_threshold(tmp_path):

@@ -14,7 +14,8 @@ def parse_override(text: str) -> tuple[tuple[str, ...], object]:
     key, sep, raw = text.partition("=")
     path = tuple(part.strip() for part in key.split("."))
     if not sep or not all(path):
-        raise InputError(f"--set {text!r}: expected KEY.PATH=VALUE", field="--set",
+        # placed like the other --set errors ("--set KEY=VALUE: …"): the option is named once, as their place
+        raise InputError("expected KEY.PATH=VALUE", file=f"--set {text}",
                          hint="For example --set training.epochs=3 or --set constraints.gpus=[A100-80GB-SXM].")
     value = parse_yaml(raw, f"--set {key}").data if raw.strip() else None
     return path, value
