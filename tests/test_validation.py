@@ -111,6 +111,17 @@ def test_validate_unknown_tag_is_exit_2():
     result = CliRunner().invoke(app, ["validate", "--only", "no-such-group"])
     assert result.exit_code == 2
     assert "no published run matches --only 'no-such-group'" in result.output
+    # the hint lists every group the summary prints, those made of rows and the cross-cutting ones included
+    hint = " ".join(result.output.split())
+    for group in ("training", "single-gpu-throughput", "moe", "independent-check", "fitted-sources", "cnn"):
+        assert f" {group}," in hint or f" {group})" in hint or f"({group}," in hint, group
+
+
+def test_validate_only_accepts_the_summarys_row_groups_with_the_summarys_counts():
+    every = summaries(validate(BUNDLED_CATALOG))
+    rows = validate(BUNDLED_CATALOG, only="single-gpu-throughput")  # training goes the same way (in_row_group)
+    assert len(rows) == every["single-gpu-throughput"].n > 0 and every["training"].n > len(rows)
+    assert summaries(rows)["single-gpu-throughput"] == every["single-gpu-throughput"]
 
 
 # ----------------------------------------------------------------------------------------------- the model

@@ -571,7 +571,7 @@ def schema(name: Annotated[SchemaName, typer.Argument(help="Which file format.")
 @app.command()
 def validate(
     format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
-    only: Annotated[Optional[str], typer.Option("--only", help="Only runs of this group, tier, phase or id; moe; independent-check or fitted-sources.")] = None,
+    only: Annotated[Optional[str], typer.Option("--only", help="Only runs of this group (any the summary prints: training, moe, single-gpu-throughput, independent-check, …), tier, phase or id.")] = None,
     leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="Refit every fitted figure without the "
                                                 "run it predicts.")] = False,
     cross_validate: Annotated[Optional[CrossValidate], typer.Option(
@@ -582,16 +582,14 @@ def validate(
 ) -> None:
     """Predict every published run: predicted vs actual, error, P10–P90 and coverage, overall and by group."""
     _wide(wide)
-    from planner.validate.runs import render_json, render_table, rule_of_thumb_errors
+    from planner.validate.runs import group_names, render_json, render_table, rule_of_thumb_errors
     from planner.validate.runs import validate as run_validation
 
     folds = cross_validate.value if cross_validate is not None else ("run" if leave_one_out else None)
     rows = run_validation(catalog, leave_one_out, only, folds)
     if not rows:
         raise PlannerError(f"no published run matches --only {only!r}",
-                           hint="Use a group (llm-pretraining, fine-tuning, cnn, encoder, serving-decode, "
-                                "serving-prefill, inference-batch-1, inference-batched, transformer-xl-training, "
-                                "transformer-xl-inference), "
+                           hint=f"Use a group the summary prints ({', '.join(group_names(catalog))}), "
                                 "a tier (A, B, C), a phase or a run id.")
     rule = rule_of_thumb_errors(rows, catalog)
     _out(render_json(rows, folds, rule) if format is ListFormat.json

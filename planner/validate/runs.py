@@ -143,8 +143,21 @@ def validate(catalog_dir: Path | str, leave_one_out: bool = False, only: str | N
     runs = load_published_runs(catalog_dir, catalog)
     moe = moe_run_ids(runs, catalog)
     family = {r.id: r.check_family for r in runs}
-    return [dataclasses.replace(r, moe=r.id in moe, check_family=family[r.id])
-            for r in _validate(catalog, runs, catalog_dir, leave_one_out, only, cross_validate, moe)]
+    # the summary's groups made of rows (training, single-gpu-throughput): select on the rows, as the summary does
+    derived = only if only in SUMMARY_ROW_GROUPS else None
+    rows = [dataclasses.replace(r, moe=r.id in moe, check_family=family[r.id])
+            for r in _validate(catalog, runs, catalog_dir, leave_one_out, None if derived else only, cross_validate,
+                               moe)]
+    return [r for r in rows if in_row_group(derived, r)] if derived else rows
+
+
+def group_names(catalog_dir: Path | str) -> list[str]:
+    """Every group name the summary can print for the published runs (what `--only` accepts besides tiers, phases
+    and run ids): overall, training, the runs' groups, moe, single-gpu-throughput, fitted-sources, independent-check."""
+    catalog = load_catalog(catalog_dir)
+    runs = load_published_runs(catalog_dir, catalog)
+    return ["overall", "training", *dict.fromkeys(r.group for r in runs), "moe", "single-gpu-throughput",
+            "fitted-sources", "independent-check"]
 
 
 def moe_run_ids(runs: list[PublishedRun], catalog: Catalog) -> frozenset[str]:
@@ -158,7 +171,8 @@ def moe_run_ids(runs: list[PublishedRun], catalog: Catalog) -> frozenset[str]:
 def _selected(only: str | None, moe: frozenset[str], run: PublishedRun) -> bool:
     """`--only`: a group, tier, phase or run id, `moe`, or which side of the independent check the run is on."""
     side = "fitted-sources" if run.check_family is None else "independent-check"
-    return not only or only in (run.group, run.tier, run.id, run.phase, side) or (only == "moe" and run.id in moe)
+    return (not only or only == "overall" or only in (run.group, run.tier, run.id, run.phase, side)
+            or (only == "moe" and run.id in moe))
 
 
 def _validate(catalog: Catalog, runs: list[PublishedRun], catalog_dir: Path | str, leave_one_out: bool,
@@ -206,13 +220,26 @@ RULE_OF_THUMB_MFU = 0.40
 RULE_OF_THUMB_GROUPS = ("llm-pretraining",)
 
 
+SUMMARY_ROW_GROUPS = ("training", "single-gpu-throughput")
+"""Summary groups defined on predicted rows rather than on a run's own tags."""
+
+
+def in_row_group(name: str, row: ValidationRow) -> bool:
+    """Whether a row counts in the summary group `name` (one of SUMMARY_ROW_GROUPS): training is the groups the
+    curves are fitted on; single-gpu-throughput their rows measured as throughput on one GPU."""
+    training = row.group in TRAIN_GROUPS
+    if name == "training":
+        return training
+    return training and row.gpu_count == 1 and row.metric in THROUGHPUT_METRICS
+
+
 def summaries(rows: list[ValidationRow]) -> dict[str, Summary]:
     """overall (every run), training (the training groups the curves are fitted on), every group present, and
     single-gpu-throughput: the training rows measured as throughput on one GPU (they also count in cnn/encoder)."""
     out: dict[str, Summary] = {}
     if rows:
         out["overall"] = summarise(rows)
-    training = [r for r in rows if r.group in TRAIN_GROUPS]
+    training = [r for r in rows if in_row_group("training", r)]
     if training:
         out["training"] = summarise(training)
     for group in dict.fromkeys(r.group for r in rows):
@@ -220,7 +247,7 @@ def summaries(rows: list[ValidationRow]) -> dict[str, Summary]:
     moe = [r for r in rows if r.moe]
     if moe:  # mixtures of experts across the groups they belong to (issue 14: target median ≤ 20 %)
         out["moe"] = summarise(moe)
-    single = [r for r in training if r.gpu_count == 1 and r.metric in THROUGHPUT_METRICS]
+    single = [r for r in rows if in_row_group("single-gpu-throughput", r)]
     if single and "single-gpu-throughput" not in out:
         out["single-gpu-throughput"] = summarise(single)
     fitted = [r for r in rows if r.check_family is None]
