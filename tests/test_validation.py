@@ -364,3 +364,14 @@ def test_an_end_to_end_decode_row_pays_its_prefill_and_one_step_less():
     assert share is not None and share < 1.0
     predicted = end_to_end_decode_tokens_per_s(work, gpu, "bf16", 8, 32, 128, 1.0, share)
     assert predicted == pytest.approx(run.value, rel=0.01)
+
+
+@pytest.mark.parametrize("columns, shown", [("80", False), ("200", True)])
+def test_validate_legends_explain_only_the_columns_shown(columns, shown):
+    # at 80 columns the P90/P10 and layout columns are dropped: their legends go with them
+    result = CliRunner().invoke(app, ["validate", "--only", "moe"], env={"COLUMNS": columns})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert ("P90/P10" in text) is shown and ("P90/P10: mean interval width" in text) is shown
+    assert ("layout: data·tensor·pipeline parallel" in text) is shown
+    assert "mixtures of experts" in text and "inference-batch-1:" not in text  # notes of the groups printed only

@@ -78,6 +78,8 @@ class Column:
     """0: always shown. Higher numbers are dropped first when the table does not fit (1 last); --wide shows all."""
     wide_only: bool = False
     """Shown only under --wide (details the compact view leaves out)."""
+    legend: str = ""
+    """What the column means, added to the table's caption only when the column is shown."""
 
 
 def fit_table(console: "Console", columns: Sequence[Column], rows: Sequence[Sequence[object]],
@@ -93,7 +95,9 @@ def fit_table(console: "Console", columns: Sequence[Column], rows: Sequence[Sequ
     def build(indices: list[int], style: box.Box, body: Sequence[Sequence[object]] = rows) -> "Table":
         from rich.table import Table
 
-        table = Table(title=plain(title) if title else None, caption=plain(caption) if caption else None,
+        # a legend explains a column only where the column is printed (a narrow terminal drops some)
+        notes = "; ".join(part for part in [caption or "", *(columns[i].legend for i in indices)] if part)
+        table = Table(title=plain(title) if title else None, caption=plain(notes) if notes else None,
                       title_justify="left", caption_justify="left", box=style,
                       padding=(0, 1) if style is box.HEAVY_HEAD else 0, show_edge=style is box.HEAVY_HEAD)
         for i in indices:

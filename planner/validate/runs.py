@@ -358,14 +358,15 @@ def render_table(rows: list[ValidationRow], leave_one_out: bool, cross_validate:
     body = [[r.id, r.group, f"{r.gpu_count}× {r.gpu}", r.layout, UNITS.get(r.metric, r.metric), compact(r.actual),
              compact(r.predicted), f"{r.error:+.0%}", f"{compact(r.p10)}–{compact(r.p90)}",
              "yes" if r.covered else "no"] for r in rows]
-    columns = [Column("run"), Column("group", drop=4), Column("GPUs"), Column("layout", drop=5),
+    columns = [Column("run"), Column("group", drop=4), Column("GPUs"),
+               Column("layout", drop=5, legend="layout: data·tensor·pipeline parallel, ZeRO stage; * GPU count not "
+                                               "published: the count with the fewest GPU-seconds per sample"),
                Column("metric", drop=1), Column("actual", "right"), Column("predicted", "right"),
                Column("error", "right"), Column("P10–P90", drop=3), Column("covers", drop=2)]
-    console.print(fit_table(console, columns, body, title=title,
-                            caption="layout: data·tensor·pipeline parallel, ZeRO stage; * GPU count not published: "
-                                    "the count with the fewest GPU-seconds per sample"))
+    console.print(fit_table(console, columns, body, title=title))
     summary = []
-    for name, s in summaries(rows).items():
+    groups = summaries(rows)
+    for name, s in groups.items():
         summary.append([name, str(s.n), f"{s.median_abs_error:.1%}", f"{s.p90_abs_error:.1%}",
                         f"{s.coverage_p10_p90:.0%}", f"{s.mean_interval_ratio:.2f}"])
         if rule and name in rule:
@@ -373,11 +374,19 @@ def render_table(rows: list[ValidationRow], leave_one_out: bool, cross_validate:
             summary.append(["  rule of thumb: 6·N·D at 40 %", str(n), f"{median:.1%}", f"{p90:.1%}", "", ""])
     console.print(fit_table(console, [Column("group"), Column("runs", "right"), Column("median |error|", "right"),
                                       Column("P90 |error|", "right"), Column("P10–P90 coverage", "right"),
-                                      Column("P90/P10", "right", drop=1)], summary,
-                            title="Accuracy" + mode,
-                            caption="overall: every run; training: the groups the curves are fitted on; "
-                                    "single-gpu-throughput: their one-GPU throughput rows; fitted-sources: the rows fits may use; "
-                                    "independent-check: the source families kept out of every fit (catalog/"
-                                    "published_runs.yaml independent_check), predicted from the others; P90/P10: "
-                                    "mean interval width; " + "; ".join(f"{k}: {v}" for k, v in GROUP_NOTES.items())))
+                                      Column("P90/P10", "right", drop=1, legend="P90/P10: mean interval width")],
+                            summary, title="Accuracy" + mode,
+                            caption="; ".join(f"{k}: {v}" for k, v in {**SUMMARY_NOTES, **GROUP_NOTES}.items()
+                                              if k in groups)))
     return buffer.getvalue()
+
+
+SUMMARY_NOTES = {
+    "overall": "every run",
+    "training": "the groups the curves are fitted on",
+    "single-gpu-throughput": "their one-GPU throughput rows",
+    "fitted-sources": "the rows fits may use",
+    "independent-check": "the source families kept out of every fit (catalog/published_runs.yaml independent_check), "
+                         "predicted from the others",
+}
+"""The summary's groups made across the runs' own groups (summaries), in words: printed for the groups shown."""
