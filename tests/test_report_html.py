@@ -1,5 +1,6 @@
 """`--html FILE` and `--format markdown`: reports a person can share. The page is opened in headless Chromium."""
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -36,6 +37,21 @@ def test_html_is_self_contained_and_names_the_recommended_plan(tmp_path):
     assert "Whole bill of the recommended training plan" in page and "<td>storage</td><td>not counted</td>" in page
     if importlib.util.find_spec("matplotlib"):
         assert "<svg" in page  # the Pareto plot, inline
+
+
+def test_html_headline_prices_in_the_tables_format_cents_below_100_dollars(tmp_path):
+    # a LoRA run costs a few dollars: whole dollars ("$3") would hide the cents the tables show ($2.66)
+    from planner.readable import usd
+
+    lora = ROOT / "profiles" / "lora-7b-a6000.yaml"
+    page = tmp_path / "report.html"
+    result = runner.invoke(app, ["estimate", str(lora), "--html", str(page), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    choice = json.loads(result.stdout)["decisions"]["training"]["choices"][0]
+    assert choice["cost_usd"] < 100
+    headline = re.search(r"Recommended training plan: [^<]*", page.read_text()).group(0)
+    assert re.search(r", \$\d+\.\d\d \(P50\)$", headline), headline
+    assert f", {usd(choice['cost_usd'])} (P50)" in headline
 
 
 def test_markdown_report_leads_with_the_decision():

@@ -7,6 +7,7 @@ from typing import Any
 
 from planner.decide.choices import Decision
 from planner.plans.search import Estimate
+from planner.readable import fixed, usd
 from planner.render.decision import blocks
 from planner.render.escape import html_text
 
@@ -34,12 +35,13 @@ def recommended_text(decision: Decision) -> list[str]:
     lines = []
     if decision.training is not None and decision.training.choices:
         o = decision.training.choices[0].option
-        lines.append(f"Recommended training plan: {o.label} — {o.hours:,.1f} h, ${o.cost_usd:,.0f} "
+        # the tables' formats (planner/readable.py): $0.24 stays $0.24, not "$0"
+        lines.append(f"Recommended training plan: {o.label} — {fixed(o.hours)} h, {usd(o.cost_usd)} "
                      f"(P{decision.training.confidence * 100:g})")
     if decision.inference is not None and decision.inference.choices:
         p = decision.inference.choices[0].option
         lines.append(f"Recommended serving plan: {p.replicas}×{p.gpus_per_replica} {p.gpu} on {p.provider} — "
-                     f"${p.monthly_cost_usd:,.0f}/month")
+                     f"{usd(p.monthly_cost_usd)}/month")
     return lines or ["No plan meets every constraint; see the rejected GPU types below."]
 
 
