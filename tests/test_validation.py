@@ -24,10 +24,11 @@ from planner.schema.catalog import Offer
 from planner.schema.model import Architecture
 from planner.validate.runs import summaries, validate
 
-LOO_MEDIAN_ABS_ERROR_RATCHET = 0.156
-"""Leave-one-out median |error| on the published training runs was 0.146 when this was set (2026-11-30, with NCCL's
-collective latencies and the NCHW passes counted; 0.156 before; 0.130 while the independent-check rows were fitted
-on). Only lower it."""
+LOO_MEDIAN_ABS_ERROR_RATCHET = 0.145
+"""Leave-one-out median |error| on the published training runs was 0.135 when this was set (2026-11-30, when MLPerf
+Training v3.1's 8 GPT-3 175B rows became fittable, -18..+7 % each leave-one-out, and the hopper curve was refitted
+with them; 0.146 before, with NCCL's collective latencies and the NCHW passes counted; 0.156 before that; 0.130 while
+the independent-check rows were fitted on). Only lower it."""
 LOO_P90_ABS_ERROR_RATCHET = 0.322
 """Leave-one-out P90 |error| was 0.311 when this was set (issue 14 item 6: the MoE rows left the curve fit, validated as
 the `moe` group; 0.333 before; 0.401 before NCCL's latencies and the counted NCHW passes;
