@@ -376,3 +376,27 @@ def test_moe_rows_are_validated_never_fitted():
     assert len(moe) >= 7 and not any(fits_curves(c) for c in cases if c.run.id in moe)
     assert any(fits_curves(c) for c in cases)
     assert all(not moe & set(fit.runs) for fit in curves)
+
+
+def test_an_interleaved_pipeline_reduces_gradients_behind_its_other_chunks():
+    """StepComm.window_micro_batches: the data-parallel reduction hides behind ((v - 1)·pp + 1)/v micro-batch
+    backward passes with v model chunks per rank (the interleaved 1F1B schedule finishes each chunk's gradients pp
+    slots before the next), one without interleaving; the same layout's work, compute and other communication."""
+    import dataclasses
+
+    from planner.model.precision import peak_flops
+    from planner.plans.training import BACKWARD_SHARE, Layout, TrainingJob, step_terms, training_memory
+
+    work, gpu, offer = preset("llama-3-70b"), CATALOG.gpus["H100-SXM"], _h100_offer(400.0)
+    job = TrainingJob(work, 1e6, 256, 1, "bf16", "adamw", "full", 16, "none", framework="megatron")
+    memory = training_memory(job, 1, False, "zero1", 16, 4, 8)
+    plain = Layout(16, 4, 8, "zero1", "none", 1, memory)
+    interleaved = dataclasses.replace(plain, virtual=5)
+    peak = peak_flops(gpu, "bf16")
+    one, five = (step_terms(job, gpu, offer, 512, layout, peak) for layout in (plain, interleaved))
+    micro = one.compute_s / (256 / 16 + 7)  # 16 micro-batches per replica and 7 bubble slots
+    assert one.window_s == pytest.approx(BACKWARD_SHARE * micro, rel=1e-9)
+    assert five.window_s == pytest.approx(BACKWARD_SHARE * five.compute_s / (256 / 16 + 7 / 5) * (4 * 8 + 1) / 5,
+                                          rel=1e-9)
+    assert five.overlap_comm_s == one.overlap_comm_s and five.overlap_comm_s > five.window_s / 0.5 > 0
+    assert five.exposed_comm_s(0.5) < one.exposed_comm_s(0.5)

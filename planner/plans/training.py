@@ -823,6 +823,13 @@ class StepComm(NamedTuple):
     attention_flops: float
     """This GPU's forward attention FLOP of one micro-batch on its stage (÷ peak: its seconds at η = 1)."""
     bubble_fraction: float
+    window_micro_batches: float = 1.0
+    """Micro-batch backward passes the data-parallel gradient reduction hides behind: ((v − 1)·pp + 1)/v with v
+    model chunks per rank, so 1 without interleaving (the reduction starts, bucket by bucket, in the step's last
+    backward: PyTorch DDP, Megatron's overlap_grad_reduce). With an interleaved pipeline a rank's chunks finish their
+    gradients one after another: in the interleaved 1F1B schedule each chunk's last backward comes pp micro-batch
+    slots of 1/v of the stage's work before the next chunk's (Narayanan et al. 2021, §2.2), so the gradients of the
+    first v − 1 chunks reduce behind (v − 1)·pp/v micro-batch backward passes, the last chunk's behind its own 1/v."""
 
 
 def step_comm(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, layout: Layout, lw: LayoutWork,
@@ -861,7 +868,8 @@ def step_comm(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, layout: Layout
         comm = group_collective_seconds(lw.grad_bytes, dp * cp, o.gpus_per_instance, o.network_gbps, tp * pp,
                                         intra[0], intra[1], lw.grad_messages, "allreduce")
     return StepComm(fixed, comm, imbalance_factor(work, layout.expert, job.capacity_factor) if experts else None,
-                    zero3, slots * ring_comm, share, attention, (pp - 1) / virtual / slots)
+                    zero3, slots * ring_comm, share, attention, (pp - 1) / virtual / slots,
+                    ((virtual - 1) * pp + 1) / virtual)
 
 
 def terms_at(lw: LayoutWork, comm: StepComm, peak: float) -> StepTerms:
@@ -874,7 +882,7 @@ def terms_at(lw: LayoutWork, comm: StepComm, peak: float) -> StepTerms:
     if comm.zero3:
         window, repeats = micro_compute, lw.accumulation
     else:
-        window, repeats = BACKWARD_SHARE * micro_compute, 1
+        window, repeats = BACKWARD_SHARE * micro_compute * comm.window_micro_batches, 1
     return StepTerms(slots * micro_compute, comm.fixed_comm_s, comm.overlap_comm_s, window, repeats, lw.accumulation,
                      lw.samples_per_step, comm.bubble_fraction, comm.ring_comm_s,
                      slots * (comm.ring_share * (comm.attention_flops / peak)))
