@@ -132,3 +132,15 @@ def _yaml_cache_in_a_temporary_folder(tmp_path_factory):
         os.environ.pop(CACHE_ENV, None)
     else:
         os.environ[CACHE_ENV] = saved
+
+
+def bill_cells(text: str, line: str) -> list[str]:
+    """The cells of a bill row ('compute', 'storage', ...) in a table, markdown or HTML rendering of a report."""
+    for old, new in (("<tr><td>", "\n|"), ("</td><td>", "|"), ("</td></tr>", "|\n")):
+        text = text.replace(old, new)
+    for row in text.splitlines():
+        cells = [c.strip() for c in row.replace("│", "|").strip(" |").split("|")] if "|" in row or "│" in row \
+            else row.split(None, 2)
+        if cells and cells[0] == line:
+            return cells
+    raise AssertionError(f"no {line!r} row in:\n{text}")

@@ -4,7 +4,6 @@ import datetime as dt
 import json
 
 import pytest
-
 from typer.testing import CliRunner
 
 from planner.catalog.dominance import undominated
@@ -12,7 +11,7 @@ from planner.catalog.load import PricedOffer
 from planner.cli.main import app
 from planner.schema.catalog import Offer
 
-from .conftest import ROOT
+from .conftest import ROOT, bill_cells
 
 runner = CliRunner()
 PRETRAIN = ROOT / "profiles" / "pretrain-1b-72h.yaml"
@@ -262,16 +261,6 @@ def billed(catalog):
     return plan(profile, catalog)
 
 
-def _bill_cells(text, line):
-    """The cells of a bill row ('compute', 'storage', ...) in a table or markdown rendering."""
-    for row in text.splitlines():
-        cells = [c.strip() for c in row.replace("│", "|").strip(" |").split("|")] if "|" in row or "│" in row \
-            else row.split(None, 2)
-        if cells and cells[0] == line:
-            return cells
-    raise AssertionError(f"no {line!r} row in:\n{text}")
-
-
 def test_the_table_and_markdown_show_the_whole_bill_of_the_json(billed, monkeypatch):
     # issue 15 item 6: the bill's lines as separate rows in the human outputs, the amounts those of the JSON
     monkeypatch.setenv("COLUMNS", "160")  # rows unwrapped, whatever the terminal running the tests
@@ -285,7 +274,7 @@ def test_the_table_and_markdown_show_the_whole_bill_of_the_json(billed, monkeypa
                  render_markdown(billed.estimate, 10, billed.decision)):
         assert "Whole bill of the recommended training plan (#1: " in text
         for line in ("compute", "storage", "egress", "total"):
-            assert _bill_cells(text, line)[1] == usd(cost[line]), line
+            assert bill_cells(text, line)[1] == usd(cost[line]), line
         assert "compute P50" in text and "cost P50" not in text  # the columns say they are compute only
         assert "dataset 80.0 GB + 1 checkpoint" in text and "30.0 days kept after" in text
 
@@ -300,9 +289,9 @@ def test_unknown_bill_lines_are_said_in_the_table(catalog, monkeypatch):
     data = result.to_dict()
     cost = data["training"]["plans"][data["training"]["recommended"]]["cost_usd"]
     text = render_table(result.estimate, 10, result.decision)
-    assert _bill_cells(text, "storage")[1:] == ["not counted", "no storage price for vast-ai in the catalog"]
-    assert _bill_cells(text, "egress")[1] == "not counted"
-    assert _bill_cells(text, "total")[1] == usd(cost["total"]) == usd(cost["compute"])
+    assert bill_cells(text, "storage")[1:] == ["not counted", "no storage price for vast-ai in the catalog"]
+    assert bill_cells(text, "egress")[1] == "not counted"
+    assert bill_cells(text, "total")[1] == usd(cost["total"]) == usd(cost["compute"])
     assert "compute (storage and egress unknown for vast-ai)" in text
     assert "dataset size not given" not in text  # moot without a storage price
 

@@ -3,10 +3,15 @@ the served weights at the provider's $/GB-month, egress of inference.egress_gb_p
 price or volume is unknown off the total and said so, and the same bill in the table, markdown and HTML reports."""
 import pytest
 
-from planner.model.bill import EGRESS_UNKNOWN, EGRESS_VOLUME_NOT_GIVEN, STORAGE_UNKNOWN, serving_bill
+from planner.model.bill import (
+    EGRESS_UNKNOWN,
+    EGRESS_VOLUME_NOT_GIVEN,
+    STORAGE_UNKNOWN,
+    serving_bill,
+)
 from planner.model.workload import weight_bytes
 
-from .conftest import ROOT
+from .conftest import ROOT, bill_cells
 
 CHAT = ROOT / "profiles" / "serve-7b-chat.yaml"
 
@@ -76,19 +81,6 @@ def test_a_provider_without_prices_bills_compute_only_and_says_so(catalog, monke
     assert "compute (storage and egress unknown for vast-ai)" in text
 
 
-def _bill_cells(text, line):
-    """The cells of a bill row in a table, markdown or HTML rendering."""
-    html = ("<tr><td>", "\n|"), ("</td><td>", "|"), ("</td></tr>", "|\n")
-    for old, new in html:
-        text = text.replace(old, new)
-    for row in text.splitlines():
-        cells = [c.strip() for c in row.replace("│", "|").strip(" |").split("|")] if "|" in row or "│" in row \
-            else row.split(None, 2)
-        if cells and cells[0] == line:
-            return cells
-    raise AssertionError(f"no {line!r} row in:\n{text}")
-
-
 def test_every_report_shows_the_monthly_bill_of_the_json(aws, monkeypatch):
     monkeypatch.setenv("COLUMNS", "160")
     from planner.readable import usd
@@ -101,7 +93,7 @@ def test_every_report_shows_the_monthly_bill_of_the_json(aws, monkeypatch):
         assert "Whole monthly bill of the recommended serving plan (#1: " in text
         start = text.index("Whole monthly bill")
         for line in ("compute", "storage", "egress", "total"):
-            assert _bill_cells(text[start:], line)[1] == usd(cost[line]), line
+            assert bill_cells(text[start:], line)[1] == usd(cost[line]), line
         assert "500.0 GB sent out a month × $0.09/GB" in text
 
 
