@@ -179,3 +179,47 @@ def test_accuracy_headline_sentence_is_the_current_summary():
     assert shown == [round(overall["median_abs_error"] * 100, 1), round(overall["p90_abs_error"] * 100, 1),
                      round(overall["coverage_p10_p90"] * 100), round(training["median_abs_error"] * 100, 1),
                      round(training["p90_abs_error"] * 100, 1), round(training["coverage_p10_p90"] * 100)]
+
+
+def test_every_gpuplan_example_in_the_docs_is_checked():
+    # a console example that is not a checked block drifts (the owned-4090, bill and diff examples did): every
+    # `$ gpuplan …` line of a console block is checked, except those that measure this machine's own model code or
+    # hand a task to SkyPilot, which the check cannot run
+    script = _outputs_script()
+    checked = {lines[0] for p in script.doc_files() for b in script.blocks(p) for lines in b.commands}
+    unchecked = []
+    for path in script.doc_files():
+        fenced = False
+        for line in path.read_text(encoding="utf-8").splitlines():
+            fenced = not fenced if line.startswith("```") else fenced
+            words = line.removeprefix("$ ").split()
+            if fenced and line.startswith("$ ") and words[0].endswith("gpuplan") and line not in checked:
+                unchecked.append(line)
+    assert [c for c in unchecked if "--model-code" not in c and "--emit skypilot --gpus" not in c
+            and "sky down" not in c] == []
+
+
+def test_a_block_runs_a_session_with_redirects_exit_statuses_and_files(tmp_path, monkeypatch):
+    script = _outputs_script()
+    page = tmp_path / "page.md"
+    page.write_text("<!-- output -->\n```console\n"
+                    "$ gpuplan estimate tests/bad_inputs/profiles/typo-key-epoch.yaml \\\n"
+                    "    --top 1 > out.txt   # stdout to a file, the error still shown\n"
+                    "$ echo $?\n$ cat out.txt\n```\n", encoding="utf-8")
+    (block,) = script.blocks(page)
+    assert len(block.commands) == 3 and block.commands[0][1].startswith("    --top 1")
+    body = script.session(block).splitlines()
+    assert body[:2] == list(block.commands[0])
+    assert body[2].startswith("Error: tests/bad_inputs/profiles/typo-key-epoch.yaml:7:3: training.epoch:")
+    assert body[3:] == ["$ echo $?", "2", "$ cat out.txt"]  # the error went to stderr: the file is empty
+    assert not (script.ROOT / "out.txt").exists()  # written in a scratch folder, not the repository
+
+
+def test_an_excerpt_keeps_the_named_lines_and_marks_what_it_leaves_out():
+    script = _outputs_script()
+    text = "head\nBuy vs rent: x\ny\nDiscounts z\ntail"
+    assert script.excerpt(text, {"from": "Buy vs rent", "to": "Discounts"}) == "…\nBuy vs rent: x\ny\nDiscounts z\n…"
+    assert script.excerpt(text, {"from": "head", "to": "y"}) == "head\nBuy vs rent: x\ny\n…"
+    document = '{"training": {"plans": [{"gpu": "A", "cost_usd": {"p50": 1.5}, "other": 0}]}}'
+    assert script.excerpt(document, {"json": "training.plans.0", "keys": "cost_usd,gpu"}) == \
+        '{\n  "cost_usd": {\n    "p50": 1.5\n  },\n  "gpu": "A"\n}'
