@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from planner.model.workload import Workload
 from planner.plans.no_offer import is_no_offer
+from planner.plans.options import spot_adjusted, training_rank
 from planner.plans.owned import BuyVersusRent
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
@@ -59,12 +60,8 @@ def _r(value: float | None, digits: int = 4) -> float | None:
 
 
 def _training_shown(est: Estimate, top: int | None, section: Any = None) -> list[TrainingPlan]:
-    """The shown training plans (with the decision's first choice when --top cut it), spot plans with their expected
-    interruption overhead (as the decision has them)."""
-    from planner.decide.choices import spot_adjusted
-
-    from planner.plans.options import training_rank
-
+    """The shown training plans (with the decision's first choice when --top cut it; with every plan the decision
+    names at --top 0), spot plans with their expected interruption overhead (as the decision has them)."""
     assert est.training is not None
     if not top and section is not None:  # all plans: with every plan the decision names, in rank order
         ranked = list(est.training.ranked)
