@@ -291,6 +291,19 @@ def test_internal_error_is_one_line_exit_70_and_traceback_only_with_debug(monkey
     assert isinstance(debug.exception, RuntimeError)
 
 
+def test_a_closed_pipe_ends_quietly_with_141_not_an_internal_error():
+    # `gpuplan catalog list | head -2` printed "internal error: BrokenPipeError …" and exited 70. The read end is
+    # closed before the child has imported anything, so its first write meets the closed pipe.
+    child = subprocess.Popen([sys.executable, "-m", "planner", "catalog", "list"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=ROOT)
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()
+    stderr = child.stderr.read().decode()
+    child.stderr.close()
+    assert child.wait(timeout=120) == 141, stderr
+    assert stderr == ""
+
+
 def test_nothing_fits_is_exit_1(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("name: x\nmodel: {preset: pythia-1b}\ntraining: {dataset: {tokens: 20B}, precision: bf16,"

@@ -1,7 +1,8 @@
 """The `gpuplan` command: parse arguments, call the core, print.
 
 Exit codes (one handler, _Guarded.invoke): 0 ok; 1 nothing meets the constraints; 2 bad input or an unusable path
-(one `Error: …` line); 70 an unexpected internal error (one line; the traceback only with --debug); 130 Ctrl-C."""
+(one `Error: …` line); 70 an unexpected internal error (one line; the traceback only with --debug); 130 Ctrl-C;
+141 the reader closed the output early (`gpuplan … | head`), quietly."""
 # No `from __future__ import annotations` here: Typer reads every command's parameters from its annotations each
 # run, and string annotations made it compile and evaluate ~340 of them (~12 ms of every start); evaluated once at
 # import, they are the same objects Typer reads (docs/internals.md, 'Start-up: what every run pays').
@@ -24,6 +25,9 @@ PYDANTIC_PLUGINS_ENV = "PYDANTIC_DISABLE_PLUGINS"
 
 EXIT_INTERNAL = 70
 """EX_SOFTWARE (sysexits.h): an internal software error, distinct from 1 (no plan fits) and 2 (bad input)."""
+EXIT_CLOSED_PIPE = 141
+"""128 + SIGPIPE (13): what a shell reports for a program the closed pipe ended, as `git log | head` does. Python
+ignores SIGPIPE and raises BrokenPipeError instead; the handler turns it into this status, without a message."""
 
 _state = {"debug": False}
 
@@ -55,9 +59,18 @@ class _Guarded(TyperGroup):
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
         except (typer.Exit, typer.Abort, TyperException, SystemExit):
             raise
+        except BrokenPipeError:
+            # the reader stopped reading (`| head`): not an error of gpuplan's, so no message (stderr may be the
+            # same closed pipe); stdout goes to /dev/null so the flush at interpreter exit cannot raise again
+            # (the recipe of the Python docs, "Note on SIGPIPE" in the signal module)
+            _silence_stdout()
+            raise typer.Exit(EXIT_CLOSED_PIPE) from None
         except PlannerError as exc:
             if _state["debug"]:
                 raise
@@ -78,6 +91,19 @@ class _Guarded(TyperGroup):
             _error_line(f"internal error: {type(exc).__name__}{': ' + what if what else ''}; "
                         f"rerun with --debug and report it")
             raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _silence_stdout() -> None:
+    """Point the process's stdout at /dev/null (when it is a real file descriptor)."""
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a captured stdout (tests) has no descriptor: nothing to flush
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _interrupted(exc: BaseException) -> bool:
