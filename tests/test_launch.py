@@ -141,6 +141,28 @@ def test_skypilot_yaml_loads_in_skypilot(sky):
     assert "$SKYPILOT_NODE_RANK" in task["run"] and "$SKYPILOT_NUM_GPUS_PER_NODE" in task["run"]
 
 
+def test_every_skypilot_cloud_name_is_one_skypilot_launches_on(sky):
+    # catalog/accelerator_names.yaml mapped simplepod (a folder of SkyPilot's price catalog) to `infra: simplepod`,
+    # which SkyPilot's task schema refuses: the default profile's plan (simplepod) emitted a task SkyPilot rejected
+    from planner.catalog.load import BUNDLED_CATALOG, load_catalog
+    from planner.catalog.names import load_accelerator_names
+
+    clouds = sorted(set(load_accelerator_names(BUNDLED_CATALOG, load_catalog(BUNDLED_CATALOG)).skypilot_clouds
+                        .values()))
+    text = "---\n".join(f"name: c{i}\nresources: {{infra: {cloud}}}\nrun: echo\n" for i, cloud in enumerate(clouds))
+    assert len(sky_load(sky, text)) == len(clouds)
+
+
+def test_the_default_profiles_task_loads_and_says_when_the_cloud_is_left_open(sky):
+    plan = recommended()
+    text = emit("skypilot")
+    [loaded] = sky_load(sky, text)
+    task = yaml.safe_load(text)
+    assert task["num_nodes"] == plan["instances"] and loaded.endswith(f" {plan['instances']}")
+    if "infra" not in task["resources"]:
+        assert f"# {plan['provider']} is not a cloud SkyPilot launches on: infra is left open" in text
+
+
 def test_skypilot_spot_plan_sets_use_spot():
     args = ("--set", "constraints.spot=true", "--set", "constraints.gpus=[A100-80GB-SXM]",
             "--set", "constraints.providers=[aws]", "--set", "training.deadline=2000h")

@@ -121,9 +121,13 @@ def launch_spec(decision: Decision, est: Estimate, kind: str, catalog_dir: Path)
         return torchrun_spec(option, est, precision)
     import yaml
 
-    header = "".join(f"# {comment(line)}\n" for line in _header(option, est))
-    return header + yaml.dump(skypilot_task(option, est, precision, catalog_dir), Dumper=yaml_dumper(),
-                              sort_keys=False, width=200)
+    task = skypilot_task(option, est, precision, catalog_dir)
+    lines = _header(option, est)
+    if "infra" not in task["resources"]:
+        lines.append(f"{option.plan.provider} is not a cloud SkyPilot launches on: infra is left open, so SkyPilot "
+                     f"provisions {task['resources']['accelerators']} on any cloud you have enabled.")
+    header = "".join(f"# {comment(line)}\n" for line in lines)
+    return header + yaml.dump(task, Dumper=yaml_dumper(), sort_keys=False, width=200)
 
 
 def yaml_dumper() -> type[Any]:
