@@ -385,6 +385,21 @@ def test_set_errors_cite_the_set_option():
     assert result.exit_code == 2 and "base-60" in result.stderr
 
 
+def test_set_values_the_planner_refuses_cite_the_set_option_not_the_files_line(catalog, write):
+    # checks made after validation (here the roofline bound on the deadline) named the file's line of the value
+    # the --set replaced: "profiles/pretrain-1b-72h.yaml:12:3: training.deadline: 1 s is shorter than …"
+    import planner
+
+    profile = planner.load_profile(GOOD, catalog, overrides=["training.deadline=1s"])
+    with pytest.raises(InputError) as error:
+        planner.plan(profile, catalog)
+    assert str(error.value).startswith("--set training.deadline=1s: training.deadline: 1 s is shorter than the roofline")
+    # the same value written in the file is placed at its line
+    path = write("p.yaml", "name: x\nmodel: {preset: pythia-1b}\ntraining:\n  dataset: {tokens: 20B}\n  deadline: 1s\n")
+    with pytest.raises(InputError, match=r"p.yaml:5:3: training.deadline: 1 s is shorter than the roofline"):
+        planner.plan(planner.load_profile(path, catalog), catalog)
+
+
 @pytest.fixture(scope="module")
 def good_json() -> str:
     """The example profile's estimate document, planned once for the cases that mutate it."""

@@ -18,6 +18,9 @@ class SourcePositions:
 
     file: str
     marks: Mapping[FieldPath, tuple[int, int]] = field(default_factory=dict)
+    overrides: Mapping[FieldPath, str] = field(default_factory=dict)
+    """Paths set by `--set KEY=VALUE` (what-if), with the option's text: an error there cites the option, not the
+    file's line that the option replaced."""
 
     def where(self, path: FieldPath) -> tuple[int | None, int | None]:
         """Line and column of the deepest known prefix of `path` (None, None when unknown)."""
@@ -28,7 +31,11 @@ class SourcePositions:
         return None, None
 
     def error(self, path: FieldPath, message: str, hint: str | None = None) -> InputError:
-        """An InputError placed at `path`."""
-        line, column = self.where(path)
+        """An InputError placed at `path`: at the `--set` that set it or a mapping above it, else in the file."""
         dotted = ".".join(str(p) for p in path) or None
+        for cut in range(len(path), 0, -1):
+            option = self.overrides.get(tuple(path[:cut]))
+            if option is not None:
+                return InputError(message, file=f"--set {option}", field=dotted, hint=hint)
+        line, column = self.where(path)
         return InputError(message, file=self.file, line=line, column=column, field=dotted, hint=hint)

@@ -42,7 +42,7 @@ class YamlDocument:
     @property
     def positions(self) -> SourcePositions:
         """Where each field sits, without the data: what travels beside a validated model."""
-        return SourcePositions(self.file, self.marks)
+        return SourcePositions(self.file, self.marks, self.overrides)
 
     def where(self, path: Path_) -> tuple[int | None, int | None]:
         """Line and column (1-based) of the deepest known prefix of `path`."""
@@ -50,11 +50,6 @@ class YamlDocument:
 
     def error(self, path: Path_, message: str, hint: str | None = None) -> InputError:
         """An InputError placed at `path` in this file (or at the `--set` that set it)."""
-        dotted = ".".join(str(p) for p in path) or None
-        for cut in range(len(path), 0, -1):
-            option = self.overrides.get(tuple(path[:cut]))
-            if option is not None:
-                return InputError(message, file=f"--set {option}", field=dotted, hint=hint)
         return self.positions.error(path, message, hint)
 
 
