@@ -8,7 +8,7 @@ Targets (issue 6): ≥ 250,000 simulated requests/s; full serving search ≤ 100
 Figures and history: docs/internals.md, 'Performance'. Last figures (2026-11-30, CPU, the 2-core machine busy with
 other agents' test suites): serve-7b-chat cold 593 ms (663 before the serving search decided on what decides),
 warm 103 ms (122); bert-train-then-serve cold 177 ms (233), warm 168 ms (229). With the Poisson bound that spares the
-FFTs of saturated queues (md_c.quantile_surely_above) serve-7b-chat cold 483 ms against 682 ms for the tree without
+FFTs of saturated queues (md_c.quantile_surely_above, now md_c.quantile_within) serve-7b-chat cold 483 ms against 682 ms for the tree without
 it, alternated. Cold is still the M/D/c queues' FFTs and quantile searches (~440 queues): target not met.
 After the serving search shared its configurations across instance sizes (issue 15; docs/internals.md 'The serving
 search shares configurations across instance sizes'), in-process plan() of the serving section, CPU, median of 7,

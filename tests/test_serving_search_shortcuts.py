@@ -4,6 +4,7 @@ answer as the whole computation (planner/plans/serving.py llm_meets, llm_latency
 batch_latency(whole=False))."""
 import math
 
+import numpy as np
 import pytest
 from scipy import stats
 
@@ -84,19 +85,57 @@ def test_dynamic_batching_judged_on_its_targets_is_the_same_numbers(catalog, bat
         assert _meets(judged, inf.slo) == _meets(whole, inf.slo)
 
 
-@pytest.mark.parametrize("servers, load", [(64, 62.0), (256, 251.0), (1024, 1012.0), (2048, 2030.0)])
-def test_a_quantile_surely_above_a_wait_is_computed_above_it(servers, load):
-    # near saturation (the FFTs the bound spares); the bound may say "not known", never wrongly "above"
+QUEUES = [(16, 8.0), (16, 14.5), (64, 57.0), (128, 100.0), (192, 170.0), (256, 251.0), (1024, 1012.0),
+          (2048, 2030.0)]
+
+
+@pytest.mark.parametrize("mean", [0.0, 0.4, 7.5, 120.0, 2500.0])
+def test_poisson_split_is_scipys(mean):
+    for k in (-1, 0, 3, int(mean) - 40, int(mean) - 1, int(mean), int(mean) + 1, int(mean) + 60, 10_000):
+        below, above = md_c._poisson_split(mean, k)
+        expected = stats.poisson.cdf(k, mean) if k >= 0 else 0.0
+        # the first term's exponent k·ln μ − μ − ln k! carries ~k·1e-16 of rounding: 2e-12 relative at μ = 2500
+        assert below == pytest.approx(expected, abs=1e-13, rel=1e-10)
+        assert above == pytest.approx(stats.poisson.sf(k, mean) if k >= 0 else 1.0, abs=1e-13, rel=1e-10)
+
+
+@pytest.mark.parametrize("servers, load", QUEUES)
+def test_wait_tail_bounds_hold_the_exact_tail(servers, load):
+    # Kingman's bound above, the overshoot's below, around Crommelin's exact P(W > u) at both sides of the kinks jD
+    wait = md_c.md_c_wait(servers, load, 1.0)
+    u = np.array([0.0, 0.001, 0.01, 0.1, 0.5, 0.999, 1.0, 1.3, 2.7, 6.0])
+    exact = 1.0 - wait.cdf(u)
+    for point, tail in zip(u, exact):
+        lower, upper = md_c.wait_tail_bounds(servers, load, 1.0, float(point))
+        assert lower <= tail + 1e-10 and tail <= upper + 1e-10  # the FFT's own error is ~1e-11
+        assert upper <= 1.0 and (tail < 1e-3 or upper < 4.0 * tail)  # and worth having where targets lie
+
+
+@pytest.mark.parametrize("servers, load", QUEUES)
+def test_a_settled_quantile_is_on_the_side_computed(servers, load):
+    # the bounds may say "not known", never the wrong side; near saturation and at moderate load they decide
     md_c.clear_memos()
-    sure = 0
+    settled = set()
+    for spread in (0.0, 0.003, 0.02, 0.3):
+        for q in LLM_QUANTILES:
+            for wait in (0.002, 0.005, 0.01, 0.03, 0.1, 0.3, 1.5, 5.0):
+                verdict = md_c.quantile_within(servers, load, 1.0, spread, q, 0.95, wait)
+                if verdict is not None:
+                    computed = md_c.md_c_wait_plus_uniform_quantile(servers, load, 1.0, spread, q, 0.95)
+                    assert (computed <= wait) == verdict
+                    settled.add(verdict)
+    assert settled  # it does decide
+    assert md_c.quantile_within(servers, load * 0.3, 1.0, 0.02, 0.95, 0.95, 0.01) is None  # no FFT to spare
+
+
+@pytest.mark.parametrize("servers, load", QUEUES + [(64, 20.0), (4, 3.99)])
+@pytest.mark.parametrize("spread", [0.0, 0.003, 0.05, 0.3])
+def test_quantile_bounds_hold_the_computed_quantile(servers, load, spread):
+    md_c.clear_memos()
     for q in LLM_QUANTILES:
-        for wait in (0.002, 0.005, 0.01, 0.03, 0.1, 0.3, 1.5):
-            if md_c.quantile_surely_above(servers, load, 1.0, q, wait):
-                sure += 1
-                for spread in (0.0, 0.02, 0.3):
-                    assert md_c.md_c_wait_plus_uniform_quantile(servers, load, 1.0, spread, q, 0.95) > wait
-    assert sure >= 1  # it does decide near saturation
-    assert not md_c.quantile_surely_above(servers, load * 0.5, 1.0, 0.95, 0.01)  # light load: no waiting to prove
+        lo, hi = md_c.quantile_bounds(servers, load, 1.0, spread, q, 0.95)
+        computed = md_c.md_c_wait_plus_uniform_quantile(servers, load, 1.0, spread, q, 0.95)
+        assert lo <= computed <= hi
 
 
 def _reference_close_and_residual_quantile(fill, oldest, service, busy, q):

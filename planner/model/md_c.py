@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 # numpy is imported inside the functions that compute a distribution, not here: most queues a serving search asks
-# about are decided by the pure-Python bounds below (no_wait_bound, quantile_surely_above, the tail fallback), and a
+# about are decided by the pure-Python bounds below (no_wait_bound, quantile_within, the tail fallback), and a
 # training estimate asks none, so a run that needs no FFT never pays numpy's import (~140 ms CPU, more than the rest
 # of a cold `gpuplan estimate` of a LoRA profile; benchmarks/bench_estimate.py).
 
@@ -331,52 +331,130 @@ def _kept_wait(servers: int, arrival_rate: float, service_s: float) -> MdcWait |
 
 
 SURE_MARGIN = 0.01
-"""How far past a wait the Poisson bound must place a quantile before quantile_surely_above trusts it: ten times the
-0.1 % within which the W + U·s quantiles are computed (GRID), so the computed quantile is past the wait too."""
-SURE_FROM_POINTS = 1024
-"""Queues whose FFT has fewer points are cheaper to compute exactly than to bound."""
+"""How far from a wait the bounds must place a quantile before quantile_within trusts them: ten times the 0.1 %
+within which the W + U·s quantiles are computed (GRID), so the computed quantile is on the same side of the wait."""
+SURE_LEVEL = 1e-6
+"""How far from 1 − q the bounds on P(W > u) must be (the Poisson sums below are exact to ~1e-15)."""
 
 
 @lru_cache(maxsize=8192)
-def quantile_surely_above(servers: int, arrival_rate: float, service_s: float, q: float, wait: float) -> bool:
-    """Whether the q-quantile of W + U·s (md_c_wait_plus_uniform_quantile, any spread s ≥ 0) is certainly above
-    `wait`, decided without the FFT. W + U·s ≥ W, and with u = jD + v (0 ≤ v < D), X ≥ 0 in Crommelin's formula:
-    P(W ≤ u) = P(X + A_{λ(D−v)} ≤ (j + 1)·c − 1) ≤ P(A_{λ(D−v)} ≤ (j + 1)·c − 1), A Poisson. When that bound at
-    u = (1 + SURE_MARGIN)·wait is below q, W's q-quantile — and W + U·s's — exceeds u, and the computed quantile,
-    within 0.1 % of it, exceeds `wait`. Only where the exact path would compute the quantile (a stable queue past
-    the no-wait shortcut, within MAX_FFT_POINTS) and its FFT is large (SURE_FROM_POINTS): the serving search's
-    replica counts near saturation, whose TTFT is far past any target. False means "not known", never "below".
-    A pure function of its arguments, kept for the run like the quantiles it stands in for."""
+def quantile_within(servers: int, arrival_rate: float, service_s: float, spread: float, q: float, largest: float,
+                    wait: float) -> bool | None:
+    """Whether md_c_wait_plus_uniform_quantile(servers, arrival_rate, service_s, spread, q, largest) ≤ `wait`,
+    decided without the FFT: True when surely within it, False when surely past it, None when not known — or when
+    the quantile is not an FFT's (an unstable queue, the no-wait shortcut, the asymptotic tail), which is cheaper
+    computed than bounded. The serving search asks this at every replica count it tries; most are far from their
+    target either way, and only the few near it need the distribution.
+
+    With u = (1 + SURE_MARGIN)·wait, P(W + U·s ≤ u) ≤ P(W ≤ u): a lower bound on P(W > u) (wait_tail_bounds) above
+    1 − q puts W + U·s's q-quantile past u, and the computed one, within 0.1 % of it, past `wait`. With
+    v = wait/(1 + SURE_MARGIN) − s ≥ 0, P(W + U·s > v + s) ≤ P(W > v): an upper bound below 1 − q puts the quantile
+    within v + s, and the computed one within `wait`. A pure function of its arguments, kept for the run like the
+    quantiles it stands in for (tests/test_serving_search_shortcuts.py holds it against them)."""
     c, a = servers, arrival_rate * service_s
     if wait <= 0.0 or a >= c:
+        return None
+    eta = growth_root(c, a)
+    waits = no_wait_bound(c, a, eta)
+    if (waits < NEGLIGIBLE_WAIT and largest <= 1.0 - waits) or fft_points(c, a) > MAX_FFT_POINTS:
+        return None  # the quantile is the shortcut's or the tail's: no FFT to spare
+    above = (1.0 + SURE_MARGIN) * wait
+    if wait_tail_bounds(c, arrival_rate, service_s, above)[0] > 1.0 - q + SURE_LEVEL:
         return False
-    points = fft_points(c, a)
-    if points < SURE_FROM_POINTS or points > MAX_FFT_POINTS:
-        return False
-    if no_wait_bound(c, a, growth_root(c, a)) < NEGLIGIBLE_WAIT:
-        return False
-    u = (1.0 + SURE_MARGIN) * wait
-    j = math.floor(u / service_s)
-    mean = arrival_rate * (service_s - (u - j * service_s))
-    return _poisson_cdf_above(mean, (j + 1) * c - 1, q - 1e-6)
+    below = wait / (1.0 + SURE_MARGIN) - spread
+    if below >= 0.0 and wait_tail_bounds(c, arrival_rate, service_s, below)[1] < 1.0 - q - SURE_LEVEL:
+        return True
+    return None
 
 
-def _poisson_cdf_above(mean: float, k: int, level: float) -> bool:
-    """Whether P(Poisson(mean) ≤ k) < level, summing upwards from 12 standard deviations below the mean (the mass
-    left out, under 1e-30, is added back as 1e-15) and stopping as soon as the sum reaches `level`."""
+@lru_cache(maxsize=8192)
+def quantile_bounds(servers: int, arrival_rate: float, service_s: float, spread: float, q: float, largest: float
+                    ) -> tuple[float, float]:
+    """(lo, hi) around md_c_wait_plus_uniform_quantile(servers, arrival_rate, service_s, spread, q, largest) without
+    the FFT: the number itself where it takes none (an unstable queue, the no-wait shortcut, the asymptotic tail);
+    else W + U·s ≥ U·s puts the quantile at q·s or above, and P(W + U·s > y) ≤ ε + (1 − y/s) for y ≤ s, ε ≥ P(W > 0)
+    (wait_tail_bounds at 0), at s·(q + ε) or below when q + ε ≤ 1 (hi is inf otherwise); each widened by
+    SURE_MARGIN, ten times the 0.1 % within which the quantile is computed. The serving search's ranking reads the
+    TTFT p95 of configurations tied on instances and GPUs: those these bounds put above another's need no FFT."""
+    c, a = servers, arrival_rate * service_s
+    if a >= c or fft_points(c, a) > MAX_FFT_POINTS:
+        exact = md_c_wait_plus_uniform_quantile(servers, arrival_rate, service_s, spread, q, largest)
+        return exact, exact
+    waits = no_wait_bound(c, a, growth_root(c, a))
+    if waits < NEGLIGIBLE_WAIT and largest <= 1.0 - waits:
+        exact = md_c_wait_plus_uniform_quantile(servers, arrival_rate, service_s, spread, q, largest)
+        return exact, exact
+    lo = q * spread / (1.0 + SURE_MARGIN)
+    busy = wait_tail_bounds(c, arrival_rate, service_s, 0.0)[1]
+    hi = spread * (q + busy) * (1.0 + SURE_MARGIN) if q + busy <= 1.0 and spread > 0.0 else math.inf
+    return lo, hi
+
+
+def wait_tail_bounds(servers: int, arrival_rate: float, service_s: float, u: float) -> tuple[float, float]:
+    """(lower, upper) bounds on P(W > u), u ≥ 0, of a stable queue, in pure Python.
+
+    With u = jD + v (0 ≤ v < D), n = (j + 1)·c and A ~ Poisson(μ = λ(D − v)), Crommelin's formula gives
+    P(W > u) = P(X + A ≥ n) = P(A ≥ n) + Σ_{k<n} P(A = k)·P(X ≥ n − k). X is the all-time maximum of the walk with
+    steps ξ = A′ − c, A′ ~ Poisson(a); tilting by η^ξ (E η^ξ = 1) makes A′ ~ Poisson(aη) and the walk drift upwards,
+    and P(X ≥ m) = η^{−m}·E_η[η^{−O}] for m ≥ 1, O ≥ 0 the overshoot past m (Asmussen 2003, "Applied Probability and
+    Queues", XIII.5: Lundberg's inequality and Cramér–Lundberg). Kingman's bound takes E_η[η^{−O}] ≤ 1; below, the
+    overshoot of a step that must climb d ≥ 1 is ξ − d given ξ ≥ d, stochastically largest at d = 1 (a Poisson law is
+    log-concave, so its residuals shrink as d grows), so E_η[η^{−O}] ≥ L = E_η[η^{−(ξ−1)} | ξ ≥ 1]
+    = η·P(A′ ≥ c + 1)/P(Poisson(aη) ≥ c + 1). And Σ_{k<n} P(A = k)·η^{k−n} = η^{−n}·e^{μ(η−1)}·P(Poisson(μη) ≤ n − 1),
+    so both bounds are four Poisson sums."""
+    c, hold = servers, service_s
+    eta = growth_root(c, arrival_rate * hold)
+    j = math.floor(u / hold)
+    mu = arrival_rate * (hold - (u - j * hold))
+    n = (j + 1) * c
+    reach = _poisson_split(mu, n - 1)[1]
+    inside = _poisson_split(mu * eta, n - 1)[0]
+    # η^{−n}·e^{μ(η−1)} ≤ 1: c·ln η = a(η − 1) and μ ≤ a, n ≥ c
+    waiting = math.exp(mu * (eta - 1.0) - n * math.log(eta)) * inside if inside > 0.0 else 0.0
+    return reach + _overshoot_factor(c, arrival_rate * hold) * waiting, min(1.0, reach + waiting + 1e-15)
+
+
+@lru_cache(maxsize=4096)
+def _overshoot_factor(servers: int, offered_load: float) -> float:
+    """L = η·P(Poisson(a) ≥ c + 1)/P(Poisson(aη) ≥ c + 1) of wait_tail_bounds (aη > c: the tilted walk climbs)."""
+    eta = growth_root(servers, offered_load)
+    return eta * _poisson_split(offered_load, servers)[1] / _poisson_split(offered_load * eta, servers)[1]
+
+
+def _poisson_split(mean: float, k: int) -> tuple[float, float]:
+    """(P(A ≤ k), P(A > k)) for A ~ Poisson(mean): the side away from the mean summed term by term outwards from k
+    (each term the one before times i/μ or μ/i, stopping once below 1e-18 of the sum), the other side 1 less it;
+    terms beyond 12 standard deviations (+12) of the mean, under 1e-30 in all, are left out."""
+    if k < 0:
+        return 0.0, 1.0
     if mean <= 0.0:
-        return 1.0 < level
-    start = max(0, int(mean - 12.0 * math.sqrt(mean) - 12.0))
-    if k < start:
-        return 1e-15 < level
-    log_mean = math.log(mean)
-    log_pmf, cdf = start * log_mean - mean - math.lgamma(start + 1), 1e-15
-    for i in range(start, k + 1):
-        cdf += math.exp(log_pmf)
-        if cdf >= level:
-            return False
-        log_pmf += log_mean - math.log(i + 1)
-    return True
+        return 1.0, 0.0
+    reach = 12.0 * math.sqrt(mean) + 12.0
+    if k < mean - reach:
+        return 0.0, 1.0
+    if k > mean + reach:
+        return 1.0, 0.0
+    if k < mean:  # P(A ≤ k): from k downwards
+        i = k
+        term = math.exp(i * math.log(mean) - mean - math.lgamma(i + 1.0))
+        total = 0.0
+        while i >= 0:
+            total += term
+            if term < 1e-18 * total or total == 0.0:
+                break
+            term *= i / mean
+            i -= 1
+        return total, 1.0 - total
+    i = k + 1  # P(A > k): from k + 1 upwards
+    term = math.exp(i * math.log(mean) - mean - math.lgamma(i + 1.0))
+    total = 0.0
+    while True:
+        total += term
+        if term < 1e-18 * total or total == 0.0:
+            break
+        i += 1
+        term *= mean / i
+    return 1.0 - total, total
 
 
 def clear_memos() -> None:
@@ -385,7 +463,9 @@ def clear_memos() -> None:
     md_c_wait_plus_uniform_quantiles.cache_clear()
     poisson_quantiles.cache_clear()  # the TPOT quantiles the serving search keeps beside these
     md_c_wait_plus_uniform_quantile.cache_clear()
-    quantile_surely_above.cache_clear()
+    quantile_within.cache_clear()
+    quantile_bounds.cache_clear()
+    _overshoot_factor.cache_clear()
     _kept_wait.cache_clear()
     growth_root.cache_clear()
     _log_factorials.cache_clear()

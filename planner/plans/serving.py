@@ -48,7 +48,7 @@ from planner.model.inference_time import (
     tp_allreduce_seconds,
 )
 from planner.model.interconnect import intra_node_gbs
-from planner.model.md_c import md_c_wait_plus_uniform_quantile, quantile_surely_above
+from planner.model.md_c import md_c_wait_plus_uniform_quantile, quantile_bounds, quantile_within
 from planner.model.memory import usable_bytes
 from planner.model.precision import COMPUTE_PRECISION, peak_flops
 from planner.model.queueing import poisson_quantiles
@@ -280,8 +280,8 @@ def _tpot(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) 
 def llm_meets(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) -> bool:
     """_meets(llm_latency(…), inf.slo), computing only what decides it: the TPOT percentiles (no queue) first, then
     the TTFT percentiles that have a target — each TTFT quantile is the same number alone as in llm_latency
-    (md_c_wait_plus_uniform_quantile), so the answer is too; one a Poisson bound puts past its target is not computed
-    (md_c.quantile_surely_above). Replica searches ask this at every count they try and
+    (md_c_wait_plus_uniform_quantile), so the answer is too; one that bounds on the wait's tail put surely past or
+    surely within its target is not computed (md_c.quantile_within). Replica searches ask this at every count they try and
     need the whole latency only at the count they keep."""
     slo = inf.slo
     tpot50, tpot95 = _tpot(inf, timing, replicas, rate)
@@ -290,10 +290,14 @@ def llm_meets(inf: Inference, timing: LlmTiming, replicas: int | None, rate: flo
     for q, target in zip(LLM_QUANTILES, (slo.ttft_p50, slo.ttft_p95)):
         if target is None:
             continue
-        # near saturation the queue's quantile is far past the target: a Poisson bound says so without the FFT
-        if replicas is not None and quantile_surely_above(replicas * timing.batch, rate, timing.hold_s, q,
-                                                          target * (1 + 1e-9) - timing.prefill_s):
-            return False
+        if replicas is not None:
+            # most counts tried are far from the target either way: bounds on the wait's tail say so without the FFT
+            settled = quantile_within(replicas * timing.batch, rate, timing.hold_s, timing.step_s, q,
+                                      max(LLM_QUANTILES), target * (1 + 1e-9) - timing.prefill_s)
+            if settled is not None:
+                if not settled:
+                    return False
+                continue
         if not _within(_slot_wait(timing, replicas, rate, q) + timing.prefill_s, target):
             return False
     return True
@@ -375,12 +379,19 @@ class _Candidate:
     """meets_at(replicas, rate) → whether latency_at(replicas, rate) meets the targets (None: judge latency_at's)."""
     percentiles: dict[str, Percentile] | None = field(default=None, compare=False)
     """Dynamic batching: the judging percentiles, worked out as far as comparisons need them."""
+    judged_at: LatencyOf | None = field(default=None, compare=False)
+    """Generative: judged_at(replicas, rate) → the judging percentiles (llm_latency(whole=False)), worked out when
+    first read: `meets` is decided without them, and the ranking reads them only among ties."""
+    rate: float = field(default=0.0, compare=False)
+    """The rate judged_at is read at (the peak)."""
 
     @property
     def latency(self) -> dict[str, float]:
         """The percentiles that judge and rank it."""
         if self.judged is not None:
             return self.judged
+        if self.judged_at is not None:
+            return self.judged_at(self.replicas, self.rate)
         assert self.percentiles is not None
         return {key: p.value() for key, p in self.percentiles.items()}
 
@@ -625,10 +636,12 @@ def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per
                      judged=None, meets=config.meets_at(reps, inf.rate), capacity_rps=config.capacity_rps,
                      latency_at=config.latency_at, gpus_per_instance=gpus_per_instance, meets_at=config.meets_at,
                      percentiles=config.percentiles_at(reps, inf.rate))
-    latency = config.judged_at(reps, inf.rate)
+    # meets_at's verdict is _meets(judged_at(…))'s (llm_meets), mostly decided without the queue's FFT; the judging
+    # percentiles themselves are worked out only if the ranking reads them (a tie on instances and GPUs)
     return build(_Candidate, timing=config.timing, batch=batch, tp=tp, replicas=reps, instances=instances,
-                 judged=latency, meets=_meets(latency, inf.slo), capacity_rps=config.capacity_rps,
-                 latency_at=config.latency_at, gpus_per_instance=gpus_per_instance, meets_at=config.meets_at)
+                 judged=None, meets=config.meets_at(reps, inf.rate), capacity_rps=config.capacity_rps,
+                 latency_at=config.latency_at, gpus_per_instance=gpus_per_instance, meets_at=config.meets_at,
+                 judged_at=config.judged_at, rate=inf.rate)
 
 
 def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
@@ -656,10 +669,29 @@ def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Priced
             f"on {widest} GPU(s)"))
     meeting = [c for c in candidates if c.meets]
     if meeting:
-        best = min(meeting, key=lambda c: (c.instances, c.replicas * c.tp, c.latency["ttft_p95"]))
+        # min by (instances, GPUs, TTFT p95): the first of the least, the p95 read only among the ties
+        fewest = min((c.instances, c.replicas * c.tp) for c in meeting)
+        tied = [c for c in meeting if (c.instances, c.replicas * c.tp) == fewest]
+        if len(tied) > 1:
+            tied = _maybe_least_ttft(tied, inf.rate)
+        best = tied[0] if len(tied) == 1 else min(tied, key=lambda c: c.latency["ttft_p95"])
     else:
         best = min(candidates, key=lambda c: (_slo_excess(c.latency, inf.slo), c.instances))
     return _plan(work, inf, gpu, offer, eff, best)
+
+
+def _maybe_least_ttft(tied: list[_Candidate], rate: float) -> list[_Candidate]:
+    """The candidates whose TTFT p95 may be the least, in order: those whose lower bound (md_c.quantile_bounds) is
+    above another's upper bound cannot be, and their queue's quantile is not worked out. The least of the rest is the
+    least of all, and the first of the least the same candidate."""
+    ranges = []
+    for c in tied:
+        t = c.timing
+        assert isinstance(t, LlmTiming)
+        lo, hi = quantile_bounds(c.replicas * t.batch, rate, t.hold_s, t.step_s, LLM_QUANTILES[1], max(LLM_QUANTILES))
+        ranges.append((lo + t.prefill_s, hi + t.prefill_s))
+    top = min(hi for _, hi in ranges)
+    return [c for c, (lo, _) in zip(tied, ranges) if lo <= top]
 
 
 def _slo_excess(latency: dict[str, float], slo: Slo) -> float:
