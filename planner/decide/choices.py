@@ -64,7 +64,8 @@ class TrainingDecision:
     confidence: float
     deadline_h: float | None
     budget_usd: float | None
-    options: list[TrainingOption]
+    decided: list[TrainingOption]
+    """The options the decision ranked (TrainingEstimate.decided)."""
     frontier: list[TrainingOption]
     choices: list[Choice]
     alternatives: list[Choice]
@@ -73,6 +74,14 @@ class TrainingDecision:
     assumptions: list[str] = field(default_factory=list)
     changes_needed: list[str] = field(default_factory=list)
     """When nothing meets every constraint: what would have to change (deadline, budget, GPU count), in words."""
+    section: TrainingEstimate | None = field(default=None, repr=False, compare=False)
+    """The estimate decided on, whose `options` are every option searched."""
+
+    @property
+    def options(self) -> list[TrainingOption]:
+        """Every option searched (the plot draws them all); the decision read `decided`, which holds every one that
+        could change it."""
+        return self.section.options if self.section is not None else self.decided
 
 
 @dataclass(frozen=True)
@@ -216,7 +225,7 @@ def decide_training(section: TrainingEstimate, profile: Profile) -> TrainingDeci
     the search's first plan: both take the minimum of the same rank."""
     training, constraints = profile.training, profile.constraints
     assert training is not None
-    options = section.options
+    options = section.decided
     usable = [o for o in options if o.usable]
     # each option's rank once (TrainingOption.rank): the sorts and minima below share it with the search
     rank: Callable[[TrainingOption], tuple[object, ...]] = operator.attrgetter("rank")
@@ -257,7 +266,7 @@ def decide_training(section: TrainingEstimate, profile: Profile) -> TrainingDeci
                            operator.attrgetter("feasible"), rank, operator.attrgetter("verdicts"))
     deadline_h = training.deadline / 3600.0 if training.deadline else None
     decision = TrainingDecision(section.confidence, deadline_h, training.budget, options, frontier, choices,
-                                alternatives, best_per_gpu, rejected, changes_needed=changes)
+                                alternatives, best_per_gpu, rejected, changes_needed=changes, section=section)
     decision.assumptions.extend(_training_assumptions(decision, constraints.spot, section.job,
                                                       constraints.commitment))
     return decision

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,15 +19,25 @@ from planner.efficiency.local_device import LocalDevice
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.io.profile import LoadedProfile, resolve_architecture
 from planner.model.bill import BillRates, ServingBill, bill_rates, serving_bill
+from planner.model.costing import run_cost_usd
+from planner.model.interconnect import intra_node_gbs
 from planner.model.precision import COMPUTE_PRECISION
 from planner.model.workload import Workload, weight_bytes, workload_for
 from planner.plans import bounds
+from planner.plans.count_bound import CountBound, boundable
 from planner.plans.evolve import evolve
-from planner.plans.no_offer import mark_serving, mark_training, no_offer_offers, unplanned_gpus, unrented_gpus
 from planner.plans.local import (
     inference_sizes,
     local_serving_plan,
     local_training_target,
+)
+from planner.plans.no_offer import (
+    NO_OFFER,
+    mark_serving,
+    mark_training,
+    no_offer_offers,
+    unplanned_gpus,
+    unrented_gpus,
 )
 from planner.plans.options import Judge, TrainingOption
 from planner.plans.owned import (
@@ -36,6 +48,7 @@ from planner.plans.owned import (
     owned_offers,
     purchase_basis,
 )
+from planner.plans.pruning import Witnesses
 from planner.plans.rank import serving_latency_key, serving_rank
 from planner.plans.serving import (
     Memo,
@@ -72,9 +85,18 @@ class TrainingEstimate:
     job: TrainingJob
     ranked: list[TrainingOption]
     """The best option of each offer (and of the measured device), best first (rank.training_rank)."""
-    options: list[TrainingOption] = field(default_factory=list)
-    """Every (offer, GPU count, pricing) evaluated, judged at the confidence: what the decision ranks."""
+    decided: list[TrainingOption] = field(default_factory=list)
+    """The options judged, in the search's order: every option that can change the decision (its choices,
+    frontiers, best per GPU and rejections) or a ranked row (plans/pruning.py); the decision ranks these."""
     confidence: float = 0.5
+    rest: _Search | None = field(default=None, repr=False, compare=False)
+    """The search, when it left counts out of `decided` (their floors showed they change no output)."""
+
+    @functools.cached_property
+    def options(self) -> list[TrainingOption]:
+        """Every (offer, GPU count, pricing) evaluated, judged at the confidence, in the search's order: `decided`
+        and, timed on first read, the counts left out of it (the plot and library users read them all)."""
+        return self.decided if self.rest is None else self.rest.complete(self.decided)
 
     @property
     def plans(self) -> list[TrainingPlan]:
@@ -189,8 +211,8 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         training = search_training(job, targets, profile.training, confidence,
                                    _market(job, priced, day, catalog, profile.training))
         if unrented:
-            options, ranked = mark_training(training.options, training.ranked, network)
-            training = dataclasses.replace(training, options=options, ranked=ranked)
+            options, ranked = mark_training(training.decided, training.ranked, network)
+            training = dataclasses.replace(training, decided=options, ranked=ranked)
     if profile.inference is not None:
         work = workload_for(loaded.arch)
         if profile.inference.speculative is not None:  # the draft rides on the same GPUs (load_profile checked it)
@@ -220,45 +242,157 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
 def search_training(job: TrainingJob, targets: list[Target], training: Training, confidence: float,
                     market: Callable[[TrainingPlan], dict[str, object]] | None = None) -> TrainingEstimate:
     """Every (target, GPU count, pricing) planned once and judged at `confidence`; the best of each target ranked.
-    `market` gives each judged plan's price trust and bill fields (_market), a fresh dict per plan."""
-    options: list[TrainingOption] = []
-    best: list[TrainingOption] = []
-    # offers of one GPU and instance shape at several providers or regions take the same time: planned once,
-    # priced per offer
-    timed: dict[tuple[int, tuple[int, ...]], list[TimedPlan]] = {}
-    shapes: dict[tuple[object, ...], int] = {}
-    memos: dict[int, LayoutMemo] = {}  # layouts shared across GPUs of one memory size, per job
-    judges: dict[int, Judge] = {}
-    for target in targets:
-        this_job = target.job or job
-        memo = memos.get(id(this_job))
-        if memo is None:
-            memo = memos[id(this_job)] = LayoutMemo()
-            judges[id(this_job)] = Judge(this_job, confidence, training.deadline, training.budget)
-        judge = judges[id(this_job)]
-        mine = []
-        offer = target.offer
-        provider, instance = offer.provider, offer.offer.instance
-        # a small number per (job, GPU, instance shape, efficiency): hashing that nested tuple at every count cost more
-        shape = shapes.setdefault((id(this_job), target.gpu.id, instance_shape(offer),
-                                   _efficiency_key(target.efficiency)), len(shapes))
-        key = (shape, tuple(target.counts))
-        plans = timed.get(key)
-        if plans is None:
-            plans = timed[key] = timed_plans(this_job, target.gpu, offer, target.counts, target.efficiency,
-                                             memo=memo)
-        # the plans were timed on the first offer of this shape: priced on this one unless it is that offer
-        elsewhere = None if plans and plans[0].provider == provider and plans[0].instance == instance else offer
-        for plan in plans:
-            # on demand: the option's plan copy (priced on this offer, with the market's fields) is made when read
-            mine.append(judge.lazily(plan, elsewhere, market))
-            if target.spot_too:
-                here = priced(plan.plan(), offer, True)
-                mine.append(judge(here, market(here) if market else {}))
-        options += mine
+    `market` gives each judged plan's price trust and bill fields (_market), a fresh dict per plan.
+
+    Counts whose floor (plans/count_bound.py: hours no layout can beat, and their cost) shows they can be no
+    offer's best, on no frontier and no choice (plans/pruning.py Witnesses) are not timed: the decision reads
+    `decided`, and `options` times them when first read. The cheapest and the fastest count of each target by its
+    floors are timed first, the rest cheapest floor first, so the options that exclude others are seen early."""
+    search = _Search(job, training, confidence, market)
+    for index, target in enumerate(targets):
+        search.add(index, target)
+    search.time_candidates()
+    best = []
+    for slots in search.slots:
+        mine = [o for o in slots if o is not None]
         if mine:
             best.append(min(mine, key=_rank))
-    return TrainingEstimate(job, sorted(best, key=_rank), options, confidence)
+    decided = [o for slots in search.slots for o in slots if o is not None]
+    rest = search if any(None in slots for slots in search.slots) else None
+    return TrainingEstimate(job, sorted(best, key=_rank), decided, confidence, rest)
+
+
+class _Search:
+    """search_training's state: the memos per job, the plans timed per (shape, count), each target's options in
+    the order of its counts (None: not timed yet) and what has been judged (Witnesses)."""
+
+    def __init__(self, job: TrainingJob, training: Training, confidence: float,
+                 market: Callable[[TrainingPlan], dict[str, object]] | None) -> None:
+        self.job, self.training, self.confidence, self.market = job, training, confidence, market
+        self.timed: dict[tuple[int, int], TimedPlan] = {}
+        """Plans per (shape, count): offers of one GPU and instance shape at several providers or regions take the
+        same time, planned once and priced per offer."""
+        self.shapes: dict[tuple[object, ...], int] = {}
+        self.memos: dict[int, LayoutMemo] = {}  # layouts shared across GPUs of one memory size, per job
+        self.judges: dict[int, Judge] = {}
+        self.bounds: dict[int, CountBound] = {}
+        self.floors: dict[tuple[int, int], float] = {}
+        self.targets: list[Target] = []
+        self.keys: list[int] = []
+        """Each target's shape number."""
+        self.slots: list[list[TrainingOption | None]] = []
+        self.witnesses = Witnesses(training.deadline, training.budget)
+        self.candidates: list[tuple[float, float, int, int]] = []
+        """(floor cost, floor hours, target, count index) of the counts left to decide."""
+
+    def add(self, index: int, target: Target) -> None:
+        """The target's options: every one timed, or, where the job's floors apply, the cheapest and the fastest by
+        floor timed and the rest left as candidates."""
+        this_job = target.job or self.job
+        memo = self.memos.get(id(this_job))
+        if memo is None:
+            memo = self.memos[id(this_job)] = LayoutMemo()
+            self.judges[id(this_job)] = Judge(this_job, self.confidence, self.training.deadline, self.training.budget)
+        offer = target.offer
+        # a small number per (job, GPU, instance shape, efficiency): hashing that nested tuple at every count cost more
+        shape = self.shapes.setdefault((id(this_job), target.gpu.id, instance_shape(offer),
+                                        _efficiency_key(target.efficiency)), len(self.shapes))
+        self.targets.append(target)
+        self.keys.append(shape)
+        counts = target.counts
+        self.slots.append([None] * (len(counts) * (2 if target.spot_too else 1)))
+        peak = memo.peak_flops(target.gpu, this_job.precision)
+        # spot options carry their interruption overhead; time-only offers are chosen by GPU-hours (no_offer.py) and
+        # the measured device by its own job: all of those are timed
+        if target.job is not None or target.spot_too or offer.provider == NO_OFFER or peak is None \
+                or not boundable(this_job):
+            for i in range(len(counts)):
+                self.judge(index, i)
+            return
+        bound = self.bounds.get(id(this_job))
+        if bound is None:
+            bound = self.bounds[id(this_job)] = CountBound(this_job, memo.training_memory)
+        floors = self.floors
+        if (shape, counts[0]) not in floors:
+            for count, hours in zip(counts, bound.hours_floors(target.gpu, offer, counts, target.efficiency, peak,
+                                                               intra_node_gbs(target.gpu, offer))):
+                floors[(shape, count)] = hours
+        o = offer.offer
+        per, price, billing = o.gpus_per_instance, o.usd_per_hour, offer.billing_seconds
+        term = offer.commitment.term_hours if offer.commitment is not None else 0.0
+        deadline, budget = self.training.deadline, self.training.budget
+        mine = []
+        for i, count in enumerate(counts):
+            hours = floors[(shape, count)]
+            cost = run_cost_usd(-(-count // per), price, hours, billing, term) if hours < math.inf else math.inf
+            mine.append((cost, hours, index, i))
+        in_time = [c for c in mine if (deadline is None or c[1] * 3600.0 <= deadline)
+                   and (budget is None or c[0] <= budget)]
+        cheapest = min(in_time or mine)
+        fastest = min(mine, key=lambda c: (c[1], c[0]))
+        for c in mine:
+            if c is cheapest or c is fastest:
+                self.judge(index, c[3])
+            else:
+                self.candidates.append(c)
+
+    def time_candidates(self) -> None:
+        """Each candidate count, cheapest floor first: left out when what has been judged excludes it, else
+        timed and judged."""
+        excludes = self.witnesses.excludes
+        for cost, hours, index, i in sorted(self.candidates):
+            if not excludes(index, hours, cost):
+                self.judge(index, i)
+
+    def plan(self, index: int, i: int) -> TimedPlan:
+        """The target's plan at its i-th count, timed once per (shape, count)."""
+        target, shape = self.targets[index], self.keys[index]
+        count = target.counts[i]
+        plan = self.timed.get((shape, count))
+        if plan is None:
+            this_job = target.job or self.job
+            plan = self.timed[(shape, count)] = timed_plans(this_job, target.gpu, target.offer, (count,),
+                                                            target.efficiency, memo=self.memos[id(this_job)])[0]
+        return plan
+
+    def judge(self, index: int, i: int, witness: bool = True) -> None:
+        """The options of the target's i-th count (on demand, and spot when asked), judged into its slots."""
+        target = self.targets[index]
+        plan = self.plan(index, i)
+        judge = self.judges[id(target.job or self.job)]
+        offer, market = target.offer, self.market
+        # the plan was timed on the first offer of this shape: priced on this one unless it is that offer
+        elsewhere = None if plan.provider == offer.provider and plan.instance == offer.offer.instance else offer
+        # on demand: the option's plan copy (priced on this offer, with the market's fields) is made when read
+        option = judge.lazily(plan, elsewhere, market)
+        slots = self.slots[index]
+        if target.spot_too:
+            here = priced(plan.plan(), offer, True)
+            slots[2 * i], slots[2 * i + 1] = option, judge(here, market(here) if market else {})
+        else:
+            slots[i] = option
+        # time-only offers' options are marked afterwards (no_offer.py: unusable): they exclude nothing
+        if witness and offer.provider != NO_OFFER:
+            for made in slots[2 * i:2 * i + 2] if target.spot_too else (option,):
+                assert made is not None
+                self.witnesses.add(made, index)
+
+    def complete(self, decided: list[TrainingOption]) -> list[TrainingOption]:
+        """Every option in the search's order: `decided` (the options judged, as the estimate holds them: time-only
+        ones marked) with the counts left out timed and judged in their places."""
+        kept = iter(decided)
+        out = []
+        for index, slots in enumerate(self.slots):
+            for i, option in enumerate(slots):
+                if option is None:
+                    self.judge(index, i, witness=False)
+                    made = slots[i]
+                    assert made is not None
+                    out.append(made)
+                    slots[i] = None  # the slots keep saying what the decision read
+                else:
+                    out.append(next(kept))
+        return out
 
 
 _rank: Callable[[TrainingOption], tuple[object, ...]] = operator.attrgetter("rank")

@@ -1,0 +1,83 @@
+"""What a training search has seen, as far as the decision reads it: whether an option not yet timed could still
+be its offer's best, on a Pareto frontier, the fastest within budget or the cheapest within budget, given a floor
+under its hours and cost (plans/count_bound.py). An option that can be none of these changes no output
+(decide/choices.py, render/report.py) and is timed only when every option is read (TrainingEstimate.options)."""
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+
+from planner.plans.options import TrainingOption
+
+
+class Staircase:
+    """The Pareto points (cost, hours) of the options added, cheapest first (hours strictly falling)."""
+
+    __slots__ = ("costs", "hours")
+
+    def __init__(self) -> None:
+        self.costs: list[float] = []
+        self.hours: list[float] = []
+
+    def beats(self, cost: float, hours: float) -> bool:
+        """Some option added costs less than `cost` and takes at most `hours`: an option costing at least `cost`
+        and taking at least `hours` comes after it in the frontier's (cost, hours) order and is no faster, so it
+        is not on the frontier (decide/choices.py frontier_of_sorted), and leaving it out changes no other point."""
+        i = bisect_left(self.costs, cost) - 1
+        return i >= 0 and self.hours[i] <= hours
+
+    def add(self, cost: float, hours: float) -> None:
+        """Add a point, dropping those it dominates."""
+        costs, times = self.costs, self.hours
+        i = bisect_right(costs, cost)
+        if i and times[i - 1] <= hours:
+            return  # a point costing no more is no slower
+        j = k = bisect_left(costs, cost)
+        while k < len(costs) and times[k] >= hours:
+            k += 1
+        costs[j:k] = [cost]
+        times[j:k] = [hours]
+
+
+class Witnesses:
+    """The options a search has judged, as the decision reads them: the usable and the feasible frontiers, the
+    fastest and the cheapest usable option within budget, and each offer's cheapest feasible cost."""
+
+    __slots__ = ("best", "budget_usd", "cheapest", "deadline_s", "fastest", "feasible", "usable")
+
+    def __init__(self, deadline_s: float | None, budget_usd: float | None) -> None:
+        self.usable, self.feasible = Staircase(), Staircase()
+        self.fastest = self.cheapest = math.inf
+        self.best: dict[int, float] = {}
+        self.deadline_s, self.budget_usd = deadline_s, budget_usd
+
+    def add(self, option: TrainingOption, offer: int) -> None:
+        """An option in the estimate (of offer number `offer`), as judged: its flags are the ones the decision
+        filters by."""
+        if not option.usable:
+            return
+        cost, hours = option.cost_usd, option.hours
+        self.usable.add(cost, hours)
+        if option.within_budget:
+            self.fastest = min(self.fastest, hours)
+            self.cheapest = min(self.cheapest, cost)
+        if option.feasible:
+            self.feasible.add(cost, hours)
+            if cost < self.best.get(offer, math.inf):
+                self.best[offer] = cost
+
+    def excludes(self, offer: int, hours: float, cost: float) -> bool:
+        """Whether an option of offer `offer` taking at least `hours` and costing at least `cost` can change no
+        output: its offer has a feasible option ranked before it (feasible ranks lead with cost: plans/options.py
+        training_rank), so it is not the offer's row, the cheapest viable choice, its GPU's best or a reason to
+        reject its GPU; and it is on neither frontier, neither the fastest nor the cheapest within budget. Every
+        comparison is strict where the decision's order would break a tie by list position."""
+        budget, deadline = self.budget_usd, self.deadline_s
+        over_budget = budget is not None and cost > budget
+        infeasible = over_budget or (deadline is not None and hours * 3600.0 > deadline)
+        best = self.best.get(offer)
+        if best is None or not (infeasible or cost > best):
+            return False
+        if not over_budget and (self.fastest >= hours or self.cheapest >= cost):
+            return False
+        return self.usable.beats(cost, hours) and (infeasible or self.feasible.beats(cost, hours))

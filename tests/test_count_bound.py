@@ -1,0 +1,85 @@
+"""The training search's floors (plans/count_bound.py) are below every plan they stand for, and the counts they
+leave out change no decision: deciding on every option gives the same document as deciding on those judged."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import random
+import statistics
+
+import pytest
+
+import planner
+from planner.decide.choices import decide
+from planner.plans.pruning import Staircase
+from planner.render.report import estimate_dict
+
+from .conftest import ROOT
+
+DAY = dt.date(2026, 11, 30)
+
+
+def _plan(catalog, name: str, *sets: str, confidence: float = 0.5):  # type: ignore[no-untyped-def]
+    loaded = planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog, list(sets))
+    return loaded, planner.plan(loaded, catalog, confidence=confidence, today=DAY)
+
+
+@pytest.mark.parametrize("name, sets", [("pretrain-1b-72h", []), ("resnet50-imagenet", []), ("lora-7b-a6000", []),
+                                        ("long-context-llama-8b", []),
+                                        ("pretrain-1b-72h", ["training.batch.micro_batch=2"]),
+                                        ("pretrain-1b-72h", ["training.recompute=full", "constraints.max_gpus=8192"])])
+def test_each_floor_is_below_the_hours_of_its_plan(catalog, name, sets):
+    """Every (offer shape, count) the search floored, timed: a plan that fits takes at least its floor's hours
+    (at P50, the least of the confidences a search judges at), and a floor of inf is a count where nothing fits."""
+    _, result = _plan(catalog, name, *sets)
+    search = result.estimate.training.rest
+    assert search is not None and search.floors, "the search floored no count"
+    ratios = []
+    for index, target in enumerate(search.targets):
+        for i, count in enumerate(target.counts):
+            floor = search.floors.get((search.keys[index], count))
+            if floor is None:
+                continue
+            plan = search.plan(index, i)
+            if math.isinf(floor):
+                assert not plan.fits, (target.gpu.id, target.offer.provider, count)
+            elif plan.fits:
+                assert floor <= plan.hours_p50, (target.gpu.id, target.offer.provider, count, floor, plan.hours_p50)
+                if floor > 0:  # 0: no floor (context parallelism may be tried)
+                    ratios.append(plan.hours_p50 / floor)
+    # a floor worth the name: most plans within 4× of it (communication-bound counts in the hundreds leave NCCL's
+    # latencies out of it)
+    assert ratios and statistics.median(ratios) < 4.0
+
+
+@pytest.mark.parametrize("name, sets, confidence", [
+    ("pretrain-1b-72h", [], 0.5), ("resnet50-imagenet", [], 0.9),
+    ("pretrain-1b-72h", ["training.deadline=10h", "training.budget=1000000", "constraints.commitment=1y"], 0.9),
+    ("lora-7b-a6000", ["constraints.gpus=[B300, RTX-A6000, L40S]"], 0.5)])
+def test_deciding_on_every_option_gives_the_same_document(catalog, name, sets, confidence):
+    """The decision and the rows (JSON at --top 0 and top 10) from every option equal those from the options the
+    search judged; the search left some out."""
+    loaded, result = _plan(catalog, name, *sets, confidence=confidence)
+    est = result.estimate
+    training = est.training
+    assert training is not None and len(training.decided) < len(training.options)
+    whole = dataclasses.replace(est, training=dataclasses.replace(training, decided=training.options, rest=None))
+    decision = decide(loaded, catalog, whole)
+    for top in (None, 10):
+        assert estimate_dict(whole, top, decision) == estimate_dict(est, top, result.decision)
+
+
+def test_the_staircase_answers_as_every_point_would():
+    """Staircase.beats against a scan of every point added (ties included: costs and hours on a coarse grid)."""
+    rng = random.Random(7)
+    stairs, points = Staircase(), []
+    for _ in range(400):
+        point = (float(rng.randint(0, 30)), float(rng.randint(0, 30)))
+        stairs.add(*point)
+        points.append(point)
+        for _ in range(5):
+            cost, hours = float(rng.randint(0, 31)), float(rng.randint(0, 31))
+            assert stairs.beats(cost, hours) == any(c < cost and h <= hours for c, h in points)
+    assert all(a < b for a, b in zip(stairs.costs, stairs.costs[1:]))
+    assert all(a > b for a, b in zip(stairs.hours, stairs.hours[1:]))
