@@ -42,6 +42,24 @@ def test_the_bundled_offers_are_the_import_of_the_snapshot(imported):
     for path in sorted((BUNDLED_CATALOG / "offers").glob("*.yaml")):
         assert yaml.safe_load(path.read_text()) == yaml.safe_load((target / "offers" / path.name).read_text()), \
             f"{path.name} differs from a fresh import: rerun `gpuplan catalog import --from skypilot {SNAPSHOT}`"
+        # byte for byte too: the import in a fresh clone leaves `git status` clean (it rewrote five files, whose
+        # only change was YAML anchors for shared dates)
+        assert path.read_text() == (target / "offers" / path.name).read_text(), path.name
+
+
+def test_offers_are_written_without_yaml_anchors(tmp_path):
+    import datetime as dt
+
+    from planner.catalog.importer import write_offers
+    from planner.schema.catalog import Offer, ProviderOffers
+
+    shared = dt.date(2026, 9, 20)  # one object, as a previous file read from YAML with an alias gives
+    offers = [Offer(instance=f"i{n}", gpu="A10", gpus_per_instance=1, usd_per_hour=1.0, as_of=shared) for n in (1, 2)]
+    document = ProviderOffers(schema_version=1, provider="p", name="P", as_of=shared, source="test table",
+                              billing="per-hour", offers=offers)
+    write_offers(document, tmp_path / "p.yaml")
+    text = (tmp_path / "p.yaml").read_text()
+    assert "&id" not in text and "*id" not in text and text.count("as_of: 2026-09-20") == 3
 
 
 def test_market_size_and_multi_gpu_shapes():

@@ -158,11 +158,21 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
     return document, ImportResult(provider, target, offers, unmapped, skipped)
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """safe_dump without anchors: offers kept from a previous file can share one `as_of` date object (when that file
+    was read from YAML with an alias), and PyYAML writes a shared object as `&id001` / `*id001`; whether they share it
+    depends on how the previous file was loaded (YAML or the compiled cache), so the same import wrote different
+    bytes. Every value is written out in full."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def write_offers(document: ProviderOffers, path: Path) -> None:
     """Write the offers file atomically, with a header saying where it came from."""
     header = f"# Imported by `gpuplan catalog import` from: {document.source}\n"
-    body = yaml.safe_dump(document.model_dump(mode="python", exclude_none=True), sort_keys=False,
-                          allow_unicode=True, width=120)
+    body = yaml.dump(document.model_dump(mode="python", exclude_none=True), Dumper=_NoAliasDumper, sort_keys=False,
+                     allow_unicode=True, width=120)
     write_text_atomic(path, header + body)  # the catalog loader caches by content: the next load sees this file
 
 
