@@ -272,6 +272,17 @@ def test_catalog_list_json():
     assert a100["cheapest_usd_per_gpu_hour"] > 0
 
 
+def test_catalog_list_names_the_providers_under_the_gpus(catalog):
+    # the GPU table alone never said how many providers the plans search (issue 15: `catalog list` shows >= 15)
+    result = runner.invoke(app, ["catalog", "list"], env={"COLUMNS": "400"})
+    assert result.exit_code == 0
+    last = result.stdout.strip().splitlines()[-1]
+    offers = sum(len(p.offers) for p in catalog.providers.values())
+    assert last.startswith(f"{len(catalog.gpus)} GPU types, ")
+    assert f"{offers:,} offers from {len(catalog.providers)} providers (" in last
+    assert len(catalog.providers) >= 15 and all(p in last for p in catalog.providers)
+
+
 def test_catalog_models_lists_presets():
     result = runner.invoke(app, ["catalog", "models"])
     assert result.exit_code == 0 and "llama-2-7b" in result.stdout

@@ -301,10 +301,11 @@ def catalog_list(
 ) -> None:
     """List the GPUs: memory, bandwidth, dense peaks and the cheapest offer per GPU."""
     _wide(wide)
-    from planner.render.catalog_tables import gpu_rows, render_gpu_table
+    from planner.render.catalog_tables import gpu_rows, market_line, render_gpu_table
 
-    rows = gpu_rows(load_catalog(catalog))
-    _print_rows(rows, format, render_gpu_table)
+    loaded = load_catalog(catalog)
+    rows = gpu_rows(loaded)
+    _print_rows(rows, format, lambda rows: render_gpu_table(rows) + market_line(loaded))
 
 
 @catalog_app.command("providers")

@@ -51,6 +51,19 @@ def render_gpu_table(rows: list[dict[str, Any]]) -> str:
         Column("cheapest $/GPU-h", drop=1)], body)
 
 
+def market_line(catalog: Catalog) -> str:
+    """The line under the GPU table: how many GPU types are rented, by how many providers (named), in how many
+    offers — the market the plans search, with the command that lists it per provider."""
+    offers = list(catalog.offers())
+    rented = {o.offer.gpu for o in offers}
+    providers = sorted(catalog.providers)
+    buffer = io.StringIO()
+    make_console(buffer).print(f"{len(catalog.gpus)} GPU types, {len(rented)} of them rented: {len(offers):,} offers "
+                               f"from {len(providers)} providers ({', '.join(providers)}); `gpuplan catalog "
+                               "providers` lists them.", markup=False, highlight=False)
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
 def model_rows(catalog: Catalog) -> list[dict[str, Any]]:
     """One dict per preset: total and active parameters (derived the way plans use them), attention, source."""
     from planner.io.profile import resolve_architecture
