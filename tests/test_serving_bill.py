@@ -107,3 +107,21 @@ def test_a_speculative_draft_is_stored_beside_the_served_model(catalog):
     extra_gb = weight_bytes(work.draft, "bf16") / 1e9
     assert _recommended(drafted)["cost_usd"]["storage"] == pytest.approx(plain["cost_usd"]["storage"]
                                                                          + extra_gb * 0.07, rel=0.002)
+
+
+def test_a_plan_with_no_replica_has_no_bill(catalog, monkeypatch):
+    # a pinned batch no KV cache holds: every plan gets 0 replicas. The report billed the first one ("0× gpu_1x_a10
+    # (0 GPUs) for 0.0 h a month", compute $0.00, total = the weights' storage) and its row read "0×1 … $0.00"
+    monkeypatch.setenv("COLUMNS", "160")
+    from planner.render.report import render_markdown, render_table
+
+    result = _plan(catalog, "constraints.providers=[lambda]", "inference.batch=4096")
+    data = result.to_dict()
+    assert data["inference"]["recommended"] is None
+    plans = data["inference"]["plans"]
+    assert plans and all(p["replicas"] == 0 for p in plans)
+    for p in plans:
+        assert set(p["cost_usd"].values()) == {None} and p["monthly_cost_usd"] is None
+    for text in (render_table(result.estimate, 10, result.decision),
+                 render_markdown(result.estimate, 10, result.decision)):
+        assert "Whole monthly bill" not in text and "$0.00" not in text and "0×1" not in text

@@ -298,10 +298,17 @@ def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
     }
 
 
+def _unsized(plan: TrainingPlan | ServingPlan) -> bool:
+    """A serving plan the sizing gave no replica (its offer cannot serve the profile: a pinned batch the KV cache
+    cannot hold, weights that do not fit): it has no bill, whatever its storage rate would give."""
+    return isinstance(plan, ServingPlan) and plan.replicas == 0
+
+
 def _serving_cost_dict(plan: ServingPlan) -> dict[str, float | None]:
     """cost_usd of a serving plan, a month of it: the instances (monthly_cost_usd), storage and egress
-    (planner/model/bill.py ServingBill) and their total; all null for a time-only plan (no offer)."""
-    if is_no_offer(plan):
+    (planner/model/bill.py ServingBill) and their total; all null for a time-only plan (no offer) and for a plan
+    with no replica (it cannot serve: nothing to bill)."""
+    if is_no_offer(plan) or _unsized(plan):
         return dict.fromkeys(("compute", "storage", "egress", "total"))
     storage = plan.bill.storage_usd if plan.bill is not None else None
     egress = plan.bill.egress_usd if plan.bill is not None else None
@@ -310,12 +317,13 @@ def _serving_cost_dict(plan: ServingPlan) -> dict[str, float | None]:
 
 
 def _serving_costs(plan: ServingPlan) -> dict[str, float | None]:
-    """The serving plan's cost fields: all null for a time-only plan (no offer: its price is unknown)."""
+    """The serving plan's cost fields: all null for a time-only plan (no offer: its price is unknown) and for a plan
+    with no replica (it cannot serve)."""
     costs = {"monthly_cost_usd": plan.monthly_cost_usd,
              "monthly_cost_autoscaled_usd": plan.monthly_cost_autoscaled_usd,
              "usd_per_million_output_tokens": plan.usd_per_million_output_tokens,
              "usd_per_thousand_requests": plan.usd_per_thousand_requests}
-    return {k: None if is_no_offer(plan) else _r(v) for k, v in costs.items()}
+    return {k: None if is_no_offer(plan) or _unsized(plan) else _r(v) for k, v in costs.items()}
 
 
 def _model_dict(work: Workload) -> dict[str, Any]:
@@ -468,7 +476,7 @@ def bill_section(est: Estimate, top: int | None, decision: Decision | None, key:
         index = _recommended_index(plans, section, lambda p: p.meets_slo)
     at = index if index is not None else 0
     plan = plans[at] if plans else None
-    if plan is None or is_no_offer(plan):
+    if plan is None or is_no_offer(plan) or _unsized(plan):
         return None
     number = at + 1  # its row in the plans table, which lists the plans the decision names
     cost = _cost_dict(plan) if isinstance(plan, TrainingPlan) else _serving_cost_dict(plan)
@@ -500,6 +508,10 @@ def _serving_rows(est: Estimate, top: int | None, section: ServingDecision | Non
             lat = [f"{cell} (sim {fixed(p.simulated_latency_s[k] * 1e3, 0)})" if k in p.simulated_latency_s else cell
                    for cell, k in zip(lat, keys)]
         avg = _usd(p.monthly_cost_autoscaled_usd) if p.monthly_cost_autoscaled_usd is not None else "–"
+        if _unsized(p):  # no replica: nothing runs, so no fleet, cost or load to show
+            rows.append([str(i + 1), p.gpu, _provider_cell(p, others), "–", str(p.batch_size),
+                         *lat, "–", "–", "–", "; ".join(p.reasons)])
+            continue
         rows.append([str(i + 1), p.gpu, _provider_cell(p, others), f"{p.replicas}×{p.gpus_per_replica}",
                      str(p.batch_size), *lat,
                      _cost_cell(p, p.monthly_cost_usd), "–" if is_no_offer(p) else avg, f"{p.utilization:.0%}",
