@@ -12,7 +12,9 @@ import planner
 
 from planner.model import md_c
 from planner.model.queueing import poisson_quantile, poisson_quantiles
-from planner.plans.serving import LLM_QUANTILES, _meets, batch_latency, llm_latency, llm_meets
+from planner.plans.evolve import build
+from planner.plans.serving import (LLM_QUANTILES, _Candidate, _maybe_least_ttft, _meets, batch_latency,
+                                     llm_latency, llm_meets)
 
 from .conftest import ROOT
 from .test_queue_agreement import a100_timing
@@ -109,6 +111,7 @@ def test_wait_tail_bounds_hold_the_exact_tail(servers, load):
         lower, upper = md_c.wait_tail_bounds(servers, load, 1.0, float(point))
         assert lower <= tail + 1e-10 and tail <= upper + 1e-10  # the FFT's own error is ~1e-11
         assert upper <= 1.0 and (tail < 1e-3 or upper < 4.0 * tail)  # and worth having where targets lie
+        assert md_c._chernoff_tail(servers, load, 1.0, float(point)) >= upper - 2e-15  # its closed-form relaxation
 
 
 @pytest.mark.parametrize("servers, load", QUEUES)
@@ -136,6 +139,29 @@ def test_quantile_bounds_hold_the_computed_quantile(servers, load, spread):
         lo, hi = md_c.quantile_bounds(servers, load, 1.0, spread, q, 0.95)
         computed = md_c.md_c_wait_plus_uniform_quantile(servers, load, 1.0, spread, q, 0.95)
         assert lo <= computed <= hi
+
+
+def test_tied_candidates_kept_include_the_least_ttft(seven_b):
+    # candidates tied on (instances, GPUs) at several loads: those _maybe_least_ttft drops are never the least, and
+    # the least (the first of the least) is the one min() would pick from all of them
+    inf, timing_at = seven_b
+    md_c.clear_memos()
+    for load in (0.3, 0.6, 0.85, 0.95):
+        tied = []
+        for batch in (1, 4, 16, 64):
+            timing = timing_at(batch)
+            replicas = max(1, math.ceil(inf.rate / (load * timing.capacity_rps)))
+
+            def judged_at(r, rate, timing=timing):
+                return llm_latency(inf, timing, r, rate, whole=False)
+
+            tied.append(build(_Candidate, timing=timing, batch=batch, tp=1, replicas=replicas, instances=1,
+                              judged=None, meets=True, capacity_rps=timing.capacity_rps, latency_at=judged_at,
+                              gpus_per_instance=1, judged_at=judged_at, rate=inf.rate))
+        kept = _maybe_least_ttft(tied, inf.rate)
+        least = min(tied, key=lambda c: c.latency["ttft_p95"])
+        assert least in kept and min(kept, key=lambda c: c.latency["ttft_p95"]) is least
+        assert [c for c in tied if c in kept] == kept  # in order
 
 
 def _reference_close_and_residual_quantile(fill, oldest, service, busy, q):

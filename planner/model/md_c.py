@@ -86,10 +86,12 @@ def growth_root(servers: int, offered_load: float) -> float:
     return z
 
 
+@lru_cache(maxsize=8192)
 def no_wait_bound(servers: int, offered_load: float, eta: float) -> float:
     """Upper bound on P(W > 0) = P(X + A ≥ c), by Chernoff: ≤ E[z^X]·Φ(z) for 1 < z < η, with
     E[z^X] ≤ 1 + (z − 1)/(η − z) from Kingman's P(X ≥ n) ≤ η^{−n}; the least over a few z. Pure Python: it spares
-    the FFT (and numpy) for the many sizings where nobody waits."""
+    the FFT (and numpy) for the many sizings where nobody waits. Kept per queue (the search asks for it again with
+    each quantile and bound of the queue)."""
     if not math.isfinite(eta):
         return 0.0
     best = 1.0
@@ -346,11 +348,12 @@ def quantile_within(servers: int, arrival_rate: float, service_s: float, spread:
     computed than bounded. The serving search asks this at every replica count it tries; most are far from their
     target either way, and only the few near it need the distribution.
 
-    With u = (1 + SURE_MARGIN)·wait, P(W + U·s ≤ u) ≤ P(W ≤ u): a lower bound on P(W > u) (wait_tail_bounds) above
-    1 − q puts W + U·s's q-quantile past u, and the computed one, within 0.1 % of it, past `wait`. With
-    v = wait/(1 + SURE_MARGIN) − s ≥ 0, P(W + U·s > v + s) ≤ P(W > v): an upper bound below 1 − q puts the quantile
-    within v + s, and the computed one within `wait`. A pure function of its arguments, kept for the run like the
-    quantiles it stands in for (tests/test_serving_search_shortcuts.py holds it against them)."""
+    The quantile is past u = (1 + SURE_MARGIN)·wait when P(W + U·s ≤ u) ≤ P(W ≤ u)·min(1, u/s) is below q, with
+    P(W ≤ u) from a lower bound on P(W > u) (wait_tail_bounds); it is within y = wait/(1 + SURE_MARGIN) when
+    P(W + U·s ≤ y) ≥ max(P(W ≤ y − s), P(W = 0)·min(1, y/s)) reaches q, with upper bounds on P(W > y − s) and
+    P(W > 0). SURE_MARGIN is ten times the 0.1 % within which the FFT path computes the quantile, so the computed one
+    is on the same side of `wait`. A pure function of its arguments, kept for the run like the quantiles it stands
+    in for (tests/test_serving_search_shortcuts.py holds it against them)."""
     c, a = servers, arrival_rate * service_s
     if wait <= 0.0 or a >= c:
         return None
@@ -358,13 +361,28 @@ def quantile_within(servers: int, arrival_rate: float, service_s: float, spread:
     waits = no_wait_bound(c, a, eta)
     if (waits < NEGLIGIBLE_WAIT and largest <= 1.0 - waits) or fft_points(c, a) > MAX_FFT_POINTS:
         return None  # the quantile is the shortcut's or the tail's: no FFT to spare
+    below = wait / (1.0 + SURE_MARGIN)
+    if spread > 0.0:
+        # P(W = 0) ≥ 1 − no_wait_bound (Chernoff, kept per queue), else ≥ 1 − _busy_bound (the Poisson sums)
+        share = min(1.0, below / spread)
+        if (1.0 - waits) * share >= q + SURE_LEVEL or \
+                (1.0 - _busy_bound(c, arrival_rate, service_s)) * share >= q + SURE_LEVEL:
+            return True
+    if below >= spread and _chernoff_tail(c, arrival_rate, service_s, below - spread) <= 1.0 - q - SURE_LEVEL:
+        return True
     above = (1.0 + SURE_MARGIN) * wait
-    if wait_tail_bounds(c, arrival_rate, service_s, above)[0] > 1.0 - q + SURE_LEVEL:
+    share = min(1.0, above / spread) if spread > 0.0 else 1.0
+    if (1.0 - wait_tail_bounds(c, arrival_rate, service_s, above)[0]) * share < q - SURE_LEVEL:
         return False
-    below = wait / (1.0 + SURE_MARGIN) - spread
-    if below >= 0.0 and wait_tail_bounds(c, arrival_rate, service_s, below)[1] < 1.0 - q - SURE_LEVEL:
+    if below >= spread and 1.0 - wait_tail_bounds(c, arrival_rate, service_s, below - spread)[1] >= q + SURE_LEVEL:
         return True
     return None
+
+
+@lru_cache(maxsize=4096)
+def _busy_bound(servers: int, arrival_rate: float, service_s: float) -> float:
+    """An upper bound on P(W > 0) (wait_tail_bounds at 0), kept per queue."""
+    return wait_tail_bounds(servers, arrival_rate, service_s, 0.0)[1]
 
 
 @lru_cache(maxsize=8192)
@@ -385,7 +403,7 @@ def quantile_bounds(servers: int, arrival_rate: float, service_s: float, spread:
         exact = md_c_wait_plus_uniform_quantile(servers, arrival_rate, service_s, spread, q, largest)
         return exact, exact
     lo = q * spread / (1.0 + SURE_MARGIN)
-    busy = wait_tail_bounds(c, arrival_rate, service_s, 0.0)[1]
+    busy = _busy_bound(c, arrival_rate, service_s)
     hi = spread * (q + busy) * (1.0 + SURE_MARGIN) if q + busy <= 1.0 and spread > 0.0 else math.inf
     return lo, hi
 
@@ -408,10 +426,33 @@ def wait_tail_bounds(servers: int, arrival_rate: float, service_s: float, u: flo
     mu = arrival_rate * (hold - (u - j * hold))
     n = (j + 1) * c
     reach = _poisson_split(mu, n - 1)[1]
-    inside = _poisson_split(mu * eta, n - 1)[0]
     # η^{−n}·e^{μ(η−1)} ≤ 1: c·ln η = a(η − 1) and μ ≤ a, n ≥ c
-    waiting = math.exp(mu * (eta - 1.0) - n * math.log(eta)) * inside if inside > 0.0 else 0.0
+    waiting = math.exp(mu * (eta - 1.0) - n * math.log(eta)) * _poisson_split(mu * eta, n - 1)[0]
     return reach + _overshoot_factor(c, arrival_rate * hold) * waiting, min(1.0, reach + waiting + 1e-15)
+
+
+def _chernoff_tail(servers: int, arrival_rate: float, service_s: float, u: float) -> float:
+    """wait_tail_bounds' upper bound with each Poisson sum replaced by its Chernoff bound (P(Poisson(m) ≥ k) ≤
+    e^{−m·h(k/m)} for k > m, P(Poisson(m) ≤ k) ≤ e^{−m·h(k/m)} for k < m, h(x) = x·ln x − x + 1; 1 otherwise): looser,
+    in closed form, enough where the tail is far below what a target allows."""
+    c, hold = servers, service_s
+    eta = growth_root(c, arrival_rate * hold)
+    j = math.floor(u / hold)
+    mu = arrival_rate * (hold - (u - j * hold))
+    n = (j + 1) * c
+    reach = math.exp(-_chernoff_rate(mu, n)) if n > mu else 1.0
+    tilted = mu * eta
+    inside = math.exp(-_chernoff_rate(tilted, n - 1)) if n - 1 < tilted else 1.0
+    return reach + math.exp(mu * (eta - 1.0) - n * math.log(eta)) * inside
+
+
+def _chernoff_rate(mean: float, k: float) -> float:
+    """m·h(k/m), h(x) = x·ln x − x + 1 (0 at k = 0: h(0) = 1, the rate is m)."""
+    if mean <= 0.0:
+        return math.inf
+    if k <= 0.0:
+        return mean
+    return k * math.log(k / mean) - k + mean
 
 
 @lru_cache(maxsize=4096)
@@ -465,6 +506,7 @@ def clear_memos() -> None:
     md_c_wait_plus_uniform_quantile.cache_clear()
     quantile_within.cache_clear()
     quantile_bounds.cache_clear()
+    _busy_bound.cache_clear()
     _overshoot_factor.cache_clear()
     _kept_wait.cache_clear()
     growth_root.cache_clear()

@@ -682,7 +682,8 @@ def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Priced
 
 def _maybe_least_ttft(tied: list[_Candidate], rate: float) -> list[_Candidate]:
     """The candidates whose TTFT p95 may be the least, in order: those whose lower bound (md_c.quantile_bounds) is
-    above another's upper bound cannot be, and their queue's quantile is not worked out. The least of the rest is the
+    above another's upper bound cannot be, nor those md_c.quantile_within puts surely past it, and their queue's
+    quantile is not worked out. The least of the rest is the
     least of all, and the first of the least the same candidate."""
     ranges = []
     for c in tied:
@@ -691,7 +692,17 @@ def _maybe_least_ttft(tied: list[_Candidate], rate: float) -> list[_Candidate]:
         lo, hi = quantile_bounds(c.replicas * t.batch, rate, t.hold_s, t.step_s, LLM_QUANTILES[1], max(LLM_QUANTILES))
         ranges.append((lo + t.prefill_s, hi + t.prefill_s))
     top = min(hi for _, hi in ranges)
-    return [c for c, (lo, _) in zip(tied, ranges) if lo <= top]
+    kept = []
+    for c, (lo, hi) in zip(tied, ranges):
+        if lo > top:
+            continue
+        t = c.timing
+        assert isinstance(t, LlmTiming)
+        if hi > top and quantile_within(c.replicas * t.batch, rate, t.hold_s, t.step_s, LLM_QUANTILES[1],
+                                        max(LLM_QUANTILES), top - t.prefill_s) is False:
+            continue  # surely past another's upper bound
+        kept.append(c)
+    return kept
 
 
 def _slo_excess(latency: dict[str, float], slo: Slo) -> float:
