@@ -279,6 +279,23 @@ def test_the_table_and_markdown_show_the_whole_bill_of_the_json(billed, monkeypa
         assert "dataset 80.0 GB + 1 checkpoint" in text and "30.0 days kept after" in text
 
 
+def test_the_bill_prints_the_dollars_the_plans_table_prints(catalog, monkeypatch):
+    # the bill read the JSON's 4-significant-figure amounts: a 4,096-GPU plan was $22,528 in the plans table and the
+    # choices, $22,530 in its bill
+    monkeypatch.setenv("COLUMNS", "160")
+    from planner.api import load_profile, plan
+    from planner.readable import usd
+    from planner.render.report import render_table
+
+    result = plan(load_profile(PRETRAIN, catalog, ["training.deadline=30s", "constraints.gpus=[B200]",
+                                                   "constraints.providers=[nebius]"]), catalog)
+    first = result.estimate.training.plans[0]
+    assert first.cost_usd_p50 >= 10_000 and first.cost_usd_p50 != float(f"{first.cost_usd_p50:.4g}")
+    text = render_table(result.estimate, 10, result.decision)
+    assert bill_cells(text, "compute")[1] == bill_cells(text, "total")[1] == usd(first.cost_usd_p50)
+    assert result.to_dict()["training"]["plans"][0]["cost_usd"]["compute"] == float(f"{first.cost_usd_p50:.4g}")
+
+
 def test_unknown_bill_lines_are_said_in_the_table(catalog, monkeypatch):
     monkeypatch.setenv("COLUMNS", "160")
     from planner.api import load_profile, plan

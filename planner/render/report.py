@@ -52,6 +52,10 @@ def _provider_cell(plan: Any, others: dict[tuple[str, str, str], list[str]]) -> 
     return (f"{plan.provider} (×{len(more) + 1})" if more else plan.provider) + term
 
 
+BILL_DIGITS = 15
+"""Significant figures of the amounts the bill prints from: all a float holds, so only usd() rounds them."""
+
+
 def _r(value: float | None, digits: int = 4) -> float | None:
     """Round to `digits` significant figures (None stays None)."""
     if value is None:
@@ -261,13 +265,15 @@ def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
     }
 
 
-def _cost_dict(plan: TrainingPlan) -> dict[str, float | None]:
-    """cost_usd of a training plan: all null for a time-only plan (no offer: its price is unknown)."""
+def _cost_dict(plan: TrainingPlan, digits: int = 4) -> dict[str, float | None]:
+    """cost_usd of a training plan, to `digits` significant figures: all null for a time-only plan (no offer: its
+    price is unknown)."""
     if is_no_offer(plan):
         return dict.fromkeys(("p10", "p50", "p90", "compute", "storage", "egress", "total"))
-    return {"p10": _r(plan.cost_usd_p10), "p50": _r(plan.cost_usd_p50), "p90": _r(plan.cost_usd_p90),
-            "compute": _r(plan.cost_usd_p50), "storage": _r(plan.storage_usd), "egress": _r(plan.egress_usd),
-            "total": _r(plan.cost_usd_p50 + (plan.storage_usd or 0.0) + (plan.egress_usd or 0.0))}
+    return {"p10": _r(plan.cost_usd_p10, digits), "p50": _r(plan.cost_usd_p50, digits),
+            "p90": _r(plan.cost_usd_p90, digits), "compute": _r(plan.cost_usd_p50, digits),
+            "storage": _r(plan.storage_usd, digits), "egress": _r(plan.egress_usd, digits),
+            "total": _r(plan.cost_usd_p50 + (plan.storage_usd or 0.0) + (plan.egress_usd or 0.0), digits)}
 
 
 def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
@@ -304,7 +310,7 @@ def _unsized(plan: TrainingPlan | ServingPlan) -> bool:
     return isinstance(plan, ServingPlan) and plan.replicas == 0
 
 
-def _serving_cost_dict(plan: ServingPlan) -> dict[str, float | None]:
+def _serving_cost_dict(plan: ServingPlan, digits: int = 4) -> dict[str, float | None]:
     """cost_usd of a serving plan, a month of it: the instances (monthly_cost_usd), storage and egress
     (planner/model/bill.py ServingBill) and their total; all null for a time-only plan (no offer) and for a plan
     with no replica (it cannot serve: nothing to bill)."""
@@ -312,8 +318,8 @@ def _serving_cost_dict(plan: ServingPlan) -> dict[str, float | None]:
         return dict.fromkeys(("compute", "storage", "egress", "total"))
     storage = plan.bill.storage_usd if plan.bill is not None else None
     egress = plan.bill.egress_usd if plan.bill is not None else None
-    return {"compute": _r(plan.monthly_cost_usd), "storage": _r(storage), "egress": _r(egress),
-            "total": _r(plan.monthly_cost_usd + (storage or 0.0) + (egress or 0.0))}
+    return {"compute": _r(plan.monthly_cost_usd, digits), "storage": _r(storage, digits),
+            "egress": _r(egress, digits), "total": _r(plan.monthly_cost_usd + (storage or 0.0) + (egress or 0.0), digits)}
 
 
 def _serving_costs(plan: ServingPlan) -> dict[str, float | None]:
@@ -479,7 +485,10 @@ def bill_section(est: Estimate, top: int | None, decision: Decision | None, key:
     if plan is None or is_no_offer(plan) or _unsized(plan):
         return None
     number = at + 1  # its row in the plans table, which lists the plans the decision names
-    cost = _cost_dict(plan) if isinstance(plan, TrainingPlan) else _serving_cost_dict(plan)
+    # the JSON's cost_usd before its rounding to 4 significant figures: the bill prints dollars as the plans table
+    # does ($22,528 there was $22,530 here), and usd() rounds both the same way
+    cost = (_cost_dict(plan, BILL_DIGITS) if isinstance(plan, TrainingPlan)
+            else _serving_cost_dict(plan, BILL_DIGITS))
     return bill_of(plan, cost, number, index is not None)
 
 
