@@ -141,7 +141,7 @@ def test_comments_and_docs_point_only_inside_the_repository():
     assert not found, found
 
 
-def test_profile_page_example_names_real_fields_and_every_pin():
+def test_profile_page_example_names_real_fields_and_every_pin(catalog):
     # docs/profile.md's field-by-field example: every key is a field of the profile schema (no stale names), and the
     # pins (training.parallelism, inference.batch) are all listed
     from planner.schema.profile import Parallelism, Profile
@@ -163,6 +163,16 @@ def test_profile_page_example_names_real_fields_and_every_pin():
     assert list(unknown(example, Profile, "")) == []
     assert set(example["training"]["parallelism"]) == set(Parallelism.model_fields)
     assert "batch" in example["inference"]
+    # every training, serving and constraint field is in the example (the stack, the bill, owned machines,
+    # discounts and commitments were missing: a reader of the field-by-field page never met them)
+    from planner.schema.profile import Constraints, Inference, OwnedMachine, Training
+
+    for section, model in (("training", Training), ("inference", Inference), ("constraints", Constraints)):
+        assert set(model.model_fields) - set(example[section]) == set(), section
+    assert set(OwnedMachine.model_fields) == set(example["constraints"]["owned"][0])
+    from planner.api import load_profile
+
+    load_profile(example, catalog)  # and, as a whole, a profile a reader can copy
 
 
 def test_accuracy_headline_sentence_is_the_current_summary():
