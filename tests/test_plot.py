@@ -88,6 +88,8 @@ def test_unknown_plot_format_exit_2(tmp_path):
     result = runner.invoke(app, ["estimate", str(ROOT / "profiles" / "pretrain-1b-72h.yaml"), "--plot",
                                  str(tmp_path / "p.jpg")])
     assert result.exit_code == 2 and "expected a .png or .svg" in result.output
+    # one place, named once (it read "--plot: --plot …/p.jpg: expected …")
+    assert result.stderr == f"Error: --plot {tmp_path / 'p.jpg'}: expected a .png or .svg file name\n"
     assert not (tmp_path / "p.jpg").exists()
 
 

@@ -182,7 +182,8 @@ def plot_format(path: Path) -> str:
     """'png' or 'svg' from the file name, or an InputError."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise InputError(f"--plot {path}: expected a .png or .svg file name", field="--plot")
+        # placed like the other option errors ("--set KEY=VALUE: …"): the option and its value once, as the place
+        raise InputError("expected a .png or .svg file name", file=f"--plot {path}")
     return fmt
 
 
