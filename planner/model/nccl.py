@@ -99,3 +99,12 @@ def _candidates(kind: Collective, ranks: int, nodes: int, intra: str) -> tuple[t
                 plateau, threshold = latency * RING_PLATEAU, ranks / 16.0 * 65536
             out.append((latency, plateau, threshold, volume, _share(algorithm, protocol, kind, nodes, per_node)))
     return tuple(out)
+
+
+def least_latency_s(kind: Collective, ranks: int, nodes: int, intra: str) -> float:
+    """The least latency collective_seconds charges any algorithm and protocol for one collective over this group
+    (a message at or past a ring's plateau threshold pays more): with the ring's bandwidth term, a floor under
+    every such collective (plans/count_bound.py)."""
+    if ranks <= 1:
+        return 0.0
+    return min(candidate[0] for candidate in _candidates(kind, ranks, nodes, intra))

@@ -1,7 +1,9 @@
-"""A floor under a training plan's hours at one GPU count, worked out without its layout search: the step of every
-layout candidate_layouts could choose is at least the communication nothing hides plus the longer of its compute at
-the best efficiency the curve gives it and its gradient all-reduce (at full link bandwidth) with the compute that
-cannot hide it. The search (plans/search.py) leaves out the counts whose floors show they change no output."""
+"""A floor under a training plan's hours at one GPU count, worked out without its layout search: the layouts
+candidate_layouts would compare are found from their memory alone (the first (recomputation, ZeRO stage) trial that
+fits, at its micro-batch), and each one's step is at least the communication nothing hides plus the longer of its
+compute at its efficiency and its gradient synchronisation (NCCL's least latency per message, the ring's bandwidth)
+with the compute that cannot hide it. The search (plans/search.py) leaves out the counts whose floors show they
+change no output."""
 from __future__ import annotations
 
 import math
@@ -10,12 +12,16 @@ from typing import Any, NamedTuple
 
 from planner.catalog.load import PricedOffer
 from planner.efficiency.origin import Efficiency
+from planner.model.grad_sync import gradient_messages
 from planner.model.interconnect import RING_STEP_LATENCY_S
 from planner.model.memory import usable_bytes
+from planner.model.nccl import Collective, least_latency_s
 from planner.model.precision import training_value_bytes
 from planner.plans.context_parallel import splits_sequence
 from planner.plans.training import (
     TP_ALLREDUCES_PER_LAYER,
+    ZERO3_PASSES,
+    ZERO_SHARDING,
     MemoryOf,
     TrainingJob,
     long_sequence,
@@ -30,8 +36,12 @@ SLACK = 1.0 - 1e-9
 orders, each operation off by at most half an ulp (~1e-16 relative), so a floor equal to the hours in exact
 arithmetic could come out a few ulps above them; 1e-9 is far above any such error and far below any gap a decision
 reads."""
-ROOM_SLACK = 1.0 + 1e-9
-"""The same margin on memory: a layout is taken not to fit only when its least memory exceeds the GPU by more."""
+MEMORY_MARGIN = 1.0 - 1e-9
+"""A trial's memory at its micro-batch (static + micro-batch × one sample's activations, summed in another order
+than training_memory sums it) is taken to fit for sure only below this share of the GPU's usable bytes; nearer, the
+floor is not worked out (0.0)."""
+UNSURE = -1
+"""A fit that rounding could decide either way (MEMORY_MARGIN)."""
 
 
 def boundable(job: TrainingJob) -> bool:
@@ -41,207 +51,372 @@ def boundable(job: TrainingJob) -> bool:
     return job.global_batch_samples is not None and not job.work.is_moe and job.parallelism is None
 
 
-class ShapeWork(NamedTuple):
+class Trial(NamedTuple):
+    """One (recomputation, ZeRO stage) trial of _fit_layout at some degrees, with what the floor reads of it."""
+
+    mode: str
+    sharding: str
+    static: float
+    """Bytes per GPU at micro-batch 0 (training_memory: weights, gradients, optimizer state)."""
+    one: float
+    """Activation bytes of one micro-batch sample."""
+    hardware: float
+    """FLOP per model FLOP (recomputation reruns forward work: training.layout_work)."""
+    per_layer: int
+    """Tensor-parallel all-reduces per layer and micro-batch slot."""
+
+
+class Shape(NamedTuple):
     """What a floor reads of one (count, tensor degree, pipeline depth) besides the GPU and the offer: the same for
-    every GPU, so worked out once per search (CountBound.work)."""
+    every GPU, so worked out once per search (CountBound.shape)."""
 
     tp: int
     pp: int
     dp: int
     per_replica: int
     """The busiest replica's samples per step (training.layout_work)."""
-    static: float
-    """Least bytes per GPU before activations of any (recomputation, ZeRO stage) _fit_layout tries here."""
-    one: float
-    """Least activation bytes per micro-batch sample of any of them."""
-    compute: float
-    """FLOP per GPU of one step at η = 1, pipeline bubble included (÷ peak: seconds)."""
-    unhidden: float
-    """FLOP of the step's compute the gradient all-reduce cannot hide behind (all but the last micro-batch's
-    backward); with a free micro-batch (no pipeline, none pinned) the replica's samples: see CountBound._floor."""
-    micro: int
-    """The micro-batch (a pipeline's 1, or the pinned one); 0 when memory chooses it."""
-    fixed_intra: float
-    """Tensor-parallel all-reduce bytes × 2(tp − 1)/tp per step (÷ link bytes/s: their bandwidth terms)."""
-    sends: float
-    """Pipeline sends per step."""
-    send_bytes: float
-    """Bytes of each pipeline send."""
+    configs: tuple[tuple[str, str, float, int], ...]
+    """_fit_layout's trials in its order: (recomputation, ZeRO stage, FLOP per model FLOP, tensor-parallel
+    all-reduces per layer and slot)."""
+    trials: list[Trial | None]
+    """Each config's Trial, made when first reached (CountBound._fit)."""
+    fits: dict[tuple[int, int], Fit]
+    """The Fit of each (trial, micro-batch) some memory size picks."""
+    imbalance: float
+    """Compute of the busiest pipeline stage over the mean stage's."""
     grad_bytes: float
     """Gradient bytes per GPU."""
+    messages: int
+    """Collectives the gradient all-reduce is split into (ZeRO-0/1/2); ZeRO-3 gathers and scatters per layer."""
+    zero3_messages: int
+
+
+class Fit(NamedTuple):
+    """The trial _fit_layout picks at some degrees and memory size, its micro-batch and what the step reads of it
+    (training.layout_work)."""
+
+    trial: Trial
+    micro: int
+    accumulation: int
+    size: float
+    """The mean micro-batch: the replica's samples over the accumulation."""
+    slots: int
+    """Micro-batch slots per step: accumulation plus the pipeline's idle pp − 1."""
+    micro_flops: float
+    """FLOP per GPU of one micro-batch, recomputation and the busiest stage's share included."""
+
+
+class Comm(NamedTuple):
+    """What a shape's step reads of a GPU's link and an offer's network (CountBound._comm)."""
+
+    tp_latency: float
+    """NCCL's least latency of a slot's tensor-parallel all-reduces, per all-reduce a layer makes."""
+    tp_bytes: float
+    """Their ring bandwidth term per sample of the micro-batch, likewise."""
+    pp_latency: float
+    """A slot's two pipeline sends' latency."""
+    pp_bytes: float
+    """Their seconds per sample of the micro-batch."""
+    allreduce: float
+    """The gradient all-reduce (ZeRO-0/1/2)."""
+    zero3: float
+    """The bandwidth term of ZeRO-3's gathers and scatters of one micro-batch (CountBound.zero3_s adds latency)."""
+    nodes: int
+    """Instances the data-parallel group spans over a network (1: none)."""
+    kind: str
+    """The intra-node link: nvlink | pcie."""
+
+
+Candidates = tuple[bool, list[tuple[Shape, "Fit | int | None"]]]
+"""Whether context parallelism may be tried at a count (no floor then), and the degrees candidate_layouts compares
+there, each with its fit."""
 
 
 class CountBound:
-    """Floors of one boundable job (boundable), for every offer and count of a search: the shapes' work once per
-    (count, degrees), the curve's best efficiency once per (GPU, efficiency, tensor degree, micro-batch)."""
+    """Floors of one boundable job (boundable), for every offer and count of a search: each (count, degrees)'s
+    trials once, each fit once per memory size, each efficiency once per (GPU, efficiency, tensor degree,
+    micro-batch) and NCCL's least latency once per group."""
 
     def __init__(self, job: TrainingJob, memory_of: MemoryOf = training_memory) -> None:
         assert boundable(job)
         self.job, self.memory_of = job, memory_of
+        work = job.work
         self.modes = recompute_options(job)
+        self.configs: dict[tuple[bool, bool], tuple[tuple[str, str, float, int], ...]] = {}
+        """FitTrials' (recomputation, ZeRO stage) trials by (no model parallelism, several replicas), each with its
+        FLOP per model FLOP (training.layout_work) and tensor-parallel all-reduces per layer and slot."""
+        for alone in (True, False):
+            for replicas in (True, False):
+                # one replica (and no context ranks to shard over): every stage is none
+                stages = ("none",) if not replicas else ZERO_SHARDING if alone else ("none", "zero1")
+                self.configs[(alone, replicas)] = tuple(
+                    (mode, sharding, 1.0 + (0.0 if mode == "none" else job.work.attention_flops_per_sample
+                                            if mode == "selective" else job.work.forward_flops_per_sample)
+                     / job.model_flops_per_sample, TP_ALLREDUCES_PER_LAYER + (2 if mode == "full" else 0))
+                    for mode in self.modes for sharding in stages)
         self.batch = float(job.global_batch_samples or 0)
         self.steps = job.samples / self.batch
         self.flops = job.model_flops_per_sample
-        self.unit_activation = job.work.tokens_per_sample * job.work.hidden * training_value_bytes(job.precision)
-        self.grad_bytes = job.trainable_params * training_value_bytes(job.precision)
-        self.works: dict[tuple[int, int, int], ShapeWork] = {}
-        self.etas: dict[tuple[int, int], dict[int, float]] = {}
+        self.value_bytes = training_value_bytes(job.precision)
+        self.unit_activation = work.tokens_per_sample * work.hidden * self.value_bytes
+        self.grad_bytes = job.trainable_params * self.value_bytes
+        self.shapes: dict[tuple[int, int, int], Shape] = {}
+        self.candidates: dict[tuple[float, int, int, bool], Candidates] = {}
+        self.comms: dict[tuple[int, float, float, str], dict[int, Comm]] = {}
+        self.lists: dict[tuple[int, int, bool], tuple[tuple[int, ...], list[Shape]]] = {}
+        self.etas: dict[tuple[int, int], dict[tuple[int, int], float]] = {}
+        self.statics: dict[tuple[str, int, int], float] = {}
+        self.ones: dict[tuple[str, int], float] = {}
         self.held: list[object] = []
         """The GPUs and efficiencies keyed by id() in `etas`, held so their ids are not reused."""
-        self.long: dict[tuple[float, tuple[int, ...]], bool] = {}
-        self.shape_lists: dict[tuple[int, int, bool], tuple[tuple[int, ...], list[ShapeWork]]] = {}
-        self.ones: dict[int, float] = {}
-        self.statics: dict[tuple[str, int, int], float] = {}
+        self.ends: dict[tuple[int, int, int], tuple[float, float]] = {}
+        self.latencies: dict[tuple[Collective, int, int, str], float] = {}
 
     def hours_floors(self, gpu: GpuSpec, offer: PricedOffer, counts: Sequence[int], efficiency: Efficiency,
                      peak: float, intra: tuple[float, str]) -> list[float]:
-        """Per count, a floor under the hours at any confidence ≥ 0.5 of any layout of that many GPUs of this offer
-        that fits (0.0: no floor, as where context parallelism may be tried; inf: no layout fits). `peak`: the
-        GPU's FLOP/s at the job's precision; `intra`: intra_node_gbs(gpu, offer)."""
-        job = self.job
+        """Per count, a floor under the hours at any confidence ≥ 0.5 of the plan of that many GPUs of this offer,
+        if some layout fits (0.0: no floor, as where context parallelism may be tried; inf: no layout fits).
+        `peak`: the GPU's FLOP/s at the job's precision; `intra`: intra_node_gbs(gpu, offer)."""
         o = offer.offer
         per_instance, network = o.gpus_per_instance, o.network_gbps
+        networked = bool(network)
         capacity = usable_bytes(gpu)
-        etas = self.etas.get((id(gpu), id(efficiency)))
-        if etas is None:
-            etas = self.etas[(id(gpu), id(efficiency))] = {}
-            self.held += [gpu, efficiency]
-        curve: Any = efficiency.curve
-        link = intra[0] * 1e9
-        net = network / 8.0 * 1e9 if network else 0.0  # bytes/s of one instance's network
-        splits = splits_sequence(job.work)
-        out = []
+        etas = self._etas(gpu, efficiency)
+        links = (per_instance, network or 0.0, intra[0], intra[1])
+        comms = self.comms.get(links)
+        if comms is None:
+            comms = self.comms[links] = {}
         steps = self.steps / 3600.0 * SLACK
-        flops = self.flops
-        latency = RING_STEP_LATENCY_S["network"]
+        out = []
         for count in counts:
-            shapes = self._shapes(count, per_instance, bool(network))
-            if splits and self._long(gpu, capacity, shapes[0]):
+            found = self.candidates.get((capacity, count, per_instance, networked))
+            long, candidates = found if found is not None else \
+                self._candidates(gpu, capacity, count, per_instance, networked)
+            if long:  # context parallelism may be tried: no floor
                 out.append(0.0)
                 continue
             best = math.inf
-            for tp, pp, dp, per_replica, static, one, compute, unhidden, micro, fixed_intra, sends, send_bytes, \
-                    grad_bytes in shapes[1]:
-                if static + one > capacity * ROOM_SLACK:
-                    continue  # no trial at these degrees fits: the search cannot choose them
-                if not micro:
-                    # accumulation × the mean micro-batch is the replica's samples whatever the micro-batch, which
-                    # memory bounds (the least memory's micro-batches) as the replica's samples do; all but the
-                    # last micro-batch's backward (2/3 of it) is not behind the all-reduce
-                    room = int((capacity - static) / one * ROOM_SLACK) + 1 if one > 0 else 1 << 16
-                    micro = min(room, per_replica)
-                    unhidden = (per_replica - 2.0 / 3.0 * micro) * flops / tp
-                # the curve rises with the micro-batch (its weight passes are shared by the micro-batch's samples:
-                # planner/efficiency/train_curve.py weight_ratio): its value at the next power of two is at least
-                # the value at the micro-batch
-                key = tp << 20 | 1 << (micro - 1).bit_length()
-                eta = etas.get(key)
+            for shape, fit in candidates:
+                if fit is None:
+                    continue
+                if fit == UNSURE:
+                    best = 0.0
+                    break
+                assert isinstance(fit, Fit)
+                comm = comms.get(id(shape))
+                if comm is None:
+                    comm = comms[id(shape)] = self._comm(shape, per_instance, network, intra)
+                eta = etas.get((shape.tp, fit.micro))
                 if eta is None:
-                    eta = etas[key] = efficiency.value if curve is None else curve.efficiency(
-                        job.work, gpu, job.precision, tp, 1 << (micro - 1).bit_length(), job.attention,
-                        job.framework, 1)
-                rate = peak * eta
-                fixed = fixed_intra / link if tp > 1 else 0.0
-                if pp > 1:
-                    fixed += sends * (send_bytes * per_instance / net + latency)
-                # model/interconnect.py group_collective_seconds's bandwidth term for an all-reduce (a ring inside
-                # each instance, then across instances), without NCCL's latencies and bandwidth shares, which only
-                # add (model/nccl.py: every algorithm and protocol reaches at most the ring's bandwidth)
-                stride = tp * pp
-                if dp > 1:
-                    local = per_instance // stride
-                    local = 1 if local < 1 else min(local, dp)
-                    nodes = -(-dp // local)
-                    gradient = 2.0 * (local - 1) / local * grad_bytes / link if local > 1 else 0.0
-                    if nodes > 1 and net:
-                        sharing = local * stride
-                        sharing = min(sharing, per_instance)
-                        gradient += 2.0 * (nodes - 1) / nodes * grad_bytes / local / (net / sharing)
+                    eta = etas[(shape.tp, fit.micro)] = self._eta(gpu, efficiency, shape.tp, fit.micro)
+                # one micro-batch's compute at the layout's efficiency (training.terms_at), the step's slots of it
+                micro_s = fit.micro_flops / peak / eta
+                slots = fit.slots
+                compute = slots * micro_s
+                if fit.trial.sharding == "zero3":
+                    # gathers and scatters behind each micro-batch, `accumulation` times: step = compute +
+                    # acc·max(0, comm − micro) ≥ the bubble's slots of compute + acc·comm
+                    hidden = (slots - fit.accumulation) * micro_s + fit.accumulation * self.zero3_s(shape, comm)
                 else:
-                    gradient = 0.0
-                comm = gradient + unhidden / rate
-                if stride == 1 and dp > 1 and 1.5 * gradient < comm:
-                    # ZeRO-3 (tried only without model parallelism) gathers and scatters 3/2 of an all-reduce's
-                    # bytes behind each whole micro-batch
-                    comm = 1.5 * gradient
-                compute = compute / rate
-                seconds = fixed + (max(comm, compute))
-                best = min(best, seconds)
+                    # step = compute + max(0, comm − window), the window 2/3 of one micro-batch's compute
+                    hidden = comm.allreduce + (slots - 2.0 / 3.0) * micro_s
+                # each slot's tensor-parallel all-reduces and its two pipeline sends (nothing hides them)
+                size = fit.size
+                fixed = slots * (fit.trial.per_layer * (comm.tp_latency + size * comm.tp_bytes) + comm.pp_latency
+                                 + size * comm.pp_bytes)
+                seconds = fixed + (compute if compute > hidden else hidden)
+                if seconds < best:
+                    best = seconds
             out.append(steps * best)
         return out
 
-    def _long(self, gpu: GpuSpec, capacity: float, degrees: tuple[int, ...]) -> bool:
-        """long_sequence, once per (memory size, tensor degrees)."""
-        key = (capacity, degrees)
-        found = self.long.get(key)
+    def _comm(self, shape: Shape, per_instance: int, network: float | None, intra: tuple[float, str]) -> Comm:
+        """What a shape's step reads of the GPU's link and the offer's network (Comm), each collective at NCCL's
+        least latency per message and the ring's bandwidth term (model/interconnect.py group_collective_seconds,
+        ring_allreduce_seconds; model/nccl.py: every algorithm and protocol adds its latency and reaches at most
+        the ring's bandwidth); pipeline sends as training.pipeline_send_seconds."""
+        tp, pp, dp = shape.tp, shape.pp, shape.dp
+        link, kind = intra[0] * 1e9, intra[1]
+        net = network / 8.0 * 1e9 if network else 0.0  # bytes/s of one instance's network
+        unit, layers = self.unit_activation, self.job.work.layers / pp
+        tp_latency = tp_bytes = pp_latency = pp_bytes = 0.0
+        if tp > 1:
+            tp_latency = layers * self._latency("allreduce", tp, 1, kind)
+            tp_bytes = layers * 2.0 * (tp - 1) / tp * unit / link
+        if pp > 1 and net:
+            pp_latency = 2.0 * RING_STEP_LATENCY_S["network"]
+            pp_bytes = 2.0 * unit / tp * per_instance / net
+        allreduce = zero3 = 0.0
+        nodes = 1
+        if dp > 1:
+            stride = tp * pp
+            local = max(1, min(dp, per_instance // stride))
+            nodes = -(-dp // local)
+            bandwidth = 2.0 * (local - 1) / local * shape.grad_bytes / link if local > 1 else 0.0
+            if nodes > 1 and net:
+                sharing = min(per_instance, local * stride)
+                bandwidth += 2.0 * (nodes - 1) / nodes * shape.grad_bytes / local / (net / sharing)
+            else:
+                nodes = 1
+            allreduce = shape.messages * self._latency("allreduce", dp, nodes, kind) + bandwidth
+            # ZeRO-3's, worked out when a fit picks it (zero3_s)
+            zero3 = 1.5 * bandwidth
+        return Comm(tp_latency, tp_bytes, pp_latency, pp_bytes, allreduce, zero3, nodes, kind)
+
+    def zero3_s(self, shape: Shape, comm: Comm) -> float:
+        """ZeRO-3's gathers and scatters of one micro-batch: 3/2 of the all-reduce's bandwidth term (Comm.zero3)
+        and NCCL's least latency of an all-gather per message."""
+        return shape.zero3_messages * self._latency("allgather", shape.dp, comm.nodes, comm.kind) + comm.zero3
+
+    def _etas(self, gpu: GpuSpec, efficiency: Efficiency) -> dict[tuple[int, int], float]:
+        """The efficiencies found for a (GPU, efficiency) pair, by (tensor degree, micro-batch)."""
+        found = self.etas.get((id(gpu), id(efficiency)))
         if found is None:
-            found = self.long[key] = long_sequence(self.job, gpu, list(degrees), self.memory_of)
+            found = self.etas[(id(gpu), id(efficiency))] = {}
+            self.held += [gpu, efficiency]
         return found
 
-    def _shapes(self, count: int, per_instance: int, networked: bool) -> tuple[tuple[int, ...], list[ShapeWork]]:
-        """The tensor degrees of the instance at `count` (_tensor_degrees) and every (tensor, pipeline) degree
-        candidate_layouts can try (without pins, experts or context ranks): data parallel, each tensor degree
-        inside the instance, and across networked instances pipeline depths (powers of two up to the layers) at
-        the widest tensor degree; once per (count, GPUs per instance, networked)."""
+    def _eta(self, gpu: GpuSpec, efficiency: Efficiency, tp: int, micro: int) -> float:
+        """The layout efficiency at (tp, micro): the curve's value (training.curve_value), else the figure given.
+        The curve is min(1, K/(A + W/micro)) (planner/efficiency/train_curve.py: its weight passes are shared by the
+        micro-batch's samples, weight_ratio), so its values without a micro-batch (W/micro = 0) and at one give
+        every other: 1/(1/η∞ + (1/η₁ − 1/η∞)/micro), two curve evaluations per (GPU, efficiency, tensor degree)
+        instead of one per micro-batch; where K/A reaches 1 the curve itself is asked."""
+        curve: Any = efficiency.curve
+        if curve is None:
+            return efficiency.value
+        ends = self.ends.get((id(gpu), id(efficiency), tp))
+        if ends is None:
+            job = self.job
+            ends = self.ends[(id(gpu), id(efficiency), tp)] = tuple(
+                curve.efficiency(job.work, gpu, job.precision, tp, micro_batch, job.attention, job.framework, 1)
+                for micro_batch in (None, 1))
+        unbounded, single = ends
+        if unbounded >= 1.0 or single <= 0.0:
+            job = self.job
+            value: float = curve.efficiency(job.work, gpu, job.precision, tp, micro, job.attention, job.framework, 1)
+            return value
+        return 1.0 / (1.0 / unbounded + (1.0 / single - 1.0 / unbounded) / micro)
+
+    def _latency(self, kind: Collective, ranks: int, nodes: int, link: str) -> float:
+        """least_latency_s, once per group."""
+        key = (kind, ranks, nodes, link)
+        found = self.latencies.get(key)
+        if found is None:
+            found = self.latencies[key] = least_latency_s(kind, ranks, nodes, link)
+        return found
+
+    def _candidates(self, gpu: GpuSpec, capacity: float, count: int, per_instance: int, networked: bool
+                    ) -> Candidates:
+        """candidate_layouts without pins, experts or context ranks, from memory alone: data parallel; the first
+        tensor degree that fits; across networked instances the first pipeline depth that fits (_list's order).
+        A fit that rounding could decide (UNSURE) keeps the search going as if it had not fitted, so the list holds
+        every degree the search may choose. With it, whether context parallelism may be tried (long_sequence, which
+        reads the GPU's memory alone). Once per (memory size, count, GPUs per instance, networked)."""
+        degrees, shapes = self._list(count, per_instance, networked)
+        out = []
+        stage, done = 0, False  # 0: data parallel, 1: tensor degrees, 2: pipeline depths
+        for shape in shapes:
+            kind = 0 if shape.tp * shape.pp == 1 else 1 if shape.pp == 1 else 2
+            if kind != stage:
+                stage, done = kind, False
+            if done:
+                continue
+            fit = self._fit(shape, capacity)
+            out.append((shape, fit))
+            done = isinstance(fit, Fit)
+        long = splits_sequence(self.job.work) and long_sequence(self.job, gpu, list(degrees), self.memory_of)
+        found = self.candidates[(capacity, count, per_instance, networked)] = (long, out)
+        return found
+
+    def _fit(self, shape: Shape, capacity: float) -> Fit | int | None:
+        """FitTrials.first_fit from the trials' memory: the first trial whose micro-batch 0 and one sample fit, at
+        the micro-batch it would pick (the replica's samples in as few balanced micro-batches as memory holds; one
+        in a pipeline; the pinned one). None: no trial fits; UNSURE: the micro-batch's memory within MEMORY_MARGIN of
+        the GPU's, where _fit_layout's own sum could go to a later trial."""
+        trials = shape.trials
+        for k, config in enumerate(shape.configs):
+            trial = trials[k]
+            if trial is None:
+                trial = trials[k] = self._trial(shape, config)
+            total, one = trial.static, trial.one
+            if total + one > capacity:
+                continue
+            pinned, per_replica = self.job.micro_batch, shape.per_replica
+            if pinned is not None:
+                micro = pinned
+            elif shape.pp > 1:
+                micro = 1
+            else:
+                fit = int((capacity - total) // one) if one > 0 else 1 << 16
+                accumulation = -(-per_replica // max(1, min(fit, per_replica)))
+                micro = -(-per_replica // accumulation)
+            if total + micro * one > capacity * MEMORY_MARGIN:
+                return UNSURE
+            found = shape.fits.get((k, micro))
+            if found is None:
+                accumulation = max(1, math.ceil(per_replica / micro))  # training.layout_work
+                size = per_replica / accumulation
+                found = shape.fits[(k, micro)] = Fit(
+                    trial, micro, accumulation, size, accumulation + shape.pp - 1,
+                    size * self.flops * trial.hardware / (shape.tp * shape.pp) * shape.imbalance)
+            return found
+        return None
+
+    def _trial(self, shape: Shape, config: tuple[str, str, float, int]) -> Trial:
+        """A trial's memory: training_memory reads the tensor and pipeline degrees through their product for the
+        bytes before activations, the data ranks only through the ZeRO shards, and the tensor degree alone (with
+        the recomputation) for the activations; each worked out once."""
+        job, memory_of = self.job, self.memory_of
+        mode, sharding, hardware, per_layer = config
+        tp, pp, dp = shape.tp, shape.pp, shape.dp
+        skey = (sharding, dp if sharding != "none" else 0, tp * pp)
+        static = self.statics.get(skey)
+        if static is None:
+            static = self.statics[skey] = memory_of(job, 0, mode, sharding, dp, tp, pp, 1, 1).total
+        one = self.ones.get((mode, tp))
+        if one is None:
+            one = self.ones[(mode, tp)] = memory_of(job, 1, mode, sharding, dp, tp, pp, 1, 1).activations
+        return Trial(mode, sharding, static, one, hardware, per_layer)
+
+    def _list(self, count: int, per_instance: int, networked: bool) -> tuple[tuple[int, ...], list[Shape]]:
+        """The tensor degrees of the instance at `count` (training._tensor_degrees) and every (tensor, pipeline)
+        degree candidate_layouts may try, in its order: data parallel, each tensor degree inside the instance, and
+        across networked instances pipeline depths (powers of two up to the layers) at the widest tensor degree;
+        once per (count, GPUs per instance, networked)."""
         key = (count, per_instance, networked)
-        found = self.shape_lists.get(key)
+        found = self.lists.get(key)
         if found is not None:
             return found
-        degrees = [t for t in (2, 4, 8, 16) if t <= per_instance and count % t == 0
-                   and self.job.work.hidden % t == 0] if self.job.work.family in ("decoder", "encoder") else []
-        shapes = [self.work(count, 1, 1), *(self.work(count, tp, 1) for tp in degrees)]
+        work = self.job.work
+        degrees = [t for t in (2, 4, 8, 16) if t <= per_instance and count % t == 0 and work.hidden % t == 0] \
+            if work.family in ("decoder", "encoder") else []
+        shapes = [self.shape(count, 1, 1), *(self.shape(count, tp, 1) for tp in degrees)]
         if count > per_instance and networked:
             tp, pp = (degrees[-1] if degrees else 1), 2
-            while tp * pp <= count and pp <= self.job.work.layers:
+            while tp * pp <= count and pp <= work.layers:
                 if count % (tp * pp) == 0:
-                    shapes.append(self.work(count, tp, pp))
+                    shapes.append(self.shape(count, tp, pp))
                 pp *= 2
-        found = self.shape_lists[key] = (tuple(degrees), shapes)
+        found = self.lists[key] = (tuple(degrees), shapes)
         return found
 
-    def work(self, count: int, tp: int, pp: int) -> ShapeWork:
-        """The ShapeWork of (count, tp, pp), once (plans/training.py layout_work and step_comm, each term at its
-        least: no recomputation FLOP, no NCCL latency)."""
+    def shape(self, count: int, tp: int, pp: int) -> Shape:
+        """The Shape of (count, tp, pp), once."""
         key = (count, tp, pp)
-        found = self.works.get(key)
+        found = self.shapes.get(key)
         if found is not None:
             return found
-        job, memory_of = self.job, self.memory_of
+        job, work = self.job, self.job.work
         dp = count // (tp * pp)
-        per_replica = math.ceil(self.batch / dp - 1e-9)
-        sharding = "none" if dp <= 1 else "zero3" if tp * pp == 1 else "zero1"
-        # training_memory reads the tensor and pipeline degrees through their product for the static bytes, and the
-        # tensor degree alone for the activations; the data ranks only through the ZeRO shards
-        split = tp * pp
-        static = self.statics.get((sharding, dp, split))
-        if static is None:
-            static = self.statics[(sharding, dp, split)] = memory_of(job, 0, self.modes[0], sharding, dp, tp, pp, 1,
-                                                                     1).total
-        one = self.ones.get(tp)
-        if one is None:
-            one = self.ones[tp] = min(memory_of(job, 1, mode, "none", 1, tp, 1, 1, 1).activations for mode in self.modes)
-        pinned = job.micro_batch
-        if pp > 1 or pinned is not None:
-            micro = pinned if pinned is not None else 1  # _fit_layout: a pipeline runs micro-batches of one
-            accumulation = max(1, math.ceil(per_replica / micro))
-            size = per_replica / accumulation
-            slots = accumulation + (pp - 1)  # no virtual stages: nothing is pinned
-            micro_flops = size * self.flops / (tp * pp)
-            if pp > 1:
-                micro_flops *= stage_imbalance(job.work, pp, job.pipeline_split)
-            compute, unhidden = slots * micro_flops, (slots - 2.0 / 3.0) * micro_flops
-            samples = slots * size
-        else:
-            micro, size, accumulation = 0, 0.0, 1
-            compute, unhidden = per_replica * self.flops / tp, 0.0
-            # the all-reduces' bandwidth terms are linear in the bytes: `accumulation` slots of size/accumulation
-            # move what one slot of the replica's samples moves
-            samples = float(per_replica)
-        fixed_intra = TP_ALLREDUCES_PER_LAYER * (job.work.layers / pp) * 2.0 * (tp - 1) / tp \
-            * samples * self.unit_activation if tp > 1 else 0.0
-        found = self.works[key] = ShapeWork(
-            tp, pp, dp, per_replica, static, one, compute, unhidden, micro, fixed_intra,
-            (accumulation + pp - 1) * 2.0 if pp > 1 else 0.0, size * self.unit_activation / tp,
-            self.grad_bytes / (tp * pp))
+        configs = self.configs[(tp * pp == 1, dp > 1)]
+        # the gradient bytes summed in another order than layout_work sums them: a hair less, so the number of
+        # buckets is never more than the search's
+        grad_bytes = self.grad_bytes / (tp * pp)
+        found = self.shapes[key] = Shape(
+            tp, pp, dp, max(1, math.ceil(self.batch / dp - 1e-9)), configs, [None] * len(configs), {},
+            stage_imbalance(work, pp, job.pipeline_split) if pp > 1 else 1.0, grad_bytes,
+            gradient_messages(job.framework, grad_bytes * (1.0 - 1e-12), self.value_bytes, dp,
+                              math.ceil(work.layers / pp)),
+            ZERO3_PASSES * math.ceil(work.layers / pp))
         return found
-

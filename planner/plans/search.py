@@ -19,7 +19,6 @@ from planner.efficiency.local_device import LocalDevice
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.io.profile import LoadedProfile, resolve_architecture
 from planner.model.bill import BillRates, ServingBill, bill_rates, serving_bill
-from planner.model.costing import run_cost_usd
 from planner.model.interconnect import intra_node_gbs
 from planner.model.precision import COMPUTE_PRECISION
 from planner.model.workload import Workload, weight_bytes, workload_for
@@ -69,6 +68,7 @@ from planner.plans.training import (
     timed_plans,
     training_job,
 )
+from planner.plans.verdict import SEVERITY, Kind
 from planner.schema.catalog import GpuSpec
 from planner.schema.model import ModelSection
 from planner.schema.profile import Inference, Parallelism, Training
@@ -246,8 +246,9 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
 
     Counts whose floor (plans/count_bound.py: hours no layout can beat, and their cost) shows they can be no
     offer's best, on no frontier and no choice (plans/pruning.py Witnesses) are not timed: the decision reads
-    `decided`, and `options` times them when first read. The cheapest and the fastest count of each target by its
-    floors are timed first, the rest cheapest floor first, so the options that exclude others are seen early."""
+    `decided`, and `options` times them when first read. The cheapest count of each target by its
+    floors is timed first, then the fastest few by floor, then the rest cheapest floor first, so the options that
+    exclude others are seen early."""
     search = _Search(job, training, confidence, market)
     for index, target in enumerate(targets):
         search.add(index, target)
@@ -260,6 +261,11 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
     decided = [o for slots in search.slots for o in slots if o is not None]
     rest = search if any(None in slots for slots in search.slots) else None
     return TrainingEstimate(job, sorted(best, key=_rank), decided, confidence, rest)
+
+
+FAST_PROBES = 16
+"""Candidates taken fastest floor first before the rest, cheapest floor first (search_training)."""
+_floor_hours: Callable[[tuple[float, float, int, int]], float] = operator.itemgetter(1)
 
 
 class _Search:
@@ -284,6 +290,11 @@ class _Search:
         self.witnesses = Witnesses(training.deadline, training.budget)
         self.candidates: list[tuple[float, float, int, int]] = []
         """(floor cost, floor hours, target, count index) of the counts left to decide."""
+        self.far: list[tuple[int, tuple[int, float, int]]] = []
+        """(target, (its worst verdict, least hours or its GPU count, count index)) of the unusable counts left."""
+        self.nearest: dict[int, tuple[int, float]] = {}
+        """Per target, the least (worst verdict, hours or GPU count) of its unusable options judged: what leads
+        their ranks (options.training_rank)."""
 
     def add(self, index: int, target: Target) -> None:
         """The target's options: every one timed, or, where the job's floors apply, the cheapest and the fastest by
@@ -304,8 +315,7 @@ class _Search:
         peak = memo.peak_flops(target.gpu, this_job.precision)
         # spot options carry their interruption overhead; time-only offers are chosen by GPU-hours (no_offer.py) and
         # the measured device by its own job: all of those are timed
-        if target.job is not None or target.spot_too or offer.provider == NO_OFFER or peak is None \
-                or not boundable(this_job):
+        if target.job is not None or target.spot_too or offer.provider == NO_OFFER or not boundable(this_job):
             for i in range(len(counts)):
                 self.judge(index, i)
             return
@@ -314,7 +324,9 @@ class _Search:
             bound = self.bounds[id(this_job)] = CountBound(this_job, memo.training_memory)
         floors = self.floors
         if (shape, counts[0]) not in floors:
-            for count, hours in zip(counts, bound.hours_floors(target.gpu, offer, counts, target.efficiency, peak,
+            # a GPU without the precision is timed at its fp32 peak (training.timed_plans)
+            at = peak if peak is not None else target.gpu.peak_tflops.fp32 * 1e12
+            for count, hours in zip(counts, bound.hours_floors(target.gpu, offer, counts, target.efficiency, at,
                                                                intra_node_gbs(target.gpu, offer))):
                 floors[(shape, count)] = hours
         o = offer.offer
@@ -324,24 +336,53 @@ class _Search:
         mine = []
         for i, count in enumerate(counts):
             hours = floors[(shape, count)]
-            cost = run_cost_usd(-(-count // per), price, hours, billing, term) if hours < math.inf else math.inf
+            # model/costing.run_cost_usd at the floor's hours (the cost rises with the hours), written out
+            if hours == math.inf:
+                cost = math.inf
+            else:
+                billed = math.ceil(hours * 3600.0 / billing - 1e-9) * billing / 3600.0 if hours > 0 else 0.0
+                cost = -(-count // per) * price * (billed if billed >= term else term)
             mine.append((cost, hours, index, i))
+        if peak is None:
+            self.unusable(index, mine)
+            return
         in_time = [c for c in mine if (deadline is None or c[1] * 3600.0 <= deadline)
                    and (budget is None or c[0] <= budget)]
         cheapest = min(in_time or mine)
-        fastest = min(mine, key=lambda c: (c[1], c[0]))
         for c in mine:
-            if c is cheapest or c is fastest:
+            if c is cheapest:
                 self.judge(index, c[3])
             else:
                 self.candidates.append(c)
+
+    def unusable(self, index: int, mine: list[tuple[float, float, int, int]]) -> None:
+        """A target whose GPU has no unit for the job's precision: every option is unusable, and they rank among
+        themselves (options.training_rank) by their worst verdict, then by hours where a layout fits, else by GPU
+        count. The count first by its floor is timed; the rest are timed only when no option of the target judged
+        surely ranks before them (time_candidates)."""
+        counts = self.targets[index].counts
+        firsts = [(SEVERITY[Kind.DOES_NOT_FIT], float(counts[i]), i) if hours == math.inf  # no layout fits
+                  else (SEVERITY[Kind.NO_PRECISION], hours, i) for _, hours, _, i in mine]
+        probe = min(firsts)
+        self.judge(index, probe[2])
+        self.far += [(index, first) for first in firsts if first is not probe]
 
     def time_candidates(self) -> None:
         """Each candidate count, cheapest floor first: left out when what has been judged excludes it, else
         timed and judged."""
         excludes = self.witnesses.excludes
-        for cost, hours, index, i in sorted(self.candidates):
+        # the fastest few by floor first: the fastest option within budget and the frontier's fast end exclude most
+        # of the many counts that are only faster than their offer's cheapest
+        by_hours = sorted(self.candidates, key=_floor_hours)
+        for cost, hours, index, i in by_hours[:FAST_PROBES]:
             if not excludes(index, hours, cost):
+                self.judge(index, i)
+        for cost, hours, index, i in sorted(by_hours[FAST_PROBES:]):
+            if not excludes(index, hours, cost):
+                self.judge(index, i)
+        nearest = self.nearest
+        for index, (worst, key, i) in self.far:
+            if nearest[index] >= (worst, key):
                 self.judge(index, i)
 
     def plan(self, index: int, i: int) -> TimedPlan:
@@ -371,6 +412,13 @@ class _Search:
             slots[2 * i], slots[2 * i + 1] = option, judge(here, market(here) if market else {})
         else:
             slots[i] = option
+        if witness and not option.usable:
+            # (not feasible, worst verdict, not over budget only, hours or GPU count, ...): options.training_rank
+            _, worst, _, key = option.rank[:4]
+            assert isinstance(worst, int) and isinstance(key, (int, float))
+            near = (worst, float(key))
+            if index not in self.nearest or near < self.nearest[index]:
+                self.nearest[index] = near
         # time-only offers' options are marked afterwards (no_offer.py: unusable): they exclude nothing
         if witness and offer.provider != NO_OFFER:
             for made in slots[2 * i:2 * i + 2] if target.spot_too else (option,):
