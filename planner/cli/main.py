@@ -260,8 +260,14 @@ def estimate(
     if simulate and loaded.profile.inference is None:
         typer.echo(f"Note: --simulate simulates serving plans, and {profile} has no inference section: "
                    f"nothing to simulate.", err=True)
+    if loaded.profile.inference is not None:  # a serving search: its M/D/c quantiles from earlier runs, by content
+        from planner.model import md_c_store
+
+        md_c_store.load()
     planned = planner.plan(loaded, cat, confidence=confidence, calibrations=calibrations,
                            measurements=measurements, simulate=simulate, local_usd_per_hour=local_usd_per_hour)
+    if loaded.profile.inference is not None:
+        md_c_store.save()
     result, decision = planned.estimate, planned.decision
     if emit is not None:
         from planner.render.launch import launch_spec

@@ -289,6 +289,16 @@ def md_c_wait(servers: int, arrival_rate: float, service_s: float) -> MdcWait | 
     return MdcWait(c, arrival_rate, service_s, waiting_cdf, system_cdf)
 
 
+QuantileKey = tuple[int, float, float, float, float, float]
+"""(servers, arrival_rate, service_s, spread, q, largest): md_c_wait_plus_uniform_quantile's arguments."""
+KNOWN_QUANTILES: dict[QuantileKey, float] = {}
+"""Quantiles of the FFT path that earlier runs of this same code computed (planner/model/md_c_store.py loads them for
+`gpuplan estimate`, keyed by the code's content): md_c_wait_plus_uniform_quantile takes one from here instead of
+computing it, so a run whose queues are all here needs neither an FFT nor numpy. Empty unless loaded."""
+COMPUTED_QUANTILES: dict[QuantileKey, float] = {}
+"""Quantiles of the FFT path this process computed, for the store to keep."""
+
+
 @lru_cache(maxsize=4096)
 def md_c_wait_plus_uniform_quantiles(servers: int, arrival_rate: float, service_s: float, spread: float,
                                      qs: tuple[float, ...]) -> tuple[float, ...]:
@@ -318,12 +328,19 @@ def md_c_wait_plus_uniform_quantile(servers: int, arrival_rate: float, service_s
     if fft_points(c, a) > MAX_FFT_POINTS:
         gamma, delta = md_c_wait_tail(c, arrival_rate, service_s)
         return wait_plus_uniform_quantiles(gamma, delta, spread, (q,))[0]
+    key = (servers, arrival_rate, service_s, spread, q, largest)
+    known = KNOWN_QUANTILES.get(key)
+    if known is not None:
+        return known
     wait = _kept_wait(servers, arrival_rate, service_s)
     assert wait is not None
     waits = 1.0 - wait.no_wait
     if waits < NEGLIGIBLE_WAIT and largest <= 1.0 - waits:
-        return q * spread * (1.0 + 1.0 / (1.0 - waits)) / 2.0
-    return wait.plus_uniform_quantiles(spread, (q,))[0]
+        value = q * spread * (1.0 + 1.0 / (1.0 - waits)) / 2.0
+    else:
+        value = wait.plus_uniform_quantiles(spread, (q,))[0]
+    COMPUTED_QUANTILES[key] = value
+    return value
 
 
 @lru_cache(maxsize=256)
@@ -499,8 +516,10 @@ def _poisson_split(mean: float, k: int) -> tuple[float, float]:
 
 
 def clear_memos() -> None:
-    """Forget the kept quantiles and tables, the queue's and the serving search's Poisson ones (benchmarks time cold
-    searches with it)."""
+    """Forget the kept quantiles and tables, the queue's and the serving search's Poisson ones, and any quantiles
+    loaded from the store (benchmarks time cold searches with it)."""
+    KNOWN_QUANTILES.clear()
+    COMPUTED_QUANTILES.clear()
     md_c_wait_plus_uniform_quantiles.cache_clear()
     poisson_quantiles.cache_clear()  # the TPOT quantiles the serving search keeps beside these
     md_c_wait_plus_uniform_quantile.cache_clear()
