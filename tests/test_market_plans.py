@@ -335,3 +335,45 @@ def test_a_break_even_past_full_time_use_says_owning_never_pays_off_not_a_utilis
     assert "owning never pays off at these prices" in table
     assert f"breaking even would take {line['break_even_utilisation']:.1f}× full-time use" in table
     assert "at 100 % utilisation" not in table and "break-even" not in table
+
+
+def test_an_owned_machine_serves_only_on_the_gpus_it_has(catalog):
+    # serve-7b-chat at 20 req/s needs more than one 2-GPU machine: the owned plan said "4×2 RTX-4090 · owned" (four
+    # machines), was named "cheapest at the targets" and carried the buy-vs-rent line; a machine the user owns
+    # exists once, as the measured machine's row already held
+    import planner
+
+    owned_sets = ["constraints.owned=[{gpu: RTX-4090, count: 2, lifetime_years: 3}]", "constraints.usd_per_kwh=0.2"]
+    result = planner.plan(planner.load_profile(CHAT, catalog, overrides=owned_sets), catalog)
+    owned = next(p for p in result.estimate.inference.plans if p.provider == "owned")
+    assert owned.gpu_count > 2 and not owned.meets_slo
+    assert [(v.kind.value, v.limit) for v in owned.verdicts][-1] == ("too_many_devices", 2.0)
+    data = result.to_dict()
+    assert all(c["provider"] != "owned" for c in data["decisions"]["inference"]["choices"])
+    assert "buy_vs_rent" not in data["inference"]
+    # a load one machine holds is planned on it
+    light = planner.plan(planner.load_profile(CHAT, catalog, overrides=[*owned_sets, "inference.rate=0.2/s",
+                                                           "inference.average_rate=0.1/s"]), catalog)
+    owned = next(p for p in light.estimate.inference.plans if p.provider == "owned")
+    assert owned.gpu_count <= 2 and owned.meets_slo
+
+
+def test_tensor_parallel_groups_stay_inside_one_instance(catalog):
+    # 2-way tensor parallelism on 3-GPU machines put every other group across two of them (its all-reduces on the
+    # network); a 4-GPU serving replica on 6-GPU machines likewise
+    from planner.plans.serving import _fill_instances
+    from planner.api import load_profile
+    from planner.model.workload import workload_for
+    from planner.plans.training import _tensor_degrees, training_job
+
+    assert _fill_instances(3, 4, 6) == (3, 3) and _fill_instances(3, 2, 6) == (3, 1)
+    assert _fill_instances(5, 1, 8) == (8, 1)
+    three = PricedOffer("p", Offer(instance="3x", gpu="RTX-4090", gpus_per_instance=3, usd_per_hour=1.0,
+                                   network_gbps=100.0), 1.0, dt.date(2026, 11, 30))
+    eight = PricedOffer("p", Offer(instance="8x", gpu="RTX-4090", gpus_per_instance=8, usd_per_hour=1.0,
+                                   network_gbps=100.0), 1.0, dt.date(2026, 11, 30))
+    loaded = load_profile(ROOT / "profiles" / "lora-7b-a6000.yaml", catalog)
+    job = training_job(workload_for(loaded.arch), loaded.profile.training)
+    assert _tensor_degrees(job, three, 2) == [2]  # inside one machine
+    assert _tensor_degrees(job, three, 6) == []  # 2 + 1 | 1 + 2: straddles
+    assert _tensor_degrees(job, eight, 16) == [2, 4, 8]

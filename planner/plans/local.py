@@ -81,8 +81,13 @@ def local_serving_plan(local: LocalDevice, work: Workload, inference: Inference,
         warnings.append(f"this machine: {wanted} was not measured here; its serving row runs at {precision}")
         inference = inference.model_copy(update={"precision": precision})
     plan = serving_plan(work, inference, None, local.offer, eff=ServingEfficiency(compute, bandwidth), gpu=local.gpu)
-    available = local.offer.offer.gpus_per_instance
-    if plan.gpu_count > available:  # replicas of a rented GPU are more instances; this machine is only itself
-        plan = dataclasses.replace(plan, meets_slo=False, verdicts=(
-            *plan.verdicts, Verdict(Kind.TOO_MANY_DEVICES, float(plan.gpu_count), float(available))))
-    return [plan]
+    return [on_one_machine(plan, local.offer.offer.gpus_per_instance)]
+
+
+def on_one_machine(plan: ServingPlan, available: int) -> ServingPlan:
+    """A serving plan on a machine that exists once (this machine, an owned one): replicas of a rented GPU are more
+    instances, so a plan needing more GPUs than the machine has fails with a TOO_MANY_DEVICES verdict."""
+    if plan.gpu_count <= available:
+        return plan
+    return dataclasses.replace(plan, meets_slo=False, verdicts=(
+        *plan.verdicts, Verdict(Kind.TOO_MANY_DEVICES, float(plan.gpu_count), float(available))))

@@ -29,6 +29,7 @@ from planner.plans.local import (
     inference_sizes,
     local_serving_plan,
     local_training_target,
+    on_one_machine,
 )
 from planner.plans.no_offer import (
     NO_OFFER,
@@ -226,6 +227,8 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
             gpu = catalog.gpus[offer.offer.gpu]
             plan = serving_plan(work, profile.inference, catalog, offer,
                                 _book_serving(book, catalog, offer, work, profile.inference), memo=memo)
+            if offer.provider == OWNED:  # the user's machine exists once
+                plan = on_one_machine(plan, offer.offer.gpus_per_instance)
             plans.append(simulated_plan(plan, work, profile.inference, gpu, offer, seed, simulations)
                          if simulate else plan)
         plans = mark_serving([_with_price_trust(p, priced, day) for p in plans])

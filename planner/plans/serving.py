@@ -351,9 +351,12 @@ _NO_CAP = 1 << 62
 
 
 def _fill_instances(replicas: int, gpus_per_replica: int, gpus_per_instance: int) -> tuple[int, int]:
-    """Round replicas up so the rented instances are fully used; returns (replicas, instances)."""
-    instances = -(-replicas * gpus_per_replica // gpus_per_instance)
-    return instances * gpus_per_instance // gpus_per_replica, instances
+    """Round replicas up so the rented instances hold as many as fit; returns (replicas, instances). A replica's
+    tensor-parallel group stays inside one instance (its all-reduces run on the intra-node link), so an instance
+    holds ⌊GPUs per instance / GPUs per replica⌋ of them: a 4-GPU replica on a 6-GPU machine leaves 2 GPUs idle."""
+    per_instance = gpus_per_instance // gpus_per_replica
+    instances = -(-replicas // per_instance)
+    return instances * per_instance, instances
 
 
 @dataclass(frozen=True)
@@ -620,7 +623,7 @@ def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per
     (the cheapest configuration already meeting them). None when it needs more: (cap + 1)·tp GPUs fill more than
     `fewest` instances, so it could never be the plan chosen — the cheapest meeting configuration is (by instances
     first), and `fewest` is finite only when one meets — and its latency need not be worked out."""
-    cap = None if fewest == math.inf else int(fewest) * gpus_per_instance // tp
+    cap = None if fewest == math.inf else int(fewest) * (gpus_per_instance // tp)
     reps = config.needed.get(cap)
     if reps is None:
         rate, latency_at, meets_at = inf.rate, config.latency_at, config.meets_at

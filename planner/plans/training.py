@@ -512,11 +512,14 @@ def _pinned_stages(job: TrainingJob, stages: tuple[str, ...]) -> tuple[str, ...]
 
 def _tensor_degrees(job: TrainingJob, offer: PricedOffer, count: int) -> list[int]:
     """Tensor-parallel degrees a Megatron user would try: powers of two inside one instance that divide the
-    hidden size and the GPU count (transformers only)."""
+    hidden size and the GPU count (transformers only). Across instances a degree must also divide the GPUs per
+    instance, so that no group straddles two machines (2 on a 3-GPU machine would put every other group's
+    all-reduces on the network)."""
     if job.work.family not in ("decoder", "encoder"):
         return []
     per_instance = offer.offer.gpus_per_instance
-    return [t for t in (2, 4, 8, 16) if t <= per_instance and count % t == 0 and job.work.hidden % t == 0]
+    return [t for t in (2, 4, 8, 16) if t <= per_instance and count % t == 0 and job.work.hidden % t == 0
+            and (count <= per_instance or per_instance % t == 0)]
 
 
 def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
@@ -683,6 +686,8 @@ def pin_problem(job: TrainingJob, offer: PricedOffer, count: int) -> str | None:
             return f"tensor {pins.tensor} does not divide the hidden size {job.work.hidden}"
         if pins.tensor > per_instance:
             return f"tensor {pins.tensor} spans more than one {per_instance}-GPU instance"
+        if count > per_instance and per_instance % pins.tensor:
+            return f"tensor {pins.tensor} groups would straddle the {per_instance}-GPU instances"
     if pins.expert is not None and pins.expert > 1:
         if not job.work.is_moe:
             return f"expert {pins.expert}: expert parallelism splits experts; this model has none"
