@@ -22,6 +22,10 @@ distribution or a simulation, Typer's annotations evaluated once, pydantic's plu
 lora-7b-a6000 2.49x -> 1.71x, long-context-llama-8b 2.25x -> 1.62x, lora-mixtral-8x7b 2.96x -> 2.27x,
 resnet50-imagenet 3.18x -> 2.39x, pretrain-1b-72h 3.51x -> 2.72x, serve-gpt-oss-120b-chat 2.75x -> 2.59x,
 serve-7b-chat 4.05x -> 3.86x, bert-train-then-serve 4.14x -> 4.11x.
+The training search's seventh round (2026-11-30, floors: counts that change no output are not timed; main before
+it and after it, one after the other on the busy machine, CPU medians of 5): pretrain-1b-72h 2.72x -> 2.13x,
+resnet50-imagenet 2.54x -> 2.06x, lora-mixtral-8x7b 2.15x -> 2.09x (unchanged search), lora-7b-a6000 1.73x ->
+1.78x; in-process plan() of pretrain-1b-72h 295 -> 128 ms CPU as this script printed it.
 
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the
