@@ -377,3 +377,32 @@ def test_tensor_parallel_groups_stay_inside_one_instance(catalog):
     assert _tensor_degrees(job, three, 2) == [2]  # inside one machine
     assert _tensor_degrees(job, three, 6) == []  # 2 + 1 | 1 + 2: straddles
     assert _tensor_degrees(job, eight, 16) == [2, 4, 8]
+
+
+def test_multi_gpu_plans_state_the_links_they_run_on(catalog):
+    # issue 15: a new user sees multi-GPU plans "with their network": the link inside an instance (NVLink where the
+    # offer has it, else PCIe) and, across instances, the network with its source or the assumption made
+    import planner
+
+    def plans(*sets):
+        return planner.plan(planner.load_profile(PRETRAIN, catalog, overrides=list(sets)), catalog)
+
+    shown = plans("constraints.gpus=[H100-SXM]", "constraints.max_gpus=8").to_dict()["training"]["plans"]
+    nvlink = next(p for p in shown if p["gpu_count"] == 8 and p["instances"] == 1)
+    assert nvlink["network"] == {"intra_node": "nvlink", "intra_node_gbs": 450.0, "inter_node_gbps": None,
+                                 "inter_node_source": None, "inter_node_assumed": False}
+    every = plans("constraints.gpus=[L40S, RTX-A6000, RTX-A5000]").estimate.training.plans
+    spanning = set()
+    for p in every:
+        if p.gpu_count == 1 or p.price_as_of is None:
+            assert p.links is None, p
+            continue
+        assert (p.links.inter_node_gbps is not None) == (p.instances > 1), p
+        assert (p.links.intra_node is None) == (p.gpu_count == p.instances), p  # one GPU per instance: no link inside
+        if p.instances > 1:
+            assert p.links.inter_node_assumed or p.links.inter_node_source, p
+            if p.gpu_count >= 4 and p.links.intra_node is not None:
+                spanning.add(p.gpu)
+    assert spanning == {"L40S", "RTX-A6000", "RTX-A5000"}
+    table = estimate(PRETRAIN, "constraints.gpus=[L40S]", fmt="table")
+    assert "Gb/s between instances (assumed: the offer states none)" in " ".join(table.split())

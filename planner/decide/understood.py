@@ -10,6 +10,7 @@ from planner.io.profile import LoadedProfile
 from planner.readable import fixed
 
 if TYPE_CHECKING:
+    from planner.model.interconnect import PlanLinks
     from planner.plans.search import Estimate
     from planner.plans.serving import ServingPlan
     from planner.plans.training import TrainingPlan
@@ -91,7 +92,7 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
                       f"{chosen.sharding}" + (", recompute" if chosen.recompute else "")
                       + f", micro-batch {chosen.micro_batch} × accumulation {chosen.grad_accumulation}")
             lines.append(("chosen", f"{chosen.gpu_count}× {chosen.gpu}: {chosen.memory_per_gpu_bytes / 1e9:,.1f} GB "
-                                    f"per GPU; {layout}"))
+                                    f"per GPU; {layout}" + _links_text(chosen.links)))
             facts["training"].update({"memory_per_gpu_gb": chosen.memory_per_gpu_bytes / 1e9, "layout": layout})
     if est.inference is not None:
         inf = profile.inference
@@ -123,5 +124,19 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
             if per_gpu is not None:
                 text += f"; weights {per_gpu / 1e9:,.1f} GB per GPU (" + (
                     "the KV cache takes the rest)" if generative else "a batch's activations take the rest)")
-            lines.append(("chosen", text))
+            lines.append(("chosen", text + _links_text(chosen_s.links)))
     return Understood(lines, facts)
+
+
+def _links_text(links: PlanLinks | None) -> str:
+    """The links a chosen plan runs on, in words ('' for one GPU)."""
+    if links is None:
+        return ""
+    parts = []
+    if links.intra_node is not None and links.intra_node_gbs is not None:
+        parts.append(f"{'NVLink' if links.intra_node == 'nvlink' else 'PCIe'} {links.intra_node_gbs:,.0f} GB/s "
+                     "between GPUs of an instance")
+    if links.inter_node_gbps is not None:
+        parts.append(f"{links.inter_node_gbps:,.0f} Gb/s between instances (" + (
+            "assumed: the offer states none)" if links.inter_node_assumed else "as the offer states)"))
+    return "; " + ", ".join(parts) if parts else ""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 from planner.catalog.load import PricedOffer
 from planner.model.nccl import Collective, collective_seconds
@@ -19,6 +20,35 @@ def pcie_gbs(generation: int) -> float:
     Remembered (a handful of generations, asked once per training plan)."""
     gen = max(3, generation)
     return 8.0 * 2.0 ** (gen - 3) * 16 * (128 / 130) / 8
+
+
+@dataclass(frozen=True)
+class PlanLinks:
+    """The links a multi-GPU plan runs on: the one between GPUs of an instance and, when the plan spans instances,
+    the network between them, with where its figure comes from (issue 15: a plan states its network)."""
+
+    intra_node: str | None
+    """nvlink | pcie (intra_node_gbs: NVLink only where the offer states it and the GPU has it); None on instances
+    of one GPU."""
+    intra_node_gbs: float | None
+    """GB/s per direction between two GPUs of one instance."""
+    inter_node_gbps: float | None = None
+    """Gbit/s between instances (None: the plan stays inside one instance)."""
+    inter_node_source: str | None = None
+    """Where inter_node_gbps comes from: the offer's network source, or the assumption the plan made."""
+    inter_node_assumed: bool = False
+    """The offer states no network: inter_node_gbps is constraints.assumed_network_gbps (or its default)."""
+
+
+def plan_links(gpu: GpuSpec, offer: PricedOffer, spans: bool) -> PlanLinks:
+    """The links of a plan on this offer; `spans`: it uses more than one instance."""
+    o = offer.offer
+    gbs, kind = intra_node_gbs(gpu, offer) if o.gpus_per_instance > 1 else (None, None)
+    if not spans:
+        return PlanLinks(kind, gbs)
+    source = ("assumed: the offer states none" if offer.network_assumed
+              else o.network_source or "the offer's network_gbps")
+    return PlanLinks(kind, gbs, o.network_gbps, source, offer.network_assumed)
 
 
 def intra_node_gbs(gpu: GpuSpec, offer: PricedOffer) -> tuple[float, str]:

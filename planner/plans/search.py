@@ -19,7 +19,7 @@ from planner.efficiency.local_device import LocalDevice
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.io.profile import LoadedProfile, resolve_architecture
 from planner.model.bill import BillRates, ServingBill, bill_rates, serving_bill
-from planner.model.interconnect import intra_node_gbs
+from planner.model.interconnect import intra_node_gbs, plan_links
 from planner.model.precision import COMPUTE_PRECISION
 from planner.model.workload import Workload, weight_bytes, workload_for
 from planner.plans import bounds
@@ -231,7 +231,7 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
                 plan = on_one_machine(plan, offer.offer.gpus_per_instance)
             plans.append(simulated_plan(plan, work, profile.inference, gpu, offer, seed, simulations)
                          if simulate else plan)
-        plans = mark_serving([_with_price_trust(p, priced, day) for p in plans])
+        plans = mark_serving([_with_price_trust(p, priced, day, catalog) for p in plans])
         if local is not None:
             plans += local_serving_plan(local, work, profile.inference, warnings)
         plans = _with_serving_bills(plans, catalog, work, profile.inference)
@@ -504,18 +504,18 @@ def _market(job: TrainingJob, priced: dict[tuple[str, str], PricedOffer], today:
     """A plan's price trust and whole bill as fields, set as it is judged (neither changes the compute cost the
     deadline and budget verdicts read). The doubts are worked out once per offer and the bill's rates once per
     provider (planner/model/bill.py BillRates): thousands of options share them."""
-    trust: dict[tuple[str, str, bool], dict[str, object]] = {}
+    trust: dict[tuple[str, str, bool, bool], dict[str, object]] = {}
     rates: dict[str, BillRates] = {}
     checkpoint_gb, weights_gb = checkpoint_bytes(job) / 1e9, final_weights_bytes(job) / 1e9
 
     def market(plan: TrainingPlan) -> dict[str, object]:
         # a training plan's trust fields read its offer and whether it spans instances (_trust_changes)
-        key = (plan.provider, plan.instance, plan.instances > 1)
+        key = (plan.provider, plan.instance, plan.instances > 1, plan.gpu_count > 1)
         changes = trust.get(key)
         if changes is None:
             offer = priced.get(key[:2])
-            changes = trust[key] = _trust_changes(plan, offer, price_flags(offer, today)) if offer is not None \
-                else {}
+            changes = trust[key] = _trust_changes(plan, offer, price_flags(offer, today), catalog.gpus[plan.gpu]) \
+                if offer is not None else {}
         bill = rates.get(plan.provider)
         if bill is None:
             bill = rates[plan.provider] = bill_rates(catalog.facts.get(plan.provider), training.dataset_gb,
@@ -548,19 +548,24 @@ def _with_serving_bills(plans: list[ServingPlan], catalog: Catalog, work: Worklo
 P = TypeVar("P", TrainingPlan, ServingPlan)
 
 
-def _with_price_trust(plan: P, priced: dict[tuple[str, str], PricedOffer], today: dt.date) -> P:
-    """The plan with its offer's price date and doubts (planner/catalog/trust.py), and the network it assumed."""
+def _with_price_trust(plan: P, priced: dict[tuple[str, str], PricedOffer], today: dt.date, catalog: Catalog) -> P:
+    """The plan with its offer's price date and doubts (planner/catalog/trust.py), its links and the network it
+    assumed."""
     offer = priced.get((plan.provider, plan.instance))
     if offer is None:
         return plan
-    return evolve(plan, **_trust_changes(plan, offer, price_flags(offer, today)))
+    return evolve(plan, **_trust_changes(plan, offer, price_flags(offer, today), catalog.gpus[plan.gpu]))
 
 
-def _trust_changes(plan: TrainingPlan | ServingPlan, offer: PricedOffer, flags: tuple[str, ...]) -> dict[str, object]:
-    """The price date, the doubts `flags`, the assumed network and the discount of the plan's offer, as fields."""
+def _trust_changes(plan: TrainingPlan | ServingPlan, offer: PricedOffer, flags: tuple[str, ...], gpu: GpuSpec
+                   ) -> dict[str, object]:
+    """The price date, the doubts `flags`, the links, the assumed network and the discount of the plan's offer, as
+    fields."""
     spans = isinstance(plan, TrainingPlan) and plan.instances > 1  # serving replicas do not talk to each other
     assumed = offer.offer.network_gbps if offer.network_assumed and spans else None
+    linked = plan.gpu_count > 1 if isinstance(plan, TrainingPlan) else plan.gpus_per_replica > 1
     changes: dict[str, object] = {"price_as_of": offer.as_of, "price_flags": flags, "assumed_network_gbps": assumed,
+                                  "links": plan_links(gpu, offer, spans) if linked else None,
                                   "discount_percent": offer.discount_percent, "commitment": offer.commitment}
     return changes
 

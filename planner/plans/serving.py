@@ -47,7 +47,7 @@ from planner.model.inference_time import (
     kv_batch_limit,
     tp_allreduce_seconds,
 )
-from planner.model.interconnect import intra_node_gbs
+from planner.model.interconnect import PlanLinks, intra_node_gbs
 from planner.model.md_c import md_c_wait_plus_uniform_quantile, quantile_bounds, quantile_within
 from planner.model.memory import usable_bytes
 from planner.model.precision import COMPUTE_PRECISION, peak_flops
@@ -127,6 +127,9 @@ class ServingPlan:
     """Doubts about the price (planner/catalog/trust.py); empty when trusted."""
     assumed_network_gbps: float | None = None
     """Gbit/s between instances this plan assumed because its offer states none (None: stated, or one instance)."""
+    links: PlanLinks | None = None
+    """The link inside a replica (None: one GPU per replica, or no catalog offer); replicas do not talk to
+    each other, so a serving plan never states a network."""
     discount_percent: float = 0.0
     """The user's discount with the provider (constraints.discounts), already in the cost."""
     commitment: CommittedPrice | None = None

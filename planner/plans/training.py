@@ -17,6 +17,7 @@ from planner.model.bill import BillRates
 from planner.model.costing import run_costs_usd
 from planner.model.grad_sync import gradient_messages
 from planner.model.interconnect import (
+    PlanLinks,
     group_collective_seconds,
     intra_node_gbs,
     pipeline_send_seconds,
@@ -290,6 +291,8 @@ class TrainingPlan:
     """Doubts about the price (planner/catalog/trust.py); empty when trusted."""
     assumed_network_gbps: float | None = None
     """Gbit/s between instances this plan assumed because its offer states none (None: stated, or one instance)."""
+    links: PlanLinks | None = None
+    """The links the plan runs on (None: one GPU, or no catalog offer)."""
     discount_percent: float = 0.0
     """The user's discount with the provider (constraints.discounts), already in the cost."""
     commitment: CommittedPrice | None = None

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from planner.model.interconnect import PlanLinks
 from planner.model.workload import Workload
 from planner.plans.no_offer import is_no_offer
 from planner.plans.options import spot_adjusted, training_rank
@@ -262,7 +263,18 @@ def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
         "reasons": list(plan.reasons), "verdicts": [v.as_dict() for v in plan.verdicts],
         **_price_fields(plan),
         "assumed_network_gbps": plan.assumed_network_gbps,
+        "network": _links_dict(plan.links),
     }
+
+
+def _links_dict(links: PlanLinks | None) -> dict[str, Any] | None:
+    """A plan's links as JSON (null: one GPU, or no catalog offer)."""
+    if links is None:
+        return None
+    return {"intra_node": links.intra_node,
+            "intra_node_gbs": None if links.intra_node_gbs is None else _r(links.intra_node_gbs),
+            "inter_node_gbps": links.inter_node_gbps, "inter_node_source": links.inter_node_source,
+            "inter_node_assumed": links.inter_node_assumed}
 
 
 def _cost_dict(plan: TrainingPlan, digits: int = 4) -> dict[str, float | None]:
@@ -297,6 +309,7 @@ def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
                        "detail": f"{plan.efficiency.compute.detail}; {plan.efficiency.bandwidth.detail}"},
         "reasons": list(plan.reasons), "verdicts": [v.as_dict() for v in plan.verdicts],
         **_price_fields(plan),
+        "network": _links_dict(plan.links),
         "autoscaled_replicas": plan.autoscaled_replicas,
         **({"simulated_latency_ms": {k.replace("latency_", ""): _r(v * 1e3)
                                      for k, v in plan.simulated_latency_s.items()}}
