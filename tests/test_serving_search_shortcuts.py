@@ -30,6 +30,25 @@ def test_both_poisson_quantiles_in_one_pass_are_scipys(mean, cap):
     assert tuple(poisson_quantile(mean, q, cap) for q in qs) == expected
 
 
+def test_quick_poisson_quantiles_are_the_summed_ones(monkeypatch):
+    # the pass without an exp per term answers only where it is clear of every threshold: then it is the same k as
+    # the pass summing exp(log pmf) (queueing._quick_poisson_quantiles), and it answers almost always
+    from planner.model import queueing
+
+    means = [0.01 * 1.037 ** i for i in range(300)]  # 0.01 … ~540
+    cases = [(mean, qs, cap) for mean in means for qs in ((0.5, 0.95), (0.95,), (0.99, 0.5)) for cap in (3, 64, 4096)]
+    queueing.poisson_quantiles.cache_clear()
+    quick = [queueing.poisson_quantiles(*case) for case in cases]
+    answered = sum(queueing._quick_poisson_quantiles(mean, sorted(range(len(qs)), key=lambda i: qs[i]),
+                                                     sorted(q - 1e-12 for q in qs), [cap] * len(qs), cap)
+                   for mean, qs, cap in cases)
+    monkeypatch.setattr(queueing, "_quick_poisson_quantiles", lambda *args: False)
+    queueing.poisson_quantiles.cache_clear()
+    assert [queueing.poisson_quantiles(*case) for case in cases] == quick
+    queueing.poisson_quantiles.cache_clear()
+    assert answered >= 0.99 * len(cases)
+
+
 @pytest.mark.parametrize("servers, load, spread", [(64, 32.0, 0.1), (8, 6.0, 0.05), (64, 60.0, 0.02),
                                                    (1, 0.9, 0.3), (4, 3.99, 0.01)])
 def test_one_md_c_quantile_alone_is_the_same_number(servers, load, spread):

@@ -391,7 +391,7 @@ def quantile_within(servers: int, arrival_rate: float, service_s: float, spread:
     share = min(1.0, above / spread) if spread > 0.0 else 1.0
     if (1.0 - wait_tail_bounds(c, arrival_rate, service_s, above)[0]) * share < q - SURE_LEVEL:
         return False
-    if below >= spread and 1.0 - wait_tail_bounds(c, arrival_rate, service_s, below - spread)[1] >= q + SURE_LEVEL:
+    if below >= spread and 1.0 - _tail_upper(c, arrival_rate, service_s, below - spread) >= q + SURE_LEVEL:
         return True
     return None
 
@@ -399,7 +399,7 @@ def quantile_within(servers: int, arrival_rate: float, service_s: float, spread:
 @lru_cache(maxsize=4096)
 def _busy_bound(servers: int, arrival_rate: float, service_s: float) -> float:
     """An upper bound on P(W > 0) (wait_tail_bounds at 0), kept per queue."""
-    return wait_tail_bounds(servers, arrival_rate, service_s, 0.0)[1]
+    return _tail_upper(servers, arrival_rate, service_s, 0.0)
 
 
 @lru_cache(maxsize=8192)
@@ -436,7 +436,20 @@ def wait_tail_bounds(servers: int, arrival_rate: float, service_s: float, u: flo
     overshoot of a step that must climb d ≥ 1 is ξ − d given ξ ≥ d, stochastically largest at d = 1 (a Poisson law is
     log-concave, so its residuals shrink as d grows), so E_η[η^{−O}] ≥ L = E_η[η^{−(ξ−1)} | ξ ≥ 1]
     = η·P(A′ ≥ c + 1)/P(Poisson(aη) ≥ c + 1). And Σ_{k<n} P(A = k)·η^{k−n} = η^{−n}·e^{μ(η−1)}·P(Poisson(μη) ≤ n − 1),
-    so both bounds are four Poisson sums."""
+    so both bounds are four Poisson sums (L's two kept per queue)."""
+    reach, waiting = _tail_terms(servers, arrival_rate, service_s, u)
+    return (reach + _overshoot_factor(servers, arrival_rate * service_s) * waiting,
+            min(1.0, reach + waiting + 1e-15))
+
+
+def _tail_upper(servers: int, arrival_rate: float, service_s: float, u: float) -> float:
+    """wait_tail_bounds' upper bound alone (without L's sums)."""
+    reach, waiting = _tail_terms(servers, arrival_rate, service_s, u)
+    return min(1.0, reach + waiting + 1e-15)
+
+
+def _tail_terms(servers: int, arrival_rate: float, service_s: float, u: float) -> tuple[float, float]:
+    """P(A ≥ n) and Σ_{k<n} P(A = k)·η^{k−n} of wait_tail_bounds."""
     c, hold = servers, service_s
     eta = growth_root(c, arrival_rate * hold)
     j = math.floor(u / hold)
@@ -444,8 +457,7 @@ def wait_tail_bounds(servers: int, arrival_rate: float, service_s: float, u: flo
     n = (j + 1) * c
     reach = _poisson_split(mu, n - 1)[1]
     # η^{−n}·e^{μ(η−1)} ≤ 1: c·ln η = a(η − 1) and μ ≤ a, n ≥ c
-    waiting = math.exp(mu * (eta - 1.0) - n * math.log(eta)) * _poisson_split(mu * eta, n - 1)[0]
-    return reach + _overshoot_factor(c, arrival_rate * hold) * waiting, min(1.0, reach + waiting + 1e-15)
+    return reach, math.exp(mu * (eta - 1.0) - n * math.log(eta)) * _poisson_split(mu * eta, n - 1)[0]
 
 
 def _chernoff_tail(servers: int, arrival_rate: float, service_s: float, u: float) -> float:
