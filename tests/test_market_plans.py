@@ -1,6 +1,8 @@
 """Plans on the imported market: price trust signals (price_as_of, price_flags, † footnotes, warnings for shown
 plans only), multi-node plans over an assumed network the plan names, dominated offers skipped."""
+import csv
 import datetime as dt
+import io
 import json
 
 import pytest
@@ -34,6 +36,8 @@ def test_a_doubtful_price_is_flagged_in_json_and_table():
     assert dt.date.fromisoformat(plan["price_as_of"])
     table = estimate(CHAT, *sets, fmt="table")
     assert " †" in table and "† serving #1 runpod" in table and "swapped columns" in table
+    rows = list(csv.DictReader(io.StringIO(estimate(CHAT, *sets, fmt="csv"))))
+    assert rows[0]["price_as_of"] == plan["price_as_of"] and "swapped" in rows[0]["price_flags"]
 
 
 def test_trusted_prices_carry_no_flags():

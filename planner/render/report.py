@@ -685,18 +685,24 @@ def render_markdown(est: Estimate, top: int | None = 10, decision: Decision | No
 
 
 def render_csv(est: Estimate, top: int | None = None, decision: Decision | None = None) -> str:
-    """One row per plan: section, gpu, provider, gpus, hours or latency, cost, ok, reasons."""
+    """One row per plan: section, gpu, provider, gpus, hours or latency, cost, ok, reasons, and the price's date and
+    doubts (the table's † marks)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["section", "gpu", "provider", "instance", "gpu_count", "hours_p50", "cost_usd_p50",
-                     "ttft_p95_ms", "tpot_p95_ms", "latency_p95_ms", "monthly_cost_usd", "ok", "reasons"])
+                     "ttft_p95_ms", "tpot_p95_ms", "latency_p95_ms", "monthly_cost_usd", "ok", "reasons",
+                     "price_as_of", "price_flags"])
     data = estimate_dict(est, top)
+
+    def trust(p: dict[str, Any]) -> list[Any]:
+        return [p.get("price_as_of") or "", "; ".join(p.get("price_flags") or [])]
+
     for p in data.get("training", {}).get("plans", []):
         writer.writerow(["training", p["gpu"], p["provider"], p["instance"], p["gpu_count"], p["hours"]["p50"],
-                         p["cost_usd"]["p50"], "", "", "", "", not p["reasons"], "; ".join(p["reasons"])])
+                         p["cost_usd"]["p50"], "", "", "", "", not p["reasons"], "; ".join(p["reasons"]), *trust(p)])
     for p in data.get("inference", {}).get("plans", []):
         lat = p["latency_ms"]
         writer.writerow(["inference", p["gpu"], p["provider"], p["instance"], p["gpu_count"], "", "",
                          lat.get("ttft_p95", ""), lat.get("tpot_p95", ""), lat.get("p95", ""),
-                         p["monthly_cost_usd"], p["meets_slo"], "; ".join(p["reasons"])])
+                         p["monthly_cost_usd"], p["meets_slo"], "; ".join(p["reasons"]), *trust(p)])
     return buffer.getvalue()
