@@ -15,6 +15,12 @@ search shares configurations across instance sizes'), in-process plan() of the s
 the trees alternated, load average ~7: serve-7b-chat warm 80-94 ms (146-202 before), cold 388-460 ms (467-665);
 serve-gpt-oss-120b-chat warm 18-19 ms (31-44), cold 70-80 ms (91-112); bert-train-then-serve warm 117-134 ms
 (367-446), cold 127-144 ms (390-463).
+After the search bounded its queues before computing them (docs/internals.md 'The serving search bounds before it
+computes': md_c.quantile_within, md_c.quantile_bounds), in-process plan() of the serving section cold, CPU, min of 7,
+median over 5 alternated rounds, load ~2.5: serve-7b-chat 294 -> 213 ms (1,706 -> 1,252 M instructions; FFT
+distributions 404 -> 150), serve-gpt-oss-120b-chat 48 -> 27 ms (276 -> 163 M; 75 -> 19), bert-train-then-serve
+108 -> 105 ms (its dynamic batching unchanged). Target <= 100 ms cold: met for serve-gpt-oss-120b-chat, about met for
+bert-train-then-serve on a quiet machine, not for serve-7b-chat.
 """
 from __future__ import annotations
 
