@@ -9,9 +9,11 @@ setup:
 estimate: setup
 	.venv/bin/gpuplan estimate $(PROFILE)
 
+# the suite on every core: -n auto starts a worker per core, --dist loadfile keeps each test file (and its module
+# fixtures) in one worker; session fixtures and caches are per worker (tests/conftest.py)
 test: setup
 	.venv/bin/python -m mypy
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest -n auto --dist loadfile
 
 bench: setup
 	.venv/bin/python benchmarks/bench_estimate.py
