@@ -82,6 +82,9 @@ class Shape(NamedTuple):
     """Each config's Trial, made when first reached (CountBound._fit)."""
     fits: dict[tuple[int, int], Fit]
     """The Fit of each (trial, micro-batch) some memory size picks."""
+    caps: dict[float, Fit | int | None]
+    """CountBound._fit's answer per usable memory: the GPUs per instance and the network do not change it, so every
+    offer shape of a memory size whose candidates hold this shape shares it."""
     imbalance: float
     """Compute of the busiest pipeline stage over the mean stage's."""
     grad_bytes: float
@@ -161,12 +164,15 @@ class CountBound:
         self.unit_activation = work.tokens_per_sample * work.hidden * self.value_bytes
         self.grad_bytes = job.trainable_params * self.value_bytes
         self.shapes: dict[tuple[int, int, int], Shape] = {}
-        self.candidates: dict[tuple[float, int, int, bool], Candidates] = {}
+        self.candidates: dict[tuple[float, int, bool], dict[int, Candidates]] = {}
+        """_candidates by (usable memory, GPUs per instance, networked), then by count."""
         self.comms: dict[tuple[int, float, float, str], dict[int, Comm]] = {}
         self.lists: dict[tuple[int, int, bool], tuple[tuple[int, ...], list[Shape]]] = {}
         self.etas: dict[tuple[int, int], dict[tuple[int, int], float]] = {}
         self.statics: dict[tuple[str, int, int], float] = {}
         self.ones: dict[tuple[str, int], float] = {}
+        self.splits = splits_sequence(work)
+        self.longs: dict[tuple[float, int], bool] = {}
         self.held: list[object] = []
         """The GPUs and efficiencies keyed by id() in `etas`, held so their ids are not reused."""
         self.ends: dict[tuple[int, int, int], tuple[float, float]] = {}
@@ -187,11 +193,14 @@ class CountBound:
         if comms is None:
             comms = self.comms[links] = {}
         steps = self.steps / 3600.0 * SLACK
+        group = self.candidates.get((capacity, per_instance, networked))
+        if group is None:
+            group = self.candidates[(capacity, per_instance, networked)] = {}
         out = []
         for count in counts:
-            found = self.candidates.get((capacity, count, per_instance, networked))
+            found = group.get(count)
             long, candidates = found if found is not None else \
-                self._candidates(gpu, capacity, count, per_instance, networked)
+                self._candidates(gpu, capacity, count, per_instance, networked, group)
             if long:  # context parallelism may be tried: no floor
                 out.append(0.0)
                 continue
@@ -306,13 +315,13 @@ class CountBound:
             found = self.latencies[key] = least_latency_s(kind, ranks, nodes, link)
         return found
 
-    def _candidates(self, gpu: GpuSpec, capacity: float, count: int, per_instance: int, networked: bool
-                    ) -> Candidates:
+    def _candidates(self, gpu: GpuSpec, capacity: float, count: int, per_instance: int, networked: bool,
+                    group: dict[int, Candidates]) -> Candidates:
         """candidate_layouts without pins, experts or context ranks, from memory alone: data parallel; the first
         tensor degree that fits; across networked instances the first pipeline depth that fits (_list's order).
         A fit that rounding could decide (UNSURE) keeps the search going as if it had not fitted, so the list holds
         every degree the search may choose. With it, whether context parallelism may be tried (long_sequence, which
-        reads the GPU's memory alone). Once per (memory size, count, GPUs per instance, networked)."""
+        reads the GPU's memory alone). Once per (memory size, count, GPUs per instance, networked), kept in `group`."""
         degrees, shapes = self._list(count, per_instance, networked)
         out = []
         stage, done = 0, False  # 0: data parallel, 1: tensor degrees, 2: pipeline depths
@@ -322,11 +331,24 @@ class CountBound:
                 stage, done = kind, False
             if done:
                 continue
-            fit = self._fit(shape, capacity)
+            caps = shape.caps
+            if capacity in caps:
+                fit = caps[capacity]
+            else:
+                fit = caps[capacity] = self._fit(shape, capacity)
             out.append((shape, fit))
             done = isinstance(fit, Fit)
-        long = splits_sequence(self.job.work) and long_sequence(self.job, gpu, list(degrees), self.memory_of)
-        found = self.candidates[(capacity, count, per_instance, networked)] = (long, out)
+        long = self.splits and self._long(gpu, capacity, degrees)
+        found = group[count] = (long, out)
+        return found
+
+    def _long(self, gpu: GpuSpec, capacity: float, degrees: tuple[int, ...]) -> bool:
+        """long_sequence(job, gpu, degrees), once per (usable memory, widest degree): all it reads of the GPU and of
+        the degrees."""
+        key = (capacity, max(degrees, default=1))
+        found = self.longs.get(key)
+        if found is None:
+            found = self.longs[key] = long_sequence(self.job, gpu, list(degrees), self.memory_of)
         return found
 
     def _fit(self, shape: Shape, capacity: float) -> Fit | int | None:
@@ -414,7 +436,7 @@ class CountBound:
         # buckets is never more than the search's
         grad_bytes = self.grad_bytes / (tp * pp)
         found = self.shapes[key] = Shape(
-            tp, pp, dp, max(1, math.ceil(self.batch / dp - 1e-9)), configs, [None] * len(configs), {},
+            tp, pp, dp, max(1, math.ceil(self.batch / dp - 1e-9)), configs, [None] * len(configs), {}, {},
             stage_imbalance(work, pp, job.pipeline_split) if pp > 1 else 1.0, grad_bytes,
             gradient_messages(job.framework, grad_bytes * (1.0 - 1e-12), self.value_bytes, dp,
                               math.ceil(work.layers / pp)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import heapq
 import math
 import operator
 from collections.abc import Callable
@@ -372,17 +373,43 @@ class _Search:
 
     def time_candidates(self) -> None:
         """Each candidate count, cheapest floor first: left out when what has been judged excludes it, else
-        timed and judged."""
+        timed and judged.
+
+        The counts of one target wait in blocks, each under its least floor cost and least floor hours: a block
+        comes off the heap before any of its counts would, and when what has been judged excludes that corner
+        (Witnesses.excludes rises with the hours and the cost, and with every option judged) it excludes each of
+        its counts then and at its own turn; else it splits in two. The counts timed, and their order, are those
+        of one sorted pass over every count."""
         excludes = self.witnesses.excludes
         # the fastest few by floor first: the fastest option within budget and the frontier's fast end exclude most
         # of the many counts that are only faster than their offer's cheapest
-        by_hours = sorted(self.candidates, key=_floor_hours)
-        for cost, hours, index, i in by_hours[:FAST_PROBES]:
+        probes = heapq.nsmallest(FAST_PROBES, self.candidates, key=_floor_hours)
+        for cost, hours, index, i in probes:
             if not excludes(index, hours, cost):
                 self.judge(index, i)
-        for cost, hours, index, i in sorted(by_hours[FAST_PROBES:]):
-            if not excludes(index, hours, cost):
+        taken = {(c[2], c[3]) for c in probes}
+        waiting: dict[int, list[tuple[float, float, int, int]]] = {}
+        for c in self.candidates:
+            if (c[2], c[3]) not in taken:
+                found = waiting.get(c[2])
+                if found is None:
+                    waiting[c[2]] = [c]
+                else:
+                    found.append(c)
+        heap = [_block(sorted(members), n) for n, members in enumerate(waiting.values())]
+        heapq.heapify(heap)
+        made = len(heap)
+        while heap:
+            cost, hours, index, i, _, members = heapq.heappop(heap)
+            if excludes(index, hours, cost):
+                continue
+            if not members:
                 self.judge(index, i)
+                continue
+            half = len(members) // 2
+            heapq.heappush(heap, _block(members[:half], made))
+            heapq.heappush(heap, _block(members[half:], made + 1))
+            made += 2
         nearest = self.nearest
         for index, (worst, key, i) in self.far:
             if nearest[index] >= (worst, key):
@@ -444,6 +471,20 @@ class _Search:
                 else:
                     out.append(next(kept))
         return out
+
+
+Block = tuple[float, float, int, int, int, list[tuple[float, float, int, int]]]
+"""A heap entry of _Search.time_candidates: (floor cost, floor hours, target, count index, number, []) for one
+count; (least floor cost, least floor hours, target, -1, number, its counts) for a block of one target's counts, which
+orders before each of them."""
+
+
+def _block(members: list[tuple[float, float, int, int]], number: int) -> Block:
+    """The heap entry of one target's candidates (sorted), a single count as itself."""
+    if len(members) == 1:
+        cost, hours, index, i = members[0]
+        return cost, hours, index, i, number, []
+    return min(c[0] for c in members), min(c[1] for c in members), members[0][2], -1, number, members
 
 
 _rank: Callable[[TrainingOption], tuple[object, ...]] = operator.attrgetter("rank")
