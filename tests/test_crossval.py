@@ -158,3 +158,27 @@ def test_only_independent_check_selects_the_rows_no_fit_uses(source_rows):
     full = {r.id: r.predicted for r in source_rows}
     assert all(r.predicted == full[r.id] for r in check)
     assert summaries(check)["overall"] == summaries(source_rows)["independent-check"]
+
+
+def test_interval_spread_weighs_each_publication_alike(catalog):
+    # CDF pooling (Dunn, Wasserman & Ramdas 2023): a publication of 40 rows all 50 % off and four of one row each
+    # within 5 %: row by row the 80th percentile is a 50 % miss; pooled, each publication weighs 1/5 and four of five
+    # are within 5 %, so the interval is sized from those
+    import math
+    from types import SimpleNamespace
+
+    from planner.validate.crossval import Z90, PointPrediction, spread
+
+    run = SimpleNamespace(value=1.0)
+
+    def point(fold, error):
+        return PointPrediction(run, "train", 1.0 + error, 1, "", "", fold)
+
+    big = [point("big", 0.5) for _ in range(40)]
+    small = [point(f"s{i}", e) for i, e in enumerate((0.01, 0.02, 0.04, 0.05))]
+    assert spread(big + small) * Z90 == pytest.approx(math.log(1.05))
+    assert spread(big + small[:3]) * Z90 == pytest.approx(math.log(1.5))  # 3 of 4 within: the 80th is the big miss
+    # one row per fold (leave-one-out): the plain 80th percentile of the rows
+    rows = [point(f"r{i}", i / 100) for i in range(10)]
+    assert spread(rows) * Z90 == pytest.approx(math.log(1.07))
+    assert spread([]) == 0.0
