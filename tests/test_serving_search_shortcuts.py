@@ -14,7 +14,7 @@ from planner.model import md_c
 from planner.model.queueing import poisson_quantile, poisson_quantiles
 from planner.plans.evolve import build
 from planner.plans.serving import (LLM_QUANTILES, _Candidate, _maybe_least_ttft, _meets, batch_latency,
-                                     llm_latency, llm_meets)
+                                     llm_latency, llm_meets, replicas_needed)
 
 from .conftest import ROOT
 from .test_queue_agreement import a100_timing
@@ -232,3 +232,48 @@ def test_a_percentile_compared_step_by_step_decides_as_its_value():
     exact = Percentile(0.01, exact=True)
     assert exact.value() == 0.01 and exact.within(0.01) and not exact.within(0.0099)
     assert exact.below(Percentile(*cases[0])) == (0.01 < values[0])
+
+
+galloped: set[bool] = set()
+
+
+@pytest.mark.parametrize("batch", [1, 16, 64])
+@pytest.mark.parametrize("past", [0, 1, 3, 9])
+def test_a_settled_replica_count_is_what_every_larger_cap_finds(seven_b, batch, past):
+    # replicas_needed's `settled` (h, n): every cap from h on (and no cap) searches its way to the same n, so the
+    # serving search reuses n across the instance sizes that differ only in their cap (plans/serving._sized)
+    inf, timing_at = seven_b
+    timing = timing_at(batch)
+    stable = math.floor(inf.rate / timing.capacity_rps) + 1
+    at = llm_latency(inf, timing, stable + past, inf.rate)
+    inf = inf.model_copy(update={"slo": inf.slo.model_copy(update={
+        "ttft_p50": None, "ttft_p95": at["ttft_p95"], "tpot_p50": None, "tpot_p95": None})})
+    seen: dict[int | None, bool] = {}
+
+    def meets(r: int | None) -> bool:
+        if r not in seen:
+            seen[r] = llm_meets(inf, timing, r, inf.rate)
+        return seen[r]
+
+    def latency(r: int | None) -> dict[str, float]:
+        return llm_latency(inf, timing, r, inf.rate)
+
+    settled: list[tuple[int, int]] = []
+    found = replicas_needed(inf.rate, timing.capacity_rps, latency, inf.slo, None, meets, settled)
+    assert found <= stable + past and meets(found)
+    assert len(settled) == 1
+    threshold, answer = settled[0]
+    # the stable minimum is every cap's answer (from 0); past it, from the gallop's first meeting count, at or above it
+    assert answer == found and (threshold == 0 if found == stable else threshold >= found)
+    galloped.add(found > stable)
+    for cap in range(0, threshold + 40):
+        again = replicas_needed(inf.rate, timing.capacity_rps, latency, inf.slo, cap, meets)
+        if cap >= threshold:
+            assert again == found
+        elif cap < found:
+            assert again > cap  # the caller's cheaper plan wins: none of these counts is used
+
+
+def test_settled_counts_were_found_both_ways():
+    # the cases above include answers at the stable minimum and answers the gallop and bisection found
+    assert galloped in (set(), {True, False})  # empty only when run alone (-k)

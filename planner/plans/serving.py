@@ -321,16 +321,23 @@ def _meets(latency: dict[str, float], slo: Slo) -> bool:
 
 
 def replicas_needed(rate: float, capacity_rps: float, latency_of: Callable[[int | None], dict[str, float]], slo: Slo,
-                    cap: int | None = None, meets_of: Callable[[int | None], bool] | None = None) -> int:
+                    cap: int | None = None, meets_of: Callable[[int | None], bool] | None = None,
+                    settled: list[tuple[int, int]] | None = None) -> int:
     """Fewest replicas with utilisation < 1 that meet the targets (latency falls with replicas: gallop, then
     bisection). When even unlimited replicas miss a target (latency_of(None)), the stable minimum is returned;
     when more than `cap` replicas would be needed, max(`cap` + 1, the stable minimum) (the caller has a cheaper
     configuration). `meets_of(r)`, when given, says whether `latency_of(r)` meets the targets without working out all
     of it (llm_meets). Without a cap the gallop ends: unlimited replicas meet the targets, and the waiting-time tail
-    is exactly 0 once the slots exceed the load by a few standard deviations (md_c.no_wait_bound)."""
+    is exactly 0 once the slots exceed the load by a few standard deviations (md_c.no_wait_bound).
+
+    `settled`: where an answer is the same for every cap from some count on, (that count, the answer) is appended:
+    the stable minimum when unlimited replicas miss or it meets (every cap), else the gallop's first meeting count
+    h (every cap ≥ h gallops through the same counts to h, which meets, and bisects the same interval below it)."""
     meets = meets_of if meets_of is not None else (lambda r: _meets(latency_of(r), slo))
     low = max(1, math.floor(rate / capacity_rps) + 1)
     if not meets(None) or meets(low):
+        if settled is not None:
+            settled.append((0, low))
         return low
     cap = cap if cap is not None else _NO_CAP  # a caller's cap is its cheaper plan: MAX_REPLICAS would hide better ones
     if cap <= low:
@@ -343,6 +350,13 @@ def replicas_needed(rate: float, capacity_rps: float, latency_of: Callable[[int 
         if cap <= low or not meets(cap):
             return cap + 1
         high = cap
+    elif settled is not None:
+        first = high
+        while high - low > 1:  # latency_of(low) misses, latency_of(high) meets
+            mid = (low + high) // 2
+            low, high = (low, mid) if meets(mid) else (mid, high)
+        settled.append((first, high))
+        return high
     while high - low > 1:  # latency_of(low) misses, latency_of(high) meets
         mid = (low + high) // 2
         low, high = (low, mid) if meets(mid) else (mid, high)
@@ -503,6 +517,8 @@ class _Configuration:
     """Dynamic batching: judged_at's percentiles as Percentile, worked out when compared (None: generative)."""
     needed: dict[int | None, int] = field(default_factory=dict, compare=False)
     """replicas_needed at the rate, by the caller's cap (None: no cap)."""
+    settled: list[tuple[int, int]] = field(default_factory=list, compare=False)
+    """replicas_needed's `settled`: (h, n) when its answer at the rate is n for every cap ≥ h (and no cap)."""
 
 
 def _searched_batches(limit: int, pinned: int | None) -> list[int]:
@@ -629,9 +645,14 @@ def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per
     cap = None if fewest == math.inf else int(fewest) * (gpus_per_instance // tp)
     reps = config.needed.get(cap)
     if reps is None:
-        rate, latency_at, meets_at = inf.rate, config.latency_at, config.meets_at
-        reps = config.needed[cap] = replicas_needed(rate, config.capacity_rps, lambda r: latency_at(r, rate),
-                                                    inf.slo, cap, lambda r: meets_at(r, rate))
+        settled = config.settled
+        if settled and (cap is None or cap >= settled[0][0]):
+            reps = settled[0][1]  # the same answer replicas_needed would reach again (its `settled`)
+        else:
+            rate, latency_at, meets_at = inf.rate, config.latency_at, config.meets_at
+            reps = replicas_needed(rate, config.capacity_rps, lambda r: latency_at(r, rate), inf.slo, cap,
+                                   lambda r: meets_at(r, rate), None if settled else settled)
+        config.needed[cap] = reps
     if cap is not None and reps > cap:
         return None
     reps, instances = _fill_instances(reps, tp, gpus_per_instance)
