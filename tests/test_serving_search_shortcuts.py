@@ -266,7 +266,7 @@ def test_a_settled_replica_count_is_what_every_larger_cap_finds(seven_b, batch, 
     # the stable minimum is every cap's answer (from 0); past it, from the gallop's first meeting count, at or above it
     assert answer == found and (threshold == 0 if found == stable else threshold >= found)
     galloped.add(found > stable)
-    for cap in range(0, threshold + 40):
+    for cap in range(threshold + 40):
         again = replicas_needed(inf.rate, timing.capacity_rps, latency, inf.slo, cap, meets)
         if cap >= threshold:
             assert again == found
