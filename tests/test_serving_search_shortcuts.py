@@ -234,46 +234,41 @@ def test_a_percentile_compared_step_by_step_decides_as_its_value():
     assert exact.below(Percentile(*cases[0])) == (0.01 < values[0])
 
 
-galloped: set[bool] = set()
-
-
 @pytest.mark.parametrize("batch", [1, 16, 64])
-@pytest.mark.parametrize("past", [0, 1, 3, 9])
-def test_a_settled_replica_count_is_what_every_larger_cap_finds(seven_b, batch, past):
+def test_a_settled_replica_count_is_what_every_larger_cap_finds(seven_b, batch):
     # replicas_needed's `settled` (h, n): every cap from h on (and no cap) searches its way to the same n, so the
     # serving search reuses n across the instance sizes that differ only in their cap (plans/serving._sized)
-    inf, timing_at = seven_b
+    inf0, timing_at = seven_b
     timing = timing_at(batch)
-    stable = math.floor(inf.rate / timing.capacity_rps) + 1
-    at = llm_latency(inf, timing, stable + past, inf.rate)
-    inf = inf.model_copy(update={"slo": inf.slo.model_copy(update={
-        "ttft_p50": None, "ttft_p95": at["ttft_p95"], "tpot_p50": None, "tpot_p95": None})})
-    seen: dict[int | None, bool] = {}
+    stable = math.floor(inf0.rate / timing.capacity_rps) + 1
+    galloped = set()
+    for past in (0, 1, 3, 9):
+        at = llm_latency(inf0, timing, stable + past, inf0.rate)
+        inf = inf0.model_copy(update={"slo": inf0.slo.model_copy(update={
+            "ttft_p50": None, "ttft_p95": at["ttft_p95"], "tpot_p50": None, "tpot_p95": None})})
+        seen: dict[int | None, bool] = {}
 
-    def meets(r: int | None) -> bool:
-        if r not in seen:
-            seen[r] = llm_meets(inf, timing, r, inf.rate)
-        return seen[r]
+        def meets(r: int | None, inf=inf, seen=seen) -> bool:
+            if r not in seen:
+                seen[r] = llm_meets(inf, timing, r, inf.rate)
+            return seen[r]
 
-    def latency(r: int | None) -> dict[str, float]:
-        return llm_latency(inf, timing, r, inf.rate)
+        def latency(r: int | None, inf=inf) -> dict[str, float]:
+            return llm_latency(inf, timing, r, inf.rate)
 
-    settled: list[tuple[int, int]] = []
-    found = replicas_needed(inf.rate, timing.capacity_rps, latency, inf.slo, None, meets, settled)
-    assert found <= stable + past and meets(found)
-    assert len(settled) == 1
-    threshold, answer = settled[0]
-    # the stable minimum is every cap's answer (from 0); past it, from the gallop's first meeting count, at or above it
-    assert answer == found and (threshold == 0 if found == stable else threshold >= found)
-    galloped.add(found > stable)
-    for cap in range(threshold + 40):
-        again = replicas_needed(inf.rate, timing.capacity_rps, latency, inf.slo, cap, meets)
-        if cap >= threshold:
-            assert again == found
-        elif cap < found:
-            assert again > cap  # the caller's cheaper plan wins: none of these counts is used
-
-
-def test_settled_counts_were_found_both_ways():
-    # the cases above include answers at the stable minimum and answers the gallop and bisection found
-    assert galloped in (set(), {True, False})  # empty only when run alone (-k)
+        settled: list[tuple[int, int]] = []
+        found = replicas_needed(inf.rate, timing.capacity_rps, latency, inf.slo, None, meets, settled)
+        assert found <= stable + past and meets(found)
+        assert len(settled) == 1
+        threshold, answer = settled[0]
+        # the stable minimum is every cap's answer (from 0); past it, from the gallop's first meeting count, at or
+        # above it
+        assert answer == found and (threshold == 0 if found == stable else threshold >= found)
+        galloped.add(found > stable)
+        for cap in range(threshold + 40):
+            again = replicas_needed(inf.rate, timing.capacity_rps, latency, inf.slo, cap, meets)
+            if cap >= threshold:
+                assert again == found
+            elif cap < found:
+                assert again > cap  # the caller's cheaper plan wins: none of these counts is used
+    assert galloped == {True, False}  # answers at the stable minimum and answers the gallop and bisection found
