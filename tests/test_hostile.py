@@ -385,6 +385,16 @@ def test_set_errors_cite_the_set_option():
     assert result.exit_code == 2 and "base-60" in result.stderr
 
 
+def test_a_mappings_own_check_names_the_set_options_under_it():
+    # two --set values that disagree fail the training mapping's own check: placed at the file's `training:` line,
+    # the error now also names the options that set the values under it
+    result = _invoke(["estimate", GOOD, "--set", "training.recompute=none", "--set",
+                      "training.parallelism.recompute=full"])
+    assert result.exit_code == 2
+    assert "disagree" in result.stderr and result.stderr.rstrip().endswith(
+        "Values under it come from --set training.recompute=none, --set training.parallelism.recompute=full.")
+
+
 def test_set_values_the_planner_refuses_cite_the_set_option_not_the_files_line(catalog, write):
     # checks made after validation (here the roofline bound on the deadline) named the file's line of the value
     # the --set replaced: "profiles/pretrain-1b-72h.yaml:12:3: training.deadline: 1 s is shorter than …"

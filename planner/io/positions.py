@@ -38,4 +38,8 @@ class SourcePositions:
             if option is not None:
                 return InputError(message, file=f"--set {option}", field=dotted, hint=hint)
         line, column = self.where(path)
+        below = [f"--set {option}" for key, option in self.overrides.items()
+                 if len(key) > len(path) and tuple(key[:len(path)]) == tuple(path)]
+        if below:  # a mapping's own check (two fields that disagree) may read values the options set, not the file
+            hint = " ".join(filter(None, (f"Values under it come from {', '.join(below)}.", hint)))
         return InputError(message, file=self.file, line=line, column=column, field=dotted, hint=hint)
