@@ -83,3 +83,22 @@ def test_the_staircase_answers_as_every_point_would():
             assert stairs.beats(cost, hours) == any(c < cost and h <= hours for c, h in points)
     assert all(a < b for a, b in zip(stairs.costs, stairs.costs[1:]))
     assert all(a > b for a, b in zip(stairs.hours, stairs.hours[1:]))
+
+
+def test_the_floors_try_the_tensor_degrees_the_search_tries(catalog):
+    """CountBound's degrees at each count are the layout search's (training._tensor_degrees, which keeps a degree
+    across instances only where it divides the GPUs per instance): pipeline depths go at the search's widest
+    degree, and a degree the search never tries could stop the floor's tensor stage before the degree it does."""
+    from types import SimpleNamespace
+
+    from planner.plans.training import _tensor_degrees
+
+    _, result = _plan(catalog, "pretrain-1b-72h")
+    search = result.estimate.training.rest
+    assert search is not None
+    bound = next(iter(search.bounds.values()))
+    for per_instance in range(1, 17):
+        offer = SimpleNamespace(offer=SimpleNamespace(gpus_per_instance=per_instance))
+        for count in (per_instance * k for k in (1, 2, 3, 4, 6, 8)):
+            assert bound._list(count, per_instance, True)[0] == tuple(_tensor_degrees(bound.job, offer, count)), \
+                (per_instance, count)

@@ -212,27 +212,27 @@ class CountBound:
                     best = 0.0
                     break
                 assert isinstance(fit, Fit)
+                trial, micro, accumulation, size, slots, micro_flops = fit
                 comm = comms.get(id(shape))
                 if comm is None:
                     comm = comms[id(shape)] = self._comm(shape, per_instance, network, intra)
-                eta = etas.get((shape.tp, fit.micro))
+                tp_latency, tp_bytes, pp_latency, pp_bytes, allreduce, _, _, _ = comm
+                key = (shape.tp, micro)
+                eta = etas.get(key)
                 if eta is None:
-                    eta = etas[(shape.tp, fit.micro)] = self._eta(gpu, efficiency, shape.tp, fit.micro)
+                    eta = etas[key] = self._eta(gpu, efficiency, shape.tp, micro)
                 # one micro-batch's compute at the layout's efficiency (training.terms_at), the step's slots of it
-                micro_s = fit.micro_flops / peak / eta
-                slots = fit.slots
+                micro_s = micro_flops / peak / eta
                 compute = slots * micro_s
-                if fit.trial.sharding == "zero3":
+                if trial.sharding == "zero3":
                     # gathers and scatters behind each micro-batch, `accumulation` times: step = compute +
                     # acc·max(0, comm − micro) ≥ the bubble's slots of compute + acc·comm
-                    hidden = (slots - fit.accumulation) * micro_s + fit.accumulation * self.zero3_s(shape, comm)
+                    hidden = (slots - accumulation) * micro_s + accumulation * self.zero3_s(shape, comm)
                 else:
                     # step = compute + max(0, comm − window), the window 2/3 of one micro-batch's compute
-                    hidden = comm.allreduce + (slots - 2.0 / 3.0) * micro_s
+                    hidden = allreduce + (slots - 2.0 / 3.0) * micro_s
                 # each slot's tensor-parallel all-reduces and its two pipeline sends (nothing hides them)
-                size = fit.size
-                fixed = slots * (fit.trial.per_layer * (comm.tp_latency + size * comm.tp_bytes) + comm.pp_latency
-                                 + size * comm.pp_bytes)
+                fixed = slots * (trial.per_layer * (tp_latency + size * tp_bytes) + pp_latency + size * pp_bytes)
                 seconds = fixed + (compute if compute > hidden else hidden)
                 if seconds < best:
                     best = seconds
@@ -411,7 +411,10 @@ class CountBound:
         if found is not None:
             return found
         work = self.job.work
-        degrees = [t for t in (2, 4, 8, 16) if t <= per_instance and count % t == 0 and work.hidden % t == 0] \
+        # training._tensor_degrees: across instances a degree also divides the GPUs per instance (no group straddles
+        # two machines), so the pipeline depths below are tried at the search's widest degree
+        degrees = [t for t in (2, 4, 8, 16) if t <= per_instance and count % t == 0 and work.hidden % t == 0
+                   and (count <= per_instance or per_instance % t == 0)] \
             if work.family in ("decoder", "encoder") else []
         shapes = [self.shape(count, 1, 1), *(self.shape(count, tp, 1) for tp in degrees)]
         if count > per_instance and networked:

@@ -287,6 +287,9 @@ class _Search:
         self.judges: dict[int, Judge] = {}
         self.bounds: dict[int, CountBound] = {}
         self.floors: dict[tuple[int, int], float] = {}
+        """The floor of each (shape, count) worked out (the tests compare them with the plans)."""
+        self.floor_lists: dict[int, tuple[list[int], list[float]]] = {}
+        """Each shape's counts and their floors, in order."""
         self.targets: list[Target] = []
         self.keys: list[int] = []
         """Each target's shape number."""
@@ -326,26 +329,31 @@ class _Search:
         bound = self.bounds.get(id(this_job))
         if bound is None:
             bound = self.bounds[id(this_job)] = CountBound(this_job, memo.training_memory)
-        floors = self.floors
-        if (shape, counts[0]) not in floors:
+        known = self.floor_lists.get(shape)
+        if known is not None and known[0] == counts:
+            hours_list = known[1]
+        else:
             # a GPU without the precision is timed at its fp32 peak (training.timed_plans)
             at = peak if peak is not None else target.gpu.peak_tflops.fp32 * 1e12
-            for count, hours in zip(counts, bound.hours_floors(target.gpu, offer, counts, target.efficiency, at,
-                                                               intra_node_gbs(target.gpu, offer))):
+            hours_list = bound.hours_floors(target.gpu, offer, counts, target.efficiency, at,
+                                            intra_node_gbs(target.gpu, offer))
+            self.floor_lists[shape] = (counts, hours_list)
+            floors = self.floors
+            for count, hours in zip(counts, hours_list):
                 floors[(shape, count)] = hours
         o = offer.offer
         per, price, billing = o.gpus_per_instance, o.usd_per_hour, offer.billing_seconds
         term = offer.commitment.term_hours if offer.commitment is not None else 0.0
         deadline, budget = self.training.deadline, self.training.budget
         mine = []
-        for i, count in enumerate(counts):
-            hours = floors[(shape, count)]
+        inf, ceil = math.inf, math.ceil
+        for i, hours in enumerate(hours_list):
             # model/costing.run_cost_usd at the floor's hours (the cost rises with the hours), written out
-            if hours == math.inf:
-                cost = math.inf
+            if hours == inf:
+                cost = inf
             else:
-                billed = math.ceil(hours * 3600.0 / billing - 1e-9) * billing / 3600.0 if hours > 0 else 0.0
-                cost = -(-count // per) * price * (billed if billed >= term else term)
+                billed = ceil(hours * 3600.0 / billing - 1e-9) * billing / 3600.0 if hours > 0 else 0.0
+                cost = -(-counts[i] // per) * price * (billed if billed >= term else term)
             mine.append((cost, hours, index, i))
         if peak is None:
             self.unusable(index, mine)
@@ -480,11 +488,12 @@ orders before each of them."""
 
 
 def _block(members: list[tuple[float, float, int, int]], number: int) -> Block:
-    """The heap entry of one target's candidates (sorted), a single count as itself."""
+    """The heap entry of one target's candidates (sorted by their tuples), a single count as itself."""
     if len(members) == 1:
         cost, hours, index, i = members[0]
         return cost, hours, index, i, number, []
-    return min(c[0] for c in members), min(c[1] for c in members), members[0][2], -1, number, members
+    # sorted: the first costs least
+    return members[0][0], min([c[1] for c in members]), members[0][2], -1, number, members
 
 
 _rank: Callable[[TrainingOption], tuple[object, ...]] = operator.attrgetter("rank")
