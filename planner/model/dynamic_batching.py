@@ -17,8 +17,14 @@ BATCH_KEYS = [(f"latency_p{round(q * 100)}", q) for q in BATCH_QUANTILES]
 """The percentiles of a non-generative plan, by their keys."""
 
 
+def judged_keys(inf: Inference) -> list[tuple[str, float]]:
+    """The percentiles that judge and rank a configuration: those with a target, and the p95 (BATCH_RANKED)."""
+    return [(key, q) for key, q in BATCH_KEYS if key == BATCH_RANKED or getattr(inf.slo, key) is not None]
+
+
 def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: Callable[[float], float],
-                  rate: float, whole: bool = True, state_of: BatchStateOf | None = None) -> dict[str, float]:
+                  rate: float, whole: bool = True, state_of: BatchStateOf | None = None,
+                  judged: list[tuple[str, float]] | None = None) -> dict[str, float]:
     """Latency p50/p95/p99 of dynamic batching with batches of up to `batch`; service_of(b) is a batch's time. Not
     `whole`: only the percentiles with a target and the p95 (what judges and ranks a configuration; each
     percentile is computed on its own, so each is the same number either way).
@@ -30,10 +36,11 @@ def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: 
     to close — the oldest (1 in b) the whole fill, the others a uniform share — then, with probability
     ρ = λᵣ·S(b)/b that the replica is still busy, a uniform residual of S(b); then S(b).
     Unstable (λᵣ·S(batch) ≥ batch): inf. `state_of`: batch_state at a per-replica rate (default: worked out here).
+    `judged`: judged_keys(inf), when the caller has it.
     """
     wanted = BATCH_KEYS
     if not whole:
-        wanted = [(key, q) for key, q in wanted if key == BATCH_RANKED or getattr(inf.slo, key) is not None]
+        wanted = judged if judged is not None else judged_keys(inf)
     keys = [key for key, _ in wanted]
     if replicas is None:  # unlimited replicas: batches of one, never waiting
         return dict.fromkeys(keys, service_of(1))
@@ -55,13 +62,16 @@ BatchStateOf = Callable[[float], tuple[float, float, float, float]]
 
 def batch_percentiles(inf: Inference, replicas: int | None, batch: int, service_of: Callable[[float], float],
                       rate: float, state_of: BatchStateOf | None = None,
-                      shared: dict[tuple[float, ...], Percentile] | None = None) -> dict[str, Percentile]:
+                      shared: dict[tuple[float, ...], Percentile] | None = None,
+                      judged: list[tuple[str, float]] | None = None) -> dict[str, Percentile]:
     """batch_latency(…, whole=False), each percentile as a Percentile worked out when compared. `shared`: the
     percentiles already made, by their arguments: batches that never fill (at a low rate per replica every batch
-    limit above the requests one delay gathers carries the same requests) are the same percentile, one object."""
-    wanted = [(key, q) for key, q in BATCH_KEYS if key == BATCH_RANKED or getattr(inf.slo, key) is not None]
+    limit above the requests one delay gathers carries the same requests) are the same percentile, one object.
+    `judged`: judged_keys(inf), when the caller has it (the serving search asks thousands of times)."""
+    wanted = judged if judged is not None else judged_keys(inf)
     if replicas is None or batch == 1 or rate / replicas * service_of(batch) >= batch:
-        latency = batch_latency(inf, replicas, batch, service_of, rate, whole=False, state_of=state_of)
+        latency = batch_latency(inf, replicas, batch, service_of, rate, whole=False, state_of=state_of,
+                                judged=wanted)
         return {key: Percentile(latency[key], exact=True) for key, _ in wanted}
     fill, size, service, busy = (state_of(rate / replicas) if state_of is not None
                                  else batch_state(inf, rate / replicas, batch, service_of))

@@ -33,6 +33,7 @@ from planner.model.dynamic_batching import (
     batch_latency,
     batch_percentiles,
     batch_state,
+    judged_keys,
 )
 from planner.model.forward_time import (
     ExecutionMode,
@@ -876,12 +877,14 @@ def _batch_configuration(memo: Memo | None, ctx: object, inf: Inference, service
 
     percentiles: dict[tuple[int | None, float], dict[str, Percentile]] = {}
     shared: dict[tuple[float, ...], Percentile] = {} if memo is None else memo.setdefault(("percentiles", ctx), {})
-    limits = {key: target * (1 + 1e-9) for key, _ in BATCH_KEYS if (target := getattr(inf.slo, key)) is not None}
+    limits = [(key, target * (1 + 1e-9)) for key, _ in BATCH_KEYS if (target := getattr(inf.slo, key)) is not None]
+    judged_here = judged_keys(inf)
 
     def percentiles_at(r: int | None, rate: float) -> dict[str, Percentile]:
         found = percentiles.get((r, rate))
         if found is None:
-            found = percentiles[(r, rate)] = batch_percentiles(inf, r, batch, service_of, rate, state_of, shared)
+            found = percentiles[(r, rate)] = batch_percentiles(inf, r, batch, service_of, rate, state_of, shared,
+                                                               judged_here)
         return found
 
     def judged_at(r: int | None, rate: float) -> dict[str, float]:
@@ -890,7 +893,10 @@ def _batch_configuration(memo: Memo | None, ctx: object, inf: Inference, service
     def meets_at(r: int | None, rate: float) -> bool:
         # _meets(judged_at(r, rate)): each target decided without more of its bisection than that takes
         found = percentiles_at(r, rate)
-        return all(found[key].within(limit) for key, limit in limits.items())
+        for key, limit in limits:  # all(…), in the same order, without a generator per call
+            if not found[key].within(limit):
+                return False
+        return True
 
     latency, judged, meets = _remembering(latency_at, judged_at, meets_at, inf.slo)
     config = _Configuration(service, batch / service, math.floor(inf.rate * service / batch) + 1, latency, judged,
