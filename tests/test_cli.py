@@ -313,14 +313,15 @@ def test_estimate_never_imports_torch():
 
 def test_training_estimate_never_imports_numpy():
     # numpy is imported by the M/D/c distribution and the simulation only when a run needs them (model/md_c.py,
-    # plans/serving.py simulate_plan): a training-only estimate never pays its import
-    code = ("import sys; from planner.cli.main import run; sys.argv = ['gpuplan', 'estimate', "
+    # plans/serving.py simulate_plan): a training-only estimate never pays its import. The command ends with its
+    # objects frozen (cli/main.py run: the exit's collection over every object is skipped)
+    code = ("import gc, sys; from planner.cli.main import run; sys.argv = ['gpuplan', 'estimate', "
             f"{str(ROOT / 'profiles' / 'lora-7b-a6000.yaml')!r}, '--format', 'json']\n"
             "try:\n    run()\nexcept SystemExit:\n    pass\n"
-            "print('numpy' in sys.modules, 'scipy' in sys.modules, file=sys.stderr)")
+            "print('numpy' in sys.modules, 'scipy' in sys.modules, gc.get_freeze_count() > 0, file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert '"recommended"' in done.stdout
-    assert done.stderr.strip() == "False False"
+    assert done.stderr.strip() == "False False True"
 
 
 def test_plugins_off_skip_the_metadata_scan_and_a_users_setting_keeps_pydantics_loader():
