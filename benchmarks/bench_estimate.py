@@ -32,6 +32,11 @@ it and after it, one after the other on the busy machine, CPU medians of 5): pre
 resnet50-imagenet 2.54x -> 2.06x, lora-mixtral-8x7b 2.15x -> 2.09x (unchanged search), lora-7b-a6000 1.73x ->
 1.78x; in-process plan() of pretrain-1b-72h 295 -> 128 ms CPU as this script printed it.
 
+Eighth round (2026-11-30, main 58ea8a2 vs 283d395 side by side, CPU medians of 5: the training search's blocks and
+the command's collector — its imports at the raised threshold, its objects frozen at the end instead of a full
+collection at exit): pretrain-1b-72h 2.15x -> 1.92x, resnet50-imagenet 2.01x -> 1.79x, lora-mixtral-8x7b 1.93x ->
+1.77x, lora-7b-a6000 1.70x -> 1.54x, long-context-llama-8b 1.76x -> 1.55x; every training profile within 2x.
+
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the
 catalog's parsed YAML in its content cache (planner/io/yamlcache.py), both warmed by one run first.

@@ -18,7 +18,11 @@ serving section 663 -> 639 M (-3.6 %). Seventh round (2026-11-30: counts whose f
 not timed, plans/count_bound.py and plans/pruning.py; docs/internals.md): medians of 5, 3 runs alternating with main
 before it, pretrain-1b-72h 224-236 -> 111-123 ms CPU, resnet50-imagenet 170-186 -> 93-95 ms, lora-7b-a6000 32-35 ->
 33-35 ms; instructions per plan() pretrain-1b-72h 1,259 -> 734 M, resnet50-imagenet 1,006 -> 604 M, lora-7b-a6000
-210 -> 198 M. The 50 ms target is still not met (what is left: docs/internals.md 'Performance').
+210 -> 198 M. The 50 ms target is still not met (what is left: docs/internals.md 'Performance'). Eighth round
+(2026-11-30: the counts past each offer's cheapest in blocks on a heap, fits per memory size, the floors at the
+search's tensor degrees; main 58ea8a2 vs 283d395, medians of 5, 3 runs alternating): pretrain-1b-72h 105-110 -> 97-101
+ms CPU, resnet50-imagenet 80-89 -> 67-80 ms, lora-7b-a6000 28-29 -> 27-28 ms; instructions per plan()
+pretrain-1b-72h 760 -> 682 M, resnet50-imagenet 603 -> 555 M.
 """
 from __future__ import annotations
 
