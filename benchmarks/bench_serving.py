@@ -21,6 +21,11 @@ median over 5 alternated rounds, load ~2.5: serve-7b-chat 294 -> 213 ms (1,706 -
 distributions 404 -> 150), serve-gpt-oss-120b-chat 48 -> 27 ms (276 -> 163 M; 75 -> 19), bert-train-then-serve
 108 -> 105 ms (its dynamic batching unchanged). Target <= 100 ms cold: met for serve-gpt-oss-120b-chat, about met for
 bert-train-then-serve on a quiet machine, not for serve-7b-chat.
+After the search reused replica counts across caps and dynamic batching read its judging keys once
+(docs/internals.md 'The serving search reuses replica counts across caps'), cold, instructions (PYTHONHASHSEED=0):
+bert-train-then-serve 630 -> 588 M, serve-7b-chat 1,295 -> 1,289 M; CPU in-process, min of 7, three alternated
+rounds, load ~4: bert-train-then-serve 90-97 -> 84-100 ms (about at <= 100 ms), serve-7b-chat ~190-230 ms either
+way, serve-gpt-oss-120b-chat 20-28 ms either way.
 """
 from __future__ import annotations
 
