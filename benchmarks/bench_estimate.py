@@ -37,6 +37,12 @@ the command's collector — its imports at the raised threshold, its objects fro
 collection at exit): pretrain-1b-72h 2.15x -> 1.92x, resnet50-imagenet 2.01x -> 1.79x, lora-mixtral-8x7b 1.93x ->
 1.77x, lora-7b-a6000 1.70x -> 1.54x, long-context-llama-8b 1.76x -> 1.55x; every training profile within 2x.
 
+Correction (2026-11-30, late; docs/internals.md 'Start-up'): the CPU ratios above were read against a floor whose
+CPU includes OpenBLAS's thread pool (up to ~1.7x flattering); both sides now run with one BLAS thread (ENV), so CPU
+and wall agree. Quiet machine, every change of the day in: lora-7b-a6000 1.99x, long-context-llama-8b 2.10x,
+serve-gpt-oss-120b-chat 2.05x, lora-mixtral-8x7b 2.35x, resnet50-imagenet 2.52x, pretrain-1b-72h 2.58x,
+serve-7b-chat 2.73x, bert-train-then-serve 3.39x; in-process plan() of pretrain-1b-72h 83 ms.
+
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the
 catalog's parsed YAML in its content cache (planner/io/yamlcache.py), both warmed by one run first.
@@ -55,7 +61,12 @@ ROOT = Path(__file__).resolve().parent.parent
 REPEATS = 5
 
 
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {
+    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""One BLAS thread: importing numpy starts OpenBLAS's thread pool, whose threads burn CPU on a quiet machine (the
+floor measured 0.17-0.22 s of CPU for 0.11-0.12 s of wall on 2 idle cores, 2026-11-30, against 0.09-0.11 s of CPU
+with one thread), so the CPU ratio judged against that floor read ~1.7x where the wall ratio was ~2.4x. With one
+thread, CPU time is the single-threaded work both sides do, as a user's wall clock on a quiet machine sees it."""
 
 
 def _run(args: list[str]) -> tuple[float, float]:
