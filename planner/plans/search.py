@@ -20,6 +20,7 @@ from planner.efficiency.local_device import LocalDevice
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.io.profile import LoadedProfile, resolve_architecture
 from planner.model.bill import BillRates, ServingBill, bill_rates, serving_bill
+from planner.model.costing import run_cost_usd
 from planner.model.interconnect import intra_node_gbs, plan_links
 from planner.model.precision import COMPUTE_PRECISION
 from planner.model.workload import Workload, weight_bytes, workload_for
@@ -345,16 +346,9 @@ class _Search:
         per, price, billing = o.gpus_per_instance, o.usd_per_hour, offer.billing_seconds
         term = offer.commitment.term_hours if offer.commitment is not None else 0.0
         deadline, budget = self.training.deadline, self.training.budget
-        mine = []
-        inf, ceil = math.inf, math.ceil
-        for i, hours in enumerate(hours_list):
-            # model/costing.run_cost_usd at the floor's hours (the cost rises with the hours), written out
-            if hours == inf:
-                cost = inf
-            else:
-                billed = ceil(hours * 3600.0 / billing - 1e-9) * billing / 3600.0 if hours > 0 else 0.0
-                cost = -(-counts[i] // per) * price * (billed if billed >= term else term)
-            mine.append((cost, hours, index, i))
+        # the plan's own cost formula at the floor's hours (the cost rises with the hours)
+        mine = [(math.inf if hours == math.inf else run_cost_usd(-(-counts[i] // per), price, hours, billing, term),
+                 hours, index, i) for i, hours in enumerate(hours_list)]
         if peak is None:
             self.unusable(index, mine)
             return
