@@ -41,11 +41,6 @@ def shown(plans: list[Any], top: int | None) -> list[Any]:
     return plans[:top] + [p for p in plans[top:] if p.provider == "local" or is_no_offer(p)]
 
 
-def _types(plans: list[Any], plan: Any) -> list[str]:
-    """The other instance types that give the same plan as `plan` (merged into its row)."""
-    return merged(plans)[1].get(key(plan), [])
-
-
 def _provider_cell(plan: Any, others: dict[tuple[str, str, str], list[str]]) -> str:
     """The provider, with '(×N)' when N instance types give this plan (the cheapest is priced)."""
     more = others.get(key(plan))
@@ -367,21 +362,23 @@ def estimate_dict(est: Estimate, top: int | None = None, decision: Decision | No
     if est.training is not None:
         job = est.training.job
         plans = _training_shown(est, top, decision.training if decision else None)
+        training_others = merged(est.training.plans)[1]
         out["training"] = {
             "workload": {**_model_dict(job.work), "trainable_params": _r(job.trainable_params),
                          "tokens": _r(job.tokens), "samples": _r(job.samples), "flops_total": _r(job.model_flops),
                          "memory_min_gb": _r(training_memory(job, 0, False, "none", 1).total / 1e9)},
-            "plans": [{**training_plan_dict(p), **_types_dict(est.training.plans, p),
+            "plans": [{**training_plan_dict(p), **_types_dict(training_others, p),
                        **({"accuracy": train_acc} if train_acc else {})} for p in plans],
             "recommended": _recommended_index(plans, decision.training if decision is not None else None,
                                               lambda p: p.feasible),
         }
     if est.inference is not None:
         serving = _serving_shown(est, top, decision.inference if decision else None)
+        serving_others = merged(est.inference.plans)[1]
         work = est.inference.work
         out["inference"] = {"workload": {**_model_dict(work), "weights_gb_bf16": _r(work.params * 2.0 / 1e9),
                                          "kv_bytes_per_token_bf16": _r(work.kv_bytes_per_token_16bit)},
-                            "plans": [{**serving_plan_dict(p), **_types_dict(est.inference.plans, p),
+                            "plans": [{**serving_plan_dict(p), **_types_dict(serving_others, p),
                                        **({"accuracy": serve_acc} if serve_acc else {})} for p in serving],
                             "recommended": _recommended_index(serving, decision.inference if decision is not None
                                                               else None, lambda p: p.meets_slo)}
@@ -396,10 +393,10 @@ def estimate_dict(est: Estimate, top: int | None = None, decision: Decision | No
     return out
 
 
-def _types_dict(plans: list[Any], plan: Any) -> dict[str, Any]:
+def _types_dict(merged_into: dict[tuple[str, str, str], list[str]], plan: Any) -> dict[str, Any]:
     """`instance_types`: how many instance types of the provider give this plan (1: this one); `other_instances`
-    names the dearer ones merged into it."""
-    others = _types(plans, plan)
+    names the dearer ones merged into it (`merged_into`: merge.merged(all plans)[1], made once per section)."""
+    others = merged_into.get(key(plan), [])
     return {"instance_types": 1 + len(others), **({"other_instances": others} if others else {})}
 
 
