@@ -55,7 +55,11 @@ TRACKER = "United-Compute gpu-price-tracker (Amazon.com Buy Box via Keepa)"
     ("RTX-4080", 1199, "Wccftech"), ("RTX-3080", 699, "HotHardware"), ("RTX-5080", 999, "BigGo News"),
     ("H100-PCIE", 30000, "CityLife Cape Town"), ("QUADRO-RTX-6000", 6300, "CHIP (chip.pl)"),
     ("RTX-A6000", 5189.96, TRACKER), ("RTX-A5000", 1815.99, TRACKER), ("RTX-6000-ADA", 6886.96, TRACKER),
-    ("L40S", 9749.95, TRACKER), ("A100-40GB-PCIE", 6639, TRACKER)])
+    ("L40S", 9749.95, TRACKER), ("A100-40GB-PCIE", 6639, TRACKER),
+    # added 2026-11-30 from the same tracker's history (each card's last non-empty file)
+    ("L4", 2500, TRACKER), ("A40", 5509, TRACKER), ("L40", 6999, TRACKER), ("RTX-A4000", 839, TRACKER),
+    ("RTX-A4500", 1539.99, TRACKER), ("RTX-4000-ADA", 1595, TRACKER), ("RTX-2000-ADA", 686.99, TRACKER),
+    ("T4", 878, TRACKER), ("H100-NVL", 29999, TRACKER)])
 def test_cards_found_since_the_first_list_have_their_price(catalog, gpu, usd, source):
     price = catalog.purchase_prices[gpu]
     assert (price.usd, price.source) == (usd, source)
@@ -82,7 +86,9 @@ def test_a_street_price_is_marked_as_one(catalog):
 
 
 def test_a_tracker_price_names_the_file_at_the_commit_read_and_the_product(catalog):
-    for gpu in ("RTX-A6000", "RTX-A5000", "RTX-6000-ADA", "L40S", "A100-40GB-PCIE"):
+    tracked = [g for g, p in catalog.purchase_prices.items() if p.source == TRACKER]
+    assert len(tracked) >= 14
+    for gpu in tracked:
         price = catalog.purchase_prices[gpu]
         assert re.fullmatch(r"https://github\.com/United-Compute/gpu-price-tracker/blob/[0-9a-f]{40}/data/\S+\.json",
                             price.url), price.url
