@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 from pathlib import Path
 from typing import Any
 

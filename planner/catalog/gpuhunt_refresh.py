@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 from importlib import metadata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 

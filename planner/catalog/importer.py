@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
+from planner.dataclass import dataclass
 from pathlib import Path
 from typing import Any
 

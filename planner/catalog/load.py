@@ -5,7 +5,8 @@ import dataclasses
 import datetime as dt
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
+from planner.dataclass import dataclass
 from pathlib import Path
 from typing import Any
 

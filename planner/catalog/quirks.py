@@ -15,7 +15,8 @@ each rule either drops a value with its reason or keeps it with a flag, so no do
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import field
+from planner.dataclass import dataclass
 
 from planner.catalog.skypilot import SkyRow
 

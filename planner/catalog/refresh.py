@@ -8,7 +8,7 @@ import datetime as dt
 import tempfile
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 from pathlib import Path
 
 from planner.catalog.load import Catalog

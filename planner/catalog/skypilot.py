@@ -10,7 +10,7 @@ import csv
 import io
 import math
 import re
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 from pathlib import Path
 
 from planner.errors import InputError

@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import field
+from planner.dataclass import dataclass
 from pathlib import Path
 from typing import Literal
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
+from planner.dataclass import dataclass
 from statistics import NormalDist
 from typing import Any, TypeVar
 

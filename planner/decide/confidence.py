@@ -5,7 +5,7 @@ the file is current)."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 from pathlib import Path
 from typing import Any
 

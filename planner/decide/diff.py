@@ -3,7 +3,7 @@ latency, and whether the cost rose above a threshold (for CI, the way Infracost 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 from pathlib import Path
 from typing import Any
 

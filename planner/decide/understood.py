@@ -3,7 +3,8 @@ given or derived, active params), the work (tokens or samples, FLOP), the chosen
 precision and the software stack assumed. Each line is (label, text) so tables and markdown print the same."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+from planner.dataclass import dataclass
 from typing import TYPE_CHECKING, Any
 
 from planner.io.profile import LoadedProfile

@@ -21,7 +21,8 @@ runs) to the fit's: σ_T = √(σ_fit² + σ_prior²).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
+from planner.dataclass import dataclass
 
 from planner.catalog.load import Catalog
 from planner.efficiency.origin import Efficiency, prior_efficiency

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 
 Z90 = 1.2815515655446004
 """Standard normal quantile at 0.90 (scipy.stats.norm.ppf(0.9)); P10/P90 = median · exp(∓Z90 · σ)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 
 from planner.catalog.load import Catalog
 from planner.io.profile import resolve_architecture

@@ -2,7 +2,7 @@
 measurement record, and its efficiencies (`measured`). No torch."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 
 from planner.catalog.load import Catalog, PricedOffer
 from planner.efficiency.calibrated import measured_precision, record_efficiency

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 
 from planner.catalog.load import Catalog
 from planner.io.profile import resolve_architecture

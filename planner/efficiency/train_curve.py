@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 
 from planner.catalog.ceilings import TENSOR_PRECISIONS, ceiling_share, tensor_rate
 from planner.catalog.load import Catalog

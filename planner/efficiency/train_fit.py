@@ -16,7 +16,7 @@ import math
 import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any

@@ -3,7 +3,8 @@ can place an error at the field it names without holding the raw YAML document."
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
+from planner.dataclass import dataclass
 from typing import Any
 
 from planner.errors import InputError

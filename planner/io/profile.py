@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 from pathlib import Path
 from typing import Any
 

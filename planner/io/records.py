@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import platform
 import re
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 from pathlib import Path
 
 from planner.catalog.load import BUNDLED_CATALOG, Catalog

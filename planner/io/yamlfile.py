@@ -5,7 +5,8 @@ import datetime as dt
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import field
+from planner.dataclass import dataclass
 from pathlib import Path
 from typing import Any
 

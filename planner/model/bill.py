@@ -5,7 +5,7 @@ Serving, per month: storage of the served weights all month, and egress of the r
 A line whose price the catalog does not know is None, and the plan says so; the total then holds the known lines."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 
 from planner.schema.providers import ProviderInfo
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 
 TILE = (128, 128)
 """Output tile (rows × columns) of one thread block. The guide's worked example uses 256×128 on an A100 and says

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 
 from planner.catalog.load import PricedOffer
 from planner.model.nccl import Collective, collective_seconds

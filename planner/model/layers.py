@@ -13,7 +13,7 @@ Pure counting from the architecture; workload.py turns the counts into parameter
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 
 from planner.schema.model import Architecture
 

@@ -31,7 +31,7 @@ trapezoid grid of s/GRID, within 0.1 % (tests/test_md_c.py).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
+from planner.dataclass import dataclass
 
 WARMUP_FRACTION = 0.1
 """Share of the simulated requests dropped from the statistics: the queue starts empty."""

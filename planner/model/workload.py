@@ -6,7 +6,7 @@ FLOP here are floating-point operations (one multiply-accumulate = 2 FLOP), as F
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 
 from planner.model import precision
 from planner.model.gemm_shapes import Gemm

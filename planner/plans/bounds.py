@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 
 from pydantic import ValidationError
 

@@ -3,7 +3,7 @@ measured efficiencies, at the precision the record measured. No torch."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 
 from planner.catalog.load import PricedOffer
 from planner.efficiency.local_device import LocalDevice

@@ -7,7 +7,8 @@ import dataclasses
 import functools
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
+from planner.dataclass import dataclass
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 

@@ -12,7 +12,7 @@ PURCHASE_PRICE_MAX_AGE_DAYS)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 
 from planner.catalog.load import Catalog, PricedOffer
 from planner.schema.catalog import Offer, PurchaseKind

@@ -8,7 +8,8 @@ import heapq
 import math
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
+from planner.dataclass import dataclass
 from typing import TypeVar
 
 from planner.catalog.commitments import committed_offers

@@ -18,7 +18,8 @@ import dataclasses
 import datetime as dt
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
+from planner.dataclass import dataclass
 from typing import TYPE_CHECKING, Any
 
 from planner.catalog.load import Catalog, PricedOffer

@@ -3,7 +3,8 @@ simulation refutes gets more replicas until the simulation agrees, or is rejecte
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
+from planner.dataclass import dataclass
 from typing import TYPE_CHECKING
 
 from planner.catalog.load import PricedOffer

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 
 from planner.model.precision import master_bytes, training_value_bytes
 from planner.model.workload import OPTIMIZER_STATE_BYTES

@@ -8,7 +8,7 @@ import dataclasses
 import datetime as dt
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 from typing import Any, NamedTuple
 
 from planner.catalog.load import PricedOffer

@@ -3,7 +3,7 @@ and the numbers; the words people read are made from them here, in `text`, and n
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 from enum import Enum
 
 

@@ -6,7 +6,7 @@ unknown says so and stays out of the total. A training plan's bill is its run at
 month. The rates behind each line come from the plan's BillRates or ServingBill (planner/model/bill.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 from typing import Any
 
 from planner.model.bill import (

@@ -9,7 +9,7 @@ cluster and the run prints the `scp` that brings it home (SkyPilot names the clu
 Values are emitted through the YAML dumper, never pasted into YAML text (planner/render/launch.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 from typing import Any
 
 from planner.catalog.names import gpu_for

@@ -6,7 +6,7 @@ import io
 import os
 import shutil
 import unicodedata
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:

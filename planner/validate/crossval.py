@@ -8,7 +8,7 @@ import dataclasses
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 
 from planner.catalog.load import Catalog
 from planner.efficiency.infer_fit import fit_launch_floor

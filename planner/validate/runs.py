@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from planner.dataclass import dataclass
 from pathlib import Path
 
 from planner.catalog.load import Catalog, load_catalog
