@@ -59,7 +59,7 @@ TRACKER = "United-Compute gpu-price-tracker (Amazon.com Buy Box via Keepa)"
     # added 2026-11-30 from the same tracker's history (each card's last non-empty file)
     ("L4", 2500, TRACKER), ("A40", 5509, TRACKER), ("L40", 6999, TRACKER), ("RTX-A4000", 839, TRACKER),
     ("RTX-A4500", 1539.99, TRACKER), ("RTX-4000-ADA", 1595, TRACKER), ("RTX-2000-ADA", 686.99, TRACKER),
-    ("T4", 878, TRACKER), ("H100-NVL", 29999, TRACKER)])
+    ("T4", 878, TRACKER), ("H100-NVL", 29999, TRACKER), ("V100-16GB-SXM2", 18625, "Leiphone (雷锋网)")])
 def test_cards_found_since_the_first_list_have_their_price(catalog, gpu, usd, source):
     price = catalog.purchase_prices[gpu]
     assert (price.usd, price.source) == (usd, source)
@@ -71,7 +71,8 @@ def test_a_system_share_needs_its_server_size_and_only_it_has_one(catalog):
     from planner.schema.catalog import PurchasePrice
 
     shares = {g: p.server_gpus for g, p in catalog.purchase_prices.items() if p.kind == "system-share"}
-    assert shares == {"A100-40GB-SXM": 8}
+    # the DGX A100 (2020) and the DGX-1 with V100 (2017, added 2026-11-30): eight SXM modules each
+    assert shares == {"A100-40GB-SXM": 8, "V100-16GB-SXM2": 8}
     entry = catalog.purchase_prices["A100-40GB-SXM"].model_dump()
     with pytest.raises(ValidationError, match="server_gpus goes with kind system-share"):
         PurchasePrice(**{**entry, "server_gpus": None})
