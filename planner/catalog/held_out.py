@@ -12,6 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from planner.io.yamlcache import safe_load_cached
+
 ACCURACY_FILE = "accuracy.yaml"
 MIN_HELD_OUT_RUNS = 5
 """A group's held-out error widens intervals only with at least this many runs (fewer: one or two runs' misses)."""
@@ -25,10 +27,9 @@ HeldOut = dict[str, tuple[float, int, float]]
 @lru_cache(maxsize=8)
 def parse_accuracy(text: str) -> dict[str, Any]:
     """An accuracy file's document ({} without its `groups`), parsed once per distinct text (keyed by the text itself,
-    so an edited file is parsed afresh). Callers must not modify it."""
-    import yaml
-
-    data = yaml.safe_load(text)
+    so an edited file is parsed afresh), from the content cache of earlier runs (planner/io/yamlcache.py). Callers must
+    not modify it."""
+    data = safe_load_cached(text)
     return data if isinstance(data, dict) and isinstance(data.get("groups"), dict) else {}
 
 

@@ -55,6 +55,27 @@ def parse_yaml_cached(text: str, file: str) -> YamlDocument:
     return doc
 
 
+def safe_load_cached(text: str) -> Any:
+    """`yaml.safe_load(text)`: plain data without positions (catalog/accuracy.yaml, read by every estimate: ~5 ms of
+    pure-Python parsing), from the content cache when this exact text was loaded before. Errors are safe_load's."""
+    entry = cache_dir() / f"plain-{content_key(text)}.json"
+    try:
+        stored = json.loads(entry.read_text(encoding="utf-8"), object_hook=_decode)
+        if isinstance(stored, dict) and stored.keys() == {"data"}:
+            return stored["data"]
+    except (OSError, ValueError, TypeError):
+        pass  # no entry (or an unreadable one): parse
+    import yaml
+
+    data = yaml.safe_load(text)
+    if _json_safe(data):
+        try:
+            write_text_atomic(entry, json.dumps({"data": data}, default=_encode, separators=(",", ":")))
+        except (OSError, InputError):  # write_text_atomic says why as an InputError
+            pass  # a read-only home or cache folder: run without the cache
+    return data
+
+
 def _encode(value: object) -> dict[str, str]:
     if isinstance(value, dt.datetime):
         return {"__datetime__": value.isoformat()}
