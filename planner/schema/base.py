@@ -1,5 +1,10 @@
-"""Shared pydantic configuration and human-unit field types."""
-from __future__ import annotations
+"""Shared pydantic configuration and human-unit field types.
+
+The schema modules that define models (base, catalog, model, priors, profile, providers, record) have no `from
+__future__ import annotations`: pydantic reads every field's annotation when a model class is made, and a string one
+it turns into a typing.ForwardRef, which compiles the string (~340 of them on each start of `gpuplan estimate`,
+~4-8 ms of it, docs/internals.md 'Start-up: what every run pays'). A method's return type naming its own class is
+written as a string."""
 
 import inspect
 import types

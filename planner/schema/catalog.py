@@ -1,5 +1,4 @@
 """Catalog entries: GPU specs, provider offers, model presets, efficiency priors."""
-from __future__ import annotations
 
 import datetime as dt
 from typing import Literal
@@ -289,7 +288,7 @@ class CommittedPrice(PublishedFigure):
                                                        "Give this or usd_per_hour.")
 
     @model_validator(mode="after")
-    def _one_price(self) -> CommittedPrice:
+    def _one_price(self) -> "CommittedPrice":
         if (self.usd_per_hour is None) == (self.discount_percent is None):
             raise ValueError("give exactly one of usd_per_hour and discount_percent")
         return self

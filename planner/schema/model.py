@@ -1,5 +1,4 @@
 """Model architecture: the profile's `model:` section and the presets in catalog/models.yaml."""
-from __future__ import annotations
 
 from typing import Literal
 

@@ -1,5 +1,4 @@
 """catalog/priors.yaml: efficiency priors fitted from published runs by scripts/fit_priors.py."""
-from __future__ import annotations
 
 import datetime as dt
 from typing import Literal

@@ -1,5 +1,4 @@
 """The project profile (docs/profile.md, field by field): what to train and serve, under which constraints."""
-from __future__ import annotations
 
 from typing import Annotated, Literal
 
@@ -237,7 +236,7 @@ class OwnedMachine(Strict):
                                                      "buy-versus-rent line.")
 
     @model_validator(mode="after")
-    def _purchase_with_lifetime(self) -> OwnedMachine:
+    def _purchase_with_lifetime(self) -> "OwnedMachine":
         if self.purchase_usd is not None and self.lifetime_years is None:
             raise ValueError("purchase_usd needs lifetime_years (the amortised hourly cost divides the price by it)")
         return self

@@ -1,6 +1,5 @@
 """catalog/providers.yaml: facts about providers that are not per offer — billing, networks between instances,
 storage and egress prices, the folder a maintained catalog keeps them in — each with its source."""
-from __future__ import annotations
 
 import datetime as dt
 from typing import Literal

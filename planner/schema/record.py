@@ -1,5 +1,4 @@
 """The measurement / calibration record (docs/measure.md), written by `gpuplan profile` and `gpuplan calibrate`."""
-from __future__ import annotations
 
 import datetime as dt
 from typing import Literal
