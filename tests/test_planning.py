@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from planner.catalog.load import PricedOffer
 from planner.efficiency.origin import Efficiency
-from planner.model.costing import billed_hours, run_cost_usd
+from planner.model.costing import billed_hours, run_cost_usd, run_cost_usd_each, run_costs_usd
 from planner.model.queueing import erlang_c, wait_quantile
 from planner.model.workload import workload_for
 from planner.plans.serving import ServingEfficiency, plan_llm_serving
@@ -73,6 +73,21 @@ def test_cost_is_instances_times_price_times_billed_hours(catalog):
     assert plan.cost_usd_p50 == pytest.approx(2 * 20.0 * math.ceil(plan.hours_p50))
     assert billed_hours(1.01, 60.0) == pytest.approx(61 / 60)
     assert run_cost_usd(3, 2.5, 0.5, 1.0) == pytest.approx(3.75)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 4096), st.one_of(st.just(0.0), st.just(math.inf),
+                                                         st.floats(1e-6, 1e6, allow_nan=False))), max_size=8),
+       st.floats(0.01, 100.0), st.sampled_from([1.0, 60.0, 3600.0]), st.sampled_from([0.0, 8760.0]))
+def test_the_batched_costs_are_run_cost_usd_bit_for_bit(pairs, price, billing, term):
+    """run_cost_usd_each (a search's floor costs) and run_costs_usd (a plan's three costs) write run_cost_usd out:
+    the same floats, inf where the hours are."""
+    instances, hours = [n for n, _ in pairs], [h for _, h in pairs]
+    each = run_cost_usd_each(instances, price, hours, billing, term)
+    for n, h, cost in zip(instances, hours, each):
+        assert cost == (math.inf if h == math.inf else run_cost_usd(n, price, h, billing, term))
+        if h != math.inf:
+            assert run_costs_usd(n, price, (h, h, h), billing, term) == (cost, cost, cost)
 
 
 def test_spot_uses_the_spot_price(catalog):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 
 def billed_hours(hours: float, billing_seconds: float) -> float:
@@ -17,6 +18,20 @@ def run_cost_usd(instances: int, usd_per_hour: float, hours: float, billing_seco
     (`term_hours` > 0, constraints.commitment) every hour of the term is owed whether the job uses it or not:
     instances × price × max(billed hours, term hours); hours past the term are priced at the same rate (renewed)."""
     return instances * usd_per_hour * max(billed_hours(hours, billing_seconds), term_hours)
+
+
+def run_cost_usd_each(instances: Sequence[int], usd_per_hour: float, hours: Sequence[float], billing_seconds: float,
+                      term_hours: float = 0.0) -> list[float]:
+    """run_cost_usd of each (instances, hours) pair in one call, with the same arithmetic, inf where the hours are
+    (a training search prices a floor under every count of every offer: plans/search.py)."""
+    out = []
+    for n, h in zip(instances, hours):
+        if h == math.inf:
+            out.append(math.inf)
+            continue
+        billed = 0.0 if h <= 0 else math.ceil(h * 3600.0 / billing_seconds - 1e-9) * billing_seconds / 3600.0
+        out.append(n * usd_per_hour * (billed if billed >= term_hours else term_hours))
+    return out
 
 
 def run_costs_usd(instances: int, usd_per_hour: float, hours: tuple[float, float, float], billing_seconds: float,

@@ -70,6 +70,8 @@ class Shape(NamedTuple):
     """What a floor reads of one (count, tensor degree, pipeline depth) besides the GPU and the offer: the same for
     every GPU, so worked out once per search (CountBound.shape)."""
 
+    number: int
+    """Its place in CountBound.numbered."""
     tp: int
     pp: int
     dp: int
@@ -96,43 +98,37 @@ class Shape(NamedTuple):
 
 class Fit(NamedTuple):
     """The trial _fit_layout picks at some degrees and memory size, its micro-batch and what the step reads of it
-    (training.layout_work)."""
+    (training.layout_work), flat, in the order CountBound.hours_floors unpacks it."""
 
-    trial: Trial
-    micro: int
+    number: int
+    """The shape's place in CountBound.numbered, its key in CountBound.comms (a Fit does not hold its Shape, whose
+    memos hold the Fit: no reference cycles for the collector)."""
+    eta_key: tuple[int, int]
+    """(tensor degree, micro-batch): what the layout's efficiency reads of it."""
+    micro_flops: float
+    """FLOP per GPU of one micro-batch, recomputation and the busiest stage's share included."""
+    slots: int
+    """Micro-batch slots per step: accumulation plus the pipeline's idle pp − 1."""
     accumulation: int
     size: float
     """The mean micro-batch: the replica's samples over the accumulation."""
-    slots: int
-    """Micro-batch slots per step: accumulation plus the pipeline's idle pp − 1."""
-    micro_flops: float
-    """FLOP per GPU of one micro-batch, recomputation and the busiest stage's share included."""
+    per_layer: int
+    """The trial's tensor-parallel all-reduces per layer and slot."""
+    zero3: bool
+    """The trial shards with ZeRO-3."""
 
 
-class Comm(NamedTuple):
-    """What a shape's step reads of a GPU's link and an offer's network (CountBound._comm)."""
+Comm = tuple[float, float, float, float, float, float, int, str]
+"""What a shape's step reads of a GPU's link and an offer's network (CountBound._comm), a plain tuple (a search makes
+thousands): NCCL's least latency of a slot's tensor-parallel all-reduces per all-reduce a layer makes; their ring
+bandwidth term per sample of the micro-batch, likewise; a slot's two pipeline sends' latency; their seconds per
+sample of the micro-batch; the gradient all-reduce (ZeRO-0/1/2); the bandwidth term of ZeRO-3's gathers and
+scatters of one micro-batch (CountBound.zero3_s adds latency); the instances the data-parallel group spans over a
+network (1: none); the intra-node link (nvlink | pcie)."""
 
-    tp_latency: float
-    """NCCL's least latency of a slot's tensor-parallel all-reduces, per all-reduce a layer makes."""
-    tp_bytes: float
-    """Their ring bandwidth term per sample of the micro-batch, likewise."""
-    pp_latency: float
-    """A slot's two pipeline sends' latency."""
-    pp_bytes: float
-    """Their seconds per sample of the micro-batch."""
-    allreduce: float
-    """The gradient all-reduce (ZeRO-0/1/2)."""
-    zero3: float
-    """The bandwidth term of ZeRO-3's gathers and scatters of one micro-batch (CountBound.zero3_s adds latency)."""
-    nodes: int
-    """Instances the data-parallel group spans over a network (1: none)."""
-    kind: str
-    """The intra-node link: nvlink | pcie."""
-
-
-Candidates = tuple[bool, list[tuple[Shape, "Fit | int | None"]]]
-"""Whether context parallelism may be tried at a count (no floor then), and the degrees candidate_layouts compares
-there, each with its fit."""
+Candidates = tuple[bool, list[Fit]]
+"""Whether a count gets no floor (context parallelism may be tried, or a fit is UNSURE), and the fits of the degrees
+candidate_layouts compares there."""
 
 
 class CountBound:
@@ -164,6 +160,8 @@ class CountBound:
         self.unit_activation = work.tokens_per_sample * work.hidden * self.value_bytes
         self.grad_bytes = job.trainable_params * self.value_bytes
         self.shapes: dict[tuple[int, int, int], Shape] = {}
+        self.numbered: list[Shape] = []
+        """Every Shape made, by its number."""
         self.candidates: dict[tuple[float, int, bool], dict[int, Candidates]] = {}
         """_candidates by (usable memory, GPUs per instance, networked), then by count."""
         self.comms: dict[tuple[int, float, float, str], dict[int, Comm]] = {}
@@ -177,6 +175,15 @@ class CountBound:
         """The GPUs and efficiencies keyed by id() in `etas`, held so their ids are not reused."""
         self.ends: dict[tuple[int, int, int], tuple[float, float]] = {}
         self.latencies: dict[tuple[Collective, int, int, str], float] = {}
+
+    def forget(self) -> None:
+        """Drop what the floors remembered (the search is done with them): the estimate keeps its search for the
+        counts it left out, and the cyclic collector would otherwise scan these thousands of objects with it."""
+        for memo in (self.shapes, self.candidates, self.comms, self.lists, self.etas, self.statics, self.ones,
+                     self.longs, self.ends, self.latencies):
+            memo.clear()
+        self.held.clear()
+        self.numbered.clear()
 
     def hours_floors(self, gpu: GpuSpec, offer: PricedOffer, counts: Sequence[int], efficiency: Efficiency,
                      peak: float, intra: tuple[float, str]) -> list[float]:
@@ -199,40 +206,33 @@ class CountBound:
         out = []
         for count in counts:
             found = group.get(count)
-            long, candidates = found if found is not None else \
-                self._candidates(gpu, capacity, count, per_instance, networked, group)
-            if long:  # context parallelism may be tried: no floor
+            if found is None:
+                found = self._candidates(gpu, capacity, count, per_instance, networked, group)
+            unsure, fits = found
+            if unsure:  # context parallelism may be tried, or rounding could decide a fit: no floor
                 out.append(0.0)
                 continue
             best = math.inf
-            for shape, fit in candidates:
-                if fit is None:
-                    continue
-                if fit == UNSURE:
-                    best = 0.0
-                    break
-                assert isinstance(fit, Fit)
-                trial, micro, accumulation, size, slots, micro_flops = fit
-                comm = comms.get(id(shape))
+            for number, eta_key, micro_flops, slots, accumulation, size, per_layer, zero3 in fits:
+                comm = comms.get(number)
                 if comm is None:
-                    comm = comms[id(shape)] = self._comm(shape, per_instance, network, intra)
+                    comm = comms[number] = self._comm(self.numbered[number], per_instance, network, intra)
                 tp_latency, tp_bytes, pp_latency, pp_bytes, allreduce, _, _, _ = comm
-                key = (shape.tp, micro)
-                eta = etas.get(key)
+                eta = etas.get(eta_key)
                 if eta is None:
-                    eta = etas[key] = self._eta(gpu, efficiency, shape.tp, micro)
+                    eta = etas[eta_key] = self._eta(gpu, efficiency, eta_key[0], eta_key[1])
                 # one micro-batch's compute at the layout's efficiency (training.terms_at), the step's slots of it
                 micro_s = micro_flops / peak / eta
                 compute = slots * micro_s
-                if trial.sharding == "zero3":
+                if zero3:
                     # gathers and scatters behind each micro-batch, `accumulation` times: step = compute +
                     # acc·max(0, comm − micro) ≥ the bubble's slots of compute + acc·comm
-                    hidden = (slots - accumulation) * micro_s + accumulation * self.zero3_s(shape, comm)
+                    hidden = (slots - accumulation) * micro_s + accumulation * self.zero3_s(self.numbered[number], comm)
                 else:
                     # step = compute + max(0, comm − window), the window 2/3 of one micro-batch's compute
                     hidden = allreduce + (slots - 2.0 / 3.0) * micro_s
                 # each slot's tensor-parallel all-reduces and its two pipeline sends (nothing hides them)
-                fixed = slots * (trial.per_layer * (tp_latency + size * tp_bytes) + pp_latency + size * pp_bytes)
+                fixed = slots * (per_layer * (tp_latency + size * tp_bytes) + pp_latency + size * pp_bytes)
                 seconds = fixed + (compute if compute > hidden else hidden)
                 if seconds < best:
                     best = seconds
@@ -267,15 +267,18 @@ class CountBound:
                 bandwidth += 2.0 * (nodes - 1) / nodes * shape.grad_bytes / local / (net / sharing)
             else:
                 nodes = 1
-            allreduce = shape.messages * self._latency("allreduce", dp, nodes, kind) + bandwidth
+            latency = self.latencies.get(("allreduce", dp, nodes, kind))
+            if latency is None:
+                latency = self._latency("allreduce", dp, nodes, kind)
+            allreduce = shape.messages * latency + bandwidth
             # ZeRO-3's, worked out when a fit picks it (zero3_s)
             zero3 = 1.5 * bandwidth
-        return Comm(tp_latency, tp_bytes, pp_latency, pp_bytes, allreduce, zero3, nodes, kind)
+        return tp_latency, tp_bytes, pp_latency, pp_bytes, allreduce, zero3, nodes, kind
 
     def zero3_s(self, shape: Shape, comm: Comm) -> float:
         """ZeRO-3's gathers and scatters of one micro-batch: 3/2 of the all-reduce's bandwidth term (Comm.zero3)
         and NCCL's least latency of an all-gather per message."""
-        return shape.zero3_messages * self._latency("allgather", shape.dp, comm.nodes, comm.kind) + comm.zero3
+        return shape.zero3_messages * self._latency("allgather", shape.dp, comm[6], comm[7]) + comm[5]
 
     def _etas(self, gpu: GpuSpec, efficiency: Efficiency) -> dict[tuple[int, int], float]:
         """The efficiencies found for a (GPU, efficiency) pair, by (tensor degree, micro-batch)."""
@@ -322,11 +325,14 @@ class CountBound:
         A fit that rounding could decide (UNSURE) keeps the search going as if it had not fitted, so the list holds
         every degree the search may choose. With it, whether context parallelism may be tried (long_sequence, which
         reads the GPU's memory alone). Once per (memory size, count, GPUs per instance, networked), kept in `group`."""
-        degrees, shapes = self._list(count, per_instance, networked)
+        found = self.lists.get((count, per_instance, networked))
+        degrees, shapes = found if found is not None else self._list(count, per_instance, networked)
         out = []
+        unsure = False
         stage, done = 0, False  # 0: data parallel, 1: tensor degrees, 2: pipeline depths
         for shape in shapes:
-            kind = 0 if shape.tp * shape.pp == 1 else 1 if shape.pp == 1 else 2
+            tp, pp = shape.tp, shape.pp
+            kind = 0 if tp * pp == 1 else 1 if pp == 1 else 2
             if kind != stage:
                 stage, done = kind, False
             if done:
@@ -336,11 +342,18 @@ class CountBound:
                 fit = caps[capacity]
             else:
                 fit = caps[capacity] = self._fit(shape, capacity)
-            out.append((shape, fit))
-            done = isinstance(fit, Fit)
-        long = self.splits and self._long(gpu, capacity, degrees)
-        found = group[count] = (long, out)
-        return found
+            if fit is None:
+                continue
+            if isinstance(fit, Fit):
+                out.append(fit)
+                done = True
+            else:
+                unsure = True
+        if not unsure and self.splits:
+            long = self.longs.get((capacity, max(degrees, default=1)))
+            unsure = long if long is not None else self._long(gpu, capacity, degrees)
+        result = group[count] = (unsure, out)
+        return result
 
     def _long(self, gpu: GpuSpec, capacity: float, degrees: tuple[int, ...]) -> bool:
         """long_sequence(job, gpu, degrees), once per (usable memory, widest degree): all it reads of the GPU and of
@@ -380,8 +393,9 @@ class CountBound:
                 accumulation = max(1, math.ceil(per_replica / micro))  # training.layout_work
                 size = per_replica / accumulation
                 found = shape.fits[(k, micro)] = Fit(
-                    trial, micro, accumulation, size, accumulation + shape.pp - 1,
-                    size * self.flops * trial.hardware / (shape.tp * shape.pp) * shape.imbalance)
+                    shape.number, (shape.tp, micro),
+                    size * self.flops * trial.hardware / (shape.tp * shape.pp) * shape.imbalance,
+                    accumulation + shape.pp - 1, accumulation, size, trial.per_layer, trial.sharding == "zero3")
             return found
         return None
 
@@ -439,9 +453,10 @@ class CountBound:
         # buckets is never more than the search's
         grad_bytes = self.grad_bytes / (tp * pp)
         found = self.shapes[key] = Shape(
-            tp, pp, dp, max(1, math.ceil(self.batch / dp - 1e-9)), configs, [None] * len(configs), {}, {},
+            len(self.numbered), tp, pp, dp, max(1, math.ceil(self.batch / dp - 1e-9)), configs, [None] * len(configs), {}, {},
             stage_imbalance(work, pp, job.pipeline_split) if pp > 1 else 1.0, grad_bytes,
             gradient_messages(job.framework, grad_bytes * (1.0 - 1e-12), self.value_bytes, dp,
                               math.ceil(work.layers / pp)),
             ZERO3_PASSES * math.ceil(work.layers / pp))
+        self.numbered.append(found)
         return found

@@ -21,7 +21,7 @@ from planner.efficiency.local_device import LocalDevice
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.io.profile import LoadedProfile, resolve_architecture
 from planner.model.bill import BillRates, ServingBill, bill_rates, serving_bill
-from planner.model.costing import run_cost_usd
+from planner.model.costing import run_cost_usd_each
 from planner.model.interconnect import intra_node_gbs, plan_links
 from planner.model.precision import COMPUTE_PRECISION
 from planner.model.workload import Workload, weight_bytes, workload_for
@@ -259,6 +259,7 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
     for index, target in enumerate(targets):
         search.add(index, target)
     search.time_candidates()
+    search.forget_floors()
     best = []
     for slots in search.slots:
         mine = [o for o in slots if o is not None]
@@ -271,7 +272,6 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
 
 FAST_PROBES = 16
 """Candidates taken fastest floor first before the rest, cheapest floor first (search_training)."""
-_floor_hours: Callable[[tuple[float, float, int, int]], float] = operator.itemgetter(1)
 
 
 class _Search:
@@ -288,8 +288,6 @@ class _Search:
         self.memos: dict[int, LayoutMemo] = {}  # layouts shared across GPUs of one memory size, per job
         self.judges: dict[int, Judge] = {}
         self.bounds: dict[int, CountBound] = {}
-        self.floors: dict[tuple[int, int], float] = {}
-        """The floor of each (shape, count) worked out (the tests compare them with the plans)."""
         self.floor_lists: dict[int, tuple[list[int], list[float]]] = {}
         """Each shape's counts and their floors, in order."""
         self.targets: list[Target] = []
@@ -297,13 +295,20 @@ class _Search:
         """Each target's shape number."""
         self.slots: list[list[TrainingOption | None]] = []
         self.witnesses = Witnesses(training.deadline, training.budget)
-        self.candidates: list[tuple[float, float, int, int]] = []
-        """(floor cost, floor hours, target, count index) of the counts left to decide."""
+        self.candidates: dict[int, tuple[list[float], list[float], int]] = {}
+        """Per target whose other counts are left to decide, in target order: its floor costs, its floor hours and the
+        count index timed first."""
         self.far: list[tuple[int, tuple[int, float, int]]] = []
         """(target, (its worst verdict, least hours or its GPU count, count index)) of the unusable counts left."""
         self.nearest: dict[int, tuple[int, float]] = {}
         """Per target, the least (worst verdict, hours or GPU count) of its unusable options judged: what leads
         their ranks (options.training_rank)."""
+
+    @property
+    def floors(self) -> dict[tuple[int, int], float]:
+        """The floor of each (shape, count) worked out (the tests compare them with the plans): made on read."""
+        return {(shape, count): hours for shape, (counts, hours_list) in self.floor_lists.items()
+                for count, hours in zip(counts, hours_list)}
 
     def add(self, index: int, target: Target) -> None:
         """The target's options: every one timed, or, where the job's floors apply, the cheapest and the fastest by
@@ -340,36 +345,38 @@ class _Search:
             hours_list = bound.hours_floors(target.gpu, offer, counts, target.efficiency, at,
                                             intra_node_gbs(target.gpu, offer))
             self.floor_lists[shape] = (counts, hours_list)
-            floors = self.floors
-            for count, hours in zip(counts, hours_list):
-                floors[(shape, count)] = hours
         o = offer.offer
         per, price, billing = o.gpus_per_instance, o.usd_per_hour, offer.billing_seconds
         term = offer.commitment.term_hours if offer.commitment is not None else 0.0
         deadline, budget = self.training.deadline, self.training.budget
         # the plan's own cost formula at the floor's hours (the cost rises with the hours)
-        mine = [(math.inf if hours == math.inf else run_cost_usd(-(-counts[i] // per), price, hours, billing, term),
-                 hours, index, i) for i, hours in enumerate(hours_list)]
+        costs = run_cost_usd_each([-(-count // per) for count in counts], price, hours_list, billing, term)
         if peak is None:
-            self.unusable(index, mine)
+            self.unusable(index, hours_list)
             return
-        in_time = [c for c in mine if (deadline is None or c[1] * 3600.0 <= deadline)
-                   and (budget is None or c[0] <= budget)]
-        cheapest = min(in_time or mine)
-        for c in mine:
-            if c is cheapest:
-                self.judge(index, c[3])
-            else:
-                self.candidates.append(c)
+        # the least (floor cost, floor hours, count index) within the deadline and budget, else of all
+        cheapest, least = -1, (math.inf, math.inf)
+        for within in (True, False):
+            for i, cost in enumerate(costs):
+                hours = hours_list[i]
+                if within and not ((deadline is None or hours * 3600.0 <= deadline)
+                                   and (budget is None or cost <= budget)):
+                    continue
+                if cheapest < 0 or cost < least[0] or (cost == least[0] and hours < least[1]):
+                    cheapest, least = i, (cost, hours)
+            if cheapest >= 0:
+                break
+        self.judge(index, cheapest)
+        self.candidates[index] = (costs, hours_list, cheapest)
 
-    def unusable(self, index: int, mine: list[tuple[float, float, int, int]]) -> None:
+    def unusable(self, index: int, hours_list: list[float]) -> None:
         """A target whose GPU has no unit for the job's precision: every option is unusable, and they rank among
         themselves (options.training_rank) by their worst verdict, then by hours where a layout fits, else by GPU
         count. The count first by its floor is timed; the rest are timed only when no option of the target judged
         surely ranks before them (time_candidates)."""
         counts = self.targets[index].counts
         firsts = [(SEVERITY[Kind.DOES_NOT_FIT], float(counts[i]), i) if hours == math.inf  # no layout fits
-                  else (SEVERITY[Kind.NO_PRECISION], hours, i) for _, hours, _, i in mine]
+                  else (SEVERITY[Kind.NO_PRECISION], hours, i) for i, hours in enumerate(hours_list)]
         probe = min(firsts)
         self.judge(index, probe[2])
         self.far += [(index, first) for first in firsts if first is not probe]
@@ -384,22 +391,23 @@ class _Search:
         its counts then and at its own turn; else it splits in two. The counts timed, and their order, are those
         of one sorted pass over every count."""
         excludes = self.witnesses.excludes
+        candidates = self.candidates
         # the fastest few by floor first: the fastest option within budget and the frontier's fast end exclude most
-        # of the many counts that are only faster than their offer's cheapest
-        probes = heapq.nsmallest(FAST_PROBES, self.candidates, key=_floor_hours)
-        for cost, hours, index, i in probes:
-            if not excludes(index, hours, cost):
+        # of the many counts that are only faster than their offer's cheapest (ties in target and count order)
+        probes = heapq.nsmallest(FAST_PROBES, ((hours, index, i) for index, (_, floors, first) in candidates.items()
+                                               for i, hours in enumerate(floors) if i != first))
+        for hours, index, i in probes:
+            if not excludes(index, hours, candidates[index][0][i]):
                 self.judge(index, i)
-        taken = {(c[2], c[3]) for c in probes}
-        waiting: dict[int, list[tuple[float, float, int, int]]] = {}
-        for c in self.candidates:
-            if (c[2], c[3]) not in taken:
-                found = waiting.get(c[2])
-                if found is None:
-                    waiting[c[2]] = [c]
-                else:
-                    found.append(c)
-        heap = [_block(sorted(members), n) for n, members in enumerate(waiting.values())]
+        taken = {(index, i) for _, index, i in probes}
+        heap: list[Block] = []
+        for index, (costs, hours_list, first) in candidates.items():
+            members = [i for i in range(len(costs)) if i != first and (index, i) not in taken]
+            if members:
+                # in (floor cost, floor hours, count index) order: two stable sorts
+                members.sort(key=hours_list.__getitem__)
+                members.sort(key=costs.__getitem__)
+                heap.append(_block(index, costs, hours_list, members, len(heap)))
         heapq.heapify(heap)
         made = len(heap)
         while heap:
@@ -409,14 +417,21 @@ class _Search:
             if not members:
                 self.judge(index, i)
                 continue
+            costs, hours_list, _ = candidates[index]
             half = len(members) // 2
-            heapq.heappush(heap, _block(members[:half], made))
-            heapq.heappush(heap, _block(members[half:], made + 1))
+            heapq.heappush(heap, _block(index, costs, hours_list, members[:half], made))
+            heapq.heappush(heap, _block(index, costs, hours_list, members[half:], made + 1))
             made += 2
         nearest = self.nearest
         for index, (worst, key, i) in self.far:
             if nearest[index] >= (worst, key):
                 self.judge(index, i)
+
+    def forget_floors(self) -> None:
+        """Drop the floors' working state once every count is decided (the floors themselves stay in floor_lists)."""
+        self.candidates.clear()
+        for bound in self.bounds.values():
+            bound.forget()
 
     def plan(self, index: int, i: int) -> TimedPlan:
         """The target's plan at its i-th count, timed once per (shape, count)."""
@@ -476,19 +491,20 @@ class _Search:
         return out
 
 
-Block = tuple[float, float, int, int, int, list[tuple[float, float, int, int]]]
+Block = tuple[float, float, int, int, int, list[int]]
 """A heap entry of _Search.time_candidates: (floor cost, floor hours, target, count index, number, []) for one
-count; (least floor cost, least floor hours, target, -1, number, its counts) for a block of one target's counts, which
-orders before each of them."""
+count; (least floor cost, least floor hours, target, -1, number, its count indices) for a block of one target's
+counts, which orders before each of them."""
 
 
-def _block(members: list[tuple[float, float, int, int]], number: int) -> Block:
-    """The heap entry of one target's candidates (sorted by their tuples), a single count as itself."""
+def _block(index: int, costs: list[float], hours: list[float], members: list[int], number: int) -> Block:
+    """The heap entry of target `index`'s counts `members` (in (floor cost, floor hours, count index) order), a
+    single count as itself."""
     if len(members) == 1:
-        cost, hours, index, i = members[0]
-        return cost, hours, index, i, number, []
+        i = members[0]
+        return costs[i], hours[i], index, i, number, []
     # sorted: the first costs least
-    return members[0][0], min([c[1] for c in members]), members[0][2], -1, number, members
+    return costs[members[0]], min([hours[i] for i in members]), index, -1, number, members
 
 
 _rank: Callable[[TrainingOption], tuple[object, ...]] = operator.attrgetter("rank")
