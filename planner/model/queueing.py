@@ -218,15 +218,19 @@ def poisson_quantiles(mean: float, qs: tuple[float, ...], cap: int) -> tuple[int
 QUICK_MARGIN = 1e-8
 """How far from a threshold _quick_poisson_quantiles' running sum must be, on both sides of its crossing, for its
 answer to be poisson_quantiles' own: the two sums differ by their rounding (≲ 1e-11: a term's log summed in ≤ 4,096
-steps, or a product of as many ratios) and the mass left below the start (< 1e-20)."""
+steps, or a product of as many ratios) and the mass left below the start (< 3e-11: QUICK_START_SD)."""
+QUICK_START_SD = 7.0
+"""_quick_poisson_quantiles starts this many standard deviations below the mean: the mass below is at most
+e^{−μ·h(k/μ)} (Chernoff, h(x) = x·ln x − x + 1 ≥ (1 − x)²/2 for x ≤ 1), e^{−24.5} < 3e-11, far inside QUICK_MARGIN.
+(It started at 10 standard deviations + 10: ~30 % more terms, ~1,400 such passes a serve-7b-chat search.)"""
 
 
 def _quick_poisson_quantiles(mean: float, order: list[int], reached: list[float], out: list[int], cap: int) -> bool:
-    """poisson_quantiles' pass with each term the one before times mean/(k + 1) (no exp per term), from 10
-    standard deviations (+10) below the mean; fills `out` and returns True only where every crossing is clear of
+    """poisson_quantiles' pass with each term the one before times mean/(k + 1) (no exp per term), from
+    QUICK_START_SD standard deviations below the mean; fills `out` and returns True only where every crossing is clear of
     its threshold by QUICK_MARGIN on both sides, so the loop that sums exp(log pmf) from 40 standard deviations
     below crosses at the same k (both sums increase)."""
-    start = max(0, int(mean - 10.0 * math.sqrt(mean) - 10.0))
+    start = max(0, int(mean - QUICK_START_SD * math.sqrt(mean)))
     pmf = math.exp(start * math.log(mean) - mean - math.lgamma(start + 1))
     done, target, cdf = 0, reached[0], 0.0
     for k in range(start, cap):

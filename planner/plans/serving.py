@@ -681,7 +681,8 @@ def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Priced
     per_instance = offer.offer.gpus_per_instance
     link_gbs, link = intra_node_gbs(gpu, offer)
     ctx = _context(memo, work, inf, gpu, eff)
-    candidates = _memoised(memo, ("llm", ctx, per_instance, link_gbs, link),
+    key = ("llm", ctx, per_instance, link_gbs, link)
+    candidates = _memoised(memo, key,
                          lambda: _llm_candidates(work, inf, gpu, per_instance, link_gbs, link, eff, memo, ctx))
     if not candidates:
         kv = inf.kv_precision or default_kv_precision(inf.precision)
@@ -696,6 +697,21 @@ def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Priced
             Kind.DOES_NOT_FIT, weight_bytes(work, inf.precision), widest * gpu.memory_gb * 1e9,
             f"of weights plus the KV cache of one {inf.prompt + inf.generated:g}-token {kv} sequence "
             f"on {widest} GPU(s)"))
+    return _plan(work, inf, gpu, offer, eff, _chosen(memo, key, lambda: _least_llm(candidates, inf)))
+
+
+def _chosen(memo: Memo | None, key: tuple[object, ...], choose: Callable[[], _Candidate]) -> _Candidate:
+    """The candidate chosen among those kept under `key`, chosen once per estimate: every offer sharing them (one
+    GPU and instance shape at several providers and prices) chooses the same, the price entering only _plan."""
+    if memo is None:
+        return choose()
+    found: _Candidate | None = memo.get(("chosen", key))
+    if found is None:
+        found = memo[("chosen", key)] = choose()
+    return found
+
+
+def _least_llm(candidates: list[_Candidate], inf: Inference) -> _Candidate:
     meeting = [c for c in candidates if c.meets]
     if meeting:
         # min by (instances, GPUs, TTFT p95): the first of the least, the p95 read only among the ties
@@ -703,10 +719,37 @@ def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Priced
         tied = [c for c in meeting if (c.instances, c.replicas * c.tp) == fewest]
         if len(tied) > 1:
             tied = _maybe_least_ttft(tied, inf.rate)
-        best = tied[0] if len(tied) == 1 else min(tied, key=lambda c: c.latency["ttft_p95"])
-    else:
-        best = min(candidates, key=lambda c: (_slo_excess(c.latency, inf.slo), c.instances))
-    return _plan(work, inf, gpu, offer, eff, best)
+        return tied[0] if len(tied) == 1 else min(tied, key=lambda c: c.latency["ttft_p95"])
+    return min(_maybe_least_excess(candidates, inf), key=lambda c: (_slo_excess(c.latency, inf.slo), c.instances))
+
+
+def _maybe_least_excess(candidates: list[_Candidate], inf: Inference) -> list[_Candidate]:
+    """The candidates, in order, less those whose excess over the targets (_slo_excess) is surely above another's:
+    the closest configuration of a GPU that meets no target is often one no replica count helps (its latency, with
+    unlimited replicas, already known), beside the stable minimum of batch 1, whose queue is near saturation — the
+    largest FFTs of a search (16,384 points and more) for a TTFT far past any other's. Its TTFT p95 alone is past
+    T·(1 + e − its TPOT excess), T the target and e a known excess, when md_c.quantile_within says so (the computed
+    quantile, not only the true one: its margin is ten times the quantile's error); then its excess is above e, so
+    it is not the least and its queue is not worked out. The least of the rest is the least of all, the first of
+    the least the same candidate."""
+    target = inf.slo.ttft_p95
+    known = [_slo_excess(c.latency, inf.slo) for c in candidates if c.judged is not None]
+    if target is None or not known or len(candidates) == len(known):
+        return candidates
+    least = min(known)
+    kept = []
+    for c in candidates:
+        t = c.timing
+        if c.judged is None and isinstance(t, LlmTiming):
+            tpot = _slo_excess(dict(zip(("tpot_p50", "tpot_p95"), _tpot(inf, t, c.replicas, inf.rate))), inf.slo)
+            if tpot > least:
+                continue  # its TPOT alone is further from the targets (the sum adds terms ≥ 0 to it)
+            wait = target * (1.0 + least - tpot) - t.prefill_s
+            if wait > 0.0 and quantile_within(c.replicas * t.batch, inf.rate, t.hold_s, t.step_s, LLM_QUANTILES[1],
+                                              max(LLM_QUANTILES), wait) is False:
+                continue  # surely further from the targets than a candidate already known
+        kept.append(c)
+    return kept
 
 
 def _maybe_least_ttft(tied: list[_Candidate], rate: float) -> list[_Candidate]:
@@ -914,8 +957,8 @@ def plan_batch_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Pric
         return _unusable(gpu, offer, eff, Verdict(Kind.NO_PRECISION, detail=COMPUTE_PRECISION[inf.precision]))
     per_instance = offer.offer.gpus_per_instance
     ctx = _context(memo, work, inf, gpu, eff)
-    candidates = _memoised(memo, ("batch", ctx, per_instance),
-                         lambda: _batch_candidates(work, inf, gpu, per_instance, eff, memo, ctx))
+    key = ("batch", ctx, per_instance)
+    candidates = _memoised(memo, key, lambda: _batch_candidates(work, inf, gpu, per_instance, eff, memo, ctx))
     if not candidates and inf.batch is not None and usable_bytes(gpu) > weight_bytes(work, inf.precision):
         return _unusable(gpu, offer, eff, Verdict(
             Kind.PIN_UNWORKABLE, float(inf.batch), None,
@@ -923,6 +966,10 @@ def plan_batch_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Pric
     if not candidates:
         return _unusable(gpu, offer, eff, Verdict(Kind.DOES_NOT_FIT, weight_bytes(work, inf.precision),
                                                   gpu.memory_gb * 1e9, "of weights"))
+    return _plan(work, inf, gpu, offer, eff, _chosen(memo, key, lambda: _least_batch(candidates, inf)))
+
+
+def _least_batch(candidates: list[_Candidate], inf: Inference) -> _Candidate:
     meeting = [c for c in candidates if c.meets]
     if meeting:  # min by (instances, replicas, latency[BATCH_RANKED]): the first of the least, the percentile
         fewest = min((c.instances, c.replicas) for c in meeting)  # compared only among the ties, and only as
@@ -931,9 +978,8 @@ def plan_batch_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Pric
         for c in tied[1:]:
             if c.ranked_below(best):
                 best = c
-    else:
-        best = min(candidates, key=lambda c: (_slo_excess(c.latency, inf.slo), c.instances))
-    return _plan(work, inf, gpu, offer, eff, best)
+        return best
+    return min(candidates, key=lambda c: (_slo_excess(c.latency, inf.slo), c.instances))
 
 
 def serving_plan(work: Workload, inference: Inference, catalog: Catalog | None, offer: PricedOffer,
