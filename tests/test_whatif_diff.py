@@ -97,3 +97,27 @@ def test_diff_bad_input_exit_2(write, content, message):
 def test_bad_threshold_exit_2():
     result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--fail-above", "lots"])
     assert result.exit_code == 2 and "--fail-above" in result.output
+
+
+def test_diff_fails_when_a_side_has_no_recommended_plan(tmp_path):
+    # `--set training.budget=1` leaves every plan over budget: recommended is null and plans[0] is only the closest
+    # plan. diff used to compare that plan (+0.0%) and pass; now it says there is nothing to compare and exits 1.
+    data = estimate_json()
+    assert isinstance(data["training"]["recommended"], int)
+    old, new = tmp_path / "old.json", tmp_path / "imp.json"
+    old.write_text(json.dumps(data))
+    data["training"]["recommended"] = None
+    new.write_text(json.dumps(data))
+    for args, side in (([str(old), str(new), "--fail-above", "cost=10%"], "imp.json (new)"),
+                       ([str(new), str(old)], "imp.json (old)")):
+        result = runner.invoke(app, ["diff", *args])
+        assert result.exit_code == 1, result.output
+        assert f"{side}: training has no recommended plan" in result.stdout
+        assert "none recommended" in result.stdout and "+0.0%" not in result.stdout
+        assert " rose " not in result.stdout  # the missing side is not read as a cost that "rose from nothing"
+    del data["training"]["recommended"]  # absent reads as null
+    new.write_text(json.dumps(data))
+    result = runner.invoke(app, ["diff", str(old), str(new), "--format", "json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["no_recommended_plan"] == [{"section": "training", "side": "new"}]
+    assert "training has no recommended plan" in result.stderr

@@ -568,29 +568,29 @@ def diff(
     catalog: CatalogOption = BUNDLED_CATALOG,
     wide: WideOption = False,
 ) -> None:
-    """What changed between two plans: GPU-hours, cost and latency of the recommended plans."""
+    """What changed between two plans: GPU-hours, cost and latency of the recommended plans.
+
+    Exit 1 when a metric named by --fail-above rose above its share or either estimate has no recommended plan (nothing met its constraints: no plan to compare); 2 on bad input."""
     from planner.decide.diff import (
+        failures,
         load_plan_document,
         parse_thresholds,
         plan_changes,
         render_changes,
-        rises_above,
+        unrecommended,
     )
 
     _wide(wide)
     thresholds = parse_thresholds(fail_above) if fail_above is not None else None
-    changes = plan_changes(load_plan_document(old, catalog), load_plan_document(new, catalog))
-    _out(render_changes(changes, old.name, new.name, format.value))
-    if thresholds is not None:
-        over = rises_above(changes, thresholds)
-        for change in over:
-            rise = change.relative
-            typer.echo(f"{change.section} {change.metric} rose "
-                       f"{'from nothing' if rise is None or rise == float('inf') else f'{rise:.1%}'}, "
-                       f"above --fail-above {change.metric_key}={thresholds[change.metric_key]:.0%}",
-                       err=format is not DiffFormat.table)
-        if over:
-            raise typer.Exit(1)
+    old_doc, new_doc = load_plan_document(old, catalog), load_plan_document(new, catalog)
+    changes = plan_changes(old_doc, new_doc)
+    missing = unrecommended(old_doc, new_doc, old.name, new.name)
+    _out(render_changes(changes, old.name, new.name, format.value, missing))
+    lines = failures(changes, missing, thresholds)
+    for line in lines:
+        typer.echo(line, err=format is not DiffFormat.table)
+    if lines:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -154,12 +154,44 @@ def _check_shape(data: dict[str, Any], file: str) -> None:
 
 
 def recommended(section: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The recommended plan of a section (the closest plan when none is recommended)."""
+    """The recommended plan of a section; None when the section was not planned or nothing met its constraints
+    (`recommended` null or absent: plans[0] is then only the closest plan, over budget or past the deadline, and
+    comparing it would pass a change that made the plan impossible)."""
     if not section or not section.get("plans"):
         return None
     index = section.get("recommended")
-    plan: dict[str, Any] = section["plans"][index if isinstance(index, int) else 0]
+    if not isinstance(index, int) or isinstance(index, bool):
+        return None
+    plan: dict[str, Any] = section["plans"][index]
     return plan
+
+
+@dataclass(frozen=True)
+class Unrecommended:
+    """A section an estimate planned with nothing recommended: no plan met its deadline, budget or latency."""
+
+    section: str
+    side: str
+    """'old' or 'new'."""
+    name: str
+    """The file the estimate came from, as the diff names it."""
+
+
+def unrecommended(old: dict[str, Any], new: dict[str, Any], old_name: str = "old",
+                  new_name: str = "new") -> list[Unrecommended]:
+    """The sections either estimate planned (a `plans` list) without a recommended plan: they cannot be compared,
+    and the diff fails on them as `estimate` does (exit 1)."""
+    out = []
+    for section in ("training", "inference"):
+        for side, doc, name in (("old", old, old_name), ("new", new, new_name)):
+            part = doc.get(section)
+            if isinstance(part, dict) and isinstance(part.get("plans"), list) and recommended(part) is None:
+                out.append(Unrecommended(section, side, name))
+    return out
+
+
+NO_PLAN = "none recommended"
+"""The plan cell of a side with no recommended plan."""
 
 
 def _get(plan: dict[str, Any] | None, keys: tuple[str, ...]) -> Any:
@@ -172,13 +204,15 @@ def _get(plan: dict[str, Any] | None, keys: tuple[str, ...]) -> Any:
 
 
 def plan_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    """The recommended plans' metrics side by side."""
+    """The recommended plans' metrics side by side (a side with nothing recommended: its plan cell says so and its
+    metrics are empty)."""
     changes = []
     for section, metrics in (("training", TRAINING_METRICS), ("inference", SERVING_METRICS)):
         a, b = recommended(old.get(section)), recommended(new.get(section))
-        if a is None and b is None:
+        if a is None and b is None and not _planned(old, section) and not _planned(new, section):
             continue
-        changes.append(Change(section, "plan", _describe(section, a), _describe(section, b), False))
+        changes.append(Change(section, "plan", _describe(section, a, _planned(old, section)),
+                              _describe(section, b, _planned(new, section)), False))
         for name, keys, key in metrics:
             va, vb = _get(a, keys), _get(b, keys)
             if va is not None or vb is not None:
@@ -186,9 +220,14 @@ def plan_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     return changes
 
 
-def _describe(section: str, plan: dict[str, Any] | None) -> str | None:
+def _planned(doc: dict[str, Any], section: str) -> bool:
+    part = doc.get(section)
+    return isinstance(part, dict) and isinstance(part.get("plans"), list)
+
+
+def _describe(section: str, plan: dict[str, Any] | None, planned: bool) -> str | None:
     if plan is None:
-        return None
+        return NO_PLAN if planned else None
     if section == "training":
         return f"{plan['gpu_count']}× {plan['gpu']} on {plan['provider']}"
     return f"{plan['replicas']}×{plan['gpus_per_replica']} {plan['gpu']} on {plan['provider']}"
@@ -215,6 +254,25 @@ def rises_above(changes: list[Change], thresholds: dict[str, float]) -> list[Cha
     return over
 
 
+def failures(changes: list[Change], missing: list[Unrecommended],
+             thresholds: dict[str, float] | None) -> list[str]:
+    """Why the diff fails (exit 1), one line each: a section either estimate planned with nothing recommended (always
+    a failure: there is no plan to compare, as `estimate` exits 1 on it), then the named metrics that rose above
+    their --fail-above share (sections with nothing recommended on a side are not compared)."""
+    lines = [f"{m.name} ({m.side}): {m.section} has no recommended plan (none meets its deadline, budget or latency "
+             f"targets), so there is no {m.section} plan to compare; `gpuplan estimate` on it shows the closest "
+             f"plans and why" for m in missing]
+    if thresholds is None:
+        return lines
+    skip = {m.section for m in missing}
+    for change in rises_above([c for c in changes if c.section not in skip], thresholds):
+        rise = change.relative
+        lines.append(f"{change.section} {change.metric} rose "
+                     f"{'from nothing' if rise is None or rise == float('inf') else f'{rise:.1%}'}, "
+                     f"above --fail-above {change.metric_key}={thresholds[change.metric_key]:.0%}")
+    return lines
+
+
 def _cell(value: Any, metric: str = "") -> str:
     """A value as people read it: dollars with cents below $100, grouped digits, one decimal for hours."""
     if value is None:
@@ -235,18 +293,22 @@ def _change(c: Change) -> str:
     return f"{rel:+.1%}" if rel is not None else ("changed" if c.old != c.new else "")
 
 
-def changes_dict(changes: list[Change], old_name: str, new_name: str) -> dict[str, Any]:
-    """The diff as JSON: every metric with old, new and the relative change (a fraction, null when undefined)."""
+def changes_dict(changes: list[Change], old_name: str, new_name: str,
+                 missing: tuple[Unrecommended, ...] | list[Unrecommended] = ()) -> dict[str, Any]:
+    """The diff as JSON: every metric with old, new and the relative change (a fraction, null when undefined), and
+    the sections a side planned with nothing recommended (`no_recommended_plan`: section and side)."""
     return {"schema_version": 1, "old": old_name, "new": new_name,
+            "no_recommended_plan": [{"section": m.section, "side": m.side} for m in missing],
             "changes": [{"section": c.section, "metric": c.metric, "key": c.metric_key or None, "old": c.old,
                          "new": c.new, "relative": None if c.relative is None else round(c.relative, 6)}
                         for c in changes]}
 
 
-def render_changes(changes: list[Change], old_name: str, new_name: str, format: str = "table") -> str:
+def render_changes(changes: list[Change], old_name: str, new_name: str, format: str = "table",
+                   missing: tuple[Unrecommended, ...] | list[Unrecommended] = ()) -> str:
     """The changes as a table fitted to the terminal (rich), JSON or markdown."""
     if format == "json":
-        return json.dumps(changes_dict(changes, old_name, new_name), indent=2) + "\n"
+        return json.dumps(changes_dict(changes, old_name, new_name, missing), indent=2) + "\n"
     rows = [[c.section, c.metric, _cell(c.old, c.metric), _cell(c.new, c.metric), _change(c)] for c in changes]
     from planner.render.console import Column, clean
 
