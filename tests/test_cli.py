@@ -118,11 +118,14 @@ EXPECTED_TRAINING = {
     # curve's ~35 % MFU; the adapters (240M) are tiny, the frozen 46.7B are what needs ZeRO-3 over 8 GPUs
     # Balanced micro-batches (above): 128 samples on 16 replicas, 8 each, as 3 micro-batches of 3 (4 of 2 with
     # the power-of-two rule) make two 8×H100 nodes for 1.8 h the cheapest ($32 at hourly billing)
-    "lora-mixtral-8x7b": dict(gpu="H100-SXM", provider="mithril", gpu_count=16,
-                              hours={"p10": 1.017, "p50": 1.798, "p90": 3.179},
+    # one 8-GPU instance: ZeRO-3 gathers the frozen 93 GB base every pass, so two instances over the assumed
+    # 10 Gb/s network would spend minutes a step on it (until 2026-12-01 the gathers counted only the adapters, and
+    # 16 GPUs on two instances were planned at 1.8 h)
+    "lora-mixtral-8x7b": dict(gpu="H100-SXM", provider="mithril", gpu_count=8,
+                              hours={"p10": 2.033, "p50": 3.596, "p90": 6.358},
                               # parallelism states the ZeRO stage, recomputation and pins, and the context-parallel
                               # degree (1: a 4k sequence fits one GPU)
-                              parallelism={"data": 16, "tensor": 1, "pipeline": 1, "expert": 1, "context": 1,
+                              parallelism={"data": 8, "tensor": 1, "pipeline": 1, "expert": 1, "context": 1,
                                            "sharding": "zero3", "zero": 3, "recompute": "none", "pinned": []}),
     # Llama-3.1-8B at 128k (issue 14): 891 GB of activations per sequence without recomputation, 111 GB per GPU at
     # tensor 8: every plan splits the sequence (context parallelism); 8 H100 as context 8 with full recomputation

@@ -1,4 +1,5 @@
 """Physical invariants of the training and serving models, and queueing closed forms."""
+import dataclasses
 import math
 
 import pytest
@@ -234,3 +235,22 @@ def test_a_fixed_global_batch_yields_that_batch_and_pays_for_the_busiest_replica
     assert lw.accumulation == accumulation
     per_sample = layout_work(j, Layout(64, 1, 1, "none", "none", 1, memory)).micro_flops
     assert lw.micro_flops * lw.accumulation == pytest.approx(math.ceil(64 / data) * per_sample)
+
+
+@pytest.mark.parametrize("method", ["lora", "qlora"])
+def test_zero3_gathers_an_adapters_frozen_base(catalog, method):
+    """ZeRO-3 shards an adapter's frozen base with its weights (training_memory), so every forward and backward pass
+    all-gathers it: over a slow network a LoRA step moves at least the two gathers of the base that a full fine-tune
+    moves (it scatters only the adapters' gradients, so not the third pass)."""
+    from planner.plans.training import Layout, step_terms
+
+    gpu = catalog.gpus["A100-80GB-SXM"]
+    full = job(arch=LLAMA2_7B)
+    adapter = dataclasses.replace(full, method=method)
+    layout = Layout(16, 1, 1, "zero3", "none", 1, training_memory(adapter, 1, "none", "zero3", 16))
+    slow = offer(gpus=8, network=10.0)
+    full_comm = step_terms(full, gpu, slow, 16, layout, 1e14).overlap_comm_s
+    adapter_comm = step_terms(adapter, gpu, slow, 16, layout, 1e14).overlap_comm_s
+    base_share = 0.5 if method == "lora" else 4.127 / 8.0 / 2.0  # NF4 base against bf16 (model/workload.NF4_BYTES)
+    assert adapter_comm >= 2.0 / 3.0 * base_share * full_comm
+    assert adapter_comm < full_comm

@@ -186,6 +186,20 @@ def attention_score_bytes(job: TrainingJob, mode: str) -> float:
     return scores if mode == "none" else scores / max(1, job.work.layers)
 
 
+def frozen_base(job: TrainingJob, model_split: int, ep: int) -> tuple[float, float]:
+    """An adapter's frozen base weights per GPU, (dense part, routed experts' part), split over `model_split`
+    (tensor × pipeline) ranks and the routed experts `ep` ways more; (0, 0) for full training."""
+    if job.method == "full":
+        return 0.0, 0.0
+    routed = routed_share(job.work)
+    return (job.work.params * (1.0 - routed) / model_split, job.work.params * routed / (model_split * max(1, ep)))
+
+
+def frozen_value_bytes(job: TrainingJob, value_bytes: float) -> float:
+    """Bytes per frozen base weight: NF4 under QLoRA, else the training precision's value bytes."""
+    return NF4_BYTES if job.method == "qlora" else value_bytes
+
+
 def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, sharding: str, dp: int,
                     tp: int = 1, pp: int = 1, ep: int = 1, cp: int = 1) -> TrainingMemory:
     """Bytes per GPU (docs/internals.md, 'Memory'): mixed-precision weights, gradients, fp32 master + optimizer state
@@ -202,13 +216,11 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, s
     model_split = max(1, tp) * max(1, pp)
     ep = max(1, ep)
     routed = routed_share(job.work) if job.method == "full" else 0.0
-    frozen_routed = routed_share(job.work) if job.method != "full" else 0.0
     # (dense part, expert part) per GPU of each quantity; adapters are spread like the dense weights
     trainable = (job.trainable_params * (1.0 - routed) / model_split,
                  job.trainable_params * routed / (model_split * ep))
-    frozen_total = job.work.params if job.method != "full" else 0.0
-    frozen = (frozen_total * (1.0 - frozen_routed) / model_split, frozen_total * frozen_routed / (model_split * ep))
-    frozen_bytes = NF4_BYTES if job.method == "qlora" else value_bytes
+    frozen = frozen_base(job, model_split, ep)
+    frozen_bytes = frozen_value_bytes(job, value_bytes)
     state_bytes = OPTIMIZER_STATE_BYTES[job.optimizer] + master_bytes(job.precision)
     cp = max(1, cp)
     # ZeRO shards over the data(·context)-parallel / expert-data-parallel group
@@ -756,6 +768,10 @@ class LayoutWork(NamedTuple):
     """Collectives the gradient synchronisation is split into (ZeRO-3: all-gathers and reduce-scatters per layer)."""
     samples_per_step: float
     """Samples a step trains on: the global batch when fixed, else data ranks × micro-batch."""
+    gather_bytes: float
+    """Weight bytes per GPU that each of ZeRO-3's all-gathers moves: the trainable weights (grad_bytes) and, for an
+    adapter, its frozen base, which ZeRO-3 shards too (training_memory) and so gathers for every forward and
+    backward pass (FSDP wraps the base with the adapters; with QLoRA the gathered base is NF4)."""
 
 
 def layout_work(job: TrainingJob, layout: Layout) -> LayoutWork:
@@ -798,8 +814,11 @@ def layout_work(job: TrainingJob, layout: Layout) -> LayoutWork:
         messages = ZERO3_PASSES * math.ceil(job.work.layers / pp)
     else:
         messages = gradient_messages(job.framework, grad_bytes, value_bytes, dp * cp, math.ceil(job.work.layers / pp))
+    gather_bytes = grad_bytes
+    if job.method != "full":  # the frozen base per GPU as training_memory holds it before ZeRO-3 shards it
+        gather_bytes += sum(frozen_base(job, tp * pp, layout.expert)) * frozen_value_bytes(job, value_bytes)
     return LayoutWork(accumulation, slots, virtual, micro_flops, value_bytes, activation_bytes, tp_allreduces,
-                      pipeline_sends, grad_bytes, messages, samples)
+                      pipeline_sends, grad_bytes, messages, samples, gather_bytes)
 
 
 def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, layout: Layout,
@@ -868,10 +887,11 @@ def step_comm(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, layout: Layout
     zero3 = layout.sharding == "zero3"
     if zero3:
         # parameters gathered and gradients scattered for every micro-batch, prefetched behind its compute: FSDP
-        # wraps each layer, so each layer pays an all-gather forward, one backward and a reduce-scatter (ZERO3_PASSES
-        # collectives)
-        comm = group_collective_seconds(lw.grad_bytes * ZERO3_PASSES, dp * cp, o.gpus_per_instance, o.network_gbps,
-                                        tp * pp, intra[0], intra[1], lw.grad_messages, "allgather")
+        # wraps each layer, so each layer pays an all-gather forward, one backward (the weights, an adapter's frozen
+        # base included) and a reduce-scatter (the trainable gradients): ZERO3_PASSES collectives
+        comm = group_collective_seconds((ZERO3_PASSES - 1) * lw.gather_bytes + lw.grad_bytes, dp * cp,
+                                        o.gpus_per_instance, o.network_gbps, tp * pp, intra[0], intra[1],
+                                        lw.grad_messages, "allgather")
     else:
         comm = group_collective_seconds(lw.grad_bytes, dp * cp, o.gpus_per_instance, o.network_gbps, tp * pp,
                                         intra[0], intra[1], lw.grad_messages, "allreduce")
