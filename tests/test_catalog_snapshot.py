@@ -105,14 +105,85 @@ def test_memory_fields_holding_host_ram_or_totals_do_not_pick_the_variant(import
     assert prime["runpod__1xA100_80GB__8__117"]["gpu"] == "A100-80GB-PCIE"
 
 
-def test_gcp_prices_the_gpu_with_its_host_vm(imported):
+def gcp_machines():
+    """(machine type, region) → (on-demand, spot) of each GCP accelerator row of the snapshot plus the host VM row of
+    the same zone, computed here from the csv (catalog/providers.yaml names the host machine type)."""
+    import csv
+
+    providers = yaml.safe_load((BUNDLED_CATALOG / "providers.yaml").read_text())["providers"]
+    types = {(h["accelerator"], h["count"]): h["instance"]
+             for h in next(p for p in providers if p["id"] == "gcp")["host_vms"]}
+    rows = list(csv.DictReader((SNAPSHOT / "v7" / "gcp" / "vms.csv").open()))
+    hosts = {(r["InstanceType"], r["AvailabilityZone"]): r for r in rows if r["InstanceType"]}
+    out = {}
+    for r in rows:
+        machine = types.get((r["AcceleratorName"], int(r["AcceleratorCount"] or 0)))
+        if not r["InstanceType"] and machine:
+            host = hosts[(machine, r["AvailabilityZone"])]
+            assert host["Region"] == r["Region"]
+            out[(machine, r["Region"])] = (float(r["Price"]) + float(host["Price"]),
+                                           float(r["SpotPrice"]) + float(host["SpotPrice"]))
+    return out
+
+
+def test_gcp_prices_the_gpu_with_the_host_vm_of_its_own_region(imported):
     target, out = imported
+    machines = gcp_machines()
     a2 = offers_of(target, "gcp")["a2-highgpu-8g"]
-    rows = [line.split(",") for line in (SNAPSHOT / "v7" / "gcp" / "vms.csv").read_text().splitlines()
-            if line.startswith(",,,A100,8,")]
-    cheapest = min(float(r[-2]) for r in rows)
-    assert a2["usd_per_hour"] == pytest.approx(cheapest + 5.91582)
-    assert "GCP accelerator-only price with no host VM price" in out and "TPU slice, not a GPU" in out
+    # europe-west4: 8x A100 12.90919 + its a2-highgpu-8g host 6.51251 (the us-central1 host, 5.91582, gave 18.82501)
+    assert a2["usd_per_hour"] == pytest.approx(machines[("a2-highgpu-8g", "europe-west4")][0]) == 19.4217
+    assert a2["region"].startswith("europe-west4")
+    assert a2["spot_usd_per_hour"] == pytest.approx(machines[("a2-highgpu-8g", "europe-west4")][1])
+    assert a2["usd_per_hour_max"] == pytest.approx(machines[("a2-highgpu-8g", "us-west3")][0])
+    imported_here = {k: o for k, o in offers_of(target, "gcp").items() if "as_of" not in o}
+    assert set(imported_here) == {m for m, _ in machines}
+    for instance, offer in imported_here.items():
+        region = offer["region"].split(" ")[0]
+        assert offer["usd_per_hour"] == pytest.approx(machines[(instance, region)][0]), instance
+        assert offer["usd_per_hour_max"] == pytest.approx(max(p for (m, _), (p, _) in machines.items()
+                                                              if m == instance)), instance
+    assert "GCP accelerator-only price: no host machine type" in out and "TPU slice, not a GPU" in out
+
+
+def test_gcp_never_pairs_a_gpu_with_another_regions_host(tmp_path):
+    """An accelerator row whose host machine type is priced only in another region is dropped with its reason; a host
+    with no spot price in the zone leaves the machine without one."""
+    import datetime as dt
+
+    from planner.catalog.names import load_accelerator_names
+    from planner.catalog.providers import load_providers
+    from planner.catalog.snapshot_import import NO_HOST_PRICE, NO_HOST_SPOT, import_provider
+
+    table = tmp_path / "gcp" / "vms.csv"
+    table.parent.mkdir()
+    gpu = "{'Gpus': [{'MemoryInfo': {'SizeInMiB': 40960}}]}"
+    table.write_text(
+        "InstanceType,vCPUs,MemoryGiB,AcceleratorName,AcceleratorCount,GpuInfo,Region,AvailabilityZone,Price,SpotPrice\n"
+        "a2-highgpu-8g,96.0,680.0,,,,us-central1,us-central1-a,5.91582,2.36604\n"
+        "a2-highgpu-1g,12.0,85.0,,,,us-west3,us-west3-b,0.8882,\n"
+        f",,,A100,8,\"{gpu}\",europe-west4,europe-west4-a,12.90919,9.3528\n"
+        f",,,A100,8,\"{gpu}\",us-central1,us-central1-b,23.47126,9.3528\n"
+        f",,,A100,1,\"{gpu}\",us-west3,us-west3-b,3.43686,1.3713\n")
+    catalog = load_catalog(BUNDLED_CATALOG)
+    result = import_provider("gcp", table, catalog, load_accelerator_names(BUNDLED_CATALOG, catalog),
+                             load_providers(BUNDLED_CATALOG), dt.date(2026, 11, 30), "test table")
+    assert result.dropped[NO_HOST_PRICE] == 2  # europe-west4 has no host row; us-central1-b is not the host's zone
+    assert result.adjusted[NO_HOST_SPOT] == 1
+    offers = {o.instance: o for o in result.document.offers if o.source is None}
+    assert set(offers) == {"a2-highgpu-1g"}
+    assert offers["a2-highgpu-1g"].usd_per_hour == pytest.approx(3.43686 + 0.8882)
+    assert offers["a2-highgpu-1g"].spot_usd_per_hour is None
+
+
+def test_the_v7_folder_imports_the_same_offers_as_the_snapshot_folder():
+    """Passing <snapshot>/v7 reads the commit ids and date from the snapshot's README as the documented form does."""
+    from planner.catalog.snapshot_import import import_snapshot
+
+    catalog = load_catalog(BUNDLED_CATALOG)
+    documented = import_snapshot(SNAPSHOT, catalog, BUNDLED_CATALOG)
+    inner = import_snapshot(SNAPSHOT / "v7", catalog, BUNDLED_CATALOG)
+    assert [r.document for r in inner] == [r.document for r in documented]
+    assert "@017e2502fb63" in next(r for r in inner if r.provider == "gcp").document.source
 
 
 def test_offers_the_snapshot_does_not_cover_keep_source_and_date(imported):

@@ -39,6 +39,21 @@ class SkyRow:
     """`SizeInMiB` of the GpuInfo as written: per GPU, the instance total or host RAM depending on the cloud."""
     description: str
     """GpuInfo's GPU name and the upstream SKU (primeintellect): text that tells SXM from PCIe or NVL."""
+    zone: str = ""
+    """`AvailabilityZone` (aws, gcp, runpod); empty when the table has none."""
+
+
+@dataclass(frozen=True)
+class HostRow:
+    """A row with an instance type and no accelerator: on GCP, the host VM that an accelerator-only row is added to
+    (SkyPilot pairs the two by zone)."""
+
+    line: int
+    instance: str
+    region: str
+    zone: str
+    price: float | None
+    spot: float | None
 
 
 def cell(text: str | None) -> float | None:
@@ -77,10 +92,21 @@ def read_table(path: Path, required: tuple[str, ...], what: str) -> list[tuple[i
 
 def read_vms(path: Path) -> list[SkyRow]:
     """The accelerator rows of one vms.csv (CPU-only rows are not returned)."""
-    rows = []
+    return read_vms_and_hosts(path)[0]
+
+
+def read_vms_and_hosts(path: Path) -> tuple[list[SkyRow], list[HostRow]]:
+    """The accelerator rows of one vms.csv, and its rows with an instance type but no accelerator (CPU-only
+    machines; on GCP the host VMs priced apart from their GPUs)."""
+    rows, hosts = [], []
     for line, raw in read_table(path, REQUIRED, "a SkyPilot vms.csv"):
         name = (raw.get("AcceleratorName") or "").strip()
         if not name:
+            instance = (raw.get("InstanceType") or "").strip()
+            if instance:
+                hosts.append(HostRow(line, instance, (raw.get("Region") or "").strip(),
+                                     (raw.get("AvailabilityZone") or "").strip(), number(raw.get("Price")),
+                                     number(raw.get("SpotPrice"))))
             continue
         info = raw.get("GpuInfo") or ""
         size = _SIZE.search(info)
@@ -90,8 +116,9 @@ def read_vms(path: Path) -> list[SkyRow]:
         rows.append(SkyRow(line, (raw.get("InstanceType") or "").strip(), name,
                            number(raw.get("AcceleratorCount")) or 0.0, number(raw.get("Price")),
                            number(raw.get("SpotPrice")), (raw.get("Region") or "").strip(),
-                           number(raw.get("MemoryGiB")), number(size.group(1)) if size else None, description))
-    return rows
+                           number(raw.get("MemoryGiB")), number(size.group(1)) if size else None, description,
+                           (raw.get("AvailabilityZone") or "").strip()))
+    return rows, hosts
 
 
 def provider_folders(directory: Path) -> dict[str, Path]:

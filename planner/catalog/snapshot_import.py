@@ -4,9 +4,10 @@ Per provider: rows are read by header name (planner/catalog/skypilot.py), cleane
 (planner/catalog/quirks.py), mapped to GPU ids (catalog/accelerator_names.yaml; the row's per-GPU memory and
 instance/GPU description tell variants apart), and merged per instance type: the cheapest region's on-demand price,
 the dearest region's beside it, the lowest spot price. GCP prices the GPUs apart from the host VM: an accelerator
-row becomes an offer only with a host VM price from catalog/providers.yaml. Offers the snapshot does not cover are
-kept from the existing file with their own source and date; links and networks of offers already in the catalog
-are kept, networks of new ones come from the provider's instance families (providers.yaml)."""
+row becomes an offer only with the price of its host VM (the machine type catalog/providers.yaml names) in the same
+zone of the same table. Offers the snapshot does not cover are kept from the existing file with their own source and
+date; links and networks of offers already in the catalog are kept, networks of new ones come from the provider's
+instance families (providers.yaml)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -23,7 +24,7 @@ from planner.catalog.load import Catalog
 from planner.catalog.names import gpu_for, load_accelerator_names
 from planner.catalog.providers import load_providers, network_for
 from planner.catalog.quirks import CleanRow, clean
-from planner.catalog.skypilot import SkyRow, provider_folders, read_vms
+from planner.catalog.skypilot import HostRow, SkyRow, provider_folders, read_vms_and_hosts
 from planner.errors import InputError
 from planner.schema.catalog import GpuSpec, Offer, OmittedRow, ProviderOffers
 from planner.schema.names import AcceleratorNames
@@ -65,6 +66,19 @@ def snapshot_date(directory: Path) -> dt.date | None:
     return None
 
 
+def snapshot_root(directory: Path) -> Path:
+    """The snapshot folder a v7 catalog directory belongs to: the directory itself, or, when `v7/` (or
+    `catalogs/v7/`) inside a snapshot is given, the folder above it that holds the README (the commit ids, the date),
+    so both forms import the same offers with the same sources."""
+    directory = directory.resolve()
+    if (directory / "README.md").is_file() or directory.name != "v7":
+        return directory
+    for above in (directory.parent, directory.parent.parent if directory.parent.name == "catalogs" else None):
+        if above is not None and (above / "README.md").is_file():
+            return above
+    return directory
+
+
 def _commits(directory: Path) -> dict[str, str]:
     """Cloud → commit id of its vms.csv, from the snapshot README's file table."""
     readme = directory / "README.md"
@@ -94,18 +108,42 @@ def _intra_node(gpu: GpuSpec, count: int, text: str) -> Literal["nvlink", "pcie"
     return "pcie"
 
 
-def _gcp_rows(rows: list[CleanRow], info: ProviderInfo | None, found: Counter[str]) -> list[tuple[str, CleanRow]]:
-    """GCP accelerator-only rows priced with their host VM: (instance, row with the sum as price)."""
-    hosts = {(h.accelerator, h.count): h for h in (info.host_vms if info else [])}
+NO_HOST_TYPE = "GCP accelerator-only price: no host machine type for this accelerator and count in " \
+               "catalog/providers.yaml"
+NO_HOST_PRICE = "GCP accelerator-only price with no host VM price in its own zone in the table (never paired " \
+                "with another region's host)"
+NO_HOST_SPOT = "GCP host VM without a spot price in the accelerator's zone: spot dropped"
+
+
+def _gcp_rows(rows: list[CleanRow], info: ProviderInfo | None, hosts: list[HostRow], dropped: Counter[str],
+              adjusted: Counter[str]) -> list[tuple[str, CleanRow]]:
+    """GCP accelerator-only rows priced with their host VM: (instance, row with the sum as price). The host price is
+    the table's row for the machine type catalog/providers.yaml names, in the accelerator row's own zone (its region
+    when the row has no zone), as SkyPilot pairs them: GCP prices both by region, so a host from another region
+    would misprice the machine (an europe-west4 A100 with a us-central1 host was 37 % under the region's list)."""
+    types = {(h.accelerator, h.count): h.instance for h in (info.host_vms if info else [])}
+    priced: dict[tuple[str, str, str], HostRow] = {}
+    for h in hosts:
+        if h.price is not None and h.price > 0:
+            priced.setdefault((h.instance, h.region, h.zone), h)
+            priced.setdefault((h.instance, h.region, ""), h)
     out = []
     for row in rows:
-        host = hosts.get((row.row.accelerator, int(row.row.count)))
-        if host is None:
-            found["GCP accelerator-only price with no host VM price in catalog/providers.yaml"] += 1
+        instance = types.get((row.row.accelerator, int(row.row.count)))
+        if instance is None:
+            dropped[NO_HOST_TYPE] += 1
             continue
-        spot = (row.spot + host.spot_usd_per_hour) if row.spot is not None and host.spot_usd_per_hour else None
-        out.append((host.instance, CleanRow(row.row, row.price + host.usd_per_hour, spot, row.memory_gb,
-                                            row.flag)))
+        host = priced.get((instance, row.row.region, row.row.zone))
+        if host is None or host.price is None:
+            dropped[NO_HOST_PRICE] += 1
+            continue
+        spot = None
+        if row.spot is not None:
+            if host.spot is not None and host.spot > 0:
+                spot = row.spot + host.spot
+            else:
+                adjusted[NO_HOST_SPOT] += 1
+        out.append((instance, CleanRow(row.row, row.price + host.price, spot, row.memory_gb, row.flag)))
     return out
 
 
@@ -126,12 +164,15 @@ def import_provider(cloud: str, path: Path, catalog: Catalog, names: Accelerator
         raise InputError(f"provider folder {cloud!r} is new to the catalog and catalog/providers.yaml gives no "
                          "billing granularity for it", file=str(path),
                          hint=f"Add an entry with skypilot: {cloud} and billing to catalog/providers.yaml.")
-    rows, findings = clean(read_vms(path) if rows_given is None else rows_given)
+    hosts: list[HostRow] = []
+    if rows_given is None:
+        rows_given, hosts = read_vms_and_hosts(path)
+    rows, findings = clean(rows_given)
     dropped, adjusted = findings.dropped, findings.adjusted
     unmapped: Counter[str] = Counter()
     named: list[tuple[str, CleanRow]]
     if any(not r.row.instance for r in rows):
-        named = _gcp_rows([r for r in rows if not r.row.instance], info, dropped)
+        named = _gcp_rows([r for r in rows if not r.row.instance], info, hosts, dropped, adjusted)
         named += [(r.row.instance, r) for r in rows if r.row.instance]
     else:
         named = [(r.row.instance, r) for r in rows]
@@ -217,6 +258,7 @@ def import_snapshot(directory: Path, catalog: Catalog, catalog_dir: Path,
                     as_of: dt.date | None = None, origin: str | None = None) -> list[ProviderImport]:
     """Every provider folder of a SkyPilot v7 catalog directory → merged offers documents (not yet written)."""
     folders = provider_folders(directory)
+    directory = snapshot_root(directory)
     names = load_accelerator_names(catalog_dir, catalog)
     providers = load_providers(catalog_dir)
     date = as_of or snapshot_date(directory) or dt.date.today()

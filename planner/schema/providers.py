@@ -28,15 +28,14 @@ class PriceFact(Strict):
 
 
 class HostVm(Strict):
-    """A host VM that GCP prices apart from its GPUs: the instance is the accelerator row plus this."""
+    """A host VM that GCP prices apart from its GPUs: the instance is the accelerator row plus this machine type's
+    row in the same zone of the same price table (its price is never taken from here: a host priced in one region
+    added to GPUs priced in another misprices the machine)."""
 
     accelerator: str = Field(description="SkyPilot accelerator name of the GPU rows it hosts.")
     count: int = Field(ge=1, le=64, description="GPUs per VM.")
     instance: str = Field(min_length=1, description="Machine type, e.g. a2-highgpu-8g.")
-    usd_per_hour: float = Field(gt=0, le=1000, description="Host VM on-demand price, USD/hour.")
-    spot_usd_per_hour: float | None = Field(None, gt=0, le=1000, description="Host VM spot price, USD/hour.")
-    region: str = Field(description="Region of the host price.")
-    source: str = Field(min_length=3, description="Where the host price comes from.")
+    source: str = Field(min_length=3, description="Where the machine type's GPUs are stated.")
 
 
 class ProviderInfo(Strict):
@@ -53,7 +52,7 @@ class ProviderInfo(Strict):
                                                                             "the first match wins.")
     storage_usd_per_gb_month: PriceFact | None = Field(None, description="Persistent storage, USD per GB-month.")
     egress_usd_per_gb: PriceFact | None = Field(None, description="Data out to the internet, USD per GB.")
-    host_vms: list[HostVm] = Field(default_factory=list, description="GCP: host VM prices by accelerator and count.")
+    host_vms: list[HostVm] = Field(default_factory=list, description="GCP: host machine type by accelerator and count.")
 
 
 class ProvidersFile(Strict):
