@@ -22,12 +22,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import field
+from typing import TYPE_CHECKING
+
 from planner.dataclass import dataclass
 
 from planner.catalog.load import Catalog
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.schema.catalog import GpuSpec
-from planner.schema.record import MeasurementRecord, WorkloadRecord
+
+if TYPE_CHECKING:  # annotations only: a measurement record's models are imported where one is read
+    from planner.schema.record import MeasurementRecord, WorkloadRecord
 
 BANDWIDTH_KINDS = ("decode",)
 """Kinds whose efficiency is a fraction of memory bandwidth; the others are fractions of matmul peak."""

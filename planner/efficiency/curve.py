@@ -10,9 +10,11 @@ per-parameter term is fitted only when the points span several model sizes.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from planner.schema.record import EfficiencyFit
+if TYPE_CHECKING:  # imported where a fit is made: an estimate evaluates curves (saturating) and fits none, and the
+    # record models' classes cost ~3 ms of its start (docs/internals.md 'Start-up: what every run pays')
+    from planner.schema.record import EfficiencyFit
 
 Num = Any
 """A float or a numpy array: the curves are evaluated on both."""
@@ -35,6 +37,8 @@ def fit_efficiency_curve(sizes: list[float], efficiencies: list[float],
     standard error of e_max. Too few points, or a failed fit, give a flat curve at the points' median."""
     import numpy as np
     from scipy.optimize import curve_fit
+
+    from planner.schema.record import EfficiencyFit
 
     x = np.asarray(sizes, dtype=float)
     e = np.asarray(efficiencies, dtype=float)

@@ -2,13 +2,17 @@
 measurement record, and its efficiencies (`measured`). No torch."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from planner.dataclass import dataclass
 
 from planner.catalog.load import Catalog, PricedOffer
 from planner.efficiency.calibrated import measured_precision, record_efficiency
 from planner.efficiency.origin import Efficiency
 from planner.schema.catalog import GpuSpec, Interconnect, Offer, PeakTflops
-from planner.schema.record import MeasurementRecord
+
+if TYPE_CHECKING:  # annotations only: a measurement record's models are imported where one is read
+    from planner.schema.record import MeasurementRecord
 
 LOCAL_PROVIDER = "local"
 LOCAL_BILLING_SECONDS = 1.0

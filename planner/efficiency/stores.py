@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from planner.catalog.load import Catalog
 from planner.efficiency.calibrated import EfficiencyBook
 from planner.efficiency.local_device import LocalDevice, local_device
 from planner.errors import InputError
-from planner.schema.record import MeasurementRecord
 from planner.io.records import (calibrated_gpus, calibration_store, check_against_datasheet, load_calibrations,
                                 load_record_document, this_host_device)
+
+if TYPE_CHECKING:  # annotations only: a measurement record's models are imported where one is read
+    from planner.schema.record import MeasurementRecord
 
 
 def efficiency_inputs(catalog: Catalog, catalog_dir: Path | str, calibrations: Path | str | None,

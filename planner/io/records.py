@@ -6,16 +6,20 @@ import datetime as dt
 import hashlib
 import platform
 import re
-from planner.dataclass import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from planner.catalog.load import BUNDLED_CATALOG, Catalog
+from planner.dataclass import dataclass
 from planner.errors import InputError, did_you_mean
 from planner.io.atomic import write_new_file_atomic, write_text_atomic
 from planner.io.safepath import inside, safe_name
 from planner.io.loading import validate_document
 from planner.io.yamlfile import YamlDocument, load_yaml, read_text
-from planner.schema.record import RECORD_KIND, RECORD_VERSION, MeasurementRecord
+
+if TYPE_CHECKING:  # the record's models are imported where a record is read: every estimate looks in the
+    # calibration store, mostly an empty one, and their classes cost ~3 ms of its start (docs/internals.md 'Start-up')
+    from planner.schema.record import MeasurementRecord
 
 MAX_RECORD_BYTES = 1024 * 1024
 """Largest record accepted: a full calibration is ~100 KB of YAML (a few hundred points); more is not a record."""
@@ -33,6 +37,8 @@ def load_record(path: Path | str) -> MeasurementRecord:
 
 def load_record_document(path: Path | str) -> tuple[MeasurementRecord, YamlDocument]:
     """`load_record`, plus the YAML document, so later checks (device identity) can point at a line."""
+    from planner.schema.record import RECORD_KIND, RECORD_VERSION, MeasurementRecord
+
     read_text(path, MAX_RECORD_BYTES)  # size cap before parsing
     doc = load_yaml(path)
     data = doc.data
