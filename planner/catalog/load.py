@@ -17,6 +17,7 @@ from planner.io.loading import M, load_model_file
 from planner.io.yamlcache import content_key
 from planner.io.yamlfile import YamlDocument, read_text
 from planner.catalog.ceilings import with_ceilings
+from planner.catalog.bandwidth_ceiling import with_bandwidth_ceilings
 from planner.schema.catalog import (
     CommitmentsFile,
     CommittedPrice,
@@ -234,7 +235,7 @@ def _load_catalog(root: Path, texts: dict[str, str]) -> Catalog:
             if owner is not None and owner != spec.id:
                 raise gpu_doc.error(("gpus", i, "aliases"), f"alias {alias!r} already names {owner}")
             names[_norm(alias)] = spec.id
-    gpus = with_ceilings(gpus)
+    gpus = with_bandwidth_ceilings(with_ceilings(gpus))
     providers: dict[str, ProviderOffers] = {}
     for path in sorted((root / "offers").glob("*.yaml")):
         prov, doc = load(path, ProviderOffers, "offers file")

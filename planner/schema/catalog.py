@@ -70,6 +70,17 @@ class MatmulCeiling(Strict):
     measured: bool = Field(True, description="False: transferred at catalog load, not measured.")
 
 
+class BandwidthCeiling(Strict):
+    """What a streaming copy kernel reaches of a GPU's datasheet memory bandwidth: measured (BabelStream Copy) where
+    published, else transferred at catalog load (planner/catalog/bandwidth_ceiling.py). Below 1: no published copy
+    kernel moves the datasheet's bytes/s (77-92 % on the measured GPUs)."""
+
+    share: float = Field(gt=0, lt=1, description="Copy bandwidth over the datasheet peak memory bandwidth.")
+    source: str = Field(min_length=3, description="Where the measurement was published, or the transfer rule used.")
+    as_of: dt.date | None = Field(None, description="When the measurement was read (measured figures).")
+    measured: bool = Field(True, description="False: transferred at catalog load, not measured.")
+
+
 class GpuSpec(Strict):
     """One GPU variant with its datasheet figures."""
 
@@ -94,6 +105,9 @@ class GpuSpec(Strict):
     notes: str | None = Field(None, description="Derivations and caveats.")
     matmul_ceiling: MatmulCeiling | None = Field(
         None, description="The best matmul's share of the dense peak where measured (else transferred at load).")
+    bandwidth_ceiling: BandwidthCeiling | None = Field(
+        None, description="The copy bandwidth's share of the datasheet memory bandwidth where measured (else "
+                          "transferred at load): the bandwidth a streaming kernel's reads and writes reach.")
     boost_clock_mhz: float | None = Field(None, gt=0, le=5000, allow_inf_nan=False, description=(
         "Boost clock, MHz, as the entry's source states; with `sms`, the SM issue rate a batch-1 decode step's "
         "weight reads scale with (planner/model/decode_ceiling.py); null: unknown."))
