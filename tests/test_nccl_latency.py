@@ -41,3 +41,16 @@ def test_stacks_split_the_gradient_as_they_do():
     assert gradient_messages("deepspeed", grad, 2.0, 64, 32) == 1    # 5e8 elements
     assert gradient_messages("fsdp", grad, 2.0, 64, 32) == 32        # one per wrapped layer
     assert gradient_messages("llm.c", grad, 2.0, 64, 32) == 1
+
+
+def test_the_least_latency_is_the_least_of_every_algorithm_and_protocol():
+    """least_latency_s (the training floors' latency per message) is the least latency collective_seconds may
+    charge: the least of _candidates' latencies, bit for bit, over groups within and across nodes."""
+    from planner.model.nccl import _candidates, least_latency_s
+
+    for kind in ("allreduce", "allgather", "reducescatter"):
+        for intra in ("nvlink", "pcie"):
+            for ranks in (1, 2, 3, 8, 16, 64, 2048):
+                for nodes in (1, 2, 4, ranks, 4 * ranks):
+                    expected = 0.0 if ranks <= 1 else min(c[0] for c in _candidates(kind, ranks, nodes, intra))
+                    assert least_latency_s(kind, ranks, nodes, intra) == expected, (kind, intra, ranks, nodes)

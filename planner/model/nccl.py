@@ -107,4 +107,15 @@ def least_latency_s(kind: Collective, ranks: int, nodes: int, intra: str) -> flo
     every such collective (plans/count_bound.py)."""
     if ranks <= 1:
         return 0.0
-    return min(candidate[0] for candidate in _candidates(kind, ranks, nodes, intra))
+    # _candidates' latencies, the same products, without their plateaus and bandwidth shares (a search's floors ask
+    # for hundreds of groups whose collectives no plan times)
+    nodes = max(1, min(nodes, ranks))
+    best = math.inf
+    for algorithm in ("ring", "tree") if kind == "allreduce" else ("ring",):
+        for protocol in PROTOCOLS:
+            if protocol == "LL128" and intra != "nvlink":
+                continue
+            latency = _latency_us(algorithm, protocol, kind, ranks, nodes, intra) * 1e-6
+            if latency < best:
+                best = latency
+    return best

@@ -165,7 +165,7 @@ class CountBound:
         self.candidates: dict[tuple[float, int, bool], dict[int, Candidates]] = {}
         """_candidates by (usable memory, GPUs per instance, networked), then by count."""
         self.comms: dict[tuple[int, float, float, str], dict[int, Comm]] = {}
-        self.lists: dict[tuple[int, int, bool], tuple[tuple[int, ...], list[Shape]]] = {}
+        self.lists: dict[tuple[int, int, bool], tuple[tuple[int, ...], list[tuple[int, int]], list[Shape | None]]] = {}
         self.etas: dict[tuple[int, int], dict[tuple[int, int], float]] = {}
         self.statics: dict[tuple[str, int, int], float] = {}
         self.ones: dict[tuple[str, int], float] = {}
@@ -326,17 +326,19 @@ class CountBound:
         every degree the search may choose. With it, whether context parallelism may be tried (long_sequence, which
         reads the GPU's memory alone). Once per (memory size, count, GPUs per instance, networked), kept in `group`."""
         found = self.lists.get((count, per_instance, networked))
-        degrees, shapes = found if found is not None else self._list(count, per_instance, networked)
+        degrees, pairs, made = found if found is not None else self._list(count, per_instance, networked)
         out = []
         unsure = False
         stage, done = 0, False  # 0: data parallel, 1: tensor degrees, 2: pipeline depths
-        for shape in shapes:
-            tp, pp = shape.tp, shape.pp
+        for j, (tp, pp) in enumerate(pairs):
             kind = 0 if tp * pp == 1 else 1 if pp == 1 else 2
             if kind != stage:
                 stage, done = kind, False
             if done:
                 continue
+            shape = made[j]
+            if shape is None:
+                shape = made[j] = self.shape(count, tp, pp)
             caps = shape.caps
             if capacity in caps:
                 fit = caps[capacity]
@@ -369,15 +371,15 @@ class CountBound:
         the micro-batch it would pick (the replica's samples in as few balanced micro-batches as memory holds; one
         in a pipeline; the pinned one). None: no trial fits; UNSURE: the micro-batch's memory within MEMORY_MARGIN of
         the GPU's, where _fit_layout's own sum could go to a later trial."""
-        trials = shape.trials
+        trials, pinned = shape.trials, self.job.micro_batch
         for k, config in enumerate(shape.configs):
             trial = trials[k]
             if trial is None:
                 trial = trials[k] = self._trial(shape, config)
-            total, one = trial.static, trial.one
+            _, sharding, total, one, hardware, per_layer = trial
             if total + one > capacity:
                 continue
-            pinned, per_replica = self.job.micro_batch, shape.per_replica
+            per_replica = shape.per_replica
             if pinned is not None:
                 micro = pinned
             elif shape.pp > 1:
@@ -394,8 +396,8 @@ class CountBound:
                 size = per_replica / accumulation
                 found = shape.fits[(k, micro)] = Fit(
                     shape.number, (shape.tp, micro),
-                    size * self.flops * trial.hardware / (shape.tp * shape.pp) * shape.imbalance,
-                    accumulation + shape.pp - 1, accumulation, size, trial.per_layer, trial.sharding == "zero3")
+                    size * self.flops * hardware / (shape.tp * shape.pp) * shape.imbalance,
+                    accumulation + shape.pp - 1, accumulation, size, per_layer, sharding == "zero3")
             return found
         return None
 
@@ -415,11 +417,13 @@ class CountBound:
             one = self.ones[(mode, tp)] = memory_of(job, 1, mode, sharding, dp, tp, pp, 1, 1).activations
         return Trial(mode, sharding, static, one, hardware, per_layer)
 
-    def _list(self, count: int, per_instance: int, networked: bool) -> tuple[tuple[int, ...], list[Shape]]:
+    def _list(self, count: int, per_instance: int, networked: bool
+              ) -> tuple[tuple[int, ...], list[tuple[int, int]], list[Shape | None]]:
         """The tensor degrees of the instance at `count` (training._tensor_degrees) and every (tensor, pipeline)
         degree candidate_layouts may try, in its order: data parallel, each tensor degree inside the instance, and
-        across networked instances pipeline depths (powers of two up to the layers) at the widest tensor degree;
-        once per (count, GPUs per instance, networked)."""
+        across networked instances pipeline depths (powers of two up to the layers) at the widest tensor degree,
+        with a place for each one's Shape, made when _candidates first reaches it (most pipeline depths are past
+        the first that fits); once per (count, GPUs per instance, networked)."""
         key = (count, per_instance, networked)
         found = self.lists.get(key)
         if found is not None:
@@ -430,14 +434,15 @@ class CountBound:
         degrees = [t for t in (2, 4, 8, 16) if t <= per_instance and count % t == 0 and work.hidden % t == 0
                    and (count <= per_instance or per_instance % t == 0)] \
             if work.family in ("decoder", "encoder") else []
-        shapes = [self.shape(count, 1, 1), *(self.shape(count, tp, 1) for tp in degrees)]
+        pairs = [(1, 1), *((tp, 1) for tp in degrees)]
         if count > per_instance and networked:
             tp, pp = (degrees[-1] if degrees else 1), 2
             while tp * pp <= count and pp <= work.layers:
                 if count % (tp * pp) == 0:
-                    shapes.append(self.shape(count, tp, pp))
+                    pairs.append((tp, pp))
                 pp *= 2
-        found = self.lists[key] = (tuple(degrees), shapes)
+        made: list[Shape | None] = [None] * len(pairs)
+        found = self.lists[key] = (tuple(degrees), pairs, made)
         return found
 
     def shape(self, count: int, tp: int, pp: int) -> Shape:
