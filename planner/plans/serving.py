@@ -634,8 +634,9 @@ def _llm_config(inf: Inference, timing: LlmTiming) -> _Configuration:
         if not _meets(unlimited, inf.slo):
             unreachable = unlimited
     capacity = timing.capacity_rps
-    return _Configuration(timing, capacity, math.floor(inf.rate / capacity) + 1, latency, judged, meets,
-                          unreachable)
+    # _Configuration(...) without the frozen dataclass's per-field setattr (plans/evolve.py): ~1,200 a search
+    return build(_Configuration, timing=timing, capacity_rps=capacity, stable=math.floor(inf.rate / capacity) + 1,
+                 latency_at=latency, judged_at=judged, meets_at=meets, unreachable=unreachable)
 
 
 def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per_instance: int, fewest: float
