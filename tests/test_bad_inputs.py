@@ -87,7 +87,7 @@ CASES = [
     Case("yaml-unclosed-bracket", broken(PRETRAIN, "{tokens: 20B}", "[tokens: 20B"), "  epochs: 1", None,
          ("YAML syntax error: did not find expected ',' or ']'",)),
     Case("yaml-tab-indent", broken(PRETRAIN, "  epochs: 1", "\tepochs: 1"), "\tepochs: 1", None,
-         ("YAML syntax error: found character that cannot start any token",)),
+         ("YAML syntax error: found a tab character; YAML indents with spaces", "Replace the tab with spaces")),
     Case("yaml-two-documents", base(PRETRAIN) + "---\nname: again\n", "---", None,
          ("YAML syntax error: but found another document",)),
     Case("unknown-key-training", broken(PRETRAIN, "  epochs: 1", "  epoch: 1"), "  epoch: 1", "training.epoch",
@@ -203,6 +203,32 @@ def test_duplicate_key_names_the_first_line(tmp_path):
     first, second = line_of(text, "precision:", 1), line_of(text, "precision:", 2)
     text_out = assert_one_error(invoke("estimate", str(path)), path, second, "training.precision")
     assert f"duplicate key 'precision' (first at line {first})" in text_out
+
+
+@pytest.mark.parametrize("text, line, column", [
+    ("name: x\nmodel:\n\tpreset: pythia-1b\n", 3, 1),         # a tab instead of the indent
+    ("a:\n  b:\n  \tc: 1\n", 3, 3),                           # a tab after spaces
+    ("a:\n  - 1\n\t- 2\n", 3, 1),                             # the C scanner's 'violates indentation'
+])
+@pytest.mark.parametrize("pure_python", [False, True])
+def test_a_tab_indent_says_yaml_indents_with_spaces(text, line, column, pure_python, monkeypatch):
+    import yaml
+
+    from planner.io import yamlfile
+
+    if pure_python:  # the fallback loader words it 'found character '\t' that cannot start any token'
+        monkeypatch.setattr(yamlfile, "_Loader", yaml.SafeLoader)
+    with pytest.raises(InputError) as error:
+        yamlfile.parse_yaml(text, "p.yaml")
+    assert str(error.value) == (f"p.yaml:{line}:{column}: YAML syntax error: found a tab character; YAML indents "
+                                "with spaces, never tabs. Replace the tab with spaces (as many as the lines above "
+                                "it use).")
+    if pure_python:  # it refuses a tab after a key's colon too, which is not an indent
+        with pytest.raises(InputError, match=r"p.yaml:1:3: YAML syntax error: found a tab character where YAML "
+                                             r"takes only spaces\. Replace the tab"):
+            yamlfile.parse_yaml("a:\t1\n", "p.yaml")
+    else:  # a tab that is not indentation stays allowed: after a key's colon, in a flow sequence's continuation
+        assert yamlfile.parse_yaml("a:\t1\nb: [1,\n\t2]\n", "p.yaml").data == {"a": 1, "b": [1, 2]}
 
 
 def test_kv_heads_error_points_at_the_kv_heads_line(tmp_path):

@@ -97,6 +97,17 @@ def load_yaml(path: Path | str) -> YamlDocument:
     return parse_yaml(read_text(path), str(path))
 
 
+def _tab_at(text: str, line: int, column: int) -> str:
+    """'' unless the character at a YAML mark's 0-based line and column is a tab; then what to say after 'found a tab
+    character': indentation (only whitespace before it on its line) or a tab elsewhere that the scanner refused."""
+    lines = text.split("\n")
+    if not 0 <= line < len(lines) or lines[line][column:column + 1] != "\t":
+        return ""
+    if not lines[line][:column].strip():
+        return "; YAML indents with spaces, never tabs"
+    return " where YAML takes only spaces"
+
+
 def parse_yaml(text: str, file: str) -> YamlDocument:
     """Parse YAML text (one document) with the safe loader; see `load_yaml`."""
     try:
@@ -110,6 +121,12 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
+        tab = _tab_at(text, mark.line, mark.column) if mark is not None else ""
+        if tab:
+            # PyYAML says only 'found character that cannot start any token' (or 'a tab character that violates
+            # indentation'): the character it stopped at is a tab, which YAML forbids in indentation
+            raise InputError(f"YAML syntax error: found a tab character{tab}", file=file, line=line, column=column,
+                             hint="Replace the tab with spaces (as many as the lines above it use).") from None
         raise InputError(f"YAML syntax error: {problem}", file=file, line=line, column=column) from None
     except yaml.reader.ReaderError as exc:
         raise _reader_error(exc, text, file) from None
