@@ -251,3 +251,29 @@ def test_the_commitment_wins_exactly_when_on_demand_would_cost_more_than_the_ter
     hours = first.hours_p50
     assert 5000 < hours < 6000
     assert (first.commitment is not None) == (hours > 8760.0 * c.usd_per_hour / listed)
+
+
+@pytest.mark.parametrize("profile, sets, section", [
+    # gpt-oss-120b's 62 GB of weights on one 48 GB L40S: the 1-GPU g6e.xlarge serving plan has 0 instances
+    ("serve-gpt-oss-120b-chat.yaml", ("constraints.gpus=[L40S]",), "inference"),
+    # Mixtral's LoRA on one L40S: the training plan does not fit, though it counts 1 instance
+    ("lora-mixtral-8x7b.yaml", ("constraints.gpus=[L40S]", "constraints.max_gpus=1"), "training"),
+])
+def test_a_plan_that_cannot_run_owes_nothing(catalog, profile, sets, section):
+    from planner.api import load_profile, plan
+    from planner.render.report import commitment_lines
+
+    result = plan(load_profile(ROOT / "profiles" / profile, catalog, [*sets, "constraints.commitment=1y"]), catalog)
+    part = result.estimate.training if section == "training" else result.estimate.inference
+    assert part is not None
+    unfit = [p for p in part.plans if p.commitment is not None and not p.fits]
+    assert unfit  # the case: a committed plan that does not fit in memory
+    lines = commitment_lines(result.estimate, 0)
+    for i, p in enumerate(part.plans):
+        said = any(f" #{i + 1} {p.provider} {p.instance}:" in line for line in lines)
+        assert said == (p.commitment is not None and p.fits), (i, p.instance, p.fits)
+    assert not any(" for 0 instance(s)" in line for line in lines)
+    data = result.to_dict(0)[section]["plans"]
+    assert any(d["commitment"] is not None and d["commitment"]["obligation_usd"] is None for d in data)
+    assert all(d["commitment"]["obligation_usd"] > 0 for d in data
+               if d["commitment"] is not None and d["commitment"]["obligation_usd"] is not None)

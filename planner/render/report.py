@@ -82,7 +82,9 @@ def _price_fields(plan: TrainingPlan | ServingPlan) -> dict[str, Any]:
     used = plan.term_used if isinstance(plan, TrainingPlan) else None
     commitment = None if c is None else {
         "term": c.term, "payment": c.payment, "usd_per_hour": c.hourly, "discount_percent": c.discount_percent,
-        "term_hours": _r(c.term_hours), "obligation_usd": _r(c.hourly * c.term_hours * plan.instances),
+        "term_hours": _r(c.term_hours),
+        # a plan that cannot run (does not fit in memory) is never bought: no obligation, as the table prints none
+        "obligation_usd": _r(c.hourly * c.term_hours * plan.instances) if plan.fits and plan.instances else None,
         "job_hours_p50": _r(plan.hours_p50) if isinstance(plan, TrainingPlan) else None,
         "term_used_percent": _r(used * 100.0, 3) if used is not None else None,
         "source": c.source,
@@ -178,8 +180,8 @@ def commitment_lines(est: Estimate, top: int | None) -> list[str]:
     for name, section in (("training", est.training), ("serving", est.inference)):
         for i, p in enumerate(shown(section.plans, top) if section is not None else []):
             c = p.commitment
-            if c is None:
-                continue
+            if c is None or not p.fits or p.instances == 0:
+                continue  # a plan that cannot run (does not fit in memory) is never bought: it owes nothing
             off = "" if c.discount_percent is None else f" ({c.discount_percent:g}% off on demand)"
             lines.append(f"Committed price, {name} #{i + 1} {p.provider} {p.instance}: {usd(c.hourly)}/h{off} per "
                          f"instance for {_TERM_WORDS[c.term]} ({c.payment}), owed whether used or not: "
