@@ -32,7 +32,8 @@ for request in sys.stdin:
         lines = []
         for i, doc in enumerate(yaml.safe_load_all(json.loads(request))):
             task = sky.Task.from_yaml_config(doc)
-            lines.append(f"{i} {task.name} {sorted(str(r.accelerators) for r in task.resources)} {task.num_nodes}")
+            lines.append(f"{i} {task.name} {sorted(str(r.accelerators) for r in task.resources)} "
+                         f"{sorted(str(r.cloud) for r in task.resources)} {task.num_nodes}")
         answer = {"ok": True, "lines": lines}
     except Exception:
         answer = {"ok": False, "error": traceback.format_exc()}
@@ -161,6 +162,22 @@ def test_the_default_profiles_task_loads_and_says_when_the_cloud_is_left_open(sk
     assert task["num_nodes"] == plan["instances"] and loaded.endswith(f" {plan['instances']}")
     if "infra" not in task["resources"]:
         assert f"# {plan['provider']} is not a cloud SkyPilot launches on: infra is left open" in text
+
+
+def test_an_owned_plan_runs_on_the_users_ssh_node_pools_not_a_cloud(sky):
+    # the owned machine was recommended ($0/h) but the task had no infra and said SkyPilot would provision RTX4090:2
+    # on any enabled cloud: a rented bill the plan never costed. `infra: ssh` is SkyPilot's SSH Node Pools only.
+    args = ("--set", "constraints.owned=[{gpu: RTX-4090, count: 2, usd_per_hour: 0, interconnect: pcie}]",
+            "--set", "training.deadline=2000h")
+    plan = recommended(*args)
+    assert plan["provider"] == "owned"  # the case: the owned machine is the recommended plan
+    text = emit("skypilot", *args)
+    [loaded] = sky_load(sky, text)
+    assert loaded.endswith(" ['SSH'] 1")  # SkyPilot reads it as its SSH cloud, one node
+    task = yaml.safe_load(text)
+    assert task["resources"] == {"accelerators": "RTX4090:2", "use_spot": False, "infra": "ssh"}
+    assert "any cloud you have enabled" not in text and "# the plan runs on your own machine" in text
+    assert "infra: ssh/<pool>" in text
 
 
 def test_skypilot_spot_plan_sets_use_spot():

@@ -7,6 +7,7 @@ from typing import Any
 
 from planner.decide.choices import Decision, TrainingOption
 from planner.errors import PlannerError
+from planner.plans.owned import OWNED
 from planner.plans.search import Estimate
 from planner.render.escape import comment, shell_word
 
@@ -19,6 +20,10 @@ SHARDING_ENGINES = {
 }
 RDZV_PORT = 29500
 """torchrun's default master port (torch.distributed.run --master-port)."""
+OWNED_INFRA = "ssh"
+"""SkyPilot's infra for machines the user owns: its SSH Node Pools (`sky ssh up` over ~/.sky/ssh_node_pools.yaml;
+SkyPilot docs, "Deploy SkyPilot on existing machines"). `ssh` alone is any enabled pool, `ssh/<pool>` one of them
+(sky/utils/infra_utils.py); never a cloud, so a plan costed on the owned machine never rents GPUs."""
 TRAIN_SCRIPT = "train.py"
 """Placeholder for the user's training script; the spec says so."""
 
@@ -102,7 +107,7 @@ def skypilot_task(option: TrainingOption, est: Estimate, precision: str, catalog
     per_node = p.gpu_count // p.instances
     resources: dict[str, Any] = {"accelerators": f"{skypilot_accelerator(names, p.gpu, p.provider)}:{per_node}",
                        "use_spot": bool(p.spot)}
-    cloud = names.skypilot_clouds.get(p.provider)
+    cloud = OWNED_INFRA if p.provider == OWNED else names.skypilot_clouds.get(p.provider)
     if cloud is not None:
         resources["infra"] = cloud
     run = ("torchrun --nnodes=$SKYPILOT_NUM_NODES --nproc-per-node=$SKYPILOT_NUM_GPUS_PER_NODE "
@@ -123,7 +128,11 @@ def launch_spec(decision: Decision, est: Estimate, kind: str, catalog_dir: Path)
 
     task = skypilot_task(option, est, precision, catalog_dir)
     lines = _header(option, est)
-    if "infra" not in task["resources"]:
+    if option.plan.provider == OWNED:
+        lines.append(f"the plan runs on your own machine (constraints.owned): infra {OWNED_INFRA} keeps SkyPilot to "
+                     f"your SSH Node Pools (`sky ssh up` with the machine in ~/.sky/ssh_node_pools.yaml), never a "
+                     f"cloud; write infra: {OWNED_INFRA}/<pool> to name the pool that holds it.")
+    elif "infra" not in task["resources"]:
         lines.append(f"{option.plan.provider} is not a cloud SkyPilot launches on: infra is left open, so SkyPilot "
                      f"provisions {task['resources']['accelerators']} on any cloud you have enabled.")
     header = "".join(f"# {comment(line)}\n" for line in lines)
