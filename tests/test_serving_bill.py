@@ -83,7 +83,6 @@ def test_a_provider_without_prices_bills_compute_only_and_says_so(catalog, monke
 
 def test_every_report_shows_the_monthly_bill_of_the_json(aws, monkeypatch):
     monkeypatch.setenv("COLUMNS", "160")
-    from planner.readable import usd
     from planner.render.html import render_html
     from planner.render.report import render_markdown, render_table
 
@@ -93,7 +92,10 @@ def test_every_report_shows_the_monthly_bill_of_the_json(aws, monkeypatch):
         assert "Whole monthly bill of the recommended serving plan (#1: " in text
         start = text.index("Whole monthly bill")
         for line in ("compute", "storage", "egress", "total"):
-            assert bill_cells(text[start:], line)[1] == usd(cost[line]), line
+            # the reports print the unrounded amount, the JSON rounds it to 4 significant figures
+            # (planner/render/bill.py): $23,924 in the text is 23,920 in the JSON
+            cell = bill_cells(text[start:], line)[1]
+            assert float(f"{float(cell.lstrip('$').replace(',', '')):.4g}") == pytest.approx(cost[line]), line
         assert "500.0 GB sent out a month × $0.09/GB" in text
 
 
