@@ -35,6 +35,13 @@ def _signed(func: _F) -> _F:
     return func
 
 
+def empty_list() -> list[Any]:
+    """`list` as a field's default factory: pydantic reads a factory's signature when it builds a model's validators,
+    and `list`'s comes from its text signature, parsed with the tokenizer, whose regex compile (~1.5 ms) nothing else
+    in an estimate needs."""
+    return []
+
+
 class Strict(BaseModel):
     """Frozen, unknown keys forbidden, descriptions on every field; a boolean is never taken for a number."""
 

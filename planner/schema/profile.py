@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from planner.schema.base import Count, PerSecond, Seconds, Strict, Usd, given
+from planner.schema.base import Count, PerSecond, Seconds, Strict, Usd, empty_list, given
 from planner.schema.model import ModelSection
 
 TrainPrecision = Literal["fp32", "tf32", "fp16", "bf16", "fp8"]
@@ -254,7 +254,7 @@ class Constraints(Strict):
         None, gt=0, le=100_000, allow_inf_nan=False,
         description="Gbit/s between instances assumed for offers that state no network (default: the slowest "
                     "network any catalog offer states); plans that rely on it say so.")
-    owned: list[OwnedMachine] = Field(default_factory=list, max_length=64,
+    owned: list[OwnedMachine] = Field(default_factory=empty_list, max_length=64,
                                       description="Machines the user owns, planned beside the rented offers.")
     usd_per_kwh: float | None = Field(None, ge=0, le=10, allow_inf_nan=False,
                                       description="Electricity price for owned machines, USD/kWh.")
