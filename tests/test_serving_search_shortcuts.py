@@ -49,6 +49,28 @@ def test_quick_poisson_quantiles_are_the_summed_ones(monkeypatch):
     assert answered >= 0.99 * len(cases)
 
 
+def test_poisson_quantile_within_is_the_summed_quantiles_side():
+    # Chernoff bounds answer whether a quantile is ≤ k only where they clear q by far more than the sums' error:
+    # every answer is poisson_quantiles' side of k (the TPOT verdicts of the replica searches), and most near the
+    # quantile and all far from it are answered
+    from planner.model.queueing import poisson_quantile_within
+
+    answered = total = 0
+    for mean in [0.0, 1e-6, 0.02, 0.7, 3.0, 17.5, 60.0, 240.0, 1900.0]:
+        for cap in (1, 8, 64, 255, 4095):
+            for q in (0.5, 0.95):
+                quantile = poisson_quantiles(mean, (q,), cap)[0]
+                for k in range(max(-1, quantile - 40), min(cap, quantile + 40) + 2):
+                    found = poisson_quantile_within(mean, q, cap, k)
+                    total += 1
+                    if found is not None:
+                        answered += 1
+                        assert found == (quantile <= k), (mean, q, cap, k, quantile)
+                    elif abs(k - quantile) > 4.0 * math.sqrt(mean) + 4:
+                        raise AssertionError(("far from the quantile, not answered", mean, q, cap, k))
+    assert answered >= 0.6 * total
+
+
 @pytest.mark.parametrize("servers, load, spread", [(64, 32.0, 0.1), (8, 6.0, 0.05), (64, 60.0, 0.02),
                                                    (1, 0.9, 0.3), (4, 3.99, 0.01)])
 def test_one_md_c_quantile_alone_is_the_same_number(servers, load, spread):

@@ -53,7 +53,7 @@ from planner.model.interconnect import PlanLinks, intra_node_gbs
 from planner.model.md_c import md_c_wait_plus_uniform_quantile, quantile_bounds, quantile_within
 from planner.model.memory import usable_bytes
 from planner.model.precision import COMPUTE_PRECISION, peak_flops
-from planner.model.queueing import poisson_quantiles
+from planner.model.queueing import poisson_quantile_within, poisson_quantiles
 from planner.model.serving_features import (
     cached_prefill_seconds,
     chunked_prefill_seconds,
@@ -276,10 +276,45 @@ def _tpot(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) 
     """TPOT p50 and p95: a decode step, and the prefills of new requests cutting into the batch (Poisson, at most
     batch − 1)."""
     batch, step, hold, cut = timing.batch, timing.step_s, timing.hold_s, timing.cut_s
-    cut_in = 0.0 if replicas is None else min(1.0, rate * hold / (replicas * batch) * max(0.0, hold - cut) / hold)
-    k50, k95 = poisson_quantiles((batch - 1) * cut_in, LLM_QUANTILES, batch - 1)
+    k50, k95 = poisson_quantiles(_cut_in_mean(timing, replicas, rate), LLM_QUANTILES, batch - 1)
     generated = inf.generated
     return step + k50 * cut / generated, step + k95 * cut / generated
+
+
+def _cut_in_mean(timing: LlmTiming, replicas: int | None, rate: float) -> float:
+    """Mean prefills cutting into a request's decode: (batch − 1)·ρ·(D − cut)/D."""
+    batch, hold, cut = timing.batch, timing.hold_s, timing.cut_s
+    cut_in = 0.0 if replicas is None else min(1.0, rate * hold / (replicas * batch) * max(0.0, hold - cut) / hold)
+    return (batch - 1) * cut_in
+
+
+def _tpot_meets(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) -> bool | None:
+    """Whether _tpot's percentiles meet their targets (as _within judges them), decided where Chernoff bounds
+    settle each (queueing.poisson_quantile_within) without its quantile; None when one is not settled. A TPOT is
+    step + k·cut/generated, increasing in the quantile k: it meets a target exactly when k ≤ the largest count whose
+    TPOT, computed the same way, does."""
+    slo = inf.slo
+    step, cut, generated, cap = timing.step_s, timing.cut_s, inf.generated, timing.batch - 1
+    mean = None
+    for q, target in zip(LLM_QUANTILES, (slo.tpot_p50, slo.tpot_p95)):
+        if target is None:
+            continue
+        limit = target * (1 + 1e-9)
+        if not step + 0 * cut / generated <= limit:
+            return False  # k ≥ 0
+        if step + cap * cut / generated <= limit:
+            continue  # k ≤ cap
+        # the largest k < cap meeting the target: from the real-valued bound, then checked on _tpot's expression
+        most = min(cap - 1, max(0, math.floor((limit - step) * generated / cut))) if cut > 0.0 else cap - 1
+        while most > 0 and not step + most * cut / generated <= limit:
+            most -= 1
+        while most + 1 < cap and step + (most + 1) * cut / generated <= limit:
+            most += 1
+        mean = _cut_in_mean(timing, replicas, rate) if mean is None else mean
+        settled = poisson_quantile_within(mean, q, cap, most)
+        if settled is None or not settled:
+            return settled
+    return True
 
 
 def llm_meets(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) -> bool:
@@ -289,8 +324,11 @@ def llm_meets(inf: Inference, timing: LlmTiming, replicas: int | None, rate: flo
     surely within its target is not computed (md_c.quantile_within). Replica searches ask this at every count they try and
     need the whole latency only at the count they keep."""
     slo = inf.slo
-    tpot50, tpot95 = _tpot(inf, timing, replicas, rate)
-    if not (_within(tpot50, slo.tpot_p50) and _within(tpot95, slo.tpot_p95)):
+    tpot = _tpot_meets(inf, timing, replicas, rate)
+    if tpot is None:
+        tpot50, tpot95 = _tpot(inf, timing, replicas, rate)
+        tpot = _within(tpot50, slo.tpot_p50) and _within(tpot95, slo.tpot_p95)
+    if not tpot:
         return False
     for q, target in zip(LLM_QUANTILES, (slo.ttft_p50, slo.ttft_p95)):
         if target is None:
