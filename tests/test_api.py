@@ -144,7 +144,9 @@ def test_recompute_none_is_never_overridden(catalog):
 
 
 def test_unworkable_pins_say_why(catalog):
-    result = _plan(catalog, "training.parallelism={tensor: 16}", "constraints.gpus=[H100-SXM]")
+    # a 32-head model: 16 splits its heads (Pythia-1B's 8 would not: test_market_plans.py), not one 8-GPU instance
+    result = _plan(catalog, "model={preset: llama-2-7b}", "training.parallelism={tensor: 16}",
+                   "constraints.gpus=[H100-SXM]")
     reasons = {r for p in result.estimate.training.plans for r in p.reasons}
     assert any("tensor 16 spans more than one 8-GPU instance" in r for r in reasons)
     assert all(any(v.kind is Kind.PIN_UNWORKABLE for v in p.verdicts) for p in result.estimate.training.plans)

@@ -383,6 +383,26 @@ def test_tensor_parallel_groups_stay_inside_one_instance(catalog):
     assert _tensor_degrees(job, eight, 16) == [2, 4, 8]
 
 
+def test_tensor_parallel_degrees_divide_the_attention_heads(catalog):
+    # new-user QA: BERT-base (12 heads, hidden 768) was planned at tensor 8, and tensor 16 pinned on Pythia-1B's 8
+    # heads was recommended: each rank must compute whole heads (Megatron-LM and vLLM refuse other degrees)
+    import planner
+    from planner.plans.training import _tensor_degrees, training_job
+    from planner.model.workload import workload_for
+
+    eight = PricedOffer("p", Offer(instance="8x", gpu="H100-SXM", gpus_per_instance=8, usd_per_hour=1.0,
+                                   network_gbps=100.0), 1.0, dt.date(2026, 11, 30))
+    bert = planner.load_profile(ROOT / "profiles" / "bert-train-then-serve.yaml", catalog)
+    assert bert.arch.n_heads == 12
+    assert _tensor_degrees(training_job(workload_for(bert.arch), bert.profile.training), eight, 8) == [2, 4]
+    result = planner.plan(planner.load_profile(PRETRAIN, catalog, overrides=["training.parallelism.tensor=16"]),
+                          catalog)
+    assert result.estimate.training is not None
+    assert all(not p.feasible for p in result.estimate.training.plans)
+    assert any(v.detail == "parallelism: tensor 16 does not divide the 8 attention heads"
+               for p in result.estimate.training.plans for v in p.verdicts)
+
+
 def test_multi_gpu_plans_state_the_links_they_run_on(catalog):
     # issue 15: a new user sees multi-GPU plans "with their network": the link inside an instance (NVLink where the
     # offer has it, else PCIe) and, across instances, the network with its source or the assumption made

@@ -101,6 +101,9 @@ class Workload:
     attention_kv_values_per_token_layer: float = 0.0
     """Key/value entries per token per layer the training attention kernel reads (2·h_kv·d_h; MLA up-projected):
     what a context-parallel ring passes between GPUs (0: no attention)."""
+    attention_heads: int = 0
+    """Query heads per layer (0: no attention). Tensor parallelism splits them: a degree must divide them
+    (Megatron-LM's and vLLM's check; 12-head BERT runs at tensor 1, 2, 4 — not 8, though 8 divides its 768 hidden)."""
     attention_kv_heads: int = 0
     """Key/value heads of that kernel (tensor parallelism splits them; with more ranks than heads each rank keeps
     one, Megatron's GQA replication)."""
@@ -302,7 +305,7 @@ def _transformer_workload(arch: Architecture) -> Workload:
         window=arch.sliding_window or 0, windowed_layers=n_windowed,
         attention_kind=arch.attention_kind if arch.family == "decoder" else "", shape_note=arch.shape_note or "",
         attention_kv_values_per_token_layer=attention_kv_values_per_token_layer(arch),
-        attention_kv_heads=attention_kv_heads(arch), relative_attention=bool(memory),
+        attention_heads=arch.n_heads, attention_kv_heads=attention_kv_heads(arch), relative_attention=bool(memory),
         head_flops_per_sample=2.0 * head_per_token * seq, gemms=gemms,
     )
 

@@ -27,6 +27,7 @@ from planner.plans.training import (
     long_sequence,
     recompute_options,
     stage_imbalance,
+    tensor_splits,
     training_memory,
 )
 from planner.schema.catalog import GpuSpec
@@ -431,7 +432,7 @@ class CountBound:
         work = self.job.work
         # training._tensor_degrees: across instances a degree also divides the GPUs per instance (no group straddles
         # two machines), so the pipeline depths below are tried at the search's widest degree
-        degrees = [t for t in (2, 4, 8, 16) if t <= per_instance and count % t == 0 and work.hidden % t == 0
+        degrees = [t for t in (2, 4, 8, 16) if t <= per_instance and count % t == 0 and tensor_splits(work, t)
                    and (count <= per_instance or per_instance % t == 0)] \
             if work.family in ("decoder", "encoder") else []
         pairs = [(1, 1), *((tp, 1) for tp in degrees)]

@@ -596,6 +596,8 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
     for tp in TENSOR_PARALLEL:
         if tp > gpus_per_instance:
             break
+        if work.attention_heads % tp:
+            continue  # each rank serves whole heads (vLLM refuses other degrees)
         degree = _degree(memo, ctx, work, inf, gpu, tp, link_gbs, link, eff)
         for batch in degree.batches:
             config = degree.at(batch)

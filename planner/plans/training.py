@@ -525,15 +525,21 @@ def _pinned_stages(job: TrainingJob, stages: tuple[str, ...]) -> tuple[str, ...]
     return (ZERO_SHARDING[pins.zero],) if pins is not None and pins.zero is not None else stages
 
 
+def tensor_splits(work: Workload, degree: int) -> bool:
+    """Whether tensor parallelism of `degree` splits the model's matmuls evenly: the degree divides the hidden size
+    and the attention heads (each rank computes whole heads; Megatron-LM and vLLM refuse other degrees)."""
+    return work.hidden % degree == 0 and (work.attention_heads == 0 or work.attention_heads % degree == 0)
+
+
 def _tensor_degrees(job: TrainingJob, offer: PricedOffer, count: int) -> list[int]:
     """Tensor-parallel degrees a Megatron user would try: powers of two inside one instance that divide the
-    hidden size and the GPU count (transformers only). Across instances a degree must also divide the GPUs per
+    hidden size, the attention heads (tensor_splits) and the GPU count (transformers only). Across instances a degree must also divide the GPUs per
     instance, so that no group straddles two machines (2 on a 3-GPU machine would put every other group's
     all-reduces on the network)."""
     if job.work.family not in ("decoder", "encoder"):
         return []
     per_instance = offer.offer.gpus_per_instance
-    return [t for t in (2, 4, 8, 16) if t <= per_instance and count % t == 0 and job.work.hidden % t == 0
+    return [t for t in (2, 4, 8, 16) if t <= per_instance and count % t == 0 and tensor_splits(job.work, t)
             and (count <= per_instance or per_instance % t == 0)]
 
 
@@ -699,6 +705,8 @@ def pin_problem(job: TrainingJob, offer: PricedOffer, count: int) -> str | None:
                    "model has none"
         if job.work.hidden % pins.tensor:
             return f"tensor {pins.tensor} does not divide the hidden size {job.work.hidden}"
+        if not tensor_splits(job.work, pins.tensor):
+            return f"tensor {pins.tensor} does not divide the {job.work.attention_heads} attention heads"
         if pins.tensor > per_instance:
             return f"tensor {pins.tensor} spans more than one {per_instance}-GPU instance"
         if count > per_instance and per_instance % pins.tensor:
