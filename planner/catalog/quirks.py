@@ -7,7 +7,8 @@ each rule either drops a value with its reason or keeps it with a flag, so no do
   price may be an auction price);
 - spot above on-demand in every row of an accelerator at a provider (runpod L40S: 0.86 vs 0.43) → columns swapped:
   the dearer is used as on-demand and the offer is flagged; in only some rows (GCP H100 regions) → that row's
-  spot is dropped;
+  spot is dropped and the row flagged: an on-demand price under the same row's interruptible one contradicts
+  itself (GCP H100 in asia-northeast1: 4.20 on-demand, 10.02 spot, a third of the other regions' on-demand);
 - no on-demand price (AWS p5e) or a placeholder one → the row is dropped;
 - a memory field that equals the host RAM per GPU (nebius) → ignored; one that grows with the GPU count (vast,
   primeintellect) → divided by the count.
@@ -128,7 +129,9 @@ def clean(rows: list[SkyRow]) -> tuple[list[CleanRow], Findings]:
                         f"(swapped columns?): {r.spot:g} used as on-demand")
                 price, spot = spot, price
             elif spot > price:
-                found.adjusted["spot above on-demand in this region: spot dropped"] += 1
+                found.adjusted["spot above on-demand in this region: spot dropped, row flagged"] += 1
+                flag = (f"source lists spot {r.spot:g} above on-demand {r.price:g} in {r.region or 'this region'} "
+                        "(other rows of the accelerator do not): the on-demand price may be understated")
                 spot = None
         memory = None
         if r.memory_mib:

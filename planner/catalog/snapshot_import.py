@@ -203,7 +203,7 @@ def import_provider(cloud: str, path: Path, catalog: Catalog, names: Accelerator
         count = int(cheapest.row.count)
         gpu = catalog.gpus[gpu_id]
         family = network_for(info, instance)
-        doubtful = next((r.flag for r in members_rows if r.flag), None)
+        doubtful = cheapest.flag  # the flag of the price the offer uses (a dearer region's shows only as the max)
         old_notes = _GENERATED.sub("", old.notes).strip() if old and old.notes else None
         regions = sorted({r.row.region for r in members_rows if r.row.region})
         notes = []
