@@ -22,7 +22,11 @@ before it, pretrain-1b-72h 224-236 -> 111-123 ms CPU, resnet50-imagenet 170-186 
 (2026-11-30: the counts past each offer's cheapest in blocks on a heap, fits per memory size, the floors at the
 search's tensor degrees; main 58ea8a2 vs 283d395, medians of 5, 3 runs alternating): pretrain-1b-72h 105-110 -> 97-101
 ms CPU, resnet50-imagenet 80-89 -> 67-80 ms, lora-7b-a6000 28-29 -> 27-28 ms; instructions per plan()
-pretrain-1b-72h 760 -> 682 M, resnet50-imagenet 603 -> 555 M.
+pretrain-1b-72h 760 -> 682 M, resnet50-imagenet 603 -> 555 M. Ninth round (2026-12-01: the floors' fits flat, their
+shapes made when reached, NCCL's least latency without the plateaus, their memos dropped after the search; main with
+and without fd06a03 and 318e70a, medians of 5, 3 runs alternating, load average ~12): pretrain-1b-72h 103-105 -> 90-93
+ms CPU, resnet50-imagenet 84-85 -> 71-72 ms, lora-mixtral-8x7b (no floors) unchanged; instructions per plan()
+pretrain-1b-72h 691 -> 603 M, resnet50-imagenet 572 -> 496 M, the floors alone 328 -> 246 M (docs/internals.md).
 """
 from __future__ import annotations
 
