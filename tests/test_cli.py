@@ -327,6 +327,17 @@ def test_training_estimate_never_imports_numpy():
     assert done.stderr.strip() == "False False True"
 
 
+def test_an_estimate_inside_another_program_freezes_nothing():
+    # only the console script (run(): the command is the whole process) freezes what it made for the exit; an
+    # estimate run inside a program (here pytest, through CliRunner) leaves its collector as it was
+    import gc
+
+    before = gc.get_freeze_count()
+    result = runner.invoke(app, ["estimate", str(ROOT / "profiles" / "lora-7b-a6000.yaml"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert gc.get_freeze_count() == before
+
+
 def test_plugins_off_skip_the_metadata_scan_and_a_users_setting_keeps_pydantics_loader():
     # run() turns pydantic's plugins off, and then pydantic's loader (which imports importlib.metadata) is not needed
     code = ("import sys; from planner.cli.main import run; sys.argv = ['gpuplan', 'estimate', "

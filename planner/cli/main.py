@@ -7,6 +7,7 @@ Exit codes (one handler, _Guarded.invoke): 0 ok; 1 nothing meets the constraints
 # run, and string annotations made it compile and evaluate ~340 of them (~12 ms of every start); evaluated once at
 # import, they are the same objects Typer reads (docs/internals.md, 'Start-up: what every run pays').
 
+import gc
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -29,7 +30,9 @@ EXIT_CLOSED_PIPE = 141
 """128 + SIGPIPE (13): what a shell reports for a program the closed pipe ended, as `git log | head` does. Python
 ignores SIGPIPE and raises BrokenPipeError instead; the handler turns it into this status, without a message."""
 
-_state = {"debug": False}
+_state = {"debug": False, "whole_process": False}
+"""debug: --debug given; whole_process: the command runs as its own process (run(), the console script), not inside
+another program (a test's CliRunner), so what it makes may be frozen for the exit (gc.freeze)."""
 
 
 def _plain_flags(command: Any, ctx: Any) -> None:
@@ -264,6 +267,11 @@ def estimate(
         from planner.model import md_c_store
 
         md_c_store.load()
+    if _state["whole_process"]:
+        # the catalog, the profile and the modules imported for them live to the exit: frozen like the imports in
+        # run(), the search's collections neither rescan them nor count them (pretrain-1b-72h, lora-mixtral-8x7b,
+        # long-context-llama-8b then run with no pass of the collector, ~6-8 ms each)
+        gc.freeze()
     planned = planner.plan(loaded, cat, confidence=confidence, calibrations=calibrations,
                            measurements=measurements, simulate=simulate, local_usd_per_hour=local_usd_per_hour)
     if loaded.profile.inference is not None:
@@ -655,7 +663,6 @@ def _no_plugin_loader() -> None:
 
 def run() -> None:
     """Console-script entry point."""
-    import gc
     import os
 
     from planner.plans.collector import GC_THRESHOLD
@@ -673,6 +680,7 @@ def run() -> None:
     # the youngest generation, 50,000 objects mostly made by imports, fell in every estimate, ~8-17 ms; a
     # lora-7b-a6000 estimate now runs with no pass at all)
     gc.freeze()
+    _state["whole_process"] = True
     try:
         app()
     finally:
