@@ -254,3 +254,18 @@ def test_zero3_gathers_an_adapters_frozen_base(catalog, method):
     base_share = 0.5 if method == "lora" else 4.127 / 8.0 / 2.0  # NF4 base against bf16 (model/workload.NF4_BYTES)
     assert adapter_comm >= 2.0 / 3.0 * base_share * full_comm
     assert adapter_comm < full_comm
+
+
+@given(st.lists(st.one_of(st.floats(1e-15, 1e-6), st.floats(1e-6, 1e4), st.integers(1, 100).map(float)),
+                min_size=3, max_size=3),
+       st.sampled_from([1.0, 60.0, 3600.0]), st.integers(1, 16), st.sampled_from([0.0, 720.0]))
+@settings(max_examples=200, deadline=None)
+def test_the_billing_functions_agree_and_bill_any_use(hours, billing, instances, term):
+    """run_cost_usd, run_costs_usd (a plan's three hours) and run_cost_usd_each (a search's floors) are written out
+    apart for speed: the same bill for the same hours, and any use is billed at least one unit (a sliver of an hour
+    of use was billed $0: new-user QA)."""
+    one = [run_cost_usd(instances, 2.5, h, billing, term) for h in hours]
+    assert list(run_costs_usd(instances, 2.5, (hours[0], hours[1], hours[2]), billing, term)) == one
+    assert run_cost_usd_each([instances] * 3, 2.5, hours, billing, term) == one
+    assert all(billed_hours(h, billing) >= billing / 3600.0 for h in hours)
+    assert all(cost >= instances * 2.5 * billing / 3600.0 for cost in one)

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 
 def billed_hours(hours: float, billing_seconds: float) -> float:
-    """Hours charged for `hours` of use, rounded up to the billing granularity."""
+    """Hours charged for `hours` of use, rounded up to the billing granularity: at least one unit for any use (the
+    1e-9 forgives float fuzz above a whole number of units, and must not round a sliver of use down to nothing)."""
     if hours <= 0:
         return 0.0
-    return math.ceil(hours * 3600.0 / billing_seconds - 1e-9) * billing_seconds / 3600.0
+    return (math.ceil(hours * 3600.0 / billing_seconds - 1e-9) or 1) * billing_seconds / 3600.0
 
 
 def run_cost_usd(instances: int, usd_per_hour: float, hours: float, billing_seconds: float,
@@ -29,7 +30,7 @@ def run_cost_usd_each(instances: Sequence[int], usd_per_hour: float, hours: Sequ
         if h == math.inf:
             out.append(math.inf)
             continue
-        billed = 0.0 if h <= 0 else math.ceil(h * 3600.0 / billing_seconds - 1e-9) * billing_seconds / 3600.0
+        billed = 0.0 if h <= 0 else (math.ceil(h * 3600.0 / billing_seconds - 1e-9) or 1) * billing_seconds / 3600.0
         out.append(n * usd_per_hour * (billed if billed >= term_hours else term_hours))
     return out
 
@@ -41,9 +42,9 @@ def run_costs_usd(instances: int, usd_per_hour: float, hours: tuple[float, float
     rate = instances * usd_per_hour
     low, mid, high = hours
     # billed_hours of each, then max(billed, term) as max() picks (the first of equals), written out
-    low = 0.0 if low <= 0 else math.ceil(low * 3600.0 / billing_seconds - 1e-9) * billing_seconds / 3600.0
-    mid = 0.0 if mid <= 0 else math.ceil(mid * 3600.0 / billing_seconds - 1e-9) * billing_seconds / 3600.0
-    high = 0.0 if high <= 0 else math.ceil(high * 3600.0 / billing_seconds - 1e-9) * billing_seconds / 3600.0
+    low = 0.0 if low <= 0 else (math.ceil(low * 3600.0 / billing_seconds - 1e-9) or 1) * billing_seconds / 3600.0
+    mid = 0.0 if mid <= 0 else (math.ceil(mid * 3600.0 / billing_seconds - 1e-9) or 1) * billing_seconds / 3600.0
+    high = 0.0 if high <= 0 else (math.ceil(high * 3600.0 / billing_seconds - 1e-9) or 1) * billing_seconds / 3600.0
     return (rate * (low if low >= term_hours else term_hours), rate * (mid if mid >= term_hours else term_hours),
             rate * (high if high >= term_hours else term_hours))
 
