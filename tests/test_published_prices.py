@@ -2,6 +2,7 @@
 (catalog/commitments.yaml). Each entry carries its source, date and a quote that shows its figure; a committed price
 published as a percentage off on demand (GCP) is recomputed from the list prices it quotes and priced against the
 catalog offer it names; plans on owned cards and at committed terms use them."""
+import dataclasses
 import json
 import re
 import shutil
@@ -133,6 +134,8 @@ def test_every_commitment_is_sourced_and_its_quote_shows_the_figure(catalog):
         month = float(re.search(r"\bmonth: ([\d.]+)", c.quote).group(1))
         committed = float(re.search(rf"\bmonth_{c.term}: ([\d.]+)", c.quote).group(1))
         assert c.discount_percent == pytest.approx(100 * (1 - committed / month), abs=0.01), (c.instance, c.term)
+        if c.on_demand_usd_per_hour is not None:  # the region's on-demand price, as the quote gives it
+            assert f"hour: {c.on_demand_usd_per_hour!r}" in c.quote, (c.instance, c.quote)
 
 
 def test_gcp_publishes_one_and_three_year_terms(catalog):
@@ -153,7 +156,22 @@ def test_a_percentage_commitment_is_priced_off_its_offers_on_demand_price(catalo
         assert o.offer.usd_per_hour == pytest.approx(base.offer.usd_per_hour * (1 - c.discount_percent / 100))
         assert c.hourly == o.offer.usd_per_hour  # resolved: the plan's commitment carries its hourly price
         assert o.as_of == min(base.as_of, c.as_of)  # only as recent as the older of the two figures
-        assert o.offer.doubtful == base.offer.doubtful
+        assert (o.offer.doubtful or "").startswith(base.offer.doubtful or "")
+
+
+def test_a_percentage_off_a_price_its_source_does_not_list_is_flagged(catalog):
+    """The snapshot's europe-west4 a2-highgpu-8g is $19.42/h; the discount's source lists $29.98/h there, so 37 % off
+    the catalog's price ($12.24/h) is not the source's committed price ($18.89/h): the committed offer says so."""
+    offers = catalog.offers(None, {"gcp"})
+    committed = {o.offer.instance: o for o in committed_offers(offers, catalog, "1y", "no-upfront")}
+    a2 = committed["a2-highgpu-8g (1y commitment)"]
+    assert a2.commitment.on_demand_usd_per_hour == 29.983776
+    assert a2.offer.usd_per_hour == pytest.approx(19.4217 * 0.63)
+    assert "35% under the $29.98/h the percentage's source lists" in a2.offer.doubtful
+    # the same entry against a catalog price within 10 % of the source's is not flagged
+    close = [o for o in offers if o.offer.instance == "a2-highgpu-8g"]
+    close = [dataclasses.replace(close[0], offer=close[0].offer.model_copy(update={"usd_per_hour": 28.0}))]
+    assert committed_offers(close, catalog, "1y", "no-upfront")[0].offer.doubtful is None
 
 
 def test_gcp_committed_plans_sit_beside_on_demand_with_the_percentage_named(catalog):

@@ -10,6 +10,11 @@ import dataclasses
 
 from planner.catalog.load import Catalog, PricedOffer
 
+BASE_MISMATCH = 0.10
+"""A catalog on-demand price further than this from the one a percentage's source lists for the same instance and
+region: the percentage is applied to a price its source does not give (GCP's europe-west4 A100 in the SkyPilot
+snapshot, $19.42/h for a2-highgpu-8g, against $29.98/h in the discount's source), so the committed price is flagged."""
+
 
 def committed_instance(instance: str, term: str) -> str:
     """The name a committed offer's plans carry."""
@@ -32,6 +37,13 @@ def committed_offers(offers: list[PricedOffer], catalog: Catalog, term: str | No
         # two figures; a published price stands on its own
         derived = c.usd_per_hour is None
         doubtful = o.offer.doubtful if derived else None
+        if derived and c.on_demand_usd_per_hour is not None:
+            gap = o.offer.usd_per_hour / c.on_demand_usd_per_hour - 1.0
+            if abs(gap) > BASE_MISMATCH:
+                doubtful = "; ".join(filter(None, [doubtful, (
+                    f"{c.discount_percent:g}% off the catalog's on-demand ${o.offer.usd_per_hour:.2f}/h, "
+                    f"{abs(gap):.0%} {'under' if gap < 0 else 'over'} the ${c.on_demand_usd_per_hour:.2f}/h the "
+                    "percentage's source lists for this instance and region")]))
         as_of = min(o.as_of, c.as_of) if derived else c.as_of
         offer = o.offer.model_copy(update={
             "instance": committed_instance(o.offer.instance, term), "usd_per_hour": hourly,
