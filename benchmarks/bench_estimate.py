@@ -43,13 +43,13 @@ and wall agree. Quiet machine, every change of the day in: lora-7b-a6000 1.99x, 
 serve-gpt-oss-120b-chat 2.05x, lora-mixtral-8x7b 2.35x, resnet50-imagenet 2.52x, pretrain-1b-72h 2.58x,
 serve-7b-chat 2.73x, bert-train-then-serve 3.39x; in-process plan() of pretrain-1b-72h 83 ms.
 
-Fixed start-up cut (2026-12-01, docs/internals.md 'Start-up'; main 25cb13b without and with the four commits, side by
+Fixed start-up cut (2026-12-01, docs/internals.md 'Start-up'; main e233dd7 without and with the six commits, side by
 side, CPU medians of 7, loaded machine): dataclass methods compiled on first call (planner/dataclass.py), the
-import-time objects frozen when the command starts, accuracy.yaml from the content cache, schema modules without
-string annotations, the record models imported only where a record is read: lora-7b-a6000 2.02x -> 1.68x,
-long-context-llama-8b 2.11x -> 1.76x, serve-gpt-oss-120b-chat 2.01x -> 1.64x, resnet50-imagenet 2.39x -> 2.07x,
-lora-mixtral-8x7b 2.42x -> 2.11x, pretrain-1b-72h 2.50x -> 2.18x, serve-7b-chat 2.54x -> 2.21x,
-bert-train-then-serve 3.10x -> 2.79x (this script, same hour: 1.63x-2.72x).
+import-time objects and what the search starts with frozen, accuracy.yaml from the content cache, schema modules
+without string annotations, the record models imported only where a record is read, no tokenizer for a default
+factory: lora-7b-a6000 2.01x -> 1.64x, long-context-llama-8b 2.14x -> 1.77x, serve-gpt-oss-120b-chat 1.98x -> 1.63x,
+resnet50-imagenet 2.38x -> 2.04x, lora-mixtral-8x7b 2.41x -> 2.03x, pretrain-1b-72h 2.52x -> 2.16x, serve-7b-chat
+2.52x -> 2.18x, bert-train-then-serve 3.11x -> 2.75x.
 
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the
