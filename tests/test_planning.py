@@ -1,6 +1,7 @@
 """Physical invariants of the training and serving models, and queueing closed forms."""
 import dataclasses
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -16,6 +17,8 @@ from planner.plans.training import TrainingJob, plan_training, training_memory
 from planner.schema.catalog import Offer
 from planner.schema.model import Architecture
 from planner.schema.profile import Inference
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PYTHIA_1B = dict(name="p1b", family="decoder", layers=16, hidden=2048, heads=8, ffn_hidden=8192, vocab=50304,
                  seq_len=2048, activation="gelu")
@@ -269,3 +272,24 @@ def test_the_billing_functions_agree_and_bill_any_use(hours, billing, instances,
     assert run_cost_usd_each([instances] * 3, 2.5, hours, billing, term) == one
     assert all(billed_hours(h, billing) >= billing / 3600.0 for h in hours)
     assert all(cost >= instances * 2.5 * billing / 3600.0 for cost in one)
+
+
+def test_a_training_step_takes_at_least_its_forward_launches(catalog):
+    """Eager PyTorch launches each forward operator from Python, so no step is shorter than its forward operators ×
+    the fitted eager launch floor, however small the work (new-user QA: ResNet-50 on 32×32 images at batch 128 was
+    planned at 3 ms a V100 step, where the planner's own batch-1 forward pass takes ~10 ms)."""
+    import planner
+    from planner.model.forward_time import kernels_per_forward
+    from planner.plans.training import launch_floor_seconds
+
+    loaded = planner.load_profile(ROOT / "profiles" / "resnet50-imagenet.yaml", catalog, overrides=[
+        "model={preset: resnet50, image_size: 32}", "training.dataset={samples: 50000}", "training.epochs=30",
+        "training.batch={global_samples: 128}", "constraints.gpus=[V100-16GB-SXM2]", "constraints.max_gpus=1"])
+    plans = planner.plan(loaded, catalog).estimate.training.plans
+    floor = launch_floor_seconds(catalog, loaded.profile.training.framework)
+    assert floor > 0
+    one = next(p for p in plans if p.gpu_count == 1 and p.fits)
+    forward = kernels_per_forward(workload_for(loaded.arch)) * floor
+    assert one.step_time_s >= forward and one.host_time_s == pytest.approx(forward, rel=1e-9)
+    steps = 50000 * 30 / 128
+    assert one.hours_p10 * 3600 >= steps * forward * (1 - 1e-9)

@@ -52,6 +52,7 @@ from planner.plans.training import (
     StepTerms,
     TrainingJob,
     fastest_layout,
+    launch_floor_seconds,
     step_terms,
     training_memory,
 )
@@ -121,9 +122,9 @@ class RunCase:
 def _seconds(terms: StepTerms, eta: Num) -> Num:
     import numpy as np
 
-    return terms.compute_s / eta + terms.fixed_comm_s + terms.repeats * np.maximum(
+    return np.maximum(terms.host_s, terms.compute_s / eta + terms.fixed_comm_s + terms.repeats * np.maximum(
         0.0, terms.overlap_comm_s - terms.window_s / eta) + np.maximum(0.0, terms.ring_comm_s
-                                                                       - terms.ring_window_s / eta)
+                                                                       - terms.ring_window_s / eta))
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,7 @@ def run_job(run: PublishedRun, catalog: Catalog) -> TrainingJob:
     optimizer = "sgd" if work.family == "cnn" else "adamw"  # NVIDIA DLE ResNet-50: SGD with momentum
     return TrainingJob(work, samples, global_batch, micro, run.precision, optimizer, "full", 16, recompute,
                        run.attention or "standard", framework=run.framework, parallelism=stated_parallelism(run),
+                       launch_floor_s=launch_floor_seconds(catalog, run.framework),
                        attention_stated=run.attention is not None,
                        pipeline_split=(stated.pipeline_split if stated is not None else None) or "even")
 
@@ -334,7 +336,8 @@ def _arrays(cases: list[RunCase]) -> dict[str, Any]:
     return {"compute": col(lambda c: c.terms.compute_s), "fixed": col(lambda c: c.terms.fixed_comm_s),
             "overlap": col(lambda c: c.terms.overlap_comm_s), "window": col(lambda c: c.terms.window_s),
             "repeats": col(lambda c: c.terms.repeats), "ring": col(lambda c: c.terms.ring_comm_s),
-            "ring_window": col(lambda c: c.terms.ring_window_s), "rate": col(lambda c: c.rate),
+            "ring_window": col(lambda c: c.terms.ring_window_s), "host": col(lambda c: c.terms.host_s),
+            "rate": col(lambda c: c.rate),
             "conv": col(lambda c: c.conv), "side": col(lambda c: c.side), "ratio": col(lambda c: c.ratio),
             "weights": col(lambda c: c.weights),
             "cnn": col(lambda c: c.job.work.family == "cnn"), "fp32": col(lambda c: c.run.precision == "fp32"),
@@ -350,8 +353,9 @@ def _log_predicted(a: dict[str, Any], peak: Num, half_side: Num, traffic_t: Num,
     traffic = np.where(a["cnn"] > 0, cnn_traffic(traffic_c, nchw_passes, a["nchw16"] > 0),
                        np.where(a["flash"] > 0, traffic_f, traffic_t))
     eta = np.minimum(1.0, curve_value(peak, half_side, traffic, a["side"], a["ratio"], a["weights"]) * stack)
-    seconds = a["compute"] / eta + a["fixed"] + a["repeats"] * np.maximum(0.0, a["overlap"] - a["window"] / eta) \
-        + np.maximum(0.0, a["ring"] - a["ring_window"] / eta)
+    seconds = np.maximum(a["host"], a["compute"] / eta + a["fixed"]
+                         + a["repeats"] * np.maximum(0.0, a["overlap"] - a["window"] / eta)
+                         + np.maximum(0.0, a["ring"] - a["ring_window"] / eta))
     return np.where(a["rate"] > 0, np.log(a["conv"] / seconds), np.log(a["conv"] * seconds))
 
 

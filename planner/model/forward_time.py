@@ -41,6 +41,16 @@ DEFAULT_HOST_FLOOR_US: dict[str, float] = {"eager": 10.0, "runtime": 4.0, "engin
 down (eager: of the 5–25 µs per operator the source gives)."""
 
 
+TRAINING_MODE: dict[str, ExecutionMode] = {"llm.c": "engine"}
+"""The execution mode of a training stack's forward pass: llm.c enqueues its hand-written CUDA kernels from C (as an
+engine does); every other stack (megatron, deepspeed, fsdp, hf-trainer, eager) runs PyTorch modules, eager."""
+
+
+def training_mode(framework: str | None) -> ExecutionMode:
+    """The execution mode of a training stack (TRAINING_MODE; eager when not listed or not stated)."""
+    return TRAINING_MODE.get(framework or "", "eager")
+
+
 def execution_mode(engine: str | None, generative: bool) -> ExecutionMode:
     """The execution mode of an engine; without one, the default engine's (vllm for generative models, torch-eager
     for the others: issue 13's defaults)."""

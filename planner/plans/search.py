@@ -68,6 +68,7 @@ from planner.plans.training import (
     TrainingPlan,
     final_weights_bytes,
     instance_shape,
+    launch_floor_seconds,
     priced,
     timed_plans,
     training_job,
@@ -193,7 +194,8 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         if tokens_per_sample is not None and arch.family in ("decoder", "encoder"):
             arch = bounds.sequence_architecture(profile.model, catalog, profile.name, tokens_per_sample,
                                                 loaded.positions)
-        job = training_job(workload_for(arch), profile.training)
+        job = training_job(workload_for(arch), profile.training,
+                           launch_floor_seconds(catalog, profile.training.framework))
         pins = profile.training.parallelism
         bounds.check_training(job, profile.training, offers + unrented, catalog,
                               lambda offer: candidate_counts(offer, constraints.max_gpus, constraints.gpu_count,

@@ -11,10 +11,11 @@ from collections.abc import Callable, Sequence
 from planner.dataclass import dataclass
 from typing import Any, NamedTuple
 
-from planner.catalog.load import PricedOffer
+from planner.catalog.load import Catalog, PricedOffer
 from planner.efficiency.origin import Efficiency, interval
 from planner.model.bill import BillRates
 from planner.model.costing import run_costs_usd
+from planner.model.forward_time import kernels_per_forward, training_mode
 from planner.model.grad_sync import gradient_messages
 from planner.model.interconnect import (
     PlanLinks,
@@ -85,6 +86,10 @@ class TrainingJob:
     """False for a published run that does not say its kernel: `attention` is then the curve fit's convention
     (standard), and the memory model keeps no scores for it — the run fit in memory as published, and counting
     scores it may not have kept would force recomputation it did not use (modern stacks run flash kernels)."""
+    launch_floor_s: float = 0.0
+    """Host seconds per eager-graph operator of the job's stack (catalog/priors.yaml launch_floors of
+    training_mode(framework); 0: none): a step takes at least the host time of its forward operators (LayoutWork.host_s),
+    however small its work."""
     pipeline_split: str = "even"
     """How the layers split over pipeline stages: even (the transformer layers evenly, the output layer on the last
     stage besides its share: Megatron-Core's default, account_for_embedding/loss_in_pipeline_split False) or
@@ -112,8 +117,16 @@ class TrainingJob:
         return self.samples * self.model_flops_per_sample
 
 
-def training_job(work: Workload, training: Training) -> TrainingJob:
-    """The job of a profile's training section."""
+def launch_floor_seconds(catalog: Catalog, framework: str | None) -> float:
+    """Host seconds per forward operator of a training stack: the catalog's launch floor of its execution mode
+    (catalog/priors.yaml launch_floors, fitted on forward passes; forward_time.training_mode), 0 without one."""
+    mode = training_mode(framework)
+    floor = next((f for f in catalog.launch_floors if f.mode == mode), None)
+    return floor.microseconds * 1e-6 if floor is not None else 0.0
+
+
+def training_job(work: Workload, training: Training, launch_floor_s: float = 0.0) -> TrainingJob:
+    """The job of a profile's training section (`launch_floor_s`: TrainingJob.launch_floor_s)."""
     dataset = training.dataset
     if dataset.tokens is not None:
         samples = dataset.tokens / work.tokens_per_sample
@@ -133,7 +146,7 @@ def training_job(work: Workload, training: Training) -> TrainingJob:
     return TrainingJob(work, samples * training.epochs, global_samples, batch.micro_batch if batch else None,
                        training.precision, training.optimizer, training.method, training.lora_rank,
                        recompute, training.attention, training.capacity_factor,
-                       framework=training.framework, parallelism=pins)
+                       framework=training.framework, parallelism=pins, launch_floor_s=launch_floor_s)
 
 
 def final_weights_bytes(job: TrainingJob) -> float:
@@ -323,6 +336,9 @@ class TrainingPlan:
     """none | selective | full (`recompute` is true for the last two)."""
     pinned: tuple[str, ...] = ()
     """Which layout parts the profile pinned (training.parallelism keys)."""
+    host_time_s: float = 0.0
+    """The host's time to launch a step's forward operators (StepTerms.host_s): no step is shorter, at any
+    efficiency."""
 
     @property
     def term_hours(self) -> float:
@@ -415,18 +431,26 @@ class StepTerms(NamedTuple):
     ring_window_s: float = 0.0
     """Attention compute seconds at η = 1 the ring sends hide behind (equal blocks: the sum of the per-send
     max(0, send − block/η) is max(0, ring_comm − ring_window/η))."""
+    host_s: float = 0.0
+    """The host's time to launch a step's forward operators (LayoutWork.host_s): the step takes at least this."""
 
-    def seconds(self, eta: float) -> float:
-        """Step time at compute efficiency eta."""
+    def device_seconds(self, eta: float) -> float:
+        """The GPUs' step time at compute efficiency eta: compute and the communication it does not hide."""
         # max(0, x) as conditionals: the search asks ~18,000 times
         exposed = self.overlap_comm_s - self.window_s / eta
         ring = self.ring_comm_s - self.ring_window_s / eta
         return self.compute_s / eta + self.fixed_comm_s + self.repeats * (exposed if exposed > 0.0 else 0.0) \
             + (ring if ring > 0.0 else 0.0)
 
+    def seconds(self, eta: float) -> float:
+        """Step time at compute efficiency eta: the GPUs' or the host's, whichever is longer (the host launches
+        kernels ahead of the GPUs, asynchronously, so the slower of the two sets the pace: forward_time.py)."""
+        device = self.device_seconds(eta)
+        return device if device >= self.host_s else self.host_s
+
     def exposed_comm_s(self, eta: float) -> float:
         """Communication not hidden behind compute at eta."""
-        return self.seconds(eta) - self.compute_s / eta
+        return self.device_seconds(eta) - self.compute_s / eta
 
 
 def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
@@ -776,6 +800,11 @@ class LayoutWork(NamedTuple):
     """Collectives the gradient synchronisation is split into (ZeRO-3: all-gathers and reduce-scatters per layer)."""
     samples_per_step: float
     """Samples a step trains on: the global batch when fixed, else data ranks × micro-batch."""
+    host_s: float
+    """The host's time to launch one step's forward operators on a GPU: its stage's share of the eager graph
+    (forward_time.kernels_per_forward ÷ pipeline stages; twice with full recomputation, which reruns forward) per
+    micro-batch × the job's launch floor. Backward kernels are left out: autograd launches them from C++, at no
+    published cost per operator, so this stays a lower bound."""
     gather_bytes: float
     """Weight bytes per GPU that each of ZeRO-3's all-gathers moves: the trainable weights (grad_bytes) and, for an
     adapter, its frozen base, which ZeRO-3 shards too (training_memory) and so gathers for every forward and
@@ -825,8 +854,10 @@ def layout_work(job: TrainingJob, layout: Layout) -> LayoutWork:
     gather_bytes = grad_bytes
     if job.method != "full":  # the frozen base per GPU as training_memory holds it before ZeRO-3 shards it
         gather_bytes += sum(frozen_base(job, tp * pp, layout.expert)) * frozen_value_bytes(job, value_bytes)
+    host_s = accumulation * kernels_per_forward(job.work) / pp * (2.0 if recompute == "full" else 1.0) \
+        * job.launch_floor_s
     return LayoutWork(accumulation, slots, virtual, micro_flops, value_bytes, activation_bytes, tp_allreduces,
-                      pipeline_sends, grad_bytes, messages, samples, gather_bytes)
+                      pipeline_sends, grad_bytes, messages, samples, host_s, gather_bytes)
 
 
 def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, layout: Layout,
@@ -921,7 +952,7 @@ def terms_at(lw: LayoutWork, comm: StepComm, peak: float) -> StepTerms:
         window, repeats = BACKWARD_SHARE * micro_compute * comm.window_micro_batches, 1
     return StepTerms(slots * micro_compute, comm.fixed_comm_s, comm.overlap_comm_s, window, repeats, lw.accumulation,
                      lw.samples_per_step, comm.bubble_fraction, comm.ring_comm_s,
-                     slots * (comm.ring_share * (comm.attention_flops / peak)))
+                     slots * (comm.ring_share * (comm.attention_flops / peak)), lw.host_s)
 
 
 def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout,
@@ -1228,6 +1259,8 @@ def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, eff
         if comm.ring_comm_s:  # without context ranks the ring adds an exact 0.0
             ring = comm.ring_comm_s - slots * (comm.ring_share * (comm.attention_flops / peak)) / eta
             seconds += ring if ring > 0.0 else 0.0
+        if seconds < shared.host_s:
+            seconds = shared.host_s
         if chosen is None or seconds < fastest:
             chosen, fastest = (candidate, eff, shared, comm, seconds), seconds
     if chosen is None:
@@ -1303,16 +1336,18 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
             verdicts.append(Verdict(Kind.BATCH_TOO_SMALL, batch, float(layout.data)))
         value = eff.value
         compute_time = terms.compute_s / value
-        exposed = step_time - compute_time
+        # the communication compute does not hide (step_time less compute, unless the host's launches set the pace)
+        exposed = step_time - compute_time if step_time > terms.host_s else terms.device_seconds(value) - compute_time
+        host = terms.host_s
         steps = samples / terms.samples_per_step
         held = intervals.get(id(eff))
         if held is None:
             held = intervals[id(eff)] = (interval(value, eff.log_sigma), eff)
         low, mid, high = held[0]
         # hours at the efficiency's P90 (fast) / P50 / P10 (slow); communication is not scaled
-        hours = (steps * (compute_time * value / high + exposed) / 3600.0,
-                 steps * (compute_time * value / mid + exposed) / 3600.0,
-                 steps * (compute_time * value / low + exposed) / 3600.0)
+        hours = (steps * max(host, compute_time * value / high + exposed) / 3600.0,
+                 steps * max(host, compute_time * value / mid + exposed) / 3600.0,
+                 steps * max(host, compute_time * value / low + exposed) / 3600.0)
         plans.append(TimedPlan(gpu_id, provider, instance, count, instances, fits, tuple(verdicts) if verdicts else (),
                                step_time,
                                compute_time, exposed, eff, hours[1], price, billing, is_spot, commitment, hours,
@@ -1411,7 +1446,7 @@ class TimedPlan(NamedTuple):
             billing_seconds=self.billing_seconds, spot=self.spot,
             verdicts=self.verdicts, tensor=layout.tensor, pipeline=layout.pipeline,
             bubble_fraction=terms.bubble_fraction, expert=layout.expert, context=layout.context,
-            recompute_mode=layout.recompute, commitment=commitment, pinned=self.pinned,
+            recompute_mode=layout.recompute, commitment=commitment, pinned=self.pinned, host_time_s=terms.host_s,
         )
         self.made.append(plan)
         return plan
