@@ -26,6 +26,12 @@ After the search reused replica counts across caps and dynamic batching read its
 bert-train-then-serve 630 -> 588 M, serve-7b-chat 1,295 -> 1,289 M; CPU in-process, min of 7, three alternated
 rounds, load ~4: bert-train-then-serve 90-97 -> 84-100 ms (about at <= 100 ms), serve-7b-chat ~190-230 ms either
 way, serve-gpt-oss-120b-chat 20-28 ms either way.
+After the search stopped its sums once they decide (docs/internals.md 'The serving search stops its sums once they
+decide': the CDF on increasing grids, the bounds' Poisson sums stopped early, TPOT verdicts by Chernoff bounds, the
+chosen candidate kept per instance shape), CPU in-process, medians of 5, e0f5699 vs a4950a8 alternated in 5 rounds,
+load ~11: serve-7b-chat 156-162 -> 129-135 ms, serve-gpt-oss-120b-chat 22-23 -> 19-21 ms, bert-train-then-serve
+79-87 -> 78-84 ms; instructions (callgrind) serve-7b-chat 1,299 -> 1,039 M. Target <= 100 ms: met for the latter two, not for serve-7b-chat (its 137 FFT distributions,
+62 of them the chosen plans' own TTFT percentiles).
 """
 from __future__ import annotations
 
