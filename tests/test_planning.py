@@ -293,3 +293,22 @@ def test_a_training_step_takes_at_least_its_forward_launches(catalog):
     assert one.step_time_s >= forward and one.host_time_s == pytest.approx(forward, rel=1e-9)
     steps = 50000 * 30 / 128
     assert one.hours_p10 * 3600 >= steps * forward * (1 - 1e-9)
+
+
+def test_a_tiny_dataset_bounds_the_micro_batch_and_takes_a_step(catalog, tmp_path):
+    """A step cannot take samples the dataset lacks (new-user QA: 62 samples were planned as one micro-batch of
+    65,536 on 4,096 GPUs, 2.6e-13 h): each replica's micro-batch holds at most its share of the dataset, and a run
+    takes at least one step, however many replicas idle through it."""
+    import planner
+
+    profile = tmp_path / "toy.yaml"
+    profile.write_text("name: toy\nmodel: {family: decoder, layers: 2, hidden: 64, heads: 2, ffn_hidden: 256, "
+                       "vocab: 256, seq_len: 16}\ntraining:\n  dataset: {tokens: 1000}\n  deadline: 1s\n")
+    samples = 1000 / 16
+    plans = [p for p in planner.plan(planner.load_profile(profile, catalog), catalog).estimate.training.plans
+             if p.fits]
+    assert plans
+    for p in plans:
+        data = p.gpu_count // (p.tensor * p.pipeline * p.context)
+        assert p.micro_batch <= math.ceil(samples / data)
+        assert p.hours_p50 * 3600.0 >= p.step_time_s * (1 - 1e-9)

@@ -468,7 +468,8 @@ class FitTrials:
     first reached. None of it depends on the GPU, so GPUs of every memory size share them (LayoutMemo.fit_layout),
     and the layouts found; only the capacity test and the micro-batch read the GPU's usable memory."""
 
-    __slots__ = ("job", "tp", "pp", "ep", "cp", "dp", "per_replica", "virtual", "configs", "sizes", "found")
+    __slots__ = ("job", "tp", "pp", "ep", "cp", "dp", "per_replica", "dataset_share", "virtual", "configs", "sizes",
+                 "found")
 
     def __init__(self, job: TrainingJob, count: int, tp: int, pp: int, stages: tuple[str, ...], ep: int,
                  cp: int) -> None:
@@ -478,6 +479,8 @@ class FitTrials:
         self.per_replica = None if job.global_batch_samples is None \
             else max(1, math.ceil(job.global_batch_samples / dp - 1e-9))
         """The busiest replica's samples per step (layout_work): ⌈B/dp⌉."""
+        self.dataset_share = max(1, math.ceil(job.samples / dp - 1e-9))
+        """Each replica's share of the whole dataset, ⌈samples/dp⌉: the most a micro-batch can hold."""
         self.virtual = _virtual_stages(job, pp)
         pinned_zero = job.parallelism is not None and job.parallelism.zero is not None
         # one replica (and no context ranks to shard over): every stage is none
@@ -510,8 +513,9 @@ class FitTrials:
             else:
                 fit = int((capacity - total) // one) if one > 0 else 1 << 16
                 per_replica = self.per_replica
-                if per_replica is None:  # samples per step grow with the replicas: the largest power of two
-                    micro = 1 << int(math.log2(max(1, min(fit, 1 << 16))))
+                if per_replica is None:  # samples per step grow with the replicas: the largest power of two,
+                    # never more than the replica's share of the whole dataset (a step cannot take samples it lacks)
+                    micro = 1 << int(math.log2(max(1, min(fit, 1 << 16, self.dataset_share))))
                 else:
                     # a fixed global batch: the busiest replica's ⌈B/dp⌉ samples in as few micro-batches as memory
                     # holds, balanced (171 samples with room for 128 run as 2 of 86, not 128 + 43)
@@ -1340,6 +1344,8 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
         exposed = step_time - compute_time if step_time > terms.host_s else terms.device_seconds(value) - compute_time
         host = terms.host_s
         steps = samples / terms.samples_per_step
+        if steps < 1.0:  # replicas beyond the dataset's samples idle through the one step the run takes
+            steps = 1.0
         held = intervals.get(id(eff))
         if held is None:
             held = intervals[id(eff)] = (interval(value, eff.log_sigma), eff)
