@@ -430,3 +430,15 @@ def test_multi_gpu_plans_state_the_links_they_run_on(catalog):
     assert spanning == {"L40S", "RTX-A6000", "RTX-A5000"}
     table = estimate(PRETRAIN, "constraints.gpus=[L40S]", fmt="table")
     assert "Gb/s between instances (assumed: the offer states none)" in " ".join(table.split())
+
+
+def test_an_owned_plan_is_not_called_on_demand(catalog):
+    # new-user QA: the decision's text named an owned plan "2× RTX-4090 on owned (on-demand)"
+    import planner
+
+    loaded = planner.load_profile(ROOT / "profiles" / "lora-7b-a6000.yaml", catalog, overrides=[
+        "constraints.owned=[{gpu: RTX-4090, count: 2, usd_per_hour: 0, interconnect: pcie}]"])
+    options = planner.plan(loaded, catalog).estimate.training.options
+    owned = {o.label for o in options if o.plan.provider == "owned"}
+    assert owned and all(label.endswith("× RTX-4090 (owned)") for label in owned)
+    assert any(o.label.endswith("(on-demand)") for o in options if o.plan.provider != "owned" and not o.spot)

@@ -13,8 +13,10 @@ from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 from planner.catalog.load import PricedOffer
+from planner.efficiency.local_device import LOCAL_PROVIDER
 from planner.model.costing import run_cost_usd
 from planner.plans.evolve import evolve_with
+from planner.plans.owned import OWNED
 from planner.plans.spot import SpotOverhead, spot_overhead
 from planner.plans.training import TimedPlan, TrainingJob, TrainingPlan, priced
 from planner.plans.verdict import Kind, Verdict, closeness
@@ -73,7 +75,10 @@ class TrainingOption:
 
     @property
     def label(self) -> str:
-        """GPU, provider, count and pricing, in words."""
+        """GPU, provider, count and pricing, in words (machines the user owns, or this one, are not rented)."""
+        if self.plan.provider in (OWNED, LOCAL_PROVIDER):
+            whose = "owned" if self.plan.provider == OWNED else "this machine"
+            return f"{self.plan.gpu_count}× {self.plan.gpu} ({whose})"
         c = self.plan.commitment
         pricing = "spot" if self.spot else f"{c.term} commitment" if c is not None else "on-demand"
         return f"{self.plan.gpu_count}× {self.plan.gpu} on {self.plan.provider} ({pricing})"
