@@ -291,6 +291,8 @@ def test_a_training_step_takes_at_least_its_forward_launches(catalog):
     one = next(p for p in plans if p.gpu_count == 1 and p.fits)
     forward = kernels_per_forward(workload_for(loaded.arch)) * floor
     assert one.step_time_s >= forward and one.host_time_s == pytest.approx(forward, rel=1e-9)
+    shown = planner.plan(loaded, catalog).to_dict(0)["training"]["plans"]
+    assert all(0 < p["host_time_s"] <= p["step_time_s"] for p in shown if p["fits"])
     steps = 50000 * 30 / 128
     assert one.hours_p10 * 3600 >= steps * forward * (1 - 1e-9)
 

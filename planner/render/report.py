@@ -247,6 +247,9 @@ def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
         "grad_accumulation": plan.grad_accumulation,
         "memory_per_gpu_gb": _r(plan.memory_per_gpu_bytes / 1e9), "fits": plan.fits,
         "step_time_s": _r(plan.step_time_s),
+        # the host's launches of a step's forward operators: no step is shorter (step_time_s equals it where the
+        # host, not the GPUs, sets the pace)
+        "host_time_s": _r(plan.host_time_s),
         "throughput": {"tokens_per_s": _r(plan.tokens_per_s), "samples_per_s": _r(plan.samples_per_s)},
         "mfu": _r(plan.mfu, 3), "efficiency_source": plan.efficiency.source,
         "efficiency": {"value": plan.efficiency.value, "log_sigma": plan.efficiency.log_sigma,
