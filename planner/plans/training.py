@@ -88,8 +88,8 @@ class TrainingJob:
     scores it may not have kept would force recomputation it did not use (modern stacks run flash kernels)."""
     launch_floor_s: float = 0.0
     """Host seconds per eager-graph operator of the job's stack (catalog/priors.yaml launch_floors of
-    training_mode(framework); 0: none): a step takes at least the host time of its forward operators (LayoutWork.host_s),
-    however small its work."""
+    training_mode(framework); 0: none): a step takes at least the host time of its forward operators
+    (LayoutWork.host_s), however small its work."""
     pipeline_split: str = "even"
     """How the layers split over pipeline stages: even (the transformer layers evenly, the output layer on the last
     stage besides its share: Megatron-Core's default, account_for_embedding/loss_in_pipeline_split False) or
@@ -561,9 +561,9 @@ def tensor_splits(work: Workload, degree: int) -> bool:
 
 def _tensor_degrees(job: TrainingJob, offer: PricedOffer, count: int) -> list[int]:
     """Tensor-parallel degrees a Megatron user would try: powers of two inside one instance that divide the
-    hidden size, the attention heads (tensor_splits) and the GPU count (transformers only). Across instances a degree must also divide the GPUs per
-    instance, so that no group straddles two machines (2 on a 3-GPU machine would put every other group's
-    all-reduces on the network)."""
+    hidden size, the attention heads (tensor_splits) and the GPU count (transformers only). Across instances a
+    degree must also divide the GPUs per instance, so that no group straddles two machines (2 on a 3-GPU machine
+    would put every other group's all-reduces on the network)."""
     if job.work.family not in ("decoder", "encoder"):
         return []
     per_instance = offer.offer.gpus_per_instance
