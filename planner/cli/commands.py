@@ -1,0 +1,473 @@
+"""The `gpuplan` commands, as Typer parses them: arguments in, the core called, output printed. The process starts
+in cli/main.py, which runs a plain estimate without Typer (cli/fast.py) and everything else here. Errors and exit
+codes: one handler, cli/guard.py, through _Guarded.invoke."""
+# No `from __future__ import annotations` here: Typer reads every command's parameters from its annotations each
+# run, and string annotations made it compile and evaluate ~340 of them (~12 ms of every start); evaluated once at
+# import, they are the same objects Typer reads (docs/internals.md, 'Start-up: what every run pays').
+
+import sys
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
+
+from planner.catalog.load import BUNDLED_CATALOG, load_catalog
+from planner.cli.estimate import Emit, EstimateArgs, Format, run_estimate
+from planner.cli.guard import exit_code_for, state
+from planner.cli.guard import out as _out
+from planner.cli.guard import wide as _wide
+from planner.errors import PlannerError
+
+
+def _plain_flags(command: Any, ctx: Any) -> None:
+    """Show flags as flags in --help: typer's help prints every option's value type beside it, a flag's too
+    (`--wide <bool>`), though a flag takes no value; an empty metavar leaves the type column blank. Groups (catalog,
+    calibration) pass it on to their commands. Parsing is unchanged: a flag never reads its metavar."""
+    for param in [*command.params, command.get_help_option(ctx)]:
+        if param is not None and getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _plain_flags(sub, ctx)
+
+
+class _Guarded(TyperGroup):
+    """The one error handler of every command (cli/guard.py exit_code_for): a PlannerError is one `Error:` line and
+    its exit code, anything unexpected one `internal error:` line and exit 70; tracebacks only with --debug."""
+
+    def get_command(self, ctx, cmd_name):  # type: ignore[no-untyped-def]
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _plain_flags(command, ctx)
+        return command
+
+    def format_help(self, ctx, formatter):  # type: ignore[no-untyped-def]
+        _plain_flags(self, ctx)
+        super().format_help(ctx, formatter)
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        try:
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+        except (typer.Exit, typer.Abort, TyperException, SystemExit):
+            raise
+        except (KeyboardInterrupt, Exception) as exc:  # the last resort: never a bare traceback
+            code = exit_code_for(exc)
+            if code is None:
+                raise
+            raise typer.Exit(code) from None
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, cls=_Guarded,
+                  help="GPU cost and capacity planner: which GPUs, how many, how long, what it costs.")
+catalog_app = typer.Typer(no_args_is_help=True, help="Look at the GPU catalog, offers and model presets.")
+app.add_typer(catalog_app, name="catalog")
+
+
+class CalibrateEmit(str, Enum):
+    skypilot = "skypilot"
+
+
+class ListFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class CrossValidate(str, Enum):
+    """Folds of `validate --cross-validate` (planner/validate/folds.py)."""
+
+    source = "source"
+    gpu = "gpu"
+    family = "family"
+
+
+CatalogOption = Annotated[Path, typer.Option("--catalog", help="Catalog directory.", show_default="bundled")]
+WideOption = Annotated[bool, typer.Option(
+    "--wide", help="Every column and detail, ignoring the terminal width (default: fit COLUMNS or the terminal, "
+                   "dropping the least needed columns first).")]
+
+
+def _print_rows(rows: list[dict[str, Any]], format: "ListFormat",
+                render_table: Callable[[list[dict[str, Any]]], str]) -> None:
+    """Print a listing as JSON or as the table `render_table` makes of it."""
+    if format is ListFormat.json:
+        import json
+
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        _out(render_table(rows))
+
+
+@app.callback()
+def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    """gpuplan: plan GPUs for training and serving."""
+    state["debug"] = debug
+    _wide(False)
+
+
+@app.command()
+def estimate(
+    profile: Annotated[Path, typer.Argument(help="Project profile (YAML).")],
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+    top: Annotated[int, typer.Option("--top", help="Plans shown per section (0: all).", min=0)] = 10,
+    confidence: Annotated[float, typer.Option("--confidence", help="Plan on this quantile of hours (0.9: P90).")] = 0.5,
+    overrides: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="What-if: KEY.PATH=VALUE applied to the profile, e.g. training.epochs=3 (repeatable).")] = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write the Pareto plot (FILE.png or FILE.svg).")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML report.")] = None,
+    emit: Annotated[Optional[Emit], typer.Option(
+        "--emit", help="Print a launch spec for the recommended training plan instead of the plans.")] = None,
+    measurements: Annotated[Optional[Path], typer.Option(
+        "--measurements", help="A `gpuplan profile` record: adds a 'this machine' row (provider local).")] = None,
+    local_usd_per_hour: Annotated[float, typer.Option(
+        "--local-usd-per-hour", min=0, help="Hourly cost of this machine for its row.")] = 0.0,
+    calibrations: Annotated[Optional[Path], typer.Option(
+        "--calibrations", help="Calibration records directory.", show_default="CATALOG/calibrations")] = None,
+    simulate: Annotated[bool, typer.Option(
+        "--simulate", help="Also simulate the shown serving plans (seeded discrete-event) and print those percentiles.")
+    ] = False,
+    wide: WideOption = False,
+) -> None:
+    """Plan training and serving for a profile: GPU type, count, hours, cost, latency. Exit 1 when nothing fits."""
+    code = run_estimate(EstimateArgs(
+        profile=profile, format=format, catalog=catalog, top=top, confidence=confidence, overrides=tuple(overrides or ()),
+        plot=plot, html=html, emit=emit, measurements=measurements, local_usd_per_hour=local_usd_per_hour,
+        calibrations=calibrations, simulate=simulate, wide=wide))
+    if code:
+        raise typer.Exit(code)
+
+
+@catalog_app.command("list")
+def catalog_list(
+    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+    wide: WideOption = False,
+) -> None:
+    """List the GPUs: memory, bandwidth, dense peaks and the cheapest offer per GPU."""
+    _wide(wide)
+    from planner.render.catalog_tables import gpu_rows, market_line, render_gpu_table
+
+    loaded = load_catalog(catalog)
+    rows = gpu_rows(loaded)
+    _print_rows(rows, format, lambda rows: render_gpu_table(rows) + market_line(loaded))
+
+
+@catalog_app.command("providers")
+def catalog_providers(
+    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+) -> None:
+    """List the providers: offers, GPU types, multi-GPU shapes, price date, billing, storage and egress prices."""
+    from planner.render.provider_table import provider_rows, render_provider_table
+
+    rows = provider_rows(load_catalog(catalog))
+    _print_rows(rows, format, render_provider_table)
+
+
+@catalog_app.command("models")
+def catalog_models(catalog: CatalogOption = BUNDLED_CATALOG, wide: WideOption = False) -> None:
+    """List the model presets with their architecture and source."""
+    _wide(wide)
+    from planner.render.catalog_tables import render_model_table
+
+    _out(render_model_table(load_catalog(catalog)))
+
+
+calibration_app = typer.Typer(no_args_is_help=True, help="Store and list GPU calibration records.")
+app.add_typer(calibration_app, name="calibration")
+CalibrationsOption = Annotated[Optional[Path], typer.Option(
+    "--calibrations", help="Calibration records directory.", show_default="CATALOG/calibrations")]
+
+
+@app.command("profile")
+def profile_command(
+    profile: Annotated[Path, typer.Argument(help="Project profile (YAML) whose model is measured.")],
+    quick: Annotated[bool, typer.Option("--quick", help="Fewer sizes, shorter timing (under a minute on a CPU).")]
+    = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Record file to write.",
+                                                show_default="measurements/PROFILE-NAME.yaml")] = None,
+    comm: Annotated[bool, typer.Option("--comm", help="Also measure all-reduce across local processes.")] = False,
+    processes: Annotated[int, typer.Option("--processes", min=2, max=64, help="Ranks for --comm.")] = 2,
+    model_code: Annotated[Optional[str], typer.Option(
+        "--model-code", help="Profile your own nn.Module instead: path/to/file.py:ClassName (imports the file; "
+                             "needs --trust-model-code).")] = None,
+    trust_model_code: Annotated[bool, typer.Option(
+        "--trust-model-code", help="Allow --model-code to import and run that Python file.")] = False,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+    wide: WideOption = False,
+) -> None:
+    """Measure training steps and inference calls of the profile's model on this device; write the record."""
+    _wide(wide)
+    from planner.io.profile import load_profile
+
+    try:
+        cat = load_catalog(catalog)
+        loaded = load_profile(profile, cat)
+        from planner.io.safepath import inside, safe_name
+
+        # the profile's name is user data: a safe file name, inside measurements/ (`name: ../../x` stays there)
+        target = out or inside(Path("measurements"), f"{safe_name(loaded.profile.name, 'profile')}.yaml")
+        from planner.cli.measure import run_profile
+
+        text = run_profile(loaded, cat, target, quick, comm, processes, " ".join(["gpuplan", *sys.argv[1:]]),
+                           model_code, trust_model_code)
+    except KeyboardInterrupt:
+        typer.echo("Interrupted: no record written.", err=True)
+        raise typer.Exit(130)
+    _out(text)
+
+
+@app.command()
+def calibrate(
+    out: Annotated[Optional[Path], typer.Option("--out", help="Record file to write.",
+                                                show_default="calibration-DEVICE-TIME.yaml")] = None,
+    budget: Annotated[str, typer.Option("--budget", help="Time budget, e.g. 10m; steps past it are skipped.")]
+    = "10m",
+    print_script: Annotated[bool, typer.Option(
+        "--print-script", help="Print a shell script that calibrates a fresh GPU VM (installs nothing now).")]
+    = False,
+    quick: Annotated[bool, typer.Option("--quick", help="Shorter timing per point.")] = False,
+    emit: Annotated[Optional[CalibrateEmit], typer.Option(
+        "--emit", help="Print one SkyPilot task per --gpus type that calibrates it on the cheapest matching offer "
+                       "(runs nothing now).")] = None,
+    gpus: Annotated[Optional[str], typer.Option(
+        "--gpus", help="With --emit: GPU types to calibrate, TYPE[:N],… e.g. RTX-A5000,L40S:2.")] = None,
+    bucket: Annotated[Optional[str], typer.Option(
+        "--bucket", help="With --emit: a storage bucket mounted on the cluster that the record is written to.")]
+    = None,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+) -> None:
+    """Run the full measurement suite on this machine's GPUs (or CPU) and write a calibration record."""
+    from planner.cli.measure import check_budget
+
+    try:
+        budget_s = check_budget(budget)
+        if print_script:
+            from planner.render.calibrate_script import calibrate_script
+
+            _out(calibrate_script(budget))
+            return
+        if emit is not None or gpus is not None or bucket is not None:
+            from planner.cli.measure import calibration_tasks_text
+
+            _out(calibration_tasks_text(load_catalog(catalog), Path(catalog), gpus, budget, bucket,
+                                        emit is not None))
+            return
+        from planner.cli.measure import run_calibrate
+
+        text = run_calibrate(load_catalog(catalog), out, budget_s, quick, " ".join(["gpuplan", *sys.argv[1:]]))
+    except KeyboardInterrupt:
+        typer.echo("Interrupted: no record written.", err=True)
+        raise typer.Exit(130)
+    _out(text)
+
+
+@calibration_app.command("add")
+def calibration_add(
+    file: Annotated[Path, typer.Argument(help="A record written by `gpuplan calibrate`.")],
+    calibrations: CalibrationsOption = None,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+) -> None:
+    """Validate a calibration record (schema, ranges, size, device identity) and store it."""
+    from planner.io.records import add_calibration, calibration_store
+
+    stored = add_calibration(file, load_catalog(catalog), calibration_store(catalog, calibrations))
+    typer.echo(f"Stored {stored}")
+
+
+@calibration_app.command("list")
+def calibration_list(
+    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
+    calibrations: CalibrationsOption = None,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+    wide: WideOption = False,
+) -> None:
+    """What is calibrated, when, on which driver/torch, and how far each measured peak is from the datasheet."""
+    _wide(wide)
+    from planner.io.records import calibration_store, load_calibrations
+    from planner.render.records import calibration_rows, render_calibration_list
+
+    cat = load_catalog(catalog)
+    rows = calibration_rows(load_calibrations(cat, calibration_store(catalog, calibrations)), cat)
+    _print_rows(rows, format, render_calibration_list)
+
+
+class ImportSource(str, Enum):
+    skypilot = "skypilot"
+    gpuhunt = "gpuhunt"
+
+
+class Billing(str, Enum):
+    second = "per-second"
+    minute = "per-minute"
+    hour = "per-hour"
+
+
+@catalog_app.command("import")
+def catalog_import(
+    table: Annotated[Path, typer.Argument(help="The price table: SkyPilot <cloud>/vms.csv or a gpuhunt <provider>.csv; "
+                                               "or a SkyPilot v7 catalog directory (every provider folder).")],
+    source: Annotated[ImportSource, typer.Option("--from", help="Which catalog's layout the table has.")],
+    provider: Annotated[Optional[str], typer.Option(
+        "--provider", help="Our provider id (default: from the cloud folder or file name).")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date of the prices, YYYY-MM-DD (default: today).")] = None,
+    billing: Annotated[Optional[Billing], typer.Option(
+        "--billing", help="Billing granularity, needed for a provider new to the catalog.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would be written; write nothing.")] = False,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+) -> None:
+    """Refresh a provider's prices from a maintained catalog's table into catalog/offers/<provider>.yaml."""
+    import datetime as dt
+
+    from planner.catalog.importer import import_offers, summary, write_offers
+    from planner.errors import InputError
+
+    try:
+        date = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise InputError(f"--as-of {as_of!r}: expected a date YYYY-MM-DD", field="--as-of") from None
+    if table.is_dir():
+        if source.value != "skypilot":
+            raise InputError("a directory is read only with --from skypilot (a SkyPilot v7 catalog)",
+                             file=str(table), hint="Pass a gpuhunt <provider>.csv file.")
+        from planner.catalog import snapshot_import
+
+        results = snapshot_import.import_snapshot(table, load_catalog(catalog), Path(catalog), date)
+        if not dry_run:
+            for item in results:
+                write_offers(item.document, Path(catalog) / "offers" / f"{item.provider}.yaml")
+        _out(snapshot_import.summary(results, dry_run))
+        return
+    document, result = import_offers(source.value, table, load_catalog(catalog), Path(catalog), provider,
+                                     as_of=date, billing=billing.value if billing else None)
+    if not dry_run:
+        write_offers(document, result.path)
+    text = summary(result)
+    _out(text.replace("Wrote", "Would write", 1) if dry_run else text)
+
+
+class RefreshSource(str, Enum):
+    skypilot_url = "skypilot-url"
+    gpuhunt = "gpuhunt"
+
+
+@catalog_app.command("refresh")
+def catalog_refresh(
+    source: Annotated[RefreshSource, typer.Option("--from", help="Where today's prices come from.")],
+    url: Annotated[Optional[str], typer.Option("--url", help="Base URL of SkyPilot's v7 catalog.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+) -> None:
+    """Pull today's prices (network needed) into catalog/offers/, with a diff of what changed."""
+    from planner.catalog import refresh as refresh_module
+    from planner.catalog.importer import write_offers
+    from planner.errors import InputError
+
+    if source is RefreshSource.gpuhunt and url is not None:
+        raise InputError("--url goes with --from skypilot-url (gpuhunt fetches its own catalog)", field="--url")
+    try:
+        if source is RefreshSource.gpuhunt:
+            from planner.catalog import gpuhunt_refresh
+
+            results, diff = gpuhunt_refresh.refresh(load_catalog(catalog), Path(catalog))
+        else:
+            results, diff = refresh_module.refresh(load_catalog(catalog), Path(catalog),
+                                                   url or refresh_module.SKYPILOT_URL)
+    except refresh_module.NoNetwork as exc:
+        sys.stderr.write(f"{exc}\n")
+        raise typer.Exit(2) from None
+    if not dry_run:
+        for item in results:
+            write_offers(item.document, Path(catalog) / "offers" / f"{item.provider}.yaml")
+    sys.stdout.write(refresh_module.render_changes(diff))
+    sys.stdout.write(("Would write" if dry_run else "Wrote") + f" {len(results)} offers file(s).\n")
+
+
+class SchemaName(str, Enum):
+    profile = "profile"
+    offers = "offers"
+
+
+class DiffFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="Old plan: `gpuplan estimate --format json` output, or a profile.")],
+    new: Annotated[Path, typer.Argument(help="New plan: `gpuplan estimate --format json` output, or a profile.")],
+    fail_above: Annotated[Optional[str], typer.Option(
+        "--fail-above", help="Exit 1 when a named metric of a recommended plan rises by more than its share: "
+                             "cost=15%,gpu_hours=25% (metrics: cost, gpu_hours, hours, gpus, ttft_p95, tpot_p95, "
+                             "latency_p95; a bare 15% means cost=15%). Metrics not named are never checked.")] = None,
+    format: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = DiffFormat.table,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+    wide: WideOption = False,
+) -> None:
+    """What changed between two plans: GPU-hours, cost and latency of the recommended plans.
+
+    Exit 1 when a metric named by --fail-above rose above its share or either estimate has no recommended plan (nothing met its constraints: no plan to compare); 2 on bad input."""
+    from planner.decide.diff import (
+        failures,
+        load_plan_document,
+        parse_thresholds,
+        plan_changes,
+        render_changes,
+        unrecommended,
+    )
+
+    _wide(wide)
+    thresholds = parse_thresholds(fail_above) if fail_above is not None else None
+    old_doc, new_doc = load_plan_document(old, catalog), load_plan_document(new, catalog)
+    changes = plan_changes(old_doc, new_doc)
+    missing = unrecommended(old_doc, new_doc, old.name, new.name)
+    _out(render_changes(changes, old.name, new.name, format.value, missing))
+    lines = failures(changes, missing, thresholds)
+    for line in lines:
+        typer.echo(line, err=format is not DiffFormat.table)
+    if lines:
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema(name: Annotated[SchemaName, typer.Argument(help="Which file format.")] = SchemaName.profile) -> None:
+    """Print the JSON Schema of a file format (field descriptions included), for editor completion."""
+    from planner.schema.export import json_schema
+
+    _out(json_schema(name.value))
+
+
+@app.command()
+def validate(
+    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
+    only: Annotated[Optional[str], typer.Option("--only", help="Only runs of this group (any the summary prints: training, moe, single-gpu-throughput, independent-check, …), tier, phase or id.")] = None,
+    leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="Refit every fitted figure without the "
+                                                "run it predicts.")] = False,
+    cross_validate: Annotated[Optional[CrossValidate], typer.Option(
+        "--cross-validate", help="Grouped k-fold: predict every run with figures refitted without its whole "
+                                 "source, GPU or GPU architecture family.")] = None,
+    catalog: CatalogOption = BUNDLED_CATALOG,
+    wide: WideOption = False,
+) -> None:
+    """Predict every published run: predicted vs actual, error, P10–P90 and coverage, overall and by group."""
+    _wide(wide)
+    from planner.validate.runs import group_names, render_json, render_table, rule_of_thumb_errors
+    from planner.validate.runs import validate as run_validation
+
+    folds = cross_validate.value if cross_validate is not None else ("run" if leave_one_out else None)
+    rows = run_validation(catalog, leave_one_out, only, folds)
+    if not rows:
+        raise PlannerError(f"no published run matches --only {only!r}",
+                           hint=f"Use a group the summary prints ({', '.join(group_names(catalog))}), "
+                                "a tier (A, B, C), a phase or a run id.")
+    rule = rule_of_thumb_errors(rows, catalog)
+    _out(render_json(rows, folds, rule) if format is ListFormat.json
+         else render_table(rows, leave_one_out, folds, rule))

@@ -1,0 +1,136 @@
+"""`gpuplan estimate`: what it was asked (EstimateArgs) and what it does with it (run_estimate), with no Typer, so
+that a plain estimate can be run without importing it (cli/fast.py parses its arguments; cli/commands.py is the
+Typer command, for --help, errors and every other form)."""
+from __future__ import annotations
+
+import gc
+from enum import Enum
+from pathlib import Path
+
+from planner.catalog.load import BUNDLED_CATALOG
+from planner.cli.guard import echo_err, out, state, wide
+from planner.dataclass import dataclass
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    csv = "csv"
+
+
+class Emit(str, Enum):
+    torchrun = "torchrun"
+    skypilot = "skypilot"
+
+
+@dataclass(frozen=True)
+class EstimateArgs:
+    """The options of `gpuplan estimate` as the command's function receives them (defaults as in
+    cli/commands.py `estimate`; tests/test_fast_cli.py checks both parsers give the same)."""
+
+    profile: Path
+    format: Format = Format.table
+    catalog: Path = BUNDLED_CATALOG
+    top: int = 10
+    confidence: float = 0.5
+    overrides: tuple[str, ...] = ()
+    plot: Path | None = None
+    html: Path | None = None
+    emit: Emit | None = None
+    measurements: Path | None = None
+    local_usd_per_hour: float = 0.0
+    calibrations: Path | None = None
+    simulate: bool = False
+    wide: bool = False
+
+
+def _check_options(local_usd_per_hour: float, plot: Path | None, html: Path | None) -> None:
+    """Options checked before any work: a finite hourly cost, output paths that can be written."""
+    import math
+
+    from planner.errors import InputError
+    from planner.io.atomic import check_output_path
+    from planner.schema.bounds import MAX_USD_PER_GPU_HOUR
+
+    if not math.isfinite(local_usd_per_hour) or local_usd_per_hour > MAX_USD_PER_GPU_HOUR:
+        raise InputError(f"--local-usd-per-hour {local_usd_per_hour:g}: expected a finite cost of at most "
+                         f"${MAX_USD_PER_GPU_HOUR:,.0f} per hour")
+    for path in (plot, html):
+        if path is not None:
+            check_output_path(path)
+
+
+def _wrote(path: Path, existed: bool) -> None:
+    """Say where a file went (on stderr, so a JSON document on stdout stays clean), and a folder it created."""
+    created = "" if existed else f" (created folder {path.parent})"
+    echo_err(f"Wrote {path}{created}")
+
+
+def run_estimate(args: EstimateArgs) -> int:
+    """Plan the profile and print; the exit status: 0, or 1 when nothing fits."""
+    wide(args.wide)
+    import planner
+    from planner.decide.choices import check_confidence
+    from planner.render import report
+
+    if state["whole_process"]:
+        # the planning core's modules, imported by now, live to the exit: frozen like those main.run froze (a plain
+        # estimate, which imports no Typer, imports them after that freeze, and their objects would count toward
+        # the collector's next pass, which then fell in the profile's loading)
+        gc.freeze()
+    check_confidence(args.confidence)
+    plot, html = args.plot, args.html
+    if plot is not None:
+        from planner.render.plot import check_plot_available, plot_format
+
+        plot_format(plot)
+        check_plot_available()
+    _check_options(args.local_usd_per_hour, plot, html)
+    cat = planner.load_catalog(args.catalog)
+    loaded = planner.load_profile(args.profile, cat, args.overrides)
+    if args.simulate and loaded.profile.inference is None:
+        echo_err(f"Note: --simulate simulates serving plans, and {args.profile} has no inference section: "
+                 f"nothing to simulate.")
+    if loaded.profile.inference is not None:  # a serving search: its M/D/c quantiles from earlier runs, by content
+        from planner.model import md_c_store
+
+        md_c_store.load()
+    if state["whole_process"]:
+        # the catalog, the profile and the modules imported for them live to the exit: frozen like the imports in
+        # main.run, the search's collections neither rescan them nor count them (pretrain-1b-72h, lora-mixtral-8x7b,
+        # long-context-llama-8b then run with no pass of the collector, ~6-8 ms each)
+        gc.freeze()
+    planned = planner.plan(loaded, cat, confidence=args.confidence, calibrations=args.calibrations,
+                           measurements=args.measurements, simulate=args.simulate,
+                           local_usd_per_hour=args.local_usd_per_hour)
+    if loaded.profile.inference is not None:
+        md_c_store.save()
+    result, decision = planned.estimate, planned.decision
+    if args.emit is not None:
+        from planner.render.launch import launch_spec
+
+        out(launch_spec(decision, result, args.emit.value, args.catalog))
+        return 0
+    if plot is not None:
+        from planner.render.plot import write_pareto_plot
+
+        existed = plot.parent.is_dir()
+        write_pareto_plot(decision, result.profile, plot)
+        _wrote(plot, existed)
+    if html is not None:
+        from planner.render.html import write_html_report
+
+        existed = html.parent.is_dir()
+        write_html_report(result, decision, html, args.top or None)
+        _wrote(html, existed)
+    limit = args.top or None
+    if args.format is Format.json:
+        out(planned.to_json(limit))
+    else:
+        render = {Format.table: report.render_table, Format.markdown: report.render_markdown,
+                  Format.csv: report.render_csv}[args.format]
+        out(render(result, limit, decision))
+    if args.format is Format.json:
+        out("\n")
+    return 0 if result.feasible else 1

@@ -1,0 +1,103 @@
+"""The one error handler of every command, and the command's output.
+
+Exit codes (exit_code_for): 0 ok; 1 nothing meets the constraints; 2 bad input or an unusable path (one `Error: …`
+line); 70 an unexpected internal error (one line; the traceback only with --debug); 130 Ctrl-C; 141 the reader
+closed the output early (`gpuplan … | head`), quietly. Typer's commands (cli/commands.py `_Guarded`) and the plain
+estimate that runs without Typer (cli/main.py `run`) both go through it, so both answer alike.
+
+No Typer here: a plain `gpuplan estimate` imports none (cli/fast.py); the messages on stderr are written with
+Typer's own `echo` (the same bytes on either path), imported only when one is written."""
+from __future__ import annotations
+
+import sys
+
+from planner.errors import PlannerError
+
+EXIT_INTERNAL = 70
+"""EX_SOFTWARE (sysexits.h): an internal software error, distinct from 1 (no plan fits) and 2 (bad input)."""
+EXIT_CLOSED_PIPE = 141
+"""128 + SIGPIPE (13): what a shell reports for a program the closed pipe ended, as `git log | head` does. Python
+ignores SIGPIPE and raises BrokenPipeError instead; the handler turns it into this status, without a message."""
+
+state = {"debug": False, "whole_process": False}
+"""debug: --debug given; whole_process: the command runs as its own process (main.run, the console script), not
+inside another program (a test's CliRunner), so what it makes may be frozen for the exit (gc.freeze)."""
+
+
+def exit_code_for(exc: BaseException) -> int | None:
+    """The exit status for an exception a command raised, its one line written to stderr; None: not handled here
+    (with --debug, or an exit already decided), the caller re-raises it."""
+    if isinstance(exc, BrokenPipeError):
+        # the reader stopped reading (`| head`): not an error of gpuplan's, so no message (stderr may be the same
+        # closed pipe); stdout goes to /dev/null so the flush at interpreter exit cannot raise again (the recipe of
+        # the Python docs, "Note on SIGPIPE" in the signal module)
+        silence_stdout()
+        return EXIT_CLOSED_PIPE
+    if state["debug"]:
+        return None
+    if isinstance(exc, PlannerError):
+        error_line(f"Error: {exc}")
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        error_line("Interrupted.")
+        return 130
+    if not isinstance(exc, Exception):
+        return None
+    if _interrupted(exc):  # Ctrl-C that landed inside a library which re-raised it as another exception
+        error_line("Interrupted: no record written.")
+        return 130
+    what = str(exc).splitlines()[0][:300] if str(exc) else ""
+    error_line(f"internal error: {type(exc).__name__}{': ' + what if what else ''}; rerun with --debug and report it")
+    return EXIT_INTERNAL
+
+
+def silence_stdout() -> None:
+    """Point the process's stdout at /dev/null (when it is a real file descriptor)."""
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a captured stdout (tests) has no descriptor: nothing to flush
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is in the exception's cause or context chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def echo_err(text: str) -> None:
+    """One message line on stderr, as Typer's `echo` writes it (Typer imported here: ~30 ms that a plain estimate,
+    which writes nothing on stderr, does not pay)."""
+    from typer import echo
+
+    echo(text, err=True)
+
+
+def error_line(text: str) -> None:
+    from planner.render.escape import terminal_block
+
+    echo_err(terminal_block(text))  # line feeds kept (a message may list further problems below)
+
+
+def out(text: str) -> None:
+    """Write command output, control characters (ESC sequences, carriage returns) removed for the terminal."""
+    from planner.render.escape import terminal_block
+
+    sys.stdout.write(terminal_block(text))
+
+
+def wide(on: bool) -> None:
+    from planner.render.console import set_wide
+
+    set_wide(on)
