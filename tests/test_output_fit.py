@@ -77,8 +77,8 @@ def test_header_says_what_was_understood(monkeypatch):
     # Llama-2-7B LoRA r16: 6.738B params from the preset, 39.98M trainable; 50k samples × 1,024 tokens × 3 epochs
     for fact in ("6.738B params (preset llama-2-7b)", "150,000 samples × 1,024 tokens = 153.6M tokens",
                  "LoRA rank 16: 39.98M trainable params", "bf16", "flash attention", "GB per GPU",
-                 # 64 samples per step over 2 replicas: 32 each, as 7 balanced micro-batches of at most 5
-                 "micro-batch 5 × accumulation 7"):
+                 # 64 samples per step on one replica, as 13 balanced micro-batches of at most 5 (⌈64 / 5⌉)
+                 "micro-batch 5 × accumulation 13"):
         assert fact in header, fact
     md = runner.invoke(app, ["estimate", str(ROOT / "profiles" / "serve-7b-chat.yaml"), "--format", "markdown"])
     assert "What I understood:" in md.stdout and "- **serving**: 20.0 req/s peak" in md.stdout

@@ -8,7 +8,11 @@ from pydantic import Field, model_validator
 from planner.schema.base import Count, Strict
 from planner.schema.model import ModelSection
 
-TrainingFramework = Literal["megatron", "deepspeed", "fsdp", "hf-trainer", "llm.c", "eager", "other"]
+TrainingFramework = Literal["megatron", "megatron-legacy", "deepspeed", "fsdp", "hf-trainer", "llm.c", "eager", "other"]
+"""A published run's stack. `megatron` is today's Megatron-Core (Transformer Engine layers, fused or flash attention:
+NeMo, Megatron-Bridge, the Megatron-LM README, MLPerf's NeMo), the stack a profile's `training.framework: megatron`
+plans; `megatron-legacy` is Megatron-LM before Megatron-Core (2019-2022: materialised attention, `baddbmm` then its
+fused softmax), a stack no profile plans, fitted apart so that one factor does not span both."""
 """Training stacks (issue 13 item 3). megatron: Megatron-LM / NeMo / Megatron-Bridge / Megatron-Core; deepspeed: DeepSpeed's
 engine runs the step (Megatron-DeepSpeed, GPT-NeoX); fsdp: PyTorch FSDP/FSDP2 (torchtitan, llm-foundry/Composer);
 eager: a plain PyTorch loop (single GPU or DDP); other: a named stack outside these (JAX, custom)."""
