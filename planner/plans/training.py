@@ -1216,17 +1216,26 @@ def fastest_layout(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: in
 def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency, peak: float,
              memo: LayoutMemo | None, view: TargetView | None) -> tuple[Layout, Efficiency, StepTerms, float] | None:
     """fastest_layout, with the step's seconds at the layout's efficiency; `view`: memo.view(job, gpu, offer,
-    efficiency), given with the memo."""
+    efficiency), given with the memo.
+
+    Layouts are compared by the job's time, steps × step: with a fixed global batch every layout's step trains the
+    same samples, so the step alone decides (and is what is compared, bit for bit); without one a step trains data ×
+    micro-batch samples, which differ between layouts (a pipeline's micro-batch is 1, a data-parallel one the largest
+    that fits), so the step time is scaled by the steps the job takes (timed_plans: samples / samples per step, at
+    least one)."""
     best = None
     fastest = math.inf
+    per_sample = job.global_batch_samples is None
+    samples = job.samples
     if memo is None or view is None:
         intra = intra_node_gbs(gpu, offer)  # one link for every layout's all-reduces
         for candidate in candidate_layouts(job, gpu, offer, count):
             eff = layout_efficiency(efficiency, job, gpu, candidate)
             terms = step_terms(job, gpu, offer, count, candidate, peak, None, intra)
             seconds = terms.seconds(eff.value)
-            if best is None or seconds < fastest:
-                best, fastest = (candidate, eff, terms, seconds), seconds
+            key = seconds * max(1.0, samples / terms.samples_per_step) if per_sample else seconds
+            if best is None or key < fastest:
+                best, fastest = (candidate, eff, terms, seconds), key
         return best
     token = view.token
     curve: Any = efficiency.curve  # a TrainCurve, as in at_curve_value
@@ -1265,8 +1274,13 @@ def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, eff
             seconds += ring if ring > 0.0 else 0.0
         if seconds < shared.host_s:
             seconds = shared.host_s
-        if chosen is None or seconds < fastest:
-            chosen, fastest = (candidate, eff, shared, comm, seconds), seconds
+        if per_sample:
+            steps = samples / shared.samples_per_step
+            key = seconds * steps if steps > 1.0 else seconds
+        else:
+            key = seconds
+        if chosen is None or key < fastest:
+            chosen, fastest = (candidate, eff, shared, comm, seconds), key
     if chosen is None:
         return None
     candidate, eff, shared, comm, seconds = chosen

@@ -1,0 +1,87 @@
+"""The layout search's choice against the layouts a user could pin: without a global batch a step's samples (data ×
+micro-batch) differ between layouts, so the search compares the job's time, not a step's (new-user QA: a 2-stage
+pipeline at micro-batch 1 chosen over plain data parallelism at micro-batch 16, 6 % MFU and 12× the cost)."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+import planner
+from planner.efficiency.origin import prior_efficiency
+from planner.plans.search import candidate_counts, searched_offers
+from planner.plans.training import TrainingJob, plan_training
+from planner.schema.profile import Parallelism
+
+DAY = dt.date(2026, 11, 30)
+LORA_7B = """name: lora-7b-nobatch
+model: {preset: llama-2-7b}
+training:
+  dataset: {samples: 50k, tokens_per_sample: 1024}
+  epochs: 3
+  method: lora
+  lora_rank: 16
+"""
+PYTHIA_1B = """name: pythia-1b-nobatch
+model: {preset: pythia-1b}
+training:
+  dataset: {tokens: 2B}
+  method: full
+"""
+PINS = [(t, p) for t in (1, 2, 4, 8) for p in (1, 2, 4)]
+
+
+def _setup(catalog, write, text: str, gpus: tuple[str, ...]):
+    loaded = planner.load_profile(write("p.yaml", text + f"constraints: {{gpus: [{', '.join(gpus)}]}}\n"), catalog)
+    job = planner.plan(loaded, catalog, today=DAY).estimate.training.job
+    offers, shapes = [], set()
+    for o in searched_offers(loaded, catalog, DAY):
+        shape = (o.offer.gpu, o.offer.gpus_per_instance, o.offer.intra_node, o.offer.network_gbps)
+        if o.offer.gpu in gpus and shape not in shapes:
+            shapes.add(shape)
+            offers.append(o)
+    return job, offers
+
+
+def _plan(catalog, job: TrainingJob, offer, count: int):
+    gpu = catalog.gpus[offer.offer.gpu]
+    return plan_training(job, gpu, offer, count, prior_efficiency(catalog, gpu, "train", job.work.family))
+
+
+@pytest.mark.parametrize("text, gpus", [(LORA_7B, ("B200", "RTX-6000-ADA", "RTX-A5000")),
+                                        (PYTHIA_1B, ("A100-80GB-SXM", "H100-SXM"))])
+def test_no_pinned_layout_beats_the_free_search_without_a_batch(catalog, write, text, gpus):
+    job, offers = _setup(catalog, write, text, gpus)
+    assert job.global_batch_samples is None and offers
+    compared = 0
+    for offer in offers:
+        for count in [c for c in candidate_counts(offer, 32, None) if c > 1]:
+            free = _plan(catalog, job, offer, count)
+            for tensor, pipeline in PINS:
+                pinned = _plan(catalog, dataclasses.replace(job, parallelism=Parallelism(tensor=tensor,
+                                                                                       pipeline=pipeline)),
+                               offer, count)
+                if not pinned.usable:
+                    continue
+                compared += 1
+                where = (offer.offer.instance, count, tensor, pipeline)
+                assert free.usable, where
+                assert free.hours_p50 <= pinned.hours_p50 * (1 + 1e-9), where
+                assert free.cost_usd_p50 <= pinned.cost_usd_p50 * (1 + 1e-9), where
+    assert compared > 20
+
+
+@pytest.mark.parametrize("text, gpus", [(LORA_7B, ("B200", "RTX-6000-ADA")), (PYTHIA_1B, ("A100-80GB-SXM",))])
+def test_more_gpus_of_one_offer_never_slower_without_a_batch(catalog, write, text, gpus):
+    """Across networked instances (one instance's NVLink or PCIe against the network is another regime) each replica
+    added trains its own micro-batch, and the gradient all-reduce per step is the same few bytes however many
+    replicas share it: the job never takes longer on more GPUs."""
+    job, offers = _setup(catalog, write, text, gpus)
+    checked = 0
+    for offer in offers:
+        counts = [c for c in candidate_counts(offer, 64, None) if c > offer.offer.gpus_per_instance]
+        hours = [_plan(catalog, job, offer, c).hours_p50 for c in counts]
+        assert all(b <= a * (1 + 1e-9) for a, b in zip(hours, hours[1:])), (offer.offer.instance, counts, hours)
+        checked += len(counts)
+    assert checked > 5
