@@ -16,6 +16,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from planner.catalog.load import BUNDLED_CATALOG, Catalog, load_catalog  # noqa: E402
+from planner.efficiency.engine_fit import fit_engine_steps  # noqa: E402
 from planner.efficiency.infer_fit import fit_launch_floor  # noqa: E402
 from planner.efficiency.prior_fit import fit_priors  # noqa: E402
 from planner.efficiency.train_fit import cached_leave_one_out  # noqa: E402
@@ -29,8 +30,9 @@ from planner.schema.runs import (
 
 METHOD = ("Each published run's implied efficiency: model FLOP (workload.py formulas, forward + backward = 3x "
           "forward) / (GPU-seconds x dense peak at the run's precision) for training and forward passes; decode: "
-          "(weights + KV bytes per step x steps/s) / (SMs x boost clock x one 32-byte sector: "
-          "planner/model/decode_ceiling.py; a plan reads it as a share of its GPU's peak bandwidth, at most 1). Median per (kind, GPU architecture, "
+          "(weights + KV bytes per step x steps/s, net of the engine's host time per step) / the GPU's copy bandwidth (catalog/gpus.yaml bandwidth_ceiling: "
+          "planner/model/decode_ceiling.py; a plan reads it as prior x its GPU's copy share of the peak bandwidth, "
+          "below 1). Median per (kind, GPU architecture, "
           "model family); log_sigma = standard deviation of ln(efficiency) in the group (groups of fewer than 3 "
           "runs borrow the spread of the next broader group). Levels 'any' pool all architectures or families. "
           "Training: train_curves (planner/efficiency/train_curve.py), fitted by planner/efficiency/train_fit.py with "
@@ -57,7 +59,11 @@ METHOD = ("Each published run's implied efficiency: model FLOP (workload.py form
           "outputs (and, in eager mode, 8 over the materialised attention scores) at peak bandwidth, eager-graph "
           "operators x host floor of the execution mode); one floor per mode "
           "(eager, runtime, engine, compiled: the engine the row's source states, eager when unstated), each held to "
-          "its plausible range; a mode without rows keeps its documented default floor and factor 1.")
+          "its plausible range; a mode without rows keeps its documented default floor and factor 1. engine_steps "
+          "(planner/efficiency/engine_fit.py): an engine's host time per decode step, the intercept of a line through "
+          "its decode rows' seconds per step against their bytes over the copy bandwidth, fitted where its rows span "
+          ">= 2 GPUs and held to its plausible range; other engines keep their documented prior "
+          "(planner/model/engine_step.py); decode efficiencies are net of it.")
 
 
 def fit_extrapolation(runs: list[PublishedRun], catalog: Catalog, curves: list[TrainCurveFit]) -> Extrapolation:
@@ -87,6 +93,8 @@ def priors_text(catalog_dir: Path) -> tuple[str, str]:
     """The content catalog/priors.yaml should have for a catalog directory, and a one-line summary."""
     catalog = load_catalog(catalog_dir)
     runs, _ = load_model_file(catalog_dir / "published_runs.yaml", PublishedRunsFile)
+    engine_steps = list(fit_engine_steps(runs.runs, catalog))
+    catalog = dataclasses.replace(catalog, engine_steps=tuple(engine_steps))
     priors = fit_priors(runs.runs, catalog)
     # the curves validate uses: fit_with_spread over the catalog's training cases, once per process (a test session
     # that already validated the catalog reuses them; run as a script it fits them here)
@@ -95,7 +103,8 @@ def priors_text(catalog_dir: Path) -> tuple[str, str]:
     floors = list(fit_launch_floor(runs.runs, dataclasses.replace(catalog, priors=tuple(priors))))
     extrapolation = fit_extrapolation(runs.runs, catalog, curves)
     doc = PriorsFile(schema_version=1, fitted_at=latest, method=METHOD, priors=priors, train_curves=curves,
-                     extrapolation=extrapolation, launch_floors=floors)
+                     extrapolation=extrapolation, launch_floors=floors,
+                     engine_steps=engine_steps)
     header = ("# Efficiency priors, fitted by scripts/fit_priors.py from catalog/published_runs.yaml.\n"
               "# Do not edit by hand: change the runs or the method and rerun the script.\n")
     body = yaml.safe_dump(doc.model_dump(mode="json"), sort_keys=False, width=120)

@@ -19,7 +19,7 @@ def test_decode_interval_is_the_held_out_error_when_the_fit_spreads_less():
     held = math.log1p(GROUPS["serving-decode"]["median_abs_error"]) / 0.6745
     assert fitted.log_sigma < held  # the case this is for: 2 runs of one publication spread less than they miss
     eff = prior_efficiency(CATALOG, gpu, "decode", "decoder")
-    # the prior is a share of what the SMs issue, read as a share of the A100's peak (planner/model/decode_ceiling.py)
+    # the prior is a share of the copy bandwidth, read as a share of the A100's peak (planner/model/decode_ceiling.py)
     assert eff.value == share_of_peak(gpu, fitted.efficiency)
     assert eff.log_sigma == pytest.approx(held, abs=1e-4)
     assert "held-out error of" in eff.detail and "serving-decode" in eff.detail

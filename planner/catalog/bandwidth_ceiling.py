@@ -5,8 +5,14 @@ decode step's weight and KV reads) in Microsoft Azure's AI benchmarking guide, c
 `bandwidth_ceiling` with its source: A100 SXM 80 GB 1.61 TB/s of 2.039 (79.0 %), H100 SXM 2.90 of 3.35 (86.6 %),
 H200 SXM 4.01 of 4.8 (83.5 %), MI300X 4.11 of 5.3 (77.5 %); and a plain copy kernel on the RTX 4090 (xytpai/nvbench)
 922 GB/s of 1,008 (91.5 %). A GPU without a measurement gets one transferred at
-catalog load (`with_bandwidth_ceilings`, the source says which rule): the median of the measured GPUs of its
-architecture, else of its vendor, else of every measured GPU. Every measured share is below 1 (the schema requires
+catalog load (`with_bandwidth_ceilings`, the source says which rule): the median of the measured GPUs of its memory
+technology (catalog/gpus.yaml `memory_type`) and architecture, else of its technology and vendor, else of its
+technology; for a GPU whose technology is unknown, of its architecture, else of its vendor, else of every measured GPU.
+The technology comes first because a copy kernel's share of the datasheet is the memory system's: HBM stacks reach
+78-87 % (A100, H100, H200, MI300X), a GDDR6X board 91.5 % (RTX 4090). Until 2026-12-01 the architecture came first,
+and GDDR ampere cards (RTX 3090, RTX A6000) took the A100's HBM2e 79 %: llama.cpp's decode rows on them, never fitted
+(the independent check), were then predicted 8-16 % too slow, while the RTX 4080's, under the RTX 4090's
+measurement, was within 1 % (docs/accuracy.md, serving-decode). Every measured share is below 1 (the schema requires
 it), so a median of them is too: no GPU gets its datasheet bandwidth as achievable.
 
 The SMs' own issue rate is no separate ceiling: a copy kernel's loads are issued by the same SMs, so on a GPU whose
@@ -37,6 +43,9 @@ def with_bandwidth_ceilings(gpus: dict[str, GpuSpec]) -> dict[str, GpuSpec]:
     def same(attr: str, value: str) -> Callable[[GpuSpec], bool]:
         return lambda g: getattr(g, attr) == value
 
+    def both(a: Callable[[GpuSpec], bool], b: Callable[[GpuSpec], bool]) -> Callable[[GpuSpec], bool]:
+        return lambda g: a(g) and b(g)
+
     out: dict[str, GpuSpec] = {}
     for gid, gpu in gpus.items():
         if gpu.bandwidth_ceiling is not None and gpu.bandwidth_ceiling.measured:
@@ -45,7 +54,15 @@ def with_bandwidth_ceilings(gpus: dict[str, GpuSpec]) -> dict[str, GpuSpec]:
         kin = shares(same("arch", gpu.arch))
         peers = shares(same("vendor", gpu.vendor))
         every = shares(lambda _: True)
-        if kin:
+        memory = gpu.memory_type
+        rules = [] if memory is None else [
+            (shares(both(same("arch", gpu.arch), same("memory_type", memory))), f"{gpu.arch} {memory}"),
+            (shares(both(same("vendor", gpu.vendor), same("memory_type", memory))), f"{gpu.vendor} {memory}"),
+            (shares(same("memory_type", memory)), memory)]
+        found = next(((values, name) for values, name in rules if values), None)
+        if found is not None:
+            share, rule = _median(found[0]), f"median of the {len(found[0])} measured {found[1]} GPU(s)"
+        elif kin:
             share, rule = _median(kin), f"median of the {len(kin)} measured {gpu.arch} GPU(s)"
         elif peers:
             share = _median(peers)

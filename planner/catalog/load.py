@@ -31,6 +31,7 @@ from planner.schema.catalog import (
 from planner.schema.model import ModelCatalog, ModelPreset
 from planner.schema.priors import (
     EfficiencyPrior,
+    EngineStep,
     Extrapolation,
     LaunchFloor,
     PriorsFile,
@@ -85,6 +86,8 @@ class Catalog:
     held_out: HeldOut = field(default_factory=dict, repr=False)
     """The held-out error of each validation group of catalog/accuracy.yaml ({} without one): the least spread of
     a serving interval (planner/catalog/held_out.py)."""
+    engine_steps: tuple[EngineStep, ...] = ()
+    """Host time per decode step of each inference engine (catalog/priors.yaml engine_steps)."""
 
     def is_exact_gpu_name(self, name: str) -> bool:
         """Whether `name` is an id or alias (case, spaces and hyphens aside), not just a prefix of one."""
@@ -253,12 +256,14 @@ def _load_catalog(root: Path, texts: dict[str, str]) -> Catalog:
     priors: tuple[EfficiencyPrior, ...] = ()
     curves: tuple[TrainCurveFit, ...] = ()
     floors: tuple[LaunchFloor, ...] = ()
+    engine_steps: tuple[EngineStep, ...] = ()
     extrapolation: Extrapolation | None = None
     priors_path = root / "priors.yaml"
     if priors_path.exists():
         priors_file = load(priors_path, PriorsFile, "priors file")[0]
         priors, curves = tuple(priors_file.priors), tuple(priors_file.train_curves)
         floors = tuple(priors_file.launch_floors)
+        engine_steps = tuple(priors_file.engine_steps)
         extrapolation = priors_file.extrapolation
     as_of = max([gpu_file.as_of, *(p.as_of for p in providers.values())])
     facts: dict[str, ProviderInfo] = {}
@@ -292,4 +297,4 @@ def _load_catalog(root: Path, texts: dict[str, str]) -> Catalog:
     accuracy_path = str(root / ACCURACY_FILE)
     held_out = held_out_sigmas(texts[accuracy_path], accuracy_path) if accuracy_path in texts else {}
     return Catalog(gpus, providers, presets, priors, as_of, names, curves, floors, str(root), extrapolation, facts,
-                   purchase, tuple(commitments), held_out)
+                   purchase, tuple(commitments), held_out, engine_steps)

@@ -6,7 +6,7 @@ import dataclasses
 from planner.catalog.load import Catalog
 from planner.efficiency.figure import Z90, Efficiency, interval
 from planner.efficiency.train_curve import curve_efficiency, pick_curve
-from planner.model.decode_ceiling import issue_bytes_per_s, share_of_peak
+from planner.model.decode_ceiling import copy_bytes_per_s, share_of_peak
 from planner.schema.catalog import GpuSpec
 
 __all__ = ["Z90", "Efficiency", "interval", "prior_efficiency", "held_out_widened", "forward_fit_efficiency"]
@@ -86,13 +86,15 @@ def forward_fit_efficiency(catalog: Catalog, gpu: GpuSpec, detail: str = "no pre
 
 
 def _decode_share(prior: Efficiency, gpu: GpuSpec) -> Efficiency:
-    """A decode prior (a share of one sector per SM per clock) as a share of `gpu`'s peak bandwidth
-    (planner/model/decode_ceiling.py); without the GPU's SM count or clock, the peak itself, and the detail says so."""
-    share = share_of_peak(gpu, prior.value)
-    if share is None:
-        return dataclasses.replace(prior, value=1.0, detail=f"{prior.detail}; {gpu.id} has no SM count or clock in "
-                                                                  "the catalog: decode at its peak bandwidth")
-    issue = issue_bytes_per_s(gpu) or 0.0
+    """A decode prior (a share of the GPU's copy bandwidth) as a share of `gpu`'s datasheet bandwidth
+    (planner/model/decode_ceiling.py); without a bandwidth ceiling (a catalog that measures no GPU), the prior itself
+    as a share of the datasheet bandwidth, and the detail says so."""
+    share, ceiling = share_of_peak(gpu, prior.value), gpu.bandwidth_ceiling
+    if share is None or ceiling is None:
+        return dataclasses.replace(prior, value=min(1.0, prior.value), detail=(
+            f"{prior.detail}; {gpu.id} has no copy bandwidth in the catalog: the prior taken as a share of its "
+            "datasheet bandwidth"))
+    copy = (copy_bytes_per_s(gpu) or 0.0) / 1e9
     return dataclasses.replace(prior, value=share, detail=(
-        f"{prior.detail}: {prior.value:.3g} of a sector per SM-clock, {share:.0%} of {gpu.id}'s peak bandwidth"
-        + (" (its DRAM peak binds)" if share >= 1.0 else f" ({issue / 1e9 * prior.value:,.0f} GB/s)")))
+        f"{prior.detail}: {prior.value:.3g} of {gpu.id}'s copy bandwidth ({copy:,.0f} GB/s, "
+        f"{'measured' if ceiling.measured else 'transferred'}), {share:.0%} of its peak bandwidth"))

@@ -9,7 +9,8 @@ from planner.dataclass import dataclass
 
 from planner.catalog.load import Catalog
 from planner.io.profile import resolve_architecture
-from planner.model.decode_ceiling import issue_bytes_per_s
+from planner.model.decode_ceiling import copy_bytes_per_s, copy_share
+from planner.model.engine_step import engine_step_seconds
 from planner.model.llama_cpp import accumulate_factor, layer_split_speedup
 from planner.model.workload import prefill_flops, weight_bytes, workload_for
 from planner.schema.priors import EfficiencyPrior
@@ -38,7 +39,7 @@ class ImpliedEfficiency:
 
 
 def implied_efficiency(run: PublishedRun, catalog: Catalog) -> ImpliedEfficiency | None:
-    """The fraction of peak a run reached (model FLOP or, for decode, of one sector per SM per clock:
+    """The fraction of peak a run reached (model FLOP or, for decode, of the GPU's copy bandwidth:
     planner/model/decode_ceiling.py); None when unusable."""
     gpu = catalog.gpu(run.gpu)
     arch = resolve_architecture(run.model, catalog, run.id, seq_len=run.seq_len)
@@ -82,25 +83,32 @@ def implied_efficiency(run: PublishedRun, catalog: Catalog) -> ImpliedEfficiency
         value, kind = run.value * prefill_flops(work, prompt) / prompt / (count * peak), "prefill"
     else:  # decode: bandwidth-bound at small batch; bytes per step = weights + KV cache read
         batch = run.batch or 1.0
-        # a share of what the SMs issue (planner/model/decode_ceiling.py), which transfers across GPUs
-        issue = issue_bytes_per_s(gpu)
-        if issue is None:
+        # a share of what a copy kernel reaches on the GPU (planner/model/decode_ceiling.py)
+        copy = copy_bytes_per_s(gpu)
+        if copy is None:
             return None
-        bandwidth = count * issue
+        bandwidth = count * copy
+        # each engine iteration also pays the engine's host time, serial with the GPU (planner/model/engine_step.py)
+        host = engine_step_seconds(catalog.engine_steps, run.engine)
         if run.input_tokens is not None and run.output_tokens is not None:
             # one batch timed end to end (planner/validate/serving.py end_to_end_decode_tokens_per_s): its short
             # prompts' prefill reads the weights once, then output − 1 steps at the mean context input + output/2
             out = run.output_tokens
             context = run.input_tokens + out / 2.0
             step_bytes = weight_bytes(work, run.precision) + batch * context * work.kv_bytes_per_token_16bit
-            seconds = batch * out / run.value
+            seconds = batch * out / run.value - out * host
             value = (weight_bytes(work, run.precision) + (out - 1) * step_bytes) / (seconds * bandwidth)
         else:
             context = (run.seq_len or 512) / 2.0
             step_bytes = weight_bytes(work, run.precision) + batch * context * work.kv_bytes_per_token_16bit
-            steps_per_s = run.value / batch
-            value = steps_per_s * step_bytes / bandwidth
+            value = step_bytes / ((batch / run.value - host) * bandwidth)
         kind = "decode"
+        # a decode step reads far more than it writes, so it may outrun a copy kernel (which writes as much as it
+        # reads), never the datasheet bandwidth
+        ceiling = 1.0 / (copy_share(gpu) or 1.0)
+        if not (0.0 < value <= ceiling) or not math.isfinite(value):
+            return None
+        return ImpliedEfficiency(run, kind, arch.family, gpu.arch, value)
     if not (0.0 < value <= 1.0) or not math.isfinite(value):
         return None
     return ImpliedEfficiency(run, kind, arch.family, gpu.arch, value)

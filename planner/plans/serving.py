@@ -36,6 +36,7 @@ from planner.model.dynamic_batching import (
     batch_state,
     judged_keys,
 )
+from planner.model.engine_step import engine_step
 from planner.model.forward_time import (
     ExecutionMode,
     execution_mode,
@@ -90,6 +91,9 @@ class ServingEfficiency:
     pass or decode step takes at least operators × this."""
     mode: ExecutionMode = "compiled"
     """The engine's execution mode (a forward pass in eager mode also moves its materialised attention scores)."""
+    engine_step_s: float = 0.0
+    """The engine's host time per decode step, serial with the GPU (catalog/priors.yaml engine_steps,
+    planner/model/engine_step.py): every step, and the prefill's, pays it."""
 
 
 @dataclass(frozen=True)
@@ -231,8 +235,12 @@ def _timing_at(basis: _TimingBasis, work: Workload, inf: Inference, tp: int, bat
         prefill, cut = chunked_prefill_seconds(work, basis.prompt, basis.cached, inf.chunked_prefill, batch, context,
                                                inf.precision, kv, flops, bytes_per_s)
     # the host issues every operator of a step: an eager engine's step is no shorter than that (forward_time.py)
+    # and the engine's host work between steps, serial with them (planner/model/engine_step.py)
+    engine = eff.engine_step_s
+    prefill += engine
     step = max(basis.host, decode_step_seconds(work, batch, context, inf.precision, kv, flops,
-                                               bytes_per_s, tp_allreduce_seconds(work, batch, tp, link_gbs, link)))
+                                               bytes_per_s, tp_allreduce_seconds(work, batch, tp, link_gbs, link))) \
+        + engine
     spec = inf.speculative
     if spec is not None and work.draft is not None:
         draft_step = max(kernels_per_forward(work.draft) * eff.host_floor_s,
@@ -240,7 +248,8 @@ def _timing_at(basis: _TimingBasis, work: Workload, inf: Inference, tp: int, bat
                                              tp_allreduce_seconds(work.draft, batch, tp, link_gbs, link)))
         verify = verify_step_seconds(work, batch, spec.tokens, context, inf.precision, kv, flops, bytes_per_s,
                                      tp_allreduce_seconds(work, batch * (spec.tokens + 1), tp, link_gbs, link))
-        step = (spec.tokens * draft_step + verify) / expected_tokens_per_round(spec.tokens, spec.acceptance)
+        # one scheduler iteration per round of drafts and their verification
+        step = (spec.tokens * draft_step + verify + engine) / expected_tokens_per_round(spec.tokens, spec.acceptance)
     # a slot is held for its own prefill, the other batch − 1 slots' prefills cutting into its decode (each costing
     # it cut_s: a whole prefill, or with chunked prefill only the excess of the fused steps), and its decode steps
     return LlmTiming(tp, batch, prefill, step, slot_hold_seconds(batch, prefill, cut, basis.output, step), cut)
@@ -1066,9 +1075,14 @@ def llm_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str | No
     if floor is not None:
         note += f", decode steps no shorter than {floor.microseconds:g} µs of host time per operator ({floor.mode} mode" \
                 + ("" if floor.n else ", documented default") + ")"
+    step = engine_step(catalog.engine_steps, name)
+    if step.milliseconds > 0:
+        note += f", plus {step.milliseconds:.3g} ms of {name}'s host time per step (" + (
+            f"fitted on {step.n} decode rows)" if step.n else "documented prior)")
     return ServingEfficiency(dataclasses.replace(compute, detail=compute.detail + note),
                              prior_efficiency(catalog, gpu, "decode", family),
-                             floor.microseconds * 1e-6 if floor is not None else 0.0)
+                             floor.microseconds * 1e-6 if floor is not None else 0.0,
+                             engine_step_s=step.milliseconds * 1e-3)
 
 
 def forward_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str | None, precision: str = "bf16"

@@ -94,6 +94,10 @@ class GpuSpec(Strict):
     memory_gb: float = Field(gt=0, le=MAX_GPU_MEMORY_GB, allow_inf_nan=False, description="Device memory, GB (1e9 bytes).")
     memory_bandwidth_gbs: float = Field(gt=0, le=MAX_BANDWIDTH_GBS, allow_inf_nan=False,
                                         description="Peak memory bandwidth, GB/s.")
+    memory_type: Literal["HBM", "GDDR"] | None = Field(None, description=(
+        "Memory technology (HBM stacks on the package, or GDDR chips on the board), as the entry's source states: "
+        "a GPU without a measured copy bandwidth gets one from measured GPUs of the same technology first "
+        "(planner/catalog/bandwidth_ceiling.py); null: unknown."))
     peak_tflops: PeakTflops = Field(description="Dense peaks by precision.")
     interconnect: Interconnect = Field(default_factory=Interconnect, description="Links inside one machine.")
     tdp_w: float | None = Field(None, gt=0, le=MAX_TDP_W, allow_inf_nan=False, description="Board power, W.")
@@ -109,8 +113,8 @@ class GpuSpec(Strict):
         None, description="The copy bandwidth's share of the datasheet memory bandwidth where measured (else "
                           "transferred at load): the bandwidth a streaming kernel's reads and writes reach.")
     boost_clock_mhz: float | None = Field(None, gt=0, le=5000, allow_inf_nan=False, description=(
-        "Boost clock, MHz, as the entry's source states; with `sms`, the SM issue rate a batch-1 decode step's "
-        "weight reads scale with (planner/model/decode_ceiling.py); null: unknown."))
+        "Boost clock, MHz, as the entry's source states; with `sms`, the rate at which a chip's SMs issue work "
+        "(planner/catalog/ceilings.py tensor_rate); null: unknown."))
     sms: int | None = Field(None, ge=1, le=1024, description=(
         "Streaming multiprocessors (NVIDIA) or compute units (AMD) that run GEMM tiles, as the entry's source "
         "states; null: unknown (no tile and wave quantisation is applied)."))

@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from planner.schema.base import Strict
 
@@ -13,13 +13,22 @@ class EfficiencyPrior(Strict):
 
     kind: Literal["train", "prefill", "decode", "infer"] = Field(
         description="train: model FLOP utilisation of a training step; prefill/infer: of a forward pass; "
-                    "decode: fraction of peak memory bandwidth reached by a decode step.")
+                    "decode: share of the GPU's copy bandwidth a decode step's reads reach (planner/model/"
+                    "decode_ceiling.py), the engine's host time per step apart.")
     family: Literal["decoder", "encoder", "cnn", "mlp", "any"] = Field(description="Workload family, or any.")
     arch: str = Field(description="GPU architecture family, or any.")
-    efficiency: float = Field(gt=0, le=1, description="Median efficiency of the runs.")
+    efficiency: float = Field(gt=0, le=2, description=(
+        "Median efficiency of the runs: at most 1, except decode's share of the copy bandwidth, which a read-only "
+        "stream may exceed (a copy kernel writes as much as it reads) up to the datasheet bandwidth."))
     log_sigma: float = Field(ge=0, le=3, description="Spread: standard deviation of ln(efficiency) across runs.")
     n: int = Field(ge=1, description="Runs behind the figure.")
     runs: list[str] = Field(description="Ids of the published runs (catalog/published_runs.yaml).")
+
+    @model_validator(mode="after")
+    def _at_most_peak(self) -> "EfficiencyPrior":
+        if self.kind != "decode" and self.efficiency > 1:
+            raise ValueError(f"a {self.kind} efficiency is a share of peak, at most 1 (got {self.efficiency})")
+        return self
 
 
 class TrainCurveFit(Strict):
@@ -78,6 +87,19 @@ class LaunchFloor(Strict):
     runs: list[str] = Field(description="Ids of the published runs.")
 
 
+class EngineStep(Strict):
+    """Host time an inference engine spends per decode step outside the GPU's kernels (scheduling, input
+    preparation, sampled-token transfer and output processing), serial with them: a step takes the GPU's streaming
+    time plus this (planner/model/engine_step.py)."""
+
+    engine: str = Field(description="The engine (profile inference.engine, published_runs.yaml engine).")
+    milliseconds: float = Field(ge=0, description="Host time per decode step, ms (the documented prior when n is 0).")
+    plausible_ms: tuple[float, float] = Field(description="The range the fit is held to, ms.")
+    n: int = Field(ge=0, description="Decode rows behind the fit (0: the documented prior).")
+    runs: list[str] = Field(description="Ids of the published runs.")
+    basis: str = Field(description="Where the figure comes from: the fit's rows and GPUs, or the prior's source.")
+
+
 class Extrapolation(Strict):
     """How much wider a training interval gets where the plan leaves the data, from grouped cross-validation:
     the RMS of ln(predicted/actual) of the training runs predicted that way (planner/validate/crossval.py)."""
@@ -105,3 +127,5 @@ class PriorsFile(Strict):
     extrapolation: Extrapolation | None = Field(None, description="Interval widening where a plan extrapolates.")
     launch_floors: list[LaunchFloor] = Field(default_factory=list,
                                              description="Per-kernel host floors of forward passes, by execution mode.")
+    engine_steps: list[EngineStep] = Field(default_factory=list,
+                                           description="Host time per decode step, by inference engine.")

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from planner.dataclass import dataclass
 
 from planner.catalog.load import Catalog
+from planner.efficiency.engine_fit import fit_engine_steps
 from planner.efficiency.infer_fit import fit_launch_floor
 from planner.efficiency.origin import Z90
 from planner.efficiency.prior_fit import fit_priors
@@ -110,9 +111,11 @@ def forward_predictions(runs: Sequence[PublishedRun], catalog: Catalog, key: Cal
     out: list[PointPrediction] = []
     for fold, members in folds.items():
         others = [r for r in runs if key(r) != fold]
-        priors = tuple(fit_priors(others, catalog))
-        priors_catalog = dataclasses.replace(catalog, priors=priors, launch_floors=fit_launch_floor(
-            others, dataclasses.replace(catalog, priors=priors)))
+        # an engine whose rows are all in the fold falls back to its documented per-step host time
+        stepped = dataclasses.replace(catalog, engine_steps=fit_engine_steps(others, catalog))
+        priors = tuple(fit_priors(others, stepped))
+        priors_catalog = dataclasses.replace(stepped, priors=priors, launch_floors=fit_launch_floor(
+            others, dataclasses.replace(stepped, priors=priors)))
         for run in members:
             found = forward_prediction(run, catalog, priors_catalog)
             if found is None:

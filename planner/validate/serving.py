@@ -7,6 +7,7 @@ import dataclasses
 from planner.catalog.load import Catalog
 from planner.efficiency.origin import Efficiency, forward_fit_efficiency, prior_efficiency
 from planner.io.profile import resolve_architecture
+from planner.model.engine_step import engine_step_seconds
 from planner.model.forward_time import execution_mode, kernels_per_forward
 from planner.model.inference_time import (
     decode_step_seconds,
@@ -59,12 +60,13 @@ def prior_or_roofline(catalog: Catalog, gpu: GpuSpec, kind: str, family: str, fp
 
 def end_to_end_decode_tokens_per_s(work: Workload, gpu: GpuSpec, precision: str, batch: float, input_tokens: int,
                                     output_tokens: int, compute_efficiency: float, bandwidth_efficiency: float,
-                                    host_s: float = 0.0) -> float:
+                                    host_s: float = 0.0, engine_s: float = 0.0) -> float:
     """Generated tokens/s of one static batch timed end to end (vLLM's benchmark_latency, gpt-fast's generate.py):
     one batched prefill of batch × input_tokens (its FLOP, or one read of the weights, whichever is longer; it
     yields the first token), then output_tokens − 1 decode steps at the mean context input + output/2, each no
     shorter than the host floor `host_s` — the prefill and decode-step roofline of estimate's llm_timing, with
-    the prompts prefilled together as these benchmarks do."""
+    the prompts prefilled together as these benchmarks do; each of the output_tokens engine iterations also pays
+    the engine's host time `engine_s` (planner/model/engine_step.py)."""
     peak = peak_flops(gpu, precision)
     if peak is None:
         raise ValueError(f"{gpu.id} has no {COMPUTE_PRECISION[precision]} peak")
@@ -74,7 +76,7 @@ def end_to_end_decode_tokens_per_s(work: Workload, gpu: GpuSpec, precision: str,
                   weights_read_bytes(work, precision, batch * input_tokens) / bytes_per_s)
     context = input_tokens + output_tokens / 2.0
     step = max(host_s, decode_step_seconds(work, batch, context, precision, "fp16", flops, bytes_per_s))
-    return batch * output_tokens / (prefill + (output_tokens - 1) * step)
+    return batch * output_tokens / (prefill + (output_tokens - 1) * step + output_tokens * engine_s)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,15 +113,19 @@ def predict_serving_run(run: PublishedRun, catalog: Catalog) -> ServingPredictio
         floor = next((f for f in catalog.launch_floors if f.mode == execution_mode(run.engine, True)), None)
         host_s = kernels_per_forward(work) * floor.microseconds * 1e-6 if floor is not None else 0.0
         factor = accumulate_factor(run.precision, run.engine, gpu)
+        # and the engine's host time per step, serial with the GPU (fitted per engine, else its documented prior)
+        engine_s = engine_step_seconds(catalog.engine_steps, run.engine)
         if run.input_tokens is not None and run.output_tokens is not None:
             rate = end_to_end_decode_tokens_per_s(work, gpu, run.precision, batch, run.input_tokens,
-                                                  run.output_tokens, compute.value * factor, bandwidth.value, host_s)
+                                                  run.output_tokens, compute.value * factor, bandwidth.value, host_s,
+                                                  engine_s)
         else:
             generated = run.seq_len or DEFAULT_DECODE_TOKENS
             rate = decode_tokens_per_s(work, gpu, run.precision, batch, generated / 2.0, compute.value * factor,
                                        bandwidth.value, kv_precision="fp16")
             if host_s > 0:
                 rate = min(rate, batch / host_s)
+            rate = batch / (batch / rate + engine_s)
     else:
         prompt = run.seq_len or arch.context
         factor = accumulate_factor(run.precision, run.engine, gpu)
@@ -136,6 +142,7 @@ def serving_errors(runs: list[PublishedRun], catalog: Catalog, leave_one_out: bo
     leave_one_out: each row is predicted from priors refitted without it (scripts/fit_priors.py's method), so
     the row does not grade the efficiency it helped fit.
     """
+    from planner.efficiency.engine_fit import fit_engine_steps
     from planner.efficiency.prior_fit import fit_priors
 
     errors = {}
@@ -145,6 +152,7 @@ def serving_errors(runs: list[PublishedRun], catalog: Catalog, leave_one_out: bo
         cat = catalog
         if leave_one_out:
             others = [r for r in runs if r.id != run.id]
-            cat = dataclasses.replace(catalog, priors=tuple(fit_priors(others, catalog)))
+            cat = dataclasses.replace(catalog, engine_steps=fit_engine_steps(others, catalog))
+            cat = dataclasses.replace(cat, priors=tuple(fit_priors(others, cat)))
         errors[run.id] = (predict_serving_run(run, cat).tokens_per_s - run.value) / run.value
     return errors
