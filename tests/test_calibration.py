@@ -132,6 +132,33 @@ def test_transfer_rule_worked_example(catalog):
     assert eff.value < 0.5 * 250 / a100.peak_tflops.bf16
 
 
+def test_a_call_past_the_largest_measured_one_widens_the_interval_by_the_gain_it_extrapolates(catalog):
+    # e = 0.8·F/(F + 0.6e12), measured up to F = 1e12 (e = 0.5): at 1e14 the curve reads 0.8·1e14/1.006e14 ≈ 0.795,
+    # a gain of ln(0.795/0.5) the points never showed, added to the fit's σ 0.05 (calibrated.beyond_data)
+    a100 = catalog.gpus["A100-80GB-SXM"]
+    record = make_record(train_e_max=0.8, size_half=0.6e12)
+    book = EfficiencyBook(catalog, {"A100-80GB-SXM": record})
+    inside = book.get(a100, "train", "decoder", "bf16", 1e12)
+    assert inside.log_sigma == pytest.approx(0.05) and "extrapolated" not in inside.detail
+    far = book.get(a100, "train", "decoder", "bf16", 1e14)
+    gain = math.log(0.8 * 1e14 / (1e14 + 0.6e12) / 0.5)
+    assert far.log_sigma == pytest.approx(math.hypot(0.05, gain))
+    assert "extrapolated 100× past the largest measured call (50.0% there, 79.5% here" in far.detail
+    h100 = catalog.gpus["H100-SXM"]
+    moved = transferred_efficiency(record, a100, h100, "train", "decoder", "bf16", 1e14,
+                                   prior_sigma=0.3)
+    assert moved is not None and moved.log_sigma == pytest.approx(math.hypot(0.05, 0.3, gain))
+
+
+def test_an_efficiency_interval_never_runs_faster_than_the_peak():
+    # a median of 0.6 with σ 1 would put the P90 at 0.6·e^1.28 = 2.16 of the peak; it stops at 1
+    from planner.efficiency.figure import interval
+
+    low, mid, high = interval(0.6, 1.0)
+    assert high == 1.0 and mid == 0.6 and low == pytest.approx(0.6 / math.exp(1.2815515655446004))
+    assert interval(0.3, 0.1)[2] == pytest.approx(0.3 * math.exp(0.12815515655446004))  # below 1: untouched
+
+
 def test_per_parameter_overhead_lowers_efficiency_for_bigger_models(catalog):
     record = make_record(train_e_max=0.8, size_half=0.0, per_param=1e5)
     fit = record.workload("decoder", "train").fit

@@ -26,6 +26,8 @@ class Efficiency:
 
 
 def interval(p50: float, log_sigma: float) -> tuple[float, float, float]:
-    """P10, P50, P90 of a log-normal quantity with median p50 and log-spread log_sigma."""
+    """P10, P50, P90 of an efficiency, log-normal with median p50 and log-spread log_sigma; the P90 at most 1, since
+    no step runs faster than the peak it is a fraction of (a wide spread, e.g. a measured curve extrapolated far past
+    its calls, would otherwise put the fast end above it)."""
     spread = math.exp(Z90 * log_sigma)
-    return p50 / spread, p50, p50 * spread
+    return p50 / spread, p50, min(1.0, p50 * spread)
