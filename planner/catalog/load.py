@@ -88,6 +88,10 @@ class Catalog:
     a serving interval (planner/catalog/held_out.py)."""
     engine_steps: tuple[EngineStep, ...] = ()
     """Host time per decode step of each inference engine (catalog/priors.yaml engine_steps)."""
+    content_key: str = field(default="", init=False, repr=False, compare=False)
+    """The compiled cache's key of the files and code it was loaded from (planner/catalog/compiled.py compiled_key),
+    by which what is derived from it may be cached (planner/io/profile_cache.py); set by load_catalog only, so a
+    catalog made otherwise, or changed with dataclasses.replace, has "" and nothing derived from it is cached."""
 
     def is_exact_gpu_name(self, name: str) -> bool:
         """Whether `name` is an id or alias (case, spaces and hyphens aside), not just a prefix of one."""
@@ -176,12 +180,13 @@ def load_catalog(directory: Path | str = BUNDLED_CATALOG) -> Catalog:
         if found is None:
             compiled = compiled_key(resolved, contents)
             stored = load_compiled(compiled) if compiled is not None else None
-            found = _from_fields(stored, resolved) if stored is not None else None
+            found = _from_fields(stored, resolved, compiled or "") if stored is not None else None
             if found is None:
                 found = _load_catalog(resolved, texts)
                 if compiled is not None:
                     store_compiled({f.name: getattr(found, f.name) for f in dataclasses.fields(found)
-                                    if f.name != "directory"}, compiled)
+                                    if f.name not in _NOT_STORED}, compiled)
+                    object.__setattr__(found, "content_key", compiled)  # frozen; not an __init__ argument
             if len(_LOADED) >= LOADED_KEEP:
                 _LOADED.clear()
             _LOADED[key] = found
@@ -191,13 +196,19 @@ def load_catalog(directory: Path | str = BUNDLED_CATALOG) -> Catalog:
         raise
 
 
-def _from_fields(fields: dict[str, Any], root: Path) -> Catalog | None:
-    """The catalog a compiled entry holds (planner/catalog/compiled.py), loaded from `root`; None when its fields
-    are not exactly the Catalog's."""
+_NOT_STORED = ("directory", "content_key")
+"""Catalog fields a compiled entry does not hold: where it was loaded from, and the entry's own key."""
+
+
+def _from_fields(fields: dict[str, Any], root: Path, key: str) -> Catalog | None:
+    """The catalog a compiled entry holds (planner/catalog/compiled.py), loaded from `root` under `key`; None when
+    its fields are not exactly the Catalog's."""
     names = {f.name for f in dataclasses.fields(Catalog)}
-    if set(fields) != names - {"directory"}:
+    if set(fields) != names - set(_NOT_STORED):
         return None
-    return Catalog(**fields, directory=str(root))
+    catalog = Catalog(**fields, directory=str(root))
+    object.__setattr__(catalog, "content_key", key)  # frozen; not an __init__ argument
+    return catalog
 
 
 def _catalog_texts(root: Path) -> dict[str, str]:

@@ -14,7 +14,8 @@ from planner.catalog.load import Catalog
 from planner.errors import PlannerError
 from planner.io.loading import error_from_validation, validate_document
 from planner.io.positions import SourcePositions
-from planner.io.yamlfile import YamlDocument, load_yaml
+from planner.io.profile_cache import LOADED_FIELDS, load_cached_profile, profile_key, store_profile
+from planner.io.yamlfile import YamlDocument, parse_yaml, read_text
 from planner.model.standard_shape import describe, standard_shape
 from planner.model.workload import params_disagreement
 from planner.schema.model import ARCH_FIELDS, Architecture, ModelSection
@@ -77,10 +78,16 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
                  overrides: Sequence[str] = ()) -> LoadedProfile:
     """Load a profile file, or take a dict of the same shape, apply `--set` what-if overrides, and resolve it
     against the catalog; every problem is one placed InputError."""
+    key = None
     if isinstance(source, Mapping):
         doc = YamlDocument(copy.deepcopy(dict(source)), DICT_SOURCE, {})
     else:
-        doc = load_yaml(source)
+        text = read_text(source)
+        key = profile_key(str(source), text, tuple(overrides), catalog.content_key)
+        cached = load_cached_profile(key) if key is not None else None
+        if cached is not None:
+            return LoadedProfile(**cached)
+        doc = parse_yaml(text, str(source))
     if overrides:
         from planner.io.whatif import apply_overrides
 
@@ -120,7 +127,10 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
     discounts = tuple(zip(discount_ids, profile.constraints.discounts.values()))
     if profile.inference is not None and doc.file != DICT_SOURCE:  # in Python, a plain number is SI: seconds
         check_latency_units(doc)
-    return LoadedProfile(profile, arch, gpu_ids, provider_ids, doc.positions, notes, owned, discounts)
+    loaded = LoadedProfile(profile, arch, gpu_ids, provider_ids, doc.positions, notes, owned, discounts)
+    if key is not None:
+        store_profile(key, {name: getattr(loaded, name) for name in LOADED_FIELDS})
+    return loaded
 
 
 def model_warnings(arch: Architecture) -> tuple[str, ...]:
