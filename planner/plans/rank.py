@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from planner.efficiency.origin import Z90
+from planner.plans import serving
 from planner.plans.serving import ServingPlan
 from planner.plans.verdict import closeness
 from planner.schema.profile import Slo
@@ -30,16 +30,12 @@ def serving_rank(p: ServingPlan, latency_key: str, slo: Slo | None = None) -> tu
 def headroom_factor(plan: ServingPlan, key: str) -> float:
     """How much a latency may grow if the GPU reaches the P10 of its efficiency instead of the median:
     exp(Z90 · σ) of the efficiency that sets it (bandwidth for TPOT, compute for TTFT and request latency)."""
-    sigma = plan.efficiency.bandwidth.log_sigma if key.startswith("tpot") else plan.efficiency.compute.log_sigma
-    return math.exp(Z90 * sigma)
+    return serving.headroom_factor(plan.efficiency, key)
 
 
 def holds_with_headroom(plan: ServingPlan, slo: Slo | None) -> bool:
-    """Meets every latency target even at the P10 efficiency: each percentile × headroom_factor ≤ its target."""
+    """Meets every latency target even at the P10 efficiency: each percentile within its target ÷ headroom_factor
+    (serving.headroom_slo, the targets the search sizes the plans with headroom for)."""
     if not plan.meets_slo:
         return False
-    for key, target in (slo.model_dump(exclude_none=True).items() if slo is not None else ()):
-        if key in plan.latency_s and plan.latency_s[key] * headroom_factor(plan, key) > target:
-            return False
-    return True
-
+    return slo is None or serving.meets_targets(plan.latency_s, serving.headroom_slo(slo, plan.efficiency))

@@ -57,7 +57,7 @@ from planner.plans.serving import (
     Memo,
     ServingEfficiency,
     ServingPlan,
-    serving_plan,
+    serving_plans,
 )
 from planner.plans.simulated import SimulationMemo, simulated_plan
 from planner.plans.spot import checkpoint_bytes
@@ -230,12 +230,13 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         plans = []
         for offer in offers + unrented:
             gpu = catalog.gpus[offer.offer.gpu]
-            plan = serving_plan(work, profile.inference, catalog, offer,
-                                _book_serving(book, catalog, offer, work, profile.inference), memo=memo)
-            if offer.provider == OWNED:  # the user's machine exists once
-                plan = on_one_machine(plan, offer.offer.gpus_per_instance)
-            plans.append(simulated_plan(plan, work, profile.inference, gpu, offer, seed, simulations)
-                         if simulate else plan)
+            # the offer's cheapest plan at the targets and, when it lacks headroom, its cheapest plan with it
+            for plan in serving_plans(work, profile.inference, catalog, offer,
+                                      _book_serving(book, catalog, offer, work, profile.inference), memo=memo):
+                if offer.provider == OWNED:  # the user's machine exists once
+                    plan = on_one_machine(plan, offer.offer.gpus_per_instance)
+                plans.append(simulated_plan(plan, work, profile.inference, gpu, offer, seed, simulations)
+                             if simulate else plan)
         plans = mark_serving([_with_price_trust(p, priced, day, catalog) for p in plans])
         if local is not None:
             plans += local_serving_plan(local, work, profile.inference, warnings)

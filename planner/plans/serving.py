@@ -23,7 +23,7 @@ from planner.dataclass import dataclass
 from typing import TYPE_CHECKING, Any
 
 from planner.catalog.load import Catalog, PricedOffer
-from planner.efficiency.origin import Efficiency, held_out_widened, prior_efficiency
+from planner.efficiency.origin import Z90, Efficiency, held_out_widened, prior_efficiency
 from planner.model.bill import ServingBill
 from planner.model.costing import monthly_cost_usd
 from planner.model.dynamic_batching import (
@@ -94,6 +94,21 @@ class ServingEfficiency:
     engine_step_s: float = 0.0
     """The engine's host time per decode step, serial with the GPU (catalog/priors.yaml engine_steps,
     planner/model/engine_step.py): every step, and the prefill's, pays it."""
+
+
+def headroom_factor(eff: ServingEfficiency, key: str) -> float:
+    """How much a latency may grow if the GPU reaches the P10 of its efficiency instead of the median:
+    exp(Z90 · σ) of the efficiency that sets it (bandwidth for TPOT, compute for TTFT and request latency)."""
+    sigma = eff.bandwidth.log_sigma if key.startswith("tpot") else eff.compute.log_sigma
+    return math.exp(Z90 * sigma)
+
+
+def headroom_slo(slo: Slo, eff: ServingEfficiency) -> Slo:
+    """The targets a plan meets exactly when it holds `slo` with headroom (at the P10 efficiency): each target ÷
+    headroom_factor. The search sizes plans for them (serving_plans) and the decision judges with them
+    (rank.holds_with_headroom), so both read one criterion."""
+    targets = slo.model_dump(exclude_none=True)
+    return slo.model_copy(update={key: target / headroom_factor(eff, key) for key, target in targets.items()})
 
 
 @dataclass(frozen=True)
@@ -369,6 +384,11 @@ def _meets(latency: dict[str, float], slo: Slo) -> bool:
     return True
 
 
+def meets_targets(latency: dict[str, float], slo: Slo) -> bool:
+    """Every percentile with a target within it (to 1e-9 relative), as the search judges its plans."""
+    return _meets(latency, slo)
+
+
 def replicas_needed(rate: float, capacity_rps: float, latency_of: Callable[[int | None], dict[str, float]], slo: Slo,
                     cap: int | None = None, meets_of: Callable[[int | None], bool] | None = None,
                     settled: list[tuple[int, int]] | None = None) -> int:
@@ -622,7 +642,69 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
                 out.append(sized)
                 if sized.meets:
                     fewest = min(fewest, sized.instances)
+        if inf.batch is None and fewest < math.inf and degree.batches:
+            between = _between_batches(inf, degree, tp, gpus_per_instance, int(fewest))
+            if between is not None and between.meets:
+                out.append(between)
+                fewest = min(fewest, between.instances)
     return out
+
+
+def _between_batches(inf: Inference, degree: _Degree, tp: int, gpus_per_instance: int, fewest: int
+                     ) -> _Candidate | None:
+    """A batch off the searched grid (_batches: powers of two) on fewer than `fewest` instances, the fewest any
+    batch up to the limit needs; None when none needs fewer. A pinned batch of 48 must not beat the search's 32
+    and 64 (new-user QA: serve-7b-chat pinned at 48 was 26 % cheaper than the free search).
+
+    With r replicas, a larger batch has a longer decode step and more prefills cutting in (both grow with the
+    batch), so the TPOT percentiles grow with the batch and the largest batch meeting the TPOT targets is found by
+    bisection; it is also the batch with the most slots at the lowest utilisation (a slot's hold grows more slowly
+    than the batch: batch·prefill + output·step), so the one whose TTFT is least: r replicas serve the targets
+    with some batch when they do with that one. More replicas only help (replicas_needed), so the fewest instances
+    are found by bisection over the instances too. Each candidate found is sized as the grid's are (_sized)."""
+    per_instance = gpus_per_instance // tp
+    limit = degree.batches[0]  # largest first
+    # a batch's full-load capacity grows with the batch: no batch is stable on fewer instances than the limit's
+    low = _fill_instances(degree.at(limit).stable, tp, gpus_per_instance)[1]
+    if limit <= 2 or low >= fewest:
+        return None
+    rate, slo = inf.rate, inf.slo
+
+    def tpot_within(batch: int, replicas: int) -> bool:
+        timing = degree.timing(batch)
+        within = _tpot_meets(inf, timing, replicas, rate)
+        if within is None:
+            tpot50, tpot95 = _tpot(inf, timing, replicas, rate)
+            within = _within(tpot50, slo.tpot_p50) and _within(tpot95, slo.tpot_p95)
+        return within
+
+    def batch_meeting(instances: int) -> int | None:
+        """The largest batch meeting the TPOT targets on `instances`, when it meets every target there."""
+        replicas = instances * per_instance
+        if not tpot_within(1, replicas):
+            return None
+        good, bad = 1, limit + 1
+        if tpot_within(limit, replicas):
+            good = limit
+        else:
+            bad = limit
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            good, bad = (mid, bad) if tpot_within(mid, replicas) else (good, mid)
+        return good if degree.at(good).meets_at(replicas, rate) else None
+
+    most = fewest - 1
+    batch = batch_meeting(most)
+    if batch is None:
+        return None
+    while low < most:  # batch_meeting(most) is a batch; below `low` none is stable
+        mid = (low + most) // 2
+        found = batch_meeting(mid)
+        if found is not None:
+            most, batch = mid, found
+        else:
+            low = mid + 1
+    return _sized(inf, degree.at(batch), batch, tp, gpus_per_instance, most)
 
 
 class _Degree:
@@ -631,7 +713,7 @@ class _Degree:
     configurations, each made when first asked. Kept in the estimate's memo: the same GPU offered in several
     instance sizes times and sizes the same configurations."""
 
-    __slots__ = ("work", "inf", "tp", "link_gbs", "link", "eff", "basis", "batches", "configs")
+    __slots__ = ("work", "inf", "tp", "link_gbs", "link", "eff", "basis", "batches", "configs", "timings")
 
     def __init__(self, work: Workload, inf: Inference, gpu: GpuSpec, tp: int, link_gbs: float, link: str,
                  eff: ServingEfficiency) -> None:
@@ -642,14 +724,22 @@ class _Degree:
         self.basis = _timing_basis(work, inf, gpu, tp, link_gbs, link, eff) if limit >= 1 else None
         self.batches = _searched_batches(limit, inf.batch) if self.basis is not None else []
         self.configs: dict[int, _Configuration] = {}
+        self.timings: dict[int, LlmTiming] = {}
 
     def at(self, batch: int) -> _Configuration:
         """The configuration of `batch` sequences."""
         found = self.configs.get(batch)
         if found is None:
+            found = self.configs[batch] = _llm_config(self.inf, self.timing(batch))
+        return found
+
+    def timing(self, batch: int) -> LlmTiming:
+        """The timing of `batch` sequences (_between_batches reads it at batches it does not size)."""
+        found = self.timings.get(batch)
+        if found is None:
             assert self.basis is not None  # no batches are searched without it
-            timing = _timing_at(self.basis, self.work, self.inf, self.tp, batch, self.link_gbs, self.link, self.eff)
-            found = self.configs[batch] = _llm_config(self.inf, timing)
+            found = self.timings[batch] = _timing_at(self.basis, self.work, self.inf, self.tp, batch, self.link_gbs,
+                                                     self.link, self.eff)
         return found
 
 
@@ -1046,6 +1136,37 @@ def serving_plan(work: Workload, inference: Inference, catalog: Catalog | None, 
         assert catalog is not None, "priors come from the catalog"
         eff = _priors(catalog, gpu, work, inference, memo if from_catalog else None)
     return plan(work, inference, gpu, offer, eff, memo)
+
+
+def serving_plans(work: Workload, inference: Inference, catalog: Catalog | None, offer: PricedOffer,
+                  eff: ServingEfficiency | None = None, gpu: GpuSpec | None = None,
+                  memo: Memo | None = None) -> list[ServingPlan]:
+    """What the decision needs of one offer: serving_plan (the cheapest configuration meeting the targets at the
+    median efficiency, or the closest) and, when that one does not hold them with headroom (at the P10 efficiency:
+    headroom_slo), the cheapest configuration that does — sized by the same search for those targets, so that the
+    cheapest with headroom is a plan the search produced, not a by-product of the cheapest at the median (none
+    when no configuration on the offer holds them)."""
+    plan = serving_plan(work, inference, catalog, offer, eff, gpu, memo)
+    if not plan.meets_slo:
+        return [plan]  # nothing meets the targets: nothing holds them with headroom either
+    strict = headroom_slo(inference.slo, plan.efficiency)
+    if _meets(plan.latency_s, strict):
+        return [plan]  # the cheapest at the targets already holds them with headroom: no plan with it is cheaper
+    safe = serving_plan(work, _with_slo(inference, strict, memo), catalog, offer, plan.efficiency, gpu, memo)
+    return [plan, safe] if safe.meets_slo else [plan]
+
+
+def _with_slo(inf: Inference, slo: Slo, memo: Memo | None) -> Inference:
+    """The inference section with other targets, one object per targets in an estimate (`memo`), so that the
+    offers of one GPU find their configurations under one context (_context)."""
+    if memo is None:
+        return inf.model_copy(update={"slo": slo})
+    key = ("with slo", id(inf), slo)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = (inf, inf.model_copy(update={"slo": slo}))  # holds inf: its id is not reused
+    with_slo: Inference = found[1]
+    return with_slo
 
 
 def _priors(catalog: Catalog, gpu: GpuSpec, work: Workload, inference: Inference, memo: Memo | None

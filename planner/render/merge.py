@@ -35,16 +35,17 @@ def shape(plan: TrainingPlan | ServingPlan) -> tuple[object, ...]:
             tuple(sorted((k, _sig(v)) for k, v in plan.latency_s.items())), plan.meets_slo, term)
 
 
-def key(plan: TrainingPlan | ServingPlan) -> tuple[str, str, str]:
-    """(GPU, provider, instance): what names one offer (an instance name alone may cover several GPUs)."""
-    return plan.gpu, plan.provider, plan.instance
+def key(plan: TrainingPlan | ServingPlan) -> tuple[object, ...]:
+    """(GPU, provider, instance, shape): what names one plan of one offer (an instance name alone may cover several
+    GPUs, and one offer can give two serving plans: its cheapest at the targets and its cheapest with headroom)."""
+    return plan.gpu, plan.provider, plan.instance, shape(plan)
 
 
-def merged(plans: Sequence[P]) -> tuple[list[P], dict[tuple[str, str, str], list[str]]]:
+def merged(plans: Sequence[P]) -> tuple[list[P], dict[tuple[object, ...], list[str]]]:
     """The plans with later near-copies (same shape(), another instance) dropped, and for each kept plan that had
     copies, key(plan) → the other instance types' names."""
     first: dict[tuple[object, ...], P] = {}
-    others: dict[tuple[str, str, str], list[str]] = {}
+    others: dict[tuple[object, ...], list[str]] = {}
     kept: list[P] = []
     for plan in plans:
         seen = shape(plan)

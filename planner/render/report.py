@@ -41,7 +41,7 @@ def shown(plans: list[Any], top: int | None) -> list[Any]:
     return plans[:top] + [p for p in plans[top:] if p.provider == "local" or is_no_offer(p)]
 
 
-def _provider_cell(plan: Any, others: dict[tuple[str, str, str], list[str]]) -> str:
+def _provider_cell(plan: Any, others: dict[tuple[object, ...], list[str]]) -> str:
     """The provider, with '(×N)' when N instance types give this plan (the cheapest is priced)."""
     more = others.get(key(plan))
     term = f" {plan.commitment.term}" if getattr(plan, "commitment", None) is not None else ""
@@ -398,7 +398,7 @@ def estimate_dict(est: Estimate, top: int | None = None, decision: Decision | No
     return out
 
 
-def _types_dict(merged_into: dict[tuple[str, str, str], list[str]], plan: Any) -> dict[str, Any]:
+def _types_dict(merged_into: dict[tuple[object, ...], list[str]], plan: Any) -> dict[str, Any]:
     """`instance_types`: how many instance types of the provider give this plan (1: this one); `other_instances`
     names the dearer ones merged into it (`merged_into`: merge.merged(all plans)[1], made once per section)."""
     others = merged_into.get(key(plan), [])
