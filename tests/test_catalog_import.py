@@ -60,7 +60,8 @@ def test_skypilot_aws_table(catalog_dir, tmp_path):
     table.write_text(AWS_VMS)
     result = run_import(catalog_dir, "skypilot", table)
     assert result.exit_code == 0, result.output
-    assert "Wrote 2 offer(s) for aws" in result.stdout
+    # the bundled aws file has 16 offers: the table's 2 replace theirs, the 14 it does not list are kept
+    assert "Wrote 16 offer(s) for aws" in result.stdout and "(2 from the table, 14 not in it kept" in result.stdout
     assert "Not mapped: accelerator 'Inferentia2' (1 row(s))" in result.stdout
     assert "Skipped 1 row(s): no accelerator" in result.stdout
     offers = offers_of(catalog_dir / "offers" / "aws.yaml")
@@ -73,7 +74,8 @@ def test_skypilot_aws_table(catalog_dir, tmp_path):
     assert p4de["intra_node"] == "nvlink" and p4de["network_gbps"] == 400
     catalog = load_catalog(catalog_dir)  # the written file validates with the rest of the catalog
     assert catalog.providers["aws"].as_of.isoformat() == "2026-11-20"
-    assert {o.offer.instance for o in catalog.offers(providers={"aws"})} == {"p4de.24xlarge", "g5.xlarge"}
+    assert {"p4de.24xlarge", "g5.xlarge", "p5.48xlarge", "g6e.xlarge"} <= {
+        o.offer.instance for o in catalog.offers(providers={"aws"})}
     assert catalog.providers["aws"].omitted[0].row.startswith("accelerator 'Inferentia2'")
 
 
@@ -120,8 +122,41 @@ def test_dry_run_writes_nothing(catalog_dir, tmp_path):
     table.write_text(GPUHUNT)
     before = (catalog_dir / "offers" / "gcp.yaml").read_text()
     result = run_import(catalog_dir, "gpuhunt", table, "--dry-run")
-    assert result.exit_code == 0 and result.stdout.startswith("Would write 3 offer(s) for gcp")
+    assert result.exit_code == 0 and result.stdout.startswith("Would write 19 offer(s) for gcp")
+    assert "(3 from the table, 16 not in it kept from the previous file)" in result.stdout
     assert (catalog_dir / "offers" / "gcp.yaml").read_text() == before
+
+
+SNAPSHOT_AWS = BUNDLED_CATALOG / "snapshots" / "skypilot-2026-11-30" / "v7" / "aws" / "vms.csv"
+
+
+def test_one_table_keeps_the_offers_it_does_not_list(catalog_dir):
+    """New-user QA: importing AWS's snapshot vms.csv alone wrote 8 offers and silently deleted the g4dn/g5/g6/g6e
+    ones (T4, A10G, L4, L40S) that the snapshot's folder import keeps. They stay, each with its own source and date,
+    as the folder import keeps them."""
+    before = offers_of(catalog_dir / "offers" / "aws.yaml")
+    result = run_import(catalog_dir, "skypilot", SNAPSHOT_AWS)
+    assert result.exit_code == 0, result.output
+    assert "Wrote 16 offer(s) for aws" in result.stdout and "(8 from the table, 8 not in it kept" in result.stdout
+    after = offers_of(catalog_dir / "offers" / "aws.yaml")
+    assert set(after) == set(before)
+    catalog = load_catalog(catalog_dir)
+    gpus = {o.offer.gpu for o in catalog.offers(providers={"aws"})}
+    assert {"T4", "A10G", "L4", "L40S"} <= gpus, gpus
+    g5 = next(o.offer for o in catalog.offers(providers={"aws"}) if o.offer.instance == "g5.xlarge")
+    assert g5.as_of is not None and g5.source  # dated by the file it was kept from, not by this import
+
+
+def test_replace_drops_and_names_what_the_table_does_not_list(catalog_dir):
+    result = run_import(catalog_dir, "skypilot", SNAPSHOT_AWS, "--replace", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Would write 8 offer(s) for aws" in result.stdout
+    assert "Would remove 8 offer(s) not in the table (--replace): " in result.stdout and "g4dn.xlarge" in result.stdout
+    result = run_import(catalog_dir, "skypilot", SNAPSHOT_AWS, "--replace")
+    assert result.exit_code == 0 and "Removed 8 offer(s)" in result.stdout
+    assert "g5.xlarge" not in offers_of(catalog_dir / "offers" / "aws.yaml")
+    folder = run_import(catalog_dir, "skypilot", SNAPSHOT_AWS.parent.parent, "--replace")
+    assert folder.exit_code == 2 and "--replace applies to one table" in folder.output
 
 
 @pytest.mark.parametrize("content, message", [

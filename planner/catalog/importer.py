@@ -40,6 +40,10 @@ class ImportResult:
     """Accelerator names with no GPU id → rows."""
     skipped: Counter[str] = field(default_factory=Counter)
     """Other reasons rows were left out → rows."""
+    kept: list[Offer] = field(default_factory=list)
+    """The provider's offers the table does not list, kept with their own source and date (without --replace)."""
+    removed: list[str] = field(default_factory=list)
+    """Instances of the provider's offers the table does not list, dropped because --replace was given."""
 
 
 def _skypilot_rows(path: Path, skipped: Counter[str]) -> list[SkyRow]:
@@ -81,8 +85,10 @@ def _gpuhunt_rows(path: Path, skipped: Counter[str]) -> list[SkyRow]:
 
 def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, provider: str | None = None,
                   cloud: str | None = None, as_of: dt.date | None = None, billing: str | None = None,
-                  name: str | None = None) -> tuple[ProviderOffers, ImportResult]:
-    """Read a price table into a validated ProviderOffers (not yet written)."""
+                  name: str | None = None, replace: bool = False) -> tuple[ProviderOffers, ImportResult]:
+    """Read a price table into a validated ProviderOffers (not yet written). The provider's offers the table does not
+    list are kept, each with its own source and date (a table may cover only some instance families: AWS's
+    snapshot vms.csv has no g4dn/g5/g6/g6e row); `replace` drops them instead, and the result names them."""
     names = load_accelerator_names(catalog_dir, catalog)
     skipped: Counter[str] = Counter()
     unmapped: Counter[str] = Counter()
@@ -143,6 +149,12 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
         raise InputError(f"no GPU offer could be read from the table ({sum(unmapped.values())} row(s) with "
                          f"unmapped accelerator names, {sum(skipped.values())} skipped{': ' + reasons if reasons else ''})",
                          file=str(path), hint="Add the names to catalog/accelerator_names.yaml." if unmapped else None)
+    imported = {o.instance for o in offers}
+    uncovered = [o for o in existing.offers if o.instance not in imported] if existing else []
+    kept = [] if replace or existing is None else [
+        o.model_copy(update={"as_of": o.as_of or existing.as_of, "source": o.source or existing.source})
+        for o in uncovered]
+    removed = [o.instance for o in uncovered] if replace else []
     label = {"skypilot": "SkyPilot catalog vms.csv", "gpuhunt": "gpuhunt catalog CSV"}[source]
     omitted = [OmittedRow(row=f"accelerator {n!r} ({k} row(s))", reason="no GPU id for this name")
                for n, k in sorted(unmapped.items())]
@@ -150,13 +162,16 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
         document = ProviderOffers(
             schema_version=1, provider=provider, name=name or (existing.name if existing else provider),
             as_of=as_of or dt.date.today(), source=f"{label}: {path.parent.name}/{path.name}",
-            billing=billing, notes=(f"Billing granularity kept from the previous offers file ({existing.billing})."
-                                    if existing and not billing_given else None), offers=offers, omitted=omitted)
+            billing=billing, notes=" ".join(filter(None, [
+                f"Billing granularity kept from the previous offers file ({existing.billing})."
+                if existing and not billing_given else None,
+                f"{len(kept)} offer(s) not in the table kept from the previous file with their own source and date."
+                if kept else None])) or None, offers=offers + kept, omitted=omitted)
     except ValidationError as exc:
         raise InputError(f"imported offers do not validate: {exc.errors(include_url=False)[0]['msg']}",
                          file=str(path)) from None
     target = catalog_dir / "offers" / f"{provider}.yaml"
-    return document, ImportResult(provider, target, offers, unmapped, skipped)
+    return document, ImportResult(provider, target, offers, unmapped, skipped, kept, removed)
 
 
 class _NoAliasDumper(yaml.SafeDumper):
@@ -177,9 +192,14 @@ def write_offers(document: ProviderOffers, path: Path) -> None:
     write_text_atomic(path, header + body)  # the catalog loader caches by content: the next load sees this file
 
 
-def summary(result: ImportResult) -> str:
-    """What was imported and what was not, in words."""
-    lines = [f"Wrote {len(result.offers)} offer(s) for {result.provider} to {result.path}"]
+def summary(result: ImportResult, dry_run: bool = False) -> str:
+    """What was imported, kept, removed and left out, in words."""
+    kept = f", {len(result.kept)} not in it kept from the previous file" if result.kept else ""
+    lines = [f"{'Would write' if dry_run else 'Wrote'} {len(result.offers) + len(result.kept)} offer(s) for "
+             f"{result.provider} to {result.path} ({len(result.offers)} from the table{kept})"]
+    if result.removed:
+        lines.append(f"{'Would remove' if dry_run else 'Removed'} {len(result.removed)} offer(s) not in the table "
+                     f"(--replace): " + ", ".join(result.removed))
     for name, count in sorted(result.unmapped.items()):
         lines.append(f"Not mapped: accelerator {name!r} ({count} row(s)) — add it to catalog/accelerator_names.yaml")
     for reason, count in sorted(result.skipped.items()):

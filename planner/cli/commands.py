@@ -320,6 +320,9 @@ def catalog_import(
     billing: Annotated[Optional[Billing], typer.Option(
         "--billing", help="Billing granularity, needed for a provider new to the catalog.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would be written; write nothing.")] = False,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="One table only: drop the provider's offers the table does not list (default: keep them, "
+                          "with their own source and date); the summary names them.")] = False,
     catalog: CatalogOption = BUNDLED_CATALOG,
 ) -> None:
     """Refresh a provider's prices from a maintained catalog's table into catalog/offers/<provider>.yaml."""
@@ -336,6 +339,9 @@ def catalog_import(
         if source.value != "skypilot":
             raise InputError("a directory is read only with --from skypilot (a SkyPilot v7 catalog)",
                              file=str(table), hint="Pass a gpuhunt <provider>.csv file.")
+        if replace:
+            raise InputError("--replace applies to one table; a snapshot folder always keeps the offers it does not "
+                             "cover", field="--replace", hint="Pass one <cloud>/vms.csv, or drop --replace.")
         from planner.catalog import snapshot_import
 
         results = snapshot_import.import_snapshot(table, load_catalog(catalog), Path(catalog), date)
@@ -345,11 +351,10 @@ def catalog_import(
         _out(snapshot_import.summary(results, dry_run))
         return
     document, result = import_offers(source.value, table, load_catalog(catalog), Path(catalog), provider,
-                                     as_of=date, billing=billing.value if billing else None)
+                                     as_of=date, billing=billing.value if billing else None, replace=replace)
     if not dry_run:
         write_offers(document, result.path)
-    text = summary(result)
-    _out(text.replace("Wrote", "Would write", 1) if dry_run else text)
+    _out(summary(result, dry_run))
 
 
 class RefreshSource(str, Enum):
