@@ -1,6 +1,6 @@
 """A floor under a training plan's hours at one GPU count, worked out without its layout search: the layouts
-candidate_layouts would compare are found from their memory alone (the first (recomputation, ZeRO stage) trial that
-fits, at its micro-batch), and each one's step is at least the communication nothing hides plus the longer of its
+candidate_layouts would compare (every tensor and pipeline degree that fits) are found from their memory alone (the
+first (recomputation, ZeRO stage) trial that fits, at its micro-batch), and each one's step is at least the communication nothing hides plus the longer of its
 compute at its efficiency and its gradient synchronisation (NCCL's least latency per message, the ring's bandwidth)
 with the compute that cannot hide it. The search (plans/search.py) leaves out the counts whose floors show they
 change no output."""
@@ -215,16 +215,18 @@ class CountBound:
                 continue
             best = math.inf
             for number, eta_key, micro_flops, slots, accumulation, size, per_layer, zero3 in fits:
-                comm = comms.get(number)
-                if comm is None:
-                    comm = comms[number] = self._comm(self.numbered[number], per_instance, network, intra)
-                tp_latency, tp_bytes, pp_latency, pp_bytes, allreduce, _, _, _ = comm
                 eta = etas.get(eta_key)
                 if eta is None:
                     eta = etas[eta_key] = self._eta(gpu, efficiency, eta_key[0], eta_key[1])
                 # one micro-batch's compute at the layout's efficiency (training.terms_at), the step's slots of it
                 micro_s = micro_flops / peak / eta
                 compute = slots * micro_s
+                if compute >= best:  # the step is at least its compute: this layout's floor cannot be the least
+                    continue
+                comm = comms.get(number)
+                if comm is None:
+                    comm = comms[number] = self._comm(self.numbered[number], per_instance, network, intra)
+                tp_latency, tp_bytes, pp_latency, pp_bytes, allreduce, _, _, _ = comm
                 if zero3:
                     # gathers and scatters behind each micro-batch, `accumulation` times: step = compute +
                     # acc·max(0, comm − micro) ≥ the bubble's slots of compute + acc·comm
@@ -321,22 +323,15 @@ class CountBound:
 
     def _candidates(self, gpu: GpuSpec, capacity: float, count: int, per_instance: int, networked: bool,
                     group: dict[int, Candidates]) -> Candidates:
-        """candidate_layouts without pins, experts or context ranks, from memory alone: data parallel; the first
-        tensor degree that fits; across networked instances the first pipeline depth that fits (_list's order).
-        A fit that rounding could decide (UNSURE) keeps the search going as if it had not fitted, so the list holds
-        every degree the search may choose. With it, whether context parallelism may be tried (long_sequence, which
-        reads the GPU's memory alone). Once per (memory size, count, GPUs per instance, networked), kept in `group`."""
+        """candidate_layouts without pins, experts or context ranks, from memory alone: every (tensor, pipeline)
+        degree pair of _list that fits. A fit that rounding could decide (UNSURE) gives the count no floor. With it,
+        whether context parallelism may be tried (long_sequence, which reads the GPU's memory alone). Once per
+        (memory size, count, GPUs per instance, networked), kept in `group`."""
         found = self.lists.get((count, per_instance, networked))
         degrees, pairs, made = found if found is not None else self._list(count, per_instance, networked)
         out = []
         unsure = False
-        stage, done = 0, False  # 0: data parallel, 1: tensor degrees, 2: pipeline depths
         for j, (tp, pp) in enumerate(pairs):
-            kind = 0 if tp * pp == 1 else 1 if pp == 1 else 2
-            if kind != stage:
-                stage, done = kind, False
-            if done:
-                continue
             shape = made[j]
             if shape is None:
                 shape = made[j] = self.shape(count, tp, pp)
@@ -349,7 +344,6 @@ class CountBound:
                 continue
             if isinstance(fit, Fit):
                 out.append(fit)
-                done = True
             else:
                 unsure = True
         if not unsure and self.splits:
@@ -421,10 +415,10 @@ class CountBound:
     def _list(self, count: int, per_instance: int, networked: bool
               ) -> tuple[tuple[int, ...], list[tuple[int, int]], list[Shape | None]]:
         """The tensor degrees of the instance at `count` (training._tensor_degrees) and every (tensor, pipeline)
-        degree candidate_layouts may try, in its order: data parallel, each tensor degree inside the instance, and
-        across networked instances pipeline depths (powers of two up to the layers) at the widest tensor degree,
-        with a place for each one's Shape, made when _candidates first reaches it (most pipeline depths are past
-        the first that fits); once per (count, GPUs per instance, networked)."""
+        degree candidate_layouts tries, in its order: data parallel, each tensor degree inside the instance, and
+        across networked instances pipeline depths (powers of two up to the layers) at no and at each tensor degree,
+        with a place for each one's Shape, made when _candidates first reaches it; once per (count, GPUs per
+        instance, networked)."""
         key = (count, per_instance, networked)
         found = self.lists.get(key)
         if found is not None:
@@ -437,11 +431,12 @@ class CountBound:
             if work.family in ("decoder", "encoder") else []
         pairs = [(1, 1), *((tp, 1) for tp in degrees)]
         if count > per_instance and networked:
-            tp, pp = (degrees[-1] if degrees else 1), 2
-            while tp * pp <= count and pp <= work.layers:
-                if count % (tp * pp) == 0:
-                    pairs.append((tp, pp))
-                pp *= 2
+            for tp in (1, *degrees):
+                pp = 2
+                while tp * pp <= count and pp <= work.layers:
+                    if count % (tp * pp) == 0:
+                        pairs.append((tp, pp))
+                    pp *= 2
         made: list[Shape | None] = [None] * len(pairs)
         found = self.lists[key] = (tuple(degrees), pairs, made)
         return found

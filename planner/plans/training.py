@@ -573,11 +573,15 @@ def _tensor_degrees(job: TrainingJob, offer: PricedOffer, count: int) -> list[in
 
 def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
                       memory_of: MemoryOf = training_memory, fit: FitLayout | None = None) -> list[Layout]:
-    """The layouts worth comparing, each the least model parallelism that fits in its kind: data parallel with
-    ZeRO-0…3/FSDP; tensor parallel inside a node with a distributed (ZeRO-1) optimizer; tensor parallel across the
-    whole node plus pipeline stages across nodes (Megatron-LM's rule: tensor inside the node, pipeline across); and,
-    when one sample's activations outgrow a GPU, context parallelism (_context_layouts). `fit`: _fit_layout at
-    (tp, pp, stages, ep, cp) for this job, GPU and count (LayoutMemo passes a remembering one)."""
+    """The layouts worth comparing: data parallel with ZeRO-0…3/FSDP; each tensor-parallel degree inside a node
+    with a distributed (ZeRO-1) optimizer; across networked nodes every pipeline depth (powers of two up to the
+    layers) at no and at each tensor degree (Megatron-LM's rule: tensor inside the node, pipeline across); and, when
+    one sample's activations outgrow a GPU, context parallelism (_context_layouts). Every degree that fits, not the
+    least: over a slow network more model parallelism shrinks the data-parallel gradient all-reduce (each GPU holds
+    1/(tp·pp) of the gradients) by more than its bubble and sends cost (new-user QA: 13B on 8 single-GPU instances
+    at 10 Gb/s, pipeline 8 at 2.5 h against the least that fits, pipeline 2, at 5.0 h), so the least is not always
+    the fastest and the free search must see every layout a pin could ask for (tests/test_layout_choice.py). `fit`:
+    _fit_layout at (tp, pp, stages, ep, cp) for this job, GPU and count (LayoutMemo passes a remembering one)."""
     if fit is None:
         def fit(tp: int, pp: int, stages: tuple[str, ...], ep: int, cp: int) -> Layout | None:
             return _fit_layout(job, gpu, count, tp, pp, stages, ep, memory_of, cp)
@@ -593,17 +597,15 @@ def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count:
         layout = fit(tp, 1, ("none", "zero1"), 1, 1)
         if layout is not None:
             layouts.append(layout)
-            break
     if count > offer.offer.gpus_per_instance and offer.offer.network_gbps:
-        tp = degrees[-1] if degrees else 1
-        pp = 2
-        while tp * pp <= count and pp <= job.work.layers:
-            if count % (tp * pp) == 0:
-                layout = fit(tp, pp, ("none", "zero1"), 1, 1)
-                if layout is not None:
-                    layouts.append(layout)
-                    break
-            pp *= 2
+        for tp in (1, *degrees):
+            pp = 2
+            while tp * pp <= count and pp <= job.work.layers:
+                if count % (tp * pp) == 0:
+                    layout = fit(tp, pp, ("none", "zero1"), 1, 1)
+                    if layout is not None:
+                        layouts.append(layout)
+                pp *= 2
     layouts += _expert_layouts(job, offer, count, degrees, fit)
     if long_sequence(job, gpu, degrees, memory_of):
         layouts += _context_layouts(job, offer, count, degrees, fit)
