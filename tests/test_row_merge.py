@@ -52,3 +52,24 @@ def test_serving_list_starts_with_the_recommendation():
         choice = data["decisions"]["inference"]["choices"][0]
         first = data["inference"]["plans"][0]
         assert (first["gpu"], first["provider"]) == (choice["gpu"], choice["provider"]), name
+
+
+def test_the_lazy_merge_shows_what_merging_every_plan_shows():
+    # render/merge.py LazyMerge merges GPU and provider by GPU and provider, making a training option's plan only
+    # where a report reads it: the rows, their order and their merged instance types are merged()'s of all plans
+    from planner.render.merge import LazyMerge
+    from planner.render.report import _always_shown, shown
+
+    for name in ("serve-7b-chat.yaml", "pretrain-1b-72h.yaml", "bert-train-then-serve.yaml"):
+        est = _result(name).estimate
+        sections = [(est.training.ranked, lambda o: o.plan)] if est.training else []
+        sections += [(est.inference.plans, lambda p: p)] if est.inference else []
+        for items, plan_of in sections:
+            plans = [plan_of(i) for i in items]
+            others = merged(plans)[1]
+            for top in (1, 3, 10, 0):
+                lazy = LazyMerge(items, plan_of)
+                rows = lazy.shown(top, _always_shown)
+                assert rows == shown(plans, top) and all(r is s for r, s in zip(rows, shown(plans, top)))
+                assert [lazy.others(p) for p in rows] == [others.get(key(p), []) for p in rows]
+            assert any(others.values())  # some rows merge copies: the comparison means something

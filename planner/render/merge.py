@@ -7,8 +7,8 @@ them in rank order, which is the cheapest (ranking is by cost among plans of equ
 types give it."""
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan
@@ -55,3 +55,79 @@ def merged(plans: Sequence[P]) -> tuple[list[P], dict[tuple[object, ...], list[s
         first.setdefault(seen, plan)
         kept.append(plan)
     return kept, others
+
+
+T = TypeVar("T")
+
+
+class LazyMerge(Generic[T, P]):
+    """merged() of a section's plans, worked out only as far as a report reads it. A plan is a near-copy only of a
+    plan of the same GPU and provider (both are in shape()), and each item names those without making its plan (a
+    training option's gpu and provider fields: a search makes an option's plan only when read), so the plans are
+    merged GPU and provider by GPU and provider, and only the groups a report reads are made: with --top 10, the
+    groups of the first ten kept plans (and of any 'local' or no-offer row), not all ~400 plans of a full search.
+    Each group's result is merged()'s for its plans, which is merged()'s for all plans restricted to the group."""
+
+    def __init__(self, items: Sequence[T], plan_of: Callable[[T], P]) -> None:
+        self._items: Sequence[T] = items
+        self._plan_of: Callable[[T], P] = plan_of
+        self._groups: dict[tuple[str, str], list[int]] = {}
+        for i, item in enumerate(items):
+            self._groups.setdefault((getattr(item, "gpu"), getattr(item, "provider")), []).append(i)
+        self._dropped: set[int] = set()
+        self._others: dict[tuple[object, ...], list[str]] = {}
+        self._done: set[tuple[str, str]] = set()
+
+    def _group(self, index: int) -> tuple[str, str]:
+        item = self._items[index]
+        return getattr(item, "gpu"), getattr(item, "provider")
+
+    def _merge(self, group: tuple[str, str]) -> None:
+        if group in self._done:
+            return
+        self._done.add(group)
+        indices = self._groups[group]
+        if len(indices) == 1:
+            return  # a plan alone in its group is kept, with no copies: its plan need not be made
+        plans = [self._plan_of(self._items[i]) for i in indices]
+        if any((p.gpu, p.provider) != group for p in plans):  # never, by the items' contract; then merge them all
+            self._merge_all()
+            return
+        kept, others = merged(plans)
+        kept_ids = {id(p) for p in kept}
+        self._dropped.update(i for i, p in zip(indices, plans) if id(p) not in kept_ids)
+        for name, instances in others.items():
+            self._others.setdefault(name, []).extend(instances)
+
+    def _merge_all(self) -> None:
+        """merged() of every plan at once (the fallback when an item's group is not its plan's)."""
+        plans = [self._plan_of(item) for item in self._items]
+        kept, others = merged(plans)
+        kept_ids = {id(p) for p in kept}
+        self._dropped = {i for i, p in enumerate(plans) if id(p) not in kept_ids}
+        self._others = others
+        self._done = set(self._groups)
+
+    def kept(self, index: int) -> bool:
+        """Whether the index-th plan is kept (not a near-copy of an earlier plan on another instance type)."""
+        self._merge(self._group(index))
+        return index not in self._dropped
+
+    def shown(self, top: int | None, also: Callable[[T], bool]) -> list[P]:
+        """The first `top` kept plans (all when top is None or 0), and after them every kept plan whose item
+        `also` accepts: merged(plans)[0][:top] + [p for p in merged(plans)[0][top:] if also(its item)]."""
+        out: list[P] = []
+        rest = len(self._items)
+        for i in range(len(self._items)):
+            if top and len(out) == top:
+                rest = i
+                break
+            if self.kept(i):
+                out.append(self._plan_of(self._items[i]))
+        return out + [self._plan_of(self._items[i]) for i in range(rest, len(self._items))
+                      if also(self._items[i]) and self.kept(i)]
+
+    def others(self, plan: TrainingPlan | ServingPlan) -> list[str]:
+        """merged(plans)[1].get(key(plan), []): the other instance types merged into a kept plan."""
+        self._merge((plan.gpu, plan.provider))
+        return self._others.get(key(plan), [])

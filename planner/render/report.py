@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from planner.model.interconnect import PlanLinks
 from planner.model.workload import Workload
-from planner.plans.no_offer import is_no_offer
-from planner.plans.options import spot_adjusted, training_rank
+from planner.plans.no_offer import NO_OFFER, is_no_offer
+from planner.plans.options import TrainingOption, spot_adjusted, training_rank
 from planner.plans.owned import BuyVersusRent
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
@@ -22,7 +22,7 @@ from planner.render.bill import BillSection
 from planner.render.bill import bill_section as bill_of
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
 from planner.render.escape import terminal
-from planner.render.merge import key, merged
+from planner.render.merge import LazyMerge, key, merged
 
 if TYPE_CHECKING:  # annotations only: the decision is made before rendering
     from planner.decide.choices import Decision, ServingDecision, TrainingDecision
@@ -38,7 +38,48 @@ def shown(plans: list[Any], top: int | None) -> list[Any]:
     plans = merged(plans)[0]
     if not top:
         return plans
-    return plans[:top] + [p for p in plans[top:] if p.provider == "local" or is_no_offer(p)]
+    return plans[:top] + [p for p in plans[top:] if _always_shown(p)]
+
+
+def _always_shown(item: Any) -> bool:
+    """A row shown wherever it ranks: the measured device's, or a GPU's with no offer (a plan or a training option:
+    both name their provider)."""
+    return bool(item.provider == "local" or item.provider == NO_OFFER)
+
+
+class Merges:
+    """Each section's plans merged by instance type (merge.LazyMerge), made once for one rendering: the training
+    section's options make their plans only where the rendering reads them (the shown rows and their groups)."""
+
+    def __init__(self, est: Estimate) -> None:
+        self.est = est
+        self._training: LazyMerge[TrainingOption, TrainingPlan] | None = None
+        self._serving: LazyMerge[ServingPlan, ServingPlan] | None = None
+
+    def training(self) -> LazyMerge[TrainingOption, TrainingPlan]:
+        assert self.est.training is not None
+        if self._training is None:
+            self._training = LazyMerge(self.est.training.ranked, _plan_of)
+        return self._training
+
+    def serving(self) -> LazyMerge[ServingPlan, ServingPlan]:
+        assert self.est.inference is not None
+        if self._serving is None:
+            self._serving = LazyMerge(self.est.inference.plans, _itself)
+        return self._serving
+
+    def shown(self, section: str, top: int | None) -> list[Any]:
+        """shown(plans of `section`, top)."""
+        lazy: LazyMerge[Any, Any] = self.training() if section == "training" else self.serving()
+        return lazy.shown(top, _always_shown)
+
+
+def _plan_of(option: TrainingOption) -> TrainingPlan:
+    return option.plan
+
+
+def _itself(plan: ServingPlan) -> ServingPlan:
+    return plan
 
 
 def _provider_cell(plan: Any, others: dict[tuple[object, ...], list[str]]) -> str:
@@ -59,10 +100,12 @@ def _r(value: float | None, digits: int = 4) -> float | None:
     return float(f"{value:.{digits}g}")
 
 
-def _training_shown(est: Estimate, top: int | None, section: Any = None) -> list[TrainingPlan]:
+def _training_shown(est: Estimate, top: int | None, section: Any = None,
+                    merges: Merges | None = None) -> list[TrainingPlan]:
     """The shown training plans (with the decision's first choice when --top cut it; with every plan the decision
     names at --top 0), spot plans with their expected interruption overhead (as the decision has them)."""
     assert est.training is not None
+    merges = merges or Merges(est)
     if not top and section is not None:  # all plans: with every plan the decision names, in rank order
         ranked = list(est.training.ranked)
         for choice in section.choices + section.alternatives:
@@ -70,8 +113,8 @@ def _training_shown(est: Estimate, top: int | None, section: Any = None) -> list
                 ranked.append(choice.option)
         plans = shown([o.plan for o in sorted(ranked, key=training_rank)], None)
     else:
-        plans = _with_first_choice(shown(est.training.plans, top), section) if section is not None else \
-            shown(est.training.plans, top)
+        plans = _with_first_choice(merges.shown("training", top), section) if section is not None else \
+            merges.shown("training", top)
     return [spot_adjusted(est.training.job, p) for p in plans]
 
 
@@ -94,11 +137,12 @@ def _price_fields(plan: TrainingPlan | ServingPlan) -> dict[str, Any]:
             "commitment": commitment}
 
 
-def price_warnings(est: Estimate, top: int | None) -> list[str]:
+def price_warnings(est: Estimate, top: int | None, merges: Merges | None = None) -> list[str]:
     """Old prices among the plans shown (not the whole catalog): one line per provider, its oldest shown price."""
     ages: dict[str, list[int]] = {}
-    for section in (est.training, est.inference):
-        for plan in shown(section.plans, top) if section is not None else []:
+    merges = merges or Merges(est)
+    for name, section in (("training", est.training), ("inference", est.inference)):
+        for plan in merges.shown(name, top) if section is not None else []:
             for flag in plan.price_flags:
                 match = _OLD.match(flag)
                 if match:
@@ -364,26 +408,27 @@ def estimate_dict(est: Estimate, top: int | None = None, decision: Decision | No
     train_acc = decision.training_accuracy.to_dict() if decision is not None and decision.training_accuracy else None
     serve_acc = decision.inference_accuracy.to_dict() if decision is not None and decision.inference_accuracy \
         else None
+    merges = Merges(est)
     if est.training is not None:
         job = est.training.job
-        plans = _training_shown(est, top, decision.training if decision else None)
-        training_others = merged(est.training.plans)[1]
+        plans = _training_shown(est, top, decision.training if decision else None, merges)
+        training = merges.training()
         out["training"] = {
             "workload": {**_model_dict(job.work), "trainable_params": _r(job.trainable_params),
                          "tokens": _r(job.tokens), "samples": _r(job.samples), "flops_total": _r(job.model_flops),
                          "memory_min_gb": _r(training_memory(job, 0, False, "none", 1).total / 1e9)},
-            "plans": [{**training_plan_dict(p), **_types_dict(training_others, p),
+            "plans": [{**training_plan_dict(p), **_types_dict(training.others(p)),
                        **({"accuracy": train_acc} if train_acc else {})} for p in plans],
             "recommended": _recommended_index(plans, decision.training if decision is not None else None,
                                               lambda p: p.feasible),
         }
     if est.inference is not None:
-        serving = _serving_shown(est, top, decision.inference if decision else None)
-        serving_others = merged(est.inference.plans)[1]
+        serving = _serving_shown(est, top, decision.inference if decision else None, merges)
+        merged_serving = merges.serving()
         work = est.inference.work
         out["inference"] = {"workload": {**_model_dict(work), "weights_gb_bf16": _r(work.params * 2.0 / 1e9),
                                          "kv_bytes_per_token_bf16": _r(work.kv_bytes_per_token_16bit)},
-                            "plans": [{**serving_plan_dict(p), **_types_dict(serving_others, p),
+                            "plans": [{**serving_plan_dict(p), **_types_dict(merged_serving.others(p)),
                                        **({"accuracy": serve_acc} if serve_acc else {})} for p in serving],
                             "recommended": _recommended_index(serving, decision.inference if decision is not None
                                                               else None, lambda p: p.meets_slo)}
@@ -394,14 +439,13 @@ def estimate_dict(est: Estimate, top: int | None = None, decision: Decision | No
     for section, line in est.buy_vs_rent:
         out.setdefault(section, {}).setdefault("buy_vs_rent", []).append(_buy_dict(line))
     out["unplanned_gpus"] = list(est.unplanned_gpus)
-    out["warnings"] = list(est.warnings) + price_warnings(est, top)
+    out["warnings"] = list(est.warnings) + price_warnings(est, top, merges)
     return out
 
 
-def _types_dict(merged_into: dict[tuple[object, ...], list[str]], plan: Any) -> dict[str, Any]:
+def _types_dict(others: list[str]) -> dict[str, Any]:
     """`instance_types`: how many instance types of the provider give this plan (1: this one); `other_instances`
-    names the dearer ones merged into it (`merged_into`: merge.merged(all plans)[1], made once per section)."""
-    others = merged_into.get(key(plan), [])
+    names the dearer ones merged into it (`others`: LazyMerge.others, merge.merged(all plans)[1] of the plan)."""
     return {"instance_types": 1 + len(others), **({"other_instances": others} if others else {})}
 
 
@@ -449,10 +493,11 @@ def render_json(est: Estimate, top: int | None = None, decision: Decision | None
 _usd = usd
 
 
-def _serving_shown(est: Estimate, top: int | None, section: ServingDecision | None = None) -> list[ServingPlan]:
+def _serving_shown(est: Estimate, top: int | None, section: ServingDecision | None = None,
+                   merges: Merges | None = None) -> list[ServingPlan]:
     """The shown serving plans, with the plans the decision names (_with_first_choice)."""
     assert est.inference is not None
-    return _with_first_choice(shown(est.inference.plans, top), section, not top)
+    return _with_first_choice((merges or Merges(est)).shown("inference", top), section, not top)
 
 
 def _training_rows(est: Estimate, top: int | None, section: TrainingDecision | None = None
