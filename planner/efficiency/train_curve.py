@@ -183,6 +183,17 @@ def gpu_peak(fit: TrainCurveFit, gpu: GpuSpec, precision: str) -> float:
     return min(1.0, peak_of(fit, precision) * chip_factor(fit, gpu, precision))
 
 
+MAX_TERMS = 1024
+"""TrainCurve.efficiency's kept terms: past this many (GPUs × works × curves of the searches a process ran) they are
+dropped and made again."""
+CurveTerms = tuple[float, float, float, float, float, float, float, float, float, float, object, object, object]
+"""TrainCurve._terms: the GPU's peak on the curve, the traffic passes, the activations' traffic ratio, one layer's
+matmul weights, the parameters, the routed experts' parameters, the value bytes, the ridge point over the work's
+FLOP per sample, the stack and ceiling factors; then the curve, the work and the GPU they were read from (held)."""
+_TERMS: dict[tuple[object, ...], CurveTerms] = {}
+"""TrainCurve._terms by (curve, work, GPU, precision, attention, stack), each holding its objects."""
+
+
 @dataclass(frozen=True)
 class TrainCurve:
     """One architecture family's fitted curve."""
@@ -200,11 +211,36 @@ class TrainCurve:
                    ep: int = 1) -> float:
         """Compute efficiency of this work on this GPU at this tensor-parallel degree, micro-batch, attention
         kernel, training stack and expert-parallel degree."""
-        value = float(curve_value(gpu_peak(self.fit, gpu, precision), self.fit.half_side,
-                                  self.traffic(work.family, attention), matrix_side(work, tp),
-                                  traffic_ratio(work, gpu, precision),
-                                  weight_ratio(work, gpu, precision, micro_batch, ep)))
-        return min(1.0, value * stack_factor(self.fit, framework) * ceiling_factor(self.fit, gpu, precision))
+        key = (id(self), id(work), id(gpu), precision, attention, framework)
+        terms = _TERMS.get(key)
+        if terms is None:
+            terms = self._terms(work, gpu, precision, attention, framework)
+        peak, traffic, ratio, layer_params, params, routed, value_bytes, ridge, stack, ceiling = terms[:10]
+        # matrix_side, weight_ratio and curve_value, the same operations on the same numbers
+        side = math.sqrt(layer_params / max(1, tp))
+        weights = 0.0
+        if micro_batch:
+            held = params - routed * (1.0 - 1.0 / max(1, ep))
+            weights = WEIGHT_PASSES * held * value_bytes / micro_batch * ridge
+        value = float(curve_value(peak, self.fit.half_side, traffic, side, ratio, weights))
+        return min(1.0, value * stack * ceiling)
+
+    def _terms(self, work: Workload, gpu: GpuSpec, precision: str, attention: str,
+               framework: str | None) -> CurveTerms:
+        """What `efficiency` reads of the GPU, the precision, the work, the attention kernel and the stack, worked
+        out once per (curve, work, GPU, precision, attention, stack) and kept in _TERMS (with the objects, so their
+        ids are not reused while kept): a training search asks for the curve at hundreds of (tensor degree,
+        micro-batch) pairs of each GPU, and these parts (the chip transfer's ceiling and tensor rate, the ridge
+        point, the stack and ceiling factors) were most of each call's ~10 µs."""
+        if len(_TERMS) >= MAX_TERMS:
+            _TERMS.clear()
+        terms = (gpu_peak(self.fit, gpu, precision), self.traffic(work.family, attention),
+                 traffic_ratio(work, gpu, precision), work.trainable_matmul_params / max(1, work.layers),
+                 work.params, work.routed_expert_params, _value_bytes(precision),
+                 _ridge_over_flops(work, gpu, precision), stack_factor(self.fit, framework),
+                 ceiling_factor(self.fit, gpu, precision), self, work, gpu)
+        _TERMS[(id(self), id(work), id(gpu), precision, attention, framework)] = terms
+        return terms
 
     def widened(self, efficiency: Efficiency, framework: str | None, gpus: int) -> Efficiency:
         """The efficiency with its interval widened (σ added in quadrature) and flagged for each way the plan

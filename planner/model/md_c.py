@@ -349,8 +349,8 @@ def md_c_wait(servers: int, arrival_rate: float, service_s: float) -> MdcWait | 
     theta, roots, shifted = _upper_circle(n)
     z = r * roots
     log_phi = -c * np.log(z) + a * (z - 1.0)
-    # log(1 − Φ) (|Φ| ≤ Φ(r) < 1 on the circle: no branch cut is crossed), conjugated, in log_phi's buffer: the same
-    # operations as np.conj(np.log1p(-np.exp(log_phi))) without three temporaries
+    # log(1 − Φ) (|Φ| ≤ Φ(r) < 1 on the circle: no branch cut is crossed), conjugated, in log_phi's buffer: the
+    # same operations as np.conj(np.log1p(-np.exp(log_phi))) without three temporaries
     np.exp(log_phi, out=log_phi)
     np.negative(log_phi, out=log_phi)
     np.log1p(log_phi, out=log_phi)
