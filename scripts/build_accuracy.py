@@ -29,7 +29,9 @@ def accuracy_text(catalog_dir: Path, rows: Sequence[ValidationRow] | None = None
     if rows is None:
         rows = validate(catalog_dir, cross_validate="source")
     groups = {name: {"n": s.n, "median_abs_error": round(s.median_abs_error, 4),
-                     "p90_abs_error": round(s.p90_abs_error, 4), "coverage_p10_p90": round(s.coverage_p10_p90, 4)}
+                     "p90_abs_error": round(s.p90_abs_error, 4), "coverage_p10_p90": round(s.coverage_p10_p90, 4),
+                     # how the group's runs train (the note says when a plan's method has no run in the data)
+                     **({"methods": dict(s.methods)} if s.methods else {})}
               for name, s in summaries(list(rows)).items()}
     header = ("# Written by scripts/build_accuracy.py from `gpuplan validate --cross-validate source`; do not edit.\n"
               "# Each plan's accuracy note reads its group here. inputs_sha256: the catalog files it was computed "

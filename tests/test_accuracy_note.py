@@ -39,6 +39,29 @@ def test_groups_and_notes():
     assert Accuracy("cnn", 50, 0.15).to_dict() == {"group": "cnn", "n": 50, "median_abs_error": 0.15}
 
 
+def test_a_lora_plan_says_no_lora_run_is_in_the_data():
+    """New-user QA: a LoRA plan's note cited "fine-tuning runs: 6 in the data" — all six full fine-tuning, none LoRA.
+    The methods come from the validation (catalog/accuracy.yaml), and the note says whose evidence it is."""
+    fine = nearest_accuracy(ROOT / "catalog", "fine-tuning", "lora")
+    assert fine is not None and fine.group == "fine-tuning" and dict(fine.methods) == {"full": fine.n}
+    assert fine.method_missing
+    assert (f"fine-tuning runs: no LoRA/QLoRA run in the data: the evidence is {fine.n} run(s), all full "
+            "fine-tuning, median error") in fine.note and fine.note.endswith("treat as rough")
+    assert fine.to_dict()["methods_in_data"] == {"full": fine.n}
+    # a full fine-tuning plan reads the same group without the caveat
+    full = nearest_accuracy(ROOT / "catalog", "fine-tuning", "full")
+    assert full is not None and not full.method_missing and "no LoRA" not in full.note
+    assert "methods_in_data" not in full.to_dict()
+    # the caveat follows the data: with a LoRA run in it, a LoRA plan reads the usual note; a QLoRA one names QLoRA
+    mixed = Accuracy("fine-tuning", 8, 0.2, methods=(("full", 6), ("lora", 2)), plan_method="lora")
+    assert not mixed.method_missing and "8 in the data" in mixed.note
+    qlora = Accuracy("fine-tuning", 8, 0.2, methods=(("full", 6), ("lora", 2)), plan_method="qlora")
+    assert "no QLoRA run in the data: the evidence is 8 run(s), 6 full fine-tuning, 2 LoRA" in qlora.note
+    # pretraining groups hold full runs only: a full plan has no caveat
+    pre = nearest_accuracy(ROOT / "catalog", "llm-pretraining", "full")
+    assert pre is not None and not pre.method_missing
+
+
 def test_a_changed_catalog_says_its_note_predates_the_change(tmp_path):
     copy = tmp_path / "catalog"
     shutil.copytree(ROOT / "catalog", copy)

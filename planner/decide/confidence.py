@@ -19,6 +19,7 @@ ROUGH_MEDIAN = 0.30
 typical miss of the validation (σ ≈ 0.2 for the fitted curves, exp(1.28·0.2) − 1 ≈ 0.29)."""
 FEW_RUNS = 5
 """Fewer runs than this in a group: its median is one or two runs, so the note says so."""
+METHOD_TEXT = {"lora": "LoRA", "qlora": "QLoRA", "full": "full"}
 
 GROUP_TEXT = {"llm-pretraining": "LLM pretraining runs", "fine-tuning": "fine-tuning runs", "cnn": "CNN training runs",
               "encoder": "encoder training runs", "training": "training runs (all groups)",
@@ -36,22 +37,48 @@ class Accuracy:
     median_abs_error: float
     stale: bool = False
     """The catalog's validation inputs changed since the summary was written (scripts/build_accuracy.py)."""
+    methods: tuple[tuple[str, int], ...] = ()
+    """How the group's runs train (full, lora, qlora) → runs, from catalog/accuracy.yaml; empty: not training."""
+    plan_method: str | None = None
+    """The plan's training method (None: serving); the note says when no run of the data trains that way."""
+
+    @property
+    def method_missing(self) -> bool:
+        """The plan trains by a method no run of the group does: its evidence is another method's."""
+        return self.plan_method is not None and bool(self.methods) and self.plan_method not in dict(self.methods)
+
+    def _method_text(self, method: str) -> str:
+        label = METHOD_TEXT.get(method, method)
+        return f"{label} fine-tuning" if self.group == "fine-tuning" and method == "full" else (
+            f"{label} training" if method == "full" else label)
 
     @property
     def note(self) -> str:
         """One line: the group, how many runs, the median error, and how to read the plan."""
         what = GROUP_TEXT.get(self.group, self.group + " runs")
-        verdict = ("treat as rough" if self.median_abs_error > ROUGH_MEDIAN or self.n < FEW_RUNS
+        verdict = ("treat as rough" if self.median_abs_error > ROUGH_MEDIAN or self.n < FEW_RUNS or self.method_missing
                    else "the P10–P90 interval is the range to plan with")
         few = " (too few to be sure)" if self.n < FEW_RUNS else ""
         stale = " [validation inputs changed since: rerun scripts/build_accuracy.py]" if self.stale else ""
-        return (f"{what}: {self.n} in the data{few}, median error {self.median_abs_error:.0%} "
+        count = f"{self.n} in the data{few}"
+        if self.method_missing:  # a LoRA plan next to 6 full fine-tuning runs: say whose evidence it is
+            absent = [m for m in ("lora", "qlora") if m not in dict(self.methods)] \
+                if self.plan_method in ("lora", "qlora") else [str(self.plan_method)]
+            kinds = ", ".join(f"{k} {self._method_text(m)}" for m, k in self.methods)
+            shown = (f"all {self._method_text(self.methods[0][0])}" if len(self.methods) == 1 else kinds)
+            count = (f"no {'/'.join(METHOD_TEXT.get(m, m) for m in absent)} run in the data: the evidence is "
+                     f"{self.n} run(s){few}, {shown}")
+        return (f"{what}: {count}, median error {self.median_abs_error:.0%} "
                 f"(each predicted without its publication, `gpuplan validate --cross-validate source --only "
                 f"{self.group}`) — {verdict}{stale}")
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form: each plan's `accuracy` in `gpuplan estimate --format json` (planner/render/report.py)."""
-        return {"group": self.group, "n": self.n, "median_abs_error": round(self.median_abs_error, 4)}
+        """The JSON form: each plan's `accuracy` in `gpuplan estimate --format json` (planner/render/report.py);
+        `methods_in_data` only when the plan's method has no run in the group."""
+        out: dict[str, Any] = {"group": self.group, "n": self.n, "median_abs_error": round(self.median_abs_error, 4)}
+        if self.method_missing:
+            out["methods_in_data"] = dict(self.methods)
+        return out
 
 
 def inputs_digest(catalog_dir: Path | str) -> str:
@@ -77,13 +104,17 @@ def _stale(catalog_dir: str, stored: str) -> bool:
     return stored != inputs_digest(catalog_dir)
 
 
-def group_accuracy(catalog_dir: Path | str, group: str) -> Accuracy | None:
-    """The stored summary of one validation group (None: no current accuracy file, or no such group)."""
+def group_accuracy(catalog_dir: Path | str, group: str, method: str | None = None) -> Accuracy | None:
+    """The stored summary of one validation group (None: no current accuracy file, or no such group); `method`:
+    the plan's training method."""
     loaded = _load(str(Path(catalog_dir).resolve()))
     entry = loaded[0].get(group) if loaded else None
     if loaded is None or not isinstance(entry, dict):
         return None
-    return Accuracy(group, int(entry["n"]), float(entry["median_abs_error"]), loaded[1])
+    methods = entry.get("methods")
+    return Accuracy(group, int(entry["n"]), float(entry["median_abs_error"]), loaded[1],
+                    tuple(sorted((str(k), int(v)) for k, v in methods.items())) if isinstance(methods, dict) else (),
+                    method)
 
 
 def training_group(family: str, method: str) -> str:
@@ -99,11 +130,12 @@ def serving_group(generative: bool) -> str:
     return "serving-decode" if generative else "inference-batched"
 
 
-def nearest_accuracy(catalog_dir: Path | str, group: str) -> Accuracy | None:
-    """The group's accuracy, else the broader group it belongs to (training, overall)."""
+def nearest_accuracy(catalog_dir: Path | str, group: str, method: str | None = None) -> Accuracy | None:
+    """The group's accuracy, else the broader group it belongs to (training, overall); `method`: the plan's
+    training method (None: serving)."""
     for name in (group, "training" if group in ("llm-pretraining", "fine-tuning", "cnn", "encoder") else "overall",
                  "overall"):
-        found = group_accuracy(catalog_dir, name)
+        found = group_accuracy(catalog_dir, name, method)
         if found is not None and found.n > 0:
             return found
     return None

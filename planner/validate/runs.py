@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import Counter
 from planner.dataclass import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from planner.efficiency.train_fit import (
     case_efficiency,
     load_published_runs,
     reference_efficiency,
+    run_method,
 )
 from planner.model.forward_time import execution_mode
 from planner.schema.priors import TrainCurveFit
@@ -57,6 +59,8 @@ class ValidationRow:
     """The run trains or serves a mixture of experts (summarised again as the `moe` group)."""
     check_family: str | None = None
     """The independent-check family of the run's source: never fitted on (summarised as `independent-check`)."""
+    method: str | None = None
+    """Training rows: how the run trains its weights as the validation costs it (train_fit.run_method); else None."""
 
     @property
     def error(self) -> float:
@@ -79,6 +83,8 @@ class Summary:
     coverage_p10_p90: float
     mean_interval_ratio: float
     """Mean P90/P10: an interval cannot buy its coverage by being wide without this showing it."""
+    methods: tuple[tuple[str, int], ...] = ()
+    """Training methods of the rows (full, lora, qlora) → rows, sorted; empty when no row trains."""
 
 
 def summarise(rows: list[ValidationRow]) -> Summary:
@@ -87,8 +93,9 @@ def summarise(rows: list[ValidationRow]) -> Summary:
     import numpy as np
 
     median, p90 = error_quantiles([r.error for r in rows])
+    methods = Counter(r.method for r in rows if r.method is not None)
     return Summary(len(rows), median, p90, sum(r.covered for r in rows) / len(rows),
-                   float(np.mean([r.p90 / r.p10 for r in rows])))
+                   float(np.mean([r.p90 / r.p10 for r in rows])), tuple(sorted(methods.items())))
 
 
 def error_quantiles(errors: list[float]) -> tuple[float, float]:
@@ -109,7 +116,7 @@ def _training_row(case: RunCase, curves: list[TrainCurveFit] | tuple[TrainCurveF
     layout = layout_text(case)
     run = case.run
     return ValidationRow(run.id, run.group, run.tier, run.gpu, case.count, layout, run.metric, run.value,
-                         case.predict(eta), low, high, f"{basis} ({arch} curve)")
+                         case.predict(eta), low, high, f"{basis} ({arch} curve)", method=case.job.method)
 
 
 def _forward_row(run: PublishedRun, catalog: Catalog, priors_catalog: Catalog, basis: str) -> ValidationRow | None:
@@ -187,7 +194,8 @@ def _validate(catalog: Catalog, runs: list[PublishedRun], catalog_dir: Path | st
             low, high = bounds(point.predicted, sigma)
             rows.append(ValidationRow(run.id, run.group, run.tier, run.gpu, point.count, point.layout, run.metric,
                                       run.value, point.predicted, low, high, point.basis, point.fold,
-                                      point.extrapolations))
+                                      point.extrapolations,
+                                      method=run_method(run) if run.phase == "train" else None))
         by_run = {run.id: run for run in runs}
         return [r for r in rows if _selected(only, moe, by_run[r.id])]
     # the catalog's own curves; a catalog without them (no priors.yaml) gets them fitted here, with their spread
