@@ -103,3 +103,20 @@ def test_more_gpus_of_one_offer_never_slower_without_a_batch(catalog, write, tex
         assert all(b <= a * (1 + 1e-9) for a, b in zip(hours, hours[1:])), (offer.offer.instance, counts, hours)
         checked += len(counts)
     assert checked > 5
+
+
+def test_without_a_global_batch_the_decision_says_how_many_samples_and_steps_its_choices_take(catalog, write):
+    # the batch is each replica's micro-batches, so the fastest choice's step takes more samples and the dataset fewer
+    # steps: 150k samples (50k × 3 epochs) at data × micro-batch × accumulation per step (choices.growing_batch_line)
+    loaded = planner.load_profile(write("p.yaml", LORA_7B + "constraints: {gpus: [A100-80GB-SXM, H100-SXM]}\n"),
+                                  catalog)
+    result = planner.plan(loaded, catalog, today=DAY)
+    plans = [c.option.plan for c in result.decision.training.choices]
+    per_step = sorted({p.data * p.micro_batch * p.grad_accumulation for p in plans})
+    (line,) = [a for a in result.decision.training.assumptions if a.startswith("No global batch given")]
+    assert f"{per_step[0]:,}" in line and f"{-(-150_000 // per_step[0]):,}" in line
+    assert "training.batch.global_samples" in line
+    # with a batch the line is not there
+    fixed_batch = planner.load_profile(write("q.yaml", FT_13B + "constraints: {gpus: [H100-SXM]}\n"), catalog)
+    assumptions = planner.plan(fixed_batch, catalog, today=DAY).decision.training.assumptions
+    assert not any(a.startswith("No global batch given") for a in assumptions)

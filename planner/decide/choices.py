@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from planner.catalog.load import Catalog
 from planner.decide.confidence import Accuracy
-from planner.decide.understood import Understood
+from planner.decide.understood import Understood, count_text
 from planner.efficiency.train_curve import uses_flash
 from planner.errors import PlannerError
 from planner.io.profile import LoadedProfile
@@ -312,6 +312,20 @@ def origin_lines(pairs: Iterable[tuple[str, str]]) -> list[str]:
     return [f"Efficiency origin ({', '.join(names)}) — {origin}." for origin, names in gpus.items()]
 
 
+def growing_batch_line(job: TrainingJob, plans: Sequence[TrainingPlan]) -> str:
+    """What planning without a global batch means for the choices shown: each replica runs its micro-batches, so a
+    step's samples (data × micro-batch × accumulation) grow with the GPU count, and the steps the dataset makes
+    shrink; a fixed-batch recipe (training.batch) gives other hours."""
+    spans = sorted({(p.data * p.micro_batch * max(1, p.grad_accumulation)) for p in plans})
+    steps = sorted({max(1, math.ceil(job.samples / s)) for s in spans})
+    batches = " to ".join(f"{count_text(s)}" for s in (spans[0], spans[-1])) if len(spans) > 1 \
+        else count_text(spans[0])
+    few = f" ({steps[0]:,} to {steps[-1]:,} optimizer steps)" if len(steps) > 1 else f" ({steps[0]:,} optimizer steps)"
+    return (f"No global batch given (training.batch): the batch grows with the GPUs, each replica running its "
+            f"micro-batches, so the choices above take {batches} samples a step{few}. A recipe with a fixed "
+            "batch trains differently: `--set training.batch.global_samples=N` plans at one.")
+
+
 def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJob,
                           commitment: str | None = None) -> list[str]:
     from planner.plans.spot import (
@@ -333,6 +347,8 @@ def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJ
         lines.append("Context parallelism splits each sequence over the context ranks (Megatron-LM "
                      "context_parallel_size, ring attention): 1/context of the activations per GPU, K,V blocks "
                      "passed around a ring behind the attention compute.")
+    if job.global_batch_samples is None and decision.choices:
+        lines.append(growing_batch_line(job, [c.option.plan for c in decision.choices]))
     if uses_flash(job.work.family, job.attention):
         lines.append("Attention: flash (FlashAttention / PyTorch scaled_dot_product_attention), whose curve is "
                      "fitted on A100 runs; `--set training.attention=standard` plans materialised scores.")
