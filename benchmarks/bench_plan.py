@@ -27,6 +27,10 @@ shapes made when reached, NCCL's least latency without the plateaus, their memos
 and without fd06a03 and 318e70a, medians of 5, 3 runs alternating, load average ~12): pretrain-1b-72h 103-105 -> 90-93
 ms CPU, resnet50-imagenet 84-85 -> 71-72 ms, lora-mixtral-8x7b (no floors) unchanged; instructions per plan()
 pretrain-1b-72h 691 -> 603 M, resnet50-imagenet 572 -> 496 M, the floors alone 328 -> 246 M (docs/internals.md).
+Layout search covering every tensor degree and pipeline depth that fits (2026-12-01, 966a9bd: a correctness fix, the
+least that fits was up to 6x slower on slow networks; docs/internals.md 'Layout choice'): slower, medians of 5, 3 runs
+alternating with the tree before, load ~8: pretrain-1b-72h 69-79 -> 116-123 ms CPU, resnet50-imagenet 62-68 -> 95-102
+ms, lora-7b-a6000 22-23 -> 34-35 ms; context-parallel layouts likewise: long-context-llama-8b 37-38 -> 48-50 ms.
 """
 from __future__ import annotations
 

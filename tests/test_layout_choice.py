@@ -59,20 +59,23 @@ def _plan(catalog, job: TrainingJob, offer, count: int):
     return plan_training(job, gpu, offer, count, prior_efficiency(catalog, gpu, "train", job.work.family))
 
 
-@pytest.mark.parametrize("text, gpus, more, pins", [
-    (LORA_7B, ("B200", "RTX-6000-ADA", "RTX-A5000"), "", PINS),
-    (PYTHIA_1B, ("A100-80GB-SXM", "H100-SXM"), "", PINS),
+@pytest.mark.parametrize("text, gpus, more, pins, most", [
+    (LORA_7B, ("B200", "RTX-6000-ADA", "RTX-A5000"), "", PINS, 32),
+    (PYTHIA_1B, ("A100-80GB-SXM", "H100-SXM"), "", PINS, 32),
     # 1- to 8-GPU instances at 10 Gb/s (assumed: the offers state none), the QA's reproducer
-    (FT_13B, ("H100-SXM",), ", providers: [primeintellect]", [(t, p) for t in (1, 2, 4, 8) for p in (1, 2, 4, 8, 16)]),
+    (FT_13B, ("H100-SXM",), ", providers: [primeintellect]", [(t, p) for t in (1, 2, 4, 8) for p in (1, 2, 4, 8, 16)],
+     32),
+    # one 2,048-token sequence's activations outgrow a 16 GB GPU: context-parallel layouts, pinned and free alike
+    (FT_13B, ("RTX-2000-ADA",), "", [(1, 16)], 256),
 ])
-def test_no_pinned_layout_beats_the_free_search(catalog, write, text, gpus, more, pins):
+def test_no_pinned_layout_beats_the_free_search(catalog, write, text, gpus, more, pins, most):
     """Pinned tensor × pipeline degrees on the same offer and count are never faster or cheaper than the free search
     (pipelines across instances: the search, as Megatron-LM's rule, keeps a pipeline off one instance's GPUs)."""
     job, offers = _setup(catalog, write, text, gpus, more)
     assert offers
     compared = 0
     for offer in offers:
-        for count in [c for c in candidate_counts(offer, 32, None) if c > 1]:
+        for count in [c for c in candidate_counts(offer, most, None) if c > 1]:
             free = _plan(catalog, job, offer, count)
             for tensor, pipeline in pins:
                 if pipeline > 1 and count <= offer.offer.gpus_per_instance:
@@ -87,7 +90,7 @@ def test_no_pinned_layout_beats_the_free_search(catalog, write, text, gpus, more
                 assert free.usable, where
                 assert free.hours_p50 <= pinned.hours_p50 * (1 + 1e-9), where
                 assert free.cost_usd_p50 <= pinned.cost_usd_p50 * (1 + 1e-9), where
-    assert compared > 20
+    assert compared > 4
 
 
 @pytest.mark.parametrize("text, gpus", [(LORA_7B, ("B200", "RTX-6000-ADA")), (PYTHIA_1B, ("A100-80GB-SXM",))])

@@ -668,10 +668,10 @@ def long_sequence(job: TrainingJob, gpu: GpuSpec, degrees: list[int], memory_of:
 
 def _context_layouts(job: TrainingJob, offer: PricedOffer, count: int, degrees: list[int],
                      fit: FitLayout) -> list[Layout]:
-    """Context parallelism for long sequences: for each CP degree the least tensor parallelism inside the node that
-    fits next to it (Megatron's TP × CP combinations, tensor and context ranks inside the node first), else
-    pipeline stages across nodes at the widest tensor degree; a mixture of experts also with every EP degree of
-    the data-parallel ranks left (Megatron-Core combines CP with EP)."""
+    """Context parallelism for long sequences: for each CP degree every tensor degree inside the node that fits next
+    to it (Megatron's TP × CP combinations), and across networked nodes every pipeline depth at no and at each tensor
+    degree (as candidate_layouts: not the least that fits, which a slow network can make the slowest); a mixture of
+    experts also with every EP degree of the data-parallel ranks left (Megatron-Core combines CP with EP)."""
     layouts: list[Layout] = []
 
     def fitted(tp: int, pp: int, cp: int, stages: tuple[str, ...]) -> list[Layout]:
@@ -679,20 +679,16 @@ def _context_layouts(job: TrainingJob, offer: PricedOffer, count: int, degrees: 
         return [layout for ep in experts
                 if (layout := fit(tp, pp, stages, ep, cp)) is not None]
 
+    networked = count > offer.offer.gpus_per_instance and bool(offer.offer.network_gbps)
     for cp in context_degrees(job.work, count, 1, 1):
-        found: list[Layout] = []
         for tp in (1, *degrees):
             if count % (tp * cp) == 0:
-                found = fitted(tp, 1, cp, ZERO_SHARDING if tp == 1 else ("none", "zero1"))
-                if found:
-                    break
-        if not found and count > offer.offer.gpus_per_instance and offer.offer.network_gbps:
-            tp, pp = (degrees[-1] if degrees else 1), 2
-            while not found and tp * pp * cp <= count and pp <= job.work.layers:
+                layouts += fitted(tp, 1, cp, ZERO_SHARDING if tp == 1 else ("none", "zero1"))
+            pp = 2
+            while networked and tp * pp * cp <= count and pp <= job.work.layers:
                 if count % (tp * pp * cp) == 0:
-                    found = fitted(tp, pp, cp, ("none", "zero1"))
+                    layouts += fitted(tp, pp, cp, ("none", "zero1"))
                 pp *= 2
-        layouts += found
     return layouts
 
 
