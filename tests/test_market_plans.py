@@ -235,6 +235,22 @@ def test_a_discount_lowers_the_price_and_is_shown():
     assert "Discounts in the prices (constraints.discounts): lambda 15 %." in table
 
 
+def test_a_flow_mapping_without_a_space_says_how_yaml_read_it():
+    """New-user QA: `{mithril:50%}` is one YAML key 'mithril:50%' with no value; it read 'valid number (got None)'."""
+    result = runner.invoke(app, ["estimate", str(PRETRAIN), "--set", "constraints.discounts={mithril:50%}"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "'mithril:50%' was read as one provider name with no discount" in result.stderr
+    assert "write {mithril: 50%}" in result.stderr and "got None" not in result.stderr
+
+
+def test_a_plan_rejected_before_it_was_placed_does_not_claim_it_fits():
+    """New-user QA: a T4 serving plan rejected for "no bf16" read `fits: true` with `replicas: 0`."""
+    plans = estimate(CHAT, "constraints.gpus=[T4]")["inference"]["plans"]
+    rejected = [p for p in plans if p["replicas"] == 0]
+    assert rejected and any(v["kind"] == "no_precision" for p in rejected for v in p["verdicts"])
+    assert not any(p["fits"] for p in rejected)
+
+
 def test_the_bill_adds_storage_and_egress_where_prices_are_known():
     data = estimate(PRETRAIN, "constraints.providers=[runpod]", "training.dataset_gb=80",
                     "training.retention_days=30", "training.checkpoints_kept=2")

@@ -55,6 +55,13 @@ def test_png_artist_tree_has_gpu_legend_numbered_choices_plain_ticks_and_units(t
         assert labels and not any("$\\mathdefault" in t or "10^" in t or "×10" in t for t in labels)
         costs = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
         assert costs and all(t.startswith("$") for t in costs)
+        # new-user QA: the x labels of a 4–5 decade axis overprinted ("5001,0002,000"); no two boxes may meet
+        renderer = fig.canvas.get_renderer()
+        low, high = ax.get_xlim()
+        boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels()
+                 if t.get_text() and low <= t.get_position()[0] <= high]
+        assert len(boxes) >= 2 and not any(a.overlaps(b) for a, b in zip(boxes, boxes[1:])), \
+            [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
     plt.close(fig)
 
 

@@ -972,7 +972,9 @@ def _unusable(gpu: GpuSpec, offer: PricedOffer, eff: ServingEfficiency, why: Ver
         gpu_count=0, instances=0, batch_size=0, capacity_rps_per_replica=0.0, utilization=0.0, latency_s={},
         throughput_tokens_per_s=0.0, monthly_cost_usd=0.0, monthly_cost_autoscaled_usd=None,
         usd_per_million_output_tokens=None, usd_per_thousand_requests=0.0, meets_slo=False,
-        fits=why.kind is not Kind.DOES_NOT_FIT, efficiency=eff, verdicts=(why,),
+        # no configuration was found to run (no precision, a pin it cannot hold, weights too large): nothing was
+        # placed in memory, so the plan cannot claim it fits (new-user QA: a T4 rejected for "no bf16" read fits: true)
+        fits=False, efficiency=eff, verdicts=(why,),
     )
 
 

@@ -5,6 +5,7 @@ matplotlib (Agg) is imported only here."""
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from typing import Any, Callable
 
@@ -36,12 +37,39 @@ def plain_number(value: float, _pos: object = None) -> str:
     return f"{value:.3g}"
 
 
-def _plain_log_axis(axis: Any, prefix: str = "") -> None:
-    """Log ticks written as plain numbers (with a prefix such as $), minor ticks unlabelled."""
+MAX_DECADES_WITH_2_AND_5 = 3.0
+"""A horizontal log axis spanning more decades than this labels only the powers of ten: at 1, 2 and 5 per decade
+the labels of a wide span ran into each other ("5001,0002,000" on the 5-decade time axis of pretrain-1b-72h,
+tests/test_plot.py measures the labels' boxes)."""
+MAX_LABELLED_DECADES = 8
+"""Past this many decades a horizontal axis labels every second (third, …) power of ten."""
+
+
+def _shown(value: float, decades: float) -> bool:
+    """Whether a horizontal log axis spanning `decades` labels the tick at `value` (1, 2 or 5 × 10^n)."""
+    exponent = math.floor(math.log10(value) + 1e-9)
+    if decades > MAX_DECADES_WITH_2_AND_5 and round(value / 10.0 ** exponent) != 1:
+        return False
+    return exponent % max(1, math.ceil(decades / MAX_LABELLED_DECADES)) == 0
+
+
+def _plain_log_axis(axis: Any, prefix: str = "", horizontal: bool = False) -> None:
+    """Log ticks written as plain numbers (with a prefix such as $), minor ticks unlabelled; on a horizontal axis
+    only as many as its span leaves room for (the formatter runs at draw time, when the limits are final)."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+    def label(value: float, _pos: object) -> str:
+        text = plain_number(value)
+        if not text:
+            return ""
+        if horizontal:
+            low, high = sorted(axis.get_view_interval())
+            if low > 0 and not _shown(value, math.log10(high / low)):
+                return ""
+        return prefix + text
+
     axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    axis.set_major_formatter(FuncFormatter(lambda v, pos: prefix + plain_number(v) if plain_number(v) else ""))
+    axis.set_major_formatter(FuncFormatter(label))
     axis.set_minor_formatter(NullFormatter())
 
 
@@ -101,7 +129,7 @@ def _training_axes(ax: Any, d: TrainingDecision) -> list[str]:
         ax.axhline(d.budget_usd, color="#ff7f0e", ls="--", label=mathtext(f"budget ${d.budget_usd:,.0f}"))
     ax.set_xscale("log")
     ax.set_yscale("log")
-    _plain_log_axis(ax.xaxis)
+    _plain_log_axis(ax.xaxis, horizontal=True)
     _plain_log_axis(ax.yaxis, "$")
     ax.set_xlabel(f"wall-clock time at {level}, hours (log scale)")
     ax.set_ylabel(f"cost at {level}, USD (log scale)")
@@ -131,7 +159,7 @@ def _serving_axes(ax: Any, d: ServingDecision) -> list[str]:
         ax.axvline(d.target_s * 1e3, color="#2ca02c", ls="--", label=f"target {d.target_s * 1e3:,.0f} ms")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    _plain_log_axis(ax.xaxis)
+    _plain_log_axis(ax.xaxis, horizontal=True)
     _plain_log_axis(ax.yaxis, "$")
     ax.set_xlabel(("TTFT" if key_name == "ttft_p95" else "request latency") + " p95, ms (log scale)")
     ax.set_ylabel("USD per month, peak replicas (log scale)")

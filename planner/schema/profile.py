@@ -272,6 +272,20 @@ class Constraints(Strict):
                        description="Power usage effectiveness of the owned machines' site (1: the GPUs' board power "
                                    "only).")
 
+    @field_validator("discounts", mode="before")
+    @classmethod
+    def _flow_key_without_space(cls, value: object) -> object:
+        """`{mithril:50%}` (no space after the colon) is, in YAML's flow style, ONE key 'mithril:50%' with no value:
+        say so and show the spaced form, instead of 'a valid number (got None)' (new-user QA)."""
+        if isinstance(value, dict):
+            for key, given in value.items():
+                if given is None and isinstance(key, str) and ":" in key:
+                    name, _, amount = key.partition(":")
+                    raise ValueError(
+                        f"{key!r} was read as one provider name with no discount: in YAML's {{…}} form a colon needs "
+                        f"a space after it; write {{{name.strip()}: {amount.strip()}}}")
+        return value
+
     @field_validator("gpus", "providers", mode="before")
     @classmethod
     def _names_as_text(cls, value: object) -> object:
