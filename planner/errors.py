@@ -1,7 +1,6 @@
 """The one error family: input problems that name file, line, field and a fix."""
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -66,6 +65,8 @@ def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
     lowered = {c.lower(): c for c in options}
     if word.lower() in lowered:  # only the case differs
         return f"Did you mean {lowered[word.lower()]!r}?"
+    import difflib  # here: only a message needs it (~1 ms of every start otherwise, docs/internals.md 'Start-up')
+
     close = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.6)
     if not close:
         return ""

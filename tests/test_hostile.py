@@ -199,12 +199,12 @@ def test_atomic_writer_replaces_only_regular_files(tmp_path):
 
 
 def test_unwritable_output_is_exit_2_naming_the_path(tmp_path, monkeypatch):
-    import planner.io.atomic as atomic
+    import tempfile  # planner/io/atomic.py makes its temporary file with tempfile.mkstemp
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
     out = tmp_path / "r.html"
     result = _invoke(["estimate", str(PROFILES / "pretrain-1b-72h.yaml"), "--html", str(out)])
     assert result.exit_code == 2

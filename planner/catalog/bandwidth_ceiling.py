@@ -22,13 +22,14 @@ holds them.
 """
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable
 
 from planner.schema.catalog import GpuSpec, BandwidthCeiling
 
 
 def _median(values: list[float]) -> float | None:
+    import statistics  # here: only a catalog validated from its YAML transfers ceilings (not one read compiled)
+
     return round(statistics.median(values), 4) if values else None
 
 

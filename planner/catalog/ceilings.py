@@ -12,7 +12,6 @@ train_curve.ceiling_factor): a family with runs has its own fitted peak, which a
 """
 from __future__ import annotations
 
-import statistics
 
 from planner.schema.catalog import GpuSpec, MatmulCeiling
 
@@ -47,6 +46,8 @@ def tensor_rate(gpu: GpuSpec) -> float | None:
 
 
 def _median(values: list[float]) -> float | None:
+    import statistics  # here: only a catalog validated from its YAML transfers ceilings (not one read compiled)
+
     return round(statistics.median(values), 4) if values else None
 
 

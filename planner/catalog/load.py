@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
 import re
 from dataclasses import field
 from planner.dataclass import dataclass
@@ -113,6 +112,8 @@ class Catalog:
             listed = ", ".join(matches[:-1]) + f" or {matches[-1]}"
             raise CatalogLookupError(f"{name}: did you mean {listed}?",
                                      hint="Use one of these ids (`gpuplan catalog list` shows them all).")
+        import difflib  # here: only a message needs it (~1 ms of every start otherwise)
+
         close = difflib.get_close_matches(key, list(self._names), n=6, cutoff=0.6)
         ids = list(dict.fromkeys(self._names[alias] for alias in close))[:3]
         hint = did_you_mean(ids[0], ids) if len(ids) == 1 else (

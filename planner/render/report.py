@@ -2,7 +2,6 @@
 Only this rounds."""
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -734,6 +733,8 @@ def render_markdown(est: Estimate, top: int | None = 10, decision: Decision | No
 def render_csv(est: Estimate, top: int | None = None, decision: Decision | None = None) -> str:
     """One row per plan: section, gpu, provider, gpus, hours or latency, cost, ok, reasons, and the price's date and
     doubts (the table's † marks)."""
+    import csv  # here: only --format csv writes it
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["section", "gpu", "provider", "instance", "gpu_count", "hours_p50", "cost_usd_p50",
