@@ -65,8 +65,8 @@ def _find_workload(record: MeasurementRecord, family: str, kind: str, precision:
 def beyond_data(work: WorkloadRecord, size: float, params: float) -> tuple[float, str]:
     """The σ a call past the largest measured one adds, and a note saying so. The fitted curve rises towards e_max
     with size; past the measured calls that rise is the curve's form, not a measurement (points that never approach
-    saturation leave e_max at its bound: a 2-layer model measured at 2-8 % read 87 % for a job 2,900× larger), so the
-    gain it extrapolates, ln(e(size) / e(largest measured)), is added to the spread as one more σ."""
+    saturation leave e_max at its bound: a 2-layer model measured at 2-8 % read 87 % for a call 103× its largest),
+    so the gain it extrapolates, ln(e(size) / e(largest measured)), is added to the spread as one more σ."""
     largest = max(p.size for p in work.points)
     if size <= largest:
         return 0.0, ""
