@@ -106,9 +106,22 @@ def headroom_factor(eff: ServingEfficiency, key: str) -> float:
 def headroom_slo(slo: Slo, eff: ServingEfficiency) -> Slo:
     """The targets a plan meets exactly when it holds `slo` with headroom (at the P10 efficiency): each target ÷
     headroom_factor. The search sizes plans for them (serving_plans) and the decision judges with them
-    (rank.holds_with_headroom), so both read one criterion."""
-    targets = slo.model_dump(exclude_none=True)
-    return slo.model_copy(update={key: target / headroom_factor(eff, key) for key, target in targets.items()})
+    (rank.holds_with_headroom), so both read one criterion. Kept per (Slo object, the two σ headroom_factor reads):
+    the ranking asks for it for every plan, several times an estimate, and pydantic's dump and copy cost ~15 µs."""
+    key = (id(slo), eff.bandwidth.log_sigma, eff.compute.log_sigma)
+    found = _HEADROOM_SLOS.get(key)
+    if found is None or found[0] is not slo:
+        if len(_HEADROOM_SLOS) >= 256:
+            _HEADROOM_SLOS.clear()
+        targets = slo.model_dump(exclude_none=True)
+        found = _HEADROOM_SLOS[key] = (slo, slo.model_copy(update={
+            name: target / headroom_factor(eff, name) for name, target in targets.items()}))
+    return found[1]
+
+
+_HEADROOM_SLOS: dict[tuple[int, float, float], tuple[Slo, Slo]] = {}
+"""headroom_slo per (Slo object, bandwidth σ, compute σ), each with its Slo (frozen; held, so its id() is not
+reused while kept)."""
 
 
 @dataclass(frozen=True)
