@@ -32,6 +32,13 @@ chosen candidate kept per instance shape), CPU in-process, medians of 5, e0f5699
 load ~11: serve-7b-chat 156-162 -> 129-135 ms, serve-gpt-oss-120b-chat 22-23 -> 19-21 ms, bert-train-then-serve
 79-87 -> 78-84 ms; instructions (callgrind) serve-7b-chat 1,299 -> 1,039 M. Target <= 100 ms: met for the latter two, not for serve-7b-chat (its 137 FFT distributions,
 62 of them the chosen plans' own TTFT percentiles).
+After the search kept each offer's cheapest plan with headroom beside its cheapest at the targets and sized batches
+between the powers of two (new-user QA: the recommendation was not the cheapest plan with headroom; 42492c6 vs
+41d05ff), serving section, cold, in-process: serve-7b-chat instructions (callgrind, runs of 0 and 2 after the
+warm-up) 1,156 -> 1,830 M per plan (+58 %), CPU min of 5 ~136-158 -> ~235-270 ms (load ~9), serve-gpt-oss-120b-chat
+~16-17 -> ~27-30 ms, bert-train-then-serve (dynamic batching: no batches between) ~73-78 -> ~80-89 ms. The second
+search (targets ÷ the headroom factor, for the ~170 offers whose cheapest plan lacks headroom) is ~2/3 of the added
+time, the batches between the powers of two ~1/3.
 """
 from __future__ import annotations
 

@@ -82,6 +82,12 @@ def test_a_70b_on_h100_holds_the_targets_with_headroom(catalog):
                 "constraints": {"gpus": ["H100-SXM"]}}
     free, safe = _recommended(catalog, document)
     assert safe and free.monthly_cost_usd <= 11_680.0 * (1 + 1e-9)
+    # a plan meeting the targets at the median only, for what the recommendation costs, saves nothing: the
+    # cheapest at the targets is then the recommendation itself (not "saves $0.00/month")
+    loaded = load_profile(document, catalog)
+    choices = {c.name: c.option for c in decide(loaded, catalog, estimate(loaded, catalog)).inference.choices}
+    cheapest, recommended = choices["cheapest at the targets"], choices["cheapest with headroom"]
+    assert cheapest is recommended or cheapest.monthly_cost_usd < recommended.monthly_cost_usd
 
 
 def test_each_offer_keeps_its_cheapest_plan_with_headroom(catalog):

@@ -396,6 +396,10 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
         fastest = min(good, key=lambda p: (time(p), cost(p)))
         safe = [p for p in good if holds_with_headroom(p, slo)]
         recommended = min(safe, key=lambda p: (cost(p), time(p))) if safe else cheapest
+        if cost(recommended) <= cost(cheapest):
+            # nothing is saved by giving up headroom (an offer's plan with it can cost what its plan without it does,
+            # plans/serving.py serving_plans): the cheapest at the targets is the recommendation, not a faster tie
+            cheapest = recommended
 
         def versus(a: ServingPlan, b: ServingPlan, other: str) -> str:
             dc, dt = cost(a) - cost(b), (time(a) - time(b)) * 1e3
