@@ -56,6 +56,16 @@ serve-gpt-oss-120b-chat 1.62x, lora-7b-a6000 1.67x, long-context-llama-8b 1.80x,
 lora-mixtral-8x7b 2.08x, pretrain-1b-72h 2.16x, serve-7b-chat 2.19x, bert-train-then-serve 2.69x (floor 115-118 ms);
 in-process plan() of pretrain-1b-72h 70.7 ms (issue 15: <= 50 ms). Three of eight within 2x.
 
+Start-up outside plan() (2026-12-01, docs/internals.md 'Start-up'): a plain estimate without Typer (cli/fast.py,
+~20 ms), the validated profile from its content cache (io/profile_cache.py, ~8 ms), the report making only the
+plans it prints (render/merge.py LazyMerge: to_dict() of pretrain-1b-72h ~7-11 -> ~2-4 ms, bert ~16 -> ~9 ms),
+stdlib modules imported where used (~4 ms of importtime). Session-start main (d16a125) against main 01a727e, side
+by side with the floor, CPU medians of 5, machine loaded (~10 on 2 cores; floor 136-150 ms): lora-7b-a6000 1.66x
+-> 1.52x, long-context-llama-8b 1.77x -> 1.65x, serve-gpt-oss-120b-chat 1.64x -> 1.44x, lora-mixtral-8x7b 2.10x
+-> 1.94x, resnet50-imagenet 2.10x -> 2.07x, pretrain-1b-72h 2.17x -> 2.21x, serve-7b-chat 2.27x -> 2.34x,
+bert-train-then-serve 2.75x -> 2.67x. The last three grew searches meanwhile (every tensor and pipeline degree,
+serving plans with headroom), which ate the ~30-40 ms these changes took off every start; five of eight within 2x.
+
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the
 catalog's parsed YAML in its content cache (planner/io/yamlcache.py), both warmed by one run first.
