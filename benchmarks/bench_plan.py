@@ -31,6 +31,12 @@ Layout search covering every tensor degree and pipeline depth that fits (2026-12
 least that fits was up to 6x slower on slow networks; docs/internals.md 'Layout choice'): slower, medians of 5, 3 runs
 alternating with the tree before, load ~8: pretrain-1b-72h 69-79 -> 116-123 ms CPU, resnet50-imagenet 62-68 -> 95-102
 ms, lora-7b-a6000 22-23 -> 34-35 ms; context-parallel layouts likewise: long-context-llama-8b 37-38 -> 48-50 ms.
+Tenth round (2026-12-01: no collector pass at the end of plan(), the training curve's per-GPU terms kept, NCCL's least
+latency written out, the M/D/c FFT path without numpy's dispatch, headroom_slo kept; main with and without 916c551,
+64590f6, c6be7c6, bab5edd, medians of 5, 3 runs alternating, load 9-12): instructions per plan() pretrain-1b-72h
+1,007 -> 969 M (-3.8 %); CPU within the load's noise for the training profiles (pretrain-1b-72h ~150 ms on the busy
+machine), serve-gpt-oss-120b-chat 40-44 -> 37-39 ms, bert-train-then-serve 239-272 -> 235-245 ms, serve-7b-chat
+279-325 -> 271-291 ms. The 50 ms target is not met (docs/internals.md 'Performance', the tenth round).
 """
 from __future__ import annotations
 

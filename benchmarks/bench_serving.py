@@ -39,6 +39,11 @@ warm-up) 1,156 -> 1,830 M per plan (+58 %), CPU min of 5 ~136-158 -> ~235-270 ms
 ~16-17 -> ~27-30 ms, bert-train-then-serve (dynamic batching: no batches between) ~73-78 -> ~80-89 ms. The second
 search (targets ÷ the headroom factor, for the ~170 offers whose cheapest plan lacks headroom) is ~2/3 of the added
 time, the batches between the powers of two ~1/3.
+Tenth round (2026-12-01, docs/internals.md 'Performance'): the M/D/c FFT path without numpy's dispatch (the same bits),
+headroom_slo kept per (Slo, σ), no collector pass at the end of plan(); in-process plan() CPU, medians of 5, 3 runs
+alternating with main without them, load 9-12: serve-7b-chat 279-325 -> 271-291 ms (it sizes a plan with headroom
+per offer since 42492c6), serve-gpt-oss-120b-chat 40-44 -> 37-39 ms, bert-train-then-serve 239-272 -> 235-245 ms.
+Target <= 100 ms: not met for serve-7b-chat (the kept plans' TTFT FFTs, which are printed, and the Poisson bounds).
 """
 from __future__ import annotations
 
