@@ -31,8 +31,8 @@ def _estimate(profile, *sets):
 
 def _digits(text: str) -> str:
     """The text with thousands separators (',', '.', ' ') between digits removed: '$1,199' and '6.999' read 1199
-    and 6999."""
-    return re.sub(r"(?<=\d)[,. ](?=\d{3}\b)", "", text)
+    and 6999; a number of thousands written in words ('15 tisíc USD', Czech) reads 15000."""
+    return re.sub(r"(?<=\d)[,. ](?=\d{3}\b)", "", re.sub(r"\b(\d+) tisíc\b", r"\g<1>000", text))
 
 
 def _sourced(entry) -> None:
@@ -60,7 +60,9 @@ TRACKER = "United-Compute gpu-price-tracker (Amazon.com Buy Box via Keepa)"
     # added 2026-11-30 from the same tracker's history (each card's last non-empty file)
     ("L4", 2500, TRACKER), ("A40", 5509, TRACKER), ("L40", 6999, TRACKER), ("RTX-A4000", 839, TRACKER),
     ("RTX-A4500", 1539.99, TRACKER), ("RTX-4000-ADA", 1595, TRACKER), ("RTX-2000-ADA", 686.99, TRACKER),
-    ("T4", 878, TRACKER), ("H100-NVL", 29999, TRACKER), ("V100-16GB-SXM2", 18625, "Leiphone (雷锋网)")])
+    ("T4", 878, TRACKER), ("H100-NVL", 29999, TRACKER), ("V100-16GB-SXM2", 18625, "Leiphone (雷锋网)"),
+    # added 2026-12-01: Citigroup's estimate for buyers other than Microsoft (AMD publishes no price)
+    ("MI300X", 15000, "Svět hardware (svethardware.cz)")])
 def test_cards_found_since_the_first_list_have_their_price(catalog, gpu, usd, source):
     price = catalog.purchase_prices[gpu]
     assert (price.usd, price.source) == (usd, source)
