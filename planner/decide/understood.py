@@ -95,6 +95,9 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
             lines.append(("chosen", f"{chosen.gpu_count}× {chosen.gpu}: {chosen.memory_per_gpu_bytes / 1e9:,.1f} GB "
                                     f"per GPU; {layout}" + _links_text(chosen.links)))
             facts["training"].update({"memory_per_gpu_gb": chosen.memory_per_gpu_bytes / 1e9, "layout": layout})
+            if chosen.dequant_time_s > 0.0:
+                lines.append(("dequant", _dequant_text(chosen)))
+                facts["training"]["dequant_time_s"] = chosen.dequant_time_s
     if est.inference is not None:
         inf = profile.inference
         assert inf is not None
@@ -127,6 +130,18 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
                     "the KV cache takes the rest)" if generative else "a batch's activations take the rest)")
             lines.append(("chosen", text + _links_text(chosen_s.links)))
     return Understood(lines, facts)
+
+
+def _dequant_text(plan: TrainingPlan) -> str:
+    """How much of the chosen QLoRA plan's step its NF4 dequantizations take (training.dequant_bytes)."""
+    from planner.plans.training import QLORA_DEQUANTIZATIONS
+
+    times = QLORA_DEQUANTIZATIONS[plan.recompute_mode]
+    share = plan.dequant_time_s / plan.step_time_s
+    return (f"QLoRA dequantizes its NF4 base {times}× per micro-batch (forward, backward"
+            + (", recomputed forward" if times > 2 else "") + "): "
+            f"{plan.dequant_time_s:,.3g} s of each {plan.step_time_s:,.3g} s step ({share:.0%}), at the GPU's copy "
+            "bandwidth")
 
 
 def _links_text(links: PlanLinks | None) -> str:

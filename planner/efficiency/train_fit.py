@@ -130,9 +130,10 @@ class RunCase:
 def _seconds(terms: StepTerms, eta: Num) -> Num:
     import numpy as np
 
-    return np.maximum(terms.host_s, terms.compute_s / eta + terms.fixed_comm_s + terms.repeats * np.maximum(
-        0.0, terms.overlap_comm_s - terms.window_s / eta) + np.maximum(0.0, terms.ring_comm_s
-                                                                       - terms.ring_window_s / eta))
+    # StepTerms.seconds over an array of eta: the same terms in the same order
+    return np.maximum(terms.host_s, terms.compute_s / eta + terms.fixed_comm_s + terms.memory_s
+                      + terms.repeats * np.maximum(0.0, terms.overlap_comm_s - terms.window_s / eta)
+                      + np.maximum(0.0, terms.ring_comm_s - terms.ring_window_s / eta))
 
 
 @dataclass(frozen=True)
@@ -345,6 +346,8 @@ def _arrays(cases: list[RunCase]) -> dict[str, Any]:
             "overlap": col(lambda c: c.terms.overlap_comm_s), "window": col(lambda c: c.terms.window_s),
             "repeats": col(lambda c: c.terms.repeats), "ring": col(lambda c: c.terms.ring_comm_s),
             "ring_window": col(lambda c: c.terms.ring_window_s), "host": col(lambda c: c.terms.host_s),
+            # QLoRA's dequantizations (StepTerms.memory_s): 0 for every published run so far, none is QLoRA
+            "memory": col(lambda c: c.terms.memory_s),
             "rate": col(lambda c: c.rate),
             "conv": col(lambda c: c.conv), "side": col(lambda c: c.side), "ratio": col(lambda c: c.ratio),
             "weights": col(lambda c: c.weights),
@@ -361,7 +364,7 @@ def _log_predicted(a: dict[str, Any], peak: Num, half_side: Num, traffic_t: Num,
     traffic = np.where(a["cnn"] > 0, cnn_traffic(traffic_c, nchw_passes, a["nchw16"] > 0),
                        np.where(a["flash"] > 0, traffic_f, traffic_t))
     eta = np.minimum(1.0, curve_value(peak, half_side, traffic, a["side"], a["ratio"], a["weights"]) * stack)
-    seconds = np.maximum(a["host"], a["compute"] / eta + a["fixed"]
+    seconds = np.maximum(a["host"], a["compute"] / eta + a["fixed"] + a["memory"]
                          + a["repeats"] * np.maximum(0.0, a["overlap"] - a["window"] / eta)
                          + np.maximum(0.0, a["ring"] - a["ring_window"] / eta))
     return np.where(a["rate"] > 0, np.log(a["conv"] / seconds), np.log(a["conv"] * seconds))

@@ -2,8 +2,9 @@
 candidate_layouts would compare (every tensor and pipeline degree that fits) are found from their memory alone (the
 first (recomputation, ZeRO stage) trial that fits, at its micro-batch), and each one's step is at least the communication nothing hides plus the longer of its
 compute at its efficiency and its gradient synchronisation (NCCL's least latency per message, the ring's bandwidth)
-with the compute that cannot hide it. The search (plans/search.py) leaves out the counts whose floors show they
-change no output."""
+with the compute that cannot hide it. The step's other terms are left out, which keeps the floor below it: the host's
+launches only floor the step (StepTerms.seconds takes the longer) and QLoRA's dequantizations (StepTerms.memory_s)
+only add to it. The search (plans/search.py) leaves out the counts whose floors show they change no output."""
 from __future__ import annotations
 
 import math

@@ -24,6 +24,7 @@ from planner.model.interconnect import (
     pipeline_send_seconds,
     ring_allreduce_seconds,
 )
+from planner.model.decode_ceiling import copy_bytes_per_s
 from planner.model.memory import usable_bytes
 from planner.model.precision import master_bytes, peak_flops, training_value_bytes
 from planner.model.workload import (
@@ -213,6 +214,33 @@ def frozen_value_bytes(job: TrainingJob, value_bytes: float) -> float:
     return NF4_BYTES if job.method == "qlora" else value_bytes
 
 
+QLORA_DEQUANTIZATIONS = {"none": 2, "selective": 2, "full": 3}
+"""Times per micro-batch each QLoRA 4-bit linear layer dequantizes its NF4 weight, by recomputation mode: bitsandbytes'
+MatMul4Bit (bitsandbytes/autograd/_functions.py @012c660) runs `F.dequantize_4bit(B, quant_state).to(A.dtype)` then
+`torch.nn.functional.linear` in forward, and `torch.matmul(grad_output, F.dequantize_4bit(B, ctx.state)...)` in
+backward for the input gradient; full recomputation reruns forward, one more. Selective recomputation reruns only the
+attention core, which has no linear layer."""
+
+
+def dequant_bytes(job: TrainingJob, recompute: str, model_split: int, ep: int) -> float:
+    """Bytes one GPU's dequantization kernels move per micro-batch under QLoRA (0 for LoRA and full training): each
+    dequantization (QLORA_DEQUANTIZATIONS) reads the frozen base's NF4 weights on this GPU (frozen_base over
+    `model_split` = tensor × pipeline ranks, the routed experts `ep` ways more; ZeRO-3 gathers the whole layer
+    before it dequantizes it) and writes them at the training precision's value bytes (the compute dtype)."""
+    if job.method != "qlora":
+        return 0.0
+    return QLORA_DEQUANTIZATIONS[recompute] * sum(frozen_base(job, model_split, ep)) \
+        * (NF4_BYTES + training_value_bytes(job.precision))
+
+
+def dequant_bandwidth(gpu: GpuSpec) -> float:
+    """Bytes/s a dequantization kernel streams at on `gpu`: it reads one array and writes another, as a copy kernel
+    does, so the GPU's copy bandwidth (datasheet × GpuSpec.bandwidth_ceiling.share: model/decode_ceiling.py); the
+    datasheet bandwidth when the catalog measures no GPU (no ceiling: the time is then a lower bound)."""
+    found = copy_bytes_per_s(gpu)
+    return found if found is not None else gpu.memory_bandwidth_gbs * 1e9
+
+
 def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, sharding: str, dp: int,
                     tp: int = 1, pp: int = 1, ep: int = 1, cp: int = 1) -> TrainingMemory:
     """Bytes per GPU (docs/internals.md, 'Memory'): mixed-precision weights, gradients, fp32 master + optimizer state
@@ -339,6 +367,9 @@ class TrainingPlan:
     host_time_s: float = 0.0
     """The host's time to launch a step's forward operators (StepTerms.host_s): no step is shorter, at any
     efficiency."""
+    dequant_time_s: float = 0.0
+    """Seconds of a step QLoRA's NF4 dequantization kernels take at the GPU's copy bandwidth (StepTerms.memory_s;
+    0 for LoRA and full training): in step_time_s, neither compute nor communication, the same at any efficiency."""
 
     @property
     def term_hours(self) -> float:
@@ -408,7 +439,7 @@ class Layout:
 
 class StepTerms(NamedTuple):
     """A layout's step time, split by how it depends on the compute efficiency η:
-    step = compute/η + fixed_comm + repeats · max(0, overlap_comm − window/η).
+    step = compute/η + fixed_comm + memory + repeats · max(0, overlap_comm − window/η).
 
     A named tuple, not a frozen dataclass: a search builds one per (plan, layout), ~12,000, and a frozen
     dataclass's __init__ sets each field through object.__setattr__ (~1 µs more each)."""
@@ -433,14 +464,18 @@ class StepTerms(NamedTuple):
     max(0, send − block/η) is max(0, ring_comm − ring_window/η))."""
     host_s: float = 0.0
     """The host's time to launch a step's forward operators (LayoutWork.host_s): the step takes at least this."""
+    memory_s: float = 0.0
+    """Memory-bound kernels outside the efficiency curve, at the GPU's copy bandwidth, whatever η: QLoRA's NF4
+    dequantizations of one step (slots × LayoutWork.dequant_bytes / dequant_bandwidth; 0 otherwise). They run on the
+    GPU's stream between the matmuls, so no communication window hides them and the curve does not scale them."""
 
     def device_seconds(self, eta: float) -> float:
         """The GPUs' step time at compute efficiency eta: compute and the communication it does not hide."""
         # max(0, x) as conditionals: the search asks ~18,000 times
         exposed = self.overlap_comm_s - self.window_s / eta
         ring = self.ring_comm_s - self.ring_window_s / eta
-        return self.compute_s / eta + self.fixed_comm_s + self.repeats * (exposed if exposed > 0.0 else 0.0) \
-            + (ring if ring > 0.0 else 0.0)
+        return self.compute_s / eta + self.fixed_comm_s + self.memory_s \
+            + self.repeats * (exposed if exposed > 0.0 else 0.0) + (ring if ring > 0.0 else 0.0)
 
     def seconds(self, eta: float) -> float:
         """Step time at compute efficiency eta: the GPUs' or the host's, whichever is longer (the host launches
@@ -449,8 +484,8 @@ class StepTerms(NamedTuple):
         return device if device >= self.host_s else self.host_s
 
     def exposed_comm_s(self, eta: float) -> float:
-        """Communication not hidden behind compute at eta."""
-        return self.device_seconds(eta) - self.compute_s / eta
+        """Communication not hidden behind compute at eta (the memory-bound kernels are not communication)."""
+        return self.device_seconds(eta) - self.compute_s / eta - self.memory_s
 
 
 def _fit_layout(job: TrainingJob, gpu: GpuSpec, count: int, tp: int, pp: int,
@@ -811,6 +846,8 @@ class LayoutWork(NamedTuple):
     """Weight bytes per GPU that each of ZeRO-3's all-gathers moves: the trainable weights (grad_bytes) and, for an
     adapter, its frozen base, which ZeRO-3 shards too (training_memory) and so gathers for every forward and
     backward pass (FSDP wraps the base with the adapters; with QLoRA the gathered base is NF4)."""
+    dequant_bytes: float = 0.0
+    """Bytes QLoRA's dequantizations move on one GPU per micro-batch (dequant_bytes; 0 without QLoRA)."""
 
 
 def layout_work(job: TrainingJob, layout: Layout) -> LayoutWork:
@@ -859,7 +896,8 @@ def layout_work(job: TrainingJob, layout: Layout) -> LayoutWork:
     host_s = accumulation * kernels_per_forward(job.work) / pp * (2.0 if recompute == "full" else 1.0) \
         * job.launch_floor_s
     return LayoutWork(accumulation, slots, virtual, micro_flops, value_bytes, activation_bytes, tp_allreduces,
-                      pipeline_sends, grad_bytes, messages, samples, host_s, gather_bytes)
+                      pipeline_sends, grad_bytes, messages, samples, host_s, gather_bytes,
+                      dequant_bytes(job, recompute, tp * pp, layout.expert))
 
 
 def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, layout: Layout,
@@ -867,7 +905,8 @@ def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, l
     """The η-independent parts of a layout's step time. `shared`: layout_work(job, layout), when the caller keeps
     it (LayoutMemo); `intra`: intra_node_gbs(gpu, offer), when the caller has it."""
     lw = shared or layout_work(job, layout)
-    return terms_at(lw, step_comm(job, gpu, offer, layout, lw, intra or intra_node_gbs(gpu, offer)), peak)
+    return terms_at(lw, step_comm(job, gpu, offer, layout, lw, intra or intra_node_gbs(gpu, offer)), peak,
+                    dequant_bandwidth(gpu))
 
 
 class StepComm(NamedTuple):
@@ -941,9 +980,11 @@ def step_comm(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, layout: Layout
                     ((virtual - 1) * pp + 1) / virtual)
 
 
-def terms_at(lw: LayoutWork, comm: StepComm, peak: float) -> StepTerms:
-    """step_terms from the layout's work, its StepComm and the GPU's peak FLOP/s (the same operations in the same
-    order as worked out in one piece)."""
+def terms_at(lw: LayoutWork, comm: StepComm, peak: float, bandwidth: float) -> StepTerms:
+    """step_terms from the layout's work, its StepComm, the GPU's peak FLOP/s and its dequant_bandwidth (the same
+    operations in the same order as worked out in one piece). The dequantizations run in every micro-batch slot, the
+    pipeline's idle ones included, as the compute does: each stage's slot is its micro-batch's matmuls plus its
+    dequantizations."""
     micro_compute = lw.micro_flops / peak
     if comm.imbalance is not None:
         micro_compute *= comm.imbalance
@@ -954,7 +995,8 @@ def terms_at(lw: LayoutWork, comm: StepComm, peak: float) -> StepTerms:
         window, repeats = BACKWARD_SHARE * micro_compute * comm.window_micro_batches, 1
     return StepTerms(slots * micro_compute, comm.fixed_comm_s, comm.overlap_comm_s, window, repeats, lw.accumulation,
                      lw.samples_per_step, comm.bubble_fraction, comm.ring_comm_s,
-                     slots * (comm.ring_share * (comm.attention_flops / peak)), lw.host_s)
+                     slots * (comm.ring_share * (comm.attention_flops / peak)), lw.host_s,
+                     slots * lw.dequant_bytes / bandwidth)
 
 
 def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout,
@@ -1241,6 +1283,7 @@ def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, eff
     if rows is None:
         rows = memo.comm_rows(job, gpu, offer, count, view)
     efficiencies = memo.efficiencies
+    bandwidth = dequant_bandwidth(gpu)
     chosen = None
     counted, widening = 0, 0  # a count's layouts all span its GPUs: the widening is asked once per count
     for entry, comm in rows:
@@ -1260,13 +1303,14 @@ def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, eff
         if comm.imbalance is not None:
             micro_compute *= comm.imbalance
         slots = shared.slots
+        memory = slots * shared.dequant_bytes / bandwidth  # an exact 0.0 without QLoRA
         if comm.zero3:
             exposed = comm.overlap_comm_s - micro_compute / eta
-            seconds = slots * micro_compute / eta + comm.fixed_comm_s \
+            seconds = slots * micro_compute / eta + comm.fixed_comm_s + memory \
                 + shared.accumulation * (exposed if exposed > 0.0 else 0.0)
         else:
             exposed = comm.overlap_comm_s - BACKWARD_SHARE * micro_compute / eta
-            seconds = slots * micro_compute / eta + comm.fixed_comm_s + (exposed if exposed > 0.0 else 0.0)
+            seconds = slots * micro_compute / eta + comm.fixed_comm_s + memory + (exposed if exposed > 0.0 else 0.0)
         if comm.ring_comm_s:  # without context ranks the ring adds an exact 0.0
             ring = comm.ring_comm_s - slots * (comm.ring_share * (comm.attention_flops / peak)) / eta
             seconds += ring if ring > 0.0 else 0.0
@@ -1282,7 +1326,7 @@ def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, eff
     if chosen is None:
         return None
     candidate, eff, shared, comm, seconds = chosen
-    return candidate, eff, terms_at(shared, comm, peak), seconds
+    return candidate, eff, terms_at(shared, comm, peak, bandwidth), seconds
 
 
 class TargetView(NamedTuple):
@@ -1352,8 +1396,11 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
             verdicts.append(Verdict(Kind.BATCH_TOO_SMALL, batch, float(layout.data)))
         value = eff.value
         compute_time = terms.compute_s / value
-        # the communication compute does not hide (step_time less compute, unless the host's launches set the pace)
-        exposed = step_time - compute_time if step_time > terms.host_s else terms.device_seconds(value) - compute_time
+        memory = terms.memory_s
+        # the communication compute does not hide (step_time less compute and the memory-bound kernels, unless the
+        # host's launches set the pace)
+        exposed = step_time - compute_time - memory if step_time > terms.host_s \
+            else terms.device_seconds(value) - compute_time - memory
         host = terms.host_s
         steps = samples / terms.samples_per_step
         if steps < 1.0:  # replicas beyond the dataset's samples idle through the one step the run takes
@@ -1362,10 +1409,11 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
         if held is None:
             held = intervals[id(eff)] = (interval(value, eff.log_sigma), eff)
         low, mid, high = held[0]
-        # hours at the efficiency's P90 (fast) / P50 / P10 (slow); communication is not scaled
-        hours = (steps * max(host, compute_time * value / high + exposed) / 3600.0,
-                 steps * max(host, compute_time * value / mid + exposed) / 3600.0,
-                 steps * max(host, compute_time * value / low + exposed) / 3600.0)
+        # hours at the efficiency's P90 (fast) / P50 / P10 (slow); communication and the memory-bound kernels are
+        # not scaled
+        hours = (steps * max(host, compute_time * value / high + exposed + memory) / 3600.0,
+                 steps * max(host, compute_time * value / mid + exposed + memory) / 3600.0,
+                 steps * max(host, compute_time * value / low + exposed + memory) / 3600.0)
         plans.append(TimedPlan(gpu_id, provider, instance, count, instances, fits, tuple(verdicts) if verdicts else (),
                                step_time,
                                compute_time, exposed, eff, hours[1], price, billing, is_spot, commitment, hours,
@@ -1465,6 +1513,7 @@ class TimedPlan(NamedTuple):
             verdicts=self.verdicts, tensor=layout.tensor, pipeline=layout.pipeline,
             bubble_fraction=terms.bubble_fraction, expert=layout.expert, context=layout.context,
             recompute_mode=layout.recompute, commitment=commitment, pinned=self.pinned, host_time_s=terms.host_s,
+            dequant_time_s=terms.memory_s,
         )
         self.made.append(plan)
         return plan

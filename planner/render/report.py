@@ -293,6 +293,9 @@ def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
         # the host's launches of a step's forward operators: no step is shorter (step_time_s equals it where the
         # host, not the GPUs, sets the pace)
         "host_time_s": _r(plan.host_time_s),
+        # QLoRA's NF4 dequantizations of a step at the GPU's copy bandwidth (0 for LoRA and full training): part of
+        # step_time_s, neither compute nor communication
+        "dequant_time_s": _r(plan.dequant_time_s),
         "throughput": {"tokens_per_s": _r(plan.tokens_per_s), "samples_per_s": _r(plan.samples_per_s)},
         "mfu": _r(plan.mfu, 3), "efficiency_source": plan.efficiency.source,
         "efficiency": {"value": plan.efficiency.value, "log_sigma": plan.efficiency.log_sigma,
