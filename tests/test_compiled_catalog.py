@@ -124,11 +124,20 @@ def test_an_unwritable_cache_folder_only_costs_the_speed_up(copy, monkeypatch, t
 
 
 def test_old_entries_are_pruned(tmp_path, monkeypatch):
+    # store_entry keeps the KEEP_ENTRIES newest entries of its own kind (the new one among them), no other kind's
+    import os
+
     monkeypatch.setenv("GPUPLAN_CACHE_DIR", str(tmp_path))
     for i in range(compiled.KEEP_ENTRIES + 3):
-        (tmp_path / f"catalog-{i:064x}.json").write_text("{}")
-    compiled._prune(tmp_path)
-    assert len(list(tmp_path.glob("catalog-*.json"))) == compiled.KEEP_ENTRIES
+        old = tmp_path / f"catalog-{i:064x}.json"
+        old.write_text("{}")
+        os.utime(old, (1_000_000 + i, 1_000_000 + i))
+    (tmp_path / "profile-0.json").write_text("{}")
+    newest = tmp_path / f"catalog-{'f' * 64}.json"
+    compiled.store_entry(newest, {"format": "x"}, compiled.KEEP_ENTRIES)
+    kept = set(tmp_path.glob("catalog-*.json"))
+    assert len(kept) == compiled.KEEP_ENTRIES and newest in kept
+    assert tmp_path / f"catalog-{0:064x}.json" not in kept and (tmp_path / "profile-0.json").exists()
 
 
 def test_without_readable_source_nothing_is_cached(copy, monkeypatch, tmp_path):

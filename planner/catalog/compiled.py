@@ -91,23 +91,25 @@ def load_compiled(key: str) -> dict[str, Any] | None:
 def store_compiled(fields: dict[str, Any], key: str) -> None:
     """Write a catalog's fields under `key`, atomically; a cache folder that cannot be written, or a value JSON
     cannot hold exactly, is simply not used."""
+    store_entry(_entry(key), {"format": COMPILED_FORMAT, "key": key, "catalog": fields}, KEEP_ENTRIES)
+
+
+def store_entry(entry: Path, document: dict[str, Any], keep: int) -> None:
+    """Write a cache entry (this module's encoding) atomically and keep the `keep` newest entries of its kind (the
+    files of its folder whose names share its prefix before the key); a value JSON cannot hold exactly, or a folder
+    that cannot be written, leaves the cache unused (write_text_atomic says why), costing only the speed-up."""
     try:
-        text = json.dumps(_encode({"format": COMPILED_FORMAT, "key": key, "catalog": fields}), separators=(",", ":"),
-                          ensure_ascii=False)
+        text = json.dumps(_encode(document), separators=(",", ":"), ensure_ascii=False)
     except (TypeError, ValueError):
         return
     try:
-        write_text_atomic(_entry(key), text)
-        _prune(cache_dir())
-    except (OSError, InputError):  # an unwritable cache folder (write_text_atomic says why) costs only the speed-up
+        write_text_atomic(entry, text)
+        kind = entry.name.split("-", 1)[0]
+        entries = sorted(entry.parent.glob(f"{kind}-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[keep:]:
+            old.unlink(missing_ok=True)
+    except (OSError, InputError):
         return
-
-
-def _prune(folder: Path) -> None:
-    """Keep the KEEP_ENTRIES newest compiled catalogs."""
-    entries = sorted(folder.glob("catalog-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in entries[KEEP_ENTRIES:]:
-        old.unlink(missing_ok=True)
 
 
 # Encoding: JSON scalars and lists as themselves; every other value a JSON object whose TAG key says what it is, so

@@ -21,9 +21,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from planner.catalog.compiled import _Decoder, _encode, _model_classes, code_fingerprint
-from planner.errors import InputError
-from planner.io.atomic import write_text_atomic
+from planner.catalog.compiled import (
+    _Decoder,
+    _model_classes,
+    code_fingerprint,
+    store_entry,
+)
 from planner.io.positions import SourcePositions
 from planner.io.yamlcache import cache_dir
 from planner.schema.model import Architecture
@@ -86,33 +89,18 @@ def store_profile(key: str, loaded: dict[str, Any]) -> None:
     overrides = [[list(path), option] for path, option in positions.overrides.items()]
     if not _plain(marks) or not _plain(overrides):
         return
-    try:
-        text = json.dumps(_encode({
-            "format": PROFILE_FORMAT, "key": key, "file": positions.file, "marks": marks, "overrides": overrides,
-            "profile": loaded["profile"], "arch": loaded["arch"],
-            "gpu_ids": None if gpu_ids is None else sorted(gpu_ids),
-            "provider_ids": None if provider_ids is None else sorted(provider_ids),
-            "warnings": list(loaded["warnings"]), "owned": list(loaded["owned_gpu_ids"]),
-            "discounts": [list(d) for d in loaded["discounts"]]}), separators=(",", ":"), ensure_ascii=False)
-    except (TypeError, ValueError):
-        return
-    try:
-        write_text_atomic(_entry(key), text)
-        _prune(cache_dir())
-    except (OSError, InputError):  # an unwritable cache folder (write_text_atomic says why) costs only the speed-up
-        return
+    store_entry(_entry(key), {
+        "format": PROFILE_FORMAT, "key": key, "file": positions.file, "marks": marks, "overrides": overrides,
+        "profile": loaded["profile"], "arch": loaded["arch"],
+        "gpu_ids": None if gpu_ids is None else sorted(gpu_ids),
+        "provider_ids": None if provider_ids is None else sorted(provider_ids),
+        "warnings": list(loaded["warnings"]), "owned": list(loaded["owned_gpu_ids"]),
+        "discounts": [list(d) for d in loaded["discounts"]]}, KEEP_ENTRIES)
 
 
 def _plain(pairs: list[list[Any]]) -> bool:
     """Paths of plain keys (str or int, as YAML gives them) that JSON gives back as they were."""
     return all(all(type(part) in (str, int) for part in path) for path, _ in pairs)
-
-
-def _prune(folder: Path) -> None:
-    """Keep the KEEP_ENTRIES newest cached profiles."""
-    entries = sorted(folder.glob("profile-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in entries[KEEP_ENTRIES:]:
-        old.unlink(missing_ok=True)
 
 
 def load_cached_profile(key: str) -> dict[str, Any] | None:
