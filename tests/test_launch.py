@@ -251,3 +251,20 @@ def test_calibrate_emit_bad_input_is_one_error_exit_2(args, field):
 def test_gpus_without_emit_is_an_error():
     result = runner.invoke(app, ["calibrate", "--gpus", "L40S"])
     assert result.exit_code == 2 and "--emit skypilot" in result.output
+
+
+def test_the_spec_states_the_profiles_global_batch_not_micro_batch_times_accumulation():
+    # new-user QA: pretrain-1b-72h's 1,024 samples a step on 12 replicas are planned as 29 micro-batches of at most 3
+    # (29 × 3 × 12 = 1,044): the spec carries the batch itself, so a script does not train on 1,044
+    text = emit("torchrun")
+    exports = dict(kv.split("=", 1) for kv in
+                   shlex.split(next(l for l in text.splitlines() if l.startswith("export ")))[1:])
+    assert exports["GPUPLAN_GLOBAL_BATCH"] == "1024"
+    data = int(text.split("parallelism: data ", 1)[1].split(",", 1)[0])
+    assert data > 1 and 1024 % data and int(exports["GPUPLAN_MICRO_BATCH"]) \
+        * int(exports["GPUPLAN_GRAD_ACCUMULATION"]) * data != 1024  # the case the line is for
+    assert "global batch 1,024 samples a step" in text
+    share = sorted({1024 // data, -(-1024 // data)})
+    assert "–".join(str(s) for s in share) + " of them" in text
+    task = yaml.safe_load(emit("skypilot"))
+    assert task["envs"]["GPUPLAN_GLOBAL_BATCH"] == "1024"

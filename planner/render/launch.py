@@ -2,6 +2,7 @@
 parallelism, sharding, recomputation and batch settings the plan assumed."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -46,17 +47,44 @@ def recommended_training(decision: Decision) -> TrainingOption:
     return option
 
 
-def plan_env(option: TrainingOption, precision: str) -> dict[str, str]:
-    """Environment the training script can read: the plan's settings, named GPUPLAN_*."""
+def plan_env(option: TrainingOption, precision: str, global_batch: float | None = None) -> dict[str, str]:
+    """Environment the training script can read: the plan's settings, named GPUPLAN_*. `global_batch`: the
+    profile's samples per optimizer step, when fixed (GPUPLAN_GLOBAL_BATCH: micro-batch × accumulation × data is
+    only its upper bound, see _batch_line)."""
     p = option.plan
     _, fsdp, stage = SHARDING_ENGINES[p.sharding]
-    return {"GPUPLAN_TENSOR_PARALLEL": str(getattr(p, "tensor", 1)),
-            "GPUPLAN_PIPELINE_PARALLEL": str(getattr(p, "pipeline", 1)),
-            "GPUPLAN_CONTEXT_PARALLEL": str(getattr(p, "context", 1)),
-            "GPUPLAN_MICRO_BATCH": str(p.micro_batch), "GPUPLAN_GRAD_ACCUMULATION": str(p.grad_accumulation),
-            "GPUPLAN_PRECISION": precision, "GPUPLAN_ZERO_STAGE": str(stage),
-            "GPUPLAN_FSDP_SHARDING_STRATEGY": fsdp.split(" ")[0],
-            "GPUPLAN_ACTIVATION_CHECKPOINTING": "1" if p.recompute else "0"}
+    env = {"GPUPLAN_TENSOR_PARALLEL": str(getattr(p, "tensor", 1)),
+           "GPUPLAN_PIPELINE_PARALLEL": str(getattr(p, "pipeline", 1)),
+           "GPUPLAN_CONTEXT_PARALLEL": str(getattr(p, "context", 1)),
+           "GPUPLAN_MICRO_BATCH": str(p.micro_batch), "GPUPLAN_GRAD_ACCUMULATION": str(p.grad_accumulation)}
+    if global_batch is not None:
+        env["GPUPLAN_GLOBAL_BATCH"] = f"{global_batch:g}"
+    env.update({"GPUPLAN_PRECISION": precision, "GPUPLAN_ZERO_STAGE": str(stage),
+                "GPUPLAN_FSDP_SHARDING_STRATEGY": fsdp.split(" ")[0],
+                "GPUPLAN_ACTIVATION_CHECKPOINTING": "1" if p.recompute else "0"})
+    return env
+
+
+def _global_batch(est: Estimate) -> float | None:
+    """The profile's fixed global batch in samples (training.batch), or None when the planner chose it."""
+    return est.training.job.global_batch_samples if est.training is not None else None
+
+
+def _batch_line(option: TrainingOption, est: Estimate) -> str | None:
+    """With a fixed global batch B over `data` replicas, the plan times the busiest replica's ceil(B/data) samples
+    in `accumulation` micro-batches of at most `micro` (plans/training.py layout_work): micro × accumulation × data
+    can exceed B (1,024 on 12 replicas: 29 × 3 × 12 = 1,044), so the spec states B and each replica's share, lest a
+    script that multiplies the two settings train on a larger batch than the profile's."""
+    batch = _global_batch(est)
+    if batch is None:
+        return None
+    p = option.plan
+    data = p.gpu_count // (getattr(p, "tensor", 1) * getattr(p, "pipeline", 1) * getattr(p, "context", 1))
+    low, high = math.floor(batch / data + 1e-9), math.ceil(batch / data - 1e-9)
+    share = f"{high:,}" if low == high else f"{low:,}–{high:,}"
+    who = "the one data-parallel replica takes" if data == 1 else f"each of the {data:,} data-parallel replicas takes"
+    return (f"global batch {batch:,.0f} samples a step (GPUPLAN_GLOBAL_BATCH): {who} {share} of them in "
+            f"{p.grad_accumulation} micro-batch(es) of at most {p.micro_batch}")
 
 
 def _header(option: TrainingOption, est: Estimate) -> list[str]:
@@ -71,6 +99,9 @@ def _header(option: TrainingOption, est: Estimate) -> list[str]:
              f"(FSDP sharding_strategy={fsdp})",
              f"micro-batch {p.micro_batch} × gradient accumulation {p.grad_accumulation}; activation checkpointing "
              f"{'on' if p.recompute else 'off'}"]
+    batch = _batch_line(option, est)
+    if batch is not None:
+        lines.append(batch)
     if option.spot is not None:
         lines.append(option.spot.describe())
     lines.append(f"{TRAIN_SCRIPT} is a placeholder for your training script; it should read the GPUPLAN_* settings.")
@@ -81,7 +112,7 @@ def torchrun_spec(option: TrainingOption, est: Estimate, precision: str) -> str:
     """A shell script: exports the plan's settings and runs torchrun with nnodes / nproc-per-node of the plan."""
     p = option.plan
     per_node = p.gpu_count // p.instances
-    env = plan_env(option, precision)
+    env = plan_env(option, precision, _global_batch(est))
     # names in the header come from the profile and the catalog: one line each, so no newline ends the comment
     lines = ["#!/bin/sh", *(f"# {comment(line)}" for line in _header(option, est))]
     if p.instances > 1:
@@ -114,7 +145,7 @@ def skypilot_task(option: TrainingOption, est: Estimate, precision: str, catalog
            "--node-rank=$SKYPILOT_NODE_RANK --master-addr=$(echo \"$SKYPILOT_NODE_IPS\" | head -n1) "
            f"--master-port={RDZV_PORT} {TRAIN_SCRIPT}\n")
     return {"name": est.profile, "num_nodes": p.instances, "resources": resources,
-            "envs": plan_env(option, precision), "setup": "# install your training dependencies here\n", "run": run}
+            "envs": plan_env(option, precision, _global_batch(est)), "setup": "# install your training dependencies here\n", "run": run}
 
 
 def launch_spec(decision: Decision, est: Estimate, kind: str, catalog_dir: Path) -> str:
