@@ -19,7 +19,7 @@ from planner.errors import InputError
 from planner.io.atomic import check_output_path, clean_stale_temps, write_bytes_atomic, write_new_file_atomic
 from planner.io.safepath import inside, safe_name
 from planner.io.yamlfile import read_text
-from planner.render.escape import comment, html_text, mathtext, rich, terminal
+from planner.render.escape import comment, html_text, markdown, mathtext, rich, terminal
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ROOT / "profiles"
@@ -121,12 +121,30 @@ def test_html_and_plot_from_hostile_names(tmp_path):
     assert plot.stat().st_size > 0
 
 
+def test_markdown_report_and_diff_keep_a_hostile_name_text(tmp_path):
+    # new-user QA: `--format markdown` put the profile name into its headings as written, so `<script>…</script>`
+    # was raw HTML (MkDocs passes it through) and `*`, `_`, `[…](…)` were markup
+    name = "<script>alert(1)</script> *b* _i_ [l](http://x) `c` a|b"
+    path = _profile(tmp_path, name)
+    result = _invoke(["estimate", str(path), "--format", "markdown", "--top", "2"])
+    assert result.exit_code == 0, result.output
+    assert "<script>" not in result.stdout and "*b*" not in result.stdout and "[l](" not in result.stdout
+    heading = r"\<script\>alert(1)\</script\> \*b\* \_i\_ \[l\](http://x) \`c\` a\|b"
+    assert result.stdout.splitlines()[0] == f"# GPU plan: {heading}"
+    assert f"## Training decision for {heading} — " in result.stdout
+    json_path = tmp_path / "<b>_x_.json"
+    json_path.write_text(_invoke(["estimate", str(path), "--format", "json"]).stdout, encoding="utf-8")
+    diff = _invoke(["diff", str(json_path), str(json_path), "--format", "markdown"])
+    assert diff.stdout.splitlines()[0] == r"## Plan diff: \<b\>\_x\_.json → \<b\>\_x\_.json"
+
+
 def test_escaping_helpers():
     assert terminal("a\nb\x1b[31mc\x9b\u202ed") == "a b [31mc  d"
     assert comment("x\ny") == "x y"
     assert rich("[/]") == "\\[/]"
     assert html_text('<a href="x">') == "&lt;a href=&quot;x&quot;&gt;"
     assert mathtext("$\\foo$") == "\\$\\foo\\$"
+    assert markdown("a-b_c <i> \\") == "a-b\\_c \\<i\\> \\\\"
 
 
 def test_mathtext_escape_is_shown_literally():

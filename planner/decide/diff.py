@@ -317,8 +317,10 @@ def render_changes(changes: list[Change], old_name: str, new_name: str, format: 
     title = f"Plan diff: {old_name} → {new_name}"
     if format == "markdown":
         from planner.render.decision import markdown_table
+        from planner.render.escape import markdown
 
-        return "\n".join([f"## {clean(title)}", "", *markdown_table(columns, rows)]) + "\n"
+        heading = f"Plan diff: {markdown(old_name)} → {markdown(new_name)}"  # file or profile names: the user's
+        return "\n".join([f"## {heading}", "", *markdown_table(columns, rows)]) + "\n"
     import io
 
     from planner.render.console import fit_table, make_console

@@ -1,5 +1,6 @@
 """Escaping of untrusted text (profile names, catalog and record strings) for each medium it reaches. One module,
-so every renderer calls the same rule: shell scripts, YAML comments, one-line terminal text, HTML, matplotlib.
+so every renderer calls the same rule: shell scripts, YAML comments, one-line terminal text, HTML, Markdown,
+matplotlib.
 (Rich tables: planner/render/console.py renders with markup and emoji codes off and shows control characters.)
 
 The text is the user's (or an imported price table's): it may hold newlines, ESC sequences, `$(…)`, backticks,
@@ -36,6 +37,17 @@ def html_text(text: object) -> str:
     import html  # here, as shlex below: the JSON and the tables need neither (~1.3 ms of every start)
 
     return html.escape(terminal(text), quote=True)
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>&|~])")
+"""What Markdown would read as markup in running text: emphasis, code, links, raw HTML (`<script>`, which MkDocs and
+other renderers pass through), entities, table cells and GFM's strikethrough; each is a backslash escape (CommonMark
+§2.4: any ASCII punctuation)."""
+
+
+def markdown(text: object) -> str:
+    """For Markdown text (a heading, a list item): one line, every markup character backslash-escaped."""
+    return _MARKDOWN.sub(r"\\\1", terminal(text))
 
 
 def mathtext(text: object) -> str:

@@ -715,13 +715,16 @@ def render_markdown(est: Estimate, top: int | None = 10, decision: Decision | No
     """Markdown tables, for pull requests and design docs."""
     from planner.render.decision import markdown_table
 
-    out = [f"# GPU plan: {terminal(est.profile)}", "", f"Catalog as of {est.catalog_as_of.isoformat()}.", ""]
+    from planner.render.escape import markdown
+
+    name = markdown(est.profile)  # the user's words: `<script>`, `*`, `[…](…)` stay text
+    out = [f"# GPU plan: {name}", "", f"Catalog as of {est.catalog_as_of.isoformat()}.", ""]
     if decision is not None and decision.understood is not None and decision.understood.lines:
         out += ["What I understood:", ""] + [f"- **{k}**: {clean(v)}" for k, v in decision.understood.lines] + [""]
     if decision is not None:
         from planner.render.decision import render_decision_markdown
 
-        out += render_decision_markdown(decision, terminal(est.profile), top)
+        out += render_decision_markdown(decision, name, top)
     for title, key, head, rows in _sections(est, top, decision):
         out += [f"## {title}", "", *markdown_table(head, rows), ""]
         out += [f"- {clean(line)}" for line in accuracy_lines(decision, key)] + [""]
