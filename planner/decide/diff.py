@@ -269,8 +269,13 @@ def failures(changes: list[Change], missing: list[Unrecommended],
         rise = change.relative
         lines.append(f"{change.section} {change.metric} rose "
                      f"{'from nothing' if rise is None or rise == float('inf') else f'{rise:.1%}'}, "
-                     f"above --fail-above {change.metric_key}={thresholds[change.metric_key]:.0%}")
+                     f"above --fail-above {change.metric_key}={_percent(thresholds[change.metric_key])}")
     return lines
+
+
+def _percent(share: float) -> str:
+    """A --fail-above share as the user wrote it: 0.003 → '0.3%' (`:.0%` printed '0%', a threshold never given)."""
+    return f"{round(share * 100.0, 9):g}%"
 
 
 def _cell(value: Any, metric: str = "") -> str:
