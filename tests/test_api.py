@@ -193,3 +193,11 @@ def test_readme_python_example_runs():
         exec(compile(block.group(1), "README.md", "exec"), {})
     finally:
         os.chdir(cwd)
+
+
+def test_latency_misses_group_their_digits_as_the_tables_do():
+    # new-user QA: the reason said "misses ttft p95 (19628 ms > 1000 ms)" beside a TTFT column of "19,628 ms"
+    from planner.plans.verdict import Kind, Verdict
+
+    assert Verdict(Kind.SLO_MISSED, 19.628, 1.0, "ttft_p95").text == "misses ttft p95 (19,628 ms > 1,000 ms)"
+    assert Verdict(Kind.SIMULATION_MISSED, 0.0731, 0.05, "tpot_p95").text == "simulation misses tpot p95 (73 ms > 50 ms)"

@@ -109,7 +109,7 @@ def text(v: Verdict) -> str:
     if k in (Kind.SLO_MISSED, Kind.SIMULATION_MISSED):
         assert v.value is not None and v.limit is not None
         prefix = "simulation misses" if k is Kind.SIMULATION_MISSED else "misses"
-        return f"{prefix} {v.detail.replace('_', ' ')} ({v.value * 1e3:.0f} ms > {v.limit * 1e3:.0f} ms)"
+        return f"{prefix} {v.detail.replace('_', ' ')} ({v.value * 1e3:,.0f} ms > {v.limit * 1e3:,.0f} ms)"
     raise ValueError(k)  # pragma: no cover - every kind is worded above
 
 
