@@ -69,3 +69,18 @@ def test_without_named_gpus_the_unrented_types_are_listed_not_dropped_silently()
     out = _plan(doc)
     assert out["unplanned_gpus"] == UNRENTED
     assert not any(p["provider"] == NO_OFFER for p in out["training"]["plans"])
+
+
+def test_a_gpu_rented_only_outside_the_named_providers_says_so():
+    # new-user QA: H100-SXM with constraints.providers [simplepod] was rejected as "no offer rents this GPU", while
+    # a dozen providers rent it: the verdict names the provider filter that left it without one
+    assert any(o.offer.gpu == "H100-SXM" for o in CATALOG.offers(None, None))
+    assert not any(o.offer.gpu == "H100-SXM" and o.provider == "simplepod" for o in CATALOG.offers(None, None))
+    constraints = {"gpus": ["H100-SXM", "RTX-A4000"], "providers": ["simplepod"]}
+    for doc, section in ((LORA, "training"), (CHAT, "inference")):
+        out = _plan({**doc, "constraints": constraints})
+        plan = next(p for p in out[section]["plans"] if p["provider"] == NO_OFFER)
+        assert plan["gpu"] == "H100-SXM"
+        assert "no offer of simplepod (constraints.providers) rents this GPU: time only, no cost" in plan["reasons"]
+    unfiltered = next(p for p in _plan(LORA)["training"]["plans"] if p["provider"] == NO_OFFER)
+    assert "no offer rents this GPU: time only, no cost" in unfiltered["reasons"]  # B300: no provider rents it

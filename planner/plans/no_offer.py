@@ -73,15 +73,18 @@ def is_no_offer(plan: TrainingPlan | ServingPlan) -> bool:
     return plan.provider == NO_OFFER
 
 
-def _marked_plan(plan: P) -> P:
-    """The plan with the no-offer verdict (a serving plan no longer counts as meeting its targets: no cost)."""
+def _marked_plan(plan: P, providers: Iterable[str] | None = None) -> P:
+    """The plan with the no-offer verdict (a serving plan no longer counts as meeting its targets: no cost);
+    `providers`: constraints.providers, when the profile keeps to some (the verdict names them: other providers may
+    rent the GPU)."""
+    verdict = Verdict(Kind.NO_OFFER, detail=", ".join(providers) if providers else "")
     if isinstance(plan, ServingPlan):
-        return dataclasses.replace(plan, verdicts=(*plan.verdicts, Verdict(Kind.NO_OFFER)), meets_slo=False)
-    return dataclasses.replace(plan, verdicts=(*plan.verdicts, Verdict(Kind.NO_OFFER)))
+        return dataclasses.replace(plan, verdicts=(*plan.verdicts, verdict), meets_slo=False)
+    return dataclasses.replace(plan, verdicts=(*plan.verdicts, verdict))
 
 
-def mark_training(options: list[TrainingOption], ranked: list[TrainingOption],
-                  network_gbps: float | None) -> tuple[list[TrainingOption], list[TrainingOption]]:
+def mark_training(options: list[TrainingOption], ranked: list[TrainingOption], network_gbps: float | None,
+                  providers: Iterable[str] | None = None) -> tuple[list[TrainingOption], list[TrainingOption]]:
     """Every time-only option with the no-offer verdict; each time-only target's row in `ranked` is its option
     with the fewest GPU-hours that meets the deadline (else its fastest), ranked again."""
     if not any(is_no_offer(o.plan) for o in ranked):
@@ -90,7 +93,7 @@ def mark_training(options: list[TrainingOption], ranked: list[TrainingOption],
     groups: dict[tuple[str, str], list[TrainingOption]] = {}
     for o in options:
         if is_no_offer(o.plan):
-            plan = _marked_plan(o.plan)
+            plan = _marked_plan(o.plan, providers)
             if plan.instances > 1:
                 plan = dataclasses.replace(plan, assumed_network_gbps=network_gbps)
             done[id(o)] = dataclasses.replace(o, plan=plan)
@@ -109,7 +112,7 @@ def _fewest_gpu_hours(o: TrainingOption) -> tuple[object, ...]:
             plan.gpu_count)
 
 
-def mark_serving(plans: list[ServingPlan]) -> list[ServingPlan]:
+def mark_serving(plans: list[ServingPlan], providers: Iterable[str] | None = None) -> list[ServingPlan]:
     """Time-only serving plans with the no-offer verdict (they keep their latencies; they meet no target as a
-    choice, having no cost)."""
-    return [_marked_plan(p) if is_no_offer(p) else p for p in plans]
+    choice, having no cost); `providers` as in _marked_plan."""
+    return [_marked_plan(p, providers) if is_no_offer(p) else p for p in plans]

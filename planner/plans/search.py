@@ -217,7 +217,7 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         training = search_training(job, targets, profile.training, confidence,
                                    _market(job, priced, day, catalog, profile.training))
         if unrented:
-            options, ranked = mark_training(training.decided, training.ranked, network)
+            options, ranked = mark_training(training.decided, training.ranked, network, constraints.providers)
             training = dataclasses.replace(training, decided=options, ranked=ranked)
     if profile.inference is not None:
         work = workload_for(loaded.arch)
@@ -237,7 +237,7 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
                     plan = on_one_machine(plan, offer.offer.gpus_per_instance)
                 plans.append(simulated_plan(plan, work, profile.inference, gpu, offer, seed, simulations)
                              if simulate else plan)
-        plans = mark_serving([_with_price_trust(p, priced, day, catalog) for p in plans])
+        plans = mark_serving([_with_price_trust(p, priced, day, catalog) for p in plans], constraints.providers)
         if local is not None:
             plans += local_serving_plan(local, work, profile.inference, warnings)
         plans = _with_serving_bills(plans, catalog, work, profile.inference)

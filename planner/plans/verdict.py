@@ -102,8 +102,9 @@ def text(v: Verdict) -> str:
         return f"pinned {v.detail}"
     if k is Kind.BATCH_TOO_SMALL:
         return f"global batch of {v.value:g} samples is smaller than {v.limit:g} data-parallel replicas"
-    if k is Kind.NO_OFFER:
-        return "no offer rents this GPU: time only, no cost"
+    if k is Kind.NO_OFFER:  # detail: the providers the profile keeps to (constraints.providers), if any
+        where = f" of {v.detail} (constraints.providers)" if v.detail else ""
+        return f"no offer{where} rents this GPU: time only, no cost"
     if k is Kind.TOO_MANY_DEVICES:
         return f"needs {v.value:g} devices; this machine has {v.limit:g}"
     if k in (Kind.SLO_MISSED, Kind.SIMULATION_MISSED):
