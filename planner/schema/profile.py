@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from planner.schema.base import Count, PerSecond, Seconds, Strict, Usd, empty_list, given
 from planner.schema.model import ModelSection
@@ -183,10 +183,18 @@ class Inference(Strict):
     speculative: Speculative | None = Field(None, description="Speculative decoding with a draft model; off by "
                                                               "default.")
 
+    @field_validator("average_rate")
+    @classmethod
+    def _average_not_above_peak(cls, value: float | None, info: ValidationInfo) -> float | None:
+        # a field validator (rate is validated before it), so the error sits on average_rate's line, not the section's
+        rate = info.data.get("rate")
+        if value is not None and rate is not None and value > rate:
+            raise ValueError(f"{value:g}/s is above the peak rate of {rate:g}/s (rate is the peak the replicas are "
+                             "sized for, average_rate the mean the autoscaled bill reads)")
+        return value
+
     @model_validator(mode="after")
-    def _average_not_above_peak(self) -> "Inference":
-        if self.average_rate is not None and self.average_rate > self.rate:
-            raise ValueError("average_rate is above the peak rate")
+    def _batch_not_above_max(self) -> "Inference":
         if self.batch is not None and self.max_batch is not None and self.batch > self.max_batch:
             raise ValueError(f"batch {self.batch} is above max_batch {self.max_batch}")
         return self
