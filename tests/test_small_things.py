@@ -104,3 +104,14 @@ def test_every_validation_error_of_a_file_at_once(write):
         f"k{i}: 1" for i in range(30)) + "}\n"
     lines = runner.invoke(app, ["estimate", str(write("m.yaml", many))]).stderr.splitlines()
     assert len(lines) == 21 and lines[-1] == "  … and 10 more"  # 20 reported, then the count of the rest
+
+
+def test_percentile_order_error_writes_seconds_as_readable_milliseconds():
+    # new-user QA: `--set inference.slo.ttft_p50=10s` said "ttft_p50 (1e+04 ms) is above ttft_p95 (500 ms)"
+    serve = ROOT / "profiles" / "serve-7b-chat.yaml"
+    result = runner.invoke(app, ["estimate", str(serve), "--set", "inference.slo.ttft_p50=10s"])
+    assert result.exit_code == 2
+    assert "ttft_p50 (10,000 ms) is above ttft_p95 (500 ms)" in result.stderr
+    result = runner.invoke(app, ["estimate", str(serve), "--set", "inference.slo.tpot_p50=0.0605s",
+                                 "--set", "inference.slo.tpot_p95=0.0005s"])
+    assert "tpot_p50 (60.5 ms) is above tpot_p95 (0.5 ms)" in result.stderr

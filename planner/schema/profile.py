@@ -127,9 +127,15 @@ class Slo(Strict):
             given = [(k, getattr(self, f"{metric}_{k}")) for k in keys if getattr(self, f"{metric}_{k}") is not None]
             for (low, a), (high, b) in zip(given, given[1:]):
                 if a > b:
-                    raise ValueError(f"{metric}_{low} ({a * 1e3:,.4g} ms) is above {metric}_{high} ({b * 1e3:,.4g} ms): "
+                    raise ValueError(f"{metric}_{low} ({_ms(a)}) is above {metric}_{high} ({_ms(b)}): "
                                      f"a lower percentile cannot exceed a higher one")
         return self
+
+
+def _ms(seconds: float) -> str:
+    """Seconds as milliseconds for a message: '10,000 ms' (`:,.4g` printed '1e+04 ms'), '0.5 ms', '500 ms'."""
+    ms = seconds * 1e3
+    return f"{ms:,.0f} ms" if ms >= 1000 else f"{ms:.4g} ms"
 
 
 class Speculative(Strict):
