@@ -119,3 +119,21 @@ def test_simulated_plan_with_chunked_prefill_keeps_its_tpot(catalog):
     simulated, analytic = plan["simulated_latency_ms"], plan["latency_ms"]
     assert plan["meets_slo"] and simulated["tpot_p95"] <= 60.0
     assert simulated["tpot_p95"] == pytest.approx(analytic["tpot_p95"], rel=0.10)
+
+
+def test_a_draft_no_smaller_than_the_served_model_is_refused():
+    # new-user QA: serve-7b-chat with `speculative: {draft: llama-2-70b}` was planned (on 2×4 H100, the 70B draft's
+    # weights beside the 7B's): a draft is only worth its forward passes when it is cheaper than the model it drafts for
+    import planner
+    from planner.errors import PlannerError
+
+    serve = {"name": "s", "model": {"preset": "llama-2-7b"},
+             "inference": {"rate": "5/s", "prompt_tokens": 512, "output_tokens": 128,
+                           "slo": {"ttft_p95": "1s", "tpot_p95": "60ms"}}}
+    for draft in ("llama-2-70b", "llama-2-7b"):
+        with pytest.raises(PlannerError, match=r"inference\.speculative\.draft: the draft .* is not smaller than the "
+                                               r"served model \(6\.74B\)"):
+            planner.load_profile({**serve, "inference": {**serve["inference"], "speculative": {
+                "draft": draft, "tokens": 4, "acceptance": 0.7}}}, CATALOG)
+    planner.load_profile({**serve, "inference": {**serve["inference"], "speculative": {
+        "draft": "tinyllama-1.1b", "tokens": 4, "acceptance": 0.7}}}, CATALOG)

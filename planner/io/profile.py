@@ -234,6 +234,13 @@ def _check_draft(draft: str, arch: Architecture, catalog: Catalog, doc: YamlDocu
         raise doc.error(path, f"the draft {draft} has a vocabulary of {draft_arch.vocab}, the served model "
                         f"{arch.vocab}: speculative decoding needs the same tokenizer",
                         hint="Use a smaller model of the same family as the draft.")
+    if draft_arch.param_count >= arch.param_count:
+        # Leviathan et al. 2023 (arXiv 2211.17192) §3.4: the speed-up needs the draft's cost per token below the
+        # served model's (c < 1); a draft as large as the model it drafts for only adds its forward passes
+        raise doc.error(path, f"the draft {draft} ({draft_arch.param_count / 1e9:.3g}B parameters) is not smaller "
+                        f"than the served model ({arch.param_count / 1e9:.3g}B): speculative decoding pays off only "
+                        "with a draft cheaper per token than the model it drafts for",
+                        hint="Use a smaller model of the same family as the draft, or drop inference.speculative.")
 
 
 def _a(noun: str) -> str:
