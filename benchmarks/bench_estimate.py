@@ -66,6 +66,16 @@ by side with the floor, CPU medians of 5, machine loaded (~10 on 2 cores; floor 
 bert-train-then-serve 2.75x -> 2.67x. The last three grew searches meanwhile (every tensor and pipeline degree,
 serving plans with headroom), which ate the ~30-40 ms these changes took off every start; five of eight within 2x.
 
+pydantic's ~50 dataclasses made with planner/dataclass.py's stubs, the catalog decoder's makers per tag, Slo.targets()
+instead of a serializer, the sequence-length architecture kept in the cached profile (2026-12-01, docs/internals.md
+'Start-up'): callgrind instructions of a cold json estimate, main 09b4f1a -> with them (floor 652 M): lora-7b-a6000
+1,291 -> 1,197 M, lora-mixtral-8x7b 1,682 -> 1,588 M, long-context-llama-8b 1,434 -> 1,353 M, pretrain-1b-72h 1,997 ->
+1,915 M, resnet50-imagenet 1,781 -> 1,702 M, serve-7b-chat 2,140 -> 2,064 M, serve-gpt-oss-120b-chat 1,209 ->
+1,133 M, bert-train-then-serve 2,460 -> 2,384 M. CPU side by side with the floor (medians of 5, load ~8, floor
+224-258 ms): lora-7b-a6000 1.55x -> 1.46x, long-context-llama-8b 1.72x -> 1.39x, serve-gpt-oss-120b-chat 1.49x ->
+1.44x, lora-mixtral-8x7b 1.87x -> 1.78x, resnet50-imagenet 1.98x -> 1.91x, pretrain-1b-72h 2.24x -> 1.99x,
+serve-7b-chat 2.30x -> 2.31x, bert-train-then-serve 2.96x -> 2.52x.
+
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the
 catalog's parsed YAML in its content cache (planner/io/yamlcache.py), both warmed by one run first.

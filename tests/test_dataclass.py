@@ -4,6 +4,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import sys
+import json
+import subprocess
 from typing import Any, ClassVar
 
 import pytest
@@ -111,7 +113,7 @@ def test_methods_made_on_first_call() -> None:
 
 
 def test_cases_left_to_dataclasses() -> None:
-    """Bases, ordering, own methods and missing docstrings take dataclasses' own path (no stubs)."""
+    """Bases, ordering and missing docstrings take dataclasses' own path (no stubs)."""
 
     @lazy._dataclass(order=True)
     class Ordered:
@@ -126,3 +128,146 @@ def test_cases_left_to_dataclasses() -> None:
     assert Undocumented.__doc__ == "Undocumented(x: 'int')"
     for cls in (Ordered, Undocumented):
         assert cls.__dict__["__init__"].__code__.co_name == "__init__"
+
+
+def _slotted_shapes(decorate: Any) -> dict[str, type]:
+    """Class bodies as pydantic and annotated_types write them: slots, own methods kept, an explicit hash."""
+
+    @decorate(frozen=True, slots=True)
+    class Bound:
+        """A frozen record with slots and a default."""
+        gt: float
+        strict: bool = True
+
+    @decorate(slots=True)
+    class Path:
+        """Slots and its own __init__ (kept)."""
+        path: list[str]
+
+        def __init__(self, first: str, *rest: str) -> None:
+            self.path = [first, *rest]
+
+    @decorate(frozen=True, slots=True)
+    class Hashed:
+        """Its own __hash__ and __repr__ (kept)."""
+        value: int
+
+        def __hash__(self) -> int:
+            return hash(type(self))
+
+        def __repr__(self) -> str:
+            return "Hashed!"
+
+    @decorate(slots=True, kw_only=True)
+    class Mutable:
+        """Mutable, keyword-only, slots: unhashable."""
+        a: int = 1
+        b: int = 2
+
+    @decorate(frozen=True, slots=True, weakref_slot=True)
+    class Weak:
+        """A weak-reference slot."""
+        x: int
+
+    return {"Bound": Bound, "Path": Path, "Hashed": Hashed, "Mutable": Mutable, "Weak": Weak}
+
+
+def _slotted_behaviour(classes: dict[str, type]) -> list[Any]:
+    import copy
+    import weakref
+
+    seen: list[Any] = []
+    for cls in classes.values():
+        seen.append((cls.__name__, cls.__doc__, cls.__slots__, getattr(cls, "__match_args__", None),
+                     repr(getattr(cls, "__dataclass_params__")), [f.name for f in dataclasses.fields(cls)],
+                     cls.__hash__ is None, sorted(cls.__dict__)))
+    Bound, Path, Hashed, Mutable, Weak = classes.values()
+    b = Bound(1.5)
+    seen += [repr(b), b == Bound(1.5), b == Bound(1.5, False), hash(b) == hash(Bound(1.5)), b.strict,
+             hasattr(b, "__dict__"), repr(copy.deepcopy(b)), repr(dataclasses.replace(b, gt=2.0))]
+    for attempt in (lambda: setattr(b, "gt", 3), lambda: setattr(b, "other", 3), lambda: delattr(b, "gt")):
+        try:
+            attempt()
+        except (dataclasses.FrozenInstanceError, TypeError, AttributeError) as error:
+            seen.append(f"{type(error).__name__}: {error}")
+    p = Path("a", "b")
+    seen += [repr(p), p == Path("a", "b"), p.path]
+    h = Hashed(3)
+    seen += [repr(h), hash(h) == hash(Hashed(4)), h == Hashed(3), h == Hashed(4)]
+    m = Mutable(b=5)
+    m.a = 7
+    seen += [repr(m), m == Mutable(a=7, b=5), Mutable.__hash__ is None]
+    with pytest.raises(TypeError):
+        Mutable(1)  # type: ignore[misc]
+    w = Weak(1)
+    seen += [repr(w), weakref.ref(w)() is w, w == Weak(1), hash(w) == hash(Weak(1))]
+    seen.append(b.__getstate__())
+    for instance in (b, p, h, m, w):  # every generated method called once: stubs replaced
+        for call in (lambda: setattr(instance, "zz", 1), lambda: delattr(instance, "zz"), lambda: hash(instance)):
+            try:
+                call()
+            except (TypeError, AttributeError, dataclasses.FrozenInstanceError) as error:
+                seen.append(f"{type(error).__name__}: {error}")
+    for cls in classes.values():
+        seen.append({name: (str(inspect.signature(method)), method.__qualname__.split(".", 1)[-1])
+                     for name in ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__")
+                     if callable(method := cls.__dict__.get(name))})
+    return seen
+
+
+def test_slots_and_own_methods_as_dataclasses() -> None:
+    """Classes with slots (remade after their stubs are put), their own methods and an explicit hash."""
+    assert _slotted_behaviour(_slotted_shapes(lazy._dataclass)) == \
+        _slotted_behaviour(_slotted_shapes(dataclasses.dataclass))
+
+
+_SUMMARY = """
+import dataclasses, inspect, json, re, sys
+sys.argv = ["gpuplan"]
+if USE_STUBS:
+    from planner.cli.main import _import_with_lazy_dataclasses
+    _import_with_lazy_dataclasses()
+    assert dataclasses.dataclass.__module__ == "dataclasses"  # the standard one back
+import planner.cli.main
+for name in planner.cli.main.LAZY_DATACLASS_MODULES:
+    __import__(name)
+names = ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__")
+def code(cls, method):
+    if not inspect.isfunction(method):
+        return repr(method)
+    if method.__code__.co_name == "first_call":  # a stub: the method its first call makes
+        method = inspect.getclosurevars(method).nonlocals["make"]()
+        method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"  # as the stub names it
+    method = inspect.unwrap(method)
+    c = method.__code__
+    cells = [repr(cell.cell_contents) for cell in method.__closure__ or ()]
+    return [c.co_code.hex(), repr(c.co_consts), c.co_names, c.co_varnames, cells, repr(method.__defaults__),
+            method.__qualname__]
+seen = {}
+for module in list(sys.modules.values()):
+    for cls in list(vars(module).values()) if module is not None else ():
+        if isinstance(cls, type) and cls.__module__ == module.__name__ and "__dataclass_fields__" in cls.__dict__:
+            seen[f"{cls.__module__}.{cls.__qualname__}"] = {
+                "dict": sorted(cls.__dict__), "slots": repr(cls.__dict__.get("__slots__")), "doc": cls.__doc__,
+                "params": repr(cls.__dataclass_params__), "match": repr(getattr(cls, "__match_args__", None)),
+                "fields": [repr(f) for f in dataclasses.fields(cls)],
+                "methods": {n: code(cls, cls.__dict__.get(n)) for n in names}}
+print(re.sub(" at 0x[0-9a-f]+", " at 0x?", json.dumps(seen, sort_keys=True)))  # addresses differ by process
+"""
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="the stubs are used on Python 3.11 only")
+def test_third_party_dataclasses_as_the_standard_library_makes_them() -> None:
+    """pydantic's and annotated_types' dataclasses imported by cli/main.py with the stubs: the same classes (names
+    in their dicts, slots, fields, parameters) and, for every generated method, the same code, constants,
+    closure and defaults as the standard library makes; `dataclasses.dataclass` is the standard one after."""
+
+    def summary(lazy_import: bool) -> dict[str, Any]:
+        result = subprocess.run([sys.executable, "-c", _SUMMARY.replace("USE_STUBS", str(lazy_import))],
+                                capture_output=True, text=True, check=True)
+        return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+    with_stubs, standard = summary(True), summary(False)
+    assert with_stubs == standard
+    assert {"annotated_types.Gt", "pydantic.types.StringConstraints", "pydantic.aliases.AliasPath",
+            "pydantic._internal._decorators.Decorator"} <= set(standard)

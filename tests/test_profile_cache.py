@@ -120,3 +120,22 @@ def test_the_key_covers_every_module_the_profiles_loading_runs():
     files = {m.removeprefix("planner.").replace(".", "/") + ".py" for m in seen}
     covered = set(profile_cache.CODE_FILES) | set(_CODE_FILES)
     assert {f for f in files if f.split("/")[0] not in _CODE_PACKAGES} <= covered
+
+
+def test_the_sequence_architecture_is_kept_with_the_profile(catalog):
+    """The model at the dataset's sequence length, resolved while loading (plans/search.py reads it), comes back
+    from the cache as resolution gives it, and only for that length and that model section."""
+    from planner.io.profile import resolve_architecture
+
+    path = ROOT / "profiles" / "lora-7b-a6000.yaml"
+    first, again = load_profile(path, catalog), load_profile(path, catalog)
+    tokens = int(first.profile.training.dataset.tokens_per_sample)
+    assert tokens != first.arch.seq_len  # the case the search resolves again
+    expected = resolve_architecture(first.profile.model, catalog, first.profile.name, seq_len=tokens)
+    for loaded in (first, again, _validated(path, catalog)):
+        _same_value(loaded.architecture_at(tokens), expected, "arch")
+        assert loaded.architecture_at(tokens + 1) is None
+    other = dataclasses.replace(again, profile=again.profile.model_copy(
+        update={"model": again.profile.model.model_copy()}))
+    assert other.architecture_at(tokens) is None
+    assert load_profile(ROOT / "profiles" / "serve-7b-chat.yaml", catalog).sequence_arch is None  # no training

@@ -45,6 +45,34 @@ def _no_plugin_loader() -> None:
     sys.modules[PYDANTIC_PLUGIN_LOADER] = loader
 
 
+LAZY_DATACLASS_MODULES = ("pydantic.main", "pydantic.fields", "pydantic.functional_validators")
+"""The third-party modules every command imports whose dataclasses are made with planner/dataclass.py's stubs: by
+them, annotated_types, pydantic.types, pydantic.json_schema, pydantic.aliases and pydantic/_internal make ~50
+dataclasses, whose ~250 generated methods Python 3.11 compiles as each class is made (~15 ms of every start,
+docs/internals.md 'Start-up: what every run pays'), though a run calls few of them."""
+
+
+def _import_with_lazy_dataclasses() -> None:
+    """Import LAZY_DATACLASS_MODULES with `dataclasses.dataclass` standing for planner's (the same classes, each
+    generated method compiled on its first call); the standard library's is back as soon as they are imported, and
+    a module imported before (by a program that embeds the CLI) is left as it was. tests/test_dataclass.py checks
+    that the classes so made behave as the standard library makes them."""
+    import dataclasses
+    import importlib
+
+    from planner.dataclass import _dataclass
+
+    if any(name in sys.modules for name in LAZY_DATACLASS_MODULES):
+        return
+    standard = dataclasses.dataclass
+    dataclasses.dataclass = _dataclass
+    try:
+        for name in LAZY_DATACLASS_MODULES:
+            importlib.import_module(name)
+    finally:
+        dataclasses.dataclass = standard
+
+
 def _plain_estimate() -> int | None:
     """A plain `gpuplan estimate` (cli/fast.py) run as Typer would run it: its exit status; None: not a plain
     estimate, for Typer. What Typer does around the command is done here too: the group's callback (no --debug, the
@@ -81,6 +109,7 @@ def run() -> None:
     # validation. A user who sets the variable (to anything, even empty) keeps their choice.
     os.environ.setdefault(PYDANTIC_PLUGINS_ENV, "__all__")
     _no_plugin_loader()
+    _import_with_lazy_dataclasses()
 
     # the whole command, rendering included, makes plan objects that live to the end (plans/collector.py)
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])

@@ -461,7 +461,7 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
 
 def _headroom_miss(plan: ServingPlan, slo: Slo | None) -> str:
     """The first target the plan misses at the P10 efficiency, in words ('' when it holds them all)."""
-    for key, target in (slo.model_dump(exclude_none=True).items() if slo is not None else ()):
+    for key, target in (slo.targets().items() if slo is not None else ()):
         if key in plan.latency_s:
             factor = headroom_factor(plan, key)
             if plan.latency_s[key] * factor > target:

@@ -102,7 +102,7 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
         inf = profile.inference
         assert inf is not None
         slo = ", ".join(f"{k.replace('_', ' ')} {fixed(v * 1e3, 0)} ms"
-                        for k, v in inf.slo.model_dump(exclude_none=True).items())
+                        for k, v in inf.slo.targets().items())
         if est.inference.work.is_generative:
             traffic = (f"{fixed(inf.rate)} req/s peak, {count_text(inf.prompt_tokens or 0)} prompt + "
                        f"{count_text(inf.output_tokens or 0)} output tokens")
@@ -115,8 +115,7 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
             "continuous batching with a paged KV cache (vLLM-style)" if est.inference.work.is_generative
             else "dynamic batching"))
         lines.append(("assumed", ", ".join(stack)))
-        facts["inference"] = {"rate": inf.rate, "precision": inf.precision, "slo": inf.slo.model_dump(
-            exclude_none=True)}
+        facts["inference"] = {"rate": inf.rate, "precision": inf.precision, "slo": inf.slo.targets()}
         if chosen_s is not None:
             from planner.model.workload import BYTES, weight_bytes  # noqa: F401
 

@@ -37,6 +37,19 @@ class LoadedProfile:
     """Catalog ids of constraints.owned machines' GPUs, in order."""
     discounts: tuple[tuple[str, float], ...] = ()
     """(provider id, percent) of constraints.discounts."""
+    sequence_arch: tuple[ModelSection, int, Architecture] | None = None
+    """(model section, sequence length, architecture): the model at the training dataset's tokens_per_sample,
+    resolved with the profile where the search asks for it (plans/search.py: a decoder or encoder given
+    tokens_per_sample) and it resolves, so that a cached profile builds no Architecture validator again (~3 ms of
+    a cold estimate); None: not asked for, or the search resolves it and gives its error."""
+
+    def architecture_at(self, seq_len: int) -> Architecture | None:
+        """`sequence_arch`'s architecture when it was resolved for `seq_len` from this profile's model section (a
+        LoadedProfile whose profile is replaced by another model keeps none)."""
+        if self.sequence_arch is None:
+            return None
+        section, length, arch = self.sequence_arch
+        return arch if section is self.profile.model and length == seq_len else None
     """What the planner assumed on the profile's behalf (a derived shape, a parameter count it did not use)."""
 
 
@@ -127,10 +140,26 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
     discounts = tuple(zip(discount_ids, profile.constraints.discounts.values()))
     if profile.inference is not None and doc.file != DICT_SOURCE:  # in Python, a plain number is SI: seconds
         check_latency_units(doc)
-    loaded = LoadedProfile(profile, arch, gpu_ids, provider_ids, doc.positions, notes, owned, discounts)
+    loaded = LoadedProfile(profile, arch, gpu_ids, provider_ids, doc.positions, notes, owned, discounts,
+                           sequence_architecture(profile, arch, catalog))
     if key is not None:
         store_profile(key, {name: getattr(loaded, name) for name in LOADED_FIELDS})
     return loaded
+
+
+def sequence_architecture(profile: Profile, arch: Architecture,
+                          catalog: Catalog) -> tuple[ModelSection, int, Architecture] | None:
+    """LoadedProfile.sequence_arch: the architecture the training search plans at the dataset's sequence length
+    (plans/search.py with plans/bounds.py sequence_architecture), or None where it asks for none or it does not
+    resolve (the search then gives the error, placed)."""
+    training = profile.training
+    if training is None or training.dataset.tokens_per_sample is None or arch.family not in ("decoder", "encoder"):
+        return None
+    try:
+        seq_len = int(training.dataset.tokens_per_sample)
+        return profile.model, seq_len, resolve_architecture(profile.model, catalog, profile.name, seq_len=seq_len)
+    except (ValueError, ArithmeticError, PlannerError):  # ValidationError is a ValueError
+        return None
 
 
 def model_warnings(arch: Architecture) -> tuple[str, ...]:

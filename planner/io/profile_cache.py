@@ -32,7 +32,7 @@ from planner.io.yamlcache import cache_dir
 from planner.schema.model import Architecture
 from planner.schema.profile import Profile
 
-PROFILE_FORMAT = "gpuplan-profile-1"
+PROFILE_FORMAT = "gpuplan-profile-2"
 """Part of every key: a change to how entries are written changes it."""
 KEEP_ENTRIES = 64
 """Cached profiles kept in the cache folder (the newest): every edit and every `--set` variant is an entry."""
@@ -76,7 +76,8 @@ def _entry(key: str) -> Path:
     return cache_dir() / f"profile-{key}.json"
 
 
-LOADED_FIELDS = ("profile", "arch", "gpu_ids", "provider_ids", "positions", "warnings", "owned_gpu_ids", "discounts")
+LOADED_FIELDS = ("profile", "arch", "gpu_ids", "provider_ids", "positions", "warnings", "owned_gpu_ids", "discounts",
+                 "sequence_arch")
 """io/profile.py LoadedProfile's fields, which an entry holds (tests/test_profile_cache.py checks they are all)."""
 
 
@@ -85,6 +86,9 @@ def store_profile(key: str, loaded: dict[str, Any]) -> None:
     or a cache folder that cannot be written, costs only the speed-up."""
     positions: SourcePositions = loaded["positions"]
     gpu_ids, provider_ids = loaded["gpu_ids"], loaded["provider_ids"]
+    sequence = loaded["sequence_arch"]
+    if sequence is not None and sequence[0] is not loaded["profile"].model:
+        return
     marks = [[list(path), list(mark)] for path, mark in positions.marks.items()]
     overrides = [[list(path), option] for path, option in positions.overrides.items()]
     if not _plain(marks) or not _plain(overrides):
@@ -95,7 +99,8 @@ def store_profile(key: str, loaded: dict[str, Any]) -> None:
         "gpu_ids": None if gpu_ids is None else sorted(gpu_ids),
         "provider_ids": None if provider_ids is None else sorted(provider_ids),
         "warnings": list(loaded["warnings"]), "owned": list(loaded["owned_gpu_ids"]),
-        "discounts": [list(d) for d in loaded["discounts"]]}, KEEP_ENTRIES)
+        "discounts": [list(d) for d in loaded["discounts"]],
+        "sequence_arch": None if sequence is None else [sequence[1], sequence[2]]}, KEEP_ENTRIES)
 
 
 def _plain(pairs: list[list[Any]]) -> bool:
@@ -116,11 +121,18 @@ def load_cached_profile(key: str) -> dict[str, Any] | None:
         marks = {tuple(path): (int(line), int(column)) for path, (line, column) in stored["marks"]}
         overrides = {tuple(path): str(option) for path, option in stored["overrides"]}
         gpu_ids, provider_ids = stored["gpu_ids"], stored["provider_ids"]
+        sequence = stored["sequence_arch"]
+        if sequence is not None:
+            length, sequence_arch = sequence
+            if type(length) is not int or type(sequence_arch) is not Architecture:
+                return None
+            sequence = (profile.model, length, sequence_arch)
         return {"profile": profile, "arch": arch,
                 "gpu_ids": None if gpu_ids is None else frozenset(map(str, gpu_ids)),
                 "provider_ids": None if provider_ids is None else frozenset(map(str, provider_ids)),
                 "positions": SourcePositions(str(stored["file"]), marks, overrides),
                 "warnings": tuple(map(str, stored["warnings"])), "owned_gpu_ids": tuple(map(str, stored["owned"])),
-                "discounts": tuple((str(pid), percent) for pid, percent in stored["discounts"])}
+                "discounts": tuple((str(pid), percent) for pid, percent in stored["discounts"]),
+                "sequence_arch": sequence}
     except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
         return None  # no entry, or not one this code wrote: validate the file

@@ -192,8 +192,8 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         tokens_per_sample = profile.training.dataset.tokens_per_sample
         arch = loaded.arch
         if tokens_per_sample is not None and arch.family in ("decoder", "encoder"):
-            arch = bounds.sequence_architecture(profile.model, catalog, profile.name, tokens_per_sample,
-                                                loaded.positions)
+            arch = loaded.architecture_at(int(tokens_per_sample)) or bounds.sequence_architecture(
+                profile.model, catalog, profile.name, tokens_per_sample, loaded.positions)
         job = training_job(workload_for(arch), profile.training,
                            launch_floor_seconds(catalog, profile.training.framework))
         pins = profile.training.parallelism

@@ -113,7 +113,7 @@ def headroom_slo(slo: Slo, eff: ServingEfficiency) -> Slo:
     if found is None or found[0] is not slo:
         if len(_HEADROOM_SLOS) >= 256:
             _HEADROOM_SLOS.clear()
-        targets = slo.model_dump(exclude_none=True)
+        targets = slo.targets()
         found = _HEADROOM_SLOS[key] = (slo, slo.model_copy(update={
             name: target / headroom_factor(eff, name) for name, target in targets.items()}))
     return found[1]
@@ -1313,7 +1313,7 @@ def simulate_plan(plan: ServingPlan, work: Workload, inf: Inference, gpu: GpuSpe
     if requests is not None:
         sim = run(requests)
     else:  # stop once the targets' verdicts are settled (simulation_length.until_decided says why that is safe)
-        targets = {k: v for k, v in inf.slo.model_dump().items() if isinstance(v, (int, float)) and v is not None}
+        targets = {k: v for k, v in inf.slo.targets().items() if isinstance(v, (int, float))}
         most = requests_for(servers, plan.utilization)
         sim = until_decided(run, targets, first_requests(cycle), most)
     keys = LLM_KEYS if "hold" in plan.timing_s else tuple(sim.latency_s)

@@ -121,6 +121,11 @@ class Slo(Strict):
     latency_p95: Seconds | None = Field(None, description="Request latency, 95th percentile (non-generative).")
     latency_p99: Seconds | None = Field(None, description="Request latency, 99th percentile (non-generative).")
 
+    def targets(self) -> dict[str, float]:
+        """The targets set, by field name in the fields' order: `model_dump(exclude_none=True)` without pydantic's
+        serializer, which a serving estimate otherwise built for this model alone (~2 ms of its start)."""
+        return {name: value for name, value in self.__dict__.items() if value is not None}
+
     @model_validator(mode="after")
     def _percentiles_in_order(self) -> "Slo":
         for metric, keys in (("ttft", ("p50", "p95")), ("tpot", ("p50", "p95")), ("latency", ("p50", "p95", "p99"))):
