@@ -115,3 +115,14 @@ def test_percentile_order_error_writes_seconds_as_readable_milliseconds():
     result = runner.invoke(app, ["estimate", str(serve), "--set", "inference.slo.tpot_p50=0.0605s",
                                  "--set", "inference.slo.tpot_p95=0.0005s"])
     assert "tpot_p50 (60.5 ms) is above tpot_p95 (0.5 ms)" in result.stderr
+
+
+def test_local_usd_per_hour_without_measurements_says_it_prices_nothing():
+    # new-user QA: `--local-usd-per-hour 5` without --measurements was silently ignored (--simulate on a
+    # training-only profile gets a note)
+    result = runner.invoke(app, ["estimate", str(LORA), "--local-usd-per-hour", "5", "--format", "json"])
+    assert result.exit_code == 0
+    assert "--local-usd-per-hour 5 prices the 'this machine' row that --measurements adds" in result.stderr
+    assert not any(p["provider"] == "local" for p in json.loads(result.stdout)["training"]["plans"])
+    quiet = runner.invoke(app, ["estimate", str(LORA), "--format", "json"])
+    assert "--local-usd-per-hour" not in quiet.stderr

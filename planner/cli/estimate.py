@@ -92,6 +92,9 @@ def run_estimate(args: EstimateArgs) -> int:
     if args.simulate and loaded.profile.inference is None:
         echo_err(f"Note: --simulate simulates serving plans, and {args.profile} has no inference section: "
                  f"nothing to simulate.")
+    if args.local_usd_per_hour and args.measurements is None:
+        echo_err(f"Note: --local-usd-per-hour {args.local_usd_per_hour:g} prices the 'this machine' row that "
+                 "--measurements adds; without --measurements there is no such row, so it prices nothing.")
     if loaded.profile.inference is not None:  # a serving search: its M/D/c quantiles from earlier runs, by content
         from planner.model import md_c_store
 
