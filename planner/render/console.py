@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import unicodedata
 from planner.dataclass import dataclass
 from typing import TYPE_CHECKING, Sequence
@@ -38,6 +37,8 @@ def terminal_width() -> int:
     env = os.environ.get("COLUMNS", "").strip()
     if env.isdigit() and int(env) > 0:
         return max(40, int(env))
+    import shutil  # here: only a table asks, and shutil imports bz2 and lzma (~1 ms of every start)
+
     return max(40, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
 
 
