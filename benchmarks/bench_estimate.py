@@ -77,6 +77,8 @@ instead of a serializer, the sequence-length architecture kept in the cached pro
 serve-7b-chat 2.30x -> 2.31x, bert-train-then-serve 2.96x -> 2.52x.
 The escape patterns compiled on first use, shutil imported where the terminal width is read: lora-7b-a6000 1,197 ->
 1,191 M instructions (a JSON estimate compiles no pattern and imports no shutil, bz2, lzma).
+PyYAML imported only when a text is parsed (io/yamlparse.py; a warm estimate parses nothing): lora-7b-a6000 1,191 ->
+1,101 M instructions.
 
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the

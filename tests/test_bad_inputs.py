@@ -215,10 +215,10 @@ def test_duplicate_key_names_the_first_line(tmp_path):
 def test_a_tab_indent_says_yaml_indents_with_spaces(text, line, column, pure_python, monkeypatch):
     import yaml
 
-    from planner.io import yamlfile
+    from planner.io import yamlfile, yamlparse
 
     if pure_python:  # the fallback loader words it 'found character '\t' that cannot start any token'
-        monkeypatch.setattr(yamlfile, "_Loader", yaml.SafeLoader)
+        monkeypatch.setattr(yamlparse, "_Loader", yaml.SafeLoader)
     with pytest.raises(InputError) as error:
         yamlfile.parse_yaml(text, "p.yaml")
     assert str(error.value) == (f"p.yaml:{line}:{column}: YAML syntax error: found a tab character; YAML indents "
