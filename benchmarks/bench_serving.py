@@ -44,6 +44,13 @@ headroom_slo kept per (Slo, σ), no collector pass at the end of plan(); in-proc
 alternating with main without them, load 9-12: serve-7b-chat 279-325 -> 271-291 ms (it sizes a plan with headroom
 per offer since 42492c6), serve-gpt-oss-120b-chat 40-44 -> 37-39 ms, bert-train-then-serve 239-272 -> 235-245 ms.
 Target <= 100 ms: not met for serve-7b-chat (the kept plans' TTFT FFTs, which are printed, and the Poisson bounds).
+After the headroom search read the plain search's work (docs/internals.md 'The headroom search reads the plain
+search's work': shared timings and latencies, the plain search's misses, the batches between the powers of two kept
+per replica count), instructions per cold serving section (callgrind, PYTHONHASHSEED=0) serve-7b-chat 1,795 ->
+1,706 M (runs of 0 and 2; 1,795 -> 1,697 M from runs of 1 and 5), serve-gpt-oss-120b-chat 173 -> 158 M; CPU in-process, medians of 5, alternated,
+load 8-9 (noise +-20 %): serve-7b-chat 500 / 410 / 510 -> 405 / 453 / 471 ms. Its printed TTFT p50/p95 alone, 280
+FFT-path quantiles of 140 queues computed cold, take 555 M instructions (~75 ms quiet): <= 100 ms is out of reach
+while every plan's TTFT comes from its queue's FFT.
 """
 from __future__ import annotations
 

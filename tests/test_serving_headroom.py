@@ -15,7 +15,7 @@ import planner
 from planner.decide.choices import decide, holds_with_headroom
 from planner.io.profile import load_profile
 from planner.plans.search import estimate, searched_offers
-from planner.plans.serving import _batches, headroom_slo, serving_plan, serving_plans
+from planner.plans.serving import _batches, _stricter, headroom_slo, serving_plan, serving_plans
 
 from .conftest import ROOT
 
@@ -136,3 +136,22 @@ def test_the_estimate_lists_the_plans_with_headroom_first(catalog):
     assert first is result.decision.inference.choices[0].option
     assert holds_with_headroom(first, loaded.profile.inference.slo)
     assert dataclasses.is_dataclass(first)
+
+
+def test_the_headroom_search_shares_the_plain_searchs_timings_and_misses(catalog):
+    # sized for the targets ÷ the headroom factor, a configuration reads the plain search's timings and latencies
+    # (which do not read the targets) and takes its misses as misses (stricter targets are missed too): the plans
+    # are those of searches that share nothing
+    loaded = load_profile(_document("serve-7b-chat"), catalog)
+    offers = [o for o in searched_offers(loaded, catalog, catalog.as_of) if o.offer.gpu in ("RTX-A4000", "L4", "A10")]
+    work = estimate(loaded, catalog).inference.work
+    inference = loaded.profile.inference
+    memo: dict = {}
+    shared = [serving_plans(work, inference, catalog, offer, memo=memo) for offer in offers]
+    assert sum(len(plans) == 2 for plans in shared) >= 2  # offers whose cheapest plan lacks headroom
+    assert shared == [serving_plans(work, inference, catalog, offer) for offer in offers]
+    degrees = [found for key, found in memo.items() if key[0] == "degree"]
+    assert any(d.looser is not None and d.timings is d.looser.timings for d in degrees)
+    strict = headroom_slo(inference.slo, shared[0][0].efficiency)
+    assert _stricter(strict, inference.slo) and not _stricter(inference.slo, strict)
+    assert not _stricter(strict.model_copy(update={"ttft_p50": 1.0}), inference.slo)  # a target the other lacks

@@ -545,15 +545,28 @@ LatencyOf = Callable[[int | None, float], dict[str, float]]
 MeetsOf = Callable[[int | None, float], bool]
 
 
-def _remembering(latency_at: LatencyOf, judged_at: LatencyOf, meets_at: MeetsOf, slo: Slo
-                 ) -> tuple[LatencyOf, LatencyOf, MeetsOf]:
+Verdicts = dict[tuple[int | None, float], bool]
+"""A configuration's verdicts (meets the targets) by (replicas, rate)."""
+Latencies = dict[tuple[int | None, float], dict[str, float]]
+"""A configuration's latencies by (replicas, rate)."""
+
+
+def _remembering(latency_at: LatencyOf, judged_at: LatencyOf, meets_at: MeetsOf, slo: Slo,
+                 seen: Latencies | None = None, parts: Latencies | None = None, decided: Verdicts | None = None,
+                 looser: Verdicts | None = None) -> tuple[LatencyOf, LatencyOf, MeetsOf]:
     """latency_at, judged_at and meets_at of one configuration, their answers kept: the replica search asks for the
     same counts again (the gallop, the bisection, the count kept, autoscaling), and one GPU's configurations are
     sized again for every instance size it is offered in, at the same replica counts (_Configuration). A count
-    whose whole latency is already worked out is judged as it is."""
-    seen: dict[tuple[int | None, float], dict[str, float]] = {}
-    parts: dict[tuple[int | None, float], dict[str, float]] = {}
-    decided: dict[tuple[int | None, float], bool] = {}
+    whose whole latency is already worked out is judged as it is.
+
+    `seen`, `parts`, `decided`: the dicts to keep them in (new ones when None): the latencies do not read the
+    targets, so a configuration sized for the headroom targets shares them with the same configuration sized for
+    the profile's (_Degree). `looser`: the verdicts of the same configuration under targets each at least these
+    (the profile's, for the headroom search): a count that misses those misses these too (a latency above
+    target·(1 + 1e-9) is above (target ÷ f)·(1 + 1e-9) for f ≥ 1), and is not judged again."""
+    seen = {} if seen is None else seen
+    parts = {} if parts is None else parts
+    decided = {} if decided is None else decided
 
     def latency(replicas: int | None, rate: float) -> dict[str, float]:
         found = seen.get((replicas, rate))
@@ -571,8 +584,13 @@ def _remembering(latency_at: LatencyOf, judged_at: LatencyOf, meets_at: MeetsOf,
         found = decided.get((replicas, rate))
         if found is None:
             whole = seen.get((replicas, rate))
-            found = decided[(replicas, rate)] = (_meets(whole, slo) if whole is not None
-                                                 else meets_at(replicas, rate))
+            if whole is not None:
+                found = _meets(whole, slo)
+            elif looser is not None and looser.get((replicas, rate)) is False:
+                found = False
+            else:
+                found = meets_at(replicas, rate)
+            decided[(replicas, rate)] = found
         return found
 
     return latency, judged, meets
@@ -681,30 +699,10 @@ def _between_batches(inf: Inference, degree: _Degree, tp: int, gpus_per_instance
     low = _fill_instances(degree.at(limit).stable, tp, gpus_per_instance)[1]
     if limit <= 2 or low >= fewest:
         return None
-    rate, slo = inf.rate, inf.slo
-
-    def tpot_within(batch: int, replicas: int) -> bool:
-        timing = degree.timing(batch)
-        within = _tpot_meets(inf, timing, replicas, rate)
-        if within is None:
-            tpot50, tpot95 = _tpot(inf, timing, replicas, rate)
-            within = _within(tpot50, slo.tpot_p50) and _within(tpot95, slo.tpot_p95)
-        return within
 
     def batch_meeting(instances: int) -> int | None:
         """The largest batch meeting the TPOT targets on `instances`, when it meets every target there."""
-        replicas = instances * per_instance
-        if not tpot_within(1, replicas):
-            return None
-        good, bad = 1, limit + 1
-        if tpot_within(limit, replicas):
-            good = limit
-        else:
-            bad = limit
-        while bad - good > 1:
-            mid = (good + bad) // 2
-            good, bad = (mid, bad) if tpot_within(mid, replicas) else (good, mid)
-        return good if degree.at(good).meets_at(replicas, rate) else None
+        return degree.batch_meeting(instances * per_instance)
 
     most = fewest - 1
     batch = batch_meeting(most)
@@ -726,25 +724,87 @@ class _Degree:
     configurations, each made when first asked. Kept in the estimate's memo: the same GPU offered in several
     instance sizes times and sizes the same configurations."""
 
-    __slots__ = ("work", "inf", "tp", "link_gbs", "link", "eff", "basis", "batches", "configs", "timings")
+    __slots__ = ("work", "inf", "tp", "link_gbs", "link", "eff", "basis", "batches", "configs", "timings",
+                 "latencies", "verdicts", "looser", "meeting")
+    basis: _TimingBasis | None
+    batches: list[int]
+    timings: dict[int, LlmTiming]
+    latencies: dict[int, tuple[Latencies, Latencies]]
+    """Each batch's whole and judged latencies, the same under any targets with a target for the same percentiles
+    (llm_latency reads only which have one)."""
+    verdicts: dict[int, Verdicts]
+    """Each batch's verdicts under this degree's targets."""
 
     def __init__(self, work: Workload, inf: Inference, gpu: GpuSpec, tp: int, link_gbs: float, link: str,
-                 eff: ServingEfficiency) -> None:
+                 eff: ServingEfficiency, looser: _Degree | None = None) -> None:
         self.work, self.inf, self.tp, self.link_gbs, self.link, self.eff = work, inf, tp, link_gbs, link, eff
+        self.configs: dict[int, _Configuration] = {}
+        self.verdicts = {}
+        self.meeting: dict[int, int | None] = {}
+        self.looser = looser
+        if looser is not None:
+            # the same GPU, degree, link, efficiencies and inference section but for stricter targets (_degree):
+            # the same batches and timings, and latencies, which do not read the targets
+            self.basis, self.batches = looser.basis, looser.batches
+            self.timings, self.latencies = looser.timings, looser.latencies
+            return
         kv = inf.kv_precision or default_kv_precision(inf.precision)
         limit = min(kv_batch_limit(work, gpu, tp, inf.precision, kv, inf.prompt + inf.generated),
                     inf.max_batch or MAX_BATCH)
         self.basis = _timing_basis(work, inf, gpu, tp, link_gbs, link, eff) if limit >= 1 else None
         self.batches = _searched_batches(limit, inf.batch) if self.basis is not None else []
-        self.configs: dict[int, _Configuration] = {}
-        self.timings: dict[int, LlmTiming] = {}
+        self.timings = {}
+        self.latencies = {}
 
     def at(self, batch: int) -> _Configuration:
         """The configuration of `batch` sequences."""
         found = self.configs.get(batch)
         if found is None:
-            found = self.configs[batch] = _llm_config(self.inf, self.timing(batch))
+            latencies = self.latencies.get(batch)
+            if latencies is None:
+                latencies = self.latencies[batch] = ({}, {})
+            verdicts = self.verdicts.get(batch)
+            if verdicts is None:
+                verdicts = self.verdicts[batch] = {}
+            looser = None
+            if self.looser is not None:  # the looser degree's verdicts of this batch, kept there when it sizes it
+                looser = self.looser.verdicts.get(batch)
+                if looser is None:
+                    looser = self.looser.verdicts[batch] = {}
+            found = self.configs[batch] = _llm_config(self.inf, self.timing(batch), latencies, verdicts, looser)
         return found
+
+    def batch_meeting(self, replicas: int) -> int | None:
+        """The largest batch up to the limit meeting the TPOT targets with `replicas` replicas, when it meets every
+        target there (_between_batches), kept per count: instance sizes of the GPU holding 1, 2, 4 or 8 replicas
+        an instance ask for the same counts."""
+        found = self.meeting.get(replicas, 0)  # 0: not asked yet (never a batch)
+        if found == 0:
+            found = self.meeting[replicas] = self._batch_meeting(replicas)
+        return found
+
+    def _batch_meeting(self, replicas: int) -> int | None:
+        if not self._tpot_within(1, replicas):
+            return None
+        limit = self.batches[0]  # largest first
+        good, bad = 1, limit + 1
+        if self._tpot_within(limit, replicas):
+            good = limit
+        else:
+            bad = limit
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            good, bad = (mid, bad) if self._tpot_within(mid, replicas) else (good, mid)
+        return good if self.at(good).meets_at(replicas, self.inf.rate) else None
+
+    def _tpot_within(self, batch: int, replicas: int) -> bool:
+        inf = self.inf
+        timing, rate, slo = self.timing(batch), inf.rate, inf.slo
+        within = _tpot_meets(inf, timing, replicas, rate)
+        if within is None:
+            tpot50, tpot95 = _tpot(inf, timing, replicas, rate)
+            within = _within(tpot50, slo.tpot_p50) and _within(tpot95, slo.tpot_p95)
+        return within
 
     def timing(self, batch: int) -> LlmTiming:
         """The timing of `batch` sequences (_between_batches reads it at batches it does not size)."""
@@ -759,17 +819,25 @@ class _Degree:
 def _degree(memo: Memo | None, ctx: object, work: Workload, inf: Inference, gpu: GpuSpec, tp: int,
             link_gbs: float, link: str, eff: ServingEfficiency) -> _Degree:
     """The tensor degree, kept in the estimate's memo. One GPU has no all-reduce (tp_allreduce_seconds), so its
-    configurations are the same over every link."""
+    configurations are the same over every link. An inference section that differs from another only by stricter
+    targets (_with_slo: the headroom search) shares that one's degree's timings and latencies, and reads its
+    verdicts."""
     if memo is None:
         return _Degree(work, inf, gpu, tp, link_gbs, link, eff)
     key = ("degree", ctx, tp, link_gbs, link) if tp > 1 else ("degree", ctx, tp)
     found: _Degree | None = memo.get(key)
     if found is None:
-        found = memo[key] = _Degree(work, inf, gpu, tp, link_gbs, link, eff)
+        looser = None
+        stricter_than = memo.get(("stricter than", id(inf)))
+        if stricter_than is not None:
+            base: Inference = stricter_than[1]
+            looser = _degree(memo, _context(memo, work, base, gpu, eff), work, base, gpu, tp, link_gbs, link, eff)
+        found = memo[key] = _Degree(work, inf, gpu, tp, link_gbs, link, eff, looser)
     return found
 
 
-def _llm_config(inf: Inference, timing: LlmTiming) -> _Configuration:
+def _llm_config(inf: Inference, timing: LlmTiming, latencies: tuple[Latencies, Latencies] | None = None,
+                verdicts: Verdicts | None = None, looser: Verdicts | None = None) -> _Configuration:
     def latency_at(r: int | None, rate: float) -> dict[str, float]:
         return llm_latency(inf, timing, r, rate)
 
@@ -779,7 +847,8 @@ def _llm_config(inf: Inference, timing: LlmTiming) -> _Configuration:
     def meets_at(r: int | None, rate: float) -> bool:
         return llm_meets(inf, timing, r, rate)
 
-    latency, judged, meets = _remembering(latency_at, judged_at, meets_at, inf.slo)
+    seen, parts = latencies if latencies is not None else (None, None)
+    latency, judged, meets = _remembering(latency_at, judged_at, meets_at, inf.slo, seen, parts, verdicts, looser)
     unreachable = None
     if timing.batch > 1:
         unlimited = latency(None, inf.rate)
@@ -1180,8 +1249,17 @@ def _with_slo(inf: Inference, slo: Slo, memo: Memo | None) -> Inference:
     found = memo.get(key)
     if found is None:
         found = memo[key] = (inf, inf.model_copy(update={"slo": slo}))  # holds inf: its id is not reused
+        if _stricter(slo, inf.slo):  # its search reads inf's timings, latencies and verdicts (_degree)
+            memo[("stricter than", id(found[1]))] = (found[1], inf)  # holds it: its id is not reused
     with_slo: Inference = found[1]
     return with_slo
+
+
+def _stricter(slo: Slo, than: Slo) -> bool:
+    """Whether `slo` has a target for exactly the percentiles `than` has, each no larger: a latency missing one of
+    `than`'s misses `slo`'s, and a search for either reads the same percentiles (llm_latency)."""
+    mine, theirs = slo.model_dump(exclude_none=True), than.model_dump(exclude_none=True)
+    return mine.keys() == theirs.keys() and all(mine[key] <= theirs[key] for key in mine)
 
 
 def _priors(catalog: Catalog, gpu: GpuSpec, work: Workload, inference: Inference, memo: Memo | None
