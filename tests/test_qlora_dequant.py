@@ -69,7 +69,7 @@ def test_no_dequantization_without_qlora(catalog, method):
     plan = plan_training(job, gpu, _offer("A100-80GB-SXM", 8), 8, EFF)
     assert plan.dequant_time_s == 0.0
     layout = Layout(1, 1, 1, "none", "full", 1, training_memory(job, 1, "full", "none", 1))
-    assert step_terms(job, gpu, _offer("A100-80GB-SXM"), 1, layout, 1e14).memory_s == 0.0
+    assert step_terms(job, gpu, _offer("A100-80GB-SXM"), 1, layout, 1e14).dequant_s == 0.0
 
 
 def test_more_micro_batches_and_recomputation_dequantize_more(catalog):
@@ -80,7 +80,7 @@ def test_more_micro_batches_and_recomputation_dequantize_more(catalog):
     def memory_s(batch: int, recompute: str) -> float:
         job = _job("qlora", batch, recompute)
         layout = Layout(1, 1, 1, "none", recompute, 1, training_memory(job, 1, recompute, "none", 1))
-        return step_terms(job, gpu, _offer(), 1, layout, 1e14).memory_s
+        return step_terms(job, gpu, _offer(), 1, layout, 1e14).dequant_s
 
     base = memory_s(16, "none")
     assert base > 0.0
@@ -102,8 +102,8 @@ def test_a_gpu_with_more_copy_bandwidth_dequantizes_faster_and_the_fit_reads_the
         gpu = catalog.gpus[name]
         layout = Layout(1, 1, 1, "none", "none", 1, training_memory(job, 1, "none", "none", 1))
         terms = step_terms(job, gpu, _offer(name), 1, layout, 1e15)
-        times[name] = terms.memory_s
-        assert terms.memory_s == pytest.approx(16 * 2 * job.work.params * (4.127 / 8.0 + 2.0)
+        times[name] = terms.dequant_s
+        assert terms.dequant_s == pytest.approx(16 * 2 * job.work.params * (4.127 / 8.0 + 2.0)
                                                / _copy_bandwidth(gpu), rel=1e-12)
         etas = np.array([0.2, 0.5])
         assert list(_seconds(terms, etas)) == [terms.seconds(0.2), terms.seconds(0.5)]

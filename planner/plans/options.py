@@ -129,12 +129,12 @@ def z_score(confidence: float) -> float:
 
 def hours_at_confidence(plan: TrainingPlan, confidence: float) -> float:
     """Hours the plan takes with probability `confidence`: the compute share scaled by the efficiency's log-normal
-    quantile exp(z·σ) (communication and QLoRA's dequantizations are not scaled, as in the P10/P90 of
+    quantile exp(z·σ) (communication and the memory-bound kernels, QLoRA's dequantizations and the optimizer's update, are not scaled, as in the P10/P90 of
     plan_training)."""
     z = z_score(confidence)
     steps = plan.hours_p50 * 3600.0 / plan.step_time_s
     return steps * max(plan.host_time_s, plan.compute_time_s * math.exp(z * plan.efficiency.log_sigma)
-                       + plan.exposed_comm_time_s + plan.dequant_time_s) / 3600.0
+                       + plan.exposed_comm_time_s + plan.memory_time_s) / 3600.0
 
 
 def judge_training(job: TrainingJob, plan: TrainingPlan, confidence: float, deadline_s: float | None,
@@ -174,7 +174,7 @@ class Judge:
         # hours_at_confidence, written out
         steps = plan.hours_p50 * 3600.0 / plan.step_time_s
         hours = steps * max(plan.host_time_s, plan.compute_time_s * math.exp(self.z * plan.efficiency.log_sigma)
-                            + plan.exposed_comm_time_s + plan.dequant_time_s) / 3600.0
+                            + plan.exposed_comm_time_s + plan.memory_time_s) / 3600.0
         overhead = None
         if plan.spot:
             overhead = spot_overhead(self.job, plan, hours)

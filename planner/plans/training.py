@@ -233,6 +233,28 @@ def dequant_bytes(job: TrainingJob, recompute: str, model_split: int, ep: int) -
         * (NF4_BYTES + training_value_bytes(job.precision))
 
 
+def optimizer_step_bytes(job: TrainingJob, layout: Layout) -> float:
+    """Bytes one GPU's optimizer update moves per step: for each trainable parameter it updates, the gradient read,
+    the fp32 master weight and the optimizer state (OPTIMIZER_STATE_BYTES: Adam's two moments) each read and
+    written, the training-precision weight written (and read too without a master copy: training in fp32, where the
+    weight is the master). Elementwise, at copy bandwidth like a fused multi-tensor Adam (torch.optim.AdamW's
+    foreach/fused kernels, apex FusedAdam): no matmul, so the efficiency curve does not scale it. It runs after the
+    step's backward and its gradient reduction, on the parameters this GPU holds: split over tensor × pipeline ranks
+    (the routed experts over the expert ranks too) and, from ZeRO-1 on, sharded over the data(·context)-parallel
+    group, as training_memory shards the optimizer state."""
+    value_bytes = training_value_bytes(job.precision)
+    master = master_bytes(job.precision)
+    per_param = value_bytes + 2.0 * (master + OPTIMIZER_STATE_BYTES[job.optimizer]) + value_bytes \
+        + (0.0 if master else value_bytes)
+    model_split, ep, cp = layout.tensor * layout.pipeline, max(1, layout.expert), max(1, layout.context)
+    routed = routed_share(job.work) if job.method == "full" else 0.0
+    dense, experts = job.trainable_params * (1.0 - routed) / model_split, \
+        job.trainable_params * routed / (model_split * ep)
+    if layout.sharding in ("zero1", "zero2", "zero3"):
+        dense, experts = dense / (max(1, layout.data) * cp), experts / (max(1, layout.data // ep) * cp)
+    return (dense + experts) * per_param
+
+
 def dequant_bandwidth(gpu: GpuSpec) -> float:
     """Bytes/s a dequantization kernel streams at on `gpu`: it reads one array and writes another, as a copy kernel
     does, so the GPU's copy bandwidth (datasheet × GpuSpec.bandwidth_ceiling.share: model/decode_ceiling.py); the
@@ -368,8 +390,13 @@ class TrainingPlan:
     """The host's time to launch a step's forward operators (StepTerms.host_s): no step is shorter, at any
     efficiency."""
     dequant_time_s: float = 0.0
-    """Seconds of a step QLoRA's NF4 dequantization kernels take at the GPU's copy bandwidth (StepTerms.memory_s;
+    """Seconds of a step QLoRA's NF4 dequantization kernels take at the GPU's copy bandwidth (StepTerms.dequant_s;
     0 for LoRA and full training): in step_time_s, neither compute nor communication, the same at any efficiency."""
+    optimizer_time_s: float = 0.0
+    """Seconds of a step the optimizer's update takes at the GPU's copy bandwidth (StepTerms.optimizer_s): in
+    step_time_s, neither compute nor communication, the same at any efficiency."""
+    memory_time_s: float = 0.0
+    """Both together (StepTerms.memory_s): what the hours at any confidence add unscaled."""
 
     @property
     def term_hours(self) -> float:
@@ -466,8 +493,16 @@ class StepTerms(NamedTuple):
     """The host's time to launch a step's forward operators (LayoutWork.host_s): the step takes at least this."""
     memory_s: float = 0.0
     """Memory-bound kernels outside the efficiency curve, at the GPU's copy bandwidth, whatever η: QLoRA's NF4
-    dequantizations of one step (slots × LayoutWork.dequant_bytes / dequant_bandwidth; 0 otherwise). They run on the
-    GPU's stream between the matmuls, so no communication window hides them and the curve does not scale them."""
+    dequantizations of one step (slots × LayoutWork.dequant_bytes / dequant_bandwidth; 0 otherwise) and the
+    optimizer's update (optimizer_s). They run on the GPU's stream between (or after) the matmuls, so no
+    communication window hides them and the curve does not scale them."""
+    optimizer_s: float = 0.0
+    """The optimizer's update of one step (LayoutWork.optimizer_bytes / dequant_bandwidth), part of memory_s."""
+
+    @property
+    def dequant_s(self) -> float:
+        """QLoRA's dequantizations of one step: memory_s less the optimizer's update (an exact 0.0 without QLoRA)."""
+        return self.memory_s - self.optimizer_s
 
     def device_seconds(self, eta: float) -> float:
         """The GPUs' step time at compute efficiency eta: compute and the communication it does not hide."""
@@ -848,6 +883,8 @@ class LayoutWork(NamedTuple):
     backward pass (FSDP wraps the base with the adapters; with QLoRA the gathered base is NF4)."""
     dequant_bytes: float = 0.0
     """Bytes QLoRA's dequantizations move on one GPU per micro-batch (dequant_bytes; 0 without QLoRA)."""
+    optimizer_bytes: float = 0.0
+    """Bytes the optimizer's update moves on one GPU per step (optimizer_step_bytes)."""
 
 
 def layout_work(job: TrainingJob, layout: Layout) -> LayoutWork:
@@ -897,7 +934,7 @@ def layout_work(job: TrainingJob, layout: Layout) -> LayoutWork:
         * job.launch_floor_s
     return LayoutWork(accumulation, slots, virtual, micro_flops, value_bytes, activation_bytes, tp_allreduces,
                       pipeline_sends, grad_bytes, messages, samples, host_s, gather_bytes,
-                      dequant_bytes(job, recompute, tp * pp, layout.expert))
+                      dequant_bytes(job, recompute, tp * pp, layout.expert), optimizer_step_bytes(job, layout))
 
 
 def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, layout: Layout,
@@ -993,10 +1030,11 @@ def terms_at(lw: LayoutWork, comm: StepComm, peak: float, bandwidth: float) -> S
         window, repeats = micro_compute, lw.accumulation
     else:
         window, repeats = BACKWARD_SHARE * micro_compute * comm.window_micro_batches, 1
+    optimizer = lw.optimizer_bytes / bandwidth
     return StepTerms(slots * micro_compute, comm.fixed_comm_s, comm.overlap_comm_s, window, repeats, lw.accumulation,
                      lw.samples_per_step, comm.bubble_fraction, comm.ring_comm_s,
                      slots * (comm.ring_share * (comm.attention_flops / peak)), lw.host_s,
-                     slots * lw.dequant_bytes / bandwidth)
+                     slots * lw.dequant_bytes / bandwidth + optimizer, optimizer)
 
 
 def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout,
@@ -1303,7 +1341,7 @@ def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, eff
         if comm.imbalance is not None:
             micro_compute *= comm.imbalance
         slots = shared.slots
-        memory = slots * shared.dequant_bytes / bandwidth  # an exact 0.0 without QLoRA
+        memory = slots * shared.dequant_bytes / bandwidth + shared.optimizer_bytes / bandwidth
         if comm.zero3:
             exposed = comm.overlap_comm_s - micro_compute / eta
             seconds = slots * micro_compute / eta + comm.fixed_comm_s + memory \
@@ -1513,7 +1551,7 @@ class TimedPlan(NamedTuple):
             verdicts=self.verdicts, tensor=layout.tensor, pipeline=layout.pipeline,
             bubble_fraction=terms.bubble_fraction, expert=layout.expert, context=layout.context,
             recompute_mode=layout.recompute, commitment=commitment, pinned=self.pinned, host_time_s=terms.host_s,
-            dequant_time_s=terms.memory_s,
+            dequant_time_s=terms.dequant_s, optimizer_time_s=terms.optimizer_s, memory_time_s=terms.memory_s,
         )
         self.made.append(plan)
         return plan

@@ -296,6 +296,9 @@ def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
         # QLoRA's NF4 dequantizations of a step at the GPU's copy bandwidth (0 for LoRA and full training): part of
         # step_time_s, neither compute nor communication
         "dequant_time_s": _r(plan.dequant_time_s),
+        # the optimizer's update of a step (gradients, master weights and state read and written) at the GPU's copy
+        # bandwidth: part of step_time_s, neither compute nor communication
+        "optimizer_time_s": _r(plan.optimizer_time_s),
         "throughput": {"tokens_per_s": _r(plan.tokens_per_s), "samples_per_s": _r(plan.samples_per_s)},
         "mfu": _r(plan.mfu, 3), "efficiency_source": plan.efficiency.source,
         "efficiency": {"value": plan.efficiency.value, "log_sigma": plan.efficiency.log_sigma,
