@@ -116,15 +116,16 @@ EXPECTED_TRAINING = {
     # held-out spreads the intervals read move, P10/P90 by < 2 %.
     # Then every step paid the optimizer's update at the GPU's copy bandwidth (training.optimizer_step_bytes: 28 bytes
     # per AdamW parameter a GPU updates, ZeRO-sharded): the refitted curves, no longer absorbing it, move P50 hours by
-    # −0.1 … +1.2 %; bert's 2× RTX 3060 Ti pass 2 h (1.99 → 2.02 h: a third billed hour), so 3 RTX A4000 are cheapest.
+    # −0.1 … +1.2 % (a run whose sequence length is its preset's now keeps the preset's stated parameter count, as
+    # its profile does); bert's 2× RTX 3060 Ti pass 2 h (1.99 → 2.02 h: a third billed hour), so 3 RTX A4000 are cheapest.
     "pretrain-1b-72h": dict(gpu="RTX-A4000", provider="simplepod", gpu_count=12, instances=3,
-                            assumed_network_gbps=10.0, hours={"p10": 43.64, "p50": 70.39, "p90": 115.4},
+                            assumed_network_gbps=10.0, hours={"p10": 43.63, "p50": 70.37, "p90": 115.4},
                             cost_usd={"p10": 47.52, "p50": 76.68, "p90": 125.3, "compute": 76.68, "storage": None,
                                       "egress": None, "total": 76.68}),
     # LoRA's adapter gradients are small: 16 one-GPU instances over the assumed network cost about what one does
     # (per-second billing) and finish sooner; 2 instances are cheaper by < 1 cent and come first
     "lora-7b-a6000": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1, instances=1,
-                          hours={"p10": 3.76, "p50": 7.09, "p90": 13.37}),
+                          hours={"p10": 3.76, "p50": 7.089, "p90": 13.37}),
     # balanced micro-batches: 12 replicas run their 86 samples as one micro-batch (6 ran 171 as 2 of 86)
     "resnet50-imagenet": dict(gpu="RTX-3060-TI", provider="simplepod", gpu_count=6, instances=6,
                               hours={"p10": 7.647, "p50": 12.84, "p90": 21.59}),
@@ -145,14 +146,14 @@ EXPECTED_TRAINING = {
     # tensor 8: every plan splits the sequence (context parallelism); 8 H100 as context 8 with full recomputation
     # are the cheapest within 48 h (44.5 h at P50)
     "long-context-llama-8b": dict(gpu="H100-SXM", provider="mithril", gpu_count=8,
-                                  hours={"p10": 28.61, "p50": 46.07, "p90": 74.2},
+                                  hours={"p10": 28.62, "p50": 46.09, "p90": 74.22},
                                   parallelism={"data": 1, "tensor": 1, "pipeline": 1, "expert": 1, "context": 8,
                                                "sharding": "zero1", "zero": 1, "recompute": "full", "pinned": []}),
     # Then moved when a fixed global batch stopped counting padded samples (planner/plans/training.py layout_work):
     # 256 samples over 3 replicas is 86 on the busiest, and a step yields 256, not 3 × 86 = 258 (+0.8 % hours);
     # the P10/P90 of the two rows above move in their last digit with the refitted extrapolation spreads.
     "bert-train-then-serve": dict(gpu="RTX-A4000", provider="simplepod", gpu_count=3,
-                                  hours={"p10": 0.5146, "p50": 0.8494, "p90": 1.413}),
+                                  hours={"p10": 0.5142, "p50": 0.8487, "p90": 1.412}),
 }
 EXPECTED_WORKLOAD = {
     # 1.012B params · 20B tokens: flops_total = 20e9 · 3 · forward FLOP per token (6N + 12·L·d·s)

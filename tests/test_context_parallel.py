@@ -123,7 +123,7 @@ def test_ring_hides_behind_attention_only_when_blocks_are_long():
         terms = step_terms(j, H100, offer(network), 16, layout, peak)
         exposed = max(0.0, terms.ring_comm_s - terms.ring_window_s / 0.4)
         assert terms.ring_comm_s > 0 and (exposed == 0.0) == hidden
-        assert terms.seconds(0.4) == pytest.approx(terms.compute_s / 0.4 + terms.fixed_comm_s + exposed
+        assert terms.seconds(0.4) == pytest.approx(terms.compute_s / 0.4 + terms.fixed_comm_s + exposed + terms.memory_s
                                                    + terms.repeats * max(0.0, terms.overlap_comm_s
                                                                          - terms.window_s / 0.4))
 

@@ -288,14 +288,24 @@ def test_the_table_and_markdown_show_the_whole_bill_of_the_json(billed, monkeypa
     from planner.readable import usd
     from planner.render.report import render_markdown, render_table
 
+    from planner.render.report import BILL_DIGITS, _cost_dict
+
     data = billed.to_dict()
-    cost = data["training"]["plans"][data["training"]["recommended"]]["cost_usd"]
+    shown = data["training"]["plans"][data["training"]["recommended"]]
+    cost = shown["cost_usd"]
     assert cost["storage"] and cost["egress"] == 0.0
+    # the JSON rounds to 4 significant figures ($155.48 is 155.5 there); the bill prints the dollars of the same
+    # amounts before that rounding, as the plans table does, so each cell is usd() of the unrounded amount
+    plan = next(p for p in billed.estimate.training.plans
+                if (p.gpu, p.provider, p.gpu_count) == (shown["gpu"], shown["provider"], shown["gpu_count"]))
+    exact = _cost_dict(plan, BILL_DIGITS)
+    for line in ("compute", "storage", "egress", "total"):
+        assert exact[line] == pytest.approx(cost[line], rel=5e-4), line
     for text in (render_table(billed.estimate, 10, billed.decision),
                  render_markdown(billed.estimate, 10, billed.decision)):
         assert "Whole bill of the recommended training plan (#1: " in text
         for line in ("compute", "storage", "egress", "total"):
-            assert bill_cells(text, line)[1] == usd(cost[line]), line
+            assert bill_cells(text, line)[1] == usd(exact[line]), line
         assert "compute P50" in text and "cost P50" not in text  # the columns say they are compute only
         assert "dataset 80.0 GB + 1 checkpoint" in text and "30.0 days kept after" in text
 

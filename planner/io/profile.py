@@ -63,9 +63,11 @@ def resolve_architecture(section: ModelSection, catalog: Catalog, fallback_name:
         fields["name"] = preset.id
     fields.update({k: getattr(section, k) for k in ARCH_FIELDS if getattr(section, k) is not None})
     if seq_len is not None:
+        if section.preset is not None and section.params is None and seq_len != fields.get("seq_len"):
+            # a changed sequence length changes learned position tables: derive the count (an unchanged one keeps
+            # the preset's stated count, as a profile naming the preset does, so a run and its profile agree)
+            fields.pop("params", None)
         fields["seq_len"] = seq_len
-        if section.preset is not None and section.params is None:
-            fields.pop("params", None)  # a changed sequence length changes learned position tables: derive
     fields["name"] = section.name or fields.get("name") or fallback_name
     if "family" not in fields:
         raise ValueError("give a preset or a family (decoder, encoder, cnn or mlp)")
