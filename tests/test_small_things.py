@@ -126,3 +126,27 @@ def test_local_usd_per_hour_without_measurements_says_it_prices_nothing():
     assert not any(p["provider"] == "local" for p in json.loads(result.stdout)["training"]["plans"])
     quiet = runner.invoke(app, ["estimate", str(LORA), "--format", "json"])
     assert "--local-usd-per-hour" not in quiet.stderr
+
+
+def test_the_plans_table_prices_at_the_confidence_it_ranks_by():
+    # new-user QA: at --confidence 0.9 the plans ("best first", ranked by P90 cost) showed P50 costs, so lora-mixtral's
+    # table read $32, $40, $36, $39.85, $38.64 down its rows; the column is the cost the ranking reads
+    import json as _json
+
+    mixtral = ROOT / "profiles" / "lora-mixtral-8x7b.yaml"
+    result = runner.invoke(app, ["estimate", str(mixtral), "--confidence", "0.9", "--format", "markdown"])
+    lines = result.stdout.split("\n## Training\n", 1)[1].splitlines()
+    head = next(line for line in lines if line.startswith("| # |"))
+    columns = [c.strip() for c in head.strip("|").split("|")]
+    assert "compute P90" in columns and "compute P50" not in columns
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines
+            if line.startswith("| ") and line[2:3].isdigit()]
+    costs = [float(r[columns.index("compute P90")].split()[0].lstrip("$").replace(",", "")) for r in rows
+             if r[columns.index("status")].startswith("ok")]
+    assert len(costs) >= 5 and costs == sorted(costs)
+    data = _json.loads(runner.invoke(app, ["estimate", str(mixtral), "--confidence", "0.9", "--format",
+                                           "json"]).stdout)
+    first = data["training"]["plans"][0]["cost_usd"]["p90"]
+    assert costs[0] == pytest.approx(first, rel=0.01)  # the recommended plan's P90 cost, as the JSON has it
+    median = runner.invoke(app, ["estimate", str(mixtral), "--format", "markdown"]).stdout
+    assert "| compute P50 |" in median.split("\n## Training\n", 1)[1]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from planner.model.interconnect import PlanLinks
 from planner.model.workload import Workload
 from planner.plans.no_offer import NO_OFFER, is_no_offer
-from planner.plans.options import TrainingOption, spot_adjusted, training_rank
+from planner.plans.options import TrainingOption, judge_training, level_name, spot_adjusted, training_rank
 from planner.plans.owned import BuyVersusRent
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
@@ -100,7 +100,7 @@ def _r(value: float | None, digits: int = 4) -> float | None:
 
 
 def _training_shown(est: Estimate, top: int | None, section: Any = None,
-                    merges: Merges | None = None) -> list[TrainingPlan]:
+                    merges: Merges | None = None, adjusted: bool = True) -> list[TrainingPlan]:
     """The shown training plans (with the decision's first choice when --top cut it; with every plan the decision
     names at --top 0), spot plans with their expected interruption overhead (as the decision has them)."""
     assert est.training is not None
@@ -114,7 +114,8 @@ def _training_shown(est: Estimate, top: int | None, section: Any = None,
     else:
         plans = _with_first_choice(merges.shown("training", top), section) if section is not None else \
             merges.shown("training", top)
-    return [spot_adjusted(est.training.job, p) for p in plans]
+    # adjusted=False: as judged (_training_rows prices them at the confidence, spot overhead included, from these)
+    return [spot_adjusted(est.training.job, p) for p in plans] if adjusted else plans
 
 
 def _price_fields(plan: TrainingPlan | ServingPlan) -> dict[str, Any]:
@@ -508,11 +509,20 @@ def _serving_shown(est: Estimate, top: int | None, section: ServingDecision | No
 def _training_rows(est: Estimate, top: int | None, section: TrainingDecision | None = None
                    ) -> tuple[list[Column], list[list[str]]]:
     assert est.training is not None
-    plans = _training_shown(est, top, section)
+    job, confidence = est.training.job, est.training.confidence
+    raw = _training_shown(est, top, section, adjusted=False)
+    plans = [spot_adjusted(job, p) for p in raw]
+    # the plans are ranked by their cost at the planning confidence (training_rank): the cost column shows that cost,
+    # not the P50 one, lest a cheaper-looking row sit below a dearer one (new-user QA: lora-7b-a6000 at 0.9 listed
+    # $2.93 first and $2.63 third, ranked by their P90 costs $4.88 and $4.97)
+    at_median = confidence == 0.5
+    costs = [p.cost_usd_p50 for p in plans] if at_median else \
+        [judge_training(job, p, confidence, None, None).cost_usd for p in raw]
     spot = any(p.spot for p in est.training.plans)
     head = [Column("#", "right"), Column("GPU"), Column("provider"), Column("GPUs", "right"),
             Column("spot", drop=1, wide_only=not spot), Column("layout", drop=3),
-            Column("hours P50 (P10–P90)", "right"), Column("compute P50", "right"), Column("MFU", "right", drop=2),
+            Column("hours P50 (P10–P90)", "right"), Column(f"compute {level_name(confidence)}", "right"),
+            Column("MFU", "right", drop=2),
             Column("efficiency", drop=4), Column("status")]
     rows = []
     others = merged(est.training.plans)[1]
@@ -524,7 +534,7 @@ def _training_rows(est: Estimate, top: int | None, section: TrainingDecision | N
         rows.append([str(i + 1), p.gpu, _provider_cell(p, others), str(p.gpu_count), "yes" if p.spot else "no",
                      layout,
                      f"{fixed(p.hours_p50)} ({fixed(p.hours_p10)}–{fixed(p.hours_p90)})",
-                     f"{fixed(p.gpu_hours)} GPU-h" if is_no_offer(p) else _cost_cell(p, p.cost_usd_p50),
+                     f"{fixed(p.gpu_hours)} GPU-h" if is_no_offer(p) else _cost_cell(p, costs[i]),
                      f"{p.mfu:.0%}", p.efficiency.source, "ok" if p.feasible else "; ".join(p.reasons)])
     return head, rows
 
