@@ -178,7 +178,20 @@ CASES = [
     # new-user QA: placed on the section ("inference:") without the rates; now on average_rate's line, with both
     Case("average-above-peak", broken(SERVE, "average_rate: 8/s", "average_rate: 30/s"), "average_rate:",
          "inference.average_rate", ("30/s is above the peak rate of 20/s",)),
+    # new-user QA: a rank on full training was accepted and silently ignored; placed on lora_rank's line
+    Case("rank-on-full-training", broken(PRETRAIN, "  optimizer: adamw\n", "  optimizer: adamw\n  lora_rank: 8\n"),
+         "lora_rank:", "training.lora_rank", ("lora_rank 8 applies to method: lora or qlora, and method is full",
+                                             "remove lora_rank")),
 ]
+
+
+def test_rank_written_before_method_lora_is_accepted(tmp_path, catalog):
+    # pydantic validates in the fields' order, not the file's: method is known when lora_rank is checked
+    text = base("lora-7b-a6000.yaml").replace("  method: lora\n  lora_rank: 16\n", "  lora_rank: 8\n  method: lora\n")
+    assert "  lora_rank: 8\n  method: lora\n" in text
+    path = tmp_path / "rank-first.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_profile(path, catalog).profile.training.lora_rank == 8
 
 
 def _with_line(case: Case) -> int | None:

@@ -102,6 +102,16 @@ class Training(Strict):
     retention_days: float = Field(0.0, ge=0, le=36_500, allow_inf_nan=False,
                                   description="Days the data and checkpoints stay stored after the run.")
 
+    @field_validator("lora_rank")
+    @classmethod
+    def _rank_needs_adapters(cls, value: int, info: ValidationInfo) -> int:
+        # runs only when lora_rank is written (defaults are not validated); a field validator (method is validated
+        # before it) so the error sits on lora_rank's line: a rank full training would silently ignore is a mistake
+        if info.data.get("method") == "full":
+            raise ValueError(f"lora_rank {value} applies to method: lora or qlora, and method is full (every weight "
+                             "trained, no adapters). Set method: lora or qlora, or remove lora_rank")
+        return value
+
     @model_validator(mode="after")
     def _one_recompute(self) -> "Training":
         pinned = self.parallelism.recompute if self.parallelism is not None else None
