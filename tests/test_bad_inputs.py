@@ -355,3 +355,15 @@ def test_wrong_case_choice_gets_the_right_spelling(tmp_path):
     assert result.exit_code == 2
     assert f"{path}:5:3: training.precision:" in result.output
     assert result.output.rstrip().endswith("(got 'BF16'). Did you mean 'bf16'?")
+
+
+def test_an_estimates_json_output_is_one_error_not_a_profile(tmp_path):
+    # new-user QA: `gpuplan estimate out.json` gave 12 "unknown key" errors, one per section of the result
+    out = invoke("estimate", str(PROFILES / "lora-7b-a6000.yaml"), "--format", "json")
+    assert out.exit_code == 0, out.output
+    path = tmp_path / "out.json"
+    path.write_text(out.stdout, encoding="utf-8")
+    text = assert_one_error(invoke("estimate", str(path)), path, 2, "schema_version",
+                            "this is the JSON output of gpuplan estimate (made from the profile named "
+                            "'lora-7b-a6000'), not a profile", "Pass the profile YAML")
+    assert "unknown key" not in text and "more problem" not in text

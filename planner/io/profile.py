@@ -89,6 +89,20 @@ DICT_SOURCE = "<profile dict>"
 """The file name errors give for a profile built from a Python dict (it has no lines)."""
 
 
+# Top-level keys of `gpuplan estimate --format json` (planner/render/report.py) that no profile has: a user who
+# passes an estimate's output back gets one message, not an "unknown key" for every section of the result.
+_ESTIMATE_OUTPUT_KEYS = ("schema_version", "catalog_as_of", "decisions")
+
+
+def _refuse_estimate_output(doc: YamlDocument) -> None:
+    data = doc.data
+    if isinstance(data, Mapping) and all(key in data for key in _ESTIMATE_OUTPUT_KEYS):
+        name = data.get("profile")
+        made_from = f" (made from the profile named {name!r})" if isinstance(name, str) else ""
+        raise doc.error(("schema_version",), f"this is the JSON output of gpuplan estimate{made_from}, not a "
+                        "profile", hint="Pass the profile YAML the estimate was made from.")
+
+
 def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
                  overrides: Sequence[str] = ()) -> LoadedProfile:
     """Load a profile file, or take a dict of the same shape, apply `--set` what-if overrides, and resolve it
@@ -103,6 +117,7 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
         if cached is not None:
             return LoadedProfile(**cached)
         doc = parse_yaml(text, str(source))
+    _refuse_estimate_output(doc)
     if overrides:
         from planner.io.whatif import apply_overrides
 
