@@ -79,6 +79,14 @@ The escape patterns compiled on first use, shutil imported where the terminal wi
 1,191 M instructions (a JSON estimate compiles no pattern and imports no shutil, bz2, lzma).
 PyYAML imported only when a text is parsed (io/yamlparse.py; a warm estimate parses nothing): lora-7b-a6000 1,191 ->
 1,101 M instructions.
+All of these (2026-12-01, session-start main 09b4f1a vs main cf25753, PYTHONHASHSEED=0: resnet50-imagenet's count
+moves ~10 % with the hash seed): instructions bert-train-then-serve 2,518 -> 2,336 M, long-context-llama-8b 1,433 ->
+1,257 M, lora-7b-a6000 1,291 -> 1,101 M, lora-mixtral-8x7b 1,682 -> 1,492 M, pretrain-1b-72h 1,995 -> 1,820 M,
+resnet50-imagenet 1,782 -> 1,605 M, serve-7b-chat 2,198 -> 2,016 M, serve-gpt-oss-120b-chat 1,267 -> 1,085 M; CPU vs
+the floor (this script's way, medians of 7, load ~6-7, floor 195-254 ms): bert-train-then-serve 2.69x -> 2.46x,
+long-context-llama-8b 1.75x -> 1.56x, lora-7b-a6000 1.39x -> 1.26x, lora-mixtral-8x7b 1.84x -> 1.64x,
+pretrain-1b-72h 2.41x -> 2.08x, resnet50-imagenet 1.94x -> 1.85x, serve-7b-chat 2.28x -> 2.21x,
+serve-gpt-oss-120b-chat 1.44x -> 1.25x. Five of eight within 2x on that loaded machine; the rest is their searches.
 
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the
