@@ -54,6 +54,23 @@ def _shapes(decorate: Any) -> dict[str, type]:
     return {"Frozen": Frozen, "Mutable": Mutable, "Empty": Empty, "KeywordOnly": KeywordOnly, "Identity": Identity}
 
 
+def _every_method(classes: dict[str, type], instances: tuple[Any, ...]) -> list[Any]:
+    """What calling every generated method once shows (setting, deleting and hashing each instance: the stubs are
+    replaced on first call), and each class's methods' signatures and names."""
+    seen: list[Any] = []
+    for instance in instances:
+        for call in (lambda: setattr(instance, "zz", 1), lambda: delattr(instance, "zz"), lambda: hash(instance)):
+            try:
+                call()
+            except (TypeError, AttributeError, dataclasses.FrozenInstanceError) as error:
+                seen.append(f"{type(error).__name__}: {error}")
+    for cls in classes.values():
+        seen.append({name: (str(inspect.signature(method)), method.__qualname__.split(".", 1)[-1])
+                     for name in ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__")
+                     if callable(method := cls.__dict__.get(name))})
+    return seen
+
+
 def _behaviour(classes: dict[str, type]) -> list[Any]:
     """Everything a caller can see of the classes' generated methods, in a comparable form."""
     seen: list[Any] = []
@@ -85,17 +102,7 @@ def _behaviour(classes: dict[str, type]) -> list[Any]:
         KeywordOnly(1)  # type: ignore[misc]
     i = Identity(1)
     seen += [repr(i), i == Identity(1), i == i]
-    for instance in (f, m, Empty(), k, i):  # every generated method called once: stubs replaced
-        for call in (lambda: setattr(instance, "zz", 1), lambda: delattr(instance, "zz"), lambda: hash(instance)):
-            try:
-                call()
-            except (TypeError, AttributeError, dataclasses.FrozenInstanceError) as error:
-                seen.append(f"{type(error).__name__}: {error}")
-    for cls in classes.values():
-        seen.append({name: (str(inspect.signature(method)), method.__qualname__.split(".", 1)[-1])
-                     for name in ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__")
-                     if callable(method := cls.__dict__.get(name))})
-    return seen
+    return seen + _every_method(classes, (f, m, Empty(), k, i))
 
 
 def test_same_behaviour_as_dataclasses() -> None:
@@ -202,17 +209,7 @@ def _slotted_behaviour(classes: dict[str, type]) -> list[Any]:
     w = Weak(1)
     seen += [repr(w), weakref.ref(w)() is w, w == Weak(1), hash(w) == hash(Weak(1))]
     seen.append(b.__getstate__())
-    for instance in (b, p, h, m, w):  # every generated method called once: stubs replaced
-        for call in (lambda: setattr(instance, "zz", 1), lambda: delattr(instance, "zz"), lambda: hash(instance)):
-            try:
-                call()
-            except (TypeError, AttributeError, dataclasses.FrozenInstanceError) as error:
-                seen.append(f"{type(error).__name__}: {error}")
-    for cls in classes.values():
-        seen.append({name: (str(inspect.signature(method)), method.__qualname__.split(".", 1)[-1])
-                     for name in ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__")
-                     if callable(method := cls.__dict__.get(name))})
-    return seen
+    return seen + _every_method(classes, (b, p, h, m, w))
 
 
 def test_slots_and_own_methods_as_dataclasses() -> None:
