@@ -150,3 +150,22 @@ def test_the_plans_table_prices_at_the_confidence_it_ranks_by():
     assert costs[0] == pytest.approx(first, rel=0.01)  # the recommended plan's P90 cost, as the JSON has it
     median = runner.invoke(app, ["estimate", str(mixtral), "--format", "markdown"]).stdout
     assert "| compute P50 |" in median.split("\n## Training\n", 1)[1]
+
+
+def test_the_p50_bill_names_the_plans_tables_cost_at_the_confidence():
+    # new-user QA: at --confidence 0.9 lora-7b-a6000's bill read "USD, P50" $2.93 beside a plans table whose chosen
+    # plan's compute P90 was $4.88, unexplained; the bill stays P50 (the JSON's cost_usd by contract) and says so
+    import json as _json
+
+    lora = ROOT / "profiles" / "lora-7b-a6000.yaml"
+    text = runner.invoke(app, ["estimate", str(lora), "--confidence", "0.9", "--format", "markdown"]).stdout
+    data = _json.loads(runner.invoke(app, ["estimate", str(lora), "--confidence", "0.9", "--format",
+                                           "json"]).stdout)
+    first = data["training"]["plans"][0]["cost_usd"]
+    assert first["p90"] > first["p50"] * 1.1  # the two figures differ visibly, so the note is needed
+    note = next(line for line in text.splitlines() if "This bill is the run at P50" in line)
+    stated = float(note.rsplit("$", 1)[1].rstrip(".").replace(",", ""))
+    assert stated == pytest.approx(first["p90"], rel=0.01)
+    assert "the plans table prices this plan's compute at P90" in note
+    median = runner.invoke(app, ["estimate", str(lora), "--format", "markdown"]).stdout
+    assert "This bill is the run at P50" not in median  # at 0.5 the two agree: nothing to say

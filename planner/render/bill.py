@@ -125,9 +125,10 @@ def _serving_lines(plan: ServingPlan) -> tuple[str, _Line, _Line]:
 
 
 def bill_section(plan: TrainingPlan | ServingPlan, cost: dict[str, Any], number: int | None,
-                 recommended: bool) -> BillSection:
+                 recommended: bool, at_confidence: tuple[str, float] | None = None) -> BillSection:
     """The bill of `plan`: rows (line, USD, what it counts) from `cost` (the plan's cost_usd as in the JSON), and
-    the notes printed under it."""
+    the notes printed under it. `at_confidence`: (level, compute cost) of a training plan judged at a planning
+    confidence other than 0.5, which the plans table prints and this P50 bill then names beside its own."""
     training = isinstance(plan, TrainingPlan)
     compute, storage, egress = _training_lines(plan) if isinstance(plan, TrainingPlan) else _serving_lines(plan)
     rows = [["compute", usd(cost["compute"]), compute]]
@@ -147,5 +148,16 @@ def bill_section(plan: TrainingPlan | ServingPlan, cost: dict[str, Any], number:
     said = _SAID + ((DATASET_NOT_GIVEN,) if "storage" in unknown else ())
     notes = plan.bill_notes if isinstance(plan, TrainingPlan) else (plan.bill.notes if plan.bill else ())
     return BillSection(bill_title(plan, number, recommended), COLUMNS if training else SERVING_COLUMNS, rows,
-                       [COMPUTE_ONLY if training else SERVING_COMPUTE_ONLY,
+                       [*_confidence_note(at_confidence), COMPUTE_ONLY if training else SERVING_COMPUTE_ONLY,
                         *(f"Bill: {n}." for n in notes if n not in said)])
+
+
+def _confidence_note(at_confidence: tuple[str, float] | None) -> list[str]:
+    """Why the bill's compute differs from the plans table's at a confidence other than 0.5 (new-user QA: at 0.9
+    lora-7b-a6000's bill read $2.93 beside a plans table's compute P90 of $4.88, unexplained): the bill is the run
+    at P50, as the JSON's cost_usd compute/storage/egress/total are by contract (docs/catalog.md)."""
+    if at_confidence is None:
+        return []
+    level, compute = at_confidence
+    return [f"This bill is the run at P50, as the JSON's cost_usd; the plans table prices this plan's compute at "
+            f"{level}, the planning confidence: {usd(compute)}."]

@@ -564,7 +564,14 @@ def bill_section(est: Estimate, top: int | None, decision: Decision | None, key:
     # does ($22,528 there was $22,530 here), and usd() rounds both the same way
     cost = (_cost_dict(plan, BILL_DIGITS) if isinstance(plan, TrainingPlan)
             else _serving_cost_dict(plan, BILL_DIGITS))
-    return bill_of(plan, cost, number, index is not None)
+    at_confidence = None
+    if isinstance(plan, TrainingPlan) and est.training is not None and est.training.confidence != 0.5:
+        # the plans table's cost at the confidence (_training_rows): judged from the plan before its spot adjustment
+        raw = _training_shown(est, top, section, adjusted=False)[at]
+        confidence = est.training.confidence
+        at_confidence = (level_name(confidence),
+                         judge_training(est.training.job, raw, confidence, None, None).cost_usd)
+    return bill_of(plan, cost, number, index is not None, at_confidence)
 
 
 def _cost_cell(plan: TrainingPlan | ServingPlan, usd_value: float) -> str:
