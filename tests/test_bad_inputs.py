@@ -367,3 +367,19 @@ def test_an_estimates_json_output_is_one_error_not_a_profile(tmp_path):
                             "this is the JSON output of gpuplan estimate (made from the profile named "
                             "'lora-7b-a6000'), not a profile", "Pass the profile YAML")
     assert "unknown key" not in text and "more problem" not in text
+
+
+@pytest.mark.parametrize("pin, message", [
+    ("tensor=3", "tensor 3 does not divide the hidden size 2048"),
+    ("pipeline=99", "pipeline 99 is more stages than the model's 16 layers"),
+    ("expert=2", "expert 2: expert parallelism splits experts; this model has none"),
+])
+def test_a_pin_the_model_rules_out_is_bad_input_at_the_pin(pin, message):
+    # new-user QA: tensor 3 on Pythia-1B exited 1 with every GPU "missing the deadline (85.0 h at P50 > 72.0 h)";
+    # no GPU can run it, so it is one error at the pin, exit 2
+    field = pin.split("=")[0]
+    result = invoke("estimate", str(PROFILES / PRETRAIN), "--set", f"training.parallelism.{pin}")
+    text = error_text(result)
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert text.startswith(f"Error: --set training.parallelism.{pin}: training.parallelism.{field}: {message}. "), text
+    assert len(text.strip().splitlines()) == 1

@@ -16,7 +16,7 @@ from planner.io.profile import resolve_architecture
 from planner.model.precision import peak_flops
 from planner.model.workload import Workload, decode_flops, prefill_flops, weight_bytes
 from planner.plans.serving import MAX_REPLICAS, TENSOR_PARALLEL
-from planner.plans.training import TrainingJob, training_memory
+from planner.plans.training import TrainingJob, model_pin_problem, training_memory
 from planner.schema.model import Architecture, ModelSection
 from planner.schema.profile import Inference, Training
 
@@ -69,6 +69,12 @@ def check_training(job: TrainingJob, training: Training, offers: list[PricedOffe
         raise doc.error(("training", "batch", key), f"one optimizer step of {job.global_batch_samples:.3g} samples "
                         f"is more than the whole run ({job.samples:.3g} samples).",
                         hint="Use a smaller batch or more data.")
+    if (pinned := model_pin_problem(job)) is not None:
+        # the model alone rules the pin out: every plan would be unworkable (new-user QA: tensor 3 on pythia-1b's
+        # 8 heads listed every GPU as missing the deadline), so it is bad input at the pin
+        field, why = pinned
+        raise doc.error(("training", "parallelism", field), why,
+                        hint="Pin a degree the model allows, or remove the pin and let the search choose.")
     if training.deadline is None:
         return
     fastest = fastest_training(job, offers, catalog, counts_of)

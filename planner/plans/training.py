@@ -789,35 +789,48 @@ def _pinned_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: i
     return layouts
 
 
+def model_pin_problem(job: TrainingJob) -> tuple[str, str] | None:
+    """The first pinned degree the model itself rules out on any GPU, whatever the offer or count: (the
+    parallelism field, why in words); None when every pin could run somewhere. planner/plans/bounds.py refuses such
+    a profile as bad input; pin_problem says it per plan for library callers that skip the bounds."""
+    pins, work = job.parallelism, job.work
+    if pins is None:
+        return None
+    if pins.tensor is not None and pins.tensor > 1:
+        if work.family not in ("decoder", "encoder"):
+            return "tensor", f"tensor {pins.tensor}: tensor parallelism splits transformer matmuls; a " \
+                             f"{work.family} model has none"
+        if work.hidden % pins.tensor:
+            return "tensor", f"tensor {pins.tensor} does not divide the hidden size {work.hidden}"
+        if not tensor_splits(work, pins.tensor):
+            return "tensor", f"tensor {pins.tensor} does not divide the {work.attention_heads} attention heads"
+    if pins.expert is not None and pins.expert > 1:
+        if not work.is_moe:
+            return "expert", f"expert {pins.expert}: expert parallelism splits experts; this model has none"
+        if work.experts % pins.expert:
+            return "expert", f"expert {pins.expert} does not divide the {work.experts} experts"
+    if pins.pipeline is not None and pins.pipeline > max(1, work.layers):
+        return "pipeline", f"pipeline {pins.pipeline} is more stages than the model's {work.layers} layers"
+    if pins.context is not None and (problem := context_problem(work, pins.context)) is not None:
+        return "context", problem
+    return None
+
+
 def pin_problem(job: TrainingJob, offer: PricedOffer, count: int) -> str | None:
     """Why the pinned degrees cannot run on `count` GPUs of this offer, in words (None: they can)."""
     pins = job.parallelism
     if pins is None:
         return None
+    if (model := model_pin_problem(job)) is not None:
+        return model[1]
     per_instance = offer.offer.gpus_per_instance
     if pins.tensor is not None and pins.tensor > 1:
-        if job.work.family not in ("decoder", "encoder"):
-            return f"tensor {pins.tensor}: tensor parallelism splits transformer matmuls; a {job.work.family} " \
-                   "model has none"
-        if job.work.hidden % pins.tensor:
-            return f"tensor {pins.tensor} does not divide the hidden size {job.work.hidden}"
-        if not tensor_splits(job.work, pins.tensor):
-            return f"tensor {pins.tensor} does not divide the {job.work.attention_heads} attention heads"
         if pins.tensor > per_instance:
             return f"tensor {pins.tensor} spans more than one {per_instance}-GPU instance"
         if count > per_instance and per_instance % pins.tensor:
             return f"tensor {pins.tensor} groups would straddle the {per_instance}-GPU instances"
-    if pins.expert is not None and pins.expert > 1:
-        if not job.work.is_moe:
-            return f"expert {pins.expert}: expert parallelism splits experts; this model has none"
-        if job.work.experts % pins.expert:
-            return f"expert {pins.expert} does not divide the {job.work.experts} experts"
-        if count % pins.expert:
-            return f"expert {pins.expert} does not divide {count} GPUs"
-    if pins.pipeline is not None and pins.pipeline > max(1, job.work.layers):
-        return f"pipeline {pins.pipeline} is more stages than the model's {job.work.layers} layers"
-    if pins.context is not None and (problem := context_problem(job.work, pins.context)) is not None:
-        return problem
+    if pins.expert is not None and pins.expert > 1 and count % pins.expert:
+        return f"expert {pins.expert} does not divide {count} GPUs"
     fixed = (pins.data or 1) * (pins.tensor or 1) * (pins.pipeline or 1) * (pins.context or 1)
     if count % fixed or (None not in (pins.data, pins.tensor, pins.pipeline) and fixed != count):
         named = " × ".join(f"{k} {v}" for k, v in (("data", pins.data), ("tensor", pins.tensor),
