@@ -37,6 +37,10 @@ latency written out, the M/D/c FFT path without numpy's dispatch, headroom_slo k
 1,007 -> 969 M (-3.8 %); CPU within the load's noise for the training profiles (pretrain-1b-72h ~150 ms on the busy
 machine), serve-gpt-oss-120b-chat 40-44 -> 37-39 ms, bert-train-then-serve 239-272 -> 235-245 ms, serve-7b-chat
 279-325 -> 271-291 ms. The 50 ms target is not met (docs/internals.md 'Performance', the tenth round).
+Eleventh round (2026-12-01: quick floors from the degrees alone, the floor worked out only where they do not
+exclude a count; measured and dropped, branch speed-quick-floors): instructions per plan() with the collector off
+pretrain-1b-72h 1,059 -> 1,062 M, resnet50-imagenet 783 -> 901 M. With it on, instructions per plan() over runs of 0
+and 2 plans swing by +-30 % with whether a collection falls inside them: compare trees with gc.disable().
 """
 from __future__ import annotations
 
