@@ -472,3 +472,20 @@ def test_an_owned_plan_is_not_called_on_demand(catalog):
     owned = {o.label for o in options if o.plan.provider == "owned"}
     assert owned and all(label.endswith("× RTX-4090 (owned)") for label in owned)
     assert any(o.label.endswith("(on-demand)") for o in options if o.plan.provider != "owned" and not o.spot)
+
+
+def test_a_plan_whose_pin_cannot_run_is_not_judged_on_stand_in_hours():
+    # new-user QA: plans whose pinned tensor degree cannot run on the offer read "misses the deadline (85.0 h at P50
+    # > 72.0 h)" with hours 85.0 (85.0–85.0): a stand-in layout's figures, not a prediction
+    args = ["estimate", str(PRETRAIN), "--set", "training.parallelism.tensor=8", "--set",
+            "constraints.gpus=[RTX-3060]", "--top", "0"]
+    data = json.loads(CliRunner().invoke(app, [*args, "--format", "json"]).stdout)
+    unworkable = [p for p in data["training"]["plans"] if any(v["kind"] == "pin_unworkable" for v in p["verdicts"])]
+    assert unworkable
+    for plan in unworkable:
+        assert {v["kind"] for v in plan["verdicts"]} == {"pin_unworkable"}, plan["verdicts"]
+        assert not any("deadline" in r or "budget" in r for r in plan["reasons"])
+    text = CliRunner().invoke(app, [*args, "--format", "markdown"]).stdout
+    rows = [line for line in text.split("\n## Training\n", 1)[1].splitlines()
+            if line.startswith("| ") and "pinned parallelism" in line]
+    assert rows and all(" – | – |" in row for row in rows), rows[:2]

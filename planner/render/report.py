@@ -15,6 +15,7 @@ from planner.plans.options import TrainingOption, judge_training, level_name, sp
 from planner.plans.owned import BuyVersusRent
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
+from planner.plans.verdict import Kind
 from planner.plans.training import TrainingPlan, training_memory
 from planner.readable import fixed, ms, percent, usd
 from planner.render.bill import BillSection
@@ -531,11 +532,15 @@ def _training_rows(est: Estimate, top: int | None, section: TrainingDecision | N
             + (f"ep{p.expert} " if p.expert > 1 else "") + (f"cp{p.context} " if p.context > 1 else "") + p.sharding \
             + (" +recompute" if p.recompute else "") + f", mb {p.micro_batch}" \
             + (f", {p.instances} inst." if p.instances > 1 else "")
+        # a plan whose pinned degrees cannot run has no hours, cost or MFU: its figures are a stand-in layout's
+        # (plans/training.py _unfitted), and the status says why (new-user QA: they read like a slow plan's)
+        runs = not any(v.kind is Kind.PIN_UNWORKABLE for v in p.verdicts)
         rows.append([str(i + 1), p.gpu, _provider_cell(p, others), str(p.gpu_count), "yes" if p.spot else "no",
                      layout,
-                     f"{fixed(p.hours_p50)} ({fixed(p.hours_p10)}–{fixed(p.hours_p90)})",
-                     f"{fixed(p.gpu_hours)} GPU-h" if is_no_offer(p) else _cost_cell(p, costs[i]),
-                     f"{p.mfu:.0%}", p.efficiency.source, "ok" if p.feasible else "; ".join(p.reasons)])
+                     f"{fixed(p.hours_p50)} ({fixed(p.hours_p10)}–{fixed(p.hours_p90)})" if runs else "–",
+                     f"{fixed(p.gpu_hours)} GPU-h" if is_no_offer(p) else _cost_cell(p, costs[i]) if runs else "–",
+                     f"{p.mfu:.0%}" if runs else "–", p.efficiency.source,
+                     "ok" if p.feasible else "; ".join(p.reasons)])
     return head, rows
 
 
