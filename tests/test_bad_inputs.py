@@ -383,3 +383,16 @@ def test_a_pin_the_model_rules_out_is_bad_input_at_the_pin(pin, message):
     assert result.exit_code == 2 and result.stdout == "", result.output
     assert text.startswith(f"Error: --set training.parallelism.{pin}: training.parallelism.{field}: {message}. "), text
     assert len(text.strip().splitlines()) == 1
+
+
+def test_a_payment_option_without_a_commitment_is_refused_at_the_option():
+    # new-user QA: constraints.commitment_payment without constraints.commitment was accepted and ignored (no
+    # committed price is planned without a term), like lora_rank on full training
+    lone = invoke("estimate", str(PROFILES / PRETRAIN), "--set", "constraints.commitment_payment=all-upfront")
+    text = error_text(lone)
+    assert lone.exit_code == 2 and lone.stdout == "", lone.output
+    assert "constraints.commitment_payment: commitment_payment all-upfront chooses how a committed term is paid, " \
+           "and no commitment is set" in text
+    paired = invoke("estimate", str(PROFILES / PRETRAIN), "--set", "constraints.commitment_payment=all-upfront",
+                    "--set", "constraints.commitment=1y", "--format", "json", "--top", "1")
+    assert paired.exit_code in (0, 1), paired.output  # planned: a verdict, not an input error

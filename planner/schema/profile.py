@@ -301,6 +301,17 @@ class Constraints(Strict):
                        description="Power usage effectiveness of the owned machines' site (1: the GPUs' board power "
                                    "only).")
 
+    @field_validator("commitment_payment")
+    @classmethod
+    def _payment_needs_a_term(cls, value: str, info: ValidationInfo) -> str:
+        # runs only when commitment_payment is written; "in info.data": a commitment that failed its own check is
+        # reported there, not here. Without a term no committed price is planned, so the option would be ignored
+        if "commitment" in info.data and info.data["commitment"] is None:
+            raise ValueError(f"commitment_payment {value} chooses how a committed term is paid, and no commitment "
+                             "is set (only on-demand prices are planned). Set commitment (1m, 3m, 6m, 1y or 3y), or "
+                             "remove commitment_payment")
+        return value
+
     @field_validator("discounts", mode="before")
     @classmethod
     def _flow_key_without_space(cls, value: object) -> object:
