@@ -396,3 +396,15 @@ def test_a_payment_option_without_a_commitment_is_refused_at_the_option():
     paired = invoke("estimate", str(PROFILES / PRETRAIN), "--set", "constraints.commitment_payment=all-upfront",
                     "--set", "constraints.commitment=1y", "--format", "json", "--top", "1")
     assert paired.exit_code in (0, 1), paired.output  # planned: a verdict, not an input error
+
+
+def test_a_queue_delay_on_a_decoder_is_named_as_ignored():
+    # new-user QA: inference.max_queue_delay on a decoder was accepted and silently ignored (decoders batch
+    # continuously); a warning, as the loader's other notes (docs/profile.md's example sets every field on a decoder)
+    import json
+
+    args = ["estimate", str(PROFILES / SERVE), "--top", "1", "--format", "json"]
+    warned = json.loads(invoke(*args, "--set", "inference.max_queue_delay=50ms").stdout)["warnings"]
+    assert any(w.startswith("inference.max_queue_delay is ignored for a decoder") for w in warned), warned
+    plain = json.loads(invoke(*args).stdout)["warnings"]
+    assert not any("max_queue_delay" in w for w in plain)

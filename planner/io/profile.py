@@ -149,6 +149,13 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
     notes = model_warnings(arch) + tuple(
         f"constraints.gpus: {name!r} read as {catalog.resolve_gpu(name)} (a prefix of its name); write the full id "
         f"to be sure" for name in profile.constraints.gpus or () if not catalog.is_exact_gpu_name(name))
+    if profile.inference is not None and profile.inference.max_queue_delay is not None and arch.family == "decoder":
+        # new-user QA: accepted and silently ignored; only non-generative serving waits to fill a batch (a decoder
+        # takes a free slot on arrival, planner/plans/serving.py). A note, not an error: the field-by-field example
+        # of docs/profile.md lists every field on one decoder profile
+        notes += ("inference.max_queue_delay is ignored for a decoder: it is batched continuously (a request takes "
+                  "a free slot when it arrives), so no batch waits to fill; the option applies to non-generative "
+                  "models",)
     owned = tuple(_lookup(doc, ("constraints", "owned"), [m.gpu for m in profile.constraints.owned],
                           catalog.resolve_gpu, suffix=("gpu",)))
     names = list(profile.constraints.discounts)
