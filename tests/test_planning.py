@@ -314,3 +314,21 @@ def test_a_tiny_dataset_bounds_the_micro_batch_and_takes_a_step(catalog, tmp_pat
         data = p.gpu_count // (p.tensor * p.pipeline * p.context)
         assert p.micro_batch <= math.ceil(samples / data)
         assert p.hours_p50 * 3600.0 >= p.step_time_s * (1 - 1e-9)
+
+
+def test_max_gpus_caps_the_gpus_a_plan_rents(catalog):
+    """constraints.max_gpus is the most GPUs a training plan rents: an offer whose one instance holds more is not
+    searched, and a warning names it (new-user QA: with max_gpus 4, 146 of 386 plans of pretrain-1b-72h used more,
+    e.g. 8x H100 as one whole instance)."""
+    import planner
+    from planner.plans.search import candidate_counts
+
+    loaded = planner.load_profile(ROOT / "profiles" / "pretrain-1b-72h.yaml", catalog,
+                                  ["constraints.max_gpus=4", "constraints.gpus=[H100-SXM]"])
+    result = planner.plan(loaded, catalog)
+    plans = result.estimate.training.plans
+    assert plans and max(p.gpu_count for p in plans) <= 4
+    assert any("constraints.max_gpus 4" in w and "H100-SXM (" in w for w in result.estimate.warnings)
+    eight = next(o for o in catalog.offers({"H100-SXM"}) if o.offer.gpus_per_instance == 8)
+    assert candidate_counts(eight, 4, None) == []
+    assert candidate_counts(eight, 16, None)[:2] == [8, 16]

@@ -211,6 +211,16 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
                                            profile.training.parallelism),
                           constraints.spot and offer.offer.spot_usd_per_hour is not None)
                    for offer in offers + unrented]
+        if any(not t.counts for t in targets):
+            # an instance of more GPUs than max_gpus would rent more than the profile allows: not searched
+            sizes: dict[str, set[int]] = {}
+            for t in targets:
+                if not t.counts:
+                    sizes.setdefault(t.offer.offer.gpu, set()).add(t.offer.offer.gpus_per_instance)
+            wide = ", ".join(f"{gpu} ({', '.join(str(n) for n in sorted(ns))})" for gpu, ns in sorted(sizes.items()))
+            warnings.append(f"constraints.max_gpus {constraints.max_gpus}: offers of more GPUs per instance were not "
+                            f"searched (GPUs per instance): {wide}")
+            targets = [t for t in targets if t.counts]
         if local is not None:
             mine = local_training_target(local, job, warnings)
             targets += [Target(mine.offer, mine.gpu, mine.efficiency, mine.counts, job=mine.job)] if mine else []
@@ -523,7 +533,8 @@ def _efficiency_key(efficiency: Efficiency) -> tuple[object, ...]:
 
 def candidate_counts(offer: PricedOffer, max_gpus: int, pinned: int | None,
                      parallelism: Parallelism | None = None) -> list[int]:
-    """GPU counts searched on an offer: whole instances; one instance only when the offer states no network.
+    """GPU counts searched on an offer: whole instances up to max_gpus (none when one instance holds more: renting
+    it would exceed the profile's limit); one instance only when the offer states no network.
     Pinned data × tensor × pipeline (× context) degrees fix the count (the first three) or keep the counts they
     divide."""
     if pinned is not None:
@@ -533,7 +544,7 @@ def candidate_counts(offer: PricedOffer, max_gpus: int, pinned: int | None,
                 * (parallelism.context or 1)]
     per = offer.offer.gpus_per_instance
     steps = INSTANCE_STEPS if offer.offer.network_gbps else (1,)
-    limit = max(max_gpus, per)
+    limit = max_gpus
     counts = [k * per for k in steps if k * per <= limit]
     if parallelism is not None:
         fixed = (parallelism.data or 1) * (parallelism.tensor or 1) * (parallelism.pipeline or 1) \
