@@ -8,46 +8,15 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import field
-from planner.dataclass import dataclass
 from pathlib import Path
-from typing import Any
 
 from planner.errors import InputError
-from planner.io.positions import SourcePositions
+from planner.io.yamldoc import MAX_DEPTH, MAX_NODES, Path_, YamlDocument
+
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "Path_", "YamlDocument", "load_yaml", "parse_yaml", "read_text"]
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 """Largest YAML file accepted: catalogs and profiles are kilobytes; anything bigger is a mistake or an attack."""
-MAX_NODES = 200_000
-"""Largest number of YAML nodes visited (aliases counted each time), which stops 'billion laughs' documents."""
-MAX_DEPTH = 64
-"""Deepest nesting accepted; real profiles are four levels deep."""
-
-Path_ = tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class YamlDocument:
-    """A loaded YAML document and the (line, column) of every mapping key and sequence item, by path."""
-
-    data: Any
-    file: str
-    marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    overrides: dict[Path_, str] = field(default_factory=dict)
-    """Paths set by `--set KEY=VALUE` (what-if), with the option's text: errors there cite the option."""
-
-    @property
-    def positions(self) -> SourcePositions:
-        """Where each field sits, without the data: what travels beside a validated model."""
-        return SourcePositions(self.file, self.marks, self.overrides)
-
-    def where(self, path: Path_) -> tuple[int | None, int | None]:
-        """Line and column (1-based) of the deepest known prefix of `path`."""
-        return self.positions.where(path)
-
-    def error(self, path: Path_, message: str, hint: str | None = None) -> InputError:
-        """An InputError placed at `path` in this file (or at the `--set` that set it)."""
-        return self.positions.error(path, message, hint)
 
 
 def read_text(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> str:

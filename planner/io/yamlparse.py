@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from planner.errors import InputError
-from planner.io.yamlfile import MAX_DEPTH, MAX_NODES, Path_, YamlDocument
+from planner.io.yamldoc import MAX_DEPTH, MAX_NODES, Path_, YamlDocument
 
 try:  # the C loader is several times faster; the pure-Python one behaves the same
     from yaml import CSafeLoader as _Loader
