@@ -123,3 +123,21 @@ def test_without_a_global_batch_the_decision_says_how_many_samples_and_steps_its
     fixed_batch = planner.load_profile(write("q.yaml", FT_13B + "constraints: {gpus: [H100-SXM]}\n"), catalog)
     assumptions = planner.plan(fixed_batch, catalog, today=DAY).decision.training.assumptions
     assert not any(a.startswith("No global batch given") for a in assumptions)
+
+
+def test_a_pipeline_inside_one_instance_sends_over_its_own_link(catalog, write):
+    """Pipeline stages on the GPUs of one instance pass activations over NVLink, whatever network the offer states
+    (new-user QA: tensor 4 × pipeline 2 pinned on 8 H100 took 61.1 s a step on an 8-GPU instance whose offer states
+    no network, charged the assumed 10 Gb/s, 28.4 s on AWS's p5 with its 3,200 Gb/s stated, and 44.7 s on two 4-GPU
+    instances over the assumed 10 Gb/s: two instances over a slow network beat one over NVLink)."""
+    job, offers = _setup(catalog, write, FT_13B, ("H100-SXM",))
+    job = dataclasses.replace(job, parallelism=Parallelism(tensor=4, pipeline=2))
+    whole = [o for o in offers if o.offer.gpus_per_instance == 8 and o.offer.intra_node == "nvlink"]
+    networks = {o.offer.network_gbps for o in whole}
+    assert len(networks) > 1, networks  # offers stating different networks (or none: the assumed 10 Gb/s)
+    steps = {_plan(catalog, job, o, 8).step_time_s for o in whole}
+    assert len(steps) == 1, steps  # the network the instance has does not enter
+    halves = [o for o in offers if o.offer.gpus_per_instance == 4 and o.offer.intra_node == "nvlink"]
+    assert halves
+    for o in halves:  # two instances' stage boundary crosses the network: never faster than one instance
+        assert _plan(catalog, job, o, 8).step_time_s > min(steps)

@@ -123,9 +123,13 @@ def tensor_parallel_allreduce_seconds(size_bytes: float, tp: int, gpu: GpuSpec, 
     return ring_allreduce_seconds(size_bytes, tp, link_gbs, link)
 
 
-def pipeline_send_seconds(size_bytes: float, offer: PricedOffer) -> float:
-    """Point-to-point send of one micro-batch's activations to the next stage on another node: each GPU of the
-    node sends at once, so each gets 1/per_instance of the node's network bandwidth."""
+def pipeline_send_seconds(size_bytes: float, offer: PricedOffer, gpus: int, intra: tuple[float, str]) -> float:
+    """Point-to-point send of one micro-batch's activations to the next stage. A job of `gpus` GPUs inside one
+    instance sends over the instance's own link (`intra`: intra_node_gbs); across nodes each GPU of the node sends
+    at once, so each gets 1/per_instance of the node's network bandwidth (Megatron's rank order tp-cp-ep-dp-pp puts
+    the stages outermost: a stage of fewer GPUs than an instance still has a boundary on the network)."""
+    if gpus <= offer.offer.gpus_per_instance:
+        return size_bytes / (intra[0] * 1e9) + RING_STEP_LATENCY_S[intra[1]]
     if not offer.offer.network_gbps:
         return 0.0
     per_gpu = offer.offer.network_gbps / 8.0 / offer.offer.gpus_per_instance

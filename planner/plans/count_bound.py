@@ -256,7 +256,10 @@ class CountBound:
         if tp > 1:
             tp_latency = layers * self._latency("allreduce", tp, 1, kind)
             tp_bytes = layers * 2.0 * (tp - 1) / tp * unit / link
-        if pp > 1 and net:
+        if pp > 1 and tp * pp * dp <= per_instance:  # one instance: the stages send over its own link
+            pp_latency = 2.0 * RING_STEP_LATENCY_S[kind]
+            pp_bytes = 2.0 * unit / tp / link
+        elif pp > 1 and net:
             pp_latency = 2.0 * RING_STEP_LATENCY_S["network"]
             pp_bytes = 2.0 * unit / tp * per_instance / net
         allreduce = zero3 = 0.0
