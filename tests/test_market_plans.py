@@ -489,3 +489,22 @@ def test_a_plan_whose_pin_cannot_run_is_not_judged_on_stand_in_hours():
     rows = [line for line in text.split("\n## Training\n", 1)[1].splitlines()
             if line.startswith("| ") and "pinned parallelism" in line]
     assert rows and all(" – | – |" in row for row in rows), rows[:2]
+
+
+def test_a_plan_whose_pin_cannot_run_has_no_figures_in_the_json_or_csv():
+    # new-user QA: the JSON (and the CSV made from it) gave such a plan hours 5.9 h, a cost, an MFU and a ZeRO-3,
+    # full-recompute, micro-batch-1 layout: _unfitted's stand-in, which the table already prints as '–'
+    args = ["estimate", str(PRETRAIN), "--set", "training.parallelism.tensor=8", "--set",
+            "constraints.gpus=[RTX-3060]", "--top", "0"]
+    data = json.loads(CliRunner().invoke(app, [*args, "--format", "json"]).stdout)
+    unworkable = [p for p in data["training"]["plans"] if any(v["kind"] == "pin_unworkable" for v in p["verdicts"])]
+    assert unworkable
+    for plan in unworkable:
+        assert set(plan["hours"].values()) == {None} and set(plan["cost_usd"].values()) == {None}
+        assert plan["gpu_hours"] is None and plan["mfu"] is None and plan["step_time_s"] is None
+        assert plan["micro_batch"] is None and plan["memory_per_gpu_gb"] is None
+        assert plan["parallelism"]["tensor"] == 8 and plan["parallelism"]["sharding"] is None
+        assert plan["meets_deadline"] is None and plan["within_budget"] is None
+    rows = [r for r in csv.DictReader(io.StringIO(CliRunner().invoke(app, [*args, "--format", "csv"]).stdout))
+            if "pinned parallelism" in r["reasons"]]
+    assert rows and all(r["hours_p50"] == "" and r["cost_usd_p50"] == "" for r in rows)

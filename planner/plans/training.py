@@ -438,6 +438,13 @@ class TrainingPlan:
         """Fits, runs on this offer, and meets the deadline and budget."""
         return not self.verdicts
 
+    @property
+    def predicted(self) -> bool:
+        """Whether its time, cost and layout figures are a prediction: not when its pinned degrees cannot run on its
+        offer (PIN_UNWORKABLE), where they are _unfitted's stand-in layout's (new-user QA: they read like a slow
+        plan's)."""
+        return not self.verdicts or not any(v.kind is Kind.PIN_UNWORKABLE for v in self.verdicts)
+
 
 @dataclass(frozen=True)
 class Layout:

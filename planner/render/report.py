@@ -15,7 +15,6 @@ from planner.plans.options import TrainingOption, judge_training, level_name, sp
 from planner.plans.owned import BuyVersusRent
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
-from planner.plans.verdict import Kind
 from planner.plans.training import TrainingPlan, training_memory
 from planner.readable import fixed, ms, percent, usd
 from planner.render.bill import BillSection
@@ -281,7 +280,33 @@ def _flag_notes(plans: list[Any], title: str) -> list[str]:
 
 
 def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
-    """One training plan of the JSON document (the fields tests/test_cli.py requires, and more)."""
+    """One training plan of the JSON document (the fields tests/test_cli.py requires, and more). A plan whose pinned
+    degrees cannot run (TrainingPlan.predicted false) has null for what only a running layout has: its stand-in
+    layout's memory, step, throughput, MFU, hours and cost are no prediction (the table prints '–')."""
+    if not plan.predicted:
+        return _unpredicted(_plan_dict(plan))
+    return _plan_dict(plan)
+
+
+def _unpredicted(doc: dict[str, Any]) -> dict[str, Any]:
+    """training_plan_dict of a plan that cannot run: the stand-in layout's figures nulled."""
+    pinned = set(doc["parallelism"]["pinned"])
+    for key in ("sharding", "zero", "recompute"):
+        if key not in pinned and not (key == "sharding" and "zero" in pinned):
+            doc["parallelism"][key] = None
+    for key in ("recompute", "micro_batch", "grad_accumulation", "memory_per_gpu_gb", "step_time_s", "host_time_s",
+                "dequant_time_s", "optimizer_time_s", "mfu", "gpu_hours", "meets_deadline", "within_budget"):
+        doc[key] = None
+    doc["throughput"] = dict.fromkeys(doc["throughput"])
+    doc["hours"] = dict.fromkeys(doc["hours"])
+    doc["cost_usd"] = dict.fromkeys(doc["cost_usd"])
+    if doc["commitment"] is not None:
+        doc["commitment"]["job_hours_p50"] = doc["commitment"]["term_used_percent"] = None
+    return doc
+
+
+def _plan_dict(plan: TrainingPlan) -> dict[str, Any]:
+    """training_plan_dict's fields as the plan holds them."""
     return {
         "gpu": plan.gpu, "provider": plan.provider, "instance": plan.instance, "gpu_count": plan.gpu_count,
         "instances": plan.instances,
@@ -528,13 +553,14 @@ def _training_rows(est: Estimate, top: int | None, section: TrainingDecision | N
     rows = []
     others = merged(est.training.plans)[1]
     for i, p in enumerate(plans):
-        layout = (f"tp{p.tensor}×pp{p.pipeline} " if p.tensor * p.pipeline > 1 else "") \
-            + (f"ep{p.expert} " if p.expert > 1 else "") + (f"cp{p.context} " if p.context > 1 else "") + p.sharding \
-            + (" +recompute" if p.recompute else "") + f", mb {p.micro_batch}" \
-            + (f", {p.instances} inst." if p.instances > 1 else "")
-        # a plan whose pinned degrees cannot run has no hours, cost or MFU: its figures are a stand-in layout's
-        # (plans/training.py _unfitted), and the status says why (new-user QA: they read like a slow plan's)
-        runs = not any(v.kind is Kind.PIN_UNWORKABLE for v in p.verdicts)
+        # a plan whose pinned degrees cannot run has no hours, cost, MFU, ZeRO stage or micro-batch: its figures are a
+        # stand-in layout's (plans/training.py _unfitted), and the status says why (new-user QA: they read like a
+        # slow plan's)
+        runs = p.predicted
+        degrees = (f"tp{p.tensor}×pp{p.pipeline} " if p.tensor * p.pipeline > 1 else "") \
+            + (f"ep{p.expert} " if p.expert > 1 else "") + (f"cp{p.context} " if p.context > 1 else "")
+        layout = (degrees + p.sharding + (" +recompute" if p.recompute else "") + f", mb {p.micro_batch}"
+                  if runs else degrees.rstrip()) + (f", {p.instances} inst." if p.instances > 1 else "")
         rows.append([str(i + 1), p.gpu, _provider_cell(p, others), str(p.gpu_count), "yes" if p.spot else "no",
                      layout,
                      f"{fixed(p.hours_p50)} ({fixed(p.hours_p10)}–{fixed(p.hours_p90)})" if runs else "–",
