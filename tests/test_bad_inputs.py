@@ -175,6 +175,10 @@ CASES = [
          ("serving a decoder needs prompt_tokens",)),
     Case("prompt-beyond-context", broken(SERVE, "prompt_tokens: 512", "prompt_tokens: 1T"), "prompt_tokens:",
          "inference.prompt_tokens", ("tokens is far beyond the model's context of 4096",)),
+    # new-user QA: a request longer than the model's context window was planned (engines refuse it)
+    Case("prompt-beyond-context-window", broken(SERVE, "prompt_tokens: 512", "prompt_tokens: 4000"), "prompt_tokens:",
+         "inference.prompt_tokens", ("4,000 prompt + 256 output tokens = 4,256, beyond llama-2-7b's context window of "
+                                     "4,096 tokens (meta-llama/llama@MODEL_CARD.md",)),
     # new-user QA: placed on the section ("inference:") without the rates; now on average_rate's line, with both
     Case("average-above-peak", broken(SERVE, "average_rate: 8/s", "average_rate: 30/s"), "average_rate:",
          "inference.average_rate", ("30/s is above the peak rate of 20/s",)),
@@ -408,3 +412,26 @@ def test_a_queue_delay_on_a_decoder_is_named_as_ignored():
     assert any(w.startswith("inference.max_queue_delay is ignored for a decoder") for w in warned), warned
     plain = json.loads(invoke(*args).stdout)["warnings"]
     assert not any("max_queue_delay" in w for w in plain)
+
+
+def test_a_request_within_the_window_or_an_extended_context_is_planned(tmp_path, catalog):
+    # 3,840 + 256 = 4,096 fills Llama-2-7B's window exactly; a profile that sets a longer model.seq_len (a context it
+    # extended) is held to that; a preset with no recorded window is not checked
+    from planner.schema.model import ModelPreset
+
+    fits = broken(SERVE, "prompt_tokens: 512", "prompt_tokens: 3840")
+    extended = broken(SERVE, "  preset: llama-2-7b\n", "  preset: llama-2-7b\n  seq_len: 16384\n").replace(
+        "prompt_tokens: 512", "prompt_tokens: 12000")
+    for name, text in (("fits", fits), ("extended", extended)):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(text, encoding="utf-8")
+        load_profile(path, catalog)
+    assert catalog.preset("llama-2-7b").max_context == 4096
+    unrecorded = [p for p in catalog.presets.values() if p.family == "decoder" and p.max_context is None]
+    assert unrecorded
+    path = tmp_path / "unrecorded.yaml"
+    path.write_text(broken(SERVE, "preset: llama-2-7b", f"preset: {unrecorded[0].id}").replace(
+        "prompt_tokens: 512", "prompt_tokens: 20000"), encoding="utf-8")
+    load_profile(path, catalog)
+    with pytest.raises(ValueError, match="max_context needs max_context_source"):
+        ModelPreset(id="x", family="decoder", source="a paper", max_context=4096)

@@ -18,7 +18,7 @@ from planner.io.profile_cache import LOADED_FIELDS, load_cached_profile, profile
 from planner.io.yamlfile import YamlDocument, parse_yaml, read_text
 from planner.model.standard_shape import describe, standard_shape
 from planner.model.workload import params_disagreement
-from planner.schema.model import ARCH_FIELDS, Architecture, ModelSection
+from planner.schema.model import ARCH_FIELDS, Architecture, ModelPreset, ModelSection
 from planner.schema.profile import Profile
 
 
@@ -138,6 +138,8 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
     except ValueError as exc:
         raise doc.error(("model",), str(exc)) from None
     _check_combinations(profile, arch, doc)
+    if profile.inference is not None and profile.model.preset is not None and arch.family == "decoder":
+        _check_context_window(profile, catalog.preset(profile.model.preset), doc)
     if profile.inference is not None and profile.inference.speculative is not None:
         _check_draft(profile.inference.speculative.draft, arch, catalog, doc)
     gpu_ids = provider_ids = None
@@ -272,6 +274,25 @@ def _check_combinations(profile: Profile, arch: Architecture, doc: YamlDocument)
         elif inference.prompt_tokens is not None or inference.output_tokens is not None:
             raise doc.error(("inference", "prompt_tokens" if inference.prompt_tokens else "output_tokens"),
                             f"a {arch.family} model has no prompt or output tokens")
+
+
+def _check_context_window(profile: Profile, preset: ModelPreset, doc: YamlDocument) -> None:
+    """A served request, prompt and output, fits the preset's context window (catalog/models.yaml max_context), or
+    the profile's own model.seq_len where it sets a longer one (a model whose context it extended). Engines refuse
+    longer requests: vLLM takes its max_model_len from the config's max_position_embeddings and rejects a prompt
+    that with its output would not fit (new-user QA: serve-7b-chat with 100,000-token prompts on Llama-2-7B, a 4,096
+    context, was planned)."""
+    inference = profile.inference
+    if inference is None or preset.max_context is None:
+        return
+    prompt, output = inference.prompt_tokens or 0, inference.output_tokens or 0
+    window = max(preset.max_context, profile.model.seq_len or 0)
+    if prompt + output <= window:
+        return
+    raise doc.error(("inference", "prompt_tokens"), f"{prompt:,g} prompt + {output:,g} output tokens = "
+                    f"{prompt + output:,g}, beyond {preset.id}'s context window of {preset.max_context:,} tokens ({preset.max_context_source})",
+                    hint="Shorten inference.prompt_tokens or output_tokens, serve a model with a longer context, or "
+                         "set model.seq_len to the context you extended the model to.")
 
 
 def _check_draft(draft: str, arch: Architecture, catalog: Catalog, doc: YamlDocument) -> None:

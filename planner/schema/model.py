@@ -102,6 +102,19 @@ class ModelPreset(ModelFields):
     family: Family = Field(description="decoder | encoder | cnn | mlp.")
     source: str = Field(min_length=3, description="Where the architecture is published.")
     notes: str | None = Field(None, description="Caveats.")
+    max_context: int | None = Field(
+        None, ge=1, le=100_000_000,
+        description="Tokens one request may span, prompt and output together, in the released model: its config's "
+                    "max_position_embeddings (n_positions, block_size) or the published context length. Absent: "
+                    "not recorded, and serving does not check it.")
+    max_context_source: str | None = Field(
+        None, min_length=3, description="Where max_context is published (required with it).")
+
+    @model_validator(mode="after")
+    def _context_sourced(self) -> "ModelPreset":
+        if self.max_context is not None and self.max_context_source is None:
+            raise ValueError("max_context needs max_context_source: where the context window is published")
+        return self
 
 
 class ModelCatalog(Strict):
