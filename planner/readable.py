@@ -17,6 +17,14 @@ def fixed(value: float, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
+def hours(value: float) -> str:
+    """A job's hours: one decimal from 1 h, two significant figures below (0.15, 0.10, 0.058), so runs of minutes
+    read apart (one decimal wrote 0.058 h, 0.101 h and 0.145 h all as 0.1 beside a 10-minute deadline)."""
+    if value != 0 and abs(value) < 1:
+        return f"{value:#.2g}"
+    return fixed(value)
+
+
 def usd(value: float) -> str:
     """Dollars: cents below $100, whole dollars above, 3 significant figures from $1e12 ($5e+21)."""
     if abs(value) >= LARGEST_GROUPED:

@@ -169,3 +169,23 @@ def test_the_p50_bill_names_the_plans_tables_cost_at_the_confidence():
     assert "the plans table prices this plan's compute at P90" in note
     median = runner.invoke(app, ["estimate", str(lora), "--format", "markdown"]).stdout
     assert "This bill is the run at P50" not in median  # at 0.5 the two agree: nothing to say
+
+
+def test_runs_of_minutes_read_apart_in_the_hours_columns_and_trade_offs():
+    # new-user QA: with a 10-minute deadline the choices took 0.145, 0.101 and 0.058 h, all printed 0.1, and the
+    # cheapest was "0.1 h longer than the fastest"; below 1 h the cells keep two significant figures, the trade-off
+    # sentences say minutes
+    from planner.readable import hours
+
+    assert [hours(v) for v in (0.1451, 0.1011, 0.05806, 0.999, 0.0, 7.089, 197.7)] == \
+        ["0.15", "0.10", "0.058", "1.0", "0.0", "7.1", "197.7"]
+    args = ["estimate", str(PRETRAIN), "--set", "training.deadline=10min", "--top", "3"]
+    doc = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
+    choices = [c for c in doc["decisions"]["training"]["choices"] if c["hours"] < 1]
+    assert len(choices) >= 3
+    text = runner.invoke(app, [*args, "--format", "markdown"]).stdout
+    cells = {hours(c["hours"]) for c in choices}
+    assert len(cells) == len({c["hours"] for c in choices}), cells  # distinct runs, distinct cells
+    for cell in cells:
+        assert f"| {cell} |" in text, cell
+    assert "min longer than the fastest" in text and " h longer than the fastest" not in text

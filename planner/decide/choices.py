@@ -178,8 +178,8 @@ def _training_tradeoffs(cheapest: TrainingOption, balanced: TrainingOption, fast
         if abs(dc) < 0.005 and abs(dh) < 0.005:
             return f"same as {other}"
         if dc >= 0:
-            return f"{_usd(dc)} more than {other} to finish {fixed(-dh)} h sooner"
-        return f"{fixed(dh)} h longer than {other} to save {_usd(-dc)}"
+            return f"{_usd(dc)} more than {other} to finish {hours_text(-dh)} sooner"
+        return f"{hours_text(dh)} longer than {other} to save {_usd(-dc)}"
 
     share = f"{BALANCED_MAX_EXTRA_COST:.0%}"
     return [

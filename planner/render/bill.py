@@ -19,6 +19,7 @@ from planner.model.bill import (
 )
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan
+from planner import readable
 from planner.readable import fixed, usd
 from planner.render.console import Column
 
@@ -91,7 +92,7 @@ def _gpus(count: int) -> str:
 
 def _training_lines(plan: TrainingPlan) -> tuple[str, _Line, _Line]:
     """What compute, storage and egress count for a training run at P50."""
-    rates, hours = plan.bill_rates, fixed(plan.hours_p50)
+    rates, hours = plan.bill_rates, readable.hours(plan.hours_p50)
     compute = f"{plan.instances}× {plan.instance} ({_gpus(plan.gpu_count)}) for {hours} h"
     storage = egress = _Line(None)
     if plan.storage_usd is not None and rates is not None and rates.storage_usd_per_gb_month is not None:

@@ -15,7 +15,7 @@ from planner.decide.choices import (
 )
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan
-from planner.readable import fixed, ms, usd
+from planner.readable import hours, ms, usd
 from planner.render.console import Column, clean, fit_table, print_lines
 
 
@@ -105,7 +105,7 @@ def training_sections(d: TrainingDecision, top: int | None) -> list[Section]:
     level = f"P{d.confidence * 100:g}"
 
     def cells(o: TrainingOption) -> list[str]:
-        return [training_label(o), fixed(o.hours), _usd(o.cost_usd), training_details(o)]
+        return [training_label(o), hours(o.hours), _usd(o.cost_usd), training_details(o)]
 
     head = [Column("plan"), Column(f"hours {level}", "right"), Column(f"compute {level}", "right"),
             Column("details", drop=1, wide_only=True)]

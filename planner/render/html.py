@@ -7,7 +7,7 @@ from typing import Any
 
 from planner.decide.choices import Decision
 from planner.plans.search import Estimate
-from planner.readable import fixed, usd
+from planner.readable import hours, usd
 from planner.render.decision import blocks
 from planner.render.escape import html_text
 
@@ -36,7 +36,7 @@ def recommended_text(decision: Decision) -> list[str]:
     if decision.training is not None and decision.training.choices:
         o = decision.training.choices[0].option
         # the tables' formats (planner/readable.py): $0.24 stays $0.24, not "$0"
-        lines.append(f"Recommended training plan: {o.label} — {fixed(o.hours)} h, {usd(o.cost_usd)} "
+        lines.append(f"Recommended training plan: {o.label} — {hours(o.hours)} h, {usd(o.cost_usd)} "
                      f"(P{decision.training.confidence * 100:g})")
     if decision.inference is not None and decision.inference.choices:
         p = decision.inference.choices[0].option

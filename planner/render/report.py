@@ -16,7 +16,7 @@ from planner.plans.owned import BuyVersusRent
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan, training_memory
-from planner.readable import fixed, ms, percent, usd
+from planner.readable import fixed, hours, ms, percent, usd
 from planner.render.bill import BillSection
 from planner.render.bill import bill_section as bill_of
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
@@ -240,12 +240,12 @@ def commitment_lines(est: Estimate, top: int | None) -> list[str]:
 def _term_use(plan: TrainingPlan) -> str:
     """How much of its committed term a training job uses, and what its cost therefore is, in words."""
     used = plan.term_used or 0.0
-    hours = f"{fixed(plan.hours_p50)} h (P50)"
+    hours_p50 = f"{hours(plan.hours_p50)} h (P50)"
     term = f"{fixed(plan.term_hours, 0)} h term"
     if used > 1.0:
-        return (f"; the job's {hours} run past the {term} ({percent(used)}): its cost is every hour at the "
+        return (f"; the job's {hours_p50} run past the {term} ({percent(used)}): its cost is every hour at the "
                 "committed rate")
-    return f"; the job's {hours} use {percent(used)} of the {term}: its cost is the whole term"
+    return f"; the job's {hours_p50} use {percent(used)} of the {term}: its cost is the whole term"
 
 
 
@@ -563,7 +563,7 @@ def _training_rows(est: Estimate, top: int | None, section: TrainingDecision | N
                   if runs else degrees.rstrip()) + (f", {p.instances} inst." if p.instances > 1 else "")
         rows.append([str(i + 1), p.gpu, _provider_cell(p, others), str(p.gpu_count), "yes" if p.spot else "no",
                      layout,
-                     f"{fixed(p.hours_p50)} ({fixed(p.hours_p10)}–{fixed(p.hours_p90)})" if runs else "–",
+                     f"{hours(p.hours_p50)} ({hours(p.hours_p10)}–{hours(p.hours_p90)})" if runs else "–",
                      f"{fixed(p.gpu_hours)} GPU-h" if is_no_offer(p) else _cost_cell(p, costs[i]) if runs else "–",
                      f"{p.mfu:.0%}" if runs else "–", p.efficiency.source,
                      "ok" if p.feasible else "; ".join(p.reasons)])
