@@ -189,3 +189,16 @@ def test_runs_of_minutes_read_apart_in_the_hours_columns_and_trade_offs():
     for cell in cells:
         assert f"| {cell} |" in text, cell
     assert "min longer than the fastest" in text and " h longer than the fastest" not in text
+
+
+def test_confidence_on_a_serving_only_profile_says_it_changes_nothing():
+    # new-user QA: --confidence 0.9 on serve-7b-chat gave byte-identical output to 0.5, silently (serving plans hold
+    # their targets at the median, the recommendation with headroom at P10); a note on stderr, stdout unchanged
+    serve = ROOT / "profiles" / "serve-7b-chat.yaml"
+    at_90 = runner.invoke(app, ["estimate", str(serve), "--confidence", "0.9", "--format", "json", "--top", "1"])
+    at_50 = runner.invoke(app, ["estimate", str(serve), "--format", "json", "--top", "1"])
+    assert at_90.exit_code == 0 and at_90.stdout == at_50.stdout
+    assert "Note: --confidence 0.9 sets the quantile of training hours" in at_90.stderr
+    assert "--confidence" not in at_50.stderr
+    trained = runner.invoke(app, ["estimate", str(LORA), "--confidence", "0.9", "--format", "json", "--top", "1"])
+    assert "--confidence" not in trained.stderr

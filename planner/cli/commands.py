@@ -116,7 +116,7 @@ def estimate(
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     catalog: CatalogOption = BUNDLED_CATALOG,
     top: Annotated[int, typer.Option("--top", help="Plans shown per section (0: all).", min=0)] = 10,
-    confidence: Annotated[float, typer.Option("--confidence", help="Plan on this quantile of hours (0.9: P90).")] = 0.5,
+    confidence: Annotated[float, typer.Option("--confidence", help="Plan on this quantile of training hours (0.9: P90).")] = 0.5,
     overrides: Annotated[Optional[list[str]], typer.Option(
         "--set", help="What-if: KEY.PATH=VALUE applied to the profile, e.g. training.epochs=3 (repeatable).")] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write the Pareto plot (FILE.png or FILE.svg).")] = None,

@@ -92,6 +92,12 @@ def run_estimate(args: EstimateArgs) -> int:
     if args.simulate and loaded.profile.inference is None:
         echo_err(f"Note: --simulate simulates serving plans, and {args.profile} has no inference section: "
                  f"nothing to simulate.")
+    if args.confidence != 0.5 and loaded.profile.training is None:
+        # serving plans are judged at the median efficiency, the recommendation with headroom at P10 whatever the
+        # confidence (planner/plans/serving.py): the option was silently ignored (new-user QA)
+        echo_err(f"Note: --confidence {args.confidence:g} sets the quantile of training hours, and {args.profile} "
+                 "has no training section: serving plans hold their targets at the median efficiency, and the "
+                 "recommendation with headroom at the P10 efficiency, at any --confidence.")
     if args.local_usd_per_hour and args.measurements is None:
         echo_err(f"Note: --local-usd-per-hour {args.local_usd_per_hour:g} prices the 'this machine' row that "
                  "--measurements adds; without --measurements there is no such row, so it prices nothing.")
