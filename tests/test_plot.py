@@ -46,6 +46,11 @@ def test_png_artist_tree_has_gpu_legend_numbered_choices_plain_ticks_and_units(t
                    t.get_gid() != "choice-key"]
         distinct = collapse_choices([*section.choices, *section.alternatives])
         assert numbers == [str(n) for n in range(1, len(distinct) + 1)]
+        # each number on an opaque white box, legible over the cloud of plans
+        boxed = [t.get_bbox_patch() for t in ax.texts if (t.get_gid() or "").startswith("choice-") and
+                 t.get_gid() != "choice-key"]
+        assert all(b is not None and b.get_facecolor()[:3] == (1.0, 1.0, 1.0) and b.get_alpha() >= 0.9
+                   for b in boxed)
         key = next(t.get_text() for t in ax.texts if t.get_gid() == "choice-key")
         for names, _, _ in distinct:
             assert ", ".join(names) in key
