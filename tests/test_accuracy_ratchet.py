@@ -45,8 +45,11 @@ def test_readme_accuracy_table_is_catalog_accuracy() -> None:
                 n, median, p90, coverage = cells[1:5]
                 fig = FIGURES[group]
                 assert int(n) == fig["n"], (label, n)
-                assert median == f"{fig['median_abs_error'] * 100:.1f} %", (label, median)
-                assert p90 == f"{fig['p90_abs_error'] * 100:.1f} %", (label, p90)
+                # the command prints the unrounded figure to 0.1 %; the catalog keeps 4 digits, so a figure at a
+                # half (0.1535) may print either way: within 0.05 points of the stored one
+                for cell, key in ((median, "median_abs_error"), (p90, "p90_abs_error")):
+                    assert re.fullmatch(r"\d+\.\d %", cell), (label, cell)
+                    assert abs(float(cell[:-2]) - fig[key] * 100) <= 0.05 + 1e-9, (label, cell)
                 assert coverage == f"{round(fig['coverage_p10_p90'] * 100)} %", (label, coverage)
                 seen.add(label)
     assert seen == set(README_ROWS)

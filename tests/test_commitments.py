@@ -168,10 +168,10 @@ def test_a_term_that_busts_the_budget_is_over_budget(catalog):
 
 def test_a_job_that_fills_the_term_can_take_the_commitment(catalog):
     c = _published(catalog, "1y")
-    result = _planned(catalog, "720B", "training.deadline=null", "training.budget=null")
+    result = _planned(catalog, "800B", "training.deadline=null", "training.budget=null")
     first = result.decision.training.choices[0].option.plan
     assert first.commitment is not None and first.instance == "g6e.xlarge (1y commitment)"
-    assert first.hours_p50 > 8760.0 and first.term_used > 1.0  # ~9,000 GPU-hours on one instance
+    assert first.hours_p50 > 8760.0 and first.term_used > 1.0  # ~9,700 GPU-hours on one instance
     assert first.cost_usd_p50 == pytest.approx(  # past the term: every hour used, at the committed rate
         c.usd_per_hour * first.instances * billed_hours(first.hours_p50, first.billing_seconds), rel=1e-9)
     on_demand = next(p for p in result.estimate.training.plans if p.commitment is None)

@@ -4,8 +4,10 @@ eta(side, ratio) = 1 / (1 / (peak_efficiency · side / (side + half_side)) + tra
 
 - side: √(matmul weights of one layer / tensor-parallel ranks), the typical matrix side a GEMM sees; small hidden
   sizes (and narrow tensor-parallel shards) run far below peak (effcurve.saturating: a kernel's fixed overhead);
-- ratio: the GPU's ridge point over the work's arithmetic intensity, (activation bytes · peak) / (bandwidth ·
-  FLOP): the time of passing over the stored activations at memory bandwidth relative to the matmul time at peak.
+- ratio: the GPU's ridge point over the work's arithmetic intensity, (activation bytes · peak) / (copy bandwidth ·
+  FLOP): the time of passing over the stored activations at the bandwidth memory-bound kernels reach (the GPU's
+  copy bandwidth: datasheet × catalog/gpus.yaml `bandwidth_ceiling`, model/decode_ceiling.py) relative to the matmul
+  time at peak.
   It carries precision (fp32 peaks are low, so fp32 training sits near the curve's top; tensor-core fp16 on a fast
   GPU is held back by normalisation and element-wise passes) and the GPU's balance (H100 vs RTX 3090);
 - traffic: how many such passes a step makes, fitted per workload kind (transformer/MLP, CNN), and for transformers
@@ -30,6 +32,7 @@ from planner.catalog.ceilings import TENSOR_PRECISIONS, ceiling_share, tensor_ra
 from planner.catalog.load import Catalog
 from planner.efficiency.curve import Num, saturating
 from planner.efficiency.figure import Efficiency
+from planner.model.decode_ceiling import copy_share
 from planner.model.workload import Workload
 from planner.schema.catalog import GpuSpec
 from planner.schema.priors import Extrapolation, TrainCurveFit
@@ -45,8 +48,10 @@ WEIGHT_PASSES = 3.0
 
 
 def _ridge_over_flops(work: Workload, gpu: GpuSpec, precision: str) -> float:
+    # memory-bound kernels stream at what a copy kernel reaches, not the datasheet (model/decode_ceiling.py)
     peak = gpu.peak_tflops.get(precision) or gpu.peak_tflops.fp32
-    return peak * 1e12 / (gpu.memory_bandwidth_gbs * 1e9 * work.train_flops_per_sample)
+    bandwidth = gpu.memory_bandwidth_gbs * 1e9 * (copy_share(gpu) or 1.0)
+    return peak * 1e12 / (bandwidth * work.train_flops_per_sample)
 
 
 def _value_bytes(precision: str) -> float:

@@ -478,15 +478,29 @@ def fit_curves(cases: list[RunCase], near: Sequence[TrainCurveFit] = ()) -> list
     return fits + [curve("any", math.exp(log_peak), cases)]
 
 
-PLAUSIBLE = {"peak": (0.3, 0.95), "traffic": (MIN_PASSES, 100.0), "fp32_factor": (0.5, 4.0),
-             "stack": STACK_FACTOR_RANGE}
+PLAUSIBLE = {"peak": (0.3, 0.95), "traffic": (MIN_PASSES, 100.0), "flash_traffic": (MIN_PASSES, 100.0),
+             "fp32_factor": (0.5, 4.0), "stack": STACK_FACTOR_RANGE}
 """Plausible range of each regularised curve parameter, read as its prior's ±2σ in log space (the fit is a maximum a
 posteriori estimate, `_regularised_fit`): an architecture's large-matmul peak efficiency between 0.3 and 0.95 of the
 dense datasheet peak (the best measured matmuls reach 0.51-0.97 of it: stas00/ml-engineering compute/accelerator
 README.md @744d01e, MAMF table); memory passes over the stored activations from MIN_PASSES to 100 (an eager step with
-every element-wise operator in its own kernel); fp32 on CUDA cores reaching 0.5-4× the fraction of its peak that
+every element-wise operator in its own kernel; the flash traffic's prior centred at FLASH_PASSES); fp32 on CUDA cores reaching 0.5-4× the fraction of its peak that
 tensor cores reach of theirs; a stack factor within STACK_FACTOR_RANGE. half_side has no published figure to centre a
 prior on: it is left free."""
+FLASH_PASSES = 224.0 / 34.0
+"""Where the flash traffic's prior is centred (6.6 passes), counted rather than fitted: the bytes every kernel of a
+pre-LN GPT layer with flash attention (4d GeLU MLP, dropout after the projection and the MLP, 16-bit) reads and
+writes of its activations, once each, per token and per unit of the hidden size d, over the 34 bytes the layer
+stores (model/workload.py, Korthikanti et al. 2022 §4.1). Forward 86: LayerNorms 4 + 4, the QKV, projection, fc1 and
+fc2 GEMMs' inputs and outputs 8 + 4 + 10 + 10, flash attention 8 (Q, K, V read, O written), two dropouts 5 + 5 (mask
+written), two residual adds 6 + 6, GeLU 16. Backward 138: the GEMMs' data and weight gradients 16 + 8 + 20 + 20
+(each reads its output's gradient and its input, writes its input's gradient), flash attention 16 (Q, K, V, O, dO
+read; dQ, dK, dV written), GeLU 24, LayerNorms 6 + 6, dropouts 5 + 5, the residual branches' gradient sums 6 + 6.
+llm-foundry is the one fitted source that states a flash kernel (catalog/published_runs.yaml); held out, the fit
+had only the prior to go on, then centred at the range's geometric middle, 14.1 passes, and predicted its A100 runs
+17-32 % too slow (fitted on them: 8.5 passes; docs/accuracy.md, llm-pretraining)."""
+PRIOR_CENTRE = {"flash_traffic": FLASH_PASSES}
+"""Priors centred on a counted value instead of their plausible range's geometric middle."""
 ARCH_SPREAD = 0.1
 """σ of ln(peak efficiency) between architecture families around their common level (a hierarchical prior): twice the
 spread of the measured matmul ceilings of NVIDIA's data-centre parts (σ of ln(MAMF / dense peak) = 0.056 over A100
@@ -515,15 +529,17 @@ def _regularised_fit(model: Callable[..., Any], y: Any, start: list[float], lowe
                      k: int, n_stacks: int) -> Any:
     """Maximum a posteriori fit of the curve parameters θ (fit_curves' order: k family peaks, half_side, the
     transformer and CNN traffic, the fp32 factor, the flash traffic, the stack factors): least squares on the log
-    residuals plus, per parameter with a PLAUSIBLE range, (ln θ − ln centre) / (¼ ln(high / low)), and per family
+    residuals plus, per parameter with a PLAUSIBLE range, (ln θ − ln centre) / (¼ ln(high / low)) (centre: the range's
+    geometric middle, or PRIOR_CENTRE's counted value), and per family
     peak its deviation from the families' mean over ARCH_SPREAD, all weighted by the data's residual σ (unit-σ
     priors against residuals of σ), by scipy.optimize.least_squares within the bounds."""
     import numpy as np
     from scipy.optimize import least_squares
 
-    names = ["peak"] * k + ["half_side", "traffic", "traffic", "fp32_factor", "traffic"] + ["stack"] * n_stacks
+    names = ["peak"] * k + ["half_side", "traffic", "traffic", "fp32_factor", "flash_traffic"] + ["stack"] * n_stacks
     chosen = np.array([i for i, n in enumerate(names) if n in PLAUSIBLE])
-    centre = np.array([math.log(math.sqrt(PLAUSIBLE[names[i]][0] * PLAUSIBLE[names[i]][1])) for i in chosen])
+    centre = np.array([math.log(PRIOR_CENTRE.get(names[i]) or math.sqrt(PLAUSIBLE[names[i]][0] * PLAUSIBLE[names[i]][1]))
+                       for i in chosen])
     width = np.array([math.log(PLAUSIBLE[names[i]][1] / PLAUSIBLE[names[i]][0]) / 4 for i in chosen])
     flash = k + 4  # the flash traffic is fitted on a linear scale
 
