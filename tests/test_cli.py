@@ -327,6 +327,10 @@ def test_catalog_list_names_the_providers_under_the_gpus(catalog):
 def test_catalog_models_lists_presets():
     result = runner.invoke(app, ["catalog", "models"])
     assert result.exit_code == 0 and "llama-2-7b" in result.stdout
+    # each preset's recorded context window (catalog/models.yaml max_context), which serving checks a request against
+    wide = runner.invoke(app, ["catalog", "models", "--wide"]).stdout
+    row = next(line for line in wide.splitlines() if " llama-2-7b " in line)
+    assert "context" in wide and " 4,096 │" in row
 
 
 def test_every_command_is_in_the_docs():

@@ -76,7 +76,8 @@ def model_rows(catalog: Catalog) -> list[dict[str, Any]]:
         rows.append({"id": m.id, "family": m.family, "params": work.params, "active_params": work.active_params,
                      "experts": f"{work.experts}, top-{work.experts_per_token}" if work.is_moe else None,
                      "attention": work.attention_kind or None, "layers": m.layers, "hidden": m.hidden,
-                     "seq_len": m.seq_len, "image_size": m.image_size, "source": m.source})
+                     "seq_len": m.seq_len, "image_size": m.image_size, "max_context": m.max_context,
+                     "source": m.source})
     return rows
 
 
@@ -87,10 +88,13 @@ def render_model_table(catalog: Catalog) -> str:
 
     body = [[r["id"], r["family"], billions(r["params"]), billions(r["active_params"]), r["experts"] or "–",
              r["attention"] or "–", str(r["layers"] or "–"), str(r["hidden"] or "–"),
-             str(r["seq_len"] or r["image_size"] or "–"), r["source"] if is_wide() else r["source"][:40]]
+             str(r["seq_len"] or r["image_size"] or "–"), f"{r['max_context']:,}" if r["max_context"] else "–",
+             r["source"] if is_wide() else r["source"][:40]]
             for r in model_rows(catalog)]
     return _table("Model presets", [Column("id"), Column("family", drop=5), Column("params", "right"),
                                     Column("active", "right"), Column("experts", "right", drop=3),
                                     Column("attention", drop=4), Column("layers", "right", drop=1),
                                     Column("hidden", "right", drop=2), Column("seq/image", "right", drop=6),
-                                    Column("source", drop=7)], body)
+                                    Column("context", "right", drop=7,
+                                           legend="context: tokens a served request may span (max_context)"),
+                                    Column("source", drop=8)], body)
