@@ -164,11 +164,14 @@ def test_fit_table_measures_as_the_whole_table_would():
     from rich.measure import Measurement
     from rich.table import Table
 
-    from planner.render.console import Column, fit_table, make_console, plain
+    from planner.render.console import Column, column_widths, fit_table, make_console, natural_width, plain
 
     rng = random.Random(3)
-    words = ["a", "GPU", "H100-SXM", "日本語", "3×8", "$1,234", "line\nbreak", "", "x" * 17, "ok ←"]
-    columns = [Column(f"c{i}", "right" if i % 2 else "left", drop=rng.choice([0, 1, 2, 3])) for i in range(7)]
+    words = ["a", "GPU", "H100-SXM", "日本語", "3×8", "$1,234", "line\nbreak", "", "x" * 17, "ok ←", "tab\there",
+             "bell\x07"]
+    heads = ["#", "GPU", "hours P50 (P10–P90)", "", "日本", "compute\nP90"]
+    columns = [Column(rng.choice(heads) + f"c{i}", "right" if i % 2 else "left", drop=rng.choice([0, 1, 2, 3]))
+               for i in range(7)]
     for trial in range(40):
         rows = [[" ".join(rng.choices(words, k=rng.randint(0, 3))) for _ in columns] for _ in range(rng.randint(0, 12))]
         console = make_console(io.StringIO(), width=rng.randint(40, 140))
@@ -184,6 +187,10 @@ def test_fit_table_measures_as_the_whole_table_would():
             return Measurement.get(console, options, table).maximum
 
         keep = list(range(len(columns)))
+        widths = column_widths(columns, rows)
+        for indices in (keep, keep[::2], keep[:1]):  # the width fit_table works out is the one rich measures
+            assert natural_width(widths, indices, framed=True) == full_width(indices, box.HEAVY_HEAD), trial
+            assert natural_width(widths, indices, framed=False) == full_width(indices, box.SIMPLE_HEAD), trial
         if full_width(keep, box.HEAVY_HEAD) > console.width:
             for i in sorted((i for i in keep if columns[i].drop > 0), key=lambda i: -columns[i].drop):
                 if full_width(keep, box.SIMPLE_HEAD) <= console.width:
@@ -191,3 +198,30 @@ def test_fit_table_measures_as_the_whole_table_would():
                 keep.remove(i)
         shown = [str(c.header) for c in fit_table(console, columns, rows).columns]
         assert shown == [columns[i].header for i in keep], trial
+
+
+def test_lines_printed_as_is_are_what_rich_prints():
+    # print_lines writes a line rich would print unchanged (prints_as_is) without rich: for every line it passes,
+    # rich's own print gives the same text, wide characters and lines past the width too; tabs and control
+    # characters go to rich
+    import io
+    import random
+
+    from rich.cells import cell_len
+
+    from planner.render.console import make_console, prints_as_is
+
+    rng = random.Random(5)
+    pieces = ["a", "GPU", " ", "  ", "–", "×", "←", "†", "—", "é", "日本", "e\u0301", "\t", "\x07", "[bold]x[/]",
+              ":smile:", "$1,234", "https://x.y/z", "\u200b", "…"]
+    passed = 0
+    for trial in range(600):
+        line = "".join(rng.choices(pieces, k=rng.randint(0, 12)))
+        # at the edges too: a line exactly as wide as the console, and one whose characters fit but whose cells do not
+        width = max(1, rng.choice([rng.randint(10, 60), len(line), len(line) - 1, cell_len(line), cell_len(line) - 1]))
+        buffer = io.StringIO()
+        make_console(buffer, width=width).print(line, crop=False, overflow="ignore")
+        if prints_as_is(line):
+            passed += 1
+            assert buffer.getvalue() == line + "\n", (trial, line, width)
+    assert passed > 50  # the comparison covers many lines

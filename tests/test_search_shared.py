@@ -103,6 +103,20 @@ def test_judged_options_equal_the_dataclass_and_the_reference_hours(catalog, con
             assert o.hours == hours_at_confidence(o.plan, confidence)
 
 
+@pytest.mark.parametrize("name", ["lora-7b-a6000", "pretrain-1b-72h"])
+def test_spot_is_read_without_making_the_plan(catalog, name):
+    """options.plan_is_spot (the table's spot column and note, made without the plans it does not print) says what
+    the option's plan says, read before the plan is made."""
+    from planner.plans.options import plan_is_spot
+
+    loaded = planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog, ["constraints.spot=true"])
+    options = planner.plan(loaded, catalog, today=DAY).estimate.training.options
+    lazy = [o for o in options if "_lazy" in vars(o)]
+    said = [plan_is_spot(o) for o in options]
+    assert lazy and all("_lazy" in vars(o) for o in lazy)  # reading it made no plan
+    assert said == [o.plan.spot for o in options] and any(said) and not all(said)
+
+
 def test_layout_memo_is_freed_without_the_collector(catalog):
     """A search's LayoutMemo holds thousands of layouts and fits: it must not sit in a reference cycle (e.g. a bound
     method of its own held inside it), or each search leaves it for the cyclic collector to find and scan."""

@@ -255,6 +255,16 @@ class _LazyPlan:
         return judged
 
 
+def plan_is_spot(option: TrainingOption) -> bool:
+    """`option.plan.spot`, without making the plan of an option Judge.lazily made: that option is its timed plan
+    (spot as timed) or the timed plan priced on demand on another offer (priced(): not spot)."""
+    lazy = option.__dict__.get("_lazy")
+    if lazy is None:
+        return bool(option.plan.spot)
+    timed, offer = lazy[0], lazy[1]
+    return bool(timed.spot) if offer is None else False
+
+
 class _RememberedRank:
     """TrainingOption.rank: training_rank, worked out once: the search takes each offer's best by it and the decision
     sorts, takes minima and groups by it again, thousands of options each time. A non-data descriptor: the first read

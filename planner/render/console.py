@@ -9,6 +9,7 @@ from planner.dataclass import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -92,41 +93,49 @@ def fit_table(console: "Console", columns: Sequence[Column], rows: Sequence[Sequ
 
     keep = [i for i, c in enumerate(columns) if is_wide() or not c.wide_only]
     order = sorted((i for i in keep if columns[i].drop > 0), key=lambda i: -columns[i].drop)
-
-    def build(indices: list[int], style: box.Box, body: Sequence[Sequence[object]] = rows) -> "Table":
-        from rich.table import Table
-
-        # a legend explains a column only where the column is printed (a narrow terminal drops some)
-        notes = "; ".join(part for part in [caption or "", *(columns[i].legend for i in indices)] if part)
-        table = Table(title=plain(title) if title else None, caption=plain(notes) if notes else None,
-                      title_justify="left", caption_justify="left", box=style,
-                      padding=(0, 1) if style is box.HEAVY_HEAD else 0, show_edge=style is box.HEAVY_HEAD)
-        for i in indices:
-            table.add_column(plain(columns[i].header), justify=columns[i].justify, overflow="fold")  # type: ignore
-        for row in body:
-            table.add_row(*(plain(row[i]) for i in indices))
-        return table
-
-    # A table's natural width is the sum of its columns' widest cells (a plain Text measures its longest line, and
-    # a column's padding is the same on every row) plus the borders, so a table of the header and one row holding
-    # each column's widest cell measures the same as the whole table, at the cost of two rows instead of hundreds.
-    widest = [max((row[i] for row in rows), key=_text_width) if rows else "" for i in range(len(columns))]
-
-    def natural_width(indices: list[int], style: box.Box) -> int:
-        # measured without the console's limit (rich clamps a measurement to the width it is given)
-        from rich.measure import Measurement
-
-        probe = build(indices, style, [widest] if rows else [])
-        return Measurement.get(console, console.options.update(width=10_000, max_width=10_000), probe).maximum
-
-    if is_wide() or natural_width(keep, box.HEAVY_HEAD) <= console.width:
-        return build(keep, box.HEAVY_HEAD)
+    widths = column_widths(columns, rows)
+    if is_wide() or natural_width(widths, keep, framed=True) <= console.width:
+        return _build(columns, rows, keep, box.HEAVY_HEAD, title, caption)
     indices = list(keep)
     for i in order:
-        if natural_width(indices, box.SIMPLE_HEAD) <= console.width:
+        if natural_width(widths, indices, framed=False) <= console.width:
             break
         indices.remove(i)
-    return build(indices, box.SIMPLE_HEAD)
+    return _build(columns, rows, indices, box.SIMPLE_HEAD, title, caption)
+
+
+def _build(columns: Sequence[Column], rows: Sequence[Sequence[object]], indices: list[int], style: box.Box,
+           title: str | None = None, caption: str | None = None) -> "Table":
+    """The rich table of `columns[indices]`: the full border with a cell's padding, else `style` without either."""
+    from rich import box
+    from rich.table import Table
+
+    # a legend explains a column only where the column is printed (a narrow terminal drops some)
+    notes = "; ".join(part for part in [caption or "", *(columns[i].legend for i in indices)] if part)
+    table = Table(title=plain(title) if title else None, caption=plain(notes) if notes else None,
+                  title_justify="left", caption_justify="left", box=style,
+                  padding=(0, 1) if style is box.HEAVY_HEAD else 0, show_edge=style is box.HEAVY_HEAD)
+    for i in indices:
+        table.add_column(plain(columns[i].header), justify=columns[i].justify, overflow="fold")  # type: ignore
+    for row in rows:
+        table.add_row(*(plain(row[i]) for i in indices))
+    return table
+
+
+def column_widths(columns: Sequence[Column], rows: Sequence[Sequence[object]]) -> list[int]:
+    """Each column's natural width in cells: its header's or widest cell's longest line, as plain() prints it."""
+    return [max([_text_width(column.header), *(_text_width(row[i]) for row in rows)])
+            for i, column in enumerate(columns)]
+
+
+def natural_width(widths: Sequence[int], indices: list[int], framed: bool) -> int:
+    """The width rich measures for the _build() table of `indices` (framed: box.HEAVY_HEAD, else box.SIMPLE_HEAD)
+    when nothing limits it, its Measurement's maximum (tests/test_output_fit.py): each column's natural width
+    (column_widths) and its cells' padding (one cell each side when framed), a rule between columns and, when
+    framed, the two edges. Worked out, not measured: rich measures every cell of a table it is given, and a
+    run tries ~20 tables."""
+    pad = 2 if framed else 0
+    return sum(widths[i] + pad for i in indices) + pad + len(indices) - 1
 
 
 def _text_width(value: object) -> int:
@@ -151,4 +160,15 @@ def wrap_lines(lines: Sequence[str], width: int, prefix: str = "") -> list[str]:
 def print_lines(console: "Console", lines: Sequence[str], prefix: str = "") -> None:
     """Print sentences wrapped at word boundaries to the console width (continuation lines indented)."""
     for line in wrap_lines(lines, console.width, prefix):
-        console.print(line, crop=False, overflow="ignore")
+        if prints_as_is(line):
+            # rich would print the line itself (tests/test_output_fit.py), after making, wrapping and rendering a
+            # Text of it: a run prints ~100 such lines
+            console.file.write(line + "\n")
+        else:
+            console.print(line, crop=False, overflow="ignore")
+
+
+def prints_as_is(line: str) -> bool:
+    """Whether rich prints `line` unchanged (print_lines' console.print): under overflow "ignore" it neither wraps
+    nor crops a line, but expands tabs and drops control codes, which a printable line has none of."""
+    return line.isprintable()

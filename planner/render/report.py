@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 from planner.model.interconnect import PlanLinks
 from planner.model.workload import Workload
 from planner.plans.no_offer import NO_OFFER, is_no_offer
-from planner.plans.options import TrainingOption, judge_training, level_name, spot_adjusted, training_rank
+from planner.plans.options import (
+    TrainingOption,
+    judge_training,
+    level_name,
+    plan_is_spot,
+    spot_adjusted,
+    training_rank,
+)
 from planner.plans.owned import BuyVersusRent
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
@@ -21,7 +28,7 @@ from planner.render.bill import BillSection
 from planner.render.bill import bill_section as bill_of
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
 from planner.render.escape import terminal
-from planner.render.merge import LazyMerge, key, merged
+from planner.render.merge import LazyMerge, merged
 
 if TYPE_CHECKING:  # annotations only: the decision is made before rendering
     from planner.decide.choices import Decision, ServingDecision, TrainingDecision
@@ -81,9 +88,10 @@ def _itself(plan: ServingPlan) -> ServingPlan:
     return plan
 
 
-def _provider_cell(plan: Any, others: dict[tuple[object, ...], list[str]]) -> str:
-    """The provider, with '(×N)' when N instance types give this plan (the cheapest is priced)."""
-    more = others.get(key(plan))
+def _provider_cell(plan: Any, others: Callable[[Any], list[str]]) -> str:
+    """The provider, with '(×N)' when N instance types give this plan (the cheapest is priced); `others`:
+    LazyMerge.others of the plan's section."""
+    more = others(plan)
     term = f" {plan.commitment.term}" if getattr(plan, "commitment", None) is not None else ""
     return (f"{plan.provider} (×{len(more) + 1})" if more else plan.provider) + term
 
@@ -218,11 +226,12 @@ def _never_pays_off(b: BuyVersusRent) -> str:
 _TERM_WORDS = {"1m": "1 month", "3m": "3 months", "6m": "6 months", "1y": "1 year", "3y": "3 years"}
 
 
-def commitment_lines(est: Estimate, top: int | None) -> list[str]:
+def commitment_lines(est: Estimate, top: int | None, merges: Merges | None = None) -> list[str]:
     """The committed-term plans shown (constraints.commitment): term, payment, price and what it binds to."""
     lines = []
-    for name, section in (("training", est.training), ("serving", est.inference)):
-        for i, p in enumerate(shown(section.plans, top) if section is not None else []):
+    merges = merges or Merges(est)
+    for name, part, section in (("training", "training", est.training), ("serving", "inference", est.inference)):
+        for i, p in enumerate(merges.shown(part, top) if section is not None else []):
             c = p.commitment
             if c is None or not p.fits or p.instances == 0:
                 continue  # a plan that cannot run (does not fit in memory) is never bought: it owes nothing
@@ -249,11 +258,11 @@ def _term_use(plan: TrainingPlan) -> str:
 
 
 
-def _discount_lines(est: Estimate, top: int | None) -> list[str]:
+def _discount_lines(est: Estimate, top: int | None, merges: Merges) -> list[str]:
     """The discounts (constraints.discounts) in the shown plans' prices."""
     held: dict[str, float] = {}
-    for section in (est.training, est.inference):
-        for p in shown(section.plans, top) if section is not None else []:
+    for part, section in (("training", est.training), ("inference", est.inference)):
+        for p in merges.shown(part, top) if section is not None else []:
             if p.discount_percent:
                 held[p.provider] = p.discount_percent
     if not held:
@@ -532,11 +541,12 @@ def _serving_shown(est: Estimate, top: int | None, section: ServingDecision | No
     return _with_first_choice((merges or Merges(est)).shown("inference", top), section, not top)
 
 
-def _training_rows(est: Estimate, top: int | None, section: TrainingDecision | None = None
-                   ) -> tuple[list[Column], list[list[str]]]:
+def _training_rows(est: Estimate, top: int | None, section: TrainingDecision | None = None,
+                   merges: Merges | None = None) -> tuple[list[Column], list[list[str]]]:
     assert est.training is not None
     job, confidence = est.training.job, est.training.confidence
-    raw = _training_shown(est, top, section, adjusted=False)
+    merges = merges or Merges(est)
+    raw = _training_shown(est, top, section, merges, adjusted=False)
     plans = [spot_adjusted(job, p) for p in raw]
     # the plans are ranked by their cost at the planning confidence (training_rank): the cost column shows that cost,
     # not the P50 one, lest a cheaper-looking row sit below a dearer one (new-user QA: lora-7b-a6000 at 0.9 listed
@@ -544,14 +554,14 @@ def _training_rows(est: Estimate, top: int | None, section: TrainingDecision | N
     at_median = confidence == 0.5
     costs = [p.cost_usd_p50 for p in plans] if at_median else \
         [judge_training(job, p, confidence, None, None).cost_usd for p in raw]
-    spot = any(p.spot for p in est.training.plans)
+    spot = any(plan_is_spot(o) for o in est.training.ranked)
     head = [Column("#", "right"), Column("GPU"), Column("provider"), Column("GPUs", "right"),
             Column("spot", drop=1, wide_only=not spot), Column("layout", drop=3),
             Column("hours P50 (P10–P90)", "right"), Column(f"compute {level_name(confidence)}", "right"),
             Column("MFU", "right", drop=2),
             Column("efficiency", drop=4), Column("status")]
     rows = []
-    others = merged(est.training.plans)[1]
+    others = merges.training().others
     for i, p in enumerate(plans):
         # a plan whose pinned degrees cannot run has no hours, cost, MFU, ZeRO stage or micro-batch: its figures are a
         # stand-in layout's (plans/training.py _unfitted), and the status says why (new-user QA: they read like a
@@ -570,7 +580,8 @@ def _training_rows(est: Estimate, top: int | None, section: TrainingDecision | N
     return head, rows
 
 
-def bill_section(est: Estimate, top: int | None, decision: Decision | None, key: str) -> BillSection | None:
+def bill_section(est: Estimate, top: int | None, decision: Decision | None, key: str,
+                 merges: Merges | None = None) -> BillSection | None:
     """The whole bill (planner/render/bill.py) of the `key` ("training" or "inference") plan the JSON recommends,
     else of the first plan shown; None without a priced plan. Its amounts are the JSON's cost_usd of that plan."""
     plans: list[Any]
@@ -578,13 +589,13 @@ def bill_section(est: Estimate, top: int | None, decision: Decision | None, key:
         if est.training is None:
             return None
         section: TrainingDecision | ServingDecision | None = decision.training if decision is not None else None
-        plans = list(_training_shown(est, top, section))
+        plans = list(_training_shown(est, top, section, merges))
         index = _recommended_index(plans, section, lambda p: p.feasible)
     else:
         if est.inference is None:
             return None
         section = decision.inference if decision is not None else None
-        plans = list(_serving_shown(est, top, section))
+        plans = list(_serving_shown(est, top, section, merges))
         index = _recommended_index(plans, section, lambda p: p.meets_slo)
     at = index if index is not None else 0
     plan = plans[at] if plans else None
@@ -598,7 +609,7 @@ def bill_section(est: Estimate, top: int | None, decision: Decision | None, key:
     at_confidence = None
     if isinstance(plan, TrainingPlan) and est.training is not None and est.training.confidence != 0.5:
         # the plans table's cost at the confidence (_training_rows): judged from the plan before its spot adjustment
-        raw = _training_shown(est, top, section, adjusted=False)[at]
+        raw = _training_shown(est, top, section, merges, adjusted=False)[at]
         confidence = est.training.confidence
         at_confidence = (level_name(confidence),
                          judge_training(est.training.job, raw, confidence, None, None).cost_usd)
@@ -612,8 +623,8 @@ def _cost_cell(plan: TrainingPlan | ServingPlan, usd_value: float) -> str:
     return _usd(usd_value) + (" †" if plan.price_flags else "")
 
 
-def _serving_rows(est: Estimate, top: int | None, section: ServingDecision | None = None
-                  ) -> tuple[list[Column], list[list[str]]]:
+def _serving_rows(est: Estimate, top: int | None, section: ServingDecision | None = None,
+                  merges: Merges | None = None) -> tuple[list[Column], list[list[str]]]:
     assert est.inference is not None
     generative = est.inference.work.is_generative
     keys = ("ttft_p95", "tpot_p95") if generative else ("latency_p50", "latency_p95")
@@ -623,8 +634,9 @@ def _serving_rows(est: Estimate, top: int | None, section: ServingDecision | Non
     head += [Column("$/month", "right"), Column("$/mo avg", "right", drop=2),
              Column("util.", "right", drop=4), Column("status")]
     rows = []
-    others = merged(est.inference.plans)[1]
-    for i, p in enumerate(_serving_shown(est, top, section)):
+    merges = merges or Merges(est)
+    others = merges.serving().others
+    for i, p in enumerate(_serving_shown(est, top, section, merges)):
         lat = [ms(p.latency_s[k]) if k in p.latency_s else "–" for k in keys]
         if p.simulated_latency_s:  # --simulate: the simulated percentile beside the analytic one
             lat = [f"{cell} (sim {fixed(p.simulated_latency_s[k] * 1e3, 0)})" if k in p.simulated_latency_s else cell
@@ -641,20 +653,23 @@ def _serving_rows(est: Estimate, top: int | None, section: ServingDecision | Non
     return head, rows
 
 
-def _footer(est: Estimate, decision: Decision | None = None, top: int | None = None) -> list[str]:
+def _footer(est: Estimate, decision: Decision | None = None, top: int | None = None,
+            merges: Merges | None = None) -> list[str]:
     """Price flags (†), assumed networks, buy-versus-rent and discounts of the shown plans, warnings, and the
     efficiency origins when no decision lists them (the decision's notes do)."""
     lines = []
+    merges = merges or Merges(est)
     if est.training is not None:
-        lines += _flag_notes(shown(est.training.plans, top), "training")
-        lines += _network_note(shown(est.training.plans, top))
+        lines += _flag_notes(merges.shown("training", top), "training")
+        lines += _network_note(merges.shown("training", top))
     if est.inference is not None:
-        lines += _flag_notes(shown(est.inference.plans, top), "serving")
+        lines += _flag_notes(merges.shown("inference", top), "serving")
     lines += _buy_lines(est)
-    lines += _discount_lines(est, top)
-    lines += commitment_lines(est, top)
+    lines += _discount_lines(est, top, merges)
+    lines += commitment_lines(est, top, merges)
     lines += _no_offer_lines(est)
-    if any(row[2].endswith(")") and " (×" in row[2] for _, _, _, rows in _sections(est, top) for row in rows):
+    if any(row[2].endswith(")") and " (×" in row[2] for _, _, _, rows in _sections(est, top, merges=merges)
+           for row in rows):
         lines.append("(×N) after a provider: N of its instance types give the same plan; the cheapest is priced "
                      "(JSON: instance_types, other_instances).")
     work = est.training.job.work if est.training is not None else est.inference.work if est.inference else None
@@ -664,29 +679,32 @@ def _footer(est: Estimate, decision: Decision | None = None, top: int | None = N
                      f"{work.experts_per_token}, in {work.moe_layers} of {work.layers} layers; attention "
                      f"{work.attention_kind}.")
     if decision is None:
-        details: list[str] = sorted({p.efficiency.detail for p in est.training.plans[:3]}
-                                    if est.training and est.training.plans else set())
+        details: list[str] = sorted({o.plan.efficiency.detail for o in est.training.ranked[:3]}
+                                    if est.training and est.training.ranked else set())
         if est.inference and est.inference.plans:
             p = est.inference.plans[0]
             details += [p.efficiency.compute.detail, p.efficiency.bandwidth.detail]
         if details:
             lines.append("Efficiency origins: " + "; ".join(dict.fromkeys(details)) + ".")
-    locals_ = [p for s in (est.training, est.inference) if s is not None for p in s.plans if p.provider == "local"]
+    # the options name their GPU and provider without their plans (made only for the rows shown)
+    locals_ = [p for s in (est.training.ranked if est.training else [], est.inference.plans if est.inference else [])
+               for p in s if p.provider == "local"]
     if locals_:
         lines.append(f"The 'local' row is this machine as measured ({locals_[0].gpu}), for comparison: its hours say "
                      "what the profile would take here, not on a rented GPU. To plan a GPU you mean to rent with "
                      "measured figures, run `gpuplan calibrate --print-script` and run that script on one.")
-    if est.training is not None and any(p.spot for p in est.training.plans):
+    if est.training is not None and any(plan_is_spot(o) for o in est.training.ranked):
         lines.append("Spot rows include the expected interruption overhead in hours and cost (as the decision "
                      "does): checkpoints, restarts and lost work.")
-    lines += [f"Warning: {w}" for w in est.warnings + price_warnings(est, top)]
+    lines += [f"Warning: {w}" for w in est.warnings + price_warnings(est, top, merges)]
     return lines
 
 
 def _no_offer_lines(est: Estimate) -> list[str]:
     """What the time-only rows are, and which catalog GPUs were not planned at all for want of an offer."""
     lines = []
-    if any(is_no_offer(p) for s in (est.training, est.inference) if s is not None for p in s.plans):
+    if any(p.provider == NO_OFFER for s in (est.training.ranked if est.training else [],
+                                            est.inference.plans if est.inference else []) for p in s):
         lines.append("'no offer' rows: no offer in the catalog rents that GPU, so the plan gives time (and GPU-hours) "
                      "only, on the machine its datasheet describes (its NVLink domain, else one card per machine); "
                      "it is never a choice.")
@@ -719,18 +737,20 @@ def _collapse_identical(rows: list[list[str]]) -> list[list[str]]:
     return out
 
 
-def _sections(est: Estimate, top: int | None, decision: Decision | None = None
+def _sections(est: Estimate, top: int | None, decision: Decision | None = None, merges: Merges | None = None
               ) -> Iterator[tuple[str, str, list[Column], list[list[str]]]]:
     """(title, key, columns, rows) of each plans table; the decision's recommended plan says so in its status."""
+    merges = merges or Merges(est)
     for title, rows_of, section, key in (("Training", _training_rows, est.training, "training"),
                                          ("Serving", _serving_rows, est.inference, "inference")):
         if section is not None:
             chosen = getattr(decision, key, None) if decision is not None else None
-            head, rows = rows_of(est, top, chosen)
+            head, rows = rows_of(est, top, chosen, merges)
             if chosen is not None and chosen.choices:
                 first = chosen.choices[0].option
                 first = getattr(first, "plan", first)
-                plans = _training_shown(est, top, chosen) if key == "training" else _serving_shown(est, top, chosen)
+                plans = _training_shown(est, top, chosen, merges) if key == "training" else \
+                    _serving_shown(est, top, chosen, merges)
                 for row, plan in zip(rows, plans):
                     if (plan is first or _same_plan(plan, first)) and row[-1] == "ok":
                         row[-1] = "ok ←"
@@ -740,6 +760,7 @@ def _sections(est: Estimate, top: int | None, decision: Decision | None = None
 
 def render_table(est: Estimate, top: int | None = 10, decision: Decision | None = None) -> str:
     """Tables for people (rich), fitted to the terminal width (planner/render/console.py)."""
+    merges = Merges(est)  # one merge of each section for the whole rendering: it makes only the plans it reads
     buffer = io.StringIO()
     console = make_console(buffer)
     print_lines(console, [f"GPU plan for {terminal(est.profile)} (catalog as of {est.catalog_as_of.isoformat()})"])
@@ -751,14 +772,14 @@ def render_table(est: Estimate, top: int | None = 10, decision: Decision | None 
         from planner.render.decision import render_decision_table
 
         render_decision_table(decision, terminal(est.profile), top, console)
-    for title, key, head, rows in _sections(est, top, decision):
+    for title, key, head, rows in _sections(est, top, decision, merges):
         console.print(fit_table(console, head, rows, title=f"{title} plans for {terminal(est.profile)} (best first)"))
         print_lines(console, accuracy_lines(decision, key))
-        bill = bill_section(est, top, decision, key)
+        bill = bill_section(est, top, decision, key, merges)
         if bill is not None:
             console.print(fit_table(console, bill.columns, bill.rows, title=bill.title))
             print_lines(console, bill.notes)
-    print_lines(console, _footer(est, decision, top))
+    print_lines(console, _footer(est, decision, top, merges))
     return buffer.getvalue()
 
 
@@ -776,14 +797,15 @@ def render_markdown(est: Estimate, top: int | None = 10, decision: Decision | No
         from planner.render.decision import render_decision_markdown
 
         out += render_decision_markdown(decision, name, top)
-    for title, key, head, rows in _sections(est, top, decision):
+    merges = Merges(est)
+    for title, key, head, rows in _sections(est, top, decision, merges):
         out += [f"## {title}", "", *markdown_table(head, rows), ""]
         out += [f"- {clean(line)}" for line in accuracy_lines(decision, key)] + [""]
-        bill = bill_section(est, top, decision, key)
+        bill = bill_section(est, top, decision, key, merges)
         if bill is not None:
             out += [f"### {clean(bill.title)}", "", *markdown_table(bill.columns, bill.rows), ""]
             out += [f"- {clean(line)}" for line in bill.notes] + [""]
-    out += [f"- {clean(line)}" for line in _footer(est, decision, top)]
+    out += [f"- {clean(line)}" for line in _footer(est, decision, top, merges)]
     return "\n".join(out) + "\n"
 
 
