@@ -184,3 +184,34 @@ def test_feasible_options_in_rank_order_are_in_the_frontiers_order(catalog, name
     assert sorted(feasible, key=operator.attrgetter("cost_usd", "hours")) == feasible
     assert [id(o) for o in frontier_of_sorted(feasible, time)] == \
         [id(o) for o in pareto_frontier(feasible, cost, time)]
+
+
+CNN_P99 = """name: resnet-serve
+model: {preset: resnet50}
+inference:
+  rate: 500/s
+  precision: int8
+  slo: {latency_p99: 30ms}
+  max_queue_delay: 5ms
+constraints:
+  gpus: [T4, L4, A10G]
+"""
+
+
+def test_a_p99_target_is_the_latency_the_decision_shows_and_trades(catalog, write):
+    # new-user QA: a CNN served at latency_p99 30 ms was shown, ranked and plotted by its p95 (15 ms): the target's
+    # percentile was in no table and the decision had no target to name
+    decision, est = _decide(catalog, None, write=write, text=CNN_P99)
+    serving = decision.inference
+    assert serving.latency_key == "latency_p99" and serving.target_s == pytest.approx(0.030)
+    fastest = next(c.option for c in serving.choices if c.name == "fastest")
+    good = [p for p in serving.options if p.meets_slo]
+    assert fastest.latency_s["latency_p99"] == min(p.latency_s["latency_p99"] for p in good)
+    path = write("r.yaml", CNN_P99)
+    text = runner.invoke(app, ["estimate", str(path), "--top", "2", "--format", "markdown"]).stdout
+    assert "| choice | plan | latency p99 | $/month |" in text
+    plans_table = text.split("## Serving", 1)[1]
+    assert "latency p50 | latency p95 | latency p99" in plans_table
+    # a p95 target keeps the p95 (bert-train-then-serve)
+    bert, _ = _decide(catalog, ROOT / "profiles" / "bert-train-then-serve.yaml")
+    assert bert.inference.latency_key == "latency_p95"

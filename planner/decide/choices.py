@@ -21,6 +21,7 @@ from planner.plans.options import TrainingOption, hours_at_confidence, spot_adju
 from planner.plans.rank import (
     headroom_factor,
     holds_with_headroom,
+    latency_name,
     serving_latency_key,
     serving_rank,
 )
@@ -35,7 +36,7 @@ from planner.schema.profile import Profile, Slo
 T = TypeVar("T")
 __all__ = ["Choice", "Decision", "Rejection", "ServingDecision", "TrainingDecision", "TrainingOption",
            "check_confidence", "decide", "decide_serving", "decide_training", "hours_at_confidence",
-           "holds_with_headroom", "pareto_frontier", "serving_latency_key", "spot_adjusted"]
+           "holds_with_headroom", "latency_name", "pareto_frontier", "serving_latency_key", "spot_adjusted"]
 
 
 @dataclass(frozen=True)
@@ -371,7 +372,7 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
     efficiency); beside it, the cheapest that meets the targets at the median efficiency, and the fastest.
     A latency far below its target is no benefit, so 'balanced' is the plan with headroom, never a faster one.
     generative: the plans decode tokens (their efficiency notes name the decode bandwidth)."""
-    key = serving_latency_key(plans)
+    key = serving_latency_key(plans, slo)
 
     def rank(p: ServingPlan) -> tuple[object, ...]:
         return serving_rank(p, key, slo)
@@ -388,7 +389,7 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
 
     frontier = pareto_frontier([p for p in plans if p.fits], cost, time)
     choices: list[Choice] = []
-    name = key.replace("_p95", "").upper() + " p95" if key != "latency_p95" else "latency p95"
+    name = latency_name(key)
     changes: list[str] = []
     alternatives: list[Choice] = []
     if good:

@@ -251,8 +251,8 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         if local is not None:
             plans += local_serving_plan(local, work, profile.inference, warnings)
         plans = _with_serving_bills(plans, catalog, work, profile.inference)
-        key = serving_latency_key(plans)
         slo = profile.inference.slo
+        key = serving_latency_key(plans, slo)
         inference = ServingEstimate(work, sorted(plans, key=lambda p: serving_rank(p, key, slo)))
     lines = _buy_versus_rent(loaded, catalog, day, training, inference, warnings)
     return Estimate(profile.name, catalog.as_of, training, inference, warnings, confidence, lines, unplanned)

@@ -12,6 +12,7 @@ from planner.decide.choices import (
     TrainingOption,
     collapse_choices,
     hours_text,
+    latency_name,
 )
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan
@@ -120,7 +121,7 @@ def training_sections(d: TrainingDecision, top: int | None) -> list[Section]:
 
 def serving_sections(d: ServingDecision, top: int | None) -> list[Section]:
     """(title, columns, rows, lines) of each table of the serving decision."""
-    name = "TTFT p95" if d.latency_key == "ttft_p95" else "latency p95"
+    name = latency_name(d.latency_key)
 
     def cells(p: ServingPlan) -> list[str]:
         return [serving_label(p), _latency_ms(p, d.latency_key), _usd(p.monthly_cost_usd), serving_details(p)]

@@ -15,6 +15,7 @@ from planner.decide.choices import (
     TrainingDecision,
     collapse_choices,
     hours_text,
+    latency_name,
 )
 from planner.errors import InputError
 from planner.plans.serving import ServingPlan
@@ -165,7 +166,7 @@ def _serving_axes(ax: Any, d: ServingDecision) -> list[str]:
     ax.set_yscale("log")
     _plain_log_axis(ax.xaxis, horizontal=True)
     _plain_log_axis(ax.yaxis, "$")
-    ax.set_xlabel(("TTFT" if key_name == "ttft_p95" else "request latency") + " p95, ms (log scale)")
+    ax.set_xlabel(latency_name(key_name).replace("latency", "request latency") + ", ms (log scale)")
     ax.set_ylabel("USD per month, peak replicas (log scale)")
     return key
 

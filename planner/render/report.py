@@ -627,7 +627,9 @@ def _serving_rows(est: Estimate, top: int | None, section: ServingDecision | Non
                   merges: Merges | None = None) -> tuple[list[Column], list[list[str]]]:
     assert est.inference is not None
     generative = est.inference.work.is_generative
-    keys = ("ttft_p95", "tpot_p95") if generative else ("latency_p50", "latency_p95")
+    keys: tuple[str, ...] = ("ttft_p95", "tpot_p95") if generative else ("latency_p50", "latency_p95")
+    if section is not None and section.latency_key not in keys:  # the percentile the profile targets (latency_p99)
+        keys += (section.latency_key,)
     head = [Column("#", "right"), Column("GPU"), Column("provider"), Column("repl×GPU", "right"),
             Column("batch", "right", drop=3)]
     head += [Column(k.replace("_", " ").replace("ttft", "TTFT").replace("tpot", "TPOT"), "right") for k in keys]
