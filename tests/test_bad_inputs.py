@@ -179,6 +179,12 @@ CASES = [
     Case("prompt-beyond-context-window", broken(SERVE, "prompt_tokens: 512", "prompt_tokens: 4000"), "prompt_tokens:",
          "inference.prompt_tokens", ("4,000 prompt + 256 output tokens = 4,256, beyond llama-2-7b's context window of "
                                      "4,096 tokens (meta-llama/llama@MODEL_CARD.md",)),
+    # new-user QA: a training GPU count on a serving-only profile was accepted and silently ignored
+    Case("gpu-count-without-training", base(SERVE) + "constraints:\n  gpu_count: 8\n", "gpu_count:",
+         "constraints.gpu_count", ("gpu_count bounds the training GPU count, and this profile has no training "
+                                   "section", "Remove constraints.gpu_count")),
+    Case("max-gpus-without-training", base(SERVE) + "constraints:\n  max_gpus: 16\n", "max_gpus:",
+         "constraints.max_gpus", ("max_gpus bounds the training GPU count",)),
     # new-user QA: placed on the section ("inference:") without the rates; now on average_rate's line, with both
     Case("average-above-peak", broken(SERVE, "average_rate: 8/s", "average_rate: 30/s"), "average_rate:",
          "inference.average_rate", ("30/s is above the peak rate of 20/s",)),

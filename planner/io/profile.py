@@ -231,6 +231,14 @@ def _lookup(doc: YamlDocument, path: tuple[str | int, ...], names: list[str],
 
 def _check_combinations(profile: Profile, arch: Architecture, doc: YamlDocument) -> None:
     training, inference = profile.training, profile.inference
+    if training is None:
+        # new-user QA: constraints.gpu_count on a serving-only profile was accepted and silently ignored (serving
+        # sizes its replicas from the rate and the targets), as lora_rank on full training was
+        written = doc.data.get("constraints") if isinstance(doc.data, dict) else None
+        for key in [k for k in ("gpu_count", "max_gpus") if isinstance(written, dict) and k in written][:1]:
+            raise doc.error(("constraints", key), f"{key} bounds the training GPU count, and this profile has no "
+                            "training section: serving sizes its replicas and GPUs per replica from the rate and "
+                            "the latency targets", hint=f"Remove constraints.{key}, or add a training section.")
     transformer = arch.family in ("decoder", "encoder")
     if training is not None:
         if training.method != "full" and not transformer:
