@@ -508,3 +508,22 @@ def test_a_plan_whose_pin_cannot_run_has_no_figures_in_the_json_or_csv():
     rows = [r for r in csv.DictReader(io.StringIO(CliRunner().invoke(app, [*args, "--format", "csv"]).stdout))
             if "pinned parallelism" in r["reasons"]]
     assert rows and all(r["hours_p50"] == "" and r["cost_usd_p50"] == "" for r in rows)
+
+
+def test_a_plan_that_does_not_fit_has_no_figures_no_deadline_verdict_and_no_bill():
+    # new-user QA: Llama-2-70B fully trained on 12 GB RTX 3060s listed '1,281.3 (941.6–2,095.0) h, $89.74, 55 % MFU,
+    # does not fit in memory' and a whole bill of $89.74 for it: _unfitted's stand-in layout, not a prediction
+    args = ["estimate", str(ROOT / "profiles" / "lora-7b-a6000.yaml"), "--set", "model.preset=llama-2-70b",
+            "--set", "training.method=full", "--set", "training.lora_rank=null", "--set", "constraints.gpus=[RTX-3060]",
+            "--set", "constraints.max_gpus=8", "--set", "training.deadline=200h", "--top", "3"]
+    data = json.loads(CliRunner().invoke(app, [*args, "--format", "json"]).stdout)
+    plans = data["training"]["plans"]
+    assert plans and all(p["reasons"] and p["reasons"][0].startswith("does not fit in memory") for p in plans)
+    for plan in plans:
+        assert {v["kind"] for v in plan["verdicts"]} == {"does_not_fit_memory"}, plan["verdicts"]
+        assert set(plan["hours"].values()) == {None} and set(plan["cost_usd"].values()) == {None}
+        assert plan["mfu"] is None and plan["memory_per_gpu_gb"] > 12  # what it would need is kept
+    text = CliRunner().invoke(app, [*args, "--format", "markdown"]).stdout
+    rows = [line for line in text.split("\n## Training\n", 1)[1].splitlines() if "does not fit in memory" in line]
+    assert rows and all(" – | – | – |" in row for row in rows), rows[:2]
+    assert "Whole bill" not in text

@@ -23,6 +23,7 @@ from planner.plans.owned import BuyVersusRent
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan, training_memory
+from planner.plans.verdict import Kind
 from planner.readable import fixed, hours, ms, percent, usd
 from planner.render.bill import BillSection
 from planner.render.bill import bill_section as bill_of
@@ -293,11 +294,13 @@ def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
     degrees cannot run (TrainingPlan.predicted false) has null for what only a running layout has: its stand-in
     layout's memory, step, throughput, MFU, hours and cost are no prediction (the table prints '–')."""
     if not plan.predicted:
-        return _unpredicted(_plan_dict(plan))
+        # a plan that does not fit keeps its memory per GPU: what it would need, the figure its verdict states
+        return _unpredicted(_plan_dict(plan), keep_memory=not any(v.kind is Kind.PIN_UNWORKABLE
+                                                                  for v in plan.verdicts))
     return _plan_dict(plan)
 
 
-def _unpredicted(doc: dict[str, Any]) -> dict[str, Any]:
+def _unpredicted(doc: dict[str, Any], keep_memory: bool = False) -> dict[str, Any]:
     """training_plan_dict of a plan that cannot run: the stand-in layout's figures nulled."""
     pinned = set(doc["parallelism"]["pinned"])
     for key in ("sharding", "zero", "recompute"):
@@ -305,7 +308,8 @@ def _unpredicted(doc: dict[str, Any]) -> dict[str, Any]:
             doc["parallelism"][key] = None
     for key in ("recompute", "micro_batch", "grad_accumulation", "memory_per_gpu_gb", "step_time_s", "host_time_s",
                 "dequant_time_s", "optimizer_time_s", "mfu", "gpu_hours", "meets_deadline", "within_budget"):
-        doc[key] = None
+        if key != "memory_per_gpu_gb" or not keep_memory:
+            doc[key] = None
     doc["throughput"] = dict.fromkeys(doc["throughput"])
     doc["hours"] = dict.fromkeys(doc["hours"])
     doc["cost_usd"] = dict.fromkeys(doc["cost_usd"])
@@ -600,6 +604,8 @@ def bill_section(est: Estimate, top: int | None, decision: Decision | None, key:
     at = index if index is not None else 0
     plan = plans[at] if plans else None
     if plan is None or is_no_offer(plan) or _unsized(plan):
+        return None
+    if isinstance(plan, TrainingPlan) and not plan.predicted:  # it cannot run: no bill (its figures are a stand-in's)
         return None
     number = at + 1  # its row in the plans table, which lists the plans the decision names
     # the JSON's cost_usd before its rounding to 4 significant figures: the bill prints dollars as the plans table
