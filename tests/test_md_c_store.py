@@ -40,9 +40,11 @@ def test_a_damaged_store_or_one_of_other_code_is_not_read(tmp_path, monkeypatch)
     assert md_c_store._entry() != entry and not md_c.KNOWN_QUANTILES
     monkeypatch.undo()
     monkeypatch.setenv("GPUPLAN_CACHE_DIR", str(tmp_path))
-    for damaged in ('{"format": "gpuplan-mdc-1", "quantiles": [[1, 2, 3]]}', "{not json",
-                    '{"format": "gpuplan-mdc-1", "quantiles": [[64, "57", 1.0, 0.02, 0.95, 0.95, 0.1]]}'):
-        entry.write_text(damaged)
+    whole = entry.read_bytes()
+    assert len(whole) > len(md_c_store.HEADER)
+    for damaged in (whole[:-1], whole[:-8], whole + b"\0", b"gpuplan-mdc-1" + whole[len(md_c_store.HEADER) - 1:],
+                    b'{"format": "gpuplan-mdc-1", "quantiles": [[64, 57.0, 1.0, 0.02, 0.95, 0.95, 0.1]]}', b""):
+        entry.write_bytes(damaged)  # cut short, too long, another format's header, the JSON of the old format
         md_c_store.load()
         assert not md_c.KNOWN_QUANTILES
     md_c.clear_memos()

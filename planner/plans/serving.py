@@ -1258,7 +1258,7 @@ def _with_slo(inf: Inference, slo: Slo, memo: Memo | None) -> Inference:
 def _stricter(slo: Slo, than: Slo) -> bool:
     """Whether `slo` has a target for exactly the percentiles `than` has, each no larger: a latency missing one of
     `than`'s misses `slo`'s, and a search for either reads the same percentiles (llm_latency)."""
-    mine, theirs = slo.model_dump(exclude_none=True), than.model_dump(exclude_none=True)
+    mine, theirs = slo.targets(), than.targets()  # model_dump(exclude_none=True) without building a serializer
     return mine.keys() == theirs.keys() and all(mine[key] <= theirs[key] for key in mine)
 
 
