@@ -202,3 +202,16 @@ def test_confidence_on_a_serving_only_profile_says_it_changes_nothing():
     assert "--confidence" not in at_50.stderr
     trained = runner.invoke(app, ["estimate", str(LORA), "--confidence", "0.9", "--format", "json", "--top", "1"])
     assert "--confidence" not in trained.stderr
+
+
+def test_a_count_the_samples_length_changed_is_not_called_the_presets():
+    # new-user QA: gpt2-124m trained on 4,096-token samples read '126.7M params (preset gpt2-124m)': its learned
+    # position table grows with the samples, and the preset states 124.4M at 1,024
+    args = ["estimate", str(LORA), "--set", "model.preset=gpt2-124m", "--set", "training.dataset.tokens_per_sample=4096",
+            "--set", "training.method=full", "--set", "training.lora_rank=null", "--top", "1", "--format", "markdown"]
+    text = runner.invoke(app, args).stdout
+    assert ("126.7M params (derived from the architecture at 4,096 tokens a sample; the preset states 124.4M at "
+            "1,024)") in text, text[:600]
+    # rotary positions: the count does not move with the samples' length, and stays the preset's
+    same = runner.invoke(app, ["estimate", str(LORA), "--top", "1", "--format", "markdown"]).stdout
+    assert "6.738B params (preset llama-2-7b)" in same

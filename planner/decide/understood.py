@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from planner.io.profile import LoadedProfile
 from planner.readable import fixed
+from planner.model.workload import workload_for
 
 if TYPE_CHECKING:
     from planner.model.interconnect import PlanLinks
@@ -55,6 +56,13 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
     if work is not None:
         active = getattr(work, "active_params", None) or work.params
         origin = _params_origin(loaded)
+        if origin.startswith("preset") and arch.params is not None and work.tokens_per_sample != arch.seq_len \
+                and count_text(work.params) != count_text(workload_for(arch).params):
+            # the samples' length changed the count as printed (a learned position table of that many rows: GPT-2,
+            # BERT), so it is not the preset's (new-user QA: gpt2-124m at 4,096-token samples read '126.7M params
+            # (preset gpt2-124m)', whose stated count is 124.4M at 1,024)
+            origin = (f"derived from the architecture at {count_text(work.tokens_per_sample)} tokens a sample; the "
+                      f"preset states {count_text(arch.params)} at {count_text(arch.seq_len or 0)}")
         text = f"{arch.name} ({arch.family}): {count_text(work.params)} params ({origin})"
         if active < work.params * 0.999:
             text += f", {count_text(active)} active per token"
