@@ -35,9 +35,26 @@ def accuracy_text(catalog_dir: Path, rows: Sequence[ValidationRow] | None = None
               for name, s in summaries(list(rows)).items()}
     header = ("# Written by scripts/build_accuracy.py from `gpuplan validate --cross-validate source`; do not edit.\n"
               "# Each plan's accuracy note reads its group here. inputs_sha256: the catalog files it was computed "
-              "from.\n")
-    return header + yaml.safe_dump({"inputs_sha256": inputs_digest(catalog_dir), "groups": groups},
-                                   sort_keys=False)
+              "from.\n# largest_global_batch: the most tokens a step of any published run that states its global batch "
+              "and\n# sequence length (a plan without training.batch taking more says so).\n")
+    return header + yaml.safe_dump({"inputs_sha256": inputs_digest(catalog_dir), "groups": groups,
+                                    "largest_global_batch": largest_global_batch(catalog_dir)}, sort_keys=False)
+
+
+def largest_global_batch(catalog_dir: Path) -> dict[str, object] | None:
+    """The published run (catalog/published_runs.yaml) with the most tokens a step among those stating their global
+    batch (layout.global_batch, sequences) and sequence length: its tokens, sequences, length and id."""
+    from planner.catalog.load import load_catalog
+    from planner.efficiency.train_fit import load_published_runs
+
+    runs = load_published_runs(catalog_dir, load_catalog(catalog_dir))
+    stated = [(r.layout.global_batch * r.seq_len, r) for r in runs
+              if r.layout is not None and r.layout.global_batch and r.seq_len]
+    if not stated:
+        return None
+    tokens, run = max(stated, key=lambda pair: (pair[0], pair[1].id))
+    assert run.layout is not None and run.layout.global_batch is not None
+    return {"tokens": tokens, "sequences": run.layout.global_batch, "seq_len": run.seq_len, "run": run.id}
 
 
 def main() -> None:

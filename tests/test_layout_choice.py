@@ -141,3 +141,27 @@ def test_a_pipeline_inside_one_instance_sends_over_its_own_link(catalog, write):
     assert halves
     for o in halves:  # two instances' stage boundary crosses the network: never faster than one instance
         assert _plan(catalog, job, o, 8).step_time_s > min(steps)
+
+
+def test_a_choice_whose_growing_batch_outgrows_every_published_run_says_so(catalog, write):
+    # new-user QA: without training.batch the fastest choice took 4,096 B200 for about a second at 65,536 samples of
+    # 1,024 tokens a step; no published run with a stated batch took more than catalog/accuracy.yaml's
+    # largest_global_batch (scripts/build_accuracy.py), so such a choice carries a caveat
+    from planner.decide.confidence import largest_published_batch
+    from planner.decide.understood import count_text
+
+    largest = largest_published_batch(catalog.directory)
+    assert largest is not None and largest[0] > 1e6
+    loaded = planner.load_profile(write("p.yaml", LORA_7B + "constraints: {gpus: [B200, RTX-6000-ADA]}\n"), catalog)
+    result = planner.plan(loaded, catalog, today=DAY)
+    tokens = {c.name: c.option.plan.data * c.option.plan.micro_batch * max(1, c.option.plan.grad_accumulation) * 1024
+              for c in result.decision.training.choices}
+    assert max(tokens.values()) > largest[0] >= min(tokens.values()), tokens
+    for choice in result.decision.training.choices:
+        said = f"caveat: {count_text(tokens[choice.name])} tokens a step, more than any published run" in choice.tradeoff
+        assert said == (tokens[choice.name] > largest[0]), (choice.name, choice.tradeoff)
+        assert said == (f"({count_text(largest[0])}, {largest[1]})" in choice.tradeoff)
+    # with a global batch the user chose it: no caveat
+    fixed_batch = planner.load_profile(write("q.yaml", FT_13B + "constraints: {gpus: [B200]}\n"), catalog)
+    choices = planner.plan(fixed_batch, catalog, today=DAY).decision.training.choices
+    assert not any("tokens a step" in c.tradeoff for c in choices)

@@ -173,7 +173,22 @@ def extrapolation_caveat(plan: TrainingPlan) -> str:
     return "; caveat: extrapolated efficiency (" + "; ".join(flags) + "), see its P90"
 
 
-def _training_tradeoffs(cheapest: TrainingOption, balanced: TrainingOption, fastest: TrainingOption) -> list[Choice]:
+def batch_caveat(plan: TrainingPlan, job: TrainingJob, largest: tuple[float, str] | None) -> str:
+    """'; caveat: …' when, without a global batch (training.batch), the plan's step takes more tokens than any
+    published run with a stated global batch did (largest: confidence.largest_published_batch), else ''. Its hours
+    assume the optimizer converges in the same samples at that batch, which no run in the data shows (new-user QA:
+    lora-7b without a batch chose 4,096 B200 for 1 s, 65,536 samples of 1,024 tokens a step)."""
+    if largest is None or job.global_batch_samples is not None or job.work.family not in ("decoder", "encoder"):
+        return ""
+    tokens = plan.data * plan.micro_batch * max(1, plan.grad_accumulation) * job.work.tokens_per_sample
+    if tokens <= largest[0]:
+        return ""
+    return (f"; caveat: {count_text(tokens)} tokens a step, more than any published run with a stated batch took "
+            f"({count_text(largest[0])}, {largest[1]}): set training.batch to a batch known to train well")
+
+
+def _training_tradeoffs(cheapest: TrainingOption, balanced: TrainingOption, fastest: TrainingOption,
+                        job: TrainingJob | None = None, largest: tuple[float, str] | None = None) -> list[Choice]:
     def versus(a: TrainingOption, b: TrainingOption, other: str) -> str:
         dc, dh = a.cost_usd - b.cost_usd, a.hours - b.hours
         if abs(dc) < 0.005 and abs(dh) < 0.005:
@@ -186,13 +201,16 @@ def _training_tradeoffs(cheapest: TrainingOption, balanced: TrainingOption, fast
     return [
         Choice("cheapest viable", cheapest,
                ("gives up speed: " + versus(cheapest, fastest, "the fastest") if cheapest is not fastest
-                else "also the fastest: nothing to give up") + extrapolation_caveat(cheapest.plan)),
+                else "also the fastest: nothing to give up") + extrapolation_caveat(cheapest.plan)
+               + (batch_caveat(cheapest.plan, job, largest) if job is not None else "")),
         Choice("balanced", balanced, f"the fastest plan costing at most {share} more than the cheapest: "
                + (versus(balanced, cheapest, "the cheapest") if balanced is not cheapest
-                  else f"none is faster within {share}, so it is the cheapest") + extrapolation_caveat(balanced.plan)),
+                  else f"none is faster within {share}, so it is the cheapest") + extrapolation_caveat(balanced.plan)
+               + (batch_caveat(balanced.plan, job, largest) if job is not None else "")),
         Choice("fastest", fastest,
                ("gives up money: " + versus(fastest, cheapest, "the cheapest") if fastest is not cheapest
-                else "also the cheapest: nothing to give up") + extrapolation_caveat(fastest.plan)),
+                else "also the cheapest: nothing to give up") + extrapolation_caveat(fastest.plan)
+               + (batch_caveat(fastest.plan, job, largest) if job is not None else "")),
     ]
 
 
@@ -221,7 +239,8 @@ def _rejections(options: Sequence[T], gpu_of: Callable[[T], str], provider_of: C
     return [Rejection(gpu_of(o), provider_of(o), verdict.reasons(verdicts_of(o)), verdicts_of(o)) for o in closest]
 
 
-def decide_training(section: TrainingEstimate, profile: Profile) -> TrainingDecision:
+def decide_training(section: TrainingEstimate, profile: Profile,
+                    largest_batch: tuple[float, str] | None = None) -> TrainingDecision:
     """The decision over the options the search evaluated (each judged at the section's confidence): the frontier,
     the three named choices, the best per GPU type and the GPU types that cannot do the job. The first choice is
     the search's first plan: both take the minimum of the same rank."""
@@ -248,7 +267,7 @@ def decide_training(section: TrainingEstimate, profile: Profile) -> TrainingDeci
         # a feasible option's rank is (False, 0, True, cost, hours, names…): `feasible` is already in the frontier's
         # (cost, hours) order, equal pairs as its stable sort would leave them, so it is not sorted again
         balanced = _balanced(frontier_of_sorted(feasible, time), cost, time) or cheapest
-        choices = _training_tradeoffs(cheapest, balanced, fastest)
+        choices = _training_tradeoffs(cheapest, balanced, fastest, section.job, largest_batch)
         anyway = min(in_budget, key=order)
         if anyway.cost_usd < cheapest.cost_usd:
             alternatives.append(Choice("cheapest regardless of deadline", anyway,
@@ -481,6 +500,7 @@ def decide(loaded: LoadedProfile, catalog: Catalog, est: Estimate, confidence: f
     confidence), with the header of what was understood and the accuracy of the validation group nearest each
     section."""
     from planner.decide.confidence import (
+        largest_published_batch,
         nearest_accuracy,
         serving_group,
         training_group,
@@ -490,7 +510,10 @@ def decide(loaded: LoadedProfile, catalog: Catalog, est: Estimate, confidence: f
     if confidence is not None and confidence != est.confidence:
         raise ValueError(f"the estimate was judged at {est.confidence:g}, not {confidence:g}: plan() again")
     profile = loaded.profile
-    training = decide_training(est.training, profile) if est.training is not None else None
+    # the published runs' largest batch, read only where a plan's batch grows with its GPUs (no training.batch)
+    largest = largest_published_batch(catalog.directory) if est.training is not None and catalog.directory \
+        and est.training.job.global_batch_samples is None else None
+    training = decide_training(est.training, profile, largest) if est.training is not None else None
     inference = (decide_serving(est.inference.plans, profile.inference.slo, est.inference.work.is_generative)
                  if est.inference is not None and profile.inference is not None else None)
     train_acc = nearest_accuracy(catalog.directory, training_group(est.training.job.work.family,

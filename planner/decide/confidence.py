@@ -117,6 +117,16 @@ def group_accuracy(catalog_dir: Path | str, group: str, method: str | None = Non
                     method)
 
 
+def largest_published_batch(catalog_dir: Path | str) -> tuple[float, str] | None:
+    """Tokens a step of the published run with the largest stated global batch, and its id (catalog/accuracy.yaml
+    largest_global_batch, which scripts/build_accuracy.py works out from catalog/published_runs.yaml); None without
+    it."""
+    entry = accuracy_document(str(Path(catalog_dir).resolve())).get("largest_global_batch")
+    if not isinstance(entry, dict) or not isinstance(entry.get("tokens"), (int, float)):
+        return None
+    return float(entry["tokens"]), str(entry.get("run"))
+
+
 def training_group(family: str, method: str) -> str:
     """The validation group of a training job: adapters are fine-tuning; decoders otherwise pretraining runs."""
     if method != "full":
