@@ -225,3 +225,17 @@ def test_lines_printed_as_is_are_what_rich_prints():
             passed += 1
             assert buffer.getvalue() == line + "\n", (trial, line, width)
     assert passed > 50  # the comparison covers many lines
+
+
+def test_terminal_columns_are_shutils(monkeypatch):
+    # console._terminal_columns reads the width as shutil.get_terminal_size does, without importing shutil
+    import shutil
+
+    from planner.render.console import DEFAULT_WIDTH, _terminal_columns
+
+    for value in (None, "", "abc", "0", "-3", "+100", " 90 ", "1_20", "120", "٩٠"):
+        if value is None:
+            monkeypatch.delenv("COLUMNS", raising=False)
+        else:
+            monkeypatch.setenv("COLUMNS", value)
+        assert _terminal_columns() == shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns, value

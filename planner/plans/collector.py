@@ -5,11 +5,13 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-GC_THRESHOLD = 50_000
+GC_THRESHOLD = 200_000
 """Allocations between the cyclic collector's youngest-generation passes during a search (Python's default: 700).
 An estimate makes tens of thousands of plan objects that all live to the end, and each pass rescans the survivors:
 ~13 % of a full training search's time (pretrain-1b-72h, docs/internals.md 'Performance') for no memory back
-(gc.set_threshold; the older generations keep their ratios)."""
+(gc.set_threshold; the older generations keep their ratios). At 50,000 every example estimate of the CLI ran one
+or two passes over ~50,000 objects, 11-20 ms each, that freed nothing (2026-12-01: the searches had grown); its
+young objects peak below 100,000 (bert-train-then-serve, the largest), so none runs one now."""
 
 
 @contextmanager

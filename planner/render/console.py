@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import unicodedata
 from planner.dataclass import dataclass
 from typing import TYPE_CHECKING, Sequence
@@ -38,9 +39,24 @@ def terminal_width() -> int:
     env = os.environ.get("COLUMNS", "").strip()
     if env.isdigit() and int(env) > 0:
         return max(40, int(env))
-    import shutil  # here: only a table asks, and shutil imports bz2 and lzma (~1 ms of every start)
+    return max(40, _terminal_columns())
 
-    return max(40, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
+
+def _terminal_columns() -> int:
+    """shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns, as it reads them (tests/test_output_fit.py), without
+    importing shutil, which imports zlib, bz2 and lzma (~2 ms of a table's start): COLUMNS when int() reads a positive
+    number there, else the width of the terminal on stdout, else DEFAULT_WIDTH."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        size = os.get_terminal_size(sys.__stdout__.fileno())  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return DEFAULT_WIDTH
+    return size.columns or DEFAULT_WIDTH
 
 
 def make_console(buffer: io.StringIO, width: int | None = None) -> "Console":
