@@ -33,7 +33,13 @@ def test_unmeasured_gpus_take_their_memory_technology_first(catalog):
     # no Blackwell measurement: NVIDIA's HBM GPUs, not the GDDR RTX 4090
     assert b200 is not None and not b200.measured and "NVIDIA HBM" in b200.source
     nvidia_hbm = shares(lambda g: g.vendor == "NVIDIA" and g.memory_type == "HBM")
-    assert len(nvidia_hbm) == 3 and b200.share == pytest.approx(statistics.median(nvidia_hbm), abs=1e-4)
+    assert len(nvidia_hbm) == 4 and b200.share == pytest.approx(statistics.median(nvidia_hbm), abs=1e-4)
+    # the SXM2 V100s take the measured V100 PCIe's (same HBM2 stacks, 900 GB/s), not the newer HBM GPUs' median
+    v100 = catalog.gpus["V100-16GB-PCIE"].bandwidth_ceiling
+    assert v100 is not None and v100.measured
+    for gid in ("V100-16GB-SXM2", "V100-32GB-SXM2"):
+        sxm2 = catalog.gpus[gid].bandwidth_ceiling
+        assert sxm2 is not None and "volta HBM" in sxm2.source and sxm2.share == v100.share
     # a GDDR Ampere card takes the measured GDDR card's share (RTX 4090, 91.5 %), not the A100's HBM2e 79 %: llama.cpp's
     # never-fitted decode rows on an RTX 3090 and an RTX A6000 were 8-16 % too slow on the A100's (docs/accuracy.md)
     for gid in ("RTX-3090", "RTX-A6000", "L4", "T4"):

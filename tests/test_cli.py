@@ -123,17 +123,19 @@ EXPECTED_TRAINING = {
     # (train_fit.FLASH_PASSES): the refit lowers the flash traffic 10.5 → 8.5 passes; GDDR cards gain (pretrain-1b
     # on RTX A4000 −2.8 % hours, lora −2.2 %), H100 plans move ≤ 2 %; resnet50 meets its deadline on 8 RTX 3060 Ti
     # in 9.0 h for about the cost of 6 in 12.8 h, and bert's 2× RTX 3060 Ti is again the cheapest that meets it.
+    # Then the V100's copy bandwidth became a measurement (90.2 % of its datasheet, was the HBM median 83.5 %): the
+    # refit moves P50 hours by ≤ 0.3 %, and resnet50's 4 and 8 RTX 3060 Ti, near-tied on cost, swap (4 in 18.2 h).
     "pretrain-1b-72h": dict(gpu="RTX-A4000", provider="simplepod", gpu_count=12, instances=3,
-                            assumed_network_gbps=10.0, hours={"p10": 43.54, "p50": 68.39, "p90": 109.1},
-                            cost_usd={"p10": 47.52, "p50": 74.52, "p90": 118.8, "compute": 74.52, "storage": None,
+                            assumed_network_gbps=10.0, hours={"p10": 43.62, "p50": 68.37, "p90": 108.8},
+                            cost_usd={"p10": 47.52, "p50": 74.52, "p90": 117.7, "compute": 74.52, "storage": None,
                                       "egress": None, "total": 74.52}),
     # LoRA's adapter gradients are small: 16 one-GPU instances over the assumed network cost about what one does
     # (per-second billing) and finish sooner; 2 instances are cheaper by < 1 cent and come first
     "lora-7b-a6000": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1, instances=1,
-                          hours={"p10": 3.793, "p50": 6.935, "p90": 12.68}),
+                          hours={"p10": 3.816, "p50": 6.942, "p90": 12.63}),
     # balanced micro-batches: 12 replicas run their 86 samples as one micro-batch (6 ran 171 as 2 of 86)
-    "resnet50-imagenet": dict(gpu="RTX-3060-TI", provider="simplepod", gpu_count=8, instances=8,
-                              hours={"p10": 5.497, "p50": 8.973, "p90": 14.66}),
+    "resnet50-imagenet": dict(gpu="RTX-3060-TI", provider="simplepod", gpu_count=4, instances=4,
+                              hours={"p10": 11.17, "p50": 18.22, "p90": 29.74}),
     # Mixtral LoRA: 819M tokens × 2 × forward FLOP (4·12.75B active per token + attention) on 8 H100 at the hopper
     # curve's ~35 % MFU; the adapters (240M) are tiny, the frozen 46.7B are what needs ZeRO-3 over 8 GPUs
     # Balanced micro-batches (above): 128 samples on 16 replicas, 8 each, as 3 micro-batches of 3 (4 of 2 with
@@ -142,7 +144,7 @@ EXPECTED_TRAINING = {
     # 10 Gb/s network would spend minutes a step on it (until 2026-12-01 the gathers counted only the adapters, and
     # 16 GPUs on two instances were planned at 1.8 h)
     "lora-mixtral-8x7b": dict(gpu="H100-SXM", provider="mithril", gpu_count=8,
-                              hours={"p10": 2.381, "p50": 3.748, "p90": 5.9},
+                              hours={"p10": 2.387, "p50": 3.75, "p90": 5.892},
                               # parallelism states the ZeRO stage, recomputation and pins, and the context-parallel
                               # degree (1: a 4k sequence fits one GPU)
                               parallelism={"data": 8, "tensor": 1, "pipeline": 1, "expert": 1, "context": 1,
@@ -151,14 +153,14 @@ EXPECTED_TRAINING = {
     # tensor 8: every plan splits the sequence (context parallelism); 8 H100 as context 8 with full recomputation
     # are the cheapest within 48 h (44.5 h at P50)
     "long-context-llama-8b": dict(gpu="H100-SXM", provider="mithril", gpu_count=8,
-                                  hours={"p10": 29.55, "p50": 46.51, "p90": 73.22},
+                                  hours={"p10": 29.61, "p50": 46.53, "p90": 73.11},
                                   parallelism={"data": 1, "tensor": 1, "pipeline": 1, "expert": 1, "context": 8,
                                                "sharding": "zero1", "zero": 1, "recompute": "full", "pinned": []}),
     # Then moved when a fixed global batch stopped counting padded samples (planner/plans/training.py layout_work):
     # 256 samples over 3 replicas is 86 on the busiest, and a step yields 256, not 3 × 86 = 258 (+0.8 % hours);
     # the P10/P90 of the two rows above move in their last digit with the refitted extrapolation spreads.
     "bert-train-then-serve": dict(gpu="RTX-3060-TI", provider="simplepod", gpu_count=2,
-                                  hours={"p10": 1.193, "p50": 1.938, "p90": 3.156}),
+                                  hours={"p10": 1.196, "p50": 1.939, "p90": 3.151}),
 }
 EXPECTED_WORKLOAD = {
     # 1.012B params · 20B tokens: flops_total = 20e9 · 3 · forward FLOP per token (6N + 12·L·d·s)
