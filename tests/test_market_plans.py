@@ -527,3 +527,17 @@ def test_a_plan_that_does_not_fit_has_no_figures_no_deadline_verdict_and_no_bill
     rows = [line for line in text.split("\n## Training\n", 1)[1].splitlines() if "does not fit in memory" in line]
     assert rows and all(" – | – | – |" in row for row in rows), rows[:2]
     assert "Whole bill" not in text
+
+
+def test_a_gpu_without_the_precision_is_not_judged_on_its_fp32_stand_in():
+    # new-user QA: pretrain-1b-72h (bf16) rejected the V100 as 'no bf16 on this GPU; over budget ($31,547 at P50 >
+    # $20,000)': a cost at its fp32 peak, while the same run in fp16 costs a fraction of it
+    args = ["estimate", str(PRETRAIN), "--set", "constraints.gpus=[V100-16GB-SXM2]", "--top", "2"]
+    data = json.loads(CliRunner().invoke(app, [*args, "--format", "json"]).stdout)
+    plans = data["training"]["plans"]
+    assert plans and all({v["kind"] for v in p["verdicts"]} == {"no_precision"} for p in plans), \
+        [p["reasons"] for p in plans]
+    assert all(set(p["hours"].values()) == {None} for p in plans)
+    fp16 = json.loads(CliRunner().invoke(app, [*args, "--set", "training.precision=fp16", "--format",
+                                               "json"]).stdout)["training"]["plans"]
+    assert fp16 and fp16[0]["hours"]["p50"] is not None

@@ -153,9 +153,10 @@ def _judged(verdicts: tuple[Verdict, ...], hours: float, cost: float, deadline_s
     and budget verdicts are not intrinsic)."""
     kept = [v for v in verdicts if v.kind not in (Kind.MISSES_DEADLINE, Kind.OVER_BUDGET)] if verdicts else []
     usable = not kept or not any(v.intrinsic for v in kept)
-    if kept and any(v.kind in (Kind.PIN_UNWORKABLE, Kind.DOES_NOT_FIT) for v in kept):
-        # the pinned degrees cannot run on this offer, or no layout fits its memory: its hours are those of a
-        # stand-in layout (plans/training.py _unfitted), not a prediction, so no deadline or budget is judged on them
+    if kept and any(v.kind in (Kind.PIN_UNWORKABLE, Kind.DOES_NOT_FIT, Kind.NO_PRECISION) for v in kept):
+        # the pinned degrees cannot run on this offer, no layout fits its memory, or the GPU lacks the precision: its
+        # hours are those of a stand-in (plans/training.py _unfitted, or the fp32 peak), not a prediction, so no
+        # deadline or budget is judged on them
         # (new-user QA: every unworkable plan read "misses the deadline (85.0 h at P50 > 72.0 h)")
         return tuple(kept), usable
     if deadline_s is not None and hours * 3600.0 > deadline_s:

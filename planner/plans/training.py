@@ -443,8 +443,9 @@ class TrainingPlan:
         """Whether its time, cost and layout figures are a prediction: not when its pinned degrees cannot run on its
         offer (PIN_UNWORKABLE) or no layout fits its memory (DOES_NOT_FIT), where they are _unfitted's stand-in
         layout's (new-user QA: they read like a slow plan's, 1,281 h and $89.74 at 55 % MFU for a 70B model on one
-        12 GB GPU, with a whole bill)."""
-        return not self.verdicts or not any(v.kind in (Kind.PIN_UNWORKABLE, Kind.DOES_NOT_FIT)
+        12 GB GPU, with a whole bill), or the GPU lacks the job's precision (NO_PRECISION), where they are at its fp32
+        peak (a V100 asked for bf16 read 'over budget ($31,547)': its fp16 run is several times cheaper)."""
+        return not self.verdicts or not any(v.kind in (Kind.PIN_UNWORKABLE, Kind.DOES_NOT_FIT, Kind.NO_PRECISION)
                                             for v in self.verdicts)
 
 
