@@ -18,6 +18,8 @@ from planner.io.profile import resolve_architecture
 from planner.model.workload import workload_for
 from planner.schema.profile import ModelSection
 
+from .conftest import ROOT
+
 
 def test_measured_ceilings_are_the_table_shares(catalog):
     # MAMF / the table's theoretical peak (stas00/ml-engineering @744d01e): 271.2/312, 668.4/1300, 1402.6/1979
@@ -85,3 +87,27 @@ def test_a_family_peak_is_carried_to_each_chip_by_its_tensor_rate(catalog):
     # the factor is the fitted peak's (× 1.09 at ampere's 0.676, × 1.05 at 0.732), computed above
     assert (f"× {a6000:.2f} carried to the RTX-A6000's chip (1,024 tensor FLOP per SM-cycle, matmul ceiling 84.0% "
             "transferred") in detail
+
+
+def test_no_training_plan_runs_past_its_gpus_matmul_ceiling(catalog, tmp_path):
+    # new-user QA: pretrain-1b-72h with training.framework megatron planned RTX A4000s at efficiency 1.0 (93 % MFU,
+    # P10 hours equal to P50), the Megatron factor on a curve near its peak, beside the GPU's 84.0 % matmul ceiling
+    import planner
+    from planner.efficiency.train_curve import efficiency_cap
+
+    path = tmp_path / "p.yaml"
+    path.write_text((ROOT / "profiles" / "pretrain-1b-72h.yaml").read_text(encoding="utf-8")
+                    + "  framework: megatron\nconstraints: {gpus: [RTX-A4000, RTX-A5000, H100-SXM]}\n",
+                    encoding="utf-8")
+    est = planner.plan(planner.load_profile(path, catalog), catalog).estimate
+    capped = 0
+    for plan in est.training.plans:
+        if not plan.predicted:
+            continue
+        cap = efficiency_cap(catalog.gpus[plan.gpu], "bf16")
+        assert plan.efficiency.value <= cap * (1 + 1e-12), (plan.gpu, plan.efficiency.value, cap)
+        assert plan.mfu <= cap * (1 + 1e-12)
+        if plan.efficiency.value == cap:  # at the ceiling: no faster end to its interval
+            capped += 1
+            assert plan.hours_p10 == pytest.approx(plan.hours_p50, rel=1e-9)
+    assert capped  # the QA case: plans that the factor takes to the ceiling

@@ -182,3 +182,29 @@ def test_interval_spread_weighs_each_publication_alike(catalog):
     rows = [point(f"r{i}", i / 100) for i in range(10)]
     assert spread(rows) * Z90 == pytest.approx(math.log(1.07))
     assert spread([]) == 0.0
+
+
+def test_no_published_run_reaches_its_ceiling_at_the_fitted_figures():
+    # the curve fit's objective caps a run's efficiency at the peak (train_fit._log_predicted), the planner at the
+    # GPU's matmul ceiling (train_curve.efficiency_cap): they agree while no fitted run's efficiency comes near it
+    from planner.efficiency.train_curve import (
+        ceiling_factor,
+        curve_value,
+        efficiency_cap,
+        gpu_peak,
+        pick_curve,
+        stack_factor,
+        traffic_of,
+    )
+    from planner.efficiency.train_fit import cached_cases
+
+    catalog = load_catalog(BUNDLED_CATALOG)
+    highest = 0.0
+    for case in cached_cases(str(BUNDLED_CATALOG)):
+        fit = pick_curve(catalog.train_curves, case.arch)
+        traffic = traffic_of(fit, case.job.work.family, case.job.attention, case.nchw16)
+        eta = float(curve_value(gpu_peak(fit, case.gpu, case.run.precision), fit.half_side, traffic, case.side,
+                                case.ratio, case.weights))
+        eta *= stack_factor(fit, case.job.framework) * ceiling_factor(fit, case.gpu, case.run.precision)
+        highest = max(highest, eta / efficiency_cap(case.gpu, case.run.precision))
+    assert 0.5 < highest < 1.0, highest

@@ -25,9 +25,11 @@ class Efficiency:
     log_sigma is widened for each (catalog/priors.yaml extrapolation)."""
 
 
-def interval(p50: float, log_sigma: float) -> tuple[float, float, float]:
-    """P10, P50, P90 of an efficiency, log-normal with median p50 and log-spread log_sigma; the P90 at most 1, since
-    no step runs faster than the peak it is a fraction of (a wide spread, e.g. a measured curve extrapolated far past
-    its calls, would otherwise put the fast end above it)."""
+def interval(p50: float, log_sigma: float, cap: float = 1.0) -> tuple[float, float, float]:
+    """P10, P50, P90 of an efficiency, log-normal with median p50 and log-spread log_sigma; the P90 at most `cap` (1,
+    or a training step's train_curve.efficiency_cap: the GPU's matmul ceiling), since no step runs faster than the peak
+    it is a fraction of (a wide spread, e.g. a measured curve extrapolated far past its calls, would otherwise put the
+    fast end above it), and never below the P50."""
     spread = math.exp(Z90 * log_sigma)
-    return p50 / spread, p50, min(1.0, p50 * spread)
+    high = min(cap, p50 * spread)
+    return p50 / spread, p50, high if high > p50 else p50

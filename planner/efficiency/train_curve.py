@@ -191,10 +191,20 @@ def gpu_peak(fit: TrainCurveFit, gpu: GpuSpec, precision: str) -> float:
 MAX_TERMS = 1024
 """TrainCurve.efficiency's kept terms: past this many (GPUs × works × curves of the searches a process ran) they are
 dropped and made again."""
-CurveTerms = tuple[float, float, float, float, float, float, float, float, float, float, object, object, object]
+CurveTerms = tuple[float, float, float, float, float, float, float, float, float, float, float, object, object,
+                   object]
 """TrainCurve._terms: the GPU's peak on the curve, the traffic passes, the activations' traffic ratio, one layer's
 matmul weights, the parameters, the routed experts' parameters, the value bytes, the ridge point over the work's
-FLOP per sample, the stack and ceiling factors; then the curve, the work and the GPU they were read from (held)."""
+FLOP per sample, the stack and ceiling factors, the efficiency's cap (efficiency_cap); then the curve, the work and
+the GPU they were read from (held)."""
+
+
+def efficiency_cap(gpu: GpuSpec, precision: str) -> float:
+    """The most of the dense peak a training step's compute reaches: the GPU's matmul ceiling at the precision (the
+    share its best matmul reaches, planner/catalog/ceilings.py), 1 without one (fp32, or no ceiling recorded). A
+    stack factor on a curve near its peak went past it (new-user QA: pretrain-1b-72h with training.framework megatron
+    planned RTX A4000s at efficiency 1.0, 93 % MFU, P10 hours equal to P50, beside their 84.0 % ceiling)."""
+    return min(1.0, ceiling_share(gpu, precision) or 1.0)
 _TERMS: dict[tuple[object, ...], CurveTerms] = {}
 """TrainCurve._terms by (curve, work, GPU, precision, attention, stack), each holding its objects."""
 
@@ -220,7 +230,7 @@ class TrainCurve:
         terms = _TERMS.get(key)
         if terms is None:
             terms = self._terms(work, gpu, precision, attention, framework)
-        peak, traffic, ratio, layer_params, params, routed, value_bytes, ridge, stack, ceiling = terms[:10]
+        peak, traffic, ratio, layer_params, params, routed, value_bytes, ridge, stack, ceiling, cap = terms[:11]
         # matrix_side, weight_ratio and curve_value, the same operations on the same numbers
         side = math.sqrt(layer_params / max(1, tp))
         weights = 0.0
@@ -228,7 +238,7 @@ class TrainCurve:
             held = params - routed * (1.0 - 1.0 / max(1, ep))
             weights = WEIGHT_PASSES * held * value_bytes / micro_batch * ridge
         value = float(curve_value(peak, self.fit.half_side, traffic, side, ratio, weights))
-        return min(1.0, value * stack * ceiling)
+        return min(cap, value * stack * ceiling)
 
     def _terms(self, work: Workload, gpu: GpuSpec, precision: str, attention: str,
                framework: str | None) -> CurveTerms:
@@ -243,7 +253,7 @@ class TrainCurve:
                  traffic_ratio(work, gpu, precision), work.trainable_matmul_params / max(1, work.layers),
                  work.params, work.routed_expert_params, _value_bytes(precision),
                  _ridge_over_flops(work, gpu, precision), stack_factor(self.fit, framework),
-                 ceiling_factor(self.fit, gpu, precision), self, work, gpu)
+                 ceiling_factor(self.fit, gpu, precision), efficiency_cap(gpu, precision), self, work, gpu)
         _TERMS[(id(self), id(work), id(gpu), precision, attention, framework)] = terms
         return terms
 

@@ -33,6 +33,7 @@ from planner.efficiency.train_curve import (
     chip_transfer,
     cnn_traffic,
     curve_value,
+    efficiency_cap,
     matrix_side,
     nchw_transposes,
     gpu_peak,
@@ -363,6 +364,9 @@ def _log_predicted(a: dict[str, Any], peak: Num, half_side: Num, traffic_t: Num,
     peak = np.minimum(1.0, peak * np.where(a["fp32"] > 0, fp32_factor, 1.0))  # traincurve.peak_of
     traffic = np.where(a["cnn"] > 0, cnn_traffic(traffic_c, nchw_passes, a["nchw16"] > 0),
                        np.where(a["flash"] > 0, traffic_f, traffic_t))
+    # capped at the peak, not at each GPU's matmul ceiling as the planner caps a step (train_curve.efficiency_cap):
+    # at the fitted figures no published run comes near its ceiling (tests/test_crossval.py checks), and in the
+    # objective the ceiling would only steer the optimizer's path to other figures
     eta = np.minimum(1.0, curve_value(peak, half_side, traffic, a["side"], a["ratio"], a["weights"]) * stack)
     seconds = np.maximum(a["host"], a["compute"] / eta + a["fixed"] + a["memory"]
                          + a["repeats"] * np.maximum(0.0, a["overlap"] - a["window"] / eta)
@@ -578,7 +582,8 @@ def case_efficiency(case: RunCase, curves: list[TrainCurveFit] | tuple[TrainCurv
     traffic = traffic_of(fit, case.job.work.family, case.job.attention, case.nchw16)
     eta = float(curve_value(gpu_peak(fit, case.gpu, case.run.precision), fit.half_side, traffic, case.side, case.ratio,
                             case.weights))
-    return min(1.0, eta * stack_factor(fit, case.job.framework) * ceiling_factor(fit, case.gpu, case.run.precision)), \
+    return min(efficiency_cap(case.gpu, case.run.precision),
+               eta * stack_factor(fit, case.job.framework) * ceiling_factor(fit, case.gpu, case.run.precision)), \
         fit.arch
 
 

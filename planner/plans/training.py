@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from planner.catalog.load import Catalog, PricedOffer
 from planner.efficiency.origin import Efficiency, interval
+from planner.efficiency.train_curve import efficiency_cap
 from planner.model.bill import BillRates
 from planner.model.costing import run_costs_usd
 from planner.model.forward_time import kernels_per_forward, training_mode
@@ -1124,8 +1125,9 @@ class LayoutMemo:
     comm_tokens: dict[tuple[object, ...], int] = dataclasses.field(default_factory=dict)
     """Small numbers for TargetView.comm and TargetView.link (view)."""
     comms: dict[tuple[int, int], StepComm] = dataclasses.field(default_factory=dict)
-    intervals: dict[int, tuple[tuple[float, float, float], Efficiency]] = dataclasses.field(default_factory=dict)
-    """interval(value, log_sigma) per efficiency object, held with it (timed_plans)."""
+    intervals: dict[tuple[int, float], tuple[tuple[float, float, float], Efficiency]] = \
+        dataclasses.field(default_factory=dict)
+    """interval(value, log_sigma, cap) per (efficiency object, cap), held with it (timed_plans)."""
     alike: dict[tuple[object, ...], list[LayoutEntry]] = dataclasses.field(default_factory=dict)
     """layouts_with_work per reading_key: layouts keys that differ only in what candidate_layouts does not read
     (GPUs per instance beyond the tensor degrees they allow) share one list."""
@@ -1437,8 +1439,11 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
     gpu_id, provider, instance, billing, commitment = gpu.id, offer.provider, o.instance, offer.billing_seconds, \
         offer.commitment
     samples, batch, pins = job.samples, job.global_batch_samples, job.parallelism
-    # interval() per efficiency object, held with it (its id is not reused while held): counts and GPUs share them
-    intervals: dict[int, tuple[tuple[float, float, float], Efficiency]] = memo.intervals if memo is not None else {}
+    # interval() per efficiency object and cap, held with it (its id is not reused while held): counts and GPUs share
+    # them
+    intervals: dict[tuple[int, float], tuple[tuple[float, float, float], Efficiency]] = \
+        memo.intervals if memo is not None else {}
+    cap = efficiency_cap(gpu, job.precision)
     plans = []
     for count in counts:
         verdicts: list[Verdict] = []
@@ -1466,9 +1471,9 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
         steps = samples / terms.samples_per_step
         if steps < 1.0:  # replicas beyond the dataset's samples idle through the one step the run takes
             steps = 1.0
-        held = intervals.get(id(eff))
+        held = intervals.get((id(eff), cap))
         if held is None:
-            held = intervals[id(eff)] = (interval(value, eff.log_sigma), eff)
+            held = intervals[(id(eff), cap)] = (interval(value, eff.log_sigma, cap), eff)
         low, mid, high = held[0]
         # hours at the efficiency's P90 (fast) / P50 / P10 (slow); communication and the memory-bound kernels are
         # not scaled
