@@ -474,18 +474,25 @@ def test_an_owned_plan_is_not_called_on_demand(catalog):
     assert any(o.label.endswith("(on-demand)") for o in options if o.plan.provider != "owned" and not o.spot)
 
 
+UNWORKABLE_PIN = ["estimate", str(PRETRAIN), "--set", "training.parallelism.tensor=8", "--set",
+                  "constraints.gpus=[RTX-3060]", "--top", "0"]
+"""pretrain-1b-72h with tensor 8 pinned on RTX 3060s, whose one-GPU instances cannot hold 8 tensor ranks."""
+
+
+def _unworkable_plans() -> list[dict]:
+    data = json.loads(CliRunner().invoke(app, [*UNWORKABLE_PIN, "--format", "json"]).stdout)
+    unworkable = [p for p in data["training"]["plans"] if any(v["kind"] == "pin_unworkable" for v in p["verdicts"])]
+    assert unworkable
+    return unworkable
+
+
 def test_a_plan_whose_pin_cannot_run_is_not_judged_on_stand_in_hours():
     # new-user QA: plans whose pinned tensor degree cannot run on the offer read "misses the deadline (85.0 h at P50
     # > 72.0 h)" with hours 85.0 (85.0–85.0): a stand-in layout's figures, not a prediction
-    args = ["estimate", str(PRETRAIN), "--set", "training.parallelism.tensor=8", "--set",
-            "constraints.gpus=[RTX-3060]", "--top", "0"]
-    data = json.loads(CliRunner().invoke(app, [*args, "--format", "json"]).stdout)
-    unworkable = [p for p in data["training"]["plans"] if any(v["kind"] == "pin_unworkable" for v in p["verdicts"])]
-    assert unworkable
-    for plan in unworkable:
+    for plan in _unworkable_plans():
         assert {v["kind"] for v in plan["verdicts"]} == {"pin_unworkable"}, plan["verdicts"]
         assert not any("deadline" in r or "budget" in r for r in plan["reasons"])
-    text = CliRunner().invoke(app, [*args, "--format", "markdown"]).stdout
+    text = CliRunner().invoke(app, [*UNWORKABLE_PIN, "--format", "markdown"]).stdout
     rows = [line for line in text.split("\n## Training\n", 1)[1].splitlines()
             if line.startswith("| ") and "pinned parallelism" in line]
     assert rows and all(" – | – |" in row for row in rows), rows[:2]
@@ -494,18 +501,13 @@ def test_a_plan_whose_pin_cannot_run_is_not_judged_on_stand_in_hours():
 def test_a_plan_whose_pin_cannot_run_has_no_figures_in_the_json_or_csv():
     # new-user QA: the JSON (and the CSV made from it) gave such a plan hours 5.9 h, a cost, an MFU and a ZeRO-3,
     # full-recompute, micro-batch-1 layout: _unfitted's stand-in, which the table already prints as '–'
-    args = ["estimate", str(PRETRAIN), "--set", "training.parallelism.tensor=8", "--set",
-            "constraints.gpus=[RTX-3060]", "--top", "0"]
-    data = json.loads(CliRunner().invoke(app, [*args, "--format", "json"]).stdout)
-    unworkable = [p for p in data["training"]["plans"] if any(v["kind"] == "pin_unworkable" for v in p["verdicts"])]
-    assert unworkable
-    for plan in unworkable:
+    for plan in _unworkable_plans():
         assert set(plan["hours"].values()) == {None} and set(plan["cost_usd"].values()) == {None}
         assert plan["gpu_hours"] is None and plan["mfu"] is None and plan["step_time_s"] is None
         assert plan["micro_batch"] is None and plan["memory_per_gpu_gb"] is None
         assert plan["parallelism"]["tensor"] == 8 and plan["parallelism"]["sharding"] is None
         assert plan["meets_deadline"] is None and plan["within_budget"] is None
-    rows = [r for r in csv.DictReader(io.StringIO(CliRunner().invoke(app, [*args, "--format", "csv"]).stdout))
+    rows = [r for r in csv.DictReader(io.StringIO(CliRunner().invoke(app, [*UNWORKABLE_PIN, "--format", "csv"]).stdout))
             if "pinned parallelism" in r["reasons"]]
     assert rows and all(r["hours_p50"] == "" and r["cost_usd_p50"] == "" for r in rows)
 
@@ -523,7 +525,7 @@ def test_a_plan_that_does_not_fit_has_no_figures_no_deadline_verdict_and_no_bill
         assert {v["kind"] for v in plan["verdicts"]} == {"does_not_fit_memory"}, plan["verdicts"]
         assert set(plan["hours"].values()) == {None} and set(plan["cost_usd"].values()) == {None}
         assert plan["mfu"] is None and plan["memory_per_gpu_gb"] > 12  # what it would need is kept
-    text = CliRunner().invoke(app, [*args, "--format", "markdown"]).stdout
+    text = CliRunner().invoke(app, [*UNWORKABLE_PIN, "--format", "markdown"]).stdout
     rows = [line for line in text.split("\n## Training\n", 1)[1].splitlines() if "does not fit in memory" in line]
     assert rows and all(" – | – | – |" in row for row in rows), rows[:2]
     assert "Whole bill" not in text
