@@ -525,7 +525,7 @@ def test_a_plan_that_does_not_fit_has_no_figures_no_deadline_verdict_and_no_bill
         assert {v["kind"] for v in plan["verdicts"]} == {"does_not_fit_memory"}, plan["verdicts"]
         assert set(plan["hours"].values()) == {None} and set(plan["cost_usd"].values()) == {None}
         assert plan["mfu"] is None and plan["memory_per_gpu_gb"] > 12  # what it would need is kept
-    text = CliRunner().invoke(app, [*UNWORKABLE_PIN, "--format", "markdown"]).stdout
+    text = CliRunner().invoke(app, [*args, "--format", "markdown"]).stdout
     rows = [line for line in text.split("\n## Training\n", 1)[1].splitlines() if "does not fit in memory" in line]
     assert rows and all(" – | – | – |" in row for row in rows), rows[:2]
     assert "Whole bill" not in text
