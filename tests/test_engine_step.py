@@ -92,5 +92,9 @@ def test_a_vllm_plan_pays_the_host_time_and_the_faster_gpu_still_decodes_faster(
     assert step("B200") < step("H200-SXM") < step("H100-SXM") < step("A100-80GB-SXM")
     assert "host time per step (fitted on 3 decode rows)" in \
         llm_efficiency(catalog, catalog.gpu("H100-SXM"), "decoder", None).compute.detail
-    # an engine with no per-step figure (gpt-fast's one CUDA graph) pays none
-    assert llm_efficiency(catalog, catalog.gpu("H100-SXM"), "decoder", "torch-compile").engine_step_s == 0.0
+    # an engine with no per-step figure (gpt-fast's one CUDA graph) pays none, and its note says so beside vLLM's
+    # (new-user QA: sglang and llama.cpp plans looked cheaper than vLLM's with nothing in the output saying why)
+    bare = llm_efficiency(catalog, catalog.gpu("H100-SXM"), "decoder", "torch-compile")
+    assert bare.engine_step_s == 0.0
+    assert f"no host time per step beyond that (torch-compile: none fitted or documented, where vLLM's is " \
+           f"{host * 1e3:.3g} ms)" in bare.compute.detail

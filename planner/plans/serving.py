@@ -1293,6 +1293,10 @@ def llm_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str | No
     if step.milliseconds > 0:
         note += f", plus {step.milliseconds:.3g} ms of {name}'s host time per step (" + (
             f"fitted on {step.n} decode rows)" if step.n else "documented prior)")
+    else:  # said, so that an engine without a figure does not look cheaper than vLLM, which has one, unremarked
+        vllm = engine_step(catalog.engine_steps, "vllm")
+        note += f", and no host time per step beyond that ({name}: none fitted or documented, where vLLM's is " \
+                f"{vllm.milliseconds:.3g} ms)"
     return ServingEfficiency(dataclasses.replace(compute, detail=compute.detail + note),
                              prior_efficiency(catalog, gpu, "decode", family),
                              floor.microseconds * 1e-6 if floor is not None else 0.0,
