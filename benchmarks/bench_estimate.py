@@ -92,6 +92,16 @@ long-context-llama-8b 1.75x -> 1.56x, lora-7b-a6000 1.39x -> 1.26x, lora-mixtral
 pretrain-1b-72h 2.41x -> 2.08x, resnet50-imagenet 1.94x -> 1.85x, serve-7b-chat 2.28x -> 2.21x,
 serve-gpt-oss-120b-chat 1.44x -> 1.25x. Five of eight within 2x on that loaded machine; the rest is their searches.
 
+The table makes only the plans it prints, fits its tables by arithmetic and prints its sentences as they are; the
+M/D/c quantile store read in C; no collector pass; no shutil (2026-12-01 late, docs/internals.md 'Start-up'; main
+ea51dac without and with 69c2aca, dfd078f, cf83ebf): callgrind instructions json / table, bert-train-then-serve
+2,361 -> 2,243 M / 2,810 -> 2,480 M, serve-7b-chat 1,938 -> 1,844 M / 2,300 -> 2,021 M, pretrain-1b-72h 1,858 ->
+1,834 M / 2,138 -> 2,000 M, resnet50-imagenet 1,666 -> 1,643 M / 1,936 -> 1,795 M, serve-gpt-oss-120b-chat 1,079 ->
+1,001 M / 1,319 -> 1,158 M (floor 653 M); CPU vs the floor (medians of 7, load ~1-3, floor 140-220 ms) json / table:
+bert-train-then-serve 2.57x -> 2.51x / 3.07x -> 2.78x, serve-7b-chat 2.25x -> 2.11x / 2.62x -> 2.39x,
+pretrain-1b-72h 2.19x -> 2.10x / 2.47x -> 2.33x, resnet50-imagenet 1.99x -> 1.89x / 2.34x -> 2.08x,
+lora-mixtral-8x7b 1.82x -> 1.82x / 2.19x -> 2.01x; the other three within 2x both ways.
+
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the
 catalog's parsed YAML in its content cache (planner/io/yamlcache.py), both warmed by one run first.
