@@ -130,8 +130,26 @@ def test_owned_machine_plans_beside_rentals_with_electricity_and_buy_vs_rent(tmp
 def test_owned_machine_at_zero_cost_without_electricity_price(tmp_path):
     profile = tmp_path / "owned.yaml"
     profile.write_text(OWNED.replace("  usd_per_kwh: 0.30\n", ""))
-    plan = next(p for p in estimate(profile)["training"]["plans"] if p["provider"] == "owned")
+    data = estimate(profile)
+    plan = next(p for p in data["training"]["plans"] if p["provider"] == "owned")
     assert plan["usd_per_hour"] == 0 and plan["cost_usd"]["p50"] == 0
+    # new-user QA: nothing said the free machine's electricity was left out; it wins every choice at $0
+    (warning,) = [w for w in data["warnings"] if "electricity not counted" in w]
+    assert warning.startswith("2x RTX-4090 (owned):") and "constraints.usd_per_kwh" in warning and "$0.00/h" in warning
+    table = " ".join(estimate(profile, fmt="table").split())
+    assert "Warning: 2x RTX-4090 (owned): electricity not counted" in table
+    priced = _with(tmp_path, OWNED)
+    assert not any("electricity" in w for w in estimate(priced)["warnings"])
+
+
+def test_an_owned_gpu_without_a_tdp_says_its_electricity_is_not_counted(catalog):
+    from planner.plans.owned import electricity_unpriced
+    from planner.schema.profile import OwnedMachine
+
+    (gpu,) = [g for g in ("GH200-96GB",) if catalog.gpus[g].tdp_w is None]
+    machine = OwnedMachine(gpu=gpu, count=1)
+    assert "no TDP for GH200-96GB" in electricity_unpriced(machine, catalog, gpu, 0.30)
+    assert electricity_unpriced(OwnedMachine(gpu="RTX-4090"), catalog, "RTX-4090", 0.30) is None
 
 
 def test_purchase_price_needs_a_lifetime(tmp_path):

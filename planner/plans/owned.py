@@ -81,6 +81,21 @@ def electricity_usd_per_hour(machine: OwnedMachine, catalog: Catalog, gpu_id: st
     return machine.count * tdp / 1000.0 * pue * usd_per_kwh
 
 
+def electricity_unpriced(machine: OwnedMachine, catalog: Catalog, gpu_id: str, usd_per_kwh: float | None) -> str | None:
+    """Why an owned machine's hourly cost leaves its electricity out, as a warning, or None when it counts it: with no
+    constraints.usd_per_kwh the cost is usd_per_hour alone (by default $0/h, a machine that reads as free and wins
+    every choice; new-user QA), and a GPU without a TDP in catalog/gpus.yaml has no power to price."""
+    instance = owned_instance(machine, gpu_id)
+    if usd_per_kwh is None:
+        return (f"{instance}: electricity not counted (constraints.usd_per_kwh not given): its cost is usd_per_hour "
+                f"alone, ${machine.usd_per_hour:,.2f}/h; set constraints.usd_per_kwh (0 when power is free) to add "
+                "count × TDP × pue × that price")
+    if catalog.gpus[gpu_id].tdp_w is None:
+        return (f"{instance}: electricity not counted: catalog/gpus.yaml has no TDP for {gpu_id}; include it in "
+                "usd_per_hour")
+    return None
+
+
 def owned_offers(machines: list[OwnedMachine], gpu_ids: tuple[str, ...], catalog: Catalog,
                  usd_per_kwh: float | None, pue: float, today: dt.date) -> list[PricedOffer]:
     """One single-instance offer per owned machine, priced at its running cost (0 allowed: built without the

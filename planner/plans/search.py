@@ -47,6 +47,7 @@ from planner.plans.owned import (
     OWNED,
     BuyVersusRent,
     buy_versus_rent,
+    electricity_unpriced,
     owned_instance,
     owned_offers,
     purchase_basis,
@@ -176,6 +177,10 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
     priced = {(o.provider, o.offer.instance): o for o in offers}
     # stale prices are warned about in the report, for the providers of the plans shown (render/report.py)
     warnings: list[str] = list(loaded.warnings)
+    for machine, gpu_id in zip(constraints.owned, loaded.owned_gpu_ids):
+        unpriced = electricity_unpriced(machine, catalog, gpu_id, constraints.usd_per_kwh)
+        if unpriced is not None:
+            warnings.append(unpriced)
     # GPUs named with no offer to rent are planned for time only (planner/plans/no_offer.py)
     network = constraints.assumed_network_gbps or catalog.slowest_stated_network_gbps
     unrented = no_offer_offers(unrented_gpus(loaded.gpu_ids or (), offers), catalog, network, day)
