@@ -154,6 +154,10 @@ CASES = [
          "constraints.discounts.nosuchprovider", ("unknown provider 'nosuchprovider'.", "Known: aws, azure,")),
     Case("misspelt-discount-provider", base(PRETRAIN) + "constraints:\n  discounts: {lamda: 5%}\n", "discounts:",
          "constraints.discounts.lamda", ("unknown provider 'lamda'.", "Did you mean 'lambda'?")),
+    # new-user QA: a bare 0.15 was planned as 0.15 % off, where the profile's other shares are fractions
+    Case("discount-as-a-fraction", base(PRETRAIN) + "constraints:\n  discounts: {vast-ai: 0.15}\n", "discounts:",
+         "constraints.discounts.vast-ai", ("0.15 reads as 0.15 %, and may be meant as the share 15%: write 15% or "
+                                           "0.15%",)),
     Case("zero-gpu-count", base(PRETRAIN) + "constraints:\n  gpu_count: 0\n", "gpu_count:", "constraints.gpu_count",
          ("Input should be greater than or equal to 1 (got 0)",)),
     Case("duplicate-key", broken(PRETRAIN, "  epochs: 1\n", "  epochs: 1\n  precision: fp16\n"), "precision:",

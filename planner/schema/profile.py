@@ -233,7 +233,12 @@ class Inference(Strict):
 
 
 def _percent(value: object) -> object:
-    """'15%', '15 %' or 15 → 15.0 (a percentage)."""
+    """'15%', '15 %' or 15 → 15.0 (a percentage). A bare number between 0 and 1 is refused: the profile writes other
+    shares as fractions (autoscale_headroom: 0.2, prefix_cache_hit_rate), so `vast-ai: 0.15` may mean 15 % and was
+    planned as 0.15 % (new-user QA); '0.15%' or '15%' says which."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1:
+        raise ValueError(f"{value:g} reads as {value:g} %, and may be meant as the share {value:.0%}: write "
+                         f"{value * 100:g}% or {value:g}%")
     if isinstance(value, str) and value.strip().endswith("%"):
         value = value.strip()[:-1].strip()
     if isinstance(value, str):
@@ -289,7 +294,8 @@ class Constraints(Strict):
                                       description="Electricity price for owned machines, USD/kWh.")
     discounts: dict[str, Percent] = Field(default_factory=dict,
                                           description="Discount per provider id, percent (a coupon or an agreement),"
-                                                      " e.g. {massed-compute: 15%}.")
+                                                      " e.g. {massed-compute: 15%}; a bare number below 1 is"
+                                                      " refused as ambiguous (write 15% or 0.5%).")
     commitment: Literal["1m", "3m", "6m", "1y", "3y"] | None = Field(
         None, description="Also plan at the published committed-term prices of this length (catalog/commitments.yaml),"
                           " beside the on-demand ones; each such plan names its term and what it binds you to, and"
