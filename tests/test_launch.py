@@ -268,3 +268,17 @@ def test_the_spec_states_the_profiles_global_batch_not_micro_batch_times_accumul
     assert "–".join(str(s) for s in share) + " of them" in text
     task = yaml.safe_load(emit("skypilot"))
     assert task["envs"]["GPUPLAN_GLOBAL_BATCH"] == "1024"
+
+
+def test_the_header_states_hours_and_cost_as_the_tables_do():
+    # new-user QA: lora-7b-a6000's spec read '6.9 h and $3 planned' for the table's $2.57, and a 3.5-minute plan's
+    # hours one decimal (0.1 h) where the tables print 0.058
+    lora = ROOT / "profiles" / "lora-7b-a6000.yaml"
+    table = gpuplan("estimate", str(lora), "--top", "1").stdout
+    spec = gpuplan("estimate", str(lora), "--emit", "torchrun").stdout
+    assert "$2.57" in table and "6.9 h and $2.57 planned (P50)" in spec
+    quick = emit("skypilot", "--set", "training.deadline=10min", "--confidence", "0.9")
+    header = next(line for line in quick.splitlines() if line.startswith("# instance "))
+    hours = float(header.split("; ", 1)[1].split(" h and ", 1)[0])
+    assert 0 < hours < 1 and len(str(hours).rstrip("0").split(".")[1]) >= 2 and "planned (P90)" in header
+

@@ -8,6 +8,8 @@ from typing import Any
 
 from planner.decide.choices import Decision, TrainingOption
 from planner.errors import PlannerError
+from planner import readable
+from planner.plans.options import level_name
 from planner.plans.owned import OWNED
 from planner.plans.search import Estimate
 from planner.render.escape import comment, shell_word
@@ -93,7 +95,9 @@ def _header(option: TrainingOption, est: Estimate) -> list[str]:
     tensor, pipeline, context = getattr(p, "tensor", 1), getattr(p, "pipeline", 1), getattr(p, "context", 1)
     lines = [f"gpuplan launch spec for {est.profile}: {option.label}",
              f"instance {p.instance} × {p.instances}, {p.gpu_count // p.instances} GPU(s) each; "
-             f"{option.hours:,.1f} h and ${option.cost_usd:,.0f} planned",
+             # the tables' formats: one decimal wrote a 3.5-minute plan as 0.1 h, whole dollars $2.57 as $3
+             f"{readable.hours(option.hours)} h and {readable.usd(option.cost_usd)} planned "
+             f"({level_name(option.confidence)})",
              f"parallelism: data {p.gpu_count // (tensor * pipeline * context)}, tensor {tensor}, pipeline {pipeline}"
              + (f", context {context}" if context > 1 else "") + f"; {what} "
              f"(FSDP sharding_strategy={fsdp})",
