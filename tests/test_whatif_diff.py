@@ -121,3 +121,20 @@ def test_diff_fails_when_a_side_has_no_recommended_plan(tmp_path):
     assert result.exit_code == 1
     assert json.loads(result.stdout)["no_recommended_plan"] == [{"section": "training", "side": "new"}]
     assert "training has no recommended plan" in result.stderr
+
+
+def test_a_named_metric_neither_plan_has_is_bad_input(tmp_path):
+    # new-user QA: `--fail-above ttft_p95=5%` on a training diff (or latency_p95 on a chat model's, whose plans carry
+    # TTFT and TPOT) was never checked, so a CI guard on it passed whatever changed
+    data = estimate_json()
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(data))
+    data["training"]["plans"][data["training"]["recommended"]]["cost_usd"]["p50"] *= 3
+    new.write_text(json.dumps(data))
+    result = runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "ttft_p95=5%"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.startswith("Error: --fail-above: ttft_p95: neither recommended plan has this metric")
+    assert "(these plans have: cost, gpu_hours, hours)" in result.output
+    result = runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "cost=10%,latency_p95=1%"])
+    assert result.exit_code == 2 and result.output.startswith("Error: --fail-above: latency_p95: neither")
+    assert runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "cost=10%"]).exit_code == 1

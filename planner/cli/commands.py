@@ -421,6 +421,7 @@ def diff(
 
     Exit 1 when a metric named by --fail-above rose above its share or either estimate has no recommended plan (nothing met its constraints: no plan to compare); 2 on bad input."""
     from planner.decide.diff import (
+        check_thresholds_apply,
         failures,
         load_plan_document,
         parse_thresholds,
@@ -434,6 +435,7 @@ def diff(
     old_doc, new_doc = load_plan_document(old, catalog), load_plan_document(new, catalog)
     changes = plan_changes(old_doc, new_doc)
     missing = unrecommended(old_doc, new_doc, old.name, new.name)
+    check_thresholds_apply(changes, missing, thresholds)
     _out(render_changes(changes, old.name, new.name, format.value, missing))
     lines = failures(changes, missing, thresholds)
     for line in lines:

@@ -254,6 +254,24 @@ def rises_above(changes: list[Change], thresholds: dict[str, float]) -> list[Cha
     return over
 
 
+def check_thresholds_apply(changes: list[Change], missing: list[Unrecommended],
+                           thresholds: dict[str, float] | None) -> None:
+    """A --fail-above metric that neither recommended plan has (ttft_p95 on a training diff, latency_p95 on a
+    generative model's) would never be checked, so a CI guard on it passed whatever changed (new-user QA): one
+    InputError naming the metrics these plans have. Not when a side has no recommended plan: that diff fails anyway,
+    and its metrics are absent for that reason."""
+    if not thresholds or missing:
+        return
+    present = {c.metric_key for c in changes if c.metric_key and (c.old is not None or c.new is not None)}
+    absent = [name for name in thresholds if name not in present]
+    if absent:
+        have = ", ".join(k for k in METRIC_KEYS if k in present) or "none"
+        raise InputError(f"{', '.join(absent)}: neither recommended plan has "
+                         f"{'this metric' if len(absent) == 1 else 'these metrics'}, so "
+                         f"{'it' if len(absent) == 1 else 'they'} would never be checked (these plans have: {have})",
+                         field="--fail-above", hint="Name only metrics the plans have.")
+
+
 def failures(changes: list[Change], missing: list[Unrecommended],
              thresholds: dict[str, float] | None) -> list[str]:
     """Why the diff fails (exit 1), one line each: a section either estimate planned with nothing recommended (always
