@@ -125,6 +125,19 @@ def test_impossible_deadline_names_fastest_and_cheapest_and_what_to_change(write
     assert data["decisions"]["training"]["changes_needed"]
 
 
+def test_a_budget_only_miss_is_not_told_more_gpus_would_help(write, monkeypatch):
+    # new-user QA: with the deadline met and only the budget missed, the report added "the fastest plan uses every GPU
+    # allowed (max_gpus is 4096); more GPUs could be faster" — more GPUs shorten a run, they do not make it cheaper
+    path = write("poor.yaml", (ROOT / "profiles" / "pretrain-1b-72h.yaml").read_text()
+                 .replace("budget: $20k", "budget: $20"))
+    out = " ".join(run_at(120, monkeypatch, "estimate", str(path)).split())
+    assert re.search(r"To plan it, budget: at least \$[\d.,]+ \(now \$20.00\)", out), out[:600]
+    assert "more GPUs could be faster" not in out
+    tight = write("tight.yaml", (ROOT / "profiles" / "pretrain-1b-72h.yaml").read_text()
+                  .replace("deadline: 72h", "deadline: 1min"))
+    assert "more GPUs could be faster" in " ".join(run_at(120, monkeypatch, "estimate", str(tight)).split())
+
+
 def test_balanced_never_pays_more_than_its_share():
     from planner.decide.choices import BALANCED_MAX_EXTRA_COST
 

@@ -306,7 +306,8 @@ def _training_impossible(usable: list[TrainingOption], deadline_s: float | None,
                     Choice("cheapest possible", cheapest, f"{_usd(cheapest.cost_usd)} over "
                                                           f"{hours_text(cheapest.hours)}")]
     changes: list[str] = []
-    if deadline_s is not None and fastest.hours * 3600.0 > deadline_s:
+    late = deadline_s is not None and fastest.hours * 3600.0 > deadline_s
+    if deadline_s is not None and late:
         changes.append(f"time: the deadline would have to be at least {hours_text(fastest.hours)} "
                        f"(now {hours_text(deadline_s / 3600.0)}): the fastest plan is {fastest.label}.")
     if budget_usd is not None:
@@ -315,7 +316,8 @@ def _training_impossible(usable: list[TrainingOption], deadline_s: float | None,
         if base.cost_usd > budget_usd:
             changes.append(f"budget: at least {_usd(base.cost_usd)} (now {_usd(budget_usd)}) for "
                            f"{'the cheapest plan on time' if on_time else 'the fastest plan'}, {base.label}.")
-    if fastest.plan.gpu_count >= (pinned or max_gpus):
+    # more GPUs shorten a run, they do not make it cheaper: said only when the deadline is what no plan meets
+    if late and fastest.plan.gpu_count >= (pinned or max_gpus):
         what = f"constraints.gpu_count is pinned at {pinned}" if pinned else f"max_gpus is {max_gpus}"
         changes.append(f"count: the fastest plan uses every GPU allowed ({what}); more GPUs could be faster.")
     return alternatives, changes
