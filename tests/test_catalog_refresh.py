@@ -61,3 +61,19 @@ def test_without_network_one_line_and_nothing_changes(catalog_dir, monkeypatch):
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and result.output.startswith("no network: could not fetch")
     assert before == {p.name: p.read_text() for p in (catalog_dir / "offers").glob("*.yaml")}
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://example.org/catalogs/v7", "https:///catalogs/v7"])
+def test_a_url_that_is_not_one_is_bad_input_at_the_option(catalog_dir, url):
+    # new-user QA: --url notaurl was an internal error (urllib's ValueError 'unknown url type', exit 70)
+    result = runner.invoke(app, ["catalog", "refresh", "--from", "skypilot-url", "--url", url,
+                                 "--catalog", str(catalog_dir)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.startswith(f"Error: --url: {url!r} is not an http(s) or file URL of a catalog folder")
+
+
+def test_a_local_copy_is_read_through_a_file_url(catalog_dir):
+    result = runner.invoke(app, ["catalog", "refresh", "--from", "skypilot-url", "--url", RECORDED.as_uri(),
+                                 "--dry-run", "--catalog", str(catalog_dir)])
+    assert result.exit_code == 0, result.output
+    assert "lambda: 0 new, 0 gone, 0 repriced" in result.stdout

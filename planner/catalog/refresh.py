@@ -89,9 +89,25 @@ def render_changes(diff: list[OfferChange], shown: int = 5) -> str:
     return "\n".join(lines) + "\n"
 
 
+URL_SCHEMES = ("https", "http", "file")
+"""What --url may name: a web mirror of the catalog, or a local copy (file:///path/to/catalogs/v7)."""
+
+
+def check_base_url(base_url: str) -> None:
+    """--url must be a URL urllib fetches over those schemes: 'notaurl' was an internal error (urllib's ValueError
+    'unknown url type', exit 70; new-user QA), ftp:// or a mistyped scheme 'no network'."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(base_url)
+    if parts.scheme.lower() not in URL_SCHEMES or not (parts.netloc or parts.scheme.lower() == "file"):
+        raise InputError(f"{base_url!r} is not an http(s) or file URL of a catalog folder", field="--url",
+                         hint=f"Give the folder that holds <cloud>/vms.csv, such as {SKYPILOT_URL}.")
+
+
 def refresh(catalog: Catalog, catalog_dir: Path, base_url: str = SKYPILOT_URL,
             today: dt.date | None = None) -> tuple[list[ProviderImport], list[OfferChange]]:
     """Download, import and compare (nothing written here)."""
+    check_base_url(base_url)
     with tempfile.TemporaryDirectory(prefix="gpuplan-refresh-") as tmp:
         download(base_url, catalog_dir, Path(tmp))
         day = today or dt.date.today()
