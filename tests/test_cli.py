@@ -318,6 +318,25 @@ def test_catalog_list_json():
     assert a100["cheapest_usd_per_gpu_hour"] > 0
 
 
+def test_catalog_list_marks_a_doubtful_cheapest_price(catalog):
+    # new-user QA: mithril's A100/H100 prices, which may be spot or auction prices (estimate marks their plans †),
+    # were the list's plain cheapest $/GPU-h
+    doubtful = {(o.offer.gpu, o.provider, o.offer.instance): o.offer.doubtful for o in catalog.offers()
+                if o.offer.doubtful}
+    gpus = json.loads(runner.invoke(app, ["catalog", "list", "--format", "json"]).stdout)
+    flagged = [g for g in gpus if g["cheapest_doubtful"]]
+    assert flagged and all(doubtful[(g["id"], g["cheapest_provider"], g["cheapest_instance"])] == g["cheapest_doubtful"]
+                           for g in flagged)
+    assert all(g["cheapest_doubtful"] is None for g in gpus
+               if (g["id"], g["cheapest_provider"], g["cheapest_instance"]) not in doubtful)
+    table = runner.invoke(app, ["catalog", "list"], env={"COLUMNS": "400"}).stdout
+    for g in flagged:
+        row = next(line for line in table.splitlines() if line.strip("│ ").startswith(g["id"] + " "))
+        assert f"${g['cheapest_usd_per_gpu_hour']:.2f} † ({g['cheapest_provider']})" in row
+        assert f"† {g['id']} {g['cheapest_provider']} {g['cheapest_instance']}: doubtful: " in table
+    assert table.count("\n† ") == len(flagged)
+
+
 def test_catalog_list_names_the_providers_under_the_gpus(catalog):
     # the GPU table alone never said how many providers the plans search (issue 15: `catalog list` shows >= 15)
     result = runner.invoke(app, ["catalog", "list"], env={"COLUMNS": "400"})

@@ -9,12 +9,14 @@ from planner.render.console import Column, fit_table, is_wide, make_console
 
 
 def gpu_rows(catalog: Catalog) -> list[dict[str, Any]]:
-    """One dict per GPU: id, memory, bandwidth, dense peaks, and its cheapest on-demand offer per GPU-hour."""
-    cheapest: dict[str, tuple[float, str]] = {}
+    """One dict per GPU: id, memory, bandwidth, dense peaks, and its cheapest on-demand offer per GPU-hour, with the
+    offer's doubt when the catalog flags its price (`cheapest_doubtful`: estimate marks such a plan †, and the list
+    showed mithril's A100 and H100 prices, which may be spot or auction prices, as plain cheapest; new-user QA)."""
+    cheapest: dict[str, tuple[float, str, str, str | None]] = {}
     for offer in catalog.offers():
         per_gpu = offer.offer.usd_per_hour / offer.offer.gpus_per_instance
         if offer.offer.gpu not in cheapest or per_gpu < cheapest[offer.offer.gpu][0]:
-            cheapest[offer.offer.gpu] = (per_gpu, offer.provider)
+            cheapest[offer.offer.gpu] = (per_gpu, offer.provider, offer.offer.instance, offer.offer.doubtful)
     rows = []
     for gpu in catalog.gpus.values():
         price = cheapest.get(gpu.id)
@@ -24,6 +26,8 @@ def gpu_rows(catalog: Catalog) -> list[dict[str, Any]]:
             "peak_tflops": gpu.peak_tflops.model_dump(exclude_none=True),
             "cheapest_usd_per_gpu_hour": round(price[0], 4) if price else None,
             "cheapest_provider": price[1] if price else None,
+            "cheapest_instance": price[2] if price else None,
+            "cheapest_doubtful": price[3] if price else None,
         })
     return rows
 
@@ -43,12 +47,22 @@ def render_gpu_table(rows: list[dict[str, Any]]) -> str:
 
     body = [[r["id"], r["arch"], f"{r['memory_gb']:g}", f"{r['memory_bandwidth_gbs']:g}", peak(r, "fp32"),
              peak(r, "bf16") if r["peak_tflops"].get("bf16") else peak(r, "fp16"), peak(r, "fp8"),
-             f"${r['cheapest_usd_per_gpu_hour']:.2f} ({r['cheapest_provider']})" if r["cheapest_provider"] else "–"]
+             f"${r['cheapest_usd_per_gpu_hour']:.2f}{' †' if r.get('cheapest_doubtful') else ''} "
+             f"({r['cheapest_provider']})" if r["cheapest_provider"] else "–"]
             for r in rows]
-    return _table("GPUs (dense peaks, TFLOP/s)", [
+    table = _table("GPUs (dense peaks, TFLOP/s)", [
         Column("id"), Column("arch", drop=4), Column("GB", "right"), Column("GB/s", "right"),
         Column("fp32", "right", drop=2), Column("16-bit", "right"), Column("fp8", "right", drop=3),
         Column("cheapest $/GPU-h", drop=1)], body)
+    notes = [f"† {r['id']} {r['cheapest_provider']} {r['cheapest_instance']}: doubtful: {r['cheapest_doubtful']}"
+             for r in rows if r.get("cheapest_doubtful")]
+    if not notes:
+        return table
+    buffer = io.StringIO()
+    console = make_console(buffer)
+    for note in notes:  # wrapped to the terminal, as the estimate's † footnotes are
+        console.print(note, markup=False, highlight=False)
+    return table + "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
 def market_line(catalog: Catalog) -> str:
