@@ -138,3 +138,23 @@ def test_a_named_metric_neither_plan_has_is_bad_input(tmp_path):
     result = runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "cost=10%,latency_p95=1%"])
     assert result.exit_code == 2 and result.output.startswith("Error: --fail-above: latency_p95: neither")
     assert runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "cost=10%"]).exit_code == 1
+
+
+def test_a_latency_p99_target_is_compared_and_guarded(tmp_path):
+    # new-user QA: a model served at latency_p99 (the latency its decision shows since fc79e0f) was compared on p95
+    # only, and --fail-above named no p99, so a CI guard could not hold the targeted latency
+    result = gpuplan("estimate", str(ROOT / "profiles" / "bert-train-then-serve.yaml"), "--format", "json",
+                     "--set", "inference.slo={latency_p99: 50ms}")
+    data = json.loads(result.stdout)
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(data))
+    plan = data["inference"]["plans"][data["inference"]["recommended"]]
+    before = plan["latency_ms"]["p99"]
+    plan["latency_ms"]["p99"] = before * 1.5
+    new.write_text(json.dumps(data))
+    result = runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "latency_p99=10%", "--format", "json"])
+    assert result.exit_code == 1, result.output
+    rows = {(c["section"], c["key"]): c for c in json.loads(result.stdout)["changes"]}
+    assert rows[("inference", "latency_p99")]["old"] == before and rows[("inference", "latency_p99")]["relative"] == 0.5
+    assert rows[("inference", "latency_p95")]["relative"] == 0 and ("inference", "latency_p50") in rows
+    assert "inference latency p99 (ms) rose 50.0%, above --fail-above latency_p99=10%" in result.stderr

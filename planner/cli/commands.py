@@ -411,8 +411,8 @@ def diff(
     new: Annotated[Path, typer.Argument(help="New plan: `gpuplan estimate --format json` output, or a profile.")],
     fail_above: Annotated[Optional[str], typer.Option(
         "--fail-above", help="Exit 1 when a named metric of a recommended plan rises by more than its share: "
-                             "cost=15%,gpu_hours=25% (metrics: cost, gpu_hours, hours, gpus, ttft_p95, tpot_p95, "
-                             "latency_p95; a bare 15% means cost=15%). Metrics not named are never checked.")] = None,
+                             "cost=15%,gpu_hours=25% (metrics: cost, gpu_hours, hours, gpus, ttft_p50, ttft_p95, "
+                             "tpot_p50, tpot_p95, latency_p50, latency_p95, latency_p99; a bare 15% means cost=15%). Metrics not named are never checked.")] = None,
     format: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = DiffFormat.table,
     catalog: CatalogOption = BUNDLED_CATALOG,
     wide: WideOption = False,
