@@ -41,6 +41,10 @@ Eleventh round (2026-12-01: quick floors from the degrees alone, the floor worke
 exclude a count; measured and dropped, branch speed-quick-floors): instructions per plan() with the collector off
 pretrain-1b-72h 1,059 -> 1,062 M, resnet50-imagenet 783 -> 901 M. With it on, instructions per plan() over runs of 0
 and 2 plans swing by +-30 % with whether a collection falls inside them: compare trees with gc.disable().
+Twelfth round (2026-12-01, 411491d: md_c_wait's log z as ln r + i*theta instead of np.log's clog; docs/internals.md):
+instructions per cold plan() (gc off) serve-7b-chat 1,694 -> 1,548 M (-8.6 %), serve-gpt-oss-120b-chat 221 -> 215 M;
+CPU medians of 5, 3 runs alternating, load ~2: serve-7b-chat 217-231 -> 205-208 ms, serve-gpt-oss-120b-chat 27-29 ->
+28-30 ms. Targets not met: serve-7b-chat ~205 ms cold, bert-train-then-serve ~210-270 ms, pretrain-1b-72h ~150 ms.
 """
 from __future__ import annotations
 
