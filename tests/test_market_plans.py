@@ -152,6 +152,22 @@ def test_an_owned_gpu_without_a_tdp_says_its_electricity_is_not_counted(catalog)
     assert electricity_unpriced(OwnedMachine(gpu="RTX-4090"), catalog, "RTX-4090", 0.30) is None
 
 
+def test_an_owned_machine_that_cannot_run_the_job_gets_no_buy_vs_rent_line(tmp_path):
+    # new-user QA: Llama-2-70B fully trained on 2 RTX 4090s (560 GB a GPU) read 'owning pays off above 27%
+    # utilisation' over the 182.7 h of a stand-in layout, hours the JSON gives as null
+    text = OWNED.replace("preset: llama-2-7b", "preset: llama-2-70b").replace("  method: lora\n", "")
+    result = runner.invoke(app, ["estimate", str(_with(tmp_path, text)), "--format", "json", "--top", "0", "--set",
+                                 "constraints.gpus=[RTX-4090, H100-SXM]"])
+    data = json.loads(result.stdout)
+    owned = [p for p in data["training"]["plans"] if p["provider"] == "owned"]
+    assert owned and all(p["hours"]["p50"] is None for p in owned)
+    assert "does not fit in memory" in owned[0]["reasons"][0]
+    assert not data["training"].get("buy_vs_rent")
+    (warning,) = [w for w in data["warnings"] if "buy-versus-rent" in w]
+    assert warning.startswith("2x RTX-4090 (owned): no buy-versus-rent line for training: the machine cannot run this "
+                              "job (does not fit in memory")
+
+
 def test_purchase_price_needs_a_lifetime(tmp_path):
     profile = tmp_path / "owned.yaml"
     profile.write_text(OWNED.replace(", lifetime_years: 3", ""))

@@ -663,8 +663,15 @@ def _buy_versus_rent(loaded: LoadedProfile, catalog: Catalog, today: dt.date, tr
             warnings.append(f"{instance}: no buy-versus-rent line: catalog/purchase_prices.yaml has no sourced price "
                             f"for {gpu_id}; give constraints.owned[].purchase_usd")
         if training is not None:
-            own = next((p for p in training.plans if p.provider == OWNED and p.instance == instance), None)
+            # a plan that cannot run (does not fit, pins unworkable, no precision) has stand-in hours, null in the
+            # JSON: the line compared them (new-user QA: Llama-2-70B on 2 RTX 4090s, 560 GB a GPU, 'owning pays off
+            # above 27% utilisation' over 182.7 h the machine cannot do)
+            mine = [p for p in training.plans if p.provider == OWNED and p.instance == instance]
+            own = next((p for p in mine if p.usable), None)
             rent = next((p for p in training.plans if p.provider not in (OWNED, "local") and p.feasible), None)
+            if own is None and mine and machine.lifetime_years is not None and purchase is not None:
+                warnings.append(f"{instance}: no buy-versus-rent line for training: the machine cannot run this job "
+                                f"({mine[0].reasons[0]})")
             if own is not None:
                 line = buy_versus_rent(machine, instance, own.usd_per_hour, own.hours_p50,
                                        f"{rent.gpu_count}x {rent.gpu} at {rent.provider} ({rent.instance})"
