@@ -28,7 +28,9 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
 def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
                  overrides: Sequence[str] = ()) -> LoadedProfile:
     """A profile from a YAML file or a dict of the same shape, with `--set`-style overrides ("training.epochs=3");
-    errors name the file, line and field (a dict's errors name the field)."""
+    errors name the file, line and field (a dict's errors name the field). One override may be given as a string."""
+    if isinstance(overrides, str):  # a str is a Sequence of one-letter overrides: '--set t: expected KEY.PATH=VALUE'
+        overrides = (overrides,)
     return _load_profile(source, catalog, overrides)
 
 

@@ -86,6 +86,9 @@ def test_overrides_apply_to_dicts_and_files_alike(catalog):
     a = planner.plan(planner.load_profile(data, catalog, ["training.epochs=2"]), catalog).to_dict()
     b = planner.plan(planner.load_profile(PRETRAIN, catalog, ["training.epochs=2"]), catalog).to_dict()
     assert a == b and a["training"]["workload"]["tokens"] == 2 * 2e10
+    # new-user QA: one override as a string was read letter by letter ('--set t: expected KEY.PATH=VALUE')
+    one = planner.load_profile(PRETRAIN, catalog, overrides="training.epochs=2")
+    assert one.profile.training.epochs == 2
 
 
 def test_filtering_reads_verdict_kinds(catalog):
