@@ -337,6 +337,22 @@ def test_catalog_list_marks_a_doubtful_cheapest_price(catalog):
     assert table.count("\n† ") == len(flagged)
 
 
+def test_catalog_providers_dates_are_the_offers_dates(catalog):
+    # new-user QA: vast-ai read 'prices as of 2026-11-30' (its file's date) while its RTX 6000 Ada plans are priced
+    # as of 2026-10-19, the offer's own date, which the plans' price ages read
+    rows = {r["provider"]: r for r in json.loads(runner.invoke(app, ["catalog", "providers", "--format",
+                                                                        "json"]).stdout)}
+    for pid, prov in catalog.providers.items():
+        dates = sorted((o.as_of or prov.as_of).isoformat() for o in prov.offers)
+        assert rows[pid]["offers_as_of"] == [dates[0], dates[-1]]
+    spread = [pid for pid, r in rows.items() if r["offers_as_of"][0] != r["offers_as_of"][1]]
+    assert spread
+    table = runner.invoke(app, ["catalog", "providers"], env={"COLUMNS": "200"}).stdout
+    for pid in spread:
+        first, last = rows[pid]["offers_as_of"]
+        assert f"{first} to {last}" in next(line for line in table.splitlines() if line.strip("│ ").startswith(pid))
+
+
 def test_catalog_list_names_the_providers_under_the_gpus(catalog):
     # the GPU table alone never said how many providers the plans search (issue 15: `catalog list` shows >= 15)
     result = runner.invoke(app, ["catalog", "list"], env={"COLUMNS": "400"})

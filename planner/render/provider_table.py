@@ -14,13 +14,18 @@ def provider_rows(catalog: Catalog) -> list[dict[str, Any]]:
     rows = []
     for pid, prov in sorted(catalog.providers.items()):
         facts = catalog.facts.get(pid)
+        # an offer may carry its own date (kept from an earlier import, or a marketplace snapshot): the plans' price
+        # ages read those, so the row gives their range, not the file's date alone (new-user QA: vast-ai read
+        # 2026-11-30 while its RTX 6000 Ada plans are priced as of 2026-10-19)
+        dates = sorted({o.as_of or prov.as_of for o in prov.offers}) or [prov.as_of]
         rows.append({
             "provider": pid, "name": prov.name, "offers": len(prov.offers),
             "gpus": len({o.gpu for o in prov.offers}),
             "multi_gpu_offers": sum(1 for o in prov.offers if o.gpus_per_instance >= 4),
             "networked_offers": sum(1 for o in prov.offers if o.network_gbps),
             "doubtful_offers": sum(1 for o in prov.offers if o.doubtful),
-            "as_of": prov.as_of.isoformat(), "billing": prov.billing,
+            "as_of": prov.as_of.isoformat(), "offers_as_of": [dates[0].isoformat(), dates[-1].isoformat()],
+            "billing": prov.billing,
             "storage_usd_per_gb_month": facts.storage_usd_per_gb_month.usd
             if facts and facts.storage_usd_per_gb_month else None,
             "egress_usd_per_gb": facts.egress_usd_per_gb.usd if facts and facts.egress_usd_per_gb else None,
@@ -34,7 +39,7 @@ def render_provider_table(rows: list[dict[str, Any]]) -> str:
         return "–" if value is None else f"${value:g}"
 
     body = [[r["provider"], str(r["offers"]), str(r["gpus"]), str(r["multi_gpu_offers"]), str(r["networked_offers"]),
-             str(r["doubtful_offers"]), r["as_of"], r["billing"], money(r["storage_usd_per_gb_month"]),
+             str(r["doubtful_offers"]), " to ".join(dict.fromkeys(r["offers_as_of"])), r["billing"], money(r["storage_usd_per_gb_month"]),
              money(r["egress_usd_per_gb"])] for r in rows]
     head = [Column("provider"), Column("offers", "right"), Column("GPU types", "right", drop=4),
             Column("≥4-GPU offers", "right", drop=3), Column("with network", "right", drop=5),
