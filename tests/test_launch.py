@@ -242,6 +242,7 @@ def test_calibrate_task_writes_the_record_to_a_mounted_bucket(sky):
     (("--gpus", "4090x"), "--gpus"), (("--gpus", "L40S:0"), "--gpus"), (("--gpus", "L40S,L40S"), "--gpus"),
     (("--gpus", "L40S:two"), "--gpus"), ((), "--gpus"), (("--gpus", "L40S", "--bucket", "a b"), "--bucket"),
     (("--gpus", "L40S\nrun: rm -rf /"), "--gpus"),
+    (("--gpus", "L40S,MI300X"), "--gpus"),  # an AMD GPU: the task installs CUDA wheels (new-user QA)
 ])
 def test_calibrate_emit_bad_input_is_one_error_exit_2(args, field):
     result = calibrate_emit(*args)

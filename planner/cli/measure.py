@@ -184,6 +184,13 @@ def calibration_tasks_text(catalog: Catalog, catalog_dir: Path, gpus: str | None
             gpu_id = catalog.resolve_gpu(name)
         except CatalogLookupError as exc:
             raise InputError(f"{item.strip()!r}: {exc.message}", field="--gpus", hint=exc.hint) from None
+        vendor = catalog.gpus[gpu_id].vendor
+        if vendor != "NVIDIA":
+            # the task's setup installs PyTorch's CUDA wheels (render/calibrate_script.py TORCH_INDEX), which cannot
+            # drive an AMD GPU: a rented MI300X would be billed for a run that measures nothing of it (new-user QA)
+            raise InputError(f"{item.strip()!r}: {gpu_id} is an {vendor} GPU, and the calibration task installs "
+                             "PyTorch's CUDA wheels, which run on NVIDIA GPUs only", field="--gpus",
+                             hint="Run `gpuplan calibrate` on such a machine yourself, with a torch build that drives it.")
         if count and (not count.isdigit() or not 1 <= int(count) <= 64):
             raise InputError(f"{item.strip()!r}: the count after ':' must be a whole number from 1 to 64",
                              field="--gpus")
