@@ -162,6 +162,11 @@ def test_replace_drops_and_names_what_the_table_does_not_list(catalog_dir):
 @pytest.mark.parametrize("content, message", [
     ("a,b,c\n1,2,3\n", "column(s) InstanceType, AcceleratorName, AcceleratorCount, Price missing"),
     ("InstanceType,AcceleratorName,AcceleratorCount,Price\nx,Inferentia2,1,1.0\n", "no GPU offer could be read"),
+    # new-user QA: a Price that is no price, with no SpotPrice, was counted as 'spot price only'
+    ("InstanceType,AcceleratorName,AcceleratorCount,Price,SpotPrice\np4d,A100,8,abc,\np5,H100,8,-5,\n",
+     "2 skipped: 2 no price: Price empty, not a number or not above 0)"),
+    ("InstanceType,AcceleratorName,AcceleratorCount,Price,SpotPrice\np4d,A100,8,,3.5\n",
+     "1 skipped: 1 spot price only (no on-demand price))"),
 ])
 def test_bad_tables_exit_2(catalog_dir, tmp_path, content, message):
     table = tmp_path / "aws" / "vms.csv"

@@ -126,8 +126,10 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
     previous = {o.instance: o for o in existing.offers} if existing else {}
     offers = []
     for instance, entry in sorted(merged.items()):
-        if entry["price"] is None:
-            skipped["spot price only (no on-demand price)"] += 1
+        if entry["price"] is None:  # no row of the instance has a Price above 0 (new-user QA: 'abc' or -5 with no
+            # SpotPrice was counted as 'spot price only')
+            skipped["spot price only (no on-demand price)" if entry["spot"] is not None
+                    else "no price: Price empty, not a number or not above 0"] += 1
             continue
         spot, doubtful = entry["spot"], None
         if spot is not None and spot > entry["price"]:
