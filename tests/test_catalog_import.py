@@ -174,3 +174,21 @@ def test_bad_tables_exit_2(catalog_dir, tmp_path, content, message):
     table.write_text(content)
     result = run_import(catalog_dir, "skypilot", table)
     assert result.exit_code == 2 and message in result.output
+
+
+def test_a_provider_id_that_cannot_name_a_file_is_refused_at_the_option(catalog_dir, tmp_path):
+    # new-user QA: --provider 'new prov' read the whole table, then failed as 'imported offers do not validate:
+    # String should match pattern ...', naming no option
+    table = tmp_path / "aws" / "vms.csv"
+    table.parent.mkdir()
+    table.write_text(AWS_VMS)
+    for provider in ("new prov", "../../etc"):
+        result = run_import(catalog_dir, "skypilot", table, "--provider", provider, "--billing", "per-hour")
+        assert result.exit_code == 2
+        assert result.output.startswith(f"Error: --provider: {provider!r} is not a provider id")
+    named = tmp_path / "My Cloud.csv"
+    named.write_text(GPUHUNT)
+    result = run_import(catalog_dir, "gpuhunt", named, "--billing", "per-hour")
+    assert result.exit_code == 2 and "'my cloud' is not a provider id" in result.output
+    assert "(taken from My Cloud.csv)" in result.output
+    assert not (catalog_dir / "offers" / "my cloud.yaml").exists()

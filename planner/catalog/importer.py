@@ -8,6 +8,7 @@ by catalog/accelerator_names.yaml; what cannot be mapped is reported and listed 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from dataclasses import field
 from planner.dataclass import dataclass
@@ -27,6 +28,8 @@ from planner.schema.catalog import Offer, OmittedRow, ProviderOffers
 SKYPILOT_REQUIRED = ("InstanceType", "AcceleratorName", "AcceleratorCount", "Price")
 GPUHUNT_REQUIRED = ("instance_name", "price", "gpu_count", "gpu_name")
 GB_TO_MIB = 1e9 / 2**20
+PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+"""A provider id as schema/catalog.py ProviderOffers.provider takes it (it names the offers file)."""
 
 
 @dataclass
@@ -90,6 +93,7 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
     list are kept, each with its own source and date (a table may cover only some instance families: AWS's
     snapshot vms.csv has no g4dn/g5/g6/g6e row); `replace` drops them instead, and the result names them."""
     names = load_accelerator_names(catalog_dir, catalog)
+    provider_given = provider
     skipped: Counter[str] = Counter()
     unmapped: Counter[str] = Counter()
     if source == "skypilot":
@@ -101,6 +105,12 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
         provider = provider or path.stem.lower()
         cloud = cloud or provider
         rows = _gpuhunt_rows(path, skipped)
+    if not PROVIDER_ID.match(provider):  # it names catalog/offers/<provider>.yaml (new-user QA: --provider 'new prov'
+        # failed after the whole table was read, as 'imported offers do not validate: String should match pattern')
+        given = provider_given is not None
+        raise InputError(f"{provider!r} is not a provider id: lower-case letters, digits and dashes"
+                         + ("" if given else f" (taken from {path.name if source == 'gpuhunt' else 'the folder name'})"),
+                         field="--provider", hint="Pass --provider with an id such as my-cloud.")
     existing = catalog.providers.get(provider)
     billing_given = billing is not None
     billing = billing or (existing.billing if existing else None)
