@@ -168,6 +168,21 @@ def test_an_owned_machine_that_cannot_run_the_job_gets_no_buy_vs_rent_line(tmp_p
                               "job (does not fit in memory")
 
 
+def test_an_nvlink_the_catalog_has_no_bandwidth_for_is_planned_over_pcie_and_says_so(catalog):
+    # new-user QA: 4 RTX 4090s written 'interconnect: nvlink' were planned over PCIe (31.5 GB/s), silently
+    import planner
+
+    def loaded(gpu):
+        return planner.load_profile(ROOT / "docs" / "examples" / "owned-4090.yaml", catalog, overrides=[
+            f"constraints.owned=[{{gpu: {gpu}, count: 4, usd_per_hour: 0, interconnect: nvlink}}]"])
+
+    (note,) = [w for w in loaded("RTX-4090").warnings if "nvlink" in w]
+    assert note == ("constraints.owned[0].interconnect nvlink: catalog/gpus.yaml records no NVLink bandwidth for "
+                    "RTX-4090, so its GPUs are planned over PCIe")
+    assert catalog.gpus["A100-80GB-SXM"].interconnect.nvlink_gbs
+    assert not [w for w in loaded("A100-80GB-SXM").warnings if "nvlink" in w]
+
+
 def test_purchase_price_needs_a_lifetime(tmp_path):
     profile = tmp_path / "owned.yaml"
     profile.write_text(OWNED.replace(", lifetime_years: 3", ""))

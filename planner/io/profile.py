@@ -160,6 +160,12 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
                   "models",)
     owned = tuple(_lookup(doc, ("constraints", "owned"), [m.gpu for m in profile.constraints.owned],
                           catalog.resolve_gpu, suffix=("gpu",)))
+    # model/interconnect.py takes NVLink only at a bandwidth gpus.yaml records; without one the machine is planned
+    # over PCIe, which nothing said (new-user QA: 4 RTX 4090s 'interconnect: nvlink' planned at PCIe's 31.5 GB/s)
+    notes += tuple(
+        f"constraints.owned[{i}].interconnect nvlink: catalog/gpus.yaml records no NVLink bandwidth for {gpu_id}, so "
+        f"its GPUs are planned over PCIe" for i, (machine, gpu_id) in enumerate(zip(profile.constraints.owned, owned))
+        if machine.interconnect == "nvlink" and not catalog.gpus[gpu_id].interconnect.nvlink_gbs)
     names = list(profile.constraints.discounts)
     discount_ids = _lookup(doc, ("constraints", "discounts"), names, lambda name: catalog.provider(name).provider,
                            by_key=True)
