@@ -158,6 +158,12 @@ CASES = [
     Case("discount-as-a-fraction", base(PRETRAIN) + "constraints:\n  discounts: {vast-ai: 0.15}\n", "discounts:",
          "constraints.discounts.vast-ai", ("0.15 reads as 0.15 %, and may be meant as the share 15%: write 15% or "
                                            "0.15%",)),
+    # new-user QA: pydantic's 'a valid dictionary or instance of OwnedMachine' named a class, not what to write
+    Case("owned-as-a-list-of-names", base(PRETRAIN) + "constraints:\n  owned: [RTX-4090]\n", "owned:",
+         "constraints.owned.0", ("expected a section of key: value pairs (got 'RTX-4090'). Its keys: gpu, count, "
+                                 "usd_per_hour, interconnect, purchase_usd, lifetime_years.",)),
+    Case("training-a-number", "name: x\nmodel: {preset: llama-2-7b}\ntraining: 5\n", "training:", "training",
+         ("expected a section of key: value pairs (got 5). Its keys: dataset, epochs,",)),
     Case("zero-gpu-count", base(PRETRAIN) + "constraints:\n  gpu_count: 0\n", "gpu_count:", "constraints.gpu_count",
          ("Input should be greater than or equal to 1 (got 0)",)),
     Case("duplicate-key", broken(PRETRAIN, "  epochs: 1\n", "  epochs: 1\n  precision: fp16\n"), "precision:",

@@ -79,11 +79,21 @@ def _placed(first: Any, doc: YamlDocument, model: type[BaseModel], prefix: tuple
     if first["type"] == "missing":
         message = "required field is missing"
     hint = None
+    if first["type"] == "model_type":  # pydantic's 'a valid dictionary or instance of OwnedMachine' names a class
+        # the user never wrote (new-user QA: `owned: [RTX-4090]`); say what the section takes instead
+        known = _fields_at(model, loc)
+        message = "expected a section of key: value pairs" + (f" (got {_shown(first['input'])})"
+                                                               if "input" in first else "")
+        hint = f"Its keys: {', '.join(known)}." if 0 < len(known) <= MAX_KEYS_LISTED else None
     if first["type"] == "literal_error" and isinstance(first.get("input"), str):
         choices = re.findall(r"'([^']*)'", str(first.get("ctx", {}).get("expected", "")))
         hint = did_you_mean(first["input"], choices) or None
     return doc.error(path, message, hint=hint)
 
+
+MAX_KEYS_LISTED = 20
+"""A section's keys named in a hint up to this many (constraints.owned's 6, training's 17; the model's 37 would
+bury the line)."""
 
 SHOWN_INPUT_CHARS = 60
 """Longest rendering of a bad value inside an error line (a 2 MB string stays one readable line)."""
