@@ -164,6 +164,14 @@ CASES = [
                                  "usd_per_hour, interconnect, purchase_usd, lifetime_years.",)),
     Case("training-a-number", "name: x\nmodel: {preset: llama-2-7b}\ntraining: 5\n", "training:", "training",
          ("expected a section of key: value pairs (got 5). Its keys: dataset, epochs,",)),
+    # a plain number is seconds: refused where a unit is almost always meant (new-user QA: deadline: 72 was planned
+    # as 72 s, nothing feasible, the header reading 'deadline 1.2 min')
+    Case("deadline-without-unit", broken(PRETRAIN, "deadline: 72h", "deadline: 72"), "deadline:", "training.deadline",
+         ("72 has no unit (a plain number here would be 72 s). Write 72h or 72s.",)),
+    Case("latency-without-unit", broken(SERVE, "ttft_p95: 500ms", "ttft_p95: 500"), "slo:", "inference.slo.ttft_p95",
+         ("500 has no unit (a plain number here would be 500 s). Write 500ms or 500s.",)),
+    Case("queue-delay-without-unit", broken(BERT, "max_queue_delay: 10ms", "max_queue_delay: 10"), "max_queue_delay:",
+         "inference.max_queue_delay", ("10 has no unit (a plain number here would be 10 s). Write 10ms or 10s.",)),
     Case("zero-gpu-count", base(PRETRAIN) + "constraints:\n  gpu_count: 0\n", "gpu_count:", "constraints.gpu_count",
          ("Input should be greater than or equal to 1 (got 0)",)),
     Case("duplicate-key", broken(PRETRAIN, "  epochs: 1\n", "  epochs: 1\n  precision: fp16\n"), "precision:",

@@ -170,7 +170,7 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
     discount_ids = _lookup(doc, ("constraints", "discounts"), names, lambda name: catalog.provider(name).provider,
                            by_key=True)
     discounts = tuple(zip(discount_ids, profile.constraints.discounts.values()))
-    if profile.inference is not None and doc.file != DICT_SOURCE:  # in Python, a plain number is SI: seconds
+    if doc.file != DICT_SOURCE:  # in Python, a plain number is SI: seconds
         check_latency_units(doc)
     loaded = LoadedProfile(profile, arch, gpu_ids, provider_ids, doc.positions, notes, owned, discounts,
                            sequence_architecture(profile, arch, catalog))
@@ -210,16 +210,23 @@ def model_warnings(arch: Architecture) -> tuple[str, ...]:
 
 
 def check_latency_units(doc: YamlDocument) -> None:
-    """A latency target written as a plain number is refused: `ttft_p95: 500` would be read as 500 s, while the
-    writer almost always means milliseconds; with a unit (500ms, 0.5s) there is nothing to guess."""
-    inference = doc.data.get("inference") if isinstance(doc.data, dict) else None
+    """A duration written as a plain number is refused: `ttft_p95: 500` would be read as 500 s, while the writer
+    almost always means milliseconds, and `deadline: 72` as 72 s where hours are meant (new-user QA: planned as a
+    1.2-minute deadline, nothing feasible); with a unit (500ms, 0.5s, 72h) there is nothing to guess."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    training, inference = data.get("training"), data.get("inference")
     slo = inference.get("slo") if isinstance(inference, dict) else None
-    if not isinstance(slo, dict):
-        return
-    for key, value in slo.items():
+    fields: list[tuple[tuple[str, ...], object, str]] = []
+    if isinstance(training, dict) and "deadline" in training:
+        fields.append((("training", "deadline"), training["deadline"], "h"))
+    if isinstance(slo, dict):
+        fields += [(("inference", "slo", key), value, "ms") for key, value in slo.items()]
+    if isinstance(inference, dict) and "max_queue_delay" in inference:
+        fields.append((("inference", "max_queue_delay"), inference["max_queue_delay"], "ms"))
+    for path, value, unit in fields:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            raise doc.error(("inference", "slo", key), f"{value:g} has no unit (a plain number here would be "
-                                                       f"{value:g} s)", hint=f"Write {value:g}ms or {value:g}s.")
+            raise doc.error(path, f"{value:g} has no unit (a plain number here would be {value:g} s)",
+                            hint=f"Write {value:g}{unit} or {value:g}s.")
 
 
 def _lookup(doc: YamlDocument, path: tuple[str | int, ...], names: list[str],
