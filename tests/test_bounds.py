@@ -49,7 +49,7 @@ def _training_floor(catalog, loaded) -> float:
 
 def test_deadline_below_the_roofline_is_named_with_the_computed_time(write, catalog):
     floor = _training_floor(catalog, _load(write, TRAIN.replace("DEADLINE", "72h"), catalog))
-    loaded = _load(write, TRAIN.replace("DEADLINE", f"{floor * 0.99:.6f}"), catalog)
+    loaded = _load(write, TRAIN.replace("DEADLINE", f"{floor * 0.99:.6f}s"), catalog)
     with pytest.raises(InputError) as info:
         estimate(loaded, catalog)
     job = training_job(workload_for(loaded.arch), loaded.profile.training)
@@ -65,7 +65,7 @@ def test_deadline_below_the_roofline_is_named_with_the_computed_time(write, cata
 
 def test_a_deadline_just_above_the_roofline_is_planned_and_no_plan_beats_it(write, catalog):
     floor = _training_floor(catalog, _load(write, TRAIN.replace("DEADLINE", "72h"), catalog))
-    result = estimate(_load(write, TRAIN.replace("DEADLINE", f"{floor * 1.01:.6f}"), catalog), catalog)
+    result = estimate(_load(write, TRAIN.replace("DEADLINE", f"{floor * 1.01:.6f}s"), catalog), catalog)
     assert result.training.plans
     assert all(p.hours_p10 * 3600.0 >= floor for p in result.training.plans)
     assert not result.feasible  # nobody runs at 100 % of peak

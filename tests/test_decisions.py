@@ -81,7 +81,7 @@ def test_p90_planning_moves_the_choice_when_the_deadline_sits_between_p50_and_p9
     loose, _ = _decide(catalog, PRETRAIN, 0.5)
     plan = loose.training.choices[0].option.plan
     deadline = (plan.hours_p50 + plan.hours_p90) / 2  # this plan meets it at P50 only
-    text = PRETRAIN.read_text().replace("deadline: 72h", f"deadline: {deadline * 3600:.0f}")
+    text = PRETRAIN.read_text().replace("deadline: 72h", f"deadline: {deadline * 3600:.0f}s")
     median, _ = _decide(catalog, None, 0.5, write, text)
     risky, _ = _decide(catalog, None, 0.9, write, text)
     p50_choice, p90_choice = median.training.choices[0].option, risky.training.choices[0].option
