@@ -308,6 +308,24 @@ def test_other_formats(fmt, marker):
     assert result.exit_code == 0 and marker in result.stdout
 
 
+def test_csv_carries_the_latency_a_p99_target_judges():
+    # new-user QA: a model served at latency_p99 had only latency_p95_ms in its CSV
+    import csv
+    import io
+
+    args = ("estimate", str(ROOT / "profiles" / "bert-train-then-serve.yaml"), "--set", "inference.slo={latency_p99: 30ms}")
+    data = json.loads(gpuplan(*args, "--format", "json").stdout)
+    rows = [r for r in csv.DictReader(io.StringIO(gpuplan(*args, "--format", "csv").stdout))
+            if r["section"] == "inference"]
+    plans = data["inference"]["plans"]
+    assert rows and len(rows) == len(plans)
+    for row, plan in zip(rows, plans):
+        assert float(row["latency_p99_ms"]) == plan["latency_ms"]["p99"]
+        assert float(row["latency_p50_ms"]) == plan["latency_ms"]["p50"] and row["ttft_p50_ms"] == ""
+    header = gpuplan(*args, "--format", "csv").stdout.splitlines()[0].split(",")
+    assert header[:15][-2:] == ["price_as_of", "price_flags"]  # the columns readers index stay where they were
+
+
 def test_catalog_list_json():
     result = runner.invoke(app, ["catalog", "list", "--format", "json"])
     assert result.exit_code == 0

@@ -826,7 +826,10 @@ def render_csv(est: Estimate, top: int | None = None, decision: Decision | None 
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["section", "gpu", "provider", "instance", "gpu_count", "hours_p50", "cost_usd_p50",
                      "ttft_p95_ms", "tpot_p95_ms", "latency_p95_ms", "monthly_cost_usd", "ok", "reasons",
-                     "price_as_of", "price_flags"])
+                     "price_as_of", "price_flags",
+                     # every other percentile a serving target may name, after the columns readers already index
+                     # (new-user QA: a model served at latency_p99 had no p99 in its CSV, only the p95)
+                     *(f"{key}_ms" for key in CSV_MORE_LATENCIES)])
     data = estimate_dict(est, top)
 
     def trust(p: dict[str, Any]) -> list[Any]:
@@ -834,10 +837,16 @@ def render_csv(est: Estimate, top: int | None = None, decision: Decision | None 
 
     for p in data.get("training", {}).get("plans", []):
         writer.writerow(["training", p["gpu"], p["provider"], p["instance"], p["gpu_count"], p["hours"]["p50"],
-                         p["cost_usd"]["p50"], "", "", "", "", not p["reasons"], "; ".join(p["reasons"]), *trust(p)])
+                         p["cost_usd"]["p50"], "", "", "", "", not p["reasons"], "; ".join(p["reasons"]), *trust(p),
+                         *("" for _ in CSV_MORE_LATENCIES)])
     for p in data.get("inference", {}).get("plans", []):
         lat = p["latency_ms"]
         writer.writerow(["inference", p["gpu"], p["provider"], p["instance"], p["gpu_count"], "", "",
                          lat.get("ttft_p95", ""), lat.get("tpot_p95", ""), lat.get("p95", ""),
-                         p["monthly_cost_usd"], p["meets_slo"], "; ".join(p["reasons"]), *trust(p)])
+                         p["monthly_cost_usd"], p["meets_slo"], "; ".join(p["reasons"]), *trust(p),
+                         *(lat.get(CSV_MORE_LATENCIES[key], "") for key in CSV_MORE_LATENCIES)])
     return buffer.getvalue()
+
+
+CSV_MORE_LATENCIES = {"ttft_p50": "ttft_p50", "tpot_p50": "tpot_p50", "latency_p50": "p50", "latency_p99": "p99"}
+"""CSV column (without _ms) → the plan's latency_ms key, for the percentiles the first columns (p95) leave out."""
