@@ -120,6 +120,25 @@ def test_the_host_floor_sets_batch_one_whatever_the_gpu(catalog, runs):
     assert rates[0] == pytest.approx(1.0 / (kernels_per_forward(row.work) * floor.microseconds * 1e-6))
 
 
+def test_relative_attention_layers_launch_their_counted_operators(runs, catalog):
+    """An eager Transformer-XL layer issues 21 operators (forward_time.RELATIVE_KERNELS_PER_LAYER: DLE's relative
+    attention counted by the rules of a standard layer's 16), so DLE's 16-layer model pays 336 at batch 1 where a
+    decoder of the same shape without a memory pays 256; the prediction is that host floor."""
+    from planner.efficiency.infer_fit import predict_inference_row
+    from planner.io.profile import resolve_architecture
+
+    floor = floor_for(catalog.launch_floors, "eager")
+    run = next(r for r in runs if r.id == "DLE-052")  # V100, batch 1, fp16, 64 tokens + a 640-token memory
+    row = inference_row(run, catalog)
+    assert row is not None and row.work.relative_attention and row.work.layers == 16
+    assert kernels_per_forward(row.work) == 21 * 16
+    plain = workload_for(resolve_architecture(run.model.model_copy(update={"memory_len": None}), catalog, run.id,
+                                              seq_len=run.seq_len))
+    assert not plain.relative_attention and kernels_per_forward(plain) == 16 * 16
+    assert predict_inference_row(row, floor)[0] == pytest.approx(
+        run.seq_len / (21 * 16 * floor.microseconds * 1e-6))
+
+
 def test_estimate_and_validate_time_a_forward_pass_alike(runs, catalog):
     """A published batched row: validate's prediction (planner/validate/forward.py) equals the serving plan's service
     time for the same batch, GPU, precision and engine (planner/plans/serving.py batch_service_seconds)."""

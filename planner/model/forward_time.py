@@ -57,9 +57,21 @@ def execution_mode(engine: str | None, generative: bool) -> ExecutionMode:
     return ENGINE_MODE[engine or ("vllm" if generative else "torch-eager")]
 
 
+RELATIVE_KERNELS_PER_LAYER = 5.0
+"""More operators per layer in eager Transformer-XL attention than in KERNELS_PER_LAYER's transformer layer, counted
+by the same rules from NVIDIA DLE mem_transformer.py (RelPartialLearnableMultiHeadAttn, the source of the catalog's
+Transformer-XL rows): cat([mems, w]) (+1); one fused qkv_net instead of separate Q, K and V (−2); r_net, the
+projection of the relative positions (+1); q + r_w_bias and q + r_r_bias (+2); BD = (q + r_r_bias)·Rᵀ (+1); the
+relative shift's zero pad and concatenation (+2; its view and narrow copy nothing); AC + BD and the scale in one
+scripted kernel (add_and_scale, in place of the scale: 0). 16 + 5 = 21."""
+
+
 def kernels_per_forward(work: Workload) -> float:
-    """Kernels one eager forward pass launches (KERNELS_PER_LAYER × layers)."""
-    return KERNELS_PER_LAYER.get(work.family, 3.0) * max(1, work.layers)
+    """Kernels one eager forward pass launches (KERNELS_PER_LAYER × layers; Transformer-XL's relative attention
+    RELATIVE_KERNELS_PER_LAYER more per layer)."""
+    per_layer = KERNELS_PER_LAYER.get(work.family, 3.0) + (RELATIVE_KERNELS_PER_LAYER if work.relative_attention
+                                                           else 0.0)
+    return per_layer * max(1, work.layers)
 
 
 ACTIVATION_PASSES = 2.0
