@@ -1,7 +1,47 @@
 """The one error family: input problems that name file, line, field and a fix."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_COMMAND_LINE: ContextVar[bool] = ContextVar("planner_command_line", default=False)
+"""True while a `gpuplan` command runs (cli/guard.py command_line): its errors name options, a library call's the
+keywords of planner.load_catalog, load_profile and plan."""
+
+LIBRARY_NAMES = {"--set": "overrides", "--confidence": "confidence", "--calibrations": "calibrations",
+                 "--measurements": "measurements", "--catalog": "load_catalog's path"}
+"""Each command-line option an error may name, as a Python caller of planner/api.py passes the same input."""
+
+
+@contextmanager
+def command_line() -> Iterator[None]:
+    """Within it, errors name the command-line options (the CLI's commands run in it); outside, the library's."""
+    token = _COMMAND_LINE.set(True)
+    try:
+        yield
+    finally:
+        _COMMAND_LINE.reset(token)
+
+
+def option(flag: str) -> str:
+    """An input as the caller names it: the option ('--confidence') on the command line, else the keyword
+    ('confidence'). The one place an error's wording depends on the caller (new-user QA: errors raised in a
+    notebook told the user to use --set)."""
+    return flag if _COMMAND_LINE.get() else LIBRARY_NAMES[flag]
+
+
+def override(text: str) -> str:
+    """A what-if override as the caller wrote it, the place its errors name: `--set training.epochs=3` on the
+    command line, `overrides 'training.epochs=3'` in Python."""
+    return f"--set {text}" if _COMMAND_LINE.get() else f"overrides {text!r}"
+
+
+def override_example(*texts: str) -> str:
+    """How to write the overrides `texts`: '--set a=1 or --set b=2', or "overrides=['a=1', 'b=2']"."""
+    if _COMMAND_LINE.get():
+        return " or ".join(f"--set {t}" for t in texts)
+    return f"overrides={list(texts)!r}"
 
 
 class PlannerError(Exception):

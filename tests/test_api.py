@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 import planner
-from planner.errors import InputError
+from planner.errors import InputError, PlannerError
 from planner.plans.verdict import Kind
 
 from .conftest import PROFILES, ROOT, gpuplan
@@ -208,3 +208,33 @@ def test_latency_misses_group_their_digits_as_the_tables_do():
 
     assert Verdict(Kind.SLO_MISSED, 19.628, 1.0, "ttft_p95").text == "misses ttft p95 (19,628 ms > 1,000 ms)"
     assert Verdict(Kind.SIMULATION_MISSED, 0.0731, 0.05, "tpot_p95").text == "simulation misses tpot p95 (73 ms > 50 ms)"
+
+
+def test_library_errors_name_the_keyword_not_the_cli_option(catalog, tmp_path):
+    # new-user QA (notebook): errors from planner.load_profile / planner.plan said "--set", "--confidence",
+    # "--calibrations", "--catalog", options a Python caller never wrote; they name the keyword there, the option in
+    # the CLI (planner/errors.py option, the one place that decides)
+    cases = [
+        (lambda: planner.load_profile(PRETRAIN, catalog, overrides=["training.epochs"]), "overrides 'training.epochs'"),
+        (lambda: planner.load_profile(PRETRAIN, catalog, overrides=["training.epochs=abc"]),
+         "overrides 'training.epochs=abc': training.epochs:"),
+        (lambda: planner.load_profile(PRETRAIN, catalog, overrides=["name.x=1"]), "overrides 'name.x=1'"),
+        (lambda: planner.load_profile(PRETRAIN, catalog, overrides=["training.dataset.tokens=[1"]), "overrides"),
+        (lambda: planner.plan(planner.load_profile(PRETRAIN, catalog), catalog, confidence=2), "confidence 2 "),
+        (lambda: planner.plan(planner.load_profile(PRETRAIN, catalog), catalog, calibrations=tmp_path / "no"),
+         "calibrations"),
+        (lambda: planner.load_catalog(tmp_path / "no"), "load_catalog"),
+    ]
+    for call, named in cases:
+        with pytest.raises(PlannerError) as info:
+            call()
+        assert named in str(info.value) and "--" not in str(info.value), str(info.value)
+    # the CLI keeps its options
+    result = gpuplan("estimate", str(PRETRAIN), "--set", "training.epochs=abc")
+    assert result.exit_code == 2 and result.output.startswith("Error: --set training.epochs=abc: training.epochs:")
+    result = gpuplan("estimate", str(PRETRAIN), "--confidence", "2")
+    assert result.exit_code == 2 and "--confidence 2 is outside" in result.output
+    # and a library call after a CLI run in the same process is still the library's
+    with pytest.raises(Exception) as info:
+        planner.load_profile(PRETRAIN, catalog, overrides=["training.epochs"])
+    assert "--set" not in str(info.value)

@@ -126,4 +126,5 @@ def test_catalog_errors_name_the_directory_as_typed(tmp_path, monkeypatch):
         assert result.exit_code == 2
         assert result.stderr == f"Error: {Path(typed) / expected}\n"
     missing = CliRunner().invoke(app, ["catalog", "list", "--catalog", "no-such-dir"])
-    assert missing.stderr == "Error: no-such-dir: catalog directory not found. Pass --catalog DIR or omit it.\n"
+    assert missing.stderr == ("Error: no-such-dir: catalog directory not found. Pass an existing directory as --catalog, "
+                              "or omit it.\n")

@@ -11,7 +11,7 @@ from typing import Any
 
 from planner.catalog.compiled import compiled_key, load_compiled, store_compiled
 from planner.catalog.held_out import ACCURACY_FILE, HeldOut, held_out_sigmas
-from planner.errors import CatalogLookupError, InputError, PlannerError, did_you_mean
+from planner.errors import CatalogLookupError, InputError, PlannerError, did_you_mean, option
 from planner.io.loading import M, load_model_file
 from planner.io.yamlcache import content_key
 from planner.io.yamlfile import YamlDocument, read_text
@@ -216,7 +216,7 @@ def _catalog_texts(root: Path) -> dict[str, str]:
     """The catalog's YAML files (gpus, offers/*, models, priors, providers, purchase prices, commitments, accuracy) by
     path, read and size-checked."""
     if not root.is_dir():
-        raise InputError("catalog directory not found", file=str(root), hint="Pass --catalog DIR or omit it.")
+        raise InputError("catalog directory not found", file=str(root), hint=f"Pass an existing directory as {option('--catalog')}, or omit it.")
     paths = [root / "gpus.yaml", *sorted((root / "offers").glob("*.yaml"))]
     paths += [p for p in (root / "models.yaml", root / "priors.yaml", root / "providers.yaml",
                           root / PURCHASE_PRICES_FILE, root / COMMITMENTS_FILE, root / ACCURACY_FILE) if p.exists()]

@@ -20,7 +20,7 @@ from planner.cli.estimate import Emit, EstimateArgs, Format, run_estimate
 from planner.cli.guard import exit_code_for, state
 from planner.cli.guard import out as _out
 from planner.cli.guard import wide as _wide
-from planner.errors import PlannerError
+from planner.errors import PlannerError, command_line
 
 
 def _plain_flags(command: Any, ctx: Any) -> None:
@@ -51,7 +51,8 @@ class _Guarded(TyperGroup):
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
             try:
-                return super().invoke(ctx)
+                with command_line():  # errors name the options (planner/errors.py option)
+                    return super().invoke(ctx)
             finally:
                 sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
         except (typer.Exit, typer.Abort, TyperException, SystemExit):

@@ -86,9 +86,12 @@ def _plain_estimate() -> int | None:
 
     state["debug"] = False
     wide(False)
+    from planner.errors import command_line
+
     try:
         try:
-            return run_estimate(args)
+            with command_line():  # errors name the options (planner/errors.py option)
+                return run_estimate(args)
         finally:
             sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
     except (KeyboardInterrupt, Exception) as exc:  # the last resort: never a bare traceback

@@ -14,7 +14,7 @@ from planner.catalog.load import Catalog
 from planner.decide.confidence import Accuracy
 from planner.decide.understood import Understood, count_text
 from planner.efficiency.train_curve import uses_flash
-from planner.errors import PlannerError
+from planner.errors import PlannerError, option
 from planner.io.profile import LoadedProfile
 from planner.plans import verdict
 from planner.plans.options import TrainingOption, hours_at_confidence, spot_adjusted
@@ -119,7 +119,7 @@ class Decision:
 def check_confidence(confidence: float) -> float:
     """The confidence level, or a PlannerError when it is outside [0.5, 1)."""
     if not (0.5 <= confidence < 1.0) or math.isnan(confidence):
-        raise PlannerError(f"--confidence {confidence:g} is outside [0.5, 1)",
+        raise PlannerError(f"{option('--confidence')} {confidence:g} is outside [0.5, 1)",
                            hint="Use 0.5 to plan on median hours, 0.9 to plan on P90 hours.")
     return confidence
 

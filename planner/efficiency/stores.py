@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from planner.catalog.load import Catalog
 from planner.efficiency.calibrated import EfficiencyBook
 from planner.efficiency.local_device import LocalDevice, local_device
-from planner.errors import InputError
+from planner.errors import InputError, option
 from planner.io.records import (calibrated_gpus, calibration_store, check_against_datasheet, load_calibrations,
                                 load_record_document, this_host_device)
 
@@ -22,7 +22,7 @@ def efficiency_inputs(catalog: Catalog, catalog_dir: Path | str, calibrations: P
     the `--measurements` record, else a stored calibration of this machine's CPU (None when neither exists)."""
     if calibrations is not None and not Path(calibrations).is_dir():
         raise InputError("calibrations directory not found", file=str(calibrations),
-                         hint="Pass an existing directory to --calibrations, or omit it for CATALOG/calibrations.")
+                         hint=f"Pass an existing directory as {option('--calibrations')}, or omit it for CATALOG/calibrations.")
     stored = load_calibrations(catalog, calibration_store(catalog_dir, calibrations))
     gpus = calibrated_gpus(stored)
     book = EfficiencyBook(catalog, gpus) if gpus else None

@@ -7,7 +7,7 @@ from dataclasses import field
 from planner.dataclass import dataclass
 from typing import Any
 
-from planner.errors import InputError
+from planner.errors import InputError, override
 
 FieldPath = tuple[Any, ...]
 
@@ -37,9 +37,9 @@ class SourcePositions:
         for cut in range(len(path), 0, -1):
             option = self.overrides.get(tuple(path[:cut]))
             if option is not None:
-                return InputError(message, file=f"--set {option}", field=dotted, hint=hint)
+                return InputError(message, file=override(option), field=dotted, hint=hint)
         line, column = self.where(path)
-        below = [f"--set {option}" for key, option in self.overrides.items()
+        below = [override(option) for key, option in self.overrides.items()
                  if len(key) > len(path) and tuple(key[:len(path)]) == tuple(path)]
         if below:  # a mapping's own check (two fields that disagree) may read values the options set, not the file
             hint = " ".join(filter(None, (f"Values under it come from {', '.join(below)}.", hint)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 
-from planner.errors import InputError
+from planner.errors import InputError, override, override_example
 from planner.io.yamlfile import YamlDocument, parse_yaml
 
 
@@ -15,9 +15,9 @@ def parse_override(text: str) -> tuple[tuple[str, ...], object]:
     path = tuple(part.strip() for part in key.split("."))
     if not sep or not all(path):
         # placed like the other --set errors ("--set KEY=VALUE: …"): the option is named once, as their place
-        raise InputError("expected KEY.PATH=VALUE", file=f"--set {text}",
-                         hint="For example --set training.epochs=3 or --set constraints.gpus=[A100-80GB-SXM].")
-    value = parse_yaml(raw, f"--set {key}").data if raw.strip() else None
+        raise InputError("expected KEY.PATH=VALUE", file=override(text),
+                         hint=f"For example {override_example('training.epochs=3', 'constraints.gpus=[A100-80GB-SXM]')}.")
+    value = parse_yaml(raw, override(key)).data if raw.strip() else None
     return path, value
 
 
@@ -26,7 +26,8 @@ def apply_overrides(doc: YamlDocument, overrides: list[str]) -> YamlDocument:
     if not overrides:
         return doc
     if not isinstance(doc.data, dict):
-        raise InputError("cannot apply --set: the profile is not a YAML mapping", file=doc.file, line=1)
+        raise InputError(f"cannot apply {override(overrides[0])}: the profile is not a YAML mapping", file=doc.file,
+                         line=1)
     data = copy.deepcopy(doc.data)
     placed = dict(doc.overrides)
     for text in overrides:
@@ -37,7 +38,7 @@ def apply_overrides(doc: YamlDocument, overrides: list[str]) -> YamlDocument:
             if child is None:
                 child = node[part] = {}
             if not isinstance(child, dict):
-                raise InputError(f"--set {text!r}: {'.'.join(path[:depth + 1])} is not a mapping",
+                raise InputError(f"{override(text)}: {'.'.join(path[:depth + 1])} is not a mapping",
                                  file=doc.file, line=doc.where(path[:depth + 1])[0], field=".".join(path))
             node = child
         if value is None:
