@@ -157,4 +157,27 @@ def test_a_latency_p99_target_is_compared_and_guarded(tmp_path):
     rows = {(c["section"], c["key"]): c for c in json.loads(result.stdout)["changes"]}
     assert rows[("inference", "latency_p99")]["old"] == before and rows[("inference", "latency_p99")]["relative"] == 0.5
     assert rows[("inference", "latency_p95")]["relative"] == 0 and ("inference", "latency_p50") in rows
-    assert "inference latency p99 (ms) rose 50.0%, above --fail-above latency_p99=10%" in result.stderr
+    assert "inference latency p99 (ms) rose 50%, above --fail-above latency_p99=10%" in result.stderr
+
+
+def test_a_doubled_job_reads_plus_100_percent_from_profiles_and_from_json(tmp_path):
+    # new-user QA: twice the tokens on the same plan read "+100.0%" GPU-hours but "+99.9%" hours and cost, the
+    # percentages taken from hours and dollars rounded to the JSON's 4 significant figures (191.8 -> 383.5)
+    from planner.decide.diff import change_percent
+
+    text = PRETRAIN.read_text().replace("deadline: 72h", "deadline: 720h").replace("budget: $20k", "budget: $200k")
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(text)
+    new.write_text(text.replace("tokens: 20B", "tokens: 40B"))
+    data = json.loads(runner.invoke(app, ["diff", str(old), str(new), "--format", "json"]).stdout)
+    numbers = [c for c in data["changes"] if c["relative"] is not None]
+    assert {c["key"] for c in numbers} == {"gpu_hours", "hours", "cost"}
+    assert all(c["relative"] == pytest.approx(1.0, abs=1e-6) for c in numbers), numbers  # from unrounded values
+    old_json, new_json = tmp_path / "old.json", tmp_path / "new.json"
+    for profile, out in ((old, old_json), (new, new_json)):
+        out.write_text(runner.invoke(app, ["estimate", str(profile), "--format", "json"]).stdout)
+    for a, b in ((old, new), (old_json, new_json)):
+        table = runner.invoke(app, ["diff", str(a), str(b)]).stdout
+        assert "99.9" not in table and table.count("+100%") == 3, table
+    assert [change_percent(s) for s in (0.999479, 0.053, -0.004, 0.0, -0.25)] == ["+100%", "+5.3%", "-0.4%", "+0.0%",
+                                                                                   "-25%"]

@@ -92,9 +92,12 @@ def load_plan_document(path: Path, catalog_dir: Path) -> dict[str, Any]:
     """An estimate as its JSON document: read from a `--format json` file, or computed from a profile."""
     if path.suffix.lower() in (".yaml", ".yml"):
         import planner
+        from planner.render.report import exact_numbers
 
         catalog = planner.load_catalog(catalog_dir)
-        return planner.plan(planner.load_profile(path, catalog), catalog).to_dict(top=None)
+        result = planner.plan(planner.load_profile(path, catalog), catalog)
+        with exact_numbers():  # changes from the numbers as computed; the diff's own output rounds (changes_dict)
+            return result.to_dict(top=None)
     try:
         data = json.loads(read_text(path), parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
@@ -293,7 +296,7 @@ def failures(changes: list[Change], missing: list[Unrecommended],
     for change in rises_above([c for c in changes if c.section not in skip], thresholds):
         rise = change.relative
         lines.append(f"{change.section} {change.metric} rose "
-                     f"{'from nothing' if rise is None or rise == float('inf') else f'{rise:.1%}'}, "
+                     f"{'from nothing' if rise is None or rise == float('inf') else change_percent(rise).lstrip('+')}, "
                      f"above --fail-above {change.metric_key}={_percent(thresholds[change.metric_key])}")
     return lines
 
@@ -318,9 +321,18 @@ def _cell(value: Any, metric: str = "") -> str:
     return fixed(value, 1)
 
 
+def change_percent(share: float) -> str:
+    """A relative change as people read it: whole percent from ±10 %, one decimal below (+100%, +5.3%, -0.4%). An
+    estimate's JSON keeps 4 significant figures, so a change read from two of them is known to about 0.1 point:
+    one decimal on +100 % printed rounding (a doubled job's 191.8 -> 383.5 hours read +99.9 % beside its
+    GPU-hours' +100.0 %, new-user QA)."""
+    value = share * 100.0
+    return f"{value:+,.0f}%" if abs(value) >= 10 else f"{value:+.1f}%"
+
+
 def _change(c: Change) -> str:
     rel = c.relative
-    return f"{rel:+.1%}" if rel is not None else ("changed" if c.old != c.new else "")
+    return change_percent(rel) if rel is not None else ("changed" if c.old != c.new else "")
 
 
 def changes_dict(changes: list[Change], old_name: str, new_name: str,
@@ -329,9 +341,16 @@ def changes_dict(changes: list[Change], old_name: str, new_name: str,
     the sections a side planned with nothing recommended (`no_recommended_plan`: section and side)."""
     return {"schema_version": 1, "old": old_name, "new": new_name,
             "no_recommended_plan": [{"section": m.section, "side": m.side} for m in missing],
-            "changes": [{"section": c.section, "metric": c.metric, "key": c.metric_key or None, "old": c.old,
-                         "new": c.new, "relative": None if c.relative is None else round(c.relative, 6)}
+            "changes": [{"section": c.section, "metric": c.metric, "key": c.metric_key or None, "old": _sig4(c.old),
+                         "new": _sig4(c.new), "relative": None if c.relative is None else round(c.relative, 6)}
                         for c in changes]}
+
+
+def _sig4(value: Any) -> Any:
+    """A number at the estimate JSON's 4 significant figures (a profile's are compared unrounded); others as given."""
+    if isinstance(value, float):
+        return float(f"{value:.4g}")
+    return value
 
 
 def render_changes(changes: list[Change], old_name: str, new_name: str, format: str = "table",
