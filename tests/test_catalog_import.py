@@ -162,9 +162,14 @@ def test_replace_drops_and_names_what_the_table_does_not_list(catalog_dir):
 @pytest.mark.parametrize("content, message", [
     ("a,b,c\n1,2,3\n", "column(s) InstanceType, AcceleratorName, AcceleratorCount, Price missing"),
     ("InstanceType,AcceleratorName,AcceleratorCount,Price\nx,Inferentia2,1,1.0\n", "no GPU offer could be read"),
-    # new-user QA: a Price that is no price, with no SpotPrice, was counted as 'spot price only'
-    ("InstanceType,AcceleratorName,AcceleratorCount,Price,SpotPrice\np4d,A100,8,abc,\np5,H100,8,-5,\n",
+    # new-user QA: a Price that is no price, with no SpotPrice, was counted as 'spot price only'; one that is not a
+    # number at all is a table the importer cannot read, named at its row and column (QA round 3)
+    ("InstanceType,AcceleratorName,AcceleratorCount,Price,SpotPrice\np5,H100,8,-5,\np5e,H200,8,0,\n",
      "2 skipped: 2 no price: Price empty, not a number or not above 0)"),
+    ("InstanceType,AcceleratorName,AcceleratorCount,Price,SpotPrice\np5,H100,8,-5,\np4d,A100,8,abc,\n",
+     "aws/vms.csv:3: Price: 'abc' is not a number."),
+    ("InstanceType,AcceleratorName,AcceleratorCount,Price,SpotPrice\np4d,A100,eight,3.2,\n",
+     "aws/vms.csv:2: AcceleratorCount: 'eight' is not a number."),
     ("InstanceType,AcceleratorName,AcceleratorCount,Price,SpotPrice\np4d,A100,8,,3.5\n",
      "1 skipped: 1 spot price only (no on-demand price))"),
 ])
@@ -192,3 +197,15 @@ def test_a_provider_id_that_cannot_name_a_file_is_refused_at_the_option(catalog_
     assert result.exit_code == 2 and "'my cloud' is not a provider id" in result.output
     assert "(taken from My Cloud.csv)" in result.output
     assert not (catalog_dir / "offers" / "my cloud.yaml").exists()
+
+
+def test_a_gpuhunt_price_that_is_no_number_is_placed(catalog_dir, tmp_path):
+    table = tmp_path / "lambdalabs.csv"
+    lines = GPUHUNT.splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    row[header.index("price")] = "$1.29"
+    table.write_text("\n".join([lines[0], ",".join(row)]) + "\n")
+    result = run_import(catalog_dir, "gpuhunt", table)
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {table}:2: price: '$1.29' is not a number."), result.output

@@ -214,3 +214,19 @@ def test_catalog_providers_lists_every_provider():
     assert runpod["storage_usd_per_gb_month"] == 0.07 and runpod["doubtful_offers"] >= 4
     table = runner.invoke(app, ["catalog", "providers"]).stdout
     assert f"{len(rows)} providers, " in table
+
+
+def test_a_price_that_is_no_number_names_its_file_line_and_column(tmp_path, monkeypatch):
+    # new-user QA (round 3): a Price of 'three' in a directory import was dropped as 'no on-demand price in the source
+    # (spot only or empty)', naming neither the file nor the row; it is one error at the cell, the path as typed
+    folder = tmp_path / "v7" / "lambda"
+    folder.mkdir(parents=True)
+    rows = (SNAPSHOT / "v7" / "lambda" / "vms.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    cells = rows[2].split(",")
+    cells[header.index("Price")] = "three"
+    (folder / "vms.csv").write_text("\n".join([rows[0], rows[1], ",".join(cells), *rows[3:]]) + "\n")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["catalog", "import", "--from", "skypilot", "v7", "--dry-run"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: v7/lambda/vms.csv:3: Price: 'three' is not a number."), result.output

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from planner.catalog.load import Catalog
 from planner.catalog.names import gpu_for, load_accelerator_names
-from planner.catalog.skypilot import SkyRow, cell, read_table
+from planner.catalog.skypilot import NUMERIC_COLUMNS, SkyRow, cell, check_numbers, read_table
 from planner.errors import InputError
 from planner.io.atomic import write_text_atomic
 from planner.schema.catalog import Offer, OmittedRow, ProviderOffers
@@ -59,6 +59,7 @@ def _skypilot_rows(path: Path, skipped: Counter[str]) -> list[SkyRow]:
         if not (raw.get("InstanceType") or "").strip():
             skipped["accelerator-only row: host VM priced in a separate row (GCP)"] += 1
             continue
+        check_numbers(raw, NUMERIC_COLUMNS, path, line)
         spot = cell(raw.get("SpotPrice"))
         rows.append(SkyRow(line, raw["InstanceType"].strip(), name, cell(raw.get("AcceleratorCount")) or 0.0,
                            cell(raw.get("Price")), spot if spot and spot > 0 else None,
@@ -80,6 +81,7 @@ def _gpuhunt_rows(path: Path, skipped: Counter[str]) -> list[SkyRow]:
         if not name:
             skipped["no accelerator (CPU-only row)"] += 1
             continue
+        check_numbers(raw, ("gpu_count", "price", "gpu_memory"), path, line)
         rows.append(gpuhunt_row(line, raw["instance_name"].strip(), name, cell(raw.get("gpu_count")) or 0.0,
                                 cell(raw.get("price")), (raw.get("spot") or "").strip().lower() == "true",
                                 (raw.get("location") or "").strip(), cell(raw.get("gpu_memory"))))

@@ -67,6 +67,26 @@ def cell(text: str | None) -> float | None:
         return None
 
 
+NUMERIC_COLUMNS = ("AcceleratorCount", "Price", "SpotPrice", "MemoryGiB")
+"""vms.csv columns read as numbers: each holds a number or nothing."""
+
+
+def check_numbers(raw: dict[str, str], columns: tuple[str, ...], path: Path, line: int) -> None:
+    """A cell of `columns` with text that is no number is one placed InputError (file, line, column): an empty cell
+    is a missing figure the importer drops by rule, but 'three' or '$3.20' is a table it cannot read (new-user QA:
+    a Price of 'three' was dropped as 'no on-demand price in the source (spot only or empty)', naming no row)."""
+    for column in columns:
+        text = raw.get(column)
+        if text is None or not text.strip():
+            continue
+        try:
+            float(text)
+        except ValueError:
+            raise InputError(f"{text.strip()!r} is not a number", file=str(path), line=line, field=column,
+                             hint="Write a plain number (prices in USD per hour, e.g. 3.2), or leave the cell "
+                                  "empty.") from None
+
+
 def number(text: str | None) -> float | None:
     """A finite float from a cell, None when empty, not a number or not finite."""
     value = cell(text)
@@ -100,6 +120,7 @@ def read_vms_and_hosts(path: Path) -> tuple[list[SkyRow], list[HostRow]]:
     machines; on GCP the host VMs priced apart from their GPUs)."""
     rows, hosts = [], []
     for line, raw in read_table(path, REQUIRED, "a SkyPilot vms.csv"):
+        check_numbers(raw, NUMERIC_COLUMNS, path, line)
         name = (raw.get("AcceleratorName") or "").strip()
         if not name:
             instance = (raw.get("InstanceType") or "").strip()

@@ -272,7 +272,7 @@ def import_snapshot(directory: Path, catalog: Catalog, catalog_dir: Path,
         source = (f"SkyPilot catalog v7 {cloud}/vms.csv ({origin})" if origin else
                   f"SkyPilot catalog v7 {cloud}/vms.csv (skypilot-org/skypilot-catalog"
                   f"{' @' + commit[:12] if commit else ''}; commit date unknown), snapshot {shown}")
-        results.append(import_provider(cloud, path.resolve(), catalog, names, providers, date, source))
+        results.append(import_provider(cloud, path, catalog, names, providers, date, source))
     return results
 
 
