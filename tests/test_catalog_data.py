@@ -263,3 +263,17 @@ def test_provider_id_must_match_the_file_name(tmp_path):
     text = str(info.value)
     assert f"{root.resolve() / 'offers' / 'x.yaml'}:2:" in text  # "provider: y" is line 2
     assert "provider id 'y' differs from the file name 'x'" in text
+
+
+def test_served_decoders_carry_their_sourced_context_window(catalog):
+    # new-user QA (round 3): Pythia, OPT, TinyLlama, Qwen, Llama 3.2-3B, Llama 4 and Mistral Small had no max_context,
+    # so a served request longer than the model's window was planned as if it fit; each now carries its config's
+    # max_position_embeddings (or the model card's figure) with the source
+    expected = {"pythia-160m": 2048, "pythia-410m": 2048, "pythia-1b": 2048, "pythia-2.8b": 2048, "pythia-6.9b": 2048,
+                "pythia-12b": 2048, "gpt-neox-20b": 2048, "opt-175b": 2048, "tinyllama-1.1b": 2048,
+                "llama-3.2-3b": 131072, "llama-4-scout": 10485760, "llama-4-maverick": 1048576,
+                "qwen2.5-7b": 131072, "qwen2.5-32b": 131072, "qwen2.5-72b": 131072, "qwen3-8b": 40960,
+                "qwen3-32b": 40960, "qwen3-30b-a3b": 40960, "qwen3-235b-a22b": 40960, "mistral-small-24b": 32768}
+    for preset, window in expected.items():
+        found = catalog.preset(preset)
+        assert (found.max_context, bool(found.max_context_source)) == (window, True), preset
