@@ -3,7 +3,10 @@
 Measured where published: the maximum achievable matmul FLOP/s (MAMF) table of stas00/ml-engineering, copied into
 catalog/gpus.yaml `matmul_ceiling` with its source (A100 SXM 86.9 %, H100 SXM 80.3 %, B200 77.6 %, MI300X 51.4 % of
 the dense bf16 peak, …). A GPU without a measurement gets one transferred at catalog load (`with_ceilings`, the
-source says which rule): the median of the measured GPUs of its architecture, else of its vendor; an fp8 share not
+source says which rule): the measured GPU of its own die nearest to it in board power (a die's share depends on the
+clock its power limit sustains: the A100 PCIe, 250–300 W, reaches 81.1 % where the 400 W SXM reaches 86.9 %, so an
+A800 or A30 PCIe card takes the PCIe share, not the architecture's), else the median of the measured GPUs of its
+architecture, else of its vendor; an fp8 share not
 measured is the median fp8 share of its architecture's GPUs measured in fp8 (for a GPU whose bf16 share is
 transferred too), else its bf16 share × the median fp8/bf16 ratio of the GPUs measured in both.
 
@@ -51,6 +54,17 @@ def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 4) if values else None
 
 
+def _same_die(gpu: GpuSpec, measured: list[GpuSpec]) -> GpuSpec | None:
+    """The measured GPU of `gpu`'s die nearest to it in board power (ties: the lower-powered, the conservative share;
+    a GPU or sibling without a stated power: the die's lowest share), None when no GPU of its die is measured."""
+    kin = [g for g in measured if gpu.chip and g.chip == gpu.chip and g.matmul_ceiling and g.matmul_ceiling.bf16]
+    if not kin:
+        return None
+    if gpu.tdp_w is None or any(g.tdp_w is None for g in kin):
+        return min(kin, key=lambda g: (g.matmul_ceiling.bf16 if g.matmul_ceiling else 0.0, g.id))
+    return min(kin, key=lambda g: (abs((g.tdp_w or 0.0) - gpu.tdp_w), g.tdp_w, g.id))  # type: ignore[operator]
+
+
 def with_ceilings(gpus: dict[str, GpuSpec]) -> dict[str, GpuSpec]:
     """Every GPU with a matmul ceiling: its measured one, else one transferred from the measured GPUs (module
     docstring), the rule named in its source."""
@@ -60,7 +74,15 @@ def with_ceilings(gpus: dict[str, GpuSpec]) -> dict[str, GpuSpec]:
     out: dict[str, GpuSpec] = {}
     for gid, gpu in gpus.items():
         ceiling = gpu.matmul_ceiling
-        if ceiling is None or not ceiling.measured:
+        if (ceiling is None or not ceiling.measured) and (sibling := _same_die(gpu, measured)) is not None \
+                and sibling.matmul_ceiling is not None:
+            ceiling = MatmulCeiling(
+                bf16=sibling.matmul_ceiling.bf16, fp8=sibling.matmul_ceiling.fp8 if gpu.peak_tflops.fp8 else None,
+                measured=False,
+                source=f"transferred: the measured {sibling.id} (same {gpu.chip} die"
+                       + (f", {sibling.tdp_w:g} W against this card's {gpu.tdp_w:g} W" if gpu.tdp_w and sibling.tdp_w
+                          else "") + ") (planner/catalog/ceilings.py)")
+        elif ceiling is None or not ceiling.measured:
             kin = [c.bf16 for g in measured if g.arch == gpu.arch and (c := g.matmul_ceiling) and c.bf16]
             peers = [c.bf16 for g in measured if g.vendor == gpu.vendor and (c := g.matmul_ceiling) and c.bf16]
             bf16, rule = (_median(kin), f"median of the {len(kin)} measured {gpu.arch} GPU(s)") if kin else (
