@@ -196,8 +196,8 @@ def test_fit_table_measures_as_the_whole_table_would():
                 table.add_column(plain(columns[i].header), justify=columns[i].justify, overflow="fold")
             for row in rows:
                 table.add_row(*(plain(row[i]) for i in indices))
-            options = console.options.update(width=10_000, max_width=10_000)
-            return Measurement.get(console, options, table).maximum
+            options = console.rich.options.update(width=10_000, max_width=10_000)
+            return Measurement.get(console.rich, options, table).maximum
 
         keep = list(range(len(columns)))
         widths = column_widths(columns, rows)
@@ -222,7 +222,7 @@ def test_lines_printed_as_is_are_what_rich_prints():
 
     from rich.cells import cell_len
 
-    from planner.render.console import make_console, prints_as_is
+    from planner.render.console import prints_as_is, rich_console
 
     rng = random.Random(5)
     pieces = ["a", "GPU", " ", "  ", "–", "×", "←", "†", "—", "é", "日本", "e\u0301", "\t", "\x07", "[bold]x[/]",
@@ -233,7 +233,7 @@ def test_lines_printed_as_is_are_what_rich_prints():
         # at the edges too: a line exactly as wide as the console, and one whose characters fit but whose cells do not
         width = max(1, rng.choice([rng.randint(10, 60), len(line), len(line) - 1, cell_len(line), cell_len(line) - 1]))
         buffer = io.StringIO()
-        make_console(buffer, width=width).print(line, crop=False, overflow="ignore")
+        rich_console(buffer, width).print(line, crop=False, overflow="ignore")
         if prints_as_is(line):
             passed += 1
             assert buffer.getvalue() == line + "\n", (trial, line, width)
@@ -252,3 +252,43 @@ def test_terminal_columns_are_shutils(monkeypatch):
         else:
             monkeypatch.setenv("COLUMNS", value)
         assert _terminal_columns() == shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns, value
+
+
+def test_tables_printed_without_rich_are_what_rich_prints():
+    # TextConsole prints a fitted table as a plain grid (FittedTable.plain_text) without rich: for every table it
+    # prints so, rich's own print of the same table gives the same text — framed or not, fitting or narrowed and
+    # wrapped, with wide, combining and empty cells, long words folded, long titles and legends wrapped
+    import io
+    import random
+
+    from planner.render.console import Column, fit_table, make_console, rich_console, set_wide
+
+    rng = random.Random(7)
+    words = ["a", "GPU", "H100-SXM", "日本語", "3×8", "$1,234", "", "x" * 17, "ok ←", "e\u0301", " ", "  lead",
+             "trail  ", "0.0058", "4096× B200 · nebius", "y" * 45, "–", "†"]
+    plain_count = 0
+    for trial in range(400):
+        columns = [Column(rng.choice(["GPU", "hours P50", "", "日本", "cost", "z" * 12]) + f"{i}",
+                          rng.choice(["left", "right", "center"]), drop=rng.choice([0, 1, 2, 3]),
+                          wide_only=rng.random() < 0.1, legend=rng.choice(["", "", "c: " + "word " * rng.randint(1, 30)]))
+                   for i in range(rng.randint(1, 7))]
+        rows = [[" ".join(rng.choices(words, k=rng.randint(0, 4))) for _ in columns]
+                for _ in range(rng.randint(0, 8))]
+        title = rng.choice([None, "Best plan per GPU type", "Training plans for " + "long-name-" * rng.randint(1, 12)])
+        caption = rng.choice([None, None, "note: " + "several words here " * rng.randint(1, 6)])
+        set_wide(rng.random() < 0.15)
+        try:
+            buffer = io.StringIO()
+            console = make_console(buffer, width=rng.choice([20, 30, 40, 55, 80, 100, 140]))
+            table = fit_table(console, columns, rows, title=title, caption=caption)
+            text = table.plain_text(console.width)
+            expected = io.StringIO()
+            rich_console(expected, console.width).print(table.rich_table())
+            if text is not None:
+                plain_count += 1
+                assert text == expected.getvalue(), trial
+            console.print(table)
+            assert buffer.getvalue() == expected.getvalue(), trial
+        finally:
+            set_wide(False)
+    assert plain_count > 300  # most tables are printed without rich

@@ -7,7 +7,7 @@ import os
 import sys
 import unicodedata
 from planner.dataclass import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
     from rich import box
@@ -59,14 +59,49 @@ def _terminal_columns() -> int:
     return size.columns or DEFAULT_WIDTH
 
 
-def make_console(buffer: io.StringIO, width: int | None = None) -> "Console":
-    """A plain-text rich console writing into `buffer` at the terminal width (WIDE_WIDTH under --wide)."""
-    from rich.console import Console
-
+def make_console(buffer: io.StringIO, width: int | None = None) -> "TextConsole":
+    """A plain-text console writing into `buffer` at the terminal width (WIDE_WIDTH under --wide)."""
     if width is None:
         width = WIDE_WIDTH if is_wide() else terminal_width()
+    return TextConsole(buffer, width)
+
+
+def rich_console(buffer: io.StringIO, width: int) -> "Console":
+    """The rich console behind TextConsole: plain text (no colour, markup, emoji or highlighting) at `width`."""
+    from rich.console import Console
+
     return Console(file=buffer, width=width, force_terminal=False, color_system=None, highlight=False,
                    soft_wrap=False, emoji=False, markup=False)
+
+
+class TextConsole:
+    """What the text renderers print to: a fitted table rich would print as a plain grid (FittedTable.plain_text)
+    and an empty line are written as rich prints them, without importing rich (its import and a table's layout
+    were ~240 M of a table estimate's ~2,500 M instructions); anything else goes to the rich console of the same
+    buffer and width, made on first use."""
+
+    def __init__(self, file: io.StringIO, width: int) -> None:
+        self.file = file
+        self.width = width
+        self._rich: Console | None = None
+
+    @property
+    def rich(self) -> "Console":
+        if self._rich is None:
+            self._rich = rich_console(self.file, self.width)
+        return self._rich
+
+    def print(self, *objects: object, **options: Any) -> None:
+        """rich's Console.print: `objects` on one line (nothing: an empty line)."""
+        if not objects and not options:
+            self.file.write("\n")
+            return
+        if len(objects) == 1 and not options and isinstance(objects[0], FittedTable):
+            text = objects[0].plain_text(self.width)
+            if text is not None:
+                self.file.write(text)
+                return
+        self.rich.print(*objects, **options)
 
 
 def clean(text: object) -> str:
@@ -100,24 +135,148 @@ class Column:
     """What the column means, added to the table's caption only when the column is shown."""
 
 
-def fit_table(console: "Console", columns: Sequence[Column], rows: Sequence[Sequence[object]],
-              title: str | None = None, caption: str | None = None) -> "Table":
+def fit_table(console: TextConsole, columns: Sequence[Column], rows: Sequence[Sequence[object]],
+              title: str | None = None, caption: str | None = None) -> "FittedTable":
     """A table with the columns that fit `console.width`: first with every column (a compact border when the full
     border does not fit), then dropping columns by descending `drop` until it fits; what still does not fit wraps
     inside its cells (rich folds to the console width), so no line is ever wider than the console."""
-    from rich import box
-
     keep = [i for i, c in enumerate(columns) if is_wide() or not c.wide_only]
     order = sorted((i for i in keep if columns[i].drop > 0), key=lambda i: -columns[i].drop)
     widths = column_widths(columns, rows)
     if is_wide() or natural_width(widths, keep, framed=True) <= console.width:
-        return _build(columns, rows, keep, box.HEAVY_HEAD, title, caption)
+        return FittedTable(columns, rows, keep, True, widths, title, caption)
     indices = list(keep)
     for i in order:
         if natural_width(widths, indices, framed=False) <= console.width:
             break
         indices.remove(i)
-    return _build(columns, rows, indices, box.SIMPLE_HEAD, title, caption)
+    return FittedTable(columns, rows, indices, False, widths, title, caption)
+
+
+class FittedTable:
+    """fit_table's answer: the columns `indices` of `columns` over `rows`, framed (rich's box.HEAVY_HEAD, a cell of
+    padding each side) or not (box.SIMPLE_HEAD, no edge, no padding). Printed as a plain grid when rich would print
+    one (plain_text), else as rich's Table (rich_table; also what rich itself prints for it, `__rich__`)."""
+
+    def __init__(self, columns: Sequence[Column], rows: Sequence[Sequence[object]], indices: list[int], framed: bool,
+                 widths: list[int], title: str | None, caption: str | None) -> None:
+        self.all_columns, self.rows, self.indices, self.framed = columns, rows, indices, framed
+        self.widths, self.title, self.caption = widths, title, caption
+        self.columns = [columns[i] for i in indices]
+        """The columns shown, in order."""
+
+    def notes(self) -> str:
+        """The caption: the table's own, then the legend of each column shown (a narrow terminal drops some)."""
+        return "; ".join(part for part in [self.caption or "", *(c.legend for c in self.columns)] if part)
+
+    def rich_table(self) -> "Table":
+        """The rich table: the full border with a cell's padding, else box.SIMPLE_HEAD without either."""
+        from rich import box
+
+        return _build(self.all_columns, self.rows, self.indices, box.HEAVY_HEAD if self.framed else box.SIMPLE_HEAD,
+                      self.title, self.caption)
+
+    def __rich__(self) -> "Table":
+        return self.rich_table()
+
+    def plain_text(self, width: int) -> str | None:
+        """The lines rich prints for rich_table() on a plain console `width` cells wide, laid out as rich lays it
+        out (rich/table.py): each column at its widest cell, and when the table is wider than the console the
+        widest columns narrowed first (Table._collapse_widths), then all evenly, their cells wrapped at word
+        boundaries and folded. Only for cells of one printable line each (no tab, newline or control code to
+        expand, split or show), left-, right- or centre-justified, and not on Windows, where rich may swap the box
+        for the legacy console: None otherwise, for rich to print. tests/test_output_fit.py compares both over
+        random tables."""
+        if sys.platform == "win32" or not self.columns:
+            return None
+        if any(c.justify not in ("left", "right", "center") for c in self.columns):
+            return None
+        cells = [[clean(c.header) for c in self.columns],
+                 *([clean(row[i]) for i in self.indices] for row in self.rows)]
+        if not all(text.isprintable() for line in cells for text in line):
+            return None
+        title, notes = clean(self.title or ""), clean(self.notes())
+        if not (title.isprintable() and notes.isprintable()):
+            return None
+        sizes = self._column_sizes(width)
+        if sizes is None:
+            return None
+        pad = 1 if self.framed else 0
+        table_width = sum(sizes) + len(sizes) - 1 + (2 if self.framed else 0)
+        if table_width > width:
+            return None
+        from rich.cells import cell_len
+
+        lines: list[str] = _wrap(title, table_width, "left") if title else []
+        space = " " * pad
+
+        def row(texts: list[str], header: bool) -> list[list[str]]:
+            """The row's lines, each a list of its cells: every cell wrapped to its column, the shorter ones padded
+            with blank lines below (above, in the header: rich aligns a header to the bottom)."""
+            wrapped = []
+            for text, column, size in zip(texts, self.columns, sizes):
+                inner = size - 2 * pad
+                if len(text) <= inner and cell_len(text) <= inner:  # fits: justified, not wrapped
+                    if column.justify != "left":
+                        text = text.rstrip()
+                    gap = inner - cell_len(text)
+                    left = 0 if column.justify == "left" else gap if column.justify == "right" else gap // 2
+                    wrapped.append([f"{space}{' ' * left}{text}{' ' * (gap - left)}{space}"])
+                else:
+                    wrapped.append([f"{space}{line}{space}" for line in _wrap(text, inner, column.justify)])
+            height = max(len(cell) for cell in wrapped)
+            for i, cell in enumerate(wrapped):
+                blank = [" " * sizes[i]] * (height - len(cell))
+                wrapped[i] = blank + cell if header else cell + blank
+            return [list(line) for line in zip(*wrapped)]
+
+        if self.framed:
+            top, head, rule, body, bottom = HEAVY_HEAD
+            lines.append(top[0] + top[2].join(top[1] * size for size in sizes) + top[3])
+            lines += [head[0] + head[1].join(line) + head[2] for line in row(cells[0], True)]
+            lines.append(rule[0] + rule[2].join(rule[1] * size for size in sizes) + rule[3])
+            lines += [body[0] + body[1].join(line) + body[2] for texts in cells[1:] for line in row(texts, False)]
+            lines.append(bottom[0] + bottom[2].join(bottom[1] * size for size in sizes) + bottom[3])
+        else:  # box.SIMPLE_HEAD without its edge: cells apart by a space, a rule under the header
+            lines += [" ".join(line) for line in row(cells[0], True)]
+            lines.append("─" * table_width)
+            lines += [" ".join(line) for texts in cells[1:] for line in row(texts, False)]
+        if notes:
+            lines += _wrap(notes, table_width, "left")
+        return "".join(line + "\n" for line in lines)
+
+    def _column_sizes(self, width: int) -> list[int] | None:
+        """Each column's width in cells, padding included, as rich's Table._calculate_column_widths works it out on
+        a console `width` cells wide (no expansion, no fixed or minimum widths, every column may wrap). None where
+        a column would get no room for its text (rich then measures and renders differently)."""
+        from rich._ratio import ratio_reduce
+
+        pad = 2 if self.framed else 0
+        room = width - len(self.indices) + 1 - (2 if self.framed else 0)  # the width less the rules and the edges
+        if room - pad < 1:
+            return None
+        sizes = [min(self.widths[i] + pad, room) or 1 for i in self.indices]
+        if sum(sizes) > room:
+            total, excess = sum(sizes), sum(sizes) - room
+            while total and excess > 0:  # Table._collapse_widths: the widest columns narrowed to the next widest
+                widest = max(sizes)
+                next_widest = max(size if size != widest else 0 for size in sizes)
+                if not widest - next_widest:
+                    break
+                sizes = ratio_reduce(excess, [1 if size == widest else 0 for size in sizes],
+                                     [min(excess, widest - next_widest)] * len(sizes), sizes)
+                total = sum(sizes)
+                excess = total - room
+            if total > room:  # the last resort: every column narrowed evenly
+                sizes = ratio_reduce(total - room, [1] * len(sizes), sizes, sizes)
+        if min(sizes) < pad + 1:
+            return None
+        return sizes
+
+
+HEAVY_HEAD = ("┏━┳┓", "┃┃┃", "┡━╇┩", "│││", "└─┴┘")
+"""rich's box.HEAVY_HEAD as the framed table draws it: top, header row (left, divider, right), the rule under the
+header, body rows, bottom (rich/box.py)."""
 
 
 def _build(columns: Sequence[Column], rows: Sequence[Sequence[object]], indices: list[int], style: box.Box,
@@ -136,6 +295,32 @@ def _build(columns: Sequence[Column], rows: Sequence[Sequence[object]], indices:
     for row in rows:
         table.add_row(*(plain(row[i]) for i in indices))
     return table
+
+
+def _wrap(text: str, width: int, justify: str) -> list[str]:
+    """One printable line of text as rich's Text prints it in `width` cells, justified "left", "right" or "center"
+    with overflow "fold" (rich/text.py Text.wrap, rich/containers.py Lines.justify): wrapped at word boundaries
+    (rich's divide_line, folding a word wider than a line), whitespace past the width dropped at each break,
+    each line cropped to `width` and padded with spaces to it (right and centre: stripped of trailing
+    whitespace first)."""
+    from rich._wrap import divide_line
+    from rich.cells import cell_len, set_cell_size
+
+    offsets = [0, *divide_line(text, width, fold=True), len(text)]
+    lines = []
+    for start, end in zip(offsets, offsets[1:]):
+        line = text[start:end]
+        if len(line) > width:  # Text.rstrip_end: trailing whitespace past the width, counted in characters
+            trailing = len(line) - len(line.rstrip())
+            line = line[:len(line) - min(trailing, len(line) - width)]
+        if justify != "left":
+            line = line.rstrip()
+        if cell_len(line) > width:
+            line = set_cell_size(line, width)
+        gap = width - cell_len(line)
+        left = 0 if justify == "left" else gap if justify == "right" else gap // 2
+        lines.append(f"{' ' * left}{line}{' ' * (gap - left)}")
+    return lines
 
 
 def column_widths(columns: Sequence[Column], rows: Sequence[Sequence[object]]) -> list[int]:
@@ -173,7 +358,7 @@ def wrap_lines(lines: Sequence[str], width: int, prefix: str = "") -> list[str]:
     return out
 
 
-def print_lines(console: "Console", lines: Sequence[str], prefix: str = "") -> None:
+def print_lines(console: TextConsole, lines: Sequence[str], prefix: str = "") -> None:
     """Print sentences wrapped at word boundaries to the console width (continuation lines indented)."""
     for line in wrap_lines(lines, console.width, prefix):
         if prints_as_is(line):

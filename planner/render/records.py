@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from planner.catalog.load import Catalog
 from planner.io.records import StoredCalibration
-from planner.render.console import Column, fit_table, print_lines
+from planner.render.console import Column, TextConsole, fit_table, print_lines
 from planner.schema.record import MeasurementRecord
-
-if TYPE_CHECKING:
-    from rich.console import Console
 
 
 def peak_rows(record: MeasurementRecord, catalog: Catalog | None = None) -> list[dict[str, Any]]:
@@ -29,7 +26,7 @@ def peak_rows(record: MeasurementRecord, catalog: Catalog | None = None) -> list
     return rows
 
 
-def _console(buffer: io.StringIO) -> Console:
+def _console(buffer: io.StringIO) -> TextConsole:
     from planner.render.console import make_console
 
     return make_console(buffer)
