@@ -48,6 +48,11 @@ class PlanResult:
         """Every section asked for has a plan meeting its constraints (the CLI exits 1 otherwise)."""
         return self.estimate.feasible
 
+    def __repr__(self) -> str:
+        """One line (new-user QA: a notebook cell ending in `result` printed the dataclass repr, 7.5 MB for
+        pretrain-1b-72h, every option with its efficiency records); the parts keep their own short reprs."""
+        return f"PlanResult({self.estimate!r}, feasible={self.feasible})"
+
     def to_dict(self, top: int | None = DEFAULT_TOP) -> dict[str, Any]:
         """The `gpuplan estimate --format json` document (`top` plans per section; None or 0: all)."""
         from planner.render.report import estimate_dict

@@ -238,3 +238,18 @@ def test_library_errors_name_the_keyword_not_the_cli_option(catalog, tmp_path):
     with pytest.raises(Exception) as info:
         planner.load_profile(PRETRAIN, catalog, overrides=["training.epochs"])
     assert "--set" not in str(info.value)
+
+
+def test_notebook_reprs_are_one_line(catalog):
+    # new-user QA (notebook): a cell ending in `result` printed the dataclass repr, 7.5 MB for pretrain-1b-72h (every
+    # option searched with its efficiency records), `catalog` 600 kB; each is now one line naming what it holds
+    result = planner.plan(planner.load_profile(PRETRAIN, catalog), catalog)
+    chat = planner.plan(planner.load_profile(ROOT / "profiles" / "serve-7b-chat.yaml", catalog), catalog)
+    for value in (result, result.estimate, result.estimate.training, result.decision, result.decision.training,
+                  chat, chat.estimate.inference, chat.decision.inference, catalog):
+        text = repr(value)
+        assert len(text) < 400 and "\n" not in text, text[:400]
+    assert repr(result).startswith("PlanResult(Estimate('pretrain-1b-72h'") and "feasible=True" in repr(result)
+    first = result.estimate.training.plans[0]
+    assert f"first {first.gpu_count}× {first.gpu} · {first.provider}" in repr(result)
+    assert "cheapest viable" in repr(result.decision) and f"{len(catalog.gpus)} GPUs" in repr(catalog)

@@ -92,6 +92,12 @@ class Catalog:
     by which what is derived from it may be cached (planner/io/profile_cache.py); set by load_catalog only, so a
     catalog made otherwise, or changed with dataclasses.replace, has "" and nothing derived from it is cached."""
 
+    def __repr__(self) -> str:
+        """One line (the dataclass repr wrote 600 kB: every GPU, offer and preset with its sources)."""
+        offers = sum(len(p.offers) for p in self.providers.values())
+        return (f"Catalog({len(self.gpus)} GPUs, {offers} offers from {len(self.providers)} providers, "
+                f"{len(self.presets)} model presets, as of {self.as_of.isoformat()}, directory={self.directory!r})")
+
     def is_exact_gpu_name(self, name: str) -> bool:
         """Whether `name` is an id or alias (case, spaces and hyphens aside), not just a prefix of one."""
         return _norm(name) in self._names

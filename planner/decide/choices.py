@@ -85,6 +85,9 @@ class TrainingDecision:
         could change it."""
         return self.section.options if self.section is not None else self.decided
 
+    def __repr__(self) -> str:
+        return _decision_repr(self)
+
 
 @dataclass(frozen=True)
 class ServingDecision:
@@ -104,6 +107,16 @@ class ServingDecision:
     changes_needed: list[str] = field(default_factory=list)
     """When no plan meets the targets: what would have to change, in words."""
 
+    def __repr__(self) -> str:
+        return _decision_repr(self)
+
+
+def _decision_repr(section: TrainingDecision | ServingDecision) -> str:
+    """A section's decision in one line, its choices by name (the dataclass repr wrote every option, megabytes)."""
+    choices = ", ".join(c.name for c in section.choices) or "no choice"
+    return (f"{type(section).__name__}({choices}; {len(section.best_per_gpu)} GPU types with a plan, "
+            f"{len(section.rejected)} rejected)")
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -114,6 +127,13 @@ class Decision:
     understood: Understood | None = None
     training_accuracy: Accuracy | None = None
     inference_accuracy: Accuracy | None = None
+
+    def __repr__(self) -> str:
+        """The choices of each section in one line (the dataclass repr wrote every option decided on, megabytes)."""
+        parts = [f"{name}: {', '.join(c.name for c in section.choices) or 'no choice'}"
+                 for name, section in (("training", self.training), ("inference", self.inference))
+                 if section is not None]
+        return f"Decision({'; '.join(parts)})"
 
 
 def check_confidence(confidence: float) -> float:

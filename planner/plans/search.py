@@ -114,6 +114,12 @@ class TrainingEstimate:
         """Some plan meets every constraint."""
         return any(o.feasible for o in self.ranked)
 
+    def __repr__(self) -> str:
+        """One line: the ranked plans and the first (the dataclass repr wrote every option searched, megabytes)."""
+        first = self.ranked[0].plan if self.ranked else None
+        best = f", first {first.gpu_count}× {first.gpu} · {first.provider}" if first is not None else ""
+        return f"TrainingEstimate({len(self.ranked)} ranked plans of {len(self.decided)} judged{best})"
+
 
 @dataclass(frozen=True)
 class ServingEstimate:
@@ -126,6 +132,13 @@ class ServingEstimate:
     def feasible(self) -> bool:
         """Some plan meets every latency target."""
         return any(p.meets_slo for p in self.plans)
+
+    def __repr__(self) -> str:
+        """One line: the plans and the first."""
+        first = self.plans[0] if self.plans else None
+        best = (f", first {first.replicas}×{first.gpus_per_replica} {first.gpu} · {first.provider}"
+                if first is not None else "")
+        return f"ServingEstimate({len(self.plans)} plans{best})"
 
 
 @dataclass(frozen=True)
@@ -147,6 +160,13 @@ class Estimate:
     def feasible(self) -> bool:
         """Every requested section has a plan that meets its constraints."""
         return all(s.feasible for s in (self.training, self.inference) if s is not None)
+
+    def __repr__(self) -> str:
+        """One line per section asked for (the dataclass repr wrote megabytes)."""
+        parts = [f"{self.profile!r}", f"confidence={self.confidence:g}"]
+        parts += [f"{name}={section!r}" for name, section in (("training", self.training),
+                                                                ("inference", self.inference)) if section is not None]
+        return f"Estimate({', '.join(parts)})"
 
 
 @dataclass(frozen=True)
