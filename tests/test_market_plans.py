@@ -592,3 +592,32 @@ def test_a_gpu_without_the_precision_is_not_judged_on_its_fp32_stand_in():
     fp16 = json.loads(CliRunner().invoke(app, [*args, "--set", "training.precision=fp16", "--format",
                                                "json"]).stdout)["training"]["plans"]
     assert fp16 and fp16[0]["hours"]["p50"] is not None
+
+
+def test_an_owned_machines_bill_says_its_storage_is_on_the_machine(catalog, monkeypatch):
+    # new-user QA: the bill of an owned plan read "no storage price for owned in the catalog" and "storage and egress
+    # unknown for owned", as if "owned" were a provider the catalog lacked
+    monkeypatch.setenv("COLUMNS", "160")
+    from planner.api import load_profile, plan
+    from planner.render.report import render_table
+
+    pins = ["constraints.owned=[{gpu: RTX-4090, count: 2, usd_per_hour: 0.5}]", "constraints.gpus=[RTX-4090]",
+            "constraints.providers=[owned]", "training.deadline=2000h"]
+    result = plan(load_profile(PRETRAIN, catalog, pins), catalog)
+    text = render_table(result.estimate, 10, result.decision)
+    assert "Whole bill of the recommended training plan" in text and "· owned)" in text
+    assert bill_cells(text, "storage")[1:] == ["not counted", "on your own machine: no storage price to bill"]
+    assert "compute (storage and egress on your own machine)" in text and "for owned in the catalog" not in text
+
+
+def test_providers_may_name_the_owned_machines(catalog):
+    # new-user QA: 'constraints.providers: [owned]', to plan on one's own GPUs only, was "unknown provider 'owned'"
+    from planner.api import load_profile, plan
+    from planner.errors import InputError
+
+    machine = "constraints.owned=[{gpu: RTX-4090, count: 2, usd_per_hour: 0.5}]"
+    result = plan(load_profile(PRETRAIN, catalog, [machine, "constraints.providers=[owned]",
+                                                   "training.deadline=2000h"]), catalog)
+    assert {p.provider for p in result.estimate.training.plans} == {"owned"}
+    with pytest.raises(InputError, match="names the machines of constraints.owned, which lists none"):
+        load_profile(PRETRAIN, catalog, ["constraints.providers=[owned]"])

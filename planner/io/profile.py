@@ -19,7 +19,7 @@ from planner.io.yamlfile import YamlDocument, parse_yaml, read_text
 from planner.model.standard_shape import describe, standard_shape
 from planner.model.workload import params_disagreement
 from planner.schema.model import ARCH_FIELDS, Architecture, ModelPreset, ModelSection
-from planner.schema.profile import Profile
+from planner.schema.profile import OWNED_PROVIDER, Profile
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
         gpu_ids = frozenset(_lookup(doc, ("constraints", "gpus"), profile.constraints.gpus, catalog.resolve_gpu))
     if profile.constraints.providers:
         provider_ids = frozenset(_lookup(doc, ("constraints", "providers"), profile.constraints.providers,
-                                         lambda name: catalog.provider(name).provider))
+                                         lambda name: _provider_id(name, catalog, bool(profile.constraints.owned))))
     notes = model_warnings(arch) + tuple(
         f"constraints.gpus: {name!r} read as {catalog.resolve_gpu(name)} (a prefix of its name); write the full id "
         f"to be sure" for name in profile.constraints.gpus or () if not catalog.is_exact_gpu_name(name))
@@ -295,6 +295,18 @@ def _check_combinations(profile: Profile, arch: Architecture, doc: YamlDocument)
         elif inference.prompt_tokens is not None or inference.output_tokens is not None:
             raise doc.error(("inference", "prompt_tokens" if inference.prompt_tokens else "output_tokens"),
                             f"a {arch.family} model has no prompt or output tokens")
+
+
+def _provider_id(name: str, catalog: Catalog, owns: bool) -> str:
+    """A constraints.providers entry as a provider id: a catalog provider, or `owned` for the machines of
+    constraints.owned (new-user QA: 'providers: [owned]', to plan on one's own GPUs only, was 'unknown provider
+    'owned'')."""
+    if name.strip().lower() == OWNED_PROVIDER:
+        if owns:
+            return OWNED_PROVIDER
+        raise PlannerError(f"{name!r} names the machines of constraints.owned, which lists none",
+                           hint="Describe them under constraints.owned, or name a provider of the catalog.")
+    return catalog.provider(name).provider
 
 
 def _check_context_window(profile: Profile, preset: ModelPreset, doc: YamlDocument) -> None:

@@ -16,9 +16,9 @@ from planner.dataclass import dataclass
 
 from planner.catalog.load import Catalog, PricedOffer
 from planner.schema.catalog import Offer, PurchaseKind
-from planner.schema.profile import OwnedMachine
+from planner.schema.profile import OWNED_PROVIDER, OwnedMachine
 
-OWNED = "owned"
+OWNED = OWNED_PROVIDER
 """Provider id of owned machines."""
 HOURS_PER_YEAR = 8766.0
 """365.25 days × 24 h."""

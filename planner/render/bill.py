@@ -85,6 +85,16 @@ def bill_title(plan: TrainingPlan | ServingPlan, number: int | None, recommended
             f"{plan.provider})")
 
 
+def _own_machine(provider: str) -> str | None:
+    """'your own machine' / 'this machine' for an owned or measured machine, whose disk and network no price in the
+    catalog bills (new-user QA: its bill read 'no storage price for owned in the catalog', as if 'owned' were a
+    provider the catalog lacked); None for a rented offer."""
+    from planner.efficiency.local_device import LOCAL_PROVIDER
+    from planner.plans.owned import OWNED
+
+    return {OWNED: "your own machine", LOCAL_PROVIDER: "this machine"}.get(provider)
+
+
 def _gpus(count: int) -> str:
     """'1 GPU', '8 GPUs'."""
     return f"{count} GPU" + ("" if count == 1 else "s")
@@ -135,15 +145,17 @@ def bill_section(plan: TrainingPlan | ServingPlan, cost: dict[str, Any], number:
     rows = [["compute", usd(cost["compute"]), compute]]
     unknown: list[str] = []
     other: list[str] = []
+    own = _own_machine(plan.provider)
     for name, line in (("storage", storage), ("egress", egress)):
         if line.counts is None or cost[name] is None:
             (unknown if line.price_unknown else other).append(name)
-            rows.append([name, "not counted", line.why_not or f"no {name} price for {plan.provider} in the catalog"])
+            rows.append([name, "not counted", line.why_not or (f"on {own}: no {name} price to bill" if own else
+                                                               f"no {name} price for {plan.provider} in the catalog")])
         else:
             rows.append([name, usd(cost[name]), line.counts])
     counted = " + ".join(part for part in ("compute", "storage", "egress") if part not in unknown + other)
-    why = ([f"{' and '.join(unknown)} unknown for {plan.provider}"] if unknown else []) \
-        + [f"{name} volume not given" for name in other]
+    why = ([f"{' and '.join(unknown)} " + (f"on {own}" if own else f"unknown for {plan.provider}")] if unknown
+           else []) + [f"{name} volume not given" for name in other]
     rows.append(["total", usd(cost["total"]), counted + (f" ({'; '.join(why)})" if why else "")])
     # the unknown lines are said in their rows; without a storage price, what storage would hold is moot
     said = _SAID + ((DATASET_NOT_GIVEN,) if "storage" in unknown else ())

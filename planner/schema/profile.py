@@ -254,6 +254,10 @@ Percent = Annotated[float, BeforeValidator(_percent, json_schema_input_type=floa
 """A percentage below 100: 15, '15%'."""
 
 
+OWNED_PROVIDER = "owned"
+"""The provider id owned machines are planned under (planner/plans/owned.py), which constraints.providers may name."""
+
+
 class OwnedMachine(Strict):
     """GPUs the user owns: planned beside rented offers (provider `owned`), one machine each."""
 
