@@ -77,3 +77,20 @@ def test_a_local_copy_is_read_through_a_file_url(catalog_dir):
                                  "--dry-run", "--catalog", str(catalog_dir)])
     assert result.exit_code == 0, result.output
     assert "lambda: 0 new, 0 gone, 0 repriced" in result.stdout
+
+
+def test_a_missing_local_folder_or_a_wrong_address_is_not_called_no_network(catalog_dir, tmp_path, monkeypatch):
+    # new-user QA: --url file:///nowhere and a 404 both read "no network: could not fetch …"
+    result = runner.invoke(app, ["catalog", "refresh", "--from", "skypilot-url", "--url",
+                                 (tmp_path / "nowhere").as_uri(), "--catalog", str(catalog_dir)])
+    assert result.exit_code == 2 and result.output.startswith("Error: --url: could not read file://")
+    assert "no network" not in result.output
+
+    def not_found(url: str) -> bytes:
+        raise urllib.error.HTTPError(url, 404, "Not Found", None, None)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(refresh, "fetch", not_found)
+    result = runner.invoke(app, ["catalog", "refresh", "--from", "skypilot-url", "--url", "https://example.org/v7",
+                                 "--catalog", str(catalog_dir)])
+    assert result.exit_code == 2 and "the server answered 404 Not Found" in result.output
+    assert "no network" not in result.output

@@ -51,8 +51,17 @@ def download(base_url: str, catalog_dir: Path, target: Path) -> list[str]:
         url = f"{base_url.rstrip('/')}/{cloud}/vms.csv"
         try:
             data = fetch(url)
+        except urllib.error.HTTPError as exc:  # the server answered: the network is there, the address is wrong
+            # (new-user QA: a mistyped --url read 'no network: … (Not Found)')
+            raise InputError(f"{url}: the server answered {exc.code} {exc.reason}; the catalog is unchanged",
+                             field="--url", hint="Give the folder that holds <cloud>/vms.csv (SkyPilot's "
+                                                 "catalogs/v7).") from None
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
+            if base_url.lower().startswith("file:"):  # a local folder: no network involved (new-user QA)
+                raise InputError(f"could not read {url} ({reason}); the catalog is unchanged", field="--url",
+                                 hint="Give a folder that holds <cloud>/vms.csv for every provider folder of "
+                                      "catalog/providers.yaml.") from None
             raise NoNetwork(f"no network: could not fetch {url} ({reason}); the catalog is unchanged") from None
         folder = target / "v7" / cloud
         folder.mkdir(parents=True, exist_ok=True)
