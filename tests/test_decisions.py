@@ -215,3 +215,18 @@ def test_a_p99_target_is_the_latency_the_decision_shows_and_trades(catalog, writ
     # a p95 target keeps the p95 (bert-train-then-serve)
     bert, _ = _decide(catalog, ROOT / "profiles" / "bert-train-then-serve.yaml")
     assert bert.inference.latency_key == "latency_p95"
+
+
+def test_serving_without_a_latency_target_says_so():
+    # new-user QA: a chat profile without inference.slo read "the cheapest plan that holds every percentile target
+    # with headroom" and "holds every target even at the P10 efficiency", with no target set
+    result = gpuplan("estimate", str(SERVE), "--set", "inference.slo={}", "--top", "2")
+    text = " ".join(result.stdout.split())
+    assert result.exit_code == 0, result.output
+    assert "Serving decision for serve-7b-chat — no latency target: the cheapest plan that keeps up with the peak" \
+           in text
+    assert "no latency target given (inference.slo)" in text and "No latency target (inference.slo)" in text
+    assert "holds every target" not in text and "Headroom:" not in text
+    one = " ".join(gpuplan("estimate", str(SERVE), "--set", "inference.slo={tpot_p50: 50ms}", "--top", "2")
+                   .stdout.split())
+    assert "holds every percentile target with headroom" in one and "no latency target" not in one

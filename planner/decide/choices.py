@@ -106,6 +106,8 @@ class ServingDecision:
     """When no plan meets the targets: the fastest and the cheapest plan that run at all."""
     changes_needed: list[str] = field(default_factory=list)
     """When no plan meets the targets: what would have to change, in words."""
+    targeted: bool = True
+    """The profile sets a latency target (inference.slo); False: plans keep up with the peak rate, nothing more."""
 
     def __repr__(self) -> str:
         return _decision_repr(self)
@@ -422,6 +424,8 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
         return serving_rank(p, key)  # the targets at the median efficiency, headroom aside
 
     good = [p for p in plans if p.meets_slo]
+    untargeted = slo is None or not slo.targets()
+
     def cost(p: ServingPlan) -> float:
         return p.monthly_cost_usd
 
@@ -451,7 +455,10 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
                 return f"{_usd(dc)}/month more than {other} for {fixed(-dt, 0)} ms lower {name}"
             return f"{fixed(dt, 0)} ms higher {name} than {other} to save {_usd(-dc)}/month"
 
-        if safe:
+        if untargeted:  # nothing to hold (new-user QA: "holds every target even at the P10 efficiency" with none set)
+            lead = ("no latency target given (inference.slo): the cheapest plan that keeps up with the peak rate, at "
+                    "whatever latency that gives")
+        elif safe:
             lead = "holds every target even at the P10 efficiency" + (
                 f": {_usd(cost(recommended) - cost(cheapest))}/month more than the cheapest at the targets"
                 if recommended is not cheapest else "")
@@ -492,13 +499,21 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
     # the bandwidth (decode) efficiency paces generative plans only: an encoder's or CNN's forward pass is its compute
     assumptions = origin_lines((p.gpu, f"{p.efficiency.compute.source}: {p.efficiency.compute.detail}"
                                        + (f"; {p.efficiency.bandwidth.detail}" if generative else "")) for p in shown)
-    assumptions.append("Replicas sized by the M/D/c waiting time for the percentile targets at the peak rate; the monthly bill "
-                       "keeps them up all month (autoscaled bill shown separately where average_rate is given).")
-    assumptions.append("Headroom: a plan holds a target with headroom when its percentile still meets it at the "
-                       "P10 efficiency (× exp(1.28 σ) of the efficiency behind that latency).")
+    if untargeted:
+        assumptions.append("No latency target (inference.slo): each plan has the fewest replicas that keep up with "
+                           "the peak rate (utilisation below 100%), so requests may queue; the latencies shown are "
+                           "what that gives. Set inference.slo (e.g. {ttft_p95: 500ms, tpot_p95: 50ms}) to size for "
+                           "targets. The monthly bill keeps the replicas up all month (autoscaled bill shown "
+                           "separately where average_rate is given).")
+    else:
+        assumptions.append("Replicas sized by the M/D/c waiting time for the percentile targets at the peak rate; the "
+                           "monthly bill keeps them up all month (autoscaled bill shown separately where average_rate "
+                           "is given).")
+        assumptions.append("Headroom: a plan holds a target with headroom when its percentile still meets it at the "
+                           "P10 efficiency (× exp(1.28 σ) of the efficiency behind that latency).")
     target = getattr(slo, key, None) if slo is not None else None
     return ServingDecision(key, plans, frontier, choices, best_per_gpu, rejected, assumptions, target,
-                           alternatives, changes)
+                           alternatives, changes, targeted=not untargeted)
 
 
 def _headroom_miss(plan: ServingPlan, slo: Slo | None) -> str:

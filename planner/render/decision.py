@@ -154,8 +154,11 @@ def blocks(decision: Decision, profile: str, top: int | None) -> list[tuple[str,
         out.append((training_title(decision.training, profile), training_sections(decision.training, top),
                     decision_notes(decision.training)))
     if decision.inference is not None:
-        out.append((f"Serving decision for {profile} — the cheapest plan that holds every percentile target with "
-                    f"headroom", serving_sections(decision.inference, top), decision_notes(decision.inference)))
+        aim = ("the cheapest plan that holds every percentile target with headroom"
+               if decision.inference.targeted else
+               "no latency target: the cheapest plan that keeps up with the peak rate")
+        out.append((f"Serving decision for {profile} — {aim}", serving_sections(decision.inference, top),
+                    decision_notes(decision.inference)))
     return out
 
 
