@@ -57,6 +57,12 @@ class PlanResult:
         """The `gpuplan estimate --format json` document (`top` plans per section; None or 0: all)."""
         from planner.render.report import estimate_dict
 
+        if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 0):
+            # new-user QA (notebook): top=-1 dropped the last plans, top="3" and 2.5 were read as "all but a few"
+            from planner.errors import PlannerError
+
+            raise PlannerError(f"top={top!r}: expected a whole number of plans per section, 0 or None for all")
+
         return estimate_dict(self.estimate, top or None, self.decision)
 
     def to_json(self, top: int | None = DEFAULT_TOP) -> str:

@@ -253,3 +253,17 @@ def test_notebook_reprs_are_one_line(catalog):
     first = result.estimate.training.plans[0]
     assert f"first {first.gpu_count}× {first.gpu} · {first.provider}" in repr(result)
     assert "cheapest viable" in repr(result.decision) and f"{len(catalog.gpus)} GPUs" in repr(catalog)
+
+
+def test_library_arguments_of_the_wrong_kind_are_one_clear_error(catalog):
+    # new-user QA (notebook): confidence="0.9" was an internal TypeError; to_dict(top=-1) silently dropped the last
+    # plans and top="3" or 2.5 returned almost all of them
+    profile = planner.load_profile(PRETRAIN, catalog)
+    with pytest.raises(PlannerError, match=r"confidence '0.9' is not a number"):
+        planner.plan(profile, catalog, confidence="0.9")
+    result = planner.plan(profile, catalog)
+    for top in (-1, 2.5, "3", True):
+        with pytest.raises(PlannerError, match=r"expected a whole number of plans per section"):
+            result.to_dict(top=top)
+    assert len(result.to_dict(top=3)["training"]["plans"]) == 3
+    assert result.to_dict(top=0) == result.to_dict(top=None)

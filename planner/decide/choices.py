@@ -139,7 +139,11 @@ class Decision:
 
 
 def check_confidence(confidence: float) -> float:
-    """The confidence level, or a PlannerError when it is outside [0.5, 1)."""
+    """The confidence level, or a PlannerError when it is outside [0.5, 1) or not a number (new-user QA, notebook:
+    confidence="0.9" was an internal TypeError)."""
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)):
+        raise PlannerError(f"{option('--confidence')} {confidence!r} is not a number",
+                           hint="Use 0.5 to plan on median hours, 0.9 to plan on P90 hours.")
     if not (0.5 <= confidence < 1.0) or math.isnan(confidence):
         raise PlannerError(f"{option('--confidence')} {confidence:g} is outside [0.5, 1)",
                            hint="Use 0.5 to plan on median hours, 0.9 to plan on P90 hours.")
