@@ -209,3 +209,17 @@ def test_recomputation_memory_matches_the_core():
     assert _activation_peak("flash", "selective", batch) == pytest.approx(flash, rel=0.02)
     scores = batch * work.attention_score_bytes_per_sample_16bit * 2.0  # fp32: twice the 16-bit bytes
     assert measured["none"] - flash == pytest.approx(scores, rel=0.25)
+
+
+def test_decode_steps_stay_inside_a_learned_position_table():
+    # new-user QA: `gpuplan profile` of gpt2-124m (learned positions) ended in "internal error: IndexError: index out
+    # of range in self": its longest decode step put the new token at position `context`, past the table
+    from planner.profiler.run import decode_shapes
+    from planner.profiler.workloads import Peak, measure_decode
+
+    arch = Architecture(name="dec-learned", family="decoder", layers=1, hidden=32, heads=2, vocab=64, seq_len=16,
+                        position="learned", activation="gelu")
+    shapes = decode_shapes(arch.context)
+    assert max(context for _, context in shapes) == arch.context - 1
+    points = measure_decode(arch, shapes, "fp32", Peak({"fp32": 1e11}, 1e10), "cpu", 0.001)
+    assert [p.batch for p in points] == [batch for batch, _ in shapes]

@@ -253,6 +253,14 @@ def measure_peaks(device: str, settings: Settings, precisions: list[str],
     return assemble
 
 
+def decode_shapes(context: int) -> list[tuple[int, int]]:
+    """(batch, tokens already in the cache) of the decode steps measured for a model of `context` positions: the
+    new token takes position `tokens`, so the longest holds context − 1 (new-user QA: `gpuplan profile` of a
+    learned-position decoder, GPT-2, stopped at 'internal error: IndexError: index out of range in self' with the
+    step at position `context`, one past the position table)."""
+    return [(1, context // 2), (4, context // 2), (8, context - 1)]
+
+
 def queue_family(arch: Architecture, reduced: bool, precision: str, optimizer: str | None, inference: bool,
                  device: str, settings: Settings, steps: Steps, peak_of: Callable[[], Peak],
                  out: list[WorkloadRecord], prompt: int | None = None, method: str = "full", lora_rank: int = 16,
@@ -295,7 +303,7 @@ def queue_family(arch: Architecture, reduced: bool, precision: str, optimizer: s
         _add(f"decoder prefill ({precision}, prompts {prompts})", lambda: out.append(_workload(
             "decoder", "prefill", precision, model, reduced,
             measure_prefill(arch, prompts, precision, peak_of(), device, settings.min_run_time))))
-        shapes = [(1, seq // 2), (4, seq // 2), (8, seq)]
+        shapes = decode_shapes(seq)
         _add(f"decoder decode step ({precision}, batch×context {shapes})", lambda: out.append(_workload(
             "decoder", "decode", precision, model, reduced,
             measure_decode(arch, shapes, precision, peak_of(), device, settings.min_run_time))))
