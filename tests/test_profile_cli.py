@@ -221,3 +221,33 @@ def test_an_interrupt_that_lands_in_code_which_drops_it_still_stops_the_run(tiny
     assert len(calls) < full_run  # stopped at the next step, not after the whole suite
     assert out.read_bytes() == before
     assert restored is signal.default_int_handler  # handlers restored
+
+
+def test_only_a_missing_torch_is_called_a_missing_torch(monkeypatch):
+    # new-user QA: any ImportError under the profiler, one of planner's own modules included, read "measuring needs
+    # PyTorch (cannot import name 'x' from 'planner.model.precision')", pointing at an install that was fine
+    import builtins
+
+    from planner.cli import measure
+    from planner.errors import PlannerError
+
+    real = builtins.__import__
+
+    def broken(name, *args, **kwargs):
+        if name == "planner.profiler":
+            raise ImportError("cannot import name 'x' from 'planner.model.precision'", name="planner.model.precision")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", broken)
+    with pytest.raises(ImportError) as info:
+        measure._import_profiler()
+    assert not isinstance(info.value, PlannerError)
+
+    def no_torch(name, *args, **kwargs):
+        if name == "planner.profiler":
+            raise ImportError("No module named 'torch'", name="torch")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_torch)
+    with pytest.raises(PlannerError, match="measuring needs PyTorch"):
+        measure._import_profiler()

@@ -39,6 +39,10 @@ def _import_profiler() -> ModuleType:
     try:
         from planner.profiler import run
     except ImportError as exc:
+        if (exc.name or "torch").split(".")[0] != "torch":
+            # planner's own module failed to import (new-user QA: a half-updated checkout read "measuring needs
+            # PyTorch (cannot import name … from 'planner.model.precision')"): an internal error, not a missing torch
+            raise
         raise PlannerError(f"measuring needs PyTorch ({exc}).",
                            hint="Install it with: pip install 'gpuplan[profile]' (or make test sets up .venv).") \
             from None
