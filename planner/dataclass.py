@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import os
 import sys
 from collections.abc import Callable
+from types import CodeType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 _C = TypeVar("_C", bound=type)
+_T = TypeVar("_T")
 
 _LAZY = sys.version_info[:2] == (3, 11)
 """The interpreter whose private generators (`_init_fn`, `_repr_fn`, `_cmp_fn`, `_hash_add`,
@@ -40,13 +43,133 @@ _STANDARD: Any = dataclasses.dataclass
 while `dataclasses.dataclass` stands for this module's (cli/main.py `_import_with_lazy_dataclasses`)."""
 
 
+METHOD_CACHE_LIMIT = 4096
+"""Method texts the bytecode file keeps: past it, a process keeps only those it used (edits of the code add texts)."""
+
+_codes: dict[str, CodeType] = {}
+"""Each generated method's text (the `__create_fn__` that dataclasses' `_create_fn` writes) and its bytecode: those
+of earlier runs (read from the bytecode file on first use) and this process's."""
+_code_state = {"read": False, "compiled": 0, "writing": False}
+"""Whether the bytecode file was read, how many texts this process compiled, whether it writes them at exit."""
+_used: set[str] = set()
+
+
+def _methods_file() -> str | None:
+    """Where the generated methods' bytecode is kept: beside this module's own, in its `__pycache__` (or under
+    sys.pycache_prefix), named for the interpreter; None when the interpreter caches no bytecode."""
+    import importlib.util
+
+    try:
+        pyc = importlib.util.cache_from_source(__file__)
+    except (NotImplementedError, ValueError):
+        return None
+    return f"{pyc[:-len('.pyc')]}.methods"
+
+
+def _read_codes() -> None:
+    """The bytecode file's methods into `_codes`: a file another interpreter, or none of this module's, wrote is
+    left unread."""
+    import importlib.util
+    import marshal
+
+    _code_state["read"] = True
+    path = _methods_file()
+    if path is None:
+        return
+    try:
+        with open(path, "rb") as handle:
+            magic, stored = marshal.loads(handle.read())
+    except (OSError, ValueError, EOFError, TypeError):
+        return
+    if magic == importlib.util.MAGIC_NUMBER and isinstance(stored, dict):
+        _codes.update((text, code) for text, code in stored.items()
+                      if isinstance(text, str) and isinstance(code, CodeType))
+
+
+def _write_codes() -> None:
+    """Write the methods' bytecode (at exit, when this process compiled any), atomically; a folder that cannot be
+    written costs only the speed-up."""
+    import importlib.util
+    import marshal
+
+    path = _methods_file()
+    if path is None:
+        return
+    kept = _codes if len(_codes) <= METHOD_CACHE_LIMIT else {text: _codes[text] for text in _used}
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(temporary, "wb") as handle:
+            handle.write(marshal.dumps((importlib.util.MAGIC_NUMBER, kept)))
+        os.replace(temporary, path)
+    except (OSError, ValueError):
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+
+
+def _method_code(text: str) -> CodeType:
+    """The bytecode of a generated method's text, compiled as `exec(text)` in dataclasses compiles it (no
+    __future__ flags): from an earlier run's bytecode file when it holds this text, else compiled now and written
+    there at exit (unless sys.dont_write_bytecode, as Python treats its own bytecode)."""
+    if not _code_state["read"]:
+        _read_codes()
+    _used.add(text)
+    code = _codes.get(text)
+    if code is None:
+        code = compile(text, "<string>", "exec", dont_inherit=True)
+        _codes[text] = code
+        _code_state["compiled"] += 1
+        if not _code_state["writing"] and not sys.dont_write_bytecode:
+            import atexit
+
+            _code_state["writing"] = True
+            atexit.register(_write_codes)
+    return code
+
+
+def _create_fn(name: str, args: list[str], body: list[str], *, globals: dict[str, Any] | None = None,
+               locals: dict[str, Any] | None = None, return_type: Any = dataclasses.MISSING) -> Any:
+    """Python 3.11's `dataclasses._create_fn`, the same text executed from its bytecode (_method_code) instead of
+    compiled again: compiling a generated method from source was ~1 M instructions (a 40-field `__init__` more),
+    ~80 of them in a cold `gpuplan estimate`, ~15 ms of its CPU (docs/internals.md 'Start-up: what every run
+    pays'), as Python keeps a module's bytecode rather than compiling its source on every start."""
+    if locals is None:
+        locals = {}
+    return_annotation = ""
+    if return_type is not dataclasses.MISSING:
+        locals["_return_type"] = return_type
+        return_annotation = "->_return_type"
+    joined = ",".join(args)
+    lines = "\n".join(f"  {b}" for b in body)
+    txt = f" def {name}({joined}){return_annotation}:\n{lines}"
+    local_vars = ", ".join(locals.keys())
+    txt = f"def __create_fn__({local_vars}):\n{txt}\n return {name}"
+    ns: dict[str, Any] = {}
+    exec(_method_code(txt), globals, ns)
+    return ns["__create_fn__"](**locals)
+
+
+def _generated(make: Callable[[], _T]) -> _T:
+    """`make()` (dataclasses' generators, or `dataclasses.dataclass` itself) with their methods' text executed from
+    its cached bytecode (_create_fn)."""
+    dc: Any = dataclasses
+    standard = dc._create_fn
+    dc._create_fn = _create_fn
+    try:
+        return make()
+    finally:
+        dc._create_fn = standard
+
+
 def _stub(home: list[type], name: str, make: Callable[[], Callable[..., Any]]) -> None:
     """Put on `home[0]` a method `name` that, when first called, makes the real one with `make`, puts it on the
     class `home[0]` is by then (a class with slots is remade after its stubs are put: `_add_slots`) and calls it."""
     cls = home[0]
 
     def first_call(*args: Any, **kwargs: Any) -> Any:  # no named `self`: a field may be called so
-        method = make()
+        method = _generated(make)
         method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"  # as dataclasses' _set_qualname
         setattr(home[0], name, method)
         return method(*args, **kwargs)
@@ -149,10 +272,12 @@ def _dataclass(cls: _C | None = None, /, *, init: bool = True, repr: bool = True
 
     def wrap(klass: _C) -> _C:
         if _eager(klass, order, unsafe_hash, frozen):
-            made: type = _STANDARD(klass, init=init, repr=repr, eq=eq, order=order,
-                                               unsafe_hash=unsafe_hash, frozen=frozen, match_args=match_args,
-                                               kw_only=kw_only, slots=slots, weakref_slot=weakref_slot)
-            return cast(_C, made)
+            def standard() -> type:
+                made: type = _STANDARD(klass, init=init, repr=repr, eq=eq, order=order, unsafe_hash=unsafe_hash,
+                                       frozen=frozen, match_args=match_args, kw_only=kw_only, slots=slots,
+                                       weakref_slot=weakref_slot)
+                return made
+            return cast(_C, _generated(standard) if _LAZY else standard())
         return _lazy_dataclass(klass, init, repr, eq, frozen, match_args, kw_only, slots, weakref_slot)
 
     return wrap if cls is None else wrap(cls)

@@ -226,6 +226,7 @@ if USE_STUBS:
     _import_with_lazy_dataclasses()
     assert dataclasses.dataclass.__module__ == "dataclasses"  # the standard one back
 import planner.cli.main
+import planner.dataclass
 for name in planner.cli.main.LAZY_DATACLASS_MODULES:
     __import__(name)
 names = ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__")
@@ -233,13 +234,13 @@ def code(cls, method):
     if not inspect.isfunction(method):
         return repr(method)
     if method.__code__.co_name == "first_call":  # a stub: the method its first call makes
-        method = inspect.getclosurevars(method).nonlocals["make"]()
+        method = planner.dataclass._generated(inspect.getclosurevars(method).nonlocals["make"])
         method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"  # as the stub names it
     method = inspect.unwrap(method)
     c = method.__code__
     cells = [repr(cell.cell_contents) for cell in method.__closure__ or ()]
     return [c.co_code.hex(), repr(c.co_consts), c.co_names, c.co_varnames, cells, repr(method.__defaults__),
-            method.__qualname__]
+            method.__qualname__, c.co_flags, repr(method.__annotations__)]
 seen = {}
 for module in list(sys.modules.values()):
     for cls in list(vars(module).values()) if module is not None else ():
@@ -268,3 +269,45 @@ def test_third_party_dataclasses_as_the_standard_library_makes_them() -> None:
     assert with_stubs == standard
     assert {"annotated_types.Gt", "pydantic.types.StringConstraints", "pydantic.aliases.AliasPath",
             "pydantic._internal._decorators.Decorator"} <= set(standard)
+
+
+_ROUND_TRIP = """
+import dataclasses, json, sys
+from planner.dataclass import _code_state, dataclass
+
+@dataclass(frozen=True)
+class Job:
+    \"\"\"A record whose methods are generated.\"\"\"
+    name: str
+    count: int = 2
+
+job = Job("a")
+made = [job == Job("a", 2), hash(job) == hash(Job("a")), repr(job), Job.__init__.__annotations__ == {
+    "name": str, "count": int, "return": None}, Job.__init__.__code__.co_flags]
+print(json.dumps({"made": made, "compiled": _code_state["compiled"]}))
+"""
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="the stubs are used on Python 3.11 only")
+def test_generated_methods_bytecode_is_kept_and_read_back(tmp_path) -> None:
+    """A generated method's text is compiled once, as dataclasses compiles it (no __future__ flag of
+    planner/dataclass.py: annotations stay objects), written at exit beside the module's bytecode (here under
+    PYTHONPYCACHEPREFIX) and read back by the next process, which compiles nothing and makes the same methods; with
+    bytecode writing off nothing is written."""
+    import os
+
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(tmp_path)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+
+    def run(**extra: str) -> dict[str, Any]:
+        done = subprocess.run([sys.executable, "-c", _ROUND_TRIP], capture_output=True, text=True, check=True,
+                              env={**env, **extra})
+        return dict(json.loads(done.stdout))
+
+    off = run(PYTHONDONTWRITEBYTECODE="1")
+    assert off["compiled"] and not list(tmp_path.rglob("*.methods"))
+    first, second = run(), run()
+    assert first["compiled"] and not second["compiled"]
+    assert first["made"] == second["made"] == off["made"]
+    assert first["made"][:4] == [True, True, "Job(name='a', count=2)", True]
+    assert len(list(tmp_path.rglob("dataclass.*.methods"))) == 1
