@@ -251,3 +251,24 @@ def test_only_a_missing_torch_is_called_a_missing_torch(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_torch)
     with pytest.raises(PlannerError, match="measuring needs PyTorch"):
         measure._import_profiler()
+
+
+def test_a_calibrations_rows_can_be_told_apart_on_a_narrow_terminal(monkeypatch):
+    # new-user QA: at 80 columns the summary dropped its family and precision columns first, and a calibration's
+    # two model sizes share their labels, so "train step, batch 1 × 128 tokens" stood six times with nothing to tell
+    # the rows apart; the workload (family, kind, precision) is one column never dropped, and the size prefixes the
+    # label where a workload holds two
+    from planner.readable import compact
+    from planner.render.records import render_record_summary
+
+    monkeypatch.setenv("COLUMNS", "80")
+    record = load_record(Path(__file__).resolve().parent.parent / "docs" / "records" / "cpu-calibration.yaml")
+    first = record.workloads[0]
+    bigger = [p.model_copy(update={"params": p.params * 2 + 1}) for p in first.points]
+    two = record.model_copy(update={"workloads": [first.model_copy(update={"points": [*first.points, *bigger]}),
+                                                  *record.workloads[1:]]})
+    text = render_record_summary(two)
+    workload = f"{first.family} {first.kind} {first.precision}"
+    assert sum(line.startswith(workload) for line in text.splitlines()) == 2 * len(first.points)
+    for size in (first.points[0].params, bigger[0].params):
+        assert text.count(f"{compact(size)} params, ") == len(first.points)

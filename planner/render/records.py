@@ -8,6 +8,7 @@ from typing import Any
 from planner.catalog.load import Catalog
 from planner.io.records import StoredCalibration
 from planner.render.console import Column, TextConsole, fit_table, print_lines
+from planner.readable import compact
 from planner.schema.record import MeasurementRecord
 
 
@@ -49,12 +50,18 @@ def render_record_summary(record: MeasurementRecord, catalog: Catalog | None = N
                             title=f"Measured peaks on {who}"))
     body = []
     for w in record.workloads:
+        # a calibration measures two sizes of a reference model into one workload, with the same labels: the size
+        # tells their rows apart
+        sized = len({p.params for p in w.points}) > 1
         for p in w.points:
             memory = f"{p.peak_memory_bytes / 1e6:,.1f} MB" if p.peak_memory_bytes is not None else ""
-            body.append([w.family, w.kind, w.precision, p.label, f"{p.seconds * 1e3:,.2f} ms",
+            label = f"{compact(p.params)} params, {p.label}" if sized else p.label
+            body.append([f"{w.family} {w.kind} {w.precision}", label, f"{p.seconds * 1e3:,.2f} ms",
                          f"{p.iqr_seconds / p.seconds:.1%}", f"{p.efficiency:.0%}", memory])
-    console.print(fit_table(console, [Column("family", drop=3), Column("kind"), Column("precision", drop=4),
-                                      Column("what"), Column("median", "right"),
+    # family, kind and precision in one column that is never dropped: a narrow terminal dropped family and precision
+    # first, leaving a calibration's rows ("train step, batch 1 × 128 tokens" six times) impossible to tell apart
+    # (new-user QA)
+    console.print(fit_table(console, [Column("workload"), Column("what"), Column("median", "right"),
                                       Column("IQR/median", "right", drop=2), Column("efficiency", "right"),
                                       Column("peak memory", "right", drop=1)], body,
                             title="Measured steps and calls (efficiency: achieved ÷ measured peak)"))
