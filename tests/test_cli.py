@@ -499,3 +499,16 @@ def test_top_0_lists_every_plan_the_decision_names():
     assert len(set(named)) == 3 and all(n in plans for n in named)
     default = run_json("estimate", str(ROOT / "profiles" / "lora-7b-a6000.yaml"))["training"]["plans"]
     assert len(plans) > len(default)
+
+
+def test_confidence_takes_a_quantile_as_people_write_it():
+    # new-user QA: '--confidence 90%' (or P90, as the tables name it) was Typer's boxed "Invalid value for
+    # '--confidence': Input should be a valid number", the value not shown
+    profile = str(ROOT / "profiles" / "pretrain-1b-72h.yaml")
+    plain = gpuplan("estimate", profile, "--confidence", "0.9", "--format", "json")
+    for written in ("90%", "P90", "p90"):
+        result = gpuplan("estimate", profile, "--confidence", written, "--format", "json")
+        assert result.exit_code == plain.exit_code and result.stdout == plain.stdout, written
+    bad = gpuplan("estimate", profile, "--confidence", "ninety")
+    assert bad.exit_code == 2
+    assert bad.output.startswith("Error: --confidence 'ninety': expected a quantile such as 0.9 (or 90%, P90).")

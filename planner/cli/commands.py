@@ -117,7 +117,8 @@ def estimate(
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     catalog: CatalogOption = BUNDLED_CATALOG,
     top: Annotated[int, typer.Option("--top", help="Plans shown per section (0: all).", min=0)] = 10,
-    confidence: Annotated[float, typer.Option("--confidence", help="Plan on this quantile of training hours (0.9: P90).")] = 0.5,
+    confidence: Annotated[str, typer.Option("--confidence", metavar="<quantile>",
+                                            help="Plan on this quantile of training hours (0.9, 90% or P90).")] = "0.5",
     overrides: Annotated[Optional[list[str]], typer.Option(
         "--set", help="What-if: KEY.PATH=VALUE applied to the profile, e.g. training.epochs=3 (repeatable).")] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write the Pareto plot (FILE.png or FILE.svg).")] = None,
@@ -136,8 +137,11 @@ def estimate(
     wide: WideOption = False,
 ) -> None:
     """Plan training and serving for a profile: GPU type, count, hours, cost, latency. Exit 1 when nothing fits."""
+    from planner.decide.choices import parse_confidence
+
     code = run_estimate(EstimateArgs(
-        profile=profile, format=format, catalog=catalog, top=top, confidence=confidence, overrides=tuple(overrides or ()),
+        profile=profile, format=format, catalog=catalog, top=top, confidence=parse_confidence(confidence),
+        overrides=tuple(overrides or ()),
         plot=plot, html=html, emit=emit, measurements=measurements, local_usd_per_hour=local_usd_per_hour,
         calibrations=calibrations, simulate=simulate, wide=wide))
     if code:

@@ -138,6 +138,23 @@ class Decision:
         return f"Decision({'; '.join(parts)})"
 
 
+def parse_confidence(text: str) -> float:
+    """--confidence as a user writes a quantile: 0.9, 90% or P90 (new-user QA: '--confidence 90%' was Typer's boxed
+    'Invalid value for '--confidence': Input should be a valid number'); checked by check_confidence."""
+    raw = text.strip()
+    try:
+        if raw[:1] in "pP" and raw[1:]:
+            value = float(raw[1:]) / 100.0
+        elif raw.endswith("%"):
+            value = float(raw[:-1]) / 100.0
+        else:
+            value = float(raw)
+    except ValueError:
+        raise PlannerError(f"--confidence {text!r}: expected a quantile such as 0.9 (or 90%, P90)",
+                           hint="Use 0.5 to plan on median hours, 0.9 to plan on P90 hours.") from None
+    return value  # its range is checked where the plan is made (check_confidence), as the fast reader's is
+
+
 def check_confidence(confidence: float) -> float:
     """The confidence level, or a PlannerError when it is outside [0.5, 1) or not a number (new-user QA, notebook:
     confidence="0.9" was an internal TypeError)."""
