@@ -121,6 +121,8 @@ def test_rejections_say_why(catalog, write):
     decision, _ = _decide(catalog, None, 0.5, write, text)
     reasons = {r.gpu: "; ".join(r.reasons) for r in decision.inference.rejected}
     assert "no bf16 on this GPU" in reasons["T4"]  # Turing has no bf16 tensor path
+    # new-user QA: ... and it says what runs there instead, the same memory at fp16 (a typed verdict, worded once)
+    assert "no bf16 on this GPU; fp16 runs here (inference.precision: fp16)" in reasons["T4"]
     assert any("misses ttft p95" in r and "> 60 ms" in r for r in reasons.values())
     good = {p.gpu for p in decision.inference.best_per_gpu}
     assert all(p.meets_slo for p in decision.inference.best_per_gpu) and not good & set(reasons)
@@ -230,3 +232,20 @@ def test_serving_without_a_latency_target_says_so():
     one = " ".join(gpuplan("estimate", str(SERVE), "--set", "inference.slo={tpot_p50: 50ms}", "--top", "2")
                    .stdout.split())
     assert "holds every percentile target with headroom" in one and "no latency target" not in one
+
+
+def test_a_gpu_without_bf16_points_to_fp16_and_fp16_plans_there(catalog):
+    # new-user QA: a V100 or T4 rejected for "no bf16" did not say fp16 runs there; the verdict carries the
+    # alternative and the field that sets it (data), its words say so, and planning at that precision is not rejected
+    from planner.plans.verdict import Kind
+
+    pins = ["constraints.gpus=[T4]", "training.deadline=2000h", "training.budget=$1M"]
+    result = planner.plan(planner.load_profile(PRETRAIN, catalog, overrides=pins), catalog)
+    verdicts = [v for p in result.estimate.training.plans for v in p.verdicts if v.kind is Kind.NO_PRECISION]
+    assert verdicts and all((v.detail, v.alternative, v.setting) == ("bf16", "fp16", "training.precision")
+                            for v in verdicts)
+    assert verdicts[0].text == "no bf16 on this GPU; fp16 runs here (training.precision: fp16)"
+    assert verdicts[0].as_dict()["alternative"] == "fp16"
+    fp16 = planner.plan(planner.load_profile(PRETRAIN, catalog, overrides=[*pins, "training.precision=fp16"]), catalog)
+    assert fp16.feasible and not any(v.kind is Kind.NO_PRECISION for p in fp16.estimate.training.plans
+                                     for v in p.verdicts)

@@ -29,6 +29,18 @@ def master_bytes(precision: str) -> float:
     return MASTER_BYTES if precision in MIXED_PRECISIONS else 0.0
 
 
+SAME_SIZE_PRECISION = {"bf16": "fp16", "fp16": "bf16"}
+"""A 16-bit float's twin: the same bytes per value, so a plan in one holds in the other's memory (fp16 mixed precision
+adds loss scaling, which bf16's wider exponent spares; bf16 needs Ampere or later)."""
+
+
+def alternative_precision(gpu: GpuSpec, precision: str) -> str | None:
+    """The precision to plan instead where the GPU lacks `precision` and has its same-size twin (bf16 -> fp16 on a
+    V100 or T4); None when there is none."""
+    other = SAME_SIZE_PRECISION.get(precision)
+    return other if other is not None and peak_flops(gpu, other) is not None else None
+
+
 def peak_flops(gpu: GpuSpec, precision: str) -> float | None:
     """Dense peak FLOP/s of the matmuls at a training or weight precision (None: the GPU has no such unit).
     fp32 runs on FP32 cores, tf32 needs TF32 tensor cores; int8/int4 weights run 16-bit matmuls (bf16 where a GPU

@@ -53,7 +53,7 @@ from planner.model.inference_time import (
 from planner.model.interconnect import PlanLinks, intra_node_gbs
 from planner.model.md_c import md_c_wait_plus_uniform_quantile, quantile_bounds, quantile_within
 from planner.model.memory import usable_bytes
-from planner.model.precision import COMPUTE_PRECISION, peak_flops
+from planner.model.precision import COMPUTE_PRECISION, alternative_precision, peak_flops
 from planner.model.queueing import poisson_quantile_within, poisson_quantiles
 from planner.model.serving_features import (
     cached_prefill_seconds,
@@ -899,7 +899,7 @@ def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Priced
                      eff: ServingEfficiency, memo: Memo | None = None) -> ServingPlan:
     """The cheapest (tensor parallel, batch, replicas) on this offer meeting the TTFT/TPOT targets."""
     if peak_flops(gpu, inf.precision) is None:
-        return _unusable(gpu, offer, eff, Verdict(Kind.NO_PRECISION, detail=COMPUTE_PRECISION[inf.precision]))
+        return _unusable(gpu, offer, eff, _no_precision(gpu, inf.precision))
     per_instance = offer.offer.gpus_per_instance
     link_gbs, link = intra_node_gbs(gpu, offer)
     ctx = _context(memo, work, inf, gpu, eff)
@@ -1048,6 +1048,12 @@ def slo_verdicts(latency: dict[str, float], slo: Slo, kind: Kind = Kind.SLO_MISS
                  if getattr(slo, key, None) is not None and latency[key] > getattr(slo, key))
 
 
+def _no_precision(gpu: GpuSpec, precision: str) -> Verdict:
+    """The GPU has no matmul unit for the served precision, with the same-size precision it has (bf16 -> fp16)."""
+    return Verdict(Kind.NO_PRECISION, detail=COMPUTE_PRECISION[precision],
+                   alternative=alternative_precision(gpu, precision) or "", setting="inference.precision")
+
+
 def _unusable(gpu: GpuSpec, offer: PricedOffer, eff: ServingEfficiency, why: Verdict) -> ServingPlan:
     return ServingPlan(
         gpu=gpu.id, provider=offer.provider, instance=offer.offer.instance, replicas=0, gpus_per_replica=1,
@@ -1178,7 +1184,7 @@ def plan_batch_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Pric
                        eff: ServingEfficiency, memo: Memo | None = None) -> ServingPlan:
     """Dynamic batching for encoders, CNNs and MLPs: the cheapest (batch, replicas) meeting latency targets."""
     if peak_flops(gpu, inf.precision) is None:
-        return _unusable(gpu, offer, eff, Verdict(Kind.NO_PRECISION, detail=COMPUTE_PRECISION[inf.precision]))
+        return _unusable(gpu, offer, eff, _no_precision(gpu, inf.precision))
     per_instance = offer.offer.gpus_per_instance
     ctx = _context(memo, work, inf, gpu, eff)
     key = ("batch", ctx, per_instance)

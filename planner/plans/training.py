@@ -27,7 +27,7 @@ from planner.model.interconnect import (
 )
 from planner.model.decode_ceiling import copy_bytes_per_s
 from planner.model.memory import usable_bytes
-from planner.model.precision import master_bytes, peak_flops, training_value_bytes
+from planner.model.precision import alternative_precision, master_bytes, peak_flops, training_value_bytes
 from planner.model.workload import (
     NF4_BYTES,
     OPTIMIZER_STATE_BYTES,
@@ -1451,7 +1451,9 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
         if instances > 1 and not networked:
             verdicts.append(Verdict(Kind.NO_NETWORK, float(instances), 1.0))
         if peak_found is None:
-            verdicts.append(Verdict(Kind.NO_PRECISION, detail=job.precision))
+            verdicts.append(Verdict(Kind.NO_PRECISION, detail=job.precision,
+                                    alternative=alternative_precision(gpu, job.precision) or "",
+                                    setting="training.precision"))
         problem = pin_problem(job, offer, count) if pins is not None else None
         best = None if problem else _fastest(job, gpu, offer, count, efficiency, peak, memo, view)
         fits = best is not None

@@ -13,7 +13,8 @@ class Kind(str, Enum):
     DOES_NOT_FIT = "does_not_fit_memory"
     """Weights, optimizer state and one sample's activations exceed the GPU memory (value, limit: bytes)."""
     NO_PRECISION = "no_precision"
-    """The GPU has no unit for the asked precision (detail: the precision)."""
+    """The GPU has no unit for the asked precision (detail: the precision; alternative and setting: a precision of
+    the same size it has, and the profile field that sets it)."""
     NO_NETWORK = "no_network"
     """More than one instance is needed but the offer states no network between instances."""
     PIN_UNWORKABLE = "pin_unworkable"
@@ -51,6 +52,10 @@ class Verdict:
     value: float | None = None
     limit: float | None = None
     detail: str = ""
+    alternative: str = ""
+    """NO_PRECISION: a precision the GPU has that plans the same memory (bf16 -> fp16); '' when none."""
+    setting: str = ""
+    """The profile field that sets `alternative` (training.precision, inference.precision)."""
 
     @property
     def intrinsic(self) -> bool:
@@ -70,9 +75,13 @@ class Verdict:
         return text(self)
 
     def as_dict(self) -> dict[str, object]:
-        """The verdict as JSON: kind, value, limit, detail."""
-        return {"kind": self.kind.value, "value": _round(self.value), "limit": _round(self.limit),
-                "detail": self.detail}
+        """The verdict as JSON: kind, value, limit, detail (and alternative, setting where a precision is
+        suggested)."""
+        out: dict[str, object] = {"kind": self.kind.value, "value": _round(self.value), "limit": _round(self.limit),
+                                  "detail": self.detail}
+        if self.alternative:
+            out.update(alternative=self.alternative, setting=self.setting)
+        return out
 
 
 def _round(value: float | None) -> float | None:
@@ -94,8 +103,9 @@ def text(v: Verdict) -> str:
     if k is Kind.DOES_NOT_FIT:
         assert v.value is not None and v.limit is not None
         return f"does not fit in memory ({v.value / 1e9:.1f} GB {v.detail}, {v.limit / 1e9:g} GB available)"
-    if k is Kind.NO_PRECISION:
-        return f"no {v.detail} on this GPU"
+    if k is Kind.NO_PRECISION:  # new-user QA: a V100 or T4 "no bf16" did not say that fp16 runs there
+        instead = f"; {v.alternative} runs here ({v.setting}: {v.alternative})" if v.alternative else ""
+        return f"no {v.detail} on this GPU{instead}"
     if k is Kind.NO_NETWORK:
         return "offer states no network between instances (single instance only)"
     if k is Kind.PIN_UNWORKABLE:
