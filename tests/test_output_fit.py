@@ -292,3 +292,15 @@ def test_tables_printed_without_rich_are_what_rich_prints():
         finally:
             set_wide(False)
     assert plain_count > 300  # most tables are printed without rich
+
+
+def test_a_longer_context_keeps_a_rotary_presets_count_its_own():
+    # new-user QA: long-context-llama-8b (model.seq_len 131072 on llama-3.1-8b) read '8.03B params (derived from the
+    # architecture)', the preset's own 8.03B; a changed shape (layers) is still derived
+    from .conftest import gpuplan
+
+    result = gpuplan("estimate", str(ROOT / "profiles" / "long-context-llama-8b.yaml"), "--top", "1")
+    assert "8.03B params (preset llama-3.1-8b)" in result.stdout
+    shaped = gpuplan("estimate", str(ROOT / "profiles" / "long-context-llama-8b.yaml"), "--top", "1", "--set",
+                     "model.layers=16")
+    assert "params (derived from the architecture)" in shaped.stdout

@@ -56,6 +56,13 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
     if work is not None:
         active = getattr(work, "active_params", None) or work.params
         origin = _params_origin(loaded)
+        model = profile.model
+        if origin.startswith("derived") and model.preset is not None and model.seq_len is not None \
+                and model.layers is None and model.hidden is None and arch.params is not None \
+                and count_text(work.params) == count_text(arch.params):
+            # a longer context (model.seq_len) leaves a rotary model's count the preset's own (new-user QA:
+            # long-context-llama-8b read '8.03B params (derived from the architecture)' for llama-3.1-8b's 8.03B)
+            origin = f"preset {model.preset}"
         if origin.startswith("preset") and arch.params is not None and work.tokens_per_sample != arch.seq_len \
                 and count_text(work.params) != count_text(workload_for(arch).params):
             # the samples' length changed the count as printed (a learned position table of that many rows: GPT-2,
