@@ -60,13 +60,14 @@ REPEATS = 3
 def _clear_memos() -> None:
     """Forget what a process remembers between plans (the M/D/c memos, the search's remembered collectives, PCIe
     rates and z-scores), so each run pays its own misses as a fresh `gpuplan estimate` does."""
+    from planner.decide import confidence
     from planner.model import interconnect, md_c, nccl
     from planner.plans import options
 
     clear = getattr(md_c, "clear_memos", None)
     if clear is not None:
         clear()
-    for module in (interconnect, nccl, options):
+    for module in (interconnect, nccl, options, confidence):
         for value in vars(module).values():
             if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "") == module.__name__:
                 value.cache_clear()

@@ -22,17 +22,29 @@ def undominated(offers: list[PricedOffer], today: dt.date) -> list[PricedOffer]:
     """The offers no other offer dominates (ties: the first in catalog order stays), in their original order."""
     groups: dict[tuple[str, int, str], list[int]] = {}
     for i, o in enumerate(offers):
-        groups.setdefault((o.offer.gpu, o.offer.gpus_per_instance, o.offer.intra_node), []).append(i)
-    flags = [len(price_flags(o, today)) for o in offers]
+        offer = o.offer
+        groups.setdefault((offer.gpu, offer.gpus_per_instance, offer.intra_node), []).append(i)
     keep = [True] * len(offers)
     for members in groups.values():
         if len(members) < 2:
             continue
-        ranked = sorted(members, key=lambda i: (offers[i].offer.usd_per_hour, i))
-        kept: list[int] = []
-        for i in ranked:
-            if any(_dominates(offers[j], offers[i], flags[j], flags[i]) for j in kept):
-                keep[i] = False
+        # what _dominates reads of each member, once, in (price, catalog order) (the index is unique: the rest of
+        # the tuple is never compared); ~1,000 offers in ~250 groups a search
+        terms = []
+        for i in members:
+            o = offers[i]
+            offer = o.offer
+            terms.append((offer.usd_per_hour, i, offer.spot_usd_per_hour, o.billing_seconds, offer.network_gbps or 0.0,
+                          len(price_flags(o, today))))
+        terms.sort()
+        kept: list[tuple[float, int, float | None, float, float, int]] = []
+        for b in terms:
+            usd, i, spot, billing, network, flags = b
+            for a in kept:  # _dominates(a, b), written out
+                if a[0] <= usd and (spot is None or (a[2] is not None and a[2] <= spot)) and a[3] <= billing \
+                        and a[4] >= network and a[5] <= flags:
+                    keep[i] = False
+                    break
             else:
-                kept.append(i)
+                kept.append(b)
     return [o for o, k in zip(offers, keep) if k]

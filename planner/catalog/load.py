@@ -61,6 +61,11 @@ class PricedOffer:
     """The published committed-term price this offer is priced at (constraints.commitment); None: on demand."""
 
 
+_PRICED_DEFAULTS = {f.name: f.default for f in dataclasses.fields(PricedOffer) if f.default is not dataclasses.MISSING}
+"""PricedOffer's defaults, read from the class (Catalog.offers makes ~1,000 priced offers a search without its
+__init__)."""
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Everything under catalog/: GPUs, offers, presets, priors."""
@@ -153,12 +158,21 @@ class Catalog:
     def offers(self, gpu_ids: set[str] | None = None, providers: set[str] | None = None) -> list[PricedOffer]:
         """Offers, optionally restricted to some GPU ids and provider ids."""
         result = []
+        new = object.__new__
         for pid, prov in sorted(self.providers.items()):
             if providers is not None and pid not in providers:
                 continue
+            billing, as_of = prov.billing_seconds, prov.as_of
             for offer in prov.offers:
                 if gpu_ids is None or offer.gpu in gpu_ids:
-                    result.append(PricedOffer(pid, offer, prov.billing_seconds, offer.as_of or prov.as_of))
+                    # PricedOffer(pid, offer, billing, …) without the frozen __init__'s setattr per field (~1,000
+                    # offers a search): the same fields, the defaults as the class gives them
+                    priced = new(PricedOffer)
+                    state = priced.__dict__
+                    state["provider"], state["offer"], state["billing_seconds"] = pid, offer, billing
+                    state["as_of"] = offer.as_of or as_of
+                    state.update(_PRICED_DEFAULTS)
+                    result.append(priced)
         return result
 
 

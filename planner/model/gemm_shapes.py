@@ -52,9 +52,12 @@ def tile_for(m: float, n: float, tile: tuple[int, int] = TILE) -> tuple[int, int
     covers a smaller dimension — a product of 16 rows is not run as a 128-row tile padded eightfold: cuBLAS picks the
     tile per shape by heuristics (the guide's "Tile Quantization"), and its kernels for skinny products use narrow
     tiles. Only dimensions below the tile's edge change it."""
-    def edge(size: float, full: int) -> int:
-        return full if size >= full else max(MIN_TILE, 1 << max(0, math.ceil(math.log2(max(size, 1.0)))))
-    return edge(m, tile[0]), edge(n, tile[1])
+    return _edge(m, tile[0]), _edge(n, tile[1])
+
+
+def _edge(size: float, full: int) -> int:
+    """tile_for's edge for one dimension."""
+    return full if size >= full else max(MIN_TILE, 1 << max(0, math.ceil(math.log2(max(size, 1.0)))))
 
 
 def wave_efficiency(m: float, n: float, sms: int, tile: tuple[int, int] = TILE) -> float:
@@ -73,8 +76,10 @@ def gemms_efficiency(gemms: Sequence[Gemm], batch: float, sms: int | None) -> fl
     Σ f / Σ (f / e) (time adds up, so this is the harmonic mean weighted by FLOP). 1 without an SM count or GEMMs."""
     if sms is None or not gemms:
         return 1.0
-    total = sum(g.flops(batch) for g in gemms)
-    spent = sum(g.flops(batch) / wave_efficiency(batch * g.rows, g.n, sms) for g in gemms)
+    # Gemm.flops(batch) once per GEMM, the same product (a serving search asks ~800 times)
+    flops = [2.0 * batch * g.rows * g.n * g.k * g.count for g in gemms]
+    total = sum(flops)
+    spent = sum([f / wave_efficiency(batch * g.rows, g.n, sms) for f, g in zip(flops, gemms)])
     return total / spent if spent > 0 else 1.0
 
 
@@ -83,6 +88,6 @@ def forward_shape_efficiency(gemms: Sequence[Gemm], forward_flops: float, batch:
     efficiency, the rest of the FLOP (attention's batched score products, other terms) at 1."""
     if sms is None or not gemms or forward_flops <= 0:
         return 1.0
-    dense = sum(g.flops(1.0) for g in gemms)
+    dense = sum([2.0 * 1.0 * g.rows * g.n * g.k * g.count for g in gemms])  # Gemm.flops(1.0) each
     rest = max(0.0, forward_flops - dense)
     return forward_flops / (rest + dense / gemms_efficiency(gemms, batch, sms))

@@ -44,6 +44,10 @@ than training_memory sums it) is taken to fit for sure only below this share of 
 floor is not worked out (0.0)."""
 UNSURE = -1
 """A fit that rounding could decide either way (MEMORY_MARGIN)."""
+_UNSEEN: Any = object()
+"""No answer kept yet (Shape.caps holds None for 'no trial fits')."""
+ETA_KEY = 64
+"""Fit.eta_key's base: above every tensor degree (16 at most: training._tensor_degrees)."""
 
 
 def boundable(job: TrainingJob) -> bool:
@@ -84,6 +88,8 @@ class Shape(NamedTuple):
     all-reduces per layer and slot)."""
     trials: list[Trial | None]
     """Each config's Trial, made when first reached (CountBound._fit)."""
+    needs: list[float]
+    """Each Trial made's bytes at micro-batch 0 plus one sample, in order (CountBound._fit)."""
     fits: dict[tuple[int, int], Fit]
     """The Fit of each (trial, micro-batch) some memory size picks."""
     caps: dict[float, Fit | int | None]
@@ -105,8 +111,9 @@ class Fit(NamedTuple):
     number: int
     """The shape's place in CountBound.numbered, its key in CountBound.comms (a Fit does not hold its Shape, whose
     memos hold the Fit: no reference cycles for the collector)."""
-    eta_key: tuple[int, int]
-    """(tensor degree, micro-batch): what the layout's efficiency reads of it."""
+    eta_key: int
+    """micro-batch × ETA_KEY + tensor degree: what the layout's efficiency reads of it, as one int (a tuple's hash
+    at each of a search's ~40,000 look-ups cost more than the look-up)."""
     micro_flops: float
     """FLOP per GPU of one micro-batch, recomputation and the busiest stage's share included."""
     slots: int
@@ -166,9 +173,11 @@ class CountBound:
         """Every Shape made, by its number."""
         self.candidates: dict[tuple[float, int, bool], dict[int, Candidates]] = {}
         """_candidates by (usable memory, GPUs per instance, networked), then by count."""
+        self.alike: dict[tuple[float, tuple[int, ...], bool, int], Candidates] = {}
+        """_candidates by what they read: (usable memory, tensor degrees, spanning networked instances, count)."""
         self.comms: dict[tuple[int, float, float, str], dict[int, Comm]] = {}
         self.lists: dict[tuple[int, int, bool], tuple[tuple[int, ...], list[tuple[int, int]], list[Shape | None]]] = {}
-        self.etas: dict[tuple[int, int], dict[tuple[int, int], float]] = {}
+        self.etas: dict[tuple[int, int], dict[int, float]] = {}
         self.statics: dict[tuple[str, int, int], float] = {}
         self.ones: dict[tuple[str, int], float] = {}
         self.splits = splits_sequence(work)
@@ -177,12 +186,14 @@ class CountBound:
         """The GPUs and efficiencies keyed by id() in `etas`, held so their ids are not reused."""
         self.ends: dict[tuple[int, int, int], tuple[float, float]] = {}
         self.latencies: dict[tuple[Collective, int, int, str], float] = {}
+        self.tensor_terms: dict[tuple[int, int, float, str], tuple[float, float]] = {}
+        """_comm's tensor-parallel (latency, bandwidth) terms by (tensor degree, pipeline depth, link)."""
 
     def forget(self) -> None:
         """Drop what the floors remembered (the search is done with them): the estimate keeps its search for the
         counts it left out, and the cyclic collector would otherwise scan these thousands of objects with it."""
-        for memo in (self.shapes, self.candidates, self.comms, self.lists, self.etas, self.statics, self.ones,
-                     self.longs, self.ends, self.latencies):
+        for memo in (self.shapes, self.candidates, self.alike, self.comms, self.lists, self.etas, self.statics, self.ones,
+                     self.longs, self.ends, self.latencies, self.tensor_terms):
             memo.clear()
         self.held.clear()
         self.numbered.clear()
@@ -218,7 +229,7 @@ class CountBound:
             for number, eta_key, micro_flops, slots, accumulation, size, per_layer, zero3 in fits:
                 eta = etas.get(eta_key)
                 if eta is None:
-                    eta = etas[eta_key] = self._eta(gpu, efficiency, eta_key[0], eta_key[1])
+                    eta = etas[eta_key] = self._eta(gpu, efficiency, eta_key % ETA_KEY, eta_key // ETA_KEY)
                 # one micro-batch's compute at the layout's efficiency (training.terms_at), the step's slots of it
                 micro_s = micro_flops / peak / eta
                 compute = slots * micro_s
@@ -252,10 +263,16 @@ class CountBound:
         link, kind = intra[0] * 1e9, intra[1]
         net = network / 8.0 * 1e9 if network else 0.0  # bytes/s of one instance's network
         unit, layers = self.unit_activation, self.job.work.layers / pp
-        tp_latency = tp_bytes = pp_latency = pp_bytes = 0.0
+        pp_latency = pp_bytes = 0.0
         if tp > 1:
-            tp_latency = layers * self._latency("allreduce", tp, 1, kind)
-            tp_bytes = layers * 2.0 * (tp - 1) / tp * unit / link
+            # the same for every count, GPUs per instance and network: once per (degrees, link)
+            found = self.tensor_terms.get((tp, pp, link, kind))
+            if found is None:
+                found = self.tensor_terms[(tp, pp, link, kind)] = (
+                    layers * self._latency("allreduce", tp, 1, kind), layers * 2.0 * (tp - 1) / tp * unit / link)
+            tp_latency, tp_bytes = found
+        else:
+            tp_latency = tp_bytes = 0.0
         if pp > 1 and tp * pp * dp <= per_instance:  # one instance: the stages send over its own link
             pp_latency = 2.0 * RING_STEP_LATENCY_S[kind]
             pp_bytes = 2.0 * unit / tp / link
@@ -266,11 +283,15 @@ class CountBound:
         nodes = 1
         if dp > 1:
             stride = tp * pp
-            local = max(1, min(dp, per_instance // stride))
+            local = per_instance // stride  # max(1, min(dp, …)) without the builtins' calls
+            if local > dp:
+                local = dp
+            if local < 1:
+                local = 1
             nodes = -(-dp // local)
             bandwidth = 2.0 * (local - 1) / local * shape.grad_bytes / link if local > 1 else 0.0
             if nodes > 1 and net:
-                sharing = min(per_instance, local * stride)
+                sharing = local * stride if local * stride < per_instance else per_instance
                 bandwidth += 2.0 * (nodes - 1) / nodes * shape.grad_bytes / local / (net / sharing)
             else:
                 nodes = 1
@@ -287,8 +308,8 @@ class CountBound:
         and NCCL's least latency of an all-gather per message."""
         return shape.zero3_messages * self._latency("allgather", shape.dp, comm[6], comm[7]) + comm[5]
 
-    def _etas(self, gpu: GpuSpec, efficiency: Efficiency) -> dict[tuple[int, int], float]:
-        """The efficiencies found for a (GPU, efficiency) pair, by (tensor degree, micro-batch)."""
+    def _etas(self, gpu: GpuSpec, efficiency: Efficiency) -> dict[int, float]:
+        """The efficiencies found for a (GPU, efficiency) pair, by Fit.eta_key."""
         found = self.etas.get((id(gpu), id(efficiency)))
         if found is None:
             found = self.etas[(id(gpu), id(efficiency))] = {}
@@ -333,16 +354,23 @@ class CountBound:
         (memory size, count, GPUs per instance, networked), kept in `group`."""
         found = self.lists.get((count, per_instance, networked))
         degrees, pairs, made = found if found is not None else self._list(count, per_instance, networked)
+        # of the GPUs per instance and the network, only the tensor degrees and whether the count spans networked
+        # instances decide the pairs (_list) and the context test (training.reading_key): a CNN's counts on 1-, 2-,
+        # 4- and 8-GPU instances of one memory size share their candidates
+        reading = (capacity, degrees, count > per_instance and networked, count)
+        alike = self.alike.get(reading)
+        if alike is not None:
+            group[count] = alike
+            return alike
         out = []
         unsure = False
-        for j, (tp, pp) in enumerate(pairs):
-            shape = made[j]
+        for j, shape in enumerate(made):
             if shape is None:
+                tp, pp = pairs[j]
                 shape = made[j] = self.shape(count, tp, pp)
             caps = shape.caps
-            if capacity in caps:
-                fit = caps[capacity]
-            else:
+            fit = caps.get(capacity, _UNSEEN)
+            if fit is _UNSEEN:
                 fit = caps[capacity] = self._fit(shape, capacity)
             if fit is None:
                 continue
@@ -353,7 +381,7 @@ class CountBound:
         if not unsure and self.splits:
             long = self.longs.get((capacity, max(degrees, default=1)))
             unsure = long if long is not None else self._long(gpu, capacity, degrees)
-        result = group[count] = (unsure, out)
+        result = group[count] = self.alike[reading] = (unsure, out)
         return result
 
     def _long(self, gpu: GpuSpec, capacity: float, degrees: tuple[int, ...]) -> bool:
@@ -370,35 +398,47 @@ class CountBound:
         the micro-batch it would pick (the replica's samples in as few balanced micro-batches as memory holds; one
         in a pipeline; the pinned one). None: no trial fits; UNSURE: the micro-batch's memory within MEMORY_MARGIN of
         the GPU's, where _fit_layout's own sum could go to a later trial."""
-        trials, pinned = shape.trials, self.job.micro_batch
-        for k, config in enumerate(shape.configs):
-            trial = trials[k]
-            if trial is None:
-                trial = trials[k] = self._trial(shape, config)
-            _, sharding, total, one, hardware, per_layer = trial
-            if total + one > capacity:
-                continue
-            per_replica = shape.per_replica
-            if pinned is not None:
-                micro = pinned
-            elif shape.pp > 1:
-                micro = 1
+        trials, needs, configs, pinned = shape.trials, shape.needs, shape.configs, self.job.micro_batch
+        # the first trial whose micro-batch 0 plus one sample fits: each trial's sum kept in `needs` (made in order,
+        # as reached), so the ~17 memory sizes a shape meets compare floats, not trials
+        k, made = 0, len(needs)
+        while True:
+            if k < made:
+                need = needs[k]
+            elif k < len(configs):
+                made_trial = trials[k] = self._trial(shape, configs[k])
+                need = made_trial.static + made_trial.one
+                needs.append(need)
+                made += 1
             else:
-                fit = int((capacity - total) // one) if one > 0 else 1 << 16
-                accumulation = -(-per_replica // max(1, min(fit, per_replica)))
-                micro = -(-per_replica // accumulation)
-            if total + micro * one > capacity * MEMORY_MARGIN:
-                return UNSURE
-            found = shape.fits.get((k, micro))
-            if found is None:
-                accumulation = max(1, math.ceil(per_replica / micro))  # training.layout_work
-                size = per_replica / accumulation
-                found = shape.fits[(k, micro)] = Fit(
-                    shape.number, (shape.tp, micro),
-                    size * self.flops * hardware / (shape.tp * shape.pp) * shape.imbalance,
-                    accumulation + shape.pp - 1, accumulation, size, per_layer, sharding == "zero3")
-            return found
-        return None
+                return None
+            if not need > capacity:
+                break
+            k += 1
+        trial = trials[k]
+        assert trial is not None  # made above
+        _, sharding, total, one, hardware, per_layer = trial
+        per_replica = shape.per_replica
+        if pinned is not None:
+            micro = pinned
+        elif shape.pp > 1:
+            micro = 1
+        else:
+            fit = int((capacity - total) // one) if one > 0 else 1 << 16
+            most = fit if fit < per_replica else per_replica  # max(1, min(fit, per_replica))
+            accumulation = -(-per_replica // (most if most > 1 else 1))
+            micro = -(-per_replica // accumulation)
+        if total + micro * one > capacity * MEMORY_MARGIN:
+            return UNSURE
+        found = shape.fits.get((k, micro))
+        if found is None:
+            accumulation = max(1, math.ceil(per_replica / micro))  # training.layout_work
+            size = per_replica / accumulation
+            found = shape.fits[(k, micro)] = Fit(
+                shape.number, micro * ETA_KEY + shape.tp,
+                size * self.flops * hardware / (shape.tp * shape.pp) * shape.imbalance,
+                accumulation + shape.pp - 1, accumulation, size, per_layer, sharding == "zero3")
+        return found
 
     def _trial(self, shape: Shape, config: tuple[str, str, float, int]) -> Trial:
         """A trial's memory: training_memory reads the tensor and pipeline degrees through their product for the
@@ -458,7 +498,7 @@ class CountBound:
         # buckets is never more than the search's
         grad_bytes = self.grad_bytes / (tp * pp)
         found = self.shapes[key] = Shape(
-            len(self.numbered), tp, pp, dp, max(1, math.ceil(self.batch / dp - 1e-9)), configs, [None] * len(configs), {}, {},
+            len(self.numbered), tp, pp, dp, max(1, math.ceil(self.batch / dp - 1e-9)), configs, [None] * len(configs), [], {}, {},
             stage_imbalance(work, pp, job.pipeline_split) if pp > 1 else 1.0, grad_bytes,
             gradient_messages(job.framework, grad_bytes * (1.0 - 1e-12), self.value_bytes, dp,
                               math.ceil(work.layers / pp)),

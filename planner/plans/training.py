@@ -264,8 +264,30 @@ def dequant_bandwidth(gpu: GpuSpec) -> float:
     return found if found is not None else gpu.memory_bandwidth_gbs * 1e9
 
 
+MemoryTerms = tuple[float, float, float, float, float, dict[str, float]]
+"""What training_memory reads of the job alone (memory_terms): the same at every layout."""
+
+
+def memory_terms(job: TrainingJob) -> MemoryTerms:
+    """training_memory's job-only quantities, in its own expressions: the value bytes, the routed experts' share of
+    the trainable parameters, the trainable parameters, the bytes of a frozen weight, the optimizer state bytes per
+    trainable parameter and one sample's activation bytes per recomputation mode (LayoutMemo works them out once
+    for the ~1,500 layouts a search fits)."""
+    value_bytes = training_value_bytes(job.precision)
+    routed = routed_share(job.work) if job.method == "full" else 0.0
+    state_bytes = OPTIMIZER_STATE_BYTES[job.optimizer] + master_bytes(job.precision)
+    per_sample = {}
+    for mode in ("none", "selective", "full"):
+        one = job.work.recompute_activation_bytes_per_sample_16bit if mode == "full" \
+            else job.work.activation_bytes_per_sample_16bit
+        one += attention_score_bytes(job, mode)
+        per_sample[mode] = one
+    return value_bytes, routed, job.trainable_params, frozen_value_bytes(job, value_bytes), state_bytes, per_sample
+
+
 def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, sharding: str, dp: int,
-                    tp: int = 1, pp: int = 1, ep: int = 1, cp: int = 1) -> TrainingMemory:
+                    tp: int = 1, pp: int = 1, ep: int = 1, cp: int = 1,
+                    terms: MemoryTerms | None = None) -> TrainingMemory:
     """Bytes per GPU (docs/internals.md, 'Memory'): mixed-precision weights, gradients, fp32 master + optimizer state
     split over tp·pp model-parallel ranks and sharded per ZeRO stage over `dp` ranks, and activations of one
     micro-batch: s·b·h·(34 + 5·a·s/h) per layer without recomputation (the scores term only with a standard
@@ -275,20 +297,18 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, s
     A mixture of experts' routed experts split ep-ways more, and their ZeRO shards span dp/ep ranks
     (plans/expert_parallel.py). Context parallelism keeps s/cp tokens of every sample per GPU, so 1/cp of the
     activations, and replicates the weights like data parallelism: ZeRO shards span the dp·cp ranks
-    (plans/context_parallel.py)."""
-    value_bytes = training_value_bytes(job.precision)
-    model_split = max(1, tp) * max(1, pp)
-    ep = max(1, ep)
-    routed = routed_share(job.work) if job.method == "full" else 0.0
+    (plans/context_parallel.py). `terms`: memory_terms(job), when the caller keeps it."""
+    value_bytes, routed, trainable_params, frozen_bytes, state_bytes, per_samples = \
+        terms if terms is not None else memory_terms(job)
+    # max(1, …) as conditionals: ~1,500 calls a search, six builtin calls each
+    tp, pp, ep, cp = tp if tp > 1 else 1, pp if pp > 1 else 1, ep if ep > 1 else 1, cp if cp > 1 else 1
+    model_split = tp * pp
     # (dense part, expert part) per GPU of each quantity; adapters are spread like the dense weights
-    trainable = (job.trainable_params * (1.0 - routed) / model_split,
-                 job.trainable_params * routed / (model_split * ep))
+    trainable = (trainable_params * (1.0 - routed) / model_split,
+                 trainable_params * routed / (model_split * ep))
     frozen = frozen_base(job, model_split, ep)
-    frozen_bytes = frozen_value_bytes(job, value_bytes)
-    state_bytes = OPTIMIZER_STATE_BYTES[job.optimizer] + master_bytes(job.precision)
-    cp = max(1, cp)
     # ZeRO shards over the data(·context)-parallel / expert-data-parallel group
-    groups = (max(1, dp) * cp, max(1, dp // ep) * cp)
+    groups = ((dp if dp > 1 else 1) * cp, (dp // ep if dp // ep > 1 else 1) * cp)
     state = grads = weights = 0.0
     for part, still, n in zip(trainable, frozen, groups):
         part_state, part_grads = part * state_bytes, part * value_bytes
@@ -301,10 +321,12 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, s
             part_weights /= n
         state, grads, weights = state + part_state, grads + part_grads, weights + part_weights
     mode = recompute_mode(recompute)
-    per_sample = job.work.recompute_activation_bytes_per_sample_16bit if mode == "full" \
-        else job.work.activation_bytes_per_sample_16bit
-    per_sample += attention_score_bytes(job, mode)
-    activations = per_sample * micro_batch * (value_bytes / 2.0) / (max(1, tp) * cp)
+    per_sample = per_samples.get(mode)
+    if per_sample is None:  # not a mode memory_terms lists: its own expressions
+        per_sample = job.work.recompute_activation_bytes_per_sample_16bit if mode == "full" \
+            else job.work.activation_bytes_per_sample_16bit
+        per_sample += attention_score_bytes(job, mode)
+    activations = per_sample * micro_batch * (value_bytes / 2.0) / (tp * cp)
     return TrainingMemory(weights, grads, state, activations)
 
 
@@ -1119,6 +1141,8 @@ class LayoutMemo:
     """peak_flops per GPU object (peak_flops)."""
     pinned: tuple[str, ...] | None = None
     """_pinned_keys of the job (pinned_keys)."""
+    memory_terms: MemoryTerms | None = None
+    """memory_terms of the memo's one job (training_memory)."""
     trials: dict[tuple[object, ...], FitTrials] = dataclasses.field(default_factory=dict)
     """fit_trials per (count, degrees, stages): every memory size tries the same ones."""
     entries: dict[int, LayoutEntry] = dataclasses.field(default_factory=dict)
@@ -1220,7 +1244,11 @@ class LayoutMemo:
         key = (micro_batch, recompute, sharding, dp, tp, pp, ep, cp)
         found = self.memories.get(key)
         if found is None:
-            found = self.memories[key] = training_memory(job, micro_batch, recompute, sharding, dp, tp, pp, ep, cp)
+            terms = self.memory_terms
+            if terms is None:
+                terms = self.memory_terms = memory_terms(job)
+            found = self.memories[key] = training_memory(job, micro_batch, recompute, sharding, dp, tp, pp, ep, cp,
+                                                         terms)
         return found
 
     def layout_efficiency(self, efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout,

@@ -191,6 +191,10 @@ class OmittedRow(Strict):
     reason: str = Field(description="Why it was left out.")
 
 
+_BILLING_SECONDS = {"per-second": 1.0, "per-minute": 60.0, "per-hour": 3600.0}
+"""Seconds of each billing granularity (ProviderOffers.billing_seconds)."""
+
+
 class ProviderOffers(Strict):
     """catalog/offers/<provider>.yaml."""
 
@@ -222,7 +226,7 @@ class ProviderOffers(Strict):
     @property
     def billing_seconds(self) -> float:
         """Billing granularity in seconds."""
-        return {"per-second": 1.0, "per-minute": 60.0, "per-hour": 3600.0}[self.billing]
+        return _BILLING_SECONDS[self.billing]
 
 
 PurchaseKind = Literal["launch-msrp", "list", "street", "analyst-estimate", "system-share"]
