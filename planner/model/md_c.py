@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING
 from planner.model.queueing import md_c_wait_tail, poisson_quantiles, wait_plus_uniform_quantiles
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
 # numpy is imported inside the functions that compute a distribution, not here: most queues a serving search asks
@@ -76,11 +78,14 @@ def growth_root(servers: int, offered_load: float) -> float:
     while c * math.log(hi) - a * (hi - 1.0) > 0.0:
         hi *= 2.0
     z = hi
+    log = math.log
+    peak = c / a
     for _ in range(200):
-        g = c * math.log(z) - a * (z - 1.0)
-        slope = c / z - a  # < 0 right of the maximum at c/a
-        step = g / slope
-        z = max(z - step, 0.5 * (z + c / a))  # never left of the maximum, where the other root (1) lies
+        step = (c * log(z) - a * (z - 1.0)) / (c / z - a)  # g / g′, g′ < 0 right of the maximum at c/a
+        # never left of the maximum, where the other root (1) lies: max(z − step, (z + c/a)/2) written out
+        # (the same float: max keeps its first argument unless the second is larger)
+        mid = 0.5 * (z + peak)
+        z = mid if mid > z - step else z - step
         if abs(step) <= 1e-15 * z:
             break
     return z
@@ -312,17 +317,20 @@ def _log_factorials(n: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=32)
-def _upper_circle(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """θ_k = 2πk/n, e^{iθ_k} and e^{iθ_k} − 1 for k = 0…n/2 (read-only): the sample points of every n-point
-    transform, the same for all queues of that size (the serving search asks for hundreds of queues, mostly of
-    128–1,024 points)."""
+def _upper_circle(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """θ_k = 2πk/n as iθ_k, e^{iθ_k} and e^{iθ_k} − 1 for k = 0…n/2, and 1, 2, …, n/2 as floats (read-only): the
+    sample points of every n-point transform, the same for all queues of that size (the serving search asks for
+    hundreds of queues, mostly of 128–1,024 points). iθ is kept as the product 1j·θ md_c_wait took at every queue
+    (the same numbers)."""
     import numpy as np
     theta = 2.0 * np.pi * np.arange(n // 2 + 1) / n
     roots = np.exp(1j * theta)
     shifted = np.expm1(1j * theta)
-    for array in (theta, roots, shifted):
+    itheta = 1j * theta
+    powers = np.arange(1, n // 2 + 1, dtype=float)  # np.arange(1, top)'s values (top ≤ n/2)
+    for array in (itheta, roots, shifted, powers):
         array.flags.writeable = False
-    return theta, roots, shifted
+    return itheta, roots, shifted, powers
 
 
 @lru_cache(maxsize=8192)
@@ -340,34 +348,71 @@ def md_c_wait(servers: int, arrival_rate: float, service_s: float) -> MdcWait | 
     c, a = servers, arrival_rate * service_s
     if a >= c:
         return None
+    rfft, irfft = _transforms()
     eta = growth_root(c, a)
     log_eta = math.log(eta)
     top = math.ceil(MASS_DIGITS / log_eta) + 1  # X's support kept, and the ℓ_k used (both ≤ η^{−k} beyond)
     n = fft_points(c, a)
     r = math.sqrt(eta)
-    # every series here has real coefficients: sample the upper half circle, transform with rfft/irfft
-    theta, roots, shifted = _upper_circle(n)
-    z = r * roots
+    # every series here has real coefficients: sample the upper half circle, transform with rfft/irfft (n is a
+    # power of two: _transforms). The complex arithmetic stays in new arrays: numpy's complex multiply written
+    # over one of its operands rounds some products differently (the CDFs moved in their last bits)
+    itheta, roots, shifted, powers = _upper_circle(n)
     # log z = ln r + iθ on the circle, written out: np.log(z) went through libm's clog, whose |z|² − 1 for |z|
     # near 1 sums exact products sorted by qsort at every point, ~9 % of a cold serve-7b-chat search's
     # instructions (docs/internals.md 'Performance'); the quantiles move by < 1e-10 relative, far inside GRID's
     # 0.1 %, and no printed figure moves
-    log_phi = -c * (math.log(r) + 1j * theta) + a * (z - 1.0)
+    log_phi = -c * (math.log(r) + itheta) + a * (r * roots - 1.0)
     # log(1 − Φ) (|Φ| ≤ Φ(r) < 1 on the circle: no branch cut is crossed), conjugated, in log_phi's buffer: the
     # same operations as np.conj(np.log1p(-np.exp(log_phi))) without three temporaries
     np.exp(log_phi, out=log_phi)
     np.negative(log_phi, out=log_phi)
     np.log1p(log_phi, out=log_phi)
-    scaled = np.fft.irfft(np.conjugate(log_phi, out=log_phi), n)  # ℓ_k r^k, 0 ≤ k < n/2 (negative k at the top)
+    np.conjugate(log_phi, out=log_phi)
+    # ℓ_k r^k, 0 ≤ k < n/2 (negative k at the top)
+    scaled = irfft(log_phi, n)
     ell = np.zeros(n)
-    ell[1:top] = scaled[1:top] / r ** np.arange(1, top)  # r^k ≤ e^{MASS_DIGITS/2}: no overflow
-    series = np.conj(np.fft.rfft(ell))  # Σ_{k≥1} ℓ_k e^{ikθ} on the upper half of the unit circle
+    ell[1:top] = scaled[1:top] / r ** powers[:top - 1]  # r^k ≤ e^{MASS_DIGITS/2}: no overflow
+    series = rfft(ell)
+    np.conjugate(series, out=series)  # Σ_{k≥1} ℓ_k e^{ikθ} on the upper half of the unit circle
     x_values = np.exp(ell.sum() - series)
-    x_pmf = np.fft.irfft(np.conj(x_values), n)
-    q_pmf = np.fft.irfft(np.conj(x_values * np.exp(a * shifted)), n)
+    x_pmf = irfft(np.conjugate(x_values), n)
+    shift = x_values * np.exp(a * shifted)
+    q_pmf = irfft(np.conjugate(shift, out=shift), n)
     waiting_cdf = np.maximum.accumulate(x_pmf[:min(n, top)].cumsum()).clip(0.0, 1.0)
     system_cdf = np.maximum.accumulate(q_pmf.cumsum()).clip(0.0, 1.0)
     return MdcWait(c, arrival_rate, service_s, waiting_cdf, system_cdf)
+
+
+_TRANSFORMS: list[tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray, int], np.ndarray]]] = []
+"""(rfft, irfft) as md_c_wait calls them, made on first use."""
+
+
+def _transforms() -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray, int], np.ndarray]]:
+    """np.fft.rfft(x) and np.fft.irfft(x, n) for even n, from numpy 2's pocketfft ufuncs called the way those
+    functions call them (rfft unscaled, irfft scaled by 1/n, into a new array): the same numbers without the
+    wrappers' argument handling, ~4 µs of each of a queue's four transforms. numpy 1.x, which has no such ufuncs,
+    gets the functions themselves."""
+    if not _TRANSFORMS:
+        import numpy as np
+        try:
+            from numpy.fft import _pocketfft_umath as pocketfft  # type: ignore[attr-defined]
+        except ImportError:
+            _TRANSFORMS.append((np.fft.rfft, np.fft.irfft))
+        else:
+            axes = [(0,), (), (0,)]
+            forward, inverse, empty = pocketfft.rfft_n_even, pocketfft.irfft, np.empty
+
+            def rfft(x: np.ndarray) -> np.ndarray:
+                out: np.ndarray = forward(x, 1, axes=axes, out=empty(x.size // 2 + 1, dtype=complex))
+                return out
+
+            def irfft(x: np.ndarray, n: int) -> np.ndarray:
+                out: np.ndarray = inverse(x, 1.0 / n, axes=axes, out=empty(n))
+                return out
+
+            _TRANSFORMS.append((rfft, irfft))
+    return _TRANSFORMS[0]
 
 
 QuantileKey = tuple[int, float, float, float, float, float]
