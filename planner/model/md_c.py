@@ -31,10 +31,11 @@ trapezoid grid of s/GRID, within 0.1 % (tests/test_md_c.py).
 from __future__ import annotations
 
 import math
-from planner.dataclass import dataclass
+from dataclasses import field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from planner.dataclass import dataclass
 from planner.model.queueing import md_c_wait_tail, poisson_quantiles, wait_plus_uniform_quantiles
 
 if TYPE_CHECKING:
@@ -122,6 +123,10 @@ class MdcWait:
     """P(X ≤ n), n = 0, 1, …: customers waiting at an arbitrary time (beyond the array: 1)."""
     system_cdf: np.ndarray
     """P(Q ≤ n) for Q = X + Poisson(a): customers in the system at an arbitrary time."""
+    grids: dict[tuple[float, float], np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+    """P(W ≤ t) on each bracket grid worked out (by its ends): the p50 and the p95 of a queue in one interval
+    [jD, (j + 1)D) start from the same grid (and often narrow through the same next one): ~15 % of a serving
+    search's grids."""
 
     @property
     def no_wait(self) -> float:
@@ -183,9 +188,12 @@ class MdcWait:
         lo, hi = j * hold, (j + 1) * hold
         while hi - lo > width:
             grid = _grid(lo, hi)
+            values = self.grids.get((lo, hi))
+            if values is None:
+                values = self.grids[(lo, hi)] = self._cdf_ascending(grid)
             # the first grid point with P(W ≤ t) ≥ q (here and below ndarray's own searchsorted, cumsum and clip:
             # the numbers of np.searchsorted, np.cumsum and np.clip without their dispatch, ~1-3 µs a call)
-            k = int(self._cdf_ascending(grid).searchsorted(q))
+            k = int(values.searchsorted(q))
             k = min(max(k, 1), BRACKET_POINTS - 1)
             lo, hi = float(grid[k - 1]), float(grid[k])
         return lo, hi
