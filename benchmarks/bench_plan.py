@@ -53,6 +53,10 @@ main 84976c3 before) pretrain-1b-72h 1,008 -> 916 M, bert-train-then-serve 1,390
 (load 0.6): pretrain-1b-72h 171 ms, resnet50-imagenet 127 ms, bert-train-then-serve 208 ms, serve-7b-chat 227 ms,
 lora-mixtral-8x7b 139 ms, long-context-llama-8b 67 ms, lora-7b-a6000 44 ms, serve-gpt-oss-120b-chat 30 ms. Targets
 not met.
+The serving numerics (2026-12-01: md_c_wait's transforms as pocketfft's ufuncs, growth_root without max(), each
+queue's bracket grids kept; docs/internals.md): instructions per cold plan() (OPENBLAS_NUM_THREADS=1 — its spinning
+threads swing the counts by +-25 % —, gc off) serve-7b-chat 1,538 -> 1,503 M, serve-gpt-oss-120b-chat 214 -> 210 M,
+bert-train-then-serve 1,385 -> 1,384 M; CPU within the load's noise (serve-7b-chat 272-301 -> 250-313 ms, load 7-8).
 """
 from __future__ import annotations
 
