@@ -3,8 +3,8 @@
 the in-process time of a full training search (all GPUs × all offers × counts 1–4096).
 
 Run: .venv/bin/python benchmarks/bench_estimate.py
-Both outputs are measured: `--format json`, and the default table of a plain `gpuplan estimate PROFILE`, which adds
-rich's import (~45 ms wall of `-X importtime` on the loaded machine, 2026-12-01) and its rendering. Side by side on
+Both outputs are measured: `--format json`, and the default table of a plain `gpuplan estimate PROFILE` (its tables
+written as rich lays them out, without importing rich: planner/render/console.py FittedTable). Side by side on
 the loaded machine (floor 238-260 ms CPU, medians of 7, 2026-12-01 after this session's start-up and search work):
 pretrain-1b-72h json 2.07x / table 2.31x, serve-7b-chat 1.96x / 2.39x, lora-7b-a6000 1.31x / 1.51x.
 Targets (issue 2): cold estimate ≤ 0.4 s and ≤ 2× the import floor; full search ≤ 50 ms (issue 12: ≤ 2× the floor,
@@ -102,9 +102,21 @@ bert-train-then-serve 2.57x -> 2.51x / 3.07x -> 2.78x, serve-7b-chat 2.25x -> 2.
 pretrain-1b-72h 2.19x -> 2.10x / 2.47x -> 2.33x, resnet50-imagenet 1.99x -> 1.89x / 2.34x -> 2.08x,
 lora-mixtral-8x7b 1.82x -> 1.82x / 2.19x -> 2.01x; the other three within 2x both ways.
 
+The text tables without rich and the generated dataclass methods run from their cached bytecode (2026-12-01,
+docs/internals.md 'Start-up'; main 9688789 without and with ea47dae and 9688789): callgrind instructions json /
+table, bert-train-then-serve 2,252 -> 2,187 M / 2,489 -> 2,195 M, serve-7b-chat 1,851 -> 1,793 M / 2,029 ->
+1,812 M, pretrain-1b-72h 1,842 -> 1,787 M / 2,008 -> 1,792 M, resnet50-imagenet 1,653 -> 1,599 M / 1,806 ->
+1,603 M, lora-7b-a6000 1,118 -> 1,063 M / 1,268 -> 1,076 M (floor 653 M); CPU vs the floor (medians of 7, load 7-9,
+floor 165-247 ms: ~0.1x of noise) json / table: bert-train-then-serve 2.38x -> 2.34x / 2.53x -> 2.23x,
+serve-7b-chat 2.06x -> 2.04x / 2.30x -> 1.99x, pretrain-1b-72h 2.07x -> 1.96x / 2.27x -> 2.04x, resnet50-imagenet
+1.92x -> 1.73x / 2.40x -> 2.03x, lora-mixtral-8x7b 1.59x -> 1.69x / 1.91x -> 1.56x; the other three within 2x both
+ways. A table now costs what its JSON does; past 2x is bert-train-then-serve's and serve-7b-chat's plan().
+
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the
-catalog's parsed YAML in its content cache (planner/io/yamlcache.py), both warmed by one run first.
+catalog's parsed YAML in its content cache (planner/io/yamlcache.py), both warmed by one run first, as are the
+generated dataclass methods' bytecode (planner/dataclass.py, beside its own in __pycache__; not written either when
+bytecode writing is off).
 """
 from __future__ import annotations
 
