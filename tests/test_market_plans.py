@@ -127,6 +127,12 @@ def test_owned_machine_plans_beside_rentals_with_electricity_and_buy_vs_rent(tmp
     assert "Buy vs rent (training, 2x RTX-4090 (owned))" in table
 
 
+def test_owned_machine_bill_line_has_one_pair_of_parentheses():
+    """New-user QA: the owned machine's bill line read '1× 4x MI250X (owned) (4 GPUs)'."""
+    report = estimate(PRETRAIN, "constraints.owned=[{gpu: MI250X, count: 4, usd_per_hour: 0}]", fmt="markdown")
+    assert "1× 4x MI250X (owned, 4 GPUs) for" in report and "(owned) (" not in report
+
+
 def test_owned_machine_at_zero_cost_without_electricity_price(tmp_path):
     profile = tmp_path / "owned.yaml"
     profile.write_text(OWNED.replace("  usd_per_kwh: 0.30\n", ""))
@@ -283,6 +289,17 @@ def test_a_discount_lowers_the_price_and_is_shown():
         base["usd_per_hour"] * 0.85)
     table = estimate(PRETRAIN, "constraints.providers=[lambda]", "constraints.discounts={lambda: 15%}", fmt="table")
     assert "Discounts in the prices (constraints.discounts): lambda 15 %." in table
+
+
+def test_a_discount_with_no_plan_shown_is_still_named():
+    """New-user QA: a discount with a provider none of whose plans was shown left no trace in the output."""
+    table = " ".join(estimate(PRETRAIN, "constraints.discounts={runpod: 15%}", fmt="table").split())
+    assert "Discounts in the prices" not in table  # no runpod plan among pretrain-1b-72h's shown ones
+    assert "Discounts read (constraints.discounts), in no plan shown: runpod 15 %" in table
+    both = " ".join(estimate(PRETRAIN, "constraints.providers=[lambda]",
+                             "constraints.discounts={lambda: 15%, runpod: 10%}", fmt="table").split())
+    assert "Discounts in the prices (constraints.discounts): lambda 15 %." in both
+    assert "Also read (constraints.discounts), in no plan shown: runpod 10 %" in both
 
 
 def test_a_flow_mapping_without_a_space_says_how_yaml_read_it():

@@ -155,6 +155,8 @@ class Estimate:
     """(section, line) per owned machine with a purchase price (constraints.owned)."""
     unplanned_gpus: tuple[str, ...] = ()
     """Catalog GPUs no searched offer rents, not planned (constraints.gpus names none of them)."""
+    discounts: tuple[tuple[str, float], ...] = ()
+    """(provider id, percent) of constraints.discounts, as read: the footer names each, shown in a plan or not."""
 
     @property
     def feasible(self) -> bool:
@@ -280,7 +282,8 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         key = serving_latency_key(plans, slo)
         inference = ServingEstimate(work, sorted(plans, key=lambda p: serving_rank(p, key, slo)))
     lines = _buy_versus_rent(loaded, catalog, day, training, inference, warnings)
-    return Estimate(profile.name, catalog.as_of, training, inference, warnings, confidence, lines, unplanned)
+    return Estimate(profile.name, catalog.as_of, training, inference, warnings, confidence, lines, unplanned,
+                    loaded.discounts)
 
 
 def search_training(job: TrainingJob, targets: list[Target], training: Training, confidence: float,

@@ -100,10 +100,20 @@ def _gpus(count: int) -> str:
     return f"{count} GPU" + ("" if count == 1 else "s")
 
 
+def _machines(plan: TrainingPlan | ServingPlan) -> str:
+    """'3× gpu_1x_h100_sxm5 (3 GPUs)'; an instance name that ends in its own parenthesis (an owned machine's
+    '4x MI250X (owned)', a committed term's 'g6e.xlarge (1y commitment)') takes the count inside it, '1× 4x MI250X
+    (owned, 4 GPUs)', not a second pair (new-user QA)."""
+    name, gpus = plan.instance, _gpus(plan.gpu_count)
+    if name.endswith(")") and "(" in name:
+        return f"{plan.instances}× {name[:-1]}, {gpus})"
+    return f"{plan.instances}× {name} ({gpus})"
+
+
 def _training_lines(plan: TrainingPlan) -> tuple[str, _Line, _Line]:
     """What compute, storage and egress count for a training run at P50."""
     rates, hours = plan.bill_rates, readable.hours(plan.hours_p50)
-    compute = f"{plan.instances}× {plan.instance} ({_gpus(plan.gpu_count)}) for {hours} h"
+    compute = f"{_machines(plan)} for {hours} h"
     storage = egress = _Line(None)
     if plan.storage_usd is not None and rates is not None and rates.storage_usd_per_gb_month is not None:
         kept = f" + {fixed(rates.retention_days)} days kept after" if rates.retention_days else ""
@@ -117,7 +127,7 @@ def _training_lines(plan: TrainingPlan) -> tuple[str, _Line, _Line]:
 def _serving_lines(plan: ServingPlan) -> tuple[str, _Line, _Line]:
     """What compute, storage and egress count for a month of serving."""
     bill: ServingBill | None = plan.bill
-    compute = (f"{plan.instances}× {plan.instance} ({_gpus(plan.gpu_count)}) for "
+    compute = (f"{_machines(plan)} for "
                f"{fixed(plan.billed_hours_per_month)} h a month")
     storage = egress = _Line(None)
     if bill is not None and bill.storage_usd_per_gb_month is not None:

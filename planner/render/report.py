@@ -278,16 +278,23 @@ def _term_use(plan: TrainingPlan) -> str:
 
 
 def _discount_lines(est: Estimate, top: int | None, merges: Merges) -> list[str]:
-    """The discounts (constraints.discounts) in the shown plans' prices."""
+    """The discounts (constraints.discounts) in the shown plans' prices, and those read that no shown plan uses: a
+    user whose discounted provider is not among the plans shown could not tell the discount was read (new-user QA)."""
     held: dict[str, float] = {}
     for part, section in (("training", est.training), ("inference", est.inference)):
         for p in merges.shown(part, top) if section is not None else []:
             if p.discount_percent:
                 held[p.provider] = p.discount_percent
-    if not held:
-        return []
-    return ["Discounts in the prices (constraints.discounts): "
-            + ", ".join(f"{provider} {pct:g} %" for provider, pct in sorted(held.items())) + "."]
+    unused = sorted((provider, pct) for provider, pct in est.discounts if pct and provider not in held)
+    lines = []
+    if held:
+        lines.append("Discounts in the prices (constraints.discounts): "
+                     + ", ".join(f"{provider} {pct:g} %" for provider, pct in sorted(held.items())) + ".")
+    if unused:
+        lines.append(("Also read" if held else "Discounts read") + " (constraints.discounts), in no plan shown: "
+                     + ", ".join(f"{provider} {pct:g} %" for provider, pct in unused)
+                     + " (taken off those providers' prices wherever they are planned).")
+    return lines
 
 
 def _network_note(plans: list[Any]) -> list[str]:
