@@ -49,7 +49,8 @@ Thirteenth round (2026-12-01, f47efc8: the floors' fits shared by offer shapes t
 list of floats, training_memory's job terms once, searched_offers without frozen __init__s, the accuracy digest once
 per file state; docs/internals.md): instructions per plan() (callgrind, gc off, runs of 0 and 2 after a warm-up,
 main 84976c3 before) pretrain-1b-72h 1,008 -> 916 M, bert-train-then-serve 1,390 -> 1,269 M, resnet50-imagenet 823
--> 759 M, serve-7b-chat 1,541 -> 1,521 M, serve-gpt-oss-120b-chat 215 -> 210 M. CPU at load ~8.7 moved within its ±30 % noise; main on the quiet machine
+-> 759 M, serve-7b-chat 1,541 -> 1,521 M, serve-gpt-oss-120b-chat 215 -> 210 M, lora-7b-a6000 304 -> 282 M, and
+with the TrainingMemory commit after it lora-mixtral-8x7b 686 -> 630 M. CPU at load ~8.7 moved within its ±30 % noise; main on the quiet machine
 (load 0.6): pretrain-1b-72h 171 ms, resnet50-imagenet 127 ms, bert-train-then-serve 208 ms, serve-7b-chat 227 ms,
 lora-mixtral-8x7b 139 ms, long-context-llama-8b 67 ms, lora-7b-a6000 44 ms, serve-gpt-oss-120b-chat 30 ms. Targets
 not met.

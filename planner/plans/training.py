@@ -264,15 +264,19 @@ def dequant_bandwidth(gpu: GpuSpec) -> float:
     return found if found is not None else gpu.memory_bandwidth_gbs * 1e9
 
 
-MemoryTerms = tuple[float, float, float, float, float, dict[str, float]]
+_NOTHING_FROZEN = (0.0, 0.0)
+"""frozen_base of full training."""
+_new = object.__new__
+MemoryTerms = tuple[float, float, float, float, float, dict[str, float], dict[tuple[int, int], tuple[float, float]]]
 """What training_memory reads of the job alone (memory_terms): the same at every layout."""
 
 
 def memory_terms(job: TrainingJob) -> MemoryTerms:
     """training_memory's job-only quantities, in its own expressions: the value bytes, the routed experts' share of
     the trainable parameters, the trainable parameters, the bytes of a frozen weight, the optimizer state bytes per
-    trainable parameter and one sample's activation bytes per recomputation mode (LayoutMemo works them out once
-    for the ~1,500 layouts a search fits)."""
+    trainable parameter, one sample's activation bytes per recomputation mode and a dict for frozen_base by (tensor ×
+    pipeline ranks, expert ranks), filled as asked (LayoutMemo works them out once for the ~1,500 layouts a search
+    fits)."""
     value_bytes = training_value_bytes(job.precision)
     routed = routed_share(job.work) if job.method == "full" else 0.0
     state_bytes = OPTIMIZER_STATE_BYTES[job.optimizer] + master_bytes(job.precision)
@@ -282,7 +286,7 @@ def memory_terms(job: TrainingJob) -> MemoryTerms:
             else job.work.activation_bytes_per_sample_16bit
         one += attention_score_bytes(job, mode)
         per_sample[mode] = one
-    return value_bytes, routed, job.trainable_params, frozen_value_bytes(job, value_bytes), state_bytes, per_sample
+    return value_bytes, routed, job.trainable_params, frozen_value_bytes(job, value_bytes), state_bytes, per_sample, {}
 
 
 def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, sharding: str, dp: int,
@@ -298,7 +302,7 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, s
     (plans/expert_parallel.py). Context parallelism keeps s/cp tokens of every sample per GPU, so 1/cp of the
     activations, and replicates the weights like data parallelism: ZeRO shards span the dp·cp ranks
     (plans/context_parallel.py). `terms`: memory_terms(job), when the caller keeps it."""
-    value_bytes, routed, trainable_params, frozen_bytes, state_bytes, per_samples = \
+    value_bytes, routed, trainable_params, frozen_bytes, state_bytes, per_samples, frozens = \
         terms if terms is not None else memory_terms(job)
     # max(1, …) as conditionals: ~1,500 calls a search, six builtin calls each
     tp, pp, ep, cp = tp if tp > 1 else 1, pp if pp > 1 else 1, ep if ep > 1 else 1, cp if cp > 1 else 1
@@ -306,7 +310,9 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, s
     # (dense part, expert part) per GPU of each quantity; adapters are spread like the dense weights
     trainable = (trainable_params * (1.0 - routed) / model_split,
                  trainable_params * routed / (model_split * ep))
-    frozen = frozen_base(job, model_split, ep)
+    frozen = _NOTHING_FROZEN if job.method == "full" else frozens.get((model_split, ep))
+    if frozen is None:
+        frozen = frozens[(model_split, ep)] = frozen_base(job, model_split, ep)
     # ZeRO shards over the data(·context)-parallel / expert-data-parallel group
     groups = ((dp if dp > 1 else 1) * cp, (dp // ep if dp // ep > 1 else 1) * cp)
     state = grads = weights = 0.0
@@ -327,7 +333,13 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, s
             else job.work.activation_bytes_per_sample_16bit
         per_sample += attention_score_bytes(job, mode)
     activations = per_sample * micro_batch * (value_bytes / 2.0) / (tp * cp)
-    return TrainingMemory(weights, grads, state, activations)
+    # TrainingMemory(weights, grads, state, activations) without the frozen __init__'s setattr per field (~3,000 a
+    # search of a mixture of experts; plans/evolve.py does the same for plans)
+    memory = _new(TrainingMemory)
+    fields = memory.__dict__
+    fields["weights"], fields["gradients"], fields["optimizer"], fields["activations"] = \
+        weights, grads, state, activations
+    return memory
 
 
 MemoryOf = Callable[[TrainingJob, int, "bool | str", str, int, int, int, int, int], TrainingMemory]
