@@ -283,3 +283,20 @@ def test_the_header_states_hours_and_cost_as_the_tables_do():
     hours = float(header.split("; ", 1)[1].split(" h and ", 1)[0])
     assert 0 < hours < 1 and len(str(hours).rstrip("0").split(".")[1]) >= 2 and "planned (P90)" in header
 
+
+
+def test_emit_writes_the_html_asked_beside_it_and_says_format_is_unused(tmp_path):
+    """New-user QA: `--emit torchrun --html r.html --format json` printed the script and wrote no page, silently."""
+    page = tmp_path / "r.html"
+    result = runner.invoke(app, ["estimate", str(PRETRAIN), "--emit", "torchrun", "--html", str(page),
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("#!/bin/sh") and page.read_text(encoding="utf-8").startswith("<!")
+    assert f"Wrote {page}" in result.stderr and "--format json is not used" in result.stderr
+
+
+def test_emit_without_training_writes_no_file(tmp_path):
+    page = tmp_path / "r.html"
+    result = runner.invoke(app, ["estimate", str(ROOT / "profiles" / "serve-7b-chat.yaml"), "--emit", "torchrun",
+                                 "--html", str(page)])
+    assert result.exit_code == 2 and "nothing to launch" in result.stderr and not page.exists()

@@ -102,3 +102,13 @@ def test_page_loads_without_console_errors_and_shows_the_recommended_plan(tmp_pa
                  & (abs(top[..., 2] - HIGHLIGHT[2]) <= 2)).sum()
     # the recommended-plan box is painted in the first screenful: at least a 1000×20 px band of its colour
     assert highlight > 20_000, highlight
+
+
+@pytest.mark.parametrize("name", ["report.txt", "report", "plot.png"])
+def test_html_needs_an_html_name(name, tmp_path):
+    """New-user QA: `--html report.txt` (or report.png, meant for --plot) wrote an HTML page under that name."""
+    target = tmp_path / name
+    result = runner.invoke(app, ["estimate", str(ROOT / "profiles" / "pretrain-1b-72h.yaml"), "--html", str(target)])
+    assert result.exit_code == 2 and result.stdout == "" and not target.exists()
+    assert result.stderr.startswith(f"Error: --html {target}: expected a .html (or .htm) file name")
+    assert f"--html {target.with_suffix('.html')}" in result.stderr and "Traceback" not in result.output

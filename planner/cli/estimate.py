@@ -45,6 +45,9 @@ class EstimateArgs:
     wide: bool = False
 
 
+HTML_SUFFIXES = (".html", ".htm")
+
+
 def _check_options(local_usd_per_hour: float, plot: Path | None, html: Path | None) -> None:
     """Options checked before any work: a finite hourly cost, output paths that can be written."""
     import math
@@ -59,6 +62,12 @@ def _check_options(local_usd_per_hour: float, plot: Path | None, html: Path | No
     for path in (plot, html):
         if path is not None:
             check_output_path(path)
+    if html is not None and html.suffix.lower() not in HTML_SUFFIXES:
+        # `--html report.txt` wrote an HTML page under a name that no browser opens as one, and `--html report.png`
+        # (meant for --plot) the same silently (new-user QA): refused like --plot's other names, before any work
+        raise InputError("expected a .html (or .htm) file name", file=f"--html {html}",
+                         hint=f"Write --html {html.with_suffix('.html')}; the plot alone is --plot FILE.png or "
+                              "FILE.svg, a text report --format markdown.")
 
 
 def _wrote(path: Path, existed: bool) -> None:
@@ -116,11 +125,17 @@ def run_estimate(args: EstimateArgs) -> int:
     if loaded.profile.inference is not None:
         md_c_store.save()
     result, decision = planned.estimate, planned.decision
+    spec = None
     if args.emit is not None:
+        # made first (nothing to launch is an error before any file is written) and printed after --plot and
+        # --html, which are written beside it (`--emit torchrun --html r.html` wrote no page, silently: new-user
+        # QA); --format has nothing to choose here, and says so
         from planner.render.launch import launch_spec
 
-        out(launch_spec(decision, result, args.emit.value, args.catalog))
-        return 0
+        spec = launch_spec(decision, result, args.emit.value, args.catalog)
+        if args.format is not Format.table:
+            echo_err(f"Note: --emit {args.emit.value} prints the launch spec, not the plans: --format "
+                     f"{args.format.value} is not used.")
     if plot is not None:
         from planner.render.plot import write_pareto_plot
 
@@ -133,6 +148,9 @@ def run_estimate(args: EstimateArgs) -> int:
         existed = html.parent.is_dir()
         write_html_report(result, decision, html, args.top or None)
         _wrote(html, existed)
+    if spec is not None:
+        out(spec)
+        return 0
     limit = args.top or None
     if args.format is Format.json:
         out(planned.to_json(limit))
