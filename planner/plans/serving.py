@@ -314,7 +314,7 @@ def _tpot(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) 
     batch − 1)."""
     batch, step, hold, cut = timing.batch, timing.step_s, timing.hold_s, timing.cut_s
     k50, k95 = poisson_quantiles(_cut_in_mean(timing, replicas, rate), LLM_QUANTILES, batch - 1)
-    generated = inf.generated
+    generated = inf.output_tokens or inf.generated  # the field itself where set (the property checks it is: ~0.4 µs)
     return step + k50 * cut / generated, step + k95 * cut / generated
 
 
@@ -331,7 +331,7 @@ def _tpot_meets(inf: Inference, timing: LlmTiming, replicas: int | None, rate: f
     step + k·cut/generated, increasing in the quantile k: it meets a target exactly when k ≤ the largest count whose
     TPOT, computed the same way, does."""
     slo = inf.slo
-    step, cut, generated, cap = timing.step_s, timing.cut_s, inf.generated, timing.batch - 1
+    step, cut, generated, cap = timing.step_s, timing.cut_s, inf.output_tokens or inf.generated, timing.batch - 1
     mean = None
     for q, target in zip(LLM_QUANTILES, (slo.tpot_p50, slo.tpot_p95)):
         if target is None:
