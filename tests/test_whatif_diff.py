@@ -181,3 +181,27 @@ def test_a_doubled_job_reads_plus_100_percent_from_profiles_and_from_json(tmp_pa
         assert "99.9" not in table and table.count("+100%") == 3, table
     assert [change_percent(s) for s in (0.999479, 0.053, -0.004, 0.0, -0.25)] == ["+100%", "+5.3%", "-0.4%", "+0.0%",
                                                                                    "-25%"]
+
+
+def test_diff_plans_a_profile_at_its_estimates_confidence(tmp_path):
+    """New-user QA: a P90 estimate diffed against its own profile (planned at P50) read as a change of plan
+    (24× -> 12× RTX-A4000, hours +80 %), silently."""
+    p90 = tmp_path / "p90.json"
+    p90.write_text(json.dumps(estimate_json("--confidence", "0.9")))
+    result = runner.invoke(app, ["diff", str(p90), str(PRETRAIN), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "Note: pretrain-1b-72h.yaml planned at confidence 0.9, as p90.json was." in result.stderr
+    changes = json.loads(result.stdout)["changes"]
+    assert all(c["old"] == c["new"] for c in changes if c["metric"] == "plan")
+    assert all(abs(c["relative"]) < 0.001 for c in changes if c["relative"] is not None)
+
+
+def test_diff_says_when_two_estimates_were_made_at_different_confidences(tmp_path):
+    p50, p90 = tmp_path / "p50.json", tmp_path / "p90.json"
+    p50.write_text(json.dumps(estimate_json()))
+    p90.write_text(json.dumps(estimate_json("--confidence", "0.9")))
+    result = runner.invoke(app, ["diff", str(p50), str(p90)])
+    assert result.exit_code == 0, result.output
+    assert "Note: p50.json was planned at confidence 0.5 and p90.json at 0.9" in result.stderr
+    same = runner.invoke(app, ["diff", str(p50), str(PRETRAIN)])
+    assert same.exit_code == 0 and "Note:" not in same.stderr

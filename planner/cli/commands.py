@@ -427,7 +427,10 @@ def diff(
     Exit 1 when a metric named by --fail-above rose above its share or either estimate has no recommended plan (nothing met its constraints: no plan to compare); 2 on bad input."""
     from planner.decide.diff import (
         check_thresholds_apply,
+        confidence_notes,
+        document_confidence,
         failures,
+        is_profile,
         load_plan_document,
         parse_thresholds,
         plan_changes,
@@ -437,7 +440,15 @@ def diff(
 
     _wide(wide)
     thresholds = parse_thresholds(fail_above) if fail_above is not None else None
-    old_doc, new_doc = load_plan_document(old, catalog), load_plan_document(new, catalog)
+    # an estimate's JSON beside a profile: the profile is planned at that estimate's confidence (a P90 estimate
+    # against the profile planned at P50 read as a change of plan, silently: new-user QA)
+    docs = {side: load_plan_document(side, catalog) for side in (old, new) if not is_profile(side)}
+    adopted = next((c for c in map(document_confidence, docs.values()) if c is not None), None) \
+        if len(docs) == 1 else None
+    old_doc, new_doc = (docs[side] if side in docs else load_plan_document(side, catalog, adopted or 0.5)
+                        for side in (old, new))
+    for note in confidence_notes(old, new, old_doc, new_doc, adopted):
+        typer.echo(note, err=True)
     changes = plan_changes(old_doc, new_doc)
     missing = unrecommended(old_doc, new_doc, old.name, new.name)
     check_thresholds_apply(changes, missing, thresholds)

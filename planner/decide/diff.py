@@ -88,14 +88,31 @@ def parse_threshold(text: str) -> float:
     return value
 
 
-def load_plan_document(path: Path, catalog_dir: Path) -> dict[str, Any]:
-    """An estimate as its JSON document: read from a `--format json` file, or computed from a profile."""
-    if path.suffix.lower() in (".yaml", ".yml"):
+def is_profile(path: Path) -> bool:
+    """A profile (planned here) rather than an estimate's JSON document."""
+    return path.suffix.lower() in (".yaml", ".yml")
+
+
+def document_confidence(doc: dict[str, Any]) -> float | None:
+    """The confidence an estimate's JSON document planned its training at (decisions.training.confidence), when it
+    states a valid one."""
+    decisions = doc.get("decisions")
+    training = decisions.get("training") if isinstance(decisions, dict) else None
+    value = training.get("confidence") if isinstance(training, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.5 <= value < 1.0:
+        return None
+    return float(value)
+
+
+def load_plan_document(path: Path, catalog_dir: Path, confidence: float = 0.5) -> dict[str, Any]:
+    """An estimate as its JSON document: read from a `--format json` file, or computed from a profile at
+    `confidence`."""
+    if is_profile(path):
         import planner
         from planner.render.report import exact_numbers
 
         catalog = planner.load_catalog(catalog_dir)
-        result = planner.plan(planner.load_profile(path, catalog), catalog)
+        result = planner.plan(planner.load_profile(path, catalog), catalog, confidence=confidence)
         with exact_numbers():  # changes from the numbers as computed; the diff's own output rounds (changes_dict)
             return result.to_dict(top=None)
     try:
@@ -112,6 +129,20 @@ def load_plan_document(path: Path, catalog_dir: Path) -> dict[str, Any]:
         raise InputError("not a gpuplan estimate (schema_version 1 expected)", file=str(path), hint=ESTIMATE_HINT)
     _check_shape(data, str(path))
     return data
+
+
+def confidence_notes(old: Path, new: Path, old_doc: dict[str, Any], new_doc: dict[str, Any],
+                     adopted: float | None) -> list[str]:
+    """Notes on the quantiles the two sides were planned at: a profile planned at its estimate's confidence, or two
+    estimates planned at different ones (their recommended plans then differ partly for that, not for a change)."""
+    if adopted is not None and adopted != 0.5:
+        profile, estimate = (old, new) if is_profile(old) else (new, old)
+        return [f"Note: {profile.name} planned at confidence {adopted:g}, as {estimate.name} was."]
+    a, b = document_confidence(old_doc), document_confidence(new_doc)
+    if a is not None and b is not None and a != b:
+        return [f"Note: {old.name} was planned at confidence {a:g} and {new.name} at {b:g}: the recommended "
+                "plans differ partly for that. Compare estimates made at one --confidence."]
+    return []
 
 
 ESTIMATE_HINT = "Give the output of `gpuplan estimate PROFILE --format json`, or a profile."
