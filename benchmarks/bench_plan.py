@@ -57,7 +57,8 @@ not met.
 The serving numerics (2026-12-01: md_c_wait's transforms as pocketfft's ufuncs, growth_root without max(), each
 queue's bracket grids kept; docs/internals.md): instructions per cold plan() (OPENBLAS_NUM_THREADS=1 — its spinning
 threads swing the counts by +-25 % —, gc off) serve-7b-chat 1,538 -> 1,503 M, serve-gpt-oss-120b-chat 214 -> 210 M,
-bert-train-then-serve 1,385 -> 1,384 M; CPU within the load's noise (serve-7b-chat 272-301 -> 250-313 ms, load 7-8).
+bert-train-then-serve 1,385 -> 1,384 M, the M/D/c numerics replayed alone 694 -> 652 M; CPU within the load's noise
+(serve-7b-chat 272-301 -> 250-313 ms, load 7-8). Count a tree after one run in its folder (docs/internals.md).
 """
 from __future__ import annotations
 

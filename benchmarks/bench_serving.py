@@ -52,7 +52,8 @@ load 8-9 (noise +-20 %): serve-7b-chat 500 / 410 / 510 -> 405 / 453 / 471 ms. It
 FFT-path quantiles of 140 queues computed cold, take 555 M instructions (~75 ms quiet): <= 100 ms is out of reach
 while every plan's TTFT comes from its queue's FFT.
 The serving numerics (2026-12-01, docs/internals.md 'The serving numerics'; bit for bit the same CDFs and quantiles):
-instructions per cold plan() serve-7b-chat 1,538 -> 1,503 M (-2.3 %), serve-gpt-oss-120b-chat 214 -> 210 M; CPU
+instructions per cold plan() serve-7b-chat 1,538 -> 1,503 M (-2.3 %), serve-gpt-oss-120b-chat 214 -> 210 M (the
+M/D/c numerics replayed alone 694 -> 652 M); CPU
 within the noise of the loaded machine (load 7-8). Of serve-7b-chat's 1,503 M the interpreter is ~1,000 M (the
 replica searches and the pure-Python bounds), libm and pocketfft ~400 M: <= 100 ms needs the search's Python halved.
 """
