@@ -124,7 +124,7 @@ def test_owned_machine_plans_beside_rentals_with_electricity_and_buy_vs_rent(tmp
     elif high <= 0:
         assert line["break_even_utilisation"] is None
     table = estimate(profile, fmt="table")
-    assert "Buy vs rent (training, 2x RTX-4090 (owned))" in table
+    assert "Buy vs rent for training on 2x RTX-4090 (owned):" in table and "(owned))" not in table
 
 
 def test_owned_machine_bill_line_has_one_pair_of_parentheses():

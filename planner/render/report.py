@@ -216,7 +216,9 @@ def _buy_lines(est: Estimate) -> list[str]:
     lines = []
     for section, b in est.buy_vs_rent:
         what = "the job" if section == "training" else "a month"
-        head = (f"Buy vs rent ({section}, {b.instance}): {purchase_words(b)}; amortised "
+        # 'for training on 2x RTX-4090 (owned)': the owned machine's name holds its own parenthesis, which
+        # '(training, 2x RTX-4090 (owned))' nested (new-user QA)
+        head = (f"Buy vs rent for {section} on {b.instance}: {purchase_words(b)}; amortised "
                 f"{usd(b.amortised_usd_per_hour)}/h + running {usd(b.running_usd_per_hour)}/h; ")
         if b.rental is None:
             lines.append(head + "no rental plan meets the targets.")
