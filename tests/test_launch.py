@@ -300,3 +300,15 @@ def test_emit_without_training_writes_no_file(tmp_path):
     result = runner.invoke(app, ["estimate", str(ROOT / "profiles" / "serve-7b-chat.yaml"), "--emit", "torchrun",
                                  "--html", str(page)])
     assert result.exit_code == 2 and "nothing to launch" in result.stderr and not page.exists()
+
+
+def test_skypilot_without_an_accelerator_name_points_to_what_the_user_can_do(tmp_path):
+    """New-user QA: an owned MI250X's `--emit skypilot` said 'Add one to catalog/accelerator_names.yaml', a file
+    inside the installed package, and not that --emit torchrun needs no name."""
+    page = tmp_path / "r.html"
+    result = runner.invoke(app, ["estimate", str(PRETRAIN), "--set",
+                                 "constraints.owned=[{gpu: MI250X, count: 4, usd_per_hour: 0}]",
+                                 "--set", "constraints.gpus=[MI250X]", "--emit", "skypilot", "--html", str(page)])
+    assert result.exit_code == 2 and result.stdout == "" and not page.exists() and "Traceback" not in result.output
+    assert result.stderr.startswith("Error: no SkyPilot accelerator name for MI250X on owned.")
+    assert "--catalog" in result.stderr and "--emit torchrun" in result.stderr

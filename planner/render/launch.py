@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.decide.choices import Decision, TrainingOption
-from planner.errors import PlannerError
+from planner.errors import CatalogLookupError, PlannerError
 from planner import readable
 from planner.plans.options import level_name
 from planner.plans.owned import OWNED
@@ -140,8 +140,16 @@ def skypilot_task(option: TrainingOption, est: Estimate, precision: str, catalog
     p = option.plan
     names = load_accelerator_names(catalog_dir, load_catalog(catalog_dir))
     per_node = p.gpu_count // p.instances
-    resources: dict[str, Any] = {"accelerators": f"{skypilot_accelerator(names, p.gpu, p.provider)}:{per_node}",
-                       "use_spot": bool(p.spot)}
+    try:
+        accelerator = skypilot_accelerator(names, p.gpu, p.provider)
+    except CatalogLookupError as exc:
+        # the hint named catalog/accelerator_names.yaml, a file inside the installed package for the bundled catalog,
+        # and not the launcher that needs no name (new-user QA: an owned MI250X)
+        raise CatalogLookupError(exc.message, hint=(
+            f"Add an entry {{catalog: skypilot, name: SKYPILOT_NAME, gpu: {p.gpu}}} to accelerator_names.yaml in a "
+            "copy of the catalog given with --catalog, or use --emit torchrun, which needs no accelerator name."
+        )) from None
+    resources: dict[str, Any] = {"accelerators": f"{accelerator}:{per_node}", "use_spot": bool(p.spot)}
     cloud = OWNED_INFRA if p.provider == OWNED else names.skypilot_clouds.get(p.provider)
     if cloud is not None:
         resources["infra"] = cloud
