@@ -108,6 +108,33 @@ def test_reports_from_a_hostile_name_show_it_inert(name, fmt, tmp_path):
         assert "[/]" in result.stdout or "[/]" not in name  # shown, not interpreted
 
 
+def test_csv_cells_from_an_imported_catalog_never_run_as_spreadsheet_formulas(tmp_path):
+    """An instance name from a catalog a user imported that a spreadsheet would evaluate (OWASP "CSV Injection")
+    reaches --format csv with a leading apostrophe; the numeric columns stay numbers."""
+    import csv
+    import io
+    import shutil
+
+    catalog = tmp_path / "cat"
+    shutil.copytree(ROOT / "catalog", catalog, ignore=shutil.ignore_patterns("calibrations"))
+    offers = catalog / "offers" / "lambda.yaml"
+    text = offers.read_text(encoding="utf-8")
+    assert "- instance: gpu_1x_h100_sxm5\n" in text
+    offers.write_text(text.replace("- instance: gpu_1x_h100_sxm5\n",
+                                   "- instance: '=HYPERLINK(\"http://x\",\"y\")'\n"), encoding="utf-8")
+    profile = _profile(tmp_path, "csv")
+    doc = yaml.safe_load(profile.read_text(encoding="utf-8"))
+    doc["constraints"]["providers"] = ["lambda"]
+    profile.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    result = _invoke(["estimate", str(profile), "--catalog", str(catalog), "--format", "csv", "--top", "0"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    hostile = [r for r in rows if "HYPERLINK" in r["instance"]]
+    assert hostile and all(r["instance"] == "'=HYPERLINK(\"http://x\",\"y\")" for r in hostile)
+    assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r.values())
+    assert all(float(r["hours_p50"]) > 0 for r in rows if r["section"] == "training")
+
+
 def test_html_and_plot_from_hostile_names(tmp_path):
     pytest.importorskip("matplotlib")
     name = "<script>alert(1)</script> $\\foo$ [/] \x1b[31m"

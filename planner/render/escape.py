@@ -4,7 +4,7 @@ matplotlib.
 (Rich tables: planner/render/console.py renders with markup and emoji codes off and shows control characters.)
 
 The text is the user's (or an imported price table's): it may hold newlines, ESC sequences, `$(…)`, backticks,
-quotes, Rich markup (`[/]`, `[link=…]`) or matplotlib math text (`$\\foo$`)."""
+quotes, Rich markup (`[/]`, `[link=…]`), matplotlib math text (`$\\foo$`) or a spreadsheet formula (`=HYPERLINK(…)`)."""
 from __future__ import annotations
 
 import re
@@ -69,3 +69,16 @@ def shell_word(text: object) -> str:
 
     return shlex.quote(str(text))
 
+
+_FORMULA_START = ("=", "+", "-", "@")
+"""What a spreadsheet opening a CSV reads as the start of a formula (OWASP, "CSV Injection"; the tab and carriage
+return it also lists are spaces after `terminal`)."""
+
+
+def spreadsheet_cell(value: object) -> object:
+    """For a CSV cell: text that a spreadsheet would run as a formula gets a leading apostrophe (OWASP's advice: shown
+    as written, not evaluated); numbers and booleans pass unchanged, so the columns stay numeric."""
+    if not isinstance(value, str):
+        return value
+    text = terminal(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text

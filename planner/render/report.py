@@ -849,29 +849,36 @@ def render_csv(est: Estimate, top: int | None = None, decision: Decision | None 
     doubts (the table's † marks)."""
     import csv  # here: only --format csv writes it
 
+    from planner.render.escape import spreadsheet_cell
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["section", "gpu", "provider", "instance", "gpu_count", "hours_p50", "cost_usd_p50",
-                     "ttft_p95_ms", "tpot_p95_ms", "latency_p95_ms", "monthly_cost_usd", "ok", "reasons",
-                     "price_as_of", "price_flags",
-                     # every other percentile a serving target may name, after the columns readers already index
-                     # (new-user QA: a model served at latency_p99 had no p99 in its CSV, only the p95)
-                     *(f"{key}_ms" for key in CSV_MORE_LATENCIES)])
+
+    def write(row: list[Any]) -> None:
+        # provider, instance and GPU names come from catalogs a user imports: never a formula in a spreadsheet
+        writer.writerow([spreadsheet_cell(cell) for cell in row])
+
+    write(["section", "gpu", "provider", "instance", "gpu_count", "hours_p50", "cost_usd_p50",
+           "ttft_p95_ms", "tpot_p95_ms", "latency_p95_ms", "monthly_cost_usd", "ok", "reasons",
+           "price_as_of", "price_flags",
+           # every other percentile a serving target may name, after the columns readers already index
+           # (new-user QA: a model served at latency_p99 had no p99 in its CSV, only the p95)
+           *(f"{key}_ms" for key in CSV_MORE_LATENCIES)])
     data = estimate_dict(est, top)
 
     def trust(p: dict[str, Any]) -> list[Any]:
         return [p.get("price_as_of") or "", "; ".join(p.get("price_flags") or [])]
 
     for p in data.get("training", {}).get("plans", []):
-        writer.writerow(["training", p["gpu"], p["provider"], p["instance"], p["gpu_count"], p["hours"]["p50"],
-                         p["cost_usd"]["p50"], "", "", "", "", not p["reasons"], "; ".join(p["reasons"]), *trust(p),
-                         *("" for _ in CSV_MORE_LATENCIES)])
+        write(["training", p["gpu"], p["provider"], p["instance"], p["gpu_count"], p["hours"]["p50"],
+               p["cost_usd"]["p50"], "", "", "", "", not p["reasons"], "; ".join(p["reasons"]), *trust(p),
+               *("" for _ in CSV_MORE_LATENCIES)])
     for p in data.get("inference", {}).get("plans", []):
         lat = p["latency_ms"]
-        writer.writerow(["inference", p["gpu"], p["provider"], p["instance"], p["gpu_count"], "", "",
-                         lat.get("ttft_p95", ""), lat.get("tpot_p95", ""), lat.get("p95", ""),
-                         p["monthly_cost_usd"], p["meets_slo"], "; ".join(p["reasons"]), *trust(p),
-                         *(lat.get(CSV_MORE_LATENCIES[key], "") for key in CSV_MORE_LATENCIES)])
+        write(["inference", p["gpu"], p["provider"], p["instance"], p["gpu_count"], "", "",
+               lat.get("ttft_p95", ""), lat.get("tpot_p95", ""), lat.get("p95", ""),
+               p["monthly_cost_usd"], p["meets_slo"], "; ".join(p["reasons"]), *trust(p),
+               *(lat.get(CSV_MORE_LATENCIES[key], "") for key in CSV_MORE_LATENCIES)])
     return buffer.getvalue()
 
 
