@@ -181,6 +181,8 @@ def test_a_doubled_job_reads_plus_100_percent_from_profiles_and_from_json(tmp_pa
         assert "99.9" not in table and table.count("+100%") == 3, table
     assert [change_percent(s) for s in (0.999479, 0.053, -0.004, 0.0, -0.25)] == ["+100%", "+5.3%", "-0.4%", "+0.0%",
                                                                                    "-25%"]
+    # a rounding residue below a tenth of a point reads +0.0%, not -0.0% (a profile against its own rounded JSON)
+    assert [change_percent(s) for s in (-0.0004, 0.0004, -0.0)] == ["+0.0%", "+0.0%", "+0.0%"]
 
 
 def test_diff_plans_a_profile_at_its_estimates_confidence(tmp_path):
