@@ -19,6 +19,12 @@ def estimate_json(*args):
     return json.loads(result.stdout)
 
 
+def saved_estimate(path, *args):
+    """The estimate's JSON written to `path` (what a user keeps with `-f json > path`), for `diff`."""
+    path.write_text(json.dumps(estimate_json(*args)))
+    return path
+
+
 def test_set_changes_the_profile_before_validation():
     base = estimate_json()["training"]
     more = estimate_json("--set", "training.epochs=3", "--set", "constraints.gpus=[A100-80GB-SXM]")["training"]
@@ -56,9 +62,8 @@ def test_a_set_without_equals_names_the_option_once():
 
 
 def test_diff_shows_the_change_and_fails_above_the_threshold(tmp_path):
-    old, new = tmp_path / "old.json", tmp_path / "new.json"
-    old.write_text(json.dumps(estimate_json()))
-    new.write_text(json.dumps(estimate_json("--set", "training.epochs=3")))
+    old = saved_estimate(tmp_path / "old.json")
+    new = saved_estimate(tmp_path / "new.json", "--set", "training.epochs=3")
     result = runner.invoke(app, ["diff", str(old), str(new)])
     assert result.exit_code == 0, result.output
     assert "GPU-hours" in result.stdout and "compute P50 (USD)" in result.stdout
@@ -188,8 +193,7 @@ def test_a_doubled_job_reads_plus_100_percent_from_profiles_and_from_json(tmp_pa
 def test_diff_plans_a_profile_at_its_estimates_confidence(tmp_path):
     """New-user QA: a P90 estimate diffed against its own profile (planned at P50) read as a change of plan
     (24× -> 12× RTX-A4000, hours +80 %), silently."""
-    p90 = tmp_path / "p90.json"
-    p90.write_text(json.dumps(estimate_json("--confidence", "0.9")))
+    p90 = saved_estimate(tmp_path / "p90.json", "--confidence", "0.9")
     result = runner.invoke(app, ["diff", str(p90), str(PRETRAIN), "--format", "json"])
     assert result.exit_code == 0, result.output
     assert "Note: pretrain-1b-72h.yaml planned at confidence 0.9, as p90.json was." in result.stderr
@@ -199,9 +203,8 @@ def test_diff_plans_a_profile_at_its_estimates_confidence(tmp_path):
 
 
 def test_diff_says_when_two_estimates_were_made_at_different_confidences(tmp_path):
-    p50, p90 = tmp_path / "p50.json", tmp_path / "p90.json"
-    p50.write_text(json.dumps(estimate_json()))
-    p90.write_text(json.dumps(estimate_json("--confidence", "0.9")))
+    p50 = saved_estimate(tmp_path / "p50.json")
+    p90 = saved_estimate(tmp_path / "p90.json", "--confidence", "0.9")
     result = runner.invoke(app, ["diff", str(p50), str(p90)])
     assert result.exit_code == 0, result.output
     assert "Note: p50.json was planned at confidence 0.5 and p90.json at 0.9" in result.stderr
