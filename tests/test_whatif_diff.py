@@ -210,3 +210,49 @@ def test_diff_says_when_two_estimates_were_made_at_different_confidences(tmp_pat
     assert "Note: p50.json was planned at confidence 0.5 and p90.json at 0.9" in result.stderr
     same = runner.invoke(app, ["diff", str(p50), str(PRETRAIN)])
     assert same.exit_code == 0 and "Note:" not in same.stderr
+
+
+def test_diff_set_plans_a_what_if_of_the_new_profile_only():
+    """QA leftover: diff had no --set; a what-if against the same profile is one command. The new side is the
+    estimate with the override (the same as `estimate --set`), the old side the profile as written."""
+    result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--set", "training.epochs=2", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {(c["section"], c["key"]): c for c in json.loads(result.stdout)["changes"]}
+    base, more = estimate_json()["training"], estimate_json("--set", "training.epochs=2")["training"]
+    for doc, side in ((base, "old"), (more, "new")):
+        plan = doc["plans"][doc["recommended"]]
+        assert rows[("training", "gpu_hours")][side] == pytest.approx(plan["gpu_hours"], rel=1e-3)
+    assert rows[("training", "gpu_hours")]["relative"] > 1.0  # twice the tokens: more than twice the GPU-hours here
+
+
+def test_diff_confidence_plans_both_profiles_at_it():
+    result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--confidence", "P90", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    p90 = estimate_json("--confidence", "0.9")["training"]
+    plan = p90["plans"][p90["recommended"]]
+    rows = {(c["section"], c["key"]): c for c in json.loads(result.stdout)["changes"]}
+    assert rows[("training", "gpu_hours")]["old"] == rows[("training", "gpu_hours")]["new"] \
+        == pytest.approx(plan["gpu_hours"], rel=1e-3)
+
+
+def test_diff_confidence_against_an_estimate_of_another_says_so(tmp_path):
+    p50 = saved_estimate(tmp_path / "p50.json")
+    result = runner.invoke(app, ["diff", str(p50), str(PRETRAIN), "--confidence", "0.9"])
+    assert result.exit_code == 0, result.output
+    assert "Note: p50.json was planned at confidence 0.5 and pretrain-1b-72h.yaml at 0.9" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--confidence", "1.5"], "--confidence 1.5 is outside [0.5, 1)"),
+    (["--set", "training.epochz=2"], "training.epochz: unknown key 'epochz'"),
+])
+def test_diff_bad_confidence_or_set_is_one_error(args, message):
+    result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), *args])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, result.output
+
+
+def test_diff_set_on_an_estimates_json_is_refused(tmp_path):
+    p50 = saved_estimate(tmp_path / "p50.json")
+    result = runner.invoke(app, ["diff", str(PRETRAIN), str(p50), "--set", "training.epochs=2"])
+    assert result.exit_code == 2, result.output
+    assert "p50.json: --set changes the new side's profile, and this is an estimate's JSON" in result.output

@@ -419,34 +419,43 @@ def diff(
                              "cost=15%,gpu_hours=25% (metrics: cost, gpu_hours, hours, gpus, ttft_p50, ttft_p95, "
                              "tpot_p50, tpot_p95, latency_p50, latency_p95, latency_p99; a bare 15% means cost=15%). Metrics not named are never checked.")] = None,
     format: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = DiffFormat.table,
+    confidence: Annotated[Optional[str], typer.Option(
+        "--confidence", metavar="<quantile>",
+        help="Plan the profiles given on this quantile of training hours (0.9, 90% or P90). Default: an estimate's "
+             "own beside a profile, else 0.5.")] = None,
+    overrides: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="What-if: KEY.PATH=VALUE applied to NEW's profile only, e.g. `gpuplan diff p.yaml p.yaml "
+                      "--set training.epochs=3` (repeatable).")] = None,
     catalog: CatalogOption = BUNDLED_CATALOG,
     wide: WideOption = False,
 ) -> None:
     """What changed between two plans: GPU-hours, cost and latency of the recommended plans.
 
     Exit 1 when a metric named by --fail-above rose above its share or either estimate has no recommended plan (nothing met its constraints: no plan to compare); 2 on bad input."""
+    from planner.decide.choices import check_confidence, parse_confidence
     from planner.decide.diff import (
+        check_overrides,
         check_thresholds_apply,
         confidence_notes,
-        document_confidence,
         failures,
         is_profile,
         load_plan_document,
         parse_thresholds,
         plan_changes,
+        planning_confidence,
         render_changes,
         unrecommended,
     )
 
     _wide(wide)
     thresholds = parse_thresholds(fail_above) if fail_above is not None else None
-    # an estimate's JSON beside a profile: the profile is planned at that estimate's confidence (a P90 estimate
-    # against the profile planned at P50 read as a change of plan, silently: new-user QA)
+    given = check_confidence(parse_confidence(confidence)) if confidence is not None else None
+    sets = tuple(overrides or ())
+    check_overrides(new, sets)
     docs = {side: load_plan_document(side, catalog) for side in (old, new) if not is_profile(side)}
-    adopted = next((c for c in map(document_confidence, docs.values()) if c is not None), None) \
-        if len(docs) == 1 else None
-    old_doc, new_doc = (docs[side] if side in docs else load_plan_document(side, catalog, adopted or 0.5)
-                        for side in (old, new))
+    planned_at, adopted = planning_confidence(old, new, given, docs)
+    old_doc = docs[old] if old in docs else load_plan_document(old, catalog, planned_at)
+    new_doc = docs[new] if new in docs else load_plan_document(new, catalog, planned_at, sets)
     for note in confidence_notes(old, new, old_doc, new_doc, adopted):
         typer.echo(note, err=True)
     changes = plan_changes(old_doc, new_doc)

@@ -3,6 +3,7 @@ latency, and whether the cost rose above a threshold (for CI, the way Infracost 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from planner.dataclass import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,15 +105,16 @@ def document_confidence(doc: dict[str, Any]) -> float | None:
     return float(value)
 
 
-def load_plan_document(path: Path, catalog_dir: Path, confidence: float = 0.5) -> dict[str, Any]:
+def load_plan_document(path: Path, catalog_dir: Path, confidence: float = 0.5,
+                       overrides: Sequence[str] = ()) -> dict[str, Any]:
     """An estimate as its JSON document: read from a `--format json` file, or computed from a profile at
-    `confidence`."""
+    `confidence` with `--set`-style `overrides`."""
     if is_profile(path):
         import planner
         from planner.render.report import exact_numbers
 
         catalog = planner.load_catalog(catalog_dir)
-        result = planner.plan(planner.load_profile(path, catalog), catalog, confidence=confidence)
+        result = planner.plan(planner.load_profile(path, catalog, overrides), catalog, confidence=confidence)
         with exact_numbers():  # changes from the numbers as computed; the diff's own output rounds (changes_dict)
             return result.to_dict(top=None)
     try:
@@ -131,10 +133,30 @@ def load_plan_document(path: Path, catalog_dir: Path, confidence: float = 0.5) -
     return data
 
 
+def planning_confidence(old: Path, new: Path, given: float | None, docs: dict[Path, dict[str, Any]]
+                        ) -> tuple[float, float | None]:
+    """The confidence the profile sides are planned at, and the one adopted from an estimate's JSON (None: none
+    adopted): --confidence when given, else the confidence of the one estimate beside a profile (a P90 estimate
+    against the profile planned at P50 read as a change of plan, silently: new-user QA), else 0.5."""
+    if given is not None:
+        return given, None
+    adopted = next((c for c in map(document_confidence, docs.values()) if c is not None), None) \
+        if len(docs) == 1 else None
+    return adopted or 0.5, adopted
+
+
+def check_overrides(new: Path, overrides: Sequence[str]) -> None:
+    """--set plans a what-if of NEW's profile: refused, with what to give instead, when NEW is an estimate's JSON
+    (its numbers are already computed; a silently ignored --set would read as 'no change')."""
+    if overrides and not is_profile(new):
+        raise InputError("--set changes the new side's profile, and this is an estimate's JSON", file=str(new),
+                         hint="Give the profile as NEW (e.g. `gpuplan diff p.yaml p.yaml --set training.epochs=3`).")
+
+
 def confidence_notes(old: Path, new: Path, old_doc: dict[str, Any], new_doc: dict[str, Any],
                      adopted: float | None) -> list[str]:
     """Notes on the quantiles the two sides were planned at: a profile planned at its estimate's confidence, or two
-    estimates planned at different ones (their recommended plans then differ partly for that, not for a change)."""
+    sides planned at different ones (their recommended plans then differ partly for that, not for a change)."""
     if adopted is not None and adopted != 0.5:
         profile, estimate = (old, new) if is_profile(old) else (new, old)
         return [f"Note: {profile.name} planned at confidence {adopted:g}, as {estimate.name} was."]
