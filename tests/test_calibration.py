@@ -150,6 +150,27 @@ def test_a_call_past_the_largest_measured_one_widens_the_interval_by_the_gain_it
     assert moved is not None and moved.log_sigma == pytest.approx(math.hypot(0.05, 0.3, gain))
 
 
+def test_a_curve_never_near_saturation_is_not_taken_at_its_form_far_past_the_data(catalog):
+    """QA leftover: a CPU record's training curve, measured at a few % and never near saturation, leaves e_max at
+    its bound 1 (curve.E_MAX_BOUND), and a 1B model ~100× past its largest call read ~99 % MFU on 'this machine'.
+    e = 1·F/(F + 19e12) is 5 % at the measured 1e12; at 1e15 the curve's form reads 98.1 %. The median is the
+    geometric middle of the two, 22.2 %; the σ still adds the whole gain ln(0.981/0.05)."""
+    a100 = catalog.gpus["A100-80GB-SXM"]
+    record = make_record(train_e_max=1.0, size_half=19e12)
+    book = EfficiencyBook(catalog, {"A100-80GB-SXM": record})
+    ratio = 250.0 / a100.peak_tflops.bf16  # the record's measured peak over the datasheet's
+    edge, form = 1e12 / 20e12, 1e15 / (1e15 + 19e12)
+    far = book.get(a100, "train", "decoder", "bf16", 1e15)
+    assert far.value == pytest.approx(math.sqrt(edge * form) * ratio)
+    assert far.value < 0.25 * ratio and far.log_sigma == pytest.approx(math.hypot(0.05, math.log(form / edge)))
+    assert "never near saturation (5.0% there, 98.1% by the curve's form: 22.2%, their geometric middle" in far.detail
+    # inside the measured sizes the curve is read as fitted; a fitted e_max below its bound extrapolates as before
+    assert book.get(a100, "train", "decoder", "bf16", 1e12).value == pytest.approx(edge * ratio)
+    fitted = EfficiencyBook(catalog, {"A100-80GB-SXM": make_record(train_e_max=0.8, size_half=0.6e12)})
+    assert fitted.get(a100, "train", "decoder", "bf16", 1e14).value == pytest.approx(
+        0.8 * 1e14 / (1e14 + 0.6e12) * ratio)
+
+
 def test_an_efficiency_interval_never_runs_faster_than_the_peak():
     # a median of 0.6 with σ 1 would put the P90 at 0.6·e^1.28 = 2.16 of the peak; it stops at 1
     from planner.efficiency.figure import interval

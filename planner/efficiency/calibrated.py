@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from planner.dataclass import dataclass
 
 from planner.catalog.load import Catalog
+from planner.efficiency.curve import E_MAX_BOUND
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.schema.catalog import GpuSpec
 
@@ -62,18 +63,27 @@ def _find_workload(record: MeasurementRecord, family: str, kind: str, precision:
     return None
 
 
-def beyond_data(work: WorkloadRecord, size: float, params: float) -> tuple[float, str]:
-    """The σ a call past the largest measured one adds, and a note saying so. The fitted curve rises towards e_max
-    with size; past the measured calls that rise is the curve's form, not a measurement (points that never approach
-    saturation leave e_max at its bound: a 2-layer model measured at 2-8 % read 87 % for a call 103× its largest),
-    so the gain it extrapolates, ln(e(size) / e(largest measured)), is added to the spread as one more σ."""
+def beyond_data(work: WorkloadRecord, size: float, params: float) -> tuple[float, float, str]:
+    """The σ a call past the largest measured one adds, the efficiency to use there, and a note saying so. The
+    fitted curve rises towards e_max with size; past the measured calls that rise is the curve's form, not a
+    measurement, so the gain it extrapolates, ln(e(size) / e(largest measured)), is added to the spread as one more
+    σ. Where the points never approach saturation, e_max sits at its bound (curve.E_MAX_BOUND) and is no fitted
+    figure: the curve then rises towards the measured matmul peak itself (a 2-layer model measured at 2-8 % read
+    87 %, a CPU training step 99 %, for calls ~100× the largest). The efficiency there lies between the largest
+    call's (it does not fall with size) and the curve's, and nothing measured says where: the median is their
+    geometric middle, e(largest)·exp(gain/2), with the same σ."""
     largest = max(p.size for p in work.points)
     if size <= largest:
-        return 0.0, ""
+        return 0.0, work.fit.at(size, params), ""
     edge, here = work.fit.at(largest, params), work.fit.at(size, params)
     gain = math.log(here / edge) if edge > 0 and here > edge else 0.0
-    return gain, (f"; extrapolated {size / largest:,.0f}× past the largest measured call "
-                  f"({edge:.1%} there, {here:.1%} here: wider interval)")
+    if gain > 0.0 and work.fit.e_max >= E_MAX_BOUND * (1 - 1e-3):
+        middle = edge * math.exp(gain / 2.0)
+        return gain, middle, (f"; extrapolated {size / largest:,.0f}× past the largest measured call, its curve "
+                              f"never near saturation ({edge:.1%} there, {here:.1%} by the curve's form: "
+                              f"{middle:.1%}, their geometric middle, with a wider interval)")
+    return gain, here, (f"; extrapolated {size / largest:,.0f}× past the largest measured call "
+                        f"({edge:.1%} there, {here:.1%} here: wider interval)")
 
 
 def _datasheet_peak(gpu: GpuSpec, precision: str) -> float | None:
@@ -93,14 +103,13 @@ def record_efficiency(record: MeasurementRecord, gpu: GpuSpec, kind: str, family
     if found is None:
         return None
     work, note = found
-    e_measured = work.fit.at(size, params)
+    gain, e_measured, beyond = beyond_data(work, size, params)
     if kind in BANDWIDTH_KINDS:
         ratio = record.peaks.memory_bandwidth_gbs / gpu.memory_bandwidth_gbs
     else:
         peak = _datasheet_peak(gpu, work.precision)
         ratio = record.peaks.matmul_tflops[work.precision] * 1e12 / peak if peak else 1.0
     who = record.device.catalog_id or record.device.name
-    gain, beyond = beyond_data(work, size, params)
     detail = (f"{kind} {source} on {who} ({record.measured_at:%Y-%m-%d}, {work.fit.n} points, "
               f"{work.precision}){note}{beyond}")
     return Efficiency(e_measured * ratio, math.hypot(work.fit.log_sigma, gain), source, detail)
@@ -114,8 +123,7 @@ def transferred_efficiency(record: MeasurementRecord, source_gpu: GpuSpec, targe
     if found is None:
         return None
     work, note = found
-    e_s = work.fit.at(size, params)
-    gain, beyond = beyond_data(work, size, params)
+    gain, e_s, beyond = beyond_data(work, size, params)
     sigma = math.hypot(work.fit.log_sigma, prior_sigma, gain)
     detail = f"{kind} transferred from {source_gpu.id} ({work.precision}){note}{beyond}"
     if kind in BANDWIDTH_KINDS:
