@@ -124,6 +124,15 @@ def test_pins_appear_in_parallelism_and_are_respected(catalog):
         assert set(par["pinned"]) == {"data", "tensor", "zero", "recompute"}
 
 
+def test_the_layout_note_names_the_pins(catalog):
+    # new-user QA: with parts of the layout pinned, the note still called every plan's layout the planner's choice
+    pinned = _plan(catalog, "training.parallelism={data: 4, tensor: 2, zero: 1, recompute: selective}")
+    note = next(a for a in pinned.to_dict()["decisions"]["training"]["assumptions"] if a.startswith("Each plan's"))
+    assert "around what the profile pins (data 4, tensor 2, zero 1, recompute selective)" in note
+    free = _plan(catalog).to_dict()["decisions"]["training"]["assumptions"]
+    assert not any("pins" in a for a in free if a.startswith("Each plan's"))
+
+
 def test_selective_recomputation_costs_the_attention_forward_again(catalog):
     # same layout, recomputation pinned: selective reruns the attention core (4·L·s²·d FLOP forward), full reruns the
     # whole forward; the step grows by that FLOP over the model's 3× forward
@@ -168,6 +177,10 @@ def test_serving_batch_pin(catalog):
     for p in huge.estimate.inference.plans:
         assert [v.kind for v in p.verdicts] == [Kind.PIN_UNWORKABLE]
         assert "pinned batch 65536: the KV cache holds at most" in p.reasons[0]
+    # a 16 GB card holds one 768-token sequence beside 13.5 GB of weights: "1 sequence", not "1 sequences"
+    one = _plan(catalog, "inference.batch=8", "constraints.gpus=[RTX-4080]", profile=serve)
+    reason = one.estimate.inference.plans[0].reasons[0]
+    assert "holds at most 1 sequence of 768 tokens" in reason
 
 
 def test_simulation_never_shows_a_refuted_plan_as_best(catalog):

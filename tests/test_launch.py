@@ -249,6 +249,20 @@ def test_calibrate_emit_bad_input_is_one_error_exit_2(args, field):
     assert result.exit_code == 2 and result.output.startswith(f"Error: {field}:") and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("args, named", [
+    (("--emit", "skypilot", "--gpus", "L40S", "--out", "tasks.yaml"), "--out"),
+    (("--emit", "skypilot", "--gpus", "L40S", "--quick"), "--quick"),
+    (("--print-script", "--out", "calibrate.sh"), "--out"),
+    (("--print-script", "--emit", "skypilot", "--gpus", "L40S"), "--print-script and --emit"),
+])
+def test_options_the_printed_text_cannot_use_are_refused(args, named):
+    # new-user QA: `calibrate --emit skypilot --gpus L40S --out tasks.yaml` printed the tasks, wrote no file and
+    # exited 0; --quick was dropped the same way, and --print-script silently won over --emit
+    result = runner.invoke(app, ["calibrate", *args], catch_exceptions=False)
+    assert result.exit_code == 2 and result.output.startswith(f"Error: {named}")
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_gpus_without_emit_is_an_error():
     result = runner.invoke(app, ["calibrate", "--gpus", "L40S"])
     assert result.exit_code == 2 and "--emit skypilot" in result.output

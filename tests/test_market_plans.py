@@ -68,12 +68,33 @@ def test_offer_without_network_spans_instances_over_a_named_assumption():
     assert 100.0 in assumed and 10.0 not in assumed
     table = estimate(PRETRAIN, "constraints.gpus=[L40S]", fmt="table")
     assert "Assumed network" in table and "constraints.assumed_network_gbps" in table
+    assert "the slowest any catalog offer states" in " ".join(table.split())
+
+
+def test_an_assumed_network_the_user_set_is_named_as_theirs():
+    # new-user QA: --set constraints.assumed_network_gbps=100 printed "over 100 Gb/s (the slowest any catalog offer
+    # states …)", which no catalog offer states: the note names the profile's setting instead
+    table = " ".join(estimate(PRETRAIN, "constraints.gpus=[L40S]", "constraints.assumed_network_gbps=100",
+                              fmt="table").split())
+    assert "over 100 Gb/s (as constraints.assumed_network_gbps sets" in table
+    assert "the slowest any catalog offer states" not in table
 
 
 def _offer(instance, price, spot=None, doubtful=None, network=None):
     return PricedOffer("p", Offer(instance=instance, gpu="L40S", gpus_per_instance=1, usd_per_hour=price,
                                   spot_usd_per_hour=spot, doubtful=doubtful, network_gbps=network),
                        3600.0, dt.date(2026, 11, 30))
+
+
+def test_a_doubt_and_an_age_read_as_one_sentence():
+    # new-user QA: a doubt written as a sentence kept its full stop before the "; " join: "(2026-08-17).; price …"
+    from planner.catalog.trust import price_flags
+
+    old = PricedOffer("p", Offer(instance="4x", gpu="L40", gpus_per_instance=4, usd_per_hour=3.96,
+                                 doubtful="Stale: from a 2024 write-up."), 60.0, dt.date(2024, 8, 1))
+    flags = price_flags(old, dt.date(2026, 12, 1))
+    assert flags[0] == "doubtful: Stale: from a 2024 write-up"
+    assert ".;" not in "; ".join(flags) and flags[1].startswith("price 852 days old")
 
 
 def test_dominated_offers_are_skipped_but_not_trusted_ones_for_doubtful_ones():

@@ -15,7 +15,8 @@ def price_flags(offer: PricedOffer, today: dt.date) -> tuple[str, ...]:
     """The doubts about an offer's price, in words (empty when the price is trusted)."""
     flags = []
     if offer.offer.doubtful:
-        flags.append(f"doubtful: {offer.offer.doubtful}")
+        # without its closing full stop: flags are joined with "; " (new-user QA: "…(2026-08-17).; price 852 days old")
+        flags.append(f"doubtful: {offer.offer.doubtful.rstrip().rstrip('.')}")
     age = (today - offer.as_of).days
     if age > PRICE_MAX_AGE_DAYS:
         flags.append(f"price {age} days old (as of {offer.as_of.isoformat()})")

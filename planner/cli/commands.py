@@ -253,6 +253,7 @@ def calibrate(
 
     try:
         budget_s = check_budget(budget)
+        _check_calibrate_options(out, quick, print_script, emit is not None or gpus is not None or bucket is not None)
         if print_script:
             from planner.render.calibrate_script import calibrate_script
 
@@ -271,6 +272,26 @@ def calibrate(
         typer.echo("Interrupted: no record written.", err=True)
         raise typer.Exit(130)
     _out(text)
+
+
+def _check_calibrate_options(out: Path | None, quick: bool, print_script: bool, emitting: bool) -> None:
+    """--print-script and --emit print text and run nothing here, so --out and --quick (a run on this machine) would
+    do nothing (new-user QA: `calibrate --emit skypilot --gpus L40S --out tasks.yaml` printed the tasks, wrote no
+    file and exited 0); and the two print different things."""
+    from planner.errors import InputError
+
+    if print_script and emitting:
+        raise InputError("--print-script and --emit skypilot print different things: give one",
+                         hint="--print-script is a shell script for a VM you set up; --emit skypilot --gpus … "
+                              "prints SkyPilot tasks.")
+    if print_script or emitting:
+        unused = [flag for flag, given in (("--out", out is not None), ("--quick", quick)) if given]
+        if unused:
+            printed = "--print-script" if print_script else "--emit"
+            raise InputError(f"{' and '.join(unused)} go{'es' if len(unused) == 1 else ''} with a calibration run on "
+                             f"this machine; {printed} runs nothing here and prints to standard output",
+                             hint=f"Drop {' and '.join(unused)}" + ("; to keep the output in a file, redirect it: "
+                                                                    "> calibrate.txt" if out is not None else "."))
 
 
 @calibration_app.command("add")

@@ -27,7 +27,7 @@ from planner.plans.rank import (
 )
 from planner.plans.search import Estimate, TrainingEstimate
 from planner.plans.serving import ServingPlan
-from planner.plans.training import TrainingJob, TrainingPlan
+from planner.plans.training import TrainingJob, TrainingPlan, pinned_parts
 from planner.plans.verdict import Verdict
 from planner.readable import fixed, usd
 from planner.schema.catalog import COMMIT_TERM_HOURS
@@ -406,8 +406,11 @@ def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJ
     shown = [c.option for c in decision.choices] + decision.best_per_gpu[:3]
     lines += origin_lines((o.gpu, f"{o.plan.efficiency.source}: {o.plan.efficiency.detail}") for o in shown)
     context = " × context" if any(o.plan.context > 1 for o in shown) else ""
+    # new-user QA: with training.parallelism pinned, this line still called the whole layout the planner's choice
+    pinned = pinned_parts(job)
+    around = f", around what the profile pins ({', '.join(pinned)})" if pinned else ""
     lines.append(f"Each plan's layout (data × tensor × pipeline{context}, ZeRO stage, recomputation) is the planner's "
-                 "choice that fits memory; cost is whole instances billed at each provider's granularity.")
+                 f"choice that fits memory{around}; cost is whole instances billed at each provider's granularity.")
     if context:
         lines.append("Context parallelism splits each sequence over the context ranks (Megatron-LM "
                      "context_parallel_size, ring attention): 1/context of the activations per GPU, K,V blocks "

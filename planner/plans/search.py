@@ -157,6 +157,8 @@ class Estimate:
     """Catalog GPUs no searched offer rents, not planned (constraints.gpus names none of them)."""
     discounts: tuple[tuple[str, float], ...] = ()
     """(provider id, percent) of constraints.discounts, as read: the footer names each, shown in a plan or not."""
+    network_set: bool = False
+    """constraints.assumed_network_gbps was given: the assumed network is the user's, not the catalog's slowest."""
 
     @property
     def feasible(self) -> bool:
@@ -283,7 +285,7 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         inference = ServingEstimate(work, sorted(plans, key=lambda p: serving_rank(p, key, slo)))
     lines = _buy_versus_rent(loaded, catalog, day, training, inference, warnings)
     return Estimate(profile.name, catalog.as_of, training, inference, warnings, confidence, lines, unplanned,
-                    loaded.discounts)
+                    loaded.discounts, constraints.assumed_network_gbps is not None)
 
 
 def search_training(job: TrainingJob, targets: list[Target], training: Training, confidence: float,

@@ -913,7 +913,7 @@ def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Priced
         if inf.batch is not None and most >= 1:
             return _unusable(gpu, offer, eff, Verdict(
                 Kind.PIN_UNWORKABLE, float(inf.batch), float(most),
-                f"batch {inf.batch}: the KV cache holds at most {most} sequences of "
+                f"batch {inf.batch}: the KV cache holds at most {most} sequence{'' if most == 1 else 's'} of "
                 f"{inf.prompt + inf.generated:g} tokens on {widest} {gpu.id}"))
         return _unusable(gpu, offer, eff, Verdict(
             Kind.DOES_NOT_FIT, weight_bytes(work, inf.precision), widest * gpu.memory_gb * 1e9,

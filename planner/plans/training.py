@@ -1650,6 +1650,12 @@ def instance_shape(offer: PricedOffer) -> tuple[object, ...]:
     return o.gpu, o.gpus_per_instance, o.intra_node, o.network_gbps
 
 
+def pinned_parts(job: TrainingJob) -> list[str]:
+    """The layout parts the profile pins, in words ("tensor 8", "zero 3", "recompute none"), in _pinned_keys' order."""
+    pins = job.parallelism
+    return [f"{k} {job.recompute if k == 'recompute' else getattr(pins, k)}" for k in _pinned_keys(job)]
+
+
 def _pinned_keys(job: TrainingJob) -> tuple[str, ...]:
     pins = job.parallelism
     keys = [k for k in ("data", "tensor", "pipeline", "expert", "context", "zero", "virtual")

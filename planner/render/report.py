@@ -299,15 +299,19 @@ def _discount_lines(est: Estimate, top: int | None, merges: Merges) -> list[str]
     return lines
 
 
-def _network_note(plans: list[Any]) -> list[str]:
-    """One line naming the shown training plans that span instances over an assumed network."""
+def _network_note(plans: list[Any], network_set: bool = False) -> list[str]:
+    """One line naming the shown training plans that span instances over an assumed network, and whose assumption
+    it is: the catalog's slowest stated network, or the profile's constraints.assumed_network_gbps (new-user QA: a
+    value the user set was called "the slowest any catalog offer states")."""
     assumed = [(i + 1, p.assumed_network_gbps) for i, p in enumerate(plans) if p.assumed_network_gbps]
     if not assumed:
         return []
     gbps = sorted({g for _, g in assumed})
+    origin = ("as constraints.assumed_network_gbps sets; change it with --set constraints.assumed_network_gbps=N"
+              if network_set else "the slowest any catalog offer states; change with --set "
+              "constraints.assumed_network_gbps=N")
     return [(f"Assumed network: training plan(s) {', '.join(f'#{i}' for i, _ in assumed)} span instances whose "
-             f"offer states no network, over {' / '.join(f'{g:g}' for g in gbps)} Gb/s (the slowest any catalog "
-             "offer states; change with --set constraints.assumed_network_gbps=N).")]
+             f"offer states no network, over {' / '.join(f'{g:g}' for g in gbps)} Gb/s ({origin}).")]
 
 
 def _flag_notes(plans: list[Any], title: str) -> list[str]:
@@ -696,7 +700,7 @@ def _footer(est: Estimate, decision: Decision | None = None, top: int | None = N
     merges = merges or Merges(est)
     if est.training is not None:
         lines += _flag_notes(merges.shown("training", top), "training")
-        lines += _network_note(merges.shown("training", top))
+        lines += _network_note(merges.shown("training", top), est.network_set)
     if est.inference is not None:
         lines += _flag_notes(merges.shown("inference", top), "serving")
     lines += _buy_lines(est)
