@@ -479,6 +479,28 @@ def test_an_owned_machine_serves_only_on_the_gpus_it_has(catalog):
     assert owned.gpu_count <= 2 and owned.meets_slo
 
 
+def test_an_owned_machine_is_shown_wherever_it_ranks_with_why_it_cannot_serve(catalog):
+    # new-user QA: two owned RTX 4090s that could not hold 20 req/s ranked far below the top 10 and appeared nowhere
+    # (no row, no reason, no word about the buy-vs-rent line), although owned machines plan "side by side" with rentals
+    import planner
+
+    owned_sets = ["constraints.owned=[{gpu: RTX-4090, count: 2, lifetime_years: 3}]", "constraints.usd_per_kwh=0.2"]
+    result = planner.plan(planner.load_profile(CHAT, catalog, overrides=owned_sets), catalog)
+    ranked = [p.provider for p in result.estimate.inference.plans]
+    assert "owned" not in ranked[:3]  # the case: the machine ranks below the rows shown
+    data = result.to_dict(top=3)
+    mine = [p for p in data["inference"]["plans"] if p["provider"] == "owned"]
+    assert mine and all(p["reasons"] and not p["meets_slo"] for p in mine)
+    owned = mine[0]
+    (warning,) = [w for w in data["warnings"] if "buy-versus-rent" in w]
+    assert warning.startswith("2x RTX-4090 (owned): no buy-versus-rent line for serving: the machine cannot hold the "
+                              "targets (")
+    args = ["estimate", str(CHAT), "--top", "3"] + [a for s in owned_sets for a in ("--set", s)]
+    table = runner.invoke(app, args, env={"COLUMNS": "150"}).stdout
+    row = next(line for line in table.splitlines() if " owned " in line)
+    assert owned["reasons"][0][:40] in row
+
+
 def test_tensor_parallel_groups_stay_inside_one_instance(catalog):
     # 2-way tensor parallelism on 3-GPU machines put every other group across two of them (its all-reduces on the
     # network); a 4-GPU serving replica on 6-GPU machines likewise

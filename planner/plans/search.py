@@ -706,6 +706,12 @@ def _buy_versus_rent(loaded: LoadedProfile, catalog: Catalog, today: dt.date, tr
         if inference is not None and loaded.profile.inference is not None:
             own_s = next((p for p in inference.plans if p.provider == OWNED and p.instance == instance), None)
             rent_s = next((p for p in inference.plans if p.provider not in (OWNED, "local") and p.meets_slo), None)
+            if own_s is not None and not own_s.meets_slo and machine.lifetime_years is not None \
+                    and purchase is not None:
+                # as for training above (new-user QA: a serving profile's owned machine that could not hold the
+                # targets got no line and no word why)
+                warnings.append(f"{instance}: no buy-versus-rent line for serving: the machine cannot hold the "
+                                f"targets ({own_s.reasons[0] if own_s.reasons else 'targets missed'})")
             if own_s is not None and own_s.meets_slo:
                 hours = loaded.profile.inference.hours_per_month
                 line = buy_versus_rent(machine, instance, own_s.monthly_cost_usd / hours, hours,

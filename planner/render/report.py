@@ -21,7 +21,7 @@ from planner.plans.options import (
     spot_adjusted,
     training_rank,
 )
-from planner.plans.owned import BuyVersusRent
+from planner.plans.owned import OWNED, BuyVersusRent
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan, training_memory
@@ -41,9 +41,9 @@ _OLD = re.compile(r"price (\d+) days old")
 
 
 def shown(plans: list[Any], top: int | None) -> list[Any]:
-    """The first `top` plans (all when top is None or 0), plus the measured device's row and the time-only rows of
-    GPUs named with no offer (planner/plans/no_offer.py) wherever they rank; plans that differ only by instance type
-    once (planner/render/merge.py)."""
+    """The first `top` plans (all when top is None or 0), plus the measured device's row, the rows of machines the
+    user owns (constraints.owned) and the time-only rows of GPUs named with no offer (planner/plans/no_offer.py)
+    wherever they rank; plans that differ only by instance type once (planner/render/merge.py)."""
     plans = merged(plans)[0]
     if not top:
         return plans
@@ -51,9 +51,10 @@ def shown(plans: list[Any], top: int | None) -> list[Any]:
 
 
 def _always_shown(item: Any) -> bool:
-    """A row shown wherever it ranks: the measured device's, or a GPU's with no offer (a plan or a training option:
-    both name their provider)."""
-    return bool(item.provider == "local" or item.provider == NO_OFFER)
+    """A row shown wherever it ranks: the measured device's, an owned machine's (new-user QA: two owned RTX 4090s
+    that could not hold a serving rate ranked #322 and appeared nowhere, not even with their reason), or a GPU's with
+    no offer (a plan or a training option: both name their provider)."""
+    return bool(item.provider in ("local", OWNED, NO_OFFER))
 
 
 class Merges:
