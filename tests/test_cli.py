@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -455,6 +456,55 @@ def test_plugins_off_skip_the_metadata_scan_and_a_users_setting_keeps_pydantics_
                           env={**env, "PYDANTIC_DISABLE_PLUGINS": ""})
     assert kept.stdout == done.stdout
     assert kept.stderr.strip() == "True"
+
+
+_FORWARD_REFS = """
+import json, sys, typing
+compiled_init = typing.ForwardRef.__init__
+if UNCOMPILED:
+    from planner.cli.main import _import_with_lazy_dataclasses
+    _import_with_lazy_dataclasses()
+    assert typing.ForwardRef.__init__ is compiled_init  # typing's own back
+import pydantic.main, pydantic.fields, pydantic.functional_validators
+from pydantic import ConfigDict
+from pydantic_core import core_schema
+made = [cls for cls in vars(core_schema).values() if isinstance(cls, type) and cls.__module__ == core_schema.__name__
+        and hasattr(cls, "__required_keys__")] + [ConfigDict]
+refs = {f"{cls.__name__}.{name}": ref for cls in made for name, ref in cls.__annotations__.items()
+        if isinstance(ref, typing.ForwardRef)}
+remade = {key: typing.ForwardRef(ref.__forward_arg__, module=ref.__forward_module__)  # compiled by typing
+          for key, ref in refs.items()}
+def value(key, ref):  # each evaluated in its class's module, as get_type_hints does
+    module = vars(sys.modules[classes[key.split(".")[0]].__module__])
+    try:
+        return repr(typing._eval_type(ref, module, module))
+    except NameError as exc:  # a name imported only for type checkers
+        return repr(exc)
+classes = {cls.__name__: cls for cls in made}
+hints = {key: value(key, ref) for key, ref in refs.items()}
+print(json.dumps({"refs": {key: repr(ref) for key, ref in refs.items()}, "hints": hints,
+                  "texts": sum(isinstance(ref.__forward_code__, str) for ref in refs.values()),
+                  "equal": all(refs[key] == ref and hash(refs[key]) == hash(ref) for key, ref in remade.items())}))
+"""
+
+
+def test_forward_references_made_while_pydantic_is_imported_evaluate_as_typings_own():
+    """cli/main.py imports pydantic with typing.ForwardRef's texts left uncompiled (_uncompiled_forward_ref): the
+    same references (repr, equality, hash), which evaluate to the same types (get_type_hints of pydantic_core's
+    TypedDicts and ConfigDict, where they are made); typing's own __init__ is back after."""
+
+    def summary(uncompiled: bool) -> dict[str, Any]:
+        done = subprocess.run([sys.executable, "-c", _FORWARD_REFS.replace("UNCOMPILED", str(uncompiled))],
+                              capture_output=True, text=True, check=True)
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+    uncompiled, compiled = summary(True), summary(False)
+    assert len(compiled["refs"]) > 500 and compiled["texts"] == 0  # typing compiles every one
+    assert uncompiled["texts"] == len(uncompiled["refs"])  # here none
+    assert uncompiled["equal"] and compiled["equal"]
+    assert uncompiled["refs"] == compiled["refs"]
+    assert uncompiled["hints"] == compiled["hints"]
+    assert sum("Error" not in hint for hint in compiled["hints"].values()) > 500  # most evaluate
 
 
 def test_readme_package_map_matches_the_folders():

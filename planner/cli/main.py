@@ -52,25 +52,58 @@ dataclasses, whose ~250 generated methods Python 3.11 compiles as each class is 
 docs/internals.md 'Start-up: what every run pays'), though a run calls few of them."""
 
 
+_FORWARD_REF_SLOTS = ("__forward_arg__", "__forward_code__", "__forward_evaluated__", "__forward_value__",
+                      "__forward_is_argument__", "__forward_is_class__", "__forward_module__")
+"""`typing.ForwardRef`'s slots on Python 3.10-3.13, whose `__init__` `_uncompiled_forward_ref` stands for."""
+
+
+def _uncompiled_forward_ref(self: Any, arg: str, is_argument: bool = True, module: Any = None, *,
+                            is_class: bool = False) -> None:
+    """`typing.ForwardRef.__init__` that keeps the text to evaluate rather than compiling it: `ForwardRef._evaluate`
+    (and typing_extensions') runs `eval(ref.__forward_code__, ...)`, which takes a string as it takes the code
+    compiled from it. pydantic_core's ~90 TypedDicts (core_schema.py, whose annotations are strings), pydantic's
+    ConfigDict and its fields make ~730 forward references while pydantic is imported, each compiled (~34 M
+    instructions, ~1.6 % of a cold estimate), of which an estimate evaluates none. A text that is not an expression
+    would raise SyntaxError when evaluated instead of when made: pydantic's own annotations all are expressions."""
+    if not isinstance(arg, str):
+        raise TypeError(f"Forward reference must be a string -- got {arg!r}")
+    self.__forward_arg__ = arg
+    # as typing does for `def f(*args: *Ts)`: '*Ts' alone is not an expression
+    self.__forward_code__ = f"({arg},)[0]" if arg[:1] == "*" else arg
+    self.__forward_evaluated__ = False
+    self.__forward_value__ = None
+    self.__forward_is_argument__ = is_argument
+    self.__forward_is_class__ = is_class
+    self.__forward_module__ = module
+
+
 def _import_with_lazy_dataclasses() -> None:
     """Import LAZY_DATACLASS_MODULES with `dataclasses.dataclass` standing for planner's (the same classes, each
-    generated method compiled on its first call); the standard library's is back as soon as they are imported, and
-    a module imported before (by a program that embeds the CLI) is left as it was. tests/test_dataclass.py checks
-    that the classes so made behave as the standard library makes them."""
+    generated method compiled on its first call) and forward references left uncompiled (_uncompiled_forward_ref,
+    where typing's ForwardRef has the slots it was written against); the standard library's are back as soon as they
+    are imported, and a module imported before (by a program that embeds the CLI) is left as it was.
+    tests/test_dataclass.py checks that the classes so made behave as the standard library makes them,
+    tests/test_cli.py that the references evaluate as typing's own."""
     import dataclasses
     import importlib
+    import typing
 
     from planner.dataclass import _dataclass
 
     if any(name in sys.modules for name in LAZY_DATACLASS_MODULES):
         return
     standard = dataclasses.dataclass
+    forward_ref = typing.ForwardRef
+    compiled_init = forward_ref.__init__
     dataclasses.dataclass = _dataclass
+    if forward_ref.__slots__ == _FORWARD_REF_SLOTS:
+        forward_ref.__init__ = _uncompiled_forward_ref  # type: ignore[method-assign]
     try:
         for name in LAZY_DATACLASS_MODULES:
             importlib.import_module(name)
     finally:
         dataclasses.dataclass = standard
+        forward_ref.__init__ = compiled_init  # type: ignore[method-assign]
 
 
 def _plain_estimate() -> int | None:
