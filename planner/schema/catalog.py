@@ -168,6 +168,17 @@ class Offer(Strict):
 
     _as_of = field_validator("as_of")(_not_future)
 
+    @field_validator("usd_per_hour", mode="before")
+    @classmethod
+    def _rented_at_a_price(cls, value: object) -> object:
+        """A free offer is refused with the way to plan a free machine (issue 15: "a home-made offer with
+        usd_per_hour: 0 is refused"; the refusal named no way forward)."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
+            raise ValueError("an offer rents at a price above 0; a machine you own (free, or at its running cost) "
+                             "is planned with constraints.owned in the profile: [{gpu: …, count: …, usd_per_hour: 0}] "
+                             "(docs/catalog.md, buy versus rent)")
+        return value
+
     @model_validator(mode="after")
     def _price_per_gpu(self) -> "Offer":
         for key in ("usd_per_hour", "spot_usd_per_hour"):
