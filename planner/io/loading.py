@@ -85,10 +85,28 @@ def _placed(first: Any, doc: YamlDocument, model: type[BaseModel], prefix: tuple
         message = "expected a section of key: value pairs" + (f" (got {_shown(first['input'])})"
                                                                if "input" in first else "")
         hint = f"Its keys: {', '.join(known)}." if 0 < len(known) <= MAX_KEYS_LISTED else None
+    number = _number_with_unit(first)
+    if number is not None:
+        # new-user QA: `dataset_gb: 80GB`, `usd_per_kwh: $0.30`, `lifetime_years: 3y` read "unable to parse string as
+        # a number" with no word that the unit is the field's own
+        hint = f"Write the number alone ({number}): the field's name gives its unit."
     if first["type"] == "literal_error" and isinstance(first.get("input"), str):
         choices = re.findall(r"'([^']*)'", str(first.get("ctx", {}).get("expected", "")))
         hint = did_you_mean(first["input"], choices) or None
     return doc.error(path, message, hint=hint)
+
+
+_NUMBER_AND_UNIT = re.compile(r"\s*(\$?)\s*([0-9][0-9_,]*(?:\.[0-9]+)?|\.[0-9]+)\s*([A-Za-z$%/][A-Za-z/$%\- ]*)?")
+
+
+def _number_with_unit(error: Any) -> str | None:
+    """The number of a plain-number field written with a unit ('80GB', '$0.30', '3y'), else None."""
+    if error["type"] not in ("float_parsing", "int_parsing") or not isinstance(error.get("input"), str):
+        return None
+    match = _NUMBER_AND_UNIT.fullmatch(error["input"])
+    if match is None or not (match.group(1) or match.group(3)):
+        return None
+    return match.group(2).replace(",", "").replace("_", "")
 
 
 MAX_KEYS_LISTED = 20
