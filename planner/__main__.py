@@ -1,4 +1,4 @@
 """`python -m planner` runs the CLI."""
-from planner.cli.main import run
+from planner.cli.main import main
 
-run()
+main()

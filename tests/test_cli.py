@@ -458,6 +458,36 @@ def test_plugins_off_skip_the_metadata_scan_and_a_users_setting_keeps_pydantics_
     assert kept.stderr.strip() == "True"
 
 
+_LEAVING = """
+import atexit, os, sys
+def finalizing(event, args, write=os.write):
+    if event == "cpython.PyInterpreterState_Clear":  # raised by the interpreter's finalization
+        write(2, b"finalized\\n")
+sys.addaudithook(finalizing)
+if HANDLER:
+    atexit.register(lambda: sys.stderr.write("handler\\n"))
+sys.argv = ["gpuplan", "estimate", PROFILE, "--format", "json"]
+from planner.cli.main import main
+main()
+"""
+
+
+@pytest.mark.parametrize("profile, status", [("lora-7b-a6000.yaml", 0), ("missing.yaml", 2)])
+def test_the_console_script_leaves_at_once_unless_something_waits_for_the_exit(profile, status):
+    """main() (the console script, `python -m planner`) ends the process as soon as the command is done, output
+    flushed and exit status kept, skipping the interpreter's finalization (its audit event is not raised); with an atexit
+    handler registered (coverage, logging, ...) it exits the interpreter's way, and the handler runs."""
+    for handler in (False, True):
+        code = _LEAVING.replace("HANDLER", str(handler)).replace("PROFILE", repr(str(ROOT / "profiles" / profile)))
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == status
+        if status == 0:
+            assert json.loads(done.stdout)["profile"] == "lora-7b-a6000"  # all of it, flushed
+        else:
+            assert "file not found" in done.stderr
+        assert ("finalized" in done.stderr, "handler" in done.stderr) == (handler, handler)
+
+
 _FORWARD_REFS = """
 import json, sys, typing
 compiled_init = typing.ForwardRef.__init__
