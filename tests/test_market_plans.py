@@ -42,6 +42,21 @@ def test_a_doubtful_price_is_flagged_in_json_and_table():
     assert rows[0]["price_as_of"] == plan["price_as_of"] and "swapped" in rows[0]["price_flags"]
 
 
+@pytest.mark.parametrize("profile, section", [(PRETRAIN, "training"), (CHAT, "inference")])
+def test_the_csv_carries_the_whole_bill_and_the_discount_of_the_json(profile, section):
+    # new-user QA: the CSV had each plan's compute cost only: no storage, egress, total or discount
+    sets = ("constraints.providers=[lambda, vast-ai]", "constraints.discounts={vast-ai: 10%}")
+    plans = estimate(profile, *sets)[section]["plans"]
+    rows = list(csv.DictReader(io.StringIO(estimate(profile, *sets, fmt="csv"))))
+    assert len(rows) == len(plans) and {p["provider"] for p in plans} == {"lambda", "vast-ai"}
+    for row, plan in zip(rows, plans):
+        for key in ("storage", "egress", "total"):
+            value = plan["cost_usd"][key]
+            assert row[f"{key}_usd"] == ("" if value is None else str(value))
+        assert float(row["discount_percent"]) == plan["discount_percent"]
+    assert any(row["storage_usd"] for row in rows) and any(float(row["discount_percent"]) == 10 for row in rows)
+
+
 def test_trusted_prices_carry_no_flags():
     plan = estimate(CHAT, "constraints.providers=[lambda]")["inference"]["plans"][0]
     assert plan["price_flags"] == [] and plan["price_as_of"]

@@ -850,8 +850,8 @@ def render_markdown(est: Estimate, top: int | None = 10, decision: Decision | No
 
 
 def render_csv(est: Estimate, top: int | None = None, decision: Decision | None = None) -> str:
-    """One row per plan: section, gpu, provider, gpus, hours or latency, cost, ok, reasons, and the price's date and
-    doubts (the table's † marks)."""
+    """One row per plan: section, gpu, provider, gpus, hours or latency, cost, ok, reasons, the price's date and
+    doubts (the table's † marks), more latency percentiles, and the whole bill with the discount in the price."""
     import csv  # here: only --format csv writes it
 
     from planner.render.escape import spreadsheet_cell
@@ -868,22 +868,30 @@ def render_csv(est: Estimate, top: int | None = None, decision: Decision | None 
            "price_as_of", "price_flags",
            # every other percentile a serving target may name, after the columns readers already index
            # (new-user QA: a model served at latency_p99 had no p99 in its CSV, only the p95)
-           *(f"{key}_ms" for key in CSV_MORE_LATENCIES)])
+           *(f"{key}_ms" for key in CSV_MORE_LATENCIES),
+           # the whole bill (new-user QA: the CSV had the compute cost only, and no discount), as the JSON's
+           # cost_usd: a training run at P50, a serving month; empty where the provider's price is unknown
+           "storage_usd", "egress_usd", "total_usd", "discount_percent"])
     data = estimate_dict(est, top)
 
     def trust(p: dict[str, Any]) -> list[Any]:
         return [p.get("price_as_of") or "", "; ".join(p.get("price_flags") or [])]
 
+    def bill(p: dict[str, Any]) -> list[Any]:
+        cost = p.get("cost_usd") or {}
+        return [*("" if cost.get(k) is None else cost[k] for k in ("storage", "egress", "total")),
+                p.get("discount_percent", "")]
+
     for p in data.get("training", {}).get("plans", []):
         write(["training", p["gpu"], p["provider"], p["instance"], p["gpu_count"], p["hours"]["p50"],
                p["cost_usd"]["p50"], "", "", "", "", not p["reasons"], "; ".join(p["reasons"]), *trust(p),
-               *("" for _ in CSV_MORE_LATENCIES)])
+               *("" for _ in CSV_MORE_LATENCIES), *bill(p)])
     for p in data.get("inference", {}).get("plans", []):
         lat = p["latency_ms"]
         write(["inference", p["gpu"], p["provider"], p["instance"], p["gpu_count"], "", "",
                lat.get("ttft_p95", ""), lat.get("tpot_p95", ""), lat.get("p95", ""),
                p["monthly_cost_usd"], p["meets_slo"], "; ".join(p["reasons"]), *trust(p),
-               *(lat.get(CSV_MORE_LATENCIES[key], "") for key in CSV_MORE_LATENCIES)])
+               *(lat.get(CSV_MORE_LATENCIES[key], "") for key in CSV_MORE_LATENCIES), *bill(p)])
     return buffer.getvalue()
 
 
