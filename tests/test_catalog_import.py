@@ -209,3 +209,34 @@ def test_a_gpuhunt_price_that_is_no_number_is_placed(catalog_dir, tmp_path):
     result = run_import(catalog_dir, "gpuhunt", table)
     assert result.exit_code == 2
     assert result.output.startswith(f"Error: {table}:2: price: '$1.29' is not a number."), result.output
+
+
+SNAPSHOT = BUNDLED_CATALOG / "snapshots" / "skypilot-2026-11-30"
+
+
+def test_one_snapshot_table_imports_as_the_snapshot_folder_does(catalog_dir):
+    """New-user QA: `catalog import --from skypilot <cloud>/vms.csv` skipped the snapshot's quirk rules and variant
+    reading: primeintellect's table failed outright (its 99999999 spot placeholders put all 371 rows 'out of range'),
+    runpod's L40S kept the swapped $0.43 as on-demand where the folder import reads $0.86 and flags it, and variants
+    came out wrong (an 80 GB A100 as the 40 GB SXM). One table now gives the folder import's offers."""
+    def key(offers):
+        return {i: (o["gpu"], o["gpus_per_instance"], o["usd_per_hour"], o.get("spot_usd_per_hour"),
+                    bool(o.get("doubtful"))) for i, o in offers.items()}
+
+    folder = {}
+    for cloud in ("primeintellect", "runpod", "lambda", "vast", "cudo", "aws"):
+        table = SNAPSHOT / "v7" / cloud / "vms.csv"
+        result = run_import(catalog_dir, "skypilot", table, "--dry-run")
+        assert result.exit_code == 0, result.output
+        provider = {"vast": "vast-ai"}.get(cloud, cloud)
+        folder[provider] = offers_of(BUNDLED_CATALOG / "offers" / f"{provider}.yaml")
+        run_import(catalog_dir, "skypilot", table)
+        assert key(offers_of(catalog_dir / "offers" / f"{provider}.yaml")) == key(folder[provider]), cloud
+    assert "Adjusted 391 row(s): placeholder spot price 99999999 dropped" in run_import(
+        catalog_dir, "skypilot", SNAPSHOT / "v7" / "primeintellect" / "vms.csv", "--dry-run").output
+    l40s = offers_of(catalog_dir / "offers" / "runpod.yaml")["1x_L40S_SECURE"]
+    assert l40s["usd_per_hour"] == 0.86 and "swapped" in l40s["doubtful"]
+    # without --as-of, a table of the snapshot is dated as the snapshot is, not the day of the import
+    runner.invoke(app, ["catalog", "import", "--from", "skypilot", str(SNAPSHOT / "v7" / "seeweb" / "vms.csv"),
+                        "--catalog", str(catalog_dir)])
+    assert str(yaml.safe_load((catalog_dir / "offers" / "seeweb.yaml").read_text())["as_of"]) == "2026-11-30"

@@ -7,6 +7,7 @@ the file's name). Accelerator names are mapped to our GPU ids
 by catalog/accelerator_names.yaml; what cannot be mapped is reported and listed under `omitted`."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections import Counter
@@ -20,7 +21,9 @@ from pydantic import ValidationError
 
 from planner.catalog.load import Catalog
 from planner.catalog.names import gpu_for, load_accelerator_names
-from planner.catalog.skypilot import NUMERIC_COLUMNS, SkyRow, cell, check_numbers, read_table
+from planner.catalog.quirks import clean
+from planner.catalog.snapshot_import import snapshot_date, snapshot_root
+from planner.catalog.skypilot import NUMERIC_COLUMNS, SkyRow, cell, check_numbers, gpu_info, read_table
 from planner.errors import InputError
 from planner.io.atomic import write_text_atomic
 from planner.schema.catalog import Offer, OmittedRow, ProviderOffers
@@ -47,6 +50,8 @@ class ImportResult:
     """The provider's offers the table does not list, kept with their own source and date (without --replace)."""
     removed: list[str] = field(default_factory=list)
     """Instances of the provider's offers the table does not list, dropped because --replace was given."""
+    adjusted: Counter[str] = field(default_factory=Counter)
+    """Rows the snapshot's quirk rules (planner/catalog/quirks.py) changed, by reason → rows."""
 
 
 def _skypilot_rows(path: Path, skipped: Counter[str]) -> list[SkyRow]:
@@ -61,9 +66,10 @@ def _skypilot_rows(path: Path, skipped: Counter[str]) -> list[SkyRow]:
             continue
         check_numbers(raw, NUMERIC_COLUMNS, path, line)
         spot = cell(raw.get("SpotPrice"))
+        memory_mib, description = gpu_info(raw)  # the variant, as the snapshot import reads it
         rows.append(SkyRow(line, raw["InstanceType"].strip(), name, cell(raw.get("AcceleratorCount")) or 0.0,
                            cell(raw.get("Price")), spot if spot and spot > 0 else None,
-                           (raw.get("Region") or "").strip(), None, None, ""))
+                           (raw.get("Region") or "").strip(), None, memory_mib, description))
     return rows
 
 
@@ -119,23 +125,44 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
     if billing is None:
         raise InputError(f"provider {provider!r} is new to the catalog: its billing granularity is not in {path.name}",
                          field="--billing", hint="Pass --billing per-second, per-minute or per-hour.")
+    adjusted: Counter[str] = Counter()
+    flags: dict[int, str] = {}
+    memory: dict[int, float | None] = {}
+    if source == "skypilot":
+        # the rules the snapshot import applies (new-user QA: one table imported without them: primeintellect's
+        # 99999999 spot placeholders made every row 'out of range', runpod's swapped L40S columns kept $0.43)
+        for row in rows:  # said here as before: a Price that is no price is not 'spot only' (QA round 3)
+            if row.price is None or row.price <= 0:
+                skipped["spot price only (no on-demand price)" if row.spot is not None
+                        else "no price: Price empty, not a number or not above 0"] += 1
+        cleaned, findings = clean([row for row in rows if row.price is not None and row.price > 0])
+        skipped.update(findings.dropped)
+        adjusted = findings.adjusted
+        rows = [dataclasses.replace(c.row, price=c.price, spot=c.spot) for c in cleaned]
+        flags = {c.row.line: c.flag for c in cleaned if c.flag}
+        memory = {c.row.line: c.memory_gb for c in cleaned}  # per GPU, after the host-RAM and instance-total rules
+    previous = {o.instance: o for o in existing.offers} if existing else {}
     merged: dict[str, dict[str, Any]] = {}
     for row in rows:
-        memory_gb = row.memory_mib / GB_TO_MIB if row.memory_mib else None
-        gpu = gpu_for(names, source, row.accelerator, cloud, memory_gb)
+        memory_gb = memory.get(row.line) if source == "skypilot" else \
+            (row.memory_mib / GB_TO_MIB if row.memory_mib else None)
+        gpu = gpu_for(names, source, row.accelerator, cloud, memory_gb,
+                      f"{row.instance} {row.description}" if source == "skypilot" else "")
         if gpu is None:
             unmapped[row.accelerator] += 1
             continue
         if row.count < 1 or row.count != int(row.count):
             skipped[f"fractional GPU count ({row.count:g})"] += 1
             continue
+        known = previous.get(row.instance)
+        if known is not None and known.gpu in catalog.gpus and known.gpus_per_instance == int(row.count):
+            gpu = known.gpu  # the variant was checked by hand for offers already in the catalog (as the snapshot's)
         entry = merged.setdefault(row.instance, {"gpu": gpu, "count": int(row.count), "price": None, "spot": None,
-                                                 "region": ""})
+                                                 "region": "", "flag": None})
         if row.price is not None and row.price > 0 and (entry["price"] is None or row.price < entry["price"]):
-            entry["price"], entry["region"] = row.price, row.region
+            entry["price"], entry["region"], entry["flag"] = row.price, row.region, flags.get(row.line)
         if row.spot is not None and (entry["spot"] is None or row.spot < entry["spot"]):
             entry["spot"] = row.spot
-    previous = {o.instance: o for o in existing.offers} if existing else {}
     offers = []
     for instance, entry in sorted(merged.items()):
         if entry["price"] is None:  # no row of the instance has a Price above 0 (new-user QA: 'abc' or -5 with no
@@ -143,13 +170,14 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
             skipped["spot price only (no on-demand price)" if entry["spot"] is not None
                     else "no price: Price empty, not a number or not above 0"] += 1
             continue
-        spot, doubtful = entry["spot"], None
-        if spot is not None and spot > entry["price"]:
-            doubtful = "spot price above on-demand in the source (swapped columns?)"
+        spot, doubtful = entry["spot"], entry["flag"]
+        if spot is not None and spot >= entry["price"]:  # another region's spot: no discount on this price
+            spot = None
         old = previous.get(instance)
         try:
             offers.append(Offer(instance=instance, gpu=entry["gpu"], gpus_per_instance=entry["count"],
-                                usd_per_hour=entry["price"], spot_usd_per_hour=spot,
+                                usd_per_hour=round(entry["price"], 6),
+                                spot_usd_per_hour=None if spot is None else round(spot, 6),
                                 intra_node=old.intra_node if old else "pcie",
                                 network_gbps=old.network_gbps if old else None, region=entry["region"] or None,
                                 doubtful=doubtful,
@@ -175,7 +203,8 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
     try:
         document = ProviderOffers(
             schema_version=1, provider=provider, name=name or (existing.name if existing else provider),
-            as_of=as_of or dt.date.today(), source=f"{label}: {path.parent.name}/{path.name}",
+            as_of=as_of or _snapshot_day(path, source) or dt.date.today(),
+            source=f"{label}: {path.parent.name}/{path.name}",
             billing=billing, notes=" ".join(filter(None, [
                 f"Billing granularity kept from the previous offers file ({existing.billing})."
                 if existing and not billing_given else None,
@@ -185,7 +214,15 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
         raise InputError(f"imported offers do not validate: {exc.errors(include_url=False)[0]['msg']}",
                          file=str(path)) from None
     target = catalog_dir / "offers" / f"{provider}.yaml"
-    return document, ImportResult(provider, target, offers, unmapped, skipped, kept, removed)
+    return document, ImportResult(provider, target, offers, unmapped, skipped, kept, removed, adjusted)
+
+
+def _snapshot_day(path: Path, source: str) -> dt.date | None:
+    """The date of the snapshot a SkyPilot <cloud>/vms.csv lies in (<snapshot>/v7/<cloud>/vms.csv), as the folder
+    import dates it (new-user QA: one table of the 2026-11-30 snapshot was dated the day of the import)."""
+    if source != "skypilot" or path.parent.parent.name != "v7":
+        return None
+    return snapshot_date(snapshot_root(path.parent.parent))
 
 
 class _NoAliasDumper(yaml.SafeDumper):
@@ -218,4 +255,6 @@ def summary(result: ImportResult, dry_run: bool = False) -> str:
         lines.append(f"Not mapped: accelerator {name!r} ({count} row(s)) — add it to catalog/accelerator_names.yaml")
     for reason, count in sorted(result.skipped.items()):
         lines.append(f"Skipped {count} row(s): {reason}")
+    for reason, count in sorted(result.adjusted.items()):
+        lines.append(f"Adjusted {count} row(s): {reason}")
     return "\n".join(lines) + "\n"

@@ -129,17 +129,24 @@ def read_vms_and_hosts(path: Path) -> tuple[list[SkyRow], list[HostRow]]:
                                      (raw.get("AvailabilityZone") or "").strip(), number(raw.get("Price")),
                                      number(raw.get("SpotPrice"))))
             continue
-        info = raw.get("GpuInfo") or ""
-        size = _SIZE.search(info)
-        gpu_name = _NAME.search(info)
-        description = " ".join(filter(None, [gpu_name.group(1) if gpu_name else info if "{" not in info else "",
-                                             (raw.get("UpstreamCloudId") or "").strip()]))
+        memory_mib, description = gpu_info(raw)
         rows.append(SkyRow(line, (raw.get("InstanceType") or "").strip(), name,
                            number(raw.get("AcceleratorCount")) or 0.0, number(raw.get("Price")),
                            number(raw.get("SpotPrice")), (raw.get("Region") or "").strip(),
-                           number(raw.get("MemoryGiB")), number(size.group(1)) if size else None, description,
+                           number(raw.get("MemoryGiB")), memory_mib, description,
                            (raw.get("AvailabilityZone") or "").strip()))
     return rows, hosts
+
+
+def gpu_info(raw: dict[str, str]) -> tuple[float | None, str]:
+    """(SizeInMiB as written, the GPU's name and the upstream SKU) of a vms.csv row: what tells a GPU's variants
+    apart (A100 40 or 80 GB, H100 SXM, PCIe or NVL)."""
+    info = raw.get("GpuInfo") or ""
+    size = _SIZE.search(info)
+    gpu_name = _NAME.search(info)
+    description = " ".join(filter(None, [gpu_name.group(1) if gpu_name else info if "{" not in info else "",
+                                         (raw.get("UpstreamCloudId") or "").strip()]))
+    return (number(size.group(1)) if size else None), description
 
 
 def provider_folders(directory: Path) -> dict[str, Path]:
