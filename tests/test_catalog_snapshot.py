@@ -230,3 +230,32 @@ def test_a_price_that_is_no_number_names_its_file_line_and_column(tmp_path, monk
     result = runner.invoke(app, ["catalog", "import", "--from", "skypilot", "v7", "--dry-run"])
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: v7/lambda/vms.csv:3: Price: 'three' is not a number."), result.output
+
+
+def test_every_variant_is_read_from_the_row_not_only_kept_from_the_offers_file():
+    """The import keeps a variant already in the offers file (checked by hand); read from the row alone, each snapshot
+    row (GCP's accelerator-only rows aside: the folder import pairs them with hosts) names the same variant, so a
+    catalog without those offers imports them right (new-user QA round 5: p5.48xlarge came out as the H100 NVL,
+    Lambda's PCIe gpu_1x/2x/4x_a100 as the SXM module)."""
+    from planner.catalog.names import gpu_for, load_accelerator_names
+    from planner.catalog.quirks import clean
+    from planner.catalog.skypilot import provider_folders, read_vms_and_hosts
+
+    catalog = load_catalog(BUNDLED_CATALOG)
+    names = load_accelerator_names(BUNDLED_CATALOG, catalog)
+    wrong, read = [], 0
+    for cloud, path in sorted(provider_folders(SNAPSHOT).items()):
+        if cloud in ("common", "gcp"):
+            continue
+        provider = {"vast": "vast-ai"}.get(cloud, cloud)
+        offers = {o["instance"]: o["gpu"] for o in
+                  yaml.safe_load((BUNDLED_CATALOG / "offers" / f"{provider}.yaml").read_text())["offers"]}
+        rows, _ = read_vms_and_hosts(path)
+        for row in clean(rows)[0]:
+            if row.row.instance in offers:
+                read += 1
+                gpu = gpu_for(names, "skypilot", row.row.accelerator, cloud, row.memory_gb,
+                              f"{row.row.instance} {row.row.description}")
+                if gpu != offers[row.row.instance]:
+                    wrong.append((cloud, row.row.instance, gpu, offers[row.row.instance]))
+    assert read > 900 and not wrong, wrong
