@@ -59,6 +59,10 @@ queue's bracket grids kept; docs/internals.md): instructions per cold plan() (OP
 threads swing the counts by +-25 % —, gc off) serve-7b-chat 1,538 -> 1,503 M, serve-gpt-oss-120b-chat 214 -> 210 M,
 bert-train-then-serve 1,385 -> 1,384 M, the M/D/c numerics replayed alone 694 -> 652 M; CPU within the load's noise
 (serve-7b-chat 272-301 -> 250-313 ms, load 7-8). Count a tree after one run in its folder (docs/internals.md).
+Fifteenth round (2026-12-01: batches pruned by the cost bound without their configuration, dynamic batching's
+unbound batch state shared across batch limits; docs/internals.md): instructions per cold plan() serve-7b-chat
+1,486 -> 1,449-1,455 M, with the quantile store warm 916 -> 889-893 M, bert-train-then-serve 1,266 -> 1,235-1,240 M;
+CPU within the load's noise. Targets not met (serve-7b-chat ~205-260 ms cold, what is left: docs/internals.md).
 """
 from __future__ import annotations
 

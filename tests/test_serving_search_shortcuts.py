@@ -294,3 +294,54 @@ def test_a_settled_replica_count_is_what_every_larger_cap_finds(seven_b, batch):
             elif cap < found:
                 assert again > cap  # the caller's cheaper plan wins: none of these counts is used
     assert galloped == {True, False}  # answers at the stable minimum and answers the gallop and bisection found
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.004, 0.05])
+def test_an_open_batch_state_is_batch_states_own_where_no_limit_binds(delay):
+    # dynamic_batching.open_state: one fixed point per rate per replica, shared by every batch limit it does not bind
+    # (plans/serving._batch_configuration); for those it must be batch_state's floats, and some limits must bind
+    from planner.model.dynamic_batching import batch_state, open_state
+    from planner.schema.profile import Inference
+
+    inf = Inference(rate=100.0, max_queue_delay=delay) if delay else Inference(rate=100.0)
+
+    def service_of(b: float) -> float:  # a host floor, then compute-bound: the fixed point climbs at high rates
+        return max(0.004, 0.0011 * b)
+
+    shared = unbound = 0
+    for per_replica in (0.5, 7.0, 60.0, 250.0, 700.0, 880.0):
+        peak, state = open_state(inf, per_replica, service_of)
+        for batch in (1, 2, 3, 4, 8, 16, 64, 1024):
+            if (batch - 1) / per_replica >= (inf.max_queue_delay or 0.0) and batch >= peak:
+                assert state == batch_state(inf, per_replica, batch, service_of)
+                shared += 1
+            else:
+                unbound += 1
+    assert shared > 10 and unbound >= 5  # both sides of the condition
+
+
+def test_configurations_pruned_by_the_cost_bound_are_not_made(catalog, monkeypatch):
+    # _llm_candidates prunes a batch by its stable minimum from the timing alone once a configuration meets the
+    # targets: the same candidates are chosen as with every configuration made first (the pruned ones and the
+    # 'closest' plans past that point are never chosen: _least_llm takes the cheapest meeting one)
+    from planner.plans import serving
+
+    loaded = planner.load_profile(ROOT / "profiles" / "serve-7b-chat.yaml", catalog)
+    made = []
+    config = serving._llm_config
+    monkeypatch.setattr(serving, "_llm_config", lambda *a: made.append(1) or config(*a))
+    lean = planner.plan(loaded, catalog).estimate.inference.plans
+    fewer = len(made)
+
+    class Eager(serving._Degree):
+        __slots__ = ()
+
+        def stable(self, batch: int) -> int:
+            return self.at(batch).stable  # every configuration made before the bound is read
+
+    md_c.clear_memos()
+    made.clear()
+    monkeypatch.setattr(serving, "_Degree", Eager)
+    eager = planner.plan(loaded, catalog).estimate.inference.plans
+    assert [repr(p) for p in eager] == [repr(p) for p in lean]
+    assert fewer < 0.6 * len(made)

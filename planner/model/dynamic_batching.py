@@ -111,6 +111,26 @@ def batch_cycle(inf: Inference, per_replica: float, batch: int, service_of: Call
     return fill, size
 
 
+def open_state(inf: Inference, per_replica: float, service_of: Callable[[float], float]
+               ) -> tuple[float, tuple[float, float, float, float]]:
+    """batch_state with no batch limit binding: (the largest size its fixed point reached, the state). It is
+    batch_state's own, the same floats, for every batch b with (b − 1)/λᵣ ≥ max_queue_delay and b ≥ that size:
+    neither of batch_cycle's min() then binds, so it takes the same steps. The serving search sizes a dozen batch
+    limits per GPU at each rate per replica, and above a few requests most of them never fill."""
+    fill = inf.max_queue_delay or 0.0
+    size = 1.0 + per_replica * fill
+    peak = size
+    for _ in range(100):  # batch_cycle's loop without its min(batch, …)
+        grown = max(1.0 + per_replica * fill, per_replica * service_of(size))
+        if grown > peak:
+            peak = grown
+        if abs(grown - size) <= 1e-9 * size:
+            break
+        size = grown
+    service = service_of(size)
+    return peak, (fill, size, service, min(1.0, per_replica * service / size))
+
+
 def _uniform_sum_cdf(z: float, a: float, b: float) -> float:
     """P(U(0,a) + U(0,b) ≤ z), widths ≥ 0 (a zero width is a point at 0)."""
     if a > b:

@@ -35,6 +35,7 @@ from planner.model.dynamic_batching import (
     batch_percentiles,
     batch_state,
     judged_keys,
+    open_state,
 )
 from planner.model.engine_step import engine_step
 from planner.model.forward_time import (
@@ -660,6 +661,11 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
             continue  # each rank serves whole heads (vLLM refuses other degrees)
         degree = _degree(memo, ctx, work, inf, gpu, tp, link_gbs, link, eff)
         for batch in degree.batches:
+            if fewest < math.inf and _fill_instances(degree.stable(batch), tp, gpus_per_instance)[1] > fewest:
+                # the bound below (config.stable, from the timing alone) prunes it, and a candidate kept only as a
+                # 'closest' plan is never chosen once one meets the targets (_least_llm): its configuration is not
+                # made (half of a search's configurations were made only to be pruned here)
+                continue
             config = degree.at(batch)
             if config.unreachable is not None:
                 reps, instances = _fill_instances(config.stable, tp, gpus_per_instance)
@@ -696,7 +702,7 @@ def _between_batches(inf: Inference, degree: _Degree, tp: int, gpus_per_instance
     per_instance = gpus_per_instance // tp
     limit = degree.batches[0]  # largest first
     # a batch's full-load capacity grows with the batch: no batch is stable on fewer instances than the limit's
-    low = _fill_instances(degree.at(limit).stable, tp, gpus_per_instance)[1]
+    low = _fill_instances(degree.stable(limit), tp, gpus_per_instance)[1]
     if limit <= 2 or low >= fewest:
         return None
 
@@ -805,6 +811,11 @@ class _Degree:
             tpot50, tpot95 = _tpot(inf, timing, replicas, rate)
             within = _within(tpot50, slo.tpot_p50) and _within(tpot95, slo.tpot_p95)
         return within
+
+    def stable(self, batch: int) -> int:
+        """The configuration's `stable` (fewest replicas with utilisation < 1), from the timing alone: the cost
+        bound prunes most batches without their configuration."""
+        return math.floor(self.inf.rate / self.timing(batch).capacity_rps) + 1
 
     def timing(self, batch: int) -> LlmTiming:
         """The timing of `batch` sequences (_between_batches reads it at batches it does not size)."""
@@ -1139,11 +1150,20 @@ def _batch_configuration(memo: Memo | None, ctx: object, inf: Inference, service
     service = service_of(batch)
 
     states: dict[float, tuple[float, float, float, float]] = {}  # a count's batch state, judged and then kept
+    # the GPU's states where no batch limit binds, by rate per replica (open_state), shared by its batch limits
+    opened: dict[float, tuple[float, tuple[float, float, float, float]]] = \
+        {} if memo is None else memo.setdefault(("open states", ctx), {})
+    delay = inf.max_queue_delay or 0.0
 
     def state_of(per_replica: float) -> tuple[float, float, float, float]:
         found = states.get(per_replica)
         if found is None:
-            found = states[per_replica] = batch_state(inf, per_replica, batch, service_of)
+            open_ = opened.get(per_replica)
+            if open_ is None:
+                open_ = opened[per_replica] = open_state(inf, per_replica, service_of)
+            # batch_state(inf, per_replica, batch, service_of), the same floats where its limit does not bind
+            found = states[per_replica] = open_[1] if (batch - 1) / per_replica >= delay and batch >= open_[0] \
+                else batch_state(inf, per_replica, batch, service_of)
         return found
 
     def latency_at(r: int | None, rate: float) -> dict[str, float]:
