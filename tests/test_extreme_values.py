@@ -120,7 +120,9 @@ def test_huge_numbers_are_printed_readably(tmp_path):
 def test_catalog_errors_name_the_directory_as_typed(tmp_path, monkeypatch):
     shutil.copytree(CORPUS / "catalogs" / "offer-zero-price", tmp_path / "cat")
     monkeypatch.chdir(tmp_path)
-    expected = "offers/x.yaml:11:3: offers.0.usd_per_hour: Input should be greater than 0 (got 0)"
+    expected = ("offers/x.yaml:11:3: offers.0.usd_per_hour: an offer rents at a price above 0; a machine you own "
+                "(free, or at its running cost) is planned with constraints.owned in the profile: [{gpu: …, count: …, "
+                "usd_per_hour: 0}] (docs/catalog.md, buy versus rent) (got 0)")
     for typed in ("cat", "./cat/../cat"):
         result = CliRunner().invoke(app, ["catalog", "list", "--catalog", typed])
         assert result.exit_code == 2
