@@ -240,6 +240,16 @@ def test_missing_calibrations_directory_is_an_input_error(tmp_path):
     assert result.exit_code == 2 and "calibrations directory not found" in result.output
 
 
+@pytest.mark.parametrize("option, what", [("--calibrations", "calibrations"), ("--catalog", "catalog")])
+def test_a_file_given_for_a_directory_is_named_a_file(tmp_path, option, what):
+    # new-user QA: a record file given as --calibrations (or a YAML file as --catalog) read 'directory not found'
+    record = tmp_path / "record.yaml"
+    record.write_text("kind: gpuplan/calibration\n")
+    result = runner.invoke(app, ["estimate", PRETRAIN, option, str(record)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {record}: is a file, not a {what} directory.")
+
+
 def test_serving_uses_calibrated_prefill_and_transferred_elsewhere(tmp_path):
     store = tmp_path / "calibrations"
     record = tmp_path / "a100.yaml"

@@ -235,8 +235,9 @@ def _from_fields(fields: dict[str, Any], root: Path, key: str) -> Catalog | None
 def _catalog_texts(root: Path) -> dict[str, str]:
     """The catalog's YAML files (gpus, offers/*, models, priors, providers, purchase prices, commitments, accuracy) by
     path, read and size-checked."""
-    if not root.is_dir():
-        raise InputError("catalog directory not found", file=str(root), hint=f"Pass an existing directory as {option('--catalog')}, or omit it.")
+    if not root.is_dir():  # a file given is not 'not found' (new-user QA): say which it is
+        raise InputError("is a file, not a catalog directory" if root.exists() else "catalog directory not found",
+                         file=str(root), hint=f"Pass an existing directory as {option('--catalog')}, or omit it.")
     paths = [root / "gpus.yaml", *sorted((root / "offers").glob("*.yaml"))]
     paths += [p for p in (root / "models.yaml", root / "priors.yaml", root / "providers.yaml",
                           root / PURCHASE_PRICES_FILE, root / COMMITMENTS_FILE, root / ACCURACY_FILE) if p.exists()]

@@ -21,7 +21,8 @@ def efficiency_inputs(catalog: Catalog, catalog_dir: Path | str, calibrations: P
     """The calibration book (None when no catalog GPU is calibrated: priors everywhere) and the measured device:
     the `--measurements` record, else a stored calibration of this machine's CPU (None when neither exists)."""
     if calibrations is not None and not Path(calibrations).is_dir():
-        raise InputError("calibrations directory not found", file=str(calibrations),
+        raise InputError("is a file, not a calibrations directory" if Path(calibrations).exists()
+                         else "calibrations directory not found", file=str(calibrations),
                          hint=f"Pass an existing directory as {option('--calibrations')}, or omit it for CATALOG/calibrations.")
     stored = load_calibrations(catalog, calibration_store(catalog_dir, calibrations))
     gpus = calibrated_gpus(stored)
