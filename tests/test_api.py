@@ -280,3 +280,19 @@ def test_library_arguments_of_the_wrong_kind_are_one_clear_error(catalog):
             result.to_dict(top=top)
     assert len(result.to_dict(top=3)["training"]["plans"]) == 3
     assert result.to_dict(top=0) == result.to_dict(top=None)
+
+
+def test_hours_and_cost_at_another_confidence_are_in_each_plans_json(catalog):
+    # new-user QA: at --confidence 0.75 the table's 'compute P75' column, which ranks the plans and judges deadline and
+    # budget, was in no JSON field (plans carry P10/P50/P90): each plan gains hours.p75 and cost_usd.p75
+    doc = _plan(catalog, confidence=0.75).to_dict()
+    plans = doc["training"]["plans"]
+    assert all(set(p["hours"]) == {"p10", "p50", "p75", "p90"} and "p75" in p["cost_usd"] for p in plans)
+    assert all(p["hours"]["p50"] < p["hours"]["p75"] < p["hours"]["p90"] for p in plans if p["hours"]["p50"])
+    first = doc["decisions"]["training"]["choices"][0]
+    best = plans[doc["training"]["recommended"]]
+    assert (best["hours"]["p75"], best["cost_usd"]["p75"]) == (first["hours"], first["cost_usd"])
+    costs = [p["cost_usd"]["p75"] for p in plans]
+    assert costs == sorted(costs)  # ranked by it, as the table shows
+    # at 0.5 and 0.9 the planned level is already there: nothing is added
+    assert set(_plan(catalog, confidence=0.9).to_dict()["training"]["plans"][0]["hours"]) == {"p10", "p50", "p90"}

@@ -331,6 +331,19 @@ def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
     return _plan_dict(plan)
 
 
+def _at_confidence(doc: dict[str, Any], job: Any, raw: TrainingPlan, confidence: float) -> dict[str, Any]:
+    """A training plan's JSON with its hours and cost at the planning confidence beside P10/P50/P90 when it is none of
+    them (`hours.p75`, `cost_usd.p75` at --confidence 0.75): what the table's cost column, the ranking and the deadline
+    and budget verdicts read (new-user QA: at 0.75 the table's 'compute P75' was in no JSON field)."""
+    key = level_name(confidence).lower()
+    if key in doc["hours"]:
+        return doc
+    judged = judge_training(job, raw, confidence, None, None)
+    doc["hours"][key] = None if doc["hours"]["p50"] is None else _r(judged.hours)
+    doc["cost_usd"][key] = None if doc["cost_usd"]["p50"] is None else _r(judged.cost_usd)
+    return doc
+
+
 def _unpredicted(doc: dict[str, Any], keep_memory: bool = False) -> dict[str, Any]:
     """training_plan_dict of a plan that cannot run: the stand-in layout's figures nulled."""
     pinned = set(doc["parallelism"]["pinned"])
@@ -487,14 +500,16 @@ def estimate_dict(est: Estimate, top: int | None = None, decision: Decision | No
     merges = Merges(est)
     if est.training is not None:
         job = est.training.job
-        plans = _training_shown(est, top, decision.training if decision else None, merges)
+        raw = _training_shown(est, top, decision.training if decision else None, merges, adjusted=False)
+        plans = [spot_adjusted(job, p) for p in raw]
         training = merges.training()
         out["training"] = {
             "workload": {**_model_dict(job.work), "trainable_params": _r(job.trainable_params),
                          "tokens": _r(job.tokens), "samples": _r(job.samples), "flops_total": _r(job.model_flops),
                          "memory_min_gb": _r(training_memory(job, 0, False, "none", 1).total / 1e9)},
-            "plans": [{**training_plan_dict(p), **_types_dict(training.others(p)),
-                       **({"accuracy": train_acc} if train_acc else {})} for p in plans],
+            "plans": [_at_confidence({**training_plan_dict(p), **_types_dict(training.others(p)),
+                                      **({"accuracy": train_acc} if train_acc else {})}, job, r,
+                                     est.training.confidence) for p, r in zip(plans, raw)],
             "recommended": _recommended_index(plans, decision.training if decision is not None else None,
                                               lambda p: p.feasible),
         }
