@@ -518,8 +518,11 @@ def _skypilot_table(tmp_path: Path, row: str) -> Path:
 
 @pytest.mark.parametrize("row, message", [
     ("p4d.24xlarge,A100,65,96,1152,32.77,us-east-1,,", "gpus_per_instance: Input should be less than or equal to 64"),
-    ("p4d.24xlarge,A100,8,96,1152,inf,us-east-1,,", "usd_per_hour: Input should be a finite number"),
-    ("p4d.24xlarge,A100,8,96,1152,1e308,us-east-1,,", "per GPU-hour, above the $1,000"),
+    # a price at or above the snapshot's sentinel (quirks.PLACEHOLDER_PRICE) is dropped by the import rules a single
+    # table goes through since new-user QA round 5, with that reason
+    ("p4d.24xlarge,A100,8,96,1152,inf,us-east-1,,", "1 placeholder on-demand price (inf)"),
+    ("p4d.24xlarge,A100,8,96,1152,1e308,us-east-1,,", "1 placeholder on-demand price (1e+308)"),
+    ("p4d.24xlarge,A100,8,96,1152,9000,us-east-1,,", "per GPU-hour, above the $1,000"),
     ("p4d.24xlarge,A100,8,96,1152,32,us-east-1," + "x" * 140_000 + ",", "field larger than field limit (131072)"),
 ])
 def test_catalog_import_refuses_absurd_rows(row, message, tmp_path):
