@@ -63,6 +63,7 @@ Fifteenth round (2026-12-01: batches pruned by the cost bound without their conf
 unbound batch state shared across batch limits; docs/internals.md): instructions per cold plan() serve-7b-chat
 1,486 -> 1,449-1,455 M, with the quantile store warm 916 -> 889-893 M, bert-train-then-serve 1,266 -> 1,235-1,240 M;
 CPU within the load's noise. Targets not met (serve-7b-chat ~205-260 ms cold, what is left: docs/internals.md).
+Then one candidate for dynamic batching's limits that share their percentiles: bert-train-then-serve 1,232 -> 1,179 M.
 """
 from __future__ import annotations
 

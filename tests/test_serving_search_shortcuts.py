@@ -2,6 +2,7 @@
 quantile on its own, TPOT before the queue, and the TTFT p50 only for the plan kept — each the same number or
 answer as the whole computation (planner/plans/serving.py llm_meets, llm_latency(whole=False),
 batch_latency(whole=False))."""
+import dataclasses
 import math
 
 import numpy as np
@@ -345,3 +346,24 @@ def test_configurations_pruned_by_the_cost_bound_are_not_made(catalog, monkeypat
     eager = planner.plan(loaded, catalog).estimate.inference.plans
     assert [repr(p) for p in eager] == [repr(p) for p in lean]
     assert fewer < 0.6 * len(made)
+
+
+def test_batch_limits_sharing_their_percentiles_are_one_candidate(catalog, monkeypatch):
+    # _batch_candidates keeps one candidate for consecutive batch limits with the same verdict, instances, replicas
+    # and percentile objects (limits that never fill): the plans chosen are those of the search that keeps them all
+    from planner.plans import serving
+
+    loaded = planner.load_profile(ROOT / "profiles" / "bert-train-then-serve.yaml", catalog)
+    loaded = dataclasses.replace(loaded, profile=loaded.profile.model_copy(update={"training": None}))
+    read = []
+    least = serving._least_batch
+    monkeypatch.setattr(serving, "_least_batch", lambda candidates, inf: read.append(len(candidates)) or least(
+        candidates, inf))
+    lean = planner.plan(loaded, catalog).estimate.inference.plans
+    kept = sum(read)
+    md_c.clear_memos()
+    read.clear()
+    monkeypatch.setattr(serving, "_same_percentiles", lambda mine, theirs: False)
+    every = planner.plan(loaded, catalog).estimate.inference.plans
+    assert [repr(p) for p in every] == [repr(p) for p in lean]
+    assert kept < 0.5 * sum(read)

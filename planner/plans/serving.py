@@ -871,12 +871,17 @@ def _llm_config(inf: Inference, timing: LlmTiming, latencies: tuple[Latencies, L
                  latency_at=latency, judged_at=judged, meets_at=meets, unreachable=unreachable)
 
 
-def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per_instance: int, fewest: float
-           ) -> _Candidate | None:
+def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per_instance: int, fewest: float,
+           last: _Candidate | None = None) -> _Candidate | None:
     """A configuration with the fewest replicas meeting the targets, searched no further than `fewest` instances
     (the cheapest configuration already meeting them). None when it needs more: (cap + 1)·tp GPUs fill more than
     `fewest` instances, so it could never be the plan chosen — the cheapest meeting configuration is (by instances
-    first), and `fewest` is finite only when one meets — and its latency need not be worked out."""
+    first), and `fewest` is finite only when one meets — and its latency need not be worked out.
+
+    `last` (dynamic batching): a candidate found before this one in the same search; when this one has its verdict,
+    instances, replicas and the very same judging percentiles, `last` is returned and no candidate is made: it
+    could never be chosen over `last` (_least_batch takes the first of the least, and replaces the one it holds only
+    with a lower percentile, so by the time it reads this one it holds one no higher than `last`'s)."""
     cap = None if fewest == math.inf else int(fewest) * (gpus_per_instance // tp)
     reps = config.needed.get(cap)
     if reps is None:
@@ -892,18 +897,32 @@ def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per
         return None
     reps, instances = _fill_instances(reps, tp, gpus_per_instance)
     if config.percentiles_at is not None:  # judged as far as its verdict needs (the same verdict: meets_at)
+        meets, percentiles = config.meets_at(reps, inf.rate), config.percentiles_at(reps, inf.rate)
+        if last is not None and last.meets == meets and last.instances == instances and last.replicas == reps \
+                and last.percentiles is not None and _same_percentiles(last.percentiles, percentiles):
+            return last  # batch limits that never fill share their percentiles (dynamic_batching.batch_percentiles)
         # _Candidate(...) without the frozen dataclass's per-field setattr (plans/evolve.py): a search sizes
         # thousands of configurations
         return build(_Candidate, timing=config.timing, batch=batch, tp=tp, replicas=reps, instances=instances,
-                     judged=None, meets=config.meets_at(reps, inf.rate), capacity_rps=config.capacity_rps,
+                     judged=None, meets=meets, capacity_rps=config.capacity_rps,
                      latency_at=config.latency_at, gpus_per_instance=gpus_per_instance, meets_at=config.meets_at,
-                     percentiles=config.percentiles_at(reps, inf.rate))
+                     percentiles=percentiles)
     # meets_at's verdict is _meets(judged_at(…))'s (llm_meets), mostly decided without the queue's FFT; the judging
     # percentiles themselves are worked out only if the ranking reads them (a tie on instances and GPUs)
     return build(_Candidate, timing=config.timing, batch=batch, tp=tp, replicas=reps, instances=instances,
                  judged=None, meets=config.meets_at(reps, inf.rate), capacity_rps=config.capacity_rps,
                  latency_at=config.latency_at, gpus_per_instance=gpus_per_instance, meets_at=config.meets_at,
                  judged_at=config.judged_at, rate=inf.rate)
+
+
+def _same_percentiles(mine: dict[str, Percentile], theirs: dict[str, Percentile]) -> bool:
+    """The same Percentile objects under the same keys (the same numbers, however far each has been worked out)."""
+    if len(mine) != len(theirs):
+        return False
+    for key, percentile in mine.items():
+        if theirs.get(key) is not percentile:
+            return False
+    return True
 
 
 def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
@@ -1105,15 +1124,15 @@ def _batch_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_ins
     if free <= per_sample:
         return []
     limit = min(int(free // max(per_sample, 1.0)), inf.max_batch or MAX_BATCH, MAX_BATCH)
-    out = []
+    out: list[_Candidate] = []
     service_of = _service_of(memo, ctx, work, inf, gpu, eff)
     fewest = math.inf  # instances of the best batch meeting the targets so far
     for batch in _searched_batches(limit, inf.batch):
         config = _batch_configuration(memo, ctx, inf, service_of, batch)
         if _fill_instances(config.stable, 1, gpus_per_instance)[1] > fewest:
             continue  # even the fewest stable replicas cost more than a batch that meets the targets
-        sized = _sized(inf, config, batch, 1, gpus_per_instance, fewest)
-        if sized is not None:
+        sized = _sized(inf, config, batch, 1, gpus_per_instance, fewest, out[-1] if out else None)
+        if sized is not None and (not out or sized is not out[-1]):  # not the one before it again (_sized)
             out.append(sized)
             if sized.meets:
                 fewest = min(fewest, sized.instances)
