@@ -112,6 +112,21 @@ serve-7b-chat 2.06x -> 2.04x / 2.30x -> 1.99x, pretrain-1b-72h 2.07x -> 1.96x / 
 1.92x -> 1.73x / 2.40x -> 2.03x, lora-mixtral-8x7b 1.59x -> 1.69x / 1.91x -> 1.56x; the other three within 2x both
 ways. A table now costs what its JSON does; past 2x is bert-train-then-serve's and serve-7b-chat's plan().
 
+Four more cuts outside plan() (2026-12-01 late, docs/internals.md 'Start-up'; main d12e786 without and with be7a87b,
+02d073a, 8cc5194, d12e786): forward references left as text while pydantic is imported, the process leaving at once
+when nothing waits for the interpreter's exit (cli/main.py main), the catalog decoder's set-fields per distinct
+positions, the JSON written without json's pure-Python encoder (render/jsontext.py). Callgrind instructions json /
+table (PYTHONHASHSEED=0, setarch -R, own GPUPLAN_CACHE_DIR; floor 659 M): bert-train-then-serve 2,058 -> 1,987 M /
+2,065 -> 2,011 M, pretrain-1b-72h 1,688 -> 1,622 M / 1,694 -> 1,637 M, serve-7b-chat 1,742 -> 1,676 M / 1,763 ->
+1,702 M, resnet50-imagenet 1,539 -> 1,473 M / 1,542 -> 1,485 M, lora-mixtral-8x7b 1,389 -> 1,325 M / 1,400 ->
+1,342 M, long-context-llama-8b 1,146 -> 1,086 M / 1,159 -> 1,104 M, lora-7b-a6000 1,035 -> 974 M / 1,046 -> 990 M,
+serve-gpt-oss-120b-chat 931 -> 870 M / 949 -> 893 M. CPU vs the floor, the floor and both trees alternated (this
+script's way, medians of 7 then 9, load 6-7: one tree's ratio moved up to 0.3x between passes) json / table:
+bert-train-then-serve 2.04x -> 2.27x and 2.31x -> 2.30x / 2.10x -> 1.92x and 2.41x -> 2.29x, pretrain-1b-72h 2.01x
+-> 1.73x and 1.81x -> 1.74x / 2.05x -> 1.92x and 1.91x -> 1.84x, serve-7b-chat 1.80x -> 1.83x and 1.91x -> 1.81x /
+1.94x -> 1.89x and 2.03x -> 1.82x; the new tree 3-66 ms faster in 20 of 22 rows (median of all -22 ms). Past 2x on
+a loaded machine: bert-train-then-serve, whose plan() is ~1,265 M of its ~1,990 M.
+
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the
 catalog's parsed YAML in its content cache (planner/io/yamlcache.py), both warmed by one run first, as are the
