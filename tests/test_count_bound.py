@@ -32,22 +32,38 @@ def _plan(catalog, name: str, *sets: str, confidence: float = 0.5):  # type: ign
                                         ("pretrain-1b-72h", ["training.batch.micro_batch=2"]),
                                         ("pretrain-1b-72h", ["training.recompute=full", "constraints.max_gpus=8192"])])
 def test_each_floor_is_below_the_hours_of_its_plan(catalog, name, sets):
-    """Every (offer shape, count) the search floored, timed: a plan that fits takes at least its floor's hours
-    (at P50, the least of the confidences a search judges at), and a floor of inf is a count where nothing fits."""
+    """Every (offer shape, count) the search could floor, timed: a plan that fits takes at least its floor's hours
+    (at P50, the least of the confidences a search judges at), and a floor of inf is a count where nothing fits;
+    the coarse floor (worked out for every count, the finer one only where the search needs it) is below both, and
+    the search's own floors are these."""
+    from planner.model.interconnect import intra_node_gbs
+
     _, result = _plan(catalog, name, *sets)
     search = result.estimate.training.rest
     assert search is not None and search.floors, "the search floored no count"
-    ratios = []
+    bound = next(iter(search.bounds.values()))
+    memo = next(iter(search.memos.values()))
+    ratios, seen = [], set()
     for index, target in enumerate(search.targets):
-        for i, count in enumerate(target.counts):
-            floor = search.floors.get((search.keys[index], count))
-            if floor is None:
-                continue
+        key = search.keys[index]
+        if target.job is not None or target.spot_too or key in seen:
+            continue
+        seen.add(key)
+        peak = memo.peak_flops(target.gpu, bound.job.precision) or target.gpu.peak_tflops.fp32 * 1e12
+        floors = bound.hours_floors(target.gpu, target.offer, target.counts, target.efficiency, peak,
+                                    intra_node_gbs(target.gpu, target.offer))
+        coarse = bound.coarse_floors(target.gpu, target.offer, target.counts, target.efficiency, peak)
+        for i, (count, floor, low) in enumerate(zip(target.counts, floors, coarse)):
             plan = search.plan(index, i)
+            searched = search.floors.get((key, count))
+            # (a GPU without the job's precision: its finer floors alone, for every count)
+            assert searched is None or searched in (floor, max(floor, low)), (target.gpu.id, count, searched, floor)
+            assert floor == 0.0 or low <= floor, (target.gpu.id, target.offer.provider, count, low, floor)
             if math.isinf(floor):
                 assert not plan.fits, (target.gpu.id, target.offer.provider, count)
             elif plan.fits:
-                assert floor <= plan.hours_p50, (target.gpu.id, target.offer.provider, count, floor, plan.hours_p50)
+                assert max(floor, low) <= plan.hours_p50, (target.gpu.id, target.offer.provider, count, floor, low,
+                                                           plan.hours_p50)
                 if floor > 0:  # 0: no floor (context parallelism may be tried)
                     ratios.append(plan.hours_p50 / floor)
     # a floor worth the name: most plans within 4× of it (communication-bound counts in the hundreds leave NCCL's

@@ -8,7 +8,7 @@ only add to it. The search (plans/search.py) leaves out the counts whose floors 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from planner.catalog.load import PricedOffer
@@ -46,6 +46,9 @@ UNSURE = -1
 """A fit that rounding could decide either way (MEMORY_MARGIN)."""
 _UNSEEN: Any = object()
 """No answer kept yet (Shape.caps holds None for 'no trial fits')."""
+COARSE_SLACK = 1.0 - 1e-6
+"""CountBound.coarse_floors is multiplied by this: its terms are hours_floors' in other orders, and it must stay under
+them (the search orders counts by these before it works out the finer ones)."""
 ETA_KEY = 64
 """Fit.eta_key's base: above every tensor degree (16 at most: training._tensor_degrees)."""
 
@@ -135,6 +138,10 @@ sample of the micro-batch; the gradient all-reduce (ZeRO-0/1/2); the bandwidth t
 scatters of one micro-batch (CountBound.zero3_s adds latency); the instances the data-parallel group spans over a
 network (1: none); the intra-node link (nvlink | pcie)."""
 
+CoarseLinks = tuple[tuple[int, ...], float, list[tuple[float, float, float, float]]]
+"""CountBound._coarse_links: a count's tensor degrees, its data-parallel all-reduce's network term (-1.0: none) and
+per pipeline depth (sends, all-reduce, samples of compute, share of it behind the all-reduce)."""
+
 Candidates = tuple[bool, list[Fit]]
 """Whether a count gets no floor (context parallelism may be tried, or a fit is UNSURE), and the fits of the degrees
 candidate_layouts compares there."""
@@ -185,6 +192,11 @@ class CountBound:
         self.held: list[object] = []
         """The GPUs and efficiencies keyed by id() in `etas`, held so their ids are not reused."""
         self.ends: dict[tuple[int, int, int], tuple[float, float]] = {}
+        self.mosts: dict[tuple[int, int], float] = {}
+        self.micro_caps: dict[float, dict[int, float]] = {}
+        self.coarse_links: dict[tuple[int, float | None], dict[int, CoarseLinks]] = {}
+        self.coarse_etas: dict[tuple[int, int], dict[tuple[int, tuple[int, ...]], tuple[float, float, float, float]]] = {}
+        """_eta_most per (GPU, efficiency), by id() (held in `held`)."""
         self.latencies: dict[tuple[Collective, int, int, str], float] = {}
         self.tensor_terms: dict[tuple[int, int, float, str], tuple[float, float]] = {}
         """_comm's tensor-parallel (latency, bandwidth) terms by (tensor degree, pipeline depth, link)."""
@@ -193,7 +205,8 @@ class CountBound:
         """Drop what the floors remembered (the search is done with them): the estimate keeps its search for the
         counts it left out, and the cyclic collector would otherwise scan these thousands of objects with it."""
         for memo in (self.shapes, self.candidates, self.alike, self.comms, self.lists, self.etas, self.statics, self.ones,
-                     self.longs, self.ends, self.latencies, self.tensor_terms):
+                     self.longs, self.ends, self.mosts, self.micro_caps, self.coarse_links,
+                     self.coarse_etas, self.latencies, self.tensor_terms):
             memo.clear()
         self.held.clear()
         self.numbered.clear()
@@ -203,6 +216,13 @@ class CountBound:
         """Per count, a floor under the hours at any confidence ≥ 0.5 of the plan of that many GPUs of this offer,
         if some layout fits (0.0: no floor, as where context parallelism may be tried; inf: no layout fits).
         `peak`: the GPU's FLOP/s at the job's precision; `intra`: intra_node_gbs(gpu, offer)."""
+        floor = self.floors(gpu, offer, efficiency, peak, intra)
+        return [floor(count) for count in counts]
+
+    def floors(self, gpu: GpuSpec, offer: PricedOffer, efficiency: Efficiency, peak: float,
+               intra: tuple[float, str]) -> Callable[[int], float]:
+        """hours_floors of one count at a time, for this GPU, offer and efficiency (what every count reads alike
+        worked out once)."""
         o = offer.offer
         per_instance, network = o.gpus_per_instance, o.network_gbps
         networked = bool(network)
@@ -216,15 +236,15 @@ class CountBound:
         group = self.candidates.get((capacity, per_instance, networked))
         if group is None:
             group = self.candidates[(capacity, per_instance, networked)] = {}
-        out = []
-        for count in counts:
+        numbered = self.numbered
+
+        def floor(count: int) -> float:
             found = group.get(count)
             if found is None:
                 found = self._candidates(gpu, capacity, count, per_instance, networked, group)
             unsure, fits = found
             if unsure:  # context parallelism may be tried, or rounding could decide a fit: no floor
-                out.append(0.0)
-                continue
+                return 0.0
             best = math.inf
             for number, eta_key, micro_flops, slots, accumulation, size, per_layer, zero3 in fits:
                 eta = etas.get(eta_key)
@@ -237,12 +257,12 @@ class CountBound:
                     continue
                 comm = comms.get(number)
                 if comm is None:
-                    comm = comms[number] = self._comm(self.numbered[number], per_instance, network, intra)
+                    comm = comms[number] = self._comm(numbered[number], per_instance, network, intra)
                 tp_latency, tp_bytes, pp_latency, pp_bytes, allreduce, _, _, _ = comm
                 if zero3:
                     # gathers and scatters behind each micro-batch, `accumulation` times: step = compute +
                     # acc·max(0, comm − micro) ≥ the bubble's slots of compute + acc·comm
-                    hidden = (slots - accumulation) * micro_s + accumulation * self.zero3_s(self.numbered[number], comm)
+                    hidden = (slots - accumulation) * micro_s + accumulation * self.zero3_s(numbered[number], comm)
                 else:
                     # step = compute + max(0, comm − window), the window 2/3 of one micro-batch's compute
                     hidden = allreduce + (slots - 2.0 / 3.0) * micro_s
@@ -251,8 +271,198 @@ class CountBound:
                 seconds = fixed + (compute if compute > hidden else hidden)
                 if seconds < best:
                     best = seconds
+            return steps * best
+
+        return floor
+
+    def coarse_floors(self, gpu: GpuSpec, offer: PricedOffer, counts: Sequence[int], efficiency: Efficiency,
+                      peak: float) -> list[float]:
+        """Per count, a floor under hours_floors' floor of that count where it is above 0.0 (and so under the
+        plan's hours), worked out from the degrees alone, without a layout's memory: the search times or rules out
+        most counts on these (plans/search.py) and works out the finer floor only where they do not decide. 0.0
+        where context parallelism may be tried (as hours_floors).
+
+        Every (tensor, pipeline) pair hours_floors may compare at a count takes at least the compute of the batch
+        at the best efficiency its GPU reaches (at any tensor degree and micro-batch: _eta_most); across networked
+        instances a data-parallel one (pipeline depth 1) also waits for its gradient all-reduce's network
+        bandwidth term, 2(1 − 1/instances) × gradient bytes / network, the same at every tensor degree that
+        divides the instance, behind at most 2/3 of its compute (ZeRO-3: 1.5 × that term, hidden by none); a
+        pipeline of depth pp runs at least samples × pp / count + pp − 1 slots, each sending two activations over
+        the network (÷ its tensor degree, at most the widest), and its gradient all-reduce's bandwidth term is least
+        at the widest stride; each depth is bounded on its own (the sends grow with it, the all-reduce shrinks)."""
+        o = offer.offer
+        per_instance, network = o.gpus_per_instance, o.network_gbps
+        capacity = usable_bytes(gpu)
+        most = self._eta_most(gpu, efficiency)
+        if most <= 0.0:
+            return [0.0] * len(counts)
+        steps = self.steps / 3600.0 * COARSE_SLACK
+        compute_all = self.batch * self.flops / peak  # the batch's compute on one GPU at efficiency 1
+        links = self.coarse_links.get((per_instance, network))
+        if links is None:
+            links = self.coarse_links[(per_instance, network)] = {}
+        key = (id(gpu), id(efficiency))  # held by _eta_most
+        efficiencies = self.coarse_etas.get(key)
+        if efficiencies is None:
+            efficiencies = self.coarse_etas[key] = {}
+        # the curve's two ends per tensor degree (_eta), where its formula holds (_coarse_etas)
+        ends = {tp: self.ends[(key[0], key[1], tp)] for tp in (1, 2, 4, 8, 16)} \
+            if efficiency.curve is not None and most < 1.0 else None
+        caps = self._micro_caps(capacity)
+        longs, splits = self.longs, self.splits
+        out = []
+        for count in counts:
+            found = links.get(count)
+            degrees, spread, piped = found if found is not None else self._coarse_links(count, per_instance, network)
+            if splits:
+                long = longs.get((capacity, degrees[-1] if degrees else 1))
+                if long if long is not None else self._long(gpu, capacity, degrees):
+                    out.append(0.0)
+                    continue
+            etas = efficiencies.get((count, degrees))
+            if etas is None:
+                etas = efficiencies[(count, degrees)] = self._coarse_etas(ends, caps, count, degrees, most)
+            eta, fewest, alone, single = etas
+            compute = compute_all / count / eta
+            if spread < 0.0:  # one instance, or none networked
+                out.append(steps * compute)
+                continue
+            # data parallel: max(compute, all-reduce + (1 − 2/(3 slots)) compute); ZeRO-3 (tensor degree 1 alone)
+            # max(compute, 1.5× the all-reduce per micro-batch of the accumulation)
+            exposed = spread + (1.0 - 2.0 / (3.0 * fewest) if fewest > 1.0 else 1.0 / 3.0) * compute
+            sharded = 1.5 * spread * (alone if alone > 1.0 else 1.0)
+            if exposed > sharded:
+                exposed = sharded
+            best = compute if compute > exposed else exposed
+            # a pipeline: its sends, and its all-reduce behind part of its compute at a micro-batch of one
+            sample = compute_all / self.batch / single
+            for sent, synced, bubble, kept in piped:
+                bubble *= sample
+                hidden = synced + kept * bubble
+                seconds = sent + (bubble if bubble > hidden else hidden)
+                if seconds < best:
+                    best = seconds
             out.append(steps * best)
         return out
+
+    def _coarse_links(self, count: int, per_instance: int, network: float | None) -> CoarseLinks:
+        """What coarse_floors reads of a count on an offer's instances and network, the same for every GPU: the
+        tensor degrees (_list), the gradient all-reduce's network term for a data-parallel layout (-1.0: the count
+        does not span networked instances) and per pipeline depth its sends, its gradient all-reduce, its compute in
+        samples at a micro-batch of one and the share of it the all-reduce cannot hide behind (none: no pipeline).
+
+        A pipeline of depth d at tensor degree tp ≤ the widest runs slots ≥ samples × tp × d / count + d − 1 (its
+        micro-batch is one, or a pinned one that carries as many samples), each sending two activations over the
+        network (latency + bytes ÷ tp), and its all-reduce's bandwidth term, behind all but 2/3 of a slot's compute
+        (slots ≥ d; ZeRO-3 shards only layouts without model parallelism), is least at the widest stride (the
+        instance's whole network shared by a stride wider than it); so its step is at least sends + all-reduce +
+        the rest of its compute."""
+        networked = bool(network)
+        found = self.lists.get((count, per_instance, networked))
+        degrees = (found if found is not None else self._list(count, per_instance, networked))[0]
+        if count <= per_instance or not network:
+            made = self.coarse_links[(per_instance, network)][count] = (degrees, -1.0, [])
+            return made
+        net = network / 8.0 * 1e9
+        grads, batch = self.grad_bytes, self.batch
+        spread = 2.0 * (1.0 - per_instance / count) * grads / net  # instances = count / GPUs per instance
+        latency = 2.0 * RING_STEP_LATENCY_S["network"]
+        sends = 2.0 * self.unit_activation * per_instance / net  # a slot's two sends at tensor degree 1
+        widest = degrees[-1] if degrees else 1
+        share = batch / count
+        piped, depth = [], 2
+        while depth <= self.job.work.layers:
+            replica = share * depth  # ≤ the busiest replica's samples at any tensor degree (at least 1)
+            sent = latency * ((replica if replica > 1.0 else 1.0) + depth - 1) + (replica + (depth - 1) / widest) * sends
+            stride = widest * depth
+            if stride >= count:
+                synced = 0.0  # one replica: no all-reduce
+            elif stride > per_instance:
+                synced = 2.0 * (1.0 / stride - 1.0 / count) * grads * per_instance / net
+                if synced > spread:
+                    synced = spread
+            else:
+                synced = spread
+            # the compute: slots × micro-batch ≥ samples × tp × d / count + d − 1, over tp × d GPUs (per sample);
+            # the all-reduce behind all but 2/3 of a slot's (slots ≥ d; ZeRO-3 shards only layouts without model
+            # parallelism)
+            piped.append((sent, synced, share + (depth - 1) / (widest * depth), 1.0 - 2.0 / (3.0 * depth)))
+            depth *= 2
+        made = self.coarse_links[(per_instance, network)][count] = (degrees, spread, piped)
+        return made
+
+    def _coarse_etas(self, ends: dict[int, tuple[float, float]] | None, caps: dict[int, float], count: int,
+                     degrees: tuple[int, ...], most: float) -> tuple[float, float, float, float]:
+        """What coarse_floors reads of the efficiency at a count: the most any layout reaches (a data-parallel
+        layout's micro-batch is at most its replica's samples and what the GPU's memory holds of their activations,
+        or the pinned one; a pipeline's is one unless pinned), the fewest micro-batches a data-parallel replica
+        accumulates (its samples over that micro-batch), those at tensor degree 1, and the most a pipeline
+        reaches. The curve's efficiency at any micro-batch up to m is at most max(η₁, 1/(1/η∞ + (1/η₁ − 1/η∞)/m))
+        (_eta); where _eta asks the curve itself (`ends` None), at most `most` (_eta_most). `caps`: _micro_caps."""
+        pinned = self.job.micro_batch
+        eta, fewest, alone, single = 0.0, math.inf, 1.0, 0.0
+        for tp in (1, *degrees):
+            share = self.batch * tp / count
+            micro = pinned or min(-(-share // 1) or 1.0, caps[tp])
+            if share / micro < fewest:
+                fewest = share / micro
+            if tp == 1:
+                alone = share / micro
+            if ends is not None:
+                unbounded, one = ends[tp]
+                value = 1.0 / (1.0 / unbounded + (1.0 / one - 1.0 / unbounded) / micro)
+                if one > value:
+                    value = one
+                if value > eta:
+                    eta = value
+                if one > single:
+                    single = one
+        if ends is None:
+            eta = single = most
+        elif pinned:
+            single = eta
+        return eta, fewest, alone, single
+
+    def _micro_caps(self, capacity: float) -> dict[int, float]:
+        """Per tensor degree, the most micro-batch samples whose activations (at the recomputation that keeps
+        fewest) fit in `capacity` bytes with nothing else, a hair over (the search's own sums may round the other
+        way): no fit at that degree takes more."""
+        found = self.micro_caps.get(capacity)
+        if found is None:
+            found = self.micro_caps[capacity] = {}
+            for tp in (1, 2, 4, 8, 16):
+                one = min(self._one(mode, tp) for mode in self.modes)
+                found[tp] = max(1.0, float(capacity * (1.0 + 1e-6) // one)) if one > 0 else math.inf
+        return found
+
+    def _one(self, mode: str, tp: int) -> float:
+        """One micro-batch sample's activation bytes at a recomputation and tensor degree (all they read), once."""
+        one = self.ones.get((mode, tp))
+        if one is None:
+            one = self.ones[(mode, tp)] = self.memory_of(self.job, 1, mode, "none", 1, tp, 1, 1, 1).activations
+        return one
+
+    def _eta_most(self, gpu: GpuSpec, efficiency: Efficiency) -> float:
+        """The most _eta gives at any tensor degree and micro-batch: the curve's 1/(1/η∞ + (1/η₁ − 1/η∞)/micro)
+        lies between its values at one and without a micro-batch; where _eta asks the curve itself, the curve's
+        cap (at most 1)."""
+        key = (id(gpu), id(efficiency))
+        found = self.mosts.get(key)
+        if found is not None:
+            return found
+        if efficiency.curve is None:
+            most = efficiency.value
+        else:
+            most = 0.0
+            for tp in (1, 2, 4, 8, 16):
+                self._eta(gpu, efficiency, tp, 1)  # keeps the curve's two ends in self.ends
+                unbounded, single = self.ends[(id(gpu), id(efficiency), tp)]
+                top = 1.0 if unbounded >= 1.0 or single <= 0.0 else max(unbounded, single)
+                if top > most:
+                    most = top
+        self.mosts[key] = most
+        self.held += [gpu, efficiency]
+        return most
 
     def _comm(self, shape: Shape, per_instance: int, network: float | None, intra: tuple[float, str]) -> Comm:
         """What a shape's step reads of the GPU's link and the offer's network (Comm), each collective at NCCL's

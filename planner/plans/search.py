@@ -331,16 +331,18 @@ class _Search:
         self.memos: dict[int, LayoutMemo] = {}  # layouts shared across GPUs of one memory size, per job
         self.judges: dict[int, Judge] = {}
         self.bounds: dict[int, CountBound] = {}
-        self.floor_lists: dict[int, tuple[list[int], list[float]]] = {}
-        """Each shape's counts and their floors, in order."""
+        self.floor_maps: dict[int, dict[int, float]] = {}
+        """Each shape's floors worked out, by count (_Floors.floor)."""
+        self.coarse_lists: dict[int, tuple[list[int], list[float]]] = {}
+        """Each shape's counts and their coarse floors (CountBound.coarse_floors), in order."""
         self.targets: list[Target] = []
         self.keys: list[int] = []
         """Each target's shape number."""
         self.slots: list[list[TrainingOption | None]] = []
         self.witnesses = Witnesses(training.deadline, training.budget)
-        self.candidates: dict[int, tuple[list[float], list[float], int]] = {}
-        """Per target whose other counts are left to decide, in target order: its floor costs, its floor hours and the
-        count index timed first."""
+        self.candidates: dict[int, _Floors] = {}
+        """Per target whose other counts are left to decide, in target order: its floors (and the count timed
+        first)."""
         self.far: list[tuple[int, tuple[int, float, int]]] = []
         """(target, (its worst verdict, least hours or its GPU count, count index)) of the unusable counts left."""
         self.nearest: dict[int, tuple[int, float]] = {}
@@ -350,8 +352,7 @@ class _Search:
     @property
     def floors(self) -> dict[tuple[int, int], float]:
         """The floor of each (shape, count) worked out (the tests compare them with the plans): made on read."""
-        return {(shape, count): hours for shape, (counts, hours_list) in self.floor_lists.items()
-                for count, hours in zip(counts, hours_list)}
+        return {(shape, count): hours for shape, known in self.floor_maps.items() for count, hours in known.items()}
 
     def add(self, index: int, target: Target) -> None:
         """The target's options: every one timed, or, where the job's floors apply, the cheapest and the fastest by
@@ -379,38 +380,48 @@ class _Search:
         bound = self.bounds.get(id(this_job))
         if bound is None:
             bound = self.bounds[id(this_job)] = CountBound(this_job, memo.training_memory)
-        known = self.floor_lists.get(shape)
-        if known is not None and known[0] == counts:
-            hours_list = known[1]
-        else:
-            # a GPU without the precision is timed at its fp32 peak (training.timed_plans)
-            at = peak if peak is not None else target.gpu.peak_tflops.fp32 * 1e12
-            hours_list = bound.hours_floors(target.gpu, offer, counts, target.efficiency, at,
-                                            intra_node_gbs(target.gpu, offer))
-            self.floor_lists[shape] = (counts, hours_list)
-        o = offer.offer
-        per, price, billing = o.gpus_per_instance, o.usd_per_hour, offer.billing_seconds
-        term = offer.commitment.term_hours if offer.commitment is not None else 0.0
-        deadline, budget = self.training.deadline, self.training.budget
-        # the plan's own cost formula at the floor's hours (the cost rises with the hours)
-        costs = run_cost_usd_each([-(-count // per) for count in counts], price, hours_list, billing, term)
+        known = self.floor_maps.get(shape)
+        if known is None:
+            known = self.floor_maps[shape] = {}
+        gpu, efficiency = target.gpu, target.efficiency
+        # a GPU without the precision is timed at its fp32 peak (training.timed_plans)
+        at = peak if peak is not None else gpu.peak_tflops.fp32 * 1e12
+        intra = intra_node_gbs(gpu, offer)
         if peak is None:
-            self.unusable(index, hours_list)
+            missing = [count for count in counts if count not in known]
+            for count, hours in zip(missing, bound.hours_floors(gpu, offer, missing, efficiency, at, intra)):
+                known[count] = hours
+            self.unusable(index, [known[count] for count in counts])
             return
-        # the least (floor cost, floor hours, count index) within the deadline and budget, else of all
-        cheapest, least = -1, (math.inf, math.inf)
-        for within in (True, False):
-            for i, cost in enumerate(costs):
-                hours = hours_list[i]
-                if within and not ((deadline is None or hours * 3600.0 <= deadline)
-                                   and (budget is None or cost <= budget)):
-                    continue
-                if cheapest < 0 or cost < least[0] or (cost == least[0] and hours < least[1]):
-                    cheapest, least = i, (cost, hours)
-            if cheapest >= 0:
-                break
+        coarse = self.coarse_lists.get(shape)
+        if coarse is None or coarse[0] != counts:
+            coarse = self.coarse_lists[shape] = (counts, bound.coarse_floors(gpu, offer, counts, efficiency, at))
+        floors = _Floors(bound, target, at, intra, known, coarse[1])
+        deadline, budget = self.training.deadline, self.training.budget
+        # the least (floor cost, floor hours, count index) within the deadline and budget, else of all: the finer
+        # floors worked out cheapest coarse floor first, until the coarse cost passes the least within found
+        # floors (the finer floor is at least the coarse one, in cost too); a count whose coarse floor misses the
+        # deadline or the budget is not within, and is worked out only when no count is
+        coarse_costs, coarse_hours = floors.coarse_costs, floors.coarse_hours
+        order = sorted(range(len(counts)), key=coarse_costs.__getitem__)
+        within: tuple[float, float, int] | None = None
+        for i in order:
+            cost = coarse_costs[i]
+            if within is not None and cost > within[0]:
+                break  # its floor costs more than the least within: so does every count after it
+            if (deadline is not None and coarse_hours[i] * 3600.0 > deadline) or (budget is not None and cost > budget):
+                continue
+            cost, hours = floors.floor(i)
+            key = (cost, hours, i)
+            if (within is None or key < within) and (deadline is None or hours * 3600.0 <= deadline) \
+                    and (budget is None or cost <= budget):
+                within = key
+        if within is None:
+            within = min((*floors.floor(i), i) for i in order)
+        cheapest = within[2]
+        floors.first = cheapest
         self.judge(index, cheapest)
-        self.candidates[index] = (costs, hours_list, cheapest)
+        self.candidates[index] = floors
 
     def unusable(self, index: int, hours_list: list[float]) -> None:
         """A target whose GPU has no unit for the job's precision: every option is unusable, and they rank among
@@ -428,50 +439,71 @@ class _Search:
         """Each candidate count, cheapest floor first: left out when what has been judged excludes it, else
         timed and judged.
 
-        The counts of one target wait in blocks, each under its least floor cost and least floor hours: a block
-        comes off the heap before any of its counts would, and when what has been judged excludes that corner
-        (Witnesses.excludes rises with the hours and the cost, and with every option judged) it excludes each of
-        its counts then and at its own turn; else it splits in two. The counts timed, and their order, are those
-        of one sorted pass over every count."""
+        The counts of one target wait in blocks, each under its least coarse floor cost and least coarse floor
+        hours (CountBound.coarse_floors, under the finer floors): a block comes off the heap before any of its counts
+        would, and when what has been judged excludes that corner (Witnesses.excludes rises with the hours and the
+        cost, and with every option judged) it excludes each of its counts then and at its own turn; else it splits
+        in two. A count alone comes off under its coarse floor, and unless that is excluded goes back under its
+        finer floor (_Floors.floor), at whose turn it is tested again. The counts timed, and their order, are those
+        of one sorted pass over every count by its finer floor."""
         excludes = self.witnesses.excludes
         candidates = self.candidates
         # the fastest few by floor first: the fastest option within budget and the frontier's fast end exclude most
-        # of the many counts that are only faster than their offer's cheapest (ties in target and count order)
-        probes = heapq.nsmallest(FAST_PROBES, ((hours, index, i) for index, (_, floors, first) in candidates.items()
-                                               for i, hours in enumerate(floors) if i != first))
+        # of the many counts that are only faster than their offer's cheapest (ties in target and count order); a
+        # count comes off under its coarse floor hours first, then goes back under its floor's
+        waiting = [(hours if hours is not None else floors.coarse_hours[i], index, i)
+                   for index, floors in candidates.items()
+                   for i, hours in enumerate(floors.hours) if i != floors.first]
+        heapq.heapify(waiting)
+        probes: list[tuple[float, int, int]] = []
+        while waiting and len(probes) < FAST_PROBES:
+            entry = heapq.heappop(waiting)
+            floors = candidates[entry[1]]
+            hours = floors.hours[entry[2]]
+            if hours is None:
+                hours = floors.floor(entry[2])[1]
+            if entry[0] < hours:
+                heapq.heappush(waiting, (hours, entry[1], entry[2]))
+            else:
+                probes.append(entry)
         for hours, index, i in probes:
-            if not excludes(index, hours, candidates[index][0][i]):
+            floors = candidates[index]
+            if not excludes(index, hours, floors.costs[i]):  # type: ignore[arg-type]
                 self.judge(index, i)
         taken = {(index, i) for _, index, i in probes}
         heap: list[Block] = []
-        for index, (costs, hours_list, first) in candidates.items():
-            members = [i for i in range(len(costs)) if i != first and (index, i) not in taken]
+        for index, floors in candidates.items():
+            first = floors.first
+            members = [i for i in range(len(floors.hours)) if i != first and (index, i) not in taken]
             if members:
-                # in (floor cost, floor hours, count index) order: two stable sorts
-                members.sort(key=hours_list.__getitem__)
-                members.sort(key=costs.__getitem__)
-                heap.append(_block(index, costs, hours_list, members, len(heap)))
+                # in (coarse cost, count index) order: the first costs least
+                members.sort(key=floors.coarse_costs.__getitem__)
+                heap.append(_block(index, floors, members, len(heap)))
         heapq.heapify(heap)
         made = len(heap)
         while heap:
             cost, hours, index, i, _, members = heapq.heappop(heap)
             if excludes(index, hours, cost):
                 continue
-            if not members:
+            floors = candidates[index]
+            if members:
+                half = len(members) // 2
+                heapq.heappush(heap, _block(index, floors, members[:half], made))
+                heapq.heappush(heap, _block(index, floors, members[half:], made + 1))
+                made += 2
+            elif floors.hours[i] is None or hours < floors.hours[i]:  # type: ignore[operator]
+                cost, hours = floors.floor(i)  # under its coarse floor: back under its floor
+                heapq.heappush(heap, (cost, hours, index, i, made, []))
+                made += 1
+            else:
                 self.judge(index, i)
-                continue
-            costs, hours_list, _ = candidates[index]
-            half = len(members) // 2
-            heapq.heappush(heap, _block(index, costs, hours_list, members[:half], made))
-            heapq.heappush(heap, _block(index, costs, hours_list, members[half:], made + 1))
-            made += 2
         nearest = self.nearest
         for index, (worst, key, i) in self.far:
             if nearest[index] >= (worst, key):
                 self.judge(index, i)
 
     def forget_floors(self) -> None:
-        """Drop the floors' working state once every count is decided (the floors themselves stay in floor_lists)."""
+        """Drop the floors' working state once every count is decided (the floors themselves stay in floor_maps)."""
         self.candidates.clear()
         for bound in self.bounds.values():
             bound.forget()
@@ -536,18 +568,77 @@ class _Search:
 
 Block = tuple[float, float, int, int, int, list[int]]
 """A heap entry of _Search.time_candidates: (floor cost, floor hours, target, count index, number, []) for one
-count; (least floor cost, least floor hours, target, -1, number, its count indices) for a block of one target's
-counts, which orders before each of them."""
+count, under its floor or, when that is not worked out, its coarse floor; (least coarse floor cost, least coarse floor
+hours, target, -1, number, its count indices) for a block of one target's counts, which orders before each of them."""
 
 
-def _block(index: int, costs: list[float], hours: list[float], members: list[int], number: int) -> Block:
-    """The heap entry of target `index`'s counts `members` (in (floor cost, floor hours, count index) order), a
-    single count as itself."""
+def _block(index: int, floors: _Floors, members: list[int], number: int) -> Block:
+    """The heap entry of target `index`'s counts `members` (in (coarse floor cost, count index) order), a single
+    count as itself."""
     if len(members) == 1:
         i = members[0]
-        return costs[i], hours[i], index, i, number, []
-    # sorted: the first costs least
-    return costs[members[0]], min([hours[i] for i in members]), index, -1, number, members
+        hours = floors.hours[i]
+        if hours is not None:
+            cost = floors.costs[i]
+            assert cost is not None
+            return cost, hours, index, i, number, []
+        return floors.coarse_costs[i], floors.coarse_hours[i], index, i, number, []
+    coarse_hours = floors.coarse_hours
+    return floors.coarse_costs[members[0]], min([coarse_hours[i] for i in members]), index, -1, number, members
+
+
+class _Floors:
+    """One target's floors (plans/count_bound.py): the coarse floor of every count at once, the finer floor of a
+    count worked out when the search needs it (at most once per offer shape and count: `known`), each with its
+    cost by the plan's own cost formula (the cost rises with the hours)."""
+
+    __slots__ = ("billing", "coarse_costs", "coarse_hours", "counts", "costs", "fine", "first", "hours", "instances",
+                 "known", "price", "term")
+
+    def __init__(self, bound: CountBound, target: Target, peak: float, intra: tuple[float, str],
+                 known: dict[int, float], coarse_hours: list[float]) -> None:
+        self.known, self.counts = known, target.counts
+        self.fine = bound.floors(target.gpu, target.offer, target.efficiency, peak, intra)
+        offer = target.offer
+        o = offer.offer
+        per = o.gpus_per_instance
+        self.price, self.billing, self.term = o.usd_per_hour, offer.billing_seconds, _term_hours(offer)
+        self.instances = [-(-count // per) for count in self.counts]
+        self.coarse_hours = coarse_hours
+        self.coarse_costs = run_cost_usd_each(self.instances, self.price, coarse_hours, self.billing, self.term)
+        self.hours: list[float | None] = [None] * len(coarse_hours)
+        """Each count's floor, where worked out: the finer floor, or the coarse one where that is higher (the finer
+        is 0.0 where a fit is too near the GPU's memory to call)."""
+        self.costs: list[float | None] = [None] * len(coarse_hours)
+        self.first = -1
+        """The count timed first (the cheapest by floor)."""
+
+    def floor(self, i: int) -> tuple[float, float]:
+        """The i-th count's floor cost and hours, worked out once."""
+        hours = self.hours[i]
+        if hours is None:
+            count = self.counts[i]
+            hours = self.known.get(count)
+            if hours is None:
+                fine = self.fine(count)
+                coarse = self.coarse_hours[i]
+                hours = self.known[count] = fine if fine >= coarse else coarse
+            self.hours[i] = hours
+            # run_cost_usd_each's arithmetic for one count
+            billing, term = self.billing, self.term
+            if hours == math.inf:
+                self.costs[i] = math.inf
+            else:
+                billed = 0.0 if hours <= 0 else (math.ceil(hours * 3600.0 / billing - 1e-9) or 1) * billing / 3600.0
+                self.costs[i] = self.instances[i] * self.price * (billed if billed >= term else term)
+        cost = self.costs[i]
+        assert cost is not None
+        return cost, hours
+
+
+def _term_hours(offer: PricedOffer) -> float:
+    """The hours a committed-term price owes (0: on demand)."""
+    return offer.commitment.term_hours if offer.commitment is not None else 0.0
 
 
 _rank: Callable[[TrainingOption], tuple[object, ...]] = operator.attrgetter("rank")
