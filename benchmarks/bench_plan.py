@@ -64,6 +64,9 @@ unbound batch state shared across batch limits; docs/internals.md): instructions
 1,486 -> 1,449-1,455 M, with the quantile store warm 916 -> 889-893 M, bert-train-then-serve 1,266 -> 1,235-1,240 M;
 CPU within the load's noise. Targets not met (serve-7b-chat ~205-260 ms cold, what is left: docs/internals.md).
 Then one candidate for dynamic batching's limits that share their percentiles: bert-train-then-serve 1,232 -> 1,179 M.
+Then a decode step's batch-independent terms once per tensor degree: serve-7b-chat 1,455 -> 1,436 M cold, 890 -> 875 M
+store warm. The round in all (afb9c3a before): serve-7b-chat 1,486 -> 1,436 M cold, 916 -> 875 M warm; bert 1,266 ->
+~1,180 M (its training search as at afb9c3a).
 Sixteenth round (2026-12-01: coarse floors from the degrees alone, the finer floors worked out only where they
 decide, plans/count_bound.py coarse_floors; docs/internals.md): instructions per plan() (callgrind, gc off,
 OPENBLAS_NUM_THREADS=1, the trees counted one after the other, main afb9c3a before) pretrain-1b-72h 911 -> 774 M,

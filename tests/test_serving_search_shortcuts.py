@@ -367,3 +367,24 @@ def test_batch_limits_sharing_their_percentiles_are_one_candidate(catalog, monke
     every = planner.plan(loaded, catalog).estimate.inference.plans
     assert [repr(p) for p in every] == [repr(p) for p in lean]
     assert kept < 0.5 * sum(read)
+
+
+@pytest.mark.parametrize("preset", ["llama-2-7b", "mixtral-8x7b"])
+def test_a_decode_step_from_its_terms_is_the_written_out_step(catalog, preset):
+    # inference_time.decode_terms keeps what a step reads that is the same at every batch (plans/serving.py times
+    # thousands of batches at one context): decode_step_at must be the formula's floats, bit for bit, for a dense
+    # model (the weights read once) and a mixture of experts (the experts the batch's tokens touch)
+    from planner.io.profile import resolve_architecture
+    from planner.model.inference_time import decode_step_at, decode_terms
+    from planner.model.workload import decode_flops, kv_cache_bytes, weights_read_bytes, workload_for
+    from planner.schema.profile import ModelSection
+
+    work = workload_for(resolve_architecture(ModelSection(preset=preset), catalog))
+    assert work.is_moe == (preset == "mixtral-8x7b")
+    for context in (100.0, 640.0, 33_000.5):
+        terms = decode_terms(work, context, "bf16", "fp8")
+        for batch in (1, 2, 7, 48, 256, 4096):
+            written = max(batch * decode_flops(work, context) / 3.1e14, (
+                weights_read_bytes(work, "bf16", batch) + batch * kv_cache_bytes(work, context, "fp8")) / 1.7e12) \
+                + 2.5e-5
+            assert decode_step_at(terms, work, batch, "bf16", 3.1e14, 1.7e12, 2.5e-5) == written

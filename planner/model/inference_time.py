@@ -61,9 +61,28 @@ def decode_step_seconds(work: Workload, batch: float, context: float, weight_pre
     """One decode iteration of `batch` sequences at mean `context`: weights read once for the batch (of a mixture of
     experts, the experts its `batch` tokens touch) plus every sequence's KV cache (bandwidth), or the batch's FLOP
     (compute), whichever is longer; plus TP all-reduces."""
-    step_bytes = (weights_read_bytes(work, weight_precision, batch)
-                  + batch * kv_cache_bytes(work, context, kv_precision))
-    return max(batch * decode_flops(work, context) / flops, step_bytes / bytes_per_s) + comm_s
+    return decode_step_at(decode_terms(work, context, weight_precision, kv_precision), work, batch, weight_precision,
+                          flops, bytes_per_s, comm_s)
+
+
+DecodeTerms = tuple[float | None, float, float]
+"""decode_terms: (the weights a step reads, None when that depends on the batch; one sequence's KV cache; one
+sequence's FLOP)."""
+
+
+def decode_terms(work: Workload, context: float, weight_precision: str, kv_precision: str) -> DecodeTerms:
+    """What decode_step_seconds reads that is the same at every batch of one context: the serving search times
+    thousands of batches at one context per GPU."""
+    weights = None if work.is_moe else weights_read_bytes(work, weight_precision, 1.0)  # dense: every weight
+    return weights, kv_cache_bytes(work, context, kv_precision), decode_flops(work, context)
+
+
+def decode_step_at(terms: DecodeTerms, work: Workload, batch: float, weight_precision: str, flops: float,
+                   bytes_per_s: float, comm_s: float = 0.0) -> float:
+    """decode_step_seconds from its decode_terms at the same context: the same expression on the same floats."""
+    weights, kv, step_flops = terms
+    step_bytes = (weights_read_bytes(work, weight_precision, batch) if weights is None else weights) + batch * kv
+    return max(batch * step_flops / flops, step_bytes / bytes_per_s) + comm_s
 
 
 def decode_tokens_per_s(work: Workload, gpu: GpuSpec, weight_precision: str, batch: float, context: float,

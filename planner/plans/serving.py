@@ -46,7 +46,10 @@ from planner.model.forward_time import (
     shape_note,
 )
 from planner.model.inference_time import (
+    DecodeTerms,
+    decode_step_at,
     decode_step_seconds,
+    decode_terms,
     default_kv_precision,
     kv_batch_limit,
     tp_allreduce_seconds,
@@ -235,6 +238,8 @@ class _TimingBasis:
     """The whole prompt's prefill (chunked prefill replaces it per batch)."""
     host: float
     """Host time of a decode step's operators (an eager engine's step is no shorter: forward_time.py)."""
+    decode: DecodeTerms
+    """decode_terms at the mean context: what a decode step reads that is the same at every batch."""
 
 
 def _timing_basis(work: Workload, inf: Inference, gpu: GpuSpec, tp: int, link_gbs: float, link: str,
@@ -252,7 +257,7 @@ def _timing_basis(work: Workload, inf: Inference, gpu: GpuSpec, tp: int, link_gb
     prefill = cached_prefill_seconds(work, prompt, cached, inf.precision, flops, bytes_per_s,
                                      tp_allreduce_seconds(work, prompt - cached, tp, link_gbs, link))
     return _TimingBasis(flops, bytes_per_s, kv, output, context, prompt, cached, prefill,
-                        kernels_per_forward(work) * eff.host_floor_s)
+                        kernels_per_forward(work) * eff.host_floor_s, decode_terms(work, context, inf.precision, kv))
 
 
 def _timing_at(basis: _TimingBasis, work: Workload, inf: Inference, tp: int, batch: int, link_gbs: float,
@@ -267,9 +272,8 @@ def _timing_at(basis: _TimingBasis, work: Workload, inf: Inference, tp: int, bat
     # and the engine's host work between steps, serial with them (planner/model/engine_step.py)
     engine = eff.engine_step_s
     prefill += engine
-    step = max(basis.host, decode_step_seconds(work, batch, context, inf.precision, kv, flops,
-                                               bytes_per_s, tp_allreduce_seconds(work, batch, tp, link_gbs, link))) \
-        + engine
+    step = max(basis.host, decode_step_at(basis.decode, work, batch, inf.precision, flops, bytes_per_s,
+                                          tp_allreduce_seconds(work, batch, tp, link_gbs, link))) + engine
     spec = inf.speculative
     if spec is not None and work.draft is not None:
         draft_step = max(kernels_per_forward(work.draft) * eff.host_floor_s,
