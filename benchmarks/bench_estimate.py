@@ -115,7 +115,8 @@ ways. A table now costs what its JSON does; past 2x is bert-train-then-serve's a
 Four more cuts outside plan() (2026-12-01 late, docs/internals.md 'Start-up'; main d12e786 without and with be7a87b,
 02d073a, 8cc5194, d12e786): forward references left as text while pydantic is imported, the process leaving at once
 when nothing waits for the interpreter's exit (cli/main.py main), the catalog decoder's set-fields per distinct
-positions, the JSON written without json's pure-Python encoder (render/jsontext.py). Callgrind instructions json /
+positions, the JSON written without json's pure-Python encoder (render/jsontext.py, since reverted: 14 M, ~0.7 %
+of a run, for a second JSON encoder). Callgrind instructions json /
 table (PYTHONHASHSEED=0, setarch -R, own GPUPLAN_CACHE_DIR; floor 659 M): bert-train-then-serve 2,058 -> 1,987 M /
 2,065 -> 2,011 M, pretrain-1b-72h 1,688 -> 1,622 M / 1,694 -> 1,637 M, serve-7b-chat 1,742 -> 1,676 M / 1,763 ->
 1,702 M, resnet50-imagenet 1,539 -> 1,473 M / 1,542 -> 1,485 M, lora-mixtral-8x7b 1,389 -> 1,325 M / 1,400 ->

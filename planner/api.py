@@ -3,6 +3,7 @@ and the tests go through these three functions like any Python user."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from planner.dataclass import dataclass
 from pathlib import Path
@@ -65,10 +66,8 @@ class PlanResult:
         return estimate_dict(self.estimate, top or None, self.decision)
 
     def to_json(self, top: int | None = DEFAULT_TOP) -> str:
-        """`to_dict` as the CLI prints it (json.dumps with indent=2)."""
-        from planner.render.jsontext import dumps_indented
-
-        return dumps_indented(self.to_dict(top))
+        """`to_dict` as the CLI prints it."""
+        return json.dumps(self.to_dict(top), indent=2)
 
 
 def plan(profile: LoadedProfile, catalog: Catalog, *, confidence: float = 0.5,

@@ -3,6 +3,7 @@ Only this rounds."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -577,10 +578,8 @@ def _same_plan(a: object, b: object) -> bool:
 
 
 def render_json(est: Estimate, top: int | None = None, decision: Decision | None = None) -> str:
-    """Pretty JSON (json.dumps with indent=2)."""
-    from planner.render.jsontext import dumps_indented
-
-    return dumps_indented(estimate_dict(est, top, decision))
+    """Pretty JSON."""
+    return json.dumps(estimate_dict(est, top, decision), indent=2)
 
 
 _usd = usd
