@@ -505,6 +505,7 @@ class _Search:
     def forget_floors(self) -> None:
         """Drop the floors' working state once every count is decided (the floors themselves stay in floor_maps)."""
         self.candidates.clear()
+        self.coarse_lists.clear()
         for bound in self.bounds.values():
             bound.forget()
 
