@@ -71,6 +71,19 @@ def test_stale_price_warnings_name_only_providers_of_shown_plans():
     assert not any("massed-compute" in w for w in none_shown["warnings"])
 
 
+def test_stale_price_warnings_name_each_offer_shown_with_its_own_age():
+    # new-user QA: two massed-compute L40 plans, one priced in 2024 (852 days) and one in 2026 (106 days), were
+    # warned about as "prices for massed-compute are 852 days old (2 plans shown)": one offer's age for both, and
+    # neither offer named
+    data = estimate(PRETRAIN, "constraints.providers=[massed-compute]", "constraints.gpus=[L40]")
+    ages = {p["instance"]: p["price_as_of"] for p in data["training"]["plans"]}
+    assert len(set(ages.values())) > 1  # the case: offers of one provider priced on different days
+    [warning] = [w for w in data["warnings"] if w.startswith("prices for massed-compute")]
+    for instance, as_of in ages.items():
+        assert f"{instance}, " in warning and f"days old (as of {as_of})" in warning
+    assert f"the {len(ages)} plans shown" in warning
+
+
 def test_offer_without_network_spans_instances_over_a_named_assumption():
     data = estimate(PRETRAIN, "constraints.gpus=[L40S]")
     plan = data["training"]["plans"][0]

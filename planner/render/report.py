@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # annotations only: the decision is made before rendering
     from planner.decide.choices import Decision, ServingDecision, TrainingDecision
 
 SCHEMA_VERSION = 1
-_OLD = re.compile(r"price (\d+) days old")
+_OLD = re.compile(r"price (\d+) days old \(as of ([0-9-]+)\)")
 
 
 def shown(plans: list[Any], top: int | None) -> list[Any]:
@@ -166,17 +166,39 @@ def _price_fields(plan: TrainingPlan | ServingPlan) -> dict[str, Any]:
 
 
 def price_warnings(est: Estimate, top: int | None, merges: Merges | None = None) -> list[str]:
-    """Old prices among the plans shown (not the whole catalog): one line per provider, its oldest shown price."""
-    ages: dict[str, list[int]] = {}
+    """Old prices among the plans shown (not the whole catalog): one line per provider naming the offers shown with
+    each age (new-user QA: "prices for massed-compute are 852 days old (2 plans shown)" gave one 2024 offer's age to
+    both plans, one of them priced 106 days ago, and named neither)."""
+    ages: dict[str, dict[tuple[int, str], list[str]]] = {}
+    plans: dict[str, int] = {}
     merges = merges or Merges(est)
     for name, section in (("training", est.training), ("inference", est.inference)):
         for plan in merges.shown(name, top) if section is not None else []:
             for flag in plan.price_flags:
                 match = _OLD.match(flag)
                 if match:
-                    ages.setdefault(plan.provider, []).append(int(match.group(1)))
-    return [f"prices for {provider} are {max(days)} days old" + (f" ({len(days)} plans shown)" if len(days) > 1 else "")
-            for provider, days in sorted(ages.items())]
+                    plans[plan.provider] = plans.get(plan.provider, 0) + 1
+                    offers = ages.setdefault(plan.provider, {}).setdefault((int(match.group(1)), match.group(2)), [])
+                    if plan.instance not in offers:
+                        offers.append(plan.instance)
+    lines = []
+    for provider, groups in sorted(ages.items()):
+        shown = "the plan shown" if plans[provider] == 1 else f"the {plans[provider]} plans shown"
+        # every age is written "N days old", the form scripts/docs_outputs.py masks (it changes with the date)
+        parts = [(f"{_names(offers)}, {days} days old (as of {as_of})")
+                 for (days, as_of), offers in sorted(groups.items(), reverse=True)]
+        if len(parts) == 1:
+            (days, as_of), offers = next(iter(groups.items()))
+            lines.append(f"prices for {provider} are {days} days old (as of {as_of}) in {shown}: {_names(offers)}")
+        else:
+            lines.append(f"prices for {provider} are old in {shown}: {'; '.join(parts)}")
+    return lines
+
+
+def _names(offers: list[str], most: int = 3) -> str:
+    """Instance names, the first `most` of them and how many more."""
+    more = f" and {len(offers) - most} more" if len(offers) > most else ""
+    return ", ".join(offers[:most]) + more
 
 
 def _buy_dict(line: BuyVersusRent) -> dict[str, Any]:
