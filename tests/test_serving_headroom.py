@@ -155,3 +155,28 @@ def test_the_headroom_search_shares_the_plain_searchs_timings_and_misses(catalog
     strict = headroom_slo(inference.slo, shared[0][0].efficiency)
     assert _stricter(strict, inference.slo) and not _stricter(inference.slo, strict)
     assert not _stricter(strict.model_copy(update={"ttft_p50": 1.0}), inference.slo)  # a target the other lacks
+
+
+def test_plans_without_headroom_say_so_where_they_rank(catalog):
+    # new-user QA: Llama-2-70B in fp8 on L40S listed 3×2 L40S at $2,913 "ok" as #7, below six dearer "ok" plans,
+    # with nothing in the table or the JSON saying why: it meets the targets at the median efficiency only, and the
+    # plans that hold them with headroom rank first
+    from typer.testing import CliRunner
+
+    from planner.cli.main import app
+
+    sets = ["model={preset: llama-2-70b}", "inference.precision=fp8", "inference.rate=2/s",
+            "inference.average_rate=1/s", "inference.prompt_tokens=1024",
+            "inference.slo={ttft_p95: 2s, tpot_p95: 100ms}", "constraints.gpus=[L40S]"]
+    result = planner.plan(load_profile(ROOT / "profiles" / "serve-7b-chat.yaml", catalog, sets), catalog)
+    plans = result.to_dict(top=0)["inference"]["plans"]
+    marks = [p["holds_with_headroom"] for p in plans]
+    assert all(m is None for p, m in zip(plans, marks) if not p["meets_slo"])
+    thin = marks.index(False)
+    assert all(marks[:thin]) and not any(marks[thin:thin + 1])
+    # the case: a plan without headroom cheaper than one ranked above it
+    assert plans[thin]["monthly_cost_usd"] < max(p["monthly_cost_usd"] for p in plans[:thin])
+    args = ["estimate", str(ROOT / "profiles" / "serve-7b-chat.yaml"), "--top", str(thin + 1)]
+    table = CliRunner().invoke(app, [*args, *(a for s in sets for a in ("--set", s))], env={"COLUMNS": "150"}).stdout
+    rows = [line for line in table.splitlines() if " L40S " in line and " ok" in line]
+    assert "ok, no headroom" in rows[thin] and "no headroom" not in rows[0]

@@ -53,7 +53,7 @@ from planner.plans.owned import (
     purchase_basis,
 )
 from planner.plans.pruning import Witnesses
-from planner.plans.rank import serving_latency_key, serving_rank
+from planner.plans.rank import holds_with_headroom, serving_latency_key, serving_rank
 from planner.plans.serving import (
     Memo,
     ServingEfficiency,
@@ -77,7 +77,7 @@ from planner.plans.training import (
 from planner.plans.verdict import SEVERITY, Kind
 from planner.schema.catalog import GpuSpec
 from planner.schema.model import ModelSection
-from planner.schema.profile import Inference, Parallelism, Training
+from planner.schema.profile import Inference, Parallelism, Slo, Training
 
 INSTANCE_STEPS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048,
                   3072, 4096, 6144, 8192, 12288, 16384, 24576, 32768, 49152, 65536)
@@ -127,11 +127,18 @@ class ServingEstimate:
 
     work: Workload
     plans: list[ServingPlan]
+    slo: Slo | None = None
+    """The profile's latency targets (inference.slo), which the ranking's headroom reads."""
 
     @property
     def feasible(self) -> bool:
         """Some plan meets every latency target."""
         return any(p.meets_slo for p in self.plans)
+
+    def headroom(self, plan: ServingPlan) -> bool | None:
+        """Whether a plan that meets the targets still meets them at the P10 efficiency (rank.holds_with_headroom:
+        those rank first); None for a plan that misses them."""
+        return holds_with_headroom(plan, self.slo) if plan.meets_slo else None
 
     def __repr__(self) -> str:
         """One line: the plans and the first."""
@@ -282,7 +289,7 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         plans = _with_serving_bills(plans, catalog, work, profile.inference)
         slo = profile.inference.slo
         key = serving_latency_key(plans, slo)
-        inference = ServingEstimate(work, sorted(plans, key=lambda p: serving_rank(p, key, slo)))
+        inference = ServingEstimate(work, sorted(plans, key=lambda p: serving_rank(p, key, slo)), slo)
     lines = _buy_versus_rent(loaded, catalog, day, training, inference, warnings)
     return Estimate(profile.name, catalog.as_of, training, inference, warnings, confidence, lines, unplanned,
                     loaded.discounts, constraints.assumed_network_gbps is not None)

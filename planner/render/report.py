@@ -444,8 +444,9 @@ def _cost_dict(plan: TrainingPlan, digits: int = 4) -> dict[str, float | None]:
             "total": _r(plan.cost_usd_p50 + (plan.storage_usd or 0.0) + (plan.egress_usd or 0.0), digits)}
 
 
-def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
-    """One serving plan of the JSON document (the fields tests/test_cli.py requires, and more)."""
+def serving_plan_dict(plan: ServingPlan, headroom: bool | None = None) -> dict[str, Any]:
+    """One serving plan of the JSON document (the fields tests/test_cli.py requires, and more); `headroom`: whether it
+    holds the targets at the P10 efficiency (ServingEstimate.headroom), which ranks it before those that do not."""
     latency = {}
     for key, seconds in plan.latency_s.items():
         latency[key.replace("latency_", "")] = _r(seconds * 1e3)
@@ -459,7 +460,7 @@ def serving_plan_dict(plan: ServingPlan) -> dict[str, Any]:
         **_serving_costs(plan),
         "cost_usd": _serving_cost_dict(plan),
         "bill_notes": list(plan.bill.notes) if plan.bill is not None else [],
-        "meets_slo": plan.meets_slo, "fits": plan.fits,
+        "meets_slo": plan.meets_slo, "holds_with_headroom": headroom, "fits": plan.fits,
         "efficiency_source": plan.efficiency.compute.source,
         "efficiency": {"compute": plan.efficiency.compute.value, "bandwidth": plan.efficiency.bandwidth.value,
                        "detail": f"{plan.efficiency.compute.detail}; {plan.efficiency.bandwidth.detail}"},
@@ -542,7 +543,8 @@ def estimate_dict(est: Estimate, top: int | None = None, decision: Decision | No
         work = est.inference.work
         out["inference"] = {"workload": {**_model_dict(work), "weights_gb_bf16": _r(work.params * 2.0 / 1e9),
                                          "kv_bytes_per_token_bf16": _r(work.kv_bytes_per_token_16bit)},
-                            "plans": [{**serving_plan_dict(p), **_types_dict(merged_serving.others(p)),
+                            "plans": [{**serving_plan_dict(p, est.inference.headroom(p)),
+                                       **_types_dict(merged_serving.others(p)),
                                        **({"accuracy": serve_acc} if serve_acc else {})} for p in serving],
                             "recommended": _recommended_index(serving, decision.inference if decision is not None
                                                               else None, lambda p: p.meets_slo)}
@@ -726,8 +728,16 @@ def _serving_rows(est: Estimate, top: int | None, section: ServingDecision | Non
         rows.append([str(i + 1), p.gpu, _provider_cell(p, others), f"{p.replicas}×{p.gpus_per_replica}",
                      str(p.batch_size), *lat,
                      _cost_cell(p, p.monthly_cost_usd), "–" if is_no_offer(p) else avg, f"{p.utilization:.0%}",
-                     "ok" if p.meets_slo else "; ".join(p.reasons)])
+                     _serving_status(p, est.inference.headroom(p))])
     return head, rows
+
+
+def _serving_status(plan: ServingPlan, headroom: bool | None) -> str:
+    """ok, ok without headroom (new-user QA: a cheaper "ok" plan ranked below dearer ones with no visible reason:
+    it meets the targets at the median efficiency only, and plans with headroom rank first), or the reasons."""
+    if not plan.meets_slo:
+        return "; ".join(plan.reasons)
+    return "ok" if headroom is not False else "ok, no headroom"
 
 
 def _footer(est: Estimate, decision: Decision | None = None, top: int | None = None,
