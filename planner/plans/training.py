@@ -1168,9 +1168,11 @@ class LayoutMemo:
     """layouts_with_work per reading_key: layouts keys that differ only in what candidate_layouts does not read
     (GPUs per instance beyond the tensor degrees they allow) share one list."""
     """step_comm per (TargetView.link, layout object): GPUs of every memory size meet the same layouts."""
-    rows: dict[tuple[int, int], list[tuple[LayoutEntry, StepComm]]] = dataclasses.field(default_factory=dict)
-    """Each (comm token, count)'s candidate layouts with their StepComm (comm_rows): ~2,000 of a search's ~5,400
-    plans, since GPUs of one link speed on offers of one network and instance size share them."""
+    rows: dict[tuple[int, int], tuple[list[LayoutEntry], list[StepComm | None]]] = \
+        dataclasses.field(default_factory=dict)
+    """Each (comm token, count)'s candidate layouts with their StepComm, each worked out when first asked for (None
+    until then: comm_rows, comm_at): ~2,000 of a search's ~5,400 plans, since GPUs of one link speed on offers of one
+    network and instance size share them."""
     """The LayoutEntry of each layout object (its id(): the entry holds the layout, so the id is not reused while the
     memo lives): a search's layouts_keys list ~5,000 layouts, ~900 distinct."""
 
@@ -1218,22 +1220,24 @@ class LayoutMemo:
         return found
 
     def comm_rows(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
-                  view: TargetView) -> list[tuple[LayoutEntry, StepComm]]:
-        """layouts_with_work, each layout with its StepComm on this GPU's link and this offer's network, once per
-        (view.comm, count); each StepComm once per (layout, link and network), whatever the memory size."""
+                  view: TargetView) -> tuple[list[LayoutEntry], list[StepComm | None]]:
+        """layouts_with_work, and beside them a list for each layout's StepComm on this GPU's link and this offer's
+        network (comm_at fills it), once per (view.comm, count)."""
         entries = self.works.get((*view.layouts_prefix, count))
         if entries is None:
             entries = self.layouts_with_work(job, gpu, offer, count)
-        comms, link = self.comms, view.link
-        rows = []
-        for e in entries:
-            key = (link, id(e.layout))  # the entry holds the layout: its id is not reused while the memo lives
-            comm = comms.get(key)
-            if comm is None:
-                comm = comms[key] = step_comm(job, gpu, offer, e.layout, e.work, view.intra)
-            rows.append((e, comm))
-        self.rows[(view.comm, count)] = rows
-        return rows
+        found = self.rows[(view.comm, count)] = (entries, [None] * len(entries))
+        return found
+
+    def comm_at(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, view: TargetView,
+                entry: LayoutEntry) -> StepComm:
+        """The layout's StepComm on this GPU's link and this offer's network, once per (layout, link and network),
+        whatever the memory size."""
+        key = (view.link, id(entry.layout))  # the entry holds the layout: its id is not reused while the memo lives
+        comm = self.comms.get(key)
+        if comm is None:
+            comm = self.comms[key] = step_comm(job, gpu, offer, entry.layout, entry.work, view.intra)
+        return comm
 
     def entry(self, job: TrainingJob, layout: Layout) -> LayoutEntry:
         """The layout's LayoutEntry, made once per layout object."""
@@ -1385,11 +1389,12 @@ def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, eff
     rows = memo.rows.get((view.comm, count))
     if rows is None:
         rows = memo.comm_rows(job, gpu, offer, count, view)
+    entries, comms = rows
     efficiencies = memo.efficiencies
     bandwidth = dequant_bandwidth(gpu)
     chosen = None
     counted, widening = 0, 0  # a count's layouts all span its GPUs: the widening is asked once per count
-    for entry, comm in rows:
+    for index, entry in enumerate(entries):
         candidate, shared, tensor, micro, expert, gpus = entry
         if curve is None:
             eff = efficiency
@@ -1403,10 +1408,27 @@ def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, eff
         # the fastest alone are made, below)
         eta = eff.value
         micro_compute = shared.micro_flops / peak
-        if comm.imbalance is not None:
-            micro_compute *= comm.imbalance
         slots = shared.slots
         memory = slots * shared.dequant_bytes / bandwidth + shared.optimizer_bytes / bandwidth
+        comm = comms[index]
+        if comm is None:
+            if expert == 1 and chosen is not None:
+                # the layout's floor: its step less the communication (without expert ranks no imbalance stretches
+                # the compute). IEEE rounding is monotone, so adding the communication's non-negative terms to the
+                # same sum can only raise it: a floor at or past the fastest key means a key at or past it, which
+                # the strict comparison below never chooses, and the StepComm is not worked out
+                floor = slots * micro_compute / eta + memory
+                if floor < shared.host_s:
+                    floor = shared.host_s
+                if per_sample:
+                    steps = samples / shared.samples_per_step
+                    if steps > 1.0:
+                        floor = floor * steps
+                if floor >= fastest:
+                    continue
+            comm = comms[index] = memo.comm_at(job, gpu, offer, view, entry)
+        if comm.imbalance is not None:
+            micro_compute *= comm.imbalance
         if comm.zero3:
             exposed = comm.overlap_comm_s - micro_compute / eta
             seconds = slots * micro_compute / eta + comm.fixed_comm_s + memory \
