@@ -174,6 +174,16 @@ CASES = [
          "inference.max_queue_delay", ("10 has no unit (a plain number here would be 10 s). Write 10ms or 10s.",)),
     Case("zero-gpu-count", base(PRETRAIN) + "constraints:\n  gpu_count: 0\n", "gpu_count:", "constraints.gpu_count",
          ("Input should be greater than or equal to 1 (got 0)",)),
+    # new-user QA round 5: pins that cannot fill the pinned count exited 1 with the same reason once per GPU type
+    Case("pins-do-not-fill-the-count",
+         broken(PRETRAIN, "  epochs: 1\n", "  epochs: 1\n  parallelism: {data: 4, tensor: 1, pipeline: 1}\n")
+         + "constraints:\n  gpu_count: 8\n", "gpu_count:", "constraints.gpu_count",
+         ("the pinned layout cannot use gpu_count 8: data 4 × tensor 1 × pipeline 1 does not fill 8 GPUs",
+          "Change constraints.gpu_count or training.parallelism")),
+    Case("tensor-pin-does-not-divide-the-count",
+         broken(PRETRAIN, "  epochs: 1\n", "  epochs: 1\n  parallelism: {tensor: 8}\n")
+         + "constraints:\n  gpu_count: 12\n", "gpu_count:", "constraints.gpu_count",
+         ("tensor 8 does not fill 12 GPUs",)),
     Case("duplicate-key", broken(PRETRAIN, "  epochs: 1\n", "  epochs: 1\n  precision: fp16\n"), "precision:",
          "training.precision", ("duplicate key 'precision' (first at line",), nth=2),
     Case("empty-file", "", None, None, ("expected a YAML mapping at the top of the profile, found empty",)),

@@ -271,6 +271,13 @@ def _check_combinations(profile: Profile, arch: Architecture, doc: YamlDocument)
                             f"is {arch.seq_len} tokens, rarely the length of fine-tuning samples)",
                             hint=f"Add tokens_per_sample (e.g. {{samples: {dataset.samples:g}, tokens_per_sample: "
                                  f"512}}), or set model.seq_len to the sample length.")
+        count, pins = profile.constraints.gpu_count, training.parallelism
+        unfilled = pins.unfilled(count) if pins is not None and count is not None else None
+        if unfilled is not None:
+            # new-user QA: the plan of every offer said so, the same reason once per GPU type (35+), exit 1
+            raise doc.error(("constraints", "gpu_count"), f"the pinned layout cannot use gpu_count {count}: "
+                            f"{unfilled}", hint="Change constraints.gpu_count or training.parallelism (the "
+                                                "count is data × tensor × pipeline × context).")
         if training.batch and training.batch.global_tokens is not None and not transformer:
             raise doc.error(("training", "batch", "global_tokens"), f"a {arch.family} model has no tokens",
                             hint="Use global_samples.")

@@ -874,15 +874,7 @@ def pin_problem(job: TrainingJob, offer: PricedOffer, count: int) -> str | None:
             return f"tensor {pins.tensor} spans more than one {per_instance}-GPU instance"
         if count > per_instance and per_instance % pins.tensor:
             return f"tensor {pins.tensor} groups would straddle the {per_instance}-GPU instances"
-    if pins.expert is not None and pins.expert > 1 and count % pins.expert:
-        return f"expert {pins.expert} does not divide {count} GPUs"
-    fixed = (pins.data or 1) * (pins.tensor or 1) * (pins.pipeline or 1) * (pins.context or 1)
-    if count % fixed or (None not in (pins.data, pins.tensor, pins.pipeline) and fixed != count):
-        named = " × ".join(f"{k} {v}" for k, v in (("data", pins.data), ("tensor", pins.tensor),
-                                                    ("pipeline", pins.pipeline), ("context", pins.context))
-                           if v is not None)
-        return f"{named} does not fill {count} GPUs"
-    return None
+    return pins.unfilled(count)
 
 
 def stage_imbalance(work: Workload, pp: int, split: str = "even") -> float:

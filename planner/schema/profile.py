@@ -63,6 +63,20 @@ class Parallelism(Strict):
         None, description="Activation recomputation: none, selective (attention core only, Korthikanti et al. "
                           "2022) or full (every layer from its input).")
 
+    def unfilled(self, count: int) -> str | None:
+        """Why these pins cannot lay out `count` GPUs (count = data × tensor × pipeline × context, experts among the
+        data ranks), None when they can: the same words for the profile's own gpu_count (io/profile.py) and for a
+        searched count (plans/training.py)."""
+        if self.expert is not None and self.expert > 1 and count % self.expert:
+            return f"expert {self.expert} does not divide {count} GPUs"
+        fixed = (self.data or 1) * (self.tensor or 1) * (self.pipeline or 1) * (self.context or 1)
+        if count % fixed or (None not in (self.data, self.tensor, self.pipeline) and fixed != count):
+            named = " × ".join(f"{k} {v}" for k, v in (("data", self.data), ("tensor", self.tensor),
+                                                        ("pipeline", self.pipeline), ("context", self.context))
+                               if v is not None)
+            return f"{named} does not fill {count} GPUs"
+        return None
+
 
 class Training(Strict):
     """A training or fine-tuning job."""
