@@ -72,6 +72,12 @@ decide, plans/count_bound.py coarse_floors; docs/internals.md): instructions per
 OPENBLAS_NUM_THREADS=1, the trees counted one after the other, main afb9c3a before) pretrain-1b-72h 911 -> 774 M,
 resnet50-imagenet 759 -> 662 M, bert-train-then-serve 1,268 -> 1,095 M, lora-7b-a6000 277 -> 180 M. CPU at load
 4-5 moved within its noise (pretrain-1b-72h 170-219 -> 161-188 ms). The 50 ms target is not met.
+Seventeenth round (2026-12-01: _fastest skips layouts whose floor passes the fastest found, without their StepComm;
+docs/internals.md): instructions per plan() (callgrind, gc off, OPENBLAS_NUM_THREADS=1, PYTHONHASHSEED=0, setarch -R,
+main 1f20df5 before) pretrain-1b-72h 641 -> 609 M, bert-train-then-serve 864 -> 845 M, resnet50-imagenet 524 -> 507 M,
+lora-7b-a6000 311 -> 304 M. Coarse floors at the micro-batch the search picks: measured and dropped (bert-train-then-
+serve 986 -> 1,024 M). The same tree's count moved 609 -> 744 M between jobs 16 minutes apart: compare trees only
+within one job. The 50 ms target is not met.
 """
 from __future__ import annotations
 
