@@ -327,12 +327,7 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, s
             part_weights /= n
         state, grads, weights = state + part_state, grads + part_grads, weights + part_weights
     mode = recompute_mode(recompute)
-    per_sample = per_samples.get(mode)
-    if per_sample is None:  # not a mode memory_terms lists: its own expressions
-        per_sample = job.work.recompute_activation_bytes_per_sample_16bit if mode == "full" \
-            else job.work.activation_bytes_per_sample_16bit
-        per_sample += attention_score_bytes(job, mode)
-    activations = per_sample * micro_batch * (value_bytes / 2.0) / (tp * cp)
+    activations = per_samples[mode] * micro_batch * (value_bytes / 2.0) / (tp * cp)
     # TrainingMemory(weights, grads, state, activations) without the frozen __init__'s setattr per field (~3,000 a
     # search of a mixture of experts; plans/evolve.py does the same for plans)
     memory = _new(TrainingMemory)
