@@ -55,6 +55,87 @@ def test_columns_changes_the_layout_and_wide_shows_details(monkeypatch):
     assert "details" in details and "micro-batch" in details and widest(details) > 80
 
 
+IDENTITY = {"Training": ("GPU", "provider", "GPUs", "spot", "layout"), "Serving": ("GPU", "provider", "repl×GPU", "batch")}
+"""The cells of a plans table that say which plan a row is (the rest are its figures)."""
+
+
+def _plans_sections(text):
+    """{'Training' / 'Serving': the lines of that plans table, its caption included (up to the recommended mark)}."""
+    out = {}
+    for kind in IDENTITY:
+        if f"{kind} plans for" in text:
+            part = text.split(f"{kind} plans for", 1)[1].splitlines()[1:]
+            end = next(i for i, line in enumerate(part) if line.startswith(("← the recommended", "How sure")))
+            out[kind] = part[:end]
+    return out
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.stem)
+def test_plans_that_differ_read_apart_at_80_columns(profile, monkeypatch):
+    # new-user QA: at 80 columns the layout column is dropped for width, and pretrain-1b-72h's first four rows read
+    # '12 RTX-A4000 simplepod' alike, with no way to tell which plan each is or why their hours differ. Every two rows
+    # whose plans differ (as --wide prints them, every column) must differ in a cell the 80-column output prints for
+    # both: in the row itself, or named with the row's number ('#2 zero1, mb 3, 4 inst.') under the table.
+    narrow = _plans_sections(run_at(80, monkeypatch, "estimate", str(profile)))
+    wide = _plans_sections(run_at(80, monkeypatch, "estimate", str(profile), "--wide"))
+    assert narrow.keys() == wide.keys() and narrow
+    for kind, lines in wide.items():
+        header = [c.strip() for c in re.split("[┃]", next(line for line in lines if line.startswith("┃")))[1:-1]]
+        rows = [dict(zip(header, (c.strip() for c in line.split("│")[1:-1]))) for line in lines
+                if line.startswith("│")]
+        assert rows and all(key in header for key in IDENTITY[kind] if key != "spot")
+        text = narrow[kind]
+        body = text[next(i for i, line in enumerate(text) if line.startswith("─")) + 1:]
+        row_lines: dict[str, str] = {}
+        for line in body:
+            if not line[:1].isdigit() and not line.startswith(" "):
+                break  # the caption
+            m = re.match(r"\s*(\d+(?:–\d+)?) ", line)
+            if m:
+                label = m.group(1)
+                row_lines[label] = line
+            else:  # a wrapped cell's next line
+                row_lines[label] += " " + line
+        notes = " ".join(" ".join(text).split())
+
+        def shown(row, key):
+            cell = row[key]
+            return re.search(rf"(?<!\S){re.escape(cell)}(?!\S)", row_lines[row["#"]]) is not None or \
+                re.search(rf"#{re.escape(row['#'])} {re.escape(cell)}(?:[;.]| —|$)", notes) is not None
+
+        for i, a in enumerate(rows):
+            for b in rows[i + 1:]:
+                differ = [k for k in IDENTITY[kind] if k in header and a[k] != b[k]]
+                if differ:
+                    assert any(shown(a, k) and shown(b, k) for k in differ), (kind, a, b)
+
+
+def test_a_column_that_tells_rows_apart_goes_after_the_figures():
+    # fit_table: an identifying column is dropped after every other where rows would then read alike; where the table
+    # does not fit without dropping it all the same, the caption names its cell for each row alike
+    import io
+
+    from planner.render.console import Column, fit_table, make_console, set_wide
+
+    set_wide(False)  # a CLI run in this process with --wide leaves it on
+    columns = [Column("#", "right", labels=True), Column("GPU", identifies=True),
+               Column("layout", drop=3, identifies=True), Column("figure", drop=2)]
+    rows = [["1", "A4000", "zero1, 3 inst.", "x" * 12], ["2", "A4000", "zero1, 12 inst.", "y" * 12],
+            ["3", "A5000", "none", "z" * 12]]
+    roomy = fit_table(make_console(io.StringIO(), width=30), columns, rows)
+    assert [c.header for c in roomy.columns] == ["#", "GPU", "layout"] and "Alike" not in roomy.notes()
+    narrow = fit_table(make_console(io.StringIO(), width=21), columns, rows)
+    assert [c.header for c in narrow.columns] == ["#", "GPU", "figure"]
+    assert narrow.notes() == ("Alike above but for their layout (--wide shows every column): #1 zero1, 3 inst.; "
+                              "#2 zero1, 12 inst.")
+    # rows told apart by what is shown need no note; nor does a table of figures alone
+    distinct = [["1", "A4000", "zero1", "x" * 12], ["2", "A5000", "none", "y" * 12]]
+    assert fit_table(make_console(io.StringIO(), width=21), columns, distinct).notes() == ""
+    plain = [Column(c.header, c.justify, c.drop) for c in columns]
+    assert [c.header for c in fit_table(make_console(io.StringIO(), width=30), plain, rows).columns] == \
+        ["#", "GPU", "figure"]
+
+
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.stem)
 def test_decision_rows_are_distinct_plans(profile, monkeypatch):
     data = json.loads(run_at(120, monkeypatch, "estimate", str(profile), "--format", "json"))
@@ -266,14 +347,16 @@ def test_tables_printed_without_rich_are_what_rich_prints():
     rng = random.Random(7)
     words = ["a", "GPU", "H100-SXM", "日本語", "3×8", "$1,234", "", "x" * 17, "ok ←", "e\u0301", " ", "  lead",
              "trail  ", "0.0058", "4096× B200 · nebius", "y" * 45, "–", "†"]
-    plain_count = 0
+    plain_count = told_apart = 0
     for trial in range(400):
         columns = [Column(rng.choice(["GPU", "hours P50", "", "日本", "cost", "z" * 12]) + f"{i}",
                           rng.choice(["left", "right", "center"]), drop=rng.choice([0, 1, 2, 3]),
-                          wide_only=rng.random() < 0.1, legend=rng.choice(["", "", "c: " + "word " * rng.randint(1, 30)]))
+                          wide_only=rng.random() < 0.1, legend=rng.choice(["", "", "c: " + "word " * rng.randint(1, 30)]),
+                          identifies=rng.random() < 0.4, labels=i == 0)
                    for i in range(rng.randint(1, 7))]
-        rows = [[" ".join(rng.choices(words, k=rng.randint(0, 4))) for _ in columns]
-                for _ in range(rng.randint(0, 8))]
+        # identifying columns from few words, so that rows read alike once one is dropped (the caption names them)
+        rows = [[rng.choice(words[:3]) if c.identifies else " ".join(rng.choices(words, k=rng.randint(0, 4)))
+                 for c in columns] for _ in range(rng.randint(0, 8))]
         title = rng.choice([None, "Best plan per GPU type", "Training plans for " + "long-name-" * rng.randint(1, 12)])
         caption = rng.choice([None, None, "note: " + "several words here " * rng.randint(1, 6)])
         set_wide(rng.random() < 0.15)
@@ -281,6 +364,7 @@ def test_tables_printed_without_rich_are_what_rich_prints():
             buffer = io.StringIO()
             console = make_console(buffer, width=rng.choice([20, 30, 40, 55, 80, 100, 140]))
             table = fit_table(console, columns, rows, title=title, caption=caption)
+            told_apart += bool(table.told_apart())
             text = table.plain_text(console.width)
             expected = io.StringIO()
             rich_console(expected, console.width).print(table.rich_table())
@@ -292,6 +376,7 @@ def test_tables_printed_without_rich_are_what_rich_prints():
         finally:
             set_wide(False)
     assert plain_count > 300  # most tables are printed without rich
+    assert told_apart > 20  # and many tell alike rows apart in their caption
 
 
 def test_a_longer_context_keeps_a_rotary_presets_count_its_own():

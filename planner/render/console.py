@@ -133,6 +133,12 @@ class Column:
     """Shown only under --wide (details the compact view leaves out)."""
     legend: str = ""
     """What the column means, added to the table's caption only when the column is shown."""
+    identifies: bool = False
+    """Part of what a row is (a plan's GPU, provider, count, layout), not a figure of it: such a column is dropped
+    after every other when rows would otherwise read alike, and when it is dropped all the same the caption names
+    its cell for each row alike in the identifying columns shown (fit_table)."""
+    labels: bool = False
+    """The row's number ('#'): the caption names a row by it."""
 
 
 def fit_table(console: TextConsole, columns: Sequence[Column], rows: Sequence[Sequence[object]],
@@ -145,12 +151,42 @@ def fit_table(console: TextConsole, columns: Sequence[Column], rows: Sequence[Se
     widths = column_widths(columns, rows)
     if is_wide() or natural_width(widths, keep, framed=True) <= console.width:
         return FittedTable(columns, rows, keep, True, widths, title, caption)
-    indices = list(keep)
-    for i in order:
-        if natural_width(widths, indices, framed=False) <= console.width:
-            break
-        indices.remove(i)
+
+    def dropping(order: list[int]) -> list[int]:
+        indices = list(keep)
+        for i in order:
+            if natural_width(widths, indices, framed=False) <= console.width:
+                break
+            indices.remove(i)
+        return indices
+
+    indices = dropping(order)
+    if alike(columns, rows, indices):
+        # new-user QA: at 80 columns four '12 RTX-A4000 simplepod' rows read alike, the layout that tells them apart
+        # dropped for width: the columns that say what a row is go after every figure, where the table then fits
+        kept = dropping(sorted(order, key=lambda i: (columns[i].identifies, -columns[i].drop)))
+        if not alike(columns, rows, kept) and natural_width(widths, kept, framed=False) <= console.width:
+            indices = kept
     return FittedTable(columns, rows, indices, False, widths, title, caption)
+
+
+def alike(columns: Sequence[Column], rows: Sequence[Sequence[object]], indices: list[int]
+          ) -> list[tuple[list[int], list[list[int]]]]:
+    """Rows that read the same in every identifying column of `indices` while they differ in one left out: each
+    (the identifying columns left out they differ in, the groups of rows alike), in the rows' order."""
+    shown = [i for i in indices if columns[i].identifies]
+    hidden = [i for i, c in enumerate(columns) if c.identifies and i not in indices]
+    if not hidden:
+        return []
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for r, row in enumerate(rows):
+        groups.setdefault(tuple(clean(row[i]) for i in shown), []).append(r)
+    found: dict[tuple[int, ...], list[list[int]]] = {}
+    for members in groups.values():
+        differ = tuple(i for i in hidden if len({clean(rows[r][i]) for r in members}) > 1)
+        if differ:
+            found.setdefault(differ, []).append(members)
+    return [(list(differ), sets) for differ, sets in found.items()]
 
 
 class FittedTable:
@@ -166,15 +202,40 @@ class FittedTable:
         """The columns shown, in order."""
 
     def notes(self) -> str:
-        """The caption: the table's own, then the legend of each column shown (a narrow terminal drops some)."""
-        return "; ".join(part for part in [self.caption or "", *(c.legend for c in self.columns)] if part)
+        """The caption: the table's own, then the legend of each column shown (a narrow terminal drops some), then
+        what tells apart the rows that read alike without the identifying columns dropped (told_apart)."""
+        legends = "; ".join(part for part in [self.caption or "", *(c.legend for c in self.columns)] if part)
+        apart = self.told_apart()
+        if legends and apart:
+            return legends + ("" if legends.endswith(".") else ".") + " " + apart
+        return legends or apart
+
+    def told_apart(self) -> str:
+        """For rows alike in every identifying column shown (alike): the dropped identifying cells that tell them
+        apart, each row named by its label, each group of alike rows apart by a dash: 'Alike above but for their
+        layout (--wide shows every column): #1 zero1, mb 3, 3 inst.; #2 zero1, mb 3, 4 inst. — #5 none, mb 1; …'."""
+        label = next((i for i, c in enumerate(self.all_columns) if c.labels), None)
+
+        def name(r: int) -> str:
+            if label is None:
+                return f"row {r + 1}"
+            return f"{clean(self.all_columns[label].header)}{clean(self.rows[r][label])}"
+
+        sentences = []
+        for differ, groups in alike(self.all_columns, self.rows, self.indices):
+            names = " / ".join(clean(self.all_columns[i].header) for i in differ)
+            text = " — ".join("; ".join(f"{name(r)} " + " / ".join(clean(self.rows[r][i]) or "–" for i in differ)
+                                        for r in members) for members in groups)
+            sentences.append(f"Alike above but for their {names} (--wide shows every column): {text}"
+                             + ("" if text.endswith(".") else "."))
+        return " ".join(sentences)
 
     def rich_table(self) -> "Table":
         """The rich table: the full border with a cell's padding, else box.SIMPLE_HEAD without either."""
         from rich import box
 
         return _build(self.all_columns, self.rows, self.indices, box.HEAVY_HEAD if self.framed else box.SIMPLE_HEAD,
-                      self.title, self.caption)
+                      self.title, self.notes())
 
     def __rich__(self) -> "Table":
         return self.rich_table()
@@ -280,13 +341,12 @@ header, body rows, bottom (rich/box.py)."""
 
 
 def _build(columns: Sequence[Column], rows: Sequence[Sequence[object]], indices: list[int], style: box.Box,
-           title: str | None = None, caption: str | None = None) -> "Table":
-    """The rich table of `columns[indices]`: the full border with a cell's padding, else `style` without either."""
+           title: str | None = None, notes: str = "") -> "Table":
+    """The rich table of `columns[indices]`: the full border with a cell's padding, else `style` without either;
+    `notes` its caption (FittedTable.notes)."""
     from rich import box
     from rich.table import Table
 
-    # a legend explains a column only where the column is printed (a narrow terminal drops some)
-    notes = "; ".join(part for part in [caption or "", *(columns[i].legend for i in indices)] if part)
     table = Table(title=plain(title) if title else None, caption=plain(notes) if notes else None,
                   title_justify="left", caption_justify="left", box=style,
                   padding=(0, 1) if style is box.HEAVY_HEAD else 0, show_edge=style is box.HEAVY_HEAD)

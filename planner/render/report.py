@@ -630,8 +630,11 @@ def _training_rows(est: Estimate, top: int | None, section: TrainingDecision | N
     costs = [p.cost_usd_p50 for p in plans] if at_median else \
         [judge_training(job, p, confidence, None, None).cost_usd for p in raw]
     spot = any(plan_is_spot(o) for o in est.training.ranked)
-    head = [Column("#", "right"), Column("GPU"), Column("provider"), Column("GPUs", "right"),
-            Column("spot", drop=1, wide_only=not spot), Column("layout", drop=3),
+    # the columns that say which plan a row is (identifies): at 80 columns the layout is dropped, and rows alike
+    # without it are told apart in the caption (planner/render/console.py fit_table)
+    head = [Column("#", "right", labels=True), Column("GPU", identifies=True), Column("provider", identifies=True),
+            Column("GPUs", "right", identifies=True), Column("spot", drop=1, wide_only=not spot, identifies=True),
+            Column("layout", drop=3, identifies=True),
             Column("hours P50 (P10–P90)", "right"), Column(f"compute {level_name(confidence)}", "right"),
             Column("MFU", "right", drop=2),
             Column("efficiency", drop=4), Column("status")]
@@ -707,8 +710,8 @@ def _serving_rows(est: Estimate, top: int | None, section: ServingDecision | Non
     keys: tuple[str, ...] = ("ttft_p95", "tpot_p95") if generative else ("latency_p50", "latency_p95")
     if section is not None and section.latency_key not in keys:  # the percentile the profile targets (latency_p99)
         keys += (section.latency_key,)
-    head = [Column("#", "right"), Column("GPU"), Column("provider"), Column("repl×GPU", "right"),
-            Column("batch", "right", drop=3)]
+    head = [Column("#", "right", labels=True), Column("GPU", identifies=True), Column("provider", identifies=True),
+            Column("repl×GPU", "right", identifies=True), Column("batch", "right", drop=3, identifies=True)]
     head += [Column(k.replace("_", " ").replace("ttft", "TTFT").replace("tpot", "TPOT"), "right") for k in keys]
     head += [Column("$/month", "right"), Column("$/mo avg", "right", drop=2),
              Column("util.", "right", drop=4), Column("status")]
