@@ -56,8 +56,8 @@ def test_each_floor_is_below_the_hours_of_its_plan(catalog, name, sets):
         for i, (count, floor, low) in enumerate(zip(target.counts, floors, coarse)):
             plan = search.plan(index, i)
             searched = search.floors.get((key, count))
-            # (a GPU without the job's precision: its finer floors alone, for every count)
-            assert searched is None or searched in (floor, max(floor, low)), (target.gpu.id, count, searched, floor)
+            # the higher of the two, a GPU without the job's precision too (_Search.unusable)
+            assert searched is None or searched == max(floor, low), (target.gpu.id, count, searched, floor)
             assert floor == 0.0 or low <= floor, (target.gpu.id, target.offer.provider, count, low, floor)
             if math.isinf(floor):
                 assert not plan.fits, (target.gpu.id, target.offer.provider, count)
@@ -120,3 +120,30 @@ def test_the_floors_try_the_tensor_degrees_the_search_tries(catalog):
         for count in (per_instance * k for k in (1, 2, 3, 4, 6, 8)):
             assert bound._list(count, per_instance, True)[0] == tuple(_tensor_degrees(bound.job, offer, count)), \
                 (per_instance, count)
+
+
+@pytest.mark.parametrize("name, sets", [("pretrain-1b-72h", []), ("resnet50-imagenet", []),
+                                        ("lora-7b-a6000", ["training.method=qlora"]),
+                                        ("pretrain-1b-72h", ["training.batch.micro_batch=2"]),
+                                        ("pretrain-1b-72h", ["training.recompute=full", "constraints.max_gpus=8192"])])
+def test_layouts_made_from_the_floors_fits_are_the_layouts_the_search_fits(catalog, monkeypatch, name, sets):
+    """The layout search's candidate layouts made from the floors' fits (CountBound.fitted: each degree pair's trial
+    and micro-batch) equal candidate_layouts' own, which tries every trial itself, at every (memory size, count) a
+    search times; and the search does take them from the floors."""
+    from planner.plans import training
+
+    plain = training.LayoutMemo.candidate_layouts
+    taken = []
+
+    def checked(self, job, gpu, offer, count, reading=None):  # type: ignore[no-untyped-def]
+        fresh = training.layouts_key(gpu, offer, count) not in self.layouts
+        known = reading is not None and self.fitted is not None and self.fitted(reading) is not None
+        layouts = plain(self, job, gpu, offer, count, reading)
+        if fresh:
+            taken.append(known)
+            assert layouts == training.candidate_layouts(job, gpu, offer, count), (gpu.id, offer.offer.instance, count)
+        return layouts
+
+    monkeypatch.setattr(training.LayoutMemo, "candidate_layouts", checked)
+    _plan(catalog, name, *sets)
+    assert sum(taken) > len(taken) / 2, (sum(taken), len(taken))

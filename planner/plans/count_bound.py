@@ -128,6 +128,8 @@ class Fit(NamedTuple):
     """The trial's tensor-parallel all-reduces per layer and slot."""
     zero3: bool
     """The trial shards with ZeRO-3."""
+    trial: int
+    """The trial's place in its Shape's configs (CountBound.fitted reads its recomputation and ZeRO stage)."""
 
 
 Comm = tuple[float, float, float, float, float, float, int, str]
@@ -141,6 +143,9 @@ network (1: none); the intra-node link (nvlink | pcie)."""
 CoarseLinks = tuple[tuple[int, ...], float, list[tuple[float, float, float, float]]]
 """CountBound._coarse_links: a count's tensor degrees, its data-parallel all-reduce's network term (-1.0: none) and
 per pipeline depth (sends, all-reduce, samples of compute, share of it behind the all-reduce)."""
+
+Fitted = tuple[str, str, int]
+"""A fit's recomputation, ZeRO stage and micro-batch (CountBound.fitted)."""
 
 Candidates = tuple[bool, list[Fit]]
 """Whether a count gets no floor (context parallelism may be tried, or a fit is UNSURE), and the fits of the degrees
@@ -182,6 +187,8 @@ class CountBound:
         """_candidates by (usable memory, GPUs per instance, networked), then by count."""
         self.alike: dict[tuple[float, tuple[int, ...], bool, int], Candidates] = {}
         """_candidates by what they read: (usable memory, tensor degrees, spanning networked instances, count)."""
+        self.tried: dict[tuple[float, tuple[int, ...], bool, int], list[Shape | None]] = {}
+        """The shapes _candidates tried, by the same key (fitted)."""
         self.comms: dict[tuple[int, float, float, str], dict[int, Comm]] = {}
         self.lists: dict[tuple[int, int, bool], tuple[tuple[int, ...], list[tuple[int, int]], list[Shape | None]]] = {}
         self.etas: dict[tuple[int, int], dict[int, float]] = {}
@@ -195,6 +202,8 @@ class CountBound:
         self.mosts: dict[tuple[int, int], float] = {}
         self.micro_caps: dict[float, dict[int, float]] = {}
         self.coarse_links: dict[tuple[int, float | None], dict[int, CoarseLinks]] = {}
+        self.coarse_ends: dict[tuple[int, int], dict[int, tuple[float, float, float]] | None] = {}
+        """coarse_floors' terms of the curve's ends per (GPU, efficiency), by id() (held in `held`)."""
         self.coarse_etas: dict[tuple[int, int], dict[tuple[int, tuple[int, ...]], tuple[float, float, float, float]]] = {}
         """_eta_most per (GPU, efficiency), by id() (held in `held`)."""
         self.latencies: dict[tuple[Collective, int, int, str], float] = {}
@@ -204,8 +213,8 @@ class CountBound:
     def forget(self) -> None:
         """Drop what the floors remembered (the search is done with them): the estimate keeps its search for the
         counts it left out, and the cyclic collector would otherwise scan these thousands of objects with it."""
-        for memo in (self.shapes, self.candidates, self.alike, self.comms, self.lists, self.etas, self.statics, self.ones,
-                     self.longs, self.ends, self.mosts, self.micro_caps, self.coarse_links,
+        for memo in (self.shapes, self.candidates, self.alike, self.tried, self.comms, self.lists, self.etas, self.statics, self.ones,
+                     self.longs, self.ends, self.mosts, self.micro_caps, self.coarse_links, self.coarse_ends,
                      self.coarse_etas, self.latencies, self.tensor_terms):
             memo.clear()
         self.held.clear()
@@ -246,7 +255,7 @@ class CountBound:
             if unsure:  # context parallelism may be tried, or rounding could decide a fit: no floor
                 return 0.0
             best = math.inf
-            for number, eta_key, micro_flops, slots, accumulation, size, per_layer, zero3 in fits:
+            for number, eta_key, micro_flops, slots, accumulation, size, per_layer, zero3, _ in fits:
                 eta = etas.get(eta_key)
                 if eta is None:
                     eta = etas[eta_key] = self._eta(gpu, efficiency, eta_key % ETA_KEY, eta_key // ETA_KEY)
@@ -305,9 +314,13 @@ class CountBound:
         efficiencies = self.coarse_etas.get(key)
         if efficiencies is None:
             efficiencies = self.coarse_etas[key] = {}
-        # the curve's two ends per tensor degree (_eta), where its formula holds (_coarse_etas)
-        ends = {tp: self.ends[(key[0], key[1], tp)] for tp in (1, 2, 4, 8, 16)} \
-            if efficiency.curve is not None and most < 1.0 else None
+        # the curve's two ends per tensor degree (_eta), where its formula holds (_coarse_etas), as its terms
+        ends = self.coarse_ends.get(key, _UNSEEN)
+        if ends is _UNSEEN:
+            ends = self.coarse_ends[key] = {
+                tp: (1.0 / unbounded, 1.0 / one - 1.0 / unbounded, one)
+                for tp in (1, 2, 4, 8, 16) for unbounded, one in (self.ends[(key[0], key[1], tp)],)} \
+                if efficiency.curve is not None and most < 1.0 else None
         caps = self._micro_caps(capacity)
         longs, splits = self.longs, self.splits
         out = []
@@ -337,6 +350,8 @@ class CountBound:
             # a pipeline: its sends, and its all-reduce behind part of its compute at a micro-batch of one
             sample = compute_all / self.batch / single
             for sent, synced, bubble, kept in piped:
+                if sent >= best:  # its seconds are sent plus a non-negative term: not below best
+                    continue
                 bubble *= sample
                 hidden = synced + kept * bubble
                 seconds = sent + (bubble if bubble > hidden else hidden)
@@ -391,26 +406,28 @@ class CountBound:
         made = self.coarse_links[(per_instance, network)][count] = (degrees, spread, piped)
         return made
 
-    def _coarse_etas(self, ends: dict[int, tuple[float, float]] | None, caps: dict[int, float], count: int,
+    def _coarse_etas(self, ends: dict[int, tuple[float, float, float]] | None, caps: dict[int, float], count: int,
                      degrees: tuple[int, ...], most: float) -> tuple[float, float, float, float]:
         """What coarse_floors reads of the efficiency at a count: the most any layout reaches (a data-parallel
         layout's micro-batch is at most its replica's samples and what the GPU's memory holds of their activations,
         or the pinned one; a pipeline's is one unless pinned), the fewest micro-batches a data-parallel replica
         accumulates (its samples over that micro-batch), those at tensor degree 1, and the most a pipeline
         reaches. The curve's efficiency at any micro-batch up to m is at most max(η₁, 1/(1/η∞ + (1/η₁ − 1/η∞)/m))
-        (_eta); where _eta asks the curve itself (`ends` None), at most `most` (_eta_most). `caps`: _micro_caps."""
-        pinned = self.job.micro_batch
+        (_eta); where _eta asks the curve itself (`ends` None), at most `most` (_eta_most). `caps`: _micro_caps.
+        `ends`: per tensor degree 1/η∞, 1/η₁ − 1/η∞ and η₁ (coarse_floors), _eta's terms worked out once."""
+        pinned, batch = self.job.micro_batch, self.batch
         eta, fewest, alone, single = 0.0, math.inf, 1.0, 0.0
         for tp in (1, *degrees):
-            share = self.batch * tp / count
+            share = batch * tp / count
             micro = pinned or min(-(-share // 1) or 1.0, caps[tp])
-            if share / micro < fewest:
-                fewest = share / micro
+            held = share / micro
+            if held < fewest:
+                fewest = held
             if tp == 1:
-                alone = share / micro
+                alone = held
             if ends is not None:
-                unbounded, one = ends[tp]
-                value = 1.0 / (1.0 / unbounded + (1.0 / one - 1.0 / unbounded) / micro)
+                unbounded, spread, one = ends[tp]
+                value = 1.0 / (unbounded + spread / micro)
                 if one > value:
                     value = one
                 if value > eta:
@@ -592,7 +609,35 @@ class CountBound:
             long = self.longs.get((capacity, max(degrees, default=1)))
             unsure = long if long is not None else self._long(gpu, capacity, degrees)
         result = group[count] = self.alike[reading] = (unsure, out)
+        self.tried[reading] = made
         return result
+
+    def fitted(self, reading: tuple[float, tuple[int, ...], bool, int]) -> dict[tuple[int, int], Fitted | None] | None:
+        """What _fit found at a (usable memory, tensor degrees, spanning networked instances, count) — the
+        training.reading_key of a layout search — per (tensor, pipeline) degree pair _list tries: the trial's
+        recomputation and ZeRO stage and the micro-batch, or None where no trial fits; None where the floors have
+        not worked it out, or left it without a floor (UNSURE, context parallelism). These are the layouts
+        FitTrials.first_fit picks there: the same first trial (each trial's bytes at micro-batch 0 plus one sample,
+        the same sums on the same numbers), the same micro-batch, and at it a memory clear of the GPU's by
+        MEMORY_MARGIN, so first_fit's own test passes too (LayoutMemo.candidate_layouts)."""
+        found = self.alike.get(reading)
+        made = self.tried.get(reading)
+        if found is None or found[0] or made is None:
+            return None
+        capacity = reading[0]
+        out: dict[tuple[int, int], Fitted | None] = {}
+        for shape in made:
+            if shape is None:  # not reached (cannot be, once _candidates has run): let the layout search fit it
+                return None
+            fit = shape.caps.get(capacity)
+            if isinstance(fit, Fit):
+                mode, sharding = shape.configs[fit.trial][:2]
+                out[(shape.tp, shape.pp)] = (mode, sharding, fit.eta_key // ETA_KEY)
+            elif fit is None:
+                out[(shape.tp, shape.pp)] = None
+            else:
+                return None
+        return out
 
     def _long(self, gpu: GpuSpec, capacity: float, degrees: tuple[int, ...]) -> bool:
         """long_sequence(job, gpu, degrees), once per (usable memory, widest degree): all it reads of the GPU and of
@@ -647,7 +692,7 @@ class CountBound:
             found = shape.fits[(k, micro)] = Fit(
                 shape.number, micro * ETA_KEY + shape.tp,
                 size * self.flops * hardware / (shape.tp * shape.pp) * shape.imbalance,
-                accumulation + shape.pp - 1, accumulation, size, per_layer, sharding == "zero3")
+                accumulation + shape.pp - 1, accumulation, size, per_layer, sharding == "zero3", k)
         return found
 
     def _trial(self, shape: Shape, config: tuple[str, str, float, int]) -> Trial:

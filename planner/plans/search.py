@@ -322,6 +322,9 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
 
 FAST_PROBES = 16
 """Candidates taken fastest floor first before the rest, cheapest floor first (search_training)."""
+SPLIT_SINGLE = 6
+"""A block of at most this many counts whose corner is not excluded goes back as single counts, not halves
+(_Search.time_candidates): pretrain-1b-72h pops 4,615 blocks and counts instead of 5,100 (halves down to one count)."""
 
 
 class _Search:
@@ -350,8 +353,10 @@ class _Search:
         self.candidates: dict[int, _Floors] = {}
         """Per target whose other counts are left to decide, in target order: its floors (and the count timed
         first)."""
-        self.far: list[tuple[int, tuple[int, float, int]]] = []
-        """(target, (its worst verdict, least hours or its GPU count, count index)) of the unusable counts left."""
+        self.far: list[tuple[int, int]] = []
+        """(target, count index) of the unusable counts left (unusable)."""
+        self.far_floors: dict[int, _Floors] = {}
+        """Per unusable target, its floors."""
         self.nearest: dict[int, tuple[int, float]] = {}
         """Per target, the least (worst verdict, hours or GPU count) of its unusable options judged: what leads
         their ranks (options.training_rank)."""
@@ -387,6 +392,7 @@ class _Search:
         bound = self.bounds.get(id(this_job))
         if bound is None:
             bound = self.bounds[id(this_job)] = CountBound(this_job, memo.training_memory)
+            memo.fitted = bound.fitted  # the layout search reads the floors' fits (until forget_floors)
         known = self.floor_maps.get(shape)
         if known is None:
             known = self.floor_maps[shape] = {}
@@ -394,16 +400,13 @@ class _Search:
         # a GPU without the precision is timed at its fp32 peak (training.timed_plans)
         at = peak if peak is not None else gpu.peak_tflops.fp32 * 1e12
         intra = intra_node_gbs(gpu, offer)
-        if peak is None:
-            missing = [count for count in counts if count not in known]
-            for count, hours in zip(missing, bound.hours_floors(gpu, offer, missing, efficiency, at, intra)):
-                known[count] = hours
-            self.unusable(index, [known[count] for count in counts])
-            return
         coarse = self.coarse_lists.get(shape)
         if coarse is None or coarse[0] != counts:
             coarse = self.coarse_lists[shape] = (counts, bound.coarse_floors(gpu, offer, counts, efficiency, at))
         floors = _Floors(bound, target, at, intra, known, coarse[1])
+        if peak is None:
+            self.unusable(index, floors)
+            return
         deadline, budget = self.training.deadline, self.training.budget
         # the least (floor cost, floor hours, count index) within the deadline and budget, else of all: the finer
         # floors worked out cheapest coarse floor first, until the coarse cost passes the least within found
@@ -430,17 +433,34 @@ class _Search:
         self.judge(index, cheapest)
         self.candidates[index] = floors
 
-    def unusable(self, index: int, hours_list: list[float]) -> None:
+    def unusable(self, index: int, floors: _Floors) -> None:
         """A target whose GPU has no unit for the job's precision: every option is unusable, and they rank among
         themselves (options.training_rank) by their worst verdict, then by hours where a layout fits, else by GPU
         count. The count first by its floor is timed; the rest are timed only when no option of the target judged
-        surely ranks before them (time_candidates)."""
-        counts = self.targets[index].counts
-        firsts = [(SEVERITY[Kind.DOES_NOT_FIT], float(counts[i]), i) if hours == math.inf  # no layout fits
-                  else (SEVERITY[Kind.NO_PRECISION], hours, i) for i, hours in enumerate(hours_list)]
-        probe = min(firsts)
+        surely ranks before them (time_candidates). A count's floor is worked out only where its coarse floor could
+        not decide: (no precision, coarse hours, index) is under its (worst verdict, hours or GPU count, index),
+        since a floor is at least its coarse floor and a count where no layout fits ranks after every one that
+        fits (its worst verdict is the more severe)."""
+        coarse = floors.coarse_hours
+        probe: tuple[int, float, int] | None = None
+        # the least (worst verdict, hours or GPU count, index) by floor: worked out in (coarse hours, index) order
+        # until a count's coarse key passes the least found
+        for i in sorted(range(len(coarse)), key=coarse.__getitem__):
+            if probe is not None and (_NO_PRECISION, coarse[i], i) > probe:
+                break
+            key = self._first(floors, i)
+            if probe is None or key < probe:
+                probe = key
+        assert probe is not None  # a target has counts (estimate drops those without)
         self.judge(index, probe[2])
-        self.far += [(index, first) for first in firsts if first is not probe]
+        self.far_floors[index] = floors
+        self.far += [(index, i) for i in range(len(coarse)) if i != probe[2]]
+
+    def _first(self, floors: _Floors, i: int) -> tuple[int, float, int]:
+        """The least (worst verdict, hours or GPU count, index) the i-th count's option of an unusable target can
+        rank at: its floor's, or, where no layout fits, its GPU count's."""
+        hours = floors.floor(i)[1]
+        return (_DOES_NOT_FIT, float(floors.counts[i]), i) if hours == math.inf else (_NO_PRECISION, hours, i)
 
     def time_candidates(self) -> None:
         """Each candidate count, cheapest floor first: left out when what has been judged excludes it, else
@@ -493,28 +513,40 @@ class _Search:
             if excludes(index, hours, cost):
                 continue
             floors = candidates[index]
-            if members:
+            if len(members) > SPLIT_SINGLE:
                 half = len(members) // 2
                 heapq.heappush(heap, _block(index, floors, members[:half], made))
                 heapq.heappush(heap, _block(index, floors, members[half:], made + 1))
                 made += 2
+            elif members:
+                # a few counts whose corner is not excluded: most halves of them would not be either (each then
+                # popped and tested again), so each goes back alone under its own floor (_block)
+                for j in members:
+                    heapq.heappush(heap, _block(index, floors, [j], made))
+                    made += 1
             elif floors.hours[i] is None or hours < floors.hours[i]:  # type: ignore[operator]
                 cost, hours = floors.floor(i)  # under its coarse floor: back under its floor
                 heapq.heappush(heap, (cost, hours, index, i, made, []))
                 made += 1
             else:
                 self.judge(index, i)
-        nearest = self.nearest
-        for index, (worst, key, i) in self.far:
-            if nearest[index] >= (worst, key):
+        nearest, far_floors = self.nearest, self.far_floors
+        for index, i in self.far:
+            near = nearest[index]
+            floors = far_floors[index]
+            # its coarse key past the nearest: so is its own (unusable)
+            if near >= (_NO_PRECISION, floors.coarse_hours[i]) and near >= self._first(floors, i)[:2]:
                 self.judge(index, i)
 
     def forget_floors(self) -> None:
         """Drop the floors' working state once every count is decided (the floors themselves stay in floor_maps)."""
         self.candidates.clear()
+        self.far_floors.clear()
         self.coarse_lists.clear()
         for bound in self.bounds.values():
             bound.forget()
+        for memo in self.memos.values():
+            memo.fitted = None  # (it held the bound: a reference cycle while the search ran)
 
     def plan(self, index: int, i: int) -> TimedPlan:
         """The target's plan at its i-th count, timed once per (shape, count)."""
@@ -642,6 +674,10 @@ class _Floors:
         cost = self.costs[i]
         assert cost is not None
         return cost, hours
+
+
+_NO_PRECISION, _DOES_NOT_FIT = SEVERITY[Kind.NO_PRECISION], SEVERITY[Kind.DOES_NOT_FIT]
+"""The worst verdicts of an unusable target's options (_Search.unusable): where a layout fits, and where none does."""
 
 
 def _term_hours(offer: PricedOffer) -> float:

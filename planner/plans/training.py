@@ -1162,19 +1162,48 @@ class LayoutMemo:
     network and instance size share them."""
     """The LayoutEntry of each layout object (its id(): the entry holds the layout, so the id is not reused while the
     memo lives): a search's layouts_keys list ~5,000 layouts, ~900 distinct."""
+    fitted: Callable[[Any], dict[tuple[int, int], tuple[str, str, int] | None] | None] | None = None
+    """A search's floors' fits by reading_key (count_bound.CountBound.fitted), set while they are kept: each degree
+    pair's trial and micro-batch, or None where none fits, so candidate_layouts need not try the trials again."""
+    picked: dict[tuple[object, ...], Layout] = dataclasses.field(default_factory=dict)
+    """fitted_layout per (count, degrees, trial, micro-batch)."""
 
-    def candidate_layouts(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int) -> list[Layout]:
+    def candidate_layouts(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
+                          reading: tuple[object, ...] | None = None) -> list[Layout]:
         """candidate_layouts, once per layouts_key, with each memory worked out once (it does not depend on the
-        GPU: every memory size tries the same configurations)."""
+        GPU: every memory size tries the same configurations). `reading`: its reading_key, under which the search's
+        floors may already know each degree pair's fit (`fitted`)."""
         key = layouts_key(gpu, offer, count)
         found = self.layouts.get(key)
         if found is None:
             capacity = usable_bytes(gpu)
+            known = self.fitted(reading) if reading is not None and self.fitted is not None else None
 
             def fit(tp: int, pp: int, stages: tuple[str, ...], ep: int, cp: int) -> Layout | None:
+                if known is not None and ep == 1 and cp == 1:
+                    picked = known.get((tp, pp), _UNKNOWN)
+                    if picked is None:
+                        return None
+                    if picked is not _UNKNOWN:
+                        layout = self.fitted_layout(job, count, tp, pp, picked)
+                        if layout.memory.total <= capacity:  # as first_fit tests it (the floors say it is)
+                            return layout
                 return self.fit_layout(job, gpu, capacity, count, tp, pp, stages, ep, cp)
 
             found = self.layouts[key] = candidate_layouts(job, gpu, offer, count, self.training_memory, fit)
+        return found
+
+    def fitted_layout(self, job: TrainingJob, count: int, tp: int, pp: int, picked: tuple[str, str, int]) -> Layout:
+        """The layout FitTrials.first_fit makes of a (recomputation, ZeRO stage) trial at a micro-batch, once per
+        (count, degrees, trial, micro-batch)."""
+        key = (count, tp, pp, *picked)
+        found = self.picked.get(key)
+        if found is None:
+            recompute, sharding, micro = picked
+            dp = count // (tp * pp)
+            found = self.picked[key] = Layout(dp, tp, pp, sharding, recompute, micro,
+                                              self.training_memory(job, micro, recompute, sharding, dp, tp, pp),
+                                              1, _virtual_stages(job, pp), 1)
         return found
 
     def fit_layout(self, job: TrainingJob, gpu: GpuSpec, capacity: float, count: int, tp: int, pp: int,
@@ -1202,7 +1231,7 @@ class LayoutMemo:
             if found is None:
                 entries = self.entries
                 found = self.alike[alike] = [entries.get(id(layout)) or self.entry(job, layout)
-                                             for layout in self.candidate_layouts(job, gpu, offer, count)]
+                                             for layout in self.candidate_layouts(job, gpu, offer, count, alike)]
             self.works[key] = found
         return found
 
@@ -1314,6 +1343,10 @@ class LayoutMemo:
             number = self.contents.setdefault(content, len(self.contents))
             held = self.tokens[(id(gpu), id(efficiency))] = (number, gpu, efficiency)
         return held[0]
+
+
+_UNKNOWN: Any = object()
+"""A degree pair the floors did not try (LayoutMemo.candidate_layouts): fitted as usual."""
 
 
 def curve_value(curve: Any, job: TrainingJob, gpu: GpuSpec, layout: Layout) -> float:
