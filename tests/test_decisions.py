@@ -249,3 +249,21 @@ def test_a_gpu_without_bf16_points_to_fp16_and_fp16_plans_there(catalog):
     fp16 = planner.plan(planner.load_profile(PRETRAIN, catalog, overrides=[*pins, "training.precision=fp16"]), catalog)
     assert fp16.feasible and not any(v.kind is Kind.NO_PRECISION for p in fp16.estimate.training.plans
                                      for v in p.verdicts)
+
+
+def test_dynamic_batching_plans_are_not_said_to_be_sized_by_m_d_c(catalog):
+    # only batches of one queue as M/D/c; a plan batching up to b requests is sized by the dynamic-batching model,
+    # whose measured error the decision states (docs/serving.md, Known limits) and which --simulate checks
+    loaded = planner.load_profile(ROOT / "profiles" / "bert-train-then-serve.yaml", catalog)
+    decision = planner.plan(loaded, catalog).decision.inference
+    shown = [c.option for c in decision.choices] + decision.best_per_gpu[:3]
+    batches = sorted({p.batch_size for p in shown if p.batch_size > 1})
+    assumptions = " ".join(decision.assumptions)
+    assert "Replicas sized by the M/D/c waiting time for" not in assumptions
+    line = next(a for a in decision.assumptions if a.startswith("Dynamic batching (batches of up to "))
+    assert "mean-field estimate" in line and "Known limits" in line and "--simulate checks" in line
+    assert batches and line.startswith(f"Dynamic batching (batches of up to {', '.join(map(str, batches))}): ")
+    # an LLM's slots queue as M/D/c (Crommelin): its decision says so, and has no dynamic-batching line
+    llm = planner.plan(planner.load_profile(ROOT / "profiles" / "serve-7b-chat.yaml", catalog), catalog)
+    assert any(a.startswith("Replicas sized by the M/D/c waiting time for") for a in llm.decision.inference.assumptions)
+    assert not any(a.startswith("Dynamic batching") for a in llm.decision.inference.assumptions)

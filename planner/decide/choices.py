@@ -523,6 +523,7 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
     # the bandwidth (decode) efficiency paces generative plans only: an encoder's or CNN's forward pass is its compute
     assumptions = origin_lines((p.gpu, f"{p.efficiency.compute.source}: {p.efficiency.compute.detail}"
                                        + (f"; {p.efficiency.bandwidth.detail}" if generative else "")) for p in shown)
+    batched = [p for p in shown if not generative and p.batch_size > 1]
     if untargeted:
         assumptions.append("No latency target (inference.slo): each plan has the fewest replicas that keep up with "
                            "the peak rate (utilisation below 100%), so requests may queue; the latencies shown are "
@@ -530,9 +531,23 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
                            "targets. The monthly bill keeps the replicas up all month (autoscaled bill shown "
                            "separately where average_rate is given).")
     else:
-        assumptions.append("Replicas sized by the M/D/c waiting time for the percentile targets at the peak rate; the "
-                           "monthly bill keeps them up all month (autoscaled bill shown separately where average_rate "
-                           "is given).")
+        sized = ("the M/D/c waiting time" if not batched else
+                 "the M/D/c waiting time (batches of one) or the dynamic-batching model (below)")
+        assumptions.append(f"Replicas sized by {sized} for the percentile targets at the peak rate; the monthly bill "
+                           "keeps them up all month (autoscaled bill shown separately where average_rate is given).")
+    if batched:
+        # dynamic batching's percentiles are not M/D/c's: batches of up to batch_size close at max_queue_delay; the
+        # model is measured against the simulation in docs/serving.md 'Known limits'
+        # (benchmarks/bench_dynamic_batching_agreement.py: p95 from −80 % to +93 % over loads 1–90 %)
+        checked = all(p.simulated_latency_s is not None for p in batched)
+        limits = ", ".join(str(b) for b in sorted({p.batch_size for p in batched}))
+        assumptions.append(f"Dynamic batching (batches of up to {limits}): its latency is a mean-field estimate, "
+                           "measured against the simulation between −80 % and +93 % (high at light load, low at "
+                           "heavy load; docs/serving.md, Known limits); "
+                           + ("--simulate checked the plans shown (simulated percentiles beside the analytic ones)."
+                              if checked else "--simulate checks the plans shown and sizes more replicas where it "
+                              "refutes them."))
+    if not untargeted:
         assumptions.append("Headroom: a plan holds a target with headroom when its percentile still meets it at the "
                            "P10 efficiency (× exp(1.28 σ) of the efficiency behind that latency).")
     target = getattr(slo, key, None) if slo is not None else None
