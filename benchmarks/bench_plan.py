@@ -78,6 +78,13 @@ main 1f20df5 before) pretrain-1b-72h 641 -> 609 M, bert-train-then-serve 864 -> 
 lora-7b-a6000 311 -> 304 M. Coarse floors at the micro-batch the search picks: measured and dropped (bert-train-then-
 serve 986 -> 1,024 M). The same tree's count moved 609 -> 744 M between jobs 16 minutes apart: compare trees only
 within one job. The 50 ms target is not met.
+Eighteenth round (2026-12-01: the layout search's candidate layouts from the floors' fits, coarse floors first for GPUs
+without the job's precision, the heap's small blocks as single counts, the coarse floors' curve terms hoisted;
+docs/internals.md): instructions per plan() (callgrind, gc off, OPENBLAS_NUM_THREADS=1, PYTHONHASHSEED=0, setarch -R,
+main dc02c32 before, 1963381 after, one job) pretrain-1b-72h 744 -> 696 M, bert-train-then-serve 985 -> 957 M,
+resnet50-imagenet 642 -> 629 M, lora-7b-a6000 304 -> 281 M; then the heap's single counts left out at once where
+already excluded: pretrain-1b-72h 697 -> 680 M, resnet50-imagenet 630 -> 627 M, bert-train-then-serve
+957 -> 956 M. CPU within the load's noise (pretrain-1b-72h ~120-145 ms). The 50 ms target is not met.
 """
 from __future__ import annotations
 
