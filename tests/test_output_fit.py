@@ -43,6 +43,15 @@ def test_other_commands_fit_the_terminal(args, width, monkeypatch):
     assert out.strip() and widest(out) <= width
 
 
+def test_validate_keeps_the_unit_of_its_figures_at_80_columns(monkeypatch):
+    # new-user QA: at 80 columns `validate` dropped the metric column, so 'actual 1.02M, predicted 840k' (GPU-hours)
+    # sat above 'actual 140, predicted 157' (TFLOP/s per GPU) and '1,229' (tokens/s) with nothing saying what each is
+    out = run_at(80, monkeypatch, "validate")
+    runs = out.split("Accuracy (")[0].splitlines()
+    assert "metric" in runs[1].split()
+    assert any("GPU-h" in line for line in runs) and any("TFLOP/s/GPU" in line for line in runs)
+
+
 def test_columns_changes_the_layout_and_wide_shows_details(monkeypatch):
     profile = str(ROOT / "profiles" / "pretrain-1b-72h.yaml")
     narrow = run_at(80, monkeypatch, "estimate", profile)

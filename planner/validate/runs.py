@@ -369,7 +369,7 @@ def render_table(rows: list[ValidationRow], leave_one_out: bool, cross_validate:
     columns = [Column("run"), Column("group", drop=4), Column("GPUs"),
                Column("layout", drop=5, legend="layout: data·tensor·pipeline parallel, ZeRO stage; * GPU count not "
                                                "published: the count with the fewest GPU-seconds per sample"),
-               Column("metric", drop=1), Column("actual", "right"), Column("predicted", "right"),
+               Column("metric"), Column("actual", "right"), Column("predicted", "right"),
                Column("error", "right"), Column("P10–P90", drop=3), Column("covers", drop=2)]
     console.print(fit_table(console, columns, body, title=title))
     summary = []
