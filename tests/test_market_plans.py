@@ -57,6 +57,19 @@ def test_the_csv_carries_the_whole_bill_and_the_discount_of_the_json(profile, se
     assert any(row["storage_usd"] for row in rows) and any(float(row["discount_percent"]) == 10 for row in rows)
 
 
+def test_the_csv_carries_the_hours_and_cost_the_plans_were_judged_at():
+    # new-user QA: with --confidence 0.9 the rows were ranked and judged by their P90 hours and cost (24 RTX-A4000 at
+    # 58.2 h P90, $127), yet the CSV had P50 only (37.9 h, $82.08): nothing in it said why that plan was chosen
+    args = ["estimate", str(PRETRAIN), "--confidence", "0.9", "--top", "3"]
+    plans = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)["training"]["plans"]
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, [*args, "--format", "csv"]).stdout)))
+    assert len(rows) == len(plans) == 3
+    for row, plan in zip(rows, plans):
+        assert float(row["confidence"]) == 0.9
+        assert float(row["hours_planned"]) == plan["hours"]["p90"] > float(row["hours_p50"])
+        assert float(row["cost_usd_planned"]) == plan["cost_usd"]["p90"]
+
+
 def test_trusted_prices_carry_no_flags():
     plan = estimate(CHAT, "constraints.providers=[lambda]")["inference"]["plans"][0]
     assert plan["price_flags"] == [] and plan["price_as_of"]

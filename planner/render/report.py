@@ -901,7 +901,8 @@ def render_markdown(est: Estimate, top: int | None = 10, decision: Decision | No
 
 def render_csv(est: Estimate, top: int | None = None, decision: Decision | None = None) -> str:
     """One row per plan: section, gpu, provider, gpus, hours or latency, cost, ok, reasons, the price's date and
-    doubts (the table's † marks), more latency percentiles, and the whole bill with the discount in the price."""
+    doubts (the table's † marks), more latency percentiles, the whole bill with the discount in the price, and a
+    training plan's hours and compute cost at the planning confidence."""
     import csv  # here: only --format csv writes it
 
     from planner.render.escape import spreadsheet_cell
@@ -921,8 +922,13 @@ def render_csv(est: Estimate, top: int | None = None, decision: Decision | None 
            *(f"{key}_ms" for key in CSV_MORE_LATENCIES),
            # the whole bill (new-user QA: the CSV had the compute cost only, and no discount), as the JSON's
            # cost_usd: a training run at P50, a serving month; empty where the provider's price is unknown
-           "storage_usd", "egress_usd", "total_usd", "discount_percent"])
+           "storage_usd", "egress_usd", "total_usd", "discount_percent",
+           # new-user QA: at --confidence 0.9 the rows were ranked and judged by their P90 hours and cost, yet the
+           # CSV had P50 only: the hours and compute cost at the planning confidence (the JSON's hours.p90 …)
+           "confidence", "hours_planned", "cost_usd_planned"])
     data = estimate_dict(est, top)
+    level = est.training.confidence if est.training is not None else None
+    key = level_name(level).lower() if level is not None else ""
 
     def trust(p: dict[str, Any]) -> list[Any]:
         return [p.get("price_as_of") or "", "; ".join(p.get("price_flags") or [])]
@@ -935,13 +941,13 @@ def render_csv(est: Estimate, top: int | None = None, decision: Decision | None 
     for p in data.get("training", {}).get("plans", []):
         write(["training", p["gpu"], p["provider"], p["instance"], p["gpu_count"], p["hours"]["p50"],
                p["cost_usd"]["p50"], "", "", "", "", not p["reasons"], "; ".join(p["reasons"]), *trust(p),
-               *("" for _ in CSV_MORE_LATENCIES), *bill(p)])
+               *("" for _ in CSV_MORE_LATENCIES), *bill(p), level, p["hours"].get(key), p["cost_usd"].get(key)])
     for p in data.get("inference", {}).get("plans", []):
         lat = p["latency_ms"]
         write(["inference", p["gpu"], p["provider"], p["instance"], p["gpu_count"], "", "",
                lat.get("ttft_p95", ""), lat.get("tpot_p95", ""), lat.get("p95", ""),
                p["monthly_cost_usd"], p["meets_slo"], "; ".join(p["reasons"]), *trust(p),
-               *(lat.get(CSV_MORE_LATENCIES[key], "") for key in CSV_MORE_LATENCIES), *bill(p)])
+               *(lat.get(CSV_MORE_LATENCIES[name], "") for name in CSV_MORE_LATENCIES), *bill(p), "", "", ""])
     return buffer.getvalue()
 
 
