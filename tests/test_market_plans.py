@@ -236,6 +236,19 @@ def test_an_owned_machine_that_cannot_run_the_job_gets_no_buy_vs_rent_line(tmp_p
                               "job (does not fit in memory")
 
 
+def test_buy_vs_rent_without_rentals_searched_says_so(tmp_path):
+    # new-user QA: with constraints.providers [owned] the line ended 'no rental plan meets the targets', though no
+    # rental was searched; with [owned, lambda] it names lambda
+    profile = tmp_path / "owned.yaml"
+    profile.write_text(OWNED)
+    only = " ".join(estimate(profile, "constraints.providers=[owned]", fmt="table").split())
+    assert "no rental searched (constraints.providers keeps to owned)." in only
+    assert "no rental plan meets" not in only and "not among your machines" in only
+    some = " ".join(estimate(profile, "constraints.providers=[owned, lambda]", "constraints.gpus=[RTX-4090, A10]",
+                             "constraints.max_gpus=2", "training.deadline=8h", fmt="table").split())
+    assert "no rental plan of lambda (constraints.providers) meets the targets." in some
+
+
 def test_an_nvlink_the_catalog_has_no_bandwidth_for_is_planned_over_pcie_and_says_so(catalog):
     # new-user QA: 4 RTX 4090s written 'interconnect: nvlink' were planned over PCIe (31.5 GB/s), silently
     import planner

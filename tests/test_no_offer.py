@@ -84,3 +84,19 @@ def test_a_gpu_rented_only_outside_the_named_providers_says_so():
         assert "no offer of simplepod (constraints.providers) rents this GPU: time only, no cost" in plan["reasons"]
     unfiltered = next(p for p in _plan(LORA)["training"]["plans"] if p["provider"] == NO_OFFER)
     assert "no offer rents this GPU: time only, no cost" in unfiltered["reasons"]  # B300: no provider rents it
+
+
+def test_the_gpus_not_planned_name_the_providers_the_search_kept_to():
+    # new-user QA: with constraints.providers [lambda], "Not planned: 51 GPU type(s) with no offer (A10G, A30, …)"
+    # although AWS rents the A10G: the line names the providers the search kept to
+    from planner.render.report import render_table
+
+    def footer(constraints: dict) -> str:
+        profile = planner.load_profile({**LORA, "constraints": constraints}, CATALOG)
+        text = " ".join(render_table(planner.plan(profile, CATALOG).estimate).split())  # lines wrap
+        return text[text.index("Not planned:"):]
+
+    assert any(o.offer.gpu == "A10G" and o.provider != "lambda" for o in CATALOG.offers(None, None))
+    kept = footer({"providers": ["lambda"]})
+    assert "that no offer of lambda (constraints.providers) rents" in kept and "with no offer" not in kept
+    assert "GPU type(s) with no offer (" in footer({})

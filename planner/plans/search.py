@@ -166,6 +166,9 @@ class Estimate:
     """(provider id, percent) of constraints.discounts, as read: the footer names each, shown in a plan or not."""
     network_set: bool = False
     """constraints.assumed_network_gbps was given: the assumed network is the user's, not the catalog's slowest."""
+    providers: tuple[str, ...] = ()
+    """constraints.providers, when the profile keeps to some: the GPUs 'not planned' and the rentals a buy-versus-rent
+    line compares with are those of these providers only, and the report says so."""
 
     @property
     def feasible(self) -> bool:
@@ -292,7 +295,7 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         inference = ServingEstimate(work, sorted(plans, key=lambda p: serving_rank(p, key, slo)), slo)
     lines = _buy_versus_rent(loaded, catalog, day, training, inference, warnings)
     return Estimate(profile.name, catalog.as_of, training, inference, warnings, confidence, lines, unplanned,
-                    loaded.discounts, constraints.assumed_network_gbps is not None)
+                    loaded.discounts, constraints.assumed_network_gbps is not None, tuple(constraints.providers or ()))
 
 
 def search_training(job: TrainingJob, targets: list[Target], training: Training, confidence: float,

@@ -244,7 +244,13 @@ def _buy_lines(est: Estimate) -> list[str]:
         head = (f"Buy vs rent for {section} on {b.instance}: {purchase_words(b)}; amortised "
                 f"{usd(b.amortised_usd_per_hour)}/h + running {usd(b.running_usd_per_hour)}/h; ")
         if b.rental is None:
-            lines.append(head + "no rental plan meets the targets.")
+            rented = [p for p in est.providers if p != OWNED]
+            # new-user QA: with constraints.providers [owned] no rental was searched, yet the line said none met
+            # the targets
+            lines.append(head + ("no rental searched (constraints.providers keeps to owned)." if est.providers
+                                 and not rented else "no rental plan" + (f" of {', '.join(rented)} (constraints."
+                                                                         "providers)" if rented else "")
+                                 + " meets the targets."))
         elif b.break_even_utilisation is None:
             lines.append(head + f"renting ({b.rental}, {usd(b.rental_usd or 0.0)} for {what}) costs less than "
                          "running it: owning never pays off.")
@@ -800,7 +806,12 @@ def _no_offer_lines(est: Estimate) -> list[str]:
                      "it is never a choice.")
     if est.unplanned_gpus:
         names = ", ".join(est.unplanned_gpus[:6]) + (", …" if len(est.unplanned_gpus) > 6 else "")
-        lines.append(f"Not planned: {len(est.unplanned_gpus)} GPU type(s) with no offer ({names}); name one in "
+        # new-user QA: with constraints.providers [lambda] the line named A10G and A30 'with no offer', which other
+        # providers rent: it names the providers the search kept to, as the no-offer verdict does
+        rented = [p for p in est.providers if p != OWNED]
+        kept = (" with no offer" if not est.providers else f" that no offer of {', '.join(rented)} (constraints."
+                "providers) rents" if rented else " not among your machines (constraints.providers keeps to owned)")
+        lines.append(f"Not planned: {len(est.unplanned_gpus)} GPU type(s){kept} ({names}); name one in "
                      "constraints.gpus for a time-only plan.")
     return lines
 
