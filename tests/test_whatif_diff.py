@@ -256,3 +256,16 @@ def test_diff_set_on_an_estimates_json_is_refused(tmp_path):
     result = runner.invoke(app, ["diff", str(PRETRAIN), str(p50), "--set", "training.epochs=2"])
     assert result.exit_code == 2, result.output
     assert "p50.json: --set changes the new side's profile, and this is an estimate's JSON" in result.output
+
+
+@pytest.mark.parametrize("command", ["estimate", "diff"])
+def test_an_empty_override_value_is_an_error_not_a_removed_key(command):
+    # new-user QA: `--set training.deadline=$DEADLINE` with the variable unset removed the 72 h deadline silently
+    # (exit 0, 'hours at P50; budget $20,000'); null removes a key, an empty value is an error naming the field
+    args = [str(PRETRAIN)] * (2 if command == "diff" else 1)
+    result = gpuplan(command, *args, "--set", "training.deadline=")
+    assert result.exit_code == 2
+    assert "--set training.deadline=: training.deadline: no value after '='" in result.output
+    assert "training.deadline=null" in result.output
+    removed = gpuplan("estimate", str(PRETRAIN), "--top", "1", "--set", "training.deadline=null")
+    assert removed.exit_code == 0 and "hours at P50; budget $20,000" in removed.stdout

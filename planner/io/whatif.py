@@ -17,7 +17,12 @@ def parse_override(text: str) -> tuple[tuple[str, ...], object]:
         # placed like the other --set errors ("--set KEY=VALUE: …"): the option is named once, as their place
         raise InputError("expected KEY.PATH=VALUE", file=override(text),
                          hint=f"For example {override_example('training.epochs=3', 'constraints.gpus=[A100-80GB-SXM]')}.")
-    value = parse_yaml(raw, override(key)).data if raw.strip() else None
+    if not raw.strip():
+        # new-user QA: `--set training.deadline=` (a shell variable left unset) silently removed the deadline and the
+        # plan went on without it: removing a key takes the word null
+        raise InputError("no value after '='", file=override(text), field=".".join(path),
+                         hint=f"Give a value, or null to remove the key: --set {'.'.join(path)}=null.")
+    value = parse_yaml(raw, override(key)).data
     return path, value
 
 
