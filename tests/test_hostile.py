@@ -473,6 +473,9 @@ def good_json() -> str:
     (lambda d: d["training"]["plans"][0].update(hours=[1]), "training.plans.0.hours should be an object"),
     (lambda d: d["training"]["plans"][0].update(cost_usd={"p50": {"x": 1}}),
      "training.plans.0.cost_usd.p50 should be a number"),
+    # new-user QA: a string passed and was never compared, so --fail-above cost=1% on it exited 0
+    (lambda d: d["training"]["plans"][0].update(cost_usd={"p50": "abc"}),
+     "training.plans.0.cost_usd.p50 should be a number"),
 ])
 def test_diff_refuses_another_shape(mutate, where, good_json, tmp_path):
     good = tmp_path / "good.json"

@@ -212,7 +212,9 @@ def _check_shape(data: dict[str, Any], file: str) -> None:
                     if not isinstance(value, dict):
                         raise bad(f"{section}.plans.{i}.{'.'.join(keys[:depth])}", "an object")
                     value = value.get(key)
-                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, str))):
+                # a string passed here and was never compared, so a --fail-above on it passed whatever changed
+                # (new-user QA: monthly_cost_usd "abc" in a hand-edited estimate, --fail-above cost=1%: exit 0)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
                     raise bad(f"{section}.plans.{i}.{'.'.join(keys)}", "a number")
 
 
