@@ -735,3 +735,19 @@ def test_providers_may_name_the_owned_machines(catalog):
     assert {p.provider for p in result.estimate.training.plans} == {"owned"}
     with pytest.raises(InputError, match="names the machines of constraints.owned, which lists none"):
         load_profile(PRETRAIN, catalog, ["constraints.providers=[owned]"])
+
+
+def test_a_choice_over_an_assumed_network_says_so():
+    # new-user QA: lora-7b-a6000's balanced choice, 32 single-GPU vast-ai instances over an assumed 10 Gb/s network,
+    # read like any other choice; the footer's 'Assumed network' line names rows of the plans table only
+    doc = estimate(ROOT / "profiles" / "lora-7b-a6000.yaml")
+    plans = {(p["gpu"], p["provider"], p["instance"], p["gpu_count"]): p for p in doc["training"]["plans"]}
+    choices = doc["decisions"]["training"]["choices"]
+    spanning = [c for c in choices if c["instances"] > 1 and "assumed" in c["tradeoff"]]
+    assert spanning, [c["tradeoff"] for c in choices]
+    for c in choices:
+        caveat = f"caveat: {c['instances']} instances over an assumed 10 Gb/s network (the offer states none)"
+        plan = plans.get((c["gpu"], c["provider"], c["instance"], c["gpu_count"]))
+        if plan is not None:
+            assert (caveat in c["tradeoff"]) == bool(plan["network"] and plan["network"].get("inter_node_assumed"))
+    assert not any("assumed" in c["tradeoff"] for c in choices if c["instances"] == 1)

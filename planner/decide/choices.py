@@ -216,6 +216,16 @@ def extrapolation_caveat(plan: TrainingPlan) -> str:
     return "; caveat: extrapolated efficiency (" + "; ".join(flags) + "), see its P90"
 
 
+def network_caveat(plan: TrainingPlan) -> str:
+    """'; caveat: …' when the plan spans instances whose offer states no network, over the assumed one (new-user QA:
+    lora-7b-a6000's balanced choice, 32 single-GPU vast-ai instances over an assumed 10 Gb/s, read like any other;
+    the footer's 'Assumed network' line names rows of the plans table only), else ''."""
+    if not plan.assumed_network_gbps or plan.instances <= 1:
+        return ""
+    return f"; caveat: {plan.instances} instances over an assumed {plan.assumed_network_gbps:g} Gb/s network " \
+           "(the offer states none)"
+
+
 def batch_caveat(plan: TrainingPlan, job: TrainingJob, largest: tuple[float, str] | None) -> str:
     """'; caveat: …' when, without a global batch (training.batch), the plan's step takes more tokens than any
     published run with a stated global batch did (largest: confidence.largest_published_batch), else ''. Its hours
@@ -244,15 +254,15 @@ def _training_tradeoffs(cheapest: TrainingOption, balanced: TrainingOption, fast
     return [
         Choice("cheapest viable", cheapest,
                ("gives up speed: " + versus(cheapest, fastest, "the fastest") if cheapest is not fastest
-                else "also the fastest: nothing to give up") + extrapolation_caveat(cheapest.plan)
+                else "also the fastest: nothing to give up") + extrapolation_caveat(cheapest.plan) + network_caveat(cheapest.plan)
                + (batch_caveat(cheapest.plan, job, largest) if job is not None else "")),
         Choice("balanced", balanced, f"the fastest plan costing at most {share} more than the cheapest: "
                + (versus(balanced, cheapest, "the cheapest") if balanced is not cheapest
-                  else f"none is faster within {share}, so it is the cheapest") + extrapolation_caveat(balanced.plan)
+                  else f"none is faster within {share}, so it is the cheapest") + extrapolation_caveat(balanced.plan) + network_caveat(balanced.plan)
                + (batch_caveat(balanced.plan, job, largest) if job is not None else "")),
         Choice("fastest", fastest,
                ("gives up money: " + versus(fastest, cheapest, "the cheapest") if fastest is not cheapest
-                else "also the cheapest: nothing to give up") + extrapolation_caveat(fastest.plan)
+                else "also the cheapest: nothing to give up") + extrapolation_caveat(fastest.plan) + network_caveat(fastest.plan)
                + (batch_caveat(fastest.plan, job, largest) if job is not None else "")),
     ]
 
