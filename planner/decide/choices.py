@@ -250,20 +250,21 @@ def _training_tradeoffs(cheapest: TrainingOption, balanced: TrainingOption, fast
             return f"{_usd(dc)} more than {other} to finish {hours_text(-dh)} sooner"
         return f"{hours_text(dh)} longer than {other} to save {_usd(-dc)}"
 
+    def caveats(option: TrainingOption) -> str:  # what each choice's words end on, in this order
+        return (extrapolation_caveat(option.plan) + network_caveat(option.plan)
+                + (batch_caveat(option.plan, job, largest) if job is not None else ""))
+
     share = f"{BALANCED_MAX_EXTRA_COST:.0%}"
     return [
         Choice("cheapest viable", cheapest,
                ("gives up speed: " + versus(cheapest, fastest, "the fastest") if cheapest is not fastest
-                else "also the fastest: nothing to give up") + extrapolation_caveat(cheapest.plan) + network_caveat(cheapest.plan)
-               + (batch_caveat(cheapest.plan, job, largest) if job is not None else "")),
+                else "also the fastest: nothing to give up") + caveats(cheapest)),
         Choice("balanced", balanced, f"the fastest plan costing at most {share} more than the cheapest: "
                + (versus(balanced, cheapest, "the cheapest") if balanced is not cheapest
-                  else f"none is faster within {share}, so it is the cheapest") + extrapolation_caveat(balanced.plan) + network_caveat(balanced.plan)
-               + (batch_caveat(balanced.plan, job, largest) if job is not None else "")),
+                  else f"none is faster within {share}, so it is the cheapest") + caveats(balanced)),
         Choice("fastest", fastest,
                ("gives up money: " + versus(fastest, cheapest, "the cheapest") if fastest is not cheapest
-                else "also the cheapest: nothing to give up") + extrapolation_caveat(fastest.plan) + network_caveat(fastest.plan)
-               + (batch_caveat(fastest.plan, job, largest) if job is not None else "")),
+                else "also the cheapest: nothing to give up") + caveats(fastest)),
     ]
 
 
