@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from planner.errors import InputError
 from planner.io.atomic import write_text_atomic
+from planner.io.statcache import remembered
 from planner.io.yamlcache import cache_dir
 from planner.schema.base import Strict
 
@@ -37,7 +38,8 @@ KEEP_ENTRIES = 16
 """Compiled catalogs kept in the cache folder (the newest): each edit of a catalog writes a new one."""
 _CODE_PACKAGES = ("schema", "catalog")
 """planner/ subpackages whose source is part of the key: the models, their validators and the catalog's assembly."""
-_CODE_FILES = ("io/loading.py", "io/yamlfile.py", "io/yamldoc.py", "io/yamlparse.py", "io/yamlcache.py")
+_CODE_FILES = ("io/loading.py", "io/yamlfile.py", "io/yamldoc.py", "io/yamlparse.py", "io/yamlcache.py",
+               "io/statcache.py")
 
 
 @lru_cache(maxsize=1)
@@ -51,13 +53,20 @@ def code_fingerprint() -> str | None:
     packages = [sorted((root / package).glob("*.py")) for package in _CODE_PACKAGES]
     if not all(packages):
         return None
-    digest = hashlib.sha256(f"{COMPILED_FORMAT}\npydantic {pydantic.VERSION}\n".encode())
-    try:
-        for path in [p for files in packages for p in files] + [root / name for name in _CODE_FILES]:
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    except OSError:
-        return None
-    return digest.hexdigest()
+    paths = [p for files in packages for p in files] + [root / name for name in _CODE_FILES]
+    head = f"{COMPILED_FORMAT}\npydantic {pydantic.VERSION}\n"
+
+    def digest_source() -> str | None:
+        digest = hashlib.sha256(head.encode())
+        try:
+            for path in paths:
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        except OSError:
+            return None
+        return digest.hexdigest()
+
+    # the same digest, remembered by the files' signatures (io/statcache.py): ~250 kB of source not read each run
+    return remembered(f"catalog-code\n{head}", [str(p) for p in paths], digest_source)
 
 
 def compiled_key(root: Path, content_keys: dict[str, str]) -> str | None:
@@ -80,7 +89,7 @@ def load_compiled(key: str) -> dict[str, Any] | None:
     """The catalog's fields stored under `key`, or None: no entry, or one that is not exactly what `store_compiled`
     writes."""
     try:
-        stored = json.loads(_entry(key).read_text(encoding="utf-8"), object_hook=_Decoder(_model_classes()))
+        stored = json.loads(_entry(key).read_bytes(), object_hook=_Decoder(_model_classes()))
         if not isinstance(stored, dict) or stored.get("key") != key or not isinstance(stored.get("catalog"), dict):
             return None
         fields: dict[str, Any] = stored["catalog"]
@@ -100,7 +109,7 @@ def store_entry(entry: Path, document: dict[str, Any], keep: int) -> None:
     files of its folder whose names share its prefix before the key); a value JSON cannot hold exactly, or a folder
     that cannot be written, leaves the cache unused (write_text_atomic says why), costing only the speed-up."""
     try:
-        text = json.dumps(_encode(document), separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(_encode(document), separators=(",", ":"))
     except (TypeError, ValueError):
         return
     try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 from dataclasses import field
 from planner.dataclass import dataclass
@@ -13,7 +14,8 @@ from planner.catalog.compiled import compiled_key, load_compiled, store_compiled
 from planner.catalog.held_out import ACCURACY_FILE, HeldOut, held_out_sigmas
 from planner.errors import CatalogLookupError, InputError, PlannerError, did_you_mean, option
 from planner.io.loading import M, load_model_file
-from planner.io.yamlcache import content_key
+from planner.io.statcache import remembered
+from planner.io.yamlcache import CACHE_FORMAT, content_key
 from planner.io.yamlfile import YamlDocument, read_text
 from planner.catalog.ceilings import with_ceilings
 from planner.catalog.bandwidth_ceiling import with_bandwidth_ceilings
@@ -188,14 +190,15 @@ _LOADED: dict[tuple[str, tuple[tuple[str, str], ...]], Catalog] = {}
 
 
 def load_catalog(directory: Path | str = BUNDLED_CATALOG) -> Catalog:
-    """Load and cross-check a catalog directory (errors name the path as given). The files are read every time;
-    a catalog whose files hold the same bytes as one loaded before is that one (never a stale one: an edited price
+    """Load and cross-check a catalog directory (errors name the path as given). Each file's content key is read
+    from its text, or remembered by the file's stat signature (io/statcache.py: a changed file is read again); a
+    catalog whose files hold the same bytes as one loaded before is that one (never a stale one: an edited price
     is a different key). A catalog loaded before by the same code comes validated from the compiled cache
     (planner/catalog/compiled.py), else each file's parse from the YAML cache (planner/io/yamlcache.py)."""
     resolved = Path(directory).resolve()
     try:
-        texts = _catalog_texts(resolved)
-        contents = {name: content_key(text) for name, text in texts.items()}
+        paths = _catalog_paths(resolved)
+        contents = _content_keys(paths)
         key = (str(resolved), tuple(contents.items()))
         found = _LOADED.get(key)
         if found is None:
@@ -203,6 +206,11 @@ def load_catalog(directory: Path | str = BUNDLED_CATALOG) -> Catalog:
             stored = load_compiled(compiled) if compiled is not None else None
             found = _from_fields(stored, resolved, compiled or "") if stored is not None else None
             if found is None:
+                # validated from the files as they are now: their keys from the text read here
+                texts = {str(p): read_text(p) for p in paths}
+                contents = {name: content_key(text) for name, text in texts.items()}
+                key = (str(resolved), tuple(contents.items()))
+                compiled = compiled_key(resolved, contents)
                 found = _load_catalog(resolved, texts)
                 if compiled is not None:
                     store_compiled({f.name: getattr(found, f.name) for f in dataclasses.fields(found)
@@ -232,16 +240,35 @@ def _from_fields(fields: dict[str, Any], root: Path, key: str) -> Catalog | None
     return catalog
 
 
-def _catalog_texts(root: Path) -> dict[str, str]:
-    """The catalog's YAML files (gpus, offers/*, models, priors, providers, purchase prices, commitments, accuracy) by
-    path, read and size-checked."""
+def _catalog_paths(root: Path) -> list[Path]:
+    """The catalog's YAML files (gpus, offers/*, models, priors, providers, purchase prices, commitments, accuracy)."""
     if not root.is_dir():  # a file given is not 'not found' (new-user QA): say which it is
         raise InputError("is a file, not a catalog directory" if root.exists() else "catalog directory not found",
                          file=str(root), hint=f"Pass an existing directory as {option('--catalog')}, or omit it.")
     paths = [root / "gpus.yaml", *sorted((root / "offers").glob("*.yaml"))]
     paths += [p for p in (root / "models.yaml", root / "priors.yaml", root / "providers.yaml",
                           root / PURCHASE_PRICES_FILE, root / COMMITMENTS_FILE, root / ACCURACY_FILE) if p.exists()]
-    return {str(p): read_text(p) for p in paths}
+    return paths
+
+
+def _catalog_texts(root: Path) -> dict[str, str]:
+    """The catalog's YAML files by path, read and size-checked."""
+    return {str(p): read_text(p) for p in _catalog_paths(root)}
+
+
+def _content_keys(paths: list[Path]) -> dict[str, str]:
+    """Each file's content key (yamlcache.content_key of its text, read and size-checked), by path: remembered by
+    the files' signatures between runs (io/statcache.py), so that an unchanged catalog's ~500 kB is not read and
+    hashed on every start; a file that cannot be read raises as it is read."""
+    names = [str(p) for p in paths]
+
+    def read_keys() -> str:
+        return json.dumps([content_key(read_text(p)) for p in paths])
+
+    keys = json.loads(remembered(f"catalog-files\n{CACHE_FORMAT}", names, read_keys) or read_keys())
+    if not (isinstance(keys, list) and len(keys) == len(names) and all(isinstance(k, str) for k in keys)):
+        keys = json.loads(read_keys())
+    return dict(zip(names, keys))
 
 
 def _as_given(file: str | None, resolved: Path, given: str) -> str | None:

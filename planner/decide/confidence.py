@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.catalog.held_out import accuracy_document
+from planner.io.statcache import Signature, remembered, signature
 
 INPUT_FILES = ("published_runs.yaml", "priors.yaml", "gpus.yaml", "models.yaml")
 """Catalog files the validation reads: their SHA-256 is stored with the summary; when today's files differ the note
@@ -103,26 +104,16 @@ def _load(catalog_dir: str) -> tuple[dict[str, Any], bool] | None:
 
 def _stale(catalog_dir: str, stored: str) -> bool:
     """Whether today's validation inputs differ from those the file was written from."""
-    return stored != _digest(catalog_dir, tuple(_signature(os.path.join(catalog_dir, name)) for name in INPUT_FILES))
-
-
-def _signature(path: str) -> tuple[int, int, int, int, int] | None:
-    """What a file's SHA-256 is remembered by (_digest): its device, inode, size and modification and change times
-    in ns (None: not a file), as planner/catalog/providers.py remembers a parse by its mtime."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    if not (st.st_mode & 0o170000 == 0o100000):  # a regular file, as Path.is_file
-        return None
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+    return stored != _digest(catalog_dir, tuple(signature(os.path.join(catalog_dir, name)) for name in INPUT_FILES))
 
 
 @functools.lru_cache(maxsize=8)
-def _digest(catalog_dir: str, signatures: tuple[tuple[int, int, int, int, int] | None, ...]) -> str:
-    """inputs_digest, once per state of the files (`signatures`): a plan with training and serving asks twice, and
-    hashing the ~750 kB costs ~1.3 ms each time."""
-    return inputs_digest(catalog_dir)
+def _digest(catalog_dir: str, signatures: tuple[Signature | None, ...]) -> str:
+    """inputs_digest, once per state of the files (`signatures`: device, inode, size, modification and change
+    times): a plan with training and serving asks twice, and hashing the ~750 kB costs ~1.3 ms each time; between
+    runs it is remembered by the same signatures (io/statcache.py), so an estimate reads none of those files."""
+    paths = [os.path.join(catalog_dir, name) for name in INPUT_FILES]
+    return remembered("accuracy-inputs", paths, lambda: inputs_digest(catalog_dir)) or inputs_digest(catalog_dir)
 
 
 def group_accuracy(catalog_dir: Path | str, group: str, method: str | None = None) -> Accuracy | None:

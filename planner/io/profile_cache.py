@@ -28,6 +28,7 @@ from planner.catalog.compiled import (
     store_entry,
 )
 from planner.io.positions import SourcePositions
+from planner.io.statcache import remembered
 from planner.io.yamlcache import cache_dir
 from planner.schema.model import Architecture
 from planner.schema.profile import Profile
@@ -40,7 +41,7 @@ CODE_FILES = ("io/profile.py", "io/profile_cache.py", "io/positions.py", "io/wha
               "model/standard_shape.py", "model/workload.py", "model/precision.py", "model/gemm_shapes.py",
               "model/layers.py", "errors.py", "dataclass.py")
 """planner/ modules the profile's loading runs beyond the catalog's (compiled.code_fingerprint: schema/, catalog/,
-io/loading.py, io/yamlfile.py, io/yamldoc.py, io/yamlparse.py, io/yamlcache.py)."""
+io/loading.py, io/yamlfile.py, io/yamldoc.py, io/yamlparse.py, io/yamlcache.py, io/statcache.py)."""
 
 
 @lru_cache(maxsize=1)
@@ -51,13 +52,19 @@ def _code() -> str | None:
     if catalog_code is None:
         return None
     root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256(f"{PROFILE_FORMAT}\n{catalog_code}\n".encode())
-    try:
-        for name in CODE_FILES:
-            digest.update(name.encode() + b"\0" + (root / name).read_bytes() + b"\0")
-    except OSError:
-        return None
-    return digest.hexdigest()
+    head = f"{PROFILE_FORMAT}\n{catalog_code}\n"
+
+    def digest_source() -> str | None:
+        digest = hashlib.sha256(head.encode())
+        try:
+            for name in CODE_FILES:
+                digest.update(name.encode() + b"\0" + (root / name).read_bytes() + b"\0")
+        except OSError:
+            return None
+        return digest.hexdigest()
+
+    # remembered by the files' signatures (io/statcache.py): their ~110 kB of source is not read on each run
+    return remembered(f"profile-code\n{head}", [str(root / name) for name in CODE_FILES], digest_source)
 
 
 def profile_key(file: str, text: str, overrides: tuple[str, ...], catalog_key: str) -> str | None:
@@ -112,7 +119,7 @@ def load_cached_profile(key: str) -> dict[str, Any] | None:
     """The loaded profile's fields (LOADED_FIELDS) stored under `key`, or None: no entry, or one that is not exactly
     what store_profile writes."""
     try:
-        stored = json.loads(_entry(key).read_text(encoding="utf-8"), object_hook=_Decoder(_model_classes()))
+        stored = json.loads(_entry(key).read_bytes(), object_hook=_Decoder(_model_classes()))
         if not isinstance(stored, dict) or stored.get("key") != key or stored.get("format") != PROFILE_FORMAT:
             return None
         profile, arch = stored["profile"], stored["arch"]

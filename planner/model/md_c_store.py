@@ -16,6 +16,7 @@ from pathlib import Path
 
 from planner.errors import InputError
 from planner.io.atomic import write_bytes_atomic
+from planner.io.statcache import remembered
 from planner.io.yamlcache import cache_dir
 from planner.model import md_c, queueing
 
@@ -31,14 +32,22 @@ KEPT = 4096
 
 def fingerprint() -> str:
     """SHA-256 of the store format, the quantile code's source and numpy's version file (read, not imported)."""
-    digest = hashlib.sha256(STORE_FORMAT.encode())
-    for module in (md_c, queueing):
-        digest.update(Path(module.__file__ or "").read_bytes())
+    sources = [Path(module.__file__ or "") for module in (md_c, queueing)]
     spec = importlib.util.find_spec("numpy")
-    if spec is not None and spec.origin is not None:
-        version = Path(spec.origin).with_name("version.py")
-        digest.update(version.read_bytes() if version.is_file() else b"?")
-    return digest.hexdigest()
+    version = Path(spec.origin).with_name("version.py") if spec is not None and spec.origin is not None else None
+
+    def digest_files() -> str:
+        digest = hashlib.sha256(STORE_FORMAT.encode())
+        for source in sources:
+            digest.update(source.read_bytes())
+        if version is not None:
+            digest.update(version.read_bytes() if version.is_file() else b"?")
+        return digest.hexdigest()
+
+    # remembered by the files' signatures (io/statcache.py), numpy's version file among them; a source that cannot
+    # be read raises as before
+    paths = [str(p) for p in sources] + ([str(version)] if version is not None else [])
+    return remembered(f"mdc-code\n{STORE_FORMAT}\n{version is not None}", paths, digest_files) or digest_files()
 
 
 def _entry() -> Path:
