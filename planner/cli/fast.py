@@ -17,9 +17,9 @@ from typing import Any
 
 from planner.cli.estimate import Emit, EstimateArgs, Format
 
-_INT = re.compile(r"0|[1-9][0-9]{0,8}")
+_INT = r"0|[1-9][0-9]{0,8}"
 """A count as plain digits (pydantic's lax int reads more forms: those go to Typer)."""
-_FLOAT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,12})?")
+_FLOAT = r"[0-9]{1,12}(\.[0-9]{1,12})?"
 """A number as plain decimal digits (exponents, signs, inf and nan go to Typer)."""
 
 _VALUED = {
@@ -66,9 +66,9 @@ def _value(name: str, text: str) -> Any:
     if name == "emit":
         return Emit(text) if text in Emit._value2member_map_ else None
     if name == "top":
-        return int(text) if _INT.fullmatch(text) else None
+        return int(text) if re.fullmatch(_INT, text) else None
     if name in ("confidence", "local_usd_per_hour"):
-        return float(text) if _FLOAT.fullmatch(text) else None
+        return float(text) if re.fullmatch(_FLOAT, text) else None
     if name == "overrides":
         return text
     return _path(text)

@@ -96,14 +96,15 @@ def _placed(first: Any, doc: YamlDocument, model: type[BaseModel], prefix: tuple
     return doc.error(path, message, hint=hint)
 
 
-_NUMBER_AND_UNIT = re.compile(r"\s*(\$?)\s*([0-9][0-9_,]*(?:\.[0-9]+)?|\.[0-9]+)\s*([A-Za-z$%/][A-Za-z/$%\- ]*)?")
+_NUMBER_AND_UNIT = r"\s*(\$?)\s*([0-9][0-9_,]*(?:\.[0-9]+)?|\.[0-9]+)\s*([A-Za-z$%/][A-Za-z/$%\- ]*)?"
+"""A number with a unit in a validation error's input (compiled when an error is explained: re's cache)."""
 
 
 def _number_with_unit(error: Any) -> str | None:
     """The number of a plain-number field written with a unit ('80GB', '$0.30', '3y'), else None."""
     if error["type"] not in ("float_parsing", "int_parsing") or not isinstance(error.get("input"), str):
         return None
-    match = _NUMBER_AND_UNIT.fullmatch(error["input"])
+    match = re.fullmatch(_NUMBER_AND_UNIT, error["input"])
     if match is None or not (match.group(1) or match.group(3)):
         return None
     return match.group(2).replace(",", "").replace("_", "")

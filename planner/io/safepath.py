@@ -7,7 +7,8 @@ from pathlib import Path
 
 from planner.errors import InputError
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_UNSAFE = r"[^A-Za-z0-9_.-]+"
+"""Runs of characters a file name made from user data leaves out (compiled on first use: re's cache)."""
 MAX_NAME_CHARS = 100
 """Longest file-name stem made from user data (file systems allow 255 bytes; the rest is left for suffixes)."""
 
@@ -15,7 +16,7 @@ MAX_NAME_CHARS = 100
 def safe_name(text: str, fallback: str = "unnamed") -> str:
     """`text` as a file-name stem: runs of characters outside [A-Za-z0-9_.-] become '-', leading and trailing dots
     and dashes go (so no '..', no hidden file, no option-like name), at most MAX_NAME_CHARS characters."""
-    stem = _UNSAFE.sub("-", text)
+    stem = re.sub(_UNSAFE, "-", text)
     stem = re.sub(r"\.{2,}", ".", stem).strip(".-")[:MAX_NAME_CHARS].strip(".-")
     return stem or fallback
 

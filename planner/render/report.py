@@ -37,7 +37,8 @@ if TYPE_CHECKING:  # annotations only: the decision is made before rendering
     from planner.decide.choices import Decision, ServingDecision, TrainingDecision
 
 SCHEMA_VERSION = 1
-_OLD = re.compile(r"price (\d+) days old \(as of ([0-9-]+)\)")
+_OLD = r"price (\d+) days old \(as of ([0-9-]+)\)"
+"""A price warning's age (compiled when a warning is read: re's cache)."""
 
 
 def shown(plans: list[Any], top: int | None) -> list[Any]:
@@ -175,7 +176,7 @@ def price_warnings(est: Estimate, top: int | None, merges: Merges | None = None)
     for name, section in (("training", est.training), ("inference", est.inference)):
         for plan in merges.shown(name, top) if section is not None else []:
             for flag in plan.price_flags:
-                match = _OLD.match(flag)
+                match = re.match(_OLD, flag)
                 if match:
                     plans[plan.provider] = plans.get(plan.provider, 0) + 1
                     offers = ages.setdefault(plan.provider, {}).setdefault((int(match.group(1)), match.group(2)), [])

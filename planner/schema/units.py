@@ -10,9 +10,11 @@ _SECONDS = {
     "d": 86400.0, "day": 86400.0, "days": 86400.0, "w": 604800.0, "week": 604800.0, "weeks": 604800.0,
 }
 _NUMBER = r"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)"
-_COUNT_RE = re.compile(rf"^{_NUMBER}\s*([kKMBGTP]?)$")
-_DURATION_RE = re.compile(rf"^{_NUMBER}\s*([a-z]+)$")
-_RATE_RE = re.compile(rf"^{_NUMBER}\s*([kKM]?)\s*/\s*([a-z]+)$")
+# patterns compiled on first use (re's cache): only a profile or catalog validated from its YAML parses units, and a
+# warm estimate validates none (docs/internals.md 'Start-up: what every run pays')
+_COUNT_RE = rf"^{_NUMBER}\s*([kKMBGTP]?)$"
+_DURATION_RE = rf"^{_NUMBER}\s*([a-z]+)$"
+_RATE_RE = rf"^{_NUMBER}\s*([kKM]?)\s*/\s*([a-z]+)$"
 
 
 def _finite(value: float, text: object) -> float:
@@ -35,7 +37,7 @@ def parse_count(value: object) -> float:
     if plain is not None:
         return plain
     text = str(value).strip().replace("_", "").replace(",", "")
-    match = _COUNT_RE.match(text)
+    match = re.match(_COUNT_RE, text)
     if not match:
         raise ValueError(f"expected a count such as 7B, 350M, 1.4T or 2e9, got {value!r}")
     return _finite(float(match.group(1)) * _SUFFIX[match.group(2)], value)
@@ -47,9 +49,9 @@ def parse_seconds(value: object) -> float:
     if plain is not None:
         return plain
     text = str(value).strip().lower()
-    if _COUNT_RE.match(text) and text[-1].isdigit():
+    if re.match(_COUNT_RE, text) and text[-1].isdigit():
         return parse_count(text)
-    match = _DURATION_RE.match(text)
+    match = re.match(_DURATION_RE, text)
     if not match or match.group(2) not in _SECONDS:
         raise ValueError(f"expected a duration such as 72h, 3d, 90min or 500ms, got {value!r}")
     return _finite(float(match.group(1)) * _SECONDS[match.group(2)], value)
@@ -77,7 +79,7 @@ def parse_rate(value: object) -> float:
     if plain is not None:
         return plain
     text = str(value).strip()
-    match = _RATE_RE.match(text)
+    match = re.match(_RATE_RE, text)
     if not match or match.group(3) not in _SECONDS or match.group(3) == "ms":
         raise ValueError(f"expected a rate such as 20/s, 1200/min or 3k/h, got {value!r}")
     per = _SECONDS[match.group(3)]
