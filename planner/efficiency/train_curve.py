@@ -24,7 +24,6 @@ eta(side, ratio) = 1 / (1 / (peak_efficiency · side / (side + half_side)) + tra
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from planner.dataclass import dataclass
 
@@ -34,6 +33,7 @@ from planner.efficiency.curve import Num, saturating
 from planner.efficiency.figure import Efficiency
 from planner.model.decode_ceiling import copy_share
 from planner.model.workload import Workload
+from planner.plans.evolve import evolve
 from planner.schema.catalog import GpuSpec
 from planner.schema.priors import Extrapolation, TrainCurveFit
 
@@ -277,7 +277,8 @@ class TrainCurve:
                 sigma2 += extra.scale_log_sigma ** 2
         if len(flags) == len(efficiency.extrapolations):
             return efficiency
-        return dataclasses.replace(efficiency, log_sigma=min(3.0, math.sqrt(sigma2)), extrapolations=tuple(flags))
+        # plans/evolve.py: dataclasses.replace's fields without rerunning __init__ (a search widens hundreds)
+        return evolve(efficiency, log_sigma=min(3.0, math.sqrt(sigma2)), extrapolations=tuple(flags))
 
     def widening_count(self, gpus: int) -> int:
         """What `widened` reads of a GPU count: the count beyond the largest published run (its flag names it),

@@ -46,9 +46,13 @@ UNSURE = -1
 """A fit that rounding could decide either way (MEMORY_MARGIN)."""
 _UNSEEN: Any = object()
 """No answer kept yet (Shape.caps holds None for 'no trial fits')."""
+_LONG = (-1.0, 0.0, 0.0, 0.0)
+"""CountBound.coarse_floors' efficiencies of a count where context parallelism may be tried (no floor)."""
 COARSE_SLACK = 1.0 - 1e-6
 """CountBound.coarse_floors is multiplied by this: its terms are hours_floors' in other orders, and it must stay under
 them (the search orders counts by these before it works out the finer ones)."""
+_tuple_new = tuple.__new__
+"""A named tuple made without its class's Python-level __new__ (~0.3 µs less; a search makes thousands)."""
 ETA_KEY = 64
 """Fit.eta_key's base: above every tensor degree (16 at most: training._tensor_degrees)."""
 
@@ -140,9 +144,10 @@ sample of the micro-batch; the gradient all-reduce (ZeRO-0/1/2); the bandwidth t
 scatters of one micro-batch (CountBound.zero3_s adds latency); the instances the data-parallel group spans over a
 network (1: none); the intra-node link (nvlink | pcie)."""
 
-CoarseLinks = tuple[tuple[int, ...], float, list[tuple[float, float, float, float]]]
-"""CountBound._coarse_links: a count's tensor degrees, its data-parallel all-reduce's network term (-1.0: none) and
-per pipeline depth (sends, all-reduce, samples of compute, share of it behind the all-reduce)."""
+CoarseLinks = tuple[tuple[int, ...], float, list[tuple[float, float, float, float]], int]
+"""CountBound._coarse_links: a count's tensor degrees, its data-parallel all-reduce's network term (-1.0: none),
+per pipeline depth (sends, all-reduce, samples of compute, share of it behind the all-reduce), and the count and its
+degrees as one int (count × 16 + a bit per degree 2, 4, 8, 16), what coarse_floors keys the efficiencies by."""
 
 Fitted = tuple[str, str, int]
 """A fit's recomputation, ZeRO stage and micro-batch (CountBound.fitted)."""
@@ -204,8 +209,9 @@ class CountBound:
         self.coarse_links: dict[tuple[int, float | None], dict[int, CoarseLinks]] = {}
         self.coarse_ends: dict[tuple[int, int], dict[int, tuple[float, float, float]] | None] = {}
         """coarse_floors' terms of the curve's ends per (GPU, efficiency), by id() (held in `held`)."""
-        self.coarse_etas: dict[tuple[int, int], dict[tuple[int, tuple[int, ...]], tuple[float, float, float, float]]] = {}
-        """_eta_most per (GPU, efficiency), by id() (held in `held`)."""
+        self.coarse_etas: dict[tuple[int, int], dict[int, tuple[float, float, float, float]]] = {}
+        """_coarse_etas per (GPU, efficiency), by id() (held in `held`), then by CoarseLinks' key of the count and its
+        degrees (_LONG where context parallelism may be tried)."""
         self.latencies: dict[tuple[Collective, int, int, str], float] = {}
         self.tensor_terms: dict[tuple[int, int, float, str], tuple[float, float]] = {}
         """_comm's tensor-parallel (latency, bandwidth) terms by (tensor degree, pipeline depth, link)."""
@@ -326,16 +332,18 @@ class CountBound:
         out = []
         for count in counts:
             found = links.get(count)
-            degrees, spread, piped = found if found is not None else self._coarse_links(count, per_instance, network)
-            if splits:
-                long = longs.get((capacity, degrees[-1] if degrees else 1))
-                if long if long is not None else self._long(gpu, capacity, degrees):
-                    out.append(0.0)
-                    continue
-            etas = efficiencies.get((count, degrees))
+            degrees, spread, piped, at = found if found is not None \
+                else self._coarse_links(count, per_instance, network)
+            etas = efficiencies.get(at)  # the GPU's memory is the same for every count: the context test too
             if etas is None:
-                etas = efficiencies[(count, degrees)] = self._coarse_etas(ends, caps, count, degrees, most)
+                long = splits and longs.get((capacity, degrees[-1] if degrees else 1))
+                if long is None:
+                    long = self._long(gpu, capacity, degrees)
+                etas = efficiencies[at] = _LONG if long else self._coarse_etas(ends, caps, count, degrees, most)
             eta, fewest, alone, single = etas
+            if eta < 0.0:  # _LONG
+                out.append(0.0)
+                continue
             compute = compute_all / count / eta
             if spread < 0.0:  # one instance, or none networked
                 out.append(steps * compute)
@@ -375,8 +383,9 @@ class CountBound:
         networked = bool(network)
         found = self.lists.get((count, per_instance, networked))
         degrees = (found if found is not None else self._list(count, per_instance, networked))[0]
+        at = count * 16 + sum(bit for degree, bit in ((2, 1), (4, 2), (8, 4), (16, 8)) if degree in degrees)
         if count <= per_instance or not network:
-            made = self.coarse_links[(per_instance, network)][count] = (degrees, -1.0, [])
+            made = self.coarse_links[(per_instance, network)][count] = (degrees, -1.0, [], at)
             return made
         net = network / 8.0 * 1e9
         grads, batch = self.grad_bytes, self.batch
@@ -403,7 +412,7 @@ class CountBound:
             # parallelism)
             piped.append((sent, synced, share + (depth - 1) / (widest * depth), 1.0 - 2.0 / (3.0 * depth)))
             depth *= 2
-        made = self.coarse_links[(per_instance, network)][count] = (degrees, spread, piped)
+        made = self.coarse_links[(per_instance, network)][count] = (degrees, spread, piped, at)
         return made
 
     def _coarse_etas(self, ends: dict[int, tuple[float, float, float]] | None, caps: dict[int, float], count: int,
@@ -689,10 +698,10 @@ class CountBound:
         if found is None:
             accumulation = max(1, math.ceil(per_replica / micro))  # training.layout_work
             size = per_replica / accumulation
-            found = shape.fits[(k, micro)] = Fit(
+            found = shape.fits[(k, micro)] = _tuple_new(Fit, (
                 shape.number, micro * ETA_KEY + shape.tp,
                 size * self.flops * hardware / (shape.tp * shape.pp) * shape.imbalance,
-                accumulation + shape.pp - 1, accumulation, size, per_layer, sharding == "zero3", k)
+                accumulation + shape.pp - 1, accumulation, size, per_layer, sharding == "zero3", k))
         return found
 
     def _trial(self, shape: Shape, config: tuple[str, str, float, int]) -> Trial:
@@ -709,7 +718,7 @@ class CountBound:
         one = self.ones.get((mode, tp))
         if one is None:
             one = self.ones[(mode, tp)] = memory_of(job, 1, mode, sharding, dp, tp, pp, 1, 1).activations
-        return Trial(mode, sharding, static, one, hardware, per_layer)
+        return _tuple_new(Trial, (mode, sharding, static, one, hardware, per_layer))
 
     def _list(self, count: int, per_instance: int, networked: bool
               ) -> tuple[tuple[int, ...], list[tuple[int, int]], list[Shape | None]]:

@@ -236,9 +236,11 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         job = training_job(workload_for(arch), profile.training,
                            launch_floor_seconds(catalog, profile.training.framework))
         pins = profile.training.parallelism
-        bounds.check_training(job, profile.training, offers + unrented, catalog,
-                              lambda offer: candidate_counts(offer, constraints.max_gpus, constraints.gpu_count,
-                                                             pins),
+        searched = offers + unrented
+        # each offer's counts once: the bounds' check and the targets read the same ones
+        counts_of = {id(offer): candidate_counts(offer, constraints.max_gpus, constraints.gpu_count, pins)
+                     for offer in searched}
+        bounds.check_training(job, profile.training, searched, catalog, lambda offer: counts_of[id(offer)],
                               loaded.positions)
         priors: dict[str, Efficiency] = {}  # one per GPU: offers of a GPU share its curve (~10 ms of building)
         targets = [Target(offer, catalog.gpus[offer.offer.gpu],
@@ -246,10 +248,8 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
                           or priors.get(offer.offer.gpu)
                           or priors.setdefault(offer.offer.gpu, prior_efficiency(catalog, catalog.gpus[offer.offer.gpu],
                                                                                  "train", job.work.family)),
-                          candidate_counts(offer, constraints.max_gpus, constraints.gpu_count,
-                                           profile.training.parallelism),
-                          constraints.spot and offer.offer.spot_usd_per_hour is not None)
-                   for offer in offers + unrented]
+                          counts_of[id(offer)], constraints.spot and offer.offer.spot_usd_per_hour is not None)
+                   for offer in searched]
         if any(not t.counts for t in targets):
             # an instance of more GPUs than max_gpus would rent more than the profile allows: not searched
             sizes: dict[str, set[int]] = {}
@@ -482,21 +482,33 @@ class _Search:
         # the fastest few by floor first: the fastest option within budget and the frontier's fast end exclude most
         # of the many counts that are only faster than their offer's cheapest (ties in target and count order); a
         # count comes off under its coarse floor hours first, then goes back under its floor's
-        waiting = [(hours if hours is not None else floors.coarse_hours[i], index, i)
-                   for index, floors in candidates.items()
-                   for i, hours in enumerate(floors.hours) if i != floors.first]
+        # each target's counts wait in (coarse hours, index) order behind one heap entry, which brings in the next
+        # when it comes off: a few dozen come off of ~7,000 counts, so the rest are never made into heap entries
+        orders: dict[int, list[int]] = {}
+        waiting: list[tuple[float, int, int, int]] = []
+        for index, floors in candidates.items():
+            coarse = floors.coarse_hours
+            order = orders[index] = sorted(range(len(coarse)), key=coarse.__getitem__)
+            order.remove(floors.first)
+            if order:
+                waiting.append((coarse[order[0]], index, order[0], 0))
         heapq.heapify(waiting)
         probes: list[tuple[float, int, int]] = []
         while waiting and len(probes) < FAST_PROBES:
-            entry = heapq.heappop(waiting)
-            floors = candidates[entry[1]]
-            hours = floors.hours[entry[2]]
+            key, index, i, place = heapq.heappop(waiting)
+            floors = candidates[index]
+            if place >= 0:  # a target's next count by coarse hours (its place in `orders`) comes in behind it
+                order = orders[index]
+                place += 1
+                if place < len(order):
+                    heapq.heappush(waiting, (floors.coarse_hours[order[place]], index, order[place], place))
+            hours = floors.hours[i]
             if hours is None:
-                hours = floors.floor(entry[2])[1]
-            if entry[0] < hours:
-                heapq.heappush(waiting, (hours, entry[1], entry[2]))
+                hours = floors.floor(i)[1]
+            if key < hours:
+                heapq.heappush(waiting, (hours, index, i, -1))  # back under its floor
             else:
-                probes.append(entry)
+                probes.append((key, index, i))
         for hours, index, i in probes:
             floors = candidates[index]
             if not excludes(index, hours, floors.costs[i]):  # type: ignore[arg-type]
@@ -526,14 +538,17 @@ class _Search:
                 # a few counts whose corner is not excluded: most halves of them would not be either (each then
                 # popped and tested again), so each goes back alone under its own floor (_block), unless what has
                 # been judged excludes it already (it would then be excluded at its turn too)
-                for j in members:
-                    single = _block(index, floors, [j], made)
-                    if not excludes(index, single[1], single[0]):
-                        heapq.heappush(heap, single)
+                known_hours, known_costs = floors.hours, floors.costs
+                for j in members:  # each as _block(index, floors, [j], made) makes it
+                    at_hours, at_cost = known_hours[j], known_costs[j]
+                    if at_hours is None or at_cost is None:
+                        at_hours, at_cost = floors.coarse_hours[j], floors.coarse_costs[j]
+                    if not excludes(index, at_hours, at_cost):
+                        heapq.heappush(heap, (at_cost, at_hours, index, j, made, _ALONE))
                         made += 1
             elif floors.hours[i] is None or hours < floors.hours[i]:  # type: ignore[operator]
                 cost, hours = floors.floor(i)  # under its coarse floor: back under its floor
-                heapq.heappush(heap, (cost, hours, index, i, made, []))
+                heapq.heappush(heap, (cost, hours, index, i, made, _ALONE))
                 made += 1
             else:
                 self.judge(index, i)
@@ -619,6 +634,10 @@ count, under its floor or, when that is not worked out, its coarse floor; (least
 hours, target, -1, number, its count indices) for a block of one target's counts, which orders before each of them."""
 
 
+_ALONE: list[int] = []
+"""The members of a single count's heap entry (Block): none, shared (never changed)."""
+
+
 def _block(index: int, floors: _Floors, members: list[int], number: int) -> Block:
     """The heap entry of target `index`'s counts `members` (in (coarse floor cost, count index) order), a single
     count as itself."""
@@ -628,8 +647,8 @@ def _block(index: int, floors: _Floors, members: list[int], number: int) -> Bloc
         if hours is not None:
             cost = floors.costs[i]
             assert cost is not None
-            return cost, hours, index, i, number, []
-        return floors.coarse_costs[i], floors.coarse_hours[i], index, i, number, []
+            return cost, hours, index, i, number, _ALONE
+        return floors.coarse_costs[i], floors.coarse_hours[i], index, i, number, _ALONE
     coarse_hours = floors.coarse_hours
     return floors.coarse_costs[members[0]], min([coarse_hours[i] for i in members]), index, -1, number, members
 

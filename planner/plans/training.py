@@ -53,6 +53,8 @@ ZERO3_PASSES = 3
 """ZeRO-3/FSDP moves ≈1.5× the all-reduce volume: weights all-gathered forward and backward, gradients
 reduce-scattered (Rajbhandari et al. 2020, §7) — three collectives per layer, each moving (n−1)/n of the layer's
 bytes where an all-reduce moves 2(n−1)/n."""
+_tuple_new = tuple.__new__
+"""A named tuple made without its class's Python-level __new__ (~0.3 µs less; a search makes thousands)."""
 BACKWARD_SHARE = 2.0 / 3.0
 """Backward is 2/3 of a training step's FLOP (docs/internals.md, 'Training FLOP per token': forward is 1/3);
 gradient all-reduce overlaps it."""
@@ -977,9 +979,10 @@ def layout_work(job: TrainingJob, layout: Layout) -> LayoutWork:
         gather_bytes += sum(frozen_base(job, tp * pp, layout.expert)) * frozen_value_bytes(job, value_bytes)
     host_s = accumulation * kernels_per_forward(job.work) / pp * (2.0 if recompute == "full" else 1.0) \
         * job.launch_floor_s
-    return LayoutWork(accumulation, slots, virtual, micro_flops, value_bytes, activation_bytes, tp_allreduces,
-                      pipeline_sends, grad_bytes, messages, samples, host_s, gather_bytes,
-                      dequant_bytes(job, recompute, tp * pp, layout.expert), optimizer_step_bytes(job, layout))
+    return _tuple_new(LayoutWork, (accumulation, slots, virtual, micro_flops, value_bytes, activation_bytes,
+                                   tp_allreduces, pipeline_sends, grad_bytes, messages, samples, host_s, gather_bytes,
+                                   dequant_bytes(job, recompute, tp * pp, layout.expert),
+                                   optimizer_step_bytes(job, layout)))
 
 
 def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, layout: Layout,
@@ -1057,9 +1060,10 @@ def step_comm(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, layout: Layout
     else:
         comm = group_collective_seconds(lw.grad_bytes, dp * cp, o.gpus_per_instance, o.network_gbps, tp * pp,
                                         intra[0], intra[1], lw.grad_messages, "allreduce")
-    return StepComm(fixed, comm, imbalance_factor(work, layout.expert, job.capacity_factor) if experts else None,
-                    zero3, slots * ring_comm, share, attention, (pp - 1) / virtual / slots,
-                    ((virtual - 1) * pp + 1) / virtual)
+    return _tuple_new(StepComm, (fixed, comm,
+                                 imbalance_factor(work, layout.expert, job.capacity_factor) if experts else None,
+                                 zero3, slots * ring_comm, share, attention, (pp - 1) / virtual / slots,
+                                 ((virtual - 1) * pp + 1) / virtual))
 
 
 def terms_at(lw: LayoutWork, comm: StepComm, peak: float, bandwidth: float) -> StepTerms:
@@ -1076,10 +1080,10 @@ def terms_at(lw: LayoutWork, comm: StepComm, peak: float, bandwidth: float) -> S
     else:
         window, repeats = BACKWARD_SHARE * micro_compute * comm.window_micro_batches, 1
     optimizer = lw.optimizer_bytes / bandwidth
-    return StepTerms(slots * micro_compute, comm.fixed_comm_s, comm.overlap_comm_s, window, repeats, lw.accumulation,
-                     lw.samples_per_step, comm.bubble_fraction, comm.ring_comm_s,
-                     slots * (comm.ring_share * (comm.attention_flops / peak)), lw.host_s,
-                     slots * lw.dequant_bytes / bandwidth + optimizer, optimizer)
+    return _tuple_new(StepTerms, (slots * micro_compute, comm.fixed_comm_s, comm.overlap_comm_s, window, repeats,
+                                  lw.accumulation, lw.samples_per_step, comm.bubble_fraction, comm.ring_comm_s,
+                                  slots * (comm.ring_share * (comm.attention_flops / peak)), lw.host_s,
+                                  slots * lw.dequant_bytes / bandwidth + optimizer, optimizer))
 
 
 def layout_efficiency(efficiency: Efficiency, job: TrainingJob, gpu: GpuSpec, layout: Layout,
@@ -1101,7 +1105,8 @@ def at_curve_value(efficiency: Efficiency, job: TrainingJob, value: float) -> Ef
     curve: Any = efficiency.curve  # a TrainCurve (planner/efficiency/train_curve.py), typed object where it is held
     note = curve.stack_note(job.framework)
     detail = efficiency.detail if note in efficiency.detail else f"{efficiency.detail}; {note}"
-    return dataclasses.replace(efficiency, value=value, detail=detail)
+    # evolve: the same fields as dataclasses.replace, without rerunning __init__ (a search makes hundreds)
+    return evolve(efficiency, value=value, detail=detail)
 
 
 class LayoutEntry(NamedTuple):
@@ -1257,8 +1262,9 @@ class LayoutMemo:
 
     def entry(self, job: TrainingJob, layout: Layout) -> LayoutEntry:
         """The layout's LayoutEntry, made once per layout object."""
-        made = self.entries[id(layout)] = LayoutEntry(layout, self.layout_work(job, layout), layout.tensor,
-                                                      layout.micro_batch, layout.expert, layout.gpus)
+        made = self.entries[id(layout)] = _tuple_new(LayoutEntry, (layout, self.layout_work(job, layout),
+                                                                   layout.tensor, layout.micro_batch, layout.expert,
+                                                                   layout.gpus))
         return made
 
     def layout_work(self, job: TrainingJob, layout: Layout) -> LayoutWork:
@@ -1564,10 +1570,10 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
         hours = (steps * max(host, compute_time * value / high + exposed + memory) / 3600.0,
                  steps * max(host, compute_time * value / mid + exposed + memory) / 3600.0,
                  steps * max(host, compute_time * value / low + exposed + memory) / 3600.0)
-        plans.append(TimedPlan(gpu_id, provider, instance, count, instances, fits, tuple(verdicts) if verdicts else (),
-                               step_time,
-                               compute_time, exposed, eff, hours[1], price, billing, is_spot, commitment, hours,
-                               layout, terms, peak, job, pinned_keys, []))
+        plans.append(_tuple_new(TimedPlan, (gpu_id, provider, instance, count, instances, fits,
+                                            tuple(verdicts) if verdicts else (), step_time, compute_time, exposed,
+                                            eff, hours[1], price, billing, is_spot, commitment, hours, layout, terms,
+                                            peak, job, pinned_keys, [])))
     return plans
 
 
