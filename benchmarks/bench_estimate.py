@@ -128,6 +128,21 @@ bert-train-then-serve 2.04x -> 2.27x and 2.31x -> 2.30x / 2.10x -> 1.92x and 2.4
 1.94x -> 1.89x and 2.03x -> 1.82x; the new tree 3-66 ms faster in 20 of 22 rows (median of all -22 ms). Past 2x on
 a loaded machine: bert-train-then-serve, whose plan() is ~1,265 M of its ~1,990 M.
 
+Files not read again and patterns compiled when used (2026-12-01 evening, docs/internals.md 'Start-up'; main a6336cb
+without and with 9b2d17e, 498f25a): file digests remembered by the files' stat signatures (planner/io/statcache.py:
+the catalog's YAML, the validation's inputs and the code fingerprints, ~1.6 MB read and hashed per run), the
+compiled catalog read as bytes and written ASCII-escaped, planner's regular expressions compiled on first use.
+Callgrind instructions json (PYTHONHASHSEED=0, setarch -R; floor 653 M): bert-train-then-serve 1,692 -> 1,623 M,
+lora-7b-a6000 982 -> 915 M; ~1,000 fewer page faults in every profile (bert-train-then-serve 10,442 -> 9,436, floor
+5,052). The table costs what the JSON does (bert-train-then-serve 1,702 against 1,692 M before these commits; the
+rendering step ~14 ms of CPU both): the last run's 2.04x table against 1.86x json was noise. This script as it
+stands, load ~7 on 2 cores (wall ~2x CPU; one sample of the floor read 345 ms, so ratios move by ~0.2x between runs):
+bert-train-then-serve 1.96x json / 1.98x table, serve-7b-chat 1.88x / 1.77x, pretrain-1b-72h 1.79x / 1.39x,
+resnet50-imagenet 0.88x / 1.82x, lora-mixtral-8x7b 1.48x / 1.54x, long-context-llama-8b 1.41x / 1.34x, lora-7b-a6000
+1.25x / 1.31x, serve-gpt-oss-120b-chat 1.03x / 1.00x; in-process plan() of pretrain-1b-72h 147.6 ms CPU. Past ~1.8x
+are bert-train-then-serve's and serve-7b-chat's plan() (~900 M instructions for bert-train-then-serve, more than the
+floor's whole run), not their start.
+
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the
 catalog's parsed YAML in its content cache (planner/io/yamlcache.py), both warmed by one run first, as are the
