@@ -33,9 +33,10 @@ def usd(value: float) -> str:
 
 
 def percent(share: float) -> str:
-    """A share as a percentage: whole percent from 10 %, two significant figures below (0.3 %, 0.0042 %)."""
+    """A share as a percentage, written as the renderers' f"{share:.0%}" writes it (no space before the sign):
+    whole percent from 10%, two significant figures below (0.3%, 0.0042%)."""
     value = share * 100.0
-    return f"{value:,.0f} %" if value >= 10 else f"{value:.2g} %"
+    return f"{value:,.0f}%" if value >= 10 else f"{value:.2g}%"
 
 
 def ms(seconds: float) -> str:

@@ -155,7 +155,7 @@ CASES = [
          "constraints.discounts.lamda", ("unknown provider 'lamda'.", "Did you mean 'lambda'?")),
     # new-user QA: a bare 0.15 was planned as 0.15 % off, where the profile's other shares are fractions
     Case("discount-as-a-fraction", base(PRETRAIN) + "constraints:\n  discounts: {vast-ai: 0.15}\n", "discounts:",
-         "constraints.discounts.vast-ai", ("0.15 reads as 0.15 %, and may be meant as the share 15%: write 15% or "
+         "constraints.discounts.vast-ai", ("0.15 reads as 0.15%, and may be meant as the share 15%: write 15% or "
                                            "0.15%",)),
     # new-user QA: pydantic's 'a valid dictionary or instance of OwnedMachine' named a class, not what to write
     Case("owned-as-a-list-of-names", base(PRETRAIN) + "constraints:\n  owned: [RTX-4090]\n", "owned:",

@@ -19,5 +19,5 @@ def price_flags(offer: PricedOffer, today: dt.date) -> tuple[str, ...]:
         flags.append(f"doubtful: {offer.offer.doubtful.rstrip().rstrip('.')}")
     age = (today - offer.as_of).days
     if age > PRICE_MAX_AGE_DAYS:
-        flags.append(f"price {age} days old (as of {offer.as_of.isoformat()})")
+        flags.append(f"price {age:,} days old (as of {offer.as_of.isoformat()})")
     return tuple(flags)

@@ -553,7 +553,7 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
         checked = all(p.simulated_latency_s is not None for p in batched)
         limits = ", ".join(str(b) for b in sorted({p.batch_size for p in batched}))
         assumptions.append(f"Dynamic batching (batches of up to {limits}): its latency is a mean-field estimate, "
-                           "measured against the simulation between −80 % and +93 % (high at light load, low at "
+                           "measured against the simulation between −80% and +93% (high at light load, low at "
                            "heavy load; docs/serving.md, Known limits); "
                            + ("--simulate checked the plans shown (simulated percentiles beside the analytic ones)."
                               if checked else "--simulate checks the plans shown and sizes more replicas where it "

@@ -1,9 +1,11 @@
 """Text output that fits the reader's terminal: the console width (COLUMNS, else the terminal, else 80), tables that
-drop their least needed columns in a stated order until they fit, and the one place cell text is made inert."""
+drop their least needed columns in a stated order until they fit, else wrap inside their cells between words, and
+the one place cell text is made inert."""
 from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 import unicodedata
 from planner.dataclass import dataclass
@@ -150,7 +152,7 @@ def fit_table(console: TextConsole, columns: Sequence[Column], rows: Sequence[Se
     order = sorted((i for i in keep if columns[i].drop > 0), key=lambda i: -columns[i].drop)
     widths = column_widths(columns, rows)
     if is_wide() or natural_width(widths, keep, framed=True) <= console.width:
-        return FittedTable(columns, rows, keep, True, widths, title, caption)
+        return FittedTable(columns, rows, keep, True, widths, title, caption, console.width)
 
     def dropping(order: list[int]) -> list[int]:
         indices = list(keep)
@@ -167,7 +169,7 @@ def fit_table(console: TextConsole, columns: Sequence[Column], rows: Sequence[Se
         kept = dropping(sorted(order, key=lambda i: (columns[i].identifies, -columns[i].drop)))
         if not alike(columns, rows, kept) and natural_width(widths, kept, framed=False) <= console.width:
             indices = kept
-    return FittedTable(columns, rows, indices, False, widths, title, caption)
+    return FittedTable(columns, rows, indices, False, widths, title, caption, console.width)
 
 
 def alike(columns: Sequence[Column], rows: Sequence[Sequence[object]], indices: list[int]
@@ -195,9 +197,12 @@ class FittedTable:
     one (plain_text), else as rich's Table (rich_table; also what rich itself prints for it, `__rich__`)."""
 
     def __init__(self, columns: Sequence[Column], rows: Sequence[Sequence[object]], indices: list[int], framed: bool,
-                 widths: list[int], title: str | None, caption: str | None) -> None:
+                 widths: list[int], title: str | None, caption: str | None, width: int) -> None:
         self.all_columns, self.rows, self.indices, self.framed = columns, rows, indices, framed
         self.widths, self.title, self.caption = widths, title, caption
+        self.width = width
+        """The console's width the table is laid out for."""
+        self._laid: dict[int, tuple[list[int], list[list[str]]] | None] = {}
         self.columns = [columns[i] for i in indices]
         """The columns shown, in order."""
 
@@ -231,20 +236,21 @@ class FittedTable:
         return " ".join(sentences)
 
     def rich_table(self) -> "Table":
-        """The rich table: the full border with a cell's padding, else box.SIMPLE_HEAD without either."""
+        """The rich table: the full border with a cell's padding, else box.SIMPLE_HEAD without either; narrowed to
+        the console's width as plain_text narrows it (layout)."""
         from rich import box
 
+        laid = self.layout(self.width)
         return _build(self.all_columns, self.rows, self.indices, box.HEAVY_HEAD if self.framed else box.SIMPLE_HEAD,
-                      self.title, self.notes())
+                      self.title, self.notes(), *(laid or (None, None)))
 
     def __rich__(self) -> "Table":
         return self.rich_table()
 
     def plain_text(self, width: int) -> str | None:
         """The lines rich prints for rich_table() on a plain console `width` cells wide, laid out as rich lays it
-        out (rich/table.py): each column at its widest cell, and when the table is wider than the console the
-        widest columns narrowed first (Table._collapse_widths), then all evenly, their cells wrapped at word
-        boundaries and folded. Only for cells of one printable line each (no tab, newline or control code to
+        out (rich/table.py): each column at its widest cell, or as `layout` narrows the columns, each cell's lines
+        justified in its column. Only for cells of one printable line each (no tab, newline or control code to
         expand, split or show), left-, right- or centre-justified, and not on Windows, where rich may swap the box
         for the legacy console: None otherwise, for rich to print. tests/test_output_fit.py compares both over
         random tables."""
@@ -252,45 +258,35 @@ class FittedTable:
             return None
         if any(c.justify not in ("left", "right", "center") for c in self.columns):
             return None
-        cells = [[clean(c.header) for c in self.columns],
+        texts = [[clean(c.header) for c in self.columns],
                  *([clean(row[i]) for i in self.indices] for row in self.rows)]
-        if not all(text.isprintable() for line in cells for text in line):
+        if not all(text.isprintable() for line in texts for text in line):
             return None
         title, notes = clean(self.title or ""), clean(self.notes())
         if not (title.isprintable() and notes.isprintable()):
             return None
-        sizes = self._column_sizes(width)
+        pad = 1 if self.framed else 0
+        laid = self.layout(width)
+        sizes = self._column_sizes(width) if laid is None else [size + 2 * pad for size in laid[0]]
         if sizes is None:
             return None
-        pad = 1 if self.framed else 0
         table_width = sum(sizes) + len(sizes) - 1 + (2 if self.framed else 0)
         if table_width > width:
             return None
-        from rich.cells import cell_len
-
         lines: list[str] = _wrap(title, table_width, "left") if title else []
         space = " " * pad
 
-        def row(texts: list[str], header: bool) -> list[list[str]]:
-            """The row's lines, each a list of its cells: every cell wrapped to its column, the shorter ones padded
-            with blank lines below (above, in the header: rich aligns a header to the bottom)."""
-            wrapped = []
-            for text, column, size in zip(texts, self.columns, sizes):
-                inner = size - 2 * pad
-                if len(text) <= inner and cell_len(text) <= inner:  # fits: justified, not wrapped
-                    if column.justify != "left":
-                        text = text.rstrip()
-                    gap = inner - cell_len(text)
-                    left = 0 if column.justify == "left" else gap if column.justify == "right" else gap // 2
-                    wrapped.append([f"{space}{' ' * left}{text}{' ' * (gap - left)}{space}"])
-                else:
-                    wrapped.append([f"{space}{line}{space}" for line in _wrap(text, inner, column.justify)])
+        def row(cells: list[list[str]], header: bool) -> list[list[str]]:
+            """The row's lines, each a list of its cells: every cell's lines padded, the shorter cells with blank
+            lines below (above, in the header: rich aligns a header to the bottom)."""
+            wrapped = [[f"{space}{line}{space}" for line in cell] for cell in cells]
             height = max(len(cell) for cell in wrapped)
             for i, cell in enumerate(wrapped):
                 blank = [" " * sizes[i]] * (height - len(cell))
                 wrapped[i] = blank + cell if header else cell + blank
             return [list(line) for line in zip(*wrapped)]
 
+        cells = self.cell_lines(width)
         if self.framed:
             top, head, rule, body, bottom = HEAVY_HEAD
             lines.append(top[0] + top[2].join(top[1] * size for size in sizes) + top[3])
@@ -306,10 +302,41 @@ class FittedTable:
             lines += _wrap(notes, table_width, "left")
         return "".join(line + "\n" for line in lines)
 
+    def cell_lines(self, width: int) -> list[list[list[str]]]:
+        """Each cell's lines as plain_text prints them on a console `width` cells wide (each justified in its
+        column, without the padding), the header's first: wrapped at word boundaries, folded only where a word is
+        wider than its column. For a table plain_text prints (not None)."""
+        from rich.cells import cell_len
+
+        pad = 2 if self.framed else 0
+        laid = self.layout(width)
+        if laid is not None:
+            inner, cells = laid
+        else:
+            inner = [size - pad for size in self._column_sizes(width) or []]
+            cells = [[clean(c.header) for c in self.columns],
+                     *([clean(row[i]) for i in self.indices] for row in self.rows)]
+        out = []
+        for texts in cells:
+            line = []
+            for text, column, size in zip(texts, self.columns, inner):
+                if len(text) <= size and cell_len(text) <= size and "\n" not in text:  # fits: justified as is
+                    if column.justify != "left":
+                        text = text.rstrip()
+                    gap = size - cell_len(text)
+                    left = 0 if column.justify == "left" else gap if column.justify == "right" else gap // 2
+                    line.append([f"{' ' * left}{text}{' ' * (gap - left)}"])
+                else:  # rich wraps each of its lines (Text.wrap)
+                    line.append([wrapped for part in text.split("\n") for wrapped in _wrap(part, size, column.justify)])
+            out.append(line)
+        return out
+
     def _column_sizes(self, width: int) -> list[int] | None:
-        """Each column's width in cells, padding included, as rich's Table._calculate_column_widths works it out on
-        a console `width` cells wide (no expansion, no fixed or minimum widths, every column may wrap). None where
-        a column would get no room for its text (rich then measures and renders differently)."""
+        """Each column's width in cells, padding included, on a console `width` cells wide, as rich measures it
+        (rich/table.py Table._calculate_column_widths: no expansion, no fixed or minimum widths): its widest cell's,
+        and where the table is wider than the console, the widest columns narrowed first (Table._collapse_widths),
+        then all evenly. None where a column would get no room for its text (rich then measures and renders
+        differently)."""
         from rich._ratio import ratio_reduce
 
         pad = 2 if self.framed else 0
@@ -334,6 +361,190 @@ class FittedTable:
             return None
         return sizes
 
+    def layout(self, width: int) -> tuple[list[int], list[list[str]]] | None:
+        """Where the table is wider than a console `width` cells wide and the longest word of each column fits:
+        each column's width (padding excluded) as _narrow sets it, and the cells (the header first) with each cell
+        its column wraps broken into lines ('\\n') no wider than they need to be (_broken), so that both renderers
+        print the same lines. None otherwise: the table as rich lays it out (_column_sizes)."""
+        if width not in self._laid:
+            self._laid[width] = self._layout(width)
+        return self._laid[width]
+
+    def _layout(self, width: int) -> tuple[list[int], list[list[str]]] | None:
+        if not self.indices or self._column_sizes(width) is None:
+            return None
+        pad = 2 if self.framed else 0
+        room = width - len(self.indices) + 1 - (2 if self.framed else 0)  # the width less the rules and the edges
+        natural = [min(self.widths[i] + pad, room) or 1 for i in self.indices]  # as _column_sizes measures
+        if sum(natural) <= room:
+            return None
+        cells = [[clean(c.header) for c in self.columns],
+                 *([clean(row[i]) for i in self.indices] for row in self.rows)]
+        widths = _narrow([list(column) for column in zip(*cells)], [size - pad for size in natural],
+                         room - pad * len(natural))
+        if widths is None:
+            return None
+        return widths, [[_broken(text, w) for text, w in zip(texts, widths)] for texts in cells]
+
+
+_WORD = r"\s*\S+\s*"
+"""A word as rich wraps text (rich/_wrap.py words): its leading whitespace (the line's first word) and trailing
+(compiled when a table is narrowed: re's cache)."""
+
+
+def _longest_word(text: str) -> int:
+    from rich.cells import cell_len
+
+    return max([0, *(cell_len(word.rstrip()) for word in re.findall(_WORD, text))])
+
+
+def _lines(text: str, width: int) -> int:
+    """The lines `text` (one line) takes wrapped to `width` cells, as rich wraps it (rich/_wrap.py divide_line)."""
+    from rich._wrap import divide_line
+    from rich.cells import cell_len
+
+    return 1 if cell_len(text) <= width else len(divide_line(text, width, fold=True)) + 1
+
+
+def _narrow(cells: list[list[str]], widths: list[int], room: int) -> list[int] | None:
+    """Widths for the columns of `cells` (each column's header, then its cells) at most `room` cells in all, from
+    their natural `widths`, that cut no word: None where the columns' longest words do not fit. Rich narrows the
+    widest columns first and cuts words there (new-user QA: 'primeintellect' printed as 'primeintelle' / 'ct' at 80
+    columns). Here the table is scored by the lines it takes, then the columns that wrap more than they would at
+    their natural width, then the cells that do (_Layout.score), and the columns are narrowed where that costs the
+    least per cell of width gained (_Layout.shrink), what room is left goes back where it saves (_Layout.relax), and
+    a column narrowed early is given back its width while another can narrow at less cost (_Layout.repair)."""
+    floors = [min(w, max(1, *(_longest_word(text) for text in column))) for column, w in zip(cells, widths)]
+    if sum(floors) > room:
+        return None
+    layout = _Layout(cells, widths, floors, room)
+    out = list(widths)
+    layout.shrink(out, range(len(out)))
+    layout.relax(out)
+    out = layout.repair(out)
+    for c in range(len(out)):  # the room still left to the narrowed columns: the table as wide as the console
+        out[c] += min(room - sum(out), widths[c] - out[c])
+    return out
+
+
+class _Layout:
+    """_narrow's search over the columns' widths."""
+
+    def __init__(self, cells: list[list[str]], widths: list[int], floors: list[int], room: int) -> None:
+        self.cells, self.widths, self.floors, self.room = cells, widths, floors, room
+        self.counted: dict[tuple[int, int], list[int]] = {}
+        self.wrapped: dict[tuple[int, int], int] = {}
+        self.scored: dict[tuple[int, ...], int] = {}
+        self.levels = [self._levels(c) for c in range(len(cells))]
+
+    def lines(self, c: int, w: int) -> list[int]:
+        """The lines of each cell of column c at width w."""
+        if (c, w) not in self.counted:
+            each: dict[str, int] = {}  # a column repeats its cells ('ok', a provider): each text wrapped once
+            self.counted[c, w] = [each[text] if text in each else each.setdefault(text, _lines(text, w))
+                                  for text in self.cells[c]]
+        return self.counted[c, w]
+
+    def _levels(self, c: int) -> list[int]:
+        """Column c's widths where its widest cell takes one line more: its least width for cells of at most k
+        lines, k = 1, 2, …, down to its longest word, or to what the table lacks (it needs no narrower)."""
+        out, k = [self.widths[c]], 1
+        lowest = max(self.floors[c], self.widths[c] - (sum(self.widths) - self.room))
+        while out[-1] > lowest:
+            k = max(k + 1, max(self.lines(c, out[-1])) + 1)
+            low, high = self.floors[c], out[-1]
+            while low < high:
+                mid = (low + high) // 2
+                low, high = (low, mid) if max(self.lines(c, mid)) <= k - 1 else (mid + 1, high)
+            if high >= out[-1]:  # no fewer lines at any width between
+                high = out[-1] - 1
+                while high > self.floors[c] and max(self.lines(c, high)) == max(self.lines(c, out[-1])):
+                    high -= 1
+            out.append(high)
+        return out
+
+    def score(self, out: list[int]) -> int:
+        """The table's lines, then the columns that wrap more than at their natural width, then the cells, as one
+        number (the lines weigh most)."""
+        key = tuple(out)
+        if key not in self.scored:
+            height = sum(map(max, zip(*(self.lines(c, w) for c, w in enumerate(out)))))
+            more = [self.more(c, w) for c, w in enumerate(out)]
+            self.scored[key] = height * 100_000_000 + sum(m > 0 for m in more) * 10_000 + sum(more)
+        return self.scored[key]
+
+    def more(self, c: int, w: int) -> int:
+        """The cells of column c that take more lines at width w than at its natural width."""
+        if (c, w) not in self.wrapped:
+            self.wrapped[c, w] = sum(map(int.__gt__, self.lines(c, w), self.lines(c, self.widths[c])))
+        return self.wrapped[c, w]
+
+    def shrink(self, out: list[int], allowed: "Sequence[int]") -> bool:
+        """Narrow the `allowed` columns of `out` until the table fits, each step the column and width (one where
+        its cells take a line more, or just what is missing) that cost the least per cell gained, the more room
+        gained first among equals. False where they cannot."""
+        while sum(out) > self.room:
+            excess, now, best = sum(out) - self.room, self.score(out), None
+            for c in allowed:
+                for w in {*self.levels[c], out[c] - excess}:
+                    if self.floors[c] <= w < out[c]:
+                        trial = out[:c] + [w] + out[c + 1:]
+                        key = ((self.score(trial) - now) / min(out[c] - w, excess), w - out[c], c)
+                        if best is None or key < best[0]:
+                            best = (key, c, w)
+            if best is None:
+                return False
+            out[best[1]] = best[2]
+        return True
+
+    def relax(self, out: list[int]) -> None:
+        """Give the room left to the narrowed columns where it saves the most per cell of width."""
+        while True:
+            spare, now, best = self.room - sum(out), self.score(out), None
+            for c in range(len(out)):
+                for w in {*self.levels[c], min(self.widths[c], out[c] + spare)}:
+                    if out[c] < w <= out[c] + spare:
+                        saved = now - self.score(out[:c] + [w] + out[c + 1:])
+                        if saved > 0 and (best is None or (-saved / (w - out[c]), c) < best[0]):
+                            best = ((-saved / (w - out[c]), c), c, w)
+            if best is None:
+                return
+            out[best[1]] = best[2]
+
+    def repair(self, out: list[int]) -> list[int]:
+        """A narrowed column back at its natural width, the others narrowed instead, while that scores better: the
+        search is greedy, and a column narrowed first (the provider, for two rows) may wrap for nothing once a later
+        one (the latencies) wraps every row."""
+        for _ in range(2 * len(out)):
+            for c in [c for c in range(len(out)) if out[c] < self.widths[c]]:
+                trial = out[:c] + [self.widths[c]] + out[c + 1:]
+                if self.shrink(trial, [o for o in range(len(out)) if o != c]):
+                    self.relax(trial)
+                    if self.score(trial) < self.score(out):
+                        out = trial
+                        break
+            else:
+                return out
+        return out
+
+
+def _broken(text: str, width: int) -> str:
+    """One line of cell text as it wraps at `width` cells, broken into its lines ('\\n') where it wraps: the lines
+    it takes at that width, each no longer than needed ('317 ms' / '(sim 314)', not '317 ms (sim' / '314)'); the
+    text itself where it fits, or has a word wider than `width`, or is not one printable line."""
+    from rich._wrap import divide_line
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width or not text.isprintable() or _longest_word(text) > width:
+        return text
+    count = _lines(text, width)
+    low, high = _longest_word(text), width
+    while low < high:
+        mid = (low + high) // 2
+        low, high = (low, mid) if _lines(text, mid) <= count else (mid + 1, high)
+    offsets = [0, *divide_line(text, high, fold=True), len(text)]
+    return "\n".join(text[a:b].rstrip() for a, b in zip(offsets, offsets[1:]))
+
 
 HEAVY_HEAD = ("┏━┳┓", "┃┃┃", "┡━╇┩", "│││", "└─┴┘")
 """rich's box.HEAVY_HEAD as the framed table draws it: top, header row (left, divider, right), the rule under the
@@ -341,19 +552,25 @@ header, body rows, bottom (rich/box.py)."""
 
 
 def _build(columns: Sequence[Column], rows: Sequence[Sequence[object]], indices: list[int], style: box.Box,
-           title: str | None = None, notes: str = "") -> "Table":
+           title: str | None = None, notes: str = "", widths: list[int] | None = None,
+           cells: list[list[str]] | None = None) -> "Table":
     """The rich table of `columns[indices]`: the full border with a cell's padding, else `style` without either;
-    `notes` its caption (FittedTable.notes)."""
+    `notes` its caption (FittedTable.notes); `widths` the columns' (FittedTable.layout), `cells` the texts, the
+    header first, as it breaks them into lines."""
     from rich import box
     from rich.table import Table
 
     table = Table(title=plain(title) if title else None, caption=plain(notes) if notes else None,
                   title_justify="left", caption_justify="left", box=style,
                   padding=(0, 1) if style is box.HEAVY_HEAD else 0, show_edge=style is box.HEAVY_HEAD)
-    for i in indices:
-        table.add_column(plain(columns[i].header), justify=columns[i].justify, overflow="fold")  # type: ignore
-    for row in rows:
-        table.add_row(*(plain(row[i]) for i in indices))
+    texts: list[list[object]] = [[columns[i].header for i in indices], *([row[i] for i in indices] for row in rows)]
+    if cells is not None:
+        texts = [list(row) for row in cells]
+    for n, i in enumerate(indices):
+        table.add_column(plain(texts[0][n]), justify=columns[i].justify, overflow="fold",  # type: ignore
+                         width=None if widths is None else widths[n])
+    for row in texts[1:]:
+        table.add_row(*(plain(text) for text in row))
     return table
 
 

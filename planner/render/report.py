@@ -37,8 +37,8 @@ if TYPE_CHECKING:  # annotations only: the decision is made before rendering
     from planner.decide.choices import Decision, ServingDecision, TrainingDecision
 
 SCHEMA_VERSION = 1
-_OLD = r"price (\d+) days old \(as of ([0-9-]+)\)"
-"""A price warning's age (compiled when a warning is read: re's cache)."""
+_OLD = r"price ([\d,]+) days old \(as of ([0-9-]+)\)"
+"""A price warning's age, '1,532' past a thousand (compiled when a warning is read: re's cache)."""
 
 
 def shown(plans: list[Any], top: int | None) -> list[Any]:
@@ -179,18 +179,20 @@ def price_warnings(est: Estimate, top: int | None, merges: Merges | None = None)
                 match = re.match(_OLD, flag)
                 if match:
                     plans[plan.provider] = plans.get(plan.provider, 0) + 1
-                    offers = ages.setdefault(plan.provider, {}).setdefault((int(match.group(1)), match.group(2)), [])
+                    age = int(match.group(1).replace(",", ""))
+                    offers = ages.setdefault(plan.provider, {}).setdefault((age, match.group(2)), [])
                     if plan.instance not in offers:
                         offers.append(plan.instance)
     lines = []
     for provider, groups in sorted(ages.items()):
         shown = "the plan shown" if plans[provider] == 1 else f"the {plans[provider]} plans shown"
-        # every age is written "N days old", the form scripts/docs_outputs.py masks (it changes with the date)
-        parts = [(f"{_names(offers)}, {days} days old (as of {as_of})")
+        # every age is written "N days old" (N with a thousands separator: "1,532"), the form scripts/docs_outputs.py
+        # masks (it changes with the date)
+        parts = [(f"{_names(offers)}, {days:,} days old (as of {as_of})")
                  for (days, as_of), offers in sorted(groups.items(), reverse=True)]
         if len(parts) == 1:
             (days, as_of), offers = next(iter(groups.items()))
-            lines.append(f"prices for {provider} are {days} days old (as of {as_of}) in {shown}: {_names(offers)}")
+            lines.append(f"prices for {provider} are {days:,} days old (as of {as_of}) in {shown}: {_names(offers)}")
         else:
             lines.append(f"prices for {provider} are old in {shown}: {'; '.join(parts)}")
     return lines
@@ -230,7 +232,7 @@ def purchase_words(line: BuyVersusRent) -> str:
              f"{p.as_of.isoformat()}, {p.source}; "
              + ("a whole server's price per GPU, host included)" if p.kind == "system-share" else "GPUs only, no host)"))
     if p.stale:
-        words += (f" — {p.age_days} days old, possibly stale: set constraints.owned[].purchase_usd to what the "
+        words += (f" — {p.age_days:,} days old, possibly stale: set constraints.owned[].purchase_usd to what the "
                   "machine costs today")
     return words
 
@@ -321,10 +323,10 @@ def _discount_lines(est: Estimate, top: int | None, merges: Merges) -> list[str]
     lines = []
     if held:
         lines.append("Discounts in the prices (constraints.discounts): "
-                     + ", ".join(f"{provider} {pct:g} %" for provider, pct in sorted(held.items())) + ".")
+                     + ", ".join(f"{provider} {pct:g}%" for provider, pct in sorted(held.items())) + ".")
     if unused:
         lines.append(("Also read" if held else "Discounts read") + " (constraints.discounts), in no plan shown: "
-                     + ", ".join(f"{provider} {pct:g} %" for provider, pct in unused)
+                     + ", ".join(f"{provider} {pct:g}%" for provider, pct in unused)
                      + " (taken off those providers' prices wherever they are planned).")
     return lines
 

@@ -322,7 +322,7 @@ class CommittedPrice(PublishedFigure):
     on_demand_usd_per_hour: float | None = Field(
         None, gt=0, allow_inf_nan=False,
         description="With discount_percent: the source's own on-demand price of the instance, in the region the "
-                    "catalog offer is priced in. A catalog price more than 10 % from it flags the committed price "
+                    "catalog offer is priced in. A catalog price more than 10% from it flags the committed price "
                     "doubtful (the percentage is applied to a price the source does not list).")
 
     @model_validator(mode="after")

@@ -251,7 +251,7 @@ def _percent(value: object) -> object:
     shares as fractions (autoscale_headroom: 0.2, prefix_cache_hit_rate), so `vast-ai: 0.15` may mean 15 % and was
     planned as 0.15 % (new-user QA); '0.15%' or '15%' says which."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1:
-        raise ValueError(f"{value:g} reads as {value:g} %, and may be meant as the share {value:.0%}: write "
+        raise ValueError(f"{value:g} reads as {value:g}%, and may be meant as the share {value:.0%}: write "
                          f"{value * 100:g}% or {value:g}%")
     if isinstance(value, str) and value.strip().endswith("%"):
         value = value.strip()[:-1].strip()

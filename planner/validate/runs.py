@@ -328,7 +328,7 @@ def render_json(rows: list[ValidationRow], cross_validate: str | None = None,
         for k, s in summaries(rows).items()}
     for group, (median, p90, n) in (rule or {}).items():
         if group in summary:
-            summary[group]["rule_of_thumb"] = {"method": "6·N·D FLOP at 40 % of the dense peak", "n": n,
+            summary[group]["rule_of_thumb"] = {"method": "6·N·D FLOP at 40% of the dense peak", "n": n,
                                                "median_abs_error": _r(median), "p90_abs_error": _r(p90)}
     doc = {"schema_version": SCHEMA_VERSION, "cross_validate": cross_validate,
            "runs": [{"id": r.id, "group": r.group, "tier": r.tier, "gpu": r.gpu, "gpu_count": r.gpu_count,
@@ -344,7 +344,7 @@ GROUP_NOTES = {
     "inference-batch-1": "one-sample eager forward passes: the host launching kernels sets the pace",
     "transformer-xl-training": "memory and relative attention counted, adaptive softmax approximated",
     "transformer-xl-inference": "memory and relative attention counted, adaptive softmax approximated; never fitted",
-    "moe": "mixtures of experts, also counted in their own groups (target median |error| <= 20 %)",
+    "moe": "mixtures of experts, also counted in their own groups (target median |error| <= 20%)",
 }
 """What a reader needs to know to read a group's figure (docs/accuracy.md)."""
 
@@ -379,7 +379,7 @@ def render_table(rows: list[ValidationRow], leave_one_out: bool, cross_validate:
                         f"{s.coverage_p10_p90:.0%}", f"{s.mean_interval_ratio:.2f}"])
         if rule and name in rule:
             median, p90, n = rule[name]
-            summary.append(["  rule of thumb: 6·N·D at 40 %", str(n), f"{median:.1%}", f"{p90:.1%}", "", ""])
+            summary.append(["  rule of thumb: 6·N·D at 40%", str(n), f"{median:.1%}", f"{p90:.1%}", "", ""])
     console.print(fit_table(console, [Column("group"), Column("runs", "right"), Column("median |error|", "right"),
                                       Column("P90 |error|", "right"), Column("P10–P90 coverage", "right"),
                                       Column("P90/P10", "right", drop=1, legend="P90/P10: mean interval width")],
