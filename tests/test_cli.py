@@ -428,6 +428,36 @@ def test_training_estimate_never_imports_numpy():
     assert done.stderr.strip() == "False False True"
 
 
+def test_an_estimate_loads_no_openssl_and_secrets_is_imported_when_used():
+    # pydantic.types imports secrets (hmac, OpenSSL's _hashlib, random) for a Secret's comparison only: run() defers
+    # it (cli/main.py _Deferred), and the caches' keys use CPython's own SHA-256 (io/digest.py). A Secret compared
+    # afterwards imports the real module, which then stands in sys.modules
+    code = ("import sys; from planner.cli.main import run; sys.argv = ['gpuplan', 'estimate', "
+            f"{str(ROOT / 'profiles' / 'lora-7b-a6000.yaml')!r}, '--format', 'json']\n"
+            "try:\n    run()\nexcept SystemExit:\n    pass\n"
+            "print([m for m in ('hmac', '_hashlib', 'hashlib') if m in sys.modules], type(sys.modules['secrets']).__name__,"
+            " file=sys.stderr)\n"
+            "import pydantic, hmac\n"
+            "print(pydantic.SecretStr('a') == pydantic.SecretStr('a'), pydantic.SecretStr('a') == pydantic.SecretStr('b'),"
+            " sys.modules['secrets'].compare_digest is hmac.compare_digest, type(sys.modules['secrets']).__name__,"
+            " file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert '"recommended"' in done.stdout
+    assert done.stderr.split("\n")[:2] == ["[] _Deferred", "True False True module"]
+
+
+def test_the_caches_sha256_is_hashlibs():
+    import hashlib
+
+    from planner.io.digest import sha256
+
+    for data in (b"", b"abc", bytes(range(256)) * 1000):
+        assert sha256(data).hexdigest() == hashlib.sha256(data).hexdigest()
+    digest = sha256(b"ab")
+    digest.update(b"c")
+    assert digest.hexdigest() == hashlib.sha256(b"abc").hexdigest()
+
+
 def test_an_estimate_inside_another_program_freezes_nothing():
     # only the console script (run(): the command is the whole process) freezes what it made for the exit; an
     # estimate run inside a program (here pytest, through CliRunner) leaves its collector as it was

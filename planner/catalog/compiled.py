@@ -17,7 +17,6 @@ Why it cannot serve stale or foreign data:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable
 from functools import lru_cache
@@ -28,6 +27,7 @@ from pydantic import BaseModel
 
 from planner.errors import InputError
 from planner.io.atomic import write_text_atomic
+from planner.io.digest import sha256
 from planner.io.statcache import remembered
 from planner.io.yamlcache import cache_dir
 from planner.schema.base import Strict
@@ -39,7 +39,7 @@ KEEP_ENTRIES = 16
 _CODE_PACKAGES = ("schema", "catalog")
 """planner/ subpackages whose source is part of the key: the models, their validators and the catalog's assembly."""
 _CODE_FILES = ("io/loading.py", "io/yamlfile.py", "io/yamldoc.py", "io/yamlparse.py", "io/yamlcache.py",
-               "io/statcache.py")
+               "io/statcache.py", "io/digest.py")
 
 
 @lru_cache(maxsize=1)
@@ -57,7 +57,7 @@ def code_fingerprint() -> str | None:
     head = f"{COMPILED_FORMAT}\npydantic {pydantic.VERSION}\n"
 
     def digest_source() -> str | None:
-        digest = hashlib.sha256(head.encode())
+        digest = sha256(head.encode())
         try:
             for path in paths:
                 digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
@@ -75,7 +75,7 @@ def compiled_key(root: Path, content_keys: dict[str, str]) -> str | None:
     code = code_fingerprint()
     if code is None:
         return None
-    digest = hashlib.sha256(code.encode())
+    digest = sha256(code.encode())
     for path, key in sorted(content_keys.items()):
         digest.update(Path(path).relative_to(root).as_posix().encode() + b"\0" + key.encode() + b"\0")
     return digest.hexdigest()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import types
 from typing import Any
 
 from planner.cli.guard import exit_code_for, state, wide
@@ -77,6 +78,48 @@ def _uncompiled_forward_ref(self: Any, arg: str, is_argument: bool = True, modul
     self.__forward_module__ = module
 
 
+DEFERRED_MODULES = ("secrets",)
+"""Standard-library modules that pydantic's modules every command imports import whole and use only inside functions
+(pydantic/types.py: `secrets.compare_digest` when a Secret is compared): `secrets` imports `hmac`, whose `_hashlib`
+loads OpenSSL's libcrypto, and `random` (~19 M instructions, ~300 page faults and ~5-10 ms of CPU on the loaded
+2-core machine, docs/internals.md 'Start-up: what every run pays'), which no estimate uses."""
+
+
+class _Deferred(types.ModuleType):
+    """A module imported when one of its attributes is first read (DEFERRED_MODULES): until then it has its name and
+    spec, and a dunder it lacks (`__file__`, `__path__`, ...) reads as missing, so that what scans sys.modules for
+    those does not import it; then the module is imported in its own right (sys.modules holds the real one from then
+    on) and its attributes are copied here, for the modules that bound this one by `import secrets`."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        import importlib
+
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        real = importlib.import_module(self.__name__)
+        self.__dict__.update({k: v for k, v in vars(real).items() if k not in ("__name__", "__spec__", "__loader__")})
+        return getattr(real, name)
+
+
+def _defer_modules() -> None:
+    """DEFERRED_MODULES, each put in sys.modules as a _Deferred; one imported before (by a program that embeds the CLI),
+    or one the import system cannot find, is left as it is."""
+    import importlib.util
+
+    for name in DEFERRED_MODULES:
+        if name in sys.modules:
+            continue
+        spec = importlib.util.find_spec(name)
+        if spec is None:
+            continue
+        stand_in = _Deferred(name, "Imported when first used: planner/cli/main.py _Deferred.")
+        stand_in.__spec__ = spec
+        stand_in.__loader__ = spec.loader
+        sys.modules[name] = stand_in
+
+
 def _import_with_lazy_dataclasses() -> None:
     """Import LAZY_DATACLASS_MODULES with `dataclasses.dataclass` standing for planner's (the same classes, each
     generated method compiled on its first call) and forward references left uncompiled (_uncompiled_forward_ref,
@@ -146,6 +189,7 @@ def run() -> None:
     # validation. A user who sets the variable (to anything, even empty) keeps their choice.
     os.environ.setdefault(PYDANTIC_PLUGINS_ENV, "__all__")
     _no_plugin_loader()
+    _defer_modules()
     _import_with_lazy_dataclasses()
 
     # the whole command, rendering included, makes plan objects that live to the end (plans/collector.py)

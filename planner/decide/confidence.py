@@ -5,13 +5,13 @@ the file is current)."""
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from planner.dataclass import dataclass
 from pathlib import Path
 from typing import Any
 
 from planner.catalog.held_out import accuracy_document
+from planner.io.digest import sha256
 from planner.io.statcache import Signature, remembered, signature
 
 INPUT_FILES = ("published_runs.yaml", "priors.yaml", "gpus.yaml", "models.yaml")
@@ -86,7 +86,7 @@ class Accuracy:
 
 def inputs_digest(catalog_dir: Path | str) -> str:
     """SHA-256 over the validation's input files, in a fixed order (missing files count as empty)."""
-    digest = hashlib.sha256()
+    digest = sha256()
     for name in INPUT_FILES:
         path = Path(catalog_dir) / name
         digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")

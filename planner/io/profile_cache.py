@@ -15,7 +15,6 @@ Why it cannot serve stale or foreign data:
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +26,7 @@ from planner.catalog.compiled import (
     code_fingerprint,
     store_entry,
 )
+from planner.io.digest import sha256
 from planner.io.positions import SourcePositions
 from planner.io.statcache import remembered
 from planner.io.yamlcache import cache_dir
@@ -41,7 +41,7 @@ CODE_FILES = ("io/profile.py", "io/profile_cache.py", "io/positions.py", "io/wha
               "model/standard_shape.py", "model/workload.py", "model/precision.py", "model/gemm_shapes.py",
               "model/layers.py", "errors.py", "dataclass.py")
 """planner/ modules the profile's loading runs beyond the catalog's (compiled.code_fingerprint: schema/, catalog/,
-io/loading.py, io/yamlfile.py, io/yamldoc.py, io/yamlparse.py, io/yamlcache.py, io/statcache.py)."""
+io/loading.py, io/yamlfile.py, io/yamldoc.py, io/yamlparse.py, io/yamlcache.py, io/statcache.py, io/digest.py)."""
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +55,7 @@ def _code() -> str | None:
     head = f"{PROFILE_FORMAT}\n{catalog_code}\n"
 
     def digest_source() -> str | None:
-        digest = hashlib.sha256(head.encode())
+        digest = sha256(head.encode())
         try:
             for name in CODE_FILES:
                 digest.update(name.encode() + b"\0" + (root / name).read_bytes() + b"\0")
@@ -73,7 +73,7 @@ def profile_key(file: str, text: str, overrides: tuple[str, ...], catalog_key: s
     code = _code()
     if code is None or not catalog_key:
         return None
-    digest = hashlib.sha256(code.encode() + b"\0" + catalog_key.encode() + b"\0")
+    digest = sha256(code.encode() + b"\0" + catalog_key.encode() + b"\0")
     for part in (file, text, *overrides):
         digest.update(len(part).to_bytes(8, "little") + part.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import platform
 import re
 from pathlib import Path
@@ -13,6 +12,7 @@ from planner.catalog.load import BUNDLED_CATALOG, Catalog
 from planner.dataclass import dataclass
 from planner.errors import InputError, did_you_mean
 from planner.io.atomic import write_new_file_atomic, write_text_atomic
+from planner.io.digest import sha256
 from planner.io.safepath import inside, safe_name
 from planner.io.loading import validate_document
 from planner.io.yamlfile import YamlDocument, load_yaml, read_text
@@ -69,7 +69,7 @@ def save_record(record: MeasurementRecord, path: Path | str) -> None:
 
 def host_fingerprint() -> str:
     """This machine, as a hash of host name, machine type and OS (records carry the hash, not the name)."""
-    return hashlib.sha256(f"{platform.node()}|{platform.machine()}|{platform.system()}".encode()).hexdigest()[:16]
+    return sha256(f"{platform.node()}|{platform.machine()}|{platform.system()}".encode()).hexdigest()[:16]
 
 
 def _norm(text: str) -> str:
@@ -163,7 +163,7 @@ def calibration_name(record: MeasurementRecord) -> str:
     who = safe_name(record.device.catalog_id or record.device.type, "device")
     host = safe_name(record.device.host[:12], "host")
     when = record.measured_at.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    digest = hashlib.sha256(record_yaml(record).encode("utf-8")).hexdigest()[:12]
+    digest = sha256(record_yaml(record).encode("utf-8")).hexdigest()[:12]
     return f"{who}-{host}-{when}-{digest}.yaml"
 
 

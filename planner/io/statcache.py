@@ -12,13 +12,13 @@ is computed, and a file that changed meanwhile is not remembered. Entries are JS
 code run, and a miss or an unreadable entry computes the digest from the files as before."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
 import time
 from collections.abc import Callable, Sequence
 
+from planner.io.digest import sha256
 from planner.io.yamlcache import cache_dir
 
 STAT_FORMAT = "gpuplan-stat-1"
@@ -46,7 +46,7 @@ def remembered(kind: str, paths: Sequence[str], compute: Callable[[], str | None
     """`compute()`, a digest of the files at `paths` (and of whatever `kind` names: a format, a version), remembered
     by the files' signatures; None (nothing remembered) when compute gives None."""
     signatures = [signature(path) for path in paths]
-    key = hashlib.sha256(repr((STAT_FORMAT, kind, list(zip(paths, signatures)))).encode()).hexdigest()
+    key = sha256(repr((STAT_FORMAT, kind, list(zip(paths, signatures)))).encode()).hexdigest()
     entry = cache_dir() / f"stat-{key}.json"
     try:
         stored = json.loads(entry.read_bytes())

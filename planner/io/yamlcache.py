@@ -5,7 +5,6 @@ code). A cache folder that cannot be written is simply not used."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 from planner.errors import InputError
 from planner.io.atomic import write_text_atomic
+from planner.io.digest import sha256
 from planner.io.yamlfile import YamlDocument, parse_yaml
 
 CACHE_FORMAT = "gpuplan-yaml-1"
@@ -31,7 +31,7 @@ def cache_dir() -> Path:
 
 def content_key(text: str) -> str:
     """SHA-256 of the cache format and the text."""
-    return hashlib.sha256(f"{CACHE_FORMAT}\n{text}".encode()).hexdigest()
+    return sha256(f"{CACHE_FORMAT}\n{text}".encode()).hexdigest()
 
 
 def parse_yaml_cached(text: str, file: str) -> YamlDocument:

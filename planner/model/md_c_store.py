@@ -9,13 +9,13 @@ text took ~10 ms of every serving run once the file was full (KEPT). A run that 
 of CPU) and computes no FFT. A folder that cannot be read or written is simply not used."""
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import struct
 from pathlib import Path
 
 from planner.errors import InputError
 from planner.io.atomic import write_bytes_atomic
+from planner.io.digest import sha256
 from planner.io.statcache import remembered
 from planner.io.yamlcache import cache_dir
 from planner.model import md_c, queueing
@@ -37,7 +37,7 @@ def fingerprint() -> str:
     version = Path(spec.origin).with_name("version.py") if spec is not None and spec.origin is not None else None
 
     def digest_files() -> str:
-        digest = hashlib.sha256(STORE_FORMAT.encode())
+        digest = sha256(STORE_FORMAT.encode())
         for source in sources:
             digest.update(source.read_bytes())
         if version is not None:
