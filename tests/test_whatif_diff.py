@@ -102,6 +102,13 @@ def test_diff_bad_input_exit_2(write, content, message):
 def test_bad_threshold_exit_2():
     result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--fail-above", "lots"])
     assert result.exit_code == 2 and "--fail-above" in result.output
+    # new-user QA: 'Error: --fail-above: --fail-above 'abc': expected …' named the option twice, and the value
+    # 'abc' of 'cost=abc' as if it were the whole option
+    for value, words in (("cost=abc", "expected a percentage such as 15%, got 'abc'"),
+                         ("cost=-5%", "expected a percentage of 0% or more, got '-5%'")):
+        result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--fail-above", value])
+        assert result.exit_code == 2 and result.output.startswith(f"Error: --fail-above: {words}"), result.output
+        assert result.output.count("--fail-above") == 1
 
 
 def test_diff_fails_when_a_side_has_no_recommended_plan(tmp_path):

@@ -72,7 +72,7 @@ def parse_thresholds(text: str) -> dict[str, float]:
                              hint=did_you_mean(name, METRIC_KEYS) or f"Use one of {', '.join(METRIC_KEYS)}.")
         out[name] = parse_threshold(value)
     if not out:
-        raise InputError(f"--fail-above {text!r}: expected a percentage such as 15% or cost=15%,gpu_hours=25%",
+        raise InputError(f"expected a percentage such as 15% or cost=15%,gpu_hours=25%, got {text!r}",
                          field="--fail-above")
     return out
 
@@ -83,9 +83,9 @@ def parse_threshold(text: str) -> float:
     try:
         value = float(raw) / 100.0
     except ValueError:
-        raise InputError(f"--fail-above {text!r}: expected a percentage such as 15%", field="--fail-above") from None
+        raise InputError(f"expected a percentage such as 15%, got {text!r}", field="--fail-above") from None
     if not value >= 0:
-        raise InputError(f"--fail-above {text!r}: must be 0% or more", field="--fail-above")
+        raise InputError(f"expected a percentage of 0% or more, got {text!r}", field="--fail-above")
     return value
 
 
