@@ -142,7 +142,7 @@ resnet50-imagenet 0.88x / 1.82x, lora-mixtral-8x7b 1.48x / 1.54x, long-context-l
 1.25x / 1.31x, serve-gpt-oss-120b-chat 1.03x / 1.00x; in-process plan() of pretrain-1b-72h 147.6 ms CPU. Past ~1.8x
 are bert-train-then-serve's and serve-7b-chat's plan() (~900 M instructions for bert-train-then-serve, more than the
 floor's whole run), not their start.
-No OpenSSL in an estimate (60c5ce3: the caches' SHA-256 from CPython's own module, planner/io/digest.py; secrets,
+No OpenSSL in an estimate (83ac75d: the caches' SHA-256 from CPython's own module, planner/io/digest.py; secrets,
 which pydantic imports for a Secret's comparison only, imported when first used, cli/main.py _Deferred): callgrind
 json, main fdc3e17 without and with it, bert-train-then-serve 1,588 -> 1,579 M, lora-7b-a6000 905 -> 895 M.
 
