@@ -85,6 +85,15 @@ main dc02c32 before, 1963381 after, one job) pretrain-1b-72h 744 -> 696 M, bert-
 resnet50-imagenet 642 -> 629 M, lora-7b-a6000 304 -> 281 M; then the heap's single counts left out at once where
 already excluded: pretrain-1b-72h 697 -> 680 M, resnet50-imagenet 630 -> 627 M, bert-train-then-serve
 957 -> 956 M. CPU within the load's noise (pretrain-1b-72h ~120-145 ms). The 50 ms target is not met.
+Nineteenth round (2026-12-01: the fast probes' heap one entry per target, named tuples and layouts made without their
+classes' Python-level constructors, efficiency copies with evolve, each offer's counts once, coarse floors keyed by
+one int, the finer floors' closure per offer shape; docs/internals.md): instructions per plan() (callgrind, gc off,
+OPENBLAS_NUM_THREADS=1, PYTHONHASHSEED=0, setarch -R) 9c93cd6 against main a6336cb: pretrain-1b-72h 681 -> 641 M,
+bert-train-then-serve 956 -> 922 M, resnet50-imagenet 626 -> 590 M, lora-7b-a6000 277 -> 269 M; the commit after it
+against 9c93cd6 on main 498f25a: pretrain-1b-72h 618 -> 602 M, bert-train-then-serve 899 -> 887 M, resnet50-imagenet
+569 -> 564 M, lora-7b-a6000 248 -> 243 M. CPU within the load's noise (pretrain-1b-72h ~135-190 ms at load 4-7).
+The 50 ms target is not met. Count a tree only once its files have settled (2 s, planner/io/statcache.py), or the
+run of 0 writes remembered digests the run of 2 reads and the count comes out low.
 """
 from __future__ import annotations
 

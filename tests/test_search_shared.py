@@ -14,7 +14,9 @@ from planner.efficiency.origin import prior_efficiency
 from planner.plans.collector import fewer_collections
 from planner.plans.evolve import build, evolve_with
 from planner.plans.search import candidate_counts, searched_offers
-from planner.plans.training import LayoutMemo, TrainingPlan, plan_training
+from planner.model.workload import TrainingMemory
+from planner.plans import training
+from planner.plans.training import Layout, LayoutMemo, TrainingPlan, plan_training
 
 from .conftest import ROOT
 
@@ -55,6 +57,21 @@ def test_build_is_the_generated_init(catalog):
         build(TrainingPlan, **values, colour="red")
     with pytest.raises(TypeError):
         build(TrainingPlan, **{k: v for k, v in values.items() if k != "gpu"})
+
+
+
+def test_fast_layout_and_named_tuples_equal_their_classes(catalog):
+    """training._layout sets every field of Layout, as its __init__ does; the efficiency copies (evolve) equal
+    dataclasses.replace."""
+    plan = planner.plan(planner.load_profile(ROOT / "profiles" / "pretrain-1b-72h.yaml", catalog), catalog,
+                        today=DAY).estimate.training.plans[0]
+    memory = TrainingMemory(1.0, 2.0, 3.0, 4.0)
+    args = (4, 2, 1, "zero1", "selective", 3, memory, 1, 1, 1)
+    fast = training._layout(*args)
+    assert fast == Layout(*args) and repr(fast) == repr(Layout(*args))
+    assert set(vars(fast)) == {f.name for f in dataclasses.fields(Layout)}
+    efficiency = plan.efficiency
+    assert evolve_with(efficiency, {"value": 0.5}) == dataclasses.replace(efficiency, value=0.5)
 
 
 def test_fewer_collections_restores_the_callers_threshold():

@@ -97,8 +97,9 @@ class Shape(NamedTuple):
     """Each config's Trial, made when first reached (CountBound._fit)."""
     needs: list[float]
     """Each Trial made's bytes at micro-batch 0 plus one sample, in order (CountBound._fit)."""
-    fits: dict[tuple[int, int], Fit]
-    """The Fit of each (trial, micro-batch) some memory size picks."""
+    fits: dict[int, Fit]
+    """The Fit of each (trial, micro-batch) some memory size picks, by micro-batch × ETA_KEY + trial (one int, not a
+    tuple: a search makes thousands of these keys)."""
     caps: dict[float, Fit | int | None]
     """CountBound._fit's answer per usable memory: the GPUs per instance and the network do not change it, so every
     offer shape of a memory size whose candidates hold this shape shares it."""
@@ -179,6 +180,7 @@ class CountBound:
                                             if mode == "selective" else job.work.forward_flops_per_sample)
                      / job.model_flops_per_sample, TP_ALLREDUCES_PER_LAYER + (2 if mode == "full" else 0))
                     for mode in self.modes for sharding in stages)
+        assert all(len(trials) < ETA_KEY for trials in self.configs.values())  # Shape.fits' keys
         self.batch = float(job.global_batch_samples or 0)
         self.steps = job.samples / self.batch
         self.flops = job.model_flops_per_sample
@@ -428,7 +430,14 @@ class CountBound:
         eta, fewest, alone, single = 0.0, math.inf, 1.0, 0.0
         for tp in (1, *degrees):
             share = batch * tp / count
-            micro = pinned or min(-(-share // 1) or 1.0, caps[tp])
+            micro: float
+            if pinned:
+                micro = pinned
+            else:  # min(⌈share⌉ or 1, the cap) without the builtin's call
+                micro = -(-share // 1) or 1.0
+                cap = caps[tp]
+                if cap < micro:
+                    micro = cap
             held = share / micro
             if held < fewest:
                 fewest = held
@@ -694,11 +703,11 @@ class CountBound:
             micro = -(-per_replica // accumulation)
         if total + micro * one > capacity * MEMORY_MARGIN:
             return UNSURE
-        found = shape.fits.get((k, micro))
+        found = shape.fits.get(micro * ETA_KEY + k)  # k < ETA_KEY: fewer trials than ETA_KEY
         if found is None:
             accumulation = max(1, math.ceil(per_replica / micro))  # training.layout_work
             size = per_replica / accumulation
-            found = shape.fits[(k, micro)] = _tuple_new(Fit, (
+            found = shape.fits[micro * ETA_KEY + k] = _tuple_new(Fit, (
                 shape.number, micro * ETA_KEY + shape.tp,
                 size * self.flops * hardware / (shape.tp * shape.pp) * shape.imbalance,
                 accumulation + shape.pp - 1, accumulation, size, per_layer, sharding == "zero3", k))

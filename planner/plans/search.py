@@ -349,6 +349,8 @@ class _Search:
         """Each shape's floors worked out, by count (_Floors.floor)."""
         self.coarse_lists: dict[int, tuple[list[int], list[float]]] = {}
         """Each shape's counts and their coarse floors (CountBound.coarse_floors), in order."""
+        self.fines: dict[int, Callable[[int], float]] = {}
+        """Each shape's finer floor of one count (CountBound.floors)."""
         self.targets: list[Target] = []
         self.keys: list[int] = []
         """Each target's shape number."""
@@ -407,7 +409,10 @@ class _Search:
         coarse = self.coarse_lists.get(shape)
         if coarse is None or coarse[0] != counts:
             coarse = self.coarse_lists[shape] = (counts, bound.coarse_floors(gpu, offer, counts, efficiency, at))
-        floors = _Floors(bound, target, at, intra, known, coarse[1])
+        fine = self.fines.get(shape)
+        if fine is None:  # what the finer floors read is the shape's (GPU, instance shape, efficiency, peak, link)
+            fine = self.fines[shape] = bound.floors(gpu, offer, efficiency, at, intra)
+        floors = _Floors(fine, target, known, coarse[1])
         if peak is None:
             self.unusable(index, floors)
             return
@@ -565,6 +570,7 @@ class _Search:
         self.candidates.clear()
         self.far_floors.clear()
         self.coarse_lists.clear()
+        self.fines.clear()
         for bound in self.bounds.values():
             bound.forget()
         for memo in self.memos.values():
@@ -661,10 +667,10 @@ class _Floors:
     __slots__ = ("billing", "coarse_costs", "coarse_hours", "counts", "costs", "fine", "first", "hours", "instances",
                  "known", "price", "term")
 
-    def __init__(self, bound: CountBound, target: Target, peak: float, intra: tuple[float, str],
-                 known: dict[int, float], coarse_hours: list[float]) -> None:
+    def __init__(self, fine: Callable[[int], float], target: Target, known: dict[int, float],
+                 coarse_hours: list[float]) -> None:
         self.known, self.counts = known, target.counts
-        self.fine = bound.floors(target.gpu, target.offer, target.efficiency, peak, intra)
+        self.fine = fine
         offer = target.offer
         o = offer.offer
         per = o.gpus_per_instance
