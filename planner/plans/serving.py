@@ -29,13 +29,10 @@ from planner.model.costing import monthly_cost_usd
 from planner.model.dynamic_batching import (
     BATCH_KEYS,
     BATCH_RANKED,
-    Percentile,
     batch_cycle,
     batch_latency,
     batch_percentiles,
-    batch_state,
     judged_keys,
-    open_state,
 )
 from planner.model.engine_step import engine_step
 from planner.model.forward_time import (
@@ -56,6 +53,7 @@ from planner.model.inference_time import (
 )
 from planner.model.interconnect import PlanLinks, intra_node_gbs
 from planner.model.md_c import md_c_wait_plus_uniform_quantile, quantile_bounds, quantile_within
+from planner.model.percentile import Percentile
 from planner.model.memory import usable_bytes
 from planner.model.precision import COMPUTE_PRECISION, alternative_precision, peak_flops
 from planner.model.queueing import poisson_quantile_within, poisson_quantiles
@@ -75,6 +73,7 @@ from planner.schema.catalog import COMMIT_TERM_HOURS, CommittedPrice, GpuSpec
 from planner.schema.profile import Inference, Slo
 
 if TYPE_CHECKING:
+    from planner.model.batching_chain import Chain
     from planner.model.simulation import DynamicBatchingRuns
 
 TENSOR_PARALLEL = (1, 2, 4, 8)
@@ -875,17 +874,12 @@ def _llm_config(inf: Inference, timing: LlmTiming, latencies: tuple[Latencies, L
                  latency_at=latency, judged_at=judged, meets_at=meets, unreachable=unreachable)
 
 
-def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per_instance: int, fewest: float,
-           last: _Candidate | None = None) -> _Candidate | None:
+def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per_instance: int, fewest: float
+           ) -> _Candidate | None:
     """A configuration with the fewest replicas meeting the targets, searched no further than `fewest` instances
     (the cheapest configuration already meeting them). None when it needs more: (cap + 1)·tp GPUs fill more than
     `fewest` instances, so it could never be the plan chosen — the cheapest meeting configuration is (by instances
-    first), and `fewest` is finite only when one meets — and its latency need not be worked out.
-
-    `last` (dynamic batching): a candidate found before this one in the same search; when this one has its verdict,
-    instances, replicas and the very same judging percentiles, `last` is returned and no candidate is made: it
-    could never be chosen over `last` (_least_batch takes the first of the least, and replaces the one it holds only
-    with a lower percentile, so by the time it reads this one it holds one no higher than `last`'s)."""
+    first), and `fewest` is finite only when one meets — and its latency need not be worked out."""
     cap = None if fewest == math.inf else int(fewest) * (gpus_per_instance // tp)
     reps = config.needed.get(cap)
     if reps is None:
@@ -902,9 +896,6 @@ def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per
     reps, instances = _fill_instances(reps, tp, gpus_per_instance)
     if config.percentiles_at is not None:  # judged as far as its verdict needs (the same verdict: meets_at)
         meets, percentiles = config.meets_at(reps, inf.rate), config.percentiles_at(reps, inf.rate)
-        if last is not None and last.meets == meets and last.instances == instances and last.replicas == reps \
-                and last.percentiles is not None and _same_percentiles(last.percentiles, percentiles):
-            return last  # batch limits that never fill share their percentiles (dynamic_batching.batch_percentiles)
         # _Candidate(...) without the frozen dataclass's per-field setattr (plans/evolve.py): a search sizes
         # thousands of configurations
         return build(_Candidate, timing=config.timing, batch=batch, tp=tp, replicas=reps, instances=instances,
@@ -917,16 +908,6 @@ def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per
                  judged=None, meets=config.meets_at(reps, inf.rate), capacity_rps=config.capacity_rps,
                  latency_at=config.latency_at, gpus_per_instance=gpus_per_instance, meets_at=config.meets_at,
                  judged_at=config.judged_at, rate=inf.rate)
-
-
-def _same_percentiles(mine: dict[str, Percentile], theirs: dict[str, Percentile]) -> bool:
-    """The same Percentile objects under the same keys (the same numbers, however far each has been worked out)."""
-    if len(mine) != len(theirs):
-        return False
-    for key, percentile in mine.items():
-        if theirs.get(key) is not percentile:
-            return False
-    return True
 
 
 def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
@@ -1131,16 +1112,28 @@ def _batch_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_ins
     out: list[_Candidate] = []
     service_of = _service_of(memo, ctx, work, inf, gpu, eff)
     fewest = math.inf  # instances of the best batch meeting the targets so far
-    for batch in _searched_batches(limit, inf.batch):
+    for batch in _dynamic_batches(limit, inf.batch):
         config = _batch_configuration(memo, ctx, inf, service_of, batch)
         if _fill_instances(config.stable, 1, gpus_per_instance)[1] > fewest:
             continue  # even the fewest stable replicas cost more than a batch that meets the targets
-        sized = _sized(inf, config, batch, 1, gpus_per_instance, fewest, out[-1] if out else None)
-        if sized is not None and (not out or sized is not out[-1]):  # not the one before it again (_sized)
+        sized = _sized(inf, config, batch, 1, gpus_per_instance, fewest)
+        if sized is not None:
             out.append(sized)
             if sized.meets:
                 fewest = min(fewest, sized.instances)
     return out
+
+
+def _dynamic_batches(limit: int, pinned: int | None) -> list[int]:
+    """Batch limits of dynamic batching to size: the most that fits in memory, and batches of one (no waiting for
+    a batch to fill: M/D/c); a pinned limit alone. A limit below what memory allows changes nothing until batches
+    reach it (a batch closes at its max_queue_delay, model/dynamic_batching.py); where they do, it closes batches
+    sooner and leaves requests behind (model/batching_chain.py LeftoverChain follows them), which can lower the
+    latency at high rates. Those limits are not searched: the powers of two up to memory's took bert-train-then-serve's
+    plan() from ~0.4 s to ~3.5 s of CPU (2026-12-01); a pinned limit (inference.batch) is judged the same way."""
+    if pinned is not None:
+        return [pinned] if pinned <= limit else []
+    return [limit, 1] if limit > 1 else [1]
 
 
 def _service_of(memo: Memo | None, ctx: object, work: Workload, inf: Inference, gpu: GpuSpec,
@@ -1166,41 +1159,48 @@ def _service_of(memo: Memo | None, ctx: object, work: Workload, inf: Inference, 
 def _batch_configuration(memo: Memo | None, ctx: object, inf: Inference, service_of: Callable[[float], float],
                          batch: int) -> _Configuration:
     """Dynamic batching with batches of up to `batch` on this GPU, kept in the estimate's memo (_Configuration)."""
+    from planner.model.batching_chain import ChainsByCurve, always_free, batching_chain  # numpy: dynamic batching
+
     key = ("configuration", ctx, batch)
     if memo is not None and key in memo:
         found: _Configuration = memo[key]
         return found
     service = service_of(batch)
 
-    states: dict[float, tuple[float, float, float, float]] = {}  # a count's batch state, judged and then kept
-    # the GPU's states where no batch limit binds, by rate per replica (open_state), shared by its batch limits
-    opened: dict[float, tuple[float, tuple[float, float, float, float]]] = \
-        {} if memo is None else memo.setdefault(("open states", ctx), {})
+    chains: dict[tuple[float, int | None], Chain] = {}  # this limit's chains, by (rate, replicas)
+    # the GPU's chains that no batch limit from their `top` up changes (BatchingChain.open), shared by those limits
+    opened: dict[tuple[float, int | None], Chain] = \
+        {} if memo is None else memo.setdefault(("open chains", ctx), {})
     delay = inf.max_queue_delay or 0.0
+    # every GPU's chains by their curve: host-bound GPUs share their small batches' service times
+    shared: ChainsByCurve | None = None if memo is None else memo.setdefault(("chains by curve",), {})
 
-    def state_of(per_replica: float) -> tuple[float, float, float, float]:
-        found = states.get(per_replica)
+    def state_of(rate: float, r: int | None) -> Chain:
+        found = chains.get((rate, r))
+        if found is None and r is not None and always_free(rate, r, batch, delay, service_of):
+            found = chains[(rate, r)] = state_of(rate, None)  # one chain (and its percentiles) for these counts
         if found is None:
-            open_ = opened.get(per_replica)
-            if open_ is None:
-                open_ = opened[per_replica] = open_state(inf, per_replica, service_of)
-            # batch_state(inf, per_replica, batch, service_of), the same floats where its limit does not bind
-            found = states[per_replica] = open_[1] if (batch - 1) / per_replica >= delay and batch >= open_[0] \
-                else batch_state(inf, per_replica, batch, service_of)
+            open_ = opened.get((rate, r))
+            if open_ is not None and batch >= open_.top:
+                found = open_
+            else:
+                found = batching_chain(rate, r, batch, delay, service_of, shared)
+                if found.open:
+                    opened[(rate, r)] = found
+            chains[(rate, r)] = found
         return found
 
     def latency_at(r: int | None, rate: float) -> dict[str, float]:
         return batch_latency(inf, r, batch, service_of, rate, state_of=state_of)
 
     percentiles: dict[tuple[int | None, float], dict[str, Percentile]] = {}
-    shared: dict[tuple[float, ...], Percentile] = {} if memo is None else memo.setdefault(("percentiles", ctx), {})
     limits = [(key, target * (1 + 1e-9)) for key, _ in BATCH_KEYS if (target := getattr(inf.slo, key)) is not None]
     judged_here = judged_keys(inf)
 
     def percentiles_at(r: int | None, rate: float) -> dict[str, Percentile]:
         found = percentiles.get((r, rate))
         if found is None:
-            found = percentiles[(r, rate)] = batch_percentiles(inf, r, batch, service_of, rate, state_of, shared,
+            found = percentiles[(r, rate)] = batch_percentiles(inf, r, batch, service_of, rate, state_of,
                                                                judged_here)
         return found
 

@@ -1,0 +1,511 @@
+"""The stationary chains of dynamic batching (planner/model/dynamic_batching.py describes the system): BatchingChain,
+exact in closed form while no batch reaches its limit, and LeftoverChain, which follows the requests a full batch
+leaves behind; their latency cdfs and Percentiles (model/percentile.py). numpy: imported only by runs that size
+dynamic batching (dynamic_batching.batch_percentiles)."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from planner.model.percentile import Percentile
+
+LEFT_OUT = 1e-7
+"""Stationary weight of the least likely batch sizes left out of the latency's mixture (a percentile moves by at
+most the cdf's change, ≤ this, far below TOLERANCE's effect)."""
+MIXTURE_SIGMAS = 6.0
+"""The mixture's request counts reach this many standard deviations (and as many requests) beyond the Poisson means
+of the shortest and longest windows: the mass left out is below 1e-8."""
+CDF_TERMS = 4096
+"""A Percentile refinement evaluates the cdf at up to 31 points at once (narrowing its interval 32-fold): as many as
+keep points × states × request counts within this (small chains cost numpy's per-call overhead, long ones their
+arithmetic, where bisection's one point a step does the least work)."""
+TAIL_SIGMAS = 8.0
+"""The chain's states reach past the Poisson mean of the longest window by this many standard deviations (and as
+many requests): the probability left beyond is below 1e-14."""
+
+
+_FACTORIALS = np.zeros(1)
+
+
+def _log_factorials(n: int) -> np.ndarray:
+    """log k! for k = 0 … n − 1 (read-only; one table, grown as longer ones are asked for)."""
+    global _FACTORIALS
+    if _FACTORIALS.size < n:
+        size = max(n, 2 * _FACTORIALS.size, 256)
+        table = np.zeros(size)
+        table[1:] = np.cumsum(np.log(np.arange(1, size)))
+        table.flags.writeable = False
+        _FACTORIALS = table
+    return _FACTORIALS[:n]
+
+
+def _poisson(k: np.ndarray, mean: np.ndarray | float, log_factorial: np.ndarray) -> np.ndarray:
+    """Pois(k; mean) elementwise (broadcast), mean ≥ 0."""
+    mean = np.asarray(mean, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.exp(k * np.log(mean) - mean - log_factorial[k])
+    out: np.ndarray = np.where(mean > 0.0, value, (k == 0).astype(float))
+    return out
+
+
+class Chain:
+    """A dynamic-batching system's stationary latency distribution: its cdf over requests, bounds, and percentiles
+    worked out as far as a comparison needs (Percentile). Subclasses: BatchingChain (no batch reaches its limit),
+    LeftoverChain (batches reach the limit and leave requests behind)."""
+
+    __slots__ = ("rate", "delay", "limit", "top", "open", "service", "percentiles", "points")
+    rate: float
+    delay: float
+    limit: int
+    top: int
+    open: bool  # no batch limit from `top` up changes it
+    service: float  # the shortest a request can take
+    percentiles: dict[float, Percentile]
+    points: int  # cdf points per refinement
+
+    def cdfs(self, xs: np.ndarray) -> np.ndarray:
+        """P(latency ≤ x) at each of `xs`, over requests."""
+        raise NotImplementedError
+
+    def bounds(self) -> tuple[float, float]:
+        """An interval that holds every latency."""
+        raise NotImplementedError
+
+    def cdf(self, x: float) -> float:
+        """P(latency ≤ x), over requests."""
+        return float(self.cdfs(np.array([x]))[0])
+
+    def values(self, qs: list[float]) -> list[float]:
+        """The percentiles at `qs`, worked out together: each refinement of each is its own (Percentile.step), with
+        the cdf evaluated at all their points in one pass."""
+        wanted = [self.percentile(q) for q in qs]
+        while True:
+            active = [p for p in wanted if p.open()]
+            if not active:
+                return [p.high for p in wanted]
+            grids = [p.grid() for p in active]
+            cdf = self.cdfs(np.concatenate(grids))
+            at = 0
+            for p, points in zip(active, grids):
+                p.narrow(points, cdf[at:at + points.size])
+                at += points.size
+
+    def percentile(self, q: float) -> Percentile:
+        """The q-quantile as a Percentile (one per chain and q)."""
+        found = self.percentiles.get(q)
+        if found is None:
+            lo, hi = self.bounds()
+            found = self.percentiles[q] = Percentile(lo, hi, self.cdf, q, self.cdfs, self.points)
+        return found
+
+
+class BatchingChain(Chain):
+    """The stationary state of dynamic batching at one rate on `replicas` replicas (module docstring): for each batch
+    size b at a close, its probability and the time r from that close until a replica frees; the latency's cdf and
+    quantiles follow. `top`: the largest batch size followed; below the batch limit, no size above it has any
+    weight, so the same chain holds for every limit ≥ top (`open`)."""
+
+    __slots__ = ("weight", "r", "atom", "k", "size", "others", "served", "p_delay", "mean_size", "_log_factorial",
+                 "_cont")
+
+    def __init__(self, rate: float, delay: float, limit: int, top: int, service_of: Callable[[float], float],
+                 weight: np.ndarray, r: np.ndarray) -> None:
+        self.rate, self.delay, self.limit, self.top = rate, delay, limit, top
+        self.service = service_of(1.0)  # the shortest a request can take
+        self.open = top < limit
+        # the latency mixture leaves out the least likely batch sizes, LEFT_OUT of the weight in all
+        order = np.argsort(weight)
+        keep = np.sort(order[np.cumsum(weight[order]) > LEFT_OUT])
+        self.weight, self.r = weight[keep], r[keep]
+        lam, top = rate, self.top
+        self._log_factorial = lf = _log_factorials(top + 2)
+        # the requests a batch gathers: Pois(λ·D) with D from T to the longest r kept, to MIXTURE_SIGMAS either side
+        low, high = lam * delay, lam * max(delay, float(self.r.max(initial=0.0)))
+        first = max(0, math.floor(low - MIXTURE_SIGMAS * (math.sqrt(low) + 1.0)))
+        self.k = k = np.arange(first, min(top, math.ceil(high + MIXTURE_SIGMAS * (math.sqrt(high) + 1.0)) + 1))
+        self.size = np.minimum(k + 1, limit)
+        self.others = (self.size - 1).astype(float)
+        self.served = np.array([service_of(float(b)) for b in self.size.tolist()])
+        self.p_delay = _poisson(k, lam * delay, lf)
+        late = np.maximum(self.r - delay, 0.0)
+        # per state: the probability that the first request comes after the replica frees (D = T)
+        atom = np.exp(-lam * late)
+        self.atom = float(self.weight @ atom)
+        cont = self.r > delay
+        w, rc, ac = self.weight[cont], self.r[cont], atom[cont]
+        # the states where D can exceed T: their weight, r, e^{−λ(r−T)} and the pmfs the cdf subtracts
+        at_delay1 = ac[:, None] * _poisson(k + 1, lam * delay, lf)[None, :]
+        at_r1 = _poisson(k + 1, lam * rc[:, None], lf)
+        at_r0 = _poisson(k, lam * rc[:, None], lf)
+        self._cont = (w, rc, at_delay1, at_r0)
+        self.mean_size = float(self.atom * (self.p_delay @ self.size) + w @ ((at_r1 - at_delay1) @ self.size))
+        self.percentiles: dict[float, Percentile] = {}
+        self.points = max(1, min(31, CDF_TERMS // max(1, w.size * k.size)))
+
+    def cdfs(self, xs: np.ndarray) -> np.ndarray:
+        """cdf at each of `xs` (one pass: the search's bisection asks for several points at once)."""
+        lam, delay, k, others, served = self.rate, self.delay, self.k, self.others, self.served
+        z = xs[:, None] - served[None, :]  # the wait that leaves room for the batch's service, per x and k
+        share = np.clip(z / delay, 0.0, 1.0) if delay > 0.0 else (z >= 0.0).astype(float)
+        total = self.atom * (((z >= delay) + others * share) @ self.p_delay)
+        w, rc, at_delay1, at_r0 = self._cont
+        if w.size:
+            lf = self._log_factorial
+            zz = z[:, None, :]  # x, state, k
+            # D ≤ y: the first request (and the others by then) done; e^{−λr}(λy)^k/k! = e^{−λ(r−y)}·Pois(k; λy)
+            y = np.clip(zz, delay, rc[None, :, None])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_ly = np.log(lam * y)
+                shift = -lam * rc[None, :, None]
+                h1 = np.exp(shift + (k + 1) * log_ly - lf[k + 1])
+                h0 = np.exp(shift + k * log_ly - lf[k])
+            if delay <= 0.0:
+                h1 = np.where(y > 0.0, h1, 0.0)
+                h0 = np.where(y > 0.0, h0, np.where(k == 0, np.exp(-lam * rc)[None, :, None], 0.0))
+            first = np.maximum(h1 - at_delay1, 0.0)
+            # the others: by D ≤ z all of them; beyond, z/D of them (∫ z/u · density, in closed form)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                tail = np.where((zz > 0.0) & (k > 0), zz * lam / np.maximum(k, 1) * (at_r0 - h0), 0.0)
+            total = total + ((1.0 + others) * first + others * np.maximum(tail, 0.0)).sum(axis=2) @ w
+        out: np.ndarray = np.minimum(1.0, total / self.mean_size)
+        return out
+
+    def bounds(self) -> tuple[float, float]:
+        """Latency is within these: at least the shortest service, at most the longest wait plus the longest one."""
+        longest = max(self.delay, float(self.r.max(initial=0.0)))
+        return self.service, longest + float(self.served.max(initial=self.service))
+
+
+ChainsByCurve = dict[tuple[object, ...], "Chain"]
+"""Chains by everything they are made of: the rate, delay, replicas, the limit where it matters and the service
+times of every batch size they read (batching_chain's `shared`)."""
+
+
+def batching_chain(rate: float, replicas: int | None, limit: int, delay: float,
+                   service_of: Callable[[float], float], shared: ChainsByCurve | None = None) -> Chain:
+    """The stationary chain of dynamic batching (module docstring) at `rate` requests/s on `replicas` replicas
+    (None: unlimited, every batch closes at its delay) with batches of up to `limit`: a BatchingChain where no batch
+    reaches the limit (to TAIL_SIGMAS), else a LeftoverChain (up to LEFTOVER_LIMIT). `shared`: chains already made,
+    found again for a GPU whose service times are the same floats at every batch size the chain reads (host-bound
+    GPUs at small batches: the same host floor), up to DIRECT_STATES sizes."""
+    lam = rate
+    if replicas is not None and always_free(rate, replicas, limit, delay, service_of):
+        replicas = None  # the same chain, exactly: no batch ever waits for a replica
+    top = min(limit, 16)
+    while True:
+        # a batch of b ≤ top is followed by 1 + Pois(λ·max(T, S(b)/c)) requests (S rises with b, model/forward_time.py):
+        # the chain stays below `top` when the longest window's Poisson tail does
+        window = lam * max(delay, service_of(float(top)) / (replicas or 1))
+        need = math.ceil(1.0 + window + TAIL_SIGMAS * (math.sqrt(window) + 1.0))
+        if need <= top or top == limit:
+            break
+        top = min(limit, max(2 * top, need))
+    leftover = need > limit and limit <= LEFTOVER_LIMIT
+    read = limit if leftover else top
+    key: tuple[object, ...] | None = None
+    if shared is not None and read <= DIRECT_STATES:
+        key = (rate, delay, replicas, leftover, top == limit and limit, tuple([service_of(float(b))
+                                                                               for b in range(1, read + 1)]))
+        found = shared.get(key)
+        if found is not None:
+            return found
+    chain = _made(rate, replicas, limit, delay, service_of, top, leftover)
+    if key is not None and shared is not None:
+        shared[key] = chain
+    return chain
+
+
+def _made(rate: float, replicas: int | None, limit: int, delay: float, service_of: Callable[[float], float],
+          top: int, leftover: bool) -> Chain:
+    """batching_chain's chain, made."""
+    lam = rate
+    if leftover:
+        return LeftoverChain(rate, delay, limit, replicas, service_of)
+    if replicas is None:  # the first request never waits for a replica: D = T
+        return BatchingChain(rate, delay, limit, top, service_of, np.ones(1), np.zeros(1))
+    # one replica: it frees S(b) after the close; c replicas, in turn, free a batch's service apart at full load
+    # (module docstring), and at light load a replica is free whenever a batch closes
+    n = replicas
+
+    def r_of(states: np.ndarray) -> np.ndarray:  # states: batch sizes b
+        return np.array([service_of(float(b)) for b in states.tolist()]) / n
+
+    lo, weight, r = _stationary(lam, delay, top, r_of)
+    return BatchingChain(rate, delay, limit, top, service_of, weight, r)
+
+
+LEFTOVER_LIMIT = 256
+"""The largest batch limit followed with requests left behind (LeftoverChain: its states reach about twice the
+limit); above it a batch that reaches the limit is taken as closing at it (BatchingChain's last state), which at
+memory-sized limits (hundreds to thousands) happens only within a few % of saturation."""
+LEFTOVER_STATES = 1536
+"""The most states (requests present at a close) a LeftoverChain is solved on (a dense solve, ~0.3 s at this size).
+The requests left behind reach past it only within a few % of saturation (at a share ρ of the capacity at full
+batches, the backlog's tail falls by e^{−2(1 − ρ)/ρ} per request: 1e-12 about 14ρ/(1 − ρ) requests out, ~1,400 at
+ρ = 0.99); there the chain stops at this many, the backlog beyond folded onto its last state, so its percentiles
+are lower bounds — already a backlog of ~LEFTOVER_STATES/limit full batches' turns."""
+
+
+NODES = 12
+"""Gauss–Legendre nodes over the wait for a replica, W = R − G (LeftoverChain)."""
+GRID = 8
+"""Cells of the time at which a batch fills, τ, over (R, T) (LeftoverChain)."""
+KEPT = 1e-13
+"""Share of all requests below which a LeftoverChain's close outcome is left out of the latency's mixture."""
+
+
+class LeftoverChain(Chain):
+    """Dynamic batching whose batches reach their limit B (module docstring: the same system), followed with the
+    requests a full batch leaves behind. The state at a close is n, the requests present: the batch takes
+    b = min(n, B), L = n − b stay, and a replica frees R = S(b)/c later (0 on unlimited replicas).
+
+    With nothing left (L = 0), the next batch opens at its first request F, G ~ Exp(λ) after the close; with
+    W = R − G it closes D = max(W, min(T, τ)) after F, τ the time of the (B − 1)-th arrival after F, and holds
+    1 + N(D) requests (N: the arrivals after F). Split on W: below T (probability e^{−λ(R − min(T, R))}, W ≤ 0
+    included) it closes at T when N(T) < B − 1, at W when N(W) ≥ B − 1 (filled before the replica frees: requests
+    left), and else at τ with exactly B; above T (R > T) it closes at W. W's density λe^{−λ(R − W)} is integrated on
+    NODES Gauss–Legendre nodes; τ's spread over (0, T) on GRID cells of P(N(t) ≥ B − 1).
+    With L > 0 left, the oldest left request has waited since before the close; the next close comes when a replica
+    frees, at R, if B − L more have arrived by then, else when they have (τ' ∈ (R, T)) or at T, whichever is first
+    (the oldest's wait taken as starting at the close: an upper bound on D).
+    Latency: a close's requests are served in arrival order, B at a time; a request beyond the first B waits one
+    batch's service per replica, S(B)/c, per block ahead of it; within a window the requests after F are spread
+    evenly over it (each owns an equal share of the window, its wait uniform there).
+    Against simulate_dynamic_batching (benchmarks/bench_dynamic_batching_agreement.py): within 5 % p95 where
+    limits fill, at 1–90 % of capacity, on 1–4 replicas (docs/serving.md)."""
+
+    __slots__ = ("weight", "w", "lo", "width", "shift", "total")
+
+    def __init__(self, rate: float, delay: float, limit: int, replicas: int | None,
+                 service_of: Callable[[float], float]) -> None:
+        self.rate, self.delay, self.limit, self.top, self.open = rate, delay, limit, limit, False
+        self.percentiles: dict[float, Percentile] = {}
+        seen: dict[int, float] = {}
+
+        def service(b: int) -> float:
+            found = seen.get(b)
+            if found is None:
+                found = seen[b] = service_of(float(b))
+            return found
+
+        self.service = service(1)
+        c = replicas or 1
+        per_block = service(limit) / c if replicas is not None else 0.0  # a full batch's turn on c replicas
+        window = rate * max(delay, per_block)
+        states = limit + math.ceil(window + TAIL_SIGMAS * (math.sqrt(window) + 1.0))
+        while True:
+            outcomes = _leftover_outcomes(rate, delay, limit, c, replicas is None, service, states)
+            move = np.zeros((states, states))
+            np.add.at(move, (outcomes[0], np.minimum(outcomes[2], states) - 1), outcomes[1])
+            move /= move.sum(axis=1, keepdims=True)
+            weight = _solve(move)
+            if weight[-1] <= EDGE or states == LEFTOVER_STATES:
+                break
+            states = min(LEFTOVER_STATES, states + states // 2 + limit)
+        self.weight = weight
+        self._mixture(outcomes, weight, limit, service, per_block)
+        self.points = max(1, min(31, CDF_TERMS // max(1, self.w.size)))
+
+    def _mixture(self, outcomes: tuple[np.ndarray, ...], weight: np.ndarray, limit: int,
+                 service: Callable[[int], float], per_block: float) -> None:
+        """The latency as a mixture of uniform waits plus a fixed time, one term per block of requests of a close."""
+        src, prob, dest, span, first, left, arrived = outcomes
+        rows = np.zeros(weight.size)
+        np.add.at(rows, src, prob)
+        share = weight[src] * prob / rows[src]
+        keep = share > KEPT
+        src, share, dest, span, first, left, arrived = (v[keep] for v in (src, share, dest, span, first, left,
+                                                                          arrived))
+        served = np.array([service(b) for b in np.minimum(dest, limit).tolist()])
+        # F waits the whole window, in the close's first batch
+        f = first > 0
+        w, lo, width, shift = [share[f]], [span[f]], [np.zeros(int(f.sum()))], [served[f]]
+        # the others, j = 1 … M in arrival order at positions L + first + j, each owning a 1/M share of the window
+        m = arrived - first
+        ahead = left + first
+        blk0, blk1 = ahead // limit, (ahead + m - 1) // limit
+        blocks = np.where(m > 0, blk1 - blk0 + 1, 0)
+        at = np.repeat(np.arange(share.size), blocks)
+        blk = blk0[at] + np.arange(at.size) - np.repeat(np.cumsum(blocks) - blocks, blocks)
+        j_lo = np.maximum(blk * limit + 1 - ahead[at], 1)
+        j_hi = np.minimum((blk + 1) * limit - ahead[at], m[at])
+        frac = span[at] / m[at]
+        w.append(share[at] * (j_hi - j_lo + 1))
+        lo.append(span[at] - j_hi * frac)
+        width.append((j_hi - j_lo + 1) * frac)
+        shift.append(np.where(blk == 0, served[at], service(limit)) + blk * per_block)
+        self.w, self.lo, self.width, self.shift = (np.concatenate(v) for v in (w, lo, width, shift))
+        self.total = float(self.w.sum())
+
+    def cdfs(self, xs: np.ndarray) -> np.ndarray:
+        z = xs[:, None] - self.shift[None, :] - self.lo[None, :]
+        wide = self.width > 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.where(wide, np.clip(z / np.where(wide, self.width, 1.0), 0.0, 1.0), z >= 0.0)
+        out: np.ndarray = np.minimum(1.0, (f @ self.w) / self.total)
+        return out
+
+    def bounds(self) -> tuple[float, float]:
+        return float((self.lo + self.shift).min()), float((self.lo + self.width + self.shift).max())
+
+
+def _leftover_outcomes(lam: float, delay: float, limit: int, c: int, free: bool, service: Callable[[int], float],
+                       states: int) -> tuple[np.ndarray, ...]:
+    """LeftoverChain's close outcomes from each state n = 1 … states: (state index, probability, requests present
+    at the next close, the window D, whether it opens with F, requests left before it, requests arriving in it)."""
+    T, B = delay, limit
+    n = np.arange(1, states + 1)
+    b = np.minimum(n, B)
+    left = n - b
+    r = np.zeros(states) if free else np.array([service(x) for x in b.tolist()]) / c
+    # the arrivals in one window (at most max(T, R) long) stay within TAIL_SIGMAS of its Poisson mean
+    window = lam * max(T, float(r.max()))
+    lf = _log_factorials(states + 4)
+    k_all = np.arange(min(states, math.ceil(window + TAIL_SIGMAS * (math.sqrt(window) + 1.0))) + 1)
+    x, h = np.polynomial.legendre.leggauss(NODES)
+    x, h = (x + 1.0) / 2.0, h / 2.0
+    cols: list[list[np.ndarray]] = [[] for _ in range(7)]
+
+    def add(*values: np.ndarray | float | int) -> None:
+        arrays = np.broadcast_arrays(*(np.asarray(v) for v in values))
+        keep = arrays[1] > 1e-15
+        for col, v in zip(cols, arrays):
+            col.append(v[keep].ravel())
+
+    s0 = np.flatnonzero(left == 0)
+    rr = r[s0]
+    m = np.minimum(T, rr)
+    below = np.exp(-lam * (rr - m))  # P(W < T), W ≤ 0 included
+    k = np.arange(B - 1)
+    p_t = _poisson(k, lam * T, lf)
+    # closes at T: N(T) < B − 1
+    add(s0[:, None], below[:, None] * p_t[None, :], 1 + k[None, :], T, 1, 0, 1 + k[None, :])
+    # closes at W ∈ (0, min(T, R)), filled before: N(W) ≥ B − 1
+    w = m[:, None] * x[None, :]
+    dens = m[:, None] * h[None, :] * lam * np.exp(-lam * (rr[:, None] - w))
+    kk = np.arange(B - 1, max(B - 1, int(k_all[-1])) + 1)
+    filled = dens[:, :, None] * _poisson(kk[None, None, :], lam * w[:, :, None], lf)
+    add(s0[:, None, None], filled, 1 + kk[None, None, :], w[:, :, None], 1, 0, 1 + kk[None, None, :])
+    # closes at τ ∈ (W, T) with B
+    p_tau = np.maximum(below * (1.0 - p_t.sum()) - filled.sum(axis=(1, 2)), 0.0)
+    edges = T * np.arange(GRID + 1) / GRID
+    reached = 1.0 - _poisson(k[None, :], lam * edges[:, None], lf).sum(axis=1)
+    cells = np.diff(reached)
+    if cells.sum() > 0.0:
+        add(s0[:, None], p_tau[:, None] * (cells / cells.sum())[None, :], B, ((edges[1:] + edges[:-1]) / 2)[None, :],
+            1, 0, B)
+    # closes at W ∈ (T, R)
+    late = rr > T
+    if late.any():
+        rl = rr[late]
+        w = T + (rl - T)[:, None] * x[None, :]
+        dens = (rl - T)[:, None] * h[None, :] * lam * np.exp(-lam * (rl[:, None] - w))
+        add(s0[late][:, None, None], dens[:, :, None] * _poisson(k_all[None, None, :], lam * w[:, :, None], lf),
+            1 + k_all[None, None, :], w[:, :, None], 1, 0, 1 + k_all[None, None, :])
+    s1 = np.flatnonzero(left > 0)
+    if s1.size:
+        ls, rr = left[s1], r[s1]
+        need = np.maximum(B - ls, 0)  # arrivals that fill the batch
+        short = (rr < T)[:, None] & (k_all[None, :] < need[:, None])  # too few by R: it waits for τ' or T
+        # closes at R: N(R) ≥ need (any N(R) when R ≥ T)
+        add(s1[:, None], np.where(short, 0.0, _poisson(k_all[None, :], lam * rr[:, None], lf)),
+            ls[:, None] + k_all[None, :], rr[:, None], 0, ls[:, None], k_all[None, :])
+        # closes at T: N(T) < need
+        add(s1[:, None], np.where(short, _poisson(k_all[None, :], lam * T, lf), 0.0), ls[:, None] + k_all[None, :],
+            T, 0, ls[:, None], k_all[None, :])
+        # closes at τ' ∈ (R, T) with B: N(R) < need ≤ N(T)
+        soon = np.flatnonzero((rr < T) & (need > 0))
+        if soon.size:
+            rs, ns = rr[soon], need[soon]
+            edges = rs[:, None] + (T - rs)[:, None] * (np.arange(GRID + 1) / GRID)[None, :]
+            under = k_all[None, None, :] < ns[:, None, None]
+            short_by = np.where(under, _poisson(k_all[None, None, :], lam * edges[:, :, None], lf), 0.0).sum(axis=2)
+            cells = np.maximum(-np.diff(short_by, axis=1), 0.0)
+            total = short_by[:, 0] - short_by[:, -1]
+            sums = cells.sum(axis=1)
+            cells = cells / np.where(sums > 0.0, sums, 1.0)[:, None]
+            add(s1[soon][:, None], np.maximum(total, 0.0)[:, None] * cells, B, (edges[:, 1:] + edges[:, :-1]) / 2, 0,
+                ls[soon][:, None], ns[:, None])
+    return tuple(np.concatenate(col) for col in cols)
+
+
+DIRECT_STATES = 192
+"""Chains up to this many states are solved whole; longer ones (near saturation, up to the batch limit) first on
+blocks of states, to find where the stationary weight lies, then exactly on those states alone."""
+BLOCKS = 96
+"""Blocks of the first, coarse solve of a long chain."""
+EDGE = 1e-12
+"""Stationary weight allowed at an edge of the states solved exactly (more: the range is widened)."""
+
+
+def always_free(rate: float, replicas: int, limit: int, delay: float, service_of: Callable[[float], float]
+                ) -> bool:
+    """Whether a replica is free whenever a batch's delay runs out: every batch closes at its delay (D = T) and
+    carries 1 + Pois(λT) requests, so R = S(b)/c ≤ T for every b it reaches (to TAIL_SIGMAS) — the chain of
+    unlimited replicas, whatever the count. Not where a batch can reach the limit: it closes when it fills, before
+    T, and a replica may still be busy then."""
+    window = rate * delay
+    reach = math.ceil(1.0 + window + TAIL_SIGMAS * (math.sqrt(window) + 1.0))
+    return reach <= limit and service_of(float(reach)) / replicas <= delay
+
+
+def _stationary(lam: float, delay: float, top: int, r_of: Callable[[np.ndarray], np.ndarray]
+                ) -> tuple[int, np.ndarray, np.ndarray]:
+    """The stationary distribution of the batch sizes b = 1 … top at the closes, on the range of sizes that holds
+    it: (its first index, the weights, r there). r_of(b): the time from a close with b requests until a replica
+    frees; the transitions are in the module docstring. S is worked out only where it is read."""
+    lf = _log_factorials(top + 2)
+    k = np.arange(top)
+    p_delay = _poisson(k, lam * delay, lf)
+    p_delay1 = _poisson(k + 1, lam * delay, lf)
+
+    def moves(rows: np.ndarray) -> np.ndarray:  # P(next = 1 + k | r), the last state taking the rest
+        # k lies within TAIL_SIGMAS of the Poisson means of the shortest and longest windows, T and max r: only
+        # those columns are worked out (near saturation, a few hundred of thousands)
+        low, high = lam * delay, lam * max(delay, float(rows.max()))
+        first = max(0, math.floor(low - TAIL_SIGMAS * (math.sqrt(low) + 1.0)))
+        last = min(top, math.ceil(high + TAIL_SIGMAS * (math.sqrt(high) + 1.0)) + 1)
+        band = slice(first, last)
+        atom = np.exp(-lam * np.maximum(rows - delay, 0.0))[:, None]
+        move = np.zeros((rows.size, top))
+        move[:, band] = np.where(
+            (rows > delay)[:, None],
+            atom * p_delay[None, band] + _poisson(k[band] + 1, lam * rows[:, None], lf) - atom * p_delay1[None, band],
+            p_delay[None, band])
+        move[:, -1] = np.maximum(0.0, 1.0 - move[:, :-1].sum(axis=1))
+        return move
+
+    if top <= DIRECT_STATES:
+        r = r_of(np.arange(1, top + 1))
+        return 0, _solve(moves(r)), r
+    size = -(-top // BLOCKS)
+    blocks = -(-top // size)
+    coarse = moves(r_of(np.minimum(np.arange(blocks) * size + size // 2, top - 1) + 1))
+    coarse = np.pad(coarse, ((0, 0), (0, blocks * size - top))).reshape(blocks, blocks, size).sum(axis=2)
+    held = np.flatnonzero(_solve(coarse) > EDGE)
+    lo, hi = max(0, (int(held[0]) - 1) * size), min(top, (int(held[-1]) + 2) * size)
+    while True:
+        r = r_of(np.arange(lo + 1, hi + 1))
+        move = moves(r)
+        exact = move[:, lo:hi].copy()
+        exact[:, 0] += move[:, :lo].sum(axis=1)  # below the range: onto its first state, above: onto its last
+        exact[:, -1] += move[:, hi:].sum(axis=1)
+        part = _solve(exact)
+        if not ((lo > 0 and part[0] > EDGE) or (hi < top and part[-1] > EDGE)):
+            return lo, part, r
+        widen = (hi - lo) // 2 + 1
+        lo, hi = max(0, lo - widen), min(top, hi + widen)
+
+
+def _solve(move: np.ndarray) -> np.ndarray:
+    """The stationary distribution of a stochastic matrix (rows: from, columns: to)."""
+    n = move.shape[0]
+    system = move.T - np.eye(n)
+    system[-1, :] = 1.0
+    rhs = np.zeros(n)
+    rhs[-1] = 1.0
+    weight: np.ndarray = np.maximum(np.linalg.solve(system, rhs), 0.0)
+    out: np.ndarray = weight / weight.sum()
+    return out

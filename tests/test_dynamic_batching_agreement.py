@@ -1,0 +1,75 @@
+"""Dynamic batching's analytic percentiles (planner/model/dynamic_batching.py, model/batching_chain.py) against the
+discrete-event simulation of the same system (planner/model/simulation.py simulate_dynamic_batching), swept over
+loads 1–90 % of the capacity at full batches (issue 12: within 10 % at every load). The service curves are
+bert-train-then-serve's on an RTX 3060 (its batch time grows with the batch) and an RTX A6000 (host-bound at small
+batches), as in benchmarks/bench_dynamic_batching_agreement.py, whose full table is docs/serving.md 'Known limits'.
+
+Where the analytic model is known to be low (several replicas past MULTI_REPLICA_LOAD), the test holds the
+decision to say so instead (test_decisions.py)."""
+from __future__ import annotations
+
+import pytest
+
+import planner
+from planner.model.dynamic_batching import MULTI_REPLICA_LOAD, batch_latency
+from planner.model.simulation import simulate_dynamic_batching
+from planner.model.workload import workload_for
+from planner.plans.serving import batch_service_seconds
+
+from .conftest import ROOT
+
+KEYS = ("latency_p50", "latency_p95", "latency_p99")
+REQUESTS = 200_000
+
+
+@pytest.fixture(scope="module")
+def bert_curves(catalog):
+    loaded = planner.load_profile(ROOT / "profiles" / "bert-train-then-serve.yaml", catalog)
+    inf = loaded.profile.inference
+    work = workload_for(loaded.arch)
+    plans = {p.gpu: p for p in reversed(planner.plan(loaded, catalog).estimate.inference.plans)}
+    curves = {}
+    for name in ("RTX-3060", "RTX-A6000"):
+        gpu, eff, seen = catalog.gpus[name], plans[name].efficiency, {}
+
+        def service_of(b, gpu=gpu, eff=eff, seen=seen):
+            if b not in seen:
+                seen[b] = batch_service_seconds(work, inf, gpu, eff, b)
+            return seen[b]
+        curves[name] = service_of
+    return inf, curves
+
+
+def _agree(inf, service_of, limit, replicas, load):
+    rate = load * replicas * limit / service_of(limit)
+    analytic = batch_latency(inf, replicas, limit, service_of, rate)
+    sim = simulate_dynamic_batching(rate, replicas, limit, service_of, inf.max_queue_delay, requests=REQUESTS, seed=1)
+    return {key: analytic[key] / sim.latency_s[key] - 1.0 for key in KEYS}
+
+
+@pytest.mark.parametrize("gpu", ["RTX-3060", "RTX-A6000"])
+@pytest.mark.parametrize("limit", [8, 64])
+def test_one_replica_within_10_percent_at_every_load(bert_curves, gpu, limit):
+    inf, curves = bert_curves
+    for load in (0.01, 0.3, 0.65, 0.9):
+        errors = _agree(inf, curves[gpu], limit, 1, load)
+        assert all(abs(e) <= 0.10 for e in errors.values()), (load, errors)
+
+
+@pytest.mark.parametrize("gpu", ["RTX-3060", "RTX-A6000"])
+@pytest.mark.parametrize("replicas", [2, 4])
+def test_a_limit_that_fills_within_10_percent_at_every_load(bert_curves, gpu, replicas):
+    # batches of up to 8 fill before the delay at these rates: requests are left behind (LeftoverChain)
+    inf, curves = bert_curves
+    for load in (0.1, 0.5, 0.8, 0.9):
+        errors = _agree(inf, curves[gpu], 8, replicas, load)
+        assert all(abs(e) <= 0.10 for e in errors.values()), (load, errors)
+
+
+@pytest.mark.parametrize("gpu", ["RTX-3060", "RTX-A6000"])
+@pytest.mark.parametrize("replicas", [2, 4])
+def test_several_replicas_within_10_percent_up_to_the_stated_load(bert_curves, gpu, replicas):
+    inf, curves = bert_curves
+    for load in (0.01, 0.3, MULTI_REPLICA_LOAD):
+        errors = _agree(inf, curves[gpu], 64, replicas, load)
+        assert all(abs(e) <= 0.10 for e in errors.values()), (load, errors)
