@@ -457,7 +457,7 @@ def test_narrowed_tables_cut_no_word_and_print_as_rich_does():
     rng = random.Random(11)
     words = ["a", "GPU", "H100-SXM", "日本語", "3×8", "$1,234", "ok ←", "e\u0301", "317 ms (sim 314)", "(×5)", "†",
              "primeintellect", "does not fit in memory", "–", "0.0058", "simplepod"]
-    narrowed = 0
+    narrowed = whole = 0
     for trial in range(300):
         columns = [Column(rng.choice(["GPU", "hours P50", "TTFT p95", "cost", "provider"]) + f"{i}",
                           rng.choice(["left", "right", "center"])) for i in range(rng.randint(2, 8))]
@@ -469,12 +469,18 @@ def test_narrowed_tables_cut_no_word_and_print_as_rich_does():
             continue
         narrowed += 1
         text = table.plain_text(console.width)
-        assert text is not None and not _cut_words(table, console.width), trial
+        assert text is not None, trial
+        longest = [max(cell_len(word) for row in [[c.header for c in table.columns],
+                                                  *([r[i] for i in table.indices] for r in rows)]
+                       for word in row[n].split() or [""]) for n in range(len(table.columns))]
+        if sum(longest) + len(longest) - 1 <= console.width:  # a narrowed table is never framed
+            assert not _cut_words(table, console.width), trial  # the longest words fit: none is cut
+            whole += 1
         assert max(cell_len(line) for line in text.splitlines()) <= console.width, trial
         expected = io.StringIO()
         rich_console(expected, console.width).print(table.rich_table())
         assert text == expected.getvalue(), trial
-    assert narrowed > 100
+    assert narrowed > 100 and whole > 50
 
 
 def test_a_narrowed_cell_breaks_where_its_lines_are_no_wider_than_needed():
@@ -493,3 +499,21 @@ def test_a_narrowed_cell_breaks_where_its_lines_are_no_wider_than_needed():
     assert [line.strip() for line in lines[1][1]] == ["317 ms", "(sim 314)"]
     assert all(len(cell) <= 2 for row in lines for cell in row)
     assert "(sim" not in [line.strip() for row in lines for cell in row for line in cell]
+
+
+def test_where_a_word_must_be_cut_the_other_columns_keep_theirs():
+    # `estimate profiles/serve-7b-chat.yaml --top 0` at 80 columns: 'RTX-PRO-6000-BLACKWELL' and the status's longest
+    # words do not all fit, and rich's narrowing (the widest columns first) also cut 'primeintellect' in 126 rows: a
+    # word is cut only in a column whose longest word cannot have its width
+    import io
+
+    from planner.render.console import Column, fit_table, make_console
+
+    console = make_console(io.StringIO(), width=36)
+    columns = [Column("#", "right"), Column("GPU"), Column("provider"), Column("$/month", "right")]
+    rows = [["1", "RTX-PRO-6000-BLACKWELL-MAX-Q", "primeintellect (×2)", "$1,460 †"],
+            ["2", "A100-80GB-SXM", "primeintellect", "$2,891"]]
+    table = fit_table(console, columns, rows)
+    assert table.plain_text(console.width) is not None
+    cut = _cut_words(table, console.width)
+    assert cut and all(text in ("RTX-PRO-6000-BLACKWELL-MAX-Q", "A100-80GB-SXM") for text, _ in cut), cut

@@ -408,7 +408,8 @@ def _lines(text: str, width: int) -> int:
 
 def _narrow(cells: list[list[str]], widths: list[int], room: int) -> list[int] | None:
     """Widths for the columns of `cells` (each column's header, then its cells) at most `room` cells in all, from
-    their natural `widths`, that cut no word: None where the columns' longest words do not fit. Rich narrows the
+    their natural `widths`, that cut no word where the columns' longest words fit, else only in the columns whose
+    longest words cannot have their width. Rich narrows the
     widest columns first and cuts words there (new-user QA: 'primeintellect' printed as 'primeintelle' / 'ct' at 80
     columns). Here the table is scored by the lines it takes, then the columns that wrap more than they would at
     their natural width, then the cells that do (_Layout.score), and the columns are narrowed where that costs the
@@ -416,7 +417,19 @@ def _narrow(cells: list[list[str]], widths: list[int], room: int) -> list[int] |
     a column narrowed early is given back its width while another can narrow at less cost (_Layout.repair)."""
     floors = [min(w, max(1, *(_longest_word(text) for text in column))) for column, w in zip(cells, widths)]
     if sum(floors) > room:
-        return None
+        # some word must be cut: only in the columns whose longest words rich's narrowing (the widest first) would
+        # cut anyway ('RTX-PRO-6000-BLACKWELL' at 80 columns), not in the others ('primeintellect')
+        from rich._ratio import ratio_reduce
+
+        capped = list(floors)
+        while sum(capped) > room:
+            widest = max(capped)
+            next_widest = max(w if w != widest else 0 for w in capped)
+            capped = ratio_reduce(sum(capped) - room, [1 if w == widest else 0 for w in capped],
+                                  [min(sum(capped) - room, widest - next_widest)] * len(capped), capped)
+        if min(capped) < 1:
+            return None
+        floors = [1 if cap < floor else floor for cap, floor in zip(capped, floors)]
     layout = _Layout(cells, widths, floors, room)
     out = list(widths)
     layout.shrink(out, range(len(out)))
@@ -435,6 +448,8 @@ class _Layout:
         self.counted: dict[tuple[int, int], list[int]] = {}
         self.wrapped: dict[tuple[int, int], int] = {}
         self.scored: dict[tuple[int, ...], int] = {}
+        self.longest = [[_longest_word(text) for text in column] for column in cells]
+        self.cuts: dict[tuple[int, int], int] = {}
         self.levels = [self._levels(c) for c in range(len(cells))]
 
     def lines(self, c: int, w: int) -> list[int]:
@@ -464,14 +479,22 @@ class _Layout:
         return out
 
     def score(self, out: list[int]) -> int:
-        """The table's lines, then the columns that wrap more than at their natural width, then the cells, as one
-        number (the lines weigh most)."""
+        """The cells with a word cut (where some must be), then the table's lines, then the columns that wrap more
+        than at their natural width, then the cells, as one number (each weighs more than all that follow)."""
         key = tuple(out)
         if key not in self.scored:
             height = sum(map(max, zip(*(self.lines(c, w) for c, w in enumerate(out)))))
             more = [self.more(c, w) for c, w in enumerate(out)]
-            self.scored[key] = height * 100_000_000 + sum(m > 0 for m in more) * 10_000 + sum(more)
+            cut = sum(self.cut(c, w) for c, w in enumerate(out))
+            self.scored[key] = (cut * 10**13 + height * 100_000_000 + sum(m > 0 for m in more) * 10_000
+                                + sum(more))
         return self.scored[key]
+
+    def cut(self, c: int, w: int) -> int:
+        """The cells of column c with a word wider than w."""
+        if (c, w) not in self.cuts:
+            self.cuts[c, w] = sum(longest > w for longest in self.longest[c])
+        return self.cuts[c, w]
 
     def more(self, c: int, w: int) -> int:
         """The cells of column c that take more lines at width w than at its natural width."""
