@@ -93,7 +93,9 @@ bert-train-then-serve 956 -> 922 M, resnet50-imagenet 626 -> 590 M, lora-7b-a600
 against 9c93cd6 on main 498f25a: pretrain-1b-72h 618 -> 602 M, bert-train-then-serve 899 -> 887 M, resnet50-imagenet
 569 -> 564 M, lora-7b-a6000 248 -> 243 M. CPU within the load's noise (pretrain-1b-72h ~135-190 ms at load 4-7).
 The 50 ms target is not met. Count a tree only once its files have settled (2 s, planner/io/statcache.py), or the
-run of 0 writes remembered digests the run of 2 reads and the count comes out low.
+run of 0 writes remembered digests the run of 2 reads and the count comes out low. Then block minima by map, instances
+per offer shape, candidate_counts by bisection: pretrain-1b-72h 603 -> 597 M, resnet50-imagenet 563 -> 559 M,
+bert-train-then-serve 887 -> 883 M, lora-7b-a6000 242 -> 241 M (d650be8 before).
 """
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ import functools
 import heapq
 import math
 import operator
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import field
 from planner.dataclass import dataclass
@@ -347,8 +348,8 @@ class _Search:
         self.bounds: dict[int, CountBound] = {}
         self.floor_maps: dict[int, dict[int, float]] = {}
         """Each shape's floors worked out, by count (_Floors.floor)."""
-        self.coarse_lists: dict[int, tuple[list[int], list[float]]] = {}
-        """Each shape's counts and their coarse floors (CountBound.coarse_floors), in order."""
+        self.coarse_lists: dict[int, tuple[list[int], list[float], list[int]]] = {}
+        """Each shape's counts, their coarse floors (CountBound.coarse_floors) and their instances, in order."""
         self.fines: dict[int, Callable[[int], float]] = {}
         """Each shape's finer floor of one count (CountBound.floors)."""
         self.targets: list[Target] = []
@@ -408,11 +409,13 @@ class _Search:
         intra = intra_node_gbs(gpu, offer)
         coarse = self.coarse_lists.get(shape)
         if coarse is None or coarse[0] != counts:
-            coarse = self.coarse_lists[shape] = (counts, bound.coarse_floors(gpu, offer, counts, efficiency, at))
+            per = offer.offer.gpus_per_instance
+            coarse = self.coarse_lists[shape] = (counts, bound.coarse_floors(gpu, offer, counts, efficiency, at),
+                                                 [-(-count // per) for count in counts])
         fine = self.fines.get(shape)
         if fine is None:  # what the finer floors read is the shape's (GPU, instance shape, efficiency, peak, link)
             fine = self.fines[shape] = bound.floors(gpu, offer, efficiency, at, intra)
-        floors = _Floors(fine, target, known, coarse[1])
+        floors = _Floors(fine, target, known, coarse[1], coarse[2])
         if peak is None:
             self.unusable(index, floors)
             return
@@ -656,7 +659,7 @@ def _block(index: int, floors: _Floors, members: list[int], number: int) -> Bloc
             return cost, hours, index, i, number, _ALONE
         return floors.coarse_costs[i], floors.coarse_hours[i], index, i, number, _ALONE
     coarse_hours = floors.coarse_hours
-    return floors.coarse_costs[members[0]], min([coarse_hours[i] for i in members]), index, -1, number, members
+    return floors.coarse_costs[members[0]], min(map(coarse_hours.__getitem__, members)), index, -1, number, members
 
 
 class _Floors:
@@ -668,14 +671,13 @@ class _Floors:
                  "known", "price", "term")
 
     def __init__(self, fine: Callable[[int], float], target: Target, known: dict[int, float],
-                 coarse_hours: list[float]) -> None:
+                 coarse_hours: list[float], instances: list[int]) -> None:
         self.known, self.counts = known, target.counts
         self.fine = fine
         offer = target.offer
         o = offer.offer
-        per = o.gpus_per_instance
         self.price, self.billing, self.term = o.usd_per_hour, offer.billing_seconds, _term_hours(offer)
-        self.instances = [-(-count // per) for count in self.counts]
+        self.instances = instances  # each count's instances: the shape's (the same GPUs per instance)
         self.coarse_hours = coarse_hours
         self.coarse_costs = run_cost_usd_each(self.instances, self.price, coarse_hours, self.billing, self.term)
         self.hours: list[float | None] = [None] * len(coarse_hours)
@@ -742,7 +744,8 @@ def candidate_counts(offer: PricedOffer, max_gpus: int, pinned: int | None,
     per = offer.offer.gpus_per_instance
     steps = INSTANCE_STEPS if offer.offer.network_gbps else (1,)
     limit = max_gpus
-    counts = [k * per for k in steps if k * per <= limit]
+    # steps ascend: those with k × per ≤ limit are the first bisect_right(steps, limit // per) of them
+    counts = [k * per for k in steps[:bisect_right(steps, limit // per)]]
     if parallelism is not None:
         fixed = (parallelism.data or 1) * (parallelism.tensor or 1) * (parallelism.pipeline or 1) \
             * (parallelism.context or 1)
