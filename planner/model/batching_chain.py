@@ -44,6 +44,9 @@ def _log_factorials(n: int) -> np.ndarray:
 def _poisson(k: np.ndarray, mean: np.ndarray | float, log_factorial: np.ndarray) -> np.ndarray:
     """Pois(k; mean) elementwise (broadcast), mean ≥ 0."""
     mean = np.asarray(mean, dtype=float)
+    if mean.size and mean.min() > 0.0:  # no mean of 0 to mend (most calls)
+        positive: np.ndarray = np.exp(k * np.log(mean) - mean - log_factorial[k])
+        return positive
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.exp(k * np.log(mean) - mean - log_factorial[k])
     out: np.ndarray = np.where(mean > 0.0, value, (k == 0).astype(float))
@@ -122,9 +125,7 @@ class BatchingChain(Chain):
         lam, top = rate, self.top
         self._log_factorial = lf = _log_factorials(top + 2)
         # the requests a batch gathers: Pois(λ·D) with D from T to the longest r kept, to MIXTURE_SIGMAS either side
-        low, high = lam * delay, lam * max(delay, float(self.r.max(initial=0.0)))
-        first = max(0, math.floor(low - MIXTURE_SIGMAS * (math.sqrt(low) + 1.0)))
-        self.k = k = np.arange(first, min(top, math.ceil(high + MIXTURE_SIGMAS * (math.sqrt(high) + 1.0)) + 1))
+        self.k = k = np.arange(*_mixture_counts(lam, delay, top, float(self.r.max(initial=0.0))))
         self.size = np.minimum(k + 1, limit)
         self.others = (self.size - 1).astype(float)
         self.served = np.array([service_of(float(b)) for b in self.size.tolist()])
@@ -139,7 +140,10 @@ class BatchingChain(Chain):
         at_delay1 = ac[:, None] * _poisson(k + 1, lam * delay, lf)[None, :]
         at_r1 = _poisson(k + 1, lam * rc[:, None], lf)
         at_r0 = _poisson(k, lam * rc[:, None], lf)
-        self._cont = (w, rc, at_delay1, at_r0)
+        # cdfs' constant operands, made once: the same arrays (and floats) it would make on every call
+        k1 = k + 1
+        self._cont = (w, rc, at_delay1, at_r0, rc[None, :, None], -lam * rc[None, :, None], k1, lf[k1], lf[k],
+                      k > 0, np.maximum(k, 1), 1.0 + self.others)
         self.mean_size = float(self.atom * (self.p_delay @ self.size) + w @ ((at_r1 - at_delay1) @ self.size))
         self.percentiles: dict[float, Percentile] = {}
         self.points = max(1, min(31, CDF_TERMS // max(1, w.size * k.size)))
@@ -148,27 +152,24 @@ class BatchingChain(Chain):
         """cdf at each of `xs` (one pass: the search's bisection asks for several points at once)."""
         lam, delay, k, others, served = self.rate, self.delay, self.k, self.others, self.served
         z = xs[:, None] - served[None, :]  # the wait that leaves room for the batch's service, per x and k
-        share = np.clip(z / delay, 0.0, 1.0) if delay > 0.0 else (z >= 0.0).astype(float)
+        share = np.minimum(np.maximum(z / delay, 0.0), 1.0) if delay > 0.0 else (z >= 0.0).astype(float)
         total = self.atom * (((z >= delay) + others * share) @ self.p_delay)
-        w, rc, at_delay1, at_r0 = self._cont
+        w, rc, at_delay1, at_r0, rc3, shift, k1, lf1, lf0, counted, k_or_1, others1 = self._cont
         if w.size:
-            lf = self._log_factorial
             zz = z[:, None, :]  # x, state, k
             # D ≤ y: the first request (and the others by then) done; e^{−λr}(λy)^k/k! = e^{−λ(r−y)}·Pois(k; λy)
-            y = np.clip(zz, delay, rc[None, :, None])
+            y = np.minimum(np.maximum(zz, delay), rc3)  # np.clip's values, without its wrapper
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_ly = np.log(lam * y)
-                shift = -lam * rc[None, :, None]
-                h1 = np.exp(shift + (k + 1) * log_ly - lf[k + 1])
-                h0 = np.exp(shift + k * log_ly - lf[k])
-            if delay <= 0.0:
-                h1 = np.where(y > 0.0, h1, 0.0)
-                h0 = np.where(y > 0.0, h0, np.where(k == 0, np.exp(-lam * rc)[None, :, None], 0.0))
-            first = np.maximum(h1 - at_delay1, 0.0)
-            # the others: by D ≤ z all of them; beyond, z/D of them (∫ z/u · density, in closed form)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                tail = np.where((zz > 0.0) & (k > 0), zz * lam / np.maximum(k, 1) * (at_r0 - h0), 0.0)
-            total = total + ((1.0 + others) * first + others * np.maximum(tail, 0.0)).sum(axis=2) @ w
+                h1 = np.exp(shift + k1 * log_ly - lf1)
+                h0 = np.exp(shift + k * log_ly - lf0)
+                if delay <= 0.0:
+                    h1 = np.where(y > 0.0, h1, 0.0)
+                    h0 = np.where(y > 0.0, h0, np.where(k == 0, np.exp(-lam * rc)[None, :, None], 0.0))
+                first = np.maximum(h1 - at_delay1, 0.0)
+                # the others: by D ≤ z all of them; beyond, z/D of them (∫ z/u · density, in closed form)
+                tail = np.where((zz > 0.0) & counted, zz * lam / k_or_1 * (at_r0 - h0), 0.0)
+            total = total + (others1 * first + others * np.maximum(tail, 0.0)).sum(axis=2) @ w
         out: np.ndarray = np.minimum(1.0, total / self.mean_size)
         return out
 
@@ -176,6 +177,13 @@ class BatchingChain(Chain):
         """Latency is within these: at least the shortest service, at most the longest wait plus the longest one."""
         longest = max(self.delay, float(self.r.max(initial=0.0)))
         return self.service, longest + float(self.served.max(initial=self.service))
+
+
+def _mixture_counts(lam: float, delay: float, top: int, longest: float) -> tuple[int, int]:
+    """BatchingChain's range of request counts k a batch gathers after its first (the range's start, its end)."""
+    low, high = lam * delay, lam * max(delay, longest)
+    first = max(0, math.floor(low - MIXTURE_SIGMAS * (math.sqrt(low) + 1.0)))
+    return first, min(top, math.ceil(high + MIXTURE_SIGMAS * (math.sqrt(high) + 1.0)) + 1)
 
 
 ChainsByCurve = dict[tuple[object, ...], "Chain"]
@@ -206,8 +214,15 @@ def batching_chain(rate: float, replicas: int | None, limit: int, delay: float,
     read = limit if leftover else top
     key: tuple[object, ...] | None = None
     if shared is not None and read <= DIRECT_STATES:
-        key = (rate, delay, replicas, leftover, top == limit and limit, tuple([service_of(float(b))
-                                                                               for b in range(1, read + 1)]))
+        if replicas is None and not leftover:
+            # on unlimited replicas a BatchingChain reads S at 1 and at the batch sizes of its mixture alone
+            first, stop = _mixture_counts(lam, delay, top, 0.0)
+            sizes = range(first + 1, stop + 1)
+            key = (rate, delay, None, False, top == limit and limit, top, service_of(1.0),
+                   tuple([service_of(float(b)) for b in sizes]))
+        else:
+            key = (rate, delay, replicas, leftover, top == limit and limit,
+                   tuple([service_of(float(b)) for b in range(1, read + 1)]))
         found = shared.get(key)
         if found is not None:
             return found

@@ -5,6 +5,7 @@ kernels × (host time per kernel) whatever the GPU (the published DLE rows: a T4
 it is 3× slower at batch 256)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from planner.model.gemm_shapes import forward_shape_efficiency
@@ -103,6 +104,21 @@ def forward_seconds(work: Workload, batch: float, flops_per_s: float, host_floor
     compute = work.forward_flops_per_sample / (flops_per_s * shape_efficiency(work, batch, sms))
     gpu = batch * (compute + moved / bytes_per_s)
     return max(gpu, kernels_per_forward(work) * host_floor_s)
+
+
+def forward_seconds_of(work: Workload, flops_per_s: float, host_floor_s: float, bytes_per_s: float = float("inf"),
+                       value_bytes: float = 2.0, mode: ExecutionMode = "compiled") -> Callable[[float, float], float]:
+    """forward_seconds(work, batch, …, shape=shape) as a function of (batch, shape), the same floats, its terms
+    that do not depend on the batch worked out once (a serving search asks thousands of batch sizes)."""
+    moved = (work.activation_bytes_per_sample_16bit / 2.0 * ACTIVATION_PASSES
+             + work.attention_scores_per_sample * score_passes(work, mode)) * value_bytes
+    flops, per_sample_moved = work.forward_flops_per_sample, moved / bytes_per_s
+    floor = kernels_per_forward(work) * host_floor_s
+
+    def seconds(batch: float, shape: float) -> float:
+        return max(batch * (flops / (flops_per_s * shape) + per_sample_moved), floor)
+
+    return seconds
 
 
 def shape_efficiency(work: Workload, batch: float, sms: int | None) -> float:

@@ -39,7 +39,9 @@ from planner.model.forward_time import (
     ExecutionMode,
     execution_mode,
     forward_seconds,
+    forward_seconds_of,
     kernels_per_forward,
+    shape_efficiency,
     shape_note,
 )
 from planner.model.inference_time import (
@@ -1089,7 +1091,7 @@ def batch_service_seconds(work: Workload, inf: Inference, gpu: GpuSpec, eff: Ser
     """Forward pass of `batch` samples: the forward model the launch floors are fitted with
     (model/forward_time.py: matmuls at the compute efficiency plus passes over the layer outputs and, in eager mode,
     the attention scores, or the host launching its operators, whichever is longer), and never shorter than one read
-    of the weights at the bandwidth efficiency."""
+    of the weights at the bandwidth efficiency (_service_of: the same floats, for many batch sizes)."""
     peak = peak_flops(gpu, inf.precision)
     assert peak is not None  # plan_batch_serving refuses a GPU without this precision before sizing
     return max(forward_seconds(work, batch, peak * eff.compute.value, eff.host_floor_s,
@@ -1144,11 +1146,24 @@ def _service_of(memo: Memo | None, ctx: object, work: Workload, inf: Inference, 
         found: Callable[[float], float] = memo[("service", ctx)]
         return found
     seen: dict[float, float] = {}
+    # the matmuls' tile and wave quantisation depends on the batch and the SM count alone: GPUs of one SM count
+    # (and every efficiency) share it (~40 % of bert-train-then-serve's service times, 2026-12-01)
+    shapes: dict[float, float] = {} if memo is None else memo.setdefault(("shape efficiency", work, gpu.sms), {})
+    sms = gpu.sms
+    # batch_service_seconds, the same floats, its batch-independent terms once
+    peak = peak_flops(gpu, inf.precision)
+    assert peak is not None  # plan_batch_serving refuses a GPU without this precision before sizing
+    forward = forward_seconds_of(work, peak * eff.compute.value, eff.host_floor_s, gpu.memory_bandwidth_gbs * 1e9,
+                                 BYTES[inf.precision], eff.mode)
+    weights = weight_bytes(work, inf.precision) / (gpu.memory_bandwidth_gbs * 1e9 * eff.bandwidth.value)
 
     def service_of(b: float) -> float:
         found = seen.get(b)
         if found is None:
-            found = seen[b] = batch_service_seconds(work, inf, gpu, eff, b)
+            shape = shapes.get(b)
+            if shape is None:
+                shape = shapes[b] = shape_efficiency(work, b, sms)
+            found = seen[b] = max(forward(b, shape), weights)
         return found
 
     if memo is not None:
