@@ -560,7 +560,7 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
                 "within 5% of the simulation at 1–90% of capacity on one replica, and on several up to "
                 f"{MULTI_REPLICA_LOAD:.0%} (docs/serving.md, Known limits)")
         if past:
-            line += ("; past that it is low (p95 −10% to −35% at 70–90%), as for "
+            line += ("; past that it is low (p95 down to −26% at 80% and −53% at 90%), as for "
                      + ", ".join(f"{gpu} ({replicas} replicas at {load}%)" for gpu, replicas, load in past[:3])
                      + (f" and {len(past) - 3} more" if len(past) > 3 else ""))
         assumptions.append(line + "; " + ("--simulate checked the plans shown (simulated percentiles beside the "

@@ -22,7 +22,7 @@ c replicas: the c replicas as one server c times as fast at closing batches (R =
 in turn, a batch's service apart, and at light load one is free whenever a batch closes (R ≤ T does not matter).
 Against the simulation (benchmarks/bench_dynamic_batching_agreement.py, docs/serving.md 'Known limits',
 tests/test_dynamic_batching_agreement.py): within 5 % p95 at 1–90 % of capacity on one replica and wherever the
-limit fills; on 2–8 replicas within 5 % up to ~65 % of capacity, and low beyond (down to −35 % at 90 %): replicas
+limit fills; on 2–8 replicas within 5 % up to ~65 % of capacity, and low beyond (down to −53 % at 90 %): replicas
 free unevenly there, and one that frees soon after another close idles until the delay runs out, which the
 super-server R = S(b)/c does not see (MULTI_REPLICA_LOAD: the plans past it say so).
 """
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 MULTI_REPLICA_LOAD = 0.60
 """The share of the capacity at full batches (rate over replicas × limit / S(limit)) up to which the chain on 2–8
 replicas is within 10 % of the simulation at p50, p95 and p99 (benchmarks/bench_dynamic_batching_agreement.py: p95
-within 5 % to 65 %, p99 −12 % at 65 % on two RTX 3060 replicas; −10 to −35 % p95 at 70–90 %)."""
+within 5 % to 65 %, p99 −12 % at 65 % on two RTX 3060 replicas; −4 to −26 % p95 at 80 %, down to −53 % at 90 %)."""
 BATCH_QUANTILES = (0.50, 0.95, 0.99)
 BATCH_RANKED = "latency_p95"
 """The percentile that ranks non-generative configurations meeting the targets (plan_batch_serving)."""
@@ -87,10 +87,7 @@ def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: 
     """
     wanted = BATCH_KEYS if whole else (judged if judged is not None else judged_keys(inf))
     if batch > 1 and (replicas is None or rate / replicas * service_of(batch) < batch):
-        from planner.model.batching_chain import batching_chain  # numpy: only runs that size dynamic batching
-
-        chain = (state_of(rate, replicas) if state_of is not None
-                 else batching_chain(rate, replicas, batch, inf.max_queue_delay or 0.0, service_of))
+        chain = _chain(inf, replicas, batch, service_of, rate, state_of)
         return dict(zip([key for key, _ in wanted], chain.values([q for _, q in wanted])))
     return {key: p.value() for key, p in batch_percentiles(inf, replicas, batch, service_of, rate, state_of,
                                                             judged=wanted).items()}
@@ -112,8 +109,15 @@ def batch_percentiles(inf: Inference, replicas: int | None, batch: int, service_
         return {key: Percentile(*(2 * (service + md_c_wait_plus_uniform_quantile(replicas, rate, service, 0.0, q,
                                                                                  max(BATCH_QUANTILES)),)))
                 for key, q in wanted}
+    chain = _chain(inf, replicas, batch, service_of, rate, state_of)
+    return {key: chain.percentile(q) for key, q in wanted}
+
+
+def _chain(inf: Inference, replicas: int | None, batch: int, service_of: Callable[[float], float], rate: float,
+           state_of: BatchingOf | None) -> Chain:
+    """The caller's chain (state_of), or one made."""
+    if state_of is not None:
+        return state_of(rate, replicas)
     from planner.model.batching_chain import batching_chain  # numpy: only runs that size dynamic batching
 
-    chain = (state_of(rate, replicas) if state_of is not None
-             else batching_chain(rate, replicas, batch, inf.max_queue_delay or 0.0, service_of))
-    return {key: chain.percentile(q) for key, q in wanted}
+    return batching_chain(rate, replicas, batch, inf.max_queue_delay or 0.0, service_of)
