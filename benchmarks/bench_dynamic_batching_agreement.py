@@ -9,10 +9,11 @@ memory (the plan's). Load is the rate over the capacity at full batches, replica
 simulation runs 200,000 requests, seed 1.
 
 Run: .venv/bin/python benchmarks/bench_dynamic_batching_agreement.py [GPU,GPU]
-Target (issue 12): |analytic − simulated| ≤ 10 % of the simulated percentile at every point: met on one replica and
-wherever the limit fills; on 2–4 replicas up to 65 % of capacity, not beyond (−4 to −26 % at 80 %, down to −53 % at
-90 %: docs/serving.md 'Known limits', measured 2026-12-01 with model/batching_chain.py; main's mean-field model
-before it: −80 % to +93 %).
+Target (issue 12): |analytic − simulated| ≤ 10 % of the simulated percentile at every point: met on one replica,
+on two with the limit out of reach (model/pair_chain.py; the one-server chain before it: −17 to −35 % at 80–90 %),
+and wherever the limit fills; on two whose batches reach a limit of 64 at times, and on 4 replicas, up to 65 % of
+capacity, not beyond (−4 to −25 % at 80 %, down to −53 % at 90 %: docs/serving.md 'Known limits', measured
+2026-12-01; main's mean-field model before the chains: −80 % to +93 %).
 """
 from __future__ import annotations
 

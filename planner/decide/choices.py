@@ -26,7 +26,7 @@ from planner.plans.rank import (
     serving_rank,
 )
 from planner.plans.search import Estimate, TrainingEstimate
-from planner.model.dynamic_batching import MULTI_REPLICA_LOAD
+from planner.model.chain_scope import MULTI_REPLICA_LOAD, known_low
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingJob, TrainingPlan, pinned_parts
 from planner.plans.verdict import Verdict
@@ -550,17 +550,18 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
     if batched:
         # dynamic batching's percentiles are not M/D/c's: batches of up to batch_size close at max_queue_delay; the
         # model is measured against the simulation in docs/serving.md 'Known limits'
-        # (benchmarks/bench_dynamic_batching_agreement.py): within 5 % p95 at 1–90 % of capacity on one replica,
-        # low past MULTI_REPLICA_LOAD on several
+        # (benchmarks/bench_dynamic_batching_agreement.py): within 5 % p95 at 1–90 % of capacity on one or two
+        # replicas, low past MULTI_REPLICA_LOAD on more (model/chain_scope.py known_low)
         checked = all(p.simulated_latency_s is not None for p in batched)
         limits = ", ".join(str(b) for b in sorted({p.batch_size for p in batched}))
         past = list(dict.fromkeys((p.gpu, p.replicas, round(p.utilization * 100))
-                                  for p in batched if p.replicas > 1 and p.utilization > MULTI_REPLICA_LOAD))
+                                  for p in batched if known_low(p.replicas, p.batch_size, p.utilization)))
         line = (f"Dynamic batching (batches of up to {limits}): its latency is from a Markov chain at batch closes, "
-                "within 5% of the simulation at 1–90% of capacity on one replica, and on several up to "
-                f"{MULTI_REPLICA_LOAD:.0%} (docs/serving.md, Known limits)")
+                "within 5% of the simulation at 1–90% of capacity on one or two replicas, and up to "
+                f"{MULTI_REPLICA_LOAD:.0%} on more (or on two whose batches reach their limit at times; docs/serving.md, "
+                "Known limits)")
         if past:
-            line += ("; past that it is low (p95 down to −26% at 80% and −53% at 90%), as for "
+            line += ("; past that it is low (p95 down to −25% at 80% and −53% at 90%), as for "
                      + ", ".join(f"{gpu} ({replicas} replicas at {load}%)" for gpu, replicas, load in past[:3])
                      + (f" and {len(past) - 3} more" if len(past) > 3 else ""))
         assumptions.append(line + "; " + ("--simulate checked the plans shown (simulated percentiles beside the "

@@ -9,6 +9,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from planner.model.chain_math import EDGE, log_factorials, poisson, solve
+from planner.model.chain_scope import LEFTOVER_LIMIT
+from planner.model.pair_chain import SPAN_TAIL, pair_stationary
 from planner.model.percentile import Percentile
 
 LEFT_OUT = 1e-7
@@ -24,33 +27,6 @@ arithmetic, where bisection's one point a step does the least work)."""
 TAIL_SIGMAS = 8.0
 """The chain's states reach past the Poisson mean of the longest window by this many standard deviations (and as
 many requests): the probability left beyond is below 1e-14."""
-
-
-_FACTORIALS = np.zeros(1)
-
-
-def _log_factorials(n: int) -> np.ndarray:
-    """log k! for k = 0 … n − 1 (read-only; one table, grown as longer ones are asked for)."""
-    global _FACTORIALS
-    if _FACTORIALS.size < n:
-        size = max(n, 2 * _FACTORIALS.size, 256)
-        table = np.zeros(size)
-        table[1:] = np.cumsum(np.log(np.arange(1, size)))
-        table.flags.writeable = False
-        _FACTORIALS = table
-    return _FACTORIALS[:n]
-
-
-def _poisson(k: np.ndarray, mean: np.ndarray | float, log_factorial: np.ndarray) -> np.ndarray:
-    """Pois(k; mean) elementwise (broadcast), mean ≥ 0."""
-    mean = np.asarray(mean, dtype=float)
-    if mean.size and mean.min() > 0.0:  # no mean of 0 to mend (most calls)
-        positive: np.ndarray = np.exp(k * np.log(mean) - mean - log_factorial[k])
-        return positive
-    with np.errstate(divide="ignore", invalid="ignore"):
-        value = np.exp(k * np.log(mean) - mean - log_factorial[k])
-    out: np.ndarray = np.where(mean > 0.0, value, (k == 0).astype(float))
-    return out
 
 
 class Chain:
@@ -123,13 +99,13 @@ class BatchingChain(Chain):
         keep = np.sort(order[np.cumsum(weight[order]) > LEFT_OUT])
         self.weight, self.r = weight[keep], r[keep]
         lam, top = rate, self.top
-        self._log_factorial = lf = _log_factorials(top + 2)
+        self._log_factorial = lf = log_factorials(top + 2)
         # the requests a batch gathers: Pois(λ·D) with D from T to the longest r kept, to MIXTURE_SIGMAS either side
         self.k = k = np.arange(*_mixture_counts(lam, delay, top, float(self.r.max(initial=0.0))))
         self.size = np.minimum(k + 1, limit)
         self.others = (self.size - 1).astype(float)
         self.served = np.array([service_of(float(b)) for b in self.size.tolist()])
-        self.p_delay = _poisson(k, lam * delay, lf)
+        self.p_delay = poisson(k, lam * delay, lf)
         late = np.maximum(self.r - delay, 0.0)
         # per state: the probability that the first request comes after the replica frees (D = T)
         atom = np.exp(-lam * late)
@@ -137,9 +113,9 @@ class BatchingChain(Chain):
         cont = self.r > delay
         w, rc, ac = self.weight[cont], self.r[cont], atom[cont]
         # the states where D can exceed T: their weight, r, e^{−λ(r−T)} and the pmfs the cdf subtracts
-        at_delay1 = ac[:, None] * _poisson(k + 1, lam * delay, lf)[None, :]
-        at_r1 = _poisson(k + 1, lam * rc[:, None], lf)
-        at_r0 = _poisson(k, lam * rc[:, None], lf)
+        at_delay1 = ac[:, None] * poisson(k + 1, lam * delay, lf)[None, :]
+        at_r1 = poisson(k + 1, lam * rc[:, None], lf)
+        at_r0 = poisson(k, lam * rc[:, None], lf)
         # cdfs' constant operands, made once: the same arrays (and floats) it would make on every call
         k1 = k + 1
         self._cont = (w, rc, at_delay1, at_r0, rc[None, :, None], -lam * rc[None, :, None], k1, lf[k1], lf[k],
@@ -227,7 +203,7 @@ def batching_chain(rate: float, replicas: int | None, limit: int, delay: float,
         if found is not None:
             return found
     chain = _made(rate, replicas, limit, delay, service_of, top, leftover)
-    if key is not None and shared is not None:
+    if key is not None and shared is not None and chain.top <= read:  # the key holds every S the chain read
         shared[key] = chain
     return chain
 
@@ -241,20 +217,29 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
     if replicas is None:  # the first request never waits for a replica: D = T
         return BatchingChain(rate, delay, limit, top, service_of, np.ones(1), np.zeros(1))
     # one replica: it frees S(b) after the close; c replicas, in turn, free a batch's service apart at full load
-    # (module docstring), and at light load a replica is free whenever a batch closes
+    # (module docstring), and at light load a replica is free whenever a batch closes; two: on their residuals
     n = replicas
 
     def r_of(states: np.ndarray) -> np.ndarray:  # states: batch sizes b
         return np.array([service_of(float(b)) for b in states.tolist()]) / n
 
     lo, weight, r = _stationary(lam, delay, top, r_of)
+    if n == 2:
+        # two replicas on their residuals (model/pair_chain.py), from where this chain holds them: the residual the
+        # stationary state exceeds with probability above SPAN_TAIL, S(b) = 2r, is where its grid starts
+        order = np.argsort(r)
+        beyond = np.cumsum(weight[order][::-1])[::-1]
+        span = max(2.0 * float(r[order][np.flatnonzero(beyond > SPAN_TAIL)[-1]]), service_of(1.0))
+        pair = pair_stationary(rate, limit, delay, service_of, top, span)
+        if pair is not None:
+            weight, r, top = pair
+        elif limit <= LEFTOVER_LIMIT:  # batches reach the limit: followed with what they leave behind
+            return LeftoverChain(rate, delay, limit, replicas, service_of)
+        else:  # the one-server chain, which reads no further, but found so by reading up to the limit
+            top = limit
     return BatchingChain(rate, delay, limit, top, service_of, weight, r)
 
 
-LEFTOVER_LIMIT = 256
-"""The largest batch limit followed with requests left behind (LeftoverChain: its states reach about twice the
-limit); above it a batch that reaches the limit is taken as closing at it (BatchingChain's last state), which at
-memory-sized limits (hundreds to thousands) happens only within a few % of saturation."""
 LEFTOVER_STATES = 1536
 """The most states (requests present at a close) a LeftoverChain is solved on (a dense solve, ~0.3 s at this size).
 The requests left behind reach past it only within a few % of saturation (at a share ρ of the capacity at full
@@ -315,7 +300,7 @@ class LeftoverChain(Chain):
             move = np.zeros((states, states))
             np.add.at(move, (outcomes[0], np.minimum(outcomes[2], states) - 1), outcomes[1])
             move /= move.sum(axis=1, keepdims=True)
-            weight = _solve(move)
+            weight = solve(move)
             if weight[-1] <= EDGE or states == LEFTOVER_STATES:
                 break
             states = min(LEFTOVER_STATES, states + states // 2 + limit)
@@ -377,7 +362,7 @@ def _leftover_outcomes(lam: float, delay: float, limit: int, c: int, free: bool,
     r = np.zeros(states) if free else np.array([service(x) for x in b.tolist()]) / c
     # the arrivals in one window (at most max(T, R) long) stay within TAIL_SIGMAS of its Poisson mean
     window = lam * max(T, float(r.max()))
-    lf = _log_factorials(states + 4)
+    lf = log_factorials(states + 4)
     k_all = np.arange(min(states, math.ceil(window + TAIL_SIGMAS * (math.sqrt(window) + 1.0))) + 1)
     x, h = np.polynomial.legendre.leggauss(NODES)
     x, h = (x + 1.0) / 2.0, h / 2.0
@@ -394,19 +379,19 @@ def _leftover_outcomes(lam: float, delay: float, limit: int, c: int, free: bool,
     m = np.minimum(T, rr)
     below = np.exp(-lam * (rr - m))  # P(W < T), W ≤ 0 included
     k = np.arange(B - 1)
-    p_t = _poisson(k, lam * T, lf)
+    p_t = poisson(k, lam * T, lf)
     # closes at T: N(T) < B − 1
     add(s0[:, None], below[:, None] * p_t[None, :], 1 + k[None, :], T, 1, 0, 1 + k[None, :])
     # closes at W ∈ (0, min(T, R)), filled before: N(W) ≥ B − 1
     w = m[:, None] * x[None, :]
     dens = m[:, None] * h[None, :] * lam * np.exp(-lam * (rr[:, None] - w))
     kk = np.arange(B - 1, max(B - 1, int(k_all[-1])) + 1)
-    filled = dens[:, :, None] * _poisson(kk[None, None, :], lam * w[:, :, None], lf)
+    filled = dens[:, :, None] * poisson(kk[None, None, :], lam * w[:, :, None], lf)
     add(s0[:, None, None], filled, 1 + kk[None, None, :], w[:, :, None], 1, 0, 1 + kk[None, None, :])
     # closes at τ ∈ (W, T) with B
     p_tau = np.maximum(below * (1.0 - p_t.sum()) - filled.sum(axis=(1, 2)), 0.0)
     edges = T * np.arange(GRID + 1) / GRID
-    reached = 1.0 - _poisson(k[None, :], lam * edges[:, None], lf).sum(axis=1)
+    reached = 1.0 - poisson(k[None, :], lam * edges[:, None], lf).sum(axis=1)
     cells = np.diff(reached)
     if cells.sum() > 0.0:
         add(s0[:, None], p_tau[:, None] * (cells / cells.sum())[None, :], B, ((edges[1:] + edges[:-1]) / 2)[None, :],
@@ -417,7 +402,7 @@ def _leftover_outcomes(lam: float, delay: float, limit: int, c: int, free: bool,
         rl = rr[late]
         w = T + (rl - T)[:, None] * x[None, :]
         dens = (rl - T)[:, None] * h[None, :] * lam * np.exp(-lam * (rl[:, None] - w))
-        add(s0[late][:, None, None], dens[:, :, None] * _poisson(k_all[None, None, :], lam * w[:, :, None], lf),
+        add(s0[late][:, None, None], dens[:, :, None] * poisson(k_all[None, None, :], lam * w[:, :, None], lf),
             1 + k_all[None, None, :], w[:, :, None], 1, 0, 1 + k_all[None, None, :])
     s1 = np.flatnonzero(left > 0)
     if s1.size:
@@ -425,10 +410,10 @@ def _leftover_outcomes(lam: float, delay: float, limit: int, c: int, free: bool,
         need = np.maximum(B - ls, 0)  # arrivals that fill the batch
         short = (rr < T)[:, None] & (k_all[None, :] < need[:, None])  # too few by R: it waits for τ' or T
         # closes at R: N(R) ≥ need (any N(R) when R ≥ T)
-        add(s1[:, None], np.where(short, 0.0, _poisson(k_all[None, :], lam * rr[:, None], lf)),
+        add(s1[:, None], np.where(short, 0.0, poisson(k_all[None, :], lam * rr[:, None], lf)),
             ls[:, None] + k_all[None, :], rr[:, None], 0, ls[:, None], k_all[None, :])
         # closes at T: N(T) < need
-        add(s1[:, None], np.where(short, _poisson(k_all[None, :], lam * T, lf), 0.0), ls[:, None] + k_all[None, :],
+        add(s1[:, None], np.where(short, poisson(k_all[None, :], lam * T, lf), 0.0), ls[:, None] + k_all[None, :],
             T, 0, ls[:, None], k_all[None, :])
         # closes at τ' ∈ (R, T) with B: N(R) < need ≤ N(T)
         soon = np.flatnonzero((rr < T) & (need > 0))
@@ -436,7 +421,7 @@ def _leftover_outcomes(lam: float, delay: float, limit: int, c: int, free: bool,
             rs, ns = rr[soon], need[soon]
             edges = rs[:, None] + (T - rs)[:, None] * (np.arange(GRID + 1) / GRID)[None, :]
             under = k_all[None, None, :] < ns[:, None, None]
-            short_by = np.where(under, _poisson(k_all[None, None, :], lam * edges[:, :, None], lf), 0.0).sum(axis=2)
+            short_by = np.where(under, poisson(k_all[None, None, :], lam * edges[:, :, None], lf), 0.0).sum(axis=2)
             cells = np.maximum(-np.diff(short_by, axis=1), 0.0)
             total = short_by[:, 0] - short_by[:, -1]
             sums = cells.sum(axis=1)
@@ -451,10 +436,6 @@ DIRECT_STATES = 192
 blocks of states, to find where the stationary weight lies, then exactly on those states alone."""
 BLOCKS = 96
 """Blocks of the first, coarse solve of a long chain."""
-EDGE = 1e-12
-"""Stationary weight allowed at an edge of the states solved exactly (more: the range is widened)."""
-
-
 def always_free(rate: float, replicas: int, limit: int, delay: float, service_of: Callable[[float], float]
                 ) -> bool:
     """Whether a replica is free whenever a batch's delay runs out: every batch closes at its delay (D = T) and
@@ -471,10 +452,10 @@ def _stationary(lam: float, delay: float, top: int, r_of: Callable[[np.ndarray],
     """The stationary distribution of the batch sizes b = 1 … top at the closes, on the range of sizes that holds
     it: (its first index, the weights, r there). r_of(b): the time from a close with b requests until a replica
     frees; the transitions are in the module docstring. S is worked out only where it is read."""
-    lf = _log_factorials(top + 2)
+    lf = log_factorials(top + 2)
     k = np.arange(top)
-    p_delay = _poisson(k, lam * delay, lf)
-    p_delay1 = _poisson(k + 1, lam * delay, lf)
+    p_delay = poisson(k, lam * delay, lf)
+    p_delay1 = poisson(k + 1, lam * delay, lf)
 
     def moves(rows: np.ndarray) -> np.ndarray:  # P(next = 1 + k | r), the last state taking the rest
         # k lies within TAIL_SIGMAS of the Poisson means of the shortest and longest windows, T and max r: only
@@ -487,19 +468,19 @@ def _stationary(lam: float, delay: float, top: int, r_of: Callable[[np.ndarray],
         move = np.zeros((rows.size, top))
         move[:, band] = np.where(
             (rows > delay)[:, None],
-            atom * p_delay[None, band] + _poisson(k[band] + 1, lam * rows[:, None], lf) - atom * p_delay1[None, band],
+            atom * p_delay[None, band] + poisson(k[band] + 1, lam * rows[:, None], lf) - atom * p_delay1[None, band],
             p_delay[None, band])
         move[:, -1] = np.maximum(0.0, 1.0 - move[:, :-1].sum(axis=1))
         return move
 
     if top <= DIRECT_STATES:
         r = r_of(np.arange(1, top + 1))
-        return 0, _solve(moves(r)), r
+        return 0, solve(moves(r)), r
     size = -(-top // BLOCKS)
     blocks = -(-top // size)
     coarse = moves(r_of(np.minimum(np.arange(blocks) * size + size // 2, top - 1) + 1))
     coarse = np.pad(coarse, ((0, 0), (0, blocks * size - top))).reshape(blocks, blocks, size).sum(axis=2)
-    held = np.flatnonzero(_solve(coarse) > EDGE)
+    held = np.flatnonzero(solve(coarse) > EDGE)
     lo, hi = max(0, (int(held[0]) - 1) * size), min(top, (int(held[-1]) + 2) * size)
     while True:
         r = r_of(np.arange(lo + 1, hi + 1))
@@ -507,20 +488,8 @@ def _stationary(lam: float, delay: float, top: int, r_of: Callable[[np.ndarray],
         exact = move[:, lo:hi].copy()
         exact[:, 0] += move[:, :lo].sum(axis=1)  # below the range: onto its first state, above: onto its last
         exact[:, -1] += move[:, hi:].sum(axis=1)
-        part = _solve(exact)
+        part = solve(exact)
         if not ((lo > 0 and part[0] > EDGE) or (hi < top and part[-1] > EDGE)):
             return lo, part, r
         widen = (hi - lo) // 2 + 1
         lo, hi = max(0, lo - widen), min(top, hi + widen)
-
-
-def _solve(move: np.ndarray) -> np.ndarray:
-    """The stationary distribution of a stochastic matrix (rows: from, columns: to)."""
-    n = move.shape[0]
-    system = move.T - np.eye(n)
-    system[-1, :] = 1.0
-    rhs = np.zeros(n)
-    rhs[-1] = 1.0
-    weight: np.ndarray = np.maximum(np.linalg.solve(system, rhs), 0.0)
-    out: np.ndarray = weight / weight.sum()
-    return out

@@ -18,13 +18,16 @@ closed form), and Pois(k; λT) for r ≤ T. Its stationary distribution and the 
 batch's requests, give the latency's cdf exactly (no quadrature) while no batch reaches the limit (BatchingChain).
 Where batches can reach it (LeftoverChain), a batch also closes at its B-th request, and one that fills before a
 replica frees leaves the rest for the next: the state is then the requests present at a close.
-c replicas: the c replicas as one server c times as fast at closing batches (R = S(b)/c): at full load they free,
-in turn, a batch's service apart, and at light load one is free whenever a batch closes (R ≤ T does not matter).
+Two replicas: the state at a close is the pair of residual service times, the batch's S(b) and the other
+replica's, and R is the shorter (model/pair_chain.py). c > 2 replicas: one server c times as fast at closing
+batches (R = S(b)/c): at full load they free, in turn, a batch's service apart, and at light load one is free
+whenever a batch closes (R ≤ T does not matter).
 Against the simulation (benchmarks/bench_dynamic_batching_agreement.py, docs/serving.md 'Known limits',
-tests/test_dynamic_batching_agreement.py): within 5 % p95 at 1–90 % of capacity on one replica and wherever the
-limit fills; on 2–8 replicas within 5 % up to ~65 % of capacity, and low beyond (down to −53 % at 90 %): replicas
-free unevenly there, and one that frees soon after another close idles until the delay runs out, which the
-super-server R = S(b)/c does not see (MULTI_REPLICA_LOAD: the plans past it say so).
+tests/test_dynamic_batching_agreement.py): within 5 % p95 at 1–90 % of capacity on one or two replicas and wherever
+the limit fills on more; on 4 replicas within 5 % up to ~65 % of capacity, and low beyond (down to −53 % at 90 %):
+replicas free unevenly there, and one that frees soon after another close idles until the delay runs out, which
+the super-server R = S(b)/c does not see (MULTI_REPLICA_LOAD: the plans past it say so). Two replicas whose batches
+reach a limit that they do not always fill (64 at 65–90 %) are the one-server chain's too: −5 to −18 %.
 """
 from __future__ import annotations
 
@@ -39,10 +42,6 @@ from planner.schema.profile import Inference
 if TYPE_CHECKING:
     from planner.model.batching_chain import Chain
 
-MULTI_REPLICA_LOAD = 0.60
-"""The share of the capacity at full batches (rate over replicas × limit / S(limit)) up to which the chain on 2–8
-replicas is within 10 % of the simulation at p50, p95 and p99 (benchmarks/bench_dynamic_batching_agreement.py: p95
-within 5 % to 65 %, p99 −12 % at 65 % on two RTX 3060 replicas; −4 to −26 % p95 at 80 %, down to −53 % at 90 %)."""
 BATCH_QUANTILES = (0.50, 0.95, 0.99)
 BATCH_RANKED = "latency_p95"
 """The percentile that ranks non-generative configurations meeting the targets (plan_batch_serving)."""
