@@ -622,3 +622,15 @@ def test_confidence_takes_a_quantile_as_people_write_it():
     bad = gpuplan("estimate", profile, "--confidence", "ninety")
     assert bad.exit_code == 2
     assert bad.output.startswith("Error: --confidence 'ninety': expected a quantile such as 0.9 (or 90%, P90).")
+
+
+@pytest.mark.parametrize("given, expected", [(None, "1"), ("4", "4")])
+def test_an_estimate_runs_numpy_on_one_blas_thread_unless_told(monkeypatch, given, expected):
+    # cli/estimate.py: OpenBLAS's pool spins on every core for an estimate's small matrices; a user's setting stays
+    if given is None:
+        monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", given)
+    result = runner.invoke(app, ["estimate", str(ROOT / "profiles" / "lora-7b-a6000.yaml"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert os.environ["OPENBLAS_NUM_THREADS"] == expected
