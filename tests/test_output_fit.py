@@ -517,3 +517,69 @@ def test_where_a_word_must_be_cut_the_other_columns_keep_theirs():
     assert table.plain_text(console.width) is not None
     cut = _cut_words(table, console.width)
     assert cut and all(text in ("RTX-PRO-6000-BLACKWELL-MAX-Q", "A100-80GB-SXM") for text, _ in cut), cut
+    # and there after a hyphen, not wherever the column's width falls ('RTX-PRO-6000-BL' / 'ACKWELL-MAX-Q')
+    for _, lines in cut:
+        assert all(line.rstrip().endswith("-") for line in lines[:-1]), lines
+
+
+def test_validate_at_80_columns_breaks_run_names_after_a_hyphen_and_keeps_gpus_whole(monkeypatch):
+    # new-user QA round 8: `validate` at 80 columns grew from 418 to 507 lines: its run names (up to ~60 characters)
+    # must break, and the layout that cut the fewest names kept the run column at 29, so 'N× A100-80GB-SXM' wrapped in
+    # 89 rows; names broken after a hyphen or a dot take no more lines and read as words
+    printed = _tables_printed(monkeypatch)
+    monkeypatch.setenv("COLUMNS", "80")
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 0, result.output
+    runs, width = printed[0]
+    assert runs.title.startswith("Published runs") and [c.header for c in runs.columns][:2] == ["run", "GPUs"]
+    lines = runs.cell_lines(width)[1:]
+    names = [row[0] for row in lines]
+    assert all(len(row[1]) == 1 for row in lines)  # every GPUs cell on one line
+    assert sum(len(name) > 1 for name in names) > 100  # the long names do break…
+    for text, name in zip((row[0] for row in runs.rows), names):
+        assert "".join(line.strip() for line in name) == text
+        assert all(line.rstrip()[-1] in "-." for line in name[:-1]), name  # …after a hyphen or a dot
+    assert len(result.stdout.splitlines()) < 430  # 418 (507 with the GPUs wrapped, 417 with names cut anywhere)
+
+
+def test_a_line_never_starts_with_a_separator():
+    # new-user QA round 8: at 60 columns bert-train-then-serve's serving choices read '1×1 RTX-3060-TI' /
+    # '· simplepod', and at 63 resnet50-imagenet's bill title '(#1: 4× RTX-3060-TI' / '· simplepod)': the break goes
+    # after the separator, before the next item, in cells, titles and sentences alike
+    import io
+
+    from planner.render.console import Column, fit_table, make_console, wrap_lines
+
+    console = make_console(io.StringIO(), width=40)
+    columns = [Column("choice"), Column("plan"), Column("latency p95", "right"), Column("$/month", "right")]
+    rows = [["cheapest with headroom, balanced", "1×1 RTX-3060-TI · simplepod", "32 ms", "$43.80"]]
+    table = fit_table(console, columns, rows, title="Bill of plan #1: 4× RTX-3060-TI · simplepod")
+    plan = [line.strip() for line in table.cell_lines(console.width)[1][1]]
+    assert len(plan) > 1 and "RTX-3060-TI ·" in plan[-2] and plan[-1] == "simplepod", plan
+    text = table.plain_text(console.width)
+    assert text is not None and text.startswith("Bill of plan #1: 4× RTX-3060-TI ·       \nsimplepod    ")
+    assert wrap_lines(["Whole bill of the plan (#1: 4× RTX-3060-TI · simplepod)"], 43) == [
+        "Whole bill of the plan (#1: 4×", "RTX-3060-TI · simplepod)"]  # textwrap alone: '… RTX-3060-TI' / '· simplepod)'
+    assert wrap_lines(["Whole bill of the plan (#1: 4× RTX-3060-TI · simplepod)"], 44) == [
+        "Whole bill of the plan (#1: 4× RTX-3060-TI ·", "simplepod)"]
+
+
+@pytest.mark.parametrize("name", ["bert-train-then-serve", "resnet50-imagenet"])
+def test_no_example_line_starts_with_a_separator_at_any_width(name, monkeypatch):
+    # every width from 40 to 80 columns: no line of a table's cells, of a title or of a sentence starts with '·'
+    # (bert-train-then-serve's serving choice at 80: 'cheapest at the targets' beside '· simplepod')
+    import planner
+    from planner.render import report
+
+    catalog = planner.load_catalog()
+    planned = planner.plan(planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog), catalog)
+    printed = _tables_printed(monkeypatch)
+    for width in range(40, 81):
+        monkeypatch.setenv("COLUMNS", str(width))
+        del printed[:]
+        text = report.render_table(planned.estimate, 10, planned.decision)
+        starts = [line for line in text.splitlines() if line.strip().startswith("·")]
+        for table, at in printed:
+            starts += [line for row in table.cell_lines(at) for cell in row for line in cell
+                       if line.strip().startswith("·")]
+        assert printed and not starts, (width, starts[:3])

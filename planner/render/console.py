@@ -241,8 +241,15 @@ class FittedTable:
         from rich import box
 
         laid = self.layout(self.width)
+        title, notes = self.title, self.notes()
+        table_width = self._table_width(self.width)
+        if table_width is not None:  # broken where plain_text breaks them: never before a separator
+            if title and clean(title).isprintable():
+                title = "\n".join(_text_lines(clean(title), table_width))
+            if notes and clean(notes).isprintable():
+                notes = "\n".join(_text_lines(clean(notes), table_width))
         return _build(self.all_columns, self.rows, self.indices, box.HEAVY_HEAD if self.framed else box.SIMPLE_HEAD,
-                      self.title, self.notes(), *(laid or (None, None)))
+                      title, notes, *(laid or (None, None)))
 
     def __rich__(self) -> "Table":
         return self.rich_table()
@@ -266,14 +273,12 @@ class FittedTable:
         if not (title.isprintable() and notes.isprintable()):
             return None
         pad = 1 if self.framed else 0
-        laid = self.layout(width)
-        sizes = self._column_sizes(width) if laid is None else [size + 2 * pad for size in laid[0]]
-        if sizes is None:
+        sizes = self._sizes(width)
+        table_width = self._table_width(width)
+        if sizes is None or table_width is None:
             return None
-        table_width = sum(sizes) + len(sizes) - 1 + (2 if self.framed else 0)
-        if table_width > width:
-            return None
-        lines: list[str] = _wrap(title, table_width, "left") if title else []
+        lines = [padded for line in _text_lines(title, table_width) for padded in _wrap(line, table_width, "left")
+                 ] if title else []
         space = " " * pad
 
         def row(cells: list[list[str]], header: bool) -> list[list[str]]:
@@ -299,8 +304,24 @@ class FittedTable:
             lines.append("─" * table_width)
             lines += [" ".join(line) for texts in cells[1:] for line in row(texts, False)]
         if notes:
-            lines += _wrap(notes, table_width, "left")
+            lines += [padded for line in _text_lines(notes, table_width) for padded in _wrap(line, table_width, "left")]
         return "".join(line + "\n" for line in lines)
+
+    def _sizes(self, width: int) -> list[int] | None:
+        """Each column's width in cells, padding included, on a console `width` cells wide: as `layout` narrows the
+        columns, else as rich measures them (_column_sizes)."""
+        laid = self.layout(width)
+        pad = 1 if self.framed else 0
+        return self._column_sizes(width) if laid is None else [size + 2 * pad for size in laid[0]]
+
+    def _table_width(self, width: int) -> int | None:
+        """The table's width in cells on a console `width` cells wide, what its title and caption wrap to; None
+        where rich lays it out otherwise (no column sizes, or wider than the console)."""
+        sizes = self._sizes(width) if self.indices else None
+        if sizes is None:
+            return None
+        table_width = sum(sizes) + len(sizes) - 1 + (2 if self.framed else 0)
+        return table_width if table_width <= width else None
 
     def cell_lines(self, width: int) -> list[list[list[str]]]:
         """Each cell's lines as plain_text prints them on a console `width` cells wide (each justified in its
@@ -380,45 +401,113 @@ class FittedTable:
             return None
         cells = [[clean(c.header) for c in self.columns],
                  *([clean(row[i]) for i in self.indices] for row in self.rows)]
-        widths = _narrow([list(column) for column in zip(*cells)], [size - pad for size in natural],
-                         room - pad * len(natural))
-        if widths is None:
+        narrowed = _narrow([list(column) for column in zip(*cells)], [size - pad for size in natural],
+                           room - pad * len(natural))
+        if narrowed is None:
             return None
-        return widths, [[_broken(text, w) for text, w in zip(texts, widths)] for texts in cells]
+        widths, hyphens = narrowed
+        return widths, [[_broken(*cell) for cell in zip(texts, widths, hyphens)] for texts in cells]
 
 
 _WORD = r"\s*\S+\s*"
 """A word as rich wraps text (rich/_wrap.py words): its leading whitespace (the line's first word) and trailing
 (compiled when a table is narrowed: re's cache)."""
+SEPARATORS = ("·",)
+"""Marks between the items of a cell, a title or a sentence ('1× RTX-3060-TI · simplepod'): a line never starts with
+one, the break goes after it, before the next item (new-user QA round 8: '1×1 RTX-3060-TI' / '· simplepod' at 60
+columns). _words joins each to the word before it; wrap_lines likewise."""
+_HYPHEN = r"(?<=[^\s-]-)(?=[^\s-])|(?<=[^\s.]\.)(?=[A-Za-z])"
+"""After a hyphen inside a word ('nemo2407-' / 'gpt3-175b'; not a leading minus) or a dot before a letter
+('(inference.' / 'precision:'; not '13.5'): where a word too wide for its column breaks (_words with hyphens)."""
 
 
-def _longest_word(text: str) -> int:
+def _words(text: str, hyphens: bool = False) -> list[tuple[int, str]]:
+    """Each word of one line of `text` as rich wraps it (rich/_wrap.py words), with its offset: a separator
+    (SEPARATORS) joined to the word before it, and, with `hyphens`, every word also broken after its inner hyphens."""
+    out: list[tuple[int, str]] = []
+    for match in re.finditer(_WORD, text):
+        start, word = match.start(), match.group()
+        if out and word.strip() in SEPARATORS:
+            out[-1] = (out[-1][0], out[-1][1] + word)
+        elif hyphens and ("-" in word or "." in word):
+            for piece in re.split(_HYPHEN, word):
+                out.append((start, piece))
+                start += len(piece)
+        else:
+            out.append((start, word))
+    return out
+
+
+def _divide(text: str, width: int, hyphens: bool = False) -> list[int]:
+    """The offsets where one line of `text` breaks to fit `width` cells: rich's divide_line (rich/_wrap.py, fold on)
+    over _words, so a separator stays with the word before it and, with `hyphens`, a word too wide breaks after a
+    hyphen before it is folded."""
+    from rich.cells import cell_len, chop_cells
+
+    breaks: list[int] = []
+    offset = 0
+    for start, word in _words(text, hyphens):
+        length = cell_len(word.rstrip())
+        if width - offset >= length:
+            offset += cell_len(word)
+        elif length > width:  # folded across lines
+            folded = chop_cells(word, width)
+            for n, line in enumerate(folded):
+                if start:
+                    breaks.append(start)
+                if n == len(folded) - 1:
+                    offset = cell_len(line)
+                else:
+                    start += len(line)
+        elif offset and start:
+            breaks.append(start)
+            offset = cell_len(word)
+    return breaks
+
+
+def _longest_word(text: str, hyphens: bool = False) -> int:
     from rich.cells import cell_len
 
-    return max([0, *(cell_len(word.rstrip()) for word in re.findall(_WORD, text))])
+    return max([0, *(cell_len(word.rstrip()) for _, word in _words(text, hyphens))])
 
 
-def _lines(text: str, width: int) -> int:
-    """The lines `text` (one line) takes wrapped to `width` cells, as rich wraps it (rich/_wrap.py divide_line)."""
-    from rich._wrap import divide_line
+def _lines(text: str, width: int, hyphens: bool = False) -> int:
+    """The lines `text` (one line) takes wrapped to `width` cells (_divide)."""
     from rich.cells import cell_len
 
-    return 1 if cell_len(text) <= width else len(divide_line(text, width, fold=True)) + 1
+    return 1 if cell_len(text) <= width else len(_divide(text, width, hyphens)) + 1
 
 
-def _narrow(cells: list[list[str]], widths: list[int], room: int) -> list[int] | None:
+def _text_lines(text: str, width: int) -> list[str]:
+    """One printable line of a title or caption broken into the lines it takes in `width` cells (_divide: never
+    before a separator), each stripped of the whitespace at its break; rich prints each as is."""
+    offsets = [0, *_divide(text, width), len(text)]
+    return [text[a:b].rstrip() for a, b in zip(offsets, offsets[1:])]
+
+
+def _narrow(cells: list[list[str]], widths: list[int], room: int) -> tuple[list[int], list[bool]] | None:
     """Widths for the columns of `cells` (each column's header, then its cells) at most `room` cells in all, from
-    their natural `widths`, that cut no word where the columns' longest words fit, else only in the columns whose
-    longest words cannot have their width. Rich narrows the
-    widest columns first and cuts words there (new-user QA: 'primeintellect' printed as 'primeintelle' / 'ct' at 80
-    columns). Here the table is scored by the lines it takes, then the columns that wrap more than they would at
-    their natural width, then the cells that do (_Layout.score), and the columns are narrowed where that costs the
-    least per cell of width gained (_Layout.shrink), what room is left goes back where it saves (_Layout.relax), and
-    a column narrowed early is given back its width while another can narrow at less cost (_Layout.repair)."""
+    their natural `widths`, and the columns whose words break inside (_words with hyphens). No word is cut where the
+    columns' longest words fit; else the columns with the widest words, widest first, break their words after a
+    hyphen or a dot ('nemo2407-gpt3-' / '175b-h100x128-fp8', 'RTX-PRO-6000-' / 'BLACKWELL') until they fit; only
+    where even those pieces do not fit are words folded anywhere, in the columns rich's narrowing would fold. Rich
+    narrows the widest columns first and folds words there (new-user QA: 'primeintellect' printed as 'primeintelle' /
+    'ct' at 80 columns; a `validate` run name as 'nemo2407-gpt3-175b-h100x1' / '28-fp8'). Here the table is scored by
+    the cells folded (none but where a piece must be), then the lines it takes, then the columns that wrap more than
+    they would at their natural width, then the cells that do (_Layout.score), and the columns are narrowed where that costs the least per cell
+    of width gained (_Layout.shrink), what room is left goes back where it saves (_Layout.relax), and a column
+    narrowed early is given back its width while another can narrow at less cost (_Layout.repair)."""
     floors = [min(w, max(1, *(_longest_word(text) for text in column))) for column, w in zip(cells, widths)]
+    hyphens = [False] * len(floors)
+    for c in sorted(range(len(floors)), key=lambda c: -floors[c]):  # the widest words broken first
+        if sum(floors) <= room:
+            break
+        pieces = min(floors[c], max(1, *(_longest_word(text, True) for text in cells[c])))
+        if pieces < floors[c]:
+            floors[c], hyphens[c] = pieces, True
     if sum(floors) > room:
-        # some word must be cut: only in the columns whose longest words rich's narrowing (the widest first) would
-        # cut anyway ('RTX-PRO-6000-BLACKWELL' at 80 columns), not in the others ('primeintellect')
+        # some piece must be folded: only in the columns whose widest pieces rich's narrowing (the widest first)
+        # would fold anyway, not in the others ('primeintellect')
         from rich._ratio import ratio_reduce
 
         capped = list(floors)
@@ -429,26 +518,28 @@ def _narrow(cells: list[list[str]], widths: list[int], room: int) -> list[int] |
                                   [min(sum(capped) - room, widest - next_widest)] * len(capped), capped)
         if min(capped) < 1:
             return None
+        hyphens = [cut or cap < floor for cut, cap, floor in zip(hyphens, capped, floors)]
         floors = [1 if cap < floor else floor for cap, floor in zip(capped, floors)]
-    layout = _Layout(cells, widths, floors, room)
+    layout = _Layout(cells, widths, floors, room, hyphens)
     out = list(widths)
     layout.shrink(out, range(len(out)))
     layout.relax(out)
     out = layout.repair(out)
     for c in range(len(out)):  # the room still left to the narrowed columns: the table as wide as the console
         out[c] += min(room - sum(out), widths[c] - out[c])
-    return out
+    return out, hyphens
 
 
 class _Layout:
     """_narrow's search over the columns' widths."""
 
-    def __init__(self, cells: list[list[str]], widths: list[int], floors: list[int], room: int) -> None:
-        self.cells, self.widths, self.floors, self.room = cells, widths, floors, room
+    def __init__(self, cells: list[list[str]], widths: list[int], floors: list[int], room: int,
+                 hyphens: list[bool]) -> None:
+        self.cells, self.widths, self.floors, self.room, self.hyphens = cells, widths, floors, room, hyphens
         self.counted: dict[tuple[int, int], list[int]] = {}
         self.wrapped: dict[tuple[int, int], int] = {}
         self.scored: dict[tuple[int, ...], int] = {}
-        self.longest = [[_longest_word(text) for text in column] for column in cells]
+        self.longest = [[_longest_word(text, cut) for text in column] for column, cut in zip(cells, hyphens)]
         self.cuts: dict[tuple[int, int], int] = {}
         self.levels = [self._levels(c) for c in range(len(cells))]
 
@@ -456,7 +547,8 @@ class _Layout:
         """The lines of each cell of column c at width w."""
         if (c, w) not in self.counted:
             each: dict[str, int] = {}  # a column repeats its cells ('ok', a provider): each text wrapped once
-            self.counted[c, w] = [each[text] if text in each else each.setdefault(text, _lines(text, w))
+            cut = self.hyphens[c]
+            self.counted[c, w] = [each[text] if text in each else each.setdefault(text, _lines(text, w, cut))
                                   for text in self.cells[c]]
         return self.counted[c, w]
 
@@ -491,7 +583,7 @@ class _Layout:
         return self.scored[key]
 
     def cut(self, c: int, w: int) -> int:
-        """The cells of column c with a word wider than w."""
+        """The cells of column c with a word wider than w (in a column whose words break after hyphens, a piece)."""
         if (c, w) not in self.cuts:
             self.cuts[c, w] = sum(longest > w for longest in self.longest[c])
         return self.cuts[c, w]
@@ -551,21 +643,22 @@ class _Layout:
         return out
 
 
-def _broken(text: str, width: int) -> str:
-    """One line of cell text as it wraps at `width` cells, broken into its lines ('\\n') where it wraps: the lines
-    it takes at that width, each no longer than needed ('317 ms' / '(sim 314)', not '317 ms (sim' / '314)'); the
-    text itself where it fits, or has a word wider than `width`, or is not one printable line."""
-    from rich._wrap import divide_line
+def _broken(text: str, width: int, hyphens: bool = False) -> str:
+    """One line of cell text as it wraps at `width` cells (_divide, `hyphens` as its column breaks), broken into its
+    lines ('\\n') where it wraps: the lines it takes at that width, each no longer than needed ('317 ms' /
+    '(sim 314)', not '317 ms (sim' / '314)'); the text itself where it fits or is not one printable line."""
     from rich.cells import cell_len
 
-    if cell_len(text) <= width or not text.isprintable() or _longest_word(text) > width:
+    if cell_len(text) <= width or not text.isprintable():
         return text
-    count = _lines(text, width)
-    low, high = _longest_word(text), width
+    if hyphens and _longest_word(text) <= width and _lines(text, width) == _lines(text, width, True):
+        hyphens = False  # as few lines between words: '2×2' / 'A100-80GB-SXM', not '2×2 A100-' / '80GB-SXM'
+    count = _lines(text, width, hyphens)
+    low, high = min(_longest_word(text, hyphens), width), width
     while low < high:
         mid = (low + high) // 2
-        low, high = (low, mid) if _lines(text, mid) <= count else (mid + 1, high)
-    offsets = [0, *divide_line(text, high, fold=True), len(text)]
+        low, high = (low, mid) if _lines(text, mid, hyphens) <= count else (mid + 1, high)
+    offsets = [0, *_divide(text, high, hyphens), len(text)]
     return "\n".join(text[a:b].rstrip() for a, b in zip(offsets, offsets[1:]))
 
 
@@ -652,9 +745,11 @@ def wrap_lines(lines: Sequence[str], width: int, prefix: str = "") -> list[str]:
 
     out: list[str] = []
     indent = " " * len(prefix)
+    glue = "\ue000"  # the space before a separator, as textwrap breaks at none: clean() shows any in the text as \xe000
     for line in lines:
-        out += textwrap.wrap(clean(line), width, initial_indent=prefix, subsequent_indent=indent,
-                             break_on_hyphens=False) or [""]
+        text = re.sub(rf" (?=(?:{'|'.join(map(re.escape, SEPARATORS))})(?: |$))", glue, clean(line))
+        out += [wrapped.replace(glue, " ") for wrapped in textwrap.wrap(
+            text, width, initial_indent=prefix, subsequent_indent=indent, break_on_hyphens=False)] or [""]
     return out
 
 
