@@ -600,6 +600,35 @@ def test_help_shows_flags_without_a_value_placeholder():
     assert "--leave-one-out  " in runner.invoke(app, ["validate", "--help"], env={"COLUMNS": "120"}).output
 
 
+def test_help_names_every_value_a_person_types():
+    # new-user QA round 8: `estimate --help` read 'Usage: gpuplan estimate [OPTIONS] {profile}' (braces read as a set
+    # of choices) and placeholders of Python types ('--set <list[str]>', '--top <int range>', '--gpus <str>'): every
+    # argument is named as click names one (PROFILE, [NAME]) and every option's value by what it is
+    import typer.main
+
+    def paths(command, prefix):
+        yield prefix
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from paths(sub, [*prefix, name])
+
+    arguments = 0
+    for path in paths(typer.main.get_command(app), []):
+        text = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"}).output
+        usage = next(line for line in text.splitlines() if "Usage:" in line)
+        assert "{" not in usage, usage
+        for piece in usage.split("[OPTIONS]")[1].split():
+            if piece not in ("COMMAND", "[ARGS]..."):
+                assert re.fullmatch(r"\[?[A-Z]+\]?", piece), usage
+                arguments += 1
+        for typed in ("<list[", " range>", "<str>", "<int>", "<float>", "<text>"):
+            assert typed not in text, (path, typed)
+        options = text.split("Options")[-1]
+        assert "<path>" not in options, path  # a file or a folder: <file>, <dir>
+    assert arguments >= 6  # PROFILE (estimate, profile), OLD NEW, [NAME], TABLE, FILE
+    estimate = runner.invoke(app, ["estimate", "--help"], env={"COLUMNS": "200"}).output
+    assert "[OPTIONS] PROFILE" in estimate and "<key.path=value>" in estimate and "<n>" in estimate
+
+
 def test_top_0_lists_every_plan_the_decision_names():
     # --top 0 is "all plans": the balanced and fastest choices (other GPU counts than each offer's best) get their
     # rows too, in rank order, so their P10-P90 hours, layout and bill are printed somewhere

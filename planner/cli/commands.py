@@ -5,6 +5,7 @@ codes: one handler, cli/guard.py, through _Guarded.invoke."""
 # run, and string annotations made it compile and evaluate ~340 of them (~12 ms of every start); evaluated once at
 # import, they are the same objects Typer reads (docs/internals.md, 'Start-up: what every run pays').
 
+import re
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import TyperException
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
@@ -32,6 +33,14 @@ def _plain_flags(command: Any, ctx: Any) -> None:
             param.metavar = ""
     for sub in getattr(command, "commands", {}).values():
         _plain_flags(sub, ctx)
+
+
+class _Command(TyperCommand):
+    """A command whose usage line names its arguments as click does, `PROFILE` and `[NAME]`: Typer writes a required
+    argument `{PROFILE}`, which reads as a set of choices (new-user QA round 8: `gpuplan estimate [OPTIONS] {profile}`)."""
+
+    def collect_usage_pieces(self, ctx):  # type: ignore[no-untyped-def]
+        return [re.sub(r"^\{(.*)\}", r"\1", piece) for piece in super().collect_usage_pieces(ctx)]
 
 
 class _Guarded(TyperGroup):
@@ -87,7 +96,8 @@ class CrossValidate(str, Enum):
     family = "family"
 
 
-CatalogOption = Annotated[Path, typer.Option("--catalog", help="Catalog directory.", show_default="bundled")]
+CatalogOption = Annotated[Path, typer.Option("--catalog", metavar="<dir>", help="Catalog directory.",
+                                             show_default="bundled")]
 WideOption = Annotated[bool, typer.Option(
     "--wide", help="Every column and detail, ignoring the terminal width (default: fit COLUMNS or the terminal, "
                    "dropping the least needed columns first).")]
@@ -111,26 +121,32 @@ def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")
     _wide(False)
 
 
-@app.command()
+@app.command(cls=_Command)
 def estimate(
-    profile: Annotated[Path, typer.Argument(help="Project profile (YAML).")],
+    profile: Annotated[Path, typer.Argument(metavar="PROFILE", help="Project profile (YAML).")],
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     catalog: CatalogOption = BUNDLED_CATALOG,
-    top: Annotated[int, typer.Option("--top", help="Plans shown per section (0: all).", min=0)] = 10,
+    top: Annotated[int, typer.Option("--top", metavar="<n>", help="Plans shown per section (0: all).", min=0)] = 10,
     confidence: Annotated[str, typer.Option("--confidence", metavar="<quantile>",
                                             help="Plan on this quantile of training hours (0.9, 90% or P90).")] = "0.5",
     overrides: Annotated[Optional[list[str]], typer.Option(
-        "--set", help="What-if: KEY.PATH=VALUE applied to the profile, e.g. training.epochs=3 (repeatable).")] = None,
-    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write the Pareto plot (FILE.png or FILE.svg).")] = None,
-    html: Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML report.")] = None,
+        "--set", metavar="<key.path=value>",
+        help="What-if: KEY.PATH=VALUE applied to the profile, e.g. training.epochs=3 (repeatable).")] = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", metavar="<file>",
+                                                 help="Write the Pareto plot (FILE.png or FILE.svg).")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", metavar="<file>",
+                                                 help="Write a self-contained HTML report (FILE.html).")] = None,
     emit: Annotated[Optional[Emit], typer.Option(
         "--emit", help="Print a launch spec for the recommended training plan instead of the plans.")] = None,
     measurements: Annotated[Optional[Path], typer.Option(
-        "--measurements", help="A `gpuplan profile` record: adds a 'this machine' row (provider local).")] = None,
+        "--measurements", metavar="<file>",
+        help="A `gpuplan profile` record: adds a 'this machine' row (provider local).")] = None,
     local_usd_per_hour: Annotated[float, typer.Option(
-        "--local-usd-per-hour", min=0, help="Hourly cost of this machine for its row.")] = 0.0,
+        "--local-usd-per-hour", metavar="<usd>", min=0,
+        help="Hourly cost in US dollars of this machine for its 'this machine' row.")] = 0.0,
     calibrations: Annotated[Optional[Path], typer.Option(
-        "--calibrations", help="Calibration records directory.", show_default="CATALOG/calibrations")] = None,
+        "--calibrations", metavar="<dir>", help="Calibration records directory.",
+        show_default="CATALOG/calibrations")] = None,
     simulate: Annotated[bool, typer.Option(
         "--simulate", help="Also simulate the shown serving plans (seeded discrete-event) and print those percentiles.")
     ] = False,
@@ -148,7 +164,7 @@ def estimate(
         raise typer.Exit(code)
 
 
-@catalog_app.command("list")
+@catalog_app.command("list", cls=_Command)
 def catalog_list(
     format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
     catalog: CatalogOption = BUNDLED_CATALOG,
@@ -163,7 +179,7 @@ def catalog_list(
     _print_rows(rows, format, lambda rows: render_gpu_table(rows) + market_line(loaded))
 
 
-@catalog_app.command("providers")
+@catalog_app.command("providers", cls=_Command)
 def catalog_providers(
     format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
     catalog: CatalogOption = BUNDLED_CATALOG,
@@ -175,7 +191,7 @@ def catalog_providers(
     _print_rows(rows, format, render_provider_table)
 
 
-@catalog_app.command("models")
+@catalog_app.command("models", cls=_Command)
 def catalog_models(catalog: CatalogOption = BUNDLED_CATALOG, wide: WideOption = False) -> None:
     """List the model presets with their architecture and source."""
     _wide(wide)
@@ -187,20 +203,20 @@ def catalog_models(catalog: CatalogOption = BUNDLED_CATALOG, wide: WideOption = 
 calibration_app = typer.Typer(no_args_is_help=True, help="Store and list GPU calibration records.")
 app.add_typer(calibration_app, name="calibration")
 CalibrationsOption = Annotated[Optional[Path], typer.Option(
-    "--calibrations", help="Calibration records directory.", show_default="CATALOG/calibrations")]
+    "--calibrations", metavar="<dir>", help="Calibration records directory.", show_default="CATALOG/calibrations")]
 
 
-@app.command("profile")
+@app.command("profile", cls=_Command)
 def profile_command(
-    profile: Annotated[Path, typer.Argument(help="Project profile (YAML) whose model is measured.")],
+    profile: Annotated[Path, typer.Argument(metavar="PROFILE", help="Project profile (YAML) whose model is measured.")],
     quick: Annotated[bool, typer.Option("--quick", help="Fewer sizes, shorter timing (under a minute on a CPU).")]
     = False,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Record file to write.",
+    out: Annotated[Optional[Path], typer.Option("--out", metavar="<file>", help="Record file to write.",
                                                 show_default="measurements/PROFILE-NAME.yaml")] = None,
     comm: Annotated[bool, typer.Option("--comm", help="Also measure all-reduce across local processes.")] = False,
-    processes: Annotated[int, typer.Option("--processes", min=2, max=64, help="Ranks for --comm.")] = 2,
+    processes: Annotated[int, typer.Option("--processes", metavar="<n>", min=2, max=64, help="Ranks for --comm.")] = 2,
     model_code: Annotated[Optional[str], typer.Option(
-        "--model-code", help="Profile your own nn.Module instead: path/to/file.py:ClassName (imports the file; "
+        "--model-code", metavar="<file.py:class>", help="Profile your own nn.Module instead: path/to/file.py:ClassName (imports the file; "
                              "needs --trust-model-code).")] = None,
     trust_model_code: Annotated[bool, typer.Option(
         "--trust-model-code", help="Allow --model-code to import and run that Python file.")] = False,
@@ -228,11 +244,11 @@ def profile_command(
     _out(text)
 
 
-@app.command()
+@app.command(cls=_Command)
 def calibrate(
-    out: Annotated[Optional[Path], typer.Option("--out", help="Record file to write.",
+    out: Annotated[Optional[Path], typer.Option("--out", metavar="<file>", help="Record file to write.",
                                                 show_default="calibration-DEVICE-TIME.yaml")] = None,
-    budget: Annotated[str, typer.Option("--budget", help="Time budget, e.g. 10m; steps past it are skipped.")]
+    budget: Annotated[str, typer.Option("--budget", metavar="<duration>", help="Time budget, e.g. 10m; steps past it are skipped.")]
     = "10m",
     print_script: Annotated[bool, typer.Option(
         "--print-script", help="Print a shell script that calibrates a fresh GPU VM (installs nothing now).")]
@@ -242,9 +258,9 @@ def calibrate(
         "--emit", help="Print one SkyPilot task per --gpus type that calibrates it on the cheapest matching offer "
                        "(runs nothing now).")] = None,
     gpus: Annotated[Optional[str], typer.Option(
-        "--gpus", help="With --emit: GPU types to calibrate, TYPE[:N],… e.g. RTX-A5000,L40S:2.")] = None,
+        "--gpus", metavar="<type[:n],…>", help="With --emit: GPU types to calibrate, TYPE[:N],… e.g. RTX-A5000,L40S:2.")] = None,
     bucket: Annotated[Optional[str], typer.Option(
-        "--bucket", help="With --emit: a storage bucket mounted on the cluster that the record is written to.")]
+        "--bucket", metavar="<bucket>", help="With --emit: a storage bucket mounted on the cluster that the record is written to.")]
     = None,
     catalog: CatalogOption = BUNDLED_CATALOG,
 ) -> None:
@@ -294,9 +310,9 @@ def _check_calibrate_options(out: Path | None, quick: bool, print_script: bool, 
                                                                     "> calibrate.txt" if out is not None else "."))
 
 
-@calibration_app.command("add")
+@calibration_app.command("add", cls=_Command)
 def calibration_add(
-    file: Annotated[Path, typer.Argument(help="A record written by `gpuplan calibrate`.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A record written by `gpuplan calibrate`.")],
     calibrations: CalibrationsOption = None,
     catalog: CatalogOption = BUNDLED_CATALOG,
 ) -> None:
@@ -307,7 +323,7 @@ def calibration_add(
     typer.echo(f"Stored {stored}")
 
 
-@calibration_app.command("list")
+@calibration_app.command("list", cls=_Command)
 def calibration_list(
     format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
     calibrations: CalibrationsOption = None,
@@ -335,14 +351,15 @@ class Billing(str, Enum):
     hour = "per-hour"
 
 
-@catalog_app.command("import")
+@catalog_app.command("import", cls=_Command)
 def catalog_import(
-    table: Annotated[Path, typer.Argument(help="The price table: SkyPilot <cloud>/vms.csv or a gpuhunt <provider>.csv; "
+    table: Annotated[Path, typer.Argument(metavar="TABLE", help="The price table: SkyPilot <cloud>/vms.csv or a gpuhunt <provider>.csv; "
                                                "or a SkyPilot v7 catalog directory (every provider folder).")],
     source: Annotated[ImportSource, typer.Option("--from", help="Which catalog's layout the table has.")],
     provider: Annotated[Optional[str], typer.Option(
-        "--provider", help="Our provider id (default: from the cloud folder or file name).")] = None,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date of the prices, YYYY-MM-DD (default: today).")] = None,
+        "--provider", metavar="<id>", help="Our provider id (default: from the cloud folder or file name).")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="<yyyy-mm-dd>",
+                                                 help="Date of the prices, YYYY-MM-DD (default: today).")] = None,
     billing: Annotated[Optional[Billing], typer.Option(
         "--billing", help="Billing granularity, needed for a provider new to the catalog.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would be written; write nothing.")] = False,
@@ -388,10 +405,11 @@ class RefreshSource(str, Enum):
     gpuhunt = "gpuhunt"
 
 
-@catalog_app.command("refresh")
+@catalog_app.command("refresh", cls=_Command)
 def catalog_refresh(
     source: Annotated[RefreshSource, typer.Option("--from", help="Where today's prices come from.")],
-    url: Annotated[Optional[str], typer.Option("--url", help="Base URL of SkyPilot's v7 catalog.")] = None,
+    url: Annotated[Optional[str], typer.Option("--url", metavar="<url>", help="Base URL of SkyPilot's v7 catalog.")]
+    = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
     catalog: CatalogOption = BUNDLED_CATALOG,
 ) -> None:
@@ -431,12 +449,12 @@ class DiffFormat(str, Enum):
     markdown = "markdown"
 
 
-@app.command()
+@app.command(cls=_Command)
 def diff(
-    old: Annotated[Path, typer.Argument(help="Old plan: `gpuplan estimate --format json` output, or a profile.")],
-    new: Annotated[Path, typer.Argument(help="New plan: `gpuplan estimate --format json` output, or a profile.")],
+    old: Annotated[Path, typer.Argument(metavar="OLD", help="Old plan: `gpuplan estimate --format json` output, or a profile.")],
+    new: Annotated[Path, typer.Argument(metavar="NEW", help="New plan: `gpuplan estimate --format json` output, or a profile.")],
     fail_above: Annotated[Optional[str], typer.Option(
-        "--fail-above", help="Exit 1 when a named metric of a recommended plan rises by more than its share: "
+        "--fail-above", metavar="<metric=share,…>", help="Exit 1 when a named metric of a recommended plan rises by more than its share: "
                              "cost=15%,gpu_hours=25% (metrics: cost, gpu_hours, hours, gpus, ttft_p50, ttft_p95, "
                              "tpot_p50, tpot_p95, latency_p50, latency_p95, latency_p99; a bare 15% means cost=15%). Metrics not named are never checked.")] = None,
     format: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = DiffFormat.table,
@@ -445,7 +463,7 @@ def diff(
         help="Plan the profiles given on this quantile of training hours (0.9, 90% or P90). Default: an estimate's "
              "own beside a profile, else 0.5.")] = None,
     overrides: Annotated[Optional[list[str]], typer.Option(
-        "--set", help="What-if: KEY.PATH=VALUE applied to NEW's profile only, e.g. `gpuplan diff p.yaml p.yaml "
+        "--set", metavar="<key.path=value>", help="What-if: KEY.PATH=VALUE applied to NEW's profile only, e.g. `gpuplan diff p.yaml p.yaml "
                       "--set training.epochs=3` (repeatable).")] = None,
     catalog: CatalogOption = BUNDLED_CATALOG,
     wide: WideOption = False,
@@ -490,18 +508,19 @@ def diff(
         raise typer.Exit(1)
 
 
-@app.command()
-def schema(name: Annotated[SchemaName, typer.Argument(help="Which file format.")] = SchemaName.profile) -> None:
+@app.command(cls=_Command)
+def schema(name: Annotated[SchemaName, typer.Argument(metavar="NAME", help="Which file format.")]
+           = SchemaName.profile) -> None:
     """Print the JSON Schema of a file format (field descriptions included), for editor completion."""
     from planner.schema.export import json_schema
 
     _out(json_schema(name.value))
 
 
-@app.command()
+@app.command(cls=_Command)
 def validate(
     format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
-    only: Annotated[Optional[str], typer.Option("--only", help="Only runs of this group (any the summary prints: training, moe, single-gpu-throughput, independent-check, …), tier, phase or id.")] = None,
+    only: Annotated[Optional[str], typer.Option("--only", metavar="<group>", help="Only runs of this group (any the summary prints: training, moe, single-gpu-throughput, independent-check, …), tier, phase or id.")] = None,
     leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="Refit every fitted figure without the "
                                                 "run it predicts.")] = False,
     cross_validate: Annotated[Optional[CrossValidate], typer.Option(
