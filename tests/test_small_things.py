@@ -17,7 +17,7 @@ LORA = ROOT / "profiles" / "lora-7b-a6000.yaml"
 def test_simulate_on_a_training_only_profile_says_so():
     result = runner.invoke(app, ["estimate", str(LORA), "--simulate", "--format", "json"])
     assert result.exit_code == 0
-    assert "no inference section: nothing to simulate" in result.stderr
+    assert "no inference section: nothing to simulate" in " ".join(result.stderr.split())  # wrapped to COLUMNS
     json.loads(result.stdout)  # the note stays off stdout
 
 
@@ -122,7 +122,8 @@ def test_local_usd_per_hour_without_measurements_says_it_prices_nothing():
     # training-only profile gets a note)
     result = runner.invoke(app, ["estimate", str(LORA), "--local-usd-per-hour", "5", "--format", "json"])
     assert result.exit_code == 0
-    assert "--local-usd-per-hour 5 prices the 'this machine' row that --measurements adds" in result.stderr
+    assert ("--local-usd-per-hour 5 prices the 'this machine' row that --measurements adds"
+            in " ".join(result.stderr.split()))  # wrapped to COLUMNS
     assert not any(p["provider"] == "local" for p in json.loads(result.stdout)["training"]["plans"])
     quiet = runner.invoke(app, ["estimate", str(LORA), "--format", "json"])
     assert "--local-usd-per-hour" not in quiet.stderr
@@ -215,3 +216,31 @@ def test_a_count_the_samples_length_changed_is_not_called_the_presets():
     # rotary positions: the count does not move with the samples' length, and stays the preset's
     same = runner.invoke(app, ["estimate", str(LORA), "--top", "1", "--format", "markdown"]).stdout
     assert "6.738B params (preset llama-2-7b)" in same
+
+
+def test_notes_on_stderr_wrap_to_the_terminal():
+    # new-user QA round 8: notes on stderr were one line of up to ~250 characters, which a terminal folds mid-word;
+    # they wrap between words to COLUMNS, continuation lines indented under the note's text, the text unchanged
+    serve = ROOT / "profiles" / "serve-7b-chat.yaml"
+    for width in (40, 60, 80):
+        result = runner.invoke(app, ["estimate", str(serve), "--confidence", "0.9", "--format", "json", "--top", "1"],
+                               env={"COLUMNS": str(width)})
+        lines = result.stderr.splitlines()
+        assert len(lines) > 2 and lines[0].startswith("Note: --confidence 0.9") and result.exit_code == 0
+        assert all(line.startswith("      ") and line[6] != " " for line in lines[1:]), lines
+        assert all(len(line) <= width for line in lines if str(serve) not in line), lines  # a path stays whole
+        assert " ".join(line.strip() for line in lines).endswith(
+            "has no training section: serving plans hold their targets at the median efficiency, and the "
+            "recommendation with headroom at the P10 efficiency, at any --confidence.")
+
+
+def test_csv_warnings_go_to_stderr():
+    # new-user QA round 8: the table, markdown and JSON warn of old prices among the plans shown; --format csv said
+    # nothing (its rows carry price_as_of): the warnings go to stderr, wrapped, the CSV on stdout unchanged
+    profile = ROOT / "profiles" / "long-context-llama-8b.yaml"
+    result = runner.invoke(app, ["estimate", str(profile), "--format", "csv"], env={"COLUMNS": "60"})
+    table = runner.invoke(app, ["estimate", str(profile)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and result.stdout.startswith("section,gpu,provider")
+    warned = [line for line in table.stdout.splitlines() if line.startswith("Warning: ")]
+    assert warned and " ".join(line.strip() for line in result.stderr.splitlines()) == " ".join(warned)
+    assert max(len(line) for line in result.stderr.splitlines()) <= 60

@@ -18,7 +18,7 @@ from typer.exceptions import TyperException
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.cli.estimate import Emit, EstimateArgs, Format, run_estimate
-from planner.cli.guard import exit_code_for, state
+from planner.cli.guard import exit_code_for, note, state
 from planner.cli.guard import out as _out
 from planner.cli.guard import wide as _wide
 from planner.errors import PlannerError, command_line
@@ -495,8 +495,8 @@ def diff(
     planned_at, adopted = planning_confidence(old, new, given, docs)
     old_doc = docs[old] if old in docs else load_plan_document(old, catalog, planned_at)
     new_doc = docs[new] if new in docs else load_plan_document(new, catalog, planned_at, sets)
-    for note in confidence_notes(old, new, old_doc, new_doc, adopted):
-        typer.echo(note, err=True)
+    for line in confidence_notes(old, new, old_doc, new_doc, adopted):
+        note(line)
     changes = plan_changes(old_doc, new_doc)
     missing = unrecommended(old_doc, new_doc, old.name, new.name)
     check_thresholds_apply(changes, missing, thresholds)

@@ -9,7 +9,7 @@ from enum import Enum
 from pathlib import Path
 
 from planner.catalog.load import BUNDLED_CATALOG
-from planner.cli.guard import echo_err, out, state, wide
+from planner.cli.guard import echo_err, note, out, state, wide
 from planner.dataclass import dataclass
 
 BLAS_THREADS_ENV = "OPENBLAS_NUM_THREADS"
@@ -108,16 +108,16 @@ def run_estimate(args: EstimateArgs) -> int:
     cat = planner.load_catalog(args.catalog)
     loaded = planner.load_profile(args.profile, cat, args.overrides)
     if args.simulate and loaded.profile.inference is None:
-        echo_err(f"Note: --simulate simulates serving plans, and {args.profile} has no inference section: "
+        note(f"Note: --simulate simulates serving plans, and {args.profile} has no inference section: "
                  f"nothing to simulate.")
     if args.confidence != 0.5 and loaded.profile.training is None:
         # serving plans are judged at the median efficiency, the recommendation with headroom at P10 whatever the
         # confidence (planner/plans/serving.py): the option was silently ignored (new-user QA)
-        echo_err(f"Note: --confidence {args.confidence:g} sets the quantile of training hours, and {args.profile} "
+        note(f"Note: --confidence {args.confidence:g} sets the quantile of training hours, and {args.profile} "
                  "has no training section: serving plans hold their targets at the median efficiency, and the "
                  "recommendation with headroom at the P10 efficiency, at any --confidence.")
     if args.local_usd_per_hour and args.measurements is None:
-        echo_err(f"Note: --local-usd-per-hour {args.local_usd_per_hour:g} prices the 'this machine' row that "
+        note(f"Note: --local-usd-per-hour {args.local_usd_per_hour:g} prices the 'this machine' row that "
                  "--measurements adds; without --measurements there is no such row, so it prices nothing.")
     if loaded.profile.inference is not None:  # a serving search: its M/D/c quantiles from earlier runs, by content
         from planner.model import md_c_store
@@ -143,7 +143,7 @@ def run_estimate(args: EstimateArgs) -> int:
 
         spec = launch_spec(decision, result, args.emit.value, args.catalog)
         if args.format is not Format.table:
-            echo_err(f"Note: --emit {args.emit.value} prints the launch spec, not the plans: --format "
+            note(f"Note: --emit {args.emit.value} prints the launch spec, not the plans: --format "
                      f"{args.format.value} is not used.")
     if plot is not None:
         from planner.render.plot import write_pareto_plot
@@ -167,6 +167,11 @@ def run_estimate(args: EstimateArgs) -> int:
         render = {Format.table: report.render_table, Format.markdown: report.render_markdown,
                   Format.csv: report.render_csv}[args.format]
         out(render(result, limit, decision))
+    if args.format is Format.csv:
+        # new-user QA round 8: the table, markdown and JSON carry the warnings (old prices among the plans shown, the
+        # profile's assumptions), a CSV has no place for them: they go to stderr, beside the rows
+        for warning in [*result.warnings, *report.price_warnings(result, limit)]:
+            note(f"Warning: {warning}")
     if args.format is Format.json:
         out("\n")
     return 0 if result.feasible else 1

@@ -84,6 +84,18 @@ def echo_err(text: str) -> None:
     echo(text, err=True)
 
 
+def note(text: str) -> None:
+    """A note on stderr ('Note: …': an option that does nothing here, the confidence a side was planned at; a CSV's
+    'Warning: …'), wrapped
+    at word boundaries to the terminal it is read on (console.stderr_width), its continuation lines indented under
+    its text, a path kept whole (new-user QA round 8: notes of 200-250 characters were one line, which a terminal
+    folds mid-word); control characters shown, as in the output (console.clean)."""
+    from planner.render.console import stderr_width, wrap_lines
+
+    prefix = next((p for p in ("Note: ", "Warning: ") if text.startswith(p)), "")
+    echo_err("\n".join(wrap_lines([text[len(prefix):]], stderr_width(), prefix, whole_words=True)))
+
+
 def error_line(text: str) -> None:
     from planner.render.escape import terminal_block
 

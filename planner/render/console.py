@@ -44,6 +44,21 @@ def terminal_width() -> int:
     return max(40, _terminal_columns())
 
 
+def stderr_width() -> int:
+    """Columns to wrap a note on stderr to (cli/guard.py note): COLUMNS when set, else the width of the terminal stderr
+    is on (stdout may be a pipe: `--format json | jq`), else 80; never below 40; WIDE_WIDTH under --wide."""
+    if is_wide():
+        return WIDE_WIDTH
+    env = os.environ.get("COLUMNS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return max(40, int(env))
+    try:
+        size = os.get_terminal_size(sys.__stderr__.fileno())  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return DEFAULT_WIDTH
+    return max(40, size.columns or DEFAULT_WIDTH)
+
+
 def _terminal_columns() -> int:
     """shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns, as it reads them (tests/test_output_fit.py), without
     importing shutil, which imports zlib, bz2 and lzma (~2 ms of a table's start): COLUMNS when int() reads a positive
@@ -739,8 +754,9 @@ def _text_width(value: object) -> int:
     return max((cell_len(line) for line in clean(value).splitlines()), default=0)
 
 
-def wrap_lines(lines: Sequence[str], width: int, prefix: str = "") -> list[str]:
-    """Sentences wrapped at word boundaries to `width` columns, continuation lines indented under the prefix."""
+def wrap_lines(lines: Sequence[str], width: int, prefix: str = "", whole_words: bool = False) -> list[str]:
+    """Sentences wrapped at word boundaries to `width` columns, continuation lines indented under the prefix; a word
+    wider than a line is broken, or with `whole_words` kept whole on a line of its own (a path to copy)."""
     import textwrap
 
     out: list[str] = []
@@ -749,7 +765,8 @@ def wrap_lines(lines: Sequence[str], width: int, prefix: str = "") -> list[str]:
     for line in lines:
         text = re.sub(rf" (?=(?:{'|'.join(map(re.escape, SEPARATORS))})(?: |$))", glue, clean(line))
         out += [wrapped.replace(glue, " ") for wrapped in textwrap.wrap(
-            text, width, initial_indent=prefix, subsequent_indent=indent, break_on_hyphens=False)] or [""]
+            text, width, initial_indent=prefix, subsequent_indent=indent, break_on_hyphens=False,
+            break_long_words=not whole_words)] or [""]
     return out
 
 
