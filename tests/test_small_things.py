@@ -244,3 +244,15 @@ def test_csv_warnings_go_to_stderr():
     warned = [line for line in table.stdout.splitlines() if line.startswith("Warning: ")]
     assert warned and " ".join(line.strip() for line in result.stderr.splitlines()) == " ".join(warned)
     assert max(len(line) for line in result.stderr.splitlines()) <= 60
+
+
+def test_a_failed_threshold_reads_past_it():
+    # new-user QA round 8: `diff p.yaml p.yaml --set training.deadline=48h --fail-above cost=10%` (pretrain-1b-72h,
+    # $74.52 -> $82.08, +10.14%) read 'rose 10%, above --fail-above cost=10%': the rise with the decimals that show it
+    from planner.decide.diff import Change, failures
+
+    change = Change("training", "compute P50 (USD)", 74.52, 82.08, True, "cost")
+    [line] = failures([change], [], {"cost": 0.10})
+    assert line == "training compute P50 (USD) rose 10.1%, above --fail-above cost=10%"
+    assert failures([Change("training", "GPU-hours", 100.0, 125.0, False, "gpu_hours")], [], {"gpu_hours": 0.1}) == [
+        "training GPU-hours rose 25%, above --fail-above gpu_hours=10%"]

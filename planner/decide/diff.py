@@ -349,11 +349,22 @@ def failures(changes: list[Change], missing: list[Unrecommended],
         return lines
     skip = {m.section for m in missing}
     for change in rises_above([c for c in changes if c.section not in skip], thresholds):
-        rise = change.relative
+        rise, threshold = change.relative, thresholds[change.metric_key]
         lines.append(f"{change.section} {change.metric} rose "
-                     f"{'from nothing' if rise is None or rise == float('inf') else change_percent(rise).lstrip('+')}, "
-                     f"above --fail-above {change.metric_key}={_percent(thresholds[change.metric_key])}")
+                     f"{'from nothing' if rise is None or rise == float('inf') else _rise(rise, threshold)}, "
+                     f"above --fail-above {change.metric_key}={_percent(threshold)}")
     return lines
+
+
+def _rise(share: float, threshold: float) -> str:
+    """A rise past its threshold, with the decimals that show it past (new-user QA round 8: $74.52 -> $82.08 read
+    'rose 10%, above --fail-above cost=10%'; now 'rose 10.1%')."""
+    text = change_percent(share).lstrip("+")
+    for decimals in range(1, 10):
+        if float(text.rstrip("%").replace(",", "")) > round(threshold * 100.0, 9):
+            break
+        text = f"{share * 100.0:,.{decimals}f}%"
+    return text
 
 
 def _percent(share: float) -> str:
