@@ -651,6 +651,10 @@ def test_confidence_takes_a_quantile_as_people_write_it():
     bad = gpuplan("estimate", profile, "--confidence", "ninety")
     assert bad.exit_code == 2
     assert bad.output.startswith("Error: --confidence 'ninety': expected a quantile such as 0.9 (or 90%, P90).")
+    # new-user QA round 8: '--confidence 95' (a percentile written as one) said only 'outside [0.5, 1)'
+    percent = gpuplan("estimate", profile, "--confidence", "95")
+    assert percent.exit_code == 2 and "For P95 write 0.95 (or 95%, P95)." in percent.output
+    assert "For P" not in gpuplan("estimate", profile, "--confidence", "2").output
 
 
 @pytest.mark.parametrize("given, expected", [(None, "1"), ("4", "4")])

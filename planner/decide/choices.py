@@ -163,8 +163,10 @@ def check_confidence(confidence: float) -> float:
         raise PlannerError(f"{option('--confidence')} {confidence!r} is not a number",
                            hint="Use 0.5 to plan on median hours, 0.9 to plan on P90 hours.")
     if not (0.5 <= confidence < 1.0) or math.isnan(confidence):
-        raise PlannerError(f"{option('--confidence')} {confidence:g} is outside [0.5, 1)",
-                           hint="Use 0.5 to plan on median hours, 0.9 to plan on P90 hours.")
+        hint = "Use 0.5 to plan on median hours, 0.9 to plan on P90 hours."
+        if 50 <= confidence < 100:  # a percentile written as one (new-user QA round 8: '--confidence 95')
+            hint = f"For P{confidence:g} write {confidence / 100:g} (or {confidence:g}%, P{confidence:g}). " + hint
+        raise PlannerError(f"{option('--confidence')} {confidence:g} is outside [0.5, 1)", hint=hint)
     return confidence
 
 
