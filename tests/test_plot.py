@@ -20,7 +20,7 @@ def _decision(name):
     return decide(loaded, catalog, estimate(loaded, catalog))
 
 
-@pytest.mark.parametrize("profile", ["pretrain-1b-72h", "serve-7b-chat", "bert-train-then-serve"])
+@pytest.mark.parametrize("profile", ["pretrain-1b-72h", "serve-7b-chat", "bert-train-then-serve", "lora-7b-a6000"])
 def test_png_artist_tree_has_gpu_legend_numbered_choices_plain_ticks_and_units(tmp_path, profile):
     pytest.importorskip("matplotlib")
     import matplotlib.pyplot as plt
@@ -67,6 +67,14 @@ def test_png_artist_tree_has_gpu_legend_numbered_choices_plain_ticks_and_units(t
                  if t.get_text() and low <= t.get_position()[0] <= high]
         assert len(boxes) >= 2 and not any(a.overlaps(b) for a, b in zip(boxes, boxes[1:])), \
             [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+        # new-user QA round 8: lora-7b-a6000's fastest choice, the leftmost point, had its '3' on the y axis's spine,
+        # half outside the plot: every number lies inside the axes
+        inside = ax.get_window_extent(renderer)
+        for t in ax.texts:
+            if (t.get_gid() or "").startswith("choice-") and t.get_gid() != "choice-key":
+                box = t.get_bbox_patch().get_window_extent(renderer)
+                assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1, \
+                    (t.get_text(), box, inside)
     plt.close(fig)
 
 

@@ -398,10 +398,10 @@ class FittedTable:
         return sizes
 
     def layout(self, width: int) -> tuple[list[int], list[list[str]]] | None:
-        """Where the table is wider than a console `width` cells wide and the longest word of each column fits:
-        each column's width (padding excluded) as _narrow sets it, and the cells (the header first) with each cell
-        its column wraps broken into lines ('\\n') no wider than they need to be (_broken), so that both renderers
-        print the same lines. None otherwise: the table as rich lays it out (_column_sizes)."""
+        """Where the table is wider than a console `width` cells wide and _narrow finds widths (every column at
+        least one cell): each column's width (padding excluded) as _narrow sets it, and the cells (the header first)
+        with each cell its column wraps broken into lines ('\\n') no wider than they need to be (_broken), so that
+        both renderers print the same lines. None otherwise: the table as rich lays it out (_column_sizes)."""
         if width not in self._laid:
             self._laid[width] = self._layout(width)
         return self._laid[width]
