@@ -354,6 +354,12 @@ def test_catalog_list_marks_a_doubtful_cheapest_price(catalog):
         assert f"${g['cheapest_usd_per_gpu_hour']:.2f} † ({g['cheapest_provider']})" in row
         assert f"† {g['id']} {g['cheapest_provider']} {g['cheapest_instance']}: doubtful: " in table
     assert table.count("\n† ") == len(flagged)
+    # new-user QA round 8: '1940' GB/s and '5033.2' TFLOP/s, where an estimate writes '1,610 GB/s': digits grouped
+    wide = [g for g in gpus if g["memory_bandwidth_gbs"] >= 1000]
+    assert wide
+    for g in wide:
+        row = next(line for line in table.splitlines() if line.strip("│ ").startswith(g["id"] + " "))
+        assert f" {g['memory_bandwidth_gbs']:,g} " in row and not re.search(r"(?<![-\w.,])\d{4,}\b", row), row
 
 
 def test_catalog_providers_dates_are_the_offers_dates(catalog):

@@ -43,9 +43,11 @@ def render_gpu_table(rows: list[dict[str, Any]]) -> str:
     """The GPU list as a table."""
     def peak(row: dict[str, Any], key: str) -> str:
         value = row["peak_tflops"].get(key)
-        return f"{value:g}" if value else "–"
+        return f"{value:,g}" if value else "–"
 
-    body = [[r["id"], r["arch"], f"{r['memory_gb']:g}", f"{r['memory_bandwidth_gbs']:g}", peak(r, "fp32"),
+    # digits grouped as everywhere else in the output (new-user QA round 8: '1940' GB/s and '5033.2' TFLOP/s here,
+    # '1,610 GB/s' in an estimate)
+    body = [[r["id"], r["arch"], f"{r['memory_gb']:,g}", f"{r['memory_bandwidth_gbs']:,g}", peak(r, "fp32"),
              peak(r, "bf16") if r["peak_tflops"].get("bf16") else peak(r, "fp16"), peak(r, "fp8"),
              f"${r['cheapest_usd_per_gpu_hour']:.2f}{' †' if r.get('cheapest_doubtful') else ''} "
              f"({r['cheapest_provider']})" if r["cheapest_provider"] else "–"]
