@@ -37,7 +37,8 @@ def _plain_flags(command: Any, ctx: Any) -> None:
 
 class _Command(TyperCommand):
     """A command whose usage line names its arguments as click does, `PROFILE` and `[NAME]`: Typer writes a required
-    argument `{PROFILE}`, which reads as a set of choices (new-user QA round 8: `gpuplan estimate [OPTIONS] {profile}`)."""
+    argument `{PROFILE}`, which reads as a set of choices (new-user QA round 8: `gpuplan estimate [OPTIONS]
+    {profile}`)."""
 
     def collect_usage_pieces(self, ctx):  # type: ignore[no-untyped-def]
         return [re.sub(r"^\{(.*)\}", r"\1", piece) for piece in super().collect_usage_pieces(ctx)]
@@ -216,8 +217,9 @@ def profile_command(
     comm: Annotated[bool, typer.Option("--comm", help="Also measure all-reduce across local processes.")] = False,
     processes: Annotated[int, typer.Option("--processes", metavar="<n>", min=2, max=64, help="Ranks for --comm.")] = 2,
     model_code: Annotated[Optional[str], typer.Option(
-        "--model-code", metavar="<file.py:class>", help="Profile your own nn.Module instead: path/to/file.py:ClassName (imports the file; "
-                             "needs --trust-model-code).")] = None,
+        "--model-code", metavar="<file.py:class>",
+        help="Profile your own nn.Module instead: path/to/file.py:ClassName (imports the file; needs "
+             "--trust-model-code).")] = None,
     trust_model_code: Annotated[bool, typer.Option(
         "--trust-model-code", help="Allow --model-code to import and run that Python file.")] = False,
     catalog: CatalogOption = BUNDLED_CATALOG,

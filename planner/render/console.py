@@ -509,9 +509,10 @@ def _narrow(cells: list[list[str]], widths: list[int], room: int) -> tuple[list[
     narrows the widest columns first and folds words there (new-user QA: 'primeintellect' printed as 'primeintelle' /
     'ct' at 80 columns; a `validate` run name as 'nemo2407-gpt3-175b-h100x1' / '28-fp8'). Here the table is scored by
     the cells folded (none but where a piece must be), then the lines it takes, then the columns that wrap more than
-    they would at their natural width, then the cells that do (_Layout.score), and the columns are narrowed where that costs the least per cell
-    of width gained (_Layout.shrink), what room is left goes back where it saves (_Layout.relax), and a column
-    narrowed early is given back its width while another can narrow at less cost (_Layout.repair)."""
+    they would at their natural width, then the cells that do (_Layout.score), and the columns are narrowed where
+    that costs the least per cell of width gained (_Layout.shrink), what room is left goes back where it saves
+    (_Layout.relax), and a column narrowed early is given back its width while another can narrow at less cost
+    (_Layout.repair)."""
     floors = [min(w, max(1, *(_longest_word(text) for text in column))) for column, w in zip(cells, widths)]
     hyphens = [False] * len(floors)
     for c in sorted(range(len(floors)), key=lambda c: -floors[c]):  # the widest words broken first
