@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from planner.model.chain_math import EDGE, log_factorials, poisson, solve
-from planner.model.chain_scope import LEFTOVER_LIMIT
+from planner.model.chain_scope import LEFTOVER_LIMIT, TAIL_SIGMAS, always_free
 from planner.model.pair_chain import SPAN_TAIL, pair_stationary
 from planner.model.percentile import Percentile
 
@@ -24,9 +24,6 @@ CDF_TERMS = 4096
 """A Percentile refinement evaluates the cdf at up to 31 points at once (narrowing its interval 32-fold): as many as
 keep points × states × request counts within this (small chains cost numpy's per-call overhead, long ones their
 arithmetic, where bisection's one point a step does the least work)."""
-TAIL_SIGMAS = 8.0
-"""The chain's states reach past the Poisson mean of the longest window by this many standard deviations (and as
-many requests): the probability left beyond is below 1e-14."""
 
 
 class Chain:
@@ -436,17 +433,6 @@ DIRECT_STATES = 192
 blocks of states, to find where the stationary weight lies, then exactly on those states alone."""
 BLOCKS = 96
 """Blocks of the first, coarse solve of a long chain."""
-def always_free(rate: float, replicas: int, limit: int, delay: float, service_of: Callable[[float], float]
-                ) -> bool:
-    """Whether a replica is free whenever a batch's delay runs out: every batch closes at its delay (D = T) and
-    carries 1 + Pois(λT) requests, so R = S(b)/c ≤ T for every b it reaches (to TAIL_SIGMAS) — the chain of
-    unlimited replicas, whatever the count. Not where a batch can reach the limit: it closes when it fills, before
-    T, and a replica may still be busy then."""
-    window = rate * delay
-    reach = math.ceil(1.0 + window + TAIL_SIGMAS * (math.sqrt(window) + 1.0))
-    return reach <= limit and service_of(float(reach)) / replicas <= delay
-
-
 def _stationary(lam: float, delay: float, top: int, r_of: Callable[[np.ndarray], np.ndarray]
                 ) -> tuple[int, np.ndarray, np.ndarray]:
     """The stationary distribution of the batch sizes b = 1 … top at the closes, on the range of sizes that holds

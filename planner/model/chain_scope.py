@@ -1,6 +1,11 @@
 """Where the dynamic-batching chains hold (planner/model/batching_chain.py, model/pair_chain.py), numpy-free: the
-decisions that name the plans past it import this, not the chains."""
+decisions that name the plans past it import this, not the chains; and how far a window reaches (TAIL_SIGMAS,
+always_free), which the serving search asks before it looks a chain up (model/batching_store.py: a run whose chains
+all come from the store imports no numpy)."""
 from __future__ import annotations
+
+import math
+from collections.abc import Callable
 
 LEFTOVER_LIMIT = 256
 """The largest batch limit followed with requests left behind (LeftoverChain: its states reach about twice the
@@ -21,3 +26,19 @@ def known_low(replicas: int, batch: int, utilization: float) -> bool:
     1–90 % (docs/serving.md 'Known limits')."""
     several = replicas > 2 or (replicas == 2 and batch <= LEFTOVER_LIMIT)
     return batch > 1 and several and utilization > MULTI_REPLICA_LOAD
+
+
+TAIL_SIGMAS = 8.0
+"""The chain's states reach past the Poisson mean of the longest window by this many standard deviations (and as
+many requests): the probability left beyond is below 1e-14."""
+
+
+def always_free(rate: float, replicas: int, limit: int, delay: float, service_of: Callable[[float], float]
+                ) -> bool:
+    """Whether a replica is free whenever a batch's delay runs out: every batch closes at its delay (D = T) and
+    carries 1 + Pois(λT) requests, so R = S(b)/c ≤ T for every b it reaches (to TAIL_SIGMAS) — the chain of
+    unlimited replicas, whatever the count. Not where a batch can reach the limit: it closes when it fills, before
+    T, and a replica may still be busy then."""
+    window = rate * delay
+    reach = math.ceil(1.0 + window + TAIL_SIGMAS * (math.sqrt(window) + 1.0))
+    return reach <= limit and service_of(float(reach)) / replicas <= delay

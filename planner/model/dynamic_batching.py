@@ -33,14 +33,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from planner.model.md_c import md_c_wait_plus_uniform_quantile
 from planner.model.percentile import Percentile
 from planner.schema.profile import Inference
-
-if TYPE_CHECKING:
-    from planner.model.batching_chain import Chain
 
 BATCH_QUANTILES = (0.50, 0.95, 0.99)
 BATCH_RANKED = "latency_p95"
@@ -69,8 +66,18 @@ def batch_cycle(inf: Inference, per_replica: float, batch: int, service_of: Call
     return fill, size
 
 
-BatchingOf = Callable[[float, int | None], "Chain"]
-"""The chain at (rate, replicas) of one batch limit on one GPU (a caller's cache of batching_chain)."""
+class ChainView(Protocol):
+    """What the search reads of a chain: model/batching_chain.py's Chain, or model/batching_store.py's KnownChain."""
+
+    open: bool
+    top: int
+
+    def percentile(self, q: float) -> Percentile:
+        ...
+
+
+BatchingOf = Callable[[float, int | None], ChainView]
+"""The chain at (rate, replicas) of one batch limit on one GPU (a caller's cache of batching_store.stored_chain)."""
 
 
 def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: Callable[[float], float],
@@ -85,9 +92,8 @@ def batch_latency(inf: Inference, replicas: int | None, batch: int, service_of: 
     caller's cache of batching_chain. `judged`: judged_keys(inf), when the caller has it.
     """
     wanted = BATCH_KEYS if whole else (judged if judged is not None else judged_keys(inf))
-    if batch > 1 and (replicas is None or rate / replicas * service_of(batch) < batch):
-        chain = _chain(inf, replicas, batch, service_of, rate, state_of)
-        return dict(zip([key for key, _ in wanted], chain.values([q for _, q in wanted])))
+    # each percentile worked out on its own grid (Percentile.value), never the chain's values() of all at once: the
+    # stored intervals (model/batching_store.py) must lie on the one sequence each percentile's own steps take
     return {key: p.value() for key, p in batch_percentiles(inf, replicas, batch, service_of, rate, state_of,
                                                             judged=wanted).items()}
 
@@ -113,10 +119,10 @@ def batch_percentiles(inf: Inference, replicas: int | None, batch: int, service_
 
 
 def _chain(inf: Inference, replicas: int | None, batch: int, service_of: Callable[[float], float], rate: float,
-           state_of: BatchingOf | None) -> Chain:
-    """The caller's chain (state_of), or one made."""
+           state_of: BatchingOf | None) -> ChainView:
+    """The caller's chain (state_of), or one made (or found in the store: model/batching_store.py)."""
     if state_of is not None:
         return state_of(rate, replicas)
-    from planner.model.batching_chain import batching_chain  # numpy: only runs that size dynamic batching
+    from planner.model.batching_store import stored_chain
 
-    return batching_chain(rate, replicas, batch, inf.max_queue_delay or 0.0, service_of)
+    return stored_chain(rate, replicas, batch, inf.max_queue_delay or 0.0, service_of)

@@ -22,9 +22,11 @@ _RAMPS: dict[int, np.ndarray] = {}
 class Percentile:
     """One percentile of a dynamic-batching configuration, bisected on its cdf as far as needed: a search that only
     compares it (with a target, or with another configuration's) stops as soon as the comparison is decided. Each
-    step evaluates the cdf at POINTS points across [low, high] at once and keeps the cell the quantile is in, so
-    the value it ends on does not depend on the comparisons made before; at every step it lies in [low, high]. An
-    exact value (batches of one, unstable) is its own bounds (low == high)."""
+    step evaluates the cdf at `points` points across [low, high] at once, on its own grid alone (never in one call
+    with another percentile's: numpy's matrix products need not give a row the same floats in a taller matrix), and
+    keeps the cell the quantile is in, so its intervals are one nested sequence whatever comparisons are made, and a
+    comparison decided on one interval is decided the same on every later one (model/batching_store.py keeps them
+    between runs). An exact value (batches of one, unstable) is its own bounds (low == high)."""
 
     __slots__ = ("cdf", "cdfs", "q", "low", "high", "tolerance", "points")
 
@@ -83,13 +85,9 @@ class Percentile:
         return self.high
 
     def within(self, limit: float) -> bool:
-        """value() <= limit: the cdf at the limit reaches q (one evaluation), or the bounds say so."""
-        if self.high <= limit:
-            return True
-        if self.low > limit:
-            return False
-        if self.cdf is not None and limit >= self.low:
-            return self.cdf(limit) >= self.q
+        """value() <= limit, stepping only until the bounds say so. Not the cdf at the limit: that says whether the
+        true quantile is within the limit, and value() (up to TOLERANCE above it) may not be; an interval kept
+        between runs (model/batching_store.py) decides value()'s comparisons alone."""
         while True:
             if self.high <= limit:
                 return True

@@ -29,6 +29,7 @@ from planner.model.costing import monthly_cost_usd
 from planner.model.dynamic_batching import (
     BATCH_KEYS,
     BATCH_RANKED,
+    ChainView,
     batch_cycle,
     batch_latency,
     batch_percentiles,
@@ -75,7 +76,7 @@ from planner.schema.catalog import COMMIT_TERM_HOURS, CommittedPrice, GpuSpec
 from planner.schema.profile import Inference, Slo
 
 if TYPE_CHECKING:
-    from planner.model.batching_chain import Chain
+    from planner.model.batching_chain import ChainsByCurve
     from planner.model.simulation import DynamicBatchingRuns
 
 TENSOR_PARALLEL = (1, 2, 4, 8)
@@ -1174,7 +1175,8 @@ def _service_of(memo: Memo | None, ctx: object, work: Workload, inf: Inference, 
 def _batch_configuration(memo: Memo | None, ctx: object, inf: Inference, service_of: Callable[[float], float],
                          batch: int) -> _Configuration:
     """Dynamic batching with batches of up to `batch` on this GPU, kept in the estimate's memo (_Configuration)."""
-    from planner.model.batching_chain import ChainsByCurve, always_free, batching_chain  # numpy: dynamic batching
+    from planner.model.batching_store import stored_chain
+    from planner.model.chain_scope import always_free
 
     key = ("configuration", ctx, batch)
     if memo is not None and key in memo:
@@ -1182,15 +1184,15 @@ def _batch_configuration(memo: Memo | None, ctx: object, inf: Inference, service
         return found
     service = service_of(batch)
 
-    chains: dict[tuple[float, int | None], Chain] = {}  # this limit's chains, by (rate, replicas)
+    chains: dict[tuple[float, int | None], ChainView] = {}  # this limit's chains, by (rate, replicas)
     # the GPU's chains that no batch limit from their `top` up changes (BatchingChain.open), shared by those limits
-    opened: dict[tuple[float, int | None], Chain] = \
+    opened: dict[tuple[float, int | None], ChainView] = \
         {} if memo is None else memo.setdefault(("open chains", ctx), {})
     delay = inf.max_queue_delay or 0.0
     # every GPU's chains by their curve: host-bound GPUs share their small batches' service times
     shared: ChainsByCurve | None = None if memo is None else memo.setdefault(("chains by curve",), {})
 
-    def state_of(rate: float, r: int | None) -> Chain:
+    def state_of(rate: float, r: int | None) -> ChainView:
         found = chains.get((rate, r))
         if found is None and r is not None and always_free(rate, r, batch, delay, service_of):
             found = chains[(rate, r)] = state_of(rate, None)  # one chain (and its percentiles) for these counts
@@ -1199,7 +1201,7 @@ def _batch_configuration(memo: Memo | None, ctx: object, inf: Inference, service
             if open_ is not None and batch >= open_.top:
                 found = open_
             else:
-                found = batching_chain(rate, r, batch, delay, service_of, shared)
+                found = stored_chain(rate, r, batch, delay, service_of, shared)
                 if found.open:
                     opened[(rate, r)] = found
             chains[(rate, r)] = found
