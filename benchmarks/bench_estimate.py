@@ -146,6 +146,13 @@ No OpenSSL in an estimate (83ac75d: the caches' SHA-256 from CPython's own modul
 which pydantic imports for a Secret's comparison only, imported when first used, cli/main.py _Deferred): callgrind
 json, main fdc3e17 without and with it, bert-train-then-serve 1,588 -> 1,579 M, lora-7b-a6000 905 -> 895 M.
 
+Dynamic batching's chains kept between runs (2026-12-01, ab020c4, model/batching_store.py; docs/internals.md): the
+runs after the warm-up read bert-train-then-serve's chains from the store, import no numpy and make no chain. This
+script on main 6fdaa43 and on ab020c4, one after the other (load ~7, floor 255-284 ms) json / table:
+bert-train-then-serve 3.10x -> 1.82x / 3.12x -> 1.90x; every profile within 2x (serve-7b-chat 1.71x / 1.73x, the
+others at most 1.67x); in-process plan() of pretrain-1b-72h 191 ms CPU. Callgrind, json: bert-train-then-serve
+3,150 -> 1,647 M instructions (a profile's first run, the store empty: 3,382 M).
+
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the
 catalog's parsed YAML in its content cache (planner/io/yamlcache.py), both warmed by one run first, as are the
