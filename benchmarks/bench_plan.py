@@ -96,6 +96,10 @@ The 50 ms target is not met. Count a tree only once its files have settled (2 s,
 run of 0 writes remembered digests the run of 2 reads and the count comes out low. Then block minima by map, instances
 per offer shape, candidate_counts by bisection: pretrain-1b-72h 603 -> 597 M, resnet50-imagenet 563 -> 559 M,
 bert-train-then-serve 887 -> 883 M, lora-7b-a6000 242 -> 241 M (d650be8 before).
+Twentieth round (2026-12-01: pipelines fitted and made only where a floor or the layout search cannot rule them out,
+plans/count_bound.py Pipe, plans/training.py LazyPipe; docs/internals.md): instructions per plan() (callgrind, as
+above, trees alternating in one job, main 8fa456a before) pretrain-1b-72h 596 -> 554-555 M (-7.0 %). The 50 ms target
+is not met.
 """
 from __future__ import annotations
 

@@ -128,22 +128,26 @@ def test_the_floors_try_the_tensor_degrees_the_search_tries(catalog):
                                         ("pretrain-1b-72h", ["training.recompute=full", "constraints.max_gpus=8192"])])
 def test_layouts_made_from_the_floors_fits_are_the_layouts_the_search_fits(catalog, monkeypatch, name, sets):
     """The layout search's candidate layouts made from the floors' fits (CountBound.fitted: each degree pair's trial
-    and micro-batch) equal candidate_layouts' own, which tries every trial itself, at every (memory size, count) a
-    search times; and the search does take them from the floors."""
+    and micro-batch; pipelines left as LazyPipes until _fastest cannot rule them out) equal candidate_layouts' own,
+    which tries every trial itself, at every (memory size, count) a search times; and the search does take them from
+    the floors."""
     from planner.plans import training
 
-    plain = training.LayoutMemo.candidate_layouts
+    plain = training.LayoutMemo.layouts_with_work
     taken = []
 
-    def checked(self, job, gpu, offer, count, reading=None):  # type: ignore[no-untyped-def]
-        fresh = training.layouts_key(gpu, offer, count) not in self.layouts
-        known = reading is not None and self.fitted is not None and self.fitted(reading) is not None
-        layouts = plain(self, job, gpu, offer, count, reading)
+    def checked(self, job, gpu, offer, count):  # type: ignore[no-untyped-def]
+        fresh = training.layouts_key(gpu, offer, count) not in self.works
+        reading = training.reading_key(job, gpu, offer, count)
+        known = fresh and reading not in self.alike and self.fitted is not None and self.fitted(reading) is not None
+        entries = plain(self, job, gpu, offer, count)
         if fresh:
             taken.append(known)
-            assert layouts == training.candidate_layouts(job, gpu, offer, count), (gpu.id, offer.offer.instance, count)
-        return layouts
+            made = [self.made_pipe(job, gpu, e) if isinstance(e, training.LazyPipe) else e for e in entries]
+            assert [e.layout for e in made if e is not None] == training.candidate_layouts(job, gpu, offer, count), \
+                (gpu.id, offer.offer.instance, count)
+        return entries
 
-    monkeypatch.setattr(training.LayoutMemo, "candidate_layouts", checked)
+    monkeypatch.setattr(training.LayoutMemo, "layouts_with_work", checked)
     _plan(catalog, name, *sets)
     assert sum(taken) > len(taken) / 2, (sum(taken), len(taken))

@@ -20,6 +20,7 @@ from planner.model.nccl import Collective, least_latency_s
 from planner.model.precision import training_value_bytes
 from planner.plans.context_parallel import splits_sequence
 from planner.plans.training import (
+    LATER,
     TP_ALLREDUCES_PER_LAYER,
     ZERO3_PASSES,
     ZERO_SHARDING,
@@ -153,9 +154,15 @@ degrees as one int (count × 16 + a bit per degree 2, 4, 8, 16), what coarse_flo
 Fitted = tuple[str, str, int]
 """A fit's recomputation, ZeRO stage and micro-batch (CountBound.fitted)."""
 
-Candidates = tuple[bool, list[Fit]]
-"""Whether a count gets no floor (context parallelism may be tried, or a fit is UNSURE), and the fits of the degrees
-candidate_layouts compares there."""
+Pipe = tuple[int, int, int, float, float, float, int]
+"""A pipeline degree pair of CountBound._candidates, fitted only when a floor reaches it (_pipe_fit): its tensor degree,
+pipeline depth, count, slots, mean micro-batch, FLOP per GPU of one micro-batch at the least recomputation (FLOP per
+model FLOP 1.0: every trial's is at least that) and Fit.eta_key. None of it depends on the trial: a pipeline's
+micro-batch is one (or the pinned one). A plain tuple (a Fit is its own class: the floors tell them apart so)."""
+
+Candidates = tuple[bool, list[Fit], list[Pipe]]
+"""Whether a count gets no floor (context parallelism may be tried, or a data-parallel fit is UNSURE), the fits of the
+data-parallel degrees candidate_layouts compares there, and its pipeline degree pairs (Pipe), fitted when reached."""
 
 
 class CountBound:
@@ -194,9 +201,19 @@ class CountBound:
         """_candidates by (usable memory, GPUs per instance, networked), then by count."""
         self.alike: dict[tuple[float, tuple[int, ...], bool, int], Candidates] = {}
         """_candidates by what they read: (usable memory, tensor degrees, spanning networked instances, count)."""
-        self.tried: dict[tuple[float, tuple[int, ...], bool, int], list[Shape | None]] = {}
-        """The shapes _candidates tried, by the same key (fitted)."""
+        self.tried: dict[tuple[float, tuple[int, ...], bool, int],
+                         tuple[list[tuple[int, int]], list[Shape | None]]] = {}
+        """The degree pairs _candidates tried and their shapes (a pipeline's made only when reached: _pipe_fit), by
+        the same key (fitted)."""
         self.comms: dict[tuple[int, float, float, str], dict[int, Comm]] = {}
+        self.sends: dict[tuple[int, float, float, str], dict[int, tuple[float, float, float, float]]] = {}
+        """_sends per (GPUs per instance, network, link), by tensor degree × ETA_KEY + pipeline depth."""
+        self.pipes: dict[tuple[int, int, int], Pipe] = {}
+        """_pipe per (count, tensor degree, pipeline depth)."""
+        self.pipe_lists: dict[tuple[int, int, bool], list[Pipe]] = {}
+        """_candidates' pipelines per (count, GPUs per instance, networked), in _list's order."""
+        self.imbalances: dict[int, float] = {}
+        """stage_imbalance per pipeline depth."""
         self.lists: dict[tuple[int, int, bool], tuple[tuple[int, ...], list[tuple[int, int]], list[Shape | None]]] = {}
         self.etas: dict[tuple[int, int], dict[int, float]] = {}
         self.statics: dict[tuple[str, int, int], float] = {}
@@ -221,7 +238,9 @@ class CountBound:
     def forget(self) -> None:
         """Drop what the floors remembered (the search is done with them): the estimate keeps its search for the
         counts it left out, and the cyclic collector would otherwise scan these thousands of objects with it."""
-        for memo in (self.shapes, self.candidates, self.alike, self.tried, self.comms, self.lists, self.etas, self.statics, self.ones,
+        for memo in (self.shapes, self.candidates, self.alike, self.tried, self.comms, self.sends, self.pipes,
+                     self.pipe_lists,
+                     self.imbalances, self.lists, self.etas, self.statics, self.ones,
                      self.longs, self.ends, self.mosts, self.micro_caps, self.coarse_links, self.coarse_ends,
                      self.coarse_etas, self.latencies, self.tensor_terms):
             memo.clear()
@@ -249,6 +268,9 @@ class CountBound:
         comms = self.comms.get(links)
         if comms is None:
             comms = self.comms[links] = {}
+        sends = self.sends.get(links)
+        if sends is None:
+            sends = self.sends[links] = {}
         steps = self.steps / 3600.0 * SLACK
         group = self.candidates.get((capacity, per_instance, networked))
         if group is None:
@@ -259,14 +281,42 @@ class CountBound:
             found = group.get(count)
             if found is None:
                 found = self._candidates(gpu, capacity, count, per_instance, networked, group)
-            unsure, fits = found
+            unsure, fits, pipes = found
             if unsure:  # context parallelism may be tried, or rounding could decide a fit: no floor
                 return 0.0
             best = math.inf
-            for number, eta_key, micro_flops, slots, accumulation, size, per_layer, zero3, _ in fits:
-                eta = etas.get(eta_key)
-                if eta is None:
-                    eta = etas[eta_key] = self._eta(gpu, efficiency, eta_key % ETA_KEY, eta_key // ETA_KEY)
+            entries: list[Any] = fits + pipes if pipes else fits
+            for entry in entries:
+                if entry.__class__ is tuple:
+                    # a pipeline degree pair (Pipe), fitted only when its least step can be under the least found:
+                    # every trial's micro-batch FLOP are at least those at FLOP per model FLOP 1.0 and its
+                    # all-reduces per layer at least TP_ALLREDUCES_PER_LAYER, summed below in the same order as
+                    # the step (IEEE rounding is monotone), so a step at or past `best` is never taken below
+                    tp, pp, _, slots, size, flops, eta_key = entry
+                    eta = etas.get(eta_key)
+                    if eta is None:
+                        eta = etas[eta_key] = self._eta(gpu, efficiency, eta_key % ETA_KEY, eta_key // ETA_KEY)
+                    compute = slots * (flops / peak / eta)
+                    if compute >= best:
+                        continue
+                    terms = sends.get(tp * ETA_KEY + pp)
+                    if terms is None:
+                        terms = sends[tp * ETA_KEY + pp] = self._sends(tp, pp, per_instance, network, intra)
+                    if slots * (TP_ALLREDUCES_PER_LAYER * (terms[0] + size * terms[1]) + terms[2]
+                                + size * terms[3]) + compute >= best:
+                        continue
+                    state = self._pipe_fit(entry, capacity)
+                    if state is None:
+                        continue
+                    if isinstance(state, int):  # UNSURE: rounding could decide its fit, no floor
+                        return 0.0
+                    # (its efficiency is the one above: the same tensor degree and micro-batch)
+                    number, _, micro_flops, slots, accumulation, size, per_layer, zero3, _ = state
+                else:
+                    number, eta_key, micro_flops, slots, accumulation, size, per_layer, zero3, _ = entry
+                    eta = etas.get(eta_key)
+                    if eta is None:
+                        eta = etas[eta_key] = self._eta(gpu, efficiency, eta_key % ETA_KEY, eta_key // ETA_KEY)
                 # one micro-batch's compute at the layout's efficiency (training.terms_at), the step's slots of it
                 micro_s = micro_flops / peak / eta
                 compute = slots * micro_s
@@ -360,8 +410,8 @@ class CountBound:
             # a pipeline: its sends, and its all-reduce behind part of its compute at a micro-batch of one
             sample = compute_all / self.batch / single
             for sent, synced, bubble, kept in piped:
-                if sent >= best:  # its seconds are sent plus a non-negative term: not below best
-                    continue
+                if sent >= best:  # its seconds are sent plus a non-negative term: not below best; nor are a deeper
+                    break  # pipeline's, whose sends are more (_coarse_links: they grow with the depth)
                 bubble *= sample
                 hidden = synced + kept * bubble
                 seconds = sent + (bubble if bubble > hidden else hidden)
@@ -385,7 +435,7 @@ class CountBound:
         networked = bool(network)
         found = self.lists.get((count, per_instance, networked))
         degrees = (found if found is not None else self._list(count, per_instance, networked))[0]
-        at = count * 16 + sum(bit for degree, bit in ((2, 1), (4, 2), (8, 4), (16, 8)) if degree in degrees)
+        at = count * 16 + sum(degrees) // 2  # a bit per degree 2, 4, 8, 16 (each once): half their sum
         if count <= per_instance or not network:
             made = self.coarse_links[(per_instance, network)][count] = (degrees, -1.0, [], at)
             return made
@@ -608,8 +658,15 @@ class CountBound:
             group[count] = alike
             return alike
         out = []
+        # the pipelines (_list puts them after the data-parallel and tensor-parallel pairs), fitted when a floor
+        # reaches them (Pipe): one list per (count, GPUs per instance, networked)
+        pipes = self.pipe_lists.get((count, per_instance, networked))
+        if pipes is None:
+            pipes = self.pipe_lists[(count, per_instance, networked)] = [self.pipes.get((count, tp, pp)) or self._pipe(count, tp, pp)
+                                                 for tp, pp in pairs[1 + len(degrees):]]
         unsure = False
-        for j, shape in enumerate(made):
+        for j in range(1 + len(degrees)):
+            shape = made[j]
             if shape is None:
                 tp, pp = pairs[j]
                 shape = made[j] = self.shape(count, tp, pp)
@@ -626,36 +683,110 @@ class CountBound:
         if not unsure and self.splits:
             long = self.longs.get((capacity, max(degrees, default=1)))
             unsure = long if long is not None else self._long(gpu, capacity, degrees)
-        result = group[count] = self.alike[reading] = (unsure, out)
-        self.tried[reading] = made
+        result = group[count] = self.alike[reading] = (unsure, out, pipes)
+        self.tried[reading] = (pairs, made)
         return result
 
-    def fitted(self, reading: tuple[float, tuple[int, ...], bool, int]) -> dict[tuple[int, int], Fitted | None] | None:
+    def _pipe(self, count: int, tp: int, pp: int) -> Pipe:
+        """A pipeline degree pair's Pipe: its slots, mean micro-batch and FLOP per GPU of one micro-batch at FLOP per
+        model FLOP 1.0 as shape and _fit work them out for every trial (a pipeline's micro-batch is one, or the pinned
+        one), once per (count, degrees)."""
+        dp = count // (tp * pp)
+        per_replica = max(1, math.ceil(self.batch / dp - 1e-9))
+        pinned = self.job.micro_batch
+        micro = pinned if pinned is not None else 1
+        accumulation = max(1, math.ceil(per_replica / micro))
+        size = per_replica / accumulation
+        imbalance = self.imbalances.get(pp)
+        if imbalance is None:
+            imbalance = self.imbalances[pp] = stage_imbalance(self.job.work, pp, self.job.pipeline_split)
+        found = self.pipes[(count, tp, pp)] = (tp, pp, count, accumulation + pp - 1, size,
+                                               size * self.flops * 1.0 / (tp * pp) * imbalance, micro * ETA_KEY + tp)
+        return found
+
+    def _pipe_fit(self, pipe: Pipe, capacity: float) -> Fit | int | None:
+        """A Pipe's fit at a usable memory (its Shape made when first reached)."""
+        tp, pp, count = pipe[:3]
+        shape = self.shapes.get((count, tp, pp))
+        if shape is None:
+            shape = self.shape(count, tp, pp)
+        fit = shape.caps.get(capacity, _UNSEEN)
+        if fit is _UNSEEN:
+            fit = shape.caps[capacity] = self._fit(shape, capacity)
+        found: Fit | int | None = fit
+        return found
+
+    def _sends(self, tp: int, pp: int, per_instance: int, network: float | None,
+               intra: tuple[float, str]) -> tuple[float, float, float, float]:
+        """A pipeline degree pair's tensor-parallel (latency, bandwidth) and pipeline-send (latency, bytes) terms,
+        as _comm works them out (a pipeline pair spans networked instances: _list)."""
+        link, kind = intra[0] * 1e9, intra[1]
+        net = network / 8.0 * 1e9 if network else 0.0
+        unit = self.unit_activation
+        if tp > 1:
+            found = self.tensor_terms.get((tp, pp, link, kind))
+            if found is None:
+                layers = self.job.work.layers / pp
+                found = self.tensor_terms[(tp, pp, link, kind)] = (
+                    layers * self._latency("allreduce", tp, 1, kind), layers * 2.0 * (tp - 1) / tp * unit / link)
+            tp_latency, tp_bytes = found
+        else:
+            tp_latency = tp_bytes = 0.0
+        return tp_latency, tp_bytes, 2.0 * RING_STEP_LATENCY_S["network"], 2.0 * unit / tp * per_instance / net
+
+    def fitted(self, reading: tuple[float, tuple[int, ...], bool, int], later: bool = False
+               ) -> dict[tuple[int, int], Fitted | None] | None:
         """What _fit found at a (usable memory, tensor degrees, spanning networked instances, count) — the
         training.reading_key of a layout search — per (tensor, pipeline) degree pair _list tries: the trial's
         recomputation and ZeRO stage and the micro-batch, or None where no trial fits; None where the floors have
         not worked it out, or left it without a floor (UNSURE, context parallelism). These are the layouts
         FitTrials.first_fit picks there: the same first trial (each trial's bytes at micro-batch 0 plus one sample,
         the same sums on the same numbers), the same micro-batch, and at it a memory clear of the GPU's by
-        MEMORY_MARGIN, so first_fit's own test passes too (LayoutMemo.candidate_layouts)."""
+        MEMORY_MARGIN, so first_fit's own test passes too (LayoutMemo.candidate_layouts). `later`: a pipeline no
+        floor has fitted yet is left so (training.LATER), for pipe_fitted to fit when the layout search reaches it."""
         found = self.alike.get(reading)
-        made = self.tried.get(reading)
-        if found is None or found[0] or made is None:
+        tried = self.tried.get(reading)
+        if found is None or found[0] or tried is None:
             return None
-        capacity = reading[0]
+        capacity, count = reading[0], reading[3]
         out: dict[tuple[int, int], Fitted | None] = {}
-        for shape in made:
-            if shape is None:  # not reached (cannot be, once _candidates has run): let the layout search fit it
-                return None
-            fit = shape.caps.get(capacity)
+        for j, (tp, pp) in enumerate(tried[0]):
+            fit: Fit | int | None
+            if pp > 1:  # a pipeline (Pipe): fitted when first reached
+                shape = self.shapes.get((count, tp, pp))
+                fit = shape.caps.get(capacity, _UNSEEN) if shape is not None else _UNSEEN
+                if fit is _UNSEEN:
+                    if later:
+                        out[(tp, pp)] = LATER
+                        continue
+                    fit = self._pipe_fit(self.pipes.get((count, tp, pp)) or self._pipe(count, tp, pp), capacity)
+                    shape = self.shapes[(count, tp, pp)]
+            else:
+                shape = tried[1][j]
+                if shape is None:  # not reached (cannot be, once _candidates has run): let the layout search fit it
+                    return None
+                fit = shape.caps.get(capacity)
             if isinstance(fit, Fit):
+                assert shape is not None
                 mode, sharding = shape.configs[fit.trial][:2]
-                out[(shape.tp, shape.pp)] = (mode, sharding, fit.eta_key // ETA_KEY)
+                out[(tp, pp)] = (mode, sharding, fit.eta_key // ETA_KEY)
             elif fit is None:
-                out[(shape.tp, shape.pp)] = None
+                out[(tp, pp)] = None
             else:
                 return None
         return out
+
+    def pipe_fitted(self, reading: tuple[float, tuple[int, ...], bool, int], tp: int, pp: int) -> Fitted | None:
+        """fitted's answer for one pipeline degree pair it left LATER, fitted now; LATER where rounding could decide
+        its fit (UNSURE): the layout search then fits it itself."""
+        count = reading[3]
+        fit = self._pipe_fit(self.pipes.get((count, tp, pp)) or self._pipe(count, tp, pp), reading[0])
+        if fit is None:
+            return None
+        if isinstance(fit, Fit):
+            mode, sharding = self.shapes[(count, tp, pp)].configs[fit.trial][:2]
+            return mode, sharding, fit.eta_key // ETA_KEY
+        return LATER
 
     def _long(self, gpu: GpuSpec, capacity: float, degrees: tuple[int, ...]) -> bool:
         """long_sequence(job, gpu, degrees), once per (usable memory, widest degree): all it reads of the GPU and of

@@ -343,6 +343,8 @@ class _Search:
         """Plans per (shape, count): offers of one GPU and instance shape at several providers or regions take the
         same time, planned once and priced per offer."""
         self.shapes: dict[tuple[object, ...], int] = {}
+        self.efficiency_keys: dict[int, tuple[object, ...]] = {}
+        """_efficiency_key per efficiency object (by id(): the targets hold them)."""
         self.memos: dict[int, LayoutMemo] = {}  # layouts shared across GPUs of one memory size, per job
         self.judges: dict[int, Judge] = {}
         self.bounds: dict[int, CountBound] = {}
@@ -383,8 +385,12 @@ class _Search:
             self.judges[id(this_job)] = Judge(this_job, self.confidence, self.training.deadline, self.training.budget)
         offer = target.offer
         # a small number per (job, GPU, instance shape, efficiency): hashing that nested tuple at every count cost more
-        shape = self.shapes.setdefault((id(this_job), target.gpu.id, instance_shape(offer),
-                                        _efficiency_key(target.efficiency)), len(self.shapes))
+        efficiency = target.efficiency  # offers of a GPU share its prior efficiency: its key once (held in targets)
+        efficiency_key = self.efficiency_keys.get(id(efficiency))
+        if efficiency_key is None:
+            efficiency_key = self.efficiency_keys[id(efficiency)] = _efficiency_key(efficiency)
+        shape = self.shapes.setdefault((id(this_job), target.gpu.id, instance_shape(offer), efficiency_key),
+                                       len(self.shapes))
         self.targets.append(target)
         self.keys.append(shape)
         counts = target.counts
@@ -400,10 +406,11 @@ class _Search:
         if bound is None:
             bound = self.bounds[id(this_job)] = CountBound(this_job, memo.training_memory)
             memo.fitted = bound.fitted  # the layout search reads the floors' fits (until forget_floors)
+            memo.pipe_fitted = bound.pipe_fitted
         known = self.floor_maps.get(shape)
         if known is None:
             known = self.floor_maps[shape] = {}
-        gpu, efficiency = target.gpu, target.efficiency
+        gpu = target.gpu
         # a GPU without the precision is timed at its fp32 peak (training.timed_plans)
         at = peak if peak is not None else gpu.peak_tflops.fp32 * 1e12
         intra = intra_node_gbs(gpu, offer)
@@ -425,7 +432,7 @@ class _Search:
         # floors (the finer floor is at least the coarse one, in cost too); a count whose coarse floor misses the
         # deadline or the budget is not within, and is worked out only when no count is
         coarse_costs, coarse_hours = floors.coarse_costs, floors.coarse_hours
-        order = sorted(range(len(counts)), key=coarse_costs.__getitem__)
+        order = floors.by_cost = sorted(range(len(counts)), key=coarse_costs.__getitem__)
         within: tuple[float, float, int] | None = None
         for i in order:
             cost = coarse_costs[i]
@@ -521,14 +528,17 @@ class _Search:
             floors = candidates[index]
             if not excludes(index, hours, floors.costs[i]):  # type: ignore[arg-type]
                 self.judge(index, i)
-        taken = {(index, i) for _, index, i in probes}
+        taken: dict[int, set[int]] = {}  # the probes' count indices, per target
+        for _, index, i in probes:
+            taken.setdefault(index, set()).add(i)
         heap: list[Block] = []
         for index, floors in candidates.items():
             first = floors.first
-            members = [i for i in range(len(floors.hours)) if i != first and (index, i) not in taken]
+            # in (coarse cost, count index) order (add sorted them so): the first costs least
+            probed = taken.get(index)
+            members = [i for i in floors.by_cost if i != first] if probed is None \
+                else [i for i in floors.by_cost if i != first and i not in probed]
             if members:
-                # in (coarse cost, count index) order: the first costs least
-                members.sort(key=floors.coarse_costs.__getitem__)
                 heap.append(_block(index, floors, members, len(heap)))
         heapq.heapify(heap)
         made = len(heap)
@@ -577,7 +587,7 @@ class _Search:
         for bound in self.bounds.values():
             bound.forget()
         for memo in self.memos.values():
-            memo.fitted = None  # (it held the bound: a reference cycle while the search ran)
+            memo.fitted = memo.pipe_fitted = None  # (they held the bound: a reference cycle while the search ran)
 
     def plan(self, index: int, i: int) -> TimedPlan:
         """The target's plan at its i-th count, timed once per (shape, count)."""
@@ -667,8 +677,8 @@ class _Floors:
     count worked out when the search needs it (at most once per offer shape and count: `known`), each with its
     cost by the plan's own cost formula (the cost rises with the hours)."""
 
-    __slots__ = ("billing", "coarse_costs", "coarse_hours", "counts", "costs", "fine", "first", "hours", "instances",
-                 "known", "price", "term")
+    __slots__ = ("billing", "by_cost", "coarse_costs", "coarse_hours", "counts", "costs", "fine", "first", "hours",
+                 "instances", "known", "price", "term")
 
     def __init__(self, fine: Callable[[int], float], target: Target, known: dict[int, float],
                  coarse_hours: list[float], instances: list[int]) -> None:
@@ -686,6 +696,8 @@ class _Floors:
         self.costs: list[float | None] = [None] * len(coarse_hours)
         self.first = -1
         """The count timed first (the cheapest by floor)."""
+        self.by_cost: list[int] = []
+        """The count indices in (coarse floor cost, index) order (_Search.add)."""
 
     def floor(self, i: int) -> tuple[float, float]:
         """The i-th count's floor cost and hours, worked out once."""

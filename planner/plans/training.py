@@ -1130,6 +1130,34 @@ class LayoutEntry(NamedTuple):
     gpus: int
 
 
+LATER: tuple[str, str, int] = ("", "", 0)
+"""A pipeline degree pair's fit the floors have not worked out yet (CountBound.fitted with `later`): the layout search
+asks for it (LayoutMemo.pipe_fitted) when it cannot rule the pipeline out."""
+
+
+class LazyPipe(NamedTuple):
+    """A pipeline candidate whose fit the search's floors know (CountBound.fitted) but whose layout is made only
+    when the layout search cannot rule it out (LayoutMemo.layouts_with_work, _fastest): what a step's floor reads of
+    it without its recomputation — FLOP per GPU of one micro-batch at FLOP per model FLOP 1.0 (recomputation only
+    adds), in layout_work's order — and what makes the layout."""
+
+    tensor: int
+    pipeline: int
+    micro: int
+    slots: float
+    least_flops: float
+    picked: tuple[str, str, int]
+    """The fit's recomputation, ZeRO stage and micro-batch, or LATER."""
+    gpus: int
+    reading: tuple[object, ...]
+    """The reading_key it was listed under (LayoutMemo.pipe_fitted)."""
+
+
+Candidate = LayoutEntry | LazyPipe | None
+"""An entry of the layout search's candidate lists (LayoutMemo.layouts_with_work): a layout with its work, a pipeline
+not made yet, or one that turned out not to fit (None)."""
+
+
 @dataclass
 class LayoutMemo:
     """The layouts and layout efficiencies of one job, shared by the plans of one search: thousands of (offer,
@@ -1142,7 +1170,7 @@ class LayoutMemo:
     """The curve's efficiency at (GPU and efficiency, tensor degree, micro-batch, expert degree), before widening."""
     contents: dict[tuple[object, ...], int] = dataclasses.field(default_factory=dict)
     tokens: dict[tuple[int, int], tuple[int, GpuSpec, Efficiency]] = dataclasses.field(default_factory=dict)
-    works: dict[tuple[object, ...], list[LayoutEntry]] = dataclasses.field(default_factory=dict)
+    works: dict[tuple[object, ...], list[Candidate]] = dataclasses.field(default_factory=dict)
     """Each layouts_key's candidate layouts with their layout_work (layouts_with_work)."""
     configs: dict[tuple[object, ...], LayoutWork] = dataclasses.field(default_factory=dict)
     """layout_work per layout configuration (what it reads of a layout: every field but the memory)."""
@@ -1165,22 +1193,29 @@ class LayoutMemo:
     intervals: dict[tuple[int, float], tuple[tuple[float, float, float], Efficiency]] = \
         dataclasses.field(default_factory=dict)
     """interval(value, log_sigma, cap) per (efficiency object, cap), held with it (timed_plans)."""
-    alike: dict[tuple[object, ...], list[LayoutEntry]] = dataclasses.field(default_factory=dict)
+    alike: dict[tuple[object, ...], list[Candidate]] = dataclasses.field(default_factory=dict)
     """layouts_with_work per reading_key: layouts keys that differ only in what candidate_layouts does not read
     (GPUs per instance beyond the tensor degrees they allow) share one list."""
     """step_comm per (TargetView.link, layout object): GPUs of every memory size meet the same layouts."""
-    rows: dict[tuple[int, int], tuple[list[LayoutEntry], list[StepComm | None]]] = \
+    rows: dict[tuple[int, int], tuple[list[Candidate], list[StepComm | None]]] = \
         dataclasses.field(default_factory=dict)
     """Each (comm token, count)'s candidate layouts with their StepComm, each worked out when first asked for (None
     until then: comm_rows, comm_at): ~2,000 of a search's ~5,400 plans, since GPUs of one link speed on offers of one
     network and instance size share them."""
     """The LayoutEntry of each layout object (its id(): the entry holds the layout, so the id is not reused while the
     memo lives): a search's layouts_keys list ~5,000 layouts, ~900 distinct."""
-    fitted: Callable[[Any], dict[tuple[int, int], tuple[str, str, int] | None] | None] | None = None
+    fitted: Callable[..., dict[tuple[int, int], tuple[str, str, int] | None] | None] | None = None
     """A search's floors' fits by reading_key (count_bound.CountBound.fitted), set while they are kept: each degree
     pair's trial and micro-batch, or None where none fits, so candidate_layouts need not try the trials again."""
     picked: dict[tuple[object, ...], Layout] = dataclasses.field(default_factory=dict)
     """fitted_layout per (count, degrees, trial, micro-batch)."""
+    pipe_fitted: Callable[[Any, int, int], tuple[str, str, int] | None] | None = None
+    """The floors' fit of one pipeline degree pair at a reading_key (count_bound.CountBound.pipe_fitted), set with
+    `fitted`: a LazyPipe left LATER is fitted only when made."""
+    pipe_terms: dict[tuple[int, int, int, int], tuple[float, float]] = dataclasses.field(default_factory=dict)
+    """A LazyPipe's slots and least FLOP per micro-batch per (count, tensor degree, pipeline depth, micro-batch)."""
+    curve_values: dict[tuple[int, int, int], float] = dataclasses.field(default_factory=dict)
+    """A LazyPipe's efficiency value per (efficiency token, tensor degree, micro-batch) (lazy_value)."""
 
     def candidate_layouts(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
                           reading: tuple[object, ...] | None = None) -> list[Layout]:
@@ -1234,7 +1269,7 @@ class LayoutMemo:
         return found
 
     def layouts_with_work(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer,
-                          count: int) -> list[LayoutEntry]:
+                          count: int) -> list[Candidate]:
         """candidate_layouts, each with its layout_work and what the efficiency look-up reads of it (LayoutEntry):
         all once per layouts_key, and one list for layouts keys that read alike (reading_key)."""
         key = layouts_key(gpu, offer, count)
@@ -1244,13 +1279,92 @@ class LayoutMemo:
             found = self.alike.get(alike)
             if found is None:
                 entries = self.entries
-                found = self.alike[alike] = [entries.get(id(layout)) or self.entry(job, layout)
-                                             for layout in self.candidate_layouts(job, gpu, offer, count, alike)]
+                found = self.lazy_entries(job, gpu, count, alike)
+                if found is None:
+                    found = [entries.get(id(layout)) or self.entry(job, layout)
+                             for layout in self.candidate_layouts(job, gpu, offer, count, alike)]
+                self.alike[alike] = found
             self.works[key] = found
         return found
 
+    def lazy_entries(self, job: TrainingJob, gpu: GpuSpec, count: int,
+                     reading: tuple[object, ...]) -> list[Candidate] | None:
+        """candidate_layouts' list from the floors' fits (`fitted`), each data-parallel and tensor-parallel layout
+        made as candidate_layouts makes it (the same fit, in its order) and each pipeline left as a LazyPipe for
+        _fastest to make when it cannot rule it out (made_pipe); None where the floors do not know every degree
+        pair's fit, or some fitting pair has more replicas than the batch has samples (candidate_layouts then keeps
+        only those with at most as many)."""
+        known = self.fitted(reading, True) if self.fitted is not None and job.parallelism is None else None
+        batch = job.global_batch_samples
+        if known is None or batch is None:
+            return None
+        capacity = usable_bytes(gpu)
+        entries = self.entries
+        out: list[Candidate] = []
+        pinned = job.micro_batch
+        for (tp, pp), picked in known.items():
+            if picked is None:
+                continue
+            dp = count // (tp * pp)
+            if dp > batch:  # (a pipeline LATER may not fit: with more replicas than samples, fitted as usual)
+                return None
+            if pp == 1:
+                layout = self.fitted_layout(job, count, tp, pp, picked)
+                if layout.memory.total > capacity:  # as first_fit tests it (the floors say it is)
+                    found = self.fit_layout(job, gpu, capacity, count, tp, pp, ZERO_SHARDING if tp == 1
+                                            else ("none", "zero1"))
+                    if found is None:
+                        continue
+                    layout = found
+                out.append(entries.get(id(layout)) or self.entry(job, layout))
+                continue
+            # a pipeline's micro-batch is one, or the pinned one, whatever trial fits (FitTrials.first_fit)
+            micro = picked[2] if picked is not LATER else pinned if pinned is not None else 1
+            terms = self.pipe_terms.get((count, tp, pp, micro))
+            if terms is None:
+                # layout_work's slots and micro-batch FLOP (virtual stages 1: no pins), recomputation left out
+                per_replica = math.ceil(batch / dp - 1e-9)
+                accumulation = max(1, math.ceil(per_replica / micro))
+                size = per_replica / accumulation
+                terms = self.pipe_terms[(count, tp, pp, micro)] = (
+                    accumulation + (pp - 1) / 1,
+                    size * job.model_flops_per_sample * 1.0 / (tp * pp * 1)
+                    * stage_imbalance(job.work, pp, job.pipeline_split))
+            out.append(_tuple_new(LazyPipe, (tp, pp, micro, *terms, picked, count, reading)))
+        return out
+
+    def made_pipe(self, job: TrainingJob, gpu: GpuSpec, lazy: LazyPipe) -> LayoutEntry | None:
+        """A LazyPipe's layout and its LayoutEntry, as candidate_layouts fits it (None: it does not fit after all)."""
+        tp, pp, _, _, _, picked, count, reading = lazy
+        capacity = usable_bytes(gpu)
+        if picked is LATER and self.pipe_fitted is not None:
+            found = self.pipe_fitted(reading, tp, pp)
+            if found is None:  # no trial fits
+                return None
+            picked = found
+        layout: Layout | None = None
+        if picked is not LATER:
+            layout = self.fitted_layout(job, count, tp, pp, picked)
+        if layout is None or layout.memory.total > capacity:  # as first_fit tests it (the floors say it is)
+            layout = self.fit_layout(job, gpu, capacity, count, tp, pp, ("none", "zero1"))
+        if layout is None:
+            return None
+        return self.entries.get(id(layout)) or self.entry(job, layout)
+
+    def lazy_value(self, job: TrainingJob, gpu: GpuSpec, efficiency: Efficiency, token: int, tp: int,
+                   micro: int) -> float:
+        """The layout efficiency's value at (tensor degree, micro-batch, no expert ranks): the curve's value there,
+        which the widening leaves as it is (layout_efficiency), else the figure given; once per (token, degrees)."""
+        key = (token, tp, micro)
+        found = self.curve_values.get(key)
+        if found is None:
+            curve: Any = efficiency.curve
+            found = self.curve_values[key] = efficiency.value if curve is None else \
+                curve.efficiency(job.work, gpu, job.precision, tp, micro, job.attention, job.framework, 1)
+        return found
+
     def comm_rows(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
-                  view: TargetView) -> tuple[list[LayoutEntry], list[StepComm | None]]:
+                  view: TargetView) -> tuple[list[Candidate], list[StepComm | None]]:
         """layouts_with_work, and beside them a list for each layout's StepComm on this GPU's link and this offer's
         network (comm_at fills it), once per (view.comm, count)."""
         entries = self.works.get((*view.layouts_prefix, count))
@@ -1425,11 +1539,27 @@ def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, eff
     if rows is None:
         rows = memo.comm_rows(job, gpu, offer, count, view)
     entries, comms = rows
-    efficiencies = memo.efficiencies
+    efficiencies, lazy_values = memo.efficiencies, memo.curve_values
     bandwidth = dequant_bandwidth(gpu)
     chosen = None
     counted, widening = 0, 0  # a count's layouts all span its GPUs: the widening is asked once per count
+    entry: Any
     for index, entry in enumerate(entries):
+        if entry.__class__ is not LayoutEntry:
+            if entry is None:  # a LazyPipe that did not fit after all
+                continue
+            if chosen is not None:
+                # a pipeline not made yet (LazyPipe): its floor below (the step less the communication) is at
+                # least its slots of compute at the least recomputation, the same operations on smaller FLOP
+                # (IEEE rounding is monotone), so at or past the fastest key it is not made
+                tensor, _, micro, slots, least, _, _, _ = entry
+                eta = lazy_values.get((token, tensor, micro)) \
+                    or memo.lazy_value(job, gpu, efficiency, token, tensor, micro)
+                if slots * (least / peak) / eta >= fastest:
+                    continue
+            entry = entries[index] = memo.made_pipe(job, gpu, entry)
+            if entry is None:
+                continue
         candidate, shared, tensor, micro, expert, gpus = entry
         if curve is None:
             eff = efficiency
