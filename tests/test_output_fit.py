@@ -564,12 +564,14 @@ def test_a_line_never_starts_with_a_separator():
         "Whole bill of the plan (#1: 4× RTX-3060-TI ·", "simplepod)"]
 
 
-@pytest.mark.parametrize("name", ["bert-train-then-serve", "resnet50-imagenet"])
+@pytest.mark.parametrize("name", ["bert-train-then-serve", "resnet50-imagenet", "serve-7b-chat"])
 def test_no_example_line_starts_with_a_separator_at_any_width(name, monkeypatch):
-    # every width from 40 to 80 columns: no line of a table's cells, of a title or of a sentence starts with '·'
-    # (bert-train-then-serve's serving choice at 80: 'cheapest at the targets' beside '· simplepod')
+    # every width from 40 to 80 columns: no line of a table's cells, of a title or of a sentence starts with '·', '—'
+    # or '>' (bert-train-then-serve's serving choice at 80: 'cheapest at the targets' beside '· simplepod';
+    # resnet50-imagenet's '— the P10–P90 interval …' and serve-7b-chat's '> the fitted 0.07)' at 80)
     import planner
     from planner.render import report
+    from planner.render.console import SEPARATORS
 
     catalog = planner.load_catalog()
     planned = planner.plan(planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog), catalog)
@@ -578,8 +580,8 @@ def test_no_example_line_starts_with_a_separator_at_any_width(name, monkeypatch)
         monkeypatch.setenv("COLUMNS", str(width))
         del printed[:]
         text = report.render_table(planned.estimate, 10, planned.decision)
-        starts = [line for line in text.splitlines() if line.strip().startswith("·")]
+        starts = [line for line in text.splitlines() if line.strip().startswith(SEPARATORS)]
         for table, at in printed:
             starts += [line for row in table.cell_lines(at) for cell in row for line in cell
-                       if line.strip().startswith("·")]
+                       if line.strip().startswith(SEPARATORS)]
         assert printed and not starts, (width, starts[:3])

@@ -427,10 +427,11 @@ class FittedTable:
 _WORD = r"\s*\S+\s*"
 """A word as rich wraps text (rich/_wrap.py words): its leading whitespace (the line's first word) and trailing
 (compiled when a table is narrowed: re's cache)."""
-SEPARATORS = ("·",)
-"""Marks between the items of a cell, a title or a sentence ('1× RTX-3060-TI · simplepod'): a line never starts with
-one, the break goes after it, before the next item (new-user QA round 8: '1×1 RTX-3060-TI' / '· simplepod' at 60
-columns). _words joins each to the word before it; wrap_lines likewise."""
+SEPARATORS = ("·", "—", ">")
+"""Marks between the items of a cell, a title or a sentence ('1× RTX-3060-TI · simplepod', 'P50 — the P10–P90
+interval', 'σ 0.25 > the fitted 0.07'): a line never starts with one, the break goes after it, before the next item
+(new-user QA round 8: '1×1 RTX-3060-TI' / '· simplepod' at 60 columns; '— the P10–P90 interval' and '> the fitted
+0.07)', read as a quotation, at 80). _words joins each to the word before it; wrap_lines likewise."""
 _HYPHEN = r"(?<=[^\s-]-)(?=[^\s-])|(?<=[^\s.]\.)(?=[A-Za-z])"
 """After a hyphen inside a word ('nemo2407-' / 'gpt3-175b'; not a leading minus) or a dot before a letter
 ('(inference.' / 'precision:'; not '13.5'): where a word too wide for its column breaks (_words with hyphens)."""
