@@ -173,6 +173,50 @@ def test_a_settled_quantile_is_on_the_side_computed(servers, load):
     assert md_c.quantile_within(servers, load * 0.3, 1.0, 0.02, 0.95, 0.95, 0.01) is None  # no FFT to spare
 
 
+def test_a_quantile_known_from_a_distribution_is_on_the_side_computed():
+    # from the queue's own distribution, and from those of fewer and more servers with the same arrivals (X falls
+    # with more servers): it may say "not known", never the wrong side, and it decides where the bounds could not
+    decided = []
+    for servers, load in QUEUES:
+        step = max(1, servers // 16)
+        queues = [n for n in (servers - step, servers, servers + step) if load < n]
+        for neighbours in ((), (queues[0], queues[-1])):
+            md_c.clear_memos()
+            for n in neighbours:
+                md_c._kept_wait(n, load, 1.0)
+            for spread in (0.0, 0.003, 0.02, 0.3):
+                for q in LLM_QUANTILES:
+                    for wait in (0.002, 0.005, 0.01, 0.03, 0.1, 0.3, 1.5, 5.0):
+                        verdict = md_c.quantile_within_known(servers, load, 1.0, spread, q, 0.95, wait)
+                        if verdict is not None:
+                            computed = md_c.md_c_wait_plus_uniform_quantile(servers, load, 1.0, spread, q, 0.95)
+                            assert (computed <= wait) == verdict
+                            bound = md_c.quantile_within(servers, load, 1.0, spread, q, 0.95, wait)
+                            decided.append((verdict, bound))
+                            md_c.COMPUTED_QUANTILES.clear()  # the next answer from the distribution again
+        md_c.clear_memos()
+        md_c.STORING[0] = True  # a store keeps every quantile asked for: none is left to the distribution
+        assert all(md_c.quantile_within_known(servers, load, 1.0, 0.02, q, 0.95, w) is None
+                   for q in LLM_QUANTILES for w in (0.01, 0.1, 1.5))
+        md_c.clear_memos()
+        assert not md_c.STORING[0]
+    assert {verdict for verdict, bound in decided if bound is None} == {True, False}  # where the bounds could not
+
+
+def test_a_neighbours_distribution_decides_without_the_queues_own():
+    # X′ of fewer servers bounds the wait from above, of more servers from below: decided without the FFT of the
+    # queue asked about
+    md_c.clear_memos()
+    md_c._kept_wait(60, 50.0, 1.0)
+    assert md_c.quantile_within_known(64, 50.0, 1.0, 0.02, 0.95, 0.95, 0.5) is True
+    md_c._kept_wait(72, 50.0, 1.0)
+    assert md_c.quantile_within_known(64, 50.0, 1.0, 0.02, 0.95, 0.95, 1e-3) is False
+    assert (64, 50.0, 1.0) not in {(w.servers, w.arrival_rate, w.service_s)
+                                   for ws in md_c._BY_ARRIVALS.values() for w in ws.values()}
+    assert md_c.md_c_wait_plus_uniform_quantile(64, 50.0, 1.0, 0.02, 0.95, 0.95) <= 0.5
+    md_c.clear_memos()
+
+
 @pytest.mark.parametrize("servers, load", QUEUES + [(64, 20.0), (4, 3.99)])
 @pytest.mark.parametrize("spread", [0.0, 0.003, 0.05, 0.3])
 def test_quantile_bounds_hold_the_computed_quantile(servers, load, spread):

@@ -151,14 +151,17 @@ class MdcWait:
             out[sel] = _poisson_mix(self.waiting_cdf, int(jj + 1) * c - 1, lam * np.maximum(tau, 0.0))
         return out
 
-    def _cdf_ascending(self, t: np.ndarray) -> np.ndarray:
+    def _cdf_ascending(self, t: np.ndarray, servers: int | None = None) -> np.ndarray:
         """cdf(t) for increasing t ≥ 0 (the bracket's grids and the trapezoid's nodes), the same numbers: each
         interval [jD, (j + 1)D) is then a contiguous run of t, mixed as one slice, with the run's means already
         ordered (decreasing: μ = λ·((j + 1)D − t)), so no masks, np.unique or min/max reductions are needed — the
         same elements in the same order reach _poisson_mix. About half of an FFT-path quantile's time was these
-        calls' overhead on arrays of 17–50 points."""
+        calls' overhead on arrays of 17–50 points.
+
+        `servers`: P(X + A ≤ (j + 1)·servers − 1) instead, this queue's X with another queue's thresholds (the
+        bounds of quantile_within_known)."""
         import numpy as np
-        c, lam, hold = self.servers, self.arrival_rate, self.service_s
+        c, lam, hold = self.servers if servers is None else servers, self.arrival_rate, self.service_s
         first, last = math.floor(float(t[0]) / hold), math.floor(float(t[-1]) / hold)
         if first == last:
             means = lam * np.maximum((first + 1.0) * hold - t, 0.0)
@@ -479,8 +482,85 @@ def md_c_wait_plus_uniform_quantile(servers: int, arrival_rate: float, service_s
 
 @lru_cache(maxsize=256)
 def _kept_wait(servers: int, arrival_rate: float, service_s: float) -> MdcWait | None:
-    """md_c_wait, kept for the run: a queue's other quantile is often asked later (for the plan kept)."""
-    return md_c_wait(servers, arrival_rate, service_s)
+    """md_c_wait, kept for the run: a queue's other quantile is often asked later (for the plan kept). Each is also
+    filed by its arrivals and service time (_BY_ARRIVALS) for quantile_within_known."""
+    wait = md_c_wait(servers, arrival_rate, service_s)
+    if wait is not None:
+        if _FILED[0] >= 256:  # as many as _kept_wait keeps: the memory stays bounded
+            _BY_ARRIVALS.clear()
+            _FILED[0] = 0
+        _BY_ARRIVALS.setdefault((arrival_rate, service_s), {})[servers] = wait
+        _FILED[0] += 1
+    return wait
+
+
+STORING = [False]
+"""Set while the quantiles are kept between runs (planner/model/md_c_store.py, the CLI): every quantile a verdict
+asks for is then computed, so that the next run finds it stored and needs neither the FFT nor numpy, and
+quantile_within_known leaves its verdicts to them."""
+_BY_ARRIVALS: dict[tuple[float, float], dict[int, MdcWait]] = {}
+"""The distributions _kept_wait worked out, by (arrival rate, service time), then servers."""
+_FILED = [0]
+"""How many _BY_ARRIVALS holds."""
+BOUND_STEPS = 16
+"""Intervals of quantile_within_known's sums over the spread (the same as the trapezoid's, GRID)."""
+
+
+def quantile_within_known(servers: int, arrival_rate: float, service_s: float, spread: float, q: float,
+                          largest: float, wait: float) -> bool | None:
+    """quantile_within's answer for a queue its bounds leave open, from an M/D/c distribution worked out: its own,
+    computed here when no other decides (the FFT its quantile would take; the search then needs only which side of
+    `wait` the quantile lies on, not the number), or another of the same arrivals and service time.
+
+    X, the customers waiting, falls with more servers (the Lindley recursion X(s + D) = (X(s) + A − c)⁺ of the same
+    arrivals is smaller at every step), so with X′ from c′ ≤ c servers P(W ≤ jD + v) = P(X + A ≤ (j + 1)c − 1) ≥
+    P(X′ + A ≤ (j + 1)c − 1), and from c′ ≥ c it is ≤ (c′ = c: the queue's own CDF). P(W ≤ t) increases, so
+    P(W + U·s ≤ y) = (1/s)∫_{y−s}^{y} P(W ≤ t) dt lies between its sums on BOUND_STEPS intervals at their left and
+    right ends. As in quantile_within, the quantile is within `wait` when the lower sum at y = wait/(1 + SURE_MARGIN)
+    reaches q + SURE_LEVEL, past it when the upper sum at (1 + SURE_MARGIN)·wait is below q − SURE_LEVEL (the CDFs
+    are exact to ~1e-10, and SURE_MARGIN is ten times the 0.1 % within which the quantile is computed); None
+    otherwise, and where the quantile is already known or takes no FFT (the shortcut, the tail), cheaper read."""
+    c, a = servers, arrival_rate * service_s
+    if wait <= 0.0 or a >= c or STORING[0]:
+        return None
+    key = (servers, arrival_rate, service_s, spread, q, largest)
+    if key in COMPUTED_QUANTILES or key in KNOWN_QUANTILES:
+        return None
+    waits = no_wait_bound(c, a, growth_root(c, a))
+    if (waits < NEGLIGIBLE_WAIT and largest <= 1.0 - waits) or fft_points(c, a) > MAX_FFT_POINTS:
+        return None
+    filed = _BY_ARRIVALS.get((arrival_rate, service_s), {})
+    own = filed.get(c)
+    if own is None:
+        fewer = max((n for n in filed if n < c), default=0)
+        if fewer and _sum_at_least(filed[fewer], c, spread, wait / (1.0 + SURE_MARGIN), q + SURE_LEVEL):
+            return True
+        more = min((n for n in filed if n > c), default=0)
+        if more and not _sum_at_least(filed[more], c, spread, (1.0 + SURE_MARGIN) * wait, q - SURE_LEVEL, True):
+            return False
+        own = _kept_wait(servers, arrival_rate, service_s)
+        assert own is not None  # a < c
+    waits = 1.0 - own.no_wait
+    if waits < NEGLIGIBLE_WAIT and largest <= 1.0 - waits:
+        return None  # the quantile is the shortcut's after the FFT: cheaper computed
+    if _sum_at_least(own, c, spread, wait / (1.0 + SURE_MARGIN), q + SURE_LEVEL):
+        return True
+    if not _sum_at_least(own, c, spread, (1.0 + SURE_MARGIN) * wait, q - SURE_LEVEL, True):
+        return False
+    return None
+
+
+def _sum_at_least(wait: MdcWait, servers: int, spread: float, y: float, level: float, upper: bool = False
+                  ) -> bool:
+    """Whether (1/s)·Σ h·P(X + A ≤ (j + 1)·servers − 1) over BOUND_STEPS intervals h of [max(0, y − s), y] (X:
+    `wait`'s), at each interval's left end (right end if `upper`), reaches `level`; at s = 0 the one point y."""
+    import numpy as np
+    if spread <= 0.0:
+        return float(wait._cdf_ascending(np.array([y]), servers)[0]) >= level
+    start = max(0.0, y - spread)
+    width = (y - start) / BOUND_STEPS
+    t = start + width * np.arange(1 if upper else 0, BOUND_STEPS + 1 if upper else BOUND_STEPS)
+    return float(wait._cdf_ascending(t, servers).sum()) * width / spread >= level
 
 
 SURE_MARGIN = 0.01
@@ -755,7 +835,7 @@ def _poisson_sum(mean: float, k: int, enough: float) -> tuple[float, bool, bool]
 
 def clear_memos() -> None:
     """Forget the kept quantiles and tables, the queue's and the serving search's Poisson ones, and any quantiles
-    loaded from the store (benchmarks time cold searches with it)."""
+    loaded from the store (benchmarks time cold searches with it), and that a store is in use (STORING)."""
     KNOWN_QUANTILES.clear()
     COMPUTED_QUANTILES.clear()
     md_c_wait_plus_uniform_quantiles.cache_clear()
@@ -766,6 +846,9 @@ def clear_memos() -> None:
     _BUSY.clear()
     _overshoot_factor.cache_clear()
     _kept_wait.cache_clear()
+    _BY_ARRIVALS.clear()
+    _FILED[0] = 0
+    STORING[0] = False
     growth_root.cache_clear()
     fft_points.cache_clear()
     _LOG_FACTORIALS.clear()

@@ -55,7 +55,9 @@ def _entry() -> Path:
 
 
 def load() -> None:
-    """Put the stored quantiles in md_c.KNOWN_QUANTILES (nothing when there are none, or they cannot be read)."""
+    """Put the stored quantiles in md_c.KNOWN_QUANTILES (nothing when there are none, or they cannot be read), and
+    have the search compute every quantile it asks for (md_c.STORING), so that the next run finds them all."""
+    md_c.STORING[0] = True
     try:
         data = _entry().read_bytes()
     except OSError:

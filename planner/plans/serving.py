@@ -55,7 +55,12 @@ from planner.model.inference_time import (
     tp_allreduce_seconds,
 )
 from planner.model.interconnect import PlanLinks, intra_node_gbs
-from planner.model.md_c import md_c_wait_plus_uniform_quantile, quantile_bounds, quantile_within
+from planner.model.md_c import (
+    md_c_wait_plus_uniform_quantile,
+    quantile_bounds,
+    quantile_within,
+    quantile_within_known,
+)
 from planner.model.percentile import Percentile
 from planner.model.memory import usable_bytes
 from planner.model.precision import COMPUTE_PRECISION, alternative_precision, peak_flops
@@ -381,6 +386,9 @@ def llm_meets(inf: Inference, timing: LlmTiming, replicas: int | None, rate: flo
             # most counts tried are far from the target either way: bounds on the wait's tail say so without the FFT
             settled = quantile_within(replicas * timing.batch, rate, timing.hold_s, timing.step_s, q,
                                       max(LLM_QUANTILES), target * (1 + 1e-9) - timing.prefill_s)
+            if settled is None:  # from the queue's distribution, or a neighbour's, without the quantile's search
+                settled = quantile_within_known(replicas * timing.batch, rate, timing.hold_s, timing.step_s, q,
+                                                max(LLM_QUANTILES), target * (1 + 1e-9) - timing.prefill_s)
             if settled is not None:
                 if not settled:
                     return False
