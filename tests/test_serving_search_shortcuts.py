@@ -417,3 +417,27 @@ def test_a_decode_step_from_its_terms_is_the_written_out_step(catalog, preset):
                 weights_read_bytes(work, "bf16", batch) + batch * kv_cache_bytes(work, context, "fp8")) / 1.7e12) \
                 + 2.5e-5
             assert decode_step_at(terms, work, batch, "bf16", 3.1e14, 1.7e12, 2.5e-5) == written
+
+
+def test_the_largest_batch_meeting_with_other_counts_known_is_the_bisections(catalog):
+    # _Degree.batch_meeting answers some of a count's TPOT questions from the batches other counts found (more
+    # replicas, fewer prefills cutting in): the same batch as a degree that knows no other count, in any order
+    from planner.model.interconnect import intra_node_gbs
+    from planner.model.workload import workload_for
+    from planner.plans.serving import _Degree
+
+    loaded = planner.load_profile(ROOT / "profiles" / "serve-7b-chat.yaml", catalog,
+                                  ["constraints.gpus=[A100-80GB-SXM]"])
+    inf, gpu = loaded.profile.inference, catalog.gpus["A100-80GB-SXM"]
+    plan = planner.plan(loaded, catalog).estimate.inference.plans[0]
+    offer = next(o for o in catalog.offers({"A100-80GB-SXM"}) if o.offer.gpus_per_instance == 1)
+    work = workload_for(loaded.arch)
+    link_gbs, link = intra_node_gbs(gpu, offer)
+    for rate in (inf.rate, 4.0 * inf.rate):
+        at_rate = inf.model_copy(update={"rate": rate})
+        counts = [1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144]
+        alone = {r: _Degree(work, at_rate, gpu, 1, link_gbs, link, plan.efficiency).batch_meeting(r) for r in counts}
+        assert len(set(alone.values())) > 2  # the counts reach several batches, and none
+        for order in (counts, counts[::-1], counts[1::2] + counts[::2]):
+            shared = _Degree(work, at_rate, gpu, 1, link_gbs, link, plan.efficiency)
+            assert {r: shared.batch_meeting(r) for r in order} == alone

@@ -745,7 +745,7 @@ class _Degree:
     instance sizes times and sizes the same configurations."""
 
     __slots__ = ("work", "inf", "tp", "link_gbs", "link", "eff", "basis", "batches", "configs", "timings",
-                 "latencies", "verdicts", "looser", "meeting")
+                 "latencies", "verdicts", "looser", "meeting", "tpot_most")
     basis: _TimingBasis | None
     batches: list[int]
     timings: dict[int, LlmTiming]
@@ -761,6 +761,7 @@ class _Degree:
         self.configs: dict[int, _Configuration] = {}
         self.verdicts = {}
         self.meeting: dict[int, int | None] = {}
+        self.tpot_most: dict[int, int] = {}
         self.looser = looser
         if looser is not None:
             # the same GPU, degree, link, efficiencies and inference section but for stricter targets (_degree):
@@ -804,17 +805,33 @@ class _Degree:
         return found
 
     def _batch_meeting(self, replicas: int) -> int | None:
-        if not self._tpot_within(1, replicas):
-            return None
         limit = self.batches[0]  # largest first
+        # the TPOT percentiles fall with more replicas (fewer prefills cut in: _cut_in_mean) and grow with the
+        # batch, so the largest batch meeting them with other counts (tpot_most: 0 when not even batch 1 does)
+        # answers some of this count's questions: a batch meeting them with fewer replicas meets them here, one
+        # missing them with more misses them here; the bisection asks the same batches, the rest answered
+        meets, misses = 0, limit + 1
+        for count, most in self.tpot_most.items():
+            if count <= replicas and most > meets:
+                meets = most
+            if count >= replicas and most < misses - 1:
+                misses = most + 1
+
+        def within(batch: int) -> bool:
+            return batch <= meets or (batch < misses and self._tpot_within(batch, replicas))
+
+        if not within(1):
+            self.tpot_most[replicas] = 0
+            return None
         good, bad = 1, limit + 1
-        if self._tpot_within(limit, replicas):
+        if within(limit):
             good = limit
         else:
             bad = limit
         while bad - good > 1:
             mid = (good + bad) // 2
-            good, bad = (mid, bad) if self._tpot_within(mid, replicas) else (good, mid)
+            good, bad = (mid, bad) if within(mid) else (good, mid)
+        self.tpot_most[replicas] = good
         return good if self.at(good).meets_at(replicas, self.inf.rate) else None
 
     def _tpot_within(self, batch: int, replicas: int) -> bool:
