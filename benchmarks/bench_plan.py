@@ -2,7 +2,8 @@
 """Benchmark (not a test): in-process CPU time of `planner.api.plan` on every example profile, analytic and with
 `simulate=True`, and how often the serving search asks for M/D/c quantiles (calls vs distinct arguments).
 
-Run: .venv/bin/python benchmarks/bench_plan.py [--no-simulate]
+Run: .venv/bin/python benchmarks/bench_plan.py [--no-simulate] [--serving]   (--serving: the profiles with an
+inference section only)
 Target (issue 17): `--simulate --top 0` ≤ 3 s per profile (cold, whole command: benchmarks/bench_simulate.py);
 issue 12: the serving search no slower than before the exact M/D/c model. CPU time (time.process_time), median of
 REPEATS runs in one process after one warm-up run, so import time and first-call caches are not counted; the
@@ -147,6 +148,8 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     modes = (False,) if "--no-simulate" in sys.argv else (False, True)
     for profile in sorted((ROOT / "profiles").glob("*.yaml")):
+        if "--serving" in sys.argv and "\ninference:" not in profile.read_text():
+            continue
         figures = "  ".join(f"{'simulated' if s else 'analytic'} {plan_seconds(profile.name, s) * 1e3:8.1f} ms CPU"
                             for s in modes)
         print(f"plan() {profile.name:32s} {figures}")

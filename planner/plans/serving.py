@@ -292,7 +292,9 @@ def _timing_at(basis: _TimingBasis, work: Workload, inf: Inference, tp: int, bat
         step = (spec.tokens * draft_step + verify + engine) / expected_tokens_per_round(spec.tokens, spec.acceptance)
     # a slot is held for its own prefill, the other batch − 1 slots' prefills cutting into its decode (each costing
     # it cut_s: a whole prefill, or with chunked prefill only the excess of the fused steps), and its decode steps
-    return LlmTiming(tp, batch, prefill, step, slot_hold_seconds(batch, prefill, cut, basis.output, step), cut)
+    # LlmTiming(...) without the frozen dataclass's per-field setattr (plans/evolve.py): ~1,650 a search
+    return build(LlmTiming, tp=tp, batch=batch, prefill_s=prefill, step_s=step,
+                 hold_s=slot_hold_seconds(batch, prefill, cut, basis.output, step), prefill_cut_s=cut)
 
 
 LLM_QUANTILES = (0.50, 0.95)
@@ -405,11 +407,24 @@ def _within(value: float, target: float | None) -> bool:
 
 def _meets(latency: dict[str, float], slo: Slo) -> bool:
     """Every percentile with a target within it (to 1e-9 relative)."""
-    for key, value in latency.items():
-        target = getattr(slo, key, None)
-        if target is not None and not value <= target * (1 + 1e-9):
+    for key, target in _targets(slo):  # the targets set, not every percentile with a getattr (~3,600 calls)
+        value = latency.get(key)
+        if value is not None and not value <= target * (1 + 1e-9):
             return False
     return True
+
+
+def _targets(slo: Slo) -> tuple[tuple[str, float], ...]:
+    """slo.targets()'s items, kept per Slo object (held, so its id() is not reused while kept)."""
+    found = _TARGETS.get(id(slo))
+    if found is None or found[0] is not slo:
+        if len(_TARGETS) >= 256:
+            _TARGETS.clear()
+        found = _TARGETS[id(slo)] = (slo, tuple(slo.targets().items()))
+    return found[1]
+
+
+_TARGETS: dict[int, tuple[Slo, tuple[tuple[str, float], ...]]] = {}
 
 
 def meets_targets(latency: dict[str, float], slo: Slo) -> bool:
@@ -674,17 +689,21 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
         if work.attention_heads % tp:
             continue  # each rank serves whole heads (vLLM refuses other degrees)
         degree = _degree(memo, ctx, work, inf, gpu, tp, link_gbs, link, eff)
-        for batch in degree.batches:
+        for i, batch in enumerate(degree.batches):
             if fewest < math.inf and _fill_instances(degree.stable(batch), tp, gpus_per_instance)[1] > fewest:
                 # the bound below (config.stable, from the timing alone) prunes it, and a candidate kept only as a
                 # 'closest' plan is never chosen once one meets the targets (_least_llm): its configuration is not
                 # made (half of a search's configurations were made only to be pruned here)
+                if _fill_instances(degree.least_stable(i), tp, gpus_per_instance)[1] > fewest:
+                    break  # and every batch after it (`fewest` only falls)
                 continue
             config = degree.at(batch)
             if config.unreachable is not None:
                 reps, instances = _fill_instances(config.stable, tp, gpus_per_instance)
-                out.append(_Candidate(config.timing, batch, tp, reps, instances, config.unreachable, False,
-                                      config.capacity_rps, config.latency_at, gpus_per_instance))
+                out.append(build(_Candidate, timing=config.timing, batch=batch, tp=tp, replicas=reps,
+                                 instances=instances, judged=config.unreachable, meets=False,
+                                 capacity_rps=config.capacity_rps, latency_at=config.latency_at,
+                                 gpus_per_instance=gpus_per_instance))  # without the frozen setattr (~900 a search)
                 continue  # no replica count helps this batch; kept only as a 'closest' plan
             if _fill_instances(config.stable, tp, gpus_per_instance)[1] > fewest:
                 continue  # even the fewest stable replicas cost more than a configuration that meets the targets
@@ -745,7 +764,7 @@ class _Degree:
     instance sizes times and sizes the same configurations."""
 
     __slots__ = ("work", "inf", "tp", "link_gbs", "link", "eff", "basis", "batches", "configs", "timings",
-                 "latencies", "verdicts", "looser", "meeting", "tpot_most")
+                 "latencies", "verdicts", "looser", "meeting", "tpot_most", "stables", "floors")
     basis: _TimingBasis | None
     batches: list[int]
     timings: dict[int, LlmTiming]
@@ -762,6 +781,8 @@ class _Degree:
         self.verdicts = {}
         self.meeting: dict[int, int | None] = {}
         self.tpot_most: dict[int, int] = {}
+        self.stables: dict[int, int] = {}
+        self.floors: list[int] = []
         self.looser = looser
         if looser is not None:
             # the same GPU, degree, link, efficiencies and inference section but for stricter targets (_degree):
@@ -845,8 +866,23 @@ class _Degree:
 
     def stable(self, batch: int) -> int:
         """The configuration's `stable` (fewest replicas with utilisation < 1), from the timing alone: the cost
-        bound prunes most batches without their configuration."""
-        return math.floor(self.inf.rate / self.timing(batch).capacity_rps) + 1
+        bound prunes most batches without their configuration. Kept per batch: every instance size of the GPU
+        asks for it (~6,000 asks a serve-7b-chat search)."""
+        found = self.stables.get(batch)
+        if found is None:
+            found = self.stables[batch] = math.floor(self.inf.rate / self.timing(batch).capacity_rps) + 1
+        return found
+
+    def least_stable(self, index: int) -> int:
+        """The least `stable` of the batches from batches[index] on (instances grow with replicas: when it fills
+        more instances than a configuration meeting the targets, every one of those batches does)."""
+        if len(self.floors) != len(self.batches):
+            least, floors = MAX_REPLICAS * MAX_BATCH, []
+            for batch in reversed(self.batches):
+                least = min(least, self.stable(batch))
+                floors.append(least)
+            self.floors = floors[::-1]
+        return self.floors[index]
 
     def timing(self, batch: int) -> LlmTiming:
         """The timing of `batch` sequences (_between_batches reads it at batches it does not size)."""
