@@ -101,6 +101,11 @@ Twentieth round (2026-12-01: pipelines fitted and made only where a floor or the
 plans/count_bound.py Pipe, plans/training.py LazyPipe; docs/internals.md): instructions per plan() (callgrind, as
 above, trees alternating in one job, main 8fa456a before) pretrain-1b-72h 596 -> 554-555 M (-7.0 %). The 50 ms target
 is not met.
+Serving round (2026-12-01, issue 15: open TTFT verdicts judged on the queue's distribution, the batches between the
+powers of two bracketed by other counts', fewer look-ups; docs/internals.md 'The serving search judges open verdicts
+on the queue's distribution'): instructions per cold plan() (callgrind as above, main 8fa456a before) serve-7b-chat
+1,420 -> 1,333 M, serve-gpt-oss-120b-chat 180 -> 176 M; CPU within the load's noise (serve-7b-chat ~345-400 ms at
+load 6-7). The serving search's 100 ms is not met for serve-7b-chat.
 """
 from __future__ import annotations
 
