@@ -99,8 +99,10 @@ per offer shape, candidate_counts by bisection: pretrain-1b-72h 603 -> 597 M, re
 bert-train-then-serve 887 -> 883 M, lora-7b-a6000 242 -> 241 M (d650be8 before).
 Twentieth round (2026-12-01: pipelines fitted and made only where a floor or the layout search cannot rule them out,
 plans/count_bound.py Pipe, plans/training.py LazyPipe; docs/internals.md): instructions per plan() (callgrind, as
-above, trees alternating in one job, main 8fa456a before) pretrain-1b-72h 596 -> 554-555 M (-7.0 %). The 50 ms target
-is not met.
+above, trees alternating in one job, main 8fa456a before) pretrain-1b-72h 596 -> 554-555 M (-7.0 %); 4f9e1ba against
+3325113 in a later job: bert-train-then-serve 2,432 -> 2,433 M, resnet50-imagenet 559 -> 561 M, lora-7b-a6000 241 ->
+225 M (-6.9 %). Then 1b4ff3f (offers copied with the assumed network without model_copy): pretrain-1b-72h 554 -> 551 M.
+CPU within the load's noise. The 50 ms target is not met (pretrain-1b-72h ~551 M, ~115-160 ms CPU at load 4-7).
 Serving round (2026-12-01, issue 15: open TTFT verdicts judged on the queue's distribution, the batches between the
 powers of two bracketed by other counts', fewer look-ups; docs/internals.md 'The serving search judges open verdicts
 on the queue's distribution'): instructions per cold plan() (callgrind as above, main 8fa456a before) serve-7b-chat
