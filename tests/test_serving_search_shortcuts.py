@@ -156,19 +156,26 @@ def test_wait_tail_bounds_hold_the_exact_tail(servers, load):
         assert md_c._chernoff_tail(servers, load, 1.0, float(point)) >= upper - 2e-15  # its closed-form relaxation
 
 
+def _asked():
+    """The (spread, q, wait) a TTFT verdict is asked at in these tests: spreads of none to 0.3 s, LLM quantiles,
+    waits from 2 ms to 5 s."""
+    for spread in (0.0, 0.003, 0.02, 0.3):
+        for q in LLM_QUANTILES:
+            for wait in (0.002, 0.005, 0.01, 0.03, 0.1, 0.3, 1.5, 5.0):
+                yield spread, q, wait
+
+
 @pytest.mark.parametrize("servers, load", QUEUES)
 def test_a_settled_quantile_is_on_the_side_computed(servers, load):
     # the bounds may say "not known", never the wrong side; near saturation and at moderate load they decide
     md_c.clear_memos()
     settled = set()
-    for spread in (0.0, 0.003, 0.02, 0.3):
-        for q in LLM_QUANTILES:
-            for wait in (0.002, 0.005, 0.01, 0.03, 0.1, 0.3, 1.5, 5.0):
-                verdict = md_c.quantile_within(servers, load, 1.0, spread, q, 0.95, wait)
-                if verdict is not None:
-                    computed = md_c.md_c_wait_plus_uniform_quantile(servers, load, 1.0, spread, q, 0.95)
-                    assert (computed <= wait) == verdict
-                    settled.add(verdict)
+    for spread, q, wait in _asked():
+        verdict = md_c.quantile_within(servers, load, 1.0, spread, q, 0.95, wait)
+        if verdict is not None:
+            computed = md_c.md_c_wait_plus_uniform_quantile(servers, load, 1.0, spread, q, 0.95)
+            assert (computed <= wait) == verdict
+            settled.add(verdict)
     assert settled  # it does decide
     assert md_c.quantile_within(servers, load * 0.3, 1.0, 0.02, 0.95, 0.95, 0.01) is None  # no FFT to spare
 
@@ -184,16 +191,14 @@ def test_a_quantile_known_from_a_distribution_is_on_the_side_computed():
             md_c.clear_memos()
             for n in neighbours:
                 md_c._kept_wait(n, load, 1.0)
-            for spread in (0.0, 0.003, 0.02, 0.3):
-                for q in LLM_QUANTILES:
-                    for wait in (0.002, 0.005, 0.01, 0.03, 0.1, 0.3, 1.5, 5.0):
-                        verdict = md_c.quantile_within_known(servers, load, 1.0, spread, q, 0.95, wait)
-                        if verdict is not None:
-                            computed = md_c.md_c_wait_plus_uniform_quantile(servers, load, 1.0, spread, q, 0.95)
-                            assert (computed <= wait) == verdict
-                            bound = md_c.quantile_within(servers, load, 1.0, spread, q, 0.95, wait)
-                            decided.append((verdict, bound))
-                            md_c.COMPUTED_QUANTILES.clear()  # the next answer from the distribution again
+            for spread, q, wait in _asked():
+                verdict = md_c.quantile_within_known(servers, load, 1.0, spread, q, 0.95, wait)
+                if verdict is not None:
+                    computed = md_c.md_c_wait_plus_uniform_quantile(servers, load, 1.0, spread, q, 0.95)
+                    assert (computed <= wait) == verdict
+                    bound = md_c.quantile_within(servers, load, 1.0, spread, q, 0.95, wait)
+                    decided.append((verdict, bound))
+                    md_c.COMPUTED_QUANTILES.clear()  # the next answer from the distribution again
         md_c.clear_memos()
         md_c.STORING[0] = True  # a store keeps every quantile asked for: none is left to the distribution
         assert all(md_c.quantile_within_known(servers, load, 1.0, 0.02, q, 0.95, w) is None
