@@ -311,22 +311,12 @@ def _poisson_mix(cdf: np.ndarray, top: int, means: np.ndarray, mu_lo: float | No
     return mixed
 
 
-_LOG_FACTORIALS: list[np.ndarray] = []
-"""The longest table of ln k! made so far (read-only)."""
-
-
 def _log_factorials(n: int) -> np.ndarray:
-    """ln k! for k = 0…n (a running sum of logs: relative error ≲ n·1e-16, far below what the sums need), a view
-    of one table kept for the process: a running sum's first n + 1 terms do not depend on how long it runs, so the
-    prefix of a longer table is bit for bit this one, and every CDF evaluation reads the same table."""
-    import numpy as np
-    if not _LOG_FACTORIALS or _LOG_FACTORIALS[0].size <= n:
-        size = max(n + 1, 2 * _LOG_FACTORIALS[0].size if _LOG_FACTORIALS else 1024)
-        table = np.zeros(size)
-        table[1:] = np.cumsum(np.log(np.arange(1, size, dtype=float)))
-        table.flags.writeable = False
-        _LOG_FACTORIALS[:] = [table]
-    return _LOG_FACTORIALS[0][:n + 1]
+    """ln k! for k = 0…n: chain_math's table, kept for the process (a running sum's prefix does not depend on how
+    long it runs, so every CDF evaluation reads the same numbers)."""
+    from planner.model.chain_math import log_factorials  # numpy: only the quantiles that sum Poisson terms
+
+    return log_factorials(n + 1)
 
 
 @lru_cache(maxsize=32)
@@ -864,5 +854,4 @@ def clear_memos() -> None:
     STORING[0] = False
     growth_root.cache_clear()
     fft_points.cache_clear()
-    _LOG_FACTORIALS.clear()
     _upper_circle.cache_clear()
