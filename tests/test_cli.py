@@ -129,17 +129,19 @@ EXPECTED_TRAINING = {
     # Then the fast end of a training plan's interval was capped at its GPU's matmul ceiling, not the dense peak
     # (train_curve.efficiency_cap, figure.interval): P10 hours rise where exp(1.28 σ) × the median efficiency passed
     # the ceiling (pretrain-1b on RTX A4000 43.6 → 49.8 h, lora 3.82 → 4.00 h, bert 1.20 → 1.33 h); P50/P90 unchanged.
-    "pretrain-1b-72h": dict(gpu="RTX-A4000", provider="simplepod", gpu_count=12, instances=3,
-                            assumed_network_gbps=10.0, hours={"p10": 49.84, "p50": 68.37, "p90": 108.8},
+    # Then every hour took the run's start-up (planner/model/startup.py: 101 s until a rented instance runs, 2.56 s of
+    # NCCL set-up and ~1 ms per GPU of rendezvous on more than one GPU): +0.028 h on every row, the same plans.
+    "pretrain-1b-72h": dict(gpu="RTX-A4000", provider="simplepod", gpu_count=12, instances=3, startup_s=103.6,
+                            assumed_network_gbps=10.0, hours={"p10": 49.87, "p50": 68.4, "p90": 108.8},
                             cost_usd={"p10": 54.0, "p50": 74.52, "p90": 117.7, "compute": 74.52, "storage": None,
                                       "egress": None, "total": 74.52}),
     # LoRA's adapter gradients are small: 16 one-GPU instances over the assumed network cost about what one does
     # (per-second billing) and finish sooner; 2 instances are cheaper by < 1 cent and come first
     "lora-7b-a6000": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1, instances=1,
-                          hours={"p10": 3.995, "p50": 6.942, "p90": 12.63}),
+                          startup_s=101.0, hours={"p10": 4.024, "p50": 6.97, "p90": 12.66}),
     # balanced micro-batches: 12 replicas run their 86 samples as one micro-batch (6 ran 171 as 2 of 86)
     "resnet50-imagenet": dict(gpu="RTX-3060-TI", provider="simplepod", gpu_count=4, instances=4,
-                              hours={"p10": 11.17, "p50": 18.22, "p90": 29.74}),
+                              hours={"p10": 11.2, "p50": 18.25, "p90": 29.77}),
     # Mixtral LoRA: 819M tokens × 2 × forward FLOP (4·12.75B active per token + attention) on 8 H100 at the hopper
     # curve's ~35 % MFU; the adapters (240M) are tiny, the frozen 46.7B are what needs ZeRO-3 over 8 GPUs
     # Balanced micro-batches (above): 128 samples on 16 replicas, 8 each, as 3 micro-batches of 3 (4 of 2 with
@@ -148,7 +150,7 @@ EXPECTED_TRAINING = {
     # 10 Gb/s network would spend minutes a step on it (until 2026-12-01 the gathers counted only the adapters, and
     # 16 GPUs on two instances were planned at 1.8 h)
     "lora-mixtral-8x7b": dict(gpu="H100-SXM", provider="mithril", gpu_count=8,
-                              hours={"p10": 2.387, "p50": 3.75, "p90": 5.892},
+                              hours={"p10": 2.415, "p50": 3.779, "p90": 5.921},
                               # parallelism states the ZeRO stage, recomputation and pins, and the context-parallel
                               # degree (1: a 4k sequence fits one GPU)
                               parallelism={"data": 8, "tensor": 1, "pipeline": 1, "expert": 1, "context": 1,
@@ -157,14 +159,14 @@ EXPECTED_TRAINING = {
     # tensor 8: every plan splits the sequence (context parallelism); 8 H100 as context 8 with full recomputation
     # are the cheapest within 48 h (44.5 h at P50)
     "long-context-llama-8b": dict(gpu="H100-SXM", provider="mithril", gpu_count=8,
-                                  hours={"p10": 29.61, "p50": 46.53, "p90": 73.11},
+                                  hours={"p10": 29.64, "p50": 46.56, "p90": 73.13},
                                   parallelism={"data": 1, "tensor": 1, "pipeline": 1, "expert": 1, "context": 8,
                                                "sharding": "zero1", "zero": 1, "recompute": "full", "pinned": []}),
     # Then moved when a fixed global batch stopped counting padded samples (planner/plans/training.py layout_work):
     # 256 samples over 3 replicas is 86 on the busiest, and a step yields 256, not 3 × 86 = 258 (+0.8 % hours);
     # the P10/P90 of the two rows above move in their last digit with the refitted extrapolation spreads.
     "bert-train-then-serve": dict(gpu="RTX-3060-TI", provider="simplepod", gpu_count=2,
-                                  hours={"p10": 1.327, "p50": 1.939, "p90": 3.151}),
+                                  hours={"p10": 1.355, "p50": 1.967, "p90": 3.18}),
 }
 EXPECTED_WORKLOAD = {
     # 1.012B params · 20B tokens: flops_total = 20e9 · 3 · forward FLOP per token (6N + 12·L·d·s)

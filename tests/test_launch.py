@@ -291,7 +291,7 @@ def test_the_header_states_hours_and_cost_as_the_tables_do():
     lora = ROOT / "profiles" / "lora-7b-a6000.yaml"
     table = gpuplan("estimate", str(lora), "--top", "1").stdout
     spec = gpuplan("estimate", str(lora), "--emit", "torchrun").stdout
-    assert "$2.57" in table and "6.9 h and $2.57 planned (P50)" in spec
+    assert "$2.58" in table and "7.0 h and $2.58 planned (P50)" in spec
     quick = emit("skypilot", "--set", "training.deadline=10min", "--confidence", "0.9")
     header = next(line for line in quick.splitlines() if line.startswith("# instance "))
     hours = float(header.split("; ", 1)[1].split(" h and ", 1)[0])

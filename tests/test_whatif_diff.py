@@ -4,8 +4,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+import planner
 from planner.cli.main import app
 from planner.decide.diff import Change, cost_rises_above, parse_threshold
+from planner.model.costing import billed_hours
 
 from .conftest import ROOT, gpuplan
 
@@ -184,7 +186,15 @@ def test_a_doubled_job_reads_plus_100_percent_from_profiles_and_from_json(tmp_pa
     data = json.loads(runner.invoke(app, ["diff", str(old), str(new), "--format", "json"]).stdout)
     numbers = [c for c in data["changes"] if c["relative"] is not None]
     assert {c["key"] for c in numbers} == {"gpu_hours", "hours", "cost"}
-    assert all(c["relative"] == pytest.approx(1.0, abs=1e-6) for c in numbers), numbers  # from unrounded values
+    # twice the steps after the same start-up (model/startup.py), from unrounded values
+    catalog = planner.load_catalog()
+    first = planner.plan(planner.load_profile(old, catalog), catalog).decision.training.choices[0].option.plan
+    startup = first.startup_s / 3600
+    doubled = 2 * first.hours_p50 - startup
+    assert 0.999 < doubled / first.hours_p50 - 1 < 1.0
+    billed = billed_hours(doubled, first.billing_seconds) / billed_hours(first.hours_p50, first.billing_seconds) - 1
+    expected = {"gpu_hours": doubled / first.hours_p50 - 1, "hours": doubled / first.hours_p50 - 1, "cost": billed}
+    assert all(c["relative"] == pytest.approx(expected[c["key"]], abs=1e-6) for c in numbers), numbers
     old_json, new_json = tmp_path / "old.json", tmp_path / "new.json"
     for profile, out in ((old, old_json), (new, new_json)):
         out.write_text(runner.invoke(app, ["estimate", str(profile), "--format", "json"]).stdout)

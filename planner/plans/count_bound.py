@@ -18,8 +18,10 @@ from planner.model.interconnect import RING_STEP_LATENCY_S
 from planner.model.memory import usable_bytes
 from planner.model.nccl import Collective, least_latency_s
 from planner.model.precision import training_value_bytes
+from planner.model.startup import startup_seconds
 from planner.plans.context_parallel import splits_sequence
 from planner.plans.training import (
+    STARTED_PROVIDERS,
     LATER,
     TP_ALLREDUCES_PER_LAYER,
     ZERO3_PASSES,
@@ -272,6 +274,7 @@ class CountBound:
         if sends is None:
             sends = self.sends[links] = {}
         steps = self.steps / 3600.0 * SLACK
+        provisioned = offer.provider not in STARTED_PROVIDERS  # the plans' start-up (training.timed_plans)
         group = self.candidates.get((capacity, per_instance, networked))
         if group is None:
             group = self.candidates[(capacity, per_instance, networked)] = {}
@@ -338,7 +341,7 @@ class CountBound:
                 seconds = fixed + (compute if compute > hidden else hidden)
                 if seconds < best:
                     best = seconds
-            return steps * best
+            return steps * best + startup_seconds(count, provisioned) / 3600.0 * SLACK
 
         return floor
 
@@ -364,6 +367,7 @@ class CountBound:
         if most <= 0.0:
             return [0.0] * len(counts)
         steps = self.steps / 3600.0 * COARSE_SLACK
+        provisioned = offer.provider not in STARTED_PROVIDERS  # the plans' start-up (training.timed_plans)
         compute_all = self.batch * self.flops / peak  # the batch's compute on one GPU at efficiency 1
         links = self.coarse_links.get((per_instance, network))
         if links is None:
@@ -397,8 +401,9 @@ class CountBound:
                 out.append(0.0)
                 continue
             compute = compute_all / count / eta
+            startup = startup_seconds(count, provisioned) / 3600.0 * COARSE_SLACK
             if spread < 0.0:  # one instance, or none networked
-                out.append(steps * compute)
+                out.append(steps * compute + startup)
                 continue
             # data parallel: max(compute, all-reduce + (1 − 2/(3 slots)) compute); ZeRO-3 (tensor degree 1 alone)
             # max(compute, 1.5× the all-reduce per micro-batch of the accumulation)
@@ -417,7 +422,7 @@ class CountBound:
                 seconds = sent + (bubble if bubble > hidden else hidden)
                 if seconds < best:
                     best = seconds
-            out.append(steps * best)
+            out.append(steps * best + startup)
         return out
 
     def _coarse_links(self, count: int, per_instance: int, network: float | None) -> CoarseLinks:

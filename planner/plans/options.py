@@ -132,9 +132,10 @@ def hours_at_confidence(plan: TrainingPlan, confidence: float) -> float:
     quantile exp(z·σ) (communication and the memory-bound kernels, QLoRA's dequantizations and the optimizer's update, are not scaled, as in the P10/P90 of
     plan_training)."""
     z = z_score(confidence)
-    steps = plan.hours_p50 * 3600.0 / plan.step_time_s
-    return steps * max(plan.host_time_s, plan.compute_time_s * math.exp(z * plan.efficiency.log_sigma)
-                       + plan.exposed_comm_time_s + plan.memory_time_s) / 3600.0
+    startup = plan.startup_s
+    steps = (plan.hours_p50 * 3600.0 - startup) / plan.step_time_s
+    return (steps * max(plan.host_time_s, plan.compute_time_s * math.exp(z * plan.efficiency.log_sigma)
+                        + plan.exposed_comm_time_s + plan.memory_time_s) + startup) / 3600.0
 
 
 def judge_training(job: TrainingJob, plan: TrainingPlan, confidence: float, deadline_s: float | None,
@@ -177,14 +178,16 @@ class Judge:
     def __call__(self, plan: TrainingPlan, fields: dict[str, object]) -> TrainingOption:
         """The option of `plan`; `fields`: further plan fields none of this reads (price trust, bill), a dict of
         the caller's that the judged copy is made from (the verdicts are added to it)."""
-        # hours_at_confidence, written out
-        steps = plan.hours_p50 * 3600.0 / plan.step_time_s
+        # hours_at_confidence, written out; spot's overhead is on the steps' hours (the start-up is not interrupted)
+        startup = plan.startup_s
+        steps = (plan.hours_p50 * 3600.0 - startup) / plan.step_time_s
         hours = steps * max(plan.host_time_s, plan.compute_time_s * math.exp(self.z * plan.efficiency.log_sigma)
                             + plan.exposed_comm_time_s + plan.memory_time_s) / 3600.0
         overhead = None
         if plan.spot:
             overhead = spot_overhead(self.job, plan, hours)
             hours *= 1.0 + overhead.overhead_fraction
+        hours += startup / 3600.0
         cost = run_cost_usd(plan.instances, plan.usd_per_hour, hours, plan.billing_seconds, plan.term_hours)
         deadline_s, budget_usd = self.deadline_s, self.budget_usd
         meets = deadline_s is None or hours * 3600.0 <= deadline_s
@@ -217,9 +220,10 @@ class Judge:
             provider, instance, price = offer.provider, offer.offer.instance, offer.offer.usd_per_hour
             billing, commitment = offer.billing_seconds, offer.commitment
         term = commitment.term_hours if commitment is not None else 0.0
-        steps = plan.hours_p50 * 3600.0 / plan.step_time_s
-        hours = steps * max(plan.terms.host_s, plan.compute_time_s * math.exp(self.z * plan.efficiency.log_sigma)
-                            + plan.exposed_comm_time_s + plan.terms.memory_s) / 3600.0
+        startup = plan.startup_s
+        steps = (plan.hours_p50 * 3600.0 - startup) / plan.step_time_s
+        hours = (steps * max(plan.terms.host_s, plan.compute_time_s * math.exp(self.z * plan.efficiency.log_sigma)
+                             + plan.exposed_comm_time_s + plan.terms.memory_s) + startup) / 3600.0
         cost = run_cost_usd(plan.instances, price, hours, billing, term)
         deadline_s, budget_usd = self.deadline_s, self.budget_usd
         meets = deadline_s is None or hours * 3600.0 <= deadline_s
@@ -294,9 +298,10 @@ def spot_adjusted(job: TrainingJob, plan: TrainingPlan) -> TrainingPlan:
     if not plan.spot:
         return plan
     hours = {}
+    startup = plan.startup_s / 3600.0  # (not interrupted: the overhead is on the steps' hours, as Judge's)
     for q in ("p10", "p50", "p90"):
-        h = getattr(plan, f"hours_{q}")
-        hours[q] = h * (1.0 + spot_overhead(job, plan, h).overhead_fraction)
+        h = getattr(plan, f"hours_{q}") - startup
+        hours[q] = h * (1.0 + spot_overhead(job, plan, h).overhead_fraction) + startup
     cost = {q: run_cost_usd(plan.instances, plan.usd_per_hour, h, plan.billing_seconds, plan.term_hours)
             for q, h in hours.items()}
     return dataclasses.replace(plan, hours_p10=hours["p10"], hours_p50=hours["p50"], hours_p90=hours["p90"],

@@ -12,6 +12,7 @@ from planner.dataclass import dataclass
 from typing import Any, NamedTuple
 
 from planner.catalog.load import Catalog, PricedOffer
+from planner.efficiency.local_device import LOCAL_PROVIDER
 from planner.efficiency.origin import Efficiency, interval
 from planner.efficiency.train_curve import efficiency_cap
 from planner.model.bill import BillRates
@@ -28,6 +29,7 @@ from planner.model.interconnect import (
 from planner.model.decode_ceiling import copy_bytes_per_s
 from planner.model.memory import usable_bytes
 from planner.model.precision import alternative_precision, master_bytes, peak_flops, training_value_bytes
+from planner.model.startup import startup_seconds
 from planner.model.workload import (
     NF4_BYTES,
     OPTIMIZER_STATE_BYTES,
@@ -47,12 +49,15 @@ from planner.plans.expert_parallel import (
 )
 from planner.plans.verdict import Kind, Verdict
 from planner.schema.catalog import CommittedPrice, GpuSpec
-from planner.schema.profile import Parallelism, Training
+from planner.schema.profile import OWNED_PROVIDER, Parallelism, Training
 
 ZERO3_PASSES = 3
 """ZeRO-3/FSDP moves ≈1.5× the all-reduce volume: weights all-gathered forward and backward, gradients
 reduce-scattered (Rajbhandari et al. 2020, §7) — three collectives per layer, each moving (n−1)/n of the layer's
 bytes where an all-reduce moves 2(n−1)/n."""
+STARTED_PROVIDERS = frozenset({OWNED_PROVIDER, LOCAL_PROVIDER})
+"""Providers whose machines run already: the user's own (constraints.owned) and this machine. Their plans' start-up
+has no instance to launch (model/startup.py)."""
 _tuple_new = tuple.__new__
 """A named tuple made without its class's Python-level __new__ (~0.3 µs less; a search makes thousands)."""
 BACKWARD_SHARE = 2.0 / 3.0
@@ -429,6 +434,9 @@ class TrainingPlan:
     step_time_s, neither compute nor communication, the same at any efficiency."""
     memory_time_s: float = 0.0
     """Both together (StepTerms.memory_s): what the hours at any confidence add unscaled."""
+    startup_s: float = 0.0
+    """Seconds before the first step (planner/model/startup.py), in every one of the hours: instances starting, the
+    process group and communicators set up."""
 
     @property
     def term_hours(self) -> float:
@@ -1665,6 +1673,7 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
     pinned_keys = memo.pinned_keys(job) if memo else _pinned_keys(job)
     gpu_id, provider, instance, billing, commitment = gpu.id, offer.provider, o.instance, offer.billing_seconds, \
         offer.commitment
+    provisioned = provider not in STARTED_PROVIDERS
     samples, batch, pins = job.samples, job.global_batch_samples, job.parallelism
     # interval() per efficiency object and cap, held with it (its id is not reused while held): counts and GPUs share
     # them
@@ -1704,15 +1713,16 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
         if held is None:
             held = intervals[(id(eff), cap)] = (interval(value, eff.log_sigma, cap), eff)
         low, mid, high = held[0]
-        # hours at the efficiency's P90 (fast) / P50 / P10 (slow); communication and the memory-bound kernels are
-        # not scaled
-        hours = (steps * max(host, compute_time * value / high + exposed + memory) / 3600.0,
-                 steps * max(host, compute_time * value / mid + exposed + memory) / 3600.0,
-                 steps * max(host, compute_time * value / low + exposed + memory) / 3600.0)
+        # hours at the efficiency's P90 (fast) / P50 / P10 (slow) after the run's start-up; communication and the
+        # memory-bound kernels are not scaled
+        startup = startup_seconds(count, provisioned)
+        hours = ((steps * max(host, compute_time * value / high + exposed + memory) + startup) / 3600.0,
+                 (steps * max(host, compute_time * value / mid + exposed + memory) + startup) / 3600.0,
+                 (steps * max(host, compute_time * value / low + exposed + memory) + startup) / 3600.0)
         plans.append(_tuple_new(TimedPlan, (gpu_id, provider, instance, count, instances, fits,
                                             tuple(verdicts) if verdicts else (), step_time, compute_time, exposed,
                                             eff, hours[1], price, billing, is_spot, commitment, hours, layout, terms,
-                                            peak, job, pinned_keys, [])))
+                                            peak, job, pinned_keys, [], startup)))
     return plans
 
 
@@ -1777,6 +1787,7 @@ class TimedPlan(NamedTuple):
     pinned: tuple[str, ...]
     made: list[TrainingPlan]
     """The TrainingPlan once made (plan())."""
+    startup_s: float
 
     @property
     def term_hours(self) -> float:
@@ -1809,6 +1820,7 @@ class TimedPlan(NamedTuple):
             bubble_fraction=terms.bubble_fraction, expert=layout.expert, context=layout.context,
             recompute_mode=layout.recompute, commitment=commitment, pinned=self.pinned, host_time_s=terms.host_s,
             dequant_time_s=terms.dequant_s, optimizer_time_s=terms.optimizer_s, memory_time_s=terms.memory_s,
+            startup_s=self.startup_s,
         )
         self.made.append(plan)
         return plan
@@ -1832,9 +1844,10 @@ def priced(plan: TrainingPlan, offer: PricedOffer, spot: bool = False) -> Traini
 
 
 def instance_shape(offer: PricedOffer) -> tuple[object, ...]:
-    """What of an offer a plan's time depends on: GPUs per instance, the link inside, the network between."""
+    """What of an offer a plan's time depends on: GPUs per instance, the link inside, the network between, and
+    whether its instances must first be started (startup_seconds)."""
     o = offer.offer
-    return o.gpu, o.gpus_per_instance, o.intra_node, o.network_gbps
+    return o.gpu, o.gpus_per_instance, o.intra_node, o.network_gbps, offer.provider in STARTED_PROVIDERS
 
 
 def pinned_parts(job: TrainingJob) -> list[str]:

@@ -420,6 +420,8 @@ def _plan_dict(plan: TrainingPlan) -> dict[str, Any]:
         "efficiency": {"value": plan.efficiency.value, "log_sigma": plan.efficiency.log_sigma,
                        "detail": plan.efficiency.detail},
         "hours": {"p10": _r(plan.hours_p10), "p50": _r(plan.hours_p50), "p90": _r(plan.hours_p90)},
+        # the run's start-up before its first step (model/startup.py): part of every one of the hours
+        "startup_s": _r(plan.startup_s),
         "gpu_hours": _r(plan.gpu_hours),
         "usd_per_hour": None if is_no_offer(plan) else plan.usd_per_hour, "spot": plan.spot,
         "cost_usd": _cost_dict(plan),

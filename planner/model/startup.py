@@ -1,0 +1,36 @@
+"""A training run's start-up: the wall time (and billed time) before its first step, which no step model holds —
+getting rented instances running, then the process group and NCCL communicators. The figures and the sources they
+come from: docs/startup_sources.md."""
+from __future__ import annotations
+
+PROVISION_S = 101.0
+"""Launch of a rented GPU instance until it runs user workloads: 1 min 41 s for an AWS GPU instance with SkyPilot's
+image (SkyPilot PR #4091, 2024-10-15; docs/startup_sources.md P1), the one launch-to-ready figure of a GPU instance
+with its method stated. Not paid on machines the user owns or on this machine, which are running already."""
+NODE_INIT_S = 2.56
+"""One NCCL communicator's set-up on one node (alloc, bootstrap, all-gathers, topology, graphs, connections) of
+ncclCommInitRankConfig on 8 ranks of a B200 node, NCCL 2.25.1 (NVIDIA/nccl issue #1646, 2025; docs/startup_sources.md
+D4); its 52 s of kernel loading there belonged to that install. Paid by runs of more than one GPU."""
+RENDEZVOUS_S_PER_RANK = 100.0 / 98_304
+"""Seconds per rank of the rendezvous every rank makes with rank 0's store: PyTorch's libuv TCPStore (the default
+since 2.4) initialised 96K ranks in 100 s (PyTorch tutorial 'Introduction to Libuv TCPStore Backend', 2024-07-22;
+docs/startup_sources.md D2), and NCCL's bootstrap all-gather is a ring of ranks − 1 steps (D6): a term linear in the
+ranks."""
+
+
+def startup_seconds(gpus: int, provisioned: bool) -> float:
+    """Seconds from launch to the first step of a run on `gpus` GPUs; `provisioned`: on rented instances, which
+    must first start (PROVISION_S). Reading the starting weights is not counted (the profile does not say whether a
+    run starts from pretrained weights; a 7B model's 14 GB take 14 s at 1,000 MiB/s)."""
+    seconds = PROVISION_S if provisioned else 0.0
+    if gpus > 1:
+        seconds += NODE_INIT_S + RENDEZVOUS_S_PER_RANK * gpus
+    return seconds
+
+
+def startup_note() -> str:
+    """The line the report prints under the training choices: what the hours include before the first step."""
+    return (f"Hours include each run's start-up: rented instances ready {PROVISION_S:.0f} s after launch (an AWS GPU "
+            f"instance, SkyPilot PR #4091), then the process group and NCCL set-up, {NODE_INIT_S:.1f} s + "
+            f"{RENDEZVOUS_S_PER_RANK * 1e3:.1f} ms per GPU (NCCL issue #1646; PyTorch's TCPStore: 100 s at 96K "
+            "ranks); owned machines and this machine skip the first (docs/startup_sources.md).")

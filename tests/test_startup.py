@@ -1,0 +1,63 @@
+"""A training run's start-up (planner/model/startup.py) in its hours: rented instances start, every multi-GPU run
+sets up its process group, and the hours at any confidence are the steps' hours after it."""
+import json
+
+import pytest
+
+import planner
+from planner.model.startup import NODE_INIT_S, PROVISION_S, RENDEZVOUS_S_PER_RANK, startup_seconds
+from planner.plans.options import hours_at_confidence
+
+from .conftest import ROOT, gpuplan
+
+
+def run_json(*args: str) -> dict:
+    result = gpuplan(*args, "--format", "json")
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def test_the_start_up_adds_what_each_run_pays():
+    assert startup_seconds(1, True) == PROVISION_S == 101.0  # one rented GPU: no communicator
+    assert startup_seconds(1, False) == 0.0  # this machine, or one owned GPU: running already
+    assert startup_seconds(8, True) == pytest.approx(101.0 + 2.56 + 8 * 100.0 / 98_304)
+    assert startup_seconds(8, False) == pytest.approx(NODE_INIT_S + 8 * RENDEZVOUS_S_PER_RANK)
+    # the rendezvous grows with the ranks: 4,096 GPUs wait ~4 s more than 8
+    assert startup_seconds(4096, True) - startup_seconds(8, True) == pytest.approx(4088 * 100.0 / 98_304)
+
+
+def test_owned_machines_skip_the_launch_and_rented_ones_pay_it():
+    data = run_json("estimate", str(ROOT / "docs" / "examples" / "owned-4090.yaml"))
+    plans = data["training"]["plans"]
+    owned = next(p for p in plans if p["provider"] == "owned")
+    assert owned["gpu_count"] == 2 and owned["startup_s"] == pytest.approx(NODE_INIT_S + 2 * RENDEZVOUS_S_PER_RANK,
+                                                                            abs=1e-3)
+    for p in plans:
+        if p["provider"] != "owned":
+            assert p["startup_s"] == pytest.approx(startup_seconds(p["gpu_count"], True), rel=1e-3)
+
+
+def test_every_hour_holds_the_start_up_and_the_steps_scale_at_any_confidence():
+    catalog = planner.load_catalog()
+    result = planner.plan(planner.load_profile(ROOT / "profiles" / "bert-train-then-serve.yaml", catalog), catalog)
+    choices = result.decision.training.choices
+    fastest = next(c.option.plan for c in choices if c.name == "fastest")
+    # a run of thousands of GPUs is not a few seconds: its hours are at least its start-up
+    assert fastest.gpu_count > 1000 and fastest.hours_p10 > fastest.startup_s / 3600 > PROVISION_S / 3600
+    for choice in choices:
+        plan = choice.option.plan
+        startup = plan.startup_s / 3600
+        assert plan.hours_p10 <= plan.hours_p50 <= plan.hours_p90
+        # the P50 plan read back at confidence 0.5 is itself; at 0.9 only the steps' share grows
+        assert hours_at_confidence(plan, 0.5) == pytest.approx(plan.hours_p50, rel=1e-9)
+        slow = hours_at_confidence(plan, 0.9)
+        assert slow > plan.hours_p50 and slow - startup > (plan.hours_p50 - startup) * 1.0001
+    doc = json.loads(result.to_json())
+    assert all(p["startup_s"] > PROVISION_S for p in doc["training"]["plans"] if p["gpu_count"] > 1)
+
+
+def test_the_report_says_what_the_hours_include():
+    out = gpuplan("estimate", str(ROOT / "profiles" / "bert-train-then-serve.yaml"), "--top", "1").stdout
+    said = " ".join(out.split())
+    assert "Hours include each run's start-up: rented instances ready 101 s after launch" in said
+    assert "2.6 s + 1.0 ms per GPU" in said
