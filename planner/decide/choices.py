@@ -425,8 +425,8 @@ def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJ
     pinned = pinned_parts(job)
     around = f", around what the profile pins ({', '.join(pinned)})" if pinned else ""
     lines.append(f"Each plan's layout (data × tensor × pipeline{context}, ZeRO stage, recomputation) is the planner's "
-                 f"choice that fits memory{around}; cost is whole instances billed at each provider's granularity.")
-    lines.append(startup_note())
+                 f"choice that fits memory{around}; cost is whole instances billed at each provider's granularity "
+                 f"from launch. {startup_note()}")
     if context:
         lines.append("Context parallelism splits each sequence over the context ranks (Megatron-LM "
                      "context_parallel_size, ring attention): 1/context of the activations per GPU, K,V blocks "

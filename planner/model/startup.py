@@ -29,8 +29,7 @@ def startup_seconds(gpus: int, provisioned: bool) -> float:
 
 
 def startup_note() -> str:
-    """The line the report prints under the training choices: what the hours include before the first step."""
-    return (f"Hours include each run's start-up: rented instances ready {PROVISION_S:.0f} s after launch (an AWS GPU "
-            f"instance, SkyPilot PR #4091), then the process group and NCCL set-up, {NODE_INIT_S:.1f} s + "
-            f"{RENDEZVOUS_S_PER_RANK * 1e3:.1f} ms per GPU (NCCL issue #1646; PyTorch's TCPStore: 100 s at 96K "
-            "ranks); owned machines and this machine skip the first (docs/startup_sources.md).")
+    """What the report says under the training choices: what the hours include before the first step."""
+    return (f"Hours include the start-up: {PROVISION_S:.0f} s until a rented instance runs (none on your own), then "
+            f"{NODE_INIT_S:.1f} s + {RENDEZVOUS_S_PER_RANK * 1e3:.1f} ms per GPU of NCCL set-up and rendezvous "
+            "(docs/startup_sources.md).")
