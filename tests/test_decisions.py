@@ -9,11 +9,11 @@ from typer.testing import CliRunner
 import planner
 from planner.cli.main import app
 from planner.decide.choices import _balanced, hours_at_confidence, pareto_frontier
+from planner.model.startup import startup_seconds
 from planner.plans.spot import (
     CHECKPOINT_WRITE_BYTES_PER_S,
     INTERRUPTIONS_PER_MONTH,
     MONTH_HOURS,
-    RESTART_S,
     checkpoint_bytes,
 )
 
@@ -105,7 +105,10 @@ def test_spot_overhead_is_stated_and_follows_youngs_formula(catalog, write):
     rate = -math.log(1 - INTERRUPTIONS_PER_MONTH) / (MONTH_HOURS * 3600) * option.plan.instances
     interval = math.sqrt(2 * write_s / rate)
     assert option.spot.checkpoint_interval_s == pytest.approx(interval)
-    fraction = write_s / interval + rate * (interval / 2 + RESTART_S + write_s)
+    # a restart is the run's start-up again (a new instance, the process group) and the checkpoint read
+    restart = startup_seconds(option.plan.gpu_count, True) + write_s
+    assert option.spot.restart_s == pytest.approx(restart) and 100 < restart < 130
+    fraction = write_s / interval + rate * (interval / 2 + restart)
     assert option.spot.overhead_fraction == pytest.approx(fraction)
     # the overhead is on the steps' hours: the start-up before them is not interrupted
     startup = option.plan.startup_s / 3600

@@ -408,11 +408,7 @@ def growing_batch_line(job: TrainingJob, plans: Sequence[TrainingPlan]) -> str:
 
 def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJob,
                           commitment: str | None = None) -> list[str]:
-    from planner.plans.spot import (
-        CHECKPOINT_WRITE_BYTES_PER_S,
-        INTERRUPTIONS_PER_MONTH,
-        RESTART_S,
-    )
+    from planner.plans.spot import CHECKPOINT_WRITE_BYTES_PER_S, INTERRUPTIONS_PER_MONTH
 
     level = decision.confidence
     lines = [f"Hours are planned at P{level * 100:g}: the efficiency's log-normal spread at z = "
@@ -439,7 +435,7 @@ def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJ
     if spot:
         lines.append(f"Spot: {INTERRUPTIONS_PER_MONTH:.0%} of instances reclaimed per month (AWS Spot Instance "
                      f"Advisor band for H100), checkpoints written at {CHECKPOINT_WRITE_BYTES_PER_S / 2**20:,.0f} "
-                     f"MiB/s (EBS gp3), {RESTART_S / 60:g} min to restart; interval by Young's formula.")
+                     f"MiB/s (EBS gp3) and read back after the start-up again; interval by Young's formula.")
     else:
         lines.append(("On-demand prices only" if commitment is None else
                       f"On-demand prices, and {commitment} committed-term prices where published "

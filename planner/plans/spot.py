@@ -5,6 +5,7 @@ import math
 from planner.dataclass import dataclass
 
 from planner.model.precision import master_bytes, training_value_bytes
+from planner.model.startup import startup_seconds
 from planner.model.workload import OPTIMIZER_STATE_BYTES
 from planner.plans.training import TrainingJob, TrainingPlan
 
@@ -18,9 +19,6 @@ MONTH_HOURS = 720.0
 CHECKPOINT_WRITE_BYTES_PER_S = 1000 * 2**20
 """Checkpoint write (and read) bandwidth: 1,000 MiB/s, the per-volume throughput limit of AWS EBS gp3
 (docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html)."""
-RESTART_S = 15 * 60.0
-"""Time to get a replacement instance running: the upper end of the 5–15 min AWS GPU provisioning time quoted by
-io.net/p/faq-how-long-does-it-take-to-spin-up-a-gpu-on-io-net (2026); the checkpoint read is added to it."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,7 @@ class SpotOverhead:
     checkpoint_interval_s: float
     """Young's optimum √(2·C/λ) (Young 1974, 'A first order approximation to the optimum checkpoint interval')."""
     restart_s: float
-    """New instance plus checkpoint read."""
+    """The run's start-up again (a new instance, the process group) plus the checkpoint read."""
     overhead_fraction: float
     """Extra wall time per hour of useful work: C/τ (writing) + λ·(τ/2 + R) (lost work and restarts)."""
     expected_interruptions: float
@@ -62,7 +60,9 @@ def spot_overhead(job: TrainingJob, plan: TrainingPlan, useful_hours: float) -> 
     size = checkpoint_bytes(job)
     write = size / CHECKPOINT_WRITE_BYTES_PER_S
     interval = math.sqrt(2.0 * write / rate)
-    restart = RESTART_S + write
+    # a replacement instance starts and every rank sets up again, as at the run's start (model/startup.py), then
+    # reads the checkpoint back
+    restart = startup_seconds(plan.gpu_count, True) + write
     fraction = write / interval + rate * (interval / 2.0 + restart)
     wall_s = useful_hours * 3600.0 * (1.0 + fraction)
     return SpotOverhead(rate * 3600.0, size, write, interval, restart, fraction, rate * wall_s)
