@@ -221,7 +221,15 @@ def main() -> None:
     object the command made (~17 M instructions and ~10 ms of CPU for bert-train-then-serve, ~3 % of a cold
     estimate, docs/internals.md 'Start-up: what every run pays') before the process ends, which frees them anyway."""
     try:
-        run()
+        try:
+            run()
+        except KeyboardInterrupt as exc:
+            # Ctrl-C in the imports before a command's handler is in place (run's first ~0.1 s of a cold start):
+            # new-user QA found a traceback and a death by SIGINT there; the handler's answer, "Interrupted.", 130
+            status = exit_code_for(exc)
+            if status is None:  # --debug: the traceback asked for
+                raise
+            sys.exit(status)
     except SystemExit as exc:
         code = 0 if exc.code is None else exc.code
         if isinstance(code, int) and not isinstance(code, bool) and 0 <= code <= 255 and _nothing_at_exit():
