@@ -44,7 +44,8 @@ def exit_code_for(exc: BaseException) -> int | None:
     if not isinstance(exc, Exception):
         return None
     if _interrupted(exc):  # Ctrl-C that landed inside a library which re-raised it as another exception
-        error_line("Interrupted: no record written.")
+        # any command's, an estimate's too ("no record written" is profile's and calibrate's word, cli/commands.py)
+        error_line("Interrupted.")
         return 130
     what = str(exc).splitlines()[0][:300] if str(exc) else ""
     error_line(f"internal error: {type(exc).__name__}{': ' + what if what else ''}; rerun with --debug and report it")
