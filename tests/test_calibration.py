@@ -215,6 +215,19 @@ def test_estimate_marks_calibrated_transferred_and_prior(tmp_path):
     assert width < prior_a100["hours"]["p90"] / prior_a100["hours"]["p10"]  # a calibration narrows the interval
 
 
+def test_a_profile_given_as_a_record_is_named_as_a_profile(write):
+    # new-user QA: `estimate P --measurements P` read "(kind is None, expected 'gpuplan/calibration')"
+    profile = write("profile.yaml", "name: x\nmodel: {preset: llama-2-7b}\ntraining: {dataset: {tokens: 1B}}\n")
+    result = runner.invoke(app, ["estimate", str(profile), "--measurements", str(profile)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (f"Error: {profile}:1:1: kind: not a gpuplan measurement record (it has no kind, expected "
+                             f"'gpuplan/calibration'): it is a profile. Give the record that `gpuplan profile "
+                             f"PROFILE` or `gpuplan calibrate` writes.\n")
+    other = write("other.yaml", "name: x\n")  # neither: only what it lacks
+    with pytest.raises(InputError, match=r"\(it has no kind, expected 'gpuplan/calibration'\)$"):
+        load_record(other)
+
+
 def test_calibration_add_cli_reports_bad_records_with_exit_2(write):
     bad = write("bad.yaml", record_yaml(make_record()).replace("kind: gpuplan/calibration", "kind: other"))
     result = runner.invoke(app, ["calibration", "add", str(bad), "--calibrations", str(bad.parent / "s")])

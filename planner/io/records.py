@@ -44,8 +44,14 @@ def load_record_document(path: Path | str) -> tuple[MeasurementRecord, YamlDocum
     data = doc.data
     if isinstance(data, dict):
         if data.get("kind") != RECORD_KIND:
-            raise doc.error(("kind",), f"not a gpuplan measurement record (kind is {data.get('kind')!r}, "
-                                       f"expected {RECORD_KIND!r})")
+            # a file with no kind read "kind is None" (new-user QA: a profile given as --measurements); a profile is
+            # named as one, with the file that option wants
+            found = f"kind is {data['kind']!r}" if "kind" in data else "it has no kind"
+            profile = "kind" not in data and "model" in data
+            raise doc.error(("kind",), f"not a gpuplan measurement record ({found}, expected {RECORD_KIND!r})"
+                                       + (": it is a profile" if profile else ""),
+                            hint="Give the record that `gpuplan profile PROFILE` or `gpuplan calibrate` writes."
+                            if profile else None)
         version = data.get("version")
         if isinstance(version, int) and not isinstance(version, bool) and version > RECORD_VERSION:
             raise doc.error(("version",), f"record format version {version} was written by a newer gpuplan; this "
