@@ -130,3 +130,9 @@ def test_catalog_errors_name_the_directory_as_typed(tmp_path, monkeypatch):
     missing = CliRunner().invoke(app, ["catalog", "list", "--catalog", "no-such-dir"])
     assert missing.stderr == ("Error: no-such-dir: catalog directory not found. Pass an existing directory as --catalog, "
                               "or omit it.\n")
+    (tmp_path / "profiles").mkdir()  # a directory, not a catalog's (new-user QA: "profiles/gpus.yaml: file not found")
+    lora = str(ROOT / "profiles" / "lora-7b-a6000.yaml")
+    other = CliRunner().invoke(app, ["estimate", lora, "--catalog", "profiles"])
+    assert (other.exit_code, other.stdout) == (2, "")
+    assert other.stderr == ("Error: profiles: not a catalog directory: it has no gpus.yaml. Pass a directory holding "
+                            "gpus.yaml and offers/ (as the bundled catalog/ does) as --catalog, or omit it.\n")

@@ -245,6 +245,11 @@ def _catalog_paths(root: Path) -> list[Path]:
     if not root.is_dir():  # a file given is not 'not found' (new-user QA): say which it is
         raise InputError("is a file, not a catalog directory" if root.exists() else "catalog directory not found",
                          file=str(root), hint=f"Pass an existing directory as {option('--catalog')}, or omit it.")
+    if not (root / "gpus.yaml").exists():  # new-user QA: `--catalog profiles` read "profiles/gpus.yaml: file not
+        # found", naming a file the user never gave
+        raise InputError("not a catalog directory: it has no gpus.yaml", file=str(root),
+                         hint=f"Pass a directory holding gpus.yaml and offers/ (as the bundled catalog/ does) as "
+                              f"{option('--catalog')}, or omit it.")
     paths = [root / "gpus.yaml", *sorted((root / "offers").glob("*.yaml"))]
     paths += [p for p in (root / "models.yaml", root / "priors.yaml", root / "providers.yaml",
                           root / PURCHASE_PRICES_FILE, root / COMMITMENTS_FILE, root / ACCURACY_FILE) if p.exists()]
