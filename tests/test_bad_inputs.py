@@ -195,6 +195,14 @@ CASES = [
          ("a cnn model is trained on samples, not tokens",)),
     Case("ttft-on-encoder", broken(BERT, "latency_p95: 50ms", "ttft_p95: 50ms"), "slo:", "inference.slo.ttft_p95",
          ("model does not generate tokens, so it has no TTFT/TPOT", "Use latency_p95")),
+    # new-user QA: "a encoder model has no prompt or output tokens", with nothing to say where its length goes
+    Case("prompt-on-encoder",
+         broken(BERT, "  slo: {latency_p95: 50ms}\n", "  slo: {latency_p95: 50ms}\n  prompt_tokens: 128\n"),
+         "prompt_tokens:", "inference.prompt_tokens",
+         ("an encoder model has no prompt or output tokens. An encoder reads model.seq_len tokens a request: set "
+          "model.seq_len to the requests' length.",)),
+    Case("mlp-without-params", "name: x\nmodel: {family: mlp, layers: 4, hidden: 4096}\n"
+         "training: {dataset: {samples: 10M}}\n", "model:", "model", ("an mlp model needs params",)),
     Case("latency-on-decoder", broken(SERVE, "{ttft_p95: 500ms, tpot_p95: 50ms}", "{latency_p95: 500ms}"), "slo:",
          "inference.slo.latency_p95", ("a decoder is served token by token", "Use ttft_p95 and tpot_p95.")),
     # Nothing to point at for a missing key: the error sits on the section that lacks it.

@@ -18,6 +18,7 @@ from planner.io.profile_cache import LOADED_FIELDS, load_cached_profile, profile
 from planner.io.yamlfile import YamlDocument, parse_yaml, read_text
 from planner.model.standard_shape import describe, standard_shape
 from planner.model.workload import params_disagreement
+from planner.schema.catalog import a_family
 from planner.schema.model import ARCH_FIELDS, Architecture, ModelPreset, ModelSection
 from planner.schema.profile import OWNED_PROVIDER, Profile
 
@@ -256,13 +257,14 @@ def _check_combinations(profile: Profile, arch: Architecture, doc: YamlDocument)
     if training is not None:
         if training.method != "full" and not transformer:
             raise doc.error(("training", "method"), f"{training.method} adapts transformer matmuls; "
-                            f"{_a(arch.family)} model has none", hint="Use method: full.")
+                            f"{a_family(arch.family)} model has none", hint="Use method: full.")
         dataset = training.dataset
         if dataset.tokens is not None and arch.family in ("cnn", "mlp"):
-            raise doc.error(("training", "dataset", "tokens"), f"a {arch.family} model is trained on samples, "
-                            "not tokens", hint="Use dataset: {samples: …}.")
+            raise doc.error(("training", "dataset", "tokens"), f"{a_family(arch.family)} model is trained on "
+                            "samples, not tokens", hint="Use dataset: {samples: …}.")
         if dataset.tokens_per_sample is not None and not transformer:
-            raise doc.error(("training", "dataset", "tokens_per_sample"), f"a {arch.family} model has no tokens")
+            raise doc.error(("training", "dataset", "tokens_per_sample"),
+                            f"{a_family(arch.family)} model has no tokens")
         text = transformer and arch.vocab is not None
         if (text and dataset.samples is not None and dataset.tokens_per_sample is None
                 and profile.model.seq_len is None):
@@ -279,7 +281,7 @@ def _check_combinations(profile: Profile, arch: Architecture, doc: YamlDocument)
                             f"{unfilled}", hint="Change constraints.gpu_count or training.parallelism (the "
                                                 "count is data × tensor × pipeline × context).")
         if training.batch and training.batch.global_tokens is not None and not transformer:
-            raise doc.error(("training", "batch", "global_tokens"), f"a {arch.family} model has no tokens",
+            raise doc.error(("training", "batch", "global_tokens"), f"{a_family(arch.family)} model has no tokens",
                             hint="Use global_samples.")
     if inference is not None:
         slo = inference.slo
@@ -287,8 +289,8 @@ def _check_combinations(profile: Profile, arch: Architecture, doc: YamlDocument)
         token_targets = [k for k in ("ttft_p50", "ttft_p95", "tpot_p50", "tpot_p95") if getattr(slo, k) is not None]
         latency_targets = [k for k in ("latency_p50", "latency_p95", "latency_p99") if getattr(slo, k) is not None]
         if token_targets and not generative:
-            raise doc.error(("inference", "slo", token_targets[0]), f"{_a(arch.family)} model does not generate "
-                            "tokens, so it has no TTFT/TPOT", hint="Use latency_p95 (or p50/p99).")
+            raise doc.error(("inference", "slo", token_targets[0]), f"{a_family(arch.family)} model does not "
+                            "generate tokens, so it has no TTFT/TPOT", hint="Use latency_p95 (or p50/p99).")
         if latency_targets and generative:
             raise doc.error(("inference", "slo", latency_targets[0]), "a decoder is served token by token",
                             hint="Use ttft_p95 and tpot_p95.")
@@ -301,7 +303,9 @@ def _check_combinations(profile: Profile, arch: Architecture, doc: YamlDocument)
                                     f"model's context of {arch.context}")
         elif inference.prompt_tokens is not None or inference.output_tokens is not None:
             raise doc.error(("inference", "prompt_tokens" if inference.prompt_tokens else "output_tokens"),
-                            f"a {arch.family} model has no prompt or output tokens")
+                            f"{a_family(arch.family)} model has no prompt or output tokens",
+                            hint="An encoder reads model.seq_len tokens a request: set model.seq_len to the "
+                                 "requests' length." if arch.family == "encoder" else None)
 
 
 def _provider_id(name: str, catalog: Catalog, owns: bool) -> str:
@@ -357,6 +361,3 @@ def _check_draft(draft: str, arch: Architecture, catalog: Catalog, doc: YamlDocu
                         hint="Use a smaller model of the same family as the draft, or drop inference.speculative.")
 
 
-def _a(noun: str) -> str:
-    """The noun with its indefinite article."""
-    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"

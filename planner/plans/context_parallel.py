@@ -23,7 +23,7 @@ from __future__ import annotations
 from planner.catalog.load import PricedOffer
 from planner.model.interconnect import group_link, point_to_point_seconds
 from planner.model.workload import Workload
-from planner.schema.catalog import GpuSpec
+from planner.schema.catalog import GpuSpec, a_family
 
 CHUNKS_PER_RANK = 2
 """Load-balanced causal chunking: 2·cp chunks of the sequence, two per rank (Megatron-LM get_batch_on_this_cp_rank:
@@ -43,7 +43,8 @@ def context_problem(work: Workload, cp: int) -> str | None:
     if cp <= 1:
         return None
     if not splits_sequence(work):
-        return f"context {cp}: context parallelism splits a transformer's sequence; a {work.family} model has none"
+        return (f"context {cp}: context parallelism splits a transformer's sequence; {a_family(work.family)} model "
+                "has none")
     if work.tokens_per_sample % (CHUNKS_PER_RANK * cp):
         return (f"context {cp}: the sequence of {work.tokens_per_sample:.0f} tokens does not split into "
                 f"{CHUNKS_PER_RANK * cp} equal chunks (load-balanced causal attention needs 2 per rank)")

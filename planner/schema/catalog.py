@@ -27,6 +27,12 @@ Precision = Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8"]
 Family = Literal["decoder", "encoder", "cnn", "mlp"]
 
 
+def a_family(family: str) -> str:
+    """The family with its article, as an error message reads it: 'an encoder', 'an mlp' (said em-el-pee), 'a cnn',
+    'a decoder' (new-user QA: 'a mlp model needs params', 'a encoder model has no prompt or output tokens')."""
+    return f"{'an' if family[0] in 'aeiou' or family == 'mlp' else 'a'} {family}"
+
+
 class PeakTflops(Strict):
     """Dense (never with-sparsity) peak throughput by precision, TFLOP/s (int8: TOP/s)."""
 

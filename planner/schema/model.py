@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from planner.schema.base import Count, Strict, given
-from planner.schema.catalog import Family
+from planner.schema.catalog import Family, a_family
 
 ARCH_FIELDS = (
     "family", "params", "layers", "hidden", "heads", "kv_heads", "ffn_hidden", "vocab", "seq_len",
@@ -152,7 +152,7 @@ class Architecture(ModelFields):
             need = ("params",)
         missing = [name for name in need if getattr(self, name) is None]
         if missing:
-            raise ValueError(f"a {self.family} model needs {', '.join(missing)}")
+            raise ValueError(f"{a_family(self.family)} model needs {', '.join(missing)}")
         if self.family in ("decoder", "encoder"):
             if self.head_dim is None and self.d_model % self.n_heads:
                 raise ValueError(f"hidden ({self.hidden}) must be divisible by heads ({self.heads}), or give "
