@@ -171,6 +171,9 @@ CASES = [
          ("500 has no unit (a plain number here would be 500 s). Write 500ms or 500s.",)),
     Case("queue-delay-without-unit", broken(BERT, "max_queue_delay: 10ms", "max_queue_delay: 10"), "max_queue_delay:",
          "inference.max_queue_delay", ("10 has no unit (a plain number here would be 10 s). Write 10ms or 10s.",)),
+    # new-user QA: a fraction was told "Write 0.5ms or 0.5s", and 0.5 ms is below any GPU's roofline
+    Case("ttft-fraction-without-unit", broken(SERVE, "ttft_p95: 500ms", "ttft_p95: 0.5"), "slo:",
+         "inference.slo.ttft_p95", ("0.5 has no unit (a plain number here would be 0.5 s). Write 0.5s or 0.5ms.",)),
     Case("zero-gpu-count", base(PRETRAIN) + "constraints:\n  gpu_count: 0\n", "gpu_count:", "constraints.gpu_count",
          ("Input should be greater than or equal to 1 (got 0)",)),
     # new-user QA round 5: pins that cannot fill the pinned count exited 1 with the same reason once per GPU type

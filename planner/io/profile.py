@@ -226,8 +226,11 @@ def check_latency_units(doc: YamlDocument) -> None:
         fields.append((("inference", "max_queue_delay"), inference["max_queue_delay"], "ms"))
     for path, value, unit in fields:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            # a fraction of a latency is seconds (new-user QA: `ttft_p95: 0.5` was told "Write 0.5ms or 0.5s", and
+            # 0.5 ms is below any GPU's roofline): seconds first there, the usual unit first otherwise
+            units = ("s", unit) if unit == "ms" and 0 < value < 1 else (unit, "s")
             raise doc.error(path, f"{value:g} has no unit (a plain number here would be {value:g} s)",
-                            hint=f"Write {value:g}{unit} or {value:g}s.")
+                            hint=f"Write {value:g}{units[0]} or {value:g}{units[1]}.")
 
 
 def _lookup(doc: YamlDocument, path: tuple[str | int, ...], names: list[str],
