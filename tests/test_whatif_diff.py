@@ -235,11 +235,20 @@ def test_diff_set_plans_a_what_if_of_the_new_profile_only():
     result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--set", "training.epochs=2", "-f", "json"])
     assert result.exit_code == 0, result.output
     rows = {(c["section"], c["key"]): c for c in json.loads(result.stdout)["changes"]}
+    assert json.loads(result.stdout)["new_set"] == ["training.epochs=2"]  # what NEW was planned with
     base, more = estimate_json()["training"], estimate_json("--set", "training.epochs=2")["training"]
     for doc, side in ((base, "old"), (more, "new")):
         plan = doc["plans"][doc["recommended"]]
         assert rows[("training", "gpu_hours")][side] == pytest.approx(plan["gpu_hours"], rel=1e-3)
     assert rows[("training", "gpu_hours")]["relative"] > 1.0  # twice the tokens: more than twice the GPU-hours here
+
+
+def test_a_diff_with_set_says_so_in_its_title():
+    # new-user QA: `diff p.yaml p.yaml --set training.epochs=3 -f markdown` was titled 'p.yaml → p.yaml', a CI
+    # report that did not say what changed
+    result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--set", "training.epochs=2", "-f", "markdown"])
+    assert result.stdout.splitlines()[0] == ("## Plan diff: pretrain-1b-72h.yaml → pretrain-1b-72h.yaml --set "
+                                             "training.epochs=2")
 
 
 def test_diff_confidence_plans_both_profiles_at_it():

@@ -502,7 +502,7 @@ def diff(
     changes = plan_changes(old_doc, new_doc)
     missing = unrecommended(old_doc, new_doc, old.name, new.name)
     check_thresholds_apply(changes, missing, thresholds)
-    _out(render_changes(changes, old.name, new.name, format.value, missing))
+    _out(render_changes(changes, old.name, new.name, format.value, missing, sets))
     lines = failures(changes, missing, thresholds)
     for line in lines:
         typer.echo(line, err=format is not DiffFormat.table)

@@ -405,10 +405,12 @@ def _change(c: Change) -> str:
 
 
 def changes_dict(changes: list[Change], old_name: str, new_name: str,
-                 missing: tuple[Unrecommended, ...] | list[Unrecommended] = ()) -> dict[str, Any]:
-    """The diff as JSON: every metric with old, new and the relative change (a fraction, null when undefined), and
-    the sections a side planned with nothing recommended (`no_recommended_plan`: section and side)."""
-    return {"schema_version": 1, "old": old_name, "new": new_name,
+                 missing: tuple[Unrecommended, ...] | list[Unrecommended] = (),
+                 new_set: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The diff as JSON: every metric with old, new and the relative change (a fraction, null when undefined), the
+    sections a side planned with nothing recommended (`no_recommended_plan`: section and side), and the --set
+    overrides NEW's profile was planned with (`new_set`)."""
+    return {"schema_version": 1, "old": old_name, "new": new_name, "new_set": list(new_set),
             "no_recommended_plan": [{"section": m.section, "side": m.side} for m in missing],
             "changes": [{"section": c.section, "metric": c.metric, "key": c.metric_key or None, "old": _sig4(c.old),
                          "new": _sig4(c.new), "relative": None if c.relative is None else round(c.relative, 6)}
@@ -423,10 +425,13 @@ def _sig4(value: Any) -> Any:
 
 
 def render_changes(changes: list[Change], old_name: str, new_name: str, format: str = "table",
-                   missing: tuple[Unrecommended, ...] | list[Unrecommended] = ()) -> str:
-    """The changes as a table fitted to the terminal (rich), JSON or markdown."""
+                   missing: tuple[Unrecommended, ...] | list[Unrecommended] = (), new_set: tuple[str, ...] = ()) -> str:
+    """The changes as a table fitted to the terminal (rich), JSON or markdown; `new_set`: the --set overrides NEW
+    was planned with, which the title names (new-user QA: `diff p.yaml p.yaml --set training.epochs=3` was titled
+    'p.yaml → p.yaml', a report that did not say what changed)."""
     if format == "json":
-        return json.dumps(changes_dict(changes, old_name, new_name, missing), indent=2) + "\n"
+        return json.dumps(changes_dict(changes, old_name, new_name, missing, new_set), indent=2) + "\n"
+    new_name += "".join(f" --set {override}" for override in new_set)
     rows = [[c.section, c.metric, _cell(c.old, c.metric), _cell(c.new, c.metric), _change(c)] for c in changes]
     from planner.render.console import Column, clean
 
