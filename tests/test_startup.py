@@ -59,5 +59,5 @@ def test_every_hour_holds_the_start_up_and_the_steps_scale_at_any_confidence():
 def test_the_report_says_what_the_hours_include():
     out = gpuplan("estimate", str(ROOT / "profiles" / "bert-train-then-serve.yaml"), "--top", "1").stdout
     said = " ".join(out.split())
-    assert ("Hours include the start-up: 101 s until a rented instance runs (none on your own), then 2.6 s + 1.0 ms "
+    assert ("Hours include the start-up: 101 s until a rented instance runs (not on your own machines), then 2.6 s + 1.0 ms "
             "per GPU of NCCL set-up and rendezvous") in said

@@ -30,6 +30,6 @@ def startup_seconds(gpus: int, provisioned: bool) -> float:
 
 def startup_note() -> str:
     """What the report says under the training choices: what the hours include before the first step."""
-    return (f"Hours include the start-up: {PROVISION_S:.0f} s until a rented instance runs (none on your own), then "
+    return (f"Hours include the start-up: {PROVISION_S:.0f} s until a rented instance runs (not on your own machines), then "
             f"{NODE_INIT_S:.1f} s + {RENDEZVOUS_S_PER_RANK * 1e3:.1f} ms per GPU of NCCL set-up and rendezvous "
             "(docs/startup_sources.md).")
