@@ -227,6 +227,10 @@ CASES = [
     Case("average-above-peak", broken(SERVE, "average_rate: 8/s", "average_rate: 30/s"), "average_rate:",
          "inference.average_rate", ("30/s is above the peak rate of 20/s",)),
     # new-user QA: a rank on full training was accepted and silently ignored; placed on lora_rank's line
+    # new-user QA: 1k tokens a step of 2,048-token sequences was planned as one sequence a step, without a word
+    Case("batch-below-one-sequence", broken(PRETRAIN, "{global_samples: 1024}", "{global_tokens: 1k}"), "batch:",
+         "training.batch.global_tokens", ("a global batch of 1000 tokens is less than one 2048-token sample",
+                                          "Give at least one sample's tokens a step.")),
     Case("rank-on-full-training", broken(PRETRAIN, "  optimizer: adamw\n", "  optimizer: adamw\n  lora_rank: 8\n"),
          "lora_rank:", "training.lora_rank", ("lora_rank 8 applies to method: lora or qlora, and method is full",
                                              "remove lora_rank")),

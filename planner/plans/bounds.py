@@ -62,6 +62,12 @@ def check_training(job: TrainingJob, training: Training, offers: list[PricedOffe
                         "not fit in a 64-bit float; no run of this size can be planned")
     batch = training.batch
     key = "global_tokens" if batch is not None and batch.global_tokens is not None else "global_samples"
+    per_sample = job.work.tokens_per_sample
+    if batch is not None and batch.global_tokens is not None and batch.global_tokens < per_sample:
+        # the count of samples a step is rounded from the tokens, at least 1 (plans/training.py): 1k tokens of
+        # 2,048-token sequences was planned as one whole sequence a step, without a word (new-user QA)
+        raise doc.error(("training", "batch", key), f"a global batch of {batch.global_tokens:g} tokens is less than "
+                        f"one {per_sample:g}-token sample", hint="Give at least one sample's tokens a step.")
     if job.global_batch_samples is not None and job.global_batch_samples < 1.0:
         raise doc.error(("training", "batch", key), f"a global batch of {job.global_batch_samples:g} samples is "
                         "less than one sample")
