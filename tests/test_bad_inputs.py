@@ -226,6 +226,9 @@ CASES = [
     # new-user QA: placed on the section ("inference:") without the rates; now on average_rate's line, with both
     Case("average-above-peak", broken(SERVE, "average_rate: 8/s", "average_rate: 30/s"), "average_rate:",
          "inference.average_rate", ("30/s is above the peak rate of 20/s",)),
+    # new-user QA: a peak of 1/day read 'above the peak rate of 1.15741e-05/s'
+    Case("average-above-a-daily-peak", broken(SERVE, "rate: 20/s", "rate: 1/day"), "average_rate:",
+         "inference.average_rate", ("8/s is above the peak rate of 1/day",)),
     # new-user QA: a rank on full training was accepted and silently ignored; placed on lora_rank's line
     # new-user QA: 1k tokens a step of 2,048-token sequences was planned as one sequence a step, without a word
     Case("batch-below-one-sequence", broken(PRETRAIN, "{global_samples: 1024}", "{global_tokens: 1k}"), "batch:",

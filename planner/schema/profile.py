@@ -179,6 +179,15 @@ class Speculative(Strict):
                     "Leviathan et al. report 0.5-0.9 for T5 and LaMDA pairs).")
 
 
+def _per_time(per_second: float) -> str:
+    """A rate in the largest of /s, /min, /h, /day in which it is at least 1 (new-user QA: `--set inference.rate=1/day`
+    read 'above the peak rate of 1.15741e-05/s')."""
+    for unit, seconds in (("s", 1), ("min", 60), ("h", 3600)):
+        if per_second * seconds >= 1:
+            return f"{per_second * seconds:g}/{unit}"
+    return f"{per_second * 86400:g}/day"
+
+
 class Inference(Strict):
     """A serving workload."""
 
@@ -224,8 +233,8 @@ class Inference(Strict):
         # a field validator (rate is validated before it), so the error sits on average_rate's line, not the section's
         rate = info.data.get("rate")
         if value is not None and rate is not None and value > rate:
-            raise ValueError(f"{value:g}/s is above the peak rate of {rate:g}/s (rate is the peak the replicas are "
-                             "sized for, average_rate the mean the autoscaled bill reads)")
+            raise ValueError(f"{_per_time(value)} is above the peak rate of {_per_time(rate)} (rate is the peak the "
+                             "replicas are sized for, average_rate the mean the autoscaled bill reads)")
         return value
 
     @model_validator(mode="after")
