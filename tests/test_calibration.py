@@ -194,6 +194,9 @@ def test_estimate_marks_calibrated_transferred_and_prior(tmp_path):
     save_record(make_record(), record)
     added = runner.invoke(app, ["calibration", "add", str(record), "--calibrations", str(store)])
     assert added.exit_code == 0 and "Stored" in added.stdout
+    again = runner.invoke(app, ["calibration", "add", str(record), "--calibrations", str(store)])
+    assert again.exit_code == 0 and again.stdout.startswith("Already stored, the same record: ")
+    assert len(list(store.iterdir())) == 1
     listed = runner.invoke(app, ["calibration", "list", "--calibrations", str(store), "--format", "json"])
     rows = json.loads(listed.stdout)
     assert rows[0]["catalog_id"] == "A100-80GB-SXM"

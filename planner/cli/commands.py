@@ -321,8 +321,9 @@ def calibration_add(
     """Validate a calibration record (schema, ranges, size, device identity) and store it."""
     from planner.io.records import add_calibration, calibration_store
 
-    stored = add_calibration(file, load_catalog(catalog), calibration_store(catalog, calibrations))
-    typer.echo(f"Stored {stored}")
+    stored, new = add_calibration(file, load_catalog(catalog), calibration_store(catalog, calibrations))
+    # the same record twice is one file (new-user QA: the second add said "Stored" again, as if it were a second)
+    typer.echo(f"Stored {stored}" if new else f"Already stored, the same record: {stored}")
 
 
 @calibration_app.command("list", cls=_Command)

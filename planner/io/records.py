@@ -183,17 +183,19 @@ def _check_store(store: Path) -> None:
             return
 
 
-def add_calibration(path: Path | str, catalog: Catalog, store: Path | str = BUNDLED_CALIBRATIONS) -> Path:
+def add_calibration(path: Path | str, catalog: Catalog,
+                    store: Path | str = BUNDLED_CALIBRATIONS) -> tuple[Path, bool]:
     """Validate a record (schema, ranges, size, device identity, datasheet) and copy it into the store, never over
-    another file; returns the copy (the existing one when the same record is already stored)."""
+    another file; returns the copy (the existing one when the same record is already stored) and whether it is
+    new."""
     record, doc = load_record_document(path)
     check_device_identity(record, catalog, doc)
     check_against_datasheet(record, catalog, doc)
     root = Path(store)
     _check_store(root)
     target = inside(root, calibration_name(record))
-    write_new_file_atomic(target, record_yaml(record).encode("utf-8"))  # False: the same content is there already
-    return target
+    # False: the store names a record by its content, so the same record is there already
+    return target, write_new_file_atomic(target, record_yaml(record).encode("utf-8"))
 
 
 @dataclass(frozen=True)
