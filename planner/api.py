@@ -82,6 +82,12 @@ def plan(profile: LoadedProfile, catalog: Catalog, *, confidence: float = 0.5,
     the analytic count."""
     from planner.efficiency.stores import efficiency_inputs
 
+    if not isinstance(profile, LoadedProfile):
+        # new-user QA round 9 (notebook): plan({"name": "x"}, catalog) raised AttributeError from deep inside
+        from planner.errors import PlannerError
+
+        raise PlannerError(f"plan() takes the profile planner.load_profile returns, got a {type(profile).__name__}: "
+                           "planner.plan(planner.load_profile(path_or_dict, catalog), catalog)")
     check_confidence(confidence)
     book, local = efficiency_inputs(catalog, catalog.directory or BUNDLED_CATALOG, calibrations, measurements,
                                     local_usd_per_hour)

@@ -296,3 +296,10 @@ def test_hours_and_cost_at_another_confidence_are_in_each_plans_json(catalog):
     assert costs == sorted(costs)  # ranked by it, as the table shows
     # at 0.5 and 0.9 the planned level is already there: nothing is added
     assert set(_plan(catalog, confidence=0.9).to_dict()["training"]["plans"][0]["hours"]) == {"p10", "p50", "p90"}
+
+
+def test_plan_given_a_dict_says_to_load_it_first():
+    # new-user QA round 9 (notebook): a profile dict passed straight to plan() raised AttributeError from inside
+    catalog = planner.load_catalog()
+    with pytest.raises(PlannerError, match=r"plan\(\) takes the profile planner.load_profile returns, got a dict"):
+        planner.plan({"name": "x"}, catalog)  # type: ignore[arg-type]
