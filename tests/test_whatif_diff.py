@@ -94,7 +94,12 @@ def test_cost_rise_arithmetic():
     assert parse_threshold("15%") == pytest.approx(0.15) and parse_threshold("15") == pytest.approx(0.15)
 
 
-@pytest.mark.parametrize("content, message", [("{", "not JSON"), ('{"a": 1}', "not a gpuplan estimate")])
+@pytest.mark.parametrize("content, message", [
+    ("{", "not JSON"), ('{"a": 1}', "not a gpuplan estimate"),
+    # a newer gpuplan's estimate says so (new-user QA round 9: it read 'not a gpuplan estimate')
+    ('{"schema_version": 99, "profile": "p"}', "schema_version: estimate format version 99 was written by a newer "
+                                               "gpuplan; this gpuplan reads version 1"),
+    ('{"schema_version": 99}', "not a gpuplan estimate")])
 def test_diff_bad_input_exit_2(write, content, message):
     bad = write("bad.json", content)
     result = runner.invoke(app, ["diff", str(bad), str(PRETRAIN)])

@@ -127,6 +127,12 @@ def load_plan_document(path: Path, catalog_dir: Path, confidence: float = 0.5,
                          hint=ESTIMATE_HINT) from None
     except ValueError as exc:  # NaN / Infinity, or an integer of more than 4,300 digits
         raise InputError(f"not a gpuplan estimate: {exc}", file=str(path), hint=ESTIMATE_HINT) from None
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > 1 and "profile" in data:
+        # new-user QA round 9: an estimate of a newer gpuplan read 'not a gpuplan estimate'
+        raise InputError(f"schema_version: estimate format version {version} was written by a newer gpuplan; this "
+                         "gpuplan reads version 1", file=str(path),
+                         hint="Upgrade gpuplan (pip install -U gpuplan), or diff estimates this version wrote.")
     if not isinstance(data, dict) or data.get("schema_version") != 1:
         raise InputError("not a gpuplan estimate (schema_version 1 expected)", file=str(path), hint=ESTIMATE_HINT)
     _check_shape(data, str(path))
