@@ -28,7 +28,7 @@ from planner.plans.serving import batch_service_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 LOADS = (0.01, 0.10, 0.30, 0.50, 0.65, 0.80, 0.90)
-REPLICAS = (1, 2, 4)
+REPLICAS = (1, 2, 3, 4)
 KEY = "latency_p95"
 
 

@@ -1,5 +1,6 @@
-"""Prototype (not used by the planner): the residual chain of dynamic batching on c ≥ 3 replicas on a grid, as
-model/pair_chain.py is for c = 2 (issue 12 item 2; docs/serving.md 'Known limits'). Written for c = 3, general in c.
+"""Prototype (its `direct` splits at c = 3, GRID 32, are planner/model/triple_chain.py): the residual chain of
+dynamic batching on c ≥ 3 replicas on a grid, as model/pair_chain.py is for c = 2 (issue 12 item 2; docs/serving.md
+'Known limits'). Written for c = 3, general in c.
 
 State at a close: the group of S(b) of the batch just dispatched (batch sizes grouped as pair_chain groups them) and
 the other replicas' residuals ρ₁ ≤ … ≤ ρ_{c−1}, held as (ρ₁, δ₁, …) = (ρ₁, ρ₂ − ρ₁, …) on the grid 0 … X (GRID cells,

@@ -10,9 +10,10 @@ from collections.abc import Callable
 import numpy as np
 
 from planner.model.chain_math import EDGE, log_factorials, poisson, solve
-from planner.model.chain_scope import LEFTOVER_LIMIT, TAIL_SIGMAS, always_free
+from planner.model.chain_scope import LEFTOVER_LIMIT, MULTI_REPLICA_LOAD, TAIL_SIGMAS, always_free
 from planner.model.pair_chain import SPAN_TAIL, pair_stationary
 from planner.model.percentile import Percentile
+from planner.model.triple_chain import triple_stationary
 
 LEFT_OUT = 1e-7
 """Stationary weight of the least likely batch sizes left out of the latency's mixture (a percentile moves by at
@@ -92,8 +93,7 @@ class BatchingChain(Chain):
         self.service = service_of(1.0)  # the shortest a request can take
         self.open = top < limit
         # the latency mixture leaves out the least likely batch sizes, LEFT_OUT of the weight in all
-        order = np.argsort(weight)
-        keep = np.sort(order[np.cumsum(weight[order]) > LEFT_OUT])
+        keep = _kept(weight)
         self.weight, self.r = weight[keep], r[keep]
         lam, top = rate, self.top
         self._log_factorial = lf = log_factorials(top + 2)
@@ -214,7 +214,8 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
     if replicas is None:  # the first request never waits for a replica: D = T
         return BatchingChain(rate, delay, limit, top, service_of, np.ones(1), np.zeros(1))
     # one replica: it frees S(b) after the close; c replicas, in turn, free a batch's service apart at full load
-    # (module docstring), and at light load a replica is free whenever a batch closes; two: on their residuals
+    # (module docstring), and at light load a replica is free whenever a batch closes; two, and three past
+    # MULTI_REPLICA_LOAD: on their residuals
     n = replicas
 
     def r_of(states: np.ndarray) -> np.ndarray:  # states: batch sizes b
@@ -227,14 +228,30 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
         order = np.argsort(r)
         beyond = np.cumsum(weight[order][::-1])[::-1]
         span = max(2.0 * float(r[order][np.flatnonzero(beyond > SPAN_TAIL)[-1]]), service_of(1.0))
-        pair = pair_stationary(rate, limit, delay, service_of, top, span)
-        if pair is not None:
-            weight, r, top = pair
-        elif limit <= LEFTOVER_LIMIT:  # batches reach the limit: followed with what they leave behind
-            return LeftoverChain(rate, delay, limit, replicas, service_of)
-        else:  # the one-server chain, which reads no further, but found so by reading up to the limit
-            top = limit
+        residuals = pair_stationary(rate, limit, delay, service_of, top, span)
+    elif n == 3 and rate / n * service_of(float(limit)) / limit > MULTI_REPLICA_LOAD:
+        # three replicas on their residuals (model/triple_chain.py) where the one-server chain is low; its grid
+        # starts at three times the longest r this chain keeps (from its 1e-6 tail the grid widens, coarser: +17 %
+        # p99; benchmarks/prototypes/three_replicas_grid.py)
+        residuals = triple_stationary(rate, limit, delay, service_of, top,
+                                      max(3.0 * float(r[_kept(weight)].max()), service_of(1.0)))
+    else:
+        return BatchingChain(rate, delay, limit, top, service_of, weight, r)
+    if residuals is not None:
+        weight, r, top = residuals
+    elif limit <= LEFTOVER_LIMIT:  # batches reach the limit: followed with what they leave behind
+        return LeftoverChain(rate, delay, limit, replicas, service_of)
+    else:  # the one-server chain, which reads no further, but found so by reading up to the limit
+        top = limit
     return BatchingChain(rate, delay, limit, top, service_of, weight, r)
+
+
+def _kept(weight: np.ndarray) -> np.ndarray:
+    """The states a BatchingChain's latency mixture keeps, in order: all but the least likely, LEFT_OUT of the
+    weight in all."""
+    order = np.argsort(weight)
+    keep: np.ndarray = np.sort(order[np.cumsum(weight[order]) > LEFT_OUT])
+    return keep
 
 
 LEFTOVER_STATES = 1536

@@ -19,15 +19,16 @@ batch's requests, give the latency's cdf exactly (no quadrature) while no batch 
 Where batches can reach it (LeftoverChain), a batch also closes at its B-th request, and one that fills before a
 replica frees leaves the rest for the next: the state is then the requests present at a close.
 Two replicas: the state at a close is the pair of residual service times, the batch's S(b) and the other
-replica's, and R is the shorter (model/pair_chain.py). c > 2 replicas: one server c times as fast at closing
-batches (R = S(b)/c): at full load they free, in turn, a batch's service apart, and at light load one is free
-whenever a batch closes (R ≤ T does not matter).
+replica's, and R is the shorter (model/pair_chain.py); three past MULTI_REPLICA_LOAD likewise, the batch's S(b) and
+the other two residuals (model/triple_chain.py). c > 3 replicas, and three up to MULTI_REPLICA_LOAD: one server c
+times as fast at closing batches (R = S(b)/c): at full load they free, in turn, a batch's service apart, and at light
+load one is free whenever a batch closes (R ≤ T does not matter).
 Against the simulation (benchmarks/bench_dynamic_batching_agreement.py, docs/serving.md 'Known limits',
-tests/test_dynamic_batching_agreement.py): within 5 % p95 at 1–90 % of capacity on one or two replicas and wherever
-the limit fills on more; on 4 replicas within 5 % up to ~65 % of capacity, and low beyond (down to −53 % at 90 %):
-replicas free unevenly there, and one that frees soon after another close idles until the delay runs out, which
-the super-server R = S(b)/c does not see (MULTI_REPLICA_LOAD: the plans past it say so). Two replicas whose batches
-reach a limit that they do not always fill (64 at 65–90 %) are the one-server chain's too: −5 to −18 %.
+tests/test_dynamic_batching_agreement.py): within 5 % p95 at 1–90 % of capacity on one to three replicas and
+wherever the limit fills on more; on 4 replicas within 5 % up to ~65 % of capacity, and low beyond (down to −53 % at
+90 %): replicas free unevenly there, and one that frees soon after another close idles until the delay runs out,
+which the super-server R = S(b)/c does not see (MULTI_REPLICA_LOAD: the plans past it say so). Two replicas whose
+batches reach a limit that they do not always fill (64 at 65–90 %) are the one-server chain's too: −5 to −18 %.
 """
 from __future__ import annotations
 

@@ -40,6 +40,18 @@ def pair_stationary(rate: float, limit: int, delay: float, service_of: Callable[
     (module docstring): (weights, R, the batch sizes followed). Batch sizes start at `top` and residuals at `span`,
     each widened until the stationary weight at its end is below EDGE (sizes) or SPAN_TAIL (residuals); None where
     batches reach the limit (LeftoverChain follows them)."""
+    return widened(_stationary, rate, limit, delay, service_of, top, span)
+
+
+Stationary = Callable[[float, float, np.ndarray, float], tuple[np.ndarray, np.ndarray, float, float]]
+"""(λ, T, S(1 … top), span) ↦ (weight, R) summed by R, the weight at the largest batch size followed, and the
+weight at the residual grid's end (_stationary's contract; model/triple_chain.py's too)."""
+
+
+def widened(stationary: Stationary, rate: float, limit: int, delay: float, service_of: Callable[[float], float],
+            top: int, span: float) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """`stationary` solved with batch sizes from `top` and residuals from `span` widened until the weight at each
+    end is below EDGE (sizes) or SPAN_TAIL (residuals): (weights, R, top); None where batches reach the limit."""
     seen: list[float] = []
 
     def services(n: int) -> np.ndarray:
@@ -47,7 +59,7 @@ def pair_stationary(rate: float, limit: int, delay: float, service_of: Callable[
         return np.array(seen[:n])
 
     while True:
-        weight, r, edge, beyond = _stationary(rate, delay, services(top), span)
+        weight, r, edge, beyond = stationary(rate, delay, services(top), span)
         if edge > EDGE:
             if top >= limit:
                 return None
@@ -58,15 +70,10 @@ def pair_stationary(rate: float, limit: int, delay: float, service_of: Callable[
             return weight, r, top
 
 
-def _stationary(lam: float, T: float, service: np.ndarray, span: float
-                ) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """(weight, R) of the stationary state, summed by R; the stationary probability that a batch holds the
-    largest size followed (len(service)); and that a residual reaches the grid's last time."""
+def size_groups(service: np.ndarray, span: float, h: float) -> tuple[np.ndarray, int, np.ndarray]:
+    """Batch sizes grouped where their service times lie within a grid step h of the group's first (beyond the
+    span, one group at the span): (each size's group, the groups, each group's mean S(b))."""
     top = service.size
-    h = span / GRID
-    x = h * np.arange(GRID + 1)
-    # batch sizes grouped where their service times lie within a grid step of the group's first; beyond the span,
-    # one group at the span
     clipped = np.minimum(service, span)
     group = np.zeros(top, dtype=int)
     first = clipped[0]
@@ -78,6 +85,39 @@ def _stationary(lam: float, T: float, service: np.ndarray, span: float
             group[b] = group[b - 1]
     groups = int(group[-1]) + 1
     s_of = np.bincount(group, clipped, groups) / np.bincount(group, None, groups)
+    return group, groups, s_of
+
+
+def by_group(pmf: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+    """pmfs over batch sizes 1 + k (last axis), summed by group."""
+    cum = np.cumsum(pmf, axis=-1)
+    ends = cum[..., np.flatnonzero(np.diff(group, append=groups))]
+    out: np.ndarray = np.diff(ends, axis=-1, prepend=0.0)
+    return out
+
+
+def late_sizes(lam: float, T: float, values: np.ndarray, top: int, lf: np.ndarray) -> np.ndarray:
+    """Per R in `values` (all > T), the batch's size 1 + k, k < top, where its first request comes G < R − T after
+    the close (D = R − G), with the weight e^{−λ(R − T)} of G ≥ R − T taken out: BatchingChain's closed-form
+    mixture at r = R; sizes at or past `top` on the last."""
+    k = np.arange(top)
+    a = np.exp(-lam * (values - T))
+    mix: np.ndarray = np.maximum(poisson(k[None, :] + 1, lam * values[:, None], lf)
+                                 - a[:, None] * poisson(k + 1, lam * T, lf)[None, :], 0.0)
+    mix[:, -1] += np.maximum(1.0 - a - mix.sum(axis=1), 0.0)
+    return mix
+
+
+def _stationary(lam: float, T: float, service: np.ndarray, span: float
+                ) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """(weight, R) of the stationary state, summed by R; the stationary probability that a batch holds the
+    largest size followed (len(service)); and that a residual reaches the grid's last time."""
+    top = service.size
+    h = span / GRID
+    x = h * np.arange(GRID + 1)
+    # batch sizes grouped where their service times lie within a grid step of the group's first; beyond the span,
+    # one group at the span
+    group, groups, s_of = size_groups(service, span, h)
     s = np.repeat(s_of, GRID + 1)  # states: (group, grid time of ρ), group-major
     rho = np.tile(x, groups)
     R, Q = np.minimum(s, rho), np.maximum(s, rho)
@@ -85,29 +125,21 @@ def _stationary(lam: float, T: float, service: np.ndarray, span: float
     lf = log_factorials(top + 2)
     k = np.arange(top)
 
-    def by_group(pmf: np.ndarray) -> np.ndarray:  # pmfs over batch sizes 1 + k, summed by group
-        cum = np.cumsum(pmf, axis=-1)
-        ends = cum[..., np.flatnonzero(np.diff(group, append=groups))]
-        out: np.ndarray = np.diff(ends, axis=-1, prepend=0.0)
-        return out
-
     # G ≥ R − T: D = T
     g0 = np.maximum(R - T, 0.0)
     atom = np.exp(-lam * g0)
     p_t = poisson(k, lam * T, lf)
     p_t[-1] += max(0.0, 1.0 - float(p_t.sum()))
-    move = (atom[:, None] * _exponential_on_grid(lam, Q - T - g0, x, h))[:, None, :] * by_group(p_t)[None, :, None]
+    move = ((atom[:, None] * _exponential_on_grid(lam, Q - T - g0, x, h))[:, None, :]
+            * by_group(p_t, group, groups)[None, :, None])
     edge = atom * float(p_t[-1])
     # G < R − T (R > T): D = R − G, the other residual Q − R; the batch depends on R alone
     late = np.flatnonzero(R > T)
     if late.size:
         values, which = np.unique(R[late], return_inverse=True)
-        a = np.exp(-lam * (values - T))
-        mix = np.maximum(poisson(k[None, :] + 1, lam * values[:, None], lf)
-                         - a[:, None] * poisson(k + 1, lam * T, lf)[None, :], 0.0)
-        mix[:, -1] += np.maximum(1.0 - a - mix.sum(axis=1), 0.0)
+        mix = late_sizes(lam, T, values, top, lf)
         edge[late] += mix[which, -1]
-        sizes = by_group(mix)[which]
+        sizes = by_group(mix, group, groups)[which]
         spot = (Q - R)[late] / h
         below = np.minimum(spot.astype(int), GRID - 1)
         up = np.minimum(spot - below, 1.0)
