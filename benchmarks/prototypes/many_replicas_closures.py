@@ -171,6 +171,18 @@ def curves() -> tuple[float, dict[str, tuple[int, list[float]]]]:
     return inf.max_queue_delay or 0.0, out
 
 
+def simulated(cache: dict[str, dict[str, float]], name: str, limit: int, c: int, load: float, delay: float,
+              S: Callable[[float], float]) -> tuple[float, dict[str, float]]:
+    """The rate at `load` of c replicas' capacity at full batches, and the simulation's latencies there (200,000
+    requests, seed 1), from `cache` (kept in CACHE) or simulated once."""
+    rate = load * c * limit / S(limit)
+    key = f"{name}|{limit}|{c}|{load}"
+    if key not in cache:
+        cache[key] = simulate_dynamic_batching(rate, c, limit, S, delay, requests=200_000, seed=1).latency_s
+        CACHE.write_text(json.dumps(cache))
+    return rate, cache[key]
+
+
 def main() -> int:
     rules = sys.argv[1].split(",")
     reps = [int(x) for x in sys.argv[2].split(",")] if len(sys.argv) > 2 else [3, 4, 8, 16]
@@ -185,18 +197,13 @@ def main() -> int:
                     return table[int(b) - 1]
                 cells = []
                 for load in loads:
-                    rate = load * c * limit / S(limit)
-                    key = f"{name}|{limit}|{c}|{load}"
-                    if key not in cache:
-                        cache[key] = simulate_dynamic_batching(rate, c, limit, S, delay, requests=200_000,
-                                                               seed=1).latency_s
-                        CACHE.write_text(json.dumps(cache))
+                    rate, sim = simulated(cache, name, limit, c, load, delay, S)
                     if rule == "two-numeric":
                         chain = two_server_chain(rate, c, limit, delay, S)
                         got = dict(zip(KEYS, chain.values([0.5, 0.95, 0.99])))  # type: ignore[attr-defined]
                     else:
                         got = closure_chain(rule, c, rate, delay, lambda b, S=S: S(b), limit)
-                    cells.append("/".join(f"{100 * (got[q] / cache[key][q] - 1):+.0f}" for q in KEYS))
+                    cells.append("/".join(f"{100 * (got[q] / sim[q] - 1):+.0f}" for q in KEYS))
                 print(f"| {name}, {limit}, {c} | " + " | ".join(cells) + " |", flush=True)
     return 0
 

@@ -87,12 +87,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from many_replicas_closures import CACHE, KEYS, curves  # noqa: E402
+from many_replicas_closures import CACHE, KEYS, curves, simulated  # noqa: E402
 
 from planner.model.batching_chain import BatchingChain, batching_chain  # noqa: E402
 from planner.model.chain_math import EDGE, log_factorials, poisson  # noqa: E402
 from planner.model.pair_chain import SPAN_TAIL as PAIR_SPAN_TAIL, _exponential_on_grid  # noqa: E402
-from planner.model.simulation import simulate_dynamic_batching  # noqa: E402
+from planner.model.triple_chain import _solve as solve_stationary  # noqa: E402
 
 SPAN_TAIL = PAIR_SPAN_TAIL
 """Stationary probability allowed beyond X (pair_chain's; the percentiles up to p99 need far less)."""
@@ -104,8 +104,6 @@ TAIL_START = False
 """X starts at c times the one-server chain's r at its SPAN_TAIL tail, else at c times its longest r kept."""
 GROUP_STEP = 1.0
 """Batch sizes share a group where their service times lie within this many grid steps of the group's first."""
-TOL = 1e-11
-"""Power iteration stops when a step moves the distribution by less than this (L1)."""
 
 
 def grid_stationary(rate: float, limit: int, delay: float, service_of: Callable[[float], float], top: int,
@@ -334,32 +332,16 @@ def _falling(lam: float, run: np.ndarray, off: np.ndarray, h: float, grid: int, 
 
 
 def _solve(step: Callable[[np.ndarray], np.ndarray], n: int) -> tuple[np.ndarray, int]:
-    """The stationary distribution of the chain whose step π ↦ πP is `step`, and the steps taken: BiCGSTAB on
-    (I − Pᵀ + v1ᵀ)π = v (v uniform: nonsingular where the chain has one stationary distribution), then power
-    iteration until a step moves π by less than TOL."""
-    import scipy.sparse.linalg as spl
-
-    v = np.full(n, 1.0 / n)
+    """The stationary distribution of the chain whose step π ↦ πP is `step`, by the planner's solver
+    (planner/model/triple_chain.py _solve: BiCGSTAB, then power iteration to |Δπ|₁ < TOL), and the steps taken."""
     steps = 0
 
-    def product(y: np.ndarray) -> np.ndarray:
+    def counted(y: np.ndarray) -> np.ndarray:
         nonlocal steps
         steps += 1
-        out: np.ndarray = y - step(y) + v * y.sum()
-        return out
+        return step(y)
 
-    pi, _ = spl.bicgstab(spl.LinearOperator((n, n), matvec=product, dtype=float), v, x0=v, rtol=1e-12, atol=0.0,
-                         maxiter=2000)
-    pi = np.maximum(pi, 0.0)
-    pi /= pi.sum()
-    while True:
-        steps += 1
-        nxt = step(pi)
-        nxt /= nxt.sum()
-        moved = float(np.abs(nxt - pi).sum())
-        pi = nxt
-        if moved < TOL or steps >= 20_000:
-            return pi, steps
+    return solve_stationary(counted, n), steps
 
 
 def grid_chain(rate: float, c: int, limit: int, delay: float, S: Callable[[float], float], grid: int
@@ -403,19 +385,14 @@ def main() -> int:
             def S(b: float, table: list[float] = table) -> float:
                 return table[int(b) - 1]
             for load in loads:
-                rate = load * c * limit / S(limit)
-                key = f"{name}|{limit}|{c}|{load}"
-                if key not in cache:
-                    cache[key] = simulate_dynamic_batching(rate, c, limit, S, delay, requests=200_000,
-                                                           seed=1).latency_s
-                    CACHE.write_text(json.dumps(cache))
+                rate, sim = simulated(cache, name, limit, c, load, delay, S)
                 times = []
                 for _ in range(3):
                     t0 = time.process_time()
                     chain, fig = grid_chain(rate, c, limit, delay, S, grid)
                     got = dict(zip(KEYS, chain.values([0.5, 0.95, 0.99])))  # type: ignore[attr-defined]
                     times.append(time.process_time() - t0)
-                err = "/".join(f"{100 * (got[q] / cache[key][q] - 1):+.1f}" for q in KEYS)
+                err = "/".join(f"{100 * (got[q] / sim[q] - 1):+.1f}" for q in KEYS)
                 print(f"| {name} | {round(load * 100)} % | {err} | {fig.get('states', 0):.0f} "
                       f"({fig.get('groups', 0):.0f}) | {fig.get('nnz', 0):.3g} ({fig.get('factored', 0):.3g}) | "
                       f"{fig.get('steps', 0):.0f} ({fig.get('solves', 0):.0f}) | "
