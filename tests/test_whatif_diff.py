@@ -300,3 +300,21 @@ def test_an_empty_override_value_is_an_error_not_a_removed_key(command):
     assert "training.deadline=null" in result.output
     removed = gpuplan("estimate", str(PRETRAIN), "--top", "1", "--set", "training.deadline=null")
     assert removed.exit_code == 0 and "hours at P50; budget $20,000" in removed.stdout
+
+
+def test_a_section_new_does_not_plan_fails_a_guard_and_reads_removed(tmp_path):
+    # new-user QA round 9: a pretrain estimate diffed against a serving-only profile read 'changed' on every
+    # training row, and `--fail-above cost=15%` flagged only the serving cost that rose from nothing
+    old = tmp_path / "old.json"
+    old.write_text(runner.invoke(app, ["estimate", str(PRETRAIN), "--format", "json"]).stdout)
+    serve = ROOT / "profiles" / "serve-7b-chat.yaml"
+    guarded = runner.invoke(app, ["diff", str(old), str(serve), "--fail-above", "cost=15%"])
+    assert guarded.exit_code == 1
+    assert ("training: old.json plans it and serve-7b-chat.yaml does not, so there is no training plan to check "
+            "against --fail-above") in guarded.output
+    rows = {tuple(line.split()[:2]): line.split()[-1] for line in guarded.stdout.splitlines()
+            if line.startswith(("training ", "inference "))}
+    assert rows[("training", "plan")] == rows[("training", "GPU-hours")] == "removed", rows
+    assert rows[("inference", "plan")] == rows[("inference", "GPUs")] == "added", rows
+    # without a guard the diff reports and exits 0, as before
+    assert runner.invoke(app, ["diff", str(old), str(serve)]).exit_code == 0

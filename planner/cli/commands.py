@@ -504,7 +504,7 @@ def diff(
     missing = unrecommended(old_doc, new_doc, old.name, new.name)
     check_thresholds_apply(changes, missing, thresholds)
     _out(render_changes(changes, old.name, new.name, format.value, missing, sets))
-    lines = failures(changes, missing, thresholds)
+    lines = failures(changes, missing, thresholds, old.name, new.name)
     for line in lines:
         typer.echo(line, err=format is not DiffFormat.table)
     if lines:

@@ -344,15 +344,19 @@ def check_thresholds_apply(changes: list[Change], missing: list[Unrecommended],
 
 
 def failures(changes: list[Change], missing: list[Unrecommended],
-             thresholds: dict[str, float] | None) -> list[str]:
+             thresholds: dict[str, float] | None, old_name: str = "old", new_name: str = "new") -> list[str]:
     """Why the diff fails (exit 1), one line each: a section either estimate planned with nothing recommended (always
-    a failure: there is no plan to compare, as `estimate` exits 1 on it), then the named metrics that rose above
+    a failure: there is no plan to compare, as `estimate` exits 1 on it); under --fail-above, a section OLD planned
+    that NEW does not plan at all (a guard cannot pass a plan it cannot see); then the named metrics that rose above
     their --fail-above share (sections with nothing recommended on a side are not compared)."""
     lines = [f"{m.name} ({m.side}): {m.section} has no recommended plan (none meets its deadline, budget or latency "
              f"targets), so there is no {m.section} plan to compare; `gpuplan estimate` on it shows the closest "
              f"plans and why" for m in missing]
     if thresholds is None:
         return lines
+    # new-user QA round 9: a NEW without OLD's training section passed `--fail-above cost=15%` on that section
+    lines += [f"{c.section}: {old_name} plans it and {new_name} does not, so there is no {c.section} plan to check "
+              f"against --fail-above" for c in changes if c.metric == "plan" and c.old is not None and c.new is None]
     skip = {m.section for m in missing}
     for change in rises_above([c for c in changes if c.section not in skip], thresholds):
         rise, threshold = change.relative, thresholds[change.metric_key]
@@ -407,7 +411,13 @@ def change_percent(share: float) -> str:
 
 def _change(c: Change) -> str:
     rel = c.relative
-    return change_percent(rel) if rel is not None else ("changed" if c.old != c.new else "")
+    if rel is not None:
+        return change_percent(rel)
+    if c.old is None and c.new is not None:
+        return "added"
+    if c.new is None and c.old is not None:
+        return "removed"
+    return "changed" if c.old != c.new else ""
 
 
 def changes_dict(changes: list[Change], old_name: str, new_name: str,
