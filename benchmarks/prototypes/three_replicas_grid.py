@@ -89,10 +89,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from many_replicas_closures import CACHE, KEYS, curves, simulated  # noqa: E402
 
+import planner.model.batching_chain as chains  # noqa: E402
 from planner.model.batching_chain import BatchingChain, batching_chain  # noqa: E402
-from planner.model.chain_math import EDGE, log_factorials, poisson  # noqa: E402
-from planner.model.pair_chain import SPAN_TAIL as PAIR_SPAN_TAIL, _exponential_on_grid  # noqa: E402
-from planner.model.triple_chain import _solve as solve_stationary  # noqa: E402
+from planner.model.chain_math import log_factorials, poisson  # noqa: E402
+from planner.model.pair_chain import SPAN_TAIL as PAIR_SPAN_TAIL, _exponential_on_grid, size_groups, widened  # noqa: E402
+from planner.model.triple_chain import _solve as solve_stationary, residual_cells  # noqa: E402
 
 SPAN_TAIL = PAIR_SPAN_TAIL
 """Stationary probability allowed beyond X (pair_chain's; the percentiles up to p99 need far less)."""
@@ -108,28 +109,23 @@ GROUP_STEP = 1.0
 
 def grid_stationary(rate: float, limit: int, delay: float, service_of: Callable[[float], float], top: int,
                     span: float, grid: int, c: int) -> tuple[np.ndarray, np.ndarray, int, dict[str, float]] | None:
-    """pair_stationary's contract for c replicas: (weights, R, top, figures), widening top and span alike."""
-    seen: list[float] = []
-
-    def services(n: int) -> np.ndarray:
-        seen.extend(service_of(float(b)) for b in range(len(seen) + 1, n + 1))
-        return np.array(seen[:n])
-
-    solves = 0
+    """pair_stationary's contract for c replicas: (weights, R, top, figures), widening top and span alike (the
+    planner's pair_chain.widened, with this chain's grid and figures)."""
     first = span
-    while True:
-        solves += 1
-        cells = round(grid * span / first) if KEEP_STEP else grid
-        weight, r, edge, beyond, figures = _stationary(rate, delay, services(top), span, cells, c)
-        if edge > EDGE:
-            if top >= limit:
-                return None
-            top = min(limit, top + top // 2 + 1)
-        elif beyond > SPAN_TAIL:
-            span *= 1.5
-        else:
-            figures.update(top=top, span=span, solves=solves)
-            return weight, r, top, figures
+    kept: dict[str, float] = {"solves": 0}
+
+    def stationary(lam: float, T: float, service: np.ndarray, x: float) -> tuple[np.ndarray, np.ndarray, float, float]:
+        cells = round(grid * x / first) if KEEP_STEP else grid
+        weight, r, edge, beyond, figures = _stationary(lam, T, service, x, cells, c)
+        kept.update(figures, solves=kept["solves"] + 1, span=x)
+        return weight, r, edge, beyond
+
+    got = widened(stationary, rate, limit, delay, service_of, top, span)
+    if got is None:
+        return None
+    weight, r, top = got
+    kept.update(top=top)
+    return weight, r, top, kept
 
 
 def _linear(v: np.ndarray, h: float, last: int) -> tuple[np.ndarray, np.ndarray]:
@@ -147,24 +143,11 @@ def _stationary(lam: float, T: float, service: np.ndarray, span: float, grid: in
     top = service.size
     h = span / grid
     x = h * np.arange(grid + 1)
-    clipped = np.minimum(service, span)
-    group = np.zeros(top, dtype=int)  # pair_chain's grouping: within a grid step of the group's first
-    first = clipped[0]
-    for b in range(1, top):
-        if clipped[b] - first > GROUP_STEP * h:
-            first = clipped[b]
-            group[b] = group[b - 1] + 1
-        else:
-            group[b] = group[b - 1]
-    groups = int(group[-1]) + 1
-    s_of = np.bincount(group, clipped, groups) / np.bincount(group, None, groups)
+    group, groups, s_of = size_groups(service, span, GROUP_STEP * h)  # pair_chain's, within GROUP_STEP steps
     # residual cells: (ρ₁, δ₁, …) grid indices with ρ_{c−1} = their sum ≤ grid
     m = c - 1
-    mesh = np.indices((grid + 1,) * m).reshape(m, -1)
-    mesh = mesh[:, mesh.sum(axis=0) <= grid]
+    mesh, index = residual_cells(grid, m)
     cells = mesh.shape[1]
-    index = -np.ones((grid + 1,) * m, dtype=int)
-    index[tuple(mesh)] = np.arange(cells)
     n = groups * cells
     s = np.repeat(s_of, cells)
     others = np.tile(np.cumsum(x[mesh], axis=0), (1, groups))  # ρ₁ ≤ … ≤ ρ_{c−1}
@@ -348,7 +331,14 @@ def grid_chain(rate: float, c: int, limit: int, delay: float, S: Callable[[float
                ) -> tuple[object, dict[str, float]]:
     """The grid chain on c replicas as a BatchingChain, started where two_server_chain starts the pair chain (the
     planner's chain where batches reach the limit or no replica is ever busy)."""
-    base = batching_chain(rate, c, limit, delay, S)
+    # the one-server chain, as measured: since planner/model/triple_chain.py, batching_chain itself follows c = 3
+    # on its residuals past MULTI_REPLICA_LOAD, so that is set out of reach while the start is made
+    saved = chains.MULTI_REPLICA_LOAD
+    chains.MULTI_REPLICA_LOAD = float("inf")
+    try:
+        base = batching_chain(rate, c, limit, delay, S)
+    finally:
+        chains.MULTI_REPLICA_LOAD = saved
     if not isinstance(base, BatchingChain) or float(base.r.max(initial=0.0)) == 0.0:
         return base, {}
     # X starts where model/batching_chain.py starts the pair chain's: c times the one-server chain's r that its

@@ -50,6 +50,17 @@ def triple_stationary(rate: float, limit: int, delay: float, service_of: Callabl
     return widened(_stationary, rate, limit, delay, service_of, top, span)
 
 
+def residual_cells(grid: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The cells of m sorted residuals on a grid of `grid` steps, as (ρ₁, ρ₂ − ρ₁, …) grid indices whose sum (the
+    largest residual) is at most `grid`: (indices, one column a cell; each index tuple's cell number, −1 off the
+    grid)."""
+    mesh = np.indices((grid + 1,) * m).reshape(m, -1)
+    mesh = mesh[:, mesh.sum(axis=0) <= grid]
+    index = -np.ones((grid + 1,) * m, dtype=int)
+    index[tuple(mesh)] = np.arange(mesh.shape[1])
+    return mesh, index
+
+
 def _stationary(lam: float, T: float, service: np.ndarray, span: float
                 ) -> tuple[np.ndarray, np.ndarray, float, float]:
     """(weight, R) summed by R, the weight at the largest batch size followed, the weight at the grid's end."""
@@ -59,11 +70,8 @@ def _stationary(lam: float, T: float, service: np.ndarray, span: float
     h = span / GRID
     group, groups, s_of = size_groups(service, span, h)
     # residual cells: (ρ₁, ρ₂ − ρ₁) grid indices, ρ₂ ≤ X
-    mesh = np.indices((GRID + 1,) * M).reshape(M, -1)
-    mesh = mesh[:, mesh.sum(axis=0) <= GRID]
+    mesh, index = residual_cells(GRID, M)
     cells = mesh.shape[1]
-    index = -np.ones((GRID + 1,) * M, dtype=int)
-    index[tuple(mesh)] = np.arange(cells)
     n = groups * cells
     s = np.repeat(s_of, cells)
     others = np.tile(np.cumsum(h * mesh, axis=0), (1, groups))  # ρ₁ ≤ ρ₂
