@@ -440,6 +440,16 @@ def test_a_mappings_own_check_names_the_set_options_under_it():
         "Values under it come from --set training.recompute=none, --set training.parallelism.recompute=full.")
 
 
+def test_a_section_only_set_options_made_cites_them_not_the_files_first_line():
+    # a training profile given `--set inference.batch=4` gains an inference section with no rate: the missing field
+    # was placed at the file's first key ("profiles/…yaml:3:1: inference.rate: required field is missing"),
+    # though nothing in the file is wrong
+    result = _invoke(["estimate", GOOD, "--set", "inference.batch=4", "--set", "inference.output_tokens=100"])
+    assert result.exit_code == 2
+    assert result.stderr == ("Error: --set inference.batch=4: inference.rate: required field is missing. The section "
+                             "comes from --set inference.batch=4, --set inference.output_tokens=100.\n")
+
+
 def test_set_values_the_planner_refuses_cite_the_set_option_not_the_files_line(catalog, write):
     # checks made after validation (here the roofline bound on the deadline) named the file's line of the value
     # the --set replaced: "profiles/pretrain-1b-72h.yaml:12:3: training.deadline: 1 s is shorter than …"

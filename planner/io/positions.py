@@ -39,8 +39,24 @@ class SourcePositions:
             if option is not None:
                 return InputError(message, file=override(option), field=dotted, hint=hint)
         line, column = self.where(path)
+        made = self._made_by_options(path)
+        if made:  # the mapping holding `path` is not in the file: the options that wrote it made it
+            others = f" The section comes from {', '.join(made)}." if len(made) > 1 else ""
+            return InputError(message, file=made[0], field=dotted, hint=" ".join(filter(None, (others[1:], hint))))
         below = [override(option) for key, option in self.overrides.items()
                  if len(key) > len(path) and tuple(key[:len(path)]) == tuple(path)]
         if below:  # a mapping's own check (two fields that disagree) may read values the options set, not the file
             hint = " ".join(filter(None, (f"Values under it come from {', '.join(below)}.", hint)))
         return InputError(message, file=self.file, line=line, column=column, field=dotted, hint=hint)
+
+    def _made_by_options(self, path: FieldPath) -> list[str]:
+        """The options under the shallowest mapping at or above `path` that the file lacks (the options made it: a
+        required field missing there is theirs, not the file's), or [] where the file holds every mapping above."""
+        if not self.marks:  # a profile built from a dict: no lines to tell a file's mapping from an option's
+            return []
+        for cut in range(1, len(path) + 1):
+            section = tuple(path[:cut])
+            if section not in self.marks:
+                return [override(option) for key, option in self.overrides.items()
+                        if tuple(key[:cut]) == section]
+        return []
