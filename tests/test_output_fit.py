@@ -344,6 +344,30 @@ def test_terminal_columns_are_shutils(monkeypatch):
         assert _terminal_columns() == shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns, value
 
 
+def test_a_title_wider_than_its_table_takes_the_consoles_width():
+    # new-user QA: the bill's title over a 76-column table broke at the table's width, "…(#1: 4× RTX-A5000 ·" on
+    # one line and "primeintellect)" on the next, on an 80-column console with room for it
+    import io
+
+    from planner.render.console import Column, fit_table, make_console, rich_console
+
+    title = "Whole bill of the recommended training plan (#1: 4× RTX-A5000 · primeintellect)"
+    caption = "a note " * 14
+    buffer = io.StringIO()
+    console = make_console(buffer, width=80)
+    table = fit_table(console, [Column("line"), Column("USD", "right")], [["compute", "$85.59"]], title=title,
+                      caption=caption)
+    console.print(table)
+    lines = buffer.getvalue().splitlines()
+    assert lines[0] == title and len(lines[1]) == 20  # the table stays as wide as its cells
+    notes = lines[lines.index(next(l for l in lines if l.startswith("└"))) + 1:]
+    assert len(notes) == 2 and all(20 < len(line.rstrip()) <= 80 for line in notes[:1])
+    assert " ".join(line.strip() for line in notes) == caption.strip()
+    expected = io.StringIO()
+    rich_console(expected, 80).print(table.rich_table())
+    assert buffer.getvalue() == expected.getvalue()
+
+
 def test_tables_printed_without_rich_are_what_rich_prints():
     # TextConsole prints a fitted table as a plain grid (FittedTable.plain_text) without rich: for every table it
     # prints so, rich's own print of the same table gives the same text — framed or not, fitting or narrowed and

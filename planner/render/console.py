@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
     from rich import box
-    from rich.console import Console
+    from rich.console import Console, RenderableType
     from rich.table import Table
     from rich.text import Text
 
@@ -250,23 +250,34 @@ class FittedTable:
                              + ("" if text.endswith(".") else "."))
         return " ".join(sentences)
 
-    def rich_table(self) -> "Table":
+    def rich_table(self) -> "RenderableType":
         """The rich table: the full border with a cell's padding, else box.SIMPLE_HEAD without either; narrowed to
-        the console's width as plain_text narrows it (layout)."""
+        the console's width as plain_text narrows it (layout); its title above it and its caption below as
+        plain_text prints them (_annotation_lines) where their text is printable."""
         from rich import box
+        from rich.console import Group
 
         laid = self.layout(self.width)
         title, notes = self.title, self.notes()
         table_width = self._table_width(self.width)
+        above: list[str] = []
+        below: list[str] = []
         if table_width is not None:  # broken where plain_text breaks them: never before a separator
             if title and clean(title).isprintable():
-                title = "\n".join(_text_lines(clean(title), table_width))
+                above, title = _annotation_lines(clean(title), table_width, self.width), None
             if notes and clean(notes).isprintable():
-                notes = "\n".join(_text_lines(clean(notes), table_width))
-        return _build(self.all_columns, self.rows, self.indices, box.HEAVY_HEAD if self.framed else box.SIMPLE_HEAD,
-                      title, notes, *(laid or (None, None)))
+                below, notes = _annotation_lines(clean(notes), table_width, self.width), ""
+        table = _build(self.all_columns, self.rows, self.indices, box.HEAVY_HEAD if self.framed else box.SIMPLE_HEAD,
+                       title, notes, *(laid or (None, None)))
+        if not above and not below:
+            return table
+        from rich.text import Text
 
-    def __rich__(self) -> "Table":
+        # no_wrap: printed as laid out (rich's wrap would drop a trailing space of a line it counts past the width)
+        return Group(*(Text(line, no_wrap=True) for line in above), table,
+                     *(Text(line, no_wrap=True) for line in below))
+
+    def __rich__(self) -> "RenderableType":
         return self.rich_table()
 
     def plain_text(self, width: int) -> str | None:
@@ -292,8 +303,7 @@ class FittedTable:
         table_width = self._table_width(width)
         if sizes is None or table_width is None:
             return None
-        lines = [padded for line in _text_lines(title, table_width) for padded in _wrap(line, table_width, "left")
-                 ] if title else []
+        lines = _annotation_lines(title, table_width, width) if title else []
         space = " " * pad
 
         def row(cells: list[list[str]], header: bool) -> list[list[str]]:
@@ -319,7 +329,7 @@ class FittedTable:
             lines.append("─" * table_width)
             lines += [" ".join(line) for texts in cells[1:] for line in row(texts, False)]
         if notes:
-            lines += [padded for line in _text_lines(notes, table_width) for padded in _wrap(line, table_width, "left")]
+            lines += _annotation_lines(notes, table_width, width)
         return "".join(line + "\n" for line in lines)
 
     def _sizes(self, width: int) -> list[int] | None:
@@ -492,6 +502,17 @@ def _lines(text: str, width: int, hyphens: bool = False) -> int:
     from rich.cells import cell_len
 
     return 1 if cell_len(text) <= width else len(_divide(text, width, hyphens)) + 1
+
+
+def _annotation_lines(text: str, table_width: int, width: int) -> list[str]:
+    """A table's title or caption as printed lines: broken to the console's `width` (new-user QA: rich breaks them
+    at the table's, so a bill's title over a narrow table took two lines on a console with room for one), each
+    line padded to the table's width as rich pads the title it prints (a line of one word wider than the console
+    folded at it)."""
+    from rich.cells import cell_len
+
+    return [padded for line in _text_lines(text, width)
+            for padded in _wrap(line, max(table_width, min(cell_len(line), width)), "left")]
 
 
 def _text_lines(text: str, width: int) -> list[str]:
