@@ -22,6 +22,12 @@ DEFAULT_TOP = 10
 
 def load_catalog(path: Path | str | None = None) -> Catalog:
     """The catalog directory at `path` (default: the bundled one), validated and cross-checked."""
+    if path is not None and not isinstance(path, (str, Path)):
+        # new-user QA round 10 (notebook): load_catalog(3) was a TypeError from inside pathlib
+        from planner.errors import PlannerError
+
+        raise PlannerError(f"load_catalog() takes a catalog directory's path, or nothing for the bundled catalog, "
+                           f"got a value of type {type(path).__name__}")
     return _load_catalog(BUNDLED_CATALOG if path is None else path)
 
 
@@ -31,6 +37,12 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
     errors name the file, line and field (a dict's errors name the field). One override may be given as a string."""
     if isinstance(overrides, str):  # a str is a Sequence of one-letter overrides: '--set t: expected KEY.PATH=VALUE'
         overrides = (overrides,)
+    if not isinstance(source, (str, Path, Mapping)):
+        # new-user QA round 10 (notebook): load_profile(None, catalog) or a list was a TypeError from open()
+        from planner.errors import PlannerError
+
+        raise PlannerError(f"load_profile() takes a YAML file's path or a dict of the profile, got a "
+                           f"value of type {type(source).__name__}")
     return _load_profile(source, catalog, overrides)
 
 
@@ -70,6 +82,26 @@ class PlanResult:
         return json.dumps(self.to_dict(top), indent=2)
 
 
+def check_local_usd_per_hour(value: float) -> float:
+    """The hourly cost of the measured machine, or a PlannerError: a number from 0 to MAX_USD_PER_GPU_HOUR (new-user
+    QA round 10, notebook: plan(local_usd_per_hour=-5) priced the 'this machine' rows at -$401,000, nan and inf
+    wrote NaN and Infinity into to_dict(); the command line refused them)."""
+    import math
+
+    from planner.errors import InputError, option
+    from planner.schema.bounds import MAX_USD_PER_GPU_HOUR
+
+    name = option("--local-usd-per-hour")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{name} {value!r} is not a number", hint="Give the machine's cost per hour in USD, 0 for "
+                                                                   "none.")
+    if not math.isfinite(value) or value > MAX_USD_PER_GPU_HOUR:
+        raise InputError(f"{name} {value:g}: expected a finite cost of at most ${MAX_USD_PER_GPU_HOUR:,.0f} per hour")
+    if value < 0:
+        raise InputError(f"{name} {value:g}: expected a cost of at least 0 (0: the machine costs nothing to run)")
+    return value
+
+
 def plan(profile: LoadedProfile, catalog: Catalog, *, confidence: float = 0.5,
          calibrations: Path | str | None = None, measurements: Path | str | None = None, simulate: bool = False,
          local_usd_per_hour: float = 0.0, seed: int = 0, today: dt.date | None = None) -> PlanResult:
@@ -89,6 +121,7 @@ def plan(profile: LoadedProfile, catalog: Catalog, *, confidence: float = 0.5,
         raise PlannerError(f"plan() takes the profile planner.load_profile returns, got a {type(profile).__name__}: "
                            "planner.plan(planner.load_profile(path_or_dict, catalog), catalog)")
     check_confidence(confidence)
+    check_local_usd_per_hour(local_usd_per_hour)
     book, local = efficiency_inputs(catalog, catalog.directory or BUNDLED_CATALOG, calibrations, measurements,
                                     local_usd_per_hour)
     from planner.plans.collector import fewer_collections

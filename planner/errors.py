@@ -10,7 +10,8 @@ _COMMAND_LINE: ContextVar[bool] = ContextVar("planner_command_line", default=Fal
 keywords of planner.load_catalog, load_profile and plan."""
 
 LIBRARY_NAMES = {"--set": "overrides", "--confidence": "confidence", "--calibrations": "calibrations",
-                 "--measurements": "measurements", "--catalog": "load_catalog's path"}
+                 "--measurements": "measurements", "--catalog": "load_catalog's path",
+                 "--local-usd-per-hour": "local_usd_per_hour"}
 """Each command-line option an error may name, as a Python caller of planner/api.py passes the same input."""
 
 

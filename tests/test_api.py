@@ -303,3 +303,32 @@ def test_plan_given_a_dict_says_to_load_it_first():
     catalog = planner.load_catalog()
     with pytest.raises(PlannerError, match=r"plan\(\) takes the profile planner.load_profile returns, got a dict"):
         planner.plan({"name": "x"}, catalog)  # type: ignore[arg-type]
+
+
+def test_the_measured_machines_price_is_checked_in_python_too(catalog):
+    # new-user QA round 10 (notebook): plan(measurements=…, local_usd_per_hour=-5) priced the 'this machine' rows at
+    # -$401,000 and nan/inf wrote NaN and Infinity into to_dict(); the CLI refused them, the library did not
+    profile = planner.load_profile(ROOT / "profiles" / "lora-7b-a6000.yaml", catalog)
+    record = ROOT / "docs" / "records" / "lora-7b-a6000.yaml"
+    for value, words in ((-5.0, "local_usd_per_hour -5: expected a cost of at least 0"),
+                         (float("nan"), "local_usd_per_hour nan: expected a finite cost"),
+                         (float("inf"), "local_usd_per_hour inf: expected a finite cost"),
+                         (5000.0, "local_usd_per_hour 5000: expected a finite cost of at most $1,000 per hour"),
+                         ("2", "local_usd_per_hour '2' is not a number")):
+        with pytest.raises(InputError) as info:
+            planner.plan(profile, catalog, measurements=record, local_usd_per_hour=value)  # type: ignore[arg-type]
+        assert words in str(info.value) and "--" not in str(info.value), str(info.value)
+    rows = [p for p in planner.plan(profile, catalog, measurements=record, local_usd_per_hour=2.0).to_dict(0)[
+        "training"]["plans"] if p["provider"] == "local"]
+    assert rows and all(p["usd_per_hour"] == 2.0 and p["cost_usd"]["p50"] > 0 for p in rows)
+
+
+def test_a_profile_or_catalog_of_the_wrong_kind_is_one_clear_error(catalog):
+    # new-user QA round 10 (notebook): load_profile(None, catalog) was "TypeError: open: path should be string …",
+    # load_catalog(3) a TypeError from pathlib
+    for source in (None, [1, 2], 3):
+        with pytest.raises(PlannerError, match=r"load_profile\(\) takes a YAML file's path or a dict of the profile, "
+                                               rf"got a value of type {type(source).__name__}"):
+            planner.load_profile(source, catalog)  # type: ignore[arg-type]
+    with pytest.raises(PlannerError, match=r"load_catalog\(\) takes a catalog directory's path.*got a value of type int"):
+        planner.load_catalog(3)  # type: ignore[arg-type]

@@ -54,15 +54,11 @@ HTML_SUFFIXES = (".html", ".htm")
 
 def _check_options(local_usd_per_hour: float, plot: Path | None, html: Path | None) -> None:
     """Options checked before any work: a finite hourly cost, output paths that can be written."""
-    import math
-
+    from planner.api import check_local_usd_per_hour
     from planner.errors import InputError
     from planner.io.atomic import check_output_path
-    from planner.schema.bounds import MAX_USD_PER_GPU_HOUR
 
-    if not math.isfinite(local_usd_per_hour) or local_usd_per_hour > MAX_USD_PER_GPU_HOUR:
-        raise InputError(f"--local-usd-per-hour {local_usd_per_hour:g}: expected a finite cost of at most "
-                         f"${MAX_USD_PER_GPU_HOUR:,.0f} per hour")
+    check_local_usd_per_hour(local_usd_per_hour)
     for path in (plot, html):
         if path is not None:
             check_output_path(path)
