@@ -311,3 +311,20 @@ def test_when_no_serving_plan_meets_the_targets_the_missed_one_is_named(catalog,
     assert fitting and least > target
     assert least == pytest.approx(min(p.latency_s[key] for p in fitting) * 1e3, abs=0.5)
     assert not any(c.startswith("also:") and named.lower() in c for c in inference.changes_needed)
+
+
+def test_a_given_count_the_architecture_contradicts_is_not_called_given(catalog):
+    # new-user QA round 10: params 125M with 12 layers × 768 (the architecture's 161.8M, which is what is planned, as
+    # the warning says) read 'model … 161.8M params (given)' under 'What I understood'
+    import planner
+
+    shape = {"layers": 12, "hidden": 768, "heads": 12, "vocab": 50000, "seq_len": 1024, "family": "decoder"}
+    profile = {"name": "x", "model": {"params": 125e6, **shape}, "training": {"dataset": {"tokens": 1e9}}}
+    result = planner.plan(planner.load_profile(profile, catalog), catalog)
+    model = dict(result.decision.understood.lines)["model"]
+    assert "161.8M params (derived from the architecture; model.params 125M disagrees, see the warning)" in model
+    assert any("disagrees with the architecture's" in w for w in result.to_dict()["warnings"])
+    # a count that agrees (within 5 %) is still the given one
+    profile["model"]["params"] = 160e6
+    agreed = planner.plan(planner.load_profile(profile, catalog), catalog)
+    assert "params (given)" in dict(agreed.decision.understood.lines)["model"]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from planner.io.profile import LoadedProfile
 from planner.readable import fixed
-from planner.model.workload import workload_for
+from planner.model.workload import params_disagreement, workload_for
 
 if TYPE_CHECKING:
     from planner.model.interconnect import PlanLinks
@@ -37,6 +37,12 @@ class Understood:
 def _params_origin(loaded: LoadedProfile) -> str:
     model = loaded.profile.model
     if model.params is not None:
+        disagreement = params_disagreement(loaded.arch)
+        if disagreement is not None:
+            # the architecture's count is the one planned (io/profile.py model_warnings): 'given' labelled a count
+            # the profile never gave (new-user QA round 10: params 125M at 12 × 768 read '161.8M params (given)')
+            return (f"derived from the architecture; model.params {count_text(disagreement[0])} disagrees, see the "
+                    "warning")
         return "given"
     if model.preset is not None and loaded.arch.params is not None and not any(
             getattr(model, k, None) is not None for k in ("layers", "hidden", "seq_len")):
