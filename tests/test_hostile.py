@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import os
 import stat
 import subprocess
@@ -19,7 +20,8 @@ from planner.errors import InputError
 from planner.io.atomic import check_output_path, clean_stale_temps, write_bytes_atomic, write_new_file_atomic
 from planner.io.safepath import inside, safe_name
 from planner.io.yamlfile import read_text
-from planner.render.escape import comment, html_text, markdown, mathtext, rich, terminal
+from planner.render.escape import (comment, html_text, markdown, markdown_cell, markdown_line, mathtext, rich,
+                                   terminal)
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ROOT / "profiles"
@@ -165,6 +167,38 @@ def test_markdown_report_and_diff_keep_a_hostile_name_text(tmp_path):
     assert diff.stdout.splitlines()[0] == r"## Plan diff: \<b\>\_x\_.json → \<b\>\_x\_.json"
 
 
+def test_markdown_keeps_an_imported_instance_name_and_a_model_name_text(tmp_path):
+    # new-user QA round 10: --format markdown escaped the profile name in its headings only: an instance name from an
+    # imported table reached the tables' cells and the bill as written (`<script>…` raw HTML, a line break ending the
+    # table mid-row), and a model without a preset, named after the profile, reached 'What I understood' as written
+    import shutil
+
+    catalog = tmp_path / "cat"
+    shutil.copytree(ROOT / "catalog", catalog, ignore=shutil.ignore_patterns("calibrations"))
+    offers = catalog / "offers" / "lambda.yaml"
+    text = offers.read_text(encoding="utf-8")
+    assert "- instance: gpu_1x_h100_sxm5\n" in text
+    offers.write_text(text.replace("- instance: gpu_1x_h100_sxm5\n",
+                                   "- instance: \"<script>x</script>|_a_\\nrow\"\n"), encoding="utf-8")
+    name = "<img src=x onerror=y> [l](http://x)"
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": name, "model": {"family": "decoder", "layers": 4, "hidden": 256, "heads": 4, "vocab": 1000,
+                                "seq_len": 256},
+        "training": {"dataset": {"tokens": "1B"}}, "constraints": {"gpus": ["H100-SXM"], "providers": ["lambda"],
+                                                                  "max_gpus": 1}}), encoding="utf-8")
+    result = _invoke(["estimate", str(path), "--catalog", str(catalog), "--format", "markdown", "--top", "1"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert not re.search(r"(?<!\\)<(script|img)", out) and "[l](" not in out
+    assert "\\<script\\>x\\</script\\>\\|\\_a\\_ row" in out  # the cell, on one line
+    assert "- **model**: \\<img src=x onerror=y> [l\\](http://x) (decoder)" in out
+    for table in out.split("\n\n"):
+        lines = [line for line in table.splitlines() if line.startswith("|")]
+        if lines:  # every row of a table has its header's cells
+            assert len({line.replace("\\|", "").count("|") for line in lines}) == 1, table
+
+
 def test_escaping_helpers():
     assert terminal("a\nb\x1b[31mc\x9b\u202ed") == "a b [31mc  d"
     assert comment("x\ny") == "x y"
@@ -172,6 +206,8 @@ def test_escaping_helpers():
     assert html_text('<a href="x">') == "&lt;a href=&quot;x&quot;&gt;"
     assert mathtext("$\\foo$") == "\\$\\foo\\$"
     assert markdown("a-b_c <i> \\") == "a-b\\_c \\<i\\> \\\\"
+    assert markdown_cell("runpod__6xA5000_24GB _x_ a|b\n<i>") == "runpod__6xA5000_24GB \\_x\\_ a\\|b \\<i\\>"
+    assert markdown_line("[a](b) `--set x` <i> \\ owned[].x") == "[a\\](b) `--set x` \\<i> \\\\ owned[].x"
 
 
 def test_mathtext_escape_is_shown_literally():

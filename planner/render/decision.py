@@ -178,24 +178,25 @@ def render_decision_table(decision: Decision, profile: str, top: int | None, con
 def markdown_table(columns: list[Column], rows: list[list[str]]) -> list[str]:
     """A markdown table with every column (markdown is read rendered, so width does not matter)."""
 
-    def cell(text: str) -> str:
-        return clean(text).replace("|", "\\|")
+    from planner.render.escape import markdown_cell  # instance names come from catalogs a user imports
 
-    return ["| " + " | ".join(cell(c.header) for c in columns) + " |", "|" + "---|" * len(columns),
-            *("| " + " | ".join(cell(v) for v in row) + " |" for row in rows)]
+    return ["| " + " | ".join(markdown_cell(c.header) for c in columns) + " |", "|" + "---|" * len(columns),
+            *("| " + " | ".join(markdown_cell(v) for v in row) + " |" for row in rows)]
 
 
 def render_decision_markdown(decision: Decision, profile: str, top: int | None) -> list[str]:
     """Markdown lines of the decision."""
+    from planner.render.escape import markdown_line
+
     out: list[str] = []
     for heading, sections, notes in blocks(decision, profile, top):
-        out += [f"## {clean(heading)}", ""]
+        out += [f"## {clean(heading)}", ""]  # `profile` comes escaped for Markdown
         for title, columns, rows, lines in sections:
             if not rows:
                 continue
             out += [f"### {clean(title)}", "", *markdown_table(columns, rows), ""]
-            out += [f"- {clean(line)}" for line in lines] + ([""] if lines else [])
-        out += [f"- {clean(note)}" for note in notes] + [""]
+            out += [f"- {markdown_line(line)}" for line in lines] + ([""] if lines else [])
+        out += [f"- {markdown_line(note)}" for note in notes] + [""]
     return out
 
 

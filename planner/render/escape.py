@@ -52,6 +52,29 @@ def markdown(text: object) -> str:
     return re.sub(_MARKDOWN, r"\\\1", terminal(text))
 
 
+_MARKDOWN_CELL = r"[\\`*\[\]<>&|~]|(?<!\w)_|_(?!\w)"
+"""What Markdown would read as markup in a table cell: as _MARKDOWN, but an underscore between two word characters
+stays as written (`runpod__6xA5000_24GB__48__174`), since CommonMark never opens or closes emphasis there (§6.2: a
+`_` run both left- and right-flanking needs punctuation beside it)."""
+
+
+def markdown_cell(text: object) -> str:
+    """For a Markdown table cell: one line (a line break would end the table), every markup character
+    backslash-escaped, `|` too, so an imported instance name such as `<script>…` or `a|b` stays text in its cell."""
+    return re.sub(_MARKDOWN_CELL, lambda m: "\\" + m.group(0), terminal(text))
+
+
+_MARKDOWN_LINE = r"[\\<]|\](?=[(\[])"
+"""In a report's sentences, which carry code spans of their own (`--set …`): raw HTML and autolinks (`<`), a backslash
+that would escape what follows, and the `](` / `][` that makes a bracketed text a link."""
+
+
+def markdown_line(text: object) -> str:
+    """For one Markdown list item the planner wrote, which may quote a name from a profile or an imported price table:
+    one line, no raw HTML and no link made from the name (its own code spans and emphasis stay)."""
+    return re.sub(_MARKDOWN_LINE, lambda m: "\\" + m.group(0), terminal(text))
+
+
 def mathtext(text: object) -> str:
     """For matplotlib text: every `$` escaped as `\\$`, so no math mode starts and `$\\foo$` is shown as written
     (outside math mode matplotlib unescapes `\\$` and leaves other backslashes alone; Text._preprocess_math)."""

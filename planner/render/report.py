@@ -893,12 +893,14 @@ def render_markdown(est: Estimate, top: int | None = 10, decision: Decision | No
     """Markdown tables, for pull requests and design docs."""
     from planner.render.decision import markdown_table
 
-    from planner.render.escape import markdown
+    from planner.render.escape import markdown, markdown_line
 
     name = markdown(est.profile)  # the user's words: `<script>`, `*`, `[…](…)` stay text
     out = [f"# GPU plan: {name}", "", f"Catalog as of {est.catalog_as_of.isoformat()}.", ""]
     if decision is not None and decision.understood is not None and decision.understood.lines:
-        out += ["What I understood:", ""] + [f"- **{k}**: {clean(v)}" for k, v in decision.understood.lines] + [""]
+        # the model line names the profile's model (its name when it is no preset), the chosen line its instance
+        out += ["What I understood:", ""] + [f"- **{k}**: {markdown_line(v)}"
+                                             for k, v in decision.understood.lines] + [""]
     if decision is not None:
         from planner.render.decision import render_decision_markdown
 
@@ -906,12 +908,12 @@ def render_markdown(est: Estimate, top: int | None = 10, decision: Decision | No
     merges = Merges(est)
     for title, key, head, rows in _sections(est, top, decision, merges):
         out += [f"## {title}", "", *markdown_table(head, rows), ""]
-        out += [f"- {clean(line)}" for line in accuracy_lines(decision, key)] + [""]
+        out += [f"- {markdown_line(line)}" for line in accuracy_lines(decision, key)] + [""]
         bill = bill_section(est, top, decision, key, merges)
         if bill is not None:
             out += [f"### {clean(bill.title)}", "", *markdown_table(bill.columns, bill.rows), ""]
-            out += [f"- {clean(line)}" for line in bill.notes] + [""]
-    out += [f"- {clean(line)}" for line in _footer(est, decision, top, merges)]
+            out += [f"- {markdown_line(line)}" for line in bill.notes] + [""]
+    out += [f"- {markdown_line(line)}" for line in _footer(est, decision, top, merges)]
     return "\n".join(out) + "\n"
 
 
