@@ -151,3 +151,31 @@ def test_layouts_made_from_the_floors_fits_are_the_layouts_the_search_fits(catal
     monkeypatch.setattr(training.LayoutMemo, "layouts_with_work", checked)
     _plan(catalog, name, *sets)
     assert sum(taken) > len(taken) / 2, (sum(taken), len(taken))
+
+
+@pytest.mark.parametrize("name, sets", [("pretrain-1b-72h", []), ("lora-7b-a6000", []),
+                                        ("pretrain-1b-72h", ["training.recompute=full"])])
+def test_the_coarse_micro_batch_caps_hold_the_micro_batch_the_search_fits(catalog, name, sets):
+    """CountBound._micro_caps (what coarse_floors reads a data-parallel layout's micro-batch under: the room its first
+    trial leaves where that trial surely fits, else the activations alone) is at least the micro-batch
+    FitTrials.first_fit picks at every memory size, tensor degree and count, and below the activations-only cap for
+    some memory size (the first trial binds there)."""
+    from planner.model.memory import usable_bytes
+    from planner.plans.training import ZERO_SHARDING, fit_trials, training_memory
+
+    _, result = _plan(catalog, name, *sets)
+    search = result.estimate.training.rest
+    assert search is not None
+    job = next(iter(search.bounds.values())).job
+    bound = type(next(iter(search.bounds.values())))(job)
+    tighter = 0
+    for capacity in sorted({usable_bytes(target.gpu) for target in search.targets}):
+        caps = bound._micro_caps(capacity)
+        for tp in (1, 2, 4, 8):
+            one = min(bound._one(mode, tp) for mode in bound.modes)
+            tighter += caps[tp] < max(1.0, float(capacity * (1.0 + 1e-6) // one))
+            for count in (tp * k for k in (1, 2, 3, 8, 24, 64, 512)):
+                layout = fit_trials(job, count, tp, 1, ZERO_SHARDING if tp == 1 else ("none", "zero1")) \
+                    .first_fit(capacity, training_memory)
+                assert layout is None or layout.micro_batch <= caps[tp], (capacity, tp, count, layout, caps[tp])
+    assert tighter

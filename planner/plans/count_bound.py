@@ -514,15 +514,35 @@ class CountBound:
         return eta, fewest, alone, single
 
     def _micro_caps(self, capacity: float) -> dict[int, float]:
-        """Per tensor degree, the most micro-batch samples whose activations (at the recomputation that keeps
-        fewest) fit in `capacity` bytes with nothing else, a hair over (the search's own sums may round the other
-        way): no fit at that degree takes more."""
+        """Per tensor degree, the most micro-batch samples a data-parallel layout there takes in `capacity` bytes:
+        what its first trial leaves room for where that trial surely fits, else what the activations alone (at the
+        recomputation that keeps fewest) fill with nothing else, a hair over (the search's own sums may round the
+        other way): no fit at that degree takes more.
+
+        The first trial (the least recomputation, no ZeRO stage: FitTrials' and _fit's order) holds its weights,
+        gradients and optimizer state whatever the data ranks, so its bytes at micro-batch 0 are the same at every
+        count; where they and one sample fit, every count's fit is that trial, at a micro-batch no larger than
+        (capacity − those bytes) ÷ one sample's (first_fit's `fit`), unless the memory there is within
+        MEMORY_MARGIN of the GPU's (rounding could then send first_fit to a later trial, with more room)."""
         found = self.micro_caps.get(capacity)
         if found is None:
             found = self.micro_caps[capacity] = {}
+            mode = self.modes[0]
             for tp in (1, 2, 4, 8, 16):
-                one = min(self._one(mode, tp) for mode in self.modes)
-                found[tp] = max(1.0, float(capacity * (1.0 + 1e-6) // one)) if one > 0 else math.inf
+                one = min(self._one(each, tp) for each in self.modes)
+                cap = max(1.0, float(capacity * (1.0 + 1e-6) // one)) if one > 0 else math.inf
+                first = self._one(mode, tp)
+                if first > 0:
+                    static = self.statics.get(("none", 0, tp))  # _trial's key: no shards, tp × pp ranks
+                    if static is None:
+                        static = self.statics[("none", 0, tp)] = \
+                            self.memory_of(self.job, 0, mode, "none", 1, tp, 1, 1, 1).total
+                    if not static + first > capacity:  # the first trial fits: every count's fit is it
+                        fit = int((capacity - static) // first)
+                        most = fit if fit > 1 else 1
+                        if static + most * first <= capacity * MEMORY_MARGIN and most < cap:
+                            cap = float(most)
+                found[tp] = cap
         return found
 
     def _one(self, mode: str, tp: int) -> float:
