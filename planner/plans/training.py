@@ -1300,8 +1300,9 @@ class LayoutMemo:
         """candidate_layouts' list from the floors' fits (`fitted`), each data-parallel and tensor-parallel layout
         made as candidate_layouts makes it (the same fit, in its order) and each pipeline left as a LazyPipe for
         _fastest to make when it cannot rule it out (made_pipe); None where the floors do not know every degree
-        pair's fit, or some fitting pair has more replicas than the batch has samples (candidate_layouts then keeps
-        only those with at most as many)."""
+        pair's fit. Where some fitting pair has more replicas than the batch has samples, candidate_layouts keeps
+        only the layouts with at most as many if any fits: so does this list, once one of those is known to fit (made
+        here, fitted by the floors, or a pipeline left for later fitted now); else it is None."""
         known = self.fitted(reading, True) if self.fitted is not None and job.parallelism is None else None
         batch = job.global_batch_samples
         if known is None or batch is None:
@@ -1310,12 +1311,14 @@ class LayoutMemo:
         entries = self.entries
         out: list[Candidate] = []
         pinned = job.micro_batch
+        over, kept = False, False  # a fitting pair with more replicas than samples left out; a made one kept
         for (tp, pp), picked in known.items():
             if picked is None:
                 continue
             dp = count // (tp * pp)
-            if dp > batch:  # (a pipeline LATER may not fit: with more replicas than samples, fitted as usual)
-                return None
+            if dp > batch:  # left out, as candidate_layouts does when some layout with at most `batch` fits
+                over = True
+                continue
             if pp == 1:
                 layout = self.fitted_layout(job, count, tp, pp, picked)
                 if layout.memory.total > capacity:  # as first_fit tests it (the floors say it is)
@@ -1325,6 +1328,7 @@ class LayoutMemo:
                         continue
                     layout = found
                 out.append(entries.get(id(layout)) or self.entry(job, layout))
+                kept = True
                 continue
             # a pipeline's micro-batch is one, or the pinned one, whatever trial fits (FitTrials.first_fit)
             micro = picked[2] if picked is not LATER else pinned if pinned is not None else 1
@@ -1339,6 +1343,22 @@ class LayoutMemo:
                     size * job.model_flops_per_sample * 1.0 / (tp * pp * 1)
                     * stage_imbalance(job.work, pp, job.pipeline_split))
             out.append(_tuple_new(LazyPipe, (tp, pp, micro, *terms, picked, count, reading)))
+            if picked is not LATER:  # the floors fitted it (clear of the memory by MEMORY_MARGIN): made_pipe makes it
+                kept = True
+        if over and not kept:
+            # whether candidate_layouts drops the pairs with more replicas than samples: some pipeline left for later
+            # (all that is left) fits
+            resolve = self.pipe_fitted
+            lazy: Any
+            for lazy in out:
+                fits = resolve(reading, lazy.tensor, lazy.pipeline) if resolve is not None else LATER
+                if fits is LATER:  # rounding could decide its fit, or no floors: candidate_layouts decides
+                    return None
+                if fits is not None:
+                    kept = True
+                    break
+            if not kept:
+                return None
         return out
 
     def made_pipe(self, job: TrainingJob, gpu: GpuSpec, lazy: LazyPipe) -> LayoutEntry | None:
