@@ -199,6 +199,33 @@ def test_a_provider_id_that_cannot_name_a_file_is_refused_at_the_option(catalog_
     assert not (catalog_dir / "offers" / "my cloud.yaml").exists()
 
 
+def test_the_planners_own_provider_ids_are_reserved(catalog_dir, tmp_path):
+    # new-user QA round 10: `catalog import --provider owned` wrote offers/owned.yaml, whose offers no profile could
+    # name ('owned' names constraints.owned) and which were never planned; a provider 'local' was billed as "this
+    # machine" and planned without a rented instance's start-up. Refused at the option and in a catalog
+    from planner.efficiency.local_device import LOCAL_PROVIDER
+    from planner.plans.no_offer import NO_OFFER
+    from planner.schema.catalog import RESERVED_PROVIDER_IDS
+    from planner.schema.profile import OWNED_PROVIDER
+
+    assert set(RESERVED_PROVIDER_IDS) == {OWNED_PROVIDER, LOCAL_PROVIDER, NO_OFFER}
+    table = tmp_path / "aws" / "vms.csv"
+    table.parent.mkdir()
+    table.write_text(AWS_VMS)
+    for provider in RESERVED_PROVIDER_IDS:
+        result = run_import(catalog_dir, "skypilot", table, "--provider", provider, "--billing", "per-hour")
+        assert result.exit_code == 2
+        assert result.output.startswith(f"Error: --provider: {provider!r} is reserved for "), result.output
+        assert not (catalog_dir / "offers" / f"{provider}.yaml").exists()
+    offers = yaml.safe_load((catalog_dir / "offers" / "lambda.yaml").read_text())
+    offers["provider"] = "local"
+    (catalog_dir / "offers" / "local.yaml").write_text(yaml.safe_dump(offers, sort_keys=False))
+    result = CliRunner().invoke(app, ["catalog", "list", "--catalog", str(catalog_dir)])
+    assert result.exit_code == 2
+    assert "offers/local.yaml:" in result.output and (
+        "provider: provider id 'local' is reserved for the machine a --measurements record describes" in result.output)
+
+
 def test_a_gpuhunt_price_that_is_no_number_is_placed(catalog_dir, tmp_path):
     table = tmp_path / "lambdalabs.csv"
     lines = GPUHUNT.splitlines()

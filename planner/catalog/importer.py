@@ -25,6 +25,7 @@ from planner.catalog.quirks import clean
 from planner.catalog.snapshot_import import snapshot_date, snapshot_root
 from planner.catalog.skypilot import NUMERIC_COLUMNS, SkyRow, cell, check_numbers, gpu_info, read_table
 from planner.errors import InputError
+from planner.schema.catalog import RESERVED_PROVIDER_IDS
 from planner.io.atomic import write_text_atomic
 from planner.schema.catalog import Offer, OmittedRow, ProviderOffers
 
@@ -119,6 +120,9 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
         raise InputError(f"{provider!r} is not a provider id: lower-case letters, digits and dashes"
                          + ("" if given else f" (taken from {path.name if source == 'gpuhunt' else 'the folder name'})"),
                          field="--provider", hint="Pass --provider with an id such as my-cloud.")
+    if provider in RESERVED_PROVIDER_IDS:
+        raise InputError(f"{provider!r} is reserved for {RESERVED_PROVIDER_IDS[provider]}", field="--provider",
+                         hint=f"Pass --provider with another id, such as {provider}-cloud.")
     existing = catalog.providers.get(provider)
     billing_given = billing is not None
     billing = billing or (existing.billing if existing else None)

@@ -20,6 +20,7 @@ from planner.io.yamlfile import YamlDocument, read_text
 from planner.catalog.ceilings import with_ceilings
 from planner.catalog.bandwidth_ceiling import with_bandwidth_ceilings
 from planner.schema.catalog import (
+    RESERVED_PROVIDER_IDS,
     CommitmentsFile,
     CommittedPrice,
     GpuCatalog,
@@ -309,6 +310,10 @@ def _load_catalog(root: Path, texts: dict[str, str]) -> Catalog:
         prov, doc = load(path, ProviderOffers, "offers file")
         if prov.provider != path.stem:
             raise doc.error(("provider",), f"provider id {prov.provider!r} differs from the file name {path.stem!r}")
+        if prov.provider in RESERVED_PROVIDER_IDS:
+            raise doc.error(("provider",), f"provider id {prov.provider!r} is reserved for "
+                                           f"{RESERVED_PROVIDER_IDS[prov.provider]}",
+                            hint=f"Rename the file and its provider id, e.g. {prov.provider}-cloud.")
         for i, offer in enumerate(prov.offers):
             if offer.gpu not in gpus:
                 raise doc.error(("offers", i, "gpu"), f"unknown GPU id {offer.gpu!r}", hint=did_you_mean(offer.gpu, gpus))

@@ -212,6 +212,17 @@ _BILLING_SECONDS = {"per-second": 1.0, "per-minute": 60.0, "per-hour": 3600.0}
 """Seconds of each billing granularity (ProviderOffers.billing_seconds)."""
 
 
+RESERVED_PROVIDER_IDS = {
+    "owned": "the machines of a profile's constraints.owned",
+    "local": "the machine a --measurements record describes",
+    "no-offer": "the time-only plans of GPUs that no offer rents",
+}
+"""Provider ids the planner gives its own rows (schema/profile.py OWNED_PROVIDER, efficiency/local_device.py
+LOCAL_PROVIDER, plans/no_offer.py NO_OFFER), so no catalog provider may take them (new-user QA round 10: `catalog
+import --provider owned` wrote offers that no profile could name, and a provider `local` was billed as this
+machine, without the start-up of a rented instance)."""
+
+
 class ProviderOffers(Strict):
     """catalog/offers/<provider>.yaml."""
 
