@@ -226,6 +226,27 @@ def test_the_planners_own_provider_ids_are_reserved(catalog_dir, tmp_path):
         "provider: provider id 'local' is reserved for the machine a --measurements record describes" in result.output)
 
 
+def test_a_tables_skipped_rows_are_listed_in_the_file_written(catalog_dir, tmp_path):
+    # new-user QA round 10: 'Skipped 1 row(s): no price …' was printed and left out of the offers file's `omitted`,
+    # where the folder import lists the rows it drops and the table's unmapped accelerators were listed
+    table = tmp_path / "aws" / "vms.csv"
+    table.parent.mkdir()
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(AWS_VMS)))
+    rows.append({**rows[0], "InstanceType": "p9.nothing", "Price": "-1", "SpotPrice": ""})
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    table.write_text(buffer.getvalue())
+    result = run_import(catalog_dir, "skypilot", table)
+    assert result.exit_code == 0 and "Skipped 1 row(s): no price" in result.output, result.output
+    omitted = yaml.safe_load((catalog_dir / "offers" / "aws.yaml").read_text())["omitted"]
+    assert {"row": "1 row(s)", "reason": "no price: Price empty, not a number or not above 0"} in omitted
+
+
 def test_a_gpuhunt_price_that_is_no_number_is_placed(catalog_dir, tmp_path):
     table = tmp_path / "lambdalabs.csv"
     lines = GPUHUNT.splitlines()
