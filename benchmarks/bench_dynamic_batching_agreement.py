@@ -11,7 +11,8 @@ simulation runs 200,000 requests, seed 1.
 Run: .venv/bin/python benchmarks/bench_dynamic_batching_agreement.py [GPU,GPU]
 Target (issue 12): |analytic − simulated| ≤ 10 % of the simulated percentile at every point: met on one replica,
 on two with the limit out of reach (model/pair_chain.py; the one-server chain before it: −17 to −35 % at 80–90 %),
-and wherever the limit fills; on two whose batches reach a limit of 64 at times, and on 4 replicas, up to 65 % of
+on two whose batches reach a limit of 64 at times (model/leftover_pair_chain.py; before it −17 to −32 % at 80–90 %),
+and wherever the limit fills; on three whose batches reach a limit of 64 at times, and on 4 replicas, up to 65 % of
 capacity, not beyond (−4 to −25 % at 80 %, down to −53 % at 90 %: docs/serving.md 'Known limits', measured
 2026-12-01; main's mean-field model before the chains: −80 % to +93 %).
 """

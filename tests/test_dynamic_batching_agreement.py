@@ -4,8 +4,8 @@ loads 1–90 % of the capacity at full batches (issue 12: within 10 % at every l
 bert-train-then-serve's on an RTX 3060 (its batch time grows with the batch) and an RTX A6000 (host-bound at small
 batches), as in benchmarks/bench_dynamic_batching_agreement.py, whose full table is docs/serving.md 'Known limits'.
 
-Where the analytic model is known to be low (more than three replicas, or a limit that may fill on two or three,
-past MULTI_REPLICA_LOAD), the test holds the
+Where the analytic model is known to be low (more than three replicas, or a limit that may fill on three, past
+MULTI_REPLICA_LOAD), the test holds the
 decision to say so instead (test_decisions.py)."""
 from __future__ import annotations
 
@@ -79,12 +79,37 @@ def test_two_replicas_within_10_percent_at_every_load(bert_curves, gpu):
 
 
 @pytest.mark.parametrize("gpu", ["RTX-3060", "RTX-A6000"])
+def test_two_replicas_without_a_delay_within_10_percent_at_every_load(bert_curves, gpu):
+    # no max_queue_delay: every residual moves by exactly Q − R at a close and the pair chain's grid spreads it (+14 %
+    # p99 at 90 % on 32 cells); solved on two grids and extrapolated to a step of 0 (model/pair_chain.py FINE); and
+    # a limit of 64 that fills at times, on the requests left behind (model/leftover_pair_chain.py)
+    inf, curves = bert_curves
+    inf = inf.model_copy(update={"max_queue_delay": None})
+    for limit, loads in ((4096, (0.01, 0.3, 0.65, 0.8, 0.9)), (64, (0.65, 0.9))):
+        for load in loads:
+            errors = _agree(inf, curves[gpu], limit, 2, load)
+            assert all(abs(e) <= 0.10 for e in errors.values()), (limit, load, errors)
+
+
+@pytest.mark.parametrize("gpu", ["RTX-3060", "RTX-A6000"])
 def test_three_replicas_within_10_percent_at_every_load(bert_curves, gpu):
     # the limit out of reach: the one-server chain three times as fast up to MULTI_REPLICA_LOAD, the three residuals
     # beyond (model/triple_chain.py), where the one-server chain was −4 to −25 % p95 at 80 % and lower at 90 %
     inf, curves = bert_curves
     for load in (0.01, 0.3, MULTI_REPLICA_LOAD, 0.65, 0.8, 0.9):
         errors = _agree(inf, curves[gpu], 4096, 3, load)
+        assert all(abs(e) <= 0.10 for e in errors.values()), (load, errors)
+
+
+@pytest.mark.parametrize("gpu", ["RTX-3060", "RTX-A6000"])
+@pytest.mark.parametrize("limit", [16, 64, 128])
+def test_two_replicas_whose_batches_fill_at_times_within_10_percent_at_every_load(bert_curves, gpu, limit):
+    # batches that reach their limit at times: past MULTI_REPLICA_LOAD followed on both what a full batch leaves
+    # behind and the other replica's residual (model/leftover_pair_chain.py), where one server twice as fast was
+    # −11 to −22 % p95 at 80 % and −18 to −32 % at 90 %, and −12 % p99 at 65 %
+    inf, curves = bert_curves
+    for load in (0.01, 0.3, MULTI_REPLICA_LOAD, 0.65, 0.8, 0.9):
+        errors = _agree(inf, curves[gpu], limit, 2, load)
         assert all(abs(e) <= 0.10 for e in errors.values()), (load, errors)
 
 
@@ -98,11 +123,11 @@ def test_several_replicas_within_10_percent_up_to_the_stated_load(bert_curves, g
 
 
 def test_the_plans_past_where_the_chain_holds_are_the_known_low_ones():
-    # model/chain_scope.py: one replica, and two or three with the limit out of reach, hold at 1–90 %; more
-    # replicas, and two or three whose batches may fill (LEFTOVER_LIMIT), only up to MULTI_REPLICA_LOAD
+    # model/chain_scope.py: one replica, two, and three with the limit out of reach, hold at 1–90 %; more replicas,
+    # and three whose batches may fill (LEFTOVER_LIMIT), only up to MULTI_REPLICA_LOAD
     assert not known_low(1, 64, 0.95)
     assert not known_low(2, 4096, 0.95) and not known_low(3, 4096, 0.95)
-    assert known_low(2, 64, 0.95) and not known_low(2, 64, MULTI_REPLICA_LOAD)
+    assert not known_low(2, 64, 0.95) and not known_low(2, 8, 0.95)
     assert known_low(3, 64, 0.7) and not known_low(3, 64, MULTI_REPLICA_LOAD)
     assert known_low(4, 4096, 0.7) and not known_low(4, 4096, 0.5)
     assert not known_low(4, 1, 0.95)  # batches of one are M/D/c, exact

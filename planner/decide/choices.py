@@ -575,7 +575,7 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
                                   for p in batched if known_low(p.replicas, p.batch_size, p.utilization)))
         line = (f"Dynamic batching (batches of up to {limits}): its latency is from a Markov chain at batch closes, "
                 "within 5% of the simulation at 1–90% of capacity on one to three replicas, and up to "
-                f"{MULTI_REPLICA_LOAD:.0%} on more (or on two or three whose batches reach their limit at times; "
+                f"{MULTI_REPLICA_LOAD:.0%} on more (or on three whose batches reach their limit at times; "
                 "docs/serving.md, Known limits)")
         if past:
             line += ("; past that it is low (p95 down to −25% at 80% and −53% at 90%), as for "

@@ -11,7 +11,8 @@ import numpy as np
 
 from planner.model.chain_math import EDGE, log_factorials, poisson, solve
 from planner.model.chain_scope import LEFTOVER_LIMIT, MULTI_REPLICA_LOAD, TAIL_SIGMAS, always_free
-from planner.model.pair_chain import SPAN_TAIL, pair_stationary
+from planner.model.leftover_pair_chain import leftover_pair_stationary
+from planner.model.pair_chain import FINE, GRID as PAIR_GRID, SPAN_TAIL, pair_refined, pair_stationary
 from planner.model.percentile import Percentile
 from planner.model.triple_chain import triple_stationary
 
@@ -152,6 +153,31 @@ class BatchingChain(Chain):
         return self.service, longest + float(self.served.max(initial=self.service))
 
 
+class Extrapolated(Chain):
+    """One system's chain on two residual grids over the same span, PAIR_GRID and FINE cells (model/pair_chain.py),
+    its latency cdf extrapolated to a step of 0: (f²F_fine − g²F_coarse)/(f² − g²), clipped to [0, 1] (Richardson,
+    the grid's bias ∝ h²)."""
+
+    __slots__ = ("coarse", "fine")
+
+    def __init__(self, coarse: BatchingChain, fine: BatchingChain) -> None:
+        self.coarse, self.fine = coarse, fine
+        self.rate, self.delay, self.limit, self.top, self.open = fine.rate, fine.delay, fine.limit, fine.top, fine.open
+        self.service = fine.service
+        self.percentiles: dict[float, Percentile] = {}
+        self.points = min(coarse.points, fine.points)
+
+    def cdfs(self, xs: np.ndarray) -> np.ndarray:
+        f, g = FINE ** 2, PAIR_GRID ** 2
+        out: np.ndarray = np.clip((f * self.fine.cdfs(xs) - g * self.coarse.cdfs(xs)) / (f - g), 0.0, 1.0)
+        return out
+
+    def bounds(self) -> tuple[float, float]:
+        low, high = self.coarse.bounds()
+        fine_low, fine_high = self.fine.bounds()
+        return min(low, fine_low), max(high, fine_high)
+
+
 def _mixture_counts(lam: float, delay: float, top: int, longest: float) -> tuple[int, int]:
     """BatchingChain's range of request counts k a batch gathers after its first (the range's start, its end)."""
     low, high = lam * delay, lam * max(delay, longest)
@@ -209,7 +235,11 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
           top: int, leftover: bool) -> Chain:
     """batching_chain's chain, made."""
     lam = rate
-    if leftover:
+
+    def busy() -> bool:  # past MULTI_REPLICA_LOAD (S(limit) read only where asked)
+        return replicas is not None and rate / replicas * service_of(float(limit)) / limit > MULTI_REPLICA_LOAD
+
+    if leftover and not (replicas == 2 and busy()):
         return LeftoverChain(rate, delay, limit, replicas, service_of)
     if replicas is None:  # the first request never waits for a replica: D = T
         return BatchingChain(rate, delay, limit, top, service_of, np.ones(1), np.zeros(1))
@@ -228,8 +258,23 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
         order = np.argsort(r)
         beyond = np.cumsum(weight[order][::-1])[::-1]
         span = max(2.0 * float(r[order][np.flatnonzero(beyond > SPAN_TAIL)[-1]]), service_of(1.0))
-        residuals = pair_stationary(rate, limit, delay, service_of, top, span)
-    elif n == 3 and rate / n * service_of(float(limit)) / limit > MULTI_REPLICA_LOAD:
+        if leftover:
+            residuals = None
+        elif delay == 0.0:  # no delay: the grid's step is what limits the chain, extrapolated to 0 (pair_chain.FINE)
+            refined = pair_refined(rate, limit, delay, service_of, top, span)
+            if refined is not None:
+                (weight, r), (fine_weight, fine_r), top = refined
+                return Extrapolated(BatchingChain(rate, delay, limit, top, service_of, weight, r),
+                                    BatchingChain(rate, delay, limit, top, service_of, fine_weight, fine_r))
+            residuals = None
+        else:
+            residuals = pair_stationary(rate, limit, delay, service_of, top, span)
+        if residuals is None and limit <= LEFTOVER_LIMIT and busy():
+            # batches reach the limit: past MULTI_REPLICA_LOAD followed on both what they leave behind and the other
+            # replica's residual (model/leftover_pair_chain.py), where one server twice as fast is low
+            return LeftoverChain(rate, delay, limit, replicas, service_of,
+                                 leftover_pair_stationary(rate, limit, delay, service_of, span))
+    elif n == 3 and busy():
         # three replicas on their residuals (model/triple_chain.py) where the one-server chain is low; its grid
         # starts at three times the longest r this chain keeps (from its 1e-6 tail the grid widens, coarser: +17 %
         # p99; benchmarks/prototypes/three_replicas_grid.py)
@@ -293,7 +338,11 @@ class LeftoverChain(Chain):
     __slots__ = ("weight", "w", "lo", "width", "shift", "total")
 
     def __init__(self, rate: float, delay: float, limit: int, replicas: int | None,
-                 service_of: Callable[[float], float]) -> None:
+                 service_of: Callable[[float], float],
+                 states: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+        """`states`: the stationary weight of the closes by (L, R, U) — requests left, the time until a replica frees,
+        the oldest left request's delay still to run — where another chain follows them (model/leftover_pair_chain.py);
+        else this chain's own, on the requests present, R = S(b)/c and U = T."""
         self.rate, self.delay, self.limit, self.top, self.open = rate, delay, limit, limit, False
         self.percentiles: dict[float, Percentile] = {}
         seen: dict[int, float] = {}
@@ -307,17 +356,26 @@ class LeftoverChain(Chain):
         self.service = service(1)
         c = replicas or 1
         per_block = service(limit) / c if replicas is not None else 0.0  # a full batch's turn on c replicas
-        window = rate * max(delay, per_block)
-        states = limit + math.ceil(window + TAIL_SIGMAS * (math.sqrt(window) + 1.0))
-        while True:
-            outcomes = _leftover_outcomes(rate, delay, limit, c, replicas is None, service, states)
-            move = np.zeros((states, states))
-            np.add.at(move, (outcomes[0], np.minimum(outcomes[2], states) - 1), outcomes[1])
-            move /= move.sum(axis=1, keepdims=True)
-            weight = solve(move)
-            if weight[-1] <= EDGE or states == LEFTOVER_STATES:
-                break
-            states = min(LEFTOVER_STATES, states + states // 2 + limit)
+        if states is not None:
+            weight, left, r, due = states
+            window = rate * max(delay, float(r.max()))
+            outcomes = _leftover_outcomes(rate, delay, limit, left, r, due,
+                                          math.ceil(window + TAIL_SIGMAS * (math.sqrt(window) + 1.0)))
+        else:
+            window = rate * max(delay, per_block)
+            count = limit + math.ceil(window + TAIL_SIGMAS * (math.sqrt(window) + 1.0))
+            while True:
+                n = np.arange(1, count + 1)
+                b = np.minimum(n, limit)
+                r = np.zeros(count) if replicas is None else np.array([service(x) for x in b.tolist()]) / c
+                outcomes = _leftover_outcomes(rate, delay, limit, n - b, r, np.full(count, delay), count)
+                move = np.zeros((count, count))
+                np.add.at(move, (outcomes[0], np.minimum(outcomes[2], count) - 1), outcomes[1])
+                move /= move.sum(axis=1, keepdims=True)
+                weight = solve(move)
+                if weight[-1] <= EDGE or count == LEFTOVER_STATES:
+                    break
+                count = min(LEFTOVER_STATES, count + count // 2 + limit)
         self.weight = weight
         self._mixture(outcomes, weight, limit, service, per_block)
         self.points = max(1, min(31, CDF_TERMS // max(1, self.w.size)))
@@ -365,19 +423,17 @@ class LeftoverChain(Chain):
         return float((self.lo + self.shift).min()), float((self.lo + self.width + self.shift).max())
 
 
-def _leftover_outcomes(lam: float, delay: float, limit: int, c: int, free: bool, service: Callable[[int], float],
-                       states: int) -> tuple[np.ndarray, ...]:
-    """LeftoverChain's close outcomes from each state n = 1 … states: (state index, probability, requests present
-    at the next close, the window D, whether it opens with F, requests left before it, requests arriving in it)."""
+def _leftover_outcomes(lam: float, delay: float, limit: int, left: np.ndarray, r: np.ndarray, due: np.ndarray,
+                       counts: int) -> tuple[np.ndarray, ...]:
+    """LeftoverChain's close outcomes from each state i — left[i] requests left at the close, a replica frees r[i]
+    after it, and the oldest left request's delay runs out due[i] after it — with up to `counts` arrivals in a
+    window: (state index, probability, requests present at the next close, the window D, whether it opens with F,
+    requests left before it, requests arriving in it)."""
     T, B = delay, limit
-    n = np.arange(1, states + 1)
-    b = np.minimum(n, B)
-    left = n - b
-    r = np.zeros(states) if free else np.array([service(x) for x in b.tolist()]) / c
     # the arrivals in one window (at most max(T, R) long) stay within TAIL_SIGMAS of its Poisson mean
     window = lam * max(T, float(r.max()))
-    lf = log_factorials(states + 4)
-    k_all = np.arange(min(states, math.ceil(window + TAIL_SIGMAS * (math.sqrt(window) + 1.0))) + 1)
+    k_all = np.arange(min(counts, math.ceil(window + TAIL_SIGMAS * (math.sqrt(window) + 1.0))) + 1)
+    lf = log_factorials(max(int(k_all[-1]), B, int(left.max(initial=0))) + 4)
     x, h = np.polynomial.legendre.leggauss(NODES)
     x, h = (x + 1.0) / 2.0, h / 2.0
     cols: list[list[np.ndarray]] = [[] for _ in range(7)]
@@ -420,20 +476,20 @@ def _leftover_outcomes(lam: float, delay: float, limit: int, c: int, free: bool,
             1 + k_all[None, None, :], w[:, :, None], 1, 0, 1 + k_all[None, None, :])
     s1 = np.flatnonzero(left > 0)
     if s1.size:
-        ls, rr = left[s1], r[s1]
+        ls, rr, us = left[s1], r[s1], due[s1]
         need = np.maximum(B - ls, 0)  # arrivals that fill the batch
-        short = (rr < T)[:, None] & (k_all[None, :] < need[:, None])  # too few by R: it waits for τ' or T
-        # closes at R: N(R) ≥ need (any N(R) when R ≥ T)
+        short = (rr < us)[:, None] & (k_all[None, :] < need[:, None])  # too few by R: it waits for τ' or U
+        # closes at R: N(R) ≥ need (any N(R) when R ≥ U)
         add(s1[:, None], np.where(short, 0.0, poisson(k_all[None, :], lam * rr[:, None], lf)),
             ls[:, None] + k_all[None, :], rr[:, None], 0, ls[:, None], k_all[None, :])
-        # closes at T: N(T) < need
-        add(s1[:, None], np.where(short, poisson(k_all[None, :], lam * T, lf), 0.0), ls[:, None] + k_all[None, :],
-            T, 0, ls[:, None], k_all[None, :])
-        # closes at τ' ∈ (R, T) with B: N(R) < need ≤ N(T)
-        soon = np.flatnonzero((rr < T) & (need > 0))
+        # closes at U: N(U) < need
+        add(s1[:, None], np.where(short, poisson(k_all[None, :], lam * us[:, None], lf), 0.0),
+            ls[:, None] + k_all[None, :], us[:, None], 0, ls[:, None], k_all[None, :])
+        # closes at τ' ∈ (R, U) with B: N(R) < need ≤ N(U)
+        soon = np.flatnonzero((rr < us) & (need > 0))
         if soon.size:
-            rs, ns = rr[soon], need[soon]
-            edges = rs[:, None] + (T - rs)[:, None] * (np.arange(GRID + 1) / GRID)[None, :]
+            rs, ns, ds = rr[soon], need[soon], us[soon]
+            edges = rs[:, None] + (ds - rs)[:, None] * (np.arange(GRID + 1) / GRID)[None, :]
             under = k_all[None, None, :] < ns[:, None, None]
             short_by = np.where(under, poisson(k_all[None, None, :], lam * edges[:, :, None], lf), 0.0).sum(axis=2)
             cells = np.maximum(-np.diff(short_by, axis=1), 0.0)

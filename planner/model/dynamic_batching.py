@@ -28,7 +28,9 @@ tests/test_dynamic_batching_agreement.py): within 5 % p95 at 1–90 % of capacit
 wherever the limit fills on more; on 4 replicas within 5 % up to ~65 % of capacity, and low beyond (down to −53 % at
 90 %): replicas free unevenly there, and one that frees soon after another close idles until the delay runs out,
 which the super-server R = S(b)/c does not see (MULTI_REPLICA_LOAD: the plans past it say so). Two replicas whose
-batches reach a limit that they do not always fill (64 at 65–90 %) are the one-server chain's too: −5 to −18 %.
+batches reach a limit that they do not always fill are followed past it on both the requests left behind and the
+other replica's residual (model/leftover_pair_chain.py): within 6.3 % at 65–90 % for limits 8–256, where the
+one-server chain was down to −35 %; three such are still the one-server chain's (−11 to −26 % at 80–90 %).
 """
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ is the state's other coordinate, batch sizes grouped where their service times l
 service time spreads every batch's residual by up to a step, and the spread compounds from close to close: +15 to
 +50 % p95 at 90 % of capacity where the grouped state is within 3 %). Without a delay (T = 0) the grid is what
 limits it: on bert's RTX 3060 curve p99 +6 % at 80 % and +14 % at 90 % of capacity (+7 % on a 65-point grid, at
-four times the states); the one-server chain was down to −21 % there, and −37 % on the RTX A6000.
+four times the states); the one-server chain was down to −21 % there, and −37 % on the RTX A6000. There the chain
+is solved on GRID and FINE cells and the latency extrapolated to a step of 0 (FINE): within 6.4 %.
 """
 from __future__ import annotations
 
@@ -30,6 +31,12 @@ from planner.model.chain_math import EDGE, log_factorials, poisson, solve
 
 GRID = 32
 """Cells of the residual grid over 0 … X."""
+FINE = 48
+"""With no delay (T = 0) the chain is solved again on this many cells over the same X, and the latency's cdf is
+extrapolated to a step of 0 from the two (batching_chain.Extrapolated), the grid's bias taken as ∝ h² (each split
+adds a variance h²u(1 − u)): RTX 3060, 90 %, p50/p95/p99 +7.9/+9.5/+14.2 % on GRID alone, +3.3/+6.0/+10.2 on FINE
+alone, −0.2/+2.8/+6.4 extrapolated, 78 → 234 ms; within 2.8 % at every other load and on the RTX A6000
+(benchmarks/prototypes/two_replicas_no_delay.py)."""
 SPAN_TAIL = 1e-6
 """Stationary probability allowed beyond the residual grid's last time X (there taken as X); more: X widens."""
 
@@ -41,6 +48,25 @@ def pair_stationary(rate: float, limit: int, delay: float, service_of: Callable[
     each widened until the stationary weight at its end is below EDGE (sizes) or SPAN_TAIL (residuals); None where
     batches reach the limit (LeftoverChain follows them)."""
     return widened(_stationary, rate, limit, delay, service_of, top, span)
+
+
+def pair_refined(rate: float, limit: int, delay: float, service_of: Callable[[float], float], top: int,
+                 span: float) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int] | None:
+    """pair_stationary, and the same chain on FINE cells over the residual span GRID's widened to: ((weights, R) on
+    GRID, (weights, R) on FINE, the batch sizes followed); None where batches reach the limit."""
+    spans: list[float] = []
+
+    def coarse(lam: float, T: float, service: np.ndarray, x: float) -> tuple[np.ndarray, np.ndarray, float, float]:
+        spans.append(x)
+        return _stationary(lam, T, service, x)
+
+    got = widened(coarse, rate, limit, delay, service_of, top, span)
+    if got is None:
+        return None
+    weight, r, top = got
+    service = np.array([service_of(float(b)) for b in range(1, top + 1)])
+    fine_weight, fine_r, _, _ = _stationary(rate, delay, service, spans[-1], FINE)
+    return (weight, r), (fine_weight, fine_r), top
 
 
 Stationary = Callable[[float, float, np.ndarray, float], tuple[np.ndarray, np.ndarray, float, float]]
@@ -108,17 +134,17 @@ def late_sizes(lam: float, T: float, values: np.ndarray, top: int, lf: np.ndarra
     return mix
 
 
-def _stationary(lam: float, T: float, service: np.ndarray, span: float
+def _stationary(lam: float, T: float, service: np.ndarray, span: float, grid: int = GRID
                 ) -> tuple[np.ndarray, np.ndarray, float, float]:
     """(weight, R) of the stationary state, summed by R; the stationary probability that a batch holds the
-    largest size followed (len(service)); and that a residual reaches the grid's last time."""
+    largest size followed (len(service)); and that a residual reaches the grid's last time (`grid` cells)."""
     top = service.size
-    h = span / GRID
-    x = h * np.arange(GRID + 1)
+    h = span / grid
+    x = h * np.arange(grid + 1)
     # batch sizes grouped where their service times lie within a grid step of the group's first; beyond the span,
     # one group at the span
     group, groups, s_of = size_groups(service, span, h)
-    s = np.repeat(s_of, GRID + 1)  # states: (group, grid time of ρ), group-major
+    s = np.repeat(s_of, grid + 1)  # states: (group, grid time of ρ), group-major
     rho = np.tile(x, groups)
     R, Q = np.minimum(s, rho), np.maximum(s, rho)
     n = R.size
@@ -141,7 +167,7 @@ def _stationary(lam: float, T: float, service: np.ndarray, span: float
         edge[late] += mix[which, -1]
         sizes = by_group(mix, group, groups)[which]
         spot = (Q - R)[late] / h
-        below = np.minimum(spot.astype(int), GRID - 1)
+        below = np.minimum(spot.astype(int), grid - 1)
         up = np.minimum(spot - below, 1.0)
         move[late, :, below] += sizes * (1.0 - up)[:, None]
         move[late, :, below + 1] += sizes * up[:, None]
