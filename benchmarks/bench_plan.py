@@ -103,6 +103,12 @@ above, trees alternating in one job, main 8fa456a before) pretrain-1b-72h 596 ->
 3325113 in a later job: bert-train-then-serve 2,432 -> 2,433 M, resnet50-imagenet 559 -> 561 M, lora-7b-a6000 241 ->
 225 M (-6.9 %). Then 1b4ff3f (offers copied with the assumed network without model_copy): pretrain-1b-72h 554 -> 551 M.
 CPU within the load's noise. The 50 ms target is not met (pretrain-1b-72h ~551 M, ~115-160 ms CPU at load 4-7).
+Twenty-first round (2026-12-01: the coarse floors' micro-batch caps from the first trial's room where it surely fits,
+plans/count_bound.py _micro_caps; counts with more replicas than samples take their candidate layouts from the floors'
+fits, plans/training.py lazy_entries; docs/internals.md): instructions per plan() (callgrind as above, run of 1 less run
+of 0, main 5206677 before) pretrain-1b-72h 555 -> 526 -> 517 M (-6.8 %; finer floors 1,200 -> 720), resnet50-imagenet
+545 -> 547 -> 546 M, lora-7b-a6000 220 -> 207 M, bert-train-then-serve 2,432 -> 2,426 M. CPU within the load's noise
+(pretrain-1b-72h ~165-185 ms at load 7-8). The 50 ms target is not met.
 Serving round (2026-12-01, issue 15: open TTFT verdicts judged on the queue's distribution, the batches between the
 powers of two bracketed by other counts', fewer look-ups; docs/internals.md 'The serving search judges open verdicts
 on the queue's distribution'): instructions per cold plan() (callgrind as above, main 8fa456a before) serve-7b-chat
