@@ -131,6 +131,8 @@ EXPECTED_TRAINING = {
     # the ceiling (pretrain-1b on RTX A4000 43.6 → 49.8 h, lora 3.82 → 4.00 h, bert 1.20 → 1.33 h); P50/P90 unchanged.
     # Then every hour took the run's start-up (planner/model/startup.py: 101 s until a rented instance runs, 2.56 s of
     # NCCL set-up and ~1 ms per GPU of rendezvous on more than one GPU): +0.028 h on every row, the same plans.
+    # Then an adapter's start-up read its pretrained weights at 1,000 MiB/s: lora-7b 13.5 GB (+13 s), Mixtral 93.4 GB
+    # (+89 s), the same plans.
     "pretrain-1b-72h": dict(gpu="RTX-A4000", provider="simplepod", gpu_count=12, instances=3, startup_s=103.6,
                             assumed_network_gbps=10.0, hours={"p10": 49.87, "p50": 68.4, "p90": 108.8},
                             cost_usd={"p10": 54.0, "p50": 74.52, "p90": 117.7, "compute": 74.52, "storage": None,
@@ -138,7 +140,7 @@ EXPECTED_TRAINING = {
     # LoRA's adapter gradients are small: 16 one-GPU instances over the assumed network cost about what one does
     # (per-second billing) and finish sooner; 2 instances are cheaper by < 1 cent and come first
     "lora-7b-a6000": dict(gpu="RTX-6000-ADA", provider="vast-ai", gpu_count=1, instances=1,
-                          startup_s=101.0, hours={"p10": 4.024, "p50": 6.97, "p90": 12.66}),
+                          startup_s=113.9, hours={"p10": 4.027, "p50": 6.973, "p90": 12.66}),
     # balanced micro-batches: 12 replicas run their 86 samples as one micro-batch (6 ran 171 as 2 of 86)
     "resnet50-imagenet": dict(gpu="RTX-3060-TI", provider="simplepod", gpu_count=4, instances=4,
                               hours={"p10": 11.2, "p50": 18.25, "p90": 29.77}),
@@ -150,7 +152,7 @@ EXPECTED_TRAINING = {
     # 10 Gb/s network would spend minutes a step on it (until 2026-12-01 the gathers counted only the adapters, and
     # 16 GPUs on two instances were planned at 1.8 h)
     "lora-mixtral-8x7b": dict(gpu="H100-SXM", provider="mithril", gpu_count=8,
-                              hours={"p10": 2.415, "p50": 3.779, "p90": 5.921},
+                              hours={"p10": 2.44, "p50": 3.804, "p90": 5.946},
                               # parallelism states the ZeRO stage, recomputation and pins, and the context-parallel
                               # degree (1: a 4k sequence fits one GPU)
                               parallelism={"data": 8, "tensor": 1, "pipeline": 1, "expert": 1, "context": 1,

@@ -5,7 +5,7 @@ import json
 import pytest
 
 import planner
-from planner.model.startup import NODE_INIT_S, PROVISION_S, RENDEZVOUS_S_PER_RANK, startup_seconds
+from planner.model.startup import DISK_BYTES_PER_S, NODE_INIT_S, PROVISION_S, RENDEZVOUS_S_PER_RANK, startup_seconds
 from planner.plans.options import hours_at_confidence
 
 from .conftest import ROOT, gpuplan
@@ -30,11 +30,29 @@ def test_owned_machines_skip_the_launch_and_rented_ones_pay_it():
     data = run_json("estimate", str(ROOT / "docs" / "examples" / "owned-4090.yaml"))
     plans = data["training"]["plans"]
     owned = next(p for p in plans if p["provider"] == "owned")
-    assert owned["gpu_count"] == 2 and owned["startup_s"] == pytest.approx(NODE_INIT_S + 2 * RENDEZVOUS_S_PER_RANK,
-                                                                            abs=1e-3)
+    # a LoRA of a 7B model: each machine reads the 13.5 GB bf16 base (6.738B parameters × 2 bytes) first
+    read = 6.738e9 * 2 / DISK_BYTES_PER_S
+    assert owned["gpu_count"] == 2 and owned["startup_s"] == pytest.approx(
+        NODE_INIT_S + 2 * RENDEZVOUS_S_PER_RANK + read, rel=1e-3)
     for p in plans:
         if p["provider"] != "owned":
-            assert p["startup_s"] == pytest.approx(startup_seconds(p["gpu_count"], True), rel=1e-3)
+            assert p["startup_s"] == pytest.approx(startup_seconds(p["gpu_count"], True) + read, rel=1e-3)
+
+
+def test_an_adapter_reads_its_pretrained_weights_and_full_training_does_not():
+    # LoRA and QLoRA start from pretrained weights: the whole model at the training precision (a QLoRA base is read
+    # in 16 bits and quantized as it loads), read before the first step and again after a spot restart
+    mixtral = run_json("estimate", str(ROOT / "profiles" / "lora-mixtral-8x7b.yaml"))
+    plan = mixtral["training"]["plans"][0]
+    assert plan["startup_s"] == pytest.approx(startup_seconds(plan["gpu_count"], True) + 46.7e9 * 2 / DISK_BYTES_PER_S,
+                                              rel=0.01)  # 93 GB: 89 s
+    qlora = run_json("estimate", str(ROOT / "profiles" / "lora-7b-a6000.yaml"), "--set", "training.method=qlora")
+    plan = qlora["training"]["plans"][0]
+    assert plan["startup_s"] == pytest.approx(startup_seconds(plan["gpu_count"], True) + 6.738e9 * 2 / DISK_BYTES_PER_S,
+                                              rel=1e-3)
+    full = run_json("estimate", str(ROOT / "profiles" / "pretrain-1b-72h.yaml"))
+    plan = full["training"]["plans"][0]
+    assert plan["startup_s"] == pytest.approx(startup_seconds(plan["gpu_count"], True), rel=1e-3)
 
 
 def test_every_hour_holds_the_start_up_and_the_steps_scale_at_any_confidence():

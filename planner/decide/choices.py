@@ -29,7 +29,7 @@ from planner.plans.search import Estimate, TrainingEstimate
 from planner.model.chain_scope import MULTI_REPLICA_LOAD, known_low
 from planner.model.startup import startup_note
 from planner.plans.serving import ServingPlan
-from planner.plans.training import TrainingJob, TrainingPlan, pinned_parts
+from planner.plans.training import TrainingJob, TrainingPlan, pinned_parts, starting_weight_bytes
 from planner.plans.verdict import Verdict
 from planner.readable import fixed, usd
 from planner.schema.catalog import COMMIT_TERM_HOURS
@@ -422,7 +422,7 @@ def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJ
     around = f", around what the profile pins ({', '.join(pinned)})" if pinned else ""
     lines.append(f"Each plan's layout (data × tensor × pipeline{context}, ZeRO stage, recomputation) is the planner's "
                  f"choice that fits memory{around}; cost is whole instances billed at each provider's granularity "
-                 f"from launch. {startup_note()}")
+                 f"from launch. {startup_note(starting_weight_bytes(job))}")
     if context:
         lines.append("Context parallelism splits each sequence over the context ranks (Megatron-LM "
                      "context_parallel_size, ring attention): 1/context of the activations per GPU, K,V blocks "

@@ -16,20 +16,27 @@ RENDEZVOUS_S_PER_RANK = 100.0 / 98_304
 since 2.4) initialised 96K ranks in 100 s (PyTorch tutorial 'Introduction to Libuv TCPStore Backend', 2024-07-22;
 docs/startup_sources.md D2), and NCCL's bootstrap all-gather is a ring of ranks − 1 steps (D6): a term linear in the
 ranks."""
+DISK_BYTES_PER_S = 1000 * 2**20
+"""A run's disk, read and written: 1,000 MiB/s, the per-volume throughput limit of AWS EBS gp3
+(docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html): the starting weights an adapter reads, and a spot
+run's checkpoints (plans/spot.py). Each instance reads from its own volume, in parallel."""
 
 
-def startup_seconds(gpus: int, provisioned: bool) -> float:
+def startup_seconds(gpus: int, provisioned: bool, read_bytes: float = 0.0) -> float:
     """Seconds from launch to the first step of a run on `gpus` GPUs; `provisioned`: on rented instances, which
-    must first start (PROVISION_S). Reading the starting weights is not counted (the profile does not say whether a
-    run starts from pretrained weights; a 7B model's 14 GB take 14 s at 1,000 MiB/s)."""
+    must first start (PROVISION_S); `read_bytes`: the starting weights each instance reads before its first step
+    (an adapter's frozen base, plans/training.starting_weight_bytes; 0 where the profile does not say the run starts
+    from pretrained weights)."""
     seconds = PROVISION_S if provisioned else 0.0
     if gpus > 1:
         seconds += NODE_INIT_S + RENDEZVOUS_S_PER_RANK * gpus
-    return seconds
+    return seconds + read_bytes / DISK_BYTES_PER_S
 
 
-def startup_note() -> str:
+def startup_note(read_bytes: float = 0.0) -> str:
     """What the report says under the training choices: what the hours include before the first step."""
+    read = (f", and {read_bytes / 1e9:,.1f} GB of starting weights read at {DISK_BYTES_PER_S / 2**20:,.0f} MiB/s "
+            f"(EBS gp3's volume limit: {read_bytes / DISK_BYTES_PER_S:,.0f} s)") if read_bytes else ""
     return (f"Hours include the start-up: {PROVISION_S:.0f} s until a rented instance runs (not on your own machines), then "
-            f"{NODE_INIT_S:.1f} s + {RENDEZVOUS_S_PER_RANK * 1e3:.1f} ms per GPU of NCCL set-up and rendezvous "
-            "(docs/startup_sources.md).")
+            f"{NODE_INIT_S:.1f} s + {RENDEZVOUS_S_PER_RANK * 1e3:.1f} ms per GPU of NCCL set-up and rendezvous"
+            f"{read} (docs/startup_sources.md).")

@@ -5,9 +5,9 @@ import math
 from planner.dataclass import dataclass
 
 from planner.model.precision import master_bytes, training_value_bytes
-from planner.model.startup import startup_seconds
+from planner.model.startup import DISK_BYTES_PER_S, startup_seconds
 from planner.model.workload import OPTIMIZER_STATE_BYTES
-from planner.plans.training import TrainingJob, TrainingPlan
+from planner.plans.training import TrainingJob, TrainingPlan, starting_weight_bytes
 
 INTERRUPTIONS_PER_MONTH = 0.20
 """Fraction of GPU spot instances reclaimed within a month: the upper edge of the 10–20 % 'frequency of
@@ -16,9 +16,8 @@ interruption' band the AWS Spot Instance Advisor showed for H100 (p5) instances 
 for every offer because no provider publishes per-offer rates for the others."""
 MONTH_HOURS = 720.0
 """The Spot Instance Advisor's trailing month: 30 days."""
-CHECKPOINT_WRITE_BYTES_PER_S = 1000 * 2**20
-"""Checkpoint write (and read) bandwidth: 1,000 MiB/s, the per-volume throughput limit of AWS EBS gp3
-(docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html)."""
+CHECKPOINT_WRITE_BYTES_PER_S = DISK_BYTES_PER_S
+"""Checkpoint write (and read) bandwidth: the run's disk (model/startup.py: EBS gp3's volume limit)."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +59,9 @@ def spot_overhead(job: TrainingJob, plan: TrainingPlan, useful_hours: float) -> 
     size = checkpoint_bytes(job)
     write = size / CHECKPOINT_WRITE_BYTES_PER_S
     interval = math.sqrt(2.0 * write / rate)
-    # a replacement instance starts and every rank sets up again, as at the run's start (model/startup.py), then
-    # reads the checkpoint back
-    restart = startup_seconds(plan.gpu_count, True) + write
+    # a replacement instance starts, reads the starting weights and sets up every rank again, as at the run's start
+    # (the plan's start-up; an adapter's checkpoint holds no frozen base), then reads the checkpoint back
+    restart = startup_seconds(plan.gpu_count, True, starting_weight_bytes(job)) + write
     fraction = write / interval + rate * (interval / 2.0 + restart)
     wall_s = useful_hours * 3600.0 * (1.0 + fraction)
     return SpotOverhead(rate * 3600.0, size, write, interval, restart, fraction, rate * wall_s)

@@ -208,6 +208,13 @@ def attention_score_bytes(job: TrainingJob, mode: str) -> float:
     return scores if mode == "none" else scores / max(1, job.work.layers)
 
 
+def starting_weight_bytes(job: TrainingJob) -> float:
+    """Bytes of the pretrained weights an adapter's run reads before its first step: the whole model at the
+    training precision's value bytes (a QLoRA base is read so and quantized as it loads: bitsandbytes' 4-bit
+    loading). 0 for full training, which the profile does not say starts from pretrained weights."""
+    return 0.0 if job.method == "full" else job.work.params * training_value_bytes(job.precision)
+
+
 def frozen_base(job: TrainingJob, model_split: int, ep: int) -> tuple[float, float]:
     """An adapter's frozen base weights per GPU, (dense part, routed experts' part), split over `model_split`
     (tensor × pipeline) ranks and the routed experts `ep` ways more; (0, 0) for full training."""
@@ -1694,6 +1701,7 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
     gpu_id, provider, instance, billing, commitment = gpu.id, offer.provider, o.instance, offer.billing_seconds, \
         offer.commitment
     provisioned = provider not in STARTED_PROVIDERS
+    read = starting_weight_bytes(job)
     samples, batch, pins = job.samples, job.global_batch_samples, job.parallelism
     # interval() per efficiency object and cap, held with it (its id is not reused while held): counts and GPUs share
     # them
@@ -1735,7 +1743,7 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
         low, mid, high = held[0]
         # hours at the efficiency's P90 (fast) / P50 / P10 (slow) after the run's start-up; communication and the
         # memory-bound kernels are not scaled
-        startup = startup_seconds(count, provisioned)
+        startup = startup_seconds(count, provisioned, read)
         hours = ((steps * max(host, compute_time * value / high + exposed + memory) + startup) / 3600.0,
                  (steps * max(host, compute_time * value / mid + exposed + memory) + startup) / 3600.0,
                  (steps * max(host, compute_time * value / low + exposed + memory) + startup) / 3600.0)
