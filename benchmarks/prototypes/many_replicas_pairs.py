@@ -57,7 +57,9 @@ chain 4–183 ms at the same points): 18–875 close steps of 40–120 ms CPU ea
 2·cells, 2·cells) arrays per pair, a class per R cell above T, each falling by its own R), re-solved from the start
 each time X widens (2–5 solves at 80–90 %: the top residual's 1e-6 tail, the largest S(b), sets X at 350–800 ms and
 the step at 5–10 ms). Anderson acceleration over 8 steps took the steps from 337/815/451/1,327 (plain iteration) to
-89/138/118/258 (RTX 3060 80/90 %, RTX A6000 80/90 %, c = 4).
+89/138/118/258 (RTX 3060 80/90 %, RTX A6000 80/90 %, c = 4). With 1e-4 beyond X allowed (pair_chain.SPAN_TAIL set
+so), c = 4 at 80/90 %: one solve on the RTX 3060 (45 and 76 steps, −0.7/−0.8/+1.5 and −0.4/+5.7/+8.6), 2 and 3 on the
+RTX A6000 (81 and 192 steps, −0.8/−1.1/+3.2 and −0.6/+11.7/+15.4), 5–15 s CPU: fewer solves, the same errors.
 
 Where the 90 % error comes from, RTX A6000, c = 4, by grid_mc (Monte Carlo on an emulated grid of step h), mean of
 seeds 1–3, p50/p95/p99: the exact dynamics on h = 2.5 ms −3.2/−0.4/+1.6 (so the grid's linear splits cost little);
@@ -68,7 +70,8 @@ v_{l+1} given (v_{l−1}, v_l), h = 2.5 ms −3.4/+2.0/+3.9, h = 5 ms −0.2/+3.
 (c − 2)·cells³ numbers) on a finer step is the next candidate, and the cost is then the open question.
 
 Run: .venv/bin/python benchmarks/prototypes/many_replicas_pairs.py [C,C] [LOAD,LOAD]
-[GRID | mc | grid-mc:H_MS:ORDER:SEED] (simulations cached in /tmp/many_replicas_sims.json, as many_replicas_closures.py caches them).
+[GRID | mc | grid-mc:H_MS:ORDER:SEED] (simulations cached in /tmp/many_replicas_sims.json, as
+many_replicas_closures.py caches them).
 """
 from __future__ import annotations
 
