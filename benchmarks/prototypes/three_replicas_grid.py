@@ -93,7 +93,7 @@ import planner.model.batching_chain as chains  # noqa: E402
 from planner.model.batching_chain import BatchingChain, batching_chain  # noqa: E402
 from planner.model.chain_math import log_factorials, poisson  # noqa: E402
 from planner.model.pair_chain import SPAN_TAIL as PAIR_SPAN_TAIL, _exponential_on_grid, size_groups, widened  # noqa: E402
-from planner.model.triple_chain import _solve as solve_stationary, residual_cells  # noqa: E402
+from planner.model.triple_chain import residual_cells, solve_stationary  # noqa: E402
 
 SPAN_TAIL = PAIR_SPAN_TAIL
 """Stationary probability allowed beyond X (pair_chain's; the percentiles up to p99 need far less)."""
@@ -316,7 +316,7 @@ def _falling(lam: float, run: np.ndarray, off: np.ndarray, h: float, grid: int, 
 
 def _solve(step: Callable[[np.ndarray], np.ndarray], n: int) -> tuple[np.ndarray, int]:
     """The stationary distribution of the chain whose step π ↦ πP is `step`, by the planner's solver
-    (planner/model/triple_chain.py _solve: BiCGSTAB, then power iteration to |Δπ|₁ < TOL), and the steps taken."""
+    (planner/model/triple_chain.py solve_stationary: BiCGSTAB, then power iteration to |Δπ|₁ < TOL), and the steps taken."""
     steps = 0
 
     def counted(y: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ import numpy as np
 from planner.model.chain_math import EDGE, log_factorials, poisson
 from planner.model.chain_scope import TAIL_SIGMAS
 from planner.model.pair_chain import GRID, SPAN_TAIL, _exponential_on_grid, size_groups
-from planner.model.triple_chain import MAX_STEPS, TOL
+from planner.model.triple_chain import solve_stationary
 
 NODES = 12
 """Gauss–Legendre nodes over the time a batch fills, within the delay."""
@@ -50,43 +50,11 @@ SMALL = 1e-16
 
 
 def _solve(step: Callable[[np.ndarray], np.ndarray], n: int) -> np.ndarray:
-    """The stationary distribution of the chain whose step π ↦ πP is `step`: BiCGSTAB on (I − Pᵀ + v1ᵀ)π = v (v
-    uniform), as triple_chain._solve, but run again from its answer (stepped once) while a step moves it by TOL or
-    more, and only then power iteration: a long backlog mixes slowly (RTX A6000, limit 16, 90 %, no delay: from
-    BiCGSTAB's first answer, 7e-9 off, power iteration ran MAX_STEPS products, 13 s; a second BiCGSTAB, 73
-    products, to 1e-13)."""
-    import scipy.sparse.linalg as spl
-
-    v = np.full(n, 1.0 / n)
-    steps = 0
-
-    def product(y: np.ndarray) -> np.ndarray:
-        nonlocal steps
-        steps += 1
-        out: np.ndarray = y - step(y) + v * y.sum()
-        return out
-
-    operator = spl.LinearOperator((n, n), matvec=product, dtype=float)
-    start = v
-    for _ in range(RESTARTS + 1):
-        pi, _ = spl.bicgstab(operator, v, x0=start, rtol=1e-12, atol=0.0, maxiter=MAX_STEPS)
-        pi = np.maximum(pi, 0.0)
-        pi /= pi.sum()
-        start = step(pi)
-        steps += 1
-        start /= start.sum()
-        if float(np.abs(start - pi).sum()) < TOL:
-            return start
-    pi = start
-    while steps < MAX_STEPS:
-        steps += 1
-        nxt = step(pi)
-        nxt /= nxt.sum()
-        moved = float(np.abs(nxt - pi).sum())
-        pi = nxt
-        if moved < TOL:
-            break
-    return pi
+    """The stationary distribution of the chain whose step π ↦ πP is `step`: triple_chain's BiCGSTAB restarted up to
+    RESTARTS times from its answer before power iteration: a long backlog mixes slowly (RTX A6000, limit 16, 90 %, no
+    delay: from BiCGSTAB's first answer, 7e-9 off, power iteration ran MAX_STEPS products, 13 s; a second BiCGSTAB,
+    73 products, to 1e-13)."""
+    return solve_stationary(step, n, RESTARTS)
 
 
 def remaining(delay: float, left: np.ndarray, rate: float) -> np.ndarray:

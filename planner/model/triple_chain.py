@@ -140,7 +140,7 @@ def _stationary(lam: float, T: float, service: np.ndarray, span: float
         out: np.ndarray = nxt.ravel()
         return out
 
-    pi = _solve(step, n)
+    pi = solve_stationary(step, n)
     beyond = float(pi[(s >= span) | (others[-1] >= span)].sum())
     values, which = np.unique(R, return_inverse=True)
     return np.bincount(which, pi, values.size), values, float(pi @ edge), beyond
@@ -206,10 +206,11 @@ def _falling(lam: float, run: np.ndarray, off: np.ndarray, h: float, last: bool
     return out
 
 
-def _solve(step: Callable[[np.ndarray], np.ndarray], n: int) -> np.ndarray:
+def solve_stationary(step: Callable[[np.ndarray], np.ndarray], n: int, restarts: int = 0) -> np.ndarray:
     """The stationary distribution of the chain whose step π ↦ πP is `step`: BiCGSTAB on (I − Pᵀ + v1ᵀ)π = v (v
-    uniform: nonsingular where the chain has one stationary distribution), then power iteration until a step moves
-    π by less than TOL."""
+    uniform: nonsingular where the chain has one stationary distribution), run again from its answer (stepped once)
+    up to `restarts` times while a step moves it by TOL or more, then power iteration until a step moves π by less
+    than TOL (a long backlog mixes slowly: model/leftover_pair_chain.py restarts)."""
     import scipy.sparse.linalg as spl
 
     v = np.full(n, 1.0 / n)
@@ -221,10 +222,18 @@ def _solve(step: Callable[[np.ndarray], np.ndarray], n: int) -> np.ndarray:
         out: np.ndarray = y - step(y) + v * y.sum()
         return out
 
-    pi, _ = spl.bicgstab(spl.LinearOperator((n, n), matvec=product, dtype=float), v, x0=v, rtol=1e-12, atol=0.0,
-                         maxiter=MAX_STEPS)
-    pi = np.maximum(pi, 0.0)
-    pi /= pi.sum()
+    operator = spl.LinearOperator((n, n), matvec=product, dtype=float)
+    start = v
+    for _ in range(restarts + 1):
+        pi, _ = spl.bicgstab(operator, v, x0=start, rtol=1e-12, atol=0.0, maxiter=MAX_STEPS)
+        pi = np.maximum(pi, 0.0)
+        pi /= pi.sum()
+        start = step(pi)
+        steps += 1
+        start /= start.sum()
+        if float(np.abs(start - pi).sum()) < TOL:
+            return start
+    pi = start
     while steps < MAX_STEPS:
         steps += 1
         nxt = step(pi)
