@@ -122,6 +122,16 @@ def plan(profile: LoadedProfile, catalog: Catalog, *, confidence: float = 0.5,
                            "planner.plan(planner.load_profile(path_or_dict, catalog), catalog)")
     check_confidence(confidence)
     check_local_usd_per_hour(local_usd_per_hour)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        # new-user QA round 10 (notebook): seed=-1 was numpy's 'ValueError: expected non-negative integer', seed="a"
+        # a TypeError from SeedSequence, and both only once a serving plan was simulated
+        from planner.errors import PlannerError
+
+        raise PlannerError(f"seed {seed!r}: expected a whole number of at least 0 (the simulation's random seed)")
+    if today is not None and not isinstance(today, dt.date):
+        from planner.errors import PlannerError
+
+        raise PlannerError(f"today {today!r}: expected a datetime.date (the day prices are dated against), or None")
     book, local = efficiency_inputs(catalog, catalog.directory or BUNDLED_CATALOG, calibrations, measurements,
                                     local_usd_per_hour)
     from planner.plans.collector import fewer_collections

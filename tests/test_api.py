@@ -280,6 +280,13 @@ def test_library_arguments_of_the_wrong_kind_are_one_clear_error(catalog):
             result.to_dict(top=top)
     assert len(result.to_dict(top=3)["training"]["plans"]) == 3
     assert result.to_dict(top=0) == result.to_dict(top=None)
+    # new-user QA round 10: seed=-1 was numpy's ValueError, seed="a" a TypeError (once a plan was simulated), and
+    # today="2026-01-01" a TypeError from date arithmetic
+    for seed in (-1, "a", 1.5, True):
+        with pytest.raises(PlannerError, match=r"seed .*: expected a whole number of at least 0"):
+            planner.plan(profile, catalog, seed=seed, simulate=True)  # type: ignore[arg-type]
+    with pytest.raises(PlannerError, match=r"today '2026-01-01': expected a datetime.date"):
+        planner.plan(profile, catalog, today="2026-01-01")  # type: ignore[arg-type]
 
 
 def test_hours_and_cost_at_another_confidence_are_in_each_plans_json(catalog):
