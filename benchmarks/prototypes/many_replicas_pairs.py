@@ -66,8 +66,13 @@ seeds 1–3, p50/p95/p99: the exact dynamics on h = 2.5 ms −3.2/−0.4/+1.6 (s
 this closure h = 2.5 ms −2.4/+5.8/+7.0, h = 5 ms +0.9/+8.2/+9.8 (the chain at 5 ms: +2.0/+12.8/+16.7; from seed to
 seed the Monte Carlo moves 3–4 points at 90 %, seed 2 on 300,000 closes +13.1/+15.6); one order up,
 v_{l+1} given (v_{l−1}, v_l), h = 2.5 ms −3.4/+2.0/+3.9, h = 5 ms −0.2/+3.8/+4.8 (RTX 3060 seed 1, 2.5 ms:
-−2.9/+1.2/+2.1). So half the error is the first-order closure and half the step; an order-2 chain (triples,
-(c − 2)·cells³ numbers) on a finer step is the next candidate, and the cost is then the open question.
+−2.9/+1.2/+2.1). At 90 %, seed 1, 2.5 ms, order 2 / order 1: c = 5 RTX 3060 −5.8/−2.8/−2.5 / −5.5/−1.8/−1.4,
+RTX A6000 −1.0/+6.7/+7.3 / −0.7/+10.6/+12.0; c = 6 (order 2) RTX 3060 −0.4/+0.4/−0.6, RTX A6000 −2.2/−3.6/−0.9;
+c = 8 RTX 3060 −1.3/−4.7/−1.0 / −0.7/−6.1/−3.0, RTX A6000 −1.4/+0.7/+1.2 / −1.2/+0.7/+2.5 (the chain's +16.2/+20.0
+there is its 7.5 ms step). So the error at 90 % is the step (X of 350–800 ms on ~64 cells: 5–10 ms) and, on the RTX
+A6000 at c = 4–5, the first-order closure (4–5 points); order 2 on a 2.5 ms step holds 10 % at every 90 % point
+measured (worst +7.3). A chain of that (triples, (c − 2)·cells³ numbers, on ~4 times the cells) is the next
+candidate, and its cost is the open question: the first-order chain already costs 20–400 times the target.
 
 Run: .venv/bin/python benchmarks/prototypes/many_replicas_pairs.py [C,C] [LOAD,LOAD]
 [GRID | mc | grid-mc:H_MS:ORDER:SEED] (simulations cached in /tmp/many_replicas_sims.json, as
