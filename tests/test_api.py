@@ -339,3 +339,13 @@ def test_a_profile_or_catalog_of_the_wrong_kind_is_one_clear_error(catalog):
             planner.load_profile(source, catalog)  # type: ignore[arg-type]
     with pytest.raises(PlannerError, match=r"load_catalog\(\) takes a catalog directory's path.*got a value of type int"):
         planner.load_catalog(3)  # type: ignore[arg-type]
+
+
+def test_a_blank_name_is_refused_like_an_empty_one(catalog):
+    # new-user QA round 10: name: "   " passed (min_length counts spaces), titled the report 'GPU plan for     (catalog
+    # …' and named the SkyPilot task '   '
+    base = {"model": {"preset": "pythia-1b"}, "training": {"dataset": {"tokens": 1e9}}}
+    for blank in ("   ", "\t"):
+        with pytest.raises(InputError, match=r"name: the name is blank \(spaces only\)"):
+            planner.load_profile({"name": blank, **base}, catalog)
+    assert planner.load_profile({"name": " x ", **base}, catalog).profile.name == " x "

@@ -378,6 +378,15 @@ class Profile(Strict):
     inference: Inference | None = Field(None, description="Serving workload.")
     constraints: Constraints = Field(default_factory=Constraints, description="GPUs, providers, counts.")
 
+    @field_validator("name")
+    @classmethod
+    def _name_shows(cls, value: str) -> str:
+        # new-user QA round 10: name: "   " titled the report 'GPU plan for     (catalog …' and named the SkyPilot
+        # task '   '; a name that shows nothing is as unusable as the empty one min_length refuses
+        if not value.strip():
+            raise ValueError("the name is blank (spaces only): give the project a name the reports can show")
+        return value
+
     @model_validator(mode="after")
     def _something_to_plan(self) -> "Profile":
         if self.training is None and self.inference is None:
