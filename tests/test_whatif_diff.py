@@ -57,6 +57,27 @@ def test_bad_set_is_one_error_exit_2(override, message):
     assert result.output.count("--set") == 1 + result.output.count("For example --set") * 2  # the option named once
 
 
+def test_set_reaches_into_a_list_by_index():
+    # new-user QA: `--set constraints.owned.0.count=4` said "constraints.owned is not a mapping", with no way on
+    owned = ROOT / "docs" / "examples" / "owned-4090.yaml"
+
+    def plans(*args):
+        result = gpuplan("estimate", str(owned), "--format", "json", *args)
+        assert result.exit_code in (0, 1), result.output
+        return [p for p in json.loads(result.stdout)["training"]["plans"] if p["provider"] == "owned"]
+
+    assert {p["gpu_count"] for p in plans()} == {2}
+    assert {p["gpu_count"] for p in plans("--set", "constraints.owned.0.count=4")} == {4}
+    assert plans("--set", "constraints.owned.0=null") == []  # null removes the item
+    result = runner.invoke(app, ["estimate", str(owned), "--set", "constraints.owned.1.count=4"])
+    assert result.exit_code == 2 and "constraints.owned is a list of 1 item; '1' is not one of its indices (0 to 0)" \
+        in result.output and "Give the whole list: --set constraints.owned=[…]." in result.output
+    # an error in the item is placed at the option that set it
+    result = runner.invoke(app, ["estimate", str(owned), "--set", "constraints.owned.0.count=0"])
+    assert result.exit_code == 2 and result.stderr.startswith(
+        "Error: --set constraints.owned.0.count=0: constraints.owned.0.count: Input should be greater than or equal")
+
+
 def test_a_set_without_equals_names_the_option_once():
     result = runner.invoke(app, ["estimate", str(PRETRAIN), "--set", "nonsense"])
     assert result.exit_code == 2

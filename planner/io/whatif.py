@@ -37,18 +37,50 @@ def apply_overrides(doc: YamlDocument, overrides: list[str]) -> YamlDocument:
     placed = dict(doc.overrides)
     for text in overrides:
         path, value = parse_override(text)
-        node = data
+        node: object = data
+        keys: list[str | int] = []  # the path with list items as their indices, as validation errors name them
         for depth, part in enumerate(path[:-1]):
-            child = node.get(part) if isinstance(node, dict) else None
-            if child is None:
-                child = node[part] = {}
-            if not isinstance(child, dict):
+            if isinstance(node, list):
+                key: str | int = _index(text, doc, path, depth, node)
+                child = node[int(key)]
+            else:
+                assert isinstance(node, dict)
+                key = part
+                child = node.get(part)
+                if child is None:
+                    child = node[part] = {}
+            keys.append(key)
+            if not isinstance(child, (dict, list)):
                 raise InputError(f"{override(text)}: {'.'.join(path[:depth + 1])} is not a mapping",
-                                 file=doc.file, line=doc.where(path[:depth + 1])[0], field=".".join(path))
+                                 file=doc.file, line=doc.where(tuple(keys))[0], field=".".join(path))
             node = child
-        if value is None:
-            node.pop(path[-1], None)
+        last: str | int
+        if isinstance(node, list):
+            index = last = _index(text, doc, path, len(path) - 1, node)
+            if value is None:
+                node.pop(index)
+            else:
+                node[index] = value
         else:
-            node[path[-1]] = value
-        placed[path] = text
+            assert isinstance(node, dict)
+            last = path[-1]
+            if value is None:
+                node.pop(last, None)
+            else:
+                node[last] = value
+        placed[tuple(keys) + (last,)] = text
     return replace(doc, data=data, overrides=placed)
+
+
+def _index(text: str, doc: YamlDocument, path: tuple[str, ...], depth: int, items: list[object]) -> int:
+    """The list item `path[depth]` names under `path[:depth]` (0-based, as the list's YAML order), or an
+    InputError placed at the list (new-user QA: `--set constraints.owned.0.count=4` said 'constraints.owned is not a
+    mapping')."""
+    part, where = path[depth], ".".join(path[:depth])
+    if part.isdigit() and int(part) < len(items):
+        return int(part)
+    raise InputError(f"{override(text)}: {where} is a list of {len(items)} item{'' if len(items) == 1 else 's'}; "
+                     f"{part!r} is not one of its indices (0 to {len(items) - 1})" if items else
+                     f"{override(text)}: {where} is an empty list",
+                     file=doc.file, line=doc.where(tuple(path[:depth]))[0], field=".".join(path),
+                     hint=f"Give the whole list: {override_example(where + '=[…]')}.")
