@@ -72,7 +72,9 @@ sys.path.insert(0, str(ROOT))
 MARKER = re.compile(r"^<!-- output(?::\s*(.*?))?\s*-->$")
 OPTIONS = ("COLUMNS", "record", "host", "from", "to", "json", "keys")
 DEFAULT_COLUMNS = 100
-AGE = re.compile(r"\b\d[\d,]* days old")
+AGE = re.compile(r"\b\d[\d,]* days(?=\s+old\b)")
+"""A price's age, also where the line breaks between 'days' and 'old' (catalog.md's commitment footnotes: the
+check failed the day the dates rolled over)."""
 ELIDED = "…"
 """The line that stands for output lines an excerpt leaves out."""
 
@@ -280,7 +282,7 @@ def measured(command: str, record: str, columns: int) -> str:
 
 def normalised(text: str) -> str:
     """Text with date-dependent figures masked and trailing spaces dropped."""
-    return "\n".join(AGE.sub("N days old", line.rstrip()) for line in text.splitlines())
+    return "\n".join(line.rstrip() for line in AGE.sub("N days", text).splitlines())
 
 
 def stale_blocks() -> list[tuple[Block, str]]:

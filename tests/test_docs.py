@@ -46,6 +46,15 @@ def test_documented_outputs_are_current():
     assert not stale, f"run .venv/bin/python scripts/docs_outputs.py to regenerate: {stale}"
 
 
+def test_price_ages_are_masked_where_a_line_breaks_inside_them():
+    # a price's age moves every day: the check masks it, also where the line breaks between 'days' and 'old'
+    # (docs/catalog.md's commitment footnote read "price 635 days" / "old" and failed the check the next day)
+    normalised = _outputs_script().normalised
+    assert normalised("price 635 days\nold (as of") == normalised("price 636 days\nold (as of")
+    assert normalised("1,532 days old, x") == normalised("1,533 days old, x")
+    assert normalised("635 days of runs") != normalised("636 days of runs")  # only an age
+
+
 def test_measuring_commands_shown_in_the_docs_are_checked_against_stored_records():
     # a profile or calibrate run cannot be rerun by the check (it times this machine): its block names the record it
     # wrote, kept in docs/records/, and shows what the command prints for it (issue 16: stale profiler outputs)
