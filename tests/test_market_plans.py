@@ -189,6 +189,24 @@ def test_owned_machine_plans_beside_rentals_with_electricity_and_buy_vs_rent(tmp
     assert "Buy vs rent for training on 2x RTX-4090 (owned):" in table and "(owned))" not in table
 
 
+def test_owned_machines_follow_the_provider_list(tmp_path):
+    # new-user QA round 10: `--set constraints.providers=[lambda]` still planned, and recommended, the owned machine,
+    # and `diff` of the profile against itself so restricted said nothing changed; constraints.gpus chooses among
+    # the rentals (test_an_owned_plan_is_not_called_on_demand: an owned pair beside lora-7b-a6000's list)
+    profile = tmp_path / "owned.yaml"
+    profile.write_text(OWNED)
+
+    def owned(*overrides):
+        data = estimate(profile, *overrides)
+        return [p for p in data["training"]["plans"] if p["provider"] == "owned"], data["training"].get("buy_vs_rent")
+
+    assert len(owned()[0]) == 1 and owned()[1]
+    plans, lines = owned("constraints.providers=[lambda]")
+    assert plans == [] and not lines
+    assert len(owned("constraints.providers=[owned, lambda]")[0]) == 1
+    assert len(owned("constraints.gpus=[B200]")[0]) == 1
+
+
 def test_owned_machine_bill_line_has_one_pair_of_parentheses():
     """New-user QA: the owned machine's bill line read '1× 4x MI250X (owned) (4 GPUs)'."""
     report = estimate(PRETRAIN, "constraints.owned=[{gpu: MI250X, count: 4, usd_per_hour: 0}]", fmt="markdown")

@@ -78,7 +78,7 @@ from planner.plans.training import (
 from planner.plans.verdict import SEVERITY, Kind
 from planner.schema.catalog import GpuSpec, Offer
 from planner.schema.model import ModelSection
-from planner.schema.profile import Inference, Parallelism, Slo, Training
+from planner.schema.profile import Inference, OwnedMachine, Parallelism, Slo, Training
 
 INSTANCE_STEPS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048,
                   3072, 4096, 6144, 8192, 12288, 16384, 24576, 32768, 49152, 65536)
@@ -862,8 +862,7 @@ def _buy_versus_rent(loaded: LoadedProfile, catalog: Catalog, today: dt.date, tr
     """Each owned machine with a lifetime and a purchase price (the profile's, else the catalog's sourced card
     price) against the cheapest rental plan meeting the targets; a lifetime with no price found is warned about."""
     lines: list[tuple[str, BuyVersusRent]] = []
-    constraints = loaded.profile.constraints
-    for machine, gpu_id in zip(constraints.owned, loaded.owned_gpu_ids):
+    for machine, gpu_id in planned_owned(loaded):
         instance = owned_instance(machine, gpu_id)
         purchase = purchase_basis(machine, gpu_id, catalog, today)
         if machine.lifetime_years is not None and purchase is None:
@@ -917,8 +916,19 @@ def searched_offers(loaded: LoadedProfile, catalog: Catalog, today: dt.date) -> 
     offers = with_discounts(offers, dict(loaded.discounts))
     rented = with_assumed_network(undominated(offers, today) + committed, constraints.assumed_network_gbps
                                   or catalog.slowest_stated_network_gbps)
-    return rented + owned_offers(constraints.owned, loaded.owned_gpu_ids, catalog, constraints.usd_per_kwh,
-                                 constraints.pue, today)
+    machines = planned_owned(loaded)
+    return rented + owned_offers([m for m, _ in machines], tuple(g for _, g in machines), catalog,
+                                 constraints.usd_per_kwh, constraints.pue, today)
+
+
+def planned_owned(loaded: LoadedProfile) -> list[tuple[OwnedMachine, str]]:
+    """The owned machines (with their GPU ids) planned: every one unless constraints.providers leaves out `owned`
+    (new-user QA: with `providers: [lambda]` the owned 8× H100 was still recommended, and `diff` of the two said
+    nothing changed). constraints.gpus chooses among the rentals: a machine the profile lists is planned whatever
+    GPUs it names (lora-7b-a6000 with an owned pair of RTX 4090s beside its workstation cards)."""
+    if loaded.provider_ids is not None and OWNED not in loaded.provider_ids:
+        return []
+    return list(zip(loaded.profile.constraints.owned, loaded.owned_gpu_ids))
 
 
 def with_discounts(offers: list[PricedOffer], discounts: dict[str, float]) -> list[PricedOffer]:
