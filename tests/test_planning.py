@@ -1,6 +1,7 @@
 """Physical invariants of the training and serving models, and queueing closed forms."""
 import dataclasses
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,14 @@ def test_a_gpu_that_cannot_hold_the_model_is_never_feasible(catalog):
     plan = plan_training(job(seventy), t4, offer(gpus=1, network=None, intra="pcie"), 1, EFF)
     assert not plan.fits
     assert any("does not fit in memory" in r for r in plan.reasons)
+    # the figure says on how many GPUs, sharded how, and reads with separators (new-user QA round 10: "160245.6 GB
+    # needed per GPU at micro-batch 1" for a plan on one GPU, which read as the need at the count searched)
+    (reason,) = [r for r in plan.reasons if "does not fit" in r]
+    assert re.fullmatch(r"does not fit in memory \(1,\d{3}\.\d GB needed per GPU at micro-batch 1 on 1 GPU, 16 GB "
+                        r"available\)", reason), reason
+    plan = plan_training(job(seventy), t4, offer(gpus=8, network=None, intra="pcie"), 8, EFF)
+    (reason,) = [r for r in plan.reasons if "does not fit" in r]
+    assert "needed per GPU at micro-batch 1 on 8 GPUs sharded with ZeRO-3, 16 GB available" in reason, reason
 
 
 def test_chosen_layout_fits_in_memory(catalog):

@@ -1777,7 +1777,8 @@ def _unfitted(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, ef
                        if v is not None]
         where = f" with the pinned {', '.join(pinned)}" if pinned else ""
         verdicts.append(Verdict(Kind.DOES_NOT_FIT, memory.total, gpu.memory_gb * 1e9,
-                                f"needed per GPU at micro-batch 1{where}"))
+                                f"needed per GPU at micro-batch 1 on {count:,} GPU{'' if count == 1 else 's'}"
+                                f"{' sharded with ZeRO-3' if sharding == 'zero3' else ''}{where}"))
     layout = Layout(max(1, count // (tp * pp * cp)), tp, pp, sharding, mode, 1, memory, context=cp)
     eff = layout_efficiency(efficiency, job, gpu, layout)
     terms = step_terms(job, gpu, offer, count, layout, peak)

@@ -102,7 +102,7 @@ def text(v: Verdict) -> str:
         return f"over budget (${v.value:,.0f} at {v.detail} > ${v.limit:,.0f})"
     if k is Kind.DOES_NOT_FIT:
         assert v.value is not None and v.limit is not None
-        return f"does not fit in memory ({v.value / 1e9:.1f} GB {v.detail}, {v.limit / 1e9:g} GB available)"
+        return f"does not fit in memory ({v.value / 1e9:,.1f} GB {v.detail}, {v.limit / 1e9:g} GB available)"
     if k is Kind.NO_PRECISION:  # new-user QA: a V100 or T4 "no bf16" did not say that fp16 runs there
         instead = f"; {v.alternative} runs here ({v.setting}: {v.alternative})" if v.alternative else ""
         return f"no {v.detail} on this GPU{instead}"
