@@ -72,17 +72,35 @@ def test_a_url_that_is_not_one_is_bad_input_at_the_option(catalog_dir, url):
     assert result.output.startswith(f"Error: --url: {url!r} is not an http(s) or file URL of a catalog folder")
 
 
-def test_a_local_copy_is_read_through_a_file_url(catalog_dir):
+def test_a_local_copy_is_read_through_a_file_url_and_dated_as_given(catalog_dir):
     result = runner.invoke(app, ["catalog", "refresh", "--from", "skypilot-url", "--url", RECORDED.as_uri(),
-                                 "--dry-run", "--catalog", str(catalog_dir)])
+                                 "--as-of", "2026-11-30", "--catalog", str(catalog_dir)])
     assert result.exit_code == 0, result.output
     assert "lambda: 0 new, 0 gone, 0 repriced" in result.stdout
+    written = yaml.safe_load((catalog_dir / "offers" / "lambda.yaml").read_text())
+    assert str(written["as_of"]) == "2026-11-30" and "prices as of 2026-11-30 (--as-of)" in written["source"]
+
+
+def test_a_local_copy_without_its_date_is_refused(catalog_dir):
+    # new-user QA round 10: the 2026-11-30 snapshot read through file:// on 2026-12-01 dated every provider that day
+    # ("fetched"), so a stale mirror looked fresh
+    before = (catalog_dir / "offers" / "lambda.yaml").read_text()
+    result = runner.invoke(app, ["catalog", "refresh", "--from", "skypilot-url", "--url", RECORDED.as_uri(),
+                                 "--catalog", str(catalog_dir)])
+    assert result.exit_code == 2 and result.output.startswith(
+        "Error: --as-of: a local copy of the catalog carries no date of its own")
+    assert (catalog_dir / "offers" / "lambda.yaml").read_text() == before
+    for bad, message in (("yesterday", "expected a date such as 2026-11-30"), ("2999-01-01", "after today")):
+        result = runner.invoke(app, ["catalog", "refresh", "--from", "skypilot-url", "--url", RECORDED.as_uri(),
+                                     "--as-of", bad, "--catalog", str(catalog_dir)])
+        assert result.exit_code == 2 and message in result.output, result.output
 
 
 def test_a_missing_local_folder_or_a_wrong_address_is_not_called_no_network(catalog_dir, tmp_path, monkeypatch):
     # new-user QA: --url file:///nowhere and a 404 both read "no network: could not fetch …"
     result = runner.invoke(app, ["catalog", "refresh", "--from", "skypilot-url", "--url",
-                                 (tmp_path / "nowhere").as_uri(), "--catalog", str(catalog_dir)])
+                                 (tmp_path / "nowhere").as_uri(), "--as-of", "2026-11-30", "--catalog",
+                                 str(catalog_dir)])
     assert result.exit_code == 2 and result.output.startswith("Error: --url: could not read file://")
     assert "no network" not in result.output
 

@@ -114,11 +114,22 @@ def check_base_url(base_url: str) -> None:
 
 
 def refresh(catalog: Catalog, catalog_dir: Path, base_url: str = SKYPILOT_URL,
-            today: dt.date | None = None) -> tuple[list[ProviderImport], list[OfferChange]]:
-    """Download, import and compare (nothing written here)."""
+            today: dt.date | None = None, as_of: dt.date | None = None
+            ) -> tuple[list[ProviderImport], list[OfferChange]]:
+    """Download, import and compare (nothing written here). The prices are dated `as_of` where given (a copy taken
+    earlier), else the day fetched; a local copy (file://) must say its date, which nothing in SkyPilot's tables
+    holds (new-user QA: a 2026-11-30 copy read on 2026-12-01 was dated that day, an old mirror looking fresh)."""
     check_base_url(base_url)
+    fetched = today or dt.date.today()
+    if as_of is not None and as_of > fetched:
+        raise InputError(f"{as_of} is after today ({fetched}): prices cannot be dated in the future", field="--as-of")
+    if as_of is None and base_url.lower().startswith("file:"):
+        raise InputError("a local copy of the catalog carries no date of its own: give the day its prices were "
+                         "taken", field="--as-of", hint="For example --as-of 2026-11-30 (dating it today would make "
+                                                        "an old copy look fresh).")
     with tempfile.TemporaryDirectory(prefix="gpuplan-refresh-") as tmp:
         download(base_url, catalog_dir, Path(tmp))
-        day = today or dt.date.today()
-        results = import_snapshot(Path(tmp), catalog, catalog_dir, day, origin=f"{base_url}, fetched {day}")
+        day = as_of or fetched
+        origin = f"{base_url}, fetched {day}" if as_of is None else f"{base_url}, prices as of {day} (--as-of)"
+        results = import_snapshot(Path(tmp), catalog, catalog_dir, day, origin=origin)
     return results, changes(catalog, results)

@@ -413,16 +413,29 @@ def catalog_refresh(
     source: Annotated[RefreshSource, typer.Option("--from", help="Where today's prices come from.")],
     url: Annotated[Optional[str], typer.Option("--url", metavar="<url>", help="Base URL of SkyPilot's v7 catalog.")]
     = None,
+    as_of: Annotated[Optional[str], typer.Option(
+        "--as-of", metavar="<YYYY-MM-DD>", help="The day the prices at --url were taken (needed for a file:// copy); "
+                                                "default: today, as fetched.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
     catalog: CatalogOption = BUNDLED_CATALOG,
 ) -> None:
     """Pull today's prices (network needed) into catalog/offers/, with a diff of what changed."""
+    import datetime as dt
+
     from planner.catalog import refresh as refresh_module
     from planner.catalog.importer import write_offers
     from planner.errors import InputError
 
     if source is RefreshSource.gpuhunt and url is not None:
         raise InputError("--url goes with --from skypilot-url (gpuhunt fetches its own catalog)", field="--url")
+    if source is RefreshSource.gpuhunt and as_of is not None:
+        raise InputError("--as-of goes with --from skypilot-url (gpuhunt's prices are today's)", field="--as-of")
+    day = None
+    if as_of is not None:
+        try:
+            day = dt.date.fromisoformat(as_of.strip())
+        except ValueError:
+            raise InputError(f"expected a date such as 2026-11-30 (got {as_of!r})", field="--as-of") from None
     try:
         if source is RefreshSource.gpuhunt:
             from planner.catalog import gpuhunt_refresh
@@ -430,7 +443,7 @@ def catalog_refresh(
             results, diff = gpuhunt_refresh.refresh(load_catalog(catalog), Path(catalog))
         else:
             results, diff = refresh_module.refresh(load_catalog(catalog), Path(catalog),
-                                                   url or refresh_module.SKYPILOT_URL)
+                                                   url or refresh_module.SKYPILOT_URL, as_of=day)
     except refresh_module.NoNetwork as exc:
         sys.stderr.write(f"{exc}\n")
         raise typer.Exit(2) from None
