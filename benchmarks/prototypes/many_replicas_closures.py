@@ -141,6 +141,19 @@ def closure_chain(rule: str, c: int, lam: float, T: float, S: Callable[[int], fl
     return dict(zip(KEYS, (float(v) for v in np.quantile(latency, [0.5, 0.95, 0.99]))))
 
 
+def one_server_chain(rate: float, c: int, limit: int, delay: float, S: Callable[[float], float]) -> object:
+    """The one-server chain of c replicas, whatever batching_chain follows past MULTI_REPLICA_LOAD (since
+    planner/model/triple_chain.py it follows c = 3 on its residuals there): the start the residual prototypes take."""
+    import planner.model.batching_chain as chains
+
+    saved = chains.MULTI_REPLICA_LOAD
+    chains.MULTI_REPLICA_LOAD = float("inf")
+    try:
+        return chains.batching_chain(rate, c, limit, delay, S)
+    finally:
+        chains.MULTI_REPLICA_LOAD = saved
+
+
 def two_server_chain(rate: float, c: int, limit: int, delay: float, S: Callable[[float], float]) -> object:
     """The two-server reduction solved as the planner solves two replicas: pair_stationary on residuals S(b)·2/c,
     BatchingChain's latency at S(b); the planner's chain where batches reach the limit or no replica is ever busy."""

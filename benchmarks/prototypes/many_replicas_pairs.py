@@ -89,10 +89,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from many_replicas_closures import CACHE, KEYS, curves, simulated  # noqa: E402
+from many_replicas_closures import CACHE, KEYS, curves, one_server_chain, simulated  # noqa: E402
 
-import planner.model.batching_chain as chains  # noqa: E402
-from planner.model.batching_chain import BatchingChain, batching_chain  # noqa: E402
+from planner.model.batching_chain import BatchingChain  # noqa: E402
 from planner.model.chain_math import log_factorials, poisson  # noqa: E402
 from planner.model.pair_chain import late_sizes, widened  # noqa: E402
 
@@ -418,13 +417,7 @@ def pairs_chain(rate: float, c: int, limit: int, delay: float, S: Callable[[floa
                 ) -> tuple[object, dict[str, float]]:
     """The closure's chain on c replicas as a BatchingChain, X started at c times the longest r of the one-server
     chain (main's chain where batches reach the limit or no replica is ever busy), and its figures."""
-    # as three_replicas_grid.py: the one-server chain, whatever batching_chain follows past MULTI_REPLICA_LOAD
-    saved = chains.MULTI_REPLICA_LOAD
-    chains.MULTI_REPLICA_LOAD = float("inf")
-    try:
-        base = batching_chain(rate, c, limit, delay, S)
-    finally:
-        chains.MULTI_REPLICA_LOAD = saved
+    base = one_server_chain(rate, c, limit, delay, S)  # the one-server chain, as measured
     if not isinstance(base, BatchingChain) or float(base.r.max(initial=0.0)) == 0.0:
         return base, {}
     span = max(c * float(base.r.max()), S(1))

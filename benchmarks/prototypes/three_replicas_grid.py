@@ -87,10 +87,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from many_replicas_closures import CACHE, KEYS, curves, simulated  # noqa: E402
+from many_replicas_closures import CACHE, KEYS, curves, one_server_chain, simulated  # noqa: E402
 
-import planner.model.batching_chain as chains  # noqa: E402
-from planner.model.batching_chain import BatchingChain, batching_chain  # noqa: E402
+from planner.model.batching_chain import BatchingChain  # noqa: E402
 from planner.model.chain_math import log_factorials, poisson  # noqa: E402
 from planner.model.pair_chain import SPAN_TAIL as PAIR_SPAN_TAIL, _exponential_on_grid, size_groups, widened  # noqa: E402
 from planner.model.triple_chain import residual_cells, solve_stationary  # noqa: E402
@@ -331,14 +330,7 @@ def grid_chain(rate: float, c: int, limit: int, delay: float, S: Callable[[float
                ) -> tuple[object, dict[str, float]]:
     """The grid chain on c replicas as a BatchingChain, started where two_server_chain starts the pair chain (the
     planner's chain where batches reach the limit or no replica is ever busy)."""
-    # the one-server chain, as measured: since planner/model/triple_chain.py, batching_chain itself follows c = 3
-    # on its residuals past MULTI_REPLICA_LOAD, so that is set out of reach while the start is made
-    saved = chains.MULTI_REPLICA_LOAD
-    chains.MULTI_REPLICA_LOAD = float("inf")
-    try:
-        base = batching_chain(rate, c, limit, delay, S)
-    finally:
-        chains.MULTI_REPLICA_LOAD = saved
+    base = one_server_chain(rate, c, limit, delay, S)  # the one-server chain, as measured
     if not isinstance(base, BatchingChain) or float(base.r.max(initial=0.0)) == 0.0:
         return base, {}
     # X starts where model/batching_chain.py starts the pair chain's: c times the one-server chain's r that its
