@@ -110,11 +110,9 @@ def test_reports_from_a_hostile_name_show_it_inert(name, fmt, tmp_path):
         assert "[/]" in result.stdout or "[/]" not in name  # shown, not interpreted
 
 
-def test_csv_cells_from_an_imported_catalog_never_run_as_spreadsheet_formulas(tmp_path):
-    """An instance name from a catalog a user imported that a spreadsheet would evaluate (OWASP "CSV Injection")
-    reaches --format csv with a leading apostrophe; the numeric columns stay numbers."""
-    import csv
-    import io
+def _catalog_naming(tmp_path, instance: str):
+    """A copy of the bundled catalog in which lambda's gpu_1x_h100_sxm5 is named `instance` (YAML, as written), as an
+    imported price table could name it."""
     import shutil
 
     catalog = tmp_path / "cat"
@@ -122,8 +120,17 @@ def test_csv_cells_from_an_imported_catalog_never_run_as_spreadsheet_formulas(tm
     offers = catalog / "offers" / "lambda.yaml"
     text = offers.read_text(encoding="utf-8")
     assert "- instance: gpu_1x_h100_sxm5\n" in text
-    offers.write_text(text.replace("- instance: gpu_1x_h100_sxm5\n",
-                                   "- instance: '=HYPERLINK(\"http://x\",\"y\")'\n"), encoding="utf-8")
+    offers.write_text(text.replace("- instance: gpu_1x_h100_sxm5\n", f"- instance: {instance}\n"), encoding="utf-8")
+    return catalog
+
+
+def test_csv_cells_from_an_imported_catalog_never_run_as_spreadsheet_formulas(tmp_path):
+    """An instance name from a catalog a user imported that a spreadsheet would evaluate (OWASP "CSV Injection")
+    reaches --format csv with a leading apostrophe; the numeric columns stay numbers."""
+    import csv
+    import io
+
+    catalog = _catalog_naming(tmp_path, "'=HYPERLINK(\"http://x\",\"y\")'")
     profile = _profile(tmp_path, "csv")
     doc = yaml.safe_load(profile.read_text(encoding="utf-8"))
     doc["constraints"]["providers"] = ["lambda"]
@@ -171,15 +178,7 @@ def test_markdown_keeps_an_imported_instance_name_and_a_model_name_text(tmp_path
     # new-user QA round 10: --format markdown escaped the profile name in its headings only: an instance name from an
     # imported table reached the tables' cells and the bill as written (`<script>…` raw HTML, a line break ending the
     # table mid-row), and a model without a preset, named after the profile, reached 'What I understood' as written
-    import shutil
-
-    catalog = tmp_path / "cat"
-    shutil.copytree(ROOT / "catalog", catalog, ignore=shutil.ignore_patterns("calibrations"))
-    offers = catalog / "offers" / "lambda.yaml"
-    text = offers.read_text(encoding="utf-8")
-    assert "- instance: gpu_1x_h100_sxm5\n" in text
-    offers.write_text(text.replace("- instance: gpu_1x_h100_sxm5\n",
-                                   "- instance: \"<script>x</script>|_a_\\nrow\"\n"), encoding="utf-8")
+    catalog = _catalog_naming(tmp_path, "\"<script>x</script>|_a_\\nrow\"")
     name = "<img src=x onerror=y> [l](http://x)"
     path = tmp_path / "p.yaml"
     path.write_text(yaml.safe_dump({
