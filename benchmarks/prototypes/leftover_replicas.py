@@ -65,7 +65,6 @@ Run: .venv/bin/python benchmarks/prototypes/leftover_replicas.py [B,B] [LOAD,LOA
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -83,8 +82,6 @@ QS = [0.5, 0.95, 0.99]
 
 
 def main() -> int:
-    limits = [int(v) for v in sys.argv[1].split(",")] if len(sys.argv) > 1 else [8, 16, 32, 64, 128, 256]
-    loads = [float(v) for v in sys.argv[2].split(",")] if len(sys.argv) > 2 else [0.65, 0.8, 0.9]
     mode = sys.argv[3] if len(sys.argv) > 3 else "age"
     if mode != "age":
         pairs.remaining = lambda delay, left, rate: np.full(left.shape, delay if mode == "close" else 0.0)
@@ -96,24 +93,17 @@ def main() -> int:
         return solve(step, n)
 
     pairs._solve = counted
-    delay, gpus = mrc.curves()
-    cache = json.loads(mrc.CACHE.read_text()) if mrc.CACHE.exists() else {}
-    for name, (_, table) in gpus.items():
-        def S(b: float, table: list[float] = table) -> float:
-            return table[int(b) - 1]
-        for B in limits:
-            for load in loads:
-                rate, sim = mrc.simulated(cache, name, B, 2, load, delay, S)
-                t = time.process_time()
-                base = LeftoverChain(rate, delay, B, 2, S).values(QS)
-                was = time.process_time() - t
-                states.clear()
-                t = time.process_time()
-                got = batching_chain(rate, 2, B, delay, S).values(QS)
-                cpu = time.process_time() - t
-                cells = ["/".join(f"{100 * (a / sim[q] - 1):+.1f}" for a, q in zip(v, mrc.KEYS)) for v in (base, got)]
-                print(f"| {name} | {B} | {round(load * 100)} % | {cells[0]} | {cells[1]} | "
-                      f"{', '.join(f'{n:,}' for n in states) or '-'} | {was * 1e3:.0f} | {cpu * 1e3:.0f} |", flush=True)
+    for name, S, delay, B, load, rate, sim in mrc.cases(2, [8, 16, 32, 64, 128, 256], [0.65, 0.8, 0.9]):
+        t = time.process_time()
+        base = LeftoverChain(rate, delay, B, 2, S).values(QS)
+        was = time.process_time() - t
+        states.clear()
+        t = time.process_time()
+        got = batching_chain(rate, 2, B, delay, S).values(QS)
+        cpu = time.process_time() - t
+        cells = ["/".join(f"{100 * (a / sim[q] - 1):+.1f}" for a, q in zip(v, mrc.KEYS)) for v in (base, got)]
+        print(f"| {name} | {B} | {round(load * 100)} % | {cells[0]} | {cells[1]} | "
+              f"{', '.join(f'{n:,}' for n in states) or '-'} | {was * 1e3:.0f} | {cpu * 1e3:.0f} |", flush=True)
     return 0
 
 

@@ -54,7 +54,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -133,11 +133,19 @@ def closure_chain(rule: str, c: int, lam: float, T: float, S: Callable[[int], fl
         s = Sr(b)
         if rule == "fifo":
             hist_s[(n + 1) % c] = s
-    start = closes // 10
-    Ds, Bs = Ds[start:], Bs[start:]
-    sv = np.array([S(b) for b in range(1, limit + 1)])[Bs - 1]
-    at = np.repeat(np.arange(Bs.size), Bs - 1)
-    latency = np.concatenate([Ds + sv, Ds[at] * rng.random(at.size) + sv[at]])
+    return close_latencies(Ds, Bs, [S(b) for b in range(1, limit + 1)], rng)
+
+
+def close_latencies(ds: np.ndarray, bs: np.ndarray, service: list[float], rng: np.random.Generator
+                    ) -> dict[str, float]:
+    """p50/p95/p99 of the requests' latencies from each close's time since its first arrival D and batch size B (the
+    first tenth dropped as warm-up): the first request waits D, the B − 1 others a uniform share of it, each then
+    S(B) (`service`: S(1) … S(limit))."""
+    start = ds.size // 10
+    ds, bs = ds[start:], bs[start:]
+    sv = np.array(service)[bs - 1]
+    at = np.repeat(np.arange(bs.size), bs - 1)
+    latency = np.concatenate([ds + sv, ds[at] * rng.random(at.size) + sv[at]])
     return dict(zip(KEYS, (float(v) for v in np.quantile(latency, [0.5, 0.95, 0.99]))))
 
 
@@ -194,6 +202,23 @@ def simulated(cache: dict[str, dict[str, float]], name: str, limit: int, c: int,
         cache[key] = simulate_dynamic_batching(rate, c, limit, S, delay, requests=200_000, seed=1).latency_s
         CACHE.write_text(json.dumps(cache))
     return rate, cache[key]
+
+
+def cases(c: int, default_limits: list[int], default_loads: list[float]
+          ) -> Iterator[tuple[str, Callable[[float], float], float, int, float, float, dict[str, float]]]:
+    """Each (GPU, S, delay, limit, load, rate, simulated latencies) of c replicas: the limits and loads from argv[1]
+    and argv[2] (comma-separated) else the defaults, over curves()' GPUs, simulations from CACHE or made once."""
+    limits = [int(v) for v in sys.argv[1].split(",")] if len(sys.argv) > 1 else default_limits
+    loads = [float(v) for v in sys.argv[2].split(",")] if len(sys.argv) > 2 else default_loads
+    delay, gpus = curves()
+    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    for name, (_, table) in gpus.items():
+        def S(b: float, table: list[float] = table) -> float:
+            return table[int(b) - 1]
+        for limit in limits:
+            for load in loads:
+                rate, sim = simulated(cache, name, limit, c, load, delay, S)
+                yield name, S, delay, limit, load, rate, sim
 
 
 def main() -> int:

@@ -89,7 +89,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from many_replicas_closures import CACHE, KEYS, curves, one_server_chain, simulated  # noqa: E402
+from many_replicas_closures import CACHE, KEYS, close_latencies, curves, one_server_chain, simulated  # noqa: E402
 
 from planner.model.batching_chain import BatchingChain  # noqa: E402
 from planner.model.chain_math import log_factorials, poisson  # noqa: E402
@@ -340,12 +340,7 @@ def closure_mc(c: int, lam: float, T: float, S: list[float], limit: int, closes:
         else:
             buf[int(us[ui] * BUFFER)] = v
             ui = (ui + 1) % len(us)
-    start = closes // 10
-    ds, bs = ds[start:], bs[start:]
-    sv = np.array(S)[bs - 1]
-    at = np.repeat(np.arange(bs.size), bs - 1)
-    latency = np.concatenate([ds + sv, ds[at] * rng.random(at.size) + sv[at]])
-    return dict(zip(KEYS, (float(q) for q in np.quantile(latency, [0.5, 0.95, 0.99]))))
+    return close_latencies(ds, bs, S, rng)
 
 
 def grid_mc(c: int, lam: float, T: float, S: list[float], limit: int, h: float, order: int, seed: int = 1,
@@ -405,12 +400,7 @@ def grid_mc(c: int, lam: float, T: float, S: list[float], limit: int, h: float, 
             buf.append(tuple(v))
         else:
             buf[pr.randrange(BUFFER)] = tuple(v)
-    start = closes // 10
-    ds, bs = ds[start:], bs[start:]
-    sv = np.array(S)[bs - 1]
-    at = np.repeat(np.arange(bs.size), bs - 1)
-    latency = np.concatenate([ds + sv, ds[at] * rng.random(at.size) + sv[at]])
-    return dict(zip(KEYS, (float(q) for q in np.quantile(latency, [0.5, 0.95, 0.99]))))
+    return close_latencies(ds, bs, S, rng)
 
 
 def pairs_chain(rate: float, c: int, limit: int, delay: float, S: Callable[[float], float], grid: int

@@ -58,7 +58,6 @@ Run: .venv/bin/python benchmarks/prototypes/three_replicas_leftover.py [B,B] [LO
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -90,26 +89,17 @@ def chain(rate: float, limit: int, delay: float, S: mrc.Callable[[float], float]
 
 
 def main() -> int:
-    limits = [int(v) for v in sys.argv[1].split(",")] if len(sys.argv) > 1 else [8, 16, 32, 64, 128, 256]
-    loads = [float(v) for v in sys.argv[2].split(",")] if len(sys.argv) > 2 else [0.65, 0.8, 0.9]
-    delay, gpus = mrc.curves()
-    cache = json.loads(mrc.CACHE.read_text()) if mrc.CACHE.exists() else {}
-    for name, (_, table) in gpus.items():
-        def S(b: float, table: list[float] = table) -> float:
-            return table[int(b) - 1]
-        for B in limits:
-            for load in loads:
-                rate, sim = mrc.simulated(cache, name, B, C, load, delay, S)
-                t = time.process_time()
-                base = LeftoverChain(rate, delay, B, C, S).values(QS)
-                was = time.process_time() - t
-                t = time.process_time()
-                got = chain(rate, B, delay, S).values(QS)
-                cpu = time.process_time() - t
-                cells = ["/".join(f"{100 * (a / sim[q] - 1):+.1f}".replace("-", "−") for a, q in zip(v, mrc.KEYS))
-                         for v in (base, got)]
-                print(f"| {name} | {B} | {round(load * 100)} % | {cells[0]} | {cells[1]} | {was * 1e3:.0f} | "
-                      f"{cpu * 1e3:.0f} |", flush=True)
+    for name, S, delay, B, load, rate, sim in mrc.cases(C, [8, 16, 32, 64, 128, 256], [0.65, 0.8, 0.9]):
+        t = time.process_time()
+        base = LeftoverChain(rate, delay, B, C, S).values(QS)
+        was = time.process_time() - t
+        t = time.process_time()
+        got = chain(rate, B, delay, S).values(QS)
+        cpu = time.process_time() - t
+        cells = ["/".join(f"{100 * (a / sim[q] - 1):+.1f}".replace("-", "−") for a, q in zip(v, mrc.KEYS))
+                 for v in (base, got)]
+        print(f"| {name} | {B} | {round(load * 100)} % | {cells[0]} | {cells[1]} | {was * 1e3:.0f} | "
+              f"{cpu * 1e3:.0f} |", flush=True)
     return 0
 
 
