@@ -90,7 +90,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from many_replicas_closures import CACHE, KEYS, curves, one_server_chain, simulated  # noqa: E402
 
 from planner.model.batching_chain import BatchingChain  # noqa: E402
-from planner.model.chain_math import log_factorials, poisson  # noqa: E402
+from planner.model.chain_math import Entries, log_factorials, poisson  # noqa: E402
 from planner.model.pair_chain import SPAN_TAIL as PAIR_SPAN_TAIL, _exponential_on_grid, size_groups, widened  # noqa: E402
 from planner.model.triple_chain import residual_cells, solve_stationary  # noqa: E402
 
@@ -137,7 +137,6 @@ def _linear(v: np.ndarray, h: float, last: int) -> tuple[np.ndarray, np.ndarray]
 def _stationary(lam: float, T: float, service: np.ndarray, span: float, grid: int, c: int
                 ) -> tuple[np.ndarray, np.ndarray, float, float, dict[str, float]]:
     """(weight, R) summed by R, the weight at the largest batch size followed, the weight at the grid's end, figures."""
-    import scipy.sparse as sp
 
     top = service.size
     h = span / grid
@@ -166,16 +165,8 @@ def _stationary(lam: float, T: float, service: np.ndarray, span: float, grid: in
         pos = np.minimum(np.cumsum(np.broadcast_arrays(*coords), axis=0), grid)
         return index[tuple(np.diff(pos, axis=0, prepend=0))]
 
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-
-    def add(r: np.ndarray, col: np.ndarray, v: np.ndarray) -> None:
-        r, col, v = np.broadcast_arrays(r, col, v)
-        keep = v > 0.0
-        rows.append(r[keep].ravel())
-        cols.append(col[keep].ravel())
-        vals.append(v[keep].ravel())
+    entries = Entries()
+    add = entries.add
 
     def corners(fixed: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[list[np.ndarray], np.ndarray]]:
         """Every combination of the linear splits (below, share above) of `fixed`: (indices, weight)."""
@@ -215,7 +206,7 @@ def _stationary(lam: float, T: float, service: np.ndarray, span: float, grid: in
             add(on, cell(zeros + [gi] + idx), (atom * reach)[:, None] * run * w)
         reach = reach * zero
         start = np.maximum(u[p], start)
-    res_a = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, cells))
+    res_a = entries.matrix((n, cells))
     pt_g = by_group(p_t)
     edge = atom * float(p_t[-1])
     # branch B (D = R − G): the batch depends on R alone, the residuals on nothing random (they fall by R)
@@ -227,7 +218,6 @@ def _stationary(lam: float, T: float, service: np.ndarray, span: float, grid: in
     mix[:, -1] += np.maximum(1.0 - a - mix.sum(axis=1), 0.0)
     edge[late] += mix[which, -1]
     mix_g = by_group(mix)
-    rows, cols, vals = [], [], []
     if DIRECT:  # each residual split on its own (one split per close), the corners sorted
         for idx, w in corners([_linear((q - R)[late], h, grid) for q in Q]):
             pos = _ordered(np.minimum(np.stack(idx), grid))
@@ -235,8 +225,7 @@ def _stationary(lam: float, T: float, service: np.ndarray, span: float, grid: in
     else:
         for idx, w in corners([_linear((Q[0] - R)[late], h, grid)] + [(b[late], f[late]) for b, f in splits]):
             add(late, which * cells + cell(idx), w)
-    res_b = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(n, max(1, values.size) * cells))
+    res_b = entries.matrix((n, max(1, values.size) * cells))
     # the explicit matrix's nonzeros: A's residual entries × next groups, B's × its mixture's groups
     nnz_b = int((np.diff(res_b.indptr)[late] * (mix_g[which] > 0).sum(axis=1)).sum())
     nnz = int(res_a.nnz * (pt_g > 0).sum()) + nnz_b

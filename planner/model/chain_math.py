@@ -2,7 +2,12 @@
 probabilities over arrays, log-factorials, and the stationary distribution of a stochastic matrix."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 EDGE = 1e-12
 """Stationary weight allowed at an edge of the states solved exactly (more: the range is widened)."""
@@ -45,3 +50,37 @@ def solve(move: np.ndarray) -> np.ndarray:
     weight: np.ndarray = np.maximum(np.linalg.solve(system, rhs), 0.0)
     out: np.ndarray = weight / weight.sum()
     return out
+
+
+class Entries:
+    """A sparse transition matrix's entries gathered in pieces: (from, to, probability) arrays broadcast together,
+    those not above `least` left out (model/triple_chain.py, model/leftover_pair_chain.py)."""
+
+    def __init__(self, least: float = 0.0) -> None:
+        self.least = least
+        self.rows: list[np.ndarray] = []
+        self.cols: list[np.ndarray] = []
+        self.vals: list[np.ndarray] = []
+
+    def add(self, frm: np.ndarray, to: np.ndarray, value: np.ndarray) -> None:
+        frm, to, value = np.broadcast_arrays(frm, to, value)
+        keep = value > self.least
+        self.extend(frm[keep], to[keep], value[keep])
+
+    def extend(self, frm: np.ndarray, to: np.ndarray, value: np.ndarray) -> None:
+        """Entries as given (1-D, none left out)."""
+        self.rows.append(frm)
+        self.cols.append(to)
+        self.vals.append(value)
+
+    def matrix(self, shape: tuple[int, int], transposed: bool = False) -> "sp.csr_matrix":
+        """The entries as a CSR matrix (duplicates summed) of `shape`, (to, from) when `transposed` (π ↦ πP is then
+        matrix @ π); the entries are cleared for the next matrix."""
+        import scipy.sparse as sp
+
+        frm, to = np.concatenate(self.rows), np.concatenate(self.cols)
+        got = sp.csr_matrix((np.concatenate(self.vals), (to, frm) if transposed else (frm, to)), shape=shape)
+        self.rows.clear()
+        self.cols.clear()
+        self.vals.clear()
+        return got

@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from planner.model.chain_math import EDGE, log_factorials, poisson
+from planner.model.chain_math import EDGE, Entries, log_factorials, poisson
 from planner.model.chain_scope import TAIL_SIGMAS
 from planner.model.pair_chain import GRID, SPAN_TAIL, _exponential_on_grid, size_groups
 from planner.model.triple_chain import solve_stationary
@@ -101,7 +101,6 @@ def _stationary(lam: float, T: float, service: np.ndarray, X: float, most: int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
     """(weight, L, R) summed by (L, R), the weight with a residual at the grid's end, and the left requests followed
     (from `most`, widened until the weight at the last is below EDGE)."""
-    import scipy.sparse as sp
 
     B = service.size
     h = X / GRID
@@ -120,9 +119,7 @@ def _stationary(lam: float, T: float, service: np.ndarray, X: float, most: int
         classes = groups + most
         n = classes * cells
         lf = log_factorials(B + most + k.size + 4)
-        rows: list[np.ndarray] = []
-        cols: list[np.ndarray] = []
-        vals: list[np.ndarray] = []
+        entries = Entries(SMALL)
 
         def dest(count: np.ndarray) -> np.ndarray:  # requests present at the next close → its class
             out: np.ndarray = np.where(count <= B, group[np.clip(count, 1, B) - 1],
@@ -132,11 +129,7 @@ def _stationary(lam: float, T: float, service: np.ndarray, X: float, most: int
         def add(frm: np.ndarray, cls: np.ndarray, v: np.ndarray, rho: np.ndarray) -> None:
             below, up = _split(rho, h)
             for at, share in ((below, 1.0 - up), (below + 1, up)):
-                f, c, w = np.broadcast_arrays(frm, cls * cells + at, v * share)
-                keep = w > SMALL
-                rows.append(f[keep])
-                cols.append(c[keep])
-                vals.append(w[keep])
+                entries.add(frm, cls * cells + at, v * share)
 
         state = np.arange(head)
         R, Q = np.minimum(s_a, rho_a), np.maximum(s_a, rho_a)
@@ -155,9 +148,7 @@ def _stationary(lam: float, T: float, service: np.ndarray, X: float, most: int
         beyond = (float(poisson(np.array([B - 1]), lam * T, lf)[0]) * np.exp(-lam * (late - T)))[:, None] \
             * _exponential_on_grid(lam, Q - late, x, h)
         f_rows, f_cols = np.nonzero(beyond)
-        rows.append(state[f_rows])
-        cols.append(full * cells + f_cols)
-        vals.append(beyond[f_rows, f_cols])
+        entries.extend(state[f_rows], full * cells + f_cols, beyond[f_rows, f_cols])
         y = R[:, None] + (T - R)[:, None] * xg[None, :]
         dens = (T - R)[:, None] * hg[None, :] * lam * poisson(np.full(y.shape, B - 1), lam * y, lf)
         mass = np.maximum(poisson(np.arange(B)[None, :], lam * R[:, None], lf).sum(axis=1)
@@ -187,7 +178,7 @@ def _stationary(lam: float, T: float, service: np.ndarray, X: float, most: int
             sums = dens.sum(axis=1)
             add(state[soon][:, None], np.array([[full]]), dens * (mass / np.where(sums > 0.0, sums, 1.0))[:, None],
                 Q[soon][:, None] - y)
-        move = sp.csr_matrix((np.concatenate(vals), (np.concatenate(cols), np.concatenate(rows))), shape=(n, n))
+        move = entries.matrix((n, n), transposed=True)
         total = np.asarray(move.sum(axis=0)).ravel()
         total[:head] += fall.sum(axis=1) * float(p_t.sum())
         scale = 1.0 / total  # each row renormalised: the probabilities left out, ≤ SMALL each and the Poisson tails

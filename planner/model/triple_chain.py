@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from planner.model.chain_math import log_factorials, poisson
+from planner.model.chain_math import Entries, log_factorials, poisson
 from planner.model.pair_chain import by_group, late_sizes, size_groups, widened
 
 GRID = 32
@@ -85,23 +85,11 @@ def _stationary(lam: float, T: float, service: np.ndarray, span: float
         out: np.ndarray = index[low, np.maximum(pos[0], pos[1]) - low]
         return out
 
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-
-    def add(r: np.ndarray, col: np.ndarray, v: np.ndarray) -> None:
-        r, col, v = np.broadcast_arrays(r, col, v)
-        keep = v > 0.0
-        rows.append(r[keep])
-        cols.append(col[keep])
-        vals.append(v[keep])
+    entries = Entries()
+    add = entries.add
 
     def matrix(columns: int) -> sp.csr_matrix:  # the entries added, transposed (to, from): π ↦ πP is matrix @ π
-        got = sp.csr_matrix((np.concatenate(vals), (np.concatenate(cols), np.concatenate(rows))), shape=(columns, n))
-        rows.clear()
-        cols.clear()
-        vals.clear()
-        return got
+        return entries.matrix((columns, n), transposed=True)
 
     # G ≥ R − T (D = T): the residuals fall together by T + G; piece p: the first p at 0, the p-th falling
     g0 = np.maximum(R - T, 0.0)
