@@ -92,7 +92,7 @@ from many_replicas_closures import CACHE, KEYS, curves, one_server_chain, simula
 from planner.model.batching_chain import BatchingChain  # noqa: E402
 from planner.model.chain_math import Entries, log_factorials, poisson  # noqa: E402
 from planner.model.pair_chain import SPAN_TAIL as PAIR_SPAN_TAIL, _exponential_on_grid, size_groups, widened  # noqa: E402
-from planner.model.triple_chain import residual_cells, solve_stationary  # noqa: E402
+from planner.model.triple_chain import residual_cells, solve_stationary, split_moments  # noqa: E402
 
 SPAN_TAIL = PAIR_SPAN_TAIL
 """Stationary probability allowed beyond X (pair_chain's; the percentiles up to p99 need far less)."""
@@ -279,21 +279,7 @@ def _falling(lam: float, run: np.ndarray, off: np.ndarray, h: float, grid: int, 
     # per residual: its position in grid units at lo, the cell below it (at mid: constant on the piece), clipped at X
     spots = [(lo + off[l][:, None, None]) / h for l in range(L)]
     below = [np.minimum(np.floor((mid + off[l][:, None, None]) / h).astype(int), grid) for l in range(L)]
-    for choice in range(2 ** L):
-        poly = [np.ones_like(lo)]  # coefficients of z^0, z^1, …
-        idx = []
-        for l in range(L):
-            up = (choice >> l) & 1
-            at_top = below[l] >= grid
-            a = spots[l] - below[l]  # the share above at z = 0
-            c0, c1 = (a, np.full_like(a, 1.0 / h)) if up else (1.0 - a, np.full_like(a, -1.0 / h))
-            c0 = np.where(at_top, float(not up), c0)
-            c1 = np.where(at_top, 0.0, c1)
-            nxt = [poly[0] * c0] + [poly[j] * c0 + poly[j - 1] * c1 for j in range(1, len(poly))] + [poly[-1] * c1]
-            poly = nxt
-            idx.append(np.minimum(below[l] + up, grid))
-        w = sum(cf * mo for cf, mo in zip(poly, moments))
-        out.append((np.asarray(w).reshape(n, -1), np.stack(idx).reshape(L, n, -1)))
+    out += [(w.reshape(n, -1), idx.reshape(L, n, -1)) for w, idx in split_moments(spots, below, moments, h, grid)]
     # beyond X: every residual there; y = 0: the last piece's atom, every residual at its offset (0 for l = 0)
     far = np.maximum(1.0 - np.exp(-lam * np.maximum(U - top, 0.0)), 0.0)
     out.append((far[:, None], np.full((L, n, 1), grid)))

@@ -134,6 +134,30 @@ def _stationary(lam: float, T: float, service: np.ndarray, span: float
     return np.bincount(which, pi, values.size), values, float(pi @ edge), beyond
 
 
+def split_moments(spots: list[np.ndarray], below: list[np.ndarray], moments: list[np.ndarray], h: float, grid: int
+                  ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Residuals falling linearly over a piece, each split between the grid cells below and above it (its share
+    above linear in the fall z: a polynomial in z per combination of below / above), integrated against `moments`
+    (J_m = ∫ z^m density): per combination (weight, the residuals' cells stacked). `spots`: each residual's position
+    in grid units at the piece's start; `below`: its cell (grid: past X, where it stays)."""
+    out = []
+    for choice in range(2 ** len(spots)):
+        poly = [np.ones_like(moments[0])]  # coefficients of z^0, z^1, …
+        idx = []
+        for l, (spot, cell) in enumerate(zip(spots, below)):
+            up = (choice >> l) & 1
+            at_top = cell >= grid
+            a = spot - cell  # the share above at z = 0
+            c0 = np.where(at_top, float(not up), a if up else 1.0 - a)
+            c1 = np.where(at_top, 0.0, 1.0 / h if up else -1.0 / h)
+            poly = ([poly[0] * c0] + [poly[j] * c0 + poly[j - 1] * c1 for j in range(1, len(poly))]
+                    + [poly[-1] * c1])
+            idx.append(np.minimum(cell + up, grid))
+        w = sum(cf * mo for cf, mo in zip(poly, moments))
+        out.append((np.asarray(w), np.stack(idx)))
+    return out
+
+
 def _linear(v: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
     """v split between grid indices below and below + 1 (mean kept, clipped at GRID): (below, share above)."""
     spot = np.maximum(v, 0.0) / h
@@ -171,20 +195,7 @@ def _falling(lam: float, run: np.ndarray, off: np.ndarray, h: float, last: bool
     # per residual: its position in grid units at lo, the cell below it (at mid: constant on the piece), clipped at X
     spots = [(lo + off[l][st]) / h for l in range(L)]
     below = [np.minimum(np.floor((mid + off[l][st]) / h).astype(int), GRID) for l in range(L)]
-    for choice in range(2 ** L):
-        poly = [np.ones_like(lo)]  # coefficients of z^0, z^1, …
-        idx = []
-        for l in range(L):
-            up = (choice >> l) & 1
-            at_top = below[l] >= GRID
-            a = spots[l] - below[l]  # the share above at z = 0
-            c0 = np.where(at_top, float(not up), a if up else 1.0 - a)
-            c1 = np.where(at_top, 0.0, 1.0 / h if up else -1.0 / h)
-            poly = ([poly[0] * c0] + [poly[j] * c0 + poly[j - 1] * c1 for j in range(1, len(poly))]
-                    + [poly[-1] * c1])
-            idx.append(np.minimum(below[l] + up, GRID))
-        w = sum(cf * mo for cf, mo in zip(poly, moments))
-        out.append((rows, np.asarray(w), np.stack(idx)))
+    out += [(rows, w, idx) for w, idx in split_moments(spots, below, moments, h, GRID)]
     # beyond X: every residual there; y = 0: the last piece's atom, every residual at its offset (0 for l = 0)
     every = np.arange(n)
     far = np.maximum(1.0 - np.exp(-lam * np.maximum(U - GRID * h, 0.0)), 0.0)
