@@ -1,5 +1,6 @@
 """A training run's start-up (planner/model/startup.py) in its hours: rented instances start, every multi-GPU run
 sets up its process group, and the hours at any confidence are the steps' hours after it."""
+import dataclasses
 import json
 
 import pytest
@@ -7,6 +8,8 @@ import pytest
 import planner
 from planner.model.startup import DISK_BYTES_PER_S, NODE_INIT_S, PROVISION_S, RENDEZVOUS_S_PER_RANK, startup_seconds
 from planner.plans.options import hours_at_confidence
+from planner.model.workload import workload_for
+from planner.plans.training import restart_weight_bytes, starting_weight_bytes, training_job
 
 from .conftest import ROOT, gpuplan
 
@@ -79,3 +82,37 @@ def test_the_report_says_what_the_hours_include():
     said = " ".join(out.split())
     assert ("Hours include the start-up: 101 s until a rented instance runs (not on your own machines), then 2.6 s + 1.0 ms "
             "per GPU of NCCL set-up and rendezvous") in said
+
+
+def test_full_training_from_pretrained_weights_reads_them_once_and_a_restart_reads_its_checkpoint():
+    # continued pretraining of Llama-3.1-8B says from_pretrained: its 8.03B parameters × 2 bytes (bf16) are read
+    # before the first step; without it the same run starts from scratch
+    profile = str(ROOT / "profiles" / "long-context-llama-8b.yaml")
+    stated = run_json("estimate", profile)
+    scratch = run_json("estimate", profile, "--set", "training.from_pretrained=false")
+    plan, bare = stated["training"]["plans"][0], scratch["training"]["plans"][0]
+    assert plan["gpu_count"] == bare["gpu_count"]
+    read = stated["training"]["workload"]["params"] * 2 / DISK_BYTES_PER_S
+    assert 14 < read < 16 and plan["startup_s"] - bare["startup_s"] == pytest.approx(read, abs=0.11)  # JSON: 0.1 s
+    said = " ".join(gpuplan("estimate", profile).stdout.split())
+    assert "full training from pretrained weights" in said and "16.1 GB of starting weights" in said
+    # a full checkpoint holds every weight: a spot restart reads it, not the pretrained weights again
+    loaded = planner.load_profile(profile, planner.load_catalog())
+    assert loaded.profile.training is not None
+    job = training_job(workload_for(loaded.arch), loaded.profile.training)
+    assert job.from_pretrained
+    assert starting_weight_bytes(dataclasses.replace(job, from_pretrained=False)) == 0.0
+    assert starting_weight_bytes(job) == job.work.params * 2 and restart_weight_bytes(job) == 0.0
+    lora = dataclasses.replace(job, method="lora")
+    assert restart_weight_bytes(lora) == starting_weight_bytes(lora) == job.work.params * 2
+
+
+def test_adapters_without_pretrained_weights_are_refused_where_they_are_written(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text((ROOT / "profiles" / "lora-7b-a6000.yaml").read_text().replace(
+        "  method: lora\n", "  method: lora\n  from_pretrained: false\n"))
+    line = path.read_text().splitlines().index("  from_pretrained: false") + 1
+    result = gpuplan("estimate", str(path))
+    assert result.exit_code == 2
+    assert f"{path}:{line}" in result.output and "training.from_pretrained" in result.output
+    assert "adapters train on a pretrained base" in " ".join(result.output.split())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import field
 from planner.dataclass import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from planner.io.profile import LoadedProfile
 from planner.readable import fixed
@@ -28,10 +28,9 @@ def count_text(value: float) -> str:
 
 @dataclass(frozen=True)
 class Understood:
-    """Lines of 'what I understood', and the same facts as data for JSON."""
+    """Lines of 'what I understood' (label, text)."""
 
     lines: list[tuple[str, str]] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
 
 
 def _params_origin(loaded: LoadedProfile) -> str:
@@ -56,7 +55,6 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
     profile = loaded.profile
     arch = loaded.arch
     lines: list[tuple[str, str]] = []
-    facts: dict[str, Any] = {}
     work = est.training.job.work if est.training is not None else (
         est.inference.work if est.inference is not None else None)
     if work is not None:
@@ -80,8 +78,6 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
         if active < work.params * 0.999:
             text += f", {count_text(active)} active per token"
         lines.append(("model", text))
-        facts["model"] = {"name": arch.name, "family": arch.family, "params": work.params, "active_params": active,
-                          "params_origin": origin}
     if est.training is not None:
         job = est.training.job
         t = profile.training
@@ -95,7 +91,8 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
         epochs = f" over {fixed(t.epochs, 0) if t.epochs == int(t.epochs) else fixed(t.epochs)} epoch(s)" \
             if t.dataset.samples is not None or t.epochs != 1 else ""
         lines.append(("training", f"{data}{epochs}; {job.model_flops:.3g} FLOP"))
-        method = "full training" if job.method == "full" else (
+        method = ("full training from pretrained weights" if job.from_pretrained else "full training") \
+            if job.method == "full" else (
             f"{ {'lora': 'LoRA', 'qlora': 'QLoRA'}.get(job.method, job.method)} rank {job.lora_rank}: {count_text(job.trainable_params)} trainable params")
         stack = [f"{job.precision} mixed precision" if job.precision not in ("fp32", "tf32") else job.precision,
                  job.optimizer, method]
@@ -105,9 +102,6 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
         if work is not None and work.family in ("decoder", "encoder"):
             stack.append(f"{job.attention} attention")
         lines.append(("assumed", ", ".join(stack)))
-        facts["training"] = {"tokens": job.tokens, "samples": job.samples, "flops_total": job.model_flops,
-                             "precision": job.precision, "optimizer": job.optimizer, "method": job.method,
-                             "attention": job.attention}
         if chosen is not None:
             layout = (f"data {chosen.data} × tensor {chosen.tensor} × pipeline {chosen.pipeline}"
                       + (f" × context {chosen.context}" if chosen.context > 1 else "") + ", "
@@ -115,10 +109,8 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
                       + f", micro-batch {chosen.micro_batch} × accumulation {chosen.grad_accumulation}")
             lines.append(("chosen", f"{chosen.gpu_count}× {chosen.gpu}: {chosen.memory_per_gpu_bytes / 1e9:,.1f} GB "
                                     f"per GPU; {layout}" + _links_text(chosen.links)))
-            facts["training"].update({"memory_per_gpu_gb": chosen.memory_per_gpu_bytes / 1e9, "layout": layout})
             if chosen.dequant_time_s > 0.0:
                 lines.append(("dequant", _dequant_text(chosen)))
-                facts["training"]["dequant_time_s"] = chosen.dequant_time_s
     if est.inference is not None:
         inf = profile.inference
         assert inf is not None
@@ -136,7 +128,6 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
             "continuous batching with a paged KV cache (vLLM-style)" if est.inference.work.is_generative
             else "dynamic batching"))
         lines.append(("assumed", ", ".join(stack)))
-        facts["inference"] = {"rate": inf.rate, "precision": inf.precision, "slo": inf.slo.targets()}
         if chosen_s is not None:
             from planner.model.workload import BYTES, weight_bytes  # noqa: F401
 
@@ -149,7 +140,7 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
                 text += f"; weights {per_gpu / 1e9:,.1f} GB per GPU (" + (
                     "the KV cache takes the rest)" if generative else "a batch's activations take the rest)")
             lines.append(("chosen", text + _links_text(chosen_s.links)))
-    return Understood(lines, facts)
+    return Understood(lines)
 
 
 def _dequant_text(plan: TrainingPlan) -> str:

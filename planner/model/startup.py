@@ -18,15 +18,16 @@ docs/startup_sources.md D2), and NCCL's bootstrap all-gather is a ring of ranks 
 ranks."""
 DISK_BYTES_PER_S = 1000 * 2**20
 """A run's disk, read and written: 1,000 MiB/s, the per-volume throughput limit of AWS EBS gp3
-(docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html): the starting weights an adapter reads, and a spot
+(docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html): the starting weights a run reads (an adapter's
+base, or the pretrained weights a full run says it starts from: plans/training.starting_weight_bytes), and a spot
 run's checkpoints (plans/spot.py). Each instance reads from its own volume, in parallel."""
 
 
 def startup_seconds(gpus: int, provisioned: bool, read_bytes: float = 0.0) -> float:
     """Seconds from launch to the first step of a run on `gpus` GPUs; `provisioned`: on rented instances, which
     must first start (PROVISION_S); `read_bytes`: the starting weights each instance reads before its first step
-    (an adapter's frozen base, plans/training.starting_weight_bytes; 0 where the profile does not say the run starts
-    from pretrained weights)."""
+    (plans/training.starting_weight_bytes: an adapter's frozen base, or the pretrained weights a full run says it
+    starts from; else 0)."""
     seconds = PROVISION_S if provisioned else 0.0
     if gpus > 1:
         seconds += NODE_INIT_S + RENDEZVOUS_S_PER_RANK * gpus
@@ -35,8 +36,10 @@ def startup_seconds(gpus: int, provisioned: bool, read_bytes: float = 0.0) -> fl
 
 def startup_note(read_bytes: float = 0.0) -> str:
     """What the report says under the training choices: what the hours include before the first step."""
+    seconds = read_bytes / DISK_BYTES_PER_S
+    shown = f"{seconds:,.0f}" if seconds >= 10 else f"{seconds:.1f}"  # BERT-base's 0.2 GB: 0.2 s, not "0 s"
     read = (f", and {read_bytes / 1e9:,.1f} GB of starting weights read at {DISK_BYTES_PER_S / 2**20:,.0f} MiB/s "
-            f"(EBS gp3's volume limit: {read_bytes / DISK_BYTES_PER_S:,.0f} s)") if read_bytes else ""
+            f"(EBS gp3's volume limit: {shown} s)") if read_bytes else ""
     return (f"Hours include the start-up: {PROVISION_S:.0f} s until a rented instance runs (not on your own machines), then "
             f"{NODE_INIT_S:.1f} s + {RENDEZVOUS_S_PER_RANK * 1e3:.1f} ms per GPU of NCCL set-up and rendezvous"
             f"{read} (docs/startup_sources.md).")

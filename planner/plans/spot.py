@@ -7,7 +7,7 @@ from planner.dataclass import dataclass
 from planner.model.precision import master_bytes, training_value_bytes
 from planner.model.startup import DISK_BYTES_PER_S, startup_seconds
 from planner.model.workload import OPTIMIZER_STATE_BYTES
-from planner.plans.training import TrainingJob, TrainingPlan, starting_weight_bytes
+from planner.plans.training import TrainingJob, TrainingPlan, restart_weight_bytes
 
 INTERRUPTIONS_PER_MONTH = 0.20
 """Fraction of GPU spot instances reclaimed within a month: the upper edge of the 10–20 % 'frequency of
@@ -59,9 +59,10 @@ def spot_overhead(job: TrainingJob, plan: TrainingPlan, useful_hours: float) -> 
     size = checkpoint_bytes(job)
     write = size / CHECKPOINT_WRITE_BYTES_PER_S
     interval = math.sqrt(2.0 * write / rate)
-    # a replacement instance starts, reads the starting weights and sets up every rank again, as at the run's start
-    # (the plan's start-up; an adapter's checkpoint holds no frozen base), then reads the checkpoint back
-    restart = startup_seconds(plan.gpu_count, True, starting_weight_bytes(job)) + write
+    # a replacement instance starts and sets up every rank again, as at the run's start (the plan's start-up), reads
+    # an adapter's frozen base (its checkpoint holds none; a full checkpoint replaces the pretrained weights), then
+    # reads the checkpoint back
+    restart = startup_seconds(plan.gpu_count, True, restart_weight_bytes(job)) + write
     fraction = write / interval + rate * (interval / 2.0 + restart)
     wall_s = useful_hours * 3600.0 * (1.0 + fraction)
     return SpotOverhead(rate * 3600.0, size, write, interval, restart, fraction, rate * wall_s)

@@ -99,6 +99,9 @@ class TrainingJob:
     """Host seconds per eager-graph operator of the job's stack (catalog/priors.yaml launch_floors of
     training_mode(framework); 0: none): a step takes at least the host time of its forward operators
     (LayoutWork.host_s), however small its work."""
+    from_pretrained: bool = False
+    """Whether the run reads pretrained weights before its first step (training.from_pretrained; adapters always
+    do: starting_weight_bytes)."""
     pipeline_split: str = "even"
     """How the layers split over pipeline stages: even (the transformer layers evenly, the output layer on the last
     stage besides its share: Megatron-Core's default, account_for_embedding/loss_in_pipeline_split False) or
@@ -155,7 +158,8 @@ def training_job(work: Workload, training: Training, launch_floor_s: float = 0.0
     return TrainingJob(work, samples * training.epochs, global_samples, batch.micro_batch if batch else None,
                        training.precision, training.optimizer, training.method, training.lora_rank,
                        recompute, training.attention, training.capacity_factor,
-                       framework=training.framework, parallelism=pins, launch_floor_s=launch_floor_s)
+                       framework=training.framework, parallelism=pins, launch_floor_s=launch_floor_s,
+                       from_pretrained=bool(training.from_pretrained))
 
 
 def final_weights_bytes(job: TrainingJob) -> float:
@@ -209,10 +213,18 @@ def attention_score_bytes(job: TrainingJob, mode: str) -> float:
 
 
 def starting_weight_bytes(job: TrainingJob) -> float:
-    """Bytes of the pretrained weights an adapter's run reads before its first step: the whole model at the
-    training precision's value bytes (a QLoRA base is read so and quantized as it loads: bitsandbytes' 4-bit
-    loading). 0 for full training, which the profile does not say starts from pretrained weights."""
-    return 0.0 if job.method == "full" else job.work.params * training_value_bytes(job.precision)
+    """Bytes of the pretrained weights a run reads before its first step: the whole model at the training
+    precision's value bytes (a QLoRA base is read so and quantized as it loads: bitsandbytes' 4-bit loading), for an
+    adapter's run and a full one that says it starts from pretrained weights (training.from_pretrained); else 0."""
+    starts = job.method != "full" or job.from_pretrained
+    return job.work.params * training_value_bytes(job.precision) if starts else 0.0
+
+
+def restart_weight_bytes(job: TrainingJob) -> float:
+    """Bytes of pretrained weights a restarted run reads again besides its checkpoint: an adapter's frozen base
+    (its checkpoint holds the adapters only, plans/spot.checkpoint_bytes); 0 for full training, whose checkpoint
+    holds every weight."""
+    return 0.0 if job.method == "full" else starting_weight_bytes(job)
 
 
 def frozen_base(job: TrainingJob, model_split: int, ep: int) -> tuple[float, float]:

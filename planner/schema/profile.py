@@ -88,6 +88,10 @@ class Training(Strict):
     optimizer: Literal["adamw", "adam", "sgd", "adafactor"] = Field("adamw", description="Optimizer.")
     method: Literal["full", "lora", "qlora"] = Field("full", description="Full training or LoRA/QLoRA adapters.")
     lora_rank: int = Field(16, ge=1, le=65536, description="LoRA rank r.")
+    from_pretrained: bool | None = Field(
+        None, description="Whether the run starts from pretrained weights, read before its first step (a fine-tune, "
+                          "continued pretraining): their bytes at the training precision enter the start-up. "
+                          "Default: yes for lora and qlora (adapters train on a pretrained base), no for full.")
     recompute: Literal["auto", "none", "selective", "full"] = Field(
         "auto", description="Activation recomputation: auto turns it on only when memory requires it (selective, "
                             "then full); parallelism.recompute pins it the same way.")
@@ -124,6 +128,15 @@ class Training(Strict):
         if info.data.get("method") == "full":
             raise ValueError(f"lora_rank {value} applies to method: lora or qlora, and method is full (every weight "
                              "trained, no adapters). Set method: lora or qlora, or remove lora_rank")
+        return value
+
+    @field_validator("from_pretrained")
+    @classmethod
+    def _adapters_need_a_base(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        # method is validated before it, so the error sits on from_pretrained's line
+        if value is False and info.data.get("method") in ("lora", "qlora"):
+            raise ValueError(f"from_pretrained: false with method: {info.data['method']}, but adapters train on a "
+                             "pretrained base. Set method: full to train from scratch, or remove from_pretrained")
         return value
 
     @model_validator(mode="after")
