@@ -8,18 +8,17 @@
 
 The names are loaded on first use, so `import planner.profiler` (torch only) does not load the planning core.
 """
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # not typing's: the console script imports this package first (planner/__main__.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from planner.api import PlanResult, load_catalog, load_profile, plan
 
 __version__ = "0.1.0"
 __all__ = ["PlanResult", "load_catalog", "load_profile", "plan"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     if name in __all__:
         from planner import api
 

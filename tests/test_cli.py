@@ -541,6 +541,44 @@ def test_ctrl_c_during_the_start_up_imports_is_interrupted_130_not_a_traceback()
     assert (done.returncode, done.stderr, done.stdout) == (130, "Interrupted.\n", "")
 
 
+_INTERRUPTED_IMPORT = """
+import importlib.abc, sys
+class Interrupt(importlib.abc.MetaPathFinder):  # Ctrl-C while the command line is imported
+    def find_spec(self, name, path, target=None):
+        if name == "planner.cli.main":
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, Interrupt())
+sys.argv = ["gpuplan", *ARGS]
+from planner.__main__ import main
+main()
+"""
+
+
+def test_the_console_script_imports_nothing_before_its_handler():
+    """The console script imports its entry's module before it calls the entry, outside any handler: that module (and
+    the package) import nothing more, and the entry imports the command line inside its handler (new-user QA round
+    11: a Ctrl-C in the first ~0.03 s of `gpuplan` printed a traceback from the import of cli/main.py, ~12 ms)."""
+    entry = re.search(r'^gpuplan = "([\w.]+):(\w+)"$', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert entry is not None
+    module, function = entry.groups()
+    code = (f"import sys\nbefore = set(sys.modules)\nfrom {module} import {function}\n"
+            "print(sorted(set(sys.modules) - before))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['planner', 'planner.__main__']" and module == "planner.__main__"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["estimate", "x.yaml"]])
+def test_ctrl_c_while_the_console_script_imports_the_command_line_is_interrupted_130(args):
+    """A Ctrl-C raised (deterministically) while the entry imports the command line: the handler's answer, one line and
+    status 130, no traceback; with --debug the traceback that --debug asks for."""
+    done = subprocess.run([sys.executable, "-c", _INTERRUPTED_IMPORT.replace("ARGS", repr(args))],
+                          capture_output=True, text=True)
+    assert (done.returncode, done.stderr, done.stdout) == (130, "Interrupted.\n", "")
+    debug = subprocess.run([sys.executable, "-c", _INTERRUPTED_IMPORT.replace("ARGS", repr(["--debug", *args]))],
+                           capture_output=True, text=True)
+    assert "Traceback" in debug.stderr and debug.stderr.endswith("KeyboardInterrupt\n")
+
+
 def test_an_interrupt_a_library_re_raised_as_another_error_is_interrupted_without_a_record_in_sight(monkeypatch):
     """A Ctrl-C that lands in a library which raises another exception from it (an import left half done) is the
     interrupt it was, for every command: `estimate` said "Interrupted: no record written.", a record being what
