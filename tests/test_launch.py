@@ -228,6 +228,37 @@ def test_calibrate_emits_one_skypilot_task_per_gpu_type_that_skypilot_loads(sky)
         subprocess.run(["sh", "-n"], input=task["setup"] + task["run"], text=True, check=True)
 
 
+@pytest.mark.parametrize("budget, seconds", [("1d", 86400.0), ("2h", 7200.0), ("90m", 5400.0), ("1.5 days", 129600.0),
+                                             ("600", 600.0), ("500ms", 0.5)])
+def test_calibrate_budget_is_one_duration_days_included(budget, seconds):
+    """--budget is the wall-clock time the calibration suite may take (steps past it are skipped): any one duration
+    a profile's deadline reads, days too (new-user QA round 11: `--budget 1d` was refused as no duration), pasted
+    into the script as one shell word."""
+    from planner.cli.measure import check_budget
+    from planner.render.escape import shell_word
+
+    assert check_budget(budget) == seconds
+    result = runner.invoke(app, ["calibrate", "--print-script", "--budget", budget])
+    assert result.exit_code == 0, result.output
+    assert f"DEFAULT_BUDGET={shell_word(budget)}\n" in result.stdout
+
+
+@pytest.mark.parametrize("budget, hint", [("1d12h", "One number and one unit: 1d12h is 36h."),
+                                          ("1h30m", "One number and one unit: 1h30m is 1.5h."),
+                                          ("-1h", None), ("1e3", None), ("$(reboot)", None), ("1d; rm -rf ~", None),
+                                          ("2 fortnights", None), ("", None)])
+def test_calibrate_budget_that_is_not_one_duration_is_one_error(budget, hint):
+    """Anything else is one error naming --budget, exit 2, nothing printed (it would go into a shell script); a
+    duration written in several parts is told how to write it as one."""
+    for mode in (["--print-script"], ["--emit", "skypilot", "--gpus", "L40S"]):
+        result = runner.invoke(app, ["calibrate", *mode, "--budget", budget])
+        assert (result.exit_code, result.stdout) == (2, ""), result.output
+        assert result.stderr.startswith(f"Error: --budget: expected a duration such as 10m, 600s, 2h or 1d (got {budget!r})")
+        assert len(result.stderr.splitlines()) == 1 and (hint is None) == ("One number" not in result.stderr)
+        if hint:
+            assert result.stderr.rstrip().endswith(hint)
+
+
 def test_calibrate_task_writes_the_record_to_a_mounted_bucket(sky):
     result = calibrate_emit("--gpus", "H100-SXM:8", "--bucket", "my-team-records")
     assert result.exit_code == 0, result.output

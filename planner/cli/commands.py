@@ -250,7 +250,7 @@ def profile_command(
 def calibrate(
     out: Annotated[Optional[Path], typer.Option("--out", metavar="<file>", help="Record file to write.",
                                                 show_default="calibration-DEVICE-TIME.yaml")] = None,
-    budget: Annotated[str, typer.Option("--budget", metavar="<duration>", help="Time budget, e.g. 10m; steps past it are skipped.")]
+    budget: Annotated[str, typer.Option("--budget", metavar="<duration>", help="Time budget, e.g. 10m, 2h or 1d; steps past it are skipped.")]
     = "10m",
     print_script: Annotated[bool, typer.Option(
         "--print-script", help="Print a shell script that calibrates a fresh GPU VM (installs nothing now).")]

@@ -18,15 +18,26 @@ from planner.io.records import record_yaml, save_record
 from planner.schema.record import MeasurementRecord
 from planner.schema.units import parse_seconds
 
-BUDGET_RE = re.compile(r"^[0-9]+(\.[0-9]+)?(ms|s|min|m|h)?$")
-"""A budget as the script and the CLI accept it (it is pasted into a shell script, so nothing else)."""
+BUDGET_UNITS = "ms|sec|s|min|m|hr|h|days|day|d|weeks|week|w"
+"""The units of planner/schema/units.py parse_seconds (a profile's deadline reads the same), longest first."""
+BUDGET_RE = re.compile(rf"^[0-9]+(\.[0-9]+)? *({BUDGET_UNITS})?$")
+"""A budget as the script and the CLI accept it: one number and one unit (it is pasted into a shell script and a
+SkyPilot task, where the `gpuplan calibrate` they install reads it, so nothing else)."""
+_COMPOUND_RE = re.compile(rf"^([0-9]+(\.[0-9]+)? *({BUDGET_UNITS}) *)+$")
 
 
 def check_budget(budget: str) -> float:
-    """Seconds of a --budget value such as 10m; refuses anything that is not a plain duration."""
+    """Seconds of a --budget value, the wall-clock time the calibration suite may take (steps that would start after
+    it are skipped: planner/profiler/run.py Steps.run), such as 10m, 2h or 1d; refuses anything that is not one
+    plain duration, and says how to write one that is several (1d12h: 36h)."""
     text = budget.strip().lower()
     if not BUDGET_RE.match(text):
-        raise PlannerError(f"--budget: expected a duration such as 10m, 600s or 1h (got {budget!r})")
+        hint = None
+        if _COMPOUND_RE.match(text):
+            parts = re.findall(rf"([0-9]+(?:\.[0-9]+)?) *({BUDGET_UNITS})", text)
+            hours = sum(parse_seconds(number + unit) for number, unit in parts) / 3600.0
+            hint = f"One number and one unit: {budget.strip()} is {hours:.6g}h."
+        raise PlannerError(f"--budget: expected a duration such as 10m, 600s, 2h or 1d (got {budget!r})", hint=hint)
     try:
         return parse_seconds(text)
     except ValueError as exc:
