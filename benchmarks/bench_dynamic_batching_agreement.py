@@ -8,13 +8,15 @@ with the batch, and an RTX A6000, host-bound (flat) at small batches; the limits
 memory (the plan's). Load is the rate over the capacity at full batches, replicas × limit / S(limit). Each
 simulation runs 200,000 requests, seed 1.
 
-Run: .venv/bin/python benchmarks/bench_dynamic_batching_agreement.py [GPU,GPU]
+Run: .venv/bin/python benchmarks/bench_dynamic_batching_agreement.py [GPU,GPU] [REPLICAS,REPLICAS]
 Target (issue 12): |analytic − simulated| ≤ 10 % of the simulated percentile at every point: met on one replica,
 on two with the limit out of reach (model/pair_chain.py; the one-server chain before it: −17 to −35 % at 80–90 %),
 on two whose batches reach a limit of 64 at times (model/leftover_pair_chain.py; before it −17 to −32 % at 80–90 %),
-and wherever the limit fills; on three whose batches reach a limit of 64 at times, and on 4 replicas, up to 65 % of
-capacity, not beyond (−4 to −25 % at 80 %, down to −53 % at 90 %: docs/serving.md 'Known limits', measured
-2026-12-01; main's mean-field model before the chains: −80 % to +93 %).
+on three with the limit out of reach (model/triple_chain.py), on 4, 5, 6 and 8 at the plan's limit, out of reach
+(model/sampled_chain.py: within 7 % p95; one server four times as fast before it: −11 to −53 % at 80–90 %), and
+wherever the limit fills; on three or four whose batches reach a limit of 64 at times, up to 65 % of capacity, not
+beyond (−4 to −23 % at 80 %, down to −34 % at 90 %: docs/serving.md 'Known limits', measured 2026-12-02; main's
+mean-field model before the chains: −80 % to +93 %).
 """
 from __future__ import annotations
 
@@ -30,11 +32,14 @@ from planner.plans.serving import batch_service_seconds
 ROOT = Path(__file__).resolve().parent.parent
 LOADS = (0.01, 0.10, 0.30, 0.50, 0.65, 0.80, 0.90)
 REPLICAS = (1, 2, 3, 4)
+MANY = (5, 6, 8)
+"""Replicas also run at the plan's limit (out of reach: model/sampled_chain.py past MULTI_REPLICA_LOAD)."""
 KEY = "latency_p95"
 
 
 def main() -> int:
     gpus = sys.argv[1].split(",") if len(sys.argv) > 1 else ["RTX-3060", "RTX-A6000"]
+    only = {int(v) for v in sys.argv[2].split(",")} if len(sys.argv) > 2 else None
     catalog = planner.load_catalog()
     loaded = planner.load_profile(ROOT / "profiles" / "bert-train-then-serve.yaml", catalog)
     inf = loaded.profile.inference
@@ -49,7 +54,9 @@ def main() -> int:
             return batch_service_seconds(work, inf, gpu, plan.efficiency, b)
 
         for limit in sorted({8, 64, plan.batch_size}):
-            for replicas in REPLICAS:
+            for replicas in REPLICAS + (MANY if limit == plan.batch_size else ()):
+                if only is not None and replicas not in only:
+                    continue
                 cells = []
                 for load in LOADS:
                     rate = load * replicas * limit / service_of(limit)

@@ -4,9 +4,8 @@ loads 1–90 % of the capacity at full batches (issue 12: within 10 % at every l
 bert-train-then-serve's on an RTX 3060 (its batch time grows with the batch) and an RTX A6000 (host-bound at small
 batches), as in benchmarks/bench_dynamic_batching_agreement.py, whose full table is docs/serving.md 'Known limits'.
 
-Where the analytic model is known to be low (more than three replicas, or a limit that may fill on three, past
-MULTI_REPLICA_LOAD), the test holds the
-decision to say so instead (test_decisions.py)."""
+Where the analytic model is known to be low (three or more replicas whose limit may fill, past MULTI_REPLICA_LOAD),
+the test holds the decision to say so instead (test_decisions.py)."""
 from __future__ import annotations
 
 import pytest
@@ -25,11 +24,16 @@ REQUESTS = 200_000
 
 
 @pytest.fixture(scope="module")
-def bert_curves(catalog):
+def bert_plans(catalog):
     loaded = planner.load_profile(ROOT / "profiles" / "bert-train-then-serve.yaml", catalog)
+    return loaded, {p.gpu: p for p in reversed(planner.plan(loaded, catalog).estimate.inference.plans)}
+
+
+@pytest.fixture(scope="module")
+def bert_curves(catalog, bert_plans):
+    loaded, plans = bert_plans
     inf = loaded.profile.inference
     work = workload_for(loaded.arch)
-    plans = {p.gpu: p for p in reversed(planner.plan(loaded, catalog).estimate.inference.plans)}
     curves = {}
     for name in ("RTX-3060", "RTX-A6000"):
         gpu, eff, seen = catalog.gpus[name], plans[name].efficiency, {}
@@ -102,6 +106,36 @@ def test_three_replicas_within_10_percent_at_every_load(bert_curves, gpu):
 
 
 @pytest.mark.parametrize("gpu", ["RTX-3060", "RTX-A6000"])
+@pytest.mark.parametrize("replicas", [4, 5, 6, 8])
+def test_four_or_more_replicas_within_10_percent_at_every_load(bert_curves, bert_plans, gpu, replicas):
+    # the plan's limit (1,931 and 4,096), out of reach: the one-server chain n times as fast up to MULTI_REPLICA_LOAD,
+    # the embedded chain sampled beyond (model/sampled_chain.py), where the one-server chain was −25 to −62 % at
+    # p95/p99 at 80–90 %. (At 4,096 on the RTX 3060, 8 replicas, 90 %, the simulation's seed 1 is its highest of
+    # seeds 1–5, p95 325 ms against 278–286: −11 % there, −0.5 % against the five's mean; model/sampled_chain.py.)
+    inf, curves = bert_curves
+    limit = bert_plans[1][gpu].batch_size
+    loads = (0.01, 0.3, MULTI_REPLICA_LOAD, 0.65, 0.8, 0.9) if replicas in (4, 8) else (0.65, 0.8, 0.9)
+    for load in loads:
+        errors = _agree(inf, curves[gpu], limit, replicas, load)
+        assert all(abs(e) <= 0.10 for e in errors.values()), (load, errors)
+
+
+def test_the_sampled_chain_is_the_same_floats_run_to_run(bert_curves):
+    # model/batching_store.py keeps a chain's percentiles by its inputs: the sampling's fixed seed makes them a pure
+    # function of those inputs
+    from planner.model.sampled_chain import sampled_stationary
+
+    inf, curves = bert_curves
+    service_of = curves["RTX-3060"]
+    rate = 0.9 * 4 * 1931 / service_of(1931)
+    first, again = (sampled_stationary(rate, 4, 1931, inf.max_queue_delay, service_of) for _ in range(2))
+    assert first is not None and again is not None
+    assert first[2] == again[2]
+    assert first[0].tobytes() == again[0].tobytes() and first[1].tobytes() == again[1].tobytes()
+    assert sampled_stationary(rate, 4, 64, inf.max_queue_delay, service_of) is None  # batches fill a limit of 64
+
+
+@pytest.mark.parametrize("gpu", ["RTX-3060", "RTX-A6000"])
 @pytest.mark.parametrize("limit", [16, 64, 128])
 def test_two_replicas_whose_batches_fill_at_times_within_10_percent_at_every_load(bert_curves, gpu, limit):
     # batches that reach their limit at times: past MULTI_REPLICA_LOAD followed on both what a full batch leaves
@@ -123,11 +157,12 @@ def test_several_replicas_within_10_percent_up_to_the_stated_load(bert_curves, g
 
 
 def test_the_plans_past_where_the_chain_holds_are_the_known_low_ones():
-    # model/chain_scope.py: one replica, two, and three with the limit out of reach, hold at 1–90 %; more replicas,
-    # and three whose batches may fill (LEFTOVER_LIMIT), only up to MULTI_REPLICA_LOAD
+    # model/chain_scope.py: any number of replicas with the limit out of reach, and one or two whose batches fill,
+    # hold at 1–90 %; three or more whose batches may fill (LEFTOVER_LIMIT) only up to MULTI_REPLICA_LOAD
     assert not known_low(1, 64, 0.95)
     assert not known_low(2, 4096, 0.95) and not known_low(3, 4096, 0.95)
+    assert not known_low(4, 4096, 0.95) and not known_low(8, 4096, 0.95)
     assert not known_low(2, 64, 0.95) and not known_low(2, 8, 0.95)
     assert known_low(3, 64, 0.7) and not known_low(3, 64, MULTI_REPLICA_LOAD)
-    assert known_low(4, 4096, 0.7) and not known_low(4, 4096, 0.5)
+    assert known_low(4, 64, 0.7) and not known_low(4, 64, 0.5)
     assert not known_low(4, 1, 0.95)  # batches of one are M/D/c, exact

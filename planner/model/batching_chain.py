@@ -14,6 +14,7 @@ from planner.model.chain_scope import LEFTOVER_LIMIT, MULTI_REPLICA_LOAD, TAIL_S
 from planner.model.leftover_pair_chain import leftover_pair_stationary
 from planner.model.pair_chain import FINE, GRID as PAIR_GRID, SPAN_TAIL, pair_refined, pair_stationary
 from planner.model.percentile import Percentile
+from planner.model.sampled_chain import sampled_stationary
 from planner.model.triple_chain import triple_stationary
 
 LEFT_OUT = 1e-7
@@ -244,13 +245,24 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
     if replicas is None:  # the first request never waits for a replica: D = T
         return BatchingChain(rate, delay, limit, top, service_of, np.ones(1), np.zeros(1))
     # one replica: it frees S(b) after the close; c replicas, in turn, free a batch's service apart at full load
-    # (module docstring), and at light load a replica is free whenever a batch closes; two, and three past
+    # (module docstring), and at light load a replica is free whenever a batch closes; two, and three or more past
     # MULTI_REPLICA_LOAD: on their residuals
     n = replicas
 
     def r_of(states: np.ndarray) -> np.ndarray:  # states: batch sizes b
         return np.array([service_of(float(b)) for b in states.tolist()]) / n
 
+    if n >= 4 and busy():
+        # four or more replicas: their embedded chain sampled (model/sampled_chain.py) where one server n times as
+        # fast is low; where batches may reach the limit, as three are (below)
+        sampled = sampled_stationary(rate, n, limit, delay, service_of)
+        if sampled is not None:
+            weight, r, top = sampled
+            return BatchingChain(rate, delay, limit, top, service_of, weight, r)
+        if limit <= LEFTOVER_LIMIT:
+            return LeftoverChain(rate, delay, limit, replicas, service_of)
+        lo, weight, r = _stationary(lam, delay, top, r_of)
+        return BatchingChain(rate, delay, limit, limit, service_of, weight, r)
     lo, weight, r = _stationary(lam, delay, top, r_of)
     if n == 2:
         # two replicas on their residuals (model/pair_chain.py), from where this chain holds them: the residual the

@@ -20,14 +20,16 @@ Where batches can reach it (LeftoverChain), a batch also closes at its B-th requ
 replica frees leaves the rest for the next: the state is then the requests present at a close.
 Two replicas: the state at a close is the pair of residual service times, the batch's S(b) and the other
 replica's, and R is the shorter (model/pair_chain.py); three past MULTI_REPLICA_LOAD likewise, the batch's S(b) and
-the other two residuals (model/triple_chain.py). c > 3 replicas, and three up to MULTI_REPLICA_LOAD: one server c
-times as fast at closing batches (R = S(b)/c): at full load they free, in turn, a batch's service apart, and at light
-load one is free whenever a batch closes (R ≤ T does not matter).
+the other two residuals (model/triple_chain.py); c > 3 past it on every replica's free time, the embedded chain
+sampled (model/sampled_chain.py). Three or more up to MULTI_REPLICA_LOAD, and where their batches reach the limit:
+one server c times as fast at closing batches (R = S(b)/c): at full load they free, in turn, a batch's service apart,
+and at light load one is free whenever a batch closes (R ≤ T does not matter).
 Against the simulation (benchmarks/bench_dynamic_batching_agreement.py, docs/serving.md 'Known limits',
-tests/test_dynamic_batching_agreement.py): within 5 % p95 at 1–90 % of capacity on one to three replicas and
-wherever the limit fills on more; on 4 replicas within 5 % up to ~65 % of capacity, and low beyond (down to −53 % at
-90 %): replicas free unevenly there, and one that frees soon after another close idles until the delay runs out,
-which the super-server R = S(b)/c does not see (MULTI_REPLICA_LOAD: the plans past it say so). Two replicas whose
+tests/test_dynamic_batching_agreement.py): within 7.5 % p95 at 1–90 % of capacity on one to eight replicas with the
+limit out of reach (4, 5, 6, 8 measured), and wherever the limit fills on up to four; with a limit of 64 that fills
+at times, three or four replicas are low past MULTI_REPLICA_LOAD (down to −34 % at 90 %): replicas free unevenly
+there, and one that frees soon after another close idles until the delay runs out, which the super-server
+R = S(b)/c does not see (the plans past it say so). Two replicas whose
 batches reach a limit that they do not always fill are followed past it on both the requests left behind and the
 other replica's residual (model/leftover_pair_chain.py): within 6.3 % at 65–90 % for limits 8–256, where the
 one-server chain was down to −35 %; three such are still the one-server chain's (−11 to −26 % at 80–90 %).
