@@ -259,6 +259,41 @@ def test_a_gpuhunt_price_that_is_no_number_is_placed(catalog_dir, tmp_path):
     assert result.output.startswith(f"Error: {table}:2: price: '$1.29' is not a number."), result.output
 
 
+@pytest.mark.parametrize("source", ["skypilot", "gpuhunt"])
+def test_a_count_or_price_of_nan_or_inf_is_a_skipped_row_not_an_internal_error(catalog_dir, tmp_path, source):
+    """New-user QA round 11: an AcceleratorCount (gpu_count) of nan or inf was an internal error (exit 70, int() of
+    it), and a Price of nan (pandas' word for a missing figure) was neither imported nor counted as skipped. Each is
+    now a row skipped, said and listed in the file, beside the rows that import."""
+    import csv
+    import io
+
+    if source == "skypilot":
+        table, text = tmp_path / "aws" / "vms.csv", AWS_VMS
+        count, price, instance = "AcceleratorCount", "Price", "InstanceType"
+    else:
+        table, text = tmp_path / "lambdalabs.csv", GPUHUNT
+        count, price, instance = "gpu_count", "price", "instance_name"
+    table.parent.mkdir(exist_ok=True)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    rows += [{**rows[0], instance: "x-count-nan", count: "nan"}, {**rows[0], instance: "x-count-inf", count: "inf"},
+             {**rows[0], instance: "x-count-neg", count: "-2"}, {**rows[0], instance: "x-price-nan", price: "nan",
+                                                       **({"SpotPrice": ""} if source == "skypilot" else {})}]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    table.write_text(buffer.getvalue())
+    result = run_import(catalog_dir, source, table, *(["--provider", "lambda"] if source == "gpuhunt" else []))
+    assert result.exit_code == 0, result.output
+    assert "Skipped 2 row(s): GPU count not a whole number of at least 1 (0)" in result.output
+    assert "Skipped 1 row(s): GPU count not a whole number of at least 1 (-2)" in result.output
+    assert "Skipped 1 row(s): no price: Price empty, not a number or not above 0" in result.output
+    written = catalog_dir / "offers" / ("aws.yaml" if source == "skypilot" else "lambda.yaml")
+    assert not any(name.startswith("x-") for name in offers_of(written))
+    omitted = yaml.safe_load(written.read_text())["omitted"]
+    assert {"row": "2 row(s)", "reason": "GPU count not a whole number of at least 1 (0)"} in omitted
+
+
 SNAPSHOT = BUNDLED_CATALOG / "snapshots" / "skypilot-2026-11-30"
 
 

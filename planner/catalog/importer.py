@@ -23,7 +23,7 @@ from planner.catalog.load import Catalog
 from planner.catalog.names import gpu_for, load_accelerator_names
 from planner.catalog.quirks import clean
 from planner.catalog.snapshot_import import snapshot_date, snapshot_root
-from planner.catalog.skypilot import NUMERIC_COLUMNS, SkyRow, cell, check_numbers, gpu_info, read_table
+from planner.catalog.skypilot import NUMERIC_COLUMNS, SkyRow, cell, check_numbers, gpu_info, number, read_table
 from planner.errors import InputError
 from planner.schema.catalog import RESERVED_PROVIDER_IDS
 from planner.io.atomic import write_text_atomic
@@ -68,7 +68,8 @@ def _skypilot_rows(path: Path, skipped: Counter[str]) -> list[SkyRow]:
         check_numbers(raw, NUMERIC_COLUMNS, path, line)
         spot = cell(raw.get("SpotPrice"))
         memory_mib, description = gpu_info(raw)  # the variant, as the snapshot import reads it
-        rows.append(SkyRow(line, raw["InstanceType"].strip(), name, cell(raw.get("AcceleratorCount")) or 0.0,
+        # a count that is no finite number is no count (new-user QA round 11: nan or inf was an internal error)
+        rows.append(SkyRow(line, raw["InstanceType"].strip(), name, number(raw.get("AcceleratorCount")) or 0.0,
                            cell(raw.get("Price")), spot if spot and spot > 0 else None,
                            (raw.get("Region") or "").strip(), None, memory_mib, description))
     return rows
@@ -89,9 +90,9 @@ def _gpuhunt_rows(path: Path, skipped: Counter[str]) -> list[SkyRow]:
             skipped["no accelerator (CPU-only row)"] += 1
             continue
         check_numbers(raw, ("gpu_count", "price", "gpu_memory"), path, line)
-        rows.append(gpuhunt_row(line, raw["instance_name"].strip(), name, cell(raw.get("gpu_count")) or 0.0,
+        rows.append(gpuhunt_row(line, raw["instance_name"].strip(), name, number(raw.get("gpu_count")) or 0.0,
                                 cell(raw.get("price")), (raw.get("spot") or "").strip().lower() == "true",
-                                (raw.get("location") or "").strip(), cell(raw.get("gpu_memory"))))
+                                (raw.get("location") or "").strip(), number(raw.get("gpu_memory"))))
     return rows
 
 
@@ -156,7 +157,7 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
             unmapped[row.accelerator] += 1
             continue
         if row.count < 1 or row.count != int(row.count):
-            skipped[f"fractional GPU count ({row.count:g})"] += 1
+            skipped[f"GPU count not a whole number of at least 1 ({row.count:g})"] += 1
             continue
         known = previous.get(row.instance)
         if known is not None and known.gpu in catalog.gpus and known.gpus_per_instance == int(row.count):

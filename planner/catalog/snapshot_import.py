@@ -179,7 +179,7 @@ def import_provider(cloud: str, path: Path, catalog: Catalog, names: Accelerator
     groups: dict[str, list[tuple[str, CleanRow]]] = defaultdict(list)
     for instance, row in named:
         if row.row.count < 1 or row.row.count != int(row.row.count):
-            dropped[f"fractional GPU count ({row.row.count:g})"] += 1
+            dropped[f"GPU count not a whole number of at least 1 ({row.row.count:g})"] += 1
             continue
         mapped = gpu_for(names, names_source, row.row.accelerator, cloud, row.memory_gb,
                          f"{instance} {row.row.description}")
