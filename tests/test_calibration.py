@@ -277,3 +277,20 @@ def test_serving_uses_calibrated_prefill_and_transferred_elsewhere(tmp_path):
     sources = {p["gpu"]: p["efficiency_source"] for p in plans}
     assert sources["A100-80GB-SXM"] == "calibrated"
     assert sources["H100-SXM"] == "transferred"
+
+
+@pytest.mark.parametrize("command", [["calibration", "list"], ["estimate", str(ROOT / "profiles" / "lora-7b-a6000.yaml")]])
+def test_a_calibrations_directory_that_is_none_is_one_error_for_every_reader(tmp_path, command):
+    """`calibration list --calibrations TYPO` said "No calibrations stored" and exited 0 where `estimate` refused the
+    same option (new-user QA round 11): both name the path, exit 2."""
+    missing, a_file = tmp_path / "typo", tmp_path / "file.yaml"
+    a_file.write_text("x: 1\n")
+    for given, what in ((missing, "calibrations directory not found"), (a_file, "is a file, not a calibrations directory")):
+        result = runner.invoke(app, [*command, "--calibrations", str(given)])
+        assert (result.exit_code, result.stdout) == (2, ""), result.output
+        assert result.stderr == (f"Error: {given}: {what}. Pass an existing directory as --calibrations, or omit it "
+                                 "for CATALOG/calibrations.\n")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    listed = runner.invoke(app, ["calibration", "list", "--calibrations", str(empty)])
+    assert listed.exit_code == 0 and "No calibrations stored" in listed.stdout

@@ -335,9 +335,11 @@ def calibration_list(
 ) -> None:
     """What is calibrated, when, on which driver/torch, and how far each measured peak is from the datasheet."""
     _wide(wide)
+    from planner.efficiency.stores import check_calibrations
     from planner.io.records import calibration_store, load_calibrations
     from planner.render.records import calibration_rows, render_calibration_list
 
+    check_calibrations(calibrations)
     cat = load_catalog(catalog)
     rows = calibration_rows(load_calibrations(cat, calibration_store(catalog, calibrations)), cat)
     _print_rows(rows, format, render_calibration_list)

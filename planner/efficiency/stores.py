@@ -15,15 +15,22 @@ if TYPE_CHECKING:  # annotations only: a measurement record's models are importe
     from planner.schema.record import MeasurementRecord
 
 
+def check_calibrations(calibrations: Path | str | None) -> None:
+    """A calibrations directory given (--calibrations) that is none is one error naming it (what reads a store:
+    `estimate`, `calibration list`; new-user QA round 11: `calibration list --calibrations TYPO` said "No
+    calibrations stored" and exited 0)."""
+    if calibrations is not None and not Path(calibrations).is_dir():
+        raise InputError("is a file, not a calibrations directory" if Path(calibrations).exists()
+                         else "calibrations directory not found", file=str(calibrations),
+                         hint=f"Pass an existing directory as {option('--calibrations')}, or omit it for CATALOG/calibrations.")
+
+
 def efficiency_inputs(catalog: Catalog, catalog_dir: Path | str, calibrations: Path | str | None,
                       measurements: Path | str | None, local_usd_per_hour: float = 0.0
                       ) -> tuple[EfficiencyBook | None, LocalDevice | None]:
     """The calibration book (None when no catalog GPU is calibrated: priors everywhere) and the measured device:
     the `--measurements` record, else a stored calibration of this machine's CPU (None when neither exists)."""
-    if calibrations is not None and not Path(calibrations).is_dir():
-        raise InputError("is a file, not a calibrations directory" if Path(calibrations).exists()
-                         else "calibrations directory not found", file=str(calibrations),
-                         hint=f"Pass an existing directory as {option('--calibrations')}, or omit it for CATALOG/calibrations.")
+    check_calibrations(calibrations)
     stored = load_calibrations(catalog, calibration_store(catalog_dir, calibrations))
     gpus = calibrated_gpus(stored)
     book = EfficiencyBook(catalog, gpus) if gpus else None
