@@ -280,6 +280,14 @@ def test_calibrate_emit_bad_input_is_one_error_exit_2(args, field):
     assert result.exit_code == 2 and result.output.startswith(f"Error: {field}:") and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("gpus", ["L40S:2,", ",L40S", "L40S,,RTX-A5000", " , "])
+def test_calibrate_emit_gpus_with_an_empty_item_says_so(gpus):
+    """New-user QA round 11: a trailing comma read "Error: --gpus: '': unknown GPU ''"."""
+    result = calibrate_emit("--gpus", gpus)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"Error: --gpus: {gpus!r} has an empty item: expected TYPE[:N] between the commas")
+
+
 @pytest.mark.parametrize("args, named", [
     (("--emit", "skypilot", "--gpus", "L40S", "--out", "tasks.yaml"), "--out"),
     (("--emit", "skypilot", "--gpus", "L40S", "--quick"), "--quick"),

@@ -194,6 +194,9 @@ def calibration_tasks_text(catalog: Catalog, catalog_dir: Path, gpus: str | None
                          "and dashes", field="--bucket")
     requests = []
     for item in gpus.split(","):
+        if not item.strip():  # new-user QA round 11: 'L40S:2,' read "'': unknown GPU ''"
+            raise InputError(f"{gpus!r} has an empty item: expected TYPE[:N] between the commas", field="--gpus",
+                             hint="For example --gpus RTX-A5000,L40S:2.")
         name, _, count = item.strip().partition(":")
         try:
             gpu_id = catalog.resolve_gpu(name)
