@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.cli.main import app
 
+from .conftest import ROOT
+
 runner = CliRunner()
 
 # AWS v7 layout: one row per zone; Price equal across a region's zones, SpotPrice per zone.
@@ -292,6 +294,28 @@ def test_a_count_or_price_of_nan_or_inf_is_a_skipped_row_not_an_internal_error(c
     assert not any(name.startswith("x-") for name in offers_of(written))
     omitted = yaml.safe_load(written.read_text())["omitted"]
     assert {"row": "2 row(s)", "reason": "GPU count not a whole number of at least 1 (0)"} in omitted
+
+
+def test_an_offer_imported_without_a_network_is_not_called_single_instance(catalog_dir, tmp_path):
+    """The note an imported offer gets said "single instance" (and the offers schema "null: single-instance only"),
+    while the planner spans such an offer's instances over the assumed network (search.with_assumed_network):
+    new-user QA round 11 found a 1-GPU offer so noted planned on 128 instances."""
+    import planner
+
+    table = tmp_path / "lambda" / "vms.csv"
+    table.parent.mkdir()
+    table.write_text("InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,Price,Region,GpuInfo,SpotPrice\n"
+                     "gpu_1x_new,H100,1.0,30,200,2.5,us-east-1,,\n")
+    assert run_import(catalog_dir, "skypilot", table, "--replace").exit_code == 0
+    [offer] = offers_of(catalog_dir / "offers" / "lambda.yaml").values()
+    assert offer.get("network_gbps") is None and "single instance" not in offer["notes"]
+    catalog = load_catalog(catalog_dir)
+    loaded = planner.load_profile(ROOT / "profiles" / "pretrain-1b-72h.yaml", catalog,
+                                  ["constraints.providers=[lambda]", "constraints.gpus=[H100-SXM]"])
+    plans = planner.plan(loaded, catalog).estimate.training.plans
+    assert any(p.instance == "gpu_1x_new" and p.instances > 1 and p.assumed_network_gbps for p in plans)
+    schema = runner.invoke(app, ["schema", "offers"]).stdout
+    assert "single-instance only." not in schema and "single-instance only when no offer states one" in schema
 
 
 SNAPSHOT = BUNDLED_CATALOG / "snapshots" / "skypilot-2026-11-30"

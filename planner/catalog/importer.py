@@ -186,7 +186,8 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
                                 intra_node=old.intra_node if old else "pcie",
                                 network_gbps=old.network_gbps if old else None, region=entry["region"] or None,
                                 doubtful=doubtful,
-                                notes=None if old else "Imported; links not in the source: pcie, single instance."))
+                                notes=None if old else "Imported; links not in the source: pcie within an instance, "
+                                                                "no network stated between instances."))
         except ValidationError as exc:  # an infinite price, 65 GPUs in one instance, $5,000 per GPU-hour, …
             first = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in first["loc"])

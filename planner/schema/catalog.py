@@ -162,7 +162,11 @@ class Offer(Strict):
                                             description="Spot price of the whole instance, USD/hour.")
     intra_node: Literal["nvlink", "pcie"] = Field("pcie", description="How the instance's GPUs talk to each other.")
     network_gbps: float | None = Field(None, gt=0, le=MAX_NETWORK_GBPS, allow_inf_nan=False,
-                                       description="Gbit/s between instances; null: single-instance only.")
+                                       description="Gbit/s between instances; null: none stated (plans across "
+                                                   "instances assume the profile's "
+                                                   "constraints.assumed_network_gbps, default the slowest network "
+                                                   "any offer states; single-instance only when no offer states "
+                                                   "one).")
     region: str | None = Field(None, description="Region(s) the price applies to.")
     as_of: dt.date | None = Field(None, description="Date of this price when it differs from the file's.")
     source: str | None = Field(None, description="Source of this price when it differs from the file's.")
