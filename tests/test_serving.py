@@ -446,3 +446,29 @@ def test_negative_autoscale_headroom_is_a_placed_error(write):
     result = CliRunner().invoke(app, ["estimate", str(write("h.yaml", text))])
     assert result.exit_code == 2
     assert "h.yaml:9:3: inference.autoscale_headroom" in result.output and "Traceback" not in result.output
+
+
+def test_the_default_kv_cache_of_fp16_weights_is_fp16(catalog):
+    """The default KV cache is 16-bit, in the weights' own format where they are fp16 (vLLM's 'auto'): a T4, which
+    has no bf16, read "the KV cache of one 768-token bf16 sequence" (new-user QA round 11). The same bytes either way:
+    the memory the verdict names is the same as at bf16."""
+    import planner
+    from planner.plans.verdict import Kind
+
+    from .conftest import ROOT
+
+    sets = ["model.preset=llama-2-70b", "constraints.gpus=[T4]", "inference.slo=null"]
+    found = {}
+    for precision in ("fp16", "bf16"):
+        loaded = planner.load_profile(ROOT / "profiles" / "serve-7b-chat.yaml", catalog,
+                                      [*sets, f"inference.precision={precision}"])
+        [rejection] = planner.plan(loaded, catalog).decision.inference.rejected
+        found[precision] = rejection
+    [unfit] = [v for v in found["fp16"].verdicts if v.kind is Kind.DOES_NOT_FIT]
+    assert "768-token fp16 sequence" in unfit.detail and "bf16" not in " ".join(found["fp16"].reasons)
+    assert [v.kind for v in found["bf16"].verdicts] == [Kind.NO_PRECISION]  # a T4 has no bf16 at all
+    local = planner.load_profile(ROOT / "profiles" / "serve-7b-chat.yaml", catalog, ["inference.precision=fp16"])
+    from planner.model.workload import kv_cache_bytes, workload_for
+
+    work = workload_for(local.arch)
+    assert kv_cache_bytes(work, 768, "fp16") == kv_cache_bytes(work, 768, "bf16")

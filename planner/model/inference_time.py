@@ -24,8 +24,10 @@ ACTIVATION_BYTES = 2.0
 
 
 def default_kv_precision(weight_precision: str) -> str:
-    """KV-cache precision when the profile gives none: 8-bit with fp8 weights, else 16-bit."""
-    return "fp8" if weight_precision == "fp8" else "bf16"
+    """KV-cache precision when the profile gives none: 8-bit with fp8 weights, else 16-bit: fp16 with fp16 weights
+    (vLLM's kv_cache_dtype 'auto' is the model's dtype; the same bytes as bf16, but a T4 plan read "the KV cache of
+    one 768-token bf16 sequence", a format the GPU lacks: new-user QA round 11), else bf16."""
+    return "fp8" if weight_precision == "fp8" else "fp16" if weight_precision == "fp16" else "bf16"
 
 
 def fp16_accumulate_factor(gpu: GpuSpec) -> float:

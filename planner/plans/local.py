@@ -8,6 +8,7 @@ from planner.dataclass import dataclass
 from planner.catalog.load import PricedOffer
 from planner.efficiency.local_device import LocalDevice
 from planner.efficiency.origin import Efficiency
+from planner.model.inference_time import default_kv_precision
 from planner.model.precision import COMPUTE_PRECISION
 from planner.model.workload import (
     Workload,
@@ -32,7 +33,7 @@ def inference_sizes(work: Workload, inference: Inference) -> tuple[tuple[str, fl
     forward pass at the largest batch allowed (FLOP) and the weights read once (bytes)."""
     if work.is_generative:
         context = inference.prompt + inference.generated / 2.0
-        kv = inference.kv_precision or ("fp8" if inference.precision == "fp8" else "bf16")
+        kv = inference.kv_precision or default_kv_precision(inference.precision)
         return (("prefill", prefill_flops(work, inference.prompt)),
                 ("decode", weight_bytes(work, inference.precision) + context * kv_bytes_per_token(work, kv)))
     batch = inference.max_batch or 1
