@@ -37,13 +37,36 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
     errors name the file, line and field (a dict's errors name the field). One override may be given as a string."""
     if isinstance(overrides, str):  # a str is a Sequence of one-letter overrides: '--set t: expected KEY.PATH=VALUE'
         overrides = (overrides,)
+    elif overrides is None:  # "no overrides", as a notebook writes it (new-user QA round 11: a TypeError)
+        overrides = ()
     if not isinstance(source, (str, Path, Mapping)):
         # new-user QA round 10 (notebook): load_profile(None, catalog) or a list was a TypeError from open()
         from planner.errors import PlannerError
 
         raise PlannerError(f"load_profile() takes a YAML file's path or a dict of the profile, got a "
                            f"value of type {type(source).__name__}")
-    return _load_profile(source, catalog, overrides)
+    _check_catalog("load_profile", catalog)
+    try:
+        given = tuple(overrides)
+    except TypeError:
+        given = None
+    if given is None or not all(isinstance(o, str) for o in given):
+        # new-user QA round 11 (notebook): overrides=[3] was "TypeError: object of type 'int' has no len()"
+        from planner.errors import PlannerError
+
+        raise PlannerError(f"overrides {overrides!r}: expected a list of 'KEY.PATH=VALUE' strings, e.g. "
+                           "overrides=['training.epochs=3']")
+    return _load_profile(source, catalog, given)
+
+
+def _check_catalog(function: str, catalog: object) -> None:
+    """The catalog argument is the one load_catalog returns (new-user QA round 11, notebook: None or a path there
+    was an AttributeError from deep inside)."""
+    if not isinstance(catalog, Catalog):
+        from planner.errors import PlannerError
+
+        raise PlannerError(f"{function}() takes the catalog planner.load_catalog returns, got a value of type "
+                           f"{type(catalog).__name__}: catalog = planner.load_catalog()")
 
 
 @dataclass(frozen=True)
@@ -120,6 +143,13 @@ def plan(profile: LoadedProfile, catalog: Catalog, *, confidence: float = 0.5,
 
         raise PlannerError(f"plan() takes the profile planner.load_profile returns, got a {type(profile).__name__}: "
                            "planner.plan(planner.load_profile(path_or_dict, catalog), catalog)")
+    _check_catalog("plan", catalog)
+    for keyword, given in (("calibrations", calibrations), ("measurements", measurements)):
+        if given is not None and not isinstance(given, (str, Path)):
+            # new-user QA round 11 (notebook): calibrations=3 was a TypeError from pathlib
+            from planner.errors import PlannerError
+
+            raise PlannerError(f"{keyword} {given!r}: expected a path (str or pathlib.Path), or None")
     check_confidence(confidence)
     check_local_usd_per_hour(local_usd_per_hour)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:

@@ -341,6 +341,30 @@ def test_a_profile_or_catalog_of_the_wrong_kind_is_one_clear_error(catalog):
         planner.load_catalog(3)  # type: ignore[arg-type]
 
 
+def test_a_catalog_overrides_or_record_path_of_the_wrong_kind_is_one_clear_error(catalog):
+    # new-user QA round 11 (notebook): overrides=[3] was "TypeError: object of type 'int' has no len()", overrides=None
+    # a TypeError, load_profile(path, None) and plan(profile, None) an AttributeError, calibrations=3 a TypeError
+    path = ROOT / "profiles" / "lora-7b-a6000.yaml"
+    for overrides in ([3], 3, ["training.epochs=2", None]):
+        with pytest.raises(PlannerError, match=r"overrides .*: expected a list of 'KEY.PATH=VALUE' strings"):
+            planner.load_profile(path, catalog, overrides=overrides)  # type: ignore[arg-type]
+    unset = planner.load_profile(path, catalog, overrides=None)  # type: ignore[arg-type]
+    assert unset.profile == planner.load_profile(path, catalog).profile
+    generated = (f"training.epochs={n}" for n in (2,))
+    twice = planner.load_profile(path, catalog, overrides=generated)  # type: ignore[arg-type]
+    assert twice.profile.training is not None and twice.profile.training.epochs == 2
+    profile = planner.load_profile(path, catalog)
+    for wrong in (None, str(ROOT / "catalog")):
+        with pytest.raises(PlannerError, match=r"load_profile\(\) takes the catalog planner.load_catalog returns, "
+                                               rf"got a value of type {type(wrong).__name__}"):
+            planner.load_profile(path, wrong)  # type: ignore[arg-type]
+        with pytest.raises(PlannerError, match=r"plan\(\) takes the catalog planner.load_catalog returns"):
+            planner.plan(profile, wrong)  # type: ignore[arg-type]
+    for keyword in ("calibrations", "measurements"):
+        with pytest.raises(PlannerError, match=rf"{keyword} 3: expected a path \(str or pathlib.Path\), or None"):
+            planner.plan(profile, catalog, **{keyword: 3})  # type: ignore[arg-type]
+
+
 def test_a_blank_name_is_refused_like_an_empty_one(catalog):
     # new-user QA round 10: name: "   " passed (min_length counts spaces), titled the report 'GPU plan for     (catalog
     # …' and named the SkyPilot task '   '
