@@ -107,6 +107,26 @@ def test_png_plot_is_a_png(tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize("profile, sets", [
+    ("pretrain-1b-72h", ["model.preset=llama-2-70b", "constraints.max_gpus=8", "training.deadline=null",
+                         "training.budget=null", "training.dataset.tokens=1B", "constraints.gpus=[H100-SXM]"]),
+    ("serve-7b-chat", ["model.preset=llama-2-70b", "inference.precision=fp16", "constraints.gpus=[T4]",
+                       "inference.slo=null"]),
+], ids=["training", "serving"])
+def test_a_plot_where_no_plan_runs_says_so(tmp_path, profile, sets):
+    """Nothing runs (the model fits on no GPU searched): the plot and the HTML report, which inlines it, were an
+    internal error, matplotlib's "Data cannot be log-scaled" (new-user QA round 11). Now the panel says why there is
+    nothing to draw, and the command exits 1 (nothing fits) with both files written."""
+    pytest.importorskip("matplotlib")
+    from planner.render.plot import NOTHING_RUNS
+
+    args = ["estimate", str(ROOT / "profiles" / f"{profile}.yaml"), *[a for s in sets for a in ("--set", s)]]
+    svg, html = tmp_path / "p.svg", tmp_path / "r.html"
+    result = runner.invoke(app, [*args, "--plot", str(svg), "--html", str(html)])
+    assert result.exit_code == 1, result.output
+    assert NOTHING_RUNS in svg.read_text() and NOTHING_RUNS in html.read_text()
+
+
 def test_unknown_plot_format_exit_2(tmp_path):
     result = runner.invoke(app, ["estimate", str(ROOT / "profiles" / "pretrain-1b-72h.yaml"), "--plot",
                                  str(tmp_path / "p.jpg")])

@@ -135,9 +135,25 @@ def _labels_inside(ax: Any) -> None:
         text.xyann = (dx, dy)
 
 
+NOTHING_RUNS = "no plan runs: every GPU type is rejected (see the rejected GPU types)"
+"""What a panel with no plan to draw says in place of the plot."""
+
+
+def _nothing_runs(ax: Any) -> list[str]:
+    """A panel whose section has no plan that runs (the model fits nowhere, no GPU has the precision): the words in
+    place of the points, on linear axes without ticks (new-user QA round 11: log axes over no data were matplotlib's
+    'Data cannot be log-scaled', exit 70, for --plot and --html alike)."""
+    ax.text(0.5, 0.5, NOTHING_RUNS, transform=ax.transAxes, ha="center", va="center", fontsize=10, wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return []
+
+
 def _training_axes(ax: Any, d: TrainingDecision) -> list[str]:
     level = f"P{d.confidence * 100:g}"
     usable = [o for o in d.options if o.usable]
+    if not usable:
+        return _nothing_runs(ax)
     groups = collapse_choices([*d.choices, *d.alternatives])
     preferred = [g[1].plan.gpu for g in groups] + [o.plan.gpu for o in d.frontier] + \
         [o.plan.gpu for o in d.best_per_gpu]
@@ -165,6 +181,8 @@ def _training_axes(ax: Any, d: TrainingDecision) -> list[str]:
 def _serving_axes(ax: Any, d: ServingDecision) -> list[str]:
     key_name = d.latency_key
     usable = [p for p in d.options if p.fits and key_name in p.latency_s]
+    if not usable:
+        return _nothing_runs(ax)
     groups = collapse_choices([*d.choices, *d.alternatives])
     preferred = [g[1].gpu for g in groups] + [p.gpu for p in d.frontier] + [p.gpu for p in d.best_per_gpu]
 
@@ -211,8 +229,9 @@ def pareto_figure(decision: Decision, profile: str) -> Any:
             key = _serving_axes(ax, section)
             ax.set_title(mathtext(f"{profile}: serving cost vs p95 latency"))
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, title="GPU type",
-                  title_fontsize=8)
+        if ax.get_legend_handles_labels()[0]:  # a panel where no plan runs has nothing to name
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, title="GPU type",
+                      title_fontsize=8)
         # the key names GPUs, providers and instances (catalog text): every `$` escaped, line by line
         ax.text(0.0, -0.14, "\n".join(mathtext(k) for k in key) if key else "no plan meets every constraint",
                 transform=ax.transAxes,
