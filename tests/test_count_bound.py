@@ -122,15 +122,18 @@ def test_the_floors_try_the_tensor_degrees_the_search_tries(catalog):
                 (per_instance, count)
 
 
-@pytest.mark.parametrize("name, sets", [("pretrain-1b-72h", []), ("resnet50-imagenet", []),
-                                        ("lora-7b-a6000", ["training.method=qlora"]),
-                                        ("pretrain-1b-72h", ["training.batch.micro_batch=2"]),
-                                        ("pretrain-1b-72h", ["training.recompute=full", "constraints.max_gpus=8192"])])
-def test_layouts_made_from_the_floors_fits_are_the_layouts_the_search_fits(catalog, monkeypatch, name, sets):
+@pytest.mark.parametrize("name, sets, share", [("pretrain-1b-72h", [], 0.5), ("resnet50-imagenet", [], 0.5),
+                                               ("lora-7b-a6000", ["training.method=qlora"], 0.5),
+                                               # the floors give up wherever the pinned micro-batch does not fit the
+                                               # first trial (plans/count_bound.py): fewer fits known
+                                               ("pretrain-1b-72h", ["training.batch.micro_batch=2"], 0.4),
+                                               ("pretrain-1b-72h", ["training.recompute=full",
+                                                                    "constraints.max_gpus=8192"], 0.5)])
+def test_layouts_made_from_the_floors_fits_are_the_layouts_the_search_fits(catalog, monkeypatch, name, sets, share):
     """The layout search's candidate layouts made from the floors' fits (CountBound.fitted: each degree pair's trial
     and micro-batch; pipelines left as LazyPipes until _fastest cannot rule them out) equal candidate_layouts' own,
     which tries every trial itself, at every (memory size, count) a search times; and the search does take them from
-    the floors."""
+    the floors (pinned micro-batch: 123 of 269 since the search defers offers, 171 of 325 before)."""
     from planner.plans import training
 
     plain = training.LayoutMemo.layouts_with_work
@@ -150,7 +153,7 @@ def test_layouts_made_from_the_floors_fits_are_the_layouts_the_search_fits(catal
 
     monkeypatch.setattr(training.LayoutMemo, "layouts_with_work", checked)
     _plan(catalog, name, *sets)
-    assert sum(taken) > len(taken) / 2, (sum(taken), len(taken))
+    assert sum(taken) > len(taken) * share, (sum(taken), len(taken))
 
 
 @pytest.mark.parametrize("name, sets", [("pretrain-1b-72h", []), ("lora-7b-a6000", []),

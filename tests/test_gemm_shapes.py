@@ -63,3 +63,34 @@ def test_every_sm_count_is_stated_in_its_entry(catalog):
     for gpu in filled:
         text = f"{gpu.source} {gpu.notes or ''}"
         assert re.search(rf"\b(SMs|CUs): {gpu.sms}\b", text), gpu.id
+
+
+def test_the_shape_efficiency_of_a_batch_is_shape_efficiency_bit_for_bit(catalog):
+    """forward_shape_efficiency_of (the serving search's service times: the batch-independent terms once per
+    workload and SM count) gives forward_shape_efficiency's floats, on the example models at every catalog SM count
+    and on random GEMMs (empty rows or columns, rows below a tile, odd SM counts)."""
+    import random
+
+    import planner
+    from planner.model.forward_time import shape_efficiency_of
+    from planner.model.gemm_shapes import forward_shape_efficiency, forward_shape_efficiency_of
+
+    from .conftest import ROOT
+
+    rng = random.Random(7)
+    works = [workload_for(planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog).arch)
+             for name in ("bert-train-then-serve", "serve-7b-chat", "serve-gpt-oss-120b-chat", "resnet50-imagenet")]
+    works.append(workload_for(Architecture(**TXL)))
+    counts = sorted({g.sms for g in catalog.gpus.values() if g.sms}) + [None, 1, 7]
+    batches = [*range(0, 300), 0.5, 1e-3, 1e6, *(rng.uniform(0, 5000) for _ in range(50))]
+    for work in works:
+        for sms in counts:
+            of = shape_efficiency_of(work, sms)
+            assert [of(b) for b in batches] == [shape_efficiency(work, b, sms) for b in batches], (work.name, sms)
+    for _ in range(500):
+        gemms = [Gemm(rng.choice([0.0, 0.5, 3.0, 128.0, 333.3]), rng.choice([0, 1, 16, 100, 768.0, 30522.0]),
+                      rng.uniform(1, 5000), rng.choice([1, 12.0])) for _ in range(rng.randint(1, 5))]
+        flops, sms = rng.uniform(0, 1e12), rng.choice([None, 1, 46, 108, 132])
+        of = forward_shape_efficiency_of(gemms, flops, sms)
+        for b in (0, 1, 2.5, rng.uniform(0, 1000)):
+            assert of(b) == forward_shape_efficiency(gemms, flops, b, sms), (gemms, flops, sms, b)

@@ -201,3 +201,62 @@ def test_serving_plans_built_without_init_equal_the_dataclass(catalog, name):
     for p in plans:
         made = ServingPlan(**{f.name: getattr(p, f.name) for f in dataclasses.fields(ServingPlan)})
         assert vars(p) == vars(made) and repr(p) == repr(made)
+
+
+def _deciding(result):  # type: ignore[no-untyped-def]
+    """What the training decision reads and says, by rank (the options' ranks name their offer and count)."""
+    decision = result.decision.training
+    return ([o.rank for o in decision.frontier], [(c.name, c.option.rank, c.tradeoff) for c in decision.choices
+                                                 + decision.alternatives],
+            [o.rank for o in decision.best_per_gpu], decision.rejected, decision.assumptions)
+
+
+@pytest.mark.parametrize("name, sets, kept", [("pretrain-1b-72h", [], True), ("resnet50-imagenet", [], True),
+                                              # few plans within $80: the 10th row is over budget, and a deferred
+                                              # offer's row could rank before it
+                                              ("pretrain-1b-72h", ["training.budget=80"], False),
+                                              ("resnet50-imagenet", ["training.deadline=1h"], True)])
+def test_deferred_rows_are_the_rows_of_the_search_without_deferral(catalog, monkeypatch, name, sets, kept):
+    """Offers whose rows no decision reads are timed only when their row is read (search.RankedRows): the rows, in
+    order, the decision and the document with 10 rows or all are those of the search that times every offer's
+    cheapest count; with 10 rows read most deferred offers stay untimed (`kept`), and reading every row makes them
+    all."""
+    import json
+
+    from planner.plans import search
+
+    loaded = planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog, sets)
+    lazy = planner.plan(loaded, catalog, today=DAY)
+    rest = lazy.estimate.training.rest
+    assert isinstance(lazy.estimate.training.ranked, search.RankedRows) and rest is not None
+    deferred = len(rest.deferred)
+    top = json.dumps(lazy.to_dict(10))
+    assert deferred > 0 and (len(rest.deferred) > deferred / 2) == kept
+    plain = search._Search.first_counts
+    monkeypatch.setattr(search._Search, "first_counts", lambda self, defer: plain(self, False))
+    eager = planner.plan(loaded, catalog, today=DAY)
+    assert isinstance(eager.estimate.training.ranked, list)
+    assert top == json.dumps(eager.to_dict(10))
+    assert _deciding(lazy) == _deciding(eager)
+    rows = [(o.rank, o.hours, o.cost_usd) for o in lazy.estimate.training.ranked]
+    assert not rest.deferred
+    assert rows == [(o.rank, o.hours, o.cost_usd) for o in eager.estimate.training.ranked]
+    assert json.dumps(lazy.to_dict(0)) == json.dumps(eager.to_dict(0))
+
+
+def test_an_estimate_with_deferred_rows_is_freed_without_the_collector(catalog):
+    """The search a RankedRows holds keeps its floors for the rows it has yet to make, but not in a reference cycle
+    (the layout memo held the floors' bound methods: search.unlink_floors)."""
+    import weakref
+
+    loaded = planner.load_profile(ROOT / "profiles" / "pretrain-1b-72h.yaml", catalog)
+    gc.disable()
+    try:
+        result = planner.plan(loaded, catalog, today=DAY)
+        rest = result.estimate.training.rest
+        assert rest is not None and rest.deferred
+        held = weakref.ref(rest), weakref.ref(next(iter(rest.memos.values())))
+        del result, rest
+        assert held[0]() is None and held[1]() is None
+    finally:
+        gc.enable()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from planner.model.gemm_shapes import forward_shape_efficiency
+from planner.model.gemm_shapes import forward_shape_efficiency, forward_shape_efficiency_of
 from planner.model.workload import Workload
 from planner.schema.catalog import GpuSpec
 
@@ -126,6 +126,11 @@ def shape_efficiency(work: Workload, batch: float, sms: int | None) -> float:
     of its dense GEMMs on `sms` SMs (planner/model/gemm_shapes.py; rows M = batch × tokens): 1 for a GPU without a
     known SM count or a model without GEMM shapes."""
     return forward_shape_efficiency(work.gemms, work.forward_flops_per_sample, batch, sms)
+
+
+def shape_efficiency_of(work: Workload, sms: int | None) -> Callable[[float], float]:
+    """shape_efficiency(work, batch, sms) as a function of the batch, the same floats (forward_shape_efficiency_of)."""
+    return forward_shape_efficiency_of(work.gemms, work.forward_flops_per_sample, sms)
 
 
 def shape_note(gpu: GpuSpec) -> str:

@@ -16,7 +16,7 @@ Pure arithmetic; no torch."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from planner.dataclass import dataclass
 
 TILE = (128, 128)
@@ -91,3 +91,48 @@ def forward_shape_efficiency(gemms: Sequence[Gemm], forward_flops: float, batch:
     dense = sum([2.0 * 1.0 * g.rows * g.n * g.k * g.count for g in gemms])  # Gemm.flops(1.0) each
     rest = max(0.0, forward_flops - dense)
     return forward_flops / (rest + dense / gemms_efficiency(gemms, batch, sms))
+
+
+def forward_shape_efficiency_of(gemms: Sequence[Gemm], forward_flops: float,
+                                sms: int | None) -> Callable[[float], float]:
+    """forward_shape_efficiency(gemms, forward_flops, batch, sms) as a function of the batch, the same floats: what
+    does not depend on the batch (the dense FLOP, each GEMM's column tiles) worked out once, and the row tiles once
+    per distinct rows per sample — a serving search asks for thousands of batch sizes on a few SM counts
+    (bert-train-then-serve: 2,515 a plan)."""
+    if sms is None or not gemms or forward_flops <= 0:
+        return lambda batch: 1.0
+    dense = sum([2.0 * 1.0 * g.rows * g.n * g.k * g.count for g in gemms])  # Gemm.flops(1.0) each
+    rest = max(0.0, forward_flops - dense)
+    full = TILE[0]
+    rows_of = sorted({g.rows for g in gemms})
+    # per GEMM: rows, n, k, count, its rows' place in rows_of, and where n > 0 its column tile's edge × SMs and its
+    # columns of tiles (tile_for, wave_efficiency); n ≤ 0 is efficiency 1 (columns 0)
+    terms = [(g.rows, g.n, g.k, g.count, rows_of.index(g.rows), sms * _edge(g.n, TILE[1]) if g.n > 0 else 0,
+              math.ceil(g.n / _edge(g.n, TILE[1])) if g.n > 0 else 0) for g in gemms]
+    ceil, log2 = math.ceil, math.log2
+
+    def efficiency(batch: float) -> float:
+        # gemms_efficiency's sums, each term as it computes it: the flops in the same order of products, then
+        # wave_efficiency written out (m = batch × rows; its integer tile and wave counts are exact in any order)
+        tiles = []
+        for rows in rows_of:
+            m = batch * rows
+            if m <= 0:
+                tiles.append((m, 0, 0))
+                continue
+            tm = full if m >= full else max(MIN_TILE, 1 << max(0, ceil(log2(max(m, 1.0)))))
+            tiles.append((m, tm, ceil(m / tm)))
+        two = 2.0 * batch
+        flops = [two * rows * n * k * count for rows, n, k, count, _, _, _ in terms]
+        spent = []
+        for f, (_, n, _, _, at, width, columns) in zip(flops, terms):
+            m, tm, down = tiles[at]
+            if not columns or not tm:  # m ≤ 0 or n ≤ 0: wave_efficiency 1.0
+                spent.append(f / 1.0)
+            else:
+                spent.append(f / (m * n / (ceil(down * columns / sms) * width * tm)))
+        used = sum(spent)
+        shape = sum(flops) / used if used > 0 else 1.0
+        return forward_flops / (rest + dense / shape)
+
+    return efficiency

@@ -81,3 +81,11 @@ class Witnesses:
         if not over_budget and (self.fastest >= hours or self.cheapest >= cost):
             return False
         return self.usable.beats(cost, hours) and (infeasible or self.feasible.beats(cost, hours))
+
+    def apart(self, offer: int) -> None:
+        """Offer number `offer`'s own row is made apart from the search (plans/search.py RankedRows), and its GPU
+        has a feasible option costing less than any of its options can: excludes() then reads, for its options,
+        only whether they are on neither frontier, neither the fastest nor the cheapest within budget (its offer's
+        best cost taken as below every cost: none of its options is its offer's row, its GPU's best, the cheapest
+        viable choice or a reason to reject its GPU)."""
+        self.best[offer] = -math.inf

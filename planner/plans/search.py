@@ -7,11 +7,11 @@ import functools
 import heapq
 import math
 import operator
-from bisect import bisect_right
-from collections.abc import Callable
+from bisect import bisect_right, insort
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import field
 from planner.dataclass import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from planner.catalog.commitments import committed_offers
 from planner.catalog.dominance import undominated
@@ -90,11 +90,13 @@ class TrainingEstimate:
     """The training section of an estimate: every option searched, and the best one per offer, ranked."""
 
     job: TrainingJob
-    ranked: list[TrainingOption]
-    """The best option of each offer (and of the measured device), best first (rank.training_rank)."""
+    ranked: Sequence[TrainingOption]
+    """The best option of each offer (and of the measured device), best first (rank.training_rank): a list, or
+    RankedRows where the search deferred offers whose rows no decision reads (made when read)."""
     decided: list[TrainingOption] = field(default_factory=list)
     """The options judged, in the search's order: every option that can change the decision (its choices,
-    frontiers, best per GPU and rejections) or a ranked row (plans/pruning.py); the decision ranks these."""
+    frontiers, best per GPU and rejections) or a ranked row (plans/pruning.py; but the rows of deferred offers,
+    RankedRows, made when read); the decision ranks these."""
     confidence: float = 0.5
     rest: _Search | None = field(default=None, repr=False, compare=False)
     """The search, when it left counts out of `decided` (their floors showed they change no output)."""
@@ -264,10 +266,13 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         if local is not None:
             mine = local_training_target(local, job, warnings)
             targets += [Target(mine.offer, mine.gpu, mine.efficiency, mine.counts, job=mine.job)] if mine else []
+        # rows deferred until read (RankedRows) are on-demand rows of rented offers, so that the report's notes on
+        # spot, owned, time-only and measured rows read the rows made: only where there are none of those
+        defer = all(t.job is None and not t.spot_too and t.offer.provider not in (OWNED, NO_OFFER) for t in targets)
         training = search_training(job, targets, profile.training, confidence,
-                                   _market(job, priced, day, catalog, profile.training))
+                                   _market(job, priced, day, catalog, profile.training), defer)
         if unrented:
-            options, ranked = mark_training(training.decided, training.ranked, network, constraints.providers)
+            options, ranked = mark_training(training.decided, list(training.ranked), network, constraints.providers)
             training = dataclasses.replace(training, decided=options, ranked=ranked)
     if profile.inference is not None:
         work = workload_for(loaded.arch)
@@ -300,7 +305,8 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
 
 
 def search_training(job: TrainingJob, targets: list[Target], training: Training, confidence: float,
-                    market: Callable[[TrainingPlan], dict[str, object]] | None = None) -> TrainingEstimate:
+                    market: Callable[[TrainingPlan], dict[str, object]] | None = None,
+                    defer: bool = False) -> TrainingEstimate:
     """Every (target, GPU count, pricing) planned once and judged at `confidence`; the best of each target ranked.
     `market` gives each judged plan's price trust and bill fields (_market), a fresh dict per plan.
 
@@ -308,20 +314,30 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
     offer's best, on no frontier and no choice (plans/pruning.py Witnesses) are not timed: the decision reads
     `decided`, and `options` times them when first read. The cheapest count of each target by its
     floors is timed first, then the fastest few by floor, then the rest cheapest floor first, so the options that
-    exclude others are seen early."""
+    exclude others are seen early. `defer`: a target whose GPU has a feasible option costing less than any of its
+    counts can is not timed for its row, which is made when read (_Search.first_counts, RankedRows): a --top 10
+    report leaves 240 of pretrain-1b-72h's 392 rows unmade."""
     search = _Search(job, training, confidence, market)
     for index, target in enumerate(targets):
         search.add(index, target)
+    search.first_counts(defer)
     search.time_candidates()
-    search.forget_floors()
     best = []
-    for slots in search.slots:
+    deferred = search.deferred
+    for index, slots in enumerate(search.slots):
         mine = [o for o in slots if o is not None]
-        if mine:
+        if mine and index not in deferred:  # (a deferred target's row is made when read: RankedRows)
             best.append(min(mine, key=_rank))
     decided = [o for slots in search.slots for o in slots if o is not None]
     rest = search if any(None in slots for slots in search.slots) else None
-    return TrainingEstimate(job, sorted(best, key=_rank), decided, confidence, rest)
+    rows = sorted(best, key=_rank)
+    ranked: Sequence[TrainingOption] = rows
+    if search.deferred:  # their rows made when read: the floors stay for them
+        ranked = RankedRows(rows, search)
+        search.unlink_floors()
+    else:
+        search.forget_floors()
+    return TrainingEstimate(job, ranked, decided, confidence, rest)
 
 
 FAST_PROBES = 16
@@ -369,6 +385,14 @@ class _Search:
         self.nearest: dict[int, tuple[int, float]] = {}
         """Per target, the least (worst verdict, hours or GPU count) of its unusable options judged: what leads
         their ranks (options.training_rank)."""
+        self.firsts: list[tuple[int, _Floors]] = []
+        """(target, floors) of the targets added whose cheapest count is left for first_counts."""
+        self.gpu_best: dict[str, float] = {}
+        """Per GPU, the least cost of its feasible options judged (the decision's best per GPU is among them)."""
+        self.deferred: dict[int, _Floors] = {}
+        """Per target deferred (first_counts), its floors: timed when its row is read (row)."""
+        self.late: dict[tuple[int, int], TrainingOption] = {}
+        """The options `row` judged, by (target, count index), for `complete`."""
 
     @property
     def floors(self) -> dict[tuple[int, int], float]:
@@ -426,13 +450,57 @@ class _Search:
         if peak is None:
             self.unusable(index, floors)
             return
+        floors.by_cost = sorted(range(len(counts)), key=floors.coarse_costs.__getitem__)
+        self.firsts.append((index, floors))
+
+    def first_counts(self, defer: bool) -> None:
+        """Each target added with its floors: its cheapest count by floor timed (_cheapest), in target order. With
+        `defer`, cheapest least coarse cost first instead, and a target is deferred (timed only when its row is read:
+        RankedRows) when its GPU already has a feasible option costing less than any of its counts can: none of its
+        options can then be its GPU's best, the cheapest viable choice or a reason to reject its GPU (feasible ranks
+        lead with cost: plans/options.py training_rank). Its counts still wait in time_candidates, judged unless
+        what has been judged shows they are on neither frontier, neither the fastest nor the cheapest within budget
+        (Witnesses.apart)."""
+        firsts = self.firsts
+        if defer:
+            firsts = sorted(firsts, key=lambda pair: (pair[1].coarse_costs[pair[1].by_cost[0]], pair[0]))
+        gpu_best = self.gpu_best
+        for index, floors in firsts:
+            best = gpu_best.get(self.targets[index].gpu.id, math.inf) if defer else math.inf
+            if best < floors.coarse_costs[floors.by_cost[0]]:
+                self._defer(index, floors)
+                continue
+            first = floors.first = self._within(floors)
+            if best < math.inf and best < self.least_cost(floors):
+                self._defer(index, floors)  # (its floors worked out stay known)
+                continue
+            self.judge(index, first)
+            self.candidates[index] = floors
+        self.firsts = []
+        if defer:  # time_candidates reads them in target order (its heap's ties), as without deferral
+            self.candidates = dict(sorted(self.candidates.items()))
+
+    def _defer(self, index: int, floors: _Floors) -> None:
+        """Leave the target's row to be made when read (row); its counts wait with the others' (time_candidates),
+        judged where they could be on a frontier or the fastest or cheapest within budget."""
+        floors.first = -1
+        self.deferred[index] = self.candidates[index] = floors
+        self.witnesses.apart(index)
+
+    @staticmethod
+    def least_cost(floors: _Floors) -> float:
+        """The least cost any count's option can have: its floor's where worked out, else its coarse floor's."""
+        costs, coarse = floors.costs, floors.coarse_costs
+        return min(coarse[i] if cost is None else cost for i, cost in enumerate(costs))
+
+    def _within(self, floors: _Floors) -> int:
+        """The index of the target's count with the least (floor cost, floor hours, count index) within the deadline
+        and budget, else of all: the finer floors worked out cheapest coarse floor first, until the coarse cost
+        passes the least within found (the finer floor is at least the coarse one, in cost too); a count whose
+        coarse floor misses the deadline or the budget is not within, and is worked out only when no count is."""
         deadline, budget = self.training.deadline, self.training.budget
-        # the least (floor cost, floor hours, count index) within the deadline and budget, else of all: the finer
-        # floors worked out cheapest coarse floor first, until the coarse cost passes the least within found
-        # floors (the finer floor is at least the coarse one, in cost too); a count whose coarse floor misses the
-        # deadline or the budget is not within, and is worked out only when no count is
         coarse_costs, coarse_hours = floors.coarse_costs, floors.coarse_hours
-        order = floors.by_cost = sorted(range(len(counts)), key=coarse_costs.__getitem__)
+        order = floors.by_cost
         within: tuple[float, float, int] | None = None
         for i in order:
             cost = coarse_costs[i]
@@ -447,10 +515,42 @@ class _Search:
                 within = key
         if within is None:
             within = min((*floors.floor(i), i) for i in order)
-        cheapest = within[2]
-        floors.first = cheapest
+        return within[2]
+
+    def _cheapest(self, index: int, floors: _Floors) -> None:
+        """Time the target's cheapest count by floor (_within) and leave its other counts to time_candidates."""
+        cheapest = floors.first = self._within(floors)
         self.judge(index, cheapest)
         self.candidates[index] = floors
+
+    def row(self, index: int) -> TrainingOption:
+        """A deferred target's row: its option of least rank, as the search would have found it. Its options
+        time_candidates judged, its cheapest count by floor, then each count whose floor cost is at most the least
+        feasible cost found (all of them while none is feasible): a count costing more ranks after that option.
+        The options judged here are judged without witnessing (`decided` was read) and kept for `complete`; their
+        slots stay empty."""
+        floors = self.deferred.pop(index)
+        slots = self.slots[index]
+        made = {i: option for i, option in enumerate(slots) if option is not None}
+        least = min((option.cost_usd for option in made.values() if option.feasible), default=None)
+        first = self._within(floors)
+        coarse_costs = floors.coarse_costs
+        for i in [first] + [i for i in floors.by_cost if i != first]:
+            if i in made:
+                continue
+            if least is not None:
+                if coarse_costs[i] > least:
+                    break  # by_cost is in coarse cost order: every count after it costs more too
+                if floors.floor(i)[0] > least:
+                    continue
+            self.judge(index, i, witness=False)
+            option = slots[i]
+            assert option is not None
+            slots[i] = None
+            made[i] = self.late[(index, i)] = option
+            if option.feasible and (least is None or option.cost_usd < least):
+                least = option.cost_usd
+        return min(made.values(), key=_rank)
 
     def unusable(self, index: int, floors: _Floors) -> None:
         """A target whose GPU has no unit for the job's precision: every option is unusable, and they rank among
@@ -504,7 +604,8 @@ class _Search:
         for index, floors in candidates.items():
             coarse = floors.coarse_hours
             order = orders[index] = sorted(range(len(coarse)), key=coarse.__getitem__)
-            order.remove(floors.first)
+            if floors.first >= 0:  # (a deferred target has none timed)
+                order.remove(floors.first)
             if order:
                 waiting.append((coarse[order[0]], index, order[0], 0))
         heapq.heapify(waiting)
@@ -589,6 +690,13 @@ class _Search:
         for memo in self.memos.values():
             memo.fitted = memo.pipe_fitted = None  # (they held the bound: a reference cycle while the search ran)
 
+    def unlink_floors(self) -> None:
+        """Keep the floors (deferred rows read them) but let the layout search fit layouts itself from now on: the
+        memos held the floors' bound methods, and the bound holds a memo's, a reference cycle that would leave the
+        estimate to the cyclic collector."""
+        for memo in self.memos.values():
+            memo.fitted = memo.pipe_fitted = None
+
     def plan(self, index: int, i: int) -> TimedPlan:
         """The target's plan at its i-th count, timed once per (shape, count)."""
         target, shape = self.targets[index], self.keys[index]
@@ -625,9 +733,12 @@ class _Search:
                 self.nearest[index] = near
         # time-only offers' options are marked afterwards (no_offer.py: unusable): they exclude nothing
         if witness and offer.provider != NO_OFFER:
+            gpu_best = self.gpu_best
             for made in slots[2 * i:2 * i + 2] if target.spot_too else (option,):
                 assert made is not None
                 self.witnesses.add(made, index)
+                if made.feasible and made.cost_usd < gpu_best.get(made.gpu, math.inf):
+                    gpu_best[made.gpu] = made.cost_usd
 
     def complete(self, decided: list[TrainingOption]) -> list[TrainingOption]:
         """Every option in the search's order: `decided` (the options judged, as the estimate holds them: time-only
@@ -637,11 +748,13 @@ class _Search:
         for index, slots in enumerate(self.slots):
             for i, option in enumerate(slots):
                 if option is None:
-                    self.judge(index, i, witness=False)
-                    made = slots[i]
-                    assert made is not None
+                    made = self.late.get((index, i))  # judged for a deferred target's row
+                    if made is None:
+                        self.judge(index, i, witness=False)
+                        made = slots[i]
+                        assert made is not None
+                        slots[i] = None  # the slots keep saying what the decision read
                     out.append(made)
-                    slots[i] = None  # the slots keep saying what the decision read
                 else:
                     out.append(next(kept))
         return out
@@ -655,6 +768,77 @@ hours, target, -1, number, its count indices) for a block of one target's counts
 
 _ALONE: list[int] = []
 """The members of a single count's heap entry (Block): none, shared (never changed)."""
+
+
+class RankedRows(Sequence[TrainingOption]):
+    """TrainingEstimate.ranked of a search that deferred targets (_Search.first_counts): the rows known, best
+    first, and each deferred target under the least rank its row can have — (feasible, the least cost of its counts'
+    floors, _Search.least_cost), at or under that of every option of its counts — made (_Search.row) when a read
+    reaches past it. A row
+    is read only once every deferred target that could rank at or before it is made, so every row read, and their
+    order, are those of the search without deferral; reading them all (len is known) makes them all. The rows
+    deferred are on-demand rows of rented offers (estimate defers only without spot, owned, time-only or measured
+    targets): `settled` holds every spot, owned, time-only and measured row."""
+
+    def __init__(self, rows: list[TrainingOption], search: _Search) -> None:
+        self._rows = rows
+        self._search = search
+        self._pending = sorted(((False, 0, True, search.least_cost(floors)), index)
+                               for index, floors in search.deferred.items())
+
+    @property
+    def settled(self) -> list[TrainingOption]:
+        """The rows made so far, best first (not yet every row while some target is deferred)."""
+        return self._rows
+
+    def _settle(self, n: int) -> None:
+        """Make deferred rows until the first n rows are final."""
+        rows, pending = self._rows, self._pending
+        while pending and (len(rows) < n or not pending[0][0] > rows[n - 1].rank):
+            index = pending.pop(0)[1]
+            insort(rows, self._search.row(index), key=_rank)
+
+    def group(self, gpu: str, provider: str) -> list[TrainingOption]:
+        """Every row of this GPU and provider, best first (the deferred ones made)."""
+        search = self._search
+        mine = [p for p in self._pending
+                if search.targets[p[1]].gpu.id == gpu and search.targets[p[1]].offer.provider == provider]
+        for entry in mine:
+            self._pending.remove(entry)
+            insort(self._rows, search.row(entry[1]), key=_rank)
+        return [o for o in self._rows if o.gpu == gpu and o.provider == provider]
+
+    def __len__(self) -> int:
+        return len(self._rows) + len(self._pending)
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            self._settle(len(self) if step < 0 else stop)
+            return self._rows[i]
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("ranked row index out of range")
+        self._settle(i + 1)
+        return self._rows[i]
+
+    def __iter__(self) -> Iterator[TrainingOption]:
+        i = 0
+        while i < len(self):
+            yield self[i]
+            i += 1
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, RankedRows)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 
 def _block(index: int, floors: _Floors, members: list[int], number: int) -> Block:

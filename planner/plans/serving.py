@@ -42,7 +42,7 @@ from planner.model.forward_time import (
     forward_seconds,
     forward_seconds_of,
     kernels_per_forward,
-    shape_efficiency,
+    shape_efficiency_of,
     shape_note,
 )
 from planner.model.inference_time import (
@@ -1211,7 +1211,12 @@ def _service_of(memo: Memo | None, ctx: object, work: Workload, inf: Inference, 
     # the matmuls' tile and wave quantisation depends on the batch and the SM count alone: GPUs of one SM count
     # (and every efficiency) share it (~40 % of bert-train-then-serve's service times, 2026-12-01)
     shapes: dict[float, float] = {} if memo is None else memo.setdefault(("shape efficiency", work, gpu.sms), {})
-    sms = gpu.sms
+    # its batch-independent terms once per workload and SM count
+    shape_of: Callable[[float], float] | None = None if memo is None else memo.get(("shape of", work, gpu.sms))
+    if shape_of is None:
+        shape_of = shape_efficiency_of(work, gpu.sms)
+        if memo is not None:
+            memo[("shape of", work, gpu.sms)] = shape_of
     # batch_service_seconds, the same floats, its batch-independent terms once
     peak = peak_flops(gpu, inf.precision)
     assert peak is not None  # plan_batch_serving refuses a GPU without this precision before sizing
@@ -1224,7 +1229,7 @@ def _service_of(memo: Memo | None, ctx: object, work: Workload, inf: Inference, 
         if found is None:
             shape = shapes.get(b)
             if shape is None:
-                shape = shapes[b] = shape_efficiency(work, b, sms)
+                shape = shapes[b] = shape_of(b)
             found = seen[b] = max(forward(b, shape), weights)
         return found
 

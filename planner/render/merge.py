@@ -66,66 +66,82 @@ class LazyMerge(Generic[T, P]):
     training option's gpu and provider fields: a search makes an option's plan only when read), so the plans are
     merged GPU and provider by GPU and provider, and only the groups a report reads are made: with --top 10, the
     groups of the first ten kept plans (and of any 'local' or no-offer row), not all ~400 plans of a full search.
-    Each group's result is merged()'s for its plans, which is merged()'s for all plans restricted to the group."""
+    Each group's result is merged()'s for its plans, which is merged()'s for all plans restricted to the group.
+    Items that make some rows only when read (plans/search.py RankedRows) give a group's items, and the rows made,
+    themselves (`group`, `settled`), so the rows past those read are not made."""
 
     def __init__(self, items: Sequence[T], plan_of: Callable[[T], P]) -> None:
         self._items: Sequence[T] = items
         self._plan_of: Callable[[T], P] = plan_of
-        self._groups: dict[tuple[str, str], list[int]] = {}
-        for i, item in enumerate(items):
-            self._groups.setdefault((getattr(item, "gpu"), getattr(item, "provider")), []).append(i)
+        self._group_of: Callable[[str, str], list[T]] | None = getattr(items, "group", None)
+        self._groups: dict[tuple[str, str], list[T]] | None = None
         self._dropped: set[int] = set()
+        """id() of the items dropped (the items hold them)."""
         self._others: dict[tuple[object, ...], list[str]] = {}
         self._done: set[tuple[str, str]] = set()
 
-    def _group(self, index: int) -> tuple[str, str]:
-        item = self._items[index]
-        return getattr(item, "gpu"), getattr(item, "provider")
+    def _members(self, group: tuple[str, str]) -> list[T]:
+        """The items of one GPU and provider, in order."""
+        if self._group_of is not None:
+            return self._group_of(*group)
+        if self._groups is None:
+            self._groups = {}
+            for item in self._items:
+                self._groups.setdefault((getattr(item, "gpu"), getattr(item, "provider")), []).append(item)
+        return self._groups.get(group, [])
 
     def _merge(self, group: tuple[str, str]) -> None:
         if group in self._done:
             return
         self._done.add(group)
-        indices = self._groups[group]
-        if len(indices) == 1:
+        items = self._members(group)
+        if len(items) <= 1:
             return  # a plan alone in its group is kept, with no copies: its plan need not be made
-        plans = [self._plan_of(self._items[i]) for i in indices]
+        plans = [self._plan_of(item) for item in items]
         if any((p.gpu, p.provider) != group for p in plans):  # never, by the items' contract; then merge them all
             self._merge_all()
             return
         kept, others = merged(plans)
         kept_ids = {id(p) for p in kept}
-        self._dropped.update(i for i, p in zip(indices, plans) if id(p) not in kept_ids)
+        self._dropped.update(id(item) for item, p in zip(items, plans) if id(p) not in kept_ids)
         for name, instances in others.items():
             self._others.setdefault(name, []).extend(instances)
 
     def _merge_all(self) -> None:
         """merged() of every plan at once (the fallback when an item's group is not its plan's)."""
-        plans = [self._plan_of(item) for item in self._items]
+        items = list(self._items)
+        plans = [self._plan_of(item) for item in items]
         kept, others = merged(plans)
         kept_ids = {id(p) for p in kept}
-        self._dropped = {i for i, p in enumerate(plans) if id(p) not in kept_ids}
+        self._dropped = {id(item) for item, p in zip(items, plans) if id(p) not in kept_ids}
         self._others = others
-        self._done = set(self._groups)
+        self._done = {(getattr(item, "gpu"), getattr(item, "provider")) for item in items}
+
+    def _kept(self, item: T) -> bool:
+        self._merge((getattr(item, "gpu"), getattr(item, "provider")))
+        return id(item) not in self._dropped
 
     def kept(self, index: int) -> bool:
         """Whether the index-th plan is kept (not a near-copy of an earlier plan on another instance type)."""
-        self._merge(self._group(index))
-        return index not in self._dropped
+        return self._kept(self._items[index])
 
     def shown(self, top: int | None, also: Callable[[T], bool]) -> list[P]:
         """The first `top` kept plans (all when top is None or 0), and after them every kept plan whose item
-        `also` accepts: merged(plans)[0][:top] + [p for p in merged(plans)[0][top:] if also(its item)]."""
+        `also` accepts: merged(plans)[0][:top] + [p for p in merged(plans)[0][top:] if also(its item)]. Items
+        that make rows when read accept `also` on the rows made (`settled`): it accepts none of the others."""
         out: list[P] = []
-        rest = len(self._items)
-        for i in range(len(self._items)):
+        items = self._items
+        rest = len(items)
+        for i in range(len(items)):
             if top and len(out) == top:
                 rest = i
                 break
-            if self.kept(i):
-                out.append(self._plan_of(self._items[i]))
-        return out + [self._plan_of(self._items[i]) for i in range(rest, len(self._items))
-                      if also(self._items[i]) and self.kept(i)]
+            item = items[i]
+            if self._kept(item):
+                out.append(self._plan_of(item))
+        settled: Sequence[T] | None = getattr(items, "settled", None)
+        after = settled[rest:] if settled is not None else [items[i] for i in range(rest, len(items))]
+        return out + [self._plan_of(item) for item in after if also(item) and self._kept(item)]
 
     def others(self, plan: TrainingPlan | ServingPlan) -> list[str]:
         """merged(plans)[1].get(key(plan), []): the other instance types merged into a kept plan."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -83,6 +83,16 @@ class Merges:
         """shown(plans of `section`, top)."""
         lazy: LazyMerge[Any, Any] = self.training() if section == "training" else self.serving()
         return lazy.shown(top, _always_shown)
+
+
+def _rows_made(est: Estimate) -> Sequence[TrainingOption]:
+    """The training rows that can be spot, local, owned or time-only: every row, but of rows made when read
+    (plans/search.py RankedRows) those made so far, which hold every such row."""
+    if est.training is None:
+        return []
+    ranked = est.training.ranked
+    settled: Sequence[TrainingOption] | None = getattr(ranked, "settled", None)
+    return ranked if settled is None else settled
 
 
 def _plan_of(option: TrainingOption) -> TrainingPlan:
@@ -640,7 +650,7 @@ def _training_rows(est: Estimate, top: int | None, section: TrainingDecision | N
     at_median = confidence == 0.5
     costs = [p.cost_usd_p50 for p in plans] if at_median else \
         [judge_training(job, p, confidence, None, None).cost_usd for p in raw]
-    spot = any(plan_is_spot(o) for o in est.training.ranked)
+    spot = any(plan_is_spot(o) for o in _rows_made(est))
     # the columns that say which plan a row is (identifies): at 80 columns the layout is dropped, and rows alike
     # without it are told apart in the caption (planner/render/console.py fit_table)
     head = [Column("#", "right", labels=True), Column("GPU", identifies=True), Column("provider", identifies=True),
@@ -788,13 +798,13 @@ def _footer(est: Estimate, decision: Decision | None = None, top: int | None = N
         if details:
             lines.append("Efficiency origins: " + "; ".join(dict.fromkeys(details)) + ".")
     # the options name their GPU and provider without their plans (made only for the rows shown)
-    locals_ = [p for s in (est.training.ranked if est.training else [], est.inference.plans if est.inference else [])
+    locals_ = [p for s in (_rows_made(est), est.inference.plans if est.inference else [])
                for p in s if p.provider == "local"]
     if locals_:
         lines.append(f"The 'local' row is this machine as measured ({locals_[0].gpu}), for comparison: its hours say "
                      "what the profile would take here, not on a rented GPU. To plan a GPU you mean to rent with "
                      "measured figures, run `gpuplan calibrate --print-script` and run that script on one.")
-    if est.training is not None and any(plan_is_spot(o) for o in est.training.ranked):
+    if est.training is not None and any(plan_is_spot(o) for o in _rows_made(est)):
         lines.append("Spot rows include the expected interruption overhead in hours and cost (as the decision "
                      "does): checkpoints, restarts and lost work.")
     lines += [f"Warning: {w}" for w in est.warnings + price_warnings(est, top, merges)]
@@ -804,7 +814,7 @@ def _footer(est: Estimate, decision: Decision | None = None, top: int | None = N
 def _no_offer_lines(est: Estimate) -> list[str]:
     """What the time-only rows are, and which catalog GPUs were not planned at all for want of an offer."""
     lines = []
-    if any(p.provider == NO_OFFER for s in (est.training.ranked if est.training else [],
+    if any(p.provider == NO_OFFER for s in (_rows_made(est),
                                             est.inference.plans if est.inference else []) for p in s):
         lines.append("'no offer' rows: no offer in the catalog rents that GPU, so the plan gives time (and GPU-hours) "
                      "only, on the machine its datasheet describes (its NVLink domain, else one card per machine); "
