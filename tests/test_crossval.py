@@ -210,3 +210,12 @@ def test_no_published_run_reaches_its_ceiling_at_the_fitted_figures():
         eta *= stack_factor(fit, case.job.framework) * ceiling_factor(fit, case.gpu, case.run.precision)
         highest = max(highest, eta / efficiency_cap(case.gpu, case.run.precision))
     assert 0.5 < highest < 1.0, highest
+
+
+@pytest.mark.parametrize("folds", ["source", "gpu", "family"])
+def test_leave_one_out_with_cross_validate_is_one_error(folds):
+    """Both given, the grouped folds won and --leave-one-out was dropped without a word (new-user QA round 11)."""
+    result = CliRunner().invoke(app, ["validate", "--only", "moe", "--leave-one-out", "--cross-validate", folds])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith("Error: --leave-one-out and --cross-validate are two ways of holding runs out: "
+                                    "give one.")

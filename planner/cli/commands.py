@@ -552,6 +552,14 @@ def validate(
     from planner.validate.runs import group_names, render_json, render_table, rule_of_thumb_errors
     from planner.validate.runs import validate as run_validation
 
+    if leave_one_out and cross_validate is not None:
+        # new-user QA round 11: both given, the title said "grouped cross-validation by gpu" and --leave-one-out
+        # was dropped without a word
+        from planner.errors import InputError
+
+        raise InputError("--leave-one-out and --cross-validate are two ways of holding runs out: give one",
+                         hint="--leave-one-out holds out each run alone (the same as --cross-validate over single "
+                              "runs); --cross-validate source|gpu|family holds out a whole group.")
     folds = cross_validate.value if cross_validate is not None else ("run" if leave_one_out else None)
     rows = run_validation(catalog, leave_one_out, only, folds)
     if not rows:
