@@ -269,7 +269,7 @@ def test_dynamic_batching_plans_are_not_said_to_be_sized_by_m_d_c(catalog):
     line = next(a for a in decision.assumptions if a.startswith("Dynamic batching (batches of up to "))
     assert "Markov chain" in line and "Known limits" in line and "--simulate checks" in line
     assert batches and line.startswith(f"Dynamic batching (batches of up to {', '.join(map(str, batches))}): ")
-    # plans on three or more replicas whose batches may fill past the load the chain holds there are named
+    # plans on four or more replicas whose batches may fill past the load the chain holds there are named
     # (model/chain_scope.py known_low); none of the example's are, nor (since model/sampled_chain.py) those whose
     # memory-sized limits stay out of reach: capped at 64, they fill
     assert "past that it is low" not in line
@@ -278,7 +278,7 @@ def test_dynamic_batching_plans_are_not_said_to_be_sized_by_m_d_c(catalog):
         catalog).decision.inference
     busy_shown = [c.option for c in busy.choices] + busy.best_per_gpu
     past = {(p.gpu, p.replicas) for p in busy_shown if p.batch_size > 1 and p.utilization > 0.6
-            and p.replicas >= 3 and p.batch_size <= 256}
+            and p.replicas >= 4 and p.batch_size <= 256}
     busy_line = next(a for a in busy.assumptions if a.startswith("Dynamic batching (batches of up to "))
     assert past and "past that it is low" in busy_line
     named = re.findall(r"([\w-]+) \((\d+) replicas at (\d+)%\)", busy_line.split("as for ")[1])

@@ -10,8 +10,9 @@ from collections.abc import Callable
 import numpy as np
 
 from planner.model.chain_math import EDGE, log_factorials, poisson, solve
-from planner.model.chain_scope import LEFTOVER_LIMIT, MULTI_REPLICA_LOAD, TAIL_SIGMAS, always_free
+from planner.model.chain_scope import KEPT, LEFTOVER_LIMIT, MULTI_REPLICA_LOAD, TAIL_SIGMAS, always_free
 from planner.model.leftover_pair_chain import leftover_pair_stationary
+from planner.model.leftover_triple_chain import leftover_triple_stationary
 from planner.model.pair_chain import FINE, GRID as PAIR_GRID, SPAN_TAIL, pair_refined, pair_stationary
 from planner.model.percentile import Percentile
 from planner.model.sampled_chain import sampled_stationary
@@ -240,7 +241,7 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
     def busy() -> bool:  # past MULTI_REPLICA_LOAD (S(limit) read only where asked)
         return replicas is not None and rate / replicas * service_of(float(limit)) / limit > MULTI_REPLICA_LOAD
 
-    if leftover and not (replicas == 2 and busy()):
+    if leftover and not (replicas in (2, 3) and busy()):
         return LeftoverChain(rate, delay, limit, replicas, service_of)
     if replicas is None:  # the first request never waits for a replica: D = T
         return BatchingChain(rate, delay, limit, top, service_of, np.ones(1), np.zeros(1))
@@ -254,7 +255,8 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
 
     if n >= 4 and busy():
         # four or more replicas: their embedded chain sampled (model/sampled_chain.py) where one server n times as
-        # fast is low; where batches may reach the limit, as three are (below)
+        # fast is low; where batches may reach the limit, one server n times as fast with what they leave behind
+        # (LeftoverChain; chain_scope.known_low names them)
         sampled = sampled_stationary(rate, n, limit, delay, service_of)
         if sampled is not None:
             weight, r, top = sampled
@@ -267,9 +269,7 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
     if n == 2:
         # two replicas on their residuals (model/pair_chain.py), from where this chain holds them: the residual the
         # stationary state exceeds with probability above SPAN_TAIL, S(b) = 2r, is where its grid starts
-        order = np.argsort(r)
-        beyond = np.cumsum(weight[order][::-1])[::-1]
-        span = max(2.0 * float(r[order][np.flatnonzero(beyond > SPAN_TAIL)[-1]]), service_of(1.0))
+        span = _tail_span(weight, r, n, service_of)
         if leftover:
             residuals = None
         elif delay == 0.0:  # no delay: the grid's step is what limits the chain, extrapolated to 0 (pair_chain.FINE)
@@ -290,8 +290,15 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
         # three replicas on their residuals (model/triple_chain.py) where the one-server chain is low; its grid
         # starts at three times the longest r this chain keeps (from its 1e-6 tail the grid widens, coarser: +17 %
         # p99; benchmarks/prototypes/three_replicas_grid.py)
-        residuals = triple_stationary(rate, limit, delay, service_of, top,
-                                      max(3.0 * float(r[_kept(weight)].max()), service_of(1.0)))
+        residuals = None if leftover else triple_stationary(rate, limit, delay, service_of, top,
+                                                            max(3.0 * float(r[_kept(weight)].max()), service_of(1.0)))
+        if residuals is None and limit <= LEFTOVER_LIMIT:
+            # batches reach the limit: followed on both what they leave behind and the other two replicas'
+            # residuals (model/leftover_triple_chain.py), where one server three times as fast is low; its grid
+            # starts as leftover_pair_chain's, at the one-server chain's SPAN_TAIL tail
+            return LeftoverChain(rate, delay, limit, replicas, service_of,
+                                 leftover_triple_stationary(rate, limit, delay, service_of,
+                                                            _tail_span(weight, r, n, service_of)))
     else:
         return BatchingChain(rate, delay, limit, top, service_of, weight, r)
     if residuals is not None:
@@ -301,6 +308,14 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
     else:  # the one-server chain, which reads no further, but found so by reading up to the limit
         top = limit
     return BatchingChain(rate, delay, limit, top, service_of, weight, r)
+
+
+def _tail_span(weight: np.ndarray, r: np.ndarray, replicas: int, service_of: Callable[[float], float]) -> float:
+    """Where a residual grid of `replicas` starts: the one-server chain's r that its stationary state exceeds with
+    probability above SPAN_TAIL, as a residual S(b) = replicas · r (at least S(1))."""
+    order = np.argsort(r)
+    beyond = np.cumsum(weight[order][::-1])[::-1]
+    return max(replicas * float(r[order][np.flatnonzero(beyond > SPAN_TAIL)[-1]]), service_of(1.0))
 
 
 def _kept(weight: np.ndarray) -> np.ndarray:
@@ -323,8 +338,6 @@ NODES = 12
 """Gauss–Legendre nodes over the wait for a replica, W = R − G (LeftoverChain)."""
 GRID = 8
 """Cells of the time at which a batch fills, τ, over (R, T) (LeftoverChain)."""
-KEPT = 1e-13
-"""Share of all requests below which a LeftoverChain's close outcome is left out of the latency's mixture."""
 
 
 class LeftoverChain(Chain):

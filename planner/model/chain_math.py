@@ -78,8 +78,10 @@ class Entries:
         matrix @ π); the entries are cleared for the next matrix."""
         import scipy.sparse as sp
 
-        frm, to = np.concatenate(self.rows), np.concatenate(self.cols)
-        got = sp.csr_matrix((np.concatenate(self.vals), (to, frm) if transposed else (frm, to)), shape=shape)
+        none = [np.zeros(0, dtype=int)]  # (no entries: an empty matrix)
+        frm, to = np.concatenate(self.rows or none), np.concatenate(self.cols or none)
+        got = sp.csr_matrix((np.concatenate(self.vals or [np.zeros(0)]), (to, frm) if transposed else (frm, to)),
+                            shape=shape)
         self.rows.clear()
         self.cols.clear()
         self.vals.clear()

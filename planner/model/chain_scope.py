@@ -19,20 +19,26 @@ batches reach a limit of 64 at times, p95 within 5 % to 65 %; beyond, 4 replicas
 −53 % at 90 %, 3 −23 % at 80 % and −25 to −49 % at 90 %, 2 or 3 with a limit of 64 −11 to −22 % at 80 % and −18 to
 −32 % at 90 %). Past it, three replicas with the limit out of reach are followed on their residuals
 (model/triple_chain.py), as two are at every load (model/pair_chain.py), four or more on their embedded chain
-sampled (model/sampled_chain.py), and two whose batches reach the limit on both what full batches leave behind and
-the other's residual (model/leftover_pair_chain.py)."""
+sampled (model/sampled_chain.py), and two or three whose batches reach the limit on both what full batches leave
+behind and the others' residuals (model/leftover_pair_chain.py, model/leftover_triple_chain.py)."""
 
 
 def known_low(replicas: int, batch: int, utilization: float) -> bool:
-    """Whether a plan's dynamic-batching latency is past where its chain is measured to hold, and low: three or more
+    """Whether a plan's dynamic-batching latency is past where its chain is measured to hold, and low: four or more
     replicas whose batches may reach their limit (LeftoverChain, which treats them as one server as many times as
     fast: −4 to −34 % p95 at 80–90 % with a limit of 64), past MULTI_REPLICA_LOAD. One replica, two
-    (model/pair_chain.py, and model/leftover_pair_chain.py where batches fill), three (model/triple_chain.py) and four
-    or more (model/sampled_chain.py: within 7.5 % at 65–90 %, c = 4, 5, 6, 8) with the limit out of reach hold at
-    1–90 % (docs/serving.md 'Known limits')."""
-    several = replicas >= 3 and batch <= LEFTOVER_LIMIT
+    (model/pair_chain.py, and model/leftover_pair_chain.py where batches fill), three (model/triple_chain.py, and
+    model/leftover_triple_chain.py where batches fill: limits 8–256 within 8.1 % at p50, p95 and p99 at 65–90 %,
+    where one server three times as fast was down to −49 %) and four or more with the limit out of reach
+    (model/sampled_chain.py: within 7.5 % at 65–90 %, c = 4, 5, 6, 8) hold at 1–90 % (docs/serving.md 'Known
+    limits')."""
+    several = replicas >= 4 and batch <= LEFTOVER_LIMIT
     return batch > 1 and several and utilization > MULTI_REPLICA_LOAD
 
+
+KEPT = 1e-13
+"""Share of all requests below which a LeftoverChain's close outcome is left out of the latency's mixture
+(model/batching_chain.py; a state whose weight is at most it adds nothing: model/leftover_triple_chain.py)."""
 
 TAIL_SIGMAS = 8.0
 """The chain's states reach past the Poisson mean of the longest window by this many standard deviations (and as

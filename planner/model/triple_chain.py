@@ -96,15 +96,7 @@ def _stationary(lam: float, T: float, service: np.ndarray, span: float
     atom = np.exp(-lam * g0)
     p_t = poisson(k, lam * T, lf)
     p_t[-1] += max(0.0, 1.0 - float(p_t.sum()))
-    u = Q - T - g0  # u_l: where the l-th residual reaches 0
-    reach = atom.copy()  # P(D = T and the first p residuals all reach 0)
-    start = np.zeros(n)
-    for p in range(M):
-        for on, w, idx in _falling(lam, u[p] - start, u[p:] - u[p], h, p == M - 1):
-            pos = np.concatenate([np.zeros((p,) + idx.shape[1:], dtype=int), idx])
-            add(on, cell(pos), reach[on] * w)
-        reach = reach * np.exp(-lam * np.maximum(u[p] - start, 0.0))
-        start = np.maximum(u[p], start)
+    add_falls(add, cell, lam, Q - T - g0, atom, h)
     fall = matrix(cells)
     pt_g = by_group(p_t, group, groups)
     edge = atom * float(p_t[-1])
@@ -132,6 +124,22 @@ def _stationary(lam: float, T: float, service: np.ndarray, span: float
     beyond = float(pi[(s >= span) | (others[-1] >= span)].sum())
     values, which = np.unique(R, return_inverse=True)
     return np.bincount(which, pi, values.size), values, float(pi @ edge), beyond
+
+
+def add_falls(add: Callable[[np.ndarray, np.ndarray, np.ndarray], None], cell: Callable[[np.ndarray], np.ndarray],
+              lam: float, u: np.ndarray, weight: np.ndarray, h: float) -> None:
+    """Entries (state, cell, probability × weight) of the M residuals (u_l − E)⁺ falling together, E ~ Exp(λ), each
+    split onto the grid (_falling): u (rows l, sorted) where each reaches 0; piece p of the fall has the first p at 0
+    (model/leftover_triple_chain.py's falls too). `cell`: grid indices of the residuals (rows) → cell."""
+    n = u.shape[1]
+    reach = weight  # P(the first p residuals all reach 0), × weight
+    start = np.zeros(n)
+    for p in range(M):
+        for on, w, idx in _falling(lam, u[p] - start, u[p:] - u[p], h, p == M - 1):
+            pos = np.concatenate([np.zeros((p,) + idx.shape[1:], dtype=int), idx])
+            add(on, cell(pos), reach[on] * w)
+        reach = reach * np.exp(-lam * np.maximum(u[p] - start, 0.0))
+        start = np.maximum(u[p], start)
 
 
 def split_moments(spots: list[np.ndarray], below: list[np.ndarray], moments: list[np.ndarray], h: float, grid: int
@@ -205,11 +213,13 @@ def _falling(lam: float, run: np.ndarray, off: np.ndarray, h: float, last: bool
     return out
 
 
-def solve_stationary(step: Callable[[np.ndarray], np.ndarray], n: int, restarts: int = 0) -> np.ndarray:
+def solve_stationary(step: Callable[[np.ndarray], np.ndarray], n: int, restarts: int = 0,
+                     guess: np.ndarray | None = None) -> np.ndarray:
     """The stationary distribution of the chain whose step π ↦ πP is `step`: BiCGSTAB on (I − Pᵀ + v1ᵀ)π = v (v
     uniform: nonsingular where the chain has one stationary distribution), run again from its answer (stepped once)
     up to `restarts` times while a step moves it by TOL or more, then power iteration until a step moves π by less
-    than TOL (a long backlog mixes slowly: model/leftover_pair_chain.py restarts)."""
+    than TOL (a long backlog mixes slowly: model/leftover_pair_chain.py restarts). `guess`: BiCGSTAB's first start
+    (else v)."""
     import scipy.sparse.linalg as spl
 
     v = np.full(n, 1.0 / n)
@@ -222,7 +232,7 @@ def solve_stationary(step: Callable[[np.ndarray], np.ndarray], n: int, restarts:
         return out
 
     operator = spl.LinearOperator((n, n), matvec=product, dtype=float)
-    start = v
+    start = v if guess is None else guess
     for _ in range(restarts + 1):
         pi, _ = spl.bicgstab(operator, v, x0=start, rtol=1e-12, atol=0.0, maxiter=MAX_STEPS)
         pi = np.maximum(pi, 0.0)
