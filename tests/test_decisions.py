@@ -330,3 +330,67 @@ def test_a_given_count_the_architecture_contradicts_is_not_called_given(catalog)
     profile["model"]["params"] = 160e6
     agreed = planner.plan(planner.load_profile(profile, catalog), catalog)
     assert "params (given)" in dict(agreed.decision.understood.lines)["model"]
+
+
+def test_a_gpu_that_fits_at_no_count_is_rejected_at_the_count_nearest_fitting(catalog):
+    """A 70B full fine-tune capped at 8 GPUs fits on no H100, A100 or V100 count (the V100 also lacks bf16: the
+    search's path for a GPU without the precision): each offer's row and each GPU type's rejection is the count
+    nearest to fitting (the least memory per GPU over the GPU's, of every count searched), and the rejection says
+    how far the search went. New-user QA round 11: they were the 1-GPU plans ("1,111.3 GB needed per GPU at
+    micro-batch 1 on 1 GPU"), as if one GPU had been the question."""
+    import math
+
+    from planner.plans.verdict import Kind, unfit_key
+
+    loaded = planner.load_profile(ROOT / "profiles" / "pretrain-1b-72h.yaml", catalog, [
+        "model.preset=llama-2-70b", "constraints.max_gpus=8", "training.deadline=null", "training.budget=null",
+        "training.dataset.tokens=1B", "constraints.gpus=[H100-SXM, A100-80GB-SXM, V100-32GB-SXM2]"])
+    result = planner.plan(loaded, catalog)
+    section, decision = result.estimate.training, result.decision.training
+    assert section is not None and decision is not None and not decision.choices
+    everything = section.options  # every count searched, timed
+    for gpu in ("H100-SXM", "A100-80GB-SXM", "V100-32GB-SXM2"):
+        mine = [o for o in everything if o.gpu == gpu]
+        assert mine and not any(o.plan.fits for o in mine)
+        nearest = min(unfit_key(o.plan.verdicts, math.inf) for o in mine)
+        most = max(o.plan.gpu_count for o in mine)
+        assert most == section.most_gpus[gpu] == 8
+        [rejection] = [r for r in decision.rejected if r.gpu == gpu]
+        [unfit] = [v for v in rejection.verdicts if v.kind is Kind.DOES_NOT_FIT]
+        assert unfit.value / unfit.limit == nearest and unfit.most_gpus == most
+        fitting = [r for r in rejection.reasons if r.startswith("does not fit in memory")]
+        assert fitting == [f"does not fit in memory on up to {most} GPUs ({unfit.value / 1e9:,.1f} GB needed per "
+                           f"GPU at micro-batch 1 on {most} GPUs sharded with ZeRO-3, "
+                           f"{unfit.limit / 1e9:g} GB available)"], rejection.reasons
+        for row in (o for o in section.ranked if o.gpu == gpu):  # each offer's row: its own count nearest fitting
+            offer = [o for o in mine if (o.provider, o.plan.instance) == (row.provider, row.plan.instance)]
+            assert unfit_key(row.plan.verdicts, math.inf) == min(unfit_key(o.plan.verdicts, math.inf) for o in offer)
+            assert row.plan.gpu_count == max(o.plan.gpu_count for o in offer)
+    # nearest misses first: the 80 GB GPUs before the 32 GB one
+    assert [r.gpu for r in decision.rejected][-1] == "V100-32GB-SXM2"
+    document = result.to_dict()
+    assert all("on 1 GPU," not in reason for r in document["decisions"]["training"]["rejected"]
+               for reason in r["reasons"])
+    assert all(p["gpu_count"] == 8 for p in document["training"]["plans"][:3])
+
+
+def test_a_serving_gpu_that_fits_nowhere_is_rejected_at_its_widest_offer_nearest_misses_first(catalog):
+    """Llama 3.1 405B fits on no replica of RTX-4090, L4 or A10G instances: each GPU type's rejection is its offer
+    of the widest replica (nearest to fitting), and the types come nearest miss first (the ties went to the
+    provider's name: a 1-GPU offer could stand for a GPU also rented 8 to an instance)."""
+    from planner.plans.verdict import Kind
+
+    loaded = planner.load_profile(ROOT / "profiles" / "serve-7b-chat.yaml", catalog, [
+        "model.preset=llama-3.1-405b", "constraints.gpus=[RTX-4090, L4, A10G]", "inference.slo=null"])
+    result = planner.plan(loaded, catalog)
+    section, decision = result.estimate.inference, result.decision.inference
+    assert section is not None and decision is not None and not decision.choices
+    ratios = []
+    for rejection in decision.rejected:
+        [unfit] = [v for v in rejection.verdicts if v.kind is Kind.DOES_NOT_FIT]
+        widest = max(v.limit for p in section.plans if p.gpu == rejection.gpu
+                     for v in p.verdicts if v.kind is Kind.DOES_NOT_FIT)
+        assert unfit.limit == widest
+        ratios.append(unfit.value / unfit.limit)
+    assert len(ratios) == 3 and ratios == sorted(ratios)
+    assert [r.gpu for r in decision.rejected][-1] == "A10G"  # 4 to an instance at most: 96 GB

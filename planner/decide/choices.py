@@ -2,9 +2,10 @@
 Pareto frontier, three named choices with their trade-offs, the best plan per GPU type and why the rest fail."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import field
 from planner.dataclass import dataclass
 from statistics import NormalDist
@@ -30,7 +31,7 @@ from planner.model.chain_scope import MULTI_REPLICA_LOAD, known_low
 from planner.model.startup import startup_note
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingJob, TrainingPlan, pinned_parts, starting_weight_bytes
-from planner.plans.verdict import Verdict
+from planner.plans.verdict import Kind, Verdict
 from planner.readable import fixed, usd
 from planner.schema.catalog import COMMIT_TERM_HOURS
 from planner.schema.profile import Profile, Slo
@@ -287,14 +288,25 @@ def collapse_choices(choices: list[Choice]) -> list[tuple[list[str], Any, list[s
 
 def _rejections(options: Sequence[T], gpu_of: Callable[[T], str], provider_of: Callable[[T], str],
                 good: Callable[[T], bool], rank: Callable[[T], tuple[object, ...]],
-                verdicts_of: Callable[[T], tuple[Verdict, ...]]) -> list[Rejection]:
-    """Per GPU type with no good option, its closest option (by the search's own rank), nearest misses first."""
+                verdicts_of: Callable[[T], tuple[Verdict, ...]],
+                most_gpus: Mapping[str, int] | None = None) -> list[Rejection]:
+    """Per GPU type with no good option, its closest option (by the search's own rank), nearest misses first.
+    `most_gpus`: per GPU type, the most GPUs searched; a closest option that does not fit is then the count nearest
+    to fitting (verdict.unfit_key) of a GPU where none fits, and its verdict says how far the search went."""
     by_gpu: dict[str, list[T]] = {}
     for option in options:
         by_gpu.setdefault(gpu_of(option), []).append(option)
     closest = [min(group, key=rank) for gpu, group in sorted(by_gpu.items()) if not any(good(o) for o in group)]
     closest.sort(key=rank)  # the nearest misses first
-    return [Rejection(gpu_of(o), provider_of(o), verdict.reasons(verdicts_of(o)), verdicts_of(o)) for o in closest]
+    out = []
+    for o in closest:
+        verdicts = verdicts_of(o)
+        most = most_gpus.get(gpu_of(o)) if most_gpus else None
+        if most:
+            verdicts = tuple(dataclasses.replace(v, most_gpus=most) if v.kind is Kind.DOES_NOT_FIT else v
+                             for v in verdicts)
+        out.append(Rejection(gpu_of(o), provider_of(o), verdict.reasons(verdicts), verdicts))
+    return out
 
 
 def decide_training(section: TrainingEstimate, profile: Profile,
@@ -342,7 +354,7 @@ def decide_training(section: TrainingEstimate, profile: Profile,
     best_per_gpu.sort(key=rank)
     # the options' own GPU and provider fields: reading `plan` would make every option's plan copy (Judge.lazily)
     rejected = _rejections(options, operator.attrgetter("gpu"), operator.attrgetter("provider"),
-                           operator.attrgetter("feasible"), rank, operator.attrgetter("verdicts"))
+                           operator.attrgetter("feasible"), rank, operator.attrgetter("verdicts"), section.most_gpus)
     deadline_h = training.deadline / 3600.0 if training.deadline else None
     decision = TrainingDecision(section.confidence, deadline_h, training.budget, options, frontier, choices,
                                 alternatives, best_per_gpu, rejected, changes_needed=changes, section=section)

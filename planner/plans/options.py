@@ -19,7 +19,7 @@ from planner.plans.evolve import evolve_with
 from planner.plans.owned import OWNED
 from planner.plans.spot import SpotOverhead, spot_overhead
 from planner.plans.training import TimedPlan, TrainingJob, TrainingPlan, priced
-from planner.plans.verdict import Kind, Verdict, closeness
+from planner.plans.verdict import Kind, Verdict, closeness, unfit_key
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,9 @@ class TrainingOption:
 
 def training_rank(o: TrainingOption) -> tuple[object, ...]:
     """Feasible first, cheapest at the confidence (then fastest); the rest by how far they are from working, then
-    fastest (or, for a plan that cannot run at all, fewest GPUs: its hours mean nothing; for one that is only over
-    budget, cheapest: its cost is how far it is from working, e.g. a committed term a short job cannot fill). Names
-    and counts break ties so the order never depends on the catalog's file order."""
+    fastest (or, for a plan no layout runs, nearest to fitting, unfit_key: its hours mean nothing; for one that is
+    only over budget, cheapest: its cost is how far it is from working, e.g. a committed term a short job cannot
+    fill). Names and counts break ties so the order never depends on the catalog's file order."""
     return rank_of(o.plan, o.hours, o.cost_usd)
 
 
@@ -106,8 +106,9 @@ def _rank_values(verdicts: tuple[Verdict, ...], fits: bool, gpu_count: int, gpu:
     # a plan only over budget meets the deadline, so it came before those that miss it when these were ordered by
     # hours alone: it still does, now cheapest first
     budget_only = _over_budget_only(verdicts)
-    key = cost if feasible or budget_only else (hours if fits else float(gpu_count))
+    key = cost if feasible or budget_only else (hours if fits else unfit_key(verdicts, gpu_count))
     return (not feasible, near, not budget_only, key, hours, gpu, provider, instance, gpu_count, spot)
+
 
 
 def _over_budget_only(verdicts: tuple[Verdict, ...]) -> bool:

@@ -7,7 +7,7 @@ import math
 
 from planner.plans import serving
 from planner.plans.serving import ServingPlan
-from planner.plans.verdict import closeness
+from planner.plans.verdict import closeness, unfit_key
 from planner.schema.profile import Slo
 
 
@@ -34,10 +34,12 @@ def latency_name(key: str) -> str:
 def serving_rank(p: ServingPlan, latency_key: str, slo: Slo | None = None) -> tuple[object, ...]:
     """Plans meeting every target first — with `slo`, those holding every target with headroom before the rest
     (the decision recommends the cheapest of them, so the list's first plan is the recommendation) — cheapest (then
-    lowest p95 latency); the rest by how far they are from working, then the cost of the closest configuration."""
+    lowest p95 latency); the rest by how far they are from working, then the cost of the closest configuration (for
+    a model that fits nowhere on the offer, its weights over the memory of the widest replica tried there: the offer
+    that comes nearest is the one a rejection names, new-user QA round 11)."""
     near = closeness(p.verdicts)[0] if not p.meets_slo else 0
     thin = p.meets_slo and slo is not None and not holds_with_headroom(p, slo)
-    return (not p.meets_slo, thin, near, p.monthly_cost_usd if p.fits else 0.0,
+    return (not p.meets_slo, thin, near, p.monthly_cost_usd if p.fits else unfit_key(p.verdicts, 0),
             p.latency_s.get(latency_key, math.inf), p.gpu_count, p.gpu, p.provider, p.instance)
 
 

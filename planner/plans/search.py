@@ -74,6 +74,7 @@ from planner.plans.training import (
     priced,
     timed_plans,
     training_job,
+    unfitted_layout,
 )
 from planner.plans.verdict import SEVERITY, Kind
 from planner.schema.catalog import GpuSpec, Offer
@@ -100,6 +101,9 @@ class TrainingEstimate:
     confidence: float = 0.5
     rest: _Search | None = field(default=None, repr=False, compare=False)
     """The search, when it left counts out of `decided` (their floors showed they change no output)."""
+    most_gpus: dict[str, int] = field(default_factory=dict)
+    """Per GPU type, the most GPUs any of its offers was searched on (a rejection of a GPU that fits at no count
+    says it)."""
 
     @functools.cached_property
     def options(self) -> list[TrainingOption]:
@@ -337,7 +341,10 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
         search.unlink_floors()
     else:
         search.forget_floors()
-    return TrainingEstimate(job, ranked, decided, confidence, rest)
+    most: dict[str, int] = {}
+    for target in targets:
+        most[target.gpu.id] = max(most.get(target.gpu.id, 0), max(target.counts))
+    return TrainingEstimate(job, ranked, decided, confidence, rest, most)
 
 
 FAST_PROBES = 16
@@ -383,7 +390,7 @@ class _Search:
         self.far_floors: dict[int, _Floors] = {}
         """Per unusable target, its floors."""
         self.nearest: dict[int, tuple[int, float]] = {}
-        """Per target, the least (worst verdict, hours or GPU count) of its unusable options judged: what leads
+        """Per target, the least (worst verdict, hours or memory ratio) of its unusable options judged: what leads
         their ranks (options.training_rank)."""
         self.firsts: list[tuple[int, _Floors]] = []
         """(target, floors) of the targets added whose cheapest count is left for first_counts."""
@@ -554,20 +561,20 @@ class _Search:
 
     def unusable(self, index: int, floors: _Floors) -> None:
         """A target whose GPU has no unit for the job's precision: every option is unusable, and they rank among
-        themselves (options.training_rank) by their worst verdict, then by hours where a layout fits, else by GPU
-        count. The count first by its floor is timed; the rest are timed only when no option of the target judged
+        themselves (options.training_rank) by their worst verdict, then by hours where a layout fits, else by the
+        memory needed per GPU over the GPU's. The count first by its floor is timed; the rest are timed only when no option of the target judged
         surely ranks before them (time_candidates). A count's floor is worked out only where its coarse floor could
-        not decide: (no precision, coarse hours, index) is under its (worst verdict, hours or GPU count, index),
+        not decide: (no precision, coarse hours, index) is under its (worst verdict, hours or memory ratio, index),
         since a floor is at least its coarse floor and a count where no layout fits ranks after every one that
         fits (its worst verdict is the more severe)."""
         coarse = floors.coarse_hours
         probe: tuple[int, float, int] | None = None
-        # the least (worst verdict, hours or GPU count, index) by floor: worked out in (coarse hours, index) order
+        # the least (worst verdict, hours or memory ratio, index) by floor: worked out in (coarse hours, index) order
         # until a count's coarse key passes the least found
         for i in sorted(range(len(coarse)), key=coarse.__getitem__):
             if probe is not None and (_NO_PRECISION, coarse[i], i) > probe:
                 break
-            key = self._first(floors, i)
+            key = self._first(index, floors, i)
             if probe is None or key < probe:
                 probe = key
         assert probe is not None  # a target has counts (estimate drops those without)
@@ -575,11 +582,16 @@ class _Search:
         self.far_floors[index] = floors
         self.far += [(index, i) for i in range(len(coarse)) if i != probe[2]]
 
-    def _first(self, floors: _Floors, i: int) -> tuple[int, float, int]:
-        """The least (worst verdict, hours or GPU count, index) the i-th count's option of an unusable target can
-        rank at: its floor's, or, where no layout fits, its GPU count's."""
+    def _first(self, index: int, floors: _Floors, i: int) -> tuple[int, float, int]:
+        """The least (worst verdict, hours or memory ratio, index) the i-th count's option of an unusable target can
+        rank at: its floor's, or, where no layout fits, its own: the memory its layout nearest to fitting needs per
+        GPU over the GPU's (options.unfit_key, of the verdict training._unfitted gives it)."""
         hours = floors.floor(i)[1]
-        return (_DOES_NOT_FIT, float(floors.counts[i]), i) if hours == math.inf else (_NO_PRECISION, hours, i)
+        if hours != math.inf:
+            return _NO_PRECISION, hours, i
+        target = self.targets[index]
+        memory = unfitted_layout(target.job or self.job, floors.counts[i])[-1].total
+        return _DOES_NOT_FIT, memory / (target.gpu.memory_gb * 1e9), i
 
     def time_candidates(self) -> None:
         """Each candidate count, cheapest floor first: left out when what has been judged excludes it, else
@@ -676,7 +688,7 @@ class _Search:
             near = nearest[index]
             floors = far_floors[index]
             # its coarse key past the nearest: so is its own (unusable)
-            if near >= (_NO_PRECISION, floors.coarse_hours[i]) and near >= self._first(floors, i)[:2]:
+            if near >= (_NO_PRECISION, floors.coarse_hours[i]) and near >= self._first(index, floors, i)[:2]:
                 self.judge(index, i)
 
     def forget_floors(self) -> None:
@@ -725,7 +737,7 @@ class _Search:
         else:
             slots[i] = option
         if witness and not option.usable:
-            # (not feasible, worst verdict, not over budget only, hours or GPU count, ...): options.training_rank
+            # (not feasible, worst verdict, not over budget only, hours or memory ratio, ...): options.training_rank
             _, worst, _, key = option.rank[:4]
             assert isinstance(worst, int) and isinstance(key, (int, float))
             near = (worst, float(key))

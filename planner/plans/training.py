@@ -1766,18 +1766,27 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
     return plans
 
 
-def _unfitted(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency, peak: float,
-              problem: str | None, verdicts: list[Verdict]) -> tuple[Layout, Efficiency, StepTerms, float]:
-    """When no layout fits (or the pinned degrees cannot run): the layout nearest to fitting within what is pinned
-    (most sharding, most recomputation; a pinned `recompute: none` stays none, and the message says so), with its
-    efficiency, step terms and seconds; the verdict saying why is added to `verdicts`."""
+def unfitted_layout(job: TrainingJob, count: int) -> tuple[int, int, int, str, str, TrainingMemory]:
+    """The layout nearest to fitting on `count` GPUs within what is pinned (_unfitted): its tensor, pipeline and
+    context degrees, ZeRO stage, recomputation and memory per GPU (the search reads its memory to rank a count where
+    no layout fits before timing it: plans/search.py _Search._first)."""
     pins = job.parallelism
     tp = pins.tensor if pins and pins.tensor and count % pins.tensor == 0 else 1
     pp = pins.pipeline if pins and pins.pipeline and count % (tp * pins.pipeline) == 0 else 1
     cp = pins.context if pins and pins.context and count % (tp * pp * pins.context) == 0 else 1
     sharding = _pinned_stages(job, ("zero3" if count > 1 else "none",))[0]
     mode = "full" if job.recompute == "auto" else job.recompute
-    memory = training_memory(job, 1, mode, sharding, max(1, count // (tp * pp * cp)), tp, pp, 1, cp)
+    return tp, pp, cp, sharding, mode, training_memory(job, 1, mode, sharding, max(1, count // (tp * pp * cp)), tp,
+                                                       pp, 1, cp)
+
+
+def _unfitted(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency, peak: float,
+              problem: str | None, verdicts: list[Verdict]) -> tuple[Layout, Efficiency, StepTerms, float]:
+    """When no layout fits (or the pinned degrees cannot run): the layout nearest to fitting within what is pinned
+    (most sharding, most recomputation; a pinned `recompute: none` stays none, and the message says so), with its
+    efficiency, step terms and seconds; the verdict saying why is added to `verdicts`."""
+    pins = job.parallelism
+    tp, pp, cp, sharding, mode, memory = unfitted_layout(job, count)
     if problem:
         verdicts.append(Verdict(Kind.PIN_UNWORKABLE, detail=f"parallelism: {problem}"))
     else:

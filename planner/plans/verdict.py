@@ -56,6 +56,9 @@ class Verdict:
     """NO_PRECISION: a precision the GPU has that plans the same memory (bf16 -> fp16); '' when none."""
     setting: str = ""
     """The profile field that sets `alternative` (training.precision, inference.precision)."""
+    most_gpus: int = 0
+    """DOES_NOT_FIT of a rejected training GPU type (decide/choices.py): the most GPUs it was searched on, at no
+    count fitting (value and detail: the count nearest to fitting); 0: one plan's verdict."""
 
     @property
     def intrinsic(self) -> bool:
@@ -81,6 +84,8 @@ class Verdict:
                                   "detail": self.detail}
         if self.alternative:
             out.update(alternative=self.alternative, setting=self.setting)
+        if self.most_gpus:
+            out.update(most_gpus=self.most_gpus)
         return out
 
 
@@ -102,7 +107,10 @@ def text(v: Verdict) -> str:
         return f"over budget (${v.value:,.0f} at {v.detail} > ${v.limit:,.0f})"
     if k is Kind.DOES_NOT_FIT:
         assert v.value is not None and v.limit is not None
-        return f"does not fit in memory ({v.value / 1e9:,.1f} GB {v.detail}, {v.limit / 1e9:g} GB available)"
+        # a GPU type that fits at no count searched says how far the search went (new-user QA round 11: it read as
+        # its 1-GPU plan)
+        most = f" on up to {v.most_gpus:,} GPU{'' if v.most_gpus == 1 else 's'}" if v.most_gpus else ""
+        return f"does not fit in memory{most} ({v.value / 1e9:,.1f} GB {v.detail}, {v.limit / 1e9:g} GB available)"
     if k is Kind.NO_PRECISION:  # new-user QA: a V100 or T4 "no bf16" did not say that fp16 runs there
         instead = f"; {v.alternative} runs here ({v.setting}: {v.alternative})" if v.alternative else ""
         return f"no {v.detail} on this GPU{instead}"
@@ -141,3 +149,16 @@ def closeness(verdicts: tuple[Verdict, ...]) -> tuple[int, float]:
     """How far a plan is from working, for ranking near misses: its worst kind, then its summed excess."""
     worst = max((SEVERITY[v.kind] for v in verdicts), default=0)
     return worst, sum(v.excess for v in verdicts)
+
+
+def unfit_key(verdicts: tuple[Verdict, ...], otherwise: float) -> float:
+    """The rank key of a plan that does not run (plans/options.py training_rank, plans/rank.py serving_rank): where it
+    does not fit, the memory it needs per GPU over the memory there (a training count's layout nearest to fitting,
+    the ratio the search reads before timing the count, plans/search.py _Search._first; a serving offer's widest
+    replica), so that the plan nearest to fitting is the one the rows and the rejections show (new-user QA round 11:
+    fewest GPUs first showed a GPU that fits at no count as a 1-GPU plan); else `otherwise` (a training plan's GPU
+    count)."""
+    for v in verdicts:
+        if v.kind is Kind.DOES_NOT_FIT and v.value is not None and v.limit:
+            return v.value / v.limit
+    return float(otherwise)
