@@ -371,6 +371,10 @@ def test_a_gpu_that_fits_at_no_count_is_rejected_at_the_count_nearest_fitting(ca
     document = result.to_dict()
     assert all("on 1 GPU," not in reason for r in document["decisions"]["training"]["rejected"]
                for reason in r["reasons"])
+    # the JSON carries the rejections' verdicts as each plan's: kind, numbers, and how far the search went
+    for r in document["decisions"]["training"]["rejected"]:
+        [unfit] = [v for v in r["verdicts"] if v["kind"] == "does_not_fit_memory"]
+        assert unfit["most_gpus"] == 8 and unfit["value"] > unfit["limit"]
     assert all(p["gpu_count"] == 8 for p in document["training"]["plans"][:3])
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from planner.decide.choices import (
     Choice,
     Decision,
+    Rejection,
     ServingDecision,
     TrainingDecision,
     TrainingOption,
@@ -235,7 +236,7 @@ def decision_dict(decision: Decision) -> dict[str, Any]:
             "choices": [{"name": c.name, "tradeoff": c.tradeoff, **_training_option_dict(c.option)}
                         for c in [*d.choices, *d.alternatives]],
             "best_per_gpu": [_training_option_dict(o) for o in d.best_per_gpu],
-            "rejected": [{"gpu": r.gpu, "provider": r.provider, "reasons": list(r.reasons)} for r in d.rejected],
+            "rejected": [_rejection_dict(r) for r in d.rejected],
             "frontier": [{"hours": _r(o.hours), "cost_usd": _r(o.cost_usd), "gpu": o.plan.gpu,
                           "provider": o.plan.provider, "gpu_count": o.plan.gpu_count, "spot": o.plan.spot}
                          for o in d.frontier],
@@ -250,7 +251,15 @@ def decision_dict(decision: Decision) -> dict[str, Any]:
                         for c in [*sd.choices, *sd.alternatives]],
             "changes_needed": list(sd.changes_needed),
             "best_per_gpu": [_serving_option_dict(p) for p in sd.best_per_gpu],
-            "rejected": [{"gpu": r.gpu, "provider": r.provider, "reasons": list(r.reasons)} for r in sd.rejected],
+            "rejected": [_rejection_dict(r) for r in sd.rejected],
             "assumptions": sd.assumptions,
         }
     return out
+
+
+def _rejection_dict(r: Rejection) -> dict[str, Any]:
+    """A rejected GPU type as JSON: its closest offer, the reasons in words and the verdicts they are made from
+    (kind, value, limit, detail; a GPU that fits at no count adds most_gpus, the most it was searched on), as each
+    plan's JSON carries them (new-user QA round 11: a script had only the words to read)."""
+    return {"gpu": r.gpu, "provider": r.provider, "reasons": list(r.reasons),
+            "verdicts": [v.as_dict() for v in r.verdicts]}
