@@ -294,3 +294,29 @@ def test_a_calibrations_directory_that_is_none_is_one_error_for_every_reader(tmp
     empty.mkdir()
     listed = runner.invoke(app, ["calibration", "list", "--calibrations", str(empty)])
     assert listed.exit_code == 0 and "No calibrations stored" in listed.stdout
+
+
+def test_a_record_of_another_model_family_is_transferred_and_warned(tmp_path):
+    """A BERT record (encoder curves only) given for a decoder's plan (new-user QA round 12): its encoder curve
+    planned the Llama-like row as 'measured', without a warning. It is a transferred efficiency, and one warning
+    names both models."""
+    bert_model = "encoder 12 layers × 768 hidden, 12 heads, FFN 3072 (gelu), vocab 30522, seq 512"
+    record = make_record()
+    record = record.model_copy(update={"workloads": [w.model_copy(update={"model": bert_model})
+                                                     for w in record.workloads if w.family == "encoder"]})
+    path = tmp_path / "bert.yaml"
+    save_record(record, path)
+    out = runner.invoke(app, ["estimate", PRETRAIN, "--measurements", str(path), "--format", "json", "--top", "3"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    local = [p for p in doc["training"]["plans"] if p["provider"] == "local"]
+    assert len(local) == 1 and local[0]["efficiency_source"] == "transferred"
+    assert f"the encoder curve, {bert_model}" in local[0]["efficiency"]["detail"]
+    named = [w for w in doc["warnings"] if w.startswith("this machine: the measurement record measured no decoder train")]
+    assert len(named) == 1 and "pythia-1b" in named[0] and bert_model in named[0]
+    # the record's own family stays measured, without that warning
+    save_record(make_record(), path)
+    own = json.loads(runner.invoke(app, ["estimate", PRETRAIN, "--measurements", str(path), "--format", "json",
+                                         "--top", "3"]).stdout)
+    assert [p["efficiency_source"] for p in own["training"]["plans"] if p["provider"] == "local"] == ["measured"]
+    assert not [w for w in own["warnings"] if "measured no decoder" in w]

@@ -49,18 +49,49 @@ def measured_precision(record: MeasurementRecord, precision: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class OtherFamily:
+    """A record's curve read for a model family it did not measure: the same kind of work measured on the record's
+    model of another family. It carries over as a transferred efficiency, never a measured one (new-user QA round
+    12: a BERT record's encoder curve planned a Llama training row as 'measured', without a word)."""
+
+    kind: str
+    family: str
+    """The planned model's family."""
+    measured_family: str
+    measured_model: str
+    """The record's model, in its words (WorkloadRecord.model)."""
+
+    def note(self) -> str:
+        """The efficiency's detail: what it was read from."""
+        return f" (no {self.family} {self.kind} measured: the {self.measured_family} curve, {self.measured_model})"
+
+    def warning(self, who: str, model: str) -> str:
+        """The one line a report shows where such a curve is used for `model` (the plan's) on `who`."""
+        return (f"{who}: the measurement record measured no {self.family} {self.kind} ({model} is a {self.family}); "
+                f"its {self.kind} efficiency is that of the {self.measured_family} model the record measured "
+                f"({self.measured_model}): transferred, not measured on {model}. `gpuplan profile` of this profile "
+                f"measures {model}.")
+
+
 def _find_workload(record: MeasurementRecord, family: str, kind: str, precision: str
-                   ) -> tuple[WorkloadRecord, str] | None:
-    """The record's workload for the family and kind (else the same kind of another family), with a note."""
+                   ) -> tuple[WorkloadRecord, OtherFamily | None] | None:
+    """The record's workload for the family and kind, else the same kind of another family (which says so)."""
     chosen = measured_precision(record, precision)
     work = record.workload(family, kind, chosen)
     if work is not None:
-        return work, ""
+        return work, None
     for other in ("decoder", "encoder", "cnn", "mlp"):
         work = record.workload(other, kind, chosen)
         if work is not None:
-            return work, f" ({other} curve: no {family} {kind} measured)"
+            return work, OtherFamily(kind, family, other, work.model)
     return None
+
+
+def other_family(record: MeasurementRecord, family: str, kind: str, precision: str) -> OtherFamily | None:
+    """Whether the record's efficiency for this family and kind is another family's curve (None: its own, or none)."""
+    found = _find_workload(record, family, kind, precision)
+    return found[1] if found is not None else None
 
 
 def beyond_data(work: WorkloadRecord, size: float, params: float) -> tuple[float, float, str]:
@@ -102,7 +133,7 @@ def record_efficiency(record: MeasurementRecord, gpu: GpuSpec, kind: str, family
                           f"{kind} {source}: copy bandwidth of {record.device.catalog_id or record.device.name}")
     if found is None:
         return None
-    work, note = found
+    work, other = found
     gain, e_measured, beyond = beyond_data(work, size, params)
     if kind in BANDWIDTH_KINDS:
         ratio = record.peaks.memory_bandwidth_gbs / gpu.memory_bandwidth_gbs
@@ -111,8 +142,10 @@ def record_efficiency(record: MeasurementRecord, gpu: GpuSpec, kind: str, family
         ratio = record.peaks.matmul_tflops[work.precision] * 1e12 / peak if peak else 1.0
     who = record.device.catalog_id or record.device.name
     detail = (f"{kind} {source} on {who} ({record.measured_at:%Y-%m-%d}, {work.fit.n} points, "
-              f"{work.precision}){note}{beyond}")
-    return Efficiency(e_measured * ratio, math.hypot(work.fit.log_sigma, gain), source, detail)
+              f"{work.precision}){other.note() if other else ''}{beyond}")
+    # another model family's curve is carried over to this model, not measured for it
+    return Efficiency(e_measured * ratio, math.hypot(work.fit.log_sigma, gain),
+                      "transferred" if other is not None else source, detail)
 
 
 def transferred_efficiency(record: MeasurementRecord, source_gpu: GpuSpec, target: GpuSpec, kind: str,
@@ -122,10 +155,10 @@ def transferred_efficiency(record: MeasurementRecord, source_gpu: GpuSpec, targe
     found = _find_workload(record, family, kind, precision)
     if found is None:
         return None
-    work, note = found
+    work, other = found
     gain, e_s, beyond = beyond_data(work, size, params)
     sigma = math.hypot(work.fit.log_sigma, prior_sigma, gain)
-    detail = f"{kind} transferred from {source_gpu.id} ({work.precision}){note}{beyond}"
+    detail = f"{kind} transferred from {source_gpu.id} ({work.precision}){other.note() if other else ''}{beyond}"
     if kind in BANDWIDTH_KINDS:
         value = e_s * record.peaks.memory_bandwidth_gbs / source_gpu.memory_bandwidth_gbs
         return Efficiency(value, sigma, "transferred", detail)

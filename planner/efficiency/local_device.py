@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from planner.dataclass import dataclass
 
 from planner.catalog.load import Catalog, PricedOffer
-from planner.efficiency.calibrated import measured_precision, record_efficiency
+from planner.efficiency.calibrated import OtherFamily, measured_precision, other_family, record_efficiency
 from planner.efficiency.origin import Efficiency
 from planner.schema.catalog import GpuSpec, Interconnect, Offer, PeakTflops
 
@@ -31,6 +31,10 @@ class LocalDevice:
                    params: float = 0.0) -> Efficiency | None:
         """The measured efficiency relative to this spec's peaks (None: the record did not measure the kind)."""
         return record_efficiency(self.record, self.gpu, kind, family, precision, size, "measured", params)
+
+    def other_family(self, kind: str, family: str, precision: str) -> OtherFamily | None:
+        """Whether efficiency() reads another model family's curve for this family (None: its own, or none)."""
+        return other_family(self.record, family, kind, precision)
 
     def precision_for(self, precision: str) -> str | None:
         """The measured precision that stands in for `precision` here (None: none measured)."""

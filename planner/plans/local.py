@@ -61,6 +61,7 @@ def local_training_target(local: LocalDevice, job: TrainingJob, warnings: list[s
     if eff is None or precision is None:
         warnings.append("this machine: the measurement record has no training measurement; no local row")
         return None
+    _warn_other_family(local, [("train", job.work.family, job.precision)], job.work.name, warnings)
     if precision != job.precision:
         warnings.append(f"this machine: {job.precision} was not measured here; its row runs at {precision}")
         job = dataclasses.replace(job, precision=precision)
@@ -78,11 +79,22 @@ def local_serving_plan(local: LocalDevice, work: Workload, inference: Inference,
     if compute is None or bandwidth is None:
         warnings.append(f"this machine: the measurement record has no {ck}/{bk} measurement; no local serving row")
         return []
+    _warn_other_family(local, [(ck, work.family, wanted), (bk, work.family, wanted)], work.name, warnings)
     if precision != wanted:
         warnings.append(f"this machine: {wanted} was not measured here; its serving row runs at {precision}")
         inference = inference.model_copy(update={"precision": precision})
     plan = serving_plan(work, inference, None, local.offer, eff=ServingEfficiency(compute, bandwidth), gpu=local.gpu)
     return [on_one_machine(plan, local.offer.offer.gpus_per_instance)]
+
+
+def _warn_other_family(local: LocalDevice, reads: list[tuple[str, str, str]], model: str,
+                       warnings: list[str]) -> None:
+    """One warning per (kind, family, precision) the row reads from another model family's curve (its efficiency
+    is labelled transferred: calibrated.OtherFamily)."""
+    for kind, family, precision in reads:
+        other = local.other_family(kind, family, precision)
+        if other is not None:
+            warnings.append(other.warning("this machine", model))
 
 
 def on_one_machine(plan: ServingPlan, available: int) -> ServingPlan:
