@@ -735,6 +735,14 @@ def test_confidence_takes_a_quantile_as_people_write_it():
     assert "For P" not in gpuplan("estimate", profile, "--confidence", "2").output
 
 
+@pytest.mark.parametrize("typed", ["P100", "p100", "100%", "1.0000001", "0.4999999999", "1e0"])
+def test_a_confidence_out_of_range_is_quoted_as_typed(typed):
+    # new-user QA round 12: '--confidence P100' read "--confidence 1 is outside [0.5, 1)", another value than typed
+    result = gpuplan("estimate", str(ROOT / "profiles" / "pretrain-1b-72h.yaml"), "--confidence", typed)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"Error: --confidence {typed} is outside [0.5, 1). "), result.stderr
+
+
 @pytest.mark.parametrize("given, expected", [(None, "1"), ("4", "4")])
 def test_an_estimate_runs_numpy_on_one_blas_thread_unless_told(monkeypatch, given, expected):
     # cli/estimate.py: OpenBLAS's pool spins on every core for an estimate's small matrices; a user's setting stays

@@ -36,7 +36,7 @@ PLAIN = [
     ["estimate", PROFILE, "--format", "json"],
     ["estimate", "--format", "json", PROFILE],
     ["estimate", PROFILE, "-f", "markdown", "--top", "0", "--confidence", "0.9"],
-    ["estimate", PROFILE, "--format=csv", "--top=3", "--confidence=0.25", "--wide"],
+    ["estimate", PROFILE, "--format=csv", "--top=3", "--confidence=0.75", "--wide"],
     ["estimate", PROFILE, "--set", "training.epochs=3", "--set", "constraints.max_gpus=8", "--simulate"],
     ["estimate", PROFILE, "--set=training.epochs=2", "--emit", "torchrun"],
     ["estimate", PROFILE, "--catalog", str(ROOT / "catalog"), "--calibrations", str(ROOT / "catalog"),
@@ -52,6 +52,8 @@ LEFT_TO_TYPER = [
     ["estimate", PROFILE, "--top", "-1"], ["estimate", PROFILE, "--top", "007"], ["estimate", PROFILE, "--top", "1.5"],
     ["estimate", PROFILE, "--top", "1", "--top", "2"], ["estimate", PROFILE, "--confidence", "1e-1"],
     ["estimate", PROFILE, "--confidence", ".5"], ["estimate", PROFILE, "--confidence", "nan"],
+    # outside [0.5, 1): Typer's path quotes the text in its error (0.4999999999 read '0.5 is outside [0.5, 1)')
+    ["estimate", PROFILE, "--confidence", "0.4999999999"], ["estimate", PROFILE, "--confidence=1.0"],
     ["estimate", PROFILE, "--local-usd-per-hour", "-1"], ["estimate", PROFILE, "--set"],
     ["estimate", PROFILE, "--set", "--wide"], ["estimate", PROFILE, "--simulate=1"], ["estimate", PROFILE, "--emit"],
     ["estimate", PROFILE, "--emit", "slurm"], ["estimate", PROFILE, "--unknown"], ["estimate", "-"], ["estimate", ""],

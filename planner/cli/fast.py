@@ -67,7 +67,9 @@ def _value(name: str, text: str) -> Any:
         return Emit(text) if text in Emit._value2member_map_ else None
     if name == "top":
         return int(text) if re.fullmatch(_INT, text) else None
-    if name in ("confidence", "local_usd_per_hour"):
+    if name == "confidence":  # outside its range: left to Typer, whose error quotes the text (parse_confidence)
+        return float(text) if re.fullmatch(_FLOAT, text) and 0.5 <= float(text) < 1.0 else None
+    if name == "local_usd_per_hour":
         return float(text) if re.fullmatch(_FLOAT, text) else None
     if name == "overrides":
         return text

@@ -155,12 +155,14 @@ def parse_confidence(text: str) -> float:
     except ValueError:
         raise PlannerError(f"--confidence {text!r}: expected a quantile such as 0.9 (or 90%, P90)",
                            hint="Use 0.5 to plan on median hours, 0.9 to plan on P90 hours.") from None
-    return value  # its range is checked where the plan is made (check_confidence), as the fast reader's is
+    # its range checked here, so that the error quotes what was typed (new-user QA round 12: 'P100' read '1')
+    return check_confidence(value, text.strip())
 
 
-def check_confidence(confidence: float) -> float:
+def check_confidence(confidence: float, typed: str | None = None) -> float:
     """The confidence level, or a PlannerError when it is outside [0.5, 1) or not a number (new-user QA, notebook:
-    confidence="0.9" was an internal TypeError)."""
+    confidence="0.9" was an internal TypeError). `typed`: the option as the user wrote it, which the error quotes
+    (else the number as Python writes it, not rounded)."""
     if isinstance(confidence, bool) or not isinstance(confidence, (int, float)):
         raise PlannerError(f"{option('--confidence')} {confidence!r} is not a number",
                            hint="Use 0.5 to plan on median hours, 0.9 to plan on P90 hours.")
@@ -168,7 +170,7 @@ def check_confidence(confidence: float) -> float:
         hint = "Use 0.5 to plan on median hours, 0.9 to plan on P90 hours."
         if 50 <= confidence < 100:  # a percentile written as one (new-user QA round 8: '--confidence 95')
             hint = f"For P{confidence:g} write {confidence / 100:g} (or {confidence:g}%, P{confidence:g}). " + hint
-        raise PlannerError(f"{option('--confidence')} {confidence:g} is outside [0.5, 1)", hint=hint)
+        raise PlannerError(f"{option('--confidence')} {typed or repr(confidence)} is outside [0.5, 1)", hint=hint)
     return confidence
 
 
