@@ -153,6 +153,14 @@ bert-train-then-serve 3.10x -> 1.82x / 3.12x -> 1.90x; every profile within 2x (
 others at most 1.67x); in-process plan() of pretrain-1b-72h 191 ms CPU. Callgrind, json: bert-train-then-serve
 3,150 -> 1,647 M instructions (a profile's first run, the store empty: 3,382 M).
 
+Offers whose rows no output reads deferred until read, the serving service times' shape efficiency per batch
+(2026-12-02, f02014a; docs/internals.md 'Performance', the twenty-second round): callgrind instructions, main d6da01a
+before, bert-train-then-serve json 1,656 -> 1,485 M, table 1,678 -> 1,503 M, pretrain-1b-72h table 1,208 -> 1,156 M,
+resnet50-imagenet json 1,226 -> 1,170 M (floor 653 M); CPU vs the floor side by side (medians of 7, load 5-6, floor
+224-270 ms) json / table: bert-train-then-serve 1.90x -> 1.71x / 1.66x -> 1.53x, resnet50-imagenet 1.59x -> 1.54x /
+1.51x -> 1.46x, pretrain-1b-72h 1.51x -> 1.46x / 1.47x -> 1.47x, serve-7b-chat 1.66x -> 1.66x / 1.80x -> 1.78x. This
+script at that load: worst json 1.60x, table 1.88x (serve-7b-chat), in-process plan() of pretrain-1b-72h 131.9 ms.
+
 Both run as a user's shell runs them: bytecode caching on (PYTHONDONTWRITEBYTECODE removed, as a sandbox may set it;
 without it every start recompiles planner/ from source while numpy's and scipy's installed .pyc are used), and the
 catalog's parsed YAML in its content cache (planner/io/yamlcache.py), both warmed by one run first, as are the

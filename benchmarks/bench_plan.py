@@ -109,6 +109,13 @@ fits, plans/training.py lazy_entries; docs/internals.md): instructions per plan(
 of 0, main 5206677 before) pretrain-1b-72h 555 -> 526 -> 517 M (-6.8 %; finer floors 1,200 -> 720), resnet50-imagenet
 545 -> 547 -> 546 M, lora-7b-a6000 220 -> 207 M, bert-train-then-serve 2,432 -> 2,426 M. CPU within the load's noise
 (pretrain-1b-72h ~165-185 ms at load 7-8). The 50 ms target is not met.
+Twenty-second round (2026-12-02, f02014a: offers whose GPU already has a cheaper feasible option deferred, their rows
+made when read, plans/search.py RankedRows; serving service times' tile and wave quantisation per (workload, SM
+count), gemm_shapes.forward_shape_efficiency_of; docs/internals.md): instructions per plan() (callgrind as above,
+main d6da01a before) pretrain-1b-72h 521 -> 470 M (-9.8 %), resnet50-imagenet 551 -> 489 M (-11.3 %), lora-7b-a6000
+225 -> 212 M, bert-train-then-serve 2,433 -> 2,282 M; CPU medians of 5, 3 runs alternating, load 4-5: pretrain-1b-72h
+137-160 -> 108-132 ms, resnet50-imagenet 133-158 -> 126-145 ms, bert-train-then-serve 476-495 -> 416-429 ms. The
+50 ms target is not met.
 Serving round (2026-12-01, issue 15: open TTFT verdicts judged on the queue's distribution, the batches between the
 powers of two bracketed by other counts', fewer look-ups; docs/internals.md 'The serving search judges open verdicts
 on the queue's distribution'): instructions per cold plan() (callgrind as above, main 8fa456a before) serve-7b-chat
