@@ -354,9 +354,14 @@ class LeftoverChain(Chain):
     With L > 0 left, the oldest left request has waited since before the close; the next close comes when a replica
     frees, at R, if B − L more have arrived by then, else when they have (τ' ∈ (R, T)) or at T, whichever is first
     (the oldest's wait taken as starting at the close: an upper bound on D).
-    Latency: a close's requests are served in arrival order, B at a time; a request beyond the first B waits one
-    batch's service per replica, S(B)/c, per block ahead of it; within a window the requests after F are spread
-    evenly over it (each owns an equal share of the window, its wait uniform there).
+    Latency: a close's requests are served in arrival order, B at a time; within a window the requests after F are
+    spread evenly over it (each owns an equal share of the window, its wait uniform there). A request beyond the
+    first B is left: only a close at R leaves requests, and every close after it until the request's own comes when
+    a replica frees (a full batch waits) and starts S(B), so with the other replicas' residuals Q₁ ≤ … ≤ Q_{c−1} at
+    the close before, block j ≥ 1 is taken ⌊(j − 1)/c⌋·S(B) + g_{(j − 1) mod c + 1} after it, g_l = Q_l − R and
+    g_c = S(B) (exact with no delay; with one, a close that does not fill waits for its delay beyond it); where
+    another chain follows the residuals it gives E[Q_l − R | L, R], else (one server c times as fast) g_l = l·S(B)/c:
+    S(B)/c a block.
     Against simulate_dynamic_batching (benchmarks/bench_dynamic_batching_agreement.py): within 5 % p95 where
     limits fill, at 1–90 % of capacity, on 1–4 replicas (docs/serving.md)."""
 
@@ -364,10 +369,11 @@ class LeftoverChain(Chain):
 
     def __init__(self, rate: float, delay: float, limit: int, replicas: int | None,
                  service_of: Callable[[float], float],
-                 states: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+                 states: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
         """`states`: the stationary weight of the closes by (L, R, U) — requests left, the time until a replica frees,
-        the oldest left request's delay still to run — where another chain follows them (model/leftover_pair_chain.py);
-        else this chain's own, on the requests present, R = S(b)/c and U = T."""
+        the oldest left request's delay still to run — and E[Q_l − R | L, R] (a column per other replica) where
+        another chain follows them (model/leftover_pair_chain.py); else this chain's own, on the requests present,
+        R = S(b)/c and U = T."""
         self.rate, self.delay, self.limit, self.top, self.open = rate, delay, limit, limit, False
         self.percentiles: dict[float, Percentile] = {}
         seen: dict[int, float] = {}
@@ -381,8 +387,9 @@ class LeftoverChain(Chain):
         self.service = service(1)
         c = replicas or 1
         per_block = service(limit) / c if replicas is not None else 0.0  # a full batch's turn on c replicas
+        spacing: np.ndarray | None = None
         if states is not None:
-            weight, left, r, due = states
+            weight, left, r, due, spacing = states
             window = rate * max(delay, float(r.max()))
             outcomes = _leftover_outcomes(rate, delay, limit, left, r, due,
                                           math.ceil(window + TAIL_SIGMAS * (math.sqrt(window) + 1.0)))
@@ -402,12 +409,13 @@ class LeftoverChain(Chain):
                     break
                 count = min(LEFTOVER_STATES, count + count // 2 + limit)
         self.weight = weight
-        self._mixture(outcomes, weight, limit, service, per_block)
+        self._mixture(outcomes, weight, limit, service, per_block, spacing)
         self.points = max(1, min(31, CDF_TERMS // max(1, self.w.size)))
 
     def _mixture(self, outcomes: tuple[np.ndarray, ...], weight: np.ndarray, limit: int,
-                 service: Callable[[int], float], per_block: float) -> None:
-        """The latency as a mixture of uniform waits plus a fixed time, one term per block of requests of a close."""
+                 service: Callable[[int], float], per_block: float, spacing: np.ndarray | None) -> None:
+        """The latency as a mixture of uniform waits plus a fixed time, one term per block of requests of a close.
+        `spacing`: E[Q_l − R] per state (class docstring), else a block waits per_block."""
         src, prob, dest, span, first, left, arrived = outcomes
         rows = np.zeros(weight.size)
         np.add.at(rows, src, prob)
@@ -432,7 +440,13 @@ class LeftoverChain(Chain):
         w.append(share[at] * (j_hi - j_lo + 1))
         lo.append(span[at] - j_hi * frac)
         width.append((j_hi - j_lo + 1) * frac)
-        shift.append(np.where(blk == 0, served[at], service(limit)) + blk * per_block)
+        if spacing is None:
+            waited = blk * per_block
+        else:  # block j ≥ 1: ⌊(j − 1)/c⌋ turns of S(B), then the ((j − 1) mod c + 1)-th replica to free
+            turns, nth = np.divmod(np.maximum(blk - 1, 0), spacing.shape[1] + 1)
+            gaps = np.concatenate([spacing[src[at]], np.full((at.size, 1), service(limit))], axis=1)
+            waited = np.where(blk > 0, turns * service(limit) + gaps[np.arange(at.size), nth], 0.0)
+        shift.append(np.where(blk == 0, served[at], service(limit)) + waited)
         self.w, self.lo, self.width, self.shift = (np.concatenate(v) for v in (w, lo, width, shift))
         self.total = float(self.w.sum())
 

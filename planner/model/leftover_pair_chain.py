@@ -22,7 +22,9 @@ N(R) ≥ need or R ≥ U (L + N(R) present, the other residual Q − R), at U if
 fills, τ ∈ (R, U) (B present, Q − τ; τ Erlang(need)). Residuals go onto the grid split linearly (mean kept).
 The backlog is followed to MOST_LEFT requests, first to LEFT_START, then as far as its geometric decay over the
 upper half puts EDGE (×1.25). πP is a sparse product plus an outer product; π by BiCGSTAB, restarted (_solve).
-Latency: LeftoverChain's mixture over the stationary weight of (L, R, U).
+Latency: LeftoverChain's mixture over the stationary weight of (L, R, U), with E[Q − R | L, R], the time from a close
+that leaves requests to the next replica to free (the requests are left only by closes at R: Q − R is exact but for
+the mean over the ρ a state (L, R) holds; L > 0: Q = X).
 """
 from __future__ import annotations
 
@@ -65,18 +67,18 @@ def remaining(delay: float, left: np.ndarray, rate: float) -> np.ndarray:
 
 
 def leftover_pair_stationary(rate: float, limit: int, delay: float, service_of: Callable[[float], float],
-                             span: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                             span: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The stationary weight of (L, R) at the closes of two replicas at `rate` with batches of up to `limit` (module
-    docstring): (weights, L, R, U). The residual grid spans min(span, S(limit)), widened 1.5-fold while more than
-    SPAN_TAIL of the weight lies at its end."""
+    docstring): (weights, L, R, U, E[Q − R | L, R] as a column). The residual grid spans min(span, S(limit)),
+    widened 1.5-fold while more than SPAN_TAIL of the weight lies at its end."""
     service = np.array([service_of(float(b)) for b in range(1, limit + 1)])
     longest = float(service[-1])
     left = LEFT_START
     while True:
         end = min(span, longest)
-        weight, left_of, r, beyond, left = _stationary(rate, delay, service, end, left)
+        weight, left_of, r, spacing, beyond, left = _stationary(rate, delay, service, end, left)
         if beyond <= SPAN_TAIL or end >= longest:
-            return weight, left_of, r, remaining(delay, left_of, rate)
+            return weight, left_of, r, remaining(delay, left_of, rate), spacing[:, None]
         span = 1.5 * end
 
 
@@ -98,9 +100,9 @@ def _reach(by_left: np.ndarray, most: int) -> int:
 
 
 def _stationary(lam: float, T: float, service: np.ndarray, X: float, most: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
-    """(weight, L, R) summed by (L, R), the weight with a residual at the grid's end, and the left requests followed
-    (from `most`, widened until the weight at the last is below EDGE)."""
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int]:
+    """(weight, L, R, E[Q − R | L, R]) summed by (L, R), the weight with a residual at the grid's end, and the left
+    requests followed (from `most`, widened until the weight at the last is below EDGE)."""
 
     B = service.size
     h = X / GRID
@@ -196,8 +198,10 @@ def _stationary(lam: float, T: float, service: np.ndarray, X: float, most: int
         most = min(MOST_LEFT, _reach(by_left, most))
     left_all = np.concatenate([np.zeros(head, dtype=int), left])
     r_all = np.concatenate([np.minimum(s_a, rho_a), R])
+    gap_all = np.concatenate([np.abs(s_a - rho_a), Q - R])  # Q − R
     # at the grid's end: a residual there, or S(B) clipped to X (every L > 0 state, until X reaches S(B))
     edge = float(pi[np.concatenate([(s_a >= X) | (rho_a >= X), np.ones(left.size, dtype=bool)])].sum())
     keys, which = np.unique(np.stack([left_all.astype(float), r_all]), axis=1, return_inverse=True)
     weight = np.bincount(which.ravel(), pi, keys.shape[1])
-    return weight, keys[0].astype(int), keys[1], edge, most
+    spacing = np.bincount(which.ravel(), pi * gap_all, keys.shape[1]) / np.where(weight > 0.0, weight, 1.0)
+    return weight, keys[0].astype(int), keys[1], spacing, edge, most

@@ -26,7 +26,8 @@ off the grid are split linearly between the grid times around them (mean kept); 
 move each cell to one cell and L to L + N(x_a) − B, a convolution along L per cell (by FFT), less the closes that
 N(R) < need keeps from happening while R < U. π by triple_chain.solve_stationary (restarted as leftover_pair_chain
 restarts it), from the last solve's answer as the backlog followed widens. Latency: LeftoverChain's mixture over the
-stationary weight of (L, R, U).
+stationary weight of (L, R, U), with E[Q_l − R | L, R], the times from a close that leaves requests to the next two
+replicas to free (requests are left only by closes at R; L > 0: Q₁ − R = ρ₂ − ρ₁, Q₂ − R = X − ρ₁).
 """
 from __future__ import annotations
 
@@ -43,29 +44,29 @@ from planner.model.triple_chain import GRID, M, _linear, add_falls, residual_cel
 
 
 def leftover_triple_stationary(rate: float, limit: int, delay: float, service_of: Callable[[float], float],
-                               span: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                               span: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The stationary weight of (L, R) at the closes of three replicas at `rate` with batches of up to `limit`
-    (module docstring): (weights, L, R, U), leftover_pair_stationary's contract. The residual grid spans
-    min(span, S(limit)), widened 1.5-fold while more than SPAN_TAIL of the weight lies at its end: at once to S(limit)
-    where the closes that leave requests hold more than SPAN_TAIL (their S(B), clipped at the grid's end, is there
-    until the grid reaches it)."""
+    (module docstring): (weights, L, R, U, E[Q_l − R | L, R] by column), leftover_pair_stationary's contract. The
+    residual grid spans min(span, S(limit)), widened 1.5-fold while more than SPAN_TAIL of the weight lies at its end:
+    at once to S(limit) where the closes that leave requests hold more than SPAN_TAIL (their S(B), clipped at the
+    grid's end, is there until the grid reaches it)."""
     service = np.array([service_of(float(b)) for b in range(1, limit + 1)])
     longest = float(service[-1])
     left = LEFT_START
     while True:
         end = min(span, longest)
-        weight, left_of, r, beyond, backlog, left = _stationary(rate, delay, service, end, left)
+        weight, left_of, r, spacing, beyond, backlog, left = _stationary(rate, delay, service, end, left)
         if beyond + backlog <= SPAN_TAIL or end >= longest:
-            return weight, left_of, r, remaining(delay, left_of, rate)
+            return weight, left_of, r, remaining(delay, left_of, rate), spacing
         span = longest if backlog > SPAN_TAIL else 1.5 * end
 
 
 def _stationary(lam: float, T: float, service: np.ndarray, X: float, most: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float, int]:
-    """(weight, L, R) summed by (L, R), the weight of the closes that leave none with a residual at the grid's end
-    and of those that leave requests, and the left requests followed (from `most`, widened until the weight at the
-    last is below EDGE, unless the grid must widen first: X < S(B) and the closes that leave requests hold more than
-    SPAN_TAIL)."""
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float, int]:
+    """(weight, L, R, E[Q_l − R | L, R] by column) summed by (L, R), the weight of the closes that leave none with a
+    residual at the grid's end and of those that leave requests, and the left requests followed (from `most`, widened
+    until the weight at the last is below EDGE, unless the grid must widen first: X < S(B) and the closes that leave
+    requests hold more than SPAN_TAIL)."""
     import scipy.fft as sfft
     import scipy.sparse as sp
 
@@ -235,6 +236,12 @@ def _stationary(lam: float, T: float, service: np.ndarray, X: float, most: int
                              np.add.reduceat(pi[head:].reshape(most, cells), first_of_a, axis=1).ravel()])
     left_of = np.concatenate([np.zeros(values.size, dtype=int), np.repeat(left, GRID + 1)])
     r = np.concatenate([values, np.tile(x, most)])
+    # E[Q_l − R | L, R]: L = 0 by R's values; L > 0 ρ₂ − ρ₁ = h·b and X − ρ₁ per cell, by R = x_a
+    back = pi[head:].reshape(most, cells)
+    spacing = np.stack([np.concatenate([np.bincount(which, pi[:head] * (q - R), values.size),
+                                        np.add.reduceat(back * gap, first_of_a, axis=1).ravel()])
+                        for q, gap in zip(Q, (h * b_of, X - x[a_of]))], axis=1)
+    spacing /= np.where(weight > 0.0, weight, 1.0)[:, None]
     held = weight > KEPT  # (no outcome of a state of at most KEPT enters LeftoverChain's mixture: its share ≤ it)
-    return weight[held], left_of[held], r[held], edge, float(pi[head:].sum()), most
+    return weight[held], left_of[held], r[held], spacing[held], edge, float(pi[head:].sum()), most
 
