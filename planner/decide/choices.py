@@ -460,11 +460,13 @@ def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJ
     return lines
 
 
-def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative: bool = True) -> ServingDecision:
+def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative: bool = True,
+                   delay: float = 0.0) -> ServingDecision:
     """The recommendation is the cheapest plan that holds every percentile target with headroom (at the P10
     efficiency); beside it, the cheapest that meets the targets at the median efficiency, and the fastest.
     A latency far below its target is no benefit, so 'balanced' is the plan with headroom, never a faster one.
-    generative: the plans decode tokens (their efficiency notes name the decode bandwidth)."""
+    generative: the plans decode tokens (their efficiency notes name the decode bandwidth). delay: dynamic
+    batching's max_queue_delay (0: none)."""
     key = serving_latency_key(plans, slo)
 
     def rank(p: ServingPlan) -> tuple[object, ...]:
@@ -582,17 +584,21 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
         # dynamic batching's percentiles are not M/D/c's: batches of up to batch_size close at max_queue_delay; the
         # model is measured against the simulation in docs/serving.md 'Known limits'
         # (benchmarks/bench_dynamic_batching_agreement.py): within 8 % p95 at 1–90 % of capacity, but low past
-        # MULTI_REPLICA_LOAD on four or more replicas whose batches reach their limit (model/chain_scope.py known_low)
+        # MULTI_REPLICA_LOAD on four or more replicas whose batches reach their limit, and on three or more where the
+        # delay is shorter than a full batch's turn (model/chain_scope.py known_low)
         checked = all(p.simulated_latency_s is not None for p in batched)
         limits = ", ".join(str(b) for b in sorted({p.batch_size for p in batched}))
         past = list(dict.fromkeys((p.gpu, p.replicas, round(p.utilization * 100))
-                                  for p in batched if known_low(p.replicas, p.batch_size, p.utilization)))
+                                  for p in batched if known_low(p.replicas, p.batch_size, p.utilization, delay,
+                                                                p.timing_s["service"])))
         line = (f"Dynamic batching (batches of up to {limits}): its latency is from a Markov chain at batch closes, "
                 "within 8% of the simulation at 1–90% of capacity, and up to "
                 f"{MULTI_REPLICA_LOAD:.0%} on four or more replicas whose batches reach their limit at times "
-                "(docs/serving.md, Known limits)")
+                "(on three or more, at no load where the delay is shorter than a full batch's turn on the replicas; "
+                "docs/serving.md, Known limits)")
         if past:
-            line += ("; past that it is low (p95 down to −23% at 80% and −34% at 90%), as for "
+            line += ("; past that it is low (p95 down to −23% at 80% and −34% at 90%, −55% at 50% without a "
+                     "delay), as for "
                      + ", ".join(f"{gpu} ({replicas} replicas at {load}%)" for gpu, replicas, load in past[:3])
                      + (f" and {len(past) - 3} more" if len(past) > 3 else ""))
         assumptions.append(line + "; " + ("--simulate checked the plans shown (simulated percentiles beside the "
@@ -641,7 +647,8 @@ def decide(loaded: LoadedProfile, catalog: Catalog, est: Estimate, confidence: f
     largest = largest_published_batch(catalog.directory) if est.training is not None and catalog.directory \
         and est.training.job.global_batch_samples is None else None
     training = decide_training(est.training, profile, largest) if est.training is not None else None
-    inference = (decide_serving(est.inference.plans, profile.inference.slo, est.inference.work.is_generative)
+    inference = (decide_serving(est.inference.plans, profile.inference.slo, est.inference.work.is_generative,
+                                 profile.inference.max_queue_delay or 0.0)
                  if est.inference is not None and profile.inference is not None else None)
     train_acc = nearest_accuracy(catalog.directory, training_group(est.training.job.work.family,
                                                                    est.training.job.method),

@@ -18,6 +18,14 @@ from planner.model.percentile import Percentile
 from planner.model.sampled_chain import sampled_stationary
 from planner.model.triple_chain import triple_stationary
 
+WAITING_SHARE = 0.01
+"""Below MULTI_REPLICA_LOAD, the share of the one-server chain's closes that wait for a replica (r > T) above which
+three or more replicas are sampled (model/sampled_chain.py): the one-server chain places R wrong (S(b)/c, where a
+replica is often free at light load and frees unevenly at heavy), and R enters the latency only at those closes;
+p99, the highest percentile a plan reports, leaves 1 % of requests. With bert's 10 ms delay its closes that wait
+are ≤ 0.5 % up to 30 % of capacity and 0.4–22 % at 50–60 % (where it held within 6 % too); with no delay every close
+waits (r = S(b)/c > 0), and it was +9 to +24 % p99 at 1 % of capacity and −5 to −72 % p95 at 20–50 %
+(benchmarks/prototypes/many_replicas_no_delay.py)."""
 LEFT_OUT = 1e-7
 """Stationary weight of the least likely batch sizes left out of the latency's mixture (a percentile moves by at
 most the cdf's change, ≤ this, far below TOLERANCE's effect)."""
@@ -253,19 +261,28 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
     def r_of(states: np.ndarray) -> np.ndarray:  # states: batch sizes b
         return np.array([service_of(float(b)) for b in states.tolist()]) / n
 
-    if n >= 4 and busy():
-        # four or more replicas: their embedded chain sampled (model/sampled_chain.py) where one server n times as
-        # fast is low; where batches may reach the limit, one server n times as fast with what they leave behind
-        # (LeftoverChain; chain_scope.known_low names them)
+    lo, weight, r = (0, np.ones(0), np.zeros(0)) if n >= 3 and busy() else _stationary(lam, delay, top, r_of)
+    if n >= 3 and not leftover and (busy() or float(weight[r > delay].sum()) > WAITING_SHARE):
+        # three or more replicas: their embedded chain sampled (model/sampled_chain.py) where one server n times as
+        # fast is low — past MULTI_REPLICA_LOAD, and below it where more than WAITING_SHARE of its closes wait for
+        # a replica (with no delay, every close); where batches may reach the limit, below MULTI_REPLICA_LOAD the
+        # one-server chain as before, past it three as below, four or more as one server n times as fast with what
+        # they leave behind (LeftoverChain; chain_scope.known_low names them)
         sampled = sampled_stationary(rate, n, limit, delay, service_of)
         if sampled is not None:
             weight, r, top = sampled
             return BatchingChain(rate, delay, limit, top, service_of, weight, r)
-        if limit <= LEFTOVER_LIMIT:
-            return LeftoverChain(rate, delay, limit, replicas, service_of)
+        if not busy():
+            return BatchingChain(rate, delay, limit, top, service_of, weight, r)
+        if n >= 4:
+            if limit <= LEFTOVER_LIMIT:
+                return LeftoverChain(rate, delay, limit, replicas, service_of)
+            lo, weight, r = _stationary(lam, delay, top, r_of)
+            return BatchingChain(rate, delay, limit, limit, service_of, weight, r)
+    elif n >= 4:
+        return BatchingChain(rate, delay, limit, top, service_of, weight, r)
+    if not weight.size:  # three past MULTI_REPLICA_LOAD whose batches may fill: the one-server chain spans their grid
         lo, weight, r = _stationary(lam, delay, top, r_of)
-        return BatchingChain(rate, delay, limit, limit, service_of, weight, r)
-    lo, weight, r = _stationary(lam, delay, top, r_of)
     if n == 2:
         # two replicas on their residuals (model/pair_chain.py), from where this chain holds them: the residual the
         # stationary state exceeds with probability above SPAN_TAIL, S(b) = 2r, is where its grid starts

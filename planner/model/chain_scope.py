@@ -17,23 +17,31 @@ chain of several replicas is within 10 % of the simulation at p50, p95 and p99 w
 (benchmarks/bench_dynamic_batching_agreement.py: 3 and 4 replicas with the limit out of reach, and 2 or 3 whose
 batches reach a limit of 64 at times, p95 within 5 % to 65 %; beyond, 4 replicas −4 to −25 % p95 at 80 % and −8 to
 −53 % at 90 %, 3 −23 % at 80 % and −25 to −49 % at 90 %, 2 or 3 with a limit of 64 −11 to −22 % at 80 % and −18 to
-−32 % at 90 %). Past it, three replicas with the limit out of reach are followed on their residuals
-(model/triple_chain.py), as two are at every load (model/pair_chain.py), four or more on their embedded chain
-sampled (model/sampled_chain.py), and two or three whose batches reach the limit on both what full batches leave
+−32 % at 90 %). Past it, three or more replicas with the limit out of reach are followed on their embedded chain
+sampled (model/sampled_chain.py; below it too wherever the one-server chain's closes wait for a replica, with no
+delay at every load: batching_chain WAITING_SHARE), two on their residuals at every load (model/pair_chain.py),
+and two or three whose batches reach the limit on both what full batches leave
 behind and the others' residuals (model/leftover_pair_chain.py, model/leftover_triple_chain.py)."""
 
 
-def known_low(replicas: int, batch: int, utilization: float) -> bool:
-    """Whether a plan's dynamic-batching latency is past where its chain is measured to hold, and low: four or more
-    replicas whose batches may reach their limit (LeftoverChain, which treats them as one server as many times as
-    fast: −4 to −34 % p95 at 80–90 % with a limit of 64), past MULTI_REPLICA_LOAD. One replica, two
-    (model/pair_chain.py, and model/leftover_pair_chain.py where batches fill), three (model/triple_chain.py, and
-    model/leftover_triple_chain.py where batches fill: limits 8–256 within 8.1 % at p50, p95 and p99 at 65–90 %,
-    where one server three times as fast was down to −49 %) and four or more with the limit out of reach
-    (model/sampled_chain.py: within 7.5 % at 65–90 %, c = 4, 5, 6, 8) hold at 1–90 % (docs/serving.md 'Known
-    limits')."""
-    several = replicas >= 4 and batch <= LEFTOVER_LIMIT
-    return batch > 1 and several and utilization > MULTI_REPLICA_LOAD
+def known_low(replicas: int, batch: int, utilization: float, delay: float, service: float) -> bool:
+    """Whether a plan's dynamic-batching latency is past where its chain is measured to hold, and low: three or more
+    replicas whose batches may reach their limit (≤ LEFTOVER_LIMIT) where the delay is shorter than a full batch's
+    turn on the replicas (`service`, S(batch), over `replicas`), up to MULTI_REPLICA_LOAD (four or more at any load):
+    there the one-server chain's batches wait for a replica (LeftoverChain, one server as many times as fast; limit
+    64, four replicas: −12 to −52 % p95 at 50 % with a 1 ms delay, −22 to −55 % at 30–50 % with none;
+    benchmarks/prototypes/many_replicas_no_delay.py); and four or more whose batches may reach it past
+    MULTI_REPLICA_LOAD (−4 to −34 % p95 at 80–90 % with a limit of 64). One replica, two (model/pair_chain.py, and
+    model/leftover_pair_chain.py where batches fill), three past MULTI_REPLICA_LOAD where batches fill
+    (model/leftover_triple_chain.py: limits 8–256 within 8.1 % at p50, p95 and p99 at 65–90 %, where one server three
+    times as fast was down to −49 %) and three or more with the limit out of reach (model/sampled_chain.py past
+    MULTI_REPLICA_LOAD and wherever the one-server chain's closes wait: within 6.6 % at 1–90 % on 3, 4, 6 and 8 with
+    no delay, 1 ms or 10 ms) hold at 1–90 % (docs/serving.md 'Known limits')."""
+    if replicas < 3 or not 1 < batch <= LEFTOVER_LIMIT:
+        return False
+    waits = service / replicas > delay
+    busy = utilization > MULTI_REPLICA_LOAD
+    return (waits and not busy) if replicas == 3 else (waits or busy)
 
 
 KEPT = 1e-13
