@@ -594,8 +594,8 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
         line = (f"Dynamic batching (batches of up to {limits}): its latency is from a Markov chain at batch closes, "
                 "within 8% of the simulation at 1–90% of capacity, and up to "
                 f"{MULTI_REPLICA_LOAD:.0%} on four or more replicas whose batches reach their limit at times "
-                "(on three or more, at no load where the delay is shorter than a full batch's turn on the replicas; "
-                "docs/serving.md, Known limits)")
+                "(not held at any load on three or more such replicas whose delay is shorter than a full batch's "
+                "turn on them; docs/serving.md, Known limits)")
         if past:
             line += ("; past that it is low (p95 down to −23% at 80% and −34% at 90%, −55% at 50% without a "
                      "delay), as for "
