@@ -80,6 +80,16 @@ weight 1e-8) and the error follows the residual grid's step at no delay (B 128, 
 again 2026-12-02 with the new timing) it moved by at most 6.4 points (RTX 3060 B 16, 90 %: +0.6/+2.3/+3.2 →
 +0.6/−2.3/−3.2), the worst still RTX A6000 B 256 at 90 %, −3.9/−5.1/−8.1.
 
+Sampled first (2026-12-02, batching_chain._made): three replicas past MULTI_REPLICA_LOAD whose batches may fill by
+the one-server chain's reach are first sampled (model/sampled_chain.py, exact where no batch drawn fills, its 8σ reach
+within the limit); this chain only where that fails. Sampled ('-' states in the printout), 200–240 ms a chain: 10 ms
+delay RTX-3060 B 128 65/80 % −0.3/−0.9/−1.4, −0.4/−0.4/+0.5 (this chain −0.2/−0.6/−0.3, +0.7/+3.7/+5.7), B 256
+65/80/90 % −0.3/−1.0/−1.1, −0.5/−0.9/−0.1, −3.5/−3.3/+0.2 (this chain at 90 %: +0.7/+2.1/+6.2), RTX-A6000 B 128 65 %
+−0.4/−0.3/+0.0, B 256 65/80 % −0.4/−0.5/−0.8, −1.0/−2.2/−0.3; no delay RTX-3060 B 128 80 % −1.4/−1.3/+1.1 (was
++9.6/+10.4/+10.7), B 256 80/90 % −1.4/−1.3/−2.0, −4.6/−2.1/−0.2 (was +9.4/+9.8/+6.3, +23.1/+17.5/+18.9), RTX-A6000
+B 256 80 % −0.1/+0.5/+2.5. Every other case as before (its draws reach the limit); still out of band with no delay:
+RTX-3060 B 64 80 % +8.6/+10.4/+9.5 and B 128 90 % +23.7/+17.8/+17.7 (the sampled reach passes the limit there).
+
 Run: .venv/bin/python benchmarks/prototypes/three_replicas_leftover.py [B,B] [LOAD,LOAD] [nodelay]
 """
 from __future__ import annotations

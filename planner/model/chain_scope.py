@@ -33,8 +33,9 @@ def known_low(replicas: int, batch: int, utilization: float, delay: float, servi
     benchmarks/prototypes/many_replicas_no_delay.py); and four or more whose batches may reach it past
     MULTI_REPLICA_LOAD (−4 to −34 % p95 at 80–90 % with a limit of 64). One replica, two (model/pair_chain.py, and
     model/leftover_pair_chain.py where batches fill), three past MULTI_REPLICA_LOAD where batches fill
-    (model/leftover_triple_chain.py: limits 8–256 within 8.1 % at p50, p95 and p99 at 65–90 %, where one server three
-    times as fast was down to −49 %) and three or more with the limit out of reach (model/sampled_chain.py past
+    (sampled first, else model/leftover_triple_chain.py: limits 8–256 within 8.1 % at p50, p95 and p99 at 65–90 %
+    with a 10 ms delay, where one server three times as fast was down to −49 %; with none, high — not low — by up to
+    +10.4 % at RTX 3060 B 64, 80 % and +23.7 % at B 128, 90 %: benchmarks/prototypes/three_replicas_leftover.py) and three or more with the limit out of reach (model/sampled_chain.py past
     MULTI_REPLICA_LOAD and wherever the one-server chain's closes wait: within 6.6 % at 1–90 % on 3, 4, 6 and 8 with
     no delay, 1 ms or 10 ms) hold at 1–90 % (docs/serving.md 'Known limits')."""
     if replicas < 3 or not 1 < batch <= LEFTOVER_LIMIT:
