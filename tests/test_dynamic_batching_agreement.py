@@ -4,8 +4,9 @@ loads 1–90 % of the capacity at full batches (issue 12: within 10 % at every l
 bert-train-then-serve's on an RTX 3060 (its batch time grows with the batch) and an RTX A6000 (host-bound at small
 batches), as in benchmarks/bench_dynamic_batching_agreement.py, whose full table is docs/serving.md 'Known limits'.
 
-Where the analytic model is known to be low (four or more replicas whose limit may fill, past MULTI_REPLICA_LOAD),
-the test holds the decision to say so instead (test_decisions.py)."""
+Where the analytic model is known to be low (three or more replicas whose limit may fill, up to MULTI_REPLICA_LOAD,
+where the delay is shorter than a full batch's turn), the test holds the decision to say so instead
+(test_decisions.py)."""
 from __future__ import annotations
 
 import pytest
@@ -149,6 +150,19 @@ def test_replicas_whose_batches_fill_at_times_within_10_percent_at_every_load(be
 
 
 @pytest.mark.parametrize("gpu", ["RTX-3060", "RTX-A6000"])
+@pytest.mark.parametrize(("replicas", "limit"), [(4, 64), (8, 256)])
+def test_four_or_more_replicas_whose_batches_fill_within_10_percent_past_the_stated_load(bert_curves, gpu, replicas,
+                                                                                        limit):
+    # past MULTI_REPLICA_LOAD a seeded Monte Carlo of the chain with full batches and their backlog, latency sampled
+    # per request (model/filling_chain.py), where one server as many times as fast with what full batches leave
+    # behind (LeftoverChain) was −24 to −55 % p95 at 80–90 %; limit 64, 4 replicas at 90 %: RTX 3060 −41 % p95
+    inf, curves = bert_curves
+    for load in (0.65, 0.9):
+        errors = _agree(inf, curves[gpu], limit, replicas, load)
+        assert all(abs(e) <= 0.10 for e in errors.values()), (load, errors)
+
+
+@pytest.mark.parametrize("gpu", ["RTX-3060", "RTX-A6000"])
 def test_three_replicas_whose_batches_fill_without_a_delay_within_10_percent(bert_curves, gpu):
     # no max_queue_delay and a limit of 16: most closes leave requests, each left block served when the next replica
     # frees, Q_l − R after the close that left it (model/batching_chain.py LeftoverChain); S(B)/3 a block was
@@ -171,16 +185,16 @@ def test_several_replicas_within_10_percent_up_to_the_stated_load(bert_curves, g
 
 def test_the_plans_past_where_the_chain_holds_are_the_known_low_ones():
     # model/chain_scope.py: any number of replicas with the limit out of reach, and one to three whose batches fill,
-    # hold at 1–90 % where the delay is at least a full batch's turn on the replicas (S(limit)/replicas); four or
-    # more whose batches may fill (LEFTOVER_LIMIT) only up to MULTI_REPLICA_LOAD; three or more with a shorter delay
-    # only past it on three
+    # hold at 1–90 % where the delay is at least a full batch's turn on the replicas (S(limit)/replicas); three or
+    # more whose batches may fill (LEFTOVER_LIMIT) with a shorter delay only past MULTI_REPLICA_LOAD (four or more:
+    # model/filling_chain.py)
     assert not known_low(1, 64, 0.95, 0.01, 0.2)
     assert not known_low(2, 4096, 0.95, 0.01, 2.8) and not known_low(3, 4096, 0.95, 0.01, 2.8)
     assert not known_low(4, 4096, 0.95, 0.0, 2.8) and not known_low(8, 4096, 0.95, 0.0, 2.8)
     assert not known_low(2, 64, 0.95, 0.0, 0.2) and not known_low(2, 8, 0.95, 0.0, 0.03)
     assert not known_low(3, 64, 0.95, 0.01, 0.02) and not known_low(3, 8, 0.95, 0.01, 0.02)
     assert known_low(3, 64, 0.3, 0.0, 0.02) and not known_low(3, 64, 0.95, 0.0, 0.02)
-    assert known_low(4, 64, 0.7, 0.01, 0.02) and not known_low(4, 64, MULTI_REPLICA_LOAD, 0.01, 0.02)
+    assert not known_low(4, 64, 0.7, 0.01, 0.02) and not known_low(8, 256, 0.9, 0.0, 0.3)  # model/filling_chain.py
     assert known_low(4, 64, 0.3, 0.0, 0.02) and known_low(4, 64, 0.3, 0.001, 0.045)  # no delay, or a short one
     assert not known_low(4, 1, 0.95, 0.0, 0.01)  # batches of one are M/D/c, exact
 

@@ -583,22 +583,20 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
     if batched:
         # dynamic batching's percentiles are not M/D/c's: batches of up to batch_size close at max_queue_delay; the
         # model is measured against the simulation in docs/serving.md 'Known limits'
-        # (benchmarks/bench_dynamic_batching_agreement.py): within 8 % p95 at 1–90 % of capacity, but low past
-        # MULTI_REPLICA_LOAD on four or more replicas whose batches reach their limit, and on three or more where the
-        # delay is shorter than a full batch's turn (model/chain_scope.py known_low)
+        # (benchmarks/bench_dynamic_batching_agreement.py): within 8 % p95 at 1–90 % of capacity, but low up to
+        # MULTI_REPLICA_LOAD on three or more whose batches reach their limit where the delay is shorter than a full
+        # batch's turn (model/chain_scope.py known_low)
         checked = all(p.simulated_latency_s is not None for p in batched)
         limits = ", ".join(str(b) for b in sorted({p.batch_size for p in batched}))
         past = list(dict.fromkeys((p.gpu, p.replicas, round(p.utilization * 100))
                                   for p in batched if known_low(p.replicas, p.batch_size, p.utilization, delay,
                                                                 p.timing_s["service"])))
         line = (f"Dynamic batching (batches of up to {limits}): its latency is from a Markov chain at batch closes, "
-                "within 8% of the simulation at 1–90% of capacity, and up to "
-                f"{MULTI_REPLICA_LOAD:.0%} on four or more replicas whose batches reach their limit at times "
-                "(not held at any load on three or more such replicas whose delay is shorter than a full batch's "
-                "turn on them; docs/serving.md, Known limits)")
+                "within 8% of the simulation at 1–90% of capacity (not held up to "
+                f"{MULTI_REPLICA_LOAD:.0%} on three or more replicas whose batches reach their limit at times and "
+                "whose delay is shorter than a full batch's turn on them; docs/serving.md, Known limits)")
         if past:
-            line += ("; past that it is low (p95 down to −23% at 80% and −34% at 90%, −55% at 50% without a "
-                     "delay), as for "
+            line += ("; there it is low (p95 down to −52% at 50% with a 1 ms delay, −55% without one), as for "
                      + ", ".join(f"{gpu} ({replicas} replicas at {load}%)" for gpu, replicas, load in past[:3])
                      + (f" and {len(past) - 3} more" if len(past) > 3 else ""))
         assumptions.append(line + "; " + ("--simulate checked the plans shown (simulated percentiles beside the "

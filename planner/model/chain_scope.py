@@ -27,12 +27,14 @@ behind and the others' residuals (model/leftover_pair_chain.py, model/leftover_t
 def known_low(replicas: int, batch: int, utilization: float, delay: float, service: float) -> bool:
     """Whether a plan's dynamic-batching latency is past where its chain is measured to hold, and low: three or more
     replicas whose batches may reach their limit (≤ LEFTOVER_LIMIT) where the delay is shorter than a full batch's
-    turn on the replicas (`service`, S(batch), over `replicas`), up to MULTI_REPLICA_LOAD (four or more at any load):
+    turn on the replicas (`service`, S(batch), over `replicas`), up to MULTI_REPLICA_LOAD:
     there the one-server chain's batches wait for a replica (LeftoverChain, one server as many times as fast; limit
     64, four replicas: −12 to −52 % p95 at 50 % with a 1 ms delay, −22 to −55 % at 30–50 % with none;
-    benchmarks/prototypes/many_replicas_no_delay.py); and four or more whose batches may reach it past
-    MULTI_REPLICA_LOAD (−4 to −34 % p95 at 80–90 % with a limit of 64). One replica, two (model/pair_chain.py, and
-    model/leftover_pair_chain.py where batches fill), three past MULTI_REPLICA_LOAD where batches fill
+    benchmarks/prototypes/many_replicas_no_delay.py). Four or more whose batches may reach it past
+    MULTI_REPLICA_LOAD are sampled with full batches (model/filling_chain.py: limits 16–256 on 4, 6 and 8 at 65–90 %,
+    within 6.3 % at p50, p95 and p99 with a 10 ms delay or none; benchmarks/prototypes/many_replicas_filling.py,
+    where one server as many times as fast with what they leave behind was −24 to −55 % p95). One replica, two
+    (model/pair_chain.py, and model/leftover_pair_chain.py where batches fill), three past MULTI_REPLICA_LOAD where batches fill
     (sampled first, else model/leftover_triple_chain.py: limits 8–256 within 8.1 % at p50, p95 and p99 at 65–90 %
     with a 10 ms delay, where one server three times as fast was down to −49 %; with none, high — not low — by up to
     +10.4 % at RTX 3060 B 64, 80 % and +23.7 % at B 128, 90 %: benchmarks/prototypes/three_replicas_leftover.py) and three or more with the limit out of reach (model/sampled_chain.py past
@@ -40,9 +42,7 @@ def known_low(replicas: int, batch: int, utilization: float, delay: float, servi
     no delay, 1 ms or 10 ms) hold at 1–90 % (docs/serving.md 'Known limits')."""
     if replicas < 3 or not 1 < batch <= LEFTOVER_LIMIT:
         return False
-    waits = service / replicas > delay
-    busy = utilization > MULTI_REPLICA_LOAD
-    return (waits and not busy) if replicas == 3 else (waits or busy)
+    return service / replicas > delay and utilization <= MULTI_REPLICA_LOAD
 
 
 KEPT = 1e-13
