@@ -204,21 +204,27 @@ def simulated(cache: dict[str, dict[str, float]], name: str, limit: int, c: int,
     return rate, cache[key]
 
 
-def cases(c: int, default_limits: list[int], default_loads: list[float]
-          ) -> Iterator[tuple[str, Callable[[float], float], float, int, float, float, dict[str, float]]]:
-    """Each (GPU, S, delay, limit, load, rate, simulated latencies) of c replicas: the limits and loads from argv[1]
-    and argv[2] (comma-separated) else the defaults, over curves()' GPUs, simulations from CACHE or made once."""
-    limits = [int(v) for v in sys.argv[1].split(",")] if len(sys.argv) > 1 else default_limits
-    loads = [float(v) for v in sys.argv[2].split(",")] if len(sys.argv) > 2 else default_loads
+def runs(c: int, limits: list[int] | None, loads: list[float]
+         ) -> Iterator[tuple[str, Callable[[float], float], float, int, float, float, dict[str, float]]]:
+    """Each (GPU, S, delay, limit, load, rate, simulated latencies) of c replicas over curves()' GPUs, at `limits`
+    (None: each GPU's plan limit) and `loads`, simulations from CACHE or made once."""
     delay, gpus = curves()
     cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
-    for name, (_, table) in gpus.items():
+    for name, (own, table) in gpus.items():
         def S(b: float, table: list[float] = table) -> float:
             return table[int(b) - 1]
-        for limit in limits:
+        for limit in ([own] if limits is None else limits):
             for load in loads:
                 rate, sim = simulated(cache, name, limit, c, load, delay, S)
                 yield name, S, delay, limit, load, rate, sim
+
+
+def cases(c: int, default_limits: list[int], default_loads: list[float]
+          ) -> Iterator[tuple[str, Callable[[float], float], float, int, float, float, dict[str, float]]]:
+    """runs() of c replicas at the limits and loads from argv[1] and argv[2] (comma-separated) else the defaults."""
+    limits = [int(v) for v in sys.argv[1].split(",")] if len(sys.argv) > 1 else default_limits
+    loads = [float(v) for v in sys.argv[2].split(",")] if len(sys.argv) > 2 else default_loads
+    return runs(c, limits, loads)
 
 
 def main() -> int:

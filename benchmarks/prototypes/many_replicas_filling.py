@@ -97,7 +97,6 @@ Run: .venv/bin/python benchmarks/prototypes/many_replicas_filling.py [C,C] [LIMI
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -106,7 +105,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from many_replicas_closures import CACHE, KEYS, curves, simulated  # noqa: E402
+from many_replicas_closures import KEYS, runs  # noqa: E402
 
 from planner.model.filling_chain import filling_sample  # noqa: E402
 
@@ -122,28 +121,21 @@ def main() -> int:
     limits = [int(v) for v in sys.argv[2].split(",")] if len(sys.argv) > 2 else [16, 64, 256]
     loads = [float(v) for v in sys.argv[3].split(",")] if len(sys.argv) > 3 else [0.65, 0.8, 0.9]
     seeds = [int(v) for v in sys.argv[4].split(",")] if len(sys.argv) > 4 else [1]
-    delay, gpus = curves()
-    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     print("| GPU | c | limit | load | error p50/p95/p99 % (seeds " + ", ".join(map(str, seeds))
           + ") | spread | CPU s | sim p50/p95/p99 ms |")
     for c in reps:
-        for name, (_, table) in gpus.items():
-            def S(b: float, table: list[float] = table) -> float:
-                return table[int(b) - 1]
-            for limit in limits:
-                for load in loads:
-                    rate, sim = simulated(cache, name, limit, c, load, delay, S)
-                    errs, cpu = [], []
-                    for seed in seeds:
-                        t0 = time.process_time()
-                        got = filling_latency(rate, c, limit, delay, S, seed=seed)
-                        cpu.append(time.process_time() - t0)
-                        errs.append([100 * (g / sim[q] - 1) for g, q in zip(got, KEYS)])
-                    spread = "/".join(f"{max(e[i] for e in errs) - min(e[i] for e in errs):.1f}" for i in range(3))
-                    cells = " ; ".join("/".join(f"{v:+.1f}" for v in e) for e in errs)
-                    ms = "/".join(f"{1000 * sim[q]:.0f}" for q in KEYS)
-                    print(f"| {name} | {c} | {limit} | {round(load * 100)} % | {cells} | {spread} | "
-                          f"{min(cpu):.2f}–{max(cpu):.2f} | {ms} |", flush=True)
+        for name, S, delay, limit, load, rate, sim in runs(c, limits, loads):
+            errs, cpu = [], []
+            for seed in seeds:
+                t0 = time.process_time()
+                got = filling_latency(rate, c, limit, delay, S, seed=seed)
+                cpu.append(time.process_time() - t0)
+                errs.append([100 * (g / sim[q] - 1) for g, q in zip(got, KEYS)])
+            spread = "/".join(f"{max(e[i] for e in errs) - min(e[i] for e in errs):.1f}" for i in range(3))
+            cells = " ; ".join("/".join(f"{v:+.1f}" for v in e) for e in errs)
+            ms = "/".join(f"{1000 * sim[q]:.0f}" for q in KEYS)
+            print(f"| {name} | {c} | {limit} | {round(load * 100)} % | {cells} | {spread} | "
+                  f"{min(cpu):.2f}–{max(cpu):.2f} | {ms} |", flush=True)
     return 0
 
 

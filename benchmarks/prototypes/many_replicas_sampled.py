@@ -51,13 +51,12 @@ e.g. 5: the simulation at seeds 1 … 5 too, its p50/p95/p99 range printed).
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from many_replicas_closures import CACHE, KEYS, curves, simulated  # noqa: E402
+from many_replicas_closures import KEYS, runs  # noqa: E402
 
 import planner.model.sampled_chain as sampled  # noqa: E402
 from planner.model.batching_chain import batching_chain  # noqa: E402
@@ -69,34 +68,28 @@ def main() -> int:
     loads = [float(v) for v in sys.argv[2].split(",")] if len(sys.argv) > 2 else [0.65, 0.8, 0.9]
     seeds = [int(v) for v in sys.argv[3].split(",")] if len(sys.argv) > 3 else [sampled.SEED]
     sim_seeds = int(sys.argv[4]) if len(sys.argv) > 4 else 1
-    delay, gpus = curves()
-    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     print("| GPU | c | load | error p50/p95/p99 % (seeds " + ", ".join(map(str, seeds)) + ") | spread | CPU s |"
           + (f" simulation seeds 1–{sim_seeds}, ms |" if sim_seeds > 1 else ""))
     for c in reps:
-        for name, (limit, table) in gpus.items():
-            def S(b: float, table: list[float] = table) -> float:
-                return table[int(b) - 1]
-            for load in loads:
-                rate, sim = simulated(cache, name, limit, c, load, delay, S)
-                errs, cpu = [], []
-                for seed in seeds:
-                    sampled.SEED = seed
-                    t0 = time.process_time()
-                    chain = batching_chain(rate, c, limit, delay, S)
-                    got = chain.values([0.5, 0.95, 0.99])
-                    cpu.append(time.process_time() - t0)
-                    errs.append([100 * (g / sim[q] - 1) for g, q in zip(got, KEYS)])
-                spread = "/".join(f"{max(e[i] for e in errs) - min(e[i] for e in errs):.1f}" for i in range(3))
-                cells = " ; ".join("/".join(f"{v:+.1f}" for v in e) for e in errs)
-                extra = ""
-                if sim_seeds > 1:
-                    runs = [simulate_dynamic_batching(rate, c, limit, S, delay, requests=200_000, seed=s).latency_s
-                            for s in range(1, sim_seeds + 1)]
-                    extra = " " + "/".join(f"{1000 * min(r[q] for r in runs):.0f}–{1000 * max(r[q] for r in runs):.0f}"
-                                           for q in KEYS) + " |"
-                print(f"| {name} | {c} | {round(load * 100)} % | {cells} | {spread} | "
-                      f"{min(cpu):.2f}–{max(cpu):.2f} |{extra}", flush=True)
+        for name, S, delay, limit, load, rate, sim in runs(c, None, loads):
+            errs, cpu = [], []
+            for seed in seeds:
+                sampled.SEED = seed
+                t0 = time.process_time()
+                chain = batching_chain(rate, c, limit, delay, S)
+                got = chain.values([0.5, 0.95, 0.99])
+                cpu.append(time.process_time() - t0)
+                errs.append([100 * (g / sim[q] - 1) for g, q in zip(got, KEYS)])
+            spread = "/".join(f"{max(e[i] for e in errs) - min(e[i] for e in errs):.1f}" for i in range(3))
+            cells = " ; ".join("/".join(f"{v:+.1f}" for v in e) for e in errs)
+            extra = ""
+            if sim_seeds > 1:
+                sims = [simulate_dynamic_batching(rate, c, limit, S, delay, requests=200_000, seed=s).latency_s
+                        for s in range(1, sim_seeds + 1)]
+                extra = " " + "/".join(f"{1000 * min(r[q] for r in sims):.0f}–{1000 * max(r[q] for r in sims):.0f}"
+                                       for q in KEYS) + " |"
+            print(f"| {name} | {c} | {round(load * 100)} % | {cells} | {spread} | "
+                  f"{min(cpu):.2f}–{max(cpu):.2f} |{extra}", flush=True)
     return 0
 
 
