@@ -753,3 +753,32 @@ def test_an_estimate_runs_numpy_on_one_blas_thread_unless_told(monkeypatch, give
     result = runner.invoke(app, ["estimate", str(ROOT / "profiles" / "lora-7b-a6000.yaml"), "--format", "json"])
     assert result.exit_code == 0, result.output
     assert os.environ["OPENBLAS_NUM_THREADS"] == expected
+
+
+@pytest.mark.parametrize("args, message", [
+    (["estimate", "p.yaml", "--format", "xml"],
+     "Error: --format: 'xml' is not one of 'table', 'json', 'markdown', 'csv'. Try 'gpuplan estimate --help'.\n"),
+    (["estimate", "p.yaml", "--top", "-1"],
+     "Error: --top: Input should be greater than or equal to 0 (got '-1'). Try 'gpuplan estimate --help'.\n"),
+    (["estimate", "p.yaml", "--top", "abc"],
+     "Error: --top: Input should be a valid integer, unable to parse string as an integer (got 'abc'). "
+     "Try 'gpuplan estimate --help'.\n"),
+    (["estimate"], "Error: Missing argument 'PROFILE'. Try 'gpuplan estimate --help'.\n"),
+    (["estimate", "p.yaml", "--bogus"], "Error: No such option: --bogus. Try 'gpuplan estimate --help'.\n"),
+    (["--bogus"], "Error: No such option: --bogus. Try 'gpuplan --help'.\n"),
+    (["catalog", "bogus"], "Error: No such command 'bogus'. Try 'gpuplan catalog --help'.\n"),
+    (["schema", "foo"], "Error: NAME: 'foo' is not one of 'profile', 'offers'. Try 'gpuplan schema --help'.\n"),
+    (["catalog", "import", "t.csv"],
+     "Error: Missing option '--from'. Choose from: skypilot, gpuhunt. Try 'gpuplan catalog import --help'.\n"),
+])
+def test_a_command_line_mistake_is_one_error_line(args, message):
+    # new-user QA round 12: Typer's usage line, a help hint and the message in a box, its validator's wording kept
+    # ("Value error, 'xml' is not one of …"): one `Error:` line like any other bad input, exit 2
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "80"}, prog_name="gpuplan")
+    assert result.exit_code == 2
+    assert result.stdout == "" and result.stderr == message
+
+
+def test_a_group_without_a_command_still_shows_its_help():
+    result = CliRunner().invoke(app, ["catalog"], env={"COLUMNS": "80"}, prog_name="gpuplan")
+    assert "Usage: gpuplan catalog" in result.output and "Error" not in result.output

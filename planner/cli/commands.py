@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import TyperException
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.cli.estimate import Emit, EstimateArgs, Format, run_estimate
-from planner.cli.guard import exit_code_for, note, state
+from planner.cli.guard import exit_code_for, note, state, usage_error
 from planner.cli.guard import out as _out
 from planner.cli.guard import wide as _wide
 from planner.errors import PlannerError, command_line
@@ -58,6 +59,15 @@ class _Guarded(TyperGroup):
         _plain_flags(self, ctx)
         super().format_help(ctx, formatter)
 
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def]
+        # the group's own options (`gpuplan --bogus`) are parsed here, before invoke
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except NoArgsIsHelpError:
+            raise
+        except ClickException as exc:
+            raise typer.Exit(usage_error(exc)) from None
+
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
             try:
@@ -65,6 +75,10 @@ class _Guarded(TyperGroup):
                     return super().invoke(ctx)
             finally:
                 sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+        except NoArgsIsHelpError:  # `gpuplan catalog`: the group's help, as asked for
+            raise
+        except ClickException as exc:  # a command's arguments, parsed here: one line (cli/guard.py usage_error)
+            raise typer.Exit(usage_error(exc)) from None
         except (typer.Exit, typer.Abort, TyperException, SystemExit):
             raise
         except (KeyboardInterrupt, Exception) as exc:  # the last resort: never a bare traceback

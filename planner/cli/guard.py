@@ -52,6 +52,37 @@ def exit_code_for(exc: BaseException) -> int | None:
     return EXIT_INTERNAL
 
 
+def usage_error(exc: Exception) -> int:
+    """A mistake in the command line itself that Typer's parser found (click's UsageError: an unknown option or
+    command, a missing argument, an option's value of the wrong type or out of range), as one `Error:` line like
+    any other bad input; its exit status (2). Typer printed the usage line, a help hint and the message in a box,
+    its validator's wording kept ("Value error, 'xml' is not one of …", new-user QA round 12). The message names
+    the option and the value typed, when the parser kept it (its pydantic error's input)."""
+    from typer._click.exceptions import BadParameter, MissingParameter
+
+    param = getattr(exc, "param", None)
+    if isinstance(exc, BadParameter) and not isinstance(exc, MissingParameter) and param is not None:
+        message = exc.message.removeprefix("Value error, ")
+        opts = getattr(param, "opts", None) or [""]
+        named = opts[0] if getattr(param, "param_type_name", "") == "option" else \
+            getattr(param, "metavar", None) or str(getattr(param, "name", "") or "").upper()
+        errors = getattr(exc.__cause__, "errors", None)
+        typed = errors()[0].get("input") if callable(errors) and errors() else None
+        if isinstance(typed, str) and repr(typed) not in message:
+            message = f"{message.rstrip('.')} (got {typed!r})"
+        text = f"{named}: {message}" if named else message
+    else:
+        format_message = getattr(exc, "format_message", None)
+        # one line: click lists choices on lines of their own ("Missing option '--from'. Choose from:\n\tskypilot,")
+        text = " ".join((format_message() if callable(format_message) else str(exc)).split())
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and ctx.command.get_help_option(ctx) is not None:
+        text += ("" if text.endswith((".", "?", "!")) else ".") + f" Try '{ctx.command_path} --help'."
+    error_line(f"Error: {text}")
+    code = getattr(exc, "exit_code", 2)
+    return code if isinstance(code, int) else 2
+
+
 def silence_stdout() -> None:
     """Point the process's stdout at /dev/null (when it is a real file descriptor)."""
     import os
