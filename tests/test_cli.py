@@ -782,3 +782,20 @@ def test_a_command_line_mistake_is_one_error_line(args, message):
 def test_a_group_without_a_command_still_shows_its_help():
     result = CliRunner().invoke(app, ["catalog"], env={"COLUMNS": "80"}, prog_name="gpuplan")
     assert "Usage: gpuplan catalog" in result.output and "Error" not in result.output
+
+
+def test_estimate_reads_a_profile_from_standard_input():
+    # new-user QA round 12: `gpuplan estimate - < p.yaml` said "-: file not found"; now the profile piped in is
+    # planned, and its errors are placed in <stdin>
+    path = ROOT / "profiles" / "serve-7b-chat.yaml"
+    piped = CliRunner().invoke(app, ["estimate", "-", "--format", "json", "--top", "1"],
+                               input=path.read_text(encoding="utf-8"))
+    named = gpuplan("estimate", str(path), "--format", "json", "--top", "1")
+    assert piped.exit_code == 0 and piped.stdout == named.stdout
+    bad = CliRunner().invoke(app, ["estimate", "-"], input="name: x\nmodel: {preset: pythia-1b}\ntraining:\n"
+                                                            "  dataset: {tokens: 1B}\n  epochs: 0\n")
+    assert bad.exit_code == 2
+    assert bad.stderr == "Error: <stdin>:5:3: training.epochs: Input should be greater than 0 (got 0)\n"
+    other = CliRunner().invoke(app, ["diff", "-", str(path)])
+    assert other.exit_code == 2
+    assert other.stderr == "Error: -: file not found; standard input ('-') is read by `gpuplan estimate -` only\n"

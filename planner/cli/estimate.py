@@ -11,6 +11,7 @@ from pathlib import Path
 from planner.catalog.load import BUNDLED_CATALOG
 from planner.cli.guard import echo_err, note, out, state, wide
 from planner.dataclass import dataclass
+from planner.io.yamlfile import STDIN, STDIN_NAME
 
 BLAS_THREADS_ENV = "OPENBLAS_NUM_THREADS"
 """The thread count numpy's bundled OpenBLAS reads when it loads (an estimate sets it to 1 unless set)."""
@@ -102,14 +103,22 @@ def run_estimate(args: EstimateArgs) -> int:
         check_plot_available()
     _check_options(args.local_usd_per_hour, plot, html)
     cat = planner.load_catalog(args.catalog)
-    loaded = planner.load_profile(args.profile, cat, args.overrides)
+    shown: Path | str = args.profile
+    if str(args.profile) == STDIN:  # `gpuplan estimate -`: the profile piped in, its places named <stdin>
+        from planner.io.profile import load_profile
+        from planner.io.yamlfile import read_stdin
+
+        shown = STDIN_NAME
+        loaded = load_profile(STDIN_NAME, cat, args.overrides, text=read_stdin())
+    else:
+        loaded = planner.load_profile(args.profile, cat, args.overrides)
     if args.simulate and loaded.profile.inference is None:
-        note(f"Note: --simulate simulates serving plans, and {args.profile} has no inference section: "
+        note(f"Note: --simulate simulates serving plans, and {shown} has no inference section: "
                  f"nothing to simulate.")
     if args.confidence != 0.5 and loaded.profile.training is None:
         # serving plans are judged at the median efficiency, the recommendation with headroom at P10 whatever the
         # confidence (planner/plans/serving.py): the option was silently ignored (new-user QA)
-        note(f"Note: --confidence {args.confidence:g} sets the quantile of training hours, and {args.profile} "
+        note(f"Note: --confidence {args.confidence:g} sets the quantile of training hours, and {shown} "
                  "has no training section: serving plans hold their targets at the median efficiency, and the "
                  "recommendation with headroom at the P10 efficiency, at any --confidence.")
     if args.local_usd_per_hour and args.measurements is None:

@@ -105,14 +105,16 @@ def _refuse_estimate_output(doc: YamlDocument) -> None:
 
 
 def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
-                 overrides: Sequence[str] = ()) -> LoadedProfile:
+                 overrides: Sequence[str] = (), text: str | None = None) -> LoadedProfile:
     """Load a profile file, or take a dict of the same shape, apply `--set` what-if overrides, and resolve it
-    against the catalog; every problem is one placed InputError."""
+    against the catalog; every problem is one placed InputError. With `text`, that is the file's contents, read
+    already (standard input, named `source` in errors)."""
     key = None
     if isinstance(source, Mapping):
         doc = YamlDocument(copy.deepcopy(dict(source)), DICT_SOURCE, {})
     else:
-        text = read_text(source)
+        if text is None:
+            text = read_text(source)
         key = profile_key(str(source), text, tuple(overrides), catalog.content_key)
         cached = load_cached_profile(key) if key is not None else None
         if cached is not None:
