@@ -127,6 +127,15 @@ def test_catalog_errors_name_the_directory_as_typed(tmp_path, monkeypatch):
         result = CliRunner().invoke(app, ["catalog", "list", "--catalog", typed])
         assert result.exit_code == 2
         assert result.stderr == f"Error: {Path(typed) / expected}\n"
+    # the further problems under the first name their files the same way (new-user QA round 12: the first line said
+    # cat/offers/x.yaml, the lines under it the resolved absolute path)
+    offers = tmp_path / "cat" / "offers" / "x.yaml"
+    offers.write_text(offers.read_text(encoding="utf-8") + "  gpus_per_instance_typo: 1\n", encoding="utf-8")
+    several = CliRunner().invoke(app, ["catalog", "list", "--catalog", "cat"])
+    lines = several.stderr.splitlines()
+    assert several.exit_code == 2 and len(lines) == 2, several.stderr
+    assert lines[0].startswith("Error: cat/offers/x.yaml:13:3: offers.0.gpus_per_instance_typo: unknown key ")
+    assert lines[1] == f"  cat/{expected}"
     missing = CliRunner().invoke(app, ["catalog", "list", "--catalog", "no-such-dir"])
     assert missing.stderr == ("Error: no-such-dir: catalog directory not found. Pass an existing directory as --catalog, "
                               "or omit it.\n")

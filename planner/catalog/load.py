@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import re
 from dataclasses import field
 from planner.dataclass import dataclass
@@ -223,6 +224,9 @@ def load_catalog(directory: Path | str = BUNDLED_CATALOG) -> Catalog:
         return found
     except PlannerError as exc:
         exc.file = _as_given(exc.file, resolved, str(directory))
+        # the further problems under it name their files the same way (new-user QA round 12: the first line said
+        # cat/offers/x.yaml, the lines under it /home/…/cat/offers/x.yaml)
+        exc.also = tuple(_also_given(line, resolved, str(directory)) for line in exc.also)
         raise
 
 
@@ -286,6 +290,16 @@ def _as_given(file: str | None, resolved: Path, given: str) -> str | None:
     except ValueError:
         return file
     return given if inside == Path(".") else str(Path(given) / inside)
+
+
+def _also_given(line: str, resolved: Path, given: str) -> str:
+    """A further problem's placed line ('/abs/cat/offers/x.yaml:21:3: …') with its file under the directory as
+    the user typed it; a line placed elsewhere is kept."""
+    prefix = str(resolved) + os.sep
+    if not line.startswith(prefix):
+        return line
+    shown = str(Path(given))
+    return line[len(prefix):] if shown == "." else shown + os.sep + line[len(prefix):]
 
 
 def _load_catalog(root: Path, texts: dict[str, str]) -> Catalog:
