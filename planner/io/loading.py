@@ -46,7 +46,13 @@ def error_from_validation(exc: ValidationError, doc: YamlDocument, model: type[B
     if rest:
         shown_rest = rest[:MAX_REPORTED_ERRORS - 1]
         over = len(rest) - len(shown_rest)
-        first.message += f" ({len(rest)} more problem{'s' if len(rest) > 1 else ''} below)"
+        count = f"({len(rest)} more problem{'s' if len(rest) > 1 else ''} below)"
+        # after the hint when there is one: "unknown key 'x'. Did you mean 'y'? (1 more problem below)", not the
+        # count between the problem and its fix (new-user QA round 12)
+        if first.hint:
+            first.hint = f"{first.hint} {count}"
+        else:
+            first.message += f" {count}"
         first.also = tuple(str(e) for e in shown_rest) + ((f"… and {over} more",) if over else ())
     return first
 
