@@ -137,6 +137,11 @@ def test_bad_threshold_exit_2():
         result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--fail-above", value])
         assert result.exit_code == 2 and result.output.startswith(f"Error: --fail-above: {words}"), result.output
         assert result.output.count("--fail-above") == 1
+    # new-user QA round 12: a metric named twice kept the last share, silently (a bare share is cost's)
+    for value in ("cost=15%,cost=20%", "15%,cost=20%"):
+        result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--fail-above", value])
+        assert result.exit_code == 2
+        assert result.stderr == f"Error: --fail-above: cost is named twice in {value!r}. Give each metric once.\n"
 
 
 def test_diff_fails_when_a_side_has_no_recommended_plan(tmp_path):

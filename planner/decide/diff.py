@@ -70,6 +70,10 @@ def parse_thresholds(text: str) -> dict[str, float]:
 
             raise InputError(f"unknown metric {name!r} in {text!r}", field="--fail-above",
                              hint=did_you_mean(name, METRIC_KEYS) or f"Use one of {', '.join(METRIC_KEYS)}.")
+        if name in out:
+            # new-user QA round 12: 'cost=15%,cost=20%' kept the last silently; which one was meant is a guess
+            raise InputError(f"{name} is named twice in {text!r}", field="--fail-above",
+                             hint="Give each metric once.")
         out[name] = parse_threshold(value)
     if not out:
         raise InputError(f"expected a percentage such as 15% or cost=15%,gpu_hours=25%, got {text!r}",
