@@ -186,6 +186,20 @@ CASES = [
          broken(PRETRAIN, "  epochs: 1\n", "  epochs: 1\n  parallelism: {tensor: 8}\n")
          + "constraints:\n  gpu_count: 12\n", "gpu_count:", "constraints.gpu_count",
          ("tensor 8 does not fill 12 GPUs",)),
+    # new-user QA round 12: a written max_gpus below the count the pins or gpu_count fix was planned past, silently
+    # (max_gpus 4 with data 4 × pipeline 4 recommended 16 GPUs)
+    Case("pins-take-more-than-max-gpus",
+         broken(PRETRAIN, "  epochs: 1\n", "  epochs: 1\n  parallelism: {data: 4, tensor: 1, pipeline: 4}\n")
+         + "constraints:\n  max_gpus: 4\n", "parallelism:", "training.parallelism",
+         ("data 4 × tensor 1 × pipeline 4 take 16 GPUs, more than constraints.max_gpus 4. Raise "
+          "constraints.max_gpus or pin smaller degrees.",)),
+    Case("tensor-pin-takes-more-than-max-gpus",
+         broken(PRETRAIN, "  epochs: 1\n", "  epochs: 1\n  parallelism: {tensor: 8}\n")
+         + "constraints:\n  max_gpus: 4\n", "parallelism:", "training.parallelism",
+         ("tensor 8 takes at least 8 GPUs, more than constraints.max_gpus 4",)),
+    Case("gpu-count-above-max-gpus", base(PRETRAIN) + "constraints:\n  gpu_count: 16\n  max_gpus: 4\n", "gpu_count:",
+         "constraints.gpu_count", ("gpu_count 16 is more than max_gpus 4. Raise constraints.max_gpus or lower "
+                                   "constraints.gpu_count (or remove one of them).",)),
     Case("duplicate-key", broken(PRETRAIN, "  epochs: 1\n", "  epochs: 1\n  precision: fp16\n"), "precision:",
          "training.precision", ("duplicate key 'precision' (first at line",), nth=2),
     Case("empty-file", "", None, None, ("expected a YAML mapping at the top of the profile, found empty",)),
