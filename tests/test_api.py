@@ -181,6 +181,12 @@ def test_serving_batch_pin(catalog):
     one = _plan(catalog, "inference.batch=8", "constraints.gpus=[RTX-4080]", profile=serve)
     reason = one.estimate.inference.plans[0].reasons[0]
     assert "holds at most 1 sequence of 768 tokens" in reason
+    # new-user QA round 12: a pinned batch above MAX_BATCH (the cap of the batches searched without max_batch) was
+    # refused on 8 B200 whose KV cache holds 80,282 such sequences, "the KV cache holds at most 80282 sequences"
+    above = _plan(catalog, "inference.batch=5000", "inference.prompt_tokens=16", "inference.output_tokens=16",
+                  "constraints.gpus=[B200]", profile=serve)
+    usable = [p for p in above.estimate.inference.plans if p.fits and p.replicas > 0]
+    assert usable and all(p.batch_size == 5000 for p in usable)
 
 
 def test_simulation_never_shows_a_refuted_plan_as_best(catalog):

@@ -791,8 +791,10 @@ class _Degree:
             self.timings, self.latencies = looser.timings, looser.latencies
             return
         kv = inf.kv_precision or default_kv_precision(inf.precision)
+        # a pinned batch is sized, not searched: MAX_BATCH does not cap it (new-user QA round 12: batch 5,000 on 8 B200,
+        # whose KV cache holds 80,282 such sequences, read "the KV cache holds at most 80282 sequences")
         limit = min(kv_batch_limit(work, gpu, tp, inf.precision, kv, inf.prompt + inf.generated),
-                    inf.max_batch or MAX_BATCH)
+                    inf.max_batch or max(MAX_BATCH, inf.batch or 0))
         self.basis = _timing_basis(work, inf, gpu, tp, link_gbs, link, eff) if limit >= 1 else None
         self.batches = _searched_batches(limit, inf.batch) if self.basis is not None else []
         self.timings = {}
