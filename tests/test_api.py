@@ -173,14 +173,19 @@ def test_serving_batch_pin(catalog):
     result = _plan(catalog, "inference.batch=8", profile=serve)
     plans = result.estimate.inference.plans
     assert all(p.batch_size == 8 for p in plans if p.fits and p.replicas > 0)
-    huge = _plan(catalog, "inference.batch=65536", "constraints.gpus=[A100-80GB-SXM]", profile=serve)
-    for p in huge.estimate.inference.plans:
-        assert [v.kind for v in p.verdicts] == [Kind.PIN_UNWORKABLE]
-        assert "pinned batch 65536: the KV cache holds at most" in p.reasons[0]
-    # a 16 GB card holds one 768-token sequence beside 13.5 GB of weights: "1 sequence", not "1 sequences"
-    one = _plan(catalog, "inference.batch=8", "constraints.gpus=[RTX-4080]", profile=serve)
-    reason = one.estimate.inference.plans[0].reasons[0]
-    assert "holds at most 1 sequence of 768 tokens" in reason
+    # a batch that no offer's KV cache holds is bad input at the pin (new-user QA round 12: every plan said so, exit 1)
+    with pytest.raises(InputError) as refused:
+        _plan(catalog, "inference.batch=65536", "constraints.gpus=[A100-80GB-SXM]", profile=serve)
+    assert str(refused.value) == (
+        "overrides 'inference.batch=65536': inference.batch: batch 65,536: no offer searched holds that many "
+        "768-token sequences in its KV cache; the most is 1,457, on 8 A100-80GB-SXM. Pin a smaller batch, or remove "
+        "inference.batch and let the search choose.")
+    # one that some offer holds is a verdict on the others; a 16 GB card holds one 768-token sequence beside 13.5 GB
+    # of weights: "1 sequence", not "1 sequences"
+    one = _plan(catalog, "inference.batch=8", "constraints.gpus=[RTX-4080, A100-80GB-SXM]", profile=serve)
+    small = [p for p in one.estimate.inference.plans if p.gpu == "RTX-4080"]
+    assert small and [v.kind for v in small[0].verdicts] == [Kind.PIN_UNWORKABLE]
+    assert "holds at most 1 sequence of 768 tokens" in small[0].reasons[0]
     # new-user QA round 12: a pinned batch above MAX_BATCH (the cap of the batches searched without max_batch) was
     # refused on 8 B200 whose KV cache holds 80,282 such sequences, "the KV cache holds at most 80282 sequences"
     above = _plan(catalog, "inference.batch=5000", "inference.prompt_tokens=16", "inference.output_tokens=16",

@@ -200,6 +200,15 @@ CASES = [
     Case("gpu-count-above-max-gpus", base(PRETRAIN) + "constraints:\n  gpu_count: 16\n  max_gpus: 4\n", "gpu_count:",
          "constraints.gpu_count", ("gpu_count 16 is more than max_gpus 4. Raise constraints.max_gpus or lower "
                                    "constraints.gpu_count (or remove one of them).",)),
+    # new-user QA round 12: a batch no plan can run listed every GPU type as unworkable, exit 1 (an encoder's above
+    # MAX_BATCH said "its activations do not fit beside the weights" on every GPU)
+    Case("batch-no-kv-cache-holds", broken(SERVE, "  precision: bf16\n", "  precision: bf16\n  batch: 4096\n"),
+         "batch:", "inference.batch", ("batch 4,096: no offer searched holds that many 768-token sequences in its KV "
+                                       "cache; the most is 3,571, on 8 MI300X.",)),
+    Case("dynamic-batch-above-max-batch",
+         broken(BERT, "  max_queue_delay: 10ms\n", "  max_queue_delay: 10ms\n  max_batch: 8192\n  batch: 5000\n"),
+         "batch: 5000", "inference.batch", ("batch 5,000 is above the 4,096 requests a batch that dynamic batching is "
+                                            "planned for. Pin at most 4,096.",)),
     Case("duplicate-key", broken(PRETRAIN, "  epochs: 1\n", "  epochs: 1\n  precision: fp16\n"), "precision:",
          "training.precision", ("duplicate key 'precision' (first at line",), nth=2),
     Case("empty-file", "", None, None, ("expected a YAML mapping at the top of the profile, found empty",)),

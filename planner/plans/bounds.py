@@ -15,7 +15,8 @@ from planner.io.positions import SourcePositions
 from planner.io.profile import resolve_architecture
 from planner.model.precision import peak_flops
 from planner.model.workload import Workload, decode_flops, prefill_flops, weight_bytes
-from planner.plans.serving import MAX_REPLICAS, TENSOR_PARALLEL
+from planner.model.inference_time import default_kv_precision, kv_batch_limit
+from planner.plans.serving import MAX_BATCH, MAX_REPLICAS, TENSOR_PARALLEL
 from planner.plans.training import TrainingJob, model_pin_problem, training_memory
 from planner.schema.model import Architecture, ModelSection
 from planner.schema.profile import Inference, Training
@@ -135,6 +136,40 @@ def check_serving(work: Workload, inference: Inference, offers: list[PricedOffer
                         f"GPUs even at the dense {inference.precision} peak of {gpu} ({peak / 1e12:,.0f} TFLOP/s); "
                         f"the search stops at {MAX_REPLICAS:,} replicas of up to {max(TENSOR_PARALLEL)} GPUs")
     _check_latency_floor(work, inference, offers, catalog, doc)
+    _check_batch_pin(work, inference, offers, catalog, doc)
+
+
+def _check_batch_pin(work: Workload, inference: Inference, offers: list[PricedOffer], catalog: Catalog,
+                     doc: SourcePositions) -> None:
+    """A pinned inference.batch that no plan can run, refused at the pin: a decoder's batch that no offer's KV cache
+    holds, on the widest tensor-parallel group its instance allows (the most any plan has), or a dynamic batch above
+    the MAX_BATCH that non-generative serving is sized up to (new-user QA round 12: batch 4,096 of 768-token
+    sequences listed every GPU type as 'pinned batch 4096: the KV cache holds at most …', exit 1; batch 5,000 on an
+    encoder said 'its activations do not fit beside the weights' on every GPU)."""
+    batch = inference.batch
+    if batch is None:
+        return
+    if not work.is_generative:
+        if batch > MAX_BATCH:
+            raise doc.error(("inference", "batch"), f"batch {batch:,} is above the {MAX_BATCH:,} requests a batch "
+                            "that dynamic batching is planned for", hint=f"Pin at most {MAX_BATCH:,}.")
+        return
+    kv = inference.kv_precision or default_kv_precision(inference.precision)
+    tokens = inference.prompt + inference.generated
+    most: tuple[int, int, str] | None = None  # sequences held, GPUs, GPU id
+    for offer in offers:
+        gpu = catalog.gpus[offer.offer.gpu]
+        if peak_flops(gpu, inference.precision) is None:
+            continue
+        tp = max((t for t in TENSOR_PARALLEL if t <= offer.offer.gpus_per_instance), default=1)
+        held = kv_batch_limit(work, gpu, tp, inference.precision, kv, tokens)
+        if most is None or held > most[0]:
+            most = (held, tp, gpu.id)
+    # none holds one sequence: the weights do not fit, which the plans say
+    if most is not None and 1 <= most[0] < batch:
+        raise doc.error(("inference", "batch"), f"batch {batch:,}: no offer searched holds that many "
+                        f"{tokens:g}-token sequences in its KV cache; the most is {most[0]:,}, on {most[1]} {most[2]}",
+                        hint="Pin a smaller batch, or remove inference.batch and let the search choose.")
 
 
 def _check_latency_floor(work: Workload, inference: Inference, offers: list[PricedOffer], catalog: Catalog,
