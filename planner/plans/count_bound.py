@@ -230,6 +230,8 @@ class CountBound:
         self.coarse_links: dict[tuple[int, float | None], dict[int, CoarseLinks]] = {}
         self.coarse_ends: dict[tuple[int, int], dict[int, tuple[float, float, float]] | None] = {}
         """coarse_floors' terms of the curve's ends per (GPU, efficiency), by id() (held in `held`)."""
+        self.coarse_startups: tuple[dict[int, float], dict[int, float]] = ({}, {})
+        """coarse_floors' start-up hours per count (COARSE_SLACK applied), not provisioned and provisioned."""
         self.coarse_etas: dict[tuple[int, int], dict[int, tuple[float, float, float, float]]] = {}
         """_coarse_etas per (GPU, efficiency), by id() (held in `held`), then by CoarseLinks' key of the count and its
         degrees (_LONG where context parallelism may be tried)."""
@@ -244,7 +246,7 @@ class CountBound:
                      self.pipe_lists,
                      self.imbalances, self.lists, self.etas, self.statics, self.ones,
                      self.longs, self.ends, self.mosts, self.micro_caps, self.coarse_links, self.coarse_ends,
-                     self.coarse_etas, self.latencies, self.tensor_terms):
+                     self.coarse_etas, self.latencies, self.tensor_terms, *self.coarse_startups):
             memo.clear()
         self.held.clear()
         self.numbered.clear()
@@ -385,7 +387,10 @@ class CountBound:
                 if efficiency.curve is not None and most < 1.0 else None
         caps = self._micro_caps(capacity)
         longs, splits = self.longs, self.splits
-        out = []
+        startups = self.coarse_startups[provisioned]  # (a bool indexes the pair)
+        per_sample = compute_all / self.batch if self.batch else 0.0  # a sample's compute (the pipelines' below)
+        out: list[float] = []
+        append = out.append
         for count in counts:
             found = links.get(count)
             degrees, spread, piped, at = found if found is not None \
@@ -398,12 +403,14 @@ class CountBound:
                 etas = efficiencies[at] = _LONG if long else self._coarse_etas(ends, caps, count, degrees, most)
             eta, fewest, alone, single = etas
             if eta < 0.0:  # _LONG
-                out.append(0.0)
+                append(0.0)
                 continue
             compute = compute_all / count / eta
-            startup = startup_seconds(count, provisioned) / 3600.0 * COARSE_SLACK
+            startup = startups.get(count)
+            if startup is None:
+                startup = startups[count] = startup_seconds(count, provisioned) / 3600.0 * COARSE_SLACK
             if spread < 0.0:  # one instance, or none networked
-                out.append(steps * compute + startup)
+                append(steps * compute + startup)
                 continue
             # data parallel: max(compute, all-reduce + (1 − 2/(3 slots)) compute); ZeRO-3 (tensor degree 1 alone)
             # max(compute, 1.5× the all-reduce per micro-batch of the accumulation)
@@ -413,7 +420,7 @@ class CountBound:
                 exposed = sharded
             best = compute if compute > exposed else exposed
             # a pipeline: its sends, and its all-reduce behind part of its compute at a micro-batch of one
-            sample = compute_all / self.batch / single
+            sample = per_sample / single
             for sent, synced, bubble, kept in piped:
                 if sent >= best:  # its seconds are sent plus a non-negative term: not below best; nor are a deeper
                     break  # pipeline's, whose sends are more (_coarse_links: they grow with the depth)
@@ -422,7 +429,7 @@ class CountBound:
                 seconds = sent + (bubble if bubble > hidden else hidden)
                 if seconds < best:
                     best = seconds
-            out.append(steps * best + startup)
+            append(steps * best + startup)
         return out
 
     def _coarse_links(self, count: int, per_instance: int, network: float | None) -> CoarseLinks:

@@ -1588,6 +1588,9 @@ def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, eff
     entries, comms = rows
     efficiencies, lazy_values = memo.efficiencies, memo.curve_values
     bandwidth = dequant_bandwidth(gpu)
+    # expert ranks stretch the compute by imbalance_factor, at least 1.0 where these hold (the profile's
+    # capacity_factor is at least 1): the floor below then holds for their layouts too
+    stretches = job.capacity_factor >= 1.0 and job.work.expert_flops_share >= 0.0
     chosen = None
     counted, widening = 0, 0  # a count's layouts all span its GPUs: the widening is asked once per count
     entry: Any
@@ -1624,11 +1627,12 @@ def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, eff
         memory = slots * shared.dequant_bytes / bandwidth + shared.optimizer_bytes / bandwidth
         comm = comms[index]
         if comm is None:
-            if expert == 1 and chosen is not None:
-                # the layout's floor: its step less the communication (without expert ranks no imbalance stretches
-                # the compute). IEEE rounding is monotone, so adding the communication's non-negative terms to the
-                # same sum can only raise it: a floor at or past the fastest key means a key at or past it, which
-                # the strict comparison below never chooses, and the StepComm is not worked out
+            if chosen is not None and (expert == 1 or stretches):
+                # the layout's floor: its step less the communication, its compute unstretched (expert ranks'
+                # imbalance, at least 1.0, only multiplies it). IEEE rounding is monotone, so a factor of at least
+                # 1.0 and adding the communication's non-negative terms to the same sum can only raise it: a floor
+                # at or past the fastest key means a key at or past it, which the strict comparison below never
+                # chooses, and the StepComm is not worked out
                 floor = slots * micro_compute / eta + memory
                 if floor < shared.host_s:
                     floor = shared.host_s
