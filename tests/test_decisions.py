@@ -394,3 +394,19 @@ def test_a_serving_gpu_that_fits_nowhere_is_rejected_at_its_widest_offer_nearest
         ratios.append(unfit.value / unfit.limit)
     assert len(ratios) == 3 and ratios == sorted(ratios)
     assert [r.gpu for r in decision.rejected][-1] == "A10G"  # 4 to an instance at most: 96 GB
+
+
+def test_a_fastest_plan_cheaper_than_the_recommendation_gives_up_headroom(catalog):
+    # new-user QA round 12: the fastest plan cost less than the recommendation (it lacks the headroom) and read
+    # "gives up money: 0 ms higher TTFT p95 than the recommendation to save $52,560/month"
+    loaded = planner.load_profile(SERVE, catalog, ["inference.batch=5000", "inference.prompt_tokens=16",
+                                                   "inference.output_tokens=16", "constraints.gpus=[B200]",
+                                                   "constraints.providers=[shadeform]"])
+    serving = planner.plan(loaded, catalog).decision.inference
+    chosen = {c.name: c for c in serving.choices}
+    fastest, recommended = chosen["fastest"], chosen["cheapest with headroom"]
+    assert fastest.option.monthly_cost_usd < recommended.option.monthly_cost_usd
+    saved = recommended.option.monthly_cost_usd - fastest.option.monthly_cost_usd
+    assert fastest.tradeoff == (f"gives up headroom: ${saved:,.0f}/month less than the recommendation at the same TTFT "
+                            "p95, but meets the targets at the median efficiency only (tpot p95 45.8 ms × 1.24 > "
+                            "50 ms)")
