@@ -141,8 +141,9 @@ CASES = [
          "constraints.gpus.1", ("H100: did you mean H100-NVL, H100-PCIE or H100-SXM?",)),
     Case("misspelt-gpu", base(PRETRAIN) + "constraints:\n  gpus: [RTX-A6001]\n", "gpus:", "constraints.gpus.0",
          ("unknown GPU 'RTX-A6001'.", "Did you mean 'RTX-A6000'")),
+    # new-user QA round 12: the hint says how to write one GPU as a list
     Case("gpus-not-a-list", base(PRETRAIN) + "constraints:\n  gpus: H100-SXM\n", "gpus:", "constraints.gpus",
-         ("Input should be a valid list (got 'H100-SXM')",)),
+         ("Input should be a valid list (got 'H100-SXM'). Write a list, in brackets: [H100-SXM].",)),
     Case("unknown-provider", base(PRETRAIN) + "constraints:\n  providers: [aws, hyperscaler-x]\n", "providers:",
          "constraints.providers.1", ("unknown provider 'hyperscaler-x'.", "Known: aws, azure,")),
     Case("misspelt-provider", base(PRETRAIN) + "constraints:\n  providers: [lamda]\n", "providers:",

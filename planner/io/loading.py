@@ -96,6 +96,10 @@ def _placed(first: Any, doc: YamlDocument, model: type[BaseModel], prefix: tuple
         # new-user QA: `dataset_gb: 80GB`, `usd_per_kwh: $0.30`, `lifetime_years: 3y` read "unable to parse string as
         # a number" with no word that the unit is the field's own
         hint = f"Write the number alone ({number}): the field's name gives its unit."
+    if first["type"] == "list_type" and isinstance(first.get("input"), (str, int, float)) \
+            and not isinstance(first.get("input"), bool):
+        # new-user QA round 12: `--set constraints.gpus=A100` read only "Input should be a valid list (got 'A100')"
+        hint = f"Write a list, in brackets: [{first['input']}]."
     if first["type"] == "literal_error" and isinstance(first.get("input"), str):
         choices = re.findall(r"'([^']*)'", str(first.get("ctx", {}).get("expected", "")))
         hint = did_you_mean(first["input"], choices) or None
