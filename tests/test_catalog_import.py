@@ -347,3 +347,16 @@ def test_one_snapshot_table_imports_as_the_snapshot_folder_does(catalog_dir):
     runner.invoke(app, ["catalog", "import", "--from", "skypilot", str(SNAPSHOT / "v7" / "seeweb" / "vms.csv"),
                         "--catalog", str(catalog_dir)])
     assert str(yaml.safe_load((catalog_dir / "offers" / "seeweb.yaml").read_text())["as_of"]) == "2026-11-30"
+
+
+@pytest.mark.parametrize("table", [SNAPSHOT_AWS, SNAPSHOT / "v7"], ids=["one table", "a snapshot folder"])
+def test_a_price_date_in_the_future_names_the_option(table):
+    # new-user QA round 12: `--as-of 2030-01-01` read "<table>: imported offers do not validate: Value error, as_of is
+    # the date the figures were read, …", naming the table instead of the option (catalog refresh said it right)
+    import datetime as dt
+
+    result = CliRunner().invoke(app, ["catalog", "import", "--from", "skypilot", str(table), "--as-of", "2030-01-01",
+                                      "--dry-run"])
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: --as-of: 2030-01-01 is after today ({dt.date.today()}): prices cannot be dated "
+                             "in the future\n")

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from planner.catalog.load import Catalog
 from planner.catalog.names import gpu_for, load_accelerator_names
 from planner.catalog.quirks import clean
-from planner.catalog.snapshot_import import snapshot_date, snapshot_root
+from planner.catalog.snapshot_import import check_as_of, snapshot_date, snapshot_root
 from planner.catalog.skypilot import NUMERIC_COLUMNS, SkyRow, cell, check_numbers, gpu_info, number, read_table
 from planner.errors import InputError
 from planner.schema.catalog import RESERVED_PROVIDER_IDS
@@ -102,6 +102,7 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
     """Read a price table into a validated ProviderOffers (not yet written). The provider's offers the table does not
     list are kept, each with its own source and date (a table may cover only some instance families: AWS's
     snapshot vms.csv has no g4dn/g5/g6/g6e row); `replace` drops them instead, and the result names them."""
+    check_as_of(as_of)
     names = load_accelerator_names(catalog_dir, catalog)
     provider_given = provider
     skipped: Counter[str] = Counter()
@@ -220,7 +221,8 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
                 f"{len(kept)} offer(s) not in the table kept from the previous file with their own source and date."
                 if kept else None])) or None, offers=offers + kept, omitted=omitted)
     except ValidationError as exc:
-        raise InputError(f"imported offers do not validate: {exc.errors(include_url=False)[0]['msg']}",
+        raise InputError("imported offers do not validate: "
+                         + exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, "),
                          file=str(path)) from None
     target = catalog_dir / "offers" / f"{provider}.yaml"
     return document, ImportResult(provider, target, offers, unmapped, skipped, kept, removed, adjusted)

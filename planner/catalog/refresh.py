@@ -13,7 +13,7 @@ from pathlib import Path
 
 from planner.catalog.load import Catalog
 from planner.catalog.providers import load_providers
-from planner.catalog.snapshot_import import ProviderImport, import_snapshot
+from planner.catalog.snapshot_import import ProviderImport, check_as_of, import_snapshot
 from planner.errors import InputError
 from planner.schema.catalog import Offer
 
@@ -121,8 +121,7 @@ def refresh(catalog: Catalog, catalog_dir: Path, base_url: str = SKYPILOT_URL,
     holds (new-user QA: a 2026-11-30 copy read on 2026-12-01 was dated that day, an old mirror looking fresh)."""
     check_base_url(base_url)
     fetched = today or dt.date.today()
-    if as_of is not None and as_of > fetched:
-        raise InputError(f"{as_of} is after today ({fetched}): prices cannot be dated in the future", field="--as-of")
+    check_as_of(as_of, fetched)
     if as_of is None and base_url.lower().startswith("file:"):
         raise InputError("a local copy of the catalog carries no date of its own: give the day its prices were "
                          "taken", field="--as-of", hint="For example --as-of 2026-11-30 (dating it today would make "

@@ -250,13 +250,24 @@ def import_provider(cloud: str, path: Path, catalog: Catalog, names: Accelerator
             offers=offers + kept, omitted=omitted)
     except ValidationError as exc:
         raise InputError(f"imported offers for {provider} do not validate: "
-                         f"{exc.errors(include_url=False)[0]['msg']}", file=str(path)) from None
+                         + exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, "),
+                         file=str(path)) from None
     return ProviderImport(provider, cloud, document, len(offers), len(kept), unmapped, dropped, adjusted)
+
+
+def check_as_of(as_of: dt.date | None, today: dt.date | None = None) -> None:
+    """A price date given (--as-of) that lies after today is refused before any table is read, naming the option
+    (new-user QA round 12: `catalog import --as-of 2030-01-01` read "imported offers do not validate: Value error,
+    as_of is the date the figures were read, …" against the table's file)."""
+    day = today or dt.date.today()
+    if as_of is not None and as_of > day:
+        raise InputError(f"{as_of} is after today ({day}): prices cannot be dated in the future", field="--as-of")
 
 
 def import_snapshot(directory: Path, catalog: Catalog, catalog_dir: Path,
                     as_of: dt.date | None = None, origin: str | None = None) -> list[ProviderImport]:
     """Every provider folder of a SkyPilot v7 catalog directory → merged offers documents (not yet written)."""
+    check_as_of(as_of)
     folders = provider_folders(directory)
     directory = snapshot_root(directory)
     names = load_accelerator_names(catalog_dir, catalog)
