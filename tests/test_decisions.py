@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 import planner
 from planner.cli.main import app
-from planner.decide.choices import _balanced, hours_at_confidence, pareto_frontier
+from planner.decide.choices import _balanced, collapse_choices, hours_at_confidence, pareto_frontier
 from planner.model.startup import startup_seconds
 from planner.plans.spot import (
     CHECKPOINT_WRITE_BYTES_PER_S,
@@ -410,3 +410,24 @@ def test_a_fastest_plan_cheaper_than_the_recommendation_gives_up_headroom(catalo
     assert fastest.tradeoff == (f"gives up headroom: ${saved:,.0f}/month less than the recommendation at the same TTFT "
                             "p95, but meets the targets at the median efficiency only (tpot p95 45.8 ms × 1.24 > "
                             "50 ms)")
+
+
+@pytest.mark.parametrize("pins, why, fix", [
+    ("{virtual: 4}", "one pipeline stage", "Pin training.parallelism.pipeline too, to plan the interleaved schedule."),
+    ("{pipeline: 2, virtual: 3}", "2 pipeline stages of 8 layers",
+     "Pin a virtual degree that divides the 8 layers of a stage."),
+])
+def test_a_virtual_pin_that_does_not_apply_says_so(catalog, pins, why, fix):
+    # new-user QA round 12: `virtual: 4` with the pipeline left to the search planned every choice at pipeline 1 (and
+    # virtual 3 on 2 stages of pythia-1b's 8 layers, the plain schedule) while the assumptions named the pin honoured
+    loaded = planner.load_profile(ROOT / "profiles" / "pretrain-1b-72h.yaml", catalog,
+                                  [f"training.parallelism={pins}"])
+    decision = planner.plan(loaded, catalog).decision.training
+    line = next(a for a in decision.assumptions if a.startswith("training.parallelism.virtual"))
+    names = "; ".join(f"{', '.join(n)} ({why})" for n, _, _ in collapse_choices(decision.choices))
+    virtual = pins.split("virtual: ")[1].rstrip("}")
+    assert line == (f"training.parallelism.virtual {virtual} interleaves a pipeline of two or more stages whose layers "
+                    f"it divides; not applied, planned with the plain schedule: {names}. {fix}")
+    applied = planner.plan(planner.load_profile(ROOT / "profiles" / "pretrain-1b-72h.yaml", catalog,
+                                                ["training.parallelism={pipeline: 2, virtual: 4}"]), catalog)
+    assert not any(a.startswith("training.parallelism.virtual") for a in applied.decision.training.assumptions)

@@ -629,7 +629,7 @@ class FitTrials:
         """The busiest replica's samples per step (layout_work): ⌈B/dp⌉."""
         self.dataset_share = max(1, math.ceil(job.samples / dp - 1e-9))
         """Each replica's share of the whole dataset, ⌈samples/dp⌉: the most a micro-batch can hold."""
-        self.virtual = _virtual_stages(job, pp)
+        self.virtual = virtual_stages(job, pp)
         pinned_zero = job.parallelism is not None and job.parallelism.zero is not None
         # one replica (and no context ranks to shard over): every stage is none
         self.configs = tuple((recompute, sharding) for recompute in recompute_options(job)
@@ -688,7 +688,7 @@ def fit_trials(job: TrainingJob, count: int, tp: int, pp: int, stages: tuple[str
     return FitTrials(job, count, tp, pp, stages, ep, cp)
 
 
-def _virtual_stages(job: TrainingJob, pp: int) -> int:
+def virtual_stages(job: TrainingJob, pp: int) -> int:
     """Interleaving of a pipeline: the pinned virtual stages when they divide each stage's layers, else 1."""
     pins = job.parallelism
     if pp <= 1 or pins is None or not pins.virtual:
@@ -1279,7 +1279,7 @@ class LayoutMemo:
             dp = count // (tp * pp)
             found = self.picked[key] = _layout(dp, tp, pp, sharding, recompute, micro,
                                                self.training_memory(job, micro, recompute, sharding, dp, tp, pp),
-                                               1, _virtual_stages(job, pp), 1)
+                                               1, virtual_stages(job, pp), 1)
         return found
 
     def fit_layout(self, job: TrainingJob, gpu: GpuSpec, capacity: float, count: int, tp: int, pp: int,
