@@ -360,3 +360,16 @@ def test_a_price_date_in_the_future_names_the_option(table):
     assert result.exit_code == 2
     assert result.stderr == (f"Error: --as-of: 2030-01-01 is after today ({dt.date.today()}): prices cannot be dated "
                              "in the future\n")
+
+
+def test_a_table_of_the_other_layout_names_the_from_that_reads_it(tmp_path):
+    # new-user QA round 12: a SkyPilot vms.csv given --from gpuhunt listed the columns it lacked and its header, not
+    # which --from reads it
+    gpuhunt = tmp_path / "x.csv"
+    gpuhunt.write_text("instance_name,price,gpu_count,gpu_name\nx,1,1,A100\n", encoding="utf-8")
+    for source, table, other in (("gpuhunt", SNAPSHOT_AWS, "skypilot"), ("skypilot", gpuhunt, "gpuhunt")):
+        result = CliRunner().invoke(app, ["catalog", "import", "--from", source, str(table), "--provider", "x-cloud",
+                                          "--dry-run"])
+        assert result.exit_code == 2
+        assert result.stderr.startswith(f"Error: {table}:1: not the expected price table: column(s) ")
+        assert result.stderr.endswith(f" missing. Its header is a {other} table's: pass --from {other}.\n")

@@ -57,7 +57,7 @@ class ImportResult:
 
 def _skypilot_rows(path: Path, skipped: Counter[str]) -> list[SkyRow]:
     rows = []
-    for line, raw in read_table(path, SKYPILOT_REQUIRED, "the expected price table"):
+    for line, raw in read_table(path, SKYPILOT_REQUIRED, "the expected price table", {"gpuhunt": GPUHUNT_REQUIRED}):
         name = (raw.get("AcceleratorName") or "").strip()
         if not name:
             skipped["no accelerator (CPU-only or host-only row)"] += 1
@@ -84,7 +84,7 @@ def gpuhunt_row(line: int, instance: str, name: str, count: float, price: float 
 
 def _gpuhunt_rows(path: Path, skipped: Counter[str]) -> list[SkyRow]:
     rows = []
-    for line, raw in read_table(path, GPUHUNT_REQUIRED, "the expected price table"):
+    for line, raw in read_table(path, GPUHUNT_REQUIRED, "the expected price table", {"skypilot": SKYPILOT_REQUIRED}):
         name = (raw.get("gpu_name") or "").strip()
         if not name:
             skipped["no accelerator (CPU-only row)"] += 1

@@ -95,17 +95,23 @@ def number(text: str | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def read_table(path: Path, required: tuple[str, ...], what: str) -> list[tuple[int, dict[str, str]]]:
+def read_table(path: Path, required: tuple[str, ...], what: str,
+               others: dict[str, tuple[str, ...]] | None = None) -> list[tuple[int, dict[str, str]]]:
     """(line, row by header name) of a price table (SkyPilot vms.csv, gpuhunt CSV); a missing column or an
-    unreadable table is one placed InputError."""
+    unreadable table is one placed InputError. `others`: the --from sources whose required columns the header may
+    hold instead, named in the hint (new-user QA round 12: a SkyPilot vms.csv given --from gpuhunt listed the
+    columns it lacked and its header, not which --from reads it)."""
     text = read_text(path, MAX_CSV_BYTES)
     reader = csv.DictReader(io.StringIO(text))
     try:
         header = reader.fieldnames or []
         missing = [c for c in required if c not in header]
         if missing:
+            fits = [name for name, columns in (others or {}).items() if all(c in header for c in columns)]
+            hint = (f"Its header is a {fits[0]} table's: pass --from {fits[0]}." if fits else
+                    f"Header found: {', '.join(header) or '(empty)'}.")
             raise InputError(f"not {what}: column(s) {', '.join(missing)} missing", file=str(path), line=1,
-                             hint=f"Header found: {', '.join(header) or '(empty)'}.")
+                             hint=hint)
         return list(enumerate(reader, start=2))
     except csv.Error as exc:  # a field over csv.field_size_limit() (131,072 characters), a NUL byte, …
         raise InputError(f"not a readable price table: {exc}", file=str(path), line=reader.line_num or None) \
