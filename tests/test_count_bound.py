@@ -126,14 +126,15 @@ def test_the_floors_try_the_tensor_degrees_the_search_tries(catalog):
                                                ("lora-7b-a6000", ["training.method=qlora"], 0.5),
                                                # the floors give up wherever the pinned micro-batch does not fit the
                                                # first trial (plans/count_bound.py): fewer fits known
-                                               ("pretrain-1b-72h", ["training.batch.micro_batch=2"], 0.4),
+                                               ("pretrain-1b-72h", ["training.batch.micro_batch=2"], 0.35),
                                                ("pretrain-1b-72h", ["training.recompute=full",
                                                                     "constraints.max_gpus=8192"], 0.5)])
 def test_layouts_made_from_the_floors_fits_are_the_layouts_the_search_fits(catalog, monkeypatch, name, sets, share):
     """The layout search's candidate layouts made from the floors' fits (CountBound.fitted: each degree pair's trial
     and micro-batch; pipelines left as LazyPipes until _fastest cannot rule them out) equal candidate_layouts' own,
     which tries every trial itself, at every (memory size, count) a search times; and the search does take them from
-    the floors (pinned micro-batch: 123 of 269 since the search defers offers, 171 of 325 before)."""
+    the floors (pinned micro-batch: 94 of 238 since the search takes the GPUs without the job's precision per
+    GPU, 123 of 269 since it defers offers, 171 of 325 before)."""
     from planner.plans import training
 
     plain = training.LayoutMemo.layouts_with_work

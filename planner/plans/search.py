@@ -327,16 +327,17 @@ def search_training(job: TrainingJob, targets: list[Target], training: Training,
     search.first_counts(defer)
     search.time_candidates()
     best = []
-    deferred = search.deferred
+    deferred, deferred_unusable = search.deferred, search.deferred_unusable
     for index, slots in enumerate(search.slots):
         mine = [o for o in slots if o is not None]
-        if mine and index not in deferred:  # (a deferred target's row is made when read: RankedRows)
+        # (a deferred target's row is made when read: RankedRows)
+        if mine and index not in deferred and index not in deferred_unusable:
             best.append(min(mine, key=_rank))
     decided = [o for slots in search.slots for o in slots if o is not None]
     rest = search if any(None in slots for slots in search.slots) else None
     rows = sorted(best, key=_rank)
     ranked: Sequence[TrainingOption] = rows
-    if search.deferred:  # their rows made when read: the floors stay for them
+    if search.deferred or search.deferred_unusable:  # their rows made when read: the floors stay for them
         ranked = RankedRows(rows, search)
         search.unlink_floors()
     else:
@@ -398,6 +399,15 @@ class _Search:
         """Per GPU, the least cost of its feasible options judged (the decision's best per GPU is among them)."""
         self.deferred: dict[int, _Floors] = {}
         """Per target deferred (first_counts), its floors: timed when its row is read (row)."""
+        self.grouped = False
+        """Whether the targets whose GPU lacks the job's precision are searched per GPU, their rows made when read
+        (first_counts' `defer`: unusable_by_gpu)."""
+        self.unusables: list[tuple[int, _Floors]] = []
+        """(target, floors) of those targets, for unusable_by_gpu."""
+        self.gpu_near: dict[str, tuple[int, float]] = {}
+        """Per such GPU, the least (worst verdict, hours or memory ratio) of its options judged (unusable_by_gpu)."""
+        self.deferred_unusable: dict[int, _Floors] = {}
+        """Per such target, its floors: its row made when read (row, _unusable_row)."""
         self.late: dict[tuple[int, int], TrainingOption] = {}
         """The options `row` judged, by (target, count index), for `complete`."""
 
@@ -455,7 +465,7 @@ class _Search:
             fine = self.fines[shape] = bound.floors(gpu, offer, efficiency, at, intra)
         floors = _Floors(fine, target, known, coarse[1], coarse[2])
         if peak is None:
-            self.unusable(index, floors)
+            self.unusables.append((index, floors))  # searched in first_counts (unusable, unusable_by_gpu)
             return
         floors.by_cost = sorted(range(len(counts)), key=floors.coarse_costs.__getitem__)
         self.firsts.append((index, floors))
@@ -468,6 +478,13 @@ class _Search:
         lead with cost: plans/options.py training_rank). Its counts still wait in time_candidates, judged unless
         what has been judged shows they are on neither frontier, neither the fastest nor the cheapest within budget
         (Witnesses.apart)."""
+        self.grouped = defer
+        if defer:
+            self.unusable_by_gpu()
+        else:
+            for index, floors in self.unusables:
+                self.unusable(index, floors)
+        self.unusables = []
         firsts = self.firsts
         if defer:
             firsts = sorted(firsts, key=lambda pair: (pair[1].coarse_costs[pair[1].by_cost[0]], pair[0]))
@@ -536,6 +553,8 @@ class _Search:
         feasible cost found (all of them while none is feasible): a count costing more ranks after that option.
         The options judged here are judged without witnessing (`decided` was read) and kept for `complete`; their
         slots stay empty."""
+        if index in self.deferred_unusable:
+            return self._unusable_row(index)
         floors = self.deferred.pop(index)
         slots = self.slots[index]
         made = {i: option for i, option in enumerate(slots) if option is not None}
@@ -581,6 +600,64 @@ class _Search:
         self.judge(index, probe[2])
         self.far_floors[index] = floors
         self.far += [(index, i) for i in range(len(coarse)) if i != probe[2]]
+
+    def unusable_by_gpu(self) -> None:
+        """unusable for every target of a GPU at once: the decision reads of them only each GPU's closest option
+        (its rejection: decide/choices.py _rejections, the least rank of the GPU's options judged), and their rows
+        rank after every usable one (RankedRows: made when read, _unusable_row). Per GPU, the count first by its
+        floor key over all its targets is timed, and the rest at the end of time_candidates only where their floor
+        key is at most the least key judged of the GPU (gpu_near), not of their own target: so every option of the
+        GPU that ranks at or before its closest is judged, and no other whose floor key passes it."""
+        groups: dict[str, list[tuple[int, _Floors]]] = {}
+        for index, floors in self.unusables:
+            groups.setdefault(self.targets[index].gpu.id, []).append((index, floors))
+        for gpu, members in groups.items():
+            probe: tuple[int, float, int, int] | None = None
+            for index, floors in members:
+                coarse = floors.coarse_hours
+                for i in sorted(range(len(coarse)), key=coarse.__getitem__):
+                    if probe is not None and (_NO_PRECISION, coarse[i]) > probe[:2]:
+                        break
+                    worst, key, _ = self._first(index, floors, i)
+                    if probe is None or (worst, key, index, i) < probe:
+                        probe = (worst, key, index, i)
+            assert probe is not None  # a target has counts (estimate drops those without)
+            self.judge(probe[2], probe[3])
+            self.gpu_near[gpu] = self.nearest[probe[2]]
+            for index, floors in members:
+                self.far_floors[index] = floors
+                self.deferred_unusable[index] = floors
+                self.far += [(index, i) for i in range(len(floors.coarse_hours)) if (index, i) != probe[2:]]
+
+    def _unusable_row(self, index: int) -> TrainingOption:
+        """The row of a target searched with its GPU's (unusable_by_gpu): its options judged, then each count whose
+        floor key is at most the least key among them (unusable's search, its counts timed without witnessing and
+        kept for `complete`, as `row` does)."""
+        floors = self.deferred_unusable.pop(index)
+        slots = self.slots[index]
+        made = {i: option for i, option in enumerate(slots) if option is not None}
+        near: tuple[int, float] | None = None
+        for option in made.values():
+            _, worst, _, key = option.rank[:4]
+            assert isinstance(worst, int) and isinstance(key, (int, float))
+            if near is None or (worst, float(key)) < near:
+                near = (worst, float(key))
+        coarse = floors.coarse_hours
+        for i in sorted(range(len(coarse)), key=coarse.__getitem__):
+            if i in made:
+                continue
+            if near is not None and ((_NO_PRECISION, coarse[i]) > near or self._first(index, floors, i)[:2] > near):
+                continue
+            self.judge(index, i, witness=False)
+            judged = slots[i]
+            assert judged is not None
+            slots[i] = None
+            made[i] = self.late[(index, i)] = judged
+            _, worst, _, key = judged.rank[:4]
+            assert isinstance(worst, int) and isinstance(key, (int, float))
+            if near is None or (worst, float(key)) < near:
+                near = (worst, float(key))
+        return min(made.values(), key=_rank)
 
     def _first(self, index: int, floors: _Floors, i: int) -> tuple[int, float, int]:
         """The least (worst verdict, hours or memory ratio, index) the i-th count's option of an unusable target can
@@ -687,13 +764,16 @@ class _Search:
                 made += 1
             else:
                 self.judge(index, i)
-        nearest, far_floors = self.nearest, self.far_floors
+        nearest, far_floors, gpu_near, targets = self.nearest, self.far_floors, self.gpu_near, self.targets
         for index, i in self.far:
-            near = nearest[index]
+            # (unusable_by_gpu: the least key judged of the target's GPU)
+            near = gpu_near[targets[index].gpu.id] if self.grouped else nearest[index]
             floors = far_floors[index]
             # its coarse key past the nearest: so is its own (unusable)
             if near >= (_NO_PRECISION, floors.coarse_hours[i]) and near >= self._first(index, floors, i)[:2]:
                 self.judge(index, i)
+                if self.grouped and nearest[index] < near:
+                    gpu_near[targets[index].gpu.id] = nearest[index]
 
     def forget_floors(self) -> None:
         """Drop the floors' working state once every count is decided (the floors themselves stay in floor_maps)."""
@@ -799,8 +879,13 @@ class RankedRows(Sequence[TrainingOption]):
     def __init__(self, rows: list[TrainingOption], search: _Search) -> None:
         self._rows = rows
         self._search = search
-        self._pending = sorted(((False, 0, True, search.least_cost(floors)), index)
-                               for index, floors in search.deferred.items())
+        # a target without the job's precision (_Search.unusable_by_gpu) under (not feasible, NO_PRECISION, not over
+        # budget only, its least coarse floor hours): its options' ranks lead so, with a verdict at least as severe
+        # and, where one fits, hours at least its floor (options.training_rank)
+        self._pending = sorted([((False, 0, True, search.least_cost(floors)), index)
+                                for index, floors in search.deferred.items()]
+                               + [((True, _NO_PRECISION, True, min(floors.coarse_hours)), index)
+                                  for index, floors in search.deferred_unusable.items()])
 
     @property
     def settled(self) -> list[TrainingOption]:
