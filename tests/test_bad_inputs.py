@@ -88,7 +88,9 @@ CASES = [
     Case("yaml-tab-indent", broken(PRETRAIN, "  epochs: 1", "\tepochs: 1"), "\tepochs: 1", None,
          ("YAML syntax error: found a tab character; YAML indents with spaces", "Replace the tab with spaces")),
     Case("yaml-two-documents", base(PRETRAIN) + "---\nname: again\n", "---", None,
-         ("YAML syntax error: but found another document",)),
+         # new-user QA round 12: PyYAML's 'but found another document' said neither what nor how to fix it
+         ("YAML syntax error: a second YAML document starts here; this file takes one. Remove the '---' line and "
+          "what follows it (one document per file).",)),
     Case("unknown-key-training", broken(PRETRAIN, "  epochs: 1", "  epoch: 1"), "  epoch: 1", "training.epoch",
          ("unknown key 'epoch'", "Did you mean 'epochs'?")),
     Case("unknown-key-top-level", base(PRETRAIN) + "constraint: {spot: true}\n", "constraint:", "constraint",

@@ -47,6 +47,11 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
             # indentation'): the character it stopped at is a tab, which YAML forbids in indentation
             raise InputError(f"YAML syntax error: found a tab character{tab}", file=file, line=line, column=column,
                              hint="Replace the tab with spaces (as many as the lines above it use).") from None
+        if problem == "but found another document":
+            # PyYAML's words for a second document (`---` after the first): new-user QA round 12 found them cryptic
+            raise InputError("YAML syntax error: a second YAML document starts here; this file takes one", file=file,
+                             line=line, column=column,
+                             hint="Remove the '---' line and what follows it (one document per file).") from None
         raise InputError(f"YAML syntax error: {problem}", file=file, line=line, column=column) from None
     except yaml.reader.ReaderError as exc:
         raise _reader_error(exc, text, file) from None
