@@ -47,14 +47,16 @@ def test_set_accepts_human_units_and_new_sections():
     ("training.epochs", "expected KEY.PATH=VALUE"),
     ("training.epoch=3", "unknown key 'epoch'"),
     ("training.epochs=-1", "training.epochs"),
-    ("name.first=x", "name is not a mapping"),
+    ("name.first=x", "name is a single value ('pretrain-1b-72h'), with nothing under it to set"),
     ("constraints.gpus=[H100]", "did you mean"),
 ])
 def test_bad_set_is_one_error_exit_2(override, message):
     result = runner.invoke(app, ["estimate", str(PRETRAIN), "--set", override])
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
-    assert result.output.count("--set") == 1 + result.output.count("For example --set") * 2  # the option named once
+    # the option named once (a hint may show how to write another)
+    assert result.output.count("--set") == 1 + result.output.count("For example --set") * 2 \
+        + result.output.count("Set it whole: --set")
 
 
 def test_set_reaches_into_a_list_by_index():
@@ -72,6 +74,16 @@ def test_set_reaches_into_a_list_by_index():
     result = runner.invoke(app, ["estimate", str(owned), "--set", "constraints.owned.1.count=4"])
     assert result.exit_code == 2 and "constraints.owned is a list of 1 item; '1' is not one of its indices (0 to 0)" \
         in result.output and "Give the whole list: --set constraints.owned=[…]." in result.output
+    # new-user QA round 12: an item of a list the profile does not have made a mapping ('constraints.gpus: Input should
+    # be a valid list'), and a key under a single value read "training.epochs is not a mapping"
+    missing = runner.invoke(app, ["estimate", str(PRETRAIN), "--set", "constraints.gpus.0=H100-SXM"])
+    assert missing.exit_code == 2 and missing.stderr == (
+        "Error: --set constraints.gpus.0=H100-SXM: constraints.gpus is not in the profile, so it has no item 0 to "
+        "set. Give the whole list: --set constraints.gpus=[…].\n")
+    scalar = runner.invoke(app, ["estimate", str(PRETRAIN), "--set", "training.epochs.0=3"])
+    assert scalar.exit_code == 2 and scalar.stderr == (
+        f"Error: {PRETRAIN}:8: training.epochs.0: --set training.epochs.0=3: training.epochs is a single value (1), "
+        "with nothing under it to set. Set it whole: --set training.epochs=….\n")
     # an error in the item is placed at the option that set it
     result = runner.invoke(app, ["estimate", str(owned), "--set", "constraints.owned.0.count=0"])
     assert result.exit_code == 2 and result.stderr.startswith(

@@ -48,11 +48,21 @@ def apply_overrides(doc: YamlDocument, overrides: list[str]) -> YamlDocument:
                 key = part
                 child = node.get(part)
                 if child is None:
+                    where = ".".join(path[:depth + 1])
+                    if path[depth + 1].isdigit():
+                        # new-user QA round 12: `--set constraints.gpus.0=H100-SXM` on a profile without the list
+                        # made a mapping {'0': …}, refused as "constraints.gpus: Input should be a valid list"
+                        raise InputError(f"{where} is not in the profile, so it has no item {path[depth + 1]} to "
+                                         "set", file=override(text),
+                                         hint=f"Give the whole list: {override_example(where + '=[…]')}.")
                     child = node[part] = {}
             keys.append(key)
             if not isinstance(child, (dict, list)):
-                raise InputError(f"{override(text)}: {'.'.join(path[:depth + 1])} is not a mapping",
-                                 file=doc.file, line=doc.where(tuple(keys))[0], field=".".join(path))
+                # new-user QA round 12: 'training.epochs.0=3' read "training.epochs is not a mapping"
+                where = ".".join(path[:depth + 1])
+                raise InputError(f"{override(text)}: {where} is a single value ({child!r}), with nothing under it "
+                                 f"to set", file=doc.file, line=doc.where(tuple(keys))[0], field=".".join(path),
+                                 hint=f"Set it whole: {override_example(where + '=…')}.")
             node = child
         last: str | int
         if isinstance(node, list):
