@@ -212,6 +212,10 @@ CASES = [
          broken(BERT, "  max_queue_delay: 10ms\n", "  max_queue_delay: 10ms\n  max_batch: 8192\n  batch: 5000\n"),
          "batch: 5000", "inference.batch", ("batch 5,000 is above the 4,096 requests a batch that dynamic batching is "
                                             "planned for. Pin at most 4,096.",)),
+    # new-user QA round 12: a preset written as the model itself said only "expected a section of key: value pairs"
+    Case("model-as-a-preset-name", broken(PRETRAIN, "model:\n  preset: pythia-1b\n", "model: pythia-1b\n"), "model:",
+         "model", ("expected a section of key: value pairs (got 'pythia-1b'). A preset is written {preset: "
+                   "pythia-1b}.",)),
     Case("duplicate-key", broken(PRETRAIN, "  epochs: 1\n", "  epochs: 1\n  precision: fp16\n"), "precision:",
          "training.precision", ("duplicate key 'precision' (first at line",), nth=2),
     Case("empty-file", "", None, None, ("expected a YAML mapping at the top of the profile, found empty",)),

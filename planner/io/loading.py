@@ -91,6 +91,9 @@ def _placed(first: Any, doc: YamlDocument, model: type[BaseModel], prefix: tuple
         message = "expected a section of key: value pairs" + (f" (got {_shown(first['input'])})"
                                                                if "input" in first else "")
         hint = f"Its keys: {', '.join(known)}." if 0 < len(known) <= MAX_KEYS_LISTED else None
+        if "preset" in known and isinstance(first.get("input"), str):
+            # new-user QA round 12: `model: pythia-1b` named neither the key a preset goes under nor the keys
+            hint = f"A preset is written {{preset: {first['input']}}}."
     number = _number_with_unit(first)
     if number is not None:
         # new-user QA: `dataset_gb: 80GB`, `usd_per_kwh: $0.30`, `lifetime_years: 3y` read "unable to parse string as
