@@ -431,3 +431,20 @@ def test_a_virtual_pin_that_does_not_apply_says_so(catalog, pins, why, fix):
     applied = planner.plan(planner.load_profile(ROOT / "profiles" / "pretrain-1b-72h.yaml", catalog,
                                                 ["training.parallelism={pipeline: 2, virtual: 4}"]), catalog)
     assert not any(a.startswith("training.parallelism.virtual") for a in applied.decision.training.assumptions)
+
+
+def test_a_doubted_price_is_marked_in_the_decision_tables_too():
+    # new-user QA round 12: the plans table marked a doubted price † with its footnote, the decision tables (choices,
+    # best plan per GPU type) printed the same price bare: lora-mixtral-8x7b's cheapest viable plan at P90 and
+    # serve-gpt-oss-120b-chat's recommendation are such prices
+    serve = gpuplan("estimate", str(SERVE), "--top", "1", "--set", "constraints.providers=[mithril]",
+                    env={"COLUMNS": "100"})
+    lines = serve.stdout.splitlines()
+    fastest = next(line for line in lines if line.startswith("fastest "))
+    assert fastest.rstrip().endswith("1×8 H100-SXM · mithril         14 ms $5,840 †")
+    # a choice not among the plans shown gets its footnote under them, once
+    notes = [line.split(": doubtful")[0] for line in lines if line.startswith("† ")]
+    assert notes == ["† serving #1 mithril a100-80gb.sxm.4x", "† serving decision mithril h100-80gb.sxm.8x"]
+    markdown = gpuplan("estimate", str(SERVE), "--top", "1", "--set", "constraints.providers=[mithril]",
+                       "--format", "markdown").stdout
+    assert "| fastest | 1×8 H100-SXM · mithril | 14 ms | $5,840 † |" in markdown

@@ -82,6 +82,32 @@ Section = tuple[str, list[Column], list[list[str]], list[str]]
 """(title, columns, rows, lines printed under the table)."""
 
 
+def _flagged(p: TrainingPlan | ServingPlan) -> str:
+    """' †' after the cost of a plan whose price the catalog doubts (as the plans table marks it)."""
+    return " †" if p.price_flags else ""
+
+
+def decision_flag_notes(decision: Decision | None, top: int | None, footnoted: set[tuple[str, str]]) -> list[str]:
+    """Footnotes for the † the decision tables put on doubted prices, for the plans whose offer (provider, instance)
+    no footnote of the plans tables names already (`footnoted`): new-user QA round 12, a doubted price showed
+    without its mark in "Best plan per GPU type" (the plans table marked it), or in a choice not among the plans
+    shown."""
+    if decision is None:
+        return []
+    lines: list[str] = []
+    seen = set(footnoted)
+    sections = [("training", [o.plan for _, o, _ in collapse_choices([*d.choices, *d.alternatives])]
+                 + [o.plan for o in d.best_per_gpu[:top]]) for d in [decision.training] if d is not None]
+    sections += [("serving", [p for _, p, _ in collapse_choices([*d.choices, *d.alternatives])]
+                  + list(d.best_per_gpu[:top])) for d in [decision.inference] if d is not None]
+    for title, plans in sections:
+        for p in plans:
+            if p.price_flags and (p.provider, p.instance) not in seen:
+                seen.add((p.provider, p.instance))
+                lines.append(f"† {title} decision {p.provider} {p.instance}: {'; '.join(p.price_flags)}")
+    return lines
+
+
 def _choice_rows(choices: list[Choice], cells: Callable[[Any], list[str]]) -> tuple[list[list[str]], list[str]]:
     """One row per distinct plan (its choice names joined), and the trade-off lines under the table."""
     rows, lines = [], []
@@ -107,7 +133,7 @@ def training_sections(d: TrainingDecision, top: int | None) -> list[Section]:
     level = f"P{d.confidence * 100:g}"
 
     def cells(o: TrainingOption) -> list[str]:
-        return [training_label(o), hours(o.hours), _usd(o.cost_usd), training_details(o)]
+        return [training_label(o), hours(o.hours), _usd(o.cost_usd) + _flagged(o.plan), training_details(o)]
 
     head = [Column("plan"), Column(f"hours {level}", "right"), Column(f"compute {level}", "right"),
             Column("details", drop=1, wide_only=True)]
@@ -125,7 +151,8 @@ def serving_sections(d: ServingDecision, top: int | None) -> list[Section]:
     name = latency_name(d.latency_key)
 
     def cells(p: ServingPlan) -> list[str]:
-        return [serving_label(p), _latency_ms(p, d.latency_key), _usd(p.monthly_cost_usd), serving_details(p)]
+        return [serving_label(p), _latency_ms(p, d.latency_key), _usd(p.monthly_cost_usd) + _flagged(p),
+                serving_details(p)]
 
     head = [Column("plan"), Column(name, "right"), Column("$/month", "right"),
             Column("details", drop=1, wide_only=True)]

@@ -770,11 +770,18 @@ def _footer(est: Estimate, decision: Decision | None = None, top: int | None = N
     efficiency origins when no decision lists them (the decision's notes do)."""
     lines = []
     merges = merges or Merges(est)
+    footnoted: set[tuple[str, str]] = set()
     if est.training is not None:
         lines += _flag_notes(merges.shown("training", top), "training")
         lines += _network_note(merges.shown("training", top), est.network_set)
+        footnoted |= {(p.provider, p.instance) for p in merges.shown("training", top) if p.price_flags}
     if est.inference is not None:
         lines += _flag_notes(merges.shown("inference", top), "serving")
+        footnoted |= {(p.provider, p.instance) for p in merges.shown("inference", top) if p.price_flags}
+    if decision is not None:
+        from planner.render.decision import decision_flag_notes
+
+        lines += decision_flag_notes(decision, top, footnoted)
     lines += _buy_lines(est)
     lines += _discount_lines(est, top, merges)
     lines += commitment_lines(est, top, merges)
