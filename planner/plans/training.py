@@ -645,13 +645,19 @@ class FitTrials:
         a LayoutMemo's bound method would make the memo a reference cycle, freed only by the collector)."""
         job, sizes = self.job, self.sizes
         dp, tp, pp, ep, cp = self.dp, self.tp, self.pp, self.ep, self.cp
+        mode: bool | str | None = None  # the trial before's recomputation and its sample's activations
+        sample = 0.0
         for i, (recompute, sharding) in enumerate(self.configs):
             size = sizes[i]
             if size is None:
                 static = memory_of(job, 0, recompute, sharding, dp, tp, pp, ep, cp)
-                one = memory_of(job, 1, recompute, sharding, dp, tp, pp, ep, cp).activations
+                # a sample's activations read the recomputation, not the ZeRO stage (training_memory): the trials
+                # of one recomputation, one after the other, share them
+                one = sample if recompute == mode else \
+                    memory_of(job, 1, recompute, sharding, dp, tp, pp, ep, cp).activations
                 size = sizes[i] = (static.total, one)
             total, one = size
+            mode, sample = recompute, one
             if total + one > capacity:
                 continue
             if job.micro_batch is not None:
