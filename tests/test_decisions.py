@@ -286,6 +286,29 @@ def test_dynamic_batching_plans_are_not_said_to_be_sized_by_m_d_c(catalog):
     assert not any(a.startswith("Dynamic batching") for a in llm.decision.inference.assumptions)
 
 
+def test_each_known_low_dynamic_batching_plan_is_named_once(catalog):
+    # BERT at 2,000 req/s with batches of up to 64 and a 0.1 ms delay on two GPUs (~3 s of CPU: a cut of the
+    # 0.1 ms case of bert-train-then-serve, whose known-low plans are these GPUs'): plans on three or more replicas
+    # up to MULTI_REPLICA_LOAD whose delay is shorter than a full batch's turn are past where the chain holds
+    # (model/chain_scope.py known_low); the decision's dynamic-batching line names each such plan shown once, though
+    # one plan is shown as a choice and as its GPU's best
+    from planner.model.chain_scope import known_low
+
+    profile = {"name": "kl", "model": {"preset": "bert-base", "seq_len": 128},
+               "inference": {"rate": "2000/s", "precision": "fp16", "max_batch": 64, "max_queue_delay": "0.1ms",
+                             "slo": {"latency_p95": "50ms"}},
+               "constraints": {"gpus": ["RTX-A4000", "RTX-A5000"]}}
+    decision = planner.plan(planner.load_profile(profile, catalog), catalog).decision.inference
+    line = next(a for a in decision.assumptions if a.startswith("Dynamic batching (batches of up to 64): "))
+    shown = [c.option for c in decision.choices] + decision.best_per_gpu[:3]
+    low = [f"{p.gpu} ({p.replicas} replicas at {round(p.utilization * 100)}%)" for p in shown
+           if known_low(p.replicas, p.batch_size, p.utilization, 1e-4, p.timing_s["service"])]
+    assert len(set(low)) >= 2 and len(low) > len(set(low))  # several, one of them shown twice
+    assert "there it is low" in line and not re.search(r"\) and \d+ more", line)
+    for name in set(low):
+        assert line.count(name) == 1, name
+
+
 @pytest.mark.parametrize("slo, named", [
     # no GPU decodes a token in 1 ms: TPOT is the target to move, not TTFT (new-user QA: the line named the TTFT p95
     # target, 'at least 229 ms (now 500 ms)', which it already met)

@@ -356,7 +356,8 @@ def test_an_open_chain_is_every_larger_limits_chain(delay):
     # those limits (plans/serving._batch_configuration), and where a replica is always free (always_free) one chain
     # of unlimited replicas serves every count: both must be the chain each limit and count would build itself, and
     # some limits must bind (a LeftoverChain, not shared)
-    from planner.model.batching_chain import LeftoverChain, always_free, batching_chain
+    from planner.model.batching_chain import LeftoverChain, batching_chain
+    from planner.model.chain_scope import always_free
 
     shared = bound = free = 0
     for rate in (0.5, 60.0, 250.0, 880.0):
@@ -446,3 +447,58 @@ def test_the_largest_batch_meeting_with_other_counts_known_is_the_bisections(cat
         for order in (counts, counts[::-1], counts[1::2] + counts[::2]):
             shared = _Degree(work, at_rate, gpu, 1, link_gbs, link, plan.efficiency)
             assert {r: shared.batch_meeting(r) for r in order} == alone
+
+
+def test_the_sampled_chains_sorted_free_times_are_the_least_replaced():
+    # model/sampled_chain.py taken: a copy's free times kept sorted (the least first) step as argmin's did — all less
+    # the gap, the least replaced by the batch's service — the same floats as a set, ties (every replica idle at
+    # the start) included
+    import numpy as np
+
+    from planner.model.sampled_chain import taken
+
+    rng = np.random.default_rng(3)
+    for c in (1, 2, 3, 8):
+        free = np.round(rng.random((500, c)) * 4.0) / 4.0 - 1.0  # many equal free times
+        gap, busy = rng.random(500), np.round(rng.random(500) * 4.0) / 4.0
+        before = free.copy()
+        first = before.argmin(axis=1)
+        before -= gap[:, None]
+        before[np.arange(500), first] = busy
+        after = taken(np.sort(free, axis=1).T.copy(), gap, busy)
+        assert np.array_equal(np.sort(before, axis=1), after.T)
+
+
+def test_the_filling_chains_order_is_the_stable_sorts():
+    import numpy as np
+
+    from planner.model.filling_chain import stable_order
+
+    rng = np.random.default_rng(4)
+    for values in (rng.random(10_000), np.round(rng.random(10_000) * 50.0), np.zeros(7), np.arange(5.0)[::-1]):
+        assert np.array_equal(stable_order(values), np.argsort(values, kind="stable"))
+
+
+def _host_floor(b: float) -> float:
+    """Every batch up to 64 at a host floor of 11.76 ms (fast GPUs' BERT curve at small batches), slower beyond."""
+    return 0.01176 if b <= 64 else 0.01176 + 1e-3 * (b - 64)
+
+
+def test_a_chain_read_past_its_key_is_found_again_only_for_the_same_times(monkeypatch):
+    # batching_chain's `shared`: a sampled chain reads S past the one-server chain's reach (its key); it is found
+    # again for a curve with the same floats at every size it read (another function: another GPU), and made again
+    # where one of those differs
+    import planner.model.batching_chain as bc
+
+    made = []
+    real = bc._made
+    monkeypatch.setattr(bc, "_made", lambda *a: made.append(a[1]) or real(*a))
+    shared: bc.ChainsByCurve = {}
+    first = bc.batching_chain(2000.0, 8, 64, 1e-4, _host_floor, shared)
+    read = max(b for b in range(1, 65) if any(b in {s for s, _ in further} for further, _ in
+                                              next(iter(shared.values()))))
+    assert first.top > 32 and read > 32  # sampled past the one-server chain's 32 sizes
+    again = bc.batching_chain(2000.0, 8, 64, 1e-4, lambda b: _host_floor(b), shared)
+    assert again is first and len(made) == 1
+    other = bc.batching_chain(2000.0, 8, 64, 1e-4, lambda b: _host_floor(b) * (1.5 if b == read else 1.0), shared)
+    assert other is not first and len(made) == 2

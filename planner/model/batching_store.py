@@ -164,6 +164,17 @@ def stored_chain(rate: float, replicas: int | None, limit: int, delay: float, se
     return chain
 
 
+def kept(rate: float, replicas: int | None, limit: int, delay: float, service_of: Callable[[float], float]) -> bool:
+    """Whether stored_chain would find this chain in the store (the serving search then reads it rather than bound
+    it: plans/serving.py)."""
+    if not ACTIVE:
+        return False
+    if not _READ:
+        _read()
+    return any(_digest_of(service_of, sizes) in entries
+               for sizes, entries in KNOWN.get((rate, replicas, limit, delay), {}).items())
+
+
 def _digest_of(service_of: Callable[[float], float], sizes: Sizes) -> bytes:
     found = _DIGESTS.get((service_of, sizes))
     if found is None:

@@ -63,3 +63,31 @@ def always_free(rate: float, replicas: int, limit: int, delay: float, service_of
     window = rate * delay
     reach = math.ceil(1.0 + window + TAIL_SIGMAS * (math.sqrt(window) + 1.0))
     return reach <= limit and service_of(float(reach)) / replicas <= delay
+
+
+def reach(rate: float, replicas: int | None, limit: int, delay: float, service_of: Callable[[float], float]
+          ) -> tuple[int | None, int, bool]:
+    """batching_chain's replicas (None where a replica is always free), the one-server chain's largest batch size
+    `top`, and whether batches may reach the limit and are followed with what they leave behind."""
+    if replicas is not None and always_free(rate, replicas, limit, delay, service_of):
+        replicas = None  # the same chain, exactly: no batch ever waits for a replica
+    top = min(limit, 16)
+    while True:
+        # a batch of b ≤ top is followed by 1 + Pois(λ·max(T, S(b)/c)) requests (S rises with b, model/forward_time.py):
+        # the chain stays below `top` when the longest window's Poisson tail does
+        window = rate * max(delay, service_of(float(top)) / (replicas or 1))
+        need = math.ceil(1.0 + window + TAIL_SIGMAS * (math.sqrt(window) + 1.0))
+        if need <= top or top == limit:
+            break
+        top = min(limit, max(2 * top, need))
+    return replicas, top, need > limit and limit <= LEFTOVER_LIMIT
+
+
+def followed_past(rate: float, replicas: int, limit: int, delay: float, service_of: Callable[[float], float]) -> bool:
+    """Whether batching_chain follows `replicas` past one server as many times as fast: two or more past
+    MULTI_REPLICA_LOAD whose batches may reach the limit (on their residuals, or sampled: model/batching_chain.py
+    one_server_low)."""
+    if replicas < 2 or rate / replicas * service_of(float(limit)) >= limit:
+        return False
+    followed, _, leftover = reach(rate, replicas, limit, delay, service_of)
+    return followed is not None and leftover and rate / replicas * service_of(float(limit)) / limit > MULTI_REPLICA_LOAD
