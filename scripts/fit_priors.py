@@ -18,11 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from planner.catalog.load import BUNDLED_CATALOG, Catalog, load_catalog  # noqa: E402
 from planner.efficiency.engine_fit import fit_engine_steps  # noqa: E402
 from planner.efficiency.infer_fit import fit_launch_floor  # noqa: E402
-from planner.efficiency.prior_fit import fit_priors  # noqa: E402
+from planner.efficiency.prior_fit import fit_family_transfer, fit_priors  # noqa: E402
 from planner.efficiency.train_fit import cached_leave_one_out  # noqa: E402
 from planner.io.atomic import write_text_atomic  # noqa: E402
 from planner.io.loading import load_model_file  # noqa: E402
-from planner.schema.priors import Extrapolation, PriorsFile, TrainCurveFit  # noqa: E402
+from planner.schema.priors import Extrapolation, FamilyTransfer, PriorsFile, TrainCurveFit  # noqa: E402
 from planner.schema.runs import (
     PublishedRun,  # noqa: E402
     PublishedRunsFile,  # noqa: E402
@@ -49,7 +49,11 @@ METHOD = ("Each published run's implied efficiency: model FLOP (workload.py form
           "megatron-legacy). extrapolation: RMS of ln(predicted/actual) of the training runs predicted without "
           "their GPU architecture (architecture), and without their publication for runs whose stack has no factor "
           "(stack) and runs on >= 256 GPUs (scale); plans add it in quadrature to log_sigma when they leave the "
-          "data. "
+          "data. family_log_sigma (planner/efficiency/prior_fit.py fit_family_transfer): the spread a model-family "
+          "change adds where a measurement record's curve is read for a family it did not measure: each run of family B "
+          "(independent checks included) on a (kind, GPU architecture) where family A has a prior level of >= 3 "
+          "fitted runs, predicted by A's median and by B's own median without the run; per (A, B) pair and pooled, "
+          "sqrt(max(0, RMS_AB^2 - RMS_BB^2)) of ln(actual/predicted); pairs without data take the pooled figure. "
           "Serving rows (llama.cpp, planner/validate/serving.py): multi-GPU layer splits decode on one GPU at a "
           "time and pipeline a prefill's 512-token micro-batches; 16-bit prefill is measured against the "
           "FP16-accumulate peak (2x the catalog's fp16 on GeForce cards). "
@@ -84,9 +88,15 @@ def fit_extrapolation(runs: list[PublishedRun], catalog: Catalog, curves: list[T
              if p.run.framework not in (None, BASELINE_STACK) and p.run.framework not in factors]
     scale = [p.log_residual for p in by_source if p.count >= 256]
     family = [p.log_residual for p in by_family]
+    transfer = fit_family_transfer(runs, catalog)
+    pairs = [FamilyTransfer(measured=a, planned=b, log_sigma=round(sigma, 4), n=n, transfer_rms=round(ab, 4),
+                            own_rms=round(bb, 4)) for (a, b), (sigma, n, ab, bb) in transfer.pairs.items()]
     return Extrapolation(architecture_log_sigma=round(rms(family), 4), stack_log_sigma=round(rms(stack), 4),
                          scale_log_sigma=round(rms(scale), 4), largest_run_gpus=max(c.count for c in cases),
-                         n={"architecture": len(family), "stack": len(stack), "scale": len(scale)})
+                         family_log_sigma=round(transfer.pooled[0], 4) if transfer.pooled[1] else None,
+                         family_pairs=pairs,
+                         n={"architecture": len(family), "stack": len(stack), "scale": len(scale),
+                            "family": transfer.pooled[1]})
 
 
 def priors_text(catalog_dir: Path) -> tuple[str, str]:

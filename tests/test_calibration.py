@@ -150,6 +150,53 @@ def test_a_call_past_the_largest_measured_one_widens_the_interval_by_the_gain_it
     assert moved is not None and moved.log_sigma == pytest.approx(math.hypot(0.05, 0.3, gain))
 
 
+def test_a_curve_read_for_another_family_has_a_wider_interval_by_the_fitted_family_spread(catalog):
+    """A record that measured only an encoder, planning a decoder, reads the encoder curve (OtherFamily): its σ adds
+    the spread a family change adds on published runs (catalog/priors.yaml extrapolation; encoder → decoder has no
+    pair of its own, too few fitted encoder runs, so the pooled figure), here and where it is transferred."""
+    from planner.efficiency.figure import interval
+
+    a100, h100 = catalog.gpus["A100-80GB-SXM"], catalog.gpus["H100-SXM"]
+    record = make_record()
+    record = record.model_copy(update={"workloads": [w for w in record.workloads if w.family == "encoder"]})
+    book = EfficiencyBook(catalog, {"A100-80GB-SXM": record})
+    extra = catalog.extrapolation
+    assert extra is not None and extra.family_log_sigma
+    own, other = (book.get(a100, "train", family, "bf16", 1e12) for family in ("encoder", "decoder"))
+    assert own.log_sigma == pytest.approx(0.05) and own.value == pytest.approx(other.value)
+    assert other.log_sigma == pytest.approx(math.hypot(0.05, extra.family_log_sigma))
+    (low, _, high), (own_low, _, own_high) = interval(other.value, other.log_sigma), interval(own.value, own.log_sigma)
+    assert high / low > own_high / own_low
+    assert (f"interval widened by σ {extra.family_log_sigma:.2f} for the family change (pooled over "
+            f"{extra.n['family']} published runs") in other.detail
+    moved_own, moved_other = (book.get(h100, "train", family, "bf16", 1e12) for family in ("encoder", "decoder"))
+    assert moved_other.source == moved_own.source == "transferred"
+    assert moved_other.log_sigma == pytest.approx(math.hypot(moved_own.log_sigma, extra.family_log_sigma))
+    # a pair the runs give a figure of its own: a CNN record planning a decoder
+    cnn = make_record()
+    cnn = cnn.model_copy(update={"workloads": [w for w in cnn.workloads if w.family == "cnn"]})
+    pair = next(p for p in extra.family_pairs if (p.measured, p.planned) == ("cnn", "decoder"))
+    read = EfficiencyBook(catalog, {"A100-80GB-SXM": cnn}).get(a100, "train", "decoder", "bf16", 1e12)
+    assert read.log_sigma == pytest.approx(math.hypot(0.05, pair.log_sigma))
+    assert f"cnn medians predicting {pair.n} published decoder runs" in read.detail
+
+
+def test_the_family_spread_in_the_priors_file_is_what_the_published_runs_give(catalog):
+    """catalog/priors.yaml's family figures, recomputed from catalog/published_runs.yaml (fit_family_transfer), per
+    pair and pooled; each pair's added σ is the part of its transfer error its own family's spread does not explain."""
+    from planner.efficiency.prior_fit import fit_family_transfer
+    from planner.efficiency.train_fit import load_published_runs
+
+    fit = fit_family_transfer(load_published_runs(ROOT / "catalog", catalog), catalog)
+    extra = catalog.extrapolation
+    assert extra is not None and extra.family_log_sigma == round(fit.pooled[0], 4)
+    assert extra.n["family"] == fit.pooled[1]
+    stored = {(p.measured, p.planned): (p.log_sigma, p.n, p.transfer_rms, p.own_rms) for p in extra.family_pairs}
+    assert stored == {pair: (round(s, 4), n, round(ab, 4), round(bb, 4)) for pair, (s, n, ab, bb) in fit.pairs.items()}
+    for sigma, n, ab, bb in stored.values():
+        assert n >= 3 and sigma == pytest.approx(math.sqrt(max(0.0, ab ** 2 - bb ** 2)), abs=2e-4)
+
+
 def test_a_curve_never_near_saturation_is_not_taken_at_its_form_far_past_the_data(catalog):
     """QA leftover: a CPU record's training curve, measured at a few % and never near saturation, leaves e_max at
     its bound 1 (curve.E_MAX_BOUND), and a 1B model ~100× past its largest call read ~99 % MFU on 'this machine'.
@@ -312,6 +359,7 @@ def test_a_record_of_another_model_family_is_transferred_and_warned(tmp_path):
     local = [p for p in doc["training"]["plans"] if p["provider"] == "local"]
     assert len(local) == 1 and local[0]["efficiency_source"] == "transferred"
     assert f"the encoder curve, {bert_model}" in local[0]["efficiency"]["detail"]
+    assert "for the family change" in local[0]["efficiency"]["detail"]
     named = [w for w in doc["warnings"] if w.startswith("this machine: the measurement record measured no decoder train")]
     assert len(named) == 1 and "pythia-1b" in named[0] and bert_model in named[0]
     # the record's own family stays measured, without that warning

@@ -17,6 +17,9 @@ fitted curve is e_S = e_max · F / (F + x_half + per_param · N) (planner/effici
 Decode is bandwidth-bound as a whole: t_T = t_S · B_S,ds / B_T,ds, so its bandwidth efficiency carries over.
 The transferred spread adds the target's prior spread (how much efficiency varies between setups, from published
 runs) to the fit's: σ_T = √(σ_fit² + σ_prior²).
+A curve read for a model family the record did not measure (OtherFamily) adds, in quadrature, the spread a family
+change adds on published runs (catalog/priors.yaml extrapolation.family_log_sigma, per family pair where the runs
+allow one: planner/efficiency/prior_fit.py fit_family_transfer).
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.schema.catalog import GpuSpec
 
 if TYPE_CHECKING:  # annotations only: a measurement record's models are imported where one is read
+    from planner.schema.priors import Extrapolation
     from planner.schema.record import MeasurementRecord, WorkloadRecord
 
 BANDWIDTH_KINDS = ("decode",)
@@ -65,6 +69,13 @@ class OtherFamily:
     def note(self) -> str:
         """The efficiency's detail: what it was read from."""
         return f" (no {self.family} {self.kind} measured: the {self.measured_family} curve, {self.measured_model})"
+
+    def spread(self, extrapolation: Extrapolation | None) -> tuple[float, str]:
+        """The σ the family change adds (0 where the catalog fitted none) and the detail's words for it."""
+        if extrapolation is None:
+            return 0.0, ""
+        sigma, basis = extrapolation.family_sigma(self.measured_family, self.family)
+        return sigma, (f"; interval widened by σ {sigma:.2f} for the family change ({basis})" if sigma else "")
 
     def warning(self, who: str, model: str) -> str:
         """The one line a report shows where such a curve is used for `model` (the plan's) on `who`."""
@@ -123,9 +134,10 @@ def _datasheet_peak(gpu: GpuSpec, precision: str) -> float | None:
 
 
 def record_efficiency(record: MeasurementRecord, gpu: GpuSpec, kind: str, family: str, precision: str,
-                      size: float, source: str, params: float = 0.0) -> Efficiency | None:
+                      size: float, source: str, params: float = 0.0,
+                      extrapolation: Extrapolation | None = None) -> Efficiency | None:
     """The record's fitted efficiency at `size` for a model of `params` parameters, relative to `gpu`'s peak
-    (datasheet for a catalog GPU)."""
+    (datasheet for a catalog GPU). extrapolation: the catalog's (the σ a family change adds)."""
     found = _find_workload(record, family, kind, precision)
     if found is None and kind in BANDWIDTH_KINDS:
         # no decode measured: the copy benchmark's bandwidth is what this device reaches streaming memory
@@ -141,24 +153,27 @@ def record_efficiency(record: MeasurementRecord, gpu: GpuSpec, kind: str, family
         peak = _datasheet_peak(gpu, work.precision)
         ratio = record.peaks.matmul_tflops[work.precision] * 1e12 / peak if peak else 1.0
     who = record.device.catalog_id or record.device.name
+    family_sigma, widened = other.spread(extrapolation) if other else (0.0, "")
     detail = (f"{kind} {source} on {who} ({record.measured_at:%Y-%m-%d}, {work.fit.n} points, "
-              f"{work.precision}){other.note() if other else ''}{beyond}")
+              f"{work.precision}){other.note() if other else ''}{beyond}{widened}")
     # another model family's curve is carried over to this model, not measured for it
-    return Efficiency(e_measured * ratio, math.hypot(work.fit.log_sigma, gain),
+    return Efficiency(e_measured * ratio, math.hypot(work.fit.log_sigma, gain, family_sigma),
                       "transferred" if other is not None else source, detail)
 
 
 def transferred_efficiency(record: MeasurementRecord, source_gpu: GpuSpec, target: GpuSpec, kind: str,
                            family: str, precision: str, size: float, prior_sigma: float,
-                           params: float = 0.0) -> Efficiency | None:
+                           params: float = 0.0, extrapolation: Extrapolation | None = None) -> Efficiency | None:
     """Efficiency on `target` carried over from `source_gpu`'s record by the roofline (module docstring)."""
     found = _find_workload(record, family, kind, precision)
     if found is None:
         return None
     work, other = found
     gain, e_s, beyond = beyond_data(work, size, params)
-    sigma = math.hypot(work.fit.log_sigma, prior_sigma, gain)
-    detail = f"{kind} transferred from {source_gpu.id} ({work.precision}){other.note() if other else ''}{beyond}"
+    family_sigma, widened = other.spread(extrapolation) if other else (0.0, "")
+    sigma = math.hypot(work.fit.log_sigma, prior_sigma, gain, family_sigma)
+    detail = (f"{kind} transferred from {source_gpu.id} ({work.precision}){other.note() if other else ''}{beyond}"
+              f"{widened}")
     if kind in BANDWIDTH_KINDS:
         value = e_s * record.peaks.memory_bandwidth_gbs / source_gpu.memory_bandwidth_gbs
         return Efficiency(value, sigma, "transferred", detail)
@@ -195,7 +210,8 @@ class EfficiencyBook:
         for a model of `params` parameters."""
         record = self.calibrated.get(gpu.id)
         if record is not None:
-            found = record_efficiency(record, gpu, kind, family, precision, size, "calibrated", params)
+            found = record_efficiency(record, gpu, kind, family, precision, size, "calibrated", params,
+                                      self.catalog.extrapolation)
             if found is not None:
                 return found
         prior = prior_efficiency(self.catalog, gpu, kind, family)
@@ -203,7 +219,7 @@ class EfficiencyBook:
                          for gid in self.calibrated if gid != gpu.id and gid in self.catalog.gpus)
         for _, gid in sources:
             moved = transferred_efficiency(self.calibrated[gid], self.catalog.gpus[gid], gpu, kind, family,
-                                           precision, size, prior.log_sigma, params)
+                                           precision, size, prior.log_sigma, params, self.catalog.extrapolation)
             if moved is not None:
                 return moved
         return prior

@@ -12,6 +12,7 @@ from planner.efficiency.origin import Efficiency
 from planner.schema.catalog import GpuSpec, Interconnect, Offer, PeakTflops
 
 if TYPE_CHECKING:  # annotations only: a measurement record's models are imported where one is read
+    from planner.schema.priors import Extrapolation
     from planner.schema.record import MeasurementRecord
 
 LOCAL_PROVIDER = "local"
@@ -26,11 +27,14 @@ class LocalDevice:
     record: MeasurementRecord
     gpu: GpuSpec
     offer: PricedOffer
+    extrapolation: Extrapolation | None = None
+    """The catalog's interval widenings (a curve read for another model family: calibrated.OtherFamily)."""
 
     def efficiency(self, kind: str, family: str, precision: str, size: float,
                    params: float = 0.0) -> Efficiency | None:
         """The measured efficiency relative to this spec's peaks (None: the record did not measure the kind)."""
-        return record_efficiency(self.record, self.gpu, kind, family, precision, size, "measured", params)
+        return record_efficiency(self.record, self.gpu, kind, family, precision, size, "measured", params,
+                                 self.extrapolation)
 
     def other_family(self, kind: str, family: str, precision: str) -> OtherFamily | None:
         """Whether efficiency() reads another model family's curve for this family (None: its own, or none)."""
@@ -63,5 +67,5 @@ def local_device(record: MeasurementRecord, catalog: Catalog, usd_per_hour: floa
                                   usd_per_hour=usd_per_hour, spot_usd_per_hour=None, intra_node="pcie",
                                   network_gbps=None, region=None, as_of=None, source=None, doubtful=None, notes=None)
     priced = PricedOffer(LOCAL_PROVIDER, offer, LOCAL_BILLING_SECONDS, record.measured_at.date())
-    return LocalDevice(record, gpu, priced)
+    return LocalDevice(record, gpu, priced, catalog.extrapolation)
 

@@ -139,3 +139,58 @@ def fit_priors(runs: list[PublishedRun], catalog: Catalog) -> list[EfficiencyPri
             log_sigma=round(spread if spread is not None else 0.5, 4), n=len(group),
             runs=sorted(p.run.id for p in group)))
     return priors
+
+
+FAMILIES = ("decoder", "encoder", "cnn", "mlp")
+"""Model families a measurement record's curve is kept for (planner/efficiency/calibrated.py _find_workload)."""
+
+
+@dataclass(frozen=True)
+class FamilyTransferFit:
+    """How far one model family's efficiency misses another's on the same kind of work and GPU architecture."""
+
+    pairs: dict[tuple[str, str], tuple[float, int, float, float]]
+    """(measured, planned) → (σ added by the family change, planned-family runs behind it, σ_AB, σ_BB), for the
+    pairs whose measured family's levels stand on >= MIN_SIGMA_RUNS fitted runs."""
+    pooled: tuple[float, int, float, float]
+    """The same over every such pair's runs together."""
+
+
+def _rms(values: list[float]) -> float:
+    return math.sqrt(sum(v * v for v in values) / len(values)) if values else 0.0
+
+
+def fit_family_transfer(runs: list[PublishedRun], catalog: Catalog) -> FamilyTransferFit:
+    """The spread a model-family change adds to an efficiency (a measurement record's curve read for a family it did
+    not measure: calibrated.OtherFamily). Each published run of family B (the fit's groups, independent checks
+    included: data no prior was fitted on) on a (kind, GPU architecture) where family A has a fitted prior level is
+    predicted by A's median (which never includes B's runs) and by B's own median without the run; σ_AB and σ_BB are
+    the RMS of ln(actual/predicted) over the same runs: RMS, not a robust spread, because the interval is log-normal
+    in σ and a transfer keeps A's systematic offset from B, which the RMS about zero counts. The family change adds
+    σ = √max(0, σ_AB² − σ_BB²) (B's own spread the planned family would have anyway)."""
+    def selected(r: PublishedRun) -> bool:
+        return r.group in FIT_GROUPS or (r.phase == "infer" and r.model.preset is not None)
+
+    fitted_ids = {r.id for r in fittable(runs) if selected(r)}
+    points = [p for p in (implied_efficiency(r, catalog) for r in runs if selected(r)) if p is not None]
+    levels: dict[tuple[str, str, str], list[ImpliedEfficiency]] = defaultdict(list)
+    for p in points:
+        if p.run.id in fitted_ids:
+            levels[(p.kind, p.arch, p.family)].append(p)
+    errors: dict[tuple[str, str], tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    for p in points:
+        own = [q.efficiency for q in levels.get((p.kind, p.arch, p.family), []) if q.run.id != p.run.id]
+        for measured in FAMILIES:
+            other = levels.get((p.kind, p.arch, measured), [])
+            if measured == p.family or not own or len(other) < MIN_SIGMA_RUNS:
+                continue
+            transfer, spread = errors[(measured, p.family)]
+            transfer.append(math.log(p.efficiency / statistics.median(q.efficiency for q in other)))
+            spread.append(math.log(p.efficiency / statistics.median(own)))
+
+    def added(transfer: list[float], spread: list[float]) -> tuple[float, int, float, float]:
+        ab, bb = _rms(transfer), _rms(spread)
+        return math.sqrt(max(0.0, ab ** 2 - bb ** 2)), len(transfer), ab, bb
+
+    every = [e for t, _ in errors.values() for e in t], [e for _, s in errors.values() for e in s]
+    return FamilyTransferFit({pair: added(*found) for pair, found in sorted(errors.items())}, added(*every))

@@ -100,6 +100,19 @@ class EngineStep(Strict):
     basis: str = Field(description="Where the figure comes from: the fit's rows and GPUs, or the prior's source.")
 
 
+class FamilyTransfer(Strict):
+    """The spread one model family's efficiency adds when read for another (planner/efficiency/prior_fit.py
+    fit_family_transfer): a measurement record's curve used for a family it did not measure."""
+
+    measured: Literal["decoder", "encoder", "cnn", "mlp"] = Field(description="The family whose efficiency is read.")
+    planned: Literal["decoder", "encoder", "cnn", "mlp"] = Field(description="The family it is read for.")
+    log_sigma: float = Field(ge=0, le=3, description="Added σ: √max(0, transfer_rms² − own_rms²).")
+    n: int = Field(ge=1, description="Published runs of the planned family behind it.")
+    transfer_rms: float = Field(ge=0, description="RMS ln(actual/predicted) of those runs by the measured family's "
+                                                  "median on their kind and GPU architecture.")
+    own_rms: float = Field(ge=0, description="The same by their own family's median without the run.")
+
+
 class Extrapolation(Strict):
     """How much wider a training interval gets where the plan leaves the data, from grouped cross-validation:
     the RMS of ln(predicted/actual) of the training runs predicted that way (planner/validate/crossval.py)."""
@@ -112,7 +125,22 @@ class Extrapolation(Strict):
                                                            "publication.")
     largest_run_gpus: int = Field(ge=1, description="GPUs of the largest fitted training run; plans beyond it "
                                                     "extrapolate in scale.")
+    family_log_sigma: float | None = Field(None, ge=0, le=3, description=(
+        "A model-family change (a measurement record's curve read for a family it did not measure), pooled over "
+        "family_pairs; a pair not listed (too few fitted runs of the measured family) takes it. None: not fitted."))
+    family_pairs: list[FamilyTransfer] = Field(default_factory=list, description="The same per (measured, planned) "
+                                                                                 "family pair with the data for one.")
     n: dict[str, int] = Field(description="Runs behind each figure.")
+
+    def family_sigma(self, measured: str, planned: str) -> tuple[float, str]:
+        """The σ reading `measured`'s efficiency for `planned` adds, and what it rests on, in words."""
+        pair = next((p for p in self.family_pairs if (p.measured, p.planned) == (measured, planned)), None)
+        if pair is not None:
+            return pair.log_sigma, f"{measured} medians predicting {pair.n} published {planned} runs"
+        if self.family_log_sigma is None:
+            return 0.0, ""
+        return self.family_log_sigma, (f"pooled over {self.n.get('family', 0)} published runs predicted from another "
+                                       f"family; too few published runs for a {measured} → {planned} figure")
 
 
 class PriorsFile(Strict):
