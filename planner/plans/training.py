@@ -647,16 +647,20 @@ class FitTrials:
         dp, tp, pp, ep, cp = self.dp, self.tp, self.pp, self.ep, self.cp
         mode: bool | str | None = None  # the trial before's recomputation and its sample's activations
         sample = 0.0
+        statics: dict[str, float] = {}  # each ZeRO stage's bytes at micro-batch 0, by the trials so far
         for i, (recompute, sharding) in enumerate(self.configs):
             size = sizes[i]
             if size is None:
-                static = memory_of(job, 0, recompute, sharding, dp, tp, pp, ep, cp)
-                # a sample's activations read the recomputation, not the ZeRO stage (training_memory): the trials
-                # of one recomputation, one after the other, share them
+                # at micro-batch 0 nothing reads the recomputation (training_memory: no activations), and a sample's
+                # activations read the recomputation, not the ZeRO stage: the trials share both
+                static = statics.get(sharding)
+                if static is None:
+                    static = memory_of(job, 0, recompute, sharding, dp, tp, pp, ep, cp).total
                 one = sample if recompute == mode else \
                     memory_of(job, 1, recompute, sharding, dp, tp, pp, ep, cp).activations
-                size = sizes[i] = (static.total, one)
+                size = sizes[i] = (static, one)
             total, one = size
+            statics[sharding] = total
             mode, sample = recompute, one
             if total + one > capacity:
                 continue
