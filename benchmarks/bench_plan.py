@@ -121,6 +121,13 @@ powers of two bracketed by other counts', fewer look-ups; docs/internals.md 'The
 on the queue's distribution'): instructions per cold plan() (callgrind as above, main 8fa456a before) serve-7b-chat
 1,420 -> 1,333 M, serve-gpt-oss-120b-chat 180 -> 176 M; CPU within the load's noise (serve-7b-chat ~345-400 ms at
 load 6-7). The serving search's 100 ms is not met for serve-7b-chat.
+Twenty-third round (2026-12-02: the offers of GPUs without the job's precision searched per GPU, their rows made when
+read, plans/search.py unusable_by_gpu; expert-parallel layouts under _fastest's floor; the layout fits' trials sharing
+their activations and static bytes; docs/internals.md): instructions per plan() (callgrind as above, f00d719 before)
+pretrain-1b-72h 472 -> 434 M (-8.1 %), resnet50-imagenet 493 -> 484 M, lora-mixtral-8x7b 559 -> 552 M,
+long-context-llama-8b 335 -> 301 M, bert-train-then-serve 2,286 -> 2,240 M. Each section apart as a second estimate
+pays it: benchmarks/bench_sections.py (the training search's 50 ms not met for five profiles, ~70-130 ms;
+serve-7b-chat's serving ~180 ms).
 """
 from __future__ import annotations
 
