@@ -150,6 +150,11 @@ def plan(profile: LoadedProfile, catalog: Catalog, *, confidence: float = 0.5,
             from planner.errors import PlannerError
 
             raise PlannerError(f"{keyword} {given!r}: expected a path (str or pathlib.Path), or None")
+    if not isinstance(simulate, bool):
+        # new-user QA round 13 (notebook): simulate="yes", "no", 1 or None were read for their truth, so "no" simulated
+        from planner.errors import PlannerError
+
+        raise PlannerError(f"simulate {simulate!r}: expected True or False (check each serving plan by simulation)")
     check_confidence(confidence)
     check_local_usd_per_hour(local_usd_per_hour)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:

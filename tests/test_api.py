@@ -298,6 +298,10 @@ def test_library_arguments_of_the_wrong_kind_are_one_clear_error(catalog):
             planner.plan(profile, catalog, seed=seed, simulate=True)  # type: ignore[arg-type]
     with pytest.raises(PlannerError, match=r"today '2026-01-01': expected a datetime.date"):
         planner.plan(profile, catalog, today="2026-01-01")  # type: ignore[arg-type]
+    # new-user QA round 13: simulate="no" simulated (any non-empty string is true), 1 and None passed unchecked
+    for simulate in ("no", "yes", 1, None):
+        with pytest.raises(PlannerError, match=rf"simulate {simulate!r}: expected True or False"):
+            planner.plan(profile, catalog, simulate=simulate)  # type: ignore[arg-type]
 
 
 def test_hours_and_cost_at_another_confidence_are_in_each_plans_json(catalog):
