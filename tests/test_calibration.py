@@ -103,6 +103,23 @@ def test_unknown_gpu_record_is_refused(tmp_path, catalog):
     assert not (tmp_path / "store").exists() or not list((tmp_path / "store").iterdir())
 
 
+def test_a_measurements_record_naming_a_gpu_it_is_not_is_refused(tmp_path, catalog):
+    # new-user QA round 13: `estimate --measurements` read a record naming an unknown GPU id as an unnamed device, and
+    # one naming A100-80GB-SXM with 24 GB as that A100 ('this machine' planned with 80 GB); `calibration add` refused both
+    import planner
+
+    profile = planner.load_profile(PRETRAIN, catalog)
+    path = tmp_path / "record.yaml"
+    (tmp_path / "none").mkdir()  # an empty store: only the record
+    for record, words in ((make_record(catalog_id="H999"), "record.yaml:7:3: device.catalog_id: unknown GPU id 'H999'"),
+                          (make_record(memory_gb=24.0), "record.yaml:9:3: device.memory_gb: device memory 24 GB does "
+                                                        "not match A100-80GB-SXM (80 GB)")):
+        save_record(record, path)
+        with pytest.raises(InputError) as info:
+            planner.plan(profile, catalog, measurements=path, calibrations=tmp_path / "none")
+        assert str(info.value).startswith(f"{tmp_path}/{words}"), str(info.value)
+
+
 def test_calibrated_efficiency_is_converted_to_the_datasheet_peak(catalog):
     book = EfficiencyBook(catalog, {"A100-80GB-SXM": make_record()})
     a100 = catalog.gpus["A100-80GB-SXM"]

@@ -8,8 +8,8 @@ from planner.catalog.load import Catalog
 from planner.efficiency.calibrated import EfficiencyBook
 from planner.efficiency.local_device import LocalDevice, local_device
 from planner.errors import InputError, option
-from planner.io.records import (calibrated_gpus, calibration_store, check_against_datasheet, load_calibrations,
-                                load_record_document, this_host_device)
+from planner.io.records import (calibrated_gpus, calibration_store, check_against_datasheet, check_named_gpu,
+                                load_calibrations, load_record_document, this_host_device)
 
 if TYPE_CHECKING:  # annotations only: a measurement record's models are imported where one is read
     from planner.schema.record import MeasurementRecord
@@ -37,6 +37,7 @@ def efficiency_inputs(catalog: Catalog, catalog_dir: Path | str, calibrations: P
     record: MeasurementRecord | None = None
     if measurements:
         record, doc = load_record_document(measurements)
+        check_named_gpu(record, catalog, doc)  # the GPU it names is that GPU, as `calibration add` checks
         check_against_datasheet(record, catalog, doc)  # a record of a catalog GPU cannot beat its datasheet
     else:
         record = this_host_device(stored)

@@ -138,6 +138,28 @@ def check_against_datasheet(record: MeasurementRecord, catalog: Catalog, where: 
                     f"is a measurement")
 
 
+def check_named_gpu(record: MeasurementRecord, catalog: Catalog, where: YamlDocument | str) -> None:
+    """The catalog GPU a record names (device.catalog_id), if any, is one: id known, memory matching. Checked when a
+    record is stored and when `--measurements` reads one (new-user QA round 13: there an unknown id was ignored, and
+    a record of a 25 GB machine naming H100-SXM planned its 'this machine' row as an H100)."""
+    device = record.device
+    if device.catalog_id is None:
+        return
+
+    def error(path: tuple[str, ...], message: str, hint: str | None = None) -> InputError:
+        if isinstance(where, YamlDocument):
+            return where.error(path, message, hint=hint)
+        return InputError(message, file=where, field=".".join(path), hint=hint)
+
+    if device.catalog_id not in catalog.gpus:
+        raise error(("device", "catalog_id"), f"unknown GPU id {device.catalog_id!r}",
+                    hint=did_you_mean(device.catalog_id, catalog.gpus) or "Run `gpuplan catalog list` for the ids.")
+    spec = catalog.gpus[device.catalog_id]
+    if abs(device.memory_gb - spec.memory_gb) > MEMORY_MATCH_TOLERANCE * spec.memory_gb:
+        raise error(("device", "memory_gb"), f"device memory {device.memory_gb:g} GB does not match {spec.id} "
+                                             f"({spec.memory_gb:g} GB)")
+
+
 def check_device_identity(record: MeasurementRecord, catalog: Catalog, where: YamlDocument | str) -> None:
     """A record naming a catalog GPU must be one (id known, memory matching); a GPU record must name one.
     `where` is the record's YAML document (errors then carry line and column) or just its file name."""
@@ -148,13 +170,7 @@ def check_device_identity(record: MeasurementRecord, catalog: Catalog, where: Ya
 
     device = record.device
     if device.catalog_id is not None:
-        if device.catalog_id not in catalog.gpus:
-            raise error(("device", "catalog_id"), f"unknown GPU id {device.catalog_id!r}",
-                        hint=did_you_mean(device.catalog_id, catalog.gpus) or "Run `gpuplan catalog list` for the ids.")
-        spec = catalog.gpus[device.catalog_id]
-        if abs(device.memory_gb - spec.memory_gb) > MEMORY_MATCH_TOLERANCE * spec.memory_gb:
-            raise error(("device", "memory_gb"), f"device memory {device.memory_gb:g} GB does not match {spec.id} "
-                                                 f"({spec.memory_gb:g} GB)")
+        check_named_gpu(record, catalog, where)
     elif device.type != "cpu":
         raise error(("device", "catalog_id"), f"the {device.type} device {device.name!r} is not a catalog GPU, so the "
                                               f"record cannot calibrate one",
