@@ -272,3 +272,14 @@ def test_a_calibrations_rows_can_be_told_apart_on_a_narrow_terminal(monkeypatch)
     assert sum(line.startswith(workload) for line in text.splitlines()) == 2 * len(first.points)
     for size in (first.points[0].params, bigger[0].params):
         assert text.count(f"{compact(size)} params, ") == len(first.points)
+
+
+def test_processes_without_comm_is_refused_before_measuring(tmp_path):
+    # new-user QA round 13: `profile --processes 4` without --comm ran the whole profile (minutes) and measured no ranks
+    profile = tmp_path / "tiny.yaml"
+    profile.write_text(TINY)
+    out = tmp_path / "record.yaml"
+    result = runner.invoke(app, ["profile", str(profile), "--quick", "--processes", "4", "--out", str(out)])
+    assert result.exit_code == 2 and not out.exists()
+    assert result.output == ("Error: --processes: 4 sets the ranks of --comm, which is not given. Add --comm to "
+                             "measure all-reduce across 4 local processes, or drop --processes.\n")

@@ -229,7 +229,8 @@ def profile_command(
     out: Annotated[Optional[Path], typer.Option("--out", metavar="<file>", help="Record file to write.",
                                                 show_default="measurements/PROFILE-NAME.yaml")] = None,
     comm: Annotated[bool, typer.Option("--comm", help="Also measure all-reduce across local processes.")] = False,
-    processes: Annotated[int, typer.Option("--processes", metavar="<n>", min=2, max=64, help="Ranks for --comm.")] = 2,
+    processes: Annotated[Optional[int], typer.Option("--processes", metavar="<n>", min=2, max=64,
+                                                     help="Ranks for --comm (default 2).")] = None,
     model_code: Annotated[Optional[str], typer.Option(
         "--model-code", metavar="<file.py:class>",
         help="Profile your own nn.Module instead: path/to/file.py:ClassName (imports the file; needs "

@@ -108,10 +108,17 @@ def check_model_code(model_code: str | None, trusted: bool) -> None:
                            hint="Read the file, then add --trust-model-code to profile it.")
 
 
-def run_profile(loaded: LoadedProfile, catalog: Catalog, out: Path, quick: bool, comm: bool, processes: int,
+def run_profile(loaded: LoadedProfile, catalog: Catalog, out: Path, quick: bool, comm: bool, processes: int | None,
                 command: str, model_code: str | None = None, trusted: bool = False) -> str:
     """Measure the profile's model (or the user's --model-code class), write the record atomically to `out`,
-    return the summary text."""
+    return the summary text. `processes`: the ranks of --comm (None: 2)."""
+    if processes is not None and not comm:
+        # new-user QA round 13: `profile --processes 4` without --comm ran the whole profile and measured no ranks
+        from planner.errors import InputError
+
+        raise InputError(f"{processes} sets the ranks of --comm, which is not given", field="--processes",
+                         hint=f"Add --comm to measure all-reduce across {processes} local processes, or drop "
+                              "--processes.")
     check_model_code(model_code, trusted)
     check_output_path(out)  # before measuring: an unusable --out must not cost the run
     with measuring():
@@ -124,7 +131,7 @@ def run_profile(loaded: LoadedProfile, catalog: Catalog, out: Path, quick: bool,
         profile = loaded.profile
         with schema_checked(out):
             record = run.profile_record(loaded.arch, profile.training, profile.inference, quick, comm, command,
-                                        catalog, comm_world=processes, model_code=code)
+                                        catalog, comm_world=processes or 2, model_code=code)
     save_record(record, out)
     return profile_summary(record, catalog, out)
 
