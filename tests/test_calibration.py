@@ -385,3 +385,26 @@ def test_a_record_of_another_model_family_is_transferred_and_warned(tmp_path):
                                          "--top", "3"]).stdout)
     assert [p["efficiency_source"] for p in own["training"]["plans"] if p["provider"] == "local"] == ["measured"]
     assert not [w for w in own["warnings"] if "measured no decoder" in w]
+
+
+def test_a_call_above_the_peak_it_is_divided_by_is_flagged_doubtful(catalog):
+    # new-user QA round 13: a CPU record's summary printed 'MFU 113%' and '267% of memory bandwidth' as plain facts,
+    # beside a table (and a record) capped at 100%
+    from planner.render.records import renter_lines
+
+    record = make_record(catalog_id=None, name="Some CPU", device_type="cpu", bf16_tflops=0.5, bandwidth_gbs=2.0)
+    train, _, _, _, prefill, decode = record.workloads
+    fast = train.points[0].model_copy(update={"model_flops": 1.13e12, "seconds": 2.0})  # 0.565 TFLOP/s of 0.5
+    moved = decode.points[0].model_copy(update={"bytes_moved": 5.34e9, "seconds": 1.0})  # 5.34 GB/s of 2
+    record = record.model_copy(update={"workloads": [train.model_copy(update={"points": [fast]}),
+                                                     decode.model_copy(update={"points": [moved]})]})
+    first, second, _ = renter_lines(record, catalog)
+    doubt = "so doubtful ({}, or on a CPU a model whose {} stay in cache); the record caps its efficiency at 100%."
+    assert first == ("decoder training step (bf16, train step): 0.565 TFLOP/s of the measured matmul peak 0.5 "
+                     "TFLOP/s — MFU 113%: above the peak, " + doubt.format(
+                         "timing noise, a peak benchmark that ran low on a loaded machine", "weights and activations"))
+    assert second == ("decoder decode (bf16): 5.34 GB/s of the measured 2 GB/s = 267% of memory bandwidth: above the "
+                      "bandwidth, " + doubt.format("timing noise, a bandwidth benchmark that ran low on a loaded "
+                                                   "machine", "weights and KV cache"))
+    plain = renter_lines(make_record(catalog_id=None, name="Some CPU", device_type="cpu"), catalog)[0]
+    assert plain.endswith("— MFU 0%.") and "doubtful" not in plain

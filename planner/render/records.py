@@ -82,6 +82,13 @@ def render_record_summary(record: MeasurementRecord, catalog: Catalog | None = N
     return buffer.getvalue()
 
 
+_ABOVE_PEAK = ("above the {what}, so doubtful (timing noise, a {what} benchmark that ran low on a loaded machine, or "
+               "on a CPU a model whose {cache} stay in cache); the record caps its efficiency at 100%.")
+"""What a measured call above the peak it is divided by means (planner/profiler/workloads.py _clip caps it in the
+record; new-user QA round 13: the summary printed 'MFU 113%' and '267% of memory bandwidth' unflagged beside a table
+showing 100%)."""
+
+
 def renter_lines(record: MeasurementRecord, catalog: Catalog | None = None) -> list[str]:
     """What was measured, in a renter's words: per measured kind, the best achieved TFLOP/s against the peak
     (datasheet when the device is a catalog GPU, else the measured matmul peak) — the MFU —, and the next step."""
@@ -93,9 +100,11 @@ def renter_lines(record: MeasurementRecord, catalog: Catalog | None = None) -> l
             if best.bytes_moved:
                 achieved = best.bytes_moved / best.seconds / 1e9
                 peak = spec.memory_bandwidth_gbs if spec else record.peaks.memory_bandwidth_gbs
+                share = f"{achieved / peak:.0%} of memory bandwidth"
                 lines.append(f"{w.family} decode ({w.precision}): {achieved:,.3g} GB/s of "
                              f"{'the datasheet' if spec else 'the measured'} {peak:,.4g} GB/s = "
-                             f"{achieved / peak:.0%} of memory bandwidth (decode is bound by reading weights).")
+                             + (f"{share} (decode is bound by reading weights)." if achieved <= peak else
+                                f"{share}: {_ABOVE_PEAK.format(what='bandwidth', cache='weights and KV cache')}"))
             continue
         best = max(w.points, key=lambda p: p.model_flops / p.seconds)
         achieved = best.model_flops / best.seconds / 1e12
@@ -105,7 +114,9 @@ def renter_lines(record: MeasurementRecord, catalog: Catalog | None = None) -> l
         if flops_peak:
             lines.append(f"{w.family} {what} ({w.precision}, {best.label}): {achieved:,.3g} TFLOP/s of "
                          f"{'the datasheet' if sheet else 'the measured matmul'} peak {flops_peak:,.4g} TFLOP/s — "
-                         f"MFU {achieved / flops_peak:.0%}.")
+                         f"MFU {achieved / flops_peak:.0%}"
+                         + ("." if achieved <= flops_peak else
+                            f": {_ABOVE_PEAK.format(what='peak', cache='weights and activations')}"))
     where = record.device.catalog_id or f"this {record.device.type.upper()} ({record.device.name})"
     if record.device.type == "cpu" or spec is None:
         lines.append(f"These figures describe {where}, not a GPU you would rent: planning uses them only for its "
