@@ -408,3 +408,20 @@ def test_a_call_above_the_peak_it_is_divided_by_is_flagged_doubtful(catalog):
                                                    "machine", "weights and KV cache"))
     plain = renter_lines(make_record(catalog_id=None, name="Some CPU", device_type="cpu"), catalog)[0]
     assert plain.endswith("— MFU 0%.") and "doubtful" not in plain
+
+
+def test_two_records_of_one_device_are_told_apart_on_a_narrow_terminal(tmp_path, catalog, monkeypatch):
+    # new-user QA round 13: at 80 columns `calibration list` showed two records of this CPU as '(cpu)' and their
+    # peaks only, the measured time (which one estimates use: the newest) dropped with the other columns
+    store = tmp_path / "store"
+    for when, bf16 in (("2026-11-20T10:00:00Z", 0.5), ("2026-11-21T10:00:00Z", 0.6)):
+        record = make_record(catalog_id=None, name="Some CPU", device_type="cpu", bf16_tflops=bf16)
+        path = tmp_path / f"{bf16}.yaml"
+        save_record(record.model_copy(update={"measured_at": dt.datetime.fromisoformat(when)}), path)
+        add_calibration(path, catalog, store)
+    monkeypatch.setenv("COLUMNS", "80")
+    listed = runner.invoke(app, ["calibration", "list", "--calibrations", str(store)])
+    assert listed.exit_code == 0, listed.output
+    text = " ".join(listed.stdout.split())
+    assert ("Alike above but for their measured (--wide shows every column): row 1 2026-11-21T10:00:00+00:00; row 2 "
+            "2026-11-20T10:00:00+00:00.") in text, listed.stdout

@@ -155,7 +155,7 @@ def render_calibration_list(rows: list[dict[str, Any]]) -> str:
                           + (f" ({p['ratio']:.0%})" if p["ratio"] else "") for p in row["peaks"])
         body.append([row["catalog_id"] or f"({row['type']})", row["device"], row["measured_at"],
                      f"{row['torch']} / {row['driver'] or '–'}", peaks, str(row["workloads"]), row["file"]])
-    console.print(fit_table(console, [Column("GPU"), Column("device", drop=3), Column("measured", drop=4),
+    console.print(fit_table(console, [Column("GPU"), Column("device", drop=3), Column("measured", drop=4, identifies=True),
                                       Column("torch / driver", drop=5), Column("peaks measured (vs datasheet)"),
                                       Column("workloads", drop=2), Column("file", drop=1)], body,
                             title="Calibrations"))
