@@ -45,6 +45,14 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
 
         raise PlannerError(f"load_profile() takes a YAML file's path or a dict of the profile, got a "
                            f"value of type {type(source).__name__}")
+    if isinstance(source, str) and "\n" in source:
+        # new-user QA round 13 (notebook): a profile's YAML text was read as a file name, the whole text then printed
+        # before ': file not found'
+        from planner.errors import PlannerError
+
+        raise PlannerError("load_profile() takes a YAML file's path or a dict of the profile, got a string of "
+                           f"{len(source.splitlines())} lines (YAML text?): pass yaml.safe_load(text), or the path of "
+                           "a file holding it")
     _check_catalog("load_profile", catalog)
     try:
         given = tuple(overrides)

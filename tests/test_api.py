@@ -352,6 +352,11 @@ def test_a_profile_or_catalog_of_the_wrong_kind_is_one_clear_error(catalog):
         with pytest.raises(PlannerError, match=r"load_profile\(\) takes a YAML file's path or a dict of the profile, "
                                                rf"got a value of type {type(source).__name__}"):
             planner.load_profile(source, catalog)  # type: ignore[arg-type]
+    # new-user QA round 13: YAML text was read as a file name ('name: x\nmodel: …\n: file not found')
+    with pytest.raises(PlannerError) as info:
+        planner.load_profile("name: x\nmodel: {preset: pythia-1b}\n", catalog)
+    assert str(info.value) == ("load_profile() takes a YAML file's path or a dict of the profile, got a string of 2 "
+                               "lines (YAML text?): pass yaml.safe_load(text), or the path of a file holding it")
     with pytest.raises(PlannerError, match=r"load_catalog\(\) takes a catalog directory's path.*got a value of type int"):
         planner.load_catalog(3)  # type: ignore[arg-type]
 
