@@ -232,6 +232,12 @@ def test_latency_misses_group_their_digits_as_the_tables_do():
 
     assert Verdict(Kind.SLO_MISSED, 19.628, 1.0, "ttft_p95").text == "misses ttft p95 (19,628 ms > 1,000 ms)"
     assert Verdict(Kind.SIMULATION_MISSED, 0.0731, 0.05, "tpot_p95").text == "simulation misses tpot p95 (73 ms > 50 ms)"
+    # new-user QA round 13: the measured machine's row said "needs 47748 devices", and :g wrote a million as 1e+06
+    assert Verdict(Kind.TOO_MANY_DEVICES, 47748, 1).text == "needs 47,748 devices; this machine has 1"
+    assert Verdict(Kind.BATCH_TOO_SMALL, 1024, 2048).text == ("global batch of 1,024 samples is smaller than 2,048 "
+                                                              "data-parallel replicas")
+    assert Verdict(Kind.BATCH_TOO_SMALL, 1.2e6, 2.5e6).text == ("global batch of 1,200,000 samples is smaller than "
+                                                                "2,500,000 data-parallel replicas")
 
 
 def test_library_errors_name_the_keyword_not_the_cli_option(catalog, tmp_path):

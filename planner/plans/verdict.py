@@ -93,6 +93,12 @@ def _round(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(f"{value:.4g}")
 
 
+def _count(n: float) -> str:
+    """A count with its digits grouped, as the tables print counts (new-user QA round 13: 'needs 47748 devices', and
+    :g wrote a million as 1e+06)."""
+    return f"{n:,.0f}" if float(n).is_integer() else f"{n:,.4g}"
+
+
 def _hours(hours: float) -> str:
     return f"{hours:,.1f} h" if hours >= 1 else f"{hours * 60:,.1f} min"
 
@@ -119,12 +125,14 @@ def text(v: Verdict) -> str:
     if k is Kind.PIN_UNWORKABLE:
         return f"pinned {v.detail}"
     if k is Kind.BATCH_TOO_SMALL:
-        return f"global batch of {v.value:g} samples is smaller than {v.limit:g} data-parallel replicas"
+        assert v.value is not None and v.limit is not None
+        return f"global batch of {_count(v.value)} samples is smaller than {_count(v.limit)} data-parallel replicas"
     if k is Kind.NO_OFFER:  # detail: the providers the profile keeps to (constraints.providers), if any
         where = f" of {v.detail} (constraints.providers)" if v.detail else ""
         return f"no offer{where} rents this GPU: time only, no cost"
     if k is Kind.TOO_MANY_DEVICES:
-        return f"needs {v.value:g} devices; this machine has {v.limit:g}"
+        assert v.value is not None and v.limit is not None
+        return f"needs {_count(v.value)} devices; this machine has {_count(v.limit)}"
     if k in (Kind.SLO_MISSED, Kind.SIMULATION_MISSED):
         assert v.value is not None and v.limit is not None
         prefix = "simulation misses" if k is Kind.SIMULATION_MISSED else "misses"
