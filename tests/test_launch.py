@@ -302,6 +302,15 @@ def test_options_the_printed_text_cannot_use_are_refused(args, named):
     assert len(result.output.strip().splitlines()) == 1
 
 
+def test_gpus_beside_print_script_says_they_go_with_emit():
+    # new-user QA round 13: `calibrate --print-script --gpus H100-SXM` said "--print-script and --emit skypilot print
+    # different things", naming an --emit the user never gave
+    result = runner.invoke(app, ["calibrate", "--print-script", "--gpus", "H100-SXM"], catch_exceptions=False)
+    assert (result.exit_code, result.output) == (2, (
+        "Error: --gpus goes with --emit skypilot; the --print-script script calibrates whichever GPUs the VM it runs "
+        "on has. Drop --gpus, or print SkyPilot tasks instead: gpuplan calibrate --emit skypilot --gpus TYPE[:N],…\n"))
+
+
 def test_gpus_without_emit_is_an_error():
     result = runner.invoke(app, ["calibrate", "--gpus", "L40S"])
     assert result.exit_code == 2 and "--emit skypilot" in result.output

@@ -286,7 +286,8 @@ def calibrate(
 
     try:
         budget_s = check_budget(budget)
-        _check_calibrate_options(out, quick, print_script, emit is not None or gpus is not None or bucket is not None)
+        _check_calibrate_options(out, quick, print_script, emit is not None,
+                                 [flag for flag, value in (("--gpus", gpus), ("--bucket", bucket)) if value is not None])
         if print_script:
             from planner.render.calibrate_script import calibrate_script
 
@@ -307,12 +308,22 @@ def calibrate(
     _out(text)
 
 
-def _check_calibrate_options(out: Path | None, quick: bool, print_script: bool, emitting: bool) -> None:
+def _check_calibrate_options(out: Path | None, quick: bool, print_script: bool, emit: bool,
+                             task_flags: list[str]) -> None:
     """--print-script and --emit print text and run nothing here, so --out and --quick (a run on this machine) would
     do nothing (new-user QA: `calibrate --emit skypilot --gpus L40S --out tasks.yaml` printed the tasks, wrote no
-    file and exited 0); and the two print different things."""
+    file and exited 0); and the two print different things. `task_flags`: --gpus and --bucket, when given (--emit's)."""
     from planner.errors import InputError
 
+    emitting = emit or bool(task_flags)
+    if print_script and task_flags and not emit:
+        # new-user QA round 13: `--print-script --gpus H100-SXM` said "--print-script and --emit skypilot print
+        # different things", an --emit the user never gave
+        flags = " and ".join(task_flags)
+        raise InputError(f"{flags} go{'es' if len(task_flags) == 1 else ''} with --emit skypilot; the --print-script "
+                         "script calibrates whichever GPUs the VM it runs on has",
+                         hint=f"Drop {flags}, or print SkyPilot tasks instead: gpuplan calibrate --emit skypilot "
+                              "--gpus TYPE[:N],…")
     if print_script and emitting:
         raise InputError("--print-script and --emit skypilot print different things: give one",
                          hint="--print-script is a shell script for a VM you set up; --emit skypilot --gpus … "
