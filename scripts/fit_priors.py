@@ -22,7 +22,13 @@ from planner.efficiency.prior_fit import fit_family_transfer, fit_priors  # noqa
 from planner.efficiency.train_fit import cached_leave_one_out  # noqa: E402
 from planner.io.atomic import write_text_atomic  # noqa: E402
 from planner.io.loading import load_model_file  # noqa: E402
-from planner.schema.priors import Extrapolation, FamilyTransfer, PriorsFile, TrainCurveFit  # noqa: E402
+from planner.schema.priors import (  # noqa: E402
+    Extrapolation,
+    FamilyTransfer,
+    PriorsFile,
+    RecentredTransfer,
+    TrainCurveFit,
+)
 from planner.schema.runs import (
     PublishedRun,  # noqa: E402
     PublishedRunsFile,  # noqa: E402
@@ -54,6 +60,10 @@ METHOD = ("Each published run's implied efficiency: model FLOP (workload.py form
           "(independent checks included) on a (kind, GPU architecture) where family A has a prior level of >= 3 "
           "fitted runs, predicted by A's median and by B's own median without the run; per (A, B) pair and pooled, "
           "sqrt(max(0, RMS_AB^2 - RMS_BB^2)) of ln(actual/predicted); pairs without data take the pooled figure. "
+          "recentred / family_recentred: the same once the measured family's efficiency is re-centred by B's prior "
+          "over A's on the architecture (what a record planning B does where both priors exist): every pair of "
+          "published runs of A and B on the same GPU type and kind, ln(actual_B / (actual_A x median_B / median_A)), "
+          "each median without the run it is paired with, against ln(actual_B / median_B) without the run. "
           "Serving rows (llama.cpp, planner/validate/serving.py): multi-GPU layer splits decode on one GPU at a "
           "time and pipeline a prefill's 512-token micro-batches; 16-bit prefill is measured against the "
           "FP16-accumulate peak (2x the catalog's fp16 on GeForce cards). "
@@ -89,12 +99,20 @@ def fit_extrapolation(runs: list[PublishedRun], catalog: Catalog, curves: list[T
     scale = [p.log_residual for p in by_source if p.count >= 256]
     family = [p.log_residual for p in by_family]
     transfer = fit_family_transfer(runs, catalog)
+    def recentred(found: tuple[float, int, int, float, float] | None) -> RecentredTransfer | None:
+        if found is None or not found[1]:
+            return None
+        sigma, pairs, runs, ratio, own = found
+        return RecentredTransfer(log_sigma=round(sigma, 4), pairs=pairs, runs=runs, ratio_rms=round(ratio, 4),
+                                 own_rms=round(own, 4))
+
     pairs = [FamilyTransfer(measured=a, planned=b, log_sigma=round(sigma, 4), n=n, transfer_rms=round(ab, 4),
-                            own_rms=round(bb, 4)) for (a, b), (sigma, n, ab, bb) in transfer.pairs.items()]
+                            own_rms=round(bb, 4), recentred=recentred(transfer.recentred.get((a, b))))
+             for (a, b), (sigma, n, ab, bb) in transfer.pairs.items()]
     return Extrapolation(architecture_log_sigma=round(rms(family), 4), stack_log_sigma=round(rms(stack), 4),
                          scale_log_sigma=round(rms(scale), 4), largest_run_gpus=max(c.count for c in cases),
                          family_log_sigma=round(transfer.pooled[0], 4) if transfer.pooled[1] else None,
-                         family_pairs=pairs,
+                         family_pairs=pairs, family_recentred=recentred(transfer.recentred_pooled),
                          n={"architecture": len(family), "stack": len(stack), "scale": len(scale),
                             "family": transfer.pooled[1]})
 

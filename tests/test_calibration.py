@@ -189,13 +189,66 @@ def test_a_curve_read_for_another_family_has_a_wider_interval_by_the_fitted_fami
     moved_own, moved_other = (book.get(h100, "train", family, "bf16", 1e12) for family in ("encoder", "decoder"))
     assert moved_other.source == moved_own.source == "transferred"
     assert moved_other.log_sigma == pytest.approx(math.hypot(moved_own.log_sigma, extra.family_log_sigma))
-    # a pair the runs give a figure of its own: a CNN record planning a decoder
-    cnn = make_record()
+    # a pair the runs give a figure of its own, on an architecture without a CNN prior: a decoder record on an H100
+    # planning a CNN is carried over unchanged, widened by the decoder → cnn figure
+    decoder = make_record(catalog_id="H100-SXM", name="NVIDIA H100 80GB HBM3")
+    decoder = decoder.model_copy(update={"workloads": [w for w in decoder.workloads if w.family == "decoder"]})
+    pair = next(p for p in extra.family_pairs if (p.measured, p.planned) == ("decoder", "cnn"))
+    hopper = EfficiencyBook(catalog, {"H100-SXM": decoder})
+    own, read = (hopper.get(h100, "train", family, "bf16", 1e12) for family in ("decoder", "cnn"))
+    assert not any(p.kind == "train" and p.arch == h100.arch and p.family == "cnn" for p in catalog.priors)
+    assert read.value == pytest.approx(own.value) and read.log_sigma == pytest.approx(math.hypot(0.05, pair.log_sigma))
+    assert f"decoder medians predicting {pair.n} published cnn runs" in read.detail and "re-centred" not in read.detail
+
+
+def _prior(catalog, kind, arch, family):
+    return next(p for p in catalog.priors if (p.kind, p.arch, p.family) == (kind, arch, family))
+
+
+def test_another_family_s_curve_is_re_centred_by_the_prior_ratio_where_both_priors_exist(catalog):
+    """A record on an A100 (ampere: CNN and decoder training priors, the CNN's of >= 3 runs) that measured only a CNN,
+    planning a decoder: the CNN's efficiency × the decoder prior / the CNN prior there, its interval widened by the
+    re-centred figure of same-GPU pairs of published runs (catalog/priors.yaml family_pairs `recentred`); the same
+    factor before the roofline carries it to an H100."""
+    a100, h100 = catalog.gpus["A100-80GB-SXM"], catalog.gpus["H100-SXM"]
+    cnn = make_record(train_e_max=0.15)
     cnn = cnn.model_copy(update={"workloads": [w for w in cnn.workloads if w.family == "cnn"]})
-    pair = next(p for p in extra.family_pairs if (p.measured, p.planned) == ("cnn", "decoder"))
-    read = EfficiencyBook(catalog, {"A100-80GB-SXM": cnn}).get(a100, "train", "decoder", "bf16", 1e12)
-    assert read.log_sigma == pytest.approx(math.hypot(0.05, pair.log_sigma))
-    assert f"cnn medians predicting {pair.n} published decoder runs" in read.detail
+    book = EfficiencyBook(catalog, {"A100-80GB-SXM": cnn})
+    ratio = (_prior(catalog, "train", "ampere", "decoder").efficiency
+             / _prior(catalog, "train", "ampere", "cnn").efficiency)
+    assert ratio > 2  # decoders reach a larger share of peak than CNNs on ampere
+    own, read = (book.get(a100, "train", family, "bf16", 1e12) for family in ("cnn", "decoder"))
+    assert read.source == "transferred" and read.value == pytest.approx(own.value * ratio)
+    pair = next(p for p in catalog.extrapolation.family_pairs if (p.measured, p.planned) == ("cnn", "decoder"))
+    assert pair.recentred is not None and pair.recentred.log_sigma < pair.log_sigma
+    assert read.log_sigma == pytest.approx(math.hypot(0.05, pair.recentred.log_sigma))
+    assert (f"re-centred by the decoder/cnn prior ratio on ampere (×{ratio:.2f}), interval widened by σ "
+            f"{pair.recentred.log_sigma:.2f} ({pair.recentred.pairs} same-GPU pairs of published cnn and decoder runs"
+            ) in read.detail
+    moved_own, moved = (book.get(h100, "train", family, "bf16", 1e12) for family in ("cnn", "decoder"))
+    # size_half = per_param = 0: the whole step is the saturated compute, so the factor carries through the roofline
+    assert moved.value == pytest.approx(moved_own.value * ratio)
+    assert moved.log_sigma == pytest.approx(math.hypot(moved_own.log_sigma, pair.recentred.log_sigma))
+
+
+def test_a_decoder_record_planning_a_cnn_on_the_same_gpu_reads_a_lower_efficiency(catalog):
+    """CNN training reaches a smaller share of peak than decoder training on ampere (priors): a decoder record on an
+    A100 planning a CNN there reads less than its decoder efficiency, not the decoder's own; a re-centred share is
+    held to the measured peak it is a share of."""
+    a100 = catalog.gpus["A100-80GB-SXM"]
+    decoder = make_record()
+    decoder = decoder.model_copy(update={"workloads": [w for w in decoder.workloads if w.family == "decoder"]})
+    book = EfficiencyBook(catalog, {"A100-80GB-SXM": decoder})
+    own, read = (book.get(a100, "train", family, "bf16", 1e12) for family in ("decoder", "cnn"))
+    ratio = (_prior(catalog, "train", "ampere", "cnn").efficiency
+             / _prior(catalog, "train", "ampere", "decoder").efficiency)
+    assert read.value < own.value and read.value == pytest.approx(own.value * ratio)
+    assert "re-centred by the cnn/decoder prior ratio on ampere" in read.detail
+    # a CNN record at 50 % of the measured peak planning a decoder (×3.5) stays at the measured peak
+    cnn = make_record(train_e_max=0.5)
+    cnn = cnn.model_copy(update={"workloads": [w for w in cnn.workloads if w.family == "cnn"]})
+    full = EfficiencyBook(catalog, {"A100-80GB-SXM": cnn}).get(a100, "train", "decoder", "bf16", 1e12)
+    assert full.value == pytest.approx(250.0 / a100.peak_tflops.bf16)
 
 
 def test_the_family_spread_in_the_priors_file_is_what_the_published_runs_give(catalog):
@@ -212,6 +265,46 @@ def test_the_family_spread_in_the_priors_file_is_what_the_published_runs_give(ca
     assert stored == {pair: (round(s, 4), n, round(ab, 4), round(bb, 4)) for pair, (s, n, ab, bb) in fit.pairs.items()}
     for sigma, n, ab, bb in stored.values():
         assert n >= 3 and sigma == pytest.approx(math.sqrt(max(0.0, ab ** 2 - bb ** 2)), abs=2e-4)
+    recentred = {(p.measured, p.planned): p.recentred for p in extra.family_pairs if p.recentred is not None}
+    assert {pair: (r.log_sigma, r.pairs, r.runs, r.ratio_rms, r.own_rms) for pair, r in recentred.items()} == {
+        pair: (round(s, 4), n, runs, round(ratio, 4), round(own, 4))
+        for pair, (s, n, runs, ratio, own) in fit.recentred.items()}
+    pooled = extra.family_recentred
+    assert pooled is not None and pooled.log_sigma == round(fit.recentred_pooled[0], 4)
+    assert pooled.pairs == sum(r.pairs for r in recentred.values())
+    # re-centred, every pair misses by less than carried over unchanged
+    assert all(r.log_sigma < p.log_sigma for p in extra.family_pairs if (r := p.recentred) is not None)
+    assert pooled.log_sigma < extra.family_log_sigma
+
+
+def test_the_re_centred_family_spread_is_same_gpu_pairs_of_published_runs(catalog):
+    """cnn → decoder recomputed here from the published runs' implied efficiencies: each decoder run against each
+    CNN run on the same GPU type, ln(decoder / (cnn × decoder median / cnn median on the architecture)), each median
+    without the run it is paired with; own: ln(decoder / decoder median without it)."""
+    import statistics
+
+    from planner.efficiency.prior_fit import FIT_GROUPS, implied_efficiency
+    from planner.efficiency.train_fit import load_published_runs
+
+    runs = load_published_runs(ROOT / "catalog", catalog)
+    kept = [r for r in runs if r.group in FIT_GROUPS or (r.phase == "infer" and r.model.preset is not None)]
+    points = [p for p in (implied_efficiency(r, catalog) for r in kept) if p is not None and p.kind == "train"]
+    fitted = [p for p in points if p.run.check_family is None]
+    ratio_errors, own_errors = [], []
+    for b in (p for p in points if p.family == "decoder"):
+        own = [q.efficiency for q in fitted if (q.arch, q.family) == (b.arch, "decoder") and q.run.id != b.run.id]
+        cnn_level = [q for q in fitted if (q.arch, q.family) == (b.arch, "cnn")]
+        if not own or len(cnn_level) < 3:
+            continue
+        for a in (p for p in points if p.family == "cnn" and p.run.gpu == b.run.gpu):
+            a_median = statistics.median(q.efficiency for q in cnn_level if q.run.id != a.run.id)
+            ratio_errors.append(math.log(b.efficiency / (a.efficiency * statistics.median(own) / a_median)))
+            own_errors.append(math.log(b.efficiency / statistics.median(own)))
+    rms = [math.sqrt(sum(e * e for e in errors) / len(errors)) for errors in (ratio_errors, own_errors)]
+    stored = next(p for p in catalog.extrapolation.family_pairs if (p.measured, p.planned) == ("cnn", "decoder"))
+    assert stored.recentred is not None and stored.recentred.pairs == len(ratio_errors)
+    assert (stored.recentred.ratio_rms, stored.recentred.own_rms) == (round(rms[0], 4), round(rms[1], 4))
+    assert stored.recentred.log_sigma == pytest.approx(math.sqrt(max(0.0, rms[0] ** 2 - rms[1] ** 2)), abs=2e-4)
 
 
 def test_a_curve_never_near_saturation_is_not_taken_at_its_form_far_past_the_data(catalog):

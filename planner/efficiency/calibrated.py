@@ -17,9 +17,12 @@ fitted curve is e_S = e_max · F / (F + x_half + per_param · N) (planner/effici
 Decode is bandwidth-bound as a whole: t_T = t_S · B_S,ds / B_T,ds, so its bandwidth efficiency carries over.
 The transferred spread adds the target's prior spread (how much efficiency varies between setups, from published
 runs) to the fit's: σ_T = √(σ_fit² + σ_prior²).
-A curve read for a model family the record did not measure (OtherFamily) adds, in quadrature, the spread a family
-change adds on published runs (catalog/priors.yaml extrapolation.family_log_sigma, per family pair where the runs
-allow one: planner/efficiency/prior_fit.py fit_family_transfer).
+A curve read for a model family the record did not measure (OtherFamily) is re-centred by the planned family's prior
+over the measured family's on the device's GPU architecture where the catalog has both (catalog/priors.yaml priors),
+and adds, in quadrature, the spread that leaves on same-GPU pairs of published runs (extrapolation.family_pairs
+`recentred`); without both priors it is carried over unchanged and adds the spread a family change adds on published
+runs (extrapolation.family_log_sigma, per family pair where the runs allow one: planner/efficiency/prior_fit.py
+fit_family_transfer).
 """
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.schema.catalog import GpuSpec
 
 if TYPE_CHECKING:  # annotations only: a measurement record's models are imported where one is read
-    from planner.schema.priors import Extrapolation
+    from planner.schema.priors import EfficiencyPrior
     from planner.schema.record import MeasurementRecord, WorkloadRecord
 
 BANDWIDTH_KINDS = ("decode",)
@@ -70,19 +73,37 @@ class OtherFamily:
         """The efficiency's detail: what it was read from."""
         return f" (no {self.family} {self.kind} measured: the {self.measured_family} curve, {self.measured_model})"
 
-    def spread(self, extrapolation: Extrapolation | None) -> tuple[float, str]:
-        """The σ the family change adds (0 where the catalog fitted none) and the detail's words for it."""
-        if extrapolation is None:
-            return 0.0, ""
+    def shift(self, catalog: Catalog | None, arch: str) -> tuple[float, float, str]:
+        """The factor the measured family's efficiency takes for the planned family on a GPU of architecture `arch`,
+        the σ the family change adds (0 where the catalog fitted none) and the detail's words for both. Where the
+        catalog has a prior level of both families on `arch` (the measured one's of >= MIN_SIGMA_RUNS runs, as the
+        figure was measured), the factor is their ratio: families differ systematically (CNN training reaches about
+        a third of a decoder's share of peak on ampere) and the record measured the device, not the family. Else 1,
+        with the un-centred figure."""
+        if catalog is None or catalog.extrapolation is None:
+            return 1.0, 0.0, ""
+        # the fit's module (published-run arithmetic) only where another family's curve is read
+        from planner.efficiency.prior_fit import MIN_SIGMA_RUNS
+
+        extrapolation = catalog.extrapolation
+        levels: dict[str, EfficiencyPrior] = {p.family: p for p in catalog.priors
+                                              if p.kind == self.kind and p.arch == arch}
+        measured, planned = levels.get(self.measured_family), levels.get(self.family)
+        recentred = extrapolation.recentred_sigma(self.measured_family, self.family)
+        if measured is not None and planned is not None and measured.n >= MIN_SIGMA_RUNS and recentred is not None:
+            ratio = planned.efficiency / measured.efficiency
+            sigma, basis = recentred
+            return ratio, sigma, (f"; re-centred by the {self.family}/{self.measured_family} prior ratio on {arch} "
+                                  f"(×{ratio:.2f}), interval widened by σ {sigma:.2f} ({basis})")
         sigma, basis = extrapolation.family_sigma(self.measured_family, self.family)
-        return sigma, (f"; interval widened by σ {sigma:.2f} for the family change ({basis})" if sigma else "")
+        return 1.0, sigma, (f"; interval widened by σ {sigma:.2f} for the family change ({basis})" if sigma else "")
 
     def warning(self, who: str, model: str) -> str:
         """The one line a report shows where such a curve is used for `model` (the plan's) on `who`."""
         return (f"{who}: the measurement record measured no {self.family} {self.kind} ({model} is a {self.family}); "
-                f"its {self.kind} efficiency is that of the {self.measured_family} model the record measured "
-                f"({self.measured_model}): transferred, not measured on {model}. `gpuplan profile` of this profile "
-                f"measures {model}.")
+                f"its {self.kind} efficiency is carried over from that of the {self.measured_family} model the "
+                f"record measured ({self.measured_model}): transferred, not measured on {model}. `gpuplan profile` "
+                f"of this profile measures {model}.")
 
 
 def _find_workload(record: MeasurementRecord, family: str, kind: str, precision: str
@@ -135,9 +156,10 @@ def _datasheet_peak(gpu: GpuSpec, precision: str) -> float | None:
 
 def record_efficiency(record: MeasurementRecord, gpu: GpuSpec, kind: str, family: str, precision: str,
                       size: float, source: str, params: float = 0.0,
-                      extrapolation: Extrapolation | None = None) -> Efficiency | None:
+                      catalog: Catalog | None = None) -> Efficiency | None:
     """The record's fitted efficiency at `size` for a model of `params` parameters, relative to `gpu`'s peak
-    (datasheet for a catalog GPU). extrapolation: the catalog's (the σ a family change adds)."""
+    (datasheet for a catalog GPU). catalog: its priors and extrapolation re-centre and widen another family's curve
+    (OtherFamily.shift)."""
     found = _find_workload(record, family, kind, precision)
     if found is None and kind in BANDWIDTH_KINDS:
         # no decode measured: the copy benchmark's bandwidth is what this device reaches streaming memory
@@ -153,24 +175,31 @@ def record_efficiency(record: MeasurementRecord, gpu: GpuSpec, kind: str, family
         peak = _datasheet_peak(gpu, work.precision)
         ratio = record.peaks.matmul_tflops[work.precision] * 1e12 / peak if peak else 1.0
     who = record.device.catalog_id or record.device.name
-    family_sigma, widened = other.spread(extrapolation) if other else (0.0, "")
+    shift, family_sigma, widened = other.shift(catalog, gpu.arch) if other else (1.0, 0.0, "")
     detail = (f"{kind} {source} on {who} ({record.measured_at:%Y-%m-%d}, {work.fit.n} points, "
               f"{work.precision}){other.note() if other else ''}{beyond}{widened}")
     # another model family's curve is carried over to this model, not measured for it
-    return Efficiency(e_measured * ratio, math.hypot(work.fit.log_sigma, gain, family_sigma),
+    return Efficiency(_shifted(e_measured, shift) * ratio, math.hypot(work.fit.log_sigma, gain, family_sigma),
                       "transferred" if other is not None else source, detail)
+
+
+def _shifted(efficiency: float, factor: float) -> float:
+    """A measured efficiency re-centred for another family, held to the measured peak it is a share of."""
+    return min(efficiency * factor, 1.0) if factor != 1.0 else efficiency
 
 
 def transferred_efficiency(record: MeasurementRecord, source_gpu: GpuSpec, target: GpuSpec, kind: str,
                            family: str, precision: str, size: float, prior_sigma: float,
-                           params: float = 0.0, extrapolation: Extrapolation | None = None) -> Efficiency | None:
+                           params: float = 0.0, catalog: Catalog | None = None) -> Efficiency | None:
     """Efficiency on `target` carried over from `source_gpu`'s record by the roofline (module docstring)."""
     found = _find_workload(record, family, kind, precision)
     if found is None:
         return None
     work, other = found
     gain, e_s, beyond = beyond_data(work, size, params)
-    family_sigma, widened = other.spread(extrapolation) if other else (0.0, "")
+    # the planned family on the source GPU (the record's device), then carried to the target by the roofline
+    shift, family_sigma, widened = other.shift(catalog, source_gpu.arch) if other else (1.0, 0.0, "")
+    e_s, e_max = _shifted(e_s, shift), _shifted(work.fit.e_max, shift)
     sigma = math.hypot(work.fit.log_sigma, prior_sigma, gain, family_sigma)
     detail = (f"{kind} transferred from {source_gpu.id} ({work.precision}){other.note() if other else ''}{beyond}"
               f"{widened}")
@@ -182,7 +211,7 @@ def transferred_efficiency(record: MeasurementRecord, source_gpu: GpuSpec, targe
     if p_s is None or p_t is None:
         return None
     t_s = size / (p_meas * e_s)
-    t_c = size / (p_meas * work.fit.e_max)
+    t_c = size / (p_meas * e_max)
     t_b = max(0.0, t_s - t_c)
     t_t = t_c * p_s / p_t + t_b * source_gpu.memory_bandwidth_gbs / target.memory_bandwidth_gbs
     return Efficiency(size / (t_t * p_t), sigma, "transferred", detail)
@@ -211,7 +240,7 @@ class EfficiencyBook:
         record = self.calibrated.get(gpu.id)
         if record is not None:
             found = record_efficiency(record, gpu, kind, family, precision, size, "calibrated", params,
-                                      self.catalog.extrapolation)
+                                      self.catalog)
             if found is not None:
                 return found
         prior = prior_efficiency(self.catalog, gpu, kind, family)
@@ -219,7 +248,7 @@ class EfficiencyBook:
                          for gid in self.calibrated if gid != gpu.id and gid in self.catalog.gpus)
         for _, gid in sources:
             moved = transferred_efficiency(self.calibrated[gid], self.catalog.gpus[gid], gpu, kind, family,
-                                           precision, size, prior.log_sigma, params, self.catalog.extrapolation)
+                                           precision, size, prior.log_sigma, params, self.catalog)
             if moved is not None:
                 return moved
         return prior

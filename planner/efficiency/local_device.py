@@ -2,6 +2,7 @@
 measurement record, and its efficiencies (`measured`). No torch."""
 from __future__ import annotations
 
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from planner.dataclass import dataclass
@@ -12,7 +13,6 @@ from planner.efficiency.origin import Efficiency
 from planner.schema.catalog import GpuSpec, Interconnect, Offer, PeakTflops
 
 if TYPE_CHECKING:  # annotations only: a measurement record's models are imported where one is read
-    from planner.schema.priors import Extrapolation
     from planner.schema.record import MeasurementRecord
 
 LOCAL_PROVIDER = "local"
@@ -27,14 +27,15 @@ class LocalDevice:
     record: MeasurementRecord
     gpu: GpuSpec
     offer: PricedOffer
-    extrapolation: Extrapolation | None = None
-    """The catalog's interval widenings (a curve read for another model family: calibrated.OtherFamily)."""
+    catalog: Catalog | None = field(default=None, repr=False, compare=False)
+    """Its priors and interval widenings re-centre and widen a curve read for another model family
+    (calibrated.OtherFamily)."""
 
     def efficiency(self, kind: str, family: str, precision: str, size: float,
                    params: float = 0.0) -> Efficiency | None:
         """The measured efficiency relative to this spec's peaks (None: the record did not measure the kind)."""
         return record_efficiency(self.record, self.gpu, kind, family, precision, size, "measured", params,
-                                 self.extrapolation)
+                                 self.catalog)
 
     def other_family(self, kind: str, family: str, precision: str) -> OtherFamily | None:
         """Whether efficiency() reads another model family's curve for this family (None: its own, or none)."""
@@ -67,5 +68,5 @@ def local_device(record: MeasurementRecord, catalog: Catalog, usd_per_hour: floa
                                   usd_per_hour=usd_per_hour, spot_usd_per_hour=None, intra_node="pcie",
                                   network_gbps=None, region=None, as_of=None, source=None, doubtful=None, notes=None)
     priced = PricedOffer(LOCAL_PROVIDER, offer, LOCAL_BILLING_SECONDS, record.measured_at.date())
-    return LocalDevice(record, gpu, priced, catalog.extrapolation)
+    return LocalDevice(record, gpu, priced, catalog)
 

@@ -154,6 +154,11 @@ class FamilyTransferFit:
     pairs whose measured family's levels stand on >= MIN_SIGMA_RUNS fitted runs."""
     pooled: tuple[float, int, float, float]
     """The same over every such pair's runs together."""
+    recentred: dict[tuple[str, str], tuple[float, int, int, float, float]]
+    """(measured, planned) → (σ added by the family change once re-centred by the prior ratio, same-GPU pairs of
+    published runs behind it, planned-family runs among them, σ_ratio, σ_BB over those pairs)."""
+    recentred_pooled: tuple[float, int, int, float, float]
+    """The same over every pair together."""
 
 
 def _rms(values: list[float]) -> float:
@@ -193,4 +198,38 @@ def fit_family_transfer(runs: list[PublishedRun], catalog: Catalog) -> FamilyTra
         return math.sqrt(max(0.0, ab ** 2 - bb ** 2)), len(transfer), ab, bb
 
     every = [e for t, _ in errors.values() for e in t], [e for _, s in errors.values() for e in s]
-    return FamilyTransferFit({pair: added(*found) for pair, found in sorted(errors.items())}, added(*every))
+    recentred = _recentred_errors(points, levels)
+
+    def added_recentred(found: list[tuple[str, float, float]]) -> tuple[float, int, int, float, float]:
+        ratio, bb = _rms([e for _, e, _ in found]), _rms([o for _, _, o in found])
+        return math.sqrt(max(0.0, ratio ** 2 - bb ** 2)), len(found), len({b for b, _, _ in found}), ratio, bb
+
+    return FamilyTransferFit({pair: added(*found) for pair, found in sorted(errors.items())}, added(*every),
+                             {pair: added_recentred(found) for pair, found in sorted(recentred.items())},
+                             added_recentred([e for found in recentred.values() for e in found]))
+
+
+def _recentred_errors(points: list[ImpliedEfficiency], levels: dict[tuple[str, str, str], list[ImpliedEfficiency]]
+                      ) -> dict[tuple[str, str], list[tuple[str, float, float]]]:
+    """A record measures family A on its device, not A's median: the re-centred transfer predicts family B there as
+    A's efficiency × B's prior / A's prior on the GPU architecture (calibrated.OtherFamily.shift). Tested on every
+    pair of published runs of A and B on the same GPU type and kind of work (where A's level stands on
+    >= MIN_SIGMA_RUNS fitted runs): ln(actual_B / (actual_A × median_B / median_A)), each median without the run it
+    is paired with (neither run is in the ratio that predicts it), next to ln(actual_B / median_B) without the run
+    (B's own spread). (measured, planned) → [(B's run id, ratio error, own error)] per pair of runs."""
+    errors: dict[tuple[str, str], list[tuple[str, float, float]]] = defaultdict(list)
+    for b in points:
+        own = [q.efficiency for q in levels.get((b.kind, b.arch, b.family), []) if q.run.id != b.run.id]
+        if not own:
+            continue
+        own_median = statistics.median(own)
+        for a in points:
+            level = levels.get((b.kind, b.arch, a.family), [])
+            if (a.family == b.family or a.kind != b.kind or a.run.gpu != b.run.gpu
+                    or len(level) < MIN_SIGMA_RUNS):
+                continue
+            a_median = statistics.median(q.efficiency for q in level if q.run.id != a.run.id)
+            errors[(a.family, b.family)].append((b.run.id, math.log(b.efficiency / (a.efficiency * own_median
+                                                                                   / a_median)),
+                                                 math.log(b.efficiency / own_median)))
+    return errors

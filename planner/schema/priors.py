@@ -100,6 +100,19 @@ class EngineStep(Strict):
     basis: str = Field(description="Where the figure comes from: the fit's rows and GPUs, or the prior's source.")
 
 
+class RecentredTransfer(Strict):
+    """The spread a model-family change adds once the measured family's efficiency is re-centred by the planned
+    family's prior over the measured family's on the GPU architecture (planner/efficiency/prior_fit.py
+    _recentred_errors), from pairs of published runs of the two families on the same GPU type."""
+
+    log_sigma: float = Field(ge=0, le=3, description="Added σ: √max(0, ratio_rms² − own_rms²).")
+    pairs: int = Field(ge=1, description="Same-GPU pairs of published runs (measured family, planned family).")
+    runs: int = Field(ge=1, description="Published runs of the planned family among them.")
+    ratio_rms: float = Field(ge=0, description="RMS ln(actual/predicted) of the planned family's run by the measured "
+                                               "family's run × the leave-one-out prior ratio.")
+    own_rms: float = Field(ge=0, description="The same by the planned family's own median without the run.")
+
+
 class FamilyTransfer(Strict):
     """The spread one model family's efficiency adds when read for another (planner/efficiency/prior_fit.py
     fit_family_transfer): a measurement record's curve used for a family it did not measure."""
@@ -111,6 +124,8 @@ class FamilyTransfer(Strict):
     transfer_rms: float = Field(ge=0, description="RMS ln(actual/predicted) of those runs by the measured family's "
                                                   "median on their kind and GPU architecture.")
     own_rms: float = Field(ge=0, description="The same by their own family's median without the run.")
+    recentred: RecentredTransfer | None = Field(None, description="Once re-centred by the prior ratio (None: no "
+                                                                  "same-GPU pair of runs).")
 
 
 class Extrapolation(Strict):
@@ -130,6 +145,9 @@ class Extrapolation(Strict):
         "family_pairs; a pair not listed (too few fitted runs of the measured family) takes it. None: not fitted."))
     family_pairs: list[FamilyTransfer] = Field(default_factory=list, description="The same per (measured, planned) "
                                                                                  "family pair with the data for one.")
+    family_recentred: RecentredTransfer | None = Field(None, description=(
+        "The same once re-centred by the prior ratio, pooled over family_pairs' `recentred`; a pair without one "
+        "takes it. None: not fitted."))
     n: dict[str, int] = Field(description="Runs behind each figure.")
 
     def family_sigma(self, measured: str, planned: str) -> tuple[float, str]:
@@ -141,6 +159,20 @@ class Extrapolation(Strict):
             return 0.0, ""
         return self.family_log_sigma, (f"pooled over {self.n.get('family', 0)} published runs predicted from another "
                                        f"family; too few published runs for a {measured} → {planned} figure")
+
+    def recentred_sigma(self, measured: str, planned: str) -> tuple[float, str] | None:
+        """The σ reading `measured`'s efficiency re-centred by the prior ratio for `planned` adds, and what it rests
+        on, in words (None: not fitted)."""
+        pair = next((p for p in self.family_pairs if (p.measured, p.planned) == (measured, planned)), None)
+        if pair is not None and pair.recentred is not None:
+            fit = pair.recentred
+            return fit.log_sigma, (f"{fit.pairs} same-GPU pairs of published {measured} and {planned} runs, "
+                                   f"{fit.runs} {planned}")
+        if self.family_recentred is None:
+            return None
+        fit = self.family_recentred
+        return fit.log_sigma, (f"pooled over {fit.pairs} same-GPU pairs of published runs of two families; none for "
+                               f"{measured} → {planned}")
 
 
 class PriorsFile(Strict):
