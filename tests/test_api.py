@@ -254,6 +254,10 @@ def test_library_errors_name_the_keyword_not_the_cli_option(catalog, tmp_path):
         (lambda: planner.plan(planner.load_profile(PRETRAIN, catalog), catalog, calibrations=tmp_path / "no"),
          "calibrations"),
         (lambda: planner.load_catalog(tmp_path / "no"), "load_catalog"),
+        # new-user QA round 13: an empty value's hint read "… to remove the key: --set training.deadline=null."
+        (lambda: planner.load_profile(PRETRAIN, catalog, overrides=["training.deadline="]),
+         "overrides 'training.deadline=': training.deadline: no value after '='. Give a value, or null to remove the "
+         "key: overrides=['training.deadline=null']."),
     ]
     for call, named in cases:
         with pytest.raises(PlannerError) as info:

@@ -21,7 +21,7 @@ def parse_override(text: str) -> tuple[tuple[str, ...], object]:
         # new-user QA: `--set training.deadline=` (a shell variable left unset) silently removed the deadline and the
         # plan went on without it: removing a key takes the word null
         raise InputError("no value after '='", file=override(text), field=".".join(path),
-                         hint=f"Give a value, or null to remove the key: --set {'.'.join(path)}=null.")
+                         hint=f"Give a value, or null to remove the key: {override_example('.'.join(path) + '=null')}.")
     value = parse_yaml(raw, override(key)).data
     return path, value
 
