@@ -395,6 +395,19 @@ def test_a_catalog_overrides_or_record_path_of_the_wrong_kind_is_one_clear_error
             planner.plan(profile, catalog, **{keyword: 3})  # type: ignore[arg-type]
 
 
+def test_a_dict_profile_takes_timedeltas_for_times(catalog):
+    # new-user QA round 13: deadline=timedelta(hours=24) was "expected a duration such as 72h, …, got
+    # datetime.timedelta(days=1)"; a notebook's natural way to write a time, read as its seconds
+    import datetime as dt
+
+    base = {"name": "x", "model": {"preset": "pythia-1b"}, "training": {"dataset": {"tokens": "1B"}}}
+    given = planner.load_profile({**base, "training": {**base["training"], "deadline": dt.timedelta(hours=24)}},
+                                 catalog)
+    assert given.profile.training is not None and given.profile.training.deadline == 86400.0
+    with pytest.raises(InputError, match=r"training.deadline: Input should be greater than 0"):
+        planner.load_profile({**base, "training": {**base["training"], "deadline": dt.timedelta(hours=-1)}}, catalog)
+
+
 def test_a_blank_name_is_refused_like_an_empty_one(catalog):
     # new-user QA round 10: name: "   " passed (min_length counts spaces), titled the report 'GPU plan for     (catalog
     # …' and named the SkyPilot task '   '

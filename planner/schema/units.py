@@ -44,7 +44,12 @@ def parse_count(value: object) -> float:
 
 
 def parse_seconds(value: object) -> float:
-    """'72h' → 259200; '3d', '90min', '500ms', '30s'. A plain number is seconds."""
+    """'72h' → 259200; '3d', '90min', '500ms', '30s'. A plain number is seconds, and so is a datetime.timedelta (a
+    profile built in Python: new-user QA round 13, deadline=timedelta(hours=24) was 'expected a duration …')."""
+    import datetime
+
+    if isinstance(value, datetime.timedelta):
+        return _finite(value.total_seconds(), value)
     plain = _plain(value)
     if plain is not None:
         return plain
