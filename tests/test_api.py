@@ -395,6 +395,17 @@ def test_a_catalog_overrides_or_record_path_of_the_wrong_kind_is_one_clear_error
             planner.plan(profile, catalog, **{keyword: 3})  # type: ignore[arg-type]
 
 
+def test_editing_a_document_leaves_the_result_as_it_was(catalog):
+    # new-user QA round 13: to_dict()'s 'assumptions' lists were the decision's own, so a notebook editing one document
+    # (doc["decisions"]["training"]["assumptions"].clear()) changed the next to_dict() and every later rendering
+    result = planner.plan(planner.load_profile(ROOT / "profiles" / "bert-train-then-serve.yaml", catalog), catalog)
+    before = result.to_dict()
+    edited = result.to_dict()
+    for section in ("training", "inference"):
+        edited["decisions"][section]["assumptions"].clear()
+    assert result.to_dict() == before and before["decisions"]["training"]["assumptions"]
+
+
 def test_a_dict_profile_takes_timedeltas_for_times(catalog):
     # new-user QA round 13: deadline=timedelta(hours=24) was "expected a duration such as 72h, …, got
     # datetime.timedelta(days=1)"; a notebook's natural way to write a time, read as its seconds

@@ -267,7 +267,7 @@ def decision_dict(decision: Decision) -> dict[str, Any]:
             "frontier": [{"hours": _r(o.hours), "cost_usd": _r(o.cost_usd), "gpu": o.plan.gpu,
                           "provider": o.plan.provider, "gpu_count": o.plan.gpu_count, "spot": o.plan.spot}
                          for o in d.frontier],
-            "assumptions": d.assumptions,
+            "assumptions": list(d.assumptions),
             "changes_needed": list(d.changes_needed),
         }
     if decision.inference is not None:
@@ -279,7 +279,7 @@ def decision_dict(decision: Decision) -> dict[str, Any]:
             "changes_needed": list(sd.changes_needed),
             "best_per_gpu": [_serving_option_dict(p) for p in sd.best_per_gpu],
             "rejected": [_rejection_dict(r) for r in sd.rejected],
-            "assumptions": sd.assumptions,
+            "assumptions": list(sd.assumptions),
         }
     return out
 
