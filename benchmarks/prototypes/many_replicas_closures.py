@@ -68,6 +68,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOADS = (0.01, 0.10, 0.30, 0.50, 0.65, 0.80, 0.90)
 KEYS = ("latency_p50", "latency_p95", "latency_p99")
 CACHE = Path("/tmp/many_replicas_sims.json")
+DELAY_CACHE = Path("/tmp/many_replicas_nodelay_sims.json")  # keyed by the delay too (many_replicas_no_delay.py)
 BUFFER = 20_000  # the closure's own stationary samples kept (the newest)
 
 
@@ -193,29 +194,35 @@ def curves() -> tuple[float, dict[str, tuple[int, list[float]]]]:
 
 
 def simulated(cache: dict[str, dict[str, float]], name: str, limit: int, c: int, load: float, delay: float,
-              S: Callable[[float], float]) -> tuple[float, dict[str, float]]:
+              S: Callable[[float], float], store: Path = CACHE, keyed: bool = False) -> tuple[float, dict[str, float]]:
     """The rate at `load` of c replicas' capacity at full batches, and the simulation's latencies there (200,000
-    requests, seed 1), from `cache` (kept in CACHE) or simulated once."""
+    requests, seed 1; delay 0: none), from `cache` (kept in `store`) or simulated once; `keyed`: the delay is in the
+    key (DELAY_CACHE's keys, as many_replicas_no_delay.py writes them; CACHE's are bert's 10 ms)."""
     rate = load * c * limit / S(limit)
-    key = f"{name}|{limit}|{c}|{load}"
+    key = f"{name}|{limit}|{c}|{load}" + (f"|{delay}" if keyed else "")
     if key not in cache:
-        cache[key] = simulate_dynamic_batching(rate, c, limit, S, delay, requests=200_000, seed=1).latency_s
-        CACHE.write_text(json.dumps(cache))
+        cache[key] = simulate_dynamic_batching(rate, c, limit, S, delay or None, requests=200_000,
+                                               seed=1).latency_s
+        store.write_text(json.dumps(cache))
     return rate, cache[key]
 
 
-def runs(c: int, limits: list[int] | None, loads: list[float]
+def runs(c: int, limits: list[int] | None, loads: list[float], delay: float | None = None
          ) -> Iterator[tuple[str, Callable[[float], float], float, int, float, float, dict[str, float]]]:
     """Each (GPU, S, delay, limit, load, rate, simulated latencies) of c replicas over curves()' GPUs, at `limits`
-    (None: each GPU's plan limit) and `loads`, simulations from CACHE or made once."""
-    delay, gpus = curves()
-    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    (None: each GPU's plan limit) and `loads`, with bert's delay (None) or `delay` s (0: none), simulations from
+    CACHE (DELAY_CACHE where a delay is given) or made once."""
+    own_delay, gpus = curves()
+    keyed = delay is not None
+    store = DELAY_CACHE if keyed else CACHE
+    delay = own_delay if delay is None else delay
+    cache = json.loads(store.read_text()) if store.exists() else {}
     for name, (own, table) in gpus.items():
         def S(b: float, table: list[float] = table) -> float:
             return table[int(b) - 1]
         for limit in ([own] if limits is None else limits):
             for load in loads:
-                rate, sim = simulated(cache, name, limit, c, load, delay, S)
+                rate, sim = simulated(cache, name, limit, c, load, delay, S, store, keyed)
                 yield name, S, delay, limit, load, rate, sim
 
 

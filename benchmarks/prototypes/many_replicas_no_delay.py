@@ -20,13 +20,14 @@ has the p95 table):
     triple_chain within 9.6 % (0.09–2.1 s). c = 4, 8, limit 1,024 at 65–90 %: batches do not reach it, sampled
     within 6.6 %.
   * limit 64, c = 4 (batches fill: LeftoverChain, one server four times as fast): no delay −22 to −55 % p95 at
-    30–50 %, 1 ms −12 to −52 % at 50 % (chain_scope.known_low names them).
+    30–50 %, 1 ms −12 to −52 % at 50 % (chain_scope.known_low named them; now FillingChain: many_replicas_filling.py).
 
   * batches that fill on four or more (issue 12 item 2, not yet followed: LeftoverChain, one server c times as fast),
     bert's 10 ms, p50/p95/p99 at 65/80/90 %: limit 16 within 6.9 % (c = 4, 6, 8); limit 64: RTX 3060 −22.6/−28.1 at
     80 % and −34.4/−31.9 at 90 % (c = 4), −41.2 p95 at 90 % (c = 6), −37.7 (c = 8); RTX A6000 within 9.7 % (−8.4 p95,
     c = 4, 90 %); limit 256: −24 to −55 % p95/p99 at 80–90 % (RTX A6000, c = 4, 90 %: −51.9/−55.4); all flagged by
-    chain_scope.known_low (past 60 %, limit ≤ 256). Limit 1,024: not reached at 65–90 %, sampled, within 6.6 %.
+    chain_scope.known_low (past 60 %, limit ≤ 256; since removed). Limit 1,024: not reached at 65–90 %, sampled,
+    within 6.6 %.
 
 Run: .venv/bin/python benchmarks/prototypes/many_replicas_no_delay.py DELAY C[,C] [LOAD,LOAD] [METHODS]
 (DELAY in ms, 0: none; METHODS from one,sampled,planner; simulations cached in /tmp/many_replicas_nodelay_sims.json)
@@ -39,14 +40,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from many_replicas_closures import KEYS, curves, one_server_chain  # noqa: E402
+from many_replicas_closures import DELAY_CACHE as CACHE, KEYS, curves, one_server_chain, simulated  # noqa: E402
 
 from planner.model.batching_chain import BatchingChain, batching_chain  # noqa: E402
 import planner.model.sampled_chain as sampling  # noqa: E402
 from planner.model.sampled_chain import sampled_stationary  # noqa: E402
-from planner.model.simulation import simulate_dynamic_batching  # noqa: E402
 
-CACHE = Path("/tmp/many_replicas_nodelay_sims.json")
 LOADS = (0.01, 0.05, 0.10, 0.20, 0.30, 0.50, 0.65, 0.80, 0.90)
 
 
@@ -89,13 +88,7 @@ def main() -> int:
             def S(b: float, table: list[float] = table) -> float:
                 return table[int(b) - 1]
             for load in loads:
-                rate = load * c * limit / S(limit)
-                key = f"{name}|{limit}|{c}|{load}|{delay}"
-                if key not in cache:
-                    cache[key] = simulate_dynamic_batching(rate, c, limit, S, delay or None, requests=200_000,
-                                                           seed=1).latency_s
-                    CACHE.write_text(json.dumps(cache))
-                sim = cache[key]
+                rate, sim = simulated(cache, name, limit, c, load, delay, S, CACHE, keyed=True)
                 cells = []
                 for m in methods:
                     BURN[0] = 0
