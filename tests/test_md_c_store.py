@@ -28,6 +28,38 @@ def test_stored_quantiles_come_back_as_the_same_numbers(tmp_path, monkeypatch):
     md_c.clear_memos()
 
 
+WITHIN = [(64, 57.0, 1.0, 0.02, 0.95, 0.95, w) for w in (0.04, 0.15, 0.45)] + [(16, 14.5, 1.0, 0.003, 0.5, 0.95, 0.2)]
+
+
+def _verdicts():
+    return ([md_c.quantile_within(*args) for args in WITHIN],
+            [md_c.quantile_bounds(c, load, 1.0, spread, q, 0.95) for c, load, spread, q in QUEUES])
+
+
+def test_stored_verdicts_and_bounds_come_back_the_same_and_are_not_worked_out_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("GPUPLAN_CACHE_DIR", str(tmp_path))
+    md_c.clear_memos()
+    md_c_store.load()  # a store in use: the verdicts and bounds worked out are kept
+    first = _verdicts()
+    assert {True, False, None} <= set(first[0])  # each verdict's byte goes to the file and back
+    assert len(md_c.COMPUTED_WITHIN) == len(WITHIN) and len(md_c.COMPUTED_BOUNDS) == len(QUEUES)
+    md_c_store.save()
+    md_c.clear_memos()
+    md_c_store.load()
+    assert len(md_c.KNOWN_WITHIN) == len(WITHIN) and len(md_c.KNOWN_BOUNDS) == len(QUEUES)
+    monkeypatch.setattr(md_c, "_quantile_within", None)  # read, not worked out: calling these would raise
+    monkeypatch.setattr(md_c, "_quantile_bounds", None)
+    assert _verdicts() == first  # bit for bit
+    assert not md_c.COMPUTED_WITHIN and not md_c.COMPUTED_BOUNDS
+    monkeypatch.undo()
+    monkeypatch.setenv("GPUPLAN_CACHE_DIR", str(tmp_path))
+    md_c.clear_memos()
+    md_c_store._within_entry().write_bytes(md_c_store._within_entry().read_bytes()[:-1] + b"\3")  # no such verdict
+    md_c_store.load()
+    assert not md_c.KNOWN_WITHIN and md_c.KNOWN_BOUNDS
+    md_c.clear_memos()
+
+
 def test_a_damaged_store_or_one_of_other_code_is_not_read(tmp_path, monkeypatch):
     monkeypatch.setenv("GPUPLAN_CACHE_DIR", str(tmp_path))
     md_c.clear_memos()

@@ -572,9 +572,32 @@ SURE_LEVEL = 1e-6
 """How far from 1 − q the bounds on P(W > u) must be (the Poisson sums below are exact to ~1e-15)."""
 
 
+WithinKey = tuple[int, float, float, float, float, float, float]
+"""(servers, arrival_rate, service_s, spread, q, largest, wait): quantile_within's arguments."""
+KNOWN_WITHIN: dict[WithinKey, bool | None] = {}
+"""quantile_within's verdicts that earlier runs of this same code reached (planner/model/md_c_store.py loads them
+with the quantiles, keyed by the code's content): a second serving estimate of a profile asks the same ~1,900 and
+redid their Poisson sums (~30 % of serve-7b-chat's search). Empty unless loaded."""
+COMPUTED_WITHIN: dict[WithinKey, bool | None] = {}
+"""quantile_within's verdicts this process reached while a store is in use (STORING), for the store to keep."""
+
+
 @lru_cache(maxsize=8192)
 def quantile_within(servers: int, arrival_rate: float, service_s: float, spread: float, q: float, largest: float,
                     wait: float) -> bool | None:
+    """_quantile_within's verdict, read from KNOWN_WITHIN where an earlier run reached it (a pure function of its
+    arguments and of this module's code, which the store's file name holds), kept for the run."""
+    key = (servers, arrival_rate, service_s, spread, q, largest, wait)
+    if key in KNOWN_WITHIN:
+        return KNOWN_WITHIN[key]
+    verdict = _quantile_within(servers, arrival_rate, service_s, spread, q, largest, wait)
+    if STORING[0]:
+        COMPUTED_WITHIN[key] = verdict
+    return verdict
+
+
+def _quantile_within(servers: int, arrival_rate: float, service_s: float, spread: float, q: float, largest: float,
+                     wait: float) -> bool | None:
     """Whether md_c_wait_plus_uniform_quantile(servers, arrival_rate, service_s, spread, q, largest) ≤ `wait`,
     decided without the FFT: True when surely within it, False when surely past it, None when not known — or when
     the quantile is not an FFT's (an unstable queue, the no-wait shortcut, the asymptotic tail), which is cheaper
@@ -679,9 +702,29 @@ def _busy_bound(servers: int, arrival_rate: float, service_s: float) -> float:
     return found
 
 
+KNOWN_BOUNDS: dict[QuantileKey, tuple[float, float]] = {}
+"""quantile_bounds' pairs that earlier runs of this same code worked out (loaded as KNOWN_WITHIN is): each upper
+one sums a queue's P(W > 0) bound term by term (~10 % of a second serve-7b-chat search). Empty unless loaded."""
+COMPUTED_BOUNDS: dict[QuantileKey, tuple[float, float]] = {}
+"""quantile_bounds' pairs this process worked out while a store is in use (STORING), for the store to keep."""
+
+
 @lru_cache(maxsize=8192)
 def quantile_bounds(servers: int, arrival_rate: float, service_s: float, spread: float, q: float, largest: float
                     ) -> tuple[float, float]:
+    """_quantile_bounds' pair, read from KNOWN_BOUNDS where an earlier run worked it out, kept for the run."""
+    key = (servers, arrival_rate, service_s, spread, q, largest)
+    known = KNOWN_BOUNDS.get(key)
+    if known is not None:
+        return known
+    pair = _quantile_bounds(servers, arrival_rate, service_s, spread, q, largest)
+    if STORING[0]:
+        COMPUTED_BOUNDS[key] = pair
+    return pair
+
+
+def _quantile_bounds(servers: int, arrival_rate: float, service_s: float, spread: float, q: float, largest: float
+                     ) -> tuple[float, float]:
     """(lo, hi) around md_c_wait_plus_uniform_quantile(servers, arrival_rate, service_s, spread, q, largest) without
     the FFT: the number itself where it takes none (an unstable queue, the no-wait shortcut, the asymptotic tail);
     else W + U·s ≥ U·s puts the quantile at q·s or above, and P(W + U·s > y) ≤ ε + (1 − y/s) for y ≤ s, ε ≥ P(W > 0)
@@ -840,6 +883,10 @@ def clear_memos() -> None:
     loaded from the store (benchmarks time cold searches with it), and that a store is in use (STORING)."""
     KNOWN_QUANTILES.clear()
     COMPUTED_QUANTILES.clear()
+    KNOWN_WITHIN.clear()
+    COMPUTED_WITHIN.clear()
+    KNOWN_BOUNDS.clear()
+    COMPUTED_BOUNDS.clear()
     md_c_wait_plus_uniform_quantiles.cache_clear()
     poisson_quantiles.cache_clear()  # the TPOT quantiles the serving search keeps beside these
     md_c_wait_plus_uniform_quantile.cache_clear()

@@ -6,7 +6,9 @@ never a stale answer — in the cache folder of planner/io/yamlcache.py, written
 The file is a header, each quantile's six arguments (KEY) and then the quantiles, as little-endian 64-bit integers
 and doubles, which hold every float exactly: unpacked in C (~0.5 ms for a full file), where decoding them from JSON
 text took ~10 ms of every serving run once the file was full (KEPT). A run that finds every queue it needs there imports no numpy (~95 ms
-of CPU) and computes no FFT. A folder that cannot be read or written is simply not used."""
+of CPU) and computes no FFT. Beside it, two files of the same fingerprint keep md_c.quantile_within's verdicts (True,
+False or None per seven arguments) and md_c.quantile_bounds' pairs, which a second run otherwise redoes from their
+Poisson sums. A folder that cannot be read or written is simply not used."""
 from __future__ import annotations
 
 import importlib.util
@@ -28,6 +30,20 @@ KEY = struct.Struct("<q5d")
 VALUE = struct.Struct("<d")
 KEPT = 4096
 """Quantiles kept in the file, the newest (a search asks for ~100–300)."""
+WITHIN_HEADER = b"gpuplan-mdcw-1\n"
+"""The first bytes of the second file, md_c.quantile_within's verdicts: each one's seven arguments (WITHIN_KEY),
+then one byte per verdict (WITHIN_CODES)."""
+WITHIN_KEY = struct.Struct("<q6d")
+WITHIN_CODES: tuple[bool | None, ...] = (False, True, None)
+"""A verdict's byte is its index here."""
+WITHIN_KEPT = 8192
+"""Verdicts kept in the file, the newest (serve-7b-chat's search reaches ~1,900; the eight example profiles ~2,200)."""
+BOUNDS_HEADER = b"gpuplan-mdcb-1\n"
+"""The first bytes of the third file, md_c.quantile_bounds' pairs: each one's six arguments (KEY), then the pairs
+(BOUNDS_VALUE)."""
+BOUNDS_VALUE = struct.Struct("<2d")
+BOUNDS_KEPT = 4096
+"""Pairs kept in the file, the newest (serve-7b-chat's search works out ~600)."""
 
 
 def fingerprint() -> str:
@@ -54,10 +70,20 @@ def _entry() -> Path:
     return cache_dir() / f"mdc-{fingerprint()[:32]}.bin"
 
 
+def _within_entry() -> Path:
+    return cache_dir() / f"mdcw-{fingerprint()[:32]}.bin"
+
+
+def _bounds_entry() -> Path:
+    return cache_dir() / f"mdcb-{fingerprint()[:32]}.bin"
+
+
 def load() -> None:
     """Put the stored quantiles in md_c.KNOWN_QUANTILES (nothing when there are none, or they cannot be read), and
     have the search compute every quantile it asks for (md_c.STORING), so that the next run finds them all."""
     md_c.STORING[0] = True
+    _load_within()
+    _load_bounds()
     try:
         data = _entry().read_bytes()
     except OSError:
@@ -71,8 +97,73 @@ def load() -> None:
     md_c.KNOWN_QUANTILES.update(zip(keys, values))
 
 
+def _load_within() -> None:
+    """Put the stored verdicts in md_c.KNOWN_WITHIN (nothing when there are none, or they cannot be read)."""
+    try:
+        data = _within_entry().read_bytes()
+    except OSError:
+        return
+    body = memoryview(data)[len(WITHIN_HEADER):]
+    count, rest = divmod(len(body), WITHIN_KEY.size + 1)
+    codes = bytes(body[count * WITHIN_KEY.size:])
+    if not data.startswith(WITHIN_HEADER) or rest or codes.translate(None, b"\0\1\2"):
+        return  # not this store's, cut short or damaged: ignore all of it
+    keys = WITHIN_KEY.iter_unpack(body[:count * WITHIN_KEY.size])
+    md_c.KNOWN_WITHIN.update(zip(keys, map(WITHIN_CODES.__getitem__, codes)))
+
+
+def _save_within() -> None:
+    """Add the verdicts this process reached to their file (the newest WITHIN_KEPT), when there are any."""
+    if not md_c.COMPUTED_WITHIN:
+        return
+    kept = dict(md_c.KNOWN_WITHIN)
+    for key, verdict in md_c.COMPUTED_WITHIN.items():
+        kept.pop(key, None)
+        kept[key] = verdict  # newest last
+    newest = list(kept.items())[-WITHIN_KEPT:]
+    try:
+        keys = b"".join(WITHIN_KEY.pack(int(key[0]), *key[1:]) for key, _ in newest)
+        codes = bytes(WITHIN_CODES.index(verdict) for _, verdict in newest)
+        write_bytes_atomic(_within_entry(), WITHIN_HEADER + keys + codes)
+    except (OSError, InputError, struct.error):  # write_bytes_atomic says why as an InputError
+        pass  # a read-only home or cache folder: run without the store
+
+
+def _load_bounds() -> None:
+    """Put the stored pairs in md_c.KNOWN_BOUNDS (nothing when there are none, or they cannot be read)."""
+    try:
+        data = _bounds_entry().read_bytes()
+    except OSError:
+        return
+    body = memoryview(data)[len(BOUNDS_HEADER):]
+    count, rest = divmod(len(body), KEY.size + BOUNDS_VALUE.size)
+    if not data.startswith(BOUNDS_HEADER) or rest:
+        return  # not this store's, or cut short: ignore all of it
+    keys = KEY.iter_unpack(body[:count * KEY.size])
+    md_c.KNOWN_BOUNDS.update(zip(keys, BOUNDS_VALUE.iter_unpack(body[count * KEY.size:])))
+
+
+def _save_bounds() -> None:
+    """Add the pairs this process worked out to their file (the newest BOUNDS_KEPT), when there are any."""
+    if not md_c.COMPUTED_BOUNDS:
+        return
+    kept = dict(md_c.KNOWN_BOUNDS)
+    for key, pair in md_c.COMPUTED_BOUNDS.items():
+        kept.pop(key, None)
+        kept[key] = pair  # newest last
+    newest = list(kept.items())[-BOUNDS_KEPT:]
+    try:
+        keys = b"".join(KEY.pack(int(key[0]), *key[1:]) for key, _ in newest)
+        write_bytes_atomic(_bounds_entry(), BOUNDS_HEADER + keys + b"".join(BOUNDS_VALUE.pack(*p) for _, p in newest))
+    except (OSError, InputError, struct.error):  # write_bytes_atomic says why as an InputError
+        pass  # a read-only home or cache folder: run without the store
+
+
 def save() -> None:
-    """Add the quantiles this process computed to the file (the newest KEPT), when there are any."""
+    """Add the quantiles, verdicts and bounds this process computed to their files (the newest KEPT, WITHIN_KEPT,
+    BOUNDS_KEPT), when there are any."""
+    _save_within()
+    _save_bounds()
     if not md_c.COMPUTED_QUANTILES:
         return
     kept = dict(md_c.KNOWN_QUANTILES)
