@@ -11,13 +11,12 @@ simulation runs 200,000 requests, seed 1.
 Run: .venv/bin/python benchmarks/bench_dynamic_batching_agreement.py [GPU,GPU] [REPLICAS,REPLICAS]
 Target (issue 12): |analytic − simulated| ≤ 10 % of the simulated percentile at every point: met on one replica,
 on two with the limit out of reach (model/pair_chain.py; the one-server chain before it: −17 to −35 % at 80–90 %),
-on two or three whose batches reach a limit of 64 at times (model/leftover_pair_chain.py,
-model/leftover_triple_chain.py; before them −17 to −32 % at 80–90 % on two, −11 to −26 % on three), on three with
-the limit out of reach (model/triple_chain.py), on 4, 5, 6 and 8 at the plan's limit, out of reach
-(model/sampled_chain.py: within 7 % p95; one server four times as fast before it: −11 to −53 % at 80–90 %), and
-wherever the limit fills; on four whose batches reach a limit of 64 at times, up to 65 % of capacity, not beyond (−4
-to −23 % at 80 %, down to −34 % at 90 %: docs/serving.md 'Known limits', measured 2026-12-02; main's mean-field model
-before the chains: −80 % to +93 %).
+on two or more whose batches reach a limit of 64 at times (past 60 %, and below it where the delay is shorter than
+a full batch's turn: model/filling_chain.py; before it −17 to −32 % at 80–90 % on two, −11 to −26 % on three, −4 to
+−34 % on four), on three with the limit out of reach (model/sampled_chain.py), on 4, 5, 6 and 8 at the plan's limit,
+out of reach (model/sampled_chain.py: within 7 % p95; one server four times as fast before it: −11 to −53 % at
+80–90 %), and wherever the limit fills (docs/serving.md 'Known limits'; main's mean-field model before the chains:
+−80 % to +93 %).
 """
 from __future__ import annotations
 

@@ -269,9 +269,9 @@ def test_dynamic_batching_plans_are_not_said_to_be_sized_by_m_d_c(catalog):
     line = next(a for a in decision.assumptions if a.startswith("Dynamic batching (batches of up to "))
     assert "Markov chain" in line and "Known limits" in line and "--simulate checks" in line
     assert batches and line.startswith(f"Dynamic batching (batches of up to {', '.join(map(str, batches))}): ")
-    # plans past where the chain holds are named (model/chain_scope.py known_low); none of the example's are, nor
-    # (since model/filling_chain.py) four or more replicas past MULTI_REPLICA_LOAD whose batches fill a cap of 64
-    assert "it is low" not in line
+    # the chain holds at 1–90 % of capacity wherever the example's plans are, and (model/filling_chain.py) where batches
+    # fill a cap of 64 on four or more replicas past MULTI_REPLICA_LOAD: the line names no exception
+    assert "within 8% of the simulation at 1–90% of capacity (docs/serving.md, Known limits); " in line
     busy = planner.plan(planner.load_profile(ROOT / "profiles" / "bert-train-then-serve.yaml", catalog, overrides=[
         "inference.rate=2000", "inference.slo.latency_p95=400ms", "inference.max_batch=64"]),
         catalog).decision.inference
@@ -279,21 +279,18 @@ def test_dynamic_batching_plans_are_not_said_to_be_sized_by_m_d_c(catalog):
     past = {(p.gpu, p.replicas) for p in busy_shown if p.batch_size > 1 and p.utilization > 0.6
             and p.replicas >= 4 and p.batch_size <= 256}
     busy_line = next(a for a in busy.assumptions if a.startswith("Dynamic batching (batches of up to "))
-    assert past and "it is low" not in busy_line
+    assert past and "within 8% of the simulation at 1–90% of capacity (docs/serving.md, Known limits); " in busy_line
     # an LLM's slots queue as M/D/c (Crommelin): its decision says so, and has no dynamic-batching line
     llm = planner.plan(planner.load_profile(ROOT / "profiles" / "serve-7b-chat.yaml", catalog), catalog)
     assert any(a.startswith("Replicas sized by the M/D/c waiting time for") for a in llm.decision.inference.assumptions)
     assert not any(a.startswith("Dynamic batching") for a in llm.decision.inference.assumptions)
 
 
-def test_each_known_low_dynamic_batching_plan_is_named_once(catalog):
-    # BERT at 2,000 req/s with batches of up to 64 and a 0.1 ms delay on two GPUs (~3 s of CPU: a cut of the
-    # 0.1 ms case of bert-train-then-serve, whose known-low plans are these GPUs'): plans on three or more replicas
-    # up to MULTI_REPLICA_LOAD whose delay is shorter than a full batch's turn are past where the chain holds
-    # (model/chain_scope.py known_low); the decision's dynamic-batching line names each such plan shown once, though
-    # one plan is shown as a choice and as its GPU's best
-    from planner.model.chain_scope import known_low
-
+def test_short_delay_dynamic_batching_plans_are_not_said_to_be_low(catalog):
+    # BERT at 2,000 req/s with batches of up to 64 and a 0.1 ms delay on two GPUs (a cut of the 0.1 ms case of
+    # bert-train-then-serve): plans on three or more replicas up to MULTI_REPLICA_LOAD whose delay is shorter than a
+    # full batch's turn were one server as many times as fast with what full batches leave (down to −72 % p95), named
+    # as low; their chain with full batches is now sampled (model/filling_chain.py, within 5.9 %): the line names none
     profile = {"name": "kl", "model": {"preset": "bert-base", "seq_len": 128},
                "inference": {"rate": "2000/s", "precision": "fp16", "max_batch": 64, "max_queue_delay": "0.1ms",
                              "slo": {"latency_p95": "50ms"}},
@@ -301,12 +298,11 @@ def test_each_known_low_dynamic_batching_plan_is_named_once(catalog):
     decision = planner.plan(planner.load_profile(profile, catalog), catalog).decision.inference
     line = next(a for a in decision.assumptions if a.startswith("Dynamic batching (batches of up to 64): "))
     shown = [c.option for c in decision.choices] + decision.best_per_gpu[:3]
-    low = [f"{p.gpu} ({p.replicas} replicas at {round(p.utilization * 100)}%)" for p in shown
-           if known_low(p.replicas, p.batch_size, p.utilization, 1e-4, p.timing_s["service"])]
-    assert len(set(low)) >= 2 and len(low) > len(set(low))  # several, one of them shown twice
-    assert "there it is low" in line and not re.search(r"\) and \d+ more", line)
-    for name in set(low):
-        assert line.count(name) == 1, name
+    short = [p for p in shown if p.replicas >= 3 and 1 < p.batch_size <= 256 and p.utilization <= 0.6
+             and p.timing_s["service"] / p.replicas > 1e-4]
+    assert len(short) >= 2
+    assert line.endswith("within 8% of the simulation at 1–90% of capacity (docs/serving.md, Known limits); "
+                         "--simulate checks the plans shown and sizes more replicas where it refutes them.")
 
 
 @pytest.mark.parametrize("slo, named", [

@@ -27,7 +27,6 @@ from planner.plans.rank import (
     serving_rank,
 )
 from planner.plans.search import Estimate, TrainingEstimate
-from planner.model.chain_scope import MULTI_REPLICA_LOAD, known_low
 from planner.model.startup import startup_note
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingJob, TrainingPlan, pinned_parts, starting_weight_bytes, virtual_stages
@@ -485,13 +484,11 @@ def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJ
     return lines
 
 
-def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative: bool = True,
-                   delay: float = 0.0) -> ServingDecision:
+def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative: bool = True) -> ServingDecision:
     """The recommendation is the cheapest plan that holds every percentile target with headroom (at the P10
     efficiency); beside it, the cheapest that meets the targets at the median efficiency, and the fastest.
     A latency far below its target is no benefit, so 'balanced' is the plan with headroom, never a faster one.
-    generative: the plans decode tokens (their efficiency notes name the decode bandwidth). delay: dynamic
-    batching's max_queue_delay (0: none)."""
+    generative: the plans decode tokens (their efficiency notes name the decode bandwidth)."""
     key = serving_latency_key(plans, slo)
 
     def rank(p: ServingPlan) -> tuple[object, ...]:
@@ -624,25 +621,15 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
     if batched:
         # dynamic batching's percentiles are not M/D/c's: batches of up to batch_size close at max_queue_delay; the
         # model is measured against the simulation in docs/serving.md 'Known limits'
-        # (benchmarks/bench_dynamic_batching_agreement.py): within 8 % p95 at 1–90 % of capacity, but low up to
-        # MULTI_REPLICA_LOAD on three or more whose batches reach their limit where the delay is shorter than a full
-        # batch's turn (model/chain_scope.py known_low)
+        # (benchmarks/bench_dynamic_batching_agreement.py, benchmarks/prototypes/many_replicas_filling.py): within 8 %
+        # at p50, p95 and p99 at 1–90 % of capacity
         checked = all(p.simulated_latency_s is not None for p in batched)
         limits = ", ".join(str(b) for b in sorted({p.batch_size for p in batched}))
-        past = list(dict.fromkeys((p.gpu, p.replicas, round(p.utilization * 100))
-                                  for p in batched if known_low(p.replicas, p.batch_size, p.utilization, delay,
-                                                                p.timing_s["service"])))
-        line = (f"Dynamic batching (batches of up to {limits}): its latency is from a Markov chain at batch closes, "
-                "within 8% of the simulation at 1–90% of capacity (not held up to "
-                f"{MULTI_REPLICA_LOAD:.0%} on three or more replicas whose batches reach their limit at times and "
-                "whose delay is shorter than a full batch's turn on them; docs/serving.md, Known limits)")
-        if past:
-            line += ("; there it is low (p95 down to −52% at 50% with a 1 ms delay, −55% without one), as for "
-                     + ", ".join(f"{gpu} ({replicas} replicas at {load}%)" for gpu, replicas, load in past[:3])
-                     + (f" and {len(past) - 3} more" if len(past) > 3 else ""))
-        assumptions.append(line + "; " + ("--simulate checked the plans shown (simulated percentiles beside the "
-                                          "analytic ones)." if checked else "--simulate checks the plans shown and "
-                                          "sizes more replicas where it refutes them."))
+        assumptions.append(f"Dynamic batching (batches of up to {limits}): its latency is from a Markov chain at batch "
+                           "closes, within 8% of the simulation at 1–90% of capacity (docs/serving.md, Known limits); "
+                           + ("--simulate checked the plans shown (simulated percentiles beside the analytic ones)."
+                              if checked else "--simulate checks the plans shown and sizes more replicas where it "
+                              "refutes them."))
     if not untargeted:
         assumptions.append("Headroom: a plan holds a target with headroom when its percentile still meets it at the "
                            "P10 efficiency (× exp(1.28 σ) of the efficiency behind that latency).")
@@ -686,8 +673,7 @@ def decide(loaded: LoadedProfile, catalog: Catalog, est: Estimate, confidence: f
     largest = largest_published_batch(catalog.directory) if est.training is not None and catalog.directory \
         and est.training.job.global_batch_samples is None else None
     training = decide_training(est.training, profile, largest) if est.training is not None else None
-    inference = (decide_serving(est.inference.plans, profile.inference.slo, est.inference.work.is_generative,
-                                 profile.inference.max_queue_delay or 0.0)
+    inference = (decide_serving(est.inference.plans, profile.inference.slo, est.inference.work.is_generative)
                  if est.inference is not None and profile.inference is not None else None)
     train_acc = nearest_accuracy(catalog.directory, training_group(est.training.job.work.family,
                                                                    est.training.job.method),

@@ -1,6 +1,7 @@
 """The stationary chains of dynamic batching (planner/model/dynamic_batching.py describes the system): BatchingChain,
-exact in closed form while no batch reaches its limit, and LeftoverChain, which follows the requests a full batch
-leaves behind; their latency cdfs and Percentiles (model/percentile.py). numpy: imported only by runs that size
+exact in closed form while no batch reaches its limit, LeftoverChain, which follows the requests a full batch
+leaves behind, and FillingChain, which samples several replicas' chain with full batches; their latency cdfs and
+Percentiles (model/percentile.py). numpy: imported only by runs that size
 dynamic batching (dynamic_batching.batch_percentiles)."""
 from __future__ import annotations
 
@@ -12,12 +13,9 @@ import numpy as np
 from planner.model.chain_math import EDGE, log_factorials, poisson, solve
 from planner.model.chain_scope import KEPT, LEFTOVER_LIMIT, MULTI_REPLICA_LOAD, TAIL_SIGMAS, followed_past, reach
 from planner.model.filling_chain import filling_sample
-from planner.model.leftover_pair_chain import leftover_pair_stationary
-from planner.model.leftover_triple_chain import leftover_triple_stationary
 from planner.model.pair_chain import FINE, GRID as PAIR_GRID, SPAN_TAIL, pair_refined, pair_stationary
 from planner.model.percentile import Percentile
 from planner.model.sampled_chain import sampled_stationary
-from planner.model.triple_chain import triple_stationary
 
 WAITING_SHARE = 0.01
 """Below MULTI_REPLICA_LOAD, the share of the one-server chain's closes that wait for a replica (r > T) above which
@@ -42,8 +40,9 @@ arithmetic, where bisection's one point a step does the least work)."""
 class Chain:
     """A dynamic-batching system's stationary latency distribution: its cdf over requests, bounds, and percentiles
     worked out as far as a comparison needs (Percentile). Subclasses: BatchingChain (no batch reaches its limit),
-    LeftoverChain (batches reach the limit and leave requests behind), FillingChain (sampled where they do, on four or
-    more replicas past MULTI_REPLICA_LOAD)."""
+    LeftoverChain (batches reach the limit and leave requests behind), FillingChain (sampled where they do, on two
+    or more replicas past MULTI_REPLICA_LOAD and three or more below it where the delay is shorter than a full
+    batch's turn: _made)."""
 
     __slots__ = ("rate", "delay", "limit", "top", "open", "service", "percentiles", "points")
     rate: float
@@ -191,8 +190,8 @@ class Extrapolated(Chain):
 
 
 class FillingChain(Chain):
-    """Four or more replicas past MULTI_REPLICA_LOAD whose batches reach the limit: the latency's weighted empirical
-    cdf from a seeded Monte Carlo of the embedded chain at closes (model/filling_chain.py)."""
+    """Several replicas whose batches reach the limit (where _made says): the latency's weighted empirical cdf from a
+    seeded Monte Carlo of the embedded chain at closes (model/filling_chain.py)."""
 
     __slots__ = ("latency", "share")
 
@@ -230,7 +229,8 @@ def batching_chain(rate: float, replicas: int | None, limit: int, delay: float,
                    service_of: Callable[[float], float], shared: ChainsByCurve | None = None) -> Chain:
     """The stationary chain of dynamic batching (module docstring) at `rate` requests/s on `replicas` replicas
     (None: unlimited, every batch closes at its delay) with batches of up to `limit`: a BatchingChain where no batch
-    reaches the limit (to TAIL_SIGMAS), else a LeftoverChain (up to LEFTOVER_LIMIT). `shared`: chains already made,
+    reaches the limit (to TAIL_SIGMAS), else a LeftoverChain (up to LEFTOVER_LIMIT) or FillingChain (_made says
+    which). `shared`: chains already made,
     found again for a GPU whose service times are the same floats at every batch size the chain reads (host-bound
     GPUs at small batches: the same host floor), up to DIRECT_STATES sizes."""
     lam = rate
@@ -285,10 +285,12 @@ one-server percentile past 1.25 × its target leaves the followed chain's past 1
 def one_server_low(rate: float, replicas: int | None, limit: int, delay: float,
                    service_of: Callable[[float], float]) -> LeftoverChain | None:
     """Where batching_chain follows two or more replicas past MULTI_REPLICA_LOAD whose batches may reach the limit
-    past one server as many times as fast (chain_scope.followed_past: two on their residuals, leftover_pair_chain;
-    three sampled, else leftover_triple_chain; four or more filling_chain: 0.2–8 s a chain), that one-server chain
-    (LeftoverChain, 3–90 ms), which is low there or within KNOWN_LOW_MARGIN's measured 3.6 % above; None
-    elsewhere."""
+    past one server as many times as fast (chain_scope.followed_past: filling_chain, three sampled first; 0.2–0.6 s a
+    chain), that one-server chain (LeftoverChain, 3–90 ms), which is low there or within KNOWN_LOW_MARGIN's measured
+    3.6 % above (against filling_chain on two and three replicas, limits 16–256, 65–95 %, no delay, 1 ms, 10 ms, both
+    GPUs: at most 2.7 % above; benchmarks/prototypes/many_replicas_filling.py's leftover column); None elsewhere (below MULTI_REPLICA_LOAD, where
+    filling_chain follows them too if the delay is shorter than a full batch's turn, one server was up to 22 % above
+    the simulation: no bound)."""
     if replicas is None or not followed_past(rate, replicas, limit, delay, service_of):
         return None
     return LeftoverChain(rate, delay, limit, replicas, service_of)
@@ -302,59 +304,56 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
     def busy() -> bool:  # past MULTI_REPLICA_LOAD (S(limit) read only where asked)
         return replicas is not None and rate / replicas * service_of(float(limit)) / limit > MULTI_REPLICA_LOAD
 
-    if leftover and replicas is not None and replicas >= 4 and busy():  # four or more whose batches fill: below
-        return FillingChain(rate, delay, limit, replicas, service_of)
-    if leftover and not (replicas in (2, 3) and busy()):
+    if leftover and replicas is not None and replicas >= 2:
+        # batches that fill, on two or more: a seeded Monte Carlo of their chain with full batches (FillingChain,
+        # model/filling_chain.py) where one server c times as fast with what they leave behind (LeftoverChain) is
+        # low — past MULTI_REPLICA_LOAD, and below it where the delay is shorter than a full batch's turn on the
+        # replicas (S(limit)/c; limit 64, four replicas at 50 %: −55 % p95 with no delay, −52 % with 1 ms, −35 %
+        # with 2 ms; two at 60 %: −34 % with none); three past it are sampled first (model/sampled_chain.py: exact
+        # where no batch it draws fills, ~0.2 s). Bert's curves, limits 16–256, 2–8 replicas at 10–90 %, no delay,
+        # 1, 2, 5 or 10 ms: within 5.9 % at p50, p95 and p99, 0.1–0.6 s CPU a chain, where what two or three leave
+        # behind and the others' residuals (model/leftover_pair_chain.py, model/leftover_triple_chain.py) were up to
+        # +12 % p99 (two) and +24 % p50 (three) with no delay or 1 ms, at 0.03–11 s
+        # (benchmarks/prototypes/many_replicas_filling.py)
+        if replicas == 3 and busy():
+            sampled = sampled_stationary(rate, replicas, limit, delay, service_of)
+            if sampled is not None:
+                weight, r, top = sampled
+                return BatchingChain(rate, delay, limit, top, service_of, weight, r)
+        if busy() or service_of(float(limit)) / replicas > delay:
+            return FillingChain(rate, delay, limit, replicas, service_of)
+    if leftover:
         return LeftoverChain(rate, delay, limit, replicas, service_of)
-    if leftover and replicas == 3:
-        # three past MULTI_REPLICA_LOAD whose batches may fill by the one-server chain's reach: sampled first
-        # (model/sampled_chain.py: exact where no batch it draws fills, ~0.2 s), else followed on their residuals and
-        # what full batches leave behind (below, 0.3–3 s); bert's curves, limits 128–256 at 65–90 % so sampled:
-        # within 3.9 % at p50, p95 and p99 with a 10 ms delay or none (benchmarks/prototypes/three_replicas_leftover.py)
-        sampled = sampled_stationary(rate, replicas, limit, delay, service_of)
-        if sampled is not None:
-            weight, r, top = sampled
-            return BatchingChain(rate, delay, limit, top, service_of, weight, r)
     if replicas is None:  # the first request never waits for a replica: D = T
         return BatchingChain(rate, delay, limit, top, service_of, np.ones(1), np.zeros(1))
     # one replica: it frees S(b) after the close; c replicas, in turn, free a batch's service apart at full load
-    # (module docstring), and at light load a replica is free whenever a batch closes; two, and three or more past
-    # MULTI_REPLICA_LOAD: on their residuals
+    # (module docstring), and at light load a replica is free whenever a batch closes; two on their residuals
     n = replicas
 
     def r_of(states: np.ndarray) -> np.ndarray:  # states: batch sizes b
         return np.array([service_of(float(b)) for b in states.tolist()]) / n
 
     lo, weight, r = (0, np.ones(0), np.zeros(0)) if n >= 3 and busy() else _stationary(lam, delay, top, r_of)
-    if n >= 3 and not leftover and (busy() or float(weight[r > delay].sum()) > WAITING_SHARE):
-        # three or more replicas: their embedded chain sampled (model/sampled_chain.py) where one server n times as
-        # fast is low — past MULTI_REPLICA_LOAD, and below it where more than WAITING_SHARE of its closes wait for
-        # a replica (with no delay, every close); where batches may reach the limit, below MULTI_REPLICA_LOAD the
-        # one-server chain as before, past it three as below, four or more (to LEFTOVER_LIMIT) as a seeded Monte
-        # Carlo of their chain with full batches, latency sampled per request (FillingChain, model/filling_chain.py:
-        # where one server n times as fast with what they leave behind was −24 to −55 % p95 at 80–90 %)
-        sampled = sampled_stationary(rate, n, limit, delay, service_of)
-        if sampled is not None:
-            weight, r, top = sampled
-            return BatchingChain(rate, delay, limit, top, service_of, weight, r)
-        if not busy():
-            return BatchingChain(rate, delay, limit, top, service_of, weight, r)
-        if n >= 4:
-            if limit <= LEFTOVER_LIMIT:
-                return FillingChain(rate, delay, limit, n, service_of)
-            lo, weight, r = _stationary(lam, delay, top, r_of)
-            return BatchingChain(rate, delay, limit, limit, service_of, weight, r)
-    elif n >= 4:
+    if n >= 3:
+        if busy() or float(weight[r > delay].sum()) > WAITING_SHARE:
+            # three or more replicas: their embedded chain sampled (model/sampled_chain.py) where one server n times
+            # as fast is low — past MULTI_REPLICA_LOAD, and below it where more than WAITING_SHARE of its closes
+            # wait for a replica (with no delay, every close); where a batch it draws reaches the limit, their
+            # chain with full batches (FillingChain, as above), at any limit: 512 and 1,024 on 3, 4 and 8 at 50–90 %
+            # with no delay or 10 ms within 6.9 % but RTX A6000, 8, 512, 90 %, 10 ms: p95 −16.9 % against the
+            # simulation's seed 1 and −4.7 % against its seeds 1–5's mean, where one server eight times as fast
+            # (a batch at the limit taken as closing there) was −57 %
+            sampled = sampled_stationary(rate, n, limit, delay, service_of)
+            if sampled is not None:
+                weight, r, top = sampled
+                return BatchingChain(rate, delay, limit, top, service_of, weight, r)
+            return FillingChain(rate, delay, limit, n, service_of)
         return BatchingChain(rate, delay, limit, top, service_of, weight, r)
-    if not weight.size:  # three past MULTI_REPLICA_LOAD whose batches may fill: the one-server chain spans their grid
-        lo, weight, r = _stationary(lam, delay, top, r_of)
     if n == 2:
         # two replicas on their residuals (model/pair_chain.py), from where this chain holds them: the residual the
         # stationary state exceeds with probability above SPAN_TAIL, S(b) = 2r, is where its grid starts
         span = _tail_span(weight, r, n, service_of)
-        if leftover:
-            residuals = None
-        elif delay == 0.0:  # no delay: the grid's step is what limits the chain, extrapolated to 0 (pair_chain.FINE)
+        if delay == 0.0:  # no delay: the grid's step is what limits the chain, extrapolated to 0 (pair_chain.FINE)
             refined = pair_refined(rate, limit, delay, service_of, top, span)
             if refined is not None:
                 (weight, r), (fine_weight, fine_r), top = refined
@@ -364,23 +363,8 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
         else:
             residuals = pair_stationary(rate, limit, delay, service_of, top, span)
         if residuals is None and limit <= LEFTOVER_LIMIT and busy():
-            # batches reach the limit: past MULTI_REPLICA_LOAD followed on both what they leave behind and the other
-            # replica's residual (model/leftover_pair_chain.py), where one server twice as fast is low
-            return LeftoverChain(rate, delay, limit, replicas, service_of,
-                                 leftover_pair_stationary(rate, limit, delay, service_of, span))
-    elif n == 3 and busy():
-        # three replicas on their residuals (model/triple_chain.py) where the one-server chain is low; its grid
-        # starts at three times the longest r this chain keeps (from its 1e-6 tail the grid widens, coarser: +17 %
-        # p99; benchmarks/prototypes/three_replicas_grid.py)
-        residuals = None if leftover else triple_stationary(rate, limit, delay, service_of, top,
-                                                            max(3.0 * float(r[_kept(weight)].max()), service_of(1.0)))
-        if residuals is None and limit <= LEFTOVER_LIMIT:
-            # batches reach the limit: followed on both what they leave behind and the other two replicas'
-            # residuals (model/leftover_triple_chain.py), where one server three times as fast is low; its grid
-            # starts as leftover_pair_chain's, at the one-server chain's SPAN_TAIL tail
-            return LeftoverChain(rate, delay, limit, replicas, service_of,
-                                 leftover_triple_stationary(rate, limit, delay, service_of,
-                                                            _tail_span(weight, r, n, service_of)))
+            # batches reach the limit: past MULTI_REPLICA_LOAD their chain with full batches, as above
+            return FillingChain(rate, delay, limit, replicas, service_of)
     else:
         return BatchingChain(rate, delay, limit, top, service_of, weight, r)
     if residuals is not None:
@@ -445,7 +429,8 @@ class LeftoverChain(Chain):
     another chain follows the residuals it gives E[Q_l − R | L, R], else (one server c times as fast) g_l = l·S(B)/c:
     S(B)/c a block.
     Against simulate_dynamic_batching (benchmarks/bench_dynamic_batching_agreement.py): within 5 % p95 where
-    limits fill, at 1–90 % of capacity, on 1–4 replicas (docs/serving.md)."""
+    limits fill, at 1–90 % of capacity, on one replica, two up to MULTI_REPLICA_LOAD and three or more up to it
+    where the delay is at least a full batch's turn (S(B)/c; docs/serving.md); FillingChain elsewhere."""
 
     __slots__ = ("weight", "w", "lo", "width", "shift", "total")
 

@@ -1,16 +1,17 @@
-"""Where the dynamic-batching chains hold (planner/model/batching_chain.py, model/pair_chain.py), numpy-free: the
-decisions that name the plans past it import this, not the chains; and how far a window reaches (TAIL_SIGMAS,
-always_free), which the serving search asks before it looks a chain up (model/batching_store.py: a run whose chains
-all come from the store imports no numpy)."""
+"""Where the dynamic-batching chains hold (planner/model/batching_chain.py, model/pair_chain.py), numpy-free, and how
+far a window reaches (TAIL_SIGMAS, always_free), which the serving search asks before it looks a chain up
+(model/batching_store.py: a run whose chains all come from the store imports no numpy)."""
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
 
 LEFTOVER_LIMIT = 256
-"""The largest batch limit followed with requests left behind (LeftoverChain: its states reach about twice the
-limit); above it a batch that reaches the limit is taken as closing at it (BatchingChain's last state), which at
-memory-sized limits (hundreds to thousands) happens only within a few % of saturation."""
+"""The largest batch limit followed with requests left behind (LeftoverChain, on one replica, or several up to
+MULTI_REPLICA_LOAD whose delay is at least a full batch's turn; its states reach about twice the limit); above it a
+batch that reaches the limit is taken as closing at it (BatchingChain's last state), which at memory-sized limits
+(hundreds to thousands) happens only within a few % of saturation. Three or more whose sampled chain draws a batch
+at the limit are sampled with full batches at any limit (model/filling_chain.py)."""
 MULTI_REPLICA_LOAD = 0.60
 """The share of the capacity at full batches (rate over replicas × limit / S(limit)) up to which the one-server
 chain of several replicas is within 10 % of the simulation at p50, p95 and p99 where their residuals are not followed
@@ -20,29 +21,10 @@ batches reach a limit of 64 at times, p95 within 5 % to 65 %; beyond, 4 replicas
 −32 % at 90 %). Past it, three or more replicas with the limit out of reach are followed on their embedded chain
 sampled (model/sampled_chain.py; below it too wherever the one-server chain's closes wait for a replica, with no
 delay at every load: batching_chain WAITING_SHARE), two on their residuals at every load (model/pair_chain.py),
-and two or three whose batches reach the limit on both what full batches leave
-behind and the others' residuals (model/leftover_pair_chain.py, model/leftover_triple_chain.py)."""
-
-
-def known_low(replicas: int, batch: int, utilization: float, delay: float, service: float) -> bool:
-    """Whether a plan's dynamic-batching latency is past where its chain is measured to hold, and low: three or more
-    replicas whose batches may reach their limit (≤ LEFTOVER_LIMIT) where the delay is shorter than a full batch's
-    turn on the replicas (`service`, S(batch), over `replicas`), up to MULTI_REPLICA_LOAD:
-    there the one-server chain's batches wait for a replica (LeftoverChain, one server as many times as fast; limit
-    64, four replicas: −12 to −52 % p95 at 50 % with a 1 ms delay, −22 to −55 % at 30–50 % with none;
-    benchmarks/prototypes/many_replicas_no_delay.py). Four or more whose batches may reach it past
-    MULTI_REPLICA_LOAD are sampled with full batches (model/filling_chain.py: limits 16–256 on 4, 6 and 8 at 65–90 %,
-    within 6.3 % at p50, p95 and p99 with a 10 ms delay or none; benchmarks/prototypes/many_replicas_filling.py,
-    where one server as many times as fast with what they leave behind was −24 to −55 % p95). One replica, two
-    (model/pair_chain.py, and model/leftover_pair_chain.py where batches fill), three past MULTI_REPLICA_LOAD where batches fill
-    (sampled first, else model/leftover_triple_chain.py: limits 8–256 within 8.1 % at p50, p95 and p99 at 65–90 %
-    with a 10 ms delay, where one server three times as fast was down to −49 %; with none, high — not low — by up to
-    +10.4 % at RTX 3060 B 64, 80 % and +23.7 % at B 128, 90 %: benchmarks/prototypes/three_replicas_leftover.py) and three or more with the limit out of reach (model/sampled_chain.py past
-    MULTI_REPLICA_LOAD and wherever the one-server chain's closes wait: within 6.6 % at 1–90 % on 3, 4, 6 and 8 with
-    no delay, 1 ms or 10 ms) hold at 1–90 % (docs/serving.md 'Known limits')."""
-    if replicas < 3 or not 1 < batch <= LEFTOVER_LIMIT:
-        return False
-    return service / replicas > delay and utilization <= MULTI_REPLICA_LOAD
+and two or more whose batches reach the limit sampled with full batches (model/filling_chain.py; below it too where
+the delay is shorter than a full batch's turn on the replicas, S(limit)/c, where one server c times as fast with
+what they leave behind was −72 to +22 % p95 at 10–60 % with no delay, −61 to +18 % with 1 ms and down to −43 % with
+2 ms; with 10 ms it held within 7.8 %)."""
 
 
 KEPT = 1e-13

@@ -1,6 +1,8 @@
-"""Dynamic batching on four or more replicas past MULTI_REPLICA_LOAD (model/chain_scope.py) whose batches reach their
-limit: a seeded Monte Carlo of the embedded chain at closes, the latency from per-request samples (where one server c
-times as fast with what full batches leave behind, LeftoverChain, was −24 to −55 % p95 at 80–90 %).
+"""Dynamic batching on several replicas whose batches reach their limit (where model/batching_chain.py _made says:
+two or more past MULTI_REPLICA_LOAD, model/chain_scope.py, and three or more below it where the delay is shorter than
+a full batch's turn S(limit)/c): a seeded Monte Carlo of the embedded chain at closes, the latency from per-request
+samples (where one server c times as fast with what full batches leave behind, LeftoverChain, was −24 to −55 % p95
+at 80–90 %, and −72 to +22 % p95 at 10–60 % with no delay).
 
 The state at a close is the c replicas' free times and the arrival of the next batch's first request (before the
 close: the oldest of a backlog a full batch left). As simulate_dynamic_batching (model/simulation.py) runs: the next
