@@ -501,6 +501,13 @@ def test_a_call_above_the_peak_it_is_divided_by_is_flagged_doubtful(catalog):
                                                    "machine", "weights and KV cache"))
     plain = renter_lines(make_record(catalog_id=None, name="Some CPU", device_type="cpu"), catalog)[0]
     assert plain.endswith("— MFU 0%.") and "doubtful" not in plain
+    # a point whose timings' IQR exceeds their median is flagged (the docs' CPU record: prefill MFU 67% at 475%)
+    noisy = train.points[0].model_copy(update={"iqr_seconds": 4.75})
+    spread = renter_lines(record.model_copy(update={"workloads": [train.model_copy(update={"points": [noisy]})]}),
+                          catalog)[0]
+    assert spread.endswith("efficiency at 100%. Its timings spread wider than their median "
+                           "(IQR/median 475%): doubtful."), spread
+    assert "doubtful" not in renter_lines(record, catalog)[0].split("100%.")[1]  # 1% spread: not flagged
 
 
 def test_two_records_of_one_device_are_told_apart_on_a_narrow_terminal(tmp_path, catalog, monkeypatch):

@@ -9,7 +9,7 @@ from planner.catalog.load import Catalog
 from planner.io.records import StoredCalibration
 from planner.render.console import Column, TextConsole, fit_table, print_lines
 from planner.readable import compact
-from planner.schema.record import MeasurementRecord
+from planner.schema.record import MeasurementRecord, WorkPoint
 
 
 def peak_rows(record: MeasurementRecord, catalog: Catalog | None = None) -> list[dict[str, Any]]:
@@ -89,6 +89,16 @@ record; new-user QA round 13: the summary printed 'MFU 113%' and '267% of memory
 showing 100%)."""
 
 
+def _spread_note(point: WorkPoint) -> str:
+    """A sentence flagging a point whose timings' interquartile range exceeds their median (the middle half of the
+    runs spans more than the time reported, so the figure read from it is not a stable one), else ''. New-user QA
+    round 13: the docs' CPU record read 'prefill … MFU 67%' from a point of IQR/median 475%, shown only in a column
+    a narrow terminal drops."""
+    if point.iqr_seconds <= point.seconds:
+        return ""
+    return f" Its timings spread wider than their median (IQR/median {point.iqr_seconds / point.seconds:.0%}): doubtful."
+
+
 def renter_lines(record: MeasurementRecord, catalog: Catalog | None = None) -> list[str]:
     """What was measured, in a renter's words: per measured kind, the best achieved TFLOP/s against the peak
     (datasheet when the device is a catalog GPU, else the measured matmul peak) — the MFU —, and the next step."""
@@ -104,7 +114,8 @@ def renter_lines(record: MeasurementRecord, catalog: Catalog | None = None) -> l
                 lines.append(f"{w.family} decode ({w.precision}): {achieved:,.3g} GB/s of "
                              f"{'the datasheet' if spec else 'the measured'} {peak:,.4g} GB/s = "
                              + (f"{share} (decode is bound by reading weights)." if achieved <= peak else
-                                f"{share}: {_ABOVE_PEAK.format(what='bandwidth', cache='weights and KV cache')}"))
+                                f"{share}: {_ABOVE_PEAK.format(what='bandwidth', cache='weights and KV cache')}")
+                             + _spread_note(best))
             continue
         best = max(w.points, key=lambda p: p.model_flops / p.seconds)
         achieved = best.model_flops / best.seconds / 1e12
@@ -116,7 +127,8 @@ def renter_lines(record: MeasurementRecord, catalog: Catalog | None = None) -> l
                          f"{'the datasheet' if sheet else 'the measured matmul'} peak {flops_peak:,.4g} TFLOP/s — "
                          f"MFU {achieved / flops_peak:.0%}"
                          + ("." if achieved <= flops_peak else
-                            f": {_ABOVE_PEAK.format(what='peak', cache='weights and activations')}"))
+                            f": {_ABOVE_PEAK.format(what='peak', cache='weights and activations')}")
+                         + _spread_note(best))
     where = record.device.catalog_id or f"this {record.device.type.upper()} ({record.device.name})"
     if record.device.type == "cpu" or spec is None:
         lines.append(f"These figures describe {where}, not a GPU you would rent: planning uses them only for its "
