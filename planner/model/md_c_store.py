@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import importlib.util
 import struct
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from planner.errors import InputError
 from planner.io.atomic import write_bytes_atomic
@@ -44,6 +46,9 @@ BOUNDS_HEADER = b"gpuplan-mdcb-1\n"
 BOUNDS_VALUE = struct.Struct("<2d")
 BOUNDS_KEPT = 4096
 """Pairs kept in the file, the newest (serve-7b-chat's search works out ~600)."""
+
+Key = TypeVar("Key")
+Value = TypeVar("Value")
 
 
 def fingerprint() -> str:
@@ -112,21 +117,30 @@ def _load_within() -> None:
     md_c.KNOWN_WITHIN.update(zip(keys, map(WITHIN_CODES.__getitem__, codes)))
 
 
+def _newest(known: dict[Key, Value], computed: dict[Key, Value], most: int) -> list[tuple[Key, Value]]:
+    """The stored entries with this process's added, the newest `most` (a recomputed entry counts as new)."""
+    kept = dict(known)
+    for key, value in computed.items():
+        kept.pop(key, None)
+        kept[key] = value  # newest last
+    return list(kept.items())[-most:]
+
+
+def _write(entry: Path, blob: Callable[[], bytes]) -> None:
+    """Write a store file atomically; a read-only home or cache folder (or an unpackable entry): run without it."""
+    try:
+        write_bytes_atomic(entry, blob())
+    except (OSError, InputError, struct.error):  # write_bytes_atomic says why as an InputError
+        pass
+
+
 def _save_within() -> None:
     """Add the verdicts this process reached to their file (the newest WITHIN_KEPT), when there are any."""
-    if not md_c.COMPUTED_WITHIN:
-        return
-    kept = dict(md_c.KNOWN_WITHIN)
-    for key, verdict in md_c.COMPUTED_WITHIN.items():
-        kept.pop(key, None)
-        kept[key] = verdict  # newest last
-    newest = list(kept.items())[-WITHIN_KEPT:]
-    try:
-        keys = b"".join(WITHIN_KEY.pack(int(key[0]), *key[1:]) for key, _ in newest)
-        codes = bytes(WITHIN_CODES.index(verdict) for _, verdict in newest)
-        write_bytes_atomic(_within_entry(), WITHIN_HEADER + keys + codes)
-    except (OSError, InputError, struct.error):  # write_bytes_atomic says why as an InputError
-        pass  # a read-only home or cache folder: run without the store
+    if md_c.COMPUTED_WITHIN:
+        newest = _newest(md_c.KNOWN_WITHIN, md_c.COMPUTED_WITHIN, WITHIN_KEPT)
+        _write(_within_entry(), lambda: WITHIN_HEADER + b"".join(WITHIN_KEY.pack(int(key[0]), *key[1:])
+                                                                 for key, _ in newest)
+               + bytes(WITHIN_CODES.index(verdict) for _, verdict in newest))
 
 
 def _load_bounds() -> None:
@@ -145,18 +159,10 @@ def _load_bounds() -> None:
 
 def _save_bounds() -> None:
     """Add the pairs this process worked out to their file (the newest BOUNDS_KEPT), when there are any."""
-    if not md_c.COMPUTED_BOUNDS:
-        return
-    kept = dict(md_c.KNOWN_BOUNDS)
-    for key, pair in md_c.COMPUTED_BOUNDS.items():
-        kept.pop(key, None)
-        kept[key] = pair  # newest last
-    newest = list(kept.items())[-BOUNDS_KEPT:]
-    try:
-        keys = b"".join(KEY.pack(int(key[0]), *key[1:]) for key, _ in newest)
-        write_bytes_atomic(_bounds_entry(), BOUNDS_HEADER + keys + b"".join(BOUNDS_VALUE.pack(*p) for _, p in newest))
-    except (OSError, InputError, struct.error):  # write_bytes_atomic says why as an InputError
-        pass  # a read-only home or cache folder: run without the store
+    if md_c.COMPUTED_BOUNDS:
+        newest = _newest(md_c.KNOWN_BOUNDS, md_c.COMPUTED_BOUNDS, BOUNDS_KEPT)
+        _write(_bounds_entry(), lambda: BOUNDS_HEADER + b"".join(KEY.pack(int(key[0]), *key[1:]) for key, _ in newest)
+               + b"".join(BOUNDS_VALUE.pack(*pair) for _, pair in newest))
 
 
 def save() -> None:
@@ -164,16 +170,7 @@ def save() -> None:
     BOUNDS_KEPT), when there are any."""
     _save_within()
     _save_bounds()
-    if not md_c.COMPUTED_QUANTILES:
-        return
-    kept = dict(md_c.KNOWN_QUANTILES)
-    for key, value in md_c.COMPUTED_QUANTILES.items():
-        kept.pop(key, None)
-        kept[key] = value  # newest last
-    newest = list(kept.items())[-KEPT:]
-    try:
-        keys = b"".join(KEY.pack(int(c), rate, service, spread, q, largest)
-                        for (c, rate, service, spread, q, largest), _ in newest)
-        write_bytes_atomic(_entry(), HEADER + keys + b"".join(VALUE.pack(value) for _, value in newest))
-    except (OSError, InputError, struct.error):  # write_bytes_atomic says why as an InputError
-        pass  # a read-only home or cache folder: run without the store
+    if md_c.COMPUTED_QUANTILES:
+        newest = _newest(md_c.KNOWN_QUANTILES, md_c.COMPUTED_QUANTILES, KEPT)
+        _write(_entry(), lambda: HEADER + b"".join(KEY.pack(int(key[0]), *key[1:]) for key, _ in newest)
+               + b"".join(VALUE.pack(value) for _, value in newest))
