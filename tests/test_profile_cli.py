@@ -283,3 +283,14 @@ def test_processes_without_comm_is_refused_before_measuring(tmp_path):
     assert result.exit_code == 2 and not out.exists()
     assert result.output == ("Error: --processes: 4 sets the ranks of --comm, which is not given. Add --comm to "
                              "measure all-reduce across 4 local processes, or drop --processes.\n")
+
+
+def test_the_record_never_replaces_the_profile_it_measures(tmp_path, monkeypatch):
+    # new-user QA round 13: `gpuplan profile p.yaml --out p.yaml` measured, then wrote the record over the profile
+    monkeypatch.chdir(tmp_path)
+    Path("tiny.yaml").write_text(TINY)
+    result = runner.invoke(app, ["profile", "tiny.yaml", "--quick", "--out", "./tiny.yaml"])
+    assert (result.exit_code, result.output) == (2, (
+        "Error: tiny.yaml: --out is the profile being measured; the record would replace it. Give the record another "
+        "file, or omit --out for measurements/PROFILE-NAME.yaml.\n"))
+    assert Path("tiny.yaml").read_text() == TINY

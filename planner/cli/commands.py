@@ -251,7 +251,9 @@ def profile_command(
 
         # the profile's name is user data: a safe file name, inside measurements/ (`name: ../../x` stays there)
         target = out or inside(Path("measurements"), f"{safe_name(loaded.profile.name, 'profile')}.yaml")
-        from planner.cli.measure import run_profile
+        from planner.cli.measure import check_not_the_profile, run_profile
+
+        check_not_the_profile(target, profile)
 
         text = run_profile(loaded, cat, target, quick, comm, processes, " ".join(["gpuplan", *sys.argv[1:]]),
                            model_code, trust_model_code)

@@ -108,6 +108,20 @@ def check_model_code(model_code: str | None, trusted: bool) -> None:
                            hint="Read the file, then add --trust-model-code to profile it.")
 
 
+def check_not_the_profile(out: Path, profile: Path) -> None:
+    """--out must not be the profile being measured (new-user QA round 13: `gpuplan profile p.yaml --out p.yaml`
+    replaced the profile with its record)."""
+    from planner.errors import InputError
+
+    try:
+        same = out.exists() and profile.exists() and os.path.samefile(out, profile)
+    except OSError:
+        same = False
+    if same:
+        raise InputError("--out is the profile being measured; the record would replace it", file=str(out),
+                         hint="Give the record another file, or omit --out for measurements/PROFILE-NAME.yaml.")
+
+
 def run_profile(loaded: LoadedProfile, catalog: Catalog, out: Path, quick: bool, comm: bool, processes: int | None,
                 command: str, model_code: str | None = None, trusted: bool = False) -> str:
     """Measure the profile's model (or the user's --model-code class), write the record atomically to `out`,
