@@ -525,3 +525,14 @@ def test_two_records_of_one_device_are_told_apart_on_a_narrow_terminal(tmp_path,
     text = " ".join(listed.stdout.split())
     assert ("Alike above but for their measured (--wide shows every column): row 1 2026-11-21T10:00:00+00:00; row 2 "
             "2026-11-20T10:00:00+00:00.") in text, listed.stdout
+
+
+def test_a_record_named_yml_in_the_store_is_read(tmp_path):
+    # new-user QA round 14: a hand-copied `rec.yml` was skipped without a word, `calibration list` then said "No
+    # calibrations stored"; a store reads `.yml` as it reads `.yaml` (YAML's two suffixes)
+    store = tmp_path / "store"
+    store.mkdir()
+    save_record(make_record(), store / "rec.yml")
+    listed = runner.invoke(app, ["calibration", "list", "--calibrations", str(store), "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    assert [row["catalog_id"] for row in json.loads(listed.stdout)] == ["A100-80GB-SXM"]

@@ -222,15 +222,20 @@ class StoredCalibration:
     record: MeasurementRecord
 
 
+RECORD_SUFFIXES = (".yaml", ".yml")
+"""The names of the records a calibration store reads (others, such as its README.md, are not records)."""
+
+
 def load_calibrations(catalog: Catalog, store: Path | str = BUNDLED_CALIBRATIONS) -> list[StoredCalibration]:
-    """Every record in the store, validated; newest first."""
+    """Every record in the store (its *.yaml and *.yml files), validated; newest first."""
     root = Path(store)
     _check_store(root)
     if not root.is_dir():
         return []
     found = []
     try:
-        paths = sorted(root.glob("*.yaml"))
+        # both of YAML's suffixes: a hand-copied `rec.yml` was skipped without a word (new-user QA round 14)
+        paths = sorted(p for p in root.iterdir() if p.suffix in RECORD_SUFFIXES)
     except OSError as exc:
         raise InputError(f"cannot list the calibration store: {exc.strerror}", file=str(root)) from None
     for path in paths:
