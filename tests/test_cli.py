@@ -799,3 +799,22 @@ def test_estimate_reads_a_profile_from_standard_input():
     other = CliRunner().invoke(app, ["diff", "-", str(path)])
     assert other.exit_code == 2
     assert other.stderr == "Error: -: file not found; standard input ('-') is read by `gpuplan estimate -` only\n"
+
+
+def test_a_profile_not_found_is_pointed_to_the_bundled_one_of_that_name(tmp_path, monkeypatch):
+    # new-user QA round 14: `gpuplan estimate pretrain-1b-72h` (no directory, no suffix) said a bare "file not
+    # found" where the repository holds profiles/pretrain-1b-72h.yaml
+    monkeypatch.chdir(ROOT)
+    for given in ("pretrain-1b-72h", "pretrain-1b-72h.yaml", "profiles/pretrain-1b-72h"):
+        result = CliRunner().invoke(app, ["estimate", given])
+        assert (result.exit_code, result.stdout) == (2, ""), result.output
+        assert result.stderr == f"Error: {given}: file not found. Did you mean profiles/pretrain-1b-72h.yaml?\n"
+    monkeypatch.chdir(tmp_path)  # elsewhere, the bundled profile's whole path
+    result = CliRunner().invoke(app, ["estimate", "serve-7b-chat"])
+    assert result.stderr == (f"Error: serve-7b-chat: file not found. Did you mean "
+                             f"{ROOT / 'profiles' / 'serve-7b-chat.yaml'}?\n")
+    (tmp_path / "mine.yml").write_text("name: x\n")  # the user's own file, its suffix left off
+    result = CliRunner().invoke(app, ["estimate", "mine"])
+    assert result.stderr == "Error: mine: file not found. Did you mean mine.yml?\n"
+    result = CliRunner().invoke(app, ["estimate", "no-such-profile"])  # nothing of that name: no guess
+    assert (result.exit_code, result.stderr) == (2, "Error: no-such-profile: file not found\n")

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from planner.catalog.load import Catalog
-from planner.errors import PlannerError
+from planner.errors import InputError, PlannerError
 from planner.io.loading import error_from_validation, validate_document
 from planner.io.positions import SourcePositions
 from planner.io.profile_cache import LOADED_FIELDS, load_cached_profile, profile_key, store_profile
@@ -87,6 +87,30 @@ def resolve_architecture(section: ModelSection, catalog: Catalog, fallback_name:
     return Architecture.model_validate(fields)
 
 
+BUNDLED_PROFILES = Path(__file__).resolve().parents[2] / "profiles"
+"""The example profiles shipped with the planner (beside catalog/)."""
+
+
+def _profile_named(given: str) -> str | None:
+    """'Did you mean …?' for a profile name that is no file: the same name with a YAML suffix, else the bundled
+    profile of that name (new-user QA round 14: `gpuplan estimate pretrain-1b-72h` said a bare "file not found")."""
+    path = Path(given)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        candidates = [BUNDLED_PROFILES / path.name]
+    else:
+        candidates = [Path(given + ".yaml"), Path(given + ".yml"), BUNDLED_PROFILES / (path.name + ".yaml")]
+    try:
+        found = next((candidate for candidate in candidates if candidate.is_file()), None)
+        here = Path.cwd()
+    except (OSError, ValueError):  # a name too long with the suffix, a working directory removed: no guess
+        return None
+    if found is None:
+        return None
+    if found.is_absolute() and found.is_relative_to(here):
+        found = found.relative_to(here)  # as the user would type it here
+    return f"Did you mean {found}?"
+
+
 DICT_SOURCE = "<profile dict>"
 """The file name errors give for a profile built from a Python dict (it has no lines)."""
 
@@ -115,7 +139,12 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
         doc = YamlDocument(copy.deepcopy(dict(source)), DICT_SOURCE, {})
     else:
         if text is None:
-            text = read_text(source)
+            try:
+                text = read_text(source)
+            except InputError as exc:
+                if exc.hint is None and exc.message == "file not found":
+                    exc.hint = _profile_named(str(source))
+                raise
         key = profile_key(str(source), text, tuple(overrides), catalog.content_key)
         cached = load_cached_profile(key) if key is not None else None
         if cached is not None:
