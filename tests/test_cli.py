@@ -758,6 +758,13 @@ def test_an_estimate_runs_numpy_on_one_blas_thread_unless_told(monkeypatch, give
 @pytest.mark.parametrize("args, message", [
     (["estimate", "p.yaml", "--format", "xml"],
      "Error: --format: 'xml' is not one of 'table', 'json', 'markdown', 'csv'. Try 'gpuplan estimate --help'.\n"),
+    # new-user QA round 14: an HTML report is not a --format; the option that writes one is named
+    (["estimate", "p.yaml", "--format", "html"], "Error: --format: 'html' is not one of 'table', 'json', 'markdown', "
+     "'csv'; use --html FILE instead. Try 'gpuplan estimate --help'.\n"),
+    (["estimate", "p.yaml", "-f", "HTML"], "Error: --format: 'HTML' is not one of 'table', 'json', 'markdown', "
+     "'csv'; use --html FILE instead. Try 'gpuplan estimate --help'.\n"),
+    (["estimate", "p.yaml", "--format", "plot"], "Error: --format: 'plot' is not one of 'table', 'json', 'markdown', "
+     "'csv'; use --plot FILE instead. Try 'gpuplan estimate --help'.\n"),
     (["estimate", "p.yaml", "--top", "-1"],
      "Error: --top: Input should be greater than or equal to 0 (got '-1'). Try 'gpuplan estimate --help'.\n"),
     (["estimate", "p.yaml", "--top", "abc"],

@@ -70,6 +70,10 @@ def usage_error(exc: Exception) -> int:
         typed = errors()[0].get("input") if callable(errors) and errors() else None
         if isinstance(typed, str) and repr(typed) not in message:
             message = f"{message.rstrip('.')} (got {typed!r})"
+        ctx = getattr(exc, "ctx", None)
+        if isinstance(typed, str) and ctx is not None:
+            hint = _option_named(ctx.command, typed)
+            message = f"{message.rstrip('.')}{hint}" if hint else message
         text = f"{named}: {message}" if named else message
     else:
         format_message = getattr(exc, "format_message", None)
@@ -81,6 +85,17 @@ def usage_error(exc: Exception) -> int:
     error_line(f"Error: {text}")
     code = getattr(exc, "exit_code", 2)
     return code if isinstance(code, int) else 2
+
+
+def _option_named(command: object, typed: str) -> str:
+    """'; use --html FILE instead' where the value typed is the name of another option of the command, the one that
+    does what was asked (new-user QA round 14: `estimate --format html` was refused without naming --html)."""
+    wanted = f"--{typed.strip().lower()}"
+    for param in getattr(command, "params", ()):
+        if wanted in (getattr(param, "opts", None) or ()):
+            metavar = (getattr(param, "metavar", None) or "").strip("<>").upper()
+            return f"; use {wanted}{' ' + metavar if metavar else ''} instead"
+    return ""
 
 
 def silence_stdout() -> None:
