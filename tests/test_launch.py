@@ -11,6 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from planner.cli.main import app
+from planner.errors import PlannerError
 
 from .conftest import ROOT, gpuplan
 
@@ -257,6 +258,22 @@ def test_calibrate_budget_that_is_not_one_duration_is_one_error(budget, hint):
         assert len(result.stderr.splitlines()) == 1 and (hint is None) == ("One number" not in result.stderr)
         if hint:
             assert result.stderr.rstrip().endswith(hint)
+
+
+@pytest.mark.parametrize("budget", ["0s", "0", "0.0 min", "0ms"])
+def test_calibrate_refuses_a_zero_budget(budget):
+    """New-user QA round 14: `calibrate --emit skypilot --budget 0s` was accepted, and the rented VM then ran the
+    required steps only (the roofline and the smallest decoder): one error, exit 2, nothing printed; the same check
+    runs before a calibration here (check_budget)."""
+    from planner.cli.measure import check_budget
+
+    message = (f"Error: --budget: {budget.strip()} is no time: every step but the roofline and the smallest decoder "
+               "would be skipped. Give a duration above zero, e.g. 10m (the default).\n")
+    for mode in (["--emit", "skypilot", "--gpus", "L40S"], ["--print-script"]):
+        result = runner.invoke(app, ["calibrate", *mode, "--budget", budget])
+        assert (result.exit_code, result.stdout, result.stderr) == (2, "", message), result.output
+    with pytest.raises(PlannerError, match="is no time"):
+        check_budget(budget)
 
 
 def test_calibrate_task_writes_the_record_to_a_mounted_bucket(sky):

@@ -29,7 +29,7 @@ _COMPOUND_RE = re.compile(rf"^([0-9]+(\.[0-9]+)? *({BUDGET_UNITS}) *)+$")
 def check_budget(budget: str) -> float:
     """Seconds of a --budget value, the wall-clock time the calibration suite may take (steps that would start after
     it are skipped: planner/profiler/run.py Steps.run), such as 10m, 2h or 1d; refuses anything that is not one
-    plain duration, and says how to write one that is several (1d12h: 36h)."""
+    plain duration (or is zero), and says how to write one that is several (1d12h: 36h)."""
     text = budget.strip().lower()
     if not BUDGET_RE.match(text):
         hint = None
@@ -39,9 +39,16 @@ def check_budget(budget: str) -> float:
             hint = f"One number and one unit: {budget.strip()} is {hours:.6g}h."
         raise PlannerError(f"--budget: expected a duration such as 10m, 600s, 2h or 1d (got {budget!r})", hint=hint)
     try:
-        return parse_seconds(text)
+        seconds = parse_seconds(text)
     except ValueError as exc:
         raise PlannerError(f"--budget: {exc}") from None
+    if seconds <= 0:
+        # nothing in the docs makes 0 mean anything: the run would skip every step but the required ones
+        # (planner/profiler/run.py calibration_record), a rented VM billed for a record of one model (new-user QA
+        # round 14: `calibrate --emit skypilot --budget 0s` was accepted)
+        raise PlannerError(f"--budget: {budget.strip()} is no time: every step but the roofline and the smallest "
+                           "decoder would be skipped", hint="Give a duration above zero, e.g. 10m (the default).")
+    return seconds
 
 
 def _import_profiler() -> ModuleType:
