@@ -141,6 +141,17 @@ delay LeftoverChain held (within 7.8 %) where S(limit)/c exceeds the delay: thos
 (no accuracy gained, 0.2–0.4 s more a chain); at 2 ms, S(1)/c > delay is not enough (RTX A6000, 6, 64–256, 60 %:
 −14/−19 % p99 with a delay above S(1)/6), nor at 5 ms (RTX 3060, 4, 16, 50 %: +18.9 % p50).
 
+Below 60 % the rule is now the one three or more take without full batches (batching_chain.WAITING_SHARE): FillingChain
+only where more than 1 % of LeftoverChain's own closes wait for a replica (its stationary weight on R = S(b)/c > T,
+possible only where S(limit)/c > T; a few ms, the chain is made anyway). Measured 2026-12-02 against the simulations
+cached here (seed 1), LeftoverChain at the 352 points below 60 % whose batches may fill (both GPUs, 2–8 replicas,
+limits 16/64/256, 10/30/50/60 %, no delay, 1, 2, 5, 10 ms): the 87 where at most 1 % wait within 1.7 % at p50/p95/p99
+(worst −1.7 % p99, RTX A6000, 8, 64, 50 %, 5 ms; 54 of them LeftoverChain before, 33 sampled under the turn rule:
+−0.4 to +0.1 / −0.6 to +0.2 / −1.7 to +0.4 %, 4 at 2 ms, 13 at 5 ms, 16 at 10 ms; at most 10 % waiting: still within
+2.5 %); the 265 sampled include all the turn rule's failures (no delay down to −72 % p95; S(1)/c's counterexamples:
+RTX A6000, 6, 64, 60 %, 2 ms, 17 % waiting; RTX 3060, 4, 16, 50 %, 5 ms, 34 %). The share that fills (n ≥ limit)
+does not separate them (−72 % p95 at a point where none fills).
+
 One server as many times as fast with what full batches leave (LeftoverChain, the search's bound where it skips a
 chain: batching_chain.one_server_low, KNOWN_LOW_MARGIN) against FillingChain on 2 and 3 replicas past 60 %, limits
 16/64/128/256, 65/80/90/95 %, no delay, 1 ms and 10 ms, both GPUs (192 points, `leftover` column): at most 2.7 %

@@ -41,8 +41,8 @@ class Chain:
     """A dynamic-batching system's stationary latency distribution: its cdf over requests, bounds, and percentiles
     worked out as far as a comparison needs (Percentile). Subclasses: BatchingChain (no batch reaches its limit),
     LeftoverChain (batches reach the limit and leave requests behind), FillingChain (sampled where they do, on two
-    or more replicas past MULTI_REPLICA_LOAD and three or more below it where the delay is shorter than a full
-    batch's turn: _made)."""
+    or more replicas past MULTI_REPLICA_LOAD and below it where more than WAITING_SHARE of the one-server
+    chain's closes wait for a replica: _made)."""
 
     __slots__ = ("rate", "delay", "limit", "top", "open", "service", "percentiles", "points")
     rate: float
@@ -289,7 +289,7 @@ def one_server_low(rate: float, replicas: int | None, limit: int, delay: float,
     chain), that one-server chain (LeftoverChain, 3–90 ms), which is low there or within KNOWN_LOW_MARGIN's measured
     3.6 % above (against filling_chain on two and three replicas, limits 16–256, 65–95 %, no delay, 1 ms, 10 ms, both
     GPUs: at most 2.7 % above; benchmarks/prototypes/many_replicas_filling.py's leftover column); None elsewhere (below MULTI_REPLICA_LOAD, where
-    filling_chain follows them too if the delay is shorter than a full batch's turn, one server was up to 22 % above
+    filling_chain follows them too where more than WAITING_SHARE of its closes wait, one server was up to 22 % above
     the simulation: no bound)."""
     if replicas is None or not followed_past(rate, replicas, limit, delay, service_of):
         return None
@@ -307,9 +307,9 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
     if leftover and replicas is not None and replicas >= 2:
         # batches that fill, on two or more: a seeded Monte Carlo of their chain with full batches (FillingChain,
         # model/filling_chain.py) where one server c times as fast with what they leave behind (LeftoverChain) is
-        # low — past MULTI_REPLICA_LOAD, and below it where the delay is shorter than a full batch's turn on the
-        # replicas (S(limit)/c; limit 64, four replicas at 50 %: −55 % p95 with no delay, −52 % with 1 ms, −35 %
-        # with 2 ms; two at 60 %: −34 % with none); three past it are sampled first (model/sampled_chain.py: exact
+        # low — past MULTI_REPLICA_LOAD, and below it where more than WAITING_SHARE of its closes wait for a
+        # replica (limit 64, four replicas at 50 %: −55 % p95 with no delay, −52 % with 1 ms, −35 % with 2 ms; two at
+        # 60 %: −34 % with none); three past it are sampled first (model/sampled_chain.py: exact
         # where no batch it draws fills, ~0.2 s). Bert's curves, limits 16–256, 2–8 replicas at 10–90 %, no delay,
         # 1, 2, 5 or 10 ms: within 5.9 % at p50, p95 and p99, 0.1–0.6 s CPU a chain, where what two or three leave
         # behind and the others' residuals (model/leftover_pair_chain.py, model/leftover_triple_chain.py) were up to
@@ -320,8 +320,20 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
             if sampled is not None:
                 weight, r, top = sampled
                 return BatchingChain(rate, delay, limit, top, service_of, weight, r)
-        if busy() or service_of(float(limit)) / replicas > delay:
+        if busy():
             return FillingChain(rate, delay, limit, replicas, service_of)
+        one = LeftoverChain(rate, delay, limit, replicas, service_of)
+        # below it, as three or more without full batches (WAITING_SHARE): one server is kept where at most
+        # WAITING_SHARE of its closes wait for a replica (R = S(b)/c > T, only where S(limit)/c > T); bert's curves,
+        # 352 points at 10–60 %, 2–8 replicas, limits 16–256, no delay to 10 ms: those 87 within 1.7 % (33 of them
+        # FillingChain's under the turn rule), the rest down to −72 % p95
+        # (benchmarks/prototypes/many_replicas_filling.py)
+        if service_of(float(limit)) / replicas > delay:
+            sizes = np.minimum(np.arange(1, one.weight.size + 1), limit)
+            r = np.array([service_of(float(b)) for b in sizes.tolist()]) / replicas
+            if float(one.weight[r > delay].sum()) > WAITING_SHARE:
+                return FillingChain(rate, delay, limit, replicas, service_of)
+        return one
     if leftover:
         return LeftoverChain(rate, delay, limit, replicas, service_of)
     if replicas is None:  # the first request never waits for a replica: D = T
@@ -430,7 +442,7 @@ class LeftoverChain(Chain):
     S(B)/c a block.
     Against simulate_dynamic_batching (benchmarks/bench_dynamic_batching_agreement.py): within 5 % p95 where
     limits fill, at 1–90 % of capacity, on one replica, two up to MULTI_REPLICA_LOAD and three or more up to it
-    where the delay is at least a full batch's turn (S(B)/c; docs/serving.md); FillingChain elsewhere."""
+    where at most WAITING_SHARE of its closes wait for a replica (R > T; docs/serving.md); FillingChain elsewhere."""
 
     __slots__ = ("weight", "w", "lo", "width", "shift", "total")
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 LEFTOVER_LIMIT = 256
 """The largest batch limit followed with requests left behind (LeftoverChain, on one replica, or several up to
-MULTI_REPLICA_LOAD whose delay is at least a full batch's turn; its states reach about twice the limit); above it a
+MULTI_REPLICA_LOAD where at most batching_chain.WAITING_SHARE of its closes wait for a replica; its states reach about twice the limit); above it a
 batch that reaches the limit is taken as closing at it (BatchingChain's last state), which at memory-sized limits
 (hundreds to thousands) happens only within a few % of saturation. Three or more whose sampled chain draws a batch
 at the limit are sampled with full batches at any limit (model/filling_chain.py)."""
@@ -22,9 +22,9 @@ batches reach a limit of 64 at times, p95 within 5 % to 65 %; beyond, 4 replicas
 sampled (model/sampled_chain.py; below it too wherever the one-server chain's closes wait for a replica, with no
 delay at every load: batching_chain WAITING_SHARE), two on their residuals at every load (model/pair_chain.py),
 and two or more whose batches reach the limit sampled with full batches (model/filling_chain.py; below it too where
-the delay is shorter than a full batch's turn on the replicas, S(limit)/c, where one server c times as fast with
-what they leave behind was −72 to +22 % p95 at 10–60 % with no delay, −61 to +18 % with 1 ms and down to −43 % with
-2 ms; with 10 ms it held within 7.8 %)."""
+more than batching_chain.WAITING_SHARE of the one-server chain's closes wait for a replica, as without full batches:
+one server c times as fast with what they leave behind was −72 to +22 % p95 at 10–60 % with no delay, −61 to +18 %
+with 1 ms and down to −43 % with 2 ms, and within 1.7 % wherever at most 1 % of its closes waited)."""
 
 
 KEPT = 1e-13

@@ -24,8 +24,8 @@ replica's, and R is the shorter (model/pair_chain.py). Three or more: one server
 batch closes) up to MULTI_REPLICA_LOAD (model/chain_scope.py) where few of its closes wait for a replica; past it,
 and wherever more than batching_chain.WAITING_SHARE of its closes wait (with no delay, every close), every
 replica's free time, the embedded chain sampled (model/sampled_chain.py). Where batches reach the limit
-(model/batching_chain.py _made): two or more past MULTI_REPLICA_LOAD, and below it where the delay is shorter than
-a full batch's turn (S(limit)/c), are that chain sampled with full batches and the requests they leave waiting
+(model/batching_chain.py _made): two or more past MULTI_REPLICA_LOAD, and below it where more than
+batching_chain.WAITING_SHARE of LeftoverChain's closes wait for a replica (R = S(b)/c > T), are that chain sampled with full batches and the requests they leave waiting
 (model/filling_chain.py); elsewhere LeftoverChain, one server c times as fast with the requests left behind.
 Against the simulation (benchmarks/bench_dynamic_batching_agreement.py, docs/serving.md 'Known limits',
 tests/test_dynamic_batching_agreement.py, benchmarks/prototypes/many_replicas_filling.py): p50, p95 and p99 within

@@ -1,6 +1,6 @@
 """Dynamic batching on several replicas whose batches reach their limit (where model/batching_chain.py _made says:
-two or more past MULTI_REPLICA_LOAD, model/chain_scope.py, and three or more below it where the delay is shorter than
-a full batch's turn S(limit)/c): a seeded Monte Carlo of the embedded chain at closes, the latency from per-request
+two or more past MULTI_REPLICA_LOAD, model/chain_scope.py, and below it where more than
+batching_chain.WAITING_SHARE of LeftoverChain's closes wait for a replica): a seeded Monte Carlo of the embedded chain at closes, the latency from per-request
 samples (where one server c times as fast with what full batches leave behind, LeftoverChain, was −24 to −55 % p95
 at 80–90 %, and −72 to +22 % p95 at 10–60 % with no delay).
 
