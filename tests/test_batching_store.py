@@ -179,3 +179,37 @@ def test_other_blas_threads_read_another_file(store, monkeypatch):
     entry = batching_store._entry()
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     assert batching_store._entry() != entry
+
+
+def test_a_count_the_one_server_bound_decides_is_decided_from_the_store_again(store, catalog, monkeypatch):
+    # plans/serving.py known_over decides a count past where batching_chain follows its replicas by one server as
+    # many times as fast (batching_chain.one_server_low) and makes no chain for it: the bound is kept as a chain is
+    # (batching_store.ONE_SERVER), so a rerun decides that count from its kept intervals — no one_server_low, no
+    # chain made, no numpy needed — to the same plans (BERT at 2,000 req/s, batches of up to 64, a 0.1 ms delay,
+    # p95 20 ms on an RTX A4000: two replicas missed by the bound, ~2.5 s)
+    import planner
+    import planner.model.batching_chain as bc
+
+    asked: list[tuple[object, ...]] = []
+    made: list[tuple[object, ...]] = []
+    one_server_low, made_chain = bc.one_server_low, bc._made
+    monkeypatch.setattr(bc, "one_server_low", lambda *a: asked.append(a[:4]) or one_server_low(*a))
+    monkeypatch.setattr(bc, "_made", lambda *a: made.append(a[:4]) or made_chain(*a))
+    profile = {"name": "bound", "model": {"preset": "bert-base", "seq_len": 128},
+               "inference": {"rate": "2000/s", "precision": "fp16", "max_batch": 64, "max_queue_delay": "0.1ms",
+                             "slo": {"latency_p95": "20ms"}},
+               "constraints": {"gpus": ["RTX-A4000"]}}
+    loaded = planner.load_profile(profile, catalog)
+    batching_store.load()
+    first = planner.plan(loaded, catalog).to_dict(0)
+    batching_store.save()
+    assert set(asked) - set(made)  # a count the bound decided: its chain not made
+    asked.clear()
+    made.clear()
+    batching_store.load()
+    again = planner.plan(planner.load_profile(profile, catalog), catalog).to_dict(0)
+    lows = [chain for *_, chain, one_server in batching_store._USED if one_server]
+    assert lows and all(isinstance(c, KnownChain) and c._chain is None for c in lows)  # from their intervals
+    batching_store.save()
+    assert not asked and not made
+    assert again == first

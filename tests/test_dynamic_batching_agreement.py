@@ -237,7 +237,8 @@ def test_one_server_is_within_the_margin_of_the_chain_followed_past_it(bert_curv
     # plans/serving.py decides a count missed where one server as many times as fast (batching_chain.one_server_low)
     # is past KNOWN_LOW_MARGIN × the target: it must be low, or little above, where batching_chain follows the
     # replicas past it
-    from planner.model.batching_chain import KNOWN_LOW_MARGIN, batching_chain, one_server_low
+    from planner.model.batching_chain import batching_chain, one_server_low
+    from planner.model.chain_scope import KNOWN_LOW_MARGIN
 
     service_of = bert_curves[1][gpu]
     rate = load * replicas * limit / service_of(limit)

@@ -273,21 +273,12 @@ def batching_chain(rate: float, replicas: int | None, limit: int, delay: float,
     return chain
 
 
-KNOWN_LOW_MARGIN = 1.25
-"""A percentile of one server c times as fast with what full batches leave behind (LeftoverChain) above its target
-by this factor: the chain batching_chain follows there is above the target too (one_server_low). Measured
-(2026-12-02, bert-train-then-serve's RTX 3060 and RTX A6000 curves; 2, 3, 4 and 8 replicas; no delay, 0.1 ms, 1 ms
-and 10 ms; limits 16, 64, 256; 65, 80 and 95 % of capacity; 273 cases): the one-server p50, p95 and p99 at most
-3.6 % above the followed chain's (RTX A6000, three replicas, limit 16, 95 %, 10 ms), −60 % where furthest below; so a
-one-server percentile past 1.25 × its target leaves the followed chain's past 1.2 × it."""
-
-
 def one_server_low(rate: float, replicas: int | None, limit: int, delay: float,
                    service_of: Callable[[float], float]) -> LeftoverChain | None:
     """Where batching_chain follows two or more replicas past MULTI_REPLICA_LOAD whose batches may reach the limit
     past one server as many times as fast (chain_scope.followed_past: filling_chain, three sampled first; 0.2–0.6 s a
-    chain), that one-server chain (LeftoverChain, 3–90 ms), which is low there or within KNOWN_LOW_MARGIN's measured
-    3.6 % above (against filling_chain on two and three replicas, limits 16–256, 65–95 %, no delay, 1 ms, 10 ms, both
+    chain), that one-server chain (LeftoverChain, 3–90 ms), which is low there or within
+    chain_scope.KNOWN_LOW_MARGIN's measured 3.6 % above (against filling_chain on two and three replicas, limits 16–256, 65–95 %, no delay, 1 ms, 10 ms, both
     GPUs: at most 2.7 % above; benchmarks/prototypes/many_replicas_filling.py's leftover column); None elsewhere (below MULTI_REPLICA_LOAD, where
     filling_chain follows them too where more than WAITING_SHARE of its closes wait, one server was up to 22 % above
     the simulation: no bound)."""

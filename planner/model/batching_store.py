@@ -13,7 +13,9 @@ percentile ever holds lies on one sequence of nested intervals, the same in ever
 (Percentile.within, .below, .value) decided on an interval is decided the same on any interval inside it. A run
 reading the store therefore decides exactly as a run computing every chain afresh: the same plans, the same printed
 bytes (tests/test_batching_store.py). A percentile asked to go finer than its entry, or one not kept, builds the
-chain then (numpy imported) and goes on from the stored interval.
+chain then (numpy imported) and goes on from the stored interval. The one-server chains the search decides some
+counts by without making theirs (batching_chain.one_server_low, plans/serving.py known_over) are kept the same way,
+as ONE_SERVER entries (stored_one_server): else a rerun would make them again, numpy imported.
 
 One file per code fingerprint — the SHA-256 of the store format, this module's, dynamic_batching.py's,
 percentile.py's and every planner/model/*chain*.py source and numpy's version file — and machine() (BLAS threads,
@@ -44,13 +46,20 @@ if TYPE_CHECKING:
 
     from planner.model.batching_chain import Chain, ChainsByCurve
 
-STORE_FORMAT = "gpuplan-chains-1"
+STORE_FORMAT = "gpuplan-chains-2"
 HEADER = STORE_FORMAT.encode() + b"\n"
 """The file's first bytes: anything else is not this store's."""
 COUNT = struct.Struct("<q")
 """Entries in the file, after the header."""
 ENTRY = struct.Struct("<dqqdBqqq16s")
-"""An entry: rate, replicas (−1: unlimited), limit, delay, open, top, runs of sizes, percentiles, the times' digest."""
+"""An entry: rate, replicas (−1: unlimited), limit, delay, kind (OPEN, ONE_SERVER), top, runs of sizes,
+percentiles, the times' digest."""
+OPEN = 1
+"""An entry's kind: an open chain (Chain.open)."""
+ONE_SERVER = 2
+"""An entry's kind: not batching_chain's chain but batching_chain.one_server_low's, the bound the serving search
+decides a count by without making its chain (plans/serving.py known_over): kept, a later run decides that count
+again without numpy (stored_one_server)."""
 RUN = struct.Struct("<qq")
 """Consecutive batch sizes read: the first, how many."""
 POINT = struct.Struct("<ddddq")
@@ -80,15 +89,19 @@ class Entry:
         return {q: (low, high, tolerance, n) for q, low, high, tolerance, n in POINT.iter_unpack(self.points)}
 
 
-KNOWN: dict[Key, dict[Sizes, dict[bytes, Entry]]] = {}
-"""The entries load() read, by arguments, then the sizes they read, then the digest of the times there."""
+Entries = dict[Key, dict[Sizes, dict[bytes, Entry]]]
+"""Entries by arguments, then the sizes they read, then the digest of the times there."""
+KNOWN: Entries = {}
+"""The chains load() read."""
+ONE_SERVER_KNOWN: Entries = {}
+"""The one-server bounds load() read (ONE_SERVER)."""
 ACTIVE = False
 """load() has run (a `gpuplan estimate`): chains are looked up and the ones this process uses are kept for save()."""
 _READ = False
 """The file has been read into KNOWN since load()."""
-_USED: list[tuple[Key, dict[float, float] | Sizes, bytes | None, Chain | KnownChain]] = []
+_USED: list[tuple[Key, dict[float, float] | Sizes, bytes | None, Chain | KnownChain, bool]] = []
 """The chains this process asked for: arguments, the times the chain read (a made chain) or the entry's sizes and
-digest (a known one), and the chain."""
+digest (a known one), the chain, and whether it is a one-server bound (ONE_SERVER)."""
 _DIGESTS: dict[tuple[Callable[[float], float], Sizes], bytes] = {}
 """A service curve's digest at the sizes an entry read (the curves of one GPU's configurations ask again)."""
 
@@ -97,10 +110,12 @@ class KnownChain:
     """A chain found in the store: its percentiles from their stored intervals, the chain itself built only when one
     must go finer than its entry or is not kept (what the search reads of a chain: dynamic_batching.ChainView)."""
 
-    __slots__ = ("key", "service_of", "open", "top", "intervals", "percentiles", "_chain")
+    __slots__ = ("key", "service_of", "open", "top", "intervals", "percentiles", "one_server", "_chain")
 
-    def __init__(self, key: Key, service_of: Callable[[float], float], entry: Entry) -> None:
+    def __init__(self, key: Key, service_of: Callable[[float], float], entry: Entry, one_server: bool = False
+                 ) -> None:
         self.key, self.service_of, self.open, self.top = key, service_of, entry.open, entry.top
+        self.one_server = one_server  # batching_chain.one_server_low's chain (ONE_SERVER), not batching_chain's
         self.intervals = entry.intervals()
         self.percentiles: dict[float, Percentile] = {}
         self._chain: Chain | None = None
@@ -121,10 +136,15 @@ class KnownChain:
 
     def _made(self) -> Chain:
         if self._chain is None:
-            from planner.model.batching_chain import batching_chain  # numpy: only when the entry is not enough
+            from planner.model.batching_chain import batching_chain, one_server_low  # numpy: the entry is not enough
 
             rate, replicas, limit, delay = self.key
-            self._chain = batching_chain(rate, replicas, limit, delay, self.service_of)
+            if self.one_server:
+                low = one_server_low(rate, replicas, limit, delay, self.service_of)
+                assert low is not None, "kept only where one_server_low made a chain, for the same times"
+                self._chain = low
+            else:
+                self._chain = batching_chain(rate, replicas, limit, delay, self.service_of)
         return self._chain
 
     def _cdf(self, x: float) -> float:
@@ -139,29 +159,62 @@ def stored_chain(rate: float, replicas: int | None, limit: int, delay: float, se
     """batching_chain(rate, replicas, limit, delay, service_of, shared), from the store when a run of this code kept
     it for the same service times (module docstring); made as before otherwise (and kept, once save() runs)."""
     key: Key = (rate, replicas, limit, delay)
-    if ACTIVE:
-        if not _READ:
-            _read()
-        for sizes, entries in KNOWN.get(key, {}).items():
-            digest = _digest_of(service_of, sizes)
-            entry = entries.get(digest)
-            if entry is not None:
-                known = KnownChain(key, service_of, entry)
-                _USED.append((key, sizes, digest, known))
-                return known
+    known = _known(KNOWN, key, service_of, False)
+    if known is not None:
+        return known
     from planner.model.batching_chain import batching_chain  # numpy: only runs that make a chain
 
     if not ACTIVE:
         return batching_chain(rate, replicas, limit, delay, service_of, shared)
     read: dict[float, float] = {}
+    chain = batching_chain(rate, replicas, limit, delay, _reading(service_of, read), shared)
+    _USED.append((key, read, None, chain, False))
+    return chain
 
+
+def stored_one_server(rate: float, replicas: int, limit: int, delay: float, service_of: Callable[[float], float]
+                      ) -> Chain | KnownChain | None:
+    """batching_chain.one_server_low(rate, replicas, limit, delay, service_of), from the store as stored_chain finds
+    a chain (the same arguments and the same floats at every size it read: its percentiles' intervals decide every
+    comparison as the chain's would); made as before otherwise (and kept, once save() runs)."""
+    key: Key = (rate, replicas, limit, delay)
+    known = _known(ONE_SERVER_KNOWN, key, service_of, True)
+    if known is not None:
+        return known
+    from planner.model.batching_chain import one_server_low  # numpy: only runs that make the chain
+
+    if not ACTIVE:
+        return one_server_low(rate, replicas, limit, delay, service_of)
+    read: dict[float, float] = {}
+    low = one_server_low(rate, replicas, limit, delay, _reading(service_of, read))
+    if low is not None:
+        _USED.append((key, read, None, low, True))
+    return low
+
+
+def _known(table: Entries, key: Key, service_of: Callable[[float], float], one_server: bool) -> KnownChain | None:
+    """The entry of `table` (KNOWN, ONE_SERVER_KNOWN) for these arguments and times, once load() has run."""
+    if not ACTIVE:
+        return None
+    if not _READ:
+        _read()
+    for sizes, entries in table.get(key, {}).items():
+        digest = _digest_of(service_of, sizes)
+        entry = entries.get(digest)
+        if entry is not None:
+            known = KnownChain(key, service_of, entry, one_server)
+            _USED.append((key, sizes, digest, known, one_server))
+            return known
+    return None
+
+
+def _reading(service_of: Callable[[float], float], read: dict[float, float]) -> Callable[[float], float]:
+    """service_of, recording each time it gives in `read` (the sizes and times a made chain's entry is kept by)."""
     def reading(b: float) -> float:
         found = read[b] = service_of(b)
         return found
 
-    chain = batching_chain(rate, replicas, limit, delay, reading, shared)
-    _USED.append((key, read, None, chain))
-    return chain
+    return reading
 
 
 def kept(rate: float, replicas: int | None, limit: int, delay: float, service_of: Callable[[float], float]) -> bool:
@@ -258,15 +311,18 @@ def _read() -> None:
     except OSError:
         return
     try:
-        found = _parsed(data)
+        chains, lows = _parsed(data)
     except (struct.error, ValueError):
         return  # cut short or padded: ignore all of it
     KNOWN.clear()
-    KNOWN.update(found)
+    KNOWN.update(chains)
+    ONE_SERVER_KNOWN.clear()
+    ONE_SERVER_KNOWN.update(lows)
 
 
-def _parsed(data: bytes) -> dict[Key, dict[Sizes, dict[bytes, Entry]]]:
-    """The entries of a file's bytes; ValueError or struct.error when they are not a whole file of this format."""
+def _parsed(data: bytes) -> tuple[Entries, Entries]:
+    """The chains and the one-server bounds of a file's bytes; ValueError or struct.error when they are not a whole
+    file of this format."""
     if not data.startswith(HEADER):
         raise ValueError("not this store's")
     at = len(HEADER)
@@ -274,11 +330,12 @@ def _parsed(data: bytes) -> dict[Key, dict[Sizes, dict[bytes, Entry]]]:
     at += COUNT.size
     if not 0 <= count <= len(data) // ENTRY.size:
         raise ValueError("not a count of entries")
-    found: dict[Key, dict[Sizes, dict[bytes, Entry]]] = {}
+    chains: Entries = {}
+    lows: Entries = {}
     for _ in range(count):
-        rate, replicas, limit, delay, open_, top, runs, points, digest = ENTRY.unpack_from(data, at)
+        rate, replicas, limit, delay, kind, top, runs, points, digest = ENTRY.unpack_from(data, at)
         at += ENTRY.size
-        if runs < 1 or points < 0:
+        if runs < 1 or points < 0 or kind & ~(OPEN | ONE_SERVER):
             raise ValueError("not an entry")
         sizes = data[at:at + runs * RUN.size]
         at += runs * RUN.size
@@ -287,10 +344,11 @@ def _parsed(data: bytes) -> dict[Key, dict[Sizes, dict[bytes, Entry]]]:
         if len(intervals) != points * POINT.size:
             raise ValueError("cut short")
         key: Key = (rate, None if replicas < 0 else replicas, limit, delay)
-        found.setdefault(key, {}).setdefault(sizes, {})[digest] = Entry(bool(open_), top, intervals)
+        found = lows if kind & ONE_SERVER else chains
+        found.setdefault(key, {}).setdefault(sizes, {})[digest] = Entry(bool(kind & OPEN), top, intervals)
     if at != len(data):
         raise ValueError("not a whole file")
-    return found
+    return chains, lows
 
 
 def save() -> None:
@@ -304,11 +362,12 @@ def save() -> None:
 
 
 def _write() -> None:
-    kept: dict[tuple[Key, Sizes, bytes], Entry] = {
-        (key, sizes, digest): entry
-        for key, by_sizes in KNOWN.items() for sizes, entries in by_sizes.items() for digest, entry in entries.items()}
+    kept: dict[tuple[bool, Key, Sizes, bytes], Entry] = {
+        (one_server, key, sizes, digest): entry
+        for one_server, table in ((False, KNOWN), (True, ONE_SERVER_KNOWN)) for key, by_sizes in table.items()
+        for sizes, entries in by_sizes.items() for digest, entry in entries.items()}
     changed = False
-    for key, read, digest, chain in _USED:
+    for key, read, digest, chain, one_server in _USED:
         if isinstance(read, dict):  # a chain made here: the sizes it read and their times
             order = sorted(read)
             whole = [int(b) for b in order]
@@ -320,7 +379,7 @@ def _write() -> None:
             sizes = read
         assert digest is not None
         intervals = {q: (p.low, p.high, p.tolerance, p.points) for q, p in chain.percentiles.items()}
-        old = kept.pop((key, sizes, digest), None)
+        old = kept.pop((one_server, key, sizes, digest), None)
         before = {} if old is None else old.intervals()
         for q, interval in before.items():  # of two intervals of one percentile, the inner one
             mine = intervals.get(q)
@@ -328,14 +387,15 @@ def _write() -> None:
                 intervals[q] = interval
         changed = changed or old is None or before != intervals
         points = b"".join(POINT.pack(q, *interval) for q, interval in intervals.items())
-        kept[(key, sizes, digest)] = Entry(chain.open, chain.top, points)  # newest last
+        kept[(one_server, key, sizes, digest)] = Entry(chain.open, chain.top, points)  # newest last
     if not changed:
         return
     newest = list(kept.items())[-KEPT:]
     try:
         parts = [HEADER, COUNT.pack(len(newest))]
-        for ((rate, replicas, limit, delay), sizes, digest), entry in newest:
-            parts += [ENTRY.pack(rate, -1 if replicas is None else replicas, limit, delay, entry.open, entry.top,
+        for (one_server, (rate, replicas, limit, delay), sizes, digest), entry in newest:
+            kind = (OPEN if entry.open else 0) | (ONE_SERVER if one_server else 0)
+            parts += [ENTRY.pack(rate, -1 if replicas is None else replicas, limit, delay, kind, entry.top,
                                  len(sizes) // RUN.size, len(entry.points) // POINT.size, digest), sizes, entry.points]
         write_bytes_atomic(_entry(), b"".join(parts))
     except (OSError, InputError, struct.error):  # write_bytes_atomic says why as an InputError
@@ -360,5 +420,6 @@ def clear() -> None:
     global ACTIVE, _READ
     ACTIVE = _READ = False
     KNOWN.clear()
+    ONE_SERVER_KNOWN.clear()
     _USED.clear()
     _DIGESTS.clear()

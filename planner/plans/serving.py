@@ -1245,8 +1245,8 @@ def _service_of(memo: Memo | None, ctx: object, work: Workload, inf: Inference, 
 def _batch_configuration(memo: Memo | None, ctx: object, inf: Inference, service_of: Callable[[float], float],
                          batch: int) -> _Configuration:
     """Dynamic batching with batches of up to `batch` on this GPU, kept in the estimate's memo (_Configuration)."""
-    from planner.model.batching_store import kept, stored_chain
-    from planner.model.chain_scope import always_free, followed_past
+    from planner.model.batching_store import kept, stored_chain, stored_one_server
+    from planner.model.chain_scope import KNOWN_LOW_MARGIN, always_free, followed_past
 
     key = ("configuration", ctx, batch)
     if memo is not None and key in memo:
@@ -1261,6 +1261,9 @@ def _batch_configuration(memo: Memo | None, ctx: object, inf: Inference, service
     delay = inf.max_queue_delay or 0.0
     # every GPU's chains by their curve: host-bound GPUs share their small batches' service times
     shared: ChainsByCurve | None = None if memo is None else memo.setdefault(("chains by curve",), {})
+    # every GPU's one-server bounds (known_over) by their arguments and curve, as `shared` keeps the chains
+    lows: dict[tuple[object, ...], ChainView] | None = \
+        None if memo is None else memo.setdefault(("one-server bounds by curve",), {})
 
     def state_of(rate: float, r: int | None) -> ChainView:
         found = chains.get((rate, r))
@@ -1306,17 +1309,17 @@ def _batch_configuration(memo: Memo | None, ctx: object, inf: Inference, service
         if batch == 1 or (rate, r) in chains or not followed_past(rate, r, batch, delay, service_of) \
                 or kept(rate, r, batch, delay, service_of):
             return False
-        from planner.model.batching_chain import KNOWN_LOW_MARGIN, one_server_low
-
         # shared by curve, as the chains are: the headroom search's configuration, and GPUs of one curve, ask again
-        # (the one-server chain reads S at 1 … batch alone)
-        key = ("one server", rate, delay, r, batch, tuple([service_of(float(b)) for b in range(1, batch + 1)]))
-        found = None if shared is None else shared.get(key)
-        low = found[0][1] if found else one_server_low(rate, r, batch, delay, service_of)
+        # (the one-server chain reads S at 1 … batch alone); kept between runs as the chains are (stored_one_server:
+        # a rerun decides these counts from the kept intervals, without numpy)
+        key = (rate, delay, r, batch, tuple([service_of(float(b)) for b in range(1, batch + 1)]))
+        low = None if lows is None else lows.get(key)
         if low is None:
-            return False
-        if shared is not None and not found:
-            shared[key] = [((), low)]
+            low = stored_one_server(rate, r, batch, delay, service_of)
+            if low is None:
+                return False
+            if lows is not None:
+                lows[key] = low
         return any(not low.percentile(q).within(limit * KNOWN_LOW_MARGIN) for q, limit in targets)
 
     def meets_at(r: int | None, rate: float) -> bool:
