@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import importlib.util
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from planner.errors import InputError
 from planner.io.atomic import write_bytes_atomic
@@ -89,31 +89,36 @@ def load() -> None:
     md_c.STORING[0] = True
     _load_within()
     _load_bounds()
+    found = _read(_entry(), HEADER, KEY, VALUE.size)
+    if found is not None:
+        keys, values, count = found
+        md_c.KNOWN_QUANTILES.update(zip(keys, struct.unpack(f"<{count}d", values)))
+
+
+def _read(entry: Path, header: bytes, key: struct.Struct, value_size: int
+          ) -> tuple[Iterator[tuple[Any, ...]], memoryview, int] | None:
+    """A store file's keys (unpacked by `key`), its values' bytes and their count; None where it
+    cannot be read, is not this store's (another header) or is cut short (not whole entries): all of it is ignored."""
     try:
-        data = _entry().read_bytes()
+        data = entry.read_bytes()
     except OSError:
-        return
-    body = memoryview(data)[len(HEADER):]
-    count, rest = divmod(len(body), KEY.size + VALUE.size)
-    if not data.startswith(HEADER) or rest:
-        return  # not this store's, or cut short: ignore all of it
-    keys = KEY.iter_unpack(body[:count * KEY.size])
-    values = struct.unpack(f"<{count}d", body[count * KEY.size:])
-    md_c.KNOWN_QUANTILES.update(zip(keys, values))
+        return None
+    body = memoryview(data)[len(header):]
+    count, rest = divmod(len(body), key.size + value_size)
+    if not data.startswith(header) or rest:
+        return None
+    return key.iter_unpack(body[:count * key.size]), body[count * key.size:], count
 
 
 def _load_within() -> None:
     """Put the stored verdicts in md_c.KNOWN_WITHIN (nothing when there are none, or they cannot be read)."""
-    try:
-        data = _within_entry().read_bytes()
-    except OSError:
+    found = _read(_within_entry(), WITHIN_HEADER, WITHIN_KEY, 1)
+    if found is None:
         return
-    body = memoryview(data)[len(WITHIN_HEADER):]
-    count, rest = divmod(len(body), WITHIN_KEY.size + 1)
-    codes = bytes(body[count * WITHIN_KEY.size:])
-    if not data.startswith(WITHIN_HEADER) or rest or codes.translate(None, b"\0\1\2"):
-        return  # not this store's, cut short or damaged: ignore all of it
-    keys = WITHIN_KEY.iter_unpack(body[:count * WITHIN_KEY.size])
+    keys, values, _ = found
+    codes = bytes(values)
+    if codes.translate(None, b"\0\1\2"):
+        return  # a byte that is no verdict: damaged, ignore all of it
     md_c.KNOWN_WITHIN.update(zip(keys, map(WITHIN_CODES.__getitem__, codes)))
 
 
@@ -145,16 +150,10 @@ def _save_within() -> None:
 
 def _load_bounds() -> None:
     """Put the stored pairs in md_c.KNOWN_BOUNDS (nothing when there are none, or they cannot be read)."""
-    try:
-        data = _bounds_entry().read_bytes()
-    except OSError:
-        return
-    body = memoryview(data)[len(BOUNDS_HEADER):]
-    count, rest = divmod(len(body), KEY.size + BOUNDS_VALUE.size)
-    if not data.startswith(BOUNDS_HEADER) or rest:
-        return  # not this store's, or cut short: ignore all of it
-    keys = KEY.iter_unpack(body[:count * KEY.size])
-    md_c.KNOWN_BOUNDS.update(zip(keys, BOUNDS_VALUE.iter_unpack(body[count * KEY.size:])))
+    found = _read(_bounds_entry(), BOUNDS_HEADER, KEY, BOUNDS_VALUE.size)
+    if found is not None:
+        keys, values, _ = found
+        md_c.KNOWN_BOUNDS.update(zip(keys, BOUNDS_VALUE.iter_unpack(values)))
 
 
 def _save_bounds() -> None:
