@@ -147,3 +147,27 @@ def test_catalog_errors_name_the_directory_as_typed(tmp_path, monkeypatch):
     assert (other.exit_code, other.stdout) == (2, "")
     assert other.stderr == ("Error: profiles: not a catalog directory: it has no gpus.yaml. Pass a directory holding "
                             "gpus.yaml and offers/ (as the bundled catalog/ does) as --catalog, or omit it.\n")
+
+
+def test_huge_figures_in_sentences_are_printed_readably():
+    """New-user QA round 15: the sentences made outside the tables' formats grouped every digit or stacked two
+    notations: 'over budget ($3,451,548,276,643,552 at P50 > $1)', 'misses the deadline (2,539,961,808,283.8 h at
+    P50 > …)', '1e+12T tokens' for 1e24 and 'breaking even would take 66196228262883870576…× full-time use' (a
+    purchase_usd of 1e300); from 1e12 they read in three significant figures, as readable.fixed writes them."""
+    from planner.decide.understood import count_text
+    from planner.plans.owned import BuyVersusRent
+    from planner.plans.verdict import Kind, Verdict, text
+    from planner.render.plot import plain_number
+    from planner.render.report import _never_pays_off
+
+    assert text(Verdict(Kind.OVER_BUDGET, 3.451548276643552e15, 1.0, "P50")) == "over budget ($3.45e+15 at P50 > $1)"
+    assert text(Verdict(Kind.OVER_BUDGET, 25_000.4, 20_000.0, "P50")) == "over budget ($25,000 at P50 > $20,000)"
+    assert text(Verdict(Kind.MISSES_DEADLINE, 2.5399618e12, 2.4e12, "P50")) == \
+        "misses the deadline (2.54e+12 h at P50 > 2.4e+12 h)"
+    assert text(Verdict(Kind.MISSES_DEADLINE, 80.04, 72.0, "P50")) == "misses the deadline (80.0 h at P50 > 72.0 h)"
+    assert text(Verdict(Kind.SLO_MISSED, 2e12, 0.5, "ttft_p95")) == "misses ttft p95 (2e+15 ms > 500 ms)"
+    assert [count_text(v) for v in (1e24, 9.999e15, 1e15, 153.6e6, 50_000)] == \
+        ["1e+24", "9,999T", "1,000T", "153.6M", "50,000"]
+    assert [plain_number(v) for v in (1e13, 999e9, 20_000, 0.5)] == ["1e+13", "999,000,000,000", "20,000", "0.5"]
+    b = BuyVersusRent("2x RTX-4090 (owned)", 3.8e295, 0.27, 11.4, "1x RTX-6000-ADA at vast-ai", 3.13, 6.62e297)
+    assert _never_pays_off(b).endswith("breaking even would take 6.62e+297× full-time use over its lifetime")

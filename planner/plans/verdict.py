@@ -6,6 +6,8 @@ import math
 from planner.dataclass import dataclass
 from enum import Enum
 
+from planner.readable import fixed
+
 
 class Kind(str, Enum):
     """What is wrong with a plan. The order of `SEVERITY` says how far a plan is from working."""
@@ -100,7 +102,7 @@ def _count(n: float) -> str:
 
 
 def _hours(hours: float) -> str:
-    return f"{hours:,.1f} h" if hours >= 1 else f"{hours * 60:,.1f} min"
+    return f"{fixed(hours)} h" if hours >= 1 else f"{fixed(hours * 60)} min"
 
 
 def text(v: Verdict) -> str:
@@ -110,7 +112,10 @@ def text(v: Verdict) -> str:
         assert v.value is not None and v.limit is not None
         return f"misses the deadline ({_hours(v.value)} at {v.detail} > {_hours(v.limit)})"
     if k is Kind.OVER_BUDGET:
-        return f"over budget (${v.value:,.0f} at {v.detail} > ${v.limit:,.0f})"
+        # fixed: from $1e12 three significant figures, as the tables print them (new-user QA round 15: a 1e24-token
+        # run under a $1 budget read 'over budget ($3,451,548,276,643,552 at P50 > $1)')
+        assert v.value is not None and v.limit is not None
+        return f"over budget (${fixed(v.value, 0)} at {v.detail} > ${fixed(v.limit, 0)})"
     if k is Kind.DOES_NOT_FIT:
         assert v.value is not None and v.limit is not None
         # a GPU type that fits at no count searched says how far the search went (new-user QA round 11: it read as
@@ -136,7 +141,7 @@ def text(v: Verdict) -> str:
     if k in (Kind.SLO_MISSED, Kind.SIMULATION_MISSED):
         assert v.value is not None and v.limit is not None
         prefix = "simulation misses" if k is Kind.SIMULATION_MISSED else "misses"
-        return f"{prefix} {v.detail.replace('_', ' ')} ({v.value * 1e3:,.0f} ms > {v.limit * 1e3:,.0f} ms)"
+        return f"{prefix} {v.detail.replace('_', ' ')} ({fixed(v.value * 1e3, 0)} ms > {fixed(v.limit * 1e3, 0)} ms)"
     raise ValueError(k)  # pragma: no cover - every kind is worded above
 
 

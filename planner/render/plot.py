@@ -19,7 +19,7 @@ from planner.decide.choices import (
 )
 from planner.errors import InputError
 from planner.plans.serving import ServingPlan
-from planner.readable import ms, usd
+from planner.readable import LARGEST_GROUPED, ms, usd
 from planner.render.escape import mathtext
 
 FORMATS = {".png": "png", ".svg": "svg"}
@@ -30,9 +30,12 @@ LABEL_OFFSETS = ((9, 9), (9, -15), (-18, 9), (-18, -15))
 
 
 def plain_number(value: float, _pos: object = None) -> str:
-    """A tick label without exponents: 0.01, 0.5, 3, 20, 1,000, 20,000."""
+    """A tick label without exponents: 0.01, 0.5, 3, 20, 1,000, 20,000; from 1e12 three significant figures, as the
+    tables print such numbers (planner/readable.py), not 1,000,000,000,000,000."""
     if value <= 0:
         return ""
+    if value >= LARGEST_GROUPED:
+        return f"{value:.3g}"
     if value >= 1:
         return f"{value:,.0f}"
     return f"{value:.3g}"
@@ -165,9 +168,9 @@ def _training_axes(ax: Any, d: TrainingDecision) -> list[str]:
                                                              f"{o.plan.provider}, {hours_text(o.hours)}, "
                                                              f"{usd(o.cost_usd)}")
     if d.deadline_h is not None:
-        ax.axvline(d.deadline_h, color="#2ca02c", ls="--", label=f"deadline {d.deadline_h:,.0f} h")
+        ax.axvline(d.deadline_h, color="#2ca02c", ls="--", label=f"deadline {plain_number(d.deadline_h)} h")
     if d.budget_usd is not None:
-        ax.axhline(d.budget_usd, color="#ff7f0e", ls="--", label=mathtext(f"budget ${d.budget_usd:,.0f}"))
+        ax.axhline(d.budget_usd, color="#ff7f0e", ls="--", label=mathtext(f"budget ${plain_number(d.budget_usd)}"))
     ax.set_xscale("log")
     ax.set_yscale("log")
     _plain_log_axis(ax.xaxis, horizontal=True)
@@ -200,7 +203,7 @@ def _serving_axes(ax: Any, d: ServingDecision) -> list[str]:
                           lambda p: f"{p.replicas}×{p.gpus_per_replica} {p.gpu} on {p.provider}, "
                                     f"{ms(p.latency_s[key_name])}, {usd(cost(p))}/month")
     if d.target_s is not None:
-        ax.axvline(d.target_s * 1e3, color="#2ca02c", ls="--", label=f"target {d.target_s * 1e3:,.0f} ms")
+        ax.axvline(d.target_s * 1e3, color="#2ca02c", ls="--", label=f"target {plain_number(d.target_s * 1e3)} ms")
     ax.set_xscale("log")
     ax.set_yscale("log")
     _plain_log_axis(ax.xaxis, horizontal=True)

@@ -283,7 +283,7 @@ def _never_pays_off(b: BuyVersusRent) -> str:
     owning_per_hour = b.amortised_usd_per_hour + b.running_usd_per_hour
     return (f"owning never pays off at these prices: renting costs {usd(rental_per_hour)} per hour of the owned "
             f"machine's work, less than owning's {usd(owning_per_hour)}/h at full-time use (amortised + running); "
-            f"breaking even would take {b.break_even_utilisation or 0.0:.1f}× full-time use over its lifetime")
+            f"breaking even would take {fixed(b.break_even_utilisation or 0.0)}× full-time use over its lifetime")
 
 
 _TERM_WORDS = {"1m": "1 month", "3m": "3 months", "6m": "6 months", "1y": "1 year", "3y": "3 years"}
