@@ -373,3 +373,16 @@ def test_a_table_of_the_other_layout_names_the_from_that_reads_it(tmp_path):
         assert result.exit_code == 2
         assert result.stderr.startswith(f"Error: {table}:1: not the expected price table: column(s) ")
         assert result.stderr.endswith(f" missing. Its header is a {other} table's: pass --from {other}.\n")
+
+
+@pytest.mark.parametrize("day", ["2026-02-30", "", "yesterday"])
+def test_an_unreadable_price_date_is_one_error_as_refresh_says_it(day, catalog_dir):
+    """New-user QA round 15: `catalog import --as-of 2026-02-30` said "Error: --as-of: --as-of '2026-02-30': expected
+    a date YYYY-MM-DD", and `--as-of ""` (an unset shell variable) dated the prices today without a word; now both
+    read as `catalog refresh` words it, exit 2, nothing written."""
+    before = (catalog_dir / "offers" / "aws.yaml").read_bytes()
+    result = CliRunner().invoke(app, ["catalog", "import", "--from", "skypilot", str(SNAPSHOT_AWS), "--as-of", day,
+                                      "--catalog", str(catalog_dir)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"Error: --as-of: expected a date such as 2026-11-30 (got {day!r})\n"
+    assert (catalog_dir / "offers" / "aws.yaml").read_bytes() == before

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
@@ -23,6 +23,9 @@ from planner.cli.guard import exit_code_for, note, state, usage_error
 from planner.cli.guard import out as _out
 from planner.cli.guard import wide as _wide
 from planner.errors import PlannerError, command_line
+
+if TYPE_CHECKING:
+    import datetime
 
 
 def _plain_flags(command: Any, ctx: Any) -> None:
@@ -384,6 +387,22 @@ class Billing(str, Enum):
     hour = "per-hour"
 
 
+def _price_date(as_of: Optional[str]) -> Optional["datetime.date"]:
+    """The day --as-of names (None: not given). `catalog import` and `catalog refresh` read it alike (new-user QA
+    round 15: import said "--as-of: --as-of '2026-02-30': expected a date YYYY-MM-DD", and an empty value, as an
+    unset shell variable leaves, dated the prices today without a word, where refresh refused it)."""
+    import datetime as dt
+
+    from planner.errors import InputError
+
+    if as_of is None:
+        return None
+    try:
+        return dt.date.fromisoformat(as_of.strip())
+    except ValueError:
+        raise InputError(f"expected a date such as 2026-11-30 (got {as_of!r})", field="--as-of") from None
+
+
 @catalog_app.command("import", cls=_Command)
 def catalog_import(
     table: Annotated[Path, typer.Argument(metavar="TABLE", help="The price table: SkyPilot <cloud>/vms.csv or a gpuhunt <provider>.csv; "
@@ -407,10 +426,7 @@ def catalog_import(
     from planner.catalog.importer import import_offers, summary, write_offers
     from planner.errors import InputError
 
-    try:
-        date = dt.date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        raise InputError(f"--as-of {as_of!r}: expected a date YYYY-MM-DD", field="--as-of") from None
+    date = _price_date(as_of)
     if table.is_dir():
         if source.value != "skypilot":
             raise InputError("a directory is read only with --from skypilot (a SkyPilot v7 catalog)",
@@ -460,12 +476,7 @@ def catalog_refresh(
         raise InputError("--url goes with --from skypilot-url (gpuhunt fetches its own catalog)", field="--url")
     if source is RefreshSource.gpuhunt and as_of is not None:
         raise InputError("--as-of goes with --from skypilot-url (gpuhunt's prices are today's)", field="--as-of")
-    day = None
-    if as_of is not None:
-        try:
-            day = dt.date.fromisoformat(as_of.strip())
-        except ValueError:
-            raise InputError(f"expected a date such as 2026-11-30 (got {as_of!r})", field="--as-of") from None
+    day = _price_date(as_of)
     try:
         if source is RefreshSource.gpuhunt:
             from planner.catalog import gpuhunt_refresh
