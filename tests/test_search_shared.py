@@ -12,7 +12,7 @@ import pytest
 import planner
 from planner.efficiency.origin import prior_efficiency
 from planner.plans.collector import fewer_collections
-from planner.plans.evolve import build, evolve_with
+from planner.plans.evolve import build, evolve_with, maker
 from planner.plans.search import candidate_counts, searched_offers
 from planner.model.workload import TrainingMemory
 from planner.plans import training
@@ -57,6 +57,29 @@ def test_build_is_the_generated_init(catalog):
         build(TrainingPlan, **values, colour="red")
     with pytest.raises(TypeError):
         build(TrainingPlan, **{k: v for k, v in values.items() if k != "gpu"})
+
+
+def test_maker_is_the_generated_init(catalog):
+    """evolve.maker's function makes what the dataclass's generated __init__ makes: every field given, the defaults
+    and a fresh value from each default factory for those not given; a missing or unknown field is a TypeError."""
+    from planner.plans.serving import _Candidate, _make_candidate
+
+    plan = planner.plan(planner.load_profile(ROOT / "profiles" / "pretrain-1b-72h.yaml", catalog), catalog,
+                        today=DAY).estimate.training.plans[0]
+    values = {f.name: getattr(plan, f.name) for f in dataclasses.fields(plan) if f.name not in ("price_flags", "pinned")}
+    make = maker(TrainingPlan)
+    made = make(**values)
+    assert vars(made) == vars(TrainingPlan(**values)) and repr(made) == repr(TrainingPlan(**values))
+    assert list(vars(made)) == [f.name for f in dataclasses.fields(TrainingPlan)]
+    with pytest.raises(TypeError):
+        make(**values, colour="red")
+    with pytest.raises(TypeError):
+        make(**{k: v for k, v in values.items() if k != "gpu"})
+    given = dict(timing=0.5, batch=4, tp=2, replicas=3, instances=2, judged=None, meets=True, capacity_rps=8.0,
+                 latency_at=None, gpus_per_instance=4, rate=1.5)
+    first, second = _make_candidate(**given), _make_candidate(**given)
+    assert vars(first) == vars(_Candidate(**given))  # meets_at, percentiles and judged_at their defaults
+    assert first.autoscaled == [] and first.autoscaled is not second.autoscaled  # the factory's, one per candidate
 
 
 

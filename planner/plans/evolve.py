@@ -5,8 +5,10 @@ thousands of them."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+
+from planner.dataclass import _method_code
 
 T = TypeVar("T")
 
@@ -53,3 +55,35 @@ def build(cls: type[T], **values: object) -> T:
     if len(state) != len(names) or not values.keys() <= names:  # a required field missing, or an unknown one
         raise TypeError(f"{cls.__name__}: fields {sorted(names ^ state.keys())} missing or unknown")
     return new
+
+
+def maker(cls: type[T]) -> Callable[..., T]:
+    """A function making cls(**values) as build does, generated for `cls` the way dataclasses generates __init__:
+    the fields are its keyword-only parameters (with the fields' defaults and default factories), so a call packs
+    no keyword dict, and Python's own argument binding refuses a missing or unknown field (TypeError) where build
+    checks the names itself; the instance's __dict__ is set whole, in the fields' order (object.__setattr__: the
+    class is frozen). About 2.5× faster than build: the serving search makes ~5,700 candidates, configurations,
+    timings and plans (docs/internals.md 'Performance', the twenty-fourth round)."""
+    scope: dict[str, Any] = {"__new": object.__new__, "__set": object.__setattr__, "__cls": cls,
+                             "__missing": dataclasses.MISSING}
+    params, items = [], []
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        value = f.name
+        if f.default is not dataclasses.MISSING:
+            scope[f"__default_{f.name}"] = f.default
+            params.append(f"{f.name}=__default_{f.name}")
+        elif f.default_factory is not dataclasses.MISSING:
+            scope[f"__factory_{f.name}"] = f.default_factory
+            params.append(f"{f.name}=__missing")
+            value = f"__factory_{f.name}() if {f.name} is __missing else {f.name}"
+        else:
+            params.append(f.name)
+        items.append(f"{f.name!r}: {value}")
+    # compiled once and kept with the dataclasses' generated methods (planner/dataclass.py: ~0.2 ms a start each)
+    exec(_method_code(f"def make(*, {', '.join(params)}):\n"
+                      f"    new = __new(__cls)\n"
+                      f"    __set(new, '__dict__', {{{', '.join(items)}}})\n"
+                      f"    return new\n"), scope)
+    make: Callable[..., T] = scope["make"]
+    make.__qualname__ = make.__name__ = f"make_{cls.__name__}"
+    return make

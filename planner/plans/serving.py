@@ -75,7 +75,7 @@ from planner.model.serving_features import (
 from planner.model.simulation_length import SimulatedLatency, first_requests, requests_for, until_decided
 from planner.model.workload import BYTES, Workload, weight_bytes
 from planner.plans import verdict
-from planner.plans.evolve import build
+from planner.plans.evolve import maker
 from planner.plans.verdict import Kind, Verdict
 from planner.schema.catalog import COMMIT_TERM_HOURS, CommittedPrice, GpuSpec
 from planner.schema.profile import Inference, Slo
@@ -195,6 +195,10 @@ class ServingPlan:
         return verdict.reasons(self.verdicts)
 
 
+_make_plan = maker(ServingPlan)
+"""ServingPlan(...) without its per-field setattr (plans/evolve.py): a plan per offer."""
+
+
 # ------------------------------------------------------------------------------------------ generative
 
 
@@ -219,6 +223,10 @@ class LlmTiming:
     def capacity_rps(self) -> float:
         """Requests per second one replica completes at full load."""
         return self.batch / self.hold_s
+
+
+_make_timing = maker(LlmTiming)
+"""LlmTiming(...) without its per-field setattr: ~1,650 a serve-7b-chat search."""
 
 
 def llm_timing(work: Workload, inf: Inference, gpu: GpuSpec, tp: int, batch: int, link_gbs: float, link: str,
@@ -293,7 +301,7 @@ def _timing_at(basis: _TimingBasis, work: Workload, inf: Inference, tp: int, bat
     # a slot is held for its own prefill, the other batch − 1 slots' prefills cutting into its decode (each costing
     # it cut_s: a whole prefill, or with chunked prefill only the excess of the fused steps), and its decode steps
     # LlmTiming(...) without the frozen dataclass's per-field setattr (plans/evolve.py): ~1,650 a search
-    return build(LlmTiming, tp=tp, batch=batch, prefill_s=prefill, step_s=step,
+    return _make_timing(tp=tp, batch=batch, prefill_s=prefill, step_s=step,
                  hold_s=slot_hold_seconds(batch, prefill, cut, basis.output, step), prefill_cut_s=cut)
 
 
@@ -541,6 +549,10 @@ class _Candidate:
         return self.autoscaled[0]
 
 
+_make_candidate = maker(_Candidate)
+"""_Candidate(...) without its per-field setattr: ~2,600 a serve-7b-chat search."""
+
+
 Memo = dict[tuple[object, ...], Any]
 """Candidates already sized in one estimate, by everything they depend on (offers of one GPU share them); made
 per estimate and dropped with it, so nothing outlives the inputs it was computed from."""
@@ -651,6 +663,10 @@ class _Configuration:
     """replicas_needed's `settled`: (h, n) when its answer at the rate is n for every cap ≥ h (and no cap)."""
 
 
+_make_configuration = maker(_Configuration)
+"""_Configuration(...) without its per-field setattr: ~900 a serve-7b-chat search."""
+
+
 def _searched_batches(limit: int, pinned: int | None) -> list[int]:
     """Batches to size, largest first (most capacity, so the cost bound prunes most); a pinned batch alone, when
     memory allows it."""
@@ -700,7 +716,7 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
             config = degree.at(batch)
             if config.unreachable is not None:
                 reps, instances = _fill_instances(config.stable, tp, gpus_per_instance)
-                out.append(build(_Candidate, timing=config.timing, batch=batch, tp=tp, replicas=reps,
+                out.append(_make_candidate(timing=config.timing, batch=batch, tp=tp, replicas=reps,
                                  instances=instances, judged=config.unreachable, meets=False,
                                  capacity_rps=config.capacity_rps, latency_at=config.latency_at,
                                  gpus_per_instance=gpus_per_instance))  # without the frozen setattr (~900 a search)
@@ -936,7 +952,7 @@ def _llm_config(inf: Inference, timing: LlmTiming, latencies: tuple[Latencies, L
             unreachable = unlimited
     capacity = timing.capacity_rps
     # _Configuration(...) without the frozen dataclass's per-field setattr (plans/evolve.py): ~1,200 a search
-    return build(_Configuration, timing=timing, capacity_rps=capacity, stable=math.floor(inf.rate / capacity) + 1,
+    return _make_configuration(timing=timing, capacity_rps=capacity, stable=math.floor(inf.rate / capacity) + 1,
                  latency_at=latency, judged_at=judged, meets_at=meets, unreachable=unreachable)
 
 
@@ -966,13 +982,13 @@ def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per
         meets = config.meets_at(reps, inf.rate)
         # _Candidate(...) without the frozen dataclass's per-field setattr (plans/evolve.py): a search sizes
         # thousands of configurations
-        return build(_Candidate, timing=config.timing, batch=batch, tp=tp, replicas=reps, instances=instances,
+        return _make_candidate(timing=config.timing, batch=batch, tp=tp, replicas=reps, instances=instances,
                      judged=None, meets=meets, capacity_rps=config.capacity_rps,
                      latency_at=config.latency_at, gpus_per_instance=gpus_per_instance, meets_at=config.meets_at,
                      percentiles=percentiles)
     # meets_at's verdict is _meets(judged_at(…))'s (llm_meets), mostly decided without the queue's FFT; the judging
     # percentiles themselves are worked out only if the ranking reads them (a tie on instances and GPUs)
-    return build(_Candidate, timing=config.timing, batch=batch, tp=tp, replicas=reps, instances=instances,
+    return _make_candidate(timing=config.timing, batch=batch, tp=tp, replicas=reps, instances=instances,
                  judged=None, meets=config.meets_at(reps, inf.rate), capacity_rps=config.capacity_rps,
                  latency_at=config.latency_at, gpus_per_instance=gpus_per_instance, meets_at=config.meets_at,
                  judged_at=config.judged_at, rate=inf.rate)
@@ -1111,8 +1127,7 @@ def _plan(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer, eff:
     else:
         capacity, timing = c.batch / c.timing, {"service": c.timing}
         tokens, per_million = 0.0, None
-    return build(  # ServingPlan(...) without its per-field setattr (plans/evolve.py)
-        ServingPlan,
+    return _make_plan(  # ServingPlan(...) without its per-field setattr (plans/evolve.py)
         gpu=gpu.id, provider=offer.provider, instance=offer.offer.instance, replicas=c.replicas,
         gpus_per_replica=c.tp, gpu_count=c.replicas * c.tp, instances=c.instances, batch_size=c.batch,
         capacity_rps_per_replica=capacity, utilization=inf.rate / (c.replicas * capacity),
