@@ -92,3 +92,31 @@ def test_a_repeated_serving_estimate_computes_no_queue_and_imports_no_numpy(tmp_
             for _ in range(2)]
     assert [r.stderr.strip() for r in runs] == ["True", "False"]  # the first run's FFTs serve the second
     assert runs[0].stdout == runs[1].stdout and '"recommended"' in runs[0].stdout
+
+
+BOUNDED = [(64, 20.0, 0.02, 0.95), (64, 20.0, 0.02, 0.5), (200, 199.99, 0.02, 0.95)]
+"""Queues whose quantile takes no FFT: nobody waits (the no-wait shortcut), and near saturation past MAX_FFT_POINTS
+(the asymptotic tail)."""
+
+
+def test_stored_shortcut_and_tail_quantiles_come_back_without_their_bounds(tmp_path, monkeypatch):
+    """While a store is in use, the quantiles of the no-wait shortcut and of the asymptotic tail are kept with the
+    FFT path's: read back they are the same numbers, without the queue's growth_root, no_wait_bound or tail."""
+    monkeypatch.setenv("GPUPLAN_CACHE_DIR", str(tmp_path))
+    md_c.clear_memos()
+    assert md_c.fft_points(200, 199.99) > md_c.MAX_FFT_POINTS
+    md_c_store.load()
+
+    def computed():
+        return [md_c.md_c_wait_plus_uniform_quantile(c, load, 1.0, spread, q, 0.95) for c, load, spread, q in BOUNDED]
+
+    first = computed()
+    assert len(md_c.COMPUTED_QUANTILES) == len(BOUNDED) and not md_c._kept_wait.cache_info().currsize  # no FFT
+    md_c_store.save()
+    md_c.clear_memos()
+    md_c_store.load()
+    for name in ("growth_root", "no_wait_bound", "md_c_wait_tail"):
+        monkeypatch.setattr(md_c, name, None)  # read, not worked out: calling these would raise
+    assert computed() == first  # bit for bit
+    monkeypatch.undo()
+    md_c.clear_memos()

@@ -422,11 +422,13 @@ def _transforms() -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndar
 QuantileKey = tuple[int, float, float, float, float, float]
 """(servers, arrival_rate, service_s, spread, q, largest): md_c_wait_plus_uniform_quantile's arguments."""
 KNOWN_QUANTILES: dict[QuantileKey, float] = {}
-"""Quantiles of the FFT path that earlier runs of this same code computed (planner/model/md_c_store.py loads them for
-`gpuplan estimate`, keyed by the code's content): md_c_wait_plus_uniform_quantile takes one from here instead of
-computing it, so a run whose queues are all here needs neither an FFT nor numpy. Empty unless loaded."""
+"""Quantiles that earlier runs of this same code computed (planner/model/md_c_store.py loads them for `gpuplan
+estimate`, keyed by the code's content): md_c_wait_plus_uniform_quantile takes one from here instead of computing
+it, so a run whose queues are all here needs neither an FFT nor numpy, nor the no-wait shortcut's bound
+(growth_root and no_wait_bound: ~1,000 queues of a serve-7b-chat search). Empty unless loaded."""
 COMPUTED_QUANTILES: dict[QuantileKey, float] = {}
-"""Quantiles of the FFT path this process computed, for the store to keep."""
+"""Quantiles of the FFT path this process computed, and while a store is in use (STORING) those of the no-wait
+shortcut and the asymptotic tail too, for the store to keep."""
 
 
 @lru_cache(maxsize=4096)
@@ -452,16 +454,22 @@ def md_c_wait_plus_uniform_quantile(servers: int, arrival_rate: float, service_s
     c, a = servers, arrival_rate * service_s
     if a >= c:
         return math.inf
-    waits = no_wait_bound(c, a, growth_root(c, a))
-    if waits < NEGLIGIBLE_WAIT and largest <= 1.0 - waits:  # nobody waits, to within 0.05 %
-        return q * spread * (1.0 + 1.0 / (1.0 - waits)) / 2.0
-    if fft_points(c, a) > MAX_FFT_POINTS:
-        gamma, delta = md_c_wait_tail(c, arrival_rate, service_s)
-        return wait_plus_uniform_quantiles(gamma, delta, spread, (q,))[0]
     key = (servers, arrival_rate, service_s, spread, q, largest)
     known = KNOWN_QUANTILES.get(key)
-    if known is not None:
+    if known is not None:  # an earlier run's answer, whichever way below it took: the same number
         return known
+    waits = no_wait_bound(c, a, growth_root(c, a))
+    if waits < NEGLIGIBLE_WAIT and largest <= 1.0 - waits:  # nobody waits, to within 0.05 %
+        value = q * spread * (1.0 + 1.0 / (1.0 - waits)) / 2.0
+        if STORING[0]:
+            COMPUTED_QUANTILES[key] = value
+        return value
+    if fft_points(c, a) > MAX_FFT_POINTS:
+        gamma, delta = md_c_wait_tail(c, arrival_rate, service_s)
+        value = wait_plus_uniform_quantiles(gamma, delta, spread, (q,))[0]
+        if STORING[0]:
+            COMPUTED_QUANTILES[key] = value
+        return value
     wait = _kept_wait(servers, arrival_rate, service_s)
     assert wait is not None
     waits = 1.0 - wait.no_wait

@@ -1,14 +1,15 @@
-"""The FFT path's M/D/c quantiles kept between runs of `gpuplan estimate`, by content: a serving search computes a
-few hundred W + U·s quantiles (planner/model/md_c.py), each a pure function of its six arguments, and the same
-profile planned again asks for the same ones. They are stored in one file per code fingerprint — the SHA-256 of
-md_c.py's and queueing.py's source and of numpy's version file, so changed code or another numpy is a new file,
-never a stale answer — in the cache folder of planner/io/yamlcache.py, written atomically; reading it runs no code.
-The file is a header, each quantile's six arguments (KEY) and then the quantiles, as little-endian 64-bit integers
-and doubles, which hold every float exactly: unpacked in C (~0.5 ms for a full file), where decoding them from JSON
-text took ~10 ms of every serving run once the file was full (KEPT). A run that finds every queue it needs there imports no numpy (~95 ms
-of CPU) and computes no FFT. Beside it, two files of the same fingerprint keep md_c.quantile_within's verdicts (True,
-False or None per seven arguments) and md_c.quantile_bounds' pairs, which a second run otherwise redoes from their
-Poisson sums. A folder that cannot be read or written is simply not used."""
+"""The M/D/c quantiles kept between runs of `gpuplan estimate`, by content: a serving search computes a few hundred
+W + U·s quantiles by the FFT path and ~1,000 more by the no-wait shortcut or the asymptotic tail
+(planner/model/md_c.py), each a pure function of its six arguments, and the same profile planned again asks for the
+same ones. They are stored in one file per code fingerprint — the SHA-256 of md_c.py's and queueing.py's source and
+of numpy's version file, so changed code or another numpy is a new file, never a stale answer — in the cache folder of
+planner/io/yamlcache.py, written atomically; reading it runs no code. The file is a header, each quantile's six
+arguments (KEY) and then the quantiles, as little-endian 64-bit integers and doubles, which hold every float
+exactly: unpacked in C (~0.5 ms for a full file), where decoding them from JSON text took ~10 ms of every serving
+run once the file was full (KEPT). A run that finds every queue it needs there imports no numpy (~95 ms of CPU) and
+computes no FFT. Beside it, two files of the same fingerprint keep md_c.quantile_within's verdicts (True, False or
+None per seven arguments) and md_c.quantile_bounds' pairs, which a second run otherwise redoes from their Poisson
+sums. A folder that cannot be read or written is simply not used."""
 from __future__ import annotations
 
 import importlib.util
@@ -30,8 +31,9 @@ HEADER = STORE_FORMAT.encode() + b"\n"
 KEY = struct.Struct("<q5d")
 """A quantile's arguments: servers, arrival rate, service seconds, spread, q, largest q (md_c.QuantileKey)."""
 VALUE = struct.Struct("<d")
-KEPT = 4096
-"""Quantiles kept in the file, the newest (a search asks for ~100–300)."""
+KEPT = 8192
+"""Quantiles kept in the file, the newest (a search asks for up to ~1,400: serve-7b-chat's ~300 by the FFT and ~1,050
+by the shortcut or the tail)."""
 WITHIN_HEADER = b"gpuplan-mdcw-1\n"
 """The first bytes of the second file, md_c.quantile_within's verdicts: each one's seven arguments (WITHIN_KEY),
 then one byte per verdict (WITHIN_CODES)."""
