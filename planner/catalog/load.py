@@ -42,7 +42,12 @@ from planner.schema.priors import (
 )
 from planner.schema.providers import ProviderInfo, ProvidersFile
 
-BUNDLED_CATALOG = Path(__file__).resolve().parents[2] / "catalog"
+BUNDLED_CATALOG = (Path(__file__).resolve().parents[1] / "bundled_catalog").resolve()
+"""The repository's catalog/: planner/bundled_catalog links to it in the source tree (an editable install reads it
+there, under its own name), and a wheel carries a copy of it under that name (pyproject.toml package-data). New-user
+QA round 15: a wheel carried no catalog, so `pip install .`, as the calibration script and SkyPilot task install
+gpuplan on the rented VM, ended every `gpuplan calibrate` and `estimate` in "…/site-packages/catalog: catalog
+directory not found"."""
 
 
 def _norm(name: str) -> str:
