@@ -88,6 +88,39 @@ def seven_b(catalog):
     return a100_timing(catalog)
 
 
+def test_tpot_limits_kept_per_section_and_timing_are_each_ones_own(seven_b):
+    """_tpot_meets keeps each (inference section, timing)'s TPOT limits (_tpot_limits, the same at every replica
+    count): sections with other TPOT targets asking of one timing object in turn (the headroom search shares its
+    timings) each get the answers of limits worked out afresh, and every settled answer is the percentiles' own."""
+    from planner.plans import serving
+
+    inf, timing_at = seven_b
+    timings = [timing_at(batch) for batch in (1, 8, 64)]
+    sections = []
+    for timing in timings[1:]:
+        at = llm_latency(inf, timing, math.floor(inf.rate / timing.capacity_rps) + 2, inf.rate)
+        for scale in (0.97, 1.0, 1.03):
+            for keys in (("tpot_p50",), ("tpot_p95",), ("tpot_p50", "tpot_p95")):
+                sections.append(inf.model_copy(update={"slo": inf.slo.model_copy(update={
+                    "tpot_p50": None, "tpot_p95": None, **{k: at[k] * scale for k in keys}})}))
+    cases = [(section, timing, replicas) for timing in timings
+             for replicas in range(math.floor(inf.rate / timing.capacity_rps) + 1,
+                                   math.floor(inf.rate / timing.capacity_rps) + 8)
+             for section in sections]
+    serving._TPOT_LIMITS.clear()
+    kept = [serving._tpot_meets(section, timing, replicas, inf.rate) for section, timing, replicas in cases]
+    fresh = []
+    for section, timing, replicas in cases:
+        serving._TPOT_LIMITS.clear()
+        fresh.append(serving._tpot_meets(section, timing, replicas, inf.rate))
+    assert kept == fresh
+    for (section, timing, replicas), answer in zip(cases, kept):
+        if answer is not None:
+            p50, p95 = serving._tpot(section, timing, replicas, inf.rate)
+            assert answer == (serving._within(p50, section.slo.tpot_p50) and serving._within(p95, section.slo.tpot_p95))
+    assert {True, False} <= set(kept)
+
+
 @pytest.mark.parametrize("batch", [1, 16, 64])
 @pytest.mark.parametrize("keys", [(), ("ttft_p50",), ("tpot_p50", "ttft_p95"), ("tpot_p95", "ttft_p95"),
                                   ("tpot_p95",)])

@@ -307,6 +307,7 @@ def _timing_at(basis: _TimingBasis, work: Workload, inf: Inference, tp: int, bat
 
 LLM_QUANTILES = (0.50, 0.95)
 """The TTFT and TPOT percentiles of a generative plan (p50, p95)."""
+_LARGEST = max(LLM_QUANTILES)
 
 
 def llm_latency(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float, whole: bool = True
@@ -351,29 +352,55 @@ def _tpot_meets(inf: Inference, timing: LlmTiming, replicas: int | None, rate: f
     """Whether _tpot's percentiles meet their targets (as _within judges them), decided where Chernoff bounds
     settle each (queueing.poisson_quantile_within) without its quantile; None when one is not settled. A TPOT is
     step + k·cut/generated, increasing in the quantile k: it meets a target exactly when k ≤ the largest count whose
-    TPOT, computed the same way, does."""
+    TPOT, computed the same way, does (_tpot_limits: the same at every replica count)."""
+    key = (id(inf), id(timing))
+    found = _TPOT_LIMITS.get(key)
+    if found is None or found[0] is not inf or found[1] is not timing:
+        if len(_TPOT_LIMITS) >= 16384:
+            _TPOT_LIMITS.clear()
+        found = _TPOT_LIMITS[key] = (inf, timing, _tpot_limits(inf, timing))
+    cap, mean = timing.batch - 1, None
+    for q, most in found[2]:
+        if most < 0:
+            return False  # k ≥ 0
+        if most >= cap:
+            continue  # k ≤ cap
+        mean = _cut_in_mean(timing, replicas, rate) if mean is None else mean
+        settled = poisson_quantile_within(mean, q, cap, most)
+        if settled is None or not settled:
+            return settled
+    return True
+
+
+def _tpot_limits(inf: Inference, timing: LlmTiming) -> tuple[tuple[float, int], ...]:
+    """Per TPOT percentile with a target, in order: the largest quantile k ≤ cap = batch − 1 whose TPOT, on _tpot's
+    expression, meets it (−1: not even k = 0; cap: every k)."""
     slo = inf.slo
     step, cut, generated, cap = timing.step_s, timing.cut_s, inf.output_tokens or inf.generated, timing.batch - 1
-    mean = None
+    limits = []
     for q, target in zip(LLM_QUANTILES, (slo.tpot_p50, slo.tpot_p95)):
         if target is None:
             continue
         limit = target * (1 + 1e-9)
         if not step + 0 * cut / generated <= limit:
-            return False  # k ≥ 0
+            limits.append((q, -1))
+            break  # _tpot_meets answers at it
         if step + cap * cut / generated <= limit:
-            continue  # k ≤ cap
+            limits.append((q, cap))
+            continue
         # the largest k < cap meeting the target: from the real-valued bound, then checked on _tpot's expression
         most = min(cap - 1, max(0, math.floor((limit - step) * generated / cut))) if cut > 0.0 else cap - 1
         while most > 0 and not step + most * cut / generated <= limit:
             most -= 1
         while most + 1 < cap and step + (most + 1) * cut / generated <= limit:
             most += 1
-        mean = _cut_in_mean(timing, replicas, rate) if mean is None else mean
-        settled = poisson_quantile_within(mean, q, cap, most)
-        if settled is None or not settled:
-            return settled
-    return True
+        limits.append((q, most))
+    return tuple(limits)
+
+
+_TPOT_LIMITS: dict[tuple[int, int], tuple[Inference, LlmTiming, tuple[tuple[float, int], ...]]] = {}
+"""_tpot_limits per (inference section, timing) object (held, so their id()s are not reused while kept): a search
+asks _tpot_meets ~3,800 times of ~1,700 timings, at other replica counts and rates."""
 
 
 def llm_meets(inf: Inference, timing: LlmTiming, replicas: int | None, rate: float) -> bool:
@@ -394,11 +421,10 @@ def llm_meets(inf: Inference, timing: LlmTiming, replicas: int | None, rate: flo
             continue
         if replicas is not None:
             # most counts tried are far from the target either way: bounds on the wait's tail say so without the FFT
-            settled = quantile_within(replicas * timing.batch, rate, timing.hold_s, timing.step_s, q,
-                                      max(LLM_QUANTILES), target * (1 + 1e-9) - timing.prefill_s)
+            servers, wait = replicas * timing.batch, target * (1 + 1e-9) - timing.prefill_s
+            settled = quantile_within(servers, rate, timing.hold_s, timing.step_s, q, _LARGEST, wait)
             if settled is None:  # from the queue's distribution, or a neighbour's, without the quantile's search
-                settled = quantile_within_known(replicas * timing.batch, rate, timing.hold_s, timing.step_s, q,
-                                                max(LLM_QUANTILES), target * (1 + 1e-9) - timing.prefill_s)
+                settled = quantile_within_known(servers, rate, timing.hold_s, timing.step_s, q, _LARGEST, wait)
             if settled is not None:
                 if not settled:
                     return False
@@ -705,12 +731,13 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
         if work.attention_heads % tp:
             continue  # each rank serves whole heads (vLLM refuses other degrees)
         degree = _degree(memo, ctx, work, inf, gpu, tp, link_gbs, link, eff)
+        per_instance = gpus_per_instance // tp  # replicas an instance holds: _fill_instances' instances written out
         for i, batch in enumerate(degree.batches):
-            if fewest < math.inf and _fill_instances(degree.stable(batch), tp, gpus_per_instance)[1] > fewest:
+            if fewest < math.inf and -(-degree.stable(batch) // per_instance) > fewest:
                 # the bound below (config.stable, from the timing alone) prunes it, and a candidate kept only as a
                 # 'closest' plan is never chosen once one meets the targets (_least_llm): its configuration is not
                 # made (half of a search's configurations were made only to be pruned here)
-                if _fill_instances(degree.least_stable(i), tp, gpus_per_instance)[1] > fewest:
+                if -(-degree.least_stable(i) // per_instance) > fewest:
                     break  # and every batch after it (`fewest` only falls)
                 continue
             config = degree.at(batch)
@@ -721,7 +748,7 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
                                  capacity_rps=config.capacity_rps, latency_at=config.latency_at,
                                  gpus_per_instance=gpus_per_instance))  # without the frozen setattr (~900 a search)
                 continue  # no replica count helps this batch; kept only as a 'closest' plan
-            if _fill_instances(config.stable, tp, gpus_per_instance)[1] > fewest:
+            if fewest < math.inf and -(-config.stable // per_instance) > fewest:
                 continue  # even the fewest stable replicas cost more than a configuration that meets the targets
             sized = _sized(inf, config, batch, tp, gpus_per_instance, fewest)
             if sized is not None:
