@@ -16,6 +16,8 @@ from planner.plans.search import candidate_counts, searched_offers
 from planner.plans.training import TrainingJob, plan_training
 from planner.schema.profile import Parallelism
 
+from .conftest import ROOT
+
 DAY = dt.date(2026, 11, 30)
 LORA_7B = """name: lora-7b-nobatch
 model: {preset: llama-2-7b}
@@ -167,3 +169,51 @@ def test_a_choice_whose_growing_batch_outgrows_every_published_run_says_so(catal
     fixed_batch = planner.load_profile(write("q.yaml", FT_13B + "constraints: {gpus: [B200]}\n"), catalog)
     choices = planner.plan(fixed_batch, catalog, today=DAY).decision.training.choices
     assert not any("tokens a step" in c.tradeoff for c in choices)
+
+
+@pytest.mark.parametrize("name, sets, none_within", [
+    ("lora-mixtral-8x7b", [], False),
+    # few samples per step: most counts have layouts of more replicas, some none of at most as many (all of them are
+    # then listed)
+    ("lora-mixtral-8x7b", ["training.batch.global_samples=4"], True),
+    ("long-context-llama-8b", ["training.batch.global_tokens=1M"], True)])
+def test_layouts_of_more_replicas_than_samples_are_fitted_only_where_they_are_listed(catalog, name, sets,
+                                                                                      none_within):
+    """candidate_layouts leaves the layouts with more data-parallel replicas than samples per step unfitted where a
+    layout of at most as many fits (_listed's `over`), except where the least degree at which an expert layout fits
+    reads their fit: its list is every layout fitted, less those, or all of them where none is left (the rule it
+    applies), at every count up to 4,096 of every offer shape."""
+    from planner.model.memory import usable_bytes
+    from planner.plans import training
+
+    loaded = planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog, sets)
+    job = planner.plan(loaded, catalog, today=DAY).estimate.training.job
+    batch = job.global_batch_samples
+    assert batch is not None
+    shapes: dict[tuple[object, ...], object] = {}
+    for o in searched_offers(loaded, catalog, DAY):
+        gpu = catalog.gpus[o.offer.gpu]
+        shapes.setdefault((usable_bytes(gpu), o.offer.gpus_per_instance, bool(o.offer.network_gbps)), o)
+    dropped = everything = 0
+    for offer in shapes.values():
+        gpu = catalog.gpus[offer.offer.gpu]  # type: ignore[attr-defined]
+        per_instance = offer.offer.gpus_per_instance  # type: ignore[attr-defined]
+        for count in sorted({*range(1, 9), *(per_instance * k for k in (1, 2, 3, 4, 6, 8, 16, 32, 64, 128, 512))}):
+            if count > 4096:
+                continue
+            fits: dict[tuple[object, ...], object] = {}
+
+            def fit(tp, pp, stages, ep, cp):  # type: ignore[no-untyped-def]
+                key = (tp, pp, stages, ep, cp)
+                if key not in fits:
+                    fits[key] = training._fit_layout(job, gpu, count, tp, pp, stages, ep, training.training_memory,
+                                                     cp)
+                return fits[key]
+
+            every = training._listed(job, gpu, offer, count, training.training_memory, fit, None)
+            within = [layout for layout in every if layout.data <= batch]
+            listed = training.candidate_layouts(job, gpu, offer, count, training.training_memory, fit)
+            assert listed == (within or every), (gpu.id, per_instance, count)
+            dropped += bool(within) and len(within) < len(every)
+            everything += bool(every) and not within
+    assert dropped > 0 and (everything > 0) == none_within, (dropped, everything)

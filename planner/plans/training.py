@@ -746,13 +746,36 @@ def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count:
     pins = job.parallelism
     if pins is not None and (pins.data, pins.tensor, pins.pipeline, pins.context, pins.expert) != (None,) * 5:
         return _pinned_layouts(job, gpu, offer, count, pins, memory_of, fit)
+    batch = job.global_batch_samples
+    if batch is not None:
+        # more replicas than samples per step is not a layout anyone runs: where one with at most `batch` fits, the
+        # others are dropped, so they are first left unfitted wherever the list's own choices do not read their fit
+        # (_listed's `over`), and fitted only where none with at most `batch` fits
+        usable = [layout for layout in _listed(job, gpu, offer, count, memory_of, fit, batch)
+                  if layout.data <= batch]
+        if usable:
+            return usable
+    return _listed(job, gpu, offer, count, memory_of, fit, None)
+
+
+def _listed(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, memory_of: MemoryOf, fit: FitLayout,
+            over: float | None) -> list[Layout]:
+    """candidate_layouts' list before it drops the layouts with more replicas than samples per step; with `over`,
+    less those of more than `over` replicas that it would fit only to list them (the choices of _expert_layouts and
+    _expert_pipeline_layouts, the least degree at which one fits, still fit them where a layout of at most `over`
+    can follow)."""
+    if over is None:
+        some = fit
+    else:
+        def some(tp: int, pp: int, stages: tuple[str, ...], ep: int, cp: int) -> Layout | None:
+            return None if count // (tp * pp * cp) > over else fit(tp, pp, stages, ep, cp)
     layouts: list[Layout] = []
-    data = fit(1, 1, ZERO_SHARDING, 1, 1)
+    data = some(1, 1, ZERO_SHARDING, 1, 1)
     if data is not None:
         layouts.append(data)
     degrees = _tensor_degrees(job, offer, count)
     for tp in degrees:
-        layout = fit(tp, 1, ("none", "zero1"), 1, 1)
+        layout = some(tp, 1, ("none", "zero1"), 1, 1)
         if layout is not None:
             layouts.append(layout)
     if count > offer.offer.gpus_per_instance and offer.offer.network_gbps:
@@ -760,21 +783,18 @@ def candidate_layouts(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count:
             pp = 2
             while tp * pp <= count and pp <= job.work.layers:
                 if count % (tp * pp) == 0:
-                    layout = fit(tp, pp, ("none", "zero1"), 1, 1)
+                    layout = some(tp, pp, ("none", "zero1"), 1, 1)
                     if layout is not None:
                         layouts.append(layout)
                 pp *= 2
-    layouts += _expert_layouts(job, offer, count, degrees, fit)
+    layouts += _expert_layouts(job, offer, count, degrees, fit, some, over)
     if long_sequence(job, gpu, degrees, memory_of):
-        layouts += _context_layouts(job, offer, count, degrees, fit)
-    if job.global_batch_samples is not None:  # more replicas than samples per step is not a layout anyone runs
-        usable = [layout for layout in layouts if layout.data <= job.global_batch_samples]
-        layouts = usable or layouts
+        layouts += _context_layouts(job, offer, count, degrees, some)
     return layouts
 
 
 def _expert_layouts(job: TrainingJob, offer: PricedOffer, count: int, degrees: list[int],
-                    fit: FitLayout) -> list[Layout]:
+                    fit: FitLayout, some: FitLayout | None = None, over: float | None = None) -> list[Layout]:
     """Mixture of experts: for each EP degree, the data-parallel layout (ZeRO-0…3) and the least tensor parallelism
     that fits with it; across networked nodes also pipeline stages, at no and at the widest tensor degree, the
     least pipeline depth at which some EP degree fits, with every EP degree that fits there (Megatron-Core combines
@@ -784,32 +804,42 @@ def _expert_layouts(job: TrainingJob, offer: PricedOffer, count: int, degrees: l
     if not job.work.is_moe:  # no EP degree to try (expert_degrees), and the loops below would find none
         return layouts
     for ep in expert_degrees(job.work, count, 1, 1):
-        layout = fit(1, 1, ("none", "zero1", "zero2", "zero3"), ep, 1)
+        layout = (some or fit)(1, 1, ("none", "zero1", "zero2", "zero3"), ep, 1)
         if layout is not None:
             layouts.append(layout)
-    for tp in degrees:
-        fitted = [layout for ep in expert_degrees(job.work, count, tp, 1)
-                  if (layout := fit(tp, 1, ("none", "zero1"), ep, 1)) is not None]
-        if fitted:
-            layouts += fitted
-            break
+    # the least tensor degree at which some EP degree fits: each degree's fits decide whether the loop goes on, so
+    # they are tried unless even the widest's replicas (the fewest) are more than `over`
+    if degrees and (over is None or count // degrees[-1] <= over):
+        for tp in degrees:
+            fitted = [layout for ep in expert_degrees(job.work, count, tp, 1)
+                      if (layout := fit(tp, 1, ("none", "zero1"), ep, 1)) is not None]
+            if fitted:
+                layouts += fitted
+                break
     if count > offer.offer.gpus_per_instance and offer.offer.network_gbps:
         for tp in dict.fromkeys((1, degrees[-1] if degrees else 1)):
-            layouts += _expert_pipeline_layouts(job, count, tp, fit)
+            layouts += _expert_pipeline_layouts(job, count, tp, fit, over)
     return layouts
 
 
-def _expert_pipeline_layouts(job: TrainingJob, count: int, tp: int, fit: FitLayout) -> list[Layout]:
+def _expert_pipeline_layouts(job: TrainingJob, count: int, tp: int, fit: FitLayout,
+                             over: float | None = None) -> list[Layout]:
     """EP × PP at tensor degree `tp`: the fewest pipeline stages (powers of two up to the layers) at which some EP
-    degree fits, with every EP degree that fits there."""
+    degree fits, with every EP degree that fits there; none where even the deepest's replicas (the fewest) are more
+    than `over` (_listed)."""
+    depths = []
     pp = 2
     while tp * pp <= count and pp <= job.work.layers:
         if count % (tp * pp) == 0:
-            fitted = [layout for ep in expert_degrees(job.work, count, tp, pp)
-                      if (layout := fit(tp, pp, ("none", "zero1"), ep, 1)) is not None]
-            if fitted:
-                return fitted
+            depths.append(pp)
         pp *= 2
+    if over is not None and (not depths or count // (tp * depths[-1]) > over):
+        return []
+    for pp in depths:
+        fitted = [layout for ep in expert_degrees(job.work, count, tp, pp)
+                  if (layout := fit(tp, pp, ("none", "zero1"), ep, 1)) is not None]
+        if fitted:
+            return fitted
     return []
 
 
