@@ -2,9 +2,10 @@
 candidate_layouts would compare (every tensor and pipeline degree that fits) are found from their memory alone (the
 first (recomputation, ZeRO stage) trial that fits, at its micro-batch), and each one's step is at least the communication nothing hides plus the longer of its
 compute at its efficiency and its gradient synchronisation (NCCL's least latency per message, the ring's bandwidth)
-with the compute that cannot hide it. The step's other terms are left out, which keeps the floor below it: the host's
-launches only floor the step (StepTerms.seconds takes the longer) and QLoRA's dequantizations (StepTerms.memory_s)
-only add to it. The search (plans/search.py) leaves out the counts whose floors show they change no output."""
+with the compute that cannot hide it, and at least the host's launches of the layout there that launches fewest
+(CountBound.host_s: StepTerms.seconds takes the longer of the two). The step's other terms are left out, which keeps
+the floor below it: QLoRA's dequantizations (StepTerms.memory_s) only add to it. The search (plans/search.py) leaves
+out the counts whose floors show they change no output."""
 from __future__ import annotations
 
 import math
@@ -13,6 +14,7 @@ from typing import Any, NamedTuple
 
 from planner.catalog.load import PricedOffer
 from planner.efficiency.origin import Efficiency
+from planner.model.forward_time import kernels_per_forward
 from planner.model.grad_sync import gradient_messages
 from planner.model.interconnect import RING_STEP_LATENCY_S
 from planner.model.memory import usable_bytes
@@ -148,10 +150,11 @@ sample of the micro-batch; the gradient all-reduce (ZeRO-0/1/2); the bandwidth t
 scatters of one micro-batch (CountBound.zero3_s adds latency); the instances the data-parallel group spans over a
 network (1: none); the intra-node link (nvlink | pcie)."""
 
-CoarseLinks = tuple[tuple[int, ...], float, list[tuple[float, float, float, float]], int]
+CoarseLinks = tuple[tuple[int, ...], float, list[tuple[float, float, float, float]], int, float]
 """CountBound._coarse_links: a count's tensor degrees, its data-parallel all-reduce's network term (-1.0: none),
-per pipeline depth (sends, all-reduce, samples of compute, share of it behind the all-reduce), and the count and its
-degrees as one int (count × 16 + a bit per degree 2, 4, 8, 16), what coarse_floors keys the efficiencies by."""
+per pipeline depth (sends, all-reduce, samples of compute, share of it behind the all-reduce), the count and its
+degrees as one int (count × 16 + a bit per degree 2, 4, 8, 16), what coarse_floors keys the efficiencies by, and the
+least host time of a step there (CountBound.host_s)."""
 
 Fitted = tuple[str, str, int]
 """A fit's recomputation, ZeRO stage and micro-batch (CountBound.fitted)."""
@@ -235,6 +238,11 @@ class CountBound:
         self.coarse_etas: dict[tuple[int, int], dict[int, tuple[float, float, float, float]]] = {}
         """_coarse_etas per (GPU, efficiency), by id() (held in `held`), then by CoarseLinks' key of the count and its
         degrees (_LONG where context parallelism may be tried)."""
+        self.launch_s = kernels_per_forward(work) * job.launch_floor_s
+        """The host's time to launch one micro-batch's forward operators on a GPU without a pipeline
+        (training.layout_work's host_s at accumulation 1, without full recomputation, which doubles it)."""
+        self.hosts: dict[int, float] = {}
+        """host_s per count where pipelines may be tried."""
         self.latencies: dict[tuple[Collective, int, int, str], float] = {}
         self.tensor_terms: dict[tuple[int, int, float, str], tuple[float, float]] = {}
         """_comm's tensor-parallel (latency, bandwidth) terms by (tensor degree, pipeline depth, link)."""
@@ -246,7 +254,7 @@ class CountBound:
                      self.pipe_lists,
                      self.imbalances, self.lists, self.etas, self.statics, self.ones,
                      self.longs, self.ends, self.mosts, self.micro_caps, self.coarse_links, self.coarse_ends,
-                     self.coarse_etas, self.latencies, self.tensor_terms, *self.coarse_startups):
+                     self.coarse_etas, self.latencies, self.tensor_terms, self.hosts, *self.coarse_startups):
             memo.clear()
         self.held.clear()
         self.numbered.clear()
@@ -281,6 +289,7 @@ class CountBound:
         if group is None:
             group = self.candidates[(capacity, per_instance, networked)] = {}
         numbered = self.numbered
+        launch, hosts = self.launch_s, self.hosts
 
         def floor(count: int) -> float:
             found = group.get(count)
@@ -343,6 +352,11 @@ class CountBound:
                 seconds = fixed + (compute if compute > hidden else hidden)
                 if seconds < best:
                     best = seconds
+            host = launch if count <= per_instance or not networked else hosts.get(count)
+            if host is None:
+                host = self.host_s(count, True)
+            if host > best:  # no step is shorter than its host's launches (host_s)
+                best = host
             return steps * best + startup_seconds(count, provisioned) / 3600.0 * SLACK
 
         return floor
@@ -361,7 +375,8 @@ class CountBound:
         divides the instance, behind at most 2/3 of its compute (ZeRO-3: 1.5 × that term, hidden by none); a
         pipeline of depth pp runs at least samples × pp / count + pp − 1 slots, each sending two activations over
         the network (÷ its tensor degree, at most the widest), and its gradient all-reduce's bandwidth term is least
-        at the widest stride; each depth is bounded on its own (the sends grow with it, the all-reduce shrinks)."""
+        at the widest stride; each depth is bounded on its own (the sends grow with it, the all-reduce shrinks). The
+        step is at least the host's launches of any layout there (host_s), as in hours_floors."""
         o = offer.offer
         per_instance, network = o.gpus_per_instance, o.network_gbps
         capacity = usable_bytes(gpu)
@@ -393,7 +408,7 @@ class CountBound:
         append = out.append
         for count in counts:
             found = links.get(count)
-            degrees, spread, piped, at = found if found is not None \
+            degrees, spread, piped, at, host = found if found is not None \
                 else self._coarse_links(count, per_instance, network)
             etas = efficiencies.get(at)  # the GPU's memory is the same for every count: the context test too
             if etas is None:
@@ -410,7 +425,7 @@ class CountBound:
             if startup is None:
                 startup = startups[count] = startup_seconds(count, provisioned) / 3600.0 * COARSE_SLACK
             if spread < 0.0:  # one instance, or none networked
-                append(steps * compute + startup)
+                append(steps * (compute if compute > host else host) + startup)
                 continue
             # data parallel: max(compute, all-reduce + (1 − 2/(3 slots)) compute); ZeRO-3 (tensor degree 1 alone)
             # max(compute, 1.5× the all-reduce per micro-batch of the accumulation)
@@ -429,8 +444,31 @@ class CountBound:
                 seconds = sent + (bubble if bubble > hidden else hidden)
                 if seconds < best:
                     best = seconds
-            append(steps * best + startup)
+            append(steps * (best if best > host else host) + startup)  # no step is shorter than its host's launches
         return out
+
+    def host_s(self, count: int, piped: bool) -> float:
+        """The least host time of a step (training.layout_work host_s: accumulation × forward kernels ÷ pipeline
+        stages, doubled by full recomputation, × the launch floor) of any layout at `count` GPUs; `piped`: pipelines
+        may be tried there (across networked instances). StepTerms.seconds and the plan's hours take the longer of it
+        and the GPUs' step, so a floor's step may too. Without a pipeline the accumulation is at least 1: launch_s. A
+        pipeline of depth pp (a power of two, at most the layers and the count: _list) at data degree dp = count ÷
+        (tp × pp) accumulates at least max(1, ⌈B/dp⌉ ÷ micro-batch) micro-batches of one sample (or the pinned
+        micro-batch): accumulation ÷ pp ≥ max(1/pp, B × tp ÷ (count × micro-batch)), at least max(1/D, B ÷ (count ×
+        micro-batch)) at the deepest D."""
+        launch = self.launch_s
+        if not piped or launch <= 0.0:
+            return launch
+        found = self.hosts.get(count)
+        if found is not None:
+            return found
+        deepest, reach = 1, min(self.job.work.layers, count)
+        while deepest * 2 <= reach:
+            deepest *= 2
+        share = self.batch / (count * (self.job.micro_batch or 1))
+        least = 1.0 / deepest if 1.0 / deepest > share else share
+        found = self.hosts[count] = launch * least if least < 1.0 else launch
+        return found
 
     def _coarse_links(self, count: int, per_instance: int, network: float | None) -> CoarseLinks:
         """What coarse_floors reads of a count on an offer's instances and network, the same for every GPU: the
@@ -449,7 +487,7 @@ class CountBound:
         degrees = (found if found is not None else self._list(count, per_instance, networked))[0]
         at = count * 16 + sum(degrees) // 2  # a bit per degree 2, 4, 8, 16 (each once): half their sum
         if count <= per_instance or not network:
-            made = self.coarse_links[(per_instance, network)][count] = (degrees, -1.0, [], at)
+            made = self.coarse_links[(per_instance, network)][count] = (degrees, -1.0, [], at, self.launch_s)
             return made
         net = network / 8.0 * 1e9
         grads, batch = self.grad_bytes, self.batch
@@ -476,7 +514,8 @@ class CountBound:
             # parallelism)
             piped.append((sent, synced, share + (depth - 1) / (widest * depth), 1.0 - 2.0 / (3.0 * depth)))
             depth *= 2
-        made = self.coarse_links[(per_instance, network)][count] = (degrees, spread, piped, at)
+        made = self.coarse_links[(per_instance, network)][count] = (degrees, spread, piped, at,
+                                                                     self.host_s(count, True))
         return made
 
     def _coarse_etas(self, ends: dict[int, tuple[float, float, float]] | None, caps: dict[int, float], count: int,
