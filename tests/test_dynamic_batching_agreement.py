@@ -95,6 +95,34 @@ def test_two_replicas_without_a_delay_within_10_percent_at_every_load(bert_curve
 
 
 @pytest.mark.parametrize("gpu", ["RTX-3060", "RTX-A6000"])
+def test_two_replicas_with_a_short_delay_within_10_percent_at_every_load(bert_curves, gpu):
+    # a 1 ms delay: at heavy load most closes wait for a replica and move the other's residual by Q − R, which the
+    # pair chain's grid spreads as it does without a delay; solved on two grids and extrapolated at every delay
+    # (model/pair_chain.py FINE), where the one grid was +6.6/+8.2/+12.4 % at RTX 3060, limit 512, 90 %. Limits
+    # above LEFTOVER_LIMIT, out of reach at 1–90 % on these curves (the simulations' largest batch 117)
+    inf, curves = bert_curves
+    inf = inf.model_copy(update={"max_queue_delay": 0.001})
+    for limit, load in ((512, 0.01), (512, 0.3), (512, 0.65), (512, 0.9), (1024, 0.8), (1024, 0.9)):
+        errors = _agree(inf, curves[gpu], limit, 2, load)
+        assert all(abs(e) <= 0.10 for e in errors.values()), (limit, load, errors)
+
+
+@pytest.mark.parametrize("delay", [None, 0.01])
+def test_two_replicas_whose_batches_reach_a_limit_above_256_within_10_percent(bert_curves, delay):
+    # past the 1–90 % target: at 95 % of capacity batches reach a limit of 300 on the RTX A6000's curve (the
+    # simulation's largest 199 to 221 over seeds 1–5), where the pair chain stops; their chain with full batches
+    # (model/filling_chain.py), where the one-server chain with a batch at the limit taken as closing there was
+    # −34.8/−31.8/−27.2 % (no delay) and −36.5/−37.8/−33.7 % (10 ms)
+    inf, curves = bert_curves
+    inf = inf.model_copy(update={"max_queue_delay": delay})
+    service_of = curves["RTX-A6000"]
+    rate = 0.95 * 2 * 300 / service_of(300)
+    assert type(batching_chain(rate, 2, 300, delay or 0.0, service_of)).__name__ == "FillingChain"
+    errors = _agree(inf, service_of, 300, 2, 0.95)
+    assert all(abs(e) <= 0.10 for e in errors.values()), errors
+
+
+@pytest.mark.parametrize("gpu", ["RTX-3060", "RTX-A6000"])
 def test_three_replicas_within_10_percent_at_every_load(bert_curves, gpu):
     # the limit out of reach: the one-server chain three times as fast up to MULTI_REPLICA_LOAD, the embedded chain
     # sampled beyond (model/sampled_chain.py), where the one-server chain was −4 to −25 % p95 at 80 % and lower at 90 %

@@ -136,7 +136,9 @@ chain (2 or 3 past 60 %), or the one-server chain where the sampled one drew a f
 
 Every changed point after within 5.9 % but RTX A6000, 8 replicas, limit 512, 90 %, 10 ms: p95 −16.9 % against seed
 1, where the simulation's seeds 1–5 give 168.7–219.5 ms (mean 191.5; the chain's seeds 1–3 182.5–182.9: −4.7 %
-against the mean). The 420 unchanged within 8.5 % (−8.5 p99 RTX A6000, 4, 512, 90 %, 10 ms: sampled). With a 10 ms
+against the mean); longer simulations settle it as noise (benchmarks/prototypes/batching_seeds.py): seeds 1–10 of
+200,000 requests 166.0–219.5 ms (mean 187.4), 1,000,000 requests seeds 1–5 174.6–200.9 (mean 182.6), 5,000,000
+requests 177.9–182.9 (mean 180.0; p50/p99 83.3/243.9 ms): the chain +0.1/+1.4/+1.0 % against that mean. The 420 unchanged within 8.5 % (−8.5 p99 RTX A6000, 4, 512, 90 %, 10 ms: sampled). With a 10 ms
 delay LeftoverChain held (within 7.8 %) where S(limit)/c exceeds the delay: those points change for the rule's sake
 (no accuracy gained, 0.2–0.4 s more a chain); at 2 ms, S(1)/c > delay is not enough (RTX A6000, 6, 64–256, 60 %:
 −14/−19 % p99 with a delay above S(1)/6), nor at 5 ms (RTX 3060, 4, 16, 50 %: +18.9 % p50).
@@ -156,7 +158,11 @@ One server as many times as fast with what full batches leave (LeftoverChain, th
 chain: batching_chain.one_server_low, KNOWN_LOW_MARGIN) against FillingChain on 2 and 3 replicas past 60 %, limits
 16/64/128/256, 65/80/90/95 %, no delay, 1 ms and 10 ms, both GPUs (192 points, `leftover` column): at most 2.7 %
 above it (RTX A6000, 3, limit 16, 95 %, 10 ms), down to 51 % below. FillingChain there against the simulation: within
-5.8 % at 65–90 %; at 95 % down to −11.3/−9.9/−5.9 % (RTX 3060, 2, limit 256, 1 ms).
+5.8 % at 65–90 %; at 95 % down to −11.3/−9.9/−5.9 % (RTX 3060, 2, limit 256, 1 ms), the 200,000-request
+simulation's noise: its seeds 1–5 give p95 264–327 ms there (−0.6/+3.7/+5.6 % against their mean), and with
+1,000,000 requests, seeds 1–5, at 95 % on 2, 3, 4 and 8 replicas, limits 16/64/256, no delay, 1 and 10 ms, both GPUs
+(72 points; benchmarks/prototypes/batching_seeds.py) FillingChain is within 6.6 % of seed 1 (worst −3.6/−4.3/−6.6,
+RTX 3060, 3, 256, no delay) and 4.0 % of the seeds' mean (worst +0.4/+3.0/+4.0, RTX 3060, 2, 256, 1 ms).
 
 Run: .venv/bin/python benchmarks/prototypes/many_replicas_filling.py [C,C] [LIMIT,LIMIT] [LOAD,LOAD] [SEED,SEED]
 [DELAY_MS,DELAY_MS] [planner|leftover] (bert-train-then-serve's curves, S(b) read up to the limit; the delay bert's

@@ -34,6 +34,13 @@ Tried, 2026-12-01 (signed p50/p95/p99 %, RTX 3060 at 90 % unless named):
 | RTX-A6000 | 80 % | +0.5/+1.3/+0.1 | −0.2/+0.6/−0.6 | −1.7/−0.7/−2.1 | −0.8/+0.1/−1.2 | 37 / 172 |
 | RTX-A6000 | 90 % | −1.5/+1.4/+4.0 | −2.1/−0.3/+1.0 | −3.1/−4.2/−6.3 | −2.5/−1.8/−1.8 | 75 / 226 |
 
+With a delay (2026-12-02; benchmarks/prototypes/batching_seeds.py, 200,000 requests, seeds 1–5): the closes with
+R > T move the other residual by Q − R too, and with 1 or 2 ms nearly all of them do at 90 %: GRID 32 alone was
++6.9/+8.4/+13.1 % at RTX 3060, 4,096, 90 %, 1 ms (+11.9/+12.2/+13.6 against the seeds' mean), extrapolated as above
+−0.3/+2.2/+5.8 (+4.3/+5.8/+6.2). The planner now extrapolates at any delay where more than WAITING_SHARE of GRID's
+closes wait (R > T): two replicas, limits 64–4,096, 1–90 %, no delay to 10 ms, both curves, 350 points, within 6.6 %
+of seed 1 and 7.3 % of the mean (before: 13.1 and 14.9 %).
+
 Run: .venv/bin/python benchmarks/prototypes/two_replicas_no_delay.py [LOAD,LOAD]
 """
 from __future__ import annotations

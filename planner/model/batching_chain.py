@@ -13,7 +13,7 @@ import numpy as np
 from planner.model.chain_math import EDGE, log_factorials, poisson, solve
 from planner.model.chain_scope import KEPT, LEFTOVER_LIMIT, MULTI_REPLICA_LOAD, TAIL_SIGMAS, followed_past, reach
 from planner.model.filling_chain import filling_sample
-from planner.model.pair_chain import FINE, GRID as PAIR_GRID, SPAN_TAIL, pair_refined, pair_stationary
+from planner.model.pair_chain import FINE, GRID as PAIR_GRID, SPAN_TAIL, pair_refined
 from planner.model.percentile import Percentile
 from planner.model.sampled_chain import sampled_stationary
 
@@ -344,39 +344,38 @@ def _made(rate: float, replicas: int | None, limit: int, delay: float, service_o
             # wait for a replica (with no delay, every close); where a batch it draws reaches the limit, their
             # chain with full batches (FillingChain, as above), at any limit: 512 and 1,024 on 3, 4 and 8 at 50–90 %
             # with no delay or 10 ms within 6.9 % but RTX A6000, 8, 512, 90 %, 10 ms: p95 −16.9 % against the
-            # simulation's seed 1 and −4.7 % against its seeds 1–5's mean, where one server eight times as fast
-            # (a batch at the limit taken as closing there) was −57 %
+            # simulation's seed 1 of 200,000 requests, its noise (5,000,000 requests, seeds 1–5: +0.1/+1.4/+1.0 %),
+            # where one server eight times as fast (a batch at the limit taken as closing there) was −57 %
             sampled = sampled_stationary(rate, n, limit, delay, service_of)
             if sampled is not None:
                 weight, r, top = sampled
                 return BatchingChain(rate, delay, limit, top, service_of, weight, r)
             return FillingChain(rate, delay, limit, n, service_of)
         return BatchingChain(rate, delay, limit, top, service_of, weight, r)
-    if n == 2:
-        # two replicas on their residuals (model/pair_chain.py), from where this chain holds them: the residual the
-        # stationary state exceeds with probability above SPAN_TAIL, S(b) = 2r, is where its grid starts
-        span = _tail_span(weight, r, n, service_of)
-        if delay == 0.0:  # no delay: the grid's step is what limits the chain, extrapolated to 0 (pair_chain.FINE)
-            refined = pair_refined(rate, limit, delay, service_of, top, span)
-            if refined is not None:
-                (weight, r), (fine_weight, fine_r), top = refined
-                return Extrapolated(BatchingChain(rate, delay, limit, top, service_of, weight, r),
-                                    BatchingChain(rate, delay, limit, top, service_of, fine_weight, fine_r))
-            residuals = None
-        else:
-            residuals = pair_stationary(rate, limit, delay, service_of, top, span)
-        if residuals is None and limit <= LEFTOVER_LIMIT and busy():
-            # batches reach the limit: past MULTI_REPLICA_LOAD their chain with full batches, as above
-            return FillingChain(rate, delay, limit, replicas, service_of)
-    else:
+    if n != 2:
         return BatchingChain(rate, delay, limit, top, service_of, weight, r)
-    if residuals is not None:
-        weight, r, top = residuals
-    elif limit <= LEFTOVER_LIMIT:  # batches reach the limit: followed with what they leave behind
+    # two replicas on their residuals (model/pair_chain.py), from where this chain holds them: the residual the
+    # stationary state exceeds with probability above SPAN_TAIL, S(b) = 2r, is where its grid starts. Solved on
+    # PAIR_GRID and FINE cells and extrapolated to a step of 0 where more than WAITING_SHARE of its closes wait for a
+    # replica (R > T), at any delay: each such close moves the other replica's residual by Q − R, which the grid
+    # splits between two of its times, and the split compounds (RTX 3060, limits 512–4,096, 90 %, 1 ms: p99 +12.4 to
+    # +13.1 % on PAIR_GRID alone against the simulation's seed 1, +11.6 to +14.9 % against its seeds 1–5's mean;
+    # extrapolated +4.9 to +5.8 and +4.9 to +7.3; two replicas, limits 64–4,096, 1–90 %, 1–10 ms, both curves:
+    # within 14.9 % before, 7.3 % after, against the seeds' mean; benchmarks/prototypes/batching_seeds.py)
+    span = _tail_span(weight, r, n, service_of)
+    refined = pair_refined(rate, limit, delay, service_of, top, span, WAITING_SHARE)
+    if refined is not None:
+        (weight, r), fine, top = refined
+        coarse = BatchingChain(rate, delay, limit, top, service_of, weight, r)
+        if fine is None:
+            return coarse
+        return Extrapolated(coarse, BatchingChain(rate, delay, limit, top, service_of, *fine))
+    if limit <= LEFTOVER_LIMIT and not busy():  # batches reach the limit: followed with what they leave behind
         return LeftoverChain(rate, delay, limit, replicas, service_of)
-    else:  # the one-server chain, which reads no further, but found so by reading up to the limit
-        top = limit
-    return BatchingChain(rate, delay, limit, top, service_of, weight, r)
+    # batches reach the limit past MULTI_REPLICA_LOAD, or a limit above LEFTOVER_LIMIT at any load (bert's curves:
+    # 95–97 % of capacity, limits 300 and 512, where a batch at the limit taken as closing there was −5 to −33 % p95
+    # against the simulation's seeds 1–5's mean, FillingChain +2 to +8 %): their chain with full batches, as above
+    return FillingChain(rate, delay, limit, replicas, service_of)
 
 
 def _tail_span(weight: np.ndarray, r: np.ndarray, replicas: int, service_of: Callable[[float], float]) -> float:

@@ -11,7 +11,8 @@ LEFTOVER_LIMIT = 256
 MULTI_REPLICA_LOAD where at most batching_chain.WAITING_SHARE of its closes wait for a replica; its states reach about twice the limit); above it a
 batch that reaches the limit is taken as closing at it (BatchingChain's last state), which at memory-sized limits
 (hundreds to thousands) happens only within a few % of saturation. Three or more whose sampled chain draws a batch
-at the limit are sampled with full batches at any limit (model/filling_chain.py)."""
+at the limit, and two whose pair chain reaches it (bert's curves: 95–97 % of capacity at limits 300 and 512, where
+the one-server chain was −5 to −33 % p95), are sampled with full batches at any limit (model/filling_chain.py)."""
 MULTI_REPLICA_LOAD = 0.60
 """The share of the capacity at full batches (rate over replicas × limit / S(limit)) up to which the one-server
 chain of several replicas is within 10 % of the simulation at p50, p95 and p99 where their residuals are not followed

@@ -19,7 +19,10 @@ service time spreads every batch's residual by up to a step, and the spread comp
 +50 % p95 at 90 % of capacity where the grouped state is within 3 %). Without a delay (T = 0) the grid is what
 limits it: on bert's RTX 3060 curve p99 +6 % at 80 % and +14 % at 90 % of capacity (+7 % on a 65-point grid, at
 four times the states); the one-server chain was down to −21 % there, and −37 % on the RTX A6000. There the chain
-is solved on GRID and FINE cells and the latency extrapolated to a step of 0 (FINE): within 6.4 %.
+is solved on GRID and FINE cells and the latency extrapolated to a step of 0 (FINE): within 6.4 %. A delay does not
+remove it (every close with R > T moves the other residual by Q − R): with 1 ms p99 +13.1 % at 90 % on GRID alone,
++5.8 % extrapolated, so it is extrapolated at any delay where more than batching_chain.WAITING_SHARE of the closes
+wait (pair_refined's `waiting`).
 """
 from __future__ import annotations
 
@@ -32,11 +35,11 @@ from planner.model.chain_math import EDGE, log_factorials, poisson, solve
 GRID = 32
 """Cells of the residual grid over 0 … X."""
 FINE = 48
-"""With no delay (T = 0) the chain is solved again on this many cells over the same X, and the latency's cdf is
-extrapolated to a step of 0 from the two (batching_chain.Extrapolated), the grid's bias taken as ∝ h² (each split
-adds a variance h²u(1 − u)): RTX 3060, 90 %, p50/p95/p99 +7.9/+9.5/+14.2 % on GRID alone, +3.3/+6.0/+10.2 on FINE
-alone, −0.2/+2.8/+6.4 extrapolated, 78 → 234 ms; within 2.8 % at every other load and on the RTX A6000
-(benchmarks/prototypes/two_replicas_no_delay.py)."""
+"""Where closes wait for a replica (with no delay, every close that finds the other busy) the chain is solved again on
+this many cells over the same X, and the latency's cdf is extrapolated to a step of 0 from the two
+(batching_chain.Extrapolated), the grid's bias taken as ∝ h² (each split adds a variance h²u(1 − u)): RTX 3060, 90 %,
+p50/p95/p99 +7.9/+9.5/+14.2 % on GRID alone, +3.3/+6.0/+10.2 on FINE alone, −0.2/+2.8/+6.4 extrapolated, 78 → 234 ms;
+within 2.8 % at every other load and on the RTX A6000 (benchmarks/prototypes/two_replicas_no_delay.py)."""
 SPAN_TAIL = 1e-6
 """Stationary probability allowed beyond the residual grid's last time X (there taken as X); more: X widens."""
 
@@ -51,9 +54,12 @@ def pair_stationary(rate: float, limit: int, delay: float, service_of: Callable[
 
 
 def pair_refined(rate: float, limit: int, delay: float, service_of: Callable[[float], float], top: int,
-                 span: float) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], int] | None:
+                 span: float, waiting: float = 0.0
+                 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray] | None, int] | None:
     """pair_stationary, and the same chain on FINE cells over the residual span GRID's widened to: ((weights, R) on
-    GRID, (weights, R) on FINE, the batch sizes followed); None where batches reach the limit."""
+    GRID, (weights, R) on FINE, the batch sizes followed); None where batches reach the limit. The FINE solve only
+    where more than `waiting` of GRID's stationary weight has R > delay (closes that wait for a replica: only they
+    move the other residual by the Q − R the grid splits), else None in its place."""
     spans: list[float] = []
 
     def coarse(lam: float, T: float, service: np.ndarray, x: float) -> tuple[np.ndarray, np.ndarray, float, float]:
@@ -64,6 +70,8 @@ def pair_refined(rate: float, limit: int, delay: float, service_of: Callable[[fl
     if got is None:
         return None
     weight, r, top = got
+    if float(weight[r > delay].sum()) <= waiting:
+        return (weight, r), None, top
     service = np.array([service_of(float(b)) for b in range(1, top + 1)])
     fine_weight, fine_r, _, _ = _stationary(rate, delay, service, spans[-1], FINE)
     return (weight, r), (fine_weight, fine_r), top
