@@ -302,6 +302,30 @@ def test_folded_expert_parallelism_spans_consecutive_ranks():
     assert unfolded == pytest.approx(4 * 94 / 8 * expert_all_to_all_seconds(size, 8, 2, gpu, offer), rel=1e-12)
 
 
+def test_the_link_the_layout_search_passes_is_the_one_found_otherwise():
+    """step_comm hands its intra-node link (intra_node_gbs of the GPU and offer, worked out once per offer) to the
+    all-to-alls and the context-parallel ring instead of their finding it again: the same seconds, to the bit, inside
+    one instance and across instances, over NVLink and over PCIe."""
+    import dataclasses
+
+    from planner.model.interconnect import intra_node_gbs
+    from planner.plans.context_parallel import ring_comm_and_share
+    from planner.plans.expert_parallel import all_to_all_step_seconds
+
+    work, dense = preset("qwen3-235b-a22b"), preset("llama-3.1-8b")
+    gpu = CATALOG.gpus["H100-SXM"]
+    nvlink = _h100_offer()
+    for offer in (nvlink, dataclasses.replace(nvlink, offer=nvlink.offer.model_copy(update={"intra_node": "pcie"}))):
+        intra = intra_node_gbs(gpu, offer)
+        for ep, tp, cp, dp in ((8, 1, 1, 8), (16, 2, 1, 16), (32, 2, 1, 16), (4, 8, 2, 4)):
+            assert all_to_all_step_seconds(work, 2, 2.0, tp, 2, ep, True, gpu, offer, cp, dp, intra) \
+                == all_to_all_step_seconds(work, 2, 2.0, tp, 2, ep, True, gpu, offer, cp, dp)
+        for tp, cp in ((1, 2), (2, 4), (8, 2), (4, 16)):
+            assert ring_comm_and_share(dense, 1, 2.0, tp, 1, cp, True, gpu, offer, intra) \
+                == ring_comm_and_share(dense, 1, 2.0, tp, 1, cp, True, gpu, offer)
+        assert intra[1] == ("pcie" if offer.offer.intra_node == "pcie" else "nvlink")
+
+
 def test_expert_parallel_weight_traffic_counts_the_local_experts():
     """Weight passes per micro-batch: with EP a GPU holds 1/ep of the routed experts, so its weight traffic per
     FLOP counts only those (Qwen3-30B-A3B: 96 % of its parameters are routed experts)."""

@@ -146,18 +146,19 @@ def all_to_all_seconds(size_bytes: float, ranks: int, link_gbs: float, link: str
     return (ranks - 1) / ranks * size_bytes / (link_gbs * 1e9) + (ranks - 1) * RING_STEP_LATENCY_S[link]
 
 
-def group_link(span: int, inside: int, gpu: GpuSpec, offer: PricedOffer) -> tuple[float, str]:
+def group_link(span: int, inside: int, gpu: GpuSpec, offer: PricedOffer,
+               intra: tuple[float, str] | None = None) -> tuple[float, str]:
     """Per-GPU link of a group whose ranks lie `span` GPUs apart at most (expert- or context-parallel ranks after
     the tensor-parallel ones, Megatron's rank order tp-cp-ep-dp-pp): NVLink/PCIe when the span fits within `inside`
-    GPUs of one instance, else each GPU's share of the instance's network (every GPU of the node talks at once)."""
-    if span <= inside:
-        return intra_node_gbs(gpu, offer)
-    if not offer.offer.network_gbps:
-        return intra_node_gbs(gpu, offer)
+    GPUs of one instance, else each GPU's share of the instance's network (every GPU of the node talks at once).
+    `intra`: intra_node_gbs(gpu, offer), when the caller has it."""
+    if span <= inside or not offer.offer.network_gbps:
+        return intra or intra_node_gbs(gpu, offer)
     return offer.offer.network_gbps / 8.0 / offer.offer.gpus_per_instance, "network"
 
 
-def expert_all_to_all_seconds(size_bytes: float, ep: int, stride: int, gpu: GpuSpec, offer: PricedOffer) -> float:
+def expert_all_to_all_seconds(size_bytes: float, ep: int, stride: int, gpu: GpuSpec, offer: PricedOffer,
+                              intra_link: tuple[float, str] | None = None) -> float:
     """One all-to-all of an expert-parallel group of `ep` ranks, each holding `size_bytes` and keeping 1/ep of it,
     the ranks `stride` GPUs apart (the tensor and context ranks sit between them: Megatron's rank order
     tp-cp-ep-dp-pp). Each GPU's payload splits by where its peers are: the (local − 1)/ep share for the group
@@ -166,12 +167,12 @@ def expert_all_to_all_seconds(size_bytes: float, ep: int, stride: int, gpu: GpuS
     hardware (NVSwitch ports vs the GPU's own NIC behind PCIe: NVIDIA DGX H100 datasheet, one 400 Gb/s ConnectX-7
     per GPU) and NCCL's all-to-all posts every peer's send at once (nccl-tests doc/PERFORMANCE.md, alltoall), so
     the slower path sets the time, plus one latency step per peer on it. A group inside one instance is
-    all_to_all_seconds over the intra-node link."""
+    all_to_all_seconds over the intra-node link. `intra_link`: intra_node_gbs(gpu, offer), when the caller has it."""
     if ep <= 1 or size_bytes <= 0:
         return 0.0
     inside = offer.offer.gpus_per_instance
     local = max(1, min(ep, inside // max(1, stride)))
-    intra_gbs, intra = intra_node_gbs(gpu, offer)
+    intra_gbs, intra = intra_link or intra_node_gbs(gpu, offer)
     if local >= ep or not offer.offer.network_gbps:
         return all_to_all_seconds(size_bytes, ep, intra_gbs, intra)
     near = (local - 1) / ep * size_bytes / (intra_gbs * 1e9) + (local - 1) * RING_STEP_LATENCY_S[intra]

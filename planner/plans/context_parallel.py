@@ -85,14 +85,15 @@ def ring_seconds(work: Workload, micro: int, value_bytes: float, tp: int, pp: in
 
 
 def ring_comm_and_share(work: Workload, micro: int, value_bytes: float, tp: int, pp: int, cp: int, reruns_forward: bool,
-              gpu: GpuSpec, offer: PricedOffer) -> tuple[float, float]:
+              gpu: GpuSpec, offer: PricedOffer, intra: tuple[float, str] | None = None) -> tuple[float, float]:
     """ring_seconds' communication and the share of the attention seconds its window is (window = share ×
     attention_seconds, the same product): neither reads the GPU's peak, so a search works them out once for every
-    GPU of one link and network (plans/training.py StepComm)."""
+    GPU of one link and network (plans/training.py StepComm). `intra`: intra_node_gbs(gpu, offer), when the caller
+    has it."""
     if cp <= 1 or not splits_sequence(work):
         return 0.0, 0.0
     passes = RING_PASSES + (1 if reruns_forward else 0)
-    link_gbs, link = group_link(tp * cp, offer.offer.gpus_per_instance, gpu, offer)
+    link_gbs, link = group_link(tp * cp, offer.offer.gpus_per_instance, gpu, offer, intra)
     send = point_to_point_seconds(kv_block_bytes(work, micro, value_bytes, tp, cp), link_gbs, link)
     layers = max(1, work.layers) / pp
     return passes * layers * (cp - 1) * send, passes * (cp - 1) / cp

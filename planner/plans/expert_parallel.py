@@ -51,7 +51,8 @@ def imbalance_factor(work: Workload, ep: int, capacity_factor: float) -> float:
 
 
 def all_to_all_step_seconds(work: Workload, micro: int, value_bytes: float, tp: int, pp: int, ep: int,
-                            recompute: bool, gpu: GpuSpec, offer: PricedOffer, cp: int = 1, dp: int = 0) -> float:
+                            recompute: bool, gpu: GpuSpec, offer: PricedOffer, cp: int = 1, dp: int = 0,
+                            intra: tuple[float, str] | None = None) -> float:
     """All-to-all seconds of one micro-batch on one pipeline stage: its MoE layers' dispatches and combines of
     tokens × top-k hidden vectors (split over the tp ranks by sequence parallelism and over the cp context ranks,
     each of which holds s/cp tokens), the EP ranks tp·cp GPUs apart (Megatron's rank order tp-cp-ep-dp): over
@@ -59,10 +60,10 @@ def all_to_all_step_seconds(work: Workload, micro: int, value_bytes: float, tp: 
     (interconnect.expert_all_to_all_seconds). An EP degree beyond the `dp` data-parallel ranks exists only with
     Megatron-Core's MoE parallel folding (expert tensor parallelism 1, as the Megatron-Bridge Qwen3-235B recipes
     quoted in catalog/published_runs.yaml set it: the experts lay the tp·cp·dp ranks out anew, EP first), whose EP
-    group is ep consecutive ranks."""
+    group is ep consecutive ranks. `intra`: intra_node_gbs(gpu, offer), when the caller has it."""
     if ep <= 1 or not work.is_moe:
         return 0.0
     size = micro * work.tokens_per_sample * work.experts_per_token * work.hidden * value_bytes / (tp * cp)
     per_layer = ALL_TO_ALLS_PER_MOE_LAYER + (2 if recompute else 0)
     stride = 1 if 0 < dp < ep else tp * cp
-    return per_layer * (work.moe_layers / pp) * expert_all_to_all_seconds(size, ep, stride, gpu, offer)
+    return per_layer * (work.moe_layers / pp) * expert_all_to_all_seconds(size, ep, stride, gpu, offer, intra)

@@ -1118,12 +1118,13 @@ def step_comm(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, layout: Layout
         fixed += lw.pipeline_sends * pipeline_send_seconds(lw.activation_bytes / tp, offer, layout.gpus, intra)
     if experts:
         fixed += slots * all_to_all_step_seconds(work, micro, value_bytes, tp, pp, layout.expert,
-                                                 recompute == "full", gpu, offer, cp, dp)
+                                                 recompute == "full", gpu, offer, cp, dp, intra)
     ring_comm = share = attention = 0.0
     if cp > 1:
         # context parallelism: K,V blocks around the ring, behind this GPU's attention of the block before each send
         attention = micro * work.attention_flops_per_sample / (tp * pp * cp)
-        ring_comm, share = ring_comm_and_share(work, micro, value_bytes, tp, pp, cp, recompute != "none", gpu, offer)
+        ring_comm, share = ring_comm_and_share(work, micro, value_bytes, tp, pp, cp, recompute != "none", gpu, offer,
+                                            intra)
     o = offer.offer  # hierarchical_allreduce_seconds reads its GPUs per instance and network
     zero3 = layout.sharding == "zero3"
     if zero3:
@@ -1267,7 +1268,7 @@ class LayoutMemo:
     rows: dict[tuple[int, int], tuple[list[Candidate], list[StepComm | None]]] = \
         dataclasses.field(default_factory=dict)
     """Each (comm token, count)'s candidate layouts with their StepComm, each worked out when first asked for (None
-    until then: comm_rows, comm_at): ~2,000 of a search's ~5,400 plans, since GPUs of one link speed on offers of one
+    until then: comm_rows, _fastest): ~2,000 of a search's ~5,400 plans, since GPUs of one link speed on offers of one
     network and instance size share them."""
     """The LayoutEntry of each layout object (its id(): the entry holds the layout, so the id is not reused while the
     memo lives): a search's layouts_keys list ~5,000 layouts, ~900 distinct."""
@@ -1453,22 +1454,12 @@ class LayoutMemo:
     def comm_rows(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int,
                   view: TargetView) -> tuple[list[Candidate], list[StepComm | None]]:
         """layouts_with_work, and beside them a list for each layout's StepComm on this GPU's link and this offer's
-        network (comm_at fills it), once per (view.comm, count)."""
+        network (_fastest fills it), once per (view.comm, count)."""
         entries = self.works.get((*view.layouts_prefix, count))
         if entries is None:
             entries = self.layouts_with_work(job, gpu, offer, count)
         found = self.rows[(view.comm, count)] = (entries, [None] * len(entries))
         return found
-
-    def comm_at(self, job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, view: TargetView,
-                entry: LayoutEntry) -> StepComm:
-        """The layout's StepComm on this GPU's link and this offer's network, once per (layout, link and network),
-        whatever the memory size."""
-        key = (view.link, id(entry.layout))  # the entry holds the layout: its id is not reused while the memo lives
-        comm = self.comms.get(key)
-        if comm is None:
-            comm = self.comms[key] = step_comm(job, gpu, offer, entry.layout, entry.work, view.intra)
-        return comm
 
     def entry(self, job: TrainingJob, layout: Layout) -> LayoutEntry:
         """The layout's LayoutEntry, made once per layout object."""
@@ -1626,7 +1617,7 @@ def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, eff
     if rows is None:
         rows = memo.comm_rows(job, gpu, offer, count, view)
     entries, comms = rows
-    efficiencies, lazy_values = memo.efficiencies, memo.curve_values
+    efficiencies, lazy_values, made_comms, link = memo.efficiencies, memo.curve_values, memo.comms, view.link
     bandwidth = dequant_bandwidth(gpu)
     # expert ranks stretch the compute by imbalance_factor, at least 1.0 where these hold (the profile's
     # capacity_factor is at least 1): the floor below then holds for their layouts too
@@ -1682,7 +1673,12 @@ def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, eff
                         floor = floor * steps
                 if floor >= fastest:
                     continue
-            comm = comms[index] = memo.comm_at(job, gpu, offer, view, entry)
+            # the layout's StepComm on this link and network, once per (layout, link and network) whatever the
+            # memory size (the entry holds the layout: its id is not reused while the memo lives)
+            comm = made_comms.get((link, id(candidate)))
+            if comm is None:
+                comm = made_comms[(link, id(candidate))] = step_comm(job, gpu, offer, candidate, shared, view.intra)
+            comms[index] = comm
         if comm.imbalance is not None:
             micro_compute *= comm.imbalance
         if comm.zero3:
