@@ -101,24 +101,36 @@ class TextConsole:
         self.file = file
         self.width = width
         self._rich: Console | None = None
+        self._scratch = io.StringIO()
 
     @property
     def rich(self) -> "Console":
+        """The rich console, writing into a scratch buffer that print() passes on line by line."""
         if self._rich is None:
-            self._rich = rich_console(self.file, self.width)
+            self._rich = rich_console(self._scratch, self.width)
         return self._rich
 
     def print(self, *objects: object, **options: Any) -> None:
-        """rich's Console.print: `objects` on one line (nothing: an empty line)."""
+        """rich's Console.print: `objects` on one line (nothing: an empty line), each line written without the
+        spaces that pad it to its table's width or its column's (a leftover of earlier new-user QA rounds: a table's
+        title and its last column's cells ended in up to ~90 spaces, which a copied table or a CI log keeps)."""
         if not objects and not options:
             self.file.write("\n")
             return
         if len(objects) == 1 and not options and isinstance(objects[0], FittedTable):
             text = objects[0].plain_text(self.width)
             if text is not None:
-                self.file.write(text)
+                self.file.write(_trimmed(text))
                 return
         self.rich.print(*objects, **options)
+        self.file.write(_trimmed(self._scratch.getvalue()))
+        self._scratch.seek(0)
+        self._scratch.truncate()
+
+
+def _trimmed(text: str) -> str:
+    """`text` without the spaces at the end of its lines."""
+    return re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE) if " \n" in text or text.endswith(" ") else text
 
 
 def clean(text: object) -> str:
