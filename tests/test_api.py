@@ -427,3 +427,20 @@ def test_a_blank_name_is_refused_like_an_empty_one(catalog):
         with pytest.raises(InputError, match=r"name: the name is blank \(spaces only\)"):
             planner.load_profile({"name": blank, **base}, catalog)
     assert planner.load_profile({"name": " x ", **base}, catalog).profile.name == " x "
+
+
+def test_the_json_parallelism_names_the_pipelines_interleaving(catalog):
+    """A leftover of new-user QA round 12: a pinned training.parallelism.virtual was planned (the interleaved
+    schedule where it divides a stage's layers, plans/training.py virtual_stages) but the JSON's parallelism did not
+    say which; now `virtual` is there beside `pipeline`. Pythia-1B has 16 layers: 8 a stage on 2 stages, which 4
+    divides and 3 does not."""
+    import planner
+
+    for virtual, planned in ((4, 4), (3, 1)):
+        loaded = planner.load_profile(ROOT / "profiles" / "pretrain-1b-72h.yaml", catalog, overrides=[
+            f"training.parallelism={{pipeline: 2, virtual: {virtual}}}", "constraints.gpus=[A100-80GB-SXM]"])
+        shown = planner.plan(loaded, catalog).to_dict(3)["training"]["plans"]
+        assert shown and {p["parallelism"]["virtual"] for p in shown} == {planned}
+    plain = planner.plan(planner.load_profile(ROOT / "profiles" / "pretrain-1b-72h.yaml", catalog, overrides=[
+        "constraints.gpus=[A100-80GB-SXM]"]), catalog).to_dict(3)["training"]["plans"]
+    assert {p["parallelism"]["virtual"] for p in plain} == {1}

@@ -155,7 +155,7 @@ EXPECTED_TRAINING = {
                               hours={"p10": 2.44, "p50": 3.804, "p90": 5.946},
                               # parallelism states the ZeRO stage, recomputation and pins, and the context-parallel
                               # degree (1: a 4k sequence fits one GPU)
-                              parallelism={"data": 8, "tensor": 1, "pipeline": 1, "expert": 1, "context": 1,
+                              parallelism={"data": 8, "tensor": 1, "pipeline": 1, "virtual": 1, "expert": 1, "context": 1,
                                            "sharding": "zero3", "zero": 3, "recompute": "none", "pinned": []}),
     # Llama-3.1-8B at 128k (issue 14): 891 GB of activations per sequence without recomputation, 111 GB per GPU at
     # tensor 8: every plan splits the sequence (context parallelism); 8 H100 as context 8 with full recomputation
@@ -163,7 +163,7 @@ EXPECTED_TRAINING = {
     # 16.1 GB of pretrained weights first (training.from_pretrained: 15 s)
     "long-context-llama-8b": dict(gpu="H100-SXM", provider="mithril", gpu_count=8,
                                   hours={"p10": 29.64, "p50": 46.56, "p90": 73.14},
-                                  parallelism={"data": 1, "tensor": 1, "pipeline": 1, "expert": 1, "context": 8,
+                                  parallelism={"data": 1, "tensor": 1, "pipeline": 1, "virtual": 1, "expert": 1, "context": 8,
                                                "sharding": "zero1", "zero": 1, "recompute": "full", "pinned": []}),
     # Then moved when a fixed global batch stopped counting padded samples (planner/plans/training.py layout_work):
     # 256 samples over 3 replicas is 86 on the busiest, and a step yields 256, not 3 × 86 = 258 (+0.8 % hours);
@@ -277,10 +277,10 @@ def test_json_plan_has_every_contract_field():
                 "meets_deadline", "within_budget"):
         assert key in plan
     assert plan["efficiency_source"] in ("prior", "calibrated", "transferred", "measured")
-    # the JSON plan's parallelism: the degrees (expert and context included) and sharding, plus the ZeRO stage,
-    # recomputation and what the profile pinned
-    assert set(plan["parallelism"]) == {"data", "tensor", "pipeline", "expert", "context", "sharding", "zero",
-                                        "recompute", "pinned"}
+    # the JSON plan's parallelism: the degrees (expert, context and the pipeline's interleaving included) and
+    # sharding, plus the ZeRO stage, recomputation and what the profile pinned
+    assert set(plan["parallelism"]) == {"data", "tensor", "pipeline", "virtual", "expert", "context", "sharding",
+                                        "zero", "recompute", "pinned"}
     serving = run_json("estimate", str(ROOT / "profiles" / "serve-7b-chat.yaml"))["inference"]["plans"][0]
     for key in ("gpu", "provider", "replicas", "gpus_per_replica", "gpu_count", "batch_size",
                 "capacity_rps_per_replica", "utilization", "latency_ms", "throughput_tokens_per_s",

@@ -24,7 +24,7 @@ from planner.plans.options import (
 from planner.plans.owned import OWNED, BuyVersusRent
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
-from planner.plans.training import TrainingPlan, training_memory
+from planner.plans.training import TrainingJob, TrainingPlan, training_memory, virtual_stages
 from planner.plans.verdict import Kind
 from planner.readable import fixed, hours, ms, percent, usd
 from planner.render.bill import BillSection
@@ -362,15 +362,15 @@ def _flag_notes(plans: list[Any], title: str) -> list[str]:
             for i, p in enumerate(plans) if p.price_flags]
 
 
-def training_plan_dict(plan: TrainingPlan) -> dict[str, Any]:
+def training_plan_dict(plan: TrainingPlan, job: TrainingJob) -> dict[str, Any]:
     """One training plan of the JSON document (the fields tests/test_cli.py requires, and more). A plan whose pinned
     degrees cannot run (TrainingPlan.predicted false) has null for what only a running layout has: its stand-in
     layout's memory, step, throughput, MFU, hours and cost are no prediction (the table prints '–')."""
     if not plan.predicted:
         # a plan that does not fit keeps its memory per GPU: what it would need, the figure its verdict states
-        return _unpredicted(_plan_dict(plan), keep_memory=not any(v.kind is Kind.PIN_UNWORKABLE
-                                                                  for v in plan.verdicts))
-    return _plan_dict(plan)
+        return _unpredicted(_plan_dict(plan, job), keep_memory=not any(v.kind is Kind.PIN_UNWORKABLE
+                                                                       for v in plan.verdicts))
+    return _plan_dict(plan, job)
 
 
 def _at_confidence(doc: dict[str, Any], job: Any, raw: TrainingPlan, confidence: float) -> dict[str, Any]:
@@ -404,13 +404,15 @@ def _unpredicted(doc: dict[str, Any], keep_memory: bool = False) -> dict[str, An
     return doc
 
 
-def _plan_dict(plan: TrainingPlan) -> dict[str, Any]:
-    """training_plan_dict's fields as the plan holds them."""
+def _plan_dict(plan: TrainingPlan, job: TrainingJob) -> dict[str, Any]:
+    """training_plan_dict's fields as the plan holds them; `virtual`: the pipeline's interleaving as planned
+    (plans/training.py virtual_stages: the pinned degree where it divides a stage's layers, else 1), which the JSON
+    did not show (a leftover of new-user QA round 12)."""
     return {
         "gpu": plan.gpu, "provider": plan.provider, "instance": plan.instance, "gpu_count": plan.gpu_count,
         "instances": plan.instances,
         "parallelism": {"data": plan.data, "tensor": plan.tensor, "pipeline": plan.pipeline,
-                        "expert": plan.expert, "context": plan.context, "sharding": plan.sharding, "zero": plan.zero,
+                        "virtual": virtual_stages(job, plan.pipeline), "expert": plan.expert, "context": plan.context, "sharding": plan.sharding, "zero": plan.zero,
                         "recompute": plan.recompute_mode, "pinned": list(plan.pinned)},
         "recompute": plan.recompute, "micro_batch": plan.micro_batch,
         "grad_accumulation": plan.grad_accumulation,
@@ -552,7 +554,7 @@ def estimate_dict(est: Estimate, top: int | None = None, decision: Decision | No
             "workload": {**_model_dict(job.work), "trainable_params": _r(job.trainable_params),
                          "tokens": _r(job.tokens), "samples": _r(job.samples), "flops_total": _r(job.model_flops),
                          "memory_min_gb": _r(training_memory(job, 0, False, "none", 1).total / 1e9)},
-            "plans": [_at_confidence({**training_plan_dict(p), **_types_dict(training.others(p)),
+            "plans": [_at_confidence({**training_plan_dict(p, job), **_types_dict(training.others(p)),
                                       **({"accuracy": train_acc} if train_acc else {})}, job, r,
                                      est.training.confidence) for p, r in zip(plans, raw)],
             "recommended": _recommended_index(plans, decision.training if decision is not None else None,
