@@ -2,8 +2,9 @@
 candidate_layouts would compare (every tensor and pipeline degree that fits) are found from their memory alone (the
 first (recomputation, ZeRO stage) trial that fits, at its micro-batch), and each one's step is at least the communication nothing hides plus the longer of its
 compute at its efficiency and its gradient synchronisation (NCCL's least latency per message, the ring's bandwidth)
-with the compute that cannot hide it, and at least the host's launches of the layout there that launches fewest
-(CountBound.host_s: StepTerms.seconds takes the longer of the two). The step's other terms are left out, which keeps
+with the compute that cannot hide it, and at least its host's launches (its accumulation of its stage's forward
+kernels; the coarse floor: those of the layout there that launches fewest, CountBound.host_s), of which
+StepTerms.seconds takes the longer. The step's other terms are left out, which keeps
 the floor below it: QLoRA's dequantizations (StepTerms.memory_s) only add to it. The search (plans/search.py) leaves
 out the counts whose floors show they change no output."""
 from __future__ import annotations
@@ -313,6 +314,10 @@ class CountBound:
                     compute = slots * (flops / peak / eta)
                     if compute >= best:
                         continue
+                    # its host's launches: its accumulation (slots less the pp − 1 idle) of its stage's share
+                    host = (slots - pp + 1) * launch / pp
+                    if host >= best:
+                        continue
                     terms = sends.get(tp * ETA_KEY + pp)
                     if terms is None:
                         terms = sends[tp * ETA_KEY + pp] = self._sends(tp, pp, per_instance, network, intra)
@@ -328,6 +333,7 @@ class CountBound:
                     number, _, micro_flops, slots, accumulation, size, per_layer, zero3, _ = state
                 else:
                     number, eta_key, micro_flops, slots, accumulation, size, per_layer, zero3, _ = entry
+                    host = accumulation * launch  # (no pipeline: every kernel, once per micro-batch)
                     eta = etas.get(eta_key)
                     if eta is None:
                         eta = etas[eta_key] = self._eta(gpu, efficiency, eta_key % ETA_KEY, eta_key // ETA_KEY)
@@ -350,6 +356,8 @@ class CountBound:
                 # each slot's tensor-parallel all-reduces and its two pipeline sends (nothing hides them)
                 fixed = slots * (per_layer * (tp_latency + size * tp_bytes) + pp_latency + size * pp_bytes)
                 seconds = fixed + (compute if compute > hidden else hidden)
+                if host > seconds:  # the host's launches set the pace (StepTerms.seconds)
+                    seconds = host
                 if seconds < best:
                     best = seconds
             host = launch if count <= per_instance or not networked else hosts.get(count)
