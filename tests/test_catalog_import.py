@@ -375,6 +375,17 @@ def test_a_table_of_the_other_layout_names_the_from_that_reads_it(tmp_path):
         assert result.stderr.endswith(f" missing. Its header is a {other} table's: pass --from {other}.\n")
 
 
+def test_the_header_found_quotes_its_names(tmp_path):
+    # new-user QA round 15: a header whose last name ends in a period read 'Header found: a, b, note..', and a name's
+    # own spaces (' Price', the usual reason a column is 'missing') could not be seen
+    table = tmp_path / "x.csv"
+    table.write_text("a, Price,note.\n1,2,3\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["catalog", "import", "--from", "skypilot", str(table), "--provider", "x-cloud",
+                                      "--dry-run"])
+    assert result.exit_code == 2
+    assert result.stderr.endswith(" missing. Header found: 'a', ' Price', 'note.'.\n")
+
+
 @pytest.mark.parametrize("day", ["2026-02-30", "", "yesterday"])
 def test_an_unreadable_price_date_is_one_error_as_refresh_says_it(day, catalog_dir):
     """New-user QA round 15: `catalog import --as-of 2026-02-30` said "Error: --as-of: --as-of '2026-02-30': expected

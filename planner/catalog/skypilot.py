@@ -100,7 +100,8 @@ def read_table(path: Path, required: tuple[str, ...], what: str,
     """(line, row by header name) of a price table (SkyPilot vms.csv, gpuhunt CSV); a missing column or an
     unreadable table is one placed InputError. `others`: the --from sources whose required columns the header may
     hold instead, named in the hint (new-user QA round 12: a SkyPilot vms.csv given --from gpuhunt listed the
-    columns it lacked and its header, not which --from reads it)."""
+    columns it lacked and its header, not which --from reads it). The header's names are quoted: a name's own spaces
+    (' Price') or final period ('note.') read apart from the sentence (new-user QA round 15: 'note..')."""
     text = read_text(path, MAX_CSV_BYTES)
     reader = csv.DictReader(io.StringIO(text))
     try:
@@ -109,7 +110,7 @@ def read_table(path: Path, required: tuple[str, ...], what: str,
         if missing:
             fits = [name for name, columns in (others or {}).items() if all(c in header for c in columns)]
             hint = (f"Its header is a {fits[0]} table's: pass --from {fits[0]}." if fits else
-                    f"Header found: {', '.join(header) or '(empty)'}.")
+                    f"Header found: {', '.join(map(repr, header)) or '(empty)'}.")
             raise InputError(f"not {what}: column(s) {', '.join(missing)} missing", file=str(path), line=1,
                              hint=hint)
         return list(enumerate(reader, start=2))
