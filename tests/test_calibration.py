@@ -3,6 +3,8 @@ efficiencies in estimates. No torch: records here are written by hand, with numb
 import datetime as dt
 import json
 import math
+import shutil
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -10,6 +12,7 @@ from typer.testing import CliRunner
 from planner.cli.main import app
 from planner.efficiency.calibrated import EfficiencyBook, transferred_efficiency
 from planner.errors import InputError
+from planner.io import records
 from planner.io.records import (
     add_calibration,
     identify_gpu,
@@ -536,3 +539,70 @@ def test_a_record_named_yml_in_the_store_is_read(tmp_path):
     listed = runner.invoke(app, ["calibration", "list", "--calibrations", str(store), "--format", "json"])
     assert listed.exit_code == 0, listed.output
     assert [row["catalog_id"] for row in json.loads(listed.stdout)] == ["A100-80GB-SXM"]
+
+
+def _layouts(tmp_path):
+    """planner/bundled_catalog as a wheel installs it (a directory copied into the package) and as a source checkout
+    has it (a link to ../catalog, outside the package); each tree's planner/."""
+    wheel = tmp_path / "site" / "planner"
+    shutil.copytree(ROOT / "catalog", wheel / "bundled_catalog", ignore=shutil.ignore_patterns("calibrations"))
+    source = tmp_path / "source" / "planner"
+    shutil.copytree(ROOT / "catalog", source.parent / "catalog", ignore=shutil.ignore_patterns("calibrations"))
+    source.mkdir()
+    (source / "bundled_catalog").symlink_to(Path("..") / "catalog")
+    return wheel, source
+
+
+def test_calibration_add_refuses_the_store_inside_an_installed_package(tmp_path, catalog, monkeypatch):
+    """New-user QA round 15: on a wheel install (`pip install .`) the default store, the bundled catalog's
+    calibrations/, is inside site-packages, where an added record is lost on the next upgrade (and a system install
+    is not writable): refused with one line, exit 2, nothing written. A source checkout's store (planner/
+    bundled_catalog links to ../catalog) still takes it, to be committed."""
+    wheel, source = _layouts(tmp_path)
+    record = tmp_path / "a100.yaml"
+    save_record(make_record(), record)
+    monkeypatch.setattr(records, "PACKAGE_DIR", wheel)
+    store = wheel / "bundled_catalog" / "calibrations"
+    with pytest.raises(InputError, match="is part of the installed gpuplan package"):
+        add_calibration(record, catalog, store)
+    result = runner.invoke(app, ["calibration", "add", str(record), "--catalog", str(wheel / "bundled_catalog")])
+    resolved = store.resolve()
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", (
+        f"Error: the calibration store {resolved} is part of the installed gpuplan package, where an added record is "
+        "lost on upgrade: pass --calibrations DIR here and to estimate (e.g. --calibrations "
+        "~/gpuplan-calibrations).\n")), result.output
+    assert not store.exists()  # nothing written, not even the folder
+    kept = tmp_path / "home" / "gpuplan-calibrations"  # the way out it names: a store of the user's
+    added = runner.invoke(app, ["calibration", "add", str(record), "--catalog", str(wheel / "bundled_catalog"),
+                                "--calibrations", str(kept)])
+    assert added.exit_code == 0 and added.stdout.startswith(f"Stored {kept}/"), added.output
+
+    monkeypatch.setattr(records, "PACKAGE_DIR", source)
+    stored, new = add_calibration(record, catalog, source / "bundled_catalog" / "calibrations")
+    assert new and stored.resolve().parent == source.parent / "catalog" / "calibrations"
+
+
+def test_what_calibrate_says_to_run_names_a_store_an_installed_package_keeps(monkeypatch, catalog):
+    """`calibrate` (its summary), its --print-script script and its --emit skypilot tasks say which `calibration
+    add` to run: plain in a source checkout; with --calibrations DIR (and the same to estimate) when the default
+    store is inside the installed package, where a plain add is refused."""
+    from planner.cli.measure import calibrate_summary
+
+    lines = {"script": "gpuplan calibration add $(basename \"$OUT\")",
+             "task": "gpuplan calibration add $(basename \"$OUT\")",
+             "summary": "Add it with: gpuplan calibration add rec.yaml"}
+
+    def said() -> dict[str, str]:
+        script = runner.invoke(app, ["calibrate", "--print-script"])
+        task = runner.invoke(app, ["calibrate", "--emit", "skypilot", "--gpus", "L40S"])
+        assert script.exit_code == 0 and task.exit_code == 0, script.output + task.output
+        summary = calibrate_summary(make_record(), catalog, Path("rec.yaml"))
+        return {"script": script.stdout, "task": task.stdout, "summary": summary}
+
+    store = "--calibrations ~/gpuplan-calibrations"
+    for name, text in said().items():  # this checkout: unchanged
+        assert f"{lines[name]}\n" in text.replace('"\n', "\n") and store not in text, (name, text)
+    monkeypatch.setattr(records, "PACKAGE_DIR", ROOT)  # as if the bundled catalog were inside the package
+    for name, text in said().items():
+        assert f"{lines[name]} {store}" in text, (name, text)
+        assert f"give gpuplan estimate the same {store}" in text, (name, text)

@@ -37,3 +37,21 @@ def test_a_wheel_install_carries_the_catalog(tmp_path):
         cwd=tmp_path, env=env, capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.split() == ["bundled_catalog", str(len(CATALOG.gpus)), "True"]
+
+    # the installed copy is no store: a plain `calibration add` is refused, nothing written, and what calibrate
+    # tells the user to run names a store outside it (new-user QA round 15: the record went into site-packages)
+    def gpuplan(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "planner", *args], cwd=tmp_path, env=env, capture_output=True,
+                              text=True)
+
+    record = shutil.copy(ROOT / "docs" / "records" / "cpu-calibration.yaml", tmp_path / "cpu-calibration.yaml")
+    bundled = target / "planner" / "bundled_catalog"
+    refused = gpuplan("calibration", "add", str(record))
+    assert (refused.returncode, refused.stdout) == (2, "") and len(refused.stderr.splitlines()) == 1, refused.stderr
+    assert refused.stderr.startswith(f"Error: the calibration store {bundled / 'calibrations'} is part of the "
+                                     "installed gpuplan package"), refused.stderr
+    assert not (bundled / "calibrations").exists()
+    added = gpuplan("calibration", "add", str(record), "--calibrations", str(tmp_path / "store"))
+    assert added.returncode == 0 and added.stdout.startswith(f"Stored {tmp_path / 'store'}/"), added.stderr
+    script = gpuplan("calibrate", "--print-script")
+    assert 'calibration add $(basename "$OUT") --calibrations ~/gpuplan-calibrations"' in script.stdout

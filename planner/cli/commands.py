@@ -294,9 +294,10 @@ def calibrate(
         _check_calibrate_options(out, quick, print_script, emit is not None,
                                  [flag for flag, value in (("--gpus", gpus), ("--bucket", bucket)) if value is not None])
         if print_script:
+            from planner.io.records import kept_store_option
             from planner.render.calibrate_script import calibrate_script
 
-            _out(calibrate_script(budget))
+            _out(calibrate_script(budget, store_option=kept_store_option()))
             return
         if emit is not None or gpus is not None or bucket is not None:
             from planner.cli.measure import calibration_tasks_text

@@ -168,7 +168,11 @@ def calibrate_summary(record: MeasurementRecord, catalog: Catalog, target: Path)
     """What `gpuplan calibrate` prints once the record is written."""
     from planner.render.records import render_record_summary
 
-    return render_record_summary(record, catalog) + f"Wrote {target}\nAdd it with: gpuplan calibration add {target}\n"
+    from planner.io.records import kept_store_option
+
+    store = kept_store_option()  # an installed package's own store is refused: the line names one outside it
+    add = f"{target} {store}\n(and give gpuplan estimate the same {store})" if store else f"{target}"
+    return render_record_summary(record, catalog) + f"Wrote {target}\nAdd it with: gpuplan calibration add {add}\n"
 
 
 def run_calibrate(catalog: Catalog, out: Path | None, budget_s: float, quick: bool, command: str) -> str:
@@ -245,6 +249,8 @@ def calibration_tasks_text(catalog: Catalog, catalog_dir: Path, gpus: str | None
         raise InputError(f"{gpus!r} names a GPU type twice", field="--gpus")
     try:
         names = load_accelerator_names(catalog_dir, catalog)
-        return calibration_tasks(names, requests, budget, bucket)
+        from planner.io.records import kept_store_option
+
+        return calibration_tasks(names, requests, budget, bucket, store_option=kept_store_option())
     except CatalogLookupError as exc:
         raise InputError(exc.message, field="--gpus", hint=exc.hint) from None

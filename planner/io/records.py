@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from planner.catalog.load import BUNDLED_CATALOG, Catalog
 from planner.dataclass import dataclass
-from planner.errors import InputError, did_you_mean
+from planner.errors import InputError, did_you_mean, option
 from planner.io.atomic import write_new_file_atomic, write_text_atomic
 from planner.io.digest import sha256
 from planner.io.safepath import inside, safe_name
@@ -27,6 +27,12 @@ MEMORY_MATCH_TOLERANCE = 0.10
 """A device's reported memory may differ from the datasheet by the driver's reservation and GB/GiB rounding
 (an 80 GB A100 reports 79.2 GiB = 85.1 GB; an H100 80GB reports 79.6 GiB): within 10 % counts as the same."""
 BUNDLED_CALIBRATIONS = BUNDLED_CATALOG / "calibrations"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+"""The planner package as Python imports it: site-packages/planner in a wheel install, the source tree's planner/
+in a checkout (editable or not installed)."""
+USER_STORE = "~/gpuplan-calibrations"
+"""The calibration store suggested outside an installed package (the shell expands ~), for `calibration add` and
+estimate's --calibrations."""
 
 
 def load_record(path: Path | str) -> MeasurementRecord:
@@ -199,11 +205,40 @@ def _check_store(store: Path) -> None:
             return
 
 
+def inside_package(store: Path | str) -> bool:
+    """Whether a calibration store lies, links resolved, inside the installed planner package: the bundled catalog's
+    calibrations/ of a wheel install, where planner/bundled_catalog is a directory copied into site-packages. In a
+    source checkout planner/bundled_catalog links to ../catalog, outside the package, so its store is the
+    repository's catalog/calibrations/, whose records are committed."""
+    return Path(store).resolve().is_relative_to(PACKAGE_DIR)
+
+
+def _check_kept(store: Path) -> None:
+    """A record is added where it is kept: not inside the installed package (new-user QA round 15: on a wheel
+    install a plain `calibration add` wrote into site-packages, lost on the next upgrade and not writable on a
+    system install)."""
+    if inside_package(store):
+        flag = option("--calibrations")
+        fix = (f"pass {flag} DIR here and to estimate (e.g. {flag} {USER_STORE})" if flag.startswith("--") else
+               f"pass a store outside it here, and the same directory to plan() as {flag} (e.g. {USER_STORE})")
+        raise InputError(f"the calibration store {store} is part of the installed gpuplan package, where an added "
+                         f"record is lost on upgrade: {fix}.")
+
+
+def kept_store_option() -> str:
+    """What `gpuplan calibration add FILE` needs after FILE to be kept: '' where its default store may hold the
+    record (a source checkout's catalog/calibrations/), else `--calibrations ~/gpuplan-calibrations` (a wheel
+    install: the default store is inside the package and refused), which estimate is then given too. What
+    `gpuplan calibrate` and its script and SkyPilot tasks tell the user to run."""
+    return f"--calibrations {USER_STORE}" if inside_package(BUNDLED_CALIBRATIONS) else ""
+
+
 def add_calibration(path: Path | str, catalog: Catalog,
                     store: Path | str = BUNDLED_CALIBRATIONS) -> tuple[Path, bool]:
     """Validate a record (schema, ranges, size, device identity, datasheet) and copy it into the store, never over
     another file; returns the copy (the existing one when the same record is already stored) and whether it is
-    new."""
+    new. A store inside the installed package (a wheel's bundled catalog) is refused before anything is read."""
+    _check_kept(Path(store))
     record, doc = load_record_document(path)
     check_device_identity(record, catalog, doc)
     check_against_datasheet(record, catalog, doc)

@@ -41,12 +41,18 @@ echo ""
 echo "Calibration record: $OUT"
 echo "Bring it home and add it to your catalog:"
 echo "    scp $(whoami)@$(hostname -f 2>/dev/null || hostname):$OUT ."
-echo "    gpuplan calibration add $(basename "$OUT")"
+echo "    gpuplan calibration add $(basename "$OUT")__STORE__"
 """
 
 
-def calibrate_script(budget: str = "10m", torch_index: str = TORCH_INDEX) -> str:
-    """The script text, with the time budget and torch wheel index filled in as shell-quoted words."""
+def calibrate_script(budget: str = "10m", torch_index: str = TORCH_INDEX, store_option: str = "") -> str:
+    """The script text, with the time budget and torch wheel index filled in as shell-quoted words. `store_option`:
+    what the `gpuplan calibration add` it prints needs at home besides the file (planner/io/records.py
+    kept_store_option: '' in a source checkout; `--calibrations DIR` for an installed package, whose own store is
+    refused), a constant of gpuplan's, never the user's text."""
     from planner.render.escape import shell_word
 
-    return SCRIPT.replace("__TORCH_INDEX__", shell_word(torch_index)).replace("__BUDGET__", shell_word(budget))
+    store = (f" {store_option}\"\necho \"    (and give gpuplan estimate the same {store_option})"
+             if store_option else "")
+    return (SCRIPT.replace("__TORCH_INDEX__", shell_word(torch_index)).replace("__BUDGET__", shell_word(budget))
+            .replace("__STORE__", store))

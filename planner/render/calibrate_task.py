@@ -63,8 +63,9 @@ def _slug(gpu_id: str) -> str:
 
 
 def calibration_task(names: AcceleratorNames, request: Request, budget: str, bucket: str | None,
-                     torch_index: str = TORCH_INDEX) -> dict[str, Any]:
-    """The SkyPilot task (as a dict) that calibrates one GPU type."""
+                     torch_index: str = TORCH_INDEX, store_option: str = "") -> dict[str, Any]:
+    """The SkyPilot task (as a dict) that calibrates one GPU type. `store_option`: what the `gpuplan calibration add`
+    its run prints needs at home besides the file (planner/io/records.py kept_store_option)."""
     accelerators = {name: request.count for name in skypilot_names(names, request.gpu)}
     out_dir = RECORDS_DIR if bucket else LOCAL_RECORDS
     run = ('STAMP="$(date -u +%Y%m%dT%H%M%SZ)"\n'
@@ -74,7 +75,8 @@ def calibration_task(names: AcceleratorNames, request: Request, budget: str, buc
            'echo "Calibration record: $OUT"\n')
     name = f"gpuplan-calibrate-{_slug(request.gpu)}"
     if not bucket:
-        run += (f'echo "Bring it home: scp {name}:$OUT . && gpuplan calibration add $(basename "$OUT")"\n')
+        store = f" {store_option}" if store_option else ""
+        run += f'echo "Bring it home: scp {name}:$OUT . && gpuplan calibration add $(basename "$OUT"){store}"\n'
     setup = ('set -eu\n'
              'python3 -m venv "$HOME/gpuplan-venv"\n'
              '"$HOME/gpuplan-venv/bin/python" -m pip install --quiet --upgrade pip\n'
@@ -94,22 +96,25 @@ def calibration_task(names: AcceleratorNames, request: Request, budget: str, buc
 
 
 def calibration_tasks(names: AcceleratorNames, requests: list[Request], budget: str,
-                      bucket: str | None) -> str:
-    """The YAML text: one document per GPU type, each headed by comments on how to launch it."""
+                      bucket: str | None, store_option: str = "") -> str:
+    """The YAML text: one document per GPU type, each headed by comments on how to launch it. `store_option`: see
+    calibration_task."""
     import yaml
 
     from planner.render.launch import yaml_dumper
 
+    store = f" {store_option}" if store_option else ""
+    estimate = f", and give gpuplan estimate the same {store_option}" if store_option else ""
     docs = []
     for request in requests:
-        task = calibration_task(names, request, budget, bucket)
+        task = calibration_task(names, request, budget, bucket, store_option=store_option)
         candidates = sorted(task["resources"]["accelerators"])
         header = [f"gpuplan calibration task for {request.count}x {request.gpu} "
                   f"(SkyPilot names {', '.join(candidates)}: the cheapest offer of any of them)",
                   f"save this document as {task['name']}.yaml in the gpuplan source tree and run: "
                   f"sky launch -c {task['name']} {task['name']}.yaml",
-                  "then: gpuplan calibration add <record> (from the bucket, or the scp the run prints); "
-                  f"sky down {task['name']}"]
+                  f"then: gpuplan calibration add <record>{store} (from the bucket, or the scp the run "
+                  f"prints){estimate}; sky down {task['name']}"]
         header += [f"note: {n}; `gpuplan calibration add` checks the device the record names"
                    for n in ambiguous_elsewhere(names, request.gpu, candidates)]
         text = "".join(f"# {comment(line)}\n" for line in header)
