@@ -535,3 +535,46 @@ def test_a_chain_read_past_its_key_is_found_again_only_for_the_same_times(monkey
     assert again is first and len(made) == 1
     other = bc.batching_chain(2000.0, 8, 64, 1e-4, lambda b: _host_floor(b) * (1.5 if b == read else 1.0), shared)
     assert other is not first and len(made) == 2
+
+
+STEPS = (
+    11.756, 11.756, 11.756, 11.756, 11.756, 11.756, 11.756, 12.566, 13.316, 14.066, 19.741, 20.491, 21.788,
+    22.538, 23.288, 24.585, 25.335, 26.633, 27.383, 28.133, 33.807, 34.557, 35.854, 36.605, 37.355, 38.652,
+    39.402, 40.699, 41.449, 42.199, 47.874, 48.624, 49.921, 50.671, 51.421, 52.718, 53.468, 54.766, 55.516,
+    56.266, 61.940, 62.690, 63.987, 64.737, 65.488, 66.785, 67.535, 68.832, 69.582, 70.332, 76.006, 76.757,
+    78.054, 78.804, 79.554, 80.851, 81.601, 82.899, 83.649, 84.353, 90.027, 90.777, 92.075, 92.825,
+)
+"""bert-train-then-serve's batch times (ms) at 1 … 64 on a fast GPU (a host floor up to 7, then kernels' waves: a
+step every 10): the latency's quantiles sit on their atoms, hard for a short sample."""
+
+
+def _steps(b: float) -> float:
+    return STEPS[int(b) - 1] / 1e3
+
+
+def _percentiles(lat, cum):
+    import numpy as np
+
+    return [float(lat[min(int(np.searchsorted(cum, q)), lat.size - 1)]) for q in (0.5, 0.95, 0.99)]
+
+
+def test_a_filling_chain_stops_recording_once_its_percentiles_settle(monkeypatch):
+    # filling_sample records a block at a time and stops at the first where p50, p95 and p99 are each within
+    # SETTLED of their value to SETTLED_Z standard errors (_settled): a smooth curve settles after one block, within
+    # SETTLED of the sample of all RECORD blocks; the stepped one (atoms at the quantiles) keeps all RECORD blocks
+    import planner.model.filling_chain as fc
+    from planner.model.sampled_chain import BLOCK, CHAINS, RECORD
+
+    def linear(b: float) -> float:
+        return 0.01176 + 0.003 * (b - 1)
+
+    early = fc.filling_sample(0.7 * 4 * 64 / linear(64), 4, 64, 1e-4, linear)
+    assert early[0].size == CHAINS * BLOCK
+    stepped = fc.filling_sample(2000.0, 8, 64, 1e-4, _steps)
+    assert stepped[0].size == RECORD * CHAINS * BLOCK
+    monkeypatch.setattr(fc, "_settled", lambda *_: False)
+    full = fc.filling_sample(0.7 * 4 * 64 / linear(64), 4, 64, 1e-4, linear)
+    assert full[0].size == RECORD * CHAINS * BLOCK
+    assert all(abs(a / b - 1) <= fc.SETTLED for a, b in zip(_percentiles(*early), _percentiles(*full)))
+    again = fc.filling_sample(2000.0, 8, 64, 1e-4, _steps)  # the first block is the same floats either way
+    assert all(a == b for a, b in zip(_percentiles(*again), _percentiles(*stepped)))

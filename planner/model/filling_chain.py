@@ -15,16 +15,31 @@ uniform on (F, A)), and the next first request comes at close + Exp(λ). The rep
 frees S(b) after the close. Latency: one request of each batch drawn uniformly (the first at F, the limit-th of a
 full one at A, the others uniform on (F, min(A, close))), close + S(b) − its arrival, weighted b: the latency's cdf
 over requests is that weighted empirical cdf. Copies run side by side as in model/sampled_chain.py (BURN_CHAINS from
-idle until _drifting stops, on the mean R and the mean batch size; copied to CHAINS; RECORD blocks of BLOCK
-closes), the seed fixed: the same floats run to run. Measured: benchmarks/prototypes/many_replicas_filling.py.
+idle until _drifting stops, on the mean R and the mean batch size; copied to CHAINS; blocks of BLOCK closes), the
+seed fixed: the same floats run to run. K is drawn only where the batch is not full and its window is open (a
+Binomial of a varying p is the dearest draw; a full batch or p = 0 needs none). Recording stops after the first block
+where p50, p95 and p99 are each settled (_settled: their Monte Carlo interval to SETTLED_Z standard errors within
+SETTLED of the value, the error from GROUPS groups of independent copies), else after RECORD blocks: most chains of
+a short delay settle after one block (200,000 draws; 137 of bert-train-then-serve's 177 at 0.1 ms), those on a
+staircase curve (kernels' waves: the quantiles on its atoms) keep the 600,000 (a percentile moved ≤ 1.5 %).
+Measured: benchmarks/prototypes/many_replicas_filling.py; docs/internals.md 'A short delay'.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
 from planner.model.sampled_chain import BLOCK, BURN_CHAINS, CHAINS, MAX_BLOCKS, RECORD, SEED, _drifting, taken
+
+GROUPS = 20
+"""Groups of copies whose shares below a percentile give its standard error (_settled)."""
+SETTLED = 0.02
+"""Recording stops after a block where each of p50, p95 and p99 is within this share of its value (_settled)."""
+SETTLED_Z = 2.0
+"""Standard errors the percentiles' interval spans each side (_settled)."""
+QUANTILES = (0.5, 0.95, 0.99)
 
 
 def filling_sample(rate: float, replicas: int, limit: int, delay: float, service_of: Callable[[float], float],
@@ -36,7 +51,9 @@ def filling_sample(rate: float, replicas: int, limit: int, delay: float, service
     table = np.array([service_of(float(b)) for b in range(1, limit + 1)])
     free = np.zeros((c, n))  # each replica's free time from the current close, sorted up a copy's column (taken)
     nxt = rng.exponential(1.0 / lam, n)  # the next batch's first request, from the current close
-    burning, kept_lat, kept_w = True, [], []
+    burning, blocks = True, 0
+    lat: np.ndarray | None = None
+    w = groups = np.empty(0)
     seen: list[np.ndarray] = []  # burn-in: each block's per-copy means of R and of the batch size
     while True:
         lat_blk, w_blk = [], []
@@ -48,7 +65,10 @@ def filling_sample(rate: float, replicas: int, limit: int, delay: float, service
             close = np.maximum(ready, np.minimum(f + T, a))
             full = a <= close
             p = np.where(full, 1.0, (close - f) / np.maximum(a - f, 1e-300))
-            k = rng.binomial(max(limit - 2, 0), np.clip(p, 0.0, 1.0))
+            k = np.zeros(n, dtype=np.int64)
+            drawn = ~full & (p > 0.0)
+            if limit > 2 and drawn.any():  # K alone where a batch is not full and its window is open
+                k[drawn] = rng.binomial(limit - 2, np.minimum(p[drawn], 1.0))
             b = np.where(full, limit, 1 + k)
             took = table[b - 1]
             stat[0, step] = np.maximum(ready, 0.0)
@@ -70,15 +90,41 @@ def filling_sample(rate: float, replicas: int, limit: int, delay: float, service
                 nxt = np.tile(nxt, CHAINS // n)
                 n = free.shape[1]
         else:
-            kept_lat.append(np.concatenate(lat_blk))
-            kept_w.append(np.concatenate(w_blk))
-            if len(kept_lat) == RECORD:
+            blk_lat, blk_w = np.concatenate(lat_blk), np.concatenate(w_blk).astype(np.float64)
+            order = stable_order(blk_lat)
+            blk_lat, blk_w = blk_lat[order], blk_w[order]
+            group = (order % n) % BURN_CHAINS // (BURN_CHAINS // GROUPS)  # copies of one burnt-in copy: one group
+            if lat is None:
+                lat, w, groups = blk_lat, blk_w, group
+            else:  # merged: the stable sort of the blocks' concatenation (two sorted runs, timsort merges them)
+                merged = np.argsort(np.concatenate([lat, blk_lat]), kind="stable")
+                lat = np.concatenate([lat, blk_lat])[merged]
+                w = np.concatenate([w, blk_w])[merged]
+                groups = np.concatenate([groups, group])[merged]
+            blocks += 1
+            if blocks == RECORD or _settled(lat, w, groups):
                 break
-    lat = np.concatenate(kept_lat)
-    order = stable_order(lat)
-    ordered = lat[order]
-    cum = np.cumsum(np.concatenate(kept_w)[order], dtype=np.float64)
-    return ordered, cum / cum[-1]
+    cum = np.cumsum(w)
+    return lat, cum / cum[-1]
+
+
+def _settled(lat: np.ndarray, w: np.ndarray, groups: np.ndarray) -> bool:
+    """Whether p50, p95 and p99 of the latencies sampled so far (sorted, weights `w`) are each within SETTLED of
+    their value to SETTLED_Z Monte Carlo standard errors: the share of requests below each percentile in each of
+    GROUPS groups of independent copies (batch means, each copy's closes in one group), its standard error across
+    them, read back onto the latency through the pooled cdf."""
+    cum = np.cumsum(w)
+    total = cum[-1]
+    mass = np.bincount(groups, weights=w, minlength=GROUPS)
+    for q in QUANTILES:
+        at = min(int(np.searchsorted(cum, q * total)), lat.size - 1)
+        below = np.bincount(groups[: at + 1], weights=w[: at + 1], minlength=GROUPS) / mass
+        se = float(below.std(ddof=1)) / math.sqrt(GROUPS)
+        lo = lat[min(int(np.searchsorted(cum, max(q - SETTLED_Z * se, 0.0) * total)), lat.size - 1)]
+        hi = lat[min(int(np.searchsorted(cum, min(q + SETTLED_Z * se, 1.0) * total)), lat.size - 1)]
+        if hi - lo > 2.0 * SETTLED * lat[at]:
+            return False
+    return True
 
 
 def stable_order(values: np.ndarray) -> np.ndarray:
