@@ -606,3 +606,17 @@ def test_what_calibrate_says_to_run_names_a_store_an_installed_package_keeps(mon
     for name, text in said().items():
         assert f"{lines[name]} {store}" in text, (name, text)
         assert f"give gpuplan estimate the same {store}" in text, (name, text)
+
+
+@pytest.mark.parametrize("command", [["profile", str(ROOT / "profiles" / "lora-7b-a6000.yaml"), "--quick"],
+                                     ["calibrate", "--quick", "--budget", "1s"]])
+def test_a_record_file_not_named_yaml_is_refused_before_measuring(tmp_path, command):
+    # new-user QA round 15: `gpuplan profile --out x.txt` measured and wrote a YAML record under a name a calibration
+    # store skips, while `estimate --html x.txt` was refused; every name is refused before any measuring
+    for name, fix in (("x.txt", "x.yaml"), ("x.json", "x.yaml"), ("x", "x.yaml"), ("x.yaml.bak", "x.yaml")):
+        out = tmp_path / name
+        result = runner.invoke(app, [*command, "--out", str(out)])
+        assert (result.exit_code, result.output) == (2, (
+            f"Error: --out {out}: expected a .yaml (or .yml) file name: the record is YAML. Write --out "
+            f"{tmp_path / fix}.\n"))
+        assert not out.exists()

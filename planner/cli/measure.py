@@ -14,7 +14,7 @@ from planner.catalog.load import Catalog
 from planner.errors import PlannerError
 from planner.io.atomic import check_output_path, write_new_file_atomic
 from planner.io.profile import LoadedProfile
-from planner.io.records import record_yaml, save_record
+from planner.io.records import check_record_name, record_yaml, save_record
 from planner.schema.record import MeasurementRecord
 from planner.schema.units import parse_seconds
 
@@ -141,6 +141,7 @@ def run_profile(loaded: LoadedProfile, catalog: Catalog, out: Path, quick: bool,
                          hint=f"Add --comm to measure all-reduce across {processes} local processes, or drop "
                               "--processes.")
     check_model_code(model_code, trusted)
+    check_record_name(out)
     check_output_path(out)  # before measuring: an unusable --out must not cost the run
     with measuring():
         run = _import_profiler()
@@ -178,6 +179,7 @@ def calibrate_summary(record: MeasurementRecord, catalog: Catalog, target: Path)
 def run_calibrate(catalog: Catalog, out: Path | None, budget_s: float, quick: bool, command: str) -> str:
     """The calibration suite on this machine; refuses a GPU the catalog does not know. Returns the summary."""
     if out is not None:
+        check_record_name(out)
         check_output_path(out)  # before measuring: an unusable --out must not cost the run
     else:
         check_output_path(Path("calibration.yaml"))  # the default goes to the current directory

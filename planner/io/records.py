@@ -261,6 +261,19 @@ RECORD_SUFFIXES = (".yaml", ".yml")
 """The names of the records a calibration store reads (others, such as its README.md, are not records)."""
 
 
+def check_record_name(path: Path, option: str = "--out") -> None:
+    """A record's file is named as YAML (.yaml or .yml), as --html's page is .html: a record is YAML, and a calibration
+    store reads only those names (new-user QA round 15: `gpuplan profile --out x.txt` measured and wrote a record
+    that a store skips and an editor opens as text, and `--out x.json` one that no JSON reader reads; refused
+    before any measuring)."""
+    if path.suffix.lower() not in RECORD_SUFFIXES:
+        # x.yaml.bak: x.yaml, not x.yaml.yaml
+        named = path.with_name(path.stem) if Path(path.stem).suffix.lower() in RECORD_SUFFIXES else \
+            path.with_suffix(".yaml")
+        raise InputError("expected a .yaml (or .yml) file name: the record is YAML", file=f"{option} {path}",
+                         hint=f"Write {option} {named}.")
+
+
 def load_calibrations(catalog: Catalog, store: Path | str = BUNDLED_CALIBRATIONS) -> list[StoredCalibration]:
     """Every record in the store (its *.yaml and *.yml files), validated; newest first."""
     root = Path(store)
