@@ -145,7 +145,11 @@ def test_bad_threshold_exit_2():
     # new-user QA: 'Error: --fail-above: --fail-above 'abc': expected …' named the option twice, and the value
     # 'abc' of 'cost=abc' as if it were the whole option
     for value, words in (("cost=abc", "expected a percentage such as 15%, got 'abc'"),
-                         ("cost=-5%", "expected a percentage of 0% or more, got '-5%'")):
+                         ("cost=-5%", "expected a percentage of 0% or more, got '-5%'"),
+                         # new-user QA round 15: 'inf%' (and '1e400%', inf to float()) passed whatever changed
+                         ("cost=inf%", "expected a finite percentage such as 15%, got 'inf%'\n"),
+                         ("1e400%", "expected a finite percentage such as 15%, got '1e400%'\n"),
+                         ("gpu_hours=nan%", "expected a finite percentage such as 15%, got 'nan%'\n")):
         result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--fail-above", value])
         assert result.exit_code == 2 and result.output.startswith(f"Error: --fail-above: {words}"), result.output
         assert result.output.count("--fail-above") == 1

@@ -3,6 +3,7 @@ latency, and whether the cost rose above a threshold (for CI, the way Infracost 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from planner.dataclass import dataclass
 from pathlib import Path
@@ -88,6 +89,10 @@ def parse_threshold(text: str) -> float:
         value = float(raw) / 100.0
     except ValueError:
         raise InputError(f"expected a percentage such as 15%, got {text!r}", field="--fail-above") from None
+    if not math.isfinite(value):
+        # new-user QA round 15: 'inf%' (and '1e400%', which float() reads as inf) was accepted, a threshold no rise
+        # is above, so the check passed whatever changed; 'nan%' read 'expected a percentage of 0% or more'
+        raise InputError(f"expected a finite percentage such as 15%, got {text!r}", field="--fail-above")
     if not value >= 0:
         raise InputError(f"expected a percentage of 0% or more, got {text!r}", field="--fail-above")
     return value
