@@ -141,8 +141,8 @@ def run_profile(loaded: LoadedProfile, catalog: Catalog, out: Path, quick: bool,
                          hint=f"Add --comm to measure all-reduce across {processes} local processes, or drop "
                               "--processes.")
     check_model_code(model_code, trusted)
-    check_record_name(out)
     check_output_path(out)  # before measuring: an unusable --out must not cost the run
+    check_record_name(out)  # after: a directory or a device is named as what it is
     with measuring():
         run = _import_profiler()
         code = None
@@ -179,8 +179,8 @@ def calibrate_summary(record: MeasurementRecord, catalog: Catalog, target: Path)
 def run_calibrate(catalog: Catalog, out: Path | None, budget_s: float, quick: bool, command: str) -> str:
     """The calibration suite on this machine; refuses a GPU the catalog does not know. Returns the summary."""
     if out is not None:
-        check_record_name(out)
         check_output_path(out)  # before measuring: an unusable --out must not cost the run
+        check_record_name(out)  # after: a directory or a device is named as what it is
     else:
         check_output_path(Path("calibration.yaml"))  # the default goes to the current directory
     with measuring():
