@@ -132,7 +132,12 @@ def test_cost_rise_arithmetic():
     # a newer gpuplan's estimate says so (new-user QA round 9: it read 'not a gpuplan estimate')
     ('{"schema_version": 99, "profile": "p"}', "schema_version: estimate format version 99 was written by a newer "
                                                "gpuplan; this gpuplan reads version 1"),
-    ('{"schema_version": 99}', "not a gpuplan estimate")])
+    ('{"schema_version": 99}', "not a gpuplan estimate"),
+    # new-user QA round 16: validate's document (schema_version 1, no sections) was diffed as an empty estimate, exit 1
+    ('{"schema_version": 1, "cross_validate": null, "runs": [], "summary": {}}',
+     "bad.json: not a gpuplan estimate (no profile name): it is `gpuplan validate --format json`'s output. Give"),
+    ('{"schema_version": 1, "old": "a.json", "new": "b.json", "changes": []}',
+     "bad.json: not a gpuplan estimate (no profile name): it is `gpuplan diff --format json`'s output. Give")])
 def test_diff_bad_input_exit_2(write, content, message):
     bad = write("bad.json", content)
     result = runner.invoke(app, ["diff", str(bad), str(PRETRAIN)])

@@ -144,6 +144,11 @@ def load_plan_document(path: Path, catalog_dir: Path, confidence: float = 0.5,
                          hint="Upgrade gpuplan (pip install -U gpuplan), or diff estimates this version wrote.")
     if not isinstance(data, dict) or data.get("schema_version") != 1:
         raise InputError("not a gpuplan estimate (schema_version 1 expected)", file=str(path), hint=ESTIMATE_HINT)
+    if not isinstance(data.get("profile"), str):
+        # new-user QA round 16: `gpuplan validate --format json`'s document (schema_version 1 too) was read as an
+        # estimate with no sections, and `diff` printed a table and 'val.json does not plan training' (exit 1)
+        kind = next((f": it is `{command}`'s output" for command, key in OTHER_DOCUMENTS if key in data), "")
+        raise InputError(f"not a gpuplan estimate (no profile name){kind}", file=str(path), hint=ESTIMATE_HINT)
     _check_shape(data, str(path))
     return data
 
@@ -182,6 +187,8 @@ def confidence_notes(old: Path, new: Path, old_doc: dict[str, Any], new_doc: dic
     return []
 
 
+OTHER_DOCUMENTS = (("gpuplan validate --format json", "runs"), ("gpuplan diff --format json", "changes"))
+"""gpuplan's other JSON documents of schema_version 1, each by a key an estimate has not."""
 ESTIMATE_HINT = "Give the output of `gpuplan estimate PROFILE --format json`, or a profile."
 _PLAN_FIELDS = {"training": {"gpu_count": int, "gpu": str, "provider": str},
                 "inference": {"replicas": int, "gpus_per_replica": int, "gpu": str, "provider": str}}
