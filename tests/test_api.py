@@ -81,6 +81,16 @@ def test_dict_profile_errors_name_the_field(catalog):
         planner.load_profile(data, catalog)
 
 
+def test_the_error_type_is_the_package_s_own_name(catalog):
+    # new-user QA round 16: a notebook's `except planner.PlannerError` read "module 'planner' has no attribute
+    # 'PlannerError'"; every bad input of the three functions raises it
+    assert "PlannerError" in planner.__all__ and planner.PlannerError is PlannerError
+    for call in (lambda: planner.load_profile({"name": "x"}, catalog), lambda: planner.load_profile(5, catalog),
+                 lambda: planner.plan(planner.load_profile(PRETRAIN, catalog), catalog, confidence=2)):
+        with pytest.raises(planner.PlannerError):
+            call()
+
+
 def test_overrides_apply_to_dicts_and_files_alike(catalog):
     data = yaml.safe_load(PRETRAIN.read_text())
     a = planner.plan(planner.load_profile(data, catalog, ["training.epochs=2"]), catalog).to_dict()
