@@ -144,6 +144,16 @@ def test_diff_bad_input_exit_2(write, content, message):
     assert result.exit_code == 2 and message in result.output
 
 
+def test_an_estimate_with_a_byte_order_mark_is_read(tmp_path):
+    # new-user QA round 16: an estimate saved with a UTF-8 BOM (PowerShell, Notepad) read 'not JSON: Unexpected UTF-8
+    # BOM (decode using utf-8-sig)', where a profile with one is read
+    estimate = runner.invoke(app, ["estimate", str(PRETRAIN), "--format", "json"]).stdout
+    marked = tmp_path / "bom.json"
+    marked.write_text("\ufeff" + estimate, encoding="utf-8")
+    result = runner.invoke(app, ["diff", str(marked), str(PRETRAIN)])
+    assert result.exit_code == 0, result.output
+
+
 def test_bad_threshold_exit_2():
     result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--fail-above", "lots"])
     assert result.exit_code == 2 and "--fail-above" in result.output

@@ -127,7 +127,9 @@ def load_plan_document(path: Path, catalog_dir: Path, confidence: float = 0.5,
         with exact_numbers():  # changes from the numbers as computed; the diff's own output rounds (changes_dict)
             return result.to_dict(top=None)
     try:
-        data = json.loads(read_text(path), parse_constant=_no_constant)
+        # a UTF-8 byte-order mark (PowerShell's Out-File -Encoding utf8, Notepad) is no part of the document, as a
+        # profile's YAML reads it: the estimate read 'not JSON: Unexpected UTF-8 BOM (decode using utf-8-sig)'
+        data = json.loads(read_text(path).removeprefix("\ufeff"), parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise InputError(f"not JSON: {exc.msg}", file=str(path), line=exc.lineno, column=exc.colno,
                          hint=ESTIMATE_HINT) from None
