@@ -1,4 +1,6 @@
 """NCCL's collective cost model (planner/model/nccl.py) and the stacks' gradient buckets, worked by hand."""
+import itertools
+
 import pytest
 
 from planner.model.grad_sync import gradient_messages
@@ -54,3 +56,28 @@ def test_the_least_latency_is_the_least_of_every_algorithm_and_protocol():
                 for nodes in (1, 2, 4, ranks, 4 * ranks):
                     expected = 0.0 if ranks <= 1 else min(c[0] for c in _candidates(kind, ranks, nodes, intra))
                     assert least_latency_s(kind, ranks, nodes, intra) == expected, (kind, intra, ranks, nodes)
+
+
+def test_least_collectives_are_under_every_message_sum_and_reached():
+    """least_collectives_s (the training floors' gradient all-reduce) is at or under `messages` collective_seconds of
+    the whole size split evenly, at every size (under and past the ring's plateau threshold), and equal to it where
+    no message reaches the threshold (up to rounding): the floor is not overstated, and is no looser than it must be.
+    Charging every message the plateau (or the ring's bandwidth term over a tree's share) fails the first."""
+    from planner.model.nccl import collective_seconds, least_collectives_s, least_latency_s
+
+    for intra in ("nvlink", "pcie"):
+        for ranks in (2, 8, 64, 128, 2048):
+            for nodes in (1, 2, ranks // 2, ranks):
+                for messages in (1, 3, 40):
+                    for size, rate in itertools.product((1e3, 3e4, 1e6, 1e8, 1e10), (1e7, 1e10)):
+                        bandwidth = size / rate  # the ring's time at full bandwidth, 10 MB/s or 10 GB/s
+                        timed = messages * collective_seconds("allreduce", size / messages, ranks, nodes, intra,
+                                                              bandwidth / messages)
+                        floor = least_collectives_s("allreduce", ranks, nodes, intra, messages, bandwidth)
+                        key = (intra, ranks, nodes, messages, size)
+                        assert floor <= timed * (1 + 1e-12), key
+                        # never under the former floor (least latency per message plus the ring's bandwidth term)
+                        assert floor >= messages * least_latency_s("allreduce", ranks, nodes, intra) + bandwidth \
+                            - 1e-15, key
+                        if size / messages < ranks / 16.0 * 65536:  # no plateau (nccl._candidates' threshold)
+                            assert floor == pytest.approx(timed, rel=1e-12), key

@@ -101,6 +101,24 @@ def _candidates(kind: Collective, ranks: int, nodes: int, intra: str) -> tuple[t
     return tuple(out)
 
 
+def least_collectives_s(kind: Collective, ranks: int, nodes: int, intra: str, messages: int,
+                        ring_bandwidth_s: float) -> float:
+    """A floor under `messages` or more collectives over this group that together take `ring_bandwidth_s` or more at
+    the ring's full bandwidth (collective_seconds of each message, summed): the least over _candidates of the
+    messages × its latency (the smaller of the two it may charge: a message at or past the ring's plateau threshold
+    pays the plateau) plus the bandwidth term over its share. collective_seconds takes each message's least over the
+    same candidates, and equal messages pick the same one, so their sum is the least of the candidates' sums; each
+    sum only grows with the messages and the bandwidth term (plans/count_bound.py)."""
+    if ranks <= 1:
+        return 0.0
+    best = math.inf
+    for latency, plateau, _, volume, share in _candidates(kind, ranks, nodes, intra):
+        seconds = messages * (latency if latency < plateau else plateau) + ring_bandwidth_s * volume / share
+        if seconds < best:
+            best = seconds
+    return best
+
+
 def least_latency_s(kind: Collective, ranks: int, nodes: int, intra: str) -> float:
     """The least latency collective_seconds charges any algorithm and protocol for one collective over this group
     (a message at or past a ring's plateau threshold pays more): with the ring's bandwidth term, a floor under

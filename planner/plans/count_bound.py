@@ -19,7 +19,7 @@ from planner.model.forward_time import kernels_per_forward
 from planner.model.grad_sync import gradient_messages
 from planner.model.interconnect import RING_STEP_LATENCY_S
 from planner.model.memory import usable_bytes
-from planner.model.nccl import Collective, least_latency_s
+from planner.model.nccl import Collective, least_collectives_s, least_latency_s
 from planner.model.precision import training_value_bytes
 from planner.model.startup import startup_seconds
 from planner.plans.context_parallel import splits_sequence
@@ -147,9 +147,9 @@ Comm = tuple[float, float, float, float, float, float, int, str]
 """What a shape's step reads of a GPU's link and an offer's network (CountBound._comm), a plain tuple (a search makes
 thousands): NCCL's least latency of a slot's tensor-parallel all-reduces per all-reduce a layer makes; their ring
 bandwidth term per sample of the micro-batch, likewise; a slot's two pipeline sends' latency; their seconds per
-sample of the micro-batch; the gradient all-reduce (ZeRO-0/1/2); the bandwidth term of ZeRO-3's gathers and
-scatters of one micro-batch (CountBound.zero3_s adds latency); the instances the data-parallel group spans over a
-network (1: none); the intra-node link (nvlink | pcie)."""
+sample of the micro-batch; the gradient all-reduce (ZeRO-0/1/2: nccl.least_collectives_s); the bandwidth term of
+ZeRO-3's gathers and scatters of one micro-batch (CountBound.zero3_s adds latency); the instances the data-parallel
+group spans over a network (1: none); the intra-node link (nvlink | pcie)."""
 
 CoarseLinks = tuple[tuple[int, ...], float, list[tuple[float, float, float, float]], int, float]
 """CountBound._coarse_links: a count's tensor degrees, its data-parallel all-reduce's network term (-1.0: none),
@@ -632,7 +632,8 @@ class CountBound:
         """What a shape's step reads of the GPU's link and the offer's network (Comm), each collective at NCCL's
         least latency per message and the ring's bandwidth term (model/interconnect.py group_collective_seconds,
         ring_allreduce_seconds; model/nccl.py: every algorithm and protocol adds its latency and reaches at most
-        the ring's bandwidth); pipeline sends as training.pipeline_send_seconds."""
+        the ring's bandwidth), the gradient all-reduce at the least of the algorithms' and protocols' sums
+        (nccl.least_collectives_s); pipeline sends as training.pipeline_send_seconds."""
         tp, pp, dp = shape.tp, shape.pp, shape.dp
         link, kind = intra[0] * 1e9, intra[1]
         net = network / 8.0 * 1e9 if network else 0.0  # bytes/s of one instance's network
@@ -669,10 +670,10 @@ class CountBound:
                 bandwidth += 2.0 * (nodes - 1) / nodes * shape.grad_bytes / local / (net / sharing)
             else:
                 nodes = 1
-            latency = self.latencies.get(("allreduce", dp, nodes, kind))
-            if latency is None:
-                latency = self._latency("allreduce", dp, nodes, kind)
-            allreduce = shape.messages * latency + bandwidth
+            # each message at the algorithm and protocol that suits the whole reduction (least_collectives_s): over
+            # many nodes a ring's latency grows with the nodes and a tree's bandwidth term is twice the ring's, so the
+            # least latency plus the ring's bandwidth (least_latency_s) falls well under either
+            allreduce = least_collectives_s("allreduce", dp, nodes, kind, shape.messages, bandwidth)
             # ZeRO-3's, worked out when a fit picks it (zero3_s)
             zero3 = 1.5 * bandwidth
         return tp_latency, tp_bytes, pp_latency, pp_bytes, allreduce, zero3, nodes, kind
