@@ -617,3 +617,21 @@ def test_no_example_line_starts_with_a_separator_at_any_width(name, monkeypatch)
             starts += [line for row in table.cell_lines(at) for cell in row for line in cell
                        if line.strip().startswith(SEPARATORS)]
         assert printed and not starts, (width, starts[:3])
+
+
+def test_a_command_in_backticks_is_never_broken_inside(tmp_path, monkeypatch):
+    # new-user QA round 15: the empty `gpuplan calibration list` at 80 columns broke `gpuplan calibration add FILE`
+    # after `gpuplan, and the examples' accuracy note `gpuplan validate --cross-validate …` after `gpuplan validate
+    from planner.render.console import wrap_lines
+
+    store = tmp_path / "empty"
+    store.mkdir()
+    for width in (40, 60, 80, 120):
+        monkeypatch.setenv("COLUMNS", str(width))
+        listed = CliRunner().invoke(app, ["calibration", "list", "--calibrations", str(store)])
+        assert listed.exit_code == 0
+        assert all(line.count("`") % 2 == 0 for line in listed.stdout.splitlines()), (width, listed.stdout)
+        assert "`gpuplan calibration add FILE`." in listed.stdout
+    # a command wider than the line breaks at its spaces, as any sentence
+    assert wrap_lines(["run `a b c d e f g h` now"], 10) == ["run `a b c", "d e f g h`", "now"]
+    assert wrap_lines(["a `b c` d"], 7, "- ") == ["- a", "  `b c`", "  d"]

@@ -791,7 +791,9 @@ def _text_width(value: object) -> int:
 
 def wrap_lines(lines: Sequence[str], width: int, prefix: str = "", whole_words: bool = False) -> list[str]:
     """Sentences wrapped at word boundaries to `width` columns, continuation lines indented under the prefix; a word
-    wider than a line is broken, or with `whole_words` kept whole on a line of its own (a path to copy)."""
+    wider than a line is broken, or with `whole_words` kept whole on a line of its own (a path to copy). A command in
+    backticks that fits a line is one word: it breaks before or after, never inside (new-user QA round 15: the empty
+    `gpuplan calibration list` broke `gpuplan calibration add FILE` after `gpuplan at 80 columns)."""
     import textwrap
 
     out: list[str] = []
@@ -799,6 +801,9 @@ def wrap_lines(lines: Sequence[str], width: int, prefix: str = "", whole_words: 
     glue = "\ue000"  # the space before a separator, as textwrap breaks at none: clean() shows any in the text as \xe000
     for line in lines:
         text = re.sub(rf" (?=(?:{'|'.join(map(re.escape, SEPARATORS))})(?: |$))", glue, clean(line))
+        # the command with what it is glued to ('`…`)' and a separator after it) fits a line, else it breaks as words
+        text = re.sub(r"\S*`[^`\n]+`\S*", lambda m: m.group().replace(" ", glue)
+                      if len(m.group()) <= width - len(indent) else m.group(), text)
         out += [wrapped.replace(glue, " ") for wrapped in textwrap.wrap(
             text, width, initial_indent=prefix, subsequent_indent=indent, break_on_hyphens=False,
             break_long_words=not whole_words)] or [""]

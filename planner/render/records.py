@@ -159,7 +159,8 @@ def render_calibration_list(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     console = _console(buffer)
     if not rows:
-        console.print("No calibrations stored. Run `gpuplan calibrate` on a GPU and `gpuplan calibration add FILE`.")
+        print_lines(console, ["No calibrations stored. Run `gpuplan calibrate` on a GPU and "
+                              "`gpuplan calibration add FILE`."])
         return buffer.getvalue()
     body = []
     for row in rows:
