@@ -391,3 +391,28 @@ def test_skypilot_without_an_accelerator_name_points_to_what_the_user_can_do(tmp
     assert result.exit_code == 2 and result.stdout == "" and not page.exists() and "Traceback" not in result.output
     assert result.stderr.startswith("Error: no SkyPilot accelerator name for MI250X on owned.")
     assert "--catalog" in result.stderr and "--emit torchrun" in result.stderr
+
+
+INTERLEAVED = ("--set", "training.parallelism.pipeline=4", "--set", "training.parallelism.virtual=2",
+               "--set", "constraints.gpus=[A100-80GB-SXM]", "--set", "constraints.providers=[aws]")
+
+
+def test_the_spec_carries_the_plans_virtual_pipeline_and_expert_degrees(sky):
+    # the JSON showed parallelism.virtual 2 (pythia-1b: 16 layers, 4 stages of 2 virtual stages, 2 layers a chunk) while the
+    # launch specs exported tensor, pipeline and context only: the script launched a plain 1F1B pipeline
+    doc = json.loads(gpuplan("estimate", str(PRETRAIN), "--format", "json", *INTERLEAVED).stdout)
+    parallelism = doc["training"]["plans"][doc["training"]["recommended"]]["parallelism"]
+    assert parallelism["pipeline"] == 4 and parallelism["virtual"] == 2
+    script = emit("torchrun", *INTERLEAVED)
+    exports = dict(kv.split("=", 1) for kv in
+                   shlex.split(next(l for l in script.splitlines() if l.startswith("export ")))[1:])
+    assert exports["GPUPLAN_PIPELINE_PARALLEL"] == "4" and exports["GPUPLAN_VIRTUAL_PIPELINE_STAGES"] == "2"
+    assert exports["GPUPLAN_EXPERT_PARALLEL"] == str(parallelism["expert"])
+    assert "pipeline 4 × 2 virtual stages per rank" in script
+    text = emit("skypilot", *INTERLEAVED)
+    [loaded] = sky_load(sky, text)
+    task = yaml.safe_load(text)
+    assert task["envs"]["GPUPLAN_VIRTUAL_PIPELINE_STAGES"] == "2" and task["envs"]["GPUPLAN_PIPELINE_PARALLEL"] == "4"
+    assert "pipeline 4 × 2 virtual stages per rank" in text
+    # without interleaving the spec says 1, not nothing: a script reads every degree the same way
+    assert "GPUPLAN_VIRTUAL_PIPELINE_STAGES=1 " in emit("torchrun")

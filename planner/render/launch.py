@@ -12,6 +12,7 @@ from planner import readable
 from planner.plans.options import level_name
 from planner.plans.owned import OWNED
 from planner.plans.search import Estimate
+from planner.plans.training import virtual_stages
 from planner.render.escape import comment, shell_word
 
 SHARDING_ENGINES = {
@@ -49,14 +50,27 @@ def recommended_training(decision: Decision) -> TrainingOption:
     return option
 
 
-def plan_env(option: TrainingOption, precision: str, global_batch: float | None = None) -> dict[str, str]:
+def _virtual(option: TrainingOption, est: Estimate) -> int:
+    """Virtual pipeline stages per rank (interleaved 1F1B) as the plan was timed: the JSON's parallelism.virtual
+    (plans/training.py virtual_stages: the pinned degree where it divides a stage's layers, else 1)."""
+    pipeline = getattr(option.plan, "pipeline", 1)
+    return virtual_stages(est.training.job, pipeline) if est.training is not None else 1
+
+
+def plan_env(option: TrainingOption, precision: str, global_batch: float | None = None,
+             virtual: int = 1) -> dict[str, str]:
     """Environment the training script can read: the plan's settings, named GPUPLAN_*. `global_batch`: the
     profile's samples per optimizer step, when fixed (GPUPLAN_GLOBAL_BATCH: micro-batch × accumulation × data is
-    only its upper bound, see _batch_line)."""
+    only its upper bound, see _batch_line). `virtual`: the pipeline's virtual stages per rank (Megatron's
+    --num-layers-per-virtual-pipeline-stage is layers ÷ (pipeline × virtual)); the spec left it out, so an
+    interleaved plan launched as a plain 1F1B pipeline with (pp − 1) idle slots, not (pp − 1)/virtual (new-user QA
+    leftover)."""
     p = option.plan
     _, fsdp, stage = SHARDING_ENGINES[p.sharding]
     env = {"GPUPLAN_TENSOR_PARALLEL": str(getattr(p, "tensor", 1)),
            "GPUPLAN_PIPELINE_PARALLEL": str(getattr(p, "pipeline", 1)),
+           "GPUPLAN_VIRTUAL_PIPELINE_STAGES": str(virtual),
+           "GPUPLAN_EXPERT_PARALLEL": str(getattr(p, "expert", 1)),
            "GPUPLAN_CONTEXT_PARALLEL": str(getattr(p, "context", 1)),
            "GPUPLAN_MICRO_BATCH": str(p.micro_batch), "GPUPLAN_GRAD_ACCUMULATION": str(p.grad_accumulation)}
     if global_batch is not None:
@@ -93,12 +107,15 @@ def _header(option: TrainingOption, est: Estimate) -> list[str]:
     p = option.plan
     what, fsdp, _ = SHARDING_ENGINES[p.sharding]
     tensor, pipeline, context = getattr(p, "tensor", 1), getattr(p, "pipeline", 1), getattr(p, "context", 1)
+    virtual, expert = _virtual(option, est), getattr(p, "expert", 1)
     lines = [f"gpuplan launch spec for {est.profile}: {option.label}",
              f"instance {p.instance} × {p.instances}, {p.gpu_count // p.instances} GPU(s) each; "
              # the tables' formats: one decimal wrote a 3.5-minute plan as 0.1 h, whole dollars $2.57 as $3
              f"{readable.hours(option.hours)} h and {readable.usd(option.cost_usd)} planned "
              f"({level_name(option.confidence)})",
              f"parallelism: data {p.gpu_count // (tensor * pipeline * context)}, tensor {tensor}, pipeline {pipeline}"
+             + (f" × {virtual} virtual stages per rank (interleaved 1F1B)" if virtual > 1 else "")
+             + (f", expert {expert}" if expert > 1 else "")
              + (f", context {context}" if context > 1 else "") + f"; {what} "
              f"(FSDP sharding_strategy={fsdp})",
              f"micro-batch {p.micro_batch} × gradient accumulation {p.grad_accumulation}; activation checkpointing "
@@ -116,7 +133,7 @@ def torchrun_spec(option: TrainingOption, est: Estimate, precision: str) -> str:
     """A shell script: exports the plan's settings and runs torchrun with nnodes / nproc-per-node of the plan."""
     p = option.plan
     per_node = p.gpu_count // p.instances
-    env = plan_env(option, precision, _global_batch(est))
+    env = plan_env(option, precision, _global_batch(est), _virtual(option, est))
     # names in the header come from the profile and the catalog: one line each, so no newline ends the comment
     lines = ["#!/bin/sh", *(f"# {comment(line)}" for line in _header(option, est))]
     if p.instances > 1:
@@ -157,7 +174,7 @@ def skypilot_task(option: TrainingOption, est: Estimate, precision: str, catalog
            "--node-rank=$SKYPILOT_NODE_RANK --master-addr=$(echo \"$SKYPILOT_NODE_IPS\" | head -n1) "
            f"--master-port={RDZV_PORT} {TRAIN_SCRIPT}\n")
     return {"name": est.profile, "num_nodes": p.instances, "resources": resources,
-            "envs": plan_env(option, precision, _global_batch(est)), "setup": "# install your training dependencies here\n", "run": run}
+            "envs": plan_env(option, precision, _global_batch(est), _virtual(option, est)), "setup": "# install your training dependencies here\n", "run": run}
 
 
 def launch_spec(decision: Decision, est: Estimate, kind: str, catalog_dir: Path) -> str:
