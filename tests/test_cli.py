@@ -596,6 +596,143 @@ def test_an_interrupt_a_library_re_raised_as_another_error_is_interrupted_withou
     assert (result.exit_code, result.stderr, result.stdout) == (130, "Interrupted.\n", "")
 
 
+def test_the_entrys_interrupt_handler_answers_at_once_and_with_debug_raises(monkeypatch):
+    """planner/__main__.py interrupted, called as Python calls a signal handler: "Interrupted." on stderr and status
+    130 at once (os._exit: it may land where no handler would catch an exception); with --debug the KeyboardInterrupt
+    whose traceback --debug asks for."""
+    import signal
+    import types
+
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        import planner.__main__ as entry  # loading it sets its handler: this process keeps its own
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    written: list[tuple[int, bytes]] = []
+
+    def leave(status: int) -> None:
+        raise SystemExit(("os._exit", status))
+
+    monkeypatch.setattr(entry, "os", types.SimpleNamespace(write=lambda fd, data: written.append((fd, data)),
+                                                           _exit=leave))
+    monkeypatch.setattr(sys, "argv", ["gpuplan", "estimate", "x.yaml"])
+    with pytest.raises(SystemExit) as left:
+        entry.interrupted(signal.SIGINT, None)
+    assert left.value.code == ("os._exit", 130) and written == [(2, b"Interrupted.\n")]
+    monkeypatch.setattr(sys, "argv", ["gpuplan", "--debug", "estimate", "x.yaml"])
+    with pytest.raises(KeyboardInterrupt):
+        entry.interrupted(signal.SIGINT, None)
+
+
+@pytest.mark.parametrize("ignored", [False, True], ids=["default", "background-job"])
+def test_loading_the_entry_answers_ctrl_c_unless_it_is_ignored(ignored):
+    """The console script loads planner/__main__.py first: from then on its handler answers SIGINT, where Python's
+    default one did; SIGINT ignored (a shell's background job) stays ignored."""
+    code = ("import signal, sys\n"
+            + ("signal.signal(signal.SIGINT, signal.SIG_IGN)\n" if ignored else "")
+            + "from planner.__main__ import interrupted\n"
+            "handler = signal.getsignal(signal.SIGINT)\n"
+            "print('ignored' if handler is signal.SIG_IGN else 'entry' if handler is interrupted else repr(handler))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == ("ignored\n" if ignored else "entry\n")
+
+
+# the console script pip writes (its template: `import re` / `import sys` / `from MODULE import main` / the argv[0]
+# rewrite / `sys.exit(main())`), with a pause between the import and the call: the lines that ran under Python's
+# default handler, where a Ctrl-C printed a traceback from bin/gpuplan (new-user QA); READY says the pause began
+_CONSOLE_SCRIPT_PAUSED = """
+import re
+import sys
+from planner.__main__ import main
+if __name__ == '__main__':
+    sys.argv = ['gpuplan', ARGS]
+    print('READY', flush=True)
+    import time
+    for _ in range(6000):  # 60 s at most: the test's SIGINT ends it
+        time.sleep(0.01)
+    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+    sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_ctrl_c_in_the_console_scripts_own_lines_is_interrupted_130(debug):
+    """A real SIGINT, sent once the child is past the entry's import and before it calls main (whenever it arrives in
+    that pause, the same answer): "Interrupted.", 130, no traceback; with --debug the traceback."""
+    import signal
+
+    args = ["--debug", "estimate", "x.yaml"] if debug else ["estimate", "x.yaml"]
+    code = _CONSOLE_SCRIPT_PAUSED.replace("ARGS", repr(args)[1:-1])
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "READY\n"
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=120)
+    if debug:
+        assert "Traceback" in err and err.endswith("KeyboardInterrupt\n")
+    else:
+        assert (child.returncode, err, out) == (130, "Interrupted.\n", "")
+
+
+# cli/main.py main with `run` standing for a command in which a real SIGINT lands: WHAT says what the code it landed
+# in does with the KeyboardInterrupt
+_INTERRUPTED_COMMAND = """
+import os, signal, sys, time
+import planner.cli.main as m
+class PanicException(BaseException):  # pyo3's: what pydantic_core's Rust half raised when the interrupt landed in it
+    pass
+def run():
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(30)
+    except KeyboardInterrupt:
+        if WHAT == "panic":
+            raise PanicException("failed to import `datetime` C API") from None
+        if WHAT == "dropped":  # as importlib's weakref callback drops it: the command goes on and ends well
+            sys.exit(0)
+        raise
+m.run = run
+sys.argv = ["gpuplan", "estimate", "x.yaml"]
+m.main()
+"""
+
+
+@pytest.mark.parametrize("what", ["raised", "panic", "dropped"])
+def test_an_interrupt_a_library_turned_into_something_else_is_interrupted_130(what):
+    """SIGINT while a command runs is recorded (cli/guard.py record_interrupt), so whatever the code it landed in
+    made of the KeyboardInterrupt, the answer is the interrupt's: pydantic_core's PanicException, a BaseException, was
+    a traceback and status 1 (new-user QA round 17: SIGINT 0.12 s after launching an estimate), and an interrupt
+    dropped where it landed let the command end as if none had come."""
+    done = subprocess.run([sys.executable, "-c", _INTERRUPTED_COMMAND.replace("WHAT", repr(what))],
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr, done.stdout) == (130, "Interrupted.\n", "")
+
+
+_DATETIME_FIRST = """
+import importlib.abc, sys
+seen = []
+class Watch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "pydantic_core._pydantic_core":
+            seen.append("datetime" in sys.modules)
+sys.meta_path.insert(0, Watch())
+sys.argv = ["gpuplan", "estimate", "missing.yaml"]
+import atexit
+atexit.register(lambda: print(seen, flush=True))  # main leaves by os._exit unless a handler waits
+from planner.cli.main import main
+main()
+"""
+
+
+def test_datetime_is_imported_before_pydantic_cores_rust_half_imports_it():
+    """pydantic_core's Rust half imports datetime through the C API as it loads; a Ctrl-C landing there made it panic
+    (Rust's panic message on stderr, then PanicException). run() imports datetime first, so that import is Python's
+    own, where a Ctrl-C is a KeyboardInterrupt."""
+    done = subprocess.run([sys.executable, "-c", _DATETIME_FIRST], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == "[True]\n", done.stderr
+
+
 _FORWARD_REFS = """
 import json, sys, typing
 compiled_init = typing.ForwardRef.__init__

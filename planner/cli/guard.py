@@ -10,18 +10,45 @@ Typer's own `echo` (the same bytes on either path), imported only when one is wr
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 from planner.errors import PlannerError
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 EXIT_INTERNAL = 70
 """EX_SOFTWARE (sysexits.h): an internal software error, distinct from 1 (no plan fits) and 2 (bad input)."""
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT (2): what a shell reports for a program Ctrl-C ended."""
 EXIT_CLOSED_PIPE = 141
 """128 + SIGPIPE (13): what a shell reports for a program the closed pipe ended, as `git log | head` does. Python
 ignores SIGPIPE and raises BrokenPipeError instead; the handler turns it into this status, without a message."""
 
-state = {"debug": False, "whole_process": False}
+state = {"debug": False, "whole_process": False, "interrupted": False}
 """debug: --debug given; whole_process: the command runs as its own process (main.run, the console script), not
-inside another program (a test's CliRunner), so what it makes may be frozen for the exit (gc.freeze)."""
+inside another program (a test's CliRunner), so what it makes may be frozen for the exit (gc.freeze); interrupted:
+SIGINT arrived while the command ran (record_interrupt)."""
+
+
+def record_interrupt(signum: int, frame: object) -> None:
+    """SIGINT while the console script runs a command (cli/main.py main): recorded, then Python's KeyboardInterrupt.
+    Where the exception lands decides what becomes of it: inside an import a library may turn it into another
+    exception (pydantic_core, Rust, panics into pyo3's PanicException, a BaseException: a traceback and exit 1 for
+    SIGINT ~0.1 s after launch, new-user QA round 17), inside importlib's module-lock weakref callback Python drops it
+    ("Exception ignored in …") and the command goes on. Recorded, any of them is answered as the interrupt it is."""
+    state["interrupted"] = True
+    raise KeyboardInterrupt
+
+
+def quiet_dropped_interrupt(previous: Callable[[Any], object]) -> Callable[[Any], object]:
+    """An unraisablehook that drops a KeyboardInterrupt record_interrupt raised (the command then ends as
+    interrupted, cli/main.py main) and passes anything else on."""
+    def hook(unraisable: Any) -> object:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and state["interrupted"]:
+            return None
+        return previous(unraisable)
+    return hook
 
 
 def exit_code_for(exc: BaseException) -> int | None:
@@ -35,18 +62,18 @@ def exit_code_for(exc: BaseException) -> int | None:
         return EXIT_CLOSED_PIPE
     if state["debug"]:
         return None
+    if isinstance(exc, KeyboardInterrupt) or (state["interrupted"] and not isinstance(exc, SystemExit)):
+        error_line("Interrupted.")
+        return EXIT_INTERRUPTED
     if isinstance(exc, PlannerError):
         error_line(f"Error: {exc}")
         return exc.exit_code
-    if isinstance(exc, KeyboardInterrupt):
-        error_line("Interrupted.")
-        return 130
     if not isinstance(exc, Exception):
         return None
     if _interrupted(exc):  # Ctrl-C that landed inside a library which re-raised it as another exception
         # any command's, an estimate's too ("no record written" is profile's and calibrate's word, cli/commands.py)
         error_line("Interrupted.")
-        return 130
+        return EXIT_INTERRUPTED
     what = str(exc).splitlines()[0][:300] if str(exc) else ""
     error_line(f"internal error: {type(exc).__name__}{': ' + what if what else ''}; rerun with --debug and report it")
     return EXIT_INTERNAL

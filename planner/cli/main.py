@@ -6,9 +6,13 @@ from __future__ import annotations
 import gc
 import sys
 import types
+
+# signal's C half, loaded with the interpreter (`signal` imports enum: ~1 ms of a plain estimate)
+import _signal  # type: ignore[import-not-found]
 from typing import Any
 
-from planner.cli.guard import exit_code_for, state, wide
+from planner.cli.guard import (EXIT_INTERRUPTED, error_line, exit_code_for, quiet_dropped_interrupt, record_interrupt,
+                                state, wide)
 
 PYDANTIC_PLUGINS_ENV = "PYDANTIC_DISABLE_PLUGINS"
 """pydantic's switch for its plugin discovery ('__all__': none; read by pydantic/plugin/_loader.py get_plugins)."""
@@ -188,6 +192,11 @@ def run() -> None:
     # validates the first model: ~15 ms of a cold start, for plugins gpuplan neither needs nor wants observing its
     # validation. A user who sets the variable (to anything, even empty) keeps their choice.
     os.environ.setdefault(PYDANTIC_PLUGINS_ENV, "__all__")
+    # pydantic_core's Rust half imports datetime through the C API as it loads: a Ctrl-C landing in that import made
+    # it panic (pyo3's PanicException, "failed to import `datetime` C API", Rust's panic message on stderr) instead of
+    # raising KeyboardInterrupt (new-user QA round 17); imported here, a Ctrl-C in it is a plain KeyboardInterrupt
+    import datetime  # noqa: F401
+
     _no_plugin_loader()
     _defer_modules()
     _import_with_lazy_dataclasses()
@@ -220,16 +229,32 @@ def main() -> None:
     left for the interpreter's exit to do (_nothing_at_exit): CPython's finalization tears down every module and
     object the command made (~17 M instructions and ~10 ms of CPU for bert-train-then-serve, ~3 % of a cold
     estimate, docs/internals.md 'Start-up: what every run pays') before the process ends, which frees them anyway."""
+    outside: Any = None
+    unraisable = sys.unraisablehook
     try:
         try:
+            # the command answers Ctrl-C by its handler (a KeyboardInterrupt, so that what it writes is cleaned up),
+            # recorded (guard.record_interrupt); before and after, the console script's (planner/__main__.py
+            # interrupted) answers at once
+            sys.unraisablehook = quiet_dropped_interrupt(unraisable)
+            outside = _answer_interrupts(record_interrupt)
             run()
-        except KeyboardInterrupt as exc:
+        except SystemExit as exc:
+            if state["interrupted"] and exc.code != EXIT_INTERRUPTED and not state["debug"]:
+                # the interrupt was dropped where it landed (guard.record_interrupt) and the command went on
+                error_line("Interrupted.")
+                sys.exit(EXIT_INTERRUPTED)
+            raise
+        except BaseException as exc:
             # Ctrl-C in the imports before a command's handler is in place (run's first ~0.1 s of a cold start):
             # new-user QA found a traceback and a death by SIGINT there; the handler's answer, "Interrupted.", 130
             status = exit_code_for(exc)
-            if status is None:  # --debug: the traceback asked for
+            if status is None:  # --debug: the traceback asked for; or not an interrupt, a bug
                 raise
             sys.exit(status)
+        finally:
+            _answer_interrupts(outside)
+            sys.unraisablehook = unraisable
     except SystemExit as exc:
         code = 0 if exc.code is None else exc.code
         if isinstance(code, int) and not isinstance(code, bool) and 0 <= code <= 255 and _nothing_at_exit():
@@ -237,6 +262,19 @@ def main() -> None:
 
             os._exit(code)
         raise
+
+
+def _answer_interrupts(handler: Any) -> Any:
+    """Let `handler` answer SIGINT; the handler it replaces. Only one Python handler replaces another: SIGINT ignored
+    (a shell's background job inherits it so, and Python keeps it) stays ignored, and outside the main thread, where
+    no handler can be set, nothing changes."""
+    previous = _signal.getsignal(_signal.SIGINT)
+    if callable(previous) and callable(handler):
+        try:
+            _signal.signal(_signal.SIGINT, handler)
+        except ValueError:  # not the main thread
+            pass
+    return previous
 
 
 def _nothing_at_exit() -> bool:
