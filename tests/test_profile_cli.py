@@ -96,6 +96,20 @@ def test_print_script_is_valid_shell_and_installs_nothing(tmp_path):
     assert bad.exit_code == 2 and "--budget" in bad.output
 
 
+@pytest.mark.parametrize("store", ["", "--calibrations ~/gpuplan-calibrations"], ids=["checkout", "installed"])
+def test_print_script_says_what_brings_the_record_into_use(store):
+    # it said "add it to your catalog", but what it prints is `gpuplan calibration add`, which checks the record and
+    # stores it in a calibrations folder (the checkout's catalog/calibrations, or the one given with --calibrations
+    # that estimate must be given too); the catalog (GPUs, offers, priors) is not edited (new-user QA leftover)
+    from planner.render.calibrate_script import calibrate_script
+
+    tail = calibrate_script("10m", store_option=store).split('echo "Calibration record: $OUT"\n')[1]
+    assert "catalog" not in tail
+    assert "gpuplan calibration add checks the record and keeps it where gpuplan estimate reads it" in tail
+    assert f'gpuplan calibration add $(basename "$OUT"){" " + store if store else ""}"' in tail
+    assert ("and give gpuplan estimate the same --calibrations" in tail) == bool(store)
+
+
 def _wait_until_measuring(proc: subprocess.Popen, limit_s: float = 120.0) -> None:
     """Return once the child runs gpuplan (after exec: its argv, not the forked copy of this process, whose memory
     map already holds libtorch) and has installed its measurement signal handlers (SIGTERM caught: planner/profiler/

@@ -39,7 +39,7 @@ OUT="$WORKDIR/calibration-$STAMP.yaml"
 
 echo ""
 echo "Calibration record: $OUT"
-echo "Bring it home and add it to your catalog:"
+echo "Bring it home and store it: gpuplan calibration add checks the record and keeps it where gpuplan estimate reads it."
 echo "    scp $(whoami)@$(hostname -f 2>/dev/null || hostname):$OUT ."
 echo "    gpuplan calibration add $(basename "$OUT")__STORE__"
 """
