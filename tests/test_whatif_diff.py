@@ -128,7 +128,8 @@ def test_cost_rise_arithmetic():
 
 
 @pytest.mark.parametrize("content, message", [
-    ("{", "not JSON"), ('{"a": 1}', "not a gpuplan estimate"),
+    ("{", "bad.json:1:2: not valid JSON: the file ends inside an object (cut short?); expected a key in double quotes"),
+    ('{"a": 1}', "not a gpuplan estimate"),
     # a newer gpuplan's estimate says so (new-user QA round 9: it read 'not a gpuplan estimate')
     ('{"schema_version": 99, "profile": "p"}', "schema_version: estimate format version 99 was written by a newer "
                                                "gpuplan; this gpuplan reads version 1"),
@@ -142,6 +143,69 @@ def test_diff_bad_input_exit_2(write, content, message):
     bad = write("bad.json", content)
     result = runner.invoke(app, ["diff", str(bad), str(PRETRAIN)])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_a_cut_short_or_mistyped_estimate_says_where_and_what_was_expected(tmp_path):
+    # new-user QA leftover: Python's json wording, 'not JSON: Unterminated string starting at.' for an estimate cut
+    # short inside a string, 'Expecting value', 'Expecting property name enclosed in double quotes'
+    estimate = runner.invoke(app, ["estimate", str(PRETRAIN), "--format", "json"]).stdout
+    start = estimate.index('"profile": "') + len('"profile": ')  # cut inside the profile's name, a string
+    line, column = estimate[:start].count("\n") + 1, start - estimate[:start].rfind("\n")
+    cut = tmp_path / "cut.json"
+    cut.write_text(estimate[:start + 5])
+    result = runner.invoke(app, ["diff", str(cut), str(PRETRAIN)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (f"Error: {cut}:{line}:{column}: not valid JSON: the file ends inside the string that "
+                             "starts here (cut short?); expected its closing '\"'. Give the output of `gpuplan "
+                             "estimate PROFILE --format json`, or a profile.\n")
+    for text, said in [("", "1:1: not valid JSON: the file is empty; expected a JSON document."),
+                       ('{"a": 1,}', "1:9: not valid JSON: expected another key in double quotes after ',', found "
+                                     "'}' (JSON has no trailing commas)."),
+                       ("{'a': 1}", "1:2: not valid JSON: expected a key in double quotes, found a single quote"),
+                       ('{"a": 1 "b": 2}', "1:9: not valid JSON: expected ',' between items, or the closing '}' or "
+                                           "']', found '\"'."),
+                       ('{"a": undefined}', "1:7: not valid JSON: expected a value (a string in double quotes, a "
+                                            "number, an object, an array, true, false or null), found 'undefined'."),
+                       ('{"a": [1, 2', "1:12: not valid JSON: the file ends inside an object or array (cut short?)"),
+                       ('{"a": 1}\n{"b": 2}', "2:1: not valid JSON: the JSON document is complete before the file "
+                                              "ends: found '{' after it (one document per file)."),
+                       ('{"a": "x\ny"}', "1:9: not valid JSON: a line break inside a string; expected it escaped"),
+                       ('{"a": "\\q"}', "1:8: not valid JSON: invalid escape '\\q' in a string")]:
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        result = runner.invoke(app, ["diff", str(bad), str(PRETRAIN)])
+        assert result.exit_code == 2 and result.stderr.startswith(f"Error: {bad}:{said}"), (text, result.stderr)
+        assert "Expecting" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_cut_short_json_record_or_profile_is_named_as_json(tmp_path):
+    # JSON is YAML, so records and profiles may be written as JSON; one cut short read 'YAML syntax error: found
+    # unexpected end of stream' (new-user QA leftover)
+    import json
+
+    import yaml
+
+    record = json.dumps(yaml.safe_load((ROOT / "docs" / "records" / "cpu-calibration.yaml").read_text()), indent=2,
+                        default=str)
+    cut = tmp_path / "record.json"
+    cut.write_text(record[:record.index('"measured_at"') + 20])  # inside the date's string
+    store = tmp_path / "store"
+    result = runner.invoke(app, ["calibration", "add", str(cut), "--calibrations", str(store)])
+    line = record[:record.index('"measured_at"')].count("\n") + 1
+    assert result.exit_code == 2 and result.stderr.startswith(
+        f"Error: {cut}:{line}:18: not valid JSON: the file ends inside the string that starts here (cut short?); "
+        "expected its closing '\"'. It looks cut short: copy or write it again.")
+    assert not store.exists()
+    profile = tmp_path / "profile.json"
+    profile.write_text('{"name": "p", "model": {"preset": "llama-2-7b"}, "training": {"dataset": ')
+    result = runner.invoke(app, ["estimate", str(profile)])
+    assert result.exit_code == 2 and result.stderr == (
+        f"Error: {profile}:1:{len(profile.read_text()) + 1}: not valid JSON: the file ends where a value was expected (cut short?). It looks cut "
+        "short: copy or write it again.\n")
+    # a .yaml file keeps YAML's words
+    (tmp_path / "profile.yaml").write_text(profile.read_text())
+    result = runner.invoke(app, ["estimate", str(tmp_path / "profile.yaml")])
+    assert result.exit_code == 2 and "YAML syntax error" in result.stderr
 
 
 def test_an_estimate_with_a_byte_order_mark_is_read(tmp_path):

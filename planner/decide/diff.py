@@ -131,8 +131,11 @@ def load_plan_document(path: Path, catalog_dir: Path, confidence: float = 0.5,
         # profile's YAML reads it: the estimate read 'not JSON: Unexpected UTF-8 BOM (decode using utf-8-sig)'
         data = json.loads(read_text(path).removeprefix("\ufeff"), parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        raise InputError(f"not JSON: {exc.msg}", file=str(path), line=exc.lineno, column=exc.colno,
-                         hint=ESTIMATE_HINT) from None
+        # in gpuplan's words (planner/io/jsontext.py): a cut-short estimate read 'not JSON: Unterminated string
+        # starting at.', Python's json wording (new-user QA leftover)
+        from planner.io.jsontext import json_error
+
+        raise json_error(exc, str(path), hint=ESTIMATE_HINT) from None
     except RecursionError:
         raise InputError("not a gpuplan estimate: the JSON is nested too deeply to read", file=str(path),
                          hint=ESTIMATE_HINT) from None

@@ -37,6 +37,8 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
             _count_nodes(text, file)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
+        if file.lower().endswith(".json"):
+            _json_syntax(text, file)  # a .json file that is not JSON: JSON's words, not YAML's
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
@@ -70,6 +72,22 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
                          line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
                          field=_field_at(marks, mark.line + 1, mark.column + 1) if mark else None) from None
     return YamlDocument(data, file, marks)
+
+
+def _json_syntax(text: str, file: str) -> None:
+    """Raise the JSON syntax error of `text` (planner/io/jsontext.py), if it has one. JSON is YAML, so a profile,
+    catalog file or record written as JSON is read by the YAML parser, whose words for a JSON mistake are YAML's: a
+    cut-short JSON record read 'YAML syntax error: found unexpected end of stream' (new-user QA leftover)."""
+    import json
+
+    from planner.io.jsontext import json_error
+
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise json_error(exc, file) from None
+    except ValueError:  # an integer of more than 4,300 digits: YAML's error says what it says
+        pass
 
 
 def _field_at(marks: dict[Path_, tuple[int, int]], line: int, column: int) -> str | None:
