@@ -27,6 +27,13 @@ def _plan(catalog, name: str, *sets: str, confidence: float = 0.5):  # type: ign
 
 @pytest.mark.parametrize("name, sets", [("pretrain-1b-72h", []), ("resnet50-imagenet", []), ("lora-7b-a6000", []),
                                         ("long-context-llama-8b", []),
+                                        # context parallelism: a pinned micro-batch (its slots known), adapters
+                                        # (2× forward: the ring's window a larger share of the compute), PCIe GPUs
+                                        # and a sequence long only for the smaller ones
+                                        ("long-context-llama-8b", ["training.batch.micro_batch=2"]),
+                                        ("long-context-llama-8b", ["training.method=lora"]),
+                                        ("long-context-llama-8b", ["model.seq_len=32768",
+                                                                   "constraints.gpus=[A100-40GB-PCIE, L40S, H100-SXM]"]),
                                         # QLoRA's dequantizations add to the step, which the floor leaves out
                                         ("lora-7b-a6000", ["training.method=qlora"]),
                                         ("pretrain-1b-72h", ["training.batch.micro_batch=2"]),
@@ -43,7 +50,7 @@ def test_each_floor_is_below_the_hours_of_its_plan(catalog, name, sets):
     assert search is not None and search.floors, "the search floored no count"
     bound = next(iter(search.bounds.values()))
     memo = next(iter(search.memos.values()))
-    ratios, seen = [], set()
+    ratios, seen, split = [], set(), 0
     for index, target in enumerate(search.targets):
         key = search.keys[index]
         if target.job is not None or target.spot_too or key in seen:
@@ -64,15 +71,19 @@ def test_each_floor_is_below_the_hours_of_its_plan(catalog, name, sets):
             elif plan.fits:
                 assert max(floor, low) <= plan.hours_p50, (target.gpu.id, target.offer.provider, count, floor, low,
                                                            plan.hours_p50)
-                if floor > 0:  # 0: no floor (context parallelism may be tried)
+                if floor > 0:  # 0: no floor (rounding could decide a fit)
                     ratios.append(plan.hours_p50 / floor)
+                    split += plan.layout.context > 1
     # a floor worth the name: most plans within 4× of it (communication-bound counts in the hundreds leave NCCL's
     # latencies out of it)
     assert ratios and statistics.median(ratios) < 4.0
+    # where context parallelism may be tried the floors cover its layouts too (CountBound._contexts)
+    assert split or name != "long-context-llama-8b"
 
 
 @pytest.mark.parametrize("name, sets, confidence", [
     ("pretrain-1b-72h", [], 0.5), ("resnet50-imagenet", [], 0.9),
+    ("long-context-llama-8b", [], 0.5), ("long-context-llama-8b", ["training.deadline=6h"], 0.9),
     ("pretrain-1b-72h", ["training.deadline=10h", "training.budget=1000000", "constraints.commitment=1y"], 0.9),
     ("lora-7b-a6000", ["constraints.gpus=[B300, RTX-A6000, L40S]"], 0.5)])
 def test_deciding_on_every_option_gives_the_same_document(catalog, name, sets, confidence):
@@ -185,9 +196,12 @@ def test_the_coarse_micro_batch_caps_hold_the_micro_batch_the_search_fits(catalo
     assert tighter
 
 
-@pytest.mark.parametrize("name, sets", [("resnet50-imagenet", []), ("pretrain-1b-72h", ["training.batch.micro_batch=2"]),
-                                        ("pretrain-1b-72h", ["training.recompute=full"])])
-def test_the_host_floor_is_under_every_layouts_host_time(catalog, name, sets):
+@pytest.mark.parametrize("name, sets, attained", [
+    ("resnet50-imagenet", [], True), ("pretrain-1b-72h", ["training.batch.micro_batch=2"], True),
+    # full recomputation doubles every layout's launches; at 128k tokens every layout without a pipeline recomputes
+    # fully or accumulates several micro-batches (a replica of a few context ranks takes many samples)
+    ("pretrain-1b-72h", ["training.recompute=full"], False), ("long-context-llama-8b", [], False)])
+def test_the_host_floor_is_under_every_layouts_host_time(catalog, name, sets, attained):
     """CountBound.host_s (the least host time of a step at a count, which the floors take their step at least as) is
     at most the host time (training.layout_work host_s) of every layout candidate_layouts compares there, pipelines
     included, and equal to it for some (without full recomputation, which doubles every layout's): on every
@@ -201,7 +215,7 @@ def test_the_host_floor_is_under_every_layouts_host_time(catalog, name, sets):
     bound = next(iter(search.bounds.values()))
     job = bound.job
     assert bound.launch_s > 0.0
-    shapes, attained, below = set(), 0, 0
+    shapes, reached, below = set(), 0, 0
     for target in search.targets:
         o = target.offer.offer
         shape = (o.gpus_per_instance, bool(o.network_gbps), target.gpu.memory_gb)
@@ -214,6 +228,6 @@ def test_the_host_floor_is_under_every_layouts_host_time(catalog, name, sets):
             hosts = [layout_work(job, layout).host_s for layout in candidate_layouts(job, target.gpu, target.offer,
                                                                                        count)]
             assert all(least <= host * (1.0 + 1e-12) for host in hosts), (target.gpu.id, count, least, hosts)
-            attained += any(host == least for host in hosts)
+            reached += any(host == least for host in hosts)
             below += bool(hosts) and least < bound.launch_s
-    assert below and (attained > 0) == (job.recompute != "full"), (attained, below)
+    assert below and (reached > 0) == attained, (reached, below)

@@ -4,9 +4,12 @@ first (recomputation, ZeRO stage) trial that fits, at its micro-batch), and each
 compute at its efficiency and its gradient synchronisation (NCCL's least latency per message, the ring's bandwidth)
 with the compute that cannot hide it, and at least its host's launches (its accumulation of its stage's forward
 kernels; the coarse floor: those of the layout there that launches fewest, CountBound.host_s), of which
-StepTerms.seconds takes the longer. The step's other terms are left out, which keeps
-the floor below it: QLoRA's dequantizations (StepTerms.memory_s) only add to it. The search (plans/search.py) leaves
-out the counts whose floors show they change no output."""
+StepTerms.seconds takes the longer. Where context parallelism may be tried, each context-parallel degree triple
+that some trial fits is floored too (CountBound._contexts): its compute at its least recomputation, its gradient
+all-reduce (that of its tensor and pipeline degrees' Shape), and its ring's K,V sends less the attention they hide
+behind. The step's other terms are left out, which keeps the floor below it: QLoRA's dequantizations
+(StepTerms.memory_s) only add to it. The search (plans/search.py) leaves out the counts whose floors show they change
+no output."""
 from __future__ import annotations
 
 import math
@@ -22,7 +25,7 @@ from planner.model.memory import usable_bytes
 from planner.model.nccl import Collective, least_collectives_s, least_latency_s
 from planner.model.precision import training_value_bytes
 from planner.model.startup import startup_seconds
-from planner.plans.context_parallel import splits_sequence
+from planner.plans.context_parallel import RING_PASSES, context_degrees, kv_block_bytes, splits_sequence
 from planner.plans.training import (
     STARTED_PROVIDERS,
     LATER,
@@ -53,7 +56,7 @@ UNSURE = -1
 _UNSEEN: Any = object()
 """No answer kept yet (Shape.caps holds None for 'no trial fits')."""
 _LONG = (-1.0, 0.0, 0.0, 0.0)
-"""CountBound.coarse_floors' efficiencies of a count where context parallelism may be tried (no floor)."""
+"""CountBound.coarse_floors' efficiencies of a count where context parallelism may be tried (its compute alone)."""
 COARSE_SLACK = 1.0 - 1e-6
 """CountBound.coarse_floors is multiplied by this: its terms are hours_floors' in other orders, and it must stay under
 them (the search orders counts by these before it works out the finer ones)."""
@@ -166,9 +169,21 @@ pipeline depth, count, slots, mean micro-batch, FLOP per GPU of one micro-batch 
 model FLOP 1.0: every trial's is at least that) and Fit.eta_key. None of it depends on the trial: a pipeline's
 micro-batch is one (or the pinned one). A plain tuple (a Fit is its own class: the floors tell them apart so)."""
 
-Candidates = tuple[bool, list[Fit], list[Pipe]]
-"""Whether a count gets no floor (context parallelism may be tried, or a data-parallel fit is UNSURE), the fits of the
-data-parallel degrees candidate_layouts compares there, and its pipeline degree pairs (Pipe), fitted when reached."""
+Context = tuple[int, int, int, int, int, float, float, float, float, float, float, float, int, float, bool]
+"""A context-parallel degree triple of CountBound._contexts, what its floor reads (CountBound.floors), the same for
+every GPU of one memory size: its tensor degree, pipeline depth and context degree; the number of its (count, tensor,
+pipeline) Shape, whose gradient all-reduce, tensor-parallel all-reduces and pipeline sends are its own (the data ×
+context ranks are that Shape's data ranks: training.step_comm); its key in CountBound.etas (Fit.eta_key where its
+micro-batch is known, else the negative key of the most any micro-batch up to its replica's samples reaches); its
+compute in FLOP per GPU at efficiency 1; the share of it that cannot hide the gradient all-reduce; its ring's sends
+(each pays the link's latency) and their bytes; the attention FLOP their window holds; the micro-batch slots and the
+samples (÷ the context degree) its tensor-parallel all-reduces and pipeline sends carry; the all-reduces per layer
+and slot; the host's launches in units of launch_s; and whether ZeRO-3 may shard it."""
+
+Candidates = tuple[bool, list[Fit], list[Pipe], list[Context] | None]
+"""Whether a count gets no floor (a data-parallel fit is UNSURE), the fits of the data-parallel degrees
+candidate_layouts compares there, its pipeline degree pairs (Pipe), fitted when reached, and, where context
+parallelism may be tried (long_sequence), its context-parallel degree triples that some trial fits (Context)."""
 
 
 class CountBound:
@@ -225,6 +240,10 @@ class CountBound:
         self.statics: dict[tuple[str, int, int], float] = {}
         self.ones: dict[tuple[str, int], float] = {}
         self.splits = splits_sequence(work)
+        self.mode_terms = {config[0]: config[2:] for configs in self.configs.values() for config in configs}
+        """Per recomputation its FLOP per model FLOP and tensor-parallel all-reduces per layer and slot (_contexts)."""
+        self.context_ones: dict[tuple[str, int, int], float] = {}
+        """One sample's activation bytes per (recomputation, tensor degree, context degree) (_contexts)."""
         self.longs: dict[tuple[float, int], bool] = {}
         self.held: list[object] = []
         """The GPUs and efficiencies keyed by id() in `etas`, held so their ids are not reused."""
@@ -255,7 +274,8 @@ class CountBound:
                      self.pipe_lists,
                      self.imbalances, self.lists, self.etas, self.statics, self.ones,
                      self.longs, self.ends, self.mosts, self.micro_caps, self.coarse_links, self.coarse_ends,
-                     self.coarse_etas, self.latencies, self.tensor_terms, self.hosts, *self.coarse_startups):
+                     self.coarse_etas, self.latencies, self.tensor_terms, self.hosts, self.context_ones,
+                     *self.coarse_startups):
             memo.clear()
         self.held.clear()
         self.numbered.clear()
@@ -263,7 +283,7 @@ class CountBound:
     def hours_floors(self, gpu: GpuSpec, offer: PricedOffer, counts: Sequence[int], efficiency: Efficiency,
                      peak: float, intra: tuple[float, str]) -> list[float]:
         """Per count, a floor under the hours at any confidence ≥ 0.5 of the plan of that many GPUs of this offer,
-        if some layout fits (0.0: no floor, as where context parallelism may be tried; inf: no layout fits).
+        if some layout fits (0.0: no floor, where rounding could decide a fit; inf: no layout fits).
         `peak`: the GPU's FLOP/s at the job's precision; `intra`: intra_node_gbs(gpu, offer)."""
         floor = self.floors(gpu, offer, efficiency, peak, intra)
         return [floor(count) for count in counts]
@@ -296,8 +316,8 @@ class CountBound:
             found = group.get(count)
             if found is None:
                 found = self._candidates(gpu, capacity, count, per_instance, networked, group)
-            unsure, fits, pipes = found
-            if unsure:  # context parallelism may be tried, or rounding could decide a fit: no floor
+            unsure, fits, pipes, contexts = found
+            if unsure:  # rounding could decide a fit: no floor
                 return 0.0
             best = math.inf
             entries: list[Any] = fits + pipes if pipes else fits
@@ -360,6 +380,9 @@ class CountBound:
                     seconds = host
                 if seconds < best:
                     best = seconds
+            if contexts:
+                best = self._context_floor(gpu, efficiency, etas, contexts, best, peak, per_instance, network, intra,
+                                           comms)
             host = launch if count <= per_instance or not networked else hosts.get(count)
             if host is None:
                 host = self.host_s(count, True)
@@ -373,8 +396,9 @@ class CountBound:
                       peak: float) -> list[float]:
         """Per count, a floor under hours_floors' floor of that count where it is above 0.0 (and so under the
         plan's hours), worked out from the degrees alone, without a layout's memory: the search times or rules out
-        most counts on these (plans/search.py) and works out the finer floor only where they do not decide. 0.0
-        where context parallelism may be tried (as hours_floors).
+        most counts on these (plans/search.py) and works out the finer floor only where they do not decide. Where
+        context parallelism may be tried, the compute at the best efficiency (_eta_most) and the host's launches
+        alone: a context-parallel layout computes the batch too, and its host_s is at least the count's.
 
         Every (tensor, pipeline) pair hours_floors may compare at a count takes at least the compute of the batch
         at the best efficiency its GPU reaches (at any tensor degree and micro-batch: _eta_most); across networked
@@ -425,13 +449,14 @@ class CountBound:
                     long = self._long(gpu, capacity, degrees)
                 etas = efficiencies[at] = _LONG if long else self._coarse_etas(ends, caps, count, degrees, most)
             eta, fewest, alone, single = etas
-            if eta < 0.0:  # _LONG
-                append(0.0)
-                continue
-            compute = compute_all / count / eta
             startup = startups.get(count)
             if startup is None:
                 startup = startups[count] = startup_seconds(count, provisioned) / 3600.0 * COARSE_SLACK
+            if eta < 0.0:  # _LONG: the context-parallel layouts too, at the most any layout reaches
+                compute = compute_all / count / most
+                append(steps * (compute if compute > host else host) + startup)
+                continue
+            compute = compute_all / count / eta
             if spread < 0.0:  # one instance, or none networked
                 append(steps * (compute if compute > host else host) + startup)
                 continue
@@ -723,10 +748,10 @@ class CountBound:
 
     def _candidates(self, gpu: GpuSpec, capacity: float, count: int, per_instance: int, networked: bool,
                     group: dict[int, Candidates]) -> Candidates:
-        """candidate_layouts without pins, experts or context ranks, from memory alone: every (tensor, pipeline)
-        degree pair of _list that fits. A fit that rounding could decide (UNSURE) gives the count no floor. With it,
-        whether context parallelism may be tried (long_sequence, which reads the GPU's memory alone). Once per
-        (memory size, count, GPUs per instance, networked), kept in `group`."""
+        """candidate_layouts without pins or experts, from memory alone: every (tensor, pipeline) degree pair of
+        _list that fits. A fit that rounding could decide (UNSURE) gives the count no floor. Where context
+        parallelism may be tried (long_sequence, which reads the GPU's memory alone), its degree triples too
+        (_contexts). Once per (memory size, count, GPUs per instance, networked), kept in `group`."""
         found = self.lists.get((count, per_instance, networked))
         degrees, pairs, made = found if found is not None else self._list(count, per_instance, networked)
         # of the GPUs per instance and the network, only the tensor degrees and whether the count spans networked
@@ -760,12 +785,161 @@ class CountBound:
                 out.append(fit)
             else:
                 unsure = True
+        contexts = None
         if not unsure and self.splits:
             long = self.longs.get((capacity, max(degrees, default=1)))
-            unsure = long if long is not None else self._long(gpu, capacity, degrees)
-        result = group[count] = self.alike[reading] = (unsure, out, pipes)
+            if long if long is not None else self._long(gpu, capacity, degrees):
+                contexts = self._contexts(capacity, count, degrees, reading[2])
+        result = group[count] = self.alike[reading] = (unsure, out, pipes, contexts)
         self.tried[reading] = (pairs, made)
         return result
+
+    def _contexts(self, capacity: float, count: int, degrees: tuple[int, ...], spans: bool) -> list[Context]:
+        """The context-parallel degree triples training._context_layouts tries at `count` (each context degree at
+        every tensor degree of the instance and, across networked instances (`spans`), every pipeline depth) that
+        some trial fits, as Context. A triple's least recomputation is that of the first (recomputation, ZeRO stage)
+        trial whose bytes at micro-batch 0 plus one sample fit (FitTrials.first_fit's own test, the same sums on the
+        same numbers): the trial first_fit picks passes that test, so it recomputes at least as much (more FLOP, ring
+        passes, tensor-parallel all-reduces and launches), and a triple no trial passes has no layout."""
+        job, work, memory_of = self.job, self.job.work, self.memory_of
+        pinned, layers, value_bytes = job.micro_batch, work.layers, self.value_bytes
+        ring_layers = float(max(1, layers))  # context_parallel.ring_comm_and_share
+        statics, ones, terms = self.statics, self.context_ones, self.mode_terms
+        out: list[Context] = []
+        for cp in context_degrees(work, count, 1, 1):
+            for tp in (1, *degrees):
+                pp = 1
+                while pp == 1 or (spans and tp * pp * cp <= count and pp <= layers):
+                    if count % (tp * pp * cp):
+                        pp *= 2
+                        continue
+                    dp = count // (tp * pp * cp)
+                    stages = ZERO_SHARDING if tp == 1 and pp == 1 else ("none", "zero1")
+                    least = None
+                    for mode in self.modes:
+                        one = ones.get((mode, tp, cp))
+                        if one is None:
+                            one = ones[(mode, tp, cp)] = memory_of(job, 1, mode, "none", 1, tp, 1, 1, cp).activations
+                        for sharding in stages:
+                            # _trial's key: the data × context ranks shard, the tensor × pipeline ranks split
+                            key = (sharding, dp * cp if sharding != "none" else 0, tp * pp)
+                            static = statics.get(key)
+                            if static is None:
+                                static = statics[key] = memory_of(job, 0, mode, sharding, dp, tp, pp, 1, cp).total
+                            if not static + one > capacity:
+                                least = mode
+                                break
+                        if least is not None:
+                            break
+                    if least is None:
+                        pp *= 2
+                        continue
+                    hardware, per_layer = terms[least]
+                    passes = RING_PASSES + (0 if least == "none" else 1)
+                    per_replica = max(1, math.ceil(self.batch / dp - 1e-9))
+                    if pp > 1 or pinned is not None:
+                        # the micro-batch is known (one in a pipeline, or the pinned one): training.layout_work
+                        micro = pinned if pinned is not None else 1
+                        accumulation = max(1, math.ceil(per_replica / micro))
+                        size = per_replica / accumulation
+                        slots = accumulation + pp - 1
+                        samples, carried, sends = slots * size, float(slots * micro), float(slots)
+                        eta_key = micro * ETA_KEY + tp
+                        share = 1.0 - 2.0 / (3.0 * slots)
+                        host = accumulation / pp
+                        imbalance = self.imbalances.get(pp) if pp > 1 else 1.0
+                        if imbalance is None:
+                            imbalance = self.imbalances[pp] = stage_imbalance(work, pp, job.pipeline_split)
+                    else:
+                        # a micro-batch of at most the replica's samples in `accumulation` ≥ 1 slots: their samples
+                        # are the replica's, the micro-batches' at least as many (the ring's sends and window read
+                        # the micro-batch); one micro-batch's compute at most the step's (slots ≥ 1), so the
+                        # all-reduce hides behind at most 2/3 of it; the ring's latencies are left out
+                        slots, samples, carried, sends = 1, float(per_replica), float(per_replica), 0.0
+                        eta_key = -(per_replica * ETA_KEY + tp)
+                        share, host, imbalance = 1.0 / 3.0, 1.0, 1.0
+                    rounds = passes * (cp - 1) * ring_layers / pp
+                    out.append((tp, pp, cp, self.shape(count, tp, pp).number, eta_key,
+                                samples * self.flops * hardware / (tp * pp * cp) * imbalance, share, rounds * sends,
+                                rounds * carried * kv_block_bytes(work, 1, value_bytes, tp, cp),
+                                passes * (cp - 1) / cp * carried * work.attention_flops_per_sample / (tp * pp * cp),
+                                float(slots), samples / cp, per_layer, host, tp == 1 and pp == 1))
+                    pp *= 2
+        return out
+
+    def _context_floor(self, gpu: GpuSpec, efficiency: Efficiency, etas: dict[int, float], contexts: list[Context],
+                       best: float, peak: float, per_instance: int, network: float | None, intra: tuple[float, str],
+                       comms: dict[int, Comm]) -> float:
+        """The least of `best` and each context-parallel triple's floor (floors): its communication nothing hides
+        (tensor-parallel all-reduces and pipeline sends of 1/cp of the activations) plus, at 1/η of at least
+        1/(the most its efficiency reaches), the least of compute/η + the gradient all-reduce it cannot hide (ZeRO-3:
+        its gathers and scatters), plus the ring's K,V sends less the attention they hide behind, if more
+        (training.StepTerms.device_seconds). Each part is a convex piecewise-linear function of 1/η, so the least is
+        at 1/η's bound or a point where a part bends."""
+        numbered = self.numbered
+        for entry in contexts:
+            tp, pp, cp, number, eta_key, flops, share, sends, sent, window, slots, samples, per_layer, host, \
+                sharded = entry
+            eta = etas.get(eta_key)
+            if eta is None:
+                eta = etas[eta_key] = self._context_eta(gpu, efficiency, eta_key)
+            compute = flops / peak
+            lowest = 1.0 / eta
+            if compute * lowest >= best:  # the step is at least its compute
+                continue
+            comm = comms.get(number)
+            if comm is None:
+                comm = comms[number] = self._comm(numbered[number], per_instance, network, intra)
+            tp_latency, tp_bytes, pp_latency, pp_bytes, allreduce = comm[:5]
+            fixed = slots * (per_layer * tp_latency + pp_latency) + samples * (per_layer * tp_bytes + pp_bytes)
+            if fixed + compute * lowest >= best:
+                continue
+            if tp * cp <= per_instance or not network:  # interconnect.group_link
+                bandwidth, kind = intra[0] * 1e9, intra[1]
+            else:
+                bandwidth, kind = network / 8.0 / per_instance * 1e9, "network"
+            ring = sends * RING_STEP_LATENCY_S[kind] + sent / bandwidth
+            held = window / peak
+            zero3 = self.zero3_s(numbered[number], comm) if sharded else -1.0
+            least = math.inf
+            for x in (lowest, allreduce / ((1.0 - share) * compute), zero3 / compute, ring / held if held > 0 else 0):
+                if x < lowest:
+                    continue
+                spent = compute * x
+                hidden = allreduce + share * spent
+                step = spent if spent > hidden else hidden
+                if sharded:
+                    gathered = spent if spent > zero3 else zero3
+                    if gathered < step:
+                        step = gathered
+                exposed = ring - held * x
+                if exposed > 0.0:
+                    step += exposed
+                if step < least:
+                    least = step
+            seconds = fixed + least
+            host *= self.launch_s
+            if host > seconds:
+                seconds = host
+            if seconds < best:
+                best = seconds
+        return best
+
+    def _context_eta(self, gpu: GpuSpec, efficiency: Efficiency, eta_key: int) -> float:
+        """The efficiency of a Context's key: _eta where its micro-batch is known, else the most any micro-batch up
+        to its replica's samples reaches (the curve's 1/(1/η∞ + (1/η₁ − 1/η∞)/micro) moves one way with the
+        micro-batch, so the more of its two ends; where _eta asks the curve itself, its cap, 1)."""
+        if eta_key > 0:
+            return self._eta(gpu, efficiency, eta_key % ETA_KEY, eta_key // ETA_KEY)
+        tp, most = -eta_key % ETA_KEY, -eta_key // ETA_KEY
+        if efficiency.curve is None:
+            return efficiency.value
+        single = self._eta(gpu, efficiency, tp, 1)
+        unbounded, one = self.ends[(id(gpu), id(efficiency), tp)]
+        if unbounded >= 1.0 or one <= 0.0:
+            return 1.0
+        widest = self._eta(gpu, efficiency, tp, most)
+        return widest if widest > single else single
 
     def _pipe(self, count: int, tp: int, pp: int) -> Pipe:
         """A pipeline degree pair's Pipe: its slots, mean micro-batch and FLOP per GPU of one micro-batch at FLOP per
@@ -819,14 +993,15 @@ class CountBound:
         """What _fit found at a (usable memory, tensor degrees, spanning networked instances, count) — the
         training.reading_key of a layout search — per (tensor, pipeline) degree pair _list tries: the trial's
         recomputation and ZeRO stage and the micro-batch, or None where no trial fits; None where the floors have
-        not worked it out, or left it without a floor (UNSURE, context parallelism). These are the layouts
+        not worked it out, or left it without a floor (UNSURE), and where context parallelism may be tried (the
+        floors do not fit its triples: the layout search does). These are the layouts
         FitTrials.first_fit picks there: the same first trial (each trial's bytes at micro-batch 0 plus one sample,
         the same sums on the same numbers), the same micro-batch, and at it a memory clear of the GPU's by
         MEMORY_MARGIN, so first_fit's own test passes too (LayoutMemo.candidate_layouts). `later`: a pipeline no
         floor has fitted yet is left so (training.LATER), for pipe_fitted to fit when the layout search reaches it."""
         found = self.alike.get(reading)
         tried = self.tried.get(reading)
-        if found is None or found[0] or tried is None:
+        if found is None or found[0] or found[3] is not None or tried is None:
             return None
         capacity, count = reading[0], reading[3]
         out: dict[tuple[int, int], Fitted | None] = {}
