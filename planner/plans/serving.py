@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable
 from dataclasses import field, replace
 from planner.dataclass import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from planner.catalog.load import Catalog, PricedOffer
 from planner.efficiency.origin import Z90, Efficiency, held_out_widened, prior_efficiency
@@ -576,7 +576,50 @@ class _Candidate:
 
 
 _make_candidate = maker(_Candidate)
-"""_Candidate(...) without its per-field setattr: ~2,600 a serve-7b-chat search."""
+"""_Candidate(...) without its per-field setattr: one per instance shape a generative search chooses."""
+
+
+class _Sizing(NamedTuple):
+    """A generative configuration sized on one instance shape: what _least_llm compares. A search sizes ~2,400 and
+    chooses one per shape, which alone becomes a _Candidate (_candidate_of): the ~2,000 others cost a tuple each."""
+
+    config: _Configuration
+    batch: int
+    tp: int
+    replicas: int
+    instances: int
+    meets: bool
+    judged: dict[str, float] | None
+    """The latency with unlimited replicas of a configuration no replica count helps ('closest' only); None: sized."""
+    rate: float
+
+    @property
+    def timing(self) -> LlmTiming | float:
+        return self.config.timing
+
+    @property
+    def latency(self) -> dict[str, float]:
+        """The percentiles that judge and rank it, as _Candidate.latency reads them."""
+        return self.judged if self.judged is not None else self.config.judged_at(self.replicas, self.rate)
+
+
+_Ranked = TypeVar("_Ranked", _Candidate, _Sizing)
+"""What the ranking's bounds read (timing, replicas, judged, latency): a sizing, or a candidate (tests)."""
+
+
+def _candidate_of(s: _Sizing, gpus_per_instance: int) -> _Candidate:
+    """The _Candidate the search made of a sizing before (one no replica count helps: judged by its unlimited
+    latency, without meets_at or judged_at)."""
+    config = s.config
+    if s.judged is not None:
+        return _make_candidate(timing=config.timing, batch=s.batch, tp=s.tp, replicas=s.replicas,
+                               instances=s.instances, judged=s.judged, meets=False,
+                               capacity_rps=config.capacity_rps, latency_at=config.latency_at,
+                               gpus_per_instance=gpus_per_instance)
+    return _make_candidate(timing=config.timing, batch=s.batch, tp=s.tp, replicas=s.replicas, instances=s.instances,
+                           judged=None, meets=s.meets, capacity_rps=config.capacity_rps,
+                           latency_at=config.latency_at, gpus_per_instance=gpus_per_instance,
+                           meets_at=config.meets_at, judged_at=config.judged_at, rate=s.rate)
 
 
 Memo = dict[tuple[object, ...], Any]
@@ -720,11 +763,14 @@ def _autoscaled(inf: Inference, capacity: float, latency_at: LatencyOf, tp: int,
     return _fill_instances(reps, tp, gpus_per_instance)
 
 
-def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_instance: int, link_gbs: float,
-                    link: str, eff: ServingEfficiency, memo: Memo | None = None, ctx: object = None
-                    ) -> list[_Candidate]:
-    out: list[_Candidate] = []
+def _llm_chosen(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_instance: int, link_gbs: float, link: str,
+                eff: ServingEfficiency, memo: Memo | None = None, ctx: object = None) -> _Candidate | None:
+    """The candidate _least_llm chooses among the configurations sized on one instance shape (None: none fits).
+    The choice is made as they are sized: once one meets the targets, those that do not are never chosen, and a
+    meeting one is kept only while tied with the least (instances, GPUs) so far (_Choice)."""
+    choice = _Choice()
     fewest = math.inf  # instances of the best configuration meeting the targets so far
+    rate = inf.rate
     for tp in TENSOR_PARALLEL:
         if tp > gpus_per_instance:
             break
@@ -742,29 +788,62 @@ def _llm_candidates(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_insta
                 continue
             config = degree.at(batch)
             if config.unreachable is not None:
-                reps, instances = _fill_instances(config.stable, tp, gpus_per_instance)
-                out.append(_make_candidate(timing=config.timing, batch=batch, tp=tp, replicas=reps,
-                                 instances=instances, judged=config.unreachable, meets=False,
-                                 capacity_rps=config.capacity_rps, latency_at=config.latency_at,
-                                 gpus_per_instance=gpus_per_instance))  # without the frozen setattr (~900 a search)
-                continue  # no replica count helps this batch; kept only as a 'closest' plan
+                if fewest == math.inf:  # no replica count helps this batch; kept only as a 'closest' plan
+                    instances = -(-config.stable // per_instance)
+                    choice.add(_Sizing(config, batch, tp, instances * per_instance, instances, False,
+                                       config.unreachable, 0.0))
+                continue
             if fewest < math.inf and -(-config.stable // per_instance) > fewest:
                 continue  # even the fewest stable replicas cost more than a configuration that meets the targets
-            sized = _sized(inf, config, batch, tp, gpus_per_instance, fewest)
-            if sized is not None:
-                out.append(sized)
-                if sized.meets:
-                    fewest = min(fewest, sized.instances)
+            reps = _needed_within(inf, config, per_instance, fewest)
+            if reps is None:
+                continue
+            instances = -(-reps // per_instance)
+            reps = instances * per_instance
+            meets = config.meets_at(reps, rate)
+            choice.add(_Sizing(config, batch, tp, reps, instances, meets, None, rate))
+            if meets and instances < fewest:
+                fewest = instances
         if inf.batch is None and fewest < math.inf and degree.batches:
             between = _between_batches(inf, degree, tp, gpus_per_instance, int(fewest))
             if between is not None and between.meets:
-                out.append(between)
+                choice.add(between)
                 fewest = min(fewest, between.instances)
-    return out
+    if choice.empty:
+        return None
+    return _candidate_of(_least_llm(choice.tied or choice.closest, inf), gpus_per_instance)
+
+
+class _Choice:
+    """What _least_llm reads of a shape's sizings, in the order sized: those tied with the least (instances, GPUs)
+    among the ones meeting the targets, and, until one meets them, the others ('closest'). _least_llm chooses among
+    the meeting ones the first of the least (instances, GPUs, TTFT p95), and among all only when none meets: the same
+    candidate from these."""
+
+    __slots__ = ("tied", "least", "closest", "empty")
+
+    def __init__(self) -> None:
+        self.tied: list[_Sizing] = []
+        self.least: tuple[int, int] | None = None
+        self.closest: list[_Sizing] = []
+        self.empty = True
+
+    def add(self, s: _Sizing) -> None:
+        self.empty = False
+        if not s.meets:
+            if self.least is None:
+                self.closest.append(s)
+            return
+        key = (s.instances, s.replicas * s.tp)
+        if self.least is None or key < self.least:
+            self.least, self.tied = key, [s]
+            self.closest = []
+        elif key == self.least:
+            self.tied.append(s)
 
 
 def _between_batches(inf: Inference, degree: _Degree, tp: int, gpus_per_instance: int, fewest: int
-                     ) -> _Candidate | None:
+                     ) -> _Sizing | None:
     """A batch off the searched grid (_batches: powers of two) on fewer than `fewest` instances, the fewest any
     batch up to the limit needs; None when none needs fewer. A pinned batch of 48 must not beat the search's 32
     and 64 (new-user QA: serve-7b-chat pinned at 48 was 26 % cheaper than the free search).
@@ -797,7 +876,13 @@ def _between_batches(inf: Inference, degree: _Degree, tp: int, gpus_per_instance
             most, batch = mid, found
         else:
             low = mid + 1
-    return _sized(inf, degree.at(batch), batch, tp, gpus_per_instance, most)
+    config = degree.at(batch)
+    reps = _needed_within(inf, config, per_instance, most)
+    if reps is None:
+        return None
+    instances = -(-reps // per_instance)
+    reps = instances * per_instance
+    return _Sizing(config, batch, tp, reps, instances, config.meets_at(reps, inf.rate), None, inf.rate)
 
 
 class _Degree:
@@ -983,13 +1068,13 @@ def _llm_config(inf: Inference, timing: LlmTiming, latencies: tuple[Latencies, L
                  latency_at=latency, judged_at=judged, meets_at=meets, unreachable=unreachable)
 
 
-def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per_instance: int, fewest: float
-           ) -> _Candidate | None:
-    """A configuration with the fewest replicas meeting the targets, searched no further than `fewest` instances
-    (the cheapest configuration already meeting them). None when it needs more: (cap + 1)·tp GPUs fill more than
-    `fewest` instances, so it could never be the plan chosen — the cheapest meeting configuration is (by instances
-    first), and `fewest` is finite only when one meets — and its latency need not be worked out."""
-    cap = None if fewest == math.inf else int(fewest) * (gpus_per_instance // tp)
+def _needed_within(inf: Inference, config: _Configuration, per_instance: int, fewest: float) -> int | None:
+    """The fewest replicas of a configuration meeting the targets (replicas_needed), searched no further than
+    `fewest` instances of `per_instance` replicas (the cheapest configuration already meeting them); None when it
+    needs more: it could never be the plan chosen (the cheapest meeting configuration is, by instances first, and
+    `fewest` is finite only when one meets), and its latency need not be worked out. Kept per cap on the
+    configuration, and read from its `settled` answer where that holds for the cap."""
+    cap = None if fewest == math.inf else int(fewest) * per_instance
     reps = config.needed.get(cap)
     if reps is None:
         settled = config.settled
@@ -1000,25 +1085,27 @@ def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per
             reps = replicas_needed(rate, config.capacity_rps, lambda r: latency_at(r, rate), inf.slo, cap,
                                    lambda r: meets_at(r, rate), None if settled else settled)
         config.needed[cap] = reps
-    if cap is not None and reps > cap:
+    return None if cap is not None and reps > cap else reps
+
+
+def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per_instance: int, fewest: float
+           ) -> _Candidate | None:
+    """A dynamic-batching configuration with the fewest replicas meeting the targets, searched no further than
+    `fewest` instances (_needed_within); None when it needs more."""
+    reps = _needed_within(inf, config, gpus_per_instance // tp, fewest)
+    if reps is None:
         return None
     reps, instances = _fill_instances(reps, tp, gpus_per_instance)
-    if config.percentiles_at is not None:  # judged as far as its verdict needs (the same verdict: meets_at)
-        # its percentiles first: meets_at then reads them rather than bound them (_batch_configuration known_over)
-        percentiles = config.percentiles_at(reps, inf.rate)
-        meets = config.meets_at(reps, inf.rate)
-        # _Candidate(...) without the frozen dataclass's per-field setattr (plans/evolve.py): a search sizes
-        # thousands of configurations
-        return _make_candidate(timing=config.timing, batch=batch, tp=tp, replicas=reps, instances=instances,
-                     judged=None, meets=meets, capacity_rps=config.capacity_rps,
-                     latency_at=config.latency_at, gpus_per_instance=gpus_per_instance, meets_at=config.meets_at,
-                     percentiles=percentiles)
-    # meets_at's verdict is _meets(judged_at(…))'s (llm_meets), mostly decided without the queue's FFT; the judging
-    # percentiles themselves are worked out only if the ranking reads them (a tie on instances and GPUs)
+    assert config.percentiles_at is not None  # a generative configuration is sized by _llm_chosen
+    # judged as far as its verdict needs (the same verdict: meets_at): its percentiles first, meets_at then reads
+    # them rather than bound them (_batch_configuration known_over)
+    percentiles = config.percentiles_at(reps, inf.rate)
+    meets = config.meets_at(reps, inf.rate)
+    # _Candidate(...) without the frozen dataclass's per-field setattr (plans/evolve.py): a search sizes thousands of
+    # configurations
     return _make_candidate(timing=config.timing, batch=batch, tp=tp, replicas=reps, instances=instances,
-                 judged=None, meets=config.meets_at(reps, inf.rate), capacity_rps=config.capacity_rps,
-                 latency_at=config.latency_at, gpus_per_instance=gpus_per_instance, meets_at=config.meets_at,
-                 judged_at=config.judged_at, rate=inf.rate)
+                           judged=None, meets=meets, capacity_rps=config.capacity_rps, latency_at=config.latency_at,
+                           gpus_per_instance=gpus_per_instance, meets_at=config.meets_at, percentiles=percentiles)
 
 
 def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer,
@@ -1030,9 +1117,13 @@ def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Priced
     link_gbs, link = intra_node_gbs(gpu, offer)
     ctx = _context(memo, work, inf, gpu, eff)
     key = ("llm", ctx, per_instance, link_gbs, link)
-    candidates = _memoised(memo, key,
-                         lambda: _llm_candidates(work, inf, gpu, per_instance, link_gbs, link, eff, memo, ctx))
-    if not candidates:
+    if memo is None:
+        chosen = _llm_chosen(work, inf, gpu, per_instance, link_gbs, link, eff)
+    elif key in memo:
+        chosen = memo[key]
+    else:  # every offer of one GPU and instance shape (several providers and prices) chooses the same
+        chosen = memo[key] = _llm_chosen(work, inf, gpu, per_instance, link_gbs, link, eff, memo, ctx)
+    if chosen is None:
         kv = inf.kv_precision or default_kv_precision(inf.precision)
         widest = max(t for t in TENSOR_PARALLEL if t <= per_instance)
         most = kv_batch_limit(work, gpu, widest, inf.precision, kv, inf.prompt + inf.generated)
@@ -1045,7 +1136,7 @@ def plan_llm_serving(work: Workload, inf: Inference, gpu: GpuSpec, offer: Priced
             Kind.DOES_NOT_FIT, weight_bytes(work, inf.precision), widest * gpu.memory_gb * 1e9,
             f"of weights plus the KV cache of one {inf.prompt + inf.generated:g}-token {kv} sequence "
             f"on {widest} GPU(s)"))
-    return _plan(work, inf, gpu, offer, eff, _chosen(memo, key, lambda: _least_llm(candidates, inf)))
+    return _plan(work, inf, gpu, offer, eff, chosen)
 
 
 def _chosen(memo: Memo | None, key: tuple[object, ...], choose: Callable[[], _Candidate]) -> _Candidate:
@@ -1059,7 +1150,7 @@ def _chosen(memo: Memo | None, key: tuple[object, ...], choose: Callable[[], _Ca
     return found
 
 
-def _least_llm(candidates: list[_Candidate], inf: Inference) -> _Candidate:
+def _least_llm(candidates: list[_Sizing], inf: Inference) -> _Sizing:
     meeting = [c for c in candidates if c.meets]
     if meeting:
         # min by (instances, GPUs, TTFT p95): the first of the least, the p95 read only among the ties
@@ -1071,7 +1162,7 @@ def _least_llm(candidates: list[_Candidate], inf: Inference) -> _Candidate:
     return min(_maybe_least_excess(candidates, inf), key=lambda c: (_slo_excess(c.latency, inf.slo), c.instances))
 
 
-def _maybe_least_excess(candidates: list[_Candidate], inf: Inference) -> list[_Candidate]:
+def _maybe_least_excess(candidates: list[_Ranked], inf: Inference) -> list[_Ranked]:
     """The candidates, in order, less those whose excess over the targets (_slo_excess) is surely above another's:
     the closest configuration of a GPU that meets no target is often one no replica count helps (its latency, with
     unlimited replicas, already known), beside the stable minimum of batch 1, whose queue is near saturation — the
@@ -1100,7 +1191,7 @@ def _maybe_least_excess(candidates: list[_Candidate], inf: Inference) -> list[_C
     return kept
 
 
-def _maybe_least_ttft(tied: list[_Candidate], rate: float) -> list[_Candidate]:
+def _maybe_least_ttft(tied: list[_Ranked], rate: float) -> list[_Ranked]:
     """The candidates whose TTFT p95 may be the least, in order: those whose lower bound (md_c.quantile_bounds) is
     above another's upper bound cannot be, nor those md_c.quantile_within puts surely past it, and their queue's
     quantile is not worked out. The least of the rest is the
