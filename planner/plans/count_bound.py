@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from planner.catalog.load import PricedOffer
@@ -62,6 +63,8 @@ COARSE_SLACK = 1.0 - 1e-6
 them (the search orders counts by these before it works out the finer ones)."""
 _tuple_new = tuple.__new__
 """A named tuple made without its class's Python-level __new__ (~0.3 µs less; a search makes thousands)."""
+_COMPUTE = itemgetter(5)
+"""A Context's compute at efficiency 1 (CountBound._contexts orders them by it)."""
 ETA_KEY = 64
 """Fit.eta_key's base: above every tensor degree (16 at most: training._tensor_degrees)."""
 
@@ -242,6 +245,9 @@ class CountBound:
         self.splits = splits_sequence(work)
         self.mode_terms = {config[0]: config[2:] for configs in self.configs.values() for config in configs}
         """Per recomputation its FLOP per model FLOP and tensor-parallel all-reduces per layer and slot (_contexts)."""
+        self.context_triples: dict[tuple[int, tuple[int, ...], bool],
+                                   list[tuple[tuple[float, ...], tuple[Context, ...]]]] = {}
+        """_context_triples per (count, tensor degrees, spanning networked instances)."""
         self.context_ones: dict[tuple[str, int, int], float] = {}
         """One sample's activation bytes per (recomputation, tensor degree, context degree) (_contexts)."""
         self.longs: dict[tuple[float, int], bool] = {}
@@ -275,7 +281,7 @@ class CountBound:
                      self.imbalances, self.lists, self.etas, self.statics, self.ones,
                      self.longs, self.ends, self.mosts, self.micro_caps, self.coarse_links, self.coarse_ends,
                      self.coarse_etas, self.latencies, self.tensor_terms, self.hosts, self.context_ones,
-                     *self.coarse_startups):
+                     self.context_triples, *self.coarse_startups):
             memo.clear()
         self.held.clear()
         self.numbered.clear()
@@ -797,46 +803,63 @@ class CountBound:
     def _contexts(self, capacity: float, count: int, degrees: tuple[int, ...], spans: bool) -> list[Context]:
         """The context-parallel degree triples training._context_layouts tries at `count` (each context degree at
         every tensor degree of the instance and, across networked instances (`spans`), every pipeline depth) that
-        some trial fits, as Context. A triple's least recomputation is that of the first (recomputation, ZeRO stage)
-        trial whose bytes at micro-batch 0 plus one sample fit (FitTrials.first_fit's own test, the same sums on the
-        same numbers): the trial first_fit picks passes that test, so it recomputes at least as much (more FLOP, ring
-        passes, tensor-parallel all-reduces and launches), and a triple no trial passes has no layout."""
-        job, work, memory_of = self.job, self.job.work, self.memory_of
-        pinned, layers, value_bytes = job.micro_batch, work.layers, self.value_bytes
-        ring_layers = float(max(1, layers))  # context_parallel.ring_comm_and_share
-        statics, ones, terms = self.statics, self.context_ones, self.mode_terms
+        some trial fits, each as Context at its least recomputation, by their compute at efficiency 1 (the floor
+        passes over those whose compute is past the least step found). A triple's least recomputation is that of
+        the first (recomputation, ZeRO stage) trial whose bytes at micro-batch 0 plus one sample fit
+        (FitTrials.first_fit's own test on the same numbers; the least over the ZeRO stages of their sums passes it
+        where some stage's does): the trial first_fit picks passes that test, so it recomputes at least as much
+        (more FLOP, ring passes, tensor-parallel all-reduces and launches), and a triple no trial passes has no
+        layout."""
+        key = (count, degrees, spans)
+        triples = self.context_triples.get(key)
+        if triples is None:
+            triples = self.context_triples[key] = self._context_triples(count, degrees, spans)
         out: list[Context] = []
+        for needs, entries in triples:
+            for need, entry in zip(needs, entries):
+                if not need > capacity:
+                    out.append(entry)
+                    break
+        out.sort(key=_COMPUTE)
+        return out
+
+    def _context_triples(self, count: int, degrees: tuple[int, ...], spans: bool
+                         ) -> list[tuple[tuple[float, ...], tuple[Context, ...]]]:
+        """_contexts' triples before the GPU's memory: per triple, each recomputation's bytes at micro-batch 0 plus
+        one sample at the ZeRO stage that shards most (training_memory's weights, gradients and optimizer state each
+        only shrink with the stage, and IEEE rounding is monotone: the least sum of the stages it may try), and its
+        Context; once per (count, tensor degrees, spanning networked instances), for every memory size."""
+        job, work, memory_of = self.job, self.job.work, self.memory_of
+        pinned, layers, value_bytes, batch, flops = job.micro_batch, work.layers, self.value_bytes, self.batch, \
+            self.flops
+        ring_layers = float(max(1, layers))  # context_parallel.ring_comm_and_share
+        statics, ones = self.statics, self.context_ones
+        modes = [(mode, *self.mode_terms[mode], RING_PASSES + (0 if mode == "none" else 1)) for mode in self.modes]
+        out: list[tuple[tuple[float, ...], tuple[Context, ...]]] = []
         for cp in context_degrees(work, count, 1, 1):
             for tp in (1, *degrees):
+                if count % (tp * cp):  # nor does any pipeline depth divide it
+                    continue
+                samples_ones = []
+                for mode, _, _, _ in modes:
+                    one = ones.get((mode, tp, cp))
+                    if one is None:
+                        one = ones[(mode, tp, cp)] = memory_of(job, 1, mode, "none", 1, tp, 1, 1, cp).activations
+                    samples_ones.append(one)
+                block = kv_block_bytes(work, 1, value_bytes, tp, cp)
                 pp = 1
                 while pp == 1 or (spans and tp * pp * cp <= count and pp <= layers):
                     if count % (tp * pp * cp):
                         pp *= 2
                         continue
                     dp = count // (tp * pp * cp)
-                    stages = ZERO_SHARDING if tp == 1 and pp == 1 else ("none", "zero1")
-                    least = None
-                    for mode in self.modes:
-                        one = ones.get((mode, tp, cp))
-                        if one is None:
-                            one = ones[(mode, tp, cp)] = memory_of(job, 1, mode, "none", 1, tp, 1, 1, cp).activations
-                        for sharding in stages:
-                            # _trial's key: the data × context ranks shard, the tensor × pipeline ranks split
-                            key = (sharding, dp * cp if sharding != "none" else 0, tp * pp)
-                            static = statics.get(key)
-                            if static is None:
-                                static = statics[key] = memory_of(job, 0, mode, sharding, dp, tp, pp, 1, cp).total
-                            if not static + one > capacity:
-                                least = mode
-                                break
-                        if least is not None:
-                            break
-                    if least is None:
-                        pp *= 2
-                        continue
-                    hardware, per_layer = terms[least]
-                    passes = RING_PASSES + (0 if least == "none" else 1)
-                    per_replica = max(1, math.ceil(self.batch / dp - 1e-9))
+                    # _trial's key: the data × context ranks shard, the tensor × pipeline ranks split
+                    sharding = "zero3" if tp == 1 and pp == 1 else "zero1"
+                    key = (sharding, dp * cp, tp * pp)
+                    static = statics.get(key)
+                    if static is None:
+                        static = statics[key] = memory_of(job, 0, self.modes[0], sharding, dp, tp, pp, 1, cp).total
+                    per_replica = max(1, math.ceil(batch / dp - 1e-9))
                     if pp > 1 or pinned is not None:
                         # the micro-batch is known (one in a pipeline, or the pinned one): training.layout_work
                         micro = pinned if pinned is not None else 1
@@ -858,12 +881,16 @@ class CountBound:
                         slots, samples, carried, sends = 1, float(per_replica), float(per_replica), 0.0
                         eta_key = -(per_replica * ETA_KEY + tp)
                         share, host, imbalance = 1.0 / 3.0, 1.0, 1.0
-                    rounds = passes * (cp - 1) * ring_layers / pp
-                    out.append((tp, pp, cp, self.shape(count, tp, pp).number, eta_key,
-                                samples * self.flops * hardware / (tp * pp * cp) * imbalance, share, rounds * sends,
-                                rounds * carried * kv_block_bytes(work, 1, value_bytes, tp, cp),
-                                passes * (cp - 1) / cp * carried * work.attention_flops_per_sample / (tp * pp * cp),
-                                float(slots), samples / cp, per_layer, host, tp == 1 and pp == 1))
+                    number = self.shape(count, tp, pp).number
+                    split = tp * pp * cp
+                    compute = samples * flops / split * imbalance
+                    attention = carried * work.attention_flops_per_sample / split
+                    rounds = (cp - 1) * ring_layers / pp
+                    out.append((tuple(static + one for one in samples_ones), tuple(
+                        (tp, pp, cp, number, eta_key, compute * hardware, share, passes * rounds * sends,
+                         passes * rounds * carried * block, passes * (cp - 1) / cp * attention, float(slots),
+                         samples / cp, per_layer, host, sharding == "zero3")
+                        for _, hardware, per_layer, passes in modes)))
                     pp *= 2
         return out
 
