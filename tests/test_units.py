@@ -16,6 +16,10 @@ def test_counts(text, expected):
 @pytest.mark.parametrize("text, expected", [
     ("72h", 72 * 3600.0), ("3d", 3 * 86400.0), ("500ms", 0.5), ("90min", 5400.0), ("30s", 30.0), (10, 10.0),
     ("2 weeks", 14 * 86400.0),
+    # new-user QA round 17: '3 days' was read and '3 hours', '1 hour', '90 minutes' refused; several parts too
+    ("3 hours", 3 * 3600.0), ("1 hour", 3600.0), ("90 minutes", 5400.0), ("72 hrs", 72 * 3600.0),
+    ("45 seconds", 45.0), ("500 msec", 0.5), ("2 Days", 2 * 86400.0),
+    ("1h30m", 5400.0), ("3d 12h", 84 * 3600.0), ("1 hour 30 minutes", 5400.0), ("1h 30m 20s", 5420.0),
 ])
 def test_durations(text, expected):
     assert parse_seconds(text) == pytest.approx(expected)
@@ -27,7 +31,12 @@ def test_money(text, expected):
     assert parse_usd(text) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("text, expected", [("20/s", 20.0), ("1200/min", 20.0), ("3k/h", 3000 / 3600), (5, 5.0)])
+@pytest.mark.parametrize("text, expected", [
+    ("20/s", 20.0), ("1200/min", 20.0), ("3k/h", 3000 / 3600), (5, 5.0),
+    # new-user QA round 17: the output's own 'req/s', serving benchmarks' rps and qps, the unit's word or capital
+    ("20 req/s", 20.0), ("20 requests/s", 20.0), ("1200 requests/minute", 20.0), ("20rps", 20.0), ("20 QPS", 20.0),
+    ("2k rps", 2000.0), ("72k/hour", 20.0), ("20/S", 20.0), ("1200/Min", 20.0), ("2M/day", 2e6 / 86400),
+])
 def test_rates(text, expected):
     assert parse_rate(text) == pytest.approx(expected)
 
@@ -38,6 +47,10 @@ def test_rates(text, expected):
     (parse_seconds, "72", None),
     (parse_usd, "€20k", "expected an amount in USD"),
     (parse_rate, "20 per second", "expected a rate"),
+    (parse_rate, "20 tokens/s", "expected a rate"),
+    (parse_rate, "20/ms", "expected a rate"),
+    (parse_seconds, "1h 2 parsecs", "expected a duration"),
+    (parse_seconds, "1h30", "expected a duration"),
     (parse_count, True, "expected a number"),
     (parse_count, math.nan, "not a finite number"),
     (parse_count, "1e999", "not a finite number"),

@@ -19,7 +19,8 @@ from planner.schema.record import MeasurementRecord
 from planner.schema.units import parse_seconds
 
 BUDGET_UNITS = "ms|sec|s|min|m|hr|h|days|day|d|weeks|week|w"
-"""The units of planner/schema/units.py parse_seconds (a profile's deadline reads the same), longest first."""
+"""The short units of planner/schema/units.py parse_seconds (which also reads words: hours, minutes), longest first:
+a budget is pasted into a shell script and a SkyPilot task, so it keeps to these."""
 BUDGET_RE = re.compile(rf"^[0-9]+(\.[0-9]+)? *({BUDGET_UNITS})?$")
 """A budget as the script and the CLI accept it: one number and one unit (it is pasted into a shell script and a
 SkyPilot task, where the `gpuplan calibrate` they install reads it, so nothing else)."""

@@ -6,15 +6,23 @@ import re
 
 _SUFFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}
 _SECONDS = {
-    "ms": 1e-3, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hr": 3600.0,
+    "ms": 1e-3, "msec": 1e-3, "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
+    "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
+    "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
     "d": 86400.0, "day": 86400.0, "days": 86400.0, "w": 604800.0, "week": 604800.0, "weeks": 604800.0,
 }
+"""Seconds per unit of time, each unit with its English word, singular and plural: `3 days` was read and `3 hours`,
+`1 hour`, `90 minutes` and `300/minute` refused (new-user QA round 17)."""
 _NUMBER = r"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)"
 # patterns compiled on first use (re's cache): only a profile or catalog validated from its YAML parses units, and a
 # warm estimate validates none (docs/internals.md 'Start-up: what every run pays')
 _COUNT_RE = rf"^{_NUMBER}\s*([kKMBGTP]?)$"
 _DURATION_RE = rf"^{_NUMBER}\s*([a-z]+)$"
-_RATE_RE = rf"^{_NUMBER}\s*([kKM]?)\s*/\s*([a-z]+)$"
+_DURATION_PART_RE = rf"{_NUMBER}\s*([a-z]+)\s*"
+_RATE_RE = rf"^{_NUMBER}\s*([kKM]?)\s*(?:(?:req|reqs|requests?|quer(?:y|ies))\s*)?/\s*([A-Za-z]+)$"
+_PER_SECOND_RE = rf"^{_NUMBER}\s*([kKM]?)\s*(?:rps|qps)$"
+"""A rate as the output writes one ('20.0 req/s'), or as serving benchmarks do (20 rps, 20 qps): requests per second;
+the unit of time in any case (20/S, 1200/Min)."""
 
 
 def _finite(value: float, text: object) -> float:
@@ -57,9 +65,13 @@ def parse_seconds(value: object) -> float:
     if re.match(_COUNT_RE, text) and text[-1].isdigit():
         return parse_count(text)
     match = re.match(_DURATION_RE, text)
-    if not match or match.group(2) not in _SECONDS:
-        raise ValueError(f"expected a duration such as 72h, 3d, 90min or 500ms, got {value!r}")
-    return _finite(float(match.group(1)) * _SECONDS[match.group(2)], value)
+    if match and match.group(2) in _SECONDS:
+        return _finite(float(match.group(1)) * _SECONDS[match.group(2)], value)
+    # several parts, largest first or not: 1h30m, 3d 12h, 1 hour 30 minutes
+    parts = re.findall(_DURATION_PART_RE, text)
+    if len(parts) > 1 and not re.sub(_DURATION_PART_RE, "", text) and all(unit in _SECONDS for _, unit in parts):
+        return _finite(sum(float(number) * _SECONDS[unit] for number, unit in parts), value)
+    raise ValueError(f"expected a duration such as 72h, 3d, 90min or 500ms, got {value!r}")
 
 
 def parse_usd(value: object) -> float:
@@ -84,8 +96,11 @@ def parse_rate(value: object) -> float:
     if plain is not None:
         return plain
     text = str(value).strip()
+    per_second = re.match(_PER_SECOND_RE, text, re.IGNORECASE)
+    if per_second:
+        return _finite(float(per_second.group(1)) * _SUFFIX[per_second.group(2)], value)
     match = re.match(_RATE_RE, text)
-    if not match or match.group(3) not in _SECONDS or match.group(3) == "ms":
+    unit = match.group(3).lower() if match else ""
+    if not match or unit not in _SECONDS or unit in ("ms", "msec"):
         raise ValueError(f"expected a rate such as 20/s, 1200/min or 3k/h, got {value!r}")
-    per = _SECONDS[match.group(3)]
-    return _finite(float(match.group(1)) * _SUFFIX[match.group(2)] / per, value)
+    return _finite(float(match.group(1)) * _SUFFIX[match.group(2)] / _SECONDS[unit], value)
