@@ -171,3 +171,21 @@ def test_huge_figures_in_sentences_are_printed_readably():
     assert [plain_number(v) for v in (1e13, 999e9, 20_000, 0.5)] == ["1e+13", "999,000,000,000", "20,000", "0.5"]
     b = BuyVersusRent("2x RTX-4090 (owned)", 3.8e295, 0.27, 11.4, "1x RTX-6000-ADA at vast-ai", 3.13, 6.62e297)
     assert _never_pays_off(b).endswith("breaking even would take 6.62e+297× full-time use over its lifetime")
+
+
+@pytest.mark.parametrize("rate, needed", [("1e300/s", "4.11e+297"), ("1.7e308/s", "6.99e+305")])
+def test_a_rate_beyond_any_fleet_says_how_many_gpus_not_inf(rate, needed):
+    # new-user QA round 17: 1e300 requests/s × 1.03e13 FLOP (llama-2-7b, 512 + 256 tokens) overflowed a float and the
+    # error said 'needs at least inf GPUs'; 1e300 × 1.03e13 / 2.5e15 (GB200's dense bf16 peak) = 4.11e297
+    result = CliRunner().invoke(app, ["estimate", str(ROOT / "profiles" / "serve-7b-chat.yaml"),
+                                      "--set", f"inference.rate={rate}"])
+    assert result.exit_code == 2 and f"needs at least {needed} GPUs even at the dense bf16 peak of GB200" in \
+        result.stderr and "inf " not in result.stderr
+
+
+def test_a_fleet_past_a_floats_range_is_written_as_its_power_of_ten(tmp_path):
+    # gpt-oss-120b with 100,000-token prompts: 2.52e15 FLOP a request, × 1.7e308/s ÷ 989e12 (H200's peak) = 4.33e308,
+    # beyond a float (1.8e308): written from its logarithm
+    result = CliRunner().invoke(app, ["estimate", str(ROOT / "profiles" / "serve-gpt-oss-120b-chat.yaml"), "--set",
+                                      "inference.rate=1.7e308/s", "--set", "inference.prompt_tokens=100000"])
+    assert result.exit_code == 2 and "needs at least 4.33e+308 GPUs" in result.stderr

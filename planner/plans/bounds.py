@@ -128,11 +128,16 @@ def check_serving(work: Workload, inference: Inference, offers: list[PricedOffer
     if not peaks:
         return
     peak, gpu = max(peaks)
-    gpus_needed = inference.rate * flops / peak
+    # rate × (FLOP ÷ peak), the small factor first: rate × FLOP overflowed for a rate of 1e300/s, and the message
+    # said 'needs at least inf GPUs' (new-user QA round 17); past a float's range, its power of ten
+    gpus_needed = inference.rate * (flops / peak)
     limit = MAX_REPLICAS * max(TENSOR_PARALLEL)
     if not math.isfinite(gpus_needed) or gpus_needed > limit:
+        decade = math.log10(inference.rate) + math.log10(flops) - math.log10(peak)
+        needed = f"{gpus_needed:.3g}" if math.isfinite(gpus_needed) else \
+            f"{10 ** (decade % 1):.3g}e+{math.floor(decade)}"
         raise doc.error(("inference", "rate"),
-                        f"{inference.rate:.3g} requests/s × {flops:.3g} FLOP each needs at least {gpus_needed:.3g} "
+                        f"{inference.rate:.3g} requests/s × {flops:.3g} FLOP each needs at least {needed} "
                         f"GPUs even at the dense {inference.precision} peak of {gpu} ({peak / 1e12:,.0f} TFLOP/s); "
                         f"the search stops at {MAX_REPLICAS:,} replicas of up to {max(TENSOR_PARALLEL)} GPUs")
     _check_latency_floor(work, inference, offers, catalog, doc)
