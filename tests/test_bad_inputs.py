@@ -525,3 +525,15 @@ def test_a_request_within_the_window_or_an_extended_context_is_planned(tmp_path,
     load_profile(path, catalog)
     with pytest.raises(ValueError, match="max_context needs max_context_source"):
         ModelPreset(id="x", family="decoder", source="a paper", max_context=4096)
+
+
+@pytest.mark.parametrize("value, digits", [("1k", "1000"), ("2e3", "2000"), ("1.5K", "1500"), ("1,024", "1024")])
+def test_a_whole_number_field_written_as_a_count_is_told_its_digits(value, digits):
+    # new-user QA round 17: `--set constraints.max_gpus=1k` read "Write the number alone (1): the field's name gives
+    # its unit", the thousand taken for a unit, advice that plans for 1 GPU
+    profile = Path(__file__).resolve().parent.parent / "profiles" / "pretrain-1b-72h.yaml"
+    result = CliRunner().invoke(app, ["estimate", str(profile), "--set", f"constraints.max_gpus={value}"])
+    assert result.exit_code == 2 and result.stderr.rstrip().endswith(
+        f"(got {value!r}). Write it in digits ({digits}): this field takes a whole number.")
+    unit = CliRunner().invoke(app, ["estimate", str(profile), "--set", "constraints.max_gpus=8 GPUs"])
+    assert unit.exit_code == 2 and "Write the number alone (8): the field's name gives its unit." in unit.stderr
