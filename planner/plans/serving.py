@@ -769,8 +769,7 @@ def _llm_chosen(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_instance:
     The choice is made as they are sized: once one meets the targets, those that do not are never chosen, and a
     meeting one is kept only while tied with the least (instances, GPUs) so far (_Choice)."""
     choice = _Choice()
-    fewest = math.inf  # instances of the best configuration meeting the targets so far
-    rate = inf.rate
+    fewest: float = math.inf  # instances of the best configuration meeting the targets so far
     for tp in TENSOR_PARALLEL:
         if tp > gpus_per_instance:
             break
@@ -778,40 +777,57 @@ def _llm_chosen(work: Workload, inf: Inference, gpu: GpuSpec, gpus_per_instance:
             continue  # each rank serves whole heads (vLLM refuses other degrees)
         degree = _degree(memo, ctx, work, inf, gpu, tp, link_gbs, link, eff)
         per_instance = gpus_per_instance // tp  # replicas an instance holds: _fill_instances' instances written out
-        for i, batch in enumerate(degree.batches):
-            if fewest < math.inf and -(-degree.stable(batch) // per_instance) > fewest:
-                # the bound below (config.stable, from the timing alone) prunes it, and a candidate kept only as a
-                # 'closest' plan is never chosen once one meets the targets (_least_llm): its configuration is not
-                # made (half of a search's configurations were made only to be pruned here)
-                if -(-degree.least_stable(i) // per_instance) > fewest:
-                    break  # and every batch after it (`fewest` only falls)
-                continue
-            config = degree.at(batch)
-            if config.unreachable is not None:
-                if fewest == math.inf:  # no replica count helps this batch; kept only as a 'closest' plan
-                    instances = -(-config.stable // per_instance)
-                    choice.add(_Sizing(config, batch, tp, instances * per_instance, instances, False,
-                                       config.unreachable, 0.0))
-                continue
-            if fewest < math.inf and -(-config.stable // per_instance) > fewest:
-                continue  # even the fewest stable replicas cost more than a configuration that meets the targets
-            reps = _needed_within(inf, config, per_instance, fewest)
-            if reps is None:
-                continue
-            instances = -(-reps // per_instance)
-            reps = instances * per_instance
-            meets = config.meets_at(reps, rate)
-            choice.add(_Sizing(config, batch, tp, reps, instances, meets, None, rate))
-            if meets and instances < fewest:
-                fewest = instances
-        if inf.batch is None and fewest < math.inf and degree.batches:
-            between = _between_batches(inf, degree, tp, gpus_per_instance, int(fewest))
-            if between is not None and between.meets:
-                choice.add(between)
-                fewest = min(fewest, between.instances)
+        found = degree.sized.get((per_instance, fewest))
+        if found is None:
+            found = degree.sized[(per_instance, fewest)] = _degree_sized(inf, degree, tp, per_instance, fewest)
+        sizings, fewest = found
+        for sized in sizings:
+            choice.add(sized)
     if choice.empty:
         return None
     return _candidate_of(_least_llm(choice.tied or choice.closest, inf), gpus_per_instance)
+
+
+def _degree_sized(inf: Inference, degree: _Degree, tp: int, per_instance: int, fewest: float
+                  ) -> tuple[tuple[_Sizing, ...], float]:
+    """The sizings of one tensor degree on instances of `per_instance` replicas, in order, where a configuration
+    meeting the targets on `fewest` instances is known (inf: none), and the fewest instances after them. The same
+    for every instance shape holding as many replicas of the degree after the same fewest (_Degree.sized: one GPU
+    over several links shares its single-GPU degree, and 2- and 3-GPU instances hold one 2-GPU replica)."""
+    out: list[_Sizing] = []
+    rate = inf.rate
+    for i, batch in enumerate(degree.batches):
+        if fewest < math.inf and -(-degree.stable(batch) // per_instance) > fewest:
+            # the bound below (config.stable, from the timing alone) prunes it, and a candidate kept only as a
+            # 'closest' plan is never chosen once one meets the targets (_least_llm): its configuration is not
+            # made (half of a search's configurations were made only to be pruned here)
+            if -(-degree.least_stable(i) // per_instance) > fewest:
+                break  # and every batch after it (`fewest` only falls)
+            continue
+        config = degree.at(batch)
+        if config.unreachable is not None:
+            if fewest == math.inf:  # no replica count helps this batch; kept only as a 'closest' plan
+                instances = -(-config.stable // per_instance)
+                out.append(_Sizing(config, batch, tp, instances * per_instance, instances, False,
+                                   config.unreachable, 0.0))
+            continue
+        if fewest < math.inf and -(-config.stable // per_instance) > fewest:
+            continue  # even the fewest stable replicas cost more than a configuration that meets the targets
+        reps = _needed_within(inf, config, per_instance, fewest)
+        if reps is None:
+            continue
+        instances = -(-reps // per_instance)
+        reps = instances * per_instance
+        meets = config.meets_at(reps, rate)
+        out.append(_Sizing(config, batch, tp, reps, instances, meets, None, rate))
+        if meets and instances < fewest:
+            fewest = instances
+    if inf.batch is None and fewest < math.inf and degree.batches:
+        between = _between_batches(inf, degree, tp, per_instance, int(fewest))
+        if between is not None and between.meets:
+            out.append(between)
+            fewest = min(fewest, between.instances)
+    return tuple(out), fewest
 
 
 class _Choice:
@@ -842,7 +858,7 @@ class _Choice:
             self.tied.append(s)
 
 
-def _between_batches(inf: Inference, degree: _Degree, tp: int, gpus_per_instance: int, fewest: int
+def _between_batches(inf: Inference, degree: _Degree, tp: int, per_instance: int, fewest: int
                      ) -> _Sizing | None:
     """A batch off the searched grid (_batches: powers of two) on fewer than `fewest` instances, the fewest any
     batch up to the limit needs; None when none needs fewer. A pinned batch of 48 must not beat the search's 32
@@ -854,10 +870,9 @@ def _between_batches(inf: Inference, degree: _Degree, tp: int, gpus_per_instance
     than the batch: batch·prefill + output·step), so the one whose TTFT is least: r replicas serve the targets
     with some batch when they do with that one. More replicas only help (replicas_needed), so the fewest instances
     are found by bisection over the instances too. Each candidate found is sized as the grid's are (_sized)."""
-    per_instance = gpus_per_instance // tp
     limit = degree.batches[0]  # largest first
     # a batch's full-load capacity grows with the batch: no batch is stable on fewer instances than the limit's
-    low = _fill_instances(degree.stable(limit), tp, gpus_per_instance)[1]
+    low = -(-degree.stable(limit) // per_instance)
     if limit <= 2 or low >= fewest:
         return None
 
@@ -892,7 +907,7 @@ class _Degree:
     instance sizes times and sizes the same configurations."""
 
     __slots__ = ("work", "inf", "tp", "link_gbs", "link", "eff", "basis", "batches", "configs", "timings",
-                 "latencies", "verdicts", "looser", "meeting", "tpot_most", "stables", "floors")
+                 "latencies", "verdicts", "looser", "meeting", "tpot_most", "stables", "floors", "sized")
     basis: _TimingBasis | None
     batches: list[int]
     timings: dict[int, LlmTiming]
@@ -901,6 +916,8 @@ class _Degree:
     (llm_latency reads only which have one)."""
     verdicts: dict[int, Verdicts]
     """Each batch's verdicts under this degree's targets."""
+    sized: dict[tuple[int, float], tuple[tuple[_Sizing, ...], float]]
+    """_degree_sized's answers by (replicas an instance holds, fewest instances before)."""
 
     def __init__(self, work: Workload, inf: Inference, gpu: GpuSpec, tp: int, link_gbs: float, link: str,
                  eff: ServingEfficiency, looser: _Degree | None = None) -> None:
@@ -911,6 +928,7 @@ class _Degree:
         self.tpot_most: dict[int, int] = {}
         self.stables: dict[int, int] = {}
         self.floors: list[int] = []
+        self.sized = {}
         self.looser = looser
         if looser is not None:
             # the same GPU, degree, link, efficiencies and inference section but for stricter targets (_degree):
