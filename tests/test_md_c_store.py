@@ -60,6 +60,30 @@ def test_stored_verdicts_and_bounds_come_back_the_same_and_are_not_worked_out_ag
     md_c.clear_memos()
 
 
+POISSON = [(3.7, (0.5, 0.95), 15), (41.25, (0.5, 0.95), 127), (900.5, (0.5, 0.95), 4095), (0.0, (0.5, 0.95), 7),
+           (12.0, (0.95,), 63)]
+
+
+def test_stored_poisson_quantiles_come_back_the_same_and_are_not_worked_out_again(tmp_path, monkeypatch):
+    # the TPOT cut-in quantiles (queueing.poisson_quantiles, ~900 passes over the distribution a serve-7b-chat
+    # search): kept beside the M/D/c quantiles, the two-quantile ones the search asks for
+    from planner.model import queueing
+
+    monkeypatch.setenv("GPUPLAN_CACHE_DIR", str(tmp_path))
+    md_c.clear_memos()
+    md_c_store.load()
+    first = [queueing.poisson_quantiles(*args) for args in POISSON]
+    assert len(queueing.COMPUTED_POISSON) == len(POISSON)
+    md_c_store.save()
+    md_c.clear_memos()
+    md_c_store.load()
+    assert set(queueing.KNOWN_POISSON) == set(POISSON[:-1])  # one quantile alone is not kept
+    monkeypatch.setattr(queueing, "_poisson_quantiles", None)  # read, not worked out: calling it would raise
+    assert [queueing.poisson_quantiles(*args) for args in POISSON[:-1]] == first[:-1]
+    assert not queueing.COMPUTED_POISSON
+    md_c.clear_memos()
+
+
 def test_a_damaged_store_or_one_of_other_code_is_not_read(tmp_path, monkeypatch):
     monkeypatch.setenv("GPUPLAN_CACHE_DIR", str(tmp_path))
     md_c.clear_memos()

@@ -36,6 +36,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from planner.dataclass import dataclass
+from planner.model import queueing
 from planner.model.queueing import md_c_wait_tail, poisson_quantiles, wait_plus_uniform_quantiles
 
 if TYPE_CHECKING:
@@ -897,6 +898,9 @@ def clear_memos() -> None:
     COMPUTED_BOUNDS.clear()
     md_c_wait_plus_uniform_quantiles.cache_clear()
     poisson_quantiles.cache_clear()  # the TPOT quantiles the serving search keeps beside these
+    queueing.KNOWN_POISSON.clear()
+    queueing.COMPUTED_POISSON.clear()
+    queueing.POISSON_STORING[0] = False
     md_c_wait_plus_uniform_quantile.cache_clear()
     quantile_within.cache_clear()
     quantile_bounds.cache_clear()

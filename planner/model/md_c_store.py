@@ -7,9 +7,9 @@ planner/io/yamlcache.py, written atomically; reading it runs no code. The file i
 arguments (KEY) and then the quantiles, as little-endian 64-bit integers and doubles, which hold every float
 exactly: unpacked in C (~0.5 ms for a full file), where decoding them from JSON text took ~10 ms of every serving
 run once the file was full (KEPT). A run that finds every queue it needs there imports no numpy (~95 ms of CPU) and
-computes no FFT. Beside it, two files of the same fingerprint keep md_c.quantile_within's verdicts (True, False or
-None per seven arguments) and md_c.quantile_bounds' pairs, which a second run otherwise redoes from their Poisson
-sums. A folder that cannot be read or written is simply not used."""
+computes no FFT. Beside it, three files of the same fingerprint keep md_c.quantile_within's verdicts (True, False or
+None per seven arguments), md_c.quantile_bounds' pairs, which a second run otherwise redoes from their Poisson
+sums, and queueing.poisson_quantiles' TPOT cut-in counts, each a pass over a Poisson distribution. A folder that cannot be read or written is simply not used."""
 from __future__ import annotations
 
 import importlib.util
@@ -49,6 +49,15 @@ BOUNDS_VALUE = struct.Struct("<2d")
 BOUNDS_KEPT = 4096
 """Pairs kept in the file, the newest (serve-7b-chat's search works out ~600)."""
 
+POISSON_HEADER = b"gpuplan-mdcp-1\n"
+"""The first bytes of the fourth file, queueing.poisson_quantiles' answers of two quantiles (the TPOT p50 and p95 the
+serving search asks for): each one's mean, cap and two quantiles (POISSON_KEY), then the two counts
+(POISSON_VALUE)."""
+POISSON_KEY = struct.Struct("<dq2d")
+POISSON_VALUE = struct.Struct("<2q")
+POISSON_KEPT = 8192
+"""Answers kept in the file, the newest (serve-7b-chat's search works out ~900)."""
+
 Key = TypeVar("Key")
 Value = TypeVar("Value")
 
@@ -85,12 +94,18 @@ def _bounds_entry() -> Path:
     return cache_dir() / f"mdcb-{fingerprint()[:32]}.bin"
 
 
+def _poisson_entry() -> Path:
+    return cache_dir() / f"mdcp-{fingerprint()[:32]}.bin"
+
+
 def load() -> None:
     """Put the stored quantiles in md_c.KNOWN_QUANTILES (nothing when there are none, or they cannot be read), and
     have the search compute every quantile it asks for (md_c.STORING), so that the next run finds them all."""
     md_c.STORING[0] = True
+    queueing.POISSON_STORING[0] = True
     _load_within()
     _load_bounds()
+    _load_poisson()
     found = _read(_entry(), HEADER, KEY, VALUE.size)
     if found is not None:
         keys, values, count = found
@@ -166,11 +181,32 @@ def _save_bounds() -> None:
                + b"".join(BOUNDS_VALUE.pack(*pair) for _, pair in newest))
 
 
+def _load_poisson() -> None:
+    """Put the stored answers in queueing.KNOWN_POISSON (nothing when there are none, or they cannot be read)."""
+    found = _read(_poisson_entry(), POISSON_HEADER, POISSON_KEY, POISSON_VALUE.size)
+    if found is not None:
+        keys, values, _ = found
+        queueing.KNOWN_POISSON.update(((mean, (q1, q2), cap), counts) for (mean, cap, q1, q2), counts
+                                      in zip(keys, POISSON_VALUE.iter_unpack(values)))
+
+
+def _save_poisson() -> None:
+    """Add the two-quantile answers this process worked out to their file (the newest POISSON_KEPT), when there
+    are any."""
+    computed = {key: value for key, value in queueing.COMPUTED_POISSON.items() if len(key[1]) == 2}
+    if computed:
+        newest = _newest(queueing.KNOWN_POISSON, computed, POISSON_KEPT)
+        _write(_poisson_entry(), lambda: POISSON_HEADER + b"".join(
+            POISSON_KEY.pack(mean, int(cap), *qs) for (mean, qs, cap), _ in newest)
+            + b"".join(POISSON_VALUE.pack(*counts) for _, counts in newest))
+
+
 def save() -> None:
     """Add the quantiles, verdicts and bounds this process computed to their files (the newest KEPT, WITHIN_KEPT,
     BOUNDS_KEPT), when there are any."""
     _save_within()
     _save_bounds()
+    _save_poisson()
     if md_c.COMPUTED_QUANTILES:
         newest = _newest(md_c.KNOWN_QUANTILES, md_c.COMPUTED_QUANTILES, KEPT)
         _write(_entry(), lambda: HEADER + b"".join(KEY.pack(int(key[0]), *key[1:]) for key, _ in newest)

@@ -180,13 +180,36 @@ def poisson_quantile(mean: float, q: float, cap: int) -> int:
     return poisson_quantiles(mean, (q,), cap)[0]
 
 
+PoissonKey = tuple[float, tuple[float, ...], int]
+"""(mean, qs, cap): poisson_quantiles' arguments."""
+KNOWN_POISSON: dict[PoissonKey, tuple[int, ...]] = {}
+"""poisson_quantiles' answers that earlier runs of this same code worked out (planner/model/md_c_store.py loads them
+with the M/D/c quantiles, keyed by this module's content): a second serving estimate of a profile asks the same ~900
+(serve-7b-chat), each a pass over the distribution. Empty unless loaded."""
+COMPUTED_POISSON: dict[PoissonKey, tuple[int, ...]] = {}
+"""poisson_quantiles' answers this process worked out while a store is in use (POISSON_STORING), for it to keep."""
+POISSON_STORING = [False]
+"""Set while the answers are kept between runs (md_c_store.load)."""
+
+
 @lru_cache(maxsize=16384)
 def poisson_quantiles(mean: float, qs: tuple[float, ...], cap: int) -> tuple[int, ...]:
     """poisson_quantile(mean, q, cap) for every q of `qs`, in one pass over the distribution (the same running sum,
     so the same answers as one pass per q): the serving search asks for p50 and p95 of every configuration it
     sizes, most twice (whether a replica count meets the targets, then the latency of the count kept); a pure
-    function of its arguments, kept for the run. _quick_poisson_quantiles answers first where it is sure to give
-    the same answers."""
+    function of its arguments, kept for the run, and read from KNOWN_POISSON where an earlier run worked it out.
+    _quick_poisson_quantiles answers first where it is sure to give the same answers."""
+    key = (mean, qs, cap)
+    known = KNOWN_POISSON.get(key)
+    if known is not None:
+        return known
+    found = _poisson_quantiles(mean, qs, cap)
+    if POISSON_STORING[0]:
+        COMPUTED_POISSON[key] = found
+    return found
+
+
+def _poisson_quantiles(mean: float, qs: tuple[float, ...], cap: int) -> tuple[int, ...]:
     if mean <= 0.0 or cap <= 0:
         return tuple(0 for _ in qs)
     order = sorted(range(len(qs)), key=lambda i: qs[i])
