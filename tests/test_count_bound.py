@@ -37,7 +37,19 @@ def _plan(catalog, name: str, *sets: str, confidence: float = 0.5):  # type: ign
                                         # QLoRA's dequantizations add to the step, which the floor leaves out
                                         ("lora-7b-a6000", ["training.method=qlora"]),
                                         ("pretrain-1b-72h", ["training.batch.micro_batch=2"]),
-                                        ("pretrain-1b-72h", ["training.recompute=full", "constraints.max_gpus=8192"])])
+                                        ("pretrain-1b-72h", ["training.recompute=full", "constraints.max_gpus=8192"]),
+                                        # a mixture of experts: its expert layouts' all-to-alls, stretched compute and
+                                        # (full training) fewer gradient bytes per GPU (CountBound.expert_floor)
+                                        ("lora-mixtral-8x7b", []),
+                                        ("lora-mixtral-8x7b", ["training.method=full", "training.lora_rank=null"]),
+                                        ("lora-mixtral-8x7b", ["training.batch.micro_batch=2",
+                                                               "training.capacity_factor=2"]),
+                                        # long samples: where context ranks may be tried beside the expert
+                                        # ranks no finer floor, the coarse one (its compute) still under the plans
+                                        ("lora-mixtral-8x7b", ["training.dataset.tokens_per_sample=65536",
+                                                               "training.dataset.samples=2000"]),
+                                        ("lora-mixtral-8x7b", ["training.recompute=full",
+                                                               "training.framework=megatron"])])
 def test_each_floor_is_below_the_hours_of_its_plan(catalog, name, sets):
     """Every (offer shape, count) the search could floor, timed: a plan that fits takes at least its floor's hours
     (at P50, the least of the confidences a search judges at), and a floor of inf is a count where nothing fits;
@@ -85,7 +97,8 @@ def test_each_floor_is_below_the_hours_of_its_plan(catalog, name, sets):
     ("pretrain-1b-72h", [], 0.5), ("resnet50-imagenet", [], 0.9),
     ("long-context-llama-8b", [], 0.5), ("long-context-llama-8b", ["training.deadline=6h"], 0.9),
     ("pretrain-1b-72h", ["training.deadline=10h", "training.budget=1000000", "constraints.commitment=1y"], 0.9),
-    ("lora-7b-a6000", ["constraints.gpus=[B300, RTX-A6000, L40S]"], 0.5)])
+    ("lora-7b-a6000", ["constraints.gpus=[B300, RTX-A6000, L40S]"], 0.5), ("lora-mixtral-8x7b", [], 0.9),
+    ("lora-mixtral-8x7b", ["training.deadline=6h", "training.budget=3000"], 0.5)])
 def test_deciding_on_every_option_gives_the_same_document(catalog, name, sets, confidence):
     """The decision and the rows (JSON at --top 0 and top 10) from every option equal those from the options the
     search judged; the search left some out."""
@@ -139,7 +152,10 @@ def test_the_floors_try_the_tensor_degrees_the_search_tries(catalog):
                                                # first trial (plans/count_bound.py): fewer fits known
                                                ("pretrain-1b-72h", ["training.batch.micro_batch=2"], 0.35),
                                                ("pretrain-1b-72h", ["training.recompute=full",
-                                                                    "constraints.max_gpus=8192"], 0.5)])
+                                                                    "constraints.max_gpus=8192"], 0.5),
+                                               # a mixture of experts: the floors' fits of the layouts without
+                                               # expert ranks, candidate_layouts the rest
+                                               ("lora-mixtral-8x7b", [], 0.5)])
 def test_layouts_made_from_the_floors_fits_are_the_layouts_the_search_fits(catalog, monkeypatch, name, sets, share):
     """The layout search's candidate layouts made from the floors' fits (CountBound.fitted: each degree pair's trial
     and micro-batch; pipelines left as LazyPipes until _fastest cannot rule them out) equal candidate_layouts' own,

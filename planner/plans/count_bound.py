@@ -7,8 +7,10 @@ kernels; the coarse floor: those of the layout there that launches fewest, Count
 StepTerms.seconds takes the longer. Where context parallelism may be tried, each context-parallel degree triple
 that some trial fits is floored too (CountBound._contexts): its compute at its least recomputation, its gradient
 all-reduce (that of its tensor and pipeline degrees' Shape), and its ring's K,V sends less the attention they hide
-behind. The step's other terms are left out, which keeps the floor below it: QLoRA's dequantizations
-(StepTerms.memory_s) only add to it. The search (plans/search.py) leaves out the counts whose floors show they change
+behind. A mixture of experts' expert layouts are floored without their memory (CountBound.expert_floor: their compute
+at the most efficiency a fit reaches, their all-to-alls and gradient collectives). The step's other terms are left
+out, which keeps the floor below it: QLoRA's dequantizations (StepTerms.memory_s) only add to it. The search
+(plans/search.py) leaves out the counts whose floors show they change
 no output."""
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from planner.model.nccl import Collective, least_collectives_s, least_latency_s
 from planner.model.precision import training_value_bytes
 from planner.model.startup import startup_seconds
 from planner.plans.context_parallel import RING_PASSES, context_degrees, kv_block_bytes, splits_sequence
+from planner.plans.expert_parallel import ALL_TO_ALLS_PER_MOE_LAYER, expert_degrees, imbalance_factor, routed_share
 from planner.plans.training import (
     STARTED_PROVIDERS,
     LATER,
@@ -35,8 +38,11 @@ from planner.plans.training import (
     ZERO_SHARDING,
     MemoryOf,
     TrainingJob,
+    frozen_base,
+    frozen_value_bytes,
     long_sequence,
     recompute_options,
+    starting_weight_bytes,
     stage_imbalance,
     tensor_splits,
     training_memory,
@@ -71,9 +77,13 @@ ETA_KEY = 64
 
 def boundable(job: TrainingJob) -> bool:
     """Whether CountBound covers every layout the search can choose for this job: a fixed global batch (its steps
-    and each replica's samples are known before the layout), no mixture of experts (expert layouts and all-to-alls),
-    no pinned layout parts (training.parallelism, which may interleave the pipeline)."""
-    return job.global_batch_samples is not None and not job.work.is_moe and job.parallelism is None
+    and each replica's samples are known before the layout), no pinned layout parts (training.parallelism, which may
+    interleave the pipeline), and for a mixture of experts a busiest expert rank that computes at least the mean
+    (imbalance_factor at least 1: the floors of its expert layouts, CountBound.expert_floor, and the coarse floors,
+    which leave the stretch out, read it so)."""
+    work = job.work
+    return job.global_batch_samples is not None and job.parallelism is None \
+        and (not work.is_moe or (job.capacity_factor >= 1.0 and work.expert_flops_share >= 0.0))
 
 
 class Trial(NamedTuple):
@@ -188,6 +198,20 @@ Candidates = tuple[bool, list[Fit], list[Pipe], list[Context] | None]
 candidate_layouts compares there, its pipeline degree pairs (Pipe), fitted when reached, and, where context
 parallelism may be tried (long_sequence), its context-parallel degree triples that some trial fits (Context)."""
 
+Expert = tuple[int, int, int, int, int, float, float, float, float, float, int, int, tuple[int, int, int]]
+"""An expert layout's degrees as CountBound.expert_floor reads them, whatever its memory (_expert_list): its tensor
+degree, pipeline depth, expert degree, data degree, the most micro-batch samples it can run (its efficiency's), and
+what its step holds at least of any fit — micro-batch slots (each pays its collectives' latencies), samples summed
+over the slots (their bytes), samples the all-to-alls move over the slots, FLOP per GPU (the busiest expert rank's
+and pipeline stage's, at FLOP per model FLOP 1.0) —, its gradient bytes per GPU, gradient all-reduces per step and
+ZeRO-3 collectives per step (0: ZeRO-3 is not tried there), and its efficiency's key (tensor degree, micro-batch,
+expert degree)."""
+
+ExpertComm = tuple[float, float, float, float]
+"""What expert_floor reads of an Expert on a link and network (_expert_comm): the communication nothing hides
+(tensor-parallel all-reduces, pipeline sends, all-to-alls), the gradient all-reduce, ZeRO-3's gathers and scatters
+(inf: not tried) and the share of the compute the all-reduce cannot hide behind."""
+
 
 class CountBound:
     """Floors of one boundable job (boundable), for every offer and count of a search: each (count, degrees)'s
@@ -272,6 +296,29 @@ class CountBound:
         self.latencies: dict[tuple[Collective, int, int, str], float] = {}
         self.tensor_terms: dict[tuple[int, int, float, str], tuple[float, float]] = {}
         """_comm's tensor-parallel (latency, bandwidth) terms by (tensor degree, pipeline depth, link)."""
+        self.withins: dict[tuple[float, int, int], float] = {}
+        """_within by (usable memory, count, the candidates' pipelines by id(): held in pipe_lists)."""
+        self.frozen: dict[tuple[int, int], float] = {}
+        """An adapter's frozen base bytes per GPU by (tensor × pipeline ranks, expert degree) (_gathered)."""
+        self.read = starting_weight_bytes(job)
+        """The starting weights every plan of the job reads before its first step (training.timed_plans' start-up):
+        an adapter's base, ~89 s of lora-mixtral-8x7b's start-up."""
+        self.moe = work.is_moe
+        """A mixture of experts: every count's floor also covers its expert layouts (expert_floor)."""
+        routed = routed_share(work) if job.method == "full" else 0.0  # training.layout_work's expert gradients
+        self.routed = routed
+        self.coarse_grad_bytes = self.grad_bytes * (1.0 - routed + routed / work.experts) if work.is_moe \
+            else self.grad_bytes
+        """The least gradient bytes per GPU (× tensor and pipeline degrees) of any layout: expert layouts hold 1/ep
+        of the routed experts' gradients (full training), ep at most the experts (coarse_floors)."""
+        self.expert_lists: dict[tuple[int, int, bool], list[Expert]] = {}
+        """_expert_list per (count, GPUs per instance, networked)."""
+        self.expert_comms: dict[tuple[int, float, float, str], dict[int, list[ExpertComm | None]]] = {}
+        """Each _expert_list entry's _expert_comm, worked out when first needed (None until then), per (GPUs per
+        instance, network, link), by count."""
+        self.expert_etas: dict[tuple[int, int], dict[tuple[int, int, int], float]] = {}
+        """_expert_eta per (GPU, efficiency), by id() (held in `held`), then by (tensor degree, micro-batch, expert
+        degree)."""
 
     def forget(self) -> None:
         """Drop what the floors remembered (the search is done with them): the estimate keeps its search for the
@@ -281,7 +328,8 @@ class CountBound:
                      self.imbalances, self.lists, self.etas, self.statics, self.ones,
                      self.longs, self.ends, self.mosts, self.micro_caps, self.coarse_links, self.coarse_ends,
                      self.coarse_etas, self.latencies, self.tensor_terms, self.hosts, self.context_ones,
-                     self.context_triples, *self.coarse_startups):
+                     self.context_triples, self.expert_lists, self.expert_comms, self.expert_etas, self.frozen,
+                     self.withins, *self.coarse_startups):
             memo.clear()
         self.held.clear()
         self.numbered.clear()
@@ -317,15 +365,20 @@ class CountBound:
             group = self.candidates[(capacity, per_instance, networked)] = {}
         numbered = self.numbered
         launch, hosts = self.launch_s, self.hosts
+        moe, read, batch = self.moe, self.read, self.batch
 
         def floor(count: int) -> float:
             found = group.get(count)
             if found is None:
                 found = self._candidates(gpu, capacity, count, per_instance, networked, group)
             unsure, fits, pipes, contexts = found
-            if unsure:  # rounding could decide a fit: no floor
+            # rounding could decide a fit, or context parallelism may be tried on a mixture of experts (its expert
+            # ranks beside the context ranks, which no floor covers): no floor
+            if unsure or (moe and contexts is not None):
                 return 0.0
             best = math.inf
+            # candidate_layouts keeps only the layouts of at most `batch` replicas where one fits (_within)
+            limit = math.inf if count <= batch else self._within(capacity, count, fits, pipes)
             entries: list[Any] = fits + pipes if pipes else fits
             for entry in entries:
                 if entry.__class__ is tuple:
@@ -334,6 +387,8 @@ class CountBound:
                     # all-reduces per layer at least TP_ALLREDUCES_PER_LAYER, summed below in the same order as
                     # the step (IEEE rounding is monotone), so a step at or past `best` is never taken below
                     tp, pp, _, slots, size, flops, eta_key = entry
+                    if count > limit * (tp * pp):  # more replicas than the batch's samples: not a candidate
+                        continue
                     eta = etas.get(eta_key)
                     if eta is None:
                         eta = etas[eta_key] = self._eta(gpu, efficiency, eta_key % ETA_KEY, eta_key // ETA_KEY)
@@ -359,6 +414,8 @@ class CountBound:
                     number, _, micro_flops, slots, accumulation, size, per_layer, zero3, _ = state
                 else:
                     number, eta_key, micro_flops, slots, accumulation, size, per_layer, zero3, _ = entry
+                    if numbered[number].dp > limit:  # more replicas than the batch's samples: not a candidate
+                        continue
                     host = accumulation * launch  # (no pipeline: every kernel, once per micro-batch)
                     eta = etas.get(eta_key)
                     if eta is None:
@@ -389,12 +446,15 @@ class CountBound:
             if contexts:
                 best = self._context_floor(gpu, efficiency, etas, contexts, best, peak, per_instance, network, intra,
                                            comms)
+            if moe:  # a mixture of experts: its expert layouts too (expert_floor)
+                best = self.expert_floor(gpu, efficiency, peak, count, per_instance, network, intra, best, links,
+                                         limit)
             host = launch if count <= per_instance or not networked else hosts.get(count)
             if host is None:
                 host = self.host_s(count, True)
             if host > best:  # no step is shorter than its host's launches (host_s)
                 best = host
-            return steps * best + startup_seconds(count, provisioned) / 3600.0 * SLACK
+            return steps * best + startup_seconds(count, provisioned, read) / 3600.0 * SLACK
 
         return floor
 
@@ -454,10 +514,13 @@ class CountBound:
                 if long is None:
                     long = self._long(gpu, capacity, degrees)
                 etas = efficiencies[at] = _LONG if long else self._coarse_etas(ends, caps, count, degrees, most)
+                if self.moe and not long:
+                    etas = efficiencies[at] = self._expert_coarse_etas(etas, gpu, efficiency, count, degrees,
+                                                                       ends is not None)
             eta, fewest, alone, single = etas
             startup = startups.get(count)
             if startup is None:
-                startup = startups[count] = startup_seconds(count, provisioned) / 3600.0 * COARSE_SLACK
+                startup = startups[count] = startup_seconds(count, provisioned, self.read) / 3600.0 * COARSE_SLACK
             if eta < 0.0:  # _LONG: the context-parallel layouts too, at the most any layout reaches
                 compute = compute_all / count / most
                 append(steps * (compute if compute > host else host) + startup)
@@ -485,6 +548,237 @@ class CountBound:
                     best = seconds
             append(steps * (best if best > host else host) + startup)  # no step is shorter than its host's launches
         return out
+
+    def expert_floor(self, gpu: GpuSpec, efficiency: Efficiency, peak: float, count: int, per_instance: int,
+                     network: float | None, intra: tuple[float, str], best: float,
+                     links: tuple[int, float, float, str], limit: float = math.inf) -> float:
+        """The least of `best` and a floor under the step of every expert layout _expert_layouts may compare at
+        `count` (a mixture of experts; floors adds it to the others' least), whatever its memory (_expert_list).
+        Per layout: its compute at the most efficiency any of its fits reaches (the curve at its most micro-batch
+        samples and its expert degree: the curve only rises with both) and at the busiest expert rank's stretch, the
+        communication nothing hides (each slot's tensor-parallel all-reduces and pipeline sends, as the other floors
+        take them, and each slot's four all-to-alls per MoE layer, interconnect.expert_all_to_all_seconds: the
+        slower path's bytes and latency steps, over at least the replica's samples), and the gradient all-reduce
+        (nccl.least_collectives_s) behind all but 2/3 of one micro-batch's compute, or ZeRO-3's gathers and scatters
+        (CountBound.zero3_s's terms) behind none of it. StepTerms.seconds sums the same terms, each at least these.
+        A layout's communication is worked out only when its compute is under `best` (two in three are not); one of
+        more than `limit` data-parallel replicas is left out (floors: not a candidate there, _within)."""
+        networked = bool(network)
+        entries = self.expert_lists.get((count, per_instance, networked))
+        if entries is None:
+            entries = self._expert_list(count, per_instance, networked)
+        rows = self.expert_comms.get(links)
+        if rows is None:
+            rows = self.expert_comms[links] = {}
+        row = rows.get(count)
+        if row is None:
+            row = rows[count] = [None] * len(entries)
+        key = (id(gpu), id(efficiency))
+        etas = self.expert_etas.get(key)
+        if etas is None:
+            etas = self.expert_etas[key] = {}
+            self.held += [gpu, efficiency]
+        for j, entry in enumerate(entries):
+            if entry[3] > limit:
+                continue
+            eta = etas.get(entry[12])
+            if eta is None:
+                eta = self._expert_eta(gpu, efficiency, entry[0], entry[4], entry[2])
+            compute = entry[8] / peak / eta
+            if compute >= best:  # the step is at least its compute
+                continue
+            comm = row[j]
+            if comm is None:
+                comm = row[j] = self._expert_comm(entry, per_instance, network, intra)
+            fixed, allreduce, zero3, kept = comm
+            if compute + fixed >= best:
+                continue
+            hidden = allreduce + kept * compute
+            if zero3 < hidden:
+                hidden = zero3
+            seconds = fixed + (compute if compute > hidden else hidden)
+            if seconds < best:
+                best = seconds
+        return best
+
+    def _within(self, capacity: float, count: int, fits: list[Fit], pipes: list[Pipe]) -> float:
+        """The global batch's samples where a layout of at most that many data-parallel replicas surely fits at
+        `count` (a Fit of the data-parallel and tensor-parallel pairs, else a pipeline's, fitted here in _list's
+        order until one does), else inf: candidate_layouts then lists only layouts of at most that many replicas
+        (_listed tries every such pair without the expert and context ones), so the floors may leave the others
+        out. Once per (usable memory, count) and candidates."""
+        key = (capacity, count, id(pipes))
+        found = self.withins.get(key)
+        if found is not None:
+            return found
+        batch, numbered = self.batch, self.numbered
+        found = math.inf
+        if any(numbered[fit.number].dp <= batch for fit in fits):
+            found = batch
+        else:
+            for pipe in pipes:
+                if count <= batch * (pipe[0] * pipe[1]) and isinstance(self._pipe_fit(pipe, capacity), Fit):
+                    found = batch
+                    break
+        self.withins[key] = found
+        return found
+
+    def _expert_eta(self, gpu: GpuSpec, efficiency: Efficiency, tp: int, micro: int, ep: int) -> float:
+        """The layout efficiency of an expert layout at (tensor degree, micro-batch, expert degree): the curve's value
+        there (training.curve_value), else the figure given; kept in expert_etas (its caller made the dict)."""
+        curve: Any = efficiency.curve
+        job = self.job
+        value: float = efficiency.value if curve is None else \
+            curve.efficiency(job.work, gpu, job.precision, tp, micro, job.attention, job.framework, ep)
+        self.expert_etas[(id(gpu), id(efficiency))][(tp, micro, ep)] = value
+        return value
+
+    def _expert_list(self, count: int, per_instance: int, networked: bool) -> list[Expert]:
+        """Every expert layout _expert_layouts may compare at `count` (Expert), without its memory: each expert degree
+        (expert_parallel.expert_degrees) at tensor degree 1 and at each tensor degree of the instance, and across
+        networked instances at each pipeline depth at tensor degree 1 and the widest. Memory only picks among these
+        and sets the micro-batch, the recomputation and the ZeRO stage: without a pipeline (or a pinned micro-batch)
+        the micro-batch is at most the replica's samples, the slots at least one, the slots × micro-batch at least
+        the replica's samples; a pipeline's micro-batch is one (or the pinned one), its slots known
+        (training.layout_work); recomputation only adds FLOP and collectives. Once per (count, GPUs per instance,
+        networked)."""
+        key = (count, per_instance, networked)
+        found = self.expert_lists.get(key)
+        if found is not None:
+            return found
+        job, work = self.job, self.job.work
+        degrees = self._list(count, per_instance, networked)[0]
+        pairs = [(tp, 1) for tp in (1, *degrees)]
+        if count > per_instance and networked:
+            for tp in dict.fromkeys((1, degrees[-1] if degrees else 1)):
+                pp = 2
+                while tp * pp <= count and pp <= work.layers:
+                    if count % (tp * pp) == 0:
+                        pairs.append((tp, pp))
+                    pp *= 2
+        pinned, value_bytes, routed = job.micro_batch, self.value_bytes, self.routed
+        stretch = imbalance_factor(work, 2, job.capacity_factor)  # the same at every expert degree above 1
+        out: list[Expert] = []
+        for tp, pp in pairs:
+            eps = expert_degrees(work, count, tp, pp)
+            if not eps:
+                continue
+            dp = count // (tp * pp)
+            per_replica = max(1, math.ceil(self.batch / dp - 1e-9))
+            if pp > 1 or pinned is not None:
+                micro = pinned if pinned is not None else 1
+                accumulation = max(1, math.ceil(per_replica / micro))
+                slots = accumulation + pp - 1
+                summed, moved = slots * (per_replica / accumulation), float(slots * micro)
+            else:  # the micro-batch is what memory holds, at most the replica's samples
+                micro, slots, summed, moved = per_replica, 1, float(per_replica), float(per_replica)
+            stage = 1.0
+            if pp > 1:
+                stage = self.imbalances.get(pp) or self.imbalances.setdefault(
+                    pp, stage_imbalance(work, pp, job.pipeline_split))
+            layers = math.ceil(work.layers / pp)
+            flops = summed * self.flops / (tp * pp) * stage * stretch
+            grads = messages = None
+            for ep in eps:
+                if grads is None or routed:
+                    grads = job.trainable_params * (1.0 - routed + routed / ep) / (tp * pp) * value_bytes
+                    # (a hair less than the search's sum, as Shape.messages: never more buckets than the search's)
+                    messages = gradient_messages(job.framework, grads * (1.0 - 1e-12), value_bytes, dp, layers)
+                assert messages is not None
+                out.append((tp, pp, ep, dp, micro, float(slots), summed, moved, flops, grads, messages,
+                            ZERO3_PASSES * layers if tp * pp == 1 else 0, (tp, micro, ep)))
+        self.expert_lists[key] = out
+        return out
+
+    def _expert_comm(self, entry: Expert, per_instance: int, network: float | None,
+                     intra: tuple[float, str]) -> ExpertComm:
+        """An Expert's communication on this link and network (ExpertComm), as step_comm works it out, each collective
+        at NCCL's least latency per message and the ring's bandwidth term (as _comm)."""
+        tp, pp, ep, dp, _, slots, summed, moved, _, grads, messages, zero3_messages, _ = entry
+        link, kind = intra[0] * 1e9, intra[1]
+        net = network / 8.0 * 1e9 if network else 0.0  # bytes/s of one instance's network
+        work = self.job.work
+        unit = self.unit_activation
+        fixed = 0.0
+        if tp > 1:
+            found = self.tensor_terms.get((tp, pp, link, kind))
+            if found is None:
+                layers = work.layers / pp
+                found = self.tensor_terms[(tp, pp, link, kind)] = (
+                    layers * self._latency("allreduce", tp, 1, kind), layers * 2.0 * (tp - 1) / tp * unit / link)
+            fixed += TP_ALLREDUCES_PER_LAYER * (slots * found[0] + summed * found[1])
+        if pp > 1:  # (only across networked instances: _expert_list)
+            fixed += slots * 2.0 * RING_STEP_LATENCY_S["network"] + summed * 2.0 * unit / tp * per_instance / net
+        # the all-to-alls (expert_parallel.all_to_all_step_seconds, interconnect.expert_all_to_all_seconds) of one
+        # micro-batch sample's tokens × top-k hidden vectors, split over the tensor ranks: the expert ranks tp apart
+        # (ep ≤ dp), `local` of them inside an instance
+        size = work.tokens_per_sample * work.experts_per_token * work.hidden * self.value_bytes / tp
+        local = per_instance // tp
+        if local > ep:
+            local = ep
+        if local < 1:
+            local = 1
+        if local >= ep or not network:
+            a2a = moved * ((ep - 1) / ep * size / link) + slots * ((ep - 1) * RING_STEP_LATENCY_S[kind])
+        else:
+            near = moved * ((local - 1) / ep * size / link) + slots * ((local - 1) * RING_STEP_LATENCY_S[kind])
+            far = moved * ((ep - local) / ep * size / (net / per_instance)) \
+                + slots * ((ep - local) * RING_STEP_LATENCY_S["network"])
+            a2a = near if near > far else far
+        fixed += ALL_TO_ALLS_PER_MOE_LAYER * (work.moe_layers / pp) * a2a
+        # the gradient all-reduce over the data ranks, tp × pp apart (as _comm)
+        stride = tp * pp
+        local = per_instance // stride
+        if local > dp:
+            local = dp
+        if local < 1:
+            local = 1
+        nodes = -(-dp // local)
+        gathered = self._gathered(stride, ep, grads) if zero3_messages else 0.0  # (as _comm's ZeRO-3)
+        bandwidth = 2.0 * (local - 1) / local * grads / link if local > 1 else 0.0
+        sharded = (local - 1) / local * gathered / link if local > 1 else 0.0
+        if nodes > 1 and net:
+            sharing = local * stride if local * stride < per_instance else per_instance
+            bandwidth += 2.0 * (nodes - 1) / nodes * grads / local / (net / sharing)
+            sharded += (nodes - 1) / nodes * gathered / local / (net / sharing)
+        else:
+            nodes = 1
+        allreduce = least_collectives_s("allreduce", dp, nodes, kind, messages, bandwidth)
+        zero3 = zero3_messages * self._latency("allgather", dp, nodes, kind) + sharded \
+            if zero3_messages else math.inf
+        return fixed, allreduce, zero3, 1.0 - 2.0 / (3.0 * slots)
+
+    def _expert_coarse_etas(self, etas: tuple[float, float, float, float], gpu: GpuSpec, efficiency: Efficiency,
+                            count: int, degrees: tuple[int, ...], curve: bool) -> tuple[float, float, float, float]:
+        """_coarse_etas' terms widened to a mixture of experts' expert layouts, whatever their memory: a data-parallel
+        one's efficiency at most the curve's at the replica's samples and the widest expert degree (the curve rises
+        with both), a pipeline's at one sample (or the pinned micro-batch) and that degree; one micro-batch a step
+        at the fewest. `curve`: the efficiencies are the curve's (else `most` already bounds them all)."""
+        eta, fewest, alone, single = etas
+        if curve:
+            pinned = self.job.micro_batch
+            etas_of = self.expert_etas.get((id(gpu), id(efficiency)))
+            if etas_of is None:
+                etas_of = self.expert_etas[(id(gpu), id(efficiency))] = {}
+                self.held += [gpu, efficiency]
+            for tp in (1, *degrees):
+                eps = expert_degrees(self.job.work, count, tp, 1)
+                if not eps:
+                    continue
+                ep = eps[-1]
+                micro = pinned if pinned is not None else max(1, math.ceil(self.batch / (count // tp) - 1e-9))
+                value = etas_of.get((tp, micro, ep))
+                if value is None:
+                    value = self._expert_eta(gpu, efficiency, tp, micro, ep)
+                if value > eta:
+                    eta = value
+                micro = pinned if pinned is not None else 1
+                value = etas_of.get((tp, micro, ep))
+                if value is None:
+                    value = self._expert_eta(gpu, efficiency, tp, micro, ep)
+                if value > single:
+                    single = value
+        return eta, (fewest if fewest < 1.0 else 1.0), 1.0, single
 
     def host_s(self, count: int, piped: bool) -> float:
         """The least host time of a step (training.layout_work host_s: accumulation × forward kernels ÷ pipeline
@@ -529,7 +823,7 @@ class CountBound:
             made = self.coarse_links[(per_instance, network)][count] = (degrees, -1.0, [], at, self.launch_s)
             return made
         net = network / 8.0 * 1e9
-        grads, batch = self.grad_bytes, self.batch
+        grads, batch = self.coarse_grad_bytes, self.batch
         spread = 2.0 * (1.0 - per_instance / count) * grads / net  # instances = count / GPUs per instance
         latency = 2.0 * RING_STEP_LATENCY_S["network"]
         sends = 2.0 * self.unit_activation * per_instance / net  # a slot's two sends at tensor degree 1
@@ -695,24 +989,38 @@ class CountBound:
             if local < 1:
                 local = 1
             nodes = -(-dp // local)
+            # ZeRO-3's gathers (the weights, an adapter's frozen base too) and scatter (the gradients), one pass each
+            gathered = self._gathered(stride, 1, shape.grad_bytes)
             bandwidth = 2.0 * (local - 1) / local * shape.grad_bytes / link if local > 1 else 0.0
+            zero3 = (local - 1) / local * gathered / link if local > 1 else 0.0
             if nodes > 1 and net:
                 sharing = local * stride if local * stride < per_instance else per_instance
                 bandwidth += 2.0 * (nodes - 1) / nodes * shape.grad_bytes / local / (net / sharing)
+                zero3 += (nodes - 1) / nodes * gathered / local / (net / sharing)
             else:
                 nodes = 1
             # each message at the algorithm and protocol that suits the whole reduction (least_collectives_s): over
             # many nodes a ring's latency grows with the nodes and a tree's bandwidth term is twice the ring's, so the
             # least latency plus the ring's bandwidth (least_latency_s) falls well under either
             allreduce = least_collectives_s("allreduce", dp, nodes, kind, shape.messages, bandwidth)
-            # ZeRO-3's, worked out when a fit picks it (zero3_s)
-            zero3 = 1.5 * bandwidth
+            # (ZeRO-3's latencies worked out when a fit picks it: zero3_s)
         return tp_latency, tp_bytes, pp_latency, pp_bytes, allreduce, zero3, nodes, kind
 
     def zero3_s(self, shape: Shape, comm: Comm) -> float:
-        """ZeRO-3's gathers and scatters of one micro-batch: 3/2 of the all-reduce's bandwidth term (Comm.zero3)
-        and NCCL's least latency of an all-gather per message."""
+        """ZeRO-3's gathers and scatters of one micro-batch: their ring bandwidth term (Comm.zero3: the bytes
+        step_comm's all-gathers move, _gathered) and NCCL's least latency of an all-gather per message."""
         return shape.zero3_messages * self._latency("allgather", shape.dp, comm[6], comm[7]) + comm[5]
+
+    def _gathered(self, split: int, ep: int, grads: float) -> float:
+        """The bytes ZeRO-3's collectives move per GPU and micro-batch (training.step_comm: ZERO3_PASSES − 1
+        all-gathers of the weights — LayoutWork.gather_bytes: the trainable ones and an adapter's frozen base, split
+        over `split` tensor × pipeline ranks and the routed experts `ep` ways more — and a reduce-scatter of the
+        `grads` gradient bytes)."""
+        frozen = self.frozen.get((split, ep))
+        if frozen is None:
+            frozen = self.frozen[(split, ep)] = sum(frozen_base(self.job, split, ep)) \
+                * frozen_value_bytes(self.job, self.value_bytes)
+        return (ZERO3_PASSES - 1) * (grads + frozen) + grads
 
     def _etas(self, gpu: GpuSpec, efficiency: Efficiency) -> dict[int, float]:
         """The efficiencies found for a (GPU, efficiency) pair, by Fit.eta_key."""

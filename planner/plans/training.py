@@ -1363,7 +1363,10 @@ class LayoutMemo:
         pair's fit. Where some fitting pair has more replicas than the batch has samples, candidate_layouts keeps
         only the layouts with at most as many if any fits: so does this list, once one of those is known to fit (made
         here, fitted by the floors, or a pipeline left for later fitted now); else it is None."""
-        known = self.fitted(reading, True) if self.fitted is not None and job.parallelism is None else None
+        # (a mixture of experts' lists hold expert layouts too, which the floors do not fit: candidate_layouts makes
+        # them, reading the floors' fits of the others)
+        known = self.fitted(reading, True) if self.fitted is not None and job.parallelism is None \
+            and not job.work.is_moe else None
         batch = job.global_batch_samples
         if known is None or batch is None:
             return None
