@@ -537,3 +537,14 @@ def test_a_whole_number_field_written_as_a_count_is_told_its_digits(value, digit
         f"(got {value!r}). Write it in digits ({digits}): this field takes a whole number.")
     unit = CliRunner().invoke(app, ["estimate", str(profile), "--set", "constraints.max_gpus=8 GPUs"])
     assert unit.exit_code == 2 and "Write the number alone (8): the field's name gives its unit." in unit.stderr
+
+
+@pytest.mark.parametrize("key", ["constraints.gpus", "constraints.providers"])
+def test_an_empty_list_says_so_and_that_the_key_may_be_left_out(key):
+    # new-user QA round 17: `--set constraints.gpus=[]` read pydantic's "List should have at least 1 item after
+    # validation, not 0"
+    profile = Path(__file__).resolve().parent.parent / "profiles" / "serve-7b-chat.yaml"
+    result = CliRunner().invoke(app, ["estimate", str(profile), "--set", f"{key}=[]"])
+    assert result.exit_code == 2 and result.stderr == (
+        f"Error: --set {key}=[]: {key}: an empty list; expected at least 1 item. Name one, or leave the key out for "
+        "its default.\n")

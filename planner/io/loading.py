@@ -85,6 +85,12 @@ def _placed(first: Any, doc: YamlDocument, model: type[BaseModel], prefix: tuple
     if first["type"] == "missing":
         message = "required field is missing"
     hint = None
+    if first["type"] == "too_short" and first.get("input") in ([], ()):
+        # new-user QA round 17: `constraints.gpus: []` read pydantic's "List should have at least 1 item after
+        # validation, not 0"
+        least = first.get("ctx", {}).get("min_length", 1)
+        message = f"an empty list; expected at least {least} item{'s' if least != 1 else ''}"
+        hint = "Name one, or leave the key out for its default." if _has_default(model, loc) else None
     if first["type"] == "model_type":  # pydantic's 'a valid dictionary or instance of OwnedMachine' names a class
         # the user never wrote (new-user QA: `owned: [RTX-4090]`); say what the section takes instead
         known = _fields_at(model, loc)
@@ -193,6 +199,24 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
     return []
+
+
+def _has_default(model: type[BaseModel], loc: tuple[Any, ...]) -> bool:
+    """Whether the field at `loc` may be left out (it has a default)."""
+    if not loc or not isinstance(loc[-1], str):
+        return False
+    parent: Any = model
+    for part in loc[:-1]:
+        parent = _unwrap(parent, list_item=isinstance(part, int))
+        if isinstance(part, int):
+            continue
+        if not (isinstance(parent, type) and issubclass(parent, BaseModel)) or part not in parent.model_fields:
+            return False
+        parent = parent.model_fields[part].annotation
+    parent = _unwrap(parent)
+    if not (isinstance(parent, type) and issubclass(parent, BaseModel)) or loc[-1] not in parent.model_fields:
+        return False
+    return not parent.model_fields[loc[-1]].is_required()
 
 
 def _unwrap(annotation: Any, list_item: bool = False) -> Any:
