@@ -23,7 +23,7 @@ from planner.catalog.load import PricedOffer
 from planner.efficiency.origin import Efficiency
 from planner.model.forward_time import kernels_per_forward
 from planner.model.grad_sync import gradient_messages
-from planner.model.interconnect import RING_STEP_LATENCY_S
+from planner.model.interconnect import RING_STEP_LATENCY_S, intra_node_gbs
 from planner.model.memory import usable_bytes
 from planner.model.nccl import Collective, least_collectives_s, least_latency_s
 from planner.model.precision import training_value_bytes
@@ -276,6 +276,9 @@ class CountBound:
         """One sample's activation bytes per (recomputation, tensor degree, context degree) (_contexts)."""
         self.longs: dict[tuple[float, int], bool] = {}
         self.held: list[object] = []
+        self.floors_known: dict[tuple[object, ...], dict[int, float]] = {}
+        """floors' floor of each count asked, per (GPU, efficiency by id(), held in `held`; GPUs per instance, network,
+        start-up, peak, link)."""
         """The GPUs and efficiencies keyed by id() in `etas`, held so their ids are not reused."""
         self.ends: dict[tuple[int, int, int], tuple[float, float]] = {}
         self.mosts: dict[tuple[int, int], float] = {}
@@ -332,6 +335,7 @@ class CountBound:
                      self.withins, *self.coarse_startups):
             memo.clear()
         self.held.clear()
+        self.floors_known.clear()
         self.numbered.clear()
 
     def hours_floors(self, gpu: GpuSpec, offer: PricedOffer, counts: Sequence[int], efficiency: Efficiency,
@@ -345,7 +349,30 @@ class CountBound:
     def floors(self, gpu: GpuSpec, offer: PricedOffer, efficiency: Efficiency, peak: float,
                intra: tuple[float, str]) -> Callable[[int], float]:
         """hours_floors of one count at a time, for this GPU, offer and efficiency (what every count reads alike
-        worked out once)."""
+        worked out once), each count's kept per (GPU, efficiency, GPUs per instance, network, start-up, peak, link):
+        coarse_floors reads them too where context parallelism may be tried. (The floors are kept, not the function,
+        which holds this bound: no reference cycle for the collector.)"""
+        o = offer.offer
+        per_instance, network = o.gpus_per_instance, o.network_gbps
+        provisioned = offer.provider not in STARTED_PROVIDERS  # the plans' start-up (training.timed_plans)
+        key = (id(gpu), id(efficiency), per_instance, network, provisioned, peak, intra)
+        known = self.floors_known.get(key)
+        if known is None:
+            known = self.floors_known[key] = {}
+            self.held += [gpu, efficiency]  # (their ids key floors_known)
+        work_out = self._floors(gpu, offer, efficiency, peak, intra)
+
+        def floor(count: int) -> float:
+            found = known.get(count)
+            if found is None:
+                found = known[count] = work_out(count)
+            return found
+
+        return floor
+
+    def _floors(self, gpu: GpuSpec, offer: PricedOffer, efficiency: Efficiency, peak: float,
+                intra: tuple[float, str]) -> Callable[[int], float]:
+        """floors, each count worked out when asked."""
         o = offer.offer
         per_instance, network = o.gpus_per_instance, o.network_gbps
         networked = bool(network)
@@ -502,6 +529,7 @@ class CountBound:
         longs, splits = self.longs, self.splits
         startups = self.coarse_startups[provisioned]  # (a bool indexes the pair)
         per_sample = compute_all / self.batch if self.batch else 0.0  # a sample's compute (the pipelines' below)
+        fine: Callable[[int], float] | None = None  # floors, where context parallelism may be tried
         out: list[float] = []
         append = out.append
         for count in counts:
@@ -523,7 +551,14 @@ class CountBound:
                 startup = startups[count] = startup_seconds(count, provisioned, self.read) / 3600.0 * COARSE_SLACK
             if eta < 0.0:  # _LONG: the context-parallel layouts too, at the most any layout reaches
                 compute = compute_all / count / most
-                append(steps * (compute if compute > host else host) + startup)
+                low = steps * (compute if compute > host else host) + startup
+                # the compute alone leaves these counts' floors far under their plans where the ring or the
+                # gradient all-reduce crosses a slow network: the finer floor itself (its memory fits and
+                # context-parallel triples; kept for the search's floors), a hair under it
+                if fine is None:
+                    fine = self.floors(gpu, offer, efficiency, peak, intra_node_gbs(gpu, offer))
+                finer = fine(count) * COARSE_SLACK
+                append(finer if finer > low else low)
                 continue
             compute = compute_all / count / eta
             if spread < 0.0:  # one instance, or none networked
