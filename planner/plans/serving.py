@@ -1587,17 +1587,34 @@ def _priors(catalog: Catalog, gpu: GpuSpec, work: Workload, inference: Inference
     if memo is not None and key in memo:
         found: ServingEfficiency = memo[key]
         return found
-    eff = llm_efficiency(catalog, gpu, work.family, inference.engine) if work.is_generative else \
+    eff = llm_efficiency(catalog, gpu, work.family, inference.engine, memo) if work.is_generative else \
         forward_efficiency(catalog, gpu, work.family, inference.engine, inference.precision)
     if memo is not None:
         memo[key] = eff
     return eff
 
 
-def llm_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str | None) -> ServingEfficiency:
+def llm_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str | None, memo: Memo | None = None
+                   ) -> ServingEfficiency:
     """Generative serving: the prefill and decode priors (pooled over the engines of the published rows) and the
     host floor per operator of the engine's execution mode (vllm by default: CUDA graphs), which bounds a decode
-    step from below (an eager engine such as hf-transformers is host-bound at small batch)."""
+    step from below (an eager engine such as hf-transformers is host-bound at small batch). `memo`: an estimate's
+    (_priors), where the GPUs share the engine's note and floors, and those of one architecture (and family, which
+    the fallbacks read) the prefill prior."""
+    key = ("prefill prior", gpu.arch, gpu.family, family, engine)
+    found = None if memo is None else memo.get(key)
+    if found is None:
+        found = _prefill_and_engine(catalog, gpu, family, engine)
+        if memo is not None:
+            memo[key] = found
+    compute, floor_s, step_s = found
+    return ServingEfficiency(compute, prior_efficiency(catalog, gpu, "decode", family), floor_s, engine_step_s=step_s)
+
+
+def _prefill_and_engine(catalog: Catalog, gpu: GpuSpec, family: str, engine: str | None
+                        ) -> tuple[Efficiency, float, float]:
+    """llm_efficiency's prefill prior with the engine's note, its host floor per operator and its host time per step:
+    read of the GPU's architecture and family alone (prior_efficiency's prefill levels and fallbacks)."""
     name = engine or "vllm"
     floor = next((f for f in catalog.launch_floors if f.mode == execution_mode(name, True)), None)
     assumed = "" if engine else " (the default; set inference.engine to plan another)"
@@ -1614,10 +1631,8 @@ def llm_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str | No
         vllm = engine_step(catalog.engine_steps, "vllm")
         note += f", and no host time per step beyond that ({name}: none fitted or documented, where vLLM's is " \
                 f"{vllm.milliseconds:.3g} ms)"
-    return ServingEfficiency(dataclasses.replace(compute, detail=compute.detail + note),
-                             prior_efficiency(catalog, gpu, "decode", family),
-                             floor.microseconds * 1e-6 if floor is not None else 0.0,
-                             engine_step_s=step.milliseconds * 1e-3)
+    return (dataclasses.replace(compute, detail=compute.detail + note),
+            floor.microseconds * 1e-6 if floor is not None else 0.0, step.milliseconds * 1e-3)
 
 
 def forward_efficiency(catalog: Catalog, gpu: GpuSpec, family: str, engine: str | None, precision: str = "bf16"
