@@ -439,3 +439,16 @@ def test_a_section_new_does_not_plan_fails_a_guard_and_reads_removed(tmp_path):
     assert rows[("inference", "plan")] == rows[("inference", "GPUs")] == "added", rows
     # without a guard the diff reports and exits 0, as before
     assert runner.invoke(app, ["diff", str(old), str(serve)]).exit_code == 0
+
+
+@pytest.mark.parametrize("profile", ["lora-7b-a6000", "bert-train-then-serve"])
+def test_a_saved_estimate_and_its_profile_diff_to_no_change(tmp_path, profile):
+    # new-user QA round 17: the saved estimate's numbers are rounded ($2.58), the profile's were not ($2.5801): the same
+    # plan read 'compute P50 (USD) rose 0.01%, above --fail-above cost=0%', exit 1, a CI gate failing on nothing
+    path = ROOT / "profiles" / f"{profile}.yaml"
+    saved = tmp_path / "saved.json"
+    saved.write_text(runner.invoke(app, ["estimate", str(path), "--format", "json"]).stdout)
+    for old, new in ((saved, path), (path, saved)):
+        result = runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "cost=0", "--format", "json"])
+        assert result.exit_code == 0, result.output
+        assert {c["relative"] for c in json.loads(result.stdout)["changes"]} <= {None, 0.0}

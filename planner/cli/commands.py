@@ -551,8 +551,12 @@ def diff(
     check_overrides(new, sets)
     docs = {side: load_plan_document(side, catalog) for side in (old, new) if not is_profile(side)}
     planned_at, adopted = planning_confidence(old, new, given, docs)
-    old_doc = docs[old] if old in docs else load_plan_document(old, catalog, planned_at)
-    new_doc = docs[new] if new in docs else load_plan_document(new, catalog, planned_at, sets)
+    # beside a saved estimate (numbers rounded as --format json writes them), a profile's numbers are rounded alike:
+    # unrounded, the same plan read 'rose 0.01%' ($2.58 saved, $2.5801 computed) and failed --fail-above cost=0
+    # (new-user QA round 17)
+    exact = not docs
+    old_doc = docs[old] if old in docs else load_plan_document(old, catalog, planned_at, exact=exact)
+    new_doc = docs[new] if new in docs else load_plan_document(new, catalog, planned_at, sets, exact=exact)
     for line in confidence_notes(old, new, old_doc, new_doc, adopted):
         note(line)
     changes = plan_changes(old_doc, new_doc)

@@ -115,16 +115,20 @@ def document_confidence(doc: dict[str, Any]) -> float | None:
 
 
 def load_plan_document(path: Path, catalog_dir: Path, confidence: float = 0.5,
-                       overrides: Sequence[str] = ()) -> dict[str, Any]:
+                       overrides: Sequence[str] = (), exact: bool = True) -> dict[str, Any]:
     """An estimate as its JSON document: read from a `--format json` file, or computed from a profile at
-    `confidence` with `--set`-style `overrides`."""
+    `confidence` with `--set`-style `overrides`, its numbers as computed (`exact`) or as `--format json` writes them
+    (rounded: to be compared with a saved document, whose numbers are)."""
     if is_profile(path):
+        import contextlib
+
         import planner
         from planner.render.report import exact_numbers
 
         catalog = planner.load_catalog(catalog_dir)
         result = planner.plan(planner.load_profile(path, catalog, overrides), catalog, confidence=confidence)
-        with exact_numbers():  # changes from the numbers as computed; the diff's own output rounds (changes_dict)
+        # changes from the numbers as computed; the diff's own output rounds (changes_dict)
+        with exact_numbers() if exact else contextlib.nullcontext():
             return result.to_dict(top=None)
     try:
         # a UTF-8 byte-order mark (PowerShell's Out-File -Encoding utf8, Notepad) is no part of the document, as a
