@@ -42,6 +42,7 @@ PLAIN = [
     ["estimate", PROFILE, "--catalog", str(ROOT / "catalog"), "--calibrations", str(ROOT / "catalog"),
      "--local-usd-per-hour", "1.5", "--plot", "out/p.png", "--html", "r.html", "--measurements", "m.yaml"],
     ["estimate", "no-such-profile.yaml", "--emit", "skypilot", "--top", "12"],
+    ["estimate", PROFILE, "--simulate", "--seed", "7"], ["estimate", PROFILE, "--seed=0"],
 ]
 """Command lines read without Typer."""
 
@@ -58,6 +59,7 @@ LEFT_TO_TYPER = [
     ["estimate", PROFILE, "--set", "--wide"], ["estimate", PROFILE, "--simulate=1"], ["estimate", PROFILE, "--emit"],
     ["estimate", PROFILE, "--emit", "slurm"], ["estimate", PROFILE, "--unknown"], ["estimate", "-"], ["estimate", ""],
     ["estimate", PROFILE, "--plot", ""], ["estimate", PROFILE, "--wid"], ["estimate", "\udcff.yaml"],
+    ["estimate", PROFILE, "--seed", "-1"], ["estimate", PROFILE, "--seed", "1.5"], ["estimate", PROFILE, "--seed"],
 ]
 """Command lines the fast reader leaves to Typer (help, errors, or forms it does not read)."""
 

@@ -168,6 +168,9 @@ def estimate(
     simulate: Annotated[bool, typer.Option(
         "--simulate", help="Also simulate the shown serving plans (seeded discrete-event) and print those percentiles.")
     ] = False,
+    seed: Annotated[int, typer.Option(
+        "--seed", metavar="<n>", min=0,
+        help="Random seed of the --simulate simulation (the same seed prints the same percentiles).")] = 0,
     wide: WideOption = False,
 ) -> None:
     """Plan training and serving for a profile: GPU type, count, hours, cost, latency. Exit 1 when nothing fits."""
@@ -177,7 +180,7 @@ def estimate(
         profile=profile, format=format, catalog=catalog, top=top, confidence=parse_confidence(confidence),
         overrides=tuple(overrides or ()),
         plot=plot, html=html, emit=emit, measurements=measurements, local_usd_per_hour=local_usd_per_hour,
-        calibrations=calibrations, simulate=simulate, wide=wide))
+        calibrations=calibrations, simulate=simulate, seed=seed, wide=wide))
     if code:
         raise typer.Exit(code)
 

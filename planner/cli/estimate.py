@@ -47,6 +47,7 @@ class EstimateArgs:
     local_usd_per_hour: float = 0.0
     calibrations: Path | None = None
     simulate: bool = False
+    seed: int = 0
     wide: bool = False
 
 
@@ -115,6 +116,10 @@ def run_estimate(args: EstimateArgs) -> int:
     if args.simulate and loaded.profile.inference is None:
         note(f"Note: --simulate simulates serving plans, and {shown} has no inference section: "
                  f"nothing to simulate.")
+    if args.seed and not (args.simulate and loaded.profile.inference is not None):
+        note(f"Note: --seed {args.seed} seeds the simulation of --simulate, and "
+             + ("this run simulates nothing" if args.simulate else "--simulate is not given")
+             + ": it changes nothing.")
     if args.confidence != 0.5 and loaded.profile.training is None:
         # serving plans are judged at the median efficiency, the recommendation with headroom at P10 whatever the
         # confidence (planner/plans/serving.py): the option was silently ignored (new-user QA)
@@ -137,7 +142,7 @@ def run_estimate(args: EstimateArgs) -> int:
         gc.freeze()
     try:
         planned = planner.plan(loaded, cat, confidence=args.confidence, calibrations=args.calibrations,
-                               measurements=args.measurements, simulate=args.simulate,
+                               measurements=args.measurements, simulate=args.simulate, seed=args.seed,
                                local_usd_per_hour=args.local_usd_per_hour)
     except BaseException:
         if loaded.profile.inference is not None:

@@ -25,7 +25,7 @@ _FLOAT = r"[0-9]{1,12}(\.[0-9]{1,12})?"
 _VALUED = {
     "--format": "format", "-f": "format", "--catalog": "catalog", "--top": "top", "--confidence": "confidence",
     "--set": "overrides", "--plot": "plot", "--html": "html", "--emit": "emit", "--measurements": "measurements",
-    "--local-usd-per-hour": "local_usd_per_hour", "--calibrations": "calibrations",
+    "--local-usd-per-hour": "local_usd_per_hour", "--calibrations": "calibrations", "--seed": "seed",
 }
 """Options that take a value (cli/commands.py `estimate`), by every name Typer gives them."""
 _FLAGS = {"--simulate": "simulate", "--wide": "wide"}
@@ -65,7 +65,7 @@ def _value(name: str, text: str) -> Any:
         return Format(text) if text in Format._value2member_map_ else None
     if name == "emit":
         return Emit(text) if text in Emit._value2member_map_ else None
-    if name == "top":
+    if name in ("top", "seed"):
         return int(text) if re.fullmatch(_INT, text) else None
     if name == "confidence":  # outside its range: left to Typer, whose error quotes the text (parse_confidence)
         return float(text) if re.fullmatch(_FLOAT, text) and 0.5 <= float(text) < 1.0 else None
