@@ -270,7 +270,7 @@ class CountBound:
         self.mode_terms = {config[0]: config[2:] for configs in self.configs.values() for config in configs}
         """Per recomputation its FLOP per model FLOP and tensor-parallel all-reduces per layer and slot (_contexts)."""
         self.context_triples: dict[tuple[int, tuple[int, ...], bool],
-                                   list[tuple[tuple[float, ...], tuple[Context, ...]]]] = {}
+                                   list[tuple[list[float], list[Context]]]] = {}
         """_context_triples per (count, tensor degrees, spanning networked instances)."""
         self.context_ones: dict[tuple[str, int, int], float] = {}
         """One sample's activation bytes per (recomputation, tensor degree, context degree) (_contexts)."""
@@ -404,6 +404,9 @@ class CountBound:
             if unsure or (moe and contexts is not None):
                 return 0.0
             best = math.inf
+            if contexts:  # first: the least of its triples' floors passes over most of the layouts below
+                best = self._context_floor(gpu, efficiency, etas, contexts, best, peak, per_instance, network, intra,
+                                           comms)
             # candidate_layouts keeps only the layouts of at most `batch` replicas where one fits (_within)
             limit = math.inf if count <= batch else self._within(capacity, count, fits, pipes)
             entries: list[Any] = fits + pipes if pipes else fits
@@ -470,9 +473,6 @@ class CountBound:
                     seconds = host
                 if seconds < best:
                     best = seconds
-            if contexts:
-                best = self._context_floor(gpu, efficiency, etas, contexts, best, peak, per_instance, network, intra,
-                                           comms)
             if moe:  # a mixture of experts: its expert layouts too (expert_floor)
                 best = self.expert_floor(gpu, efficiency, peak, count, per_instance, network, intra, best, links,
                                          limit)
@@ -1167,7 +1167,7 @@ class CountBound:
         return out
 
     def _context_triples(self, count: int, degrees: tuple[int, ...], spans: bool
-                         ) -> list[tuple[tuple[float, ...], tuple[Context, ...]]]:
+                         ) -> list[tuple[list[float], list[Context]]]:
         """_contexts' triples before the GPU's memory: per triple, each recomputation's bytes at micro-batch 0 plus
         one sample at the ZeRO stage that shards most (training_memory's weights, gradients and optimizer state each
         only shrink with the stage, and IEEE rounding is monotone: the least sum of the stages it may try), and its
@@ -1178,7 +1178,7 @@ class CountBound:
         ring_layers = float(max(1, layers))  # context_parallel.ring_comm_and_share
         statics, ones = self.statics, self.context_ones
         modes = [(mode, *self.mode_terms[mode], RING_PASSES + (0 if mode == "none" else 1)) for mode in self.modes]
-        out: list[tuple[tuple[float, ...], tuple[Context, ...]]] = []
+        out: list[tuple[list[float], list[Context]]] = []
         for cp in context_degrees(work, count, 1, 1):
             for tp in (1, *degrees):
                 if count % (tp * cp):  # nor does any pipeline depth divide it
@@ -1229,11 +1229,11 @@ class CountBound:
                     compute = samples * flops / split * imbalance
                     attention = carried * work.attention_flops_per_sample / split
                     rounds = (cp - 1) * ring_layers / pp
-                    out.append((tuple(static + one for one in samples_ones), tuple(
+                    out.append(([static + one for one in samples_ones], [
                         (tp, pp, cp, number, eta_key, compute * hardware, share, passes * rounds * sends,
                          passes * rounds * carried * block, passes * (cp - 1) / cp * attention, float(slots),
                          samples / cp, per_layer, host, sharding == "zero3")
-                        for _, hardware, per_layer, passes in modes)))
+                        for _, hardware, per_layer, passes in modes]))
                     pp *= 2
         return out
 
