@@ -8,6 +8,8 @@ from planner.schema.units import parse_count, parse_rate, parse_seconds, parse_u
 @pytest.mark.parametrize("text, expected", [
     ("7B", 7e9), ("6.7B", 6.7e9), ("350M", 350e6), ("1.4T", 1.4e12), ("4k", 4000.0), ("2e9", 2e9),
     ("1_000", 1000.0), (12, 12.0), (1.5, 1.5), ("1.28M", 1.28e6),
+    # new-user QA round 17: the presets write sizes in lower case (gpt2-350m, llama-2-7b); `params: 7b` was refused
+    ("7b", 7e9), ("350m", 350e6), ("1.4t", 1.4e12), ("2g", 2e9), ("1p", 1e15),
 ])
 def test_counts(text, expected):
     assert parse_count(text) == pytest.approx(expected)
@@ -43,6 +45,7 @@ def test_rates(text, expected):
 
 @pytest.mark.parametrize("parser, text, fragment", [
     (parse_count, "7 bananas", "expected a count"),
+    (parse_count, "7bn", "expected a count"),
     (parse_seconds, "72 parsecs", "expected a duration"),
     (parse_seconds, "72", None),
     (parse_usd, "€20k", "expected an amount in USD"),
