@@ -437,6 +437,43 @@ def test_configurations_pruned_by_the_cost_bound_are_not_made(catalog, monkeypat
     assert fewer < 0.6 * len(made)
 
 
+@pytest.mark.parametrize("name", ["serve-7b-chat", "serve-gpt-oss-120b-chat"])
+def test_the_choice_made_as_sizings_come_is_the_choice_among_all(catalog, monkeypatch, name):
+    # _llm_chosen keeps only the sizings tied with the least (instances, GPUs) among the meeting ones, and the others
+    # until one meets (_Choice), and works a degree's sizings out once per (replicas an instance holds, fewest
+    # instances before) (_Degree.sized): the plans must be those of _least_llm over every sizing, each degree sized
+    # again for every instance shape
+    from planner.plans import serving
+
+    loaded = planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog)
+    md_c.clear_memos()
+    lean = planner.plan(loaded, catalog).estimate.inference.plans
+
+    class KeepAll(serving._Choice):
+        __slots__ = ()
+
+        def add(self, s):  # every sizing, in order: _least_llm's two passes over all of them
+            self.empty = False
+            self.closest.append(s)
+
+    class Forgetful(dict):
+        def __setitem__(self, key, value):
+            pass
+
+    class Unshared(serving._Degree):
+        __slots__ = ()
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.sized = Forgetful()
+
+    md_c.clear_memos()
+    monkeypatch.setattr(serving, "_Choice", KeepAll)
+    monkeypatch.setattr(serving, "_Degree", Unshared)
+    every = planner.plan(loaded, catalog).estimate.inference.plans
+    assert [repr(p) for p in every] == [repr(p) for p in lean]
+
+
 @pytest.mark.parametrize("preset", ["llama-2-7b", "mixtral-8x7b"])
 def test_a_decode_step_from_its_terms_is_the_written_out_step(catalog, preset):
     # inference_time.decode_terms keeps what a step reads that is the same at every batch (plans/serving.py times
