@@ -198,14 +198,14 @@ Candidates = tuple[bool, list[Fit], list[Pipe], list[Context] | None]
 candidate_layouts compares there, its pipeline degree pairs (Pipe), fitted when reached, and, where context
 parallelism may be tried (long_sequence), its context-parallel degree triples that some trial fits (Context)."""
 
-Expert = tuple[int, int, int, int, int, float, float, float, float, float, int, int, tuple[int, int, int]]
+Expert = tuple[int, int, int, int, int, float, float, float, float, float, int, int, tuple[int, int, int], int]
 """An expert layout's degrees as CountBound.expert_floor reads them, whatever its memory (_expert_list): its tensor
 degree, pipeline depth, expert degree, data degree, the most micro-batch samples it can run (its efficiency's), and
 what its step holds at least of any fit — micro-batch slots (each pays its collectives' latencies), samples summed
 over the slots (their bytes), samples the all-to-alls move over the slots, FLOP per GPU (the busiest expert rank's
 and pipeline stage's, at FLOP per model FLOP 1.0) —, its gradient bytes per GPU, gradient all-reduces per step and
-ZeRO-3 collectives per step (0: ZeRO-3 is not tried there), and its efficiency's key (tensor degree, micro-batch,
-expert degree)."""
+ZeRO-3 collectives per step (0: ZeRO-3 is not tried there), its efficiency's key (tensor degree, micro-batch, expert
+degree), and where the entries of its tensor and pipeline degrees end (widest expert degree first)."""
 
 ExpertComm = tuple[float, float, float, float]
 """What expert_floor reads of an Expert on a link and network (_expert_comm): the communication nothing hides
@@ -316,6 +316,19 @@ class CountBound:
         of the routed experts' gradients (full training), ep at most the experts (coarse_floors)."""
         self.expert_lists: dict[tuple[int, int, bool], list[Expert]] = {}
         """_expert_list per (count, GPUs per instance, networked)."""
+        self.expert_alike: dict[tuple[int, tuple[int, ...], bool], list[Expert]] = {}
+        """_expert_list per (count, tensor degrees, spanning networked instances): what it reads."""
+        self.trainable = job.trainable_params
+        self.routed_unit = work.tokens_per_sample * work.experts_per_token * work.hidden * self.value_bytes
+        """The bytes of one sample's tokens × top-k hidden vectors (expert_parallel.all_to_all_step_seconds)."""
+        self.expert_groups: dict[tuple[int, float | None, tuple[float, str]],
+                                 dict[tuple[int, int, int, float, float, float], tuple[float, float, int, float]]] = {}
+        """_expert_group per (GPUs per instance, network, link), by (data, tensor, pipeline degrees, slots, samples,
+        gradient bytes)."""
+        self.expert_keys: dict[tuple[int, tuple[int, ...]], list[tuple[tuple[int, int, int], tuple[int, int, int]]]] \
+            = {}
+        """_expert_coarse_etas' efficiency keys per (count, tensor degrees): per tensor degree with expert degrees,
+        (its most micro-batch samples, one sample or the pinned micro-batch) at the widest expert degree."""
         self.expert_comms: dict[tuple[int, float, float, str], dict[int, list[ExpertComm | None]]] = {}
         """Each _expert_list entry's _expert_comm, worked out when first needed (None until then), per (GPUs per
         instance, network, link), by count."""
@@ -331,8 +344,9 @@ class CountBound:
                      self.imbalances, self.lists, self.etas, self.statics, self.ones,
                      self.longs, self.ends, self.mosts, self.micro_caps, self.coarse_links, self.coarse_ends,
                      self.coarse_etas, self.latencies, self.tensor_terms, self.hosts, self.context_ones,
-                     self.context_triples, self.expert_lists, self.expert_comms, self.expert_etas, self.frozen,
-                     self.withins, *self.coarse_startups):
+                     self.context_triples, self.expert_lists, self.expert_alike, self.expert_comms,
+                     self.expert_etas, self.expert_keys, self.expert_groups, self.frozen, self.withins,
+                     *self.coarse_startups):
             memo.clear()
         self.held.clear()
         self.floors_known.clear()
@@ -613,20 +627,25 @@ class CountBound:
         if etas is None:
             etas = self.expert_etas[key] = {}
             self.held += [gpu, efficiency]
-        for j, entry in enumerate(entries):
-            if entry[3] > limit:
+        j, total = 0, len(entries)
+        while j < total:
+            entry = entries[j]
+            if entry[3] > limit:  # (so are its narrower expert degrees': the same data degree)
+                j = entry[13]
                 continue
             eta = etas.get(entry[12])
             if eta is None:
                 eta = self._expert_eta(gpu, efficiency, entry[0], entry[4], entry[2])
             compute = entry[8] / peak / eta
-            if compute >= best:  # the step is at least its compute
+            if compute >= best:  # the step is at least its compute, and so are its narrower expert degrees' steps
+                j = entry[13]
                 continue
             comm = row[j]
             if comm is None:
                 comm = row[j] = self._expert_comm(entry, per_instance, network, intra)
             fixed, allreduce, zero3, kept = comm
             if compute + fixed >= best:
+                j += 1
                 continue
             hidden = allreduce + kept * compute
             if zero3 < hidden:
@@ -634,6 +653,7 @@ class CountBound:
             seconds = fixed + (compute if compute > hidden else hidden)
             if seconds < best:
                 best = seconds
+            j += 1
         return best
 
     def _within(self, capacity: float, count: int, fits: list[Fit], pipes: list[Pipe]) -> float:
@@ -675,16 +695,23 @@ class CountBound:
         and sets the micro-batch, the recomputation and the ZeRO stage: without a pipeline (or a pinned micro-batch)
         the micro-batch is at most the replica's samples, the slots at least one, the slots × micro-batch at least
         the replica's samples; a pipeline's micro-batch is one (or the pinned one), its slots known
-        (training.layout_work); recomputation only adds FLOP and collectives. Once per (count, GPUs per instance,
-        networked)."""
+        (training.layout_work); recomputation only adds FLOP and collectives. Once per (count, tensor degrees,
+        spanning networked instances): all it reads of the GPUs per instance and the network (kept in expert_lists
+        per (count, GPUs per instance, networked) too)."""
         key = (count, per_instance, networked)
         found = self.expert_lists.get(key)
         if found is not None:
             return found
         job, work = self.job, self.job.work
         degrees = self._list(count, per_instance, networked)[0]
+        spans = count > per_instance and networked
+        reading = (count, degrees, spans)
+        found = self.expert_alike.get(reading)
+        if found is not None:
+            self.expert_lists[key] = found
+            return found
         pairs = [(tp, 1) for tp in (1, *degrees)]
-        if count > per_instance and networked:
+        if spans:
             for tp in dict.fromkeys((1, degrees[-1] if degrees else 1)):
                 pp = 2
                 while tp * pp <= count and pp <= work.layers:
@@ -714,22 +741,65 @@ class CountBound:
             layers = math.ceil(work.layers / pp)
             flops = summed * self.flops / (tp * pp) * stage * stretch
             grads = messages = None
-            for ep in eps:
+            # the widest expert degree first: the curve's efficiency only rises with it (the routed weights count
+            # 1/ep), so once one's compute reaches the least step found, the narrower ones' do too (expert_floor)
+            end = len(out) + len(eps)
+            for ep in reversed(eps):
                 if grads is None or routed:
-                    grads = job.trainable_params * (1.0 - routed + routed / ep) / (tp * pp) * value_bytes
+                    grads = self.trainable * (1.0 - routed + routed / ep) / (tp * pp) * value_bytes
                     # (a hair less than the search's sum, as Shape.messages: never more buckets than the search's)
                     messages = gradient_messages(job.framework, grads * (1.0 - 1e-12), value_bytes, dp, layers)
                 assert messages is not None
                 out.append((tp, pp, ep, dp, micro, float(slots), summed, moved, flops, grads, messages,
-                            ZERO3_PASSES * layers if tp * pp == 1 else 0, (tp, micro, ep)))
-        self.expert_lists[key] = out
+                            ZERO3_PASSES * layers if tp * pp == 1 else 0, (tp, micro, ep), end))
+        self.expert_lists[key] = self.expert_alike[reading] = out
         return out
 
     def _expert_comm(self, entry: Expert, per_instance: int, network: float | None,
                      intra: tuple[float, str]) -> ExpertComm:
         """An Expert's communication on this link and network (ExpertComm), as step_comm works it out, each collective
-        at NCCL's least latency per message and the ring's bandwidth term (as _comm)."""
-        tp, pp, ep, dp, _, slots, summed, moved, _, grads, messages, zero3_messages, _ = entry
+        at NCCL's least latency per message and the ring's bandwidth term (as _comm); what does not read the expert
+        degree (_expert_group) once per (count, tensor and pipeline degrees, gradient bytes)."""
+        tp, pp, ep, dp, _, slots, summed, moved, _, grads, messages, zero3_messages, _, _ = entry
+        link, kind = intra[0] * 1e9, intra[1]
+        groups = self.expert_groups.get((per_instance, network, intra))
+        if groups is None:
+            groups = self.expert_groups[(per_instance, network, intra)] = {}
+        group = groups.get((dp, tp, pp, slots, summed, grads))
+        if group is None:
+            group = groups[(dp, tp, pp, slots, summed, grads)] = self._expert_group(entry, per_instance, network, intra)
+        fixed, allreduce, nodes, unit = group
+        # the all-to-alls (expert_parallel.all_to_all_step_seconds, interconnect.expert_all_to_all_seconds) of one
+        # micro-batch sample's tokens × top-k hidden vectors, split over the tensor ranks: the expert ranks tp apart
+        # (ep ≤ dp), `local` of them inside an instance
+        work = self.job.work
+        size = self.routed_unit / tp
+        local = per_instance // tp
+        if local > ep:
+            local = ep
+        if local < 1:
+            local = 1
+        if local >= ep or not network:
+            a2a = moved * ((ep - 1) / ep * size / link) + slots * ((ep - 1) * RING_STEP_LATENCY_S[kind])
+        else:
+            net = network / 8.0 * 1e9  # bytes/s of one instance's network
+            near = moved * ((local - 1) / ep * size / link) + slots * ((local - 1) * RING_STEP_LATENCY_S[kind])
+            far = moved * ((ep - local) / ep * size / (net / per_instance)) \
+                + slots * ((ep - local) * RING_STEP_LATENCY_S["network"])
+            a2a = near if near > far else far
+        fixed += ALL_TO_ALLS_PER_MOE_LAYER * (work.moe_layers / pp) * a2a
+        # ZeRO-3's gathers and scatters (as _comm's, zero3_s)
+        zero3 = zero3_messages * self._latency("allgather", dp, nodes, kind) \
+            + unit * self._gathered(tp * pp, ep, grads) if zero3_messages else math.inf
+        return fixed, allreduce, zero3, 1.0 - 2.0 / (3.0 * slots)
+
+    def _expert_group(self, entry: Expert, per_instance: int, network: float | None,
+                      intra: tuple[float, str]) -> tuple[float, float, int, float]:
+        """What _expert_comm reads alike at every expert degree of a (count, tensor and pipeline degrees) with the same
+        gradient bytes: the slots' tensor-parallel all-reduces and pipeline sends, the gradient all-reduce over the
+        data ranks tp × pp apart (as _comm), the nodes they span and the ring's seconds per byte of ZeRO-3's
+        all-gathers over them (passes 1: an all-reduce's two)."""
+        tp, pp, _, dp, _, slots, summed, _, _, grads, messages, _, _, _ = entry
         link, kind = intra[0] * 1e9, intra[1]
         net = network / 8.0 * 1e9 if network else 0.0  # bytes/s of one instance's network
         work = self.job.work
@@ -744,24 +814,6 @@ class CountBound:
             fixed += TP_ALLREDUCES_PER_LAYER * (slots * found[0] + summed * found[1])
         if pp > 1:  # (only across networked instances: _expert_list)
             fixed += slots * 2.0 * RING_STEP_LATENCY_S["network"] + summed * 2.0 * unit / tp * per_instance / net
-        # the all-to-alls (expert_parallel.all_to_all_step_seconds, interconnect.expert_all_to_all_seconds) of one
-        # micro-batch sample's tokens × top-k hidden vectors, split over the tensor ranks: the expert ranks tp apart
-        # (ep ≤ dp), `local` of them inside an instance
-        size = work.tokens_per_sample * work.experts_per_token * work.hidden * self.value_bytes / tp
-        local = per_instance // tp
-        if local > ep:
-            local = ep
-        if local < 1:
-            local = 1
-        if local >= ep or not network:
-            a2a = moved * ((ep - 1) / ep * size / link) + slots * ((ep - 1) * RING_STEP_LATENCY_S[kind])
-        else:
-            near = moved * ((local - 1) / ep * size / link) + slots * ((local - 1) * RING_STEP_LATENCY_S[kind])
-            far = moved * ((ep - local) / ep * size / (net / per_instance)) \
-                + slots * ((ep - local) * RING_STEP_LATENCY_S["network"])
-            a2a = near if near > far else far
-        fixed += ALL_TO_ALLS_PER_MOE_LAYER * (work.moe_layers / pp) * a2a
-        # the gradient all-reduce over the data ranks, tp × pp apart (as _comm)
         stride = tp * pp
         local = per_instance // stride
         if local > dp:
@@ -769,19 +821,14 @@ class CountBound:
         if local < 1:
             local = 1
         nodes = -(-dp // local)
-        gathered = self._gathered(stride, ep, grads) if zero3_messages else 0.0  # (as _comm's ZeRO-3)
-        bandwidth = 2.0 * (local - 1) / local * grads / link if local > 1 else 0.0
-        sharded = (local - 1) / local * gathered / link if local > 1 else 0.0
+        per_byte = (local - 1) / local / link if local > 1 else 0.0
         if nodes > 1 and net:
             sharing = local * stride if local * stride < per_instance else per_instance
-            bandwidth += 2.0 * (nodes - 1) / nodes * grads / local / (net / sharing)
-            sharded += (nodes - 1) / nodes * gathered / local / (net / sharing)
+            per_byte += (nodes - 1) / nodes / local / (net / sharing)
         else:
             nodes = 1
-        allreduce = least_collectives_s("allreduce", dp, nodes, kind, messages, bandwidth)
-        zero3 = zero3_messages * self._latency("allgather", dp, nodes, kind) + sharded \
-            if zero3_messages else math.inf
-        return fixed, allreduce, zero3, 1.0 - 2.0 / (3.0 * slots)
+        allreduce = least_collectives_s("allreduce", dp, nodes, kind, messages, 2.0 * per_byte * grads)
+        return fixed, allreduce, nodes, per_byte
 
     def _expert_coarse_etas(self, etas: tuple[float, float, float, float], gpu: GpuSpec, efficiency: Efficiency,
                             count: int, degrees: tuple[int, ...], curve: bool) -> tuple[float, float, float, float]:
@@ -791,26 +838,28 @@ class CountBound:
         at the fewest. `curve`: the efficiencies are the curve's (else `most` already bounds them all)."""
         eta, fewest, alone, single = etas
         if curve:
-            pinned = self.job.micro_batch
             etas_of = self.expert_etas.get((id(gpu), id(efficiency)))
             if etas_of is None:
                 etas_of = self.expert_etas[(id(gpu), id(efficiency))] = {}
                 self.held += [gpu, efficiency]
-            for tp in (1, *degrees):
-                eps = expert_degrees(self.job.work, count, tp, 1)
-                if not eps:
-                    continue
-                ep = eps[-1]
-                micro = pinned if pinned is not None else max(1, math.ceil(self.batch / (count // tp) - 1e-9))
-                value = etas_of.get((tp, micro, ep))
+            keys = self.expert_keys.get((count, degrees))
+            if keys is None:
+                keys = self.expert_keys[(count, degrees)] = []
+                pinned = self.job.micro_batch
+                for tp in (1, *degrees):
+                    eps = expert_degrees(self.job.work, count, tp, 1)
+                    if eps:
+                        most = pinned if pinned is not None else max(1, math.ceil(self.batch / (count // tp) - 1e-9))
+                        keys.append(((tp, most, eps[-1]), (tp, pinned if pinned is not None else 1, eps[-1])))
+            for top, one in keys:
+                value = etas_of.get(top)
                 if value is None:
-                    value = self._expert_eta(gpu, efficiency, tp, micro, ep)
+                    value = self._expert_eta(gpu, efficiency, *top)
                 if value > eta:
                     eta = value
-                micro = pinned if pinned is not None else 1
-                value = etas_of.get((tp, micro, ep))
+                value = etas_of.get(one)
                 if value is None:
-                    value = self._expert_eta(gpu, efficiency, tp, micro, ep)
+                    value = self._expert_eta(gpu, efficiency, *one)
                 if value > single:
                     single = value
         return eta, (fewest if fewest < 1.0 else 1.0), 1.0, single

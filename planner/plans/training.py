@@ -787,13 +787,14 @@ def _listed(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, memo
                     if layout is not None:
                         layouts.append(layout)
                 pp *= 2
-    layouts += _expert_layouts(job, offer, count, degrees, fit, some, over)
+    layouts += _expert_layouts(job, count > offer.offer.gpus_per_instance and bool(offer.offer.network_gbps), count,
+                               degrees, fit, some, over)
     if long_sequence(job, gpu, degrees, memory_of):
         layouts += _context_layouts(job, offer, count, degrees, some)
     return layouts
 
 
-def _expert_layouts(job: TrainingJob, offer: PricedOffer, count: int, degrees: list[int],
+def _expert_layouts(job: TrainingJob, spans: bool, count: int, degrees: list[int],
                     fit: FitLayout, some: FitLayout | None = None, over: float | None = None) -> list[Layout]:
     """Mixture of experts: for each EP degree, the data-parallel layout (ZeRO-0…3) and the least tensor parallelism
     that fits with it; across networked nodes also pipeline stages, at no and at the widest tensor degree, the
@@ -816,7 +817,7 @@ def _expert_layouts(job: TrainingJob, offer: PricedOffer, count: int, degrees: l
             if fitted:
                 layouts += fitted
                 break
-    if count > offer.offer.gpus_per_instance and offer.offer.network_gbps:
+    if spans:  # across networked instances
         for tp in dict.fromkeys((1, degrees[-1] if degrees else 1)):
             layouts += _expert_pipeline_layouts(job, count, tp, fit, over)
     return layouts
@@ -1362,11 +1363,10 @@ class LayoutMemo:
         _fastest to make when it cannot rule it out (made_pipe); None where the floors do not know every degree
         pair's fit. Where some fitting pair has more replicas than the batch has samples, candidate_layouts keeps
         only the layouts with at most as many if any fits: so does this list, once one of those is known to fit (made
-        here, fitted by the floors, or a pipeline left for later fitted now); else it is None."""
-        # (a mixture of experts' lists hold expert layouts too, which the floors do not fit: candidate_layouts makes
-        # them, reading the floors' fits of the others)
-        known = self.fitted(reading, True) if self.fitted is not None and job.parallelism is None \
-            and not job.work.is_moe else None
+        here, fitted by the floors, or a pipeline left for later fitted now); else it is None. A mixture of experts'
+        expert layouts follow, fitted here as candidate_layouts fits them (the floors do not), those of at most the
+        batch's replicas: None where no layout within it is known to fit."""
+        known = self.fitted(reading, True) if self.fitted is not None and job.parallelism is None else None
         batch = job.global_batch_samples
         if known is None or batch is None:
             return None
@@ -1408,6 +1408,21 @@ class LayoutMemo:
             out.append(_tuple_new(LazyPipe, (tp, pp, micro, *terms, picked, count, reading)))
             if picked is not LATER:  # the floors fitted it (clear of the memory by MEMORY_MARGIN): made_pipe makes it
                 kept = True
+        experts: list[Layout] = []
+        if job.work.is_moe:
+            # the expert layouts candidate_layouts lists after these (_listed with `over`: _expert_layouts), fitted
+            # as its own `fit` fits them (the floors do not), those of at most `batch` replicas kept
+            def fit(tp: int, pp: int, stages: tuple[str, ...], ep: int, cp: int) -> Layout | None:
+                return self.fit_layout(job, gpu, capacity, count, tp, pp, stages, ep, cp)
+
+            def some(tp: int, pp: int, stages: tuple[str, ...], ep: int, cp: int) -> Layout | None:
+                return None if count // (tp * pp * cp) > batch else fit(tp, pp, stages, ep, cp)
+
+            degrees: Any = reading[1]
+            experts = [layout for layout in _expert_layouts(job, bool(reading[2]), count, list(degrees), fit, some,
+                                                            batch)
+                       if layout.data <= batch]
+            kept = kept or bool(experts)
         if over and not kept:
             # whether candidate_layouts drops the pairs with more replicas than samples: some pipeline left for later
             # (all that is left) fits
@@ -1422,6 +1437,10 @@ class LayoutMemo:
                     break
             if not kept:
                 return None
+        if job.work.is_moe:
+            if not kept:  # nothing within the batch known to fit: candidate_layouts may list every expert layout
+                return None
+            out += [entries.get(id(layout)) or self.entry(job, layout) for layout in experts]
         return out
 
     def made_pipe(self, job: TrainingJob, gpu: GpuSpec, lazy: LazyPipe) -> LayoutEntry | None:
