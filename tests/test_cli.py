@@ -981,3 +981,13 @@ def test_seed_seeds_the_simulation_as_the_contract_says():
     unused = gpuplan("estimate", chat, "--seed", "3", "--top", "1")
     assert unused.exit_code == 0 and " ".join(unused.stderr.split()) == (
         "Note: --seed 3 seeds the simulation of --simulate, and --simulate is not given: it changes nothing.")
+
+
+@pytest.mark.parametrize("prompt, shown", [("1.5", "1.5 prompt"), ("300.5", "300.5 prompt"), ("512", "512 prompt"),
+                                           ("2048.5", "2,048.5 prompt")])
+def test_what_i_understood_shows_a_mean_prompt_as_planned(prompt, shown):
+    # new-user QA round 17: a mean of 1.5 prompt tokens read '2 prompt + 256 output tokens' (count_text rounds to
+    # whole numbers) while the plan used 1.5
+    result = gpuplan("estimate", str(ROOT / "profiles" / "serve-7b-chat.yaml"), "--top", "1",
+                     "--set", f"inference.prompt_tokens={prompt}", env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and f"req/s peak, {shown} + 256 output tokens" in result.stdout

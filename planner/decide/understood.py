@@ -29,6 +29,14 @@ def count_text(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def _mean_tokens(value: float) -> str:
+    """A request's mean prompt or output length, which need not be whole: count_text rounded a mean of 1.5 prompt tokens
+    to '2 prompt', 300.5 to '300' (new-user QA round 17), where the plan used 1.5 and 300.5."""
+    if value < 1e6 and value != int(value):
+        return f"{value:,.1f}"
+    return count_text(value)
+
+
 @dataclass(frozen=True)
 class Understood:
     """Lines of 'what I understood' (label, text)."""
@@ -120,8 +128,8 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
         slo = ", ".join(f"{k.replace('_', ' ')} {fixed(v * 1e3, 0)} ms"
                         for k, v in inf.slo.targets().items())
         if est.inference.work.is_generative:
-            traffic = (f"{fixed(inf.rate)} req/s peak, {count_text(inf.prompt_tokens or 0)} prompt + "
-                       f"{count_text(inf.output_tokens or 0)} output tokens")
+            traffic = (f"{fixed(inf.rate)} req/s peak, {_mean_tokens(inf.prompt_tokens or 0)} prompt + "
+                       f"{_mean_tokens(inf.output_tokens or 0)} output tokens")
         else:
             traffic = f"{fixed(inf.rate)} req/s peak"
         lines.append(("serving", traffic + (f"; targets {slo}" if slo else "")))
