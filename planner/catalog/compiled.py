@@ -38,8 +38,8 @@ KEEP_ENTRIES = 16
 """Compiled catalogs kept in the cache folder (the newest): each edit of a catalog writes a new one."""
 _CODE_PACKAGES = ("schema", "catalog")
 """planner/ subpackages whose source is part of the key: the models, their validators and the catalog's assembly."""
-_CODE_FILES = ("io/loading.py", "io/yamlfile.py", "io/yamldoc.py", "io/yamlparse.py", "io/yamlcache.py",
-               "io/statcache.py", "io/digest.py")
+_CODE_FILES = ("io/loading.py", "io/yamlfile.py", "io/yamldoc.py", "io/yamlparse.py", "io/jsontext.py",
+               "io/yamlcache.py", "io/statcache.py", "io/digest.py")
 
 
 @lru_cache(maxsize=1)

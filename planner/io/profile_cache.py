@@ -41,7 +41,8 @@ CODE_FILES = ("io/profile.py", "io/profile_cache.py", "io/positions.py", "io/wha
               "model/standard_shape.py", "model/workload.py", "model/precision.py", "model/gemm_shapes.py",
               "model/layers.py", "errors.py", "dataclass.py")
 """planner/ modules the profile's loading runs beyond the catalog's (compiled.code_fingerprint: schema/, catalog/,
-io/loading.py, io/yamlfile.py, io/yamldoc.py, io/yamlparse.py, io/yamlcache.py, io/statcache.py, io/digest.py)."""
+io/loading.py, io/yamlfile.py, io/yamldoc.py, io/yamlparse.py, io/jsontext.py, io/yamlcache.py, io/statcache.py,
+io/digest.py)."""
 
 
 @lru_cache(maxsize=1)
