@@ -101,12 +101,7 @@ def _placed(first: Any, doc: YamlDocument, model: type[BaseModel], prefix: tuple
             # new-user QA round 12: `model: pythia-1b` named neither the key a preset goes under nor the keys
             hint = f"A preset is written {{preset: {first['input']}}}."
     number = _number_with_unit(first)
-    whole = _count_as_integer(first)
-    if whole is not None:
-        # new-user QA round 17: `constraints.max_gpus: 1k` read "Write the number alone (1): the field's name gives its
-        # unit", taking the thousand for a unit; a whole-number field takes the count in digits
-        hint = f"Write it in digits ({whole}): this field takes a whole number."
-    elif number is not None:
+    if number is not None:
         # new-user QA: `dataset_gb: 80GB`, `usd_per_kwh: $0.30`, `lifetime_years: 3y` read "unable to parse string as
         # a number" with no word that the unit is the field's own
         hint = f"Write the number alone ({number}): the field's name gives its unit."
@@ -132,19 +127,6 @@ def _number_with_unit(error: Any) -> str | None:
     if match is None or not (match.group(1) or match.group(3)):
         return None
     return match.group(2).replace(",", "").replace("_", "")
-
-
-def _count_as_integer(error: Any) -> str | None:
-    """The digits of a whole-number field's value written as a human count ('1k', '2e3', '1,024'), else None."""
-    if error["type"] != "int_parsing" or not isinstance(error.get("input"), str):
-        return None
-    from planner.schema.units import parse_count
-
-    try:
-        value = parse_count(error["input"])
-    except ValueError:
-        return None
-    return f"{value:.0f}" if value == int(value) else None
 
 
 MAX_KEYS_LISTED = 20

@@ -7,6 +7,7 @@ it turns into a typing.ForwardRef, which compiles the string (~340 of them on ea
 written as a string."""
 
 import inspect
+import math
 import types
 import typing
 from collections.abc import Callable
@@ -56,7 +57,56 @@ class Strict(BaseModel):
             field = cls.model_fields.get(info.field_name)
             if field is not None and _numeric_not_bool(field.annotation):
                 raise ValueError(f"expected a number, got {value}")
+        if isinstance(value, (str, float)) and info.field_name is not None:
+            whole = _WHOLE_FIELDS.get((cls, info.field_name))
+            if whole is None:
+                field = cls.model_fields.get(info.field_name)
+                whole = _WHOLE_FIELDS[cls, info.field_name] = (field is not None
+                                                               and _whole_number_field(field.annotation))
+            if whole:
+                return _whole_count(value)
         return value
+
+
+_WHOLE_FIELDS: dict[tuple[type, str], bool] = {}
+"""Whether a model's field takes whole numbers only, worked out once per field (a catalog has thousands of prices)."""
+
+
+def _whole_count(value: str | float) -> object:
+    """A whole-number field's value written as a human count: '1k' → 1000, '2e3' → 2000, '1,024' → 1024, like every
+    other number of a profile (CONTRACTS.md §1); pydantic's int parsing refused them (new-user QA round 17). Text that
+    is no count ('8 GPUs', '-1') goes on to pydantic and its own message; a fraction (1.5, '1.0005k') is refused
+    here, in the same words whether written as text or as a YAML number."""
+    if isinstance(value, float):
+        if math.isfinite(value) and value != int(value):
+            raise ValueError(f"expected a whole number, got {value:g}")
+        return value
+    try:
+        count = parse_count(value)
+    except ValueError:
+        return value
+    if count != int(count):
+        shown = "" if value.strip() == f"{count:g}" else f" ({count:g})"
+        raise ValueError(f"expected a whole number, got {value!r}{shown}")
+    return int(count)
+
+
+def _whole_number_field(annotation: object) -> bool:
+    """Whether a field's type is int (or Optional/Annotated int) and takes no text or fraction: no str, float or
+    Literal beside it."""
+    kinds: set[object] = set()
+
+    def walk(tp: object) -> None:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            walk(typing.get_args(tp)[0])
+        elif origin in (typing.Union, types.UnionType):
+            for arg in typing.get_args(tp):
+                walk(arg)
+        elif tp is not type(None):
+            kinds.add(tp)
+    walk(annotation)
+    return kinds == {int}
 
 
 def _numeric_not_bool(annotation: object) -> bool:
