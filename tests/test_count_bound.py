@@ -247,3 +247,51 @@ def test_the_host_floor_is_under_every_layouts_host_time(catalog, name, sets, at
             reached += any(host == least for host in hosts)
             below += bool(hosts) and least < bound.launch_s
     assert below and (reached > 0) == attained, (reached, below)
+
+
+@pytest.mark.parametrize("name, sets", [("resnet50-imagenet", []), ("pretrain-1b-72h", []),
+                                        ("pretrain-1b-72h", ["training.batch.micro_batch=2"])])
+def test_the_coarse_pipeline_terms_are_under_every_pipelines_own(catalog, name, sets):
+    """What coarse_floors reads of each pipeline depth across networked instances (CountBound._coarse_links) is at
+    most each pipeline pair's own at that depth, on every offer shape and count of the search: its host's launches
+    (accumulation ÷ depth × launch_s), the share of its compute its gradient all-reduce hides behind (all but 2/3 of
+    one of its slots), and its gradient all-reduce at NCCL's least (CountBound._least_allreduce) under the finer
+    floor's (_comm, every GPU's link there, with its bandwidth term) — and equal to some of them
+    (resnet50-imagenet's pipelines of a few hundred single-GPU instances are set by their launches and their
+    all-reduce's latency)."""
+    from planner.model.interconnect import intra_node_gbs
+
+    _, result = _plan(catalog, name, *sets)
+    search = result.estimate.training.rest
+    assert search is not None
+    job = next(iter(search.bounds.values())).job
+    bound = type(next(iter(search.bounds.values())))(job)
+    links: dict[tuple[int, float], set[tuple[float, str]]] = {}
+    for target in search.targets:
+        o = target.offer.offer
+        if target.job is None and o.network_gbps:
+            links.setdefault((o.gpus_per_instance, o.network_gbps), set()).add(intra_node_gbs(target.gpu, target.offer))
+    hosts = synced = 0
+    for (per_instance, network), intras in sorted(links.items()):
+        memo: dict[int, object] = {}
+        for count in sorted({c for target in search.targets for c in target.counts if c > per_instance}):
+            degrees, _, piped, _, _ = bound._coarse_links(count, per_instance, network, memo)  # type: ignore[arg-type]
+            pairs = bound._list(count, per_instance, True)[1]
+            for i, (_, bandwidth, _, kept, launched, _) in enumerate(piped):
+                depth = 2 << i  # (powers of two from 2)
+                for tp, pp in pairs:
+                    if pp != depth:
+                        continue
+                    entry = bound._pipe(count, tp, pp)
+                    slots, accumulation = entry[3], entry[3] - pp + 1
+                    assert launched <= accumulation * bound.launch_s / pp * (1 + 1e-12), (count, tp, pp, launched)
+                    hosts += launched == accumulation * bound.launch_s / pp
+                    assert kept <= 1.0 - 2.0 / (3.0 * slots) + 1e-12, (count, tp, pp, kept, slots)
+                    for intra in intras:
+                        least = bound._least_allreduce((count, depth, degrees, per_instance, network / 8.0 * 1e9, {}),
+                                                       intra[1]) if bandwidth > 0.0 else 0.0
+                        own = bound._comm(bound.shape(count, tp, pp), per_instance, network, intra)[4]
+                        assert bandwidth <= own * (1 + 1e-12) and least <= own * (1 + 1e-12), \
+                            (count, tp, pp, intra, bandwidth, least, own)
+                        synced += least == own
+    assert hosts and synced, (hosts, synced)

@@ -67,6 +67,13 @@ _LONG = (-1.0, 0.0, 0.0, 0.0)
 COARSE_SLACK = 1.0 - 1e-6
 """CountBound.coarse_floors is multiplied by this: its terms are hours_floors' in other orders, and it must stay under
 them (the search orders counts by these before it works out the finer ones)."""
+LATENCY_MESSAGE_BYTES = 8 * 2**20
+"""A job whose gradient all-reduce moves at most this many bytes per collective has its coarse floors' pipeline
+all-reduces at NCCL's least (CountBound.latency_bound): across hundreds of instances a small message's latency is as
+large as its bandwidth term (resnet50-imagenet: 51 MB in 54 per-layer messages, ~1 MB each; a stage of 32 across 96
+single-GPU instances at 10 Gbit/s: 3.3 ms against a bandwidth term of 2.5 ms). Messages of tens of MB pay latency of a
+few percent of their bandwidth term (pretrain-1b-72h: 126 MB), which changes none of its floors' decisions and costs
+a look-up per count and depth."""
 _tuple_new = tuple.__new__
 """A named tuple made without its class's Python-level __new__ (~0.3 µs less; a search makes thousands)."""
 _COMPUTE = itemgetter(5)
@@ -167,11 +174,12 @@ sample of the micro-batch; the gradient all-reduce (ZeRO-0/1/2: nccl.least_colle
 ZeRO-3's gathers and scatters of one micro-batch (CountBound.zero3_s adds latency); the instances the data-parallel
 group spans over a network (1: none); the intra-node link (nvlink | pcie)."""
 
-CoarseLinks = tuple[tuple[int, ...], float, list[tuple[float, float, float, float]], int, float]
-"""CountBound._coarse_links: a count's tensor degrees, its data-parallel all-reduce's network term (-1.0: none),
-per pipeline depth (sends, all-reduce, samples of compute, share of it behind the all-reduce), the count and its
-degrees as one int (count × 16 + a bit per degree 2, 4, 8, 16), what coarse_floors keys the efficiencies by, and the
-least host time of a step there (CountBound.host_s)."""
+CoarseLinks = tuple[tuple[int, ...], float, list[tuple[Any, ...]], int, float]
+"""CountBound._coarse_links: a count's tensor degrees, its data-parallel all-reduce's network term (-1.0: none), per
+pipeline depth (sends, the all-reduce's bandwidth term, samples of compute, share of it behind the all-reduce,
+least host time, what CountBound._least_allreduce reads and its answers by link kind (None: not worked out)),
+the count and its degrees as one int (count × 16 + a bit per degree 2, 4, 8, 16), what coarse_floors keys the
+efficiencies by, and the least host time of a step there (CountBound.host_s)."""
 
 Fitted = tuple[str, str, int]
 """A fit's recomputation, ZeRO stage and micro-batch (CountBound.fitted)."""
@@ -284,6 +292,7 @@ class CountBound:
         self.mosts: dict[tuple[int, int], float] = {}
         self.micro_caps: dict[float, dict[int, float]] = {}
         self.coarse_links: dict[tuple[int, float | None], dict[int, CoarseLinks]] = {}
+        """_coarse_links per (GPUs per instance, network), by count."""
         self.coarse_ends: dict[tuple[int, int], dict[int, tuple[float, float, float]] | None] = {}
         """coarse_floors' terms of the curve's ends per (GPU, efficiency), by id() (held in `held`)."""
         self.coarse_startups: tuple[dict[int, float], dict[int, float]] = ({}, {})
@@ -312,6 +321,12 @@ class CountBound:
         self.routed = routed
         self.coarse_grad_bytes = self.grad_bytes * (1.0 - routed + routed / work.experts) if work.is_moe \
             else self.grad_bytes
+        self.latency_bound = not work.is_moe and self.grad_bytes <= LATENCY_MESSAGE_BYTES * gradient_messages(
+            job.framework, self.grad_bytes, self.value_bytes, 1, work.layers)
+        """Whether coarse_floors takes a pipeline's gradient all-reduce at NCCL's least (_least_allreduce) where its
+        bandwidth term alone leaves it under the best step: a dense job whose gradient all-reduce moves at most
+        LATENCY_MESSAGE_BYTES per collective (all its bytes on one rank over the collectives gradient_messages
+        splits them into)."""
         """The least gradient bytes per GPU (× tensor and pipeline degrees) of any layout: expert layouts hold 1/ep
         of the routed experts' gradients (full training), ep at most the experts (coarse_floors)."""
         self.expert_lists: dict[tuple[int, int, bool], list[Expert]] = {}
@@ -546,10 +561,11 @@ class CountBound:
         fine: Callable[[int], float] | None = None  # floors, where context parallelism may be tried
         out: list[float] = []
         append = out.append
+        kind = ""  # the intra-node link's kind, once a pipeline's all-reduce at NCCL's least asks for it
         for count in counts:
             found = links.get(count)
             degrees, spread, piped, at, host = found if found is not None \
-                else self._coarse_links(count, per_instance, network)
+                else self._coarse_links(count, per_instance, network, links)
             etas = efficiencies.get(at)  # the GPU's memory is the same for every count: the context test too
             if etas is None:
                 long = splits and longs.get((capacity, degrees[-1] if degrees else 1))
@@ -585,14 +601,34 @@ class CountBound:
             if exposed > sharded:
                 exposed = sharded
             best = compute if compute > exposed else exposed
-            # a pipeline: its sends, and its all-reduce behind part of its compute at a micro-batch of one
+            # a pipeline: its sends, and its all-reduce behind part of its compute at a micro-batch of one, and at
+            # least its host's launches
             sample = per_sample / single
-            for sent, synced, bubble, kept in piped:
+            for sent, synced, bubble, kept, launched, pending in piped:
                 if sent >= best:  # its seconds are sent plus a non-negative term: not below best; nor are a deeper
                     break  # pipeline's, whose sends are more (_coarse_links: they grow with the depth)
                 bubble *= sample
                 hidden = synced + kept * bubble
                 seconds = sent + (bubble if bubble > hidden else hidden)
+                if seconds < launched:
+                    seconds = launched
+                if seconds < best and pending is not None:
+                    # under best on the all-reduce's bandwidth term alone: at NCCL's least too (the higher of the
+                    # two floors, worked out once per count, depth and intra-node link kind), whose latencies across
+                    # hundreds of instances the bandwidth term leaves out (latency_bound)
+                    if not kind:
+                        kind = intra_node_gbs(gpu, offer)[1]
+                    answers = pending[5]
+                    exact = answers.get(kind)
+                    if exact is None:
+                        exact = self._least_allreduce(pending, kind)
+                        if exact < synced:
+                            exact = synced
+                        answers[kind] = exact
+                    hidden = exact + kept * bubble
+                    seconds = sent + (bubble if bubble > hidden else hidden)
+                    if seconds < launched:
+                        seconds = launched
                 if seconds < best:
                     best = seconds
             append(steps * (best if best > host else host) + startup)  # no step is shorter than its host's launches
@@ -887,36 +923,42 @@ class CountBound:
         found = self.hosts[count] = launch * least if least < 1.0 else launch
         return found
 
-    def _coarse_links(self, count: int, per_instance: int, network: float | None) -> CoarseLinks:
+    def _coarse_links(self, count: int, per_instance: int, network: float | None,
+                      links: dict[int, CoarseLinks]) -> CoarseLinks:
         """What coarse_floors reads of a count on an offer's instances and network, the same for every GPU: the
         tensor degrees (_list), the gradient all-reduce's network term for a data-parallel layout (-1.0: the count
         does not span networked instances) and per pipeline depth its sends, its gradient all-reduce, its compute in
-        samples at a micro-batch of one and the share of it the all-reduce cannot hide behind (none: no pipeline).
+        samples at a micro-batch of one, the share of it the all-reduce cannot hide behind, its host's launches and
+        what _least_allreduce reads (none: no pipeline); `links`: where it is kept (coarse_links).
 
-        A pipeline of depth d at tensor degree tp ≤ the widest runs slots ≥ samples × tp × d / count + d − 1 (its
-        micro-batch is one, or a pinned one that carries as many samples), each sending two activations over the
+        A pipeline of depth d at tensor degree tp ≤ the widest runs slots ≥ max(1, samples × tp × d / count ÷
+        micro-batch) + d − 1 (its micro-batch is one, or the pinned one), each sending two activations over the
         network (latency + bytes ÷ tp), and its all-reduce's bandwidth term, behind all but 2/3 of a slot's compute
-        (slots ≥ d; ZeRO-3 shards only layouts without model parallelism), is least at the widest stride (the
-        instance's whole network shared by a stride wider than it); so its step is at least sends + all-reduce +
-        the rest of its compute."""
+        (ZeRO-3 shards only layouts without model parallelism), is least at the widest stride (the instance's whole
+        network shared by a stride wider than it); so its step is at least sends + all-reduce + the rest of its
+        compute, and at least its host's launches (host_s: accumulation ÷ d × launch_s)."""
         networked = bool(network)
         found = self.lists.get((count, per_instance, networked))
         degrees = (found if found is not None else self._list(count, per_instance, networked))[0]
         at = count * 16 + sum(degrees) // 2  # a bit per degree 2, 4, 8, 16 (each once): half their sum
         if count <= per_instance or not network:
-            made = self.coarse_links[(per_instance, network)][count] = (degrees, -1.0, [], at, self.launch_s)
+            made = links[count] = (degrees, -1.0, [], at, self.launch_s)
             return made
         net = network / 8.0 * 1e9
         grads, batch = self.coarse_grad_bytes, self.batch
         spread = 2.0 * (1.0 - per_instance / count) * grads / net  # instances = count / GPUs per instance
         latency = 2.0 * RING_STEP_LATENCY_S["network"]
         sends = 2.0 * self.unit_activation * per_instance / net  # a slot's two sends at tensor degree 1
-        widest = degrees[-1] if degrees else 1
         share = batch / count
-        piped, depth = [], 2
+        launch, micro = self.launch_s, float(self.job.micro_batch or 1)  # a pipeline's micro-batch (_pipe)
+        widest = degrees[-1] if degrees else 1
+        piped: list[tuple[Any, ...]] = []
+        depth = 2
         while depth <= self.job.work.layers:
             replica = share * depth  # ≤ the busiest replica's samples at any tensor degree (at least 1)
-            sent = latency * ((replica if replica > 1.0 else 1.0) + depth - 1) + (replica + (depth - 1) / widest) * sends
+            # slots ≥ accumulation + d − 1, the accumulation at least 1 and the replica's samples over the micro-batch
+            slots = (replica / micro if replica > micro else 1.0) + depth - 1
+            sent = latency * slots + (replica + (depth - 1) / widest) * sends
             stride = widest * depth
             if stride >= count:
                 synced = 0.0  # one replica: no all-reduce
@@ -927,13 +969,64 @@ class CountBound:
             else:
                 synced = spread
             # the compute: slots × micro-batch ≥ samples × tp × d / count + d − 1, over tp × d GPUs (per sample);
-            # the all-reduce behind all but 2/3 of a slot's (slots ≥ d; ZeRO-3 shards only layouts without model
-            # parallelism)
-            piped.append((sent, synced, share + (depth - 1) / (widest * depth), 1.0 - 2.0 / (3.0 * depth)))
+            # the all-reduce behind all but 2/3 of a slot's (ZeRO-3 shards only layouts without model parallelism);
+            # its host's launches: accumulation ÷ depth ≥ max(1/d, samples × tp ÷ (count × micro-batch)) (host_s);
+            # the all-reduce at NCCL's least per link kind, worked out when it could decide (coarse_floors)
+            launched = 1.0 / depth if 1.0 / depth > share / micro else share / micro
+            piped.append((sent, synced, share + (depth - 1) / (widest * depth), 1.0 - 2.0 / (3.0 * slots),
+                          launch * launched, (count, depth, degrees, per_instance, net, {})
+                          if synced > 0.0 and self.latency_bound else None))
             depth *= 2
-        made = self.coarse_links[(per_instance, network)][count] = (degrees, spread, piped, at,
-                                                                     self.host_s(count, True))
+        made = links[count] = (degrees, spread, piped, at, self.host_s(count, True))
         return made
+
+    def _least_allreduce(self, pending: tuple[int, int, tuple[int, ...], int, float, dict[str, float]],
+                         kind: str) -> float:
+        """A floor under the gradient all-reduce (ZeRO-0/1/2) of every pipeline of one depth at a count
+        (_coarse_links' `pending`: the count, the depth, the count's tensor degrees, the GPUs per instance and the
+        network's bytes/s; its answers by link kind) over an intra-node link of `kind`, whatever the link's speed
+        and the GPU: the least over the pairs _list tries at that depth of _comm's all-reduce, its intra-node
+        bandwidth term left out (nccl.least_collectives_s only grows with it), over the same ranks, nodes and
+        messages as the layout's Shape (inf: _list tries none).
+
+        Of the strides of one replica (tensor × pipeline degree) at or past an instance (one GPU of each replica
+        per node), only the widest: each candidate's latency only grows with the ranks, its bandwidth term (the
+        tree's volume dp/(dp − 1) included: 2 × gradient bytes ÷ stride × GPUs per instance ÷ network) only falls
+        with the stride, and so do the messages (gradient_messages: fewer bytes per rank; Megatron's bucket at
+        least as large per byte)."""
+        count, pp, degrees, per_instance, net, _ = pending
+        best = math.inf
+        wide = False
+        for tp in (*degrees[::-1], 1):
+            stride = tp * pp
+            if stride > count or count % stride or pp > self.job.work.layers:
+                continue  # not a pair _list tries
+            if stride >= per_instance:
+                if wide:
+                    continue  # a wider stride at or past an instance was taken (the least of these)
+                wide = True
+            dp = count // stride
+            if dp <= 1:
+                return 0.0
+            local = per_instance // stride  # max(1, min(dp, …)) as _comm
+            if local > dp:
+                local = dp
+            if local < 1:
+                local = 1
+            nodes = -(-dp // local)
+            grad_bytes = self.grad_bytes / stride  # (Shape.grad_bytes)
+            bandwidth = 0.0
+            if nodes > 1:
+                sharing = local * stride if local * stride < per_instance else per_instance
+                bandwidth = 2.0 * (nodes - 1) / nodes * grad_bytes / local / (net / sharing)
+            else:
+                nodes = 1
+            messages = gradient_messages(self.job.framework, grad_bytes * (1.0 - 1e-12), self.value_bytes, dp,
+                                         math.ceil(self.job.work.layers / pp))  # (Shape.messages)
+            seconds = least_collectives_s("allreduce", dp, nodes, kind, messages, bandwidth)
+            if seconds < best:
+                best = seconds
+        return best
 
     def _coarse_etas(self, ends: dict[int, tuple[float, float, float]] | None, caps: dict[int, float], count: int,
                      degrees: tuple[int, ...], most: float) -> tuple[float, float, float, float]:
