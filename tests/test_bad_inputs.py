@@ -112,11 +112,11 @@ CASES = [
     Case("epochs-word", broken(PRETRAIN, "epochs: 1", "epochs: three"), "epochs:", "training.epochs",
          ("Input should be a valid number", "(got 'three')")),
     Case("negative-epochs", broken(PRETRAIN, "epochs: 1", "epochs: -3"), "epochs:", "training.epochs",
-         ("Input should be greater than 0 (got -3)",)),
+         ("expected a number more than 0 and at most 100,000, got -3",)),
     Case("zero-tokens", broken(PRETRAIN, "tokens: 20B", "tokens: 0"), "dataset:", "training.dataset.tokens",
-         ("Input should be greater than 0 (got 0)",)),
+         ("expected more than 0, got 0",)),
     Case("zero-rate", broken(SERVE, "  rate: 20/s", "  rate: 0/s"), "  rate:", "inference.rate",
-         ("Input should be greater than 0 (got '0/s')",)),
+         ("expected more than 0, got '0/s'",)),
     Case("nan-epochs", broken(PRETRAIN, "epochs: 1", "epochs: .nan"), "epochs:", "training.epochs",
          ("Input should be a finite number (got nan)",)),
     Case("inf-tokens", broken(PRETRAIN, "tokens: 20B", "tokens: .inf"), "dataset:", "training.dataset.tokens",
@@ -178,7 +178,7 @@ CASES = [
     Case("ttft-fraction-without-unit", broken(SERVE, "ttft_p95: 500ms", "ttft_p95: 0.5"), "slo:",
          "inference.slo.ttft_p95", ("0.5 has no unit (a plain number here would be 0.5 s). Write 0.5s or 0.5ms.",)),
     Case("zero-gpu-count", base(PRETRAIN) + "constraints:\n  gpu_count: 0\n", "gpu_count:", "constraints.gpu_count",
-         ("Input should be greater than or equal to 1 (got 0)",)),
+         ("expected a whole number from 1 to 65,536, got 0",)),
     # new-user QA round 5: pins that cannot fill the pinned count exited 1 with the same reason once per GPU type
     Case("pins-do-not-fill-the-count",
          broken(PRETRAIN, "  epochs: 1\n", "  epochs: 1\n  parallelism: {data: 4, tensor: 1, pipeline: 1}\n")
@@ -544,3 +544,84 @@ def test_a_whole_number_field_refuses_a_fraction(value, shown):
     profile = Path(__file__).resolve().parent.parent / "profiles" / "pretrain-1b-72h.yaml"
     result = CliRunner().invoke(app, ["estimate", str(profile), "--set", f"constraints.max_gpus={value}"])
     assert result.exit_code == 2 and f"constraints.max_gpus: expected a whole number, got {shown}" in result.stderr
+
+
+def _bounded_fields(model, prefix=()):
+    """(path, bounds, type) of every plain int/float field (no human units) of `model`, its sections and the items of
+    its lists of sections, with ge/gt/le/lt bounds; a list's item is at index 0."""
+    import typing
+
+    from pydantic import BaseModel
+
+    for name, field in model.model_fields.items():
+        args = [a for a in typing.get_args(field.annotation) if a is not type(None)] \
+            if typing.get_origin(field.annotation) is not list else []
+        kind = args[0] if len(args) == 1 else field.annotation
+        if typing.get_origin(kind) is list:
+            item = typing.get_args(kind)[0]
+            if isinstance(item, type) and issubclass(item, BaseModel):
+                yield from _bounded_fields(item, (*prefix, name, 0))
+            continue
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            yield from _bounded_fields(kind, (*prefix, name))
+            continue
+        bounds = {k: getattr(m, k) for m in field.metadata for k in ("gt", "ge", "lt", "le")
+                  if getattr(m, k, None) is not None}
+        human = any(type(m).__name__ == "BeforeValidator" for m in field.metadata)
+        if kind in (int, float) and bounds and not human:
+            yield (*prefix, name), bounds, kind
+
+
+BOUNDED = list(_bounded_fields(__import__("planner.schema.profile", fromlist=["Profile"]).Profile))
+
+
+def test_the_profile_has_bounded_fields_of_both_kinds():
+    assert len(BOUNDED) >= 20 and {kind for _, _, kind in BOUNDED} == {int, float}
+
+
+@pytest.mark.parametrize("path, bounds, kind", BOUNDED, ids=[".".join(map(str, p)) for p, _, _ in BOUNDED])
+def test_a_number_out_of_range_says_the_range_in_words(path, bounds, kind):
+    # new-user QA round 17: `max_gpus: 1e20` read pydantic's "Input should be less than or equal to 100000 (got
+    # '1e20')"; every bounded field says what it takes, in words, and the value it got (docs/errors.md)
+    import yaml
+
+    from planner.io.loading import validate_document
+    from planner.io.yamlcache import parse_yaml_cached
+    from planner.schema.profile import Profile
+
+    high = bounds.get("le", bounds.get("lt"))
+    value = kind(high * 10 + 1) if high is not None else kind(bounds.get("ge", bounds.get("gt")) - 1)
+    data: dict = {"name": "x", "model": {"preset": "pythia-1b"}}
+    section: dict | list = data
+    for part, after in zip(path[:-1], path[1:]):
+        if isinstance(part, int):
+            section.append({})  # type: ignore[union-attr]
+        else:
+            section.setdefault(part, [] if isinstance(after, int) else {})  # type: ignore[union-attr]
+        section = section[part]  # type: ignore[index]
+    section[path[-1]] = value  # type: ignore[index]
+    with pytest.raises(InputError) as info:
+        validate_document(parse_yaml_cached(yaml.safe_dump(data), "p.yaml"), Profile)
+    lines = "\n".join((str(info.value), *info.value.also)).splitlines()
+    line = next(line for line in lines if f": {'.'.join(map(str, path))}: " in line)
+    words = {"gt": "more than", "ge": "at least", "lt": "less than", "le": "at most"}
+    assert "Input should" not in line
+    assert f": expected a {'whole ' if kind is int else ''}number " in line and f", got {value}" in line
+    # the bound it broke, in words, with its figure ('at most 65,536', or 'from 1 to 65,536' for both ends)
+    broke = "le" if "le" in bounds and value > bounds["le"] else "lt" if "lt" in bounds and value >= bounds["lt"] \
+        else "ge" if "ge" in bounds and value < bounds["ge"] else "gt"
+    figure = f"{int(bounds[broke]):,}" if float(bounds[broke]).is_integer() else f"{bounds[broke]:g}"
+    assert f"{words[broke]} {figure}" in line or ("ge" in bounds and "le" in bounds and f" to {figure}" in line
+                                                   or f"from {figure} to" in line)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("constraints.max_gpus=1e20", "constraints.max_gpus: expected a whole number from 1 to 65,536, got '1e20'"),
+    ("training.epochs=0", "training.epochs: expected a number more than 0 and at most 100,000, got 0"),
+    ("training.lora_rank=0", "training.lora_rank: expected a whole number from 1 to 65,536, got 0"),
+    ("training.dataset.tokens=0", "training.dataset.tokens: expected more than 0, got 0"),
+])
+def test_a_range_error_names_the_range_and_the_value_as_written(override, message):
+    profile = Path(__file__).resolve().parent.parent / "profiles" / "pretrain-1b-72h.yaml"
+    result = CliRunner().invoke(app, ["estimate", str(profile), "--set", override])
+    assert result.exit_code == 2 and result.stderr == f"Error: --set {override}: {message}\n"

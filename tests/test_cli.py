@@ -939,7 +939,7 @@ def test_estimate_reads_a_profile_from_standard_input():
     bad = CliRunner().invoke(app, ["estimate", "-"], input="name: x\nmodel: {preset: pythia-1b}\ntraining:\n"
                                                             "  dataset: {tokens: 1B}\n  epochs: 0\n")
     assert bad.exit_code == 2
-    assert bad.stderr == "Error: <stdin>:5:3: training.epochs: Input should be greater than 0 (got 0)\n"
+    assert bad.stderr == "Error: <stdin>:5:3: training.epochs: expected a number more than 0 and at most 100,000, got 0\n"
     other = CliRunner().invoke(app, ["diff", "-", str(path)])
     assert other.exit_code == 2
     assert other.stderr == "Error: -: file not found; standard input ('-') is read by `gpuplan estimate -` only\n"

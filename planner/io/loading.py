@@ -84,6 +84,11 @@ def _placed(first: Any, doc: YamlDocument, model: type[BaseModel], prefix: tuple
         message += f" (got {_shown(first['input'])})"
     if first["type"] == "missing":
         message = "required field is missing"
+    if first["type"] in _RANGE_ERRORS and "input" in first:
+        # new-user QA round 17: `max_gpus: 1e20` read pydantic's "Input should be less than or equal to 100000 (got
+        # '1e20')"; the range in the project's words, both ends where the field has both
+        written = _written(data, loc, first["input"])
+        message = f"expected {_allowed_range(first, model, loc)}, got {_shown(written)}"
     hint = None
     if first["type"] == "too_short" and first.get("input") in ([], ()):
         # new-user QA round 17: `constraints.gpus: []` read pydantic's "List should have at least 1 item after
@@ -127,6 +132,87 @@ def _number_with_unit(error: Any) -> str | None:
     if match is None or not (match.group(1) or match.group(3)):
         return None
     return match.group(2).replace(",", "").replace("_", "")
+
+
+_RANGE_ERRORS = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt", "less_than_equal": "le"}
+"""pydantic's error types for a number out of a field's bounds, with the bound each names."""
+
+
+def _allowed_range(error: Any, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """A field's allowed numbers in words: 'a whole number from 1 to 100,000', 'a number more than 0 and at most 1';
+    the bound pydantic names alone where the field's own are out of reach (a list's or a mapping's items)."""
+    bounds = {kind: getattr(meta, kind) for meta in _field_metadata(model, loc) for kind in ("gt", "ge", "lt", "le")
+              if getattr(meta, kind, None) is not None}
+    if not bounds:
+        kind = _RANGE_ERRORS[error["type"]]
+        bounds = {kind: error.get("ctx", {}).get(kind)}
+    plain = _plain_number_field(model, loc)
+    kind = "a whole number " if plain is int else "a number " if plain is float else ""
+    if "ge" in bounds and "le" in bounds:
+        return f"{kind}from {_bound(bounds['ge'])} to {_bound(bounds['le'])}"
+    words = {"gt": "more than", "ge": "at least", "lt": "less than", "le": "at most"}
+    return kind + " and ".join(f"{words[k]} {_bound(bounds[k])}" for k in ("gt", "ge", "lt", "le") if k in bounds)
+
+
+def _written(data: Any, loc: tuple[Any, ...], value: object) -> object:
+    """The value at `loc` as the document writes it ('1e20', where a whole-number field's error holds 10**20), else
+    `value`."""
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return value
+    return data if isinstance(data, (str, int, float)) else value
+
+
+def _bound(value: object) -> str:
+    if isinstance(value, (int, float)) and float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _field_metadata(model: type[BaseModel], loc: tuple[Any, ...]) -> list[Any]:
+    """The constraints and validators (annotated_types Gt, Le, …, BeforeValidator) of the model field at `loc`, its
+    Annotated type's too (Seconds | None holds them inside); [] where `loc` is no model field."""
+    field = _field_info(model, loc)
+    if field is None:
+        return []
+    found = list(field.metadata)
+    annotation = field.annotation
+    for arg in typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ():
+        if typing.get_origin(arg) is typing.Annotated:
+            for meta in arg.__metadata__:
+                found.extend(getattr(meta, "metadata", None) or [meta])
+    return found
+
+
+def _plain_number_field(model: type[BaseModel], loc: tuple[Any, ...]) -> type | None:
+    """int or float for a field of that type written as a plain number; None for one in human units (a duration, an
+    amount, a rate: a BeforeValidator reads it) or out of reach."""
+    field = _field_info(model, loc)
+    if field is None or any(type(meta).__name__ == "BeforeValidator" for meta in _field_metadata(model, loc)):
+        return None
+    kind = _unwrap(field.annotation)
+    return kind if kind in (int, float) else None
+
+
+def _field_info(model: type[BaseModel], loc: tuple[Any, ...]) -> Any:
+    if not loc or not isinstance(loc[-1], str):
+        return None
+    parent: Any = model
+    for part in loc[:-1]:
+        parent = _unwrap(parent, list_item=isinstance(part, int))
+        if isinstance(part, int):
+            continue
+        if not (isinstance(parent, type) and issubclass(parent, BaseModel)) or part not in parent.model_fields:
+            return None
+        parent = parent.model_fields[part].annotation
+    parent = _unwrap(parent)
+    if not (isinstance(parent, type) and issubclass(parent, BaseModel)):
+        return None
+    return parent.model_fields.get(loc[-1])
 
 
 MAX_KEYS_LISTED = 20
