@@ -22,9 +22,19 @@ def test_counts(text, expected):
     ("3 hours", 3 * 3600.0), ("1 hour", 3600.0), ("90 minutes", 5400.0), ("72 hrs", 72 * 3600.0),
     ("45 seconds", 45.0), ("500 msec", 0.5), ("2 Days", 2 * 86400.0),
     ("1h30m", 5400.0), ("3d 12h", 84 * 3600.0), ("1 hour 30 minutes", 5400.0), ("1h 30m 20s", 5420.0),
+    # new-user QA round 17: microseconds were refused where 500ms was read (1 µs = 1e-6 s)
+    ("500us", 500e-6), ("500\u00b5s", 500e-6), ("500\u03bcs", 500e-6), ("500 microseconds", 500e-6),
+    ("1 microsecond", 1e-6), ("250 usec", 250e-6), ("500 milliseconds", 0.5), ("1ms 500us", 1.5e-3),
 ])
 def test_durations(text, expected):
     assert parse_seconds(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("text", ["20/us", "20/\u00b5s", "20/microsecond", "20/millisecond"])
+def test_no_rate_is_per_microsecond(text):
+    # a rate per a sub-second unit is a slip (20/ms would be 20,000 requests/s), as 20/ms was before
+    with pytest.raises(ValueError, match="expected a rate such as"):
+        parse_rate(text)
 
 
 @pytest.mark.parametrize("text, expected", [("$20k", 20000.0), ("$1.5M", 1.5e6), ("2500", 2500.0),

@@ -9,19 +9,26 @@ _SUFFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12,
 """A count's suffix, in either case: a count is never a fraction, so `350m` is 350 million as the presets write it
 (gpt2-350m, pythia-1b, llama-2-7b), where `params: 7b` was refused (new-user QA round 17)."""
 _SECONDS = {
-    "ms": 1e-3, "msec": 1e-3, "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
+    "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "usec": 1e-6, "microsecond": 1e-6, "microseconds": 1e-6,
+    "ms": 1e-3, "msec": 1e-3, "millisecond": 1e-3, "milliseconds": 1e-3,
+    "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
     "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
     "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
     "d": 86400.0, "day": 86400.0, "days": 86400.0, "w": 604800.0, "week": 604800.0, "weeks": 604800.0,
 }
 """Seconds per unit of time, each unit with its English word, singular and plural: `3 days` was read and `3 hours`,
-`1 hour`, `90 minutes` and `300/minute` refused (new-user QA round 17)."""
+`1 hour`, `90 minutes` and `300/minute` refused (new-user QA round 17). Microseconds as latency tools print them
+(`500us`, `500µs` with the micro sign or the Greek mu, `500 microseconds`) were refused where `500ms` was read, and
+`500 milliseconds` too (new-user QA round 17)."""
+_SUB_SECOND = ("us", "\u00b5s", "\u03bcs", "usec", "microsecond", "microseconds", "ms", "msec", "millisecond",
+               "milliseconds")
+"""Units of time no rate is written per: `20/ms` is a slip, not 20,000 requests/s."""
 _NUMBER = r"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)"
 # patterns compiled on first use (re's cache): only a profile or catalog validated from its YAML parses units, and a
 # warm estimate validates none (docs/internals.md 'Start-up: what every run pays')
 _COUNT_RE = rf"^{_NUMBER}\s*([kKMBGTPmbgtp]?)$"
-_DURATION_RE = rf"^{_NUMBER}\s*([a-z]+)$"
-_DURATION_PART_RE = rf"{_NUMBER}\s*([a-z]+)\s*"
+_DURATION_RE = rf"^{_NUMBER}\s*([a-z\u00b5\u03bc]+)$"
+_DURATION_PART_RE = rf"{_NUMBER}\s*([a-z\u00b5\u03bc]+)\s*"
 _RATE_RE = rf"^{_NUMBER}\s*([kKM]?)\s*(?:(?:req|reqs|requests?|quer(?:y|ies))\s*)?/\s*([A-Za-z]+)$"
 _PER_SECOND_RE = rf"^{_NUMBER}\s*([kKM]?)\s*(?:rps|qps)$"
 """A rate as the output writes one ('20.0 req/s'), or as serving benchmarks do (20 rps, 20 qps): requests per second;
@@ -104,6 +111,6 @@ def parse_rate(value: object) -> float:
         return _finite(float(per_second.group(1)) * _SUFFIX[per_second.group(2)], value)
     match = re.match(_RATE_RE, text)
     unit = match.group(3).lower() if match else ""
-    if not match or unit not in _SECONDS or unit in ("ms", "msec"):
+    if not match or unit not in _SECONDS or unit in _SUB_SECOND:
         raise ValueError(f"expected a rate such as 20/s, 1200/min or 3k/h, got {value!r}")
     return _finite(float(match.group(1)) * _SUFFIX[match.group(2)] / _SECONDS[unit], value)
