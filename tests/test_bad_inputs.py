@@ -530,7 +530,7 @@ def test_a_request_within_the_window_or_an_extended_context_is_planned(tmp_path,
 @pytest.mark.parametrize("value, number", [("1k", 1000), ("2e3", 2000), ("1.5K", 1500), ("1,024", 1024)])
 def test_a_whole_number_field_takes_a_whole_count(value, number, catalog):
     # new-user QA round 17: `--set constraints.max_gpus=1k` read "Write the number alone (1): the field's name gives
-    # its unit", the thousand taken for a unit; then only a hint to write 1000 (fae1625), where CONTRACTS.md §1 reads
+    # its unit", the thousand taken for a unit; then only a hint to write 1000 (fae1625), where docs/profile.md reads
     # human numbers everywhere a number is
     profile = Path(__file__).resolve().parent.parent / "profiles" / "pretrain-1b-72h.yaml"
     max_gpus = load_profile(profile, catalog, overrides=[f"constraints.max_gpus={value}"]).profile.constraints.max_gpus

@@ -50,3 +50,14 @@ def test_every_field_has_a_description():
                for field, spec in model.get("properties", {}).items() if not spec.get("description")]
     missing += [f.split(".")[-1] for f in schema["properties"] if not schema["properties"][f].get("description")]
     assert not missing
+
+
+@pytest.mark.parametrize("value, valid", [(64, True), ("1k", True), ("1,024", True), ("2e3", True),
+                                          ("8 GPUs", False), ("many", False), (0, False)])
+def test_a_whole_number_field_takes_a_count_as_text_as_the_planner_does(value, valid):
+    # new-user QA round 17: the planner reads `max_gpus: 1k` (schema/base.py _whole_count) while the schema said
+    # `integer`, so an editor flagged a value `gpuplan estimate` takes; text that is no count stays flagged
+    validator = jsonschema.Draft202012Validator(printed_schema())
+    profile = yaml.safe_load((ROOT / "profiles" / "pretrain-1b-72h.yaml").read_text())
+    profile.setdefault("constraints", {})["max_gpus"] = value
+    assert validator.is_valid(profile) is valid

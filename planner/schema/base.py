@@ -74,7 +74,7 @@ _WHOLE_FIELDS: dict[tuple[type, str], bool] = {}
 
 def _whole_count(value: str | float) -> object:
     """A whole-number field's value written as a human count: '1k' → 1000, '2e3' → 2000, '1,024' → 1024, like every
-    other number of a profile (CONTRACTS.md §1); pydantic's int parsing refused them (new-user QA round 17). Text that
+    other number of a profile (docs/profile.md); pydantic's int parsing refused them (new-user QA round 17). Text that
     is no count ('8 GPUs', '-1') goes on to pydantic and its own message; a fraction (1.5, '1.0005k') is refused
     here, in the same words whether written as text or as a YAML number."""
     if isinstance(value, float):
