@@ -271,20 +271,8 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 def _has_default(model: type[BaseModel], loc: tuple[Any, ...]) -> bool:
     """Whether the field at `loc` may be left out (it has a default)."""
-    if not loc or not isinstance(loc[-1], str):
-        return False
-    parent: Any = model
-    for part in loc[:-1]:
-        parent = _unwrap(parent, list_item=isinstance(part, int))
-        if isinstance(part, int):
-            continue
-        if not (isinstance(parent, type) and issubclass(parent, BaseModel)) or part not in parent.model_fields:
-            return False
-        parent = parent.model_fields[part].annotation
-    parent = _unwrap(parent)
-    if not (isinstance(parent, type) and issubclass(parent, BaseModel)) or loc[-1] not in parent.model_fields:
-        return False
-    return not parent.model_fields[loc[-1]].is_required()
+    field = _field_info(model, loc)
+    return field is not None and not field.is_required()
 
 
 def _unwrap(annotation: Any, list_item: bool = False) -> Any:
