@@ -870,6 +870,11 @@ def test_confidence_takes_a_quantile_as_people_write_it():
     percent = gpuplan("estimate", profile, "--confidence", "95")
     assert percent.exit_code == 2 and "For P95 write 0.95 (or 95%, P95)." in percent.output
     assert "For P" not in gpuplan("estimate", profile, "--confidence", "2").output
+    # new-user QA round 18: float() read '0.9_5' as 0.95
+    grouped = gpuplan("estimate", profile, "--confidence", "0.9_5")
+    assert (grouped.exit_code, grouped.stdout) == (2, "")
+    assert grouped.stderr.startswith("Error: --confidence: expected a quantile such as 0.9 (or 90%, P90), its digits "
+                                     "grouped in threes if at all (1,000 or 1_000), got '0.9_5'."), grouped.stderr
 
 
 @pytest.mark.parametrize("typed", ["P100", "p100", "100%", "1.0000001", "0.4999999999", "1e0"])
@@ -902,11 +907,30 @@ def test_an_estimate_runs_numpy_on_one_blas_thread_unless_told(monkeypatch, give
      "'csv'; use --html FILE instead. Try 'gpuplan estimate --help'.\n"),
     (["estimate", "p.yaml", "--format", "plot"], "Error: --format: 'plot' is not one of 'table', 'json', 'markdown', "
      "'csv'; use --plot FILE instead. Try 'gpuplan estimate --help'.\n"),
+    # new-user QA round 18: a numeric option's range and parse errors were pydantic's words ("Input should be greater
+    # than or equal to 0", "unable to parse string as an integer"); now a profile field's (io/loading.py range_words)
     (["estimate", "p.yaml", "--top", "-1"],
-     "Error: --top: Input should be greater than or equal to 0 (got '-1'). Try 'gpuplan estimate --help'.\n"),
+     "Error: --top: expected a whole number at least 0, got '-1'. Try 'gpuplan estimate --help'.\n"),
     (["estimate", "p.yaml", "--top", "abc"],
-     "Error: --top: Input should be a valid integer, unable to parse string as an integer (got 'abc'). "
-     "Try 'gpuplan estimate --help'.\n"),
+     "Error: --top: expected a whole number at least 0, got 'abc'. Try 'gpuplan estimate --help'.\n"),
+    (["estimate", "p.yaml", "--top", "2.5"],
+     "Error: --top: expected a whole number at least 0, got '2.5'. Try 'gpuplan estimate --help'.\n"),
+    (["estimate", "p.yaml", "--seed", "-3"],
+     "Error: --seed: expected a whole number at least 0, got '-3'. Try 'gpuplan estimate --help'.\n"),
+    (["estimate", "p.yaml", "--local-usd-per-hour", "two"],
+     "Error: --local-usd-per-hour: expected a number, got 'two'. Try 'gpuplan estimate --help'.\n"),
+    (["profile", "p.yaml", "--processes", "1"],
+     "Error: --processes: expected a whole number from 2 to 64, got '1'. Try 'gpuplan profile --help'.\n"),
+    (["profile", "p.yaml", "--processes", "65"],
+     "Error: --processes: expected a whole number from 2 to 64, got '65'. Try 'gpuplan profile --help'.\n"),
+    # new-user QA round 18: int() and float() read '1_0' as 10: digits grouped other than in threes are refused, in
+    # the one message every number gets (schema/units.py check_digit_groups)
+    (["estimate", "p.yaml", "--top", "1_0"],
+     "Error: --top: expected a whole number at least 0, its digits grouped in threes if at all (1,000 or 1_000), "
+     "got '1_0'. Try 'gpuplan estimate --help'.\n"),
+    (["estimate", "p.yaml", "--local-usd-per-hour", "2,5"],
+     "Error: --local-usd-per-hour: expected a number, its digits grouped in threes if at all (1,000 or 1_000), "
+     "got '2,5'. Try 'gpuplan estimate --help'.\n"),
     (["estimate"], "Error: Missing argument 'PROFILE'. Try 'gpuplan estimate --help'.\n"),
     (["estimate", "p.yaml", "--bogus"], "Error: No such option: --bogus. Try 'gpuplan estimate --help'.\n"),
     (["--bogus"], "Error: No such option: --bogus. Try 'gpuplan --help'.\n"),

@@ -463,6 +463,17 @@ def test_set_errors_cite_the_set_option():
         or "'zz' is not an integer" in result.stderr
     result = _invoke(["estimate", GOOD, "--set", "training.epochs=1:30"])
     assert result.exit_code == 2 and "base-60" in result.stderr
+    # new-user QA round 18: a value YAML itself refuses was placed at line 1, column 1 of the value
+    # ("--set training.epochs:1:1: …"); now like every other --set error, the override and the key path
+    result = _invoke(["estimate", GOOD, "--set", "training.epochs=yes"])
+    assert result.stderr.startswith("Error: --set training.epochs=yes: training.epochs: yes is a YAML 1.1 boolean")
+    result = _invoke(["estimate", GOOD, "--set", "training.dataset={samples: 1_5}"])
+    assert result.stderr.startswith("Error: --set training.dataset={samples: 1_5}: training.dataset.samples: "
+                                    "expected a number, its digits grouped in threes"), result.stderr
+    # pydantic's lax float read the text '0_5' of a plain-number field as 5 (schema/base.py Strict)
+    result = _invoke(["estimate", GOOD, "--set", 'constraints.usd_per_kwh="0_5"'])
+    assert result.exit_code == 2 and "constraints.usd_per_kwh: expected a number, its digits grouped" in result.stderr
+    assert _invoke(["estimate", GOOD, "--set", 'constraints.usd_per_kwh="0.5"', "--format", "json"]).exit_code == 0
 
 
 def test_a_mappings_own_check_names_the_set_options_under_it():

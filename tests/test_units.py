@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from planner.schema.units import parse_count, parse_rate, parse_seconds, parse_usd
+from planner.schema.units import check_digit_groups, parse_count, parse_rate, parse_seconds, parse_usd
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -89,3 +89,25 @@ def test_atomic_write_replaces_whole_file_with_normal_permissions(tmp_path):
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask
     assert [p.name for p in tmp_path.iterdir()] == ["record.yaml"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("text", ["1,024", "1_000", "1_000_000", "6,738,000,000", "1,024.5", "$20,000", "12", "0.5",
+                                  "2e3", "1,024k"])
+def test_digits_grouped_in_threes_are_read(text):
+    check_digit_groups(text, "a number")
+
+
+@pytest.mark.parametrize("text", ["1_0", "1,5", "0.9_5", "1_0%", "$1,5", "12_34", "1,0000", "1_", "1,", "0_5",
+                                  "1,000.0_1"])
+def test_digits_grouped_otherwise_are_refused(text):
+    # new-user QA round 18: int(), float(), pydantic and YAML 1.1 read '1_0' as 10, and parse_count read a decimal
+    # comma's '1,5' as 15
+    with pytest.raises(ValueError, match=r"its digits grouped in threes if at all \(1,000 or 1_000\), got "):
+        check_digit_groups(text, "a number")
+
+
+@pytest.mark.parametrize("parse, text", [(parse_count, "1,5"), (parse_count, "1_0k"), (parse_usd, "$1,5"),
+                                         (parse_usd, "2_50")])
+def test_counts_and_amounts_refuse_digits_grouped_otherwise(parse, text):
+    with pytest.raises(ValueError, match="grouped in threes"):
+        parse(text)

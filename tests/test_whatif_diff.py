@@ -228,10 +228,17 @@ def test_bad_threshold_exit_2():
                          # new-user QA round 15: 'inf%' (and '1e400%', inf to float()) passed whatever changed
                          ("cost=inf%", "expected a finite percentage such as 15%, got 'inf%'\n"),
                          ("1e400%", "expected a finite percentage such as 15%, got '1e400%'\n"),
-                         ("gpu_hours=nan%", "expected a finite percentage such as 15%, got 'nan%'\n")):
+                         ("gpu_hours=nan%", "expected a finite percentage such as 15%, got 'nan%'\n"),
+                         # new-user QA round 18: float() read '1_0' as 10, so '1_0%' was a 10 % threshold
+                         ("1_0%", "expected a percentage such as 15%, its digits grouped in threes if at all (1,000 "
+                                  "or 1_000), got '1_0%'\n"),
+                         ("hours=0.1_5%", "expected a percentage such as 15%, its digits grouped in threes if at all "
+                                          "(1,000 or 1_000), got '0.1_5%'\n")):
         result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--fail-above", value])
         assert result.exit_code == 2 and result.output.startswith(f"Error: --fail-above: {words}"), result.output
         assert result.output.count("--fail-above") == 1
+    result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--fail-above", "1_000%"])  # grouped in threes
+    assert result.exit_code == 0, result.output
     # new-user QA round 12: a metric named twice kept the last share, silently (a bare share is cost's)
     for value in ("cost=15%,cost=20%", "15%,cost=20%"):
         result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--fail-above", value])

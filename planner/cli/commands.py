@@ -20,6 +20,7 @@ from typer.exceptions import TyperException
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.cli.estimate import Emit, EstimateArgs, Format, run_estimate
 from planner.cli.guard import exit_code_for, note, state, usage_error
+from planner.cli.numbers import WholeNumber, number
 from planner.cli.guard import out as _out
 from planner.cli.guard import wide as _wide
 from planner.errors import PlannerError, command_line
@@ -114,6 +115,13 @@ class CrossValidate(str, Enum):
     family = "family"
 
 
+TOP = WholeNumber(0)
+"""--top: plans shown per section, 0 for all."""
+SEED = WholeNumber(0)
+"""--seed: the --simulate simulation's seed (numpy's SeedSequence takes any whole number from 0)."""
+PROCESSES = WholeNumber(2, 64)
+"""profile --processes: ranks of the --comm all-reduce measurement (a collective needs 2; at most 64, as before)."""
+
 CatalogOption = Annotated[Path, typer.Option("--catalog", metavar="<dir>", help="Catalog directory.",
                                              show_default="bundled")]
 WideOption = Annotated[bool, typer.Option(
@@ -144,7 +152,8 @@ def estimate(
     profile: Annotated[Path, typer.Argument(metavar="PROFILE", help="Project profile (YAML).")],
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     catalog: CatalogOption = BUNDLED_CATALOG,
-    top: Annotated[int, typer.Option("--top", metavar="<n>", help="Plans shown per section (0: all).", min=0)] = 10,
+    top: Annotated[int, typer.Option("--top", metavar="<n>", help="Plans shown per section (0: all).",
+                                     parser=TOP, min=TOP.least)] = 10,
     confidence: Annotated[str, typer.Option("--confidence", metavar="<quantile>",
                                             help="Plan on this quantile of training hours (0.9, 90% or P90).")] = "0.5",
     overrides: Annotated[Optional[list[str]], typer.Option(
@@ -160,7 +169,7 @@ def estimate(
         "--measurements", metavar="<file>",
         help="A `gpuplan profile` record: adds a 'this machine' row (provider local).")] = None,
     local_usd_per_hour: Annotated[float, typer.Option(
-        "--local-usd-per-hour", metavar="<usd>", min=0,
+        "--local-usd-per-hour", metavar="<usd>", parser=number,
         help="Hourly cost in US dollars of this machine for its 'this machine' row.")] = 0.0,
     calibrations: Annotated[Optional[Path], typer.Option(
         "--calibrations", metavar="<dir>", help="Calibration records directory.",
@@ -169,7 +178,7 @@ def estimate(
         "--simulate", help="Also simulate the shown serving plans (seeded discrete-event) and print those percentiles.")
     ] = False,
     seed: Annotated[int, typer.Option(
-        "--seed", metavar="<n>", min=0,
+        "--seed", metavar="<n>", parser=SEED, min=SEED.least,
         help="Random seed of the --simulate simulation (the same seed prints the same percentiles).")] = 0,
     wide: WideOption = False,
 ) -> None:
@@ -235,7 +244,8 @@ def profile_command(
     out: Annotated[Optional[Path], typer.Option("--out", metavar="<file>", help="Record file to write.",
                                                 show_default="measurements/PROFILE-NAME.yaml")] = None,
     comm: Annotated[bool, typer.Option("--comm", help="Also measure all-reduce across local processes.")] = False,
-    processes: Annotated[Optional[int], typer.Option("--processes", metavar="<n>", min=2, max=64,
+    processes: Annotated[Optional[int], typer.Option("--processes", metavar="<n>", parser=PROCESSES,
+                                                     min=PROCESSES.least, max=PROCESSES.most,
                                                      help="Ranks for --comm (default 2).")] = None,
     model_code: Annotated[Optional[str], typer.Option(
         "--model-code", metavar="<file.py:class>",

@@ -34,6 +34,7 @@ from planner.plans.verdict import Kind, Verdict
 from planner.readable import fixed, usd
 from planner.schema.catalog import COMMIT_TERM_HOURS
 from planner.schema.profile import Profile, Slo
+from planner.schema.units import check_digit_groups
 
 T = TypeVar("T")
 __all__ = ["Choice", "Decision", "Rejection", "ServingDecision", "TrainingDecision", "TrainingOption",
@@ -144,6 +145,11 @@ def parse_confidence(text: str) -> float:
     """--confidence as a user writes a quantile: 0.9, 90% or P90 (new-user QA: '--confidence 90%' was Typer's boxed
     'Invalid value for '--confidence': Input should be a valid number'); checked by check_confidence."""
     raw = text.strip()
+    try:
+        check_digit_groups(raw, "a quantile such as 0.9 (or 90%, P90)")  # float() read '0.9_5' as 0.95
+    except ValueError as exc:
+        raise PlannerError(f"--confidence: {exc}",
+                           hint="Use 0.5 to plan on median hours, 0.9 to plan on P90 hours.") from None
     try:
         if raw[:1] in "pP" and raw[1:]:
             value = float(raw[1:]) / 100.0

@@ -12,6 +12,7 @@ from typing import Any
 from planner.errors import InputError
 from planner.io.yamlfile import read_text
 from planner.readable import fixed, usd
+from planner.schema.units import check_digit_groups
 
 TRAINING_METRICS = (("GPU-hours", ("gpu_hours",), "gpu_hours"), ("hours P50", ("hours", "p50"), "hours"),
                     ("compute P50 (USD)", ("cost_usd", "p50"), "cost"))
@@ -85,6 +86,11 @@ def parse_thresholds(text: str) -> dict[str, float]:
 def parse_threshold(text: str) -> float:
     """'15%' or '15' → 0.15."""
     raw = text.strip().removesuffix("%")
+    try:
+        # new-user QA round 18: float() reads '1_0' as 10, so '1_0%' was a 10 % threshold
+        check_digit_groups(raw, "a percentage such as 15%")
+    except ValueError as exc:
+        raise InputError(str(exc).replace(repr(raw), repr(text)), field="--fail-above") from None
     try:
         value = float(raw) / 100.0
     except ValueError:

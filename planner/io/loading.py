@@ -89,6 +89,15 @@ def _placed(first: Any, doc: YamlDocument, model: type[BaseModel], prefix: tuple
         # '1e20')"; the range in the project's words, both ends where the field has both
         written = _written(data, loc, first["input"])
         message = f"expected {_allowed_range(first, model, loc)}, got {_shown(written)}"
+    if first["type"] in _NUMBER_ERRORS and "input" in first:
+        # new-user QA round 18: `lora_rank: abc` read pydantic's "Input should be a valid integer, unable to parse
+        # string as an integer"; the field's numbers in the words its range errors use
+        bounds = {kind: getattr(meta, kind) for meta in _field_metadata(model, loc) for kind in ("gt", "ge", "lt", "le")
+                  if getattr(meta, kind, None) is not None}
+        words = range_words(bounds, _NUMBER_ERRORS[first["type"]])
+        if first["type"] == "finite_number":  # inf is more than 0: the words say finite
+            words = words.replace("a number", "a finite number", 1)
+        message = f"expected {words}, got {_shown(first['input'])}"
     hint = None
     if first["type"] == "too_short" and first.get("input") in ([], ()):
         # new-user QA round 17: `constraints.gpus: []` read pydantic's "List should have at least 1 item after
@@ -134,6 +143,10 @@ def _number_with_unit(error: Any) -> str | None:
     return match.group(2).replace(",", "").replace("_", "")
 
 
+_NUMBER_ERRORS: dict[str, type] = {"int_parsing": int, "int_type": int, "float_parsing": float, "float_type": float,
+                                  "finite_number": float}
+"""pydantic's error types for a value that is no number, with the kind of number the field takes."""
+
 _RANGE_ERRORS = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt", "less_than_equal": "le"}
 """pydantic's error types for a number out of a field's bounds, with the bound each names."""
 
@@ -146,12 +159,19 @@ def _allowed_range(error: Any, model: type[BaseModel], loc: tuple[Any, ...]) -> 
     if not bounds:
         kind = _RANGE_ERRORS[error["type"]]
         bounds = {kind: error.get("ctx", {}).get(kind)}
-    plain = _plain_number_field(model, loc)
+    return range_words(bounds, _plain_number_field(model, loc))
+
+
+def range_words(bounds: dict[str, Any], plain: type | None) -> str:
+    """Numbers within `bounds` (pydantic's gt, ge, lt, le) in words, as every range error reads, a profile field's
+    and a command-line option's alike (cli/numbers.py): 'a whole number from 1 to 65,536' (`plain` int), 'a number
+    more than 0 and at most 1' (float), 'more than 0' (None: a field in human units)."""
     kind = "a whole number " if plain is int else "a number " if plain is float else ""
     if "ge" in bounds and "le" in bounds:
         return f"{kind}from {_bound(bounds['ge'])} to {_bound(bounds['le'])}"
     words = {"gt": "more than", "ge": "at least", "lt": "less than", "le": "at most"}
-    return kind + " and ".join(f"{words[k]} {_bound(bounds[k])}" for k in ("gt", "ge", "lt", "le") if k in bounds)
+    return (kind + " and ".join(f"{words[k]} {_bound(bounds[k])}" for k in ("gt", "ge", "lt", "le")
+                                if k in bounds)).strip()
 
 
 def _written(data: Any, loc: tuple[Any, ...], value: object) -> object:

@@ -22,7 +22,16 @@ def parse_override(text: str) -> tuple[tuple[str, ...], object]:
         # plan went on without it: removing a key takes the word null
         raise InputError("no value after '='", file=override(text), field=".".join(path),
                          hint=f"Give a value, or null to remove the key: {override_example('.'.join(path) + '=null')}.")
-    value = parse_yaml(raw, override(key)).data
+    try:
+        value = parse_yaml(raw, override(key)).data
+    except InputError as exc:
+        if "\n" not in raw:
+            # placed like the profile's own errors of an override ("--set KEY=VALUE: key.path: …"), not at line 1,
+            # column 1 of a one-line value ("--set training.epochs:1:1: yes is a YAML 1.1 boolean", new-user QA
+            # round 18)
+            exc.file, exc.line, exc.column = override(text), None, None
+            exc.field = ".".join(path + ((exc.field,) if exc.field else ()))
+        raise
     return path, value
 
 

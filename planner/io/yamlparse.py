@@ -151,6 +151,25 @@ def _check_scalar(node: yaml.ScalarNode, file: str, path: Path_) -> None:
         raise InputError(f"{node.value} is a base-60 number in YAML 1.1 (1:30 reads as 90), not a time or ratio",
                          hint="Write the number itself, or a duration such as 90s or 1.5h, or quote it.", file=file,
                          line=line, column=column, field=field_)
+    if node.tag in (_TAG + "int", _TAG + "float") and "_" in node.value:
+        # YAML 1.1 reads `epochs: 1_5` as 15, as Python's int() does (new-user QA round 18): digits grouped in threes
+        # (1_000_000) are read, any other underscore is the one message every number gets
+        from planner.schema.units import check_digit_groups
+
+        try:
+            check_digit_groups(node.value, "a number")
+        except ValueError as exc:
+            raise InputError(str(exc), file=file, line=line, column=column, field=field_) from None
+    if node.tag == _TAG + "int" and node.value.lstrip("+-")[:1] == "0" and len(node.value.lstrip("+-")) > 1:
+        # YAML 1.1 reads `gpu_count: 010` as 8 (octal), 0x10 as 16 and 0b10 as 2 (new-user QA round 18)
+        read = int(yaml.load(node.value, Loader=_Loader))
+        digits = node.value.replace("_", "")
+        if not (digits.lstrip("+-").isdigit() and read == int(digits, 10)):  # 00 and 007 read as written
+            base = {"x": "a hexadecimal", "b": "a binary"}.get(digits.lstrip("+-")[1:2], "an octal")
+            hint = (f"Write {int(digits, 10)} without the leading zero" if base == "an octal"
+                    else f"Write {read} if that is the number meant") + ", or quote it."
+            raise InputError(f"{node.value} is {base} number in YAML 1.1 (it reads as {read:,})", hint=hint,
+                             file=file, line=line, column=column, field=field_)
     if node.tag == _TAG + "bool" and node.value.lower() in _YAML11_BOOLEANS:
         raise InputError(f"{node.value} is a YAML 1.1 boolean (yes/no/on/off mean true/false)",
                          hint="Write true or false, or quote the word if you mean the text.", file=file, line=line,

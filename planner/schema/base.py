@@ -22,7 +22,7 @@ from pydantic import (
     field_validator,
 )
 
-from planner.schema.units import parse_count, parse_rate, parse_seconds, parse_usd
+from planner.schema.units import check_digit_groups, parse_count, parse_rate, parse_seconds, parse_usd
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -65,9 +65,18 @@ class Strict(BaseModel):
                                                                and _whole_number_field(field.annotation))
             if whole:
                 return _whole_count(value)
+        if isinstance(value, str) and ("_" in value or "," in value) and info.field_name is not None:
+            plain = _PLAIN_NUMBER_FIELDS.get((cls, info.field_name))
+            if plain is None:
+                field = cls.model_fields.get(info.field_name)
+                plain = _PLAIN_NUMBER_FIELDS[cls, info.field_name] = field is not None and _plain_number(field)
+            if plain:  # pydantic's lax parsing, as Python's float(), read '0_5' as 5 (new-user QA round 18)
+                check_digit_groups(value, "a number")
         return value
 
 
+_PLAIN_NUMBER_FIELDS: dict[tuple[type, str], bool] = {}
+"""Whether a model's field takes plain numbers (_plain_number), worked out once per field, for text grouping digits."""
 _WHOLE_FIELDS: dict[tuple[type, str], bool] = {}
 """Whether a model's field takes whole numbers only, worked out once per field (a catalog has thousands of prices)."""
 
@@ -81,6 +90,7 @@ def _whole_count(value: str | float) -> object:
         if math.isfinite(value) and value != int(value):
             raise ValueError(f"expected a whole number, got {value:g}")
         return value
+    check_digit_groups(value, "a whole number")
     try:
         count = parse_count(value)
     except ValueError:
@@ -107,6 +117,25 @@ def _whole_number_field(annotation: object) -> bool:
             kinds.add(tp)
     walk(annotation)
     return kinds == {int}
+
+
+def _plain_number(field: Any) -> bool:
+    """Whether a field takes numbers that pydantic parses from text (_numeric_not_bool), not through a parser of human
+    units of its own (a BeforeValidator: a count, an amount, a duration, whose parser checks the digits' groups)."""
+    if not _numeric_not_bool(field.annotation):
+        return False
+    found = list(field.metadata)
+
+    def walk(tp: object) -> None:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            found.extend(tp.__metadata__)  # type: ignore[attr-defined]
+            walk(typing.get_args(tp)[0])
+        elif origin in (typing.Union, types.UnionType):
+            for arg in typing.get_args(tp):
+                walk(arg)
+    walk(field.annotation)
+    return not any(isinstance(meta, BeforeValidator) for meta in found)
 
 
 def _numeric_not_bool(annotation: object) -> bool:

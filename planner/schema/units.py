@@ -35,6 +35,25 @@ _PER_SECOND_RE = rf"^{_NUMBER}\s*([kKM]?)\s*(?:rps|qps)$"
 the unit of time in any case (20/S, 1200/Min)."""
 
 
+_GROUPED = r"[0-9]{1,3}(?:[,_][0-9]{3})+"
+"""Digits grouped in threes by commas or underscores, the one way a number's digits may be grouped (1,024, 1_000_000)."""
+
+
+def check_digit_groups(text: str, expected: str) -> None:
+    """A ValueError, in the one message every number a user writes gets, where `text` groups its digits other than in
+    threes before the point: Python's int() and float() (and pydantic, and YAML 1.1 for a plain `1_5`) read '1_0' as
+    10, so `--fail-above 1_0%` was a 10 % threshold, `--confidence 0.9_5` 0.95 and a count's '1,5' (a decimal comma)
+    15 (new-user QA round 18). `expected`: what the input takes ('a percentage such as 15%')."""
+    if "_" not in text and "," not in text:
+        return
+    for run in re.findall(r"[0-9][0-9_,.]*", text):
+        whole, _, fraction = run.rstrip(",_").partition(".")
+        if (("_" in whole or "," in whole) and not re.fullmatch(_GROUPED, whole)) or "_" in fraction \
+                or "," in fraction or run[-1] in ",_":
+            raise ValueError(f"expected {expected}, its digits grouped in threes if at all (1,000 or 1_000), "
+                             f"got {text!r}")
+
+
 def _finite(value: float, text: object) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{text!r} is not a finite number")
@@ -54,8 +73,9 @@ def parse_count(value: object) -> float:
     plain = _plain(value)
     if plain is not None:
         return plain
-    text = str(value).strip().replace("_", "").replace(",", "")
-    match = re.match(_COUNT_RE, text)
+    text = str(value).strip()
+    check_digit_groups(text, "a count such as 7B, 350M, 1.4T or 2e9")
+    match = re.match(_COUNT_RE, text.replace("_", "").replace(",", ""))
     if not match:
         raise ValueError(f"expected a count such as 7B, 350M, 1.4T or 2e9, got {value!r}")
     return _finite(float(match.group(1)) * _SUFFIX[match.group(2)], value)
@@ -89,7 +109,9 @@ def parse_usd(value: object) -> float:
     plain = _plain(value)
     if plain is not None:
         return plain
-    text = str(value).strip().replace(",", "")
+    text = str(value).strip()
+    check_digit_groups(text, "an amount in USD such as $20k or 2500")
+    text = text.replace(",", "")
     if text.startswith("$"):
         text = text[1:]
     elif text.lower().endswith("usd"):
