@@ -206,14 +206,17 @@ Candidates = tuple[bool, list[Fit], list[Pipe], list[Context] | None]
 candidate_layouts compares there, its pipeline degree pairs (Pipe), fitted when reached, and, where context
 parallelism may be tried (long_sequence), its context-parallel degree triples that some trial fits (Context)."""
 
-Expert = tuple[int, int, int, int, int, float, float, float, float, float, int, int, tuple[int, int, int], int]
+Expert = tuple[int, int, int, int, int, float, float, float, float, float, int, int, tuple[int, int, int], int, int]
 """An expert layout's degrees as CountBound.expert_floor reads them, whatever its memory (_expert_list): its tensor
 degree, pipeline depth, expert degree, data degree, the most micro-batch samples it can run (its efficiency's), and
 what its step holds at least of any fit — micro-batch slots (each pays its collectives' latencies), samples summed
 over the slots (their bytes), samples the all-to-alls move over the slots, FLOP per GPU (the busiest expert rank's
 and pipeline stage's, at FLOP per model FLOP 1.0) —, its gradient bytes per GPU, gradient all-reduces per step and
 ZeRO-3 collectives per step (0: ZeRO-3 is not tried there), its efficiency's key (tensor degree, micro-batch, expert
-degree), and where the entries of its tensor and pipeline degrees end (widest expert degree first)."""
+degree), how many entries of its tensor and pipeline degrees are left from it on (widest expert degree first: the
+step to the next degrees' first) and the number of what its communication reads alike at every expert degree
+(_expert_group: the entries of one (count, tensor and pipeline degrees) share it, unless their gradient bytes
+differ)."""
 
 ExpertComm = tuple[float, float, float, float]
 """What expert_floor reads of an Expert on a link and network (_expert_comm): the communication nothing hides
@@ -333,20 +336,25 @@ class CountBound:
         """_expert_list per (count, GPUs per instance, networked)."""
         self.expert_alike: dict[tuple[int, tuple[int, ...], bool], list[Expert]] = {}
         """_expert_list per (count, tensor degrees, spanning networked instances): what it reads."""
+        self.expert_blocks: dict[tuple[int, int, int], list[Expert]] = {}
+        """_expert_list's entries of one (count, tensor degree, pipeline depth), widest expert degree first: lists of
+        other tensor degrees share them (of a lora-mixtral-8x7b search's ~500 blocks, ~280 distinct)."""
         self.trainable = job.trainable_params
         self.routed_unit = work.tokens_per_sample * work.experts_per_token * work.hidden * self.value_bytes
         """The bytes of one sample's tokens × top-k hidden vectors (expert_parallel.all_to_all_step_seconds)."""
         self.expert_groups: dict[tuple[int, float | None, tuple[float, str]],
-                                 dict[tuple[int, int, int, float, float, float], tuple[float, float, int, float]]] = {}
-        """_expert_group per (GPUs per instance, network, link), by (data, tensor, pipeline degrees, slots, samples,
-        gradient bytes)."""
+                                 dict[int, tuple[float, float, int, float]]] = {}
+        """_expert_group per (GPUs per instance, network, link), by the Expert's group number."""
+        self.expert_groups_made = 0
+        """Group numbers given (_expert_block)."""
         self.expert_keys: dict[tuple[int, tuple[int, ...]], list[tuple[tuple[int, int, int], tuple[int, int, int]]]] \
             = {}
         """_expert_coarse_etas' efficiency keys per (count, tensor degrees): per tensor degree with expert degrees,
         (its most micro-batch samples, one sample or the pinned micro-batch) at the widest expert degree."""
-        self.expert_comms: dict[tuple[int, float, float, str], dict[int, list[ExpertComm | None]]] = {}
-        """Each _expert_list entry's _expert_comm, worked out when first needed (None until then), per (GPUs per
-        instance, network, link), by count."""
+        self.expert_comms: dict[tuple[int, float, float, str],
+                                dict[int, tuple[list[ExpertComm | None], list[float | None]]]] = {}
+        """Each _expert_list entry's _expert_comm and its _expert_all_to_alls, each worked out when first needed (None
+        until then), per (GPUs per instance, network, link), by count."""
         self.expert_etas: dict[tuple[int, int], dict[tuple[int, int, int], float]] = {}
         """_expert_eta per (GPU, efficiency), by id() (held in `held`), then by (tensor degree, micro-batch, expert
         degree)."""
@@ -359,7 +367,7 @@ class CountBound:
                      self.imbalances, self.lists, self.etas, self.statics, self.ones,
                      self.longs, self.ends, self.mosts, self.micro_caps, self.coarse_links, self.coarse_ends,
                      self.coarse_etas, self.latencies, self.tensor_terms, self.hosts, self.context_ones,
-                     self.context_triples, self.expert_lists, self.expert_alike, self.expert_comms,
+                     self.context_triples, self.expert_lists, self.expert_alike, self.expert_blocks, self.expert_comms,
                      self.expert_etas, self.expert_keys, self.expert_groups, self.frozen, self.withins,
                      *self.coarse_startups):
             memo.clear()
@@ -655,9 +663,10 @@ class CountBound:
         rows = self.expert_comms.get(links)
         if rows is None:
             rows = self.expert_comms[links] = {}
-        row = rows.get(count)
-        if row is None:
-            row = rows[count] = [None] * len(entries)
+        found = rows.get(count)
+        if found is None:
+            found = rows[count] = ([None] * len(entries), [None] * len(entries))
+        row, a2as = found
         key = (id(gpu), id(efficiency))
         etas = self.expert_etas.get(key)
         if etas is None:
@@ -667,18 +676,27 @@ class CountBound:
         while j < total:
             entry = entries[j]
             if entry[3] > limit:  # (so are its narrower expert degrees': the same data degree)
-                j = entry[13]
+                j += entry[13]
                 continue
             eta = etas.get(entry[12])
             if eta is None:
                 eta = self._expert_eta(gpu, efficiency, entry[0], entry[4], entry[2])
             compute = entry[8] / peak / eta
             if compute >= best:  # the step is at least its compute, and so are its narrower expert degrees' steps
-                j = entry[13]
+                j += entry[13]
                 continue
             comm = row[j]
             if comm is None:
-                comm = row[j] = self._expert_comm(entry, per_instance, network, intra)
+                # its all-to-alls first: the communication nothing hides is at least they (IEEE rounding is
+                # monotone), and most layouts that reach here are past `best` on them alone (~4 in 5 of
+                # lora-mixtral-8x7b's), so their other collectives (_expert_group) are not worked out
+                a2a = a2as[j]
+                if a2a is None:
+                    a2a = a2as[j] = self._expert_all_to_alls(entry, per_instance, network, intra)
+                if compute + a2a >= best:
+                    j += 1
+                    continue
+                comm = row[j] = self._expert_comm(entry, per_instance, network, intra, a2a)
             fixed, allreduce, zero3, kept = comm
             if compute + fixed >= best:
                 j += 1
@@ -738,7 +756,7 @@ class CountBound:
         found = self.expert_lists.get(key)
         if found is not None:
             return found
-        job, work = self.job, self.job.work
+        work = self.job.work
         degrees = self._list(count, per_instance, networked)[0]
         spans = count > per_instance and networked
         reading = (count, degrees, spans)
@@ -754,60 +772,88 @@ class CountBound:
                     if count % (tp * pp) == 0:
                         pairs.append((tp, pp))
                     pp *= 2
-        pinned, value_bytes, routed = job.micro_batch, self.value_bytes, self.routed
-        stretch = imbalance_factor(work, 2, job.capacity_factor)  # the same at every expert degree above 1
+        blocks = self.expert_blocks
         out: list[Expert] = []
         for tp, pp in pairs:
-            eps = expert_degrees(work, count, tp, pp)
-            if not eps:
-                continue
-            dp = count // (tp * pp)
-            per_replica = max(1, math.ceil(self.batch / dp - 1e-9))
-            if pp > 1 or pinned is not None:
-                micro = pinned if pinned is not None else 1
-                accumulation = max(1, math.ceil(per_replica / micro))
-                slots = accumulation + pp - 1
-                summed, moved = slots * (per_replica / accumulation), float(slots * micro)
-            else:  # the micro-batch is what memory holds, at most the replica's samples
-                micro, slots, summed, moved = per_replica, 1, float(per_replica), float(per_replica)
-            stage = 1.0
-            if pp > 1:
-                stage = self.imbalances.get(pp) or self.imbalances.setdefault(
-                    pp, stage_imbalance(work, pp, job.pipeline_split))
-            layers = math.ceil(work.layers / pp)
-            flops = summed * self.flops / (tp * pp) * stage * stretch
-            grads = messages = None
-            # the widest expert degree first: the curve's efficiency only rises with it (the routed weights count
-            # 1/ep), so once one's compute reaches the least step found, the narrower ones' do too (expert_floor)
-            end = len(out) + len(eps)
-            for ep in reversed(eps):
-                if grads is None or routed:
-                    grads = self.trainable * (1.0 - routed + routed / ep) / (tp * pp) * value_bytes
-                    # (a hair less than the search's sum, as Shape.messages: never more buckets than the search's)
-                    messages = gradient_messages(job.framework, grads * (1.0 - 1e-12), value_bytes, dp, layers)
-                assert messages is not None
-                out.append((tp, pp, ep, dp, micro, float(slots), summed, moved, flops, grads, messages,
-                            ZERO3_PASSES * layers if tp * pp == 1 else 0, (tp, micro, ep), end))
+            block = blocks.get((count, tp, pp))
+            if block is None:
+                block = blocks[(count, tp, pp)] = self._expert_block(count, tp, pp)
+            out += block
         self.expert_lists[key] = self.expert_alike[reading] = out
         return out
 
-    def _expert_comm(self, entry: Expert, per_instance: int, network: float | None,
-                     intra: tuple[float, str]) -> ExpertComm:
+    def _expert_block(self, count: int, tp: int, pp: int) -> list[Expert]:
+        """_expert_list's entries of one (count, tensor degree, pipeline depth), widest expert degree first (none:
+        no expert degree there)."""
+        job, work = self.job, self.job.work
+        eps = expert_degrees(work, count, tp, pp)
+        if not eps:
+            return []
+        pinned, value_bytes, routed = job.micro_batch, self.value_bytes, self.routed
+        stretch = imbalance_factor(work, 2, job.capacity_factor)  # the same at every expert degree above 1
+        dp = count // (tp * pp)
+        per_replica = max(1, math.ceil(self.batch / dp - 1e-9))
+        if pp > 1 or pinned is not None:
+            micro = pinned if pinned is not None else 1
+            accumulation = max(1, math.ceil(per_replica / micro))
+            slots = accumulation + pp - 1
+            summed, moved = slots * (per_replica / accumulation), float(slots * micro)
+        else:  # the micro-batch is what memory holds, at most the replica's samples
+            micro, slots, summed, moved = per_replica, 1, float(per_replica), float(per_replica)
+        stage = 1.0
+        if pp > 1:
+            stage = self.imbalances.get(pp) or self.imbalances.setdefault(
+                pp, stage_imbalance(work, pp, job.pipeline_split))
+        layers = math.ceil(work.layers / pp)
+        flops = summed * self.flops / (tp * pp) * stage * stretch
+        zero3 = ZERO3_PASSES * layers if tp * pp == 1 else 0
+        grads = messages = None
+        group = 0
+        # the widest expert degree first: the curve's efficiency only rises with it (the routed weights count
+        # 1/ep), so once one's compute reaches the least step found, the narrower ones' do too (expert_floor)
+        out: list[Expert] = []
+        left = len(eps)
+        for ep in reversed(eps):
+            if grads is None or routed:
+                grads = self.trainable * (1.0 - routed + routed / ep) / (tp * pp) * value_bytes
+                # (a hair less than the search's sum, as Shape.messages: never more buckets than the search's)
+                messages = gradient_messages(job.framework, grads * (1.0 - 1e-12), value_bytes, dp, layers)
+                group = self.expert_groups_made = self.expert_groups_made + 1
+            assert messages is not None
+            out.append((tp, pp, ep, dp, micro, float(slots), summed, moved, flops, grads, messages, zero3,
+                        (tp, micro, ep), left, group))
+            left -= 1
+        return out
+
+    def _expert_comm(self, entry: Expert, per_instance: int, network: float | None, intra: tuple[float, str],
+                     moved: float) -> ExpertComm:
         """An Expert's communication on this link and network (ExpertComm), as step_comm works it out, each collective
         at NCCL's least latency per message and the ring's bandwidth term (as _comm); what does not read the expert
-        degree (_expert_group) once per (count, tensor and pipeline degrees, gradient bytes)."""
-        tp, pp, ep, dp, _, slots, summed, moved, _, grads, messages, zero3_messages, _, _ = entry
-        link, kind = intra[0] * 1e9, intra[1]
+        degree (_expert_group) once per (count, tensor and pipeline degrees, gradient bytes). `moved`: its
+        all-to-alls (_expert_all_to_alls)."""
+        tp, pp, ep, dp, _, slots, _, _, _, grads, _, zero3_messages, _, _, number = entry
         groups = self.expert_groups.get((per_instance, network, intra))
         if groups is None:
             groups = self.expert_groups[(per_instance, network, intra)] = {}
-        group = groups.get((dp, tp, pp, slots, summed, grads))
+        group = groups.get(number)
         if group is None:
-            group = groups[(dp, tp, pp, slots, summed, grads)] = self._expert_group(entry, per_instance, network, intra)
+            group = groups[number] = self._expert_group(entry, per_instance, network, intra)
         fixed, allreduce, nodes, unit = group
-        # the all-to-alls (expert_parallel.all_to_all_step_seconds, interconnect.expert_all_to_all_seconds) of one
-        # micro-batch sample's tokens × top-k hidden vectors, split over the tensor ranks: the expert ranks tp apart
-        # (ep ≤ dp), `local` of them inside an instance
+        fixed += moved
+        # ZeRO-3's gathers and scatters (as _comm's, zero3_s)
+        zero3 = zero3_messages * self._latency("allgather", dp, nodes, intra[1]) \
+            + unit * self._gathered(tp * pp, ep, grads) if zero3_messages else math.inf
+        return fixed, allreduce, zero3, 1.0 - 2.0 / (3.0 * slots)
+
+    def _expert_all_to_alls(self, entry: Expert, per_instance: int, network: float | None,
+                            intra: tuple[float, str]) -> float:
+        """An Expert's all-to-alls of a step on this link and network: four per MoE layer of its stage and slot
+        (expert_parallel.all_to_all_step_seconds, interconnect.expert_all_to_all_seconds), each of a micro-batch
+        sample's tokens × top-k hidden vectors over at least the replica's samples, split over the tensor ranks:
+        the expert ranks tp apart (ep ≤ dp), `local` of them inside an instance; the slower path's bytes and its
+        latency step per peer."""
+        tp, pp, ep, _, _, slots, _, moved, _, _, _, _, _, _, _ = entry
+        link, kind = intra[0] * 1e9, intra[1]
         work = self.job.work
         size = self.routed_unit / tp
         local = per_instance // tp
@@ -823,11 +869,7 @@ class CountBound:
             far = moved * ((ep - local) / ep * size / (net / per_instance)) \
                 + slots * ((ep - local) * RING_STEP_LATENCY_S["network"])
             a2a = near if near > far else far
-        fixed += ALL_TO_ALLS_PER_MOE_LAYER * (work.moe_layers / pp) * a2a
-        # ZeRO-3's gathers and scatters (as _comm's, zero3_s)
-        zero3 = zero3_messages * self._latency("allgather", dp, nodes, kind) \
-            + unit * self._gathered(tp * pp, ep, grads) if zero3_messages else math.inf
-        return fixed, allreduce, zero3, 1.0 - 2.0 / (3.0 * slots)
+        return ALL_TO_ALLS_PER_MOE_LAYER * (work.moe_layers / pp) * a2a
 
     def _expert_group(self, entry: Expert, per_instance: int, network: float | None,
                       intra: tuple[float, str]) -> tuple[float, float, int, float]:
@@ -835,7 +877,7 @@ class CountBound:
         gradient bytes: the slots' tensor-parallel all-reduces and pipeline sends, the gradient all-reduce over the
         data ranks tp × pp apart (as _comm), the nodes they span and the ring's seconds per byte of ZeRO-3's
         all-gathers over them (passes 1: an all-reduce's two)."""
-        tp, pp, _, dp, _, slots, summed, _, _, grads, messages, _, _, _ = entry
+        tp, pp, _, dp, _, slots, summed, _, _, grads, messages, _, _, _, _ = entry
         link, kind = intra[0] * 1e9, intra[1]
         net = network / 8.0 * 1e9 if network else 0.0  # bytes/s of one instance's network
         work = self.job.work

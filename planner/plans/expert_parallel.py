@@ -24,17 +24,27 @@ DEFAULT_CAPACITY_FACTOR = 1.25
 (Megatron-Core's default) the busiest rank still sets the pace of the synchronous all-to-all."""
 
 
-def expert_degrees(work: Workload, count: int, tp: int, pp: int) -> list[int]:
-    """EP degrees worth trying: powers of two that divide the data-parallel ranks and the experts."""
-    if not work.is_moe:
-        return []
+def expert_degrees(work: Workload, count: int, tp: int, pp: int) -> tuple[int, ...]:
+    """EP degrees worth trying: powers of two that divide the data-parallel ranks and the experts. They read the
+    experts and the data-parallel ranks alone: once per pair (_DEGREES; a mixture of experts' search asks ~1,000
+    times, of a few hundred pairs)."""
+    experts = work.experts
+    if experts <= 0:  # not a mixture of experts (Workload.is_moe)
+        return ()
     dp = count // (tp * pp)
-    degrees, ep = [], 2
-    while ep <= min(dp, work.experts):
-        if dp % ep == 0 and work.experts % ep == 0:
-            degrees.append(ep)
-        ep *= 2
-    return degrees
+    found = _DEGREES.get((experts, dp))
+    if found is None:
+        degrees, ep = [], 2
+        while ep <= min(dp, experts):
+            if dp % ep == 0 and experts % ep == 0:
+                degrees.append(ep)
+            ep *= 2
+        found = _DEGREES[(experts, dp)] = tuple(degrees)
+    return found
+
+
+_DEGREES: dict[tuple[int, int], tuple[int, ...]] = {}
+"""expert_degrees by (experts, data-parallel ranks): pure, and as few as the counts a search tries."""
 
 
 def routed_share(work: Workload) -> float:
