@@ -620,3 +620,19 @@ def test_a_record_file_not_named_yaml_is_refused_before_measuring(tmp_path, comm
             f"Error: --out {out}: expected a .yaml (or .yml) file name: the record is YAML. Write --out "
             f"{tmp_path / fix}.\n"))
         assert not out.exists()
+
+
+def test_a_measurement_out_of_the_record_schema_reads_in_the_projects_words(tmp_path):
+    # new-user QA round 18: the message was pydantic's ('Input should be less than or equal to 1000000')
+    from planner.cli.measure import schema_checked
+    from planner.schema.record import WorkPoint
+
+    out = tmp_path / "record.yaml"
+    with pytest.raises(InputError) as info:
+        with schema_checked(out):
+            WorkPoint(label="a", size=1, batch=1, tokens=1, seconds=2e6, iqr_seconds=0, model_flops=1,
+                      counted_flops=1, efficiency=0.5)
+    assert str(info.value).startswith(f"{out}: WorkPoint.seconds: the measured record fails the record schema: "
+                                      "expected a number more than 0 and at most 1,000,000 (measured 2000000.0); "
+                                      "nothing written.")
+    assert not out.exists()

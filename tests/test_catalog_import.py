@@ -183,6 +183,44 @@ def test_bad_tables_exit_2(catalog_dir, tmp_path, content, message):
     assert result.exit_code == 2 and message in result.output
 
 
+HEADER = "InstanceType,AcceleratorName,AcceleratorCount,Price,SpotPrice\n"
+
+
+@pytest.mark.parametrize("content, message", [
+    # new-user QA round 18: each of these was read (a row out of step with its header imported, a column named twice
+    # kept its last, a price of 1_0 read as 10), or said in pydantic's words, or named what was not there
+    ("", "vms.csv: not the expected price table: the file is empty. Its first line names the columns: InstanceType, "
+         "AcceleratorName, AcceleratorCount, Price, …."),
+    (HEADER + "p4d,A100-80GB,8,3.2,,extra,more\n", "vms.csv:2: not the expected price table: this row has 7 cell(s) "
+                                                   "where the header names 5. Quote a cell that holds a comma"),
+    (HEADER + "p4d,A100-80GB\n", "vms.csv:2: not the expected price table: this row has 2 cell(s) where the header "
+                                 "names 5."),
+    (HEADER.replace("\n", ",Price\n") + "p4d,A100-80GB,8,3.2,,4\n",
+     "vms.csv:1: not the expected price table: the header names column(s) Price twice. Keep one column of each name."),
+    (HEADER + "p4d,A100-80GB,8,1_0,\n", "vms.csv:2: Price: '1_0' is not a number."),
+    (HEADER + "p4d,A100-80GB,100,3.2,\n", "vms.csv: no GPU offer could be read from the table (1 skipped: 1 out of "
+                                          "range (gpus_per_instance: expected a whole number from 1 to 64, got 100))"),
+    (HEADER + "foo,BOGUS-ACCEL,1,3,\n", "vms.csv: no GPU offer could be read from the table (1 row(s) with unmapped "
+                                        "accelerator names). Add the names"),
+])
+def test_malformed_tables_are_one_error_in_the_projects_words(catalog_dir, tmp_path, content, message):
+    table = tmp_path / "aws" / "vms.csv"
+    table.parent.mkdir()
+    table.write_text(content)
+    result = run_import(catalog_dir, "skypilot", table)
+    assert result.exit_code == 2 and result.stderr.startswith("Error: ") and message in result.stderr, result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_byte_order_mark_is_no_part_of_the_first_column(catalog_dir, tmp_path):
+    # new-user QA round 18: Excel's 'CSV UTF-8' starts with U+FEFF: 'column(s) InstanceType missing'
+    table = tmp_path / "aws" / "vms.csv"
+    table.parent.mkdir()
+    table.write_text("\ufeff" + AWS_VMS, encoding="utf-8")
+    result = run_import(catalog_dir, "skypilot", table, "--dry-run")
+    assert result.exit_code == 0, result.output
+
+
 def test_a_provider_id_that_cannot_name_a_file_is_refused_at_the_option(catalog_dir, tmp_path):
     # new-user QA: --provider 'new prov' read the whole table, then failed as 'imported offers do not validate:
     # String should match pattern ...', naming no option

@@ -576,7 +576,7 @@ def _skypilot_table(tmp_path: Path, row: str) -> Path:
 
 
 @pytest.mark.parametrize("row, message", [
-    ("p4d.24xlarge,A100,65,96,1152,32.77,us-east-1,,", "gpus_per_instance: Input should be less than or equal to 64"),
+    ("p4d.24xlarge,A100,65,96,1152,32.77,us-east-1,,", "gpus_per_instance: expected a whole number from 1 to 64, got 65"),
     # a price at or above the snapshot's sentinel (quirks.PLACEHOLDER_PRICE) is dropped by the import rules a single
     # table goes through since new-user QA round 5, with that reason
     ("p4d.24xlarge,A100,8,96,1152,inf,us-east-1,,", "1 placeholder on-demand price (inf)"),

@@ -254,7 +254,7 @@ def test_calibrate_budget_that_is_not_one_duration_is_one_error(budget, hint):
     for mode in (["--print-script"], ["--emit", "skypilot", "--gpus", "L40S"]):
         result = runner.invoke(app, ["calibrate", *mode, "--budget", budget])
         assert (result.exit_code, result.stdout) == (2, ""), result.output
-        assert result.stderr.startswith(f"Error: --budget: expected a duration such as 10m, 600s, 2h or 1d (got {budget!r})")
+        assert result.stderr.startswith(f"Error: --budget: expected a duration such as 10m, 600s, 2h or 1d, got {budget!r}")
         assert len(result.stderr.splitlines()) == 1 and (hint is None) == ("One number" not in result.stderr)
         if hint:
             assert result.stderr.rstrip().endswith(hint)
@@ -291,10 +291,18 @@ def test_calibrate_task_writes_the_record_to_a_mounted_bucket(sky):
     (("--gpus", "L40S:two"), "--gpus"), ((), "--gpus"), (("--gpus", "L40S", "--bucket", "a b"), "--bucket"),
     (("--gpus", "L40S\nrun: rm -rf /"), "--gpus"),
     (("--gpus", "L40S,MI300X"), "--gpus"),  # an AMD GPU: the task installs CUDA wheels (new-user QA)
+    # new-user QA round 18: '²' is a digit to str.isdigit() and none to int(): an internal error, exit 70
+    (("--gpus", "L40S:\u00b2"), "--gpus"), (("--gpus", "L40S:1_0"), "--gpus"),
 ])
 def test_calibrate_emit_bad_input_is_one_error_exit_2(args, field):
     result = calibrate_emit(*args)
     assert result.exit_code == 2 and result.output.startswith(f"Error: {field}:") and "Traceback" not in result.output
+
+
+def test_a_gpu_count_out_of_range_says_the_range_in_words():
+    result = calibrate_emit("--gpus", "L40S:65")
+    assert result.stderr == "Error: --gpus: 'L40S:65': expected a GPU count after ':', a whole number from 1 to 64, " \
+                            "got '65'\n"
 
 
 @pytest.mark.parametrize("gpus", ["L40S:2,", ",L40S", "L40S,,RTX-A5000", " , "])

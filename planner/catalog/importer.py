@@ -25,6 +25,7 @@ from planner.catalog.quirks import clean
 from planner.catalog.snapshot_import import check_as_of, snapshot_date, snapshot_root
 from planner.catalog.skypilot import NUMERIC_COLUMNS, SkyRow, cell, check_numbers, gpu_info, number, read_table
 from planner.errors import InputError
+from planner.io.loading import first_problem
 from planner.schema.catalog import RESERVED_PROVIDER_IDS
 from planner.io.atomic import write_text_atomic
 from planner.schema.catalog import Offer, OmittedRow, ProviderOffers
@@ -190,13 +191,16 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
                                 notes=None if old else "Imported; links not in the source: pcie within an instance, "
                                                                 "no network stated between instances."))
         except ValidationError as exc:  # an infinite price, 65 GPUs in one instance, $5,000 per GPU-hour, …
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in first["loc"])
-            skipped[f"out of range ({where + ': ' if where else ''}{first['msg'].removeprefix('Value error, ')})"] += 1
+            # in the words a profile's errors use (new-user QA round 18: 'gpus_per_instance: Input should be less
+            # than or equal to 64')
+            skipped[f"out of range ({first_problem(exc, Offer)})"] += 1
     if not offers:
         reasons = "; ".join(f"{count} {reason}" for reason, count in sorted(skipped.items()))
-        raise InputError(f"no GPU offer could be read from the table ({sum(unmapped.values())} row(s) with "
-                         f"unmapped accelerator names, {sum(skipped.values())} skipped{': ' + reasons if reasons else ''})",
+        # what there is to say only (new-user QA round 18: '(0 row(s) with unmapped accelerator names, 1 skipped: …)')
+        why = ", ".join(filter(None, [
+            f"{sum(unmapped.values())} row(s) with unmapped accelerator names" if unmapped else "",
+            f"{sum(skipped.values())} skipped{': ' + reasons if reasons else ''}" if skipped else ""]))
+        raise InputError(f"no GPU offer could be read from the table{f' ({why})' if why else ''}",
                          file=str(path), hint="Add the names to catalog/accelerator_names.yaml." if unmapped else None)
     imported = {o.instance for o in offers}
     uncovered = [o for o in existing.offers if o.instance not in imported] if existing else []
@@ -221,8 +225,7 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
                 f"{len(kept)} offer(s) not in the table kept from the previous file with their own source and date."
                 if kept else None])) or None, offers=offers + kept, omitted=omitted)
     except ValidationError as exc:
-        raise InputError("imported offers do not validate: "
-                         + exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, "),
+        raise InputError(f"imported offers do not validate: {first_problem(exc, ProviderOffers)}",
                          file=str(path)) from None
     target = catalog_dir / "offers" / f"{provider}.yaml"
     return document, ImportResult(provider, target, offers, unmapped, skipped, kept, removed, adjusted)

@@ -63,10 +63,18 @@ def cell(text: str | None) -> float | None:
     if text is None or not text.strip():
         return None
     try:
-        value = float(text)
+        value = _float(text)
     except ValueError:
         return None
     return None if math.isnan(value) else value
+
+
+def _float(text: str) -> float:
+    """float(text), without the underscores Python's float() reads ('1_0' as 10: new-user QA round 18); a table
+    writes its numbers as plain digits."""
+    if "_" in text:
+        raise ValueError(f"could not convert string to float: {text!r}")
+    return float(text)
 
 
 NUMERIC_COLUMNS = ("AcceleratorCount", "Price", "SpotPrice", "MemoryGiB")
@@ -82,7 +90,7 @@ def check_numbers(raw: dict[str, str], columns: tuple[str, ...], path: Path, lin
         if text is None or not text.strip():
             continue
         try:
-            float(text)
+            _float(text)
         except ValueError:
             raise InputError(f"{text.strip()!r} is not a number", file=str(path), line=line, field=column,
                              hint="Write a plain number (prices in USD per hour, e.g. 3.2), or leave the cell "
@@ -102,18 +110,39 @@ def read_table(path: Path, required: tuple[str, ...], what: str,
     hold instead, named in the hint (new-user QA round 12: a SkyPilot vms.csv given --from gpuhunt listed the
     columns it lacked and its header, not which --from reads it). The header's names are quoted: a name's own spaces
     (' Price') or final period ('note.') read apart from the sentence (new-user QA round 15: 'note..')."""
-    text = read_text(path, MAX_CSV_BYTES)
+    # a byte-order mark (Excel's 'CSV UTF-8') is no part of the first column's name (new-user QA round 18: the
+    # header's '\ufeffInstanceType' read 'column(s) InstanceType missing')
+    text = read_text(path, MAX_CSV_BYTES).removeprefix("\ufeff")
     reader = csv.DictReader(io.StringIO(text))
     try:
         header = reader.fieldnames or []
+        twice = sorted({c for c in header if header.count(c) > 1 and c in (*required, *NUMERIC_COLUMNS)})
+        if twice:  # csv.DictReader keeps the last of two columns of one name, silently (new-user QA round 18)
+            raise InputError(f"not {what}: the header names column(s) {', '.join(twice)} twice", file=str(path),
+                             line=1, hint="Keep one column of each name.")
         missing = [c for c in required if c not in header]
         if missing:
             fits = [name for name, columns in (others or {}).items() if all(c in header for c in columns)]
+            if not text.strip():  # new-user QA round 18: an empty file read 'column(s) … missing. Header found: (empty)'
+                raise InputError(f"not {what}: the file is empty", file=str(path),
+                                 hint=f"Its first line names the columns: {', '.join(required)}, ….")
             hint = (f"Its header is a {fits[0]} table's: pass --from {fits[0]}." if fits else
                     f"Header found: {', '.join(map(repr, header)) or '(empty)'}.")
             raise InputError(f"not {what}: column(s) {', '.join(missing)} missing", file=str(path), line=1,
                              hint=hint)
-        return list(enumerate(reader, start=2))
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            # a row of more cells than the header names (csv keeps the rest under the key None) or fewer (None
+            # values) has its columns out of step: new-user QA round 18 found a row of 7 cells under a header of 5
+            # imported, and one of 2 skipped as 'no price'
+            extra = row.pop(None, None) or []
+            short = sum(value is None for value in row.values())
+            if extra or short:
+                raise InputError(f"not {what}: this row has {len(header) + len(extra) - short} cell(s) where the "
+                                 f"header names {len(header)}", file=str(path), line=line,
+                                 hint="Quote a cell that holds a comma; give every row the header's columns.")
+            rows.append((line, row))
+        return rows
     except csv.Error as exc:  # a field over csv.field_size_limit() (131,072 characters), a NUL byte, …
         raise InputError(f"not a readable price table: {exc}", file=str(path), line=reader.line_num or None) \
             from None

@@ -26,6 +26,7 @@ from planner.catalog.providers import load_providers, network_for
 from planner.catalog.quirks import CleanRow, clean
 from planner.catalog.skypilot import HostRow, SkyRow, provider_folders, read_vms_and_hosts
 from planner.errors import InputError
+from planner.io.loading import first_problem
 from planner.schema.catalog import GpuSpec, Offer, OmittedRow, ProviderOffers
 from planner.schema.names import AcceleratorNames
 from planner.schema.providers import ProviderInfo
@@ -249,8 +250,7 @@ def import_provider(cloud: str, path: Path, catalog: Catalog, names: Accelerator
                 "date." if kept else None])) or None,
             offers=offers + kept, omitted=omitted)
     except ValidationError as exc:
-        raise InputError(f"imported offers for {provider} do not validate: "
-                         + exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, "),
+        raise InputError(f"imported offers for {provider} do not validate: {first_problem(exc, ProviderOffers)}",
                          file=str(path)) from None
     return ProviderImport(provider, cloud, document, len(offers), len(kept), unmapped, dropped, adjusted)
 

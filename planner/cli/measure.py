@@ -13,6 +13,7 @@ from types import ModuleType
 from planner.catalog.load import Catalog
 from planner.errors import PlannerError
 from planner.io.atomic import check_output_path, write_new_file_atomic
+from planner.io.loading import range_words
 from planner.io.profile import LoadedProfile
 from planner.io.records import check_record_name, record_yaml, save_record
 from planner.schema.record import MeasurementRecord
@@ -38,7 +39,7 @@ def check_budget(budget: str) -> float:
             parts = re.findall(rf"([0-9]+(?:\.[0-9]+)?) *({BUDGET_UNITS})", text)
             hours = sum(parse_seconds(number + unit) for number, unit in parts) / 3600.0
             hint = f"One number and one unit: {budget.strip()} is {hours:.6g}h."
-        raise PlannerError(f"--budget: expected a duration such as 10m, 600s, 2h or 1d (got {budget!r})", hint=hint)
+        raise PlannerError(f"--budget: expected a duration such as 10m, 600s, 2h or 1d, got {budget!r}", hint=hint)
     try:
         seconds = parse_seconds(text)
     except ValueError as exc:
@@ -99,10 +100,19 @@ def schema_checked(out: Path) -> Iterator[None]:
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in (exc.title, *first["loc"]))
+        # the problem in the words a profile's errors use (new-user QA round 18: pydantic's 'Input should be greater
+        # than 0'), the value as measured
+        from planner.io.loading import explained
+        from planner.schema import record
+
+        model = getattr(record, exc.title, None)
+        problem, _ = explained(first, model if isinstance(model, type) else MeasurementRecord,
+                               tuple(first["loc"]), None)
+        problem = re.sub(r",? got .*$", "", problem) if problem.startswith("expected ") else problem
         value = first.get("input")
         shown = f" (measured {value!r:.60})" if isinstance(value, (int, float, str)) else ""
         more = len(exc.errors()) - 1
-        raise InputError(f"the measured record fails the record schema: {first['msg']}{shown}"
+        raise InputError(f"the measured record fails the record schema: {problem}{shown}"
                          f"{f'; {more} more problem(s)' if more > 0 else ''}; nothing written", file=str(out),
                          field=where, hint="Rerun the measurement; if it fails again, report it with this line.") \
             from None
@@ -207,6 +217,9 @@ def run_calibrate(catalog: Catalog, out: Path | None, budget_s: float, quick: bo
     return calibrate_summary(record, catalog, target)
 
 
+MAX_GPUS_PER_TASK = 64
+"""GPUs one calibration task asks for (--gpus TYPE:N), as before: more than any offer's instance holds (8 at most in
+the catalog), less than a typo's 100."""
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 """Bucket names as S3 and GCS accept them (3–63 lower-case letters, digits, dots and dashes)."""
 
@@ -244,9 +257,10 @@ def calibration_tasks_text(catalog: Catalog, catalog_dir: Path, gpus: str | None
             raise InputError(f"{item.strip()!r}: {gpu_id} is an {vendor} GPU, and the calibration task installs "
                              "PyTorch's CUDA wheels, which run on NVIDIA GPUs only", field="--gpus",
                              hint="Run `gpuplan calibrate` on such a machine yourself, with a torch build that drives it.")
-        if count and (not count.isdigit() or not 1 <= int(count) <= 64):
-            raise InputError(f"{item.strip()!r}: the count after ':' must be a whole number from 1 to 64",
-                             field="--gpus")
+        # ASCII digits only: str.isdigit() takes '²', which int() refuses (new-user QA round 18: an internal error)
+        if count and (not re.fullmatch(r"[0-9]+", count.strip()) or not 1 <= int(count) <= MAX_GPUS_PER_TASK):
+            raise InputError(f"{item.strip()!r}: expected a GPU count after ':', "
+                             f"{range_words({'ge': 1, 'le': MAX_GPUS_PER_TASK}, int)}, got {count!r}", field="--gpus")
         requests.append(Request(gpu_id, int(count) if count else 1))
     if len({r.gpu for r in requests}) < len(requests):
         raise InputError(f"{gpus!r} names a GPU type twice", field="--gpus")

@@ -71,11 +71,28 @@ def _same_mistake(error: Any, unknown: list[Any]) -> bool:
 def _placed(first: Any, doc: YamlDocument, model: type[BaseModel], prefix: tuple[Any, ...], data: Any) -> InputError:
     """One pydantic error as a placed InputError with its did-you-mean."""
     loc = _user_loc(first["loc"], data)
-    path = (*prefix, *loc)
+    message, hint = explained(first, model, loc, data)
+    return doc.error((*prefix, *loc), message, hint=hint)
+
+
+def first_problem(exc: ValidationError, model: type[BaseModel], data: Any = None) -> str:
+    """The first problem of a ValidationError as one line in the project's words, 'key.path: message', for what is
+    validated without a document to place it in (an importer's rows, new-user QA round 18: '(gpus_per_instance: Input
+    should be less than or equal to 64)'). `data`: what was validated, when at hand (its values as written)."""
+    first = exc.errors(include_url=False)[0]
+    loc = _user_loc(first["loc"], data)
+    message, _ = explained(first, model, loc, data)
+    where = ".".join(str(p) for p in loc)
+    return f"{where}: {message}" if where else message
+
+
+def explained(first: Any, model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> tuple[str, str | None]:
+    """One pydantic error's message and hint in the project's words (the field at `loc` of `model`, `data` the
+    validated input)."""
     if first["type"] == "extra_forbidden":
         known = _fields_at(model, loc[:-1])
         hint = did_you_mean(str(loc[-1]), known) or (f"Known keys: {', '.join(sorted(known))}." if known else None)
-        return doc.error(path, f"unknown key {str(loc[-1])!r}", hint=hint)
+        return f"unknown key {str(loc[-1])!r}", hint
     message = first["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
@@ -126,7 +143,7 @@ def _placed(first: Any, doc: YamlDocument, model: type[BaseModel], prefix: tuple
     if first["type"] == "literal_error" and isinstance(first.get("input"), str):
         choices = re.findall(r"'([^']*)'", str(first.get("ctx", {}).get("expected", "")))
         hint = did_you_mean(first["input"], choices) or None
-    return doc.error(path, message, hint=hint)
+    return message, hint
 
 
 _NUMBER_AND_UNIT = r"\s*(\$?)\s*([0-9][0-9_,]*(?:\.[0-9]+)?|\.[0-9]+)\s*([A-Za-z$%/][A-Za-z/$%\- ]*)?"

@@ -5,12 +5,14 @@ a target under it is impossible on any GPU the profile allows, not merely hard."
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from planner.dataclass import dataclass
 
 from pydantic import ValidationError
 
 from planner.catalog.load import Catalog, PricedOffer
+from planner.io.loading import explained
 from planner.io.positions import SourcePositions
 from planner.io.profile import resolve_architecture
 from planner.model.precision import peak_flops
@@ -227,7 +229,12 @@ def sequence_architecture(section: ModelSection, catalog: Catalog, name: str, to
     try:
         return resolve_architecture(section, catalog, name, seq_len=int(tokens_per_sample))
     except ValidationError as exc:
-        problem = exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+        # the architecture's words for its own field (new-user QA round 18: pydantic's 'Input should be greater than
+        # or equal to 1'), without its 'got 0': the value the user wrote is named first
+        first = exc.errors(include_url=False)[0]
+        problem, _ = explained(first, Architecture, tuple(first["loc"]), None)
+        problem = re.sub(r", got .*$", "", problem)
+        written = f"{tokens_per_sample:,.0f}" if tokens_per_sample.is_integer() and tokens_per_sample < 1e15 \
+            else f"{tokens_per_sample:g}"
         raise doc.error(("training", "dataset", "tokens_per_sample"),
-                        f"{tokens_per_sample:g} tokens per sample is not a usable sequence length: {problem}") \
-            from None
+                        f"{written} tokens per sample is not a usable sequence length: {problem}") from None
