@@ -430,6 +430,17 @@ class CountBound:
         numbered = self.numbered
         launch, hosts = self.launch_s, self.hosts
         moe, read, batch = self.moe, self.read, self.batch
+        # what expert_floor reads of this GPU, efficiency, link and network, for every count (a mixture of experts)
+        expert_rows: dict[int, tuple[list[ExpertComm | None], list[float | None]]] = {}
+        expert_etas: dict[tuple[int, int, int], float] = {}
+        if moe:
+            expert_rows = self.expert_comms.setdefault(links, expert_rows)
+            known_etas = self.expert_etas.get((id(gpu), id(efficiency)))
+            if known_etas is None:
+                self.expert_etas[(id(gpu), id(efficiency))] = expert_etas
+                self.held += [gpu, efficiency]
+            else:
+                expert_etas = known_etas
 
         def floor(count: int) -> float:
             found = group.get(count)
@@ -511,8 +522,8 @@ class CountBound:
                 if seconds < best:
                     best = seconds
             if moe:  # a mixture of experts: its expert layouts too (expert_floor)
-                best = self.expert_floor(gpu, efficiency, peak, count, per_instance, network, intra, best, links,
-                                         limit)
+                best = self.expert_floor(gpu, efficiency, peak, count, per_instance, network, intra, best,
+                                         expert_rows, expert_etas, limit)
             host = launch if count <= per_instance or not networked else hosts.get(count)
             if host is None:
                 host = self.host_s(count, True)
@@ -644,7 +655,9 @@ class CountBound:
 
     def expert_floor(self, gpu: GpuSpec, efficiency: Efficiency, peak: float, count: int, per_instance: int,
                      network: float | None, intra: tuple[float, str], best: float,
-                     links: tuple[int, float, float, str], limit: float = math.inf) -> float:
+                     rows: dict[int, tuple[list[ExpertComm | None], list[float | None]]],
+                     etas: dict[tuple[int, int, int], float],
+                     limit: float = math.inf) -> float:
         """The least of `best` and a floor under the step of every expert layout _expert_layouts may compare at
         `count` (a mixture of experts; floors adds it to the others' least), whatever its memory (_expert_list).
         Per layout: its compute at the most efficiency any of its fits reaches (the curve at its most micro-batch
@@ -655,23 +668,16 @@ class CountBound:
         (nccl.least_collectives_s) behind all but 2/3 of one micro-batch's compute, or ZeRO-3's gathers and scatters
         (CountBound.zero3_s's terms) behind none of it. StepTerms.seconds sums the same terms, each at least these.
         A layout's communication is worked out only when its compute is under `best` (two in three are not); one of
-        more than `limit` data-parallel replicas is left out (floors: not a candidate there, _within)."""
+        more than `limit` data-parallel replicas is left out (floors: not a candidate there, _within). `rows`: the
+        link and network's expert_comms, `etas`: the GPU and efficiency's expert_etas (floors finds them once)."""
         networked = bool(network)
         entries = self.expert_lists.get((count, per_instance, networked))
         if entries is None:
             entries = self._expert_list(count, per_instance, networked)
-        rows = self.expert_comms.get(links)
-        if rows is None:
-            rows = self.expert_comms[links] = {}
         found = rows.get(count)
         if found is None:
             found = rows[count] = ([None] * len(entries), [None] * len(entries))
         row, a2as = found
-        key = (id(gpu), id(efficiency))
-        etas = self.expert_etas.get(key)
-        if etas is None:
-            etas = self.expert_etas[key] = {}
-            self.held += [gpu, efficiency]
         j, total = 0, len(entries)
         while j < total:
             entry = entries[j]
