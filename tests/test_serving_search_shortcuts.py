@@ -121,6 +121,38 @@ def test_tpot_limits_kept_per_section_and_timing_are_each_ones_own(seven_b):
     assert {True, False} <= set(kept)
 
 
+@pytest.mark.parametrize("cut", [None, 0.3])
+def test_a_configurations_own_verdict_is_llm_meets(seven_b, cut):
+    """_llm_meets_of(inf, timing) — llm_meets with what reads neither the replica count nor the rate worked out once
+    (the TPOT limits kept by batch, the TTFT waits allowed) — answers as llm_meets at every count, unlimited
+    replicas and other rates, for every mix of targets, each crossed by the sweep (`cut`: a cut-in costing that
+    share of a prefill, as with chunked prefill, so the cut-in mean reads D − cut, not D − prefill)."""
+    from planner.plans import serving
+
+    inf, timing_at = seven_b
+    answers = set()
+    for batch in (1, 8, 64):
+        timing = timing_at(batch)
+        if cut is not None:
+            timing = dataclasses.replace(timing, prefill_cut_s=timing.prefill_s * cut)
+        stable = math.floor(inf.rate / timing.capacity_rps) + 1
+        at = llm_latency(inf, timing, stable + 2, inf.rate)
+        for keys in (("ttft_p95",), ("tpot_p95",), ("ttft_p50", "tpot_p50"), ("ttft_p95", "tpot_p95"),
+                     ("ttft_p50", "ttft_p95", "tpot_p50", "tpot_p95")):
+            for scale in (0.9, 0.97, 0.99, 1.0, 1.01, 1.03, 1.1):
+                section = inf.model_copy(update={"slo": inf.slo.model_copy(update={
+                    "ttft_p50": None, "ttft_p95": None, "tpot_p50": None, "tpot_p95": None,
+                    **{k: at[k] * scale for k in keys}})})
+                meets = serving._llm_meets_of(section, timing, {})
+                for rate in (inf.rate, inf.rate * 0.4):
+                    for replicas in (None, *range(max(1, math.floor(rate / timing.capacity_rps) + 1),
+                                                  math.floor(rate / timing.capacity_rps) + 10)):
+                        answer = meets(replicas, rate)
+                        assert answer == llm_meets(section, timing, replicas, rate), (batch, keys, scale, replicas)
+                        answers.add(answer)
+    assert answers == {True, False}
+
+
 @pytest.mark.parametrize("batch", [1, 16, 64])
 @pytest.mark.parametrize("keys", [(), ("ttft_p50",), ("tpot_p50", "ttft_p95"), ("tpot_p95", "ttft_p95"),
                                   ("tpot_p95",)])

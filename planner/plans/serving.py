@@ -359,8 +359,14 @@ def _tpot_meets(inf: Inference, timing: LlmTiming, replicas: int | None, rate: f
         if len(_TPOT_LIMITS) >= 16384:
             _TPOT_LIMITS.clear()
         found = _TPOT_LIMITS[key] = (inf, timing, _tpot_limits(inf, timing))
+    return _tpot_settled(found[2], timing, replicas, rate)
+
+
+def _tpot_settled(limits: tuple[tuple[float, int], ...], timing: LlmTiming, replicas: int | None, rate: float
+                  ) -> bool | None:
+    """_tpot_meets from the timing's TPOT limits (_tpot_limits)."""
     cap, mean = timing.batch - 1, None
-    for q, most in found[2]:
+    for q, most in limits:
         if most < 0:
             return False  # k ≥ 0
         if most >= cap:
@@ -432,6 +438,62 @@ def llm_meets(inf: Inference, timing: LlmTiming, replicas: int | None, rate: flo
         if not _within(_slot_wait(timing, replicas, rate, q) + timing.prefill_s, target):
             return False
     return True
+
+
+def _llm_meets_of(inf: Inference, timing: LlmTiming, limits: dict[int, tuple[tuple[float, int], ...]]) -> MeetsOf:
+    """llm_meets(inf, timing, ·, ·) with what reads neither the replica count nor the rate worked out once: the
+    same operations on the same numbers, so the same answers (tests/test_serving_search_shortcuts.py). `limits`:
+    where _tpot_limits(inf, timing) is kept, by batch (its degree's, shared with _Degree.tpot_limits), read when
+    first needed. A search asks ~2,700 verdicts of ~900 configurations."""
+    slo = inf.slo
+    batch, hold, step, prefill = timing.batch, timing.hold_s, timing.step_s, timing.prefill_s
+    cap, left = batch - 1, max(0.0, hold - timing.cut_s)
+    tpot50, tpot95 = slo.tpot_p50, slo.tpot_p95
+    # (q, target, the wait it allows) of each TTFT percentile with a target, as llm_meets works them out
+    ttft = tuple((q, target, target * (1 + 1e-9) - prefill)
+                 for q, target in zip(LLM_QUANTILES, (slo.ttft_p50, slo.ttft_p95)) if target is not None)
+    kept: list[tuple[tuple[float, int], ...]] = []
+
+    def meets(replicas: int | None, rate: float) -> bool:
+        if not kept:
+            found = limits.get(batch)
+            if found is None:
+                found = limits[batch] = _tpot_limits(inf, timing)
+            kept.append(found)
+        # _tpot_settled written out: _cut_in_mean's expression, (batch − 1)·min(1, ρ·(D − cut)/D)
+        tpot: bool | None = True
+        mean = None
+        for q, most in kept[0]:
+            if most < 0:
+                tpot = False
+                break
+            if most >= cap:
+                continue
+            if mean is None:
+                mean = cap * (0.0 if replicas is None else min(1.0, rate * hold / (replicas * batch) * left / hold))
+            tpot = poisson_quantile_within(mean, q, cap, most)
+            if not tpot:
+                break
+        if tpot is None:
+            tpot50_s, tpot95_s = _tpot(inf, timing, replicas, rate)
+            tpot = _within(tpot50_s, tpot50) and _within(tpot95_s, tpot95)
+        if not tpot:
+            return False
+        for q, target, wait in ttft:
+            if replicas is not None:
+                servers = replicas * batch
+                settled = quantile_within(servers, rate, hold, step, q, _LARGEST, wait)
+                if settled is None:
+                    settled = quantile_within_known(servers, rate, hold, step, q, _LARGEST, wait)
+                if settled is not None:
+                    if not settled:
+                        return False
+                    continue
+            if not _within(_slot_wait(timing, replicas, rate, q) + prefill, target):
+                return False
+        return True
+
+    return meets
 
 
 def _within(value: float, target: float | None) -> bool:
@@ -907,7 +969,7 @@ class _Degree:
     instance sizes times and sizes the same configurations."""
 
     __slots__ = ("work", "inf", "tp", "link_gbs", "link", "eff", "basis", "batches", "configs", "timings",
-                 "latencies", "verdicts", "looser", "meeting", "tpot_most", "stables", "floors", "sized")
+                 "latencies", "verdicts", "looser", "meeting", "tpot_most", "stables", "floors", "sized", "limits")
     basis: _TimingBasis | None
     batches: list[int]
     timings: dict[int, LlmTiming]
@@ -929,6 +991,7 @@ class _Degree:
         self.stables: dict[int, int] = {}
         self.floors: list[int] = []
         self.sized = {}
+        self.limits: dict[int, tuple[tuple[float, int], ...]] = {}
         self.looser = looser
         if looser is not None:
             # the same GPU, degree, link, efficiencies and inference section but for stricter targets (_degree):
@@ -961,7 +1024,8 @@ class _Degree:
                 looser = self.looser.verdicts.get(batch)
                 if looser is None:
                     looser = self.looser.verdicts[batch] = {}
-            found = self.configs[batch] = _llm_config(self.inf, self.timing(batch), latencies, verdicts, looser)
+            found = self.configs[batch] = _llm_config(self.inf, self.timing(batch), latencies, verdicts, looser,
+                                                      self.limits)
         return found
 
     def batch_meeting(self, replicas: int) -> int | None:
@@ -1003,10 +1067,18 @@ class _Degree:
         self.tpot_most[replicas] = good
         return good if self.at(good).meets_at(replicas, self.inf.rate) else None
 
+    def tpot_limits(self, batch: int) -> tuple[tuple[float, int], ...]:
+        """_tpot_limits of `batch` sequences under this degree's targets, kept per batch: the TPOT checks of the
+        off-grid batches' bisection and the configuration's verdicts read them at every replica count."""
+        found = self.limits.get(batch)
+        if found is None:
+            found = self.limits[batch] = _tpot_limits(self.inf, self.timing(batch))
+        return found
+
     def _tpot_within(self, batch: int, replicas: int) -> bool:
         inf = self.inf
         timing, rate, slo = self.timing(batch), inf.rate, inf.slo
-        within = _tpot_meets(inf, timing, replicas, rate)
+        within = _tpot_settled(self.tpot_limits(batch), timing, replicas, rate)
         if within is None:
             tpot50, tpot95 = _tpot(inf, timing, replicas, rate)
             within = _within(tpot50, slo.tpot_p50) and _within(tpot95, slo.tpot_p95)
@@ -1063,15 +1135,16 @@ def _degree(memo: Memo | None, ctx: object, work: Workload, inf: Inference, gpu:
 
 
 def _llm_config(inf: Inference, timing: LlmTiming, latencies: tuple[Latencies, Latencies] | None = None,
-                verdicts: Verdicts | None = None, looser: Verdicts | None = None) -> _Configuration:
+                verdicts: Verdicts | None = None, looser: Verdicts | None = None,
+                limits: dict[int, tuple[tuple[float, int], ...]] | None = None) -> _Configuration:
+    """The configuration of `timing`; `limits`: the _tpot_limits of its degree's batches, by batch (_Degree)."""
     def latency_at(r: int | None, rate: float) -> dict[str, float]:
         return llm_latency(inf, timing, r, rate)
 
     def judged_at(r: int | None, rate: float) -> dict[str, float]:
         return llm_latency(inf, timing, r, rate, whole=False)
 
-    def meets_at(r: int | None, rate: float) -> bool:
-        return llm_meets(inf, timing, r, rate)
+    meets_at = _llm_meets_of(inf, timing, {} if limits is None else limits)
 
     seen, parts = latencies if latencies is not None else (None, None)
     latency, judged, meets = _remembering(latency_at, judged_at, meets_at, inf.slo, seen, parts, verdicts, looser)
