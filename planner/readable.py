@@ -39,8 +39,36 @@ def percent(share: float) -> str:
     return f"{value:,.0f}%" if value >= 10 else f"{value:.2g}%"
 
 
+LONGEST_MS = 10.0
+"""Seconds from which a latency is written in a larger unit (s, min, h) instead of ms: '9,999 ms' is still read at
+a glance, '31,078,772 ms' (a 7B model's first token on a CPU, the 'this machine' row) was not, and its column wrapped
+the table (new-user QA round 18)."""
+
+
+def long_duration(seconds: float) -> str:
+    """A duration of LONGEST_MS or more, in the unit a person reads it in, as the planner's other durations step
+    (plans/bounds.py human_time, decide/choices.py hours_text): three significant figures in s below 2 min
+    ('42.5 s'), in min below 2 h ('8.31 min'), then hours as the tables write them ('8.6 h', '1.35e+22 h')."""
+    size = abs(seconds)
+    if size < 120.0:
+        return f"{seconds:.3g} s"
+    if size < 7200.0:
+        return f"{seconds / 60.0:.3g} min"
+    return f"{hours(seconds / 3600.0)} h"
+
+
+def whole_ms(seconds: float, digits: int = 0) -> str:
+    """A latency in a sentence: ms with `digits` decimals ('497 ms', '2,000 ms'), a larger unit from LONGEST_MS."""
+    if abs(seconds) >= LONGEST_MS:
+        return long_duration(seconds)
+    return f"{fixed(seconds * 1e3, digits)} ms"
+
+
 def ms(seconds: float) -> str:
-    """A latency in milliseconds: whole ms from 10 ms, one decimal from 1 ms, two significant figures below."""
+    """A latency in milliseconds: whole ms from 10 ms, one decimal from 1 ms, two significant figures below; a larger
+    unit from LONGEST_MS (long_duration)."""
+    if abs(seconds) >= LONGEST_MS:
+        return long_duration(seconds)
     value = seconds * 1e3
     if abs(value) >= 10:
         return f"{fixed(value, 0)} ms"

@@ -165,7 +165,9 @@ def test_huge_figures_in_sentences_are_printed_readably():
     assert text(Verdict(Kind.MISSES_DEADLINE, 2.5399618e12, 2.4e12, "P50")) == \
         "misses the deadline (2.54e+12 h at P50 > 2.4e+12 h)"
     assert text(Verdict(Kind.MISSES_DEADLINE, 80.04, 72.0, "P50")) == "misses the deadline (80.0 h at P50 > 72.0 h)"
-    assert text(Verdict(Kind.SLO_MISSED, 2e12, 0.5, "ttft_p95")) == "misses ttft p95 (2e+15 ms > 500 ms)"
+    # from 10 s a latency is in a larger unit (new-user QA round 18): 2e12 s is 5.6e8 h
+    assert text(Verdict(Kind.SLO_MISSED, 2e12, 0.5, "ttft_p95")) == "misses ttft p95 (555,555,555.6 h > 500 ms)"
+    assert text(Verdict(Kind.SLO_MISSED, 4e15, 0.5, "ttft_p95")) == "misses ttft p95 (1.11e+12 h > 500 ms)"
     assert [count_text(v) for v in (1e24, 9.999e15, 1e15, 153.6e6, 50_000)] == \
         ["1e+24", "9,999T", "1,000T", "153.6M", "50,000"]
     assert [plain_number(v) for v in (1e13, 999e9, 20_000, 0.5)] == ["1e+13", "999,000,000,000", "20,000", "0.5"]

@@ -3,6 +3,7 @@ the calibrate → add → list → estimate loop on this CPU, the printed VM scr
 file."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -64,6 +65,13 @@ def test_estimate_with_measurements_shows_this_machine(tiny):
     assert train["cost_usd"]["p50"] == 0.0  # no hourly cost given
     table = runner.invoke(app, ["estimate", str(profile), "--measurements", str(out), "--top", "1"]).stdout
     assert "local" in table  # the row is shown even when it ranks below --top
+    # new-user QA round 18: a long prompt on a CPU is minutes to its first token, which the table wrote as
+    # '498,755 ms' (a 7B model: '31,078,772 ms', wrapping the table); from 10 s a latency is in s, min or h
+    long = runner.invoke(app, ["estimate", str(profile), "--measurements", str(out), "--top", "1", "--set",
+                               "inference.prompt_tokens=64000", "--set", "model.seq_len=100000"],
+                         env={"COLUMNS": "100"}).stdout
+    row = next(line for line in long.splitlines() if " cpu " in line and "local" in line and "×1" in line)
+    assert re.search(r"[0-9.]+ (s|min|h) ", row) and not re.search(r"[0-9]{2},[0-9]{3} ms", long), row
 
 
 def test_calibrate_add_list_estimate_on_this_cpu(tiny, tmp_path):

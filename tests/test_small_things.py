@@ -256,3 +256,25 @@ def test_a_failed_threshold_reads_past_it():
     assert line == "training compute P50 (USD) rose 10.1%, above --fail-above cost=10%"
     assert failures([Change("training", "GPU-hours", 100.0, 125.0, False, "gpu_hours")], [], {"gpu_hours": 0.1}) == [
         "training GPU-hours rose 25%, above --fail-above gpu_hours=10%"]
+
+
+@pytest.mark.parametrize("seconds, table, sentence", [
+    # below 10 s: milliseconds as before ('9,999 ms' is read at a glance)
+    (0.0097, "9.7 ms", "10 ms"), (0.497, "497 ms", "497 ms"), (9.9994, "9,999 ms", "9,999 ms"),
+    # new-user QA round 18: the 'this machine' row of a 7B model on a CPU read '31,078,772 ms' and wrapped the table;
+    # from 10 s the unit steps as the planner's other durations do: s below 2 min, min below 2 h, then h
+    (10.237, "10.2 s", "10.2 s"), (119.0, "119 s", "119 s"), (498.755, "8.31 min", "8.31 min"),
+    (31_078.772, "8.6 h", "8.6 h"), (3.6e18, "1e+15 h", "1e+15 h"),
+])
+def test_a_long_latency_is_written_in_a_larger_unit(seconds, table, sentence):
+    from planner.readable import ms, whole_ms
+
+    assert ms(seconds) == table
+    assert whole_ms(seconds) == sentence
+
+
+def test_a_missed_latency_target_reads_in_the_same_units():
+    from planner.plans.verdict import Kind, Verdict, reasons
+
+    missed = (Verdict(Kind.SLO_MISSED, 498.755, 2.0, "ttft_p95"), Verdict(Kind.SLO_MISSED, 10.237, 0.5, "tpot_p95"))
+    assert reasons(missed) == ("misses ttft p95 (8.31 min > 2,000 ms); misses tpot p95 (10.2 s > 500 ms)",)

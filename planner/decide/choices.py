@@ -31,7 +31,7 @@ from planner.model.startup import startup_note
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingJob, TrainingPlan, pinned_parts, starting_weight_bytes, virtual_stages
 from planner.plans.verdict import Kind, Verdict
-from planner.readable import fixed, usd
+from planner.readable import fixed, usd, whole_ms
 from planner.schema.catalog import COMMIT_TERM_HOURS
 from planner.schema.profile import Profile, Slo
 from planner.schema.units import check_digit_groups
@@ -528,12 +528,12 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
             cheapest = recommended
 
         def versus(a: ServingPlan, b: ServingPlan, other: str) -> str:
-            dc, dt = cost(a) - cost(b), (time(a) - time(b)) * 1e3
-            if abs(dc) < 0.005 and abs(dt) < 0.005:
+            dc, dt = cost(a) - cost(b), time(a) - time(b)
+            if abs(dc) < 0.005 and abs(dt) < 0.005e-3:
                 return f"same as {other}"
             if dc >= 0:
-                return f"{_usd(dc)}/month more than {other} for {fixed(-dt, 0)} ms lower {name}"
-            return f"{fixed(dt, 0)} ms higher {name} than {other} to save {_usd(-dc)}/month"
+                return f"{_usd(dc)}/month more than {other} for {whole_ms(-dt)} lower {name}"
+            return f"{whole_ms(dt)} higher {name} than {other} to save {_usd(-dc)}/month"
 
         def fastest_trade(fastest: ServingPlan, recommended: ServingPlan) -> str:
             """What the fastest plan gives up against the recommendation: money, or — when it costs less, which only
@@ -543,9 +543,9 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
                 return "also the recommendation: nothing to give up"
             if cost(fastest) >= cost(recommended):
                 return "gives up money: " + versus(fastest, recommended, "the recommendation")
-            faster = (time(recommended) - time(fastest)) * 1e3
+            faster = time(recommended) - time(fastest)
             saves = f"{_usd(cost(recommended) - cost(fastest))}/month less than the recommendation" + (
-                f" and {fixed(faster, 0)} ms lower {name}" if faster >= 0.005 else f" at the same {name}")
+                f" and {whole_ms(faster)} lower {name}" if faster >= 0.005e-3 else f" at the same {name}")
             if not (safe and not holds_with_headroom(fastest, slo)):
                 return saves
             miss = _headroom_miss(fastest, slo)
@@ -587,7 +587,7 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
                         missed.append((target_key, goal, least))
             for target_key, goal, least in missed:
                 changes.append(f"latency: the {latency_name(target_key)} target would have to be at least "
-                               f"{fixed(least.latency_s[target_key] * 1e3, 0)} ms (now {fixed(goal * 1e3, 0)} ms): "
+                               f"{whole_ms(least.latency_s[target_key])} (now {whole_ms(goal)}): "
                                f"the fastest plan for it is {_serving_label(least)}.")
             if not missed:
                 changes.append(f"latency: no plan meets every target at once (each alone is met by some plan); "
@@ -595,10 +595,10 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
             # the fastest plan's misses, less those said above ('misses tpot p95 (3 ms > 1 ms)')
             said = [k.replace("_", " ") for k, _, _ in missed]
             changes += [f"also: {r}" for r in quick.reasons if not any(s in r for s in said)][:2]
-            alternatives = [Choice("fastest possible", quick, f"{fixed(time(quick) * 1e3, 0)} ms {name} for "
+            alternatives = [Choice("fastest possible", quick, f"{whole_ms(time(quick))} {name} for "
                                                               f"{_usd(cost(quick))}/month"),
                             Choice("cheapest possible", cheap, f"{_usd(cost(cheap))}/month at "
-                                                               f"{fixed(time(cheap) * 1e3, 0)} ms {name}")]
+                                                               f"{whole_ms(time(cheap))} {name}")]
     else:
         changes.append("No offer fits the model in memory: more GPU memory per replica, a smaller model or "
                        "lower-precision weights would have to change.")
@@ -650,8 +650,8 @@ def _headroom_miss(plan: ServingPlan, slo: Slo | None) -> str:
         if key in plan.latency_s:
             factor = headroom_factor(plan, key)
             if plan.latency_s[key] * factor > target:
-                return (f"{key.replace('_', ' ')} {fixed(plan.latency_s[key] * 1e3, 1)} ms × {factor:.2f} > "
-                        f"{fixed(target * 1e3, 0)} ms")
+                return (f"{key.replace('_', ' ')} {whole_ms(plan.latency_s[key], 1)} × {factor:.2f} > "
+                        f"{whole_ms(target)}")
     return ""
 
 

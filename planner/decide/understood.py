@@ -8,7 +8,7 @@ from planner.dataclass import dataclass
 from typing import TYPE_CHECKING
 
 from planner.io.profile import LoadedProfile
-from planner.readable import fixed
+from planner.readable import fixed, whole_ms
 from planner.model.workload import params_disagreement, workload_for
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
     if est.inference is not None:
         inf = profile.inference
         assert inf is not None
-        slo = ", ".join(f"{k.replace('_', ' ')} {fixed(v * 1e3, 0)} ms"
+        slo = ", ".join(f"{k.replace('_', ' ')} {whole_ms(v)}"
                         for k, v in inf.slo.targets().items())
         if est.inference.work.is_generative:
             traffic = (f"{fixed(inf.rate)} req/s peak, {_mean_tokens(inf.prompt_tokens or 0)} prompt + "

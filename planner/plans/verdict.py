@@ -6,7 +6,7 @@ import math
 from planner.dataclass import dataclass
 from enum import Enum
 
-from planner.readable import fixed
+from planner.readable import fixed, whole_ms
 
 
 class Kind(str, Enum):
@@ -141,7 +141,7 @@ def text(v: Verdict) -> str:
     if k in (Kind.SLO_MISSED, Kind.SIMULATION_MISSED):
         assert v.value is not None and v.limit is not None
         prefix = "simulation misses" if k is Kind.SIMULATION_MISSED else "misses"
-        return f"{prefix} {v.detail.replace('_', ' ')} ({fixed(v.value * 1e3, 0)} ms > {fixed(v.limit * 1e3, 0)} ms)"
+        return f"{prefix} {v.detail.replace('_', ' ')} ({whole_ms(v.value)} > {whole_ms(v.limit)})"
     raise ValueError(k)  # pragma: no cover - every kind is worded above
 
 
