@@ -131,3 +131,35 @@ def test_a_plan_with_no_replica_has_no_bill(catalog, monkeypatch):
     for text in (render_table(result.estimate, 10, result.decision),
                  render_markdown(result.estimate, 10, result.decision)):
         assert "Whole monthly bill" not in text and "$0.00" not in text and "0×1" not in text
+
+
+def test_the_price_trust_and_the_bill_in_one_copy_are_the_two_copies(catalog):
+    """The estimate gives each serving plan its offer's price trust and its provider's bill in one copy
+    (plans/search.py _with_trust_and_bill, price_flags kept per offer): the same plan, field for field and in the
+    same order, as _with_price_trust then the bill, for every offer of serve-7b-chat on two GPUs — 1- and 8-GPU
+    instances, plans at the targets and with headroom — and for a plan of an offer not priced."""
+    import dataclasses
+    import datetime as dt
+
+    from planner.api import load_profile
+    from planner.model.workload import workload_for
+    from planner.plans import search
+    from planner.plans.evolve import evolve
+    from planner.plans.serving import serving_plans
+
+    loaded = load_profile(CHAT, catalog, ["constraints.gpus=[H100-SXM, L4]", "inference.egress_gb_per_month=500"])
+    inf, day = loaded.profile.inference, dt.date(2026, 12, 2)
+    work = workload_for(loaded.arch)
+    offers = search.searched_offers(loaded, catalog, day)
+    priced = {(o.provider, o.offer.instance): o for o in offers}
+    memo: dict = {}
+    plans = [p for o in offers for p in serving_plans(work, inf, catalog, o, memo=memo)]
+    plans.append(dataclasses.replace(plans[0], provider="nobody"))
+    assert len({p.instance for p in plans}) > 2 and any(p.gpus_per_replica > 1 for p in plans)
+    bills, flags = search._ServingBills(catalog, work, inf), {}
+    weights_gb = weight_bytes(work, inf.precision) / 1e9
+    for plan in plans + plans:  # twice: the second time the flags are the kept ones
+        one = search._with_trust_and_bill(plan, priced, day, catalog, bills, flags)
+        two = evolve(search._with_price_trust(plan, priced, day, catalog),
+                     bill=serving_bill(catalog.facts.get(plan.provider), weights_gb, inf.egress_gb_per_month))
+        assert list(vars(one).items()) == list(vars(two).items())

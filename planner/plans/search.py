@@ -28,7 +28,7 @@ from planner.model.precision import COMPUTE_PRECISION
 from planner.model.workload import Workload, weight_bytes, workload_for
 from planner.plans import bounds
 from planner.plans.count_bound import CountBound, boundable
-from planner.plans.evolve import evolve
+from planner.plans.evolve import evolve, evolve_with
 from planner.plans.local import (
     inference_sizes,
     local_serving_plan,
@@ -296,10 +296,14 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
                     plan = on_one_machine(plan, offer.offer.gpus_per_instance)
                 plans.append(simulated_plan(plan, work, profile.inference, gpu, offer, seed, simulations)
                              if simulate else plan)
-        plans = mark_serving([_with_price_trust(p, priced, day, catalog) for p in plans], constraints.providers)
+        # each plan with its offer's price trust and its provider's bill in one copy (_with_trust_and_bill)
+        bills = _ServingBills(catalog, work, profile.inference)
+        flags: dict[int, tuple[str, ...]] = {}  # price_flags per offer: its plan at the targets and with headroom
+        plans = mark_serving([_with_trust_and_bill(p, priced, day, catalog, bills, flags) for p in plans],
+                             constraints.providers)
         if local is not None:
-            plans += local_serving_plan(local, work, profile.inference, warnings)
-        plans = _with_serving_bills(plans, catalog, work, profile.inference)
+            plans += [evolve(p, bill=bills.of(p.provider))
+                      for p in local_serving_plan(local, work, profile.inference, warnings)]
         slo = profile.inference.slo
         key = serving_latency_key(plans, slo)
         inference = ServingEstimate(work, sorted(plans, key=lambda p: serving_rank(p, key, slo)), slo)
@@ -1099,22 +1103,38 @@ def _market(job: TrainingJob, priced: dict[tuple[str, str], PricedOffer], today:
     return market
 
 
-def _with_serving_bills(plans: list[ServingPlan], catalog: Catalog, work: Workload, inference: Inference
-                        ) -> list[ServingPlan]:
-    """Each serving plan with its month of storage and egress (planner/model/bill.py ServingBill), once per
-    provider: the served weights (and a speculative draft's) at the served precision, the profile's egress volume."""
-    weights = weight_bytes(work, inference.precision)
-    if work.draft is not None:
-        weights += weight_bytes(work.draft, inference.precision)
-    bills: dict[str, ServingBill] = {}
-    out = []
-    for plan in plans:
-        bill = bills.get(plan.provider)
+class _ServingBills:
+    """Each provider's month of storage and egress for the served weights (and a speculative draft's) at the served
+    precision and the profile's egress volume (planner/model/bill.py ServingBill), once per provider."""
+
+    def __init__(self, catalog: Catalog, work: Workload, inference: Inference) -> None:
+        weights = weight_bytes(work, inference.precision)
+        if work.draft is not None:
+            weights += weight_bytes(work.draft, inference.precision)
+        self.catalog, self.weights, self.egress = catalog, weights, inference.egress_gb_per_month
+        self.bills: dict[str, ServingBill] = {}
+
+    def of(self, provider: str) -> ServingBill:
+        bill = self.bills.get(provider)
         if bill is None:
-            bill = bills[plan.provider] = serving_bill(catalog.facts.get(plan.provider), weights / 1e9,
-                                                       inference.egress_gb_per_month)
-        out.append(evolve(plan, bill=bill))
-    return out
+            bill = self.bills[provider] = serving_bill(self.catalog.facts.get(provider), self.weights / 1e9,
+                                                       self.egress)
+        return bill
+
+
+def _with_trust_and_bill(plan: ServingPlan, priced: dict[tuple[str, str], PricedOffer], today: dt.date,
+                         catalog: Catalog, bills: _ServingBills, flags: dict[int, tuple[str, ...]]) -> ServingPlan:
+    """_with_price_trust and the provider's bill in one copy of the plan (the same fields: each plan was copied
+    twice, ~550 a serve-7b-chat estimate); `flags`: price_flags kept per offer."""
+    offer = priced.get((plan.provider, plan.instance))
+    if offer is None:
+        return evolve(plan, bill=bills.of(plan.provider))
+    found = flags.get(id(offer))
+    if found is None:
+        found = flags[id(offer)] = price_flags(offer, today)
+    changes = _trust_changes(plan, offer, found, catalog.gpus[plan.gpu])
+    changes["bill"] = bills.of(plan.provider)
+    return evolve_with(plan, changes)
 
 
 P = TypeVar("P", TrainingPlan, ServingPlan)
