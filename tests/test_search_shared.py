@@ -284,3 +284,89 @@ def test_an_estimate_with_deferred_rows_is_freed_without_the_collector(catalog):
         assert held[0]() is None and held[1]() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("name, sets", [("pretrain-1b-72h", []), ("lora-mixtral-8x7b", []),
+                                        ("pretrain-1b-72h", ["training.framework=megatron"]),
+                                        ("resnet50-imagenet", ["training.framework=eager"])])
+def test_the_memos_layout_efficiencies_equal_the_direct_ones(catalog, name, sets):
+    """LayoutMemo.layout_efficiency makes each efficiency in one copy from the curve's value and what the stack note
+    and the widening change (widened_changes, per (GPU and efficiency, widening)), and shares the curve's value with
+    lazy_value: every one equals layout_efficiency's at_curve_value then TrainCurve.widened, on a dense model, a
+    mixture of experts (expert degrees), a stack with a factor of its own (nothing widened below the largest published
+    run) and a CNN, at counts within and past that run (widened by their number), in the memo's order and again."""
+    loaded = planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog, ["constraints.max_gpus=16384", *sets])
+    job = planner.plan(loaded, catalog, today=DAY).estimate.training.job
+    offers = random.Random(name).sample(searched_offers(loaded, catalog, DAY), 8)
+    memo = LayoutMemo()
+    checked, widened, whole = 0, 0, 0
+    for offer in offers:
+        gpu = catalog.gpus[offer.offer.gpu]
+        efficiency = prior_efficiency(catalog, gpu, "train", job.work.family)
+        token = memo.efficiency_token(gpu, efficiency)
+        for count in candidate_counts(offer, loaded.profile.constraints.max_gpus, None):
+            for layout in training.candidate_layouts(job, gpu, offer, count):
+                if layout.expert == 1 and random.Random(count).random() < 0.5:  # a LazyPipe's value first
+                    memo.lazy_value(job, gpu, efficiency, token, layout.tensor, layout.micro_batch)
+                for _ in range(2):
+                    shared = memo.layout_efficiency(efficiency, job, gpu, layout, token)
+                    alone = training.layout_efficiency(efficiency, job, gpu, layout)
+                    assert shared == alone, (offer.offer.instance, count, layout)
+                checked += 1
+                widened += shared.log_sigma != efficiency.log_sigma
+                whole += shared.extrapolations == efficiency.extrapolations
+    assert checked > 100 and widened > 0
+    if sets:  # a stack with a factor of its own: nothing widened below the largest published run
+        assert whole > 0
+
+
+def _memory_both_parts(job, micro, recompute, sharding, dp, tp, pp, ep, cp):  # type: ignore[no-untyped-def]
+    """training_memory as it read before it left out a part with nothing in it: both parts summed, always."""
+    value_bytes, routed, trainable_params, frozen_bytes, state_bytes, per_samples, _ = training.memory_terms(job)
+    split = tp * pp
+    trainable = (trainable_params * (1.0 - routed) / split, trainable_params * routed / (split * ep))
+    frozen = training.frozen_base(job, split, ep)
+    groups = (dp * cp, max(1, dp // ep) * cp)
+    state = grads = weights = 0.0
+    for part, still, n in zip(trainable, frozen, groups):
+        part_state, part_grads = part * state_bytes, part * value_bytes
+        part_weights = part * value_bytes + still * frozen_bytes
+        if sharding in ("zero1", "zero2", "zero3"):
+            part_state /= n
+        if sharding in ("zero2", "zero3"):
+            part_grads /= n
+        if sharding == "zero3":
+            part_weights /= n
+        state, grads, weights = state + part_state, grads + part_grads, weights + part_weights
+    activations = per_samples[recompute] * micro * (value_bytes / 2.0) / (tp * cp)
+    return TrainingMemory(weights, grads, state, activations)
+
+
+@pytest.mark.parametrize("name, sets", [("pretrain-1b-72h", []), ("lora-mixtral-8x7b", []),
+                                        ("lora-mixtral-8x7b", ["training.method=full", "training.lora_rank=null"]), ("lora-7b-a6000", []),
+                                        ("lora-7b-a6000", ["training.method=qlora"])])
+def test_training_memory_and_layout_work_equal_their_reference_sums(catalog, name, sets):
+    """training_memory sums only the part (dense, routed experts) that holds something when the other holds nothing
+    (x + 0.0 is x), and layout_work reads the job's own numbers from work_constants (LayoutMemo keeps them): both equal
+    the sums over both parts and the work worked out afresh, bit for bit, on a dense model, a mixture of experts with
+    adapters (a frozen routed base, nothing routed trainable) and fully trained, LoRA and QLoRA, every ZeRO stage and
+    recomputation, over data, tensor, pipeline, expert and context degrees."""
+    loaded = planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog, sets)
+    job = planner.plan(loaded, catalog, today=DAY).estimate.training.job
+    memo = LayoutMemo()
+    checked = 0
+    for sharding in training.ZERO_SHARDING:
+        for recompute in ("none", "selective", "full"):
+            for dp, tp, pp, ep, cp in ((1, 1, 1, 1, 1), (8, 1, 1, 1, 1), (4, 2, 1, 1, 1), (2, 2, 2, 1, 1),
+                                       (8, 1, 1, 8, 1), (16, 2, 2, 4, 1), (4, 1, 1, 1, 2), (8, 1, 4, 2, 2)):
+                if ep > 1 and not job.work.is_moe:
+                    continue
+                for micro in (1, 3):
+                    memory = training.training_memory(job, micro, recompute, sharding, dp, tp, pp, ep, cp)
+                    assert memory == _memory_both_parts(job, micro, recompute, sharding, dp, tp, pp, ep, cp)
+                    layout = Layout(dp, tp, pp, sharding, recompute, micro, memory, ep, 2 if pp > 1 else 1, cp)
+                    assert memo.layout_work(job, layout) == training.layout_work(job, layout)
+                    assert training.layout_work(job, layout).optimizer_bytes == \
+                        training.optimizer_step_bytes(job, layout)
+                    checked += 1
+    assert checked > 100

@@ -39,7 +39,7 @@ from planner.model.workload import (
 )
 from planner.plans import verdict
 from planner.plans.context_parallel import context_degrees, context_problem, ring_comm_and_share, splits_sequence
-from planner.plans.evolve import build, evolve
+from planner.plans.evolve import build, evolve, evolve_with
 from planner.plans.expert_parallel import (
     DEFAULT_CAPACITY_FACTOR,
     all_to_all_step_seconds,
@@ -269,14 +269,22 @@ def optimizer_step_bytes(job: TrainingJob, layout: Layout) -> float:
     step's backward and its gradient reduction, on the parameters this GPU holds: split over tensor × pipeline ranks
     (the routed experts over the expert ranks too) and, from ZeRO-1 on, sharded over the data(·context)-parallel
     group, as training_memory shards the optimizer state."""
+    return _optimizer_bytes(_optimizer_bytes_per_param(job), job.trainable_params,
+                            routed_share(job.work) if job.method == "full" else 0.0, layout)
+
+
+def _optimizer_bytes_per_param(job: TrainingJob) -> float:
+    """optimizer_step_bytes' bytes per trainable parameter."""
     value_bytes = training_value_bytes(job.precision)
     master = master_bytes(job.precision)
-    per_param = value_bytes + 2.0 * (master + OPTIMIZER_STATE_BYTES[job.optimizer]) + value_bytes \
+    return value_bytes + 2.0 * (master + OPTIMIZER_STATE_BYTES[job.optimizer]) + value_bytes \
         + (0.0 if master else value_bytes)
+
+
+def _optimizer_bytes(per_param: float, trainable: float, routed: float, layout: Layout) -> float:
+    """optimizer_step_bytes from its bytes per parameter, the job's trainable parameters and their routed share."""
     model_split, ep, cp = layout.tensor * layout.pipeline, max(1, layout.expert), max(1, layout.context)
-    routed = routed_share(job.work) if job.method == "full" else 0.0
-    dense, experts = job.trainable_params * (1.0 - routed) / model_split, \
-        job.trainable_params * routed / (model_split * ep)
+    dense, experts = trainable * (1.0 - routed) / model_split, trainable * routed / (model_split * ep)
     if layout.sharding in ("zero1", "zero2", "zero3"):
         dense, experts = dense / (max(1, layout.data) * cp), experts / (max(1, layout.data // ep) * cp)
     return (dense + experts) * per_param
@@ -342,17 +350,23 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, s
     # ZeRO shards over the data(·context)-parallel / expert-data-parallel group
     groups = ((dp if dp > 1 else 1) * cp, (dp // ep if dp // ep > 1 else 1) * cp)
     state = grads = weights = 0.0
-    for part, still, n in zip(trainable, frozen, groups):
+    shards_state = sharding in ("zero1", "zero2", "zero3")
+    shards_grads = shards_state and sharding != "zero1"
+    shards_weights = sharding == "zero3"
+    # a part with nothing trainable and nothing frozen (a dense model's experts) adds exact zeros to each sum (x + 0.0
+    # is x): only the other is summed
+    for part, still, n in zip(trainable, frozen, groups) if trainable[1] or frozen[1] else \
+            ((trainable[0], frozen[0], groups[0]),):
         part_state, part_grads = part * state_bytes, part * value_bytes
         part_weights = part * value_bytes + still * frozen_bytes
-        if sharding in ("zero1", "zero2", "zero3"):
+        if shards_state:
             part_state /= n
-        if sharding in ("zero2", "zero3"):
+        if shards_grads:
             part_grads /= n
-        if sharding == "zero3":
+        if shards_weights:
             part_weights /= n
         state, grads, weights = state + part_state, grads + part_grads, weights + part_weights
-    mode = recompute_mode(recompute)
+    mode = recompute if recompute.__class__ is str else recompute_mode(recompute)
     activations = per_samples[mode] * micro_batch * (value_bytes / 2.0) / (tp * cp)
     # TrainingMemory(weights, grads, state, activations) without the frozen __init__'s setattr per field (~3,000 a
     # search of a mixture of experts; plans/evolve.py does the same for plans)
@@ -1011,55 +1025,97 @@ class LayoutWork(NamedTuple):
     """Bytes the optimizer's update moves on one GPU per step (optimizer_step_bytes)."""
 
 
-def layout_work(job: TrainingJob, layout: Layout) -> LayoutWork:
-    """The job-and-layout parts of step_terms (LayoutWork)."""
+class WorkConstants(NamedTuple):
+    """What layout_work reads of the job alone, the same for every layout (LayoutMemo keeps it: a search works out
+    hundreds of layouts' work, and these properties and calls were a third of each)."""
+
+    batch: float | None
+    flops: float
+    """TrainingJob.model_flops_per_sample."""
+    attention_flops: float
+    forward_flops: float
+    value_bytes: float
+    tokens: float
+    hidden: float
+    layers: int
+    routed: float
+    """routed_share of full training, else 0."""
+    trainable: float
+    """TrainingJob.trainable_params."""
+    kernels: float
+    """kernels_per_forward of the work."""
+    per_param: float
+    """Bytes the optimizer's update moves per trainable parameter (optimizer_step_bytes)."""
+    frozen: float
+    """frozen_value_bytes (gather_bytes of an adapter's frozen base)."""
+    imbalances: dict[int, float]
+    """stage_imbalance per pipeline depth, filled as asked."""
+
+
+def work_constants(job: TrainingJob) -> WorkConstants:
+    """The job's WorkConstants."""
+    work = job.work
+    value_bytes = training_value_bytes(job.precision)
+    return WorkConstants(job.global_batch_samples, job.model_flops_per_sample, work.attention_flops_per_sample,
+                         work.forward_flops_per_sample, value_bytes, work.tokens_per_sample, work.hidden, work.layers,
+                         routed_share(work) if job.method == "full" else 0.0, job.trainable_params,
+                         kernels_per_forward(work), _optimizer_bytes_per_param(job),
+                         frozen_value_bytes(job, value_bytes), {})
+
+
+def layout_work(job: TrainingJob, layout: Layout, constants: WorkConstants | None = None) -> LayoutWork:
+    """The job-and-layout parts of step_terms (LayoutWork); `constants`: work_constants(job), when the caller keeps
+    it (LayoutMemo)."""
+    batch, flops, attention_flops, forward_flops, value_bytes, tokens, hidden, layers, routed, trainable, kernels, \
+        per_param, frozen, imbalances = constants or work_constants(job)
     dp, tp, pp, cp, micro = layout.data, layout.tensor, layout.pipeline, layout.context, layout.micro_batch
-    if job.global_batch_samples:
+    if batch:
         # a fixed global batch: the busiest replica takes ceil(B/dp) samples in `accumulation` micro-batches of at
         # most `micro` (balanced, so their mean size is what each slot computes); the step yields B samples, never the
         # padded dp·ceil(B/dp) (DDP's uneven inputs wait for the busiest replica)
-        per_replica = math.ceil(job.global_batch_samples / dp - 1e-9)
+        per_replica = math.ceil(batch / dp - 1e-9)
         accumulation = max(1, math.ceil(per_replica / micro))
         size = per_replica / accumulation
-        samples = float(job.global_batch_samples)
+        samples = float(batch)
     else:
         accumulation, samples, size = 1, float(dp * micro), float(micro)
-    work, recompute, flops = job.work, layout.recompute, job.model_flops_per_sample
+    recompute, expert = layout.recompute, layout.expert
     # recomputation reruns forward work in backward: all of it (full) or the attention core (selective)
-    rerun = 0.0 if recompute == "none" else work.attention_flops_per_sample if recompute == "selective" \
-        else work.forward_flops_per_sample
+    rerun = 0.0 if recompute == "none" else attention_flops if recompute == "selective" else forward_flops
     hardware_factor = 1.0 + rerun / flops
     # context parallelism splits every sample's FLOP evenly over its cp ranks (load-balanced causal chunks)
     micro_flops = size * flops * hardware_factor / (tp * pp * cp)
     if pp > 1:  # a pipeline runs at its busiest stage's pace
-        micro_flops *= stage_imbalance(work, pp, job.pipeline_split)
+        imbalance = imbalances.get(pp)
+        if imbalance is None:
+            imbalance = imbalances[pp] = stage_imbalance(job.work, pp, job.pipeline_split)
+        micro_flops *= imbalance
     # 1F1B: the pipeline fills and drains once per step, idle (pp − 1) micro-batch slots; the interleaved schedule
     # with v virtual stages per rank cuts the idle slots to (pp − 1)/v and sends v times as often (Narayanan et al.
     # 2021, §2.2)
     virtual = max(1, layout.virtual) if pp > 1 else 1
     slots = accumulation + (pp - 1) / virtual
-    value_bytes = training_value_bytes(job.precision)
-    activation_bytes = size * job.work.tokens_per_sample * job.work.hidden * value_bytes / cp
-    per_layer = TP_ALLREDUCES_PER_LAYER + (2 if layout.recompute == "full" else 0)
-    tp_allreduces = slots * per_layer * (job.work.layers / pp)
+    activation_bytes = size * tokens * hidden * value_bytes / cp
+    full = recompute == "full"
+    per_layer = TP_ALLREDUCES_PER_LAYER + (2 if full else 0)
+    tp_allreduces = slots * per_layer * (layers / pp)
     pipeline_sends = (accumulation + pp - 1) * 2.0 * virtual
     # expert gradients live in the expert-data-parallel group: 1/ep of them per GPU
-    routed = routed_share(job.work) if job.method == "full" else 0.0
-    grad_bytes = job.trainable_params * (1.0 - routed + routed / layout.expert) / (tp * pp) * value_bytes
+    grad_bytes = trainable * (1.0 - routed + routed / expert) / (tp * pp) * value_bytes
     # context ranks hold the same weights: gradients reduce over the data × context group
     if layout.sharding == "zero3":
-        messages = ZERO3_PASSES * math.ceil(job.work.layers / pp)
+        messages = ZERO3_PASSES * math.ceil(layers / pp)
     else:
-        messages = gradient_messages(job.framework, grad_bytes, value_bytes, dp * cp, math.ceil(job.work.layers / pp))
+        messages = gradient_messages(job.framework, grad_bytes, value_bytes, dp * cp, math.ceil(layers / pp))
     gather_bytes = grad_bytes
-    if job.method != "full":  # the frozen base per GPU as training_memory holds it before ZeRO-3 shards it
-        gather_bytes += sum(frozen_base(job, tp * pp, layout.expert)) * frozen_value_bytes(job, value_bytes)
-    host_s = accumulation * kernels_per_forward(job.work) / pp * (2.0 if recompute == "full" else 1.0) \
-        * job.launch_floor_s
+    full_training = job.method == "full"
+    if not full_training:  # the frozen base per GPU as training_memory holds it before ZeRO-3 shards it
+        gather_bytes += sum(frozen_base(job, tp * pp, expert)) * frozen
+    host_s = accumulation * kernels / pp * (2.0 if full else 1.0) * job.launch_floor_s
     return _tuple_new(LayoutWork, (accumulation, slots, virtual, micro_flops, value_bytes, activation_bytes,
                                    tp_allreduces, pipeline_sends, grad_bytes, messages, samples, host_s, gather_bytes,
-                                   dequant_bytes(job, recompute, tp * pp, layout.expert),
-                                   optimizer_step_bytes(job, layout)))
+                                   0.0 if full_training else dequant_bytes(job, recompute, tp * pp, expert),
+                                   _optimizer_bytes(per_param, trainable, routed, layout)))
 
 
 def step_terms(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, layout: Layout,
@@ -1187,6 +1243,19 @@ def at_curve_value(efficiency: Efficiency, job: TrainingJob, value: float) -> Ef
     return evolve(efficiency, value=value, detail=detail)
 
 
+def widened_changes(efficiency: Efficiency, job: TrainingJob, gpus: int) -> dict[str, object]:
+    """What at_curve_value and then TrainCurve.widened at `gpus` change of a curve's efficiency besides its value:
+    the detail, and the σ and flags where widened widens it. Neither reads the value, and widened reads of the GPU
+    count only TrainCurve.widening_count, so every layout of one (GPU, efficiency) at one widening gets the same
+    (LayoutMemo.layout_efficiency)."""
+    curve: Any = efficiency.curve
+    base = at_curve_value(efficiency, job, efficiency.value)
+    widened = curve.widened(base, job.framework, gpus)
+    if widened is base:
+        return {"detail": base.detail}
+    return {"detail": base.detail, "log_sigma": widened.log_sigma, "extrapolations": widened.extrapolations}
+
+
 class LayoutEntry(NamedTuple):
     """A candidate layout as fastest_layout reads it: the layout, its layout_work, and the tensor degree,
     micro-batch, expert degree and GPUs that key its efficiency (LayoutMemo.layout_efficiency), read once."""
@@ -1235,8 +1304,11 @@ class LayoutMemo:
     layouts: dict[tuple[object, ...], list[Layout]] = dataclasses.field(default_factory=dict)
     efficiencies: dict[tuple[object, ...], Efficiency] = dataclasses.field(default_factory=dict)
     memories: dict[tuple[object, ...], TrainingMemory] = dataclasses.field(default_factory=dict)
-    values: dict[tuple[object, ...], Efficiency] = dataclasses.field(default_factory=dict)
-    """The curve's efficiency at (GPU and efficiency, tensor degree, micro-batch, expert degree), before widening."""
+    values: dict[tuple[int, int, int, int], float] = dataclasses.field(default_factory=dict)
+    """The curve's value at (efficiency token, tensor degree, micro-batch, expert degree) over one expert rank (at one:
+    curve_values)."""
+    widenings: dict[tuple[int, int], dict[str, object]] = dataclasses.field(default_factory=dict)
+    """widened_changes per (efficiency token, TrainCurve.widening_count)."""
     contents: dict[tuple[object, ...], int] = dataclasses.field(default_factory=dict)
     tokens: dict[tuple[int, int], tuple[int, GpuSpec, Efficiency]] = dataclasses.field(default_factory=dict)
     works: dict[tuple[object, ...], list[Candidate]] = dataclasses.field(default_factory=dict)
@@ -1253,6 +1325,8 @@ class LayoutMemo:
     """_pinned_keys of the job (pinned_keys)."""
     memory_terms: MemoryTerms | None = None
     """memory_terms of the memo's one job (training_memory)."""
+    constants: WorkConstants | None = None
+    """work_constants of the memo's one job (layout_work)."""
     trials: dict[tuple[object, ...], FitTrials] = dataclasses.field(default_factory=dict)
     """fit_trials per (count, degrees, stages): every memory size tries the same ones."""
     entries: dict[int, LayoutEntry] = dataclasses.field(default_factory=dict)
@@ -1496,7 +1570,10 @@ class LayoutMemo:
                layout.micro_batch, layout.recompute, layout.sharding)
         found = self.configs.get(key)
         if found is None:
-            found = self.configs[key] = layout_work(job, layout)
+            constants = self.constants
+            if constants is None:
+                constants = self.constants = work_constants(job)
+            found = self.configs[key] = layout_work(job, layout, constants)
         return found
 
     def training_memory(self, job: TrainingJob, micro_batch: int, recompute: bool | str, sharding: str, dp: int,
@@ -1518,18 +1595,31 @@ class LayoutMemo:
         efficiency_token(gpu, efficiency), when the caller asks for several layouts)."""
         if token is None:
             token = self.efficiency_token(gpu, efficiency)
-        at = (token, layout.tensor, layout.micro_batch, layout.expert)
+        tensor, micro, expert = layout.tensor, layout.micro_batch, layout.expert
         curve: Any = efficiency.curve  # a TrainCurve, as in at_curve_value
-        key = (*at, curve.widening_count(layout.gpus) if curve is not None else 0)
+        widening = curve.widening_count(layout.gpus) if curve is not None else 0
+        key = (token, tensor, micro, expert, widening)
         found = self.efficiencies.get(key)
         if found is None:
             if curve is None:
                 found = efficiency
-            else:  # the curve's value and the stack note are the same at every GPU count: only the widening varies
-                base = self.values.get(at)
-                if base is None:
-                    base = self.values[at] = at_curve_value(efficiency, job, curve_value(curve, job, gpu, layout))
-                found = curve.widened(base, job.framework, layout.gpus)
+            else:
+                # at_curve_value then TrainCurve.widened, in one copy: the curve's value is the layout's own, once per
+                # (token, tensor degree, micro-batch, expert degree) — lazy_value's at one expert rank, the same call —
+                # and what the two copies change besides it (the detail with the stack note, the widened σ and flags)
+                # is the same for every layout of the (GPU, efficiency) at one widening (widened_changes)
+                if expert == 1:
+                    value = self.curve_values.get((token, tensor, micro))
+                    if value is None:
+                        value = self.curve_values[(token, tensor, micro)] = curve_value(curve, job, gpu, layout)
+                else:
+                    value = self.values.get((token, tensor, micro, expert))
+                    if value is None:
+                        value = self.values[(token, tensor, micro, expert)] = curve_value(curve, job, gpu, layout)
+                changes = self.widenings.get((token, widening))
+                if changes is None:
+                    changes = self.widenings[(token, widening)] = widened_changes(efficiency, job, layout.gpus)
+                found = evolve_with(efficiency, {"value": value, **changes})
             self.efficiencies[key] = found
         return found
 
@@ -1543,7 +1633,8 @@ class LayoutMemo:
             link = tokens.setdefault((intra, prefix[1], offer.offer.network_gbps), len(tokens))
             comm = tokens.setdefault((prefix, intra, offer.offer.network_gbps), len(tokens))
             found = self.views[key] = TargetView(prefix, intra, self.efficiency_token(gpu, efficiency), comm, link,
-                                                 (gpu, offer, efficiency))
+                                                 (gpu, offer, efficiency), self.peak_flops(gpu, job.precision),
+                                                 efficiency_cap(gpu, job.precision), dequant_bandwidth(gpu))
         return found
 
     def peak_flops(self, gpu: GpuSpec, precision: str) -> float | None:
@@ -1640,7 +1731,7 @@ def _fastest(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, eff
         rows = memo.comm_rows(job, gpu, offer, count, view)
     entries, comms = rows
     efficiencies, lazy_values, made_comms, link = memo.efficiencies, memo.curve_values, memo.comms, view.link
-    bandwidth = dequant_bandwidth(gpu)
+    bandwidth = view.bandwidth
     # expert ranks stretch the compute by imbalance_factor, at least 1.0 where these hold (the profile's
     # capacity_factor is at least 1): the floor below then holds for their layouts too
     stretches = job.capacity_factor >= 1.0 and job.work.expert_flops_share >= 0.0
@@ -1745,6 +1836,12 @@ class TargetView(NamedTuple):
     layout's StepComm reads of the GPU and the offer."""
     held: tuple[object, ...]
     """The GPU, offer and efficiency, held so their id() is not reused while the memo lives."""
+    peak_found: float | None
+    """LayoutMemo.peak_flops(gpu, job.precision) (None: the GPU lacks the precision)."""
+    cap: float
+    """efficiency_cap(gpu, job.precision)."""
+    bandwidth: float
+    """dequant_bandwidth(gpu)."""
 
 
 def plan_training(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, count: int, efficiency: Efficiency,
@@ -1766,9 +1863,13 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
     pinned keys) worked out once: a search times ~20 counts of each (GPU, instance shape)."""
     o = offer.offer
     per_instance, networked = o.gpus_per_instance, bool(o.network_gbps)
-    peak_found = memo.peak_flops(gpu, job.precision) if memo else peak_flops(gpu, job.precision)
+    if memo is not None:
+        view: TargetView | None = memo.view(job, gpu, offer, efficiency)
+        assert view is not None
+        peak_found, cap = view.peak_found, view.cap
+    else:
+        view, peak_found, cap = None, peak_flops(gpu, job.precision), efficiency_cap(gpu, job.precision)
     peak = gpu.peak_tflops.fp32 * 1e12 if peak_found is None else peak_found
-    view = memo.view(job, gpu, offer, efficiency) if memo is not None else None
     price = o.spot_usd_per_hour if spot and o.spot_usd_per_hour else o.usd_per_hour
     is_spot = spot and o.spot_usd_per_hour is not None
     pinned_keys = memo.pinned_keys(job) if memo else _pinned_keys(job)
@@ -1781,7 +1882,6 @@ def timed_plans(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, counts: Sequ
     # them
     intervals: dict[tuple[int, float], tuple[tuple[float, float, float], Efficiency]] = \
         memo.intervals if memo is not None else {}
-    cap = efficiency_cap(gpu, job.precision)
     plans = []
     for count in counts:
         verdicts: list[Verdict] = []
