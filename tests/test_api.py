@@ -240,7 +240,9 @@ def test_latency_misses_group_their_digits_as_the_tables_do():
     # new-user QA: the reason said "misses ttft p95 (19628 ms > 1000 ms)" beside a TTFT column of "19,628 ms"
     from planner.plans.verdict import Kind, Verdict
 
-    assert Verdict(Kind.SLO_MISSED, 19.628, 1.0, "ttft_p95").text == "misses ttft p95 (19,628 ms > 1,000 ms)"
+    assert Verdict(Kind.SLO_MISSED, 9.628, 1.0, "ttft_p95").text == "misses ttft p95 (9,628 ms > 1,000 ms)"
+    # from 10 s in a larger unit, as the tables write it (new-user QA round 18: '31,078,772 ms')
+    assert Verdict(Kind.SLO_MISSED, 19.628, 1.0, "ttft_p95").text == "misses ttft p95 (19.6 s > 1,000 ms)"
     assert Verdict(Kind.SIMULATION_MISSED, 0.0731, 0.05, "tpot_p95").text == "simulation misses tpot p95 (73 ms > 50 ms)"
     # new-user QA round 13: the measured machine's row said "needs 47748 devices", and :g wrote a million as 1e+06
     assert Verdict(Kind.TOO_MANY_DEVICES, 47748, 1).text == "needs 47,748 devices; this machine has 1"

@@ -79,5 +79,5 @@ def test_a_huge_bad_value_is_shown_shortened(tmp_path):
                     encoding="utf-8")
     result = CliRunner().invoke(app, ["estimate", str(path)])
     assert result.exit_code == 2
-    assert result.stderr == (f"Error: {path}:1:1: name: String should have at most 200 characters (got "
-                             f"'{'x' * 54}…xxx' (1,000,002 characters))\n")
+    assert result.stderr == (f"Error: {path}:1:1: name: expected at most 200 characters, got "
+                             f"'{'x' * 54}…xxx' (1,000,002 characters)\n")

@@ -97,7 +97,9 @@ def explained(first: Any, model: type[BaseModel], loc: tuple[Any, ...], data: An
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
     if (first["type"] != "missing" and "input" in first and not isinstance(first["input"], (dict, list))
-            and "got " not in message):
+            and "got " not in message and not message.startswith(f"{first['input']} ")):
+        # a message that opens with the value says it already (new-user QA round 18: 'inference.average_rate: 8/s is
+        # above the peak rate of 5/s (…) (got '8/s')')
         message += f" (got {_shown(first['input'])})"
     if first["type"] == "missing":
         message = "required field is missing"
@@ -125,7 +127,7 @@ def explained(first: Any, model: type[BaseModel], loc: tuple[Any, ...], data: An
     if first["type"] == "model_type":  # pydantic's 'a valid dictionary or instance of OwnedMachine' names a class
         # the user never wrote (new-user QA: `owned: [RTX-4090]`); say what the section takes instead
         known = _fields_at(model, loc)
-        message = "expected a section of key: value pairs" + (f" (got {_shown(first['input'])})"
+        message = "expected a section of key: value pairs" + (f", got {_shown(first['input'])}"
                                                                if "input" in first else "")
         hint = f"Its keys: {', '.join(known)}." if 0 < len(known) <= MAX_KEYS_LISTED else None
         if "preset" in known and isinstance(first.get("input"), str):
@@ -140,6 +142,19 @@ def explained(first: Any, model: type[BaseModel], loc: tuple[Any, ...], data: An
             and not isinstance(first.get("input"), bool):
         # new-user QA round 12: `--set constraints.gpus=A100` read only "Input should be a valid list (got 'A100')"
         hint = f"Write a list, in brackets: [{first['input']}]."
+    if first["type"] in _KIND_ERRORS and "input" in first:
+        # new-user QA round 18: pydantic's "Input should be a valid list (got 'A100')", "… a valid boolean …"
+        given = first["input"]
+        shown = "a section of key: value pairs" if isinstance(given, dict) else "a list" if isinstance(given, list) \
+            else _shown(given)
+        message = f"expected {_KIND_ERRORS[first['type']]}, got {shown}"
+    if first["type"] in ("string_too_long", "string_too_short") and "input" in first:
+        limit = first.get("ctx", {}).get("max_length" if first["type"] == "string_too_long" else "min_length")
+        most = "at most" if first["type"] == "string_too_long" else "at least"
+        message = f"expected {most} {limit:,} character{'s' if limit != 1 else ''}, got {_shown(first['input'])}"
+    if first["type"] == "literal_error" and "input" in first and first.get("ctx", {}).get("expected"):
+        # new-user QA round 18: pydantic's "Input should be 'fp32', … or 'fp8' (got 'fp64')"
+        message = f"expected {first['ctx']['expected']}, got {_shown(first['input'])}"
     if first["type"] == "literal_error" and isinstance(first.get("input"), str):
         choices = re.findall(r"'([^']*)'", str(first.get("ctx", {}).get("expected", "")))
         hint = did_you_mean(first["input"], choices) or None
@@ -159,6 +174,10 @@ def _number_with_unit(error: Any) -> str | None:
         return None
     return match.group(2).replace(",", "").replace("_", "")
 
+
+_KIND_ERRORS = {"list_type": "a list", "string_type": "text", "bool_type": "true or false",
+                "bool_parsing": "true or false", "dict_type": "a section of key: value pairs"}
+"""pydantic's error types for a value of the wrong kind, with what the field takes in words."""
 
 _NUMBER_ERRORS: dict[str, type] = {"int_parsing": int, "int_type": int, "float_parsing": float, "float_type": float,
                                   "finite_number": float}
