@@ -2,6 +2,7 @@
 the calibrate → add → list → estimate loop on this CPU, the printed VM script, and a kill that leaves no partial
 file."""
 import json
+import inspect
 import os
 import re
 import shutil
@@ -316,3 +317,17 @@ def test_the_record_never_replaces_the_profile_it_measures(tmp_path, monkeypatch
         "Error: tiny.yaml: --out is the profile being measured; the record would replace it. Give the record another "
         "file, or omit --out for measurements/PROFILE-NAME.yaml.\n"))
     assert Path("tiny.yaml").read_text() == TINY
+
+
+def test_calibrate_help_says_how_long_a_run_takes_from_the_suites_own_figures():
+    # new-user QA round 18: `calibrate --quick --help` gave no run time; the figures it gives are the suite's own
+    from planner.cli.commands import CALIBRATE_QUICK_HELP, calibrate
+    from planner.profiler.run import FULL, GPU_RUN_TIME, QUICK
+
+    quick, full, gpu = (f"{seconds:g} s" for seconds in (QUICK.min_run_time, FULL.min_run_time, GPU_RUN_TIME))
+    assert f"at most {quick} instead of {full} ({gpu} on a GPU)" in CALIBRATE_QUICK_HELP
+    assert f"at most {quick} instead of {full} ({gpu} on a GPU)" in (calibrate.__doc__ or "")
+    default_budget = inspect.signature(calibrate).parameters["budget"].default
+    assert f"takes --budget at most (default {default_budget})" in (calibrate.__doc__ or "")
+    result = runner.invoke(app, ["calibrate", "--quick", "--help"], env={"COLUMNS": "200"})
+    assert "takes --budget at most (default 10m)" in result.stdout and f"at most {quick} instead" in result.stdout

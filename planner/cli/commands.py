@@ -279,6 +279,12 @@ def profile_command(
     _out(text)
 
 
+CALIBRATE_QUICK_HELP = ("Time each point for at most 0.25 s instead of 1.5 s (0.5 s on a GPU), over fewer sizes; the "
+                        "run still takes up to --budget.")
+"""The figures of planner/profiler/run.py QUICK and FULL (min_run_time) and calibration_record's GPU cap, which
+tests/test_profile_cli.py checks against them (new-user QA round 18: `calibrate --quick --help` said no run time)."""
+
+
 @app.command(cls=_Command)
 def calibrate(
     out: Annotated[Optional[Path], typer.Option("--out", metavar="<file>", help="Record file to write.",
@@ -288,7 +294,7 @@ def calibrate(
     print_script: Annotated[bool, typer.Option(
         "--print-script", help="Print a shell script that calibrates a fresh GPU VM (installs nothing now).")]
     = False,
-    quick: Annotated[bool, typer.Option("--quick", help="Shorter timing per point.")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help=CALIBRATE_QUICK_HELP)] = False,
     emit: Annotated[Optional[CalibrateEmit], typer.Option(
         "--emit", help="Print one SkyPilot task per --gpus type that calibrates it on the cheapest matching offer "
                        "(runs nothing now).")] = None,
@@ -299,7 +305,9 @@ def calibrate(
     = None,
     catalog: CatalogOption = BUNDLED_CATALOG,
 ) -> None:
-    """Run the full measurement suite on this machine's GPUs (or CPU) and write a calibration record."""
+    """Run the full measurement suite on this machine's GPUs (or CPU) and write a calibration record.
+
+    It takes --budget at most (default 10m), plus the step under way: steps that would start later are skipped (the roofline and the smallest decoder run whatever the budget). --quick times each point for at most 0.25 s instead of 1.5 s (0.5 s on a GPU), so more of the suite fits the budget; on a shared 2-core CPU its whole suite (60 steps) took 34 min (docs/measure.md)."""
     from planner.cli.measure import check_budget
 
     try:

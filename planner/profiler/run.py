@@ -59,6 +59,8 @@ class Settings:
 
 QUICK = Settings(True, 0.25, (384, 1024), 128, (1, 2, 4))
 FULL = Settings(False, 1.5, (256, 512, 1024, 2048), 256, (1, 2, 4, 8))
+GPU_RUN_TIME = 0.5
+"""Most seconds spent timing one point on a GPU, whose timings are steady (FULL's 1.5 s is for a CPU's)."""
 GPU_MATMUL_SIZES = (512, 1024, 2048, 4096, 8192)
 """On GPUs the sweep runs up to 8192³, where every datasheet GPU is saturated."""
 
@@ -401,7 +403,7 @@ def calibration_record(catalog: Catalog, budget_s: float, command: str, device: 
     device = device or pick_device()
     settings = QUICK if quick else FULL
     if device != "cpu":  # GPU timings are steady: half a second per point keeps the suite inside 10 minutes
-        settings = dataclasses.replace(settings, min_run_time=min(settings.min_run_time, 0.5))
+        settings = dataclasses.replace(settings, min_run_time=min(settings.min_run_time, GPU_RUN_TIME))
     precisions = supported_precisions(device)
     steps = Steps()
     assemble = measure_peaks(device, settings, precisions, steps)
