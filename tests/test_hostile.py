@@ -301,7 +301,7 @@ def test_estimate_output_paths_are_checked_first(option, tmp_path):
     for kind, target in (("a FIFO (named pipe)", fifo), ("a symbolic link", link), ("a directory", directory)):
         result = _invoke(["estimate", str(PROFILES / "pretrain-1b-72h.yaml"), option, str(target)])
         assert result.exit_code == 2, (kind, result.output)
-        assert result.stderr.startswith(f"Error: {target}: is {kind}")
+        assert result.stderr.startswith(f"Error: {option} {target}: is {kind}")  # the option named (QA round 18)
         assert result.stdout == ""  # refused before planning: nothing printed
 
 
@@ -676,3 +676,16 @@ def test_profile_name_cannot_leave_measurements(tmp_path, monkeypatch):
     name = "../../../../tmp/x"
     target = inside_(Path("measurements"), f"{safe_name(name, 'profile')}.yaml")
     assert target == Path("measurements/tmp-x.yaml")
+
+
+def test_an_estimate_output_path_that_cannot_be_written_names_its_option(tmp_path):
+    # new-user QA round 18: `--html ''` (Path('') is '.') read "Error: .: is a directory; refusing to replace it"
+    for given, shown in (("", "."), (str(tmp_path), str(tmp_path))):
+        result = _invoke(["estimate", GOOD, "--html", given])
+        assert result.exit_code == 2
+        assert result.stderr.startswith(f"Error: --html {shown}: is a directory; refusing to replace it"), \
+            result.stderr
+    folder = tmp_path / "plot.png"
+    folder.mkdir()
+    result = _invoke(["estimate", GOOD, "--plot", str(folder)])
+    assert result.stderr.startswith(f"Error: --plot {folder}: is a directory; refusing to replace it"), result.stderr
