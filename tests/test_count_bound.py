@@ -284,7 +284,7 @@ def test_the_coarse_pipeline_terms_are_under_every_pipelines_own(catalog, name, 
         for count in sorted({c for target in search.targets for c in target.counts if c > per_instance}):
             degrees, _, piped, _, _ = bound._coarse_links(count, per_instance, network, memo)  # type: ignore[arg-type]
             pairs = bound._list(count, per_instance, True)[1]
-            for i, (_, bandwidth, _, kept, launched, _) in enumerate(piped):
+            for i, (_, bandwidth, _, kept, launched, _, _) in enumerate(piped):
                 depth = 2 << i  # (powers of two from 2)
                 for tp, pp in pairs:
                     if pp != depth:
@@ -302,3 +302,30 @@ def test_the_coarse_pipeline_terms_are_under_every_pipelines_own(catalog, name, 
                             (count, tp, pp, intra, bandwidth, least, own)
                         synced += least == own
     assert hosts and synced, (hosts, synced)
+
+
+@pytest.mark.parametrize("name, sets", [("pretrain-1b-72h", []), ("pretrain-1b-72h", ["training.batch.micro_batch=2"]),
+                                        ("pretrain-1b-72h", ["training.recompute=full", "constraints.max_gpus=8192"]),
+                                        ("resnet50-imagenet", []), ("bert-train-then-serve", []),
+                                        ("lora-7b-a6000", []), ("long-context-llama-8b", [])])
+def test_the_coarse_floors_of_all_counts_at_once_are_each_counts(catalog, name, sets):
+    """coarse_floors works out an offer's counts at once (the efficiency's terms once per set of tensor degrees,
+    _coarse_etas' sums written out, pipeline depths passed over on their least seconds on any GPU): the same floors,
+    bit for bit, as each count's _coarse_etas and every depth's seconds (`each`), on every offer shape of the search
+    (a pinned micro-batch, full recomputation, resnet50-imagenet's all-reduce at NCCL's least, long counts)."""
+    _, result = _plan(catalog, name, *sets)
+    search = result.estimate.training.rest
+    assert search is not None
+    job = next(iter(search.bounds.values())).job
+    memo = next(iter(search.memos.values()))
+    at_once, each = type(next(iter(search.bounds.values())))(job), type(next(iter(search.bounds.values())))(job)
+    compared = 0
+    for target in search.targets:
+        if target.job is not None:
+            continue
+        peak = memo.peak_flops(target.gpu, job.precision) or target.gpu.peak_tflops.fp32 * 1e12
+        floors = at_once.coarse_floors(target.gpu, target.offer, target.counts, target.efficiency, peak)
+        assert floors == each.coarse_floors(target.gpu, target.offer, target.counts, target.efficiency, peak,
+                                            each=True), (target.gpu.id, target.offer.provider)
+        compared += sum(floor > 0.0 for floor in floors)
+    assert compared > 400, compared

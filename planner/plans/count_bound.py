@@ -181,6 +181,11 @@ least host time, what CountBound._least_allreduce reads and its answers by link 
 the count and its degrees as one int (count × 16 + a bit per degree 2, 4, 8, 16), what coarse_floors keys the
 efficiencies by, and the least host time of a step there (CountBound.host_s)."""
 
+EtaRow = tuple[tuple[float, float, float, float, float], tuple[tuple[float, float, float, float, float], ...], float,
+               bool]
+"""CountBound._eta_row: per tensor degree (1, then each of a count's degrees) the batch × the degree, the micro-batch
+cap and the curve's 1/η∞, 1/η₁ − 1/η∞ and η₁; the most η₁ of those; whether context parallelism may be tried."""
+
 Fitted = tuple[str, str, int]
 """A fit's recomputation, ZeRO stage and micro-batch (CountBound.fitted)."""
 
@@ -301,6 +306,8 @@ class CountBound:
         self.coarse_startups: tuple[dict[int, float], dict[int, float]] = ({}, {})
         """coarse_floors' start-up hours per count (COARSE_SLACK applied), not provisioned and provisioned."""
         self.coarse_etas: dict[tuple[int, int], dict[int, tuple[float, float, float, float]]] = {}
+        self.eta_rows: dict[tuple[int, int], dict[int, EtaRow]] = {}
+        """_eta_row per (GPU, efficiency), by id() (held in `held`), then by the bits of the tensor degrees."""
         """_coarse_etas per (GPU, efficiency), by id() (held in `held`), then by CoarseLinks' key of the count and its
         degrees (_LONG where context parallelism may be tried)."""
         self.launch_s = kernels_per_forward(work) * job.launch_floor_s
@@ -366,8 +373,9 @@ class CountBound:
                      self.pipe_lists,
                      self.imbalances, self.lists, self.etas, self.statics, self.ones,
                      self.longs, self.ends, self.mosts, self.micro_caps, self.coarse_links, self.coarse_ends,
-                     self.coarse_etas, self.latencies, self.tensor_terms, self.hosts, self.context_ones,
-                     self.context_triples, self.expert_lists, self.expert_alike, self.expert_blocks, self.expert_comms,
+                     self.coarse_etas, self.eta_rows, self.latencies, self.tensor_terms, self.hosts,
+                     self.context_ones, self.context_triples, self.expert_lists, self.expert_alike, self.expert_blocks,
+                     self.expert_comms,
                      self.expert_etas, self.expert_keys, self.expert_groups, self.frozen, self.withins,
                      *self.coarse_startups):
             memo.clear()
@@ -534,7 +542,7 @@ class CountBound:
         return floor
 
     def coarse_floors(self, gpu: GpuSpec, offer: PricedOffer, counts: Sequence[int], efficiency: Efficiency,
-                      peak: float) -> list[float]:
+                      peak: float, each: bool = False) -> list[float]:
         """Per count, a floor under hours_floors' floor of that count where it is above 0.0 (and so under the
         plan's hours), worked out from the degrees alone, without a layout's memory: the search times or rules out
         most counts on these (plans/search.py) and works out the finer floor only where they do not decide. Where
@@ -549,7 +557,12 @@ class CountBound:
         pipeline of depth pp runs at least samples × pp / count + pp − 1 slots, each sending two activations over
         the network (÷ its tensor degree, at most the widest), and its gradient all-reduce's bandwidth term is least
         at the widest stride; each depth is bounded on its own (the sends grow with it, the all-reduce shrinks). The
-        step is at least the host's launches of any layout there (host_s), as in hours_floors."""
+        step is at least the host's launches of any layout there (host_s), as in hours_floors.
+
+        Worked out for all the counts at once: what the efficiency's terms read of the GPU once per set of tensor
+        degrees (_eta_row), _coarse_etas' sums written out per count, and a pipeline depth passed over where its
+        seconds' least on any GPU (_coarse_links' `low`) is not under the best step found. `each`: as before those
+        (_coarse_etas per count, every depth's seconds), the same floors bit for bit (tests/test_count_bound.py)."""
         o = offer.offer
         per_instance, network = o.gpus_per_instance, o.network_gbps
         capacity = usable_bytes(gpu)
@@ -574,27 +587,78 @@ class CountBound:
                 for tp in (1, 2, 4, 8, 16) for unbounded, one in (self.ends[(key[0], key[1], tp)],)} \
                 if efficiency.curve is not None and most < 1.0 else None
         caps = self._micro_caps(capacity)
-        longs, splits = self.longs, self.splits
         startups = self.coarse_startups[provisioned]  # (a bool indexes the pair)
         per_sample = compute_all / self.batch if self.batch else 0.0  # a sample's compute (the pipelines' below)
         fine: Callable[[int], float] | None = None  # floors, where context parallelism may be tried
         out: list[float] = []
         append = out.append
         kind = ""  # the intra-node link's kind, once a pipeline's all-reduce at NCCL's least asks for it
+        # _coarse_etas written out per count (a mixture of experts: per count and degrees, with its expert terms),
+        # what it reads of the GPU once per set of tensor degrees (_eta_row)
+        rows = self.eta_rows.get(key)
+        if rows is None:
+            rows = self.eta_rows[key] = {}
+        curved, pinned, moe = ends is not None, self.job.micro_batch, self.moe
+        longs, splits = self.longs, self.splits
         for count in counts:
             found = links.get(count)
             degrees, spread, piped, at, host = found if found is not None \
                 else self._coarse_links(count, per_instance, network, links)
-            etas = efficiencies.get(at)  # the GPU's memory is the same for every count: the context test too
-            if etas is None:
-                long = splits and longs.get((capacity, degrees[-1] if degrees else 1))
-                if long is None:
-                    long = self._long(gpu, capacity, degrees)
-                etas = efficiencies[at] = _LONG if long else self._coarse_etas(ends, caps, count, degrees, most)
-                if self.moe and not long:
-                    etas = efficiencies[at] = self._expert_coarse_etas(etas, gpu, efficiency, count, degrees,
-                                                                       ends is not None)
-            eta, fewest, alone, single = etas
+            if moe or each:  # per count (a mixture of experts: with its expert layouts' terms)
+                etas = efficiencies.get(at)
+                if etas is None:
+                    long = splits and longs.get((capacity, degrees[-1] if degrees else 1))
+                    if long is None:
+                        long = self._long(gpu, capacity, degrees)
+                    etas = _LONG if long else self._coarse_etas(ends, caps, count, degrees, most)
+                    if moe and not long:
+                        etas = self._expert_coarse_etas(etas, gpu, efficiency, count, degrees, curved)
+                    efficiencies[at] = etas
+                eta, fewest, alone, single = etas
+            else:
+                row = rows.get(at & 15)  # the bits of the degrees (CoarseLinks' key)
+                if row is None:
+                    row = rows[at & 15] = self._eta_row(gpu, capacity, degrees, ends, caps)
+                first, rest, single, long = row
+                if long:  # the GPU's memory is the same for every count: the context test too
+                    eta, fewest, alone, single = _LONG
+                else:  # _coarse_etas written out: at tensor degree 1, then at each of the degrees
+                    micro: float
+                    batch_tp, cap, unbounded, spread_, one = first
+                    share = batch_tp / count
+                    if pinned:
+                        micro = pinned
+                    else:
+                        micro = -(-share // 1) or 1.0
+                        if cap < micro:
+                            micro = cap
+                    fewest = alone = share / micro
+                    eta = 0.0
+                    if curved:
+                        eta = 1.0 / (unbounded + spread_ / micro)
+                        if one > eta:
+                            eta = one
+                    for batch_tp, cap, unbounded, spread_, one in rest:
+                        share = batch_tp / count
+                        if pinned:
+                            micro = pinned
+                        else:
+                            micro = -(-share // 1) or 1.0
+                            if cap < micro:
+                                micro = cap
+                        held = share / micro
+                        if held < fewest:
+                            fewest = held
+                        if curved:
+                            value = 1.0 / (unbounded + spread_ / micro)
+                            if one > value:
+                                value = one
+                            if value > eta:
+                                eta = value
+                    if not curved:
+                        eta = single = most
+                    elif pinned:
+                        single = eta
             startup = startups.get(count)
             if startup is None:
                 startup = startups[count] = startup_seconds(count, provisioned, self.read) / 3600.0 * COARSE_SLACK
@@ -623,9 +687,12 @@ class CountBound:
             # a pipeline: its sends, and its all-reduce behind part of its compute at a micro-batch of one, and at
             # least its host's launches
             sample = per_sample / single
-            for sent, synced, bubble, kept, launched, pending in piped:
-                if sent >= best:  # its seconds are sent plus a non-negative term: not below best; nor are a deeper
-                    break  # pipeline's, whose sends are more (_coarse_links: they grow with the depth)
+            for sent, synced, bubble, kept, launched, low, pending in piped:
+                if low >= best:  # its seconds are at least low (_coarse_links): not below best
+                    if sent >= best:  # nor are a deeper pipeline's, whose sends are more (they grow with the depth)
+                        break
+                    if not each:
+                        continue
                 bubble *= sample
                 hidden = synced + kept * bubble
                 seconds = sent + (bubble if bubble > hidden else hidden)
@@ -1020,9 +1087,12 @@ class CountBound:
             # the all-reduce behind all but 2/3 of a slot's (ZeRO-3 shards only layouts without model parallelism);
             # its host's launches: accumulation ÷ depth ≥ max(1/d, samples × tp ÷ (count × micro-batch)) (host_s);
             # the all-reduce at NCCL's least per link kind, worked out when it could decide (coarse_floors)
-            launched = 1.0 / depth if 1.0 / depth > share / micro else share / micro
+            launched = launch * (1.0 / depth if 1.0 / depth > share / micro else share / micro)
+            # what every GPU's seconds there are at least: its sends and all-reduce (the compute's share behind it is
+            # not negative), and its host's launches
+            low = sent + synced
             piped.append((sent, synced, share + (depth - 1) / (widest * depth), 1.0 - 2.0 / (3.0 * slots),
-                          launch * launched, (count, depth, degrees, per_instance, net, {})
+                          launched, low if low > launched else launched, (count, depth, degrees, per_instance, net, {})
                           if synced > 0.0 and self.latency_bound else None))
             depth *= 2
         made = links[count] = (degrees, spread, piped, at, self.host_s(count, True))
@@ -1075,6 +1145,23 @@ class CountBound:
             if seconds < best:
                 best = seconds
         return best
+
+    def _eta_row(self, gpu: GpuSpec, capacity: float, degrees: tuple[int, ...],
+                 ends: dict[int, tuple[float, float, float]] | None, caps: dict[int, float]) -> EtaRow:
+        """What coarse_floors reads of a GPU at every count of one set of tensor degrees: per tensor degree (1, then
+        each of `degrees`) the batch × the degree, the micro-batch cap (_micro_caps) and the curve's ends (`ends`:
+        ones where the curve is not read), the most of the curve's values at one sample over them, and whether
+        context parallelism may be tried there (_LONG). _coarse_etas' terms, looked up once per set."""
+        batch = self.batch
+        terms = [(batch * tp, caps[tp], *(ends[tp] if ends is not None else (1.0, 0.0, 0.0))) for tp in (1, *degrees)]
+        single = 0.0
+        for term in terms:
+            if term[4] > single:
+                single = term[4]
+        long = self.splits and self.longs.get((capacity, degrees[-1] if degrees else 1))
+        if long is None:
+            long = self._long(gpu, capacity, degrees)
+        return terms[0], tuple(terms[1:]), single, bool(long)
 
     def _coarse_etas(self, ends: dict[int, tuple[float, float, float]] | None, caps: dict[int, float], count: int,
                      degrees: tuple[int, ...], most: float) -> tuple[float, float, float, float]:
