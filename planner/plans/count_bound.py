@@ -181,8 +181,7 @@ least host time, what CountBound._least_allreduce reads and its answers by link 
 the count and its degrees as one int (count × 16 + a bit per degree 2, 4, 8, 16), what coarse_floors keys the
 efficiencies by, and the least host time of a step there (CountBound.host_s)."""
 
-EtaRow = tuple[tuple[float, float, float, float, float], tuple[tuple[float, float, float, float, float], ...], float,
-               bool]
+EtaRow = tuple[tuple[tuple[float, float, float, float, float], ...], float, bool]
 """CountBound._eta_row: per tensor degree (1, then each of a count's degrees) the batch × the degree, the micro-batch
 cap and the curve's 1/η∞, 1/η₁ − 1/η∞ and η₁; the most η₁ of those; whether context parallelism may be tried."""
 
@@ -619,26 +618,13 @@ class CountBound:
                 row = rows.get(at & 15)  # the bits of the degrees (CoarseLinks' key)
                 if row is None:
                     row = rows[at & 15] = self._eta_row(gpu, capacity, degrees, ends, caps)
-                first, rest, single, long = row
+                terms, single, long = row
                 if long:  # the GPU's memory is the same for every count: the context test too
                     eta, fewest, alone, single = _LONG
-                else:  # _coarse_etas written out: at tensor degree 1, then at each of the degrees
+                else:  # _coarse_etas written out: at tensor degree 1 (alone: the first held), then at each degree
                     micro: float
-                    batch_tp, cap, unbounded, spread_, one = first
-                    share = batch_tp / count
-                    if pinned:
-                        micro = pinned
-                    else:
-                        micro = -(-share // 1) or 1.0
-                        if cap < micro:
-                            micro = cap
-                    fewest = alone = share / micro
-                    eta = 0.0
-                    if curved:
-                        eta = 1.0 / (unbounded + spread_ / micro)
-                        if one > eta:
-                            eta = one
-                    for batch_tp, cap, unbounded, spread_, one in rest:
+                    eta, fewest, alone = 0.0, math.inf, 0.0
+                    for batch_tp, cap, unbounded, spread_, one in terms:
                         share = batch_tp / count
                         if pinned:
                             micro = pinned
@@ -649,6 +635,8 @@ class CountBound:
                         held = share / micro
                         if held < fewest:
                             fewest = held
+                        if not alone:  # held > 0: the first term's, tensor degree 1
+                            alone = held
                         if curved:
                             value = 1.0 / (unbounded + spread_ / micro)
                             if one > value:
@@ -1161,7 +1149,7 @@ class CountBound:
         long = self.splits and self.longs.get((capacity, degrees[-1] if degrees else 1))
         if long is None:
             long = self._long(gpu, capacity, degrees)
-        return terms[0], tuple(terms[1:]), single, bool(long)
+        return tuple(terms), single, bool(long)
 
     def _coarse_etas(self, ends: dict[int, tuple[float, float, float]] | None, caps: dict[int, float], count: int,
                      degrees: tuple[int, ...], most: float) -> tuple[float, float, float, float]:
