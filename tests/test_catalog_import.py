@@ -161,6 +161,14 @@ def test_replace_drops_and_names_what_the_table_does_not_list(catalog_dir):
     assert folder.exit_code == 2 and "--replace applies to one table" in folder.output
 
 
+def _import_table(catalog_dir, tmp_path, content):
+    """`catalog import --from skypilot` of one aws/vms.csv holding `content`."""
+    table = tmp_path / "aws" / "vms.csv"
+    table.parent.mkdir()
+    table.write_text(content)
+    return run_import(catalog_dir, "skypilot", table)
+
+
 @pytest.mark.parametrize("content, message", [
     ("a,b,c\n1,2,3\n", "column(s) InstanceType, AcceleratorName, AcceleratorCount, Price missing"),
     ("InstanceType,AcceleratorName,AcceleratorCount,Price\nx,Inferentia2,1,1.0\n", "no GPU offer could be read"),
@@ -176,10 +184,7 @@ def test_replace_drops_and_names_what_the_table_does_not_list(catalog_dir):
      "1 skipped: 1 spot price only (no on-demand price))"),
 ])
 def test_bad_tables_exit_2(catalog_dir, tmp_path, content, message):
-    table = tmp_path / "aws" / "vms.csv"
-    table.parent.mkdir()
-    table.write_text(content)
-    result = run_import(catalog_dir, "skypilot", table)
+    result = _import_table(catalog_dir, tmp_path, content)
     assert result.exit_code == 2 and message in result.output
 
 
@@ -204,10 +209,7 @@ HEADER = "InstanceType,AcceleratorName,AcceleratorCount,Price,SpotPrice\n"
                                         "accelerator names). Add the names"),
 ])
 def test_malformed_tables_are_one_error_in_the_projects_words(catalog_dir, tmp_path, content, message):
-    table = tmp_path / "aws" / "vms.csv"
-    table.parent.mkdir()
-    table.write_text(content)
-    result = run_import(catalog_dir, "skypilot", table)
+    result = _import_table(catalog_dir, tmp_path, content)
     assert result.exit_code == 2 and result.stderr.startswith("Error: ") and message in result.stderr, result.stderr
     assert len(result.stderr.splitlines()) == 1
 
