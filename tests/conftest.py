@@ -119,6 +119,64 @@ def _cli_command_built_once():
     typer.testing._get_command = unmemoised
 
 
+_SHARED_ESTIMATES: dict[str, tuple[str, object]] = {}
+_SHARING: dict[str, object] = {"test": None, "on": False}
+SHARED_ESTIMATES_KEPT = 64
+
+
+def _estimate_key(loaded, catalog, today, book, local, confidence, simulate, seed) -> str | None:
+    """What planner.plans.search.estimate's answer is a function of, as text; None where that cannot be told from
+    the inputs' values: a catalog not made by load_catalog (no content_key: changed with dataclasses.replace), or
+    an input whose repr names an object's address rather than its contents."""
+    from planner.io.yamlcache import CACHE_ENV
+
+    if not catalog.content_key:
+        return None
+    key = repr((loaded, catalog.content_key, catalog.directory, today, book, local, confidence, simulate, seed,
+                os.environ.get(CACHE_ENV), os.environ.get("XDG_CACHE_HOME")))
+    return None if " at 0x" in key else key
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _estimates_shared_across_tests():
+    """The same estimate, asked for again by another test, is the one already worked out (frozen dataclasses, read
+    only): 832 estimates a run, 412 of them distinct, and the repeats within one worker were 90 s of its CPU (the
+    example profiles as given, in table, JSON, HTML and at several widths, through the CLI and the library). Keyed
+    by the inputs' values (_estimate_key), never shared within one test (a test that plans twice compares two
+    searches), and off for a test that takes `monkeypatch` (it may change the code the search runs) or is marked
+    `fresh_estimates` (it asserts what a search does on its way, not only what it returns)."""
+    import planner.plans.search as search
+
+    worked_out = search.estimate
+
+    def estimate(loaded, catalog, today=None, book=None, local=None, confidence=0.5, simulate=False, seed=0):
+        key = _estimate_key(loaded, catalog, today, book, local, confidence, simulate, seed) \
+            if _SHARING["on"] else None
+        if key is not None:
+            found = _SHARED_ESTIMATES.get(key)
+            if found is not None and found[0] != _SHARING["test"]:
+                return found[1]
+        done = worked_out(loaded, catalog, today, book, local, confidence, simulate, seed)
+        if key is not None:
+            if len(_SHARED_ESTIMATES) >= SHARED_ESTIMATES_KEPT:
+                del _SHARED_ESTIMATES[next(iter(_SHARED_ESTIMATES))]
+            _SHARED_ESTIMATES[key] = (str(_SHARING["test"]), done)
+        return done
+
+    search.estimate = estimate
+    yield
+    search.estimate = worked_out
+
+
+@pytest.fixture(autouse=True)
+def _sharing_estimates_for_this_test(request):
+    _SHARING["test"] = request.node.nodeid
+    _SHARING["on"] = "monkeypatch" not in request.fixturenames and \
+        request.node.get_closest_marker("fresh_estimates") is None
+    yield
+    _SHARING["on"] = False
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _yaml_cache_in_a_temporary_folder(tmp_path_factory):
     """Tests never write the user's cache folder: the content cache (planner/io/yamlcache.py) goes to a temporary

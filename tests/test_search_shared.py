@@ -143,6 +143,7 @@ def test_judged_options_equal_the_dataclass_and_the_reference_hours(catalog, con
             assert o.hours == hours_at_confidence(o.plan, confidence)
 
 
+@pytest.mark.fresh_estimates  # it reads what the search left unmade
 @pytest.mark.parametrize("name", ["lora-7b-a6000", "pretrain-1b-72h"])
 def test_spot_is_read_without_making_the_plan(catalog, name):
     """options.plan_is_spot (the table's spot column and note, made without the plans it does not print) says what
@@ -268,6 +269,7 @@ def test_deferred_rows_are_the_rows_of_the_search_without_deferral(catalog, monk
     assert json.dumps(lazy.to_dict(0)) == json.dumps(eager.to_dict(0))
 
 
+@pytest.mark.fresh_estimates  # it reads what the search left unmade
 def test_an_estimate_with_deferred_rows_is_freed_without_the_collector(catalog):
     """The search a RankedRows holds keeps its floors for the rows it has yet to make, but not in a reference cycle
     (the layout memo held the floors' bound methods: search.unlink_floors)."""
