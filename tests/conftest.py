@@ -119,8 +119,8 @@ def _cli_command_built_once():
     typer.testing._get_command = unmemoised
 
 
-_SHARED_ESTIMATES: dict[str, tuple[str, object]] = {}
-_SHARING: dict[str, object] = {"test": None, "on": False}
+_SHARED_ESTIMATES: dict[str, object] = {}
+_SHARING = {"on": False}
 SHARED_ESTIMATES_KEPT = 64
 
 
@@ -139,12 +139,13 @@ def _estimate_key(loaded, catalog, today, book, local, confidence, simulate, see
 
 @pytest.fixture(autouse=True, scope="session")
 def _estimates_shared_across_tests():
-    """The same estimate, asked for again by another test, is the one already worked out (frozen dataclasses, read
+    """The same estimate, asked for again, is the one already worked out (frozen dataclasses, read
     only): 832 estimates a run, 412 of them distinct, and the repeats within one worker were 90 s of its CPU (the
     example profiles as given, in table, JSON, HTML and at several widths, through the CLI and the library). Keyed
-    by the inputs' values (_estimate_key), never shared within one test (a test that plans twice compares two
-    searches), and off for a test that takes `monkeypatch` (it may change the code the search runs) or is marked
-    `fresh_estimates` (it asserts what a search does on its way, not only what it returns)."""
+    by the inputs' values (_estimate_key): two calls share an answer only where their inputs are equal, so what it
+    hides is a search whose answer differs between two runs of equal inputs. Off for a test that takes
+    `monkeypatch` (it may change the code the search runs) and for one marked `fresh_estimates`: it asserts what a
+    search does on its way (what it leaves unmade), or that two runs of equal inputs agree (a seed's draw)."""
     import planner.plans.search as search
 
     worked_out = search.estimate
@@ -154,13 +155,13 @@ def _estimates_shared_across_tests():
             if _SHARING["on"] else None
         if key is not None:
             found = _SHARED_ESTIMATES.get(key)
-            if found is not None and found[0] != _SHARING["test"]:
-                return found[1]
+            if found is not None:
+                return found
         done = worked_out(loaded, catalog, today, book, local, confidence, simulate, seed)
         if key is not None:
             if len(_SHARED_ESTIMATES) >= SHARED_ESTIMATES_KEPT:
                 del _SHARED_ESTIMATES[next(iter(_SHARED_ESTIMATES))]
-            _SHARED_ESTIMATES[key] = (str(_SHARING["test"]), done)
+            _SHARED_ESTIMATES[key] = done
         return done
 
     search.estimate = estimate
@@ -170,7 +171,6 @@ def _estimates_shared_across_tests():
 
 @pytest.fixture(autouse=True)
 def _sharing_estimates_for_this_test(request):
-    _SHARING["test"] = request.node.nodeid
     _SHARING["on"] = "monkeypatch" not in request.fixturenames and \
         request.node.get_closest_marker("fresh_estimates") is None
     yield

@@ -988,6 +988,7 @@ def test_a_profile_not_found_is_pointed_to_the_bundled_one_of_that_name(tmp_path
     assert (result.exit_code, result.stderr) == (2, "Error: no-such-profile: file not found\n")
 
 
+@pytest.mark.fresh_estimates  # seed 0 twice: two draws, the same percentiles
 def test_seed_seeds_the_simulation_as_the_contract_says():
     """`--seed` (docs/commands.md; the library's plan(seed=)) was no option of estimate: 'No such option: --seed'
     (new-user QA round 17). The default is seed 0, the same percentiles each run; another seed, another draw."""
