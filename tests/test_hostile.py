@@ -665,8 +665,55 @@ def test_measuring_commands_check_out_before_measuring(command, tmp_path):
                          (blocker / "r.yaml", "not a directory")):
         result = _invoke([*command, str(out)])
         assert result.exit_code == 2, result.output
-        assert result.stderr.startswith(f"Error: {out}: ") and message in result.stderr
+        assert result.stderr.startswith(f"Error: --out {out}: ") and message in result.stderr  # (QA round 18)
         assert "━" not in result.output  # refused before the progress bar of a measurement
+
+
+@pytest.mark.parametrize("command", [["calibrate", "--quick", "--budget", "1s"],
+                                     ["profile", str(PROFILES / "pretrain-1b-72h.yaml"), "--quick"]])
+def test_a_measuring_commands_out_that_cannot_be_written_names_its_option(command, tmp_path, monkeypatch):
+    # new-user QA round 18: `profile --out ''` (Path('') is '.') read "Error: .: is a directory; refusing to replace
+    # it", a FIFO or an unwritable folder the same without the option, while `--out x.txt` and estimate's --html and
+    # --plot name theirs; each now reads as they do, before any measuring
+    import planner.cli.measure as measure
+    import planner.io.atomic as atomic
+
+    def no_measuring() -> None:
+        raise AssertionError("measuring started: the --out check came too late")
+
+    monkeypatch.setattr(measure, "_import_profiler", no_measuring)
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for given, shown, problem in (
+            ("", ".", "is a directory; refusing to replace it. Give a file name."),
+            (str(tmp_path), str(tmp_path), "is a directory; refusing to replace it. Give a file name."),
+            (str(fifo), str(fifo), "is a FIFO (named pipe); refusing to replace it. Write to a regular file instead."),
+            (str(blocker / "r.yaml"), str(blocker / "r.yaml"),
+             "cannot write here: a parent of this path is a file, not a directory")):
+        result = _invoke([*command, "--out", given])
+        assert (result.exit_code, result.stderr, result.stdout) == (2, f"Error: --out {shown}: {problem}\n", ""), \
+            given
+    monkeypatch.setattr(atomic, "_writable", lambda directory: False)  # as root, chmod would not stop the write
+    out = tmp_path / "r.yaml"
+    result = _invoke([*command, "--out", str(out)])
+    assert (result.exit_code, result.stderr) == (
+        2, f"Error: --out {out}: cannot write here: the directory {tmp_path} is not writable\n")
+    assert not out.exists()
+
+
+def test_profiles_default_record_path_names_no_option(tmp_path, monkeypatch):
+    # the option is named only when given: the default measurements/PROFILE-NAME.yaml was not the user's --out
+    import planner.cli.measure as measure
+
+    monkeypatch.setattr(measure, "_import_profiler", lambda: pytest.fail("measuring started"))
+    monkeypatch.chdir(tmp_path)
+    Path("measurements").write_text("a file where the folder would go")
+    result = _invoke(["profile", str(PROFILES / "pretrain-1b-72h.yaml"), "--quick"])
+    assert result.exit_code == 2
+    assert result.stderr == ("Error: measurements/pretrain-1b-72h.yaml: cannot write here: a parent of this path "
+                             "is a file, not a directory\n")
 
 
 def test_profile_name_cannot_leave_measurements(tmp_path, monkeypatch):

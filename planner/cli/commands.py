@@ -272,7 +272,7 @@ def profile_command(
         check_not_the_profile(target, profile)
 
         text = run_profile(loaded, cat, target, quick, comm, processes, " ".join(["gpuplan", *sys.argv[1:]]),
-                           model_code, trust_model_code)
+                           model_code, trust_model_code, out_given=out is not None)
     except KeyboardInterrupt:
         typer.echo("Interrupted: no record written.", err=True)
         raise typer.Exit(130)

@@ -63,13 +63,7 @@ def _check_options(local_usd_per_hour: float, plot: Path | None, html: Path | No
     check_local_usd_per_hour(local_usd_per_hour)
     for name, path in (("--plot", plot), ("--html", html)):
         if path is not None:
-            try:
-                check_output_path(path)
-            except InputError as exc:
-                # named as the suffix checks name them ("--html report.txt: …"): `--html ''` read only
-                # "Error: .: is a directory; refusing to replace it" (new-user QA round 18)
-                exc.file = f"{name} {exc.file}"
-                raise
+            check_output_path(path, name)  # "--html .: is a directory; …", as the suffix checks name it
     if html is not None and html.suffix.lower() not in HTML_SUFFIXES:
         # `--html report.txt` wrote an HTML page under a name that no browser opens as one, and `--html report.png`
         # (meant for --plot) the same silently (new-user QA): refused like --plot's other names, before any work

@@ -141,9 +141,10 @@ def check_not_the_profile(out: Path, profile: Path) -> None:
 
 
 def run_profile(loaded: LoadedProfile, catalog: Catalog, out: Path, quick: bool, comm: bool, processes: int | None,
-                command: str, model_code: str | None = None, trusted: bool = False) -> str:
+                command: str, model_code: str | None = None, trusted: bool = False, out_given: bool = True) -> str:
     """Measure the profile's model (or the user's --model-code class), write the record atomically to `out`,
-    return the summary text. `processes`: the ranks of --comm (None: 2)."""
+    return the summary text. `processes`: the ranks of --comm (None: 2). `out_given`: `out` is the user's --out
+    (its errors name the option), not the default measurements/PROFILE-NAME.yaml."""
     if processes is not None and not comm:
         # new-user QA round 13: `profile --processes 4` without --comm ran the whole profile and measured no ranks
         from planner.errors import InputError
@@ -152,7 +153,9 @@ def run_profile(loaded: LoadedProfile, catalog: Catalog, out: Path, quick: bool,
                          hint=f"Add --comm to measure all-reduce across {processes} local processes, or drop "
                               "--processes.")
     check_model_code(model_code, trusted)
-    check_output_path(out)  # before measuring: an unusable --out must not cost the run
+    # before measuring: an unusable --out must not cost the run; named as the suffix check names it (new-user QA
+    # round 18: `profile --out ''` read only "Error: .: is a directory; …")
+    check_output_path(out, "--out" if out_given else None)
     check_record_name(out)  # after: a directory or a device is named as what it is
     with measuring():
         run = _import_profiler()
@@ -190,7 +193,7 @@ def calibrate_summary(record: MeasurementRecord, catalog: Catalog, target: Path)
 def run_calibrate(catalog: Catalog, out: Path | None, budget_s: float, quick: bool, command: str) -> str:
     """The calibration suite on this machine; refuses a GPU the catalog does not know. Returns the summary."""
     if out is not None:
-        check_output_path(out)  # before measuring: an unusable --out must not cost the run
+        check_output_path(out, "--out")  # before measuring: an unusable --out must not cost the run
         check_record_name(out)  # after: a directory or a device is named as what it is
     else:
         check_output_path(Path("calibration.yaml"))  # the default goes to the current directory

@@ -43,10 +43,20 @@ def _os_error(path: Path, exc: OSError, doing: str) -> InputError:
     return InputError(f"cannot {doing}: {reason}", file=str(path))
 
 
-def check_output_path(path: Path | str) -> Path:
+def check_output_path(path: Path | str, option: str | None = None) -> Path:
     """The target if a file may be written there: nothing there yet or a regular file, in a directory that exists
-    (or can be created) and is writable. Checked before long work (`calibrate --out`) so a run is not lost."""
-    target = Path(path)
+    (or can be created) and is writable. Checked before long work (`calibrate --out`) so a run is not lost.
+    `option`: the command-line option that gave the path, named before it in the error ('--out .: is a directory…'),
+    as the suffix checks name it (new-user QA round 18: `--html ''` and `profile --out ''` read only '.: …')."""
+    try:
+        return _check_output_path(Path(path))
+    except InputError as exc:
+        if option is not None:
+            exc.file = f"{option} {exc.file}"
+        raise
+
+
+def _check_output_path(target: Path) -> Path:
     try:
         info = os.lstat(target)
     except FileNotFoundError:
