@@ -318,6 +318,7 @@ def test_a_count_or_price_of_nan_or_inf_is_a_skipped_row_not_an_internal_error(c
     table.parent.mkdir(exist_ok=True)
     rows = list(csv.DictReader(io.StringIO(text)))
     rows += [{**rows[0], instance: "x-count-nan", count: "nan"}, {**rows[0], instance: "x-count-inf", count: "inf"},
+             {**rows[0], instance: "x-count-big", count: "1e400"}, {**rows[0], instance: "x-count-none", count: ""},
              {**rows[0], instance: "x-count-neg", count: "-2"}, {**rows[0], instance: "x-price-nan", price: "nan",
                                                        **({"SpotPrice": ""} if source == "skypilot" else {})}]
     buffer = io.StringIO()
@@ -327,13 +328,28 @@ def test_a_count_or_price_of_nan_or_inf_is_a_skipped_row_not_an_internal_error(c
     table.write_text(buffer.getvalue())
     result = run_import(catalog_dir, source, table, *(["--provider", "lambda"] if source == "gpuhunt" else []))
     assert result.exit_code == 0, result.output
-    assert "Skipped 2 row(s): GPU count not a whole number of at least 1 (0)" in result.output
-    assert "Skipped 1 row(s): GPU count not a whole number of at least 1 (-2)" in result.output
+    # each count as the table writes it (new-user QA: 1e400, read as inf, nan, inf and an empty cell were all '(0)')
+    for written in ("nan", "inf", "1e400", "empty", "-2"):
+        assert f"Skipped 1 row(s): GPU count not a whole number of at least 1 ({written})" in result.output
+    assert "(0)" not in result.output
     assert "Skipped 1 row(s): no price: Price empty, not a number or not above 0" in result.output
     written = catalog_dir / "offers" / ("aws.yaml" if source == "skypilot" else "lambda.yaml")
     assert not any(name.startswith("x-") for name in offers_of(written))
     omitted = yaml.safe_load(written.read_text())["omitted"]
-    assert {"row": "2 row(s)", "reason": "GPU count not a whole number of at least 1 (0)"} in omitted
+    assert {"row": "1 row(s)", "reason": "GPU count not a whole number of at least 1 (1e400)"} in omitted
+
+
+def test_a_gpu_count_too_large_for_a_number_is_named_as_written(catalog_dir, tmp_path):
+    # new-user QA: AcceleratorCount 1e400 (inf once read) was said '(0)', in a table and in a catalog folder
+    table_only = _import_table(catalog_dir, tmp_path, HEADER + "p4d,A100-80GB,1e400,3.2,\n")
+    assert table_only.exit_code == 2
+    assert table_only.stderr == (f"Error: {tmp_path / 'aws' / 'vms.csv'}: no GPU offer could be read from the table "
+                                 "(1 skipped: 1 GPU count not a whole number of at least 1 (1e400))\n")
+    (tmp_path / "aws" / "vms.csv").write_text(HEADER + "p4d.big,A100-80GB,1e400,3.2,\np4d.24xlarge,A100-80GB,8,3.2,\n")
+    folder = run_import(catalog_dir, "skypilot", tmp_path)
+    assert folder.exit_code == 0, folder.output
+    omitted = yaml.safe_load((catalog_dir / "offers" / "aws.yaml").read_text())["omitted"]
+    assert any(o["reason"] == "GPU count not a whole number of at least 1 (1e400)" for o in omitted), omitted
 
 
 def test_an_offer_imported_without_a_network_is_not_called_single_instance(catalog_dir, tmp_path):
@@ -437,3 +453,20 @@ def test_an_unreadable_price_date_is_one_error_as_refresh_says_it(day, catalog_d
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == f"Error: --as-of: expected a date such as 2026-11-30 (got {day!r})\n"
     assert (catalog_dir / "offers" / "aws.yaml").read_bytes() == before
+
+
+def test_an_offers_files_gpu_count_too_large_reads_as_its_other_errors(catalog_dir):
+    # new-user QA: an offers YAML's gpus_per_instance of 1.0e+400 (inf once read) read 'expected a finite number from
+    # 1 to 64' and one of 1.0e+20 pydantic's 'Unable to parse input string as an integer, exceeded maximum size'
+    path = catalog_dir / "offers" / "lambda.yaml"
+    text = path.read_text()
+    lines = text.splitlines()
+    line = next(i for i, s in enumerate(lines, 1) if s.strip().startswith("gpus_per_instance:"))
+    for written, shown in (("1.0e+400", "inf"), ("1.0e+20", "1e+20")):
+        path.write_text("\n".join(s if i != line else s.split(":")[0] + f": {written}"
+                                  for i, s in enumerate(lines, 1)) + "\n")
+        result = runner.invoke(app, ["catalog", "list", "--catalog", str(catalog_dir)])
+        assert result.exit_code == 2
+        assert result.stderr.startswith(f"Error: {path}:{line}:3: offers.0.gpus_per_instance: expected a whole "
+                                        f"number from 1 to 64, got {shown}"), result.stderr
+        assert len(result.stderr.splitlines()) == 1

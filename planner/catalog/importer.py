@@ -23,7 +23,8 @@ from planner.catalog.load import Catalog
 from planner.catalog.names import gpu_for, load_accelerator_names
 from planner.catalog.quirks import clean
 from planner.catalog.snapshot_import import check_as_of, snapshot_date, snapshot_root
-from planner.catalog.skypilot import NUMERIC_COLUMNS, SkyRow, cell, check_numbers, gpu_info, number, read_table
+from planner.catalog.skypilot import (NUMERIC_COLUMNS, SkyRow, bad_count, cell, check_numbers, gpu_info, number,
+                                      read_table)
 from planner.errors import InputError
 from planner.io.loading import first_problem
 from planner.schema.catalog import RESERVED_PROVIDER_IDS
@@ -72,15 +73,17 @@ def _skypilot_rows(path: Path, skipped: Counter[str]) -> list[SkyRow]:
         # a count that is no finite number is no count (new-user QA round 11: nan or inf was an internal error)
         rows.append(SkyRow(line, raw["InstanceType"].strip(), name, number(raw.get("AcceleratorCount")) or 0.0,
                            cell(raw.get("Price")), spot if spot and spot > 0 else None,
-                           (raw.get("Region") or "").strip(), None, memory_mib, description))
+                           (raw.get("Region") or "").strip(), None, memory_mib, description,
+                           count_text=raw.get("AcceleratorCount") or ""))
     return rows
 
 
 def gpuhunt_row(line: int, instance: str, name: str, count: float, price: float | None, spot: bool, location: str,
-                gpu_memory_gb: float | None) -> SkyRow:
-    """One gpuhunt offer (a CSV row or a CatalogItem: one per instance, location and pricing) as a row."""
+                gpu_memory_gb: float | None, count_text: str | None = None) -> SkyRow:
+    """One gpuhunt offer (a CSV row or a CatalogItem: one per instance, location and pricing) as a row.
+    `count_text`: the gpu_count cell as written, for a CSV row."""
     return SkyRow(line, instance, name, count, None if spot else price, price if spot else None, location, None,
-                  gpu_memory_gb * GB_TO_MIB if gpu_memory_gb else None, "")
+                  gpu_memory_gb * GB_TO_MIB if gpu_memory_gb else None, "", count_text=count_text)
 
 
 def _gpuhunt_rows(path: Path, skipped: Counter[str]) -> list[SkyRow]:
@@ -93,7 +96,8 @@ def _gpuhunt_rows(path: Path, skipped: Counter[str]) -> list[SkyRow]:
         check_numbers(raw, ("gpu_count", "price", "gpu_memory"), path, line)
         rows.append(gpuhunt_row(line, raw["instance_name"].strip(), name, number(raw.get("gpu_count")) or 0.0,
                                 cell(raw.get("price")), (raw.get("spot") or "").strip().lower() == "true",
-                                (raw.get("location") or "").strip(), number(raw.get("gpu_memory"))))
+                                (raw.get("location") or "").strip(), number(raw.get("gpu_memory")),
+                                raw.get("gpu_count") or ""))
     return rows
 
 
@@ -158,8 +162,9 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
         if gpu is None:
             unmapped[row.accelerator] += 1
             continue
-        if row.count < 1 or row.count != int(row.count):
-            skipped[f"GPU count not a whole number of at least 1 ({row.count:g})"] += 1
+        reason = bad_count(row)
+        if reason is not None:
+            skipped[reason] += 1
             continue
         known = previous.get(row.instance)
         if known is not None and known.gpu in catalog.gpus and known.gpus_per_instance == int(row.count):

@@ -41,6 +41,19 @@ class SkyRow:
     """GpuInfo's GPU name and the upstream SKU (primeintellect): text that tells SXM from PCIe or NVL."""
     zone: str = ""
     """`AvailabilityZone` (aws, gcp, runpod); empty when the table has none."""
+    count_text: str | None = None
+    """The GPU count's cell as written ('1e400', 'inf', ''), for a row skipped for its count; None where the row comes
+    from no table cell (gpuhunt's items)."""
+
+
+def bad_count(row: SkyRow) -> str | None:
+    """Why a row's GPU count is none (skipped, said and listed under `omitted`), or None when it is a whole number
+    of at least 1. The count is named as the table writes it (new-user QA: a count of 1e400, read as inf, and nan or
+    an empty cell, each read as no count, were all said '(0)')."""
+    if row.count >= 1 and row.count == int(row.count):
+        return None
+    written = f"{row.count:g}" if row.count_text is None else row.count_text.strip() or "empty"
+    return f"GPU count not a whole number of at least 1 ({written})"
 
 
 @dataclass(frozen=True)
@@ -172,7 +185,7 @@ def read_vms_and_hosts(path: Path) -> tuple[list[SkyRow], list[HostRow]]:
                            number(raw.get("AcceleratorCount")) or 0.0, number(raw.get("Price")),
                            number(raw.get("SpotPrice")), (raw.get("Region") or "").strip(),
                            number(raw.get("MemoryGiB")), memory_mib, description,
-                           (raw.get("AvailabilityZone") or "").strip()))
+                           (raw.get("AvailabilityZone") or "").strip(), raw.get("AcceleratorCount") or ""))
     return rows, hosts
 
 

@@ -24,7 +24,7 @@ from planner.catalog.load import Catalog
 from planner.catalog.names import gpu_for, load_accelerator_names
 from planner.catalog.providers import load_providers, network_for
 from planner.catalog.quirks import CleanRow, clean
-from planner.catalog.skypilot import HostRow, SkyRow, provider_folders, read_vms_and_hosts
+from planner.catalog.skypilot import HostRow, SkyRow, bad_count, provider_folders, read_vms_and_hosts
 from planner.errors import InputError
 from planner.io.loading import first_problem
 from planner.schema.catalog import GpuSpec, Offer, OmittedRow, ProviderOffers
@@ -179,8 +179,9 @@ def import_provider(cloud: str, path: Path, catalog: Catalog, names: Accelerator
         named = [(r.row.instance, r) for r in rows]
     groups: dict[str, list[tuple[str, CleanRow]]] = defaultdict(list)
     for instance, row in named:
-        if row.row.count < 1 or row.row.count != int(row.row.count):
-            dropped[f"GPU count not a whole number of at least 1 ({row.row.count:g})"] += 1
+        reason = bad_count(row.row)
+        if reason is not None:
+            dropped[reason] += 1
             continue
         mapped = gpu_for(names, names_source, row.row.accelerator, cloud, row.memory_gb,
                          f"{instance} {row.row.description}")

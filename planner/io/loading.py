@@ -113,7 +113,11 @@ def explained(first: Any, model: type[BaseModel], loc: tuple[Any, ...], data: An
         # string as an integer"; the field's numbers in the words its range errors use
         bounds = {kind: getattr(meta, kind) for meta in _field_metadata(model, loc) for kind in ("gt", "ge", "lt", "le")
                   if getattr(meta, kind, None) is not None}
-        words = range_words(bounds, _NUMBER_ERRORS[first["type"]])
+        # a whole-number field's inf or 1e+20 (a YAML 1.0e+400 or 1.0e+20 GPU count) reads as its other errors do
+        # (new-user QA: 'expected a finite number from 1 to 64', pydantic's 'Unable to parse input string as an
+        # integer, exceeded maximum size')
+        plain = int if _plain_number_field(model, loc) is int else _NUMBER_ERRORS[first["type"]]
+        words = range_words(bounds, plain)
         if first["type"] == "finite_number":  # inf is more than 0: the words say finite
             words = words.replace("a number", "a finite number", 1)
         message = f"expected {words}, got {_shown(first['input'])}"
@@ -179,8 +183,8 @@ _KIND_ERRORS = {"list_type": "a list", "string_type": "text", "bool_type": "true
                 "bool_parsing": "true or false", "dict_type": "a section of key: value pairs"}
 """pydantic's error types for a value of the wrong kind, with what the field takes in words."""
 
-_NUMBER_ERRORS: dict[str, type] = {"int_parsing": int, "int_type": int, "float_parsing": float, "float_type": float,
-                                  "finite_number": float}
+_NUMBER_ERRORS: dict[str, type] = {"int_parsing": int, "int_type": int, "int_parsing_size": int,
+                                  "float_parsing": float, "float_type": float, "finite_number": float}
 """pydantic's error types for a value that is no number, with the kind of number the field takes."""
 
 _RANGE_ERRORS = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt", "less_than_equal": "le"}
