@@ -122,6 +122,9 @@ def _cli_command_built_once():
 _SHARED_ESTIMATES: dict[str, object] = {}
 _SHARING = {"on": False}
 SHARED_ESTIMATES_KEPT = 64
+"""Estimates kept per worker, the oldest dropped first: a bound on memory, not tuned for hits (the repeats sit
+mostly within one file, which --dist loadfile keeps in one worker; the most distinct estimates a file makes is 87,
+tests/test_properties.py's random profiles, none repeated, the next 44)."""
 
 
 def _estimate_key(loaded, catalog, today, book, local, confidence, simulate, seed) -> str | None:
@@ -139,8 +142,8 @@ def _estimate_key(loaded, catalog, today, book, local, confidence, simulate, see
 
 @pytest.fixture(autouse=True, scope="session")
 def _estimates_shared_across_tests():
-    """The same estimate, asked for again, is the one already worked out (frozen dataclasses, read
-    only): 832 estimates a run, 412 of them distinct, and the repeats within one worker were 90 s of its CPU (the
+    """The same estimate, asked for again, is the one already worked out (frozen dataclasses; the rows made on
+    demand are made the same whoever reads them first): 832 estimates a run, 412 of them distinct, and the repeats within one worker were 90 s of its CPU (the
     example profiles as given, in table, JSON, HTML and at several widths, through the CLI and the library). Keyed
     by the inputs' values (_estimate_key): two calls share an answer only where their inputs are equal, so what it
     hides is a search whose answer differs between two runs of equal inputs. Off for a test that takes

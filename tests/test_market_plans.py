@@ -151,22 +151,19 @@ def test_dominated_offers_are_skipped_but_not_trusted_ones_for_doubtful_ones():
     assert kept == {"a", "c", "d", "e"}
 
 
-def _shared(text: str) -> Path:
-    """The profile text in a file of this module's folder named by its content: tests that plan the same text plan
-    the same file, and so share its estimate (tests/conftest.py keys one by the file's source positions too)."""
-    path = _SHARED_DIR[0] / hashlib.sha256(text.encode()).hexdigest()[:16] / "owned.yaml"
-    if not path.exists():
-        path.parent.mkdir()
-        path.write_text(text)
-    return path
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """Write a profile text to a file of this module's folder named by its content: tests that plan the same text
+    plan the same file, and so share its estimate (tests/conftest.py keys one by the file's source positions too)."""
+    folder = tmp_path_factory.mktemp("shared-profiles")
 
-
-_SHARED_DIR: list[Path] = []
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _shared_folder(tmp_path_factory):
-    _SHARED_DIR[:] = [tmp_path_factory.mktemp("shared-profiles")]
+    def write(text: str) -> Path:
+        path = folder / hashlib.sha256(text.encode()).hexdigest()[:16] / "owned.yaml"
+        if not path.exists():
+            path.parent.mkdir()
+            path.write_text(text)
+        return path
+    return write
 
 
 OWNED = """name: owned-4090
@@ -182,8 +179,8 @@ constraints:
 """
 
 
-def test_owned_machine_plans_beside_rentals_with_electricity_and_buy_vs_rent():
-    profile = _shared(OWNED)
+def test_owned_machine_plans_beside_rentals_with_electricity_and_buy_vs_rent(shared):
+    profile = shared(OWNED)
     data = estimate(profile, "constraints.pue=1.2")
     owned = [p for p in data["training"]["plans"] if p["provider"] == "owned"]
     assert len(owned) == 1 and owned[0]["gpu"] == "RTX-4090" and owned[0]["gpu_count"] == 2
@@ -208,11 +205,11 @@ def test_owned_machine_plans_beside_rentals_with_electricity_and_buy_vs_rent():
     assert "Buy vs rent for training on 2x RTX-4090 (owned):" in table and "(owned))" not in table
 
 
-def test_owned_machines_follow_the_provider_list():
+def test_owned_machines_follow_the_provider_list(shared):
     # new-user QA round 10: `--set constraints.providers=[lambda]` still planned, and recommended, the owned machine,
     # and `diff` of the profile against itself so restricted said nothing changed; constraints.gpus chooses among
     # the rentals (test_an_owned_plan_is_not_called_on_demand: an owned pair beside lora-7b-a6000's list)
-    profile = _shared(OWNED)
+    profile = shared(OWNED)
 
     def owned(*overrides):
         data = estimate(profile, *overrides)
@@ -231,8 +228,8 @@ def test_owned_machine_bill_line_has_one_pair_of_parentheses():
     assert "1× 4x MI250X (owned, 4 GPUs) for" in report and "(owned) (" not in report
 
 
-def test_owned_machine_at_zero_cost_without_electricity_price():
-    profile = _shared(OWNED.replace("  usd_per_kwh: 0.30\n", ""))
+def test_owned_machine_at_zero_cost_without_electricity_price(shared):
+    profile = shared(OWNED.replace("  usd_per_kwh: 0.30\n", ""))
     data = estimate(profile)
     plan = next(p for p in data["training"]["plans"] if p["provider"] == "owned")
     assert plan["usd_per_hour"] == 0 and plan["cost_usd"]["p50"] == 0
@@ -241,7 +238,7 @@ def test_owned_machine_at_zero_cost_without_electricity_price():
     assert warning.startswith("2x RTX-4090 (owned):") and "constraints.usd_per_kwh" in warning and "$0.00/h" in warning
     table = " ".join(estimate(profile, fmt="table").split())
     assert "Warning: 2x RTX-4090 (owned): electricity not counted" in table
-    priced = _shared(OWNED)
+    priced = shared(OWNED)
     assert not any("electricity" in w for w in estimate(priced)["warnings"])
 
 
@@ -306,8 +303,8 @@ def test_purchase_price_needs_a_lifetime(tmp_path):
     assert result.exit_code == 2 and "purchase_usd needs lifetime_years" in result.output
 
 
-def test_a_lifetime_alone_buys_at_the_catalogs_sourced_card_price_named_on_the_plan(catalog):
-    profile = _shared(OWNED.replace(", purchase_usd: $4k", ""))
+def test_a_lifetime_alone_buys_at_the_catalogs_sourced_card_price_named_on_the_plan(catalog, shared):
+    profile = shared(OWNED.replace(", purchase_usd: $4k", ""))
     data = estimate(profile)
     (line,) = data["training"]["buy_vs_rent"]
     card = catalog.purchase_prices["RTX-4090"]
@@ -318,7 +315,7 @@ def test_a_lifetime_alone_buys_at_the_catalogs_sourced_card_price_named_on_the_p
     assert purchase["stale"] == (purchase["age_days"] > 548)
     table = estimate(profile, fmt="table")
     assert f"= 2 × ${card.usd:,.0f}" in " ".join(table.split()) and card.source in table
-    given = estimate(_shared(OWNED))["training"]["buy_vs_rent"][0]
+    given = estimate(shared(OWNED))["training"]["buy_vs_rent"][0]
     assert given["purchase"]["origin"] == "constraints.owned" and given["purchase"]["usd"] == 4000
 
 
@@ -532,10 +529,10 @@ def test_a_spot_plan_stores_its_data_over_its_longer_hours(billed):
     assert spot.storage_usd == pytest.approx(rates.storage_usd(spot.hours_p50)) and spot.storage_usd > plan.storage_usd
 
 
-def test_a_break_even_past_full_time_use_says_owning_never_pays_off_not_a_utilisation_over_100_percent():
+def test_a_break_even_past_full_time_use_says_owning_never_pays_off_not_a_utilisation_over_100_percent(shared):
     # $4k of RTX 4090s over 3 years against a 200M-token LoRA a rental finishes for about its running cost: the
     # break-even share of the lifetime is above 1, which no machine can be busy; the line says so in hourly figures
-    path = _shared(OWNED)
+    path = shared(OWNED)
     (line,) = estimate(path)["training"]["buy_vs_rent"]
     assert line["break_even_utilisation"] > 1
     table = " ".join(estimate(path, fmt="table").split())
