@@ -7,12 +7,13 @@ import datetime as dt
 import math
 import random
 import statistics
+from types import SimpleNamespace
 
 import pytest
 
 import planner
 from planner.decide.choices import decide
-from planner.plans.pruning import Staircase
+from planner.plans.pruning import Staircase, Witnesses
 from planner.render.report import estimate_dict
 
 from .conftest import ROOT
@@ -105,7 +106,11 @@ def test_each_floor_is_below_the_hours_of_its_plan(catalog, name, sets):
     ("long-context-llama-8b", [], 0.5), ("long-context-llama-8b", ["training.deadline=6h"], 0.9),
     ("pretrain-1b-72h", ["training.deadline=10h", "training.budget=1000000", "constraints.commitment=1y"], 0.9),
     ("lora-7b-a6000", ["constraints.gpus=[B300, RTX-A6000, L40S]"], 0.5), ("lora-mixtral-8x7b", [], 0.9),
-    ("lora-mixtral-8x7b", ["training.deadline=6h", "training.budget=3000"], 0.5)])
+    ("lora-mixtral-8x7b", ["training.deadline=6h", "training.budget=3000"], 0.5),
+    # no option on time: the offers' rows, the GPUs' closest misses, the fastest and the cheapest that run
+    # (Witnesses.excludes while an offer has no feasible option)
+    ("pretrain-1b-72h", ["training.deadline=1min"], 0.5),
+    ("resnet50-imagenet", ["training.deadline=10min", "training.budget=20"], 0.9)])
 def test_deciding_on_every_option_gives_the_same_document(catalog, name, sets, confidence):
     """The decision and the rows (JSON at --top 0 and top 10) from every option equal those from the options the
     search judged; the search left some out."""
@@ -117,6 +122,30 @@ def test_deciding_on_every_option_gives_the_same_document(catalog, name, sets, c
     decision = decide(loaded, catalog, whole)
     for top in (None, 10):
         assert estimate_dict(whole, top, decision) == estimate_dict(est, top, result.decision)
+
+
+def _judged(cost: float, hours: float, deadline_h: float) -> SimpleNamespace:
+    """An option as Witnesses reads it: usable, within budget (none given), late past `deadline_h`."""
+    late = hours > deadline_h
+    rank = (late, 1 if late else 0, True, hours if late else cost, hours)  # options.training_rank's lead
+    return SimpleNamespace(usable=True, cost_usd=cost, hours=hours, within_budget=True, feasible=not late, rank=rank)
+
+
+def test_an_offer_with_no_option_on_time_excludes_what_ranks_after_its_fastest():
+    """While an offer has no feasible option, a count surely late (its floor past the deadline) is excluded where
+    the offer's fastest late option ranks before it and a cheaper option is no slower; not where it could be
+    faster than that option, could be on time, or where the offer has judged nothing."""
+    seen = Witnesses(deadline_s=3600.0, budget_usd=None)
+    seen.add(_judged(cost=10.0, hours=3.0, deadline_h=1.0), 0)  # offer 0: late
+    seen.add(_judged(cost=5.0, hours=2.0, deadline_h=1.0), 1)  # offer 1: late, cheaper and faster
+    assert seen.excludes(0, hours=4.0, cost=12.0)
+    assert not seen.excludes(0, hours=2.5, cost=12.0)  # could be offer 0's fastest (its row)
+    assert not seen.excludes(0, hours=3.0, cost=12.0)  # a tie goes by GPU count: could rank first
+    assert not seen.excludes(2, hours=4.0, cost=12.0)  # offer 2: nothing judged
+    assert not seen.excludes(0, hours=0.5, cost=12.0)  # could be on time
+    assert not seen.excludes(0, hours=1.5, cost=4.0)  # cheapest that runs, whatever its rank
+    seen.add(_judged(cost=20.0, hours=0.5, deadline_h=1.0), 0)  # offer 0 on time: feasible ranks first
+    assert seen.excludes(0, hours=2.5, cost=12.0)
 
 
 def test_the_staircase_answers_as_every_point_would():

@@ -8,6 +8,10 @@ import math
 from bisect import bisect_left, bisect_right
 
 from planner.plans.options import TrainingOption
+from planner.plans.verdict import SEVERITY
+
+_MILDEST = min(SEVERITY.values())
+"""The least worst-verdict an infeasible option can rank with (options.training_rank's second key)."""
 
 
 class Staircase:
@@ -43,12 +47,15 @@ class Witnesses:
     """The options a search has judged, as the decision reads them: the usable and the feasible frontiers, the
     fastest and the cheapest usable option within budget, and each offer's cheapest feasible cost."""
 
-    __slots__ = ("best", "budget_usd", "cheapest", "deadline_s", "fastest", "feasible", "usable")
+    __slots__ = ("best", "budget_usd", "cheapest", "deadline_s", "fastest", "feasible", "near", "usable")
 
     def __init__(self, deadline_s: float | None, budget_usd: float | None) -> None:
         self.usable, self.feasible = Staircase(), Staircase()
         self.fastest = self.cheapest = math.inf
         self.best: dict[int, float] = {}
+        self.near: dict[int, tuple[object, ...]] = {}
+        """Per offer, the least (worst verdict, not over budget only, rank key) of its usable infeasible options
+        (options.training_rank after its `not feasible`): what an option surely late must rank after."""
         self.deadline_s, self.budget_usd = deadline_s, budget_usd
 
     def add(self, option: TrainingOption, offer: int) -> None:
@@ -65,18 +72,35 @@ class Witnesses:
             self.feasible.add(cost, hours)
             if cost < self.best.get(offer, math.inf):
                 self.best[offer] = cost
+        else:
+            near = option.rank[1:4]
+            known = self.near.get(offer)
+            if known is None or near < known:
+                self.near[offer] = near
 
     def excludes(self, offer: int, hours: float, cost: float) -> bool:
         """Whether an option of offer `offer` taking at least `hours` and costing at least `cost` can change no
         output: its offer has a feasible option ranked before it (feasible ranks lead with cost: plans/options.py
         training_rank), so it is not the offer's row, the cheapest viable choice, its GPU's best or a reason to
         reject its GPU; and it is on neither frontier, neither the fastest nor the cheapest within budget. Every
-        comparison is strict where the decision's order would break a tie by list position."""
+        comparison is strict where the decision's order would break a tie by list position. While its offer has no
+        feasible option, one surely late (its floor past the deadline) is excluded the same way where an infeasible
+        option of its offer ranks before any it could be: it is then not the offer's row or its GPU's closest miss,
+        neither on time nor (beaten on the usable frontier) the fastest or the cheapest that runs
+        (decide/choices.py _training_impossible)."""
         budget, deadline = self.budget_usd, self.deadline_s
         over_budget = budget is not None and cost > budget
-        infeasible = over_budget or (deadline is not None and hours * 3600.0 > deadline)
+        late = deadline is not None and hours * 3600.0 > deadline
+        infeasible = over_budget or late
         best = self.best.get(offer)
-        if best is None or not (infeasible or cost > best):
+        if best is None:
+            # no feasible option of its offer yet: one surely late still ranks after an infeasible option of its
+            # offer ahead of (1, True, hours), the least its rank can lead with (the mildest verdict, not over budget
+            # only, its hours at least the floor's); strict, as a tie would go by GPU count
+            near = self.near.get(offer)
+            if not late or near is None or not near < (_MILDEST, True, hours):
+                return False
+        elif not (infeasible or cost > best):
             return False
         if not over_budget and (self.fastest >= hours or self.cheapest >= cost):
             return False
