@@ -223,3 +223,44 @@ def test_decode_steps_stay_inside_a_learned_position_table():
     assert max(context for _, context in shapes) == arch.context - 1
     points = measure_decode(arch, shapes, "fp32", Peak({"fp32": 1e11}, 1e10), "cpu", 0.001)
     assert [p.batch for p in points] == [batch for batch, _ in shapes]
+
+
+@pytest.mark.parametrize("bf16_share, measured", [(0.03, [384]), (1.5, [384, 1024])])
+def test_a_precision_slower_than_fp32_is_not_swept_past_its_first_size(monkeypatch, bf16_share, measured):
+    """The roofline sweeps each precision's sizes in rising order; bf16 running at 3 % of fp32 (this CPU: no bf16
+    unit, 2.6 s a 1024³ call) stops after its first size, and the summary says why; one faster than fp32 is swept."""
+    from planner.profiler import run
+    from planner.render.records import renter_lines
+    from planner.schema.record import MatmulPoint
+
+    asked = []
+
+    def fake_point(precision, n, device, min_run_time):
+        asked.append((precision, n))
+        return MatmulPoint(precision=precision, size=n, tflops=1.0 * (bf16_share if precision == "bf16" else 1.0),
+                           spread=0.01)
+
+    monkeypatch.setattr(run, "matmul_point", fake_point)
+    steps = run.Steps()
+    settings = run.dataclasses.replace(run.QUICK, matmul_sizes=(384, 1024))
+    run.measure_peaks("cpu", settings, ["fp32", "bf16"], steps)
+    for _, action, required in steps.items[:-1]:  # the matmuls (the copy last)
+        assert required
+        action()
+    assert [n for p, n in asked if p == "fp32"] == [384, 1024]
+    assert [n for p, n in asked if p == "bf16"] == measured
+    said = [line for line in renter_lines(_record_with_sweep(asked, bf16_share)) if "no bf16 unit" in line]
+    assert said == (["bf16 matmuls ran at 0.03 TFLOP/s here, under 50% of fp32's 1: no bf16 unit on this device, so "
+                     "its larger sizes were not measured."] if measured == [384] else [])
+
+
+
+def _record_with_sweep(points, bf16_share):
+    from planner.schema.record import Peaks
+
+    from .test_calibration import make_record
+
+    sweep = [dict(precision=p, size=n, tflops=bf16_share if p == "bf16" else 1.0, spread=0.01) for p, n in points]
+    peaks = Peaks.model_validate(dict(matmul_tflops={"fp32": 1.0, "bf16": bf16_share}, memory_bandwidth_gbs=10.0,
+                                      sweep=sweep))
+    return make_record(catalog_id=None, name="Some CPU", device_type="cpu").model_copy(update={"peaks": peaks})

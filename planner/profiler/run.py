@@ -42,6 +42,7 @@ from planner.schema.record import (
     Peaks,
     WorkloadRecord,
     WorkPoint,
+    emulated,
 )
 
 
@@ -228,6 +229,11 @@ record says so rather than pretending. The core's QLoRA memory model (NF4 weight
 
 
 def _append_matmul(sweep: list[MatmulPoint], precision: str, n: int, device: str, min_run_time: float) -> None:
+    """Measure one point of the sweep (sizes in rising order per precision), unless the precision has shown it runs
+    slower than fp32 here (schema/record.py EMULATED_SHARE): its first size is always measured, its peak the best
+    point measured."""
+    if precision != "fp32" and emulated(sweep, precision):
+        return
     sweep.append(matmul_point(precision, n, device, min_run_time))
 
 

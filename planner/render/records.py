@@ -9,7 +9,7 @@ from planner.catalog.load import Catalog
 from planner.io.records import StoredCalibration
 from planner.render.console import Column, TextConsole, fit_table, print_lines
 from planner.readable import compact
-from planner.schema.record import MeasurementRecord, WorkPoint
+from planner.schema.record import EMULATED_SHARE, MeasurementRecord, WorkPoint, emulated
 
 
 def peak_rows(record: MeasurementRecord, catalog: Catalog | None = None) -> list[dict[str, Any]]:
@@ -129,6 +129,12 @@ def renter_lines(record: MeasurementRecord, catalog: Catalog | None = None) -> l
                          + ("." if achieved <= flops_peak else
                             f": {_ABOVE_PEAK.format(what='peak', cache='weights and activations')}")
                          + _spread_note(best))
+    fp32 = record.peaks.matmul_tflops.get("fp32")
+    for precision, tflops in record.peaks.matmul_tflops.items():
+        if precision != "fp32" and fp32 and emulated(record.peaks.sweep, precision):
+            lines.append(f"{precision} matmuls ran at {tflops:,.3g} TFLOP/s here, under {EMULATED_SHARE:.0%} of "
+                         f"fp32's {fp32:,.4g}: no {precision} unit on this device, so its larger sizes were not "
+                         f"measured.")
     where = record.device.catalog_id or f"this {record.device.type.upper()} ({record.device.name})"
     if record.device.type == "cpu" or spec is None:
         lines.append(f"These figures describe {where}, not a GPU you would rent: planning uses them only for its "

@@ -56,6 +56,24 @@ class MatmulPoint(Strict):
                                       "context switch in a sub-millisecond matmul; the peak takes the best point).")
 
 
+EMULATED_SHARE = 0.5
+"""A precision other than fp32 whose best matmul so far runs under this share of fp32's best has no unit of its own
+here (every datasheet gives bf16, fp16 and tf32 at least fp32's rate where the unit exists): its larger sizes are
+not measured (planner/profiler/run.py _append_matmul) and the calibration's summary says so (render/records.py). A
+rule for what to time, not a figure the record carries: the peak stays the best point measured. Measured on a
+2-core AMD EPYC, torch 2.13 CPU: bf16 0.0012 TFLOP/s at 384³ against fp32 0.036, 0.0009 at 1024³
+(2.6 s a call, 8.7 s a point), so the quick suite spent 9 of its 20 s on two bf16 points and the full one longer
+on 512³ to 2048³ (21 s a call)."""
+
+
+def emulated(sweep: list[MatmulPoint], precision: str) -> bool:
+    """Whether `precision`'s best point measured so far is under EMULATED_SHARE of fp32's best."""
+    own = [p.tflops for p in sweep if p.precision == precision]
+    fp32 = [p.tflops for p in sweep if p.precision == "fp32"]
+    return bool(own and fp32) and max(own) < EMULATED_SHARE * max(fp32)
+
+
+
 class Peaks(Strict):
     """The local roofline, measured."""
 
