@@ -703,6 +703,26 @@ def test_a_measuring_commands_out_that_cannot_be_written_names_its_option(comman
     assert not out.exists()
 
 
+@pytest.mark.parametrize("out", ["/proc/gpuplan-calibration.yaml", "/sys/gpuplan-calibration.yaml"])
+def test_an_out_in_a_folder_that_takes_no_file_is_refused_before_measuring(out, monkeypatch):
+    # new-user QA round 19: as root os.access says every folder is writable, so `--out /proc/x.yaml` passed the check
+    # and the run measured for its budget before the write failed; a file made and removed there is the test
+    import planner.cli.measure as measure
+
+    monkeypatch.setattr(measure, "_import_profiler", lambda: pytest.fail("measuring started"))
+    result = _invoke(["calibrate", "--quick", "--budget", "1s", "--out", out])
+    folder = str(Path(out).parent)
+    assert (result.exit_code, result.stderr) == (
+        2, f"Error: --out {out}: cannot write here: the directory {folder} is not writable\n")
+
+
+def test_the_out_check_leaves_nothing_behind(tmp_path):
+    from planner.io.atomic import check_output_path
+
+    assert check_output_path(tmp_path / "sub" / "r.yaml") == tmp_path / "sub" / "r.yaml"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_profiles_default_record_path_names_no_option(tmp_path, monkeypatch):
     # the option is named only when given: the default measurements/PROFILE-NAME.yaml was not the user's --out
     import planner.cli.measure as measure

@@ -85,8 +85,21 @@ def _make_parent(target: Path) -> None:
 
 
 def _writable(directory: Path) -> bool:
-    """Whether this process may create files in `directory` (always true for root, whatever the mode)."""
-    return os.access(directory, os.W_OK | os.X_OK)
+    """Whether this process can create a file in `directory`: one made there and removed at once. Not os.access,
+    which says yes to root whatever the mode or the file system (new-user QA round 19: as root, `calibrate --out
+    /proc/x.yaml` passed the check and was refused only after its measuring; /proc and /sys take no new file, nor does
+    a read-only mount)."""
+    probe = directory / f".gpuplan-check-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return False
+    os.close(fd)
+    try:
+        os.unlink(probe)
+    except OSError:
+        pass  # made but not removable: still a folder that takes files
+    return True
 
 
 def clean_stale_temps(target: Path) -> None:
