@@ -639,7 +639,7 @@ def test_a_read_only_store_is_exit_2(tmp_path, monkeypatch):
     store.mkdir()
     import planner.io.atomic as atomic
 
-    monkeypatch.setattr(atomic, "_writable", lambda directory: False)  # as root, chmod would not stop the write
+    monkeypatch.setattr(atomic, "_writable", lambda directory, trial: False)  # as root, chmod would not stop the write
     result = _invoke(["calibration", "add", str(record), "--calibrations", str(store)])
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: {store}/") and "is not writable" in result.stderr
@@ -695,7 +695,7 @@ def test_a_measuring_commands_out_that_cannot_be_written_names_its_option(comman
         result = _invoke([*command, "--out", given])
         assert (result.exit_code, result.stderr, result.stdout) == (2, f"Error: --out {shown}: {problem}\n", ""), \
             given
-    monkeypatch.setattr(atomic, "_writable", lambda directory: False)  # as root, chmod would not stop the write
+    monkeypatch.setattr(atomic, "_writable", lambda directory, trial: False)  # as root, chmod would not stop the write
     out = tmp_path / "r.yaml"
     result = _invoke([*command, "--out", str(out)])
     assert (result.exit_code, result.stderr) == (

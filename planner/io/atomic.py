@@ -49,14 +49,16 @@ def check_output_path(path: Path | str, option: str | None = None) -> Path:
     `option`: the command-line option that gave the path, named before it in the error ('--out .: is a directory…'),
     as the suffix checks name it (new-user QA round 18: `--html ''` and `profile --out ''` read only '.: …')."""
     try:
-        return _check_output_path(Path(path))
+        return _check_output_path(Path(path), trial=True)
     except InputError as exc:
         if option is not None:
             exc.file = f"{option} {exc.file}"
         raise
 
 
-def _check_output_path(target: Path) -> Path:
+def _check_output_path(target: Path, trial: bool = False) -> Path:
+    """check_output_path without the option's name; `trial`: a file made and removed in the folder decides whether it
+    is writable (_writable), where a write is about to stage its own file there anyway."""
     try:
         info = os.lstat(target)
     except FileNotFoundError:
@@ -71,7 +73,7 @@ def _check_output_path(target: Path) -> Path:
         if ancestor.exists() or ancestor.is_symlink():
             if not ancestor.is_dir():
                 raise InputError(f"cannot write here: {ancestor} is a file, not a directory", file=str(target))
-            if not _writable(ancestor):
+            if not _writable(ancestor, trial):
                 raise InputError(f"cannot write here: the directory {ancestor} is not writable", file=str(target))
             break
     return target
@@ -84,11 +86,13 @@ def _make_parent(target: Path) -> None:
         raise _os_error(target, exc, f"create the directory {target.parent}") from None
 
 
-def _writable(directory: Path) -> bool:
-    """Whether this process can create a file in `directory`: one made there and removed at once. Not os.access,
-    which says yes to root whatever the mode or the file system (new-user QA round 19: as root, `calibrate --out
+def _writable(directory: Path, trial: bool) -> bool:
+    """Whether this process may create a file in `directory`. With `trial`, one made there and removed at once:
+    os.access says yes to root whatever the mode or the file system (new-user QA round 19: as root, `calibrate --out
     /proc/x.yaml` passed the check and was refused only after its measuring; /proc and /sys take no new file, nor does
-    a read-only mount)."""
+    a read-only mount). Without, os.access: a write's own temporary file is the trial (_staged)."""
+    if not trial:
+        return os.access(directory, os.W_OK | os.X_OK)
     probe = directory / f".gpuplan-check-{os.getpid()}-{time.monotonic_ns()}"
     try:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -153,7 +157,7 @@ def _write_temp(target: Path, data: bytes) -> str:
 
 def _staged(path: Path | str, data: bytes) -> tuple[Path, str]:
     """The checked target and a flushed temporary file beside it holding `data` (stale temporaries cleaned)."""
-    target = check_output_path(path)
+    target = _check_output_path(Path(path))
     _make_parent(target)
     clean_stale_temps(target)
     try:
@@ -167,7 +171,7 @@ def write_bytes_atomic(path: Path | str, data: bytes) -> None:
     anything but a regular file; failures are InputErrors naming the path."""
     target, tmp = _staged(path, data)
     try:
-        check_output_path(target)  # again: a FIFO or link may have appeared meanwhile
+        _check_output_path(target)  # again: a FIFO or link may have appeared meanwhile
         os.replace(tmp, target)
     except BaseException as exc:
         if os.path.exists(tmp):
