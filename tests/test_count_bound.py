@@ -57,7 +57,19 @@ def _plan(catalog, name: str, *sets: str, confidence: float = 0.5):  # type: ign
                                                                "training.dataset.tokens_per_sample=65536",
                                                                "training.dataset.samples=2000"]),
                                         ("lora-mixtral-8x7b", ["training.recompute=full",
-                                                               "training.framework=megatron"])])
+                                                               "training.framework=megatron"]),
+                                        # a pinned ZeRO stage is every layout's (tensor degrees and pipelines too:
+                                        # ZeRO-3's gathers per micro-batch), a pinned recomputation the job's
+                                        *[("pretrain-1b-72h", [f"training.parallelism.zero={z}"]) for z in range(4)],
+                                        ("pretrain-1b-72h", ["training.parallelism.zero=3",
+                                                             "training.parallelism.recompute=none",
+                                                             "constraints.max_gpus=8192"]),
+                                        ("pretrain-1b-72h", ["training.parallelism.recompute=selective",
+                                                             "training.batch.micro_batch=2"]),
+                                        ("resnet50-imagenet", ["training.parallelism.zero=2"]),
+                                        ("long-context-llama-8b", ["training.parallelism.zero=3"]),
+                                        ("long-context-llama-8b", ["training.parallelism.zero=0"]),
+                                        ("lora-7b-a6000", ["training.parallelism.zero=3"])])
 def test_each_floor_is_below_the_hours_of_its_plan(catalog, name, sets):
     """Every (offer shape, count) the search could floor, timed: a plan that fits takes at least its floor's hours
     (at P50, the least of the confidences a search judges at), and a floor of inf is a count where nothing fits;
@@ -110,7 +122,13 @@ def test_each_floor_is_below_the_hours_of_its_plan(catalog, name, sets):
     # no option on time: the offers' rows, the GPUs' closest misses, the fastest and the cheapest that run
     # (Witnesses.excludes while an offer has no feasible option)
     ("pretrain-1b-72h", ["training.deadline=1min"], 0.5),
-    ("resnet50-imagenet", ["training.deadline=10min", "training.budget=20"], 0.9)])
+    ("resnet50-imagenet", ["training.deadline=10min", "training.budget=20"], 0.9),
+    # pinned ZeRO stages and recomputation (count_bound.boundable)
+    ("pretrain-1b-72h", ["training.parallelism.zero=3"], 0.9),
+    ("pretrain-1b-72h", ["training.parallelism.zero=0", "training.parallelism.recompute=none"], 0.5),
+    ("pretrain-1b-72h", ["training.parallelism.zero=3", "training.deadline=1min"], 0.5),
+    ("long-context-llama-8b", ["training.parallelism.zero=2"], 0.5),
+    ("lora-7b-a6000", ["training.parallelism.zero=1", "training.parallelism.recompute=full"], 0.9)])
 def test_deciding_on_every_option_gives_the_same_document(catalog, name, sets, confidence):
     """The decision and the rows (JSON at --top 0 and top 10) from every option equal those from the options the
     search judged; the search left some out."""
@@ -220,13 +238,18 @@ def test_layouts_made_from_the_floors_fits_are_the_layouts_the_search_fits(catal
     assert sum(taken) > len(taken) * share, (sum(taken), len(taken))
 
 
-@pytest.mark.parametrize("name, sets", [("pretrain-1b-72h", []), ("lora-7b-a6000", []),
-                                        ("pretrain-1b-72h", ["training.recompute=full"])])
-def test_the_coarse_micro_batch_caps_hold_the_micro_batch_the_search_fits(catalog, name, sets):
+@pytest.mark.parametrize("name, sets, binds", [
+    ("pretrain-1b-72h", [], True), ("lora-7b-a6000", [], True), ("pretrain-1b-72h", ["training.recompute=full"], True),
+    # a pinned ZeRO stage: its trial alone (FitTrials); past stage 0 what it holds shrinks with the data ranks, so
+    # only the activations bind the cap
+    ("pretrain-1b-72h", ["training.parallelism.zero=0"], True),
+    ("pretrain-1b-72h", ["training.parallelism.zero=3"], False),
+    ("lora-7b-a6000", ["training.parallelism.zero=2"], False)])
+def test_the_coarse_micro_batch_caps_hold_the_micro_batch_the_search_fits(catalog, name, sets, binds):
     """CountBound._micro_caps (what coarse_floors reads a data-parallel layout's micro-batch under: the room its first
     trial leaves where that trial surely fits, else the activations alone) is at least the micro-batch
     FitTrials.first_fit picks at every memory size, tensor degree and count, and below the activations-only cap for
-    some memory size (the first trial binds there)."""
+    some memory size (the first trial binds there) unless a ZeRO stage past 0 is pinned."""
     from planner.model.memory import usable_bytes
     from planner.plans.training import ZERO_SHARDING, fit_trials, training_memory
 
@@ -245,7 +268,7 @@ def test_the_coarse_micro_batch_caps_hold_the_micro_batch_the_search_fits(catalo
                 layout = fit_trials(job, count, tp, 1, ZERO_SHARDING if tp == 1 else ("none", "zero1")) \
                     .first_fit(capacity, training_memory)
                 assert layout is None or layout.micro_batch <= caps[tp], (capacity, tp, count, layout, caps[tp])
-    assert tighter
+    assert bool(tighter) == binds
 
 
 @pytest.mark.parametrize("name, sets, attained", [

@@ -84,13 +84,23 @@ ETA_KEY = 64
 
 def boundable(job: TrainingJob) -> bool:
     """Whether CountBound covers every layout the search can choose for this job: a fixed global batch (its steps
-    and each replica's samples are known before the layout), no pinned layout parts (training.parallelism, which may
-    interleave the pipeline), and for a mixture of experts a busiest expert rank that computes at least the mean
+    and each replica's samples are known before the layout), no pinned degrees (training.parallelism's data, tensor,
+    pipeline, context, expert or virtual stages: _pinned_layouts lists other layouts, and may interleave the
+    pipeline) — a pinned recomputation is the job's own (training.recompute), a pinned ZeRO stage every trial's
+    (pinned_sharding), dense jobs only — and for a mixture of experts a busiest expert rank that computes at least the mean
     (imbalance_factor at least 1: the floors of its expert layouts, CountBound.expert_floor, and the coarse floors,
     which leave the stretch out, read it so)."""
-    work = job.work
-    return job.global_batch_samples is not None and job.parallelism is None \
+    work, pins = job.work, job.parallelism
+    return job.global_batch_samples is not None \
+        and (pins is None or (pins.data, pins.tensor, pins.pipeline, pins.context, pins.expert, pins.virtual)
+             == (None,) * 6 and (pins.zero is None or not work.is_moe)) \
         and (not work.is_moe or (job.capacity_factor >= 1.0 and work.expert_flops_share >= 0.0))
+
+
+def pinned_sharding(job: TrainingJob) -> str | None:
+    """The ZeRO stage training.parallelism pins, as FitTrials tries it (the only stage, every layout), else None."""
+    pins = job.parallelism
+    return ZERO_SHARDING[pins.zero] if pins is not None and pins.zero is not None else None
 
 
 class Trial(NamedTuple):
@@ -241,10 +251,13 @@ class CountBound:
         self.configs: dict[tuple[bool, bool], tuple[tuple[str, str, float, int], ...]] = {}
         """FitTrials' (recomputation, ZeRO stage) trials by (no model parallelism, several replicas), each with its
         FLOP per model FLOP (training.layout_work) and tensor-parallel all-reduces per layer and slot."""
+        self.pinned = pinned_sharding(job)
+        """The pinned ZeRO stage (FitTrials: the only one tried, at one replica too), else None."""
         for alone in (True, False):
             for replicas in (True, False):
                 # one replica (and no context ranks to shard over): every stage is none
-                stages = ("none",) if not replicas else ZERO_SHARDING if alone else ("none", "zero1")
+                stages = (self.pinned,) if self.pinned is not None else ("none",) if not replicas \
+                    else ZERO_SHARDING if alone else ("none", "zero1")
                 self.configs[(alone, replicas)] = tuple(
                     (mode, sharding, 1.0 + (0.0 if mode == "none" else job.work.attention_flops_per_sample
                                             if mode == "selective" else job.work.forward_flops_per_sample)
@@ -668,6 +681,8 @@ class CountBound:
             # data parallel: max(compute, all-reduce + (1 − 2/(3 slots)) compute); ZeRO-3 (tensor degree 1 alone)
             # max(compute, 1.5× the all-reduce per micro-batch of the accumulation)
             exposed = spread + (1.0 - 2.0 / (3.0 * fewest) if fewest > 1.0 else 1.0 / 3.0) * compute
+            # (a pinned ZeRO-3 layout at a tensor degree past 1 is at least as exposed as the data-parallel bound:
+            # 1.5× the all-reduce's bytes each micro-batch, behind at most that micro-batch's compute)
             sharded = 1.5 * spread * (alone if alone > 1.0 else 1.0)
             if exposed > sharded:
                 exposed = sharded
@@ -1063,8 +1078,10 @@ class CountBound:
             slots = (replica / micro if replica > micro else 1.0) + depth - 1
             sent = latency * slots + (replica + (depth - 1) / widest) * sends
             stride = widest * depth
-            if stride >= count:
-                synced = 0.0  # one replica: no all-reduce
+            if stride >= count or self.pinned == "zero3":
+                # one replica: no all-reduce; a pinned ZeRO-3 pipeline gathers and scatters per micro-batch behind
+                # its compute (training.terms_at), none of it surely exposed: its compute and sends alone
+                synced = 0.0
             elif stride > per_instance:
                 synced = 2.0 * (1.0 / stride - 1.0 / count) * grads * per_instance / net
                 if synced > spread:
@@ -1211,7 +1228,8 @@ class CountBound:
                 one = min(self._one(each, tp) for each in self.modes)
                 cap = max(1.0, float(capacity * (1.0 + 1e-6) // one)) if one > 0 else math.inf
                 first = self._one(mode, tp)
-                if first > 0:
+                # (a pinned ZeRO stage past 0 shards what the first trial holds by the count's data ranks)
+                if first > 0 and self.pinned in (None, "none"):
                     static = self.statics.get(("none", 0, tp))  # _trial's key: no shards, tp × pp ranks
                     if static is None:
                         static = self.statics[("none", 0, tp)] = \
@@ -1462,7 +1480,7 @@ class CountBound:
                         continue
                     dp = count // (tp * pp * cp)
                     # _trial's key: the data × context ranks shard, the tensor × pipeline ranks split
-                    sharding = "zero3" if tp == 1 and pp == 1 else "zero1"
+                    sharding = self.pinned or ("zero3" if tp == 1 and pp == 1 else "zero1")
                     key = (sharding, dp * cp, tp * pp)
                     static = statics.get(key)
                     if static is None:
