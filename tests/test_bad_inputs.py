@@ -177,6 +177,11 @@ CASES = [
     # new-user QA: a fraction was told "Write 0.5ms or 0.5s", and 0.5 ms is below any GPU's roofline
     Case("ttft-fraction-without-unit", broken(SERVE, "ttft_p95: 500ms", "ttft_p95: 0.5"), "slo:",
          "inference.slo.ttft_p95", ("0.5 has no unit (a plain number here would be 0.5 s). Write 0.5s or 0.5ms.",)),
+    # new-user QA round 20: quoted, the same plain number passed (deadline "48" planned as 48 s, ttft "500" as 500 s)
+    Case("quoted-deadline-without-unit", broken(PRETRAIN, "deadline: 72h", 'deadline: "72"'), "deadline:",
+         "training.deadline", ("72 has no unit (a plain number here would be 72 s). Write 72h or 72s.",)),
+    Case("str-tagged-latency-without-unit", broken(SERVE, "ttft_p95: 500ms", "ttft_p95: !!str 500"), "slo:",
+         "inference.slo.ttft_p95", ("500 has no unit (a plain number here would be 500 s). Write 500ms or 500s.",)),
     Case("zero-gpu-count", base(PRETRAIN) + "constraints:\n  gpu_count: 0\n", "gpu_count:", "constraints.gpu_count",
          ("expected a whole number from 1 to 65,536, got 0",)),
     # new-user QA round 5: pins that cannot fill the pinned count exited 1 with the same reason once per GPU type

@@ -242,6 +242,10 @@ def model_warnings(arch: Architecture) -> tuple[str, ...]:
     return tuple(notes)
 
 
+PLAIN_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
+"""A string that is a number and nothing else: a duration without its unit."""
+
+
 def check_latency_units(doc: YamlDocument) -> None:
     """A duration written as a plain number is refused: `ttft_p95: 500` would be read as 500 s, while the writer
     almost always means milliseconds, and `deadline: 72` as 72 s where hours are meant (new-user QA: planned as a
@@ -257,6 +261,10 @@ def check_latency_units(doc: YamlDocument) -> None:
     if isinstance(inference, dict) and "max_queue_delay" in inference:
         fields.append((("inference", "max_queue_delay"), inference["max_queue_delay"], "ms"))
     for path, value, unit in fields:
+        if isinstance(value, str) and PLAIN_NUMBER.fullmatch(value):
+            # quoted ("48", !!str 48, --set 'x="48"'): the same plain number (new-user QA round 20: deadline "48"
+            # planned as 48 s, ttft_p95 "500" as 500 s)
+            value = float(value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             # a fraction of a latency is seconds (new-user QA: `ttft_p95: 0.5` was told "Write 0.5ms or 0.5s", and
             # 0.5 ms is below any GPU's roofline): seconds first there, the usual unit first otherwise
