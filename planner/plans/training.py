@@ -540,6 +540,9 @@ class Layout:
     """Virtual pipeline stages per rank (interleaved 1F1B; 1: plain 1F1B)."""
     context: int = 1
     """Context-parallel ranks splitting each sample's sequence (plans/context_parallel.py)."""
+    accumulation: int = 1
+    """Micro-batches per step where no global batch sets them: a pipeline's (FitTrials.first_fit); with a global
+    batch layout_work works them out from it."""
 
     @property
     def gpus(self) -> int:
@@ -548,11 +551,12 @@ class Layout:
 
 
 def _layout(data: int, tensor: int, pipeline: int, sharding: str, recompute: str, micro_batch: int,
-            memory: TrainingMemory, expert: int, virtual: int, context: int) -> Layout:
+            memory: TrainingMemory, expert: int, virtual: int, context: int, accumulation: int = 1) -> Layout:
     """Layout(...) without the frozen dataclass's per-field setattr (~5 µs less: a search makes hundreds)."""
     layout: Layout = _new(Layout)
     layout.__dict__.update(data=data, tensor=tensor, pipeline=pipeline, sharding=sharding, recompute=recompute,
-                           micro_batch=micro_batch, memory=memory, expert=expert, virtual=virtual, context=context)
+                           micro_batch=micro_batch, memory=memory, expert=expert, virtual=virtual, context=context,
+                           accumulation=accumulation)
     return layout
 
 
@@ -650,7 +654,7 @@ class FitTrials:
                              for sharding in (stages if dp * cp > 1 or pinned_zero else ("none",)))
         self.sizes: list[tuple[float, float] | None] = [None] * len(self.configs)
         """Per trial: bytes at micro-batch 0 and of one micro-batch's activations."""
-        self.found: dict[tuple[int, int], Layout] = {}
+        self.found: dict[tuple[int, int, int], Layout] = {}
         """The layout of (trial, micro-batch), shared by every capacity that picks it."""
 
     def first_fit(self, capacity: float, memory_of: MemoryOf) -> Layout | None:
@@ -678,10 +682,21 @@ class FitTrials:
             mode, sample = recompute, one
             if total + one > capacity:
                 continue
-            if job.micro_batch is not None:
-                micro = job.micro_batch
-            elif pp > 1:
-                micro = 1
+            held = 1  # the layout's own accumulation (Layout.accumulation): a pipeline's without a global batch
+            if job.micro_batch is not None or pp > 1:
+                micro = job.micro_batch if job.micro_batch is not None else 1
+                if pp > 1 and self.per_replica is None:
+                    # no global batch: each GPU of a pipeline replica takes per step the samples its memory holds
+                    # at once, as a data-parallel GPU does with its largest micro-batch. 1F1B's first stage keeps pp
+                    # micro-batches of its L/pp layers (training_memory: one micro-batch's worth of all layers), so
+                    # `fit` such micro-batches' room holds fit × pp samples of a stage's layers: the replica's pp
+                    # GPUs take fit × pp samples a step (a power of two, at most its share of the dataset), in
+                    # micro-batches of `micro`, and the bubble is (pp − 1) of that many slots, not of one (new-user
+                    # QA round 20: 7B on 16 L40S at pipeline 2 and one micro-batch a step planned 70 h against
+                    # 8 GPUs' 19.7 h)
+                    fit = int((capacity - total) // one) if one > 0 else 1 << 16
+                    samples = 1 << int(math.log2(max(1, min(fit * pp, 1 << 16, self.dataset_share))))
+                    held = max(1, samples // micro)
             else:
                 fit = int((capacity - total) // one) if one > 0 else 1 << 16
                 per_replica = self.per_replica
@@ -693,13 +708,13 @@ class FitTrials:
                     # holds, balanced (171 samples with room for 128 run as 2 of 86, not 128 + 43)
                     accumulation = -(-per_replica // max(1, min(fit, per_replica)))
                     micro = -(-per_replica // accumulation)
-            layout = self.found.get((i, micro))
+            layout = self.found.get((i, micro, held))
             if layout is None:
                 memory = memory_of(job, micro, recompute, sharding, dp, tp, pp, ep, cp)
                 if memory.total > capacity:
                     continue
-                layout = self.found[(i, micro)] = _layout(dp, tp, pp, sharding, recompute, micro, memory, ep,
-                                                          self.virtual, cp)
+                layout = self.found[(i, micro, held)] = _layout(dp, tp, pp, sharding, recompute, micro, memory, ep,
+                                                                self.virtual, cp, held)
             elif layout.memory.total > capacity:
                 continue
             return layout
@@ -1077,8 +1092,9 @@ def layout_work(job: TrainingJob, layout: Layout, constants: WorkConstants | Non
         accumulation = max(1, math.ceil(per_replica / micro))
         size = per_replica / accumulation
         samples = float(batch)
-    else:
-        accumulation, samples, size = 1, float(dp * micro), float(micro)
+    else:  # the layout's own accumulation (a pipeline's: FitTrials.first_fit), each micro-batch full
+        accumulation = layout.accumulation
+        samples, size = float(dp * micro * accumulation), float(micro)
     recompute, expert = layout.recompute, layout.expert
     # recomputation reruns forward work in backward: all of it (full) or the attention core (selective)
     rerun = 0.0 if recompute == "none" else attention_flops if recompute == "selective" else forward_flops
@@ -1567,7 +1583,7 @@ class LayoutMemo:
     def layout_work(self, job: TrainingJob, layout: Layout) -> LayoutWork:
         """layout_work, once per configuration: GPUs of every memory size meet the same ones."""
         key = (layout.data, layout.tensor, layout.pipeline, layout.context, layout.expert, layout.virtual,
-               layout.micro_batch, layout.recompute, layout.sharding)
+               layout.micro_batch, layout.recompute, layout.sharding, layout.accumulation)
         found = self.configs.get(key)
         if found is None:
             constants = self.constants
