@@ -44,6 +44,27 @@ def test_a_doubtful_price_is_flagged_in_json_and_table():
     assert rows[0]["price_as_of"] == plan["price_as_of"] and "swapped" in rows[0]["price_flags"]
 
 
+def test_the_notes_under_the_table_number_its_rows():
+    """At --top 0 the plans the decision names are rows among the others: the † footnotes, the assumed-network line
+    and the committed prices number the rows as the table does (new-user QA round 20: '† training #5 … (1y
+    commitment)' under a table whose row 5 was the 4,096-GPU on-demand plan; the 1y rows were 6 and 7)."""
+    sets = ("constraints.providers=[gcp]", "constraints.gpus=[A100-40GB-SXM]", "constraints.commitment=1y")
+    args = ["estimate", str(PRETRAIN), "--top", "0"]
+    for s in sets:
+        args += ["--set", s]
+    plans = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)["training"]["plans"]
+    table = runner.invoke(app, [*args, "--wide"]).stdout
+    notes = re.findall(r"^(?:† training|Committed price, training) #(\d+) gcp (\S+) \(1y commitment\)", table, re.M)
+    assert len(notes) >= 4, table
+    for number, instance in notes:
+        plan = plans[int(number) - 1]
+        assert (plan["instance"], (plan["commitment"] or {}).get("term")) == (f"{instance} (1y commitment)", "1y"), \
+            (number, instance)
+    (line,) = re.findall(r"^Assumed network: training plan\(s\) ([#\d, ]+) span", table, re.M)
+    assert [int(n) for n in re.findall(r"\d+", line)] == \
+        [i + 1 for i, p in enumerate(plans) if p.get("assumed_network_gbps")]
+
+
 @pytest.mark.parametrize("profile, section", [(PRETRAIN, "training"), (CHAT, "inference")])
 def test_the_csv_carries_the_whole_bill_and_the_discount_of_the_json(profile, section):
     # new-user QA: the CSV had each plan's compute cost only: no storage, egress, total or discount

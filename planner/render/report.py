@@ -289,12 +289,12 @@ def _never_pays_off(b: BuyVersusRent) -> str:
 _TERM_WORDS = {"1m": "1 month", "3m": "3 months", "6m": "6 months", "1y": "1 year", "3y": "3 years"}
 
 
-def commitment_lines(est: Estimate, top: int | None, merges: Merges | None = None) -> list[str]:
-    """The committed-term plans shown (constraints.commitment): term, payment, price and what it binds to."""
+def commitment_lines(shown: tuple[list[Any], list[Any]]) -> list[str]:
+    """The committed-term plans shown (constraints.commitment): term, payment, price and what it binds to, numbered
+    as the tables number them (`shown`: _shown_plans)."""
     lines = []
-    merges = merges or Merges(est)
-    for name, part, section in (("training", "training", est.training), ("serving", "inference", est.inference)):
-        for i, p in enumerate(merges.shown(part, top) if section is not None else []):
+    for name, plans in zip(("training", "serving"), shown):
+        for i, p in enumerate(plans):
             c = p.commitment
             if c is None or not p.fits or p.instances == 0:
                 continue  # a plan that cannot run (does not fit in memory) is never bought: it owes nothing
@@ -321,12 +321,12 @@ def _term_use(plan: TrainingPlan) -> str:
 
 
 
-def _discount_lines(est: Estimate, top: int | None, merges: Merges) -> list[str]:
+def _discount_lines(est: Estimate, shown: tuple[list[Any], list[Any]]) -> list[str]:
     """The discounts (constraints.discounts) in the shown plans' prices, and those read that no shown plan uses: a
     user whose discounted provider is not among the plans shown could not tell the discount was read (new-user QA)."""
     held: dict[str, float] = {}
-    for part, section in (("training", est.training), ("inference", est.inference)):
-        for p in merges.shown(part, top) if section is not None else []:
+    for plans in shown:
+        for p in plans:
             if p.discount_percent:
                 held[p.provider] = p.discount_percent
     unused = sorted((provider, pct) for provider, pct in est.discounts if pct and provider not in held)
@@ -767,27 +767,38 @@ def _serving_status(plan: ServingPlan, headroom: bool | None) -> str:
     return "ok" if headroom is not False else "ok, no headroom"
 
 
+def _shown_plans(est: Estimate, top: int | None, decision: Decision | None, merges: Merges
+                 ) -> tuple[list[TrainingPlan], list[ServingPlan]]:
+    """The training and serving plans the tables list, in their order: what the notes under them number (new-user
+    QA round 20: at --top 0 the decision's named plans are rows among the others, and '† training #5' named another
+    row's flag)."""
+    training = _training_shown(est, top, decision.training if decision else None, merges) \
+        if est.training is not None else []
+    serving = _serving_shown(est, top, decision.inference if decision else None, merges) \
+        if est.inference is not None else []
+    return training, serving
+
+
 def _footer(est: Estimate, decision: Decision | None = None, top: int | None = None,
             merges: Merges | None = None) -> list[str]:
     """Price flags (†), assumed networks, buy-versus-rent and discounts of the shown plans, warnings, and the
     efficiency origins when no decision lists them (the decision's notes do)."""
     lines = []
     merges = merges or Merges(est)
-    footnoted: set[tuple[str, str]] = set()
-    if est.training is not None:
-        lines += _flag_notes(merges.shown("training", top), "training")
-        lines += _network_note(merges.shown("training", top), est.network_set)
-        footnoted |= {(p.provider, p.instance) for p in merges.shown("training", top) if p.price_flags}
-    if est.inference is not None:
-        lines += _flag_notes(merges.shown("inference", top), "serving")
-        footnoted |= {(p.provider, p.instance) for p in merges.shown("inference", top) if p.price_flags}
+    shown = _shown_plans(est, top, decision, merges)
+    training, serving = shown
+    lines += _flag_notes(training, "training")
+    lines += _network_note(training, est.network_set)
+    lines += _flag_notes(serving, "serving")
+    footnoted = {(p.provider, p.instance) for p in training if p.price_flags} \
+        | {(p.provider, p.instance) for p in serving if p.price_flags}
     if decision is not None:
         from planner.render.decision import decision_flag_notes
 
         lines += decision_flag_notes(decision, top, footnoted)
     lines += _buy_lines(est)
-    lines += _discount_lines(est, top, merges)
-    lines += commitment_lines(est, top, merges)
+    lines += _discount_lines(est, shown)
+    lines += commitment_lines(shown)
     lines += _no_offer_lines(est)
     if any(row[2].endswith(")") and " (×" in row[2] for _, _, _, rows in _sections(est, top, merges=merges)
            for row in rows):
