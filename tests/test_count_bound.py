@@ -142,6 +142,33 @@ def test_deciding_on_every_option_gives_the_same_document(catalog, name, sets, c
         assert estimate_dict(whole, top, decision) == estimate_dict(est, top, result.decision)
 
 
+def test_the_first_rows_of_top_n_are_those_of_top_0(catalog):
+    """new-user QA round 20: a 7B full fine-tune listed 376 plans at --top 0 and 375 at --top 1000, the fastest
+    choice (4096 H200s at aws, not its offer's row: that is its cheapest count) missing. --top 0 lists every plan
+    the decision names in rank order among the rows; --top N lists the first N of that list (the document whole
+    for N at or past its length, in the JSON as in the table)."""
+    from planner.render.report import render_table
+
+    profile = {"name": "ft-7b", "model": {"preset": "llama-2-7b"},
+               "training": {"dataset": {"tokens": "2B"}, "epochs": 1, "method": "full", "deadline": "48h",
+                            "budget": "$2,000"}}
+    result = planner.plan(planner.load_profile(profile, catalog), catalog, today=DAY)
+    every = result.to_dict(0)["training"]
+    count = len(every["plans"])
+    fastest = [i for i, p in enumerate(every["plans"]) if (p["gpu"], p["provider"], p["gpu_count"]) ==
+               ("H200-SXM", "aws", 4096)]
+    assert len(fastest) == 1 and 10 < fastest[0] < count - 1  # a row only as the decision's fastest choice
+    at = fastest[0]
+    for top in (1000, count + 1, count, count - 1, at + 7, at + 1, at, 10):
+        document = result.to_dict(top)["training"]
+        if top >= count:
+            assert document == every, top
+        else:
+            assert document["plans"][:top] == every["plans"][:top], top
+    assert render_table(result.estimate, 1000, result.decision) == \
+        render_table(result.estimate, None, result.decision)
+
+
 def _judged(cost: float, hours: float, deadline_h: float) -> SimpleNamespace:
     """An option as Witnesses reads it: usable, within budget (none given), late past `deadline_h`."""
     late = hours > deadline_h

@@ -117,7 +117,8 @@ def test_stale_price_warnings_name_each_offer_shown_with_its_own_age():
     [warning] = [w for w in data["warnings"] if w.startswith("prices for massed-compute")]
     for instance, as_of in ages.items():
         assert f"{instance}, " in warning and f"days old (as of {as_of})" in warning
-    assert f"the {len(ages)} plans shown" in warning
+    # counted over the plans the document lists (the decision's named plans among them)
+    assert f"the {len(data['training']['plans'])} plans shown" in warning
 
 
 def test_offer_without_network_spans_instances_over_a_named_assumption():

@@ -188,7 +188,7 @@ def run_estimate(args: EstimateArgs) -> int:
     if args.format is Format.csv:
         # new-user QA round 8: the table, markdown and JSON carry the warnings (old prices among the plans shown, the
         # profile's assumptions), a CSV has no place for them: they go to stderr, beside the rows
-        for warning in [*result.warnings, *report.price_warnings(result, limit)]:
+        for warning in [*result.warnings, *report.price_warnings(result, limit, None, decision)]:
             note(f"Warning: {warning}")
     if args.format is Format.json:
         out("\n")

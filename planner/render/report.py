@@ -144,17 +144,65 @@ def _training_shown(est: Estimate, top: int | None, section: Any = None,
     names at --top 0), spot plans with their expected interruption overhead (as the decision has them)."""
     assert est.training is not None
     merges = merges or Merges(est)
+    named = _named_unranked(est.training.ranked, section) if section is not None else []
     if not top and section is not None:  # all plans: with every plan the decision names, in rank order
-        ranked = list(est.training.ranked)
-        for choice in section.choices + section.alternatives:
-            if not any(choice.option is r or _same_plan(choice.option.plan, r.plan) for r in ranked):
-                ranked.append(choice.option)
-        plans = shown([o.plan for o in sorted(ranked, key=training_rank)], None)
+        plans = shown([o.plan for o in sorted([*est.training.ranked, *named], key=training_rank)], None)
+    elif named and top:  # the first `top` of those (new-user QA round 20: --top 1000 lost the fastest choice's row)
+        plans = _with_first_choice(_shown_with(est.training.ranked, named, top), section)
     else:
         plans = _with_first_choice(merges.shown("training", top), section) if section is not None else \
             merges.shown("training", top)
     # adjusted=False: as judged (_training_rows prices them at the confidence, spot overhead included, from these)
     return [spot_adjusted(est.training.job, p) for p in plans] if adjusted else plans
+
+
+def _named_unranked(ranked: Sequence[TrainingOption], section: TrainingDecision) -> list[TrainingOption]:
+    """The options the decision names (choices, then alternatives) that are no ranked row, each once: the fastest
+    choice, say, at a count its offer's row (its cheapest) is not. The plans listed (--top 0, and the first `top`
+    of those with --top) rank them among the rows. Only the rows of their GPU and provider are read (of rows made
+    when read, RankedRows.group makes those alone)."""
+    group_of: Callable[[str, str], list[TrainingOption]] | None = getattr(ranked, "group", None)
+    named: list[TrainingOption] = []
+    for choice in section.choices + section.alternatives:
+        option = choice.option
+        rows = group_of(option.gpu, option.provider) if group_of is not None else \
+            [r for r in ranked if r.gpu == option.gpu and r.provider == option.provider]
+        if not any(option is r or _same_plan(option.plan, r.plan) for r in [*rows, *named]):
+            named.append(option)
+    return named
+
+
+def _shown_with(ranked: Sequence[TrainingOption], named: list[TrainingOption], top: int) -> list[TrainingPlan]:
+    """shown(the plans of sorted([*ranked, *named], key=training_rank), top), the list --top 0 gives cut as --top
+    cuts: so the first `top` plans of --top N are those of --top 0 (new-user QA round 20: at --top 1000 the fastest
+    choice, 4096 H200s at aws, which --top 0 lists among the rows, was missing). Made as far as read: the first m
+    rows, m grown until merging near-copies (merged) leaves `top` plans, and of the rest only those always shown."""
+    m = top
+    while True:
+        head = list(ranked[:m])
+        more = m < len(ranked)
+        cut = training_rank(ranked[m]) if more else None
+        # the sorted list's first items up to ranked[m]: the rows before it and the named options ranking under it
+        # (a named option ranking as a row goes after it, as sorted() leaves an item appended after the rows)
+        before = [o for o in named if cut is None or training_rank(o) < cut]
+        kept = merged([o.plan for o in sorted([*head, *before], key=training_rank)])[0]
+        if len(kept) >= top or not more:
+            break
+        m += top - len(kept)
+    # past them, the rows shown wherever they rank (local, owned, time-only) that merging keeps among the plans of
+    # their GPU and provider (of rows made when read, the rows made: the others are none of those)
+    tail = [p for p in kept[top:] if _always_shown(p)]
+    settled: Sequence[TrainingOption] = getattr(ranked, "settled", ranked)
+    past = [o for o in named if all(o is not b for b in before)]
+    after = sorted([*[o for o in settled[m:] if _always_shown(o)], *[o for o in past if _always_shown(o)]],
+                   key=training_rank)
+    for option in after:
+        group = sorted([*[r for r in settled if r.gpu == option.gpu and r.provider == option.provider],
+                        *[o for o in named if o.gpu == option.gpu and o.provider == option.provider]],
+                       key=training_rank)
+        if any(p is option.plan for p in merged([o.plan for o in group])[0]):
+            tail.append(option.plan)
+    return kept[:top] + tail
 
 
 def _price_fields(plan: TrainingPlan | ServingPlan) -> dict[str, Any]:
@@ -176,23 +224,24 @@ def _price_fields(plan: TrainingPlan | ServingPlan) -> dict[str, Any]:
             "commitment": commitment}
 
 
-def price_warnings(est: Estimate, top: int | None, merges: Merges | None = None) -> list[str]:
-    """Old prices among the plans shown (not the whole catalog): one line per provider naming the offers shown with
-    each age (new-user QA: "prices for massed-compute are 852 days old (2 plans shown)" gave one 2024 offer's age to
-    both plans, one of them priced 106 days ago, and named neither)."""
+def price_warnings(est: Estimate, top: int | None, merges: Merges | None = None,
+                   decision: Decision | None = None) -> list[str]:
+    """Old prices among the plans shown (not the whole catalog; the tables' rows, _shown_plans): one line per provider
+    naming the offers shown with each age (new-user QA: "prices for massed-compute are 852 days old (2 plans shown)"
+    gave one 2024 offer's age to both plans, one of them priced 106 days ago, and named neither)."""
     ages: dict[str, dict[tuple[int, str], list[str]]] = {}
     plans: dict[str, int] = {}
-    merges = merges or Merges(est)
-    for name, section in (("training", est.training), ("inference", est.inference)):
-        for plan in merges.shown(name, top) if section is not None else []:
-            for flag in plan.price_flags:
-                match = re.match(_OLD, flag)
-                if match:
-                    plans[plan.provider] = plans.get(plan.provider, 0) + 1
-                    age = int(match.group(1).replace(",", ""))
-                    offers = ages.setdefault(plan.provider, {}).setdefault((age, match.group(2)), [])
-                    if plan.instance not in offers:
-                        offers.append(plan.instance)
+    training, serving = _shown_plans(est, top, decision, merges or Merges(est))
+    listed: list[TrainingPlan | ServingPlan] = [*training, *serving]
+    for plan in listed:
+        for flag in plan.price_flags:
+            match = re.match(_OLD, flag)
+            if match:
+                plans[plan.provider] = plans.get(plan.provider, 0) + 1
+                age = int(match.group(1).replace(",", ""))
+                offers = ages.setdefault(plan.provider, {}).setdefault((age, match.group(2)), [])
+                if plan.instance not in offers:
+                    offers.append(plan.instance)
     lines = []
     for provider, groups in sorted(ages.items()):
         shown = "the plan shown" if plans[provider] == 1 else f"the {plans[provider]} plans shown"
@@ -579,7 +628,7 @@ def estimate_dict(est: Estimate, top: int | None = None, decision: Decision | No
     for section, line in est.buy_vs_rent:
         out.setdefault(section, {}).setdefault("buy_vs_rent", []).append(_buy_dict(line))
     out["unplanned_gpus"] = list(est.unplanned_gpus)
-    out["warnings"] = list(est.warnings) + price_warnings(est, top, merges)
+    out["warnings"] = list(est.warnings) + price_warnings(est, top, merges, decision)
     return out
 
 
@@ -828,7 +877,7 @@ def _footer(est: Estimate, decision: Decision | None = None, top: int | None = N
     if est.training is not None and any(plan_is_spot(o) for o in _rows_made(est)):
         lines.append("Spot rows include the expected interruption overhead in hours and cost (as the decision "
                      "does): checkpoints, restarts and lost work.")
-    lines += [f"Warning: {w}" for w in est.warnings + price_warnings(est, top, merges)]
+    lines += [f"Warning: {w}" for w in est.warnings + price_warnings(est, top, merges, decision)]
     return lines
 
 
@@ -975,7 +1024,7 @@ def render_csv(est: Estimate, top: int | None = None, decision: Decision | None 
            # new-user QA: at --confidence 0.9 the rows were ranked and judged by their P90 hours and cost, yet the
            # CSV had P50 only: the hours and compute cost at the planning confidence (the JSON's hours.p90 …)
            "confidence", "hours_planned", "cost_usd_planned"])
-    data = estimate_dict(est, top)
+    data = estimate_dict(est, top, decision)  # the JSON's plans, the decision's named ones among them
     level = est.training.confidence if est.training is not None else None
     key = level_name(level).lower() if level is not None else ""
 
