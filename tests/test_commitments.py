@@ -263,15 +263,19 @@ def test_the_commitment_wins_exactly_when_on_demand_would_cost_more_than_the_ter
 ])
 def test_a_plan_that_cannot_run_owes_nothing(catalog, profile, sets, section):
     from planner.api import load_profile, plan
-    from planner.render.report import commitment_lines
+    from planner.render.report import Merges, _shown_plans, commitment_lines
 
     result = plan(load_profile(ROOT / "profiles" / profile, catalog, [*sets, "constraints.commitment=1y"]), catalog)
     part = result.estimate.training if section == "training" else result.estimate.inference
     assert part is not None
     unfit = [p for p in part.plans if p.commitment is not None and not p.fits]
     assert unfit  # the case: a committed plan that does not fit in memory
-    lines = commitment_lines(result.estimate, 0)
-    for i, p in enumerate(part.plans):
+    # numbered as the tables list the plans (all of them: --top 0)
+    shown = _shown_plans(result.estimate, None, result.decision, Merges(result.estimate))
+    lines = commitment_lines(shown)
+    listed = shown[0] if section == "training" else shown[1]
+    assert any(p.commitment is not None and not p.fits for p in listed)  # the case is listed
+    for i, p in enumerate(listed):
         said = any(f" #{i + 1} {p.provider} {p.instance}:" in line for line in lines)
         assert said == (p.commitment is not None and p.fits), (i, p.instance, p.fits)
     assert not any(" for 0 instance(s)" in line for line in lines)
