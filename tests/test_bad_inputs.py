@@ -160,6 +160,10 @@ CASES = [
     Case("discount-as-a-fraction", base(PRETRAIN) + "constraints:\n  discounts: {vast-ai: 0.15}\n", "discounts:",
          "constraints.discounts.vast-ai", ("0.15 reads as 0.15%, and may be meant as the share 15%: write 15% or "
                                            "0.15%",)),
+    # quoted, the bare number was read as 0.15 % off (the check saw only YAML numbers)
+    Case("discount-as-a-quoted-fraction", base(PRETRAIN) + "constraints:\n  discounts: {vast-ai: '0.15'}\n",
+         "discounts:", "constraints.discounts.vast-ai",
+         ("0.15 reads as 0.15%, and may be meant as the share 15%: write 15% or 0.15%",)),
     # new-user QA: pydantic's 'a valid dictionary or instance of OwnedMachine' named a class, not what to write
     Case("owned-as-a-list-of-names", base(PRETRAIN) + "constraints:\n  owned: [RTX-4090]\n", "owned:",
          "constraints.owned.0", ("expected a section of key: value pairs, got 'RTX-4090'. Its keys: gpu, count, "

@@ -68,7 +68,7 @@ def test_fail_above_applies_to_the_metrics_it_names(tmp_path):
     bad = runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "gpu_hour=25%"])
     assert bad.exit_code == 2 and "Did you mean 'gpu_hours'" in bad.output
     # new-user QA: a threshold under 0.5 % was printed as the one given: `gpu_hours=0.3` failed "above … =0%"
-    small = runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "gpu_hours=0.3"])
+    small = runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "gpu_hours=0.3%"])
     assert small.exit_code == 1 and "above --fail-above gpu_hours=0.3%" in small.stdout
 
 

@@ -237,6 +237,17 @@ def test_bad_threshold_exit_2():
         result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--fail-above", value])
         assert result.exit_code == 2 and result.output.startswith(f"Error: --fail-above: {words}"), result.output
         assert result.output.count("--fail-above") == 1
+    # new-user QA: 'cost=0.15' was a 0.15 % threshold ("rose 50%, above --fail-above cost=0.15%"); a bare number
+    # between 0 and 1 is refused as a profile's discount is (schema/units.py check_bare_percent)
+    for value, words in (("cost=0.15", "0.15 reads as 0.15%, and may be meant as the share 15%: write 15% or 0.15%"),
+                         ("0.5", "0.5 reads as 0.5%, and may be meant as the share 50%: write 50% or 0.5%"),
+                         ("cost=15%,gpu_hours=0.25", "0.25 reads as 0.25%, and may be meant as the share 25%: write "
+                                                     "25% or 0.25%")):
+        result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--fail-above", value])
+        assert result.exit_code == 2 and result.stderr == f"Error: --fail-above: {words}\n", result.output
+    for value in ("cost=0.15%", "cost=15", "cost=0", "cost=1"):  # a % sign, 0, or 1 and more: not ambiguous
+        result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--fail-above", value])
+        assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--fail-above", "1_000%"])  # grouped in threes
     assert result.exit_code == 0, result.output
     # new-user QA round 12: a metric named twice kept the last share, silently (a bare share is cost's)

@@ -12,7 +12,7 @@ from typing import Any
 from planner.errors import InputError
 from planner.io.yamlfile import read_text
 from planner.readable import fixed, usd
-from planner.schema.units import check_digit_groups
+from planner.schema.units import check_bare_percent, check_digit_groups
 
 TRAINING_METRICS = (("GPU-hours", ("gpu_hours",), "gpu_hours"), ("hours P50", ("hours", "p50"), "hours"),
                     ("compute P50 (USD)", ("cost_usd", "p50"), "cost"))
@@ -84,7 +84,8 @@ def parse_thresholds(text: str) -> dict[str, float]:
 
 
 def parse_threshold(text: str) -> float:
-    """'15%' or '15' → 0.15."""
+    """'15%' or '15' → 0.15; a bare number between 0 and 1 ('0.15': 15 % or 0.15 %?) is refused as a discount's is
+    (schema/units.py check_bare_percent; new-user QA: `cost=0.15` was a 0.15 % threshold)."""
     raw = text.strip().removesuffix("%")
     try:
         # new-user QA round 18: float() reads '1_0' as 10, so '1_0%' was a 10 % threshold
@@ -101,6 +102,11 @@ def parse_threshold(text: str) -> float:
         raise InputError(f"expected a finite percentage such as 15%, got {text!r}", field="--fail-above")
     if not value >= 0:
         raise InputError(f"expected a percentage of 0% or more, got {text!r}", field="--fail-above")
+    if not text.strip().endswith("%"):
+        try:
+            check_bare_percent(float(raw))
+        except ValueError as exc:
+            raise InputError(str(exc), field="--fail-above") from None
     return value
 
 

@@ -6,6 +6,7 @@ from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, mo
 
 from planner.schema.base import Count, PerSecond, Seconds, Strict, Usd, empty_list, given
 from planner.schema.model import ModelSection
+from planner.schema.units import check_bare_percent
 
 TrainPrecision = Literal["fp32", "tf32", "fp16", "bf16", "fp8"]
 WeightPrecision = Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4"]
@@ -272,16 +273,21 @@ def _percent(value: object) -> object:
     """'15%', '15 %' or 15 → 15.0 (a percentage). A bare number between 0 and 1 is refused: the profile writes other
     shares as fractions (autoscale_headroom: 0.2, prefix_cache_hit_rate), so `vast-ai: 0.15` may mean 15 % and was
     planned as 0.15 % (new-user QA); '0.15%' or '15%' says which."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1:
-        raise ValueError(f"{value:g} reads as {value:g}%, and may be meant as the share {value:.0%}: write "
-                         f"{value * 100:g}% or {value:g}%")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        check_bare_percent(value)
     if isinstance(value, str) and value.strip().endswith("%"):
         value = value.strip()[:-1].strip()
-    if isinstance(value, str):
         try:
             return float(value)
         except ValueError:
             return value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        check_bare_percent(number)  # a quoted bare number ('0.15') is as ambiguous as a plain one
+        return number
     return value
 
 

@@ -54,6 +54,17 @@ def check_digit_groups(text: str, expected: str) -> None:
                              f"got {text!r}")
 
 
+def check_bare_percent(value: float) -> None:
+    """A ValueError where a percentage written without its '%' is a number between 0 and 1: elsewhere a share is
+    written as a fraction (autoscale_headroom: 0.2, prefix_cache_hit_rate), so `0.15` may mean 15 % and would be read
+    as 0.15 % (new-user QA); '0.15%' or '15%' says which. The one check of every percentage a user writes: a
+    profile's constraints.discounts (schema/profile.py _percent) and `gpuplan diff --fail-above`
+    (decide/diff.py parse_threshold)."""
+    if 0 < value < 1:
+        raise ValueError(f"{value:g} reads as {value:g}%, and may be meant as the share {value:.0%}: write "
+                         f"{value * 100:g}% or {value:g}%")
+
+
 def _finite(value: float, text: object) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{text!r} is not a finite number")
