@@ -19,7 +19,7 @@ from typer.exceptions import TyperException
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.cli.estimate import Emit, EstimateArgs, Format, run_estimate
-from planner.cli.guard import exit_code_for, note, state, usage_error
+from planner.cli.guard import exit_code_for, note, state, usage_error, write_all
 from planner.cli.numbers import WholeNumber, number
 from planner.cli.guard import out as _out
 from planner.cli.guard import wide as _wide
@@ -135,7 +135,7 @@ def _print_rows(rows: list[dict[str, Any]], format: "ListFormat",
     if format is ListFormat.json:
         import json
 
-        typer.echo(json.dumps(rows, indent=2))
+        _out(json.dumps(rows, indent=2) + "\n")  # all of it or an error (cli/guard.py write_all), as the table
     else:
         _out(render_table(rows))
 
@@ -513,8 +513,8 @@ def catalog_refresh(
     if not dry_run:
         for item in results:
             write_offers(item.document, Path(catalog) / "offers" / f"{item.provider}.yaml")
-    sys.stdout.write(refresh_module.render_changes(diff))
-    sys.stdout.write(("Would write" if dry_run else "Wrote") + f" {len(results)} offers file(s).\n")
+    write_all(refresh_module.render_changes(diff))
+    write_all(("Would write" if dry_run else "Wrote") + f" {len(results)} offers file(s).\n")
 
 
 class SchemaName(str, Enum):

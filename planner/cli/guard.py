@@ -177,10 +177,39 @@ def error_line(text: str) -> None:
 
 
 def out(text: str) -> None:
-    """Write command output, control characters (ESC sequences, carriage returns) removed for the terminal."""
+    """Write command output, control characters (ESC sequences, carriage returns) removed for the terminal; all of
+    it, or BrokenPipeError (write_all)."""
     from planner.render.escape import terminal_block
 
-    sys.stdout.write(terminal_block(text))
+    write_all(terminal_block(text))
+
+
+def write_all(text: str) -> None:
+    """Write `text` to stdout whole, or raise the error that stopped it. CPython's buffered stdout reports a write
+    that the system cut short (the reader closed the pipe while a write larger than the pipe waited: `gpuplan
+    validate --format json | head -c 100`) as a byte count, which the text layer drops: the rest was lost without
+    an error and the command exited 0 (new-user QA; an estimate exited 141 only because its JSON's final line feed
+    was a second write). Here the bytes go to the binary buffer until all are taken, so the next write meets the
+    closed pipe (BrokenPipeError: exit_code_for's 141) or the full disk (OSError: exit_code_for's 'cannot write
+    the output')."""
+    import os
+
+    stream = sys.stdout
+    binary = getattr(stream, "buffer", None)
+    if binary is None or not isinstance(getattr(stream, "encoding", None), str):
+        stream.write(text)  # a stream with no binary layer (a program's own): its write is all there is
+        return
+    stream.flush()  # what was written as text first goes first
+    if os.linesep != "\n":  # as the text layer translates line feeds
+        text = text.replace("\n", os.linesep)
+    view = memoryview(text.encode(stream.encoding, getattr(stream, "errors", None) or "strict"))
+    while view:
+        taken = binary.write(view)
+        if not taken:  # None: a non-blocking stdout that would block (0: took nothing); never a silent loss
+            import errno
+
+            raise BlockingIOError(errno.EAGAIN, "standard output took none of the output")
+        view = view[taken:]
 
 
 def wide(on: bool) -> None:
