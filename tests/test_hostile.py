@@ -409,6 +409,25 @@ def test_a_pipe_closed_during_a_long_write_is_141(command):
     assert stderr == ""
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("command", [
+    ["validate", "--cross-validate", "source", "--format", "json"], ["catalog", "models"],
+    ["catalog", "list", "--format", "json"], ["estimate", str(PROFILES / "pretrain-1b-72h.yaml")],
+    ["diff", str(PROFILES / "pretrain-1b-72h.yaml"), str(PROFILES / "pretrain-1b-72h.yaml"), "--set",
+     "training.epochs=2", "--fail-above", "cost=1%"]],
+    ids=["cross-validate-json", "catalog-models", "catalog-list-json", "estimate", "diff-failing"])
+def test_a_full_disk_on_stdout_is_one_error_line_exit_2(command):
+    # new-user QA: `gpuplan validate --cross-validate source --format json > /dev/full` printed "internal error:
+    # OSError: [Errno 28] No space left on device; rerun with --debug and report it", exit 70: the environment's
+    # problem, not a bug (cli/guard.py exit_code_for)
+    with open("/dev/full", "w") as full:
+        run = subprocess.run([sys.executable, "-m", "planner", *command], stdout=full, stderr=subprocess.PIPE,
+                             text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr == ("Error: cannot write the output: no space left on device. Free space where it goes, or "
+                          "send it elsewhere.\n")
+
+
 def test_nothing_fits_is_exit_1(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("name: x\nmodel: {preset: pythia-1b}\ntraining: {dataset: {tokens: 20B}, precision: bf16,"

@@ -19,7 +19,7 @@ from typer.exceptions import TyperException
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.cli.estimate import Emit, EstimateArgs, Format, run_estimate
-from planner.cli.guard import exit_code_for, note, state, usage_error, write_all
+from planner.cli.guard import exit_code_for, flush_output, note, state, usage_error, write_all
 from planner.cli.numbers import WholeNumber, number
 from planner.cli.guard import out as _out
 from planner.cli.guard import wide as _wide
@@ -78,7 +78,7 @@ class _Guarded(TyperGroup):
                 with command_line():  # errors name the options (planner/errors.py option)
                     return super().invoke(ctx)
             finally:
-                sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+                flush_output()  # a closed pipe or a full disk shows here, inside the handler, not at interpreter exit
         except NoArgsIsHelpError:  # `gpuplan catalog`: the group's help, as asked for
             raise
         except ClickException as exc:  # a command's arguments, parsed here: one line (cli/guard.py usage_error)
@@ -376,7 +376,7 @@ def calibration_add(
 
     stored, new = add_calibration(file, load_catalog(catalog), calibration_store(catalog, calibrations))
     # the same record twice is one file (new-user QA: the second add said "Stored" again, as if it were a second)
-    typer.echo(f"Stored {stored}" if new else f"Already stored, the same record: {stored}")
+    _out((f"Stored {stored}" if new else f"Already stored, the same record: {stored}") + "\n")
 
 
 @calibration_app.command("list", cls=_Command)
@@ -586,7 +586,10 @@ def diff(
     _out(render_changes(changes, old.name, new.name, format.value, missing, sets))
     lines = failures(changes, missing, thresholds, old.name, new.name)
     for line in lines:
-        typer.echo(line, err=format is not DiffFormat.table)
+        if format is DiffFormat.table:
+            _out(line + "\n")  # the output's, checked as it is (cli/guard.py write_all)
+        else:
+            typer.echo(line, err=True)
     if lines:
         raise typer.Exit(1)
 

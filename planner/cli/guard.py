@@ -25,6 +25,21 @@ EXIT_CLOSED_PIPE = 141
 """128 + SIGPIPE (13): what a shell reports for a program the closed pipe ended, as `git log | head` does. Python
 ignores SIGPIPE and raises BrokenPipeError instead; the handler turns it into this status, without a message."""
 
+EXIT_BAD_INPUT = 2
+"""Bad input or an unusable path, an output that cannot be written among them."""
+OUTPUT_MARK = "gpuplan_output"
+"""The attribute write_all and flush_output set on an OSError that writing the command's output raised."""
+
+
+def _output_failures() -> dict[int, str]:
+    """The errors of a write to stdout that are the environment's (a full disk, a quota, a failing device), not a
+    bug of gpuplan's, in words: exit_code_for answers them as bad input, one line, exit 2."""
+    import errno
+
+    words = {"ENOSPC": "no space left on device", "EDQUOT": "disk quota exceeded", "EIO": "input/output error"}
+    return {getattr(errno, name): text for name, text in words.items() if hasattr(errno, name)}
+
+
 state = {"debug": False, "whole_process": False, "interrupted": False}
 """debug: --debug given; whole_process: the command runs as its own process (main.run, the console script), not
 inside another program (a test's CliRunner), so what it makes may be frozen for the exit (gc.freeze); interrupted:
@@ -68,6 +83,13 @@ def exit_code_for(exc: BaseException) -> int | None:
     if isinstance(exc, PlannerError):
         error_line(f"Error: {exc}")
         return exc.exit_code
+    if isinstance(exc, OSError) and getattr(exc, OUTPUT_MARK, False) and exc.errno in _output_failures():
+        # `gpuplan … > /dev/full`: "internal error: OSError: [Errno 28] No space left on device" and exit 70 before
+        # (new-user QA); stdout to /dev/null, so the flush at interpreter exit does not fail again
+        silence_stdout()
+        error_line(f"Error: cannot write the output: {_output_failures()[exc.errno]}. Free space where it goes, "
+                   "or send it elsewhere.")
+        return EXIT_BAD_INPUT
     if not isinstance(exc, Exception):
         return None
     if _interrupted(exc):  # Ctrl-C that landed inside a library which re-raised it as another exception
@@ -196,20 +218,34 @@ def write_all(text: str) -> None:
 
     stream = sys.stdout
     binary = getattr(stream, "buffer", None)
-    if binary is None or not isinstance(getattr(stream, "encoding", None), str):
-        stream.write(text)  # a stream with no binary layer (a program's own): its write is all there is
-        return
-    stream.flush()  # what was written as text first goes first
-    if os.linesep != "\n":  # as the text layer translates line feeds
-        text = text.replace("\n", os.linesep)
-    view = memoryview(text.encode(stream.encoding, getattr(stream, "errors", None) or "strict"))
-    while view:
-        taken = binary.write(view)
-        if not taken:  # None: a non-blocking stdout that would block (0: took nothing); never a silent loss
-            import errno
+    try:
+        if binary is None or not isinstance(getattr(stream, "encoding", None), str):
+            stream.write(text)  # a stream with no binary layer (a program's own): its write is all there is
+            return
+        stream.flush()  # what was written as text first goes first
+        if os.linesep != "\n":  # as the text layer translates line feeds
+            text = text.replace("\n", os.linesep)
+        view = memoryview(text.encode(stream.encoding, getattr(stream, "errors", None) or "strict"))
+        while view:
+            taken = binary.write(view)
+            if not taken:  # None: a non-blocking stdout that would block (0: took nothing); never a silent loss
+                import errno
 
-            raise BlockingIOError(errno.EAGAIN, "standard output took none of the output")
-        view = view[taken:]
+                raise BlockingIOError(errno.EAGAIN, "standard output took none of the output")
+            view = view[taken:]
+    except OSError as exc:
+        setattr(exc, OUTPUT_MARK, True)
+        raise
+
+
+def flush_output() -> None:
+    """Flush stdout, as every command's handler does at its end (a closed pipe or a full disk shows there, inside
+    the handler, not at interpreter exit); an error marked as the output's, as write_all's."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        setattr(exc, OUTPUT_MARK, True)
+        raise
 
 
 def wide(on: bool) -> None:

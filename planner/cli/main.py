@@ -11,8 +11,8 @@ import types
 import _signal  # type: ignore[import-not-found]
 from typing import Any
 
-from planner.cli.guard import (EXIT_INTERRUPTED, error_line, exit_code_for, quiet_dropped_interrupt, record_interrupt,
-                                state, wide)
+from planner.cli.guard import (EXIT_INTERRUPTED, error_line, exit_code_for, flush_output,
+                                quiet_dropped_interrupt, record_interrupt, state, wide)
 
 PYDANTIC_PLUGINS_ENV = "PYDANTIC_DISABLE_PLUGINS"
 """pydantic's switch for its plugin discovery ('__all__': none; read by pydantic/plugin/_loader.py get_plugins)."""
@@ -173,7 +173,7 @@ def _plain_estimate() -> int | None:
             with command_line():  # errors name the options (planner/errors.py option)
                 return run_estimate(args)
         finally:
-            sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+            flush_output()  # a closed pipe or a full disk shows here, inside the handler, not at interpreter exit
     except (KeyboardInterrupt, Exception) as exc:  # the last resort: never a bare traceback
         code = exit_code_for(exc)
         if code is None:
