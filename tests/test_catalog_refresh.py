@@ -59,7 +59,7 @@ def test_without_network_one_line_and_nothing_changes(catalog_dir, monkeypatch):
     before = {p.name: p.read_text() for p in (catalog_dir / "offers").glob("*.yaml")}
     result = runner.invoke(app, ["catalog", "refresh", "--from", "skypilot-url", "--catalog", str(catalog_dir)])
     assert result.exit_code == 2
-    assert result.output.count("\n") == 1 and result.output.startswith("no network: could not fetch")
+    assert result.output.count("\n") == 1 and result.stderr.startswith("Error: no network: could not fetch")
     assert before == {p.name: p.read_text() for p in (catalog_dir / "offers").glob("*.yaml")}
 
 

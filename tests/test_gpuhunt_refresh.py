@@ -107,9 +107,19 @@ def test_without_network_one_line_and_nothing_changes(catalog_dir, monkeypatch, 
         result = runner.invoke(app, ["catalog", "refresh", "--from", "gpuhunt", "--catalog", str(catalog_dir)])
     assert not [r for r in caplog.records if r.name.startswith("gpuhunt")]  # no traceback printed under the line
     assert result.exit_code == 2
-    assert result.output.startswith("no network: gpuhunt could not fetch") and result.output.count("\n") == 1
+    assert result.stderr.startswith("Error: no network: gpuhunt could not fetch") and result.output.count("\n") == 1
     assert "Traceback" not in result.output
     assert {p.name: p.read_text() for p in (catalog_dir / "offers").glob("*.yaml")} == before
+
+
+def test_no_offers_is_one_error_line(catalog_dir, monkeypatch):
+    # new-user QA: the no-network lines lacked the `Error:` prefix every other error has
+    monkeypatch.setattr(gpuhunt, "query", lambda **query: [])
+    result = runner.invoke(app, ["catalog", "refresh", "--from", "gpuhunt", "--dry-run", "--catalog",
+                                 str(catalog_dir)])
+    assert result.exit_code == 2
+    assert result.stderr == "Error: gpuhunt returned no offers (no network?); the catalog is unchanged\n"
+    assert result.stdout == ""
 
 
 def test_url_is_for_skypilot_only(catalog_dir):

@@ -14,7 +14,7 @@ from pathlib import Path
 from planner.catalog.load import Catalog
 from planner.catalog.providers import load_providers
 from planner.catalog.snapshot_import import ProviderImport, check_as_of, import_snapshot
-from planner.errors import InputError
+from planner.errors import InputError, PlannerError
 from planner.schema.catalog import Offer
 
 SKYPILOT_URL = "https://raw.githubusercontent.com/skypilot-org/skypilot-catalog/master/catalogs/v7"
@@ -70,8 +70,9 @@ def download(base_url: str, catalog_dir: Path, target: Path) -> list[str]:
     return fetched
 
 
-class NoNetwork(Exception):
-    """The catalog source could not be reached."""
+class NoNetwork(PlannerError):
+    """The catalog source could not be reached: bad input's one `Error:` line and exit 2, as every other error
+    (new-user QA: 'no network: …' alone lacked the prefix)."""
 
 
 def changes(catalog: Catalog, results: list[ProviderImport]) -> list[OfferChange]:

@@ -499,17 +499,14 @@ def catalog_refresh(
     if source is RefreshSource.gpuhunt and as_of is not None:
         raise InputError("--as-of goes with --from skypilot-url (gpuhunt's prices are today's)", field="--as-of")
     day = _price_date(as_of)
-    try:
-        if source is RefreshSource.gpuhunt:
-            from planner.catalog import gpuhunt_refresh
+    # no network: refresh_module.NoNetwork, a PlannerError ('Error: no network: …', exit 2, cli/guard.py)
+    if source is RefreshSource.gpuhunt:
+        from planner.catalog import gpuhunt_refresh
 
-            results, diff = gpuhunt_refresh.refresh(load_catalog(catalog), Path(catalog))
-        else:
-            results, diff = refresh_module.refresh(load_catalog(catalog), Path(catalog),
-                                                   url or refresh_module.SKYPILOT_URL, as_of=day)
-    except refresh_module.NoNetwork as exc:
-        sys.stderr.write(f"{exc}\n")
-        raise typer.Exit(2) from None
+        results, diff = gpuhunt_refresh.refresh(load_catalog(catalog), Path(catalog))
+    else:
+        results, diff = refresh_module.refresh(load_catalog(catalog), Path(catalog),
+                                               url or refresh_module.SKYPILOT_URL, as_of=day)
     if not dry_run:
         for item in results:
             write_offers(item.document, Path(catalog) / "offers" / f"{item.provider}.yaml")
