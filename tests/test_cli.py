@@ -480,6 +480,18 @@ def test_an_estimate_inside_another_program_freezes_nothing():
     assert gc.get_freeze_count() == before
 
 
+def test_version_prints_the_installed_packages_version():
+    # new-user QA: there was no `gpuplan --version`; it reads the installed metadata only when asked (the test
+    # above: a plain estimate imports no importlib.metadata)
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout == f"gpuplan {version('gpuplan')}\n"
+    done = subprocess.run([sys.executable, "-m", "planner", "--version", "estimate"], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)  # eager: before (and instead of) the command
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"gpuplan {version('gpuplan')}\n", "")
+
+
 def test_plugins_off_skip_the_metadata_scan_and_a_users_setting_keeps_pydantics_loader():
     # run() turns pydantic's plugins off, and then pydantic's loader (which imports importlib.metadata) is not needed
     code = ("import sys; from planner.cli.main import run; sys.argv = ['gpuplan', 'estimate', "

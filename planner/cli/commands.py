@@ -140,8 +140,25 @@ def _print_rows(rows: list[dict[str, Any]], format: "ListFormat",
         _out(render_table(rows))
 
 
+def _print_version(asked: bool) -> None:
+    """`gpuplan --version`: 'gpuplan 0.1.0', the installed package's version (its metadata, read only when asked:
+    importlib.metadata costs a plain estimate nothing), then exit 0 before any command is parsed (an eager option)."""
+    if not asked:
+        return
+    from importlib import metadata
+
+    try:
+        version = metadata.version("gpuplan")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        from planner import __version__ as version
+    _out(f"gpuplan {version}\n")
+    raise typer.Exit(0)
+
+
 @app.callback()
-def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+         version: Annotated[bool, typer.Option("--version", help="Print gpuplan's version and exit.",
+                                               callback=_print_version, is_eager=True)] = False) -> None:
     """gpuplan: plan GPUs for training and serving."""
     state["debug"] = debug
     _wide(False)
