@@ -372,6 +372,37 @@ def test_the_header_states_hours_and_cost_as_the_tables_do():
 
 
 
+def test_the_header_says_when_the_planned_price_is_in_doubt(tmp_path):
+    # new-user QA: the header read '$74.52 planned' where the tables mark the same price with † (its price_flags):
+    # one comment line names the doubt. The reason comes from a catalog anyone may edit: it stays in its comment.
+    import shutil
+
+    from planner.catalog.load import BUNDLED_CATALOG
+
+    catalog = tmp_path / "catalog"
+    shutil.copytree(BUNDLED_CATALOG, catalog, ignore=shutil.ignore_patterns("snapshots"))
+    offers = catalog / "offers" / "simplepod.yaml"
+    entry = "- instance: gpu_4x_rtxa4000_42\n  gpu: RTX-A4000\n"  # the default profile's recommended offer
+    text = offers.read_text(encoding="utf-8")
+    assert entry in text, "the recommended offer moved; update this test"
+    offers.write_text(text.replace(entry, entry + '  doubtful: "unverified\\n$(touch pwned) `id`; x"\n', 1),
+                      encoding="utf-8")
+    plain = {kind: gpuplan("estimate", str(PRETRAIN), "--emit", kind).stdout for kind in ("torchrun", "skypilot")}
+    for kind in ("torchrun", "skypilot"):
+        assert "doubt" not in plain[kind]  # the bundled catalog's recommended price carries no flag
+        spec = gpuplan("estimate", str(PRETRAIN), "--catalog", str(catalog), "--emit", kind).stdout
+        lines = spec.splitlines()
+        flagged = [line for line in lines if "doubt" in line]
+        assert flagged == ["# price in doubt († in the tables): doubtful: unverified $(touch pwned) `id`; x"], spec
+        # the same spec with that line added right under the cost line, nothing else moved
+        cost = next(i for i, line in enumerate(lines) if " planned (P50)" in line)
+        assert lines[cost + 1] == flagged[0]
+        assert lines[:cost + 1] + lines[cost + 2:] == plain[kind].splitlines()
+    script = tmp_path / "run.sh"
+    script.write_text(gpuplan("estimate", str(PRETRAIN), "--catalog", str(catalog), "--emit", "torchrun").stdout)
+    assert subprocess.run(["sh", "-n", str(script)], capture_output=True).returncode == 0
+
+
 def test_emit_writes_the_html_asked_beside_it_and_says_format_is_unused(tmp_path):
     """New-user QA: `--emit torchrun --html r.html --format json` printed the script and wrote no page, silently."""
     page = tmp_path / "r.html"

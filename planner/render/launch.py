@@ -103,6 +103,15 @@ def _batch_line(option: TrainingOption, est: Estimate) -> str | None:
             f"{p.grad_accumulation} micro-batch(es) of at most {p.micro_batch}")
 
 
+def _price_doubt(option: TrainingOption) -> list[str]:
+    """The line under the planned cost that says its price is in doubt, naming the doubts (the plan's price_flags,
+    the tables' †; catalog/trust.py), or none: new-user QA found '$64.00 planned' with nothing of the † the tables
+    put beside the same price. The flags' words come from the catalog (a --catalog DIR may be anyone's): comment()
+    keeps them on the one comment line, as every header line."""
+    flags = option.plan.price_flags
+    return [f"price in doubt († in the tables): {'; '.join(flags)}"] if flags else []
+
+
 def _header(option: TrainingOption, est: Estimate) -> list[str]:
     p = option.plan
     what, fsdp, _ = SHARDING_ENGINES[p.sharding]
@@ -113,6 +122,7 @@ def _header(option: TrainingOption, est: Estimate) -> list[str]:
              # the tables' formats: one decimal wrote a 3.5-minute plan as 0.1 h, whole dollars $2.57 as $3
              f"{readable.hours(option.hours)} h and {readable.usd(option.cost_usd)} planned "
              f"({level_name(option.confidence)})",
+             *_price_doubt(option),
              f"parallelism: data {p.gpu_count // (tensor * pipeline * context)}, tensor {tensor}, pipeline {pipeline}"
              + (f" × {virtual} virtual stages per rank (interleaved 1F1B)" if virtual > 1 else "")
              + (f", expert {expert}" if expert > 1 else "")
