@@ -242,7 +242,10 @@ def test_bad_threshold_exit_2():
     for value, words in (("cost=0.15", "0.15 reads as 0.15%, and may be meant as the share 15%: write 15% or 0.15%"),
                          ("0.5", "0.5 reads as 0.5%, and may be meant as the share 50%: write 50% or 0.5%"),
                          ("cost=15%,gpu_hours=0.25", "0.25 reads as 0.25%, and may be meant as the share 25%: write "
-                                                     "25% or 0.25%")):
+                                                     "25% or 0.25%"),
+                         # new-user QA round 21: the share was rounded ("the share 100%: write 99.9% or 0.999%")
+                         ("cost=0.999", "0.999 reads as 0.999%, and may be meant as the share 99.9%: write 99.9% or "
+                                        "0.999%")):
         result = runner.invoke(app, ["diff", str(PRETRAIN), str(PRETRAIN), "--fail-above", value])
         assert result.exit_code == 2 and result.stderr == f"Error: --fail-above: {words}\n", result.output
     for value in ("cost=0.15%", "cost=15", "cost=0", "cost=1"):  # a % sign, 0, or 1 and more: not ambiguous

@@ -61,7 +61,7 @@ def check_bare_percent(value: float) -> None:
     profile's constraints.discounts (schema/profile.py _percent) and `gpuplan diff --fail-above`
     (decide/diff.py parse_threshold)."""
     if 0 < value < 1:
-        raise ValueError(f"{value:g} reads as {value:g}%, and may be meant as the share {value:.0%}: write "
+        raise ValueError(f"{value:g} reads as {value:g}%, and may be meant as the share {value * 100:g}%: write "
                          f"{value * 100:g}% or {value:g}%")
 
 
