@@ -129,7 +129,7 @@ def test_without_a_global_batch_the_decision_says_how_many_samples_and_steps_its
     loaded = planner.load_profile(write("p.yaml", LORA_7B + "constraints: {gpus: [A100-80GB-SXM, H100-SXM]}\n"),
                                   catalog)
     result = planner.plan(loaded, catalog, today=DAY)
-    plans = [c.option.plan for c in result.decision.training.choices]
+    plans = [c.option.plan for c in result.decision.training.choices + result.decision.training.alternatives]
     per_step = sorted({p.data * p.micro_batch * p.grad_accumulation for p in plans})
     (line,) = [a for a in result.decision.training.assumptions if a.startswith("No global batch given")]
     assert f"{per_step[0]:,}" in line and f"{-(-150_000 // per_step[0]):,}" in line
@@ -138,6 +138,20 @@ def test_without_a_global_batch_the_decision_says_how_many_samples_and_steps_its
     fixed_batch = planner.load_profile(write("q.yaml", FT_13B + "constraints: {gpus: [H100-SXM]}\n"), catalog)
     assumptions = planner.plan(fixed_batch, catalog, today=DAY).decision.training.assumptions
     assert not any(a.startswith("No global batch given") for a in assumptions)
+
+
+def test_the_growing_batch_line_covers_every_row_of_the_choices_table(catalog, write):
+    """new-user QA round 21: a 7B fine-tune on GH200s at lambda, whose 'cheapest regardless of deadline' (an
+    alternative: 2 GPUs, pipeline 2 x accumulation 2) takes 2 samples a step, was said to take '8 to 8,192'."""
+    loaded = planner.load_profile(write("p.yaml", FT_7B + "  deadline: 48h\n  budget: $2,000\n"
+                                        "constraints: {gpus: [GH200-96GB], providers: [lambda]}\n"), catalog)
+    training = planner.plan(loaded, catalog, today=DAY).decision.training
+    alternatives = [c.option.plan for c in training.alternatives]
+    chosen = {p.data * p.micro_batch * p.grad_accumulation for p in (c.option.plan for c in training.choices)}
+    fewest = min(p.data * p.micro_batch * p.grad_accumulation for p in alternatives)
+    assert alternatives and fewest < min(chosen)  # the case: an alternative takes fewer samples than any choice
+    (line,) = [a for a in training.assumptions if a.startswith("No global batch given")]
+    assert f"take {fewest:,} to " in line
 
 
 def test_a_pipeline_inside_one_instance_sends_over_its_own_link(catalog, write):

@@ -472,7 +472,9 @@ def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJ
                      "context_parallel_size, ring attention): 1/context of the activations per GPU, K,V blocks "
                      "passed around a ring behind the attention compute.")
     if job.global_batch_samples is None and decision.choices:
-        lines.append(growing_batch_line(job, [c.option.plan for c in decision.choices]))
+        # every row of the Choices table: the alternatives too (new-user QA round 21: 'cheapest regardless of
+        # deadline', 2 samples a step, was left out of '8 to 8,192')
+        lines.append(growing_batch_line(job, [c.option.plan for c in decision.choices + decision.alternatives]))
     if uses_flash(job.work.family, job.attention):
         lines.append("Attention: flash (FlashAttention / PyTorch scaled_dot_product_attention), whose curve is "
                      "fitted on A100 runs; `--set training.attention=standard` plans materialised scores.")
