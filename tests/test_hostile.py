@@ -388,8 +388,11 @@ def test_a_closed_pipe_ends_quietly_with_141_not_an_internal_error():
 @pytest.mark.parametrize("command", [
     ["validate", "--format", "json"], ["validate", "--cross-validate", "source", "--format", "json"],
     ["catalog", "list", "--format", "json"], ["catalog", "list", "--wide"], ["schema", "profile"],
-    ["estimate", str(PROFILES / "pretrain-1b-72h.yaml"), "--format", "json", "--top", "3"]],
-    ids=["validate-json", "cross-validate-json", "catalog-list-json", "catalog-list-table", "schema", "estimate-json"])
+    ["estimate", str(PROFILES / "pretrain-1b-72h.yaml"), "--format", "json", "--top", "3"],
+    # new-user QA round 21: --help exited 1 (rich's own answer to a closed pipe)
+    ["estimate", "--help"]],
+    ids=["validate-json", "cross-validate-json", "catalog-list-json", "catalog-list-table", "schema", "estimate-json",
+         "estimate-help"])
 def test_a_pipe_closed_during_a_long_write_is_141(command):
     # new-user QA: `gpuplan validate --format json | head -c 100` exited 0. The output is one write larger than the
     # pipe, which the reader's close cuts short; CPython's buffered stdout reported that as a byte count that the
@@ -414,8 +417,11 @@ def test_a_pipe_closed_during_a_long_write_is_141(command):
     ["validate", "--cross-validate", "source", "--format", "json"], ["catalog", "models"],
     ["catalog", "list", "--format", "json"], ["estimate", str(PROFILES / "pretrain-1b-72h.yaml")],
     ["diff", str(PROFILES / "pretrain-1b-72h.yaml"), str(PROFILES / "pretrain-1b-72h.yaml"), "--set",
-     "training.epochs=2", "--fail-above", "cost=1%"]],
-    ids=["cross-validate-json", "catalog-models", "catalog-list-json", "estimate", "diff-failing"])
+     "training.epochs=2", "--fail-above", "cost=1%"],
+    # new-user QA round 21: --help was an internal error, exit 70 (rich prints it, beside write_all)
+    ["--help"], ["estimate", "--help"], ["catalog", "--help"], ["catalog", "list", "--help"]],
+    ids=["cross-validate-json", "catalog-models", "catalog-list-json", "estimate", "diff-failing", "help",
+         "estimate-help", "catalog-help", "catalog-list-help"])
 def test_a_full_disk_on_stdout_is_one_error_line_exit_2(command):
     # new-user QA: `gpuplan validate --cross-validate source --format json > /dev/full` printed "internal error:
     # OSError: [Errno 28] No space left on device; rerun with --debug and report it", exit 70: the environment's

@@ -19,7 +19,7 @@ from typer.exceptions import TyperException
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.cli.estimate import Emit, EstimateArgs, Format, run_estimate
-from planner.cli.guard import exit_code_for, flush_output, note, state, usage_error, write_all
+from planner.cli.guard import OUTPUT_MARK, exit_code_for, flush_output, note, state, usage_error, write_all
 from planner.cli.numbers import WholeNumber, number
 from planner.cli.guard import out as _out
 from planner.cli.guard import wide as _wide
@@ -40,13 +40,46 @@ def _plain_flags(command: Any, ctx: Any) -> None:
         _plain_flags(sub, ctx)
 
 
+def _broken_pipe(console: Any) -> None:
+    """rich's Console.on_broken_pipe for gpuplan: the BrokenPipeError itself, which the one handler answers with 141
+    (cli/guard.py exit_code_for); rich's own raises SystemExit(1), the status of "nothing meets the constraints"."""
+    import errno
+
+    raise BrokenPipeError(errno.EPIPE, "the reader closed standard output")
+
+
+def _guarded_help(print_help: Callable[[], None]) -> None:
+    """--help's text as every other output fails (new-user QA round 21): rich prints it, and a reader closing the pipe
+    (`gpuplan --help | head -c 100`) exited 1 from rich's on_broken_pipe, a full disk (`> /dev/full`) was an
+    internal error, exit 70. Here a closed pipe is a BrokenPipeError (141) and a write error is marked as the
+    output's (guard.OUTPUT_MARK: 'Error: cannot write the output', exit 2). rich is imported only to print help."""
+    from rich.console import Console
+
+    setattr(Console, "on_broken_pipe", _broken_pipe)
+    try:
+        print_help()
+    except OSError as exc:
+        setattr(exc, OUTPUT_MARK, True)
+        raise
+
+
 class _Command(TyperCommand):
     """A command whose usage line names its arguments as click does, `PROFILE` and `[NAME]`: Typer writes a required
     argument `{PROFILE}`, which reads as a set of choices (new-user QA round 8: `gpuplan estimate [OPTIONS]
-    {profile}`)."""
+    {profile}`); its help written as any output (_guarded_help)."""
 
     def collect_usage_pieces(self, ctx):  # type: ignore[no-untyped-def]
         return [re.sub(r"^\{(.*)\}", r"\1", piece) for piece in super().collect_usage_pieces(ctx)]
+
+    def format_help(self, ctx, formatter):  # type: ignore[no-untyped-def]
+        _guarded_help(lambda: super(_Command, self).format_help(ctx, formatter))
+
+
+class _Group(TyperGroup):
+    """A command group (catalog, calibration) whose help is written as any output (_guarded_help)."""
+
+    def format_help(self, ctx, formatter):  # type: ignore[no-untyped-def]
+        _guarded_help(lambda: super(_Group, self).format_help(ctx, formatter))
 
 
 class _Guarded(TyperGroup):
@@ -61,16 +94,21 @@ class _Guarded(TyperGroup):
 
     def format_help(self, ctx, formatter):  # type: ignore[no-untyped-def]
         _plain_flags(self, ctx)
-        super().format_help(ctx, formatter)
+        _guarded_help(lambda: super(_Guarded, self).format_help(ctx, formatter))
 
     def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def]
-        # the group's own options (`gpuplan --bogus`) are parsed here, before invoke
+        # the group's own options (`gpuplan --bogus`) are parsed here, before invoke; `gpuplan --help` is printed here
         try:
             return super().make_context(info_name, args, parent, **extra)
         except NoArgsIsHelpError:
             raise
         except ClickException as exc:
             raise typer.Exit(usage_error(exc)) from None
+        except OSError as exc:  # --help's output (_guarded_help): a closed pipe, a full disk
+            code = exit_code_for(exc)
+            if code is None:
+                raise
+            raise typer.Exit(code) from None
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
@@ -94,7 +132,7 @@ class _Guarded(TyperGroup):
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, cls=_Guarded,
                   help="GPU cost and capacity planner: which GPUs, how many, how long, what it costs.")
-catalog_app = typer.Typer(no_args_is_help=True, help="Look at the GPU catalog, offers and model presets.")
+catalog_app = typer.Typer(no_args_is_help=True, cls=_Group, help="Look at the GPU catalog, offers and model presets.")
 app.add_typer(catalog_app, name="catalog")
 
 
@@ -247,7 +285,7 @@ def catalog_models(catalog: CatalogOption = BUNDLED_CATALOG, wide: WideOption = 
     _out(render_model_table(load_catalog(catalog)))
 
 
-calibration_app = typer.Typer(no_args_is_help=True, help="Store and list GPU calibration records.")
+calibration_app = typer.Typer(no_args_is_help=True, cls=_Group, help="Store and list GPU calibration records.")
 app.add_typer(calibration_app, name="calibration")
 CalibrationsOption = Annotated[Optional[Path], typer.Option(
     "--calibrations", metavar="<dir>", help="Calibration records directory.", show_default="CATALOG/calibrations")]
