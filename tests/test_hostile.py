@@ -434,6 +434,24 @@ def test_a_full_disk_on_stdout_is_one_error_line_exit_2(command):
                           "send it elsewhere.\n")
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_stderr_that_takes_nothing_leaves_the_exit_status_as_it_is(tmp_path):
+    # new-user QA round 21: with stderr on /dev/full a bad profile exited 1, not 2, and a CSV whose warnings go to
+    # stderr 1, not 0: the message is dropped (the last channel), the status still says what happened
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nmodel: {preset: pythia-1b}\ntraining: {dataset: {tokens: 2B}, deadline: 48}\n",
+                   encoding="utf-8")
+    csv = ["estimate", str(PROFILES / "pretrain-1b-72h.yaml"), "--top", "0", "--format", "csv"]
+    for command, status in ((["estimate", str(bad)], 2), (csv, 0)):
+        with open("/dev/full", "w") as full:
+            run = subprocess.run([sys.executable, "-m", "planner", *command], stdout=subprocess.DEVNULL, stderr=full,
+                                 timeout=300, cwd=ROOT)
+        assert run.returncode == status, command
+    # (the CSV's stderr does hold warnings where it can be written)
+    assert "Warning:" in subprocess.run([sys.executable, "-m", "planner", *csv], capture_output=True, text=True,
+                                        timeout=300, cwd=ROOT).stderr
+
+
 def test_nothing_fits_is_exit_1(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("name: x\nmodel: {preset: pythia-1b}\ntraining: {dataset: {tokens: 20B}, precision: bf16,"

@@ -149,11 +149,20 @@ def _option_named(command: object, typed: str) -> str:
 
 def silence_stdout() -> None:
     """Point the process's stdout at /dev/null (when it is a real file descriptor)."""
+    _silence(sys.stdout)
+
+
+def silence_stderr() -> None:
+    """Point the process's stderr at /dev/null, so what its buffer still holds flushes at exit without failing."""
+    _silence(sys.stderr)
+
+
+def _silence(stream: Any) -> None:
     import os
 
     try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # a captured stdout (tests) has no descriptor: nothing to flush
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # a captured stream (tests) has no descriptor: nothing to flush
         return
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, fd)
@@ -174,10 +183,16 @@ def _interrupted(exc: BaseException) -> bool:
 
 def echo_err(text: str) -> None:
     """One message line on stderr, as Typer's `echo` writes it (Typer imported here: ~30 ms that a plain estimate,
-    which writes nothing on stderr, does not pay)."""
+    which writes nothing on stderr, does not pay). A stderr that takes nothing (`2>/dev/full`, a closed pipe) drops
+    the message: it is the last channel, and failing there changed the exit status that still says what happened
+    (new-user QA round 21: bad input exited 1, not 2; a CSV whose warnings go to stderr exited 1, not 0)."""
     from typer import echo
 
-    echo(text, err=True)
+    try:
+        echo(text, err=True)
+        sys.stderr.flush()
+    except OSError:
+        silence_stderr()
 
 
 def note(text: str) -> None:
