@@ -154,6 +154,21 @@ def test_the_growing_batch_line_covers_every_row_of_the_choices_table(catalog, w
     assert f"take {fewest:,} to " in line
 
 
+def test_a_pipeline_over_an_assumed_network_is_no_slower_on_larger_instances(catalog, write):
+    """new-user QA round 21: an 8-stage pipeline of one data replica (7B, 8 H100s) took 2.7 s a step on eight 1-GPU
+    instances and 7.6 s on two 5-GPU ones, every send charged 1/5 of the assumed 10 Gb/s: only the boundary stage's
+    GPU sends over an instance's single assumed link (interconnect.pipeline_send_seconds). A stated fabric keeps one
+    rail per GPU."""
+    pins = "  parallelism: {data: 1, tensor: 1, pipeline: 8}\n"
+    job, offers = _setup(catalog, write, FT_7B + pins, ("H100-SXM",))
+    spanning = [o for o in offers if o.offer.gpus_per_instance < 8 and o.offer.network_gbps]
+    assumed = {o.offer.gpus_per_instance: _plan(catalog, job, o, 8).step_time_s for o in spanning
+               if o.network_assumed}
+    assert len(assumed) >= 3, assumed  # 1-, 2-, 4-GPU instances and more, as the catalog rents them
+    sizes = sorted(assumed)
+    assert all(assumed[b] <= assumed[a] * (1 + 1e-9) for a, b in zip(sizes, sizes[1:])), assumed
+
+
 def test_a_pipeline_inside_one_instance_sends_over_its_own_link(catalog, write):
     """Pipeline stages on the GPUs of one instance pass activations over NVLink, whatever network the offer states
     (new-user QA: tensor 4 × pipeline 2 pinned on 8 H100 took 61.1 s a step on an 8-GPU instance whose offer states

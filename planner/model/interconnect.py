@@ -123,16 +123,25 @@ def tensor_parallel_allreduce_seconds(size_bytes: float, tp: int, gpu: GpuSpec, 
     return ring_allreduce_seconds(size_bytes, tp, link_gbs, link)
 
 
-def pipeline_send_seconds(size_bytes: float, offer: PricedOffer, gpus: int, intra: tuple[float, str]) -> float:
+def pipeline_send_seconds(size_bytes: float, offer: PricedOffer, gpus: int, intra: tuple[float, str],
+                          stage_gpus: int | None = None) -> float:
     """Point-to-point send of one micro-batch's activations to the next stage. A job of `gpus` GPUs inside one
-    instance sends over the instance's own link (`intra`: intra_node_gbs); across nodes each GPU of the node sends
-    at once, so each gets 1/per_instance of the node's network bandwidth (Megatron's rank order tp-cp-ep-dp-pp puts
-    the stages outermost: a stage of fewer GPUs than an instance still has a boundary on the network)."""
+    instance sends over the instance's own link (`intra`: intra_node_gbs). Across nodes (Megatron's rank order
+    tp-cp-ep-dp-pp puts the stages outermost: a stage boundary lies on the network) a slot is paced by its network
+    boundary. A stated network is a cluster fabric of one rail per GPU (EFA, InfiniBand: catalog/providers.yaml
+    networks), so each sending GPU gets 1/per_instance of it however many send; an assumed one (an offer that states
+    none: PricedOffer.network_assumed, the slowest stated network) is one link the boundary stage's GPUs on the
+    instance share, min(GPUs per instance, `stage_gpus`) of them (gpus ÷ pipeline depth; None: every GPU), so a stage
+    of fewer GPUs than an instance sends faster (new-user QA round 21: an 8-stage pipeline of one data replica took
+    7.6 s a step on two 5-GPU instances at the assumed 10 Gb/s and 2.7 s on eight 1-GPU ones)."""
     if gpus <= offer.offer.gpus_per_instance:
         return size_bytes / (intra[0] * 1e9) + RING_STEP_LATENCY_S[intra[1]]
     if not offer.offer.network_gbps:
         return 0.0
-    per_gpu = offer.offer.network_gbps / 8.0 / offer.offer.gpus_per_instance
+    sharing = offer.offer.gpus_per_instance
+    if offer.network_assumed and stage_gpus is not None and stage_gpus < sharing:
+        sharing = max(1, stage_gpus)
+    per_gpu = offer.offer.network_gbps / 8.0 / sharing
     return size_bytes / (per_gpu * 1e9) + RING_STEP_LATENCY_S["network"]
 
 

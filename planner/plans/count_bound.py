@@ -97,6 +97,13 @@ def boundable(job: TrainingJob) -> bool:
         and (not work.is_moe or (job.capacity_factor >= 1.0 and work.expert_flops_share >= 0.0))
 
 
+def _sharing(per_instance: int, stage: int) -> int:
+    """The fewest GPUs that share an instance's network in a pipeline send of a stage of `stage` GPUs
+    (interconnect.pipeline_send_seconds: an assumed network is shared by the boundary stage's GPUs on the instance,
+    a stated fabric's rails by all of them), so every floor is under both."""
+    return per_instance if stage >= per_instance else max(1, stage)
+
+
 def pinned_sharding(job: TrainingJob) -> str | None:
     """The ZeRO stage training.parallelism pins, as FitTrials tries it (the only stage, every layout), else None."""
     pins = job.parallelism
@@ -282,7 +289,8 @@ class CountBound:
         """The degree pairs _candidates tried and their shapes (a pipeline's made only when reached: _pipe_fit), by
         the same key (fitted)."""
         self.comms: dict[tuple[int, float, float, str], dict[int, Comm]] = {}
-        self.sends: dict[tuple[int, float, float, str], dict[int, tuple[float, float, float, float]]] = {}
+        self.sends: dict[tuple[int, float, float, str], dict[tuple[int, int, int], tuple[float, float, float, float]]] \
+            = {}
         """_sends per (GPUs per instance, network, link), by tensor degree × ETA_KEY + pipeline depth."""
         self.pipes: dict[tuple[int, int, int], Pipe] = {}
         """_pipe per (count, tensor degree, pipeline depth)."""
@@ -497,9 +505,11 @@ class CountBound:
                     host = (slots - pp + 1) * launch / pp
                     if host >= best:
                         continue
-                    terms = sends.get(tp * ETA_KEY + pp)
+                    # the GPUs sending over an instance's network at once, at the fewest (_sharing)
+                    sharing = _sharing(per_instance, count // pp)
+                    terms = sends.get((tp, pp, sharing))
                     if terms is None:
-                        terms = sends[tp * ETA_KEY + pp] = self._sends(tp, pp, per_instance, network, intra)
+                        terms = sends[(tp, pp, sharing)] = self._sends(tp, pp, sharing, network, intra)
                     if slots * (TP_ALLREDUCES_PER_LAYER * (terms[0] + size * terms[1]) + terms[2]
                                 + size * terms[3]) + compute >= best:
                         continue
@@ -967,7 +977,8 @@ class CountBound:
                     layers * self._latency("allreduce", tp, 1, kind), layers * 2.0 * (tp - 1) / tp * unit / link)
             fixed += TP_ALLREDUCES_PER_LAYER * (slots * found[0] + summed * found[1])
         if pp > 1:  # (only across networked instances: _expert_list)
-            fixed += slots * 2.0 * RING_STEP_LATENCY_S["network"] + summed * 2.0 * unit / tp * per_instance / net
+            fixed += slots * 2.0 * RING_STEP_LATENCY_S["network"] \
+                + summed * 2.0 * unit / tp * _sharing(per_instance, tp * dp) / net
         stride = tp * pp
         local = per_instance // stride
         if local > dp:
@@ -1066,7 +1077,7 @@ class CountBound:
         grads, batch = self.coarse_grad_bytes, self.batch
         spread = 2.0 * (1.0 - per_instance / count) * grads / net  # instances = count / GPUs per instance
         latency = 2.0 * RING_STEP_LATENCY_S["network"]
-        sends = 2.0 * self.unit_activation * per_instance / net  # a slot's two sends at tensor degree 1
+        sends = 2.0 * self.unit_activation / net  # a slot's two sends at tensor degree 1, per GPU sharing the network
         share = batch / count
         launch, micro = self.launch_s, float(self.job.micro_batch or 1)  # a pipeline's micro-batch (_pipe)
         widest = degrees[-1] if degrees else 1
@@ -1076,7 +1087,11 @@ class CountBound:
             replica = share * depth  # ≤ the busiest replica's samples at any tensor degree (at least 1)
             # slots ≥ accumulation + d − 1, the accumulation at least 1 and the replica's samples over the micro-batch
             slots = (replica / micro if replica > micro else 1.0) + depth - 1
-            sent = latency * slots + (replica + (depth - 1) / widest) * sends
+            # at the fewest GPUs sharing the network (_sharing: count ÷ d of them, at most the instance's);
+            # replica × that is min(samples × d × per instance ÷ count, samples) and (d − 1) × that grows with d
+            # too, so the sends still grow with the depth
+            sharing = count / depth if count / depth < per_instance else float(per_instance)
+            sent = latency * slots + (replica + (depth - 1) / widest) * sends * sharing
             stride = widest * depth
             if stride >= count or self.pinned == "zero3":
                 # one replica: no all-reduce; a pinned ZeRO-3 pipeline gathers and scatters per micro-batch behind
@@ -1296,7 +1311,7 @@ class CountBound:
             pp_bytes = 2.0 * unit / tp / link
         elif pp > 1 and net:
             pp_latency = 2.0 * RING_STEP_LATENCY_S["network"]
-            pp_bytes = 2.0 * unit / tp * per_instance / net
+            pp_bytes = 2.0 * unit / tp * _sharing(per_instance, tp * dp) / net
         allreduce = zero3 = 0.0
         nodes = 1
         if dp > 1:
@@ -1623,10 +1638,10 @@ class CountBound:
         found: Fit | int | None = fit
         return found
 
-    def _sends(self, tp: int, pp: int, per_instance: int, network: float | None,
+    def _sends(self, tp: int, pp: int, sharing: int, network: float | None,
                intra: tuple[float, str]) -> tuple[float, float, float, float]:
         """A pipeline degree pair's tensor-parallel (latency, bandwidth) and pipeline-send (latency, bytes) terms,
-        as _comm works them out (a pipeline pair spans networked instances: _list)."""
+        as _comm works them out (a pipeline pair spans networked instances: _list); `sharing`: _sharing's."""
         link, kind = intra[0] * 1e9, intra[1]
         net = network / 8.0 * 1e9 if network else 0.0
         unit = self.unit_activation
@@ -1639,7 +1654,7 @@ class CountBound:
             tp_latency, tp_bytes = found
         else:
             tp_latency = tp_bytes = 0.0
-        return tp_latency, tp_bytes, 2.0 * RING_STEP_LATENCY_S["network"], 2.0 * unit / tp * per_instance / net
+        return tp_latency, tp_bytes, 2.0 * RING_STEP_LATENCY_S["network"], 2.0 * unit / tp * sharing / net
 
     def fitted(self, reading: tuple[float, tuple[int, ...], bool, int], later: bool = False
                ) -> dict[tuple[int, int], Fitted | None] | None:

@@ -1188,7 +1188,8 @@ def step_comm(job: TrainingJob, gpu: GpuSpec, offer: PricedOffer, layout: Layout
         # tensor_parallel_allreduce_seconds on the link at hand
         fixed += lw.tp_allreduces * ring_allreduce_seconds(lw.activation_bytes, tp, intra[0], intra[1])
     if pp > 1:
-        fixed += lw.pipeline_sends * pipeline_send_seconds(lw.activation_bytes / tp, offer, layout.gpus, intra)
+        fixed += lw.pipeline_sends * pipeline_send_seconds(lw.activation_bytes / tp, offer, layout.gpus, intra,
+                                                           layout.gpus // pp)
     if experts:
         fixed += slots * all_to_all_step_seconds(work, micro, value_bytes, tp, pp, layout.expert,
                                                  recompute == "full", gpu, offer, cp, dp, intra)
