@@ -89,3 +89,15 @@ def compact(value: float) -> str:
 UNITS = {"gpu_hours": "GPU-h", "wall_clock_hours": "hours", "tokens_per_s": "tok/s", "samples_per_s": "samples/s",
          "tflops_per_gpu": "TFLOP/s/GPU"}
 """Short names of the validation metrics, for narrow tables."""
+
+
+RECOMPUTATION = {"selective": "selective recomputation (attention core only)", "full": "full recomputation"}
+"""A plan's recompute mode (plans/training.py recompute_mode) in a sentence. Both were once written 'recompute' or
+'activation checkpointing on', yet selective recomputation keeps far more activations than full: a script doing
+selective at the micro-batch planned for full runs out of memory."""
+
+RECOMPUTE_SHORT = {"selective": "+selective recompute", "full": "+full recompute"}
+"""The recompute mode beside a ZeRO stage in a plan's layout ('zero1 +full recompute')."""
+
+RECOMPUTE_COMPACT = {"selective": "+recomp sel.", "full": "+recomp full"}
+"""The same in the plans table's abbreviated layout column ('zero1 +recomp full, mb 3, 3 inst.')."""

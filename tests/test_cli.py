@@ -1028,3 +1028,22 @@ def test_what_i_understood_shows_a_mean_prompt_as_planned(prompt, shown):
     result = gpuplan("estimate", str(ROOT / "profiles" / "serve-7b-chat.yaml"), "--top", "1",
                      "--set", f"inference.prompt_tokens={prompt}", env={"COLUMNS": "200"})
     assert result.exit_code == 0 and f"req/s peak, {shown} + 256 output tokens" in result.stdout
+
+
+@pytest.mark.parametrize("mode", ["selective", "full"])
+def test_the_tables_name_the_recomputation_mode(mode):
+    # selective and full recomputation both read 'zero1 +recompute' in the tables and 'zero1, recompute' in the
+    # chosen line: only the JSON told them apart, yet full fits a larger micro-batch than selective
+    args = ("estimate", str(ROOT / "profiles" / "pretrain-1b-72h.yaml"),
+            "--set", f"training.parallelism.recompute={mode}", "--format", "markdown")
+    text = gpuplan(*args).stdout
+    assert "+recompute" not in text and ", recompute," not in text
+    compact, short, sentence = {
+        "selective": ("+recomp sel.", "+selective recompute", "selective recomputation (attention core only)"),
+        "full": ("+recomp full", "+full recompute", "full recomputation")}[mode]
+    assert f" {compact}, mb " in text  # the plans table's layout column
+    assert f" {short}; micro-batch " in text  # the decision tables' details
+    chosen = next(line for line in text.splitlines() if line.startswith("- **chosen**"))
+    assert f", {sentence}, micro-batch " in chosen
+    table = gpuplan(*args[:-1], "table", env={"COLUMNS": "200"}).stdout
+    assert f" {compact}, mb " in table and "+recompute" not in table

@@ -455,3 +455,22 @@ def test_the_spec_carries_the_plans_virtual_pipeline_and_expert_degrees(sky):
     assert "pipeline 4 × 2 virtual stages per rank" in text
     # without interleaving the spec says 1, not nothing: a script reads every degree the same way
     assert "GPUPLAN_VIRTUAL_PIPELINE_STAGES=1 " in emit("torchrun")
+
+
+@pytest.mark.parametrize("mode", ["selective", "full", "none"])
+def test_the_specs_name_the_recomputation_the_memory_was_planned_for(mode):
+    # both specs said 'activation checkpointing on' and GPUPLAN_ACTIVATION_CHECKPOINTING=1 for selective and full
+    # alike: a script doing selective at the micro-batch planned for full runs out of memory
+    pin = ("--set", f"training.parallelism.recompute={mode}")
+    text = emit("torchrun", *pin)
+    exports = dict(kv.split("=", 1) for kv in
+                   shlex.split(next(l for l in text.splitlines() if l.startswith("export ")))[1:])
+    assert exports["GPUPLAN_RECOMPUTE"] == mode
+    assert exports["GPUPLAN_ACTIVATION_CHECKPOINTING"] == ("0" if mode == "none" else "1")  # as before
+    header = next(line for line in text.splitlines() if "activation checkpointing" in line)
+    words = {"selective": "on, selective recomputation (attention core only)", "full": "on, full recomputation",
+             "none": "off"}[mode]
+    assert f"activation checkpointing {words} (GPUPLAN_RECOMPUTE={mode})" in header
+    task = yaml.safe_load(emit("skypilot", *pin))
+    assert task["envs"]["GPUPLAN_RECOMPUTE"] == mode
+    assert task["envs"]["GPUPLAN_ACTIVATION_CHECKPOINTING"] == ("0" if mode == "none" else "1")

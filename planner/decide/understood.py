@@ -8,7 +8,7 @@ from planner.dataclass import dataclass
 from typing import TYPE_CHECKING
 
 from planner.io.profile import LoadedProfile
-from planner.readable import fixed, whole_ms
+from planner.readable import RECOMPUTATION, fixed, whole_ms
 from planner.model.workload import params_disagreement, workload_for
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
         if chosen is not None:
             layout = (f"data {chosen.data} × tensor {chosen.tensor} × pipeline {chosen.pipeline}"
                       + (f" × context {chosen.context}" if chosen.context > 1 else "") + ", "
-                      f"{chosen.sharding}" + (", recompute" if chosen.recompute else "")
+                      f"{chosen.sharding}" + (", " + RECOMPUTATION[chosen.recompute_mode] if chosen.recompute else "")
                       + f", micro-batch {chosen.micro_batch} × accumulation {chosen.grad_accumulation}")
             lines.append(("chosen", f"{chosen.gpu_count}× {chosen.gpu}: {chosen.memory_per_gpu_bytes / 1e9:,.1f} GB "
                                     f"per GPU; {layout}" + _links_text(chosen.links)))

@@ -17,7 +17,7 @@ from planner.decide.choices import (
 )
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan
-from planner.readable import hours, ms, usd
+from planner.readable import RECOMPUTE_SHORT, hours, ms, usd
 from planner.render.console import Column, clean, fit_table, print_lines
 
 
@@ -33,7 +33,7 @@ def _layout_text(p: Any) -> str:
     split = tensor * pipeline * context
     return (f"dp {p.gpu_count // split} × tp {tensor} × pp {pipeline}"
             + (f" × cp {context}" if context > 1 else "") + ", " if split > 1 else "") \
-        + str(p.sharding) + (" +recompute" if p.recompute else "")
+        + str(p.sharding) + (" " + RECOMPUTE_SHORT[p.recompute_mode] if p.recompute_mode in RECOMPUTE_SHORT else "")
 
 
 def training_label(o: TrainingOption) -> str:

@@ -77,7 +77,10 @@ def plan_env(option: TrainingOption, precision: str, global_batch: float | None 
         env["GPUPLAN_GLOBAL_BATCH"] = f"{global_batch:g}"
     env.update({"GPUPLAN_PRECISION": precision, "GPUPLAN_ZERO_STAGE": str(stage),
                 "GPUPLAN_FSDP_SHARDING_STRATEGY": fsdp.split(" ")[0],
-                "GPUPLAN_ACTIVATION_CHECKPOINTING": "1" if p.recompute else "0"})
+                "GPUPLAN_ACTIVATION_CHECKPOINTING": "1" if p.recompute else "0",
+                # which recomputation the memory was planned for: ACTIVATION_CHECKPOINTING is 1 for selective and
+                # full alike, and a script doing selective at a micro-batch planned for full runs out of memory
+                "GPUPLAN_RECOMPUTE": p.recompute_mode})
     return env
 
 
@@ -129,7 +132,8 @@ def _header(option: TrainingOption, est: Estimate) -> list[str]:
              + (f", context {context}" if context > 1 else "") + f"; {what} "
              f"(FSDP sharding_strategy={fsdp})",
              f"micro-batch {p.micro_batch} × gradient accumulation {p.grad_accumulation}; activation checkpointing "
-             f"{'on' if p.recompute else 'off'}"]
+             + (f"on, {readable.RECOMPUTATION[p.recompute_mode]}" if p.recompute else "off")
+             + f" (GPUPLAN_RECOMPUTE={p.recompute_mode})"]
     batch = _batch_line(option, est)
     if batch is not None:
         lines.append(batch)
