@@ -93,6 +93,21 @@ def test_the_csv_carries_the_hours_and_cost_the_plans_were_judged_at():
         assert float(row["cost_usd_planned"]) == plan["cost_usd"]["p90"]
 
 
+def test_the_csv_says_which_plans_are_spot():
+    # new-user QA: the CSV had no spot column, so a spot plan's row read like an on-demand one
+    profile, sets = ROOT / "profiles" / "lora-7b-a6000.yaml", ("constraints.spot=true",)
+    plans = estimate(profile, *sets)["training"]["plans"]
+    text = estimate(profile, *sets, fmt="csv")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == len(plans)
+    assert [row["spot"] for row in rows] == ["true" if plan["spot"] else "false" for plan in plans]
+    assert {row["spot"] for row in rows} == {"true", "false"}  # the case: spot and on-demand rows alike
+    header = text.splitlines()[0].split(",")
+    assert header[-1] == "spot" and header[:15][-2:] == ["price_as_of", "price_flags"]  # added last
+    serving = [row for row in csv.DictReader(io.StringIO(estimate(CHAT, *sets, fmt="csv")))]
+    assert serving and all(row["section"] == "inference" and row["spot"] == "false" for row in serving)
+
+
 def test_trusted_prices_carry_no_flags():
     plan = estimate(CHAT, "constraints.providers=[lambda]")["inference"]["plans"][0]
     assert plan["price_flags"] == [] and plan["price_as_of"]

@@ -1000,7 +1000,7 @@ def render_markdown(est: Estimate, top: int | None = 10, decision: Decision | No
 def render_csv(est: Estimate, top: int | None = None, decision: Decision | None = None) -> str:
     """One row per plan: section, gpu, provider, gpus, hours or latency, cost, ok, reasons, the price's date and
     doubts (the table's † marks), more latency percentiles, the whole bill with the discount in the price, and a
-    training plan's hours and compute cost at the planning confidence."""
+    training plan's hours and compute cost at the planning confidence, then whether the plan is priced at spot."""
     import csv  # here: only --format csv writes it
 
     from planner.render.escape import spreadsheet_cell
@@ -1023,7 +1023,10 @@ def render_csv(est: Estimate, top: int | None = None, decision: Decision | None 
            "storage_usd", "egress_usd", "total_usd", "discount_percent",
            # new-user QA: at --confidence 0.9 the rows were ranked and judged by their P90 hours and cost, yet the
            # CSV had P50 only: the hours and compute cost at the planning confidence (the JSON's hours.p90 …)
-           "confidence", "hours_planned", "cost_usd_planned"])
+           "confidence", "hours_planned", "cost_usd_planned",
+           # new-user QA: a spot plan's row read like an on-demand one; true/false as the JSON's spot (serving plans
+           # are priced on demand: constraints.spot is for training, and their JSON has no spot)
+           "spot"])
     data = estimate_dict(est, top, decision)  # the JSON's plans, the decision's named ones among them
     level = est.training.confidence if est.training is not None else None
     key = level_name(level).lower() if level is not None else ""
@@ -1039,14 +1042,21 @@ def render_csv(est: Estimate, top: int | None = None, decision: Decision | None 
     for p in data.get("training", {}).get("plans", []):
         write(["training", p["gpu"], p["provider"], p["instance"], p["gpu_count"], p["hours"]["p50"],
                p["cost_usd"]["p50"], "", "", "", "", not p["reasons"], "; ".join(p["reasons"]), *trust(p),
-               *("" for _ in CSV_MORE_LATENCIES), *bill(p), level, p["hours"].get(key), p["cost_usd"].get(key)])
+               *("" for _ in CSV_MORE_LATENCIES), *bill(p), level, p["hours"].get(key), p["cost_usd"].get(key),
+               _csv_bool(p["spot"])])
     for p in data.get("inference", {}).get("plans", []):
         lat = p["latency_ms"]
         write(["inference", p["gpu"], p["provider"], p["instance"], p["gpu_count"], "", "",
                lat.get("ttft_p95", ""), lat.get("tpot_p95", ""), lat.get("p95", ""),
                p["monthly_cost_usd"], p["meets_slo"], "; ".join(p["reasons"]), *trust(p),
-               *(lat.get(CSV_MORE_LATENCIES[name], "") for name in CSV_MORE_LATENCIES), *bill(p), "", "", ""])
+               *(lat.get(CSV_MORE_LATENCIES[name], "") for name in CSV_MORE_LATENCIES), *bill(p), "", "", "",
+               _csv_bool(p.get("spot", False))])
     return buffer.getvalue()
+
+
+def _csv_bool(value: Any) -> str:
+    """A JSON boolean as the JSON writes it: true / false."""
+    return "true" if value else "false"
 
 
 CSV_MORE_LATENCIES = {"ttft_p50": "ttft_p50", "tpot_p50": "tpot_p50", "latency_p50": "p50", "latency_p99": "p99"}
