@@ -478,6 +478,12 @@ def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJ
     if uses_flash(job.work.family, job.attention):
         lines.append("Attention: flash (FlashAttention / PyTorch scaled_dot_product_attention), whose curve is "
                      "fitted on A100 runs; `--set training.attention=standard` plans materialised scores.")
+        if job.recompute == "selective":
+            # new-user QA round 21: pinned, it cost 4-5 % more time at the same memory, and nothing said why
+            # (plans/training.py RECOMPUTE_AUTO: a flash kernel keeps no scores for selective recomputation to drop)
+            lines.append("Selective recomputation, as pinned: it reruns the attention core to drop its s×s scores, "
+                         "which flash attention never keeps, so it saves no memory here and adds the attention "
+                         "core's forward FLOP to every step; `recompute: none` keeps the same memory, `full` less.")
     if spot:
         lines.append(f"Spot: {INTERRUPTIONS_PER_MONTH:.0%} of instances reclaimed per month (AWS Spot Instance "
                      f"Advisor band for H100), checkpoints written at {CHECKPOINT_WRITE_BYTES_PER_S / 2**20:,.0f} "
