@@ -1047,3 +1047,8 @@ def test_the_tables_name_the_recomputation_mode(mode):
     assert f", {sentence}, micro-batch " in chosen
     table = gpuplan(*args[:-1], "table", env={"COLUMNS": "200"}).stdout
     assert f" {compact}, mb " in table and "+recompute" not in table
+    # and the JSON's decision entries, beside the plans' parallelism.recompute (new-user QA round 22: they said true)
+    data = json.loads(gpuplan(*args[:-1], "json").stdout)
+    decided = data["decisions"]["training"]
+    assert {o["recompute_mode"] for o in decided["choices"] + decided["best_per_gpu"]} == {mode}
+    assert {p["parallelism"]["recompute"] for p in data["training"]["plans"]} == {mode}

@@ -232,7 +232,8 @@ def _training_option_dict(o: TrainingOption) -> dict[str, Any]:
     p = o.plan
     out = {"gpu": p.gpu, "provider": p.provider, "instance": p.instance, "gpu_count": p.gpu_count,
            "instances": p.instances, "spot": p.spot, "sharding": p.sharding, "recompute": p.recompute,
-           "micro_batch": p.micro_batch, "hours": _r(o.hours), "cost_usd": _r(o.cost_usd),
+           # the mode as the plans' parallelism.recompute gives it (new-user QA round 22: the decision said only true)
+           "recompute_mode": p.recompute_mode, "micro_batch": p.micro_batch, "hours": _r(o.hours), "cost_usd": _r(o.cost_usd),
            "hours_p50": _r(p.hours_p50), "efficiency_source": p.efficiency.source,
            "meets_deadline": o.meets_deadline, "within_budget": o.within_budget, "reasons": list(o.reasons)}
     if o.spot is not None:
