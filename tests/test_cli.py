@@ -492,6 +492,14 @@ def test_version_prints_the_installed_packages_version():
     assert (done.returncode, done.stdout, done.stderr) == (0, f"gpuplan {version('gpuplan')}\n", "")
 
 
+@pytest.mark.parametrize("command", [[], ["estimate"], ["catalog"], ["catalog", "list"],
+                                     ["estimate", str(ROOT / "profiles" / "pretrain-1b-72h.yaml")]])
+def test_dash_h_is_help(command):
+    # new-user QA round 22: `gpuplan -h` was "No such option: -h", exit 2
+    short, long = runner.invoke(app, [*command, "-h"]), runner.invoke(app, [*command, "--help"])
+    assert short.exit_code == long.exit_code == 0 and short.stdout == long.stdout and "Usage: " in short.stdout
+
+
 def test_plugins_off_skip_the_metadata_scan_and_a_users_setting_keeps_pydantics_loader():
     # run() turns pydantic's plugins off, and then pydantic's loader (which imports importlib.metadata) is not needed
     code = ("import sys; from planner.cli.main import run; sys.argv = ['gpuplan', 'estimate', "

@@ -131,6 +131,7 @@ class _Guarded(TyperGroup):
 
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, cls=_Guarded,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="GPU cost and capacity planner: which GPUs, how many, how long, what it costs.")
 catalog_app = typer.Typer(no_args_is_help=True, cls=_Group, help="Look at the GPU catalog, offers and model presets.")
 app.add_typer(catalog_app, name="catalog")
