@@ -123,6 +123,12 @@ def tensor_parallel_allreduce_seconds(size_bytes: float, tp: int, gpu: GpuSpec, 
     return ring_allreduce_seconds(size_bytes, tp, link_gbs, link)
 
 
+def boundary_senders(per_instance: int, stage_gpus: int) -> int:
+    """The GPUs of one instance that send at a pipeline stage boundary at once: the stage's, at most the
+    instance's (pipeline_send_seconds over an assumed network; the training floors take it for any network)."""
+    return per_instance if stage_gpus >= per_instance else max(1, stage_gpus)
+
+
 def pipeline_send_seconds(size_bytes: float, offer: PricedOffer, gpus: int, intra: tuple[float, str],
                           stage_gpus: int | None = None) -> float:
     """Point-to-point send of one micro-batch's activations to the next stage. A job of `gpus` GPUs inside one
@@ -138,9 +144,9 @@ def pipeline_send_seconds(size_bytes: float, offer: PricedOffer, gpus: int, intr
         return size_bytes / (intra[0] * 1e9) + RING_STEP_LATENCY_S[intra[1]]
     if not offer.offer.network_gbps:
         return 0.0
-    sharing = offer.offer.gpus_per_instance
-    if offer.network_assumed and stage_gpus is not None and stage_gpus < sharing:
-        sharing = max(1, stage_gpus)
+    per_instance = offer.offer.gpus_per_instance
+    sharing = boundary_senders(per_instance, stage_gpus) if offer.network_assumed and stage_gpus is not None \
+        else per_instance
     per_gpu = offer.offer.network_gbps / 8.0 / sharing
     return size_bytes / (per_gpu * 1e9) + RING_STEP_LATENCY_S["network"]
 

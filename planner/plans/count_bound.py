@@ -23,7 +23,7 @@ from planner.catalog.load import PricedOffer
 from planner.efficiency.origin import Efficiency
 from planner.model.forward_time import kernels_per_forward
 from planner.model.grad_sync import gradient_messages
-from planner.model.interconnect import RING_STEP_LATENCY_S, intra_node_gbs
+from planner.model.interconnect import RING_STEP_LATENCY_S, boundary_senders, intra_node_gbs
 from planner.model.memory import usable_bytes
 from planner.model.nccl import Collective, least_collectives_s, least_latency_s
 from planner.model.precision import training_value_bytes
@@ -87,21 +87,14 @@ def boundable(job: TrainingJob) -> bool:
     and each replica's samples are known before the layout), no pinned degrees (training.parallelism's data, tensor,
     pipeline, context, expert or virtual stages: _pinned_layouts lists other layouts, and may interleave the
     pipeline) — a pinned recomputation is the job's own (training.recompute), a pinned ZeRO stage every trial's
-    (pinned_sharding), dense jobs only — and for a mixture of experts a busiest expert rank that computes at least the mean
-    (imbalance_factor at least 1: the floors of its expert layouts, CountBound.expert_floor, and the coarse floors,
-    which leave the stretch out, read it so)."""
+    (pinned_sharding), dense jobs only — and for a mixture of experts a busiest expert rank that computes at least
+    the mean (imbalance_factor at least 1: the floors of its expert layouts, CountBound.expert_floor, and the coarse
+    floors, which leave the stretch out, read it so)."""
     work, pins = job.work, job.parallelism
     return job.global_batch_samples is not None \
         and (pins is None or (pins.data, pins.tensor, pins.pipeline, pins.context, pins.expert, pins.virtual)
              == (None,) * 6 and (pins.zero is None or not work.is_moe)) \
         and (not work.is_moe or (job.capacity_factor >= 1.0 and work.expert_flops_share >= 0.0))
-
-
-def _sharing(per_instance: int, stage: int) -> int:
-    """The fewest GPUs that share an instance's network in a pipeline send of a stage of `stage` GPUs
-    (interconnect.pipeline_send_seconds: an assumed network is shared by the boundary stage's GPUs on the instance,
-    a stated fabric's rails by all of them), so every floor is under both."""
-    return per_instance if stage >= per_instance else max(1, stage)
 
 
 def pinned_sharding(job: TrainingJob) -> str | None:
@@ -505,8 +498,9 @@ class CountBound:
                     host = (slots - pp + 1) * launch / pp
                     if host >= best:
                         continue
-                    # the GPUs sending over an instance's network at once, at the fewest (_sharing)
-                    sharing = _sharing(per_instance, count // pp)
+                    # the GPUs sending over an instance's network at once, at the fewest (interconnect.boundary_senders:
+                    # no more than a stated fabric's rails, so every floor is under both)
+                    sharing = boundary_senders(per_instance, count // pp)
                     terms = sends.get((tp, pp, sharing))
                     if terms is None:
                         terms = sends[(tp, pp, sharing)] = self._sends(tp, pp, sharing, network, intra)
@@ -978,7 +972,7 @@ class CountBound:
             fixed += TP_ALLREDUCES_PER_LAYER * (slots * found[0] + summed * found[1])
         if pp > 1:  # (only across networked instances: _expert_list)
             fixed += slots * 2.0 * RING_STEP_LATENCY_S["network"] \
-                + summed * 2.0 * unit / tp * _sharing(per_instance, tp * dp) / net
+                + summed * 2.0 * unit / tp * boundary_senders(per_instance, tp * dp) / net
         stride = tp * pp
         local = per_instance // stride
         if local > dp:
@@ -1087,7 +1081,8 @@ class CountBound:
             replica = share * depth  # ≤ the busiest replica's samples at any tensor degree (at least 1)
             # slots ≥ accumulation + d − 1, the accumulation at least 1 and the replica's samples over the micro-batch
             slots = (replica / micro if replica > micro else 1.0) + depth - 1
-            # at the fewest GPUs sharing the network (_sharing: count ÷ d of them, at most the instance's);
+            # at the fewest GPUs sharing the network (interconnect.boundary_senders: count ÷ d of them, at most the
+            # instance's);
             # replica × that is min(samples × d × per instance ÷ count, samples) and (d − 1) × that grows with d
             # too, so the sends still grow with the depth
             sharing = count / depth if count / depth < per_instance else float(per_instance)
@@ -1311,7 +1306,7 @@ class CountBound:
             pp_bytes = 2.0 * unit / tp / link
         elif pp > 1 and net:
             pp_latency = 2.0 * RING_STEP_LATENCY_S["network"]
-            pp_bytes = 2.0 * unit / tp * _sharing(per_instance, tp * dp) / net
+            pp_bytes = 2.0 * unit / tp * boundary_senders(per_instance, tp * dp) / net
         allreduce = zero3 = 0.0
         nodes = 1
         if dp > 1:
@@ -1641,7 +1636,8 @@ class CountBound:
     def _sends(self, tp: int, pp: int, sharing: int, network: float | None,
                intra: tuple[float, str]) -> tuple[float, float, float, float]:
         """A pipeline degree pair's tensor-parallel (latency, bandwidth) and pipeline-send (latency, bytes) terms,
-        as _comm works them out (a pipeline pair spans networked instances: _list); `sharing`: _sharing's."""
+        as _comm works them out (a pipeline pair spans networked instances: _list); `sharing`:
+        interconnect.boundary_senders'."""
         link, kind = intra[0] * 1e9, intra[1]
         net = network / 8.0 * 1e9 if network else 0.0
         unit = self.unit_activation
