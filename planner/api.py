@@ -11,7 +11,7 @@ from typing import Any
 
 from planner.catalog.load import BUNDLED_CATALOG, Catalog
 from planner.catalog.load import load_catalog as _load_catalog
-from planner.decide.choices import Decision, check_confidence, decide
+from planner.decide.choices import Decision, check_confidence, decide, parse_confidence
 from planner.io.profile import LoadedProfile
 from planner.io.profile import load_profile as _load_profile
 from planner.plans.search import Estimate
@@ -133,11 +133,11 @@ def check_local_usd_per_hour(value: float) -> float:
     return value
 
 
-def plan(profile: LoadedProfile, catalog: Catalog, *, confidence: float = 0.5,
+def plan(profile: LoadedProfile, catalog: Catalog, *, confidence: float | str = 0.5,
          calibrations: Path | str | None = None, measurements: Path | str | None = None, simulate: bool = False,
          local_usd_per_hour: float = 0.0, seed: int = 0, today: dt.date | None = None) -> PlanResult:
     """Plan the profile's training and serving over the catalog's offers, every candidate judged once at
-    `confidence` (0.5: median hours; 0.9: P90), and decide over them.
+    `confidence` (0.5: median hours; 0.9: P90; or as --confidence reads it, "90%" or "P90"), and decide over them.
 
     calibrations: a calibration records directory (default: the catalog's own calibrations/); measurements: a
     `gpuplan profile` record, which adds the measured machine as provider "local" (at `local_usd_per_hour`);
@@ -163,6 +163,8 @@ def plan(profile: LoadedProfile, catalog: Catalog, *, confidence: float = 0.5,
         from planner.errors import PlannerError
 
         raise PlannerError(f"simulate {simulate!r}: expected True or False (check each serving plan by simulation)")
+    if isinstance(confidence, str):  # as --confidence reads it: '0.9', '90%' or 'P90' (new-user QA round 23)
+        confidence = parse_confidence(confidence)
     check_confidence(confidence)
     check_local_usd_per_hour(local_usd_per_hour)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:

@@ -305,8 +305,15 @@ def test_library_arguments_of_the_wrong_kind_are_one_clear_error(catalog):
     # new-user QA (notebook): confidence="0.9" was an internal TypeError; to_dict(top=-1) silently dropped the last
     # plans and top="3" or 2.5 returned almost all of them
     profile = planner.load_profile(PRETRAIN, catalog)
-    with pytest.raises(PlannerError, match=r"confidence '0.9' is not a number"):
-        planner.plan(profile, catalog, confidence="0.9")
+    with pytest.raises(PlannerError, match=r"confidence \[1, 2\] is not a number"):
+        planner.plan(profile, catalog, confidence=[1, 2])  # type: ignore[arg-type]
+    # new-user QA round 23: the hint for confidence=90 says '0.9 (or 90%, P90)': each form is read as --confidence
+    # reads it
+    at_p90 = planner.plan(profile, catalog, confidence=0.9).to_dict()
+    for typed in ("0.9", "90%", "P90"):
+        assert planner.plan(profile, catalog, confidence=typed).to_dict() == at_p90
+    with pytest.raises(PlannerError, match=r"confidence P100 is outside \[0.5, 1\)"):
+        planner.plan(profile, catalog, confidence="P100")
     result = planner.plan(profile, catalog)
     for top in (-1, 2.5, "3", True):
         with pytest.raises(PlannerError, match=r"expected a whole number of plans per section"):

@@ -260,7 +260,9 @@ def test_a_failed_threshold_reads_past_it():
 
 @pytest.mark.parametrize("seconds, table, sentence", [
     # below 10 s: milliseconds as before ('9,999 ms' is read at a glance)
-    (0.0097, "9.7 ms", "10 ms"), (0.497, "497 ms", "497 ms"), (9.9994, "9,999 ms", "9,999 ms"),
+    (0.0097, "9.7 ms", "9.7 ms"), (0.497, "497 ms", "497 ms"), (9.9994, "9,999 ms", "9,999 ms"),
+    # new-user QA round 23: a sentence's ms keep a decimal below 10 ms ('at least 3 ms (now 3 ms)' was 3.406 ms)
+    (0.003406, "3.4 ms", "3.4 ms"), (0.003, "3.0 ms", "3.0 ms"), (0.00996, "10.0 ms", "10 ms"),
     # new-user QA round 18: the 'this machine' row of a 7B model on a CPU read '31,078,772 ms' and wrapped the table;
     # from 10 s the unit steps as the planner's other durations do: s below 2 min, min below 2 h, then h
     (10.237, "10.2 s", "10.2 s"), (119.0, "119 s", "119 s"), (498.755, "8.31 min", "8.31 min"),
