@@ -843,3 +843,22 @@ def test_percentages_read_without_a_space():
     from planner.readable import percent
 
     assert [percent(s) for s in (0.153, 0.003, 12.5)] == ["15%", "0.3%", "1,250%"]
+
+
+def test_both_buy_vs_rent_lines_quote_the_same_running_cost_for_one_machine(tmp_path):
+    # new-user QA: one owned GH200 at $0.5/h + 0.9 kW × PUE 1.5 × $0.30/kWh = $0.905/h read 'running $0.91/h' on the
+    # training line and 'running $0.90/h' on the serving one (its month's cost ÷ its hours, 0.90499…)
+    path = _with(tmp_path, """name: owned-mixed
+model: {preset: llama-2-7b}
+training: {dataset: {tokens: 200M}, method: lora, deadline: 72h}
+inference: {rate: 5/s, prompt_tokens: 512, output_tokens: 128, slo: {ttft_p95: 500ms, tpot_p95: 50ms}}
+constraints:
+  owned: [{gpu: GH200-141GB, count: 1, usd_per_hour: 0.5, purchase_usd: $40k, lifetime_years: 4}]
+  usd_per_kwh: 0.30
+  pue: 1.5
+""")
+    data = estimate(path)
+    (trains,), (serves,) = data["training"]["buy_vs_rent"], data["inference"]["buy_vs_rent"]
+    assert trains["running_usd_per_hour"] == serves["running_usd_per_hour"] == pytest.approx(0.5 + 0.9 * 1.5 * 0.30)
+    table = " ".join(estimate(path, fmt="table").split())
+    assert table.count("running $0.91/h") == 2 and "running $0.90/h" not in table

@@ -96,13 +96,20 @@ def electricity_unpriced(machine: OwnedMachine, catalog: Catalog, gpu_id: str, u
     return None
 
 
+def owned_usd_per_hour(machine: OwnedMachine, catalog: Catalog, gpu_id: str, usd_per_kwh: float | None,
+                       pue: float) -> float:
+    """The machine's running cost per hour: usd_per_hour plus electricity (its offer's price; both buy-versus-rent
+    lines quote it)."""
+    return machine.usd_per_hour + electricity_usd_per_hour(machine, catalog, gpu_id, usd_per_kwh, pue)
+
+
 def owned_offers(machines: list[OwnedMachine], gpu_ids: tuple[str, ...], catalog: Catalog,
                  usd_per_kwh: float | None, pue: float, today: dt.date) -> list[PricedOffer]:
     """One single-instance offer per owned machine, priced at its running cost (0 allowed: built without the
     catalog's positive-price check, which guards provider files)."""
     offers = []
     for machine, gpu_id in zip(machines, gpu_ids):
-        hourly = machine.usd_per_hour + electricity_usd_per_hour(machine, catalog, gpu_id, usd_per_kwh, pue)
+        hourly = owned_usd_per_hour(machine, catalog, gpu_id, usd_per_kwh, pue)
         offer = Offer.model_construct(
             instance=owned_instance(machine, gpu_id), gpu=gpu_id, gpus_per_instance=machine.count,
             usd_per_hour=hourly, spot_usd_per_hour=None, intra_node=machine.interconnect, network_gbps=None,

@@ -51,6 +51,7 @@ from planner.plans.owned import (
     electricity_unpriced,
     owned_instance,
     owned_offers,
+    owned_usd_per_hour,
     purchase_basis,
 )
 from planner.plans.pruning import Witnesses
@@ -1170,6 +1171,10 @@ def _buy_versus_rent(loaded: LoadedProfile, catalog: Catalog, today: dt.date, tr
     for machine, gpu_id in planned_owned(loaded):
         instance = owned_instance(machine, gpu_id)
         purchase = purchase_basis(machine, gpu_id, catalog, today)
+        # one running cost for both lines (serving's was its month's cost ÷ its hours: $0.90/h beside training's
+        # $0.91/h for the same machine at $0.905/h)
+        running = owned_usd_per_hour(machine, catalog, gpu_id, loaded.profile.constraints.usd_per_kwh,
+                                     loaded.profile.constraints.pue)
         if machine.lifetime_years is not None and purchase is None:
             warnings.append(f"{instance}: no buy-versus-rent line: catalog/purchase_prices.yaml has no sourced price "
                             f"for {gpu_id}; give constraints.owned[].purchase_usd")
@@ -1184,7 +1189,7 @@ def _buy_versus_rent(loaded: LoadedProfile, catalog: Catalog, today: dt.date, tr
                 warnings.append(f"{instance}: no buy-versus-rent line for training: the machine cannot run this job "
                                 f"({mine[0].reasons[0]})")
             if own is not None:
-                line = buy_versus_rent(machine, instance, own.usd_per_hour, own.hours_p50,
+                line = buy_versus_rent(machine, instance, running, own.hours_p50,
                                        f"{rent.gpu_count}x {rent.gpu} at {rent.provider} ({rent.instance})"
                                        if rent else None, rent.cost_usd_p50 if rent else None, purchase)
                 if line is not None:
@@ -1200,7 +1205,7 @@ def _buy_versus_rent(loaded: LoadedProfile, catalog: Catalog, today: dt.date, tr
                                 f"targets ({own_s.reasons[0] if own_s.reasons else 'targets missed'})")
             if own_s is not None and own_s.meets_slo:
                 hours = loaded.profile.inference.hours_per_month
-                line = buy_versus_rent(machine, instance, own_s.monthly_cost_usd / hours, hours,
+                line = buy_versus_rent(machine, instance, running, hours,
                                        f"{rent_s.replicas}x{rent_s.gpus_per_replica} {rent_s.gpu} at "
                                        f"{rent_s.provider} ({rent_s.instance})" if rent_s else None,
                                        rent_s.monthly_cost_usd if rent_s else None, purchase)
