@@ -845,6 +845,29 @@ def test_percentages_read_without_a_space():
     assert [percent(s) for s in (0.153, 0.003, 12.5)] == ["15%", "0.3%", "1,250%"]
 
 
+def test_the_training_buy_vs_rent_line_quotes_the_planning_confidences_figures_and_names_it(shared):
+    # new-user QA: at --confidence 0.9 the tables priced compute at P90 ($5.69 for 1x RTX-6000-ADA at vast-ai) while
+    # the line said that rental 'costs $3.13 for the job (11.4 h on the owned machine)', P50 figures, unlabelled
+    profile = shared(OWNED)
+    result = runner.invoke(app, ["estimate", str(profile), "--format", "json", "--confidence", "0.9"])
+    assert result.exit_code in (0, 1), result.output
+    data = json.loads(result.stdout)
+    (line,) = data["training"]["buy_vs_rent"]
+    plans = data["training"]["plans"]
+    owned = next(p for p in plans if p["provider"] == "owned")
+    rental = next(p for p in plans if p["provider"] not in ("owned", "local") and line["rental"].startswith(
+        f"{p['gpu_count']}x {p['gpu']} at {p['provider']} ({p['instance']})"))
+    assert line["confidence"] == 0.9 and line["owned_hours"] == owned["hours"]["p90"] != owned["hours"]["p50"]
+    assert line["rental_usd"] == pytest.approx(rental["cost_usd"]["p90"], abs=0.001)
+    table = " ".join(runner.invoke(app, ["estimate", str(profile), "--confidence", "0.9"]).stdout.split())
+    shown = re.search(r"costs \$([0-9.,]+) for the job at P90 \(([0-9.]+) h at P90 on the owned machine\)", table)
+    assert shown and float(shown.group(1)) == round(line["rental_usd"], 2)
+    assert float(shown.group(2)) == pytest.approx(owned["hours"]["p90"], rel=0.01)
+    # at the default confidence the figures are the P50 ones, and say so
+    (median,) = estimate(profile)["training"]["buy_vs_rent"]
+    assert median["confidence"] == 0.5 and median["owned_hours"] == owned["hours"]["p50"]
+
+
 def test_both_buy_vs_rent_lines_quote_the_same_running_cost_for_one_machine(tmp_path):
     # new-user QA: one owned GH200 at $0.5/h + 0.9 kW × PUE 1.5 × $0.30/kWh = $0.905/h read 'running $0.91/h' on the
     # training line and 'running $0.90/h' on the serving one (its month's cost ÷ its hours, 0.90499…)

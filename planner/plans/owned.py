@@ -136,12 +136,16 @@ class BuyVersusRent:
     """Share of the year the owned machine must be busy for owning to cost less (None: never, or no rental)."""
     purchase: PurchaseBasis = PurchaseBasis(0.0)
     """The purchase price amortised, and its origin."""
+    confidence: float | None = None
+    """The quantile of owned_hours and rental_usd: training's planning confidence (the tables' hours and cost at it);
+    None for serving (a month's hours and cost)."""
 
 
 def buy_versus_rent(machine: OwnedMachine, instance: str, running_usd_per_hour: float, owned_hours: float,
                     rental: str | None, rental_usd: float | None,
-                    purchase: PurchaseBasis | None) -> BuyVersusRent | None:
-    """The buy-versus-rent line for a machine with a lifetime and a purchase price, or None without them."""
+                    purchase: PurchaseBasis | None, confidence: float | None = None) -> BuyVersusRent | None:
+    """The buy-versus-rent line for a machine with a lifetime and a purchase price, or None without them
+    (`confidence`: the quantile of the hours and the rental cost, training's)."""
     if purchase is None or machine.lifetime_years is None:
         return None
     amortised = purchase.usd / (machine.lifetime_years * HOURS_PER_YEAR)
@@ -151,4 +155,4 @@ def buy_versus_rent(machine: OwnedMachine, instance: str, running_usd_per_hour: 
         if margin > 0:
             utilisation = amortised / margin
     return BuyVersusRent(instance, amortised, running_usd_per_hour, owned_hours, rental, rental_usd, utilisation,
-                         purchase)
+                         purchase, confidence)

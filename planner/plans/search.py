@@ -1182,16 +1182,19 @@ def _buy_versus_rent(loaded: LoadedProfile, catalog: Catalog, today: dt.date, tr
             # a plan that cannot run (does not fit, pins unworkable, no precision) has stand-in hours, null in the
             # JSON: the line compared them (new-user QA: Llama-2-70B on 2 RTX 4090s, 560 GB a GPU, 'owning pays off
             # above 27% utilisation' over 182.7 h the machine cannot do)
-            mine = [p for p in training.plans if p.provider == OWNED and p.instance == instance]
-            own = next((p for p in mine if p.usable), None)
-            rent = next((p for p in training.plans if p.provider not in (OWNED, "local") and p.feasible), None)
+            # the hours and cost at the planning confidence, as the tables and the ranking have them (new-user QA:
+            # at --confidence 0.9 the line quoted P50 figures, unlabelled, beside tables at P90)
+            mine = [o for o in training.ranked if o.provider == OWNED and o.plan.instance == instance]
+            own = next((o for o in mine if o.usable), None)
+            rent = next((o for o in training.ranked if o.provider not in (OWNED, "local") and o.feasible), None)
             if own is None and mine and machine.lifetime_years is not None and purchase is not None:
                 warnings.append(f"{instance}: no buy-versus-rent line for training: the machine cannot run this job "
-                                f"({mine[0].reasons[0]})")
+                                f"({mine[0].plan.reasons[0]})")
             if own is not None:
-                line = buy_versus_rent(machine, instance, running, own.hours_p50,
-                                       f"{rent.gpu_count}x {rent.gpu} at {rent.provider} ({rent.instance})"
-                                       if rent else None, rent.cost_usd_p50 if rent else None, purchase)
+                r = rent.plan if rent else None
+                line = buy_versus_rent(machine, instance, running, own.hours,
+                                       f"{r.gpu_count}x {r.gpu} at {r.provider} ({r.instance})" if r else None,
+                                       rent.cost_usd if rent else None, purchase, training.confidence)
                 if line is not None:
                     lines.append(("training", line))
         if inference is not None and loaded.profile.inference is not None:

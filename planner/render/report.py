@@ -273,7 +273,7 @@ def _buy_dict(line: BuyVersusRent) -> dict[str, Any]:
             "amortised_usd_per_hour": _r(line.amortised_usd_per_hour),
             "running_usd_per_hour": _r(line.running_usd_per_hour), "owned_hours": _r(line.owned_hours),
             "rental": line.rental, "rental_usd": _r(line.rental_usd),
-            "break_even_utilisation": _r(line.break_even_utilisation, 3)}
+            "break_even_utilisation": _r(line.break_even_utilisation, 3), "confidence": line.confidence}
 
 
 _PURCHASE_KIND = {"launch-msrp": "launch MSRP", "list": "list price", "street": "street price",
@@ -300,7 +300,10 @@ def _buy_lines(est: Estimate) -> list[str]:
     """Buy versus rent, in words, per owned machine with a purchase price."""
     lines = []
     for section, b in est.buy_vs_rent:
-        what = "the job" if section == "training" else "a month"
+        # training's figures are at the planning confidence, as the tables' (new-user QA: at --confidence 0.9 the
+        # line quoted P50 figures, unlabelled, beside tables at P90); serving's are a month's
+        at = "" if b.confidence is None else f" at {level_name(b.confidence)}"
+        what = f"the job{at}" if section == "training" else "a month"
         # 'for training on 2x RTX-4090 (owned)': the owned machine's name holds its own parenthesis, which
         # '(training, 2x RTX-4090 (owned))' nested (new-user QA)
         head = (f"Buy vs rent for {section} on {b.instance}: {purchase_words(b)}; amortised "
@@ -320,7 +323,7 @@ def _buy_lines(est: Estimate) -> list[str]:
             verdict = (f"owning pays off above {b.break_even_utilisation:.0%} utilisation over its lifetime"
                        if b.break_even_utilisation <= 1.0 else _never_pays_off(b))
             lines.append(head + f"the cheapest rental meeting the targets, {b.rental}, costs "
-                         f"{usd(b.rental_usd or 0.0)} for {what} ({fixed(b.owned_hours)} h on the owned machine): "
+                         f"{usd(b.rental_usd or 0.0)} for {what} ({fixed(b.owned_hours)} h{at} on the owned machine): "
                          f"{verdict}.")
     return lines
 
