@@ -1118,7 +1118,7 @@ def _degree(memo: Memo | None, ctx: object, work: Workload, inf: Inference, gpu:
             link_gbs: float, link: str, eff: ServingEfficiency) -> _Degree:
     """The tensor degree, kept in the estimate's memo. One GPU has no all-reduce (tp_allreduce_seconds), so its
     configurations are the same over every link. An inference section that differs from another only by stricter
-    targets (_with_slo: the headroom search) shares that one's degree's timings and latencies, and reads its
+    targets (with_slo: the headroom search) shares that one's degree's timings and latencies, and reads its
     verdicts."""
     if memo is None:
         return _Degree(work, inf, gpu, tp, link_gbs, link, eff)
@@ -1626,11 +1626,11 @@ def serving_plans(work: Workload, inference: Inference, catalog: Catalog | None,
     strict = headroom_slo(inference.slo, plan.efficiency)
     if _meets(plan.latency_s, strict):
         return [plan]  # the cheapest at the targets already holds them with headroom: no plan with it is cheaper
-    safe = serving_plan(work, _with_slo(inference, strict, memo), catalog, offer, plan.efficiency, gpu, memo)
+    safe = serving_plan(work, with_slo(inference, strict, memo), catalog, offer, plan.efficiency, gpu, memo)
     return [plan, safe] if safe.meets_slo else [plan]
 
 
-def _with_slo(inf: Inference, slo: Slo, memo: Memo | None) -> Inference:
+def with_slo(inf: Inference, slo: Slo, memo: Memo | None) -> Inference:
     """The inference section with other targets, one object per targets in an estimate (`memo`), so that the
     offers of one GPU find their configurations under one context (_context)."""
     if memo is None:
