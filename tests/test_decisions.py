@@ -500,3 +500,23 @@ def test_a_doubted_price_is_marked_in_the_decision_tables_too():
     markdown = gpuplan("estimate", str(SERVE), "--top", "1", "--set", "constraints.providers=[mithril]",
                        "--format", "markdown").stdout
     assert "| fastest | 1×8 H100-SXM · mithril | 14 ms | $5,840 † |" in markdown
+
+
+def test_a_plan_meeting_every_latency_target_that_cannot_run_is_named_with_its_blocker(catalog):
+    # new-user QA round 24: two owned RTX 4090s at 200 req/s — the plan meeting both targets needs 74 GPUs — read 'no
+    # plan meets every target at once (each alone is met by some plan)', which one did
+    profile = {"name": "own", "model": {"preset": "llama-2-7b"},
+               "inference": {"rate": "200/s", "prompt_tokens": 512, "output_tokens": 256,
+                             "slo": {"ttft_p95": "500ms", "tpot_p95": "50ms"}},
+               "constraints": {"owned": [{"gpu": "RTX-4090", "count": 2, "usd_per_hour": 0, "interconnect": "pcie"}],
+                               "gpus": ["RTX-4090"], "providers": ["owned"]}}
+    decision = planner.plan(planner.load_profile(profile, catalog), catalog).decision.inference
+    assert not decision.choices
+    [line] = [c for c in decision.changes_needed if "latency target" in c or "at once" in c]
+    found = re.fullmatch(r"every latency target is met by (\d+)×(\d+) RTX-4090 on owned, which cannot run: needs "
+                         r"(\d+) devices; this machine has 2\.", line)
+    assert found, line
+    replicas, per_replica, devices = map(int, found.groups())
+    assert replicas * per_replica == devices > 2
+    # the blocker is said once, not again as 'also:'
+    assert not any(c.startswith("also:") for c in decision.changes_needed), decision.changes_needed
