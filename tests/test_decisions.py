@@ -520,3 +520,25 @@ def test_a_plan_meeting_every_latency_target_that_cannot_run_is_named_with_its_b
     assert replicas * per_replica == devices > 2
     # the blocker is said once, not again as 'also:'
     assert not any(c.startswith("also:") for c in decision.changes_needed), decision.changes_needed
+
+
+def test_a_rejected_gpu_types_closest_plan_is_its_smallest_latency_miss_not_its_cheapest(catalog):
+    # new-user QA round 24: llama-3.1-70b at tpot_p95 9 ms rejected H100-SXM with its cheapest miss, 2 GPUs at 27 ms,
+    # while its 8-GPU plans give 10 ms; and the table led with RTX-A5000 at 33 ms as the 'nearest' miss
+    profile = {"name": "tight", "model": {"preset": "llama-3.1-70b"},
+               "inference": {"rate": "5/s", "prompt_tokens": 1000, "output_tokens": 300,
+                             "slo": {"tpot_p95": "9ms"}}}
+    decision = planner.plan(planner.load_profile(profile, catalog), catalog).decision.inference
+    misses = {}
+    for p in decision.options:
+        if p.fits and not p.meets_slo and "tpot_p95" in p.latency_s:
+            misses.setdefault(p.gpu, []).append(p.latency_s["tpot_p95"])
+    shown = [r for r in decision.rejected if r.gpu in misses]
+    assert len(shown) >= 5
+    for r in shown:
+        [v] = [v for v in r.verdicts if v.detail == "tpot_p95"]
+        assert v.value == pytest.approx(min(misses[r.gpu]), rel=1e-9), r
+    # nearest misses first
+    values = [next(v.value for v in r.verdicts if v.detail == "tpot_p95") for r in shown]
+    assert values == sorted(values)
+    assert "H100-SXM" in misses and min(misses["H100-SXM"]) < 0.012
