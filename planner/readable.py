@@ -99,6 +99,10 @@ RECOMPUTATION = {"selective": "selective recomputation (attention core only)", "
 'activation checkpointing on', yet selective recomputation keeps far more activations than full: a script doing
 selective at the micro-batch planned for full runs out of memory."""
 
+SHARDING_COMPACT = {"none": "zero0", "zero1": "zero1", "zero2": "zero2", "zero3": "zero3"}
+"""A plan's ZeRO stage (plans/training.py Layout.sharding) in the tables and layouts, as training.parallelism.zero pins
+it: the stage-0 plan was written 'none', which beside '+recomp full' read as no recomputation (new-user QA)."""
+
 RECOMPUTE_SHORT = {"selective": "+selective recompute", "full": "+full recompute"}
 """The recompute mode beside a ZeRO stage in a plan's layout ('zero1 +full recompute')."""
 

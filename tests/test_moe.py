@@ -203,6 +203,13 @@ def test_expert_parallelism_can_be_pinned(tmp_path):
     plan = json.loads(result.output)["training"]["plans"][0]
     assert plan["parallelism"]["expert"] == 8 and "expert" in plan["parallelism"]["pinned"]
     assert plan["parallelism"]["data"] % 8 == 0
+    # the text names the pinned degree where it describes the layout (new-user QA round 24: the 'chosen' line and the
+    # --wide details read 'data 48 × tensor 2 × pipeline 1, none, full recomputation' while the table showed ep8)
+    text = CliRunner().invoke(app, ["estimate", str(profile), "--wide"], env={"COLUMNS": "250"}).output
+    chosen = next(line for line in text.splitlines() if line.strip().startswith("chosen"))
+    assert f"data {plan['parallelism']['data']} × " in chosen and "expert 8 (of the data ranks)" in chosen, chosen
+    assert f"ZeRO stage {plan['parallelism']['zero']}" in chosen, chosen
+    assert ", ep 8, zero" in text, text
 
 
 # ------------------------------------------------------------------- expert parallelism with pipeline parallelism

@@ -171,7 +171,7 @@ def test_decision_rows_are_distinct_plans(profile, monkeypatch):
 
 def test_header_says_what_was_understood(monkeypatch):
     out = run_at(120, monkeypatch, "estimate", str(ROOT / "profiles" / "lora-7b-a6000.yaml"))
-    header = out.split("Training decision")[0]
+    header = " ".join(out.split("Training decision")[0].split())  # a fact may wrap onto the next line
     # Llama-2-7B LoRA r16: 6.738B params from the preset, 39.98M trainable; 50k samples × 1,024 tokens × 3 epochs
     for fact in ("6.738B params (preset llama-2-7b)", "150,000 samples × 1,024 tokens = 153.6M tokens",
                  "LoRA rank 16: 39.98M trainable params", "bf16", "flash attention", "GB per GPU",

@@ -116,7 +116,8 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
         if chosen is not None:
             layout = (f"data {chosen.data} × tensor {chosen.tensor} × pipeline {chosen.pipeline}"
                       + (f" × context {chosen.context}" if chosen.context > 1 else "") + ", "
-                      f"{chosen.sharding}" + (", " + RECOMPUTATION[chosen.recompute_mode] if chosen.recompute else "")
+                      + (f"expert {chosen.expert} (of the data ranks), " if chosen.expert > 1 else "")
+                      + f"ZeRO stage {chosen.zero}" + (", " + RECOMPUTATION[chosen.recompute_mode] if chosen.recompute else "")
                       + f", micro-batch {chosen.micro_batch} × accumulation {chosen.grad_accumulation}")
             lines.append(("chosen", f"{chosen.gpu_count}× {chosen.gpu}: {chosen.memory_per_gpu_bytes / 1e9:,.1f} GB "
                                     f"per GPU; {layout}" + _links_text(chosen.links)))

@@ -17,7 +17,7 @@ from planner.decide.choices import (
 )
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan
-from planner.readable import RECOMPUTE_SHORT, hours, ms, usd
+from planner.readable import RECOMPUTE_SHORT, SHARDING_COMPACT, hours, ms, usd
 from planner.render.console import Column, clean, fit_table, print_lines
 
 
@@ -31,9 +31,10 @@ _usd = usd
 def _layout_text(p: Any) -> str:
     tensor, pipeline, context = getattr(p, "tensor", 1), getattr(p, "pipeline", 1), getattr(p, "context", 1)
     split = tensor * pipeline * context
+    expert = getattr(p, "expert", 1)
     return (f"dp {p.gpu_count // split} × tp {tensor} × pp {pipeline}"
             + (f" × cp {context}" if context > 1 else "") + ", " if split > 1 else "") \
-        + str(p.sharding) + (" " + RECOMPUTE_SHORT[p.recompute_mode] if p.recompute_mode in RECOMPUTE_SHORT else "")
+        + (f"ep {expert}, " if expert > 1 else "") + SHARDING_COMPACT[p.sharding] + (" " + RECOMPUTE_SHORT[p.recompute_mode] if p.recompute_mode in RECOMPUTE_SHORT else "")
 
 
 def training_label(o: TrainingOption) -> str:

@@ -26,7 +26,7 @@ from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingJob, TrainingPlan, training_memory, virtual_stages
 from planner.plans.verdict import Kind
-from planner.readable import RECOMPUTE_COMPACT, fixed, hours, ms, percent, usd
+from planner.readable import RECOMPUTE_COMPACT, SHARDING_COMPACT, fixed, hours, ms, percent, usd
 from planner.render.bill import BillSection
 from planner.render.bill import bill_section as bill_of
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
@@ -723,7 +723,7 @@ def _training_rows(est: Estimate, top: int | None, section: TrainingDecision | N
         runs = p.predicted
         degrees = (f"tp{p.tensor}×pp{p.pipeline} " if p.tensor * p.pipeline > 1 else "") \
             + (f"ep{p.expert} " if p.expert > 1 else "") + (f"cp{p.context} " if p.context > 1 else "")
-        layout = (degrees + p.sharding + (" " + RECOMPUTE_COMPACT[p.recompute_mode] if p.recompute else "") + f", mb {p.micro_batch}"
+        layout = (degrees + SHARDING_COMPACT[p.sharding] + (" " + RECOMPUTE_COMPACT[p.recompute_mode] if p.recompute else "") + f", mb {p.micro_batch}"
                   if runs else degrees.rstrip()) + (f", {p.instances} inst." if p.instances > 1 else "")
         rows.append([str(i + 1), p.gpu, _provider_cell(p, others), str(p.gpu_count), "yes" if p.spot else "no",
                      layout,
