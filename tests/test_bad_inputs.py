@@ -265,6 +265,9 @@ CASES = [
     # new-user QA: placed on the section ("inference:") without the rates; now on average_rate's line, with both
     Case("average-above-peak", broken(SERVE, "average_rate: 8/s", "average_rate: 30/s"), "average_rate:",
          "inference.average_rate", ("30/s is above the peak rate of 20/s",)),
+    # new-user QA round 24: placed on the section ("inference:"); now on batch's line, with max_batch's value
+    Case("batch-above-max-batch", broken(SERVE, "average_rate: 8/s", "average_rate: 8/s\n  max_batch: 8\n  batch: 16"),
+         "batch: 16", "inference.batch", ("more than max_batch 8 (got 16)",)),
     # new-user QA: a peak of 1/day read 'above the peak rate of 1.15741e-05/s'
     Case("average-above-a-daily-peak", broken(SERVE, "rate: 20/s", "rate: 1/day"), "average_rate:",
          "inference.average_rate", ("8/s is above the peak rate of 1/day",)),

@@ -251,11 +251,14 @@ class Inference(Strict):
                              "replicas are sized for, average_rate the mean the autoscaled bill reads)")
         return value
 
-    @model_validator(mode="after")
-    def _batch_not_above_max(self) -> "Inference":
-        if self.batch is not None and self.max_batch is not None and self.batch > self.max_batch:
-            raise ValueError(f"batch {self.batch} is above max_batch {self.max_batch}")
-        return self
+    @field_validator("batch")
+    @classmethod
+    def _batch_not_above_max(cls, value: int | None, info: ValidationInfo) -> int | None:
+        # a field validator (max_batch is validated before it), so the error sits on batch's line, not the section's
+        most = info.data.get("max_batch")
+        if value is not None and most is not None and value > most:
+            raise ValueError(f"more than max_batch {most}")
+        return value
 
     # Typed views for generative serving: the profile loader refuses a decoder served without these lengths.
     @property
