@@ -26,8 +26,9 @@ def hours(value: float) -> str:
 
 
 def usd(value: float) -> str:
-    """Dollars: cents below $100, whole dollars above, 3 significant figures from $1e12 ($5e+21)."""
-    if abs(value) >= LARGEST_GROUPED:
+    """Dollars: cents below $100, whole dollars above, 3 significant figures from $1e12 ($5e+21) and for an amount
+    that cents would round to $0.00 ($0.00454: a 3.6-minute job on a $0.08/h GPU, new-user QA round 24)."""
+    if abs(value) >= LARGEST_GROUPED or 0.0 < abs(value) < 0.005:
         return f"${value:.3g}"
     return f"${value:,.2f}" if abs(value) < 100 else f"${value:,.0f}"
 

@@ -99,6 +99,9 @@ def test_huge_numbers_are_printed_readably(tmp_path):
     assert fixed(1234.56) == "1,234.6" and fixed(999_999_999_999.0, 0) == "999,999,999,999"
     assert fixed(0.00042) == "0.00042" and fixed(0.0) == "0.0" and fixed(0.06) == "0.1"
     assert usd(5.000609e21) == "$5e+21" and usd(12.5) == "$12.50" and usd(1234.4) == "$1,234"
+    # an amount cents would round to $0.00 keeps 3 significant figures (new-user QA round 24: a 3.6-minute job on a
+    # $0.08/h GPU, $0.004542 in the JSON, read '$0.00'); zero is zero
+    assert usd(0.004542) == "$0.00454" and usd(0.0051) == "$0.01" and usd(0.0) == "$0.00"
     text = (ROOT / "profiles" / "pretrain-1b-72h.yaml").read_text(encoding="utf-8")
     text = text.replace("tokens: 20B", "tokens: 1e30")
     text = "\n".join(line for line in text.splitlines() if not line.startswith(("  deadline", "  budget")))
@@ -160,7 +163,9 @@ def test_huge_figures_in_sentences_are_printed_readably():
     from planner.render.plot import plain_number
     from planner.render.report import _never_pays_off
 
-    assert text(Verdict(Kind.OVER_BUDGET, 3.451548276643552e15, 1.0, "P50")) == "over budget ($3.45e+15 at P50 > $1)"
+    assert text(Verdict(Kind.OVER_BUDGET, 3.451548276643552e15, 1.0, "P50")) == "over budget ($3.45e+15 at P50 > $1.00)"
+    # cents below $100 (new-user QA round 24: $1.40 over a $1 budget read '$1 at P50 > $1')
+    assert text(Verdict(Kind.OVER_BUDGET, 1.4019, 1.0, "P50")) == "over budget ($1.40 at P50 > $1.00)"
     assert text(Verdict(Kind.OVER_BUDGET, 25_000.4, 20_000.0, "P50")) == "over budget ($25,000 at P50 > $20,000)"
     assert text(Verdict(Kind.MISSES_DEADLINE, 2.5399618e12, 2.4e12, "P50")) == \
         "misses the deadline (2.54e+12 h at P50 > 2.4e+12 h)"

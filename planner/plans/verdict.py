@@ -6,7 +6,7 @@ import math
 from planner.dataclass import dataclass
 from enum import Enum
 
-from planner.readable import fixed, whole_ms
+from planner.readable import fixed, usd, whole_ms
 
 
 class Kind(str, Enum):
@@ -112,10 +112,11 @@ def text(v: Verdict) -> str:
         assert v.value is not None and v.limit is not None
         return f"misses the deadline ({_hours(v.value)} at {v.detail} > {_hours(v.limit)})"
     if k is Kind.OVER_BUDGET:
-        # fixed: from $1e12 three significant figures, as the tables print them (new-user QA round 15: a 1e24-token
-        # run under a $1 budget read 'over budget ($3,451,548,276,643,552 at P50 > $1)')
+        # usd: from $1e12 three significant figures, as the tables print them (new-user QA round 15: a 1e24-token
+        # run under a $1 budget read 'over budget ($3,451,548,276,643,552 at P50 > $1)'); cents below $100 (round 24:
+        # $1.40 over a $1 budget read '$1 at P50 > $1')
         assert v.value is not None and v.limit is not None
-        return f"over budget (${fixed(v.value, 0)} at {v.detail} > ${fixed(v.limit, 0)})"
+        return f"over budget ({usd(v.value)} at {v.detail} > {usd(v.limit)})"
     if k is Kind.DOES_NOT_FIT:
         assert v.value is not None and v.limit is not None
         # a GPU type that fits at no count searched says how far the search went (new-user QA round 11: it read as
