@@ -25,6 +25,12 @@ def hours(value: float) -> str:
     return fixed(value)
 
 
+def gpu_hours(value: float) -> str:
+    """GPU-hours: whole from 100 (a 4,096-GPU run's 13,610 GPU-hours read '13,610.0', a precision no estimate has:
+    new-user QA round 24), else as `hours` writes a job's hours."""
+    return fixed(value, 0) if abs(value) >= 100 else hours(value)
+
+
 def usd(value: float) -> str:
     """Dollars: cents below $100, whole dollars above, 3 significant figures from $1e12 ($5e+21) and for an amount
     that cents would round to $0.00 ($0.00454: a 3.6-minute job on a $0.08/h GPU, new-user QA round 24)."""

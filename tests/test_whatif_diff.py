@@ -473,3 +473,20 @@ def test_a_saved_estimate_and_its_profile_diff_to_no_change(tmp_path, profile):
         result = runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "cost=0", "--format", "json"])
         assert result.exit_code == 0, result.output
         assert {c["relative"] for c in json.loads(result.stdout)["changes"]} <= {None, 0.0}
+
+
+def test_diff_writes_hours_gpu_hours_and_cost_as_the_estimate_does():
+    # new-user QA round 24: diff wrote a 13,610-GPU-hour run as '13,610.0' (a precision no estimate has) and its
+    # hours with one decimal whatever their size; now readable.gpu_hours / hours / usd, the estimate's formats
+    from planner.decide.diff import _cell
+    from planner.readable import hours, usd
+
+    assert _cell(13610.0, "GPU-hours") == "13,610" and _cell(820.8, "GPU-hours") == "821"
+    assert _cell(12.34, "GPU-hours") == "12.3" and _cell(0.0583, "GPU-hours") == "0.058"
+    assert _cell(0.0583, "hours P50") == hours(0.0583) == "0.058" and _cell(68.44, "hours P50") == "68.4"
+    assert _cell(76032.0, "compute P50 (USD)") == usd(76032.0) == "$76,032"
+    result = gpuplan("diff", str(PRETRAIN), str(PRETRAIN), "--set", "training.dataset.tokens=200B",
+                     env={"COLUMNS": "120"})
+    row = next(line for line in result.stdout.splitlines() if "GPU-hours" in line)
+    old, new = [cell.strip() for cell in row.split("│") if cell.strip()][2:4]
+    assert "." not in old + new and old.replace(",", "").isdigit(), row

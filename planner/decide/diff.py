@@ -11,7 +11,7 @@ from typing import Any
 
 from planner.errors import InputError
 from planner.io.yamlfile import read_text
-from planner.readable import fixed, usd
+from planner.readable import fixed, gpu_hours, hours, usd
 from planner.schema.units import check_bare_percent, check_digit_groups
 
 TRAINING_METRICS = (("GPU-hours", ("gpu_hours",), "gpu_hours"), ("hours P50", ("hours", "p50"), "hours"),
@@ -420,7 +420,7 @@ def _percent(share: float) -> str:
 
 
 def _cell(value: Any, metric: str = "") -> str:
-    """A value as people read it: dollars with cents below $100, grouped digits, one decimal for hours."""
+    """A value as people read it: dollars with cents below $100, grouped digits, hours as the estimate's tables."""
     if value is None:
         return "–"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -431,7 +431,8 @@ def _cell(value: Any, metric: str = "") -> str:
         return f"{value:,.0f}"
     if "(ms)" in metric:
         return fixed(value, 0 if abs(value) >= 10 else 1)
-    return fixed(value, 1)
+    # the estimate's own formats (readable.py): the tables' hours, whole GPU-hours from 100
+    return gpu_hours(value) if metric == "GPU-hours" else hours(value)
 
 
 def change_percent(share: float) -> str:

@@ -26,7 +26,7 @@ from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingJob, TrainingPlan, training_memory, virtual_stages
 from planner.plans.verdict import Kind
-from planner.readable import RECOMPUTE_COMPACT, SHARDING_COMPACT, fixed, hours, ms, percent, usd
+from planner.readable import RECOMPUTE_COMPACT, SHARDING_COMPACT, fixed, gpu_hours, hours, ms, percent, usd
 from planner.render.bill import BillSection
 from planner.render.bill import bill_section as bill_of
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
@@ -728,7 +728,7 @@ def _training_rows(est: Estimate, top: int | None, section: TrainingDecision | N
         rows.append([str(i + 1), p.gpu, _provider_cell(p, others), str(p.gpu_count), "yes" if p.spot else "no",
                      layout,
                      f"{hours(p.hours_p50)} ({hours(p.hours_p10)}–{hours(p.hours_p90)})" if runs else "–",
-                     f"{fixed(p.gpu_hours)} GPU-h" if is_no_offer(p) else _cost_cell(p, costs[i]) if runs else "–",
+                     f"{gpu_hours(p.gpu_hours)} GPU-h" if is_no_offer(p) else _cost_cell(p, costs[i]) if runs else "–",
                      f"{p.mfu:.0%}" if runs else "–", p.efficiency.source,
                      "ok" if p.feasible else "; ".join(p.reasons)])
     return head, rows
