@@ -438,6 +438,22 @@ def test_a_dict_profile_takes_timedeltas_for_times(catalog):
         planner.load_profile({**base, "training": {**base["training"], "deadline": dt.timedelta(hours=-1)}}, catalog)
 
 
+def test_a_dict_profile_refuses_a_duration_string_without_its_unit(catalog):
+    # new-user QA round 24: slo {ttft_p95: "500"} in a dict planned 500 s, where the same YAML file is refused; a
+    # number stays seconds in Python (SI), a string with its unit reads as written
+    serve = {"name": "x", "model": {"preset": "llama-2-7b"},
+             "inference": {"rate": "5/s", "prompt_tokens": 100, "output_tokens": 100}}
+    with pytest.raises(InputError, match=r"inference\.slo\.ttft_p95: 500 has no unit .*Write 500ms or 500s"):
+        planner.load_profile({**serve, "inference": {**serve["inference"], "slo": {"ttft_p95": "500"}}}, catalog)
+    with pytest.raises(InputError, match=r"training\.deadline: 72 has no unit"):
+        planner.load_profile({"name": "x", "model": {"preset": "pythia-1b"},
+                              "training": {"dataset": {"tokens": "1B"}, "deadline": "72"}}, catalog)
+    for given, seconds in ((0.5, 0.5), ("500ms", 0.5)):
+        loaded = planner.load_profile({**serve, "inference": {**serve["inference"], "slo": {"ttft_p95": given}}},
+                                      catalog)
+        assert loaded.profile.inference is not None and loaded.profile.inference.slo.ttft_p95 == seconds
+
+
 def test_a_blank_name_is_refused_like_an_empty_one(catalog):
     # new-user QA round 10: name: "   " passed (min_length counts spaces), titled the report 'GPU plan for     (catalog
     # …' and named the SkyPilot task '   '

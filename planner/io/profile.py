@@ -203,8 +203,9 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
     discount_ids = _lookup(doc, ("constraints", "discounts"), names, lambda name: catalog.provider(name).provider,
                            by_key=True)
     discounts = tuple(zip(discount_ids, profile.constraints.discounts.values()))
-    if doc.file != DICT_SOURCE:  # in Python, a plain number is SI: seconds
-        check_latency_units(doc)
+    # in Python, a plain number is SI, seconds; a string without its unit is refused there too (new-user QA round 24:
+    # slo {ttft_p95: "500"} in a dict planned 500 s where the YAML file is refused)
+    check_latency_units(doc, numbers=doc.file != DICT_SOURCE)
     loaded = LoadedProfile(profile, arch, gpu_ids, provider_ids, doc.positions, notes, owned, discounts,
                            sequence_architecture(profile, arch, catalog))
     if key is not None:
@@ -246,10 +247,11 @@ PLAIN_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
 """A string that is a number and nothing else: a duration without its unit."""
 
 
-def check_latency_units(doc: YamlDocument) -> None:
+def check_latency_units(doc: YamlDocument, numbers: bool = True) -> None:
     """A duration written as a plain number is refused: `ttft_p95: 500` would be read as 500 s, while the writer
     almost always means milliseconds, and `deadline: 72` as 72 s where hours are meant (new-user QA: planned as a
-    1.2-minute deadline, nothing feasible); with a unit (500ms, 0.5s, 72h) there is nothing to guess."""
+    1.2-minute deadline, nothing feasible); with a unit (500ms, 0.5s, 72h) there is nothing to guess.
+    numbers: False for a dict profile, where a number is seconds (SI) and only a string without its unit is refused."""
     data = doc.data if isinstance(doc.data, dict) else {}
     training, inference = data.get("training"), data.get("inference")
     slo = inference.get("slo") if isinstance(inference, dict) else None
@@ -261,11 +263,12 @@ def check_latency_units(doc: YamlDocument) -> None:
     if isinstance(inference, dict) and "max_queue_delay" in inference:
         fields.append((("inference", "max_queue_delay"), inference["max_queue_delay"], "ms"))
     for path, value, unit in fields:
-        if isinstance(value, str) and PLAIN_NUMBER.fullmatch(value):
+        quoted = isinstance(value, str) and PLAIN_NUMBER.fullmatch(value) is not None
+        if quoted:
             # quoted ("48", !!str 48, --set 'x="48"'): the same plain number (new-user QA round 20: deadline "48"
             # planned as 48 s, ttft_p95 "500" as 500 s)
-            value = float(value)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = float(str(value))
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and (numbers or quoted):
             # a fraction of a latency is seconds (new-user QA: `ttft_p95: 0.5` was told "Write 0.5ms or 0.5s", and
             # 0.5 ms is below any GPU's roofline): seconds first there, the usual unit first otherwise
             units = ("s", unit) if unit == "ms" and 0 < value < 1 else (unit, "s")
