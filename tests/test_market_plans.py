@@ -62,7 +62,26 @@ def test_the_notes_under_the_table_number_its_rows():
             (number, instance)
     (line,) = re.findall(r"^Assumed network: training plan\(s\) ([#\d, ]+) span", table, re.M)
     assert [int(n) for n in re.findall(r"\d+", line)] == \
-        [i + 1 for i, p in enumerate(plans) if p.get("assumed_network_gbps")]
+        [i + 1 for i, p in enumerate(plans) if p.get("assumed_network_gbps") and p["hours"]["p50"] is not None]
+
+
+def test_plans_that_cannot_run_are_told_apart_by_their_instances_and_assume_no_network(tmp_path):
+    # new-user QA round 24: llama-3.1-70b pinned to data 8 without recomputation fits nowhere; the caption under the
+    # plans read 'Alike above but for their layout: #1 –; #2 , 2 inst.; …' and 'Assumed network' named plans that
+    # do not run (nothing of theirs is timed over a network)
+    profile = tmp_path / "pinned.yaml"
+    profile.write_text("name: pinned\nmodel: {preset: llama-3.1-70b}\ntraining: {dataset: {tokens: 1B}, deadline: 3d, "
+                       "parallelism: {data: 8, tensor: 1, pipeline: 1, zero: 0, recompute: none}}\n")
+    plans = json.loads(runner.invoke(app, ["estimate", str(profile), "--format", "json"]).stdout)["training"]["plans"]
+    assert plans and all(p["hours"]["p50"] is None for p in plans)
+    assert any(p.get("assumed_network_gbps") for p in plans)
+    table = runner.invoke(app, ["estimate", str(profile)], env={"COLUMNS": "80"}).stdout
+    assert "Assumed network" not in table
+    caption = " ".join(table.split("Alike above but for their layout")[1].split("How sure")[0].split())
+    told = re.findall(r"#(\d+) ([^;]*)", caption.split(": ", 1)[1])
+    assert told and all(re.fullmatch(r"\d+ inst\.", layout.strip(" .")+".") for _, layout in told), caption
+    for number, layout in told:
+        assert int(layout.split()[0]) == plans[int(number) - 1]["instances"], (number, layout)
 
 
 @pytest.mark.parametrize("profile, section", [(PRETRAIN, "training"), (CHAT, "inference")])
