@@ -192,7 +192,7 @@ def test_a_choice_whose_growing_batch_outgrows_every_published_run_says_so(catal
     # 1,024 tokens a step; no published run with a stated batch took more than catalog/accuracy.yaml's
     # largest_global_batch (scripts/build_accuracy.py), so such a choice carries a caveat
     from planner.decide.confidence import largest_published_batch
-    from planner.decide.understood import count_text
+    from planner.readable import count_text
 
     largest = largest_published_batch(catalog.directory)
     assert largest is not None and largest[0] > 1e6

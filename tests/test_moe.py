@@ -431,3 +431,24 @@ def test_an_interleaved_pipeline_reduces_gradients_behind_its_other_chunks():
                                           rel=1e-9)
     assert five.overlap_comm_s == one.overlap_comm_s and five.overlap_comm_s > five.window_s / 0.5 > 0
     assert five.exposed_comm_s(0.5) < one.exposed_comm_s(0.5)
+
+
+def test_the_moe_model_line_writes_counts_as_the_header_does(tmp_path):
+    # new-user QA round 24: a small mixture of experts read 'Model …: 0B parameters …, in 1 of 1 layers' (.4g of
+    # billions); now readable.count_text, as 'What I understood' writes them, and 'layer' for one
+    from typer.testing import CliRunner
+
+    from planner.cli.main import app
+    from planner.model.workload import workload_for
+    from planner.readable import count_text
+
+    model = {"family": "decoder", "seq_len": 256, "layers": 1, "hidden": 256, "heads": 4, "experts": 4,
+             "experts_per_token": 2, "vocab": 1000, "ffn_hidden": 1024}
+    profile = tmp_path / "m.yaml"
+    profile.write_text(f"name: tinymoe\nmodel: {model}\ntraining: {{dataset: {{tokens: 1M}}}}\n".replace("'", ""))
+    text = " ".join(CliRunner().invoke(app, ["estimate", str(profile)], env={"COLUMNS": "100"}).output.split())
+    work = workload_for(resolve_architecture(ModelSection(**model), CATALOG, "tinymoe"))
+    assert count_text(work.params).endswith("M") and count_text(work.active_params).endswith("M")
+    assert (f"Model tinymoe: {count_text(work.params)} parameters (memory, checkpoint, optimizer state), "
+            f"{count_text(work.active_params)} active per token (FLOP): 4 experts, top-2, in 1 of 1 layer; "
+            "attention MHA.") in text, text

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from planner.catalog.load import Catalog
 from planner.decide.confidence import Accuracy
-from planner.decide.understood import Understood, count_text
+from planner.decide.understood import Understood
 from planner.efficiency.train_curve import uses_flash
 from planner.errors import PlannerError, option
 from planner.io.profile import LoadedProfile
@@ -31,7 +31,7 @@ from planner.model.startup import startup_note
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingJob, TrainingPlan, pinned_parts, starting_weight_bytes, virtual_stages
 from planner.plans.verdict import Kind, Verdict
-from planner.readable import fixed, usd, whole_ms
+from planner.readable import count_text, fixed, usd, whole_ms
 from planner.schema.catalog import COMMIT_TERM_HOURS
 from planner.schema.profile import Profile, Slo
 from planner.schema.units import check_digit_groups

@@ -8,7 +8,7 @@ from planner.dataclass import dataclass
 from typing import TYPE_CHECKING
 
 from planner.io.profile import LoadedProfile
-from planner.readable import RECOMPUTATION, fixed, whole_ms
+from planner.readable import RECOMPUTATION, count_text, fixed, whole_ms
 from planner.model.workload import params_disagreement, workload_for
 
 if TYPE_CHECKING:
@@ -16,17 +16,6 @@ if TYPE_CHECKING:
     from planner.plans.search import Estimate
     from planner.plans.serving import ServingPlan
     from planner.plans.training import TrainingPlan
-
-
-def count_text(value: float) -> str:
-    """A count for people: 6.74B, 153.6M, 50,000."""
-    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
-        if abs(value) >= size:
-            scaled = f"{value / size:,.4g}"
-            # from 10,000T on, :.4g writes an exponent, and '1e+12T' multiplied two notations (new-user QA round 15:
-            # tokens 1e24 read '1e+12T tokens'): such a count is written as the FLOP beside it are, 1e+24
-            return f"{value:.3g}" if "e" in scaled else f"{scaled}{suffix}"
-    return f"{value:,.0f}"
 
 
 def _mean_tokens(value: float) -> str:

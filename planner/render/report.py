@@ -26,7 +26,7 @@ from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingJob, TrainingPlan, training_memory, virtual_stages
 from planner.plans.verdict import Kind
-from planner.readable import RECOMPUTE_COMPACT, SHARDING_COMPACT, fixed, gpu_hours, hours, ms, percent, usd
+from planner.readable import RECOMPUTE_COMPACT, SHARDING_COMPACT, count_text, fixed, gpu_hours, hours, ms, percent, usd
 from planner.render.bill import BillSection
 from planner.render.bill import bill_section as bill_of
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
@@ -866,10 +866,11 @@ def _footer(est: Estimate, decision: Decision | None = None, top: int | None = N
                      "(JSON: instance_types, other_instances).")
     work = est.training.job.work if est.training is not None else est.inference.work if est.inference else None
     if work is not None and work.is_moe:
-        lines.append(f"Model {work.name}: {work.params / 1e9:.4g}B parameters (memory, checkpoint, optimizer state), "
-                     f"{work.active_params / 1e9:.3g}B active per token (FLOP): {work.experts} experts, top-"
-                     f"{work.experts_per_token}, in {work.moe_layers} of {work.layers} layers; attention "
-                     f"{work.attention_kind}.")
+        # counts as the header writes them (a 10M-parameter test model read '0.01B parameters … 1 of 1 layers')
+        lines.append(f"Model {work.name}: {count_text(work.params)} parameters (memory, checkpoint, optimizer state), "
+                     f"{count_text(work.active_params)} active per token (FLOP): {work.experts} experts, top-"
+                     f"{work.experts_per_token}, in {work.moe_layers} of {work.layers} layer"
+                     f"{'' if work.layers == 1 else 's'}; attention {work.attention_kind}.")
     if decision is None:
         details: list[str] = sorted({o.plan.efficiency.detail for o in est.training.ranked[:3]}
                                     if est.training and est.training.ranked else set())
