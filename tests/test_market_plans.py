@@ -904,3 +904,24 @@ constraints:
     assert trains["running_usd_per_hour"] == serves["running_usd_per_hour"] == pytest.approx(0.5 + 0.9 * 1.5 * 0.30)
     table = " ".join(estimate(path, fmt="table").split())
     assert table.count("running $0.91/h") == 2 and "running $0.90/h" not in table
+
+
+def test_an_amd_gpus_link_is_named_infinity_fabric(catalog):
+    # new-user QA round 24: DeepSeek-V3 served on 8 MI300X read 'NVLink 448 GB/s between GPUs of an instance'; AMD's
+    # GPU-to-GPU link is Infinity Fabric (catalog/gpus.yaml's nvlink_gbs holds its figure); NVIDIA's stays NVLink
+    import planner
+    from planner.decide.understood import _links_text
+    from planner.model.interconnect import plan_links
+
+    for gpu, name in (("MI300X", "Infinity Fabric"), ("H100-SXM", "NVLink")):
+        offer = next(o for o in catalog.offers({gpu}) if o.offer.gpus_per_instance == 8 and o.offer.intra_node == "nvlink")
+        links = plan_links(catalog.gpus[gpu], offer, False)
+        assert links.intra_node == "nvlink" and links.intra_node_name == name
+        assert _links_text(links) == f"; {name} {catalog.gpus[gpu].interconnect.nvlink_gbs:,.0f} GB/s between GPUs " \
+                                     "of an instance"
+    loaded = planner.load_profile({"name": "ds", "model": {"preset": "deepseek-v3"},
+                                   "inference": {"rate": "1/s", "prompt_tokens": 1000, "output_tokens": 300,
+                                                 "precision": "bf16"},
+                                   "constraints": {"gpus": ["MI300X"]}}, catalog)
+    chosen = dict(planner.plan(loaded, catalog).decision.understood.lines)["chosen"]
+    assert "Infinity Fabric 448 GB/s between GPUs of an instance" in chosen and "NVLink" not in chosen, chosen

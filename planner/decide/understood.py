@@ -162,7 +162,7 @@ def _links_text(links: PlanLinks | None) -> str:
         return ""
     parts = []
     if links.intra_node is not None and links.intra_node_gbs is not None:
-        parts.append(f"{'NVLink' if links.intra_node == 'nvlink' else 'PCIe'} {links.intra_node_gbs:,.0f} GB/s "
+        parts.append(f"{links.intra_node_name} {links.intra_node_gbs:,.0f} GB/s "
                      "between GPUs of an instance")
     if links.inter_node_gbps is not None:
         parts.append(f"{links.inter_node_gbps:,.0f} Gb/s between instances (" + (

@@ -38,6 +38,15 @@ class PlanLinks:
     """Where inter_node_gbps comes from: the offer's network source, or the assumption the plan made."""
     inter_node_assumed: bool = False
     """The offer states no network: inter_node_gbps is constraints.assumed_network_gbps (or its default)."""
+    vendor: str = ""
+    """The GPU's maker (catalog/gpus.yaml vendor): AMD's GPU-to-GPU link is Infinity Fabric, not NVLink."""
+
+    @property
+    def intra_node_name(self) -> str:
+        """The intra-node link in words: NVLink, Infinity Fabric (an AMD GPU's 'nvlink' kind) or PCIe."""
+        if self.intra_node != "nvlink":
+            return "PCIe"
+        return "Infinity Fabric" if self.vendor == "AMD" else "NVLink"
 
 
 def plan_links(gpu: GpuSpec, offer: PricedOffer, spans: bool) -> PlanLinks:
@@ -45,10 +54,10 @@ def plan_links(gpu: GpuSpec, offer: PricedOffer, spans: bool) -> PlanLinks:
     o = offer.offer
     gbs, kind = intra_node_gbs(gpu, offer) if o.gpus_per_instance > 1 else (None, None)
     if not spans:
-        return PlanLinks(kind, gbs)
+        return PlanLinks(kind, gbs, vendor=gpu.vendor)
     source = ("assumed: the offer states none" if offer.network_assumed
               else o.network_source or "the offer's network_gbps")
-    return PlanLinks(kind, gbs, o.network_gbps, source, offer.network_assumed)
+    return PlanLinks(kind, gbs, o.network_gbps, source, offer.network_assumed, gpu.vendor)
 
 
 def intra_node_gbs(gpu: GpuSpec, offer: PricedOffer) -> tuple[float, str]:
