@@ -542,3 +542,22 @@ def test_a_rejected_gpu_types_closest_plan_is_its_smallest_latency_miss_not_its_
     values = [next(v.value for v in r.verdicts if v.detail == "tpot_p95") for r in shown]
     assert values == sorted(values)
     assert "H100-SXM" in misses and min(misses["H100-SXM"]) < 0.012
+
+
+def test_a_closest_plan_that_is_both_fastest_and_cheapest_is_described_once(catalog, tmp_path):
+    # new-user QA round 25: two owned RTX 4090s at 200 req/s, whose one closest plan is the fastest and the cheapest,
+    # read 'fastest possible, cheapest possible: 113 ms TTFT p95 for $0.00/month; $0.00/month at 113 ms TTFT p95.'
+    profile = {"name": "own", "model": {"preset": "llama-2-7b"},
+               "inference": {"rate": "200/s", "prompt_tokens": 512, "output_tokens": 256,
+                             "slo": {"ttft_p95": "500ms", "tpot_p95": "50ms"}},
+               "constraints": {"owned": [{"gpu": "RTX-4090", "count": 2, "usd_per_hour": 0, "interconnect": "pcie"}],
+                               "gpus": ["RTX-4090"], "providers": ["owned"]}}
+    decision = planner.plan(planner.load_profile(profile, catalog), catalog).decision.inference
+    [(names, plan, tradeoffs)] = collapse_choices(decision.alternatives)
+    assert names == ["fastest possible", "cheapest possible"]
+    assert len(tradeoffs) == 1 and tradeoffs[0].startswith(f"{plan.latency_s['ttft_p95'] * 1e3:.0f} ms TTFT p95 for $")
+    path = tmp_path / "own.yaml"
+    path.write_text(yaml.safe_dump(profile))
+    text = gpuplan("estimate", str(path), "--top", "1").stdout
+    [line] = [line for line in text.splitlines() if line.startswith("  fastest possible, cheapest possible:")]
+    assert line.count("$0.00/month") == 1, line
