@@ -105,6 +105,11 @@ def test_readme_package_map_matches_the_folders():
     folders = {p.parent.name for p in (ROOT / "planner").glob("*/__init__.py")}
     assert mapped == folders, f"README map {sorted(mapped)} vs folders {sorted(folders)}"
     assert "`planner/api.py`" in section and (ROOT / "planner" / "api.py").is_file()
+    # the modules beside the folders (errors.py, readable.py, dataclass.py) are on the map too: one added or removed
+    # without it fails here
+    modules = {p.name for p in (ROOT / "planner").glob("*.py")} - {"__init__.py", "__main__.py"}
+    named = {name for name in modules if f"`{name}`" in section or f"`planner/{name}`" in section}
+    assert named == modules, f"README map names {sorted(named)} of planner/'s modules {sorted(modules)}"
     assert "profile → workload → candidates → verdicts → decision → render" in section
 
 
