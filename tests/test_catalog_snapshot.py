@@ -259,3 +259,24 @@ def test_every_variant_is_read_from_the_row_not_only_kept_from_the_offers_file()
                 if gpu != offers[row.row.instance]:
                     wrong.append((cloud, row.row.instance, gpu, offers[row.row.instance]))
     assert read > 900 and not wrong, wrong
+
+
+def test_providers_are_read_by_their_text_not_their_time_stamp(tmp_path):
+    # issue 12: caches by content, or not at all. Keyed by (path, mtime), a providers.yaml rewritten within one time
+    # stamp (a refresh, a restore with the old time kept) was served from the cache as it was before
+    import os
+
+    from planner.catalog.providers import load_providers
+
+    path = tmp_path / "providers.yaml"
+    shutil.copy(BUNDLED_CATALOG / "providers.yaml", path)
+    before = load_providers(tmp_path)
+    some = sorted(before)[0]
+    stamp = path.stat().st_mtime_ns
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document["providers"] = [p for p in document["providers"] if p["id"] != some]
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    os.utime(path, ns=(stamp, stamp))
+    after = load_providers(tmp_path)
+    assert some in before and some not in after
+    assert set(after) == set(before) - {some}

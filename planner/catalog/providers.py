@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from planner.io.loading import load_model_file
+from planner.io.yamlfile import read_text
 from planner.schema.providers import NetworkFamily, ProviderInfo, ProvidersFile
 
 PROVIDERS_FILE = "providers.yaml"
@@ -16,12 +17,14 @@ def load_providers(catalog_dir: Path) -> dict[str, ProviderInfo]:
     path = Path(catalog_dir) / PROVIDERS_FILE
     if not path.exists():
         return {}
-    return _load(str(path.resolve()), path.stat().st_mtime_ns)
+    return _load(str(path.resolve()), read_text(path))
 
 
 @lru_cache(maxsize=4)
-def _load(path: str, _mtime: int) -> dict[str, ProviderInfo]:
-    document = load_model_file(Path(path), ProvidersFile, "providers file")[0]
+def _load(path: str, text: str) -> dict[str, ProviderInfo]:
+    """Keyed by the file's text, not its path or time stamp: a file rewritten (catalog refresh) within one time stamp
+    is read afresh (issue 12: caches by content, or not at all)."""
+    document = load_model_file(Path(path), ProvidersFile, "providers file", text)[0]
     return {p.id: p for p in document.providers}
 
 
