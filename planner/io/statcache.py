@@ -4,8 +4,8 @@ key), the source of the code that loads it and the profile (code fingerprints) a
 (decide/confidence.py), ~4 ms and ~500 page faults of every start (docs/internals.md 'Start-up: what every run
 pays').
 
-A file is known by its device, inode, size and modification and change times in ns, as decide/confidence.py and
-catalog/providers.py remember a file within a process; an edit changes its change time, which no program can set.
+A file is known by its device, inode, size and modification and change times in ns, as decide/confidence.py
+remembers a file within a process; an edit changes its change time, which no program can set.
 Only files settled for SETTLED_NS are remembered (a file system with coarse timestamps could keep the signature
 through a second edit within the same tick, git's "racy" files); the signatures are taken again after the digest
 is computed, and a file that changed meanwhile is not remembered. Entries are JSON written atomically, read with no

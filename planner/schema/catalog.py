@@ -174,7 +174,7 @@ class Offer(Strict):
     notes: str | None = Field(None, description="Anything else worth knowing.")
     usd_per_hour_max: float | None = Field(None, gt=0, description="Dearest regional on-demand price in the source, "
                                            "when regions differ (usd_per_hour is the cheapest).")
-    network_source: str | None = Field(None, description="Where network_gbps comes from (catalog/networks.yaml).")
+    network_source: str | None = Field(None, description="Where network_gbps comes from (the provider's networks in catalog/providers.yaml).")
 
     _as_of = field_validator("as_of")(_not_future)
 
