@@ -331,3 +331,21 @@ def test_calibrate_help_says_how_long_a_run_takes_from_the_suites_own_figures():
     assert f"takes --budget at most (default {default_budget})" in (calibrate.__doc__ or "")
     result = runner.invoke(app, ["calibrate", "--quick", "--help"], env={"COLUMNS": "200"})
     assert "takes --budget at most (default 10m)" in result.stdout and f"at most {quick} instead" in result.stdout
+
+
+def test_a_cnns_training_points_are_labelled_in_images_not_tokens():
+    # new-user QA round 25: `gpuplan profile profiles/resnet50-imagenet.yaml` listed 'train step, batch 4 × 1 tokens'
+    from planner.profiler.workloads import Peak, measure_train
+    from planner.schema.model import Architecture
+
+    cnn = Architecture(name="resnet-8", family="cnn", blocks=[1, 1, 1, 1], width=8, image_size=64, num_classes=10)
+    decoder = Architecture(name="decoder-32", family="decoder", layers=1, hidden=32, heads=2, kv_heads=1,
+                           ffn_hidden=88, vocab=128, seq_len=16, activation="swiglu", norm="rmsnorm")
+    mlp = Architecture(name="mlp-32", family="mlp", layers=2, hidden=32, params=2 * (32 * 32 + 32))
+    peak = Peak(flops={"fp32": 1e11}, bandwidth=1e10)
+    one, image = measure_train(cnn, [1, 2], "fp32", "adamw", peak, "cpu", 0.01, memory=False)
+    [text] = measure_train(decoder, [2], "fp32", "adamw", peak, "cpu", 0.01, memory=False)
+    [vector] = measure_train(mlp, [2], "fp32", "adamw", peak, "cpu", 0.01, memory=False)
+    assert (one.label, image.label) == ("train step, batch 1 image", "train step, batch 2 images")
+    assert vector.label == "train step, batch 2 samples"
+    assert text.label == "train step, batch 2 × 16 tokens"

@@ -137,8 +137,13 @@ def measure_train(arch: Architecture, batches: list[int], precision: str, optimi
         trainable = sum(p.numel() for p in step.model.parameters() if p.requires_grad) if user \
             else job.trainable_params
         what = "train step" if method == "full" else f"{method} step (r={lora_rank})"
+        # a CNN's sample is an image, an MLP's a vector (their workloads count one 'token' a sample): 'batch 4 × 1
+        # tokens' read as nonsense
+        plural = "" if batch == 1 else "s"
+        shape = {"cnn": f"{batch} image{plural}", "mlp": f"{batch} sample{plural}"}.get(
+            arch.family, f"{batch} × {work.tokens_per_sample:g} tokens")
         points.append(WorkPoint(
-            label=f"{what}, batch {batch} × {work.tokens_per_sample:g} tokens", size=model_flops, batch=batch,
+            label=f"{what}, batch {shape}", size=model_flops, batch=batch,
             params=float(trainable),
             tokens=int(work.tokens_per_sample), seconds=timing.median_s, iqr_seconds=timing.iqr_s,
             model_flops=model_flops, counted_flops=counted, peak_memory_bytes=peak_mem,
