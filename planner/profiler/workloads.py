@@ -67,13 +67,6 @@ def make_optimizer(name: str, params: Iterable[torch.nn.Parameter]) -> torch.opt
     return torch.optim.AdamW(params, lr=1e-3)
 
 
-def with_tokens(arch: Architecture, tokens: int) -> Architecture:
-    """The architecture at another sequence length (for the core's FLOP formulas)."""
-    if arch.family not in ("decoder", "encoder"):
-        return arch
-    return arch.model_copy(update={"seq_len": tokens, "params": None})
-
-
 @dataclass
 class TrainStep:
     """One training step of a reference model: forward (autocast) + loss + backward + optimizer step.
