@@ -479,3 +479,22 @@ def test_the_json_parallelism_names_the_pipelines_interleaving(catalog):
     plain = planner.plan(planner.load_profile(ROOT / "profiles" / "pretrain-1b-72h.yaml", catalog, overrides=[
         "constraints.gpus=[A100-80GB-SXM]"]), catalog).to_dict(3)["training"]["plans"]
     assert {p["parallelism"]["virtual"] for p in plain} == {1}
+
+
+@pytest.mark.parametrize("data", [100, 104, 5000])
+def test_a_data_degree_pinned_alone_is_laid_out_off_the_instance_grid(catalog, data):
+    # new-user QA round 25: data 100 alone (tensor and pipeline left to the search) was refused on every GPU with
+    # 'data 100 does not fill 1 GPUs': no searched count (whole instances in powers of two and 1.5× midpoints) was a
+    # multiple of 100; 5,000, past the default max_gpus, said the same instead of its real blocker
+    loaded = planner.load_profile(PRETRAIN, catalog, overrides=[f"training.parallelism.data={data}"])
+    plans = planner.plan(loaded, catalog).estimate.training.plans
+    assert not any("does not fill" in r for p in plans for r in p.reasons)
+    for p in plans:
+        assert p.gpu_count % data == 0
+        if p.feasible:
+            assert p.gpu_count == data * p.tensor * p.pipeline * p.context
+    if data < 1024:  # the profile's global batch of 1,024 samples takes at most 1,024 replicas
+        assert any(p.feasible for p in plans)
+    else:
+        assert not any(p.feasible for p in plans)
+        assert any("smaller than 5,000 data-parallel replicas" in r for p in plans for r in p.reasons)

@@ -1088,7 +1088,15 @@ def candidate_counts(offer: PricedOffer, max_gpus: int, pinned: int | None,
     if parallelism is not None:
         fixed = (parallelism.data or 1) * (parallelism.tensor or 1) * (parallelism.pipeline or 1) \
             * (parallelism.context or 1)
-        counts = [c for c in counts if c % fixed == 0] or counts  # none divisible: the plans say why
+        # and whole instances that the pinned degrees fill: the least common multiple of the pinned product and an
+        # instance, times the steps (new-user QA round 25: data 100 alone on 8-GPU instances, whose grid holds no
+        # multiple of 100, was refused everywhere with 'data 100 does not fill 1 GPUs'); where the product's odd part
+        # divides the instance's, these counts are already on the grid (the same counts as before)
+        least = fixed * per // math.gcd(fixed, per)
+        filled = {least * k for k in steps[:bisect_right(steps, limit // least)]}
+        if fixed > limit:  # past an unwritten max_gpus (a written one below the pins is refused: io/profile.py
+            filled.add(least)  # _check_max_gpus), pins are planned: the fewest whole instances they fill
+        counts = sorted(filled.union(c for c in counts if c % fixed == 0)) or counts  # none: the plans say why
     return counts
 
 

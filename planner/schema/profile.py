@@ -75,7 +75,7 @@ class Parallelism(Strict):
             named = " × ".join(f"{k} {v}" for k, v in (("data", self.data), ("tensor", self.tensor),
                                                         ("pipeline", self.pipeline), ("context", self.context))
                                if v is not None)
-            return f"{named} does not fill {count} GPUs"
+            return f"{named} does not fill {count} GPU{'' if count == 1 else 's'}"
         return None
 
 
