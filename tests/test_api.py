@@ -183,6 +183,11 @@ def test_serving_batch_pin(catalog):
     result = _plan(catalog, "inference.batch=8", profile=serve)
     plans = result.estimate.inference.plans
     assert all(p.batch_size == 8 for p in plans if p.fits and p.replicas > 0)
+    # the pin is in each plan's parallelism, as training's pins are (new-user QA round 25: no trace of it)
+    recommended = result.to_dict()["inference"]["plans"][0]["parallelism"]
+    assert (recommended["batch"], recommended["pinned"]) == (8, ["batch"])
+    unpinned = _plan(catalog, profile=serve).to_dict()["inference"]["plans"][0]["parallelism"]
+    assert unpinned["pinned"] == [] and unpinned["batch"] >= 1
     # a batch that no offer's KV cache holds is bad input at the pin (new-user QA round 12: every plan said so, exit 1)
     with pytest.raises(InputError) as refused:
         _plan(catalog, "inference.batch=65536", "constraints.gpus=[A100-80GB-SXM]", profile=serve)

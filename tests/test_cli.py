@@ -240,7 +240,8 @@ EXPECTED_SERVING = {
     "serve-gpt-oss-120b-chat": dict(gpu="A100-80GB-SXM", provider="mithril", replicas=3, gpus_per_replica=2,
                                     batch_size=48, latency_ms={"ttft_p50": 106.9, "ttft_p95": 615.2,
                                                                "tpot_p50": 30.77, "tpot_p95": 31.96},
-                                    monthly_cost_usd=2190.0, parallelism={"tensor": 2, "expert": 2}),
+                                    monthly_cost_usd=2190.0,
+                                    parallelism={"tensor": 2, "expert": 2, "batch": 48, "pinned": []}),
     # Issue 13: eager PyTorch pays a host floor per operator (catalog/priors.yaml launch_floors, mode eager: ~61 µs ×
     # 192 operators of BERT-base ≈ 12 ms per call whatever the GPU). Moved when the floor was fitted per execution
     # mode on two publications (DLE and transformer-deploy, was DLE alone at ~77 µs) with its interval from the eager

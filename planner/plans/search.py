@@ -142,6 +142,9 @@ class ServingEstimate:
     alone: dict[str, ServingPlan] = field(default_factory=dict)
     """When no plan meets every target: for each target that no plan meets, the plan with the least of that latency
     when sized for that target alone (_least_alone), which 'To serve it' quotes."""
+    pinned: tuple[str, ...] = ()
+    """What the profile pins of every serving plan's layout ('batch': inference.batch), listed in the JSON's
+    parallelism.pinned as training's pins are."""
 
     @property
     def feasible(self) -> bool:
@@ -319,7 +322,8 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
                       for p in local_serving_plan(local, work, profile.inference, warnings)]
         slo = profile.inference.slo
         key = serving_latency_key(plans, slo)
-        inference = ServingEstimate(work, sorted(plans, key=lambda p: serving_rank(p, key, slo)), slo, alone)
+        inference = ServingEstimate(work, sorted(plans, key=lambda p: serving_rank(p, key, slo)), slo, alone,
+                                    ("batch",) if profile.inference.batch is not None else ())
     lines = _buy_versus_rent(loaded, catalog, day, training, inference, warnings)
     return Estimate(profile.name, catalog.as_of, training, inference, warnings, confidence, lines, unplanned,
                     loaded.discounts, constraints.assumed_network_gbps is not None, tuple(constraints.providers or ()))

@@ -522,16 +522,18 @@ def _cost_dict(plan: TrainingPlan, digits: int = 4) -> dict[str, float | None]:
             "total": _r(plan.cost_usd_p50 + (plan.storage_usd or 0.0) + (plan.egress_usd or 0.0), digits)}
 
 
-def serving_plan_dict(plan: ServingPlan, headroom: bool | None = None) -> dict[str, Any]:
+def serving_plan_dict(plan: ServingPlan, headroom: bool | None = None, pinned: tuple[str, ...] = ()) -> dict[str, Any]:
     """One serving plan of the JSON document (the fields tests/test_cli.py requires, and more); `headroom`: whether it
-    holds the targets at the P10 efficiency (ServingEstimate.headroom), which ranks it before those that do not."""
+    holds the targets at the P10 efficiency (ServingEstimate.headroom), which ranks it before those that do not;
+    `pinned`: what the profile pins (ServingEstimate.pinned)."""
     latency = {}
     for key, seconds in plan.latency_s.items():
         latency[key.replace("latency_", "")] = _r(seconds * 1e3)
     return {
         "gpu": plan.gpu, "provider": plan.provider, "instance": plan.instance, "replicas": plan.replicas,
         "gpus_per_replica": plan.gpus_per_replica, "gpu_count": plan.gpu_count, "instances": plan.instances,
-        "parallelism": {"tensor": plan.gpus_per_replica, "expert": plan.expert},
+        "parallelism": {"tensor": plan.gpus_per_replica, "expert": plan.expert, "batch": plan.batch_size,
+                        "pinned": list(pinned)},
         "batch_size": plan.batch_size, "capacity_rps_per_replica": _r(plan.capacity_rps_per_replica),
         "utilization": _r(plan.utilization, 3), "latency_ms": latency,
         "throughput_tokens_per_s": _r(plan.throughput_tokens_per_s),
@@ -621,7 +623,7 @@ def estimate_dict(est: Estimate, top: int | None = None, decision: Decision | No
         work = est.inference.work
         out["inference"] = {"workload": {**_model_dict(work), "weights_gb_bf16": _r(work.params * 2.0 / 1e9),
                                          "kv_bytes_per_token_bf16": _r(work.kv_bytes_per_token_16bit)},
-                            "plans": [{**serving_plan_dict(p, est.inference.headroom(p)),
+                            "plans": [{**serving_plan_dict(p, est.inference.headroom(p), est.inference.pinned),
                                        **_types_dict(merged_serving.others(p)),
                                        **({"accuracy": serve_acc} if serve_acc else {})} for p in serving],
                             "recommended": _recommended_index(serving, decision.inference if decision is not None
