@@ -502,14 +502,19 @@ def test_a_doubted_price_is_marked_in_the_decision_tables_too():
     assert "| fastest | 1×8 H100-SXM · mithril | 14 ms | $5,840 † |" in markdown
 
 
+OWNED_4090_CHAT = {"name": "own", "model": {"preset": "llama-2-7b"},
+                   "inference": {"rate": "200/s", "prompt_tokens": 512, "output_tokens": 256,
+                                 "slo": {"ttft_p95": "500ms", "tpot_p95": "50ms"}},
+                   "constraints": {"owned": [{"gpu": "RTX-4090", "count": 2, "usd_per_hour": 0,
+                                              "interconnect": "pcie"}],
+                                   "gpus": ["RTX-4090"], "providers": ["owned"]}}
+"""Two owned RTX 4090s serving a 7B chat model at 200 req/s: its plan meeting every target needs 74 GPUs."""
+
+
 def test_a_plan_meeting_every_latency_target_that_cannot_run_is_named_with_its_blocker(catalog):
     # new-user QA round 24: two owned RTX 4090s at 200 req/s — the plan meeting both targets needs 74 GPUs — read 'no
     # plan meets every target at once (each alone is met by some plan)', which one did
-    profile = {"name": "own", "model": {"preset": "llama-2-7b"},
-               "inference": {"rate": "200/s", "prompt_tokens": 512, "output_tokens": 256,
-                             "slo": {"ttft_p95": "500ms", "tpot_p95": "50ms"}},
-               "constraints": {"owned": [{"gpu": "RTX-4090", "count": 2, "usd_per_hour": 0, "interconnect": "pcie"}],
-                               "gpus": ["RTX-4090"], "providers": ["owned"]}}
+    profile = OWNED_4090_CHAT
     decision = planner.plan(planner.load_profile(profile, catalog), catalog).decision.inference
     assert not decision.choices
     [line] = [c for c in decision.changes_needed if "latency target" in c or "at once" in c]
@@ -547,11 +552,7 @@ def test_a_rejected_gpu_types_closest_plan_is_its_smallest_latency_miss_not_its_
 def test_a_closest_plan_that_is_both_fastest_and_cheapest_is_described_once(catalog, tmp_path):
     # new-user QA round 25: two owned RTX 4090s at 200 req/s, whose one closest plan is the fastest and the cheapest,
     # read 'fastest possible, cheapest possible: 113 ms TTFT p95 for $0.00/month; $0.00/month at 113 ms TTFT p95.'
-    profile = {"name": "own", "model": {"preset": "llama-2-7b"},
-               "inference": {"rate": "200/s", "prompt_tokens": 512, "output_tokens": 256,
-                             "slo": {"ttft_p95": "500ms", "tpot_p95": "50ms"}},
-               "constraints": {"owned": [{"gpu": "RTX-4090", "count": 2, "usd_per_hour": 0, "interconnect": "pcie"}],
-                               "gpus": ["RTX-4090"], "providers": ["owned"]}}
+    profile = OWNED_4090_CHAT
     decision = planner.plan(planner.load_profile(profile, catalog), catalog).decision.inference
     [(names, plan, tradeoffs)] = collapse_choices(decision.alternatives)
     assert names == ["fastest possible", "cheapest possible"]
