@@ -126,3 +126,15 @@ RECOMPUTE_SHORT = {"selective": "+selective recompute", "full": "+full recompute
 
 RECOMPUTE_COMPACT = {"selective": "+recomp sel.", "full": "+recomp full"}
 """The same in the plans table's abbreviated layout column ('zero1 +recomp full, mb 3, 3 inst.')."""
+
+
+def change_percent(share: float) -> str:
+    """A relative change as people read it: whole percent from ±10 %, one decimal below (+100%, +5.3%, -0.4%). An
+    estimate's JSON keeps 4 significant figures, so a change read from two of them is known to about 0.1 point:
+    one decimal on +100 % printed rounding (a doubled job's 191.8 -> 383.5 hours read +99.9 % beside its
+    GPU-hours' +100.0 %, new-user QA). A change that rounds to nothing reads +0.0%, never -0.0% (a profile against
+    its own rounded JSON: new-user QA)."""
+    value = share * 100.0
+    if round(value, 1) == 0.0:
+        return "+0.0%"
+    return f"{value:+,.0f}%" if abs(value) >= 10 else f"{value:+.1f}%"

@@ -105,3 +105,13 @@ def test_files_named_in_planners_comments_exist():
                     missing.append(f"{path.relative_to(ROOT)}:{number}: {name}")
     assert not missing, "\n".join(missing)
     assert REFERENCE.findall("see model/nccl.py and docs/internals.md") == ["model/nccl.py", "docs/internals.md"]
+
+
+def test_decide_never_imports_render():
+    # issue 12 item 5 (new-user QA round 25): decide/diff.py imported render's console, report and escape modules while
+    # render/decision.py imports decide.choices, a package-level cycle against the README's one-way flow (decide →
+    # render); the diff's tables and documents are render/diff.py's
+    graph = import_graph()
+    back = sorted(f"{m} → {t}" for m, targets in graph.items() if m.startswith("planner.decide")
+                  for t in targets if t.startswith("planner.render"))
+    assert not back, back

@@ -324,7 +324,7 @@ def test_a_latency_p99_target_is_compared_and_guarded(tmp_path):
 def test_a_doubled_job_reads_plus_100_percent_from_profiles_and_from_json(tmp_path):
     # new-user QA: twice the tokens on the same plan read "+100.0%" GPU-hours but "+99.9%" hours and cost, the
     # percentages taken from hours and dollars rounded to the JSON's 4 significant figures (191.8 -> 383.5)
-    from planner.decide.diff import change_percent
+    from planner.readable import change_percent
 
     text = PRETRAIN.read_text().replace("deadline: 72h", "deadline: 720h").replace("budget: $20k", "budget: $200k")
     old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
@@ -478,7 +478,7 @@ def test_a_saved_estimate_and_its_profile_diff_to_no_change(tmp_path, profile):
 def test_diff_writes_hours_gpu_hours_and_cost_as_the_estimate_does():
     # new-user QA round 24: diff wrote a 13,610-GPU-hour run as '13,610.0' (a precision no estimate has) and its
     # hours with one decimal whatever their size; now readable.gpu_hours / hours / usd, the estimate's formats
-    from planner.decide.diff import _cell
+    from planner.render.diff import _cell
     from planner.readable import hours, usd
 
     assert _cell(13610.0, "GPU-hours") == "13,610" and _cell(820.8, "GPU-hours") == "821"

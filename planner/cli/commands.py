@@ -610,13 +610,12 @@ def diff(
         confidence_notes,
         failures,
         is_profile,
-        load_plan_document,
         parse_thresholds,
         plan_changes,
         planning_confidence,
-        render_changes,
         unrecommended,
     )
+    from planner.render.diff import load_plan_document, render_changes
 
     _wide(wide)
     thresholds = parse_thresholds(fail_above) if fail_above is not None else None
