@@ -503,3 +503,13 @@ def test_a_data_degree_pinned_alone_is_laid_out_off_the_instance_grid(catalog, d
     else:
         assert not any(p.feasible for p in plans)
         assert any("smaller than 5,000 data-parallel replicas" in r for p in plans for r in p.reasons)
+
+
+def test_pinned_degrees_never_span_instances_an_offer_cannot(catalog):
+    # the counts the pins fill stay within one instance where the offer states no network (two owned RTX 4090s with
+    # data 4 pinned were planned on two machines, then refused for the network, rather than for the pin)
+    loaded = planner.load_profile(ROOT / "docs" / "examples" / "owned-4090.yaml", catalog,
+                                  overrides=["training.parallelism.data=4", "constraints.providers=[owned]"])
+    [plan] = planner.plan(loaded, catalog).estimate.training.plans
+    assert (plan.gpu_count, plan.instances) == (2, 1)
+    assert plan.reasons == ("pinned parallelism: data 4 does not fill 2 GPUs",)

@@ -1097,9 +1097,10 @@ def candidate_counts(offer: PricedOffer, max_gpus: int, pinned: int | None,
         # multiple of 100, was refused everywhere with 'data 100 does not fill 1 GPUs'); where the product's odd part
         # divides the instance's, these counts are already on the grid (the same counts as before)
         least = fixed * per // math.gcd(fixed, per)
-        filled = {least * k for k in steps[:bisect_right(steps, limit // least)]}
-        if fixed > limit:  # past an unwritten max_gpus (a written one below the pins is refused: io/profile.py
-            filled.add(least)  # _check_max_gpus), pins are planned: the fewest whole instances they fill
+        # no more instances than the offer may span (one where it states no network: its `steps`)
+        filled = {least * k for k in steps[:bisect_right(steps, limit // least)] if least * k // per <= steps[-1]}
+        if fixed > limit and least // per <= steps[-1]:  # past an unwritten max_gpus (a written one below the pins
+            filled.add(least)  # is refused: io/profile.py _check_max_gpus), pins are planned: the fewest they fill
         counts = sorted(filled.union(c for c in counts if c % fixed == 0)) or counts  # none: the plans say why
     return counts
 
