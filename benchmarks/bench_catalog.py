@@ -33,7 +33,7 @@ def timed(call) -> tuple[float, float]:
 def main() -> None:
     from planner.catalog.load import BUNDLED_CATALOG, load_catalog
     from planner.catalog.snapshot_import import import_snapshot
-    from planner.io.profile import load_profile
+    from planner.project.load import load_profile
     from planner.plans.search import estimate, searched_offers
 
     snapshot = BUNDLED_CATALOG / "snapshots" / "skypilot-2026-11-30"

@@ -61,7 +61,7 @@ lora-mixtral-8x7b 2.08x, pretrain-1b-72h 2.16x, serve-7b-chat 2.19x, bert-train-
 in-process plan() of pretrain-1b-72h 70.7 ms (issue 15: <= 50 ms). Three of eight within 2x.
 
 Start-up outside plan() (2026-12-01, docs/internals.md 'Start-up'): a plain estimate without Typer (cli/fast.py,
-~20 ms), the validated profile from its content cache (io/profile_cache.py, ~8 ms), the report making only the
+~20 ms), the validated profile from its content cache (project/cache.py, ~8 ms), the report making only the
 plans it prints (render/merge.py LazyMerge: to_dict() of pretrain-1b-72h ~7-11 -> ~2-4 ms, bert ~16 -> ~9 ms),
 stdlib modules imported where used (~4 ms of importtime). Session-start main (d16a125) against main 01a727e, side
 by side with the floor, CPU medians of 5, machine loaded (~10 on 2 cores; floor 136-150 ms): lora-7b-a6000 1.66x

@@ -25,7 +25,7 @@ inference: {rate: 1e8/s, average_rate: 4e7/s, prompt_tokens: 512, output_tokens:
 
 def main() -> None:
     from planner.catalog.load import load_catalog
-    from planner.io.profile import load_profile
+    from planner.project.load import load_profile
     from planner.model import queueing
     from planner.plans.search import estimate
 

@@ -28,7 +28,7 @@ os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
 
 
 def quick_wall_times() -> None:
-    from planner.io.records import load_record
+    from planner.efficiency.records import load_record
 
     print("1. gpuplan profile --quick (wall time, spread of the reported times)")
     print(f"{'profile':28} {'wall s':>7} {'points':>6} {'max IQR/median':>15} {'median IQR/median':>18} "

@@ -105,7 +105,7 @@ def full_search() -> None:
     this process, as a notebook planning one profile again)."""
     sys.path.insert(0, str(ROOT))
     from planner.catalog.load import load_catalog
-    from planner.io.profile import load_profile
+    from planner.project.load import load_profile
     from planner.model.md_c import clear_memos
     from planner.plans.search import estimate
 

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog  # noqa: E402
-from planner.efficiency.train_fit import (  # noqa: E402
+from planner.validate.train_fit import (  # noqa: E402
     fit_curves,
     leave_one_out,
     load_published_runs,

@@ -12,8 +12,8 @@ from typing import Any
 from planner.catalog.load import BUNDLED_CATALOG, Catalog
 from planner.catalog.load import load_catalog as _load_catalog
 from planner.decide.choices import Decision, check_confidence, decide, parse_confidence
-from planner.io.profile import LoadedProfile
-from planner.io.profile import load_profile as _load_profile
+from planner.project.load import LoadedProfile
+from planner.project.load import load_profile as _load_profile
 from planner.plans.search import Estimate
 
 DEFAULT_TOP = 10

@@ -45,7 +45,7 @@ def largest_global_batch(catalog_dir: Path) -> dict[str, object] | None:
     """The published run (catalog/published_runs.yaml) with the most tokens a step among those stating their global
     batch (layout.global_batch, sequences) and sequence length: its tokens, sequences, length and id."""
     from planner.catalog.load import load_catalog
-    from planner.efficiency.train_fit import load_published_runs
+    from planner.validate.train_fit import load_published_runs
 
     runs = load_published_runs(catalog_dir, load_catalog(catalog_dir))
     stated = [(r.layout.global_batch * r.seq_len, r) for r in runs

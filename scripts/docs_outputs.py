@@ -171,7 +171,7 @@ def _invoke(args: list[str], columns: int, host: str | None, cwd: Path,
     from typer.testing import CliRunner
 
     from planner.cli.main import app
-    from planner.io import records
+    from planner.efficiency import records
 
     if args[0].endswith("gpuplan"):
         args = args[1:]
@@ -263,7 +263,7 @@ def measured(command: str, record: str, columns: int) -> str:
 
     from planner.catalog.load import BUNDLED_CATALOG, load_catalog
     from planner.cli.measure import calibrate_summary, profile_summary
-    from planner.io.records import load_record
+    from planner.efficiency.records import load_record
 
     args = shlex.split(command)
     out = _Path(args[args.index("--out") + 1]) if "--out" in args else _Path(record)

@@ -19,7 +19,7 @@ from planner.catalog.load import BUNDLED_CATALOG, Catalog, load_catalog  # noqa:
 from planner.efficiency.engine_fit import fit_engine_steps  # noqa: E402
 from planner.efficiency.infer_fit import fit_launch_floor  # noqa: E402
 from planner.efficiency.prior_fit import fit_family_transfer, fit_priors  # noqa: E402
-from planner.efficiency.train_fit import cached_leave_one_out  # noqa: E402
+from planner.validate.train_fit import cached_leave_one_out  # noqa: E402
 from planner.io.atomic import write_text_atomic  # noqa: E402
 from planner.io.loading import load_model_file  # noqa: E402
 from planner.schema.priors import (  # noqa: E402
@@ -41,7 +41,7 @@ METHOD = ("Each published run's implied efficiency: model FLOP (workload.py form
           "below 1). Median per (kind, GPU architecture, "
           "model family); log_sigma = standard deviation of ln(efficiency) in the group (groups of fewer than 3 "
           "runs borrow the spread of the next broader group). Levels 'any' pool all architectures or families. "
-          "Training: train_curves (planner/efficiency/train_curve.py), fitted by planner/efficiency/train_fit.py with "
+          "Training: train_curves (planner/efficiency/train_curve.py), fitted by planner/validate/train_fit.py with "
           "scipy.optimize.curve_fit on ln(predicted/actual) of the training runs through the planner's own layout and "
           "step-time model (runs timed as a whole run's hours, MoE runs and independent-check runs are validated, "
           "not fitted); one peak efficiency per GPU architecture family with >= 3 runs (GeForce cards, with "
@@ -85,7 +85,7 @@ def fit_extrapolation(runs: list[PublishedRun], catalog: Catalog, curves: list[T
     predicted without their GPU architecture; of those whose stack has no factor, and of those on >= 256 GPUs,
     predicted without their publication."""
     from planner.efficiency.train_curve import BASELINE_STACK
-    from planner.efficiency.train_fit import TRAIN_GROUPS, training_cases
+    from planner.validate.train_fit import TRAIN_GROUPS, training_cases
     from planner.validate.crossval import rms, train_predictions
     from planner.validate.folds import fold_key
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from planner.cli.main import app
 from planner.errors import InputError, PlannerError
-from planner.io.profile import load_profile
+from planner.project.load import load_profile
 from planner.io.yamlfile import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from planner.errors import InputError
-from planner.io.profile import load_profile
+from planner.project.load import load_profile
 from planner.model.precision import peak_flops
 from planner.model.workload import decode_flops, prefill_flops, workload_for
 from planner.plans.bounds import check_serving, fastest_training, human_time

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from planner.cli.main import app
 from planner.efficiency.calibrated import EfficiencyBook, transferred_efficiency
 from planner.errors import InputError
-from planner.io import records
-from planner.io.records import (
+from planner.efficiency import records
+from planner.efficiency.records import (
     add_calibration,
     identify_gpu,
     load_record,
@@ -258,7 +258,7 @@ def test_the_family_spread_in_the_priors_file_is_what_the_published_runs_give(ca
     """catalog/priors.yaml's family figures, recomputed from catalog/published_runs.yaml (fit_family_transfer), per
     pair and pooled; each pair's added σ is the part of its transfer error its own family's spread does not explain."""
     from planner.efficiency.prior_fit import fit_family_transfer
-    from planner.efficiency.train_fit import load_published_runs
+    from planner.validate.train_fit import load_published_runs
 
     fit = fit_family_transfer(load_published_runs(ROOT / "catalog", catalog), catalog)
     extra = catalog.extrapolation
@@ -287,7 +287,7 @@ def test_the_re_centred_family_spread_is_same_gpu_pairs_of_published_runs(catalo
     import statistics
 
     from planner.efficiency.prior_fit import FIT_GROUPS, implied_efficiency
-    from planner.efficiency.train_fit import load_published_runs
+    from planner.validate.train_fit import load_published_runs
 
     runs = load_published_runs(ROOT / "catalog", catalog)
     kept = [r for r in runs if r.group in FIT_GROUPS or (r.phase == "infer" and r.model.preset is not None)]

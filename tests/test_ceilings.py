@@ -14,7 +14,7 @@ from planner.efficiency.train_curve import (
     curve_efficiency,
     pick_curve,
 )
-from planner.io.profile import resolve_architecture
+from planner.project.load import resolve_architecture
 from planner.model.workload import workload_for
 from planner.schema.profile import ModelSection
 

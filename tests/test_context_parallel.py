@@ -6,7 +6,7 @@ import pytest
 
 from planner.catalog.load import PricedOffer, load_catalog
 from planner.efficiency.origin import Efficiency
-from planner.io.profile import resolve_architecture
+from planner.project.load import resolve_architecture
 from planner.model.interconnect import RING_STEP_LATENCY_S
 from planner.model.precision import peak_flops
 from planner.model.workload import workload_for

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.cli.main import app
-from planner.efficiency.train_fit import load_published_runs
-from planner.io.profile import load_profile
+from planner.validate.train_fit import load_published_runs
+from planner.project.load import load_profile
 from planner.plans.search import estimate
 from planner.validate.folds import fold_key, source_key
 from planner.validate.runs import summaries, validate
@@ -198,7 +198,7 @@ def test_no_published_run_reaches_its_ceiling_at_the_fitted_figures():
         stack_factor,
         traffic_of,
     )
-    from planner.efficiency.train_fit import cached_cases
+    from planner.validate.train_fit import cached_cases
 
     catalog = load_catalog(BUNDLED_CATALOG)
     highest = 0.0

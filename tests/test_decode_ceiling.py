@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from planner.efficiency.origin import prior_efficiency
-from planner.io.profile import resolve_architecture
+from planner.project.load import resolve_architecture
 from planner.model.decode_ceiling import copy_bytes_per_s, share_of_peak
 from planner.model.inference_time import decode_step_seconds
 from planner.model.precision import peak_flops

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.cli.main import app
-from planner.io.profile import load_profile
+from planner.project.load import load_profile
 from planner.model import queueing
 from planner.plans.search import estimate
 from planner.plans.serving import _fill_instances

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.errors import PlannerError
-from planner.io.profile import load_profile
-from planner.io.records import check_device_identity, load_record
+from planner.project.load import load_profile
+from planner.efficiency.records import check_device_identity, load_record
 from planner.plans.search import estimate
 from planner.render.report import render_json
 

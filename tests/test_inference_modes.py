@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from planner.efficiency.infer_fit import FP32_KEY, NOT_FITTED, fit_launch_floor, floor_for, inference_row
-from planner.efficiency.train_fit import load_published_runs
+from planner.validate.train_fit import load_published_runs
 from planner.catalog.load import BUNDLED_CATALOG
 from planner.model.forward_time import (
     DEFAULT_HOST_FLOOR_US,
@@ -125,7 +125,7 @@ def test_relative_attention_layers_launch_their_counted_operators(runs, catalog)
     attention counted by the rules of a standard layer's 16), so DLE's 16-layer model pays 336 at batch 1 where a
     decoder of the same shape without a memory pays 256; the prediction is that host floor."""
     from planner.efficiency.infer_fit import predict_inference_row
-    from planner.io.profile import resolve_architecture
+    from planner.project.load import resolve_architecture
 
     floor = floor_for(catalog.launch_floors, "eager")
     run = next(r for r in runs if r.id == "DLE-052")  # V100, batch 1, fp16, 64 tokens + a 640-token memory
@@ -142,7 +142,7 @@ def test_relative_attention_layers_launch_their_counted_operators(runs, catalog)
 def test_estimate_and_validate_time_a_forward_pass_alike(runs, catalog):
     """A published batched row: validate's prediction (planner/validate/forward.py) equals the serving plan's service
     time for the same batch, GPU, precision and engine (planner/plans/serving.py batch_service_seconds)."""
-    from planner.io.profile import resolve_architecture
+    from planner.project.load import resolve_architecture
     from planner.plans.serving import batch_service_seconds
     from planner.validate.forward import forward_prediction
 

@@ -115,3 +115,30 @@ def test_decide_never_imports_render():
     back = sorted(f"{m} → {t}" for m, targets in graph.items() if m.startswith("planner.decide")
                   for t in targets if t.startswith("planner.render"))
     assert not back, back
+
+
+FLOW = ("errors", "readable", "dataclass", "schema", "io", "catalog", "model", "project", "efficiency", "plans",
+        "decide", "render", "validate", "profiler", "api", "cli", "__main__")
+"""planner's packages (and modules beside them) in the order of the flow: each may import only those before it."""
+
+
+def _package(module: str) -> str:
+    return module.split(".")[1] if "." in module else module
+
+
+def test_packages_import_only_those_before_them_in_the_flow():
+    # issue 12 item 5: efficiency/train_fit.py imported plans, io/profile.py and io/records.py imported catalog and
+    # model (2026-12-04: they are validate/train_fit.py, project/load.py and efficiency/records.py)
+    graph = import_graph()
+    packages = {_package(m) for m in graph} - {"planner"}
+    assert packages == set(FLOW), f"place {sorted(packages - set(FLOW))} in FLOW; gone: {sorted(set(FLOW) - packages)}"
+    back = sorted(f"{m} → {t}" for m, targets in graph.items() if m != "planner" for t in targets
+                  if _package(t) != _package(m) and FLOW.index(_package(t)) > FLOW.index(_package(m)))
+    assert not back, "\n".join(back)
+
+
+def test_the_maps_list_the_packages_in_the_flows_order():
+    folders = [name for name in FLOW if (ROOT / "planner" / name / "__init__.py").is_file()]
+    for doc in ("README.md", "docs/internals.md"):
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        assert re.findall(r"^\| `planner/(\w+)/` \|", text, re.MULTILINE) == folders, doc

@@ -575,7 +575,7 @@ def test_unknown_bill_lines_are_said_in_the_table(catalog, monkeypatch):
 
 def test_a_spot_plan_stores_its_data_over_its_longer_hours(billed):
     # interruptions lengthen a spot run (spot_adjusted), and the data and checkpoints stay stored meanwhile
-    from planner.plans.evolve import evolve
+    from planner.dataclass import evolve
     from planner.plans.options import spot_adjusted
 
     plan = billed.estimate.training.plans[0]

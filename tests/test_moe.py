@@ -2,7 +2,7 @@
 import pytest
 
 from planner.catalog.load import load_catalog
-from planner.io.profile import model_warnings, resolve_architecture
+from planner.project.load import model_warnings, resolve_architecture
 from planner.model.workload import (
     decode_flops,
     experts_touched_fraction,
@@ -400,7 +400,7 @@ def test_moe_rows_are_validated_never_fitted():
     (all-to-all, routed-weight traffic, the busiest rank), which the curve has no term for. The rows stay in the
     cases (validated as the `moe` group) but no curve lists one among its fitted runs."""
     from planner.catalog.load import BUNDLED_CATALOG
-    from planner.efficiency.train_fit import cached_leave_one_out, fits_curves
+    from planner.validate.train_fit import cached_leave_one_out, fits_curves
 
     curves, _, cases = cached_leave_one_out(str(BUNDLED_CATALOG.resolve()))
     moe = {c.run.id for c in cases if c.job.work.is_moe}

@@ -1,4 +1,4 @@
-"""The validated profile cached by content (planner/io/profile_cache.py): what comes back is what validation gives,
+"""The validated profile cached by content (planner/project/cache.py): what comes back is what validation gives,
 an edited file, option or catalog is validated afresh, errors always come from validation."""
 import dataclasses
 import sys
@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from planner.errors import InputError
-from planner.io import profile_cache
-from planner.io.profile import LoadedProfile, load_profile
+from planner.project import cache as profile_cache
+from planner.project.load import LoadedProfile, load_profile
 
 from .conftest import PROFILES, ROOT
 from .test_compiled_catalog import _same as _same_value
@@ -104,14 +104,14 @@ def test_an_entry_holds_every_field_of_a_loaded_profile():
 
 
 def test_the_key_covers_every_module_the_profiles_loading_runs():
-    """CODE_FILES and the catalog's fingerprint together hold each planner module planner/io/profile.py imports,
+    """CODE_FILES and the catalog's fingerprint together hold each planner module planner/project/load.py imports,
     directly or not: a change to any of them is a new key."""
     sys.path.insert(0, str(ROOT / "tests"))
     from test_layout import import_graph
 
     from planner.catalog.compiled import _CODE_FILES, _CODE_PACKAGES
 
-    graph, seen, todo = import_graph(), set(), ["planner.io.profile"]
+    graph, seen, todo = import_graph(), set(), ["planner.project.load"]
     while todo:
         module = todo.pop()
         if module not in seen:
@@ -125,7 +125,7 @@ def test_the_key_covers_every_module_the_profiles_loading_runs():
 def test_the_sequence_architecture_is_kept_with_the_profile(catalog):
     """The model at the dataset's sequence length, resolved while loading (plans/search.py reads it), comes back
     from the cache as resolution gives it, and only for that length and that model section."""
-    from planner.io.profile import resolve_architecture
+    from planner.project.load import resolve_architecture
 
     path = ROOT / "profiles" / "lora-7b-a6000.yaml"
     first, again = load_profile(path, catalog), load_profile(path, catalog)

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 pytest.importorskip("torch")
 
 from planner.cli.main import app  # noqa: E402
-from planner.io.records import load_record  # noqa: E402
+from planner.efficiency.records import load_record  # noqa: E402
 
 runner = CliRunner()
 GPUPLAN = [sys.executable, "-m", "planner"]

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 torch = pytest.importorskip("torch")
 
 from planner.cli.main import app  # noqa: E402
-from planner.io.records import load_record  # noqa: E402
+from planner.efficiency.records import load_record  # noqa: E402
 from planner.model.workload import lora_params, workload_for  # noqa: E402
 from planner.plans.training import TrainingJob  # noqa: E402
 from planner.profiler.flops import count_flops  # noqa: E402

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.efficiency.origin import prior_efficiency
 from planner.errors import PlannerError
-from planner.io.profile import load_profile
+from planner.project.load import load_profile
 from planner.model.memory import usable_bytes
 from planner.plans.search import estimate
 from planner.plans.training import plan_training

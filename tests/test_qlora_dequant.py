@@ -12,7 +12,7 @@ import pytest
 
 from planner.catalog.load import PricedOffer
 from planner.efficiency.origin import Efficiency
-from planner.efficiency.train_fit import _seconds
+from planner.validate.train_fit import _seconds
 from planner.model.workload import workload_for
 from planner.plans.training import Layout, TrainingJob, plan_training, step_terms, training_memory
 from planner.schema.catalog import Offer

@@ -12,7 +12,7 @@ import pytest
 import planner
 from planner.efficiency.origin import prior_efficiency
 from planner.plans.collector import fewer_collections
-from planner.plans.evolve import build, evolve_with, maker
+from planner.dataclass import build, evolve_with, maker
 from planner.plans.search import candidate_counts, searched_offers
 from planner.model.workload import TrainingMemory
 from planner.plans import training

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from planner.catalog.load import PricedOffer
 from planner.cli.main import app
 from planner.efficiency.origin import Efficiency
-from planner.efficiency.train_fit import load_published_runs
-from planner.io.profile import load_profile
+from planner.validate.train_fit import load_published_runs
+from planner.project.load import load_profile
 from planner.model.inference_time import (
     KV_BLOCK_TOKENS,
     decode_tokens_per_s,

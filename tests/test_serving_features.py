@@ -5,7 +5,7 @@ import pytest
 
 from planner.catalog.load import load_catalog
 from planner.efficiency.origin import Efficiency
-from planner.io.profile import resolve_architecture
+from planner.project.load import resolve_architecture
 from planner.model.serving_features import (
     cached_prefill_seconds,
     chunked_prefill_seconds,

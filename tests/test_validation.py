@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from planner.catalog.load import BUNDLED_CATALOG, PricedOffer, load_catalog
 from planner.cli.main import app
 from planner.efficiency.origin import Efficiency
-from planner.efficiency.train_fit import cached_leave_one_out
+from planner.validate.train_fit import cached_leave_one_out
 from planner.model.interconnect import hierarchical_allreduce_seconds
 from planner.model.nccl import collective_seconds
 from planner.model.workload import workload_for
@@ -65,7 +65,7 @@ def test_no_kept_training_run_implies_more_than_its_dense_peak():
     """A row that needs more than the GPU's dense peak at its precision cannot mean what it says (DLE-036 was such
     a row and is excluded with its reason): every kept training row implies a model-FLOP share of peak ≤ 1."""
     from planner.efficiency.prior_fit import implied_efficiency
-    from planner.efficiency.train_fit import TRAIN_GROUPS, load_published_runs
+    from planner.validate.train_fit import TRAIN_GROUPS, load_published_runs
 
     catalog = load_catalog(BUNDLED_CATALOG)
     runs = [r for r in load_published_runs(BUNDLED_CATALOG, catalog) if r.phase == "train" and r.group in TRAIN_GROUPS]
@@ -225,7 +225,7 @@ def test_nchw_transposes_only_slow_16bit_cnns_that_state_nchw():
     import dataclasses
 
     from planner.efficiency.train_curve import nchw_transposes
-    from planner.efficiency.train_fit import case_prediction
+    from planner.validate.train_fit import case_prediction
 
     curves, _, cases = cached_leave_one_out(str(BUNDLED_CATALOG.resolve()))
     lambda_amp = next(c for c in cases if c.run.id.startswith("LMB1") and c.job.work.family == "cnn"
@@ -244,7 +244,7 @@ def test_nchw_transposes_only_slow_16bit_cnns_that_state_nchw():
 
 def test_published_resnet_rows_state_the_layout_their_harness_used():
     """Lambda's configs pass no --memory-format (DLE main.py default: nchw); DLE's configs.yml sets nhwc for AMP."""
-    from planner.efficiency.train_fit import load_published_runs
+    from planner.validate.train_fit import load_published_runs
 
     runs = load_published_runs(BUNDLED_CATALOG, load_catalog(BUNDLED_CATALOG))
     resnet = [r for r in runs if r.phase == "train" and r.model.preset == "resnet50"]
@@ -260,7 +260,7 @@ def test_flash_attention_runs_nearer_peak_but_not_above_the_two_pass_floor():
     """Flash attention makes fewer passes over the stored activations than standard attention, never fewer than
     the floor (written in forward, read in backward); CNNs ignore the setting."""
     from planner.efficiency.train_curve import curve_efficiency
-    from planner.efficiency.train_fit import MIN_PASSES
+    from planner.validate.train_fit import MIN_PASSES
 
     catalog = load_catalog(BUNDLED_CATALOG)
     gpu = catalog.gpus["A100-80GB-SXM"]
@@ -334,7 +334,7 @@ def test_an_end_to_end_decode_row_pays_its_prefill_and_one_step_less():
     """A decode row timed end to end (vLLM's benchmark_latency, gpt-fast): one batched prefill, then output − 1
     decode steps; the implied bandwidth fraction of prior_fit inverts it, so the row's own prior predicts it."""
     from planner.efficiency.prior_fit import implied_efficiency
-    from planner.io.profile import resolve_architecture
+    from planner.project.load import resolve_architecture
     from planner.model.inference_time import decode_step_seconds
     from planner.model.precision import peak_flops
     from planner.model.workload import prefill_flops

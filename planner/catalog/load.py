@@ -103,7 +103,7 @@ class Catalog:
     """Host time per decode step of each inference engine (catalog/priors.yaml engine_steps)."""
     content_key: str = field(default="", init=False, repr=False, compare=False)
     """The compiled cache's key of the files and code it was loaded from (planner/catalog/compiled.py compiled_key),
-    by which what is derived from it may be cached (planner/io/profile_cache.py); set by load_catalog only, so a
+    by which what is derived from it may be cached (planner/project/cache.py); set by load_catalog only, so a
     catalog made otherwise, or changed with dataclasses.replace, has "" and nothing derived from it is cached."""
 
     def __repr__(self) -> str:

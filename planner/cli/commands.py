@@ -314,7 +314,7 @@ def profile_command(
 ) -> None:
     """Measure training steps and inference calls of the profile's model on this device; write the record."""
     _wide(wide)
-    from planner.io.profile import load_profile
+    from planner.project.load import load_profile
 
     try:
         cat = load_catalog(catalog)
@@ -371,7 +371,7 @@ def calibrate(
         _check_calibrate_options(out, quick, print_script, emit is not None,
                                  [flag for flag, value in (("--gpus", gpus), ("--bucket", bucket)) if value is not None])
         if print_script:
-            from planner.io.records import kept_store_option
+            from planner.efficiency.records import kept_store_option
             from planner.render.calibrate_script import calibrate_script
 
             _out(calibrate_script(budget, store_option=kept_store_option()))
@@ -428,7 +428,7 @@ def calibration_add(
     catalog: CatalogOption = BUNDLED_CATALOG,
 ) -> None:
     """Validate a calibration record (schema, ranges, size, device identity) and store it."""
-    from planner.io.records import add_calibration, calibration_store
+    from planner.efficiency.records import add_calibration, calibration_store
 
     stored, new = add_calibration(file, load_catalog(catalog), calibration_store(catalog, calibrations))
     # the same record twice is one file (new-user QA: the second add said "Stored" again, as if it were a second)
@@ -445,7 +445,7 @@ def calibration_list(
     """What is calibrated, when, on which driver/torch, and how far each measured peak is from the datasheet."""
     _wide(wide)
     from planner.efficiency.stores import check_calibrations
-    from planner.io.records import calibration_store, load_calibrations
+    from planner.efficiency.records import calibration_store, load_calibrations
     from planner.render.records import calibration_rows, render_calibration_list
 
     check_calibrations(calibrations)

@@ -106,7 +106,7 @@ def run_estimate(args: EstimateArgs) -> int:
     cat = planner.load_catalog(args.catalog)
     shown: Path | str = args.profile
     if str(args.profile) == STDIN:  # `gpuplan estimate -`: the profile piped in, its places named <stdin>
-        from planner.io.profile import load_profile
+        from planner.project.load import load_profile
         from planner.io.yamlfile import read_stdin
 
         shown = STDIN_NAME

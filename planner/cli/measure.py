@@ -14,8 +14,8 @@ from planner.catalog.load import Catalog
 from planner.errors import PlannerError
 from planner.io.atomic import check_output_path, write_new_file_atomic
 from planner.io.loading import range_words
-from planner.io.profile import LoadedProfile
-from planner.io.records import check_record_name, record_yaml, save_record
+from planner.project.load import LoadedProfile
+from planner.efficiency.records import check_record_name, record_yaml, save_record
 from planner.schema.record import MeasurementRecord
 from planner.schema.units import parse_seconds
 
@@ -183,7 +183,7 @@ def calibrate_summary(record: MeasurementRecord, catalog: Catalog, target: Path)
     """What `gpuplan calibrate` prints once the record is written."""
     from planner.render.records import render_record_summary
 
-    from planner.io.records import kept_store_option
+    from planner.efficiency.records import kept_store_option
 
     store = kept_store_option()  # an installed package's own store is refused: the line names one outside it
     add = f"{target} {store}\n(and give gpuplan estimate the same {store})" if store else f"{target}"
@@ -209,7 +209,7 @@ def run_calibrate(catalog: Catalog, out: Path | None, budget_s: float, quick: bo
                                     "`gpuplan estimate --measurements FILE` for this machine alone.")
         with schema_checked(out or Path("calibration.yaml")):
             record = run.calibration_record(catalog, budget_s, command, device, quick=quick)
-    from planner.io.records import calibration_name
+    from planner.efficiency.records import calibration_name
 
     if out is not None:
         target = out
@@ -269,7 +269,7 @@ def calibration_tasks_text(catalog: Catalog, catalog_dir: Path, gpus: str | None
         raise InputError(f"{gpus!r} names a GPU type twice", field="--gpus")
     try:
         names = load_accelerator_names(catalog_dir, catalog)
-        from planner.io.records import kept_store_option
+        from planner.efficiency.records import kept_store_option
 
         return calibration_tasks(names, requests, budget, bucket, store_option=kept_store_option())
     except CatalogLookupError as exc:

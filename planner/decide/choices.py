@@ -16,7 +16,7 @@ from planner.decide.confidence import Accuracy
 from planner.decide.understood import Understood
 from planner.efficiency.train_curve import uses_flash
 from planner.errors import PlannerError, option
-from planner.io.profile import LoadedProfile
+from planner.project.load import LoadedProfile
 from planner.plans import verdict
 from planner.plans.options import TrainingOption, hours_at_confidence, spot_adjusted
 from planner.plans.rank import (

@@ -7,7 +7,7 @@ from dataclasses import field
 from planner.dataclass import dataclass
 from typing import TYPE_CHECKING
 
-from planner.io.profile import LoadedProfile
+from planner.project.load import LoadedProfile
 from planner.readable import RECOMPUTATION, count_text, fixed, whole_ms
 from planner.model.workload import params_disagreement, workload_for
 
@@ -38,7 +38,7 @@ def _params_origin(loaded: LoadedProfile) -> str:
     if model.params is not None:
         disagreement = params_disagreement(loaded.arch)
         if disagreement is not None:
-            # the architecture's count is the one planned (io/profile.py model_warnings): 'given' labelled a count
+            # the architecture's count is the one planned (project/load.py model_warnings): 'given' labelled a count
             # the profile never gave (new-user QA round 10: params 125M at 12 × 768 read '161.8M params (given)')
             return (f"derived from the architecture; model.params {count_text(disagreement[0])} disagrees, see the "
                     "warning")

@@ -1,1 +1,2 @@
-"""Efficiency by origin: priors, fitted curves, calibration and transfer, the measured local device."""
+"""Efficiency by origin: priors, fitted curves, calibration and transfer, the measured local device, and the
+measurement records they come from."""

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from planner.catalog.load import Catalog
-from planner.io.profile import resolve_architecture
+from planner.project.load import resolve_architecture
 from planner.model.decode_ceiling import copy_bytes_per_s
 from planner.model.engine_step import prior_step
 from planner.model.workload import weight_bytes, workload_for

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from planner.dataclass import dataclass
 
 from planner.catalog.load import Catalog
-from planner.io.profile import resolve_architecture
+from planner.project.load import resolve_architecture
 from planner.model.forward_time import (
     DEFAULT_HOST_FLOOR_US,
     EXECUTION_MODES,

@@ -1,4 +1,4 @@
-"""Training compute efficiency as one fitted curve per GPU architecture family (fitted by planner/efficiency/train_fit.py).
+"""Training compute efficiency as one fitted curve per GPU architecture family (fitted by planner/validate/train_fit.py).
 
 eta(side, ratio) = 1 / (1 / (peak_efficiency · side / (side + half_side)) + traffic · ratio + weights)
 
@@ -33,7 +33,7 @@ from planner.efficiency.curve import Num, saturating
 from planner.efficiency.figure import Efficiency
 from planner.model.decode_ceiling import copy_share
 from planner.model.workload import Workload
-from planner.plans.evolve import evolve
+from planner.dataclass import evolve
 from planner.schema.catalog import GpuSpec
 from planner.schema.priors import Extrapolation, TrainCurveFit
 
@@ -277,7 +277,7 @@ class TrainCurve:
                 sigma2 += extra.scale_log_sigma ** 2
         if len(flags) == len(efficiency.extrapolations):
             return efficiency
-        # plans/evolve.py: dataclasses.replace's fields without rerunning __init__ (a search widens hundreds)
+        # dataclass.py: dataclasses.replace's fields without rerunning __init__ (a search widens hundreds)
         return evolve(efficiency, log_sigma=min(3.0, math.sqrt(sigma2)), extrapolations=tuple(flags))
 
     def widening_count(self, gpus: int) -> int:

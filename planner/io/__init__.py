@@ -1,1 +1,1 @@
-"""Input: safe YAML with source positions, human units, what-if overrides, profiles, measurement records."""
+"""Input: safe YAML with source positions, human units, what-if overrides, digests and atomic writes."""

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from planner.catalog.load import Catalog, PricedOffer
 from planner.io.loading import explained
 from planner.io.positions import SourcePositions
-from planner.io.profile import resolve_architecture
+from planner.project.load import resolve_architecture
 from planner.model.precision import peak_flops
 from planner.model.workload import Workload, decode_flops, prefill_flops, weight_bytes
 from planner.model.inference_time import default_kv_precision, kv_batch_limit

@@ -20,7 +20,7 @@ from planner.catalog.trust import price_flags
 from planner.efficiency.calibrated import EfficiencyBook
 from planner.efficiency.local_device import LocalDevice
 from planner.efficiency.origin import Efficiency, prior_efficiency
-from planner.io.profile import LoadedProfile, resolve_architecture
+from planner.project.load import LoadedProfile, resolve_architecture
 from planner.model.bill import BillRates, ServingBill, bill_rates, serving_bill
 from planner.model.costing import run_cost_usd_each
 from planner.model.interconnect import intra_node_gbs, plan_links
@@ -28,7 +28,7 @@ from planner.model.precision import COMPUTE_PRECISION
 from planner.model.workload import Workload, weight_bytes, workload_for
 from planner.plans import bounds
 from planner.plans.count_bound import CountBound, boundable
-from planner.plans.evolve import evolve, evolve_with
+from planner.dataclass import evolve, evolve_with
 from planner.plans.local import (
     inference_sizes,
     local_serving_plan,
@@ -1100,7 +1100,7 @@ def candidate_counts(offer: PricedOffer, max_gpus: int, pinned: int | None,
         # no more instances than the offer may span (one where it states no network: its `steps`)
         filled = {least * k for k in steps[:bisect_right(steps, limit // least)] if least * k // per <= steps[-1]}
         if fixed > limit and least // per <= steps[-1]:  # past an unwritten max_gpus (a written one below the pins
-            filled.add(least)  # is refused: io/profile.py _check_max_gpus), pins are planned: the fewest they fill
+            filled.add(least)  # is refused: project/load.py _check_max_gpus), pins are planned: the fewest they fill
         counts = sorted(filled.union(c for c in counts if c % fixed == 0)) or counts  # none: the plans say why
     return counts
 

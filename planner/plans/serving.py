@@ -75,7 +75,7 @@ from planner.model.serving_features import (
 from planner.model.simulation_length import SimulatedLatency, first_requests, requests_for, until_decided
 from planner.model.workload import BYTES, Workload, weight_bytes
 from planner.plans import verdict
-from planner.plans.evolve import maker
+from planner.dataclass import maker
 from planner.plans.verdict import Kind, Verdict
 from planner.schema.catalog import COMMIT_TERM_HOURS, CommittedPrice, GpuSpec
 from planner.schema.profile import Inference, Slo
@@ -196,7 +196,7 @@ class ServingPlan:
 
 
 _make_plan = maker(ServingPlan)
-"""ServingPlan(...) without its per-field setattr (plans/evolve.py): a plan per offer."""
+"""ServingPlan(...) without its per-field setattr (dataclass.py): a plan per offer."""
 
 
 # ------------------------------------------------------------------------------------------ generative
@@ -300,7 +300,7 @@ def _timing_at(basis: _TimingBasis, work: Workload, inf: Inference, tp: int, bat
         step = (spec.tokens * draft_step + verify + engine) / expected_tokens_per_round(spec.tokens, spec.acceptance)
     # a slot is held for its own prefill, the other batch − 1 slots' prefills cutting into its decode (each costing
     # it cut_s: a whole prefill, or with chunked prefill only the excess of the fused steps), and its decode steps
-    # LlmTiming(...) without the frozen dataclass's per-field setattr (plans/evolve.py): ~1,650 a search
+    # LlmTiming(...) without the frozen dataclass's per-field setattr (dataclass.py): ~1,650 a search
     return _make_timing(tp=tp, batch=batch, prefill_s=prefill, step_s=step,
                  hold_s=slot_hold_seconds(batch, prefill, cut, basis.output, step), prefill_cut_s=cut)
 
@@ -1154,7 +1154,7 @@ def _llm_config(inf: Inference, timing: LlmTiming, latencies: tuple[Latencies, L
         if not _meets(unlimited, inf.slo):
             unreachable = unlimited
     capacity = timing.capacity_rps
-    # _Configuration(...) without the frozen dataclass's per-field setattr (plans/evolve.py): ~1,200 a search
+    # _Configuration(...) without the frozen dataclass's per-field setattr (dataclass.py): ~1,200 a search
     return _make_configuration(timing=timing, capacity_rps=capacity, stable=math.floor(inf.rate / capacity) + 1,
                  latency_at=latency, judged_at=judged, meets_at=meets, unreachable=unreachable)
 
@@ -1192,7 +1192,7 @@ def _sized(inf: Inference, config: _Configuration, batch: int, tp: int, gpus_per
     # them rather than bound them (_batch_configuration known_over)
     percentiles = config.percentiles_at(reps, inf.rate)
     meets = config.meets_at(reps, inf.rate)
-    # _Candidate(...) without the frozen dataclass's per-field setattr (plans/evolve.py): a search sizes thousands of
+    # _Candidate(...) without the frozen dataclass's per-field setattr (dataclass.py): a search sizes thousands of
     # configurations
     return _make_candidate(timing=config.timing, batch=batch, tp=tp, replicas=reps, instances=instances,
                            judged=None, meets=meets, capacity_rps=config.capacity_rps, latency_at=config.latency_at,
@@ -1336,7 +1336,7 @@ def _plan(work: Workload, inf: Inference, gpu: GpuSpec, offer: PricedOffer, eff:
     else:
         capacity, timing = c.batch / c.timing, {"service": c.timing}
         tokens, per_million = 0.0, None
-    return _make_plan(  # ServingPlan(...) without its per-field setattr (plans/evolve.py)
+    return _make_plan(  # ServingPlan(...) without its per-field setattr (dataclass.py)
         gpu=gpu.id, provider=offer.provider, instance=offer.offer.instance, replicas=c.replicas,
         gpus_per_replica=c.tp, gpu_count=c.replicas * c.tp, instances=c.instances, batch_size=c.batch,
         capacity_rps_per_replica=capacity, utilization=inf.rate / (c.replicas * capacity),

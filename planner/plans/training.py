@@ -39,7 +39,7 @@ from planner.model.workload import (
 )
 from planner.plans import verdict
 from planner.plans.context_parallel import context_degrees, context_problem, ring_comm_and_share, splits_sequence
-from planner.plans.evolve import build, evolve, evolve_with
+from planner.dataclass import build, evolve, evolve_with
 from planner.plans.expert_parallel import (
     DEFAULT_CAPACITY_FACTOR,
     all_to_all_step_seconds,
@@ -369,7 +369,7 @@ def training_memory(job: TrainingJob, micro_batch: int, recompute: bool | str, s
     mode = recompute if recompute.__class__ is str else recompute_mode(recompute)
     activations = per_samples[mode] * micro_batch * (value_bytes / 2.0) / (tp * cp)
     # TrainingMemory(weights, grads, state, activations) without the frozen __init__'s setattr per field (~3,000 a
-    # search of a mixture of experts; plans/evolve.py does the same for plans)
+    # search of a mixture of experts; dataclass.py does the same for plans)
     memory = _new(TrainingMemory)
     fields = memory.__dict__
     fields["weights"], fields["gradients"], fields["optimizer"], fields["activations"] = \
@@ -2033,7 +2033,7 @@ class TimedPlan(NamedTuple):
         costs = run_costs_usd(self.instances, price, hours, self.billing_seconds, term)
         samples_per_step = terms.samples_per_step
         mfu = (samples_per_step * job.model_flops_per_sample) / (step_time * count * self.peak)
-        plan = build(  # TrainingPlan(...) without its per-field setattr: thousands per search (plans/evolve.py)
+        plan = build(  # TrainingPlan(...) without its per-field setattr: thousands per search (dataclass.py)
             TrainingPlan,
             gpu=self.gpu, provider=self.provider, instance=self.instance, gpu_count=count, instances=self.instances,
             sharding=layout.sharding, recompute=layout.recompute != "none", micro_batch=layout.micro_batch,

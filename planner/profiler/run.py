@@ -17,7 +17,7 @@ import torch
 from planner.catalog.load import Catalog
 from planner.efficiency.calibrated import NEAREST_PRECISION
 from planner.efficiency.curve import fit_efficiency_curve
-from planner.io.records import host_fingerprint, identify_gpu
+from planner.efficiency.records import host_fingerprint, identify_gpu
 from planner.profiler.interrupts import check
 from planner.profiler.microbench import (
     copy_bandwidth_gbs,

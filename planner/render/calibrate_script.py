@@ -47,7 +47,7 @@ echo "    gpuplan calibration add $(basename "$OUT")__STORE__"
 
 def calibrate_script(budget: str = "10m", torch_index: str = TORCH_INDEX, store_option: str = "") -> str:
     """The script text, with the time budget and torch wheel index filled in as shell-quoted words. `store_option`:
-    what the `gpuplan calibration add` it prints needs at home besides the file (planner/io/records.py
+    what the `gpuplan calibration add` it prints needs at home besides the file (planner/efficiency/records.py
     kept_store_option: '' in a source checkout; `--calibrations DIR` for an installed package, whose own store is
     refused), a constant of gpuplan's, never the user's text."""
     from planner.render.escape import shell_word

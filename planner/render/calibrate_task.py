@@ -65,7 +65,7 @@ def _slug(gpu_id: str) -> str:
 def calibration_task(names: AcceleratorNames, request: Request, budget: str, bucket: str | None,
                      torch_index: str = TORCH_INDEX, store_option: str = "") -> dict[str, Any]:
     """The SkyPilot task (as a dict) that calibrates one GPU type. `store_option`: what the `gpuplan calibration add`
-    its run prints needs at home besides the file (planner/io/records.py kept_store_option)."""
+    its run prints needs at home besides the file (planner/efficiency/records.py kept_store_option)."""
     accelerators = {name: request.count for name in skypilot_names(names, request.gpu)}
     out_dir = RECORDS_DIR if bucket else LOCAL_RECORDS
     run = ('STAMP="$(date -u +%Y%m%dT%H%M%SZ)"\n'

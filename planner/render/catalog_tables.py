@@ -82,7 +82,7 @@ def market_line(catalog: Catalog) -> str:
 
 def model_rows(catalog: Catalog) -> list[dict[str, Any]]:
     """One dict per preset: total and active parameters (derived the way plans use them), attention, source."""
-    from planner.io.profile import resolve_architecture
+    from planner.project.load import resolve_architecture
     from planner.model.workload import workload_for
     from planner.schema.model import ModelSection
 

@@ -6,7 +6,7 @@ import io
 from typing import Any
 
 from planner.catalog.load import Catalog
-from planner.io.records import StoredCalibration
+from planner.efficiency.records import StoredCalibration
 from planner.render.console import Column, TextConsole, fit_table, print_lines
 from planner.readable import compact
 from planner.schema.record import EMULATED_SHARE, MeasurementRecord, WorkPoint, emulated

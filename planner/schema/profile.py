@@ -66,7 +66,7 @@ class Parallelism(Strict):
 
     def unfilled(self, count: int) -> str | None:
         """Why these pins cannot lay out `count` GPUs (count = data × tensor × pipeline × context, experts among the
-        data ranks), None when they can: the same words for the profile's own gpu_count (io/profile.py) and for a
+        data ranks), None when they can: the same words for the profile's own gpu_count (project/load.py) and for a
         searched count (plans/training.py)."""
         if self.expert is not None and self.expert > 1 and count % self.expert:
             return f"expert {self.expert} does not divide {count} GPUs"

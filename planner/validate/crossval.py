@@ -15,7 +15,7 @@ from planner.efficiency.engine_fit import fit_engine_steps
 from planner.efficiency.infer_fit import fit_launch_floor
 from planner.efficiency.origin import Z90
 from planner.efficiency.prior_fit import fit_priors
-from planner.efficiency.train_fit import (
+from planner.validate.train_fit import (
     TRAIN_GROUPS,
     Refits,
     RunCase,

@@ -13,7 +13,7 @@ from planner.efficiency.infer_fit import floor_for
 from planner.efficiency.origin import Z90, prior_efficiency
 from planner.efficiency.prior_fit import implied_efficiency
 from planner.efficiency.train_curve import pick_curve
-from planner.efficiency.train_fit import (
+from planner.validate.train_fit import (
     TRAIN_GROUPS,
     RunCase,
     build_case,
@@ -169,7 +169,7 @@ def group_names(catalog_dir: Path | str) -> list[str]:
 
 def moe_run_ids(runs: list[PublishedRun], catalog: Catalog) -> frozenset[str]:
     """Runs whose model is a mixture of experts: the `moe` validation group (issue 14)."""
-    from planner.io.profile import resolve_architecture
+    from planner.project.load import resolve_architecture
 
     return frozenset(run.id for run in runs
                      if resolve_architecture(run.model, catalog, run.id, seq_len=run.seq_len).is_moe)
@@ -270,7 +270,7 @@ def rule_of_thumb(run: PublishedRun, catalog: Catalog) -> float | None:
     """The run's metric by the rule of thumb: 6·N·D FLOP (N parameters, D tokens) at RULE_OF_THUMB_MFU of the
     dense peak; Megatron's TFLOP/s count recomputation (4/3 of the model FLOP). None: not expressible."""
     from planner.efficiency.prior_fit import RECOMPUTE_MODEL_SHARE
-    from planner.io.profile import resolve_architecture
+    from planner.project.load import resolve_architecture
     from planner.model.workload import workload_for
 
     if run.phase != "train":

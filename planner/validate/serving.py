@@ -6,7 +6,7 @@ import dataclasses
 
 from planner.catalog.load import Catalog
 from planner.efficiency.origin import Efficiency, forward_fit_efficiency, prior_efficiency
-from planner.io.profile import resolve_architecture
+from planner.project.load import resolve_architecture
 from planner.model.engine_step import engine_step_seconds
 from planner.model.forward_time import execution_mode, kernels_per_forward
 from planner.model.inference_time import (

@@ -1,6 +1,6 @@
-"""Fit the training efficiency curves (traincurve.py) to the published training runs, with leave-one-out.
+"""Fit the training efficiency curves (efficiency/train_curve.py) to the published training runs, with leave-one-out.
 
-Each run becomes a `RunCase`: the planner's own job, layout and step terms for the run's GPUs (training.py), so the
+Each run becomes a `RunCase`: the planner's own job, layout and step terms for the run's GPUs (plans/training.py), so the
 fit adjusts only the curve's parameters and every other part of the prediction is the planner's model. Parameters
 are fitted on ln(predicted / actual) with priors (`_regularised_fit`: each parameter held towards its PLAUSIBLE range,
 the families' peaks towards their common level): one peak efficiency per GPU architecture family (GpuSpec.family:
@@ -44,7 +44,7 @@ from planner.efficiency.train_curve import (
     uses_flash,
     weight_ratio,
 )
-from planner.io.profile import resolve_architecture
+from planner.project.load import resolve_architecture
 from planner.model.precision import peak_flops
 from planner.model.workload import workload_for
 from planner.plans.training import (

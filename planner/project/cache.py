@@ -7,7 +7,7 @@ encoding it uses), and read back without validation the next time.
 Why it cannot serve stale or foreign data:
 - the key is the SHA-256 of the file's name and text, the `--set` overrides, the catalog's own content key (its
   files and the code that validates them: Catalog.content_key) and the source of every module the profile's loading
-  runs (CODE_FILES; tests/test_profile_cache.py checks the list holds every module planner/io/profile.py imports,
+  runs (CODE_FILES; tests/test_profile_cache.py checks the list holds every module planner/project/load.py imports,
   directly or not); a profile from a dict, or a catalog with no content key, is never cached;
 - an entry is JSON whose stored key must equal the one asked for, read by the compiled catalog's decoder (no code
   run, only the schema's own models by name with exactly their fields); anything else is a miss;
@@ -37,7 +37,7 @@ PROFILE_FORMAT = "gpuplan-profile-2"
 """Part of every key: a change to how entries are written changes it."""
 KEEP_ENTRIES = 64
 """Cached profiles kept in the cache folder (the newest): every edit and every `--set` variant is an entry."""
-CODE_FILES = ("io/profile.py", "io/profile_cache.py", "io/positions.py", "io/whatif.py", "io/atomic.py",
+CODE_FILES = ("project/load.py", "project/cache.py", "io/positions.py", "io/whatif.py", "io/atomic.py",
               "model/standard_shape.py", "model/workload.py", "model/precision.py", "model/gemm_shapes.py",
               "model/layers.py", "errors.py", "dataclass.py")
 """planner/ modules the profile's loading runs beyond the catalog's (compiled.code_fingerprint: schema/, catalog/,
@@ -86,7 +86,7 @@ def _entry(key: str) -> Path:
 
 LOADED_FIELDS = ("profile", "arch", "gpu_ids", "provider_ids", "positions", "warnings", "owned_gpu_ids", "discounts",
                  "sequence_arch")
-"""io/profile.py LoadedProfile's fields, which an entry holds (tests/test_profile_cache.py checks they are all)."""
+"""project/load.py LoadedProfile's fields, which an entry holds (tests/test_profile_cache.py checks they are all)."""
 
 
 def store_profile(key: str, loaded: dict[str, Any]) -> None:
