@@ -33,8 +33,8 @@ def timed(call) -> tuple[float, float]:
 def main() -> None:
     from planner.catalog.load import BUNDLED_CATALOG, load_catalog
     from planner.catalog.snapshot_import import import_snapshot
-    from planner.project.load import load_profile
     from planner.plans.search import estimate, searched_offers
+    from planner.project.load import load_profile
 
     snapshot = BUNDLED_CATALOG / "snapshots" / "skypilot-2026-11-30"
     with tempfile.TemporaryDirectory() as tmp:

@@ -25,9 +25,9 @@ inference: {rate: 1e8/s, average_rate: 4e7/s, prompt_tokens: 512, output_tokens:
 
 def main() -> None:
     from planner.catalog.load import load_catalog
-    from planner.project.load import load_profile
     from planner.model import queueing
     from planner.plans.search import estimate
+    from planner.project.load import load_profile
 
     servers, load = 845_000_000, 844_000_000.0
     queueing.erlang_c(servers, load)  # imports scipy.special once

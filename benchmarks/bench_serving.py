@@ -105,9 +105,9 @@ def full_search() -> None:
     this process, as a notebook planning one profile again)."""
     sys.path.insert(0, str(ROOT))
     from planner.catalog.load import load_catalog
-    from planner.project.load import load_profile
     from planner.model.md_c import clear_memos
     from planner.plans.search import estimate
+    from planner.project.load import load_profile
 
     catalog = load_catalog()
     for name in SERVING_PROFILES:

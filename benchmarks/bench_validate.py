@@ -14,16 +14,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog  # noqa: E402
+from planner.validate.runs import (  # noqa: E402
+    rule_of_thumb_errors,
+    summaries,
+    validate,
+)
 from planner.validate.train_fit import (  # noqa: E402
     fit_curves,
     leave_one_out,
     load_published_runs,
     training_cases,
-)
-from planner.validate.runs import (  # noqa: E402
-    rule_of_thumb_errors,
-    summaries,
-    validate,
 )
 
 TARGETS = {

@@ -9,12 +9,13 @@ from planner.dataclass import dataclass
 from pathlib import Path
 from typing import Any
 
-from planner.catalog.load import BUNDLED_CATALOG, Catalog
-from planner.catalog.load import load_catalog as _load_catalog
+from planner.catalog.load import BUNDLED_CATALOG, Catalog, load_catalog as _load_catalog
 from planner.decide.choices import Decision, check_confidence, decide, parse_confidence
-from planner.project.load import LoadedProfile
-from planner.project.load import load_profile as _load_profile
+from planner.errors import InputError, PlannerError, option
+from planner.plans import search
 from planner.plans.search import Estimate
+from planner.project.load import load_profile as _load_profile, LoadedProfile
+from planner.schema.bounds import MAX_USD_PER_GPU_HOUR
 
 DEFAULT_TOP = 10
 """Plans per section in `to_dict()`, as `gpuplan estimate` shows by default (`--top`)."""
@@ -24,8 +25,6 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
     """The catalog directory at `path` (default: the bundled one), validated and cross-checked."""
     if path is not None and not isinstance(path, (str, Path)):
         # new-user QA round 10 (notebook): load_catalog(3) was a TypeError from inside pathlib
-        from planner.errors import PlannerError
-
         raise PlannerError(f"load_catalog() takes a catalog directory's path, or nothing for the bundled catalog, "
                            f"got a value of type {type(path).__name__}")
     return _load_catalog(BUNDLED_CATALOG if path is None else path)
@@ -41,15 +40,11 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
         overrides = ()
     if not isinstance(source, (str, Path, Mapping)):
         # new-user QA round 10 (notebook): load_profile(None, catalog) or a list was a TypeError from open()
-        from planner.errors import PlannerError
-
         raise PlannerError(f"load_profile() takes a YAML file's path or a dict of the profile, got a "
                            f"value of type {type(source).__name__}")
     if isinstance(source, str) and "\n" in source:
         # new-user QA round 13 (notebook): a profile's YAML text was read as a file name, the whole text then printed
         # before ': file not found'
-        from planner.errors import PlannerError
-
         raise PlannerError("load_profile() takes a YAML file's path or a dict of the profile, got a string of "
                            f"{len(source.splitlines())} lines (YAML text?): pass yaml.safe_load(text), or the path of "
                            "a file holding it")
@@ -60,8 +55,6 @@ def load_profile(source: Path | str | Mapping[str, Any], catalog: Catalog,
         given = None
     if given is None or not all(isinstance(o, str) for o in given):
         # new-user QA round 11 (notebook): overrides=[3] was "TypeError: object of type 'int' has no len()"
-        from planner.errors import PlannerError
-
         raise PlannerError(f"overrides {overrides!r}: expected a list of 'KEY.PATH=VALUE' strings, e.g. "
                            "overrides=['training.epochs=3']")
     return _load_profile(source, catalog, given)
@@ -71,8 +64,6 @@ def _check_catalog(function: str, catalog: object) -> None:
     """The catalog argument is the one load_catalog returns (new-user QA round 11, notebook: None or a path there
     was an AttributeError from deep inside)."""
     if not isinstance(catalog, Catalog):
-        from planner.errors import PlannerError
-
         raise PlannerError(f"{function}() takes the catalog planner.load_catalog returns, got a value of type "
                            f"{type(catalog).__name__}: catalog = planner.load_catalog()")
 
@@ -102,8 +93,6 @@ class PlanResult:
 
         if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 0):
             # new-user QA (notebook): top=-1 dropped the last plans, top="3" and 2.5 were read as "all but a few"
-            from planner.errors import PlannerError
-
             raise PlannerError(f"top={top!r}: expected a whole number of plans per section, 0 or None for all")
 
         return estimate_dict(self.estimate, top or None, self.decision)
@@ -118,9 +107,6 @@ def check_local_usd_per_hour(value: float) -> float:
     QA round 10, notebook: plan(local_usd_per_hour=-5) priced the 'this machine' rows at -$401,000, nan and inf
     wrote NaN and Infinity into to_dict(); the command line refused them)."""
     import math
-
-    from planner.errors import InputError, option
-    from planner.schema.bounds import MAX_USD_PER_GPU_HOUR
 
     name = option("--local-usd-per-hour")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -147,21 +133,15 @@ def plan(profile: LoadedProfile, catalog: Catalog, *, confidence: float | str = 
 
     if not isinstance(profile, LoadedProfile):
         # new-user QA round 9 (notebook): plan({"name": "x"}, catalog) raised AttributeError from deep inside
-        from planner.errors import PlannerError
-
         raise PlannerError(f"plan() takes the profile planner.load_profile returns, got a {type(profile).__name__}: "
                            "planner.plan(planner.load_profile(path_or_dict, catalog), catalog)")
     _check_catalog("plan", catalog)
     for keyword, given in (("calibrations", calibrations), ("measurements", measurements)):
         if given is not None and not isinstance(given, (str, Path)):
             # new-user QA round 11 (notebook): calibrations=3 was a TypeError from pathlib
-            from planner.errors import PlannerError
-
             raise PlannerError(f"{keyword} {given!r}: expected a path (str or pathlib.Path), or None")
     if not isinstance(simulate, bool):
         # new-user QA round 13 (notebook): simulate="yes", "no", 1 or None were read for their truth, so "no" simulated
-        from planner.errors import PlannerError
-
         raise PlannerError(f"simulate {simulate!r}: expected True or False (check each serving plan by simulation)")
     if isinstance(confidence, str):  # as --confidence reads it: '0.9', '90%' or 'P90' (new-user QA round 23)
         confidence = parse_confidence(confidence)
@@ -170,19 +150,15 @@ def plan(profile: LoadedProfile, catalog: Catalog, *, confidence: float | str = 
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         # new-user QA round 10 (notebook): seed=-1 was numpy's 'ValueError: expected non-negative integer', seed="a"
         # a TypeError from SeedSequence, and both only once a serving plan was simulated
-        from planner.errors import PlannerError
-
         raise PlannerError(f"seed {seed!r}: expected a whole number of at least 0 (the simulation's random seed)")
     if today is not None and not isinstance(today, dt.date):
-        from planner.errors import PlannerError
-
         raise PlannerError(f"today {today!r}: expected a datetime.date (the day prices are dated against), or None")
     book, local = efficiency_inputs(catalog, catalog.directory or BUNDLED_CATALOG, calibrations, measurements,
                                     local_usd_per_hour)
     from planner.plans.collector import fewer_collections
-    from planner.plans.search import estimate
 
     with fewer_collections():
-        est = estimate(profile, catalog, today=today, book=book, local=local, confidence=confidence,
-                       simulate=simulate, seed=seed)
+        # looked up on the module, so that a stand-in for it (tests/conftest.py's shared estimates) is the one run
+        est = search.estimate(profile, catalog, today=today, book=book, local=local, confidence=confidence,
+                              simulate=simulate, seed=seed)
         return PlanResult(profile, est, decide(profile, catalog, est))

@@ -19,7 +19,6 @@ from planner.catalog.load import BUNDLED_CATALOG, Catalog, load_catalog  # noqa:
 from planner.efficiency.engine_fit import fit_engine_steps  # noqa: E402
 from planner.efficiency.infer_fit import fit_launch_floor  # noqa: E402
 from planner.efficiency.prior_fit import fit_family_transfer, fit_priors  # noqa: E402
-from planner.validate.train_fit import cached_leave_one_out  # noqa: E402
 from planner.io.atomic import write_text_atomic  # noqa: E402
 from planner.io.loading import load_model_file  # noqa: E402
 from planner.schema.priors import (  # noqa: E402
@@ -33,6 +32,7 @@ from planner.schema.runs import (
     PublishedRun,  # noqa: E402
     PublishedRunsFile,  # noqa: E402
 )
+from planner.validate.train_fit import cached_leave_one_out  # noqa: E402
 
 METHOD = ("Each published run's implied efficiency: model FLOP (workload.py formulas, forward + backward = 3x "
           "forward) / (GPU-seconds x dense peak at the run's precision) for training and forward passes; decode: "
@@ -85,9 +85,9 @@ def fit_extrapolation(runs: list[PublishedRun], catalog: Catalog, curves: list[T
     predicted without their GPU architecture; of those whose stack has no factor, and of those on >= 256 GPUs,
     predicted without their publication."""
     from planner.efficiency.train_curve import BASELINE_STACK
-    from planner.validate.train_fit import TRAIN_GROUPS, training_cases
     from planner.validate.crossval import rms, train_predictions
     from planner.validate.folds import fold_key
+    from planner.validate.train_fit import TRAIN_GROUPS, training_cases
 
     cases = training_cases(runs, catalog)
     fitted = [r for r in runs if r.group in TRAIN_GROUPS]

@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from planner.cli.main import app
 from planner.errors import InputError, PlannerError
-from planner.project.load import load_profile
 from planner.io.yamlfile import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
+from planner.project.load import load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ROOT / "profiles"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from planner.errors import InputError
-from planner.project.load import load_profile
 from planner.model.precision import peak_flops
 from planner.model.workload import decode_flops, prefill_flops, workload_for
 from planner.plans.bounds import check_serving, fastest_training, human_time
 from planner.plans.search import candidate_counts, estimate
 from planner.plans.serving import MAX_REPLICAS, TENSOR_PARALLEL
 from planner.plans.training import training_job
+from planner.project.load import load_profile
 
 TRAIN = """\
 name: bound

@@ -10,9 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from planner.cli.main import app
-from planner.efficiency.calibrated import EfficiencyBook, transferred_efficiency
-from planner.errors import InputError
 from planner.efficiency import records
+from planner.efficiency.calibrated import EfficiencyBook, transferred_efficiency
 from planner.efficiency.records import (
     add_calibration,
     identify_gpu,
@@ -20,6 +19,7 @@ from planner.efficiency.records import (
     record_yaml,
     save_record,
 )
+from planner.errors import InputError
 from planner.schema.record import MeasurementRecord
 
 from .conftest import ROOT

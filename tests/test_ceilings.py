@@ -14,8 +14,8 @@ from planner.efficiency.train_curve import (
     curve_efficiency,
     pick_curve,
 )
-from planner.project.load import resolve_architecture
 from planner.model.workload import workload_for
+from planner.project.load import resolve_architecture
 from planner.schema.profile import ModelSection
 
 from .conftest import ROOT

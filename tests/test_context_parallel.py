@@ -6,7 +6,6 @@ import pytest
 
 from planner.catalog.load import PricedOffer, load_catalog
 from planner.efficiency.origin import Efficiency
-from planner.project.load import resolve_architecture
 from planner.model.interconnect import RING_STEP_LATENCY_S
 from planner.model.precision import peak_flops
 from planner.model.workload import workload_for
@@ -19,6 +18,7 @@ from planner.plans.training import (
     step_terms,
     training_memory,
 )
+from planner.project.load import resolve_architecture
 from planner.schema.catalog import Offer
 from planner.schema.model import ModelSection
 from planner.schema.profile import Parallelism

@@ -10,11 +10,11 @@ from typer.testing import CliRunner
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.cli.main import app
-from planner.validate.train_fit import load_published_runs
-from planner.project.load import load_profile
 from planner.plans.search import estimate
+from planner.project.load import load_profile
 from planner.validate.folds import fold_key, source_key
 from planner.validate.runs import summaries, validate
+from planner.validate.train_fit import load_published_runs
 
 RATCHET_MARGIN = 0.01
 USER_GROUPS = {"llm-pretraining", "fine-tuning", "cnn", "encoder", "serving-decode", "serving-prefill",

@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 
 from planner.efficiency.origin import prior_efficiency
-from planner.project.load import resolve_architecture
 from planner.model.decode_ceiling import copy_bytes_per_s, share_of_peak
 from planner.model.inference_time import decode_step_seconds
 from planner.model.precision import peak_flops
 from planner.model.workload import workload_for
+from planner.project.load import resolve_architecture
 from planner.schema.profile import ModelSection
 
 

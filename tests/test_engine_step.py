@@ -71,10 +71,10 @@ def test_the_fit_takes_the_host_time_off_before_the_bandwidth_share(catalog, run
 def test_a_vllm_plan_pays_the_host_time_and_the_faster_gpu_still_decodes_faster(catalog) -> None:
     """New-user QA: a decode step took 7.59 ms on an H100 and an H200 alike. Each step now pays the GPU's streaming
     time at its copy bandwidth plus vLLM's host time: the H200 is faster by the bandwidth alone."""
-    from planner.project.load import resolve_architecture
     from planner.model.inference_time import decode_step_seconds
     from planner.model.precision import peak_flops
     from planner.model.workload import workload_for
+    from planner.project.load import resolve_architecture
     from planner.schema.profile import ModelSection
 
     work = workload_for(resolve_architecture(ModelSection(preset="llama-2-7b"), catalog, "test"))

@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.cli.main import app
-from planner.project.load import load_profile
 from planner.model import queueing
 from planner.plans.search import estimate
 from planner.plans.serving import _fill_instances
+from planner.project.load import load_profile
 from planner.readable import compact, fixed, usd
 from planner.render.report import (
     estimate_dict,
@@ -157,9 +157,9 @@ def test_huge_figures_in_sentences_are_printed_readably():
     notations: 'over budget ($3,451,548,276,643,552 at P50 > $1)', 'misses the deadline (2,539,961,808,283.8 h at
     P50 > …)', '1e+12T tokens' for 1e24 and 'breaking even would take 66196228262883870576…× full-time use' (a
     purchase_usd of 1e300); from 1e12 they read in three significant figures, as readable.fixed writes them."""
-    from planner.readable import count_text
     from planner.plans.owned import BuyVersusRent
     from planner.plans.verdict import Kind, Verdict, text
+    from planner.readable import count_text
     from planner.render.plot import plain_number
     from planner.render.report import _never_pays_off
 

@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
-from planner.errors import PlannerError
-from planner.project.load import load_profile
 from planner.efficiency.records import check_device_identity, load_record
+from planner.errors import PlannerError
 from planner.plans.search import estimate
+from planner.project.load import load_profile
 from planner.render.report import render_json
 
 CATALOG = load_catalog(BUNDLED_CATALOG)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from planner.efficiency.infer_fit import FP32_KEY, NOT_FITTED, fit_launch_floor, floor_for, inference_row
-from planner.validate.train_fit import load_published_runs
 from planner.catalog.load import BUNDLED_CATALOG
+from planner.efficiency.infer_fit import FP32_KEY, NOT_FITTED, fit_launch_floor, floor_for, inference_row
 from planner.model.forward_time import (
     DEFAULT_HOST_FLOOR_US,
     ENGINE_MODE,
@@ -20,6 +19,7 @@ from planner.model.workload import workload_for
 from planner.plans.serving import forward_efficiency
 from planner.schema.profile import Inference
 from planner.schema.runs import PublishedRun
+from planner.validate.train_fit import load_published_runs
 
 SERVING_ENGINES = Inference.model_fields["engine"].annotation.__args__[0].__args__  # type: ignore[union-attr]
 
@@ -142,8 +142,8 @@ def test_relative_attention_layers_launch_their_counted_operators(runs, catalog)
 def test_estimate_and_validate_time_a_forward_pass_alike(runs, catalog):
     """A published batched row: validate's prediction (planner/validate/forward.py) equals the serving plan's service
     time for the same batch, GPU, precision and engine (planner/plans/serving.py batch_service_seconds)."""
-    from planner.project.load import resolve_architecture
     from planner.plans.serving import batch_service_seconds
+    from planner.project.load import resolve_architecture
     from planner.validate.forward import forward_prediction
 
     for run_id in ("DLE-016", "td-roberta-large-b16-s384-3090-pt-fp16", "td-minilm-b1-s16-t4-pt-fp32"):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,6 +18,17 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _planner_targets(node: ast.AST, modules: dict[str, Path]) -> set[str]:
+    """The planner modules an import statement names (`from planner.x import y` counts x.y when y is a module)."""
+    if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("planner"):
+        targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+    elif isinstance(node, ast.Import):
+        targets = [a.name for a in node.names]
+    else:
+        return set()
+    return {t for t in targets if t in modules}
+
+
 def import_graph() -> dict[str, set[str]]:
     """Module → the planner modules it imports anywhere in its body (`from planner.x import y` counts x.y when
     y is a module)."""
@@ -25,14 +37,8 @@ def import_graph() -> dict[str, set[str]]:
     for name, path in modules.items():
         edges: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("planner"):
-                targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-            elif isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            else:
-                continue
             # a package's __init__ re-exports are not dependencies of the importing module's siblings
-            edges |= {t for t in targets if t in modules and t != name and modules[t].name != "__init__.py"}
+            edges |= {t for t in _planner_targets(node, modules) if t != name and modules[t].name != "__init__.py"}
         graph[name] = edges
     return graph
 
@@ -142,3 +148,66 @@ def test_the_maps_list_the_packages_in_the_flows_order():
     for doc in ("README.md", "docs/internals.md"):
         text = (ROOT / doc).read_text(encoding="utf-8")
         assert re.findall(r"^\| `planner/(\w+)/` \|", text, re.MULTILINE) == folders, doc
+
+
+def _run_at_import(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The statements a module runs when imported: all but function bodies and `if TYPE_CHECKING:` branches."""
+    found: list[ast.stmt] = []
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            found += _run_at_import(node.orelse)
+            continue
+        found.append(node)
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            found += _run_at_import([s for s in getattr(node, field, []) if isinstance(s, ast.stmt)])
+    return found
+
+
+def redundant_local_imports() -> list[str]:
+    """Function-local imports of planner's own modules that defer nothing: the module is already imported, directly
+    or through others, by the importing module's own top-level imports."""
+    modules = {_module_name(p): p for p in (ROOT / "planner").rglob("*.py")}
+    trees = {name: ast.parse(path.read_text(encoding="utf-8")) for name, path in modules.items()}
+    top = {name: set().union(*(_planner_targets(n, modules) for n in _run_at_import(tree.body)))
+           for name, tree in trees.items()}
+
+    def loaded(name: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            for target in top.get(todo.pop(), ()):
+                parts = target.split(".")
+                for module in [".".join(parts[:i]) for i in range(1, len(parts))] + [target]:
+                    if module in modules and module not in seen:
+                        seen.add(module)
+                        todo.append(module)
+        return seen
+
+    found = []
+    for name, tree in trees.items():
+        for function in ast.walk(tree):
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in ast.walk(function):
+                    if isinstance(node, ast.ImportFrom) and node.module != "planner" and \
+                            _planner_targets(node, modules) & loaded(name):
+                        found.append(f"{modules[name].relative_to(ROOT)}:{node.lineno}: {node.module}")
+    return found
+
+
+def test_function_local_imports_of_planners_modules_defer_something():
+    # issue 12 item 5: function-local imports only where they keep something from being imported (an optional heavy
+    # dependency, or what a plain estimate does not need at start-up); 67 of 166 deferred nothing (2026-12-04)
+    assert redundant_local_imports() == []
+
+
+def test_a_redundant_local_import_is_found(tmp_path, monkeypatch):
+    package = tmp_path / "planner"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("X = 1\n")
+    (package / "b.py").write_text("from planner.a import X\n\n\ndef f():\n    from planner.a import X\n    return X\n")
+    (package / "c.py").write_text("def f():\n    from planner.a import X\n    return X\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert redundant_local_imports() == ["planner/b.py:5: planner.a"]

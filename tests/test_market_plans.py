@@ -645,9 +645,9 @@ def test_an_owned_machine_is_shown_wherever_it_ranks_with_why_it_cannot_serve(ca
 def test_tensor_parallel_groups_stay_inside_one_instance(catalog):
     # 2-way tensor parallelism on 3-GPU machines put every other group across two of them (its all-reduces on the
     # network); a 4-GPU serving replica on 6-GPU machines likewise
-    from planner.plans.serving import _fill_instances
     from planner.api import load_profile
     from planner.model.workload import workload_for
+    from planner.plans.serving import _fill_instances
     from planner.plans.training import _tensor_degrees, training_job
 
     assert _fill_instances(3, 4, 6) == (3, 3) and _fill_instances(3, 2, 6) == (3, 1)
@@ -667,8 +667,8 @@ def test_tensor_parallel_degrees_divide_the_attention_heads(catalog):
     # new-user QA: BERT-base (12 heads, hidden 768) was planned at tensor 8, and tensor 16 pinned on Pythia-1B's 8
     # heads was recommended: each rank must compute whole heads (Megatron-LM and vLLM refuse other degrees)
     import planner
-    from planner.plans.training import _tensor_degrees, training_job
     from planner.model.workload import workload_for
+    from planner.plans.training import _tensor_degrees, training_job
 
     eight = PricedOffer("p", Offer(instance="8x", gpu="H100-SXM", gpus_per_instance=8, usd_per_hour=1.0,
                                    network_gbps=100.0), 1.0, dt.date(2026, 11, 30))

@@ -2,7 +2,6 @@
 import pytest
 
 from planner.catalog.load import load_catalog
-from planner.project.load import model_warnings, resolve_architecture
 from planner.model.workload import (
     decode_flops,
     experts_touched_fraction,
@@ -12,6 +11,7 @@ from planner.model.workload import (
     weights_read_bytes,
     workload_for,
 )
+from planner.project.load import model_warnings, resolve_architecture
 from planner.schema.model import Architecture, ModelSection
 
 CATALOG = load_catalog()

@@ -250,8 +250,8 @@ def test_balanced_never_pays_more_than_its_share():
 
 def test_serving_recommends_the_cheapest_plan_with_headroom(catalog):
     from planner.decide.choices import decide, holds_with_headroom
-    from planner.project.load import load_profile
     from planner.plans.search import estimate
+    from planner.project.load import load_profile
 
     loaded = load_profile(ROOT / "profiles" / "serve-7b-chat.yaml", catalog)
     est = estimate(loaded, catalog)

@@ -6,8 +6,8 @@ from typer.testing import CliRunner
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.cli.main import app
 from planner.decide.choices import collapse_choices, decide
-from planner.project.load import load_profile
 from planner.plans.search import estimate
+from planner.project.load import load_profile
 
 from .conftest import ROOT
 

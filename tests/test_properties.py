@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.efficiency.origin import prior_efficiency
 from planner.errors import PlannerError
-from planner.project.load import load_profile
 from planner.model.memory import usable_bytes
 from planner.plans.search import estimate
 from planner.plans.training import plan_training
+from planner.project.load import load_profile
 from planner.render.report import (
     estimate_dict,
     render_csv,

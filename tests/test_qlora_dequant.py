@@ -12,11 +12,11 @@ import pytest
 
 from planner.catalog.load import PricedOffer
 from planner.efficiency.origin import Efficiency
-from planner.validate.train_fit import _seconds
 from planner.model.workload import workload_for
 from planner.plans.training import Layout, TrainingJob, plan_training, step_terms, training_memory
 from planner.schema.catalog import Offer
 from planner.schema.model import Architecture
+from planner.validate.train_fit import _seconds
 
 LLAMA2_7B = dict(name="l7", family="decoder", layers=32, hidden=4096, heads=32, ffn_hidden=11008, vocab=32000,
                  seq_len=1024, activation="swiglu", norm="rmsnorm", tied_embeddings=False)

@@ -10,12 +10,12 @@ import random
 import pytest
 
 import planner
-from planner.efficiency.origin import prior_efficiency
-from planner.plans.collector import fewer_collections
 from planner.dataclass import build, evolve_with, maker
-from planner.plans.search import candidate_counts, searched_offers
+from planner.efficiency.origin import prior_efficiency
 from planner.model.workload import TrainingMemory
 from planner.plans import training
+from planner.plans.collector import fewer_collections
+from planner.plans.search import candidate_counts, searched_offers
 from planner.plans.training import Layout, LayoutMemo, TrainingPlan, plan_training
 
 from .conftest import ROOT

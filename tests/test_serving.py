@@ -14,8 +14,6 @@ from typer.testing import CliRunner
 from planner.catalog.load import PricedOffer
 from planner.cli.main import app
 from planner.efficiency.origin import Efficiency
-from planner.validate.train_fit import load_published_runs
-from planner.project.load import load_profile
 from planner.model.inference_time import (
     KV_BLOCK_TOKENS,
     decode_tokens_per_s,
@@ -46,10 +44,12 @@ from planner.plans.serving import (
     plan_llm_serving,
     simulate_plan,
 )
+from planner.project.load import load_profile
 from planner.schema.catalog import Offer
 from planner.schema.model import Architecture
 from planner.schema.profile import Inference
 from planner.validate.serving import serving_errors
+from planner.validate.train_fit import load_published_runs
 
 from .conftest import ROOT, docs_text
 

@@ -142,9 +142,9 @@ def test_the_price_trust_and_the_bill_in_one_copy_are_the_two_copies(catalog):
     import datetime as dt
 
     from planner.api import load_profile
+    from planner.dataclass import evolve
     from planner.model.workload import workload_for
     from planner.plans import search
-    from planner.dataclass import evolve
     from planner.plans.serving import serving_plans
 
     loaded = load_profile(CHAT, catalog, ["constraints.gpus=[H100-SXM, L4]", "inference.egress_gb_per_month=500"])

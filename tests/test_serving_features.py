@@ -5,7 +5,6 @@ import pytest
 
 from planner.catalog.load import load_catalog
 from planner.efficiency.origin import Efficiency
-from planner.project.load import resolve_architecture
 from planner.model.serving_features import (
     cached_prefill_seconds,
     chunked_prefill_seconds,
@@ -14,6 +13,7 @@ from planner.model.serving_features import (
 )
 from planner.model.workload import prefill_flops, workload_for
 from planner.plans.serving import ServingEfficiency, llm_latency, llm_timing
+from planner.project.load import resolve_architecture
 from planner.schema.model import ModelSection
 from planner.schema.profile import Inference
 

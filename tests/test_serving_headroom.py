@@ -13,9 +13,9 @@ import yaml
 
 import planner
 from planner.decide.choices import decide, holds_with_headroom
-from planner.project.load import load_profile
 from planner.plans.search import estimate, searched_offers
 from planner.plans.serving import _batches, _stricter, headroom_slo, serving_plan, serving_plans
+from planner.project.load import load_profile
 
 from .conftest import ROOT
 

@@ -11,9 +11,9 @@ from scipy import stats
 
 import planner
 
+from planner.dataclass import build
 from planner.model import md_c
 from planner.model.queueing import poisson_quantile, poisson_quantiles
-from planner.dataclass import build
 from planner.plans.serving import (LLM_QUANTILES, _Candidate, _maybe_least_ttft, _meets, batch_latency,
                                      llm_latency, llm_meets, replicas_needed)
 
@@ -511,9 +511,9 @@ def test_a_decode_step_from_its_terms_is_the_written_out_step(catalog, preset):
     # inference_time.decode_terms keeps what a step reads that is the same at every batch (plans/serving.py times
     # thousands of batches at one context): decode_step_at must be the formula's floats, bit for bit, for a dense
     # model (the weights read once) and a mixture of experts (the experts the batch's tokens touch)
-    from planner.project.load import resolve_architecture
     from planner.model.inference_time import decode_step_at, decode_terms
     from planner.model.workload import decode_flops, kv_cache_bytes, weights_read_bytes, workload_for
+    from planner.project.load import resolve_architecture
     from planner.schema.profile import ModelSection
 
     work = workload_for(resolve_architecture(ModelSection(preset=preset), catalog))

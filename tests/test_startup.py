@@ -7,8 +7,8 @@ import pytest
 
 import planner
 from planner.model.startup import DISK_BYTES_PER_S, NODE_INIT_S, PROVISION_S, RENDEZVOUS_S_PER_RANK, startup_seconds
-from planner.plans.options import hours_at_confidence
 from planner.model.workload import workload_for
+from planner.plans.options import hours_at_confidence
 from planner.plans.training import restart_weight_bytes, starting_weight_bytes, training_job
 
 from .conftest import ROOT, gpuplan

@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 from planner.catalog.load import BUNDLED_CATALOG, PricedOffer, load_catalog
 from planner.cli.main import app
 from planner.efficiency.origin import Efficiency
-from planner.validate.train_fit import cached_leave_one_out
 from planner.model.interconnect import hierarchical_allreduce_seconds
 from planner.model.nccl import collective_seconds
 from planner.model.workload import workload_for
@@ -23,6 +22,7 @@ from planner.plans.training import (
 from planner.schema.catalog import Offer
 from planner.schema.model import Architecture
 from planner.validate.runs import summaries, validate
+from planner.validate.train_fit import cached_leave_one_out
 
 LOO_MEDIAN_ABS_ERROR_RATCHET = 0.132
 """Leave-one-out median |error| on the published training runs was 0.122 when this was set (2026-12-01, the curve's
@@ -334,10 +334,10 @@ def test_an_end_to_end_decode_row_pays_its_prefill_and_one_step_less():
     """A decode row timed end to end (vLLM's benchmark_latency, gpt-fast): one batched prefill, then output − 1
     decode steps; the implied bandwidth fraction of prior_fit inverts it, so the row's own prior predicts it."""
     from planner.efficiency.prior_fit import implied_efficiency
-    from planner.project.load import resolve_architecture
     from planner.model.inference_time import decode_step_seconds
     from planner.model.precision import peak_flops
     from planner.model.workload import prefill_flops
+    from planner.project.load import resolve_architecture
     from planner.schema.model import ModelSection
     from planner.schema.runs import PublishedRun
     from planner.validate.serving import end_to_end_decode_tokens_per_s

@@ -478,8 +478,8 @@ def test_a_saved_estimate_and_its_profile_diff_to_no_change(tmp_path, profile):
 def test_diff_writes_hours_gpu_hours_and_cost_as_the_estimate_does():
     # new-user QA round 24: diff wrote a 13,610-GPU-hour run as '13,610.0' (a precision no estimate has) and its
     # hours with one decimal whatever their size; now readable.gpu_hours / hours / usd, the estimate's formats
-    from planner.render.diff import _cell
     from planner.readable import hours, usd
+    from planner.render.diff import _cell
 
     assert _cell(13610.0, "GPU-hours") == "13,610" and _cell(820.8, "GPU-hours") == "821"
     assert _cell(12.34, "GPU-hours") == "12.3" and _cell(0.0583, "GPU-hours") == "0.058"

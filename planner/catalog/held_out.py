@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.io.yamlcache import safe_load_cached
+from planner.io.yamlfile import parse_yaml
 
 ACCURACY_FILE = "accuracy.yaml"
 MIN_HELD_OUT_RUNS = 5
@@ -46,8 +47,6 @@ def accuracy_document(catalog_dir: Path | str) -> dict[str, Any]:
 def held_out_sigmas(text: str, file: str) -> HeldOut:
     """The held-out σ of every validation group of an accuracy file's text with at least MIN_HELD_OUT_RUNS runs: the
     σ whose normal median |error| is the group's. A group without numbers where they belong is bad input, placed."""
-    from planner.io.yamlfile import parse_yaml
-
     doc = parse_yaml(text, file)
     groups = doc.data.get("groups") if isinstance(doc.data, dict) else None
     out: HeldOut = {}

@@ -22,14 +22,13 @@ from pydantic import ValidationError
 from planner.catalog.load import Catalog
 from planner.catalog.names import gpu_for, load_accelerator_names
 from planner.catalog.quirks import clean
-from planner.catalog.snapshot_import import check_as_of, snapshot_date, snapshot_root
 from planner.catalog.skypilot import (NUMERIC_COLUMNS, SkyRow, bad_count, cell, check_numbers, gpu_info, number,
                                       read_table)
+from planner.catalog.snapshot_import import check_as_of, snapshot_date, snapshot_root
 from planner.errors import InputError
-from planner.io.loading import first_problem
-from planner.schema.catalog import RESERVED_PROVIDER_IDS
 from planner.io.atomic import write_text_atomic
-from planner.schema.catalog import Offer, OmittedRow, ProviderOffers
+from planner.io.loading import first_problem
+from planner.schema.catalog import Offer, OmittedRow, ProviderOffers, RESERVED_PROVIDER_IDS
 
 SKYPILOT_REQUIRED = ("InstanceType", "AcceleratorName", "AcceleratorCount", "Price")
 GPUHUNT_REQUIRED = ("instance_name", "price", "gpu_count", "gpu_name")

@@ -11,6 +11,8 @@ from planner.dataclass import dataclass
 from pathlib import Path
 from typing import Any
 
+from planner.catalog.bandwidth_ceiling import with_bandwidth_ceilings
+from planner.catalog.ceilings import with_ceilings
 from planner.catalog.compiled import compiled_key, load_compiled, store_compiled
 from planner.catalog.held_out import ACCURACY_FILE, HeldOut, held_out_sigmas
 from planner.errors import CatalogLookupError, InputError, PlannerError, did_you_mean, option
@@ -18,8 +20,6 @@ from planner.io.loading import M, load_model_file
 from planner.io.statcache import remembered
 from planner.io.yamlcache import CACHE_FORMAT, content_key
 from planner.io.yamlfile import YamlDocument, read_text
-from planner.catalog.ceilings import with_ceilings
-from planner.catalog.bandwidth_ceiling import with_bandwidth_ceilings
 from planner.schema.catalog import (
     RESERVED_PROVIDER_IDS,
     CommitmentsFile,

@@ -17,13 +17,14 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import TyperException
 
+from planner.catalog import gpuhunt_refresh, refresh as refresh_module, snapshot_import
+from planner.catalog.importer import import_offers, summary, write_offers
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.cli.estimate import Emit, EstimateArgs, Format, run_estimate
-from planner.cli.guard import OUTPUT_MARK, exit_code_for, flush_output, note, state, usage_error, write_all
+from planner.cli.guard import (exit_code_for, flush_output, note, out as _out, OUTPUT_MARK, state, usage_error,
+                               wide as _wide, write_all)
 from planner.cli.numbers import WholeNumber, number
-from planner.cli.guard import out as _out
-from planner.cli.guard import wide as _wide
-from planner.errors import PlannerError, command_line
+from planner.errors import InputError, PlannerError, command_line
 
 if TYPE_CHECKING:
     import datetime
@@ -396,8 +397,6 @@ def _check_calibrate_options(out: Path | None, quick: bool, print_script: bool, 
     """--print-script and --emit print text and run nothing here, so --out and --quick (a run on this machine) would
     do nothing (new-user QA: `calibrate --emit skypilot --gpus L40S --out tasks.yaml` printed the tasks, wrote no
     file and exited 0); and the two print different things. `task_flags`: --gpus and --bucket, when given (--emit's)."""
-    from planner.errors import InputError
-
     emitting = emit or bool(task_flags)
     if print_script and task_flags and not emit:
         # new-user QA round 13: `--print-script --gpus H100-SXM` said "--print-script and --emit skypilot print
@@ -444,8 +443,8 @@ def calibration_list(
 ) -> None:
     """What is calibrated, when, on which driver/torch, and how far each measured peak is from the datasheet."""
     _wide(wide)
-    from planner.efficiency.stores import check_calibrations
     from planner.efficiency.records import calibration_store, load_calibrations
+    from planner.efficiency.stores import check_calibrations
     from planner.render.records import calibration_rows, render_calibration_list
 
     check_calibrations(calibrations)
@@ -470,8 +469,6 @@ def _price_date(as_of: Optional[str]) -> Optional["datetime.date"]:
     round 15: import said "--as-of: --as-of '2026-02-30': expected a date YYYY-MM-DD", and an empty value, as an
     unset shell variable leaves, dated the prices today without a word, where refresh refused it)."""
     import datetime as dt
-
-    from planner.errors import InputError
 
     if as_of is None:
         return None
@@ -501,9 +498,6 @@ def catalog_import(
     """Refresh a provider's prices from a maintained catalog's table into catalog/offers/<provider>.yaml."""
     import datetime as dt
 
-    from planner.catalog.importer import import_offers, summary, write_offers
-    from planner.errors import InputError
-
     date = _price_date(as_of)
     if table.is_dir():
         if source.value != "skypilot":
@@ -512,8 +506,6 @@ def catalog_import(
         if replace:
             raise InputError("--replace applies to one table; a snapshot folder always keeps the offers it does not "
                              "cover", field="--replace", hint="Pass one <cloud>/vms.csv, or drop --replace.")
-        from planner.catalog import snapshot_import
-
         results = snapshot_import.import_snapshot(table, load_catalog(catalog), Path(catalog), date)
         if not dry_run:
             for item in results:
@@ -546,10 +538,6 @@ def catalog_refresh(
     """Pull today's prices (network needed) into catalog/offers/, with a diff of what changed."""
     import datetime as dt
 
-    from planner.catalog import refresh as refresh_module
-    from planner.catalog.importer import write_offers
-    from planner.errors import InputError
-
     if source is RefreshSource.gpuhunt and url is not None:
         raise InputError("--url goes with --from skypilot-url (gpuhunt fetches its own catalog)", field="--url")
     if source is RefreshSource.gpuhunt and as_of is not None:
@@ -557,8 +545,6 @@ def catalog_refresh(
     day = _price_date(as_of)
     # no network: refresh_module.NoNetwork, a PlannerError ('Error: no network: …', exit 2, cli/guard.py)
     if source is RefreshSource.gpuhunt:
-        from planner.catalog import gpuhunt_refresh
-
         results, diff = gpuhunt_refresh.refresh(load_catalog(catalog), Path(catalog))
     else:
         results, diff = refresh_module.refresh(load_catalog(catalog), Path(catalog),
@@ -669,14 +655,12 @@ def validate(
 ) -> None:
     """Predict every published run: predicted vs actual, error, P10–P90 and coverage, overall and by group."""
     _wide(wide)
-    from planner.validate.runs import group_names, render_json, render_table, rule_of_thumb_errors
-    from planner.validate.runs import validate as run_validation
+    from planner.validate.runs import (group_names, render_json, render_table, rule_of_thumb_errors,
+                                       validate as run_validation)
 
     if leave_one_out and cross_validate is not None:
         # new-user QA round 11: both given, the title said "grouped cross-validation by gpu" and --leave-one-out
         # was dropped without a word
-        from planner.errors import InputError
-
         raise InputError("--leave-one-out and --cross-validate are two ways of holding runs out: give one",
                          hint="--leave-one-out holds out each run alone (the same as --cross-validate over single "
                               "runs); --cross-validate source|gpu|family holds out a whole group.")

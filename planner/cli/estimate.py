@@ -11,7 +11,9 @@ from pathlib import Path
 from planner.catalog.load import BUNDLED_CATALOG
 from planner.cli.guard import echo_err, note, out, state, wide
 from planner.dataclass import dataclass
-from planner.io.yamlfile import STDIN, STDIN_NAME
+from planner.errors import InputError
+from planner.io.atomic import check_output_path
+from planner.io.yamlfile import STDIN, STDIN_NAME, read_stdin
 
 BLAS_THREADS_ENV = "OPENBLAS_NUM_THREADS"
 """The thread count numpy's bundled OpenBLAS reads when it loads (an estimate sets it to 1 unless set)."""
@@ -57,8 +59,6 @@ HTML_SUFFIXES = (".html", ".htm")
 def _check_options(local_usd_per_hour: float, plot: Path | None, html: Path | None) -> None:
     """Options checked before any work: a finite hourly cost, output paths that can be written."""
     from planner.api import check_local_usd_per_hour
-    from planner.errors import InputError
-    from planner.io.atomic import check_output_path
 
     check_local_usd_per_hour(local_usd_per_hour)
     for name, path in (("--plot", plot), ("--html", html)):
@@ -107,7 +107,6 @@ def run_estimate(args: EstimateArgs) -> int:
     shown: Path | str = args.profile
     if str(args.profile) == STDIN:  # `gpuplan estimate -`: the profile piped in, its places named <stdin>
         from planner.project.load import load_profile
-        from planner.io.yamlfile import read_stdin
 
         shown = STDIN_NAME
         loaded = load_profile(STDIN_NAME, cat, args.overrides, text=read_stdin())

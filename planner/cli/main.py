@@ -13,6 +13,8 @@ from typing import Any
 
 from planner.cli.guard import (EXIT_INTERRUPTED, error_line, exit_code_for, flush_output,
                                 quiet_dropped_interrupt, record_interrupt, state, wide)
+from planner.errors import command_line
+from planner.plans.collector import GC_THRESHOLD
 
 PYDANTIC_PLUGINS_ENV = "PYDANTIC_DISABLE_PLUGINS"
 """pydantic's switch for its plugin discovery ('__all__': none; read by pydantic/plugin/_loader.py get_plugins)."""
@@ -166,8 +168,6 @@ def _plain_estimate() -> int | None:
 
     state["debug"] = False
     wide(False)
-    from planner.errors import command_line
-
     try:
         try:
             with command_line():  # errors name the options (planner/errors.py option)
@@ -185,8 +185,6 @@ def run() -> None:
     """The command line in sys.argv, run; leaves by SystemExit (Typer's way), which a program that runs the CLI
     in its own process may catch (main: the console script)."""
     import os
-
-    from planner.plans.collector import GC_THRESHOLD
 
     # pydantic looks for plugins in every installed distribution's entry points (importlib.metadata) before it
     # validates the first model: ~15 ms of a cold start, for plugins gpuplan neither needs nor wants observing its

@@ -11,11 +11,13 @@ from pathlib import Path
 from types import ModuleType
 
 from planner.catalog.load import Catalog
-from planner.errors import PlannerError
+from planner.efficiency.records import (calibration_name, check_record_name, kept_store_option, record_yaml,
+                                        save_record)
+from planner.errors import CatalogLookupError, InputError, PlannerError
 from planner.io.atomic import check_output_path, write_new_file_atomic
-from planner.io.loading import range_words
+from planner.io.loading import explained, range_words
 from planner.project.load import LoadedProfile
-from planner.efficiency.records import check_record_name, record_yaml, save_record
+from planner.schema import record as record_schema
 from planner.schema.record import MeasurementRecord
 from planner.schema.units import parse_seconds
 
@@ -93,8 +95,6 @@ def schema_checked(out: Path) -> Iterator[None]:
     not an internal error."""
     from pydantic import ValidationError
 
-    from planner.errors import InputError
-
     try:
         yield
     except ValidationError as exc:
@@ -102,10 +102,7 @@ def schema_checked(out: Path) -> Iterator[None]:
         where = ".".join(str(part) for part in (exc.title, *first["loc"]))
         # the problem in the words a profile's errors use (new-user QA round 18: pydantic's 'Input should be greater
         # than 0'), the value as measured
-        from planner.io.loading import explained
-        from planner.schema import record
-
-        model = getattr(record, exc.title, None)
+        model = getattr(record_schema, exc.title, None)
         problem, _ = explained(first, model if isinstance(model, type) else MeasurementRecord,
                                tuple(first["loc"]), None)
         problem = re.sub(r",? got .*$", "", problem) if problem.startswith("expected ") else problem
@@ -129,8 +126,6 @@ def check_model_code(model_code: str | None, trusted: bool) -> None:
 def check_not_the_profile(out: Path, profile: Path) -> None:
     """--out must not be the profile being measured (new-user QA round 13: `gpuplan profile p.yaml --out p.yaml`
     replaced the profile with its record)."""
-    from planner.errors import InputError
-
     try:
         same = out.exists() and profile.exists() and os.path.samefile(out, profile)
     except OSError:
@@ -147,8 +142,6 @@ def run_profile(loaded: LoadedProfile, catalog: Catalog, out: Path, quick: bool,
     (its errors name the option), not the default measurements/PROFILE-NAME.yaml."""
     if processes is not None and not comm:
         # new-user QA round 13: `profile --processes 4` without --comm ran the whole profile and measured no ranks
-        from planner.errors import InputError
-
         raise InputError(f"{processes} sets the ranks of --comm, which is not given", field="--processes",
                          hint=f"Add --comm to measure all-reduce across {processes} local processes, or drop "
                               "--processes.")
@@ -183,8 +176,6 @@ def calibrate_summary(record: MeasurementRecord, catalog: Catalog, target: Path)
     """What `gpuplan calibrate` prints once the record is written."""
     from planner.render.records import render_record_summary
 
-    from planner.efficiency.records import kept_store_option
-
     store = kept_store_option()  # an installed package's own store is refused: the line names one outside it
     add = f"{target} {store}\n(and give gpuplan estimate the same {store})" if store else f"{target}"
     return render_record_summary(record, catalog) + f"Wrote {target}\nAdd it with: gpuplan calibration add {add}\n"
@@ -209,8 +200,6 @@ def run_calibrate(catalog: Catalog, out: Path | None, budget_s: float, quick: bo
                                     "`gpuplan estimate --measurements FILE` for this machine alone.")
         with schema_checked(out or Path("calibration.yaml")):
             record = run.calibration_record(catalog, budget_s, command, device, quick=quick)
-    from planner.efficiency.records import calibration_name
-
     if out is not None:
         target = out
         save_record(record, target)
@@ -232,7 +221,6 @@ def calibration_tasks_text(catalog: Catalog, catalog_dir: Path, gpus: str | None
     """`calibrate --emit skypilot --gpus TYPE[:N],…`: the SkyPilot tasks, one per GPU type; bad input is one error
     naming the option."""
     from planner.catalog.names import load_accelerator_names
-    from planner.errors import CatalogLookupError, InputError
     from planner.render.calibrate_task import Request, calibration_tasks
 
     if not emitting:
@@ -269,8 +257,6 @@ def calibration_tasks_text(catalog: Catalog, catalog_dir: Path, gpus: str | None
         raise InputError(f"{gpus!r} names a GPU type twice", field="--gpus")
     try:
         names = load_accelerator_names(catalog_dir, catalog)
-        from planner.efficiency.records import kept_store_option
-
         return calibration_tasks(names, requests, budget, bucket, store_option=kept_store_option())
     except CatalogLookupError as exc:
         raise InputError(exc.message, field="--gpus", hint=exc.hint) from None

@@ -12,11 +12,12 @@ from statistics import NormalDist
 from typing import Any, TypeVar
 
 from planner.catalog.load import Catalog
-from planner.decide.confidence import Accuracy
-from planner.decide.understood import Understood
+from planner.decide.confidence import (Accuracy, largest_published_batch, nearest_accuracy, serving_group,
+                                       training_group)
+from planner.decide.understood import Understood, understood
 from planner.efficiency.train_curve import uses_flash
 from planner.errors import PlannerError, option
-from planner.project.load import LoadedProfile
+from planner.model.startup import startup_note
 from planner.plans import verdict
 from planner.plans.options import TrainingOption, hours_at_confidence, spot_adjusted
 from planner.plans.rank import (
@@ -27,10 +28,11 @@ from planner.plans.rank import (
     serving_rank,
 )
 from planner.plans.search import Estimate, TrainingEstimate
-from planner.model.startup import startup_note
 from planner.plans.serving import ServingPlan
+from planner.plans.spot import CHECKPOINT_WRITE_BYTES_PER_S, INTERRUPTIONS_PER_MONTH
 from planner.plans.training import TrainingJob, TrainingPlan, pinned_parts, starting_weight_bytes, virtual_stages
 from planner.plans.verdict import Kind, Verdict
+from planner.project.load import LoadedProfile
 from planner.readable import count_text, fixed, usd, whole_ms
 from planner.schema.catalog import COMMIT_TERM_HOURS
 from planner.schema.profile import Profile, Slo
@@ -457,8 +459,6 @@ def _virtual_line(decision: TrainingDecision, job: TrainingJob) -> list[str]:
 
 def _training_assumptions(decision: TrainingDecision, spot: bool, job: TrainingJob,
                           commitment: str | None = None) -> list[str]:
-    from planner.plans.spot import CHECKPOINT_WRITE_BYTES_PER_S, INTERRUPTIONS_PER_MONTH
-
     level = decision.confidence
     lines = [f"Hours are planned at P{level * 100:g}: the efficiency's log-normal spread at z = "
              f"{NormalDist().inv_cdf(level):.2f} (P50 plans on the median)."
@@ -706,14 +706,6 @@ def decide(loaded: LoadedProfile, catalog: Catalog, est: Estimate, confidence: f
     """The decision for both sections of an estimate, ranked from the options its search judged (at the estimate's
     confidence), with the header of what was understood and the accuracy of the validation group nearest each
     section."""
-    from planner.decide.confidence import (
-        largest_published_batch,
-        nearest_accuracy,
-        serving_group,
-        training_group,
-    )
-    from planner.decide.understood import understood
-
     if confidence is not None and confidence != est.confidence:
         raise ValueError(f"the estimate was judged at {est.confidence:g}, not {confidence:g}: plan() again")
     profile = loaded.profile

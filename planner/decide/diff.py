@@ -9,7 +9,7 @@ from planner.dataclass import dataclass
 from pathlib import Path
 from typing import Any
 
-from planner.errors import InputError
+from planner.errors import InputError, did_you_mean
 from planner.io.yamlfile import read_text
 from planner.readable import change_percent
 from planner.schema.units import check_bare_percent, check_digit_groups
@@ -68,8 +68,6 @@ def parse_thresholds(text: str) -> dict[str, float]:
             name, value = "cost", part
         name = name.strip().lower().replace("-", "_")
         if name not in METRIC_KEYS:
-            from planner.errors import did_you_mean
-
             raise InputError(f"unknown metric {name!r} in {text!r}", field="--fail-above",
                              hint=did_you_mean(name, METRIC_KEYS) or f"Use one of {', '.join(METRIC_KEYS)}.")
         if name in out:

@@ -7,9 +7,9 @@ from dataclasses import field
 from planner.dataclass import dataclass
 from typing import TYPE_CHECKING
 
+from planner.model.workload import BYTES, params_disagreement, weight_bytes, workload_for
 from planner.project.load import LoadedProfile
 from planner.readable import RECOMPUTATION, count_text, fixed, whole_ms
-from planner.model.workload import params_disagreement, workload_for
 
 if TYPE_CHECKING:
     from planner.model.interconnect import PlanLinks
@@ -130,8 +130,6 @@ def understood(loaded: LoadedProfile, est: Estimate, chosen: TrainingPlan | None
             else "dynamic batching"))
         lines.append(("assumed", ", ".join(stack)))
         if chosen_s is not None:
-            from planner.model.workload import BYTES, weight_bytes  # noqa: F401
-
             per_gpu = weight_bytes(est.inference.work, inf.precision) / chosen_s.gpus_per_replica \
                 if inf.precision in BYTES else None
             generative = est.inference.work.is_generative

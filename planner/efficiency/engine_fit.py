@@ -11,10 +11,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from planner.catalog.load import Catalog
-from planner.project.load import resolve_architecture
 from planner.model.decode_ceiling import copy_bytes_per_s
 from planner.model.engine_step import prior_step
 from planner.model.workload import weight_bytes, workload_for
+from planner.project.load import resolve_architecture
 from planner.schema.priors import EngineStep
 from planner.schema.runs import PublishedRun, fittable
 

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from planner.dataclass import dataclass
 
 from planner.catalog.load import Catalog
-from planner.project.load import resolve_architecture
 from planner.model.forward_time import (
     DEFAULT_HOST_FLOOR_US,
     EXECUTION_MODES,
@@ -20,6 +19,7 @@ from planner.model.forward_time import (
     forward_seconds,
 )
 from planner.model.workload import Workload, workload_for
+from planner.project.load import resolve_architecture
 from planner.schema.catalog import GpuSpec
 from planner.schema.priors import LaunchFloor
 from planner.schema.runs import PublishedRun, fittable

@@ -6,6 +6,7 @@ import dataclasses
 from planner.catalog.load import Catalog
 from planner.efficiency.figure import Z90, Efficiency, interval
 from planner.efficiency.train_curve import curve_efficiency, pick_curve
+from planner.errors import MissingPriorError
 from planner.model.decode_ceiling import copy_bytes_per_s, share_of_peak
 from planner.schema.catalog import GpuSpec
 
@@ -64,8 +65,6 @@ def prior_efficiency(catalog: Catalog, gpu: GpuSpec, kind: str, family: str, fp1
             return held_out_widened(Efficiency(fit.peak_efficiency, fit.log_sigma, "transferred",
                                                f"no prefill runs: the large-matmul efficiency of the {fit.arch} "
                                                "training curve"), catalog, HELD_OUT_GROUP["prefill"])
-    from planner.errors import MissingPriorError
-
     raise MissingPriorError(f"the catalog has no {kind} efficiency prior (priors.yaml missing or incomplete), so "
                             f"nothing can be planned", hint="Copy priors.yaml from the bundled catalog, or run "
                                                           "scripts/fit_priors.py.")

@@ -8,11 +8,11 @@ from collections import defaultdict
 from planner.dataclass import dataclass
 
 from planner.catalog.load import Catalog
-from planner.project.load import resolve_architecture
 from planner.model.decode_ceiling import copy_bytes_per_s, copy_share
 from planner.model.engine_step import engine_step_seconds
 from planner.model.llama_cpp import accumulate_factor, layer_split_speedup
 from planner.model.workload import prefill_flops, weight_bytes, workload_for
+from planner.project.load import resolve_architecture
 from planner.schema.priors import EfficiencyPrior
 from planner.schema.runs import PublishedRun, fittable
 

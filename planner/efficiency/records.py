@@ -13,8 +13,8 @@ from planner.dataclass import dataclass
 from planner.errors import InputError, did_you_mean, option
 from planner.io.atomic import write_new_file_atomic, write_text_atomic
 from planner.io.digest import sha256
-from planner.io.safepath import inside, safe_name
 from planner.io.loading import validate_document
+from planner.io.safepath import inside, safe_name
 from planner.io.yamlfile import YamlDocument, load_yaml, read_text
 
 if TYPE_CHECKING:  # the record's models are imported where a record is read: every estimate looks in the

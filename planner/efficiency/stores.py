@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from planner.catalog.load import Catalog
 from planner.efficiency.calibrated import EfficiencyBook
 from planner.efficiency.local_device import LocalDevice, local_device
-from planner.errors import InputError, option
 from planner.efficiency.records import (calibrated_gpus, calibration_store, check_against_datasheet, check_named_gpu,
                                 load_calibrations, load_record_document, this_host_device)
+from planner.errors import InputError, option
 
 if TYPE_CHECKING:  # annotations only: a measurement record's models are imported where one is read
     from planner.schema.record import MeasurementRecord

@@ -29,11 +29,12 @@ from planner.dataclass import dataclass
 
 from planner.catalog.ceilings import TENSOR_PRECISIONS, ceiling_share, tensor_rate
 from planner.catalog.load import Catalog
+from planner.dataclass import evolve
 from planner.efficiency.curve import Num, saturating
 from planner.efficiency.figure import Efficiency
+from planner.errors import MissingPriorError
 from planner.model.decode_ceiling import copy_share
 from planner.model.workload import Workload
-from planner.dataclass import evolve
 from planner.schema.catalog import GpuSpec
 from planner.schema.priors import Extrapolation, TrainCurveFit
 
@@ -332,8 +333,6 @@ def curve_efficiency(catalog: Catalog, gpu: GpuSpec) -> Efficiency:
     """The training efficiency of a GPU from the catalog's curves (value: the curve's peak; plans evaluate it)."""
     fit = pick_curve(catalog.train_curves, gpu.family)
     if fit is None:
-        from planner.errors import MissingPriorError
-
         raise MissingPriorError("the catalog has no training efficiency curve (priors.yaml missing or incomplete), "
                                  "so nothing can be planned",
                                  hint="Copy priors.yaml from the bundled catalog, or run scripts/fit_priors.py.")

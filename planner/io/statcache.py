@@ -18,6 +18,8 @@ import stat
 import time
 from collections.abc import Callable, Sequence
 
+from planner.errors import InputError
+from planner.io.atomic import write_text_atomic
 from planner.io.digest import sha256
 from planner.io.yamlcache import cache_dir
 
@@ -67,9 +69,6 @@ def _store(entry: os.PathLike[str], document: dict[str, str]) -> None:
     """Write an entry atomically and keep the KEEP_ENTRIES newest; a folder that cannot be written costs only the
     speed-up."""
     from pathlib import Path
-
-    from planner.errors import InputError
-    from planner.io.atomic import write_text_atomic
 
     path = Path(entry)
     try:

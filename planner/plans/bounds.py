@@ -14,12 +14,12 @@ from pydantic import ValidationError
 from planner.catalog.load import Catalog, PricedOffer
 from planner.io.loading import explained
 from planner.io.positions import SourcePositions
-from planner.project.load import resolve_architecture
+from planner.model.inference_time import default_kv_precision, kv_batch_limit
 from planner.model.precision import peak_flops
 from planner.model.workload import Workload, decode_flops, prefill_flops, weight_bytes
-from planner.model.inference_time import default_kv_precision, kv_batch_limit
 from planner.plans.serving import MAX_BATCH, MAX_REPLICAS, TENSOR_PARALLEL
 from planner.plans.training import TrainingJob, model_pin_problem, training_memory
+from planner.project.load import resolve_architecture
 from planner.schema.model import Architecture, ModelSection
 from planner.schema.profile import Inference, Training
 

@@ -13,9 +13,9 @@ from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 from planner.catalog.load import PricedOffer
+from planner.dataclass import evolve_with
 from planner.efficiency.local_device import LOCAL_PROVIDER
 from planner.model.costing import run_cost_usd
-from planner.dataclass import evolve_with
 from planner.plans.owned import OWNED
 from planner.plans.spot import SpotOverhead, spot_overhead
 from planner.plans.training import TimedPlan, TrainingJob, TrainingPlan, priced

@@ -17,10 +17,10 @@ from planner.catalog.commitments import committed_offers
 from planner.catalog.dominance import undominated
 from planner.catalog.load import Catalog, PricedOffer
 from planner.catalog.trust import price_flags
+from planner.dataclass import evolve, evolve_with
 from planner.efficiency.calibrated import EfficiencyBook
 from planner.efficiency.local_device import LocalDevice
 from planner.efficiency.origin import Efficiency, prior_efficiency
-from planner.project.load import LoadedProfile, resolve_architecture
 from planner.model.bill import BillRates, ServingBill, bill_rates, serving_bill
 from planner.model.costing import run_cost_usd_each
 from planner.model.interconnect import intra_node_gbs, plan_links
@@ -28,7 +28,6 @@ from planner.model.precision import COMPUTE_PRECISION
 from planner.model.workload import Workload, weight_bytes, workload_for
 from planner.plans import bounds
 from planner.plans.count_bound import CountBound, boundable
-from planner.dataclass import evolve, evolve_with
 from planner.plans.local import (
     inference_sizes,
     local_serving_plan,
@@ -80,6 +79,7 @@ from planner.plans.training import (
     unfitted_layout,
 )
 from planner.plans.verdict import SEVERITY, Kind
+from planner.project.load import LoadedProfile, resolve_architecture
 from planner.schema.catalog import GpuSpec, Offer
 from planner.schema.model import ModelSection
 from planner.schema.profile import Inference, OwnedMachine, Parallelism, Slo, Training

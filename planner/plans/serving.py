@@ -23,6 +23,7 @@ from planner.dataclass import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from planner.catalog.load import Catalog, PricedOffer
+from planner.dataclass import maker
 from planner.efficiency.origin import Z90, Efficiency, held_out_widened, prior_efficiency
 from planner.model.bill import ServingBill
 from planner.model.costing import monthly_cost_usd
@@ -61,8 +62,8 @@ from planner.model.md_c import (
     quantile_within,
     quantile_within_known,
 )
-from planner.model.percentile import Percentile
 from planner.model.memory import usable_bytes
+from planner.model.percentile import Percentile
 from planner.model.precision import COMPUTE_PRECISION, alternative_precision, peak_flops
 from planner.model.queueing import poisson_quantile_within, poisson_quantiles
 from planner.model.serving_features import (
@@ -75,7 +76,6 @@ from planner.model.serving_features import (
 from planner.model.simulation_length import SimulatedLatency, first_requests, requests_for, until_decided
 from planner.model.workload import BYTES, Workload, weight_bytes
 from planner.plans import verdict
-from planner.dataclass import maker
 from planner.plans.verdict import Kind, Verdict
 from planner.schema.catalog import COMMIT_TERM_HOURS, CommittedPrice, GpuSpec
 from planner.schema.profile import Inference, Slo

@@ -12,11 +12,13 @@ from planner.dataclass import dataclass
 from typing import Any, NamedTuple
 
 from planner.catalog.load import Catalog, PricedOffer
+from planner.dataclass import build, evolve, evolve_with
 from planner.efficiency.local_device import LOCAL_PROVIDER
 from planner.efficiency.origin import Efficiency, interval
 from planner.efficiency.train_curve import efficiency_cap
 from planner.model.bill import BillRates
 from planner.model.costing import run_costs_usd
+from planner.model.decode_ceiling import copy_bytes_per_s
 from planner.model.forward_time import kernels_per_forward, training_mode
 from planner.model.grad_sync import gradient_messages
 from planner.model.interconnect import (
@@ -26,7 +28,6 @@ from planner.model.interconnect import (
     pipeline_send_seconds,
     ring_allreduce_seconds,
 )
-from planner.model.decode_ceiling import copy_bytes_per_s
 from planner.model.memory import usable_bytes
 from planner.model.precision import alternative_precision, master_bytes, peak_flops, training_value_bytes
 from planner.model.startup import startup_seconds
@@ -39,7 +40,6 @@ from planner.model.workload import (
 )
 from planner.plans import verdict
 from planner.plans.context_parallel import context_degrees, context_problem, ring_comm_and_share, splits_sequence
-from planner.dataclass import build, evolve, evolve_with
 from planner.plans.expert_parallel import (
     DEFAULT_CAPACITY_FACTOR,
     all_to_all_step_seconds,

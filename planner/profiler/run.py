@@ -18,12 +18,14 @@ from planner.catalog.load import Catalog
 from planner.efficiency.calibrated import NEAREST_PRECISION
 from planner.efficiency.curve import fit_efficiency_curve
 from planner.efficiency.records import host_fingerprint, identify_gpu
+from planner.model.precision import COMPUTE_PRECISION
 from planner.profiler.interrupts import check
 from planner.profiler.microbench import (
     copy_bandwidth_gbs,
     matmul_point,
     supported_precisions,
 )
+from planner.profiler.models import mlp_shape
 from planner.profiler.usercode import UserModel, load_user_model
 from planner.profiler.workloads import (
     Peak,
@@ -137,8 +139,6 @@ def reduce_architecture(arch: Architecture, quick: bool, device: str = "cpu") ->
         if (arch.num_classes or 1000) > 100:
             update["num_classes"] = 100
     else:
-        from planner.profiler.models import mlp_shape
-
         layers, width = mlp_shape(arch)
         max_layers, max_width = ((4, 512) if quick else (4, 1024)) if device == "cpu" else (4, 8192)
         if layers > max_layers or width > max_width:
@@ -161,8 +161,6 @@ def describe(arch: Architecture) -> str:
     if arch.family == "cnn":
         return (f"ResNet blocks {arch.blocks}, width {arch.width or 64}, {arch.image_size}px, "
                 f"{arch.num_classes or 1000} classes")
-    from planner.profiler.models import mlp_shape
-
     layers, width = mlp_shape(arch)
     return f"MLP {layers} layers × {width}"
 
@@ -334,8 +332,6 @@ def profile_record(arch: Architecture, training: Training | None, inference: Inf
     supported = supported_precisions(device)
     wanted = [local_precision(training.precision, supported)] if training is not None else []
     if inference is not None:
-        from planner.model.precision import COMPUTE_PRECISION
-
         wanted.append(local_precision(COMPUTE_PRECISION[inference.precision], supported))
     precisions = list(dict.fromkeys(["fp32", *wanted]))
     small, reduced = reduce_architecture(arch, quick, device)

@@ -15,10 +15,10 @@ from planner.catalog.load import Catalog
 from planner.errors import InputError, PlannerError
 from planner.io.loading import error_from_validation, validate_document
 from planner.io.positions import SourcePositions
-from planner.project.cache import LOADED_FIELDS, load_cached_profile, profile_key, store_profile
 from planner.io.yamlfile import YamlDocument, parse_yaml, read_text
 from planner.model.standard_shape import describe, standard_shape
 from planner.model.workload import params_disagreement
+from planner.project.cache import LOADED_FIELDS, load_cached_profile, profile_key, store_profile
 from planner.schema.catalog import a_family
 from planner.schema.model import ARCH_FIELDS, Architecture, ModelPreset, ModelSection
 from planner.schema.profile import OWNED_PROVIDER, Profile

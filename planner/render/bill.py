@@ -9,6 +9,8 @@ from __future__ import annotations
 from planner.dataclass import dataclass
 from typing import Any
 
+from planner import readable
+from planner.efficiency.local_device import LOCAL_PROVIDER
 from planner.model.bill import (
     DATASET_NOT_GIVEN,
     EGRESS_UNKNOWN,
@@ -19,7 +21,6 @@ from planner.model.bill import (
 )
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan
-from planner import readable
 from planner.readable import fixed, usd
 from planner.render.console import Column
 
@@ -89,7 +90,6 @@ def _own_machine(provider: str) -> str | None:
     """'your own machine' / 'this machine' for an owned or measured machine, whose disk and network no price in the
     catalog bills (new-user QA: its bill read 'no storage price for owned in the catalog', as if 'owned' were a
     provider the catalog lacked); None for a rented offer."""
-    from planner.efficiency.local_device import LOCAL_PROVIDER
     from planner.plans.owned import OWNED
 
     return {OWNED: "your own machine", LOCAL_PROVIDER: "this machine"}.get(provider)

@@ -6,6 +6,7 @@ from typing import Any
 
 from planner.catalog.load import Catalog
 from planner.render.console import Column, fit_table, is_wide, make_console
+from planner.schema.model import ModelSection
 
 
 def gpu_rows(catalog: Catalog) -> list[dict[str, Any]]:
@@ -82,9 +83,8 @@ def market_line(catalog: Catalog) -> str:
 
 def model_rows(catalog: Catalog) -> list[dict[str, Any]]:
     """One dict per preset: total and active parameters (derived the way plans use them), attention, source."""
-    from planner.project.load import resolve_architecture
     from planner.model.workload import workload_for
-    from planner.schema.model import ModelSection
+    from planner.project.load import resolve_architecture
 
     rows = []
     for m in catalog.presets.values():

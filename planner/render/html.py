@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.decide.choices import Decision
+from planner.io.atomic import write_text_atomic
 from planner.plans.search import Estimate
 from planner.readable import hours, usd
 from planner.render.decision import blocks
@@ -106,6 +107,4 @@ def render_html(est: Estimate, decision: Decision, top: int | None = 10) -> str:
 
 def write_html_report(est: Estimate, decision: Decision, path: Path, top: int | None = 10) -> None:
     """Write the page atomically."""
-    from planner.io.atomic import write_text_atomic
-
     write_text_atomic(path, render_html(est, decision, top))

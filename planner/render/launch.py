@@ -6,9 +6,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+from planner import readable
+from planner.catalog.load import load_catalog
 from planner.decide.choices import Decision, TrainingOption
 from planner.errors import CatalogLookupError, PlannerError
-from planner import readable
 from planner.plans.options import level_name
 from planner.plans.owned import OWNED
 from planner.plans.search import Estimate
@@ -165,7 +166,6 @@ def torchrun_spec(option: TrainingOption, est: Estimate, precision: str) -> str:
 
 def skypilot_task(option: TrainingOption, est: Estimate, precision: str, catalog_dir: Path) -> dict[str, Any]:
     """A SkyPilot task (as a dict) for the plan: accelerators NAME:COUNT per node, num_nodes, use_spot, infra."""
-    from planner.catalog.load import load_catalog
     from planner.catalog.names import load_accelerator_names, skypilot_accelerator
 
     p = option.plan

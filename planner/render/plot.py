@@ -18,6 +18,7 @@ from planner.decide.choices import (
     latency_name,
 )
 from planner.errors import InputError
+from planner.io.atomic import write_bytes_atomic
 from planner.plans.serving import ServingPlan
 from planner.readable import LARGEST_GROUPED, ms, usd
 from planner.render.escape import mathtext
@@ -275,8 +276,6 @@ def check_plot_available() -> None:
 
 def write_pareto_plot(decision: Decision, profile: str, path: Path) -> None:
     """Write the Pareto plot to `path` (.png or .svg), atomically."""
-    from planner.io.atomic import write_bytes_atomic
-
     fmt = plot_format(path)
     check_plot_available()
     write_bytes_atomic(path, pareto_figure_bytes(decision, profile, fmt))

@@ -7,8 +7,8 @@ from typing import Any
 
 from planner.catalog.load import Catalog
 from planner.efficiency.records import StoredCalibration
-from planner.render.console import Column, TextConsole, fit_table, print_lines
 from planner.readable import compact
+from planner.render.console import Column, TextConsole, fit_table, make_console, print_lines
 from planner.schema.record import EMULATED_SHARE, MeasurementRecord, WorkPoint, emulated
 
 
@@ -28,8 +28,6 @@ def peak_rows(record: MeasurementRecord, catalog: Catalog | None = None) -> list
 
 
 def _console(buffer: io.StringIO) -> TextConsole:
-    from planner.render.console import make_console
-
     return make_console(buffer)
 
 

@@ -26,11 +26,11 @@ from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingJob, TrainingPlan, training_memory, virtual_stages
 from planner.plans.verdict import Kind
-from planner.readable import RECOMPUTE_COMPACT, SHARDING_COMPACT, count_text, fixed, gpu_hours, hours, ms, percent, usd
-from planner.render.bill import BillSection
-from planner.render.bill import bill_section as bill_of
+from planner.readable import (RECOMPUTE_COMPACT, SHARDING_COMPACT, count_text, fixed, gpu_hours, hours, ms, percent,
+                              usd)
+from planner.render.bill import bill_section as bill_of, BillSection
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
-from planner.render.escape import terminal
+from planner.render.escape import markdown, markdown_line, spreadsheet_cell, terminal
 from planner.render.merge import LazyMerge, merged
 
 if TYPE_CHECKING:  # annotations only: the decision is made before rendering
@@ -987,8 +987,6 @@ def render_markdown(est: Estimate, top: int | None = 10, decision: Decision | No
     """Markdown tables, for pull requests and design docs."""
     from planner.render.decision import markdown_table
 
-    from planner.render.escape import markdown, markdown_line
-
     name = markdown(est.profile)  # the user's words: `<script>`, `*`, `[…](…)` stay text
     out = [f"# GPU plan: {name}", "", f"Catalog as of {est.catalog_as_of.isoformat()}.", ""]
     if decision is not None and decision.understood is not None and decision.understood.lines:
@@ -1016,8 +1014,6 @@ def render_csv(est: Estimate, top: int | None = None, decision: Decision | None 
     doubts (the table's † marks), more latency percentiles, the whole bill with the discount in the price, and a
     training plan's hours and compute cost at the planning confidence, then whether the plan is priced at spot."""
     import csv  # here: only --format csv writes it
-
-    from planner.render.escape import spreadsheet_cell
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -15,6 +15,10 @@ from planner.efficiency.engine_fit import fit_engine_steps
 from planner.efficiency.infer_fit import fit_launch_floor
 from planner.efficiency.origin import Z90
 from planner.efficiency.prior_fit import fit_priors
+from planner.schema.priors import TrainCurveFit
+from planner.schema.runs import PublishedRun
+from planner.validate.folds import fold_key
+from planner.validate.forward import forward_prediction
 from planner.validate.train_fit import (
     TRAIN_GROUPS,
     Refits,
@@ -25,10 +29,6 @@ from planner.validate.train_fit import (
     reference_efficiency,
     rms,
 )
-from planner.schema.priors import TrainCurveFit
-from planner.schema.runs import PublishedRun
-from planner.validate.folds import fold_key
-from planner.validate.forward import forward_prediction
 
 MIN_POOL = 5
 """Fewest residuals an interval is sized from; a smaller pool (a group, a flag) falls back to the broader one."""

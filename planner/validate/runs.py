@@ -11,8 +11,16 @@ from pathlib import Path
 from planner.catalog.load import Catalog, load_catalog
 from planner.efficiency.infer_fit import floor_for
 from planner.efficiency.origin import Z90, prior_efficiency
-from planner.efficiency.prior_fit import implied_efficiency
+from planner.efficiency.prior_fit import RECOMPUTE_MODEL_SHARE, implied_efficiency
 from planner.efficiency.train_curve import pick_curve
+from planner.model.forward_time import execution_mode
+from planner.model.workload import workload_for
+from planner.project.load import resolve_architecture
+from planner.readable import UNITS, compact
+from planner.schema.priors import TrainCurveFit
+from planner.schema.runs import PublishedRun
+from planner.validate.crossval import bounds, cross_validated, layout_text
+from planner.validate.forward import forward_prediction
 from planner.validate.train_fit import (
     TRAIN_GROUPS,
     RunCase,
@@ -24,11 +32,6 @@ from planner.validate.train_fit import (
     reference_efficiency,
     run_method,
 )
-from planner.model.forward_time import execution_mode
-from planner.schema.priors import TrainCurveFit
-from planner.schema.runs import PublishedRun
-from planner.validate.crossval import bounds, cross_validated, layout_text
-from planner.validate.forward import forward_prediction
 
 SCHEMA_VERSION = 1
 
@@ -169,8 +172,6 @@ def group_names(catalog_dir: Path | str) -> list[str]:
 
 def moe_run_ids(runs: list[PublishedRun], catalog: Catalog) -> frozenset[str]:
     """Runs whose model is a mixture of experts: the `moe` validation group (issue 14)."""
-    from planner.project.load import resolve_architecture
-
     return frozenset(run.id for run in runs
                      if resolve_architecture(run.model, catalog, run.id, seq_len=run.seq_len).is_moe)
 
@@ -269,10 +270,6 @@ def summaries(rows: list[ValidationRow]) -> dict[str, Summary]:
 def rule_of_thumb(run: PublishedRun, catalog: Catalog) -> float | None:
     """The run's metric by the rule of thumb: 6·N·D FLOP (N parameters, D tokens) at RULE_OF_THUMB_MFU of the
     dense peak; Megatron's TFLOP/s count recomputation (4/3 of the model FLOP). None: not expressible."""
-    from planner.efficiency.prior_fit import RECOMPUTE_MODEL_SHARE
-    from planner.project.load import resolve_architecture
-    from planner.model.workload import workload_for
-
     if run.phase != "train":
         return None
     gpu = catalog.gpu(run.gpu)
@@ -361,8 +358,6 @@ def render_table(rows: list[ValidationRow], leave_one_out: bool, cross_validate:
     mode = f" (grouped cross-validation by {cross_validate})" if cross_validate and cross_validate != "run" else (
         " (leave-one-out)" if leave_one_out or cross_validate == "run" else " (in-sample: the catalog's fits)")
     title = "Published runs: predicted vs actual" + mode
-    from planner.readable import UNITS, compact
-
     body = [[r.id, r.group, f"{r.gpu_count}× {r.gpu}", r.layout, UNITS.get(r.metric, r.metric), compact(r.actual),
              compact(r.predicted), f"{r.error:+.0%}", f"{compact(r.p10)}–{compact(r.p90)}",
              "yes" if r.covered else "no"] for r in rows]

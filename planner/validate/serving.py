@@ -6,7 +6,6 @@ import dataclasses
 
 from planner.catalog.load import Catalog
 from planner.efficiency.origin import Efficiency, forward_fit_efficiency, prior_efficiency
-from planner.project.load import resolve_architecture
 from planner.model.engine_step import engine_step_seconds
 from planner.model.forward_time import execution_mode, kernels_per_forward
 from planner.model.inference_time import (
@@ -22,6 +21,7 @@ from planner.model.workload import (
     weights_read_bytes,
     workload_for,
 )
+from planner.project.load import resolve_architecture
 from planner.schema.catalog import GpuSpec
 from planner.schema.runs import PublishedRun
 

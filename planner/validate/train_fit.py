@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from planner.catalog.ceilings import TENSOR_PRECISIONS, ceiling_share, tensor_rate
-from planner.catalog.load import Catalog, PricedOffer
+from planner.catalog.load import Catalog, PricedOffer, load_catalog
 from planner.efficiency.curve import Num
 from planner.efficiency.origin import Efficiency
 from planner.efficiency.prior_fit import RECOMPUTE_MODEL_SHARE, implied_efficiency
@@ -44,7 +44,8 @@ from planner.efficiency.train_curve import (
     uses_flash,
     weight_ratio,
 )
-from planner.project.load import resolve_architecture
+from planner.errors import PlannerError
+from planner.io.loading import load_model_file
 from planner.model.precision import peak_flops
 from planner.model.workload import workload_for
 from planner.plans.training import (
@@ -57,10 +58,11 @@ from planner.plans.training import (
     step_terms,
     training_memory,
 )
+from planner.project.load import resolve_architecture
 from planner.schema.catalog import GpuSpec, Offer
 from planner.schema.priors import TrainCurveFit
 from planner.schema.profile import Parallelism
-from planner.schema.runs import PublishedRun, fittable
+from planner.schema.runs import PublishedRun, PublishedRunsFile, fittable
 
 TRAIN_GROUPS = frozenset({"llm-pretraining", "fine-tuning", "cnn", "encoder", "single-gpu-throughput"})
 """Groups the curves are fitted on ('other' holds approximated architectures: validated, never fitted)."""
@@ -669,10 +671,6 @@ def load_published_runs(catalog_dir: Path | str, catalog: Catalog) -> list[Publi
     InputError placed at its line of published_runs.yaml)."""
     from pathlib import Path
 
-    from planner.errors import PlannerError
-    from planner.io.loading import load_model_file
-    from planner.schema.runs import PublishedRunsFile
-
     runs, doc = load_model_file(Path(catalog_dir) / "published_runs.yaml", PublishedRunsFile, "published runs")
     for i, run in enumerate(runs.runs):
         for field, check in (("gpu", lambda r: catalog.gpu(r.gpu)),
@@ -689,8 +687,6 @@ def load_published_runs(catalog_dir: Path | str, catalog: Catalog) -> list[Publi
 @lru_cache(maxsize=2)
 def cached_cases(catalog_dir: str) -> list[RunCase]:
     """The training cases of a catalog directory's published runs, built once per process."""
-    from planner.catalog.load import load_catalog
-
     catalog = load_catalog(catalog_dir)
     return training_cases(load_published_runs(catalog_dir, catalog), catalog)
 
