@@ -3,7 +3,7 @@
 as a second `gpuplan estimate` of the profile pays them: a fresh process per run, every module plan() imports
 already imported, the collector set and the imports frozen as the command does (cli/main.py run), and the M/D/c
 quantiles and dynamic-batching chains read from the stores a first run wrote (GPUPLAN_CACHE_DIR, a private folder
-per profile), loaded as `estimate` loads them.
+per profile), which plan() loads as it does for `estimate`.
 
 Run: .venv/bin/python benchmarks/bench_sections.py [REPEATS] [PROFILE...]   (default 5, every example profile)
 Sections (CPU ms, median of REPEATS fresh processes): training — from the training section's bounds check
@@ -43,7 +43,6 @@ def _child(name: str, warm: bool) -> None:
 
     import planner
     import planner.api as api
-    from planner.model import batching_store, md_c_store
     from planner.plans import search
     from planner.plans.collector import GC_THRESHOLD
 
@@ -59,16 +58,9 @@ def _child(name: str, warm: bool) -> None:
         setattr(module, attr, marked)
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     gc.freeze()
-    serving = loaded.profile.inference is not None
-    if serving:
-        md_c_store.load()
-        batching_store.load()
     start = time.process_time()
     planner.plan(loaded, catalog)
     end = time.process_time()
-    if serving:
-        md_c_store.save()
-        batching_store.save()
     if warm:
         listed.write_text("\n".join(sorted(m for m in sys.modules if m.split(".")[0] in ("planner", "numpy", "scipy"))))
         return

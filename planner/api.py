@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from planner.dataclass import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,8 +158,31 @@ def plan(profile: LoadedProfile, catalog: Catalog, *, confidence: float | str = 
                                     local_usd_per_hour)
     from planner.plans.collector import fewer_collections
 
-    with fewer_collections():
+    with fewer_collections(), _serving_stores(profile):
         # looked up on the module, so that a stand-in for it (tests/conftest.py's shared estimates) is the one run
         est = search.estimate(profile, catalog, today=today, book=book, local=local, confidence=confidence,
                               simulate=simulate, seed=seed)
         return PlanResult(profile, est, decide(profile, catalog, est))
+
+
+@contextmanager
+def _serving_stores(profile: LoadedProfile) -> Iterator[None]:
+    """A serving search with the M/D/c quantiles and dynamic-batching chains of earlier searches, by content
+    (planner/model/md_c_store.py, planner/model/batching_store.py), and what it works out kept for the next: the
+    command line and a notebook's repeated calls alike (new-user QA: the library worked out every chain again,
+    ~4 s a call for bert-train-then-serve at 1,000 req/s). A search cut short keeps nothing."""
+    if profile.profile.inference is None:
+        yield
+        return
+    # deferred: a training-only estimate never imports the stores
+    from planner.model import batching_store, md_c_store
+
+    md_c_store.load()
+    batching_store.load()
+    try:
+        yield
+    except BaseException:
+        batching_store.clear()  # a bisection cut short is not kept; later searches here look nothing up
+        raise
+    md_c_store.save()
+    batching_store.save()  # and stops looking chains up

@@ -199,17 +199,39 @@ def test_a_count_the_one_server_bound_decides_is_decided_from_the_store_again(st
                "inference": {"rate": "2000/s", "precision": "fp16", "max_batch": 64, "max_queue_delay": "0.1ms",
                              "slo": {"latency_p95": "20ms"}},
                "constraints": {"gpus": ["RTX-A4000"]}}
+    used: list[tuple[object, ...]] = []  # the chains each plan() used, as its end keeps them (api._serving_stores)
+    save = batching_store.save
+    monkeypatch.setattr(batching_store, "save", lambda: used.extend(batching_store._USED) or save())
     loaded = planner.load_profile(profile, catalog)
-    batching_store.load()
     first = planner.plan(loaded, catalog).to_dict(0)
-    batching_store.save()
     assert set(asked) - set(made)  # a count the bound decided: its chain not made
     asked.clear()
     made.clear()
-    batching_store.load()
+    used.clear()
     again = planner.plan(planner.load_profile(profile, catalog), catalog).to_dict(0)
-    lows = [chain for *_, chain, one_server in batching_store._USED if one_server]
+    lows = [chain for *_, chain, one_server in used if one_server]
     assert lows and all(isinstance(c, KnownChain) and c._chain is None for c in lows)  # from their intervals
-    batching_store.save()
     assert not asked and not made
     assert again == first
+
+
+def test_the_library_keeps_a_serving_searchs_chains_for_its_next_call(store, catalog, monkeypatch):
+    # new-user QA (notebook): planner.plan worked every dynamic-batching chain out again on each call (~4 s a call for
+    # bert-train-then-serve at 1,000 req/s) where `gpuplan estimate` read them from its store: plan() itself now
+    # reads the store and keeps what it worked out, so the second call makes no chain and answers the same
+    import planner
+    import planner.model.batching_chain as bc
+
+    made: list[tuple[object, ...]] = []
+    made_chain = bc._made
+    monkeypatch.setattr(bc, "_made", lambda *a: made.append(a[:4]) or made_chain(*a))
+    profile = {"name": "kept", "model": {"preset": "bert-base", "seq_len": 128},
+               "inference": {"rate": "500/s", "precision": "fp16", "max_batch": 32, "max_queue_delay": "2ms",
+                             "slo": {"latency_p95": "30ms"}},
+               "constraints": {"gpus": ["RTX-A4000"]}}
+    first = planner.plan(planner.load_profile(profile, catalog), catalog).to_dict(0)
+    assert made and list(store.glob("chains-*.bin"))
+    assert not batching_store.ACTIVE  # the store is looked up only while plan() runs
+    made.clear()
+    again = planner.plan(planner.load_profile(profile, catalog), catalog).to_dict(0)
+    assert not made and again == first

@@ -19,9 +19,11 @@ def _module_name(path: Path) -> str:
 
 
 def _planner_targets(node: ast.AST, modules: dict[str, Path]) -> set[str]:
-    """The planner modules an import statement names (`from planner.x import y` counts x.y when y is a module)."""
+    """The planner modules an import statement names (`from planner.x import y` names x.y when y is a module, else
+    x)."""
     if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("planner"):
-        targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                   for a in node.names]
     elif isinstance(node, ast.Import):
         targets = [a.name for a in node.names]
     else:

@@ -128,28 +128,14 @@ def run_estimate(args: EstimateArgs) -> int:
     if args.local_usd_per_hour and args.measurements is None:
         note(f"Note: --local-usd-per-hour {args.local_usd_per_hour:g} prices the 'this machine' row that "
                  "--measurements adds; without --measurements there is no such row, so it prices nothing.")
-    if loaded.profile.inference is not None:
-        # a serving search: its M/D/c quantiles and dynamic-batching chains from earlier runs, by content
-        from planner.model import batching_store, md_c_store
-
-        md_c_store.load()
-        batching_store.load()
     if state["whole_process"]:
         # the catalog, the profile and the modules imported for them live to the exit: frozen like the imports in
         # main.run, the search's collections neither rescan them nor count them (pretrain-1b-72h, lora-mixtral-8x7b,
         # long-context-llama-8b then run with no pass of the collector, ~6-8 ms each)
         gc.freeze()
-    try:
-        planned = planner.plan(loaded, cat, confidence=args.confidence, calibrations=args.calibrations,
-                               measurements=args.measurements, simulate=args.simulate, seed=args.seed,
-                               local_usd_per_hour=args.local_usd_per_hour)
-    except BaseException:
-        if loaded.profile.inference is not None:
-            batching_store.clear()  # a bisection cut short is not kept; later searches here look nothing up
-        raise
-    if loaded.profile.inference is not None:
-        md_c_store.save()
-        batching_store.save()  # and stops looking chains up
+    planned = planner.plan(loaded, cat, confidence=args.confidence, calibrations=args.calibrations,
+                           measurements=args.measurements, simulate=args.simulate, seed=args.seed,
+                           local_usd_per_hour=args.local_usd_per_hour)
     result, decision = planned.estimate, planned.decision
     spec = None
     if args.emit is not None:
