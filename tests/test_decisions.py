@@ -562,3 +562,48 @@ def test_a_closest_plan_that_is_both_fastest_and_cheapest_is_described_once(cata
     text = gpuplan("estimate", str(path), "--top", "1").stdout
     [line] = [line for line in text.splitlines() if line.startswith("  fastest possible, cheapest possible:")]
     assert line.count("$0.00/month") == 1, line
+
+
+def test_a_first_choice_on_a_doubted_price_names_the_cheapest_without_a_doubt(catalog):
+    # new-user QA round 26: three of the eight example profiles recommended a plan on an offer the catalog doubts
+    # (mithril: the same on-demand and spot price in every row), the † its only sign; the decision now names the
+    # cheapest plan whose offer carries no doubt beside it, and says the doubt in the choice's own words
+    from planner.decide.choices import (DOUBTED_PRICE_CAVEAT, UNDOUBTED_CHOICE, decide_serving, decide_training,
+                                        holds_with_headroom)
+
+    decision, est = _decide(catalog, PRETRAIN)
+    first = decision.training.choices[0].option
+    assert not any(c.name == UNDOUBTED_CHOICE for c in decision.training.alternatives)
+    doubtful = frozenset({(first.provider, first.instance)})
+    d = decide_training(est.training, planner.load_profile(PRETRAIN, catalog).profile, None, doubtful)
+    assert d.choices[0].option is first and d.choices[0].tradeoff.endswith(DOUBTED_PRICE_CAVEAT)
+    named = {c.name: c for c in d.alternatives}[UNDOUBTED_CHOICE]
+    feasible = sorted((o for o in d.options if o.feasible), key=lambda o: o.rank)
+    assert named.option is next(o for o in feasible if (o.provider, o.instance) != (first.provider, first.instance))
+    assert named.option.cost_usd >= first.cost_usd and "more than the cheapest viable" in named.tradeoff
+
+    decision, est = _decide(catalog, SERVE)
+    recommended = decision.inference.choices[0].option
+    doubtful = frozenset({(recommended.provider, recommended.instance)})
+    slo = planner.load_profile(SERVE, catalog).profile.inference.slo
+    d = decide_serving(est.inference.plans, slo, True, est.inference.alone, doubtful)
+    named = {c.name: c for c in d.alternatives}[UNDOUBTED_CHOICE]
+    # the cheapest of the plans that, like the recommendation, hold every target with headroom
+    same = [p for p in est.inference.plans if p.meets_slo and holds_with_headroom(p, slo)
+            and (p.provider, p.instance) != (recommended.provider, recommended.instance)]
+    assert named.option is min(same, key=lambda p: (p.monthly_cost_usd, p.latency_s[d.latency_key]))
+    assert named.option.monthly_cost_usd >= recommended.monthly_cost_usd
+    assert d.choices[0].tradeoff.endswith(DOUBTED_PRICE_CAVEAT) and "/month more than the recommendation" in \
+        named.tradeoff
+
+
+def test_the_doubted_example_shows_the_undoubted_choice_with_its_flags(catalog):
+    document = json.loads(gpuplan("estimate", str(ROOT / "profiles" / "lora-mixtral-8x7b.yaml"), "--format",
+                                  "json").stdout)
+    choices = {c["name"]: c for c in document["decisions"]["training"]["choices"]}
+    assert choices["cheapest viable"]["price_flags"] and choices["cheapest viable"]["provider"] == "mithril"
+    undoubted = choices["cheapest with an undoubted price"]
+    assert undoubted["price_flags"] == [] and undoubted["cost_usd"] >= choices["cheapest viable"]["cost_usd"]
+    plans = document["training"]["plans"]
+    assert undoubted["provider"] == next(p["provider"] for p in plans if not any(
+        f.startswith("doubtful") for f in p["price_flags"]))

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from planner.catalog.load import PricedOffer
+from planner.catalog.load import Catalog, PricedOffer
 
 PRICE_MAX_AGE_DAYS = 90
 """Prices older than this are flagged: GPU rental prices move by tens of percent within a quarter (the catalog's
 own offers files record such moves, e.g. AWS P4/P5 cuts noted in catalog/offers/aws.yaml)."""
+
+
+def doubtful_offers(catalog: Catalog) -> frozenset[tuple[str, str]]:
+    """(provider, instance) of every offer whose price the catalog records a doubt about (Offer.doubtful): the
+    decision names the cheapest plan without one beside a choice priced on one."""
+    return frozenset((pid, offer.instance) for pid, provider in catalog.providers.items()
+                     for offer in provider.offers if offer.doubtful)
 
 
 def price_flags(offer: PricedOffer, today: dt.date) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from statistics import NormalDist
 from typing import Any, TypeVar
 
 from planner.catalog.load import Catalog
+from planner.catalog.trust import doubtful_offers
 from planner.decide.confidence import (Accuracy, largest_published_batch, nearest_accuracy, serving_group,
                                        training_group)
 from planner.decide.understood import Understood, understood
@@ -254,19 +255,40 @@ def batch_caveat(plan: TrainingPlan, job: TrainingJob, largest: tuple[float, str
             f"({count_text(largest[0])}, {largest[1]}): set training.batch to a batch known to train well")
 
 
+DOUBTED_PRICE_CAVEAT = "; caveat: its price is in doubt (†)"
+"""A choice priced on an offer whose price the catalog doubts (Offer.doubtful; the † footnote says why)."""
+
+UNDOUBTED_CHOICE = "cheapest with an undoubted price"
+"""The alternative named beside a first choice priced on a doubted offer (new-user QA round 26: three of the eight
+example profiles recommended a mithril plan whose price the catalog marks as possibly a spot or auction price, and
+the cheapest plan without a doubt was left to the reader to find in the plans table)."""
+
+
+def doubted(option: TrainingOption | ServingPlan, doubtful: frozenset[tuple[str, str]]) -> bool:
+    """The option is priced on an offer whose price the catalog doubts (catalog/trust.py doubtful_offers)."""
+    return (option.provider, option.instance) in doubtful
+
+
+def _versus(a: TrainingOption, b: TrainingOption, other: str) -> str:
+    """What `a` costs or saves against `b`, in money and hours."""
+    dc, dh = a.cost_usd - b.cost_usd, a.hours - b.hours
+    if abs(dc) < 0.005 and abs(dh) < 0.005:
+        return f"same as {other}"
+    if dc >= 0:
+        return f"{_usd(dc)} more than {other} to finish {hours_text(-dh)} sooner" if dh < 0 else \
+            f"{_usd(dc)} more than {other}" + (f", {hours_text(dh)} longer" if dh >= 0.005 else "")
+    return f"{hours_text(dh)} longer than {other} to save {_usd(-dc)}"
+
+
 def _training_tradeoffs(cheapest: TrainingOption, balanced: TrainingOption, fastest: TrainingOption,
-                        job: TrainingJob | None = None, largest: tuple[float, str] | None = None) -> list[Choice]:
-    def versus(a: TrainingOption, b: TrainingOption, other: str) -> str:
-        dc, dh = a.cost_usd - b.cost_usd, a.hours - b.hours
-        if abs(dc) < 0.005 and abs(dh) < 0.005:
-            return f"same as {other}"
-        if dc >= 0:
-            return f"{_usd(dc)} more than {other} to finish {hours_text(-dh)} sooner"
-        return f"{hours_text(dh)} longer than {other} to save {_usd(-dc)}"
+                        job: TrainingJob | None = None, largest: tuple[float, str] | None = None,
+                        doubtful: frozenset[tuple[str, str]] = frozenset()) -> list[Choice]:
+    versus = _versus
 
     def caveats(option: TrainingOption) -> str:  # what each choice's words end on, in this order
         return (extrapolation_caveat(option.plan) + network_caveat(option.plan)
-                + (batch_caveat(option.plan, job, largest) if job is not None else ""))
+                + (batch_caveat(option.plan, job, largest) if job is not None else "")
+                + (DOUBTED_PRICE_CAVEAT if doubted(option, doubtful) else ""))
 
     share = f"{BALANCED_MAX_EXTRA_COST:.0%}"
     return [
@@ -324,8 +346,8 @@ def _rejections(options: Sequence[T], gpu_of: Callable[[T], str], provider_of: C
     return out
 
 
-def decide_training(section: TrainingEstimate, profile: Profile,
-                    largest_batch: tuple[float, str] | None = None) -> TrainingDecision:
+def decide_training(section: TrainingEstimate, profile: Profile, largest_batch: tuple[float, str] | None = None,
+                    doubtful: frozenset[tuple[str, str]] = frozenset()) -> TrainingDecision:
     """The decision over the options the search evaluated (each judged at the section's confidence): the frontier,
     the three named choices, the best per GPU type and the GPU types that cannot do the job. The first choice is
     the search's first plan: both take the minimum of the same rank."""
@@ -352,12 +374,16 @@ def decide_training(section: TrainingEstimate, profile: Profile,
         # a feasible option's rank is (False, 0, True, cost, hours, names…): `feasible` is already in the frontier's
         # (cost, hours) order, equal pairs as its stable sort would leave them, so it is not sorted again
         balanced = _balanced(frontier_of_sorted(feasible, time), cost, time) or cheapest
-        choices = _training_tradeoffs(cheapest, balanced, fastest, section.job, largest_batch)
+        choices = _training_tradeoffs(cheapest, balanced, fastest, section.job, largest_batch, doubtful)
         anyway = min(in_budget, key=order)
         if anyway.cost_usd < cheapest.cost_usd:
             alternatives.append(Choice("cheapest regardless of deadline", anyway,
                                        f"saves {_usd(cheapest.cost_usd - anyway.cost_usd)} but takes "
                                        f"{fixed(anyway.hours)} h"))
+        undoubted = next((o for o in feasible if not doubted(o, doubtful)), None) \
+            if doubted(cheapest, doubtful) else None
+        if undoubted is not None:
+            alternatives.append(Choice(UNDOUBTED_CHOICE, undoubted, _versus(undoubted, cheapest, "the cheapest viable")))
     changes: list[str] = []
     if not feasible:
         alternatives, changes = _training_impossible(usable, training.deadline, training.budget,
@@ -508,7 +534,8 @@ _LATENCY_MISSES = (Kind.SLO_MISSED, Kind.SIMULATION_MISSED)
 
 
 def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative: bool = True,
-                   alone: dict[str, ServingPlan] | None = None) -> ServingDecision:
+                   alone: dict[str, ServingPlan] | None = None,
+                   doubtful: frozenset[tuple[str, str]] = frozenset()) -> ServingDecision:
     """The recommendation is the cheapest plan that holds every percentile target with headroom (at the P10
     efficiency); beside it, the cheapest that meets the targets at the median efficiency, and the fastest.
     A latency far below its target is no benefit, so 'balanced' is the plan with headroom, never a faster one.
@@ -590,6 +617,17 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
                    f"efficiency only" + (f" ({miss})" if miss else "") if cheapest is not recommended else ""),
             Choice("fastest", fastest, fastest_trade(fastest, recommended)),
         ]
+        choices = [Choice(c.name, c.option, c.tradeoff + DOUBTED_PRICE_CAVEAT) if c.tradeoff
+                   and doubted(c.option, doubtful) else c for c in choices]
+        # beside a recommendation priced on a doubted offer, the cheapest plan of the same standing without a doubt
+        undoubted = min((p for p in (safe or good) if not doubted(p, doubtful)), key=lambda p: (cost(p), time(p)),
+                        default=None) if doubted(recommended, doubtful) else None
+        if undoubted is not None:
+            dc = cost(undoubted) - cost(recommended)
+            alternatives.append(Choice(UNDOUBTED_CHOICE, undoubted, (
+                f"{_usd(dc)}/month more than the recommendation" if dc >= 0 else
+                f"{_usd(-dc)}/month less than the recommendation")
+                + ("; it too holds every target even at the P10 efficiency" if safe and not untargeted else "")))
     elif any(p.fits for p in plans):
         # with the plans sized for one target alone: the fastest of all may be among them (new-user QA round 23)
         usable = [p for p in [*plans, *(alone or {}).values()] if p.fits and key in p.latency_s]
@@ -712,9 +750,10 @@ def decide(loaded: LoadedProfile, catalog: Catalog, est: Estimate, confidence: f
     # the published runs' largest batch, read only where a plan's batch grows with its GPUs (no training.batch)
     largest = largest_published_batch(catalog.directory) if est.training is not None and catalog.directory \
         and est.training.job.global_batch_samples is None else None
-    training = decide_training(est.training, profile, largest) if est.training is not None else None
+    doubtful = doubtful_offers(catalog)
+    training = decide_training(est.training, profile, largest, doubtful) if est.training is not None else None
     inference = (decide_serving(est.inference.plans, profile.inference.slo, est.inference.work.is_generative,
-                                est.inference.alone)
+                                est.inference.alone, doubtful)
                  if est.inference is not None and profile.inference is not None else None)
     train_acc = nearest_accuracy(catalog.directory, training_group(est.training.job.work.family,
                                                                    est.training.job.method),

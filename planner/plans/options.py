@@ -48,6 +48,8 @@ class TrainingOption:
     (a search's options make their judged plan copies only when read: Judge.lazily)."""
     provider: str = field(init=False, repr=False, compare=False)
     """The plan's provider, kept as a field for the same reason."""
+    instance: str = field(init=False, repr=False, compare=False)
+    """The plan's instance type, kept as a field for the same reason (the decision looks its offer's doubts up)."""
 
     def __post_init__(self) -> None:
         plan = self.plan
@@ -57,6 +59,7 @@ class TrainingOption:
         object.__setattr__(self, "within_budget", plan.within_budget)
         object.__setattr__(self, "gpu", plan.gpu)
         object.__setattr__(self, "provider", plan.provider)
+        object.__setattr__(self, "instance", plan.instance)
 
     @property
     def verdicts(self) -> tuple[Verdict, ...]:
@@ -203,7 +206,8 @@ class Judge:
         option: TrainingOption = object.__new__(TrainingOption)
         option.__dict__.update(plan=judged, hours=hours, cost_usd=cost, spot=overhead, confidence=self.confidence,
                                usable=usable, feasible=not verdicts, meets_deadline=meets, within_budget=within,
-                               gpu=judged.gpu, provider=judged.provider, rank=rank_of(judged, hours, cost))
+                               gpu=judged.gpu, provider=judged.provider, instance=judged.instance,
+                               rank=rank_of(judged, hours, cost))
         return option
 
     def lazily(self, plan: TimedPlan, offer: PricedOffer | None,
@@ -237,7 +241,8 @@ class Judge:
         option: TrainingOption = object.__new__(TrainingOption)
         option.__dict__.update(hours=hours, cost_usd=cost, spot=None, confidence=self.confidence, usable=usable,
                                feasible=not judged, meets_deadline=meets, within_budget=within, gpu=plan.gpu,
-                               provider=provider, rank=rank, _lazy=(plan, offer, market, judged, meets, within))
+                               provider=provider, instance=instance, rank=rank,
+                               _lazy=(plan, offer, market, judged, meets, within))
         return option
 
 

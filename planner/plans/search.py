@@ -443,6 +443,9 @@ class _Search:
         """(target, floors) of the targets added whose cheapest count is left for first_counts."""
         self.gpu_best: dict[str, float] = {}
         """Per GPU, the least cost of its feasible options judged (the decision's best per GPU is among them)."""
+        self.gpu_best_undoubted: dict[str, float] = {}
+        """Per GPU, the least cost of its feasible options judged on offers whose price the catalog does not doubt
+        (the decision's cheapest with an undoubted price is among them: decide/choices.py UNDOUBTED_CHOICE)."""
         self.deferred: dict[int, _Floors] = {}
         """Per target deferred (first_counts), its floors: timed when its row is read (row)."""
         self.grouped = False
@@ -519,8 +522,9 @@ class _Search:
     def first_counts(self, defer: bool) -> None:
         """Each target added with its floors: its cheapest count by floor timed (_cheapest), in target order. With
         `defer`, cheapest least coarse cost first instead, and a target is deferred (timed only when its row is read:
-        RankedRows) when its GPU already has a feasible option costing less than any of its counts can: none of its
-        options can then be its GPU's best, the cheapest viable choice or a reason to reject its GPU (feasible ranks
+        RankedRows) when its GPU already has a feasible option costing less than any of its counts can (for an offer
+        the catalog does not doubt, an option on such an offer): none of its options can then be its GPU's best, the
+        cheapest viable choice, the cheapest with an undoubted price or a reason to reject its GPU (feasible ranks
         lead with cost: plans/options.py training_rank). Its counts still wait in time_candidates, judged unless
         what has been judged shows they are on neither frontier, neither the fastest nor the cheapest within budget
         (Witnesses.apart)."""
@@ -534,9 +538,11 @@ class _Search:
         firsts = self.firsts
         if defer:
             firsts = sorted(firsts, key=lambda pair: (pair[1].coarse_costs[pair[1].by_cost[0]], pair[0]))
-        gpu_best = self.gpu_best
         for index, floors in firsts:
-            best = gpu_best.get(self.targets[index].gpu.id, math.inf) if defer else math.inf
+            target = self.targets[index]
+            # an offer the catalog does not doubt is kept while it could be the cheapest plan without a doubt
+            gpu_best = self.gpu_best if target.offer.offer.doubtful else self.gpu_best_undoubted
+            best = gpu_best.get(target.gpu.id, math.inf) if defer else math.inf
             if best < floors.coarse_costs[floors.by_cost[0]]:
                 self._defer(index, floors)
                 continue
@@ -875,12 +881,14 @@ class _Search:
                 self.nearest[index] = near
         # time-only offers' options are marked afterwards (no_offer.py: unusable): they exclude nothing
         if witness and offer.provider != NO_OFFER:
-            gpu_best = self.gpu_best
+            gpu_best, undoubted = self.gpu_best, None if offer.offer.doubtful else self.gpu_best_undoubted
             for made in slots[2 * i:2 * i + 2] if target.spot_too else (option,):
                 assert made is not None
                 self.witnesses.add(made, index)
                 if made.feasible and made.cost_usd < gpu_best.get(made.gpu, math.inf):
                     gpu_best[made.gpu] = made.cost_usd
+                if undoubted is not None and made.feasible and made.cost_usd < undoubted.get(made.gpu, math.inf):
+                    undoubted[made.gpu] = made.cost_usd
 
     def complete(self, decided: list[TrainingOption]) -> list[TrainingOption]:
         """Every option in the search's order: `decided` (the options judged, as the estimate holds them: time-only

@@ -236,7 +236,8 @@ def _training_option_dict(o: TrainingOption) -> dict[str, Any]:
            # the mode as the plans' parallelism.recompute gives it (new-user QA round 22: the decision said only true)
            "recompute_mode": p.recompute_mode, "micro_batch": p.micro_batch, "hours": _r(o.hours), "cost_usd": _r(o.cost_usd),
            "hours_p50": _r(p.hours_p50), "efficiency_source": p.efficiency.source,
-           "meets_deadline": o.meets_deadline, "within_budget": o.within_budget, "reasons": list(o.reasons)}
+           "meets_deadline": o.meets_deadline, "within_budget": o.within_budget, "reasons": list(o.reasons),
+           "price_flags": list(p.price_flags)}
     if o.spot is not None:
         s = o.spot
         out["preemption"] = {"interruptions_per_hour": _r(s.interruptions_per_hour),
@@ -252,7 +253,8 @@ def _serving_option_dict(p: ServingPlan) -> dict[str, Any]:
     return {"gpu": p.gpu, "provider": p.provider, "instance": p.instance, "replicas": p.replicas,
             "gpus_per_replica": p.gpus_per_replica, "batch_size": p.batch_size,
             "latency_ms": {k: _r(v * 1e3) for k, v in p.latency_s.items()},
-            "monthly_cost_usd": _r(p.monthly_cost_usd), "meets_slo": p.meets_slo, "reasons": list(p.reasons)}
+            "monthly_cost_usd": _r(p.monthly_cost_usd), "meets_slo": p.meets_slo, "reasons": list(p.reasons),
+            "price_flags": list(p.price_flags)}
 
 
 def decision_dict(decision: Decision) -> dict[str, Any]:
