@@ -278,6 +278,35 @@ def test_owned_machines_follow_the_provider_list(shared):
     assert len(owned("constraints.gpus=[B200]")[0]) == 1
 
 
+def test_an_owned_machines_bill_notes_say_it_is_the_users_own(shared, catalog):
+    # new-user QA round 26: the owned plan's JSON bill_notes read 'storage price unknown for this provider' and
+    # 'dataset size not given' while its table said 'on your own machine: no storage price to bill'
+    from planner.model.bill import OWN_MACHINE
+
+    data = estimate(shared(OWNED))
+    owned = next(p for p in data["training"]["plans"] if p["provider"] == "owned")
+    rented = next(p for p in data["training"]["plans"] if p["provider"] not in ("owned", "local"))
+    assert owned["bill_notes"] == [OWN_MACHINE] and OWN_MACHINE not in rented["bill_notes"]
+    assert owned["cost_usd"]["storage"] is None and owned["cost_usd"]["total"] == owned["cost_usd"]["compute"]
+    import planner
+
+    light = planner.plan(planner.load_profile(CHAT, catalog, overrides=[
+        "constraints.owned=[{gpu: RTX-4090, count: 2}]", "inference.rate=0.2/s", "inference.average_rate=0.1/s"]),
+        catalog).to_dict(0)
+    served = next(p for p in light["inference"]["plans"] if p["provider"] == "owned")
+    assert served["bill_notes"] == [OWN_MACHINE]
+
+
+def test_an_owned_machine_without_a_lifetime_says_what_gives_the_buy_vs_rent_line(shared):
+    # new-user QA round 26: without lifetime_years the owned machine got no buy-versus-rent line and no word why
+    without = estimate(shared(OWNED.replace(", purchase_usd: $4k, lifetime_years: 3", "")))
+    (hint,) = [a for a in without["decisions"]["training"]["assumptions"] if a.startswith("Buy versus rent")]
+    assert "2x RTX-4090 (owned) has no lifetime_years" in hint and "buy_vs_rent" not in without["training"]
+    given = estimate(shared(OWNED))
+    assert given["training"]["buy_vs_rent"] and not any(
+        a.startswith("Buy versus rent") for a in given["decisions"]["training"]["assumptions"])
+
+
 def test_owned_machine_bill_line_has_one_pair_of_parentheses():
     """New-user QA: the owned machine's bill line read '1× 4x MI250X (owned) (4 GPUs)'."""
     report = estimate(PRETRAIN, "constraints.owned=[{gpu: MI250X, count: 4, usd_per_hour: 0}]", fmt="markdown")

@@ -28,7 +28,8 @@ from planner.plans.rank import (
     serving_latency_key,
     serving_rank,
 )
-from planner.plans.search import Estimate, TrainingEstimate
+from planner.plans.owned import owned_instance
+from planner.plans.search import Estimate, TrainingEstimate, planned_owned
 from planner.plans.serving import ServingPlan
 from planner.plans.spot import CHECKPOINT_WRITE_BYTES_PER_S, INTERRUPTIONS_PER_MONTH
 from planner.plans.training import TrainingJob, TrainingPlan, pinned_parts, starting_weight_bytes, virtual_stages
@@ -740,6 +741,15 @@ def _serving_label(p: ServingPlan) -> str:
         f" ({p.commitment.term} commitment)" if p.commitment is not None else "")
 
 
+def _no_lifetime_lines(loaded: LoadedProfile) -> list[str]:
+    """How to get the buy-versus-rent line, per owned machine planned without lifetime_years (new-user QA round 26:
+    an owned machine planned without one got no line and no word on what would give it)."""
+    return [f"Buy versus rent: {owned_instance(machine, gpu_id)} has no lifetime_years (constraints.owned); with the "
+            "years it is written off over (and purchase_usd, else the card's street price in "
+            "catalog/purchase_prices.yaml) the report adds its amortised cost and the utilisation above which owning "
+            "beats renting." for machine, gpu_id in planned_owned(loaded) if machine.lifetime_years is None]
+
+
 def decide(loaded: LoadedProfile, catalog: Catalog, est: Estimate, confidence: float | None = None) -> Decision:
     """The decision for both sections of an estimate, ranked from the options its search judged (at the estimate's
     confidence), with the header of what was understood and the accuracy of the validation group nearest each
@@ -761,6 +771,9 @@ def decide(loaded: LoadedProfile, catalog: Catalog, est: Estimate, confidence: f
         if est.training and catalog.directory else None
     serve_acc = nearest_accuracy(catalog.directory, serving_group(est.inference.work.is_generative)) \
         if est.inference and catalog.directory else None
+    for section in (training, inference):
+        if section is not None:
+            section.assumptions.extend(_no_lifetime_lines(loaded))
     chosen = training.choices[0].option.plan if training is not None and training.choices else None
     chosen_s = inference.choices[0].option if inference is not None and inference.choices else None
     return Decision(training, inference, understood(loaded, est, chosen, chosen_s), train_acc, serve_acc)

@@ -19,6 +19,9 @@ DATASET_NOT_GIVEN = "dataset size not given (training.dataset_gb): storage count
 STORAGE_UNKNOWN = "storage price unknown for this provider: not in the total"
 EGRESS_UNKNOWN = "egress price unknown for this provider: not in the total"
 EGRESS_VOLUME_NOT_GIVEN = "response volume not given (inference.egress_gb_per_month): egress not in the total"
+OWN_MACHINE = "on your own machine: no storage or egress price to bill, not in the total"
+"""An owned or measured machine's only note (new-user QA round 26: its JSON said 'storage price unknown for this
+provider' and 'dataset size not given' where the table said 'on your own machine: no storage price to bill')."""
 """The bill's notes (a plan's `bill_notes` in the JSON); the report words the unknown lines itself
 (planner/render/bill.py) and prints the others under the bill."""
 
@@ -70,10 +73,14 @@ class BillRates:
 
 
 def bill_rates(facts: ProviderInfo | None, dataset_gb: float | None, checkpoint_gb: float, checkpoints_kept: int,
-               retention_days: float, final_weights_gb: float) -> BillRates:
-    """A provider's rates for one job (training_bill without the hours)."""
+               retention_days: float, final_weights_gb: float, own_machine: bool = False) -> BillRates:
+    """A provider's rates for one job (training_bill without the hours); `own_machine`: the user's own or the
+    measured machine, whose disk and network nothing bills."""
     notes = []
     stored = (dataset_gb or 0.0) + checkpoint_gb * checkpoints_kept
+    if own_machine:
+        return BillRates(stored, None, retention_days / DAYS_PER_MONTH, None, final_weights_gb, (OWN_MACHINE,),
+                         None, dataset_gb, checkpoint_gb, checkpoints_kept)
     if dataset_gb is None:
         notes.append(DATASET_NOT_GIVEN)
     storage = egress = egress_rate = None
@@ -131,8 +138,12 @@ class ServingBill:
         return None if self.egress_gb is None else self.egress_gb * self.egress_usd_per_gb
 
 
-def serving_bill(facts: ProviderInfo | None, weights_gb: float, egress_gb: float | None) -> ServingBill:
-    """A provider's month of storage and egress for one service (ServingBill), with notes on what is left out."""
+def serving_bill(facts: ProviderInfo | None, weights_gb: float, egress_gb: float | None,
+                 own_machine: bool = False) -> ServingBill:
+    """A provider's month of storage and egress for one service (ServingBill), with notes on what is left out
+    (`own_machine`: as bill_rates)."""
+    if own_machine:
+        return ServingBill(weights_gb, None, egress_gb, None, (OWN_MACHINE,))
     storage = egress = None
     if facts is not None and facts.storage_usd_per_gb_month is not None:
         storage = facts.storage_usd_per_gb_month.usd

@@ -19,7 +19,7 @@ from planner.catalog.load import Catalog, PricedOffer
 from planner.catalog.trust import price_flags
 from planner.dataclass import evolve, evolve_with
 from planner.efficiency.calibrated import EfficiencyBook
-from planner.efficiency.local_device import LocalDevice
+from planner.efficiency.local_device import LOCAL_PROVIDER, LocalDevice
 from planner.efficiency.origin import Efficiency, prior_efficiency
 from planner.model.bill import BillRates, ServingBill, bill_rates, serving_bill
 from planner.model.costing import run_cost_usd_each
@@ -1155,11 +1155,17 @@ def _market(job: TrainingJob, priced: dict[tuple[str, str], PricedOffer], today:
         if bill is None:
             bill = rates[plan.provider] = bill_rates(catalog.facts.get(plan.provider), training.dataset_gb,
                                                      checkpoint_gb, training.checkpoints_kept,
-                                                     training.retention_days, weights_gb)
+                                                     training.retention_days, weights_gb,
+                                                     plan.provider in OWN_MACHINES)
         return {**changes, "storage_usd": bill.storage_usd(plan.hours_p50), "egress_usd": bill.egress_usd,
                 "bill_notes": bill.notes, "bill_rates": bill}
 
     return market
+
+
+OWN_MACHINES = frozenset({OWNED, LOCAL_PROVIDER})
+"""The providers that are the user's own machines (constraints.owned) or the measured one: nothing bills their disk
+and network."""
 
 
 class _ServingBills:
@@ -1177,7 +1183,7 @@ class _ServingBills:
         bill = self.bills.get(provider)
         if bill is None:
             bill = self.bills[provider] = serving_bill(self.catalog.facts.get(provider), self.weights / 1e9,
-                                                       self.egress)
+                                                       self.egress, provider in OWN_MACHINES)
         return bill
 
 

@@ -15,6 +15,7 @@ from planner.model.bill import (
     DATASET_NOT_GIVEN,
     EGRESS_UNKNOWN,
     EGRESS_VOLUME_NOT_GIVEN,
+    OWN_MACHINE,
     STORAGE_UNKNOWN,
     BillRates,
     ServingBill,
@@ -32,7 +33,7 @@ COMPUTE_ONLY = ("The compute columns (plans and choices) are the GPU instances o
 SERVING_COMPUTE_ONLY = ("The $/month columns (plans and choices) are the GPU instances only, whole instances billed: "
                         "what the ranking and the choices read; storage and egress are in this bill.")
 
-_SAID = (STORAGE_UNKNOWN, EGRESS_UNKNOWN, EGRESS_VOLUME_NOT_GIVEN)
+_SAID = (STORAGE_UNKNOWN, EGRESS_UNKNOWN, EGRESS_VOLUME_NOT_GIVEN, OWN_MACHINE)
 """Bill notes each bill says in its rows, not again under it."""
 
 
