@@ -77,7 +77,8 @@ def test_plans_that_cannot_run_are_told_apart_by_their_instances_and_assume_no_n
     assert any(p.get("assumed_network_gbps") for p in plans)
     table = runner.invoke(app, ["estimate", str(profile)], env={"COLUMNS": "80"}).stdout
     assert "Assumed network" not in table
-    caption = " ".join(table.split("Alike above but for their layout")[1].split("How sure")[0].split())
+    flat = " ".join(table.split())  # the caption wraps where it may
+    caption = flat.split("Alike above but for their layout")[1].split("How sure")[0]
     told = re.findall(r"#(\d+) ([^;]*)", caption.split(": ", 1)[1])
     assert told and all(re.fullmatch(r"\d+ inst\.", layout.strip(" .")+".") for _, layout in told), caption
     for number, layout in told:

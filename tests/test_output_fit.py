@@ -145,9 +145,12 @@ def test_a_column_that_tells_rows_apart_goes_after_the_figures():
     assert [c.header for c in narrow.columns] == ["#", "GPU", "figure"]
     assert narrow.notes() == ("Alike above but for their layout (--wide shows every column): #1 zero1, 3 inst.; "
                               "#2 zero1, 12 inst.")
-    # rows told apart by what is shown need no note; nor does a table of figures alone
+    # rows told apart by what is shown need no such note: the column left out is named alone (new-user QA round 26:
+    # a narrow table said nothing of the columns it dropped), once, not beside the rows it tells apart above
     distinct = [["1", "A4000", "zero1", "x" * 12], ["2", "A5000", "none", "y" * 12]]
-    assert fit_table(make_console(io.StringIO(), width=21), columns, distinct).notes() == ""
+    assert fit_table(make_console(io.StringIO(), width=21), columns, distinct).notes() == \
+        "Left out at this width: layout (--wide shows every column)."
+    assert fit_table(make_console(io.StringIO(), width=30), columns, distinct).notes() == ""
     plain = [Column(c.header, c.justify, c.drop) for c in columns]
     assert [c.header for c in fit_table(make_console(io.StringIO(), width=30), plain, rows).columns] == \
         ["#", "GPU", "figure"]
@@ -473,6 +476,9 @@ def test_no_table_cuts_a_word_at_80_columns(profile, monkeypatch):
         assert not _cut_words(table, width), (table.title, _cut_words(table, width)[:3])
     # percentages are written as everywhere else in the output ('25%'), never '25 %'
     assert not re.search(r"\d %", result.stdout), re.findall(r".{30}\d %", result.stdout)
+    # a serving table with '(sim N)' cells says what they are, once (new-user QA round 26: nowhere)
+    flat = " ".join(result.stdout.split())
+    assert flat.count("the seeded simulation's as 'sim N'") == ("(sim " in result.stdout)
 
 
 def test_narrowed_tables_cut_no_word_and_print_as_rich_does():
@@ -635,3 +641,17 @@ def test_a_command_in_backticks_is_never_broken_inside(tmp_path, monkeypatch):
     # a command wider than the line breaks at its spaces, as any sentence
     assert wrap_lines(["run `a b c d e f g h` now"], 10) == ["run `a b c", "d e f g h`", "now"]
     assert wrap_lines(["a `b c` d"], 7, "- ") == ["- a", "  `b c`", "  d"]
+
+
+@pytest.mark.parametrize("args", [("catalog", "providers"), ("catalog", "list"), ("catalog", "models"),
+                                  ("validate", "--only", "moe"),
+                                  ("estimate", str(ROOT / "profiles" / "serve-7b-chat.yaml"))])
+def test_a_table_narrowed_says_what_it_left_out_and_wide_shows_it(args, monkeypatch):
+    # new-user QA round 26: `catalog providers` at 80 columns showed 5 of its 9 columns, said nothing of the others
+    # and took no --wide; a table that leaves columns out names them, and the command's --wide brings them back
+    out = run_at(60, monkeypatch, *args)
+    assert "Left out at this width:" in out, out[-400:]
+    monkeypatch.setenv("COLUMNS", "60")
+    wide = gpuplan(*args, "--wide")
+    assert wide.exit_code in (0, 1), wide.output
+    assert "Left out at this width:" not in wide.stdout and widest(wide.stdout) > 60

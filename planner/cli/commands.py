@@ -270,8 +270,10 @@ def catalog_list(
 def catalog_providers(
     format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
     catalog: CatalogOption = BUNDLED_CATALOG,
+    wide: WideOption = False,
 ) -> None:
     """List the providers: offers, GPU types, multi-GPU shapes, price date, billing, storage and egress prices."""
+    _wide(wide)
     from planner.render.provider_table import provider_rows, render_provider_table
 
     rows = provider_rows(load_catalog(catalog))
@@ -361,10 +363,12 @@ def calibrate(
         "--bucket", metavar="<bucket>", help="With --emit: a storage bucket mounted on the cluster that the record is written to.")]
     = None,
     catalog: CatalogOption = BUNDLED_CATALOG,
+    wide: WideOption = False,
 ) -> None:
     """Run the full measurement suite on this machine's GPUs (or CPU) and write a calibration record.
 
     It takes --budget at most (default 10m), plus the step under way: steps that would start later are skipped (the roofline and the smallest decoder run whatever the budget). --quick times each point for at most 0.25 s instead of 1.5 s (0.5 s on a GPU), so more of the suite fits the budget; on a shared 2-core CPU its whole suite (60 steps) took 34 min (docs/measure.md)."""
+    _wide(wide)
     from planner.cli.measure import check_budget
 
     try:

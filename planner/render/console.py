@@ -235,12 +235,23 @@ class FittedTable:
 
     def notes(self) -> str:
         """The caption: the table's own, then the legend of each column shown (a narrow terminal drops some), then
-        what tells apart the rows that read alike without the identifying columns dropped (told_apart)."""
+        the columns dropped for the width (left_out), then what tells apart the rows that read alike without the
+        identifying columns dropped (told_apart)."""
         legends = "; ".join(part for part in [self.caption or "", *(c.legend for c in self.columns)] if part)
-        apart = self.told_apart()
-        if legends and apart:
-            return legends + ("" if legends.endswith(".") else ".") + " " + apart
-        return legends or apart
+        parts = [p for p in (legends, self.left_out(), self.told_apart()) if p]
+        # a part followed by another ends on a full stop
+        return " ".join([*(p if p.endswith(".") else p + "." for p in parts[:-1]), *parts[-1:]])
+
+    def left_out(self) -> str:
+        """'Left out at this width: billing, storage $/GB-mo (--wide shows every column).' when the terminal's width
+        dropped columns (new-user QA round 26: `catalog providers` at 80 columns showed 5 of its 9 columns and said
+        nothing); '' when none was (a column only --wide shows is not one)."""
+        told = {i for differ, _ in alike(self.all_columns, self.rows, self.indices) for i in differ}  # told_apart's
+        dropped = [clean(c.header) for i, c in enumerate(self.all_columns)
+                   if i not in self.indices and i not in told and not c.wide_only]
+        if not dropped:
+            return ""
+        return f"Left out at this width: {', '.join(dropped)} (--wide shows every column)."
 
     def told_apart(self) -> str:
         """For rows alike in every identifying column shown (alike): the dropped identifying cells that tell them

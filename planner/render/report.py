@@ -789,6 +789,10 @@ def _cost_cell(plan: TrainingPlan | ServingPlan, usd_value: float) -> str:
     return _usd(usd_value) + (" †" if plan.price_flags else "")
 
 
+SIMULATED_LEGEND = ("Latencies in ms: the analytic model's, then the seeded simulation's as 'sim N' (--simulate); a "
+                    "plan either refutes is not ok")
+
+
 def _serving_rows(est: Estimate, top: int | None, section: ServingDecision | None = None,
                   merges: Merges | None = None) -> tuple[list[Column], list[list[str]]]:
     assert est.inference is not None
@@ -798,13 +802,17 @@ def _serving_rows(est: Estimate, top: int | None, section: ServingDecision | Non
         keys += (section.latency_key,)
     head = [Column("#", "right", labels=True), Column("GPU", identifies=True), Column("provider", identifies=True),
             Column("repl×GPU", "right", identifies=True), Column("batch", "right", drop=3, identifies=True)]
-    head += [Column(k.replace("_", " ").replace("ttft", "TTFT").replace("tpot", "TPOT"), "right") for k in keys]
+    merges = merges or Merges(est)
+    shown = _serving_shown(est, top, section, merges)
+    # new-user QA round 26: '99 ms (sim 99)' was explained nowhere
+    simulated = SIMULATED_LEGEND if any(p.simulated_latency_s for p in shown) else ""
+    head += [Column(k.replace("_", " ").replace("ttft", "TTFT").replace("tpot", "TPOT"), "right",
+                    legend=simulated if i == 0 else "") for i, k in enumerate(keys)]
     head += [Column("$/month", "right"), Column("$/mo avg", "right", drop=2),
              Column("util.", "right", drop=4), Column("status")]
     rows = []
-    merges = merges or Merges(est)
     others = merges.serving().others
-    for i, p in enumerate(_serving_shown(est, top, section, merges)):
+    for i, p in enumerate(shown):
         lat = [ms(p.latency_s[k]) if k in p.latency_s else "–" for k in keys]
         if p.simulated_latency_s:  # --simulate: the simulated percentile beside the analytic one
             lat = [f"{cell} (sim {fixed(p.simulated_latency_s[k] * 1e3, 0)})" if k in p.simulated_latency_s else cell
