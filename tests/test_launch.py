@@ -229,6 +229,44 @@ def test_calibrate_emits_one_skypilot_task_per_gpu_type_that_skypilot_loads(sky)
         subprocess.run(["sh", "-n"], input=task["setup"] + task["run"], text=True, check=True)
 
 
+def test_calibrate_out_dir_writes_each_task_to_its_own_file_that_skypilot_loads(sky, tmp_path):
+    # new-user QA round 26: the tasks came as one multi-document YAML on standard output, each to be saved by hand as
+    # the file its comment named before `sky launch` could read it
+    printed = list(yaml.safe_load_all(calibrate_emit("--gpus", "RTX-A5000,L40S:2").stdout))
+    folder = tmp_path / "tasks"
+    result = calibrate_emit("--gpus", "RTX-A5000,L40S:2", "--out-dir", str(folder))
+    assert result.exit_code == 0, result.output
+    files = sorted(folder.iterdir())
+    assert [f.name for f in files] == ["gpuplan-calibrate-l40s.yaml", "gpuplan-calibrate-rtx-a5000.yaml"]
+    for file in files:
+        name = file.stem
+        [loaded] = sky_load(sky, file.read_text())
+        assert loaded.split()[1] == name
+        assert yaml.safe_load(file.read_text()) == next(t for t in printed if t["name"] == name)
+        assert f"Wrote {file}: sky launch -c {name} {file}\n" in result.stdout
+        assert f"# run from the gpuplan source tree: sky launch -c {name} {file}\n" in file.read_text()
+    assert not list(folder.glob(".*"))  # no staging file left behind (written atomically)
+
+
+@pytest.mark.parametrize("args, start", [
+    (("calibrate", "--gpus", "L40S", "--out-dir", "x"), "Error: --emit: --gpus, --bucket and --out-dir go with"),
+    (("calibrate", "--out-dir", "x"), "Error: --emit: --gpus, --bucket and --out-dir go with"),
+    (("calibrate", "--emit", "skypilot", "--gpus", "L40S", "--out", "t.yaml"), "Error: --out goes with"),
+])
+def test_out_dir_goes_with_emit(args, start):
+    result = runner.invoke(app, list(args))
+    assert (result.exit_code, result.stdout) == (2, "") and result.stderr.startswith(start), result.output
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_out_dir_that_is_a_file_is_one_error_and_writes_nothing(tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("mine\n")
+    result = calibrate_emit("--gpus", "L40S", "--out-dir", str(taken))
+    assert result.exit_code == 2 and "Traceback" not in result.output and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("Error: --out-dir ") and taken.read_text() == "mine\n"
+
+
 @pytest.mark.parametrize("budget, seconds", [("1d", 86400.0), ("2h", 7200.0), ("90m", 5400.0), ("1.5 days", 129600.0),
                                              ("600", 600.0), ("500ms", 0.5)])
 def test_calibrate_budget_is_one_duration_days_included(budget, seconds):

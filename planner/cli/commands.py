@@ -362,6 +362,9 @@ def calibrate(
     bucket: Annotated[Optional[str], typer.Option(
         "--bucket", metavar="<bucket>", help="With --emit: a storage bucket mounted on the cluster that the record is written to.")]
     = None,
+    out_dir: Annotated[Optional[Path], typer.Option(
+        "--out-dir", metavar="<dir>", help="With --emit: write each task to <dir>/gpuplan-calibrate-<gpu>.yaml "
+                                           "instead of printing them.")] = None,
     catalog: CatalogOption = BUNDLED_CATALOG,
     wide: WideOption = False,
 ) -> None:
@@ -374,18 +377,19 @@ def calibrate(
     try:
         budget_s = check_budget(budget)
         _check_calibrate_options(out, quick, print_script, emit is not None,
-                                 [flag for flag, value in (("--gpus", gpus), ("--bucket", bucket)) if value is not None])
+                                 [flag for flag, value in (("--gpus", gpus), ("--bucket", bucket), ("--out-dir", out_dir))
+                                  if value is not None])
         if print_script:
             from planner.efficiency.records import kept_store_option
             from planner.render.calibrate_script import calibrate_script
 
             _out(calibrate_script(budget, store_option=kept_store_option()))
             return
-        if emit is not None or gpus is not None or bucket is not None:
+        if emit is not None or gpus is not None or bucket is not None or out_dir is not None:
             from planner.cli.measure import calibration_tasks_text
 
             _out(calibration_tasks_text(load_catalog(catalog), Path(catalog), gpus, budget, bucket,
-                                        emit is not None))
+                                        emit is not None, out_dir))
             return
         from planner.cli.measure import run_calibrate
 
@@ -420,8 +424,10 @@ def _check_calibrate_options(out: Path | None, quick: bool, print_script: bool, 
             printed = "--print-script" if print_script else "--emit"
             raise InputError(f"{' and '.join(unused)} go{'es' if len(unused) == 1 else ''} with a calibration run on "
                              f"this machine; {printed} runs nothing here and prints to standard output",
-                             hint=f"Drop {' and '.join(unused)}" + ("; to keep the output in a file, redirect it: "
-                                                                    "> calibrate.txt" if out is not None else "."))
+                             hint=f"Drop {' and '.join(unused)}" + (
+                                 "; --out-dir DIR writes each task to its own file" if out is not None and emitting
+                                 else "; to keep the output in a file, redirect it: > calibrate.txt" if out is not None
+                                 else "."))
 
 
 @calibration_app.command("add", cls=_Command)

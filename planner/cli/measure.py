@@ -14,9 +14,10 @@ from planner.catalog.load import Catalog
 from planner.efficiency.records import (calibration_name, check_record_name, kept_store_option, record_yaml,
                                         save_record)
 from planner.errors import CatalogLookupError, InputError, PlannerError
-from planner.io.atomic import check_output_path, write_new_file_atomic
+from planner.io.atomic import check_output_path, write_new_file_atomic, write_text_atomic
 from planner.io.loading import explained, range_words
 from planner.project.load import LoadedProfile
+from planner.render.escape import shell_word
 from planner.schema import record as record_schema
 from planner.schema.record import MeasurementRecord
 from planner.schema.units import parse_seconds
@@ -217,14 +218,15 @@ BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 def calibration_tasks_text(catalog: Catalog, catalog_dir: Path, gpus: str | None, budget: str, bucket: str | None,
-                           emitting: bool) -> str:
+                           emitting: bool, out_dir: Path | None = None) -> str:
     """`calibrate --emit skypilot --gpus TYPE[:N],…`: the SkyPilot tasks, one per GPU type; bad input is one error
-    naming the option."""
+    naming the option. `out_dir` (--out-dir): each task written to its own file there (atomically), and what to
+    run said instead."""
     from planner.catalog.names import load_accelerator_names
-    from planner.render.calibrate_task import Request, calibration_tasks
+    from planner.render.calibrate_task import Request, calibration_documents
 
     if not emitting:
-        raise InputError("--gpus and --bucket go with --emit skypilot", field="--emit",
+        raise InputError("--gpus, --bucket and --out-dir go with --emit skypilot", field="--emit",
                          hint="gpuplan calibrate --emit skypilot --gpus RTX-A5000,L40S:2")
     if not gpus or not gpus.strip():
         raise InputError("--emit skypilot needs the GPU types to calibrate, TYPE[:N],…", field="--gpus")
@@ -257,6 +259,17 @@ def calibration_tasks_text(catalog: Catalog, catalog_dir: Path, gpus: str | None
         raise InputError(f"{gpus!r} names a GPU type twice", field="--gpus")
     try:
         names = load_accelerator_names(catalog_dir, catalog)
-        return calibration_tasks(names, requests, budget, bucket, store_option=kept_store_option())
+        documents = calibration_documents(names, requests, budget, bucket, store_option=kept_store_option(),
+                                          folder=out_dir)
     except CatalogLookupError as exc:
         raise InputError(exc.message, field="--gpus", hint=exc.hint) from None
+    if out_dir is None:
+        return "---\n".join(text for _, text in documents)
+    # new-user QA round 26: one multi-document YAML on standard output, each document to be saved by hand as the
+    # file its comment names before `sky launch` could read it
+    targets = [check_output_path(out_dir / file, "--out-dir") for file, _ in documents]  # all, before any write
+    lines = []
+    for target, (file, text) in zip(targets, documents):
+        write_text_atomic(target, text)
+        lines.append(f"Wrote {target}: sky launch -c {file.removesuffix('.yaml')} {shell_word(target)}")
+    return "\n".join(lines) + "\nRun each `sky launch` from the gpuplan source tree (the tasks sync it: workdir .).\n"

@@ -9,13 +9,15 @@ cluster and the run prints the `scp` that brings it home (SkyPilot names the clu
 Values are emitted through the YAML dumper, never pasted into YAML text (planner/render/launch.py)."""
 from __future__ import annotations
 
-from planner.dataclass import dataclass
+from pathlib import Path
 from typing import Any
+
+from planner.dataclass import dataclass
 
 from planner.catalog.names import gpu_for
 from planner.errors import CatalogLookupError
 from planner.render.calibrate_script import TORCH_INDEX
-from planner.render.escape import comment
+from planner.render.escape import comment, shell_word
 from planner.schema.names import AcceleratorNames
 
 RECORDS_DIR = "/gpuplan-records"
@@ -99,6 +101,13 @@ def calibration_tasks(names: AcceleratorNames, requests: list[Request], budget: 
                       bucket: str | None, store_option: str = "") -> str:
     """The YAML text: one document per GPU type, each headed by comments on how to launch it. `store_option`: see
     calibration_task."""
+    return "---\n".join(text for _, text in calibration_documents(names, requests, budget, bucket, store_option))
+
+
+def calibration_documents(names: AcceleratorNames, requests: list[Request], budget: str, bucket: str | None,
+                          store_option: str = "", folder: Path | None = None) -> list[tuple[str, str]]:
+    """(file name, YAML document) per GPU type, each headed by comments on how to launch it; `folder`: where the
+    files are written (`calibrate --out-dir`), named in the `sky launch` line, else the document says to save it."""
     import yaml
 
     from planner.render.launch import yaml_dumper
@@ -109,14 +118,16 @@ def calibration_tasks(names: AcceleratorNames, requests: list[Request], budget: 
     for request in requests:
         task = calibration_task(names, request, budget, bucket, store_option=store_option)
         candidates = sorted(task["resources"]["accelerators"])
+        file = f"{task['name']}.yaml"
+        launch = (f"run from the gpuplan source tree: sky launch -c {task['name']} {shell_word(folder / file)}"
+                  if folder is not None else f"save this document as {file} in the gpuplan source tree and run: "
+                  f"sky launch -c {task['name']} {file}")
         header = [f"gpuplan calibration task for {request.count}x {request.gpu} "
-                  f"(SkyPilot names {', '.join(candidates)}: the cheapest offer of any of them)",
-                  f"save this document as {task['name']}.yaml in the gpuplan source tree and run: "
-                  f"sky launch -c {task['name']} {task['name']}.yaml",
+                  f"(SkyPilot names {', '.join(candidates)}: the cheapest offer of any of them)", launch,
                   f"then: gpuplan calibration add <record>{store} (from the bucket, or the scp the run "
                   f"prints){estimate}; sky down {task['name']}"]
         header += [f"note: {n}; `gpuplan calibration add` checks the device the record names"
                    for n in ambiguous_elsewhere(names, request.gpu, candidates)]
         text = "".join(f"# {comment(line)}\n" for line in header)
-        docs.append(text + yaml.dump(task, Dumper=yaml_dumper(), sort_keys=False, width=200))
-    return "---\n".join(docs)
+        docs.append((file, text + yaml.dump(task, Dumper=yaml_dumper(), sort_keys=False, width=200)))
+    return docs
