@@ -1,4 +1,5 @@
 """Decisions: the confidence quantile, the Pareto frontier, the three named choices, spot overhead, rejections."""
+import dataclasses
 import json
 import math
 import re
@@ -607,3 +608,25 @@ def test_the_doubted_example_shows_the_undoubted_choice_with_its_flags(catalog):
     plans = document["training"]["plans"]
     assert undoubted["provider"] == next(p["provider"] for p in plans if not any(
         f.startswith("doubtful") for f in p["price_flags"]))
+
+
+def test_the_serving_best_per_gpu_table_says_how_it_picks_and_picks_so(catalog):
+    # new-user QA round 26: 'Best plan per GPU type' named 5×4 RTX-A4000 at $1,314 where the cheapest at the targets
+    # was a cheaper 9×2 RTX-A4000, with no word on why: it says its rule now, and the rows follow it
+    from planner.decide.choices import holds_with_headroom
+    from planner.render.decision import PER_GPU_HEADROOM, serving_sections
+
+    decision, est = _decide(catalog, SERVE)
+    d = decision.inference
+    slo = planner.load_profile(SERVE, catalog).profile.inference.slo
+    [(_, _, rows, lines)] = [s for s in serving_sections(d, None) if s[0] == "Best plan per GPU type"]
+    assert lines == [PER_GPU_HEADROOM] and len(rows) == len(d.best_per_gpu)
+    for best in d.best_per_gpu:
+        mine = [p for p in est.inference.plans if p.gpu == best.gpu and p.meets_slo]
+        safe = [p for p in mine if holds_with_headroom(p, slo)]
+        expected = min(p.monthly_cost_usd for p in (safe or mine))
+        assert best.monthly_cost_usd == expected and holds_with_headroom(best, slo) == bool(safe), best.gpu
+    cheaper = [c.option for c in d.choices if c.name == "cheapest at the targets"]
+    assert cheaper and cheaper[0].monthly_cost_usd < d.best_per_gpu[0].monthly_cost_usd  # the case the line explains
+    untargeted = dataclasses.replace(d, targeted=False)
+    assert [s for s in serving_sections(untargeted, None) if s[0] == "Best plan per GPU type"][0][3] == []
