@@ -157,10 +157,12 @@ def test_interrupted_profile_leaves_the_previous_record_intact(tiny, tmp_path, s
     assert proc.poll() is None, "the profile finished before it could be interrupted"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
+    # the exit status and the end of stderr in the message: this failed once in a full-suite run (2026-12-04) and
+    # not in 42 runs since, 25 of them with SIGINT at random 0–3 s into the measurement (all exit 130, record intact)
     if sig == signal.SIGINT:
-        assert proc.returncode == 130 and b"no record written" in err
+        assert proc.returncode == 130 and b"no record written" in err, (proc.returncode, err[-3000:])
     else:
-        assert proc.returncode == -signal.SIGKILL
+        assert proc.returncode == -signal.SIGKILL, (proc.returncode, err[-3000:])
     assert out.read_bytes() == before
     assert load_record(out) == load_record(previous)
     assert [p.name for p in tmp_path.iterdir()] == ["record.yaml"]  # no temporary file left behind
