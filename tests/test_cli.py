@@ -135,7 +135,7 @@ EXPECTED_TRAINING = {
     # (+89 s), the same plans.
     "pretrain-1b-72h": dict(gpu="RTX-A4000", provider="simplepod", gpu_count=12, instances=3, startup_s=103.6,
                             assumed_network_gbps=10.0, hours={"p10": 49.87, "p50": 68.4, "p90": 108.8},
-                            cost_usd={"p10": 54.0, "p50": 74.52, "p90": 117.7, "compute": 74.52, "storage": None,
+                            cost_usd={"p10": 54.0, "p50": 74.52, "p90": 117.72, "compute": 74.52, "storage": None,
                                       "egress": None, "total": 74.52}),
     # LoRA's adapter gradients are small: 16 one-GPU instances over the assumed network cost about what one does
     # (per-second billing) and finish sooner; 2 instances are cheaper by < 1 cent and come first

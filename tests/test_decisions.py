@@ -630,3 +630,49 @@ def test_the_serving_best_per_gpu_table_says_how_it_picks_and_picks_so(catalog):
     assert cheaper and cheaper[0].monthly_cost_usd < d.best_per_gpu[0].monthly_cost_usd  # the case the line explains
     untargeted = dataclasses.replace(d, targeted=False)
     assert [s for s in serving_sections(untargeted, None) if s[0] == "Best plan per GPU type"][0][3] == []
+
+
+@pytest.mark.parametrize("name, section, named", [("serve-gpt-oss-120b-chat", "inference", "cheapest at the targets"),
+                                                  ("pretrain-1b-72h", "training", "fastest")])
+def test_a_choice_cut_from_the_plans_table_is_named_under_it(catalog, name, section, named):
+    # new-user QA round 27: serve-gpt-oss-120b-chat's 'cheapest at the targets' ($1,763) was cheaper than every row
+    # listed and no row of the table at all (plan #68, seen only with --top 0), with no word on where it was
+    from planner.render.report import render_markdown, render_table, unlisted_choices_lines
+
+    result = planner.plan(planner.load_profile(ROOT / "profiles" / f"{name}.yaml", catalog), catalog)
+
+    fields = ("gpu", "provider", "instance") + (("gpu_count",) if section == "training" else
+                                                ("replicas", "gpus_per_replica", "batch_size"))
+
+    def key(plan):
+        return tuple(plan[k] for k in fields)
+
+    choices = {c["name"]: c for c in result.to_dict()["decisions"][section]["choices"]}
+    rows = {key(p) for p in result.to_dict(10)[section]["plans"]}
+    cut = [n for n, c in choices.items() if key(c) not in rows]
+    assert named in cut
+    [line] = unlisted_choices_lines(result.estimate, 10, result.decision, section)
+    assert all(n in line for n in cut) and not any(f": {n}" in line or f"; {n}" in line
+                                                   for n in choices if n not in cut)
+    assert line in " ".join(render_table(result.estimate, 10, result.decision).split())
+    assert line in render_markdown(result.estimate, 10, result.decision)
+    assert key(choices[named]) in {key(p) for p in result.to_dict(0)[section]["plans"]}
+    assert unlisted_choices_lines(result.estimate, 0, result.decision, section) == []
+
+
+def test_the_json_writes_dollars_to_the_cent(catalog):
+    # new-user QA round 27: the JSON's "cost_usd": 11260.0 beside the table's $11,264 (4 significant figures): one
+    # bill read two ways; dollars are now written to the cent, or to 4 significant figures where that is finer
+    from planner.render.jsonnum import exact_numbers, money
+
+    assert (money(11264.374), money(155.484), money(0.0042371), money(2.34567), money(None)) == \
+        (11264.37, 155.48, 0.004237, 2.346, None)
+    with exact_numbers():
+        assert money(11264.374) == 11264.374
+    result = planner.plan(planner.load_profile(PRETRAIN, catalog), catalog)
+    document = result.to_dict()
+    for choice, written in zip([*result.decision.training.choices, *result.decision.training.alternatives],
+                               document["decisions"]["training"]["choices"]):
+        assert written["cost_usd"] == round(choice.option.cost_usd, 2), choice.name
+    first = document["training"]["plans"][0]["cost_usd"]
+    assert first["p50"] == round(result.estimate.training.plans[0].cost_usd_p50, 2)

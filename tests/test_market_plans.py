@@ -547,19 +547,21 @@ def test_the_table_and_markdown_show_the_whole_bill_of_the_json(billed, monkeypa
     from planner.readable import usd
     from planner.render.report import render_markdown, render_table
 
-    from planner.render.report import BILL_DIGITS, _cost_dict
+    from planner.render.jsonnum import exact_numbers
+    from planner.render.report import _cost_dict
 
     data = billed.to_dict()
     shown = data["training"]["plans"][data["training"]["recommended"]]
     cost = shown["cost_usd"]
     assert cost["storage"] and cost["egress"] == 0.0
-    # the JSON rounds to 4 significant figures ($155.48 is 155.5 there); the bill prints the dollars of the same
-    # amounts before that rounding, as the plans table does, so each cell is usd() of the unrounded amount
+    # the JSON writes dollars to the cent; the bill prints the dollars of the same amounts before that rounding, as
+    # the plans table does, so each cell is usd() of the unrounded amount, and the JSON's is that amount's cents
     plan = next(p for p in billed.estimate.training.plans
                 if (p.gpu, p.provider, p.gpu_count) == (shown["gpu"], shown["provider"], shown["gpu_count"]))
-    exact = _cost_dict(plan, BILL_DIGITS)
+    with exact_numbers():
+        exact = _cost_dict(plan)
     for line in ("compute", "storage", "egress", "total"):
-        assert exact[line] == pytest.approx(cost[line], rel=5e-4), line
+        assert exact[line] == pytest.approx(cost[line], abs=0.005), line
     for text in (render_table(billed.estimate, 10, billed.decision),
                  render_markdown(billed.estimate, 10, billed.decision)):
         assert "Whole bill of the recommended training plan (#1: " in text
@@ -583,7 +585,8 @@ def test_the_bill_prints_the_dollars_the_plans_table_prints(catalog, monkeypatch
     assert first.cost_usd_p50 >= 10_000 and first.cost_usd_p50 != float(f"{first.cost_usd_p50:.4g}")
     text = render_table(result.estimate, 10, result.decision)
     assert bill_cells(text, "compute")[1] == bill_cells(text, "total")[1] == usd(first.cost_usd_p50)
-    assert result.to_dict()["training"]["plans"][0]["cost_usd"]["compute"] == float(f"{first.cost_usd_p50:.4g}")
+    # and the JSON writes the same dollars, to the cent (new-user QA round 27: 2.253e+04 there)
+    assert result.to_dict()["training"]["plans"][0]["cost_usd"]["compute"] == round(first.cost_usd_p50, 2)
 
 
 def test_unknown_bill_lines_are_said_in_the_table(catalog, monkeypatch):

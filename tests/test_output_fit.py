@@ -118,7 +118,7 @@ def test_plans_that_differ_read_apart_at_80_columns(profile, monkeypatch):
         def shown(row, key):
             cell = row[key]
             return re.search(rf"(?<!\S){re.escape(cell)}(?!\S)", row_lines[row["#"]]) is not None or \
-                re.search(rf"#{re.escape(row['#'])} {re.escape(cell)}(?:[;.]| —|$)", notes) is not None
+                re.search(rf"#{re.escape(row['#'])} {re.escape(cell)}(?:[;.]| —|\s|$)", notes) is not None
 
         for i, a in enumerate(rows):
             for b in rows[i + 1:]:

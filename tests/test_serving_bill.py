@@ -10,6 +10,7 @@ from planner.model.bill import (
     serving_bill,
 )
 from planner.model.workload import weight_bytes
+from planner.readable import usd
 
 from .conftest import ROOT, bill_cells
 
@@ -92,10 +93,10 @@ def test_every_report_shows_the_monthly_bill_of_the_json(aws, monkeypatch):
         assert "Whole monthly bill of the recommended serving plan (#1: " in text
         start = text.index("Whole monthly bill")
         for line in ("compute", "storage", "egress", "total"):
-            # the reports print the unrounded amount, the JSON rounds it to 4 significant figures
-            # (planner/render/bill.py): $23,924 in the text is 23,920 in the JSON
+            # the reports print the unrounded amount in whole dollars from $1,000 (planner/readable.py usd), the
+            # JSON to the cent (planner/render/jsonnum.py money): $23,924 in the text is 23,923.9 in the JSON
             cell = bill_cells(text[start:], line)[1]
-            assert float(f"{float(cell.lstrip('$').replace(',', '')):.4g}") == pytest.approx(cost[line]), line
+            assert cell == usd(cost[line]), line
         assert "500.0 GB sent out a month × $0.09/GB" in text
 
 

@@ -454,8 +454,9 @@ def test_a_section_new_does_not_plan_fails_a_guard_and_reads_removed(tmp_path):
     assert guarded.exit_code == 1
     assert ("training: old.json plans it and serve-7b-chat.yaml does not, so there is no training plan to check "
             "against --fail-above") in guarded.output
-    rows = {tuple(line.split()[:2]): line.split()[-1] for line in guarded.stdout.splitlines()
-            if line.startswith(("training ", "inference "))}
+    cells = [[c.strip() for c in line.strip("│ ").split("│")] if "│" in line else line.split()
+             for line in guarded.stdout.splitlines()]  # framed where it fits, else plain
+    rows = {(row[0], row[1].split()[0]): row[-1] for row in cells if row and row[0] in ("training", "inference")}
     assert rows[("training", "plan")] == rows[("training", "GPU-hours")] == "removed", rows
     assert rows[("inference", "plan")] == rows[("inference", "GPUs")] == "added", rows
     # without a guard the diff reports and exits 0, as before
@@ -490,3 +491,21 @@ def test_diff_writes_hours_gpu_hours_and_cost_as_the_estimate_does():
     row = next(line for line in result.stdout.splitlines() if "GPU-hours" in line)
     old, new = [cell.strip() for cell in row.split("│") if cell.strip()][2:4]
     assert "." not in old + new and old.replace(",", "").isdigit(), row
+
+
+def test_the_diffs_plans_keep_apart_on_a_narrow_terminal(monkeypatch):
+    # new-user QA round 27: at 80 columns the plan row read '12× RTX-A4000 8× H100-SXM on mithril' over 'on
+    # simplepod', the old and the new plan run together; each is now its GPUs over its provider
+    from planner.decide.diff import Change
+    from planner.render.diff import render_changes
+
+    changes = [Change("training", "plan", "12× RTX-A4000 on simplepod", "8× H100-SXM on mithril", None),
+               Change("training", "GPU-hours", 821.0, 271.0, 271.0 / 821.0 - 1)]
+    monkeypatch.setenv("COLUMNS", "80")
+    text = render_changes(changes, "old.json", "new.json")
+    [first] = [line for line in text.splitlines() if "12× RTX-A4000" in line]
+    second = text.splitlines()[text.splitlines().index(first) + 1]
+    assert "8× H100-SXM" in first and "on" not in first.replace("section", "").split("plan", 1)[1]
+    assert "on simplepod" in second and "on mithril" in second
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "| 12× RTX-A4000 on simplepod | 8× H100-SXM on mithril |" in render_changes(changes, "a", "b", "markdown")

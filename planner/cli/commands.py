@@ -209,7 +209,8 @@ def estimate(
     profile: Annotated[Path, typer.Argument(metavar="PROFILE", help="Project profile (YAML).")],
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     catalog: CatalogOption = BUNDLED_CATALOG,
-    top: Annotated[int, typer.Option("--top", metavar="<n>", help="Plans shown per section (0: all).",
+    top: Annotated[int, typer.Option("--top", metavar="<n>", help="Plans per section, in the tables and the JSON "
+                                                               "alike (0: all).",
                                      parser=TOP, min=TOP.least)] = 10,
     confidence: Annotated[str, typer.Option("--confidence", metavar="<quantile>",
                                             help="Plan on this quantile of training hours (0.9, 90% or P90).")] = "0.5",

@@ -1,6 +1,6 @@
 """The whole bill of one plan, for people: compute, storage, egress and total as rows (issue 15 item 6), the amounts
 read from the plan's `cost_usd` as the JSON makes it (planner/render/report.py _cost_dict and _serving_cost_dict)
-before the JSON's rounding to 4 significant figures, so the text, the markdown and the HTML print the dollars the plans
+before the JSON's rounding (planner/render/jsonnum.py), so the text, the markdown and the HTML print the dollars the plans
 table prints and the JSON's figures round from the same values; a line whose price (or, for serving egress, volume) is
 unknown says so and stays out of the total. A training plan's bill is its run at P50; a serving plan's is one
 month. The rates behind each line come from the plan's BillRates or ServingBill (planner/model/bill.py)."""

@@ -19,10 +19,10 @@ from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan
 from planner.readable import RECOMPUTE_SHORT, SHARDING_COMPACT, hours, ms, usd
 from planner.render.console import Column, clean, fit_table, print_lines
+from planner.render.jsonnum import money, rounded
 
 
-def _r(value: float | None, digits: int = 4) -> float | None:
-    return None if value is None else float(f"{value:.{digits}g}")
+_r = rounded
 
 
 _usd = usd
@@ -241,7 +241,7 @@ def _training_option_dict(o: TrainingOption) -> dict[str, Any]:
     out = {"gpu": p.gpu, "provider": p.provider, "instance": p.instance, "gpu_count": p.gpu_count,
            "instances": p.instances, "spot": p.spot, "sharding": p.sharding, "recompute": p.recompute,
            # the mode as the plans' parallelism.recompute gives it (new-user QA round 22: the decision said only true)
-           "recompute_mode": p.recompute_mode, "micro_batch": p.micro_batch, "hours": _r(o.hours), "cost_usd": _r(o.cost_usd),
+           "recompute_mode": p.recompute_mode, "micro_batch": p.micro_batch, "hours": _r(o.hours), "cost_usd": money(o.cost_usd),
            "hours_p50": _r(p.hours_p50), "efficiency_source": p.efficiency.source,
            "meets_deadline": o.meets_deadline, "within_budget": o.within_budget, "reasons": list(o.reasons),
            "price_flags": list(p.price_flags)}
@@ -260,7 +260,7 @@ def _serving_option_dict(p: ServingPlan) -> dict[str, Any]:
     return {"gpu": p.gpu, "provider": p.provider, "instance": p.instance, "replicas": p.replicas,
             "gpus_per_replica": p.gpus_per_replica, "batch_size": p.batch_size,
             "latency_ms": {k: _r(v * 1e3) for k, v in p.latency_s.items()},
-            "monthly_cost_usd": _r(p.monthly_cost_usd), "meets_slo": p.meets_slo, "reasons": list(p.reasons),
+            "monthly_cost_usd": money(p.monthly_cost_usd), "meets_slo": p.meets_slo, "reasons": list(p.reasons),
             "price_flags": list(p.price_flags)}
 
 
@@ -275,7 +275,7 @@ def decision_dict(decision: Decision) -> dict[str, Any]:
                         for c in [*d.choices, *d.alternatives]],
             "best_per_gpu": [_training_option_dict(o) for o in d.best_per_gpu],
             "rejected": [_rejection_dict(r) for r in d.rejected],
-            "frontier": [{"hours": _r(o.hours), "cost_usd": _r(o.cost_usd), "gpu": o.plan.gpu,
+            "frontier": [{"hours": _r(o.hours), "cost_usd": money(o.cost_usd), "gpu": o.plan.gpu,
                           "provider": o.plan.provider, "gpu_count": o.plan.gpu_count, "spot": o.plan.spot}
                          for o in d.frontier],
             "assumptions": list(d.assumptions),

@@ -9,6 +9,7 @@ from typing import Any
 
 from planner.decide.diff import Change, Unrecommended, is_profile, read_plan_document
 from planner.readable import change_percent, fixed, gpu_hours, hours, usd
+from planner.render.jsonnum import exact_numbers, money, rounded
 
 
 def load_plan_document(path: Path, catalog_dir: Path, confidence: float = 0.5,
@@ -20,7 +21,6 @@ def load_plan_document(path: Path, catalog_dir: Path, confidence: float = 0.5,
         import contextlib
 
         import planner
-        from planner.render.report import exact_numbers
 
         catalog = planner.load_catalog(catalog_dir)
         result = planner.plan(planner.load_profile(path, catalog, overrides), catalog, confidence=confidence)
@@ -36,7 +36,7 @@ def _cell(value: Any, metric: str = "") -> str:
         return "–"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
-    if "USD" in metric or "$" in metric:
+    if _is_money(metric):
         return usd(value)
     if metric in ("GPUs",):
         return f"{value:,.0f}"
@@ -65,16 +65,21 @@ def changes_dict(changes: list[Change], old_name: str, new_name: str,
     overrides NEW's profile was planned with (`new_set`)."""
     return {"schema_version": 1, "old": old_name, "new": new_name, "new_set": list(new_set),
             "no_recommended_plan": [{"section": m.section, "side": m.side} for m in missing],
-            "changes": [{"section": c.section, "metric": c.metric, "key": c.metric_key or None, "old": _sig4(c.old),
-                         "new": _sig4(c.new), "relative": None if c.relative is None else round(c.relative, 6)}
-                        for c in changes]}
+            "changes": [{"section": c.section, "metric": c.metric, "key": c.metric_key or None,
+                         "old": _as_json(c.old, c.metric), "new": _as_json(c.new, c.metric),
+                         "relative": None if c.relative is None else round(c.relative, 6)} for c in changes]}
 
 
-def _sig4(value: Any) -> Any:
-    """A number at the estimate JSON's 4 significant figures (a profile's are compared unrounded); others as given."""
+def _as_json(value: Any, metric: str) -> Any:
+    """A number as the estimate's JSON writes it (dollars to the cent, others to 4 significant figures; a profile's
+    are compared unrounded); others as given."""
     if isinstance(value, float):
-        return float(f"{value:.4g}")
+        return money(value) if _is_money(metric) else rounded(value)
     return value
+
+
+def _is_money(metric: str) -> bool:
+    return "USD" in metric or "$" in metric
 
 
 def render_changes(changes: list[Change], old_name: str, new_name: str, format: str = "table",
@@ -101,6 +106,10 @@ def render_changes(changes: list[Change], old_name: str, new_name: str, format: 
 
     from planner.render.console import fit_table, make_console
 
+    # a plan on two lines, its GPUs over its provider (new-user QA round 27: at 80 columns the old and new plans ran
+    # together, '12× RTX-A4000 8× H100-SXM on mithril' over 'on simplepod')
+    rows = [[*row[:2], *(cell.replace(" on ", "\non ", 1) if c.metric == "plan" else cell for cell in row[2:4]),
+             *row[4:]] for row, c in zip(rows, changes)]
     buffer = io.StringIO()
     console = make_console(buffer)
     console.print(fit_table(console, columns, rows, title=title))

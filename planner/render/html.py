@@ -66,6 +66,7 @@ def render_html(est: Estimate, decision: Decision, top: int | None = 10) -> str:
         _training_rows,
         accuracy_lines,
         bill_section,
+        unlisted_choices_lines,
     )
 
     title = f"GPU plan: {est.profile}"
@@ -93,7 +94,8 @@ def render_html(est: Estimate, decision: Decision, top: int | None = 10) -> str:
         if section is not None:
             head, rows = rows_of(est, top)
             parts += [f"<h2>{name} plans, best first (P50 with the P10–P90 interval)</h2>", _table(head, rows)]
-            parts += [f'<p class="accuracy">{html_text(line)}</p>' for line in accuracy_lines(decision, key)]
+            parts += [f'<p class="accuracy">{html_text(line)}</p>'
+                      for line in unlisted_choices_lines(est, top, decision, key) + accuracy_lines(decision, key)]
             bill = bill_section(est, top, decision, key)
             if bill is not None:
                 parts += [f"<h3>{html_text(bill.title)}</h3>", _table(bill.columns, bill.rows)]

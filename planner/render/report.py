@@ -7,9 +7,9 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from planner.decide.choices import collapse_choices
 from planner.model.interconnect import PlanLinks
 from planner.model.workload import Workload
 from planner.plans.no_offer import NO_OFFER, is_no_offer
@@ -31,6 +31,7 @@ from planner.readable import (RECOMPUTE_COMPACT, SHARDING_COMPACT, count_text, f
 from planner.render.bill import bill_section as bill_of, BillSection
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
 from planner.render.escape import markdown, markdown_line, spreadsheet_cell, terminal
+from planner.render.jsonnum import exact_numbers, money, rounded
 from planner.render.merge import LazyMerge, merged
 
 if TYPE_CHECKING:  # annotations only: the decision is made before rendering
@@ -111,31 +112,7 @@ def _provider_cell(plan: Any, others: Callable[[Any], list[str]]) -> str:
     return (f"{plan.provider} (×{len(more) + 1})" if more else plan.provider) + term
 
 
-BILL_DIGITS = 15
-"""Significant figures of the amounts the bill prints from: all a float holds, so only usd() rounds them."""
-
-
-_EXACT: ContextVar[bool] = ContextVar("planner_exact_numbers", default=False)
-
-
-@contextmanager
-def exact_numbers() -> Iterator[None]:
-    """Within it, estimate_dict keeps every number as computed: `gpuplan diff` of two profiles takes its changes
-    from these (new-user QA: a doubled job read +99.9 %, from hours rounded to 4 significant figures)."""
-    token = _EXACT.set(True)
-    try:
-        yield
-    finally:
-        _EXACT.reset(token)
-
-
-def _r(value: float | None, digits: int = 4) -> float | None:
-    """Round to `digits` significant figures (None stays None; unrounded within exact_numbers)."""
-    if value is None:
-        return None
-    if _EXACT.get():
-        return float(value)
-    return float(f"{value:.{digits}g}")
+_r = rounded
 
 
 def _training_shown(est: Estimate, top: int | None, section: Any = None,
@@ -214,7 +191,7 @@ def _price_fields(plan: TrainingPlan | ServingPlan) -> dict[str, Any]:
         "term": c.term, "payment": c.payment, "usd_per_hour": c.hourly, "discount_percent": c.discount_percent,
         "term_hours": _r(c.term_hours),
         # a plan that cannot run (does not fit in memory) is never bought: no obligation, as the table prints none
-        "obligation_usd": _r(c.hourly * c.term_hours * plan.instances) if plan.fits and plan.instances else None,
+        "obligation_usd": money(c.hourly * c.term_hours * plan.instances) if plan.fits and plan.instances else None,
         "job_hours_p50": _r(plan.hours_p50) if isinstance(plan, TrainingPlan) else None,
         "term_used_percent": _r(used * 100.0, 3) if used is not None else None,
         "source": c.source,
@@ -265,14 +242,14 @@ def _names(offers: list[str], most: int = 3) -> str:
 
 def _buy_dict(line: BuyVersusRent) -> dict[str, Any]:
     p = line.purchase
-    purchase = {"usd": _r(p.usd), "origin": "catalog" if p.from_catalog else "constraints.owned",
-                "per_gpu_usd": _r(p.per_gpu_usd), "kind": p.kind, "source": p.source, "title": p.title,
+    purchase = {"usd": money(p.usd), "origin": "catalog" if p.from_catalog else "constraints.owned",
+                "per_gpu_usd": money(p.per_gpu_usd), "kind": p.kind, "source": p.source, "title": p.title,
                 "url": p.url, "quote": p.quote,
                 "as_of": p.as_of.isoformat() if p.as_of else None, "age_days": p.age_days, "stale": p.stale}
     return {"instance": line.instance, "purchase": purchase,
-            "amortised_usd_per_hour": _r(line.amortised_usd_per_hour),
-            "running_usd_per_hour": _r(line.running_usd_per_hour), "owned_hours": _r(line.owned_hours),
-            "rental": line.rental, "rental_usd": _r(line.rental_usd),
+            "amortised_usd_per_hour": money(line.amortised_usd_per_hour),
+            "running_usd_per_hour": money(line.running_usd_per_hour), "owned_hours": _r(line.owned_hours),
+            "rental": line.rental, "rental_usd": money(line.rental_usd),
             "break_even_utilisation": _r(line.break_even_utilisation, 3), "confidence": line.confidence}
 
 
@@ -436,7 +413,7 @@ def _at_confidence(doc: dict[str, Any], job: Any, raw: TrainingPlan, confidence:
         return doc
     judged = judge_training(job, raw, confidence, None, None)
     doc["hours"][key] = None if doc["hours"]["p50"] is None else _r(judged.hours)
-    doc["cost_usd"][key] = None if doc["cost_usd"]["p50"] is None else _r(judged.cost_usd)
+    doc["cost_usd"][key] = None if doc["cost_usd"]["p50"] is None else money(judged.cost_usd)
     return doc
 
 
@@ -511,15 +488,15 @@ def _links_dict(links: PlanLinks | None) -> dict[str, Any] | None:
             "inter_node_assumed": links.inter_node_assumed}
 
 
-def _cost_dict(plan: TrainingPlan, digits: int = 4) -> dict[str, float | None]:
-    """cost_usd of a training plan, to `digits` significant figures: all null for a time-only plan (no offer: its
+def _cost_dict(plan: TrainingPlan) -> dict[str, float | None]:
+    """cost_usd of a training plan, in dollars as the JSON writes them (money): all null for a time-only plan (no offer: its
     price is unknown)."""
     if is_no_offer(plan):
         return dict.fromkeys(("p10", "p50", "p90", "compute", "storage", "egress", "total"))
-    return {"p10": _r(plan.cost_usd_p10, digits), "p50": _r(plan.cost_usd_p50, digits),
-            "p90": _r(plan.cost_usd_p90, digits), "compute": _r(plan.cost_usd_p50, digits),
-            "storage": _r(plan.storage_usd, digits), "egress": _r(plan.egress_usd, digits),
-            "total": _r(plan.cost_usd_p50 + (plan.storage_usd or 0.0) + (plan.egress_usd or 0.0), digits)}
+    return {"p10": money(plan.cost_usd_p10), "p50": money(plan.cost_usd_p50),
+            "p90": money(plan.cost_usd_p90), "compute": money(plan.cost_usd_p50),
+            "storage": money(plan.storage_usd), "egress": money(plan.egress_usd),
+            "total": money(plan.cost_usd_p50 + (plan.storage_usd or 0.0) + (plan.egress_usd or 0.0))}
 
 
 def serving_plan_dict(plan: ServingPlan, headroom: bool | None = None, pinned: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -560,7 +537,7 @@ def _unsized(plan: TrainingPlan | ServingPlan) -> bool:
     return isinstance(plan, ServingPlan) and plan.replicas == 0
 
 
-def _serving_cost_dict(plan: ServingPlan, digits: int = 4) -> dict[str, float | None]:
+def _serving_cost_dict(plan: ServingPlan) -> dict[str, float | None]:
     """cost_usd of a serving plan, a month of it: the instances (monthly_cost_usd), storage and egress
     (planner/model/bill.py ServingBill) and their total; all null for a time-only plan (no offer) and for a plan
     with no replica (it cannot serve: nothing to bill)."""
@@ -568,8 +545,8 @@ def _serving_cost_dict(plan: ServingPlan, digits: int = 4) -> dict[str, float | 
         return dict.fromkeys(("compute", "storage", "egress", "total"))
     storage = plan.bill.storage_usd if plan.bill is not None else None
     egress = plan.bill.egress_usd if plan.bill is not None else None
-    return {"compute": _r(plan.monthly_cost_usd, digits), "storage": _r(storage, digits),
-            "egress": _r(egress, digits), "total": _r(plan.monthly_cost_usd + (storage or 0.0) + (egress or 0.0), digits)}
+    return {"compute": money(plan.monthly_cost_usd), "storage": money(storage),
+            "egress": money(egress), "total": money(plan.monthly_cost_usd + (storage or 0.0) + (egress or 0.0))}
 
 
 def _serving_costs(plan: ServingPlan) -> dict[str, float | None]:
@@ -579,7 +556,7 @@ def _serving_costs(plan: ServingPlan) -> dict[str, float | None]:
              "monthly_cost_autoscaled_usd": plan.monthly_cost_autoscaled_usd,
              "usd_per_million_output_tokens": plan.usd_per_million_output_tokens,
              "usd_per_thousand_requests": plan.usd_per_thousand_requests}
-    return {k: None if is_no_offer(plan) or _unsized(plan) else _r(v) for k, v in costs.items()}
+    return {k: None if is_no_offer(plan) or _unsized(plan) else money(v) for k, v in costs.items()}
 
 
 def _model_dict(work: Workload) -> dict[str, Any]:
@@ -768,10 +745,9 @@ def bill_section(est: Estimate, top: int | None, decision: Decision | None, key:
     if isinstance(plan, TrainingPlan) and not plan.predicted:  # it cannot run: no bill (its figures are a stand-in's)
         return None
     number = at + 1  # its row in the plans table, which lists the plans the decision names
-    # the JSON's cost_usd before its rounding to 4 significant figures: the bill prints dollars as the plans table
-    # does ($22,528 there was $22,530 here), and usd() rounds both the same way
-    cost = (_cost_dict(plan, BILL_DIGITS) if isinstance(plan, TrainingPlan)
-            else _serving_cost_dict(plan, BILL_DIGITS))
+    # the JSON's cost_usd before its rounding: the bill prints dollars as the plans table does (usd() rounds both)
+    with exact_numbers():
+        cost = _cost_dict(plan) if isinstance(plan, TrainingPlan) else _serving_cost_dict(plan)
     at_confidence = None
     if isinstance(plan, TrainingPlan) and est.training is not None and est.training.confidence != 0.5:
         # the plans table's cost at the confidence (_training_rows): judged from the plan before its spot adjustment
@@ -923,6 +899,25 @@ def _no_offer_lines(est: Estimate) -> list[str]:
     return lines
 
 
+def unlisted_choices_lines(est: Estimate, top: int | None, decision: Decision | None, key: str,
+                           merges: Merges | None = None) -> list[str]:
+    """Under a plans table cut by --top: the choices whose plan is no row of it, by name (new-user QA round 27:
+    serve-gpt-oss-120b-chat's 'cheapest at the targets', $1,763, was cheaper than every row listed, and only --top 0
+    showed it, as plan #68); none at --top 0, which lists every plan the decision names."""
+    section = getattr(decision, key, None) if decision is not None else None
+    if section is None or not section.choices or not top:
+        return []
+    merges = merges or Merges(est)
+    shown = _training_shown(est, top, section, merges, adjusted=False) if key == "training" else \
+        _serving_shown(est, top, section, merges)
+    missing = [" / ".join(names) for names, option, _ in collapse_choices(section.choices + section.alternatives)
+               if not any(p is (plan := getattr(option, "plan", option)) or _same_plan(p, plan) for p in shown)]
+    if not missing:
+        return []
+    return [f"Choice{'s' if len(missing) > 1 else ''} not among these {len(shown)} rows: {'; '.join(missing)} "
+            f"(--top 0 lists every plan, {'these' if len(missing) > 1 else 'it'} among them)."]
+
+
 def accuracy_lines(decision: Decision | None, section: str) -> list[str]:
     """Under a plans table: the recommended row's mark, and 'How sure' (the nearest validation group's note)."""
     lines = ["← the recommended plan (the decision's first choice)."] if decision is not None and getattr(
@@ -982,7 +977,7 @@ def render_table(est: Estimate, top: int | None = 10, decision: Decision | None 
         render_decision_table(decision, terminal(est.profile), top, console)
     for title, key, head, rows in _sections(est, top, decision, merges):
         console.print(fit_table(console, head, rows, title=f"{title} plans for {terminal(est.profile)} (best first)"))
-        print_lines(console, accuracy_lines(decision, key))
+        print_lines(console, unlisted_choices_lines(est, top, decision, key, merges) + accuracy_lines(decision, key))
         bill = bill_section(est, top, decision, key, merges)
         if bill is not None:
             console.print(fit_table(console, bill.columns, bill.rows, title=bill.title))
@@ -1008,7 +1003,8 @@ def render_markdown(est: Estimate, top: int | None = 10, decision: Decision | No
     merges = Merges(est)
     for title, key, head, rows in _sections(est, top, decision, merges):
         out += [f"## {title}", "", *markdown_table(head, rows), ""]
-        out += [f"- {markdown_line(line)}" for line in accuracy_lines(decision, key)] + [""]
+        out += [f"- {markdown_line(line)}" for line in unlisted_choices_lines(est, top, decision, key, merges)
+                + accuracy_lines(decision, key)] + [""]
         bill = bill_section(est, top, decision, key, merges)
         if bill is not None:
             out += [f"### {clean(bill.title)}", "", *markdown_table(bill.columns, bill.rows), ""]

@@ -1,0 +1,43 @@
+"""Numbers as the JSON documents write them: 4 significant figures; dollars to the cent, or to 4 significant figures
+where that is finer (new-user QA round 27: the JSON's `"cost_usd": 11260.0` beside the table's $11,264, one bill
+read two ways). Within exact_numbers every number is kept as computed (`gpuplan diff` of two profiles)."""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+SIGNIFICANT = 4
+"""Significant figures of the JSON's numbers other than money: the tables print three."""
+
+_EXACT: ContextVar[bool] = ContextVar("planner_exact_numbers", default=False)
+
+
+@contextmanager
+def exact_numbers() -> Iterator[None]:
+    """Within it, the JSON keeps every number as computed: `gpuplan diff` of two profiles takes its changes from
+    these (new-user QA: a doubled job read +99.9 %, from hours rounded to 4 significant figures)."""
+    token = _EXACT.set(True)
+    try:
+        yield
+    finally:
+        _EXACT.reset(token)
+
+
+def rounded(value: float | None, digits: int = SIGNIFICANT) -> float | None:
+    """`value` to `digits` significant figures (None stays None; unrounded within exact_numbers)."""
+    if value is None:
+        return None
+    if _EXACT.get():
+        return float(value)
+    return float(f"{value:.{digits}g}")
+
+
+def money(value: float | None) -> float | None:
+    """Dollars to the cent, or to SIGNIFICANT figures where that is finer ($0.0042 a request); None stays None;
+    unrounded within exact_numbers. The cents are those the tables print (planner/readable.py usd)."""
+    if value is None or _EXACT.get() or not math.isfinite(value):
+        return rounded(value)
+    whole = len(str(int(abs(value)))) if abs(value) >= 1 else 0
+    return float(f"{value:.{max(SIGNIFICANT, whole + 2)}g}")
