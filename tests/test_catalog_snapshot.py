@@ -213,7 +213,8 @@ def test_catalog_providers_lists_every_provider():
     runpod = next(r for r in rows if r["provider"] == "runpod")
     assert runpod["storage_usd_per_gb_month"] == 0.07 and runpod["doubtful_offers"] >= 4
     table = runner.invoke(app, ["catalog", "providers"]).stdout
-    assert f"{len(rows)} providers, " in table
+    # the total as `catalog list` writes it, digits grouped (new-user QA round 27: '1071 offers' beside '1,071')
+    assert f"{len(rows)} providers, {sum(r['offers'] for r in rows):,} offers." in table
 
 
 def test_a_price_that_is_no_number_names_its_file_line_and_column(tmp_path, monkeypatch):

@@ -676,3 +676,14 @@ def test_the_json_writes_dollars_to_the_cent(catalog):
         assert written["cost_usd"] == round(choice.option.cost_usd, 2), choice.name
     first = document["training"]["plans"][0]["cost_usd"]
     assert first["p50"] == round(result.estimate.training.plans[0].cost_usd_p50, 2)
+
+
+def test_a_choice_mostly_start_up_says_so(catalog):
+    # new-user QA round 27: bert-train-then-serve's fastest choice, 4096 B200s for $22,528, ran 130 s, 108 s of them
+    # the start-up that more GPUs do not shorten, and nothing said so
+    decision, _ = _decide(catalog, ROOT / "profiles" / "bert-train-then-serve.yaml")
+    for choice in decision.training.choices:
+        mostly = choice.option.plan.startup_s * 2 > choice.option.hours * 3600
+        assert ("is start-up (provisioning, NCCL, weights)" in choice.tradeoff) == mostly, choice.name
+    fastest = {c.name: c for c in decision.training.choices}["fastest"]
+    assert "is start-up" in fastest.tradeoff and fastest.option.plan.gpu_count >= 1024

@@ -240,7 +240,7 @@ def estimate(
         help="Random seed of the --simulate simulation (the same seed prints the same percentiles).")] = 0,
     wide: WideOption = False,
 ) -> None:
-    """Plan training and serving for a profile: GPU type, count, hours, cost, latency. Exit 1 when nothing fits."""
+    """Plan a profile's training and serving: GPU type, count, hours, cost, latency. Exit 1: nothing fits; 2: bad input."""
     from planner.decide.choices import parse_confidence
 
     code = run_estimate(EstimateArgs(

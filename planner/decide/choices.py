@@ -35,7 +35,7 @@ from planner.plans.spot import CHECKPOINT_WRITE_BYTES_PER_S, INTERRUPTIONS_PER_M
 from planner.plans.training import TrainingJob, TrainingPlan, pinned_parts, starting_weight_bytes, virtual_stages
 from planner.plans.verdict import Kind, Verdict
 from planner.project.load import LoadedProfile
-from planner.readable import count_text, fixed, usd, whole_ms
+from planner.readable import count_text, fixed, long_duration, percent, usd, whole_ms
 from planner.schema.catalog import COMMIT_TERM_HOURS
 from planner.schema.profile import Profile, Slo
 from planner.schema.units import check_digit_groups
@@ -242,6 +242,17 @@ def network_caveat(plan: TrainingPlan) -> str:
            "(the offer states none)"
 
 
+def startup_caveat(option: TrainingOption) -> str:
+    """'; caveat: …' when more than half of the option's hours are the start-up (planner/model/startup.py:
+    provisioning, NCCL set-up and rendezvous, reading the starting weights), which more GPUs do not shorten (new-user
+    QA round 27: bert-train-then-serve's fastest, 4096 B200s for $22,528, ran 130 s, 108 s of them starting), else ''."""
+    startup, total = option.plan.startup_s, option.hours * 3600.0
+    if not option.plan.predicted or startup * 2.0 <= total:
+        return ""
+    return (f"; caveat: {percent(startup / total)} of its {long_duration(total)} is start-up (provisioning, NCCL, "
+            "weights), which more GPUs do not shorten")
+
+
 def batch_caveat(plan: TrainingPlan, job: TrainingJob, largest: tuple[float, str] | None) -> str:
     """'; caveat: …' when, without a global batch (training.batch), the plan's step takes more tokens than any
     published run with a stated global batch did (largest: confidence.largest_published_batch), else ''. Its hours
@@ -287,7 +298,7 @@ def _training_tradeoffs(cheapest: TrainingOption, balanced: TrainingOption, fast
     versus = _versus
 
     def caveats(option: TrainingOption) -> str:  # what each choice's words end on, in this order
-        return (extrapolation_caveat(option.plan) + network_caveat(option.plan)
+        return (extrapolation_caveat(option.plan) + network_caveat(option.plan) + startup_caveat(option)
                 + (batch_caveat(option.plan, job, largest) if job is not None else "")
                 + (DOUBTED_PRICE_CAVEAT if doubted(option, doubtful) else ""))
 

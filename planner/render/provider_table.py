@@ -46,4 +46,4 @@ def render_provider_table(rows: list[dict[str, Any]]) -> str:
             Column("doubtful", "right", drop=2), Column("prices as of"), Column("billing", drop=6),
             Column("storage $/GB-mo", "right", drop=1), Column("egress $/GB", "right", drop=1)]
     text = _table("Providers", head, body)
-    return text + f"{len(rows)} providers, {sum(r['offers'] for r in rows)} offers.\n"
+    return text + f"{len(rows)} providers, {sum(r['offers'] for r in rows):,} offers.\n"
