@@ -385,3 +385,16 @@ def test_validate_legends_explain_only_the_columns_shown(columns, shown):
     assert bool(re.search(r"Left out at this width: [^(]*P90/P10", text)) is not shown
     assert ("layout: data·tensor·pipeline parallel" in text) is shown
     assert "mixtures of experts" in text and "inference-batch-1:" not in text  # notes of the groups printed only
+
+
+def test_validate_only_says_what_tiers_and_phases_there_are():
+    # new-user QA round 27: --only's help named 'tier, phase or id' without a value of either
+    import typing
+
+    from planner.schema.runs import PublishedRun
+
+    result = CliRunner().invoke(app, ["validate", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(result.output.split())
+    for field in ("tier", "phase"):
+        values = typing.get_args(PublishedRun.model_fields[field].annotation)
+        assert values and all(re.search(rf"\b{v}\b", text) for v in values), (field, values)

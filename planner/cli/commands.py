@@ -655,7 +655,7 @@ def schema(name: Annotated[SchemaName, typer.Argument(metavar="NAME", help="Whic
 @app.command(cls=_Command)
 def validate(
     format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
-    only: Annotated[Optional[str], typer.Option("--only", metavar="<group>", help="Only runs of this group (any the summary prints: training, moe, single-gpu-throughput, independent-check, …), tier, phase or id.")] = None,
+    only: Annotated[Optional[str], typer.Option("--only", metavar="<group>", help="Only these runs: a group the summary prints (training, moe, single-gpu-throughput, independent-check, …), a source tier (A primary and exact, B derived, C estimate), a phase (train, infer, prefill, decode) or a run's id.")] = None,
     leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="Refit every fitted figure without the "
                                                 "run it predicts.")] = False,
     cross_validate: Annotated[Optional[CrossValidate], typer.Option(
