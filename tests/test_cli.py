@@ -815,7 +815,7 @@ def test_readme_package_map_matches_the_folders():
 
 def test_help_shows_flags_without_a_value_placeholder():
     # a flag takes no value, so its help line is the flag alone (typer prints `--wide <bool>` unless told otherwise:
-    # planner/cli/commands.py _plain_flags); every command that has a flag, nested groups included
+    # planner/cli/app.py _plain_flags); every command that has a flag, nested groups included
     import typer.main
 
     def paths(command, prefix):

@@ -213,3 +213,22 @@ def test_a_redundant_local_import_is_found(tmp_path, monkeypatch):
     (package / "c.py").write_text("def f():\n    from planner.a import X\n    return X\n")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     assert redundant_local_imports() == ["planner/b.py:5: planner.a"]
+
+
+def test_each_command_group_has_its_module():
+    # issue 12 item 5: 'planner/cli (one module per command group, one error handler)': every command of a group is
+    # defined in that group's module, the top-level commands in cli/commands.py, none anywhere else
+    from typer.main import get_group
+
+    from planner.cli.commands import app
+
+    group = get_group(app)
+    homes = {"": "planner.cli.commands", "catalog": "planner.cli.catalog_commands",
+             "calibration": "planner.cli.calibration_commands"}
+    found = {}
+    for name, command in group.commands.items():
+        subcommands = getattr(command, "commands", None)
+        for sub, leaf in (subcommands.items() if subcommands else [("", command)]):
+            found[f"{name} {sub}".strip()] = (name if subcommands else "", leaf.callback.__module__)
+    assert found and all(module == homes[key] for key, module in found.values()), found
+    assert set(homes) == {key for key, _ in found.values()}

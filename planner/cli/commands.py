@@ -1,210 +1,33 @@
 """The `gpuplan` commands, as Typer parses them: arguments in, the core called, output printed. The process starts
-in cli/main.py, which runs a plain estimate without Typer (cli/fast.py) and everything else here. Errors and exit
-codes: one handler, cli/guard.py, through _Guarded.invoke."""
+in cli/main.py, which runs a plain estimate without Typer (cli/fast.py) and everything else here: the top-level
+commands (estimate, profile, calibrate, diff, schema, validate), with the catalog and calibration groups of
+cli/catalog_commands.py and cli/calibration_commands.py. Errors and exit codes: one handler, cli/guard.py, through
+cli/app.py Guarded.invoke."""
 # No `from __future__ import annotations` here: Typer reads every command's parameters from its annotations each
 # run, and string annotations made it compile and evaluate ~340 of them (~12 ms of every start); evaluated once at
 # import, they are the same objects Typer reads (docs/internals.md, 'Start-up: what every run pays').
 
-import re
 import sys
-from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
-from typer._click.exceptions import ClickException, NoArgsIsHelpError
-from typer.core import TyperCommand, TyperGroup
-from typer.exceptions import TyperException
 
-from planner.catalog import gpuhunt_refresh, refresh as refresh_module, snapshot_import
-from planner.catalog.importer import import_offers, summary, write_offers
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
+from planner.cli.app import (PROCESSES, SEED, TOP, CalibrateEmit, CatalogOption, Command, CrossValidate, ListFormat,
+                             WideOption)
+from planner.cli.app import app as app  # the application cli/main.py runs, these commands registered on it
 from planner.cli.estimate import Emit, EstimateArgs, Format, run_estimate
-from planner.cli.guard import (exit_code_for, flush_output, note, out as _out, OUTPUT_MARK, state, usage_error,
-                               wide as _wide, write_all)
-from planner.cli.numbers import WholeNumber, number
-from planner.errors import InputError, PlannerError, command_line
+from planner.cli.guard import note, out as _out, wide as _wide
+from planner.cli.numbers import number
+from planner.errors import InputError, PlannerError
 
-if TYPE_CHECKING:
-    import datetime
-
-
-def _plain_flags(command: Any, ctx: Any) -> None:
-    """Show flags as flags in --help: typer's help prints every option's value type beside it, a flag's too
-    (`--wide <bool>`), though a flag takes no value; an empty metavar leaves the type column blank. Groups (catalog,
-    calibration) pass it on to their commands. Parsing is unchanged: a flag never reads its metavar."""
-    for param in [*command.params, command.get_help_option(ctx)]:
-        if param is not None and getattr(param, "is_flag", False) and param.metavar is None:
-            param.metavar = ""
-    for sub in getattr(command, "commands", {}).values():
-        _plain_flags(sub, ctx)
+# the groups register on `app` when imported, catalog first (the order `gpuplan --help` lists them)
+from planner.cli import catalog_commands, calibration_commands  # noqa: E402,F401
 
 
-def _broken_pipe(console: Any) -> None:
-    """rich's Console.on_broken_pipe for gpuplan: the BrokenPipeError itself, which the one handler answers with 141
-    (cli/guard.py exit_code_for); rich's own raises SystemExit(1), the status of "nothing meets the constraints"."""
-    import errno
-
-    raise BrokenPipeError(errno.EPIPE, "the reader closed standard output")
-
-
-def _guarded_help(print_help: Callable[[], None]) -> None:
-    """--help's text as every other output fails (new-user QA round 21): rich prints it, and a reader closing the pipe
-    (`gpuplan --help | head -c 100`) exited 1 from rich's on_broken_pipe, a full disk (`> /dev/full`) was an
-    internal error, exit 70. Here a closed pipe is a BrokenPipeError (141) and a write error is marked as the
-    output's (guard.OUTPUT_MARK: 'Error: cannot write the output', exit 2). rich is imported only to print help."""
-    from rich.console import Console
-
-    setattr(Console, "on_broken_pipe", _broken_pipe)
-    try:
-        print_help()
-    except OSError as exc:
-        setattr(exc, OUTPUT_MARK, True)
-        raise
-
-
-class _Command(TyperCommand):
-    """A command whose usage line names its arguments as click does, `PROFILE` and `[NAME]`: Typer writes a required
-    argument `{PROFILE}`, which reads as a set of choices (new-user QA round 8: `gpuplan estimate [OPTIONS]
-    {profile}`); its help written as any output (_guarded_help)."""
-
-    def collect_usage_pieces(self, ctx):  # type: ignore[no-untyped-def]
-        return [re.sub(r"^\{(.*)\}", r"\1", piece) for piece in super().collect_usage_pieces(ctx)]
-
-    def format_help(self, ctx, formatter):  # type: ignore[no-untyped-def]
-        _guarded_help(lambda: super(_Command, self).format_help(ctx, formatter))
-
-
-class _Group(TyperGroup):
-    """A command group (catalog, calibration) whose help is written as any output (_guarded_help)."""
-
-    def format_help(self, ctx, formatter):  # type: ignore[no-untyped-def]
-        _guarded_help(lambda: super(_Group, self).format_help(ctx, formatter))
-
-
-class _Guarded(TyperGroup):
-    """The one error handler of every command (cli/guard.py exit_code_for): a PlannerError is one `Error:` line and
-    its exit code, anything unexpected one `internal error:` line and exit 70; tracebacks only with --debug."""
-
-    def get_command(self, ctx, cmd_name):  # type: ignore[no-untyped-def]
-        command = super().get_command(ctx, cmd_name)
-        if command is not None:
-            _plain_flags(command, ctx)
-        return command
-
-    def format_help(self, ctx, formatter):  # type: ignore[no-untyped-def]
-        _plain_flags(self, ctx)
-        _guarded_help(lambda: super(_Guarded, self).format_help(ctx, formatter))
-
-    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def]
-        # the group's own options (`gpuplan --bogus`) are parsed here, before invoke; `gpuplan --help` is printed here
-        try:
-            return super().make_context(info_name, args, parent, **extra)
-        except NoArgsIsHelpError:
-            raise
-        except ClickException as exc:
-            raise typer.Exit(usage_error(exc)) from None
-        except OSError as exc:  # --help's output (_guarded_help): a closed pipe, a full disk
-            code = exit_code_for(exc)
-            if code is None:
-                raise
-            raise typer.Exit(code) from None
-
-    def invoke(self, ctx):  # type: ignore[no-untyped-def]
-        try:
-            try:
-                with command_line():  # errors name the options (planner/errors.py option)
-                    return super().invoke(ctx)
-            finally:
-                flush_output()  # a closed pipe or a full disk shows here, inside the handler, not at interpreter exit
-        except NoArgsIsHelpError:  # `gpuplan catalog`: the group's help, as asked for
-            raise
-        except ClickException as exc:  # a command's arguments, parsed here: one line (cli/guard.py usage_error)
-            raise typer.Exit(usage_error(exc)) from None
-        except (typer.Exit, typer.Abort, TyperException, SystemExit):
-            raise
-        except (KeyboardInterrupt, Exception) as exc:  # the last resort: never a bare traceback
-            code = exit_code_for(exc)
-            if code is None:
-                raise
-            raise typer.Exit(code) from None
-
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, cls=_Guarded,
-                  context_settings={"help_option_names": ["-h", "--help"]},
-                  help="GPU cost and capacity planner: which GPUs, how many, how long, what it costs.")
-catalog_app = typer.Typer(no_args_is_help=True, cls=_Group, help="Look at the GPU catalog, offers and model presets.")
-app.add_typer(catalog_app, name="catalog")
-
-
-class CalibrateEmit(str, Enum):
-    skypilot = "skypilot"
-
-
-class ListFormat(str, Enum):
-    table = "table"
-    json = "json"
-
-
-class CrossValidate(str, Enum):
-    """Folds of `validate --cross-validate` (planner/validate/folds.py)."""
-
-    source = "source"
-    gpu = "gpu"
-    family = "family"
-
-
-TOP = WholeNumber(0)
-"""--top: plans shown per section, 0 for all."""
-SEED = WholeNumber(0)
-"""--seed: the --simulate simulation's seed (numpy's SeedSequence takes any whole number from 0)."""
-PROCESSES = WholeNumber(2, 64)
-"""profile --processes: ranks of the --comm all-reduce measurement (a collective needs 2; at most 64, as before)."""
-
-CatalogOption = Annotated[Path, typer.Option("--catalog", metavar="<dir>", help="Catalog directory.",
-                                             show_default="bundled")]
-WideOption = Annotated[bool, typer.Option(
-    "--wide", help="Every column and detail, ignoring the terminal width (default: fit COLUMNS or the terminal, "
-                   "dropping the least needed columns first).")]
-
-
-def _print_rows(rows: list[dict[str, Any]], format: "ListFormat",
-                render_table: Callable[[list[dict[str, Any]]], str]) -> None:
-    """Print a listing as JSON or as the table `render_table` makes of it."""
-    if format is ListFormat.json:
-        import json
-
-        _out(json.dumps(rows, indent=2) + "\n")  # all of it or an error (cli/guard.py write_all), as the table
-    else:
-        _out(render_table(rows))
-
-
-def _print_version(asked: bool) -> None:
-    """`gpuplan --version`: 'gpuplan 0.1.0', the installed package's version (its metadata, read only when asked:
-    importlib.metadata costs a plain estimate nothing), then exit 0 before any command is parsed (an eager option)."""
-    if not asked:
-        return
-    from importlib import metadata
-
-    try:
-        version = metadata.version("gpuplan")
-    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        from planner import __version__ as version
-    _out(f"gpuplan {version}\n")
-    raise typer.Exit(0)
-
-
-@app.callback()
-def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
-         version: Annotated[bool, typer.Option("--version", help="Print gpuplan's version and exit.",
-                                               callback=_print_version, is_eager=True)] = False) -> None:
-    """gpuplan: plan GPUs for training and serving."""
-    state["debug"] = debug
-    _wide(False)
-
-
-@app.command(cls=_Command)
+@app.command(cls=Command)
 def estimate(
     profile: Annotated[Path, typer.Argument(metavar="PROFILE", help="Project profile (YAML).")],
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
@@ -252,51 +75,7 @@ def estimate(
         raise typer.Exit(code)
 
 
-@catalog_app.command("list", cls=_Command)
-def catalog_list(
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
-    catalog: CatalogOption = BUNDLED_CATALOG,
-    wide: WideOption = False,
-) -> None:
-    """List the GPUs: memory, bandwidth, dense peaks and the cheapest offer per GPU."""
-    _wide(wide)
-    from planner.render.catalog_tables import gpu_rows, market_line, render_gpu_table
-
-    loaded = load_catalog(catalog)
-    rows = gpu_rows(loaded)
-    _print_rows(rows, format, lambda rows: render_gpu_table(rows) + market_line(loaded))
-
-
-@catalog_app.command("providers", cls=_Command)
-def catalog_providers(
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
-    catalog: CatalogOption = BUNDLED_CATALOG,
-    wide: WideOption = False,
-) -> None:
-    """List the providers: offers, GPU types, multi-GPU shapes, price date, billing, storage and egress prices."""
-    _wide(wide)
-    from planner.render.provider_table import provider_rows, render_provider_table
-
-    rows = provider_rows(load_catalog(catalog))
-    _print_rows(rows, format, render_provider_table)
-
-
-@catalog_app.command("models", cls=_Command)
-def catalog_models(catalog: CatalogOption = BUNDLED_CATALOG, wide: WideOption = False) -> None:
-    """List the model presets with their architecture and source."""
-    _wide(wide)
-    from planner.render.catalog_tables import render_model_table
-
-    _out(render_model_table(load_catalog(catalog)))
-
-
-calibration_app = typer.Typer(no_args_is_help=True, cls=_Group, help="Store and list GPU calibration records.")
-app.add_typer(calibration_app, name="calibration")
-CalibrationsOption = Annotated[Optional[Path], typer.Option(
-    "--calibrations", metavar="<dir>", help="Calibration records directory.", show_default="CATALOG/calibrations")]
-
-
-@app.command("profile", cls=_Command)
+@app.command("profile", cls=Command)
 def profile_command(
     profile: Annotated[Path, typer.Argument(metavar="PROFILE", help="Project profile (YAML) whose model is measured.")],
     quick: Annotated[bool, typer.Option("--quick", help="Fewer sizes, shorter timing (under a minute on a CPU).")]
@@ -345,7 +124,7 @@ CALIBRATE_QUICK_HELP = ("Time each point for at most 0.25 s instead of 1.5 s (0.
 tests/test_profile_cli.py checks against them (new-user QA round 18: `calibrate --quick --help` said no run time)."""
 
 
-@app.command(cls=_Command)
+@app.command(cls=Command)
 def calibrate(
     out: Annotated[Optional[Path], typer.Option("--out", metavar="<file>", help="Record file to write.",
                                                 show_default="calibration-DEVICE-TIME.yaml")] = None,
@@ -431,142 +210,6 @@ def _check_calibrate_options(out: Path | None, quick: bool, print_script: bool, 
                                  else "."))
 
 
-@calibration_app.command("add", cls=_Command)
-def calibration_add(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="A record written by `gpuplan calibrate`.")],
-    calibrations: CalibrationsOption = None,
-    catalog: CatalogOption = BUNDLED_CATALOG,
-) -> None:
-    """Validate a calibration record (schema, ranges, size, device identity) and store it."""
-    from planner.efficiency.records import add_calibration, calibration_store
-
-    stored, new = add_calibration(file, load_catalog(catalog), calibration_store(catalog, calibrations))
-    # the same record twice is one file (new-user QA: the second add said "Stored" again, as if it were a second)
-    _out((f"Stored {stored}" if new else f"Already stored, the same record: {stored}") + "\n")
-
-
-@calibration_app.command("list", cls=_Command)
-def calibration_list(
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
-    calibrations: CalibrationsOption = None,
-    catalog: CatalogOption = BUNDLED_CATALOG,
-    wide: WideOption = False,
-) -> None:
-    """What is calibrated, when, on which driver/torch, and how far each measured peak is from the datasheet."""
-    _wide(wide)
-    from planner.efficiency.records import calibration_store, load_calibrations
-    from planner.efficiency.stores import check_calibrations
-    from planner.render.records import calibration_rows, render_calibration_list
-
-    check_calibrations(calibrations)
-    cat = load_catalog(catalog)
-    rows = calibration_rows(load_calibrations(cat, calibration_store(catalog, calibrations)), cat)
-    _print_rows(rows, format, render_calibration_list)
-
-
-class ImportSource(str, Enum):
-    skypilot = "skypilot"
-    gpuhunt = "gpuhunt"
-
-
-class Billing(str, Enum):
-    second = "per-second"
-    minute = "per-minute"
-    hour = "per-hour"
-
-
-def _price_date(as_of: Optional[str]) -> Optional["datetime.date"]:
-    """The day --as-of names (None: not given). `catalog import` and `catalog refresh` read it alike (new-user QA
-    round 15: import said "--as-of: --as-of '2026-02-30': expected a date YYYY-MM-DD", and an empty value, as an
-    unset shell variable leaves, dated the prices today without a word, where refresh refused it)."""
-    import datetime as dt
-
-    if as_of is None:
-        return None
-    try:
-        return dt.date.fromisoformat(as_of.strip())
-    except ValueError:
-        raise InputError(f"expected a date such as 2026-11-30 (got {as_of!r})", field="--as-of") from None
-
-
-@catalog_app.command("import", cls=_Command)
-def catalog_import(
-    table: Annotated[Path, typer.Argument(metavar="TABLE", help="The price table: SkyPilot <cloud>/vms.csv or a gpuhunt <provider>.csv; "
-                                               "or a SkyPilot v7 catalog directory (every provider folder).")],
-    source: Annotated[ImportSource, typer.Option("--from", help="Which catalog's layout the table has.")],
-    provider: Annotated[Optional[str], typer.Option(
-        "--provider", metavar="<id>", help="Our provider id (default: from the cloud folder or file name).")] = None,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="<yyyy-mm-dd>",
-                                                 help="Date of the prices, YYYY-MM-DD (default: today).")] = None,
-    billing: Annotated[Optional[Billing], typer.Option(
-        "--billing", help="Billing granularity, needed for a provider new to the catalog.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would be written; write nothing.")] = False,
-    replace: Annotated[bool, typer.Option(
-        "--replace", help="One table only: drop the provider's offers the table does not list (default: keep them, "
-                          "with their own source and date); the summary names them.")] = False,
-    catalog: CatalogOption = BUNDLED_CATALOG,
-) -> None:
-    """Refresh a provider's prices from a maintained catalog's table into catalog/offers/<provider>.yaml."""
-    import datetime as dt
-
-    date = _price_date(as_of)
-    if table.is_dir():
-        if source.value != "skypilot":
-            raise InputError("a directory is read only with --from skypilot (a SkyPilot v7 catalog)",
-                             file=str(table), hint="Pass a gpuhunt <provider>.csv file.")
-        if replace:
-            raise InputError("--replace applies to one table; a snapshot folder always keeps the offers it does not "
-                             "cover", field="--replace", hint="Pass one <cloud>/vms.csv, or drop --replace.")
-        results = snapshot_import.import_snapshot(table, load_catalog(catalog), Path(catalog), date)
-        if not dry_run:
-            for item in results:
-                write_offers(item.document, Path(catalog) / "offers" / f"{item.provider}.yaml")
-        _out(snapshot_import.summary(results, dry_run))
-        return
-    document, result = import_offers(source.value, table, load_catalog(catalog), Path(catalog), provider,
-                                     as_of=date, billing=billing.value if billing else None, replace=replace)
-    if not dry_run:
-        write_offers(document, result.path)
-    _out(summary(result, dry_run))
-
-
-class RefreshSource(str, Enum):
-    skypilot_url = "skypilot-url"
-    gpuhunt = "gpuhunt"
-
-
-@catalog_app.command("refresh", cls=_Command)
-def catalog_refresh(
-    source: Annotated[RefreshSource, typer.Option("--from", help="Where today's prices come from.")],
-    url: Annotated[Optional[str], typer.Option("--url", metavar="<url>", help="Base URL of SkyPilot's v7 catalog.")]
-    = None,
-    as_of: Annotated[Optional[str], typer.Option(
-        "--as-of", metavar="<YYYY-MM-DD>", help="The day the prices at --url were taken (needed for a file:// copy); "
-                                                "default: today, as fetched.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
-    catalog: CatalogOption = BUNDLED_CATALOG,
-) -> None:
-    """Pull today's prices (network needed) into catalog/offers/, with a diff of what changed."""
-    import datetime as dt
-
-    if source is RefreshSource.gpuhunt and url is not None:
-        raise InputError("--url goes with --from skypilot-url (gpuhunt fetches its own catalog)", field="--url")
-    if source is RefreshSource.gpuhunt and as_of is not None:
-        raise InputError("--as-of goes with --from skypilot-url (gpuhunt's prices are today's)", field="--as-of")
-    day = _price_date(as_of)
-    # no network: refresh_module.NoNetwork, a PlannerError ('Error: no network: …', exit 2, cli/guard.py)
-    if source is RefreshSource.gpuhunt:
-        results, diff = gpuhunt_refresh.refresh(load_catalog(catalog), Path(catalog))
-    else:
-        results, diff = refresh_module.refresh(load_catalog(catalog), Path(catalog),
-                                               url or refresh_module.SKYPILOT_URL, as_of=day)
-    if not dry_run:
-        for item in results:
-            write_offers(item.document, Path(catalog) / "offers" / f"{item.provider}.yaml")
-    write_all(refresh_module.render_changes(diff))
-    write_all(("Would write" if dry_run else "Wrote") + f" {len(results)} offers file(s).\n")
-
-
 class SchemaName(str, Enum):
     profile = "profile"
     offers = "offers"
@@ -578,7 +221,7 @@ class DiffFormat(str, Enum):
     markdown = "markdown"
 
 
-@app.command(cls=_Command)
+@app.command(cls=Command)
 def diff(
     old: Annotated[Path, typer.Argument(metavar="OLD", help="Old plan: `gpuplan estimate --format json` output, or a profile.")],
     new: Annotated[Path, typer.Argument(metavar="NEW", help="New plan: `gpuplan estimate --format json` output, or a profile.")],
@@ -643,7 +286,7 @@ def diff(
         raise typer.Exit(1)
 
 
-@app.command(cls=_Command)
+@app.command(cls=Command)
 def schema(name: Annotated[SchemaName, typer.Argument(metavar="NAME", help="Which file format.")]
            = SchemaName.profile) -> None:
     """Print the JSON Schema of a file format (field descriptions included), for editor completion."""
@@ -652,7 +295,7 @@ def schema(name: Annotated[SchemaName, typer.Argument(metavar="NAME", help="Whic
     _out(json_schema(name.value))
 
 
-@app.command(cls=_Command)
+@app.command(cls=Command)
 def validate(
     format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
     only: Annotated[Optional[str], typer.Option("--only", metavar="<group>", help="Only these runs: a group the summary prints (training, moe, single-gpu-throughput, independent-check, …), a source tier (A primary and exact, B derived, C estimate), a phase (train, infer, prefill, decode) or a run's id.")] = None,

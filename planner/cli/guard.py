@@ -2,7 +2,7 @@
 
 Exit codes (exit_code_for): 0 ok; 1 nothing meets the constraints; 2 bad input or an unusable path (one `Error: …`
 line); 70 an unexpected internal error (one line; the traceback only with --debug); 130 Ctrl-C; 141 the reader
-closed the output early (`gpuplan … | head`), quietly. Typer's commands (cli/commands.py `_Guarded`) and the plain
+closed the output early (`gpuplan … | head`), quietly. Typer's commands (cli/app.py `Guarded`) and the plain
 estimate that runs without Typer (cli/main.py `run`) both go through it, so both answer alike.
 
 No Typer here: a plain `gpuplan estimate` imports none (cli/fast.py); the messages on stderr are written with
