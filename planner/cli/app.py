@@ -153,6 +153,8 @@ SEED = WholeNumber(0)
 PROCESSES = WholeNumber(2, 64)
 """profile --processes: ranks of the --comm all-reduce measurement (a collective needs 2; at most 64, as before)."""
 
+ListFormatOption = Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")]
+"""--format of a listing: a table, or its rows as JSON (print_rows)."""
 CatalogOption = Annotated[Path, typer.Option("--catalog", metavar="<dir>", help="Catalog directory.",
                                              show_default="bundled")]
 WideOption = Annotated[bool, typer.Option(

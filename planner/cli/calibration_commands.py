@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
-from planner.cli.app import (CalibrationsOption, CatalogOption, ListFormat, WideOption, Command, Group, print_rows,
-                             app)
+from planner.cli.app import (CalibrationsOption, CatalogOption, Command, Group, ListFormat, ListFormatOption, WideOption,
+                             app, print_rows)
 from planner.cli.guard import out as _out, wide as _wide
 
 
@@ -34,7 +34,7 @@ def calibration_add(
 
 @calibration_app.command("list", cls=Command)
 def calibration_list(
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
+    format: ListFormatOption = ListFormat.table,
     calibrations: CalibrationsOption = None,
     catalog: CatalogOption = BUNDLED_CATALOG,
     wide: WideOption = False,

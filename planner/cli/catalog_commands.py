@@ -12,7 +12,7 @@ import typer
 from planner.catalog import gpuhunt_refresh, refresh as refresh_module, snapshot_import
 from planner.catalog.importer import import_offers, summary, write_offers
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
-from planner.cli.app import CatalogOption, ListFormat, WideOption, Command, Group, print_rows, app
+from planner.cli.app import CatalogOption, Command, Group, ListFormat, ListFormatOption, WideOption, app, print_rows
 from planner.cli.guard import out as _out, wide as _wide, write_all
 from planner.errors import InputError
 
@@ -26,7 +26,7 @@ app.add_typer(catalog_app, name="catalog")
 
 @catalog_app.command("list", cls=Command)
 def catalog_list(
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
+    format: ListFormatOption = ListFormat.table,
     catalog: CatalogOption = BUNDLED_CATALOG,
     wide: WideOption = False,
 ) -> None:
@@ -41,7 +41,7 @@ def catalog_list(
 
 @catalog_app.command("providers", cls=Command)
 def catalog_providers(
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
+    format: ListFormatOption = ListFormat.table,
     catalog: CatalogOption = BUNDLED_CATALOG,
     wide: WideOption = False,
 ) -> None:

@@ -16,7 +16,7 @@ import typer
 
 from planner.catalog.load import BUNDLED_CATALOG, load_catalog
 from planner.cli.app import (PROCESSES, SEED, TOP, CalibrateEmit, CatalogOption, Command, CrossValidate, ListFormat,
-                             WideOption)
+                             ListFormatOption, WideOption)
 from planner.cli.app import app as app  # the application cli/main.py runs, these commands registered on it
 from planner.cli.estimate import Emit, EstimateArgs, Format, run_estimate
 from planner.cli.guard import note, out as _out, wide as _wide
@@ -297,7 +297,7 @@ def schema(name: Annotated[SchemaName, typer.Argument(metavar="NAME", help="Whic
 
 @app.command(cls=Command)
 def validate(
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = ListFormat.table,
+    format: ListFormatOption = ListFormat.table,
     only: Annotated[Optional[str], typer.Option("--only", metavar="<group>", help="Only these runs: a group the summary prints (training, moe, single-gpu-throughput, independent-check, …), a source tier (A primary and exact, B derived, C estimate), a phase (train, infer, prefill, decode) or a run's id.")] = None,
     leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="Refit every fitted figure without the "
                                                 "run it predicts.")] = False,
