@@ -50,6 +50,18 @@ def usd(value: float) -> str:
     return f"${value:,.2f}" if abs(value) < 100 else f"${value:,.0f}"
 
 
+def usd_apart(a: float, b: float) -> tuple[str, str]:
+    """Two amounts compared in one sentence, as usd() writes them, or with the cents (then tenths of a cent, …) that
+    tell them apart where those read the same (new-user QA round 28: 'renting costs $0.40 …, less than owning's
+    $0.40/h' for $0.395 and $0.403)."""
+    shown = usd(a), usd(b)
+    for digits in range(2, 7):
+        if shown[0] != shown[1] or a == b:
+            return shown
+        shown = f"${a:,.{digits}f}", f"${b:,.{digits}f}"
+    return shown
+
+
 def percent(share: float) -> str:
     """A share as a percentage, written as the renderers' f"{share:.0%}" writes it (no space before the sign):
     whole percent from 10%, two significant figures below (0.3%, 0.0042%)."""

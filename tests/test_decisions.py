@@ -687,3 +687,85 @@ def test_a_choice_mostly_start_up_says_so(catalog):
         assert ("is start-up (provisioning, NCCL, weights)" in choice.tradeoff) == mostly, choice.name
     fastest = {c.name: c for c in decision.training.choices}["fastest"]
     assert "is start-up" in fastest.tradeoff and fastest.option.plan.gpu_count >= 1024
+
+
+def test_a_choice_that_is_another_choices_plan_says_so_once(catalog):
+    # new-user QA round 28: 'balanced, cheapest with an undoubted price: … $100 more than the cheapest to finish
+    # 24.6 h sooner; $100 more than the cheapest viable to finish 24.6 h sooner' (one plan, its trade-off twice), and
+    # serving's 'cheapest at the targets' had an empty trade-off in the JSON when it was the recommendation
+    from planner.decide.choices import (SAME_PLAN, UNDOUBTED_CHOICE, collapse_choices, decide_serving,
+                                        holds_with_headroom)
+
+    decision, est = _decide(catalog, SERVE)
+    slo = planner.load_profile(SERVE, catalog).profile.inference.slo
+    fastest = {c.name: c for c in decision.inference.choices}["fastest"].option
+    assert holds_with_headroom(fastest, slo)
+    # every plan with headroom cheaper than the fastest on a doubted offer: the cheapest without a doubt is the fastest
+    doubtful = frozenset((p.provider, p.instance) for p in est.inference.plans
+                         if holds_with_headroom(p, slo) and p.monthly_cost_usd < fastest.monthly_cost_usd)
+    d = decide_serving(est.inference.plans, slo, True, est.inference.alone, doubtful)
+    named = {c.name: c for c in d.alternatives}[UNDOUBTED_CHOICE]
+    assert named.option is fastest and named.tradeoff == f"{SAME_PLAN} fastest"
+    [(names, _, tradeoffs)] = [g for g in collapse_choices(d.choices + d.alternatives) if "fastest" in g[0]]
+    assert names == ["fastest", UNDOUBTED_CHOICE] and len(tradeoffs) == 1 and SAME_PLAN not in tradeoffs[0]
+    # no choice's trade-off is empty (the JSON's 'tradeoff' field)
+    for section in (decision.training, decision.inference, d):
+        if section is not None:
+            assert all(c.tradeoff for c in section.choices + section.alternatives)
+
+
+@pytest.mark.parametrize("kind, value, limit, words", [
+    ("MISSES_DEADLINE", 48.01, 48.0, "misses the deadline (48.01 h at P50 > 48 h)"),
+    ("MISSES_DEADLINE", 48.4, 48.0, "misses the deadline (48.4 h at P50 > 48.0 h)"),
+    ("MISSES_DEADLINE", 0.75004, 0.75, "misses the deadline (45.002 min at P50 > 45 min)"),
+    ("OVER_BUDGET", 3000.4, 3000.0, "over budget ($3,000.40 at P50 > $3,000.00)"),
+    ("OVER_BUDGET", 3400.0, 3000.0, "over budget ($3,400 at P50 > $3,000)")])
+def test_a_verdicts_value_and_limit_never_read_the_same(kind, value, limit, words):
+    # new-user QA round 28: 'RTX-3060-TI … misses the deadline (48.0 h at P50 > 48.0 h)' for 48.01 h
+    from planner.plans.verdict import Kind, Verdict, text
+
+    assert text(Verdict(Kind[kind], value, limit, "P50")) == words
+
+
+def test_two_amounts_in_one_sentence_read_apart():
+    # new-user QA round 28: 'renting costs $0.40 per hour of the owned machine's work, less than owning's $0.40/h'
+    from planner.readable import usd_apart
+
+    assert usd_apart(0.395, 0.403) == ("$0.395", "$0.403")
+    assert usd_apart(3000.4, 3000.0) == ("$3,000.40", "$3,000.00")
+    assert usd_apart(3400.0, 3000.0) == ("$3,400", "$3,000") and usd_apart(5.0, 5.0) == ("$5.00", "$5.00")
+
+
+def test_the_serving_tables_money_and_load_columns_are_explained(catalog, monkeypatch):
+    # new-user QA round 28: '$/mo avg' equal to '$/month' on some rows only, and 'util.', explained nowhere
+    from planner.render.report import SERVING_LEGENDS, render_table
+
+    monkeypatch.setenv("COLUMNS", "200")  # every column shown, so every legend
+    decision, est = _decide(catalog, SERVE)
+    flat = " ".join(render_table(est, 10, decision).split())
+    for legend in SERVING_LEGENDS.values():
+        assert " ".join(legend.split()) in flat
+    same = [p for p in est.inference.plans if p.monthly_cost_autoscaled_usd == p.monthly_cost_usd and p.meets_slo]
+    # where the autoscaled bill is the peak one, fewer replicas would still need every instance
+    for p in same[:5]:
+        per_instance = p.replicas / p.instances
+        assert per_instance > 1 or p.replicas == 1 or p.commitment is not None, p
+
+
+def test_every_spot_plan_in_the_json_carries_its_preemption(catalog):
+    # new-user QA round 28: docs/commands.md says a spot plan states its overhead ('preemption' in JSON); only the
+    # decision's choices had it, no row of training.plans
+    profile = {"name": "spot", "model": {"preset": "pythia-2.8b"},
+               "training": {"dataset": {"tokens": "30B"}, "deadline": "96h", "budget": "$15k"},
+               "constraints": {"spot": True, "gpus": ["A100-80GB-SXM", "H100-SXM"]}}
+    document = planner.plan(planner.load_profile(profile, catalog), catalog).to_dict(0)
+    plans = document["training"]["plans"]
+    spot = [p for p in plans if p["spot"]]
+    assert spot and all("preemption" in p for p in spot if p["hours"]["p50"] is not None)
+    assert all("preemption" not in p for p in plans if not p["spot"])
+    chosen = [c for c in document["decisions"]["training"]["choices"] if c["spot"]]
+    assert chosen
+    for choice in chosen:
+        [row] = [p for p in spot if (p["gpu"], p["provider"], p["instance"], p["gpu_count"]) ==
+                 (choice["gpu"], choice["provider"], choice["instance"], choice["gpu_count"])]
+        assert row["preemption"] == choice["preemption"]

@@ -295,7 +295,7 @@ def test_a_named_metric_neither_plan_has_is_bad_input(tmp_path):
     result = runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "ttft_p95=5%"])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert result.output.startswith("Error: --fail-above: ttft_p95: neither recommended plan has this metric")
-    assert "(these plans have: cost, gpu_hours, hours)" in result.output
+    assert "(these plans have: cost, gpu_hours, hours, gpus)" in result.output
     result = runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "cost=10%,latency_p95=1%"])
     assert result.exit_code == 2 and result.output.startswith("Error: --fail-above: latency_p95: neither")
     assert runner.invoke(app, ["diff", str(old), str(new), "--fail-above", "cost=10%"]).exit_code == 1
@@ -332,7 +332,7 @@ def test_a_doubled_job_reads_plus_100_percent_from_profiles_and_from_json(tmp_pa
     new.write_text(text.replace("tokens: 20B", "tokens: 40B"))
     data = json.loads(runner.invoke(app, ["diff", str(old), str(new), "--format", "json"]).stdout)
     numbers = [c for c in data["changes"] if c["relative"] is not None]
-    assert {c["key"] for c in numbers} == {"gpu_hours", "hours", "cost"}
+    assert {c["key"] for c in numbers} == {"gpus", "gpu_hours", "hours", "cost"}
     # twice the steps after the same start-up (model/startup.py), from unrounded values
     catalog = planner.load_catalog()
     first = planner.plan(planner.load_profile(old, catalog), catalog).decision.training.choices[0].option.plan
@@ -340,7 +340,8 @@ def test_a_doubled_job_reads_plus_100_percent_from_profiles_and_from_json(tmp_pa
     doubled = 2 * first.hours_p50 - startup
     assert 0.999 < doubled / first.hours_p50 - 1 < 1.0
     billed = billed_hours(doubled, first.billing_seconds) / billed_hours(first.hours_p50, first.billing_seconds) - 1
-    expected = {"gpu_hours": doubled / first.hours_p50 - 1, "hours": doubled / first.hours_p50 - 1, "cost": billed}
+    expected = {"gpu_hours": doubled / first.hours_p50 - 1, "hours": doubled / first.hours_p50 - 1, "cost": billed,
+                "gpus": 0.0}  # the same plan, on twice the tokens
     assert all(c["relative"] == pytest.approx(expected[c["key"]], abs=1e-6) for c in numbers), numbers
     old_json, new_json = tmp_path / "old.json", tmp_path / "new.json"
     for profile, out in ((old, old_json), (new, new_json)):
@@ -509,3 +510,19 @@ def test_the_diffs_plans_keep_apart_on_a_narrow_terminal(monkeypatch):
     assert "on simplepod" in second and "on mithril" in second
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "| 12× RTX-A4000 on simplepod | 8× H100-SXM on mithril |" in render_changes(changes, "a", "b", "markdown")
+
+
+def test_fail_above_gpus_guards_a_training_plan(tmp_path):
+    # new-user QA round 28: `--fail-above gpus=10%` on training plans was 'neither recommended plan has this metric
+    # (these plans have: cost, gpu_hours, hours)', though docs/commands.md lists gpus and a training plan has a count
+    old = tmp_path / "old.json"
+    old.write_text(runner.invoke(app, ["estimate", str(PRETRAIN), "--format", "json"]).stdout)
+    recommended = json.loads(old.read_text())["training"]
+    count = recommended["plans"][recommended["recommended"]]["gpu_count"]
+    # the same GPU on a tighter deadline: more of them (12 RTX A4000s for 72 h, 36 for 30 h)
+    guarded = runner.invoke(app, ["diff", str(old), str(PRETRAIN), "--set", "training.deadline=30h", "--set",
+                                  "constraints.gpus=[RTX-A4000]", "--fail-above", "gpus=10%", "--format", "json"])
+    changes = {c["key"]: c for c in json.loads(guarded.stdout)["changes"] if c["section"] == "training"}
+    assert changes["gpus"]["old"] == count and changes["gpus"]["new"] > count * 1.1
+    assert guarded.exit_code == 1 and "training GPUs rose" in guarded.stderr
+    assert runner.invoke(app, ["diff", str(old), str(PRETRAIN), "--fail-above", "gpus=10%"]).exit_code == 0

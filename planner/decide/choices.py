@@ -316,7 +316,9 @@ def _training_tradeoffs(cheapest: TrainingOption, balanced: TrainingOption, fast
     ]
 
 
-SAME_AS_FASTEST = "the same plan as the fastest possible"
+SAME_PLAN = "the same plan as"
+"""How a choice that is another's plan reads (in the JSON; the tables name both on one row and say it once)."""
+SAME_AS_FASTEST = f"{SAME_PLAN} the fastest possible"
 """A closest plan's 'cheapest possible' trade-off where the fastest is also the cheapest (left out of the lines under the
 choices, which already name both: new-user QA round 25 read '113 ms TTFT p95 for $0.00/month; $0.00/month at 113 ms
 TTFT p95')."""
@@ -329,8 +331,8 @@ def collapse_choices(choices: list[Choice]) -> list[tuple[list[str], Any, list[s
     for choice in choices:
         names, option, tradeoffs = groups.setdefault(id(choice.option), ([], choice.option, []))
         names.append(choice.name)
-        if choice.tradeoff and not any(t in choice.tradeoff for t in ("nothing to give up", "so it is the cheapest",
-                                                                      "so balanced is the cheapest", SAME_AS_FASTEST)):
+        if choice.tradeoff and not choice.tradeoff.startswith(SAME_PLAN) and not any(
+                t in choice.tradeoff for t in ("nothing to give up", "so it is the cheapest", "so balanced is the cheapest")):
             tradeoffs.append(choice.tradeoff)
     return list(groups.values())
 
@@ -395,7 +397,9 @@ def decide_training(section: TrainingEstimate, profile: Profile, largest_batch: 
         undoubted = next((o for o in feasible if not doubted(o, doubtful)), None) \
             if doubted(cheapest, doubtful) else None
         if undoubted is not None:
-            alternatives.append(Choice(UNDOUBTED_CHOICE, undoubted, _versus(undoubted, cheapest, "the cheapest viable")))
+            named = next((c.name for c in choices if c.option is undoubted), None)
+            alternatives.append(Choice(UNDOUBTED_CHOICE, undoubted, f"{SAME_PLAN} {named}" if named else
+                                       _versus(undoubted, cheapest, "the cheapest viable")))
     changes: list[str] = []
     if not feasible:
         alternatives, changes = _training_impossible(usable, training.deadline, training.budget,
@@ -626,7 +630,8 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
                                             "plan with headroom"),
             Choice("cheapest at the targets", cheapest,
                    f"saves {_usd(cost(recommended) - cost(cheapest))}/month but meets the targets at the median "
-                   f"efficiency only" + (f" ({miss})" if miss else "") if cheapest is not recommended else ""),
+                   f"efficiency only" + (f" ({miss})" if miss else "") if cheapest is not recommended
+                   else f"{SAME_PLAN} the recommendation"),
             Choice("fastest", fastest, fastest_trade(fastest, recommended)),
         ]
         choices = [Choice(c.name, c.option, c.tradeoff + DOUBTED_PRICE_CAVEAT) if c.tradeoff
@@ -636,7 +641,8 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
                         default=None) if doubted(recommended, doubtful) else None
         if undoubted is not None:
             dc = cost(undoubted) - cost(recommended)
-            alternatives.append(Choice(UNDOUBTED_CHOICE, undoubted, (
+            named = next((c.name for c in choices if c.option is undoubted), None)
+            alternatives.append(Choice(UNDOUBTED_CHOICE, undoubted, f"{SAME_PLAN} {named}" if named else (
                 f"{_usd(dc)}/month more than the recommendation" if dc >= 0 else
                 f"{_usd(-dc)}/month less than the recommendation")
                 + ("; it too holds every target even at the P10 efficiency" if safe and not untargeted else "")))

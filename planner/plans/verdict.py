@@ -6,7 +6,7 @@ import math
 from planner.dataclass import dataclass
 from enum import Enum
 
-from planner.readable import fixed, usd, whole_ms
+from planner.readable import fixed, usd, usd_apart, whole_ms
 
 
 class Kind(str, Enum):
@@ -105,18 +105,36 @@ def _hours(hours: float) -> str:
     return f"{fixed(hours)} h" if hours >= 1 else f"{fixed(hours * 60)} min"
 
 
+def _apart(value: float, limit: float, money: bool = False) -> tuple[str, str]:
+    """A verdict's value and limit as the tables write them, or with the figures that tell them apart where those read
+    the same (new-user QA round 28: 'misses the deadline (48.0 h at P50 > 48.0 h)' for 48.01 h)."""
+    if money:
+        return usd_apart(value, limit)
+    shown = _hours(value), _hours(limit)
+    if shown[0] != shown[1]:
+        return shown
+    scale, unit = (1.0, " h") if min(value, limit) >= 1 else (60.0, " min")
+    for digits in range(4, 12):
+        a, b = f"{value * scale:,.{digits}g}{unit}", f"{limit * scale:,.{digits}g}{unit}"
+        if a != b:
+            return a, b
+    return shown
+
+
 def text(v: Verdict) -> str:
     """Words for a verdict: the one place reason strings are made."""
     k = v.kind
     if k is Kind.MISSES_DEADLINE:
         assert v.value is not None and v.limit is not None
-        return f"misses the deadline ({_hours(v.value)} at {v.detail} > {_hours(v.limit)})"
+        value, limit = _apart(v.value, v.limit)
+        return f"misses the deadline ({value} at {v.detail} > {limit})"
     if k is Kind.OVER_BUDGET:
         # usd: from $1e12 three significant figures, as the tables print them (new-user QA round 15: a 1e24-token
         # run under a $1 budget read 'over budget ($3,451,548,276,643,552 at P50 > $1)'); cents below $100 (round 24:
         # $1.40 over a $1 budget read '$1 at P50 > $1')
         assert v.value is not None and v.limit is not None
-        return f"over budget ({usd(v.value)} at {v.detail} > {usd(v.limit)})"
+        value, limit = _apart(v.value, v.limit, money=True)
+        return f"over budget ({value} at {v.detail} > {limit})"
     if k is Kind.DOES_NOT_FIT:
         assert v.value is not None and v.limit is not None
         # a GPU type that fits at no count searched says how far the search went (new-user QA round 11: it read as

@@ -19,7 +19,7 @@ from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan
 from planner.readable import RECOMPUTE_SHORT, SHARDING_COMPACT, hours, ms, usd
 from planner.render.console import Column, clean, fit_table, print_lines
-from planner.render.jsonnum import money, rounded
+from planner.render.jsonnum import money, preemption, rounded
 
 
 _r = rounded
@@ -246,13 +246,7 @@ def _training_option_dict(o: TrainingOption) -> dict[str, Any]:
            "meets_deadline": o.meets_deadline, "within_budget": o.within_budget, "reasons": list(o.reasons),
            "price_flags": list(p.price_flags)}
     if o.spot is not None:
-        s = o.spot
-        out["preemption"] = {"interruptions_per_hour": _r(s.interruptions_per_hour),
-                             "checkpoint_gb": _r(s.checkpoint_bytes / 1e9),
-                             "checkpoint_write_s": _r(s.checkpoint_write_s),
-                             "checkpoint_interval_s": _r(s.checkpoint_interval_s), "restart_s": _r(s.restart_s),
-                             "overhead_fraction": _r(s.overhead_fraction),
-                             "expected_interruptions": _r(s.expected_interruptions)}
+        out["preemption"] = preemption(o.spot)
     return out
 
 

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from planner.plans.spot import SpotOverhead
+
 SIGNIFICANT = 4
 """Significant figures of the JSON's numbers other than money: the tables print three."""
 
@@ -41,3 +43,12 @@ def money(value: float | None) -> float | None:
         return rounded(value)
     whole = len(str(int(abs(value)))) if abs(value) >= 1 else 0
     return float(f"{value:.{max(SIGNIFICANT, whole + 2)}g}")
+
+
+def preemption(s: SpotOverhead) -> dict[str, float | None]:
+    """A spot plan's expected interruption overhead as the JSON writes it (`preemption` of its plan and of a decision's
+    choice alike)."""
+    return {"interruptions_per_hour": rounded(s.interruptions_per_hour),
+            "checkpoint_gb": rounded(s.checkpoint_bytes / 1e9), "checkpoint_write_s": rounded(s.checkpoint_write_s),
+            "checkpoint_interval_s": rounded(s.checkpoint_interval_s), "restart_s": rounded(s.restart_s),
+            "overhead_fraction": rounded(s.overhead_fraction), "expected_interruptions": rounded(s.expected_interruptions)}

@@ -24,14 +24,15 @@ from planner.plans.options import (
 from planner.plans.owned import OWNED, BuyVersusRent
 from planner.plans.search import Estimate
 from planner.plans.serving import ServingPlan
+from planner.plans.spot import spot_overhead
 from planner.plans.training import TrainingJob, TrainingPlan, training_memory, virtual_stages
 from planner.plans.verdict import Kind
 from planner.readable import (RECOMPUTE_COMPACT, SHARDING_COMPACT, count_text, fixed, gpu_hours, hours, ms, percent,
-                              usd)
+                              usd, usd_apart)
 from planner.render.bill import bill_section as bill_of, BillSection
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
 from planner.render.escape import markdown, markdown_line, spreadsheet_cell, terminal
-from planner.render.jsonnum import exact_numbers, money, rounded
+from planner.render.jsonnum import exact_numbers, money, preemption, rounded
 from planner.render.merge import LazyMerge, merged
 
 if TYPE_CHECKING:  # annotations only: the decision is made before rendering
@@ -310,8 +311,9 @@ def _never_pays_off(b: BuyVersusRent) -> str:
     so the line compares the hourly figures and says how many lifetimes of full-time use would break even."""
     rental_per_hour = (b.rental_usd or 0.0) / b.owned_hours
     owning_per_hour = b.amortised_usd_per_hour + b.running_usd_per_hour
-    return (f"owning never pays off at these prices: renting costs {usd(rental_per_hour)} per hour of the owned "
-            f"machine's work, less than owning's {usd(owning_per_hour)}/h at full-time use (amortised + running); "
+    renting, owning = usd_apart(rental_per_hour, owning_per_hour)
+    return (f"owning never pays off at these prices: renting costs {renting} per hour of the owned "
+            f"machine's work, less than owning's {owning}/h at full-time use (amortised + running); "
             f"breaking even would take {fixed(b.break_even_utilisation or 0.0)}× full-time use over its lifetime")
 
 
@@ -402,6 +404,15 @@ def training_plan_dict(plan: TrainingPlan, job: TrainingJob) -> dict[str, Any]:
         return _unpredicted(_plan_dict(plan, job), keep_memory=not any(v.kind is Kind.PIN_UNWORKABLE
                                                                        for v in plan.verdicts))
     return _plan_dict(plan, job)
+
+
+def _preemption_dict(job: TrainingJob, raw: TrainingPlan) -> dict[str, Any]:
+    """A spot plan's `preemption` (the expected interruption overhead on its P50 hours, as the plan's hours have it:
+    plans/options.py spot_adjusted), as a decision's spot choice carries it (new-user QA round 28: docs/commands.md
+    promised it in the plan's JSON, and only the choices had it); nothing for an on-demand plan."""
+    if not raw.spot or not raw.predicted:
+        return {}
+    return {"preemption": preemption(spot_overhead(job, raw, raw.hours_p50 - raw.startup_s / 3600.0))}
 
 
 def _at_confidence(doc: dict[str, Any], job: Any, raw: TrainingPlan, confidence: float) -> dict[str, Any]:
@@ -589,6 +600,7 @@ def estimate_dict(est: Estimate, top: int | None = None, decision: Decision | No
                          "tokens": _r(job.tokens), "samples": _r(job.samples), "flops_total": _r(job.model_flops),
                          "memory_min_gb": _r(training_memory(job, 0, False, "none", 1).total / 1e9)},
             "plans": [_at_confidence({**training_plan_dict(p, job), **_types_dict(training.others(p)),
+                                      **_preemption_dict(job, r),
                                       **({"accuracy": train_acc} if train_acc else {})}, job, r,
                                      est.training.confidence) for p, r in zip(plans, raw)],
             "recommended": _recommended_index(plans, decision.training if decision is not None else None,
@@ -765,6 +777,14 @@ def _cost_cell(plan: TrainingPlan | ServingPlan, usd_value: float) -> str:
     return _usd(usd_value) + (" †" if plan.price_flags else "")
 
 
+SERVING_LEGENDS = {
+    "$/month": "$/month: the instances the peak rate needs, all month (what the ranking and the choices read)",
+    "$/mo avg": "$/mo avg: autoscaled, the whole instances that hold the targets at inference.average_rate (as "
+                "$/month where fewer replicas still fill every instance; – without an average_rate)",
+    "util.": "util.: the replicas' load at the peak rate",
+}
+"""What the serving plans table's money and load columns are, under the table where they are shown."""
+
 SIMULATED_LEGEND = ("Latencies in ms: the analytic model's, then the seeded simulation's as 'sim N' (--simulate); a "
                     "plan either refutes is not ok")
 
@@ -784,8 +804,10 @@ def _serving_rows(est: Estimate, top: int | None, section: ServingDecision | Non
     simulated = SIMULATED_LEGEND if any(p.simulated_latency_s for p in shown) else ""
     head += [Column(k.replace("_", " ").replace("ttft", "TTFT").replace("tpot", "TPOT"), "right",
                     legend=simulated if i == 0 else "") for i, k in enumerate(keys)]
-    head += [Column("$/month", "right"), Column("$/mo avg", "right", drop=2),
-             Column("util.", "right", drop=4), Column("status")]
+    # new-user QA round 28: '$/mo avg' equal to '$/month' on some rows and not others, and 'util.', with no word
+    head += [Column("$/month", "right", legend=SERVING_LEGENDS["$/month"]),
+             Column("$/mo avg", "right", drop=2, legend=SERVING_LEGENDS["$/mo avg"]),
+             Column("util.", "right", drop=4, legend=SERVING_LEGENDS["util."]), Column("status")]
     rows = []
     others = merges.serving().others
     for i, p in enumerate(shown):
