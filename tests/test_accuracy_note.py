@@ -28,6 +28,10 @@ def test_accuracy_file_is_current(source_cv_rows):
 
 
 def test_groups_and_notes():
+    # a full decoder run from pretrained weights is a full fine-tune, the group's kind of run (new-user QA round 28: a
+    # 13B full fine-tune was judged by the pretraining runs' 12 % where the fine-tuning runs' is 25 %)
+    assert training_group("decoder", "full", from_pretrained=True) == "fine-tuning"
+    assert training_group("encoder", "full", from_pretrained=True) == "encoder"
     assert training_group("decoder", "lora") == "fine-tuning" and training_group("decoder", "full") == \
         "llm-pretraining" and training_group("cnn", "full") == "cnn" and training_group("mlp", "full") == "training"
     fine = group_accuracy(ROOT / "catalog", "fine-tuning")

@@ -260,6 +260,12 @@ def test_owned_machine_plans_beside_rentals_with_electricity_and_buy_vs_rent(sha
         assert line["break_even_utilisation"] is None
     table = estimate(profile, fmt="table")
     assert "Buy vs rent for training on 2x RTX-4090 (owned):" in table and "(owned))" not in table
+    # its bill says what the hour costs (new-user QA round 28: '… for 8.1 h', $4.72, and no word of electricity)
+    if data["training"]["plans"][data["training"]["recommended"]]["provider"] == "owned":
+        from planner.readable import usd
+
+        assert (f"at {usd(owned[0]['usd_per_hour'])}/h (its usd_per_hour and electricity, constraints.owned)"
+                in estimate(profile, "constraints.pue=1.2", fmt="markdown"))  # unwrapped, as `data`
 
 
 def test_owned_machines_follow_the_provider_list(shared):
@@ -958,3 +964,27 @@ def test_an_amd_gpus_link_is_named_infinity_fabric(catalog):
                                    "constraints": {"gpus": ["MI300X"]}}, catalog)
     chosen = dict(planner.plan(loaded, catalog).decision.understood.lines)["chosen"]
     assert "Infinity Fabric 448 GB/s between GPUs of an instance" in chosen and "NVLink" not in chosen, chosen
+
+
+def test_a_discount_beside_committed_rows_says_it_is_not_in_them(catalog, monkeypatch):
+    # new-user QA round 28: 'Discounts in the prices (constraints.discounts): aws 10%' beside an aws 1y row at the
+    # undiscounted published $1.17/h, nothing saying the discount was not in it
+    monkeypatch.setenv("COLUMNS", "160")
+    import planner
+    from planner.render.report import render_table
+
+    profile = {"name": "disc", "model": {"preset": "llama-3.1-8b"},
+               "inference": {"rate": "8/s", "average_rate": "3/s", "prompt_tokens": 512, "output_tokens": 128,
+                             "slo": {"ttft_p95": "1s", "tpot_p95": "80ms"}},
+               "constraints": {"providers": ["aws", "gcp", "lambda"], "discounts": {"lambda": "20%", "aws": "10%"},
+                               "commitment": "1y"}}
+    result = planner.plan(planner.load_profile(profile, catalog), catalog)
+    plans = result.to_dict()["inference"]["plans"]
+    committed_aws = [p for p in plans if p["provider"] == "aws" and p.get("commitment")]
+    assert committed_aws and all(p["discount_percent"] == 0.0 for p in committed_aws)
+    text = " ".join(render_table(result.estimate, 10, result.decision).split())
+    assert ("A discount is not taken off a committed-term price: aws's committed rows are at the published "
+            "committed price.") in text
+    plain = dict(profile, constraints={k: v for k, v in profile["constraints"].items() if k != "commitment"})
+    again = planner.plan(planner.load_profile(plain, catalog), catalog)
+    assert "A discount is not taken off" not in render_table(again.estimate, 10, again.decision)

@@ -783,7 +783,8 @@ def decide(loaded: LoadedProfile, catalog: Catalog, est: Estimate, confidence: f
                                 est.inference.alone, doubtful)
                  if est.inference is not None and profile.inference is not None else None)
     train_acc = nearest_accuracy(catalog.directory, training_group(est.training.job.work.family,
-                                                                   est.training.job.method),
+                                                                   est.training.job.method,
+                                                                   est.training.job.from_pretrained),
                                  est.training.job.method) \
         if est.training and catalog.directory else None
     serve_acc = nearest_accuracy(catalog.directory, serving_group(est.inference.work.is_generative)) \

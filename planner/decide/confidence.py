@@ -139,9 +139,11 @@ def largest_published_batch(catalog_dir: Path | str) -> tuple[float, str] | None
     return float(entry["tokens"]), str(entry.get("run"))
 
 
-def training_group(family: str, method: str) -> str:
-    """The validation group of a training job: adapters are fine-tuning; decoders otherwise pretraining runs."""
-    if method != "full":
+def training_group(family: str, method: str, from_pretrained: bool = False) -> str:
+    """The validation group of a training job: adapters, and a full run from pretrained weights (a full fine-tune, the
+    kind of run the group holds), are fine-tuning; decoders otherwise pretraining runs (new-user QA round 28: a full
+    13B fine-tune read 'LLM pretraining runs: … median error 12%' beside the fine-tuning runs' 25%)."""
+    if method != "full" or (from_pretrained and family == "decoder"):
         return "fine-tuning"
     return {"decoder": "llm-pretraining", "cnn": "cnn", "encoder": "encoder"}.get(family, "training")
 

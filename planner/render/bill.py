@@ -96,6 +96,16 @@ def _own_machine(provider: str) -> str | None:
     return {OWNED: "your own machine", LOCAL_PROVIDER: "this machine"}.get(provider)
 
 
+def _own_rate(plan: TrainingPlan) -> str:
+    """' at $0.585/h (its usd_per_hour and electricity, constraints.owned)' for an owned machine, whose hourly cost is
+    the profile's figures, not a price (new-user QA round 28: its bill line did not say what the $4.72 was)."""
+    from planner.plans.owned import OWNED
+
+    if plan.provider != OWNED:
+        return ""
+    return f" at {usd(plan.usd_per_hour)}/h (its usd_per_hour and electricity, constraints.owned)"
+
+
 def _gpus(count: int) -> str:
     """'1 GPU', '8 GPUs'."""
     return f"{count} GPU" + ("" if count == 1 else "s")
@@ -114,7 +124,7 @@ def _machines(plan: TrainingPlan | ServingPlan) -> str:
 def _training_lines(plan: TrainingPlan) -> tuple[str, _Line, _Line]:
     """What compute, storage and egress count for a training run at P50."""
     rates, hours = plan.bill_rates, readable.hours(plan.hours_p50)
-    compute = f"{_machines(plan)} for {hours} h"
+    compute = f"{_machines(plan)} for {hours} h" + _own_rate(plan)
     storage = egress = _Line(None)
     if plan.storage_usd is not None and rates is not None and rates.storage_usd_per_gb_month is not None:
         kept = f" + {fixed(rates.retention_days)} days kept after" if rates.retention_days else ""
