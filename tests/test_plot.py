@@ -148,3 +148,26 @@ def test_plot_without_matplotlib_is_one_line_with_the_install_command(tmp_path, 
     assert "Traceback" not in result.output and "ModuleNotFoundError" not in result.output
     assert "pip install 'gpuplan[plot]'" in result.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("profile", ["pretrain-1b-72h", "serve-7b-chat"])
+def test_plans_that_miss_a_constraint_are_drawn_hollow(tmp_path, profile):
+    # new-user QA round 28: training points far above the budget line and serving points at 10–20 s against an
+    # 800 ms target were drawn as the viable ones; they are hollow now, with a legend entry saying why
+    pytest.importorskip("matplotlib")
+    import numpy as np
+
+    from planner.render.plot import MISSES_LABEL, pareto_figure
+
+    decision = _decision(profile)
+    fig = pareto_figure(decision, profile)
+    sections = [s for s in (decision.training, decision.inference) if s is not None]
+    for ax, section in zip(fig.axes, sections):
+        runs = [o for o in section.options if (o.usable if hasattr(o, "usable") else o.fits)]
+        good = [o for o in runs if (o.feasible if hasattr(o, "feasible") else o.meets_slo)]
+        assert 0 < len(good) < len(runs)  # both kinds in these examples
+        clouds = [c for c in ax.collections if c.get_offsets().shape[0] and c.get_zorder() in (1, 2)]
+        filled = sum(c.get_offsets().shape[0] for c in clouds if np.asarray(c.get_facecolors()).size)
+        hollow = sum(c.get_offsets().shape[0] for c in clouds if not np.asarray(c.get_facecolors()).size)
+        assert (filled, hollow) == (len(good), len(runs) - len(good))
+        assert MISSES_LABEL in [t.get_text() for t in ax.get_legend().get_texts()]

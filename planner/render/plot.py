@@ -85,24 +85,40 @@ def _colours(gpus_in_order: list[str]) -> dict[str, Any]:
     return {gpu: palette(i % 10) for i, gpu in enumerate(gpus_in_order[:MAX_COLOURED_GPUS])}
 
 
+MISSES_LABEL = "hollow: misses a constraint"
+"""The legend entry of the hollow markers: plans that run but miss the deadline, the budget or a latency target."""
+
+
 def _scatter_by_gpu(ax: Any, points: list[Any], gpu_of: Callable[[Any], str], x: Callable[[Any], float],
-                    y: Callable[[Any], float], preferred: list[str]) -> None:
-    """One scatter per GPU type (its colour and legend entry); GPU types past MAX_COLOURED_GPUS in grey. Rasterized:
-    in an SVG (and the HTML report's inline plot) the cloud is an image at the figure's dpi instead of a marker
-    element per plan — pretrain-1b-72h's ~8,300 plans were 1.25 MB of SVG, 0.36 MB so; the axes, frontier, choices
-    and text stay vector, and a PNG is the same."""
+                    y: Callable[[Any], float], preferred: list[str], good: Callable[[Any], bool]) -> None:
+    """One scatter per GPU type (its colour and legend entry); GPU types past MAX_COLOURED_GPUS in grey; a plan that
+    misses a constraint (`good` false) hollow in its colour, so a cloud past the budget or the latency target does not
+    read as viable (new-user QA round 28). Rasterized: in an SVG (and the HTML report's inline plot) the cloud is an
+    image at the figure's dpi instead of a marker element per plan — pretrain-1b-72h's ~8,300 plans were 1.25 MB of
+    SVG, 0.36 MB so; the axes, frontier, choices and text stay vector, and a PNG is the same."""
     order = list(dict.fromkeys(preferred + sorted({gpu_of(p) for p in points})))
     present = [g for g in order if any(gpu_of(p) == g for p in points)]
     colours = _colours(present)
+
+    def draw(mine: list[Any], colour: Any, size: int, alpha: float, label: str, zorder: int) -> None:
+        kept = [p for p in mine if good(p)]
+        missed = [p for p in mine if not good(p)]
+        if kept:
+            ax.scatter([x(p) for p in kept], [y(p) for p in kept], s=size, color=colour, alpha=alpha, label=label,
+                       zorder=zorder, rasterized=True)
+        if missed:
+            ax.scatter([x(p) for p in missed], [y(p) for p in missed], s=size, facecolors="none", edgecolors=colour,
+                       alpha=alpha * 0.8, linewidths=0.8, label=None if kept else label, zorder=zorder,
+                       rasterized=True)
+
     for gpu in present:
-        mine = [p for p in points if gpu_of(p) == gpu]
         if gpu in colours:
-            ax.scatter([x(p) for p in mine], [y(p) for p in mine], s=16, color=colours[gpu], alpha=0.75,
-                       label=mathtext(gpu), zorder=2, rasterized=True)
+            draw([p for p in points if gpu_of(p) == gpu], colours[gpu], 16, 0.75, mathtext(gpu), 2)
     rest = [p for p in points if gpu_of(p) not in colours]
     if rest:
-        ax.scatter([x(p) for p in rest], [y(p) for p in rest], s=10, color="#c0c0c0", alpha=0.7,
-                   label=f"other GPUs ({len({gpu_of(p) for p in rest})} types)", zorder=1, rasterized=True)
+        draw(rest, "#c0c0c0", 10, 0.7, f"other GPUs ({len({gpu_of(p) for p in rest})} types)", 1)
+    if any(not good(p) for p in points):
+        ax.scatter([], [], s=16, facecolors="none", edgecolors="#606060", label=MISSES_LABEL)
 
 
 def _number_choices(ax: Any, groups: list[Any], x: Callable[[Any], float], y: Callable[[Any], float],
@@ -162,7 +178,7 @@ def _training_axes(ax: Any, d: TrainingDecision) -> list[str]:
     preferred = [g[1].plan.gpu for g in groups] + [o.plan.gpu for o in d.frontier] + \
         [o.plan.gpu for o in d.best_per_gpu]
     hours, cost = (lambda o: o.hours), (lambda o: o.cost_usd)
-    _scatter_by_gpu(ax, usable, lambda o: o.plan.gpu, hours, cost, preferred)
+    _scatter_by_gpu(ax, usable, lambda o: o.plan.gpu, hours, cost, preferred, lambda o: o.feasible)
     ax.plot([o.hours for o in d.frontier], [o.cost_usd for o in d.frontier], "-", color="#1f3b73", lw=1.2,
             label="Pareto frontier", zorder=3)
     key = _number_choices(ax, groups, hours, cost, lambda o: f"{o.plan.gpu_count}× {o.plan.gpu} on "
@@ -196,7 +212,7 @@ def _serving_axes(ax: Any, d: ServingDecision) -> list[str]:
     def cost(p: ServingPlan) -> float:
         return float(p.monthly_cost_usd)
 
-    _scatter_by_gpu(ax, usable, lambda p: p.gpu, latency, cost, preferred)
+    _scatter_by_gpu(ax, usable, lambda p: p.gpu, latency, cost, preferred, lambda p: p.meets_slo)
     frontier = [p for p in d.frontier if key_name in p.latency_s]
     ax.plot([latency(p) for p in frontier], [cost(p) for p in frontier], "-", color="#1f3b73", lw=1.2,
             label="Pareto frontier", zorder=3)
