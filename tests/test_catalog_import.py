@@ -72,8 +72,15 @@ def test_skypilot_aws_table(catalog_dir, tmp_path):
     assert (p4de["gpu"], p4de["gpus_per_instance"], p4de["usd_per_hour"], p4de["spot_usd_per_hour"]) == \
         ("A100-80GB-SXM", 8, 40.96, 12.5)
     assert p4de["region"] == "us-east-1"
-    # links are not in SkyPilot's table: kept from the offer the catalog already had
+    # links are not in SkyPilot's table: kept from the offer the catalog already had; networks from the instance
+    # families of providers.yaml with their source, for the table's offers and the offers it does not list alike
+    # (a one-table import wrote p4de's 400 Gb/s without its source, and no family reached g5.xlarge or g5.12xlarge)
     assert p4de["intra_node"] == "nvlink" and p4de["network_gbps"] == 400
+    assert p4de["network_source"].startswith("EFA: awslabs/aws-c-s3")
+    g5, g5_12 = offers["g5.xlarge"], offers["g5.12xlarge"]
+    assert (g5["network_gbps"], g5_12["network_gbps"]) == (2.5, 40)
+    assert "'|g5.xlarge|2.5 / 10.0|" in g5["network_source"] and "baseline" in g5["network_source"]
+    assert g5_12["network_source"].startswith("EFA: ") and "no network" not in (g5_12.get("notes") or "")
     catalog = load_catalog(catalog_dir)  # the written file validates with the rest of the catalog
     assert catalog.providers["aws"].as_of.isoformat() == "2026-11-20"
     assert {"p4de.24xlarge", "g5.xlarge", "p5.48xlarge", "g6e.xlarge"} <= {
@@ -371,7 +378,7 @@ def test_an_offer_imported_without_a_network_is_not_called_single_instance(catal
     plans = planner.plan(loaded, catalog).estimate.training.plans
     assert any(p.instance == "gpu_1x_new" and p.instances > 1 and p.assumed_network_gbps for p in plans)
     schema = runner.invoke(app, ["schema", "offers"]).stdout
-    assert "single-instance only." not in schema and "single-instance only when no offer states one" in schema
+    assert "single-instance only." not in schema and "single-instance only when neither exists" in schema
 
 
 SNAPSHOT = BUNDLED_CATALOG / "snapshots" / "skypilot-2026-11-30"

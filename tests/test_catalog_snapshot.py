@@ -262,6 +262,20 @@ def test_every_variant_is_read_from_the_row_not_only_kept_from_the_offers_file()
     assert read > 900 and not wrong, wrong
 
 
+def test_an_instance_named_sxm_is_never_planned_as_a_pcie_or_nvl_card():
+    # new-user QA round 29: H200's name rule 'nvl' matched NVLINK, so shadeform's five *_H200-sxm5x8-NVLINK machines
+    # (8x H200 SXM5) were the H200 NVL card: planned at its 835 TFLOP/s, not the SXM's 989, and a profile pinned to
+    # H200-SXM never saw them
+    import re
+
+    catalog = load_catalog(BUNDLED_CATALOG)
+    wrong = [(o.provider, o.offer.instance, o.offer.gpu) for o in catalog.offers()
+             if re.search("sxm", o.offer.instance, re.I) and re.search("-(NVL|PCIE)$", o.offer.gpu)]
+    assert not wrong, wrong
+    h200 = [o for o in catalog.offers(providers={"shadeform"}) if "H200-sxm5x8-NVLINK" in o.offer.instance]
+    assert len(h200) == 5 and {o.offer.gpu for o in h200} == {"H200-SXM"}
+
+
 def test_providers_are_read_by_their_text_not_their_time_stamp(tmp_path):
     # issue 12: caches by content, or not at all. Keyed by (path, mtime), a providers.yaml rewritten within one time
     # stamp (a refresh, a restore with the old time kept) was served from the cache as it was before

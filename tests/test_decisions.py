@@ -477,8 +477,14 @@ def test_a_virtual_pin_that_does_not_apply_says_so(catalog, pins, why, fix):
                                   [f"training.parallelism={pins}"])
     decision = planner.plan(loaded, catalog).decision.training
     line = next(a for a in decision.assumptions if a.startswith("training.parallelism.virtual"))
-    names = "; ".join(f"{', '.join(n)} ({why})" for n, _, _ in collapse_choices(decision.choices))
-    virtual = pins.split("virtual: ")[1].rstrip("}")
+    virtual = int(pins.split("virtual: ")[1].rstrip("}"))
+    # a choice whose search found a pipeline the pin divides is interleaved and not named (the fastest, 4,096 B200 at
+    # 4 stages of 4 layers, since GCP's a4 machines state their network)
+    collapsed = collapse_choices(decision.choices)
+    named = [n for n, option, _ in collapsed if option.plan.pipeline < 2 or 16 // option.plan.pipeline % virtual]
+    assert named and all(option.plan.pipeline >= 2 and 16 // option.plan.pipeline % virtual == 0
+                         for n, option, _ in collapsed if n not in named)
+    names = "; ".join(f"{', '.join(n)} ({why})" for n in named)
     assert line == (f"training.parallelism.virtual {virtual} interleaves a pipeline of two or more stages whose layers "
                     f"it divides; not applied, planned with the plain schedule: {names}. {fix}")
     applied = planner.plan(planner.load_profile(ROOT / "profiles" / "pretrain-1b-72h.yaml", catalog,

@@ -48,7 +48,8 @@ def test_the_notes_under_the_table_number_its_rows():
     """At --top 0 the plans the decision names are rows among the others: the † footnotes, the assumed-network line
     and the committed prices number the rows as the table does (new-user QA round 20: '† training #5 … (1y
     commitment)' under a table whose row 5 was the 4,096-GPU on-demand plan; the 1y rows were 6 and 7)."""
-    sets = ("constraints.providers=[gcp]", "constraints.gpus=[A100-40GB-SXM]", "constraints.commitment=1y")
+    # H100: a3-highgpu-1g/2g/4g state no network (the A100 machine types all do since 2026-12-04)
+    sets = ("constraints.providers=[gcp]", "constraints.gpus=[A100-40GB-SXM, H100-SXM]", "constraints.commitment=1y")
     args = ["estimate", str(PRETRAIN), "--top", "0"]
     for s in sets:
         args += ["--set", s]
@@ -168,7 +169,35 @@ def test_offer_without_network_spans_instances_over_a_named_assumption():
     assert 100.0 in assumed and 10.0 not in assumed
     table = estimate(PRETRAIN, "constraints.gpus=[L40S]", fmt="table")
     assert "Assumed network" in table and "constraints.assumed_network_gbps" in table
-    assert "the slowest any catalog offer states" in " ".join(table.split())
+    assert "over 10 Gb/s (the catalog's default: AWS p3.8xlarge's, the slowest network a cloud states for a " \
+           "multi-GPU instance; change with" in " ".join(table.split())
+
+
+def test_the_assumed_network_is_the_catalogs_default_not_the_slowest_stated():
+    """An offer that states no network is planned over providers.yaml's assumed_network (10 Gb/s, AWS p3.8xlarge's),
+    not the slowest any offer states: that is RunPod's 100 Mb/s between pods or a small AWS VM's 2.5 Gb/s baseline,
+    which say how those offers connect, not a provider that says nothing (a min over the catalog made every
+    unstated offer 0.1 Gb/s once RunPod's network was sourced)."""
+    from planner.catalog.load import BUNDLED_CATALOG, load_catalog
+
+    catalog = load_catalog(BUNDLED_CATALOG)
+    stated = {o.offer.network_gbps for o in catalog.offers() if o.offer.network_gbps}
+    assert min(stated) == 0.1 and 2.5 in stated
+    assert catalog.default_network_gbps == 10.0 and "p3.8xlarge" in catalog.assumed_network.basis
+    assert any(o.offer.instance == "p3.8xlarge" and o.offer.network_gbps == 10.0 for o in catalog.offers())
+    data = estimate(PRETRAIN, "constraints.gpus=[L40S]")
+    assert {p["assumed_network_gbps"] for p in data["training"]["plans"] if p["instances"] > 1} - {None} == {10.0}
+
+
+def test_pods_of_runpod_span_over_its_stated_100_mbps():
+    # docs.runpod.io/pods/networking: 'The network operates at 100 Mbps between Pods' (catalog/providers.yaml)
+    data = estimate(PRETRAIN, "constraints.providers=[runpod]", "constraints.gpus=[A100-80GB-SXM]")
+    plans = data["training"]["plans"]
+    spanning = [p for p in plans if p["instances"] > 1 and p["hours"]["p50"] is not None]
+    alone = [p for p in plans if p["instances"] == 1 and p["hours"]["p50"] is not None]
+    assert spanning and alone and all(p["assumed_network_gbps"] is None for p in spanning)
+    # over 0.1 Gb/s no plan of two pods or more is faster than the fastest single 8-GPU pod
+    assert min(p["hours"]["p50"] for p in spanning) > min(p["hours"]["p50"] for p in alone)
 
 
 def test_an_assumed_network_the_user_set_is_named_as_theirs():
@@ -177,7 +206,7 @@ def test_an_assumed_network_the_user_set_is_named_as_theirs():
     table = " ".join(estimate(PRETRAIN, "constraints.gpus=[L40S]", "constraints.assumed_network_gbps=100",
                               fmt="table").split())
     assert "over 100 Gb/s (as constraints.assumed_network_gbps sets" in table
-    assert "the slowest any catalog offer states" not in table
+    assert "the catalog's default" not in table
 
 
 def _offer(instance, price, spot=None, doubtful=None, network=None):

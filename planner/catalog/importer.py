@@ -24,7 +24,8 @@ from planner.catalog.names import gpu_for, load_accelerator_names
 from planner.catalog.quirks import clean
 from planner.catalog.skypilot import (NUMERIC_COLUMNS, SkyRow, bad_count, cell, check_numbers, gpu_info, number,
                                       read_table)
-from planner.catalog.snapshot_import import check_as_of, snapshot_date, snapshot_root
+from planner.catalog.providers import load_providers, network_fields
+from planner.catalog.snapshot_import import GENERATED_NOTES, check_as_of, kept_offer, snapshot_date, snapshot_root
 from planner.errors import InputError
 from planner.io.atomic import write_text_atomic
 from planner.io.loading import first_problem
@@ -130,6 +131,7 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
         raise InputError(f"{provider!r} is reserved for {RESERVED_PROVIDER_IDS[provider]}", field="--provider",
                          hint=f"Pass --provider with another id, such as {provider}-cloud.")
     existing = catalog.providers.get(provider)
+    info = load_providers(catalog_dir).get(provider)
     billing_given = billing is not None
     billing = billing or (existing.billing if existing else None)
     if billing is None:
@@ -185,15 +187,17 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
         if spot is not None and spot >= entry["price"]:  # another region's spot: no discount on this price
             spot = None
         old = previous.get(instance)
+        network = network_fields(info, instance, old)
         try:
             offers.append(Offer(instance=instance, gpu=entry["gpu"], gpus_per_instance=entry["count"],
                                 usd_per_hour=round(entry["price"], 6),
                                 spot_usd_per_hour=None if spot is None else round(spot, 6),
-                                intra_node=old.intra_node if old else "pcie",
-                                network_gbps=old.network_gbps if old else None, region=entry["region"] or None,
-                                doubtful=doubtful,
-                                notes=None if old else "Imported; links not in the source: pcie within an instance, "
-                                                                "no network stated between instances."))
+                                intra_node=old.intra_node if old else "pcie", region=entry["region"] or None,
+                                doubtful=doubtful, **network,
+                                notes=(GENERATED_NOTES.sub("", old.notes) or None if old.notes and network["network_gbps"]
+                                       else old.notes) if old else "Imported; links not in the source: pcie within an "
+                                "instance" + ("." if network["network_gbps"] else ", no network stated between "
+                                                                                  "instances.")))
         except ValidationError as exc:  # an infinite price, 65 GPUs in one instance, $5,000 per GPU-hour, …
             # in the words a profile's errors use (new-user QA round 18: 'gpus_per_instance: Input should be less
             # than or equal to 64')
@@ -208,9 +212,7 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
                          file=str(path), hint="Add the names to catalog/accelerator_names.yaml." if unmapped else None)
     imported = {o.instance for o in offers}
     uncovered = [o for o in existing.offers if o.instance not in imported] if existing else []
-    kept = [] if replace or existing is None else [
-        o.model_copy(update={"as_of": o.as_of or existing.as_of, "source": o.source or existing.source})
-        for o in uncovered]
+    kept = [] if replace or existing is None else [kept_offer(o, existing, info) for o in uncovered]
     removed = [o.instance for o in uncovered] if replace else []
     label = {"skypilot": "SkyPilot catalog vms.csv", "gpuhunt": "gpuhunt catalog CSV"}[source]
     omitted = [OmittedRow(row=f"accelerator {n!r} ({k} row(s))", reason="no GPU id for this name")

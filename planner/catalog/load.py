@@ -40,7 +40,7 @@ from planner.schema.priors import (
     PriorsFile,
     TrainCurveFit,
 )
-from planner.schema.providers import ProviderInfo, ProvidersFile
+from planner.schema.providers import AssumedNetwork, ProviderInfo, ProvidersFile
 
 BUNDLED_CATALOG = (Path(__file__).resolve().parents[1] / "bundled_catalog").resolve()
 """The repository's catalog/: planner/bundled_catalog links to it in the source tree (an editable install reads it
@@ -101,6 +101,8 @@ class Catalog:
     a serving interval (planner/catalog/held_out.py)."""
     engine_steps: tuple[EngineStep, ...] = ()
     """Host time per decode step of each inference engine (catalog/priors.yaml engine_steps)."""
+    assumed_network: AssumedNetwork | None = None
+    """The network assumed between instances of offers that state none (catalog/providers.yaml)."""
     content_key: str = field(default="", init=False, repr=False, compare=False)
     """The compiled cache's key of the files and code it was loaded from (planner/catalog/compiled.py compiled_key),
     by which what is derived from it may be cached (planner/project/cache.py); set by load_catalog only, so a
@@ -158,9 +160,13 @@ class Catalog:
                                  hint=did_you_mean(name, self.presets) or "Run `gpuplan catalog models` for the list.")
 
     @property
-    def slowest_stated_network_gbps(self) -> float | None:
-        """The slowest network between instances any offer states, Gbit/s (the default assumption for offers that
-        state none: conservative by construction, and sourced where that offer is)."""
+    def default_network_gbps(self) -> float | None:
+        """The network between instances assumed for offers that state none, Gbit/s: catalog/providers.yaml's
+        assumed_network, else the slowest any offer states (conservative by construction, sourced where that offer
+        is). Not the slowest always: that is a small VM's baseline or a provider's pod-to-pod overlay, which says
+        nothing of a network another provider does not state."""
+        if self.assumed_network is not None:
+            return self.assumed_network.gbps
         stated = [o.network_gbps for p in self.providers.values() for o in p.offers if o.network_gbps]
         return min(stated) if stated else None
 
@@ -356,9 +362,11 @@ def _load_catalog(root: Path, texts: dict[str, str]) -> Catalog:
         extrapolation = priors_file.extrapolation
     as_of = max([gpu_file.as_of, *(p.as_of for p in providers.values())])
     facts: dict[str, ProviderInfo] = {}
+    assumed_network: AssumedNetwork | None = None
     facts_path = root / "providers.yaml"
     if facts_path.exists():
-        facts = {p.id: p for p in load(facts_path, ProvidersFile, "providers file")[0].providers}
+        facts_file = load(facts_path, ProvidersFile, "providers file")[0]
+        facts, assumed_network = {p.id: p for p in facts_file.providers}, facts_file.assumed_network
     purchase: dict[str, PurchasePrice] = {}
     purchase_path = root / PURCHASE_PRICES_FILE
     if purchase_path.exists():
@@ -386,4 +394,4 @@ def _load_catalog(root: Path, texts: dict[str, str]) -> Catalog:
     accuracy_path = str(root / ACCURACY_FILE)
     held_out = held_out_sigmas(texts[accuracy_path], accuracy_path) if accuracy_path in texts else {}
     return Catalog(gpus, providers, presets, priors, as_of, names, curves, floors, str(root), extrapolation, facts,
-                   purchase, tuple(commitments), held_out, engine_steps)
+                   purchase, tuple(commitments), held_out, engine_steps, assumed_network)

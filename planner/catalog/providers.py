@@ -7,6 +7,7 @@ from pathlib import Path
 
 from planner.io.loading import load_model_file
 from planner.io.yamlfile import read_text
+from planner.schema.catalog import Offer
 from planner.schema.providers import NetworkFamily, ProviderInfo, ProvidersFile
 
 PROVIDERS_FILE = "providers.yaml"
@@ -36,3 +37,15 @@ def network_for(info: ProviderInfo | None, instance: str) -> NetworkFamily | Non
         if re.search(family.pattern, instance, re.IGNORECASE):
             return family
     return None
+
+
+def network_fields(info: ProviderInfo | None, instance: str, old: Offer | None) -> dict[str, float | str | None]:
+    """An imported offer's network_gbps and network_source: its instance family's (providers.yaml) where one
+    matches, else those of the offer already in the catalog, else none (the plan assumes the catalog's default)."""
+    family = network_for(info, instance)
+    if family is not None:
+        return {"network_gbps": family.gbps, "network_source": f"{family.fabric}: {family.source}"}
+    if old is None:
+        return {"network_gbps": None, "network_source": None}
+    return {"network_gbps": old.network_gbps,
+            "network_source": old.network_source or ("previous offers file (see notes)" if old.network_gbps else None)}

@@ -6,8 +6,8 @@ instance/GPU description tell variants apart), and merged per instance type: the
 the dearest region's beside it, the lowest spot price. GCP prices the GPUs apart from the host VM: an accelerator
 row becomes an offer only with the price of its host VM (the machine type catalog/providers.yaml names) in the same
 zone of the same table. Offers the snapshot does not cover are kept from the existing file with their own source and
-date; links and networks of offers already in the catalog are kept, networks of new ones come from the provider's
-instance families (providers.yaml)."""
+date; an offer's network comes from its provider's instance families (providers.yaml) where one matches, else it is
+kept from the offer already in the catalog."""
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from planner.catalog.load import Catalog
 from planner.catalog.names import gpu_for, load_accelerator_names
-from planner.catalog.providers import load_providers, network_for
+from planner.catalog.providers import load_providers, network_fields, network_for
 from planner.catalog.quirks import CleanRow, clean
 from planner.catalog.skypilot import HostRow, SkyRow, bad_count, provider_folders, read_vms_and_hosts
 from planner.errors import InputError
@@ -32,8 +32,8 @@ from planner.schema.names import AcceleratorNames
 from planner.schema.providers import ProviderInfo
 
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
-_GENERATED = re.compile(r"(\d+ source rows at different prices; the cheapest kept|no network between instances "
-                        r"stated)(; )?")
+GENERATED_NOTES = re.compile(r"(\d+ source rows at different prices; the cheapest kept|no network between instances "
+                        r"stated)(; )?|, no network stated between instances(?=\.)")
 """Offer notes the import writes itself: taken off an old offer's notes before new ones are added."""
 _GENERATED_FILE = re.compile(r"Import rules applied: |\d+ offer\(s\) not in the snapshot kept")
 """Where the import's own sentences start in a provider's notes."""
@@ -206,7 +206,7 @@ def import_provider(cloud: str, path: Path, catalog: Catalog, names: Accelerator
         gpu = catalog.gpus[gpu_id]
         family = network_for(info, instance)
         doubtful = cheapest.flag  # the flag of the price the offer uses (a dearer region's shows only as the max)
-        old_notes = _GENERATED.sub("", old.notes).strip() if old and old.notes else None
+        old_notes = GENERATED_NOTES.sub("", old.notes).strip() if old and old.notes else None
         regions = sorted({r.row.region for r in members_rows if r.row.region})
         notes = []
         if len(members_rows) > 1 and len({r.price for r in members_rows}) > 1:
@@ -217,10 +217,7 @@ def import_provider(cloud: str, path: Path, catalog: Catalog, names: Accelerator
             instance=instance, gpu=gpu_id, gpus_per_instance=count, usd_per_hour=round(cheapest.price, 6),
             spot_usd_per_hour=round(min(spots), 6) if spots and min(spots) < cheapest.price else None,
             intra_node=old.intra_node if old else _intra_node(gpu, count, f"{instance} {cheapest.row.description}"),
-            network_gbps=family.gbps if family else (old.network_gbps if old else None),
-            network_source=(f"{family.fabric}: {family.source}" if family else
-                            (old.network_source or ("previous offers file (see notes)" if old.network_gbps else None)
-                             if old else None)),
+            **network_fields(info, instance, old),
             region=(cheapest.row.region or None) if len(regions) <= 1 else
             f"{cheapest.row.region or 'unnamed'} (cheapest of {len(regions)})",
             usd_per_hour_max=round(dearest, 6) if dearest > cheapest.price * 1.0005 else None,
@@ -230,8 +227,7 @@ def import_provider(cloud: str, path: Path, catalog: Catalog, names: Accelerator
     if existing:
         for old in existing.offers:
             if old.instance not in imported:
-                kept.append(old.model_copy(update={"as_of": old.as_of or existing.as_of,
-                                                   "source": old.source or existing.source}))
+                kept.append(kept_offer(old, existing, info))
     omitted = [OmittedRow(row=f"accelerator {n!r} ({k} row(s))", reason="no GPU id for this name")
                for n, k in sorted(unmapped.items())]
     omitted += [OmittedRow(row=f"{k} row(s)", reason=reason) for reason, k in sorted(dropped.items())]
@@ -254,6 +250,16 @@ def import_provider(cloud: str, path: Path, catalog: Catalog, names: Accelerator
         raise InputError(f"imported offers for {provider} do not validate: {first_problem(exc, ProviderOffers)}",
                          file=str(path)) from None
     return ProviderImport(provider, cloud, document, len(offers), len(kept), unmapped, dropped, adjusted)
+
+
+def kept_offer(old: Offer, existing: ProviderOffers, info: ProviderInfo | None) -> Offer:
+    """An offer the table does not price, kept with its own source and date, and the network its instance family
+    states (providers.yaml) where one does: a family reaches the offers a table does not list (AWS g-families)."""
+    update: dict[str, object] = {"as_of": old.as_of or existing.as_of, "source": old.source or existing.source}
+    if network_for(info, old.instance) is not None:
+        update.update(network_fields(info, old.instance, old))
+        update["notes"] = GENERATED_NOTES.sub("", old.notes).strip() or None if old.notes else None
+    return old.model_copy(update=update)
 
 
 def check_as_of(as_of: dt.date | None, today: dt.date | None = None) -> None:

@@ -145,7 +145,7 @@ def pipeline_send_seconds(size_bytes: float, offer: PricedOffer, gpus: int, intr
     tp-cp-ep-dp-pp puts the stages outermost: a stage boundary lies on the network) a slot is paced by its network
     boundary. A stated network is a cluster fabric of one rail per GPU (EFA, InfiniBand: catalog/providers.yaml
     networks), so each sending GPU gets 1/per_instance of it however many send; an assumed one (an offer that states
-    none: PricedOffer.network_assumed, the slowest stated network) is one link the boundary stage's GPUs on the
+    none: PricedOffer.network_assumed, the catalog's default network) is one link the boundary stage's GPUs on the
     instance share, min(GPUs per instance, `stage_gpus`) of them (gpus ÷ pipeline depth; None: every GPU), so a stage
     of fewer GPUs than an instance sends faster (new-user QA round 21: an 8-stage pipeline of one data replica took
     7.6 s a step on two 5-GPU instances at the assumed 10 Gb/s and 2.7 s on eight 1-GPU ones)."""

@@ -3,7 +3,7 @@
 A GPU named in constraints.gpus that no offer in the catalog rents (after the provider filter) is planned on the
 machine its datasheet describes: one NVLink domain per instance (`interconnect.nvlink_gpus`, e.g. 8 on an HGX board,
 72 in an NVL72 rack), or one card per instance for a GPU without NVLink; instances joined by the network offers that
-state none are assumed to have (constraints.assumed_network_gbps, default the catalog's slowest stated network).
+state none are assumed to have (constraints.assumed_network_gbps, default catalog/providers.yaml assumed_network).
 Its price is unknown, so the plan carries no cost: it is never a choice, and among its own GPU counts the search
 keeps the one with the fewest GPU-hours that meets the deadline (what any per-GPU-hour price would make cheapest)."""
 from __future__ import annotations

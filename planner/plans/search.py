@@ -181,10 +181,12 @@ class Estimate:
     discounts: tuple[tuple[str, float], ...] = ()
     """(provider id, percent) of constraints.discounts, as read: the footer names each, shown in a plan or not."""
     network_set: bool = False
-    """constraints.assumed_network_gbps was given: the assumed network is the user's, not the catalog's slowest."""
+    """constraints.assumed_network_gbps was given: the assumed network is the user's, not the catalog's default."""
     providers: tuple[str, ...] = ()
     """constraints.providers, when the profile keeps to some: the GPUs 'not planned' and the rentals a buy-versus-rent
     line compares with are those of these providers only, and the report says so."""
+    network_basis: str = ""
+    """Why the catalog's default network is what it is (catalog/providers.yaml assumed_network.basis; "" without)."""
 
     @property
     def feasible(self) -> bool:
@@ -232,7 +234,7 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
         if unpriced is not None:
             warnings.append(unpriced)
     # GPUs named with no offer to rent are planned for time only (planner/plans/no_offer.py)
-    network = constraints.assumed_network_gbps or catalog.slowest_stated_network_gbps
+    network = constraints.assumed_network_gbps or catalog.default_network_gbps
     unrented = no_offer_offers(unrented_gpus(loaded.gpu_ids or (), offers), catalog, network, day)
     unplanned = () if loaded.gpu_ids else tuple(unplanned_gpus(catalog, offers))
     if not offers and not unrented:
@@ -326,7 +328,8 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
                                     ("batch",) if profile.inference.batch is not None else ())
     lines = _buy_versus_rent(loaded, catalog, day, training, inference, warnings)
     return Estimate(profile.name, catalog.as_of, training, inference, warnings, confidence, lines, unplanned,
-                    loaded.discounts, constraints.assumed_network_gbps is not None, tuple(constraints.providers or ()))
+                    loaded.discounts, constraints.assumed_network_gbps is not None, tuple(constraints.providers or ()),
+                    catalog.assumed_network.basis if catalog.assumed_network else "")
 
 
 def _least_alone(plans: list[ServingPlan], inference: Inference,
@@ -1292,7 +1295,7 @@ def searched_offers(loaded: LoadedProfile, catalog: Catalog, today: dt.date) -> 
     committed = committed_offers(offers, catalog, constraints.commitment, constraints.commitment_payment)
     offers = with_discounts(offers, dict(loaded.discounts))
     rented = with_assumed_network(undominated(offers, today) + committed, constraints.assumed_network_gbps
-                                  or catalog.slowest_stated_network_gbps)
+                                  or catalog.default_network_gbps)
     machines = planned_owned(loaded)
     return rented + owned_offers([m for m, _ in machines], tuple(g for _, g in machines), catalog,
                                  constraints.usd_per_kwh, constraints.pue, today)
@@ -1328,7 +1331,7 @@ def with_discounts(offers: list[PricedOffer], discounts: dict[str, float]) -> li
 
 def with_assumed_network(offers: list[PricedOffer], gbps: float | None) -> list[PricedOffer]:
     """Offers that state no network get `gbps` between instances, marked as assumed, so they can still span
-    instances (planner/catalog/load.py: slowest_stated_network_gbps is the default)."""
+    instances (planner/catalog/load.py: default_network_gbps is the default)."""
     if not gbps:
         return offers
     # evolve: dataclasses.replace without rerunning the frozen __init__ (~300 offers a search)

@@ -380,10 +380,11 @@ def _discount_lines(est: Estimate, shown: tuple[list[Any], list[Any]]) -> list[s
     return lines
 
 
-def _network_note(plans: list[Any], network_set: bool = False) -> list[str]:
+def _network_note(plans: list[Any], network_set: bool = False, basis: str = "") -> list[str]:
     """One line naming the shown training plans that span instances over an assumed network, and whose assumption
-    it is: the catalog's slowest stated network, or the profile's constraints.assumed_network_gbps (new-user QA: a
-    value the user set was called "the slowest any catalog offer states")."""
+    it is: the catalog's default (catalog/providers.yaml assumed_network, `basis` saying why), or the profile's
+    constraints.assumed_network_gbps (new-user QA: a value the user set was called "the slowest any catalog offer
+    states")."""
     # a plan that does not run times nothing over the network (new-user QA round 24: plans that do not fit in memory
     # were named)
     assumed = [(i + 1, p.assumed_network_gbps) for i, p in enumerate(plans) if p.assumed_network_gbps and p.predicted]
@@ -391,7 +392,7 @@ def _network_note(plans: list[Any], network_set: bool = False) -> list[str]:
         return []
     gbps = sorted({g for _, g in assumed})
     origin = ("as constraints.assumed_network_gbps sets; change it with --set constraints.assumed_network_gbps=N"
-              if network_set else "the slowest any catalog offer states; change with --set "
+              if network_set else f"the catalog's default{': ' + basis if basis else ''}; change with --set "
               "constraints.assumed_network_gbps=N")
     return [(f"Assumed network: training plan(s) {', '.join(f'#{i}' for i, _ in assumed)} span instances whose "
              f"offer states no network, over {' / '.join(f'{g:g}' for g in gbps)} Gb/s ({origin}).")]
@@ -864,7 +865,7 @@ def _footer(est: Estimate, decision: Decision | None = None, top: int | None = N
     shown = _shown_plans(est, top, decision, merges)
     training, serving = shown
     lines += _flag_notes(training, "training")
-    lines += _network_note(training, est.network_set)
+    lines += _network_note(training, est.network_set, est.network_basis)
     lines += _flag_notes(serving, "serving")
     footnoted = {(p.provider, p.instance) for p in training if p.price_flags} \
         | {(p.provider, p.instance) for p in serving if p.price_flags}

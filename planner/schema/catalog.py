@@ -164,9 +164,9 @@ class Offer(Strict):
     network_gbps: float | None = Field(None, gt=0, le=MAX_NETWORK_GBPS, allow_inf_nan=False,
                                        description="Gbit/s between instances; null: none stated (plans across "
                                                    "instances assume the profile's "
-                                                   "constraints.assumed_network_gbps, default the slowest network "
-                                                   "any offer states; single-instance only when no offer states "
-                                                   "one).")
+                                                   "constraints.assumed_network_gbps, default catalog/providers.yaml "
+                                                   "assumed_network, else the slowest network any offer states; "
+                                                   "single-instance only when neither exists).")
     region: str | None = Field(None, description="Region(s) the price applies to.")
     as_of: dt.date | None = Field(None, description="Date of this price when it differs from the file's.")
     source: str | None = Field(None, description="Source of this price when it differs from the file's.")

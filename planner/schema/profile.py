@@ -335,8 +335,8 @@ class Constraints(Strict):
     spot: bool = Field(False, description="Use spot (interruptible) prices where offered.")
     assumed_network_gbps: float | None = Field(
         None, gt=0, le=100_000, allow_inf_nan=False,
-        description="Gbit/s between instances assumed for offers that state no network (default: the slowest "
-                    "network any catalog offer states); plans that rely on it say so.")
+        description="Gbit/s between instances assumed for offers that state no network (default: the catalog's, "
+                    "catalog/providers.yaml assumed_network); plans that rely on it say so.")
     owned: list[OwnedMachine] = Field(default_factory=empty_list, max_length=64,
                                       description="Machines the user owns, planned beside the rented offers.")
     usd_per_kwh: float | None = Field(None, ge=0, le=10, allow_inf_nan=False,

@@ -19,6 +19,15 @@ class NetworkFamily(Strict):
     source: str = Field(min_length=3, description="Where the figure comes from.")
 
 
+class AssumedNetwork(Strict):
+    """The network assumed between instances of an offer that states none: a plan relying on it names it, and
+    constraints.assumed_network_gbps replaces it."""
+
+    gbps: float = Field(gt=0, le=100_000, description="Network bandwidth of one instance, Gbit/s.")
+    basis: str = Field(min_length=3, description="Why this figure: which stated network it is.")
+    source: str = Field(min_length=3, description="Where the figure comes from.")
+
+
 class PriceFact(Strict):
     """One sourced price."""
 
@@ -60,4 +69,7 @@ class ProvidersFile(Strict):
 
     schema_version: Literal[1] = Field(description="Format version.")
     as_of: dt.date = Field(description="When the file was last checked.")
+    assumed_network: AssumedNetwork | None = Field(None, description="The network assumed for offers that state "
+                                                                     "none (without it: the slowest any offer "
+                                                                     "states).")
     providers: list[ProviderInfo] = Field(min_length=1, description="Providers.")
