@@ -25,6 +25,12 @@ def hours(value: float) -> str:
     return fixed(value)
 
 
+def gbps_text(value: float) -> str:
+    """A network's Gbit/s with thousands separated and no false precision: 3,200, 400, 2.5, 0.1 (RunPod's pods:
+    ',.0f' wrote '0 Gb/s'; ':g' wrote 3200 beside another line's 3,200, new-user QA round 29)."""
+    return f"{value:,g}"
+
+
 def count_text(value: float) -> str:
     """A count for people: 6.74B, 153.6M, 50,000."""
     for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):

@@ -406,6 +406,9 @@ def test_one_snapshot_table_imports_as_the_snapshot_folder_does(catalog_dir):
         catalog_dir, "skypilot", SNAPSHOT / "v7" / "primeintellect" / "vms.csv", "--dry-run").output
     l40s = offers_of(catalog_dir / "offers" / "runpod.yaml")["1x_L40S_SECURE"]
     assert l40s["usd_per_hour"] == 0.86 and "swapped" in l40s["doubtful"]
+    # both columns named: a spot plan is priced at the cheaper one (new-user QA round 29: the footnote of a spot plan
+    # on these rows named only the price used as on-demand)
+    assert l40s["doubtful"].endswith("0.86 used as on-demand, 0.43 as spot") and l40s["spot_usd_per_hour"] == 0.43
     # without --as-of, a table of the snapshot is dated as the snapshot is, not the day of the import
     runner.invoke(app, ["catalog", "import", "--from", "skypilot", str(SNAPSHOT / "v7" / "seeweb" / "vms.csv"),
                         "--catalog", str(catalog_dir)])

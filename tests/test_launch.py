@@ -343,6 +343,17 @@ def test_a_gpu_count_out_of_range_says_the_range_in_words():
                             "got '65'\n"
 
 
+def test_a_gpu_count_no_instance_has_is_refused_with_the_largest(catalog):
+    # new-user QA round 29: 'L40S:16' was promised "the cheapest offer" of a shape no catalog offer has
+    largest = max(o.offer.gpus_per_instance for o in catalog.offers({"L40S"}))
+    result = calibrate_emit("--gpus", f"L40S:{largest + 1}")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"Error: --gpus: 'L40S:{largest + 1}': no offer in the catalog has {largest + 1} L40S in "
+                             f"one instance (the largest has {largest}); a calibration measures one machine. For "
+                             f"example --gpus L40S:{largest}.\n")
+    assert calibrate_emit("--gpus", f"L40S:{largest}").exit_code == 0
+
+
 @pytest.mark.parametrize("gpus", ["L40S:2,", ",L40S", "L40S,,RTX-A5000", " , "])
 def test_calibrate_emit_gpus_with_an_empty_item_says_so(gpus):
     """New-user QA round 11: a trailing comma read "Error: --gpus: '': unknown GPU ''"."""

@@ -200,6 +200,17 @@ def test_pods_of_runpod_span_over_its_stated_100_mbps():
     assert min(p["hours"]["p50"] for p in spanning) > min(p["hours"]["p50"] for p in alone)
 
 
+def test_network_figures_read_alike_in_every_line():
+    # new-user QA round 29: the understood line wrote '3,200 Gb/s between instances', the assumed-network note 'over
+    # 3200 Gb/s'; RunPod's stated 0.1 Gb/s would have read '0 Gb/s' (',.0f')
+    from planner.readable import gbps_text
+
+    assert [gbps_text(v) for v in (3200.0, 400.0, 10.0, 2.5, 0.1)] == ["3,200", "400", "10", "2.5", "0.1"]
+    table = " ".join(estimate(PRETRAIN, "constraints.gpus=[L40S]", "constraints.assumed_network_gbps=3200",
+                              fmt="table").split())
+    assert "over 3,200 Gb/s (as constraints.assumed_network_gbps sets" in table and "3200" not in table
+
+
 def test_an_assumed_network_the_user_set_is_named_as_theirs():
     # new-user QA: --set constraints.assumed_network_gbps=100 printed "over 100 Gb/s (the slowest any catalog offer
     # states …)", which no catalog offer states: the note names the profile's setting instead
@@ -293,7 +304,7 @@ def test_owned_machine_plans_beside_rentals_with_electricity_and_buy_vs_rent(sha
     if data["training"]["plans"][data["training"]["recommended"]]["provider"] == "owned":
         from planner.readable import usd
 
-        assert (f"at {usd(owned[0]['usd_per_hour'])}/h (its usd_per_hour and electricity, constraints.owned)"
+        assert (f"at {usd(owned[0]['usd_per_hour'])}/h (its usd_per_hour + any electricity, constraints.owned)"
                 in estimate(profile, "constraints.pue=1.2", fmt="markdown"))  # unwrapped, as `data`
 
 
@@ -310,6 +321,13 @@ def test_owned_machines_follow_the_provider_list(shared):
     assert len(owned()[0]) == 1 and owned()[1]
     plans, lines = owned("constraints.providers=[lambda]")
     assert plans == [] and not lines
+    # and says so, with no electricity warning for a machine it does not plan (new-user QA round 29)
+    warnings = estimate(profile, "constraints.providers=[lambda]", "constraints.usd_per_kwh=null")["warnings"]
+    assert "2x RTX-4090 (owned) not planned: constraints.providers does not list 'owned'; add it to plan the " \
+           "machines you own beside these providers" in warnings
+    assert not any("electricity" in w for w in warnings)
+    planned = estimate(profile, "constraints.providers=[owned, lambda]", "constraints.usd_per_kwh=null")["warnings"]
+    assert not any("not planned" in w for w in planned) and any("electricity not counted" in w for w in planned)
     assert len(owned("constraints.providers=[owned, lambda]")[0]) == 1
     assert len(owned("constraints.gpus=[B200]")[0]) == 1
 
@@ -1017,3 +1035,25 @@ def test_a_discount_beside_committed_rows_says_it_is_not_in_them(catalog, monkey
     plain = dict(profile, constraints={k: v for k, v in profile["constraints"].items() if k != "commitment"})
     again = planner.plan(planner.load_profile(plain, catalog), catalog)
     assert "A discount is not taken off" not in render_table(again.estimate, 10, again.decision)
+
+
+def test_a_committed_choice_says_when_on_demand_autoscaled_costs_less():
+    # new-user QA round 29: serve-7b-chat on aws L40S with a 1-year commitment recommended 8×1 L40S at $6,833/month
+    # committed; on demand the same plan autoscaled to the profile's average rate costs $5,434/month, and nothing said
+    # so (the ranking reads the peak bill, which a commitment pays every hour)
+    data = estimate(CHAT, "constraints.gpus=[L40S]", "constraints.providers=[aws]", "constraints.commitment=1y")
+    plans = data["inference"]["plans"]
+    first = data["decisions"]["inference"]["choices"][0]
+    assert first["instance"].endswith("(1y commitment)")
+    # among the plans of the recommendation's standing: those holding every target with headroom
+    cheaper = [p for p in plans if p.get("commitment") is None and p["holds_with_headroom"]
+               and p["monthly_cost_autoscaled_usd"] is not None
+               and p["monthly_cost_autoscaled_usd"] < first["monthly_cost_usd"]]
+    assert cheaper
+    best = min(cheaper, key=lambda p: p["monthly_cost_autoscaled_usd"])
+    assert (f"caveat: on demand and autoscaled to the average rate, {best['replicas']}×{best['gpus_per_replica']} "
+            f"L40S on aws costs ${best['monthly_cost_autoscaled_usd']:,.0f}/month, less than this commitment's "
+            f"${first['monthly_cost_usd']:,.0f}, which bills every hour of the term") in first["tradeoff"]
+    # on demand alone, no choice carries it
+    plain = estimate(CHAT, "constraints.gpus=[L40S]", "constraints.providers=[aws]")
+    assert not any("this commitment" in c["tradeoff"] for c in plain["decisions"]["inference"]["choices"])

@@ -126,7 +126,7 @@ def clean(rows: list[SkyRow]) -> tuple[list[CleanRow], Findings]:
                 found.adjusted[f"{r.accelerator}: spot above on-demand in every row (swapped columns?): the dearer "
                                "used as on-demand, offer flagged"] += 1
                 flag = (f"source lists spot {r.spot:g} above on-demand {r.price:g} in every {r.accelerator} row "
-                        f"(swapped columns?): {r.spot:g} used as on-demand")
+                        f"(swapped columns?): {r.spot:g} used as on-demand, {r.price:g} as spot")
                 price, spot = spot, price
             elif spot > price:
                 found.adjusted["spot above on-demand in this region: spot dropped, row flagged"] += 1

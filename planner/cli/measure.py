@@ -254,6 +254,13 @@ def calibration_tasks_text(catalog: Catalog, catalog_dir: Path, gpus: str | None
         if count and (not re.fullmatch(r"[0-9]+", count.strip()) or not 1 <= int(count) <= MAX_GPUS_PER_TASK):
             raise InputError(f"{item.strip()!r}: expected a GPU count after ':', "
                              f"{range_words({'ge': 1, 'le': MAX_GPUS_PER_TASK}, int)}, got {count!r}", field="--gpus")
+        shapes = {o.offer.gpus_per_instance for o in catalog.offers({gpu_id})}
+        if count and shapes and int(count) > max(shapes):
+            # a calibration measures one machine: a count no instance has is no offer to provision (new-user QA
+            # round 29: 'L40S:16' was promised 'the cheapest offer', the largest being 8)
+            raise InputError(f"{item.strip()!r}: no offer in the catalog has {int(count)} {gpu_id} in one instance "
+                             f"(the largest has {max(shapes)}); a calibration measures one machine", field="--gpus",
+                             hint=f"For example --gpus {name.strip()}:{max(shapes)}.")
         requests.append(Request(gpu_id, int(count) if count else 1))
     if len({r.gpu for r in requests}) < len(requests):
         raise InputError(f"{gpus!r} names a GPU type twice", field="--gpus")

@@ -35,7 +35,7 @@ from planner.plans.spot import CHECKPOINT_WRITE_BYTES_PER_S, INTERRUPTIONS_PER_M
 from planner.plans.training import TrainingJob, TrainingPlan, pinned_parts, starting_weight_bytes, virtual_stages
 from planner.plans.verdict import Kind, Verdict
 from planner.project.load import LoadedProfile
-from planner.readable import count_text, fixed, long_duration, percent, usd, whole_ms
+from planner.readable import count_text, fixed, gbps_text, long_duration, percent, usd, whole_ms
 from planner.schema.catalog import COMMIT_TERM_HOURS
 from planner.schema.profile import Profile, Slo
 from planner.schema.units import check_digit_groups
@@ -238,7 +238,7 @@ def network_caveat(plan: TrainingPlan) -> str:
     the footer's 'Assumed network' line names rows of the plans table only), else ''."""
     if not plan.assumed_network_gbps or plan.instances <= 1:
         return ""
-    return f"; caveat: {plan.instances} instances over an assumed {plan.assumed_network_gbps:g} Gb/s network " \
+    return f"; caveat: {plan.instances} instances over an assumed {gbps_text(plan.assumed_network_gbps)} Gb/s network " \
            "(the offer states none)"
 
 
@@ -636,6 +636,9 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
         ]
         choices = [Choice(c.name, c.option, c.tradeoff + DOUBTED_PRICE_CAVEAT) if c.tradeoff
                    and doubted(c.option, doubtful) else c for c in choices]
+        pool = safe if safe and recommended in safe else good
+        choices = [Choice(c.name, c.option, c.tradeoff + committed_caveat(c.option, pool)) if c.tradeoff else c
+                   for c in choices]
         # beside a recommendation priced on a doubted offer, the cheapest plan of the same standing without a doubt
         undoubted = min((p for p in (safe or good) if not doubted(p, doubtful)), key=lambda p: (cost(p), time(p)),
                         default=None) if doubted(recommended, doubtful) else None
@@ -751,6 +754,23 @@ def _headroom_miss(plan: ServingPlan, slo: Slo | None) -> str:
                 return (f"{key.replace('_', ' ')} {whole_ms(plan.latency_s[key], 1)} × {factor:.2f} > "
                         f"{whole_ms(target)}")
     return ""
+
+
+def committed_caveat(option: ServingPlan, pool: list[ServingPlan]) -> str:
+    """'; caveat: …' when `option` is priced at a committed term and an on-demand plan of `pool` (those of its
+    standing), autoscaled to inference.average_rate, costs less a month; else ''. The ranking reads the peak bill,
+    which a commitment pays every hour of its term: new-user QA round 29 was recommended a 1-year commitment at
+    $6,833/month beside the same plan on demand at $5,434/month autoscaled, and nothing said so."""
+    if option.commitment is None:
+        return ""
+    rivals = [p for p in pool if p.commitment is None and p.monthly_cost_autoscaled_usd is not None
+              and p.monthly_cost_autoscaled_usd < option.monthly_cost_usd - 0.005]
+    if not rivals:
+        return ""
+    best = min(rivals, key=lambda p: (p.monthly_cost_autoscaled_usd or 0.0, p.monthly_cost_usd))
+    return (f"; caveat: on demand and autoscaled to the average rate, {_serving_label(best)} costs "
+            f"{_usd(best.monthly_cost_autoscaled_usd or 0.0)}/month, less than this commitment's "
+            f"{_usd(option.monthly_cost_usd)}, which bills every hour of the term")
 
 
 def _serving_label(p: ServingPlan) -> str:

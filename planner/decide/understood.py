@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from planner.model.workload import BYTES, params_disagreement, weight_bytes, workload_for
 from planner.project.load import LoadedProfile
-from planner.readable import RECOMPUTATION, count_text, fixed, whole_ms
+from planner.readable import RECOMPUTATION, count_text, fixed, gbps_text, whole_ms
 
 if TYPE_CHECKING:
     from planner.model.interconnect import PlanLinks
@@ -163,6 +163,6 @@ def _links_text(links: PlanLinks | None) -> str:
         parts.append(f"{links.intra_node_name} {links.intra_node_gbs:,.0f} GB/s "
                      "between GPUs of an instance")
     if links.inter_node_gbps is not None:
-        parts.append(f"{links.inter_node_gbps:,.0f} Gb/s between instances (" + (
+        parts.append(f"{gbps_text(links.inter_node_gbps)} Gb/s between instances (" + (
             "assumed: the offer states none)" if links.inter_node_assumed else "as the offer states)"))
     return "; " + ", ".join(parts) if parts else ""

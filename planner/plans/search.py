@@ -229,10 +229,17 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
     priced = {(o.provider, o.offer.instance): o for o in offers}
     # stale prices are warned about in the report, for the providers of the plans shown (render/report.py)
     warnings: list[str] = list(loaded.warnings)
-    for machine, gpu_id in zip(constraints.owned, loaded.owned_gpu_ids):
+    planned = planned_owned(loaded)
+    for machine, gpu_id in planned:
         unpriced = electricity_unpriced(machine, catalog, gpu_id, constraints.usd_per_kwh)
         if unpriced is not None:
             warnings.append(unpriced)
+    if constraints.owned and not planned:
+        # new-user QA round 29: the machine left out by the providers list was mentioned only by its electricity
+        # warning, which read as if it had been planned
+        machines = ", ".join(owned_instance(m, g) for m, g in zip(constraints.owned, loaded.owned_gpu_ids))
+        warnings.append(f"{machines} not planned: constraints.providers does not list {OWNED!r}; add it to plan "
+                        "the machines you own beside these providers")
     # GPUs named with no offer to rent are planned for time only (planner/plans/no_offer.py)
     network = constraints.assumed_network_gbps or catalog.default_network_gbps
     unrented = no_offer_offers(unrented_gpus(loaded.gpu_ids or (), offers), catalog, network, day)
@@ -1276,7 +1283,7 @@ def _buy_versus_rent(loaded: LoadedProfile, catalog: Catalog, today: dt.date, tr
             if own_s is not None and own_s.meets_slo:
                 hours = loaded.profile.inference.hours_per_month
                 line = buy_versus_rent(machine, instance, running, hours,
-                                       f"{rent_s.replicas}x{rent_s.gpus_per_replica} {rent_s.gpu} at "
+                                       f"{rent_s.replicas}×{rent_s.gpus_per_replica} {rent_s.gpu} at "
                                        f"{rent_s.provider} ({rent_s.instance})" if rent_s else None,
                                        rent_s.monthly_cost_usd if rent_s else None, purchase)
                 if line is not None:

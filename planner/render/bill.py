@@ -97,13 +97,15 @@ def _own_machine(provider: str) -> str | None:
 
 
 def _own_rate(plan: TrainingPlan) -> str:
-    """' at $0.585/h (its usd_per_hour and electricity, constraints.owned)' for an owned machine, whose hourly cost is
+    """' at $0.585/h (its usd_per_hour + any electricity, constraints.owned)' for an owned machine, whose hourly cost is
     the profile's figures, not a price (new-user QA round 28: its bill line did not say what the $4.72 was)."""
     from planner.plans.owned import OWNED
 
     if plan.provider != OWNED:
         return ""
-    return f" at {usd(plan.usd_per_hour)}/h (its usd_per_hour and electricity, constraints.owned)"
+    # not 'and electricity' outright: without constraints.usd_per_kwh (or a TDP) none is counted, which a warning
+    # says (new-user QA round 29: the bill line and that warning contradicted each other)
+    return f" at {usd(plan.usd_per_hour)}/h (its usd_per_hour + any electricity, constraints.owned)"
 
 
 def _gpus(count: int) -> str:

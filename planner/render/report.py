@@ -27,7 +27,7 @@ from planner.plans.serving import ServingPlan
 from planner.plans.spot import spot_overhead
 from planner.plans.training import TrainingJob, TrainingPlan, training_memory, virtual_stages
 from planner.plans.verdict import Kind
-from planner.readable import (RECOMPUTE_COMPACT, SHARDING_COMPACT, count_text, fixed, gpu_hours, hours, ms, percent,
+from planner.readable import (RECOMPUTE_COMPACT, SHARDING_COMPACT, count_text, fixed, gbps_text, gpu_hours, hours, ms, percent,
                               usd, usd_apart)
 from planner.render.bill import bill_section as bill_of, BillSection
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
@@ -395,7 +395,7 @@ def _network_note(plans: list[Any], network_set: bool = False, basis: str = "") 
               if network_set else f"the catalog's default{': ' + basis if basis else ''}; change with --set "
               "constraints.assumed_network_gbps=N")
     return [(f"Assumed network: training plan(s) {', '.join(f'#{i}' for i, _ in assumed)} span instances whose "
-             f"offer states no network, over {' / '.join(f'{g:g}' for g in gbps)} Gb/s ({origin}).")]
+             f"offer states no network, over {' / '.join(gbps_text(g) for g in gbps)} Gb/s ({origin}).")]
 
 
 def _flag_notes(plans: list[Any], title: str) -> list[str]:
