@@ -410,4 +410,6 @@ def test_the_coarse_floors_of_all_counts_at_once_are_each_counts(catalog, name, 
         assert floors == each.coarse_floors(target.gpu, target.offer, target.counts, target.efficiency, peak,
                                             each=True), (target.gpu.id, target.offer.provider)
         compared += sum(floor > 0.0 for floor in floors)
-    assert compared > 400, compared
+    # (long-context-llama-8b compares the fewest: 324 since spot prices no longer keep an offer from being dominated
+    # when the profile plans none, 2026-12-04)
+    assert compared > 300, compared

@@ -246,6 +246,12 @@ def test_dominated_offers_are_skipped_but_not_trusted_ones_for_doubtful_ones():
                                                   dt.date(2026, 11, 30))}
     # b is dominated by a; a is kept although c is cheaper (c is doubtful); d has a spot price a lacks; e a network
     assert kept == {"a", "c", "d", "e"}
+    # compared by the network their plans use: an offer stating 0.1 Gb/s is slower than one stating none, planned
+    # over the assumed 10, so the cheaper unstated one dominates it, and a stated slow one never drops it
+    slow_dear, slow_cheap = _offer("f", 2.0, network=0.1), _offer("g", 0.9, network=0.1)
+    assert {o.offer.instance for o in undominated([cheap, slow_dear], dt.date(2026, 11, 30), 10.0)} == {"a"}
+    assert {o.offer.instance for o in undominated([cheap, slow_cheap], dt.date(2026, 11, 30), 10.0)} == {"a", "g"}
+    assert {o.offer.instance for o in undominated([cheap, slow_cheap], dt.date(2026, 11, 30))} == {"g"}
 
 
 @pytest.fixture(scope="module")

@@ -243,7 +243,7 @@ def _deciding(result):  # type: ignore[no-untyped-def]
 def test_deferred_rows_are_the_rows_of_the_search_without_deferral(catalog, monkeypatch, name, sets, kept):
     """Offers whose rows no decision reads are timed only when their row is read (search.RankedRows): the rows, in
     order, the decision and the document with 10 rows or all are those of the search that times every offer's
-    cheapest count; with 10 rows read most deferred offers stay untimed (`kept`), and reading every row makes them
+    cheapest count; with 10 rows read many deferred offers stay untimed (`kept`: over a third), and reading every row makes them
     all. The offers of GPUs without the job's precision (pretrain-1b-72h's T4, V100 and Quadro RTX 6000) are
     searched per GPU, their rows made when read too (_Search.unusable_by_gpu): the decision's rejections the same."""
     import json
@@ -256,7 +256,9 @@ def test_deferred_rows_are_the_rows_of_the_search_without_deferral(catalog, monk
     assert isinstance(lazy.estimate.training.ranked, search.RankedRows) and rest is not None
     deferred = len(rest.deferred)
     top = json.dumps(lazy.to_dict(10))
-    assert deferred > 0 and (len(rest.deferred) > deferred / 2) == kept
+    # (resnet50-imagenet within 1 h: 24 of 51 stay since spot prices no longer keep offers from being dominated when
+    # none is planned, 42 of 68 before: the same rows timed, of fewer deferred)
+    assert deferred > 0 and (len(rest.deferred) > deferred / 3) == kept
     plain = search._Search.first_counts
     monkeypatch.setattr(search._Search, "first_counts", lambda self, defer: plain(self, False))
     eager = planner.plan(loaded, catalog, today=DAY)

@@ -28,3 +28,9 @@ def price_flags(offer: PricedOffer, today: dt.date) -> tuple[str, ...]:
     if age > PRICE_MAX_AGE_DAYS:
         flags.append(f"price {age:,} days old (as of {offer.as_of.isoformat()})")
     return tuple(flags)
+
+
+def flag_count(offer: PricedOffer, today: dt.date) -> int:
+    """len(price_flags(offer, today)) without their words: the dominance check reads it for every offer of the
+    catalog each search (planner/catalog/dominance.py)."""
+    return (1 if offer.offer.doubtful else 0) + (1 if (today - offer.as_of).days > PRICE_MAX_AGE_DAYS else 0)

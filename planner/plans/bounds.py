@@ -218,7 +218,9 @@ def _fastest_request(flops: float, weights: float, precision: str, offers: list[
         tp = max((t for t in TENSOR_PARALLEL if t <= offer.offer.gpus_per_instance), default=1) \
             if tensor_parallel else 1
         seconds = max(flops / (tp * peak), weights / (tp * gpu.memory_bandwidth_gbs * 1e9))
-        if best is None or seconds < best.seconds:
+        # GPUs at the same time (B200 and GB200 at the same peaks) named by id, not by which offer came first: the
+        # offers searched change with the dominance check (a spot price kept one offer in, then not)
+        if best is None or (seconds, gpu.id) < (best.seconds, best.gpu):
             best = Fastest(seconds, gpu.id, tp, peak / 1e12)
     return best
 

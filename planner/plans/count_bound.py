@@ -314,6 +314,9 @@ class CountBound:
         self.micro_caps: dict[float, dict[int, float]] = {}
         self.coarse_links: dict[tuple[int, float | None], dict[int, CoarseLinks]] = {}
         """_coarse_links per (GPUs per instance, network), by count."""
+        self.link_terms: dict[tuple[int, int], tuple[Any, ...]] = {}
+        """_coarse_links' terms of a networked count that no network changes, per (count, GPUs per instance): each
+        provider's own network (RunPod's pods, AWS's sizes) asks for the same count again."""
         self.coarse_ends: dict[tuple[int, int], dict[int, tuple[float, float, float]] | None] = {}
         """coarse_floors' terms of the curve's ends per (GPU, efficiency), by id() (held in `held`)."""
         self.coarse_startups: tuple[dict[int, float], dict[int, float]] = ({}, {})
@@ -385,7 +388,7 @@ class CountBound:
         for memo in (self.shapes, self.candidates, self.alike, self.tried, self.comms, self.sends, self.pipes,
                      self.pipe_lists,
                      self.imbalances, self.lists, self.etas, self.statics, self.ones,
-                     self.longs, self.ends, self.mosts, self.micro_caps, self.coarse_links, self.coarse_ends,
+                     self.longs, self.ends, self.mosts, self.micro_caps, self.coarse_links, self.link_terms, self.coarse_ends,
                      self.coarse_etas, self.eta_rows, self.latencies, self.tensor_terms, self.hosts,
                      self.context_ones, self.context_triples, self.expert_lists, self.expert_alike, self.expert_blocks,
                      self.expert_comms,
@@ -1068,14 +1071,45 @@ class CountBound:
             made = links[count] = (degrees, -1.0, [], at, self.launch_s)
             return made
         net = network / 8.0 * 1e9
-        grads, batch = self.coarse_grad_bytes, self.batch
-        spread = 2.0 * (1.0 - per_instance / count) * grads / net  # instances = count / GPUs per instance
+        terms = self.link_terms.get((count, per_instance))
+        if terms is None:
+            terms = self.link_terms[(count, per_instance)] = self._link_terms(count, per_instance, degrees)
+        spread_bytes, rows, host = terms
+        spread = spread_bytes / net  # instances = count / GPUs per instance
         latency = 2.0 * RING_STEP_LATENCY_S["network"]
         sends = 2.0 * self.unit_activation / net  # a slot's two sends at tensor degree 1, per GPU sharing the network
+        latency_bound = self.latency_bound
+        piped: list[tuple[Any, ...]] = []
+        for depth, slots, replica_term, sharing, synced_bytes, bubble, kept, launched in rows:
+            sent = latency * slots + replica_term * sends * sharing
+            if synced_bytes is None:
+                synced = spread
+            elif synced_bytes == 0.0:
+                synced = 0.0
+            else:
+                synced = synced_bytes / net
+                if synced > spread:
+                    synced = spread
+            # what every GPU's seconds there are at least: its sends and all-reduce (the compute's share behind it is
+            # not negative), and its host's launches
+            low = sent + synced
+            piped.append((sent, synced, bubble, kept, launched, low if low > launched else launched,
+                          (count, depth, degrees, per_instance, net, {}) if synced > 0.0 and latency_bound else None))
+        made = links[count] = (degrees, spread, piped, at, host)
+        return made
+
+    def _link_terms(self, count: int, per_instance: int, degrees: tuple[int, ...]) -> tuple[Any, ...]:
+        """What _coarse_links reads of a count spanning networked instances that no network changes: the gradient
+        all-reduce's bytes term (2(1 − 1/instances) × gradient bytes, over the network's bytes/s a time), and per
+        pipeline depth its slots, its sends' samples and sharing GPUs, its all-reduce's bytes term (None: the data
+        parallel one's; 0.0: none), the share of its compute the all-reduce cannot hide behind and its host's
+        launches; and the count's host_s. The same arithmetic, in the same order, as when the network was in it."""
+        grads, batch = self.coarse_grad_bytes, self.batch
+        spread_bytes = 2.0 * (1.0 - per_instance / count) * grads
         share = batch / count
         launch, micro = self.launch_s, float(self.job.micro_batch or 1)  # a pipeline's micro-batch (_pipe)
         widest = degrees[-1] if degrees else 1
-        piped: list[tuple[Any, ...]] = []
+        rows: list[tuple[Any, ...]] = []
         depth = 2
         while depth <= self.job.work.layers:
             replica = share * depth  # ≤ the busiest replica's samples at any tensor degree (at least 1)
@@ -1086,32 +1120,25 @@ class CountBound:
             # replica × that is min(samples × d × per instance ÷ count, samples) and (d − 1) × that grows with d
             # too, so the sends still grow with the depth
             sharing = count / depth if count / depth < per_instance else float(per_instance)
-            sent = latency * slots + (replica + (depth - 1) / widest) * sends * sharing
             stride = widest * depth
+            synced_bytes: float | None
             if stride >= count or self.pinned == "zero3":
                 # one replica: no all-reduce; a pinned ZeRO-3 pipeline gathers and scatters per micro-batch behind
                 # its compute (training.terms_at), none of it surely exposed: its compute and sends alone
-                synced = 0.0
+                synced_bytes = 0.0
             elif stride > per_instance:
-                synced = 2.0 * (1.0 / stride - 1.0 / count) * grads * per_instance / net
-                if synced > spread:
-                    synced = spread
+                synced_bytes = 2.0 * (1.0 / stride - 1.0 / count) * grads * per_instance
             else:
-                synced = spread
+                synced_bytes = None
             # the compute: slots × micro-batch ≥ samples × tp × d / count + d − 1, over tp × d GPUs (per sample);
             # the all-reduce behind all but 2/3 of a slot's (ZeRO-3 shards only layouts without model parallelism);
             # its host's launches: accumulation ÷ depth ≥ max(1/d, samples × tp ÷ (count × micro-batch)) (host_s);
             # the all-reduce at NCCL's least per link kind, worked out when it could decide (coarse_floors)
             launched = launch * (1.0 / depth if 1.0 / depth > share / micro else share / micro)
-            # what every GPU's seconds there are at least: its sends and all-reduce (the compute's share behind it is
-            # not negative), and its host's launches
-            low = sent + synced
-            piped.append((sent, synced, share + (depth - 1) / (widest * depth), 1.0 - 2.0 / (3.0 * slots),
-                          launched, low if low > launched else launched, (count, depth, degrees, per_instance, net, {})
-                          if synced > 0.0 and self.latency_bound else None))
+            rows.append((depth, slots, replica + (depth - 1) / widest, sharing, synced_bytes,
+                         share + (depth - 1) / (widest * depth), 1.0 - 2.0 / (3.0 * slots), launched))
             depth *= 2
-        made = links[count] = (degrees, spread, piped, at, self.host_s(count, True))
-        return made
+        return spread_bytes, rows, self.host_s(count, True)
 
     def _least_allreduce(self, pending: tuple[int, int, tuple[int, ...], int, float, dict[str, float]],
                          kind: str) -> float:

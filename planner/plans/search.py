@@ -600,7 +600,18 @@ class _Search:
                     and (budget is None or cost <= budget):
                 within = key
         if within is None:
-            within = min((*floors.floor(i), i) for i in order)
+            # none within: the least (floor cost, floor hours, index) of all, in coarse cost order, which stops where
+            # the coarse cost passes the least found (every count after it costs more: RunPod's pods at 0.1 Gb/s,
+            # none within a deadline, had every count's finer floor worked out)
+            least: tuple[float, float, int] | None = None
+            for i in order:
+                if least is not None and coarse_costs[i] > least[0]:
+                    break
+                key = (*floors.floor(i), i)
+                if least is None or key < least:
+                    least = key
+            assert least is not None
+            within = least
         return within[2]
 
     def _cheapest(self, index: int, floors: _Floors) -> None:
@@ -1301,8 +1312,8 @@ def searched_offers(loaded: LoadedProfile, catalog: Catalog, today: dt.date) -> 
     # check: a committed price must never silently replace the on-demand offer it belongs to
     committed = committed_offers(offers, catalog, constraints.commitment, constraints.commitment_payment)
     offers = with_discounts(offers, dict(loaded.discounts))
-    rented = with_assumed_network(undominated(offers, today) + committed, constraints.assumed_network_gbps
-                                  or catalog.default_network_gbps)
+    assumed = constraints.assumed_network_gbps or catalog.default_network_gbps
+    rented = with_assumed_network(undominated(offers, today, assumed or 0.0, constraints.spot) + committed, assumed)
     machines = planned_owned(loaded)
     return rented + owned_offers([m for m, _ in machines], tuple(g for _, g in machines), catalog,
                                  constraints.usd_per_kwh, constraints.pue, today)
