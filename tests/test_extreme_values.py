@@ -177,7 +177,13 @@ def test_huge_figures_in_sentences_are_printed_readably():
         ["1e+24", "9,999T", "1,000T", "153.6M", "50,000"]
     assert [plain_number(v) for v in (1e13, 999e9, 20_000, 0.5)] == ["1e+13", "999,000,000,000", "20,000", "0.5"]
     b = BuyVersusRent("2x RTX-4090 (owned)", 3.8e295, 0.27, 11.4, "1x RTX-6000-ADA at vast-ai", 3.13, 6.62e297)
-    assert _never_pays_off(b).endswith("breaking even would take 6.62e+297× full-time use over its lifetime")
+    assert _never_pays_off(b).endswith("breaking even would take 6.62e+297× full-time use over its lifetime "
+                                       "(renting's $0.00456/h above running it, against $3.8e+295/h amortised)")
+    # the multiple reads off the two figures it names (new-user QA round 29: '$0.28 … $0.27/h', 21.2×)
+    multiple = 0.1217 / (3.13 / 11.4 - 0.27)  # amortised over renting's margin above running (plans/owned.py)
+    line = _never_pays_off(BuyVersusRent("2x RTX-4090 (owned)", 0.1217, 0.27, 11.4, "x", 3.13, multiple))
+    margin, amortised = (float(v) for v in re.findall(r"\$([0-9.]+)/h (?:above|amortised)", line))
+    assert abs(amortised / margin - multiple) / multiple < 0.01, line
 
 
 @pytest.mark.parametrize("rate, needed", [("1e300/s", "4.11e+297"), ("1.7e308/s", "6.99e+305")])

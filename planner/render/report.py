@@ -312,9 +312,15 @@ def _never_pays_off(b: BuyVersusRent) -> str:
     rental_per_hour = (b.rental_usd or 0.0) / b.owned_hours
     owning_per_hour = b.amortised_usd_per_hour + b.running_usd_per_hour
     renting, owning = usd_apart(rental_per_hour, owning_per_hour)
+    # the multiple is the amortised cost over what renting costs above running the machine, a margin that can be a
+    # fraction of a cent: said, so the figure can be checked (new-user QA round 29: $0.28 and $0.27 printed, 21.2×)
+    margin = rental_per_hour - b.running_usd_per_hour
+    over = (f" (renting's ${margin:.3g}/h above running it, against ${b.amortised_usd_per_hour:.3g}/h amortised)"
+            if margin > 0 else "")
     return (f"owning never pays off at these prices: renting costs {renting} per hour of the owned "
             f"machine's work, less than owning's {owning}/h at full-time use (amortised + running); "
-            f"breaking even would take {fixed(b.break_even_utilisation or 0.0)}× full-time use over its lifetime")
+            f"breaking even would take {fixed(b.break_even_utilisation or 0.0)}× full-time use over its lifetime"
+            + over)
 
 
 _TERM_WORDS = {"1m": "1 month", "3m": "3 months", "6m": "6 months", "1y": "1 year", "3y": "3 years"}
