@@ -31,6 +31,18 @@ def gbps_text(value: float) -> str:
     return f"{value:,g}"
 
 
+def numbered(numbers: list[int]) -> str:
+    """Row numbers with their runs joined: '#1–#4, #7, #9–#10' (new-user QA round 30: an HTML report's note listed 170
+    plan numbers one by one)."""
+    runs: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ", ".join(f"#{r[0]}" if len(r) == 1 else f"#{r[0]}–#{r[-1]}" for r in runs)
+
+
 def count_text(value: float) -> str:
     """A count for people: 6.74B, 153.6M, 50,000."""
     for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):

@@ -221,3 +221,14 @@ def bill_cells(text: str, line: str) -> list[str]:
         if cells and cells[0] == line:
             return cells
     raise AssertionError(f"no {line!r} row in:\n{text}")
+
+
+def finite_json(text: str) -> object:
+    """The JSON document, refused (AssertionError) if it holds a NaN, Infinity or -Infinity literal: the words in a
+    string are no number (AMD's GPU-to-GPU link is 'Infinity Fabric')."""
+    import json
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in the JSON")
+
+    return json.loads(text, parse_constant=refuse)

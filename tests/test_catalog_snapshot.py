@@ -1,6 +1,7 @@
 """`gpuplan catalog import --from skypilot DIR` on the dated SkyPilot v7 snapshot kept in the repository
 (catalog/snapshots/skypilot-2026-11-30): every provider folder imports, the data quirks its README lists are caught
 by rules (flagged or dropped with a reason), and the bundled offers are exactly what the import writes."""
+import re
 import shutil
 from collections import defaultdict
 
@@ -215,6 +216,11 @@ def test_catalog_providers_lists_every_provider():
     table = runner.invoke(app, ["catalog", "providers"]).stdout
     # the total as `catalog list` writes it, digits grouped (new-user QA round 27: '1071 offers' beside '1,071')
     assert f"{len(rows)} providers, {sum(r['offers'] for r in rows):,} offers." in table
+    # the networks' figures, not only how many offers state one (new-user QA round 30)
+    ranges = {r["provider"]: r["network_gbps_range"] for r in rows}
+    assert ranges["runpod"] == [0.1, 0.1] and ranges["aws"] == [2.5, 3200.0] and ranges["lambda"] is None
+    wide = runner.invoke(app, ["catalog", "providers", "--wide"]).stdout
+    assert re.search(r"^│ aws .*│ +2\.5–3,200 │", wide, re.M) and re.search(r"^│ runpod .*│ +0\.1 │", wide, re.M), wide
 
 
 def test_a_price_that_is_no_number_names_its_file_line_and_column(tmp_path, monkeypatch):

@@ -434,6 +434,27 @@ def test_estimate_simulate_prints_simulated_percentiles():
     assert "simulated_latency_ms" not in json.loads(plain.stdout)["inference"]["plans"][0]
 
 
+def test_a_plan_the_simulation_sizes_up_says_so():
+    # new-user QA round 30: simplepod's 9x2 RTX-A4000 (analytic TTFT p95 497 ms against 500 ms) gave way under
+    # --simulate to 10x2, with no word why; the analytic replicas and the simulation's miss are now named
+    runner = CliRunner()
+    args = ["estimate", str(ROOT / "profiles" / "serve-7b-chat.yaml"), "--set", "constraints.providers=[simplepod]",
+            "--set", "constraints.gpus=[RTX-A4000]", "--top", "0"]
+    plain = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)["inference"]["plans"]
+    simulated = json.loads(runner.invoke(app, [*args, "--simulate", "--format", "json"]).stdout)["inference"]["plans"]
+    resized = [p for p in simulated if "analytic_replicas" in p]
+    assert resized and not any("analytic_replicas" in p for p in plain)
+    for plan in resized:
+        assert plan["replicas"] > plan["analytic_replicas"] and plan["meets_slo"]
+        assert plan["analytic_misses"] and all(m.startswith("simulation misses") for m in plan["analytic_misses"])
+        before = [p for p in plain if (p["instance"], p["replicas"]) == (plan["instance"], plan["analytic_replicas"])]
+        assert before and before[0]["meets_slo"]  # the analytic model's plan met the targets
+    table = " ".join(runner.invoke(app, [*args, "--simulate"]).stdout.split())
+    number = simulated.index(resized[0]) + 1
+    assert (f"Sized by the simulation: serving plan #{number} has {resized[0]['replicas']} replicas, not the analytic "
+            f"model's {resized[0]['analytic_replicas']}, which the simulation refuted (simulation misses") in table
+
+
 def test_docs_state_the_serving_figures_and_their_benchmark():
     readme = docs_text()
     assert (ROOT / "benchmarks" / "bench_serving.py").is_file() and "bench_serving.py" in readme

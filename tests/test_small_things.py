@@ -242,7 +242,11 @@ def test_csv_warnings_go_to_stderr():
     table = runner.invoke(app, ["estimate", str(profile)], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and result.stdout.startswith("section,gpu,provider")
     warned = [line for line in table.stdout.splitlines() if line.startswith("Warning: ")]
-    assert warned and " ".join(line.strip() for line in result.stderr.splitlines()) == " ".join(warned)
+    # the warnings, then the network notes as 'Note: …' (new-user QA round 30: the table's 'Assumed network' line)
+    stderr = " ".join(line.strip() for line in result.stderr.splitlines())
+    assert warned and stderr.startswith(" ".join(warned))
+    noted = " ".join(table.stdout.split()).split("Assumed network: ")[1].split(").")[0]
+    assert stderr[len(" ".join(warned)):] == f" Note: Assumed network: {noted})."
     assert max(len(line) for line in result.stderr.splitlines()) <= 60
 
 

@@ -175,6 +175,8 @@ def run_estimate(args: EstimateArgs) -> int:
         # profile's assumptions), a CSV has no place for them: they go to stderr, beside the rows
         for warning in [*result.warnings, *report.price_warnings(result, limit, None, decision)]:
             note(f"Warning: {warning}")
+        for line in report.network_notes(result, limit, decision):
+            note(f"Note: {line}")
     if args.format is Format.json:
         out("\n")
     return 0 if result.feasible else 1

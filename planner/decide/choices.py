@@ -446,7 +446,20 @@ def _training_impossible(usable: list[TrainingOption], deadline_s: float | None,
     # more GPUs shorten a run, they do not make it cheaper: said only when the deadline is what no plan meets
     if late and fastest.plan.gpu_count >= (pinned or max_gpus):
         what = f"constraints.gpu_count is pinned at {pinned}" if pinned else f"max_gpus is {max_gpus}"
-        changes.append(f"count: the fastest plan uses every GPU allowed ({what}); more GPUs could be faster.")
+        plan = fastest.plan
+        waits = plan.exposed_comm_time_s / plan.step_time_s if plan.step_time_s > 0 else 0.0
+        links = plan.links
+        if pinned and plan.instances > 1 and waits >= 0.5 and links is not None and links.inter_node_gbps:
+            # a pinned count's step that already waits on the network gains nothing from more instances, and no
+            # other count was searched (new-user QA round 30: 16 H100 on two RunPod pods at 0.1 Gb/s took 434 h, 8 in
+            # one pod 11 h, and the advice was more GPUs); unpinned, the fastest is already the fastest count
+            network = (f"an assumed {gbps_text(links.inter_node_gbps)} Gb/s" if links.inter_node_assumed
+                       else f"a stated {gbps_text(links.inter_node_gbps)} Gb/s")
+            changes.append(f"count: the fastest plan uses every GPU allowed ({what}) on {plan.instances} instances, "
+                           f"and {percent(waits)} of its step waits on the network between them ({network}): fewer "
+                           f"GPUs on fewer instances, or a faster network, could be faster; more GPUs would not.")
+        else:
+            changes.append(f"count: the fastest plan uses every GPU allowed ({what}); more GPUs could be faster.")
     return alternatives, changes
 
 

@@ -187,6 +187,9 @@ class Estimate:
     line compares with are those of these providers only, and the report says so."""
     network_basis: str = ""
     """Why the catalog's default network is what it is (catalog/providers.yaml assumed_network.basis; "" without)."""
+    assumed_network_gbps: float | None = None
+    """The network offers that state none are planned over (constraints.assumed_network_gbps, else the catalog's
+    default): a stated network slower than it is named under the plans (render/report.py _network_note)."""
 
     @property
     def feasible(self) -> bool:
@@ -336,7 +339,7 @@ def estimate(loaded: LoadedProfile, catalog: Catalog, today: dt.date | None = No
     lines = _buy_versus_rent(loaded, catalog, day, training, inference, warnings)
     return Estimate(profile.name, catalog.as_of, training, inference, warnings, confidence, lines, unplanned,
                     loaded.discounts, constraints.assumed_network_gbps is not None, tuple(constraints.providers or ()),
-                    catalog.assumed_network.basis if catalog.assumed_network else "")
+                    catalog.assumed_network.basis if catalog.assumed_network else "", network)
 
 
 def _least_alone(plans: list[ServingPlan], inference: Inference,

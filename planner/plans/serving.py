@@ -188,6 +188,11 @@ class ServingPlan:
     price (_plan below); 0 for a plan with no instances."""
     bill: ServingBill | None = None
     """Storage and egress of the month (planner/model/bill.py), set per provider by the search; None: not priced."""
+    analytic_replicas: int | None = None
+    """--simulate: the replicas the analytic model sized where the simulation refuted them (a target missed), this
+    plan's being the fewest the simulation accepts (plans/simulated.py); None: not resized."""
+    analytic_misses: tuple[str, ...] = ()
+    """What the simulation found the analytic_replicas missing, in words (its verdicts' reasons)."""
 
     @property
     def reasons(self) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from planner.plans.serving import ServingPlan
 from planner.plans.training import TrainingPlan
 from planner.readable import RECOMPUTE_SHORT, SHARDING_COMPACT, hours, ms, usd
 from planner.render.console import Column, clean, fit_table, print_lines
-from planner.render.jsonnum import money, preemption, rounded
+from planner.render.jsonnum import links_dict, money, preemption, rounded
 
 
 _r = rounded
@@ -244,7 +244,10 @@ def _training_option_dict(o: TrainingOption) -> dict[str, Any]:
            "recompute_mode": p.recompute_mode, "micro_batch": p.micro_batch, "hours": _r(o.hours), "cost_usd": money(o.cost_usd),
            "hours_p50": _r(p.hours_p50), "efficiency_source": p.efficiency.source,
            "meets_deadline": o.meets_deadline, "within_budget": o.within_budget, "reasons": list(o.reasons),
-           "price_flags": list(p.price_flags)}
+           "price_flags": list(p.price_flags),
+           # the network a choice spans instances over, as its plan has it (new-user QA round 30: the choice lines'
+           # 'caveat: 3 instances over an assumed 10 Gb/s network' was in no JSON field of the choice)
+           "assumed_network_gbps": p.assumed_network_gbps, "network": links_dict(p.links)}
     if o.spot is not None:
         out["preemption"] = preemption(o.spot)
     return out
@@ -255,7 +258,7 @@ def _serving_option_dict(p: ServingPlan) -> dict[str, Any]:
             "gpus_per_replica": p.gpus_per_replica, "batch_size": p.batch_size,
             "latency_ms": {k: _r(v * 1e3) for k, v in p.latency_s.items()},
             "monthly_cost_usd": money(p.monthly_cost_usd), "meets_slo": p.meets_slo, "reasons": list(p.reasons),
-            "price_flags": list(p.price_flags)}
+            "price_flags": list(p.price_flags), "network": links_dict(p.links)}
 
 
 def decision_dict(decision: Decision) -> dict[str, Any]:

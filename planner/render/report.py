@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from planner.decide.choices import collapse_choices
-from planner.model.interconnect import PlanLinks
 from planner.model.workload import Workload
 from planner.plans.no_offer import NO_OFFER, is_no_offer
 from planner.plans.options import (
@@ -27,12 +26,12 @@ from planner.plans.serving import ServingPlan
 from planner.plans.spot import spot_overhead
 from planner.plans.training import TrainingJob, TrainingPlan, training_memory, virtual_stages
 from planner.plans.verdict import Kind
-from planner.readable import (RECOMPUTE_COMPACT, SHARDING_COMPACT, count_text, fixed, gbps_text, gpu_hours, hours, ms, percent,
-                              usd, usd_apart)
+from planner.readable import (RECOMPUTE_COMPACT, SHARDING_COMPACT, count_text, fixed, gbps_text, gpu_hours, hours, ms,
+                              numbered, percent, usd, usd_apart)
 from planner.render.bill import bill_section as bill_of, BillSection
 from planner.render.console import Column, clean, fit_table, make_console, print_lines
 from planner.render.escape import markdown, markdown_line, spreadsheet_cell, terminal
-from planner.render.jsonnum import exact_numbers, money, preemption, rounded
+from planner.render.jsonnum import exact_numbers, links_dict, money, preemption, rounded
 from planner.render.merge import LazyMerge, merged
 
 if TYPE_CHECKING:  # annotations only: the decision is made before rendering
@@ -200,6 +199,13 @@ def _price_fields(plan: TrainingPlan | ServingPlan) -> dict[str, Any]:
     return {"price_as_of": plan.price_as_of.isoformat() if plan.price_as_of else None,
             "price_flags": list(plan.price_flags), "discount_percent": plan.discount_percent,
             "commitment": commitment}
+
+
+def network_notes(est: Estimate, top: int | None, decision: Decision | None = None) -> list[str]:
+    """The assumed- and slow-network lines under the shown training plans (_network_note), for a CSV's stderr
+    (new-user QA round 30: the table and Markdown named the plans resting on an assumed 10 Gb/s, a CSV nothing)."""
+    training, _ = _shown_plans(est, top, decision, Merges(est))
+    return _network_note(training, est.network_set, est.network_basis, est.assumed_network_gbps)
 
 
 def price_warnings(est: Estimate, top: int | None, merges: Merges | None = None,
@@ -386,22 +392,49 @@ def _discount_lines(est: Estimate, shown: tuple[list[Any], list[Any]]) -> list[s
     return lines
 
 
-def _network_note(plans: list[Any], network_set: bool = False, basis: str = "") -> list[str]:
+def _network_note(plans: list[Any], network_set: bool = False, basis: str = "",
+                  default_gbps: float | None = None) -> list[str]:
     """One line naming the shown training plans that span instances over an assumed network, and whose assumption
     it is: the catalog's default (catalog/providers.yaml assumed_network, `basis` saying why), or the profile's
     constraints.assumed_network_gbps (new-user QA: a value the user set was called "the slowest any catalog offer
     states")."""
     # a plan that does not run times nothing over the network (new-user QA round 24: plans that do not fit in memory
     # were named)
+    lines = _slow_network_note(plans, default_gbps)
     assumed = [(i + 1, p.assumed_network_gbps) for i, p in enumerate(plans) if p.assumed_network_gbps and p.predicted]
     if not assumed:
-        return []
+        return lines
     gbps = sorted({g for _, g in assumed})
     origin = ("as constraints.assumed_network_gbps sets; change it with --set constraints.assumed_network_gbps=N"
               if network_set else f"the catalog's default{': ' + basis if basis else ''}; change with --set "
               "constraints.assumed_network_gbps=N")
-    return [(f"Assumed network: training plan(s) {', '.join(f'#{i}' for i, _ in assumed)} span instances whose "
-             f"offer states no network, over {' / '.join(gbps_text(g) for g in gbps)} Gb/s ({origin}).")]
+    return [(f"Assumed network: training plan(s) {numbered([i for i, _ in assumed])} span instances whose "
+             f"offer states no network, over {' / '.join(gbps_text(g) for g in gbps)} Gb/s ({origin}).")] + lines
+
+
+def _resized_note(plans: list[Any]) -> list[str]:
+    """The shown serving plans the simulation sized up (--simulate): the analytic model's replicas missed a target
+    in it, and the fewest it accepts are shown (new-user QA round 30: a 9-replica plan gave way to 10, and the
+    choice named another plan, with no word why)."""
+    resized = [(i + 1, p) for i, p in enumerate(plans) if getattr(p, "analytic_replicas", None) is not None]
+    return [f"Sized by the simulation: serving plan #{i} has {p.replicas} replicas, not the analytic model's "
+            f"{p.analytic_replicas}, which the simulation refuted ({'; '.join(p.analytic_misses)})."
+            for i, p in resized]
+
+
+def _slow_network_note(plans: list[Any], default_gbps: float | None) -> list[str]:
+    """One line per stated network slower than the one assumed for offers that state none, naming the shown
+    training plans that span instances over it and where the figure comes from: their hours are mostly the network's
+    (new-user QA round 30: RunPod's 4,096-pod rows at 121 h, 0.1 Gb/s, and nothing said why)."""
+    slow: dict[tuple[float, str], list[int]] = {}
+    for i, p in enumerate(plans):
+        links = getattr(p, "links", None)
+        if (p.predicted and p.instances > 1 and links is not None and not links.inter_node_assumed
+                and links.inter_node_gbps and default_gbps and links.inter_node_gbps < default_gbps):
+            slow.setdefault((links.inter_node_gbps, links.inter_node_source or ""), []).append(i + 1)
+    return [f"Slow network: training plan(s) {numbered(rows)} span instances over a stated {gbps_text(gbps)} Gb/s "
+            f"({source}), slower than the {gbps_text(default_gbps or 0.0)} Gb/s assumed where an offer states none: "
+            "their steps wait on it." for (gbps, source), rows in sorted(slow.items())]
 
 
 def _flag_notes(plans: list[Any], title: str) -> list[str]:
@@ -500,18 +533,8 @@ def _plan_dict(plan: TrainingPlan, job: TrainingJob) -> dict[str, Any]:
         "reasons": list(plan.reasons), "verdicts": [v.as_dict() for v in plan.verdicts],
         **_price_fields(plan),
         "assumed_network_gbps": plan.assumed_network_gbps,
-        "network": _links_dict(plan.links),
+        "network": links_dict(plan.links),
     }
-
-
-def _links_dict(links: PlanLinks | None) -> dict[str, Any] | None:
-    """A plan's links as JSON (null: one GPU, or no catalog offer)."""
-    if links is None:
-        return None
-    return {"intra_node": links.intra_node,
-            "intra_node_gbs": None if links.intra_node_gbs is None else _r(links.intra_node_gbs),
-            "inter_node_gbps": links.inter_node_gbps, "inter_node_source": links.inter_node_source,
-            "inter_node_assumed": links.inter_node_assumed}
 
 
 def _cost_dict(plan: TrainingPlan) -> dict[str, float | None]:
@@ -549,11 +572,13 @@ def serving_plan_dict(plan: ServingPlan, headroom: bool | None = None, pinned: t
                        "detail": f"{plan.efficiency.compute.detail}; {plan.efficiency.bandwidth.detail}"},
         "reasons": list(plan.reasons), "verdicts": [v.as_dict() for v in plan.verdicts],
         **_price_fields(plan),
-        "network": _links_dict(plan.links),
+        "network": links_dict(plan.links),
         "autoscaled_replicas": plan.autoscaled_replicas,
         **({"simulated_latency_ms": {k.replace("latency_", ""): _r(v * 1e3)
                                      for k, v in plan.simulated_latency_s.items()}}
            if plan.simulated_latency_s is not None else {}),
+        **({"analytic_replicas": plan.analytic_replicas, "analytic_misses": list(plan.analytic_misses)}
+           if plan.analytic_replicas is not None else {}),
     }
 
 
@@ -871,8 +896,9 @@ def _footer(est: Estimate, decision: Decision | None = None, top: int | None = N
     shown = _shown_plans(est, top, decision, merges)
     training, serving = shown
     lines += _flag_notes(training, "training")
-    lines += _network_note(training, est.network_set, est.network_basis)
+    lines += _network_note(training, est.network_set, est.network_basis, est.assumed_network_gbps)
     lines += _flag_notes(serving, "serving")
+    lines += _resized_note(serving)
     footnoted = {(p.provider, p.instance) for p in training if p.price_flags} \
         | {(p.provider, p.instance) for p in serving if p.price_flags}
     if decision is not None:
