@@ -500,13 +500,13 @@ def test_a_doubted_price_is_marked_in_the_decision_tables_too():
                     env={"COLUMNS": "100"})
     lines = serve.stdout.splitlines()
     fastest = next(line for line in lines if line.startswith("fastest "))
-    assert fastest.rstrip().endswith("1×8 H100-SXM · mithril         14 ms $5,840 †")
+    assert fastest.rstrip().endswith("1×8 H100-SXM · mithril         14 ms   6.7 ms $5,840 †")
     # a choice not among the plans shown gets its footnote under them, once
     notes = [line.split(": doubtful")[0] for line in lines if line.startswith("† ")]
     assert notes == ["† serving #1 mithril a100-80gb.sxm.4x", "† serving decision mithril h100-80gb.sxm.8x"]
     markdown = gpuplan("estimate", str(SERVE), "--top", "1", "--set", "constraints.providers=[mithril]",
                        "--format", "markdown").stdout
-    assert "| fastest | 1×8 H100-SXM · mithril | 14 ms | $5,840 † |" in markdown
+    assert "| fastest | 1×8 H100-SXM · mithril | 14 ms | 6.7 ms | $5,840 † |" in markdown
 
 
 OWNED_4090_CHAT = {"name": "own", "model": {"preset": "llama-2-7b"},
@@ -775,3 +775,26 @@ def test_every_spot_plan_in_the_json_carries_its_preemption(catalog):
         [row] = [p for p in spot if (p["gpu"], p["provider"], p["instance"], p["gpu_count"]) ==
                  (choice["gpu"], choice["provider"], choice["instance"], choice["gpu_count"])]
         assert row["preemption"] == choice["preemption"]
+
+
+def test_the_serving_choices_show_every_targeted_percentile(monkeypatch):
+    # new-user QA round 30: gpt-oss-120b's recommendation (615 ms TTFT, $2,190) looked beaten on both shown columns
+    # by 'cheapest at the targets' (64 ms, $1,763); TPOT p95, the target that decides (40.0 ms against 40 ms, no
+    # headroom), was in the prose only
+    import json
+
+    from typer.testing import CliRunner
+
+    from planner.cli.main import app
+
+    profile = str(ROOT / "profiles" / "serve-gpt-oss-120b-chat.yaml")
+    data = json.loads(CliRunner().invoke(app, ["estimate", profile, "--format", "json"]).stdout)
+    section = data["decisions"]["inference"]
+    assert (section["latency_key"], section["other_latency_keys"]) == ("ttft_p95", ["tpot_p95"])
+    monkeypatch.setenv("COLUMNS", "80")
+    table = CliRunner().invoke(app, ["estimate", profile]).stdout
+    choices = table.split("Choices\n")[1].split("\n  ")[0]
+    assert "TTFT p95 TPOT p95" in choices.splitlines()[0]
+    for choice in section["choices"]:
+        tpot = choice["latency_ms"]["tpot_p95"]
+        assert f"{tpot:.0f} ms" in choices or f"{tpot:.1f} ms" in choices, (tpot, choices)

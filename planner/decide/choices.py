@@ -115,6 +115,10 @@ class ServingDecision:
     """When no plan meets the targets: what would have to change, in words."""
     targeted: bool = True
     """The profile sets a latency target (inference.slo); False: plans keep up with the peak rate, nothing more."""
+    other_keys: tuple[str, ...] = ()
+    """The other percentiles the profile targets (TPOT p95 beside TTFT p95), shown beside latency_key in the
+    decision's tables: the one that decides may be among them (new-user QA round 30: gpt-oss-120b's recommendation
+    looked beaten on TTFT and $/month by a plan without TPOT headroom, TPOT in prose only)."""
 
     def __repr__(self) -> str:
         return _decision_repr(self)
@@ -754,8 +758,10 @@ def decide_serving(plans: list[ServingPlan], slo: Slo | None = None, generative:
         assumptions.append("Headroom: a plan holds a target with headroom when its percentile still meets it at the "
                            "P10 efficiency (× exp(1.28 σ) of the efficiency behind that latency).")
     target = getattr(slo, key, None) if slo is not None else None
+    present = set().union(*(p.latency_s for p in plans)) if plans else set()
+    other_keys = tuple(k for k in (slo.targets() if slo is not None else {}) if k != key and k in present)
     return ServingDecision(key, plans, frontier, choices, best_per_gpu, rejected, assumptions, target,
-                           alternatives, changes, targeted=not untargeted)
+                           alternatives, changes, targeted=not untargeted, other_keys=other_keys)
 
 
 def _headroom_miss(plan: ServingPlan, slo: Slo | None) -> str:

@@ -152,10 +152,11 @@ def serving_sections(d: ServingDecision, top: int | None) -> list[Section]:
     name = latency_name(d.latency_key)
 
     def cells(p: ServingPlan) -> list[str]:
-        return [serving_label(p), _latency_ms(p, d.latency_key), _usd(p.monthly_cost_usd) + _flagged(p),
-                serving_details(p)]
+        return [serving_label(p), _latency_ms(p, d.latency_key), *(_latency_ms(p, k) for k in d.other_keys),
+                _usd(p.monthly_cost_usd) + _flagged(p), serving_details(p)]
 
-    head = [Column("plan"), Column(name, "right"), Column("$/month", "right"),
+    head = [Column("plan"), Column(name, "right"),
+            *(Column(latency_name(k), "right") for k in d.other_keys), Column("$/month", "right"),
             Column("details", drop=1, wide_only=True)]
     rows, lines = _choice_rows([*d.choices, *d.alternatives], cells)
     title = "Choices" if d.choices else "No plan meets the targets: the closest plans"
@@ -281,7 +282,7 @@ def decision_dict(decision: Decision) -> dict[str, Any]:
     if decision.inference is not None:
         sd = decision.inference
         out["inference"] = {
-            "latency_key": sd.latency_key,
+            "latency_key": sd.latency_key, "other_latency_keys": list(sd.other_keys),
             "choices": [{"name": c.name, "tradeoff": c.tradeoff, **_serving_option_dict(c.option)}
                         for c in [*sd.choices, *sd.alternatives]],
             "changes_needed": list(sd.changes_needed),
