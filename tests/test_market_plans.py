@@ -1110,3 +1110,19 @@ def test_a_count_that_waits_on_the_network_is_not_told_more_gpus():
     (count,) = [c for c in data["decisions"]["training"]["changes_needed"] if c.startswith("count:")]
     assert "on 2 instances" in count and "of its step waits on the network between them (a stated 0.1 Gb/s)" in count
     assert count.endswith("more GPUs would not.") and "more GPUs could be faster" not in count
+
+
+def test_committed_prices_left_out_of_the_rows_are_said():
+    # new-user QA round 30: serve-7b-chat with a 1-year commitment printed what it printed without one: the six
+    # committed plans all ranked below the rows shown
+    plain = runner.invoke(app, ["estimate", str(CHAT), "--top", "5"]).stdout
+    committed = " ".join(runner.invoke(app, ["estimate", str(CHAT), "--top", "5", "--set",
+                                              "constraints.commitment=1y"]).stdout.split())
+    plans = json.loads(runner.invoke(app, ["estimate", str(CHAT), "--top", "0", "--format", "json", "--set",
+                                           "constraints.commitment=1y"]).stdout)["inference"]["plans"]
+    terms = [p for p in plans if p.get("commitment") and p["fits"]]
+    assert terms and "Committed prices" not in plain
+    best = terms[0]
+    assert (f"Committed prices (1 year, constraints.commitment): {len(terms)} serving plan(s) priced at them, none "
+            f"among the rows shown; the best of them is {best['provider']} {best['instance']} at "
+            f"${best['monthly_cost_usd']:,.0f}/month") in committed

@@ -352,6 +352,30 @@ def commitment_lines(shown: tuple[list[Any], list[Any]]) -> list[str]:
     return lines
 
 
+def _unshown_commitments(est: Estimate, shown: tuple[list[Any], list[Any]]) -> list[str]:
+    """Per section, when constraints.commitment priced plans and none is among the rows shown: how many, and where
+    the best of them ranks (new-user QA round 30: with commitment 1y the output was the same as without it, the six
+    committed serving plans all below the top rows)."""
+    lines = []
+    sections: tuple[tuple[str, Sequence[Any]], ...] = (
+        ("training", est.training.plans if est.training else []),
+        ("serving", est.inference.plans if est.inference else []))
+    for (name, plans), rows in zip(sections, shown):
+        if any(p.commitment is not None for p in rows):
+            continue
+        committed = [p for p in plans if p.commitment is not None and p.fits]
+        if not committed:
+            continue
+        best = committed[0]  # the plans are in rank order
+        term = _TERM_WORDS[committed[0].commitment.term] if committed[0].commitment else ""
+        cost = (f"{usd(best.monthly_cost_usd)}/month" if isinstance(best, ServingPlan)
+                else f"{usd(best.cost_usd_p50)} at P50")
+        lines.append(f"Committed prices ({term}, constraints.commitment): {len(committed)} {name} plan(s) priced at "
+                     f"them, none among the rows shown; the best of them is {best.provider} {best.instance} at {cost} "
+                     "(--top 0 lists every plan).")
+    return lines
+
+
 def _term_use(plan: TrainingPlan) -> str:
     """How much of its committed term a training job uses, and what its cost therefore is, in words."""
     used = plan.term_used or 0.0
@@ -768,7 +792,7 @@ def _training_rows(est: Estimate, top: int | None, section: TrainingDecision | N
                      layout,
                      f"{hours(p.hours_p50)} ({hours(p.hours_p10)}–{hours(p.hours_p90)})" if runs else "–",
                      f"{gpu_hours(p.gpu_hours)} GPU-h" if is_no_offer(p) else _cost_cell(p, costs[i]) if runs else "–",
-                     f"{p.mfu:.0%}" if runs else "–", p.efficiency.source,
+                     percent(p.mfu) if runs else "–", p.efficiency.source,
                      "ok" if p.feasible else "; ".join(p.reasons)])
     return head, rows
 
@@ -908,6 +932,7 @@ def _footer(est: Estimate, decision: Decision | None = None, top: int | None = N
     lines += _buy_lines(est)
     lines += _discount_lines(est, shown)
     lines += commitment_lines(shown)
+    lines += _unshown_commitments(est, shown)
     lines += _no_offer_lines(est)
     if any(row[2].endswith(")") and " (×" in row[2] for _, _, _, rows in _sections(est, top, merges=merges)
            for row in rows):
