@@ -523,3 +523,18 @@ def test_the_specs_name_the_recomputation_the_memory_was_planned_for(mode):
     task = yaml.safe_load(emit("skypilot", *pin))
     assert task["envs"]["GPUPLAN_RECOMPUTE"] == mode
     assert task["envs"]["GPUPLAN_ACTIVATION_CHECKPOINTING"] == ("0" if mode == "none" else "1")
+
+
+def test_a_spec_says_the_network_its_hours_rest_on():
+    # new-user QA round 30: the spec for 3 simplepod instances gave hours, dollars and layout, not the assumed 10 Gb/s
+    # those hours rest on; a stated network is named with its source, one instance names none
+    for kind in ("torchrun", "skypilot"):
+        text = emit(kind)
+        assert ("# network between instances: 10 Gb/s assumed (the offer states none; the hours above rest on it: a "
+                "slower network makes them longer)") in text, text[:800]
+    stated = emit("torchrun", "--set", "constraints.providers=[runpod]", "--set", "training.deadline=2000h",
+                  "--set", "training.budget=1000000",
+                  "--set", "constraints.gpu_count=16", "--set", "constraints.gpus=[H100-SXM]")
+    assert "# network between instances: 0.1 Gb/s, as the offer states (Global networking" in stated
+    alone = emit("torchrun", "--set", "constraints.gpus=[H100-SXM]", "--set", "constraints.max_gpus=8")
+    assert "network between instances" not in alone

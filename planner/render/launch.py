@@ -127,6 +127,7 @@ def _header(option: TrainingOption, est: Estimate) -> list[str]:
              f"{readable.hours(option.hours)} h and {readable.usd(option.cost_usd)} planned "
              f"({level_name(option.confidence)})",
              *_price_doubt(option),
+             *_network(option),
              f"parallelism: data {p.gpu_count // (tensor * pipeline * context)}, tensor {tensor}, pipeline {pipeline}"
              + (f" × {virtual} virtual stages per rank (interleaved 1F1B)" if virtual > 1 else "")
              + (f", expert {expert}" if expert > 1 else "")
@@ -142,6 +143,19 @@ def _header(option: TrainingOption, est: Estimate) -> list[str]:
         lines.append(option.spot.describe())
     lines.append(f"{TRAIN_SCRIPT} is a placeholder for your training script; it should read the GPUPLAN_* settings.")
     return lines
+
+
+def _network(option: TrainingOption) -> list[str]:
+    """The network a plan spanning instances was timed over, and whether the offer states it (new-user QA round 30:
+    a spec for 3 simplepod instances did not say its 68.4 h assume 10 Gb/s between them); none for one instance."""
+    links = option.plan.links
+    if option.plan.instances < 2 or links is None or not links.inter_node_gbps:
+        return []
+    gbps = readable.gbps_text(links.inter_node_gbps)
+    if links.inter_node_assumed:
+        return [f"network between instances: {gbps} Gb/s assumed (the offer states none; the hours above rest on "
+                "it: a slower network makes them longer)"]
+    return [f"network between instances: {gbps} Gb/s, as the offer states ({links.inter_node_source})"]
 
 
 def torchrun_spec(option: TrainingOption, est: Estimate, precision: str) -> str:
