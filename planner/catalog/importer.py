@@ -188,16 +188,19 @@ def import_offers(source: str, path: Path, catalog: Catalog, catalog_dir: Path, 
             spot = None
         old = previous.get(instance)
         network = network_fields(info, instance, old)
+        if old is None:
+            notes: str | None = "Imported; links not in the source: pcie within an instance" + (
+                "." if network["network_gbps"] else ", no network stated between instances.")
+        elif old.notes and network["network_gbps"]:
+            notes = GENERATED_NOTES.sub("", old.notes) or None  # its 'no network stated' no longer holds
+        else:
+            notes = old.notes
         try:
             offers.append(Offer(instance=instance, gpu=entry["gpu"], gpus_per_instance=entry["count"],
                                 usd_per_hour=round(entry["price"], 6),
                                 spot_usd_per_hour=None if spot is None else round(spot, 6),
                                 intra_node=old.intra_node if old else "pcie", region=entry["region"] or None,
-                                doubtful=doubtful, **network,
-                                notes=(GENERATED_NOTES.sub("", old.notes) or None if old.notes and network["network_gbps"]
-                                       else old.notes) if old else "Imported; links not in the source: pcie within an "
-                                "instance" + ("." if network["network_gbps"] else ", no network stated between "
-                                                                                  "instances.")))
+                                doubtful=doubtful, notes=notes, **network))
         except ValidationError as exc:  # an infinite price, 65 GPUs in one instance, $5,000 per GPU-hour, …
             # in the words a profile's errors use (new-user QA round 18: 'gpus_per_instance: Input should be less
             # than or equal to 64')

@@ -33,7 +33,7 @@ from planner.schema.providers import ProviderInfo
 
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 GENERATED_NOTES = re.compile(r"(\d+ source rows at different prices; the cheapest kept|no network between instances "
-                        r"stated)(; )?|, no network stated between instances(?=\.)")
+                             r"stated)(; )?|, no network stated between instances(?=\.)")
 """Offer notes the import writes itself: taken off an old offer's notes before new ones are added."""
 _GENERATED_FILE = re.compile(r"Import rules applied: |\d+ offer\(s\) not in the snapshot kept")
 """Where the import's own sentences start in a provider's notes."""

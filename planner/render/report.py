@@ -436,23 +436,23 @@ def _network_note(plans: list[Any], network_set: bool = False, basis: str = "",
              f"offer states no network, over {' / '.join(gbps_text(g) for g in gbps)} Gb/s ({origin}).")] + lines
 
 
-def _resized_note(plans: list[Any]) -> list[str]:
+def _resized_note(plans: list[ServingPlan]) -> list[str]:
     """The shown serving plans the simulation sized up (--simulate): the analytic model's replicas missed a target
     in it, and the fewest it accepts are shown (new-user QA round 30: a 9-replica plan gave way to 10, and the
     choice named another plan, with no word why)."""
-    resized = [(i + 1, p) for i, p in enumerate(plans) if getattr(p, "analytic_replicas", None) is not None]
+    resized = [(i + 1, p) for i, p in enumerate(plans) if p.analytic_replicas is not None]
     return [f"Sized by the simulation: serving plan #{i} has {p.replicas} replicas, not the analytic model's "
             f"{p.analytic_replicas}, which the simulation refuted ({'; '.join(p.analytic_misses)})."
             for i, p in resized]
 
 
-def _slow_network_note(plans: list[Any], default_gbps: float | None) -> list[str]:
+def _slow_network_note(plans: list[TrainingPlan], default_gbps: float | None) -> list[str]:
     """One line per stated network slower than the one assumed for offers that state none, naming the shown
     training plans that span instances over it and where the figure comes from: their hours are mostly the network's
     (new-user QA round 30: RunPod's 4,096-pod rows at 121 h, 0.1 Gb/s, and nothing said why)."""
     slow: dict[tuple[float, str], list[int]] = {}
     for i, p in enumerate(plans):
-        links = getattr(p, "links", None)
+        links = p.links
         if (p.predicted and p.instances > 1 and links is not None and not links.inter_node_assumed
                 and links.inter_node_gbps and default_gbps and links.inter_node_gbps < default_gbps):
             slow.setdefault((links.inter_node_gbps, links.inter_node_source or ""), []).append(i + 1)
