@@ -76,7 +76,8 @@ def test_plans_that_cannot_run_are_told_apart_by_their_instances_and_assume_no_n
                        "parallelism: {data: 8, tensor: 1, pipeline: 1, zero: 0, recompute: none}}\n")
     plans = json.loads(runner.invoke(app, ["estimate", str(profile), "--format", "json"]).stdout)["training"]["plans"]
     assert plans and all(p["hours"]["p50"] is None for p in plans)
-    assert any(p.get("assumed_network_gbps") for p in plans)
+    # nor does their JSON (new-user QA round 30): no plan of theirs is timed over a network
+    assert any(p["instances"] > 1 for p in plans) and not any(p["assumed_network_gbps"] for p in plans)
     table = runner.invoke(app, ["estimate", str(profile)], env={"COLUMNS": "80"}).stdout
     assert "Assumed network" not in table
     flat = " ".join(table.split())  # the caption wraps where it may
@@ -1126,3 +1127,15 @@ def test_committed_prices_left_out_of_the_rows_are_said():
     assert (f"Committed prices (1 year, constraints.commitment): {len(terms)} serving plan(s) priced at them, none "
             f"among the rows shown; the best of them is {best['provider']} {best['instance']} at "
             f"${best['monthly_cost_usd']:,.0f}/month") in committed
+
+
+def test_a_plan_that_runs_nowhere_states_no_network_between_instances():
+    # new-user QA round 30: lambda's V100 and Quadro RTX 6000 plans, rejected for the job's precision and never
+    # timed, carried network.inter_node_gbps 10 (assumed) for their 4,096-GPU stand-in layout
+    plans = json.loads(runner.invoke(app, ["estimate", str(PRETRAIN), "--top", "0", "--format", "json", "--set",
+                                           "constraints.providers=[lambda]"]).stdout)["training"]["plans"]
+    untimed = [p for p in plans if p["hours"]["p50"] is None]
+    assert untimed and all(p["assumed_network_gbps"] is None for p in untimed)
+    assert all(p["network"] is None or (p["network"]["inter_node_gbps"], p["network"]["inter_node_assumed"])
+               == (None, False) for p in untimed)
+    assert any(p["network"] and p["network"]["intra_node"] == "nvlink" for p in untimed)  # the offer's link stays

@@ -515,6 +515,11 @@ def _unpredicted(doc: dict[str, Any], keep_memory: bool = False) -> dict[str, An
     doc["cost_usd"] = dict.fromkeys(doc["cost_usd"])
     if doc["commitment"] is not None:
         doc["commitment"]["job_hours_p50"] = doc["commitment"]["term_used_percent"] = None
+    # nothing is timed over a network between instances (new-user QA round 30: a plan rejected for its GPU's
+    # precision carried an assumed 10 Gb/s): the offer's link inside an instance stays, the stand-in's spanning goes
+    doc["assumed_network_gbps"] = None
+    if doc["network"] is not None:
+        doc["network"].update(inter_node_gbps=None, inter_node_source=None, inter_node_assumed=False)
     return doc
 
 
