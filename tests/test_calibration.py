@@ -636,3 +636,23 @@ def test_a_measurement_out_of_the_record_schema_reads_in_the_projects_words(tmp_
                                       "expected a number more than 0 and at most 1,000,000 (measured 2000000.0); "
                                       "nothing written.")
     assert not out.exists()
+
+
+def test_the_local_price_note_only_when_no_local_row(tmp_path):
+    # new-user QA round 31: a stored calibration of this machine adds the 'this machine' row without --measurements,
+    # priced at --local-usd-per-hour, under a note that said there was no such row
+    from planner.efficiency.records import host_fingerprint
+
+    record = make_record(catalog_id=None, name="this CPU", memory_gb=64.0, device_type="cpu", host=host_fingerprint())
+    path = tmp_path / "cpu.yaml"
+    save_record(record, path)
+    store = tmp_path / "cals"
+    assert runner.invoke(app, ["calibration", "add", str(path), "--calibrations", str(store)]).exit_code == 0
+    args = ["estimate", PRETRAIN, "--local-usd-per-hour", "0.5", "--format", "json", "--top", "0"]
+    stored = runner.invoke(app, [*args, "--calibrations", str(store)])
+    local = [p for p in json.loads(stored.stdout)["training"]["plans"] if p["provider"] == "local"]
+    assert local and local[0]["usd_per_hour"] == 0.5 and "prices nothing" not in stored.stderr
+    empty = tmp_path / "none"
+    empty.mkdir()
+    alone = runner.invoke(app, [*args, "--calibrations", str(empty)])
+    assert "this run has no such row, so it prices nothing" in " ".join(alone.stderr.split())

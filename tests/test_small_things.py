@@ -122,8 +122,8 @@ def test_local_usd_per_hour_without_measurements_says_it_prices_nothing():
     # training-only profile gets a note)
     result = runner.invoke(app, ["estimate", str(LORA), "--local-usd-per-hour", "5", "--format", "json"])
     assert result.exit_code == 0
-    assert ("--local-usd-per-hour 5 prices the 'this machine' row that --measurements adds"
-            in " ".join(result.stderr.split()))  # wrapped to COLUMNS
+    assert ("--local-usd-per-hour 5 prices the 'this machine' row that --measurements (or a stored calibration of "
+            "this machine) adds; this run has no such row" in " ".join(result.stderr.split()))  # wrapped to COLUMNS
     assert not any(p["provider"] == "local" for p in json.loads(result.stdout)["training"]["plans"])
     quiet = runner.invoke(app, ["estimate", str(LORA), "--format", "json"])
     assert "--local-usd-per-hour" not in quiet.stderr

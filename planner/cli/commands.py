@@ -150,7 +150,7 @@ def calibrate(
 ) -> None:
     """Run the full measurement suite on this machine's GPUs (or CPU) and write a calibration record.
 
-    It takes --budget at most (default 10m), plus the step under way: steps that would start later are skipped (the roofline and the smallest decoder run whatever the budget). --quick times each point for at most 0.25 s instead of 1.5 s (0.5 s on a GPU), so more of the suite fits the budget; on a shared 2-core CPU its whole suite (60 steps) took 34 min (docs/measure.md)."""
+    It takes --budget at most (default 10m), plus the step under way: steps that would start later are skipped (the roofline and the smallest decoder run whatever the budget). --quick times each point for at most 0.25 s instead of 1.5 s (0.5 s on a GPU), so more of the suite fits the budget; its whole suite (60 steps) took 49 s on a quiet 2-core CPU and 34 min on a loaded shared one (docs/measure.md)."""
     _wide(wide)
     from planner.cli.measure import check_budget
 

@@ -7,6 +7,7 @@ import gc
 import os
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from planner.catalog.load import BUNDLED_CATALOG
 from planner.cli.guard import echo_err, note, out, state, wide
@@ -54,6 +55,14 @@ class EstimateArgs:
 
 
 HTML_SUFFIXES = (".html", ".htm")
+
+
+def _has_local_row(result: Any) -> bool:
+    """Whether the estimate plans on this machine (a 'local' row in either section)."""
+    from planner.efficiency.local_device import LOCAL_PROVIDER
+
+    sections = [s for s in (result.training, result.inference) if s is not None]
+    return any(p.provider == LOCAL_PROVIDER for section in sections for p in section.plans)
 
 
 def _check_options(local_usd_per_hour: float, plot: Path | None, html: Path | None) -> None:
@@ -125,9 +134,6 @@ def run_estimate(args: EstimateArgs) -> int:
         note(f"Note: --confidence {args.confidence:g} sets the quantile of training hours, and {shown} "
                  "has no training section: serving plans hold their targets at the median efficiency, and the "
                  "recommendation with headroom at the P10 efficiency, at any --confidence.")
-    if args.local_usd_per_hour and args.measurements is None:
-        note(f"Note: --local-usd-per-hour {args.local_usd_per_hour:g} prices the 'this machine' row that "
-                 "--measurements adds; without --measurements there is no such row, so it prices nothing.")
     if state["whole_process"]:
         # the catalog, the profile and the modules imported for them live to the exit: frozen like the imports in
         # main.run, the search's collections neither rescan them nor count them (pretrain-1b-72h, lora-mixtral-8x7b,
@@ -137,6 +143,12 @@ def run_estimate(args: EstimateArgs) -> int:
                            measurements=args.measurements, simulate=args.simulate, seed=args.seed,
                            local_usd_per_hour=args.local_usd_per_hour)
     result, decision = planned.estimate, planned.decision
+    if args.local_usd_per_hour and not _has_local_row(result):
+        # the row comes from --measurements or from a stored calibration of this machine (efficiency/stores.py):
+        # said only when neither gave one (new-user QA round 31: the note said 'no such row' above a priced one)
+        note(f"Note: --local-usd-per-hour {args.local_usd_per_hour:g} prices the 'this machine' row that "
+             "--measurements (or a stored calibration of this machine) adds; this run has no such row, so it prices "
+             "nothing.")
     spec = None
     if args.emit is not None:
         # made first (nothing to launch is an error before any file is written) and printed after --plot and

@@ -25,7 +25,33 @@ def json_schema(name: str) -> str:
         raise ValueError(f"unknown schema {name!r}")
     document = {"$schema": SCHEMA_DIALECT, **model.model_json_schema()}
     _whole_counts_as_text(document, model)
+    _bounds_on_numbers(document)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+_BOUNDS = {"gt": "exclusiveMinimum", "ge": "minimum", "lt": "exclusiveMaximum", "le": "maximum"}
+"""pydantic's bounds on a value that is a number or a quantity as text ('20B', '$20k'): it writes them as they are
+named in Python, keywords no JSON Schema has, which editors and validators ignore (new-user QA round 31: `tokens: -5`
+passed the schema, exit 2 from the planner)."""
+
+
+def _bounds_on_numbers(node: Any) -> None:
+    """Each such bound moved onto the node's number alternative under its JSON Schema name; the text alternative is
+    the planner's to read (its bounds hold on the number it reads)."""
+    if isinstance(node, list):
+        for item in node:
+            _bounds_on_numbers(item)
+        return
+    if not isinstance(node, dict):
+        return
+    bounds = {key: node.pop(key) for key in _BOUNDS if key in node}
+    if bounds:
+        numbers = [m for m in node.get("anyOf", []) if m.get("type") in ("number", "integer")] \
+            or ([node] if node.get("type") in ("number", "integer") else [])
+        for member in numbers:
+            member.update({_BOUNDS[key]: value for key, value in bounds.items()})
+    for value in node.values():
+        _bounds_on_numbers(value)
 
 
 WHOLE_COUNT_PATTERN = r"^\s*[0-9][0-9_,]*(\.[0-9]+)?([eE][+-]?[0-9]+)?\s*[kKMBGTPmbgtp]?\s*$"
