@@ -656,3 +656,16 @@ def test_the_local_price_note_only_when_no_local_row(tmp_path):
     empty.mkdir()
     alone = runner.invoke(app, [*args, "--calibrations", str(empty)])
     assert "this run has no such row, so it prices nothing" in " ".join(alone.stderr.split())
+
+
+def test_a_carried_over_curve_is_named_in_the_words_of_its_use():
+    # new-user QA round 31: 'measured no encoder decode (bert-base is a encoder); its decode efficiency …': an encoder
+    # has no decode; its weights are read once a pass at the decode curve's bandwidth efficiency
+    from planner.efficiency.calibrated import OtherFamily
+
+    encoder = OtherFamily("decode", "encoder", "decoder", "decoder 2 layers").warning("this machine", "bert-base")
+    assert encoder.startswith("this machine: the measurement record measured no encoder decode (bert-base is an "
+                              "encoder); its memory-bandwidth (its weights read once a pass) efficiency is carried "
+                              "over from the decoder decode the record measured (decoder 2 layers)")
+    decoder = OtherFamily("train", "decoder", "encoder", "bert").warning("this machine", "pythia-1b")
+    assert "(pythia-1b is a decoder); its train efficiency is carried over from the encoder train" in decoder

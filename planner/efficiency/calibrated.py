@@ -100,10 +100,15 @@ class OtherFamily:
 
     def warning(self, who: str, model: str) -> str:
         """The one line a report shows where such a curve is used for `model` (the plan's) on `who`."""
-        return (f"{who}: the measurement record measured no {self.family} {self.kind} ({model} is a {self.family}); "
-                f"its {self.kind} efficiency is carried over from that of the {self.measured_family} model the "
-                f"record measured ({self.measured_model}): transferred, not measured on {model}. `gpuplan profile` "
-                f"of this profile measures {model}.")
+        # a model that generates nothing reads its weights once a pass at the decode curve's bandwidth efficiency
+        # (plans/local.py inference_sizes): 'encoder decode' named a phase an encoder has not (new-user QA round 31)
+        what = self.kind if self.kind != "decode" or self.family == "decoder" else \
+            "memory-bandwidth (its weights read once a pass)"
+        article = "an" if self.family[:1] in "aeiou" or self.family == "mlp" else "a"
+        return (f"{who}: the measurement record measured no {self.family} {self.kind} ({model} is {article} "
+                f"{self.family}); its {what} efficiency is carried over from the {self.measured_family} {self.kind} "
+                f"the record measured ({self.measured_model}): transferred, not measured on {model}. "
+                f"`gpuplan profile` of this profile measures {model}.")
 
 
 def _find_workload(record: MeasurementRecord, family: str, kind: str, precision: str
