@@ -45,7 +45,8 @@ def catalog_providers(
     catalog: CatalogOption = BUNDLED_CATALOG,
     wide: WideOption = False,
 ) -> None:
-    """List the providers: offers, GPU types, multi-GPU shapes, price date, billing, storage and egress prices."""
+    """List the providers: offers, GPU types, multi-GPU shapes, networks (how many state one, and their Gb/s), price
+    date, billing, storage and egress prices."""
     _wide(wide)
     from planner.render.provider_table import provider_rows, render_provider_table
 
